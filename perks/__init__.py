@@ -1,0 +1,108 @@
+"""Perks: the application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from perks.config import load_settings, validate_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding any setting.
+
+    Raises:
+        perks.config.ConfigurationError: the settings are unsafe (see ``validate_settings``).
+    """
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.update(load_settings())
+    if config:
+        app.config.update(config)
+    validate_settings(app.config)
+    if app.config["PERKS_ENV"] == "testing":
+        app.config["TESTING"] = True
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_models()
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from perks.auth.session import init_login
+    from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
+    from perks.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    init_login(app)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
+
+
+def register_models() -> None:
+    """Import every model module so the metadata is complete (migrations, relationships)."""
+    import perks.audit
+    import perks.auth.models
+    import perks.mail
+    import perks.people.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from perks.admin.views import bp as admin_bp
+    from perks.auth.views import bp as auth_bp
+    from perks.main.views import bp as main_bp
+    from perks.people.import_views import bp as people_import_bp
+    from perks.people.views import bp as people_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(people_import_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from perks.security import set_security_headers
+
+    app.after_request(set_security_headers)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from perks.templating import init_templating
+
+    init_templating(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from perks.error_pages import init_error_pages
+
+    init_error_pages(app)
+
+
+def register_cli(app: Flask) -> None:
+    from perks.cli import perks_cli
+
+    app.cli.add_command(perks_cli)

@@ -1,0 +1,54 @@
+"""Read-only queries behind the administration pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.auth.models import User
+from perks.errors import NotFound
+from perks.extensions import db
+from perks.mail import OutboxMessage
+
+PER_PAGE = 50
+
+
+def audit_actors() -> list[User]:
+    actor_ids = select(AuditEvent.actor_id).where(AuditEvent.actor_id.is_not(None)).distinct()
+    return list(db.session.scalars(select(User).where(User.id.in_(actor_ids)).order_by(User.name)))
+
+
+def audit_events(
+    *,
+    actor_id: int | None,
+    action: str,
+    start: datetime | None,
+    end: datetime | None,
+    page: int,
+) -> Pagination:
+    query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if start:
+        query = query.where(AuditEvent.created_at >= start)
+    if end:
+        query = query.where(AuditEvent.created_at < end)
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def outbox_messages(*, page: int) -> Pagination:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def outbox_message(message_id: int) -> OutboxMessage:
+    """Raises NotFound."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    return message

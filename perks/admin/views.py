@@ -1,0 +1,75 @@
+"""Administration: the audit log, and the development-only e-mail outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_wtf import FlaskForm
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional
+
+from perks.admin import queries
+from perks.auth.access import roles_required
+from perks.auth.models import Role
+
+bp = Blueprint("admin", __name__)
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    actor = SelectField(_l("Who"), coerce=str, validators=[Optional()])
+    action = StringField(_l("Action"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+
+@bp.get("/admin/audit")
+@roles_required(Role.ADMIN)
+def audit_log() -> tuple[str, int] | str:
+    form = AuditFilterForm(request.args)
+    form.actor.choices = [("", str(_l("Anyone")))] + [
+        (str(u.id), u.name) for u in queries.audit_actors()
+    ]
+    if request.args and not form.validate():
+        return render_template("admin/audit.html", form=form, page=None), 400
+    tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    page = queries.audit_events(
+        actor_id=int(form.actor.data) if form.actor.data else None,
+        action=(form.action.data or "").strip(),
+        start=_local_start(form.date_from.data, tz),
+        end=_local_start(form.date_to.data + timedelta(days=1), tz) if form.date_to.data else None,
+        page=request.args.get("page", 1, type=int),
+    )
+    return render_template("admin/audit.html", form=form, page=page)
+
+
+def _local_start(day, tz_name):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    if day is None:
+        return None
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
+
+
+def _require_outbox() -> None:
+    if current_app.config["PERKS_ENV"] == "production":
+        abort(404)
+
+
+@bp.get("/dev/outbox")
+@roles_required(Role.ADMIN)
+def outbox() -> str:
+    _require_outbox()
+    page = queries.outbox_messages(page=request.args.get("page", 1, type=int))
+    return render_template("admin/outbox.html", page=page)
+
+
+@bp.get("/dev/outbox/<int:message_id>")
+@roles_required(Role.ADMIN)
+def outbox_message(message_id: int) -> str:
+    _require_outbox()
+    return render_template("admin/outbox_message.html", message=queries.outbox_message(message_id))

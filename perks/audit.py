@@ -1,0 +1,61 @@
+"""Audit events: who did which privileged action, to what, when.
+
+``record`` adds an event to the current session; it is committed (or rolled back) with the
+service's own transaction, so an action and its audit trail are never separated.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import has_request_context, request
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from perks.db import Base, utcnow
+from perks.extensions import db
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+
+class AuditEvent(Base):
+    """One privileged action. Rows are only ever added."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    #: dotted name, e.g. "people.import", "auth.roles_changed"
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    target: object | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add an audit event to the current unit of work (flushes, never commits)."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor is not None else None,
+        target_type=type(target).__name__ if target is not None else "",
+        target_id=str(getattr(target, "id", "") or "") if target is not None else "",
+        details=details,
+        ip_address=(request.remote_addr or "") if has_request_context() else "",
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event

@@ -1,0 +1,37 @@
+"""Bootstrapping the first administrator from the command line."""
+
+from __future__ import annotations
+
+from perks import audit
+from perks.auth.models import Role, User
+from werkzeug.security import check_password_hash
+
+from perks.auth.services import find_user_by_email, normalise_email, set_password
+from perks.db import transaction
+from perks.errors import ValidationFailed
+from perks.extensions import db
+
+
+def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
+    """Create an active admin with ``password``, or give an existing person the admin role
+    and that password. Running it twice changes nothing the second time.
+
+    Raises:
+        ValidationFailed: a bad e-mail or a password that breaks the rules.
+    """
+    email = normalise_email(email)
+    if "@" not in email:
+        raise ValidationFailed("Enter an e-mail address.")
+    with transaction():
+        user = find_user_by_email(email)
+        created = user is None
+        if user is None:
+            user = User(email=email, name=name)
+            db.session.add(user)
+        user.active = True
+        user.set_roles(user.roles | {Role.ADMIN, Role.EMPLOYEE})
+        if not (user.password_hash and check_password_hash(user.password_hash, password)):
+            set_password(user, password)
+        db.session.flush()
+        audit.record("auth.admin_ensured", actor=None, target=user)
+        return user, created

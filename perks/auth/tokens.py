@@ -1,0 +1,58 @@
+"""Signed, time-limited, single-use tokens for invitations and password resets.
+
+A token carries the user id and a fingerprint of the current password hash and session
+token. Setting a password changes both, so a used token no longer matches: single use
+without storing tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from perks.auth.models import User
+from perks.errors import InvalidToken
+from perks.extensions import db
+
+INVITATION = "invitation"
+PASSWORD_RESET = "password-reset"
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"perks.{purpose}")
+
+
+def _fingerprint(user: User) -> str:
+    material = f"{user.password_hash or ''}|{user.session_token}|{user.active}"
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+def make_token(user: User, purpose: str) -> str:
+    return _serializer(purpose).dumps({"uid": user.id, "fp": _fingerprint(user)})
+
+
+def max_age(purpose: str) -> int:
+    if purpose == INVITATION:
+        return current_app.config["INVITATION_MAX_AGE_HOURS"] * 3600
+    return current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60
+
+
+def user_for_token(token: str, purpose: str) -> User:
+    """The person a valid token was made for.
+
+    Raises:
+        InvalidToken: bad signature, expired, made for another purpose, already used, or
+            the person is deactivated.
+    """
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age(purpose))
+    except BadSignature as error:  # SignatureExpired is a BadSignature
+        raise InvalidToken() from error
+    if not isinstance(data, dict):
+        raise InvalidToken()
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not user.active or data.get("fp") != _fingerprint(user):
+        raise InvalidToken()
+    return user

@@ -1,0 +1,146 @@
+"""Sign in and out, invitations, password reset, and the person's own account page."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from perks.auth import services, tokens
+from perks.auth.access import login_required
+from perks.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    SetPasswordForm,
+)
+from perks.errors import InvalidToken, ValidationFailed
+from perks.extensions import limiter, login_email_key
+from perks.security import is_safe_path
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=login_email_key, methods=["POST"])
+def login() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    try:
+        user = services.authenticate(form.email.data or "", form.password.data or "")
+    except services.InvalidCredentials as error:
+        form.password.errors.append(error.message)
+        return render_template("auth/login.html", form=form), 401
+    target = form.next.data
+    # A fresh session at sign-in: nothing from before it (fixation) survives.
+    session.clear()
+    login_user(user, remember=bool(form.remember.data))
+    session.permanent = True
+    return redirect(target if is_safe_path(target) else url_for("main.home"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    services.log_out_everywhere(current_user)
+    logout_user()
+    session.clear()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Response | str | tuple[str, int]:
+    return _set_password_page(token, tokens.INVITATION, services.accept_invitation)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | str | tuple[str, int]:
+    return _set_password_page(token, tokens.PASSWORD_RESET, services.reset_password)
+
+
+def _set_password_page(token, purpose, service):  # type: ignore[no-untyped-def]
+    try:
+        person = tokens.user_for_token(token, purpose)
+    except InvalidToken as error:
+        return render_template("auth/token_invalid.html", message=error.message), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service(token, form.password.data or "")
+        except ValidationFailed as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_("Your password is set. Please sign in."), "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "auth/set_password.html", form=form, person=person, purpose=purpose
+    ), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password() -> Response | str | tuple[str, int]:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data or "")
+        # The same answer whether or not the address is known.
+        flash(_("If that address belongs to an account, a reset link is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form), (
+        400 if form.is_submitted() else 200
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Response | str | tuple[str, int]:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data or "", form.password.data or ""
+            )
+        except (services.InvalidCredentials, ValidationFailed) as error:
+            form.current_password.errors.append(error.message)
+        else:
+            # The alternative id changed: sign in again on this device with the new one.
+            login_user(current_user, remember=False)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, confirm_form=ConfirmForm()), (
+        400 if form.is_submitted() else 200
+    )

@@ -1,0 +1,118 @@
+"""Settings, read from the environment in this one place.
+
+Every setting here appears in the README's settings table with its default. ``load_settings``
+returns plain Flask config keys; ``create_app(config=...)`` may override any of them (tests do).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production, see validate_settings
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the app safely (raised at start-up, never at request time)."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return default if value in (None, "") else int(value)
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def database_uri(url: str) -> str:
+    """Normalise a database URL so PostgreSQL always goes through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read every setting from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    perks_env = env.get("PERKS_ENV", "development")
+    production = perks_env == "production"
+    redis_url = env.get("REDIS_URL", "")
+    return {
+        "PERKS_ENV": perks_env,
+        "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": database_uri(
+            env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'perks.sqlite3'}")
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
+        "RATELIMIT_STORAGE_URI": env.get(
+            "RATELIMIT_STORAGE_URI", redis_url or "memory://"
+        ),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
+        "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS")) or None,
+        "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int(env.get("REMEMBER_DAYS"), 14)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=_int(env.get("SESSION_LIFETIME_MINUTES"), 120)
+        ),
+        "INVITATION_MAX_AGE_HOURS": _int(env.get("INVITATION_MAX_AGE_HOURS"), 72),
+        "PASSWORD_RESET_MAX_AGE_MINUTES": _int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES"), 30),
+        "MAX_CONTENT_LENGTH": _int(env.get("MAX_UPLOAD_BYTES"), 5 * 1024 * 1024),
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if production else "outbox"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int(env.get("MAIL_PORT"), 587),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), True),
+        "MAIL_SENDER": env.get("MAIL_SENDER", "Perks <perks@localhost>"),
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "vi"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "VND"),
+        "COMPANY_NAME": env.get("COMPANY_NAME", "Perks"),
+        "PEOPLE_PER_PAGE": _int(env.get("PEOPLE_PER_PAGE"), 25),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+
+
+def validate_settings(config: Mapping[str, Any]) -> None:
+    """Refuse settings that would be unsafe.
+
+    Raises:
+        ConfigurationError: an unknown ``PERKS_ENV``, or production without a real
+            ``SECRET_KEY``, with the development outbox, or without trusted hosts.
+    """
+    env = config["PERKS_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"PERKS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    if env != "production":
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if len(secret) < 32 or secret == DEV_SECRET_KEY:
+        raise ConfigurationError("SECRET_KEY must be set (32+ random characters) in production")
+    if config.get("MAIL_BACKEND") == "outbox":
+        raise ConfigurationError("MAIL_BACKEND=outbox is for development; use smtp in production")
+    if not config.get("TRUSTED_HOSTS"):
+        raise ConfigurationError("TRUSTED_HOSTS must list the site's host names in production")

@@ -1,0 +1,60 @@
+"""The declarative base, shared column mixins, and the transaction helper services use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+# Named constraints let Alembic alter them later, on SQLite (batch mode) as on PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Typed declarative base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (stored as UTC everywhere)."""
+    return datetime.now(UTC)
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at``, set by the database session, always UTC."""
+
+    #: when the row was first written
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: when the row last changed
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises.
+
+    Every public service function runs its writes inside exactly one ``transaction()``;
+    helpers it calls only ``flush()``. The exception is re-raised after the rollback, so a
+    domain error reaches the view with nothing half-written.
+    """
+    from perks.extensions import db
+
+    session = db.session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,1 @@
+"""Departments, the employee directory, CSV import and offboarding."""

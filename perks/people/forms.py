@@ -1,0 +1,103 @@
+"""Forms for the directory. Each lists exactly the fields it accepts (no mass assignment)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from perks.auth.models import EmploymentType, LOCALES, Role
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _optional_int(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+
+
+class PersonForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
+    employee_number = StringField(_l("Employee number"), validators=[Optional(), Length(max=32)])
+    department_id = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
+    employment_type = SelectField(
+        _l("Employment type"),
+        choices=[(t.value, t.label) for t in EmploymentType],
+        default=EmploymentType.STAFF.value,
+    )
+    hire_date = DateField(_l("Hire date"), validators=[Optional()])
+    birth_day = IntegerField(
+        _l("Birthday: day"), validators=[Optional(), NumberRange(min=1, max=31)]
+    )
+    birth_month = IntegerField(
+        _l("Birthday: month"), validators=[Optional(), NumberRange(min=1, max=12)]
+    )
+    manager_id = SelectField(_l("Manager"), coerce=_optional_int, validators=[Optional()])
+    locale = SelectField(
+        _l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")], default="vi"
+    )
+    roles = CheckboxListField(_l("Roles"), default=[Role.EMPLOYEE.value])
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, departments=(), managers=(), roles=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.department_id.choices = [(None, "—")] + [(d.id, d.name) for d in departments]
+        self.manager_id.choices = [(None, "—")] + [(m.id, m.name) for m in managers]
+        self.roles.choices = [(r.value, r.label) for r in Role if r in roles]
+
+    def validate_locale(self, field):  # type: ignore[no-untyped-def]
+        return field.data in LOCALES
+
+
+class PeopleFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    department = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
+    employment_type = SelectField(
+        _l("Employment type"),
+        choices=[("", _l("All"))] + [(t.value, t.label) for t in EmploymentType],
+        validators=[Optional()],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[("", _l("All"))] + [(r.value, r.label) for r in Role],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=[("active", _l("Active")), ("inactive", _l("Deactivated")), ("all", _l("All"))],
+        default="active",
+        validators=[Optional()],
+    )
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField(_l("Add department"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a .csv file."))],
+    )
+    submit = SubmitField(_l("Check the file"))

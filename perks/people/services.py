@@ -1,0 +1,261 @@
+"""The employee directory: search, create, edit, deactivate; departments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
+
+from perks import audit
+from perks.auth.models import EmploymentType, Role, User, UserRole, new_session_token
+from perks.auth.services import normalise_email
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.people.models import Department
+
+#: roles HR may hand out; finance and admin rights come only from an admin
+HR_ASSIGNABLE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.REDEEMER, Role.HR})
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """What HR may set on a person (an allow-list: nothing else can be assigned)."""
+
+    email: str
+    name: str
+    employee_number: str | None = None
+    department_id: int | None = None
+    location: str = ""
+    employment_type: EmploymentType = EmploymentType.STAFF
+    hire_date: date | None = None
+    birth_month: int | None = None
+    birth_day: int | None = None
+    manager_id: int | None = None
+    locale: str = "vi"
+    roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.EMPLOYEE}))
+
+
+def assignable_roles(actor: User) -> frozenset[Role]:
+    return frozenset(Role) if actor.has_role(Role.ADMIN) else HR_ASSIGNABLE_ROLES
+
+
+def get_person(user_id: int) -> User:
+    """Raises NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def search_people(
+    *,
+    query: str = "",
+    department_id: int | None = None,
+    employment_type: EmploymentType | None = None,
+    role: Role | None = None,
+    active: bool | None = True,
+    page: int = 1,
+    per_page: int = 25,
+) -> Pagination:
+    """One page of people matching every given filter, by name."""
+    statement = select(User).order_by(User.name, User.id)
+    if query:
+        like = f"%{query.strip().lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(User.name).like(like),
+                User.email.like(like),
+                func.lower(func.coalesce(User.employee_number, "")).like(like),
+            )
+        )
+    if department_id:
+        statement = statement.where(User.department_id == department_id)
+    if employment_type:
+        statement = statement.where(User.employment_type == employment_type)
+    if role:
+        statement = statement.where(
+            User.id.in_(select(UserRole.user_id).where(UserRole.role == role))
+        )
+    if active is not None:
+        statement = statement.where(User.active.is_(active))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def department_headcounts() -> dict[int, int]:
+    rows = db.session.execute(
+        select(User.department_id, func.count())
+        .where(User.active.is_(True), User.department_id.is_not(None))
+        .group_by(User.department_id)
+    )
+    return {department_id: count for department_id, count in rows}
+
+
+def home_figures(user: User) -> dict[str, int]:
+    """The counts on a person's home page, in two queries whatever the company's size."""
+    team_size = db.session.scalar(
+        select(func.count()).where(User.manager_id == user.id, User.active.is_(True))
+    )
+    people_count = db.session.scalar(select(func.count()).where(User.active.is_(True)))
+    return {"team_size": team_size or 0, "people_count": people_count or 0}
+
+
+def manager_choices() -> list[User]:
+    return list(
+        db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    )
+
+
+def create_department(name: str, *, actor: User) -> Department:
+    """Raises ValidationFailed (empty name) or Conflict (the name exists)."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed(str(_l("Enter a name.")))
+    with transaction():
+        if db.session.scalar(select(Department).where(func.lower(Department.name) == name.lower())):
+            raise Conflict(str(_l("A department with this name already exists.")))
+        department = Department(name=name)
+        db.session.add(department)
+        db.session.flush()
+        audit.record("people.department_created", actor=actor, target=department, name=name)
+        return department
+
+
+def create_person(data: PersonData, *, actor: User) -> User:
+    """Add a person (no password yet: they set it from their invitation).
+
+    Raises:
+        Conflict: the e-mail or employee number is taken.
+        NotPermitted: the actor may not grant one of the roles.
+        ValidationFailed: bad birthday, unknown department or manager.
+    """
+    with transaction():
+        user = User(email=normalise_email(data.email), session_token=new_session_token())
+        _apply(user, data, actor=actor)
+        db.session.add(user)
+        db.session.flush()
+        audit.record(
+            "people.created", actor=actor, target=user, roles=sorted(r.value for r in data.roles)
+        )
+        return user
+
+
+def update_person(user: User, data: PersonData, *, actor: User) -> User:
+    """Change a person's details and roles.
+
+    Raises:
+        Conflict, NotPermitted, ValidationFailed: as ``create_person``; also NotPermitted when
+            HR would change the roles of someone holding finance or admin rights.
+    """
+    with transaction():
+        before = user.roles
+        user.email = normalise_email(data.email)
+        _apply(user, data, actor=actor)
+        db.session.flush()
+        changed = _changed_columns(user)
+        audit.record("people.updated", actor=actor, target=user, fields=changed)
+        if before != user.roles:
+            audit.record(
+                "auth.roles_changed",
+                actor=actor,
+                target=user,
+                before=sorted(r.value for r in before),
+                after=sorted(r.value for r in user.roles),
+            )
+        return user
+
+
+def _changed_columns(user: User) -> list[str]:
+    state = db.inspect(user)
+    return sorted(
+        attr.key
+        for attr in state.attrs
+        if attr.history.has_changes() and attr.key not in {"updated_at", "role_rows"}
+    )
+
+
+def _apply(user: User, data: PersonData, *, actor: User) -> None:
+    email_owner = db.session.scalar(select(User.id).where(User.email == user.email))
+    if email_owner is not None and email_owner != user.id:
+        raise Conflict(str(_l("Someone already has this e-mail address.")))
+    number = (data.employee_number or "").strip() or None
+    if number:
+        number_owner = db.session.scalar(select(User.id).where(User.employee_number == number))
+        if number_owner is not None and number_owner != user.id:
+            raise Conflict(str(_l("Someone already has this employee number.")))
+    check_birthday(data.birth_month, data.birth_day)
+    if data.department_id and db.session.get(Department, data.department_id) is None:
+        raise ValidationFailed(str(_l("Unknown department.")))
+    if data.manager_id:
+        check_manager(user, data.manager_id)
+    _apply_roles(user, set(data.roles), actor=actor)
+    user.name = " ".join(data.name.split())
+    user.employee_number = number
+    user.department_id = data.department_id
+    user.location = data.location.strip()
+    user.employment_type = data.employment_type
+    user.hire_date = data.hire_date
+    user.birth_month = data.birth_month
+    user.birth_day = data.birth_day
+    user.manager_id = data.manager_id
+    user.locale = data.locale
+
+
+def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
+    allowed = assignable_roles(actor)
+    current = user.roles
+    if (roles ^ current) - allowed:
+        raise NotPermitted(str(_l("Only an administrator can grant or remove that role.")))
+    user.set_roles(roles)
+
+
+def check_birthday(month: int | None, day: int | None) -> None:
+    """Raises ValidationFailed unless both are empty or they form a real day (29/02 allowed)."""
+    if month is None and day is None:
+        return
+    if month is None or day is None:
+        raise ValidationFailed(str(_l("Give both the day and the month of the birthday.")))
+    try:
+        date(2000, month, day)  # a leap year, so 29 February is a real birthday
+    except ValueError as error:
+        raise ValidationFailed(str(_l("This birthday is not a real date."))) from error
+
+
+def check_manager(user: User, manager_id: int) -> None:
+    """Raises ValidationFailed for an unknown manager or a reporting loop."""
+    if db.session.get(User, manager_id) is None:
+        raise ValidationFailed(str(_l("Unknown manager.")))
+    seen: set[int] = set()
+    current: int | None = manager_id
+    while current is not None and current not in seen:
+        if current == user.id:
+            raise ValidationFailed(str(_l("A person cannot report to themselves.")))
+        seen.add(current)
+        current = db.session.scalar(select(User.manager_id).where(User.id == current))
+
+
+def deactivate_person(user: User, *, actor: User) -> None:
+    """Offboard: the person can no longer sign in, and every session ends.
+
+    Raises:
+        ValidationFailed: an actor deactivating themselves.
+    """
+    if user.id == actor.id:
+        raise ValidationFailed(str(_l("You cannot deactivate yourself.")))
+    with transaction():
+        user.active = False
+        user.session_token = new_session_token()
+        audit.record("people.deactivated", actor=actor, target=user)
+
+
+def reactivate_person(user: User, *, actor: User) -> None:
+    with transaction():
+        user.active = True
+        audit.record("people.reactivated", actor=actor, target=user)

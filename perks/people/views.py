@@ -1,0 +1,164 @@
+"""HR pages: the directory, a person's page, create/edit/deactivate, departments."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.auth import services as auth_services
+from perks.auth.access import roles_required
+from perks.auth.forms import ConfirmForm
+from perks.auth.models import EmploymentType, Role, User
+from perks.errors import Conflict, NotPermitted, ValidationFailed
+from perks.people import services
+from perks.people.forms import DepartmentForm, PeopleFilterForm, PersonForm
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+hr_only = roles_required(Role.HR)
+
+
+@bp.get("/")
+@hr_only
+def directory() -> str | tuple[str, int]:
+    form = PeopleFilterForm(request.args)
+    form.department.choices = [(None, _("All"))] + [
+        (d.id, d.name) for d in services.departments()
+    ]
+    if request.args and not form.validate():
+        return render_template("people/directory.html", form=form, page=None), 400
+    status = form.status.data or "active"
+    page = services.search_people(
+        query=form.q.data or "",
+        department_id=form.department.data,
+        employment_type=EmploymentType(form.employment_type.data)
+        if form.employment_type.data
+        else None,
+        role=Role(form.role.data) if form.role.data else None,
+        active={"active": True, "inactive": False}.get(status),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PEOPLE_PER_PAGE"],
+    )
+    return render_template("people/directory.html", form=form, page=page)
+
+
+def _person_form(person: User | None = None) -> PersonForm:
+    return PersonForm(
+        obj=person if request.method == "GET" else None,
+        departments=services.departments(),
+        managers=[m for m in services.manager_choices() if person is None or m.id != person.id],
+        roles=services.assignable_roles(current_user) | (person.roles if person else set()),
+    )
+
+
+def _person_data(form: PersonForm) -> services.PersonData:
+    return services.PersonData(
+        email=form.email.data or "",
+        name=form.name.data or "",
+        employee_number=form.employee_number.data,
+        department_id=form.department_id.data,
+        location=form.location.data or "",
+        employment_type=EmploymentType(form.employment_type.data),
+        hire_date=form.hire_date.data,
+        birth_month=form.birth_month.data,
+        birth_day=form.birth_day.data,
+        manager_id=form.manager_id.data,
+        locale=form.locale.data or "vi",
+        roles=frozenset(Role(r) for r in form.roles.data or []),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@hr_only
+def create() -> Response | str | tuple[str, int]:
+    form = _person_form()
+    if form.validate_on_submit():
+        try:
+            person = services.create_person(_person_data(form), actor=current_user)
+        except (Conflict, ValidationFailed, NotPermitted) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s was added.", name=person.name), "success")
+            return redirect(url_for("people.detail", user_id=person.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/form.html", form=form, person=None), status
+
+
+@bp.get("/<int:user_id>")
+@hr_only
+def detail(user_id: int) -> str:
+    person = services.get_person(user_id)
+    return render_template("people/detail.html", person=person, confirm_form=ConfirmForm())
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit(user_id: int) -> Response | str | tuple[str, int]:
+    person = services.get_person(user_id)
+    form = _person_form(person)
+    if request.method == "GET":
+        form.roles.data = [r.value for r in person.roles]
+        form.employment_type.data = person.employment_type.value
+    if form.validate_on_submit():
+        try:
+            services.update_person(person, _person_data(form), actor=current_user)
+        except (Conflict, ValidationFailed, NotPermitted) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("people.detail", user_id=person.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/form.html", form=form, person=person), status
+
+
+@bp.post("/<int:user_id>/deactivate")
+@hr_only
+def deactivate(user_id: int) -> Response:
+    person = services.get_person(user_id)
+    if ConfirmForm().validate_on_submit():
+        services.deactivate_person(person, actor=current_user)
+        flash(_("%(name)s is deactivated and signed out.", name=person.name), "success")
+    return redirect(url_for("people.detail", user_id=person.id))
+
+
+@bp.post("/<int:user_id>/reactivate")
+@hr_only
+def reactivate(user_id: int) -> Response:
+    person = services.get_person(user_id)
+    if ConfirmForm().validate_on_submit():
+        services.reactivate_person(person, actor=current_user)
+        flash(_("%(name)s is active again.", name=person.name), "success")
+    return redirect(url_for("people.detail", user_id=person.id))
+
+
+@bp.post("/<int:user_id>/invite")
+@hr_only
+def invite(user_id: int) -> Response:
+    person = services.get_person(user_id)
+    if ConfirmForm().validate_on_submit():
+        auth_services.send_invitation(person, actor=current_user)
+        flash(_("An invitation was sent to %(email)s.", email=person.email), "success")
+    return redirect(url_for("people.detail", user_id=person.id))
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@hr_only
+def departments() -> Response | str | tuple[str, int]:
+    form = DepartmentForm()
+    if form.validate_on_submit():
+        try:
+            services.create_department(form.name.data or "", actor=current_user)
+        except (Conflict, ValidationFailed) as error:
+            form.name.errors.append(error.message)
+        else:
+            flash(_("Department added."), "success")
+            return redirect(url_for("people.departments"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "people/departments.html",
+        form=form,
+        departments=services.departments(),
+        headcounts=services.department_headcounts(),
+    ), status

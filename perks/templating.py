@@ -1,0 +1,66 @@
+"""Template filters and the navigation each role sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from perks.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object
+    endpoint: str
+    roles: tuple[Role, ...] = ()  # empty: every signed-in person
+
+
+#: the navigation, in order; each person sees the items their roles allow
+NAVIGATION = (
+    NavItem(_l("Home"), "main.home"),
+    NavItem(_l("People"), "people.directory", (Role.HR,)),
+    NavItem(_l("Departments"), "people.departments", (Role.HR,)),
+    NavItem(_l("Import people"), "people_import.upload", (Role.HR,)),
+    NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
+    NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
+)
+
+
+def navigation_for(user: object) -> list[NavItem]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [
+        item for item in NAVIGATION if not item.roles or user.has_role(*item.roles)  # type: ignore[attr-defined]
+    ]
+
+
+def money_filter(value: object, locale: str | None = None) -> str:
+    from perks.money import Money, format_money
+
+    if not isinstance(value, Money):
+        raise TypeError("the money filter takes a Money")
+    return format_money(value, locale)
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["money"] = money_filter
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+
+    @app.context_processor
+    def inject_layout() -> dict[str, object]:
+        show_outbox = app.config["PERKS_ENV"] != "production"
+        return {
+            "navigation": [
+                item
+                for item in navigation_for(current_user)
+                if show_outbox or item.endpoint != "admin.outbox"
+            ],
+            "current_locale": str(get_locale() or "vi"),
+            "Role": Role,
+        }

@@ -1,0 +1,142 @@
+"""Shared fixtures: a fresh database per test run, cleaned between tests; clients; logins.
+
+The database is SQLite by default, or a new PostgreSQL database created from
+``TEST_DATABASE_URL`` (a URL of a server's maintenance database) and dropped afterwards.
+The schema comes from the migrations, so every run also proves they apply.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import make_url, text
+
+from perks import create_app
+from perks.auth.models import Role, User
+from perks.config import database_uri
+from perks.extensions import db, limiter
+from tests import factories
+
+TEST_SETTINGS: dict[str, Any] = {
+    "PERKS_ENV": "testing",
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MAIL_BACKEND": "outbox",
+    "TRUSTED_HOSTS": None,
+    "SERVER_NAME": None,
+}
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return database_uri(url) if url else None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'perks-test.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"perks_test_{uuid.uuid4().hex[:10]}"
+    plain = make_url(admin_url).set(drivername="postgresql")
+    conninfo = plain.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app_factory(database_url: str):  # type: ignore[no-untyped-def]
+    """Make an app on the test database with some settings changed."""
+
+    def make(**overrides: Any) -> Flask:
+        return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def _schema(app_factory) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    app = app_factory()
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def app(app_factory, _schema) -> Flask:  # type: ignore[no-untyped-def]
+    return app_factory()
+
+
+def is_postgres(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def clean_database() -> None:
+    """Remove every row, keeping the schema (and Alembic's version)."""
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test runs in an app context on an empty database."""
+    if "app" not in request.fixturenames and "client" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        yield
+        db.session.remove()
+        clean_database()
+        if app.config["RATELIMIT_ENABLED"]:
+            limiter.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -> None:
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+@pytest.fixture
+def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
+    """``login_as(Role.HR)`` makes a person with that role, signs them in, returns them."""
+
+    def sign_in(*roles: Role, **fields: Any) -> User:
+        user = factories.UserFactory(roles=set(roles) or {Role.EMPLOYEE}, **fields)
+        login(client, user)
+        return user
+
+    return sign_in

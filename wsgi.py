@@ -1,0 +1,3 @@
+from perks import create_app
+
+app = create_app()
