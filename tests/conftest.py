@@ -7,6 +7,7 @@ The schema comes from the migrations, so every run also proves they apply.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,18 @@ TEST_SETTINGS: dict[str, Any] = {
     "TRUSTED_HOSTS": None,
     "SERVER_NAME": None,
 }
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test's app context.
+
+    The tests hold an app context for factories and queries; without this, every request
+    would reuse it, and ``g`` (the signed-in user, the chosen language) would leak from one
+    request to the next, which never happens in production.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def _postgres_admin_url() -> str | None:
@@ -65,7 +78,11 @@ def app_factory(database_url: str):  # type: ignore[no-untyped-def]
     """Make an app on the test database with some settings changed."""
 
     def make(**overrides: Any) -> Flask:
-        return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app = create_app(
+            {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+        )
+        app.test_client_class = IsolatedClient
+        return app
 
     return make
 

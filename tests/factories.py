@@ -11,7 +11,7 @@ from perks.auth.models import EmploymentType, Role, User, new_session_token
 from perks.extensions import db
 from perks.people.models import Department
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 
 

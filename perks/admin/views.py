@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_wtf import FlaskForm
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from perks.admin import queries
@@ -31,8 +32,8 @@ class AuditFilterForm(FlaskForm):
 @roles_required(Role.ADMIN)
 def audit_log() -> tuple[str, int] | str:
     form = AuditFilterForm(request.args)
-    form.actor.choices = [("", str(_l("Anyone")))] + [
-        (str(u.id), u.name) for u in queries.audit_actors()
+    form.actor.choices = [SelectChoice("", _l("Anyone"))] + [
+        SelectChoice(str(u.id), u.name) for u in queries.audit_actors()
     ]
     if request.args and not form.validate():
         return render_template("admin/audit.html", form=form, page=None), 400

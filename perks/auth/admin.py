@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from perks import audit
-from perks.auth.models import Role, User
 from werkzeug.security import check_password_hash
 
+from perks import audit
+from perks.auth.models import Role, User
 from perks.auth.services import find_user_by_email, normalise_email, set_password
 from perks.db import transaction
 from perks.errors import ValidationFailed

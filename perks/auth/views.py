@@ -130,15 +130,16 @@ def forgot_password() -> Response | str | tuple[str, int]:
 def account() -> Response | str | tuple[str, int]:
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
             services.change_password(
-                current_user, form.current_password.data or "", form.password.data or ""
+                user, form.current_password.data or "", form.password.data or ""
             )
         except (services.InvalidCredentials, ValidationFailed) as error:
             form.current_password.errors.append(error.message)
         else:
             # The alternative id changed: sign in again on this device with the new one.
-            login_user(current_user, remember=False)
+            login_user(user, remember=False)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, confirm_form=ConfirmForm()), (

@@ -14,10 +14,11 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.auth.models import EmploymentType, LOCALES, Role
+from perks.auth.models import LOCALES, EmploymentType, Role
 
 
 class CheckboxListField(SelectMultipleField):
@@ -32,14 +33,15 @@ def _optional_int(value: object) -> int | None:
 class PersonForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(
-        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
     employee_number = StringField(_l("Employee number"), validators=[Optional(), Length(max=32)])
     department_id = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
     employment_type = SelectField(
         _l("Employment type"),
-        choices=[(t.value, t.label) for t in EmploymentType],
+        choices=[SelectChoice(t.value, t.label) for t in EmploymentType],
         default=EmploymentType.STAFF.value,
     )
     hire_date = DateField(_l("Hire date"), validators=[Optional()])
@@ -51,16 +53,22 @@ class PersonForm(FlaskForm):
     )
     manager_id = SelectField(_l("Manager"), coerce=_optional_int, validators=[Optional()])
     locale = SelectField(
-        _l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")], default="vi"
+        _l("Language"),
+        choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")],
+        default="vi",
     )
     roles = CheckboxListField(_l("Roles"), default=[Role.EMPLOYEE.value])
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, departments=(), managers=(), roles=(), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.department_id.choices = [(None, "—")] + [(d.id, d.name) for d in departments]
-        self.manager_id.choices = [(None, "—")] + [(m.id, m.name) for m in managers]
-        self.roles.choices = [(r.value, r.label) for r in Role if r in roles]
+        self.department_id.choices = [SelectChoice(None, "—")] + [
+            SelectChoice(d.id, d.name) for d in departments
+        ]
+        self.manager_id.choices = [SelectChoice(None, "—")] + [
+            SelectChoice(m.id, m.name) for m in managers
+        ]
+        self.roles.choices = [SelectChoice(r.value, r.label) for r in Role if r in roles]
 
     def validate_locale(self, field):  # type: ignore[no-untyped-def]
         return field.data in LOCALES
@@ -74,17 +82,22 @@ class PeopleFilterForm(FlaskForm):
     department = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
     employment_type = SelectField(
         _l("Employment type"),
-        choices=[("", _l("All"))] + [(t.value, t.label) for t in EmploymentType],
+        choices=[SelectChoice("", _l("All"))]
+        + [SelectChoice(t.value, t.label) for t in EmploymentType],
         validators=[Optional()],
     )
     role = SelectField(
         _l("Role"),
-        choices=[("", _l("All"))] + [(r.value, r.label) for r in Role],
+        choices=[SelectChoice("", _l("All"))] + [SelectChoice(r.value, r.label) for r in Role],
         validators=[Optional()],
     )
     status = SelectField(
         _l("Status"),
-        choices=[("active", _l("Active")), ("inactive", _l("Deactivated")), ("all", _l("All"))],
+        choices=[
+            SelectChoice("active", _l("Active")),
+            SelectChoice("inactive", _l("Deactivated")),
+            SelectChoice("all", _l("All")),
+        ],
         default="active",
         validators=[Optional()],
     )

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from perks.auth import services as auth_services
 from perks.auth.access import roles_required
@@ -24,8 +25,8 @@ hr_only = roles_required(Role.HR)
 @hr_only
 def directory() -> str | tuple[str, int]:
     form = PeopleFilterForm(request.args)
-    form.department.choices = [(None, _("All"))] + [
-        (d.id, d.name) for d in services.departments()
+    form.department.choices = [SelectChoice(None, _("All"))] + [
+        SelectChoice(d.id, d.name) for d in services.departments()
     ]
     if request.args and not form.validate():
         return render_template("people/directory.html", form=form, page=None), 400

@@ -1,0 +1,398 @@
+"""SECURITY.md, "Authentication and sessions": one test (or more) per line."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from perks.auth import tokens
+from perks.auth.models import Role, User
+from perks.config import ConfigurationError
+from perks.extensions import db
+from perks.mail import OutboxMessage
+from tests import factories
+from tests.conftest import login
+
+
+def outbox_link(recipient: str) -> str:
+    message = db.session.scalars(
+        db.select(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, f"no e-mail to {recipient}"
+    match = re.search(r"http://localhost(/\S+)", message.body_text)
+    assert match, message.body_text
+    return match.group(1)
+
+
+# Passwords --------------------------------------------------------------------------------
+
+
+def test_password_is_stored_as_a_scrypt_hash(client):
+    user = factories.UserFactory(password_hash=None)
+    factories.UserFactory(roles={Role.HR})
+    token = tokens.make_token(user, tokens.INVITATION)
+    with client.application.test_request_context():
+        token = tokens.make_token(db.session.get(User, user.id), tokens.INVITATION)
+    password = "a long new password 123"
+    response = client.post(
+        f"/invitation/{token}", data={"password": password, "confirm": password}
+    )
+    assert response.status_code == 302
+    stored = db.session.scalar(db.select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("scrypt:")
+    assert password not in stored
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client):
+    user = factories.UserFactory()
+    wrong_password = client.post("/login", data={"email": user.email, "password": "nope nope"})
+    unknown_user = client.post("/login", data={"email": "ghost@example.com", "password": "nope"})
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    message = "The e-mail or password is not correct."
+    assert message in wrong_password.get_data(as_text=True)
+    assert message in unknown_user.get_data(as_text=True)
+
+
+def test_email_is_case_insensitive_at_sign_in(client):
+    user = factories.UserFactory(email="hoa.nguyen@example.com")
+    response = client.post(
+        "/login", data={"email": "  Hoa.Nguyen@EXAMPLE.com ", "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert user.email == "hoa.nguyen@example.com"
+
+
+def test_deactivated_person_cannot_sign_in(client):
+    user = factories.UserFactory(active=False)
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 401
+
+
+def test_deactivating_a_signed_in_person_ends_their_session(app, client):
+    user = factories.UserFactory()
+    login(client, user)
+    hr_client = app.test_client()
+    login(hr_client, factories.UserFactory(roles={Role.HR}))
+    assert hr_client.post(f"/people/{user.id}/deactivate").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+# Sessions ---------------------------------------------------------------------------------
+
+
+def test_sign_in_starts_a_fresh_session(client):
+    user = factories.UserFactory()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    login(client, user)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_session_protection_is_strong(app):
+    assert app.login_manager.session_protection == "strong"
+
+
+def test_the_session_remembers_the_alternative_id_not_the_user_id(client):
+    user = factories.UserFactory()
+    login(client, user)
+    with client.session_transaction() as session:
+        assert session["_user_id"] == user.session_token
+        assert session["_user_id"] != str(user.id)
+
+
+def test_log_out_everywhere_makes_old_cookies_useless(app, client):
+    user = factories.UserFactory()
+    login(client, user)
+    other_device = app.test_client()
+    login(other_device, user)
+    assert client.post("/logout-everywhere").status_code == 302
+    assert other_device.get("/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_remember_me_cookie_stops_working_after_log_out_everywhere(app, client):
+    user = factories.UserFactory()
+    client.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD, "remember": "y"},
+    )
+    remember = client.get_cookie("remember_token")
+    assert remember is not None
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remember.value)
+    assert fresh.get("/").status_code == 200
+    client.post("/logout-everywhere")
+    stale = app.test_client()
+    stale.set_cookie("remember_token", remember.value)
+    assert stale.get("/").status_code == 302
+
+
+def test_changing_the_password_signs_out_other_devices_but_not_this_one(app, client):
+    user = factories.UserFactory()
+    login(client, user)
+    other_device = app.test_client()
+    login(other_device, user)
+    new = "another long password"
+    response = client.post(
+        "/account",
+        data={"current_password": factories.PASSWORD, "password": new, "confirm": new},
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert other_device.get("/").status_code == 302
+
+
+def test_logout_is_post_only(client, login_as):
+    login_as(Role.EMPLOYEE)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+# Cookies ----------------------------------------------------------------------------------
+
+
+def cookie_header(response, name: str) -> str:
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return header
+    raise AssertionError(f"no {name} cookie set")
+
+
+def test_session_and_remember_cookies_are_httponly_and_samesite_lax(client):
+    user = factories.UserFactory()
+    response = client.post(
+        "/login", data={"email": user.email, "password": factories.PASSWORD, "remember": "y"}
+    )
+    for name in ("session", "remember_token"):
+        header = cookie_header(response, name)
+        assert "HttpOnly" in header
+        assert "SameSite=Lax" in header
+
+
+def test_cookies_are_secure_outside_development(app, app_factory):
+    secure_app = app_factory(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    user = factories.UserFactory()
+    client = secure_app.test_client()
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD, "remember": "y"},
+        base_url="https://localhost",
+    )
+    assert "Secure" in cookie_header(response, "session")
+    assert "Secure" in cookie_header(response, "remember_token")
+
+
+def test_production_settings_make_cookies_secure_by_default():
+    from perks.config import load_settings
+
+    settings = load_settings({"PERKS_ENV": "production"})
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_session_lifetime_is_short_and_configurable():
+    from datetime import timedelta
+
+    from perks.config import load_settings
+
+    assert load_settings({})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+    custom = load_settings({"SESSION_LIFETIME_MINUTES": "30"})
+    assert custom["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
+
+
+# Secret key -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", ["", "short", "dev-only-not-secret"])
+def test_production_refuses_to_start_without_a_real_secret_key(app_factory, secret):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        app_factory(
+            PERKS_ENV="production",
+            SECRET_KEY=secret,
+            MAIL_BACKEND="smtp",
+            TRUSTED_HOSTS=["perks.example"],
+        )
+
+
+def test_production_starts_with_a_real_secret_key(app_factory):
+    app = app_factory(
+        PERKS_ENV="production",
+        SECRET_KEY="x" * 48,
+        MAIL_BACKEND="smtp",
+        TRUSTED_HOSTS=["perks.example"],
+    )
+    assert app.config["PERKS_ENV"] == "production"
+
+
+def test_production_refuses_the_development_outbox(app_factory):
+    with pytest.raises(ConfigurationError, match="MAIL_BACKEND"):
+        app_factory(PERKS_ENV="production", SECRET_KEY="x" * 48, TRUSTED_HOSTS=["p.example"])
+
+
+# Invitation and reset tokens --------------------------------------------------------------
+
+
+def test_invitation_link_sets_the_password_once(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    invitee = factories.UserFactory(password_hash=None, email="moi@example.com")
+    login(client, hr)
+    assert client.post(f"/people/{invitee.id}/invite").status_code == 302
+    link = outbox_link("moi@example.com")
+    visitor = app.test_client()
+    assert visitor.get(link).status_code == 200
+    password = "my very own password"
+    response = visitor.post(link, data={"password": password, "confirm": password})
+    assert response.status_code == 302
+    again = visitor.post(link, data={"password": "something else 123", "confirm": "something else 123"})
+    assert again.status_code == 400
+    assert "already been used" in again.get_data(as_text=True)
+    login(visitor, invitee, password)
+
+
+def test_invitation_link_expires(app, client, monkeypatch):
+    invitee = factories.UserFactory(password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+    later = time.time() + app.config["INVITATION_MAX_AGE_HOURS"] * 3600 + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get(f"/invitation/{token}").status_code == 400
+
+
+def test_a_reset_token_is_not_an_invitation_token(app, client):
+    invitee = factories.UserFactory(password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.PASSWORD_RESET)
+    assert client.get(f"/invitation/{token}").status_code == 400
+
+
+def test_tampered_token_is_refused(client, app):
+    user = factories.UserFactory()
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, user.id), tokens.PASSWORD_RESET)
+    assert client.get(f"/password/reset/{token[:-2]}xx").status_code == 400
+
+
+def test_password_reset_flow_and_single_use(app, client):
+    user = factories.UserFactory(email="quen@example.com")
+    response = client.post("/password/forgot", data={"email": "QUEN@example.com"})
+    assert response.status_code == 302
+    link = outbox_link("quen@example.com")
+    new = "a fresh long password"
+    assert client.post(link, data={"password": new, "confirm": new}).status_code == 302
+    assert client.post(link, data={"password": new, "confirm": new}).status_code == 400
+    login(client, user, new)
+
+
+def test_password_reset_answers_the_same_for_unknown_addresses(client):
+    factories.UserFactory(email="known@example.com")
+    known = client.post("/password/forgot", data={"email": "known@example.com"})
+    unknown = client.post("/password/forgot", data={"email": "unknown@example.com"})
+    assert known.status_code == unknown.status_code == 302
+    assert known.headers["Location"] == unknown.headers["Location"]
+    count = db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage))
+    assert count == 1
+
+
+def test_short_passwords_are_refused(app, client):
+    user = factories.UserFactory(password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, user.id), tokens.INVITATION)
+    response = client.post(f"/invitation/{token}", data={"password": "short", "confirm": "short"})
+    assert response.status_code == 400
+    assert db.session.get(User, user.id).password_hash is None
+
+
+# Safe next --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.com",
+        "https://evil.com",
+        "/\\evil.com",
+        "\\\\evil.com",
+        "http:evil.com",
+        "\n//evil.com",
+        "javascript:alert(1)",
+        "/\t/evil.com",
+    ],
+)
+def test_next_never_leaves_the_site(client, target):
+    user = factories.UserFactory()
+    response = client.post(
+        "/login", data={"email": user.email, "password": factories.PASSWORD, "next": target}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_next_to_a_path_on_this_site_is_followed(client):
+    user = factories.UserFactory()
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD, "next": "/account?tab=1"},
+    )
+    assert response.headers["Location"] == "/account?tab=1"
+
+
+# Rate limits ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(app, app_factory):
+    from perks.extensions import limiter
+
+    app = app_factory(
+        RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_RATE_LIMIT="3 per minute"
+    )
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        limiter.reset()
+    # The limiter is one object shared by every app: switch it off again for the others.
+    limiter.enabled = False
+
+
+def test_login_is_rate_limited_per_account(limited_app):
+    user = factories.UserFactory()
+    client = limited_app.test_client()
+    statuses = [
+        client.post(
+            "/login",
+            data={"email": user.email, "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+    # The real owner, right password, still blocked for this account for now.
+    blocked = client.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.9.9"},
+    )
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.get_data(as_text=True)
+
+
+def test_login_is_rate_limited_per_ip(limited_app):
+    client = limited_app.test_client()
+    statuses = [
+        client.post("/login", data={"email": f"p{i}@example.com", "password": "x"}).status_code
+        for i in range(7)
+    ]
+    assert statuses == [401] * 5 + [429, 429]
+
+
+def test_generate_password_hash_is_slow_kdf():
+    assert generate_password_hash("x").split(":")[0] == "scrypt"

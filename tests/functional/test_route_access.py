@@ -1,0 +1,121 @@
+"""Every route, for every role and for anonymous visitors: the expected status.
+
+A route missing from ``ROUTES`` fails ``test_every_route_is_in_the_table``: each new page
+must say who may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from perks.auth.models import Role
+from perks.extensions import db
+from perks.mail import OutboxMessage
+from tests import factories
+from tests.conftest import login
+
+ANONYMOUS = "anonymous"
+ROLES = [ANONYMOUS, *[r.value for r in Role]]
+IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+def only(*allowed: Role, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
+    """Status per role: ``ok`` for the allowed roles (admins always), 403 for the rest."""
+    statuses = {ANONYMOUS: anonymous}
+    for role in Role:
+        permitted = not allowed or role in allowed or role is Role.ADMIN
+        statuses[role.value] = ok if permitted else 403
+    return statuses
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+SIGNED_IN = only()
+HR = only(Role.HR)
+HR_POST = only(Role.HR, ok=302)
+ADMIN = only(Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    url: Callable[[dict], str]
+    expected: dict[str, int]
+    data: dict[str, str] | None = None
+
+
+ROUTES: dict[str, Route] = {
+    "main.home": Route("GET", lambda s: "/", SIGNED_IN),
+    "main.health": Route("GET", lambda s: "/healthz", everyone(200)),
+    "main.set_language": Route("POST", lambda s: "/language", everyone(302), {"locale": "en"}),
+    "auth.login": Route("GET", lambda s: "/login", {**everyone(302), ANONYMOUS: 200}),
+    "auth.logout": Route("POST", lambda s: "/logout", only(ok=302)),
+    "auth.logout_everywhere": Route("POST", lambda s: "/logout-everywhere", only(ok=302)),
+    "auth.account": Route("GET", lambda s: "/account", SIGNED_IN),
+    "auth.forgot_password": Route("GET", lambda s: "/password/forgot", everyone(200)),
+    "auth.accept_invitation": Route("GET", lambda s: "/invitation/not-a-token", everyone(400)),
+    "auth.reset_password": Route("GET", lambda s: "/password/reset/not-a-token", everyone(400)),
+    "people.directory": Route("GET", lambda s: "/people/", HR),
+    "people.create": Route("GET", lambda s: "/people/new", HR),
+    "people.detail": Route("GET", lambda s: f"/people/{s['person']}", HR),
+    "people.edit": Route("GET", lambda s: f"/people/{s['person']}/edit", HR),
+    "people.deactivate": Route("POST", lambda s: f"/people/{s['person']}/deactivate", HR_POST),
+    "people.reactivate": Route("POST", lambda s: f"/people/{s['person']}/reactivate", HR_POST),
+    "people.invite": Route("POST", lambda s: f"/people/{s['person']}/invite", HR_POST),
+    "people.departments": Route("GET", lambda s: "/people/departments", HR),
+    "people_import.upload": Route("GET", lambda s: "/people/import/", HR),
+    "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
+    "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
+    "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
+}
+
+
+@pytest.fixture
+def samples() -> dict[str, int]:
+    person = factories.UserFactory(name="Trần Thị Mục Tiêu")
+    message = OutboxMessage(recipient="a@example.com", subject="Hi", body_text="x", body_html="x")
+    db.session.add(message)
+    db.session.commit()
+    return {"person": person.id, "message": message.id}
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - IGNORED_ENDPOINTS
+    assert endpoints - set(ROUTES) == set(), "add these routes to ROUTES"
+    assert set(ROUTES) - endpoints == set(), "these routes no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_route_answers_each_role_as_expected(client, samples, endpoint, role):
+    route = ROUTES[endpoint]
+    if role != ANONYMOUS:
+        login(client, factories.UserFactory(roles={Role(role)}))
+    url = route.url(samples)
+    if route.method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data=route.data or {})
+    assert response.status_code == route.expected[role], (endpoint, role, url)
+    if response.status_code == 302 and role == ANONYMOUS and endpoint != "main.set_language":
+        assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, r in ROUTES.items() if r.method == "GET"))
+def test_every_page_renders_in_vietnamese_and_english_on_an_empty_database(
+    client, endpoint
+):
+    """Signed in as an admin (who may see everything), with nothing else in the database."""
+    login(client, factories.UserFactory(roles={Role.ADMIN}))
+    route = ROUTES[endpoint]
+    for locale in ("vi", "en"):
+        client.post("/language", data={"locale": locale})
+        response = client.get(route.url({"person": 999_999, "message": 999_999}))
+        assert response.status_code < 500, (endpoint, locale)
+        if response.status_code == 200 and response.mimetype == "text/html":
+            assert f'<html lang="{locale}"' in response.get_data(as_text=True)
