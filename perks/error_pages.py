@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from perks.errors import PerksError
 
@@ -47,6 +47,11 @@ def init_error_pages(app: Flask) -> None:
         status = error.code or 500
         # CSRF failures carry a technical description; show our own words instead.
         return render_error(status)
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):  # type: ignore[no-untyped-def]
+        # No page can be built for a host we do not serve: answer plainly.
+        return "Bad request: untrusted host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(PerksError)
     def domain_error(error: PerksError):  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from perks.auth.models import LOCALES
@@ -10,6 +10,8 @@ from perks.auth.models import LOCALES
 
 def select_locale() -> str:
     """The signed-in person's preference, else the switcher's choice, else the browser's."""
+    if not has_request_context():  # the command line, e-mails sent from a job
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     chosen = session.get("locale")

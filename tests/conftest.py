@@ -44,6 +44,11 @@ class IsolatedClient(FlaskClient):
     request to the next, which never happens in production.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Assertions read English unless a test asks for Vietnamese (the default locale).
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
         return contextvars.Context().run(super().open, *args, **kwargs)
 

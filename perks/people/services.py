@@ -108,9 +108,7 @@ def home_figures(user: User) -> dict[str, int]:
 
 
 def manager_choices() -> list[User]:
-    return list(
-        db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    )
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
 
 
 def create_department(name: str, *, actor: User) -> Department:

@@ -1,0 +1,58 @@
+"""The audit log page: admins read privileged actions, filtered by actor, action and date."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role
+from perks.extensions import db
+from tests import factories
+
+
+def add_event(action: str, actor_id: int | None, when: datetime) -> None:
+    db.session.add(AuditEvent(action=action, actor_id=actor_id, created_at=when, details={}))
+    db.session.commit()
+
+
+def test_audit_log_filters_by_actor_action_and_date(client, login_as):
+    admin = login_as(Role.ADMIN)
+    hr = factories.UserFactory(roles={Role.HR}, name="Lê Nhân Sự")
+    add_event("people.created", hr.id, datetime(2026, 3, 10, 3, tzinfo=UTC))
+    add_event("people.deactivated", hr.id, datetime(2026, 4, 1, 3, tzinfo=UTC))
+    add_event("auth.roles_changed", admin.id, datetime(2026, 4, 2, 3, tzinfo=UTC))
+
+    by_actor = client.get(f"/admin/audit?actor={hr.id}").get_data(as_text=True)
+    assert "people.created" in by_actor
+    assert "auth.roles_changed" not in by_actor
+
+    by_action = client.get("/admin/audit?action=people.").get_data(as_text=True)
+    assert "people.deactivated" in by_action
+    assert "auth.roles_changed" not in by_action
+
+    by_date = client.get("/admin/audit?date_from=2026-04-01&date_to=2026-04-01").get_data(
+        as_text=True
+    )
+    assert "people.deactivated" in by_date
+    assert "people.created" not in by_date
+    assert "auth.roles_changed" not in by_date
+
+
+def test_bad_audit_filter_is_a_400(client, login_as):
+    login_as(Role.ADMIN)
+    assert client.get("/admin/audit?date_from=yesterday").status_code == 400
+
+
+def test_outbox_is_hidden_in_production(app, app_factory):
+    production = app_factory(
+        PERKS_ENV="production",
+        SECRET_KEY="p" * 40,
+        MAIL_BACKEND="smtp",
+        TRUSTED_HOSTS=["localhost"],
+        SESSION_COOKIE_SECURE=False,
+    )
+    client = production.test_client()
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    client.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    assert client.get("/admin/audit").status_code == 200
+    assert client.get("/dev/outbox").status_code == 404

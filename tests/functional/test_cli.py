@@ -1,0 +1,64 @@
+"""``flask perks demo`` and ``flask perks create-admin``: both idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from perks.auth.models import EmploymentType, Role, User
+from perks.demo import DEMO_LOGINS, DEMO_PASSWORD
+from perks.extensions import db
+from tests.conftest import login
+
+
+def people_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User))
+
+
+def test_demo_seeds_a_company_once_and_prints_a_login_per_role(runner):
+    first = runner.invoke(args=["perks", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo data created." in first.output
+    for role in ("admin", "hr", "finance", "manager", "redeemer", "employee"):
+        assert f"  {role} " in first.output
+    count = people_count()
+    assert 55 <= count <= 70
+    second = runner.invoke(args=["perks", "demo"])
+    assert "already present" in second.output
+    assert people_count() == count
+
+
+def test_demo_people_cover_every_role_and_employment_type_and_month(runner):
+    runner.invoke(args=["perks", "demo"])
+    people = list(db.session.scalars(select(User)))
+    assert {t for p in people for t in [p.employment_type]} == set(EmploymentType)
+    assert set().union(*(p.roles for p in people)) == set(Role)
+    assert len({p.birth_month for p in people}) >= 10
+    assert all(p.manager_id for p in people if Role.MANAGER not in p.roles and p.department.name != "Ban Giám đốc")
+
+
+def test_demo_logins_work(runner, client):
+    runner.invoke(args=["perks", "demo"])
+    for _role, local, *_ in DEMO_LOGINS:
+        user = db.session.scalar(select(User).where(User.email.startswith(local + "@")))
+        login(client, user, DEMO_PASSWORD)
+        client.post("/logout")
+
+
+def test_create_admin_is_idempotent(runner, client):
+    args = ["perks", "create-admin", "Boss@Example.com", "--password", "a long admin password"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert "Created administrator boss@example.com" in first.output
+    second = runner.invoke(args=args)
+    assert "Updated administrator" in second.output
+    assert people_count() == 1
+    admin = db.session.scalar(select(User))
+    assert Role.ADMIN in admin.roles
+    login(client, admin, "a long admin password")
+
+
+def test_create_admin_refuses_a_short_password(runner):
+    result = runner.invoke(args=["perks", "create-admin", "b@example.com", "--password", "short"])
+    assert result.exit_code != 0
+    assert "12" in result.output  # the rule, in the default language
+    assert people_count() == 0

@@ -1,0 +1,194 @@
+"""HR: the directory, creating and editing people, roles, departments, deactivation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from perks.audit import AuditEvent
+from perks.auth.models import EmploymentType, Role, User
+from perks.extensions import db
+from perks.people.models import Department
+from tests import factories
+
+
+def person_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "Phạm Thị Lan",
+        "email": "Lan.Pham@Example.com",
+        "employee_number": "SV0100",
+        "location": "Đà Nẵng",
+        "employment_type": "contractor",
+        "hire_date": "2025-03-01",
+        "birth_day": "29",
+        "birth_month": "2",
+        "locale": "vi",
+        "roles": ["employee"],
+        "department_id": "",
+        "manager_id": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(db.select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_hr_adds_a_person_and_it_is_audited(client, login_as):
+    hr = login_as(Role.HR)
+    response = client.post("/people/new", data=person_form())
+    assert response.status_code == 302
+    person = db.session.scalar(db.select(User).where(User.email == "lan.pham@example.com"))
+    assert person.employment_type is EmploymentType.CONTRACTOR
+    assert (person.birth_day, person.birth_month) == (29, 2)
+    assert person.hire_date == date(2025, 3, 1)
+    assert person.password_hash is None
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "people.created"))
+    assert event.actor_id == hr.id
+    assert event.target_id == str(person.id)
+
+
+def test_email_is_unique_whatever_its_case(client, login_as):
+    factories.UserFactory(email="lan.pham@example.com")
+    login_as(Role.HR)
+    response = client.post("/people/new", data=person_form(email="LAN.PHAM@example.com"))
+    assert response.status_code == 400
+    assert "already has this e-mail" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("birth_day", "31"), ("birth_month", "13"), ("email", "not-an-email"), ("name", "")],
+)
+def test_bad_person_data_gets_a_400_and_writes_nothing(client, login_as, field, value):
+    login_as(Role.HR)
+    data = person_form(**{field: value})
+    if field == "birth_day":
+        data["birth_month"] = "4"  # 31 April does not exist
+    response = client.post("/people/new", data=data)
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
+
+
+def test_hr_cannot_grant_finance_or_admin(client, login_as):
+    login_as(Role.HR)
+    response = client.post("/people/new", data=person_form(roles=["employee", "finance"]))
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(User).where(User.email == "lan.pham@example.com")) is None
+
+
+def test_admin_can_grant_finance(client, login_as):
+    login_as(Role.ADMIN)
+    assert client.post("/people/new", data=person_form(roles=["finance"])).status_code == 302
+    person = db.session.scalar(db.select(User).where(User.email == "lan.pham@example.com"))
+    assert person.roles == {Role.FINANCE}
+
+
+def test_fields_outside_the_form_cannot_be_assigned(client, login_as):
+    login_as(Role.HR)
+    client.post(
+        "/people/new",
+        data=person_form(active="false", password_hash="x", session_token="mine", id="1"),
+    )
+    person = db.session.scalar(db.select(User).where(User.email == "lan.pham@example.com"))
+    assert person.active is True
+    assert person.password_hash is None
+    assert person.session_token != "mine"
+
+
+def test_role_change_is_audited_with_before_and_after(client, login_as):
+    login_as(Role.ADMIN)
+    person = factories.UserFactory(roles={Role.EMPLOYEE})
+    data = person_form(email=person.email, name=person.name, employee_number="", roles=["employee", "redeemer"])
+    assert client.post(f"/people/{person.id}/edit", data=data).status_code == 302
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "auth.roles_changed"))
+    assert event.details == {"before": ["employee"], "after": ["employee", "redeemer"]}
+
+
+def test_a_person_cannot_report_to_someone_who_reports_to_them(client, login_as):
+    login_as(Role.HR)
+    boss = factories.UserFactory()
+    report = factories.UserFactory(manager_id=boss.id)
+    data = person_form(email=boss.email, name=boss.name, employee_number="", manager_id=str(report.id))
+    response = client.post(f"/people/{boss.id}/edit", data=data)
+    assert response.status_code == 400
+    assert "cannot report to themselves" in response.get_data(as_text=True)
+
+
+def test_directory_searches_filters_and_paginates(client, login_as, app):
+    login_as(Role.HR, name="Zed HR")
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    for i in range(30):
+        factories.UserFactory(name=f"Bán Hàng {i:02d}", department_id=sales.id)
+    factories.UserFactory(name="Người Cũ", active=False)
+    factories.UserFactory(name="Đối Tác", employment_type=EmploymentType.PARTNER)
+    page1 = client.get(f"/people/?department={sales.id}").get_data(as_text=True)
+    assert "Bán Hàng 00" in page1
+    assert "Bán Hàng 29" not in page1  # 25 per page
+    assert "30 people" in page1
+    page2 = client.get(f"/people/?department={sales.id}&page=2").get_data(as_text=True)
+    assert "Bán Hàng 29" in page2
+    assert "Người Cũ" not in client.get("/people/").get_data(as_text=True)
+    assert "Người Cũ" in client.get("/people/?status=inactive").get_data(as_text=True)
+    partners = client.get("/people/?employment_type=partner").get_data(as_text=True)
+    assert "Đối Tác" in partners
+    assert "Bán Hàng" not in partners
+    assert "Bán Hàng 07" in client.get("/people/?q=h%C3%A0ng+07").get_data(as_text=True)
+
+
+def test_bad_filter_values_get_a_400(client, login_as):
+    login_as(Role.HR)
+    assert client.get("/people/?employment_type=robot").status_code == 400
+    assert client.get("/people/?department=abc").status_code == 400
+
+
+def test_unknown_person_is_404(client, login_as):
+    login_as(Role.HR)
+    assert client.get("/people/424242").status_code == 404
+
+
+def test_deactivate_and_reactivate(client, login_as):
+    login_as(Role.HR)
+    person = factories.UserFactory()
+    token = person.session_token
+    assert client.post(f"/people/{person.id}/deactivate").status_code == 302
+    db.session.expire_all()
+    assert person.active is False
+    assert person.session_token != token
+    assert client.post(f"/people/{person.id}/reactivate").status_code == 302
+    db.session.expire_all()
+    assert person.active is True
+    assert audit_actions()[-2:] == ["people.deactivated", "people.reactivated"]
+
+
+def test_hr_cannot_deactivate_themselves(client, login_as):
+    hr = login_as(Role.HR)
+    response = client.post(f"/people/{hr.id}/deactivate")
+    assert response.status_code == 400
+    assert db.session.get(User, hr.id).active is True
+
+
+def test_departments_are_unique_case_insensitively(client, login_as):
+    login_as(Role.HR)
+    assert client.post("/people/departments", data={"name": "Marketing"}).status_code == 302
+    response = client.post("/people/departments", data={"name": "  marketing "})
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(Department)) == 1
+
+
+def test_invitation_is_refused_for_a_deactivated_person(client, login_as):
+    login_as(Role.HR)
+    person = factories.UserFactory(active=False, password_hash=None)
+    assert client.post(f"/people/{person.id}/invite").status_code == 400
+
+
+def test_home_page_shows_each_role_its_cards(client, login_as):
+    login_as(Role.HR, Role.FINANCE)
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="home-hr"' in html
+    assert 'data-testid="home-finance"' in html
+    assert 'data-testid="home-admin"' not in html
+    assert 'href="/people/"' in html  # navigation shows HR its pages
+    assert 'href="/admin/audit"' not in html
