@@ -17,7 +17,7 @@ def demo_command(password: str | None) -> None:
     password = password or DEMO_PASSWORD
     logins, created = seed_demo(password=password)
     click.echo("Demo data created." if created else "Demo data already present; nothing added.")
-    click.echo("Demo logins (password: %s):" % password)
+    click.echo(f"Demo logins (password: {password}):")
     for role, email in logins:
         click.echo(f"  {role:<9} {email}")
 
@@ -36,3 +36,105 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     except PerksError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"{'Created' if created else 'Updated'} administrator {user.email}.")
+
+
+@perks_cli.command("import-people")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
+@click.option(
+    "--actor",
+    "actor_email",
+    metavar="EMAIL",
+    default=None,
+    help="Import as this person, within their rights. Default: the system (any role).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["vi", "en"]),
+    default=None,
+    help="Language of the messages. Default: the app's default language.",
+)
+def import_people_command(
+    file: str, dry_run: bool, actor_email: str | None, language: str | None
+) -> None:
+    """Import people from an HR system's CSV FILE in one transaction.
+
+    Every bad row is printed with its line number, and then nothing is written (exit 1).
+    """
+    from pathlib import Path
+
+    from flask import current_app
+    from flask_babel import force_locale, ngettext
+    from flask_babel import gettext as _
+
+    from perks.auth.services import find_user_by_email
+    from perks.errors import PerksError, ValidationFailed
+    from perks.people import imports
+    from perks.people.imports import RowError
+
+    def echo_row_errors(errors: list[RowError]) -> None:
+        for error in errors:
+            message = _("line %(line)d: %(message)s", line=error.line, message=error.message)
+            click.echo(message, err=True)
+
+    with force_locale(language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        try:
+            text = imports.decode_csv(Path(file).read_bytes())
+        except PerksError as error:
+            raise click.ClickException(error.message) from error
+        actor = None
+        if actor_email:
+            actor = find_user_by_email(actor_email)
+            if actor is None or not actor.active:
+                raise click.ClickException(
+                    _("No active person has the e-mail %(email)s.", email=actor_email)
+                )
+
+        plan = imports.plan_import(text, actor=actor)
+        click.echo(
+            _(
+                "%(rows)d rows: %(created)d to add, %(updated)d to update, "
+                "%(unchanged)d unchanged.",
+                rows=plan.total_rows,
+                created=plan.to_create,
+                updated=plan.to_update,
+                unchanged=plan.unchanged,
+            )
+        )
+        if plan.new_departments:
+            click.echo(_("New departments: %(names)s", names=", ".join(plan.new_departments)))
+        if plan.errors:
+            echo_row_errors(plan.errors)
+            raise click.ClickException(
+                ngettext(
+                    "%(num)d row cannot be imported; nothing was written.",
+                    "%(num)d rows cannot be imported; nothing was written.",
+                    len(plan.bad_lines),
+                )
+            )
+        if dry_run:
+            click.echo(_("Dry run: nothing was written."))
+            return
+
+        def progress(done: int) -> None:
+            click.echo(_("%(done)d / %(total)d rows", done=done, total=plan.total_rows))
+
+        try:
+            result = imports.apply_import(
+                text, actor=actor, filename=Path(file).name, progress=progress
+            )
+        except ValidationFailed as error:
+            echo_row_errors(error.details.get("errors", []))  # type: ignore[arg-type]
+            raise click.ClickException(error.message) from error
+        except PerksError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(
+            _(
+                "Imported: %(created)d added, %(updated)d updated, %(unchanged)d unchanged, "
+                "%(deactivated)d deactivated.",
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                deactivated=result.deactivated,
+            )
+        )

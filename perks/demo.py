@@ -31,9 +31,39 @@ LOCATIONS = ("Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng", "Nha Trang")
 FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng")
 MIDDLE_NAMES = ("Văn", "Thị", "Minh", "Thanh", "Ngọc", "Đức", "Hoài", "Quốc", "Thu", "Gia")
 GIVEN_NAMES = (
-    "An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương",
-    "Khánh", "Lan", "Linh", "Long", "Mai", "Minh", "Nam", "Ngân", "Nhung", "Phong", "Phúc",
-    "Quân", "Quỳnh", "Sơn", "Tâm", "Thảo", "Trang", "Trung", "Tuấn", "Vy", "Yến",
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Minh",
+    "Nam",
+    "Ngân",
+    "Nhung",
+    "Phong",
+    "Phúc",
+    "Quân",
+    "Quỳnh",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Vy",
+    "Yến",
 )
 
 #: one login per role, printed by ``flask perks demo``
@@ -136,7 +166,9 @@ def _spread_employment_types(people: list[User], rng: random.Random) -> None:
     others = people[len(DEMO_LOGINS) :]
     for person, kind in zip(
         rng.sample(others, 12),
-        [EmploymentType.CONTRACTOR] * 5 + [EmploymentType.PARTNER] * 4 + [EmploymentType.SUPPLIER] * 3,
+        [EmploymentType.CONTRACTOR] * 5
+        + [EmploymentType.PARTNER] * 4
+        + [EmploymentType.SUPPLIER] * 3,
         strict=True,
     ):
         person.employment_type = kind

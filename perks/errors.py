@@ -57,3 +57,22 @@ class InvalidToken(PerksError):
 
     status_code = 400
     default_message = _l("This link is invalid, has expired, or has already been used.")
+
+
+class NotEligible(PerksError):
+    """The person does not meet a perk's eligibility rules (``details['reasons']``)."""
+
+    status_code = 403
+    default_message = _l("You cannot claim this perk.")
+
+
+class LimitReached(Conflict):
+    """The person already has as many claims of this perk as the period allows."""
+
+    default_message = _l("Limit reached.")
+
+
+class SoldOut(Conflict):
+    """No stock or codes are left."""
+
+    default_message = _l("Sold out.")

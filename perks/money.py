@@ -104,7 +104,7 @@ def minor_unit_exponent(currency: str) -> int:
     return get_currency_precision(_check_currency(currency))
 
 
-class CurrencyMismatch(ValueError):  # noqa: N818 - the name other modules were promised
+class CurrencyMismatch(ValueError):
     """Arithmetic or ordering was attempted between two different currencies."""
 
     def __init__(self, left: str, right: str) -> None:

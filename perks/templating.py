@@ -34,7 +34,9 @@ def navigation_for(user: object) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return []
     return [
-        item for item in NAVIGATION if not item.roles or user.has_role(*item.roles)  # type: ignore[attr-defined]
+        item
+        for item in NAVIGATION
+        if not item.roles or user.has_role(*item.roles)  # type: ignore[attr-defined]
     ]
 
 

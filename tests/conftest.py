@@ -83,9 +83,7 @@ def app_factory(database_url: str):  # type: ignore[no-untyped-def]
     """Make an app on the test database with some settings changed."""
 
     def make(**overrides: Any) -> Flask:
-        app = create_app(
-            {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
-        )
+        app = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app.test_client_class = IsolatedClient
         return app
 
@@ -112,7 +110,7 @@ def is_postgres(app: Flask) -> bool:
 
 def clean_database() -> None:
     """Remove every row, keeping the schema (and Alembic's version)."""
-    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
         db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -36,9 +36,7 @@ class ChangePasswordForm(SetPasswordForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)]
-    )
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
     submit = SubmitField(_l("Send me a reset link"))
 
 

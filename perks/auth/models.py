@@ -135,17 +135,13 @@ class User(TimestampMixin, Base):
     #: scrypt hash; empty until the person accepts their invitation
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: Flask-Login's alternative id; rotated on password change and "log out everywhere"
-    session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, default=new_session_token
-    )
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     manager: Mapped[User | None] = relationship(remote_side=[id], lazy="select")
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     # Flask-Login protocol -------------------------------------------------------------------
     @property

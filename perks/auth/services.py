@@ -40,9 +40,7 @@ def find_user_by_email(email: str) -> User | None:
 def check_password_rules(password: str) -> None:
     """Raises ValidationFailed if ``password`` is too short or too long."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
-        )
+        raise ValidationFailed(str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)))
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed(str(_l("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)))
 

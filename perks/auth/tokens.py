@@ -17,7 +17,7 @@ from perks.errors import InvalidToken
 from perks.extensions import db
 
 INVITATION = "invitation"
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose, not a secret
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -19,6 +19,12 @@ from perks.people.models import Department
 
 #: roles HR may hand out; finance and admin rights come only from an admin
 HR_ASSIGNABLE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.REDEEMER, Role.HR})
+#: people holding these roles are changed only by an admin: otherwise HR could change such a
+#: person's e-mail address, ask for a password reset and take over the account
+PRIVILEGED_ROLES = frozenset({Role.FINANCE, Role.ADMIN})
+PRIVILEGED_PERSON_MESSAGE = _l(
+    "Only an administrator can change people with finance or admin rights."
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,17 @@ class PersonData:
 
 def assignable_roles(actor: User) -> frozenset[Role]:
     return frozenset(Role) if actor.has_role(Role.ADMIN) else HR_ASSIGNABLE_ROLES
+
+
+def may_manage(actor: User | None, person_roles: frozenset[Role] | set[Role]) -> bool:
+    """Whether ``actor`` may change a person holding ``person_roles`` (None: the system)."""
+    return actor is None or actor.has_role(Role.ADMIN) or not (person_roles & PRIVILEGED_ROLES)
+
+
+def ensure_may_manage(actor: User, person: User) -> None:
+    """Raises NotPermitted when HR would change someone with finance or admin rights."""
+    if not may_manage(actor, person.roles):
+        raise NotPermitted(str(PRIVILEGED_PERSON_MESSAGE))
 
 
 def get_person(user_id: int) -> User:
@@ -95,7 +112,7 @@ def department_headcounts() -> dict[int, int]:
         .where(User.active.is_(True), User.department_id.is_not(None))
         .group_by(User.department_id)
     )
-    return {department_id: count for department_id, count in rows}
+    return dict(rows.tuples().all())
 
 
 def home_figures(user: User) -> dict[str, int]:
@@ -150,8 +167,9 @@ def update_person(user: User, data: PersonData, *, actor: User) -> User:
 
     Raises:
         Conflict, NotPermitted, ValidationFailed: as ``create_person``; also NotPermitted when
-            HR would change the roles of someone holding finance or admin rights.
+            HR would change someone holding finance or admin rights.
     """
+    ensure_may_manage(actor, user)
     with transaction():
         before = user.roles
         user.email = normalise_email(data.email)
@@ -247,6 +265,7 @@ def deactivate_person(user: User, *, actor: User) -> None:
     """
     if user.id == actor.id:
         raise ValidationFailed(str(_l("You cannot deactivate yourself.")))
+    ensure_may_manage(actor, user)
     with transaction():
         user.active = False
         user.session_token = new_session_token()
@@ -254,6 +273,8 @@ def deactivate_person(user: User, *, actor: User) -> None:
 
 
 def reactivate_person(user: User, *, actor: User) -> None:
+    """Raises NotPermitted when HR would reactivate someone with finance or admin rights."""
+    ensure_may_manage(actor, user)
     with transaction():
         user.active = True
         audit.record("people.reactivated", actor=actor, target=user)

@@ -39,9 +39,7 @@ def test_password_is_stored_as_a_scrypt_hash(client):
     with client.application.test_request_context():
         token = tokens.make_token(db.session.get(User, user.id), tokens.INVITATION)
     password = "a long new password 123"
-    response = client.post(
-        f"/invitation/{token}", data={"password": password, "confirm": password}
-    )
+    response = client.post(f"/invitation/{token}", data={"password": password, "confirm": password})
     assert response.status_code == 302
     stored = db.session.scalar(db.select(User.password_hash).where(User.id == user.id))
     assert stored.startswith("scrypt:")
@@ -251,7 +249,9 @@ def test_invitation_link_sets_the_password_once(app, client):
     password = "my very own password"
     response = visitor.post(link, data={"password": password, "confirm": password})
     assert response.status_code == 302
-    again = visitor.post(link, data={"password": "something else 123", "confirm": "something else 123"})
+    again = visitor.post(
+        link, data={"password": "something else 123", "confirm": "something else 123"}
+    )
     assert again.status_code == 400
     assert "already been used" in again.get_data(as_text=True)
     login(visitor, invitee, password)
@@ -352,7 +352,9 @@ def limited_app(app, app_factory):
     from perks.extensions import limiter
 
     app = app_factory(
-        RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_RATE_LIMIT="3 per minute"
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="5 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="3 per minute",
     )
     with app.app_context():
         limiter.reset()

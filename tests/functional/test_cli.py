@@ -33,7 +33,11 @@ def test_demo_people_cover_every_role_and_employment_type_and_month(runner):
     assert {t for p in people for t in [p.employment_type]} == set(EmploymentType)
     assert set().union(*(p.roles for p in people)) == set(Role)
     assert len({p.birth_month for p in people}) >= 10
-    assert all(p.manager_id for p in people if Role.MANAGER not in p.roles and p.department.name != "Ban Giám đốc")
+    assert all(
+        p.manager_id
+        for p in people
+        if Role.MANAGER not in p.roles and p.department.name != "Ban Giám đốc"
+    )
 
 
 def test_demo_logins_work(runner, client):

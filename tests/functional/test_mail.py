@@ -89,7 +89,9 @@ def test_outbox_keeps_the_message_in_the_recipients_language(client, login_as):
 def test_admin_reads_the_outbox(client, login_as):
     login_as(Role.ADMIN)
     db.session.add(
-        OutboxMessage(recipient="a@example.com", subject="Xin chào", body_text="Nội dung", body_html="")
+        OutboxMessage(
+            recipient="a@example.com", subject="Xin chào", body_text="Nội dung", body_html=""
+        )
     )
     db.session.commit()
     assert "Xin chào" in client.get("/dev/outbox").get_data(as_text=True)

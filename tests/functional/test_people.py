@@ -101,9 +101,13 @@ def test_fields_outside_the_form_cannot_be_assigned(client, login_as):
 def test_role_change_is_audited_with_before_and_after(client, login_as):
     login_as(Role.ADMIN)
     person = factories.UserFactory(roles={Role.EMPLOYEE})
-    data = person_form(email=person.email, name=person.name, employee_number="", roles=["employee", "redeemer"])
+    data = person_form(
+        email=person.email, name=person.name, employee_number="", roles=["employee", "redeemer"]
+    )
     assert client.post(f"/people/{person.id}/edit", data=data).status_code == 302
-    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "auth.roles_changed"))
+    event = db.session.scalar(
+        db.select(AuditEvent).where(AuditEvent.action == "auth.roles_changed")
+    )
     assert event.details == {"before": ["employee"], "after": ["employee", "redeemer"]}
 
 
@@ -111,7 +115,9 @@ def test_a_person_cannot_report_to_someone_who_reports_to_them(client, login_as)
     login_as(Role.HR)
     boss = factories.UserFactory()
     report = factories.UserFactory(manager_id=boss.id)
-    data = person_form(email=boss.email, name=boss.name, employee_number="", manager_id=str(report.id))
+    data = person_form(
+        email=boss.email, name=boss.name, employee_number="", manager_id=str(report.id)
+    )
     response = client.post(f"/people/{boss.id}/edit", data=data)
     assert response.status_code == 400
     assert "cannot report to themselves" in response.get_data(as_text=True)
@@ -192,3 +198,28 @@ def test_home_page_shows_each_role_its_cards(client, login_as):
     assert 'data-testid="home-admin"' not in html
     assert 'href="/people/"' in html  # navigation shows HR its pages
     assert 'href="/admin/audit"' not in html
+
+
+def test_hr_cannot_change_someone_with_finance_rights(client, login_as):
+    """Otherwise HR could change their e-mail, reset the password and take the account over."""
+    login_as(Role.HR)
+    accountant = factories.UserFactory(roles={Role.FINANCE}, email="ketoan@example.com")
+    data = person_form(
+        email="hr-owned@example.com", name=accountant.name, employee_number="", roles=["finance"]
+    )
+    response = client.post(f"/people/{accountant.id}/edit", data=data)
+    assert response.status_code == 400
+    assert db.session.get(User, accountant.id).email == "ketoan@example.com"
+    assert client.post(f"/people/{accountant.id}/deactivate").status_code == 403
+    assert db.session.get(User, accountant.id).active is True
+
+
+def test_admin_can_change_someone_with_finance_rights(client, login_as):
+    login_as(Role.ADMIN)
+    accountant = factories.UserFactory(roles={Role.FINANCE})
+    data = person_form(
+        email="new@example.com", name=accountant.name, employee_number="", roles=["finance"]
+    )
+    assert client.post(f"/people/{accountant.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, accountant.id).email == "new@example.com"

@@ -50,7 +50,9 @@ def test_signed_in_posts_need_the_csrf_token(app, app_factory):
 
 def test_csrf_failure_page_is_translated(csrf_client):
     csrf_client.get("/login", headers={"Accept-Language": "vi"})
-    response = csrf_client.post("/language", data={"locale": "en"}, headers={"Accept-Language": "vi"})
+    response = csrf_client.post(
+        "/language", data={"locale": "en"}, headers={"Accept-Language": "vi"}
+    )
     assert response.status_code == 400
     assert '<html lang="vi"' in response.get_data(as_text=True)
 
@@ -108,8 +110,12 @@ def test_untrusted_host_is_refused(app, app_factory):
 def test_forwarded_headers_are_ignored_without_a_configured_proxy(client):
     hr = factories.UserFactory(roles={Role.HR})
     login(client, hr)
-    client.post("/people/departments", data={"name": "Kho vận"}, headers={"X-Forwarded-For": "203.0.113.9"})
-    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "people.department_created"))
+    client.post(
+        "/people/departments", data={"name": "Kho vận"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    event = db.session.scalar(
+        db.select(AuditEvent).where(AuditEvent.action == "people.department_created")
+    )
     assert event.ip_address == "127.0.0.1"
 
 
@@ -117,8 +123,12 @@ def test_forwarded_headers_are_used_behind_the_configured_proxy(app, app_factory
     proxied = app_factory(PROXY_COUNT=1)
     client = proxied.test_client()
     login(client, factories.UserFactory(roles={Role.HR}))
-    client.post("/people/departments", data={"name": "Kho vận"}, headers={"X-Forwarded-For": "203.0.113.9"})
-    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "people.department_created"))
+    client.post(
+        "/people/departments", data={"name": "Kho vận"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    event = db.session.scalar(
+        db.select(AuditEvent).where(AuditEvent.action == "people.department_created")
+    )
     assert event.ip_address == "203.0.113.9"
 
 
@@ -164,7 +174,9 @@ def test_language_choice_is_remembered_for_the_person(client, login_as):
 
 
 def test_browser_language_is_used_before_anything_is_chosen(client):
-    html = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
+        as_text=True
+    )
     assert '<html lang="en"' in html
     html = client.get("/login", headers={"Accept-Language": "vi-VN"}).get_data(as_text=True)
     assert '<html lang="vi"' in html

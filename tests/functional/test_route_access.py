@@ -14,6 +14,7 @@ import pytest
 from perks.auth.models import Role
 from perks.extensions import db
 from perks.mail import OutboxMessage
+from perks.people import imports
 from tests import factories
 from tests.conftest import login
 
@@ -69,6 +70,14 @@ ROUTES: dict[str, Route] = {
     "people.invite": Route("POST", lambda s: f"/people/{s['person']}/invite", HR_POST),
     "people.departments": Route("GET", lambda s: "/people/departments", HR),
     "people_import.upload": Route("GET", lambda s: "/people/import/", HR),
+    "people_import.example": Route("GET", lambda s: "/people/import/example.csv", HR),
+    # Uploads belong to the HR person who made them: anyone else's id answers 404.
+    "people_import.review": Route(
+        "GET", lambda s: f"/people/import/{s['import']}", only(Role.HR, ok=404)
+    ),
+    "people_import.confirm": Route(
+        "POST", lambda s: f"/people/import/{s['import']}/confirm", only(Role.HR, ok=404)
+    ),
     "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
     "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
     "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
@@ -81,7 +90,12 @@ def samples() -> dict[str, int]:
     message = OutboxMessage(recipient="a@example.com", subject="Hi", body_text="x", body_html="x")
     db.session.add(message)
     db.session.commit()
-    return {"person": person.id, "message": message.id}
+    upload = imports.store_upload(
+        b"email,name\nx@example.com,X\n",
+        filename="people.csv",
+        actor=factories.UserFactory(roles={Role.HR}),
+    )
+    return {"person": person.id, "message": message.id, "import": upload.id}
 
 
 def test_every_route_is_in_the_table(app):
@@ -97,25 +111,20 @@ def test_route_answers_each_role_as_expected(client, samples, endpoint, role):
     if role != ANONYMOUS:
         login(client, factories.UserFactory(roles={Role(role)}))
     url = route.url(samples)
-    if route.method == "GET":
-        response = client.get(url)
-    else:
-        response = client.post(url, data=route.data or {})
+    response = client.open(url, method=route.method, data=route.data or {})
     assert response.status_code == route.expected[role], (endpoint, role, url)
     if response.status_code == 302 and role == ANONYMOUS and endpoint != "main.set_language":
         assert "/login" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, r in ROUTES.items() if r.method == "GET"))
-def test_every_page_renders_in_vietnamese_and_english_on_an_empty_database(
-    client, endpoint
-):
+def test_every_page_renders_in_vietnamese_and_english_on_an_empty_database(client, endpoint):
     """Signed in as an admin (who may see everything), with nothing else in the database."""
     login(client, factories.UserFactory(roles={Role.ADMIN}))
     route = ROUTES[endpoint]
     for locale in ("vi", "en"):
         client.post("/language", data={"locale": locale})
-        response = client.get(route.url({"person": 999_999, "message": 999_999}))
+        response = client.get(route.url({"person": 999_999, "message": 999_999, "import": 999_999}))
         assert response.status_code < 500, (endpoint, locale)
         if response.status_code == 200 and response.mimetype == "text/html":
             assert f'<html lang="{locale}"' in response.get_data(as_text=True)

@@ -1,0 +1,268 @@
+"""The people import, through its pages and its command: upload, dry run, confirm."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from sqlalchemy import event, func, select
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role, User
+from perks.extensions import db
+from perks.people import imports
+from perks.people.models import PeopleImport
+from tests.conftest import login
+from tests.factories import UserFactory
+
+GOOD_CSV = (
+    "employee_number,email,name,department,manager_email,roles\n"
+    "NV1,hai@congty.vn,Nguyễn Đức Hải,Kinh doanh,,employee;manager\n"
+    "NV2,an@congty.vn,Nguyễn Văn An,Kinh doanh,hai@congty.vn,employee\n"
+)
+BAD_CSV = (
+    "email,name,hire_date\n"
+    "an@congty.vn,Nguyễn Văn An,2021-03-15\n"
+    "binh@,Trần Thị Bình,2021-03-15\n"
+    "chi@congty.vn,Lê Chi,31/02/2021\n"
+)
+
+
+def people_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def upload(client, content: bytes | str, filename: str = "nhansu.csv"):  # type: ignore[no-untyped-def]
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def review_url(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+def test_upload_page_describes_the_columns_and_offers_an_example(client, login_as):
+    login_as(Role.HR)
+    page = client.get("/people/import/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for column in imports.COLUMNS:
+        assert f"<code>{column}</code>" in html
+    assert "does not send invitations" in html
+    example = client.get("/people/import/example.csv")
+    assert example.status_code == 200
+    assert example.mimetype == "text/csv"
+    assert "attachment" in example.headers["Content-Disposition"]
+    assert "Nguyễn Văn An" in example.get_data(as_text=True)
+
+
+def test_upload_review_and_confirm_imports_the_file(client, login_as):
+    hr = login_as(Role.HR)
+    before = people_count()
+
+    location = review_url(upload(client, GOOD_CSV))
+    review = client.get(location)
+
+    assert review.status_code == 200
+    html = review.get_data(as_text=True)
+    assert 'data-testid="count-create">2<' in html
+    assert "Kinh doanh" in html
+    assert "an@congty.vn" in html
+    assert people_count() == before  # the dry run writes nothing
+
+    stored = db.session.scalar(select(PeopleImport))
+    assert stored is not None
+    assert stored.uploaded_by_id == hr.id
+    assert stored.status == "pending"
+    confirmed = client.post(f"/people/import/{stored.id}/confirm")
+
+    assert confirmed.status_code == 302
+    assert people_count() == before + 2
+    db.session.expire_all()
+    assert db.session.get(PeopleImport, stored.id).status == "applied"
+    followed = client.get(confirmed.headers["Location"])
+    assert "2 added, 0 updated, 0 unchanged" in followed.get_data(as_text=True)
+
+
+def test_confirming_twice_is_a_conflict_and_imports_once(client, login_as):
+    login_as(Role.HR)
+    location = review_url(upload(client, GOOD_CSV))
+    stored = db.session.scalar(select(PeopleImport))
+    assert client.post(f"/people/import/{stored.id}/confirm").status_code == 302
+    count = people_count()
+
+    second = client.post(f"/people/import/{stored.id}/confirm")
+
+    assert second.status_code == 409
+    assert "already been imported" in second.get_data(as_text=True)
+    assert people_count() == count
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("people.import") == 1
+    review = client.get(location)
+    assert 'data-testid="confirm-import"' not in review.get_data(as_text=True)
+
+
+def test_a_file_with_bad_rows_is_reviewed_with_400_and_every_bad_row_and_cannot_be_confirmed(
+    client, login_as
+):
+    login_as(Role.HR)
+    before = people_count()
+    location = review_url(upload(client, BAD_CSV))
+
+    review = client.get(location)
+
+    assert review.status_code == 400
+    html = review.get_data(as_text=True)
+    assert '<td class="text-end">3</td><td>“binh@” is not a valid e-mail address.</td>' in html
+    assert '<td class="text-end">4</td><td>The hire date “31/02/2021”' in html
+    assert 'data-testid="confirm-import"' not in html
+    stored = db.session.scalar(select(PeopleImport))
+    refused = client.post(f"/people/import/{stored.id}/confirm", follow_redirects=True)
+    assert "2 rows cannot be imported; nothing was written." in refused.get_data(as_text=True)
+    assert people_count() == before
+    db.session.expire_all()
+    assert db.session.get(PeopleImport, stored.id).status == "pending"
+
+
+def test_another_users_import_is_not_found(client, login_as):
+    other = UserFactory(roles={Role.HR})
+    theirs = imports.store_upload(GOOD_CSV.encode(), filename="theirs.csv", actor=other)
+    login_as(Role.HR)
+
+    assert client.get(f"/people/import/{theirs.id}").status_code == 404
+    assert client.post(f"/people/import/{theirs.id}/confirm").status_code == 404
+    assert people_count() == 2  # the two HR users, nobody imported
+
+
+def test_an_upload_that_is_not_utf8_text_is_refused_with_a_message(client, login_as):
+    login_as(Role.HR)
+    latin = upload(client, "email,name\nan@congty.vn,Lê Văn An\n".encode("cp1258"))
+    binary = upload(client, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", filename="photo.csv")
+    empty = upload(client, b"")
+
+    assert latin.status_code == 400
+    assert "not UTF-8 text" in latin.get_data(as_text=True)
+    assert binary.status_code == 400
+    assert "not a CSV file" in binary.get_data(as_text=True)
+    assert empty.status_code == 400
+    assert "The file is empty." in empty.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PeopleImport)) == 0
+
+
+def test_an_upload_that_is_not_a_csv_file_by_name_is_refused(client, login_as):
+    login_as(Role.HR)
+    response = upload(client, GOOD_CSV, filename="people.xlsx")
+    assert response.status_code == 400
+    assert "Upload a .csv file." in response.get_data(as_text=True)
+
+
+def test_an_employee_cannot_reach_the_import_pages(client, login_as):
+    stored = imports.store_upload(
+        GOOD_CSV.encode(), filename="x.csv", actor=UserFactory(roles={Role.HR})
+    )
+    login_as(Role.EMPLOYEE)
+    assert client.get("/people/import/").status_code == 403
+    assert client.get("/people/import/example.csv").status_code == 403
+    assert upload(client, GOOD_CSV).status_code == 403
+    assert client.get(f"/people/import/{stored.id}").status_code == 403
+    assert client.post(f"/people/import/{stored.id}/confirm").status_code == 403
+
+
+# The command ----------------------------------------------------------------------------------
+
+
+def test_command_imports_5000_people_in_one_transaction_showing_progress(app, runner, tmp_path):
+    path = Path(tmp_path) / "nhansu.csv"
+    rows = [
+        f"NV{i:05d},nguoi{i}@congty.vn,Người Thứ {i},Phòng {i % 12},Hà Nội,"
+        f"{'nguoi0@congty.vn' if i else ''},{i % 28 + 1:02d}/{i % 12 + 1:02d}"
+        for i in range(5000)
+    ]
+    header = "employee_number,email,name,department,location,manager_email,birthday"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    commits: list[object] = []
+
+    def count_commit(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", count_commit)
+    try:
+        result = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+    finally:
+        event.remove(db.engine, "commit", count_commit)
+
+    assert result.exit_code == 0, result.output
+    assert len(commits) == 1
+    assert people_count() == 5000
+    assert "500 / 5000 rows" in result.output
+    assert "5000 / 5000 rows" in result.output
+    assert "Imported: 5000 added, 0 updated, 0 unchanged" in result.output
+    boss = db.session.scalar(select(User).where(User.email == "nguoi0@congty.vn"))
+    team = db.session.scalar(select(func.count()).where(User.manager_id == boss.id))
+    assert team == 4999
+
+    again = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+    assert "Imported: 0 added, 0 updated, 5000 unchanged" in again.output
+
+
+def test_command_prints_every_bad_row_exits_non_zero_and_writes_nothing(runner, tmp_path):
+    path = Path(tmp_path) / "bad.csv"
+    path.write_text(BAD_CSV, encoding="utf-8")
+
+    result = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+
+    assert result.exit_code == 1
+    assert "line 3: “binh@” is not a valid e-mail address." in result.output
+    assert "line 4: The hire date “31/02/2021”" in result.output
+    assert "2 rows cannot be imported; nothing was written." in result.output
+    assert people_count() == 0
+
+
+def test_command_dry_run_writes_nothing(runner, tmp_path):
+    path = Path(tmp_path) / "good.csv"
+    path.write_text(GOOD_CSV, encoding="utf-8")
+
+    result = runner.invoke(
+        args=["perks", "import-people", str(path), "--dry-run", "--language", "en"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 to add, 0 to update, 0 unchanged." in result.output
+    assert "Dry run: nothing was written." in result.output
+    assert people_count() == 0
+
+
+def test_command_acting_as_hr_cannot_grant_the_admin_role(runner, tmp_path):
+    hr = UserFactory(email="hr@congty.vn", roles={Role.HR})
+    path = Path(tmp_path) / "admins.csv"
+    path.write_text("email,name,roles\nboss@congty.vn,Sếp,employee;admin\n", encoding="utf-8")
+
+    as_hr = runner.invoke(
+        args=["perks", "import-people", str(path), "--actor", hr.email, "--language", "en"]
+    )
+    as_system = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+
+    assert as_hr.exit_code == 1
+    assert "line 2: Only an administrator can grant or remove these roles: admin." in (as_hr.output)
+    assert as_system.exit_code == 0, as_system.output
+    boss = db.session.scalar(select(User).where(User.email == "boss@congty.vn"))
+    assert boss is not None
+    assert boss.roles == {Role.EMPLOYEE, Role.ADMIN}
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as):
+    small = app_factory(MAX_CONTENT_LENGTH=1024).test_client()
+    hr = login_as(Role.HR)
+    login(small, hr)
+    response = small.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(GOOD_CSV.encode() * 50), "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "The file is too large." in response.get_data(as_text=True)

@@ -1,0 +1,276 @@
+"""The Vietnamese catalog covers every string in the code and templates, and it works.
+
+The strings are extracted from the sources as they are now, with the mapping in babel.cfg,
+so a string added to a template or a module without a translation fails here, naming it.
+To fix a failure, re-extract and merge (see the README), then translate what is new:
+
+    .venv/bin/pybabel extract -F babel.cfg --ignore-dirs='.* __pycache__' \
+        -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: \
+        -o perks/translations/messages.pot .
+    .venv/bin/pybabel update -i perks/translations/messages.pot -d perks/translations \
+        --no-fuzzy-matching
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, render_template_string
+from flask_babel import force_locale, get_domain, gettext, lazy_gettext, ngettext
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPING = ROOT / "babel.cfg"
+TRANSLATIONS = ROOT / "perks" / "translations"
+VI_PO = TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
+
+#: the keywords the extract command is given (-k), on top of Babel's own (_, gettext, ngettext...)
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+#: like --ignore-dirs: Babel's default also skips "_*" folders, which would miss templates/_macros
+IGNORED_DIRS = (".*", "__pycache__", "node_modules")
+
+#: one printf-style conversion: %(name)s, %d, %.2f, %% ...
+PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
+
+MessageKey = tuple[str, str | None]  # (msgid, context)
+
+
+def _keep_directory(path: str) -> bool:
+    name = os.path.basename(path)
+    return not any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_DIRS)
+
+
+def extract_messages(root: Path) -> dict[MessageKey, tuple[str | tuple[str, ...], list[str]]]:
+    """Every translatable string under ``root``: (msgid, context) -> (message, locations)."""
+    with MAPPING.open(encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f, str(MAPPING))
+    found: dict[MessageKey, tuple[str | tuple[str, ...], list[str]]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
+        str(root), method_map, options_map, keywords=KEYWORDS, directory_filter=_keep_directory
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        if not msgid:
+            continue
+        _, locations = found.setdefault((msgid, context), (message, []))
+        locations.append(f"{filename}:{lineno}")
+    return found
+
+
+def placeholders(text: str) -> tuple[frozenset[str], Counter[str]]:
+    """The named placeholders (as a set) and the positional ones (with how often each is used)."""
+    named: set[str] = set()
+    positional: Counter[str] = Counter()
+    for match in PLACEHOLDER.finditer(text):
+        if match["name"] is not None:
+            named.add(match[0])
+        else:
+            positional[match[0]] += 1
+    return frozenset(named), positional
+
+
+def _source_placeholders(message: str | tuple[str, ...]) -> tuple[frozenset[str], Counter[str]]:
+    """What every translation must use: for plurals, the forms' placeholders together."""
+    if isinstance(message, str):
+        return placeholders(message)
+    forms = [placeholders(m) for m in message if m]
+    named = frozenset().union(*(n for n, _ in forms))
+    positional: Counter[str] = Counter()
+    for _, counts in forms:
+        positional |= counts
+    return named, positional
+
+
+def catalog_problems(
+    catalog: Catalog, extracted: dict[MessageKey, tuple[str | tuple[str, ...], list[str]]]
+) -> list[str]:
+    """One line for each extracted string the catalog does not translate properly."""
+    problems = []
+    for (msgid, context), (message, locations) in sorted(
+        extracted.items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
+        where = ", ".join(locations[:3]) + (" ..." if len(locations) > 3 else "")
+        entry = catalog.get(msgid, context=context)
+        if entry is None:
+            problems.append(f"missing: {msgid!r} ({where})")
+            continue
+        if entry.fuzzy:
+            problems.append(f"fuzzy: {msgid!r} ({where})")
+        translations = [entry.string] if isinstance(entry.string, str) else list(entry.string)
+        if not translations or not all(translations):
+            problems.append(f"untranslated: {msgid!r} ({where})")
+            continue
+        expected = _source_placeholders(message)
+        for text in translations:
+            if placeholders(text) != expected:
+                problems.append(
+                    f"placeholders differ: {msgid!r} -> {text!r} "
+                    f"(expected {sorted(expected[0]) + sorted(expected[1].elements())})"
+                )
+    return problems
+
+
+def read_catalog(path: Path = VI_PO) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f)
+
+
+def ensure_catalogs_compiled() -> bool:
+    """Compile each catalog whose .mo is missing or older than its .po (*.mo is not in git).
+
+    Says whether anything was compiled. The .mo is written beside the .po, as
+    ``pybabel compile -d perks/translations`` (``make translations``) does, and replaced
+    atomically so that parallel test workers never read half a file.
+    """
+    compiled = False
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        catalog = read_catalog(po)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write_mo(f, catalog)
+            os.chmod(tmp, 0o644)  # as pybabel compile leaves it, not mkstemp's 0600
+            os.replace(tmp, mo)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        compiled = True
+    return compiled
+
+
+# --- the catalog against the sources ---------------------------------------------------------
+
+
+def test_every_source_string_has_a_vietnamese_translation() -> None:
+    extracted = extract_messages(ROOT)
+    assert len(extracted) > 50, "the extraction found almost nothing: is babel.cfg right?"
+    problems = catalog_problems(read_catalog(), extracted)
+    assert not problems, (
+        f"{len(problems)} problem(s) in {VI_PO.relative_to(ROOT)}; re-extract, update and "
+        "translate (see this module's docstring):\n  " + "\n  ".join(problems)
+    )
+
+
+def test_the_extraction_covers_macros_python_and_e_mail_templates() -> None:
+    locations = {loc.split(":")[0] for _, locs in extract_messages(ROOT).values() for loc in locs}
+    assert "templates/_macros/forms.html" in locations  # an "_" folder, with {% do %} tags
+    assert "templates/base.html" in locations
+    assert any(loc.startswith("templates/emails/") and loc.endswith(".txt") for loc in locations)
+    assert any(loc.startswith("perks/") and loc.endswith(".py") for loc in locations)
+    assert not any(loc.startswith((".venv/", "tests/")) for loc in locations)
+
+
+def test_the_header_has_vietnamese_plural_forms_and_is_not_fuzzy() -> None:
+    catalog = read_catalog()
+    assert str(catalog.locale) == "vi"
+    assert catalog.num_plurals == 1
+    assert catalog.plural_expr == "0"
+    assert not catalog.fuzzy
+
+
+def test_a_new_untranslated_string_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "templates" / "_macros").mkdir(parents=True)
+    (tmp_path / "templates" / "_macros" / "scratch.html").write_text(
+        "{% set d = {} %}{% do d.update(a=1) %}\n"
+        "<p>{{ _('A scratch string nobody has translated') }}</p>\n"
+        "<p>{{ ngettext('%(num)d scratch item', '%(num)d scratch items', 3) }}</p>\n"
+        "<p>{{ _('Sign in') }}</p>\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "templates" / "scratch.txt").write_text(
+        "{{ _('A scratch e-mail line') }}\n", encoding="utf-8"
+    )
+    (tmp_path / "perks").mkdir()
+    (tmp_path / "perks" / "scratch.py").write_text(
+        "from flask_babel import lazy_gettext as _l\n\nLABEL = _l('A scratch label')\n",
+        encoding="utf-8",
+    )
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "ignored.py").write_text("_('Not ours')\n", encoding="utf-8")
+
+    problems = catalog_problems(read_catalog(), extract_messages(tmp_path))
+
+    assert problems == [
+        "missing: '%(num)d scratch item' (templates/_macros/scratch.html:3)",
+        "missing: 'A scratch e-mail line' (templates/scratch.txt:1)",
+        "missing: 'A scratch label' (perks/scratch.py:3)",
+        "missing: 'A scratch string nobody has translated' (templates/_macros/scratch.html:2)",
+    ]
+
+
+def test_fuzzy_empty_and_mismatched_translations_are_reported() -> None:
+    catalog = Catalog(locale="vi")
+    catalog.add("Fuzzy %(name)s", "Mờ %(name)s", flags=["fuzzy", "python-format"])
+    catalog.add("Empty", "")
+    catalog.add("Renamed %(name)s", "Đổi tên %(ten)s")
+    catalog.add("Retyped %(n)d", "Đổi kiểu %(n)s")
+    catalog.add("Dropped %(n)d of %(total)d", "Bỏ %(n)d")
+    catalog.add(("%(num)d thing", "%(num)d things"), ("%(num)d thứ",))
+    catalog.add(("One item", "%(num)d items"), ("món",))
+    extracted = {
+        (m.id if isinstance(m.id, str) else m.id[0], None): (m.id, ["x.html:1"])
+        for m in catalog
+        if m.id
+    }
+
+    problems = catalog_problems(catalog, extracted)
+
+    assert problems == [
+        "placeholders differ: 'Dropped %(n)d of %(total)d' -> 'Bỏ %(n)d' "
+        "(expected ['%(n)d', '%(total)d'])",
+        "untranslated: 'Empty' (x.html:1)",
+        "fuzzy: 'Fuzzy %(name)s' (x.html:1)",
+        "placeholders differ: 'One item' -> 'món' (expected ['%(num)d'])",
+        "placeholders differ: 'Renamed %(name)s' -> 'Đổi tên %(ten)s' (expected ['%(name)s'])",
+        "placeholders differ: 'Retyped %(n)d' -> 'Đổi kiểu %(n)s' (expected ['%(n)d'])",
+    ]
+
+
+# --- the compiled catalog in the app ---------------------------------------------------------
+
+
+def test_the_catalog_compiles_cleanly(tmp_path: Path) -> None:
+    catalog = read_catalog()
+    errors = [
+        f"{message.id!r}: {'; '.join(str(e) for e in errs)}" for message, errs in catalog.check()
+    ]
+    assert not errors, "pybabel compile would warn:\n  " + "\n  ".join(errors)
+
+    mo = tmp_path / "messages.mo"
+    with mo.open("wb") as f:
+        write_mo(f, catalog)
+    with mo.open("rb") as f:
+        compiled = read_mo(f)
+    assert compiled["Sign in"].string == "Đăng nhập"
+    assert len(compiled) == len(catalog)
+
+
+@pytest.fixture
+def compiled_catalogs(app: Flask) -> None:
+    if ensure_catalogs_compiled():
+        # a test earlier in this run may have cached the catalog as it was (or as missing)
+        get_domain().cache.clear()
+
+
+@pytest.mark.usefixtures("compiled_catalogs")
+def test_the_app_speaks_vietnamese() -> None:
+    with force_locale("vi"):
+        assert gettext("Sign in") == "Đăng nhập"
+        assert str(lazy_gettext("Audit log")) == "Nhật ký kiểm toán"
+        assert ngettext("%(num)d person", "%(num)d people", 3) == "3 người"
+        assert render_template_string("{{ _('Hello %(name)s,', name='Lan') }}") == "Chào Lan,"
+    with force_locale("en"):
+        assert gettext("Sign in") == "Sign in"
+        assert ngettext("%(num)d person", "%(num)d people", 1) == "1 person"
