@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
@@ -14,18 +13,19 @@ from wtforms.validators import Optional
 from perks.admin import queries
 from perks.auth.access import roles_required
 from perks.auth.models import Role
+from perks.forms import Form
 
 bp = Blueprint("admin", __name__)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
     actor = SelectField(_l("Who"), coerce=str, validators=[Optional()])
     action = StringField(_l("Action"), validators=[Optional()])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("Since"), validators=[Optional()])
+    date_to = DateField(_l("Until"), validators=[Optional()])
 
 
 @bp.get("/admin/audit")

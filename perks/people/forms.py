@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     DateField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from perks.auth.models import LOCALES, EmploymentType, Role
+from perks.forms import Form
 
 
 class CheckboxListField(SelectMultipleField):
@@ -30,7 +30,7 @@ def _optional_int(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(
         _l("E-mail"),
@@ -74,7 +74,7 @@ class PersonForm(FlaskForm):
         return field.data in LOCALES
 
 
-class PeopleFilterForm(FlaskForm):
+class PeopleFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -103,12 +103,12 @@ class PeopleFilterForm(FlaskForm):
     )
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     submit = SubmitField(_l("Add department"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("CSV file"),
         validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a .csv file."))],

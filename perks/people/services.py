@@ -112,7 +112,7 @@ def department_headcounts() -> dict[int, int]:
         .where(User.active.is_(True), User.department_id.is_not(None))
         .group_by(User.department_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def home_figures(user: User) -> dict[str, int]:

@@ -398,3 +398,40 @@ def test_login_is_rate_limited_per_ip(limited_app):
 
 def test_generate_password_hash_is_slow_kdf():
     assert generate_password_hash("x").split(":")[0] == "scrypt"
+
+
+def test_login_limits_are_shared_through_redis(app, app_factory):
+    """Production keeps counters in Redis so every gunicorn worker sees the same ones."""
+    import os
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no Redis server answers on 127.0.0.1:6379")
+    from perks.extensions import limiter
+
+    # Two apps stand for two workers; they share nothing but Redis.
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": url,
+        "RATELIMIT_KEY_PREFIX": f"perks-test-{uuid.uuid4().hex}",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "2 per minute",
+        "LOGIN_RATE_LIMIT": "100 per minute",
+    }
+    worker_a = app_factory(**settings)
+    worker_b = app_factory(**settings)
+    try:
+        data = {"email": "someone@example.com", "password": "wrong"}
+        assert worker_a.test_client().post("/login", data=data).status_code == 401
+        assert worker_b.test_client().post("/login", data=data).status_code == 401
+        assert worker_a.test_client().post("/login", data=data).status_code == 429
+        keys = redis.Redis.from_url(url).keys("*" + settings["RATELIMIT_KEY_PREFIX"] + "*")
+        assert keys, "the counters were not kept in Redis"
+    finally:
+        limiter.enabled = False

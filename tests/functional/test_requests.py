@@ -192,3 +192,15 @@ def test_server_error_page_is_shown_without_details(app, app_factory):
     response = broken.test_client().get("/boom")
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_form_validation_messages_are_in_the_users_language(client, login_as):
+    login_as(Role.HR, locale="vi")
+    response = client.post("/people/departments", data={"name": ""})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "This field is required." not in html
+    from flask_babel import force_locale, gettext
+
+    with force_locale("vi"):
+        assert gettext("This field is required.") in html

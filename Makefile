@@ -1,0 +1,160 @@
+# Perks: the everyday commands. `make help` lists them.
+#
+# One virtual environment (.venv) holds the runtime and the development dependencies; it is
+# (re)installed only when requirements.txt or requirements-dev.txt change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# The test steps run in order (lint, SQLite, PostgreSQL, browser), even under `make -j`.
+.NOTPARALLEL:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+TRANSLATIONS := perks/translations
+POT := $(TRANSLATIONS)/messages.pot
+CHROMIUM := /usr/bin/chromium
+SCREENSHOTS := docs/screenshots
+
+.PHONY: help venv install translations extract-messages update-translations init-translation \
+	run test lint format test-sqlite test-postgres test-browser chromium screenshots bench \
+	clean distclean _pytest-postgres
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+
+# --- environment -----------------------------------------------------------------------------
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: Perks needs Python 3.11 or newer as '$(PYTHON)' (make PYTHON=...)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install the requirements (only when they changed)
+install: $(STAMP) ## Same as venv
+
+# --- translations ----------------------------------------------------------------------------
+
+translations: $(STAMP) ## Compile the message catalogs (.po -> .mo)
+	@shopt -s nullglob; catalogs=($(TRANSLATIONS)/*/LC_MESSAGES/messages.po); \
+	if [ $${#catalogs[@]} -eq 0 ]; then \
+		echo "No message catalogs in $(TRANSLATIONS) yet; nothing to compile."; exit 0; \
+	fi; \
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS); \
+	for po in "$${catalogs[@]}"; do \
+		mo="$${po%.po}.mo"; \
+		if [ ! -f "$$mo" ] || [ "$$mo" -ot "$$po" ]; then \
+			echo "error: $$po was not compiled (is its header still marked '#, fuzzy'?)" >&2; \
+			exit 1; \
+		fi; \
+	done
+
+# --ignore-dirs: Babel skips "_*" folders by default, which would miss templates/_macros.
+extract-messages: $(STAMP) ## Extract translatable strings into perks/translations/messages.pot
+	@test -f babel.cfg || { echo "error: babel.cfg is missing" >&2; exit 1; }
+	@mkdir -p $(TRANSLATIONS)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(POT) \
+		--ignore-dirs='.* __pycache__' --project=Perks --copyright-holder=Perks .
+
+update-translations: extract-messages ## Extract, then merge new strings into every catalog
+	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching
+
+init-translation: extract-messages ## Start a catalog for a new language: make init-translation LOCALE=xx
+	@test -n "$(LOCALE)" || { echo "error: say which language, e.g. LOCALE=fr" >&2; exit 1; }
+	$(BIN)/pybabel init -i $(POT) -d $(TRANSLATIONS) -l $(LOCALE)
+
+# --- running ---------------------------------------------------------------------------------
+
+run: export PERKS_ENV ?= development
+run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) perks demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# --- checks ----------------------------------------------------------------------------------
+
+# The steps run in the order listed (.NOTPARALLEL); `make -k test` runs them all and reports
+# every failure instead of stopping at the first.
+test: $(STAMP) translations chromium lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
+	@echo "All checks passed."
+
+lint: $(STAMP) ## ruff check and ruff format --check (both run; either failing fails)
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	exit $$status
+
+format: $(STAMP) ## Fix what ruff can fix, and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Runs pytest and turns "no tests collected" (exit 5) into a failure that says so.
+define run_pytest
+	@echo "== pytest $(1) on $(2)"
+	@status=0; $(3) $(PYTEST) -m "$(1)" || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests ($(1), $(2))" >&2; fi; \
+	exit $$status
+endef
+
+test-sqlite: $(STAMP) translations ## The suite (without browser tests) on SQLite
+	$(call run_pytest,not browser,SQLite,env -u TEST_DATABASE_URL)
+
+test-postgres: $(STAMP) translations ## The suite (without browser tests) on PostgreSQL, if there is one
+	@status=0; url=$$($(BIN)/python tools/postgres_url.py) || status=$$?; \
+	if [ $$status -eq 1 ] && [ "$${CI:-}" != true ]; then \
+		echo "PostgreSQL is not available: skipping the PostgreSQL run (CI requires it)."; exit 0; \
+	elif [ $$status -ne 0 ]; then \
+		echo "error: the PostgreSQL run is required (CI=true or TEST_DATABASE_URL set)" \
+			"but no server answered; see the message above." >&2; \
+		exit 1; \
+	fi; \
+	echo "== PostgreSQL at $$url"; \
+	TEST_DATABASE_URL="$$url" $(MAKE) --no-print-directory _pytest-postgres
+
+_pytest-postgres:
+	$(call run_pytest,not browser,PostgreSQL,)
+
+test-browser: $(STAMP) translations chromium ## The browser tests (headless Chromium) on SQLite
+	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL)
+
+chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	echo "Installing Debian's chromium for the browser tests..."; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive \
+		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; \
+	test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing" >&2; exit 1; }
+
+screenshots: $(STAMP) translations chromium ## Refresh docs/screenshots/*.png from the demo company
+	@mkdir -p $(SCREENSHOTS)
+	PERKS_SCREENSHOTS_DIR=$(SCREENSHOTS) env -u TEST_DATABASE_URL \
+		$(PYTEST) -m browser tests/browser/test_journeys.py -k screenshots
+
+bench: $(STAMP) ## Run every benchmark in bench/ (python -m bench.<name>)
+	@shopt -s nullglob; found=; \
+	for file in bench/*.py; do \
+		name=$$(basename "$$file" .py); \
+		case "$$name" in _*) continue;; esac; \
+		found=1; echo "== bench.$$name"; $(BIN)/python -m "bench.$$name"; \
+	done; \
+	if [ -z "$$found" ]; then echo "no benchmarks yet"; fi
+
+# --- housekeeping ----------------------------------------------------------------------------
+
+clean: ## Remove caches, compiled catalogs and test output (keeps .venv and instance/)
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0r rm -rf
+	rm -rf .pytest_cache .ruff_cache .hypothesis test-results
+	find $(TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,133 @@
+"""Browser fixtures: the app served live on the test database, driven by headless Chromium.
+
+The browser is Debian's ``chromium`` (``make test`` installs it) driven through Playwright's
+sync API; Playwright's own browser downloads are never used. The live server is a second
+app on the same database as the ``app`` fixture, with CSRF protection on as in production,
+so the tests seed data with the factories and the server sees it. Every browser test starts
+and ends on an empty database.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+from playwright.sync_api import Error as PlaywrightError
+from werkzeug.serving import make_server
+
+from tests.conftest import clean_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+#: how long an action or an expectation may wait before the test fails (milliseconds)
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def live_server(app_factory, _schema) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The base URL of the app served on a free port, with CSRF protection on."""
+    server_app: Flask = app_factory(PERKS_ENV="testing", WTF_CSRF_ENABLED=True)
+    server = make_server("127.0.0.1", 0, server_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = (
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+            "(`make test` installs it; or: apt-get install -y chromium)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(_app_context, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """Start on an empty database (the shared autouse fixture empties it afterwards)."""
+    clean_database()
+
+
+class PageProblems:
+    """What went wrong in the browser behind the test's back: script errors, CSP refusals,
+    assets that failed to load. A page answering 4xx on purpose is the test's business."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def console(self, message: ConsoleMessage) -> None:
+        # The document's own status (a 401 page, say) is checked by the test itself.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.items.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def page_error(self, error: PlaywrightError) -> None:
+        self.items.append(f"script error: {error}")
+
+    def response(self, response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.items.append(
+                f"{response.status} for {response.request.resource_type} {response.url}"
+            )
+
+
+def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> BrowserContext:
+    """A fresh browser profile (no cookies) at the screenshot size, asking for ``locale``."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale=locale)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: str) -> Iterator[BrowserContext]:
+    context = new_context(browser, live_server)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page in a fresh context; the test fails if the browser saw a script or asset error."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    problems = PageProblems()
+    page = context.new_page()
+    page.on("console", problems.console)
+    page.on("pageerror", problems.page_error)
+    page.on("response", problems.response)
+    yield page
+    assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)
