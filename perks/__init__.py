@@ -66,6 +66,7 @@ def register_models() -> None:
     """Import every model module so the metadata is complete (migrations, relationships)."""
     import perks.audit
     import perks.auth.models
+    import perks.catalog.models
     import perks.mail
     import perks.people.models  # noqa: F401
 
@@ -73,6 +74,8 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from perks.admin.views import bp as admin_bp
     from perks.auth.views import bp as auth_bp
+    from perks.catalog.admin_views import bp as catalog_admin_bp
+    from perks.catalog.views import bp as catalog_bp
     from perks.main.views import bp as main_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
@@ -81,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(people_import_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(catalog_admin_bp)
     app.register_blueprint(admin_bp)
 
 

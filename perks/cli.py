@@ -138,3 +138,51 @@ def import_people_command(
                 deactivated=result.deactivated,
             )
         )
+
+
+@perks_cli.command("tick")
+def tick_command() -> None:
+    """Daily work: expire ended claims, make draws whose entries have closed.
+
+    Idempotent, and safe to run from several hosts at once: each step is a conditional
+    update or takes a row lock, so a second run finds nothing left to do.
+    """
+    from perks.catalog import claims, draws
+    from perks.errors import Conflict
+
+    expired = claims.expire_claims()
+    click.echo(f"Claims expired: {expired}")
+    made = 0
+    for draw_id in draws.draws_due():
+        try:
+            draws.run_draw(draw_id, actor=None)
+        except Conflict:
+            continue  # another host made it first
+        made += 1
+    click.echo(f"Draws made: {made}")
+
+
+@perks_cli.command("verify-draw")
+@click.argument("draw_id", type=int)
+def verify_draw_command(draw_id: int) -> None:
+    """Recompute a made draw from its revealed seed and entries; exit 1 if it differs."""
+    from perks.catalog import draws
+    from perks.errors import PerksError
+
+    try:
+        result = draws.verify_draw(draw_id)
+    except PerksError as error:
+        raise click.ClickException(error.message) from error
+    draw = draws.get_draw(draw_id)
+    click.echo(f"Draw {draw.id}: {len(draw.result)} entries, {draw.seats} seats")
+    click.echo(f"Commitment {draw.commitment}")
+    click.echo(f"Seed       {draw.seed}")
+    click.echo(f"Method     {draws.METHOD}")
+    click.echo(
+        f"SHA-256(seed) equals the commitment: {'yes' if result.commitment_matches else 'NO'}"
+    )
+    click.echo(
+        f"Recomputed order equals the published one: {'yes' if result.order_matches else 'NO'}"
+    )
+    if not result.ok:
+        raise SystemExit(1)

@@ -1,0 +1,1 @@
+"""Perks catalog, eligibility, code pools, claims, redemption and fair draws."""

@@ -1,0 +1,260 @@
+"""Claiming perks, using claims at a counter, and expiring them.
+
+Stock can never go below zero or be handed out twice, even with many simultaneous claims:
+counted stock falls by a conditional UPDATE, pooled codes are taken with a row lock that
+skips rows other transactions hold (PostgreSQL), and a person's claims in a period each take
+a numbered slot under a unique constraint, so a second simultaneous claim over the limit fails
+at the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from perks import audit
+from perks.auth.models import User
+from perks.catalog import eligibility
+from perks.catalog.models import (
+    Allocation,
+    Claim,
+    ClaimStatus,
+    CodeMode,
+    Perk,
+    PerkCode,
+    PerkStatus,
+)
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
+from perks.extensions import db
+
+#: claims that count against a person's limit
+LIVE_STATUSES = (ClaimStatus.CLAIMED, ClaimStatus.USED, ClaimStatus.EXPIRED)
+
+
+def company_today() -> date:
+    """Today in the company's time zone (limit periods and windows are calendar days)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+def claims_in_period(perk: Perk, user_id: int, key: str) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Claim.perk_id == perk.id,
+                Claim.user_id == user_id,
+                Claim.period_key == key,
+                Claim.slot.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
+def available_codes(perk_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(PerkCode.perk_id == perk_id, PerkCode.claim_id.is_(None))
+        )
+        or 0
+    )
+
+
+def claim_perk(perk_id: int, user: User, *, today: date | None = None) -> Claim:
+    """Claim a first-come perk for ``user`` and hand out its code.
+
+    Raises:
+        NotFound: no such published perk.
+        NotEligible: the person or the day does not meet the rules (reasons in details).
+        LimitReached: the person's limit for this period is used up.
+        SoldOut: no stock or codes left.
+    """
+    today = today or company_today()
+    with transaction():
+        perk = db.session.get(Perk, perk_id)
+        if perk is None or perk.status is not PerkStatus.PUBLISHED:
+            raise NotFound()
+        if perk.allocation is Allocation.DRAW:
+            raise NotEligible(_("This perk is allocated by a draw: enter the draw instead."))
+        return grant_claim(perk, user, today=today, source="claim")
+
+
+def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
+    """Check the rules, take stock and a code, and add the claim (flush only).
+
+    Draw winners come through here too (``source="draw"``): their seat is the stock.
+
+    Raises:
+        NotEligible, LimitReached, SoldOut: as ``claim_perk``.
+    """
+    reasons = eligibility.window_reasons(perk, today) + eligibility.audience_reasons(
+        perk, user, today
+    )
+    if reasons:
+        raise NotEligible(reasons[0].message, reasons=[r.code for r in reasons])
+    key = eligibility.period_key(perk.limit_period, today)
+    count = claims_in_period(perk, user.id, key)
+    limit = eligibility.limit_reason(perk, count, today)
+    if limit is not None:
+        raise LimitReached(limit.message)
+    code_row = _take_stock(perk)
+    claim = Claim(
+        perk_id=perk.id,
+        user_id=user.id,
+        period_key=key,
+        slot=count + 1,
+        claimed_at=utcnow(),
+        expires_on=perk.ends_on,
+        source=source,
+        code="",
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except IntegrityError as error:
+        # A simultaneous claim by the same person took this slot first.
+        raise LimitReached(_("Limit reached.")) from error
+    if code_row is not None:
+        code_row.claim_id = claim.id
+        claim.code = code_row.code
+    elif perk.code_mode is CodeMode.SHARED:
+        claim.code = perk.shared_code
+    else:
+        claim.code = claim.reference
+    db.session.flush()
+    return claim
+
+
+def _take_stock(perk: Perk) -> PerkCode | None:
+    """Take one unit: a free pool code, or one from the counted stock.
+
+    Raises:
+        SoldOut: nothing left.
+    """
+    if perk.code_mode is CodeMode.POOL:
+        query = (
+            select(PerkCode)
+            .where(PerkCode.perk_id == perk.id, PerkCode.claim_id.is_(None))
+            .order_by(PerkCode.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        code_row = db.session.scalar(query)
+        if code_row is None:
+            raise SoldOut()
+        return code_row
+    if perk.remaining_stock is not None:
+        taken = db.session.execute(
+            update(Perk)
+            .where(Perk.id == perk.id, Perk.remaining_stock > 0)
+            .values(remaining_stock=Perk.remaining_stock - 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise SoldOut()
+        db.session.expire(perk, ["remaining_stock"])
+    return None
+
+
+def own_claim(claim_id: int, user: User) -> Claim:
+    """The person's own claim. Raises NotFound for anyone else's (no existence leak)."""
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or claim.user_id != user.id:
+        raise NotFound()
+    return claim
+
+
+def my_claims(user: User) -> list[Claim]:
+    return list(
+        db.session.scalars(
+            select(Claim).where(Claim.user_id == user.id).order_by(Claim.claimed_at.desc())
+        )
+    )
+
+
+def _use(claim: Claim, by: User) -> None:
+    if claim.status is ClaimStatus.USED:
+        who = claim.used_by.name if claim.used_by else "?"
+        raise Conflict(
+            _(
+                "Already used on %(when)s by %(name)s.",
+                when=format_datetime(claim.used_at, "short"),
+                name=who,
+            )
+        )
+    if claim.status is not ClaimStatus.CLAIMED:
+        raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
+    claim.status = ClaimStatus.USED
+    claim.used_at = utcnow()
+    claim.used_by_id = by.id
+
+
+def mark_claim_used(claim_id: int, user: User) -> Claim:
+    """The person marks their own claim used.
+
+    Raises:
+        NotFound: not their claim.
+        Conflict: already used (says when and by whom), expired or cancelled.
+    """
+    with transaction():
+        claim = own_claim(claim_id, user)
+        _use(claim, user)
+        return claim
+
+
+def find_claim_by_code(code: str) -> Claim:
+    """The claim a redeemer's scan or typed code points at: its reference, or a pool code.
+
+    Raises:
+        NotFound: nothing matches (shared codes are not unique: they need the reference).
+    """
+    text = code.strip().upper()
+    if not text:
+        raise NotFound(_("Enter or scan a code."))
+    claim = db.session.scalar(select(Claim).where(Claim.reference == text))
+    if claim is None:
+        claim = db.session.scalar(
+            select(Claim)
+            .join(PerkCode, PerkCode.claim_id == Claim.id)
+            .where(func.upper(PerkCode.code) == text)
+        )
+    if claim is None:
+        raise NotFound(_("No claim has the code %(code)s.", code=code.strip()))
+    return claim
+
+
+def redeem_claim(code: str, redeemer: User) -> Claim:
+    """A redeemer marks a claim used at the counter.
+
+    Raises:
+        NotFound: no claim with this code.
+        Conflict: already used (when and by whom), expired or cancelled.
+    """
+    with transaction():
+        claim = find_claim_by_code(code)
+        _use(claim, redeemer)
+        audit.record(
+            "catalog.claim_redeemed", actor=redeemer, target=claim, reference=claim.reference
+        )
+        return claim
+
+
+def expire_claims(today: date | None = None) -> int:
+    """Expire unused claims whose perk has ended. Idempotent; safe on several hosts at once."""
+    today = today or company_today()
+    with transaction():
+        result = db.session.execute(
+            update(Claim)
+            .where(Claim.status == ClaimStatus.CLAIMED, Claim.expires_on < today)
+            .values(status=ClaimStatus.EXPIRED, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0

@@ -1,0 +1,117 @@
+"""Who may claim a perk, and why not: pure functions of the perk, the person and the day.
+
+Every reason is a sentence the person can act on ("only for Sales", "from 1 January").
+The claim service checks the same rules again inside its transaction, whatever a page showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from perks.auth.models import EmploymentType, User
+from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a person cannot claim a perk right now."""
+
+    code: str  # stable, for tests and filters: "department", "tenure", "limit", ...
+    message: str
+
+
+def period_key(period: LimitPeriod, day: date) -> str:
+    """The limit period ``day`` falls in: "ever", "2026" or "2026-11"."""
+    if period is LimitPeriod.YEAR:
+        return f"{day.year:04d}"
+    if period is LimitPeriod.MONTH:
+        return f"{day.year:04d}-{day.month:02d}"
+    return "ever"
+
+
+def next_period_start(period: LimitPeriod, day: date) -> date | None:
+    """The first day of the next limit period, or None for "ever"."""
+    if period is LimitPeriod.YEAR:
+        return date(day.year + 1, 1, 1)
+    if period is LimitPeriod.MONTH:
+        return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return None
+
+
+def eligible_from(perk: Perk, user: User) -> date | None:
+    """The first day the tenure rule lets ``user`` claim, or None without a hire date."""
+    if user.hire_date is None:
+        return None
+    return user.hire_date + timedelta(days=perk.min_tenure_days)
+
+
+def audience_reasons(perk: Perk, user: User, today: date) -> list[Reason]:
+    """Reasons that come from who the person is (department, place, contract, tenure)."""
+    reasons: list[Reason] = []
+    if perk.departments and user.department_id not in {d.id for d in perk.departments}:
+        names = ", ".join(d.name for d in perk.departments)
+        reasons.append(Reason("department", _("Only for %(departments)s.", departments=names)))
+    if perk.locations and user.location not in perk.locations:
+        places = ", ".join(perk.locations)
+        reasons.append(Reason("location", _("Only for people in %(places)s.", places=places)))
+    if perk.employment_types and user.employment_type.value not in perk.employment_types:
+        kinds = ", ".join(EmploymentType(t).label for t in perk.employment_types)
+        reasons.append(Reason("employment_type", _("Only for: %(kinds)s.", kinds=kinds)))
+    if perk.min_tenure_days:
+        start = eligible_from(perk, user)
+        if start is None:
+            reasons.append(
+                Reason(
+                    "tenure",
+                    _("After %(days)d days with the company.", days=perk.min_tenure_days),
+                )
+            )
+        elif today < start:
+            reasons.append(
+                Reason(
+                    "tenure",
+                    _(
+                        "After %(days)d days with the company: from %(date)s.",
+                        days=perk.min_tenure_days,
+                        date=format_date(start),
+                    ),
+                )
+            )
+    return reasons
+
+
+def window_reasons(perk: Perk, today: date) -> list[Reason]:
+    """Reasons that come from the perk itself (status, dates, kind)."""
+    if perk.status is not PerkStatus.PUBLISHED:
+        return [Reason("not_published", _("This perk is not available."))]
+    if perk.kind is PerkKind.GIFT:
+        return [Reason("gift", _("Gifts are given, not claimed."))]
+    if perk.starts_on and today < perk.starts_on:
+        return [Reason("not_started", _("Opens on %(date)s.", date=format_date(perk.starts_on)))]
+    if perk.ends_on and today > perk.ends_on:
+        return [Reason("ended", _("Ended on %(date)s.", date=format_date(perk.ends_on)))]
+    return []
+
+
+def limit_reason(perk: Perk, claims_in_period: int, today: date) -> Reason | None:
+    """The per-person limit, given how many live claims the person has in this period."""
+    if perk.per_person_limit is None or claims_in_period < perk.per_person_limit:
+        return None
+    next_start = next_period_start(perk.limit_period, today)
+    if next_start is None or (perk.ends_on and next_start > perk.ends_on):
+        return Reason("limit", _("Limit reached."))
+    return Reason(
+        "limit",
+        _("Limit reached: next claim from %(date)s.", date=format_date(next_start, "long")),
+    )
+
+
+def stock_reason(perk: Perk, available: int | None) -> Reason | None:
+    """``available`` is the remaining stock or unused codes; None means unlimited."""
+    if available is not None and available <= 0:
+        return Reason("sold_out", _("Sold out."))
+    return None

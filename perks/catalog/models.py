@@ -1,0 +1,333 @@
+"""Perks, their code pools, claims, and fair draws."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from perks.db import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+    from perks.people.models import Department
+
+
+def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class LabelledEnum(enum.StrEnum):
+    @property
+    def label(self) -> str:
+        return str(LABELS[self])
+
+
+class PerkKind(LabelledEnum):
+    DISCOUNT_CODE = "discount_code"  # a partner's code: unique from a pool, or one shared code
+    INTERNAL_VOUCHER = "internal_voucher"  # staff price on the company's own services
+    EXPERIENCE = "experience"  # limited seats, e.g. a resort trip
+    GIFT = "gift"  # granted by recognition, never claimed
+
+
+class PerkCategory(LabelledEnum):
+    TRAVEL = "travel"
+    FOOD_DRINK = "food_drink"
+    WELLNESS = "wellness"
+    SHOPPING = "shopping"
+    LEARNING = "learning"
+    ENTERTAINMENT = "entertainment"
+    SERVICES = "services"
+    OTHER = "other"
+
+
+class PerkStatus(LabelledEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class LimitPeriod(LabelledEnum):
+    EVER = "ever"
+    YEAR = "year"
+    MONTH = "month"
+
+
+class Allocation(LabelledEnum):
+    FIRST_COME = "first_come"
+    DRAW = "draw"
+
+
+class CodeMode(LabelledEnum):
+    POOL = "pool"  # one unique code per claim, from an imported list; stock = unused codes
+    SHARED = "shared"  # everyone gets the same code
+    VOUCHER = "voucher"  # the claim's own reference is the voucher number
+
+
+class ClaimStatus(LabelledEnum):
+    CLAIMED = "claimed"
+    USED = "used"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class DrawStatus(LabelledEnum):
+    OPEN = "open"  # taking entries; the seed's hash is public, the seed is not
+    DRAWN = "drawn"  # seed revealed, winners and waiting list fixed
+
+
+class EntryOutcome(LabelledEnum):
+    PENDING = "pending"
+    WON = "won"
+    WAITING = "waiting"
+    DECLINED = "declined"
+    LAPSED = "lapsed"  # the waiting list ended before this entry's turn came
+
+
+LABELS = {
+    PerkKind.DISCOUNT_CODE: _l("Discount code"),
+    PerkKind.INTERNAL_VOUCHER: _l("Staff voucher"),
+    PerkKind.EXPERIENCE: _l("Experience"),
+    PerkKind.GIFT: _l("Gift"),
+    PerkCategory.TRAVEL: _l("Travel"),
+    PerkCategory.FOOD_DRINK: _l("Food and drink"),
+    PerkCategory.WELLNESS: _l("Health and wellness"),
+    PerkCategory.SHOPPING: _l("Shopping"),
+    PerkCategory.LEARNING: _l("Learning"),
+    PerkCategory.ENTERTAINMENT: _l("Entertainment"),
+    PerkCategory.SERVICES: _l("Our services"),
+    PerkCategory.OTHER: _l("Other"),
+    PerkStatus.DRAFT: _l("Draft"),
+    PerkStatus.PUBLISHED: _l("Published"),
+    PerkStatus.ARCHIVED: _l("Archived"),
+    LimitPeriod.EVER: _l("ever"),
+    LimitPeriod.YEAR: _l("per calendar year"),
+    LimitPeriod.MONTH: _l("per calendar month"),
+    Allocation.FIRST_COME: _l("First come, first served"),
+    Allocation.DRAW: _l("Fair draw"),
+    CodeMode.POOL: _l("Unique codes from a pool"),
+    CodeMode.SHARED: _l("One shared code"),
+    CodeMode.VOUCHER: _l("A voucher number per claim"),
+    ClaimStatus.CLAIMED: _l("Claimed"),
+    ClaimStatus.USED: _l("Used"),
+    ClaimStatus.EXPIRED: _l("Expired"),
+    ClaimStatus.CANCELLED: _l("Cancelled"),
+    DrawStatus.OPEN: _l("Open for entries"),
+    DrawStatus.DRAWN: _l("Drawn"),
+    EntryOutcome.PENDING: _l("Entered"),
+    EntryOutcome.WON: _l("Won"),
+    EntryOutcome.WAITING: _l("Waiting list"),
+    EntryOutcome.DECLINED: _l("Declined"),
+    EntryOutcome.LAPSED: _l("Not reached"),
+}
+
+# Claim references and voucher numbers: no 0/O/1/I/L, easy to read out at a counter.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_reference() -> str:
+    """A claim reference such as ``PK-7HX4-M2QD`` (about 40 bits of randomness)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"PK-{chars[:4]}-{chars[4:]}"
+
+
+perk_department = Table(
+    "perk_department",
+    Base.metadata,
+    Column("perk_id", ForeignKey("perk.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Perk(TimestampMixin, Base):
+    """Something staff can claim (or win in a draw): a discount, a voucher, an experience."""
+
+    __tablename__ = "perk"
+    __table_args__ = (
+        CheckConstraint("remaining_stock IS NULL OR remaining_stock >= 0", name="stock"),
+        CheckConstraint("per_person_limit IS NULL OR per_person_limit >= 1", name="limit"),
+        CheckConstraint("min_tenure_days >= 0", name="tenure"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_vi: Mapped[str] = mapped_column(String(160))
+    title_en: Mapped[str] = mapped_column(String(160))
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    #: the partner or vendor offering it ("" for the company's own services)
+    partner_name: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[PerkCategory] = mapped_column(_enum(PerkCategory), default=PerkCategory.OTHER)
+    kind: Mapped[PerkKind] = mapped_column(_enum(PerkKind), default=PerkKind.DISCOUNT_CODE)
+    #: what staff see as the value, e.g. "Giảm 20%" / "20% off"
+    value_vi: Mapped[str] = mapped_column(String(120), default="")
+    value_en: Mapped[str] = mapped_column(String(120), default="")
+    terms_vi: Mapped[str] = mapped_column(Text, default="")
+    terms_en: Mapped[str] = mapped_column(Text, default="")
+    #: file name under the instance's upload folder; served by the app
+    image_filename: Mapped[str | None] = mapped_column(String(80))
+    #: the active window, inclusive, in the company's time zone; claims expire after it
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[PerkStatus] = mapped_column(_enum(PerkStatus), default=PerkStatus.DRAFT)
+    code_mode: Mapped[CodeMode] = mapped_column(_enum(CodeMode), default=CodeMode.VOUCHER)
+    shared_code: Mapped[str] = mapped_column(String(64), default="")
+    #: total seats/vouchers; None is unlimited (pool perks count unused codes instead)
+    total_stock: Mapped[int | None] = mapped_column(Integer)
+    #: decremented by a conditional UPDATE at each claim, so it can never go below zero
+    remaining_stock: Mapped[int | None] = mapped_column(Integer)
+    per_person_limit: Mapped[int | None] = mapped_column(Integer, default=1)
+    limit_period: Mapped[LimitPeriod] = mapped_column(_enum(LimitPeriod), default=LimitPeriod.EVER)
+    allocation: Mapped[Allocation] = mapped_column(_enum(Allocation), default=Allocation.FIRST_COME)
+    #: eligibility: empty lists mean everyone
+    locations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    employment_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_tenure_days: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=perk_department, lazy="selectin", order_by="Department.name"
+    )
+
+    def localized(self, field: str, locale: str | None = None) -> str:
+        """The Vietnamese or English text of ``field``, falling back to the other one."""
+        locale = locale or str(get_locale() or "vi")
+        first, second = ("en", "vi") if locale == "en" else ("vi", "en")
+        return getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def description(self) -> str:
+        return self.localized("description")
+
+    @property
+    def value(self) -> str:
+        return self.localized("value")
+
+    @property
+    def terms(self) -> str:
+        return self.localized("terms")
+
+    def __repr__(self) -> str:
+        return f"<Perk {self.id} {self.title_en or self.title_vi}>"
+
+
+class PerkCode(Base):
+    """One unique code of a pooled perk; handed to at most one claim."""
+
+    __tablename__ = "perk_code"
+    __table_args__ = (UniqueConstraint("perk_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perk.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    #: set once, when the code is handed out
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)
+
+
+class Claim(TimestampMixin, Base):
+    """A perk claimed by (or won by) one person, with the code they show at the counter."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        # At most `per_person_limit` live claims per person per period: each takes a slot.
+        UniqueConstraint("perk_id", "user_id", "period_key", "slot"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perk.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: unique, unguessable; what the QR code carries and redeemers type
+    reference: Mapped[str] = mapped_column(String(16), unique=True, default=new_reference)
+    #: the code to show or type at the partner (pool code, shared code or the reference)
+    code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus), default=ClaimStatus.CLAIMED)
+    #: "ever", "2026" or "2026-11": the limit period the claim counts in
+    period_key: Mapped[str] = mapped_column(String(8))
+    #: 1..limit while the claim counts; NULL once cancelled, freeing the slot
+    slot: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the last day the claim can be used (the perk's end), if any
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    #: "draw" when won in a draw, else "claim"
+    source: Mapped[str] = mapped_column(String(8), default="claim")
+
+    perk: Mapped[Perk] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="select")
+    used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id], lazy="select")
+
+
+class Draw(TimestampMixin, Base):
+    """A fair draw for a scarce perk: commit to a seed, take entries, reveal, pick."""
+
+    __tablename__ = "draw"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: a recurring perk (a quarterly resort trip) has one draw per round
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perk.id", ondelete="CASCADE"), index=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    entries_close_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: winners must accept or decline within this many days of the draw
+    decline_days: Mapped[int] = mapped_column(Integer, default=7)
+    #: entries who won this perk in the last N draws go after everyone else (0: off)
+    recent_winner_draws: Mapped[int] = mapped_column(Integer, default=0)
+    show_names: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: SHA-256 (hex) of the seed, published when entries open
+    commitment: Mapped[str] = mapped_column(String(64))
+    #: secret until the draw; never shown or exported before status is DRAWN
+    seed: Mapped[str] = mapped_column(String(64))
+    status: Mapped[DrawStatus] = mapped_column(_enum(DrawStatus), default=DrawStatus.OPEN)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: entry keys in draw order, recorded when drawn
+    result: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    perk: Mapped[Perk] = relationship(lazy="joined")
+
+
+class DrawEntry(Base):
+    """One person's entry in a draw."""
+
+    __tablename__ = "draw_entry"
+    __table_args__ = (UniqueConstraint("draw_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: public, random; the draw orders entries by SHA-256(seed + ":" + key)
+    key: Mapped[str] = mapped_column(String(16), unique=True)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: True if the person won this perk in one of the last ``recent_winner_draws`` draws
+    deprioritised: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[EntryOutcome] = mapped_column(_enum(EntryOutcome), default=EntryOutcome.PENDING)
+    #: 1-based place in the draw order (winners first), set at the draw
+    position: Mapped[int | None] = mapped_column(Integer)
+    decide_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,310 @@
+"""Running the catalog (HR): perks, their code pools and images, publishing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from perks import audit
+from perks.auth.models import EmploymentType, User
+from perks.catalog.models import (
+    Allocation,
+    Claim,
+    CodeMode,
+    LimitPeriod,
+    Perk,
+    PerkCategory,
+    PerkCode,
+    PerkKind,
+    PerkStatus,
+)
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.people.models import Department
+
+MAX_CODE_LENGTH = 64
+MAX_CODES_PER_IMPORT = 50_000
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+#: the first bytes of the image formats we accept, and the extension each is stored under
+IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+
+
+@dataclass(frozen=True)
+class PerkData:
+    """What HR may set on a perk (an allow-list: stock counters and status are not here)."""
+
+    title_vi: str
+    title_en: str
+    kind: PerkKind = PerkKind.DISCOUNT_CODE
+    category: PerkCategory = PerkCategory.OTHER
+    description_vi: str = ""
+    description_en: str = ""
+    partner_name: str = ""
+    value_vi: str = ""
+    value_en: str = ""
+    terms_vi: str = ""
+    terms_en: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    code_mode: CodeMode = CodeMode.VOUCHER
+    shared_code: str = ""
+    total_stock: int | None = None
+    per_person_limit: int | None = 1
+    limit_period: LimitPeriod = LimitPeriod.EVER
+    allocation: Allocation = Allocation.FIRST_COME
+    department_ids: frozenset[int] = field(default_factory=frozenset)
+    locations: tuple[str, ...] = ()
+    employment_types: frozenset[EmploymentType] = field(default_factory=frozenset)
+    min_tenure_days: int = 0
+
+
+@dataclass(frozen=True)
+class CodeError:
+    line: int
+    message: str
+
+
+def get_perk(perk_id: int) -> Perk:
+    """Raises NotFound."""
+    perk = db.session.get(Perk, perk_id)
+    if perk is None:
+        raise NotFound()
+    return perk
+
+
+def list_perks_for_admin(status: PerkStatus | None = None) -> list[Perk]:
+    query = select(Perk).order_by(Perk.status, Perk.title_vi)
+    if status is not None:
+        query = query.where(Perk.status == status)
+    return list(db.session.scalars(query))
+
+
+def claimed_counts(perk_ids: list[int]) -> dict[int, int]:
+    """Live claims per perk, in one query."""
+    if not perk_ids:
+        return {}
+    rows = db.session.execute(
+        select(Claim.perk_id, func.count())
+        .where(Claim.perk_id.in_(perk_ids), Claim.slot.is_not(None))
+        .group_by(Claim.perk_id)
+    )
+    return dict(rows.all())
+
+
+def unused_code_counts(perk_ids: list[int]) -> dict[int, int]:
+    """Unused pool codes per perk, in one query."""
+    if not perk_ids:
+        return {}
+    rows = db.session.execute(
+        select(PerkCode.perk_id, func.count())
+        .where(PerkCode.perk_id.in_(perk_ids), PerkCode.claim_id.is_(None))
+        .group_by(PerkCode.perk_id)
+    )
+    return dict(rows.all())
+
+
+def create_perk(data: PerkData, *, actor: User) -> Perk:
+    """Add a draft perk.
+
+    Raises:
+        ValidationFailed: missing titles, dates in the wrong order, bad stock or limits.
+    """
+    with transaction():
+        perk = Perk(status=PerkStatus.DRAFT, created_by_id=actor.id)
+        _apply(perk, data, claimed=0)
+        db.session.add(perk)
+        db.session.flush()
+        audit.record("catalog.perk_created", actor=actor, target=perk, title=perk.title_vi)
+        return perk
+
+
+def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
+    """Change a perk; stock already claimed stays claimed.
+
+    Raises:
+        NotFound: no such perk.
+        ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
+    """
+    with transaction():
+        perk = get_perk(perk_id)
+        claimed = claimed_counts([perk.id]).get(perk.id, 0)
+        _apply(perk, data, claimed=claimed)
+        audit.record("catalog.perk_updated", actor=actor, target=perk)
+        return perk
+
+
+def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
+    if not (data.title_vi.strip() or data.title_en.strip()):
+        raise ValidationFailed(_("Give the perk a title."))
+    if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
+        raise ValidationFailed(_("The end date is before the start date."))
+    if data.total_stock is not None and data.total_stock < 0:
+        raise ValidationFailed(_("Stock cannot be negative."))
+    if data.per_person_limit is not None and data.per_person_limit < 1:
+        raise ValidationFailed(_("The limit per person must be at least 1, or empty for none."))
+    if data.min_tenure_days < 0:
+        raise ValidationFailed(_("Tenure cannot be negative."))
+    if data.code_mode is CodeMode.SHARED and not data.shared_code.strip():
+        raise ValidationFailed(_("Enter the shared code."))
+    if data.allocation is Allocation.DRAW and (
+        data.total_stock is None or data.code_mode is CodeMode.POOL
+    ):
+        raise ValidationFailed(
+            _("A draw needs a number of seats (the stock) and cannot use a code pool.")
+        )
+    departments = []
+    if data.department_ids:
+        departments = list(
+            db.session.scalars(select(Department).where(Department.id.in_(data.department_ids)))
+        )
+        if len(departments) != len(data.department_ids):
+            raise ValidationFailed(_("Unknown department."))
+    if data.code_mode is CodeMode.POOL:
+        perk.total_stock = None
+        perk.remaining_stock = None
+    else:
+        if data.total_stock is not None and data.total_stock < claimed:
+            raise ValidationFailed(
+                _("%(count)d are already claimed: the stock cannot be lower.", count=claimed)
+            )
+        perk.total_stock = data.total_stock
+        perk.remaining_stock = None if data.total_stock is None else data.total_stock - claimed
+    for name in (
+        "title_vi", "title_en", "description_vi", "description_en", "partner_name",
+        "value_vi", "value_en", "terms_vi", "terms_en",
+    ):  # fmt: skip
+        setattr(perk, name, getattr(data, name).strip())
+    perk.kind = data.kind
+    perk.category = data.category
+    perk.starts_on = data.starts_on
+    perk.ends_on = data.ends_on
+    perk.code_mode = data.code_mode
+    perk.shared_code = data.shared_code.strip() if data.code_mode is CodeMode.SHARED else ""
+    perk.per_person_limit = data.per_person_limit
+    perk.limit_period = data.limit_period
+    perk.allocation = data.allocation
+    perk.departments = departments
+    perk.locations = sorted({place.strip() for place in data.locations if place.strip()})
+    perk.employment_types = sorted(t.value for t in data.employment_types)
+    perk.min_tenure_days = data.min_tenure_days
+
+
+def publish_perk(perk_id: int, *, actor: User) -> Perk:
+    """Make a draft (or archived) perk visible to staff.
+
+    Raises:
+        NotFound: no such perk.
+        Conflict: already published, or a code pool with no codes.
+    """
+    with transaction():
+        perk = get_perk(perk_id)
+        if perk.status is PerkStatus.PUBLISHED:
+            raise Conflict(_("This perk is already published."))
+        if perk.code_mode is CodeMode.POOL and not unused_code_counts([perk.id]):
+            raise Conflict(_("Add codes to the pool before publishing."))
+        perk.status = PerkStatus.PUBLISHED
+        audit.record("catalog.perk_published", actor=actor, target=perk)
+        return perk
+
+
+def archive_perk(perk_id: int, *, actor: User) -> Perk:
+    """Hide a perk from staff; existing claims stay valid until they expire.
+
+    Raises:
+        NotFound: no such perk. Conflict: already archived.
+    """
+    with transaction():
+        perk = get_perk(perk_id)
+        if perk.status is PerkStatus.ARCHIVED:
+            raise Conflict(_("This perk is already archived."))
+        perk.status = PerkStatus.ARCHIVED
+        audit.record("catalog.perk_archived", actor=actor, target=perk)
+        return perk
+
+
+def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
+    """Parse one code per line; report blanks, duplicates and codes already in the pool."""
+    codes: list[str] = []
+    errors: list[CodeError] = []
+    seen: dict[str, int] = {}
+    lines = text.splitlines()
+    if len(lines) > MAX_CODES_PER_IMPORT:
+        return [], [CodeError(1, _("At most %(n)d codes at a time.", n=MAX_CODES_PER_IMPORT))]
+    existing = set(db.session.scalars(select(PerkCode.code).where(PerkCode.perk_id == perk.id)))
+    for number, raw in enumerate(lines, start=1):
+        code = raw.strip()
+        if not code:
+            errors.append(CodeError(number, _("This line is blank.")))
+        elif len(code) > MAX_CODE_LENGTH:
+            errors.append(CodeError(number, _("Longer than %(n)d characters.", n=MAX_CODE_LENGTH)))
+        elif code in seen:
+            errors.append(CodeError(number, _("Same code as line %(line)d.", line=seen[code])))
+        elif code in existing:
+            errors.append(CodeError(number, _("Already in this perk's pool.")))
+        else:
+            seen[code] = number
+            codes.append(code)
+    if not lines:
+        errors.append(CodeError(1, _("There are no codes.")))
+    return codes, errors
+
+
+def import_codes(perk_id: int, text: str, *, actor: User) -> int:
+    """Add unique codes to a pooled perk: all of them, or none.
+
+    Raises:
+        NotFound: no such perk.
+        Conflict: the perk does not use a code pool.
+        ValidationFailed: any bad line (``details['errors']`` lists them with line numbers).
+    """
+    with transaction():
+        perk = get_perk(perk_id)
+        if perk.code_mode is not CodeMode.POOL:
+            raise Conflict(_("This perk does not use a code pool."))
+        codes, errors = check_codes(perk, text)
+        if errors:
+            raise ValidationFailed(
+                _("Nothing was imported: fix the lines listed below."), errors=errors
+            )
+        db.session.execute(
+            PerkCode.__table__.insert(), [{"perk_id": perk.id, "code": c} for c in codes]
+        )
+        audit.record("catalog.codes_imported", actor=actor, target=perk, count=len(codes))
+        return len(codes)
+
+
+def image_folder() -> Path:
+    folder = Path(current_app.instance_path) / "uploads" / "perks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def set_perk_image(perk_id: int, data: bytes, *, actor: User) -> Perk:
+    """Store a PNG or JPEG image for a perk (checked by its content, not its name).
+
+    Raises:
+        NotFound: no such perk.
+        ValidationFailed: too large, or not a PNG or JPEG.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValidationFailed(_("The image is larger than 2 MB."))
+    extension = next((ext for sig, ext in IMAGE_SIGNATURES.items() if data.startswith(sig)), None)
+    if extension is None:
+        raise ValidationFailed(_("Upload a PNG or JPEG image."))
+    with transaction():
+        perk = get_perk(perk_id)
+        name = f"{secrets.token_hex(16)}.{extension}"
+        (image_folder() / name).write_bytes(data)
+        old = perk.image_filename
+        perk.image_filename = name
+        audit.record("catalog.image_set", actor=actor, target=perk)
+    if old:
+        (image_folder() / old).unlink(missing_ok=True)
+    return perk
