@@ -7,19 +7,23 @@ string.
 
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_ngettext, ngettext
+from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 
 class _AppTranslations:
-    """WTForms' translations interface, answered by Flask-Babel."""
+    """WTForms' translations interface, answered by the app's catalog.
+
+    Only looks the text up: WTForms fills in ``%(value)s`` and the like itself, so Flask-Babel's
+    own ``gettext``/``ngettext`` (which format too) must not be used here.
+    """
 
     def gettext(self, string: str) -> str:
-        return gettext(string)
+        return get_translations().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n)
+        return get_translations().ungettext(singular, plural, n)
 
 
 _TRANSLATIONS = _AppTranslations()
