@@ -62,7 +62,7 @@ translations: $(STAMP) ## Compile the message catalogs (.po -> .mo)
 extract-messages: $(STAMP) ## Extract translatable strings into perks/translations/messages.pot
 	@test -f babel.cfg || { echo "error: babel.cfg is missing" >&2; exit 1; }
 	@mkdir -p $(TRANSLATIONS)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(POT) \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o $(POT) \
 		--ignore-dirs='.* __pycache__' --project=Perks --copyright-holder=Perks .
 
 update-translations: extract-messages ## Extract, then merge new strings into every catalog
@@ -135,10 +135,10 @@ chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
 		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; \
 	test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing" >&2; exit 1; }
 
-screenshots: $(STAMP) translations chromium ## Refresh docs/screenshots/*.png from the demo company
+screenshots: $(STAMP) translations chromium ## Run the browser tests, saving their screenshots in docs/screenshots/
 	@mkdir -p $(SCREENSHOTS)
 	PERKS_SCREENSHOTS_DIR=$(SCREENSHOTS) env -u TEST_DATABASE_URL \
-		$(PYTEST) -m browser tests/browser/test_journeys.py -k screenshots
+		$(PYTEST) -m browser tests/browser
 
 bench: $(STAMP) ## Run every benchmark in bench/ (python -m bench.<name>)
 	@shopt -s nullglob; found=; \

@@ -90,8 +90,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from perks.security import set_security_headers
+    from perks.security import refuse_nul_bytes, set_security_headers
 
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
 
 

@@ -63,6 +63,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
+        "REDEEM_RATE_LIMIT": env.get("REDEEM_RATE_LIMIT", "60 per minute"),
         "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS")) or None,
         "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),

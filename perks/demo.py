@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 from perks import audit
 from perks.auth.models import EmploymentType, Role, User, new_session_token
 from perks.db import transaction
+from perks.errors import PerksError
 from perks.extensions import db
 from perks.people.models import Department
 
@@ -139,7 +140,127 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
             if manager is not None and manager is not person:
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
-        return demo_logins(), True
+    seed_demo_catalog(today=today)
+    return demo_logins(), True
+
+
+def seed_demo_catalog(*, today: date) -> None:
+    """Perks, codes, a draw and a few claims, made through the real catalog services."""
+    from perks.catalog import claims, draws, services
+    from perks.catalog.models import (
+        Allocation,
+        CodeMode,
+        LimitPeriod,
+        PerkCategory,
+        PerkKind,
+    )
+    from perks.db import utcnow
+
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    sales = db.session.scalar(select(Department).where(Department.name == "Kinh doanh"))
+    if hr is None or sales is None:
+        raise RuntimeError("the demo people must be seeded before the catalog")
+    catalog = [
+        services.PerkData(
+            title_vi="Giảm 20% đồ uống tại Highlands Coffee",
+            title_en="20% off drinks at Highlands Coffee",
+            partner_name="Highlands Coffee",
+            category=PerkCategory.FOOD_DRINK,
+            kind=PerkKind.DISCOUNT_CODE,
+            value_vi="Giảm 20%",
+            value_en="20% off",
+            terms_vi="Áp dụng tại mọi cửa hàng, mỗi mã dùng một lần.",
+            terms_en="At every store; each code works once.",
+            code_mode=CodeMode.POOL,
+            per_person_limit=1,
+            limit_period=LimitPeriod.MONTH,
+        ),
+        services.PerkData(
+            title_vi="Giá nhân viên: tour Hạ Long 2 ngày 1 đêm",
+            title_en="Staff price: 2-day Ha Long Bay tour",
+            partner_name="",
+            category=PerkCategory.SERVICES,
+            kind=PerkKind.INTERNAL_VOUCHER,
+            value_vi="Giá nhân viên 1.500.000 ₫ (giá niêm yết 2.400.000 ₫)",
+            value_en="Staff price 1,500,000 ₫ (list price 2,400,000 ₫)",
+            code_mode=CodeMode.VOUCHER,
+            total_stock=40,
+            per_person_limit=2,
+            limit_period=LimitPeriod.YEAR,
+            min_tenure_days=90,
+        ),
+        services.PerkData(
+            title_vi="Vé xem phim CGV mua 1 tặng 1",
+            title_en="CGV cinema tickets: 2 for 1",
+            partner_name="CGV Cinemas",
+            category=PerkCategory.ENTERTAINMENT,
+            value_vi="Mua 1 tặng 1",
+            value_en="2 for the price of 1",
+            code_mode=CodeMode.SHARED,
+            shared_code="SENVANG-CGV",
+            per_person_limit=2,
+            limit_period=LimitPeriod.MONTH,
+            ends_on=today + timedelta(days=60),
+        ),
+        services.PerkData(
+            title_vi="Thẻ tập gym California Fitness giảm 30%",
+            title_en="30% off California Fitness membership",
+            partner_name="California Fitness & Yoga",
+            category=PerkCategory.WELLNESS,
+            value_vi="Giảm 30% gói 12 tháng",
+            value_en="30% off a 12-month plan",
+            code_mode=CodeMode.SHARED,
+            shared_code="CFYOGA30",
+            locations=("Hà Nội", "TP. Hồ Chí Minh"),
+            employment_types=frozenset({EmploymentType.STAFF}),
+        ),
+        services.PerkData(
+            title_vi="Khóa học tiếng Anh giao tiếp cho đội Kinh doanh",
+            title_en="Business English course for the Sales team",
+            partner_name="ILA Vietnam",
+            category=PerkCategory.LEARNING,
+            value_vi="Miễn phí 100%",
+            value_en="Free",
+            code_mode=CodeMode.VOUCHER,
+            total_stock=10,
+            department_ids=frozenset({sales.id}),
+        ),
+        services.PerkData(
+            title_vi="Cuối tuần nghỉ dưỡng tại Phú Quốc cho 2 người",
+            title_en="A weekend for two at a Phú Quốc resort",
+            partner_name="Sen Vàng Resort Phú Quốc",
+            category=PerkCategory.TRAVEL,
+            kind=PerkKind.EXPERIENCE,
+            value_vi="2 đêm, vé máy bay khứ hồi",
+            value_en="2 nights with return flights",
+            terms_vi="20 suất, bốc thăm công khai.",
+            terms_en="20 seats, allocated by a public draw.",
+            code_mode=CodeMode.VOUCHER,
+            total_stock=20,
+            allocation=Allocation.DRAW,
+            min_tenure_days=180,
+        ),
+    ]
+    perks = [services.create_perk(data, actor=hr) for data in catalog]
+    codes = "\n".join(f"HL-{n:05d}-SV" for n in range(1, 201))
+    services.import_codes(perks[0].id, codes, actor=hr)
+    for perk in perks:
+        services.publish_perk(perk.id, actor=hr)
+    draws.open_draw(perks[-1].id, entries_close_at=utcnow() + timedelta(days=10), actor=hr)
+    staff = list(
+        db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id).limit(30))
+    )
+    for person in staff[:25]:
+        for perk in perks[:3]:
+            try:
+                claims.claim_perk(perk.id, person, today=today)
+            except PerksError:
+                continue  # not eligible or over the limit: the demo shows those reasons too
+    for person in staff[1:16]:
+        try:
+            draws.enter_draw(perks[-1].id, person)
+        except PerksError:
+            continue
 
 
 def _person(

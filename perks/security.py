@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app, request
 from werkzeug.wrappers import Response
 
 # No inline script or style: everything comes from this origin's static files.
@@ -20,6 +20,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
+
+
+def refuse_nul_bytes() -> None:
+    """A NUL byte is never meaningful input, and PostgreSQL refuses it in text: answer 400."""
+    for values in (request.args, request.form):
+        if any("\x00" in value for _, items in values.lists() for value in items):
+            abort(400)
+    if "\x00" in request.path:
+        abort(400)
 
 
 def set_security_headers(response: Response) -> Response:

@@ -22,9 +22,12 @@ class NavItem:
 #: the navigation, in order; each person sees the items their roles allow
 NAVIGATION = (
     NavItem(_l("Home"), "main.home"),
+    NavItem(_l("Perks"), "catalog.index"),
+    NavItem(_l("My perks"), "catalog.my_perks"),
+    NavItem(_l("Rules"), "catalog.rules"),
+    NavItem(_l("Redeem"), "catalog.redeem", (Role.REDEEMER,)),
     NavItem(_l("People"), "people.directory", (Role.HR,)),
-    NavItem(_l("Departments"), "people.departments", (Role.HR,)),
-    NavItem(_l("Import people"), "people_import.upload", (Role.HR,)),
+    NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
     NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
     NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
 )

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import factory
 from werkzeug.security import generate_password_hash
 
 from perks.auth.models import EmploymentType, Role, User, new_session_token
+from perks.catalog.draws import commitment_of
+from perks.catalog.models import (
+    Allocation,
+    CodeMode,
+    Draw,
+    DrawStatus,
+    LimitPeriod,
+    Perk,
+    PerkCategory,
+    PerkCode,
+    PerkKind,
+    PerkStatus,
+)
 from perks.extensions import db
 from perks.people.models import Department
 
@@ -52,3 +65,56 @@ class UserFactory(BaseFactory):
         db.session.add(user)
         db.session.commit()
         return user
+
+
+class PerkFactory(BaseFactory):
+    """A published, first-come perk anyone can claim once: a voucher number per claim.
+
+    ``PerkFactory(code_mode=CodeMode.POOL, codes=["A1", "B2"])`` also fills its code pool.
+    """
+
+    class Meta:
+        model = Perk
+
+    title_vi = factory.Sequence(lambda n: f"Ưu đãi {n}")
+    title_en = factory.Sequence(lambda n: f"Perk {n}")
+    partner_name = "Đối tác"
+    category = PerkCategory.OTHER
+    kind = PerkKind.DISCOUNT_CODE
+    value_vi = "Giảm 20%"
+    value_en = "20% off"
+    status = PerkStatus.PUBLISHED
+    allocation = Allocation.FIRST_COME
+    code_mode = CodeMode.VOUCHER
+    shared_code = ""
+    total_stock = None
+    #: counted stock starts full
+    remaining_stock = factory.LazyAttribute(lambda perk: perk.total_stock)
+    per_person_limit = 1
+    limit_period = LimitPeriod.EVER
+    locations = factory.LazyFunction(list)
+    employment_types = factory.LazyFunction(list)
+    min_tenure_days = 0
+
+    @factory.post_generation
+    def codes(perk, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+        if not extracted:
+            return
+        db.session.add_all(PerkCode(perk_id=perk.id, code=code) for code in extracted)
+        db.session.commit()
+
+
+class DrawFactory(BaseFactory):
+    """An open draw on a published draw perk with two seats, its seed committed."""
+
+    class Meta:
+        model = Draw
+
+    perk = factory.SubFactory(
+        PerkFactory, allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=2
+    )
+    seats = factory.LazyAttribute(lambda draw: draw.perk.remaining_stock or 0)
+    entries_close_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(days=7))
+    seed = factory.Sequence(lambda n: f"{n:064x}")
+    commitment = factory.LazyAttribute(lambda draw: commitment_of(draw.seed))
+    status = DrawStatus.OPEN

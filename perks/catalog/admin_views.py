@@ -1,7 +1,368 @@
-"""HR pages: perks, code pools, images, publishing, draws."""
+"""HR pages: perks, code pools, images, publishing, draws.
+
+Every privileged action is audited inside the service it calls; these views only turn forms
+into plain data and domain errors into messages.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from perks.auth.access import roles_required
+from perks.auth.forms import ConfirmForm
+from perks.auth.models import EmploymentType, Role
+from perks.catalog import admin_queries, draws, services
+from perks.catalog.forms import CodesForm, OpenDrawForm, PerkFilterForm, PerkForm
+from perks.catalog.models import (
+    Allocation,
+    CodeMode,
+    Draw,
+    DrawStatus,
+    EntryOutcome,
+    LimitPeriod,
+    Perk,
+    PerkCategory,
+    PerkKind,
+    PerkStatus,
+)
+from perks.db import utcnow
+from perks.errors import Conflict, ValidationFailed
+from perks.people import services as people_services
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/perks")
+
+hr_only = roles_required(Role.HR)
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@hr_only
+def index() -> str | tuple[str, int]:
+    form = PerkFilterForm(request.args)
+    if request.args and not form.validate():
+        return render_template("catalog/admin_index.html", form=form, perks=None), 400
+    status = form.status.data or "all"
+    perks = services.list_perks_for_admin(None if status == "all" else PerkStatus(status))
+    ids = [perk.id for perk in perks]
+    return render_template(
+        "catalog/admin_index.html",
+        form=form,
+        perks=perks,
+        claimed=services.claimed_counts(ids),
+        codes_left=services.unused_code_counts(ids),
+    )
+
+
+# --- creating and editing -------------------------------------------------------------------
+
+
+def _perk_form(perk: Perk | None = None) -> PerkForm:
+    # A place nobody works in any more stays selectable while the perk names it.
+    locations = set(admin_queries.staff_locations()) | set(perk.locations if perk else ())
+    form = PerkForm(
+        obj=perk if request.method == "GET" else None,
+        departments=people_services.departments(),
+        locations=sorted(locations),
+    )
+    if perk is not None and request.method == "GET":
+        form.department_ids.data = [d.id for d in perk.departments]
+    return form
+
+
+def _perk_data(form: PerkForm) -> services.PerkData:
+    return services.PerkData(
+        title_vi=form.title_vi.data or "",
+        title_en=form.title_en.data or "",
+        kind=PerkKind(form.kind.data),
+        category=PerkCategory(form.category.data),
+        description_vi=form.description_vi.data or "",
+        description_en=form.description_en.data or "",
+        partner_name=form.partner_name.data or "",
+        value_vi=form.value_vi.data or "",
+        value_en=form.value_en.data or "",
+        terms_vi=form.terms_vi.data or "",
+        terms_en=form.terms_en.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        code_mode=CodeMode(form.code_mode.data),
+        shared_code=form.shared_code.data or "",
+        total_stock=form.total_stock.data,
+        per_person_limit=form.per_person_limit.data,
+        limit_period=LimitPeriod(form.limit_period.data),
+        allocation=Allocation(form.allocation.data),
+        department_ids=frozenset(form.department_ids.data or ()),
+        locations=tuple(form.locations.data or ()),
+        employment_types=frozenset(EmploymentType(t) for t in form.employment_types.data or ()),
+        min_tenure_days=form.min_tenure_days.data or 0,
+    )
+
+
+def _store_image(form: PerkForm, perk: Perk) -> str | None:
+    """Save the uploaded image, if there is one; the reason when it is refused."""
+    if not form.image.data:
+        return None
+    try:
+        services.set_perk_image(perk.id, form.image.data.read(), actor=current_user)
+    except ValidationFailed as error:
+        return error.message
+    return None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@hr_only
+def create() -> Response | str | tuple[str, int]:
+    form = _perk_form()
+    if form.validate_on_submit():
+        try:
+            perk = services.create_perk(_perk_data(form), actor=current_user)
+        except ValidationFailed as error:
+            form.form_errors.append(error.message)
+        else:
+            # The form checked the image already: a refusal here is rare, and the draft exists.
+            problem = _store_image(form, perk)
+            if problem:
+                flash(
+                    _("The perk was saved, but not its image: %(reason)s", reason=problem), "danger"
+                )
+                return redirect(url_for(".edit", perk_id=perk.id))
+            flash(_("The draft is saved. Staff see it once you publish it."), "success")
+            if perk.code_mode is CodeMode.POOL:
+                return redirect(url_for(".codes", perk_id=perk.id))
+            return redirect(url_for(".edit", perk_id=perk.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("catalog/admin_form.html", form=form, perk=None), status
+
+
+@bp.route("/<int:perk_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit(perk_id: int) -> Response | str | tuple[str, int]:
+    perk = services.get_perk(perk_id)
+    form = _perk_form(perk)
+    if form.validate_on_submit():
+        try:
+            services.update_perk(perk.id, _perk_data(form), actor=current_user)
+        except ValidationFailed as error:
+            form.form_errors.append(error.message)
+        else:
+            problem = _store_image(form, perk)
+            if problem:
+                form.image.errors.append(problem)
+            else:
+                flash(_("Changes saved."), "success")
+                return redirect(url_for(".edit", perk_id=perk.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("catalog/admin_form.html", **_perk_page(perk), form=form), status
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+@bp.post("/<int:perk_id>/publish")
+@hr_only
+def publish(perk_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        perk = services.publish_perk(perk_id, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".edit", perk_id=perk_id))
+    flash(_("“%(title)s” is published: staff can see it now.", title=perk.title), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<int:perk_id>/archive")
+@hr_only
+def archive(perk_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        perk = services.archive_perk(perk_id, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".edit", perk_id=perk_id))
+    flash(
+        _("“%(title)s” is archived: staff no longer see it; claims stay valid.", title=perk.title),
+        "success",
+    )
+    return redirect(url_for(".index"))
+
+
+# --- the code pool --------------------------------------------------------------------------
+
+
+@bp.route("/<int:perk_id>/codes", methods=["GET", "POST"])
+@hr_only
+def codes(perk_id: int) -> Response | str | tuple[str, int]:
+    perk = services.get_perk(perk_id)
+    form = CodesForm()
+    bad_lines: list[services.CodeError] = []
+    if form.validate_on_submit():
+        text = _uploaded_text(form) if form.file.data else form.codes.data or ""
+        if text is not None:
+            try:
+                # Conflict (not a pooled perk) is left to the error page: there is no form.
+                count = services.import_codes(perk.id, text, actor=current_user)
+            except ValidationFailed as error:
+                form.form_errors.append(error.message)
+                bad_lines = list(error.details.get("errors", []))  # type: ignore[call-overload]
+            else:
+                flash(ngettext("%(num)d code added.", "%(num)d codes added.", count), "success")
+                return redirect(url_for(".codes", perk_id=perk.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "catalog/admin_codes.html",
+        **_perk_page(perk),
+        form=form,
+        bad_lines=bad_lines,
+        counts=admin_queries.code_pool_counts(perk.id) if perk.code_mode is CodeMode.POOL else None,
+    ), status
+
+
+def _uploaded_text(form: CodesForm) -> str | None:
+    """The uploaded file as text, or None (with the field's error) when it is not UTF-8."""
+    data = form.file.data.read()
+    try:
+        return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        form.file.errors.append(
+            _(
+                "The file is not UTF-8 text (line %(line)d). Save it as UTF-8 and try again.",
+                line=line,
+            )
+        )
+        return None
+
+
+# --- draws ----------------------------------------------------------------------------------
+
+
+def _company_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite gives naive datetimes back; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _default_close() -> datetime:
+    """A week from now at 17:00, company time: a sensible first guess for the form."""
+    later = datetime.now(_company_zone()) + timedelta(days=7)
+    return later.replace(hour=17, minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+@bp.route("/<int:perk_id>/draw", methods=["GET", "POST"])
+@hr_only
+def draw(perk_id: int) -> Response | str | tuple[str, int]:
+    perk = services.get_perk(perk_id)
+    form = OpenDrawForm()
+    if form.validate_on_submit():
+        # The form's time is company time; the service stores UTC.
+        close_at = form.entries_close_at.data.replace(tzinfo=_company_zone()).astimezone(UTC)
+        try:
+            draws.open_draw(
+                perk.id,
+                entries_close_at=close_at,
+                decline_days=form.decline_days.data or 0,
+                recent_winner_draws=form.recent_winner_draws.data or 0,
+                show_names=bool(form.show_names.data),
+                actor=current_user,
+            )
+        except (Conflict, ValidationFailed) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Entries are open. The commitment to the seed is published."), "success")
+            return redirect(url_for(".draw", perk_id=perk.id))
+    elif not form.is_submitted():
+        form.entries_close_at.data = _default_close()
+    latest = draws.current_draw(perk.id)
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "catalog/admin_draw.html",
+        **_perk_page(perk),
+        form=form,
+        draw=latest,
+        entries=draws.draw_entries(latest.id) if latest else [],
+        entries_closed=latest is not None and utcnow() >= _as_utc(latest.entries_close_at),
+        seed=draws.public_seed(latest) if latest else None,
+        method=draws.METHOD,
+        public_url=_public_draw_url(latest),
+        zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+        DrawStatus=DrawStatus,
+        EntryOutcome=EntryOutcome,
+    ), status
+
+
+@bp.post("/<int:perk_id>/draw/run")
+@hr_only
+def run_draw(perk_id: int) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    perk = services.get_perk(perk_id)
+    latest = draws.current_draw(perk.id)
+    if latest is None:
+        flash(_("There is no draw to make: open entries first."), "danger")
+        return redirect(url_for(".draw", perk_id=perk.id))
+    try:
+        made = draws.run_draw(latest.id, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(
+            ngettext(
+                "The draw is made: %(num)d entry in draw order.",
+                "The draw is made: %(num)d entries in draw order.",
+                len(made.result),
+            ),
+            "success",
+        )
+    return redirect(url_for(".draw", perk_id=perk.id))
+
+
+# --- shared page parts ----------------------------------------------------------------------
+
+
+def _optional_url(endpoint: str, **values: object) -> str | None:
+    """A link to a page another part of the app serves, when that page exists."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _public_draw_url(latest: Draw | None) -> str | None:
+    return _optional_url("catalog.draw", draw_id=latest.id) if latest else None
+
+
+def _perk_page(perk: Perk) -> dict[str, object]:
+    """What every page about one perk shows in its header."""
+    return {
+        "perk": perk,
+        "confirm_form": ConfirmForm(),
+        "image_url": _optional_url("catalog.perk_image", perk_id=perk.id)
+        if perk.image_filename
+        else None,
+    }

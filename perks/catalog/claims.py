@@ -9,6 +9,7 @@ at the database.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 
 from flask import current_app
@@ -100,28 +101,11 @@ def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
     if reasons:
         raise NotEligible(reasons[0].message, reasons=[r.code for r in reasons])
     key = eligibility.period_key(perk.limit_period, today)
-    count = claims_in_period(perk, user.id, key)
-    limit = eligibility.limit_reason(perk, count, today)
+    limit = eligibility.limit_reason(perk, len(_live_slots(perk.id, user.id, key)), today)
     if limit is not None:
         raise LimitReached(limit.message)
     code_row = _take_stock(perk)
-    claim = Claim(
-        perk_id=perk.id,
-        user_id=user.id,
-        period_key=key,
-        slot=count + 1,
-        claimed_at=utcnow(),
-        expires_on=perk.ends_on,
-        source=source,
-        code="",
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(claim)
-            db.session.flush()
-    except IntegrityError as error:
-        # A simultaneous claim by the same person took this slot first.
-        raise LimitReached(_("Limit reached.")) from error
+    claim = _take_slot(perk, user, key=key, today=today, source=source)
     if code_row is not None:
         code_row.claim_id = claim.id
         claim.code = code_row.code
@@ -131,6 +115,63 @@ def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
         claim.code = claim.reference
     db.session.flush()
     return claim
+
+
+def _live_slots(perk_id: int, user_id: int, key: str) -> set[int]:
+    """The slots the person's live claims of the perk take in the period ``key``."""
+    return set(
+        db.session.scalars(
+            select(Claim.slot).where(
+                Claim.perk_id == perk_id,
+                Claim.user_id == user_id,
+                Claim.period_key == key,
+                Claim.slot.is_not(None),
+            )
+        )
+    )
+
+
+def _take_slot(perk: Perk, user: User, *, key: str, today: date, source: str) -> Claim:
+    """Add the claim in the person's lowest free slot of the period (flush only).
+
+    A cancelled claim leaves a gap (slot 1 free while slot 2 is live), so the slot is the
+    lowest free number, not the count plus one. The unique (perk, person, period, slot)
+    constraint settles simultaneous claims by one person: the one that loses a slot takes
+    the next free one while the limit allows.
+
+    Raises:
+        LimitReached: every slot the limit allows is taken.
+    """
+    tried: set[int] = set()
+    last_error: IntegrityError | None = None
+    while True:
+        taken = _live_slots(perk.id, user.id, key)
+        slot = next(n for n in itertools.count(1) if n not in taken)
+        if perk.per_person_limit is not None and slot > perk.per_person_limit:
+            reason = eligibility.limit_reason(perk, len(taken), today)
+            raise LimitReached(reason.message if reason else None)
+        if slot in tried and last_error is not None:
+            # The slot is still free, so the last insert failed for another reason.
+            raise last_error
+        tried.add(slot)
+        claim = Claim(
+            perk_id=perk.id,
+            user_id=user.id,
+            period_key=key,
+            slot=slot,
+            claimed_at=utcnow(),
+            expires_on=perk.ends_on,
+            source=source,
+            code="",
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+                db.session.flush()
+        except IntegrityError as error:
+            last_error = error  # most likely a simultaneous claim took this slot first
+            continue
+        return claim
 
 
 def _take_stock(perk: Perk) -> PerkCode | None:
@@ -181,6 +222,23 @@ def my_claims(user: User) -> list[Claim]:
 
 
 def _use(claim: Claim, by: User) -> None:
+    """Mark the claim used by ``by``, once, even when two counters scan it at the same time.
+
+    Raises:
+        Conflict: already used (when and by whom), expired or cancelled.
+    """
+    if claim.status is ClaimStatus.CLAIMED:
+        now = utcnow()
+        # Conditional: of two simultaneous uses, the second finds the claim used and says so.
+        taken = db.session.execute(
+            update(Claim)
+            .where(Claim.id == claim.id, Claim.status == ClaimStatus.CLAIMED)
+            .values(status=ClaimStatus.USED, used_at=now, used_by_id=by.id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(claim)
+        if taken.rowcount == 1:
+            return
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"
         raise Conflict(
@@ -190,11 +248,7 @@ def _use(claim: Claim, by: User) -> None:
                 name=who,
             )
         )
-    if claim.status is not ClaimStatus.CLAIMED:
-        raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
-    claim.status = ClaimStatus.USED
-    claim.used_at = utcnow()
-    claim.used_by_id = by.id
+    raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
 
 
 def mark_claim_used(claim_id: int, user: User) -> Claim:
@@ -215,20 +269,35 @@ def find_claim_by_code(code: str) -> Claim:
 
     Raises:
         NotFound: nothing matches (shared codes are not unique: they need the reference).
+        Conflict: the code was handed out by several perks' pools (only the reference says
+            which claim is meant).
     """
     text = code.strip().upper()
     if not text:
         raise NotFound(_("Enter or scan a code."))
     claim = db.session.scalar(select(Claim).where(Claim.reference == text))
-    if claim is None:
-        claim = db.session.scalar(
+    if claim is not None:
+        return claim
+    # Pool codes are unique within a perk only: two partners may use the same code.
+    matches = list(
+        db.session.scalars(
             select(Claim)
             .join(PerkCode, PerkCode.claim_id == Claim.id)
             .where(func.upper(PerkCode.code) == text)
+            .limit(2)
         )
-    if claim is None:
+    )
+    if not matches:
         raise NotFound(_("No claim has the code %(code)s.", code=code.strip()))
-    return claim
+    if len(matches) > 1:
+        raise Conflict(
+            _(
+                "Several claims have the code %(code)s: scan the QR code or type the "
+                "claim reference instead.",
+                code=code.strip(),
+            )
+        )
+    return matches[0]
 
 
 def redeem_claim(code: str, redeemer: User) -> Claim:

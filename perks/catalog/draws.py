@@ -123,6 +123,8 @@ def open_draw(
             raise NotFound()
         if perk.allocation is not Allocation.DRAW or perk.status is not PerkStatus.PUBLISHED:
             raise Conflict(_("Only a published perk allocated by draw can open a draw."))
+        if not perk.remaining_stock:
+            raise Conflict(_("No seats are left: raise the stock before opening a draw."))
         latest = current_draw(perk.id)
         if latest is not None and latest.status is DrawStatus.OPEN:
             raise Conflict(_("A draw is already open for this perk."))
@@ -215,7 +217,16 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
     """
     now = now or utcnow()
     with transaction():
-        draw = db.session.scalar(select(Draw).where(Draw.id == draw_id).with_for_update())
+        # OF draw: the joined perk is on the nullable side of an outer join, which
+        # PostgreSQL refuses to lock ("FOR UPDATE cannot be applied to the nullable side").
+        # populate_existing: a Draw already in the session (read before the lock was taken)
+        # must show the state the lock protects, or a second host would draw it again.
+        draw = db.session.scalar(
+            select(Draw)
+            .where(Draw.id == draw_id)
+            .with_for_update(of=Draw)
+            .execution_options(populate_existing=True)
+        )
         if draw is None:
             raise NotFound()
         if draw.status is not DrawStatus.OPEN:
@@ -277,14 +288,29 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
         entry = db.session.get(DrawEntry, entry_id)
         if entry is None or entry.user_id != user.id:
             raise NotFound()
+        # Lock the draw, then read the entry and its claim again: of two declines at once
+        # (a double click), the second must find the seat already given up, not free another.
+        draw = db.session.scalar(
+            select(Draw)
+            .where(Draw.id == entry.draw_id)
+            .with_for_update(of=Draw)
+            .execution_options(populate_existing=True)
+        )
+        db.session.refresh(entry)
         if entry.outcome is not EntryOutcome.WON:
             raise Conflict(_("Only a winning entry can be declined."))
         if entry.decide_by is not None and now > _aware(entry.decide_by):
             raise Conflict(_("The deadline to decline has passed."))
-        draw = db.session.scalar(select(Draw).where(Draw.id == entry.draw_id).with_for_update())
+        claim = (
+            db.session.get(Claim, entry.claim_id, populate_existing=True)
+            if entry.claim_id is not None
+            else None
+        )
+        if claim is not None and claim.status is not ClaimStatus.CLAIMED:
+            # A used seat cannot go to someone else as well.
+            raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
         entry.outcome = EntryOutcome.DECLINED
-        if entry.claim_id is not None:
-            _release(db.session.get(Claim, entry.claim_id))
+        _release(claim)
         for candidate in draw_entries(draw.id):
             if candidate.outcome is EntryOutcome.WAITING:
                 if _award(draw, candidate, now):

@@ -197,7 +197,8 @@ class Perk(TimestampMixin, Base):
     total_stock: Mapped[int | None] = mapped_column(Integer)
     #: decremented by a conditional UPDATE at each claim, so it can never go below zero
     remaining_stock: Mapped[int | None] = mapped_column(Integer)
-    per_person_limit: Mapped[int | None] = mapped_column(Integer, default=1)
+    #: None means no limit (no column default: a default would turn None into a number)
+    per_person_limit: Mapped[int | None] = mapped_column(Integer)
     limit_period: Mapped[LimitPeriod] = mapped_column(_enum(LimitPeriod), default=LimitPeriod.EVER)
     allocation: Mapped[Allocation] = mapped_column(_enum(Allocation), default=Allocation.FIRST_COME)
     #: eligibility: empty lists mean everyone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +35,8 @@ MAX_CODES_PER_IMPORT = 50_000
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 #: the first bytes of the image formats we accept, and the extension each is stored under
 IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+#: characters no code contains: C0 controls (NUL, TAB...), DEL and C1 controls
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,11 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
     """
     with transaction():
-        perk = get_perk(perk_id)
+        # Lock the row first: a claim taking stock meanwhile would otherwise be counted in
+        # neither ``claimed`` nor the new remaining stock, and the perk could be oversold.
+        perk = db.session.scalar(select(Perk).where(Perk.id == perk_id).with_for_update())
+        if perk is None:
+            raise NotFound()
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         _apply(perk, data, claimed=claimed)
         audit.record("catalog.perk_updated", actor=actor, target=perk)
@@ -237,19 +244,27 @@ def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
     lines = text.splitlines()
     if len(lines) > MAX_CODES_PER_IMPORT:
         return [], [CodeError(1, _("At most %(n)d codes at a time.", n=MAX_CODES_PER_IMPORT))]
-    existing = set(db.session.scalars(select(PerkCode.code).where(PerkCode.perk_id == perk.id)))
+    # Counters type codes in any case, and lookups ignore it: "abc" and "ABC" are one code.
+    existing = {
+        code.upper()
+        for code in db.session.scalars(select(PerkCode.code).where(PerkCode.perk_id == perk.id))
+    }
     for number, raw in enumerate(lines, start=1):
         code = raw.strip()
         if not code:
             errors.append(CodeError(number, _("This line is blank.")))
         elif len(code) > MAX_CODE_LENGTH:
             errors.append(CodeError(number, _("Longer than %(n)d characters.", n=MAX_CODE_LENGTH)))
-        elif code in seen:
-            errors.append(CodeError(number, _("Same code as line %(line)d.", line=seen[code])))
-        elif code in existing:
+        elif CONTROL_CHARACTERS.search(code):
+            # NUL cannot even be stored in PostgreSQL; a tab means columns were pasted.
+            errors.append(CodeError(number, _("Contains a tab or an invisible control character.")))
+        elif code.upper() in seen:
+            line = seen[code.upper()]
+            errors.append(CodeError(number, _("Same code as line %(line)d.", line=line)))
+        elif code.upper() in existing:
             errors.append(CodeError(number, _("Already in this perk's pool.")))
         else:
-            seen[code] = number
+            seen[code.upper()] = number
             codes.append(code)
     if not lines:
         errors.append(CodeError(1, _("There are no codes.")))

@@ -1,7 +1,286 @@
-"""Employee pages: the catalog, claiming, my perks, draws, rules; the redeemer's counter."""
+"""Employee pages: the catalog, claiming, my perks, draws, rules; the redeemer's counter.
+
+A refused action (not eligible, limit reached, sold out, already used...) re-renders the page
+it came from with the reason and a 4xx status, so the person sees why and nothing changed.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from perks.auth.access import login_required, roles_required
+from perks.auth.forms import ConfirmForm
+from perks.auth.models import EmploymentType, Role
+from perks.catalog import claims, draws, queries, services
+from perks.catalog.employee_forms import CatalogFilterForm, RedeemForm, RedeemLookupForm
+from perks.catalog.models import Claim, Perk
+from perks.db import utcnow
+from perks.errors import Conflict, NotEligible, NotFound, PerksError
+from perks.extensions import limiter
 
 bp = Blueprint("catalog", __name__)
+
+Page = str | tuple[str, int]
+
+
+@bp.app_template_global()
+def employment_type_labels(perk: Perk) -> list[str]:
+    """The names of the employment types a perk is limited to, in the page's language."""
+    return [EmploymentType(value).label for value in perk.employment_types]
+
+
+def _confirmed() -> None:
+    """The POST came from our own button (CSRF token checked); anything else is a 400."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+# --- the catalog ----------------------------------------------------------------------------
+
+
+@bp.get("/perks")
+@login_required
+def index() -> Page:
+    form = CatalogFilterForm(request.args)
+    if request.args and not form.validate():
+        return render_template("catalog/index.html", form=form, cards=None), 400
+    cards = queries.catalog_cards(
+        current_user,
+        form.q.data or "",
+        form.chosen_category,
+        bool(form.claimable.data),
+        claims.company_today(),
+        locale=str(get_locale() or "vi"),
+    )
+    return render_template("catalog/index.html", form=form, cards=cards)
+
+
+def _detail_page(perk_id: int, error: str | None = None, status: int = 200) -> Page:
+    card, entries = queries.perk_card(perk_id, current_user, claims.company_today())
+    page = render_template(
+        "catalog/detail.html", card=card, entries=entries, form=ConfirmForm(), error=error
+    )
+    return page, status
+
+
+@bp.get("/perks/<int:perk_id>")
+@login_required
+def detail(perk_id: int) -> Page:
+    return _detail_page(perk_id)
+
+
+@bp.get("/perks/<int:perk_id>/image")
+@login_required
+def perk_image(perk_id: int) -> Response:
+    perk = queries.visible_perk(perk_id, current_user)
+    if not perk.image_filename:
+        abort(404)
+    return send_from_directory(services.image_folder(), perk.image_filename)
+
+
+@bp.post("/perks/<int:perk_id>/claim")
+@login_required
+def claim_perk(perk_id: int) -> Response | Page:
+    _confirmed()
+    try:
+        claim = claims.claim_perk(perk_id, current_user)
+    except (NotEligible, Conflict) as error:  # LimitReached and SoldOut are Conflicts
+        return _detail_page(perk_id, error.message, error.status_code)
+    flash(_("It is yours. Show this code at the counter."), "success")
+    return redirect(url_for("catalog.my_claim", claim_id=claim.id))
+
+
+@bp.post("/perks/<int:perk_id>/enter")
+@login_required
+def enter_draw(perk_id: int) -> Response | Page:
+    _confirmed()
+    try:
+        draws.enter_draw(perk_id, current_user)
+    except PerksError as error:  # no open draw, closed, not eligible, already entered
+        return _detail_page(perk_id, error.message, error.status_code)
+    flash(_("You are in the draw. Good luck!"), "success")
+    return redirect(url_for("catalog.detail", perk_id=perk_id))
+
+
+# --- my perks -------------------------------------------------------------------------------
+
+
+def _my_perks_page(error: str | None = None, status: int = 200) -> Page:
+    page = render_template(
+        "catalog/my_perks.html",
+        claims=queries.my_claims(current_user),
+        entries=queries.my_entries(current_user),
+        now=utcnow(),
+        form=ConfirmForm(),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/my-perks")
+@login_required
+def my_perks() -> Page:
+    return _my_perks_page()
+
+
+def qr_svg(text: str) -> Markup:
+    """An inline SVG QR code of ``text``. Safe markup: segno writes it, from our reference."""
+    svg = segno.make(text, micro=False).svg_inline(
+        scale=8, border=2, light="#fff", omitsize=True, svgclass="qr-code"
+    )
+    return Markup(svg)  # noqa: S704 - generated by segno, not user input
+
+
+def _claim_page(claim_id: int, error: str | None = None, status: int = 200) -> Page:
+    claim = claims.own_claim(claim_id, current_user)
+    page = render_template(
+        "catalog/claim.html",
+        claim=claim,
+        qr=qr_svg(claim.reference),
+        form=ConfirmForm(),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/my-perks/<int:claim_id>")
+@login_required
+def my_claim(claim_id: int) -> Page:
+    return _claim_page(claim_id)
+
+
+@bp.post("/my-perks/<int:claim_id>/used")
+@login_required
+def mark_used(claim_id: int) -> Response | Page:
+    _confirmed()
+    try:
+        claims.mark_claim_used(claim_id, current_user)
+    except Conflict as error:  # already used (when, by whom), expired or cancelled
+        return _claim_page(claim_id, error.message, error.status_code)
+    flash(_("Marked as used."), "success")
+    return redirect(url_for("catalog.my_claim", claim_id=claim_id))
+
+
+@bp.post("/draws/entries/<int:entry_id>/decline")
+@login_required
+def decline_seat(entry_id: int) -> Response | Page:
+    _confirmed()
+    try:
+        draws.decline_seat(entry_id, current_user)
+    except Conflict as error:  # not a winning entry, or too late
+        return _my_perks_page(error.message, error.status_code)
+    flash(_("You gave up your seat: the next person on the waiting list gets it."), "success")
+    return redirect(url_for("catalog.my_perks"))
+
+
+# --- the redeemer's counter -----------------------------------------------------------------
+
+redeemers = roles_required(Role.REDEEMER)
+
+
+def _redeem_page(
+    form: RedeemLookupForm,
+    claim: Claim | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Page:
+    # The button carries the reference, which is unique (a partner's code may not be).
+    use_form = RedeemForm(code=claim.reference) if claim is not None else None
+    page = render_template(
+        "catalog/redeem.html", form=form, claim=claim, use_form=use_form, error=error
+    )
+    return page, status
+
+
+@bp.get("/redeem")
+@redeemers
+@limiter.limit(lambda: current_app.config["REDEEM_RATE_LIMIT"])
+def redeem() -> Page:
+    form = RedeemLookupForm(request.args)
+    if "code" not in request.args:
+        return _redeem_page(form)
+    if not form.validate():
+        return _redeem_page(form, status=400)
+    try:
+        claim = claims.find_claim_by_code(form.code.data or "")
+    except (NotFound, Conflict) as error:  # Conflict: a pool code two perks share
+        return _redeem_page(form, error=error.message, status=error.status_code)
+    return _redeem_page(form, claim)
+
+
+@bp.post("/redeem/use")
+@redeemers
+@limiter.limit(lambda: current_app.config["REDEEM_RATE_LIMIT"])
+def redeem_use() -> Response | Page:
+    use_form = RedeemForm()
+    code = use_form.code.data or ""
+    lookup = RedeemLookupForm(data={"code": code})
+    if not use_form.validate_on_submit():
+        return _redeem_page(lookup, error=_("Enter or scan a code."), status=400)
+    try:
+        claim = claims.redeem_claim(code, current_user)
+    except NotFound as error:
+        return _redeem_page(lookup, error=error.message, status=404)
+    except Conflict as error:  # already used (says when and by whom), or an ambiguous code
+        try:
+            claim = claims.find_claim_by_code(code)
+        except (NotFound, Conflict):
+            return _redeem_page(lookup, error=error.message, status=409)
+        return _redeem_page(lookup, claim, error.message, 409)
+    flash(
+        _("Marked as used: %(perk)s for %(name)s.", perk=claim.perk.title, name=claim.user.name),
+        "success",
+    )
+    return redirect(url_for("catalog.redeem", code=claim.reference))
+
+
+# --- draws and rules ------------------------------------------------------------------------
+
+
+@bp.get("/draws/<int:draw_id>")
+@login_required
+def draw(draw_id: int) -> str:
+    shown = queries.visible_draw(draw_id, current_user)
+    entries = draws.draw_entries(shown.id)
+    seed = draws.public_seed(shown)
+    verification = None
+    if seed is not None:
+        # Everything the browser needs to check the draw on its own (static/js/draw-verify.js).
+        verification = {
+            "seed": seed,
+            "commitment": shown.commitment,
+            "keys": sorted(entry.key for entry in entries),
+            "deprioritised": sorted(entry.key for entry in entries if entry.deprioritised),
+            "order": list(shown.result),
+        }
+    return render_template(
+        "catalog/draw.html",
+        draw=shown,
+        entries=entries,
+        seed=seed,
+        method=draws.METHOD,
+        verification=verification,
+        now=utcnow(),
+    )
+
+
+@bp.get("/rules")
+@login_required
+def rules() -> str:
+    return render_template("catalog/rules.html", rules=queries.published_rules())

@@ -230,6 +230,6 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: str, tmp_p
     shoot(admin, "audit-log")
     admin.context.close()
 
-    names = sorted(p.name for p in folder.glob("*.png"))
+    names = {p.name for p in folder.glob("*.png")}
     expected = ["audit-log", "home-admin", "home-employee", "login", "people-directory", "person"]
-    assert names == [f"{n}.png" for n in expected]
+    assert {f"{n}.png" for n in expected} <= names

@@ -204,3 +204,9 @@ def test_form_validation_messages_are_in_the_users_language(client, login_as):
 
     with force_locale("vi"):
         assert gettext("This field is required.") in html
+
+
+def test_a_nul_byte_in_any_field_is_a_400_not_a_500(client, login_as):
+    login_as(Role.HR)
+    assert client.post("/people/departments", data={"name": "Kho\x00vận"}).status_code == 400
+    assert client.get("/people/?q=a%00b").status_code == 400

@@ -1,0 +1,138 @@
+"""An employee's perk journey in headless Chromium: find, claim, show the code, use; and a
+draw checked in the browser (which proves the verifier runs under the CSP)."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from perks.catalog import draws
+from perks.catalog.models import CodeMode, PerkCategory
+from tests import factories
+from tests.browser.test_journeys import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Save a screenshot like test_journeys does: PERKS_SCREENSHOTS_DIR, else a temp folder."""
+    folder = Path(os.environ.get("PERKS_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page: Page, name: str) -> Path:
+        page.wait_for_load_state("networkidle")
+        path = folder / f"{name}.png"
+        page.screenshot(path=path)
+        return path
+
+    return shoot
+
+
+def test_employee_finds_an_eligible_perk_claims_it_and_marks_it_used(page: Page, screenshots):
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    support = factories.DepartmentFactory(name="Chăm sóc khách hàng")
+    factories.PerkFactory(
+        title_en="Cinema tickets: 2 for 1",
+        partner_name="CGV Cinemas",
+        category=PerkCategory.ENTERTAINMENT,
+        value_en="2 tickets for the price of 1",
+        description_en="Any 2D film, any day.",
+        terms_en="Show the code at the ticket desk.",
+        code_mode=CodeMode.POOL,
+        codes=["CGV-2026-0001", "CGV-2026-0002"],
+    )
+    factories.PerkFactory(
+        title_en="Cinema night for the sales team", partner_name="CGV Cinemas", departments=[sales]
+    )
+    factories.PerkFactory(title_en="Yoga classes", category=PerkCategory.WELLNESS, total_stock=0)
+    person = factories.UserFactory(name="Phạm Thu Trang", department=support)
+    sign_in(page, person.email)
+
+    page.goto("/perks")
+    cards = page.get_by_test_id("perk-card")
+    expect(cards).to_have_count(3)
+    expect(page.get_by_text("Only for Kinh doanh.")).to_be_visible()
+    expect(page.get_by_text("Sold out.")).to_be_visible()
+    search = page.get_by_test_id("catalog-search")
+    search.locator("input[name=q]").fill("cinema")
+    search.locator("input[name=claimable]").check()
+    search.locator("button").click()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("You can claim this")
+    screenshots(page, "catalog")
+
+    cards.first.get_by_test_id("perk-link").click()
+    expect(page.locator("main h1")).to_have_text("Cinema tickets: 2 for 1")
+    page.get_by_test_id("claim").click()
+
+    expect(page).to_have_url(re.compile(r"/my-perks/\d+$"))
+    expect(page.get_by_test_id("claim-code")).to_have_text("CGV-2026-0001")
+    expect(page.get_by_test_id("claim-qr").locator("svg")).to_be_visible()
+    expect(page.get_by_test_id("claim-status")).to_have_text("Claimed")
+    screenshots(page, "claim")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("mark-used").click()
+
+    expect(page.get_by_test_id("claim-status")).to_have_text("Used")
+    expect(page.get_by_test_id("used-info")).to_contain_text("Phạm Thu Trang")
+    expect(page.get_by_test_id("mark-used")).to_have_count(0)
+    page.goto("/my-perks")
+    expect(page.get_by_test_id("claims").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("claims")).to_contain_text("Used")
+
+
+def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
+    draw = factories.DrawFactory(
+        perk__title_en="Weekend at a Phú Quốc resort",
+        seats=2,
+        recent_winner_draws=1,
+        show_names=True,
+    )
+    names = ["Nguyễn Văn An", "Trần Thị Bích", "Lê Hoàng Cường", "Phạm Minh Dũng", "Võ Thu Hà"]
+    people = [factories.UserFactory(name=name) for name in names]
+    for person in people:
+        draws.enter_draw(draw.perk.id, person)
+    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    sign_in(page, people[0].email)
+
+    page.goto(f"/draws/{draw.id}")
+    expect(page.get_by_test_id("seed")).to_be_visible()
+    expect(page.get_by_test_id("draw-entries").locator("tbody tr")).to_have_count(5)
+    page.get_by_test_id("verify-draw").click()
+
+    result = page.get_by_test_id("verify-result").locator("li")
+    expect(result).to_have_count(2)
+    expect(result.nth(0)).to_contain_text("✓ SHA-256 of the seed equals the commitment")
+    expect(result.nth(1)).to_contain_text("✓ Recomputing the order")
+    expect(page.locator("#draw-verify-result li[data-ok=false]")).to_have_count(0)
+    screenshots(page, "draw")
+
+
+def test_a_tampered_result_fails_the_browser_check(page: Page):
+    """The check really recomputes: a published order that was changed is caught."""
+    from perks.extensions import db
+
+    draw = factories.DrawFactory(seats=1)
+    people = [factories.UserFactory() for _ in range(3)]
+    for person in people:
+        draws.enter_draw(draw.perk.id, person)
+    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    made = draws.get_draw(draw.id)
+    made.result = list(reversed(made.result))
+    db.session.commit()
+    sign_in(page, people[0].email)
+
+    page.goto(f"/draws/{draw.id}")
+    page.get_by_test_id("verify-draw").click()
+
+    result = page.get_by_test_id("verify-result").locator("li")
+    expect(result).to_have_count(2)
+    expect(result.nth(0)).to_contain_text("✓")
+    expect(result.nth(1)).to_contain_text("✗ The recomputed order differs")

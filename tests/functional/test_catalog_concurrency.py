@@ -1,0 +1,338 @@
+"""What must happen once happens once, however many people try at the same moment.
+
+On PostgreSQL: stock and per-person limits under simultaneous claims, a claim scanned at
+several counters, a seat declined twice, a draw made by several hosts' ticks. Each thread has
+its own app context, so its own session and connection; a barrier releases them together.
+SQLite serialises writers, so these prove nothing there and are skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text, update
+
+from perks.auth.models import Role, User
+from perks.catalog.claims import claim_perk, redeem_claim
+from perks.catalog.draws import (
+    decline_seat,
+    draw_entries,
+    draws_due,
+    enter_draw,
+    open_draw,
+    run_draw,
+    verify_draw,
+)
+from perks.catalog.models import (
+    Allocation,
+    Claim,
+    ClaimStatus,
+    CodeMode,
+    Draw,
+    EntryOutcome,
+    LimitPeriod,
+    Perk,
+    PerkCode,
+    PerkKind,
+)
+from perks.db import utcnow
+from perks.errors import PerksError
+from perks.extensions import db
+from tests.conftest import is_postgres
+from tests.factories import PerkFactory, UserFactory
+
+pytestmark = pytest.mark.postgres_only
+
+TODAY = date(2026, 11, 30)
+#: connections left for everything else on the server (other test runs, psql, the main app)
+SPARE_CONNECTIONS = 30
+
+
+@pytest.fixture
+def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """An app on the test database whose pool lets dozens of threads claim at once.
+
+    Asking for ``app`` makes the autouse fixture empty the database after the test.
+    """
+    if not is_postgres(app):
+        pytest.skip(
+            "concurrent claims need PostgreSQL (row locks, SKIP LOCKED, concurrent writers); "
+            "set TEST_DATABASE_URL to run them"
+        )
+    limit = int(db.session.scalar(text("SHOW max_connections")))
+    in_use = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity"))
+    db.session.rollback()
+    pool_size = max(10, min(60, limit - in_use - SPARE_CONNECTIONS))
+    crowded = app_factory(
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": pool_size,
+            "max_overflow": 0,  # threads beyond the pool queue for a connection
+            "pool_timeout": 60,
+            "pool_pre_ping": True,
+        }
+    )
+    yield crowded
+    with crowded.app_context():
+        db.engine.dispose()
+
+
+@dataclass
+class Outcome:
+    """What a burst of simultaneous calls gave."""
+
+    #: "ok" or the domain error's class name ("SoldOut", "LimitReached", "Conflict") -> count
+    answers: Counter[str] = field(default_factory=Counter)
+    #: what the successful calls returned
+    results: list[Any] = field(default_factory=list)
+    #: anything that is not a domain error: always a failure
+    errors: list[str] = field(default_factory=list)
+
+
+def all_at_once(
+    app: Flask, inputs: list[Any], prepare: Callable[[Any], Any], act: Callable[[Any], Any]
+) -> Outcome:
+    """One thread per input, each in its own app context (so its own session).
+
+    Each thread runs ``prepare(input)`` (loading what it needs, then giving its connection
+    back), waits at a barrier until every thread is ready, then runs ``act(prepared)``.
+    """
+    barrier = threading.Barrier(len(inputs))
+    lock = threading.Lock()
+    outcome = Outcome()
+
+    def run(item: Any) -> None:
+        with app.app_context():
+            try:
+                prepared = prepare(item)
+                db.session.close()  # keep what was loaded; give the connection back
+                barrier.wait(timeout=120)
+                try:
+                    result = act(prepared)
+                except PerksError as refused:
+                    answer = type(refused).__name__
+                else:
+                    answer = "ok"
+                    with lock:
+                        outcome.results.append(result)
+                with lock:
+                    outcome.answers[answer] += 1
+            except Exception as error:  # every other outcome is a failure
+                with lock:
+                    outcome.errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(inputs)) as pool:
+        list(pool.map(run, inputs))
+    return outcome
+
+
+def person(user_id: int) -> User:
+    return db.session.get(User, user_id)
+
+
+def claim_together(app: Flask, perk_id: int, user_ids: list[int]) -> Outcome:
+    """Every user id in its own thread, released at once, claims the perk; results are codes."""
+    return all_at_once(
+        app, user_ids, person, lambda who: claim_perk(perk_id, who, today=TODAY).code
+    )
+
+
+def watch_stock(app: Flask, perk_id: int) -> Callable[[], list[int]]:
+    """Read the perk's remaining stock over and over; the returned function stops and tells."""
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with app.app_context():
+            while not stop.is_set():
+                seen.append(
+                    db.session.scalar(select(Perk.remaining_stock).where(Perk.id == perk_id))
+                )
+                db.session.rollback()
+            db.session.remove()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+
+    def stopped() -> list[int]:
+        stop.set()
+        thread.join(timeout=30)
+        return seen
+
+    return stopped
+
+
+def claims_of(perk: Perk) -> list[Claim]:
+    return list(db.session.scalars(select(Claim).where(Claim.perk_id == perk.id)))
+
+
+def test_200_people_claiming_50_in_stock_at_once_get_exactly_50(crowded_app):
+    perk = PerkFactory(total_stock=50)
+    people = [user.id for user in UserFactory.create_batch(200)]
+
+    stopped = watch_stock(crowded_app, perk.id)
+    outcome = claim_together(crowded_app, perk.id, people)
+    seen = stopped()
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=50, SoldOut=150)
+    assert len(set(outcome.results)) == 50, "a code was handed out twice"
+    db.session.refresh(perk)
+    assert perk.remaining_stock == 0
+    assert seen, "the stock was never read during the claims"
+    assert min(seen) >= 0
+    claims = claims_of(perk)
+    assert len(claims) == 50
+    assert len({c.user_id for c in claims}) == 50
+    assert len({c.code for c in claims}) == 50
+
+
+def test_200_people_claiming_from_a_pool_of_50_codes_never_share_a_code(crowded_app):
+    codes = [f"POOL-{n:03d}" for n in range(50)]
+    perk = PerkFactory(code_mode=CodeMode.POOL, codes=codes)
+    people = [user.id for user in UserFactory.create_batch(200)]
+
+    outcome = claim_together(crowded_app, perk.id, people)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=50, SoldOut=150)
+    assert sorted(outcome.results) == codes
+    handed = dict(
+        db.session.execute(
+            select(PerkCode.code, PerkCode.claim_id).where(PerkCode.perk_id == perk.id)
+        ).all()
+    )
+    assert None not in handed.values()
+    assert len(set(handed.values())) == 50
+    assert {c.id: c.code for c in claims_of(perk)} == {cid: code for code, cid in handed.items()}
+
+
+def test_one_person_claiming_a_once_a_month_perk_20_times_at_once_gets_one(crowded_app):
+    perk = PerkFactory(total_stock=None, per_person_limit=1, limit_period=LimitPeriod.MONTH)
+    person = UserFactory()
+
+    outcome = claim_together(crowded_app, perk.id, [person.id] * 20)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, LimitReached=19)
+    [claim] = claims_of(perk)
+    assert (claim.user_id, claim.period_key, claim.slot) == (person.id, "2026-11", 1)
+
+
+def test_one_person_claiming_20_times_at_once_takes_one_unit_of_stock(crowded_app):
+    perk = PerkFactory(total_stock=10, per_person_limit=1, limit_period=LimitPeriod.MONTH)
+    person = UserFactory()
+
+    outcome = claim_together(crowded_app, perk.id, [person.id] * 20)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, LimitReached=19)
+    db.session.refresh(perk)
+    assert perk.remaining_stock == 9
+    assert db.session.scalar(select(func.count()).where(Claim.perk_id == perk.id)) == 1
+
+
+def test_one_person_claiming_a_twice_a_month_perk_20_times_at_once_gets_two(crowded_app):
+    perk = PerkFactory(total_stock=None, per_person_limit=2, limit_period=LimitPeriod.MONTH)
+    someone = UserFactory()
+
+    outcome = claim_together(crowded_app, perk.id, [someone.id] * 20)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=2, LimitReached=18)
+    assert sorted(c.slot for c in claims_of(perk)) == [1, 2]
+
+
+def test_without_a_limit_per_person_simultaneous_claims_all_succeed(crowded_app):
+    perk = PerkFactory(total_stock=None, per_person_limit=None)
+    someone = UserFactory()
+
+    outcome = claim_together(crowded_app, perk.id, [someone.id] * 20)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=20)
+    assert sorted(c.slot for c in claims_of(perk)) == list(range(1, 21))
+
+
+def test_a_claim_scanned_at_several_counters_at_once_is_redeemed_once(crowded_app):
+    claim = claim_perk(PerkFactory().id, UserFactory(), today=TODAY)
+    reference = claim.reference
+    redeemers = [user.id for user in UserFactory.create_batch(20, roles={Role.REDEEMER})]
+
+    outcome = all_at_once(
+        crowded_app, redeemers, person, lambda who: redeem_claim(reference, who).used_by_id
+    )
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, Conflict=19)
+    db.session.refresh(claim)
+    assert (claim.status, claim.used_by_id) == (ClaimStatus.USED, outcome.results[0])
+
+
+def test_a_seat_declined_twice_at_once_is_passed_on_once(crowded_app):
+    perk = PerkFactory(
+        allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=1, per_person_limit=1
+    )
+    close = utcnow() + timedelta(hours=1)
+    draw = open_draw(perk.id, entries_close_at=close, actor=UserFactory(roles={Role.HR}))
+    for entrant in UserFactory.create_batch(6):
+        enter_draw(perk.id, entrant)
+    run_draw(draw.id, actor=None, now=close)
+    winner = draw_entries(draw.id)[0]
+    entry_id = winner.id
+
+    outcome = all_at_once(
+        crowded_app,
+        [winner.user_id] * 10,
+        person,
+        lambda who: decline_seat(entry_id, who, now=close).id,
+    )
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, Conflict=9)
+    db.session.expire_all()
+    outcomes = [entry.outcome for entry in draw_entries(draw.id)]
+    assert outcomes == [EntryOutcome.DECLINED, EntryOutcome.WON, *[EntryOutcome.WAITING] * 4]
+    db.session.refresh(perk)
+    assert perk.remaining_stock == 0
+    live = select(func.count()).where(Claim.perk_id == perk.id, Claim.slot.is_not(None))
+    assert db.session.scalar(live) == 1
+
+
+def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
+    perk = PerkFactory(
+        allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=2, per_person_limit=1
+    )
+    draw = open_draw(perk.id, entries_close_at=utcnow() + timedelta(hours=1), actor=UserFactory())
+    for entrant in UserFactory.create_batch(5):
+        enter_draw(perk.id, entrant)
+    db.session.execute(update(Draw).where(Draw.id == draw.id).values(entries_close_at=utcnow()))
+    db.session.commit()
+
+    # Like `flask perks tick` on five hosts: each finds the draw due, then makes it.
+    hosts = 5
+    found = threading.Barrier(hosts)
+
+    def tick(_nothing: None) -> int:
+        due = draws_due()
+        found.wait(timeout=60)
+        return run_draw(due[0], actor=None).id
+
+    outcome = all_at_once(crowded_app, [None] * hosts, lambda _host: None, tick)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, Conflict=4)
+    db.session.expire_all()
+    outcomes = [entry.outcome for entry in draw_entries(draw.id)]
+    assert outcomes == [EntryOutcome.WON] * 2 + [EntryOutcome.WAITING] * 3
+    assert db.session.scalar(select(func.count()).where(Claim.perk_id == perk.id)) == 2
+    assert verify_draw(draw.id).ok

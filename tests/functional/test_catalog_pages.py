@@ -1,0 +1,593 @@
+"""Employees browse and claim perks, use their codes, enter draws and read the rules;
+redeemers check codes at the counter. Through the pages, in English and Vietnamese."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+from flask_babel import force_locale, format_date, get_domain
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from perks.auth.models import EmploymentType, Role
+from perks.catalog import claims, draws
+from perks.catalog.models import (
+    Claim,
+    ClaimStatus,
+    CodeMode,
+    DrawEntry,
+    EntryOutcome,
+    LimitPeriod,
+    PerkCategory,
+    PerkKind,
+    PerkStatus,
+)
+from perks.extensions import db
+from tests import factories
+from tests.conftest import login
+from tests.unit.test_translations import ensure_catalogs_compiled
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    """The page's text with tags removed and entities decoded, spaces collapsed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def card_ids(response) -> set[int]:  # type: ignore[no-untyped-def]
+    html = response.get_data(as_text=True)
+    return {int(i) for i in re.findall(r'data-testid="perk-card" data-perk-id="(\d+)"', html)}
+
+
+def claim_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Claim)) or 0
+
+
+def draw_perk(**fields: object):  # type: ignore[no-untyped-def]
+    return factories.DrawFactory(**fields)
+
+
+@pytest.fixture
+def vietnamese(app):  # type: ignore[no-untyped-def]
+    """Translate like the app does in Vietnamese (the compiled catalog, fresh)."""
+    if ensure_catalogs_compiled():
+        get_domain().cache.clear()
+
+    def translate(message: str, **variables: object) -> str:
+        with force_locale("vi"):
+            translated = _(message, **variables)
+        assert translated != message % variables, f"not translated: {message!r}"
+        return translated
+
+    return translate
+
+
+# --- the catalog ----------------------------------------------------------------------------
+
+
+def test_catalog_shows_each_reason_a_person_cannot_claim(client, login_as):
+    sales = factories.DepartmentFactory(name="Sales")
+    support = factories.DepartmentFactory(name="Support")
+    person = login_as(Role.EMPLOYEE, department=support)
+    open_perk = factories.PerkFactory(title_en="Cinema tickets")
+    sales_only = factories.PerkFactory(title_en="Sales lunch", departments=[sales])
+    sold_out = factories.PerkFactory(title_en="Gym pass", total_stock=0)
+    yearly = factories.PerkFactory(title_en="Spa day", limit_period=LimitPeriod.YEAR)
+    veterans = factories.PerkFactory(title_en="Long service", min_tenure_days=100_000)
+    contractors = factories.PerkFactory(
+        title_en="Contractor kit", employment_types=[EmploymentType.CONTRACTOR.value]
+    )
+    draft = factories.PerkFactory(title_en="Secret draft", status=PerkStatus.DRAFT)
+    claims.claim_perk(yearly.id, person)
+
+    response = client.get("/perks")
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert card_ids(response) == {
+        open_perk.id,
+        sales_only.id,
+        sold_out.id,
+        yearly.id,
+        veterans.id,
+        contractors.id,
+    }
+    assert draft.id not in card_ids(response)
+    assert "Only for Sales." in page
+    assert "Sold out." in page
+    next_year = claims.company_today().replace(year=claims.company_today().year + 1, month=1, day=1)
+    with force_locale("en"):
+        assert f"Limit reached: next claim from {format_date(next_year, 'long')}." in page
+    assert "January 1" in page
+    assert "After 100000 days with the company" in page
+    assert "Only for: Contractor." in page
+    assert "You can claim this" in page
+
+
+def test_catalog_shows_availability_and_allocation(client, login_as):
+    login_as(Role.EMPLOYEE)
+    factories.PerkFactory(title_en="Counted", total_stock=12)
+    factories.PerkFactory(title_en="Pooled", code_mode=CodeMode.POOL, codes=["A", "B", "C"])
+    factories.PerkFactory(title_en="Endless", total_stock=None)
+    draw_perk()
+
+    page = text_of(client.get("/perks"))
+
+    assert "12 left" in page
+    assert "3 left" in page
+    assert "Unlimited" in page
+    assert "2 seats" in page
+    assert "Fair draw" in page
+    assert "First come, first served" in page
+
+
+def test_the_claimable_filter_keeps_only_what_the_person_can_claim(client, login_as):
+    sales = factories.DepartmentFactory(name="Sales")
+    login_as(Role.EMPLOYEE)
+    mine = factories.PerkFactory(title_en="For me")
+    factories.PerkFactory(title_en="Not for me", departments=[sales])
+    factories.PerkFactory(title_en="All gone", total_stock=0)
+    draw = draw_perk()
+
+    response = client.get("/perks?claimable=y")
+
+    assert response.status_code == 200
+    assert card_ids(response) == {mine.id, draw.perk.id}
+    assert re.search(r'<input checked[^>]*name="claimable"', response.get_data(as_text=True))
+
+
+def test_search_looks_in_title_partner_and_description_of_the_page_language(client, login_as):
+    login_as(Role.EMPLOYEE)
+    coffee = factories.PerkFactory(
+        title_en="Coffee 20% off", title_vi="Giảm 20% cà phê", partner_name="Highlands"
+    )
+    spa = factories.PerkFactory(
+        title_en="Spa", description_en="A relaxing massage", description_vi="Mát-xa thư giãn"
+    )
+    factories.PerkFactory(title_en="Cinema", title_vi="Rạp phim")
+
+    assert card_ids(client.get("/perks?q=coffee")) == {coffee.id}
+    assert card_ids(client.get("/perks?q=HIGHLANDS")) == {coffee.id}
+    assert card_ids(client.get("/perks?q=massage")) == {spa.id}
+    # Vietnamese text is not searched on an English page...
+    assert card_ids(client.get("/perks?q=thư giãn")) == set()
+    # ...and percent signs are text, not wildcards.
+    assert card_ids(client.get("/perks?q=20%")) == {coffee.id}
+    assert "No perks match" in text_of(client.get("/perks?q=nothing-like-this"))
+
+
+def test_search_in_vietnamese(client, login_as):
+    login_as(Role.EMPLOYEE, locale="vi")
+    spa = factories.PerkFactory(title_en="Spa", description_vi="Mát-xa thư giãn")
+    factories.PerkFactory(title_en="Cinema", title_vi="Rạp phim")
+
+    assert card_ids(client.get("/perks?q=thư giãn")) == {spa.id}
+
+
+def test_category_filter(client, login_as):
+    login_as(Role.EMPLOYEE)
+    trip = factories.PerkFactory(category=PerkCategory.TRAVEL)
+    factories.PerkFactory(category=PerkCategory.FOOD_DRINK)
+
+    assert card_ids(client.get("/perks?category=travel")) == {trip.id}
+    assert client.get("/perks?category=not-a-category").status_code == 400
+
+
+def test_gifts_are_not_in_the_catalog(client, login_as):
+    login_as(Role.EMPLOYEE)
+    gift = factories.PerkFactory(kind=PerkKind.GIFT)
+
+    assert gift.id not in card_ids(client.get("/perks"))
+
+
+# --- a perk's page and claiming ------------------------------------------------------------
+
+
+def test_perk_page_shows_description_terms_rules_and_the_claim_button(client, login_as):
+    sales = factories.DepartmentFactory(name="Sales")
+    login_as(Role.EMPLOYEE, department=sales)
+    perk = factories.PerkFactory(
+        title_en="Coffee",
+        description_en="Any drink.\nAny size.",
+        terms_en="Show the code.",
+        departments=[sales],
+        min_tenure_days=30,
+        per_person_limit=2,
+        limit_period=LimitPeriod.MONTH,
+        total_stock=5,
+    )
+
+    response = client.get(f"/perks/{perk.id}")
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Any drink." in page
+    assert "Any size." in page
+    assert "Show the code." in page
+    assert "Only people in: Sales." in page
+    assert "After 30 days with the company." in page
+    assert "2 per person per calendar month." in page
+    assert "5 in total, 5 left." in page
+    assert 'data-testid="claim"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status", [PerkStatus.DRAFT, PerkStatus.ARCHIVED])
+def test_unpublished_perks_are_hidden_from_employees_but_hr_can_preview(client, login_as, status):
+    perk = factories.PerkFactory(status=status)
+    login_as(Role.EMPLOYEE)
+    assert client.get(f"/perks/{perk.id}").status_code == 404
+    assert client.post(f"/perks/{perk.id}/claim").status_code == 404
+    client.post("/logout")
+    login_as(Role.HR)
+    preview = client.get(f"/perks/{perk.id}")
+    assert preview.status_code == 200
+    assert "Preview" in text_of(preview)
+
+
+def test_claiming_shows_the_code_and_a_qr_code_of_the_reference(client, login_as):
+    person = login_as(Role.EMPLOYEE)
+    perk = factories.PerkFactory(title_en="Cinema", code_mode=CodeMode.POOL, codes=["CGV-111"])
+
+    response = client.post(f"/perks/{perk.id}/claim")
+
+    claim = db.session.scalars(select(Claim)).one()
+    assert claim.user_id == person.id
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/my-perks/{claim.id}"
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "CGV-111" in html
+    assert claim.reference in html
+    assert re.search(r'data-testid="claim-qr">\s*<svg', html)
+    assert "It is yours" in html  # the flash
+
+
+def test_a_get_never_claims(client, login_as):
+    login_as(Role.EMPLOYEE)
+    perk = factories.PerkFactory()
+
+    assert client.get(f"/perks/{perk.id}/claim").status_code == 405
+    assert client.get(f"/perks/{perk.id}/enter").status_code == 405
+    assert claim_count() == 0
+
+
+def test_refused_claims_show_the_reason_with_a_4xx(client, login_as):
+    sales = factories.DepartmentFactory(name="Sales")
+    login_as(Role.EMPLOYEE)
+    sales_only = factories.PerkFactory(departments=[sales])
+    sold_out = factories.PerkFactory(total_stock=0)
+    once = factories.PerkFactory()
+
+    refused = client.post(f"/perks/{sales_only.id}/claim")
+    assert refused.status_code == 403
+    assert "Only for Sales." in text_of(refused)
+
+    refused = client.post(f"/perks/{sold_out.id}/claim")
+    assert refused.status_code == 409
+    assert "Sold out." in text_of(refused)
+
+    assert client.post(f"/perks/{once.id}/claim").status_code == 302
+    refused = client.post(f"/perks/{once.id}/claim")
+    assert refused.status_code == 409
+    assert "Limit reached." in text_of(refused)
+    assert claim_count() == 1
+
+
+def test_a_draw_perk_cannot_be_claimed_first_come(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw = draw_perk()
+
+    refused = client.post(f"/perks/{draw.perk.id}/claim")
+
+    assert refused.status_code == 403
+    assert "enter the draw instead" in text_of(refused)
+
+
+# --- my perks and marking used --------------------------------------------------------------
+
+
+def test_my_perks_lists_claims_with_their_status(client, login_as):
+    person = login_as(Role.EMPLOYEE)
+    used = claims.claim_perk(factories.PerkFactory(title_en="Used one").id, person)
+    claims.mark_claim_used(used.id, person)
+    claims.claim_perk(factories.PerkFactory(title_en="Fresh one").id, person)
+    other = factories.UserFactory()
+    claims.claim_perk(factories.PerkFactory(title_en="Not mine").id, other)
+
+    page = text_of(client.get("/my-perks"))
+
+    assert "Used one" in page
+    assert "Fresh one" in page
+    assert "Not mine" not in page
+    assert "Used" in page
+    assert "Claimed" in page
+    assert person.name in page  # who marked it used
+
+
+def test_marking_used_twice_says_when_and_by_whom(client, login_as):
+    person = login_as(Role.EMPLOYEE, name="Trần Thị Lan")
+    claim = claims.claim_perk(factories.PerkFactory().id, person)
+
+    first = client.post(f"/my-perks/{claim.id}/used")
+    assert first.status_code == 302
+    page = text_of(client.get(f"/my-perks/{claim.id}"))
+    assert "Marked as used." in page
+    assert "Used" in page
+    assert "by Trần Thị Lan" in page
+
+    second = client.post(f"/my-perks/{claim.id}/used")
+    assert second.status_code == 409
+    assert re.search(r"Already used on .+ by Trần Thị Lan\.", text_of(second))
+
+
+def test_another_persons_claim_is_not_found(client, login_as):
+    login_as(Role.EMPLOYEE)
+    other = factories.UserFactory()
+    theirs = claims.claim_perk(factories.PerkFactory().id, other)
+
+    assert client.get(f"/my-perks/{theirs.id}").status_code == 404
+    assert client.post(f"/my-perks/{theirs.id}/used").status_code == 404
+    assert client.get("/my-perks/999999").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Claim, theirs.id).status is ClaimStatus.CLAIMED
+
+
+# --- the redeemer's counter -----------------------------------------------------------------
+
+
+def test_redeemer_looks_up_a_code_and_marks_it_used_once(client, login_as):
+    owner = factories.UserFactory(name="Lê Văn Nam")
+    perk = factories.PerkFactory(title_en="Buffet", code_mode=CodeMode.POOL, codes=["BUF-9"])
+    claim = claims.claim_perk(perk.id, owner)
+    redeemer = login_as(Role.REDEEMER, name="Quầy Lễ Tân")
+
+    assert client.get("/redeem").status_code == 200
+    found = client.get("/redeem?code=buf-9")  # the partner code, typed in lower case
+    assert found.status_code == 200
+    page = text_of(found)
+    assert "Buffet" in page
+    assert "Lê Văn Nam" in page
+    assert "Claimed" in page
+    assert claim.reference in page
+
+    used = client.post("/redeem/use", data={"code": claim.reference})
+    assert used.status_code == 302
+    assert used.headers["Location"] == f"/redeem?code={claim.reference}"
+    after = text_of(client.get(used.headers["Location"]))
+    assert "Marked as used: Buffet for Lê Văn Nam." in after
+    assert "by Quầy Lễ Tân" in after
+
+    again = client.post("/redeem/use", data={"code": claim.reference})
+    assert again.status_code == 409
+    assert re.search(r"Already used on .+ by Quầy Lễ Tân\.", text_of(again))
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).used_by_id == redeemer.id
+
+
+def test_redeemer_with_an_unknown_code_gets_a_404_message(client, login_as):
+    login_as(Role.REDEEMER)
+
+    response = client.get("/redeem?code=PK-NOPE-NOPE")
+    assert response.status_code == 404
+    assert "No claim has the code PK-NOPE-NOPE." in text_of(response)
+
+    response = client.post("/redeem/use", data={"code": "PK-NOPE-NOPE"})
+    assert response.status_code == 404
+    assert client.get("/redeem?code=").status_code == 400
+
+
+def test_only_redeemers_use_the_counter(client, login_as):
+    login_as(Role.EMPLOYEE)
+    claim = claims.claim_perk(factories.PerkFactory().id, factories.UserFactory())
+
+    assert client.get("/redeem").status_code == 403
+    assert client.post("/redeem/use", data={"code": claim.reference}).status_code == 403
+
+
+# --- draws ----------------------------------------------------------------------------------
+
+
+def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw = draw_perk(show_names=False)
+    seed = draw.seed
+    draw_id, perk_id = draw.id, draw.perk.id
+
+    for url in (f"/draws/{draw_id}", f"/perks/{perk_id}", "/perks", "/rules", "/my-perks"):
+        html = client.get(url).get_data(as_text=True)
+        assert seed not in html, url
+    html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    assert draw.commitment in html
+    assert "Secret until the draw" in html
+    assert "draw-data" not in html
+    assert f"flask perks verify-draw {draw_id}" in html
+    assert draws.METHOD in text_of(client.get(f"/draws/{draw_id}"))
+
+
+def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
+    person = login_as(Role.EMPLOYEE, name="Hoàng Minh Thư")
+    draw = draw_perk(show_names=True)
+    perk_id, draw_id, seed = draw.perk.id, draw.id, draw.seed
+
+    entered = client.post(f"/perks/{perk_id}/enter")
+    assert entered.status_code == 302
+    detail = text_of(client.get(f"/perks/{perk_id}"))
+    assert "You are in the draw" in detail
+    assert draw.commitment in detail
+
+    again = client.post(f"/perks/{perk_id}/enter")
+    assert again.status_code == 409
+    assert "You have already entered this draw." in text_of(again)
+
+    entry = db.session.scalars(select(DrawEntry)).one()
+    assert entry.user_id == person.id
+    draws.run_draw(draw_id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+
+    html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    assert seed in html
+    data = json.loads(re.search(r'id="draw-data">(.*?)</script>', html, re.S)[1])
+    assert data == {
+        "seed": seed,
+        "commitment": draw.commitment,
+        "keys": [entry.key],
+        "deprioritised": [],
+        "order": [entry.key],
+    }
+    page = text_of(client.get(f"/draws/{draw_id}"))
+    assert "Hoàng Minh Thư" in page  # the draw shows names
+    assert "Won" in page
+    assert "Verify in my browser" in page
+    mine = text_of(client.get("/my-perks"))
+    assert "Won" in mine
+    assert "Decline the seat" in mine
+
+
+def test_draw_names_are_hidden_unless_the_draw_shows_them(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw = draw_perk(show_names=False)
+    draws.enter_draw(draw.perk.id, factories.UserFactory(name="Tên Bí Mật"))
+
+    page = text_of(client.get(f"/draws/{draw.id}"))
+
+    assert "Tên Bí Mật" not in page
+    assert "Entries 1" in page
+
+
+def test_a_winner_who_declines_gives_the_seat_to_the_next(client, login_as):
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__total_stock=1)
+    other = factories.UserFactory()
+    draws.enter_draw(draw.perk.id, me)
+    draws.enter_draw(draw.perk.id, other)
+    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    entries = {e.user_id: e for e in draws.draw_entries(draw.id)}
+    winner, waiting = (me, other) if entries[me.id].outcome is EntryOutcome.WON else (other, me)
+    if winner is not me:
+        client.post("/logout")
+        login(client, winner)
+    winning_entry = entries[winner.id].id
+
+    response = client.post(f"/draws/entries/{winning_entry}/decline")
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    entries = {e.user_id: e for e in draws.draw_entries(draw.id)}
+    assert entries[winner.id].outcome is EntryOutcome.DECLINED
+    assert entries[waiting.id].outcome is EntryOutcome.WON
+    assert db.session.get(Claim, entries[waiting.id].claim_id).user_id == waiting.id
+    again = client.post(f"/draws/entries/{winning_entry}/decline")
+    assert again.status_code == 409
+    assert "Only a winning entry can be declined." in text_of(again)
+    # Someone else's entry is not found.
+    assert client.post(f"/draws/entries/{entries[waiting.id].id}/decline").status_code == 404
+
+
+def test_draws_of_draft_perks_are_not_found(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__status=PerkStatus.DRAFT)
+
+    assert client.get(f"/draws/{draw.id}").status_code == 404
+    assert client.get("/draws/999999").status_code == 404
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def test_rules_page_explains_every_published_perk_in_words(client, login_as):
+    sales = factories.DepartmentFactory(name="Sales")
+    login_as(Role.EMPLOYEE)
+    factories.PerkFactory(
+        title_en="Sales lunch",
+        departments=[sales],
+        locations=["Đà Nẵng"],
+        employment_types=[EmploymentType.STAFF.value],
+        min_tenure_days=90,
+        per_person_limit=1,
+        limit_period=LimitPeriod.YEAR,
+        total_stock=20,
+    )
+    factories.PerkFactory(title_en="Free coffee", per_person_limit=None)
+    draw_perk(perk__title_en="Resort trip", recent_winner_draws=2)
+    factories.PerkFactory(title_en="Hidden", status=PerkStatus.DRAFT)
+
+    response = client.get("/rules")
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Only people in: Sales." in page
+    assert "Only people working in: Đà Nẵng." in page
+    assert "Only these employment types: Staff." in page
+    assert "After 90 days with the company." in page
+    assert "1 per person per calendar year." in page
+    assert "20 in total, 20 left." in page
+    assert "No limit per person." in page
+    assert "Everyone at the company." in page
+    assert "Resort trip" in page
+    assert "Fair draw" in page
+    assert "People who won this perk in the last 2 draws go after everyone else." in page
+    assert "Hidden" not in page
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_pages_speak_vietnamese_to_vietnamese_speakers(client, login_as, vietnamese):
+    person = login_as(Role.EMPLOYEE, Role.REDEEMER, locale="vi")
+    perk = factories.PerkFactory(title_vi="Vé xem phim", title_en="Cinema", total_stock=0)
+    mine = factories.PerkFactory(title_vi="Cà phê", title_en="Coffee")
+    claim = claims.claim_perk(mine.id, person)
+    draw = draw_perk()
+
+    catalog = text_of(client.get("/perks"))
+    assert "Vé xem phim" in catalog
+    assert "Cinema" not in catalog
+    assert vietnamese("Sold out.") in catalog
+    assert vietnamese("I can claim this") in catalog
+    assert vietnamese("Who can claim") in text_of(client.get(f"/perks/{perk.id}"))
+    assert vietnamese("Everyone at the company.") in text_of(client.get("/rules"))
+    assert vietnamese("Mark as used") in text_of(client.get(f"/my-perks/{claim.id}"))
+    assert vietnamese("Claims") in text_of(client.get("/my-perks"))
+    assert vietnamese("Front desk: check a code") in text_of(client.get("/redeem"))
+    assert vietnamese("How the winners are chosen") in text_of(client.get(f"/draws/{draw.id}"))
+
+
+def test_pages_speak_english_to_english_speakers(client, login_as):
+    login_as(Role.EMPLOYEE, locale="en")
+    factories.PerkFactory(title_vi="Vé xem phim", title_en="Cinema", total_stock=0)
+
+    catalog = text_of(client.get("/perks"))
+
+    assert "Cinema" in catalog
+    assert "Vé xem phim" not in catalog
+    assert "Sold out." in catalog
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def test_perk_images_are_served_for_published_perks_only(app, client, login_as):
+    from perks.catalog import services
+
+    login_as(Role.EMPLOYEE)
+    published = factories.PerkFactory(image_filename="published-test.png")
+    draft = factories.PerkFactory(image_filename="draft-test.png", status=PerkStatus.DRAFT)
+    without = factories.PerkFactory()
+    for name in ("published-test.png", "draft-test.png"):
+        (services.image_folder() / name).write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    try:
+        shown = client.get(f"/perks/{published.id}/image")
+        assert shown.status_code == 200
+        assert shown.data.startswith(b"\x89PNG")
+        assert shown.mimetype == "image/png"
+        assert f"/perks/{published.id}/image" in client.get("/perks").get_data(as_text=True)
+        assert client.get(f"/perks/{draft.id}/image").status_code == 404
+        assert client.get(f"/perks/{without.id}/image").status_code == 404
+    finally:
+        for name in ("published-test.png", "draft-test.png"):
+            (services.image_folder() / name).unlink(missing_ok=True)

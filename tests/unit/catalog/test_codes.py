@@ -1,0 +1,226 @@
+"""Code pools are imported whole or not at all; publishing and stock changes keep the books.
+
+Each bad line of an import is named by its line number, and then nothing is imported.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role, User
+from perks.catalog.claims import claim_perk
+from perks.catalog.models import Claim, CodeMode, LimitPeriod, Perk, PerkCode, PerkStatus
+from perks.catalog.services import (
+    MAX_CODE_LENGTH,
+    PerkData,
+    create_perk,
+    import_codes,
+    publish_perk,
+    update_perk,
+)
+from perks.errors import Conflict, ValidationFailed
+from perks.extensions import db
+from tests.factories import PerkFactory, UserFactory
+
+TODAY = date(2026, 5, 4)
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app, _app_context):  # type: ignore[no-untyped-def]
+    """Messages are asserted in English (outside a request the default language applies)."""
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def hr() -> User:
+    return UserFactory(roles={Role.HR})
+
+
+@pytest.fixture
+def pool_perk() -> Perk:
+    return PerkFactory(code_mode=CodeMode.POOL, status=PerkStatus.DRAFT)
+
+
+def pool(perk: Perk) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(PerkCode.code).where(PerkCode.perk_id == perk.id).order_by(PerkCode.id)
+        )
+    )
+
+
+def refused_lines(perk: Perk, text: str, actor: User) -> dict[int, str]:
+    """Import ``text``, expecting a refusal; the bad lines by number."""
+    with pytest.raises(ValidationFailed) as refused:
+        import_codes(perk.id, text, actor=actor)
+    assert refused.value.message == "Nothing was imported: fix the lines listed below."
+    return {error.line: error.message for error in refused.value.details["errors"]}
+
+
+# --- importing ------------------------------------------------------------------------------
+
+
+def test_a_clean_list_imports_every_code_and_is_audited(pool_perk, hr):
+    assert import_codes(pool_perk.id, "GRAB-001\n  GRAB-002  \nGRAB-003\n", actor=hr) == 3
+    assert pool(pool_perk) == ["GRAB-001", "GRAB-002", "GRAB-003"]
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "catalog.codes_imported")
+    )
+    assert (event.actor_id, event.details["count"]) == (hr.id, 3)
+
+
+def test_windows_line_endings_are_fine(pool_perk, hr):
+    assert import_codes(pool_perk.id, "A1\r\nB2\r\n", actor=hr) == 2
+    assert pool(pool_perk) == ["A1", "B2"]
+
+
+def test_a_duplicate_line_is_refused_with_its_line_number_and_nothing_is_imported(pool_perk, hr):
+    bad = refused_lines(pool_perk, "A1\nB2\nA1\nC3", hr)
+    assert bad == {3: "Same code as line 1."}
+    assert pool(pool_perk) == []
+
+
+def test_a_blank_line_is_refused_with_its_line_number_and_nothing_is_imported(pool_perk, hr):
+    assert refused_lines(pool_perk, "A1\n\nB2\n   \nC3\n", hr) == {
+        2: "This line is blank.",
+        4: "This line is blank.",
+    }
+    assert pool(pool_perk) == []
+
+
+def test_a_code_already_in_the_pool_is_refused_and_nothing_is_imported(pool_perk, hr):
+    import_codes(pool_perk.id, "A1\nB2", actor=hr)
+    assert refused_lines(pool_perk, "C3\nB2\nD4", hr) == {2: "Already in this perk's pool."}
+    assert pool(pool_perk) == ["A1", "B2"]
+
+
+def test_every_bad_line_is_listed_not_only_the_first(pool_perk, hr):
+    import_codes(pool_perk.id, "OLD-1", actor=hr)
+    text = "\n".join(["NEW-1", "", "NEW-1", "OLD-1", "NEW-2", "x" * (MAX_CODE_LENGTH + 1), "NEW-2"])
+    assert refused_lines(pool_perk, text, hr) == {
+        2: "This line is blank.",
+        3: "Same code as line 1.",
+        4: "Already in this perk's pool.",
+        6: f"Longer than {MAX_CODE_LENGTH} characters.",
+        7: "Same code as line 5.",
+    }
+    assert pool(pool_perk) == ["OLD-1"]
+
+
+def test_the_same_code_in_another_perks_pool_is_fine(pool_perk, hr):
+    other = PerkFactory(code_mode=CodeMode.POOL, codes=["SHARED-1"])
+    assert import_codes(pool_perk.id, "SHARED-1", actor=hr) == 1
+    assert pool(other) == pool(pool_perk) == ["SHARED-1"]
+
+
+def test_an_empty_list_is_refused(pool_perk, hr):
+    assert refused_lines(pool_perk, "", hr) == {1: "There are no codes."}
+
+
+def test_codes_go_only_to_a_perk_that_uses_a_pool(hr):
+    perk = PerkFactory(code_mode=CodeMode.VOUCHER)
+    with pytest.raises(Conflict, match="does not use a code pool"):
+        import_codes(perk.id, "A1", actor=hr)
+    assert db.session.scalar(select(func.count()).select_from(PerkCode)) == 0
+
+
+def test_imported_codes_are_what_claims_hand_out(hr):
+    perk = PerkFactory(code_mode=CodeMode.POOL)
+    import_codes(perk.id, "ONE\nTWO", actor=hr)
+    handed = {claim_perk(perk.id, UserFactory(), today=TODAY).code for _ in range(2)}
+    assert handed == {"ONE", "TWO"}
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def test_a_pool_perk_without_codes_cannot_be_published(pool_perk, hr):
+    with pytest.raises(Conflict, match="Add codes to the pool before publishing"):
+        publish_perk(pool_perk.id, actor=hr)
+    db.session.refresh(pool_perk)
+    assert pool_perk.status is PerkStatus.DRAFT
+
+    import_codes(pool_perk.id, "A1", actor=hr)
+    assert publish_perk(pool_perk.id, actor=hr).status is PerkStatus.PUBLISHED
+
+
+def test_a_published_perk_cannot_be_published_again(hr):
+    perk = PerkFactory(status=PerkStatus.PUBLISHED)
+    with pytest.raises(Conflict, match="already published"):
+        publish_perk(perk.id, actor=hr)
+
+
+# --- creating and changing perks ------------------------------------------------------------
+
+
+def perk_data(**changes: object) -> PerkData:
+    return PerkData(**{"title_vi": "Vé xem phim", "title_en": "Cinema ticket", **changes})
+
+
+def test_a_new_perk_is_a_draft_with_full_stock(hr):
+    perk = create_perk(perk_data(total_stock=10), actor=hr)
+    assert perk.status is PerkStatus.DRAFT
+    assert (perk.total_stock, perk.remaining_stock) == (10, 10)
+    assert perk.created_by_id == hr.id
+
+
+def test_a_perk_can_have_no_limit_per_person(hr):
+    perk = create_perk(perk_data(per_person_limit=None), actor=hr)
+    db.session.expire_all()
+    assert db.session.get(Perk, perk.id).per_person_limit is None
+
+
+def test_a_perk_limited_per_month_keeps_its_limit(hr):
+    perk = create_perk(perk_data(per_person_limit=2, limit_period=LimitPeriod.MONTH), actor=hr)
+    db.session.expire_all()
+    stored = db.session.get(Perk, perk.id)
+    assert (stored.per_person_limit, stored.limit_period) == (2, LimitPeriod.MONTH)
+
+
+def test_the_total_stock_cannot_go_below_what_is_already_claimed(hr):
+    perk = PerkFactory(total_stock=5, per_person_limit=None)
+    person = UserFactory()
+    for _ in range(3):
+        claim_perk(perk.id, person, today=TODAY)
+
+    with pytest.raises(ValidationFailed, match="3 are already claimed"):
+        update_perk(perk.id, perk_data(total_stock=2, per_person_limit=None), actor=hr)
+    db.session.refresh(perk)
+    assert (perk.total_stock, perk.remaining_stock) == (5, 2)
+
+    update_perk(perk.id, perk_data(total_stock=3, per_person_limit=None), actor=hr)
+    db.session.refresh(perk)
+    assert (perk.total_stock, perk.remaining_stock) == (3, 0)
+
+    update_perk(perk.id, perk_data(total_stock=10, per_person_limit=None), actor=hr)
+    db.session.refresh(perk)
+    assert (perk.total_stock, perk.remaining_stock) == (10, 7)
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 3
+
+
+def test_unlimited_stock_can_become_limited_counting_what_is_claimed(hr):
+    perk = PerkFactory(total_stock=None)
+    for _ in range(2):
+        claim_perk(perk.id, UserFactory(), today=TODAY)
+    update_perk(perk.id, perk_data(total_stock=4), actor=hr)
+    db.session.refresh(perk)
+    assert (perk.total_stock, perk.remaining_stock) == (4, 2)
+
+
+def test_codes_differing_only_in_case_are_one_code(app):
+    from perks.catalog.models import CodeMode
+    from perks.catalog.services import check_codes
+    from tests.factories import PerkFactory
+
+    perk = PerkFactory(code_mode=CodeMode.POOL, codes=["SALE-1"])
+    _codes, errors = check_codes(perk, "abc\nABC\nsale-1\n")
+    assert [(e.line, e.message) for e in errors] == [
+        (2, "Same code as line 1."),
+        (3, "Already in this perk's pool."),
+    ]
