@@ -68,7 +68,9 @@ def register_models() -> None:
     import perks.auth.models
     import perks.catalog.models
     import perks.mail
-    import perks.people.models  # noqa: F401
+    import perks.people.models
+    import perks.referrals.models
+    import perks.shop.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Referral links, clicks and order attribution."""

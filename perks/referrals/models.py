@@ -1,0 +1,89 @@
+"""Employees' referral links and the clicks they bring."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from perks.db import Base, TimestampMixin, utcnow
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+#: no 0/O/1/l/I: codes are read aloud and typed from phones
+LINK_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+LINK_CODE_LENGTH = 7
+
+
+def new_link_code() -> str:
+    """A short random code (31^7 ≈ 27 billion): unique, and says nothing about its owner."""
+    return "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
+class Destination(enum.StrEnum):
+    STOREFRONT = "storefront"
+    CATEGORY = "category"
+    PRODUCT = "product"
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                Destination.STOREFRONT: _l("Storefront"),
+                Destination.CATEGORY: _l("Category"),
+                Destination.PRODUCT: _l("Product"),
+            }[self]
+        )
+
+
+class ReferralLink(TimestampMixin, Base):
+    """One shareable link of one employee, to a page of the storefront kept on the server."""
+
+    __tablename__ = "referral_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: what goes after /r/
+    code: Mapped[str] = mapped_column(String(16), unique=True, default=new_link_code)
+    #: the employee's own note ("Zalo group", "Facebook post")
+    label: Mapped[str] = mapped_column(String(80), default="")
+    destination: Mapped[Destination] = mapped_column(
+        Enum(
+            Destination,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=Destination.STOREFRONT,
+    )
+    #: the category or product id, for those destinations
+    destination_id: Mapped[int | None] = mapped_column(Integer)
+    #: every active employee has one default link, to the storefront
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Click(Base):
+    """One visit through a link. Bots are stored (flagged) but never counted or attributed."""
+
+    __tablename__ = "click"
+    __table_args__ = (Index("ix_click_link_id_clicked_at", "link_id", "clicked_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_link.id"))
+    clicked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: HMAC-SHA256 of the IP address with a server secret: counts unique visitors, never the IP
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    #: "Chrome", "Safari", "Zalo", "facebookexternalhit", ...
+    user_agent_family: Mapped[str] = mapped_column(String(40), default="")
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the domain the visitor came from (Referer header), if any
+    referrer_domain: Mapped[str] = mapped_column(String(255), default="")

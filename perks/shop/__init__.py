@@ -1,0 +1,1 @@
+"""Storefront products, orders, checkout and order redemption."""
