@@ -8,8 +8,8 @@ from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
 from perks.auth.models import LOCALES
+from perks.db import database_answers
 from perks.errors import ValidationFailed
-from perks.extensions import db
 from perks.people import services as people_services
 from perks.security import is_safe_path
 
@@ -37,5 +37,6 @@ def set_language() -> Response:
 
 @bp.get("/healthz")
 def health() -> tuple[dict[str, str], int]:
-    db.session.execute(db.text("SELECT 1"))
+    if not database_answers():
+        return {"status": "database unavailable"}, 503
     return {"status": "ok"}, 200
