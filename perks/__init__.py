@@ -81,6 +81,9 @@ def register_blueprints(app: Flask) -> None:
     from perks.main.views import bp as main_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
+    from perks.referrals.stats_views import bp as referral_stats_bp
+    from perks.referrals.views import bp as referrals_bp
+    from perks.shop.views import bp as shop_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -88,7 +91,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_import_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_admin_bp)
+    app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(referral_stats_bp)
+    app.register_blueprint(shop_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 ENVIRONMENTS = ("development", "production", "testing")
+CLICK_WRITE_MODES = ("sync", "batched")
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production, see validate_settings
 
@@ -29,6 +30,10 @@ def _bool(value: str | None, default: bool) -> bool:
 
 def _int(value: str | None, default: int) -> int:
     return default if value in (None, "") else int(value)
+
+
+def _float(value: str | None, default: float) -> float:
+    return default if value in (None, "") else float(value)
 
 
 def _list(value: str | None) -> list[str]:
@@ -64,6 +69,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
         "REDEEM_RATE_LIMIT": env.get("REDEEM_RATE_LIMIT", "60 per minute"),
+        "REDIRECT_RATE_LIMIT": env.get("REDIRECT_RATE_LIMIT", "120 per minute"),
+        # Referral links: the cookie's life, and how clicks reach the database (see clicks.py).
+        "ATTRIBUTION_WINDOW_DAYS": _int(env.get("ATTRIBUTION_WINDOW_DAYS"), 30),
+        "CLICK_WRITE_MODE": env.get("CLICK_WRITE_MODE", "batched" if production else "sync"),
+        "CLICK_FLUSH_SECONDS": _float(env.get("CLICK_FLUSH_SECONDS"), 0.5),
+        "CLICK_BATCH_SIZE": _int(env.get("CLICK_BATCH_SIZE"), 500),
+        "REDIRECT_CACHE_SECONDS": _float(
+            env.get("REDIRECT_CACHE_SECONDS"), 5.0 if production else 0.0
+        ),
         "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS")) or None,
         "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
@@ -100,12 +114,20 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     """Refuse settings that would be unsafe.
 
     Raises:
-        ConfigurationError: an unknown ``PERKS_ENV``, or production without a real
+        ConfigurationError: an unknown ``PERKS_ENV`` or ``CLICK_WRITE_MODE``, an attribution
+            window under a day, or production without a real
             ``SECRET_KEY``, with the development outbox, or without trusted hosts.
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
         raise ConfigurationError(f"PERKS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    mode = config.get("CLICK_WRITE_MODE", "sync")
+    if mode not in CLICK_WRITE_MODES:
+        raise ConfigurationError(
+            f"CLICK_WRITE_MODE must be one of {', '.join(CLICK_WRITE_MODES)}, not {mode!r}"
+        )
+    if config.get("ATTRIBUTION_WINDOW_DAYS", 30) < 1:
+        raise ConfigurationError("ATTRIBUTION_WINDOW_DAYS must be at least 1")
     if env != "production":
         return
     secret = config.get("SECRET_KEY") or ""

@@ -141,6 +141,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
     seed_demo_catalog(today=today)
+    seed_demo_shop()
     return demo_logins(), True
 
 
@@ -261,6 +262,153 @@ def seed_demo_catalog(*, today: date) -> None:
             draws.enter_draw(perks[-1].id, person)
         except PerksError:
             continue
+
+
+#: the storefront's shelves: slug, Vietnamese and English names
+SHOP_CATEGORIES = (
+    ("tour-trong-nuoc", "Tour trong nước", "Domestic tours"),
+    ("khach-san-resort", "Khách sạn & resort", "Hotels & resorts"),
+    ("trai-nghiem", "Trải nghiệm", "Experiences"),
+)
+
+
+def seed_demo_shop() -> None:
+    """The travel company's storefront: shelves and products, in VND and one in USD."""
+    from perks.shop.models import Product, ProductCategory, RedemptionMode
+
+    with transaction():
+        if db.session.scalar(select(func.count()).select_from(ProductCategory)):
+            return
+        shelves = {
+            slug: ProductCategory(slug=slug, name_vi=vi, name_en=en, position=position)
+            for position, (slug, vi, en) in enumerate(SHOP_CATEGORIES, start=1)
+        }
+        tours, stays, experiences = shelves.values()
+        products = [
+            Product(
+                slug="tour-ha-long-2-ngay-1-dem",
+                category=tours,
+                name_vi="Tour Hạ Long 2 ngày 1 đêm",
+                name_en="Ha Long Bay 2-day cruise",
+                description_vi=(
+                    "Du thuyền 4 sao, ngủ đêm trên vịnh, chèo kayak hang Luồn.\n"
+                    "Khởi hành hằng ngày từ Hà Nội; đã gồm xe đưa đón và các bữa ăn."
+                ),
+                description_en=(
+                    "A 4-star cruise with a night on the bay and kayaking at Luon Cave.\n"
+                    "Daily departures from Hanoi; transfers and meals included."
+                ),
+                price_amount=2_400_000,
+                staff_price_amount=1_500_000,
+                max_quantity_per_order=10,
+            ),
+            Product(
+                slug="tour-sa-pa-3-ngay-2-dem",
+                category=tours,
+                name_vi="Tour Sa Pa 3 ngày 2 đêm",
+                name_en="Sa Pa 3-day trek",
+                description_vi=(
+                    "Đi bộ qua ruộng bậc thang Mường Hoa, ngủ nhà dân bản Tả Van, "
+                    "cáp treo Fansipan."
+                ),
+                description_en=(
+                    "Trek the Muong Hoa rice terraces, stay with a family in Ta Van and ride "
+                    "the Fansipan cable car."
+                ),
+                price_amount=3_890_000,
+                staff_price_amount=2_900_000,
+                max_quantity_per_order=8,
+            ),
+            Product(
+                slug="mekong-delta-day-trip",
+                category=tours,
+                name_vi="Tour miền Tây 1 ngày: Mỹ Tho - Bến Tre",
+                name_en="Mekong Delta day trip",
+                description_vi=(
+                    "Dành cho khách quốc tế, thanh toán bằng đô la Mỹ. Đón tại TP. Hồ Chí Minh, "
+                    "đi thuyền trên sông Tiền, thăm lò kẹo dừa, ăn trưa đặc sản."
+                ),
+                description_en=(
+                    "For international guests, paid in US dollars. Pick-up in Ho Chi Minh City, "
+                    "a boat trip on the Tien River, a coconut candy workshop and a local lunch."
+                ),
+                price_amount=4_900,
+                currency="USD",
+                staff_price_amount=3_500,
+                max_quantity_per_order=6,
+            ),
+            Product(
+                slug="dem-nghi-sen-vang-resort-phu-quoc",
+                category=stays,
+                name_vi="Đêm nghỉ Sen Vàng Resort Phú Quốc",
+                name_en="A night at Sen Vàng Resort Phú Quốc",
+                description_vi="Phòng hướng biển cho 2 người, gồm bữa sáng và hồ bơi vô cực.",
+                description_en="A sea-view room for two with breakfast and the infinity pool.",
+                price_amount=3_200_000,
+                staff_price_amount=2_200_000,
+                max_quantity_per_order=5,
+            ),
+            Product(
+                slug="phong-deluxe-sen-vang-da-lat",
+                category=stays,
+                name_vi="Phòng Deluxe Khách sạn Sen Vàng Đà Lạt (1 đêm)",
+                name_en="Deluxe room at Sen Vàng Hotel Đà Lạt (1 night)",
+                description_vi="Gần chợ Đà Lạt và hồ Xuân Hương, gồm bữa sáng cho 2 người.",
+                description_en="Close to the Da Lat market and Xuan Huong Lake; breakfast for two.",
+                price_amount=1_650_000,
+                staff_price_amount=1_100_000,
+                max_quantity_per_order=5,
+            ),
+            Product(
+                slug="ve-tham-quan-ba-na-hills",
+                category=experiences,
+                name_vi="Vé tham quan Bà Nà Hills",
+                name_en="Ba Na Hills admission",
+                description_vi="Vé cáp treo khứ hồi, Cầu Vàng và khu vui chơi Fantasy Park.",
+                description_en="Return cable car, the Golden Bridge and the Fantasy Park.",
+                price_amount=900_000,
+                staff_price_amount=750_000,
+                redemption_mode=RedemptionMode.COUNTER,
+            ),
+            Product(
+                slug="show-ky-uc-hoi-an",
+                category=experiences,
+                name_vi="Vé show Ký ức Hội An",
+                name_en="Hoi An Memories show",
+                description_vi="Ghế hạng Eco, suất diễn 20:00 tại đảo Ký ức Hội An.",
+                description_en="Eco seats for the 8 pm show on Hoi An Memories Island.",
+                price_amount=600_000,
+                max_quantity_per_order=10,
+            ),
+            Product(
+                slug="the-qua-tang-500000",
+                name_vi="Thẻ quà tặng 500.000 ₫",
+                name_en="Gift card 500,000 ₫",
+                description_vi=(
+                    "Gửi qua e-mail ngay khi thanh toán; dùng cho mọi tour và khách sạn "
+                    "Sen Vàng trong 12 tháng."
+                ),
+                description_en=(
+                    "Sent by e-mail as soon as it is paid; good for any Sen Vàng tour or hotel "
+                    "for 12 months."
+                ),
+                price_amount=500_000,
+                redemption_mode=RedemptionMode.ON_PAYMENT,
+                max_quantity_per_order=5,
+            ),
+            Product(
+                slug="tour-con-dao-2-ngay-1-dem",
+                category=tours,
+                name_vi="Tour Côn Đảo 2 ngày 1 đêm",
+                name_en="Con Dao 2-day tour",
+                description_vi="Tạm ngừng mở bán trong mùa mưa bão.",
+                description_en="Not on sale during the storm season.",
+                price_amount=5_500_000,
+                staff_price_amount=4_200_000,
+                active=False,
+            ),
+        ]
+        db.session.add_all([*shelves.values(), *products])
 
 
 def _person(

@@ -25,6 +25,7 @@ NAVIGATION = (
     NavItem(_l("Perks"), "catalog.index"),
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
+    NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Redeem"), "catalog.redeem", (Role.REDEEMER,)),
     NavItem(_l("People"), "people.directory", (Role.HR,)),
     NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),

@@ -23,6 +23,8 @@ from perks.catalog.models import (
 )
 from perks.extensions import db
 from perks.people.models import Department
+from perks.referrals.models import Click, Destination, ReferralLink
+from perks.shop.models import Product, ProductCategory, RedemptionMode
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
@@ -118,3 +120,64 @@ class DrawFactory(BaseFactory):
     seed = factory.Sequence(lambda n: f"{n:064x}")
     commitment = factory.LazyAttribute(lambda draw: commitment_of(draw.seed))
     status = DrawStatus.OPEN
+
+
+class ProductCategoryFactory(BaseFactory):
+    class Meta:
+        model = ProductCategory
+
+    slug = factory.Sequence(lambda n: f"danh-muc-{n}")
+    name_vi = factory.Sequence(lambda n: f"Danh mục {n}")
+    name_en = factory.Sequence(lambda n: f"Category {n}")
+    position = 0
+
+
+class ProductFactory(BaseFactory):
+    """An active product in VND, redeemed at the counter, in its own new category."""
+
+    class Meta:
+        model = Product
+
+    slug = factory.Sequence(lambda n: f"san-pham-{n}")
+    category = factory.SubFactory(ProductCategoryFactory)
+    name_vi = factory.Sequence(lambda n: f"Sản phẩm {n}")
+    name_en = factory.Sequence(lambda n: f"Product {n}")
+    description_vi = "Mô tả sản phẩm."
+    description_en = "A product description."
+    price_amount = 2_400_000
+    currency = "VND"
+    staff_price_amount = None
+    redemption_mode = RedemptionMode.COUNTER
+    max_quantity_per_order = 10
+    active = True
+
+
+class ReferralLinkFactory(BaseFactory):
+    """A live link of a new employee to the storefront (not their default one)."""
+
+    class Meta:
+        model = ReferralLink
+
+    user = factory.SubFactory(UserFactory)
+    label = ""
+    destination = Destination.STOREFRONT
+    destination_id = None
+    is_default = False
+    paused = False
+
+
+class ClickFactory(BaseFactory):
+    """A human click on a link, now, from a new visitor (its own IP hash).
+
+    ``ClickFactory(link_id=link.id)`` clicks an existing link; without it, a new link is made.
+    """
+
+    class Meta:
+        model = Click
+
+    link_id = factory.LazyFunction(lambda: ReferralLinkFactory().id)
+    clicked_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    ip_hash = factory.Sequence(lambda n: f"{n:064x}")
+    user_agent_family = "Chrome"
+    is_bot = False
+    referrer_domain = ""

@@ -8,7 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin, utcnow
@@ -46,6 +56,16 @@ class ReferralLink(TimestampMixin, Base):
     """One shareable link of one employee, to a page of the storefront kept on the server."""
 
     __tablename__ = "referral_link"
+    __table_args__ = (
+        # At most one default link per person, even when two first visits race (migration 0004).
+        Index(
+            "uq_referral_link_default_user_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)

@@ -39,6 +39,9 @@ def everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
 
 
+#: routes that redirect anonymous visitors somewhere other than the sign-in page
+PUBLIC_REDIRECTS = {"main.set_language", "referrals.redirect"}
+
 SIGNED_IN = only()
 HR = only(Role.HR)
 HR_POST = only(Role.HR, ok=302)
@@ -118,6 +121,26 @@ ROUTES: dict[str, Route] = {
     "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
     "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
     "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
+    # Storefront: public; a missing slug is a 404 for everybody
+    "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
+    "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),
+    "shop.product": Route("GET", lambda s: f"/shop/p/{s['product']}", everyone(200)),
+    # Referral stats: everyone's own links; another person's link is a 404 for everybody
+    "referral_stats.my_links": Route("GET", lambda s: "/stats/links", SIGNED_IN),
+    "referral_stats.link": Route("GET", lambda s: f"/stats/links/{s['link']}", only(ok=404)),
+    "referral_stats.team": Route("GET", lambda s: "/stats/team", only(Role.MANAGER)),
+    "referral_stats.company": Route("GET", lambda s: "/stats/company", only(Role.FINANCE)),
+    "referral_stats.fraud": Route("GET", lambda s: "/finance/fraud", only(Role.FINANCE)),
+    # Referral links: everyone's own; another person's link is a 404 for everybody
+    "referrals.my_links": Route("GET", lambda s: "/links", SIGNED_IN),
+    "referrals.new_link": Route("GET", lambda s: "/links/new", SIGNED_IN),
+    "referrals.share": Route("GET", lambda s: f"/links/{s['link']}", only(ok=404)),
+    "referrals.qr_png": Route("GET", lambda s: f"/links/{s['link']}/qr.png", only(ok=404)),
+    "referrals.qr_svg": Route("GET", lambda s: f"/links/{s['link']}/qr.svg", only(ok=404)),
+    "referrals.pause": Route("POST", lambda s: f"/links/{s['link']}/pause", only(ok=404)),
+    "referrals.resume": Route("POST", lambda s: f"/links/{s['link']}/resume", only(ok=404)),
+    # The public redirect: the link's page for everyone, signed in or not
+    "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
 }
 
 
@@ -134,6 +157,8 @@ def samples() -> dict[str, int]:
     )
     perk = factories.PerkFactory()
     draw = factories.DrawFactory()
+    product = factories.ProductFactory()
+    link = factories.ReferralLinkFactory(user=person)
     return {
         "person": person.id,
         "message": message.id,
@@ -145,6 +170,10 @@ def samples() -> dict[str, int]:
         "draw": draw.id,
         "claim": claims.claim_perk(perk.id, person).id,
         "entry": draws.enter_draw(draw.perk_id, person).id,
+        "product": product.slug,
+        "category": product.category.slug,
+        "link": link.id,
+        "link_code": link.code,
     }
 
 
@@ -163,8 +192,18 @@ def test_route_answers_each_role_as_expected(client, samples, endpoint, role):
     url = route.url(samples)
     response = client.open(url, method=route.method, data=route.data or {})
     assert response.status_code == route.expected[role], (endpoint, role, url)
-    if response.status_code == 302 and role == ANONYMOUS and endpoint != "main.set_language":
+    if response.status_code == 302 and role == ANONYMOUS and endpoint not in PUBLIC_REDIRECTS:
         assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [("shop.category", "/shop/c/no-such-shelf"), ("shop.product", "/shop/p/nope")],
+)
+def test_a_missing_storefront_slug_is_not_found_for_everyone(client, endpoint, url):
+    assert client.get(url).status_code == 404
+    login(client, factories.UserFactory(roles={Role.ADMIN}))
+    assert client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize("endpoint", sorted(e for e, r in ROUTES.items() if r.method == "GET"))

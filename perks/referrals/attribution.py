@@ -1,0 +1,224 @@
+"""Which employee's link an order is attributed to, decided once, when the order is created.
+
+The storefront calls ``attribute_order`` with what it has at that moment: the ``perks_ref``
+cookie of the request, the code the customer typed at checkout (if any), the buyer's e-mail
+and the signed-in person (if any). It reads the database and writes nothing.
+
+Precedence, first that applies:
+
+1. **Staff never earn on staff purchases.** A buyer whose e-mail (in any case) belongs to a
+   person of the company, active or not, or a buyer who is signed in, is a staff purchase:
+   no link, ``flagged``; the reason is ``SELF_REFERRAL`` when a link the buyer brought (the
+   typed code's, or the cookie's within the window, paused or not) is their own, else
+   ``EMPLOYEE_BUYER``.
+2. **A typed code beats the cookie.** The customer said so explicitly at checkout, after
+   any click. A typed code that is unknown, paused or of a deactivated person does not count;
+   the cookie is then used if it can be.
+3. **The cookie**, if it is within ``ATTRIBUTION_WINDOW_DAYS`` of its click (inclusive), and
+   its link is neither paused nor its owner deactivated. Each human click overwrites the
+   cookie, so the last click wins.
+4. Otherwise no link, and the reason says why: the typed code's problem (``UNKNOWN_CODE``,
+   ``PAUSED``, ``DEACTIVATED``) if a code was typed, else the cookie's (``EXPIRED``,
+   ``PAUSED``, ``DEACTIVATED``), else ``NONE`` (no cookie, or one that is not ours).
+
+The cookie is signed (itsdangerous, with its own salt) and carries the link id, the click id
+(sync click writes only) and the click time in whole seconds; it is HttpOnly, SameSite=Lax and
+lives as long as the window.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from perks.auth.models import User
+from perks.extensions import db
+from perks.referrals.models import ReferralLink
+from perks.referrals.services import link_by_code
+
+REFERRAL_COOKIE = "perks_ref"
+COOKIE_SALT = "perks.referrals.attribution-cookie"
+#: a cookie dated later than now by more than this is not believed (clock skew allowance)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class AttributionReason(enum.StrEnum):
+    COOKIE = "cookie"
+    TYPED_CODE = "typed_code"
+    NONE = "none"
+    EXPIRED = "expired"
+    SELF_REFERRAL = "self_referral"
+    EMPLOYEE_BUYER = "employee_buyer"
+    PAUSED = "paused"
+    DEACTIVATED = "deactivated"
+    UNKNOWN_CODE = "unknown_code"
+
+    @property
+    def label(self) -> str:
+        return str(REASON_LABELS[self])
+
+
+REASON_LABELS = {
+    AttributionReason.COOKIE: _l("Referral link clicked"),
+    AttributionReason.TYPED_CODE: _l("Referral code typed at checkout"),
+    AttributionReason.NONE: _l("No referral"),
+    AttributionReason.EXPIRED: _l("Referral click too long ago"),
+    AttributionReason.SELF_REFERRAL: _l("Self-referral"),
+    AttributionReason.EMPLOYEE_BUYER: _l("Staff purchase"),
+    AttributionReason.PAUSED: _l("Referral link paused"),
+    AttributionReason.DEACTIVATED: _l("Referrer no longer with the company"),
+    AttributionReason.UNKNOWN_CODE: _l("Unknown referral code"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    #: the link the order earns for; None when nobody earns
+    link: ReferralLink | None
+    reason: AttributionReason
+    #: finance should look at it (self-referral, staff purchase)
+    flagged: bool = False
+    #: the click that brought the order, when the cookie knows it
+    click_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralCookie:
+    link_id: int
+    click_id: int | None
+    clicked_at: datetime
+
+
+# --- the cookie -----------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return _serializer_for(current_app.secret_key)
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret_key: str | bytes) -> URLSafeSerializer:
+    # Made once per key: building one costs as much as signing (the redirect signs each click).
+    return URLSafeSerializer(secret_key, salt=COOKIE_SALT)
+
+
+def window() -> timedelta:
+    return timedelta(days=int(current_app.config["ATTRIBUTION_WINDOW_DAYS"]))
+
+
+def dump_referral_cookie(link_id: int, click_id: int | None, clicked_at: datetime) -> str:
+    """The signed value of the ``perks_ref`` cookie."""
+    return str(_serializer().dumps([link_id, click_id, int(clicked_at.timestamp())]))
+
+
+def load_referral_cookie(value: str | None) -> ReferralCookie | None:
+    """The cookie's content, or None if it is missing, altered, or not shaped like ours."""
+    if not value:
+        return None
+    try:
+        data: Any = _serializer().loads(value)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not (isinstance(data, list) and len(data) == 3):
+        return None
+    link_id, click_id, seconds = data
+    if not _is_int(link_id) or not _is_int(seconds) or not (click_id is None or _is_int(click_id)):
+        return None
+    try:
+        clicked_at = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return ReferralCookie(link_id, click_id, clicked_at)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- the decision ---------------------------------------------------------------------------
+
+
+def _problem(link: ReferralLink) -> AttributionReason | None:
+    """Why ``link`` cannot earn now, or None if it can."""
+    if link.paused:
+        return AttributionReason.PAUSED
+    if not link.user.active:
+        return AttributionReason.DEACTIVATED
+    return None
+
+
+def _employee_ids(buyer_email: str, buyer_user: User | None) -> set[int]:
+    """The people of the company the buyer is: by e-mail (any case), and signed in."""
+    ids: set[int] = set()
+    if buyer_user is not None and getattr(buyer_user, "is_authenticated", False):
+        ids.add(buyer_user.id)
+    email = (buyer_email or "").strip().lower()
+    if email:
+        by_email = db.session.scalar(select(User.id).where(User.email == email))
+        if by_email is not None:
+            ids.add(by_email)
+    return ids
+
+
+def attribute_order(
+    cookie_value: str | None,
+    typed_code: str | None,
+    buyer_email: str,
+    buyer_user: User | None,
+    now: datetime,
+) -> Attribution:
+    """Decide the attribution of an order placed ``now`` (the rules: this module's docstring).
+
+    Reads only; never raises for bad input (an altered cookie or a made-up code is simply
+    no referral).
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # the app's naive times are UTC
+    presented: list[ReferralLink] = []  # links the buyer brought, usable or not
+
+    typed_link: ReferralLink | None = None
+    typed_reason: AttributionReason | None = None
+    if typed_code and typed_code.strip():
+        typed_link = link_by_code(typed_code)
+        if typed_link is None:
+            typed_reason = AttributionReason.UNKNOWN_CODE
+        else:
+            presented.append(typed_link)
+            typed_reason = _problem(typed_link)
+
+    cookie_link: ReferralLink | None = None
+    cookie_reason: AttributionReason | None = None
+    cookie = load_referral_cookie(cookie_value)
+    if cookie is not None:
+        age = now - cookie.clicked_at
+        if age > window():
+            cookie_reason = AttributionReason.EXPIRED
+        elif age < -FUTURE_TOLERANCE:
+            cookie = None  # dated in the future: not a cookie we made
+        else:
+            cookie_link = db.session.get(ReferralLink, cookie.link_id)
+            if cookie_link is None:
+                cookie = None
+            else:
+                presented.append(cookie_link)
+                cookie_reason = _problem(cookie_link)
+
+    buyers = _employee_ids(buyer_email, buyer_user)
+    if buyers:
+        own = any(link.user_id in buyers for link in presented)
+        reason = AttributionReason.SELF_REFERRAL if own else AttributionReason.EMPLOYEE_BUYER
+        return Attribution(None, reason, flagged=True)
+
+    if typed_link is not None and typed_reason is None:
+        return Attribution(typed_link, AttributionReason.TYPED_CODE)
+    if cookie_link is not None and cookie_reason is None and cookie is not None:
+        return Attribution(cookie_link, AttributionReason.COOKIE, click_id=cookie.click_id)
+    return Attribution(None, typed_reason or cookie_reason or AttributionReason.NONE)

@@ -1,0 +1,71 @@
+"""The form that makes a new referral link."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from perks.forms import Form
+from perks.referrals.models import Destination
+from perks.referrals.services import LABEL_MAX_LENGTH
+
+STOREFRONT_CHOICE = "storefront"
+
+
+def target_value(destination: Destination, destination_id: int | None = None) -> str:
+    """The select's value for a page: ``storefront``, ``category:3``, ``product:12``."""
+    if destination is Destination.STOREFRONT:
+        return STOREFRONT_CHOICE
+    return f"{destination.value}:{destination_id}"
+
+
+class LinkForm(Form):
+    """A label and the page the link leads to: one select with a group per kind of page.
+
+    Only the label and the page are read: the code, the owner and the state are the server's.
+    """
+
+    label = StringField(
+        _l("Label"),
+        validators=[DataRequired(), Length(max=LABEL_MAX_LENGTH)],
+        description=_l(
+            "Only you see it. Say where you will share the link, for example "
+            "“Zalo group” or “Facebook post”, to tell your links apart."
+        ),
+    )
+    target = SelectField(_l("Where the link leads"), validators=[DataRequired()])
+    submit = SubmitField(_l("Make the link"))
+
+    def __init__(
+        self,
+        *args: object,
+        products: list[tuple[int, str]],
+        categories: list[tuple[int, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        groups: dict[str, list[tuple[str, str]]] = {
+            str(_l("Storefront")): [(STOREFRONT_CHOICE, str(_l("The storefront's home page")))],
+        }
+        if products:
+            groups[str(_l("Products"))] = [
+                (target_value(Destination.PRODUCT, pid), name) for pid, name in products
+            ]
+        if categories:
+            groups[str(_l("Categories"))] = [
+                (target_value(Destination.CATEGORY, cid), name) for cid, name in categories
+            ]
+        self.target.choices = groups
+
+    def offered_targets(self) -> set[str]:
+        return {value for options in self.target.choices.values() for value, _label in options}
+
+    @property
+    def destination(self) -> tuple[Destination, int | None]:
+        """The chosen page, after validation (the value is one of the offered choices)."""
+        value = self.target.data or STOREFRONT_CHOICE
+        if value == STOREFRONT_CHOICE:
+            return Destination.STOREFRONT, None
+        kind, _, number = value.partition(":")
+        return Destination(kind), int(number)

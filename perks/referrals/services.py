@@ -1,0 +1,344 @@
+"""Employees' referral links: the default one, more to products and categories, pausing.
+
+Where a link goes is stored on the server (a destination kind and a product or category id)
+and turned into a storefront URL only with ``url_for`` on the shop's endpoints: nothing a
+visitor sends ever becomes a redirect target.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from perks.auth.models import User
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.referrals.models import Click, Destination, ReferralLink, new_link_code
+from perks.shop.models import Product, ProductCategory
+
+#: what a code may look like in a URL or typed at checkout (more than today's alphabet, so
+#: codes of another length or alphabet later still resolve); anything else is unknown
+CODE_PATTERN = re.compile(r"[a-z0-9]{1,16}")
+#: a person can hardly share more links than this; it stops runaway scripts
+MAX_LINKS_PER_PERSON = 200
+LABEL_MAX_LENGTH = 80
+#: how often a fresh code is tried when one is taken (31^7 codes: a clash is very rare)
+CODE_ATTEMPTS = 8
+
+STOREFRONT_ENDPOINT = "shop.index"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """A storefront page: a shop endpoint and its arguments, for ``url_for``."""
+
+    endpoint: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+STOREFRONT = LinkTarget(STOREFRONT_ENDPOINT)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """One line of a person's links page."""
+
+    link: ReferralLink
+    #: human clicks (bots are not counted)
+    clicks: int
+    #: the product's or category's name; None for the storefront
+    destination_name: str | None
+
+
+def normalize_code(text: str | None) -> str | None:
+    """The code in what was typed or followed, or None when it cannot be a code.
+
+    Accepts the code in any case with spaces around it, or a whole link pasted at checkout
+    (``https://perks.example/r/ab3k9mq``).
+    """
+    value = (text or "").strip().lower()
+    if "/r/" in value:
+        value = value.rsplit("/r/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
+    return value if CODE_PATTERN.fullmatch(value) else None
+
+
+def link_target(
+    destination: Destination, product_slug: str | None, category_slug: str | None
+) -> LinkTarget:
+    """The page a link leads to: its product (if on sale) or category, else the storefront."""
+    if destination is Destination.PRODUCT and product_slug:
+        return LinkTarget("shop.product", {"slug": product_slug})
+    if destination is Destination.CATEGORY and category_slug:
+        return LinkTarget("shop.category", {"slug": category_slug})
+    return STOREFRONT
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def own_link(link_id: int, user: User) -> ReferralLink:
+    """The person's own link. Raises NotFound for anyone else's (no existence leak)."""
+    link = db.session.get(ReferralLink, link_id)
+    if link is None or link.user_id != user.id:
+        raise NotFound()
+    return link
+
+
+def link_by_code(code: str | None) -> ReferralLink | None:
+    """The link with this code (typed or followed), whatever its state; None if none."""
+    normalized = normalize_code(code)
+    if normalized is None:
+        return None
+    return db.session.scalar(select(ReferralLink).where(ReferralLink.code == normalized))
+
+
+def _destinations(
+    links: list[ReferralLink],
+) -> tuple[dict[int, Product], dict[int, ProductCategory]]:
+    """The products and categories ``links`` point at, in two statements at most."""
+    product_ids = {
+        link.destination_id
+        for link in links
+        if link.destination is Destination.PRODUCT and link.destination_id is not None
+    }
+    category_ids = {
+        link.destination_id
+        for link in links
+        if link.destination is Destination.CATEGORY and link.destination_id is not None
+    }
+    products = (
+        {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(product_ids)))}
+        if product_ids
+        else {}
+    )
+    categories = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(ProductCategory).where(ProductCategory.id.in_(category_ids))
+            )
+        }
+        if category_ids
+        else {}
+    )
+    return products, categories
+
+
+def _destination_name(
+    link: ReferralLink, products: dict[int, Product], categories: dict[int, ProductCategory]
+) -> str | None:
+    if link.destination is Destination.PRODUCT:
+        product = products.get(link.destination_id or 0)
+        return product.name if product else _("(no longer on sale)")
+    if link.destination is Destination.CATEGORY:
+        category = categories.get(link.destination_id or 0)
+        return category.name if category else _("(no longer on sale)")
+    return None
+
+
+def my_links(user: User) -> list[LinkRow]:
+    """The person's links, default first then newest, with their human clicks.
+
+    A fixed number of statements however many links and clicks there are.
+    """
+    clicks = (
+        select(func.count())
+        .where(Click.link_id == ReferralLink.id, Click.is_bot.is_(False))
+        .correlate(ReferralLink)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(ReferralLink, clicks)
+        .where(ReferralLink.user_id == user.id)
+        .order_by(
+            ReferralLink.is_default.desc(), ReferralLink.created_at.desc(), ReferralLink.id.desc()
+        )
+    ).all()
+    links = [link for link, _count in rows]
+    products, categories = _destinations(links)
+    return [
+        LinkRow(link, count or 0, _destination_name(link, products, categories))
+        for link, count in rows
+    ]
+
+
+def link_details(link: ReferralLink) -> tuple[str | None, LinkTarget]:
+    """The name of the page ``link`` leads to (None: the storefront) and the page itself."""
+    products, categories = _destinations([link])
+    product = products.get(link.destination_id or 0)
+    category = categories.get(link.destination_id or 0)
+    target = link_target(
+        link.destination,
+        product.slug if product is not None and product.active else None,
+        category.slug if category is not None else None,
+    )
+    return _destination_name(link, products, categories), target
+
+
+def human_clicks(link_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(Click.link_id == link_id, Click.is_bot.is_(False))
+        )
+        or 0
+    )
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _add_with_fresh_code(link: ReferralLink) -> ReferralLink:
+    """Insert ``link`` under a new unique code, trying again if the code is taken (flush only).
+
+    Raises:
+        IntegrityError: the insert failed for another reason (a second default link).
+    """
+    for attempt in range(CODE_ATTEMPTS):
+        link.code = new_link_code()
+        try:
+            with db.session.begin_nested():
+                db.session.add(link)
+                db.session.flush()
+        except IntegrityError:
+            # The savepoint's rollback took ``link`` out of the session: it is added again.
+            taken = db.session.scalar(select(ReferralLink.id).where(ReferralLink.code == link.code))
+            if taken is None or attempt == CODE_ATTEMPTS - 1:
+                raise
+            continue
+        return link
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _default_link(user_id: int) -> ReferralLink | None:
+    return db.session.scalar(
+        select(ReferralLink).where(ReferralLink.user_id == user_id, ReferralLink.is_default)
+    )
+
+
+def ensure_default_link(user: User) -> ReferralLink:
+    """The person's default link to the storefront, made on first use.
+
+    Safe when two first visits race: a unique index allows one default link per person, and
+    the loser of the race reads the winner's link.
+
+    Raises:
+        NotPermitted: the person is deactivated (their links no longer earn anything).
+    """
+    with transaction():
+        link = _default_link(user.id)
+        if link is not None:
+            return link
+        if not user.active:
+            raise NotPermitted()
+        try:
+            return _add_with_fresh_code(
+                ReferralLink(
+                    user_id=user.id,
+                    label="",
+                    destination=Destination.STOREFRONT,
+                    destination_id=None,
+                    is_default=True,
+                )
+            )
+        except IntegrityError:
+            link = _default_link(user.id)  # made by a simultaneous request
+            if link is None:
+                raise
+            return link
+
+
+def ensure_default_links() -> int:
+    """Give every active person who has none a default link (the demo, a one-off backfill).
+
+    Returns how many links were made.
+    """
+    with transaction():
+        has_default = select(ReferralLink.user_id).where(ReferralLink.is_default)
+        people = list(
+            db.session.scalars(
+                select(User)
+                .where(User.active.is_(True), User.id.not_in(has_default))
+                .order_by(User.id)
+            )
+        )
+        for person in people:
+            _add_with_fresh_code(
+                ReferralLink(
+                    user_id=person.id,
+                    label="",
+                    destination=Destination.STOREFRONT,
+                    destination_id=None,
+                    is_default=True,
+                )
+            )
+        return len(people)
+
+
+def create_link(
+    user: User, *, label: str, destination: Destination, destination_id: int | None
+) -> ReferralLink:
+    """A new link of ``user`` to the storefront, a category or a product on sale.
+
+    Raises:
+        ValidationFailed: no label, a label too long, or a product or category that does not
+            exist (or a product no longer on sale).
+        Conflict: the person already has ``MAX_LINKS_PER_PERSON`` links.
+        NotPermitted: the person is deactivated.
+    """
+    label = " ".join(label.split())
+    if not label or len(label) > LABEL_MAX_LENGTH:
+        raise ValidationFailed(
+            _("Give the link a label of up to %(max)d characters.", max=LABEL_MAX_LENGTH)
+        )
+    with transaction():
+        if not user.active:
+            raise NotPermitted()
+        if destination is Destination.STOREFRONT:
+            destination_id = None
+        elif destination is Destination.PRODUCT:
+            product = db.session.get(Product, destination_id) if destination_id else None
+            if product is None or not product.active:
+                raise ValidationFailed(_("Choose a product that is on sale."))
+        else:
+            category = db.session.get(ProductCategory, destination_id) if destination_id else None
+            if category is None:
+                raise ValidationFailed(_("Choose one of the storefront's categories."))
+        count = db.session.scalar(
+            select(func.count()).select_from(ReferralLink).where(ReferralLink.user_id == user.id)
+        )
+        if (count or 0) >= MAX_LINKS_PER_PERSON:
+            raise Conflict(
+                _("You have %(count)d links, the most anyone can have.", count=MAX_LINKS_PER_PERSON)
+            )
+        return _add_with_fresh_code(
+            ReferralLink(
+                user_id=user.id,
+                label=label,
+                destination=destination,
+                destination_id=destination_id,
+                is_default=False,
+            )
+        )
+
+
+def set_link_paused(link_id: int, user: User, *, paused: bool) -> ReferralLink:
+    """Pause or resume one of the person's links. Doing it twice changes nothing.
+
+    A paused link still takes visitors to the storefront, but counts no clicks and attributes
+    no orders, including orders of customers who clicked it before the pause.
+
+    Raises:
+        NotFound: not the person's link.
+    """
+    with transaction():
+        link = own_link(link_id, user)
+        link.paused = paused
+    from perks.referrals.clicks import forget_link
+
+    forget_link(link.code)
+    return link

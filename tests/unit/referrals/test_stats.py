@@ -1,0 +1,308 @@
+"""Referral figures: human clicks and unique visitors per link, person, team, department and
+company-time bucket; the fraud signals finance reviews."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from perks.auth.models import Role
+from perks.errors import NotFound, ValidationFailed
+from perks.extensions import db
+from perks.money import Money
+from perks.referrals import stats
+from perks.referrals.models import Click, ReferralLink
+from perks.referrals.stats import Figures, Period, window_from_args
+from tests.factories import ClickFactory, DepartmentFactory, ReferralLinkFactory, UserFactory
+
+#: a Sunday; the company is in Asia/Ho_Chi_Minh (UTC+7, no daylight saving)
+TODAY = date(2026, 5, 31)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A moment given in UTC."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
+    """``count`` clicks on ``link`` in one commit (each from its own visitor unless told)."""
+    fields.setdefault("clicked_at", at(TODAY, 3))
+    db.session.add_all(ClickFactory.build_batch(count, link_id=link.id, **fields))
+    db.session.commit()
+
+
+def window(period: str = "day", days: str = "30") -> stats.Window:
+    return window_from_args(period, days, today=TODAY)
+
+
+# --- the window ------------------------------------------------------------------------------
+
+
+def test_the_window_defaults_to_30_days_by_day_ending_today(app):
+    chosen = window_from_args(None, None, today=TODAY)
+    assert (chosen.period, chosen.days, chosen.last_day) == (Period.DAY, 30, TODAY)
+    assert chosen.first_day == date(2026, 5, 2)
+
+
+@pytest.mark.parametrize(
+    ("period", "days"), [("hour", "30"), ("day", "31"), ("day", "abc"), ("DAY", "30"), ("", "-1")]
+)
+def test_an_unknown_period_or_number_of_days_is_refused(app, period, days):
+    with pytest.raises(ValidationFailed):
+        window_from_args(period, days, today=TODAY)
+
+
+def test_the_window_runs_from_midnight_company_time(app):
+    chosen = window("day", "30")
+    # midnight in Hồ Chí Minh City is 17:00 UTC the day before
+    assert chosen.start == datetime(2026, 5, 1, 17, 0, tzinfo=UTC)
+    assert chosen.end == datetime(2026, 5, 31, 17, 0, tzinfo=UTC)
+
+
+def test_buckets_are_days_weeks_from_monday_or_months(app):
+    assert len(window("day", "30").bucket_starts()) == 30
+    weeks = window("week", "30").bucket_starts()
+    assert weeks[0] == date(2026, 4, 27)  # the Monday before 2 May
+    assert weeks[-1] == date(2026, 5, 25)
+    assert all(start.weekday() == 0 for start in weeks)
+    assert window("month", "90").bucket_starts() == [
+        date(2026, 3, 1),
+        date(2026, 4, 1),
+        date(2026, 5, 1),
+    ]
+    assert len(window("month", "365").bucket_starts()) == 12  # 1 June 2025 to 31 May 2026
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def test_orders_revenue_and_conversion_stay_unknown_until_orders_exist():
+    assert Figures(clicks=10, visitors=4).conversion_bps is None
+    with_orders = Figures(clicks=400, visitors=100, orders=3, revenue=Money(90_000, "VND"))
+    assert with_orders.conversion_bps == 75  # 0.75% of clicks
+
+
+def test_my_links_count_human_clicks_and_distinct_visitors_per_link_and_in_total(app):
+    owner = UserFactory()
+    default = ReferralLinkFactory(user=owner, is_default=True)
+    zalo = ReferralLinkFactory(user=owner, label="Zalo group")
+    quiet = ReferralLinkFactory(user=owner, label="Quiet")
+    add_clicks(default, 3, ip_hash="a" * 64)  # one visitor, three clicks
+    add_clicks(default, 2)  # two more visitors
+    add_clicks(zalo, 4)
+    add_clicks(zalo, 1, ip_hash="a" * 64)  # the first visitor again, on another link
+    add_clicks(zalo, 5, is_bot=True, user_agent_family="facebookexternalhit")
+    add_clicks(zalo, 2, clicked_at=at(TODAY, 3) - timedelta(days=40))  # before the window
+    add_clicks(ReferralLinkFactory(), 7)  # someone else's
+
+    result = stats.my_links(owner, window())
+
+    # the default link first, then the newest
+    assert [row.link.id for row in result.links] == [default.id, quiet.id, zalo.id]
+    figures = {row.link.id: row.figures for row in result.links}
+    assert figures[default.id] == Figures(clicks=5, visitors=3)
+    assert figures[zalo.id] == Figures(clicks=5, visitors=5)
+    assert figures[quiet.id] == Figures()
+    assert result.total == Figures(clicks=10, visitors=7)  # visitor "a" counted once
+    assert sum(bucket.figures.clicks for bucket in result.series) == 10
+
+
+def test_a_click_late_in_the_utc_evening_counts_on_the_next_company_day(app):
+    link = ReferralLinkFactory()
+    add_clicks(link, 1, clicked_at=at(date(2026, 5, 20), 16, 59))  # 23:59 on the 20th
+    add_clicks(link, 2, clicked_at=at(date(2026, 5, 20), 17, 0))  # 00:00 on the 21st
+    add_clicks(link, 1, clicked_at=at(date(2026, 5, 1), 17, 0))  # 00:00 on 2 May: first day
+    add_clicks(link, 1, clicked_at=at(date(2026, 5, 1), 16, 59))  # 1 May: before the window
+    add_clicks(link, 1, clicked_at=at(TODAY, 16, 59))  # the last minute of today
+    add_clicks(link, 1, clicked_at=at(TODAY, 17, 0))  # tomorrow already
+
+    series = {b.start: b.figures.clicks for b in stats.my_links(link.user, window()).series}
+
+    assert series[date(2026, 5, 20)] == 1
+    assert series[date(2026, 5, 21)] == 2
+    assert series[date(2026, 5, 2)] == 1
+    assert series[TODAY] == 1
+    assert sum(series.values()) == 5
+    assert list(series) == [date(2026, 5, 2) + timedelta(days=n) for n in range(30)]
+
+
+def test_weekly_and_monthly_buckets_count_each_visitor_once(app):
+    link = ReferralLinkFactory()
+    # Monday 18 May 00:30 company time is Sunday 17:30 UTC: it belongs to the week of the 18th
+    add_clicks(link, 1, ip_hash="b" * 64, clicked_at=at(date(2026, 5, 17), 17, 30))
+    add_clicks(link, 1, ip_hash="b" * 64, clicked_at=at(date(2026, 5, 22), 9))
+    add_clicks(link, 1, ip_hash="c" * 64, clicked_at=at(date(2026, 5, 17), 9))  # Sunday 17th
+    add_clicks(link, 1, ip_hash="b" * 64, clicked_at=at(date(2026, 4, 30), 18))  # 1 May local
+
+    weeks = {b.start: b.figures for b in stats.my_links(link.user, window("week", "90")).series}
+    assert weeks[date(2026, 5, 18)] == Figures(clicks=2, visitors=1)
+    assert weeks[date(2026, 5, 11)] == Figures(clicks=1, visitors=1)
+    assert weeks[date(2026, 4, 27)] == Figures(clicks=1, visitors=1)
+
+    months = {b.start: b.figures for b in stats.my_links(link.user, window("month", "90")).series}
+    assert months[date(2026, 5, 1)] == Figures(clicks=4, visitors=2)
+    assert months[date(2026, 4, 1)] == Figures()
+
+
+# --- one link --------------------------------------------------------------------------------
+
+
+def test_a_link_shows_where_its_visitors_came_from_and_how_many_bots_it_had(app):
+    link = ReferralLinkFactory()
+    add_clicks(link, 3, referrer_domain="zalo.me", user_agent_family="Zalo")
+    add_clicks(link, 1, referrer_domain="", user_agent_family="Safari")
+    add_clicks(link, 2, is_bot=True, user_agent_family="facebookexternalhit")
+
+    detail = stats.link_detail(link.id, link.user, window())
+
+    assert detail.figures == Figures(clicks=4, visitors=4)
+    assert [(s.name, s.clicks) for s in detail.referrers] == [("zalo.me", 3), ("", 1)]
+    assert [(s.name, s.clicks) for s in detail.browsers] == [("Zalo", 3), ("Safari", 1)]
+    assert detail.bot_visits == 2
+
+
+def test_another_persons_link_is_not_found_even_for_an_admin(app):
+    link = ReferralLinkFactory()
+    admin = UserFactory(roles={Role.ADMIN, Role.FINANCE})
+    with pytest.raises(NotFound):
+        stats.link_detail(link.id, admin, window())
+    with pytest.raises(NotFound):
+        stats.link_detail(999_999, link.user, window())
+
+
+# --- teams and the company -------------------------------------------------------------------
+
+
+def test_a_manager_sees_each_direct_report_and_the_team_total(app):
+    manager = UserFactory(roles={Role.EMPLOYEE, Role.MANAGER})
+    lan = UserFactory(name="Lan", manager=manager)
+    minh = UserFactory(name="Minh", manager=manager, active=False)
+    quiet = UserFactory(name="Quang", manager=manager)
+    outsider = UserFactory(name="Other team")
+    add_clicks(ReferralLinkFactory(user=lan), 3, ip_hash="d" * 64)
+    add_clicks(ReferralLinkFactory(user=lan), 2)
+    add_clicks(ReferralLinkFactory(user=minh), 1, ip_hash="d" * 64)
+    add_clicks(ReferralLinkFactory(user=outsider), 9)
+    add_clicks(ReferralLinkFactory(user=manager), 4)  # the manager's own: not the team's
+
+    team = stats.team_stats(manager, window())
+
+    assert [(p.name, p.active, p.figures) for p in team.people] == [
+        ("Lan", True, Figures(clicks=5, visitors=3)),
+        ("Minh", False, Figures(clicks=1, visitors=1)),
+        ("Quang", True, Figures()),
+    ]
+    assert quiet.id in {p.user_id for p in team.people}
+    assert team.total == Figures(clicks=6, visitors=3)
+    assert sum(b.figures.clicks for b in team.series) == 6
+
+
+def test_the_company_page_totals_per_department_and_pages_people_by_clicks(app):
+    sales = DepartmentFactory(name="Sales")
+    people = [UserFactory(name=f"Sales {n}", department=sales) for n in range(3)]
+    loner = UserFactory(name="No department")
+    for n, person in enumerate(people):
+        add_clicks(ReferralLinkFactory(user=person), n + 1)
+    add_clicks(ReferralLinkFactory(user=loner), 10)
+    UserFactory(name="Nobody clicked", department=sales)
+
+    company = stats.company_stats(window(), page=1, per_page=2)
+
+    assert [(d.name, d.people, d.figures.clicks) for d in company.departments] == [
+        (None, 1, 10),
+        ("Sales", 3, 6),
+    ]
+    assert company.total == Figures(clicks=16, visitors=16)
+    assert company.people.total == 4
+    assert company.people.pages == 2
+    assert [(p.name, p.department, p.figures.clicks) for p in company.people.items] == [
+        ("No department", None, 10),
+        ("Sales 2", "Sales", 3),
+    ]
+    second = stats.company_stats(window(), page=2, per_page=2)
+    assert [p.name for p in second.people.items] == ["Sales 1", "Sales 0"]
+
+
+# --- fraud signals ---------------------------------------------------------------------------
+
+
+def test_many_clicks_in_one_company_day_from_one_visitor_are_flagged(app):
+    flagged = ReferralLinkFactory()
+    spread = ReferralLinkFactory()
+    below = ReferralLinkFactory()
+    add_clicks(flagged, stats.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="e" * 64)
+    add_clicks(below, stats.SAME_VISITOR_CLICKS_PER_DAY - 1, ip_hash="e" * 64)
+    add_clicks(below, 5, ip_hash="e" * 64, is_bot=True)  # bots do not make it a signal
+    # the same number, but across midnight company time (17:00 UTC)
+    add_clicks(spread, 25, ip_hash="f" * 64, clicked_at=at(date(2026, 5, 20), 16, 30))
+    add_clicks(spread, 25, ip_hash="f" * 64, clicked_at=at(date(2026, 5, 20), 17, 30))
+
+    signals = stats.fraud_signals(window_from_args(None, "30", today=TODAY))
+
+    assert [(r.link_id, r.day, r.ip_hash, r.clicks) for r in signals.repeated_visitors] == [
+        (flagged.id, TODAY, "e" * 64, stats.SAME_VISITOR_CLICKS_PER_DAY)
+    ]
+    assert signals.repeated_visitors[0].owner == flagged.user.name
+    assert signals.repeated_visitors[0].code == flagged.code
+
+
+def test_many_clicks_from_few_visitors_are_flagged(app):
+    flagged = ReferralLinkFactory()
+    fine = ReferralLinkFactory()
+    for n in range(10):  # 100 clicks from 10 visitors: 10 each
+        add_clicks(flagged, 10, ip_hash=f"{n:064x}")
+    for n in range(11):  # 99 clicks from 11 visitors: 9 each
+        add_clicks(fine, 9, ip_hash=f"{n:064x}")
+
+    signals = stats.fraud_signals(window())
+
+    assert [
+        (r.link_id, r.clicks, r.visitors, r.clicks_per_visitor) for r in signals.few_visitors
+    ] == [(flagged.id, 100, 10, 10)]
+
+
+def test_links_visited_mostly_by_bots_are_flagged(app):
+    flagged = ReferralLinkFactory()
+    fine = ReferralLinkFactory()
+    few = ReferralLinkFactory()
+    add_clicks(flagged, 10, is_bot=True)
+    add_clicks(flagged, 10)
+    add_clicks(fine, 9, is_bot=True)
+    add_clicks(fine, 11)
+    add_clicks(few, 19, is_bot=True)  # under the minimum number of visits
+
+    signals = stats.fraud_signals(window())
+
+    assert [(r.link_id, r.visits, r.bots, r.share_bps) for r in signals.bot_shares] == [
+        (flagged.id, 20, 10, 5_000)
+    ]
+    assert signals.self_referrals is None  # recorded by the storefront's orders, later
+
+
+def test_clicks_outside_the_fraud_window_are_not_flagged(app):
+    link = ReferralLinkFactory()
+    add_clicks(link, 60, ip_hash="e" * 64, clicked_at=at(TODAY, 3) - timedelta(days=8))
+    assert (
+        stats.fraud_signals(
+            window_from_args(None, "7", choices=stats.FRAUD_DAYS, today=TODAY)
+        ).repeated_visitors
+        == []
+    )
+    assert (
+        len(
+            stats.fraud_signals(
+                window_from_args(None, "30", choices=stats.FRAUD_DAYS, today=TODAY)
+            ).repeated_visitors
+        )
+        == 1
+    )
+
+
+def test_no_clicks_anywhere_gives_empty_figures(app):
+    assert db.session.query(Click).count() == 0
+    user = UserFactory()
+    result = stats.my_links(user, window())
+    assert result.links == []
+    assert result.total == Figures()
+    assert all(bucket.figures == Figures() for bucket in result.series)
