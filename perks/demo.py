@@ -141,6 +141,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
     seed_demo_catalog(today=today)
+    from perks.referrals.services import ensure_default_links
+
+    ensure_default_links()
     seed_demo_shop()
     return demo_logins(), True
 

@@ -26,9 +26,11 @@ NAVIGATION = (
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     NavItem(_l("My links"), "referrals.my_links"),
+    NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("Redeem"), "catalog.redeem", (Role.REDEEMER,)),
     NavItem(_l("People"), "people.directory", (Role.HR,)),
     NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
+    NavItem(_l("Fraud signals"), "referral_stats.fraud", (Role.FINANCE,)),
     NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
     NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
 )

@@ -46,7 +46,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from sqlalchemy import Engine, and_, insert, select
 
 from perks.auth.models import User
@@ -97,7 +97,8 @@ class Visitor:
 class Visit:
     """What following a link does."""
 
-    target: LinkTarget
+    #: where the visitor is sent: a path of the storefront, built by ``url_for``
+    location: str
     #: the link to attribute to (None: no cookie is set)
     link_id: int | None = None
     #: the recorded click (None in batched mode, or when nothing was counted)
@@ -112,7 +113,8 @@ class LinkInfo:
     user_id: int
     paused: bool
     owner_active: bool
-    target: LinkTarget
+    #: the link's page, from ``url_for`` (cached with the rest: the URL map never changes)
+    location: str
 
 
 def hash_ip(ip: str, secret: str | bytes) -> str:
@@ -182,7 +184,11 @@ def _read_link(code: str) -> LinkInfo | None:
         return None
     link_id, user_id, paused, destination, owner_active, product_slug, on_sale, category_slug = row
     target = link_target(destination, product_slug if on_sale else None, category_slug)
-    return LinkInfo(link_id, user_id, paused, owner_active, target)
+    return LinkInfo(link_id, user_id, paused, owner_active, _location(target))
+
+
+def _location(target: LinkTarget) -> str:
+    return url_for(target.endpoint, **target.values)
 
 
 def follow_link(code: str, visitor: Visitor, *, now: datetime) -> Visit:
@@ -198,9 +204,9 @@ def follow_link(code: str, visitor: Visitor, *, now: datetime) -> Visit:
     normalized = normalize_code(code)
     info = _state().links.get(normalized) if normalized else None
     if info is None or info.paused:
-        return Visit(STOREFRONT)
+        return Visit(_location(STOREFRONT))
     if not info.owner_active or visitor.user_id == info.user_id:
-        return Visit(info.target)
+        return Visit(info.location)
     agent = classify_user_agent(visitor.user_agent)
     is_bot = agent.is_bot or visitor.head_only
     click_id = _state().recorder.record(
@@ -214,8 +220,8 @@ def follow_link(code: str, visitor: Visitor, *, now: datetime) -> Visit:
         }
     )
     if is_bot:
-        return Visit(info.target)
-    return Visit(info.target, link_id=info.id, click_id=click_id)
+        return Visit(info.location)
+    return Visit(info.location, link_id=info.id, click_id=click_id)
 
 
 # --- the code cache -------------------------------------------------------------------------

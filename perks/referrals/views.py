@@ -235,11 +235,12 @@ def _signed_in_user_id() -> int | None:
     Anonymous visitors, almost all of them, never touch the session: no session cookie is
     ever set by the redirect, and no time is spent on it.
     """
-    names = (
-        current_app.config.get("SESSION_COOKIE_NAME", "session"),
-        current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_NAME),
-    )
-    if not any(name in request.cookies for name in names):
+    config = current_app.config
+    cookies = request.cookies
+    if (
+        config["SESSION_COOKIE_NAME"] not in cookies
+        and config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_NAME) not in cookies
+    ):
         return None
     return current_user.id if current_user.is_authenticated else None
 
@@ -260,14 +261,14 @@ def follow(code: str) -> Response:
         ),
         now=now,
     )
-    response = redirect(url_for(visit.target.endpoint, **visit.target.values), code=302)
+    response = redirect(visit.location, code=302)
     if visit.link_id is not None:
-        window = attribution.window()
+        config = current_app.config
         response.set_cookie(
             attribution.REFERRAL_COOKIE,
             attribution.dump_referral_cookie(visit.link_id, visit.click_id, now),
-            max_age=int(window.total_seconds()),
-            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+            max_age=int(config["ATTRIBUTION_WINDOW_DAYS"]) * 86_400,
+            secure=bool(config["SESSION_COOKIE_SECURE"]),
             httponly=True,
             samesite="Lax",
         )

@@ -227,19 +227,23 @@ def test_codes_are_normalised_or_refused(text, code):
 def test_the_cache_answers_from_memory_until_it_expires_or_is_told(app):
     link = ReferralLinkFactory()
     cache = clicks.LinkCache(60)
-    assert cache.get(link.code).id == link.id
+    with app.test_request_context():
+        assert cache.get(link.code).location == "/shop/"
+
     link.paused = True
     db.session.commit()
     assert not cache.get(link.code).paused  # remembered
     cache.forget(link.code)
-    assert cache.get(link.code).paused
-    assert cache.get("nosuchc") is None
+    with app.test_request_context():
+        assert cache.get(link.code).paused
+        assert cache.get("nosuchc") is None
 
 
 def test_without_a_cache_every_lookup_reads_the_database(app):
     link = ReferralLinkFactory()
     cache = clicks.LinkCache(0)
-    assert not cache.get(link.code).paused
-    link.paused = True
-    db.session.commit()
-    assert cache.get(link.code).paused
+    with app.test_request_context():
+        assert not cache.get(link.code).paused
+        link.paused = True
+        db.session.commit()
+        assert cache.get(link.code).paused
