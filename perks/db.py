@@ -41,6 +41,18 @@ class TimestampMixin:
     )
 
 
+class BilingualMixin:
+    """Models whose texts come in Vietnamese and English columns (``title_vi``, ``title_en``)."""
+
+    def localized(self, field: str, locale: str | None = None) -> str:
+        """``field`` in ``locale`` (default: the request's), falling back to the other language."""
+        from flask_babel import get_locale
+
+        locale = locale or str(get_locale() or "vi")
+        first, second = ("en", "vi") if locale == "en" else ("vi", "en")
+        return getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One unit of work: commit when the block ends, roll back if it raises.

@@ -7,7 +7,6 @@ import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from perks.db import Base, TimestampMixin
+from perks.db import Base, BilingualMixin, TimestampMixin
 
 if TYPE_CHECKING:
     from perks.auth.models import User
@@ -161,7 +160,7 @@ perk_department = Table(
 )
 
 
-class Perk(TimestampMixin, Base):
+class Perk(BilingualMixin, TimestampMixin, Base):
     """Something staff can claim (or win in a draw): a discount, a voucher, an experience."""
 
     __tablename__ = "perk"
@@ -210,12 +209,6 @@ class Perk(TimestampMixin, Base):
     departments: Mapped[list[Department]] = relationship(
         secondary=perk_department, lazy="selectin", order_by="Department.name"
     )
-
-    def localized(self, field: str, locale: str | None = None) -> str:
-        """The Vietnamese or English text of ``field``, falling back to the other one."""
-        locale = locale or str(get_locale() or "vi")
-        first, second = ("en", "vi") if locale == "en" else ("vi", "en")
-        return getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
 
     @property
     def title(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from perks.db import Base, TimestampMixin
+from perks.db import Base, BilingualMixin, TimestampMixin
 from perks.money import Money
 
 
@@ -36,18 +35,13 @@ class RedemptionMode(enum.StrEnum):
         )
 
 
-class _Localized:
-    def localized(self, field: str) -> str:
-        locale = str(get_locale() or "vi")
-        first, second = ("en", "vi") if locale == "en" else ("vi", "en")
-        return getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
-
+class _Named(BilingualMixin):
     @property
     def name(self) -> str:
         return self.localized("name")
 
 
-class ProductCategory(_Localized, TimestampMixin, Base):
+class ProductCategory(_Named, TimestampMixin, Base):
     """A shelf of the storefront ("Tours", "Hotel stays")."""
 
     __tablename__ = "product_category"
@@ -60,7 +54,7 @@ class ProductCategory(_Localized, TimestampMixin, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Product(_Localized, TimestampMixin, Base):
+class Product(_Named, TimestampMixin, Base):
     """A product or service customers buy (a tour, a hotel night, a voucher)."""
 
     __tablename__ = "product"
