@@ -10,6 +10,7 @@ from perks.auth.services import find_user_by_email, normalise_email, set_passwor
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.people.events import announce_activated
 
 
 def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
@@ -28,10 +29,13 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
         if user is None:
             user = User(email=email, name=name)
             db.session.add(user)
+        activated = created or not user.active
         user.active = True
         user.set_roles(user.roles | {Role.ADMIN, Role.EMPLOYEE})
         if not (user.password_hash and check_password_hash(user.password_hash, password)):
             set_password(user, password)
         db.session.flush()
         audit.record("auth.admin_ensured", actor=None, target=user)
+        if activated:
+            announce_activated([user])  # their default referral link, in this transaction
         return user, created

@@ -42,6 +42,7 @@ from perks.auth.services import normalise_email
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.people.events import announce_activated
 from perks.people.models import Department, PeopleImport
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
 
@@ -1061,6 +1062,7 @@ def _write(plan: ImportPlan, *, progress: Callable[[int], None]) -> ImportResult
         )
 
     created: dict[int, User] = {}
+    reactivated: list[User] = []
     waiting_for_manager: list[tuple[User, int]] = []
     deactivated = 0
     done = 0
@@ -1080,6 +1082,8 @@ def _write(plan: ImportPlan, *, progress: Callable[[int], None]) -> ImportResult
                 if fields.get("active") is False:
                     deactivated += 1
                     user.session_token = new_session_token()  # signs them out everywhere
+                elif fields.get("active") is True:
+                    reactivated.append(user)
             if "manager" in fields:
                 manager = fields.pop("manager")
                 if manager is None:
@@ -1097,6 +1101,8 @@ def _write(plan: ImportPlan, *, progress: Callable[[int], None]) -> ImportResult
     for user, line in waiting_for_manager:
         user.manager_id = created[line].id
     db.session.flush()
+    # their default referral links, in this transaction (the active ones only)
+    announce_activated([*created.values(), *reactivated])
     return ImportResult(
         created=plan.to_create,
         updated=plan.to_update,

@@ -15,6 +15,7 @@ from perks.auth.services import normalise_email
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.people.events import announce_activated
 from perks.people.models import Department
 
 #: roles HR may hand out; finance and admin rights come only from an admin
@@ -159,6 +160,7 @@ def create_person(data: PersonData, *, actor: User) -> User:
         audit.record(
             "people.created", actor=actor, target=user, roles=sorted(r.value for r in data.roles)
         )
+        announce_activated([user])  # their default referral link, in this transaction
         return user
 
 
@@ -277,4 +279,6 @@ def reactivate_person(user: User, *, actor: User) -> None:
     ensure_may_manage(actor, user)
     with transaction():
         user.active = True
+        db.session.flush()
         audit.record("people.reactivated", actor=actor, target=user)
+        announce_activated([user])

@@ -201,15 +201,16 @@ def follow_link(code: str, visitor: Visitor, *, now: datetime) -> Visit:
       ``is_bot`` (so previews and crawls can be seen) but never counted, and no attribution;
     - anyone else: the link's page; the click is counted and attributed (the cookie).
     """
+    state = _state()
     normalized = normalize_code(code)
-    info = _state().links.get(normalized) if normalized else None
+    info = state.links.get(normalized) if normalized else None
     if info is None or info.paused:
-        return Visit(_location(STOREFRONT))
+        return Visit(state.storefront())
     if not info.owner_active or visitor.user_id == info.user_id:
         return Visit(info.location)
     agent = classify_user_agent(visitor.user_agent)
     is_bot = agent.is_bot or visitor.head_only
-    click_id = _state().recorder.record(
+    click_id = state.recorder.record(
         {
             "link_id": info.id,
             "clicked_at": now,
@@ -438,6 +439,13 @@ atexit.register(close_all_recorders)
 class ReferralState:
     recorder: ClickRecorder
     links: LinkCache
+    #: the storefront's path, where unknown and paused codes land (built on first use)
+    _storefront: str | None = None
+
+    def storefront(self) -> str:
+        if self._storefront is None or self.links.seconds <= 0:
+            self._storefront = _location(STOREFRONT)
+        return self._storefront
 
 
 def init_referrals(app: Flask) -> None:

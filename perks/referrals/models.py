@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -95,7 +96,12 @@ class Click(Base):
     """One visit through a link. Bots are stored (flagged) but never counted or attributed."""
 
     __tablename__ = "click"
-    __table_args__ = (Index("ix_click_link_id_clicked_at", "link_id", "clicked_at"),)
+    __table_args__ = (
+        Index("ix_click_link_id_clicked_at", "link_id", "clicked_at"),
+        # The company and fraud pages and the daily roll-up read a period's clicks: in time
+        # order, as they were written (migration 0008).
+        Index("ix_click_clicked_at", "clicked_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("referral_link.id"))
@@ -107,3 +113,31 @@ class Click(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the domain the visitor came from (Referer header), if any
     referrer_domain: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ClickDay(Base):
+    """Each link's clicks of one company-time day, rolled up from ``click`` once the day is
+    over (``perks.referrals.rollup``, run by ``flask perks tick``). The company page reads
+    these instead of millions of clicks (PERFORMANCE.md, P7)."""
+
+    __tablename__ = "click_day"
+
+    #: the day, company time (``BABEL_DEFAULT_TIMEZONE``)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_link.id"), primary_key=True)
+    #: human clicks
+    clicks: Mapped[int] = mapped_column(Integer)
+    #: distinct IP hashes among the human clicks of that day on that link
+    visitors: Mapped[int] = mapped_column(Integer)
+    #: clicks by bots and crawlers
+    bots: Mapped[int] = mapped_column(Integer)
+
+
+class ClickRollup(Base):
+    """How far ``click_day`` goes: one row (id 1), every day up to ``through`` is rolled up
+    (None: nothing yet)."""
+
+    __tablename__ = "click_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through: Mapped[date | None] = mapped_column(Date)

@@ -8,6 +8,7 @@ visitor sends ever becomes a redirect target.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from perks.auth.models import User
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.people.events import people_activated
 from perks.referrals.models import Click, Destination, ReferralLink, new_link_code
 from perks.shop.models import Product, ProductCategory
 
@@ -29,6 +31,8 @@ MAX_LINKS_PER_PERSON = 200
 LABEL_MAX_LENGTH = 80
 #: how often a fresh code is tried when one is taken (31^7 codes: a clash is very rare)
 CODE_ATTEMPTS = 8
+#: ids per ``IN (...)`` list (SQLite allows a limited number of parameters)
+ID_CHUNK = 500
 
 STOREFRONT_ENDPOINT = "shop.index"
 
@@ -220,10 +224,73 @@ def _default_link(user_id: int) -> ReferralLink | None:
     )
 
 
-def ensure_default_link(user: User) -> ReferralLink:
-    """The person's default link to the storefront, made on first use.
+def default_link(user: User) -> ReferralLink | None:
+    """The person's default link, if they have one (everyone active should: see below)."""
+    return _default_link(user.id)
 
-    Safe when two first visits race: a unique index allows one default link per person, and
+
+def _new_default_link(user_id: int) -> ReferralLink:
+    return ReferralLink(
+        user_id=user_id,
+        label="",
+        destination=Destination.STOREFRONT,
+        destination_id=None,
+        is_default=True,
+    )
+
+
+def give_default_links(people: Sequence[User]) -> int:
+    """A default link for each of ``people`` who has none (flush only; the caller commits).
+
+    Called in the transaction that added or re-activated them (``people_activated``), so
+    nobody has to wait for a first visit. The links go in at once; if one of the new codes
+    is already taken (about one chance in a few thousand for ten thousand new links among
+    twenty thousand), they go in one by one, each with a fresh code on a clash.
+
+    Returns how many links were made.
+    """
+    ids = [person.id for person in people]
+    having: set[int] = set()
+    for start in range(0, len(ids), ID_CHUNK):
+        having.update(
+            db.session.scalars(
+                select(ReferralLink.user_id).where(
+                    ReferralLink.is_default, ReferralLink.user_id.in_(ids[start : start + ID_CHUNK])
+                )
+            )
+        )
+    missing = list(dict.fromkeys(i for i in ids if i not in having))
+    if not missing:
+        return 0
+    links = [_new_default_link(user_id) for user_id in missing]
+    for link in links:
+        link.code = new_link_code()
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(links)
+            db.session.flush()
+    except IntegrityError:
+        # The savepoint's rollback took the links out of the session: one by one instead.
+        for user_id in missing:
+            _add_with_fresh_code(_new_default_link(user_id))
+    return len(missing)
+
+
+def _on_people_activated(sender: Sequence[User], **_: object) -> None:
+    give_default_links(sender)
+
+
+def listen_to_people() -> None:
+    """Give people their default link as soon as they are added or re-activated."""
+    people_activated.connect(_on_people_activated)
+
+
+def ensure_default_link(user: User) -> ReferralLink:
+    """The person's default link to the storefront, made now if they have none (people get
+    one when they are added or re-activated: this is the "make my link" button's service, for
+    people added before that, or by other means).
+
+    Safe when two requests race: a unique index allows one default link per person, and
     the loser of the race reads the winner's link.
 
     Raises:
@@ -236,15 +303,7 @@ def ensure_default_link(user: User) -> ReferralLink:
         if not user.active:
             raise NotPermitted()
         try:
-            return _add_with_fresh_code(
-                ReferralLink(
-                    user_id=user.id,
-                    label="",
-                    destination=Destination.STOREFRONT,
-                    destination_id=None,
-                    is_default=True,
-                )
-            )
+            return _add_with_fresh_code(_new_default_link(user.id))
         except IntegrityError:
             link = _default_link(user.id)  # made by a simultaneous request
             if link is None:
@@ -266,17 +325,7 @@ def ensure_default_links() -> int:
                 .order_by(User.id)
             )
         )
-        for person in people:
-            _add_with_fresh_code(
-                ReferralLink(
-                    user_id=person.id,
-                    label="",
-                    destination=Destination.STOREFRONT,
-                    destination_id=None,
-                    is_default=True,
-                )
-            )
-        return len(people)
+        return give_default_links(people)
 
 
 def create_link(

@@ -1,8 +1,8 @@
 """Referral figures behind the stats pages, and the fraud signals finance reviews.
 
 Read-side only, in the style of ``perks.catalog.queries``: each page runs a fixed number of
-grouped statements, however many clicks there are (PERFORMANCE.md, P4), and the page is
-assembled in Python.
+grouped statements, however many clicks and orders there are (PERFORMANCE.md, P4), and the
+page is assembled in Python.
 
 What is counted:
 
@@ -10,58 +10,76 @@ What is counted:
   counted;
 - *unique visitors* are distinct IP hashes in the period (the IP itself is never stored), so
   a total's visitors are not the sum of its rows' visitors;
+- *orders* are the storefront's orders attributed to a link and paid in the period (``paid_at``
+  in it), whose payment matched the order (no ``mismatch``); refunds do not take them away;
+- *revenue* is the sum of those orders' totals, one amount per currency: VND and USD are never
+  added together, and the pages show each currency on its own line;
+- *conversion* is orders per unique visitor (orders ÷ unique visitors, in basis points), so a
+  visitor who clicks five times and buys once converted once. It can pass 100 % when customers
+  type a code at checkout without clicking; with no visitors there is no conversion ("—");
 - the period runs from midnight, company time (``BABEL_DEFAULT_TIMEZONE``), ``days - 1``
   days ago to now, and the chart's buckets are company-time days, weeks (from Monday) or
-  months.
-
-Orders, revenue and conversion come from the storefront's orders, which do not exist yet
-(the checkout is issue 5). Until then :attr:`Figures.orders` and :attr:`Figures.revenue` are
-``None`` and the pages show "—" with a note, never a made-up zero. When orders arrive, each
-function here gains one grouped statement over the attributed orders, keyed like its clicks
-(per link, per person, per department, per bucket), that fills those two fields.
+  months; orders fall in the bucket of their payment.
 
 Bucketing happens in SQL so that unique visitors per week or month are exact: PostgreSQL
 truncates in the company's time zone (``date_trunc`` on ``timezone(zone, clicked_at)``,
 daylight saving included); SQLite, used in development and tests, has no time-zone data and
 shifts by the zone's current UTC offset, which is exact for zones without daylight saving,
 like the default Asia/Ho_Chi_Minh.
+
+Scale (PERFORMANCE.md, P7: 2,000,000 clicks). The employee, link and team pages read only
+their own links' clicks through the ``(link_id, clicked_at)`` index. The company and fraud
+pages read every click of the period: on PostgreSQL through ``ix_click_clicked_at_covering``
+(``clicked_at`` with the link, bot flag, IP hash and referrer alongside, migration 0008), an
+index-only scan, and they count distinct visitors on a 64-bit hash of the IP hash
+(``hashtextextended``): sorting 8-byte integers instead of 64-character strings is several
+times faster, and the chance that two of a year's few hundred thousand visitors share a
+64-bit hash is about 10⁻⁸ (SQLite, for development and tests, counts the IP hashes
+themselves).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from flask_sqlalchemy.pagination import SelectPagination
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Select,
     case,
-    cast,
     distinct,
     false,
     func,
+    literal,
     select,
     true,
 )
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import aliased, lazyload
 
 from perks.auth.models import User
-from perks.errors import NotFound, ValidationFailed
+from perks.errors import NotFound
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import Department
+from perks.referrals import rollup
+from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click, ReferralLink
+from perks.referrals.periods import (  # the pages import them from here too
+    PERIOD_LABELS,  # noqa: F401
+    STATS_DAYS,  # noqa: F401
+    Period,
+    Window,
+    as_date,
+    bucket_sql,
+    company_zone,  # noqa: F401
+    dialect,
+    window_from_args,  # noqa: F401
+)
+from perks.shop.models import Order, OrderStatus
 
-#: the periods a stats page offers, in days; the first is the default
-STATS_DAYS = (30, 90, 365)
 #: the periods the fraud page offers, in days; the second is the default
 FRAUD_DAYS = (7, 30, 90)
 
@@ -75,109 +93,42 @@ FEW_VISITORS_CLICKS_PER_VISITOR = 10
 BOT_SHARE_MIN_CLICKS = 20
 #: ...of which at least this share (basis points) were bots
 BOT_SHARE_MIN_BPS = 5_000
+#: fraud signal: a link with at least this many human clicks from one source (a referring
+#: site, or none) in the period, and no order in it
+NO_ORDERS_MIN_CLICKS = 100
 #: each fraud list shows at most this many rows, worst first
 FRAUD_ROWS = 100
 #: the link page lists this many referrer domains and browsers
 TOP_SOURCES = 10
 
 
-class Period(enum.StrEnum):
-    """How the chart groups the clicks."""
-
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-    @property
-    def label(self) -> str:
-        return str(PERIOD_LABELS[self])
-
-    def start_of(self, day: date) -> date:
-        """The first day of the bucket ``day`` falls in (weeks start on Monday)."""
-        if self is Period.WEEK:
-            return day - timedelta(days=day.weekday())
-        if self is Period.MONTH:
-            return day.replace(day=1)
-        return day
-
-    def after(self, start: date) -> date:
-        """The first day of the next bucket."""
-        if self is Period.WEEK:
-            return start + timedelta(days=7)
-        if self is Period.MONTH:
-            return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return start + timedelta(days=1)
-
-
-PERIOD_LABELS = {Period.DAY: _l("By day"), Period.WEEK: _l("By week"), Period.MONTH: _l("By month")}
-
-
-def company_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+# --- figures ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Window:
-    """The days a page covers, in the company's time zone, and how its chart groups them."""
+class Sales:
+    """Paid orders attributed to links: how many, and their totals, one per currency."""
 
-    first_day: date
-    last_day: date
-    zone: ZoneInfo
-    period: Period = Period.DAY
+    orders: int = 0
+    #: the default currency first, then the others from A to Z; empty when there are none
+    revenue: tuple[Money, ...] = ()
 
-    @property
-    def days(self) -> int:
-        return (self.last_day - self.first_day).days + 1
-
-    @property
-    def start(self) -> datetime:
-        """Midnight of the first day, company time, in UTC (stored times are UTC)."""
-        return datetime.combine(self.first_day, time.min, self.zone).astimezone(UTC)
-
-    @property
-    def end(self) -> datetime:
-        """Midnight after the last day, company time, in UTC."""
-        next_day = self.last_day + timedelta(days=1)
-        return datetime.combine(next_day, time.min, self.zone).astimezone(UTC)
-
-    def bucket_starts(self) -> list[date]:
-        """Every bucket of the chart, oldest first; the first may begin before the window."""
-        starts = []
-        start = self.period.start_of(self.first_day)
-        while start <= self.last_day:
-            starts.append(start)
-            start = self.period.after(start)
-        return starts
+    def __add__(self, other: Sales) -> Sales:
+        amounts = {money.currency: money.amount for money in self.revenue}
+        for money in other.revenue:
+            amounts[money.currency] = amounts.get(money.currency, 0) + money.amount
+        return Sales(self.orders + other.orders, _revenue(amounts))
 
 
-def window_from_args(
-    period: str | None,
-    days: str | None,
-    *,
-    choices: Sequence[int] = STATS_DAYS,
-    default_days: int | None = None,
-    today: date | None = None,
-) -> Window:
-    """The window a page's query string asks for (``?period=week&days=90``).
-
-    Missing values take the defaults (by day, the first of ``choices``).
-
-    Raises:
-        ValidationFailed: a period other than day/week/month, or days not in ``choices``.
-    """
-    try:
-        chosen = Period(period) if period else Period.DAY
-        count = int(days) if days else (default_days or choices[0])
-    except ValueError:
-        raise ValidationFailed() from None
-    if count not in choices:
-        raise ValidationFailed()
-    zone = company_zone()
-    last = today or datetime.now(zone).date()
-    return Window(last - timedelta(days=count - 1), last, zone, chosen)
+NO_SALES = Sales()
 
 
-# --- figures ---------------------------------------------------------------------------------
+def _revenue(amounts: dict[str, int]) -> tuple[Money, ...]:
+    """One ``Money`` per currency, the company's own currency first: never added together."""
+    default = current_app.config.get("DEFAULT_CURRENCY", "VND")
+    return tuple(
+        Money(amounts[code], code) for code in sorted(amounts, key=lambda c: (c != default, c))
+    )
 
 
 @dataclass(frozen=True)
@@ -188,19 +139,26 @@ class Figures:
     clicks: int = 0
     #: distinct IP hashes
     visitors: int = 0
-    #: None until the storefront records orders: shown as "—", never as a made-up 0
-    orders: int | None = None
-    revenue: Money | None = None
+    #: paid orders attributed to the links (module docstring)
+    orders: int = 0
+    #: those orders' totals, one per currency (see ``Sales.revenue``)
+    revenue: tuple[Money, ...] = ()
 
     @property
     def conversion_bps(self) -> int | None:
-        """Orders per human click, in basis points; None while orders are not recorded."""
-        if self.orders is None or not self.clicks:
+        """Orders per unique visitor, in basis points; None when there were no visitors."""
+        if not self.visitors:
             return None
-        return self.orders * 10_000 // self.clicks
+        return self.orders * 10_000 // self.visitors
 
 
 NO_FIGURES = Figures()
+
+
+def _figures(traffic: tuple[int, int] | None, sales: Sales | None = None) -> Figures:
+    clicks, visitors = traffic or (0, 0)
+    sold = sales or NO_SALES
+    return Figures(clicks, visitors, sold.orders, sold.revenue)
 
 
 @dataclass(frozen=True)
@@ -269,6 +227,7 @@ class TeamStats:
 class DepartmentRow:
     department_id: int | None
     name: str | None
+    #: people of the department with human clicks in the window
     people: int
     figures: Figures
 
@@ -276,26 +235,21 @@ class DepartmentRow:
 @dataclass(frozen=True)
 class CompanyStats:
     departments: list[DepartmentRow]
-    #: people with clicks in the window, most clicks first, a page of them
-    people: RowPagination
+    #: people with clicks or orders in the window, most clicks first, a page of them
+    people: ListPagination
     total: Figures
     series: list[Bucket]
 
 
-class RowPagination(SelectPagination):
-    """Flask-SQLAlchemy's pagination of a select of whole rows (not scalars), each turned
-    into an item by the ``item`` function it is given. A ``total`` known beforehand saves
-    the counting statement."""
+class ListPagination(Pagination):
+    """Flask-SQLAlchemy's pagination of rows already in memory (the ``rows`` argument)."""
 
     def _query_items(self) -> list[Any]:
-        statement = self._query_args["select"]
-        statement = statement.limit(self.per_page).offset(self._query_offset)
-        rows = self._query_args["session"].execute(statement)
-        return [self._query_args["item"](*row) for row in rows]
+        rows: list[Any] = self._query_args["rows"]
+        return rows[self._query_offset : self._query_offset + self.per_page]
 
     def _query_count(self) -> int:
-        known: int | None = self._query_args.get("total")
-        return known if known is not None else super()._query_count()
+        return len(self._query_args["rows"])
 
 
 def _human(window: Window) -> list[ColumnElement[bool]]:
@@ -306,66 +260,122 @@ def _human(window: Window) -> list[ColumnElement[bool]]:
     ]
 
 
+def _visitor() -> ColumnElement[Any]:
+    """What tells visitors apart in ``count(DISTINCT ...)``: on PostgreSQL a 64-bit hash of
+    the IP hash (module docstring, "Scale"), elsewhere the IP hash itself."""
+    if dialect() == "postgresql":
+        return func.hashtextextended(Click.ip_hash, 0)
+    return Click.ip_hash
+
+
 def _counts() -> tuple[Any, Any]:
-    return func.count(Click.id), func.count(distinct(Click.ip_hash))
+    # count(*), not count(click.id): the id is not in the covering index (index-only scans)
+    return func.count(), func.count(distinct(_visitor()))
 
 
-def _bucket(window: Window, period: Period | None = None) -> ColumnElement[Any]:
-    """SQL for the first day (company time) of the bucket a click falls in."""
-    period = period or window.period
-    if db.session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(window.zone.key, Click.clicked_at)
-        return cast(func.date_trunc(period.value, local), Date)
-    offset = datetime.now(window.zone).utcoffset() or timedelta()
-    shift = f"{int(offset.total_seconds() // 60):+d} minutes"
-    if period is Period.WEEK:
-        return func.date(Click.clicked_at, shift, "weekday 0", "-6 days")
-    if period is Period.MONTH:
-        return func.date(Click.clicked_at, shift, "start of month")
-    return func.date(Click.clicked_at, shift)
+def _paid(window: Window) -> list[ColumnElement[bool]]:
+    """Orders attributed to a link, paid in the window, and paid what they asked for."""
+    return [
+        Order.referral_link_id.is_not(None),
+        Order.paid_at >= window.start,
+        Order.paid_at < window.end,
+        Order.mismatch == "",
+    ]
 
 
-def _as_date(value: date | str) -> date:
-    # PostgreSQL answers a date; SQLite's date() answers "YYYY-MM-DD".
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(value)
+def _sales(
+    window: Window,
+    key: ColumnElement[Any] | None,
+    *where: ColumnElement[bool],
+    with_owner: bool = False,
+) -> dict[Any, Sales]:
+    """Paid attributed orders in the window per ``key`` (None: one total, under the key 0),
+    one statement. ``where`` may use the order's link; with ``with_owner``, its owner too."""
+    inner = (
+        select(
+            (key if key is not None else literal(0)).label("key"),
+            Order.currency.label("currency"),
+            Order.total_amount.label("amount"),
+        )
+        .select_from(Order)
+        .join(ReferralLink, ReferralLink.id == Order.referral_link_id)
+    )
+    if with_owner:
+        inner = inner.join(User, User.id == ReferralLink.user_id)
+    sold = inner.where(*_paid(window), *where).subquery()
+    amounts: dict[Any, dict[str, int]] = {}
+    counts: dict[Any, int] = {}
+    for value, currency, count, amount in db.session.execute(
+        select(sold.c.key, sold.c.currency, func.count(), func.sum(sold.c.amount)).group_by(
+            sold.c.key, sold.c.currency
+        )
+    ):
+        # PostgreSQL sums BIGINT into NUMERIC: back to whole minor units
+        amounts.setdefault(value, {})[currency] = int(amount or 0)
+        counts[value] = counts.get(value, 0) + count
+    return {value: Sales(counts[value], _revenue(amounts[value])) for value in amounts}
+
+
+def _total_of(parts: Any) -> Sales:
+    total = NO_SALES
+    for part in parts:
+        total = total + part
+    return total
 
 
 def _series(window: Window, *where: ColumnElement[bool]) -> list[Bucket]:
-    """Clicks and unique visitors per bucket: one statement, one row per bucket with clicks."""
+    """Clicks, unique visitors, orders and revenue per bucket: two statements, whatever the
+    number of buckets."""
     clicks = (
-        select(_bucket(window).label("bucket"), Click.ip_hash)
+        select(bucket_sql(window).label("bucket"), _visitor().label("visitor"))
+        .select_from(Click)
         .join(ReferralLink, ReferralLink.id == Click.link_id)
         .where(*_human(window), *where)
         .subquery()
     )
     rows = db.session.execute(
-        select(clicks.c.bucket, func.count(), func.count(distinct(clicks.c.ip_hash))).group_by(
+        select(clicks.c.bucket, func.count(), func.count(distinct(clicks.c.visitor))).group_by(
             clicks.c.bucket
         )
     )
-    found = {_as_date(start): Figures(count, visitors) for start, count, visitors in rows}
-    return [Bucket(start, found.get(start, NO_FIGURES)) for start in window.bucket_starts()]
+    traffic = {as_date(start): (count, visitors) for start, count, visitors in rows}
+    sales = {
+        as_date(start): sold
+        for start, sold in _sales(window, bucket_sql(window, column=Order.paid_at), *where).items()
+    }
+    return [
+        Bucket(start, _figures(traffic.get(start), sales.get(start)))
+        for start in window.bucket_starts()
+    ]
 
 
-def _total(window: Window, *where: ColumnElement[bool]) -> Figures:
+def _traffic_total(window: Window, *where: ColumnElement[bool]) -> tuple[int, int]:
     clicks, visitors = db.session.execute(
         select(*_counts())
+        .select_from(Click)
         .join(ReferralLink, ReferralLink.id == Click.link_id)
         .where(*_human(window), *where)
     ).one()
-    return Figures(clicks, visitors)
+    return clicks, visitors
 
 
 def _per_user(window: Window, *where: ColumnElement[bool]) -> dict[int, Figures]:
-    rows = db.session.execute(
-        select(ReferralLink.user_id, *_counts())
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
-        .where(*_human(window), *where)
-        .group_by(ReferralLink.user_id)
-    )
-    return {user_id: Figures(clicks, visitors) for user_id, clicks, visitors in rows}
+    """Each person's figures (people with clicks or orders only): two statements."""
+    traffic = {
+        user_id: (clicks, visitors)
+        for user_id, clicks, visitors in db.session.execute(
+            select(ReferralLink.user_id, *_counts())
+            .select_from(Click)
+            .join(ReferralLink, ReferralLink.id == Click.link_id)
+            .where(*_human(window), *where)
+            .group_by(ReferralLink.user_id)
+        )
+    }
+    sales = _sales(window, ReferralLink.user_id, *where)
+    return {
+        user_id: _figures(traffic.get(user_id), sales.get(user_id))
+        for user_id in traffic.keys() | sales.keys()
+    }
 
 
 # --- an employee's own links -----------------------------------------------------------------
@@ -382,7 +392,7 @@ def _links_of(user: User) -> Select[tuple[ReferralLink]]:
 
 def my_links(user: User, window: Window) -> MyLinks:
     """``user``'s links (default first, then newest), each with its figures; their total and
-    chart. Four statements."""
+    chart. Six statements."""
     links = list(
         db.session.scalars(
             _links_of(user).order_by(
@@ -393,24 +403,30 @@ def my_links(user: User, window: Window) -> MyLinks:
         )
     )
     mine = ReferralLink.user_id == user.id
-    per_link = {
-        link_id: Figures(clicks, visitors)
+    traffic = {
+        link_id: (clicks, visitors)
         for link_id, clicks, visitors in db.session.execute(
             select(Click.link_id, *_counts())
+            .select_from(Click)
             .join(ReferralLink, ReferralLink.id == Click.link_id)
             .where(*_human(window), mine)
             .group_by(Click.link_id)
         )
     }
+    sales = _sales(window, Order.referral_link_id, mine)
+    clicks, visitors = _traffic_total(window, mine)
+    # orders and revenue add up across links; visitors do not (one person, several links)
+    sold = _total_of(sales.values())
     return MyLinks(
-        [LinkRow(link, per_link.get(link.id, NO_FIGURES)) for link in links],
-        _total(window, mine),
+        [LinkRow(link, _figures(traffic.get(link.id), sales.get(link.id))) for link in links],
+        Figures(clicks, visitors, sold.orders, sold.revenue),
         _series(window, mine),
     )
 
 
 def link_detail(link_id: int, user: User, window: Window) -> LinkDetail:
     """One of ``user``'s links with its figures, chart, referrers, browsers and bot visits.
+    Eight statements.
 
     Raises:
         NotFound: no such link, or it belongs to someone else (whoever is asking).
@@ -418,29 +434,32 @@ def link_detail(link_id: int, user: User, window: Window) -> LinkDetail:
     link = db.session.scalar(_links_of(user).where(ReferralLink.id == link_id))
     if link is None:
         raise NotFound()
-    this_link = Click.link_id == link.id
+    this_link = ReferralLink.id == link.id
     bot_visits = db.session.scalar(
         select(func.count()).where(
-            this_link,
+            Click.link_id == link.id,
             Click.is_bot.is_(true()),
             Click.clicked_at >= window.start,
             Click.clicked_at < window.end,
         )
     )
+    sold = _sales(window, None, this_link).get(0, NO_SALES)
+    clicks, visitors = _traffic_total(window, this_link)
     return LinkDetail(
         link,
-        _total(window, this_link),
+        Figures(clicks, visitors, sold.orders, sold.revenue),
         _series(window, this_link),
-        _top(Click.referrer_domain, window, this_link),
-        _top(Click.user_agent_family, window, this_link),
+        _top(Click.referrer_domain, window, Click.link_id == link.id),
+        _top(Click.user_agent_family, window, Click.link_id == link.id),
         bot_visits or 0,
     )
 
 
 def _top(column: Any, window: Window, *where: ColumnElement[bool]) -> list[Source]:
-    clicks = func.count(Click.id)
+    clicks = func.count()
     rows = db.session.execute(
         select(column, clicks)
+        .select_from(Click)
         .where(*_human(window), *where)
         .group_by(column)
         .order_by(clicks.desc(), column)
@@ -454,7 +473,7 @@ def _top(column: Any, window: Window, *where: ColumnElement[bool]) -> list[Sourc
 
 def team_stats(manager: User, window: Window) -> TeamStats:
     """``manager``'s direct reports (active or not), each with their figures; the team's total
-    (visitors counted once across the team) and chart. Four statements."""
+    (visitors counted once across the team) and chart. Six statements."""
     reports = select(User.id).where(User.manager_id == manager.id).scalar_subquery()
     in_team = ReferralLink.user_id.in_(reports)
     figures = _per_user(window, in_team)
@@ -464,12 +483,14 @@ def team_stats(manager: User, window: Window) -> TeamStats:
         .where(User.manager_id == manager.id)
         .order_by(User.name, User.id)
     )
+    clicks, visitors = _traffic_total(window, in_team)
+    sold = _total_of(Sales(f.orders, f.revenue) for f in figures.values())
     return TeamStats(
         [
             PersonRow(user_id, name, active, department, figures.get(user_id, NO_FIGURES))
             for user_id, name, active, department in people
         ],
-        _total(window, in_team),
+        Figures(clicks, visitors, sold.orders, sold.revenue),
         _series(window, in_team),
     )
 
@@ -478,48 +499,133 @@ def team_stats(manager: User, window: Window) -> TeamStats:
 
 
 def company_stats(window: Window, *, page: int, per_page: int) -> CompanyStats:
-    """Per department and, a page at a time, per person (people with clicks, most first);
-    the company's total and chart. Four statements, each over the window's clicks: with
-    millions of them, this page takes seconds (finance only; the employee pages read only
-    their own links' clicks through the (link, time) index)."""
-    clicks, visitors = _counts()
-    departments = [
-        DepartmentRow(department_id, name, members, Figures(count, unique))
-        for department_id, name, members, count, unique in db.session.execute(
-            select(Department.id, Department.name, func.count(distinct(User.id)), clicks, visitors)
-            .select_from(Click)
-            .join(ReferralLink, ReferralLink.id == Click.link_id)
-            .join(User, User.id == ReferralLink.user_id)
-            .outerjoin(Department, Department.id == User.department_id)
-            .where(*_human(window))
-            .group_by(Department.id, Department.name)
-            .order_by(clicks.desc(), Department.name)
-        )
-    ]
-    people_query = (
-        select(User.id, User.name, User.active, Department.name, clicks, visitors)
-        .select_from(Click)
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
+    """Per department and, a page at a time, per person (people with clicks or orders, most
+    clicks first); the company's total and chart. Five statements.
+
+    Clicks and visitors come from the daily roll-up (``perks.referrals.rollup``: a year of
+    millions of clicks is a few hundred thousand rows at most), so *visitors* here are daily
+    visitors: each link's unique visitors of each day, added up. Someone who clicks on three
+    days, or on two links of one person, counts three times, or twice; the people's own pages
+    count each visitor once over the whole period. Conversion here is orders ÷ daily visitors.
+    """
+    daily = rollup.daily_traffic(window, rollup.rolled_through())
+    clicks, visitors = func.sum(daily.c.clicks), func.sum(daily.c.visitors)
+    person = (User.id, User.name, User.active, User.department_id, Department.name)
+    people: dict[int, tuple[str, bool, int | None, str | None]] = {}
+    traffic: dict[int, tuple[int, int]] = {}
+    for user_id, name, active, department_id, department, count, unique in db.session.execute(
+        select(*person, clicks, visitors)
+        .select_from(daily)
+        .join(ReferralLink, ReferralLink.id == daily.c.link_id)
         .join(User, User.id == ReferralLink.user_id)
         .outerjoin(Department, Department.id == User.department_id)
-        .where(*_human(window))
-        .group_by(User.id, User.name, User.active, Department.name)
-        .order_by(clicks.desc(), User.name, User.id)
-    )
-    people = RowPagination(
-        select=people_query,
-        session=db.session(),
-        item=lambda user_id, name, active, department, count, unique: PersonRow(
-            user_id, name, active, department, Figures(count, unique)
+        .group_by(*person)
+        .having(clicks > 0)
+    ):
+        people[user_id] = (name, active, department_id, department)
+        traffic[user_id] = (int(count), int(unique))
+    amounts: dict[int, dict[str, int]] = {}
+    orders: dict[int, int] = {}
+    for (
+        user_id,
+        name,
+        active,
+        department_id,
+        department,
+        currency,
+        count,
+        amount,
+    ) in db.session.execute(
+        select(*person, Order.currency, func.count(), func.sum(Order.total_amount))
+        .select_from(Order)
+        .join(ReferralLink, ReferralLink.id == Order.referral_link_id)
+        .join(User, User.id == ReferralLink.user_id)
+        .outerjoin(Department, Department.id == User.department_id)
+        .where(*_paid(window))
+        .group_by(*person, Order.currency)
+    ):
+        people[user_id] = (name, active, department_id, department)
+        amounts.setdefault(user_id, {})[currency] = int(amount or 0)
+        orders[user_id] = orders.get(user_id, 0) + count
+    rows = sorted(
+        (
+            PersonRow(
+                user_id,
+                name,
+                active,
+                department,
+                _figures(
+                    traffic.get(user_id),
+                    Sales(orders[user_id], _revenue(amounts[user_id]))
+                    if user_id in orders
+                    else None,
+                ),
+            )
+            for user_id, (name, active, _department_id, department) in people.items()
         ),
-        # everyone is in one department (or none): the departments' people add up
-        total=sum(row.people for row in departments),
-        page=page,
-        per_page=per_page,
-        max_per_page=None,
-        error_out=False,
+        key=lambda row: (-row.figures.clicks, -row.figures.orders, row.name, row.user_id),
     )
-    return CompanyStats(departments, people, _total(window), _series(window))
+    return CompanyStats(
+        _departments(rows, {user_id: info[2] for user_id, info in people.items()}),
+        ListPagination(rows=rows, page=page, per_page=per_page, max_per_page=None, error_out=False),
+        _sum(row.figures for row in rows),
+        _daily_series(window, daily),
+    )
+
+
+def _sum(parts: Any) -> Figures:
+    """Figures added up: right for daily visitors, which add up (not for unique ones)."""
+    clicks = visitors = 0
+    sold = NO_SALES
+    for figures in parts:
+        clicks += figures.clicks
+        visitors += figures.visitors
+        sold = sold + Sales(figures.orders, figures.revenue)
+    return Figures(clicks, visitors, sold.orders, sold.revenue)
+
+
+def _departments(
+    rows: list[PersonRow], department_of: dict[int, int | None]
+) -> list[DepartmentRow]:
+    """The people's figures added up per department (daily visitors add up)."""
+    grouped: dict[int | None, list[PersonRow]] = {}
+    for row in rows:
+        grouped.setdefault(department_of[row.user_id], []).append(row)
+    departments = [
+        DepartmentRow(
+            department_id,
+            members[0].department,
+            sum(1 for member in members if member.figures.clicks),
+            _sum(member.figures for member in members),
+        )
+        for department_id, members in grouped.items()
+    ]
+    return sorted(
+        departments, key=lambda row: (-row.figures.clicks, -row.figures.orders, row.name or "")
+    )
+
+
+def _daily_series(window: Window, daily: Any) -> list[Bucket]:
+    """The chart's buckets from the daily roll-up: one statement for the clicks (one row per
+    day) and one for the orders."""
+    per_day = db.session.execute(
+        select(daily.c.day, func.sum(daily.c.clicks), func.sum(daily.c.visitors)).group_by(
+            daily.c.day
+        )
+    )
+    traffic: dict[date, tuple[int, int]] = {}
+    for day, clicks, visitors in per_day:
+        start = window.period.start_of(as_date(day))
+        before = traffic.get(start, (0, 0))
+        traffic[start] = (before[0] + int(clicks), before[1] + int(visitors))
+    sales = {
+        as_date(start): sold
+        for start, sold in _sales(window, bucket_sql(window, column=Order.paid_at)).items()
+    }
+    return [
+        Bucket(start, _figures(traffic.get(start), sales.get(start)))
+        for start in window.bucket_starts()
+    ]
 
 
 # --- fraud signals (finance, admin) ----------------------------------------------------------
@@ -568,13 +674,51 @@ class BotShare:
 
 
 @dataclass(frozen=True)
+class NoOrders:
+    """Many human clicks on a link from one source (a referring site, "" for none: an app,
+    a typed address) in the period, and not one order on the link."""
+
+    link_id: int
+    code: str
+    owner: str
+    source: str
+    clicks: int
+    visitors: int
+
+
+@dataclass(frozen=True)
+class FlaggedOrder:
+    """An order attribution flagged: a self-referral attempt, or a staff purchase."""
+
+    order_id: int
+    number: str
+    created_at: datetime
+    status: OrderStatus
+    reason: AttributionReason
+    customer_email: str
+    #: the person of the company the buyer is (signed in, or by e-mail), if still known
+    person: str | None
+    total: Money
+
+
+@dataclass(frozen=True)
 class FraudSignals:
     repeated_visitors: list[RepeatedVisitor]
     few_visitors: list[FewVisitors]
     bot_shares: list[BotShare]
-    #: self-referral attempts are recorded by attribution when an order is created (issue 5);
-    #: None until orders exist, and the page says so
-    self_referrals: list[Any] | None = field(default=None)
+    no_orders: list[NoOrders] = field(default_factory=list)
+    #: self-referral attempts first, then staff purchases; newest first
+    flagged_orders: list[FlaggedOrder] = field(default_factory=list)
+    #: how many orders of each reason were flagged in the window (the list may be cut short)
+    flagged_counts: dict[AttributionReason, int] = field(default_factory=dict)
+
+    @property
+    def self_referrals(self) -> list[FlaggedOrder]:
+        return [o for o in self.flagged_orders if o.reason is AttributionReason.SELF_REFERRAL]
+
+    @property
+    def staff_purchases(self) -> list[FlaggedOrder]:
+        return [o for o in self.flagged_orders if o.reason is not AttributionReason.SELF_REFERRAL]
 
 
 def _with_owner(grouped: Any) -> Select[Any]:
@@ -587,9 +731,9 @@ def _with_owner(grouped: Any) -> Select[Any]:
 
 
 def fraud_signals(window: Window) -> FraudSignals:
-    """The activity finance should look at in the window, worst first. Three statements."""
-    clicks = func.count(Click.id)
-    day = _bucket(window, Period.DAY)
+    """The activity finance should look at in the window, worst first. Six statements."""
+    clicks = func.count()
+    day = bucket_sql(window, Period.DAY)
     daily = select(Click.link_id, day.label("day"), Click.ip_hash).where(*_human(window)).subquery()
     per_visitor_day = func.count()
     repeated = (
@@ -604,7 +748,7 @@ def fraud_signals(window: Window) -> FraudSignals:
         .limit(FRAUD_ROWS)
     )
 
-    unique = func.count(distinct(Click.ip_hash))
+    unique = func.count(distinct(_visitor()))
     concentrated = (
         select(Click.link_id, clicks.label("clicks"), unique.label("visitors"))
         .where(*_human(window))
@@ -619,13 +763,14 @@ def fraud_signals(window: Window) -> FraudSignals:
         .limit(FRAUD_ROWS)
     )
 
-    bots = func.sum(case((Click.is_bot.is_(true()), 1), else_=0))
+    daily = rollup.daily_traffic(window, rollup.rolled_through())
+    bots = func.sum(daily.c.bots)
+    visits = func.sum(daily.c.clicks) + bots
     bot_heavy = (
-        select(Click.link_id, clicks.label("visits"), bots.label("bots"))
-        .where(Click.clicked_at >= window.start, Click.clicked_at < window.end)
-        .group_by(Click.link_id)
-        .having(clicks >= BOT_SHARE_MIN_CLICKS)
-        .having(bots * 10_000 >= clicks * BOT_SHARE_MIN_BPS)
+        select(daily.c.link_id, visits.label("visits"), bots.label("bots"))
+        .group_by(daily.c.link_id)
+        .having(visits >= BOT_SHARE_MIN_CLICKS)
+        .having(bots * 10_000 >= visits * BOT_SHARE_MIN_BPS)
         .subquery()
     )
     bot_rows = db.session.execute(
@@ -633,9 +778,31 @@ def fraud_signals(window: Window) -> FraudSignals:
         .order_by(bot_heavy.c.bots.desc(), bot_heavy.c.link_id)
         .limit(FRAUD_ROWS)
     )
+
+    sold_links = select(Order.referral_link_id).where(*_paid(window))
+    per_source = (
+        select(
+            Click.link_id,
+            Click.referrer_domain.label("source"),
+            clicks.label("clicks"),
+            unique.label("visitors"),
+        )
+        .where(*_human(window))
+        .group_by(Click.link_id, Click.referrer_domain)
+        .having(clicks >= NO_ORDERS_MIN_CLICKS)
+        .subquery()
+    )
+    quiet_rows = db.session.execute(
+        _with_owner(per_source)
+        .where(per_source.c.link_id.not_in(sold_links))
+        .order_by(per_source.c.clicks.desc(), per_source.c.link_id, per_source.c.source)
+        .limit(FRAUD_ROWS)
+    )
+
+    flagged, flagged_counts = _flagged_orders(window)
     return FraudSignals(
         [
-            RepeatedVisitor(link_id, code, owner, _as_date(day), ip_hash, count)
+            RepeatedVisitor(link_id, code, owner, as_date(day), ip_hash, count)
             for link_id, day, ip_hash, count, code, owner in repeated_rows
         ],
         [
@@ -643,7 +810,68 @@ def fraud_signals(window: Window) -> FraudSignals:
             for link_id, count, visitors, code, owner in concentrated_rows
         ],
         [
-            BotShare(link_id, code, owner, visits, int(bot_count))
-            for link_id, visits, bot_count, code, owner in bot_rows
+            BotShare(link_id, code, owner, int(count), int(bot_count))
+            for link_id, count, bot_count, code, owner in bot_rows
         ],
+        [
+            NoOrders(link_id, code, owner, source or "", count, visitors)
+            for link_id, source, count, visitors, code, owner in quiet_rows
+        ],
+        flagged,
+        flagged_counts,
     )
+
+
+def _flagged_orders(
+    window: Window,
+) -> tuple[list[FlaggedOrder], dict[AttributionReason, int]]:
+    """Orders created in the window whose attribution was flagged (self-referral attempts,
+    then staff purchases, newest first), with how many of each there were. One statement."""
+    buyer = aliased(User)
+    by_email = aliased(User)
+    self_referral = AttributionReason.SELF_REFERRAL.value
+    rows = db.session.execute(
+        select(
+            Order.id,
+            Order.number,
+            Order.created_at,
+            Order.status,
+            Order.attribution_reason,
+            Order.customer_email,
+            func.coalesce(buyer.name, by_email.name),
+            Order.total_amount,
+            Order.currency,
+            func.count().over(partition_by=Order.attribution_reason),
+        )
+        .outerjoin(buyer, buyer.id == Order.buyer_id)
+        .outerjoin(by_email, by_email.email == func.lower(Order.customer_email))
+        .where(
+            Order.attribution_flagged.is_(true()),
+            Order.created_at >= window.start,
+            Order.created_at < window.end,
+        )
+        .order_by(
+            case((Order.attribution_reason == self_referral, 0), else_=1),
+            Order.created_at.desc(),
+            Order.id.desc(),
+        )
+        .limit(FRAUD_ROWS)
+    )
+    orders: list[FlaggedOrder] = []
+    counts: dict[AttributionReason, int] = {}
+    for order_id, number, created, status, reason, email, person, amount, currency, count in rows:
+        known = _reason(reason)
+        counts[known] = count
+        orders.append(
+            FlaggedOrder(
+                order_id, number, created, status, known, email, person, Money(amount, currency)
+            )
+        )
+    return orders, counts
+
+
+def _reason(value: str) -> AttributionReason:
+    try:
+        return AttributionReason(value)
+    except ValueError:  # a reason this version does not know: a staff purchase, for display
+        return AttributionReason.EMPLOYEE_BUYER

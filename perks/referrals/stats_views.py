@@ -20,7 +20,9 @@ from markupsafe import Markup
 from perks.auth.access import login_required, roles_required
 from perks.auth.models import Role
 from perks.charts import PALETTE, Series, bar_chart, line_chart
+from perks.money import Money
 from perks.referrals import stats
+from perks.referrals.attribution import AttributionReason
 from perks.referrals.stats import Bucket, Period, Window
 
 bp = Blueprint("referral_stats", __name__)
@@ -66,17 +68,31 @@ def over_time_chart(series: list[Bucket], labels: list[str]) -> Markup:
     )
 
 
+def orders_chart(series: list[Bucket], labels: list[str]) -> Markup:
+    """Orders per bucket, on their own axis: there are far fewer orders than clicks."""
+    return line_chart(
+        labels,
+        [Series(_("Orders"), [b.figures.orders for b in series], PALETTE[2])],
+        title=_("Orders over time"),
+        ident="orders-chart",
+        empty_text=_("No orders yet."),
+        number=_number,
+    )
+
+
 def _page(template: str, window: Window, series: list[Bucket], **context: object) -> str:
-    """A stats page: its figures, the window switcher, the chart and the chart's table."""
+    """A stats page: its figures, the window switcher, the charts and the charts' table."""
     labels = [bucket_label(bucket.start, window.period) for bucket in series]
     return render_template(
         template,
         window=window,
         series=series,
         chart=over_time_chart(series, labels),
+        orders_chart=orders_chart(series, labels),
         labels=labels,
         periods=list(Period),
         choices=stats.STATS_DAYS,
+        no_revenue=Money(0, current_app.config["DEFAULT_CURRENCY"]),
         **context,
     )
 
@@ -145,4 +161,5 @@ def fraud() -> str:
         window=window,
         choices=stats.FRAUD_DAYS,
         rules=stats,
+        reasons=AttributionReason,
     )

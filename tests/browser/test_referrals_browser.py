@@ -55,7 +55,15 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
     page.get_by_role("navigation", name="Main navigation").get_by_role(
         "link", name="My links"
     ).click()
-    expect(page.get_by_test_id("link-row")).to_have_count(1)  # the default link, made now
+    # Made by a factory, not by HR: no default link yet, so the page offers to make it.
+    expect(page.get_by_test_id("link-row")).to_have_count(0)
+    page.get_by_test_id("make-default-link").click()
+    expect(page).to_have_url(re.compile(r"/links/\d+$"))
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="My links"
+    ).click()
+    expect(page.get_by_test_id("link-row")).to_have_count(1)
+    expect(page.get_by_test_id("make-default-link")).to_have_count(0)
     page.get_by_test_id("new-link").click()
     form = page.get_by_test_id("link-form")
     form.locator("input[name=label]").fill("Zalo group")

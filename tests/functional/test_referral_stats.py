@@ -11,6 +11,7 @@ from perks.auth.models import Role, User
 from perks.extensions import db
 from perks.referrals import stats
 from perks.referrals.models import ReferralLink
+from perks.shop.models import OrderStatus, Product
 from tests import factories
 from tests.conftest import clean_database, login
 from tests.functional.test_catalog_query_counts import counting_statements
@@ -31,7 +32,23 @@ def page(client, url: str, status: int = 200) -> str:  # type: ignore[no-untyped
     return response.get_data(as_text=True)
 
 
-def test_an_employee_sees_clicks_and_visitors_per_link_and_dashes_for_orders(client, login_as):
+def sell(
+    link: ReferralLink, amount: int, currency: str = "VND", product: Product | None = None
+) -> None:
+    """A paid order of ``amount`` (or of ``product``) attributed to ``link``, paid an hour
+    ago."""
+    product = product or factories.ProductFactory(price_amount=amount, currency=currency)
+    factories.OrderFactory(
+        product=product,
+        referral_link_id=link.id,
+        attribution_reason="cookie",
+        status=OrderStatus.PAID,
+        paid_at=datetime.now(UTC) - timedelta(hours=1),
+        paid_amount=product.price_amount,
+    )
+
+
+def test_an_employee_sees_clicks_visitors_orders_revenue_and_conversion_per_link(client, login_as):
     me = login_as(Role.EMPLOYEE)
     default = factories.ReferralLinkFactory(user=me, is_default=True)
     zalo = factories.ReferralLinkFactory(user=me, label="Zalo group", paused=True)
@@ -39,6 +56,8 @@ def test_an_employee_sees_clicks_and_visitors_per_link_and_dashes_for_orders(cli
     add_clicks(zalo, 2)
     add_clicks(zalo, 4, is_bot=True)
     add_clicks(factories.ReferralLinkFactory(label="Someone else's"), 9)
+    sell(zalo, 1_250_000)
+    sell(zalo, 1_999, "USD")
 
     html = page(client, "/stats/links")
 
@@ -49,10 +68,15 @@ def test_an_employee_sees_clicks_and_visitors_per_link_and_dashes_for_orders(cli
     assert "Someone else" not in html
     assert 'data-testid="total-clicks">5<' in html
     assert 'data-testid="total-visitors">3<' in html
-    assert 'data-testid="total-orders"><span title="Orders appear once' in html
-    assert "Orders appear once the storefront takes payments." in html
+    assert 'data-testid="total-orders">2<' in html
+    # each currency on its own line, never added together
+    assert '<div class="text-nowrap">₫1,250,000</div><div class="text-nowrap">$19.99</div>' in html
+    assert 'data-testid="total-conversion">66.7%<' in html  # 2 orders ÷ 3 visitors
+    assert "Conversion is orders ÷ unique visitors." in html
+    assert "Orders appear once" not in html
     assert "<svg" in html
     assert "Clicks and unique visitors over time" in html
+    assert "Orders over time" in html
     assert " style=" not in html  # CSP: no inline style, the chart included
 
 
@@ -147,8 +171,30 @@ def test_the_fraud_page_flags_many_clicks_from_one_visitor(client, login_as):
     assert "Suspicious Sam" in html
     assert f"/r/{link.code}" in html
     assert ("9f" * 6) in html
-    assert "Self-referral attempts" in html
-    assert "None recorded yet." in html
+    assert "Self-referral attempts and staff purchases" in html
+    assert 'data-testid="flagged-order"' not in html
+
+
+def test_the_fraud_page_lists_self_referral_attempts_and_links_without_orders(client, login_as):
+    login_as(Role.FINANCE)
+    factories.UserFactory(name="Greedy Giang", email="giang@example.com")
+    factories.OrderFactory(
+        number="PK-SELF0001",
+        customer_email="Giang@Example.com",
+        attribution_reason="self_referral",
+        attribution_flagged=True,
+    )
+    quiet = factories.ReferralLinkFactory(user=factories.UserFactory(name="Quiet Quan"))
+    add_clicks(quiet, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="clickfarm.example")
+
+    html = page(client, "/finance/fraud")
+
+    assert "PK-SELF0001" in html
+    assert "Greedy Giang" in html
+    assert "Self-referral" in html
+    assert "Self-referral attempts: 1" in html
+    assert "Quiet Quan" in html
+    assert "clickfarm.example" in html
 
 
 def test_names_and_labels_are_escaped(client, login_as):
@@ -169,8 +215,8 @@ def test_the_pages_speak_vietnamese(client, login_as):
     add_clicks(factories.ReferralLinkFactory(user=me), 1)
     html = page(client, "/stats/links")
     assert '<html lang="vi"' in html
-    assert "Đơn hàng sẽ hiện khi cửa hàng bắt đầu nhận thanh toán." in html
-    assert "Orders appear once" not in html
+    assert "Lượt nhấp và người truy cập riêng biệt theo thời gian" in html
+    assert "Clicks and unique visitors over time" not in html
 
 
 # --- P4: the statements per page do not grow with the clicks --------------------------------
@@ -178,7 +224,8 @@ def test_the_pages_speak_vietnamese(client, login_as):
 
 def seed(scale: int) -> tuple[User, dict[str, int]]:
     """A manager who is also finance, with three reports in two departments; each person has
-    three links with clicks from repeated visitors, bots and referrers, all times ``scale``."""
+    three links with clicks from repeated visitors, bots and referrers, paid orders in two
+    currencies and flagged orders, all times ``scale``."""
     sales = factories.DepartmentFactory(name="Sales")
     support = factories.DepartmentFactory(name="Support")
     viewer = factories.UserFactory(
@@ -189,6 +236,8 @@ def seed(scale: int) -> tuple[User, dict[str, int]]:
         for n in range(3)
     ]
     now = datetime.now(UTC)
+    in_dong = factories.ProductFactory(price_amount=300_000)
+    in_dollars = factories.ProductFactory(price_amount=1_500, currency="USD")
     links = []
     for person in [viewer, *reports]:
         for n in range(3):
@@ -199,6 +248,12 @@ def seed(scale: int) -> tuple[User, dict[str, int]]:
                 add_clicks(link, 2 * scale, clicked_at=when, referrer_domain=f"site{n}.vn")
                 add_clicks(link, 6 * scale, clicked_at=when, ip_hash=f"{link.id:064x}")
                 add_clicks(link, scale, clicked_at=when, is_bot=True, user_agent_family="Zalo")
+            for _ in range(scale if n == 0 else 0):
+                sell(link, 0, product=in_dong)
+                sell(link, 0, product=in_dollars)
+                factories.OrderFactory(
+                    product=in_dong, attribution_reason="self_referral", attribution_flagged=True
+                )
     return viewer, {"link": links[0].id}
 
 

@@ -405,24 +405,42 @@ def test_the_redirect_is_rate_limited_per_ip(limited_app, product_link):
 # --- the employee's pages --------------------------------------------------------------------
 
 
-def test_the_links_page_makes_the_default_link_and_lists_every_link(client, product_link):
+def test_the_links_page_lists_every_link_and_writes_nothing(client, product_link):
     person = product_link.user
+    default = factories.ReferralLinkFactory(user=person, is_default=True)
     login(client, person)
     for _ in range(2):
         factories.ClickFactory(link_id=product_link.id)
     factories.ClickFactory(link_id=product_link.id, is_bot=True)
 
-    page = client.get("/links").get_data(as_text=True)
+    with counting_statements() as statements:
+        page = client.get("/links").get_data(as_text=True)
 
-    links = list(db.session.scalars(select(ReferralLink).where(ReferralLink.user_id == person.id)))
-    assert len(links) == 2
-    default = next(link for link in links if link.is_default)
+    assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
     assert f"http://localhost/r/{default.code}" in page
     assert f"http://localhost/r/{product_link.code}" in page
     assert "Zalo group" in page
     assert "Ha Long Bay 2-day cruise" in page
+    assert 'data-testid="make-default-link"' not in page
     row = page[page.index(f'data-link-id="{product_link.id}"') :]
     assert re.search(r'data-testid="link-clicks">2<', row)
+
+
+def test_someone_without_a_default_link_is_offered_to_make_it(client):
+    person = factories.UserFactory()  # made outside the people services: no link yet
+    login(client, person)
+
+    page = client.get("/links").get_data(as_text=True)
+    assert 'data-testid="make-default-link"' in page
+    assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 0
+
+    response = client.post("/links/default")
+    [link] = db.session.scalars(select(ReferralLink).where(ReferralLink.user_id == person.id))
+    assert link.is_default
+    assert response.headers["Location"] == f"/links/{link.id}"
+    client.post("/links/default")  # twice: still one
+    assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 1
+    assert 'data-testid="make-default-link"' not in client.get("/links").get_data(as_text=True)
 
 
 def test_an_employee_makes_a_link_to_a_product(client, product):
@@ -582,7 +600,7 @@ def test_the_links_page_runs_as_many_statements_with_many_links_and_clicks(clien
             db.session.add_all(factories.ClickFactory.build_batch(clicks_each, link_id=link.id))
         db.session.commit()
         login(client, person)
-        client.get("/links")  # the default link is made on the first visit
+        client.get("/links")  # the first visit loads what every page loads once
         with counting_statements() as statements:
             assert client.get("/links").status_code == 200
         client.post("/logout")

@@ -12,9 +12,18 @@ from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
 from perks.referrals import stats
+from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click, ReferralLink
 from perks.referrals.stats import Figures, Period, window_from_args
-from tests.factories import ClickFactory, DepartmentFactory, ReferralLinkFactory, UserFactory
+from perks.shop.models import OrderStatus
+from tests.factories import (
+    ClickFactory,
+    DepartmentFactory,
+    OrderFactory,
+    ProductFactory,
+    ReferralLinkFactory,
+    UserFactory,
+)
 
 #: a Sunday; the company is in Asia/Ho_Chi_Minh (UTC+7, no daylight saving)
 TODAY = date(2026, 5, 31)
@@ -77,10 +86,11 @@ def test_buckets_are_days_weeks_from_monday_or_months(app):
 # --- figures ---------------------------------------------------------------------------------
 
 
-def test_orders_revenue_and_conversion_stay_unknown_until_orders_exist():
-    assert Figures(clicks=10, visitors=4).conversion_bps is None
-    with_orders = Figures(clicks=400, visitors=100, orders=3, revenue=Money(90_000, "VND"))
-    assert with_orders.conversion_bps == 75  # 0.75% of clicks
+def test_conversion_is_orders_per_unique_visitor_and_unknown_without_visitors():
+    assert Figures(clicks=10, visitors=4).conversion_bps == 0
+    assert Figures(clicks=400, visitors=100, orders=3).conversion_bps == 300  # 3% of visitors
+    assert Figures(clicks=0, visitors=0, orders=2).conversion_bps is None  # typed codes only
+    assert Figures(clicks=3, visitors=1, orders=2).conversion_bps == 20_000  # can pass 100%
 
 
 def test_my_links_count_human_clicks_and_distinct_visitors_per_link_and_in_total(app):
@@ -277,7 +287,7 @@ def test_links_visited_mostly_by_bots_are_flagged(app):
     assert [(r.link_id, r.visits, r.bots, r.share_bps) for r in signals.bot_shares] == [
         (flagged.id, 20, 10, 5_000)
     ]
-    assert signals.self_referrals is None  # recorded by the storefront's orders, later
+    assert signals.flagged_orders == []
 
 
 def test_clicks_outside_the_fraud_window_are_not_flagged(app):
@@ -306,3 +316,193 @@ def test_no_clicks_anywhere_gives_empty_figures(app):
     assert result.links == []
     assert result.total == Figures()
     assert all(bucket.figures == Figures() for bucket in result.series)
+
+
+# --- orders, revenue and conversion ------------------------------------------------------------
+
+
+def sell(link: ReferralLink | None, amount: int = 1_000_000, currency: str = "VND", **fields):
+    """A paid order of ``amount`` attributed to ``link``, paid at 03:00 UTC today unless told."""
+    fields.setdefault("paid_at", at(TODAY, 3))
+    fields.setdefault("status", OrderStatus.PAID)
+    fields.setdefault("attribution_reason", "cookie" if link is not None else "none")
+    product = ProductFactory(price_amount=amount, currency=currency)
+    return OrderFactory(
+        product=product,
+        referral_link_id=link.id if link is not None else None,
+        paid_amount=amount if fields["paid_at"] is not None else None,
+        **fields,
+    )
+
+
+def test_orders_and_revenue_per_link_per_currency_and_in_total(app):
+    owner = UserFactory()
+    zalo = ReferralLinkFactory(user=owner, label="Zalo")
+    facebook = ReferralLinkFactory(user=owner, label="Facebook")
+    add_clicks(zalo, 4)
+    add_clicks(facebook, 2)
+    sell(zalo, 1_500_000)
+    sell(zalo, 2_000_000)
+    sell(zalo, 4_500, "USD")  # $45.00: never added to the đồng
+    sell(facebook, 900_000, refunded_amount=900_000, status=OrderStatus.REFUNDED)  # still sold
+    sell(facebook, 700_000, paid_at=None, status=OrderStatus.PENDING)  # not paid
+    sell(facebook, 700_000, mismatch="amount 1 != 700000")  # paid the wrong amount
+    sell(facebook, 800_000, paid_at=at(TODAY, 3) - timedelta(days=40))  # before the window
+    sell(ReferralLinkFactory(), 5_000_000)  # someone else's
+    sell(None, 6_000_000)  # nobody's
+
+    result = stats.my_links(owner, window())
+
+    figures = {row.link.id: row.figures for row in result.links}
+    assert figures[zalo.id] == Figures(
+        clicks=4,
+        visitors=4,
+        orders=3,
+        revenue=(Money(3_500_000, "VND"), Money(4_500, "USD")),
+    )
+    assert figures[zalo.id].conversion_bps == 7_500
+    assert figures[facebook.id] == Figures(2, 2, 1, (Money(900_000, "VND"),))
+    assert result.total == Figures(6, 6, 4, (Money(4_400_000, "VND"), Money(4_500, "USD")))
+    today = {b.start: b.figures for b in result.series}[TODAY]
+    assert (today.orders, today.revenue) == (4, (Money(4_400_000, "VND"), Money(4_500, "USD")))
+    assert sum(b.figures.orders for b in result.series) == 4
+
+
+def test_an_order_counts_on_the_company_day_and_bucket_it_was_paid(app):
+    link = ReferralLinkFactory()
+    sell(link, 100_000, paid_at=at(date(2026, 5, 17), 16, 59))  # Sunday 23:59 local
+    sell(link, 200_000, paid_at=at(date(2026, 5, 17), 17, 0))  # Monday 18 May 00:00 local
+    sell(link, 300_000, paid_at=at(date(2026, 4, 30), 17, 30))  # 1 May local
+
+    days = {b.start: b.figures for b in stats.my_links(link.user, window("day", "30")).series}
+    assert days[date(2026, 5, 17)].revenue == (Money(100_000, "VND"),)
+    assert days[date(2026, 5, 18)].revenue == (Money(200_000, "VND"),)
+    assert days[date(2026, 5, 2)].orders == 0
+    weeks = {b.start: b.figures for b in stats.my_links(link.user, window("week", "90")).series}
+    assert weeks[date(2026, 5, 11)].orders == 1
+    assert weeks[date(2026, 5, 18)].orders == 1
+    months = {b.start: b.figures for b in stats.my_links(link.user, window("month", "90")).series}
+    assert months[date(2026, 5, 1)] == Figures(0, 0, 3, (Money(600_000, "VND"),))
+
+
+def test_a_link_page_counts_only_that_links_orders(app):
+    owner = UserFactory()
+    link = ReferralLinkFactory(user=owner)
+    add_clicks(link, 5)
+    sell(link, 250_000)
+    sell(ReferralLinkFactory(user=owner), 990_000)
+
+    detail = stats.link_detail(link.id, owner, window())
+
+    assert detail.figures == Figures(5, 5, 1, (Money(250_000, "VND"),))
+    assert detail.figures.conversion_bps == 2_000
+
+
+def test_a_team_sums_its_peoples_orders_and_revenue_per_currency(app):
+    manager = UserFactory(roles={Role.EMPLOYEE, Role.MANAGER})
+    lan = UserFactory(name="Lan", manager=manager)
+    minh = UserFactory(name="Minh", manager=manager)
+    add_clicks(ReferralLinkFactory(user=lan), 10)
+    sell(ReferralLinkFactory(user=lan), 1_000_000)
+    sell(ReferralLinkFactory(user=minh), 2_500, "USD")  # orders from a typed code: no clicks
+    sell(ReferralLinkFactory(user=manager), 9_000_000)  # the manager's own: not the team's
+
+    team = stats.team_stats(manager, window())
+
+    people = {p.name: p.figures for p in team.people}
+    assert people["Lan"] == Figures(10, 10, 1, (Money(1_000_000, "VND"),))
+    assert people["Minh"] == Figures(0, 0, 1, (Money(2_500, "USD"),))
+    assert people["Minh"].conversion_bps is None
+    assert team.total == Figures(10, 10, 2, (Money(1_000_000, "VND"), Money(2_500, "USD")))
+
+
+def test_the_company_page_lists_people_and_departments_with_orders_but_no_clicks(app):
+    sales = DepartmentFactory(name="Sales")
+    quiet = DepartmentFactory(name="Quiet")
+    clicker = UserFactory(name="Clicker", department=sales)
+    seller = UserFactory(name="Seller", department=quiet)
+    add_clicks(ReferralLinkFactory(user=clicker), 3)
+    sell(ReferralLinkFactory(user=clicker), 400_000)
+    sell(ReferralLinkFactory(user=seller), 1_200_000)
+    sell(ReferralLinkFactory(user=seller), 3_000, "USD")
+
+    company = stats.company_stats(window(), page=1, per_page=10)
+
+    assert [(d.name, d.people, d.figures) for d in company.departments] == [
+        ("Sales", 1, Figures(3, 3, 1, (Money(400_000, "VND"),))),
+        ("Quiet", 0, Figures(0, 0, 2, (Money(1_200_000, "VND"), Money(3_000, "USD")))),
+    ]
+    assert [(p.name, p.figures) for p in company.people.items] == [
+        ("Clicker", Figures(3, 3, 1, (Money(400_000, "VND"),))),
+        ("Seller", Figures(0, 0, 2, (Money(1_200_000, "VND"), Money(3_000, "USD")))),
+    ]
+    assert company.people.total == 2
+    assert company.total == Figures(3, 3, 3, (Money(1_600_000, "VND"), Money(3_000, "USD")))
+    assert stats.company_stats(window(), page=2, per_page=1).people.items[0].name == "Seller"
+    beyond = stats.company_stats(window(), page=5, per_page=1).people
+    assert (beyond.items, beyond.total) == ([], 2)
+
+
+def test_links_with_many_clicks_from_one_source_and_no_orders_are_flagged(app):
+    quiet = ReferralLinkFactory()
+    selling = ReferralLinkFactory()
+    spread = ReferralLinkFactory()
+    add_clicks(quiet, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="spam.example")
+    add_clicks(selling, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="zalo.me")
+    sell(selling, 100_000)
+    add_clicks(spread, stats.NO_ORDERS_MIN_CLICKS - 1, referrer_domain="a.example")
+    add_clicks(spread, stats.NO_ORDERS_MIN_CLICKS - 1, referrer_domain="b.example")
+
+    signals = stats.fraud_signals(window())
+
+    assert [(r.link_id, r.source, r.clicks, r.visitors) for r in signals.no_orders] == [
+        (quiet.id, "spam.example", stats.NO_ORDERS_MIN_CLICKS, stats.NO_ORDERS_MIN_CLICKS)
+    ]
+    assert signals.no_orders[0].owner == quiet.user.name
+
+
+def test_self_referral_attempts_and_staff_purchases_are_listed_for_finance(app):
+    UserFactory(name="Lan", email="lan@example.com")
+    minh = UserFactory(name="Minh")
+    sell(
+        None,
+        500_000,
+        attribution_flagged=True,
+        attribution_reason=AttributionReason.EMPLOYEE_BUYER.value,
+        customer_email="Lan@Example.com",
+        created_at=at(TODAY, 2),
+    )
+    OrderFactory(
+        attribution_reason=AttributionReason.SELF_REFERRAL.value,
+        attribution_flagged=True,
+        customer_email="LAN@example.com",
+        created_at=at(TODAY, 1),
+    )
+    OrderFactory(
+        attribution_reason=AttributionReason.EMPLOYEE_BUYER.value,
+        attribution_flagged=True,
+        buyer_id=minh.id,
+        customer_email="minh.private@example.com",
+        created_at=at(TODAY, 4),
+    )
+    OrderFactory(attribution_reason="cookie", created_at=at(TODAY, 1))  # not flagged
+    OrderFactory(  # too long ago
+        attribution_reason=AttributionReason.SELF_REFERRAL.value,
+        attribution_flagged=True,
+        created_at=at(TODAY, 1) - timedelta(days=40),
+    )
+
+    signals = stats.fraud_signals(window())
+
+    assert [(o.reason, o.person, o.status) for o in signals.flagged_orders] == [
+        (AttributionReason.SELF_REFERRAL, "Lan", OrderStatus.PENDING),
+        (AttributionReason.EMPLOYEE_BUYER, "Minh", OrderStatus.PENDING),
+        (AttributionReason.EMPLOYEE_BUYER, "Lan", OrderStatus.PAID),
+    ]
+    assert signals.flagged_counts == {
+        AttributionReason.SELF_REFERRAL: 1,
+        AttributionReason.EMPLOYEE_BUYER: 2,
+    }
+    assert [o.person for o in signals.self_referrals] == ["Lan"]
+    assert len(signals.staff_purchases) == 2
+    assert signals.flagged_orders[2].total == Money(500_000, "VND")

@@ -1,0 +1,34 @@
+"""What happens to people, announced for the capabilities above people (referral links).
+
+People knows nothing of referral links: it sends these signals (blinker, through Flask's
+``Namespace``, like ``perks.shop.events``) inside the transaction that changed the people;
+receivers only ``flush()``, never commit, so a person and what follows from them (their
+default referral link) are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from blinker import Namespace
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+_signals = Namespace()
+
+#: people became active members of the company: added as active (by HR, the CSV import or
+#: the first-admin command) or active again (re-activated by HR or by an import). The sender
+#: is the list of those people, flushed (they have ids); no keyword arguments.
+people_activated = _signals.signal("people-activated")
+
+
+def announce_activated(people: Iterable[User]) -> None:
+    """Send ``people_activated`` for the active ones among ``people`` (nothing if none).
+
+    Call it after a flush, inside the transaction that added or re-activated them.
+    """
+    active = [person for person in people if person.active]
+    if active:
+        people_activated.send(active)
