@@ -1,17 +1,85 @@
-"""The public storefront: home, category and product pages. No account needed.
+"""The public storefront: products, the cart, checkout and the customer's order pages.
 
-Customers arrive here from employees' referral links; signed-in people of the company also
-see staff prices. The cart and checkout come later: the product page marks where.
+No account needed. Customers arrive here from employees' referral links; signed-in people of
+the company see staff prices and buy through the same checkout at those prices. The cart
+lives in the session (``perks.shop.cart``); checkout creates the order and its Stripe
+Checkout Session by POST only (``perks.shop.checkout.place_order``) and sends the customer
+to Stripe. An order's pages are reached by its unguessable token alone, and never leak it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import current_user
+from decimal import Decimal
 
-from perks.shop import queries
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_percent, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.auth.forms import ConfirmForm
+from perks.db import utcnow
+from perks.errors import NotFound, PerksError, ValidationFailed
+from perks.extensions import limiter
+from perks.payments.stripe_gateway import PaymentProviderError
+from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
+from perks.referrals.attribution import REFERRAL_COOKIE
+from perks.security import CONTENT_SECURITY_POLICY
+from perks.shop import cart, checkout, queries
+from perks.shop.forms import AddToCartForm, CheckoutForm, QuantityForm
+from perks.shop.models import Product
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
+
+Page = str | tuple[str, int]
+
+#: the session key remembering the order the cart was sent to Stripe with; once that order
+#: is paid, its page empties the cart
+CHECKOUT_ORDER_KEY = "checkout_order"
+
+#: Stripe's hosted checkout page: the checkout form's POST ends in a redirect there, which a
+#: browser only follows if the page's CSP allows that form action
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+
+
+@bp.context_processor
+def _cart_badge() -> dict[str, object]:
+    """How many items the cart holds, for the storefront's cart button (no query)."""
+    return {"cart_count": cart.item_count(session)}
+
+
+@bp.app_template_filter("bps_percent")
+def bps_percent(bps: int) -> str:
+    """Basis points as the page's language writes a percentage (500 → "5%", "5 %")."""
+    return str(format_percent(Decimal(bps) / 10_000, "#,##0.##%"))
+
+
+def _staff_prices() -> bool:
+    return queries.sees_staff_prices(current_user)
+
+
+def _buyer():  # type: ignore[no-untyped-def]
+    return current_user if current_user.is_authenticated else None
+
+
+def _private(response: Response) -> Response:
+    """An order's page: its URL is a secret, so no Referer carries it and nothing caches it."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- products -------------------------------------------------------------------------------
 
 
 @bp.get("/")
@@ -21,7 +89,7 @@ def index() -> str:
         "shop/index.html",
         categories=queries.storefront_categories(),
         shelves=queries.shelves(products),
-        staff_prices=queries.sees_staff_prices(current_user),
+        staff_prices=_staff_prices(),
     )
 
 
@@ -33,14 +101,269 @@ def category(slug: str) -> str:
         category=shown,
         categories=queries.storefront_categories(),
         products=queries.active_products(shown.id),
-        staff_prices=queries.sees_staff_prices(current_user),
+        staff_prices=_staff_prices(),
     )
+
+
+def _product_page(
+    product: Product,
+    form: AddToCartForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Page:
+    form = form or AddToCartForm(product=product.slug, quantity=1)
+    page = render_template(
+        "shop/product.html",
+        product=product,
+        staff_prices=_staff_prices(),
+        form=form,
+        error=error,
+    )
+    return page, status
 
 
 @bp.get("/p/<slug>")
-def product(slug: str) -> str:
-    return render_template(
-        "shop/product.html",
-        product=queries.product_by_slug(slug),
-        staff_prices=queries.sees_staff_prices(current_user),
+def product(slug: str) -> Page:
+    return _product_page(queries.product_by_slug(slug))
+
+
+# --- the cart -------------------------------------------------------------------------------
+
+
+def _cart_page(error: str | None = None, status: int = 200) -> Page:
+    shown, notices = cart.load_cart(session)
+    for notice in notices:
+        flash(notice, "warning")
+    estimate = checkout.preview(
+        shown,
+        buyer_email=current_user.email if current_user.is_authenticated else "",
+        typed_code=None,
+        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
+        buyer_user=_buyer(),
+        now=utcnow(),
     )
+    forms = {line.product.id: QuantityForm(quantity=line.quantity) for line in shown.lines}
+    page = render_template(
+        "shop/cart.html",
+        cart=shown,
+        preview=estimate,
+        quantity_forms=forms,
+        form=ConfirmForm(),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/cart")
+def cart_page() -> Page:
+    return _cart_page()
+
+
+@bp.post("/cart/add")
+def add_to_cart() -> Response | Page:
+    form = AddToCartForm()
+    slug = form.product.data or ""
+    shown = queries.product_by_slug(slug)  # NotFound: not on sale (any more)
+    if not form.validate_on_submit():
+        return _product_page(shown, form, status=400)
+    try:
+        line = cart.add_to_cart(session, slug, form.quantity.data or 0)
+    except PerksError as error:  # a quantity beyond the limit, another currency, a full cart
+        return _product_page(shown, form, error.message, error.status_code)
+    flash(_("Added to your cart: %(item)s.", item=cart.describe(line)), "success")
+    return redirect(url_for("shop.cart_page"), 303)
+
+
+@bp.post("/cart/<int:product_id>/quantity")
+def update_cart_line(product_id: int) -> Response | Page:
+    form = QuantityForm()
+    if not form.validate_on_submit():
+        return _cart_page(_("Choose a quantity of at least 1."), 400)
+    try:
+        cart.update_quantity(session, product_id, form.quantity.data or 0)
+    except PerksError as error:  # not in the cart, or more than one order may hold
+        return _cart_page(error.message, error.status_code)
+    flash(_("Your cart was updated."), "success")
+    return redirect(url_for("shop.cart_page"), 303)
+
+
+@bp.post("/cart/<int:product_id>/remove")
+def remove_from_cart(product_id: int) -> Response | Page:
+    if not ConfirmForm().validate_on_submit():
+        return _cart_page(_("The request could not be understood."), 400)
+    cart.remove_from_cart(session, product_id)
+    flash(_("Removed from your cart."), "success")
+    return redirect(url_for("shop.cart_page"), 303)
+
+
+@bp.post("/cart/clear")
+def clear_cart() -> Response | Page:
+    if not ConfirmForm().validate_on_submit():
+        return _cart_page(_("The request could not be understood."), 400)
+    cart.clear_cart(session)
+    flash(_("Your cart is empty."), "success")
+    return redirect(url_for("shop.cart_page"), 303)
+
+
+# --- checkout -------------------------------------------------------------------------------
+
+
+def _checkout_page(
+    form: CheckoutForm,
+    shown: cart.Cart,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    typed_code: str | None = None,
+) -> Response:
+    estimate = checkout.preview(
+        shown,
+        buyer_email=form.email.data or "",
+        typed_code=typed_code,
+        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
+        buyer_user=_buyer(),
+        now=utcnow(),
+    )
+    response = current_app.make_response(
+        (
+            render_template(
+                "shop/checkout.html", form=form, cart=shown, preview=estimate, error=error
+            ),
+            status,
+        )
+    )
+    # The form's POST is answered with a redirect to Stripe's own page (real Stripe's origin,
+    # or the sandbox here on 'self').
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}"
+    )
+    return response
+
+
+def _cart_for_checkout() -> tuple[cart.Cart, list[str]]:
+    shown, notices = cart.load_cart(session)
+    for notice in notices:
+        flash(notice, "warning")
+    return shown, notices
+
+
+@bp.get("/checkout")
+def checkout_page() -> Response:
+    shown, _notices = _cart_for_checkout()
+    if shown.is_empty:
+        flash(_("Your cart is empty: add something first."), "info")
+        return redirect(url_for("shop.cart_page"), 303)
+    form = CheckoutForm()
+    if current_user.is_authenticated and not form.is_submitted():
+        form.name.data = current_user.name
+        form.email.data = current_user.email
+    return _checkout_page(form, shown)
+
+
+@bp.post("/checkout")
+@limiter.limit(lambda: current_app.config["CHECKOUT_RATE_LIMIT"])
+def place_order() -> Response:
+    form = CheckoutForm()
+    shown, notices = _cart_for_checkout()
+    if shown.is_empty:
+        flash(_("Your cart is empty: add something first."), "info")
+        return redirect(url_for("shop.cart_page"), 303)
+    typed_code = (form.referral_code.data or "").strip() or None
+    if not form.validate_on_submit():
+        return _checkout_page(form, shown, status=400, typed_code=typed_code)
+    if notices:  # the cart changed under the customer: let them see the new total first
+        return _checkout_page(form, shown, status=409, typed_code=typed_code)
+    try:
+        order = checkout.place_order(
+            shown.items(),
+            checkout.Customer(
+                name=form.name.data or "", email=form.email.data or "", phone=form.phone.data or ""
+            ),
+            typed_code=typed_code,
+            referral_cookie=request.cookies.get(REFERRAL_COOKIE),
+            buyer_user=_buyer(),
+            locale=str(get_locale() or "vi"),
+            now=utcnow(),
+        )
+    except ValidationFailed as error:
+        field = getattr(form, str(error.details.get("field", "")), None)
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+            return _checkout_page(form, shown, status=400, typed_code=typed_code)
+        return _checkout_page(form, shown, error=error.message, status=400, typed_code=typed_code)
+    except PaymentProviderError:
+        message = _(
+            "We could not reach our payment provider, so nothing was charged. Your cart is "
+            "kept: please try again in a moment."
+        )
+        return _checkout_page(form, shown, error=message, status=502, typed_code=typed_code)
+    session[CHECKOUT_ORDER_KEY] = order.token
+    return redirect(order.checkout_url or url_for("shop.order", token=order.token), 303)
+
+
+# --- the customer's order -------------------------------------------------------------------
+
+
+@bp.get("/orders/<token>")
+def order(token: str) -> Response:
+    shown = checkout.order_by_token(token)
+    if shown.paid_at is not None and session.get(CHECKOUT_ORDER_KEY) == shown.token:
+        # Paid: the cart it was made from has done its job.
+        cart.clear_cart(session)
+        session.pop(CHECKOUT_ORDER_KEY, None)
+    showing_code = checkout.shows_code(shown)
+    response = current_app.make_response(
+        render_template(
+            "shop/order.html",
+            order=shown,
+            shows_code=showing_code,
+            qr=qr_svg(shown.redemption_code) if showing_code else None,
+            from_checkout=request.args.get("from") == "checkout",
+            resumable=checkout.can_resume_payment(shown, utcnow()),
+        )
+    )
+    return _private(response)
+
+
+@bp.get("/orders/<token>/status")
+def order_status(token: str) -> Response:
+    """What the order page polls while the payment is being confirmed (no code in it)."""
+    shown = checkout.order_by_token(token)
+    response = jsonify(status=shown.status.value, label=shown.status.label)
+    return _private(response)
+
+
+def _qr_file(token: str) -> str:
+    shown = checkout.order_by_token(token)
+    if not checkout.shows_code(shown):
+        raise NotFound()
+    return shown.redemption_code
+
+
+@bp.get("/orders/<token>/qr.png")
+def order_qr_png(token: str) -> Response:
+    response = current_app.response_class(qr_png_bytes(_qr_file(token)), mimetype="image/png")
+    return _private(response)
+
+
+@bp.get("/orders/<token>/qr.svg")
+def order_qr_svg(token: str) -> Response:
+    response = current_app.response_class(qr_svg_bytes(_qr_file(token)), mimetype="image/svg+xml")
+    return _private(response)
+
+
+@bp.get("/orders/<token>/cancelled")
+def order_cancelled(token: str) -> Response:
+    """Where Stripe sends a customer who left its payment page without paying."""
+    shown = checkout.order_by_token(token)
+    if shown.paid_at is not None:
+        return _private(redirect(url_for("shop.order", token=shown.token), 303))
+    resumable = checkout.can_resume_payment(shown, utcnow())
+    response = current_app.make_response(
+        render_template(
+            "shop/order_cancelled.html",
+            order=shown,
+            resumable=resumable,
+        )
+    )
+    return _private(response)

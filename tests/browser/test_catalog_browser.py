@@ -3,10 +3,8 @@ draw checked in the browser (which proves the verifier runs under the CSP)."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,21 +15,6 @@ from tests import factories
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Save a screenshot like test_journeys does: PERKS_SCREENSHOTS_DIR, else a temp folder."""
-    folder = Path(os.environ.get("PERKS_SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def shoot(page: Page, name: str) -> Path:
-        page.wait_for_load_state("networkidle")
-        path = folder / f"{name}.png"
-        page.screenshot(path=path)
-        return path
-
-    return shoot
 
 
 def test_employee_finds_an_eligible_perk_claims_it_and_marks_it_used(page: Page, screenshots):

@@ -174,13 +174,14 @@ def test_the_product_page_says_how_it_is_used_and_how_many_per_order(client, ha_
     assert "Up to 1 per order." in card
 
 
-def test_ordering_is_not_offered_yet_the_button_is_disabled_and_translated(client, ha_long):
+def test_the_product_page_offers_to_add_it_to_the_cart_by_post(client, ha_long):
     html = client.get(f"/shop/p/{ha_long.slug}").get_data(as_text=True)
-    assert "<form" not in html.split("<main", 1)[1]  # no fake cart: nothing to submit
-    assert re.search(r'<button[^>]* disabled data-testid="ordering-soon"', html)
-    assert "Online ordering opens soon" in html
-    vietnamese = text_of(client.get(f"/shop/p/{ha_long.slug}", headers=VI))
-    assert in_vietnamese("Online ordering opens soon") in vietnamese
+    form = re.search(r'<form method="post" action="/shop/cart/add".*?</form>', html, re.S)
+    assert form is not None
+    assert f'name="product" value="{ha_long.slug}"' in form.group(0)
+    assert re.search(r'name="quantity"[^>]*max="8"|max="8"[^>]*name="quantity"', form.group(0))
+    assert "Add to cart" in form.group(0)
+    assert "ordering-soon" not in html  # the marker of the days before the cart is gone
 
 
 def test_the_footer_links_to_the_storefront(client):

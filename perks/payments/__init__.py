@@ -1,0 +1,1 @@
+"""Payments: the Stripe gateway (the only module that imports ``stripe``), webhooks, sandbox."""

@@ -1,0 +1,62 @@
+"""Stripe events as received: each stored once, with what it did."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from perks.db import Base, utcnow
+
+
+class EventOutcome(enum.StrEnum):
+    APPLIED = "applied"  # it changed an order
+    NO_CHANGE = "no_change"  # the order already reflected it (out of order, or replayed)
+    IGNORED = "ignored"  # a type we do not handle, or not about one of our orders
+    MISMATCH = "mismatch"  # amount or currency disagreed with the order: never fulfilled
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                EventOutcome.APPLIED: _l("Applied"),
+                EventOutcome.NO_CHANGE: _l("No change"),
+                EventOutcome.IGNORED: _l("Ignored"),
+                EventOutcome.MISMATCH: _l("Amount mismatch"),
+            }[self]
+        )
+
+
+class StripeEvent(Base):
+    """One Stripe event, stored under its unique id in the same transaction as its effects."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Stripe's id ("evt_..."): unique, so a second delivery is recognised
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(80), index=True)
+    livemode: Mapped[bool] = mapped_column(default=False)
+    #: when Stripe created the event
+    stripe_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    outcome: Mapped[EventOutcome] = mapped_column(
+        Enum(
+            EventOutcome,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    #: what it did, in words (English, for the admins' event log)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    #: how many times an admin replayed it
+    replays: Mapped[int] = mapped_column(Integer, default=0)

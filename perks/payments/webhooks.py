@@ -1,0 +1,491 @@
+"""Stripe webhooks: verified, stored once under their event id, applied to orders.
+
+Every event Stripe signs and sends to ``/stripe/webhook`` goes through ``handle``: its
+signature is checked on the raw body (``stripe_gateway.construct_event``), then, in ONE
+transaction, the event is stored under its unique id, the order it is about is found and
+locked, and its effect is recorded through ``perks.shop.orders`` (which sends the order
+signals). A second delivery of the same event finds it stored and changes nothing, even when
+both arrive at the same moment on two workers (the unique id decides). Anything unexpected
+rolls the whole thing back, so Stripe delivers the event again later.
+
+Stripe delivers events in any order. The effects are facts read from the object's current
+state (a session is paid, a charge's running total of refunds, a dispute's status), recorded
+by ``perks.shop.orders`` so that any order of delivery ends in the same order state.
+
+Orders are found by what this app gave Stripe: the session's ``client_reference_id`` and the
+``order_id`` metadata of the session and of its payment intent (Stripe copies the latter to
+the charge), and the payment intent and charge ids remembered on the order. Amounts always
+come from Stripe's own fields, never from metadata. A dispute carries no metadata of ours:
+one that arrives before the payment taught the order its payment intent is kept (ignored,
+no order) and applied, after the payment, by the event that teaches it.
+
+Locks, always taken in this order: the event's unique id (its insert), a transaction lock on
+its payment intent (PostgreSQL advisory lock: an event looking for its order and the event
+teaching the order that payment intent never miss each other), the order's row
+(``FOR UPDATE``: two events about one order are recorded one after the other), then the
+waiting events' rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from perks import audit
+from perks.db import transaction, utcnow
+from perks.errors import NotFound
+from perks.extensions import db
+from perks.money import Money
+from perks.payments import stripe_gateway
+from perks.payments.models import EventOutcome, StripeEvent
+from perks.payments.stripe_gateway import InvalidWebhook
+from perks.shop import orders
+from perks.shop.models import DisputeStatus, Order
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+#: Checkout Session events, and the session's payment_status values that mean "paid"
+SESSION_COMPLETED = "checkout.session.completed"
+SESSION_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+SESSION_ASYNC_FAILED = "checkout.session.async_payment_failed"
+SESSION_EXPIRED = "checkout.session.expired"
+PAID_STATUSES = frozenset({"paid", "no_payment_required"})
+CHARGE_REFUNDED = "charge.refunded"
+#: every dispute event carries the dispute as it is now; its status is what counts, so the
+#: balance events (funds withdrawn, reinstated) tell the same story as created and closed
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    }
+)
+#: Stripe's dispute statuses that end a dispute in the merchant's favour
+#: (an inquiry closed without a chargeback, a dispute prevented, a dispute won)
+DISPUTE_WON = frozenset({"won", "warning_closed", "prevented"})
+DISPUTE_LOST = frozenset({"lost"})
+#: events that may arrive before the order knows the payment they are about (a dispute has
+#: no metadata of ours): kept as ignored, and applied when it learns it (for this long)
+WAITING_TYPES = frozenset({CHARGE_REFUNDED} | DISPUTE_EVENTS)
+WAITING_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What an event did: the order it is about (if any), the outcome, and in words."""
+
+    order: Order | None
+    outcome: EventOutcome
+    detail: str
+    #: the order learned its payment intent from this event
+    learned: bool = False
+
+
+# --- receiving ---------------------------------------------------------------------------------
+
+
+def handle(payload: bytes, signature: str | None) -> StripeEvent | None:
+    """Verify, store and apply one webhook delivery; None when it was already received.
+
+    Raises:
+        InvalidWebhook: a missing, bad or stale signature, a tampered body, or a body that
+            is not an event; nothing is stored.
+        Exception: anything unexpected while applying it; nothing is stored either, and the
+            caller answers 5xx so that Stripe delivers it again.
+    """
+    # Stored and applied as Stripe sent it; the bytes are verified before they are parsed.
+    event = stripe_gateway.construct_event(payload, signature)
+    event_id, event_type, created = _envelope(event)
+    if _stored_id(event_id) is not None:
+        db.session.rollback()  # end the read-only transaction the check opened
+        return None
+    try:
+        with transaction():
+            stored = StripeEvent(
+                event_id=event_id,
+                type=event_type,
+                livemode=bool(event.get("livemode")),
+                stripe_created_at=created,
+                received_at=utcnow(),
+                payload=event,
+                outcome=EventOutcome.IGNORED,
+                detail="",
+            )
+            db.session.add(stored)
+            # The unique event id is claimed before anything else: a concurrent delivery of
+            # the same event waits here for this one to end, then fails and applies nothing.
+            db.session.flush()
+            effect = apply_event(event, stored_id=stored.id)
+            stored.order_id = effect.order.id if effect.order is not None else None
+            stored.outcome = effect.outcome
+            stored.detail = effect.detail
+            db.session.flush()
+            return stored
+    except IntegrityError:
+        # Rolled back already. A duplicate if the event is stored now (by the delivery that
+        # won the race); anything else is a real error.
+        duplicate = _stored_id(event_id) is not None
+        db.session.rollback()
+        if not duplicate:
+            raise
+        return None
+
+
+def _envelope(event: dict[str, Any]) -> tuple[str, str, datetime]:
+    """The id, type and creation time of a verified event.
+
+    Raises:
+        InvalidWebhook: the body is signed but is not a Stripe event.
+    """
+    event_id = event.get("id")
+    event_type = event.get("type")
+    data = event.get("data")
+    if (
+        event.get("object") != "event"
+        or not isinstance(event_id, str)
+        or not event_id
+        or len(event_id) > 255
+        or not isinstance(event_type, str)
+        or not event_type
+        or len(event_type) > 80
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        raise InvalidWebhook("not a Stripe event")
+    created = event.get("created")
+    try:
+        when = datetime.fromtimestamp(int(created), UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidWebhook("not a Stripe event") from None
+    return event_id, event_type, when
+
+
+def _stored_id(event_id: str) -> int | None:
+    return db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id))
+
+
+# --- replaying -------------------------------------------------------------------------------
+
+
+def replay(event_id: str | int, actor: User | None) -> StripeEvent:
+    """Apply a stored event again (an admin's repair after a fix); audited.
+
+    ``event_id`` is Stripe's id (``"evt_..."``) or the stored row's id. The effects are facts
+    recorded once, so a replay changes only what the order does not already reflect. The
+    event's outcome becomes the replay's when it applied something or found a mismatch;
+    the detail gains a line; ``replays`` counts.
+
+    Raises:
+        NotFound: no such event is stored.
+    """
+    with transaction():
+        query = select(StripeEvent)
+        if isinstance(event_id, int):
+            query = query.where(StripeEvent.id == event_id)
+        else:
+            query = query.where(StripeEvent.event_id == event_id)
+        stored = db.session.scalar(query)
+        if stored is None:
+            raise NotFound()
+        effect = apply_event(stored.payload, stored_id=stored.id)
+        # Locked after the order (the order in which the webhook locks them too).
+        db.session.refresh(stored, with_for_update=True)
+        stored.replays += 1
+        if effect.order is not None:
+            stored.order_id = effect.order.id
+        if effect.outcome in (EventOutcome.APPLIED, EventOutcome.MISMATCH):
+            stored.outcome = effect.outcome
+        _add_detail(stored, f"replay {stored.replays}: {effect.outcome.value}: {effect.detail}")
+        audit.record(
+            "payments.stripe_event_replayed",
+            actor=actor,
+            target=stored,
+            event_id=stored.event_id,
+            type=stored.type,
+            outcome=effect.outcome.value,
+            detail=effect.detail,
+        )
+        return stored
+
+
+def _add_detail(stored: StripeEvent, line: str) -> None:
+    stored.detail = f"{stored.detail}\n{line}" if stored.detail else line
+
+
+# --- effects -----------------------------------------------------------------------------------
+
+
+def apply_event(event: dict[str, Any], *, stored_id: int | None = None) -> Effect:
+    """Record what ``event`` says on its order, in the caller's transaction (flushes only).
+
+    When the event teaches the order its payment intent, the events about that payment that
+    arrived before (a dispute, a refund: kept as ignored, not knowing their order) are
+    applied now, after it. ``stored_id`` is the event's own row, never one of those.
+
+    Raises:
+        Exception: only for the unexpected (the caller rolls back).
+    """
+    event_type = str(event.get("type") or "")
+    obj = (event.get("data") or {}).get("object") or {}
+    applier = _APPLIERS.get(event_type)
+    if applier is None and event_type in DISPUTE_EVENTS:
+        applier = _apply_dispute
+    if applier is None:
+        return Effect(None, EventOutcome.IGNORED, f"{event_type or 'an event'} is not handled")
+    payment_intent = _id_of(obj.get("payment_intent"))
+    _serialize_payment(payment_intent)
+    effect = applier(event_type, obj)
+    order = effect.order
+    if order is not None and effect.learned and order.payment_intent_id == payment_intent:
+        waited = _apply_waiting(order, payment_intent, exclude=stored_id)
+        if waited:
+            effect = replace(effect, detail=f"{effect.detail}; then {waited}")
+    return effect
+
+
+def _serialize_payment(payment_intent: str | None) -> None:
+    """Take a transaction lock on ``payment_intent`` (PostgreSQL; SQLite serialises writers).
+
+    An event that cannot find its order by the payment intent waits (stored as ignored) for
+    the event that teaches the order that payment intent; both take this lock first, so the
+    teacher either sees the waiting event or commits before the other looks for the order.
+    """
+    if payment_intent and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"perks.stripe.payment_intent:{payment_intent}"},
+        )
+
+
+def _apply_waiting(order: Order, payment_intent: str, *, exclude: int | None) -> str:
+    """Apply the events about ``payment_intent`` that arrived before ``order`` knew it."""
+    query = (
+        select(StripeEvent)
+        .where(
+            StripeEvent.order_id.is_(None),
+            StripeEvent.outcome == EventOutcome.IGNORED,
+            StripeEvent.type.in_(WAITING_TYPES),
+            StripeEvent.received_at >= utcnow() - WAITING_FOR,
+            StripeEvent.payload[("data", "object", "payment_intent")].as_string() == payment_intent,
+        )
+        .order_by(StripeEvent.stripe_created_at, StripeEvent.id)
+        .with_for_update()
+    )
+    if exclude is not None:
+        query = query.where(StripeEvent.id != exclude)
+    done = []
+    for waiting in db.session.scalars(query):
+        effect = apply_event(waiting.payload, stored_id=waiting.id)
+        if effect.order is None:
+            continue
+        waiting.order_id = effect.order.id
+        waiting.outcome = effect.outcome
+        _add_detail(
+            waiting, f"applied once order {order.number}'s payment was known: {effect.detail}"
+        )
+        done.append(f"{waiting.type} {waiting.event_id}: {effect.outcome.value}")
+    db.session.flush()
+    return ", ".join(done)
+
+
+def _effect(order: Order, recorded: orders.Recorded, *, learned: bool = False) -> Effect:
+    return Effect(order, EventOutcome(recorded.outcome.value), recorded.detail, learned)
+
+
+def _money(amount: object, currency: object) -> Money | None:
+    """Stripe's amount as Money, or None when it cannot be read."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or not isinstance(currency, str):
+        return None
+    try:
+        return stripe_gateway.from_stripe_amount(amount, currency)
+    except (TypeError, ValueError):
+        return None
+
+
+def _apply_session(event_type: str, session: dict[str, Any]) -> Effect:
+    order = _order_for_session(session)
+    if order is None:
+        return Effect(
+            None, EventOutcome.IGNORED, f"no order for Checkout Session {session.get('id')}"
+        )
+    payment_intent = _id_of(session.get("payment_intent"))
+    knew = order.payment_intent_id
+    session_id = _id_of(session.get("id"))
+    if (
+        event_type in (SESSION_EXPIRED, SESSION_ASYNC_FAILED)
+        and order.checkout_session_id
+        and session_id != order.checkout_session_id
+    ):
+        # An older session of the order ended unpaid: the order's own session still may not.
+        return Effect(
+            order,
+            EventOutcome.NO_CHANGE,
+            f"session {session_id} is not the order's current one ({order.checkout_session_id})",
+        )
+    if event_type == SESSION_EXPIRED:
+        recorded = orders.record_closed(order, "expired")
+    elif event_type == SESSION_ASYNC_FAILED:
+        orders.remember_stripe_ids(order, payment_intent_id=payment_intent)
+        recorded = orders.record_payment_failed(order)
+    elif event_type == SESSION_ASYNC_SUCCEEDED or session.get("payment_status") in PAID_STATUSES:
+        amount = _money(session.get("amount_total"), session.get("currency"))
+        if amount is None:
+            orders.remember_stripe_ids(order, payment_intent_id=payment_intent)
+            recorded = orders.record_mismatch(
+                order,
+                f"Stripe reported a payment of {session.get('amount_total')!r} "
+                f"{session.get('currency')!r}, which cannot be read",
+            )
+        else:
+            recorded = orders.record_payment(
+                order, amount, payment_intent_id=payment_intent, charge_id=None
+            )
+    else:
+        recorded = orders.record_awaiting_payment(order, payment_intent_id=payment_intent)
+        recorded = replace(
+            recorded, detail=f"{recorded.detail}; payment_status {session.get('payment_status')}"
+        )
+    return _effect(order, recorded, learned=order.payment_intent_id != knew)
+
+
+def _apply_refund(event_type: str, charge: dict[str, Any]) -> Effect:
+    payment_intent = _id_of(charge.get("payment_intent"))
+    order, why = _order_for_charge(
+        charge_id=_id_of(charge.get("id")),
+        payment_intent=payment_intent,
+        metadata=charge.get("metadata"),
+    )
+    if order is None:
+        return Effect(None, EventOutcome.IGNORED, why)
+    knew = order.payment_intent_id
+    orders.remember_stripe_ids(
+        order, payment_intent_id=payment_intent, charge_id=_id_of(charge.get("id"))
+    )
+    total = _money(charge.get("amount_refunded"), charge.get("currency"))
+    if total is None:
+        recorded = orders.record_mismatch(
+            order,
+            f"Stripe reported refunds of {charge.get('amount_refunded')!r} "
+            f"{charge.get('currency')!r}, which cannot be read",
+        )
+    else:
+        recorded = orders.record_refund_total(order, total)
+    return _effect(order, recorded, learned=order.payment_intent_id != knew)
+
+
+def _apply_dispute(event_type: str, dispute: dict[str, Any]) -> Effect:
+    payment_intent = _id_of(dispute.get("payment_intent"))
+    order, why = _order_for_charge(
+        charge_id=_id_of(dispute.get("charge")),
+        payment_intent=payment_intent,
+        metadata=dispute.get("metadata"),
+    )
+    if order is None:
+        return Effect(None, EventOutcome.IGNORED, why)
+    knew = order.payment_intent_id
+    orders.remember_stripe_ids(
+        order, payment_intent_id=payment_intent, charge_id=_id_of(dispute.get("charge"))
+    )
+    status = str(dispute.get("status") or "")
+    recorded = orders.record_dispute(order, dispute_status(status))
+    recorded = replace(recorded, detail=f"{recorded.detail} (Stripe: {status or 'no status'})")
+    return _effect(order, recorded, learned=order.payment_intent_id != knew)
+
+
+def dispute_status(stripe_status: str) -> DisputeStatus:
+    """Our dispute status for Stripe's (``needs_response``, ``won``, ``lost``, ...)."""
+    if stripe_status in DISPUTE_WON:
+        return DisputeStatus.WON
+    if stripe_status in DISPUTE_LOST:
+        return DisputeStatus.LOST
+    return DisputeStatus.OPEN
+
+
+_APPLIERS: dict[str, Callable[[str, dict[str, Any]], Effect]] = {
+    SESSION_COMPLETED: _apply_session,
+    SESSION_ASYNC_SUCCEEDED: _apply_session,
+    SESSION_ASYNC_FAILED: _apply_session,
+    SESSION_EXPIRED: _apply_session,
+    CHARGE_REFUNDED: _apply_refund,
+}
+
+
+# --- finding the order -------------------------------------------------------------------------
+
+
+def _id_of(value: object) -> str | None:
+    """An object's id whether Stripe sent it as an id or expanded it."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _order_id(value: object) -> int | None:
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _metadata_order_id(metadata: object) -> int | None:
+    return _order_id(metadata.get("order_id")) if isinstance(metadata, dict) else None
+
+
+def _locked(*criteria: Any) -> Order | None:
+    """The first order matching ``criteria``, locked until the transaction ends."""
+    return db.session.scalar(
+        select(Order)
+        .where(*criteria)
+        .order_by(Order.id)
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    session_id = _id_of(session.get("id"))
+    if session_id:
+        order = _locked(Order.checkout_session_id == session_id)
+        if order is not None:
+            return order
+    for order_id in (
+        _order_id(session.get("client_reference_id")),
+        _metadata_order_id(session.get("metadata")),
+    ):
+        if order_id is not None:
+            order = _locked(Order.id == order_id)
+            if order is not None:
+                return order
+    return None
+
+
+def _order_for_charge(
+    *, charge_id: str | None, payment_intent: str | None, metadata: object
+) -> tuple[Order | None, str]:
+    """The order a charge (or a dispute or refund on it) belongs to, or why there is none."""
+    if charge_id:
+        order = _locked(Order.charge_id == charge_id)
+        if order is not None:
+            return order, ""
+    if payment_intent:
+        order = _locked(Order.payment_intent_id == payment_intent)
+        if order is not None:
+            return order, ""
+    order_id = _metadata_order_id(metadata)
+    if order_id is not None:
+        order = _locked(Order.id == order_id)
+        if order is not None:
+            if payment_intent and order.payment_intent_id not in (None, payment_intent):
+                return None, (
+                    f"order {order.number} was paid through {order.payment_intent_id}, "
+                    f"not {payment_intent}"
+                )
+            return order, ""
+    return None, f"no order for charge {charge_id} (payment intent {payment_intent})"

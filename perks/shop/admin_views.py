@@ -1,0 +1,328 @@
+"""The shop's back office: products and categories (HR and finance), orders and refunds
+(finance).
+
+Who may do what:
+
+* products and categories: HR, who write the storefront, and finance, whose prices they are;
+  every change is audited with the old and new values;
+* orders, their Stripe events and refunds: finance (the customer's full details are shown
+  here only);
+* admins: everything, as everywhere.
+
+Views turn forms into plain data, call one service, and turn domain errors into form errors
+or messages; the services audit.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.auth.access import roles_required
+from perks.auth.forms import ConfirmForm
+from perks.auth.models import Role
+from perks.errors import Conflict, ValidationFailed
+from perks.money import Money, format_money
+from perks.payments.stripe_gateway import PaymentProviderError
+from perks.referrals.attribution import AttributionReason
+from perks.shop import admin_queries, refunds, services
+from perks.shop.admin_forms import (
+    CategoryForm,
+    OrderFilterForm,
+    ProductFilterForm,
+    ProductForm,
+    RefundForm,
+)
+from perks.shop.models import Order, OrderStatus, Product
+
+bp = Blueprint("shop_admin", __name__, url_prefix="/manage")
+
+Page = str | tuple[str, int]
+
+shelf_keepers = roles_required(Role.HR, Role.FINANCE)
+finance_only = roles_required(Role.FINANCE)
+
+
+def _confirmed() -> None:
+    """The POST came from our own button (CSRF token checked); anything else is a 400."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def _field_error(form, error: ValidationFailed) -> None:  # type: ignore[no-untyped-def]
+    """Put a service's refusal on the field it names, else above the form."""
+    name = error.details.get("field")
+    field = getattr(form, str(name), None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        if not isinstance(field.errors, list):
+            field.errors = list(field.errors)
+        field.errors.append(error.message)
+    else:
+        form.form_errors.append(error.message)
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+@bp.get("/products")
+@shelf_keepers
+def products() -> Page:
+    categories = services.categories_for_admin()
+    form = ProductFilterForm(request.args, categories=categories)
+    if request.args and not form.validate():
+        page = render_template(
+            "shop/admin/products.html", form=form, products=None, confirm_form=ConfirmForm()
+        )
+        return page, 400
+    chosen = form.category.data or ""
+    shown = services.products_for_admin(
+        category_id=int(chosen) if chosen.isdigit() else None,
+        uncategorised=chosen == "none",
+        active={"active": True, "inactive": False}.get(form.active.data or ""),
+        currency=form.currency.data or "",
+    )
+    return render_template(
+        "shop/admin/products.html", form=form, products=shown, confirm_form=ConfirmForm()
+    )
+
+
+def _product_form(product: Product | None = None) -> ProductForm:
+    categories = services.categories_for_admin()
+    if product is not None and request.method == "GET":
+        return ProductForm.for_product(product, categories=categories)
+    return ProductForm(categories=categories)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@shelf_keepers
+def create_product() -> Response | Page:
+    form = _product_form()
+    if form.validate_on_submit():
+        try:
+            product = services.create_product(
+                form.data_for_service(), actor=current_user, image=form.image_bytes()
+            )
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("“%(name)s” is saved.", name=product.name), "success")
+            return redirect(url_for(".edit_product", product_id=product.id), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("shop/admin/product_form.html", form=form, product=None), status
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@shelf_keepers
+def edit_product(product_id: int) -> Response | Page:
+    product = services.get_product(product_id)
+    form = _product_form(product)
+    if form.validate_on_submit():
+        try:
+            services.update_product(
+                product.id, form.data_for_service(), actor=current_user, image=form.image_bytes()
+            )
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".edit_product", product_id=product.id), 303)
+    status = 400 if form.is_submitted() else 200
+    page = render_template(
+        "shop/admin/product_form.html", form=form, product=product, confirm_form=ConfirmForm()
+    )
+    return page, status
+
+
+@bp.post("/products/<int:product_id>/deactivate")
+@shelf_keepers
+def deactivate_product(product_id: int) -> Response:
+    _confirmed()
+    product = services.set_product_active(product_id, False, actor=current_user)
+    flash(
+        _("“%(name)s” is off sale: the storefront no longer shows it.", name=product.name),
+        "success",
+    )
+    return redirect(url_for(".products"), 303)
+
+
+@bp.post("/products/<int:product_id>/reactivate")
+@shelf_keepers
+def reactivate_product(product_id: int) -> Response:
+    _confirmed()
+    product = services.set_product_active(product_id, True, actor=current_user)
+    flash(_("“%(name)s” is on sale again.", name=product.name), "success")
+    return redirect(url_for(".products"), 303)
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+@bp.get("/categories")
+@shelf_keepers
+def categories() -> str:
+    return render_template(
+        "shop/admin/categories.html",
+        categories=services.categories_for_admin(),
+        counts=services.product_counts(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/categories/new", methods=["GET", "POST"])
+@shelf_keepers
+def create_category() -> Response | Page:
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            category = services.create_category(form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("The category “%(name)s” is saved.", name=category.name), "success")
+            return redirect(url_for(".categories"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("shop/admin/category_form.html", form=form, category=None), status
+
+
+@bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
+@shelf_keepers
+def edit_category(category_id: int) -> Response | Page:
+    category = services.get_category(category_id)
+    form = CategoryForm(obj=category if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_category(category.id, form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".categories"), 303)
+    status = 400 if form.is_submitted() else 200
+    page = render_template("shop/admin/category_form.html", form=form, category=category)
+    return page, status
+
+
+@bp.post("/categories/<int:category_id>/move")
+@shelf_keepers
+def move_category(category_id: int) -> Response:
+    _confirmed()
+    offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if offset is None:
+        abort(400)
+    services.move_category(category_id, offset, actor=current_user)
+    return redirect(url_for(".categories"), 303)
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@bp.get("/orders")
+@finance_only
+def orders() -> Page:
+    form = OrderFilterForm(request.args)
+    if request.args and not form.validate():
+        page = render_template("shop/admin/orders.html", form=form, page=None, items={})
+        return page, 400
+    filters = admin_queries.OrderFilters(
+        q=form.q.data or "",
+        status=OrderStatus(form.status.data) if form.status.data else None,
+        currency=form.currency.data or "",
+        attention=bool(form.attention.data),
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+    )
+    page = admin_queries.orders_page(filters, request.args.get("page", 1, type=int) or 1)
+    items = admin_queries.line_counts([order.id for order in page.items])
+    return render_template("shop/admin/orders.html", form=form, page=page, items=items)
+
+
+def _attribution_label(order: Order) -> str:
+    try:
+        return AttributionReason(order.attribution_reason).label
+    except ValueError:
+        return order.attribution_reason
+
+
+def _refund_form(order: Order, data: dict[str, str] | None = None) -> RefundForm:
+    if data is not None:
+        return RefundForm(currency=order.currency)
+    form = RefundForm(formdata=None, currency=order.currency)
+    form.request_token.data = refunds.new_request_token()
+    return form
+
+
+def _order_page(
+    order_id: int,
+    refund_form: RefundForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Page:
+    order = admin_queries.order_for_back_office(order_id)
+    requests = admin_queries.refund_requests_of(order.id)
+    not_refundable = refunds.why_not_refundable(order, requests)
+    left = refunds.refundable(order, requests)
+    form = refund_form or _refund_form(order)
+    if refund_form is None and not_refundable is None:
+        form.amount.data = format_money(left)
+    page = render_template(
+        "shop/admin/order.html",
+        order=order,
+        events=admin_queries.stripe_events_of(order.id),
+        refund_requests=requests,
+        refund_form=form,
+        refundable=left,
+        requested=refunds.requested_total(order, requests),
+        not_refundable=not_refundable,
+        attribution=_attribution_label(order),
+        error=error,
+        money_of=Money,
+    )
+    return page, status
+
+
+@bp.get("/orders/<int:order_id>")
+@finance_only
+def order(order_id: int) -> Page:
+    return _order_page(order_id)
+
+
+@bp.post("/orders/<int:order_id>/refund")
+@finance_only
+def refund_order(order_id: int) -> Response | Page:
+    shown = admin_queries.order_for_back_office(order_id)
+    form = _refund_form(shown, request.form)
+    if not form.validate_on_submit():
+        return _order_page(order_id, form, status=400)
+    assert form.parsed_amount is not None
+    try:
+        refunds.request_refund(
+            shown.id,
+            form.parsed_amount,
+            form.reason.data or "",
+            current_user,
+            request_token=form.request_token.data,
+        )
+    except ValidationFailed as error:
+        _field_error(form, error)
+        return _order_page(order_id, form, status=400)
+    except Conflict as error:
+        return _order_page(order_id, form, error=error.message, status=409)
+    except PaymentProviderError as error:
+        # Stripe keeps the answer of a key: asking again needs a new one.
+        form.request_token.data = refunds.new_request_token()
+        message = _(
+            "Stripe did not make the refund (%(reason)s). Nothing was refunded: try again "
+            "later, or from Stripe's dashboard.",
+            reason=error.message,
+        )
+        return _order_page(order_id, form, error=message, status=502)
+    flash(
+        _(
+            "Refund of %(amount)s requested. The order updates when Stripe confirms it.",
+            amount=format_money(form.parsed_amount),
+        ),
+        "success",
+    )
+    return redirect(url_for(".order", order_id=order_id), 303)

@@ -1,0 +1,103 @@
+"""Order redemption: the customer used what they paid for.
+
+A redeemer scans the order's QR code or types its redemption code at the counter; products
+redeemed on payment are redeemed by the payment webhook itself. Either way the order is
+redeemed once (a conditional UPDATE decides between two racing redeemers), and
+``order_redeemed`` is sent in the same transaction: it turns pending commissions into earned.
+"""
+
+from __future__ import annotations
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from perks import audit
+from perks.auth.models import User
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotFound
+from perks.extensions import db
+from perks.shop.events import order_redeemed
+from perks.shop.models import Order, OrderStatus, RedemptionMode
+
+
+def find_order_by_code(code: str) -> Order:
+    """The order a redemption code (typed in any case, or scanned) points at.
+
+    Raises:
+        NotFound: no order has this code.
+    """
+    text = "".join(code.split()).upper()
+    if not text:
+        raise NotFound(_("Enter or scan a code."))
+    order = db.session.scalar(select(Order).where(Order.redemption_code == text))
+    if order is None:
+        raise NotFound(_("No order has the code %(code)s.", code=code.strip()))
+    return order
+
+
+def why_not_redeemable(order: Order) -> str | None:
+    """Why ``order`` cannot be redeemed now, in the user's language; None if it can."""
+    if order.redeemed_at is not None:
+        who = order.redeemed_by.name if order.redeemed_by else _("automatically on payment")
+        return _(
+            "Already redeemed on %(when)s (%(who)s).",
+            when=format_datetime(order.redeemed_at, "short"),
+            who=who,
+        )
+    if order.mismatch:
+        return _("The payment did not match the order; finance is looking into it.")
+    if order.paid_at is None:
+        return _("This order is not paid (%(status)s).", status=order.status.label)
+    if order.status is OrderStatus.REFUNDED:
+        return _("This order was refunded.")
+    if order.status is OrderStatus.DISPUTED:
+        return _("The payment of this order is disputed.")
+    return None
+
+
+def mark_redeemed(order: Order, redeemer: User | None) -> None:
+    """Redeem ``order`` inside the caller's transaction (flushes, never commits).
+
+    Raises:
+        Conflict: the order cannot be redeemed (already, unpaid, refunded, disputed), or
+            another redeemer was a moment faster.
+    """
+    problem = why_not_redeemable(order)
+    if problem is not None:
+        raise Conflict(problem)
+    now = utcnow()
+    result = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.redeemed_at.is_(None))
+        .values(redeemed_at=now, redeemed_by_id=redeemer.id if redeemer else None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(order)
+        raise Conflict(why_not_redeemable(order) or _("This order was just redeemed."))
+    db.session.refresh(order)
+    order.refresh_status()
+    db.session.flush()
+    order_redeemed.send(order, redeemed_by=redeemer)
+
+
+def redeem_order(code: str, redeemer: User) -> Order:
+    """A redeemer marks the order with ``code`` used at the counter.
+
+    Raises:
+        NotFound: no order has this code.
+        Conflict: already redeemed (says when and by whom), not paid, refunded or disputed.
+    """
+    with transaction():
+        order = find_order_by_code(code)
+        mark_redeemed(order, redeemer)
+        audit.record("shop.order_redeemed", actor=redeemer, target=order, number=order.number)
+        return order
+
+
+def redeems_on_payment(order: Order) -> bool:
+    """True when every product of ``order`` is redeemed as soon as it is paid."""
+    return bool(order.lines) and all(
+        line.product.redemption_mode is RedemptionMode.ON_PAYMENT for line in order.lines
+    )

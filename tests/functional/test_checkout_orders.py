@@ -1,0 +1,358 @@
+"""The customer's order pages, reached by the order's secret token only: "being confirmed"
+until the webhook has marked it paid, then the code and its QR; closed orders explained; the
+page Stripe's cancel button leads to; and the confirmation e-mail sent on payment."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from perks.db import transaction
+from perks.extensions import db
+from perks.mail import OutboxMessage
+from perks.shop.events import order_paid
+from perks.shop.models import DiscountKind, DisputeStatus, Order, RedemptionMode
+from tests import factories
+from tests.functional.test_catalog_pages import text_of
+from tests.functional.test_catalog_query_counts import counting_statements
+
+VI = {"Accept-Language": "vi"}
+
+
+def pay(order: Order, when: datetime | None = None) -> Order:
+    """What the webhook records (perks.shop.orders): the facts, then the derived status."""
+    order.paid_at = when or datetime.now(UTC)
+    order.paid_amount = order.total_amount
+    order.refresh_status()
+    db.session.commit()
+    return order
+
+
+@pytest.fixture
+def order() -> Order:
+    product = factories.ProductFactory(
+        name_en="Ha Long Bay 2-day cruise", name_vi="Tour Hạ Long", price_amount=2_400_000
+    )
+    made = factories.OrderFactory(
+        product=product,
+        quantity=2,
+        customer_name="Lê Thị Hoa",
+        customer_email="hoa.le@gmail.com",
+        locale="en",
+        checkout_url="http://localhost/stripe-sandbox/pay/cs_test_1",
+        checkout_expires_at=datetime.now(UTC) + timedelta(minutes=50),
+    )
+    made.lines[0].product_name = "Ha Long Bay 2-day cruise"
+    db.session.commit()
+    return made
+
+
+def url(order: Order, suffix: str = "") -> str:
+    return f"/shop/orders/{order.token}{suffix}"
+
+
+# --- pending --------------------------------------------------------------------------------
+
+
+def test_a_pending_order_says_the_payment_is_being_confirmed_and_polls(client, order):
+    response = client.get(url(order, "?from=checkout"))
+    html = response.get_data(as_text=True)
+    page = text_of(response)
+
+    assert response.status_code == 200
+    assert "Your payment is being confirmed." in page
+    assert f'data-order-status-url="/shop/orders/{order.token}/status"' in html
+    assert '<script src="/static/js/shop-order.js" defer></script>' in html
+    assert order.redemption_code not in html  # not before the payment is confirmed
+    assert "Ha Long Bay 2-day cruise 2 ₫2,400,000 ₫4,800,000" in page
+    assert "Total ₫4,800,000" in page
+    # back from Stripe's success page: no "continue to payment" offered
+    assert 'data-testid="resume-payment"' not in html
+
+
+def test_a_pending_order_opened_later_offers_to_continue_to_payment(client, order):
+    html = client.get(url(order)).get_data(as_text=True)
+    assert 'href="http://localhost/stripe-sandbox/pay/cs_test_1"' in html
+
+
+def test_the_status_endpoint_says_where_the_order_stands_and_nothing_more(client, order):
+    response = client.get(url(order, "/status"))
+    assert response.status_code == 200
+    assert response.json == {"status": "pending", "label": "Awaiting payment"}
+
+    pay(order)
+    assert client.get(url(order, "/status")).json["status"] == "paid"
+    assert order.redemption_code not in client.get(url(order, "/status")).get_data(as_text=True)
+
+
+# --- paid -----------------------------------------------------------------------------------
+
+
+def test_a_paid_order_shows_its_code_in_large_type_and_its_qr(client, order):
+    pay(order)
+
+    response = client.get(url(order, "?from=checkout"))
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert re.search(rf'data-testid="redemption-code">{order.redemption_code}<', html)
+    assert "display-5" in html
+    assert re.search(r'data-testid="order-qr">\s*<svg', html)
+    assert f'href="/shop/orders/{order.token}/qr.png"' in html
+    assert "Your payment is being confirmed." not in text_of(response)
+    assert "shop-order.js" not in html  # nothing left to wait for
+
+
+def test_the_qr_files_exist_only_once_the_order_is_paid(client, order):
+    assert client.get(url(order, "/qr.png")).status_code == 404
+    assert client.get(url(order, "/qr.svg")).status_code == 404
+    pay(order)
+    png = client.get(url(order, "/qr.png"))
+    svg = client.get(url(order, "/qr.svg"))
+    assert png.status_code == 200
+    assert png.mimetype == "image/png"
+    assert png.data.startswith(b"\x89PNG")
+    assert svg.mimetype == "image/svg+xml"
+    assert b"<svg" in svg.data
+
+
+def test_a_redeemed_order_still_shows_its_code_and_when_it_was_used(client, order):
+    pay(order)
+    order.redeemed_at = datetime.now(UTC)
+    order.refresh_status()
+    db.session.commit()
+    page = text_of(client.get(url(order)))
+    assert order.redemption_code in page
+    assert "Redeemed on" in page
+
+
+def test_an_order_with_a_discount_shows_subtotal_discount_and_total(client):
+    product = factories.ProductFactory(price_amount=2_400_000)
+    discounted = factories.OrderFactory(
+        product=product, discount_amount=120_000, discount_kind=DiscountKind.FRIENDS
+    )
+    discounted.lines[0].unit_amount = 2_280_000
+    discounted.lines[0].line_total_amount = 2_280_000
+    db.session.commit()
+    page = text_of(client.get(url(discounted)))
+    assert "Subtotal ₫2,400,000" in page
+    assert "Friends discount −₫120,000" in page
+    assert "Total ₫2,280,000" in page
+
+
+# --- closed ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        (
+            {"closed_reason": "expired"},
+            "This order expired before it was paid. Nothing was charged.",
+        ),
+        ({"closed_reason": "cancelled"}, "This order was cancelled. Nothing was charged."),
+        (
+            {"closed_reason": "payment_failed"},
+            "The payment for this order did not go through, so it was cancelled.",
+        ),
+        (
+            {"closed_reason": "checkout_failed"},
+            "We could not open the payment page for this order, so it was cancelled.",
+        ),
+    ],
+)
+def test_a_closed_order_explains_itself_and_shows_no_code(client, order, facts, message):
+    order.closed_at = datetime.now(UTC)
+    for name, value in facts.items():
+        setattr(order, name, value)
+    order.refresh_status()
+    db.session.commit()
+
+    response = client.get(url(order))
+
+    assert message in text_of(response)
+    assert order.redemption_code not in response.get_data(as_text=True)
+    assert client.get(url(order, "/qr.png")).status_code == 404
+
+
+def test_a_refunded_or_disputed_order_takes_the_code_away(client, order):
+    pay(order)
+    order.refunded_amount = order.total_amount
+    order.refresh_status()
+    db.session.commit()
+    refunded = client.get(url(order)).get_data(as_text=True)
+    assert "This order was refunded" in refunded
+    assert order.redemption_code not in refunded
+
+    order.refunded_amount = 0
+    order.dispute_status = DisputeStatus.OPEN
+    order.refresh_status()
+    db.session.commit()
+    disputed = client.get(url(order)).get_data(as_text=True)
+    assert "disputed" in disputed
+    assert order.redemption_code not in disputed
+
+
+def test_a_partly_refunded_order_keeps_its_code_and_says_how_much_came_back(client, order):
+    pay(order)
+    order.refunded_amount = 1_000_000
+    order.refresh_status()
+    db.session.commit()
+    page = text_of(client.get(url(order)))
+    assert order.redemption_code in page
+    assert "₫1,000,000 of this order was refunded." in page
+
+
+# --- Stripe's cancel button -----------------------------------------------------------------
+
+
+def test_the_cancel_page_says_nothing_was_charged_and_keeps_the_cart(client, order):
+    product = factories.ProductFactory()
+    client.post("/shop/cart/add", data={"product": product.slug, "quantity": 1})
+
+    response = client.get(url(order, "/cancelled"))
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "Nothing was charged." in text_of(response)
+    assert 'data-testid="back-to-cart"' in html
+    assert 'href="/shop/cart"' in html
+    assert 'href="http://localhost/stripe-sandbox/pay/cs_test_1"' in html  # still payable
+    assert 'data-testid="cart-line"' in client.get("/shop/cart").get_data(as_text=True)
+
+
+def test_the_cancel_page_of_a_paid_order_leads_to_the_order(client, order):
+    pay(order)
+    response = client.get(url(order, "/cancelled"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == url(order)
+
+
+def test_an_expired_session_is_not_offered_again(client, order):
+    order.checkout_expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    assert "resume-payment" not in client.get(url(order, "/cancelled")).get_data(as_text=True)
+
+
+# --- only by token --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/status", "/qr.png", "/qr.svg", "/cancelled"])
+def test_another_order_cannot_be_reached_by_changing_the_token_or_using_an_id(
+    client, order, suffix
+):
+    other = pay(factories.OrderFactory())
+    pay(order)
+    assert client.get(url(order, suffix)).status_code in (200, 303)
+    for guess in (
+        str(other.id),
+        other.number,
+        other.redemption_code,
+        order.token[:-1] + ("A" if order.token[-1] != "A" else "B"),
+        order.token.upper(),
+        "x" * 43,
+        "x" * 200,
+    ):
+        assert client.get(f"/shop/orders/{guess}{suffix}").status_code == 404, guess
+
+
+@pytest.mark.parametrize("suffix", ["", "/status", "/qr.png", "/qr.svg", "/cancelled"])
+def test_order_pages_keep_their_secret_url_out_of_referers_and_caches(client, order, suffix):
+    pay(order)
+    response = client.get(url(order, suffix))
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_order_page_in_vietnamese(client, order):
+    pay(order)
+    response = client.get(url(order), headers=VI)
+    assert '<html lang="vi"' in response.get_data(as_text=True)
+    assert "4.800.000 ₫" in text_of(response)
+
+
+def test_the_cart_is_emptied_once_the_order_it_became_is_paid(client, order):
+    product = factories.ProductFactory()
+    client.post("/shop/cart/add", data={"product": product.slug, "quantity": 1})
+    with client.session_transaction() as session:
+        session["checkout_order"] = order.token
+
+    client.get(url(order))  # pending: the cart stays
+    assert 'data-testid="cart-line"' in client.get("/shop/cart").get_data(as_text=True)
+
+    pay(order)
+    client.get(url(order))
+    assert "Your cart is empty." in text_of(client.get("/shop/cart"))
+
+
+# --- the confirmation e-mail ----------------------------------------------------------------
+
+
+def paid_with_email(app, order: Order) -> OutboxMessage:
+    """Pay ``order`` the way the webhook does: the signal inside the payment's transaction."""
+    with app.test_request_context(base_url="https://perks.example"), transaction():
+        order.paid_at = datetime.now(UTC)
+        order.paid_amount = order.total_amount
+        order.refresh_status()
+        db.session.flush()
+        order_paid.send(order)
+    return db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == order.customer_email)
+    ).one()
+
+
+def test_payment_sends_the_code_the_qr_and_the_order_link_by_email(app, order):
+    message = paid_with_email(app, order)
+
+    assert order.redemption_code in message.subject
+    assert order.number in message.subject
+    link = f"https://perks.example/shop/orders/{order.token}"
+    for body in (message.body_text, message.body_html):
+        assert order.redemption_code in body
+        assert link in body
+        assert f"{link}/qr.png" in body
+    assert "Hello Lê," in message.body_text  # English order: the first word of the name
+    assert "Show this code, or its QR code, at our counter." in message.body_text
+    assert "₫4,800,000" in " ".join(message.body_text.split())
+    assert f'<img src="{link}/qr.png"' in message.body_html
+
+
+def test_the_email_is_in_the_orders_language(app, order):
+    order.locale = "vi"
+    db.session.commit()
+    message = paid_with_email(app, order)
+    text = " ".join(message.body_text.split())  # Babel's no-break spaces become plain ones
+    assert message.body_text.splitlines()[0].endswith(" Hoa,")  # the given name comes last
+    assert "4.800.000 ₫" in text
+
+
+def test_a_product_redeemed_on_payment_says_there_is_nothing_to_show(app):
+    card = factories.ProductFactory(redemption_mode=RedemptionMode.ON_PAYMENT)
+    message = paid_with_email(app, factories.OrderFactory(product=card, locale="en"))
+    assert "There is nothing to show at a counter" in message.body_text
+
+
+def test_no_email_is_kept_when_the_payment_is_rolled_back(app, order):
+    def failing_webhook() -> None:
+        with app.test_request_context(), transaction():
+            order_paid.send(order)
+            raise RuntimeError("the webhook failed after the signal")
+
+    with pytest.raises(RuntimeError):
+        failing_webhook()
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_order_page_runs_as_many_statements_with_many_lines(client):
+    def statements(lines: int) -> int:
+        made = pay(factories.OrderFactory(with_line=False))
+        for _ in range(lines):
+            factories.OrderLineFactory(order=made)
+        with counting_statements() as seen:
+            assert client.get(url(made)).status_code == 200
+        return len(seen)
+
+    assert statements(1) == statements(10)

@@ -1,0 +1,695 @@
+"""The shop's back office through its pages: products and categories (HR and finance), the
+orders list and an order's page (finance), product images on the storefront."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import segno
+from sqlalchemy import event, func, select
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role
+from perks.extensions import db
+from perks.payments.models import EventOutcome, StripeEvent
+from perks.shop import services
+from perks.shop.models import (
+    DisputeStatus,
+    Order,
+    Product,
+    ProductCategory,
+    RedemptionMode,
+)
+from tests import factories
+from tests.conftest import clean_database, login
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def product_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name_vi": "Tour Hạ Long 2 ngày",
+        "name_en": "Ha Long Bay, 2 days",
+        "description_vi": "Du thuyền qua đêm.",
+        "description_en": "A night on a cruise boat.",
+        "category_id": "",
+        "slug": "",
+        "currency": "VND",
+        "price": "2.400.000",
+        "staff_price": "",
+        "staff_discount": "",
+        "redemption_mode": "counter",
+        "max_quantity_per_order": "5",
+        "active": "y",
+    }
+    data.update(overrides)
+    return data
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    segno.make("perks").save(out, kind="png", scale=2)
+    return out.getvalue()
+
+
+def products() -> list[Product]:
+    return list(db.session.scalars(select(Product).order_by(Product.id)))
+
+
+def product_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Product)) or 0
+
+
+def audit_rows(action: str) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
+
+
+def reload(product_id: int) -> Product:
+    db.session.expire_all()
+    product = db.session.get(Product, product_id)
+    assert product is not None
+    return product
+
+
+@pytest.fixture
+def image_folder(monkeypatch, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Uploaded product images go to a temporary folder, not the instance folder."""
+    folder = tmp_path / "product-images"
+    folder.mkdir()
+    monkeypatch.setattr(services, "product_image_folder", lambda: folder)
+    return folder
+
+
+@pytest.fixture
+def hr(login_as):  # type: ignore[no-untyped-def]
+    return login_as(Role.HR)
+
+
+@pytest.fixture
+def finance(login_as):  # type: ignore[no-untyped-def]
+    return login_as(Role.FINANCE)
+
+
+# --- products: creating and editing ---------------------------------------------------------
+
+
+def test_hr_adds_a_product_in_vnd_with_a_generated_slug(client, hr, image_folder):
+    category = factories.ProductCategoryFactory(name_en="Tours")
+
+    response = client.post("/manage/products/new", data=product_form(category_id=str(category.id)))
+
+    assert response.status_code == 303
+    (product,) = products()
+    assert response.headers["Location"].endswith(f"/manage/products/{product.id}/edit")
+    assert (product.price_amount, product.currency) == (2_400_000, "VND")
+    assert product.slug == "ha-long-bay-2-days"
+    assert product.category_id == category.id
+    assert product.redemption_mode is RedemptionMode.COUNTER
+    assert (product.max_quantity_per_order, product.active) == (5, True)
+    assert (product.staff_price_amount, product.staff_discount_bps) == (None, 0)
+    (row,) = audit_rows("shop.product_created")
+    assert row.actor_id == hr.id
+    assert row.details["values"]["price_amount"] == 2_400_000
+    # The storefront shows it at once.
+    assert client.get(f"/shop/p/{product.slug}").status_code == 200
+
+
+def test_a_usd_price_of_12_50_is_1250_cents_end_to_end(client, hr, image_folder):
+    response = client.post(
+        "/manage/products/new",
+        data=product_form(currency="USD", price="12.50", staff_price="$10", slug="usd-tour"),
+    )
+
+    assert response.status_code == 303
+    (product,) = products()
+    assert (product.price_amount, product.currency, product.staff_price_amount) == (
+        1250,
+        "USD",
+        1000,
+    )
+    edit_page = client.get(f"/manage/products/{product.id}/edit").get_data(as_text=True)
+    assert 'value="12.50"' in edit_page
+    assert 'value="10.00"' in edit_page
+    storefront = client.get("/shop/p/usd-tour").get_data(as_text=True)
+    assert "$12.50" in storefront
+    listing = client.get("/manage/products?currency=USD").get_data(as_text=True)
+    assert "$12.50" in listing
+
+
+def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(
+    client, hr, image_folder
+):
+    response = client.post("/manage/products/new", data=product_form(staff_discount="12,5"))
+
+    assert response.status_code == 303
+    (product,) = products()
+    assert product.staff_discount_bps == 1250
+    assert product.staff_price is not None
+    assert product.staff_price.amount == 2_100_000
+    page = client.get(f"/manage/products/{product.id}/edit").get_data(as_text=True)
+    assert 'value="12.5"' in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field_message"),
+    [
+        ({"price": "12.50"}, "Amounts in VND have no decimal places."),
+        ({"price": "abc"}, "Enter an amount such as"),
+        ({"price": "-5"}, "Enter an amount that is not negative."),
+        ({"price": ""}, "This field is required."),
+        ({"currency": "USD", "price": "0.125"}, None),
+        ({"currency": "EUR"}, "Not a valid choice."),
+        (
+            {"staff_price": "2.000.000", "staff_discount": "10"},
+            "Give a staff price or a staff discount, not both.",
+        ),
+        ({"staff_price": "3.000.000"}, "The staff price cannot be more than the price."),
+        ({"staff_price": "-1"}, "Enter an amount that is not negative."),
+        ({"staff_discount": "150"}, "A discount is from 0 to 100%."),
+        ({"staff_discount": "-10"}, "Enter a percentage such as 10 or 12.5."),
+        ({"staff_discount": "ten"}, "Enter a percentage such as 10 or 12.5."),
+        ({"max_quantity_per_order": "0"}, "Number must be between 1 and 1000."),
+        ({"name_vi": "", "name_en": ""}, "Give the name in Vietnamese, in English, or both."),
+        ({"slug": "Not A Slug!"}, "Use lower-case letters, digits and single hyphens"),
+        ({"category_id": "999999"}, "Not a valid choice."),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_nothing_is_written(
+    client, hr, image_folder, overrides, field_message
+):
+    response = client.post("/manage/products/new", data=product_form(**overrides))
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "is-invalid" in page or "alert-danger" in page
+    if field_message:
+        assert field_message in page
+    assert product_count() == 0
+    assert audit_rows("shop.product_created") == []
+
+
+def test_money_format_errors_say_how_to_write_the_amount(client, hr, image_folder):
+    page = client.post("/manage/products/new", data=product_form(price="1,2,3")).get_data(
+        as_text=True
+    )
+    assert "Group thousands in threes, as in ₫1,250,000." in page
+    assert product_count() == 0
+
+
+def test_a_taken_slug_is_refused_on_the_slug_field(client, hr, image_folder):
+    factories.ProductFactory(slug="tour-ha-long")
+
+    response = client.post("/manage/products/new", data=product_form(slug="tour-ha-long"))
+
+    assert response.status_code == 400
+    assert "already has the web address tour-ha-long" in response.get_data(as_text=True)
+    assert product_count() == 1
+
+
+def test_generated_slugs_stay_unique(client, hr, image_folder):
+    for _ in range(3):
+        assert client.post("/manage/products/new", data=product_form()).status_code == 303
+    assert [p.slug for p in products()] == [
+        "ha-long-bay-2-days",
+        "ha-long-bay-2-days-2",
+        "ha-long-bay-2-days-3",
+    ]
+
+
+def test_a_vietnamese_only_name_makes_an_ascii_slug(client, hr, image_folder):
+    client.post("/manage/products/new", data=product_form(name_en="", name_vi="Đà Nẵng 3 ngày"))
+    assert products()[0].slug == "da-nang-3-ngay"
+
+
+def test_editing_changes_the_product_and_audits_old_and_new_values(client, finance, image_folder):
+    product = factories.ProductFactory(price_amount=2_400_000, slug="tour")
+
+    response = client.post(
+        f"/manage/products/{product.id}/edit",
+        data=product_form(slug="tour", price="2.200.000", redemption_mode="on_payment"),
+    )
+
+    assert response.status_code == 303
+    product = reload(product.id)
+    assert product.price_amount == 2_200_000
+    assert product.redemption_mode is RedemptionMode.ON_PAYMENT
+    (row,) = audit_rows("shop.product_updated")
+    assert row.details["changes"]["price_amount"] == [2_400_000, 2_200_000]
+    assert row.details["changes"]["redemption_mode"] == ["counter", "on_payment"]
+
+
+def test_a_refused_edit_changes_nothing(client, hr, image_folder):
+    product = factories.ProductFactory(price_amount=2_400_000)
+
+    response = client.post(
+        f"/manage/products/{product.id}/edit",
+        data=product_form(price="1.000.000", staff_price="2.000.000"),
+    )
+
+    assert response.status_code == 400
+    assert reload(product.id).price_amount == 2_400_000
+    assert audit_rows("shop.product_updated") == []
+
+
+def test_the_form_ignores_fields_it_does_not_list(client, hr, image_folder):
+    sneaky = {"id": "4242", "image_filename": "../../etc/passwd", "created_at": "2000-01-01"}
+
+    assert client.post("/manage/products/new", data=product_form(**sneaky)).status_code == 303
+
+    (product,) = products()
+    assert product.id != 4242
+    assert product.image_filename is None
+
+
+def test_deactivating_takes_the_product_off_the_storefront_and_back(client, hr, image_folder):
+    product = factories.ProductFactory()
+
+    assert client.post(f"/manage/products/{product.id}/deactivate").status_code == 303
+    assert reload(product.id).active is False
+    assert client.get(f"/shop/p/{product.slug}").status_code == 404
+    assert [r.action for r in audit_rows("shop.product_deactivated")] == [
+        "shop.product_deactivated"
+    ]
+
+    assert client.post(f"/manage/products/{product.id}/reactivate").status_code == 303
+    assert reload(product.id).active is True
+    assert client.get(f"/shop/p/{product.slug}").status_code == 200
+    assert len(audit_rows("shop.product_reactivated")) == 1
+
+
+def test_the_product_list_filters_by_category_state_and_currency(client, hr):
+    tours = factories.ProductCategoryFactory(name_en="Tours")
+    kept = factories.ProductFactory(category=tours, name_en="Kept tour", name_vi="")
+    factories.ProductFactory(name_en="Other shelf", name_vi="")
+    factories.ProductFactory(category=tours, active=False, name_en="Old tour", name_vi="")
+    factories.ProductFactory(
+        category=tours, currency="USD", price_amount=1250, name_en="Dollar tour", name_vi=""
+    )
+
+    page = client.get(f"/manage/products?category={tours.id}&active=active&currency=VND").get_data(
+        as_text=True
+    )
+
+    assert f'data-testid="product-row-{kept.id}"' in page
+    assert page.count('data-testid="product-row-') == 1
+    everything = client.get("/manage/products").get_data(as_text=True)
+    assert everything.count('data-testid="product-row-') == 4
+    bad = client.get("/manage/products?currency=EUR")
+    assert bad.status_code == 400
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr, image_folder):
+    data = product_form(slug="with-image")
+    data["image"] = (io.BytesIO(png_bytes()), "photo.PNG")
+
+    response = client.post("/manage/products/new", data=data, content_type="multipart/form-data")
+
+    assert response.status_code == 303
+    (product,) = products()
+    assert product.image_filename
+    assert product.image_filename.endswith(".png")
+    assert (image_folder / product.image_filename).read_bytes() == png_bytes()
+    url = f"/shop/images/{product.image_filename}"
+    for page in ("/shop/", "/shop/p/with-image"):
+        assert url in client.get(page).get_data(as_text=True)
+    # Public: a customer without an account sees it too.
+    client.post("/logout")
+    served = client.get(url)
+    assert served.status_code == 200
+    assert served.mimetype == "image/png"
+    assert served.data == png_bytes()
+    assert "immutable" in served.headers["Cache-Control"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_new_image_replaces_the_old_file(client, hr, image_folder):
+    product = factories.ProductFactory(slug="tour")
+    first = product_form(slug="tour")
+    first["image"] = (io.BytesIO(png_bytes()), "a.png")
+    client.post(
+        f"/manage/products/{product.id}/edit", data=first, content_type="multipart/form-data"
+    )
+    old = reload(product.id).image_filename
+    assert old is not None
+
+    second = product_form(slug="tour")
+    second["image"] = (io.BytesIO(b"\xff\xd8\xff\xe0" + b"\x00" * 64), "b.jpg")
+    client.post(
+        f"/manage/products/{product.id}/edit", data=second, content_type="multipart/form-data"
+    )
+
+    new = reload(product.id).image_filename
+    assert new is not None
+    assert new.endswith(".jpg")
+    assert not (image_folder / old).exists()
+    assert client.get(f"/shop/images/{old}").status_code == 404
+    assert client.get(f"/shop/images/{new}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("animation.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+        ("disguised.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+        ("notes.png", b"just some text, not an image\n"),
+        ("huge.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024)),
+    ],
+)
+def test_a_bad_image_is_refused_and_nothing_is_saved(client, hr, image_folder, filename, content):
+    data = product_form()
+    data["image"] = (io.BytesIO(content), filename)
+
+    response = client.post("/manage/products/new", data=data, content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Upload a PNG or JPEG image." in page or "larger than 2 MB" in page
+    assert product_count() == 0
+    assert list(image_folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["../secret.png", "nope.png", f"{'a' * 32}.gif"])
+def test_only_stored_product_images_are_served(client, image_folder, name):
+    (image_folder / f"{'a' * 32}.png").write_bytes(png_bytes())  # no product holds it
+    assert client.get(f"/shop/images/{name}").status_code == 404
+    assert client.get(f"/shop/images/{'a' * 32}.png").status_code == 404
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+def test_categories_are_created_edited_and_reordered(client, hr):
+    for name_vi, name_en in [("Tour", "Tours"), ("Khách sạn", "Hotels"), ("Ẩm thực", "")]:
+        response = client.post(
+            "/manage/categories/new", data={"name_vi": name_vi, "name_en": name_en, "slug": ""}
+        )
+        assert response.status_code == 303
+    shelves = list(db.session.scalars(select(ProductCategory).order_by(ProductCategory.id)))
+    assert [c.slug for c in shelves] == ["tours", "hotels", "am-thuc"]
+    assert [c.position for c in shelves] == [0, 1, 2]
+
+    # The last one moves to the top.
+    for _ in range(2):
+        client.post(f"/manage/categories/{shelves[2].id}/move", data={"direction": "up"})
+    db.session.expire_all()
+    ordered = services.categories_for_admin()
+    assert [c.slug for c in ordered] == ["am-thuc", "tours", "hotels"]
+    assert [c.position for c in ordered] == [0, 1, 2]
+
+    edited = client.post(
+        f"/manage/categories/{shelves[0].id}/edit",
+        data={"name_vi": "Tour trong nước", "name_en": "Tours", "slug": "tours-vn"},
+    )
+    assert edited.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ProductCategory, shelves[0].id).slug == "tours-vn"  # type: ignore[union-attr]
+    actions = [r.action for r in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions.count("shop.category_created") == 3
+    assert actions.count("shop.category_moved") == 2
+    assert actions.count("shop.category_updated") == 1
+
+
+def test_a_category_needs_a_name_and_a_free_slug(client, hr):
+    factories.ProductCategoryFactory(slug="tours")
+    nameless = client.post("/manage/categories/new", data={"name_vi": "", "name_en": ""})
+    assert nameless.status_code == 400
+    assert "Give the name" in nameless.get_data(as_text=True)
+    taken = client.post(
+        "/manage/categories/new", data={"name_vi": "Tour", "name_en": "", "slug": "tours"}
+    )
+    assert taken.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(ProductCategory)) == 1
+
+
+def test_a_bad_move_direction_is_a_400(client, hr):
+    category = factories.ProductCategoryFactory()
+    response = client.post(f"/manage/categories/{category.id}/move", data={"direction": "left"})
+    assert response.status_code == 400
+
+
+# --- who may see what ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "shelves", "orders"),
+    [
+        (Role.EMPLOYEE, 403, 403),
+        (Role.REDEEMER, 403, 403),
+        (Role.MANAGER, 403, 403),
+        (Role.HR, 200, 403),
+        (Role.FINANCE, 200, 200),
+        (Role.ADMIN, 200, 200),
+    ],
+)
+def test_the_back_office_answers_each_role(client, login_as, role, shelves, orders):
+    order = paid_order()
+    login_as(role)
+    assert client.get("/manage/products").status_code == shelves
+    assert client.get("/manage/categories").status_code == shelves
+    assert client.get("/manage/orders").status_code == orders
+    assert client.get(f"/manage/orders/{order.id}").status_code == orders
+
+
+def test_the_navigation_shows_the_back_office_to_its_roles(client, login_as):
+    login_as(Role.FINANCE)
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/manage/products"' in page
+    assert 'href="/manage/orders"' in page
+    assert 'href="/redeem-order"' not in page
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+def paid_order(**fields: object) -> Order:
+    order = factories.OrderFactory(**fields)
+    order.paid_at = datetime.now(UTC)
+    order.paid_amount = order.total_amount
+    order.payment_intent_id = f"pi_test_{order.id:06d}"
+    order.charge_id = f"ch_test_{order.id:06d}"
+    order.refresh_status()
+    db.session.commit()
+    return order
+
+
+def test_the_order_page_shows_lines_customer_attribution_stripe_and_events(client, finance):
+    referrer = factories.UserFactory(name="Lê Văn Giới Thiệu")
+    link = factories.ReferralLinkFactory(user=referrer)
+    order = paid_order(
+        customer_name="Nguyễn Thị Khách",
+        customer_email="khach@example.com",
+        customer_phone="+84 90 123 4567",
+        referral_link_id=link.id,
+        attribution_reason="cookie",
+    )
+    db.session.add(
+        StripeEvent(
+            event_id="evt_order_page",
+            type="checkout.session.completed",
+            stripe_created_at=datetime.now(UTC),
+            payload={"id": "evt_order_page"},
+            order_id=order.id,
+            outcome=EventOutcome.APPLIED,
+            detail="paid ₫2,400,000",
+        )
+    )
+    db.session.commit()
+
+    page = client.get(f"/manage/orders/{order.id}").get_data(as_text=True)
+
+    for text in (
+        order.number,
+        "Nguyễn Thị Khách",
+        "khach@example.com",
+        "+84 90 123 4567",
+        "Lê Văn Giới Thiệu",
+        link.code,
+        "Referral link clicked",
+        order.payment_intent_id,
+        order.charge_id,
+        order.checkout_session_id,
+        "checkout.session.completed",
+        "paid ₫2,400,000",
+        order.lines[0].product_name,
+        'data-testid="refund-form"',
+    ):
+        assert text in page, text
+    assert 'data-testid="mismatch-banner"' not in page
+
+
+def test_a_mismatched_order_shows_the_banner_and_cannot_be_refunded_here(client, finance):
+    order = factories.OrderFactory(mismatch="Stripe reported a payment of $5.00")
+
+    page = client.get(f"/manage/orders/{order.id}").get_data(as_text=True)
+
+    assert 'data-testid="mismatch-banner"' in page
+    assert "Stripe reported a payment of $5.00" in page
+    assert 'data-testid="refund-form"' not in page
+    assert "refund it from Stripe&#39;s dashboard" in page
+
+
+def test_an_unknown_order_is_a_404(client, finance):
+    assert client.get("/manage/orders/999999").status_code == 404
+
+
+def test_the_orders_list_filters(client, finance):
+    now = datetime.now(UTC)
+    usd = factories.ProductFactory(currency="USD", price_amount=1250)
+    paid = paid_order(customer_email="an@example.com")
+    pending = factories.OrderFactory(customer_email="binh@example.com")
+    dollars = factories.OrderFactory(product=usd, customer_email="chi@example.com")
+    flagged = factories.OrderFactory(attribution_flagged=True)
+    mismatch = factories.OrderFactory(mismatch="wrong amount")
+    old = factories.OrderFactory(created_at=now - timedelta(days=40))
+    disputed = paid_order(dispute_status=DisputeStatus.OPEN)
+
+    def shown(query: str) -> set[int]:
+        response = client.get(f"/manage/orders{query}")
+        assert response.status_code == 200, query
+        page = response.get_data(as_text=True)
+        everyone = [paid, pending, dollars, flagged, mismatch, old, disputed]
+        return {o.id for o in everyone if f'data-testid="order-row-{o.id}"' in page}
+
+    assert shown("") == {o.id for o in [paid, pending, dollars, flagged, mismatch, old, disputed]}
+    assert shown("?status=paid") == {paid.id}
+    assert shown("?status=disputed") == {disputed.id}
+    assert shown("?currency=USD") == {dollars.id}
+    assert shown("?attention=y") == {flagged.id, mismatch.id}
+    assert shown("?q=BINH@EXAMPLE") == {pending.id}
+    assert shown(f"?q={paid.number.lower()}") == {paid.id}
+    assert shown(f"?q={paid.redemption_code}") == {paid.id}
+    assert shown("?q=%25") == set()  # a LIKE wildcard is searched for, not obeyed
+    today = now.date().isoformat()
+    assert old.id not in shown(f"?date_from={(now - timedelta(days=2)).date()}&date_to={today}")
+    assert shown(
+        f"?date_from={(now - timedelta(days=41)).date()}"
+        f"&date_to={(now - timedelta(days=39)).date()}"
+    ) == {old.id}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?status=nope",
+        "?currency=EUR",
+        "?date_from=yesterday",
+        "?date_from=2026-02-02&date_to=2026-01-01",
+    ],
+)
+def test_bad_order_filters_are_a_400_with_a_message(client, finance, query):
+    response = client.get(f"/manage/orders{query}")
+    assert response.status_code == 400
+    assert 'data-testid="bad-filters"' in response.get_data(as_text=True)
+
+
+def test_the_orders_list_is_paginated(client, finance):
+    for _ in range(55):
+        factories.OrderFactory()
+    first = client.get("/manage/orders").get_data(as_text=True)
+    second = client.get("/manage/orders?page=2").get_data(as_text=True)
+    assert first.count('data-testid="order-row-') == 50
+    assert second.count('data-testid="order-row-') == 5
+    assert "Page 1 of 2" in first
+
+
+# --- no N+1 ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def seed_orders(n: int) -> None:
+    link = factories.ReferralLinkFactory()
+    staff = factories.UserFactory()
+    for i in range(n):
+        order = factories.OrderFactory(
+            referral_link_id=link.id if i % 2 else None,
+            buyer_id=staff.id if i % 5 == 0 else None,
+            attribution_flagged=i % 7 == 0,
+        )
+        factories.OrderLineFactory(order=order)
+        if i % 3 == 0:
+            paid_order()
+        db.session.add(
+            StripeEvent(
+                event_id=f"evt_seed_{n}_{i}",
+                type="checkout.session.completed",
+                stripe_created_at=datetime.now(UTC),
+                payload={},
+                order_id=order.id,
+                outcome=EventOutcome.APPLIED,
+            )
+        )
+    db.session.commit()
+
+
+def statements_for(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    client.get(url)  # warm up (session, caches)
+    with counting_statements() as statements:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("url", ["/manage/orders", "/manage/products", "/manage/categories"])
+def test_back_office_pages_run_as_many_statements_with_many_rows_as_with_few(client, url):
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    seed_orders(3)
+    login(client, admin)
+    few = statements_for(client, url)
+
+    clean_database()
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    seed_orders(30)
+    login(client, admin)
+    many = statements_for(client, url)
+
+    assert many == few
+
+
+def test_an_order_page_runs_as_many_statements_with_many_lines_and_events(client):
+    def seed(lines: int) -> int:
+        order = paid_order()
+        for _ in range(lines):
+            factories.OrderLineFactory(order=order)
+        for i in range(lines):
+            db.session.add(
+                StripeEvent(
+                    event_id=f"evt_{order.id}_{i}",
+                    type="charge.refunded",
+                    stripe_created_at=datetime.now(UTC),
+                    payload={},
+                    order_id=order.id,
+                    outcome=EventOutcome.NO_CHANGE,
+                )
+            )
+        db.session.commit()
+        return order.id
+
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    few = statements_for(client, f"/manage/orders/{seed(1)}")
+    many = statements_for(client, f"/manage/orders/{seed(20)}")
+    assert many == few
