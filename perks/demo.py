@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
@@ -145,6 +146,11 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
 
     ensure_default_links()
     seed_demo_shop()
+    if current_app.config.get("STRIPE_SANDBOX"):
+        from perks.demo_activity import seed_demo_activity, seed_demo_rules
+
+        seed_demo_rules(today)
+        seed_demo_activity(current_app._get_current_object())  # type: ignore[attr-defined]
     return demo_logins(), True
 
 

@@ -1,0 +1,238 @@
+"""Finance pages: every commission with filters and totals, flagged orders, adjustments, and
+the commission rules (create, new version, end, preview).
+
+Every change is audited by the service it calls; these views only turn forms into plain
+data and domain errors into messages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.auth.access import roles_required
+from perks.auth.models import Role
+from perks.commissions import ledger, queries, services
+from perks.commissions.forms import AdjustmentForm, CommissionFilterForm, EndRuleForm, RuleForm
+from perks.commissions.models import CommissionRule, CommissionState
+from perks.commissions.rules import company_date, terms_of
+from perks.db import utcnow
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.money import Money, format_money
+from perks.people import services as people_services
+
+bp = Blueprint("commissions_finance", __name__, url_prefix="/finance")
+
+finance_only = roles_required(Role.FINANCE)
+Page = str | tuple[str, int]
+
+
+# --- commissions -------------------------------------------------------------------------------
+
+
+@bp.get("/commissions")
+@finance_only
+def index() -> Page:
+    products, _categories = services.rule_choices()
+    form = CommissionFilterForm(
+        request.args,
+        departments=[(d.id, d.name) for d in people_services.departments()],
+        people=queries.people_with_commissions(),
+        products=products,
+    )
+    if request.args and not form.validate():
+        return render_template("commissions/finance_index.html", form=form, page=None), 400
+    chosen = queries.CommissionFilter(
+        start=form.start.data,
+        end=form.end.data,
+        state=CommissionState(form.state.data) if form.state.data else None,
+        department_id=form.department.data or None,
+        user_id=form.person.data or None,
+        product_id=form.product.data or None,
+    )
+    return render_template(
+        "commissions/finance_index.html",
+        form=form,
+        page=queries.all_commissions(chosen, form.page.data or 1),
+        totals=queries.filtered_totals(chosen),
+        states=list(CommissionState),
+    )
+
+
+@bp.get("/commissions/flagged")
+@finance_only
+def flagged() -> str:
+    return render_template("commissions/flagged.html", orders=queries.flagged_orders())
+
+
+def _adjustment_form() -> AdjustmentForm:
+    return AdjustmentForm(people=queries.people_choices())
+
+
+@bp.route("/commissions/adjustments", methods=["GET", "POST"])
+@finance_only
+def adjustments() -> Response | Page:
+    form = _adjustment_form()
+    if form.validate_on_submit():
+        assert form.money is not None
+        try:
+            ledger.record_adjustment(
+                form.user_id.data, form.money, form.reason.data or "", actor=current_user
+            )
+        except (ValidationFailed, NotFound) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The adjustment is recorded."), "success")
+            return redirect(url_for(".adjustments"))
+    status = 400 if form.is_submitted() else 200
+    page = render_template(
+        "commissions/adjustments.html", form=form, adjustments=queries.recent_adjustments()
+    )
+    return page, status
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+@bp.get("/commission-rules")
+@finance_only
+def rules() -> str:
+    rules = queries.all_rules()
+    default_currency = current_app.config["DEFAULT_CURRENCY"]
+    examples = {}
+    for rule in rules:
+        terms = terms_of(rule)
+        base = services.example_base(terms, default_currency)
+        examples[rule.id] = (base, services.preview(terms, base))
+    return render_template(
+        "commissions/finance_rules.html",
+        rules=rules,
+        examples=examples,
+        applied=queries.applied_rule_ids([r.id for r in rules]),
+        end_form=EndRuleForm(),
+        today=company_date(utcnow()),
+    )
+
+
+def _rule_form(rule: CommissionRule | None = None) -> RuleForm:
+    products, categories = services.rule_choices()
+    form = RuleForm(products=products, categories=categories, fixed_target=rule is not None)
+    if request.method == "GET":
+        form.effective_from.data = company_date(utcnow())
+        form.preview_amount.data = "2.000.000" if (form.currency.data or "VND") == "VND" else ""
+        if rule is not None:
+            _fill(form, rule)
+    return form
+
+
+def _fill(form: RuleForm, rule: CommissionRule) -> None:
+    form.scope.data = rule.scope.value
+    form.product_id.data = rule.product_id or 0
+    form.category_id.data = rule.category_id or 0
+    form.kind.data = rule.kind.value
+    form.currency.data = rule.currency or ""
+    form.rate.data = queries.percent_text(rule.rate_bps).rstrip("%") if rule.rate_bps else ""
+    if rule.rate_bps == 0:
+        form.rate.data = "0"
+    currency = rule.currency or "VND"
+    form.flat.data = (
+        format_money(Money(rule.flat_amount, currency), "en").replace("\xa0", " ")
+        if rule.flat_amount is not None
+        else ""
+    )
+    form.cap.data = (
+        format_money(Money(rule.cap_amount, currency), "en").replace("\xa0", " ")
+        if rule.cap_amount is not None
+        else ""
+    )
+    form.note.data = rule.note
+    if services.is_applied(rule.id):
+        form.effective_from.data = max(company_date(utcnow()), rule.effective_from) + timedelta(
+            days=1
+        )
+    else:
+        form.effective_from.data = rule.effective_from
+        form.effective_to.data = rule.effective_to
+
+
+def _rule_page(form: RuleForm, rule: CommissionRule | None, status: int) -> Page:
+    preview = None
+    if form.rule_data is not None and form.preview_base is not None:
+        preview = (
+            form.preview_base,
+            form.preview_quantity.data or 1,
+            services.preview(
+                form.rule_data.terms, form.preview_base, form.preview_quantity.data or 1
+            ),
+        )
+    applied = rule is not None and services.is_applied(rule.id)
+    page = render_template(
+        "commissions/rule_form.html", form=form, rule=rule, preview=preview, applied=applied
+    )
+    return page, status
+
+
+@bp.route("/commission-rules/new", methods=["GET", "POST"])
+@finance_only
+def create_rule() -> Response | Page:
+    form = _rule_form()
+    if form.validate_on_submit():
+        assert form.rule_data is not None
+        if form.preview.data:
+            return _rule_page(form, None, 200)
+        try:
+            services.create_rule(form.rule_data, actor=current_user)
+        except ValidationFailed as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The rule is saved."), "success")
+            return redirect(url_for(".rules"))
+    return _rule_page(form, None, 400 if form.is_submitted() else 200)
+
+
+@bp.route("/commission-rules/<int:rule_id>/revise", methods=["GET", "POST"])
+@finance_only
+def revise_rule(rule_id: int) -> Response | Page:
+    rule = services.get_rule(rule_id)
+    form = _rule_form(rule)
+    if form.validate_on_submit():
+        assert form.rule_data is not None
+        if form.preview.data:
+            return _rule_page(form, rule, 200)
+        try:
+            saved = services.revise_rule(rule.id, form.rule_data, actor=current_user)
+        except (ValidationFailed, Conflict) as error:
+            form.form_errors.append(error.message)
+        else:
+            if saved.id == rule.id:
+                flash(_("The rule is changed."), "success")
+            else:
+                flash(
+                    _(
+                        "Version %(version)d is saved; the previous one ends the day before.",
+                        version=saved.version,
+                    ),
+                    "success",
+                )
+            return redirect(url_for(".rules"))
+    return _rule_page(form, rule, 400 if form.is_submitted() else 200)
+
+
+@bp.post("/commission-rules/<int:rule_id>/end")
+@finance_only
+def end_rule(rule_id: int) -> Response:
+    services.get_rule(rule_id)
+    form = EndRuleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.end_rule(rule_id, form.last_day.data, actor=current_user)
+    except ValidationFailed as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("The rule ends after %(date)s.", date=form.last_day.data.isoformat()), "success")
+    return redirect(url_for(".rules"))

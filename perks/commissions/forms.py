@@ -1,0 +1,248 @@
+"""Forms of the commission pages. Each lists exactly the fields it accepts.
+
+Amounts are typed the way people write them ("2.000.000", "50.000 ₫", "$12.50") and read with
+``parse_money`` in the chosen currency; rates are percentages ("2,5" or "2.5") turned into
+basis points. The form keeps the parsed values on itself (``rate_bps``, ``flat_amount``...),
+so views pass plain data to the services.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from perks.catalog.forms import plain_text
+from perks.commissions.ledger import MAX_REASON_LENGTH
+from perks.commissions.models import CommissionState, RuleKind, RuleScope
+from perks.commissions.services import RULE_CURRENCIES, RuleData
+from perks.errors import ValidationFailed
+from perks.forms import Form
+from perks.money import Money, parse_money
+
+ANY_CURRENCY = ""
+_PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$")
+
+
+def parse_percent(text: str) -> int:
+    """ "2,5", "2.5 %" or "10" → basis points (250, 250, 1000).
+
+    Raises:
+        ValidationFailed: not a percentage with at most two decimals between 0 and 100.
+    """
+    match = _PERCENT.match(text or "")
+    if not match:
+        raise ValidationFailed(str(_l("Enter a percentage such as 2.5 or 10.")))
+    whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")
+    bps = int(whole) * 100 + int(fraction)
+    if bps > 10_000:
+        raise ValidationFailed(str(_l("Enter a rate between 0 and 100%.")))
+    return bps
+
+
+def _choices(enum_class) -> list[SelectChoice]:  # type: ignore[no-untyped-def]
+    return [SelectChoice(member.value, member.label) for member in enum_class]
+
+
+def _options(first: tuple[object, object], pairs: list[tuple[int, str]]) -> list[SelectChoice]:
+    return [SelectChoice(*first)] + [SelectChoice(value, label) for value, label in pairs]
+
+
+class RuleForm(Form):
+    """A new rule, or new terms for one (``fixed_target``: its scope and target stay)."""
+
+    scope = SelectField(_l("Applies to"), choices=_choices(RuleScope), default="default")
+    product_id = SelectField(_l("Product"), coerce=int, validators=[Optional()])
+    category_id = SelectField(_l("Category"), coerce=int, validators=[Optional()])
+    kind = SelectField(_l("Kind"), choices=_choices(RuleKind), default="percent")
+    rate = StringField(
+        _l("Rate (%)"),
+        validators=[Optional(), Length(max=12)],
+        description=_l("For a percentage: for example 2.5 or 10."),
+    )
+    flat = StringField(
+        _l("Amount per unit"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("For a fixed amount: what one unit bought earns, for example 50.000."),
+    )
+    cap = StringField(
+        _l("Cap per order line"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Optional: the most one order line can earn."),
+    )
+    currency = SelectField(
+        _l("Currency"),
+        choices=[SelectChoice(ANY_CURRENCY, _l("Any (percentage without a cap)"))]
+        + [SelectChoice(c, c) for c in RULE_CURRENCIES],
+        default=ANY_CURRENCY,
+        validators=[Optional()],
+    )
+    effective_from = DateField(_l("First day"), validators=[InputRequired()])
+    effective_to = DateField(
+        _l("Last day"), validators=[Optional()], description=_l("Empty: no end.")
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), plain_text])
+    preview_amount = StringField(
+        _l("Example order line"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("What a line of this amount would earn is shown when you preview."),
+    )
+    preview_quantity = IntegerField(
+        _l("Units in the example"), validators=[Optional(), NumberRange(min=1, max=1000)], default=1
+    )
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save the rule"))
+
+    def __init__(
+        self,
+        *args: object,
+        products: list[tuple[int, str]],
+        categories: list[tuple[int, str]],
+        fixed_target: bool = False,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.product_id.choices = _options((0, "—"), products)
+        self.category_id.choices = _options((0, "—"), categories)
+        self.fixed_target = fixed_target
+        self.rule_data: RuleData | None = None
+        self.preview_base: Money | None = None
+
+    @property
+    def chosen_currency(self) -> str | None:
+        return self.currency.data or None
+
+    def _money(self, field: StringField, currency: str | None) -> int | None:
+        if not (field.data or "").strip():
+            return None
+        if currency is None:
+            field.errors.append(str(_l("Choose the currency of this amount.")))
+            return None
+        try:
+            return parse_money(field.data, currency).amount
+        except ValidationFailed as error:
+            field.errors.append(error.message)
+            return None
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def,override]
+        if not super().validate(extra_validators):
+            return False
+        currency = self.chosen_currency
+        kind = RuleKind(self.kind.data)
+        rate_bps = None
+        if kind is RuleKind.PERCENT:
+            try:
+                rate_bps = parse_percent(self.rate.data or "")
+            except ValidationFailed as error:
+                self.rate.errors.append(error.message)
+        flat = self._money(self.flat, currency) if kind is RuleKind.FLAT else None
+        if kind is RuleKind.FLAT and flat is None and not self.flat.errors:
+            self.flat.errors.append(str(_l("Enter the amount earned per unit.")))
+        cap = self._money(self.cap, currency)
+        if self.preview_amount.data:
+            try:
+                self.preview_base = parse_money(self.preview_amount.data, currency or "VND")
+            except ValidationFailed as error:
+                self.preview_amount.errors.append(error.message)
+        if any(f.errors for f in (self.rate, self.flat, self.cap, self.preview_amount)):
+            return False
+        self.rule_data = RuleData(
+            scope=RuleScope(self.scope.data),
+            kind=kind,
+            effective_from=self.effective_from.data,
+            category_id=self.category_id.data or None,
+            product_id=self.product_id.data or None,
+            rate_bps=rate_bps,
+            flat_amount=flat,
+            cap_amount=cap,
+            currency=currency,
+            effective_to=self.effective_to.data,
+            note=self.note.data or "",
+        )
+        return True
+
+
+class EndRuleForm(Form):
+    last_day = DateField(_l("Last day"), validators=[InputRequired()])
+    submit = SubmitField(_l("End the rule"))
+
+
+class AdjustmentForm(Form):
+    """Finance adds or takes away an amount for one person, saying why."""
+
+    user_id = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    currency = SelectField(
+        _l("Currency"), choices=[SelectChoice(c, c) for c in RULE_CURRENCIES], default="VND"
+    )
+    amount = StringField(
+        _l("Amount"),
+        validators=[InputRequired(), Length(max=40)],
+        description=_l("Negative to take money back, for example -50.000."),
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[InputRequired(), Length(max=MAX_REASON_LENGTH), plain_text],
+        description=_l("The person sees it on their earnings page."),
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField(_l("Record the adjustment"))
+
+    def __init__(self, *args: object, people: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_id.choices = _options((0, "—"), people)
+        self.money: Money | None = None
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def,override]
+        if not super().validate(extra_validators):
+            return False
+        try:
+            self.money = parse_money(
+                self.amount.data or "", self.currency.data, allow_negative=True
+            )
+        except ValidationFailed as error:
+            self.amount.errors.append(error.message)
+            return False
+        return True
+
+
+class CommissionFilterForm(Form):
+    """Finance's filters, read from the query string (no CSRF: a GET changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Paid from"), validators=[Optional()])
+    end = DateField(_l("Paid until"), validators=[Optional()])
+    state = SelectField(
+        _l("State"),
+        choices=[SelectChoice("", _l("Any state")), *_choices(CommissionState)],
+        default="",
+        validators=[Optional()],
+    )
+    department = SelectField(_l("Department"), coerce=int, validators=[Optional()], default=0)
+    person = SelectField(_l("Person"), coerce=int, validators=[Optional()], default=0)
+    product = SelectField(_l("Product"), coerce=int, validators=[Optional()], default=0)
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+
+    def __init__(
+        self,
+        *args: object,
+        departments: list[tuple[int, str]],
+        people: list[tuple[int, str]],
+        products: list[tuple[int, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.department.choices = _options((0, _l("Any department")), departments)
+        self.person.choices = _options((0, _l("Anyone")), people)
+        self.product.choices = _options((0, _l("Any product")), products)

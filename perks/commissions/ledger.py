@@ -1,0 +1,286 @@
+"""The append-only ledger: the only code that writes ``LedgerEntry`` rows.
+
+Entries are added, never changed or deleted (the models refuse it, and a test scans the
+source for attempts). A correction is a new entry with a reason. A balance is a sum.
+
+For payouts (the finance capability), the ledger offers:
+
+* :func:`payable_entries`: every entry released for payment up to a cut-off: adjustments, and
+  the entries of commissions that are payable, paid or voided. Entries of commissions still
+  pending, in their holding period or on hold are not released. A reversal of a commission
+  already paid is released at once, so it nets against the person's next payout. The finance
+  capability adds its own "not in a batch yet" condition (``not_in``).
+* :func:`net_per_person`: those entries netted per person and currency.
+* :func:`record_payout`: the ``payout`` entry (−) of one person's payout line, which also
+  moves the commissions of the paid entries to ``paid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+
+from perks import audit
+from perks.auth.models import User
+from perks.commissions.models import (
+    Commission,
+    CommissionState,
+    EntryKind,
+    LedgerEntry,
+)
+from perks.db import transaction, utcnow
+from perks.errors import NotFound, ValidationFailed
+from perks.extensions import db
+from perks.money import Money
+
+#: the longest reason finance may give for an adjustment
+MAX_REASON_LENGTH = 500
+
+#: commissions whose entries may be paid out
+RELEASED_STATES = (CommissionState.PAYABLE, CommissionState.PAID, CommissionState.VOIDED)
+
+
+def append_entry(
+    *,
+    user_id: int,
+    kind: EntryKind,
+    amount: Money,
+    commission: Commission | None = None,
+    reason: str = "",
+    actor: User | None = None,
+    payout_batch_id: int | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Add one entry to the caller's unit of work (flushes, never commits).
+
+    The database checks the sign for the kind (earn +, reversal −, payout −, adjustment ≠ 0).
+    """
+    entry = LedgerEntry(
+        commission_id=commission.id if commission is not None else None,
+        user_id=user_id,
+        kind=kind,
+        amount=amount.amount,
+        currency=amount.currency,
+        reason=reason,
+        created_by_id=actor.id if actor is not None else None,
+        payout_batch_id=payout_batch_id,
+        created_at=at or utcnow(),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+# --- adjustments (finance) -------------------------------------------------------------------
+
+
+def record_adjustment(
+    user_id: int,
+    amount: Money,
+    reason: str,
+    *,
+    actor: User,
+    commission_id: int | None = None,
+) -> LedgerEntry:
+    """Finance adds ``amount`` (positive or negative) to a person's commission balance.
+
+    Raises:
+        ValidationFailed: a zero amount, no reason or a reason too long.
+        NotFound: no such person, or the commission is not theirs.
+    """
+    reason = (reason or "").strip()
+    if amount.is_zero:
+        raise ValidationFailed(_("Enter an amount other than zero."))
+    if not reason:
+        raise ValidationFailed(_("Say why: the person sees the reason."))
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            _("Keep the reason under %(count)d characters.", count=MAX_REASON_LENGTH)
+        )
+    with transaction():
+        person = db.session.get(User, user_id)
+        if person is None:
+            raise NotFound(_("There is no such person."))
+        commission = None
+        if commission_id is not None:
+            commission = db.session.get(Commission, commission_id)
+            if commission is None or commission.user_id != person.id:
+                raise NotFound(_("This person has no such commission."))
+            if commission.currency != amount.currency:
+                raise ValidationFailed(
+                    _("Enter the amount in %(currency)s.", currency=commission.currency)
+                )
+        entry = append_entry(
+            user_id=person.id,
+            kind=EntryKind.ADJUSTMENT,
+            amount=amount,
+            commission=commission,
+            reason=reason,
+            actor=actor,
+        )
+        audit.record(
+            "commissions.adjustment",
+            actor=actor,
+            target=entry,
+            user_id=person.id,
+            amount=amount.amount,
+            currency=amount.currency,
+            reason=reason,
+            commission_id=commission_id,
+        )
+        return entry
+
+
+# --- payouts (used by the finance capability) ------------------------------------------------
+
+
+def payable_entries(cutoff: datetime, *, not_in: Select | None = None) -> Select:
+    """A query of every ledger entry released for payment, written at or before ``cutoff``.
+
+    Released: adjustments, and entries of commissions that are ``payable``, ``paid`` or
+    ``voided``. ``payout`` entries are never in it. ``not_in``: a query of entry ids to leave
+    out (the entries already in a payout batch). Ordered by person, currency and id.
+    """
+    query = (
+        select(LedgerEntry)
+        .outerjoin(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(
+            LedgerEntry.kind != EntryKind.PAYOUT,
+            LedgerEntry.created_at <= cutoff,
+            or_(
+                LedgerEntry.kind == EntryKind.ADJUSTMENT,
+                Commission.state.in_(RELEASED_STATES),
+            ),
+        )
+        .order_by(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.id)
+    )
+    if not_in is not None:
+        query = query.where(LedgerEntry.id.not_in(not_in))
+    return query
+
+
+@dataclass
+class PersonNet:
+    """What one person is owed in one currency, from the entries listed."""
+
+    user_id: int
+    currency: str
+    amount: int = 0
+    entry_ids: list[int] = field(default_factory=list)
+
+    @property
+    def net(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+def net_per_person(entries: Sequence[LedgerEntry]) -> list[PersonNet]:
+    """``entries`` netted per person and currency (a non-positive net is the caller's to
+    carry forward)."""
+    nets: dict[tuple[int, str], PersonNet] = {}
+    for entry in entries:
+        key = (entry.user_id, entry.currency)
+        line = nets.setdefault(key, PersonNet(entry.user_id, entry.currency))
+        line.amount += entry.amount
+        line.entry_ids.append(entry.id)
+    return sorted(nets.values(), key=lambda n: (n.user_id, n.currency))
+
+
+def record_payout(
+    user_id: int,
+    amount: Money,
+    *,
+    entry_ids: Sequence[int],
+    payout_batch_id: int | None,
+    actor: User | None,
+    paid_at: datetime | None = None,
+) -> LedgerEntry:
+    """Write the ``payout`` entry (−``amount``) of one person's paid payout line, and move the
+    commissions whose entries it paid to ``paid`` (flushes, never commits: the finance
+    service that marks its batch paid owns the transaction and the audit).
+
+    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission among
+    them that is payable becomes paid; one put on hold meanwhile stays on hold, remembered as
+    paid; a voided one stays voided (its reversal nets in the next payout).
+
+    Raises:
+        ValidationFailed: ``amount`` is not positive, or differs from the net of
+            ``entry_ids`` (entries of other people or currencies count as a difference).
+    """
+    from perks.commissions import lifecycle
+
+    if amount.amount <= 0:
+        raise ValidationFailed(_("A payout is a positive amount."))
+    rows = (
+        db.session.execute(
+            select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount).where(
+                LedgerEntry.id.in_(list(entry_ids))
+            )
+        ).all()
+        if entry_ids
+        else []
+    )
+    net = sum(a for u, c, a in rows if u == user_id and c == amount.currency)
+    strangers = [r for r in rows if r.user_id != user_id or r.currency != amount.currency]
+    if strangers or len(rows) != len(set(entry_ids)) or net != amount.amount:
+        raise ValidationFailed(_("The payout does not match the entries it pays."))
+    at = paid_at or utcnow()
+    entry = append_entry(
+        user_id=user_id,
+        kind=EntryKind.PAYOUT,
+        amount=-amount,
+        reason="payout",
+        actor=actor,
+        payout_batch_id=payout_batch_id,
+        at=at,
+    )
+    commission_ids = select(LedgerEntry.commission_id).where(
+        LedgerEntry.id.in_(list(entry_ids)), LedgerEntry.commission_id.is_not(None)
+    )
+    for commission in db.session.scalars(
+        select(Commission).where(Commission.id.in_(commission_ids)).order_by(Commission.id)
+    ):
+        lifecycle.mark_paid(commission, at)
+    db.session.flush()
+    return entry
+
+
+# --- balances --------------------------------------------------------------------------------
+
+
+def balances(user_id: int) -> dict[str, dict[EntryKind, Money]]:
+    """A person's ledger sums per currency and kind (``payout`` and ``reversal`` negative)."""
+    rows = db.session.execute(
+        select(LedgerEntry.currency, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.user_id == user_id)
+        .group_by(LedgerEntry.currency, LedgerEntry.kind)
+    )
+    result: dict[str, dict[EntryKind, Money]] = {}
+    for currency, kind, total in rows:
+        result.setdefault(currency, {})[kind] = Money(int(total or 0), currency)
+    return result
+
+
+def balance(user_id: int, currency: str) -> Money:
+    """A person's unpaid commission money in ``currency``: the sum of all their entries."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.user_id == user_id, LedgerEntry.currency == currency
+        )
+    )
+    return Money(int(total or 0), currency)
+
+
+def entries_of(user_id: int, *, limit: int | None = None) -> list[LedgerEntry]:
+    """A person's entries, newest first."""
+    query = (
+        select(LedgerEntry)
+        .where(LedgerEntry.user_id == user_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))

@@ -1,0 +1,444 @@
+"""The commission state machine, and every change that moves a commission or its money.
+
+States: ``pending`` (order paid) → ``earned`` (order used; the holding period starts) →
+``payable`` (``flask perks tick`` after the holding period) → ``paid`` (its payout was paid);
+side states ``voided`` (fully refunded, or a dispute lost, before it was paid) and ``on_hold``
+(the payment is disputed; the state it left is remembered and given back when the dispute is
+won). ``TRANSITIONS`` lists, for each state, the states a commission may come from; every
+change of state goes through :func:`move`, which refuses anything else with
+:class:`TransitionRefused`. Leaving ``on_hold`` goes back to the remembered state, or to
+``voided`` when it was not paid.
+
+Money: earning writes an ``earn`` entry (+ the commission's worth); a refund takes back the
+refunded share: before the commission is earned it only lowers what it will earn, after it
+writes a ``reversal`` entry (−). Reversals of a commission never add up to more than it
+earned. A commission already paid stays paid: its reversal nets against the next payout.
+
+Refunds are prorated exactly: the new refunded part of the order is split over its lines in
+proportion to what is not yet refunded of each (``Money.allocate``), so the lines' refunded
+parts always sum to the order's; and the share of a commission taken back is its original
+amount allocated by refunded and kept parts of its base, so successive partial refunds take
+back exactly what one refund of the same total would.
+
+Every function here only flushes: the receivers run inside the transaction that changed the
+order (a webhook, a redemption). The public services are :func:`release_due_commissions` (the
+daily tick: one conditional UPDATE for the one transition earned → payable, checked against
+``TRANSITIONS``) and :func:`backdate_earning` (demo data), each committing once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from perks.commissions import ledger, rules
+from perks.commissions.models import (
+    Commission,
+    CommissionState,
+    EntryKind,
+    VoidReason,
+)
+from perks.db import transaction, utcnow
+from perks.errors import Conflict
+from perks.extensions import db
+from perks.money import Money
+from perks.shop.models import Order
+
+S = CommissionState
+
+#: for each state, the states a commission may come from
+TRANSITIONS: dict[CommissionState, frozenset[CommissionState]] = {
+    S.PENDING: frozenset({S.ON_HOLD}),
+    S.EARNED: frozenset({S.PENDING, S.ON_HOLD}),
+    S.PAYABLE: frozenset({S.EARNED, S.ON_HOLD}),
+    S.PAID: frozenset({S.PAYABLE, S.ON_HOLD}),
+    S.VOIDED: frozenset({S.PENDING, S.EARNED, S.PAYABLE, S.ON_HOLD}),
+    S.ON_HOLD: frozenset({S.PENDING, S.EARNED, S.PAYABLE, S.PAID}),
+}
+
+
+class TransitionRefused(Conflict):
+    """A commission was asked to move to a state it cannot reach from where it is."""
+
+    default_message = _l("This commission cannot change that way.")
+
+    def __init__(self, commission: Commission, target: CommissionState) -> None:
+        super().__init__(
+            _(
+                "A commission that is %(source)s cannot become %(target)s.",
+                source=commission.state.label,
+                target=target.label,
+            ),
+            commission_id=commission.id,
+            source=commission.state.value,
+            target=target.value,
+        )
+        self.source = commission.state
+        self.target = target
+
+
+def can_move(commission: Commission, target: CommissionState) -> bool:
+    """True when ``commission`` may go from its state to ``target``."""
+    source = commission.state
+    if source not in TRANSITIONS[target]:
+        return False
+    if source is S.ON_HOLD:
+        back = commission.held_from_state
+        return target is back or (target is S.VOIDED and back is not S.PAID)
+    return True
+
+
+def move(commission: Commission, target: CommissionState) -> None:
+    """Change the state, or raise ``TransitionRefused`` (the one place states change)."""
+    if not can_move(commission, target):
+        raise TransitionRefused(commission, target)
+    if commission.state is S.ON_HOLD:
+        commission.held_from_state = None
+    commission.state = target
+
+
+def holding_period() -> timedelta:
+    return timedelta(days=current_app.config["COMMISSION_HOLDING_DAYS"])
+
+
+# --- one commission ----------------------------------------------------------------------------
+
+
+def earn(commission: Commission, at: datetime) -> None:
+    """The order was used: earned, with an ``earn`` entry; payable after the holding period.
+
+    Raises:
+        TransitionRefused: the commission is not pending (a held one is released, not earned).
+    """
+    if commission.state is not S.PENDING:
+        raise TransitionRefused(commission, S.EARNED)
+    move(commission, S.EARNED)
+    commission.earned_at = at
+    commission.payable_at = at + holding_period()
+    if commission.amount > 0:
+        ledger.append_entry(
+            user_id=commission.user_id,
+            kind=EntryKind.EARN,
+            amount=commission.value,
+            commission=commission,
+            reason="redeemed",
+            at=at,
+        )
+        commission.earned_amount = commission.amount
+
+
+def make_payable(commission: Commission) -> None:
+    """The holding period is over.
+
+    Raises:
+        TransitionRefused: the commission is not earned.
+    """
+    if commission.state is not S.EARNED:
+        raise TransitionRefused(commission, S.PAYABLE)
+    move(commission, S.PAYABLE)
+
+
+def mark_paid(commission: Commission, at: datetime) -> bool:
+    """Its payout was paid. A payable commission becomes paid; one on hold since it was
+    payable stays on hold, remembered as paid (a won dispute gives it back as paid).
+
+    Returns False (and changes nothing) for a commission that was voided or is already paid:
+    its entries were paid, and anything taken back since nets in the next payout.
+
+    Raises:
+        TransitionRefused: the commission is pending or earned (not yet payable).
+    """
+    if commission.state in (S.VOIDED, S.PAID):
+        return False
+    if commission.state is S.ON_HOLD and commission.held_from_state is S.PAYABLE:
+        commission.held_from_state = S.PAID
+        commission.paid_at = at
+        return True
+    if commission.state is S.ON_HOLD and commission.held_from_state is S.PAID:
+        return False
+    move(commission, S.PAID)
+    commission.paid_at = at
+    return True
+
+
+def void(commission: Commission, reason: VoidReason, at: datetime) -> None:
+    """Void a commission that was not paid (what it earned must be taken back first).
+
+    Raises:
+        TransitionRefused: the commission is paid, already voided, or on hold since it was paid.
+    """
+    move(commission, S.VOIDED)
+    commission.void_reason = reason
+    commission.voided_at = at
+
+
+def hold(commission: Commission, at: datetime) -> None:
+    """The order's payment is disputed: freeze the commission, remembering its state.
+
+    Raises:
+        TransitionRefused: the commission is voided or already on hold.
+    """
+    source = commission.state
+    move(commission, S.ON_HOLD)
+    commission.held_from_state = source
+    commission.held_at = at
+
+
+def release(commission: Commission) -> None:
+    """The dispute was won: back to the state the commission was in.
+
+    Raises:
+        TransitionRefused: the commission is not on hold.
+    """
+    move(commission, commission.held_from_state or commission.state)
+
+
+def take_back(commission: Commission, amount: int, reason: str, at: datetime) -> None:
+    """Lower what the commission is worth by ``amount`` (≤ its worth); once earned, with a
+    ``reversal`` entry, so reversals never exceed what was earned."""
+    amount = min(amount, commission.amount)
+    if amount <= 0:
+        return
+    commission.amount -= amount
+    if commission.earned_at is not None:
+        ledger.append_entry(
+            user_id=commission.user_id,
+            kind=EntryKind.REVERSAL,
+            amount=-commission.money(amount),
+            commission=commission,
+            reason=reason,
+            at=at,
+        )
+        commission.reversed_amount += amount
+
+
+def _is_paid(commission: Commission) -> bool:
+    return commission.state is S.PAID or (
+        commission.state is S.ON_HOLD and commission.held_from_state is S.PAID
+    )
+
+
+def _void_unless_paid(commission: Commission, reason: VoidReason, at: datetime) -> None:
+    if commission.state is S.VOIDED or _is_paid(commission):
+        return
+    void(commission, reason, at)
+
+
+# --- an order's commissions (the receivers of the order signals) -------------------------------
+
+
+def commissions_of(order: Order) -> list[Commission]:
+    return list(
+        db.session.scalars(
+            select(Commission)
+            .where(Commission.order_id == order.id)
+            .order_by(Commission.order_line_id)
+        )
+    )
+
+
+def earns_commission(order: Order) -> bool:
+    """A paid order brought by a link earns; staff purchases and flagged orders never do."""
+    return (
+        order.referral_link_id is not None
+        and order.paid_at is not None
+        and not order.mismatch
+        and not order.is_staff_purchase
+        and not order.attribution_flagged
+    )
+
+
+def create_commissions(order: Order) -> list[Commission]:
+    """``order`` is paid: one pending commission per line, with the rule that applies.
+
+    Lines that already have a commission keep it (a replayed event changes nothing).
+    """
+    if not earns_commission(order):
+        return []
+    assert order.paid_at is not None
+    assert order.referral_link is not None
+    existing = set(
+        db.session.scalars(select(Commission.order_line_id).where(Commission.order_id == order.id))
+    )
+    lines = [line for line in order.lines if line.id not in existing]
+    if not lines:
+        return []
+    day = rules.company_date(order.paid_at)
+    candidates = rules.active_rules(
+        day,
+        order.currency,
+        product_ids=[line.product_id for line in lines],
+        category_ids=[line.product.category_id for line in lines if line.product.category_id],
+    )
+    created = []
+    for line in lines:
+        rule = rules.choose_rule(candidates, line.product_id, line.product.category_id)
+        base = Money(line.line_total_amount, order.currency)
+        earned = (
+            rules.terms_of(rule).amount_for(base, line.quantity)
+            if rule is not None
+            else Money.zero(order.currency)
+        )
+        commission = Commission(
+            order_line_id=line.id,
+            order_id=order.id,
+            user_id=order.referral_link.user_id,
+            referral_link_id=order.referral_link_id,
+            product_id=line.product_id,
+            currency=order.currency,
+            base_amount=base.amount,
+            refunded_base_amount=0,
+            quantity=line.quantity,
+            rule_id=rule.id if rule else None,
+            rule_version=rule.version if rule else None,
+            rule_kind=rule.kind if rule else None,
+            rate_bps=rule.rate_bps if rule else None,
+            flat_amount=rule.flat_amount if rule else None,
+            cap_amount=rule.cap_amount if rule else None,
+            original_amount=earned.amount,
+            amount=earned.amount,
+            earned_amount=0,
+            reversed_amount=0,
+            state=S.PENDING,
+        )
+        db.session.add(commission)
+        created.append(commission)
+    db.session.flush()
+    return created
+
+
+def earn_order(order: Order, at: datetime | None = None) -> list[Commission]:
+    """``order`` was used: its pending commissions are earned (and their people told)."""
+    from perks.commissions import notifications
+
+    at = at or order.redeemed_at or utcnow()
+    earned = []
+    for commission in commissions_of(order):
+        if commission.state is S.PENDING:
+            earn(commission, at)
+            earned.append(commission)
+    db.session.flush()
+    notifications.commissions_earned(order, earned)
+    return earned
+
+
+def removed_share(original: Money, base: int, refunded: int, *, full: bool) -> int:
+    """How much of a commission's ``original`` amount its refunded part of ``base`` takes back
+    in all: ``original`` allocated by refunded and kept parts (exact, and monotonic)."""
+    if full:
+        return original.amount
+    if base <= 0 or refunded <= 0:
+        return 0
+    return original.allocate([refunded, base - refunded])[0].amount
+
+
+def refund_order(
+    order: Order, refunded_total: Money, previous_total: Money, at: datetime | None = None
+) -> None:
+    """Stripe's running total of refunds on ``order`` went from ``previous_total`` to
+    ``refunded_total``: take back each commission's share; a full refund voids them (the paid
+    ones stay paid, their reversal nets against the next payout)."""
+    commissions = commissions_of(order)
+    if not commissions:
+        return
+    at = at or utcnow()
+    full = order.total_amount > 0 and refunded_total.amount >= order.total_amount
+    remaining = [c.base_amount - c.refunded_base_amount for c in commissions]
+    new_part = min(max(refunded_total.amount - previous_total.amount, 0), sum(remaining))
+    if full:
+        parts = remaining
+    elif new_part > 0:
+        parts = [m.amount for m in Money(new_part, order.currency).allocate(remaining)]
+    else:
+        parts = [0] * len(commissions)
+    for commission, part in zip(commissions, parts, strict=True):
+        commission.refunded_base_amount += part
+        taken = commission.original_amount - commission.amount
+        share = removed_share(
+            commission.original,
+            commission.base_amount,
+            commission.refunded_base_amount,
+            full=full,
+        )
+        take_back(commission, share - taken, "refund", at)
+        if full:
+            _void_unless_paid(commission, VoidReason.REFUNDED, at)
+    db.session.flush()
+
+
+def hold_order(order: Order, at: datetime | None = None) -> None:
+    """A dispute was opened on ``order``'s payment: its live commissions go on hold."""
+    at = at or utcnow()
+    for commission in commissions_of(order):
+        if commission.state not in (S.VOIDED, S.ON_HOLD):
+            hold(commission, at)
+    db.session.flush()
+
+
+def close_dispute(order: Order, won: bool, at: datetime | None = None) -> None:
+    """The dispute on ``order`` closed. Won: each commission goes back to where it was. Lost:
+    like a full refund: everything taken back; voided unless paid (a paid one stays paid and
+    its reversal nets against the next payout)."""
+    at = at or utcnow()
+    for commission in commissions_of(order):
+        if commission.state is S.VOIDED:
+            continue
+        if won:
+            if commission.state is S.ON_HOLD:
+                release(commission)
+            continue
+        take_back(commission, commission.amount, "dispute_lost", at)
+        if commission.state is S.ON_HOLD and commission.held_from_state is S.PAID:
+            release(commission)
+        else:
+            _void_unless_paid(commission, VoidReason.DISPUTE_LOST, at)
+    db.session.flush()
+
+
+# --- the daily tick -----------------------------------------------------------------------------
+
+
+def release_due_commissions(now: datetime | None = None) -> int:
+    """Make every earned commission whose holding period is over payable; return how many.
+
+    One conditional UPDATE: idempotent, and safe from several hosts at once (a commission
+    already moved no longer matches, so a second run finds nothing).
+    """
+    assert S.EARNED in TRANSITIONS[S.PAYABLE]
+    now = now or utcnow()
+    with transaction():
+        result = db.session.execute(
+            update(Commission)
+            .where(Commission.state == S.EARNED, Commission.payable_at <= now)
+            .values(state=S.PAYABLE, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
+
+def backdate_earning(order_id: int, days: int) -> int:
+    """For demo data: make the earned commissions of an order look earned ``days`` earlier
+    (``earned_at`` and ``payable_at`` move back; ledger entries keep their own dates), so the
+    next :func:`release_due_commissions` treats them like any other. Returns how many moved.
+
+    Raises:
+        ValueError: ``days`` is negative.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    shift = timedelta(days=days)
+    with transaction():
+        moved = 0
+        for commission in db.session.scalars(
+            select(Commission).where(Commission.order_id == order_id, Commission.state == S.EARNED)
+        ):
+            assert commission.earned_at is not None
+            assert commission.payable_at is not None
+            commission.earned_at -= shift
+            commission.payable_at -= shift
+            moved += 1
+        return moved

@@ -1,0 +1,406 @@
+"""Commission rules, commissions and the append-only ledger of what employees earn.
+
+A ``CommissionRule`` says how much an order line earns; a ``Commission`` is one attributed
+order line with the rule it got (snapshotted, so every figure explains itself) and its state;
+``LedgerEntry`` rows are the money: ``earn`` (+), ``reversal`` (−), ``adjustment`` (±) and
+``payout`` (−). Entries are only ever added (an ORM guard below refuses updates and deletes);
+a balance is a sum of entries. The commission row keeps running totals of its own entries
+(``earned_amount``, ``reversed_amount``) that ``flask perks verify-ledger`` checks against
+the entries.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from perks.db import Base, TimestampMixin, utcnow
+from perks.money import Money
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+    from perks.shop.models import Order, OrderLine, Product, ProductCategory
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+class RuleScope(enum.StrEnum):
+    """What a rule applies to; the most specific matching rule wins (product > category >
+    default)."""
+
+    DEFAULT = "default"
+    CATEGORY = "category"
+    PRODUCT = "product"
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                RuleScope.DEFAULT: _l("Every product"),
+                RuleScope.CATEGORY: _l("A category"),
+                RuleScope.PRODUCT: _l("A product"),
+            }[self]
+        )
+
+    @property
+    def specificity(self) -> int:
+        return {RuleScope.DEFAULT: 0, RuleScope.CATEGORY: 1, RuleScope.PRODUCT: 2}[self]
+
+
+class RuleKind(enum.StrEnum):
+    PERCENT = "percent"  # basis points of the line total
+    FLAT = "flat"  # a fixed amount per unit bought
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                RuleKind.PERCENT: _l("Percentage of the line total"),
+                RuleKind.FLAT: _l("Fixed amount per unit"),
+            }[self]
+        )
+
+
+class CommissionRule(TimestampMixin, Base):
+    """How much an order line earns its referrer, from a day to a day (company time zone).
+
+    Once a commission used a rule, its terms never change: a change is a new row (``version``
+    + 1, ``supersedes_id`` the old one) starting on a later day, and the old row ends the day
+    before. A rule with a ``currency`` (flat amounts and caps need one) only applies to orders
+    in that currency; a percentage without a cap applies to any currency.
+    """
+
+    __tablename__ = "commission_rule"
+    __table_args__ = (
+        CheckConstraint(
+            "(scope = 'default' AND category_id IS NULL AND product_id IS NULL)"
+            " OR (scope = 'category' AND category_id IS NOT NULL AND product_id IS NULL)"
+            " OR (scope = 'product' AND product_id IS NOT NULL AND category_id IS NULL)",
+            name="scope",
+        ),
+        CheckConstraint(
+            "(kind = 'percent' AND rate_bps IS NOT NULL AND rate_bps >= 0"
+            " AND rate_bps <= 10000 AND flat_amount IS NULL)"
+            " OR (kind = 'flat' AND flat_amount IS NOT NULL AND flat_amount >= 0"
+            " AND rate_bps IS NULL AND currency IS NOT NULL)",
+            name="kind",
+        ),
+        CheckConstraint(
+            "cap_amount IS NULL OR (cap_amount >= 0 AND currency IS NOT NULL)", name="cap"
+        ),
+        CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="effective"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_commission_rule_scope_from", "scope", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[RuleScope] = mapped_column(_enum(RuleScope))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("product_category.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    kind: Mapped[RuleKind] = mapped_column(_enum(RuleKind))
+    #: for percentages: basis points of the line total (250 = 2.5 %)
+    rate_bps: Mapped[int | None] = mapped_column(Integer)
+    #: for flat rules: minor units per unit bought
+    flat_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: at most this much per order line (minor units), if set
+    cap_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: the currency of ``flat_amount`` and ``cap_amount``; None: a percentage for any currency
+    currency: Mapped[str | None] = mapped_column(String(3))
+    #: first day it applies to orders paid on it (company time zone)
+    effective_from: Mapped[date] = mapped_column(Date)
+    #: last day it applies (inclusive); None: no end
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: the version this one replaced
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("commission_rule.id"))
+    #: finance's own note ("summer campaign")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    category: Mapped[ProductCategory | None] = relationship(lazy="joined")
+    product: Mapped[Product | None] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def flat(self) -> Money | None:
+        if self.flat_amount is None or self.currency is None:
+            return None
+        return Money(self.flat_amount, self.currency)
+
+    @property
+    def cap(self) -> Money | None:
+        if self.cap_amount is None or self.currency is None:
+            return None
+        return Money(self.cap_amount, self.currency)
+
+    def active_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    @property
+    def target_name(self) -> str:
+        """What the rule applies to, in the page's language."""
+        if self.scope is RuleScope.PRODUCT and self.product is not None:
+            return self.product.name
+        if self.scope is RuleScope.CATEGORY and self.category is not None:
+            return self.category.name
+        return str(_l("Every product"))
+
+
+# --- commissions -----------------------------------------------------------------------------
+
+
+class CommissionState(enum.StrEnum):
+    """Where a commission stands; transitions live in ``perks.commissions.lifecycle``."""
+
+    PENDING = "pending"  # the order is paid, not yet used
+    EARNED = "earned"  # the order was used; the holding period runs
+    PAYABLE = "payable"  # the holding period is over: in the next payout
+    PAID = "paid"  # its payout batch was paid
+    VOIDED = "voided"  # refunded, cancelled or a lost dispute before it was paid
+    ON_HOLD = "on_hold"  # the customer disputed the payment
+
+    @property
+    def label(self) -> str:
+        return str(COMMISSION_STATE_LABELS[self])
+
+
+COMMISSION_STATE_LABELS = {
+    CommissionState.PENDING: _l("Pending"),
+    CommissionState.EARNED: _l("Earned"),
+    CommissionState.PAYABLE: _l("Payable"),
+    CommissionState.PAID: _l("Paid"),
+    CommissionState.VOIDED: _l("Voided"),
+    CommissionState.ON_HOLD: _l("On hold"),
+}
+
+
+class VoidReason(enum.StrEnum):
+    """Why a commission was voided (the page says it with ``voided_at``'s date)."""
+
+    REFUNDED = "refunded"
+    DISPUTE_LOST = "dispute_lost"
+    CANCELLED = "cancelled"
+
+
+class Commission(TimestampMixin, Base):
+    """What one attributed order line earns the employee whose link brought the order.
+
+    Amounts are minor units of ``currency`` (the order's). ``original_amount`` is the rule
+    applied to ``base_amount`` when the order was paid; ``amount`` is what it is worth now
+    (refunds reduce it). Once earned, ``earned_amount`` and ``reversed_amount`` are the sums of
+    its ``earn`` and ``reversal`` ledger entries, and ``amount = earned − reversed``.
+    """
+
+    __tablename__ = "commission"
+    __table_args__ = (
+        CheckConstraint("base_amount >= 0", name="base"),
+        CheckConstraint(
+            "refunded_base_amount >= 0 AND refunded_base_amount <= base_amount",
+            name="refunded_base",
+        ),
+        CheckConstraint("amount >= 0 AND amount <= original_amount", name="amount"),
+        CheckConstraint(
+            "earned_amount >= 0 AND reversed_amount >= 0 AND reversed_amount <= earned_amount",
+            name="earned",
+        ),
+        CheckConstraint(
+            "(state = 'on_hold' AND held_from_state IS NOT NULL)"
+            " OR (state <> 'on_hold' AND held_from_state IS NULL)",
+            name="held",
+        ),
+        CheckConstraint(
+            "(state = 'voided' AND void_reason IS NOT NULL AND voided_at IS NOT NULL)"
+            " OR (state <> 'voided' AND void_reason IS NULL)",
+            name="voided",
+        ),
+        Index("ix_commission_user_id_state", "user_id", "state"),
+        Index("ix_commission_state_payable_at", "state", "payable_at"),
+        Index("ix_commission_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: one commission per order line, whatever happens twice
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    #: the employee who earns it (the link's owner)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    referral_link_id: Mapped[int] = mapped_column(ForeignKey("referral_link.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: the line total the customer paid: the base of the rule and of refund proration
+    base_amount: Mapped[int] = mapped_column(BigInteger)
+    #: the part of the base refunded so far (the order's refunds prorated over its lines)
+    refunded_base_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+    # The rule as it was applied (None: no rule matched; the commission is zero).
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("commission_rule.id"), index=True)
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    rule_kind: Mapped[RuleKind | None] = mapped_column(_enum(RuleKind))
+    rate_bps: Mapped[int | None] = mapped_column(Integer)
+    flat_amount: Mapped[int | None] = mapped_column(BigInteger)
+    cap_amount: Mapped[int | None] = mapped_column(BigInteger)
+
+    #: the rule applied to the base, when the order was paid
+    original_amount: Mapped[int] = mapped_column(BigInteger)
+    #: what it is worth now: the original less what refunds took back
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: the sum of its ``earn`` entries (0 until earned)
+    earned_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: minus the sum of its ``reversal`` entries (a positive number)
+    reversed_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    state: Mapped[CommissionState] = mapped_column(
+        _enum(CommissionState), default=CommissionState.PENDING
+    )
+    earned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: earned_at + the holding period: ``flask perks tick`` makes it payable then
+    payable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[VoidReason | None] = mapped_column(_enum(VoidReason, 24))
+    #: the state it was in when its order's payment was disputed (on_hold only)
+    held_from_state: Mapped[CommissionState | None] = mapped_column(_enum(CommissionState))
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    order: Mapped[Order] = relationship()
+    order_line: Mapped[OrderLine] = relationship()
+    product: Mapped[Product] = relationship()
+    user: Mapped[User] = relationship()
+    rule: Mapped[CommissionRule | None] = relationship()
+
+    def money(self, amount: int) -> Money:
+        return Money(amount, self.currency)
+
+    @property
+    def base(self) -> Money:
+        return Money(self.base_amount, self.currency)
+
+    @property
+    def value(self) -> Money:
+        """What it is worth now."""
+        return Money(self.amount, self.currency)
+
+    @property
+    def original(self) -> Money:
+        return Money(self.original_amount, self.currency)
+
+    @property
+    def is_reduced(self) -> bool:
+        return self.amount < self.original_amount
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+class EntryKind(enum.StrEnum):
+    EARN = "earn"  # + when the order was used
+    REVERSAL = "reversal"  # − when it was refunded or a dispute lost
+    ADJUSTMENT = "adjustment"  # ± by finance, with a reason
+    PAYOUT = "payout"  # − when a payout batch was paid
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                EntryKind.EARN: _l("Earned"),
+                EntryKind.REVERSAL: _l("Reversed"),
+                EntryKind.ADJUSTMENT: _l("Adjustment"),
+                EntryKind.PAYOUT: _l("Paid out"),
+            }[self]
+        )
+
+
+class LedgerEntry(Base):
+    """One movement of commission money for one person. Rows are only ever added.
+
+    ``earn`` and ``reversal`` belong to a commission; ``payout`` entries belong to a person
+    (one per payout line, carrying its ``payout_batch_id``); an ``adjustment`` may name a
+    commission it is about. Signs are checked by the database.
+    """
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'earn' AND amount > 0 AND commission_id IS NOT NULL)"
+            " OR (kind = 'reversal' AND amount < 0 AND commission_id IS NOT NULL)"
+            " OR (kind = 'adjustment' AND amount <> 0 AND reason <> '')"
+            " OR (kind = 'payout' AND amount < 0 AND commission_id IS NULL)",
+            name="kind_sign",
+        ),
+        CheckConstraint("payout_batch_id IS NULL OR kind = 'payout'", name="payout_batch"),
+        Index("ix_ledger_entry_user_id_created_at", "user_id", "created_at"),
+        Index("ix_ledger_entry_kind_created_at", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
+    #: signed, in minor units of ``currency``
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: a machine code for automatic entries ("redeemed", "refund", "dispute_lost"); finance's
+    #: words for adjustments
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: who wrote it (None: the system, from a webhook or a redemption)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the payout batch a ``payout`` entry pays (the finance capability's batches)
+    payout_batch_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    commission: Mapped[Commission | None] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+class LedgerIsAppendOnly(RuntimeError):
+    """Code tried to change or delete a ledger entry: a bug, never user input."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_ledger_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, LedgerEntry):
+            raise LedgerIsAppendOnly(f"ledger entry {obj.id} cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, LedgerEntry) and session.is_modified(obj, include_collections=False):
+            raise LedgerIsAppendOnly(f"ledger entry {obj.id} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_ledger_statements(state: Any) -> None:
+    """``update(LedgerEntry)`` / ``delete(LedgerEntry)`` through the ORM are refused too."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is LedgerEntry:
+        raise LedgerIsAppendOnly("ledger entries cannot be updated or deleted")

@@ -1,0 +1,403 @@
+"""What the commission pages show: an employee's own earnings, finance's lists and totals.
+
+Every query here loads what its page shows in a fixed number of statements, whatever the
+number of rows (the pages have query-count tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
+from flask import current_app
+from flask_babel import format_date, format_percent, get_locale
+from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from perks.auth.models import User
+from perks.commissions.models import (
+    Commission,
+    CommissionRule,
+    CommissionState,
+    EntryKind,
+    LedgerEntry,
+    RuleKind,
+    VoidReason,
+)
+from perks.extensions import db
+from perks.money import Money, format_money
+from perks.shop.models import Order
+
+S = CommissionState
+#: the states whose totals head the earnings pages, in the order they happen
+TOTAL_STATES = (S.PENDING, S.EARNED, S.PAYABLE, S.PAID)
+PER_PAGE = 50
+#: months in the earnings chart
+CHART_MONTHS = 12
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_zone())
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting ``day`` in the company's time zone, as a UTC moment."""
+    return datetime.combine(day, time.min, tzinfo=_zone()).astimezone(UTC)
+
+
+# --- explaining a commission -------------------------------------------------------------------
+
+
+def percent_text(bps: int) -> str:
+    """Basis points as a percentage in the page's language ("2.5%", "2,5%")."""
+    return str(format_percent(Decimal(bps) / 10_000, "#,##0.##%"))
+
+
+def rate_text(commission: Commission) -> str:
+    """The rule as applied ("10%", "50.000 ₫ per unit"), with its cap; "no rule" if none."""
+    if commission.rule_kind is None:
+        return _("No rule applied")
+    if commission.rule_kind is RuleKind.PERCENT:
+        text = percent_text(commission.rate_bps or 0)
+    else:
+        text = _(
+            "%(amount)s per unit",
+            amount=format_money(commission.money(commission.flat_amount or 0)),
+        )
+    if commission.cap_amount is not None:
+        text = _(
+            "%(rate)s, at most %(cap)s",
+            rate=text,
+            cap=format_money(commission.money(commission.cap_amount)),
+        )
+    return text
+
+
+def _day(moment: datetime | None) -> str:
+    return format_date(_local(moment), "medium") if moment else ""
+
+
+def explanation(commission: Commission) -> str:
+    """Why a commission is where it is, in the page's language."""
+    state = commission.state
+    held = commission.held_from_state
+    if state is S.ON_HOLD:
+        text = _(
+            "On hold: the customer disputed the payment on %(date)s.",
+            date=_day(commission.held_at),
+        )
+    elif state is S.VOIDED:
+        reason = commission.void_reason
+        when = _day(commission.voided_at)
+        if reason is VoidReason.REFUNDED:
+            text = _("Voided: order refunded on %(date)s.", date=when)
+        elif reason is VoidReason.DISPUTE_LOST:
+            text = _("Voided: the customer's bank took the payment back on %(date)s.", date=when)
+        else:
+            text = _("Voided: order cancelled on %(date)s.", date=when)
+    elif state is S.PENDING:
+        text = _("Waiting for the customer to use the order.")
+    elif state is S.EARNED:
+        text = _(
+            "Earned on %(earned)s; payable from %(payable)s.",
+            earned=_day(commission.earned_at),
+            payable=_day(commission.payable_at),
+        )
+    elif state is S.PAYABLE:
+        text = _("Payable: it is in the next payout.")
+    else:
+        text = _("Paid on %(date)s.", date=_day(commission.paid_at))
+    if state is not S.VOIDED and commission.is_reduced:
+        taken = commission.money(commission.original_amount - commission.amount)
+        if state is S.PAID or held is S.PAID:
+            text += " " + _(
+                "%(amount)s was taken back after the order was refunded or disputed; it is "
+                "deducted from your next payout.",
+                amount=format_money(taken),
+            )
+        else:
+            text += " " + _(
+                "Reduced by %(amount)s: the order was partly refunded.",
+                amount=format_money(taken),
+            )
+    return text
+
+
+# --- an employee's earnings --------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    """Sums per state and currency: ``totals[state][currency]``."""
+
+    by_state: dict[CommissionState, dict[str, Money]] = field(default_factory=dict)
+
+    def currencies(self) -> list[str]:
+        return sorted({c for per in self.by_state.values() for c in per})
+
+    def of(self, state: CommissionState, currency: str) -> Money:
+        return self.by_state.get(state, {}).get(currency, Money.zero(currency))
+
+
+def _totals(query: Select) -> Totals:
+    totals = Totals()
+    for state, currency, amount in db.session.execute(query):
+        totals.by_state.setdefault(state, {})[currency] = Money(int(amount or 0), currency)
+    return totals
+
+
+def state_totals(user_id: int) -> Totals:
+    """What a person's commissions are worth now, per state and currency (paid: what was
+    paid, before anything taken back since)."""
+    worth = func.sum(Commission.amount)
+    return _totals(
+        select(Commission.state, Commission.currency, worth)
+        .where(Commission.user_id == user_id)
+        .group_by(Commission.state, Commission.currency)
+    )
+
+
+def commissions_page(user_id: int, page: int) -> Pagination:
+    """A person's commissions, newest first, with their orders and lines (3 statements)."""
+    query = (
+        select(Commission)
+        .where(Commission.user_id == user_id)
+        .options(joinedload(Commission.order), joinedload(Commission.order_line))
+        .order_by(Commission.created_at.desc(), Commission.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == EntryKind.ADJUSTMENT)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def balances_of(user_id: int) -> list[Money]:
+    """What the person is owed (or owes, when negative) per currency: their ledger's sum."""
+    rows = db.session.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.user_id == user_id)
+        .group_by(LedgerEntry.currency)
+        .order_by(LedgerEntry.currency)
+    )
+    return [Money(int(total or 0), currency) for currency, total in rows]
+
+
+@dataclass
+class MonthlyEarnings:
+    currency: str
+    months: list[date]
+    labels: list[str]
+    earned: list[int]
+    taken_back: list[int]
+    paid: list[int]
+
+
+def _month_starts(today: date, count: int) -> list[date]:
+    months = []
+    year, month = today.year, today.month
+    for _i in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(months))
+
+
+def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarnings:
+    """Earned, taken back and paid per month (company time zone) for the last 12 months."""
+    months = _month_starts(today, CHART_MONTHS)
+    index = {(m.year, m.month): i for i, m in enumerate(months)}
+    earned, taken, paid = [0] * len(months), [0] * len(months), [0] * len(months)
+    rows = db.session.execute(
+        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount).where(
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.currency == currency,
+            LedgerEntry.kind != EntryKind.ADJUSTMENT,
+            LedgerEntry.created_at >= day_start(months[0]),
+        )
+    )
+    for created_at, kind, amount in rows:
+        local = _local(created_at)
+        i = index.get((local.year, local.month))
+        if i is None:
+            continue
+        if kind is EntryKind.EARN:
+            earned[i] += amount
+        elif kind is EntryKind.REVERSAL:
+            taken[i] -= amount
+        else:
+            paid[i] -= amount
+    locale = str(get_locale() or "vi")
+    labels = [format_skeleton("yMMM", m, locale=locale) for m in months]
+    return MonthlyEarnings(currency, months, labels, earned, taken, paid)
+
+
+def main_currency(user_id: int, default: str) -> str:
+    """The currency most of a person's commissions are in (the chart's)."""
+    row = db.session.execute(
+        select(Commission.currency, func.count())
+        .where(Commission.user_id == user_id)
+        .group_by(Commission.currency)
+        .order_by(func.count().desc(), Commission.currency)
+        .limit(1)
+    ).first()
+    return row[0] if row else default
+
+
+# --- finance -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommissionFilter:
+    """Finance's filters; None means any. Dates are company days of the order's payment."""
+
+    start: date | None = None
+    end: date | None = None
+    state: CommissionState | None = None
+    department_id: int | None = None
+    user_id: int | None = None
+    product_id: int | None = None
+
+
+def _filtered(query: Select, chosen: CommissionFilter) -> Select:
+    if chosen.start is not None:
+        query = query.where(Commission.created_at >= day_start(chosen.start))
+    if chosen.end is not None:
+        query = query.where(Commission.created_at < day_start(chosen.end + timedelta(days=1)))
+    if chosen.state is not None:
+        query = query.where(Commission.state == chosen.state)
+    if chosen.user_id is not None:
+        query = query.where(Commission.user_id == chosen.user_id)
+    if chosen.product_id is not None:
+        query = query.where(Commission.product_id == chosen.product_id)
+    if chosen.department_id is not None:
+        people = select(User.id).where(User.department_id == chosen.department_id)
+        query = query.where(Commission.user_id.in_(people))
+    return query
+
+
+def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
+    """Every commission matching ``chosen``, newest first, with person, department, order."""
+    query = (
+        select(Commission)
+        .join(Commission.user)
+        .options(
+            contains_eager(Commission.user),
+            joinedload(Commission.order),
+            joinedload(Commission.order_line),
+        )
+        .order_by(Commission.created_at.desc(), Commission.id.desc())
+    )
+    return db.paginate(_filtered(query, chosen), page=page, per_page=PER_PAGE, error_out=False)
+
+
+def filtered_totals(chosen: CommissionFilter) -> Totals:
+    query = select(Commission.state, Commission.currency, func.sum(Commission.amount)).group_by(
+        Commission.state, Commission.currency
+    )
+    return _totals(_filtered(query, chosen))
+
+
+def people_with_commissions() -> list[tuple[int, str]]:
+    return [
+        (user_id, name)
+        for user_id, name in db.session.execute(
+            select(User.id, User.name)
+            .where(User.id.in_(select(Commission.user_id)))
+            .order_by(User.name, User.id)
+        )
+    ]
+
+
+def flagged_orders(limit: int = 100) -> list[Order]:
+    """Paid orders finance should look at: self-referral attempts and staff purchases through
+    a link (flagged), and payments that did not match their order, newest first."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(or_(Order.attribution_flagged.is_(True), Order.mismatch != ""))
+            .options(joinedload(Order.referral_link), joinedload(Order.buyer))
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        ).unique()
+    )
+
+
+def recent_adjustments(limit: int = 100) -> list[LedgerEntry]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.kind == EntryKind.ADJUSTMENT)
+            .options(joinedload(LedgerEntry.user), joinedload(LedgerEntry.created_by))
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def all_rules() -> list[CommissionRule]:
+    """Every rule and version: the live ones first (by scope), then the ended ones."""
+    return list(
+        db.session.scalars(
+            select(CommissionRule).order_by(
+                CommissionRule.effective_to.is_not(None),
+                CommissionRule.scope,
+                CommissionRule.effective_from.desc(),
+                CommissionRule.version.desc(),
+                CommissionRule.id.desc(),
+            )
+        )
+    )
+
+
+def applied_rule_ids(rule_ids: list[int]) -> set[int]:
+    if not rule_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Commission.rule_id).where(Commission.rule_id.in_(rule_ids)).distinct()
+        )
+    )
+
+
+def live_rules(today: date) -> list[CommissionRule]:
+    """Rules that apply today or later, for the staff rules page."""
+    return list(
+        db.session.scalars(
+            select(CommissionRule)
+            .where(or_(CommissionRule.effective_to.is_(None), CommissionRule.effective_to >= today))
+            .order_by(
+                CommissionRule.scope,
+                CommissionRule.effective_from,
+                CommissionRule.version,
+                CommissionRule.id,
+            )
+        )
+    )
+
+
+def people_choices() -> list[tuple[int, str]]:
+    """Everyone finance may adjust for (people who left included), by name."""
+    return [
+        (user_id, f"{name} <{email}>")
+        for user_id, name, email in db.session.execute(
+            select(User.id, User.name, User.email).order_by(User.name, User.id)
+        )
+    ]

@@ -1,0 +1,275 @@
+"""Finance's commission rules: create, change (a new version once applied), end, preview.
+
+Every change is audited in its own transaction. A rule a commission used is never edited:
+changing it adds a new version that starts on a later day, and the old one ends the day
+before, so every commission keeps pointing at the terms it was computed with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
+
+from perks import audit
+from perks.auth.models import User
+from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
+from perks.commissions.rules import RuleTerms, company_date
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.money import Money
+from perks.shop.models import Product, ProductCategory
+
+#: the currencies rules may be written in (the storefront's)
+RULE_CURRENCIES = ("VND", "USD")
+#: the example the rules pages compute: a 2.000.000 ₫ order, or $100.00
+PREVIEW_BASES = {"VND": 2_000_000, "USD": 10_000}
+
+
+@dataclass(frozen=True)
+class RuleData:
+    """What finance may set on a rule (an allow-list: version, author and links are not here).
+
+    Amounts are minor units of ``currency``.
+    """
+
+    scope: RuleScope
+    kind: RuleKind
+    effective_from: date
+    category_id: int | None = None
+    product_id: int | None = None
+    rate_bps: int | None = None
+    flat_amount: int | None = None
+    cap_amount: int | None = None
+    currency: str | None = None
+    effective_to: date | None = None
+    note: str = ""
+
+    @property
+    def terms(self) -> RuleTerms:
+        return RuleTerms(
+            kind=self.kind,
+            rate_bps=self.rate_bps,
+            flat_amount=self.flat_amount,
+            cap_amount=self.cap_amount,
+            currency=self.currency,
+        )
+
+
+def rule_data_of(rule: CommissionRule) -> RuleData:
+    return RuleData(
+        scope=rule.scope,
+        kind=rule.kind,
+        effective_from=rule.effective_from,
+        category_id=rule.category_id,
+        product_id=rule.product_id,
+        rate_bps=rule.rate_bps,
+        flat_amount=rule.flat_amount,
+        cap_amount=rule.cap_amount,
+        currency=rule.currency,
+        effective_to=rule.effective_to,
+        note=rule.note,
+    )
+
+
+def get_rule(rule_id: int) -> CommissionRule:
+    """Raises NotFound."""
+    rule = db.session.get(CommissionRule, rule_id)
+    if rule is None:
+        raise NotFound()
+    return rule
+
+
+def is_applied(rule_id: int) -> bool:
+    """True once a commission used the rule: its terms are fixed from then on."""
+    return bool(db.session.scalar(select(exists().where(Commission.rule_id == rule_id))))
+
+
+def check_rule_data(data: RuleData) -> RuleData:
+    """The data, tidied (the fields its scope and kind do not use cleared).
+
+    Raises:
+        ValidationFailed: a missing product or category, a rate outside 0–100 %, a flat rule
+            or a cap without a currency, negative amounts, an unknown product, category or
+            currency, or an end before the start.
+    """
+    if data.currency is not None and data.currency not in RULE_CURRENCIES:
+        raise ValidationFailed(_("Choose one of the listed currencies."))
+    if data.scope is RuleScope.PRODUCT:
+        if data.product_id is None or db.session.get(Product, data.product_id) is None:
+            raise ValidationFailed(_("Choose the product the rule is for."))
+        data = replace(data, category_id=None)
+    elif data.scope is RuleScope.CATEGORY:
+        if data.category_id is None or db.session.get(ProductCategory, data.category_id) is None:
+            raise ValidationFailed(_("Choose the category the rule is for."))
+        data = replace(data, product_id=None)
+    else:
+        data = replace(data, product_id=None, category_id=None)
+    if data.kind is RuleKind.PERCENT:
+        if data.rate_bps is None or not 0 <= data.rate_bps <= 10_000:
+            raise ValidationFailed(_("Enter a rate between 0 and 100%."))
+        data = replace(data, flat_amount=None)
+    else:
+        if data.flat_amount is None or data.flat_amount < 0:
+            raise ValidationFailed(_("Enter the amount earned per unit."))
+        if data.currency is None:
+            raise ValidationFailed(_("A fixed amount needs its currency."))
+        data = replace(data, rate_bps=None)
+    if data.cap_amount is not None:
+        if data.cap_amount < 0:
+            raise ValidationFailed(_("Enter a cap that is not negative."))
+        if data.currency is None:
+            raise ValidationFailed(_("A cap needs its currency."))
+    if data.effective_to is not None and data.effective_to < data.effective_from:
+        raise ValidationFailed(_("The last day cannot be before the first day."))
+    return replace(data, note=data.note.strip())
+
+
+def _apply(rule: CommissionRule, data: RuleData) -> None:
+    rule.scope = data.scope
+    rule.kind = data.kind
+    rule.category_id = data.category_id
+    rule.product_id = data.product_id
+    rule.rate_bps = data.rate_bps
+    rule.flat_amount = data.flat_amount
+    rule.cap_amount = data.cap_amount
+    rule.currency = data.currency
+    rule.effective_from = data.effective_from
+    rule.effective_to = data.effective_to
+    rule.note = data.note
+
+
+def _audit_details(data: RuleData) -> dict[str, object]:
+    return {
+        "scope": data.scope.value,
+        "kind": data.kind.value,
+        "category_id": data.category_id,
+        "product_id": data.product_id,
+        "rate_bps": data.rate_bps,
+        "flat_amount": data.flat_amount,
+        "cap_amount": data.cap_amount,
+        "currency": data.currency,
+        "effective_from": data.effective_from.isoformat(),
+        "effective_to": data.effective_to.isoformat() if data.effective_to else None,
+    }
+
+
+def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
+    """Add a rule (version 1).
+
+    Raises:
+        ValidationFailed: see ``check_rule_data``.
+    """
+    data = check_rule_data(data)
+    with transaction():
+        rule = CommissionRule(version=1, created_by_id=actor.id)
+        _apply(rule, data)
+        db.session.add(rule)
+        db.session.flush()
+        audit.record("commissions.rule_created", actor=actor, target=rule, **_audit_details(data))
+        return rule
+
+
+def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
+    """Change a rule. Not applied yet: changed in place. Applied: a new version with ``data``
+    from ``data.effective_from`` (after the old one's first day); the old one ends the day
+    before. What it applies to (scope, product, category) stays the same.
+
+    Returns the rule now in force (the same row, or the new version).
+
+    Raises:
+        NotFound: no such rule.
+        ValidationFailed: see ``check_rule_data``; a new version starting on or before the
+            old one's first day.
+        Conflict: the rule has already ended, or a newer version replaced it.
+    """
+    with transaction():
+        old = get_rule(rule_id)
+        data = check_rule_data(
+            replace(data, scope=old.scope, category_id=old.category_id, product_id=old.product_id)
+        )
+        if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == old.id))):
+            raise Conflict(_("A newer version replaced this rule: change that one."))
+        if not is_applied(old.id):
+            _apply(old, data)
+            db.session.flush()
+            audit.record(
+                "commissions.rule_changed", actor=actor, target=old, **_audit_details(data)
+            )
+            return old
+        if old.effective_to is not None and old.effective_to < company_date(utcnow()):
+            raise Conflict(_("This rule has ended; add a new rule instead."))
+        if data.effective_from <= old.effective_from:
+            raise ValidationFailed(
+                _(
+                    "The new version must start after %(date)s, the first day of this one.",
+                    date=old.effective_from.isoformat(),
+                )
+            )
+        new = CommissionRule(version=old.version + 1, supersedes_id=old.id, created_by_id=actor.id)
+        _apply(new, data)
+        db.session.add(new)
+        old.effective_to = data.effective_from - timedelta(days=1)
+        db.session.flush()
+        audit.record(
+            "commissions.rule_versioned",
+            actor=actor,
+            target=new,
+            supersedes=old.id,
+            version=new.version,
+            **_audit_details(data),
+        )
+        return new
+
+
+def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
+    """Stop a rule after ``last_day`` (its terms do not change, so applied rules may end).
+
+    Raises:
+        NotFound: no such rule.
+        ValidationFailed: ``last_day`` is before the rule's first day or before today.
+    """
+    with transaction():
+        rule = get_rule(rule_id)
+        if last_day < rule.effective_from:
+            raise ValidationFailed(_("The last day cannot be before the first day."))
+        if last_day < company_date(utcnow()):
+            raise ValidationFailed(_("The last day cannot be in the past."))
+        rule.effective_to = last_day
+        db.session.flush()
+        audit.record(
+            "commissions.rule_ended", actor=actor, target=rule, last_day=last_day.isoformat()
+        )
+        return rule
+
+
+def preview(terms: RuleTerms, base: Money, quantity: int = 1) -> Money | None:
+    """What a line of ``quantity`` units, ``base`` in all, would earn; None when the rule is in
+    another currency."""
+    if not terms.applies_to_currency(base.currency):
+        return None
+    return terms.amount_for(base, quantity)
+
+
+def example_base(terms: RuleTerms, default_currency: str) -> Money:
+    """The order the rules pages compute an example for (2.000.000 ₫, or $100.00)."""
+    currency = terms.currency or default_currency
+    return Money(PREVIEW_BASES.get(currency, PREVIEW_BASES["VND"]), currency)
+
+
+def rule_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(products, categories) to pick a rule's target from, by name."""
+    products = [
+        (p.id, p.name)
+        for p in db.session.scalars(select(Product).order_by(Product.name_vi, Product.id))
+    ]
+    categories = [
+        (c.id, c.name)
+        for c in db.session.scalars(
+            select(ProductCategory).order_by(ProductCategory.position, ProductCategory.name_vi)
+        )
+    ]
+    return products, categories

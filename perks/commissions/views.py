@@ -1,0 +1,98 @@
+"""Employee pages: my earnings, and how commissions are computed.
+
+Every signed-in person has an earnings page; it only ever shows their own commissions (the
+queries take the signed-in person's id, never one from the request).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from perks.auth.access import login_required
+from perks.charts import PALETTE, Series, bar_chart
+from perks.commissions import queries, services
+from perks.commissions.rules import company_date, terms_of
+from perks.db import utcnow
+from perks.money import Money, format_money
+
+bp = Blueprint("commissions", __name__)
+
+
+@bp.app_template_global()
+def commission_explanation(commission: object) -> str:
+    return queries.explanation(commission)  # type: ignore[arg-type]
+
+
+@bp.app_template_global()
+def commission_rate(commission: object) -> str:
+    return queries.rate_text(commission)  # type: ignore[arg-type]
+
+
+@bp.app_template_global()
+def money_of(amount: int, currency: str) -> Money:
+    return Money(amount, currency)
+
+
+@bp.app_template_filter("bps_percent")
+def bps_percent(bps: int) -> str:
+    return queries.percent_text(bps)
+
+
+def earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
+    def number(value: int) -> str:
+        return format_money(Money(value, monthly.currency))
+
+    return bar_chart(
+        monthly.labels,
+        [
+            Series(_("Earned"), monthly.earned, PALETTE[0]),
+            Series(_("Taken back"), monthly.taken_back, PALETTE[3]),
+            Series(_("Paid out"), monthly.paid, PALETTE[2]),
+        ],
+        title=_("My commissions per month (%(currency)s)", currency=monthly.currency),
+        ident="earnings-chart",
+        empty_text=_("Nothing earned yet."),
+        number=number,
+    )
+
+
+@bp.get("/earnings")
+@login_required
+def my_earnings() -> str:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    user_id = current_user.id
+    currency = queries.main_currency(user_id, current_app.config["DEFAULT_CURRENCY"])
+    monthly = queries.monthly_earnings(user_id, company_date(utcnow()), currency)
+    return render_template(
+        "commissions/my_earnings.html",
+        totals=queries.state_totals(user_id),
+        total_states=queries.TOTAL_STATES,
+        balances=queries.balances_of(user_id),
+        commissions=queries.commissions_page(user_id, page),
+        adjustments=queries.adjustments_of(user_id),
+        monthly=monthly,
+        chart=earnings_chart(monthly),
+        currency=currency,
+        holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
+    )
+
+
+@bp.get("/earnings/rules")
+@login_required
+def rules() -> str:
+    rules = queries.live_rules(company_date(utcnow()))
+    default_currency = current_app.config["DEFAULT_CURRENCY"]
+    examples = {}
+    for rule in rules:
+        terms = terms_of(rule)
+        base = services.example_base(terms, default_currency)
+        examples[rule.id] = (base, services.preview(terms, base))
+    return render_template(
+        "commissions/rules.html",
+        rules=rules,
+        examples=examples,
+        holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
+    )

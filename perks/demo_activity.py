@@ -1,0 +1,316 @@
+"""Believable referral activity for the demo company, made through the real services.
+
+Customers follow employees' links (some of the visitors are link-preview bots), order from
+the storefront and pay on the Stripe sandbox's checkout page; the sandbox signs the webhooks
+and delivers them over HTTP to the app, which marks the orders paid, exactly as it will in
+production. Then the counter redeems some orders, finance refunds a few and banks dispute
+two. Commissions follow from those events by themselves (``perks.commissions``).
+
+``flask perks demo`` has no web server running, and the sandbox is reached over HTTP, so
+this module serves the app on a free loopback port for the few seconds it needs.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from perks.auth.models import Role, User
+from perks.db import utcnow
+from perks.extensions import db
+from perks.money import Money
+from perks.payments.sandbox import service as sandbox
+from perks.payments.sandbox import webhooks as sandbox_webhooks
+from perks.payments.sandbox.settings import SandboxSettings
+from perks.referrals.attribution import dump_referral_cookie
+from perks.referrals.clicks import Visitor, follow_link
+from perks.referrals.models import ReferralLink
+from perks.shop import checkout, redemption, refunds
+from perks.shop.models import Order, Product
+
+#: real browsers' user agents, and two link-preview bots (stored, never counted)
+USER_AGENTS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (Linux; Android 13; Redmi Note 12) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Mobile Safari/537.36 Zalo iOS/23.09.01",
+]
+BOT_AGENTS = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "ZaloPC-win32-24v496",
+]
+REFERRERS = ["https://www.facebook.com/", "https://zalo.me/", "https://l.messenger.com/", None]
+CUSTOMERS = [
+    ("Lê Thị Hoa", "hoa.le@gmail.com", "0912 345 678", "vi"),
+    ("Trần Minh Khoa", "khoa.tran@yahoo.com.vn", "0987 654 321", "vi"),
+    ("Nguyễn Thanh Tâm", "tam.nguyen@outlook.com", "0903 111 222", "vi"),
+    ("Phạm Quốc Bảo", "bao.pham@gmail.com", "0938 222 333", "vi"),
+    ("Võ Ngọc Lan", "lan.vo@gmail.com", "0977 333 444", "vi"),
+    ("Emily Carter", "emily.carter@example.com", "+44 20 7946 0958", "en"),
+    ("Đặng Hải Yến", "yen.dang@gmail.com", "0965 444 555", "vi"),
+    ("Bùi Văn Long", "long.bui@gmail.com", "0919 555 666", "vi"),
+    ("Lucas Martin", "lucas.martin@example.com", "+33 1 70 36 14 00", "en"),
+    ("Hoàng Thu Hà", "ha.hoang@gmail.com", "0908 666 777", "vi"),
+]
+
+
+def seed_demo_rules(today: date) -> None:
+    """Finance's commission rules: 3 % by default, 5 % on tours, a flat amount on one stay."""
+    from perks.commissions.models import CommissionRule, RuleKind, RuleScope
+    from perks.commissions.services import RuleData, create_rule
+    from perks.shop.models import ProductCategory
+
+    if db.session.scalar(select(CommissionRule.id).limit(1)) is not None:
+        return
+    finance = _someone_with(Role.FINANCE)
+    if finance is None:
+        return
+    start = today - timedelta(days=120)
+    create_rule(
+        RuleData(RuleScope.DEFAULT, RuleKind.PERCENT, start, rate_bps=300, note="Mặc định"),
+        actor=finance,
+    )
+    tours = db.session.scalar(
+        select(ProductCategory).where(ProductCategory.slug == "tour-trong-nuoc")
+    )
+    if tours is not None:
+        create_rule(
+            RuleData(
+                RuleScope.CATEGORY,
+                RuleKind.PERCENT,
+                start,
+                category_id=tours.id,
+                rate_bps=500,
+                cap_amount=500_000,
+                currency="VND",
+                note="Tour: 5 %, tối đa 500.000 ₫ mỗi dòng",
+            ),
+            actor=finance,
+        )
+    stay = db.session.scalar(
+        select(Product)
+        .join(ProductCategory, ProductCategory.id == Product.category_id)
+        .where(ProductCategory.slug == "khach-san-resort", Product.currency == "VND")
+        .order_by(Product.id)
+        .limit(1)
+    )
+    if stay is not None:
+        create_rule(
+            RuleData(
+                RuleScope.PRODUCT,
+                RuleKind.FLAT,
+                start,
+                product_id=stay.id,
+                flat_amount=150_000,
+                currency="VND",
+                note="150.000 ₫ mỗi đêm",
+            ),
+            actor=finance,
+        )
+
+
+def release_some_commissions(paid_orders: list[Order], rng: random.Random) -> int:
+    """Age half of the redeemed orders' commissions past the holding period, then run what
+    ``flask perks tick`` runs, so payable commissions exist on a fresh demo."""
+    from perks.commissions.lifecycle import backdate_earning, release_due_commissions
+
+    holding = int(current_app.config["COMMISSION_HOLDING_DAYS"])
+    for order in paid_orders:
+        if order.redeemed_at is not None and rng.random() < 0.5:
+            backdate_earning(order.id, holding + rng.randint(1, 20))
+    return release_due_commissions()
+
+
+@dataclass
+class ActivitySummary:
+    clicks: int = 0
+    orders: int = 0
+    paid: int = 0
+    redeemed: int = 0
+    refunded: int = 0
+    disputed: int = 0
+    payable: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The demo's own requests are not news."""
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port while the block runs; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="perks-demo-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> ActivitySummary:
+    """Clicks, orders, payments, redemptions, refunds and disputes for the demo company.
+
+    Runs only with the Stripe sandbox (it pays on the sandbox's page); does nothing when
+    the database already has orders.
+
+    Raises:
+        RuntimeError: the sandbox is off, or its webhooks did not arrive in time.
+    """
+    if not app.config.get("STRIPE_SANDBOX"):
+        raise RuntimeError("the demo's payments need the Stripe sandbox (STRIPE_SANDBOX=true)")
+    summary = ActivitySummary()
+    if db.session.scalar(select(Order.id).limit(1)) is not None:
+        summary.notes.append("orders already present; no activity added")
+        return summary
+    rng = random.Random(seed)  # noqa: S311 - made-up demo data, not secrets
+    links = list(
+        db.session.scalars(
+            select(ReferralLink)
+            .join(User, User.id == ReferralLink.user_id)
+            .where(User.active.is_(True), ReferralLink.paused.is_(False))
+            .order_by(ReferralLink.id)
+        )
+    )
+    products = list(
+        db.session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.id))
+    )
+    redeemer = _someone_with(Role.REDEEMER)
+    finance = _someone_with(Role.FINANCE)
+    if not links or not products or redeemer is None or finance is None:
+        summary.notes.append("no links, products, redeemer or finance person; no activity added")
+        return summary
+    # A few enthusiastic sharers and a long tail, as in real life.
+    sharers = rng.sample(links, k=min(12, len(links)))
+    weights = [1.0 / (rank + 1) for rank in range(len(sharers))]
+    now = utcnow()
+    settings = sandbox.current_settings()
+
+    with serving(app) as base_url, app.test_request_context("/", base_url=base_url):
+        # Visits over the last eight weeks; most lead nowhere, as visits do.
+        for _ in range(orders * 6):
+            link = rng.choices(sharers, weights)[0]
+            when = now - timedelta(days=rng.uniform(0, 56), minutes=rng.uniform(0, 600))
+            bot = rng.random() < 0.08
+            follow_link(link.code, _visitor(rng, bot=bot), now=when)
+            summary.clicks += 0 if bot else 1
+        db.session.commit()
+
+        # Orders through a fresh click each (the cookie the redirect would set), paid by card.
+        placed: list[Order] = []
+        for number in range(orders):
+            link = rng.choices(sharers, weights)[0]
+            visit = follow_link(link.code, _visitor(rng, bot=False), now=now)
+            db.session.commit()
+            summary.clicks += 1
+            cookie = dump_referral_cookie(visit.link_id or link.id, visit.click_id, now)
+            name, email, phone, locale = CUSTOMERS[number % len(CUSTOMERS)]
+            product = _pick_product(rng, products, english=locale == "en")
+            quantity = 1 if product.price_amount > 3_000_000 else rng.randint(1, 3)
+            order = checkout.place_order(
+                [(product.id, min(quantity, product.max_quantity_per_order))],
+                checkout.Customer(name=name, email=email, phone=phone),
+                typed_code=None,
+                referral_cookie=cookie,
+                buyer_user=None,
+                locale=locale,
+                now=now,
+            )
+            summary.orders += 1
+            if rng.random() < 0.12:
+                continue  # left on the payment page: the order stays pending
+            sandbox.pay_checkout_session(settings, str(order.checkout_session_id), "card")
+            placed.append(order)
+        _deliver(settings)
+
+        paid = [db.session.get(Order, order.id) for order in placed]
+        paid = [order for order in paid if order is not None and order.paid_at is not None]
+        summary.paid = len(paid)
+        rng.shuffle(paid)
+
+        # The counter redeems most of them; finance refunds a few; banks dispute two.
+        refund_full, refund_part = paid[:2], paid[2:4]
+        dispute_won, dispute_lost = paid[4:5], paid[5:6]
+        for order in paid[7:]:
+            if rng.random() < 0.75 and order.redeemed_at is None:
+                redemption.redeem_order(order.redemption_code, redeemer)
+                summary.redeemed += 1
+        for order in paid[2:7]:
+            if order.redeemed_at is None and order.redeemable:
+                redemption.redeem_order(order.redemption_code, redeemer)
+                summary.redeemed += 1
+        for order in refund_full:
+            refunds.request_refund(order.id, order.total, "Khách đổi lịch, hoàn toàn bộ", finance)
+        for order in refund_part:
+            part = Money(order.total_amount // 4, order.currency)
+            refunds.request_refund(order.id, part, "Hoàn một phần: thiếu một dịch vụ", finance)
+        summary.refunded = len(refund_full) + len(refund_part)
+        disputes: list[tuple[str, bool]] = []
+        for order, won in [(o, True) for o in dispute_won] + [(o, False) for o in dispute_lost]:
+            opened = sandbox.open_dispute(settings, str(order.payment_intent_id))
+            disputes.append((str(opened["id"]), won))
+        # One dispute stays open: its commissions are on hold until the bank decides.
+        for order in paid[6:7]:
+            sandbox.open_dispute(settings, str(order.payment_intent_id))
+        summary.disputed = len(disputes) + len(paid[6:7])
+        _deliver(settings)
+        for dispute_id, won in disputes:
+            sandbox.close_dispute(settings, dispute_id, won=won)
+        _deliver(settings)
+        summary.payable = release_some_commissions(
+            [o for o in (db.session.get(Order, p.id) for p in paid) if o is not None], rng
+        )
+    db.session.remove()
+    return summary
+
+
+def _visitor(rng: random.Random, *, bot: bool) -> Visitor:
+    agents = BOT_AGENTS if bot else USER_AGENTS
+    return Visitor(
+        ip=f"113.{rng.randint(160, 191)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        user_agent=rng.choice(agents),
+        referrer=rng.choice(REFERRERS),
+    )
+
+
+def _pick_product(rng: random.Random, products: list[Product], *, english: bool) -> Product:
+    usd = [p for p in products if p.currency == "USD"]
+    if english and usd and rng.random() < 0.5:
+        return rng.choice(usd)
+    return rng.choice([p for p in products if p.currency == "VND"] or products)
+
+
+def _someone_with(role: Role) -> User | None:
+    return next(
+        (
+            person
+            for person in db.session.scalars(
+                select(User).where(User.active.is_(True)).order_by(User.id)
+            )
+            if person.has_role(role)
+        ),
+        None,
+    )
+
+
+def _deliver(settings: SandboxSettings) -> None:
+    """Wait until the sandbox has delivered every webhook (its worker posts them over HTTP)."""
+    sandbox_webhooks.deliver_pending(settings)
+    if not sandbox_webhooks.wait_idle(settings, timeout=60):
+        raise RuntimeError("the sandbox's webhooks did not arrive within a minute")
+    db.session.expire_all()

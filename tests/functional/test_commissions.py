@@ -1,0 +1,455 @@
+"""Commission pages: my earnings (only mine), finance's lists, adjustments and rules; the
+``verify-ledger`` and ``tick`` commands."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role
+from perks.commissions import lifecycle
+from perks.commissions.models import (
+    Commission,
+    CommissionRule,
+    CommissionState,
+    EntryKind,
+    LedgerEntry,
+    RuleScope,
+)
+from perks.commissions.rules import company_date
+from perks.db import utcnow
+from perks.extensions import db
+from perks.money import Money
+from perks.shop import orders
+from tests import factories
+from tests.conftest import is_postgres, login
+from tests.functional.test_catalog_query_counts import counting_statements
+from tests.unit.commissions.helpers import (
+    Payroll,
+    commissions_of,
+    pay,
+    redeem,
+    referred_order,
+    refund_to,
+    tick,
+)
+
+S = CommissionState
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    html = response.get_data(as_text=True)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def rule(app) -> CommissionRule:  # type: ignore[no-untyped-def]
+    return factories.CommissionRuleFactory(rate_bps=1000)
+
+
+# --- my earnings -------------------------------------------------------------------------------
+
+
+def test_an_employee_sees_only_their_own_commissions(client, rule):
+    me = factories.UserFactory()
+    colleague = factories.UserFactory()
+    mine = referred_order(employee=me, customer_name="Lê Thị Hoa", customer_email="hoa@ex.com")
+    theirs = referred_order(employee=colleague)
+    for order in (mine, theirs):
+        pay(order)
+    login(client, me)
+    page = client.get("/earnings")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert mine.number in text
+    assert theirs.number not in text
+    assert "Hoa" in text  # the customer's first name, nothing more
+    assert "Lê Thị Hoa" not in text
+    assert "hoa@ex.com" not in text
+    assert len(re.findall(r'data-testid="commission"', page.get_data(as_text=True))) == 1
+
+
+def test_earnings_show_totals_by_state_and_why(client, rule):
+    me = factories.UserFactory()
+    earned = referred_order(employee=me)
+    refunded = referred_order(employee=me)
+    for order in (earned, refunded):
+        pay(order)
+    redeem(earned)
+    refund_to(refunded, refunded.total_amount)
+    login(client, me)
+    page = client.get("/earnings")
+    html = page.get_data(as_text=True)
+    total = re.search(r'data-testid="total-earned">(.*?)</div>\s*</div>', html, re.S)
+    assert total is not None
+    assert "₫240,000" in total.group(1)
+    text = text_of(page)
+    day = refunded.paid_at.strftime("%b")  # "Voided: order refunded on <date>."
+    assert re.search(rf"Voided: order refunded on {day} \d+, \d{{4}}\.", text)
+    assert "payable from" in text
+    assert 'data-testid="earnings-chart"' in html
+
+
+def test_an_employee_sees_adjustments_with_their_reasons(client):
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    me = factories.UserFactory()
+    login(client, finance)
+    response = client.post(
+        "/finance/commissions/adjustments",
+        data={"user_id": me.id, "currency": "VND", "amount": "-50.000", "reason": "Double count"},
+    )
+    assert response.status_code == 302
+    client.post("/logout")
+    login(client, me)
+    text = text_of(client.get("/earnings"))
+    assert "Double count" in text
+    assert "-₫50,000" in text
+
+
+def test_the_earnings_page_costs_the_same_number_of_queries_for_3_or_30_commissions(client, rule):
+    me = factories.UserFactory()
+    login(client, me)
+
+    def count_for(orders: int) -> int:
+        for _ in range(orders):
+            order = referred_order(employee=me)
+            pay(order)
+            redeem(order)
+        with counting_statements() as statements:
+            assert client.get("/earnings").status_code == 200
+        return len(statements)
+
+    few = count_for(3)
+    many = count_for(27)
+    assert few == many
+
+
+# --- finance -----------------------------------------------------------------------------------
+
+
+def test_the_finance_pages_cost_the_same_number_of_queries_for_3_or_30_commissions(client, rule):
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    pages = ["/finance/commissions", "/finance/commissions/flagged", "/finance/commission-rules"]
+
+    def counts_for(orders: int) -> list[int]:
+        for n in range(orders):
+            person = factories.UserFactory(department=factories.DepartmentFactory())
+            order = referred_order(employee=person, attribution_flagged=n % 3 == 0)
+            pay(order)
+            factories.CommissionRuleFactory(
+                scope=RuleScope.PRODUCT, product_id=order.lines[0].product_id
+            )
+        counts = []
+        for url in pages:
+            with counting_statements() as statements:
+                assert client.get(url).status_code == 200
+            counts.append(len(statements))
+        return counts
+
+    assert counts_for(3) == counts_for(27)
+
+
+def test_finance_filters_commissions_by_state_person_department_product_and_period(client, rule):
+    sales = factories.DepartmentFactory(name="Sales")
+    ana = factories.UserFactory(name="Ana Sales", department=sales)
+    bao = factories.UserFactory(name="Bao Other")
+    tour = factories.ProductFactory(name_en="Tour")
+    first = referred_order(tour, employee=ana)
+    second = referred_order(employee=bao)
+    pay(first)
+    pay(second)
+    redeem(first)
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+
+    def numbers(query: str) -> set[str]:
+        text = text_of(client.get(f"/finance/commissions?{query}"))
+        return {n for n in (first.number, second.number) if n in text}
+
+    assert numbers("") == {first.number, second.number}
+    assert numbers("state=earned") == {first.number}
+    assert numbers(f"person={bao.id}") == {second.number}
+    assert numbers(f"department={sales.id}") == {first.number}
+    assert numbers(f"product={tour.id}") == {first.number}
+    today = company_date(utcnow())
+    assert numbers(f"start={today.isoformat()}&end={today.isoformat()}") == {
+        first.number,
+        second.number,
+    }
+    assert numbers(f"end={(today - timedelta(days=1)).isoformat()}") == set()
+    assert client.get("/finance/commissions?state=nonsense").status_code == 400
+    assert client.get("/finance/commissions?start=yesterday").status_code == 400
+
+
+def test_finance_totals_follow_the_filters(client, rule):
+    a = referred_order()
+    b = referred_order()
+    pay(a)
+    pay(b)
+    redeem(a)
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    html = client.get("/finance/commissions?state=earned").get_data(as_text=True)
+    totals = re.search(r'data-testid="finance-totals">(.*?)</table>', html, re.S).group(1)
+    assert "₫240,000" in totals
+    assert "₫480,000" not in totals
+
+
+def test_finance_sees_flagged_orders(client, rule):
+    flagged = referred_order(attribution_flagged=True, attribution_reason="self_referral")
+    mismatched = referred_order()
+    pay(flagged)
+    orders.record_payment(mismatched, Money(1, "VND"), payment_intent_id="pi_x", charge_id=None)
+    db.session.commit()
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    text = text_of(client.get("/finance/commissions/flagged"))
+    assert flagged.number in text
+    assert mismatched.number in text
+    assert "Payment mismatch" in text
+
+
+def test_an_adjustment_needs_a_reason_and_a_valid_amount(client):
+    person = factories.UserFactory()
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    url = "/finance/commissions/adjustments"
+    no_reason = client.post(
+        url, data={"user_id": person.id, "currency": "VND", "amount": "10.000", "reason": ""}
+    )
+    assert no_reason.status_code == 400
+    bad = client.post(
+        url, data={"user_id": person.id, "currency": "VND", "amount": "1.5", "reason": "x"}
+    )
+    assert bad.status_code == 400
+    zero = client.post(
+        url, data={"user_id": person.id, "currency": "VND", "amount": "0", "reason": "x"}
+    )
+    assert zero.status_code == 400
+    assert "other than zero" in text_of(zero)
+    nobody = client.post(
+        url, data={"user_id": 999_999, "currency": "VND", "amount": "5", "reason": "x"}
+    )
+    assert nobody.status_code == 400
+    assert db.session.scalars(select(LedgerEntry)).all() == []
+
+
+def test_an_adjustment_is_audited(client):
+    person = factories.UserFactory()
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    login(client, finance)
+    response = client.post(
+        "/finance/commissions/adjustments",
+        data={"user_id": person.id, "currency": "USD", "amount": "$12.50", "reason": "Bonus"},
+    )
+    assert response.status_code == 302
+    entry = db.session.scalars(select(LedgerEntry)).one()
+    assert (entry.kind, entry.amount, entry.currency, entry.reason) == (
+        EntryKind.ADJUSTMENT,
+        1250,
+        "USD",
+        "Bonus",
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "commissions.adjustment")
+    ).one()
+    assert event.actor_id == finance.id
+    assert event.details["reason"] == "Bonus"
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def rule_form(**fields: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "scope": "default",
+        "product_id": 0,
+        "category_id": 0,
+        "kind": "percent",
+        "rate": "5",
+        "flat": "",
+        "cap": "",
+        "currency": "",
+        "effective_from": company_date(utcnow()).isoformat(),
+        "effective_to": "",
+        "note": "",
+        "preview_amount": "2.000.000",
+        "preview_quantity": 1,
+        "submit": "Save",
+    }
+    data.update(fields)
+    return data
+
+
+def test_finance_previews_then_creates_a_rule(client):
+    product = factories.ProductFactory()
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    form = rule_form(scope="product", product_id=product.id, rate="2,5", submit="", preview="1")
+    preview = client.post("/finance/commission-rules/new", data=form)
+    assert preview.status_code == 200
+    assert "A ₫2,000,000 order line of 1 unit would earn ₫50,000." in text_of(preview)
+    assert db.session.scalars(select(CommissionRule)).all() == []
+    created = client.post(
+        "/finance/commission-rules/new", data=rule_form(scope="product", product_id=product.id)
+    )
+    assert created.status_code == 302
+    saved = db.session.scalars(select(CommissionRule)).one()
+    assert (saved.product_id, saved.rate_bps, saved.version) == (product.id, 500, 1)
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "commissions.rule_created")
+    ).one()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"rate": "101"}, "between 0 and 100%"),
+        ({"rate": "abc"}, "Enter a percentage"),
+        ({"kind": "flat", "flat": "50.000"}, "Choose the currency"),
+        ({"cap": "10.000"}, "Choose the currency"),
+        ({"scope": "product"}, "Choose the product"),
+        ({"effective_to": "2000-01-01"}, "The last day cannot be before the first day"),
+    ],
+)
+def test_a_bad_rule_is_refused_with_a_reason(client, fields, message):
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    response = client.post("/finance/commission-rules/new", data=rule_form(**fields))
+    assert response.status_code == 400
+    assert message in text_of(response)
+    assert db.session.scalars(select(CommissionRule)).all() == []
+
+
+def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client, rule):
+    pay(referred_order())
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    tomorrow = company_date(utcnow()) + timedelta(days=1)
+    response = client.post(
+        f"/finance/commission-rules/{rule.id}/revise",
+        data=rule_form(rate="12", effective_from=tomorrow.isoformat()),
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    rules = db.session.scalars(select(CommissionRule).order_by(CommissionRule.id)).all()
+    assert [(r.version, r.rate_bps, r.effective_to) for r in rules] == [
+        (1, 1000, company_date(utcnow())),
+        (2, 1200, None),
+    ]
+    assert rules[1].supersedes_id == rule.id
+    again = client.post(
+        f"/finance/commission-rules/{rule.id}/revise",
+        data=rule_form(rate="13", effective_from=(tomorrow + timedelta(days=1)).isoformat()),
+    )
+    assert again.status_code == 400
+    assert "A newer version replaced this rule" in text_of(again)
+
+
+def test_changing_a_rule_nobody_used_edits_it_in_place(client, rule):
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    response = client.post(f"/finance/commission-rules/{rule.id}/revise", data=rule_form(rate="7"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    (only,) = db.session.scalars(select(CommissionRule)).all()
+    assert (only.id, only.version, only.rate_bps) == (rule.id, 1, 700)
+
+
+def test_ending_a_rule(client, rule):
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    today = company_date(utcnow())
+    past = client.post(
+        f"/finance/commission-rules/{rule.id}/end",
+        data={"last_day": (today - timedelta(days=1)).isoformat()},
+    )
+    assert past.status_code == 302
+    db.session.refresh(rule)
+    assert rule.effective_to is None
+    client.post(f"/finance/commission-rules/{rule.id}/end", data={"last_day": today.isoformat()})
+    db.session.refresh(rule)
+    assert rule.effective_to == today
+    assert client.post("/finance/commission-rules/999999/end", data={}).status_code == 404
+
+
+def test_staff_read_the_rules_in_force_with_an_example(client, rule):
+    login(client, factories.UserFactory())
+    text = text_of(client.get("/earnings/rules"))
+    assert "a ₫2,000,000 order line earns ₫200,000" in text
+    assert "The most specific rule wins" in text
+    assert 'href="/earnings/rules"' in client.get("/rules").get_data(as_text=True)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def test_tick_makes_commissions_payable_once(runner, rule):
+    order = referred_order()
+    pay(order)
+    redeem(order)
+    db.session.execute(update(Commission).values(payable_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    first = runner.invoke(args=["perks", "tick"])
+    assert "Commissions made payable: 1" in first.output
+    second = runner.invoke(args=["perks", "tick"])
+    assert "Commissions made payable: 0" in second.output
+    assert [c.state for c in commissions_of(order)] == [S.PAYABLE]
+
+
+def test_verify_ledger_agrees_with_a_sound_ledger(runner, rule):
+    order = referred_order()
+    pay(order)
+    redeem(order)
+    tick()
+    Payroll().pay_out()
+    refund_to(order, 1_000_000)
+    result = runner.invoke(args=["perks", "verify-ledger"])
+    assert result.exit_code == 0, result.output
+    assert "The ledger agrees with every commission." in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"earned_amount": 1}, "earn entries sum to"),
+        ({"amount": 1}, "its refunds leave"),
+        ({"state": S.PAYABLE}, "payable before its holding period ends"),
+        ({"original_amount": 250_000, "amount": 250_000}, "its rule snapshot gives"),
+        ({"state": S.PENDING}, "pending but earned"),
+    ],
+)
+def test_verify_ledger_reports_each_disagreement_and_fails(runner, rule, change, complaint):
+    order = referred_order()
+    pay(order)
+    redeem(order)
+    db.session.execute(update(Commission).values(**change))
+    db.session.commit()
+    result = runner.invoke(args=["perks", "verify-ledger"])
+    assert result.exit_code == 1
+    assert complaint in result.output
+
+
+def test_ticks_on_several_hosts_at_once_make_each_commission_payable_once(app, rule):
+    """PostgreSQL: four ticks racing, each with its own connection; one conditional UPDATE
+    decides, so the counts add up to the number of commissions."""
+    if not is_postgres(app):
+        pytest.skip("racing ticks need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    for _ in range(12):
+        order = referred_order()
+        pay(order)
+        redeem(order)
+    db.session.remove()
+    later = utcnow() + timedelta(days=15)
+    barrier = threading.Barrier(4)
+
+    def one_tick() -> int:
+        with app.app_context():
+            barrier.wait()
+            try:
+                return lifecycle.release_due_commissions(later)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: one_tick(), range(4)))
+    assert sum(counts) == 12
+    states = db.session.scalars(select(Commission.state)).all()
+    assert states == [S.PAYABLE] * 12
