@@ -1,0 +1,651 @@
+"""Commission and ledger exports, CSV and XLSX, streamed from the database and audited.
+
+Two exports, each with stable, documented columns (``COLUMNS_DOC`` feeds the page and the
+README; names never change, new columns are only ever added at the end):
+
+* ``commissions``: the report's lines: one row per ledger entry with its person, department,
+  order, product, the rule applied and the commission it belongs to;
+* ``ledger``: the ledger itself: one row per entry, lean.
+
+Amounts are numbers in the currency's major unit with its decimals (VND whole đồng, USD with
+cents), signed as in the ledger; the currency has its own column. Dates are ISO 8601 in the
+company's time zone with their offset. Text cells are neutralised against formula injection
+(see ``perks.finance.tabular``).
+
+Rows come from a server-side cursor on PostgreSQL (psycopg's named cursor read with
+``fetchmany``: neither the database driver nor SQLAlchemy ever holds more than one batch),
+elsewhere from SQLAlchemy's ``yield_per``. Each export writes one audit event (who, which
+export and format, the filters, how many rows, whether it finished) in its own short
+transaction once the last row is out, since only then is the count known.
+"""
+
+from __future__ import annotations
+
+import enum
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from functools import cache
+from typing import IO, Any
+
+from babel.numbers import get_currency_precision, list_currencies
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Numeric, Select, Text, case, cast, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
+
+from perks import audit
+from perks.auth.models import User
+from perks.commissions.models import Commission, LedgerEntry
+from perks.db import transaction
+from perks.extensions import db
+from perks.finance.models import PayoutBatch, PayoutItem
+from perks.finance.periods import company_zone
+from perks.finance.reports import ReportFilter, entries_query
+from perks.finance.tabular import (
+    FORMULA_TRIGGERS,
+    Number,
+    StreamingXlsx,
+    amount_text,
+    csv_chunks,
+)
+from perks.money import Money
+from perks.people.models import Department
+from perks.shop.models import Order, Product
+
+FORMATS = ("csv", "xlsx")
+#: rows fetched from the database at a time
+FETCH_ROWS = 5000
+#: bytes per piece when an XLSX file is sent
+SEND_CHUNK = 256 * 1024
+
+
+class Cell(enum.Enum):
+    """How a column's database value becomes a cell."""
+
+    INT = "int"  # a whole number, as is
+    TEXT = "text"  # free text: neutralised against formula injection
+    CODE = "code"  # text the app makes (numbers, states, currencies): as is
+    MONEY = "money"  # minor units → a number in the major unit of the row's currency
+    RATE = "rate"  # basis points → a percentage number (250 → 2.50)
+    DATETIME = "datetime"  # → ISO 8601 in the company's time zone
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    cell: Cell
+    description: Any
+    width: int = 14
+
+
+@dataclass(frozen=True)
+class Export:
+    name: str
+    title: Any
+    sheet_name: str
+    columns: tuple[Column, ...]
+    build: Callable[[ReportFilter, str], tuple[Select, list[Any]]]
+
+    @property
+    def header(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def text_columns(self) -> list[int]:
+        return [i for i, c in enumerate(self.columns) if c.cell is Cell.TEXT]
+
+    def query(
+        self,
+        chosen: ReportFilter,
+        locale: str = "vi",
+        *,
+        in_database: bool = False,
+        neutralise: bool = True,
+    ) -> Select:
+        """The export's query, ordered by entry. ``in_database`` (PostgreSQL only): the cells
+        come out formatted, and neutralised unless ``neutralise`` is False (XLSX marks them
+        itself)."""
+        query, exprs = self.build(chosen, locale)
+        if in_database:
+            currency = exprs[self.header.index("currency")]
+            exprs = [
+                _pg_cell(column, expr, currency, neutralise=neutralise).label(column.name)
+                for column, expr in zip(self.columns, exprs, strict=True)
+            ]
+        return query.with_only_columns(*exprs, maintain_column_froms=False).order_by(LedgerEntry.id)
+
+
+def _held_batch() -> Any:
+    return aliased(PayoutBatch, name="held_batch")
+
+
+def _paying_batch() -> Any:
+    return aliased(PayoutBatch, name="paying_batch")
+
+
+def _with_batches(query: Select) -> tuple[Select, Any]:
+    """Join the batch holding each entry and the batch a payout entry paid; return the
+    batch reference column."""
+    held, paying = _held_batch(), _paying_batch()
+    query = (
+        query.outerjoin(PayoutItem, PayoutItem.claimed_entry_id == LedgerEntry.id)
+        .outerjoin(held, held.id == PayoutItem.batch_id)
+        .outerjoin(paying, paying.id == LedgerEntry.payout_batch_id)
+    )
+    return query, func.coalesce(held.reference, paying.reference)
+
+
+def _commission_lines(chosen: ReportFilter, locale: str) -> tuple[Select, list[Any]]:
+    product_name = Product.name_en if locale == "en" else Product.name_vi
+    query = entries_query(select(LedgerEntry.id), chosen)
+    query = (
+        query.outerjoin(Department, Department.id == User.department_id)
+        .outerjoin(Order, Order.id == Commission.order_id)
+        .outerjoin(Product, Product.id == Commission.product_id)
+    )
+    query, batch_reference = _with_batches(query)
+    return query, [
+        LedgerEntry.id,
+        LedgerEntry.created_at,
+        LedgerEntry.kind,
+        LedgerEntry.commission_id,
+        User.employee_number,
+        User.name,
+        Department.name,
+        Order.number,
+        Order.paid_at,
+        product_name,
+        Commission.quantity,
+        Commission.base_amount,
+        Commission.rate_bps,
+        Commission.flat_amount,
+        LedgerEntry.amount,
+        Commission.amount,
+        LedgerEntry.currency,
+        Commission.state,
+        Commission.earned_at,
+        Commission.paid_at,
+        batch_reference,
+        LedgerEntry.reason,
+    ]
+
+
+def _ledger(chosen: ReportFilter, locale: str) -> tuple[Select, list[Any]]:
+    recorder = aliased(User, name="recorder")
+    query = entries_query(select(LedgerEntry.id), chosen)
+    query = (
+        query.outerjoin(Department, Department.id == User.department_id)
+        .outerjoin(Order, Order.id == Commission.order_id)
+        .outerjoin(recorder, recorder.id == LedgerEntry.created_by_id)
+    )
+    query, batch_reference = _with_batches(query)
+    return query, [
+        LedgerEntry.id,
+        LedgerEntry.created_at,
+        LedgerEntry.kind,
+        User.employee_number,
+        User.name,
+        Department.name,
+        LedgerEntry.amount,
+        LedgerEntry.currency,
+        LedgerEntry.commission_id,
+        Order.number,
+        LedgerEntry.reason,
+        recorder.name,
+        batch_reference,
+    ]
+
+
+# --- formatting in PostgreSQL --------------------------------------------------------------------
+# On PostgreSQL the query itself turns amounts, rates and dates into their final text and
+# neutralises free text, so rows arrive as finished cells and go to the CSV writer a batch at
+# a time, with no Python per row (PERFORMANCE.md P2). Elsewhere (SQLite) ``row_converter``
+# does the same in Python; a test on PostgreSQL checks both give the same file.
+
+#: ISO 8601 with the offset, in the session's time zone (the company's, for the export)
+PG_ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+
+
+@cache
+def _currencies_by_exponent() -> dict[int, tuple[str, ...]]:
+    """Known currency codes whose minor unit is not hundredths, by exponent."""
+    grouped: dict[int, list[str]] = {}
+    for code in sorted(list_currencies()):
+        if len(code) != 3 or not code.isalpha() or not code.isupper():
+            continue
+        exponent = get_currency_precision(code)
+        if exponent != 2:
+            grouped.setdefault(exponent, []).append(code)
+    # The company's currency first: most rows stop at the first test.
+    return {e: tuple(sorted(codes, key=lambda c: c != "VND")) for e, codes in grouped.items()}
+
+
+def _major_units_sql(amount: Any, currency: Any) -> Any:
+    def in_major(exponent: int) -> Any:
+        if exponent == 0:
+            return cast(amount, Text)
+        return cast(func.round(cast(amount, Numeric) / 10**exponent, exponent), Text)
+
+    whens = [
+        (or_(*(currency == literal_column(f"'{code}'") for code in codes)), in_major(exponent))
+        for exponent, codes in sorted(_currencies_by_exponent().items())
+    ]
+    return case(*whens, else_=in_major(2))
+
+
+def _neutralised_sql(value: Any) -> Any:
+    triggers = sorted(FORMULA_TRIGGERS - {"\0"})  # PostgreSQL text never holds NUL
+    return case(
+        (func.substr(value, 1, 1).in_(triggers), literal_column("''''").concat(value)),
+        else_=value,
+    )
+
+
+def _pg_cell(column: Column, expr: Any, currency: Any, *, neutralise: bool) -> Any:
+    if column.cell is Cell.MONEY:
+        return _major_units_sql(expr, currency)
+    if column.cell is Cell.RATE:
+        return cast(func.round(cast(expr, Numeric) / 100, 2), Text)
+    if column.cell is Cell.DATETIME:
+        return func.to_char(expr, literal_column(f"'{PG_ISO_FORMAT}'"))
+    if column.cell is Cell.TEXT and neutralise:
+        return _neutralised_sql(expr)
+    if column.cell is Cell.CODE:
+        return cast(expr, Text)
+    return expr
+
+
+_ENTRY_ID = Column("entry_id", Cell.INT, _l("The ledger entry's number."), 10)
+_ENTRY_DATE = Column(
+    "entry_date", Cell.DATETIME, _l("When the entry was written (ISO 8601, company time)."), 26
+)
+_ENTRY_KIND = Column(
+    "entry_kind", Cell.CODE, _l("earn (+), reversal (−), adjustment (±) or payout (−)."), 11
+)
+_EMPLOYEE_ID = Column("employee_id", Cell.TEXT, _l("The person's employee number (HR)."), 12)
+_EMPLOYEE_NAME = Column("employee_name", Cell.TEXT, _l("The person's name."), 26)
+_DEPARTMENT = Column("department", Cell.TEXT, _l("The person's department now."), 18)
+_AMOUNT = Column(
+    "amount", Cell.MONEY, _l("The entry's amount, signed, in the currency's major unit."), 14
+)
+_CURRENCY = Column("currency", Cell.CODE, _l("ISO 4217 code of every amount on the row."), 9)
+_ORDER_NUMBER = Column("order_number", Cell.CODE, _l("The order the commission is for."), 14)
+_BATCH = Column("payout_batch", Cell.CODE, _l("The payout batch that holds or paid the entry."), 18)
+_REASON = Column(
+    "reason", Cell.TEXT, _l("Why: redeemed, refund, dispute_lost, payout, or finance's words."), 30
+)
+_COMMISSION_ID = Column("commission_id", Cell.INT, _l("The commission the entry belongs to."), 12)
+
+COMMISSIONS = Export(
+    name="commissions",
+    title=_l("Commission lines"),
+    sheet_name="Commissions",
+    columns=(
+        _ENTRY_ID,
+        _ENTRY_DATE,
+        _ENTRY_KIND,
+        _COMMISSION_ID,
+        _EMPLOYEE_ID,
+        _EMPLOYEE_NAME,
+        _DEPARTMENT,
+        _ORDER_NUMBER,
+        Column("order_paid_at", Cell.DATETIME, _l("When the customer paid the order."), 26),
+        Column("product", Cell.TEXT, _l("The product the commission is for."), 26),
+        Column("quantity", Cell.INT, _l("Units bought on the order line."), 9),
+        Column("base_amount", Cell.MONEY, _l("The order line's total: the rule's base."), 14),
+        Column("rate_percent", Cell.RATE, _l("The rule's percentage (10.00 = 10 %)."), 11),
+        Column("flat_per_unit", Cell.MONEY, _l("The rule's fixed amount per unit."), 13),
+        _AMOUNT,
+        Column("commission_amount", Cell.MONEY, _l("What the whole commission is worth now."), 16),
+        _CURRENCY,
+        Column(
+            "commission_state",
+            Cell.CODE,
+            _l("pending, earned, payable, paid, voided or on_hold (now)."),
+            15,
+        ),
+        Column("earned_at", Cell.DATETIME, _l("When the commission was earned."), 26),
+        Column("paid_at", Cell.DATETIME, _l("When the commission was paid out."), 26),
+        _BATCH,
+        _REASON,
+    ),
+    build=_commission_lines,
+)
+
+LEDGER = Export(
+    name="ledger",
+    title=_l("Ledger"),
+    sheet_name="Ledger",
+    columns=(
+        _ENTRY_ID,
+        _ENTRY_DATE,
+        _ENTRY_KIND,
+        _EMPLOYEE_ID,
+        _EMPLOYEE_NAME,
+        _DEPARTMENT,
+        _AMOUNT,
+        _CURRENCY,
+        _COMMISSION_ID,
+        _ORDER_NUMBER,
+        _REASON,
+        Column("recorded_by", Cell.TEXT, _l("Who wrote it (empty: the system)."), 22),
+        _BATCH,
+    ),
+    build=_ledger,
+)
+
+EXPORTS = {export.name: export for export in (COMMISSIONS, LEDGER)}
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def _exponent(cache: dict[str, int], currency: str) -> int:
+    exponent = cache.get(currency)
+    if exponent is None:
+        exponent = get_currency_precision(currency)
+        cache[currency] = exponent
+    return exponent
+
+
+def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function turning a plain database row into cells, in Python (see ``Cell``)."""
+    zone = company_zone()
+    currency_index = next(i for i, c in enumerate(columns) if c.name == "currency")
+    money = tuple(i for i, c in enumerate(columns) if c.cell is Cell.MONEY)
+    dates = tuple(i for i, c in enumerate(columns) if c.cell is Cell.DATETIME)
+    rates = tuple(i for i, c in enumerate(columns) if c.cell is Cell.RATE)
+    codes = tuple(i for i, c in enumerate(columns) if c.cell is Cell.CODE)
+    exponents: dict[str, int] = {}
+
+    def convert(row: Sequence[Any]) -> list[Any]:
+        cells = list(row)
+        exponent = _exponent(exponents, cells[currency_index])
+        for i in money:
+            value = cells[i]
+            if value is not None:
+                cells[i] = amount_text(value, exponent)
+        for i in dates:
+            value = cells[i]
+            if value is not None:
+                if value.tzinfo is None:  # SQLite hands back naive UTC
+                    value = value.replace(tzinfo=UTC)
+                cells[i] = value.astimezone(zone).isoformat(timespec="seconds")
+        for i in rates:
+            value = cells[i]
+            if value is not None:
+                cells[i] = amount_text(value, 2)
+        for i in codes:
+            value = cells[i]
+            if isinstance(value, enum.Enum):
+                cells[i] = value.value
+        return cells
+
+    return convert
+
+
+def number_marker(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
+    """For rows formatted by PostgreSQL: mark amounts and rates as numbers (for XLSX)."""
+    numbers = tuple(i for i, c in enumerate(columns) if c.cell in (Cell.MONEY, Cell.RATE))
+
+    def mark(row: Sequence[Any]) -> list[Any]:
+        cells = list(row)
+        for i in numbers:
+            value = cells[i]
+            if value is not None:
+                cells[i] = Number(value)
+        return cells
+
+    return mark
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _postgres_batches(query: Select) -> Iterator[list[Sequence[Any]]]:
+    """Batches of rows streamed by psycopg (libpq's chunked rows mode: the server sends rows
+    while this process writes them, holding one chunk in memory), in the company's time zone.
+    """
+    engine = db.engine
+    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    params = {name: _plain(value) for name, value in compiled.params.items()}
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        # For to_char's offsets; SET LOCAL ends with this read-only transaction.
+        connection.execute("SELECT set_config('TimeZone', %s, true)", [str(company_zone().key)])
+        with connection.cursor() as cursor:
+            batch: list[Sequence[Any]] = []
+            for row in cursor.stream(compiled.string, params, size=FETCH_ROWS):
+                batch.append(row)
+                if len(batch) == FETCH_ROWS:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+    finally:
+        try:
+            raw.rollback()
+        except Exception:  # a stream left half-read: the connection is not reused
+            raw.invalidate()
+        raw.close()
+
+
+def _portable_batches(query: Select) -> Iterator[list[Sequence[Any]]]:
+    with db.engine.connect() as connection:
+        result = connection.execution_options(yield_per=FETCH_ROWS).execute(query)
+        for partition in result.partitions():
+            yield list(partition)
+
+
+def formats_in_database() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def export_batches(
+    export: Export, chosen: ReportFilter, locale: str = "vi", *, for_xlsx: bool = False
+) -> Iterator[list[Sequence[Any]]]:
+    """The export's cells, a batch of rows at a time. On PostgreSQL they come formatted (and,
+    for CSV, neutralised) from the database; elsewhere ``row_converter`` formats them and the
+    CSV writer neutralises them."""
+    if formats_in_database():
+        query = export.query(chosen, locale, in_database=True, neutralise=not for_xlsx)
+        if not for_xlsx:
+            yield from _postgres_batches(query)
+            return
+        mark = number_marker(export.columns)
+        for batch in _postgres_batches(query):
+            yield [mark(row) for row in batch]
+        return
+    convert = row_converter(export.columns)
+    for batch in _portable_batches(export.query(chosen, locale)):
+        yield [convert(row) for row in batch]
+
+
+def count_rows(export: Export, chosen: ReportFilter) -> int:
+    """How many rows the export will have (for progress bars)."""
+    query = entries_query(select(func.count(LedgerEntry.id)), chosen)
+    return int(db.session.scalar(query) or 0)
+
+
+class _Counted:
+    """Counts the rows of the batches going through it, reporting progress per batch."""
+
+    def __init__(
+        self,
+        batches: Iterable[list[Sequence[Any]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.batches = batches
+        self.count = 0
+        self.progress = progress
+
+    def __iter__(self) -> Iterator[list[Sequence[Any]]]:
+        for batch in self.batches:
+            self.count += len(batch)
+            if self.progress is not None:
+                self.progress(len(batch))
+            yield batch
+
+    def close(self) -> None:
+        """Let go of the database cursor now (a stream left unfinished still holds it)."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
+
+def _audit_export(
+    export: Export,
+    file_format: str,
+    chosen: ReportFilter,
+    actor: User | None,
+    rows: int,
+    *,
+    complete: bool,
+) -> None:
+    with transaction():
+        audit.record(
+            "finance.export",
+            actor=actor,
+            export=export.name,
+            format=file_format,
+            rows=rows,
+            complete=complete,
+            **chosen.audit_details(),
+        )
+
+
+def stream_csv(
+    export: Export,
+    chosen: ReportFilter,
+    *,
+    actor: User | None,
+    locale: str = "vi",
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """The export as CSV chunks (UTF-8 with a BOM, CRLF), audited when the stream ends
+    (``complete`` False when the reader went away first)."""
+    batches = _Counted(export_batches(export, chosen, locale), progress)
+    text_columns = () if formats_in_database() else export.text_columns
+    complete = False
+    try:
+        yield from csv_chunks(export.header, batches, text_columns=text_columns)
+        complete = True
+    finally:
+        batches.close()
+        _audit_export(export, "csv", chosen, actor, batches.count, complete=complete)
+
+
+def write_xlsx(
+    export: Export,
+    chosen: ReportFilter,
+    target: str | IO[bytes],
+    *,
+    actor: User | None,
+    locale: str = "vi",
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the export as an XLSX workbook into ``target``; audited; returns the row count."""
+    batches = _Counted(export_batches(export, chosen, locale, for_xlsx=True), progress)
+    workbook = StreamingXlsx(
+        target,
+        sheet_name=export.sheet_name,
+        header=export.header,
+        widths=[c.width for c in export.columns],
+        title=str(export.title),
+    )
+    complete = False
+    try:
+        for batch in batches:
+            workbook.write_rows(batch)
+        workbook.close()
+        complete = True
+    finally:
+        batches.close()
+        _audit_export(export, "xlsx", chosen, actor, batches.count, complete=complete)
+    return batches.count
+
+
+def stream_xlsx(
+    export: Export, chosen: ReportFilter, *, actor: User | None, locale: str = "vi"
+) -> Iterator[bytes]:
+    """The export as XLSX bytes: written to a temporary file first (a zip needs its end
+    to be written before it can be read), then sent in pieces; the file is gone after."""
+    spool = tempfile.TemporaryFile(prefix="perks-export-", suffix=".xlsx")  # noqa: SIM115
+    try:
+        write_xlsx(export, chosen, spool, actor=actor, locale=locale)
+        spool.seek(0)
+        while piece := spool.read(SEND_CHUNK):
+            yield piece
+    finally:
+        spool.close()
+
+
+def file_name(export: Export, chosen: ReportFilter, file_format: str) -> str:
+    """``commissions-2026-11-01-2026-11-30.csv``: ASCII only, safe in a header."""
+    period = chosen.period
+    return f"{export.name}-{period.start.isoformat()}-{period.end.isoformat()}.{file_format}"
+
+
+def columns_doc() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each export's columns with what they hold, for the page (and the README's table)."""
+    return [
+        (str(export.title), [(c.name, str(c.description)) for c in export.columns])
+        for export in EXPORTS.values()
+    ]
+
+
+# --- the lines page ------------------------------------------------------------------------------
+
+LINES_PER_PAGE = 50
+
+
+@dataclass
+class LinesPage:
+    """One page of the commission lines, as plain values per column (the export's names),
+    amounts as ``Money``."""
+
+    items: list[dict[str, Any]]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def lines_page(chosen: ReportFilter, page: int, locale: str = "vi") -> LinesPage:
+    """A page of the report's lines (two statements: the count and the page)."""
+    total = count_rows(COMMISSIONS, chosen)
+    page = max(1, min(page, max(1, -(-total // LINES_PER_PAGE))))
+    query = (
+        COMMISSIONS.query(chosen, locale).limit(LINES_PER_PAGE).offset((page - 1) * LINES_PER_PAGE)
+    )
+    money = [c.name for c in COMMISSIONS.columns if c.cell is Cell.MONEY]
+    items = []
+    for row in db.session.execute(query):
+        item = dict(zip(COMMISSIONS.header, row, strict=True))
+        for name in money:
+            if item[name] is not None:
+                item[name] = Money(item[name], item["currency"])
+        items.append(item)
+    return LinesPage(items, page, LINES_PER_PAGE, total)

@@ -1,0 +1,183 @@
+"""Finance's forms: the report's period and filters (a GET form), and the payout actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from perks.commissions.models import EntryKind
+from perks.errors import ValidationFailed
+from perks.finance import periods
+from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
+from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
+from perks.forms import Form
+
+PERIOD_CHOICES = [
+    SelectChoice("month", _l("Month")),
+    SelectChoice("quarter", _l("Quarter")),
+    SelectChoice("custom", _l("From a day to a day")),
+]
+
+
+def _options(pairs: list[tuple[Any, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _id_or_none(value: str) -> tuple[int | None, bool]:
+    """A filter value: ``""`` (any), ``"none"``, or an id."""
+    if not value:
+        return None, False
+    if value == NONE_KEY:
+        return None, True
+    try:
+        number = int(value)
+    except ValueError as error:
+        raise ValidationFailed(_("Choose one of the listed options.")) from error
+    return number, False
+
+
+class ReportForm(Form):
+    """The report's period, grouping and filters, read from the query string (no CSRF: a GET
+    changes nothing). Also the filters of the lines page and of the exports."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(_l("Period"), choices=PERIOD_CHOICES, default="month")
+    month = StringField(
+        _l("Month"), validators=[Optional(), Length(max=7)], render_kw={"type": "month"}
+    )
+    quarter = SelectField(_l("Quarter"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    group = SelectField(
+        _l("Group by"),
+        choices=_options(list(GROUPINGS.items())),
+        default="person",
+        validators=[Optional()],
+    )
+    currency = SelectField(_l("Currency"), validators=[Optional()], default="")
+    department = SelectField(_l("Department"), validators=[Optional()], default="")
+    person = SelectField(_l("Person"), validators=[Optional()], default="")
+    product = SelectField(_l("Product"), validators=[Optional()], default="")
+    state = SelectField(_l("State"), validators=[Optional()], default="")
+    kind = SelectField(_l("Entry"), validators=[Optional()], default="")
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)
+
+    def __init__(
+        self,
+        *args: Any,
+        today: date,
+        currencies: list[str],
+        departments: list[tuple[int, str]],
+        people: list[tuple[int, str]],
+        products: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        quarters = periods.recent_quarters(today)
+        self.quarter.choices = _options([(q, q) for q in quarters])
+        if not self.quarter.data:
+            self.quarter.data = quarters[0]
+        if not self.month.data:
+            self.month.data = f"{today:%Y-%m}"
+        self.currency.choices = _options(
+            [("", _l("Every currency"))] + [(c, c) for c in currencies]
+        )
+        self.department.choices = _options(
+            [("", _l("Any department")), (NONE_KEY, _l("No department"))]
+            + [(str(i), name) for i, name in departments]
+        )
+        self.person.choices = _options([("", _l("Anyone"))] + [(str(i), n) for i, n in people])
+        self.product.choices = _options(
+            [("", _l("Any product")), (NONE_KEY, _l("No product (adjustments, payouts)"))]
+            + [(str(i), name) for i, name in products]
+        )
+        self.state.choices = _options([("", _l("Any state")), *state_choices()])
+        kinds = [(k.value, k.label) for k in EntryKind]
+        self.kind.choices = _options([("", _l("Any entry")), *kinds])
+
+    def chosen_period(self) -> periods.Period:
+        """Raises ValidationFailed."""
+        if self.period.data == "quarter":
+            return periods.parse_quarter(self.quarter.data or "")
+        if self.period.data == "custom":
+            if self.start.data is None or self.end.data is None:
+                raise ValidationFailed(_("Enter the first and the last day."))
+            return periods.custom_period(self.start.data, self.end.data)
+        return periods.parse_month(self.month.data or "")
+
+    def to_filter(self) -> ReportFilter:
+        """The filter chosen. Raises ValidationFailed (bad period or option)."""
+        department_id, no_department = _id_or_none(self.department.data or "")
+        product_id, no_product = _id_or_none(self.product.data or "")
+        person_id, _none = _id_or_none(self.person.data or "")
+        return ReportFilter(
+            period=self.chosen_period(),
+            currency=self.currency.data or None,
+            user_id=person_id,
+            department_id=department_id,
+            no_department=no_department,
+            product_id=product_id,
+            no_product=no_product,
+            state=self.state.data or None,
+            kind=EntryKind(self.kind.data) if self.kind.data else None,
+        )
+
+
+class DraftBatchForm(Form):
+    cutoff = DateField(
+        _l("Cut-off day"),
+        validators=[InputRequired()],
+        description=_l("Entries written up to the end of this day (company time) are paid."),
+    )
+
+
+class ExcludeLineForm(Form):
+    reason = StringField(
+        _l("Why is it left out?"),
+        validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
+    )
+
+
+class ApproveForm(Form):
+    pass
+
+
+class MarkPaidForm(Form):
+    payment_reference = StringField(
+        _l("Payment reference"),
+        validators=[DataRequired(), Length(max=MAX_PAYMENT_REFERENCE_LENGTH)],
+        description=_l("The payroll run or bank transfer that paid it."),
+    )
+
+
+class CancelBatchForm(Form):
+    reason = TextAreaField(
+        _l("Why is it cancelled?"),
+        validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
+    )
+
+
+class ReconcileForm(Form):
+    """The period to reconcile (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Orders created from"), validators=[Optional()])
+    end = DateField(_l("to"), validators=[Optional()])
+    stripe = SelectField(
+        _l("Also ask Stripe"),
+        choices=_options(
+            [("0", _l("No: stored events only")), ("1", _l("Yes: Stripe's list too"))]
+        ),
+        default="0",
+    )

@@ -1,0 +1,207 @@
+"""Payout batches: which ledger entries a payout pays, netted per person and currency.
+
+A ``PayoutBatch`` is drafted by one finance person for a cut-off day, approved by another
+(the database refuses the same person twice), then marked paid with the payment's reference,
+which writes one ``payout`` ledger entry per included line. A ``PayoutLine`` is one person's
+net in one currency: included (positive, paid with the batch), excluded by finance (with a
+reason; its entries wait for the next batch) or carried forward (a net of zero or less, not
+paid). A ``PayoutItem`` ties one ledger entry to its line; ``claimed_entry_id`` is the entry's
+id while the batch holds it (an included line of a batch that is not cancelled) and NULL
+otherwise, and it is unique: no entry can be held by two batches, whatever runs at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from perks.db import Base, TimestampMixin
+from perks.money import Money
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+#: no 0/O/1/I/L, as in order numbers: references are read aloud and typed into bank portals
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+def new_batch_reference(cutoff: date) -> str:
+    """The reference payroll and the bank see ("PO-20261130-7Q3M"): the cut-off day and a
+    random part, so it reveals no count and never repeats in practice (unique anyway)."""
+    suffix = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(4))
+    return f"PO-{cutoff:%Y%m%d}-{suffix}"
+
+
+class BatchStatus(enum.StrEnum):
+    """draft → approved → paid; draft or approved → cancelled."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(BATCH_STATUS_LABELS[self])
+
+
+BATCH_STATUS_LABELS = {
+    BatchStatus.DRAFT: _l("Draft"),
+    BatchStatus.APPROVED: _l("Approved"),
+    BatchStatus.PAID: _l("Paid"),
+    BatchStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class LineStatus(enum.StrEnum):
+    INCLUDED = "included"  # paid with the batch
+    EXCLUDED = "excluded"  # left out by finance, with a reason: waits for the next batch
+    CARRIED = "carried"  # a net of zero or less: carried forward, nothing paid
+
+    @property
+    def label(self) -> str:
+        return str(
+            {
+                LineStatus.INCLUDED: _l("Included"),
+                LineStatus.EXCLUDED: _l("Excluded"),
+                LineStatus.CARRIED: _l("Carried forward"),
+            }[self]
+        )
+
+
+class PayoutBatch(TimestampMixin, Base):
+    """One payout run: every released ledger entry up to a cut-off day, netted per person."""
+
+    __tablename__ = "payout_batch"
+    __table_args__ = (
+        # Four eyes, in the database too: whoever drafted a batch cannot approve it.
+        CheckConstraint(
+            "approved_by_id IS NULL OR approved_by_id <> drafted_by_id", name="four_eyes"
+        ),
+        CheckConstraint(
+            "(status = 'draft' AND approved_at IS NULL AND paid_at IS NULL)"
+            " OR (status = 'approved' AND approved_at IS NOT NULL AND paid_at IS NULL)"
+            " OR (status = 'paid' AND approved_at IS NOT NULL AND paid_at IS NOT NULL"
+            " AND payment_reference <> '')"
+            " OR (status = 'cancelled' AND cancelled_at IS NOT NULL AND paid_at IS NULL)",
+            name="status",
+        ),
+        Index("ix_payout_batch_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: what payroll files and the bank transfer quote
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    #: the last day (company time zone) whose entries it pays
+    cutoff_date: Mapped[date] = mapped_column(Date)
+    #: the end of that day, as a moment: entries written at or before it
+    cutoff_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.DRAFT)
+    drafted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the bank transfer's or payroll run's reference, given when it is marked paid
+    payment_reference: Mapped[str] = mapped_column(String(120), default="")
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+    drafted_by: Mapped[User] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
+    paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id], lazy="joined")
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    lines: Mapped[list[PayoutLine]] = relationship(
+        back_populates="batch", order_by="PayoutLine.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        """Still holding its entries and not paid: it may be cancelled."""
+        return self.status in (BatchStatus.DRAFT, BatchStatus.APPROVED)
+
+
+class PayoutLine(Base):
+    """One person's net in one currency in a batch."""
+
+    __tablename__ = "payout_line"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "user_id", "currency"),
+        CheckConstraint(
+            "(status = 'included' AND amount > 0)"
+            " OR (status = 'excluded' AND amount > 0 AND exclusion_reason <> '')"
+            " OR (status = 'carried' AND amount <= 0)",
+            name="status_amount",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payout_batch.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: the net of its entries, minor units (positive unless carried forward)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[LineStatus] = mapped_column(_enum(LineStatus), default=LineStatus.INCLUDED)
+    exclusion_reason: Mapped[str] = mapped_column(Text, default="")
+    excluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    excluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the ``payout`` ledger entry written when the batch was paid
+    payout_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), unique=True
+    )
+
+    batch: Mapped[PayoutBatch] = relationship(back_populates="lines")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    excluded_by: Mapped[User | None] = relationship(foreign_keys=[excluded_by_id])
+
+    @property
+    def net(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+class PayoutItem(Base):
+    """One ledger entry counted in a payout line."""
+
+    __tablename__ = "payout_item"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_batch.id", ondelete="CASCADE"), index=True
+    )
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("payout_line.id", ondelete="CASCADE"), index=True
+    )
+    ledger_entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), index=True
+    )
+    #: the entry's id while this batch holds it; NULL once released (cancelled, excluded or
+    #: carried forward). Unique: an entry is held by one batch at most.
+    claimed_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), unique=True
+    )

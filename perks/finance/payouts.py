@@ -1,0 +1,604 @@
+"""Payout batches, four-eyes: draft → (exclude lines) → approve → export → mark paid; or cancel.
+
+* :func:`draft_batch`: every released ledger entry (``perks.commissions.ledger.
+  payable_entries``) written up to the end of the cut-off day and not held by another batch,
+  netted per person and currency. A positive net is a line to pay; a net of zero or less is
+  carried forward (shown, not paid, its entries left free for the next batch).
+* :func:`exclude_line`: finance leaves a line out, with a reason; its entries are released at
+  once, so the next batch takes them again.
+* :func:`approve_batch`: a second finance person (never the one who drafted it; the database
+  refuses it too) approves the draft.
+* :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
+  included line (``perks.commissions.ledger.record_payout``, which also moves the paid
+  commissions to ``paid`` through their lifecycle), and an e-mail to each person.
+* :func:`cancel_batch`: before it is paid; every entry it held is free again.
+
+Each is one transaction with its audit event. Two drafts at once never take the same entry:
+on PostgreSQL drafts take a transaction-level advisory lock, so they run one after the
+other, and everywhere ``payout_item.claimed_entry_id`` is unique, so the database refuses an
+entry held twice whatever happens. Approving, paying and cancelling lock the batch's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import IO, Any
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from perks import audit
+from perks.auth.models import User
+from perks.commissions import ledger
+from perks.commissions.models import Commission, LedgerEntry
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.finance.models import (
+    BatchStatus,
+    LineStatus,
+    PayoutBatch,
+    PayoutItem,
+    PayoutLine,
+    new_batch_reference,
+)
+from perks.finance.periods import company_today, day_start
+from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
+from perks.mail import send_email
+from perks.money import Money, minor_unit_exponent
+from perks.shop.models import Order
+
+#: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
+DRAFT_LOCK_KEY = 0x7065726B7370
+MAX_REASON_LENGTH = 500
+MAX_PAYMENT_REFERENCE_LENGTH = 120
+PER_PAGE = 30
+
+PAYROLL_HEADER = ("batch_reference", "employee_id", "employee_name", "email", "amount", "currency")
+#: the cells of the payroll file that may hold free text
+PAYROLL_TEXT_COLUMNS = (1, 2, 3)
+
+
+def _cutoff_moment(cutoff: date) -> datetime:
+    """The last moment of the company day ``cutoff``."""
+    return day_start(cutoff + timedelta(days=1)) - timedelta(microseconds=1)
+
+
+def held_entry_ids() -> Any:
+    """A query of the ids of entries some batch holds (never NULL: NOT IN needs that)."""
+    return select(PayoutItem.claimed_entry_id).where(PayoutItem.claimed_entry_id.is_not(None))
+
+
+def _lock_drafts() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DRAFT_LOCK_KEY})
+
+
+def _locked_batch(batch_id: int) -> PayoutBatch:
+    batch = db.session.scalar(
+        select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update(of=PayoutBatch)
+    )
+    if batch is None:
+        raise NotFound(_("There is no such payout batch."))
+    return batch
+
+
+def _release(batch_id: int, line_id: int | None = None) -> None:
+    """Let go of the entries the batch (or one of its lines) holds."""
+    query = update(PayoutItem).where(PayoutItem.batch_id == batch_id)
+    if line_id is not None:
+        query = query.where(PayoutItem.line_id == line_id)
+    db.session.execute(
+        query.values(claimed_entry_id=None).execution_options(synchronize_session=False)
+    )
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(what)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            _("Keep the reason under %(count)d characters.", count=MAX_REASON_LENGTH)
+        )
+    return reason
+
+
+# --- draft ---------------------------------------------------------------------------------------
+
+
+def draft_batch(cutoff: date, *, actor: User, today: date | None = None) -> PayoutBatch:
+    """Draft a batch of every released entry written up to the end of ``cutoff`` (company
+    day) that no other batch holds, netted per person and currency.
+
+    Raises:
+        ValidationFailed: the cut-off is in the future, or nobody is owed anything.
+        Conflict: another batch took some of the entries at the same moment (try again).
+    """
+    today = today or company_today()
+    if cutoff > today:
+        raise ValidationFailed(_("The cut-off day cannot be in the future."))
+    cutoff_at = _cutoff_moment(cutoff)
+    try:
+        with transaction():
+            _lock_drafts()
+            query = ledger.payable_entries(cutoff_at, not_in=held_entry_ids()).with_only_columns(
+                LedgerEntry.id, LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount
+            )
+            nets = ledger.net_per_person(db.session.execute(query).all())  # type: ignore[arg-type]
+            if not any(net.amount > 0 for net in nets):
+                raise ValidationFailed(
+                    _("Nobody is owed anything up to %(day)s.", day=cutoff.isoformat())
+                )
+            batch = PayoutBatch(
+                reference=new_batch_reference(cutoff),
+                cutoff_date=cutoff,
+                cutoff_at=cutoff_at,
+                status=BatchStatus.DRAFT,
+                drafted_by_id=actor.id,
+                payment_reference="",
+                cancel_reason="",
+            )
+            db.session.add(batch)
+            db.session.flush()
+            items = []
+            for net in nets:
+                included = net.amount > 0
+                line = PayoutLine(
+                    batch_id=batch.id,
+                    user_id=net.user_id,
+                    currency=net.currency,
+                    amount=net.amount,
+                    entry_count=len(net.entry_ids),
+                    status=LineStatus.INCLUDED if included else LineStatus.CARRIED,
+                    exclusion_reason="",
+                )
+                db.session.add(line)
+                db.session.flush()
+                items += [
+                    {
+                        "batch_id": batch.id,
+                        "line_id": line.id,
+                        "ledger_entry_id": entry_id,
+                        "claimed_entry_id": entry_id if included else None,
+                    }
+                    for entry_id in net.entry_ids
+                ]
+            db.session.execute(insert(PayoutItem), items)
+            audit.record(
+                "finance.payout_drafted",
+                actor=actor,
+                target=batch,
+                reference=batch.reference,
+                cutoff=cutoff.isoformat(),
+                totals=_totals_detail(nets),
+                people=len({n.user_id for n in nets if n.amount > 0}),
+                carried=len([n for n in nets if n.amount <= 0]),
+            )
+            return batch
+    except IntegrityError as error:
+        raise Conflict(
+            _("Another payout batch took some of these entries just now. Try again.")
+        ) from error
+
+
+def _totals_detail(nets: Sequence[ledger.PersonNet]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for net in nets:
+        if net.amount > 0:
+            totals[net.currency] = totals.get(net.currency, 0) + net.amount
+    return totals
+
+
+# --- exclude, approve, cancel --------------------------------------------------------------------
+
+
+def exclude_line(batch_id: int, line_id: int, reason: str, *, actor: User) -> PayoutLine:
+    """Leave one line of a draft out of it; its entries wait for the next batch.
+
+    Raises:
+        ValidationFailed: no reason, or one too long.
+        NotFound: no such batch, or the line is not in it.
+        Conflict: the batch is no longer a draft, or the line is not included.
+    """
+    reason = _reason(reason, _("Say why the line is left out."))
+    with transaction():
+        batch = _locked_batch(batch_id)
+        line = db.session.get(PayoutLine, line_id)
+        if line is None or line.batch_id != batch.id:
+            raise NotFound(_("This batch has no such line."))
+        if batch.status is not BatchStatus.DRAFT:
+            raise Conflict(
+                _("Only a draft can change; this batch is %(status)s.", status=batch.status.label)
+            )
+        if line.status is not LineStatus.INCLUDED:
+            raise Conflict(_("This line is not included."))
+        line.status = LineStatus.EXCLUDED
+        line.exclusion_reason = reason
+        line.excluded_by_id = actor.id
+        line.excluded_at = utcnow()
+        _release(batch.id, line.id)
+        db.session.flush()
+        audit.record(
+            "finance.payout_line_excluded",
+            actor=actor,
+            target=batch,
+            line_id=line.id,
+            user_id=line.user_id,
+            amount=line.amount,
+            currency=line.currency,
+            reason=reason,
+        )
+        return line
+
+
+def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
+    """A second finance person approves a draft.
+
+    Raises:
+        NotFound: no such batch.
+        NotPermitted: ``actor`` drafted it (four eyes).
+        Conflict: it is not a draft, or it has nothing to pay (every line excluded).
+    """
+    with transaction():
+        batch = _locked_batch(batch_id)
+        if batch.status is not BatchStatus.DRAFT:
+            raise Conflict(
+                _(
+                    "Only a draft can be approved; this batch is %(status)s.",
+                    status=batch.status.label,
+                )
+            )
+        if batch.drafted_by_id == actor.id:
+            raise NotPermitted(_("You drafted this batch: another finance person must approve it."))
+        if not _included_lines(batch.id):
+            raise Conflict(_("Every line is excluded: there is nothing to approve."))
+        batch.status = BatchStatus.APPROVED
+        batch.approved_by_id = actor.id
+        batch.approved_at = utcnow()
+        db.session.flush()
+        audit.record(
+            "finance.payout_approved", actor=actor, target=batch, reference=batch.reference
+        )
+        return batch
+
+
+def cancel_batch(batch_id: int, reason: str, *, actor: User) -> PayoutBatch:
+    """Cancel a batch that is not paid; every entry it held is free for the next batch.
+
+    Raises:
+        ValidationFailed: no reason, or one too long.
+        NotFound: no such batch.
+        Conflict: it is paid or already cancelled.
+    """
+    reason = _reason(reason, _("Say why the batch is cancelled."))
+    with transaction():
+        batch = _locked_batch(batch_id)
+        if not batch.is_open:
+            raise Conflict(
+                _("A batch that is %(status)s cannot be cancelled.", status=batch.status.label)
+            )
+        _release(batch.id)
+        batch.status = BatchStatus.CANCELLED
+        batch.cancelled_by_id = actor.id
+        batch.cancelled_at = utcnow()
+        batch.cancel_reason = reason
+        db.session.flush()
+        audit.record(
+            "finance.payout_cancelled",
+            actor=actor,
+            target=batch,
+            reference=batch.reference,
+            reason=reason,
+        )
+        return batch
+
+
+# --- paid ----------------------------------------------------------------------------------------
+
+
+def mark_batch_paid(batch_id: int, payment_reference: str, *, actor: User) -> PayoutBatch:
+    """The approved batch was paid (with the payroll run or a transfer ``payment_reference``):
+    one ``payout`` entry per included line, the commissions moved to paid, everyone told.
+
+    Raises:
+        ValidationFailed: no payment reference, or one too long.
+        NotFound: no such batch.
+        Conflict: the batch is not approved (a draft, paid or cancelled).
+        smtplib.SMTPException, OSError: the e-mail could not be sent (nothing is written).
+    """
+    payment_reference = (payment_reference or "").strip()
+    if not payment_reference:
+        raise ValidationFailed(_("Enter the payment's reference (payroll run or transfer)."))
+    if len(payment_reference) > MAX_PAYMENT_REFERENCE_LENGTH:
+        raise ValidationFailed(
+            _("Keep the reference under %(count)d characters.", count=MAX_PAYMENT_REFERENCE_LENGTH)
+        )
+    with transaction():
+        batch = _locked_batch(batch_id)
+        if batch.status is not BatchStatus.APPROVED:
+            raise Conflict(
+                _(
+                    "Only an approved batch can be marked paid; this one is %(status)s.",
+                    status=batch.status.label,
+                )
+            )
+        paid_at = utcnow()
+        lines = _included_lines(batch.id)
+        entry_ids = _entry_ids_of(batch.id)
+        for line in lines:
+            entry = ledger.record_payout(
+                line.user_id,
+                line.net,
+                entry_ids=entry_ids.get(line.id, []),
+                payout_batch_id=batch.id,
+                actor=actor,
+                paid_at=paid_at,
+            )
+            line.payout_entry_id = entry.id
+        batch.status = BatchStatus.PAID
+        batch.paid_by_id = actor.id
+        batch.paid_at = paid_at
+        batch.payment_reference = payment_reference
+        db.session.flush()
+        _tell_people(batch, lines)
+        audit.record(
+            "finance.payout_paid",
+            actor=actor,
+            target=batch,
+            reference=batch.reference,
+            payment_reference=payment_reference,
+            lines=len(lines),
+            totals=batch_totals(lines),
+        )
+        return batch
+
+
+def _entry_ids_of(batch_id: int) -> dict[int, list[int]]:
+    ids: dict[int, list[int]] = {}
+    for line_id, entry_id in db.session.execute(
+        select(PayoutItem.line_id, PayoutItem.claimed_entry_id)
+        .where(PayoutItem.batch_id == batch_id, PayoutItem.claimed_entry_id.is_not(None))
+        .order_by(PayoutItem.id)
+    ):
+        ids.setdefault(line_id, []).append(entry_id)
+    return ids
+
+
+def _absolute(endpoint: str, **values: Any) -> str:
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def _tell_people(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
+    """One e-mail per person paid (every currency they were paid in)."""
+    per_person: dict[int, list[PayoutLine]] = {}
+    for line in lines:
+        per_person.setdefault(line.user_id, []).append(line)
+    if not per_person:
+        return
+    people = {
+        p.id: p for p in db.session.scalars(select(User).where(User.id.in_(list(per_person))))
+    }
+    earnings_url = _absolute("commissions.my_earnings")
+    for user_id, paid in per_person.items():
+        person = people.get(user_id)
+        if person is None:
+            continue
+        send_email(
+            person.email,
+            "payout_paid",
+            locale=person.locale,
+            person=person,
+            batch=batch,
+            amounts=[line.net for line in paid],
+            earnings_url=earnings_url,
+        )
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _included_lines(batch_id: int) -> list[PayoutLine]:
+    return list(
+        db.session.scalars(
+            select(PayoutLine)
+            .where(PayoutLine.batch_id == batch_id, PayoutLine.status == LineStatus.INCLUDED)
+            .order_by(PayoutLine.id)
+        )
+    )
+
+
+def batch_totals(lines: Sequence[PayoutLine]) -> dict[str, int]:
+    """What the included lines add up to, per currency (minor units)."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        if line.status is LineStatus.INCLUDED:
+            totals[line.currency] = totals.get(line.currency, 0) + line.amount
+    return totals
+
+
+def get_batch(batch_id: int) -> PayoutBatch:
+    """Raises NotFound."""
+    batch = db.session.get(PayoutBatch, batch_id)
+    if batch is None:
+        raise NotFound(_("There is no such payout batch."))
+    return batch
+
+
+def batches_page(page: int, status: BatchStatus | None = None) -> Pagination:
+    query = (
+        select(PayoutBatch)
+        .options(joinedload(PayoutBatch.drafted_by), joinedload(PayoutBatch.approved_by))
+        .order_by(PayoutBatch.created_at.desc(), PayoutBatch.id.desc())
+    )
+    if status is not None:
+        query = query.where(PayoutBatch.status == status)
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def totals_of_batches(batch_ids: Sequence[int]) -> dict[int, list[Money]]:
+    """Per batch, what its included lines add up to per currency (one statement)."""
+    if not batch_ids:
+        return {}
+    rows = db.session.execute(
+        select(PayoutLine.batch_id, PayoutLine.currency, func.sum(PayoutLine.amount))
+        .where(PayoutLine.batch_id.in_(list(batch_ids)), PayoutLine.status == LineStatus.INCLUDED)
+        .group_by(PayoutLine.batch_id, PayoutLine.currency)
+        .order_by(PayoutLine.batch_id, PayoutLine.currency)
+    )
+    totals: dict[int, list[Money]] = {}
+    for batch_id, currency, total in rows:
+        totals.setdefault(batch_id, []).append(Money(int(total or 0), currency))
+    return totals
+
+
+def lines_of(batch_id: int) -> list[PayoutLine]:
+    """The batch's lines with their people (and departments), by status then name."""
+    return list(
+        db.session.scalars(
+            select(PayoutLine)
+            .join(User, User.id == PayoutLine.user_id)
+            .where(PayoutLine.batch_id == batch_id)
+            .options(joinedload(PayoutLine.excluded_by))
+            .order_by(PayoutLine.status, User.name, PayoutLine.currency, PayoutLine.id)
+        ).unique()
+    )
+
+
+@dataclass
+class LineEntry:
+    """One ledger entry counted in a line, as the batch page shows it."""
+
+    line_id: int
+    entry_id: int
+    kind: str
+    amount: Money
+    created_at: datetime
+    reason: str
+    order_number: str | None
+
+
+def entries_by_line(batch_id: int) -> dict[int, list[LineEntry]]:
+    """Every entry counted in the batch's lines, grouped by line (one statement)."""
+    rows = db.session.execute(
+        select(
+            PayoutItem.line_id,
+            LedgerEntry.id,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            LedgerEntry.currency,
+            LedgerEntry.created_at,
+            LedgerEntry.reason,
+            Order.number,
+        )
+        .join(LedgerEntry, LedgerEntry.id == PayoutItem.ledger_entry_id)
+        .outerjoin(Commission, Commission.id == LedgerEntry.commission_id)
+        .outerjoin(Order, Order.id == Commission.order_id)
+        .where(PayoutItem.batch_id == batch_id)
+        .order_by(PayoutItem.line_id, LedgerEntry.id)
+    )
+    grouped: dict[int, list[LineEntry]] = {}
+    for line_id, entry_id, kind, amount, currency, created_at, reason, number in rows:
+        grouped.setdefault(line_id, []).append(
+            LineEntry(
+                line_id, entry_id, kind.value, Money(amount, currency), created_at, reason, number
+            )
+        )
+    return grouped
+
+
+def payouts_of(user_id: int) -> list[tuple[PayoutBatch, PayoutLine]]:
+    """A person's paid payout lines, newest first (for their own pages)."""
+    rows = db.session.execute(
+        select(PayoutBatch, PayoutLine)
+        .join(PayoutLine, PayoutLine.batch_id == PayoutBatch.id)
+        .where(
+            PayoutLine.user_id == user_id,
+            PayoutLine.status == LineStatus.INCLUDED,
+            PayoutBatch.status == BatchStatus.PAID,
+        )
+        .order_by(PayoutBatch.paid_at.desc(), PayoutBatch.id.desc())
+    )
+    return [(batch, line) for batch, line in rows]
+
+
+# --- the payroll file ----------------------------------------------------------------------------
+
+
+def _payroll_rows(batch: PayoutBatch) -> Iterator[list[Any]]:
+    for line in _included_lines_with_people(batch.id):
+        person = line.user
+        yield [
+            batch.reference,
+            person.employee_number or "",
+            person.name,
+            person.email,
+            amount_text(line.amount, minor_unit_exponent(line.currency)),
+            line.currency,
+        ]
+
+
+def _included_lines_with_people(batch_id: int) -> list[PayoutLine]:
+    return list(
+        db.session.scalars(
+            select(PayoutLine)
+            .join(User, User.id == PayoutLine.user_id)
+            .where(PayoutLine.batch_id == batch_id, PayoutLine.status == LineStatus.INCLUDED)
+            .order_by(User.name, PayoutLine.currency, PayoutLine.id)
+        ).unique()
+    )
+
+
+def _exportable(batch_id: int) -> PayoutBatch:
+    batch = get_batch(batch_id)
+    if batch.status not in (BatchStatus.APPROVED, BatchStatus.PAID):
+        raise Conflict(_("Only an approved or paid batch can be exported for payroll."))
+    return batch
+
+
+def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: User) -> str:
+    """Write the batch's payroll file (one row per person and currency: batch reference,
+    employee id, name, e-mail, amount in the major unit, currency) into ``target``; audited.
+    Returns the file's name.
+
+    Raises:
+        NotFound: no such batch.
+        Conflict: the batch is not approved or paid.
+        ValueError: an unknown format.
+    """
+    if file_format not in ("csv", "xlsx"):
+        raise ValueError(f"unknown format {file_format!r}")
+    batch = _exportable(batch_id)
+    rows = list(_payroll_rows(batch))
+    if file_format == "csv":
+        for chunk in csv_chunks(PAYROLL_HEADER, [rows], text_columns=PAYROLL_TEXT_COLUMNS):
+            target.write(chunk)
+    else:
+        workbook = StreamingXlsx(
+            target,
+            sheet_name="Payroll",
+            header=PAYROLL_HEADER,
+            widths=[20, 14, 28, 30, 16, 9],
+            title=f"Payout {batch.reference}",
+        )
+        workbook.write_rows(rows)
+        workbook.close()
+    with transaction():
+        audit.record(
+            "finance.payout_exported",
+            actor=actor,
+            target=batch,
+            reference=batch.reference,
+            format=file_format,
+            rows=len(rows),
+        )
+    return f"payroll-{batch.reference}.{file_format}"

@@ -1,0 +1,407 @@
+"""The commission report: ledger movements of a period, grouped, with totals that are ledger sums.
+
+Every figure comes from ``ledger_entry`` rows written in the period (company days): what was
+earned (``earn``), taken back (``reversal``), adjusted (``adjustment``) and paid out
+(``payout``), per currency. Grouped by person, department, product (of the entry's
+commission) or state (the commission's state now; entries without a commission count under
+their kind). The sum of the groups' balance change is, per currency, the sum of the ledger
+entries that match the filters: the page shows both and the tests prove they are equal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date
+from typing import Any
+
+from babel.dates import format_skeleton
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, String, func, select, type_coerce
+
+from perks.auth.models import User
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.extensions import db
+from perks.finance.periods import Period, company_zone
+from perks.people.models import Department
+from perks.shop.models import Product
+
+GROUPINGS = {
+    "person": _l("Person"),
+    "department": _l("Department"),
+    "product": _l("Product"),
+    "state": _l("State"),
+}
+#: the key of a group without a department or a product
+NONE_KEY = "none"
+#: entries without a commission, grouped by state, count under their kind
+KIND_STATES = (EntryKind.ADJUSTMENT.value, EntryKind.PAYOUT.value)
+#: periods up to this many days are charted per day, longer ones per month
+DAILY_CHART_DAYS = 62
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What the report, its lines and the exports are narrowed to (None: any)."""
+
+    period: Period
+    currency: str | None = None
+    user_id: int | None = None
+    department_id: int | None = None
+    #: only people without a department
+    no_department: bool = False
+    product_id: int | None = None
+    #: only entries without a product (adjustments, payouts)
+    no_product: bool = False
+    #: a commission state, or "adjustment" / "payout" for entries without a commission
+    state: str | None = None
+    kind: EntryKind | None = None
+
+    def audit_details(self) -> dict[str, Any]:
+        """The filters as plain data, for the audit log."""
+        return {
+            "start": self.period.start.isoformat(),
+            "end": self.period.end.isoformat(),
+            "currency": self.currency,
+            "user_id": self.user_id,
+            "department_id": self.department_id,
+            "no_department": self.no_department,
+            "product_id": self.product_id,
+            "no_product": self.no_product,
+            "state": self.state,
+            "kind": self.kind.value if self.kind else None,
+        }
+
+    def as_args(self) -> dict[str, str]:
+        """The query-string arguments that give this filter back (links, drill-downs)."""
+        args = self.period.as_args()
+        if self.currency:
+            args["currency"] = self.currency
+        if self.user_id:
+            args["person"] = str(self.user_id)
+        if self.no_department:
+            args["department"] = NONE_KEY
+        elif self.department_id:
+            args["department"] = str(self.department_id)
+        if self.no_product:
+            args["product"] = NONE_KEY
+        elif self.product_id:
+            args["product"] = str(self.product_id)
+        if self.state:
+            args["state"] = self.state
+        if self.kind:
+            args["kind"] = self.kind.value
+        return args
+
+
+def state_choices() -> list[tuple[str, str]]:
+    """Commission states, then the kinds of entries that have no commission."""
+    return [(s.value, s.label) for s in CommissionState] + [
+        (EntryKind.ADJUSTMENT.value, _("Adjustment without a commission")),
+        (EntryKind.PAYOUT.value, _("Payout")),
+    ]
+
+
+def entries_query(query: Select, chosen: ReportFilter) -> Select:
+    """``query`` from ledger entries with their person and commission, filtered by ``chosen``.
+
+    The FROM is ``ledger_entry JOIN user LEFT JOIN commission``; callers add columns.
+    """
+    query = (
+        query.select_from(LedgerEntry)
+        .join(User, User.id == LedgerEntry.user_id)
+        .outerjoin(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(
+            LedgerEntry.created_at >= chosen.period.start_at,
+            LedgerEntry.created_at < chosen.period.end_at,
+        )
+    )
+    if chosen.currency:
+        query = query.where(LedgerEntry.currency == chosen.currency)
+    if chosen.user_id:
+        query = query.where(LedgerEntry.user_id == chosen.user_id)
+    if chosen.no_department:
+        query = query.where(User.department_id.is_(None))
+    elif chosen.department_id:
+        query = query.where(User.department_id == chosen.department_id)
+    if chosen.no_product:
+        query = query.where(LedgerEntry.commission_id.is_(None))
+    elif chosen.product_id:
+        query = query.where(Commission.product_id == chosen.product_id)
+    if chosen.state in KIND_STATES:
+        query = query.where(
+            LedgerEntry.commission_id.is_(None), LedgerEntry.kind == EntryKind(chosen.state)
+        )
+    elif chosen.state:
+        query = query.where(Commission.state == CommissionState(chosen.state))
+    if chosen.kind:
+        query = query.where(LedgerEntry.kind == chosen.kind)
+    return query
+
+
+# --- the grouped report --------------------------------------------------------------------------
+
+
+@dataclass
+class ReportRow:
+    """One group's movements in one currency (minor units; taken back and paid out negative)."""
+
+    key: str
+    label: str
+    currency: str
+    earned: int = 0
+    taken_back: int = 0
+    adjustments: int = 0
+    paid_out: int = 0
+    entries: int = 0
+
+    @property
+    def commissions_net(self) -> int:
+        """What the group earned in the period, net of what was taken back and adjusted."""
+        return self.earned + self.taken_back + self.adjustments
+
+    @property
+    def balance_change(self) -> int:
+        """The sum of the group's entries: how much its unpaid balance moved."""
+        return self.commissions_net + self.paid_out
+
+    def add(self, kind: EntryKind, total: int, count: int) -> None:
+        if kind is EntryKind.EARN:
+            self.earned += total
+        elif kind is EntryKind.REVERSAL:
+            self.taken_back += total
+        elif kind is EntryKind.ADJUSTMENT:
+            self.adjustments += total
+        else:
+            self.paid_out += total
+        self.entries += count
+
+
+@dataclass
+class Report:
+    grouping: str
+    chosen: ReportFilter
+    rows: list[ReportRow] = field(default_factory=list)
+    #: per currency: the sum over every group
+    totals: dict[str, ReportRow] = field(default_factory=dict)
+    #: per currency: the sum of the matching ledger entries, asked of the database directly
+    ledger_sums: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(set(self.totals) | set(self.ledger_sums))
+
+    @property
+    def ties_to_ledger(self) -> bool:
+        return all(
+            self.ledger_sums.get(c, 0) == (self.totals[c].balance_change if c in self.totals else 0)
+            for c in self.currencies
+        )
+
+    def drill_args(self, row: ReportRow) -> dict[str, str]:
+        """The filter of the lines behind ``row``."""
+        return drill_filter(self.chosen, self.grouping, row.key, row.currency).as_args()
+
+
+def drill_filter(chosen: ReportFilter, grouping: str, key: str, currency: str) -> ReportFilter:
+    """``chosen`` narrowed to one group of a report grouped by ``grouping``."""
+    narrowed = replace(chosen, currency=currency)
+    if grouping == "person":
+        return replace(narrowed, user_id=int(key))
+    if grouping == "department":
+        if key == NONE_KEY:
+            return replace(narrowed, no_department=True, department_id=None)
+        return replace(narrowed, department_id=int(key), no_department=False)
+    if grouping == "product":
+        if key == NONE_KEY:
+            return replace(narrowed, no_product=True, product_id=None)
+        return replace(narrowed, product_id=int(key), no_product=False)
+    return replace(narrowed, state=key)
+
+
+def _group_column(grouping: str) -> Any:
+    if grouping == "person":
+        return LedgerEntry.user_id
+    if grouping == "department":
+        return User.department_id
+    if grouping == "product":
+        return Commission.product_id
+    return func.coalesce(
+        type_coerce(Commission.state, String), type_coerce(LedgerEntry.kind, String)
+    )
+
+
+def _labels(grouping: str, keys: set[Any]) -> dict[Any, str]:
+    present = {k for k in keys if k is not None}
+    labels: dict[Any, str] = {None: _("No department") if grouping == "department" else ""}
+    if grouping == "person" and present:
+        for user_id, name, number in db.session.execute(
+            select(User.id, User.name, User.employee_number).where(User.id.in_(present))
+        ):
+            labels[user_id] = f"{name} ({number})" if number else name
+    elif grouping == "department" and present:
+        for department_id, name in db.session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(present))
+        ):
+            labels[department_id] = name
+    elif grouping == "product":
+        labels[None] = _("No product (adjustments, payouts)")
+        if present:
+            for product in db.session.scalars(select(Product).where(Product.id.in_(present))):
+                labels[product.id] = product.name
+    elif grouping == "state":
+        for state in CommissionState:
+            labels[state.value] = state.label
+        labels[EntryKind.ADJUSTMENT.value] = _("Adjustments without a commission")
+        labels[EntryKind.PAYOUT.value] = _("Payouts")
+    return labels
+
+
+def commission_report(chosen: ReportFilter, grouping: str) -> Report:
+    """The report of ``chosen`` grouped by ``grouping`` (one of ``GROUPINGS``), in three
+    statements whatever the data: the groups, their labels, the ledger sums.
+
+    Raises:
+        ValueError: an unknown grouping (the forms only offer the known ones).
+    """
+    if grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    column = _group_column(grouping).label("group_key")
+    query = entries_query(
+        select(
+            column,
+            LedgerEntry.currency,
+            LedgerEntry.kind,
+            func.sum(LedgerEntry.amount),
+            func.count(),
+        ),
+        chosen,
+    ).group_by(column, LedgerEntry.currency, LedgerEntry.kind)
+    grouped: dict[tuple[Any, str], list[tuple[EntryKind, int, int]]] = defaultdict(list)
+    for key, currency, kind, total, count in db.session.execute(query):
+        grouped[(key, currency)].append((kind, int(total or 0), int(count)))
+    labels = _labels(grouping, {key for key, _c in grouped})
+    report = Report(grouping=grouping, chosen=chosen)
+    for (key, currency), sums in grouped.items():
+        row = ReportRow(
+            key=NONE_KEY if key is None else str(key),
+            label=labels.get(key, str(key)),
+            currency=currency,
+        )
+        total = report.totals.setdefault(currency, ReportRow("total", _("Total"), currency))
+        for kind, amount, count in sums:
+            row.add(kind, amount, count)
+            total.add(kind, amount, count)
+        report.rows.append(row)
+    report.rows.sort(key=lambda r: (r.currency, r.label.casefold(), r.key))
+    report.ledger_sums = ledger_sums(chosen)
+    return report
+
+
+def ledger_sums(chosen: ReportFilter) -> dict[str, int]:
+    """Per currency, the plain sum of the ledger entries matching ``chosen``."""
+    query = entries_query(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount)), chosen
+    ).group_by(LedgerEntry.currency)
+    return {currency: int(total or 0) for currency, total in db.session.execute(query)}
+
+
+# --- the chart -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartData:
+    currency: str
+    labels: list[str]
+    earned: list[int]
+    taken_back: list[int]
+    paid_out: list[int]
+
+
+def _buckets(period: Period) -> tuple[list[date], bool]:
+    daily = period.days <= DAILY_CHART_DAYS
+    if daily:
+        return [date.fromordinal(period.start.toordinal() + i) for i in range(period.days)], True
+    months = []
+    year, month = period.start.year, period.start.month
+    while date(year, month, 1) <= period.end:
+        months.append(date(year, month, 1))
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return months, False
+
+
+def chart_data(chosen: ReportFilter, currency: str) -> ChartData:
+    """Earned, taken back and paid out in ``currency`` per day (short periods) or per month,
+    in the company's time zone (positive whole minor units, as the chart wants them)."""
+    buckets, daily = _buckets(chosen.period)
+    index = {(d.year, d.month, d.day if daily else 1): i for i, d in enumerate(buckets)}
+    earned, taken, paid = [0] * len(buckets), [0] * len(buckets), [0] * len(buckets)
+    zone = company_zone()
+    query = entries_query(
+        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount),
+        replace(chosen, currency=currency),
+    ).where(LedgerEntry.kind != EntryKind.ADJUSTMENT)
+    for created_at, kind, amount in db.session.execute(query.execution_options(yield_per=5000)):
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        local = moment.astimezone(zone)
+        i = index.get((local.year, local.month, local.day if daily else 1))
+        if i is None:
+            continue
+        if kind is EntryKind.EARN:
+            earned[i] += amount
+        elif kind is EntryKind.REVERSAL:
+            taken[i] -= amount
+        else:
+            paid[i] -= amount
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    skeleton = "MMMd" if daily else "yMMM"
+    labels = [format_skeleton(skeleton, d, locale=locale) for d in buckets]
+    return ChartData(currency, labels, earned, taken, paid)
+
+
+def chart_currency(report: Report, default: str) -> str:
+    """The filter's currency, else the one with the most entries in the report."""
+    if report.chosen.currency:
+        return report.chosen.currency
+    if not report.totals:
+        return default
+    return max(report.totals.values(), key=lambda t: (t.entries, t.currency)).currency
+
+
+# --- what the filters offer ----------------------------------------------------------------------
+
+
+@dataclass
+class FilterChoices:
+    currencies: list[str]
+    departments: list[tuple[int, str]]
+    people: list[tuple[int, str]]
+    products: list[tuple[int, str]]
+
+
+def filter_choices(default_currency: str) -> FilterChoices:
+    """The options of the report's filters (four statements)."""
+    currencies = set(db.session.scalars(select(LedgerEntry.currency).distinct()))
+    currencies.add(default_currency)
+    departments = [
+        (d_id, name)
+        for d_id, name in db.session.execute(
+            select(Department.id, Department.name).order_by(Department.name)
+        )
+    ]
+    people = [
+        (user_id, name)
+        for user_id, name in db.session.execute(
+            select(User.id, User.name)
+            .where(User.id.in_(select(LedgerEntry.user_id)))
+            .order_by(User.name, User.id)
+        )
+    ]
+    products = sorted(
+        ((p.id, p.name) for p in db.session.scalars(select(Product))),
+        key=lambda item: (item[1].casefold(), item[0]),
+    )
+    return FilterChoices(sorted(currencies), departments, people, products)

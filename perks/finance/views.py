@@ -1,0 +1,422 @@
+"""Finance pages: the commission report and its lines, exports, payout batches and
+reconciliation. Finance and admins only; every action is audited by the service it calls.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.exceptions import NotFound as HttpNotFound
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from perks.auth.access import roles_required
+from perks.auth.models import Role
+from perks.charts import PALETTE, Series, bar_chart
+from perks.errors import PerksError, ValidationFailed
+from perks.finance import exports, payouts, reconciliation, reports
+from perks.finance.forms import (
+    ApproveForm,
+    CancelBatchForm,
+    DraftBatchForm,
+    ExcludeLineForm,
+    MarkPaidForm,
+    ReconcileForm,
+    ReportForm,
+)
+from perks.finance.models import BatchStatus, LineStatus
+from perks.finance.periods import company_today, current_month, custom_period
+from perks.money import Money, format_money
+from perks.payments import stripe_gateway
+
+bp = Blueprint("finance", __name__, url_prefix="/finance")
+
+finance_only = roles_required(Role.FINANCE)
+Page = str | tuple[str, int]
+#: the back office's page of one order, in the order they are tried (the first that exists)
+ORDER_PAGE_ENDPOINTS = ("shop_admin.order_detail", "shop_admin.order")
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _report_form() -> ReportForm:
+    choices = reports.filter_choices(current_app.config["DEFAULT_CURRENCY"])
+    return ReportForm(
+        request.args,
+        today=company_today(),
+        currencies=choices.currencies,
+        departments=choices.departments,
+        people=choices.people,
+        products=choices.products,
+    )
+
+
+def _chosen(form: ReportForm) -> reports.ReportFilter | None:
+    """The form's filter, or None with the form's errors filled in."""
+    if request.args and not form.validate():
+        return None
+    try:
+        return form.to_filter()
+    except ValidationFailed as error:
+        form.form_errors.append(error.message)
+        return None
+
+
+def report_chart(data: reports.ChartData) -> Markup:
+    def number(value: int) -> str:
+        return format_money(Money(value, data.currency))
+
+    return bar_chart(
+        data.labels,
+        [
+            Series(_("Earned"), data.earned, PALETTE[0]),
+            Series(_("Taken back"), data.taken_back, PALETTE[3]),
+            Series(_("Paid out"), data.paid_out, PALETTE[2]),
+        ],
+        title=_("Commissions over time (%(currency)s)", currency=data.currency),
+        ident="commission-chart",
+        empty_text=_("No ledger entries in this period."),
+        number=number,
+    )
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@bp.get("/reports")
+@finance_only
+def reports_page() -> Page:
+    form = _report_form()
+    chosen = _chosen(form)
+    if chosen is None:
+        return render_template("finance/reports.html", form=form, report=None), 400
+    grouping = form.group.data if form.group.data in reports.GROUPINGS else "person"
+    report = reports.commission_report(chosen, grouping)
+    currency = reports.chart_currency(report, current_app.config["DEFAULT_CURRENCY"])
+    return render_template(
+        "finance/reports.html",
+        form=form,
+        report=report,
+        chart=report_chart(reports.chart_data(chosen, currency)),
+        filter_args=chosen.as_args(),
+        groupings=reports.GROUPINGS,
+    )
+
+
+@bp.get("/reports/lines")
+@finance_only
+def report_lines() -> Page:
+    form = _report_form()
+    chosen = _chosen(form)
+    if chosen is None:
+        return render_template("finance/report_lines.html", form=form, page=None), 400
+    return render_template(
+        "finance/report_lines.html",
+        form=form,
+        page=exports.lines_page(chosen, form.page.data or 1, _locale()),
+        sums=reports.ledger_sums(chosen),
+        filter_args=chosen.as_args(),
+        columns=exports.COMMISSIONS.header,
+    )
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+@bp.get("/exports")
+@finance_only
+def exports_page() -> Page:
+    form = _report_form()
+    chosen = _chosen(form)
+    status = 200
+    if chosen is None:
+        chosen = reports.ReportFilter(period=current_month())
+        status = 400
+    page = render_template(
+        "finance/exports.html",
+        form=form,
+        filter_args=chosen.as_args(),
+        exports=exports.EXPORTS,
+        columns_doc=exports.columns_doc(),
+    )
+    return page, status
+
+
+@bp.get("/exports/<name>.<file_format>")
+@finance_only
+def export_file(name: str, file_format: str) -> Response | Page:
+    export = exports.EXPORTS.get(name)
+    if export is None or file_format not in exports.FORMATS:
+        raise HttpNotFound()
+    form = _report_form()
+    chosen = _chosen(form)
+    if chosen is None:
+        page = render_template(
+            "finance/exports.html",
+            form=form,
+            filter_args={},
+            exports=exports.EXPORTS,
+            columns_doc=exports.columns_doc(),
+        )
+        return page, 400
+    actor, locale = current_user._get_current_object(), _locale()
+    if file_format == "csv":
+        body: Iterator[bytes] = exports.stream_csv(export, chosen, actor=actor, locale=locale)
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = exports.stream_xlsx(export, chosen, actor=actor, locale=locale)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(body, mimetype, exports.file_name(export, chosen, file_format))
+
+
+def _download(body: Iterator[bytes], mimetype: str, filename: str) -> Response:
+    return Response(
+        stream_with_context(body),
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --- payout batches ------------------------------------------------------------------------------
+
+
+@bp.get("/payouts")
+@finance_only
+def payouts_page() -> str:
+    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = payouts.batches_page(page_number)
+    form = DraftBatchForm()
+    if not form.cutoff.data:
+        form.cutoff.data = company_today()
+    return render_template(
+        "finance/payouts.html",
+        page=page,
+        totals=payouts.totals_of_batches([b.id for b in page.items]),
+        form=form,
+    )
+
+
+@bp.post("/payouts")
+@finance_only
+def draft_batch() -> Response:
+    form = DraftBatchForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the cut-off day."), "danger")
+        return redirect(url_for(".payouts_page"))
+    try:
+        batch = payouts.draft_batch(form.cutoff.data, actor=current_user)
+    except PerksError as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".payouts_page"))
+    flash(
+        _(
+            "Batch %(reference)s is drafted: another finance person approves it.",
+            reference=batch.reference,
+        ),
+        "success",
+    )
+    return redirect(url_for(".batch_page", batch_id=batch.id))
+
+
+@bp.get("/payouts/<int:batch_id>")
+@finance_only
+def batch_page(batch_id: int) -> str:
+    batch = payouts.get_batch(batch_id)
+    lines = payouts.lines_of(batch.id)
+    return render_template(
+        "finance/batch.html",
+        batch=batch,
+        lines=lines,
+        entries=payouts.entries_by_line(batch.id),
+        totals=payouts.batch_totals(lines),
+        statuses=BatchStatus,
+        line_statuses=LineStatus,
+        may_approve=batch.status is BatchStatus.DRAFT and batch.drafted_by_id != current_user.id,
+        exclude_form=ExcludeLineForm(),
+        approve_form=ApproveForm(),
+        paid_form=MarkPaidForm(),
+        cancel_form=CancelBatchForm(),
+    )
+
+
+def _back_to(batch_id: int) -> Response:
+    return redirect(url_for(".batch_page", batch_id=batch_id))
+
+
+@bp.post("/payouts/<int:batch_id>/lines/<int:line_id>/exclude")
+@finance_only
+def exclude_line(batch_id: int, line_id: int) -> Response:
+    form = ExcludeLineForm()
+    if not form.validate_on_submit():
+        payouts.get_batch(batch_id)
+        flash(_("Say why the line is left out."), "danger")
+        return _back_to(batch_id)
+    try:
+        line = payouts.exclude_line(batch_id, line_id, form.reason.data or "", actor=current_user)
+    except PerksError as error:
+        if error.status_code == 404:
+            raise
+        flash(error.message, "danger")
+    else:
+        flash(_("%(name)s is left out of this batch.", name=line.user.name), "success")
+    return _back_to(batch_id)
+
+
+@bp.post("/payouts/<int:batch_id>/approve")
+@finance_only
+def approve_batch(batch_id: int) -> Response:
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            payouts.approve_batch(batch_id, actor=current_user)
+        except PerksError as error:
+            if error.status_code == 404:
+                raise
+            flash(error.message, "danger")
+        else:
+            flash(_("The batch is approved. Export it for payroll, then mark it paid."), "success")
+    return _back_to(batch_id)
+
+
+@bp.post("/payouts/<int:batch_id>/paid")
+@finance_only
+def mark_paid(batch_id: int) -> Response:
+    form = MarkPaidForm()
+    if not form.validate_on_submit():
+        payouts.get_batch(batch_id)
+        flash(_("Enter the payment's reference (payroll run or transfer)."), "danger")
+        return _back_to(batch_id)
+    try:
+        payouts.mark_batch_paid(batch_id, form.payment_reference.data or "", actor=current_user)
+    except PerksError as error:
+        if error.status_code == 404:
+            raise
+        flash(error.message, "danger")
+    else:
+        flash(_("The batch is paid; everyone in it has been told."), "success")
+    return _back_to(batch_id)
+
+
+@bp.post("/payouts/<int:batch_id>/cancel")
+@finance_only
+def cancel_batch(batch_id: int) -> Response:
+    form = CancelBatchForm()
+    if not form.validate_on_submit():
+        payouts.get_batch(batch_id)
+        flash(_("Say why the batch is cancelled."), "danger")
+        return _back_to(batch_id)
+    try:
+        payouts.cancel_batch(batch_id, form.reason.data or "", actor=current_user)
+    except PerksError as error:
+        if error.status_code == 404:
+            raise
+        flash(error.message, "danger")
+    else:
+        flash(_("The batch is cancelled; its entries go to the next batch."), "success")
+    return _back_to(batch_id)
+
+
+@bp.get("/payouts/<int:batch_id>/payroll.<file_format>")
+@finance_only
+def payroll_file(batch_id: int, file_format: str) -> Response:
+    if file_format not in exports.FORMATS:
+        raise HttpNotFound()
+    spool = tempfile.TemporaryFile(prefix="perks-payroll-")  # noqa: SIM115  closed by send()
+    try:
+        name = payouts.payroll_file(batch_id, file_format, spool, actor=current_user)
+    except PerksError as error:
+        spool.close()
+        if error.status_code == 404:
+            raise
+        flash(error.message, "danger")
+        return _back_to(batch_id)
+    spool.seek(0)
+
+    def send() -> Iterator[bytes]:
+        try:
+            while piece := spool.read(exports.SEND_CHUNK):
+                yield piece
+        finally:
+            spool.close()
+
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if file_format == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return _download(send(), mimetype, name)
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def order_link(order_id: int | None) -> str | None:
+    """The back office's page of an order, when the app has one."""
+    if order_id is None:
+        return None
+    for endpoint in ORDER_PAGE_ENDPOINTS:
+        try:
+            return url_for(endpoint, order_id=order_id)
+        except BuildError:
+            continue
+    return None
+
+
+@bp.get("/reconciliation")
+@finance_only
+def reconciliation_page() -> Page:
+    form = ReconcileForm(request.args)
+    month = current_month()
+    if not form.start.data:
+        form.start.data = month.start
+    if not form.end.data:
+        form.end.data = month.end
+    result: reconciliation.Reconciliation | None = None
+    status = 200
+    stripe_error = None
+    try:
+        if request.args and not form.validate():
+            raise ValidationFailed(_("Enter the first and the last day."))
+        period = custom_period(form.start.data, form.end.data)
+        sessions: Any = None
+        if form.stripe.data == "1":
+            try:
+                sessions = list(
+                    stripe_gateway.list_checkout_sessions(period.start_at, period.end_at)
+                )
+            except stripe_gateway.PaymentProviderError as error:
+                stripe_error = error.message
+        result = reconciliation.reconcile(period, stripe_sessions=sessions)
+    except ValidationFailed as error:
+        form.form_errors.append(error.message)
+        status = 400
+    page = render_template(
+        "finance/reconciliation.html",
+        form=form,
+        result=result,
+        stripe_error=stripe_error,
+        order_link=order_link,
+        kinds=reconciliation.KINDS,
+    )
+    return page, status

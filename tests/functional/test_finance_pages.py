@@ -1,0 +1,278 @@
+"""Finance's pages: the report and its lines, payout batches through the browser's requests
+(four eyes), reconciliation; and their commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from perks.audit import AuditEvent
+from perks.auth.models import Role
+from perks.commissions.models import Commission, CommissionState
+from perks.extensions import db
+from perks.finance.models import BatchStatus, PayoutBatch
+from perks.finance.periods import company_today
+from perks.shop.models import Order
+from tests import factories
+from tests.conftest import login
+from tests.unit.finance.helpers import finance_person, payable_order, refund_to
+
+
+@pytest.fixture(autouse=True)
+def _rule() -> None:
+    factories.CommissionRuleFactory()  # 10 % of every line
+
+
+def _batch() -> PayoutBatch:
+    db.session.expire_all()
+    return db.session.scalars(select(PayoutBatch)).one()
+
+
+def test_the_report_groups_the_period_and_ties_to_the_ledger(client, login_as):
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    an = factories.UserFactory(name="Nguyễn An", department_id=sales.id)
+    binh = factories.UserFactory(name="Trần Bình")
+    payable_order(an)
+    payable_order(binh, quantity=2)
+    login_as(Role.FINANCE)
+    page = client.get("/finance/reports?group=person")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Nguyễn An" in html
+    assert "Trần Bình" in html
+    assert "ties to the ledger" in html
+    assert 'data-testid="commission-chart"' in html
+    by_department = client.get("/finance/reports?group=department").get_data(as_text=True)
+    assert "Kinh doanh" in by_department
+    assert "No department" in by_department
+
+
+def test_drilling_down_shows_the_lines_of_one_group(client, login_as):
+    an, binh = factories.UserFactory(name="Nguyễn An"), factories.UserFactory(name="Trần Bình")
+    order = payable_order(an)
+    other = payable_order(binh)
+    login_as(Role.FINANCE)
+    html = client.get("/finance/reports?group=person").get_data(as_text=True)
+    links = re.findall(r'href="(/finance/reports/lines\?[^"]+)"', html)
+    assert len(links) == 2
+    lines = [client.get(link.replace("&amp;", "&")).get_data(as_text=True) for link in links]
+    mine = next(text for text in lines if "Nguyễn An" in text)
+    assert order.number in mine
+    assert other.number not in mine
+
+
+def test_a_bad_period_is_a_clear_400(client, login_as):
+    login_as(Role.FINANCE)
+    response = client.get("/finance/reports?period=custom&start=2026-05-01&end=2026-04-01")
+    assert response.status_code == 400
+    assert "The last day cannot be before the first day." in response.get_data(as_text=True)
+    assert client.get("/finance/reports?period=month&month=2026-13").status_code == 400
+    assert client.get("/finance/reports?department=abc").status_code == 400
+
+
+def test_pages_run_a_fixed_number_of_statements(client, login_as):
+    login_as(Role.FINANCE)
+
+    def statements(url: str) -> int:
+        count = 0
+
+        def counter(*_args: object) -> None:
+            nonlocal count
+            count += 1
+
+        event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counter)
+        return count
+
+    urls = ["/finance/reports?group=product", "/finance/reports/lines", "/finance/payouts"]
+    payable_order(factories.UserFactory())
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    before = [statements(url) for url in urls]
+    for _i in range(6):
+        payable_order(factories.UserFactory())
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    after = [statements(url) for url in urls]
+    assert db.session.scalar(select(func.count()).select_from(PayoutBatch)) == 2
+    assert after == before
+
+
+def test_csv_download_is_streamed_neutralised_and_audited(client, login_as):
+    person = factories.UserFactory(name="=HYPERLINK(1)", employee_number="+84")
+    payable_order(person)
+    actor = login_as(Role.FINANCE)
+    response = client.get("/finance/exports/commissions.csv?period=month")
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.get_data()
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert len(rows) == 1
+    assert rows[0]["employee_name"] == "'=HYPERLINK(1)"
+    assert rows[0]["employee_id"] == "'+84"
+    assert rows[0]["amount"] == "240000"
+    exported = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.export")
+    ).one()
+    assert exported.actor_id == actor.id
+    assert exported.details["rows"] == 1
+    assert exported.details["format"] == "csv"
+
+
+def test_xlsx_download_opens_in_openpyxl(client, login_as):
+    import openpyxl
+
+    payable_order(factories.UserFactory(name="@SUM(1)"))
+    login_as(Role.FINANCE)
+    response = client.get("/finance/exports/ledger.xlsx?period=month")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["employee_name"].value == "@SUM(1)"
+    assert row["employee_name"].data_type == "s"
+    assert row["amount"].value == 240_000
+    assert row["amount"].data_type == "n"
+
+
+def test_an_unknown_export_is_404(client, login_as):
+    login_as(Role.FINANCE)
+    assert client.get("/finance/exports/people.csv").status_code == 404
+    assert client.get("/finance/exports/ledger.pdf").status_code == 404
+
+
+def test_four_eyes_through_the_pages_then_the_employee_sees_paid(client, app):
+    employee = factories.UserFactory(name="Lê Cúc", email="cuc@example.com")
+    order = payable_order(employee)
+    drafter = finance_person()
+    approver = finance_person()
+    login(client, drafter)
+    response = client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    assert response.headers["Location"].endswith(f"/finance/payouts/{batch.id}")
+    page = client.get(f"/finance/payouts/{batch.id}").get_data(as_text=True)
+    assert "another finance person must approve it" in page
+    client.post(f"/finance/payouts/{batch.id}/approve")
+    assert _batch().status is BatchStatus.DRAFT  # the drafter cannot approve
+
+    other = app.test_client()
+    login(other, approver)
+    other.post(f"/finance/payouts/{batch.id}/approve")
+    assert _batch().status is BatchStatus.APPROVED
+
+    payroll = client.get(f"/finance/payouts/{batch.id}/payroll.csv")
+    assert payroll.status_code == 200
+    rows = list(csv.reader(io.StringIO(payroll.get_data().decode("utf-8-sig"), newline="")))
+    assert rows[1][1:] == ["", "Lê Cúc", "cuc@example.com", "240000", "VND"]
+    client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-11"})
+    assert _batch().status is BatchStatus.PAID
+    commission = db.session.scalars(select(Commission).where(Commission.order_id == order.id)).one()
+    assert commission.state is CommissionState.PAID
+
+    mine = app.test_client()
+    login(mine, employee)
+    earnings = mine.get("/earnings").get_data(as_text=True)
+    assert "Paid" in earnings
+
+
+def test_excluding_and_cancelling_through_the_pages(client, login_as):
+    an = factories.UserFactory()
+    payable_order(an)
+    login_as(Role.FINANCE)
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    line = batch.lines[0]
+    response = client.post(
+        f"/finance/payouts/{batch.id}/lines/{line.id}/exclude", data={"reason": ""}
+    )
+    assert response.status_code == 302
+    client.post(f"/finance/payouts/{batch.id}/lines/{line.id}/exclude", data={"reason": "On leave"})
+    page = client.get(f"/finance/payouts/{batch.id}").get_data(as_text=True)
+    assert "On leave" in page
+    assert 'data-line-status="excluded"' in page
+    client.post(f"/finance/payouts/{batch.id}/cancel", data={"reason": "Redo"})
+    assert _batch().status is BatchStatus.CANCELLED
+
+
+def test_another_batchs_line_is_not_found(client, login_as):
+    payable_order(factories.UserFactory())
+    login_as(Role.FINANCE)
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    response = client.post(
+        f"/finance/payouts/{batch.id + 1}/lines/{batch.lines[0].id}/exclude",
+        data={"reason": "x"},
+    )
+    assert response.status_code == 404
+
+
+def test_reconciliation_lists_findings_with_links_to_the_order(client, login_as):
+    employee = factories.UserFactory()
+    refunded = payable_order(employee)
+    refund_to(refunded, 1_000_000)
+    mismatch = factories.OrderFactory(mismatch="Stripe reported 1 ₫")
+    stale = factories.OrderFactory()
+    stale.checkout_expires_at = stale.created_at - timedelta(hours=2)
+    # A refund the commissions never heard of: Stripe's total moved, nothing was taken back.
+    silent = payable_order(employee)
+    silent.refunded_amount = 1_200_000
+    db.session.commit()
+    login_as(Role.FINANCE)
+    html = client.get("/finance/reconciliation").get_data(as_text=True)
+    kinds = re.findall(r'data-kind="([a-z_]+)"', html)
+    assert sorted(kinds) == ["amount_mismatch", "missing_expiry", "refund_without_reversal"]
+    assert f'href="/manage/orders/{silent.id}"' in html
+    assert f">{mismatch.number}<" in html
+    assert f">{stale.number}<" in html
+    assert f">{refunded.number}<" not in html  # its refund was taken back properly
+
+
+def test_export_command_writes_the_file_with_a_progress_bar(runner, tmp_path):
+    payable_order(factories.UserFactory(name="-1+2"))
+    target = tmp_path / "ledger.csv"
+    today = company_today().isoformat()
+    result = runner.invoke(
+        args=["perks", "export", "ledger", "--from", today, "--to", today, "--output", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 rows written" in result.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text("utf-8-sig"), newline="")))
+    assert rows[0]["employee_name"] == "'-1+2"
+    xlsx = tmp_path / "lines.xlsx"
+    result = runner.invoke(
+        args=[
+            "perks", "export", "commissions", "--from", today, "--to", today,
+            "--format", "xlsx", "--output", str(xlsx),
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    import openpyxl
+
+    assert openpyxl.load_workbook(xlsx).active.max_row == 2
+    bad = runner.invoke(
+        args=["perks", "export", "ledger", "--from", "x", "--to", today, "--output", str(target)]
+    )
+    assert bad.exit_code != 0
+    assert "2026-11-30" in bad.output  # "Enter a day like 2026-11-30", in the company's language
+
+
+def test_reconcile_command_exits_1_on_findings(runner):
+    today = company_today().isoformat()
+    ok = runner.invoke(args=["perks", "reconcile", "--from", today, "--to", today, "--no-stripe"])
+    assert ok.exit_code == 0, ok.output
+    assert "Everything agrees." in ok.output
+    order = factories.OrderFactory(mismatch="Stripe reported 1 ₫")
+    found = runner.invoke(
+        args=["perks", "reconcile", "--from", today, "--to", today, "--no-stripe"]
+    )
+    assert found.exit_code == 1
+    assert f"amount_mismatch\t{order.number}" in found.output
+    assert db.session.get(Order, order.id).mismatch

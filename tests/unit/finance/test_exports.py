@@ -1,0 +1,191 @@
+"""Exports read back by real readers: the csv module and openpyxl. Formula injection is
+neutralised in text cells while numbers stay numbers; amounts are in the major unit; every
+export is audited with its filters and row count."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.commissions import ledger
+from perks.extensions import db
+from perks.finance import exports
+from perks.finance.periods import Period, company_today
+from perks.finance.reports import ReportFilter
+from perks.finance.tabular import BOM, StreamingXlsx, amount_text, neutralise
+from perks.money import Money
+from tests import factories
+from tests.unit.finance.helpers import finance_person, payable_order, refund_to
+
+pytestmark = pytest.mark.usefixtures("app")
+
+DANGEROUS = ['=HYPERLINK("http://evil.example","x")', "+1", "-1+2", "@SUM(1)", "\tE-7"]
+
+
+def _today_filter(**fields: object) -> ReportFilter:
+    today = company_today()
+    return ReportFilter(period=Period(today, today), **fields)
+
+
+def _csv_rows(export, chosen) -> tuple[bytes, list[dict[str, str]]]:
+    body = b"".join(exports.stream_csv(export, chosen, actor=None))
+    text = body.decode("utf-8")
+    assert text.startswith(BOM)
+    return body, list(csv.DictReader(io.StringIO(text[1:], newline="")))
+
+
+@pytest.fixture
+def tricky() -> dict[str, object]:
+    """A person, department, product and adjustment whose texts look like formulas."""
+    factories.CommissionRuleFactory()
+    department = factories.DepartmentFactory(name="+1")
+    person = factories.UserFactory(
+        name=DANGEROUS[0], employee_number=DANGEROUS[4], department_id=department.id
+    )
+    product = factories.ProductFactory(name_vi="-1+2", name_en="-1+2")
+    order = payable_order(person, product)
+    refund_to(order, 1_200_000)  # half: a reversal of −120.000 ₫
+    ledger.record_adjustment(person.id, Money(-1050, "USD"), "@SUM(1)", actor=finance_person())
+    return {"person": person, "order": order}
+
+
+def test_amount_text_uses_the_currency_decimals_without_floats():
+    assert amount_text(1250, 2) == "12.50"
+    assert amount_text(-5, 2) == "-0.05"
+    assert amount_text(-1_250_000, 0) == "-1250000"
+    assert neutralise("=1") == "'=1"
+    assert neutralise("1=1") == "1=1"
+    assert neutralise("") == ""
+
+
+def test_commission_lines_csv_reads_back_with_text_neutralised_and_numbers_as_numbers(tricky):
+    _body, rows = _csv_rows(exports.COMMISSIONS, _today_filter())
+    assert [row["entry_kind"] for row in rows] == ["earn", "reversal", "adjustment"]
+    earn, reversal, adjustment = rows
+    assert earn["employee_name"] == "'" + DANGEROUS[0]
+    assert earn["employee_id"] == "'\tE-7"
+    assert earn["department"] == "'+1"
+    assert earn["product"] == "'-1+2"
+    assert adjustment["reason"] == "'@SUM(1)"
+    assert earn["order_number"] == tricky["order"].number
+    assert Decimal(earn["amount"]) == 240_000
+    assert earn["currency"] == "VND"
+    assert Decimal(reversal["amount"]) == -120_000  # a negative number, not neutralised
+    assert Decimal(earn["base_amount"]) == 2_400_000
+    assert earn["rate_percent"] == "10.00"
+    assert earn["commission_state"] == "payable"
+    assert adjustment["amount"] == "-10.50"
+    assert adjustment["currency"] == "USD"
+    assert date.fromisoformat(earn["entry_date"][:10]) == company_today()
+    assert earn["entry_date"].endswith("+07:00")  # ISO 8601, company time (Asia/Ho_Chi_Minh)
+
+
+def test_the_csv_is_rfc_4180_with_a_bom_and_crlf(tricky):
+    body, _rows = _csv_rows(exports.LEDGER, _today_filter())
+    assert body.startswith(BOM.encode("utf-8") + b"entry_id,entry_date,entry_kind,")
+    lines = body.decode("utf-8").split("\r\n")
+    assert lines[-1] == ""
+    assert len(lines) == 5
+    assert '"\'=HYPERLINK(""http://evil.example"",""x"")"' in body.decode("utf-8")
+
+
+def test_ledger_xlsx_reads_back_with_text_cells_and_number_cells(tricky, tmp_path):
+    path = tmp_path / "ledger.xlsx"
+    count = exports.write_xlsx(exports.LEDGER, _today_filter(), str(path), actor=None)
+    assert count == 3
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    assert header == exports.LEDGER.header
+    column = {name: i for i, name in enumerate(header)}
+    earn, reversal, adjustment = list(sheet.iter_rows(min_row=2))
+    for row, name, text in [
+        (earn, "employee_name", DANGEROUS[0]),
+        (earn, "employee_id", DANGEROUS[4]),
+        (earn, "department", "+1"),
+        (adjustment, "reason", "@SUM(1)"),
+    ]:
+        cell = row[column[name]]
+        assert cell.data_type == "s"
+        assert cell.value == text
+        assert cell.quotePrefix  # shown as typed, never evaluated
+    assert earn[column["amount"]].value == 240_000
+    assert reversal[column["amount"]].value == -120_000
+    assert isinstance(reversal[column["amount"]].value, int)
+    assert earn[column["amount"]].data_type == "n"
+    assert adjustment[column["amount"]].value == pytest.approx(-10.5)
+    assert adjustment[column["currency"]].value == "USD"
+    assert not earn[column["currency"]].quotePrefix
+
+
+def test_commission_lines_xlsx_neutralises_the_product(tricky, tmp_path):
+    path = tmp_path / "lines.xlsx"
+    exports.write_xlsx(exports.COMMISSIONS, _today_filter(), str(path), actor=None)
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    earn = rows[1]
+    assert earn[header.index("product")] == "-1+2"
+    assert earn[header.index("base_amount")] == 2_400_000
+    assert earn[header.index("rate_percent")] == pytest.approx(10)
+
+
+def test_xlsx_keeps_text_that_xml_cannot_hold_readable(tmp_path):
+    path = tmp_path / "odd.xlsx"
+    workbook = StreamingXlsx(str(path), sheet_name="Odd", header=["a", "b", "c"])
+    workbook.write_rows([["a<b>&c", "bell\x07ring", None], ["\x00nul", "", 7]])
+    workbook.close()
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    assert rows[1] == ("a<b>&c", "bellring", None)
+    assert rows[2] == ("nul", None, 7)
+
+
+def test_each_export_is_audited_with_its_filters_and_row_count(tricky, tmp_path):
+    person = tricky["person"]
+    actor = finance_person()
+    chosen = _today_filter(user_id=person.id, currency="VND")
+    b"".join(exports.stream_csv(exports.COMMISSIONS, chosen, actor=actor))
+    exports.write_xlsx(exports.LEDGER, chosen, str(tmp_path / "l.xlsx"), actor=actor)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.export").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.details["export"], e.details["format"], e.details["rows"]) for e in events] == [
+        ("commissions", "csv", 2),
+        ("ledger", "xlsx", 2),
+    ]
+    assert all(e.actor_id == actor.id and e.details["complete"] for e in events)
+    assert events[0].details["user_id"] == person.id
+    assert events[0].details["currency"] == "VND"
+
+
+def test_a_stream_left_unfinished_is_audited_as_incomplete(tricky, monkeypatch):
+    monkeypatch.setattr("perks.finance.exports.FETCH_ROWS", 1)
+    stream = exports.stream_csv(exports.LEDGER, _today_filter(), actor=None)
+    next(stream)
+    stream.close()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.export")
+    ).one()
+    assert event.details["complete"] is False
+
+
+def test_filters_narrow_the_export(tricky):
+    _body, rows = _csv_rows(exports.LEDGER, _today_filter(currency="USD"))
+    assert [row["entry_kind"] for row in rows] == ["adjustment"]
+    _body, rows = _csv_rows(exports.LEDGER, _today_filter(state="adjustment"))
+    assert [row["reason"] for row in rows] == ["'@SUM(1)"]
+
+
+def test_the_export_names_the_batch_holding_an_entry(tricky):
+    from perks.finance import payouts
+
+    batch = payouts.draft_batch(company_today(), actor=finance_person())
+    _body, rows = _csv_rows(exports.COMMISSIONS, _today_filter(currency="VND"))
+    assert {row["payout_batch"] for row in rows} == {batch.reference}

@@ -1,0 +1,324 @@
+"""Payout batches: draft, exclude, approve (four eyes), mark paid, cancel; and the stories
+finance relies on: refunds after a payout carried into the next batch, excluded lines and
+cancelled batches giving their entries back."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from perks.audit import AuditEvent
+from perks.commissions import ledger
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.commissions.verify import verify_ledger
+from perks.db import utcnow
+from perks.errors import Conflict, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.finance import payouts
+from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
+from perks.finance.periods import company_today
+from perks.mail import OutboxMessage
+from perks.money import Money
+from tests import factories
+from tests.unit.finance.helpers import (
+    finance_person,
+    make_payable,
+    pay,
+    payable_order,
+    redeem,
+    referred_order,
+    refund_to,
+)
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+@pytest.fixture(autouse=True)
+def _rule() -> None:
+    factories.CommissionRuleFactory()  # 10 % of every line
+
+
+def _line_of(batch: PayoutBatch, user_id: int) -> PayoutLine:
+    return next(line for line in payouts.lines_of(batch.id) if line.user_id == user_id)
+
+
+def _paid_batch(drafter, approver, reference: str = "PAYROLL-1") -> PayoutBatch:
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    return payouts.mark_batch_paid(batch.id, reference, actor=drafter)
+
+
+def test_a_draft_nets_each_persons_payable_entries():
+    an, binh = factories.UserFactory(), factories.UserFactory()
+    payable_order(an)  # 240.000 ₫
+    payable_order(an, quantity=2)  # 480.000 ₫
+    payable_order(binh)
+    pending = referred_order(binh)
+    pay(pending)  # pending: not released
+    batch = payouts.draft_batch(company_today(), actor=finance_person())
+    assert batch.status is BatchStatus.DRAFT
+    assert batch.reference.startswith("PO-")
+    lines = {line.user_id: line for line in payouts.lines_of(batch.id)}
+    assert lines[an.id].amount == 720_000
+    assert lines[an.id].entry_count == 2
+    assert lines[binh.id].amount == 240_000
+    assert all(line.status is LineStatus.INCLUDED for line in lines.values())
+    assert payouts.batch_totals(list(lines.values())) == {"VND": 960_000}
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.payout_drafted")
+    ).one()
+    assert event.details["totals"] == {"VND": 960_000}
+
+
+def test_nothing_owed_is_refused_and_nothing_is_written():
+    with pytest.raises(ValidationFailed):
+        payouts.draft_batch(company_today(), actor=finance_person())
+    assert db.session.scalar(select(PayoutBatch.id)) is None
+
+
+def test_a_cutoff_in_the_future_is_refused():
+    from datetime import timedelta
+
+    with pytest.raises(ValidationFailed):
+        payouts.draft_batch(company_today() + timedelta(days=1), actor=finance_person())
+
+
+def test_the_drafter_cannot_approve_but_a_second_finance_person_can():
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(NotPermitted):
+        payouts.approve_batch(batch.id, actor=drafter)
+    assert payouts.get_batch(batch.id).status is BatchStatus.DRAFT
+    payouts.approve_batch(batch.id, actor=approver)
+    batch = payouts.get_batch(batch.id)
+    assert batch.status is BatchStatus.APPROVED
+    assert batch.approved_by_id == approver.id
+
+
+def test_the_database_refuses_an_approval_by_the_drafter():
+    payable_order(factories.UserFactory())
+    drafter = finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    drafter_id = drafter.id
+    with db.session.no_autoflush:
+        batch.status = BatchStatus.APPROVED
+        batch.approved_at = utcnow()
+        batch.approved_by_id = drafter_id
+    with pytest.raises(IntegrityError, match="four_eyes"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_marking_paid_writes_payouts_moves_commissions_and_tells_people():
+    an = factories.UserFactory(email="an@example.com")
+    order = payable_order(an)
+    drafter, approver = finance_person(), finance_person()
+    batch = _paid_batch(drafter, approver, "PR-2026-11")
+    assert batch.status is BatchStatus.PAID
+    assert batch.payment_reference == "PR-2026-11"
+    line = _line_of(batch, an.id)
+    payout = db.session.get(LedgerEntry, line.payout_entry_id)
+    assert payout.kind is EntryKind.PAYOUT
+    assert payout.amount == -240_000
+    assert payout.payout_batch_id == batch.id
+    commission = db.session.scalars(select(Commission).where(Commission.order_id == order.id)).one()
+    assert commission.state is CommissionState.PAID
+    assert ledger.balance(an.id, "VND") == Money(0, "VND")
+    mail = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "an@example.com")
+    ).all()
+    assert any(batch.reference in m.body_text for m in mail)
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"finance.payout_drafted", "finance.payout_approved", "finance.payout_paid"} <= actions
+    assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_only_an_approved_batch_can_be_paid_and_only_once():
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(Conflict):
+        payouts.mark_batch_paid(batch.id, "X", actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    with pytest.raises(ValidationFailed):
+        payouts.mark_batch_paid(batch.id, "   ", actor=drafter)
+    payouts.mark_batch_paid(batch.id, "X", actor=drafter)
+    with pytest.raises(Conflict):
+        payouts.mark_batch_paid(batch.id, "X", actor=drafter)
+    with pytest.raises(Conflict):
+        payouts.cancel_batch(batch.id, "too late", actor=drafter)
+    assert (
+        db.session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.kind == EntryKind.PAYOUT).limit(2).offset(1)
+        )
+        is None
+    )
+
+
+def test_a_refund_after_payout_is_a_negative_carried_into_the_next_batch():
+    an = factories.UserFactory()
+    order = payable_order(an)  # earns 240.000 ₫
+    drafter, approver = finance_person(), finance_person()
+    _paid_batch(drafter, approver)
+    refund_to(order, order.total_amount)  # the whole order refunded after the payout
+    assert ledger.balance(an.id, "VND") == Money(-240_000, "VND")
+
+    # Alone, the negative is carried forward: nothing to pay.
+    with pytest.raises(ValidationFailed):
+        payouts.draft_batch(company_today(), actor=drafter)
+
+    # With a new commission of 480.000 ₫, the next batch pays the difference.
+    payable_order(an, quantity=2)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    line = _line_of(batch, an.id)
+    assert line.amount == 480_000 - 240_000
+    entries = payouts.entries_by_line(batch.id)[line.id]
+    assert sorted(e.amount.amount for e in entries) == [-240_000, 480_000]
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "PAYROLL-2", actor=drafter)
+    assert ledger.balance(an.id, "VND") == Money(0, "VND")
+    assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_a_non_positive_net_is_shown_as_carried_and_keeps_its_entries_free():
+    an, binh = factories.UserFactory(), factories.UserFactory()
+    payable_order(binh)
+    ledger.record_adjustment(an.id, Money(-50_000, "VND"), "Advance repaid", actor=finance_person())
+    batch = payouts.draft_batch(company_today(), actor=finance_person())
+    carried = _line_of(batch, an.id)
+    assert carried.status is LineStatus.CARRIED
+    assert carried.amount == -50_000
+    held = set(db.session.scalars(payouts.held_entry_ids()))
+    adjustment_id = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.user_id == an.id))
+    assert adjustment_id not in held
+
+
+def test_an_excluded_line_waits_for_the_next_batch():
+    an, binh = factories.UserFactory(), factories.UserFactory()
+    payable_order(an)
+    payable_order(binh)
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    line = _line_of(batch, an.id)
+    with pytest.raises(ValidationFailed):
+        payouts.exclude_line(batch.id, line.id, "  ", actor=drafter)
+    payouts.exclude_line(batch.id, line.id, "Bank details missing", actor=approver)
+    assert _line_of(batch, an.id).status is LineStatus.EXCLUDED
+    with pytest.raises(Conflict):
+        payouts.exclude_line(batch.id, line.id, "again", actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "PAYROLL-1", actor=drafter)
+    assert ledger.balance(an.id, "VND") == Money(240_000, "VND")  # not paid
+    assert ledger.balance(binh.id, "VND") == Money(0, "VND")
+
+    following = payouts.draft_batch(company_today(), actor=drafter)
+    lines = payouts.lines_of(following.id)
+    assert [(line.user_id, line.amount, line.status) for line in lines] == [
+        (an.id, 240_000, LineStatus.INCLUDED)
+    ]
+
+
+def test_a_draft_with_every_line_excluded_cannot_be_approved():
+    an = factories.UserFactory()
+    payable_order(an)
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.exclude_line(batch.id, _line_of(batch, an.id).id, "On leave", actor=drafter)
+    with pytest.raises(Conflict):
+        payouts.approve_batch(batch.id, actor=approver)
+
+
+def test_cancelling_a_batch_frees_its_entries():
+    an = factories.UserFactory()
+    payable_order(an)
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    # While the draft holds them, a second draft finds nothing.
+    with pytest.raises(ValidationFailed):
+        payouts.draft_batch(company_today(), actor=approver)
+    payouts.approve_batch(batch.id, actor=approver)
+    with pytest.raises(ValidationFailed):
+        payouts.cancel_batch(batch.id, "", actor=drafter)
+    payouts.cancel_batch(batch.id, "Wrong cut-off day", actor=drafter)
+    assert payouts.get_batch(batch.id).status is BatchStatus.CANCELLED
+    assert set(db.session.scalars(payouts.held_entry_ids())) == set()
+    following = payouts.draft_batch(company_today(), actor=approver)
+    assert _line_of(following, an.id).amount == 240_000
+    with pytest.raises(Conflict):
+        payouts.approve_batch(batch.id, actor=approver)
+
+
+def test_an_entry_cannot_be_held_by_two_batches():
+    """The unique constraint behind concurrent drafts (PostgreSQL and SQLite alike)."""
+    payable_order(factories.UserFactory())
+    drafter = finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    item = db.session.scalars(select(PayoutItem).where(PayoutItem.batch_id == batch.id)).first()
+    line = payouts.lines_of(batch.id)[0]
+    db.session.add(
+        PayoutItem(
+            batch_id=batch.id,
+            line_id=line.id,
+            ledger_entry_id=item.ledger_entry_id,
+            claimed_entry_id=item.claimed_entry_id,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_entries_after_the_cutoff_wait_for_a_later_batch():
+    from datetime import timedelta
+
+    an = factories.UserFactory()
+    payable_order(an)
+    with pytest.raises(ValidationFailed):
+        payouts.draft_batch(company_today() - timedelta(days=1), actor=finance_person())
+
+
+def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
+    import csv
+
+    an = factories.UserFactory(name="=Nguyễn An", employee_number="E-001")
+    payable_order(an)
+    payable_order(an, factories.ProductFactory(price_amount=1250, currency="USD"))
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
+        payouts.payroll_file(batch.id, "csv", target, actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    path = tmp_path / "payroll.csv"
+    with path.open("wb") as target:
+        name = payouts.payroll_file(batch.id, "csv", target, actor=drafter)
+    assert name == f"payroll-{batch.reference}.csv"
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == list(payouts.PAYROLL_HEADER)
+    assert sorted(rows[1:]) == [
+        [batch.reference, "E-001", "'=Nguyễn An", an.email, "1.25", "USD"],
+        [batch.reference, "E-001", "'=Nguyễn An", an.email, "240000", "VND"],
+    ]
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.payout_exported")
+    ).one()
+    assert event.details == {"reference": batch.reference, "format": "csv", "rows": 2}
+
+
+def test_a_commission_refunded_before_payment_is_not_paid_twice():
+    """A refund landing between draft and payment: the batch pays what it drafted, the
+    reversal nets in the next batch."""
+    an = factories.UserFactory()
+    order = referred_order(an)
+    pay(order)
+    redeem(order)
+    make_payable()
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    refund_to(order, order.total_amount)
+    payouts.mark_batch_paid(batch.id, "PAYROLL-1", actor=drafter)
+    assert ledger.balance(an.id, "VND") == Money(-240_000, "VND")
+    assert verify_ledger().ok, verify_ledger().problems
