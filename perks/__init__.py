@@ -17,7 +17,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Raises:
         perks.config.ConfigurationError: the settings are unsafe (see ``validate_settings``).
     """
-    app = Flask(
+    from perks.lean import PerksFlask
+
+    app = PerksFlask(
         __name__,
         template_folder="../templates",
         static_folder="../static",
@@ -67,10 +69,15 @@ def register_models() -> None:
     import perks.audit
     import perks.auth.models
     import perks.catalog.models
+    import perks.commissions.models
+    import perks.commissions.receivers
+    import perks.finance.models
     import perks.mail
+    import perks.payments.models
     import perks.people.models
     import perks.referrals.models
-    import perks.shop.models  # noqa: F401
+    import perks.shop.models
+    import perks.shop.notifications  # noqa: F401  the customer's e-mail on order_paid
 
 
 def register_blueprints(app: Flask) -> None:
@@ -78,11 +85,19 @@ def register_blueprints(app: Flask) -> None:
     from perks.auth.views import bp as auth_bp
     from perks.catalog.admin_views import bp as catalog_admin_bp
     from perks.catalog.views import bp as catalog_bp
+    from perks.commissions.finance_views import bp as commissions_finance_bp
+    from perks.commissions.views import bp as commissions_bp
+    from perks.finance.views import bp as finance_bp
     from perks.main.views import bp as main_bp
+    from perks.payments.sandbox import init_app as init_stripe_sandbox
+    from perks.payments.views import bp as payments_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
     from perks.referrals.stats_views import bp as referral_stats_bp
     from perks.referrals.views import bp as referrals_bp
+    from perks.shop.admin_views import bp as shop_admin_bp
+    from perks.shop.image_views import bp as shop_images_bp
+    from perks.shop.redeem_views import bp as order_redeem_bp
     from perks.shop.views import bp as shop_bp
 
     app.register_blueprint(main_bp)
@@ -91,10 +106,18 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_import_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_admin_bp)
+    app.register_blueprint(commissions_bp)
+    app.register_blueprint(commissions_finance_bp)
+    app.register_blueprint(finance_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(referral_stats_bp)
     app.register_blueprint(shop_bp)
+    app.register_blueprint(shop_images_bp)
+    app.register_blueprint(shop_admin_bp)
+    app.register_blueprint(order_redeem_bp)
+    init_stripe_sandbox(app)  # development, demo and tests only; refused in production
+    app.register_blueprint(payments_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

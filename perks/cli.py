@@ -142,12 +142,15 @@ def import_people_command(
 
 @perks_cli.command("tick")
 def tick_command() -> None:
-    """Daily work: expire ended claims, make draws whose entries have closed.
+    """Daily work: expire ended claims, make draws whose entries have closed, make
+    commissions payable once their holding period is over, roll up yesterday's referral
+    clicks for the company stats page.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
     from perks.catalog import claims, draws
+    from perks.commissions import lifecycle
     from perks.errors import Conflict
 
     expired = claims.expire_claims()
@@ -160,6 +163,10 @@ def tick_command() -> None:
             continue  # another host made it first
         made += 1
     click.echo(f"Draws made: {made}")
+    click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
+    from perks.referrals.rollup import roll_up_clicks
+
+    click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
 
 
 @perks_cli.command("verify-draw")
@@ -186,3 +193,139 @@ def verify_draw_command(draw_id: int) -> None:
     )
     if not result.ok:
         raise SystemExit(1)
+
+
+@perks_cli.command("stripe-replay")
+@click.argument("event_id")
+def stripe_replay_command(event_id: str) -> None:
+    """Apply the stored Stripe event EVENT_ID (evt_...) to its order again; audited.
+
+    Facts the order already reflects are not recorded twice, so replaying is safe.
+    """
+    from perks.errors import NotFound
+    from perks.payments import webhooks
+
+    try:
+        stored = webhooks.replay(event_id.strip(), actor=None)
+    except NotFound as error:
+        raise click.ClickException(f"No Stripe event {event_id} is stored.") from error
+    click.echo(f"{stored.event_id} {stored.type}: {stored.outcome.value} (replay {stored.replays})")
+    click.echo(stored.detail.splitlines()[-1] if stored.detail else "")
+
+
+@perks_cli.command("verify-ledger")
+def verify_ledger_command() -> None:
+    """Recompute every commission and balance from the ledger; exit 1 on any disagreement."""
+    from perks.commissions.verify import verify_ledger
+
+    report = verify_ledger()
+    click.echo(
+        f"Checked {report.commissions} commissions, {report.entries} ledger entries, "
+        f"{report.people} people."
+    )
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} disagreements.", err=True)
+        raise SystemExit(1)
+    click.echo("The ledger agrees with every commission.")
+
+
+@perks_cli.command("export")
+@click.argument(
+    "export_name", metavar="commissions|ledger", type=click.Choice(["commissions", "ledger"])
+)
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (company time).")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (included).")
+@click.option(
+    "--format", "file_format", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--currency", default=None, help="Only this currency (e.g. VND).")
+@click.option("--language", type=click.Choice(["vi", "en"]), default=None, help="Product names.")
+def export_command(
+    export_name: str,
+    start: str,
+    end: str,
+    file_format: str,
+    output: str,
+    currency: str | None,
+    language: str | None,
+) -> None:
+    """Export commission lines or the ledger of a period to a CSV or XLSX file (audited).
+
+    The columns are the same as on the exports page (see the README).
+    """
+    from flask import current_app
+
+    from perks.errors import PerksError
+    from perks.finance import exports
+    from perks.finance.periods import custom_period, parse_day
+    from perks.finance.reports import ReportFilter
+
+    try:
+        period = custom_period(parse_day(start), parse_day(end))
+    except PerksError as error:
+        raise click.ClickException(error.message) from error
+    export = exports.EXPORTS[export_name]
+    chosen = ReportFilter(period=period, currency=(currency or "").upper() or None)
+    locale = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    total = exports.count_rows(export, chosen)
+    with click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
+        if file_format == "csv":
+            with open(output, "wb") as target:
+                for chunk in exports.stream_csv(
+                    export, chosen, actor=None, locale=locale, progress=bar.update
+                ):
+                    target.write(chunk)
+        else:
+            exports.write_xlsx(
+                export, chosen, output, actor=None, locale=locale, progress=bar.update
+            )
+    click.echo(f"{total} rows written to {output}.")
+
+
+@perks_cli.command("reconcile")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (company time).")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (included).")
+@click.option(
+    "--stripe/--no-stripe",
+    default=None,
+    help="Also compare with Stripe's list of Checkout Sessions (default: with real keys, or "
+    "when STRIPE_API_BASE points at a sandbox).",
+)
+def reconcile_command(start: str, end: str, stripe: bool | None) -> None:
+    """Compare the period's orders with the Stripe events stored (and Stripe's own list);
+    print each finding; exit 1 if there is any."""
+    from flask import current_app
+
+    from perks.errors import PerksError
+    from perks.finance import reconciliation
+    from perks.finance.periods import custom_period, parse_day
+    from perks.payments import stripe_gateway
+
+    try:
+        period = custom_period(parse_day(start), parse_day(end))
+    except PerksError as error:
+        raise click.ClickException(error.message) from error
+    if stripe is None:
+        config = current_app.config
+        stripe = not config["STRIPE_SANDBOX"] or bool(config.get("STRIPE_API_BASE"))
+    sessions = None
+    if stripe:
+        try:
+            sessions = list(stripe_gateway.list_checkout_sessions(period.start_at, period.end_at))
+        except PerksError as error:
+            raise click.ClickException(f"Stripe could not be asked: {error.message}") from error
+    result = reconciliation.reconcile(period, stripe_sessions=sessions)
+    asked = (
+        "" if result.sessions_checked is None else f", {result.sessions_checked} Stripe sessions"
+    )
+    click.echo(f"Checked {result.orders_checked} orders{asked}.")
+    for finding in result.findings:
+        where = finding.order_number or finding.session_id or ""
+        click.echo(f"{finding.kind}\t{where}\t{finding.detail}")
+    if not result.ok:
+        click.echo(f"{len(result.findings)} findings.", err=True)
+        raise SystemExit(1)
+    click.echo("Everything agrees.")

@@ -16,6 +16,9 @@ ENVIRONMENTS = ("development", "production", "testing")
 CLICK_WRITE_MODES = ("sync", "batched")
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production, see validate_settings
+#: the offline Stripe sandbox's keys (perks.payments.sandbox); refused in production
+SANDBOX_SECRET_KEY = "sk_test_perks_sandbox"  # noqa: S105
+SANDBOX_WEBHOOK_SECRET = "whsec_perks_sandbox_0123456789abcdef"  # noqa: S105
 
 
 class ConfigurationError(RuntimeError):
@@ -103,6 +106,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "VND"),
+        # Payments: the offline sandbox unless real keys are given (refused in production).
+        "STRIPE_SANDBOX": _bool(env.get("STRIPE_SANDBOX"), not production),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "" if production else SANDBOX_SECRET_KEY),
+        "STRIPE_WEBHOOK_SECRET": env.get(
+            "STRIPE_WEBHOOK_SECRET", "" if production else SANDBOX_WEBHOOK_SECRET
+        ),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        # The offline sandbox (perks.payments.sandbox): its own database, never the app's.
+        "STRIPE_SANDBOX_DATABASE_URL": database_uri(
+            env.get(
+                "STRIPE_SANDBOX_DATABASE_URL",
+                f"sqlite:///{INSTANCE_DIR / 'stripe-sandbox.sqlite3'}",
+            )
+        ),
+        "STRIPE_SANDBOX_WEBHOOK_URL": env.get("STRIPE_SANDBOX_WEBHOOK_URL", ""),
+        "STRIPE_SANDBOX_RETRY_SECONDS": _float(env.get("STRIPE_SANDBOX_RETRY_SECONDS"), 0.5),
+        "STRIPE_SANDBOX_ASYNC_SECONDS": _float(env.get("STRIPE_SANDBOX_ASYNC_SECONDS"), 2.0),
+        "FRIENDS_DISCOUNT_BPS": _int(env.get("FRIENDS_DISCOUNT_BPS"), 500),
+        "CHECKOUT_EXPIRY_MINUTES": _int(env.get("CHECKOUT_EXPIRY_MINUTES"), 60),
+        # Commissions: days between an order's redemption and its commission being payable.
+        "COMMISSION_HOLDING_DAYS": _int(env.get("COMMISSION_HOLDING_DAYS"), 14),
+        "CHECKOUT_RATE_LIMIT": env.get("CHECKOUT_RATE_LIMIT", "10 per minute"),
         "COMPANY_NAME": env.get("COMPANY_NAME", "Perks"),
         "PEOPLE_PER_PAGE": _int(env.get("PEOPLE_PER_PAGE"), 25),
         "BOOTSTRAP_SERVE_LOCAL": True,
@@ -115,8 +140,9 @@ def validate_settings(config: Mapping[str, Any]) -> None:
 
     Raises:
         ConfigurationError: an unknown ``PERKS_ENV`` or ``CLICK_WRITE_MODE``, an attribution
-            window under a day, or production without a real
-            ``SECRET_KEY``, with the development outbox, or without trusted hosts.
+            window under a day, a friends discount outside 0–100 %, a checkout expiry Stripe
+            would refuse, or production without a real ``SECRET_KEY``, with the development
+            outbox, without trusted hosts, with the Stripe sandbox or without real Stripe keys.
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -128,6 +154,12 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         )
     if config.get("ATTRIBUTION_WINDOW_DAYS", 30) < 1:
         raise ConfigurationError("ATTRIBUTION_WINDOW_DAYS must be at least 1")
+    if not 0 <= config.get("FRIENDS_DISCOUNT_BPS", 0) <= 10_000:
+        raise ConfigurationError("FRIENDS_DISCOUNT_BPS must be between 0 and 10000")
+    if not 30 <= config.get("CHECKOUT_EXPIRY_MINUTES", 60) <= 24 * 60:
+        raise ConfigurationError("CHECKOUT_EXPIRY_MINUTES must be between 30 and 1440 (Stripe)")
+    if not 0 <= config.get("COMMISSION_HOLDING_DAYS", 14) <= 366:
+        raise ConfigurationError("COMMISSION_HOLDING_DAYS must be between 0 and 366")
     if env != "production":
         return
     secret = config.get("SECRET_KEY") or ""
@@ -137,3 +169,13 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("MAIL_BACKEND=outbox is for development; use smtp in production")
     if not config.get("TRUSTED_HOSTS"):
         raise ConfigurationError("TRUSTED_HOSTS must list the site's host names in production")
+    if config.get("STRIPE_SANDBOX"):
+        raise ConfigurationError("STRIPE_SANDBOX is for development; use real Stripe keys")
+    if (
+        not str(config.get("STRIPE_SECRET_KEY") or "").startswith(("sk_", "rk_"))
+        or config.get("STRIPE_SECRET_KEY") == SANDBOX_SECRET_KEY
+    ):
+        raise ConfigurationError("STRIPE_SECRET_KEY must be a real Stripe key in production")
+    webhook_secret = str(config.get("STRIPE_WEBHOOK_SECRET") or "")
+    if not webhook_secret.startswith("whsec_") or webhook_secret == SANDBOX_WEBHOOK_SECRET:
+        raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set in production")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import make_url, text
+from werkzeug.serving import make_server
 
 from perks import create_app
 from perks.auth.models import Role, User
@@ -33,6 +35,21 @@ TEST_SETTINGS: dict[str, Any] = {
     "MAIL_BACKEND": "outbox",
     "TRUSTED_HOSTS": None,
     "SERVER_NAME": None,
+    # The Stripe sandbox retries webhooks and settles async payments quickly in tests.
+    "STRIPE_SANDBOX_RETRY_SECONDS": 0.05,
+    "STRIPE_SANDBOX_ASYNC_SECONDS": 0.3,
+}
+
+
+#: the least a production app needs to start (real keys are made up: nothing is called)
+PRODUCTION_SETTINGS: dict[str, Any] = {
+    "PERKS_ENV": "production",
+    "SECRET_KEY": "p" * 40,
+    "MAIL_BACKEND": "smtp",
+    "TRUSTED_HOSTS": ["perks.example", "localhost"],
+    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+    "STRIPE_SANDBOX": False,
 }
 
 
@@ -50,7 +67,31 @@ class IsolatedClient(FlaskClient):
         self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:
+            # A streamed body (stream_with_context) is read after open() returns: read it in
+            # the request's own context, as the server would.
+            response.response = _ReadIn(context, response.response)
+        return response
+
+
+class _ReadIn:
+    """An iterable read (and closed) inside a given contextvars context."""
+
+    def __init__(self, context: contextvars.Context, iterable: Any) -> None:
+        self._context, self._iterable, self._iterator = context, iterable, iter(iterable)
+
+    def __iter__(self) -> _ReadIn:
+        return self
+
+    def __next__(self) -> Any:
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._iterable, "close", None)
+        if close is not None:
+            self._context.run(close)
 
 
 def _postgres_admin_url() -> str | None:
@@ -79,11 +120,39 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_factory(database_url: str):  # type: ignore[no-untyped-def]
+def sandbox_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Stripe sandbox's own database for this run, never the app's: a SQLite file, or a
+    second new PostgreSQL database when the run is on PostgreSQL."""
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'stripe-sandbox.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"perks_sandbox_{uuid.uuid4().hex[:10]}"
+    conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app_factory(database_url: str, sandbox_database_url: str):  # type: ignore[no-untyped-def]
     """Make an app on the test database with some settings changed."""
 
     def make(**overrides: Any) -> Flask:
-        app = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app = create_app(
+            {
+                **TEST_SETTINGS,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "STRIPE_SANDBOX_DATABASE_URL": sandbox_database_url,
+                **overrides,
+            }
+        )
         app.test_client_class = IsolatedClient
         return app
 
@@ -133,6 +202,43 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         clean_database()
         if app.config["RATELIMIT_ENABLED"]:
             limiter.reset()
+
+
+@pytest.fixture(scope="session")
+def live_server_app(app_factory, _schema) -> Flask:  # type: ignore[no-untyped-def]
+    """The app behind ``live_server``: CSRF protection on, as in production."""
+    return app_factory(PERKS_ENV="testing", WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server_app: Flask) -> Iterator[str]:
+    """The base URL of ``live_server_app`` served over real HTTP on a free port (threaded)."""
+    server = make_server("127.0.0.1", 0, live_server_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_sandbox(app: Flask, live_server: str, live_server_app: Flask, monkeypatch):  # type: ignore[no-untyped-def]
+    """The Stripe sandbox of ``live_server``, empty, with the test's app pointed at it.
+
+    ``stripe_gateway`` calls made in the test (``app``) go through the real ``stripe``
+    library to the live server's ``/stripe-sandbox``; webhooks go to the live server's
+    ``/stripe/webhook`` unless a test sets ``STRIPE_SANDBOX_WEBHOOK_URL`` on
+    ``live_server_app``. See ``tests/stripe_sandbox.py`` for what the helper offers.
+    """
+    from tests.stripe_sandbox import LiveSandbox
+
+    sandbox = LiveSandbox(live_server, live_server_app)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", sandbox.api_base)
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()  # before the database is emptied: no webhook lands in the next test
 
 
 @pytest.fixture

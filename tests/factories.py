@@ -21,10 +21,18 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
+from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
 from perks.people.models import Department
 from perks.referrals.models import Click, Destination, ReferralLink
-from perks.shop.models import Product, ProductCategory, RedemptionMode
+from perks.shop.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductCategory,
+    RedemptionMode,
+)
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
@@ -181,3 +189,73 @@ class ClickFactory(BaseFactory):
     user_agent_family = "Chrome"
     is_bot = False
     referrer_domain = ""
+
+
+class OrderFactory(BaseFactory):
+    """A pending storefront order of one product (``product``, ``quantity`` 1) at list price,
+    its Checkout Session open: in VND by default (the product's currency).
+
+    ``OrderFactory(product=ProductFactory(price_amount=1250, currency="USD"), quantity=2)``;
+    ``OrderFactory(with_line=False)`` makes an order without lines (add OrderLineFactory's).
+    """
+
+    class Meta:
+        model = Order
+
+    class Params:
+        product = factory.SubFactory(ProductFactory)
+        quantity = 1
+        with_line = True
+
+    customer_name = "Nguyễn Thị Khách"
+    customer_email = factory.Sequence(lambda n: f"khach{n}@example.com")
+    locale = "vi"
+    currency = factory.LazyAttribute(lambda o: o.product.currency)
+    subtotal_amount = factory.LazyAttribute(lambda o: o.product.price_amount * o.quantity)
+    discount_amount = 0
+    total_amount = factory.LazyAttribute(lambda o: o.subtotal_amount - o.discount_amount)
+    checkout_session_id = factory.Sequence(lambda n: f"cs_test_perks_{n:06d}")
+    status = OrderStatus.PENDING
+
+    line = factory.Maybe(
+        "with_line",
+        factory.RelatedFactory(
+            "tests.factories.OrderLineFactory",
+            factory_related_name="order",
+            product=factory.SelfAttribute("..product"),
+            quantity=factory.SelfAttribute("..quantity"),
+        ),
+    )
+
+
+class OrderLineFactory(BaseFactory):
+    """A line of ``order`` for ``product`` at its list price (no discount)."""
+
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory, with_line=False)
+    product = factory.SubFactory(ProductFactory)
+    product_name = factory.LazyAttribute(lambda line: line.product.name_vi)
+    quantity = 1
+    unit_list_amount = factory.LazyAttribute(lambda line: line.product.price_amount)
+    unit_amount = factory.LazyAttribute(lambda line: line.unit_list_amount)
+    line_total_amount = factory.LazyAttribute(lambda line: line.unit_amount * line.quantity)
+
+
+class CommissionRuleFactory(BaseFactory):
+    """A default rule paying 10 % of the line total, for any currency, since 2020."""
+
+    class Meta:
+        model = CommissionRule
+
+    scope = RuleScope.DEFAULT
+    kind = RuleKind.PERCENT
+    rate_bps = 1000
+    flat_amount = None
+    cap_amount = None
+    currency = None
+    effective_from = date(2020, 1, 1)
+    effective_to = None
+    version = 1
+    note = ""

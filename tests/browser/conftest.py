@@ -1,26 +1,26 @@
 """Browser fixtures: the app served live on the test database, driven by headless Chromium.
 
 The browser is Debian's ``chromium`` (``make test`` installs it) driven through Playwright's
-sync API; Playwright's own browser downloads are never used. The live server is a second
-app on the same database as the ``app`` fixture, with CSRF protection on as in production,
-so the tests seed data with the factories and the server sees it. Every browser test starts
-and ends on an empty database.
+sync API; Playwright's own browser downloads are never used. The live server
+(``live_server``, in tests/conftest.py) is a second app on the same database as the ``app``
+fixture, with CSRF protection on as in production, so the tests seed data with the
+factories and the server sees it. Every browser test starts and ends on an empty database.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
-from werkzeug.serving import make_server
 
+from tests import factories
 from tests.conftest import clean_database
+from tests.stripe_sandbox import LiveSandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,20 +36,6 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 #: how long an action or an expectation may wait before the test fails (milliseconds)
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture(scope="session")
-def live_server(app_factory, _schema) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The base URL of the app served on a free port, with CSRF protection on."""
-    server_app: Flask = app_factory(PERKS_ENV="testing", WTF_CSRF_ENABLED=True)
-    server = make_server("127.0.0.1", 0, server_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -130,4 +116,59 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.on("pageerror", problems.page_error)
     page.on("response", problems.response)
     yield page
+    assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``shoot(page, name)``: a screenshot into PERKS_SCREENSHOTS_DIR (``make screenshots``:
+    docs/screenshots, shown in the README), else into a temporary folder."""
+    folder = Path(os.environ.get("PERKS_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page: Page, name: str) -> Path:
+        page.wait_for_load_state("networkidle")
+        path = folder / f"{name}.png"
+        page.screenshot(path=path)
+        return path
+
+    return shoot
+
+
+#: the customer's phone; headless Chromium's own user agent is rightly counted as a bot by the
+#: referral redirect, which would then set no attribution cookie
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+@pytest.fixture
+def tour():  # type: ignore[no-untyped-def]
+    return factories.ProductFactory(
+        slug="tour-ha-long",
+        name_en="Ha Long Bay 2-day cruise",
+        name_vi="Tour Hạ Long 2 ngày 1 đêm",
+        price_amount=2_400_000,
+        max_quantity_per_order=4,
+    )
+
+
+@pytest.fixture
+def shopper(browser: Browser, live_sandbox: LiveSandbox) -> Iterator[Page]:
+    """A customer's fresh browser (no cookies, nobody signed in) on their phone."""
+    context: BrowserContext = browser.new_context(
+        base_url=live_sandbox.url, viewport=VIEWPORT, locale="en-US", user_agent=PHONE
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    problems = PageProblems()
+    page = context.new_page()
+    page.on("console", problems.console)
+    page.on("pageerror", problems.page_error)
+    page.on("response", problems.response)
+    try:
+        yield page
+    finally:
+        context.close()
     assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)

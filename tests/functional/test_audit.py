@@ -8,6 +8,7 @@ from perks.audit import AuditEvent
 from perks.auth.models import Role
 from perks.extensions import db
 from tests import factories
+from tests.conftest import PRODUCTION_SETTINGS
 
 
 def add_event(action: str, actor_id: int | None, when: datetime) -> None:
@@ -44,13 +45,7 @@ def test_bad_audit_filter_is_a_400(client, login_as):
 
 
 def test_outbox_is_hidden_in_production(app, app_factory):
-    production = app_factory(
-        PERKS_ENV="production",
-        SECRET_KEY="p" * 40,
-        MAIL_BACKEND="smtp",
-        TRUSTED_HOSTS=["localhost"],
-        SESSION_COOKIE_SECURE=False,
-    )
+    production = app_factory(**PRODUCTION_SETTINGS, SESSION_COOKIE_SECURE=False)
     client = production.test_client()
     admin = factories.UserFactory(roles={Role.ADMIN})
     client.post("/login", data={"email": admin.email, "password": factories.PASSWORD})

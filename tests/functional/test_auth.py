@@ -14,7 +14,7 @@ from perks.config import ConfigurationError
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from tests import factories
-from tests.conftest import login
+from tests.conftest import PRODUCTION_SETTINGS, login
 
 
 def outbox_link(recipient: str) -> str:
@@ -221,12 +221,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(app_factory, secr
 
 
 def test_production_starts_with_a_real_secret_key(app_factory):
-    app = app_factory(
-        PERKS_ENV="production",
-        SECRET_KEY="x" * 48,
-        MAIL_BACKEND="smtp",
-        TRUSTED_HOSTS=["perks.example"],
-    )
+    app = app_factory(**{**PRODUCTION_SETTINGS, "SECRET_KEY": "x" * 48})
     assert app.config["PERKS_ENV"] == "production"
 
 

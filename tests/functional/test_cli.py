@@ -66,3 +66,28 @@ def test_create_admin_refuses_a_short_password(runner):
     assert result.exit_code != 0
     assert "12" in result.output  # the rule, in the default language
     assert people_count() == 0
+
+
+def test_demo_leaves_referral_activity_in_every_state_and_a_ledger_that_agrees(runner):
+    from sqlalchemy import func, select
+
+    from perks.commissions.models import Commission, CommissionState
+    from perks.extensions import db
+    from perks.payments.models import EventOutcome, StripeEvent
+    from perks.referrals.models import Click
+    from perks.shop.models import Order, OrderStatus
+
+    assert runner.invoke(args=["perks", "demo"]).exit_code == 0
+
+    states = set(db.session.scalars(select(Commission.state).distinct()))
+    expected = set(CommissionState) - {CommissionState.PAID}
+    assert expected <= states
+    statuses = set(db.session.scalars(select(Order.status).distinct()))
+    assert {OrderStatus.REDEEMED, OrderStatus.REFUNDED, OrderStatus.DISPUTED} <= statuses
+    assert {OrderStatus.PENDING, OrderStatus.PARTIALLY_REFUNDED} <= statuses
+    # Paid through signed webhooks that the sandbox delivered over HTTP.
+    outcomes = set(db.session.scalars(select(StripeEvent.outcome).distinct()))
+    assert outcomes == {EventOutcome.APPLIED}
+    assert db.session.scalar(select(func.count()).select_from(Click)) > 100
+    verified = runner.invoke(args=["perks", "verify-ledger"])
+    assert verified.exit_code == 0, verified.output

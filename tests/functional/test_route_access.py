@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +18,7 @@ from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkStatus
 from perks.extensions import db
 from perks.mail import OutboxMessage
+from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from tests import factories
 from tests.conftest import login
@@ -46,6 +48,9 @@ SIGNED_IN = only()
 HR = only(Role.HR)
 HR_POST = only(Role.HR, ok=302)
 ADMIN = only(Role.ADMIN)
+FINANCE = only(Role.FINANCE)
+SHELVES = only(Role.HR, Role.FINANCE)
+SHELVES_POST = only(Role.HR, Role.FINANCE, ok=303)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,38 @@ ROUTES: dict[str, Route] = {
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),
     "shop.product": Route("GET", lambda s: f"/shop/p/{s['product']}", everyone(200)),
+    # The cart: public, in the session; a product not in the cart is a 404 for everybody
+    "shop.cart_page": Route("GET", lambda s: "/shop/cart", everyone(200)),
+    "shop.add_to_cart": Route(
+        "POST",
+        lambda s: "/shop/cart/add",
+        everyone(303),
+        {"product": "route-table", "quantity": "1"},
+    ),
+    "shop.update_cart_line": Route(
+        "POST", lambda s: f"/shop/cart/{s['product_id']}/quantity", everyone(404), {"quantity": "1"}
+    ),
+    "shop.remove_from_cart": Route(
+        "POST", lambda s: f"/shop/cart/{s['product_id']}/remove", everyone(303)
+    ),
+    "shop.clear_cart": Route("POST", lambda s: "/shop/cart/clear", everyone(303)),
+    # Checkout: an empty cart goes back to the cart page, for everybody
+    "shop.checkout_page": Route("GET", lambda s: "/shop/checkout", everyone(303)),
+    "shop.place_order": Route("POST", lambda s: "/shop/checkout", everyone(303)),
+    # A customer's order: by its secret token, for whoever has it; QR codes once paid
+    "shop.order": Route("GET", lambda s: f"/shop/orders/{s['order_token']}", everyone(200)),
+    "shop.order_status": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/status", everyone(200)
+    ),
+    "shop.order_qr_png": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/qr.png", everyone(200)
+    ),
+    "shop.order_qr_svg": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/qr.svg", everyone(200)
+    ),
+    "shop.order_cancelled": Route(
+        "GET", lambda s: f"/shop/orders/{s['pending_order_token']}/cancelled", everyone(200)
+    ),
     # Referral stats: everyone's own links; another person's link is a 404 for everybody
     "referral_stats.my_links": Route("GET", lambda s: "/stats/links", SIGNED_IN),
     "referral_stats.link": Route("GET", lambda s: f"/stats/links/{s['link']}", only(ok=404)),
@@ -133,14 +170,191 @@ ROUTES: dict[str, Route] = {
     "referral_stats.fraud": Route("GET", lambda s: "/finance/fraud", only(Role.FINANCE)),
     # Referral links: everyone's own; another person's link is a 404 for everybody
     "referrals.my_links": Route("GET", lambda s: "/links", SIGNED_IN),
+    "referrals.make_default_link": Route("POST", lambda s: "/links/default", only(ok=302)),
     "referrals.new_link": Route("GET", lambda s: "/links/new", SIGNED_IN),
     "referrals.share": Route("GET", lambda s: f"/links/{s['link']}", only(ok=404)),
     "referrals.qr_png": Route("GET", lambda s: f"/links/{s['link']}/qr.png", only(ok=404)),
     "referrals.qr_svg": Route("GET", lambda s: f"/links/{s['link']}/qr.svg", only(ok=404)),
     "referrals.pause": Route("POST", lambda s: f"/links/{s['link']}/pause", only(ok=404)),
     "referrals.resume": Route("POST", lambda s: f"/links/{s['link']}/resume", only(ok=404)),
+    # Commissions: everyone's own earnings; finance's lists, adjustments and rules
+    "commissions.my_earnings": Route("GET", lambda s: "/earnings", SIGNED_IN),
+    "commissions.rules": Route("GET", lambda s: "/earnings/rules", SIGNED_IN),
+    "commissions_finance.index": Route("GET", lambda s: "/finance/commissions", FINANCE),
+    "commissions_finance.flagged": Route("GET", lambda s: "/finance/commissions/flagged", FINANCE),
+    "commissions_finance.adjustments": Route(
+        "GET", lambda s: "/finance/commissions/adjustments", FINANCE
+    ),
+    "commissions_finance.rules": Route("GET", lambda s: "/finance/commission-rules", FINANCE),
+    "commissions_finance.create_rule": Route(
+        "GET", lambda s: "/finance/commission-rules/new", FINANCE
+    ),
+    "commissions_finance.revise_rule": Route(
+        "GET", lambda s: f"/finance/commission-rules/{s['commission_rule']}/revise", FINANCE
+    ),
+    "commissions_finance.end_rule": Route(
+        "POST",
+        lambda s: f"/finance/commission-rules/{s['commission_rule']}/end",
+        only(Role.FINANCE, ok=302),
+        {"last_day": "2099-12-31"},
+    ),
+    # Finance: reports, exports, payout batches, reconciliation (finance and admins only)
+    "finance.reports_page": Route("GET", lambda s: "/finance/reports", FINANCE),
+    "finance.report_lines": Route("GET", lambda s: "/finance/reports/lines", FINANCE),
+    "finance.exports_page": Route("GET", lambda s: "/finance/exports", FINANCE),
+    "finance.export_file": Route("GET", lambda s: "/finance/exports/ledger.csv", FINANCE),
+    "finance.payouts_page": Route("GET", lambda s: "/finance/payouts", FINANCE),
+    # Nothing is owed: the draft is refused with a message, back to the list
+    "finance.draft_batch": Route(
+        "POST", lambda s: "/finance/payouts", only(Role.FINANCE, ok=302), {"cutoff": "2026-01-01"}
+    ),
+    "finance.batch_page": Route("GET", lambda s: f"/finance/payouts/{s['payout_batch']}", FINANCE),
+    "finance.exclude_line": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/lines/999999/exclude",
+        only(Role.FINANCE, ok=404),
+        {"reason": "route table"},
+    ),
+    # The sample draft has no line to pay: refused with a message, back to the batch
+    "finance.approve_batch": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/approve",
+        only(Role.FINANCE, ok=302),
+    ),
+    "finance.mark_paid": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/paid",
+        only(Role.FINANCE, ok=302),
+        {"payment_reference": "PAYROLL-1"},
+    ),
+    "finance.cancel_batch": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/cancel",
+        only(Role.FINANCE, ok=302),
+        {"reason": "route table"},
+    ),
+    "finance.payroll_file": Route(
+        "GET",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/payroll.csv",
+        only(Role.FINANCE, ok=302),
+    ),
+    "finance.reconciliation_page": Route("GET", lambda s: "/finance/reconciliation", FINANCE),
     # The public redirect: the link's page for everyone, signed in or not
     "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
+    # The Stripe sandbox (never in production): its API needs the sandbox's secret key, so it
+    # is a 401 for everybody here; its pages are public developer tools; unknown ids are 404s
+    "stripe_sandbox_api.create_checkout_session": Route(
+        "POST", lambda s: "/stripe-sandbox/v1/checkout/sessions", everyone(401)
+    ),
+    "stripe_sandbox_api.list_checkout_sessions": Route(
+        "GET", lambda s: "/stripe-sandbox/v1/checkout/sessions", everyone(401)
+    ),
+    "stripe_sandbox_api.retrieve_checkout_session": Route(
+        "GET", lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none", everyone(401)
+    ),
+    "stripe_sandbox_api.expire_checkout_session": Route(
+        "POST", lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none/expire", everyone(401)
+    ),
+    "stripe_sandbox_api.list_line_items": Route(
+        "GET",
+        lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none/line_items",
+        everyone(401),
+    ),
+    "stripe_sandbox_api.create_refund": Route(
+        "POST", lambda s: "/stripe-sandbox/v1/refunds", everyone(401)
+    ),
+    "stripe_sandbox_api.list_objects": Route(
+        "GET", lambda s: "/stripe-sandbox/v1/refunds", everyone(401)
+    ),
+    "stripe_sandbox_api.retrieve_object": Route(
+        "GET", lambda s: "/stripe-sandbox/v1/charges/ch_none", everyone(401)
+    ),
+    "stripe_sandbox_api.unknown_url": Route(
+        "GET", lambda s: "/stripe-sandbox/v1/customers", everyone(401)
+    ),
+    "stripe_sandbox.control": Route("GET", lambda s: "/stripe-sandbox/", everyone(200)),
+    "stripe_sandbox.checkout_page": Route(
+        "GET", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404)
+    ),
+    "stripe_sandbox.pay": Route(
+        "POST", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404), {"method": "card"}
+    ),
+    "stripe_sandbox.expire_session": Route(
+        "POST", lambda s: "/stripe-sandbox/sessions/cs_test_none/expire", everyone(404)
+    ),
+    "stripe_sandbox.refund": Route(
+        "POST", lambda s: "/stripe-sandbox/payments/pi_none/refund", everyone(404)
+    ),
+    "stripe_sandbox.open_dispute": Route(
+        "POST", lambda s: "/stripe-sandbox/payments/pi_none/dispute", everyone(404)
+    ),
+    "stripe_sandbox.close_dispute": Route(
+        "POST",
+        lambda s: "/stripe-sandbox/disputes/dp_none/close",
+        everyone(404),
+        {"outcome": "won"},
+    ),
+    "stripe_sandbox.resend_event": Route(
+        "POST", lambda s: "/stripe-sandbox/events/evt_none/resend", everyone(404)
+    ),
+    "stripe_sandbox.save_options": Route(
+        "POST", lambda s: "/stripe-sandbox/options", everyone(303)
+    ),
+    "stripe_sandbox.retry_deliveries": Route(
+        "POST", lambda s: "/stripe-sandbox/deliveries/retry", everyone(303)
+    ),
+    # Stripe's webhook: no session, no CSRF; an unsigned delivery is a 400 for everybody
+    "payments.stripe_webhook": Route("POST", lambda s: "/stripe/webhook", everyone(400)),
+    # The Stripe event log: finance and admins read it; only admins replay an event
+    "payments.events": Route("GET", lambda s: "/admin/stripe-events", only(Role.FINANCE)),
+    "payments.event": Route(
+        "GET", lambda s: f"/admin/stripe-events/{s['stripe_event']}", only(Role.FINANCE)
+    ),
+    "payments.replay_event": Route(
+        "POST",
+        lambda s: f"/admin/stripe-events/{s['stripe_event']}/replay",
+        only(Role.ADMIN, ok=302),
+    ),
+    # Product images: public, by their stored name; a name no product holds is a 404
+    "shop_images.product_image": Route(
+        "GET", lambda s: f"/shop/images/{'0' * 32}.png", everyone(404)
+    ),
+    # The shop's back office: products and categories for HR and finance, orders for finance
+    "shop_admin.products": Route("GET", lambda s: "/manage/products", SHELVES),
+    "shop_admin.create_product": Route("GET", lambda s: "/manage/products/new", SHELVES),
+    "shop_admin.edit_product": Route(
+        "GET", lambda s: f"/manage/products/{s['product_id']}/edit", SHELVES
+    ),
+    "shop_admin.deactivate_product": Route(
+        "POST", lambda s: f"/manage/products/{s['product_id']}/deactivate", SHELVES_POST
+    ),
+    "shop_admin.reactivate_product": Route(
+        "POST", lambda s: f"/manage/products/{s['product_id']}/reactivate", SHELVES_POST
+    ),
+    "shop_admin.categories": Route("GET", lambda s: "/manage/categories", SHELVES),
+    "shop_admin.create_category": Route("GET", lambda s: "/manage/categories/new", SHELVES),
+    "shop_admin.edit_category": Route(
+        "GET", lambda s: f"/manage/categories/{s['category_id']}/edit", SHELVES
+    ),
+    "shop_admin.move_category": Route(
+        "POST",
+        lambda s: f"/manage/categories/{s['category_id']}/move",
+        SHELVES_POST,
+        {"direction": "down"},
+    ),
+    "shop_admin.orders": Route("GET", lambda s: "/manage/orders", only(Role.FINANCE)),
+    "shop_admin.order": Route(
+        "GET", lambda s: f"/manage/orders/{s['order_id']}", only(Role.FINANCE)
+    ),
+    # An empty refund form is refused (400) for finance; nobody else reaches it
+    "shop_admin.refund_order": Route(
+        "POST", lambda s: f"/manage/orders/{s['order_id']}/refund", only(Role.FINANCE, ok=400)
+    ),
+    # The order counter: redeemers (and admins); an unknown code is a 404
+    "order_redeem.redeem": Route("GET", lambda s: "/redeem-order", only(Role.REDEEMER)),
+    "order_redeem.mark_redeemed": Route(
+        "POST", lambda s: "/redeem-order/redeem", only(Role.REDEEMER, ok=404), {"code": "NONE"}
+    ),
 }
 
 
@@ -159,6 +373,15 @@ def samples() -> dict[str, int]:
     draw = factories.DrawFactory()
     product = factories.ProductFactory()
     link = factories.ReferralLinkFactory(user=person)
+    stripe_event = StripeEvent(
+        event_id="evt_route_access",
+        type="plan.created",
+        stripe_created_at=datetime.now(UTC),
+        payload={"id": "evt_route_access", "type": "plan.created", "data": {"object": {}}},
+        outcome=EventOutcome.IGNORED,
+    )
+    db.session.add(stripe_event)
+    db.session.commit()
     return {
         "person": person.id,
         "message": message.id,
@@ -171,10 +394,45 @@ def samples() -> dict[str, int]:
         "claim": claims.claim_perk(perk.id, person).id,
         "entry": draws.enter_draw(draw.perk_id, person).id,
         "product": product.slug,
+        "product_id": product.id,
+        "category_id": product.category_id,
+        "order_id": factories.OrderFactory().id,
         "category": product.category.slug,
+        "order_token": _paid_order().token,
+        "pending_order_token": factories.OrderFactory().token,
         "link": link.id,
         "link_code": link.code,
+        "commission_rule": factories.CommissionRuleFactory().id,
+        "stripe_event": stripe_event.id,
+        "payout_batch": _draft_payout_batch().id,
     }
+
+
+def _draft_payout_batch():  # type: ignore[no-untyped-def]
+    """A draft payout batch with no lines, drafted by a finance person of its own."""
+    from datetime import date
+
+    from perks.finance.models import PayoutBatch
+
+    batch = PayoutBatch(
+        reference="PO-20260101-TEST",
+        cutoff_date=date(2026, 1, 1),
+        cutoff_at=datetime(2026, 1, 1, 16, 59, tzinfo=UTC),
+        drafted_by_id=factories.UserFactory(roles={Role.FINANCE}).id,
+    )
+    db.session.add(batch)
+    db.session.commit()
+    return batch
+
+
+def _paid_order():  # type: ignore[no-untyped-def]
+    """A paid order, and a product at a fixed slug the route table adds to the cart."""
+    factories.ProductFactory(slug="route-table")
+    order = factories.OrderFactory(paid_at=datetime.now(UTC))
+    order.paid_amount = order.total_amount
+    order.refresh_status()
+    db.session.commit()
+    return order
 
 
 def test_every_route_is_in_the_table(app):
