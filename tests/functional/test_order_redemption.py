@@ -308,7 +308,8 @@ def test_two_counters_redeeming_at_once_make_exactly_one_redemption(app: Flask):
     lock = threading.Lock()
 
     def counter(user_id: int) -> None:
-        with app.app_context():
+        # a request in English, as at the counter (without one, messages use the default locale)
+        with app.test_request_context(headers={"Accept-Language": "en"}):
             from perks.auth.models import User
 
             user = db.session.get(User, user_id)
@@ -330,7 +331,9 @@ def test_two_counters_redeeming_at_once_make_exactly_one_redemption(app: Flask):
         thread.join(timeout=60)
 
     assert results.count("redeemed") == 1, results
-    assert all(r.startswith("conflict: Already redeemed on") for r in results if r != "redeemed")
+    assert all(r.startswith("conflict: Already redeemed on") for r in results if r != "redeemed"), (
+        results
+    )
     order = reload(order_id)
     assert order.redeemed_by_id in ids
     audits = db.session.scalars(
