@@ -202,9 +202,11 @@ def record_payout(
     commissions whose entries it paid to ``paid`` (flushes, never commits: the finance
     service that marks its batch paid owns the transaction and the audit).
 
-    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission among
-    them that is payable becomes paid; one put on hold meanwhile stays on hold, remembered as
-    paid; a voided one stays voided (its reversal nets in the next payout).
+    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission whose
+    earn or reversal entries are among them and that is payable becomes paid; one put on
+    hold meanwhile stays on hold, remembered as paid; a voided one stays voided (its reversal
+    nets in the next payout). An adjustment that names a commission pays the adjustment, not
+    the commission, whatever the commission's state.
 
     Raises:
         ValidationFailed: ``amount`` is not positive, or differs from the net of
@@ -237,8 +239,12 @@ def record_payout(
         payout_batch_id=payout_batch_id,
         at=at,
     )
+    # Only the commission's own entries pay it: an adjustment may name a commission that is
+    # still pending or on hold, and paying the adjustment does not pay that commission.
     commission_ids = select(LedgerEntry.commission_id).where(
-        LedgerEntry.id.in_(list(entry_ids)), LedgerEntry.commission_id.is_not(None)
+        LedgerEntry.id.in_(list(entry_ids)),
+        LedgerEntry.commission_id.is_not(None),
+        LedgerEntry.kind.in_([EntryKind.EARN, EntryKind.REVERSAL]),
     )
     for commission in db.session.scalars(
         select(Commission).where(Commission.id.in_(commission_ids)).order_by(Commission.id)

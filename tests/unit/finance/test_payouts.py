@@ -135,6 +135,23 @@ def test_marking_paid_writes_payouts_moves_commissions_and_tells_people():
     assert verify_ledger().ok, verify_ledger().problems
 
 
+def test_an_adjustment_naming_a_pending_commission_is_paid_without_paying_the_commission():
+    an = factories.UserFactory()
+    order = referred_order(an)
+    pay(order)  # pending: not redeemed yet
+    commission = db.session.scalars(select(Commission).where(Commission.order_id == order.id)).one()
+    assert commission.state is CommissionState.PENDING
+    ledger.record_adjustment(
+        an.id, Money(50_000, "VND"), "Thưởng", actor=finance_person(), commission_id=commission.id
+    )
+    batch = _paid_batch(finance_person(), finance_person())
+    assert batch.status is BatchStatus.PAID
+    assert _line_of(batch, an.id).amount == 50_000
+    db.session.refresh(commission)
+    assert commission.state is CommissionState.PENDING
+    assert verify_ledger().ok, verify_ledger().problems
+
+
 def test_only_an_approved_batch_can_be_paid_and_only_once():
     payable_order(factories.UserFactory())
     drafter, approver = finance_person(), finance_person()
