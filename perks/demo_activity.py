@@ -4,7 +4,9 @@ Customers follow employees' links (some of the visitors are link-preview bots), 
 the storefront and pay on the Stripe sandbox's checkout page; the sandbox signs the webhooks
 and delivers them over HTTP to the app, which marks the orders paid, exactly as it will in
 production. Then the counter redeems some orders, finance refunds a few and banks dispute
-two. Commissions follow from those events by themselves (``perks.commissions``).
+two. Commissions follow from those events by themselves (``perks.commissions``). Finally
+finance pays a first payout batch (four eyes: one drafts, another approves), leaving one
+person's line out, so a fresh demo shows commissions in every state, paid and payable alike.
 
 ``flask perks demo`` has no web server running, and the sandbox is reached over HTTP, so
 this module serves the app on a free loopback port for the few seconds it needs.
@@ -25,7 +27,11 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from perks.auth.models import Role, User
 from perks.db import utcnow
+from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.finance import payouts
+from perks.finance.models import LineStatus, PayoutBatch
+from perks.finance.periods import company_today
 from perks.money import Money
 from perks.payments.sandbox import service as sandbox
 from perks.payments.sandbox import webhooks as sandbox_webhooks
@@ -142,6 +148,8 @@ class ActivitySummary:
     refunded: int = 0
     disputed: int = 0
     payable: int = 0
+    #: the reference of the payout batch paid, if one was
+    payout_batch: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -164,7 +172,8 @@ def serving(app: Flask) -> Iterator[str]:
 
 
 def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> ActivitySummary:
-    """Clicks, orders, payments, redemptions, refunds and disputes for the demo company.
+    """Clicks, orders, payments, redemptions, refunds and disputes for the demo company, and
+    a first payout batch paid (see :func:`pay_a_first_batch`).
 
     Runs only with the Stripe sandbox (it pays on the sandbox's page); does nothing when
     the database already has orders.
@@ -275,8 +284,50 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
         summary.payable = release_some_commissions(
             [o for o in (db.session.get(Order, p.id) for p in paid) if o is not None], rng
         )
+    # Outside the request to the short-lived server: the e-mails link to the app itself.
+    batch = pay_a_first_batch(rng)
+    if batch is None:
+        summary.notes.append("not enough payable commissions or finance people for a payout")
+    else:
+        summary.payout_batch = batch.reference
     db.session.remove()
     return summary
+
+
+def pay_a_first_batch(rng: random.Random) -> PayoutBatch | None:
+    """Finance's first payout, through the real services: the first finance person drafts a
+    batch of everything payable today and leaves one person's line out (a question to settle
+    first: their commissions stay payable for the next batch), the second approves it, and the
+    first marks it paid with the payroll run's reference. With a single line to pay, it is
+    paid whole. Returns the paid batch, or None without two finance people or anything owed.
+
+    Raises:
+        smtplib.SMTPException, OSError: the e-mails to the people paid could not be sent (the
+            batch stays approved, unpaid).
+    """
+    finance = [
+        person
+        for person in db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.id)
+        )
+        if Role.FINANCE in person.roles  # held in their own right, not an admin's every role
+    ]
+    if len(finance) < 2:
+        return None
+    drafter, approver = finance[:2]
+    today = company_today()
+    try:
+        batch = payouts.draft_batch(today, actor=drafter, today=today)
+    except ValidationFailed:
+        return None  # nobody is owed anything yet
+    included = [line for line in payouts.lines_of(batch.id) if line.status is LineStatus.INCLUDED]
+    if len(included) > 1:
+        left_out = rng.choice(included)
+        payouts.exclude_line(
+            batch.id, left_out.id, "Chờ xác nhận số tài khoản ngân hàng mới", actor=drafter
+        )
+    payouts.approve_batch(batch.id, actor=approver)
+    return payouts.mark_batch_paid(batch.id, f"LUONG-{today:%Y%m}", actor=drafter)
 
 
 def _visitor(rng: random.Random, *, bot: bool) -> Visitor:

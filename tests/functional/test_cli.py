@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from perks.auth.models import EmploymentType, Role, User
-from perks.demo import DEMO_LOGINS, DEMO_PASSWORD
+from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
 from tests.conftest import login
 
@@ -73,6 +73,7 @@ def test_demo_leaves_referral_activity_in_every_state_and_a_ledger_that_agrees(r
 
     from perks.commissions.models import Commission, CommissionState
     from perks.extensions import db
+    from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
     from perks.payments.models import EventOutcome, StripeEvent
     from perks.referrals.models import Click
     from perks.shop.models import Order, OrderStatus
@@ -80,8 +81,19 @@ def test_demo_leaves_referral_activity_in_every_state_and_a_ledger_that_agrees(r
     assert runner.invoke(args=["perks", "demo"]).exit_code == 0
 
     states = set(db.session.scalars(select(Commission.state).distinct()))
-    expected = set(CommissionState) - {CommissionState.PAID}
-    assert expected <= states
+    assert states == set(CommissionState)
+    # A first payout, four eyes: drafted by one finance person, approved by another, paid;
+    # one line left out, so payable commissions wait for the next batch.
+    batch = db.session.scalars(select(PayoutBatch)).one()
+    assert batch.status is BatchStatus.PAID
+    assert batch.payment_reference
+    assert batch.drafted_by.email == f"ketoan@{DEMO_DOMAIN}"
+    assert batch.approved_by is not None
+    assert batch.approved_by.email == f"ketoan2@{DEMO_DOMAIN}"
+    line_statuses = set(
+        db.session.scalars(select(PayoutLine.status).where(PayoutLine.batch_id == batch.id))
+    )
+    assert {LineStatus.INCLUDED, LineStatus.EXCLUDED} <= line_statuses
     statuses = set(db.session.scalars(select(Order.status).distinct()))
     assert {OrderStatus.REDEEMED, OrderStatus.REFUNDED, OrderStatus.DISPUTED} <= statuses
     assert {OrderStatus.PENDING, OrderStatus.PARTIALLY_REFUNDED} <= statuses

@@ -1,0 +1,125 @@
+"""A payout, four eyes, each person in their own browser against the live server: finance
+person A drafts a batch and is told another finance person must approve it; B approves it;
+A downloads the payroll file (read back with the csv module) and marks the batch paid with
+the payroll run's reference; the employee then sees the commission paid on their earnings
+page, in Vietnamese. The commission report ties to the ledger."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from perks.finance.payouts import PAYROLL_HEADER
+from tests import factories
+from tests.browser.conftest import new_context
+from tests.browser.test_journeys import sign_in, vietnamese
+from tests.unit.finance.helpers import finance_person, payable_order, refund_to
+
+pytestmark = pytest.mark.browser
+
+PAYROLL_RUN = "LUONG-2026-11"
+
+
+@pytest.fixture
+def other_browsers(browser: Browser, live_server: str) -> Iterator:  # type: ignore[type-arg]
+    """``open_as(email, locale)``: a signed-in page in a fresh browser profile of its own."""
+    contexts = []
+
+    def open_as(email: str, locale: str = "en-US") -> Page:
+        context = new_context(browser, live_server, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        sign_in(page, email)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
+    page: Page, other_browsers, screenshots
+):
+    factories.CommissionRuleFactory(rate_bps=1000)  # 10 % of every line
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    trang = factories.UserFactory(
+        name="Phạm Thu Trang", employee_number="NV-0042", department_id=sales.id, locale="vi"
+    )
+    khoa = factories.UserFactory(name="Trần Minh Khoa", employee_number="NV-0107")
+    tour = factories.ProductFactory(name_vi="Tour Hạ Long", price_amount=2_400_000)
+    stay = factories.ProductFactory(name_vi="Resort Phú Quốc", price_amount=1_500_000)
+    trangs_order = payable_order(trang, tour)  # 240.000 ₫
+    payable_order(trang, stay, quantity=2)  # 300.000 ₫
+    refund_to(payable_order(khoa, stay), 750_000)  # 150.000 ₫ less 75.000 ₫ taken back
+    drafter = finance_person(name="Phạm Minh Tuấn")
+    approver = finance_person(name="Vũ Thu Hà")
+    trang_email, khoa_email, number = trang.email, khoa.email, trangs_order.number
+    drafter_email, approver_email = drafter.email, approver.email
+
+    # A drafts the batch of everything payable up to today.
+    sign_in(page, drafter_email)
+    page.goto("/finance/payouts")
+    page.get_by_test_id("draft-batch").click()
+    expect(page).to_have_url(re.compile(r"/finance/payouts/\d+$"))
+    batch_url = page.url
+    reference = page.get_by_test_id("batch-reference").inner_text()
+    expect(page.get_by_test_id("batch-status")).to_have_text("Draft")
+    expect(page.get_by_test_id("batch-total")).to_contain_text("₫615,000")
+    trangs_line = page.get_by_test_id("batch-line").filter(has_text="Phạm Thu Trang")
+    expect(trangs_line).to_contain_text("₫540,000")
+    # Four eyes: A is told someone else approves, and has no way to approve.
+    expect(page.get_by_test_id("four-eyes-note")).to_have_text(
+        "You drafted this batch: another finance person must approve it."
+    )
+    expect(page.get_by_test_id("approve-batch")).to_have_count(0)
+
+    # B approves it in their own browser.
+    second = other_browsers(approver_email)
+    second.goto(batch_url)
+    expect(second.get_by_test_id("four-eyes-note")).to_have_count(0)
+    second.once("dialog", lambda dialog: dialog.accept())
+    second.get_by_test_id("approve-batch").click()
+    expect(second.get_by_test_id("batch-status")).to_have_text("Approved")
+
+    # A downloads the payroll file: one row per person, amounts in đồng.
+    page.reload()
+    expect(page.get_by_test_id("batch-status")).to_have_text("Approved")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("payroll-csv").click()
+    download = download_info.value
+    assert download.suggested_filename == f"payroll-{reference}.csv"
+    with open(download.path(), encoding="utf-8-sig", newline="") as payroll:
+        rows = list(csv.reader(payroll))
+    assert rows[0] == list(PAYROLL_HEADER)
+    assert rows[1:] == [
+        [reference, "NV-0042", "Phạm Thu Trang", trang_email, "540000", "VND"],
+        [reference, "NV-0107", "Trần Minh Khoa", khoa_email, "75000", "VND"],
+    ]
+
+    # Payroll has run: A marks the batch paid with the run's reference.
+    form = page.get_by_test_id("paid-form")
+    form.get_by_role("textbox").fill(PAYROLL_RUN)
+    form.get_by_test_id("mark-paid").click()
+    expect(page.get_by_test_id("batch-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("paid-info")).to_contain_text(PAYROLL_RUN)
+    expect(page.get_by_test_id("paid-form")).to_have_count(0)
+    screenshots(page, "finance-payouts")
+
+    # The report of the month: earned, taken back and paid out, tied to the ledger.
+    page.goto("/finance/reports")
+    totals = page.get_by_test_id("total-VND")
+    expect(totals.get_by_test_id("balance-change")).to_have_text("₫0")
+    expect(totals.get_by_test_id("ledger-sum")).to_contain_text("ties to the ledger")
+    expect(page.get_by_test_id("report-row")).to_have_count(2)
+    screenshots(page, "finance-reports")
+
+    # The employee sees the commission paid, in their own language.
+    mine = other_browsers(trang_email, locale="vi-VN")
+    mine.goto("/earnings")
+    row = mine.get_by_test_id("commission").filter(has_text=number)
+    expect(row).to_have_attribute("data-state", "paid")
+    expect(row.get_by_test_id("state")).to_have_text(vietnamese("Paid"))
