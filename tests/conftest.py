@@ -89,9 +89,14 @@ class _ReadIn:
         return self._context.run(next, self._iterator)
 
     def close(self) -> None:
-        close = getattr(self._iterable, "close", None)
+        close, self._iterable = getattr(self._iterable, "close", None), None
         if close is not None:
             self._context.run(close)
+
+    def __del__(self) -> None:
+        # A body nobody read is closed here, in its request's context, not by the garbage
+        # collector in whatever context it happens to run.
+        self.close()
 
 
 def _postgres_admin_url() -> str | None:
