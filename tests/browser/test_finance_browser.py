@@ -62,7 +62,11 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
 
     # A drafts the batch of everything payable up to today.
     sign_in(page, drafter_email)
-    page.goto("/finance/payouts")
+    # Through the navigation: the Finance menu opens and leads to the payouts.
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    navigation.get_by_role("button", name="Finance").click()
+    navigation.get_by_role("link", name="Payouts").click()
+    expect(page).to_have_url(re.compile(r"/finance/payouts$"))
     page.get_by_test_id("draft-batch").click()
     expect(page).to_have_url(re.compile(r"/finance/payouts/\d+$"))
     batch_url = page.url

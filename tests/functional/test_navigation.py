@@ -1,0 +1,64 @@
+"""The navigation bar: a person's own pages, then one menu per kind of work their roles allow."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from perks.auth.models import Role
+
+
+def _menus(html: str) -> list[str]:
+    return re.findall(r'data-testid="nav-menu">([^<]+)</a>', html)
+
+
+def test_an_employee_sees_only_their_own_pages(client, login_as):
+    login_as(Role.EMPLOYEE)
+    html = client.get("/").get_data(as_text=True)
+    assert _menus(html) == []
+    assert 'href="/manage/products"' not in html
+
+
+@pytest.mark.parametrize(
+    ("roles", "menus", "links", "hidden"),
+    [
+        # a few work pages are plain links
+        ({Role.REDEEMER}, [], ["/redeem", "/redeem-order"], ["/manage/products"]),
+        ({Role.HR}, [], ["/people/", "/manage/products"], ["/manage/orders", "/finance/"]),
+        # more are menus, and a menu of one page is that page's link
+        (
+            {Role.HR, Role.REDEEMER},
+            ["Counter", "HR"],
+            ["/redeem-order", "/people/", "/manage/products"],
+            ["/manage/orders"],
+        ),
+        (
+            {Role.FINANCE},
+            ["Shop", "Finance"],
+            ["/manage/orders", "/finance/payouts", "/finance/reports", "/finance/fraud"],
+            ["/people/", "/redeem-order", "/admin/audit"],
+        ),
+        (
+            {Role.ADMIN},
+            ["Counter", "HR", "Shop", "Finance", "Administration"],
+            ["/admin/audit", "/finance/payouts", "/people/"],
+            [],
+        ),
+    ],
+)
+def test_each_kind_of_work_is_one_menu(client, login_as, roles, menus, links, hidden):
+    login_as(*roles)
+    html = client.get("/").get_data(as_text=True)
+    assert _menus(html) == menus
+    for href in links:
+        assert f'href="{href}' in html, href
+    for href in hidden:
+        assert f'href="{href}' not in html, href
+
+
+def test_the_menu_of_the_current_page_is_marked(client, login_as):
+    login_as(Role.FINANCE)
+    html = client.get("/finance/payouts").get_data(as_text=True)
+    assert re.search(r'dropdown-toggle active"[^>]*data-testid="nav-menu">Finance<', html)
+    assert re.search(r'aria-current="page"\s+href="/finance/payouts"', html)
