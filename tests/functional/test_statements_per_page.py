@@ -1,0 +1,423 @@
+"""Every GET page of every role runs as many SQL statements with 10× the rows (PERFORMANCE.md,
+P4): no page issues a query per row.
+
+The pages and who may see them come from the route table of ``test_route_access``; a world of
+people, perks, products, links, orders, commissions and payouts is built through factories and
+the real services, once at scale 1 and then with nine more units, and each page is measured by
+each role that gets a 200 on it, with the same objects in its URL at both scales (or the newest
+one of its kind, where the newest holds ``scale`` rows: a payout batch, an order, an upload).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from perks.auth.models import Role, User
+from perks.catalog import claims, draws
+from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkStatus
+from perks.commissions import ledger
+from perks.extensions import db
+from perks.finance import payouts
+from perks.finance.periods import company_today
+from perks.mail import OutboxMessage
+from perks.money import Money
+from perks.payments.models import EventOutcome, StripeEvent
+from perks.people import imports
+from perks.referrals.models import Click
+from perks.referrals.stats import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
+from perks.shop.models import Order, Product, ProductCategory
+from tests import factories
+from tests.conftest import login
+from tests.functional.test_route_access import ANONYMOUS, ROLES, ROUTES
+from tests.unit.finance.helpers import make_payable, pay, redeem, refund_to
+
+#: GET routes not measured, and why
+EXCLUDED = {
+    # A streamed download: it reads its rows in batches (yield_per), and on PostgreSQL through
+    # a raw psycopg cursor that SQLAlchemy's events never see; P2 and P3 measure it.
+    "finance.export_file": "streamed export, reads the ledger in batches",
+    "people_import.example": "a fixed example CSV: no rows read",
+    # Images of one object: no list in them.
+    "shop.order_qr_png": "QR image of one order",
+    "shop.order_qr_svg": "QR image of one order",
+    "referrals.qr_png": "QR image of one link",
+    "referrals.qr_svg": "QR image of one link",
+    "shop_images.product_image": "image of one product, by its stored name",
+    "catalog.perk_image": "image of one perk (404 here: the factories' perks have none)",
+    # Not pages: a redirect that records a click (its cost is P1's), invalid tokens (400).
+    "referrals.redirect": "a 302 that records a click in the background (measured by P1)",
+    "auth.accept_invitation": "400 for a made-up token: no page",
+    "auth.reset_password": "400 for a made-up token: no page",
+    # The Stripe sandbox is a developer tool on its own database, never on db.engine: its
+    # API answers 401 without the sandbox key and its checkout page needs a sandbox session.
+    "stripe_sandbox.checkout_page": "sandbox page on the sandbox's own database",
+    **{
+        e: "sandbox API: 401 without its key" for e in ROUTES if e.startswith("stripe_sandbox_api.")
+    },
+}
+
+#: pages whose object must belong to the viewer (the route table shows someone else's: 404)
+OWNED_BY = {
+    "catalog.my_claim": Role.EMPLOYEE.value,
+    "referral_stats.link": Role.EMPLOYEE.value,
+    "referrals.share": Role.EMPLOYEE.value,
+    "people_import.review": Role.HR.value,
+}
+
+#: pages the route table sees turned away (a redirect), shown here: endpoint -> roles
+MADE_VISIBLE = {
+    # every client here has a product in its cart (an empty cart goes back to it: 303)
+    "shop.checkout_page": ROLES,
+    # opened on a paid batch, not a draft (a draft has no payroll file: back to it, 302)
+    "finance.payroll_file": [Role.FINANCE.value, Role.ADMIN.value],
+}
+
+#: pages opened on another object than the route table's key: endpoint -> {key: world's key}
+OTHER_SAMPLES = {"finance.payroll_file": {"payout_batch": "paid_batch"}}
+
+#: pages that list the world's rows (a longer page at 10×): proof the world reaches them
+SHOWS_THE_ROWS = {
+    "admin.audit_log",
+    "admin.outbox",
+    "catalog.draw",
+    "catalog.index",
+    "catalog.my_perks",
+    "catalog.rules",
+    "catalog_admin.index",
+    "commissions.my_earnings",
+    "commissions_finance.adjustments",
+    "commissions_finance.flagged",
+    "commissions_finance.index",
+    "finance.batch_page",
+    "finance.payroll_file",
+    "finance.payouts_page",
+    "finance.reconciliation_page",
+    "finance.report_lines",
+    "finance.reports_page",
+    "payments.events",
+    "people.departments",
+    "people.directory",
+    "people_import.review",
+    "referral_stats.company",
+    "referral_stats.fraud",
+    "referral_stats.my_links",
+    "referral_stats.team",
+    "referrals.my_links",
+    "shop.category",
+    "shop.index",
+    "shop.order",
+    "shop_admin.categories",
+    "shop_admin.order",
+    "shop_admin.orders",
+    "shop_admin.products",
+}
+
+
+def measured_pages() -> list[tuple[str, str]]:
+    """(endpoint, role) for every GET page and every role that sees it."""
+    pages = []
+    for endpoint, route in sorted(ROUTES.items()):
+        if route.method != "GET" or endpoint in EXCLUDED:
+            continue
+        if endpoint in OWNED_BY:
+            pages.append((endpoint, OWNED_BY[endpoint]))
+            continue
+        for role in ROLES:
+            status = route.expected[role]
+            if status == 200 or role in MADE_VISIBLE.get(endpoint, ()):
+                pages.append((endpoint, role))
+    return pages
+
+
+@dataclass
+class World:
+    """The viewers (a person per role), the objects pages are opened on, the next unit."""
+
+    viewers: dict[str, User]
+    samples: dict[str, object] = field(default_factory=dict)
+    units: int = 0
+
+
+def _viewers() -> dict[str, User]:
+    """A person per role, who holds only that role: each signs in to the pages of their role."""
+    return {role.value: factories.UserFactory(roles={role}) for role in Role}
+
+
+def _start(viewers: dict[str, User]) -> World:
+    """The objects every page is opened on, made once: each unit adds rows to them."""
+    world = World(viewers)
+    employee = viewers[Role.EMPLOYEE.value]
+    rule = factories.CommissionRuleFactory()
+    person = factories.UserFactory(name="Trần Thị Mục Tiêu", manager=viewers[Role.MANAGER.value])
+    message = OutboxMessage(recipient="a@example.com", subject="Hi", body_text="x", body_html="x")
+    db.session.add(message)
+    perk = factories.PerkFactory(total_stock=10_000, remaining_stock=10_000)
+    pool_perk = factories.PerkFactory(code_mode=CodeMode.POOL, codes=["P-0"])
+    draft_perk = factories.PerkFactory(status=PerkStatus.DRAFT)
+    draw = factories.DrawFactory(perk__total_stock=3, seats=3)
+    category = factories.ProductCategoryFactory()
+    product = factories.ProductFactory(category=category)
+    link = factories.ReferralLinkFactory(user=employee)
+    stripe_event = _stripe_event("evt_sample")
+    claim = claims.claim_perk(perk.id, employee)
+    world.samples.update(
+        person=person.id,
+        message=message.id,
+        perk=perk.id,
+        draft_perk=draft_perk.id,
+        pool_perk=pool_perk.id,
+        draw_perk=draw.perk_id,
+        draw=draw.id,
+        claim=claim.id,
+        entry=draws.enter_draw(draw.perk_id, employee).id,
+        product=product.slug,
+        product_id=product.id,
+        category=category.slug,
+        category_id=category.id,
+        link=link.id,
+        link_code=link.code,
+        commission_rule=rule.id,
+        stripe_event=stripe_event.id,
+    )
+    return world
+
+
+def _stripe_event(event_id: str, order: Order | None = None) -> StripeEvent:
+    stripe_event = StripeEvent(
+        event_id=event_id,
+        type="checkout.session.completed" if order else "plan.created",
+        stripe_created_at=datetime.now(UTC),
+        payload={"id": event_id, "type": "plan.created", "data": {"object": {}}},
+        order_id=order.id if order else None,
+        outcome=EventOutcome.APPLIED if order else EventOutcome.IGNORED,
+    )
+    db.session.add(stripe_event)
+    db.session.commit()
+    return stripe_event
+
+
+def _order(products: list[Product], link_id: int | None, *, paid: bool) -> Order:
+    """An order of one of each of ``products``, referred by ``link_id``, paid or pending."""
+    total = sum(p.price_amount for p in products)
+    order = factories.OrderFactory(
+        with_line=False,
+        product=products[0],
+        subtotal_amount=total,
+        total_amount=total,
+        referral_link_id=link_id,
+        attribution_reason="cookie" if link_id else "",
+    )
+    for product in products:
+        factories.OrderLineFactory(order=order, product=product)
+    db.session.refresh(order)
+    if paid:
+        pay(order)
+    return order
+
+
+def grow(world: World, scale: int) -> None:
+    """Add ``scale`` units of everything, and point the pages that show the newest object of
+    a kind (an order, a payout batch, an upload) at one holding ``scale`` rows."""
+    viewers = world.viewers
+    employee, manager = viewers[Role.EMPLOYEE.value], viewers[Role.MANAGER.value]
+    finance, other_finance = (
+        viewers[Role.FINANCE.value],
+        factories.UserFactory(roles={Role.FINANCE}),
+    )
+    hr = viewers[Role.HR.value]
+    samples = world.samples
+    perk = db.session.get(Perk, samples["perk"])
+    draw = db.session.get(Draw, samples["draw"])
+    category = db.session.get(ProductCategory, samples["category_id"])
+    assert perk is not None
+    assert draw is not None
+    assert category is not None
+    sample_person = db.session.get(User, samples["person"])
+    assert sample_person is not None
+    products: list[Product] = []
+    for _ in range(scale):
+        world.units += 1
+        n = world.units
+        department = factories.DepartmentFactory()
+        team = [factories.UserFactory(department=department, manager=manager) for _ in range(2)]
+        outsider = factories.UserFactory(department=department, manager=team[0])
+        people = [*team, outsider]
+        # Perks: a new perk and pool perk claimed by everyone, a made draw; the samples'
+        # perk claimed and draw entered by the unit's people, the pool refilled.
+        new_perk = factories.PerkFactory()
+        pool = factories.PerkFactory(code_mode=CodeMode.POOL, codes=[f"U{n}-{i}" for i in range(5)])
+        db.session.add(PerkCode(perk_id=samples["pool_perk"], code=f"P-{n}"))
+        db.session.commit()
+        for person in [employee, sample_person, *people]:
+            claims.claim_perk(new_perk.id, person)
+            claims.claim_perk(pool.id, person)
+        for person in people:
+            claims.claim_perk(perk.id, person)
+            draws.enter_draw(draw.perk_id, person)
+        made = factories.DrawFactory(show_names=True)
+        for person in [employee, *people]:
+            draws.enter_draw(made.perk_id, person)
+        draws.run_draw(made.id, actor=hr, now=datetime.now(UTC) + timedelta(days=8))
+        # Products: two on the sample shelf, one on a shelf of its own.
+        unit_products = [factories.ProductFactory(category=category) for _ in range(2)]
+        unit_products.append(factories.ProductFactory())
+        products.extend(unit_products)
+        # Links and clicks: the viewer's sample link, a new one of each viewer and person.
+        for _click in range(3):
+            factories.ClickFactory(link_id=samples["link"])
+        links = {}
+        for person in [employee, manager, *people]:
+            link = factories.ReferralLinkFactory(user=person)
+            links[person.id] = link.id
+            for _click in range(2):
+                factories.ClickFactory(link_id=link.id)
+        factories.ClickFactory(link_id=links[employee.id], is_bot=True)
+        # A link the fraud page flags: one visitor clicking all day, and mostly bots.
+        suspicious = factories.ReferralLinkFactory(user=outsider)
+        now = datetime.now(UTC)
+        db.session.add_all(
+            Click(link_id=suspicious.id, clicked_at=now, ip_hash=f"{n:x}".rjust(64, "f"))
+            for _click in range(SAME_VISITOR_CLICKS_PER_DAY)
+        )
+        db.session.add_all(
+            Click(link_id=suspicious.id, clicked_at=now, ip_hash=f"{i:064x}", is_bot=True)
+            for i in range(BOT_SHARE_MIN_CLICKS + SAME_VISITOR_CLICKS_PER_DAY)
+        )
+        db.session.commit()
+        # Orders: paid and used (payable), paid and refunded in part, paid only, pending.
+        for person in [employee, manager, sample_person, *team]:
+            link_id = links.get(person.id) or factories.ReferralLinkFactory(user=person).id
+            used = _order(unit_products[:2], link_id, paid=True)
+            redeem(used)
+            refunded = _order(unit_products[1:], link_id, paid=True)
+            refund_to(refunded, unit_products[1].price_amount)
+            flagged = _order(unit_products[:1], link_id, paid=True)
+            flagged.attribution_flagged = True
+            flagged.mismatch = "Stripe reported another amount."
+            db.session.commit()
+            _order(unit_products[2:], link_id, paid=False)
+            _stripe_event(f"evt_{n}_{person.id}", used)
+        _order(unit_products, None, paid=True)
+        make_payable()
+        # Ledger adjustments, and an e-mail in the outbox.
+        for person in [employee, team[0]]:
+            ledger.record_adjustment(
+                person.id, Money(10_000 * n, "VND"), f"Bonus {n}", actor=finance
+            )
+        db.session.add(
+            OutboxMessage(recipient=f"u{n}@example.com", subject="Hi", body_text="x", body_html="x")
+        )
+        db.session.commit()
+    # A paid payout batch of everything owed so far, then more commissions in a new draft.
+    today = company_today()
+    batch = payouts.draft_batch(today, actor=finance)
+    payouts.approve_batch(batch.id, actor=other_finance)
+    payouts.mark_batch_paid(batch.id, f"PAYROLL-{world.units}", actor=finance)
+    samples["paid_batch"] = batch.id
+    newest_order = _order(products[: min(len(products), 2 * scale)], None, paid=True)
+    for person in [employee, manager, *people]:
+        link_id = factories.ReferralLinkFactory(user=person).id
+        redeem(_order(products[:2], link_id, paid=True))
+    for _ in range(scale):
+        for person in [employee, factories.UserFactory(manager=manager)]:
+            redeem(_order(products[:1], factories.ReferralLinkFactory(user=person).id, paid=True))
+    make_payable()
+    refund_to(newest_order, products[0].price_amount)
+    samples["payout_batch"] = payouts.draft_batch(today, actor=finance).id
+    samples["order_id"] = newest_order.id
+    samples["order_token"] = newest_order.token
+    samples["pending_order_token"] = _order(products[:1], None, paid=False).token
+    rows = "".join(f"new{world.units}-{i}@example.com,Người {i}\n" for i in range(5 * scale))
+    samples["import"] = imports.store_upload(
+        f"email,name\n{rows}".encode(), filename="people.csv", actor=hr
+    ).id
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _clients(app: Flask, world: World) -> dict[str, FlaskClient]:
+    """A signed-in client per role (and an anonymous one), each with a product in its cart."""
+    clients = {}
+    for role in ROLES:
+        client = app.test_client()
+        if role != ANONYMOUS:
+            login(client, world.viewers[role])
+        response = client.post(
+            "/shop/cart/add", data={"product": world.samples["product"], "quantity": "1"}
+        )
+        assert response.status_code == 303
+        clients[role] = client
+    return clients
+
+
+Page = tuple[str, str]
+
+
+def _measure(
+    clients: dict[str, FlaskClient], world: World
+) -> tuple[dict[Page, int], dict[Page, int]]:
+    """The statements each (page, role) ran, and the size of its body."""
+    counts, sizes = {}, {}
+    for endpoint, role in measured_pages():
+        samples = dict(world.samples)
+        for key, other in OTHER_SAMPLES.get(endpoint, {}).items():
+            samples[key] = samples[other]
+        url = ROUTES[endpoint].url(samples)
+        with counting_statements() as statements:
+            response = clients[role].get(url)
+            response.get_data()
+        assert response.status_code == 200, (endpoint, role, url, response.status_code)
+        counts[(endpoint, role)] = len(statements)
+        sizes[(endpoint, role)] = len(response.get_data())
+    return counts, sizes
+
+
+@pytest.fixture
+def world() -> World:
+    return _start(_viewers())
+
+
+def test_every_get_page_is_measured_or_excluded_with_a_reason():
+    gets = {e for e, r in ROUTES.items() if r.method == "GET"}
+    measured = {endpoint for endpoint, _role in measured_pages()}
+    assert gets - measured - set(EXCLUDED) == set()
+
+
+def test_no_page_runs_more_statements_with_ten_times_the_rows(app, world):
+    grow(world, 1)
+    clients = _clients(app, world)
+    # Once first, unmeasured: what a process or a session loads once (and each page's status)
+    # must not count as the page's.
+    _measure(clients, world)
+    before, small = _measure(clients, world)
+    grow(world, 9)
+    after, large = _measure(clients, world)
+    # The world reaches the pages: each list shows more with 10× the rows.
+    shown = {endpoint for (endpoint, role), size in large.items() if size > small[(endpoint, role)]}
+    assert sorted(SHOWS_THE_ROWS - shown) == []
+    growing = sorted(
+        f"{endpoint} as {role}: {before[(endpoint, role)]} -> {after[(endpoint, role)]}"
+        for endpoint, role in before
+        if after[(endpoint, role)] != before[(endpoint, role)]
+    )
+    assert growing == [], "statements per page grow with the data:\n" + "\n".join(growing)
