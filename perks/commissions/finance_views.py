@@ -66,7 +66,8 @@ def index() -> Page:
 @bp.get("/commissions/flagged")
 @finance_only
 def flagged() -> str:
-    return render_template("commissions/flagged.html", orders=queries.flagged_orders())
+    page = queries.flagged_orders(request.args.get("page", 1, type=int) or 1)
+    return render_template("commissions/flagged.html", page=page, orders=page.items)
 
 
 def _adjustment_form() -> AdjustmentForm:

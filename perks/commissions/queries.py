@@ -326,17 +326,21 @@ def people_with_commissions() -> list[tuple[int, str]]:
     ]
 
 
-def flagged_orders(limit: int = 100) -> list[Order]:
-    """Paid orders finance should look at: self-referral attempts and staff purchases through
-    a link (flagged), and payments that did not match their order, newest first."""
-    return list(
-        db.session.scalars(
-            select(Order)
-            .where(or_(Order.attribution_flagged.is_(True), Order.mismatch != ""))
-            .options(joinedload(Order.referral_link), joinedload(Order.buyer))
-            .order_by(Order.created_at.desc(), Order.id.desc())
-            .limit(limit)
-        ).unique()
+FLAGGED_PER_PAGE = 50
+
+
+def flagged_orders(page: int = 1) -> Pagination:
+    """Orders finance should look at, newest first, a page at a time: self-referral attempts
+    and staff purchases through a link (flagged), and payments that did not match their
+    order."""
+    return db.paginate(
+        select(Order)
+        .where(or_(Order.attribution_flagged.is_(True), Order.mismatch != ""))
+        .options(joinedload(Order.referral_link), joinedload(Order.buyer))
+        .order_by(Order.created_at.desc(), Order.id.desc()),
+        page=max(page, 1),
+        per_page=FLAGGED_PER_PAGE,
+        error_out=False,
     )
 
 

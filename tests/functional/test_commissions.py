@@ -212,6 +212,23 @@ def test_finance_sees_flagged_orders(client, rule):
     assert "Payment mismatch" in text
 
 
+def test_flagged_orders_come_a_page_at_a_time_newest_first(client):
+    from perks.commissions.queries import FLAGGED_PER_PAGE
+
+    numbers = [
+        factories.OrderFactory(attribution_flagged=True, attribution_reason="employee_buyer").number
+        for _ in range(FLAGGED_PER_PAGE + 1)
+    ]
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    first = client.get("/finance/commissions/flagged").get_data(as_text=True)
+    assert first.count('data-testid="flagged-order"') == FLAGGED_PER_PAGE
+    assert 'href="/finance/commissions/flagged?page=2"' in first
+    second = client.get("/finance/commissions/flagged?page=2").get_data(as_text=True)
+    assert second.count('data-testid="flagged-order"') == 1
+    assert numbers[0] in second  # the oldest comes last
+    assert client.get("/finance/commissions/flagged?page=x").status_code == 200
+
+
 def test_an_adjustment_needs_a_reason_and_a_valid_amount(client):
     person = factories.UserFactory()
     login(client, factories.UserFactory(roles={Role.FINANCE}))
