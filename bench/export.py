@@ -29,17 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import psycopg
 from flask import Flask
-from sqlalchemy import make_url
 
+from bench.claims_contention import libpq, scratch_database
 from perks import create_app
-from perks.config import database_uri
 
 NAME = "export"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -54,28 +50,6 @@ CSV_RATIO_TARGET = 2.0
 CSV_RSS_TARGET_MB = 150
 XLSX_RATIO_TARGET = 4.0
 XLSX_RSS_TARGET_MB = 200
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server; dropped on the way out."""
-    name = f"perks_bench_{uuid.uuid4().hex[:10]}"
-    admin = libpq(database_uri(server_url))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield (
-            make_url(database_uri(server_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_app(url: str) -> Flask:
