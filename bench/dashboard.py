@@ -1,0 +1,251 @@
+"""P7: the pages people open every day, with 10,000 employees, 200,000 orders and 2,000,000
+clicks, against a bare page of the same app, on PostgreSQL.
+
+    python -m bench.dashboard
+
+Creates its own database on the server at ``BENCH_DATABASE_URL`` (default: the local
+PostgreSQL as user ``postgres``), migrates it, and seeds it with ``INSERT ... SELECT
+generate_series``: 10,000 people in 20 departments (one manager with 12 reports, one
+finance person), a default referral link each, 200,000 paid orders over the last year
+attributed to those links, each with its line, its commission (in every state) and its
+``earn`` ledger entry, and 2,000,000 clicks over the last year (one in twenty a bot). Then it
+rolls the clicks up as ``flask perks tick`` does every night, and signs in.
+
+Each page is requested in-process through the app's test client (server time, no network):
+5 warm-up requests, then 25 timed ones; the median counts. The baseline is a bare page of the
+same app: the site's layout with the same signed-in person and no data of its own.
+
+Target (PERFORMANCE.md): each dashboard page's median ≤ 5× the bare page's. Finance's
+company-wide overviews are measured on the same data and printed, without a target. Ends
+with ``dashboard: ... PASS`` (or ``FAIL``, exiting 1). The database is dropped afterwards,
+whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+import psycopg
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from bench.claims_contention import libpq, scratch_database
+from perks import create_app
+from perks.finance.periods import company_today
+
+NAME = "dashboard"
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PEOPLE = 10_000
+DEPARTMENTS = 20
+ORDERS = 200_000
+CLICKS = 2_000_000
+PRODUCTS = 50
+TEAM = 12  # people 2..13 report to person 1 (the manager)
+FINANCE = PEOPLE  # the last person is also in finance
+WARM_UP, TIMED = 5, 25
+TARGET = 5.0
+PASSWORD = "bench-password-0123"  # noqa: S105 - a scratch database, dropped at the end
+STATES = ("pending", "earned", "payable", "paid", "voided", "on_hold")
+
+SEED = [
+    f"""INSERT INTO department (name, created_at, updated_at)
+        SELECT 'Phòng ' || n, now(), now() FROM generate_series(1, {DEPARTMENTS}) AS n""",
+    f"""INSERT INTO "user" (email, name, employee_number, department_id, location,
+            employment_type, locale, active, session_token, manager_id, created_at, updated_at)
+        SELECT 'person' || n || '@example.com', 'Nguyễn Văn ' || n, 'E' || lpad(n::text, 6, '0'),
+            1 + n % {DEPARTMENTS}, 'Hà Nội', 'staff', 'en', true, md5(n::text),
+            CASE WHEN n BETWEEN 2 AND {TEAM + 1} THEN 1 END,
+            now() - interval '2 years', now()
+        FROM generate_series(1, {PEOPLE}) AS n""",
+    f"""INSERT INTO user_role (user_id, role)
+        SELECT n, 'employee' FROM generate_series(1, {PEOPLE}) AS n
+        UNION ALL SELECT 1, 'manager'
+        UNION ALL SELECT {FINANCE}, 'finance'""",
+    """INSERT INTO product_category (slug, name_vi, name_en, position, created_at, updated_at)
+        VALUES ('tours', 'Tour', 'Tours', 0, now(), now())""",
+    f"""INSERT INTO product (slug, category_id, name_vi, name_en, description_vi,
+            description_en, price_amount, currency, staff_discount_bps, redemption_mode,
+            max_quantity_per_order, active, created_at, updated_at)
+        SELECT 'p-' || n, 1, 'Sản phẩm ' || n, 'Product ' || n, '', '', 2400000, 'VND', 0,
+            'counter', 10, true, now(), now()
+        FROM generate_series(1, {PRODUCTS}) AS n""",
+    f"""INSERT INTO referral_link (user_id, code, label, destination, is_default, paused,
+            created_at, updated_at)
+        SELECT n, 'L' || lpad(n::text, 8, '0'), '', 'storefront', true, false,
+            now() - interval '1 year', now()
+        FROM generate_series(1, {PEOPLE}) AS n""",
+    f"""INSERT INTO shop_order (number, token, redemption_code, status, customer_name,
+            customer_email, customer_phone, locale, currency, subtotal_amount, discount_amount,
+            total_amount, discount_kind, referral_link_id, attribution_reason,
+            attribution_flagged, paid_at, paid_amount, closed_reason, refunded_amount,
+            dispute_status, mismatch, created_at, updated_at)
+        SELECT 'PK-' || lpad(n::text, 8, '0'), md5('t' || n), 'R' || lpad(n::text, 9, '0'),
+            'redeemed', 'Khách ' || n, 'khach' || n || '@example.com', '', 'vi', 'VND',
+            2400000, 0, 2400000, 'none', 1 + n % {PEOPLE}, 'cookie', false,
+            now() - (n % 365) * interval '1 day', 2400000, '', 0, 'none', '',
+            now() - (n % 365) * interval '1 day', now() - (n % 365) * interval '1 day'
+        FROM generate_series(1, {ORDERS}) AS n""",
+    f"""INSERT INTO order_line (order_id, product_id, product_name, quantity, unit_list_amount,
+            unit_amount, line_total_amount)
+        SELECT n, 1 + n % {PRODUCTS}, 'Sản phẩm ' || (1 + n % {PRODUCTS}), 1, 2400000, 2400000,
+            2400000
+        FROM generate_series(1, {ORDERS}) AS n""",
+    f"""INSERT INTO commission (order_line_id, order_id, user_id, referral_link_id, product_id,
+            currency, base_amount, refunded_base_amount, quantity, rule_kind, rate_bps,
+            original_amount, amount, earned_amount, reversed_amount, state, earned_at,
+            payable_at, paid_at, voided_at, void_reason, held_from_state, created_at, updated_at)
+        SELECT n, n, 1 + n % {PEOPLE}, 1 + n % {PEOPLE}, 1 + n % {PRODUCTS}, 'VND', 2400000, 0,
+            1, 'percent', 1000, 240000,
+            CASE WHEN state = 'voided' THEN 0 ELSE 240000 END,
+            CASE WHEN state IN ('pending', 'voided') THEN 0 ELSE 240000 END, 0, state,
+            day, day, CASE WHEN state = 'paid' THEN day END,
+            CASE WHEN state = 'voided' THEN day END,
+            CASE WHEN state = 'voided' THEN 'refunded' END,
+            CASE WHEN state = 'on_hold' THEN 'earned' END, day, day
+        FROM (
+            SELECT n, (ARRAY{list(STATES)})[1 + n % {len(STATES)}] AS state,
+                now() - (n % 365) * interval '1 day' AS day
+            FROM generate_series(1, {ORDERS}) AS n
+        ) AS s""",
+    """INSERT INTO ledger_entry (commission_id, user_id, kind, amount, currency, created_at,
+            reason)
+        SELECT id, user_id, 'earn', 240000, 'VND', created_at, 'redeemed'
+        FROM commission WHERE earned_amount > 0""",
+    f"""INSERT INTO click (link_id, clicked_at, ip_hash, user_agent_family, is_bot,
+            referrer_domain)
+        SELECT 1 + n % {PEOPLE}, now() - (n % 525600) * interval '1 minute',
+            md5((n % 700000)::text), 'Chrome Mobile', n % 20 = 0, 'zalo.me'
+        FROM generate_series(1, {CLICKS}) AS n""",
+    "ANALYZE",
+]
+
+#: (who, page): the dashboard people open every day (P7's target)
+PAGES = [
+    ("employee", "/"),
+    ("employee", "/links"),
+    ("employee", "/stats/links"),
+    ("employee", "/stats/links?period=month"),
+    ("employee", "/earnings"),
+    ("manager", "/stats/team"),
+]
+#: finance's company-wide overviews over the same data: measured and printed, not P7's target
+#: (they read the whole company's period, not one person's)
+OVERVIEWS = [
+    ("finance", "/stats/company"),
+    ("finance", "/finance/fraud"),
+    ("finance", "/finance/commissions"),
+    ("finance", "/finance/reports"),
+]
+PEOPLE_BY_ROLE = {"employee": 2, "manager": 1, "finance": FINANCE}
+BARE = "/bench/bare"
+
+
+def make_app(url: str) -> Flask:
+    app = create_app(
+        {
+            "PERKS_ENV": "testing",
+            "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "MAIL_BACKEND": "outbox",
+            "TRUSTED_HOSTS": None,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+
+    def bare() -> str:
+        """The baseline: the layout, the signed-in person, no data of the page's own."""
+        return render_template_string(
+            '{% extends "base.html" %}{% block content %}<p>Bare page</p>{% endblock %}'
+        )
+
+    app.add_url_rule(BARE, "bench_bare", bare)
+    return app
+
+
+def seed(url: str) -> None:
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        for statement in SEED:
+            conn.execute(statement)
+        conn.execute(
+            'UPDATE "user" SET password_hash = %s WHERE id = ANY(%s)',
+            (generate_password_hash(PASSWORD), list(PEOPLE_BY_ROLE.values())),
+        )
+
+
+def signed_in(app: Flask, user_id: int) -> FlaskClient:
+    client = app.test_client()
+    answer = client.post(
+        "/login", data={"email": f"person{user_id}@example.com", "password": PASSWORD}
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"person{user_id} could not sign in ({answer.status_code})")
+    return client
+
+
+def median_ms(client: FlaskClient, path: str) -> float:
+    times = []
+    for round_ in range(WARM_UP + TIMED):
+        started = time.perf_counter()
+        answer = client.get(path)
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path} answered {answer.status_code}")
+        if round_ >= WARM_UP:
+            times.append(elapsed)
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    server = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    print(f"{NAME}: load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
+    with scratch_database(server) as url:
+        app = make_app(url)
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+        started = time.perf_counter()
+        seed(url)
+        print(
+            f"seeded {PEOPLE:,} people, {ORDERS:,} orders with commissions, {CLICKS:,} clicks "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        with app.app_context():
+            from perks.referrals.rollup import roll_up_clicks
+
+            started = time.perf_counter()
+            rollup = roll_up_clicks(since=company_today() - timedelta(days=366))
+            print(f"rolled up the clicks in {time.perf_counter() - started:.1f} s: {rollup}")
+        clients = {role: signed_in(app, user_id) for role, user_id in PEOPLE_BY_ROLE.items()}
+        results = []
+        for label, pages in (("dashboard", PAGES), ("overviews (no target)", OVERVIEWS)):
+            print(f"{label}:")
+            for role, path in pages:
+                client = clients[role]
+                baseline = median_ms(client, BARE)
+                page = median_ms(client, path)
+                if pages is PAGES:
+                    results.append((role, path, page, baseline, page / baseline))
+                print(
+                    f"  {role:<9} {path:<28} {page:7.1f} ms  bare {baseline:5.1f} ms  "
+                    f"{page / baseline:5.1f}x"
+                )
+    worst = max(results, key=lambda r: r[4])
+    ok = worst[4] <= TARGET
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"{NAME}: worst {worst[1]} as {worst[0]} {worst[4]:.1f}x the bare page "
+        f"(target <= {TARGET:.1f}x) {'PASS' if ok else 'FAIL'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
