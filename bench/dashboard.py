@@ -34,8 +34,8 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
+from bench import export as export_bench
 from bench.claims_contention import libpq, scratch_database
-from perks import create_app
 from perks.finance.periods import company_today
 
 NAME = "dashboard"
@@ -146,18 +146,8 @@ BARE = "/bench/bare"
 
 
 def make_app(url: str) -> Flask:
-    app = create_app(
-        {
-            "PERKS_ENV": "testing",
-            "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "RATELIMIT_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "MAIL_BACKEND": "outbox",
-            "TRUSTED_HOSTS": None,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    """The export benchmark's app (migrated), with the bare page to compare with."""
+    app = export_bench.migrated_app(url, WTF_CSRF_ENABLED=False)
 
     def bare() -> str:
         """The baseline: the layout, the signed-in person, no data of the page's own."""
@@ -207,10 +197,6 @@ def main() -> int:
     print(f"{NAME}: load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
     with scratch_database(server) as url:
         app = make_app(url)
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
         started = time.perf_counter()
         seed(url)
         print(

@@ -52,7 +52,8 @@ XLSX_RATIO_TARGET = 4.0
 XLSX_RSS_TARGET_MB = 200
 
 
-def make_app(url: str) -> Flask:
+def make_app(url: str, **overrides: object) -> Flask:
+    """The app on the scratch database; rate limits off, mail to the outbox."""
     return create_app(
         {
             "PERKS_ENV": "testing",
@@ -62,8 +63,19 @@ def make_app(url: str) -> Flask:
             "RATELIMIT_STORAGE_URI": "memory://",
             "MAIL_BACKEND": "outbox",
             "TRUSTED_HOSTS": None,
+            **overrides,
         }
     )
+
+
+def migrated_app(url: str, **overrides: object) -> Flask:
+    """:func:`make_app`, its database migrated to the newest schema."""
+    app = make_app(url, **overrides)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return app
 
 
 SEED = [
@@ -209,11 +221,7 @@ def main() -> int:
     server = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     print(f"{NAME}: load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
     with scratch_database(server) as url:
-        app = make_app(url)
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
+        app = migrated_app(url)
         started = time.perf_counter()
         seed(url)
         print(f"seeded {ROWS:,} ledger entries in {time.perf_counter() - started:.1f} s")
