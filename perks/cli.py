@@ -151,21 +151,11 @@ def tick_command() -> None:
     """
     from perks.catalog import claims, draws
     from perks.commissions import lifecycle
-    from perks.errors import Conflict
-
-    expired = claims.expire_claims()
-    click.echo(f"Claims expired: {expired}")
-    made = 0
-    for draw_id in draws.draws_due():
-        try:
-            draws.run_draw(draw_id, actor=None)
-        except Conflict:
-            continue  # another host made it first
-        made += 1
-    click.echo(f"Draws made: {made}")
-    click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     from perks.referrals.rollup import roll_up_clicks
 
+    click.echo(f"Claims expired: {claims.expire_claims()}")
+    click.echo(f"Draws made: {draws.make_due_draws()}")
+    click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
 
 

@@ -36,6 +36,7 @@ from perks.money import Money
 from perks.payments.sandbox import service as sandbox
 from perks.payments.sandbox import webhooks as sandbox_webhooks
 from perks.payments.sandbox.settings import SandboxSettings
+from perks.payments.stripe_gateway import SANDBOX_PREFIX
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
 from perks.referrals.models import ReferralLink
@@ -160,13 +161,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port while the block runs; yields its base URL."""
+    """Serve ``app`` on a free loopback port while the block runs; yields its base URL.
+
+    Unless ``STRIPE_API_BASE`` says otherwise, Stripe calls go to this server's sandbox
+    meanwhile (the app's ``BASE_URL`` has nobody listening yet while the demo is seeded).
+    """
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="perks-demo-server", daemon=True)
     thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    api_base = app.config.get("STRIPE_API_BASE")
+    if not api_base:
+        app.config["STRIPE_API_BASE"] = base_url + SANDBOX_PREFIX
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base_url
     finally:
+        app.config["STRIPE_API_BASE"] = api_base
         server.shutdown()
         thread.join(timeout=5)
 
@@ -300,10 +310,8 @@ def pay_a_first_batch(rng: random.Random) -> PayoutBatch | None:
     first: their commissions stay payable for the next batch), the second approves it, and the
     first marks it paid with the payroll run's reference. With a single line to pay, it is
     paid whole. Returns the paid batch, or None without two finance people or anything owed.
-
-    Raises:
-        smtplib.SMTPException, OSError: the e-mails to the people paid could not be sent (the
-            batch stays approved, unpaid).
+    The e-mails to the people paid join the outbox with the payout, so nothing here can fail
+    because of mail.
     """
     finance = [
         person

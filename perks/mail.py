@@ -1,28 +1,88 @@
-"""The one outgoing-mail service.
+"""The outbox: every e-mail is a row written in the transaction that causes it, sent after.
 
-Production sends through SMTP. Development and tests write to the outbox table instead, so
-invitations and resets work offline; admins read it at the development-only outbox page.
+``send_email`` renders the message in the recipient's language and adds an
+``OutboxMessage`` to the caller's unit of work (flush only). When that transaction commits,
+``perks.jobs.enqueue`` hands its id to the ``perks.mail.send_message`` task; the
+``perks.mail.send_due`` sweep (Celery beat, every 30 s, and ``flask perks tick``) sends
+whatever a lost publish, a crash or an SMTP outage left behind. So:
+
+* a business action never fails, waits or answers differently because mail is slow or down;
+* a message is never sent for a change that rolled back, and never lost after a commit;
+* each row is claimed by one sender at a time (a conditional UPDATE with a lease), and a row
+  marked sent is never sent again. A sender that dies after the SMTP server accepted a
+  message but before marking it sent leaves the row to be sent again when its lease ends:
+  the stable ``Message-ID`` lets mail systems recognise that copy.
+
+Failures are retried with exponential backoff (``MAIL_RETRY_SECONDS`` doubled per attempt,
+at most an hour apart) up to ``MAIL_MAX_ATTEMPTS``; then the row is ``failed`` and an admin
+may send it again from the messages page. With ``MAIL_BACKEND=outbox`` (development and
+tests) nothing is sent: rows are ``kept`` and read at ``/dev/outbox``.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import smtplib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from celery import shared_task
+from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import DateTime, Integer, String, Text
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, Enum, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from perks.db import Base, utcnow
+from perks import audit
+from perks.db import Base, transaction, utcnow
+from perks.errors import Conflict, NotFound
 from perks.extensions import db
+from perks.jobs import enqueue
+
+if TYPE_CHECKING:
+    from perks.auth.models import User
+
+log = logging.getLogger(__name__)
+
+#: how long a sender may hold a row before another may take it (well above the SMTP timeout)
+LEASE = timedelta(minutes=2)
+#: the longest wait between two attempts
+MAX_BACKOFF = timedelta(hours=1)
+#: messages one sweep sends at most (the next sweep takes the rest)
+SWEEP_BATCH = 200
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for its first or next attempt
+    SENDING = "sending"  # claimed by a sender until ``lease_until``
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # every attempt failed; an admin may retry
+    KEPT = "kept"  # development outbox: kept here, never sent
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    MessageStatus.QUEUED: _l("Queued"),
+    MessageStatus.SENDING: _l("Sending"),
+    MessageStatus.SENT: _l("Sent"),
+    MessageStatus.FAILED: _l("Failed"),
+    MessageStatus.KEPT: _l("Kept (development)"),
+}
 
 
 class OutboxMessage(Base):
-    """An e-mail kept instead of sent (development and tests)."""
+    """An e-mail written in the transaction that caused it, sent after the commit."""
 
     __tablename__ = "outbox_message"
+    #: the sweep's question: what is due, oldest first
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -30,36 +90,232 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    #: where the message is on its way out
+    status: Mapped[MessageStatus] = mapped_column(
+        Enum(
+            MessageStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=MessageStatus.QUEUED,
+    )
+    #: the ``Message-ID`` header, the same on every attempt
+    message_id: Mapped[str] = mapped_column(
+        String(255), unique=True, default=lambda: make_msgid(domain=_message_domain())
+    )
+    #: attempts made so far
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: not to be tried before this time (backoff)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: a sender holds the row until then
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: when the SMTP server accepted it
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: what the last failed attempt said
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 def send_email(recipient: str, template: str, *, locale: str = "vi", **context: object) -> None:
-    """Render ``templates/emails/<template>.{subject,txt,html}`` in ``locale`` and send it.
+    """Render ``templates/emails/<template>.{subject,txt,html}`` in ``locale`` and queue it.
 
-    With the outbox backend the message is added to the caller's unit of work (flush only).
-
-    Raises:
-        smtplib.SMTPException, OSError: the SMTP server refused or could not be reached.
+    The message joins the caller's unit of work (flush only) and is sent after its commit.
+    Raises nothing about mail delivery: an SMTP outage never reaches the caller.
     """
     with force_locale(locale):
         subject = render_template(f"emails/{template}.subject.txt", **context).strip()
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
+    kept = current_app.config["MAIL_BACKEND"] == "outbox"
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        status=MessageStatus.KEPT if kept else MessageStatus.QUEUED,
+    )
+    db.session.add(message)
+    db.session.flush()
+    if not kept:
+        enqueue(send_message, message.id)
+
+
+def _message_domain() -> str:
+    if not has_app_context():
+        return "localhost"
+    sender = current_app.config["MAIL_SENDER"]
+    domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else ""
+    return domain or urlsplit(current_app.config.get("BASE_URL") or "").hostname or "localhost"
+
+
+@shared_task(name="perks.mail.send_message")
+def send_message(message_id: int) -> bool:
+    """Send one queued message if it is due and nobody else holds it; True if sent now."""
+    return _send_claimed(_claim([message_id])) == 1
+
+
+@shared_task(name="perks.mail.send_due")
+def send_due() -> int:
+    """Send every queued message that is due (and those whose sender's lease ran out)."""
+    now = utcnow()
+    due = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(SWEEP_BATCH)
+    ).all()
+    db.session.rollback()  # end the read before sending: no transaction held over SMTP
+    return _send_claimed(_claim(list(due)))
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        (OutboxMessage.status == MessageStatus.QUEUED) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.lease_until < now),
+    )
+
+
+def _claim(ids: list[int]) -> list[int]:
+    """Take the due rows among ``ids`` for this sender, one conditional UPDATE each."""
+    claimed = []
+    for message_id in ids:
+        now = utcnow()
+        with transaction():
+            taken = db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, _due(now))
+                .values(
+                    status=MessageStatus.SENDING,
+                    lease_until=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if taken:
+            claimed.append(message_id)
+    return claimed
+
+
+def _send_claimed(ids: list[int]) -> int:
+    """Send the claimed rows over one SMTP connection; record each outcome. Returns sent."""
+    if not ids:
+        return 0
+    sent = 0
+    smtp: smtplib.SMTP | None = None
+    try:
+        for message_id in ids:
+            message = db.session.get(OutboxMessage, message_id)
+            assert message is not None
+            try:
+                email = _email(message)
+            except ValueError as error:  # a header no mail server would take: never retried
+                _record_failure(message_id, error, permanent=True)
+                continue
+            db.session.rollback()  # no transaction open while we talk to the server
+            try:
+                smtp = smtp or _connect()
+                smtp.send_message(email)
+            except (smtplib.SMTPException, OSError) as error:
+                _record_failure(message_id, error)
+                if smtp is not None:
+                    _quit(smtp)
+                smtp = None
+                continue
+            _record_sent(message_id)
+            sent += 1
+    finally:
+        if smtp is not None:
+            _quit(smtp)
+    return sent
+
+
+def _email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
-    if config["MAIL_BACKEND"] == "outbox":
-        db.session.add(
-            OutboxMessage(recipient=recipient, subject=subject, body_text=text, body_html=html)
-        )
-        db.session.flush()
-        return
-    message = EmailMessage()
-    message["From"] = config["MAIL_SENDER"]
-    message["To"] = recipient
-    message["Subject"] = subject
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+    email = EmailMessage()
+    email["From"] = config["MAIL_SENDER"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(_aware(message.created_at))
+    email["Message-ID"] = message.message_id
+    email.set_content(message.body_text)
+    email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    smtp = smtplib.SMTP(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_SECONDS"]
+    )
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
+    except BaseException:
+        _quit(smtp)
+        raise
+    return smtp
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _record_sent(message_id: int) -> None:
+    with transaction():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=MessageStatus.SENT, sent_at=utcnow(), lease_until=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _record_failure(message_id: int, error: BaseException, *, permanent: bool = False) -> None:
+    config = current_app.config
+    with transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        assert message is not None
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        message.lease_until = None
+        if permanent or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+            message.status = MessageStatus.FAILED
+        else:
+            message.status = MessageStatus.QUEUED
+            message.next_attempt_at = utcnow() + backoff(message.attempts, config)
+        attempts, status = message.attempts, message.status
+    log.warning("mail %s failed (attempt %s, now %s): %s", message_id, attempts, status, error)
+
+
+def backoff(attempts: int, config: Any) -> timedelta:
+    """The wait after ``attempts`` failed attempts: the base doubled each time, capped."""
+    base = timedelta(seconds=config["MAIL_RETRY_SECONDS"])
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def retry_message(message_id: int, *, actor: User) -> None:
+    """Queue a failed message again, now (an admin's retry). Audited.
+
+    Raises:
+        NotFound: no such message.
+        Conflict: the message has not failed.
+    """
+    with transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None:
+            raise NotFound()
+        if message.status != MessageStatus.FAILED:
+            raise Conflict(_l("Only a failed message can be sent again."))
+        message.status = MessageStatus.QUEUED
+        message.next_attempt_at = utcnow()
+        message.attempts = 0
+        audit.record("mail.retry", actor=actor, target=message)
+        enqueue(send_message, message.id)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.auth.models import User
 from perks.errors import NotFound
 from perks.extensions import db
-from perks.mail import OutboxMessage
+from perks.mail import MessageStatus, OutboxMessage
 
 PER_PAGE = 50
 
@@ -41,9 +41,19 @@ def audit_events(
     return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
 
 
-def outbox_messages(*, page: int) -> Pagination:
+def outbox_messages(*, page: int, status: MessageStatus | None = None) -> Pagination:
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
     return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def message_counts() -> dict[MessageStatus, int]:
+    """How many messages are in each delivery state."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows}  # noqa: C416 - rows are Row objects
 
 
 def outbox_message(message_id: int) -> OutboxMessage:

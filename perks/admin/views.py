@@ -1,18 +1,24 @@
-"""Administration: the audit log, and the development-only e-mail outbox."""
+"""Administration: the audit log, outgoing messages, and the development-only e-mail outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from perks import mail
 from perks.admin import queries
 from perks.auth.access import roles_required
+from perks.auth.forms import ConfirmForm
 from perks.auth.models import Role
+from perks.errors import Conflict
 from perks.forms import Form
 
 bp = Blueprint("admin", __name__)
@@ -74,3 +80,36 @@ def outbox() -> str:
 def outbox_message(message_id: int) -> str:
     _require_outbox()
     return render_template("admin/outbox_message.html", message=queries.outbox_message(message_id))
+
+
+@bp.get("/admin/messages")
+@roles_required(Role.ADMIN)
+def messages() -> str:
+    """Every outgoing message with its delivery state (never its body: it may hold a link)."""
+    status = request.args.get("status", "")
+    statuses = {s.value: s for s in mail.MessageStatus}
+    page = queries.outbox_messages(
+        page=request.args.get("page", 1, type=int), status=statuses.get(status)
+    )
+    return render_template(
+        "admin/messages.html",
+        page=page,
+        status=status,
+        statuses=list(mail.MessageStatus),
+        counts=queries.message_counts(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/admin/messages/<int:message_id>/retry")
+@roles_required(Role.ADMIN)
+def retry_message(message_id: int) -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            mail.retry_message(message_id, actor=current_user)
+        except Conflict as error:
+            flash(str(error), "danger")
+        else:
+            flash(_("The message is queued again."), "success")
+    return redirect(url_for("admin.messages", status=mail.MessageStatus.FAILED.value))

@@ -376,3 +376,19 @@ def draws_due(now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     open_draws = db.session.scalars(select(Draw).where(Draw.status == DrawStatus.OPEN))
     return [draw.id for draw in open_draws if _aware(draw.entries_close_at) <= now]
+
+
+def make_due_draws(now: datetime | None = None) -> int:
+    """Make every open draw whose entries have closed; return how many this call made.
+
+    Safe on several hosts at once: a draw another host made first raises ``Conflict`` here
+    and is skipped.
+    """
+    made = 0
+    for draw_id in draws_due(now):
+        try:
+            run_draw(draw_id, actor=None, now=now)
+        except Conflict:
+            continue
+        made += 1
+    return made

@@ -1,16 +1,14 @@
 """E-mails to employees about their commissions (the paid e-mail comes with payouts).
 
-Sent inside the caller's unit of work (the outbox in development; SMTP otherwise), so no
-e-mail goes out for a redemption that was rolled back.
+Written to the outbox inside the caller's unit of work and sent after its commit
+(``perks.mail``), so no e-mail goes out for a redemption that was rolled back, and a mail
+server that is down never fails the redemption.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
-
-from flask import current_app, has_request_context, url_for
 
 from perks.auth.models import User
 from perks.commissions.models import Commission
@@ -18,21 +16,13 @@ from perks.extensions import db
 from perks.mail import send_email
 from perks.money import Money
 from perks.shop.models import Order
-
-
-def _absolute(endpoint: str, **values: Any) -> str:
-    """An absolute URL in a request (or with SERVER_NAME), else the path (the command line)."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context():
-        return url_for(endpoint, **values)
+from perks.urls import absolute_url
 
 
 def commissions_earned(order: Order, commissions: Sequence[Commission]) -> None:
     """Tell each employee what ``order`` earned them (one e-mail per person, none for zero).
 
-    Raises:
-        smtplib.SMTPException, OSError: the SMTP server refused (the caller rolls back).
+    Flushes only, never commits; raises nothing about mail delivery.
     """
     per_person: dict[int, list[Commission]] = defaultdict(list)
     for commission in commissions:
@@ -51,5 +41,5 @@ def commissions_earned(order: Order, commissions: Sequence[Commission]) -> None:
             commissions=earned,
             total=sum((c.value for c in earned), Money.zero(order.currency)),
             payable_at=earned[0].payable_at,
-            earnings_url=_absolute("commissions.my_earnings"),
+            earnings_url=absolute_url("commissions.my_earnings"),
         )

@@ -1,79 +1,258 @@
-"""The mail service: the outbox in development, real SMTP in production."""
+"""The outbox: a message is written with the change that causes it and sent after the commit,
+through a real SMTP server that may be down or refusing; kept in development."""
 
 from __future__ import annotations
 
-import socketserver
-import threading
-from email import message_from_bytes, policy
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from perks.auth.models import Role
+from perks.db import transaction, utcnow
 from perks.extensions import db
-from perks.mail import OutboxMessage, send_email
+from perks.mail import MessageStatus, OutboxMessage, send_due, send_email
 from tests import factories
+from tests.conftest import is_postgres
 
 
-class SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough of RFC 5321 to receive one message over a real socket."""
-
-    def reply(self, line: str) -> None:
-        self.wfile.write(line.encode() + b"\r\n")
-
-    def handle(self) -> None:
-        self.reply("220 test SMTP ready")
-        while line := self.rfile.readline():
-            command = line.decode().strip().upper()
-            if command.startswith(("EHLO", "HELO")):
-                self.reply("250 test")
-            elif command.startswith(("MAIL FROM", "RCPT TO")):
-                self.server.envelope.append(line.decode().strip())  # type: ignore[attr-defined]
-                self.reply("250 OK")
-            elif command == "DATA":
-                self.reply("354 go on")
-                body = b""
-                while (chunk := self.rfile.readline()) != b".\r\n":
-                    body += chunk
-                self.server.messages.append(body)  # type: ignore[attr-defined]
-                self.reply("250 queued")
-            elif command == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("502 not implemented")
-
-
-@pytest.fixture
-def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
-    server.messages = []  # type: ignore[attr-defined]
-    server.envelope = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_smtp_backend_sends_a_real_message(app, app_factory, smtp_server):
-    smtp_app = app_factory(
-        MAIL_BACKEND="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.server_address[1],
-        MAIL_USE_TLS=False,
-        MAIL_SENDER="Perks <perks@senvang.example>",
-    )
-    user = factories.UserFactory(name="Trần Văn Bình", email="binh@example.com")
-    with smtp_app.test_request_context():
+def queue_invitation(app, recipient: str = "binh@example.com") -> None:  # type: ignore[no-untyped-def]
+    user = factories.UserFactory(name="Trần Văn Bình", email=recipient)
+    with app.test_request_context(), transaction():
         send_email(user.email, "invitation", locale="vi", user=user, link="http://x/invitation/t")
-    assert len(smtp_server.messages) == 1
-    message = message_from_bytes(smtp_server.messages[0], policy=policy.default)
-    assert message["To"] == "binh@example.com"
-    assert message["From"] == "Perks <perks@senvang.example>"
-    text = message.get_body(("plain",)).get_content()
-    assert "Bình" in text
-    assert "http://x/invitation/t" in text
-    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 0
+
+
+def messages() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def make_due_now() -> None:
+    """Skip the backoff wait, as time passing would."""
+    db.session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def test_a_committed_message_is_sent_once_with_stable_headers(smtp_app, smtp_server):
+    queue_invitation(smtp_app)
+
+    assert len(smtp_server.received) == 1
+    email = smtp_server.received[0]
+    assert email["To"] == "binh@example.com"
+    assert email["From"] == "Perks <perks@senvang.example>"
+    assert email["Date"]
+    assert "Bình" in email.get_body(("plain",)).get_content()
+    [row] = messages()
+    assert row.status == MessageStatus.SENT
+    assert email["Message-ID"] == row.message_id
+    assert row.message_id.endswith("@senvang.example>")
+    assert row.attempts == 1
+    assert send_due() == 0  # nothing left: a sent row is never sent again
+    assert len(smtp_server.received) == 1
+
+
+def test_nothing_is_sent_for_a_change_that_rolled_back(smtp_app, smtp_server):
+    user = factories.UserFactory()
+
+    def failing_action() -> None:
+        with smtp_app.test_request_context(), transaction():
+            send_email(user.email, "invitation", locale="vi", user=user, link="http://x/i/t")
+            raise RuntimeError("the business action failed")
+
+    with pytest.raises(RuntimeError):
+        failing_action()
+
+    assert messages() == []
+    assert smtp_server.received == []
+
+
+def test_with_the_server_down_the_message_waits_and_goes_once_when_it_is_back(
+    smtp_app, smtp_server
+):
+    smtp_server.stop()
+
+    queue_invitation(smtp_app)  # the caller's commit succeeds, nothing raised
+
+    [row] = messages()
+    assert row.status == MessageStatus.QUEUED
+    assert row.attempts == 1
+    assert aware(row.next_attempt_at) > utcnow()  # backoff
+    assert "ConnectionRefusedError" in (row.last_error or "")
+    assert send_due() == 0  # not due yet
+
+    smtp_server.start()
+    make_due_now()
+    assert send_due() == 1
+    assert send_due() == 0
+    assert len(smtp_server.to("binh@example.com")) == 1
+    assert messages()[0].status == MessageStatus.SENT
+
+
+def test_a_refusing_server_is_retried_with_growing_waits(smtp_app, smtp_server):
+    smtp_server.refusing = True
+    queue_invitation(smtp_app)
+    first = messages()[0].next_attempt_at
+    make_due_now()
+    send_due()
+    row = messages()[0]
+    assert row.attempts == 2
+    assert "451" in (row.last_error or "")
+    assert aware(row.next_attempt_at) - utcnow() > first - row.created_at  # the wait doubled
+
+    smtp_server.refusing = False
+    make_due_now()
+    assert send_due() == 1
+    assert len(smtp_server.received) == 1
+
+
+def test_after_the_last_attempt_a_message_fails_and_an_admin_can_send_it_again(
+    smtp_app, smtp_server, client, login_as, monkeypatch
+):
+    monkeypatch.setitem(smtp_app.config, "MAIL_MAX_ATTEMPTS", 2)
+    smtp_server.refusing = True
+    queue_invitation(smtp_app)
+    make_due_now()
+    send_due()
+    row = messages()[0]
+    assert row.status == MessageStatus.FAILED
+
+    login_as(Role.ADMIN)
+    page = client.get("/admin/messages?status=failed")
+    assert page.status_code == 200
+    assert "binh@example.com" in page.get_data(as_text=True)
+
+    smtp_server.refusing = False
+    response = client.post(f"/admin/messages/{row.id}/retry")
+    assert response.status_code == 302
+    assert messages()[0].status == MessageStatus.SENT
+    assert len(smtp_server.received) == 1
+    # a message that has not failed cannot be retried (a second click, say)
+    again = client.post(f"/admin/messages/{row.id}/retry", follow_redirects=True)
+    assert "Only a failed message can be sent again." in again.get_data(as_text=True)
+    assert len(smtp_server.received) == 1
+
+
+def test_a_message_that_cannot_be_built_fails_alone_and_the_others_go(smtp_app, smtp_server):
+    smtp_server.stop()
+    queue_invitation(smtp_app, "first@example.com")
+    queue_invitation(smtp_app, "second@example.com")
+    first = messages()[0]
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == first.id)
+        .values(subject="Injected\r\nBcc: everyone@example.com")
+    )
+    db.session.commit()
+    smtp_server.start()
+    make_due_now()
+
+    assert send_due() == 1
+    broken, fine = messages()
+    assert broken.status == MessageStatus.FAILED
+    assert fine.status == MessageStatus.SENT
+    assert [m["To"] for m in smtp_server.received] == ["second@example.com"]
+
+
+def test_only_admins_see_the_messages_page(client, login_as):
+    login_as(Role.HR)
+    assert client.get("/admin/messages").status_code == 403
+
+
+def test_a_sender_that_died_mid_send_leaves_the_row_to_another_after_its_lease(
+    smtp_app, smtp_server
+):
+    smtp_server.stop()
+    queue_invitation(smtp_app)
+    # a sender took the row, then its process died: the row stays "sending" with a lease
+    db.session.execute(
+        update(OutboxMessage).values(
+            status=MessageStatus.SENDING, lease_until=utcnow() + timedelta(minutes=1)
+        )
+    )
+    db.session.commit()
+    smtp_server.start()
+    assert send_due() == 0  # someone holds it
+
+    db.session.execute(update(OutboxMessage).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert send_due() == 1
+    assert len(smtp_server.received) == 1
+
+
+def test_a_crash_between_commit_and_send_loses_no_message(app, smtp_server, database_url):
+    """A real process commits a message, then dies before it can hand it to a sender."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from perks import create_app, jobs
+        from perks.auth.models import User
+        from perks.db import transaction
+        from perks.extensions import db
+        from perks.mail import send_email
+
+        app = create_app({{
+            "PERKS_ENV": "testing", "SECRET_KEY": "x" * 40,
+            "SQLALCHEMY_DATABASE_URI": {database_url!r},
+            "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": {smtp_server.port},
+            "MAIL_USE_TLS": False, "CELERY_ALWAYS_EAGER": False,
+        }})
+        jobs._publish = lambda *args: os._exit(3)  # the process dies right after the commit
+        with app.test_request_context():
+            user = db.session.scalar(db.select(User))
+            with transaction():
+                send_email(user.email, "invitation", locale="vi", user=user, link="http://x/i")
+        """
+    )
+    factories.UserFactory(email="lan@example.com")
+    db.session.commit()
+    env = {**os.environ, "PERKS_ENV": "testing"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=120, check=False)
+
+    assert done.returncode == 3
+    assert smtp_server.received == []
+    [row] = messages()
+    assert row.status == MessageStatus.QUEUED
+    # the sweep (Celery beat, or `flask perks tick`) finds it
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in smtp_server.settings().items():
+            patch.setitem(app.config, key, value)
+        assert send_due() == 1
+    assert len(smtp_server.to("lan@example.com")) == 1
+
+
+def test_two_sweeps_at_once_send_each_message_once(smtp_app, smtp_server):
+    if not is_postgres(smtp_app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to lose")
+    import threading
+
+    smtp_server.stop()
+    for n in range(20):
+        queue_invitation(smtp_app, f"p{n}@example.com")
+    smtp_server.start()
+    make_due_now()
+    results: list[int] = []
+
+    def sweep() -> None:
+        with smtp_app.app_context():
+            results.append(send_due())
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 20
+    assert len(smtp_server.received) == 20
+    assert len({m["Message-ID"] for m in smtp_server.received}) == 20
 
 
 def test_outbox_keeps_the_message_in_the_recipients_language(client, login_as):
@@ -82,6 +261,7 @@ def test_outbox_keeps_the_message_in_the_recipients_language(client, login_as):
     client.post(f"/people/{person.id}/invite")
     message = db.session.scalar(db.select(OutboxMessage))
     assert message.recipient == "vi@example.com"
+    assert message.status == MessageStatus.KEPT
     assert message.subject != "You are invited to Perks"  # translated to Vietnamese
     assert "/invitation/" in message.body_text
 

@@ -1,0 +1,19 @@
+"""The catalog's periodic work on Celery beat (see ``perks.jobs.BEAT_SCHEDULE``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from perks.catalog import claims, draws
+
+
+@shared_task(name="perks.catalog.expire_claims")
+def expire_claims() -> int:
+    """Expire unused claims whose perk has ended (idempotent)."""
+    return claims.expire_claims()
+
+
+@shared_task(name="perks.catalog.run_due_draws")
+def run_due_draws() -> int:
+    """Make every draw whose entries have closed (a draw made by another host is skipped)."""
+    return draws.make_due_draws()

@@ -1,0 +1,14 @@
+"""Commissions' periodic work on Celery beat (see ``perks.jobs.BEAT_SCHEDULE``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from perks.commissions import lifecycle
+
+
+@shared_task(name="perks.commissions.release_due")
+def release_due() -> int:
+    """Make earned commissions payable once their holding period is over (one conditional
+    UPDATE: a commission moves once however many hosts run this at once)."""
+    return lifecycle.release_due_commissions()

@@ -1,0 +1,13 @@
+"""Referrals' periodic work on Celery beat (see ``perks.jobs.BEAT_SCHEDULE``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from perks.referrals.rollup import roll_up_clicks as roll_up
+
+
+@shared_task(name="perks.referrals.roll_up_clicks")
+def roll_up_clicks() -> int:
+    """Roll up every complete day of clicks not yet rolled up (a row lock serialises hosts)."""
+    return roll_up().days
