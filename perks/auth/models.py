@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -76,8 +78,18 @@ LOCALES = ("vi", "en")
 
 
 def new_session_token() -> str:
-    """A fresh alternative id: rotating it signs the person out of every browser."""
+    """A fresh credential stamp: rotating it ends every session of the person at once."""
     return secrets.token_urlsafe(32)
+
+
+def new_session_key() -> str:
+    """The random id of a new sign-in, for the session cookie (only its hash is stored)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_session_key(key: str) -> str:
+    """What the database keeps of a session's id: a stolen copy of the table signs no one in."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class UserRole(Base):
@@ -134,7 +146,10 @@ class User(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: scrypt hash; empty until the person accepts their invitation
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    #: Flask-Login's alternative id; rotated on password change and "log out everywhere"
+    #: the credential stamp each session copies when it starts (``UserSession.user_stamp``);
+    #: rotated on a password change, "sign out everywhere" and deactivation, which ends every
+    #: session at once, and part of the fingerprint of invitation and reset links. Never sent
+    #: to a browser.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -142,6 +157,10 @@ class User(TimestampMixin, Base):
     department: Mapped[Department | None] = relationship(lazy="joined")
     manager: Mapped[User | None] = relationship(remote_side=[id], lazy="select")
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    #: the id of the session the current request runs in (set by the user loader or at
+    #: sign-in; never stored). Flask-Login puts it in the session cookie.
+    _session_key = None
 
     # Flask-Login protocol -------------------------------------------------------------------
     @property
@@ -157,7 +176,23 @@ class User(TimestampMixin, Base):
         return False
 
     def get_id(self) -> str:
-        return self.session_token
+        """A stable id of the person (rate-limit keys); the cookie holds ``get_session_key``."""
+        return str(self.id)
+
+    def get_session_key(self) -> str:
+        """The id of this request's session: what Flask-Login keeps in the cookie
+        (``login_manager.id_attribute``) and gives back to the user loader.
+
+        Raises:
+            RuntimeError: the person was not loaded through a session nor just signed in.
+        """
+        if not self._session_key:
+            raise RuntimeError("this person has no session in this request")
+        return self._session_key
+
+    def attach_session(self, key: str) -> None:
+        """Remember that this request runs in the session ``key`` (not stored)."""
+        self._session_key = key
 
     # Roles ------------------------------------------------------------------------------------
     @property
@@ -188,3 +223,39 @@ class User(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class UserSession(Base):
+    """One sign-in of one person on one browser, checked on every request.
+
+    The session cookie (and the remember-me cookie) hold a random key; this row holds its
+    hash. Signing out revokes the row, so a copy of the cookie is refused afterwards, on
+    every host. A session also ends when the person's ``session_token`` no longer matches
+    the stamp it started with (password changed, "sign out everywhere", deactivated), and
+    when it expires: after ``PERMANENT_SESSION_LIFETIME`` without a request, or, for "keep
+    me signed in", ``REMEMBER_COOKIE_DURATION`` after its last request.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: SHA-256 of the key in the cookie (``hash_session_key``); the key itself is never stored
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    #: ``User.session_token`` when the session began: a rotated token ends the session
+    user_stamp: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: the last request, written at most every few minutes (``perks.auth.session.TOUCH_EVERY``)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: refused from this moment on; pushed forward as the session is used
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: set when the person signed out (or out everywhere); never cleared
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the browser's User-Agent as it signed in (shortened), to tell sessions apart
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    #: the "keep me signed in" box: the session outlives the browser's session cookie
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} of user {self.user_id}>"

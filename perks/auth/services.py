@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from perks import audit
 from perks.auth import tokens
-from perks.auth.models import LOCALES, User, new_session_token
+from perks.auth.models import (
+    LOCALES,
+    User,
+    UserSession,
+    hash_session_key,
+    new_session_key,
+    new_session_token,
+)
+from perks.auth.session import session_expiry
 from perks.db import transaction, utcnow
 from perks.errors import NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.mail import send_email
+from perks.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -45,8 +57,20 @@ def check_password_rules(password: str) -> None:
         raise ValidationFailed(str(_l("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)))
 
 
-def authenticate(email: str, password: str) -> User:
-    """The active person with this e-mail and password, with the sign-in recorded.
+#: how long ended sessions are kept, as a record of when each one ended, before the purge
+KEEP_ENDED_SESSIONS = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A person and the key of the session just opened for them (for the cookie)."""
+
+    user: User
+    session_key: str
+
+
+def sign_in(email: str, password: str, *, remember: bool = False, user_agent: str = "") -> SignedIn:
+    """Check the e-mail and password and open a session for this browser.
 
     Raises:
         InvalidCredentials: unknown e-mail, wrong password, no password yet, or deactivated.
@@ -59,7 +83,72 @@ def authenticate(email: str, password: str) -> User:
         if not check_password_hash(user.password_hash, password) or not user.active:
             raise InvalidCredentials()
         user.last_login_at = utcnow()
-        return user
+        key = _open_session(user, remember=remember, user_agent=user_agent)
+        return SignedIn(user, key)
+
+
+def _open_session(user: User, *, remember: bool, user_agent: str) -> str:
+    """Add a session for ``user`` (flush-free helper); its key, for the cookie."""
+    now = utcnow()
+    key = new_session_key()
+    db.session.add(
+        UserSession(
+            key_hash=hash_session_key(key),
+            user_id=user.id,
+            user_stamp=user.session_token,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=session_expiry(current_app.config, remember=remember, now=now),
+            user_agent=user_agent[:200],
+            remember=remember,
+        )
+    )
+    user.attach_session(key)
+    return key
+
+
+def sign_out(user: User, session_key: str) -> None:
+    """End the session ``session_key`` of ``user`` on every host (a copy of its cookie is
+    refused from now on). An unknown or already ended session changes nothing."""
+    with transaction():
+        db.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.key_hash == hash_session_key(session_key),
+                UserSession.user_id == user.id,
+                UserSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+
+
+def _end_every_session(user: User) -> None:
+    """Rotate the person's credential stamp and revoke their open sessions (flush-free).
+
+    The new stamp alone ends every session (the loader compares it); revoking the rows
+    records when they ended.
+    """
+    user.session_token = new_session_token()
+    if user.id is None:  # not written yet: no session to revoke
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def purge_ended_sessions(now: datetime | None = None) -> int:
+    """Delete sessions that expired or were revoked more than ``KEEP_ENDED_SESSIONS`` ago;
+    how many. Idempotent, safe on several hosts at once."""
+    cutoff = (now or utcnow()) - KEEP_ENDED_SESSIONS
+    with transaction():
+        result = db.session.execute(
+            delete(UserSession).where(
+                or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def send_invitation(user: User, *, actor: User) -> None:
@@ -83,7 +172,7 @@ def _send_invitation(user: User, *, actor: User | None) -> None:
         "invitation",
         locale=user.locale,
         user=user,
-        link=url_for("auth.accept_invitation", token=token, _external=True),
+        link=absolute_url("auth.accept_invitation", token=token),
     )
     audit.record("auth.invitation_sent", actor=actor, target=user)
 
@@ -103,7 +192,12 @@ def accept_invitation(token: str, password: str) -> User:
 
 
 def request_password_reset(email: str) -> None:
-    """E-mail a reset link if the address belongs to an active person; silent otherwise."""
+    """E-mail a reset link if the address belongs to an active person; silent otherwise.
+
+    Never raises, and returns the same way for a known and an unknown address: the e-mail
+    is a row in the outbox, sent after the commit, so a mail server that is down changes
+    nothing here (and tells nobody which addresses have accounts).
+    """
     with transaction():
         user = find_user_by_email(email)
         if user is None or not user.active:
@@ -114,7 +208,7 @@ def request_password_reset(email: str) -> None:
             "password_reset",
             locale=user.locale,
             user=user,
-            link=url_for("auth.reset_password", token=token, _external=True),
+            link=absolute_url("auth.reset_password", token=token),
         )
 
 
@@ -132,8 +226,11 @@ def reset_password(token: str, password: str) -> User:
         return user
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Change a password knowing the current one; signs the person out everywhere else.
+def change_password(
+    user: User, current_password: str, new_password: str, *, user_agent: str = ""
+) -> str:
+    """Change a password knowing the current one. Ends every session of the person and
+    opens a new one for this browser: the key of that session.
 
     Raises:
         InvalidCredentials: the current password is wrong.
@@ -143,25 +240,27 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         if not user.password_hash or not check_password_hash(user.password_hash, current_password):
             raise InvalidCredentials(str(_l("The current password is not correct.")))
         set_password(user, new_password)
+        key = _open_session(user, remember=False, user_agent=user_agent)
         audit.record("auth.password_changed", actor=user, target=user)
+        return key
 
 
 def set_password(user: User, password: str) -> None:
-    """Hash and set a new password and rotate the alternative id (flush-free helper).
+    """Hash and set a new password and end every session of the person (flush-free helper).
 
     Raises:
         ValidationFailed: the password breaks the rules.
     """
     check_password_rules(password)
     user.password_hash = generate_password_hash(password)
-    # New alternative id: every cookie issued with the old password stops working.
-    user.session_token = new_session_token()
+    # Every cookie issued with the old password stops working, on every host.
+    _end_every_session(user)
 
 
 def log_out_everywhere(user: User) -> None:
-    """Invalidate every session and remember-me cookie of ``user``."""
+    """End every session and remember-me cookie of ``user``, on every host."""
     with transaction():
-        user.session_token = new_session_token()
+        _end_every_session(user)
         audit.record("auth.logged_out_everywhere", actor=user, target=user)
 
 

@@ -49,22 +49,30 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    remember = bool(form.remember.data)
     try:
-        user = services.authenticate(form.email.data or "", form.password.data or "")
+        signed_in = services.sign_in(
+            form.email.data or "", form.password.data or "", remember=remember, user_agent=_agent()
+        )
     except services.InvalidCredentials as error:
         form.password.errors.append(error.message)
         return render_template("auth/login.html", form=form), 401
     target = form.next.data
     # A fresh session at sign-in: nothing from before it (fixation) survives.
     session.clear()
-    login_user(user, remember=bool(form.remember.data))
+    login_user(signed_in.user, remember=remember)
     session.permanent = True
     return redirect(target if is_safe_path(target) else url_for("main.home"))
+
+
+def _agent() -> str:
+    return request.user_agent.string or ""
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    services.sign_out(current_user, current_user.get_session_key())
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
@@ -74,7 +82,7 @@ def logout() -> Response:
 @bp.post("/logout-everywhere")
 @login_required
 def logout_everywhere() -> Response:
-    services.log_out_everywhere(current_user)
+    services.log_out_everywhere(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You are signed out on every device."), "info")
@@ -132,14 +140,21 @@ def account() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            services.change_password(
-                user, form.current_password.data or "", form.password.data or ""
+            key = services.change_password(
+                user,
+                form.current_password.data or "",
+                form.password.data or "",
+                user_agent=_agent(),
             )
         except (services.InvalidCredentials, ValidationFailed) as error:
             form.current_password.errors.append(error.message)
         else:
-            # The alternative id changed: sign in again on this device with the new one.
+            # Every session ended, this one too: carry on in the new one opened for it.
+            session.clear()
+            user.attach_session(key)
             login_user(user, remember=False)
+            session["_remember"] = "clear"  # the old remember-me cookie is dead: drop it
+            session.permanent = True
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, confirm_form=ConfirmForm()), (

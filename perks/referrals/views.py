@@ -40,6 +40,7 @@ from perks.referrals.forms import LinkForm
 from perks.referrals.models import ReferralLink
 from perks.security import is_safe_path, security_headers
 from perks.shop.queries import category_choices, product_choices
+from perks.urls import absolute_url
 
 bp = Blueprint("referrals", __name__)
 
@@ -70,8 +71,8 @@ def _confirmed() -> None:
 
 
 def link_url(link: ReferralLink) -> str:
-    """The link as people share it: absolute, on this site's host."""
-    return url_for("referrals.redirect", code=link.code, _external=True)
+    """The link as people share it: absolute, on this site's configured ``BASE_URL``."""
+    return absolute_url("referrals.redirect", code=link.code)
 
 
 # --- the links pages ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""A customer on the sandbox's hosted checkout page: declined, then paid; then a developer
-refunds part of the payment on the sandbox's control page. In headless Chromium."""
+"""A customer on the sandbox's hosted checkout page: declined, then paid; then a developer,
+signed in as an admin, refunds part of the payment on the sandbox's control page. In
+headless Chromium."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from perks.auth.models import Role
 from perks.extensions import db
 from perks.payments import stripe_gateway
 from tests import factories
@@ -37,7 +39,14 @@ def test_a_customer_is_declined_then_pays_and_a_developer_refunds(page: Page, li
     expect(page).to_have_url(re.compile(rf"/shop/\?paid={session.id}$"))
 
     intent = stripe_gateway.retrieve_checkout_session(session.id).payment_intent
-    page.goto("/stripe-sandbox/")
+    developer = factories.UserFactory(roles={Role.ADMIN})
+    page.goto("/stripe-sandbox/")  # the control page asks its visitor to sign in first
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=email]").fill(developer.email)
+    form.locator("input[name=password]").fill(factories.PASSWORD)
+    form.locator("[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/stripe-sandbox/$"))
     row = page.get_by_test_id(f"payment-{intent}")
     row.get_by_label("Amount").fill("500,000")
     row.get_by_test_id("refund").click()

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from perks.auth import tokens
-from perks.auth.models import Role, User
+from perks.auth.models import Role, User, UserSession, hash_session_key
 from perks.config import ConfigurationError
 from perks.extensions import db
 from perks.mail import OutboxMessage
@@ -97,12 +97,14 @@ def test_session_protection_is_strong(app):
     assert app.login_manager.session_protection == "strong"
 
 
-def test_the_session_remembers_the_alternative_id_not_the_user_id(client):
+def test_the_session_holds_a_random_session_key_not_the_user_id(client):
     user = factories.UserFactory()
     login(client, user)
     with client.session_transaction() as session:
-        assert session["_user_id"] == user.session_token
-        assert session["_user_id"] != str(user.id)
+        key = session["_user_id"]
+    assert key not in (str(user.id), user.session_token, user.email)
+    stored = db.session.scalars(db.select(UserSession.key_hash)).all()
+    assert stored == [hash_session_key(key)]  # only the hash of the key is stored
 
 
 def test_log_out_everywhere_makes_old_cookies_useless(app, client):

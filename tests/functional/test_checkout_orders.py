@@ -309,7 +309,9 @@ def test_payment_sends_the_code_the_qr_and_the_order_link_by_email(app, order):
 
     assert order.redemption_code in message.subject
     assert order.number in message.subject
-    link = f"https://perks.example/shop/orders/{order.token}"
+    # On the configured BASE_URL, whatever host the webhook came in on (perks.example here).
+    link = f"{app.config['BASE_URL']}/shop/orders/{order.token}"
+    assert "perks.example" not in message.body_text + message.body_html
     for body in (message.body_text, message.body_html):
         assert order.redemption_code in body
         assert link in body

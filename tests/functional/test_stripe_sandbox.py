@@ -22,6 +22,7 @@ import requests
 import stripe
 from flask import Flask
 
+from perks.auth.models import Role
 from perks.config import (
     SANDBOX_SECRET_KEY,
     SANDBOX_WEBHOOK_SECRET,
@@ -757,7 +758,8 @@ def test_the_hosted_page_of_an_unknown_session_is_a_404(live_sandbox):
 # --- the control page -----------------------------------------------------------------------
 
 
-def test_the_control_page_refunds_disputes_and_resends(live_sandbox, client):
+def test_the_control_page_refunds_disputes_and_resends(live_sandbox, client, login_as):
+    login_as(Role.ADMIN)
     order = paid_order(live_sandbox, price=900_000, quantity=1)
     intent = order.payment_intent_id
 
@@ -802,7 +804,22 @@ def test_the_control_page_refunds_disputes_and_resends(live_sandbox, client):
 
 
 def test_the_control_page_forms_need_a_csrf_token(live_sandbox):
-    response = requests.post(f"{live_sandbox.api_base}/options", data={"paused": "y"}, timeout=10)
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    browser = requests.Session()
+    login_page = browser.get(f"{live_sandbox.url}/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page)
+    assert token, "no CSRF token on the login page"
+    signed_in = browser.post(
+        f"{live_sandbox.url}/login",
+        data={"email": admin.email, "password": factories.PASSWORD, "csrf_token": token[1]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302
+    assert browser.get(f"{live_sandbox.api_base}/", timeout=10).status_code == 200
+
+    response = browser.post(f"{live_sandbox.api_base}/options", data={"paused": "y"}, timeout=10)
+
     assert response.status_code == 400
 
 

@@ -4,9 +4,11 @@
 order and pays with a test card, a declined card, or a delayed ("async") method, then goes
 back to the shop's ``success_url`` (or ``cancel_url``). ``/stripe-sandbox/`` lists sessions,
 payments and webhook deliveries, and does what Stripe's Dashboard (and the customer's bank)
-would: refunds, disputes won or lost, events sent again. Neither needs an account: they are
-only registered outside production (see ``perks.payments.sandbox.init_app``). Both are forms
-a browser posts, so they carry CSRF tokens, unlike the API.
+would: refunds, disputes won or lost, events sent again. The hosted page needs no account,
+as Stripe's does not; the control page needs a signed-in admin (it refunds and disputes
+real orders of this app). Both are only registered outside production (see
+``perks.payments.sandbox.init_app``), and both are forms a browser posts, so they carry
+CSRF tokens, unlike the API.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from perks.auth.access import roles_required
+from perks.auth.models import Role
 from perks.errors import ValidationFailed
 from perks.payments.sandbox import service, webhooks
 from perks.payments.sandbox.errors import StripeApiError
@@ -32,6 +36,9 @@ from perks.payments.sandbox.forms import (
 from perks.payments.sandbox.settings import SandboxSettings
 
 bp = Blueprint("stripe_sandbox", __name__, url_prefix="/stripe-sandbox")
+
+#: the control page and its forms: signed-in admins only
+admin_required = roles_required(Role.ADMIN)
 
 
 def from_unix(value: float | None) -> datetime | None:
@@ -92,6 +99,7 @@ def pay(session_id: str) -> Response | tuple[str, int]:
 
 
 @bp.get("/")
+@admin_required
 def control() -> str:
     return render_template(
         "stripe_sandbox/control.html",
@@ -123,6 +131,7 @@ def _invalid_form() -> Response:
 
 
 @bp.post("/sessions/<session_id>/expire")
+@admin_required
 def expire_session(session_id: str) -> Response:
     if not ActionForm().validate():
         return _invalid_form()
@@ -134,6 +143,7 @@ def expire_session(session_id: str) -> Response:
 
 
 @bp.post("/payments/<payment_intent>/refund")
+@admin_required
 def refund(payment_intent: str) -> Response:
     form = RefundForm()
     if not form.validate():
@@ -151,6 +161,7 @@ def refund(payment_intent: str) -> Response:
 
 
 @bp.post("/payments/<payment_intent>/dispute")
+@admin_required
 def open_dispute(payment_intent: str) -> Response:
     form = ActionForm()
     if not form.validate():
@@ -165,6 +176,7 @@ def open_dispute(payment_intent: str) -> Response:
 
 
 @bp.post("/disputes/<dispute_id>/close")
+@admin_required
 def close_dispute(dispute_id: str) -> Response:
     form = CloseDisputeForm()
     if not form.validate():
@@ -182,6 +194,7 @@ def close_dispute(dispute_id: str) -> Response:
 
 
 @bp.post("/events/<event_id>/resend")
+@admin_required
 def resend_event(event_id: str) -> Response:
     form = ActionForm()
     if not form.validate():
@@ -194,6 +207,7 @@ def resend_event(event_id: str) -> Response:
 
 
 @bp.post("/options")
+@admin_required
 def save_options() -> Response:
     form = OptionsForm()
     if not form.validate():
@@ -203,6 +217,7 @@ def save_options() -> Response:
 
 
 @bp.post("/deliveries/retry")
+@admin_required
 def retry_deliveries() -> Response:
     if not ActionForm().validate():
         return _invalid_form()
