@@ -1,12 +1,19 @@
-"""HTTP errors and uncaught domain errors become pages in the user's language."""
+"""HTTP errors and uncaught domain errors become pages in the user's language; a database
+that cannot be reached becomes a 503 page, never a traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from perks.errors import PerksError
+
+#: what a client is told to wait before trying again when the database is down
+RETRY_AFTER_SECONDS = 30
 
 TITLES = {
     400: lambda: _("Bad request"),
@@ -60,3 +67,55 @@ def init_error_pages(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error: Exception):  # type: ignore[no-untyped-def]
         return render_error(500)
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        return render_database_unavailable(error)
+
+
+def _locale_without_the_database() -> str:
+    """The user's language, chosen without a query: the signed-in person's preference if it
+    is already loaded, else the language switcher's choice, else the browser's."""
+    from perks.auth.models import LOCALES
+
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        try:
+            loaded = inspect(user).dict  # what is loaded; reading it never queries
+        except sa_exc.NoInspectionAvailable:
+            loaded = {}
+        if loaded.get("locale") in LOCALES:
+            return str(loaded["locale"])
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(LOCALES) or str(
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def render_database_unavailable(error: BaseException):  # type: ignore[no-untyped-def]
+    """The 503 answer when the database cannot be used: down, unreachable, refusing
+    connections, no connection free in the pool, or an operational failure (a lock or
+    statement timeout). A page in the user's language that needs no query (no navigation, no
+    signed-in person), or JSON; the error is logged in one line, no traceback is shown."""
+    first_line = (str(error).strip().splitlines() or [""])[0][:300]
+    current_app.logger.error("database unavailable (%s): %s", type(error).__name__, first_line)
+    locale = _locale_without_the_database()
+    with force_locale(locale):
+        title = _("The service is unavailable")
+        text = _("Our database is not answering right now. Please try again in a minute.")
+        if request.accept_mimetypes.best == "application/json":
+            response = jsonify(error=title, message=text)
+        else:
+            # Rendered without the context processors: the navigation asks who is signed in.
+            page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+                status=503, title=title, message=text, current_locale=locale
+            )
+            response = current_app.make_response(page)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from functools import cache
 from numbers import Number
 from typing import Literal
@@ -603,8 +603,13 @@ def format_money(money: Money, locale: Locale | str | None = None) -> str:
     """
     if not isinstance(money, Money):
         raise TypeError(f"format_money needs Money, not {type(money).__name__}")
-    return format_currency(
-        money.to_decimal(),
-        money.currency,
-        locale=locale if locale is not None else _current_locale(),
-    )
+    value = money.to_decimal()
+    # Babel rounds in the current decimal context (28 digits): an absurd amount (a signed
+    # webhook's 10**30, say) must still show exactly, never raise InvalidOperation.
+    with localcontext() as context:
+        context.prec = max(context.prec, len(value.as_tuple().digits) + 4)
+        return format_currency(
+            value,
+            money.currency,
+            locale=locale if locale is not None else _current_locale(),
+        )

@@ -85,7 +85,8 @@ class RuleForm(Form):
         choices=[SelectChoice(ANY_CURRENCY, _l("Any (percentage without a cap)"))]
         + [SelectChoice(c, c) for c in RULE_CURRENCIES],
         default=ANY_CURRENCY,
-        validators=[Optional()],
+        # No Optional(): it would accept "  " (it clears the choice check's error); the
+        # blank choice is listed, so "any currency" is still valid.
     )
     effective_from = DateField(_l("First day"), validators=[InputRequired()])
     effective_to = DateField(

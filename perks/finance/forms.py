@@ -62,7 +62,8 @@ class ReportForm(Form):
         default="person",
         validators=[Optional()],
     )
-    currency = SelectField(_l("Currency"), validators=[Optional()], default="")
+    # No Optional(): it would accept "  " (it clears the choice check's error); "" is listed.
+    currency = SelectField(_l("Currency"), default="")
     department = SelectField(_l("Department"), validators=[Optional()], default="")
     person = SelectField(_l("Person"), validators=[Optional()], default="")
     product = SelectField(_l("Product"), validators=[Optional()], default="")

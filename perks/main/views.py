@@ -1,15 +1,16 @@
-"""Home page per role, language switch, health check."""
+"""Home page per role, language switch, and the liveness and readiness checks."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
 from perks.auth.models import LOCALES
-from perks.db import database_answers
 from perks.errors import ValidationFailed
+from perks.extensions import limiter
+from perks.main import readiness
 from perks.people import services as people_services
 from perks.security import is_safe_path
 
@@ -36,7 +37,23 @@ def set_language() -> Response:
 
 
 @bp.get("/healthz")
+@limiter.exempt
 def health() -> tuple[dict[str, str], int]:
-    if not database_answers():
-        return {"status": "database unavailable"}, 503
+    """Liveness: the process serves requests. Touches nothing else (no database, no Redis),
+    so a dependency that is down never gets healthy workers restarted; ``/readyz`` says
+    what is down."""
     return {"status": "ok"}, 200
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def ready() -> Response:
+    """Readiness: the database, Redis (when ``REDIS_URL`` is set) and the Celery broker (when
+    it is another server) each answer within ``readiness.CHECK_SECONDS``. 200 when all do,
+    503 naming what is down; the body names every check (``perks.main.readiness``)."""
+    report = readiness.check_all(current_app._get_current_object())  # type: ignore[attr-defined]
+    response = current_app.response_class(
+        readiness.to_json(report), status=200 if report.ready else 503, mimetype="application/json"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

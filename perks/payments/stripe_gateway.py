@@ -9,16 +9,21 @@ tests. Amounts cross the border here, converted by Stripe's own currency rules.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import stripe
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from perks.errors import PerksError
-from perks.money import Money, minor_unit_exponent
+from perks.money import MAX_PARSED_AMOUNT, Money, minor_unit_exponent
+from perks.urls import base_url
 
 if TYPE_CHECKING:
     from perks.shop.models import Order
@@ -40,6 +45,15 @@ class PaymentProviderError(PerksError):
     """Stripe (or the sandbox) refused a request or could not be reached."""
 
     status_code = 502
+
+
+class PaymentProviderUnavailable(PaymentProviderError):
+    """Stripe did not answer in time, could not be reached, or said it is overloaded (a
+    timeout, a refused connection, a 429 or a 5xx, after the retries). Whether a request that
+    timed out was carried out is unknown: ask again with the same idempotency key."""
+
+    status_code = 503
+    default_message = _l("Payments are not answering right now. Please try again in a minute.")
 
 
 class InvalidWebhook(PerksError):
@@ -76,10 +90,20 @@ def to_stripe_amount(money: Money) -> int:
 def from_stripe_amount(amount: int, currency: str) -> Money:
     """The ``Money`` of an amount as Stripe reports it (``currency`` in any case).
 
+    Stripe's amounts are never negative, and never larger than ``MAX_PARSED_AMOUNT`` (its own
+    limit is far lower): anything else in a signed event is refused here, before it can reach
+    a ``BIGINT`` column or a formatter.
+
     Raises:
-        ValueError: an unknown currency, or one whose decimals Stripe counts differently.
+        TypeError: ``amount`` is not an int (a bool, a float, a string, None).
+        ValueError: an amount outside 0..``MAX_PARSED_AMOUNT``, an unknown currency, or one
+            whose decimals Stripe counts differently.
     """
-    money = Money.of(int(amount), currency)
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError(f"a Stripe amount is an int, not {type(amount).__name__}")
+    if not 0 <= amount <= MAX_PARSED_AMOUNT:
+        raise ValueError(f"a Stripe amount of {amount} is out of range")
+    money = Money.of(amount, currency)
     to_stripe_amount(money)  # the same check, both ways
     return money
 
@@ -92,36 +116,118 @@ def sandbox_enabled() -> bool:
 
 
 def api_base() -> str:
-    """Stripe's API base: the setting, else this app's sandbox at the current host."""
+    """Stripe's API base: the setting, else this app's sandbox at ``BASE_URL`` (never at the
+    request's host: a forged ``Host`` must not choose where the app sends its key)."""
     configured = current_app.config.get("STRIPE_API_BASE") or ""
     if configured:
         return configured.rstrip("/")
     if sandbox_enabled():
-        if not has_request_context():
-            raise PaymentProviderError(
-                "STRIPE_API_BASE must be set to reach the sandbox outside a request"
-            )
-        return request.host_url.rstrip("/") + SANDBOX_PREFIX
+        return base_url() + SANDBOX_PREFIX
     return stripe.DEFAULT_API_BASE
 
 
-def client() -> stripe.StripeClient:
-    """A Stripe client for the current settings (cheap: no connection is made here)."""
+# --- time bounds ----------------------------------------------------------------------------
+#
+# Every call to Stripe is bounded well below the worker's timeout. Each attempt may spend at
+# most ``CONNECT_SECONDS`` connecting and ``STRIPE_TIMEOUT_SECONDS`` waiting for each read of
+# the answer (Stripe answers in one piece, so that is the answer's wait); a timeout, a refused
+# connection, a 409, a 429 or a 5xx is retried ``STRIPE_MAX_RETRIES`` times, after the
+# library's back-off (0.5 s before the first retry, doubling, at most 5 s). Every write
+# carries an idempotency key, so a retry never does anything twice. ``call_time_bound()``
+# is the longest one call can take: 20.5 s with the defaults (8 s, 1 retry).
+
+#: the most an attempt waits for the TCP (and TLS) connection
+CONNECT_SECONDS = 2.0
+
+
+def _retry_delays(retries: int) -> float:
+    """The longest the stripe library sleeps between ``retries`` attempts (its back-off)."""
+    initial, longest = stripe.HTTPClient.INITIAL_DELAY, stripe.HTTPClient.MAX_DELAY
+    return sum(min(initial * 2**attempt, longest) for attempt in range(retries))
+
+
+def call_time_bound(config: Any = None) -> float:
+    """The longest one ``stripe_gateway`` call can hold the caller, in seconds (see above)."""
+    config = current_app.config if config is None else config
+    timeout = float(config["STRIPE_TIMEOUT_SECONDS"])
+    retries = int(config["STRIPE_MAX_RETRIES"])
+    per_attempt = min(CONNECT_SECONDS, timeout) + timeout
+    return (retries + 1) * per_attempt + _retry_delays(retries)
+
+
+@cache
+def _http_client(connect: float, read: float) -> stripe.HTTPClient:
+    # One per process and timeout: requests' sessions (one per thread) keep connections open.
+    return stripe.RequestsClient(timeout=(connect, read))
+
+
+def client(*, read_timeout: float | None = None) -> stripe.StripeClient:
+    """A Stripe client for the current settings (cheap: no connection is made here), with
+    the timeouts and retries of ``STRIPE_TIMEOUT_SECONDS`` and ``STRIPE_MAX_RETRIES``
+    (``read_timeout``, when given, instead of the former, to fit a deadline)."""
+    config = current_app.config
+    timeout = float(config["STRIPE_TIMEOUT_SECONDS"])
+    read = timeout if read_timeout is None else read_timeout
     return stripe.StripeClient(
-        current_app.config["STRIPE_SECRET_KEY"],
+        config["STRIPE_SECRET_KEY"],
         base_addresses={"api": api_base()},
-        max_network_retries=2,
+        max_network_retries=int(config["STRIPE_MAX_RETRIES"]),
+        http_client=_http_client(min(CONNECT_SECONDS, timeout), read),
     )
 
 
+#: the shortest wait for an answer worth asking Stripe with, when a deadline is near
+MIN_READ_SECONDS = 0.5
+
+
+def _client_before(deadline: float) -> stripe.StripeClient:
+    """A client whose call (with its retries) ends before ``deadline`` (``time.monotonic``).
+
+    Raises:
+        PaymentProviderUnavailable: too little time is left to ask.
+    """
+    config = current_app.config
+    timeout = float(config["STRIPE_TIMEOUT_SECONDS"])
+    retries = int(config["STRIPE_MAX_RETRIES"])
+    left = deadline - time.monotonic() - _retry_delays(retries)
+    read = min(timeout, left / (retries + 1) - min(CONNECT_SECONDS, timeout))
+    if read < MIN_READ_SECONDS:
+        raise PaymentProviderUnavailable(
+            _("Stripe has more to list than can be read now: choose a shorter period.")
+        )
+    return client(read_timeout=min(timeout, int(read * 4) / 4))  # quarter seconds: few clients
+
+
+def _unavailable(exc: stripe.StripeError) -> bool:
+    """Stripe could not be reached, did not answer in time, or is overloaded or failing."""
+    if isinstance(exc, stripe.APIConnectionError):  # timeouts and refused connections
+        return True
+    status = exc.http_status or 0
+    return status == 429 or status >= 500
+
+
 def _call(description: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` (a Stripe client method); Stripe's errors become ours.
+
+    Raises:
+        PaymentProviderUnavailable: Stripe did not answer in time or could not be reached
+            (after the retries), or answered 429 or 5xx.
+        PaymentProviderError: Stripe refused the request.
+    """
+    started = time.monotonic()
     try:
         return fn(*args, **kwargs)
     except stripe.StripeError as exc:
-        current_app.logger.warning("stripe %s failed: %s", description, exc)
+        elapsed = time.monotonic() - started
+        if _unavailable(exc):
+            current_app.logger.warning(
+                "stripe %s: no answer after %.1f s: %s", description, elapsed, exc
+            )
+            raise PaymentProviderUnavailable() from exc
+        current_app.logger.warning("stripe %s refused: %s", description, exc)
         raise PaymentProviderError(
             str(exc.user_message or "")
-            or "The payment provider could not be reached. Please try again."
+            or _("The payment provider refused the request. Please try again later.")
         ) from exc
 
 
@@ -203,24 +309,36 @@ def expire_checkout_session(session_id: str) -> None:
     _call("checkout.sessions.expire", client().v1.checkout.sessions.expire, session_id)
 
 
-def list_checkout_sessions(created_from: datetime, created_to: datetime) -> Iterator[Any]:
-    """Every Checkout Session created in ``[created_from, created_to)`` (auto-paginated).
+def list_checkout_sessions(
+    created_from: datetime, created_to: datetime, *, within: float | None = None
+) -> Iterator[Any]:
+    """Every Checkout Session created in ``[created_from, created_to)``, 100 a page.
+
+    One call per page. ``within`` seconds bound all of them together (each page's wait is
+    shortened to fit); by default the bound of one call (``call_time_bound()``) during a web
+    request, none elsewhere (the command line).
 
     Raises:
-        PaymentProviderError: Stripe refused or could not be reached.
+        PaymentProviderUnavailable: Stripe did not answer in time, or the pages left cannot
+            be read within the bound.
+        PaymentProviderError: Stripe refused.
     """
-    page = _call(
-        "checkout.sessions.list",
-        client().v1.checkout.sessions.list,
-        params={
-            "created": {
-                "gte": int(created_from.timestamp()),
-                "lt": int(created_to.timestamp()),
-            },
-            "limit": 100,
-        },
-    )
-    yield from page.auto_paging_iter()
+    if within is None and has_request_context():
+        within = call_time_bound()
+    deadline = None if within is None else time.monotonic() + within
+    params: dict[str, Any] = {
+        "created": {"gte": int(created_from.timestamp()), "lt": int(created_to.timestamp())},
+        "limit": 100,
+    }
+    while True:
+        stripe_client = client() if deadline is None else _client_before(deadline)
+        page = _call(
+            "checkout.sessions.list", stripe_client.v1.checkout.sessions.list, params=params
+        )
+        yield from page.data
+        if not page.has_more or not page.data:
+            return
+        params = {**params, "starting_after": page.data[-1].id}
 
 
 # --- refunds --------------------------------------------------------------------------------

@@ -257,8 +257,7 @@ class ProductFilterForm(Form):
     currency = SelectField(
         _l("Currency"),
         choices=[SelectChoice("", _l("All")), *CURRENCY_CHOICES],
-        validators=[Optional()],
-        default="",
+        default="",  # no Optional(): it would let "  " past the choice check
     )
 
     def __init__(self, *args, categories=(), **kwargs):  # type: ignore[no-untyped-def]
@@ -315,8 +314,7 @@ class OrderFilterForm(Form):
     currency = SelectField(
         _l("Currency"),
         choices=[SelectChoice("", _l("Any currency")), *CURRENCY_CHOICES],
-        validators=[Optional()],
-        default="",
+        default="",  # no Optional(): it would let "  " past the choice check
     )
     attention = BooleanField(_l("Only orders that need a look (amount mismatch or flagged)"))
     date_from = DateField(_l("From"), validators=[Optional()])

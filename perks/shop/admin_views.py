@@ -25,7 +25,7 @@ from perks.auth.forms import ConfirmForm
 from perks.auth.models import Role
 from perks.errors import Conflict, ValidationFailed
 from perks.money import Money, format_money
-from perks.payments.stripe_gateway import PaymentProviderError
+from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.referrals.attribution import AttributionReason
 from perks.shop import admin_queries, refunds, services
 from perks.shop.admin_forms import (
@@ -309,6 +309,14 @@ def refund_order(order_id: int) -> Response | Page:
         return _order_page(order_id, form, status=400)
     except Conflict as error:
         return _order_page(order_id, form, error=error.message, status=409)
+    except PaymentProviderUnavailable:
+        # No answer in time: Stripe may have made the refund. The form keeps its token, so
+        # sending it again asks with the same idempotency key and can never refund twice.
+        message = _(
+            "Payments are not answering right now, so we cannot tell whether the refund was "
+            "made. Send the form again in a minute: it will not refund twice."
+        )
+        return _order_page(order_id, form, error=message, status=503)
     except PaymentProviderError as error:
         # Stripe keeps the answer of a key: asking again needs a new one.
         form.request_token.data = refunds.new_request_token()

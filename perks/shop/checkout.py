@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,6 +34,7 @@ from perks.referrals.services import link_by_code
 from perks.shop.cart import Cart
 from perks.shop.models import Order, OrderLine, OrderStatus, Product
 from perks.shop.pricing import PricingItem, Quote, choose_discount, price_order
+from perks.urls import absolute_url
 
 #: why an order closed when Stripe would not open its Checkout Session
 CHECKOUT_FAILED = "checkout_failed"
@@ -328,8 +329,8 @@ def _open_checkout_session(order: Order) -> None:
     try:
         session = stripe_gateway.create_checkout_session(
             order,
-            success_url=url_for("shop.order", token=order.token, _external=True) + "?from=checkout",
-            cancel_url=url_for("shop.order_cancelled", token=order.token, _external=True),
+            success_url=absolute_url("shop.order", token=order.token, **{"from": "checkout"}),
+            cancel_url=absolute_url("shop.order_cancelled", token=order.token),
             expires_in=expires_in,
         )
     except stripe_gateway.PaymentProviderError:

@@ -105,6 +105,7 @@ class Product(_Named, TimestampMixin, Base):
     )
     max_quantity_per_order: Mapped[int] = mapped_column(Integer, default=10)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the name of its image in ``perks.images`` (the database); served by the app
     image_filename: Mapped[str | None] = mapped_column(String(80))
 
     category: Mapped[ProductCategory | None] = relationship(lazy="joined")

@@ -31,7 +31,7 @@ from perks.auth.forms import ConfirmForm
 from perks.db import utcnow
 from perks.errors import NotFound, PerksError, ValidationFailed
 from perks.extensions import limiter
-from perks.payments.stripe_gateway import PaymentProviderError
+from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
 from perks.referrals.attribution import REFERRAL_COOKIE
 from perks.security import CONTENT_SECURITY_POLICY
@@ -291,6 +291,16 @@ def place_order() -> Response:
             field.errors = [*field.errors, error.message]
             return _checkout_page(form, shown, status=400, typed_code=typed_code)
         return _checkout_page(form, shown, error=error.message, status=400, typed_code=typed_code)
+    except PaymentProviderUnavailable:
+        # Stripe did not answer within its bound (STRIPE_TIMEOUT_SECONDS): the order is closed,
+        # the customer was never sent to pay, so nothing can have been charged.
+        message = _(
+            "Payments are not answering right now, so nothing was charged. Your cart is kept: "
+            "please try again in a minute."
+        )
+        response = _checkout_page(form, shown, error=message, status=503, typed_code=typed_code)
+        response.headers["Retry-After"] = "60"
+        return response
     except PaymentProviderError:
         message = _(
             "We could not reach our payment provider, so nothing was charged. Your cart is "

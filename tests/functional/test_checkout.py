@@ -253,10 +253,11 @@ def test_when_stripe_cannot_be_reached_the_order_closes_and_the_cart_is_kept(
 
     response = client.post("/shop/checkout", data=CUSTOMER)
 
-    assert response.status_code == 502
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "60"
     assert (
-        "We could not reach our payment provider, so nothing was charged. Your cart is kept: "
-        "please try again in a moment." in text_of(response)
+        "Payments are not answering right now, so nothing was charged. Your cart is kept: "
+        "please try again in a minute." in text_of(response)
     )
     order = db.session.scalars(select(Order)).one()
     assert order.status is OrderStatus.CANCELLED

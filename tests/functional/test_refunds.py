@@ -219,14 +219,21 @@ def test_a_refusal_by_stripe_is_shown_and_nothing_is_recorded(client, finance, l
     assert new_token.group(1) != token
 
 
-def test_an_unreachable_stripe_is_a_502(client, finance, app, monkeypatch):
+def test_an_unreachable_stripe_is_a_503_and_the_form_may_be_sent_again(
+    client, finance, app, monkeypatch
+):
     order = paid_without_stripe()
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")
     _, token = refund_page(client, order.id)
 
     response = ask_refund(client, order.id, "100.000", token)
 
-    assert response.status_code == 502
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "Payments are not answering right now" in page
+    assert "it will not refund twice" in page
+    # The same token again: the same idempotency key, so Stripe can never refund twice.
+    assert f'name="request_token" type="hidden" value="{token}"' in page
     assert refund_rows(order.id) == []
 
 

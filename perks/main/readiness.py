@@ -1,0 +1,153 @@
+"""What ``/readyz`` checks: the database, Redis and the Celery broker, each within a bound.
+
+Every check runs in its own daemon thread and the answer waits at most ``CHECK_SECONDS`` for
+all of them together: a dependency that hangs (a host that drops packets) is reported as
+``timeout`` instead of holding the request. A check that raises is ``down``; the reason is
+logged, never shown (the body names only the check and its state).
+
+The checks:
+
+``database``
+    ``SELECT 1`` on a connection from the app's engine (on PostgreSQL its connections give up
+    after ``DATABASE_CONNECT_TIMEOUT_SECONDS``).
+``redis``
+    ``PING`` to ``REDIS_URL``, when it is set (rate limits, and the broker when it is the same
+    server), with ``REDIS_TIMEOUT_SECONDS``.
+``broker``
+    A connection to ``CELERY_BROKER_URL``, when it is not ``REDIS_URL`` and tasks are not run
+    in-process (``CELERY_ALWAYS_EAGER``): ``PING`` for a Redis, kombu's connect otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+#: the longest ``/readyz`` waits for its checks, all together
+CHECK_SECONDS = 2.0
+#: the most a Redis check waits to connect, then for the answer
+REDIS_TIMEOUT_SECONDS = 0.5
+OK, DOWN, TIMEOUT = "ok", "down", "timeout"
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "unix://")
+
+
+@dataclass(frozen=True)
+class Report:
+    """Each check's state (``ok``, ``down`` or ``timeout``), in the order they were run."""
+
+    checks: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return all(state == OK for state in self.checks.values())
+
+    @property
+    def down(self) -> list[str]:
+        return [name for name, state in self.checks.items() if state != OK]
+
+
+def to_json(report: Report) -> str:
+    """``{"status": "ready"|"unavailable", "checks": {...}, "down": [...]}``."""
+    return json.dumps(
+        {
+            "status": "ready" if report.ready else "unavailable",
+            "checks": report.checks,
+            "down": report.down,
+        }
+    )
+
+
+@cache
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=0,
+    )
+
+
+def check_database(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def check_redis(url: str) -> None:
+    if not _redis_client(url).ping():
+        raise ConnectionError("no PONG")
+
+
+def check_broker(url: str, transport_options: dict[str, Any]) -> None:
+    if url.startswith(REDIS_SCHEMES):
+        check_redis(url)
+        return
+    from kombu import Connection
+
+    with Connection(
+        url, connect_timeout=REDIS_TIMEOUT_SECONDS, transport_options=transport_options
+    ) as connection:
+        connection.connect()
+
+
+def checks_for(app: Flask) -> dict[str, Callable[[], None]]:
+    """The checks that apply to ``app``'s settings, by name."""
+    from perks.extensions import db
+
+    config = app.config
+    with app.app_context():
+        engine = db.engine
+    checks: dict[str, Callable[[], None]] = {"database": lambda: check_database(engine)}
+    redis_url = str(config.get("REDIS_URL") or "")
+    if redis_url:
+        checks["redis"] = lambda: check_redis(redis_url)
+    broker = str(config.get("CELERY_BROKER_URL") or "")
+    if broker and broker != redis_url and not config.get("CELERY_ALWAYS_EAGER"):
+        celery = app.extensions.get("celery")
+        options = dict(celery.conf.broker_transport_options or {}) if celery else {}
+        checks["broker"] = lambda: check_broker(broker, options)
+    return checks
+
+
+def check_all(app: Flask, *, within: float = CHECK_SECONDS) -> Report:
+    """Run every check of ``app`` at once; whatever has not answered ``within`` seconds is
+    ``timeout``."""
+    checks = checks_for(app)
+    states: dict[str, str] = {}
+
+    def run(name: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except Exception as error:  # any failure is "down"; the reason goes to the log
+            log.warning("readiness: %s is down (%s: %s)", name, type(error).__name__, error)
+            states[name] = DOWN
+        else:
+            states[name] = OK
+
+    threads = [
+        threading.Thread(target=run, args=item, name=f"readyz-{item[0]}", daemon=True)
+        for item in checks.items()
+    ]
+    deadline = time.monotonic() + within
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    report = Report({name: states.get(name, TIMEOUT) for name in checks})
+    for name in report.down:
+        if report.checks[name] == TIMEOUT:
+            log.warning("readiness: %s did not answer within %.1f s", name, within)
+    return report
