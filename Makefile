@@ -21,7 +21,7 @@ CHROMIUM := /usr/bin/chromium
 SCREENSHOTS := docs/screenshots
 
 .PHONY: help venv install translations extract-messages update-translations init-translation \
-	run test lint format test-sqlite test-postgres test-browser chromium screenshots bench \
+	run test lint lock format test-sqlite test-postgres test-browser chromium screenshots bench \
 	clean distclean _pytest-postgres
 
 help: ## List the targets
@@ -35,12 +35,25 @@ $(BIN)/python:
 		|| { echo "error: Perks needs Python 3.11 or newer as '$(PYTHON)' (make PYTHON=...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# The lock files pin every package, transitive ones too, with their hashes: pip refuses
+# anything else (`make lock` writes them from requirements*.in).
 $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-dev.txt
 	@touch $@
 
 venv: $(STAMP) ## Create .venv and install the requirements (only when they changed)
 install: $(STAMP) ## Same as venv
+
+# Keeps every pin already in the lock files unless UPGRADE=1 (then the newest versions the
+# .in files allow). Resolved for the Python running it (3.11, as in CI).
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python ## Pin every dependency with hashes: requirements*.in -> requirements*.txt
+	@test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet pip-tools==7.6.2
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) --output-file requirements.txt requirements.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) --output-file requirements-dev.txt \
+		requirements-dev.in
 
 # --- translations ----------------------------------------------------------------------------
 
@@ -75,10 +88,13 @@ init-translation: extract-messages ## Start a catalog for a new language: make i
 # --- running ---------------------------------------------------------------------------------
 
 run: export PERKS_ENV ?= development
-run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000
+run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000 with a worker and the scheduler
 	$(FLASK) db upgrade
 	$(FLASK) perks demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Starting web (http://127.0.0.1:5000), worker and beat (Procfile, run by honcho)."
+	@echo "Every process logs here, each line prefixed with its name: web, worker, beat."
+	@echo "Broker: $${CELERY_BROKER_URL:-$${REDIS_URL:-the SQLite file instance/celery-broker.sqlite3 (no Redis needed)}}."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
 
 # --- checks ----------------------------------------------------------------------------------
 

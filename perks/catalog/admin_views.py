@@ -362,7 +362,7 @@ def _perk_page(perk: Perk) -> dict[str, object]:
     return {
         "perk": perk,
         "confirm_form": ConfirmForm(),
-        "image_url": _optional_url("catalog.perk_image", perk_id=perk.id)
+        "image_url": _optional_url("catalog.perk_image", perk_id=perk.id, name=perk.image_filename)
         if perk.image_filename
         else None,
     }

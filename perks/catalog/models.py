@@ -184,7 +184,7 @@ class Perk(BilingualMixin, TimestampMixin, Base):
     value_en: Mapped[str] = mapped_column(String(120), default="")
     terms_vi: Mapped[str] = mapped_column(Text, default="")
     terms_en: Mapped[str] = mapped_column(Text, default="")
-    #: file name under the instance's upload folder; served by the app
+    #: the name of its image in ``perks.images`` (the database); served by the app
     image_filename: Mapped[str | None] = mapped_column(String(80))
     #: the active window, inclusive, in the company's time zone; claims expire after it
     starts_on: Mapped[date | None] = mapped_column(Date)

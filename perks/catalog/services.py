@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from perks import audit
+from perks import audit, images
 from perks.auth.models import EmploymentType, User
 from perks.catalog.models import (
     Allocation,
@@ -32,9 +29,9 @@ from perks.people.models import Department
 
 MAX_CODE_LENGTH = 64
 MAX_CODES_PER_IMPORT = 50_000
-MAX_IMAGE_BYTES = 2 * 1024 * 1024
-#: the first bytes of the image formats we accept, and the extension each is stored under
-IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+#: the image rules (``perks.images``), named here for the forms
+MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
+IMAGE_SIGNATURES = images.IMAGE_SIGNATURES
 #: characters no code contains: C0 controls (NUL, TAB...), DEL and C1 controls
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -295,31 +292,19 @@ def import_codes(perk_id: int, text: str, *, actor: User) -> int:
         return len(codes)
 
 
-def image_folder() -> Path:
-    folder = Path(current_app.instance_path) / "uploads" / "perks"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def set_perk_image(perk_id: int, data: bytes, *, actor: User) -> Perk:
-    """Store a PNG or JPEG image for a perk (checked by its content, not its name).
+    """Store a PNG or JPEG image for a perk (checked by its content, not its name) in the
+    database (``perks.images``), replacing and deleting its old one in the same transaction.
 
     Raises:
         NotFound: no such perk.
         ValidationFailed: too large, or not a PNG or JPEG.
     """
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValidationFailed(_("The image is larger than 2 MB."))
-    extension = next((ext for sig, ext in IMAGE_SIGNATURES.items() if data.startswith(sig)), None)
-    if extension is None:
-        raise ValidationFailed(_("Upload a PNG or JPEG image."))
+    images.image_type(data)
     with transaction():
         perk = get_perk(perk_id)
-        name = f"{secrets.token_hex(16)}.{extension}"
-        (image_folder() / name).write_bytes(data)
         old = perk.image_filename
-        perk.image_filename = name
+        perk.image_filename = images.save_image(data)
+        images.delete_image(old)
         audit.record("catalog.image_set", actor=actor, target=perk)
-    if old:
-        (image_folder() / old).unlink(missing_ok=True)
     return perk

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_locale
@@ -25,12 +24,13 @@ from werkzeug.wrappers import Response
 from perks.auth.access import login_required, roles_required
 from perks.auth.forms import ConfirmForm
 from perks.auth.models import EmploymentType, Role
-from perks.catalog import claims, draws, queries, services
+from perks.catalog import claims, draws, queries
 from perks.catalog.employee_forms import CatalogFilterForm, RedeemForm, RedeemLookupForm
 from perks.catalog.models import Claim, Perk
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, PerksError
 from perks.extensions import limiter
+from perks.images import image_response
 from perks.qr import qr_svg
 
 bp = Blueprint("catalog", __name__)
@@ -85,12 +85,19 @@ def detail(perk_id: int) -> Page:
 
 
 @bp.get("/perks/<int:perk_id>/image")
+@bp.get("/perks/<int:perk_id>/image/<name>")
 @login_required
-def perk_image(perk_id: int) -> Response:
+def perk_image(perk_id: int, name: str | None = None) -> Response:
+    """The perk's image, from the database (``perks.images``). Pages link to it by its
+    stored name, which changes with the image: cached for a year by the browser only (it
+    needs a sign-in). Without the name it is the current image, revalidated each time."""
     perk = queries.visible_perk(perk_id, current_user)
-    if not perk.image_filename:
+    if not perk.image_filename or name not in (None, perk.image_filename):
         abort(404)
-    return send_from_directory(services.image_folder(), perk.image_filename)
+    response = image_response(perk.image_filename, public=False)
+    if name is None:
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.post("/perks/<int:perk_id>/claim")

@@ -9,21 +9,17 @@ price change can always be traced to the person who made it.
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from perks import audit
+from perks import audit, images
 from perks.auth.models import User
-from perks.catalog.services import IMAGE_SIGNATURES, MAX_IMAGE_BYTES
 from perks.db import transaction
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
@@ -40,7 +36,7 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_QUANTITY_PER_ORDER = 1000
 FULL_DISCOUNT_BPS = 10_000
 #: the stored names of product images: random, so they can be cached forever and not guessed
-IMAGE_NAME_PATTERN = re.compile(r"[0-9a-f]{32}\.(?:png|jpg)")
+IMAGE_NAME_PATTERN = images.NAME_PATTERN
 
 
 @dataclass(frozen=True)
@@ -249,36 +245,12 @@ def _apply_product(product: Product, data: ProductData) -> None:
 def image_extension(data: bytes) -> str:
     """The extension a product image is stored under, judged by its content.
 
-    The same rules as the catalog's perk images (``perks.catalog.services``).
+    The same rules as every uploaded image (``perks.images``); images live in the database.
 
     Raises:
         ValidationFailed: larger than 2 MB, or not a PNG or JPEG (``field="image"``).
     """
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValidationFailed(_("The image is larger than 2 MB."), field="image")
-    for signature, extension in IMAGE_SIGNATURES.items():
-        if data.startswith(signature):
-            return extension
-    raise ValidationFailed(_("Upload a PNG or JPEG image."), field="image")
-
-
-def product_image_folder() -> Path:
-    """Where product images are stored (under the instance folder, served by
-    ``perks.shop.image_views``)."""
-    folder = Path(current_app.instance_path) / "uploads" / "products"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _store_image(data: bytes) -> str:
-    name = f"{secrets.token_hex(16)}.{image_extension(data)}"
-    (product_image_folder() / name).write_bytes(data)
-    return name
-
-
-def _remove_image(name: str | None) -> None:
-    if name:
-        (product_image_folder() / name).unlink(missing_ok=True)
+    return images.image_type(data)[1]
 
 
 def _saving_slug(unique: Callable[[], None]) -> None:
@@ -300,34 +272,28 @@ def create_product(data: ProductData, *, actor: User, image: bytes | None = None
     """
     if image is not None:
         image_extension(image)
-    stored_image: str | None = None
-    try:
-        with transaction():
-            _check_product(data)
-            product = Product(
-                slug=_unique_slug(
-                    data.slug,
-                    (data.name_vi, data.name_en),
-                    _slug_taken(Product, None),
-                    _("product"),
-                )
+    with transaction():
+        _check_product(data)
+        product = Product(
+            slug=_unique_slug(
+                data.slug,
+                (data.name_vi, data.name_en),
+                _slug_taken(Product, None),
+                _("product"),
             )
-            _apply_product(product, data)
-            if image is not None:
-                stored_image = _store_image(image)
-                product.image_filename = stored_image
-            db.session.add(product)
-            _saving_slug(db.session.flush)
-            audit.record(
-                "shop.product_created",
-                actor=actor,
-                target=product,
-                values=_product_values(product),
-                image=bool(stored_image),
-            )
-    except BaseException:
-        _remove_image(stored_image)
-        raise
+        )
+        _apply_product(product, data)
+        if image is not None:
+            product.image_filename = images.save_image(image)
+        db.session.add(product)
+        _saving_slug(db.session.flush)
+        audit.record(
+            "shop.product_created",
+            actor=actor,
+            target=product,
+            values=_product_values(product),
+            image=image is not None,
+        )
     return product
 
 
@@ -342,38 +308,31 @@ def update_product(
     """
     if image is not None:
         image_extension(image)
-    stored_image: str | None = None
-    old_image: str | None = None
-    try:
-        with transaction():
-            product = get_product(product_id)
-            _check_product(data)
-            before = _product_values(product)
-            product.slug = _unique_slug(
-                data.slug or product.slug,
-                (data.name_vi, data.name_en),
-                _slug_taken(Product, product.id),
-                _("product"),
+    with transaction():
+        product = get_product(product_id)
+        _check_product(data)
+        before = _product_values(product)
+        product.slug = _unique_slug(
+            data.slug or product.slug,
+            (data.name_vi, data.name_en),
+            _slug_taken(Product, product.id),
+            _("product"),
+        )
+        _apply_product(product, data)
+        if image is not None:
+            old_image, product.image_filename = product.image_filename, images.save_image(image)
+            images.delete_image(old_image)
+        _saving_slug(db.session.flush)
+        after = _product_values(product)
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes or image is not None:
+            audit.record(
+                "shop.product_updated",
+                actor=actor,
+                target=product,
+                changes=changes,
+                image=image is not None,
             )
-            _apply_product(product, data)
-            if image is not None:
-                stored_image = _store_image(image)
-                old_image, product.image_filename = product.image_filename, stored_image
-            _saving_slug(db.session.flush)
-            after = _product_values(product)
-            changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-            if changes or stored_image:
-                audit.record(
-                    "shop.product_updated",
-                    actor=actor,
-                    target=product,
-                    changes=changes,
-                    image=bool(stored_image),
-                )
-    except BaseException:
-        _remove_image(stored_image)
-        raise
-    _remove_image(old_image)
     return product
 
 
@@ -519,10 +478,9 @@ def move_category(category_id: int, offset: int, *, actor: User) -> ProductCateg
 # --- serving images -------------------------------------------------------------------------
 
 
-def product_image_path(name: str) -> Path:
-    """The stored file of a product image, by its stored name (``Product.image_filename``).
-
-    Only names a product holds are served: a file left behind by a replaced image is not.
+def check_product_image(name: str) -> None:
+    """Refuse a name no product holds (``Product.image_filename``): only the images of
+    products are served here, even if another image is stored under that name.
 
     Raises:
         NotFound: a malformed name, or no product has this image.
@@ -532,7 +490,3 @@ def product_image_path(name: str) -> Path:
     held = db.session.scalar(select(Product.id).where(Product.image_filename == name).limit(1))
     if held is None:
         raise NotFound()
-    path = product_image_folder() / name
-    if not path.is_file():
-        raise NotFound()
-    return path

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import segno
 from sqlalchemy import event, func, select, update
 from werkzeug.datastructures import MultiDict
 
+from perks import images
 from perks.audit import AuditEvent
 from perks.auth.models import EmploymentType, Role
 from perks.catalog import claims, draws, services
@@ -29,6 +29,7 @@ from perks.catalog.models import (
     PerkStatus,
 )
 from perks.extensions import db
+from perks.images import StoredImage
 from tests import factories
 from tests.conftest import login
 
@@ -156,13 +157,9 @@ def hr(login_as):  # type: ignore[no-untyped-def]
     return login_as(Role.HR, name="Lê Thị Hồng Nhung")
 
 
-@pytest.fixture
-def image_folder(monkeypatch, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Uploaded images go to a temporary folder, not the instance folder."""
-    folder = tmp_path / "images"
-    folder.mkdir()
-    monkeypatch.setattr(services, "image_folder", lambda: folder)
-    return folder
+def stored_image_names() -> set[str]:
+    """The names of every image in the database (``perks.images``)."""
+    return set(db.session.scalars(select(StoredImage.name)))
 
 
 # --- creating and editing -------------------------------------------------------------------
@@ -283,7 +280,7 @@ def test_bad_perk_data_gets_a_400_with_the_reason_and_saves_nothing(client, hr, 
     assert perk_count() == 0
 
 
-def test_the_forms_ignore_fields_they_do_not_list(client, hr, image_folder):
+def test_the_forms_ignore_fields_they_do_not_list(client, hr):
     other = factories.UserFactory()
     sneaky = {
         "status": "published",
@@ -342,7 +339,7 @@ def test_lowering_the_stock_below_what_is_claimed_is_refused(client, hr):
 # --- images ---------------------------------------------------------------------------------
 
 
-def test_hr_uploads_a_png_image(client, hr, image_folder):
+def test_hr_uploads_a_png_image(client, hr):
     data = perk_form()
     data["image"] = (io.BytesIO(png_bytes()), "logo.PNG")
 
@@ -351,7 +348,8 @@ def test_hr_uploads_a_png_image(client, hr, image_folder):
     assert response.status_code == 302
     perk = db.session.scalar(select(Perk))
     assert perk.image_filename.endswith(".png")
-    assert (image_folder / perk.image_filename).read_bytes() == png_bytes()
+    assert stored_image_names() == {perk.image_filename}
+    assert images.load_image(perk.image_filename).data == png_bytes()  # type: ignore[union-attr]
     assert "catalog.image_set" in audit_actions()
     page = client.get(f"/admin/perks/{perk.id}/edit").get_data(as_text=True)
     assert 'data-testid="perk-image"' in page
@@ -366,7 +364,8 @@ def test_hr_uploads_a_png_image(client, hr, image_folder):
     assert edited.status_code == 302
     perk = reload(perk.id)
     assert perk.image_filename.endswith(".jpg")
-    assert not (image_folder / old).exists()
+    assert images.load_image(old) is None
+    assert stored_image_names() == {perk.image_filename}
 
 
 @pytest.mark.parametrize(
@@ -378,9 +377,7 @@ def test_hr_uploads_a_png_image(client, hr, image_folder):
         ("huge.png", png_bytes() + b"\x00" * services.MAX_IMAGE_BYTES, "larger than 2 MB"),
     ],
 )
-def test_a_bad_image_gets_a_400_and_nothing_is_saved(
-    client, hr, image_folder, filename, content, message
-):
+def test_a_bad_image_gets_a_400_and_nothing_is_saved(client, hr, filename, content, message):
     data = perk_form()
     data["image"] = (io.BytesIO(content), filename)
 
@@ -389,7 +386,7 @@ def test_a_bad_image_gets_a_400_and_nothing_is_saved(
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert perk_count() == 0
-    assert list(image_folder.iterdir()) == []
+    assert stored_image_names() == set()
 
     perk = draft()
     again = perk_form()

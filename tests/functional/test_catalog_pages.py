@@ -572,22 +572,31 @@ def test_pages_speak_english_to_english_speakers(client, login_as):
 
 
 def test_perk_images_are_served_for_published_perks_only(app, client, login_as):
-    from perks.catalog import services
+    from perks import images
+    from perks.db import transaction
 
     login_as(Role.EMPLOYEE)
-    published = factories.PerkFactory(image_filename="published-test.png")
-    draft = factories.PerkFactory(image_filename="draft-test.png", status=PerkStatus.DRAFT)
+    with transaction():
+        names = [images.save_image(b"\x89PNG\r\n\x1a\nfake") for _ in range(2)]
+    published = factories.PerkFactory(image_filename=names[0])
+    draft = factories.PerkFactory(image_filename=names[1], status=PerkStatus.DRAFT)
     without = factories.PerkFactory()
-    for name in ("published-test.png", "draft-test.png"):
-        (services.image_folder() / name).write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    try:
-        shown = client.get(f"/perks/{published.id}/image")
-        assert shown.status_code == 200
-        assert shown.data.startswith(b"\x89PNG")
-        assert shown.mimetype == "image/png"
-        assert f"/perks/{published.id}/image" in client.get("/perks").get_data(as_text=True)
-        assert client.get(f"/perks/{draft.id}/image").status_code == 404
-        assert client.get(f"/perks/{without.id}/image").status_code == 404
-    finally:
-        for name in ("published-test.png", "draft-test.png"):
-            (services.image_folder() / name).unlink(missing_ok=True)
+
+    shown = client.get(f"/perks/{published.id}/image")
+    assert shown.status_code == 200
+    assert shown.data.startswith(b"\x89PNG")
+    assert shown.mimetype == "image/png"
+    assert shown.cache_control.no_cache  # the bare URL always shows the current image
+    # Pages link to it by its name, which changes with the image: cached for a year, by the
+    # signed-in person's browser only.
+    named = f"/perks/{published.id}/image/{names[0]}"
+    assert named in client.get("/perks").get_data(as_text=True)
+    cached = client.get(named)
+    assert cached.data == shown.data
+    assert cached.cache_control.private
+    assert cached.cache_control.immutable
+    assert cached.cache_control.max_age == 31_536_000
+    assert client.get(f"/perks/{published.id}/image/{names[1]}").status_code == 404
+    assert client.get(f"/perks/{draft.id}/image").status_code == 404
+    assert client.get(f"/perks/{draft.id}/image/{names[1]}").status_code == 404
+    assert client.get(f"/perks/{without.id}/image").status_code == 404

@@ -7,15 +7,17 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import segno
 from sqlalchemy import event, func, select
 
+from perks import images
 from perks.audit import AuditEvent
 from perks.auth.models import Role
+from perks.db import transaction
 from perks.extensions import db
+from perks.images import StoredImage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.shop import services
 from perks.shop.models import (
@@ -80,13 +82,9 @@ def reload(product_id: int) -> Product:
     return product
 
 
-@pytest.fixture
-def image_folder(monkeypatch, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Uploaded product images go to a temporary folder, not the instance folder."""
-    folder = tmp_path / "product-images"
-    folder.mkdir()
-    monkeypatch.setattr(services, "product_image_folder", lambda: folder)
-    return folder
+def stored_image_names() -> set[str]:
+    """The names of every image in the database (``perks.images``)."""
+    return set(db.session.scalars(select(StoredImage.name)))
 
 
 @pytest.fixture
@@ -102,7 +100,7 @@ def finance(login_as):  # type: ignore[no-untyped-def]
 # --- products: creating and editing ---------------------------------------------------------
 
 
-def test_hr_adds_a_product_in_vnd_with_a_generated_slug(client, hr, image_folder):
+def test_hr_adds_a_product_in_vnd_with_a_generated_slug(client, hr):
     category = factories.ProductCategoryFactory(name_en="Tours")
 
     response = client.post("/manage/products/new", data=product_form(category_id=str(category.id)))
@@ -123,7 +121,7 @@ def test_hr_adds_a_product_in_vnd_with_a_generated_slug(client, hr, image_folder
     assert client.get(f"/shop/p/{product.slug}").status_code == 200
 
 
-def test_a_usd_price_of_12_50_is_1250_cents_end_to_end(client, hr, image_folder):
+def test_a_usd_price_of_12_50_is_1250_cents_end_to_end(client, hr):
     response = client.post(
         "/manage/products/new",
         data=product_form(currency="USD", price="12.50", staff_price="$10", slug="usd-tour"),
@@ -145,9 +143,7 @@ def test_a_usd_price_of_12_50_is_1250_cents_end_to_end(client, hr, image_folder)
     assert "$12.50" in listing
 
 
-def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(
-    client, hr, image_folder
-):
+def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(client, hr):
     response = client.post("/manage/products/new", data=product_form(staff_discount="12,5"))
 
     assert response.status_code == 303
@@ -184,7 +180,7 @@ def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_is_written(
-    client, hr, image_folder, overrides, field_message
+    client, hr, overrides, field_message
 ):
     response = client.post("/manage/products/new", data=product_form(**overrides))
 
@@ -197,7 +193,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_written(
     assert audit_rows("shop.product_created") == []
 
 
-def test_money_format_errors_say_how_to_write_the_amount(client, hr, image_folder):
+def test_money_format_errors_say_how_to_write_the_amount(client, hr):
     page = client.post("/manage/products/new", data=product_form(price="1,2,3")).get_data(
         as_text=True
     )
@@ -205,7 +201,7 @@ def test_money_format_errors_say_how_to_write_the_amount(client, hr, image_folde
     assert product_count() == 0
 
 
-def test_a_taken_slug_is_refused_on_the_slug_field(client, hr, image_folder):
+def test_a_taken_slug_is_refused_on_the_slug_field(client, hr):
     factories.ProductFactory(slug="tour-ha-long")
 
     response = client.post("/manage/products/new", data=product_form(slug="tour-ha-long"))
@@ -215,7 +211,7 @@ def test_a_taken_slug_is_refused_on_the_slug_field(client, hr, image_folder):
     assert product_count() == 1
 
 
-def test_generated_slugs_stay_unique(client, hr, image_folder):
+def test_generated_slugs_stay_unique(client, hr):
     for _ in range(3):
         assert client.post("/manage/products/new", data=product_form()).status_code == 303
     assert [p.slug for p in products()] == [
@@ -225,12 +221,12 @@ def test_generated_slugs_stay_unique(client, hr, image_folder):
     ]
 
 
-def test_a_vietnamese_only_name_makes_an_ascii_slug(client, hr, image_folder):
+def test_a_vietnamese_only_name_makes_an_ascii_slug(client, hr):
     client.post("/manage/products/new", data=product_form(name_en="", name_vi="Đà Nẵng 3 ngày"))
     assert products()[0].slug == "da-nang-3-ngay"
 
 
-def test_editing_changes_the_product_and_audits_old_and_new_values(client, finance, image_folder):
+def test_editing_changes_the_product_and_audits_old_and_new_values(client, finance):
     product = factories.ProductFactory(price_amount=2_400_000, slug="tour")
 
     response = client.post(
@@ -247,7 +243,7 @@ def test_editing_changes_the_product_and_audits_old_and_new_values(client, finan
     assert row.details["changes"]["redemption_mode"] == ["counter", "on_payment"]
 
 
-def test_a_refused_edit_changes_nothing(client, hr, image_folder):
+def test_a_refused_edit_changes_nothing(client, hr):
     product = factories.ProductFactory(price_amount=2_400_000)
 
     response = client.post(
@@ -260,7 +256,7 @@ def test_a_refused_edit_changes_nothing(client, hr, image_folder):
     assert audit_rows("shop.product_updated") == []
 
 
-def test_the_form_ignores_fields_it_does_not_list(client, hr, image_folder):
+def test_the_form_ignores_fields_it_does_not_list(client, hr):
     sneaky = {"id": "4242", "image_filename": "../../etc/passwd", "created_at": "2000-01-01"}
 
     assert client.post("/manage/products/new", data=product_form(**sneaky)).status_code == 303
@@ -270,7 +266,7 @@ def test_the_form_ignores_fields_it_does_not_list(client, hr, image_folder):
     assert product.image_filename is None
 
 
-def test_deactivating_takes_the_product_off_the_storefront_and_back(client, hr, image_folder):
+def test_deactivating_takes_the_product_off_the_storefront_and_back(client, hr):
     product = factories.ProductFactory()
 
     assert client.post(f"/manage/products/{product.id}/deactivate").status_code == 303
@@ -310,7 +306,7 @@ def test_the_product_list_filters_by_category_state_and_currency(client, hr):
 # --- images ---------------------------------------------------------------------------------
 
 
-def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr, image_folder):
+def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr):
     data = product_form(slug="with-image")
     data["image"] = (io.BytesIO(png_bytes()), "photo.PNG")
 
@@ -320,7 +316,8 @@ def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr, ima
     (product,) = products()
     assert product.image_filename
     assert product.image_filename.endswith(".png")
-    assert (image_folder / product.image_filename).read_bytes() == png_bytes()
+    assert stored_image_names() == {product.image_filename}
+    assert images.load_image(product.image_filename).data == png_bytes()  # type: ignore[union-attr]
     url = f"/shop/images/{product.image_filename}"
     for page in ("/shop/", "/shop/p/with-image"):
         assert url in client.get(page).get_data(as_text=True)
@@ -331,10 +328,16 @@ def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr, ima
     assert served.mimetype == "image/png"
     assert served.data == png_bytes()
     assert "immutable" in served.headers["Cache-Control"]
+    assert served.cache_control.public
+    assert served.cache_control.max_age == 31_536_000
     assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["ETag"]
+    again = client.get(url, headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.data == b""
 
 
-def test_a_new_image_replaces_the_old_file(client, hr, image_folder):
+def test_a_new_image_replaces_the_old_file(client, hr):
     product = factories.ProductFactory(slug="tour")
     first = product_form(slug="tour")
     first["image"] = (io.BytesIO(png_bytes()), "a.png")
@@ -353,7 +356,8 @@ def test_a_new_image_replaces_the_old_file(client, hr, image_folder):
     new = reload(product.id).image_filename
     assert new is not None
     assert new.endswith(".jpg")
-    assert not (image_folder / old).exists()
+    assert images.load_image(old) is None
+    assert stored_image_names() == {new}
     assert client.get(f"/shop/images/{old}").status_code == 404
     assert client.get(f"/shop/images/{new}").status_code == 200
 
@@ -367,7 +371,7 @@ def test_a_new_image_replaces_the_old_file(client, hr, image_folder):
         ("huge.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024)),
     ],
 )
-def test_a_bad_image_is_refused_and_nothing_is_saved(client, hr, image_folder, filename, content):
+def test_a_bad_image_is_refused_and_nothing_is_saved(client, hr, filename, content):
     data = product_form()
     data["image"] = (io.BytesIO(content), filename)
 
@@ -377,14 +381,15 @@ def test_a_bad_image_is_refused_and_nothing_is_saved(client, hr, image_folder, f
     page = response.get_data(as_text=True)
     assert "Upload a PNG or JPEG image." in page or "larger than 2 MB" in page
     assert product_count() == 0
-    assert list(image_folder.iterdir()) == []
+    assert stored_image_names() == set()
 
 
 @pytest.mark.parametrize("name", ["../secret.png", "nope.png", f"{'a' * 32}.gif"])
-def test_only_stored_product_images_are_served(client, image_folder, name):
-    (image_folder / f"{'a' * 32}.png").write_bytes(png_bytes())  # no product holds it
+def test_only_stored_product_images_are_served(client, name):
+    with transaction():
+        unheld = images.save_image(png_bytes())  # stored, but no product holds it
     assert client.get(f"/shop/images/{name}").status_code == 404
-    assert client.get(f"/shop/images/{'a' * 32}.png").status_code == 404
+    assert client.get(f"/shop/images/{unheld}").status_code == 404
 
 
 # --- categories -----------------------------------------------------------------------------

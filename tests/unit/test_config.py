@@ -1,0 +1,107 @@
+"""Production refuses state that lives on one host: a SQLite file, rate limits in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from perks.config import ConfigurationError, load_settings, validate_settings
+
+#: what a real deployment sets, apart from the database, the broker and rate limits
+PRODUCTION_ENV = {
+    "PERKS_ENV": "production",
+    "SECRET_KEY": "s" * 48,
+    "BASE_URL": "https://perks.example",
+    "TRUSTED_HOSTS": "perks.example",
+    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+}
+POSTGRES = "postgresql://perks@db.internal/perks"
+REDIS = "redis://cache.internal:6379/0"
+
+
+def production(**env: str) -> dict[str, Any]:
+    return load_settings({**PRODUCTION_ENV, **env})
+
+
+def test_production_with_postgresql_and_redis_starts():
+    validate_settings(production(DATABASE_URL=POSTGRES, REDIS_URL=REDIS))
+
+
+def test_production_without_database_url_refuses_the_sqlite_default():
+    with pytest.raises(ConfigurationError, match=r"SQLALCHEMY_DATABASE_URI .*SQLite"):
+        validate_settings(production(REDIS_URL=REDIS))
+
+
+def test_production_refuses_a_sqlite_celery_broker():
+    with pytest.raises(ConfigurationError, match="CELERY_BROKER_URL"):
+        validate_settings(
+            production(
+                DATABASE_URL=POSTGRES,
+                REDIS_URL=REDIS,
+                CELERY_BROKER_URL="sqla+sqlite:////tmp/broker.sqlite3",
+            )
+        )
+
+
+def test_production_without_redis_refuses_per_process_rate_limits():
+    with pytest.raises(ConfigurationError, match=r"memory://"):
+        validate_settings(production(DATABASE_URL=POSTGRES, CELERY_BROKER_URL=REDIS))
+
+
+def test_an_explicit_memory_rate_limit_storage_is_refused_too():
+    with pytest.raises(ConfigurationError, match=r"memory://"):
+        validate_settings(
+            production(DATABASE_URL=POSTGRES, REDIS_URL=REDIS, RATELIMIT_STORAGE_URI="memory://")
+        )
+
+
+def test_production_on_sqlite_and_memory_starts_when_told_explicitly():
+    settings = production(
+        ALLOW_SQLITE_IN_PRODUCTION="true", ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION="true"
+    )
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+
+    validate_settings(settings)
+
+
+def test_each_allowance_lifts_only_its_own_refusal():
+    with pytest.raises(ConfigurationError, match="memory://"):
+        validate_settings(production(ALLOW_SQLITE_IN_PRODUCTION="true"))
+    with pytest.raises(ConfigurationError, match="SQLite"):
+        validate_settings(production(ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION="true"))
+
+
+def test_disabled_rate_limits_need_no_shared_storage():
+    validate_settings(
+        production(DATABASE_URL=POSTGRES, CELERY_BROKER_URL=REDIS, RATELIMIT_ENABLED="false")
+    )
+
+
+def test_the_allowances_are_off_by_default_and_development_needs_none():
+    settings = load_settings({})
+    assert settings["ALLOW_SQLITE_IN_PRODUCTION"] is False
+    assert settings["ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION"] is False
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+
+    validate_settings(settings)  # development: SQLite and memory:// are the defaults
+
+
+def test_the_app_factory_refuses_to_start(tmp_path):
+    from perks import create_app
+
+    with pytest.raises(ConfigurationError, match="SQLite"):
+        create_app(
+            {
+                **production(REDIS_URL=REDIS),
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'perks.sqlite3'}",
+            }
+        )
+
+
+def test_log_format_is_json_in_production_and_text_in_development():
+    assert production()["LOG_FORMAT"] == "json"
+    assert load_settings({})["LOG_FORMAT"] == "text"
+    assert load_settings({"LOG_FORMAT": "json"})["LOG_FORMAT"] == "json"
