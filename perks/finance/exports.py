@@ -17,6 +17,11 @@ Rows come from a server-side cursor on PostgreSQL (psycopg's named cursor read w
 elsewhere from SQLAlchemy's ``yield_per``. Each export writes one audit event (who, which
 export and format, the filters, how many rows, whether it finished) in its own short
 transaction once the last row is out, since only then is the count known.
+
+An export of more than ``EXPORT_BACKGROUND_ROWS`` rows is made by a background job
+(``perks.background``, kind ``export``): the file is written into the database a piece at a
+time as the rows stream (memory stays flat), and downloaded from the job's page, streamed
+from the database and audited like a direct download.
 """
 
 from __future__ import annotations
@@ -25,22 +30,25 @@ import enum
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from functools import cache
 from typing import IO, Any
 
 from babel.numbers import get_currency_precision, list_currencies
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, Select, Text, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
-from perks import audit
+from perks import audit, background
 from perks.auth.models import User
-from perks.commissions.models import Commission, LedgerEntry
+from perks.background import BackgroundJob, JobRun
+from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import transaction
+from perks.errors import NotFound
 from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutItem
-from perks.finance.periods import company_zone
+from perks.finance.periods import Period, company_zone
 from perks.finance.reports import ReportFilter, entries_query
 from perks.finance.tabular import (
     FORMULA_TRIGGERS,
@@ -54,6 +62,12 @@ from perks.people.models import Department
 from perks.shop.models import Order, Product
 
 FORMATS = ("csv", "xlsx")
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: the background job that makes a large export
+JOB_KIND = "export"
 #: rows fetched from the database at a time
 FETCH_ROWS = 5000
 #: bytes per piece when an XLSX file is sent
@@ -504,6 +518,7 @@ def _audit_export(
     rows: int,
     *,
     complete: bool,
+    **details: Any,
 ) -> None:
     with transaction():
         audit.record(
@@ -514,6 +529,7 @@ def _audit_export(
             rows=rows,
             complete=complete,
             **chosen.audit_details(),
+            **details,
         )
 
 
@@ -528,14 +544,18 @@ def stream_csv(
     """The export as CSV chunks (UTF-8 with a BOM, CRLF), audited when the stream ends
     (``complete`` False when the reader went away first)."""
     batches = _Counted(export_batches(export, chosen, locale), progress)
-    text_columns = () if formats_in_database() else export.text_columns
     complete = False
     try:
-        yield from csv_chunks(export.header, batches, text_columns=text_columns)
+        yield from _csv_of(export, batches)
         complete = True
     finally:
         batches.close()
         _audit_export(export, "csv", chosen, actor, batches.count, complete=complete)
+
+
+def _csv_of(export: Export, batches: Iterable[list[Sequence[Any]]]) -> Iterator[bytes]:
+    text_columns = () if formats_in_database() else export.text_columns
+    return csv_chunks(export.header, batches, text_columns=text_columns)
 
 
 def write_xlsx(
@@ -549,6 +569,19 @@ def write_xlsx(
 ) -> int:
     """Write the export as an XLSX workbook into ``target``; audited; returns the row count."""
     batches = _Counted(export_batches(export, chosen, locale, for_xlsx=True), progress)
+    complete = False
+    try:
+        _workbook_of(export, batches, target)
+        complete = True
+    finally:
+        batches.close()
+        _audit_export(export, "xlsx", chosen, actor, batches.count, complete=complete)
+    return batches.count
+
+
+def _workbook_of(
+    export: Export, batches: Iterable[list[Sequence[Any]]], target: str | IO[bytes]
+) -> None:
     workbook = StreamingXlsx(
         target,
         sheet_name=export.sheet_name,
@@ -556,16 +589,9 @@ def write_xlsx(
         widths=[c.width for c in export.columns],
         title=str(export.title),
     )
-    complete = False
-    try:
-        for batch in batches:
-            workbook.write_rows(batch)
-        workbook.close()
-        complete = True
-    finally:
-        batches.close()
-        _audit_export(export, "xlsx", chosen, actor, batches.count, complete=complete)
-    return batches.count
+    for batch in batches:
+        workbook.write_rows(batch)
+    workbook.close()
 
 
 def stream_xlsx(
@@ -581,6 +607,150 @@ def stream_xlsx(
             yield piece
     finally:
         spool.close()
+
+
+# --- large exports in the background --------------------------------------------------------------
+
+
+def runs_in_background(export: Export, chosen: ReportFilter) -> int | None:
+    """The export's row count if it is above ``EXPORT_BACKGROUND_ROWS`` (it is then made by a
+    job), else None (it streams straight to the browser)."""
+    rows = count_rows(export, chosen)
+    return rows if rows > current_app.config["EXPORT_BACKGROUND_ROWS"] else None
+
+
+def start_export(
+    export: Export, chosen: ReportFilter, file_format: str, *, actor: User, locale: str
+) -> BackgroundJob:
+    """Start making the export in the background (its file is kept ``FILE_KEEP_DAYS`` days).
+
+    Raises:
+        ValueError: an unknown format.
+    """
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown format {file_format!r}")
+    with transaction():
+        return background.start_job(
+            JOB_KIND,
+            actor=actor,
+            payload={
+                "export": export.name,
+                "format": file_format,
+                "filter": chosen.audit_details(),
+                "filename": file_name(export, chosen, file_format),
+            },
+            total=count_rows(export, chosen),
+            locale=locale,
+        )
+
+
+def filter_from(details: dict[str, Any]) -> ReportFilter:
+    """The filter ``ReportFilter.audit_details`` described (a job's payload)."""
+    return ReportFilter(
+        period=Period(date.fromisoformat(details["start"]), date.fromisoformat(details["end"])),
+        currency=details.get("currency"),
+        user_id=details.get("user_id"),
+        department_id=details.get("department_id"),
+        no_department=bool(details.get("no_department")),
+        product_id=details.get("product_id"),
+        no_product=bool(details.get("no_product")),
+        state=details.get("state"),
+        kind=EntryKind(details["kind"]) if details.get("kind") else None,
+    )
+
+
+def recent_jobs(actor: User, *, limit: int = 10) -> list[BackgroundJob]:
+    return background.recent_jobs(actor.id, (JOB_KIND,), limit=limit)
+
+
+def _run_export(run: JobRun) -> None:
+    """The export job: stream the rows into a file stored in the database, in one
+    transaction with the job's result (a retried job starts the file again)."""
+    export = EXPORTS[run.payload["export"]]
+    file_format = run.payload["format"]
+    chosen = filter_from(run.payload["filter"])
+    total = count_rows(export, chosen)
+    run.progress(0, total, stage="writing", force=True)
+    written = 0
+
+    def progress(rows: int) -> None:
+        nonlocal written
+        written += rows
+        run.progress(written, total, stage="writing")
+
+    batches = _Counted(
+        export_batches(export, chosen, run.locale, for_xlsx=file_format == "xlsx"), progress
+    )
+    with transaction():
+        stored = run.file_writer()
+        # SQLite lets one connection write while another reads only until the writer needs
+        # its lock: there the file is made on local scratch disk first, then stored.
+        target: Any = stored if formats_in_database() else tempfile.TemporaryFile()  # noqa: SIM115  closed below
+        try:
+            if file_format == "csv":
+                for chunk in _csv_of(export, batches):
+                    target.write(chunk)
+            else:
+                _workbook_of(export, batches, target)
+            if target is not stored:
+                target.seek(0)
+                while piece := target.read(SEND_CHUNK):
+                    stored.write(piece)
+        finally:
+            batches.close()
+            if target is not stored:
+                target.close()
+        described = background.file_description(
+            stored,
+            name=file_name(export, chosen, file_format),
+            mimetype=MIMETYPES[file_format],
+            rows=batches.count,
+        )
+        run.succeed(
+            {
+                "file": described,
+                "rows": batches.count,
+                "export": export.name,
+                "format": file_format,
+            }
+        )
+
+
+def export_job(token: str, *, actor: User, sees_all: bool) -> BackgroundJob:
+    """An export job of ``actor``'s (or anyone's, ``sees_all``) whose file is still kept.
+
+    Raises:
+        NotFound: no such job, someone else's, not an export, or its file is gone.
+    """
+    job = background.get_job(token, viewer_id=actor.id, sees_all=sees_all)
+    if job.kind != JOB_KIND or not background.has_file(job):
+        raise NotFound()
+    return job
+
+
+def stream_job_file(job: BackgroundJob, *, actor: User) -> Iterator[bytes]:
+    """A background export's file, streamed from the database a piece at a time, audited
+    when the stream ends like a direct download (``complete`` False when the reader left)."""
+    export = EXPORTS[job.payload["export"]]
+    file_format = job.payload["format"]
+    chosen = filter_from(job.payload["filter"])
+    rows = int((job.result or {}).get("rows", 0))
+    job_id, token = job.id, job.token
+    complete = False
+    try:
+        yield from background.read_file(job_id)
+        complete = True
+    finally:
+        _audit_export(export, file_format, chosen, actor, rows, complete=complete, job=token)
+
+
+background.register_kind(
+    JOB_KIND,
+    _run_export,
+    title=_l("Export"),
+    result_template="finance/_export_job.html",
+    stages={"writing": _l("Writing the file")},
+)
 
 
 def file_name(export: Export, chosen: ReportFilter, file_format: str) -> str:

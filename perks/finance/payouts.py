@@ -10,7 +10,11 @@
   refuses it too) approves the draft.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.ledger.record_payout``, which also moves the paid
-  commissions to ``paid`` through their lifecycle), and an e-mail to each person.
+  commissions to ``paid`` through their lifecycle), and an e-mail to each person, written to
+  the outbox in the same transaction (sent after the commit; a mail outage changes nothing).
+  The page runs it as a background job (:func:`start_marking_paid`, kind ``payout_paid``):
+  the payout is still one transaction, with the job's outcome, and a batch is paid once
+  however often it is asked.
 * :func:`cancel_batch`: before it is paid; every entry it held is free again.
 
 Each is one transaction with its audit event. Two drafts at once never take the same entry:
@@ -21,20 +25,21 @@ entry held twice whatever happens. Approving, paying and cancelling lock the bat
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO, Any
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from perks import audit
+from perks import audit, background
 from perks.auth.models import User
+from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger
 from perks.commissions.models import Commission, LedgerEntry
 from perks.db import transaction, utcnow
@@ -53,12 +58,15 @@ from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
 from perks.mail import send_email
 from perks.money import Money, minor_unit_exponent
 from perks.shop.models import Order
+from perks.urls import absolute_url
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
 DRAFT_LOCK_KEY = 0x7065726B7370
 MAX_REASON_LENGTH = 500
 MAX_PAYMENT_REFERENCE_LENGTH = 120
 PER_PAGE = 30
+#: the background job that marks a batch paid
+PAID_JOB_KIND = "payout_paid"
 
 PAYROLL_HEADER = ("batch_reference", "employee_id", "employee_name", "email", "amount", "currency")
 #: the cells of the payroll file that may hold free text
@@ -303,16 +311,7 @@ def cancel_batch(batch_id: int, reason: str, *, actor: User) -> PayoutBatch:
 # --- paid ----------------------------------------------------------------------------------------
 
 
-def mark_batch_paid(batch_id: int, payment_reference: str, *, actor: User) -> PayoutBatch:
-    """The approved batch was paid (with the payroll run or a transfer ``payment_reference``):
-    one ``payout`` entry per included line, the commissions moved to paid, everyone told.
-
-    Raises:
-        ValidationFailed: no payment reference, or one too long.
-        NotFound: no such batch.
-        Conflict: the batch is not approved (a draft, paid or cancelled).
-        smtplib.SMTPException, OSError: the e-mail could not be sent (nothing is written).
-    """
+def _payment_reference(payment_reference: str) -> str:
     payment_reference = (payment_reference or "").strip()
     if not payment_reference:
         raise ValidationFailed(_("Enter the payment's reference (payroll run or transfer)."))
@@ -320,44 +319,145 @@ def mark_batch_paid(batch_id: int, payment_reference: str, *, actor: User) -> Pa
         raise ValidationFailed(
             _("Keep the reference under %(count)d characters.", count=MAX_PAYMENT_REFERENCE_LENGTH)
         )
-    with transaction():
-        batch = _locked_batch(batch_id)
-        if batch.status is not BatchStatus.APPROVED:
-            raise Conflict(
-                _(
-                    "Only an approved batch can be marked paid; this one is %(status)s.",
-                    status=batch.status.label,
-                )
+    return payment_reference
+
+
+def _approved(batch: PayoutBatch) -> None:
+    if batch.status is not BatchStatus.APPROVED:
+        raise Conflict(
+            _(
+                "Only an approved batch can be marked paid; this one is %(status)s.",
+                status=batch.status.label,
             )
-        paid_at = utcnow()
-        lines = _included_lines(batch.id)
-        entry_ids = _entry_ids_of(batch.id)
-        for line in lines:
-            entry = ledger.record_payout(
-                line.user_id,
-                line.net,
-                entry_ids=entry_ids.get(line.id, []),
-                payout_batch_id=batch.id,
-                actor=actor,
-                paid_at=paid_at,
-            )
-            line.payout_entry_id = entry.id
-        batch.status = BatchStatus.PAID
-        batch.paid_by_id = actor.id
-        batch.paid_at = paid_at
-        batch.payment_reference = payment_reference
-        db.session.flush()
-        _tell_people(batch, lines)
-        audit.record(
-            "finance.payout_paid",
-            actor=actor,
-            target=batch,
-            reference=batch.reference,
-            payment_reference=payment_reference,
-            lines=len(lines),
-            totals=batch_totals(lines),
         )
-        return batch
+
+
+def mark_batch_paid(batch_id: int, payment_reference: str, *, actor: User) -> PayoutBatch:
+    """The approved batch was paid (with the payroll run or a transfer ``payment_reference``):
+    one ``payout`` entry per included line, the commissions moved to paid, everyone told (the
+    e-mails join the outbox in this transaction).
+
+    Raises:
+        ValidationFailed: no payment reference, or one too long.
+        NotFound: no such batch.
+        Conflict: the batch is not approved (a draft, paid or cancelled).
+    """
+    payment_reference = _payment_reference(payment_reference)
+    with transaction():
+        return _pay(batch_id, payment_reference, actor=actor)
+
+
+def _pay(
+    batch_id: int,
+    payment_reference: str,
+    *,
+    actor: User,
+    progress: Callable[[int, int], None] | None = None,
+) -> PayoutBatch:
+    """``mark_batch_paid``'s work, flush only (the caller's transaction holds the lock)."""
+    batch = _locked_batch(batch_id)
+    _approved(batch)
+    paid_at = utcnow()
+    lines = _included_lines(batch.id)
+    entry_ids = _entry_ids_of(batch.id)
+    for done, line in enumerate(lines, start=1):
+        entry = ledger.record_payout(
+            line.user_id,
+            line.net,
+            entry_ids=entry_ids.get(line.id, []),
+            payout_batch_id=batch.id,
+            actor=actor,
+            paid_at=paid_at,
+        )
+        line.payout_entry_id = entry.id
+        if progress is not None:
+            progress(done, len(lines))
+    batch.status = BatchStatus.PAID
+    batch.paid_by_id = actor.id
+    batch.paid_at = paid_at
+    batch.payment_reference = payment_reference
+    db.session.flush()
+    _tell_people(batch, lines)
+    audit.record(
+        "finance.payout_paid",
+        actor=actor,
+        target=batch,
+        reference=batch.reference,
+        payment_reference=payment_reference,
+        lines=len(lines),
+        totals=batch_totals(lines),
+    )
+    return batch
+
+
+def _subject(batch_id: int) -> str:
+    return f"payout_batch:{batch_id}"
+
+
+def start_marking_paid(batch_id: int, payment_reference: str, *, actor: User) -> BackgroundJob:
+    """Start marking an approved batch paid in the background (see ``mark_batch_paid``).
+    Asking again while it waits or runs gives the same job.
+
+    Raises:
+        ValidationFailed: no payment reference, or one too long.
+        NotFound: no such batch.
+        Conflict: the batch is not approved (a draft, paid or cancelled).
+    """
+    payment_reference = _payment_reference(payment_reference)
+    with transaction():
+        # The batch's row lock makes two requests at once start one job.
+        batch = _locked_batch(batch_id)
+        running = background.active_job(PAID_JOB_KIND, _subject(batch.id))
+        if running is not None:
+            return running
+        _approved(batch)
+        return background.start_job(
+            PAID_JOB_KIND,
+            actor=actor,
+            payload={
+                "batch_id": batch.id,
+                "reference": batch.reference,
+                "payment_reference": payment_reference,
+            },
+            subject=_subject(batch.id),
+            total=len(_included_lines(batch.id)),
+        )
+
+
+def paying_job(batch_id: int) -> BackgroundJob | None:
+    """The job marking the batch paid, while it waits or runs."""
+    return background.active_job(PAID_JOB_KIND, _subject(batch_id))
+
+
+def _run_mark_paid(run: JobRun) -> None:
+    """The job: pay the batch and record the job's outcome in the same transaction, so a
+    payout and its "done" are never separated (a retried job finds the batch paid)."""
+    actor = run.actor
+    if actor is None or not actor.active:
+        raise NotPermitted()  # deactivated since they asked: nothing is paid
+    with transaction():
+        batch = _pay(
+            int(run.payload["batch_id"]),
+            str(run.payload["payment_reference"]),
+            actor=actor,
+            progress=lambda done, total: run.progress(done, total),
+        )
+        run.succeed(
+            {
+                "batch_id": batch.id,
+                "reference": batch.reference,
+                "lines": len(_included_lines(batch.id)),
+                "totals": batch_totals(_included_lines(batch.id)),
+            }
+        )
+
+
+background.register_kind(
+    PAID_JOB_KIND,
+    _run_mark_paid,
+    title=_l("Marking a payout batch paid"),
+    result_template="finance/_payout_job.html",
+)
 
 
 def _entry_ids_of(batch_id: int) -> dict[int, list[int]]:
@@ -371,13 +471,6 @@ def _entry_ids_of(batch_id: int) -> dict[int, list[int]]:
     return ids
 
 
-def _absolute(endpoint: str, **values: Any) -> str:
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context():
-        return url_for(endpoint, **values)
-
-
 def _tell_people(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
     """One e-mail per person paid (every currency they were paid in)."""
     per_person: dict[int, list[PayoutLine]] = {}
@@ -388,7 +481,7 @@ def _tell_people(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
     people = {
         p.id: p for p in db.session.scalars(select(User).where(User.id.in_(list(per_person))))
     }
-    earnings_url = _absolute("commissions.my_earnings")
+    earnings_url = absolute_url("commissions.my_earnings")
     for user_id, paid in per_person.items():
         person = people.get(user_id)
         if person is None:

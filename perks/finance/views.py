@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -27,6 +28,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from perks.auth.access import roles_required
+from perks.auth.forms import ConfirmForm
 from perks.auth.models import Role
 from perks.charts import PALETTE, Series, bar_chart
 from perks.errors import PerksError, ValidationFailed
@@ -150,41 +152,83 @@ def exports_page() -> Page:
     if chosen is None:
         chosen = reports.ReportFilter(period=current_month())
         status = 400
-    page = render_template(
+    return _exports_page(form, chosen.as_args()), status
+
+
+def _exports_page(form: Any, filter_args: dict[str, str]) -> str:
+    return render_template(
         "finance/exports.html",
         form=form,
-        filter_args=chosen.as_args(),
+        filter_args=filter_args,
         exports=exports.EXPORTS,
         columns_doc=exports.columns_doc(),
+        jobs=exports.recent_jobs(current_user),
+        background_rows=current_app.config["EXPORT_BACKGROUND_ROWS"],
     )
-    return page, status
+
+
+def _export_and_filter(name: str, file_format: str) -> tuple[Any, Any, Any]:
+    export = exports.EXPORTS.get(name)
+    if export is None or file_format not in exports.FORMATS:
+        raise HttpNotFound()
+    form = _report_form()
+    return export, form, _chosen(form)
 
 
 @bp.get("/exports/<name>.<file_format>")
 @finance_only
 def export_file(name: str, file_format: str) -> Response | Page:
-    export = exports.EXPORTS.get(name)
-    if export is None or file_format not in exports.FORMATS:
-        raise HttpNotFound()
-    form = _report_form()
-    chosen = _chosen(form)
+    """The export, streamed; above ``EXPORT_BACKGROUND_ROWS`` rows, a page that offers to make
+    it in the background (a GET starts nothing)."""
+    export, form, chosen = _export_and_filter(name, file_format)
     if chosen is None:
-        page = render_template(
-            "finance/exports.html",
-            form=form,
-            filter_args={},
-            exports=exports.EXPORTS,
-            columns_doc=exports.columns_doc(),
+        return _exports_page(form, {}), 400
+    rows = exports.runs_in_background(export, chosen)
+    if rows is not None:
+        return render_template(
+            "finance/export_large.html",
+            export=export,
+            file_format=file_format,
+            rows=rows,
+            filter_args=chosen.as_args(),
+            confirm_form=ConfirmForm(),
+            background_rows=current_app.config["EXPORT_BACKGROUND_ROWS"],
         )
-        return page, 400
     actor, locale = current_user._get_current_object(), _locale()
     if file_format == "csv":
         body: Iterator[bytes] = exports.stream_csv(export, chosen, actor=actor, locale=locale)
-        mimetype = "text/csv; charset=utf-8"
     else:
         body = exports.stream_xlsx(export, chosen, actor=actor, locale=locale)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _download(body, mimetype, exports.file_name(export, chosen, file_format))
+    return _download(
+        body, exports.MIMETYPES[file_format], exports.file_name(export, chosen, file_format)
+    )
+
+
+@bp.post("/exports/<name>.<file_format>")
+@finance_only
+def prepare_export(name: str, file_format: str) -> Response | Page:
+    """Make the export in the background; its page offers the file when it is ready."""
+    export, form, chosen = _export_and_filter(name, file_format)
+    if chosen is None:
+        return _exports_page(form, {}), 400
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = exports.start_export(
+        export, chosen, file_format, actor=current_user._get_current_object(), locale=_locale()
+    )
+    return redirect(url_for("background.job_page", token=job.token))
+
+
+@bp.get("/exports/jobs/<token>/file")
+@finance_only
+def export_job_file(token: str) -> Response:
+    """A background export's file, streamed from the database; audited like a download."""
+    actor = current_user._get_current_object()
+    job = exports.export_job(token, actor=actor, sees_all=actor.has_role(Role.ADMIN))
+    name = (job.file or {}).get("name") or "export"
+    return _download(
+        exports.stream_job_file(job, actor=actor), exports.MIMETYPES[job.payload["format"]], name
+    )
 
 
 def _download(body: Iterator[bytes], mimetype: str, filename: str) -> Response:
@@ -247,6 +291,7 @@ def batch_page(batch_id: int) -> str:
     return render_template(
         "finance/batch.html",
         batch=batch,
+        paying=payouts.paying_job(batch.id),
         lines=lines,
         entries=payouts.entries_by_line(batch.id),
         totals=payouts.batch_totals(lines),
@@ -308,14 +353,15 @@ def mark_paid(batch_id: int) -> Response:
         flash(_("Enter the payment's reference (payroll run or transfer)."), "danger")
         return _back_to(batch_id)
     try:
-        payouts.mark_batch_paid(batch_id, form.payment_reference.data or "", actor=current_user)
+        job = payouts.start_marking_paid(
+            batch_id, form.payment_reference.data or "", actor=current_user
+        )
     except PerksError as error:
         if error.status_code == 404:
             raise
         flash(error.message, "danger")
-    else:
-        flash(_("The batch is paid; everyone in it has been told."), "success")
-    return _back_to(batch_id)
+        return _back_to(batch_id)
+    return redirect(url_for("background.job_page", token=job.token))
 
 
 @bp.post("/payouts/<int:batch_id>/cancel")

@@ -1,12 +1,13 @@
-"""People CSV import pages: upload, dry run, confirm."""
+"""People CSV import pages: upload, dry run (a background job), confirm (another job)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user
+from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
+from perks import background
 from perks.auth.access import roles_required
 from perks.auth.forms import ConfirmForm
 from perks.auth.models import Role
@@ -17,9 +18,6 @@ from perks.people.forms import ImportForm
 bp = Blueprint("people_import", __name__, url_prefix="/people/import")
 
 hr_only = roles_required(Role.HR)
-
-#: changed people listed on the review page; the summary counts them all
-PREVIEW_ROWS = 200
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -38,7 +36,10 @@ def upload() -> Response | tuple[str, int]:
             return redirect(url_for(".review", import_id=stored.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "people/import_upload.html", form=form, max_rows=imports.MAX_IMPORT_ROWS
+        "people/import_upload.html",
+        form=form,
+        max_rows=imports.MAX_IMPORT_ROWS,
+        jobs=imports.recent_jobs(current_user),
     ), status
 
 
@@ -56,16 +57,18 @@ def example() -> Response:
 @hr_only
 def review(import_id: int) -> tuple[str, int]:
     stored = imports.get_upload(import_id, actor=current_user)
-    plan = imports.plan_import(stored.content, actor=current_user)
-    changed = plan.changed_rows
-    return render_template(
+    check = imports.check_job(stored)
+    dry_run = imports.dry_run_of(check)
+    applied = imports.import_job(stored)
+    page = render_template(
         "people/import_review.html",
         upload=stored,
-        plan=plan,
-        preview=changed[:PREVIEW_ROWS],
-        changed_count=len(changed),
+        check=check,
+        plan=dry_run,
+        applied=applied,
         confirm_form=ConfirmForm(),
-    ), 400 if plan.errors else 200
+    )
+    return page, 400 if dry_run is not None and not dry_run.is_valid else 200
 
 
 @bp.post("/<int:import_id>/confirm")
@@ -73,19 +76,25 @@ def review(import_id: int) -> tuple[str, int]:
 def confirm(import_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        result = imports.confirm_upload(import_id, actor=current_user)
-    except ValidationFailed as error:
-        # The directory changed since the dry run: the review page shows the rows now bad.
-        flash(error.message, "danger")
-        return redirect(url_for(".review", import_id=import_id))
-    flash(
-        _(
-            "Import done: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-        ),
-        "success",
+    job = imports.start_import(import_id, actor=current_user)
+    return redirect(url_for("background.job_page", token=job.token))
+
+
+@bp.get("/jobs/<token>/problems.csv")
+@hr_only
+def problems(token: str) -> Response:
+    """Every problem a dry run or an import found, as CSV."""
+    job = background.get_job(
+        token, viewer_id=current_user.id, sees_all=current_user.has_role(Role.ADMIN)
     )
-    return redirect(url_for("people.directory"))
+    if job.kind not in (imports.CHECK_KIND, imports.IMPORT_KIND) or not background.has_file(job):
+        raise HttpNotFound()
+    name = (job.file or {}).get("name") or "problems.csv"
+    return Response(
+        stream_with_context(background.read_file(job.id)),
+        mimetype="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

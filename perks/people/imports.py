@@ -1,9 +1,10 @@
 """The people CSV import: a dry run that names every bad row, then one transaction.
 
 The file is the shape an HR system exports: one header row naming the columns (any order, any
-case), UTF-8 with or without a byte-order mark, comma-, semicolon- or tab-separated. People
-are matched on their employee number first, else on their e-mail. Nothing is written unless
-every row is valid, and importing the same file again changes nothing.
+case), UTF-8 with or without a byte-order mark, comma-, semicolon- or tab-separated, at most
+``MAX_IMPORT_ROWS`` people. People are matched on their employee number first, else on their
+e-mail. Nothing is written unless every row is valid, and importing the same file again
+changes nothing.
 
 What a cell means for someone already stored:
 
@@ -13,6 +14,20 @@ What a cell means for someone already stored:
   language, roles and status (new people get the defaults: staff, ``vi``, employee, active).
 
 The import never sends invitations: HR invites people from their page.
+
+From the pages, both steps run as background jobs (``perks.background``), so a file of a
+hundred thousand people never holds a web worker: the upload is kept in the database
+(``PeopleImport``, every host sees it) and its dry run starts at once
+(``people_import_check``); confirming starts the import itself (``people_import``), which
+checks the file again against the directory as it is then, and writes it in one transaction.
+The dry run's report (counts, the first problems and changes, and every problem in a CSV file)
+is the check job's result. ``flask perks import-people`` runs the same code in its own process.
+
+The import is built for files of that size: the rows are parsed once into compact records;
+the directory is read only for the people the file names (by e-mail and employee number, a
+thousand at a time) plus who reports to whom; what a dry run would show is formatted only for
+the rows shown; people and roles are written in batches (``COPY`` on PostgreSQL), with their
+ids taken beforehand so that managers from the same file are linked in the same pass.
 """
 
 from __future__ import annotations
@@ -21,35 +36,67 @@ import csv
 import enum
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, lazyload
 
-from perks import audit
+from perks import audit, background
 from perks.auth.models import EmploymentType, Role, User, UserRole, new_session_token
 from perks.auth.services import normalise_email
+from perks.background import BackgroundJob, JobRun, JobState
 from perks.db import transaction, utcnow
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.events import announce_activated
 from perks.people.models import Department, PeopleImport
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
 
 #: more rows than this is refused as a whole: split the file
-MAX_IMPORT_ROWS = 20_000
-#: rows written per flush, and how often ``progress`` is called
+MAX_IMPORT_ROWS = 100_000
+#: rows written per batch, and how often ``progress`` is called
 WRITE_CHUNK = 500
+#: characters of a stored upload read at a time
+READ_PIECE = 1_000_000
+#: rows checked between two calls of ``checked`` (the dry run's progress)
+CHECK_CHUNK = 1000
+#: people read from the directory per query
+READ_CHUNK = 1000
+#: changed people listed by the dry run's report; the counts cover them all
+PREVIEW_ROWS = 200
+#: problems listed by the report; every one is in its CSV file
+ERRORS_SHOWN = 1000
+
+#: the background jobs of an import
+CHECK_KIND = "people_import_check"
+IMPORT_KIND = "people_import"
 
 #: every column the import understands, in the order the example file uses
 COLUMNS = (
@@ -93,6 +140,10 @@ _ROLE_VALUES = frozenset(role.value for role in Role)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _DAY_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})")
+#: an ASCII dot-atom local part: what email_validator accepts without a second look
+_PLAIN_LOCAL_PART = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
 
 _DEFAULTS: dict[str, Any] = {
     "employment_type": EmploymentType.STAFF,
@@ -117,6 +168,14 @@ FIELD_LABELS = {
     "active": _l("Active"),
 }
 
+#: what each stage of an import job is called on its page
+STAGES = {
+    "checking": _l("Checking the file"),
+    "writing": _l("Writing the directory"),
+    # what follows from new and re-activated people (their default referral links)
+    "finishing": _l("Setting up the new people"),
+}
+
 #: rows of the downloadable example: believable, and valid as they stand
 EXAMPLE_ROWS = (
     COLUMNS,
@@ -137,6 +196,18 @@ T = TypeVar("T")
 #: who a row's manager is: ("user", id) for someone stored, ("line", n) for a new person
 #: on line n of the same file
 PersonKey = tuple[str, int]
+
+
+class _Absent:
+    """A column the row does not set (left out of the file, or a cell that keeps)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
 
 
 class Action(enum.StrEnum):
@@ -169,19 +240,64 @@ class FieldChange:
         return str(FIELD_LABELS[self.field])
 
 
-@dataclass(frozen=True)
 class PlannedRow:
-    """A valid row and what importing it will do."""
+    """A valid row and what importing it will do. ``values`` (the parsed values, by field
+    name, only those the row sets) and ``changes`` (formatted for the dry run) are made when
+    asked for: a plan of a hundred thousand rows keeps only compact records."""
 
-    line: int
-    action: Action
-    email: str
-    name: str
-    #: the stored person it updates; None for a new person
-    user_id: int | None
-    changes: tuple[FieldChange, ...]
-    #: the parsed values, by field name (only the fields the row sets)
-    values: dict[str, Any] = field(repr=False, compare=False)
+    __slots__ = ("_diff", "_display", "_row", "action", "line", "user_id")
+
+    def __init__(
+        self,
+        row: _Row,
+        action: Action,
+        user_id: int | None,
+        diff: tuple[tuple[str, Any, Any], ...],
+        display: _Display,
+    ) -> None:
+        self.line = row.line
+        self.action = action
+        #: the stored person it updates; None for a new person
+        self.user_id = user_id
+        self._row = row
+        self._diff = diff
+        self._display = display
+
+    @property
+    def email(self) -> str:
+        return self._row.email
+
+    @property
+    def name(self) -> str:
+        return self._row.name
+
+    @property
+    def values(self) -> dict[str, Any]:
+        values = self._row.values()
+        if "manager_email" in values:
+            del values["manager_email"]
+            values["manager"] = self._row.manager
+        return values
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        show = self._display.show
+        if self.action is Action.CREATE:
+            values = self.values
+            return tuple(
+                FieldChange(name, "", show(name, value))
+                for name in FIELD_LABELS
+                # The e-mail and name are shown beside the changes, not among them.
+                if name not in ("email", "name")
+                and (value := values.get(name, _DEFAULTS.get(name))) not in (None, "", frozenset())
+            )
+        return tuple(
+            FieldChange(name, show(name, before), show(name, after))
+            for name, before, after in self._diff
+        )
+
+    def __repr__(self) -> str:
+        return f"<PlannedRow {self.line} {self.action.value} {self.email}>"
 
 
 @dataclass
@@ -235,6 +351,15 @@ class ImportResult:
     deactivated: int
     departments_created: tuple[str, ...]
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+            "departments_created": list(self.departments_created),
+        }
+
 
 # Files and uploads ----------------------------------------------------------------------------
 
@@ -279,8 +404,18 @@ def content_sha256(text: str) -> str:
     return hashlib.sha256(text.removeprefix("\ufeff").encode("utf-8")).hexdigest()
 
 
+def estimated_rows(text: str) -> int:
+    """About how many people the file holds (its lines but the header), for progress bars."""
+    return max(1, text.count("\n") - (0 if text.endswith("\n") else -1) - 1)
+
+
+def _subject(import_id: int) -> str:
+    return f"people_import:{import_id}"
+
+
 def store_upload(data: bytes, *, filename: str, actor: User) -> PeopleImport:
-    """Keep an uploaded file for its dry run and confirmation (nothing is imported yet).
+    """Keep an uploaded file in the database and start its dry run in the background
+    (``check_job`` finds it; nothing is imported yet).
 
     Raises:
         ValidationFailed: the file is not text (see ``decode_csv``) or is empty.
@@ -300,6 +435,13 @@ def store_upload(data: bytes, *, filename: str, actor: User) -> PeopleImport:
         )
         db.session.add(upload)
         db.session.flush()
+        background.start_job(
+            CHECK_KIND,
+            actor=actor,
+            payload={"import_id": upload.id, "filename": name},
+            subject=_subject(upload.id),
+            total=estimated_rows(text),
+        )
         return upload
 
 
@@ -309,10 +451,58 @@ def get_upload(import_id: int, *, actor: User) -> PeopleImport:
     Raises:
         NotFound: no such upload, or someone else uploaded it.
     """
-    upload = db.session.get(PeopleImport, import_id)
+    upload = db.session.get(PeopleImport, import_id, options=[defer(PeopleImport.content)])
     if upload is None or upload.uploaded_by_id != actor.id:
         raise NotFound()
     return upload
+
+
+def check_job(upload: PeopleImport) -> BackgroundJob | None:
+    """The upload's newest dry run."""
+    return background.latest_job(CHECK_KIND, _subject(upload.id))
+
+
+def import_job(upload: PeopleImport) -> BackgroundJob | None:
+    """The upload's newest import job."""
+    return background.latest_job(IMPORT_KIND, _subject(upload.id))
+
+
+def recent_jobs(actor: User, *, limit: int = 10) -> list[BackgroundJob]:
+    """``actor``'s newest dry runs and imports (the upload page lists them)."""
+    return background.recent_jobs(actor.id, (CHECK_KIND, IMPORT_KIND), limit=limit)
+
+
+def start_import(import_id: int, *, actor: User) -> BackgroundJob:
+    """Start importing a stored upload of ``actor``'s in the background (the job checks it
+    again against the directory as it is then). Confirming again while it waits or runs
+    gives the same job.
+
+    Raises:
+        NotFound: as ``get_upload``.
+        Conflict: the upload was already imported.
+    """
+    get_upload(import_id, actor=actor)
+    with transaction():
+        # The row lock makes two confirmations at once start one job.
+        upload = db.session.scalar(
+            select(PeopleImport)
+            .where(PeopleImport.id == import_id)
+            .options(defer(PeopleImport.content))
+            .with_for_update()
+        )
+        assert upload is not None
+        if upload.status != "pending":
+            raise Conflict(_("This file has already been imported."))
+        running = background.active_job(IMPORT_KIND, _subject(upload.id))
+        if running is not None:
+            return running
+        return background.start_job(
+            IMPORT_KIND,
+            actor=actor,
+            payload={"import_id": upload.id, "filename": upload.filename},
+            subject=_subject(upload.id),
+            total=_stored_rows(upload.id),
+        )
 
 
 def confirm_upload(
@@ -321,7 +511,8 @@ def confirm_upload(
     actor: User,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import a stored upload of ``actor``'s, re-checked against the current directory.
+    """Import a stored upload of ``actor``'s now, re-checked against the current directory
+    (what the import job runs).
 
     Raises:
         NotFound: as ``get_upload``.
@@ -330,34 +521,283 @@ def confirm_upload(
     """
     upload = get_upload(import_id, actor=actor)
     with transaction():
-        # A conditional update, so that of two confirmations only one goes through.
-        claimed = db.session.execute(
-            update(PeopleImport)
-            .where(PeopleImport.id == upload.id, PeopleImport.status == "pending")
-            .values(status="applied", updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            raise Conflict(_("This file has already been imported."))
-        return _import(
-            upload.content, actor=actor, filename=upload.filename, progress=progress, upload=upload
+        return _apply_upload(upload, actor=actor, progress=progress)
+
+
+def _apply_upload(
+    upload: PeopleImport,
+    *,
+    actor: User | None,
+    progress: Callable[[int], None] | None = None,
+    checked: Callable[[int], None] | None = None,
+    finishing: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    # A conditional update, so that of two confirmations only one goes through.
+    claimed = db.session.execute(
+        update(PeopleImport)
+        .where(PeopleImport.id == upload.id, PeopleImport.status == "pending")
+        .values(status="applied", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Conflict(_("This file has already been imported."))
+    return _import(
+        _stored_text(upload.id),
+        actor=actor,
+        filename=upload.filename,
+        progress=progress,
+        checked=checked,
+        finishing=finishing,
+        upload=upload,
+    )
+
+
+# The dry run's report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A changed person as the stored report shows it."""
+
+    line: int
+    action: str
+    name: str
+    email: str
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A dry run's report, as its job stored it (``report`` makes it, ``from_result`` reads
+    it back): the counts, the first problems and changes, and the file with every problem."""
+
+    total_rows: int
+    to_create: int
+    to_update: int
+    unchanged: int
+    bad_line_count: int
+    error_count: int
+    errors: tuple[RowError, ...]
+    new_departments: tuple[str, ...]
+    ignored_columns: tuple[str, ...]
+    changed_count: int
+    preview: tuple[ReportRow, ...]
+    has_error_file: bool
+
+    @property
+    def is_valid(self) -> bool:
+        return self.error_count == 0
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any]) -> DryRun:
+        return cls(
+            total_rows=int(result.get("total_rows", 0)),
+            to_create=int(result.get("to_create", 0)),
+            to_update=int(result.get("to_update", 0)),
+            unchanged=int(result.get("unchanged", 0)),
+            bad_line_count=int(result.get("bad_lines", 0)),
+            error_count=int(result.get("error_count", 0)),
+            errors=tuple(RowError(int(line), str(message)) for line, message in result["errors"]),
+            new_departments=tuple(result.get("new_departments", ())),
+            ignored_columns=tuple(result.get("ignored_columns", ())),
+            changed_count=int(result.get("changed_count", 0)),
+            preview=tuple(
+                ReportRow(
+                    line=int(row["line"]),
+                    action=str(row["action"]),
+                    name=str(row["name"]),
+                    email=str(row["email"]),
+                    changes=tuple(FieldChange(*change) for change in row["changes"]),
+                )
+                for row in result.get("preview", ())
+            ),
+            has_error_file=bool(result.get("file")),
         )
+
+
+def report(plan: ImportPlan) -> dict[str, Any]:
+    """The dry run's report as a job's result: small whatever the file's size."""
+    changed = plan.changed_rows
+    return {
+        "total_rows": plan.total_rows,
+        "to_create": plan.to_create,
+        "to_update": plan.to_update,
+        "unchanged": plan.unchanged,
+        "bad_lines": len(plan.bad_lines),
+        "error_count": len(plan.errors),
+        "errors": [[error.line, error.message] for error in plan.errors[:ERRORS_SHOWN]],
+        "new_departments": plan.new_departments[:ERRORS_SHOWN],
+        "ignored_columns": plan.ignored_columns,
+        "changed_count": len(changed),
+        "preview": [
+            {
+                "line": row.line,
+                "action": row.action.value,
+                "name": row.name,
+                "email": row.email,
+                "changes": [[c.field, c.before, c.after] for c in row.changes],
+            }
+            for row in changed[:PREVIEW_ROWS]
+        ],
+    }
+
+
+def error_report_csv(errors: Iterable[RowError]) -> Iterator[bytes]:
+    """Every problem as a CSV file (line, problem), a few thousand rows per piece."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    out.write("\ufeff")
+    writer.writerow([_("Line"), _("Problem")])
+    for count, error in enumerate(errors, start=1):
+        writer.writerow([error.line, error.message])
+        if count % 5000 == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+def error_file_name(upload_filename: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", upload_filename.rsplit(".", 1)[0]).strip("-")
+    return f"{stem or 'people'}-problems.csv"
+
+
+def _upload_without_text(import_id: int) -> PeopleImport:
+    """An upload, its text left in the database (it is read a piece at a time).
+
+    Raises:
+        NotFound: no such upload.
+    """
+    upload = db.session.get(PeopleImport, import_id, options=[defer(PeopleImport.content)])
+    if upload is None:
+        raise NotFound()
+    return upload
+
+
+def _stored_rows(import_id: int) -> int:
+    """``estimated_rows`` of a stored upload, counted by the database."""
+    content = PeopleImport.content
+    newlines = db.session.scalar(
+        select(func.length(content) - func.length(func.replace(content, "\n", ""))).where(
+            PeopleImport.id == import_id
+        )
+    )
+    return max(1, int(newlines or 0) - 1)
+
+
+def _job_actor(run: JobRun) -> User:
+    """Who started the job, with their rights as they are now.
+
+    Raises:
+        NotPermitted: they are deactivated (or gone) since: the job does nothing.
+    """
+    actor = run.actor
+    if actor is None or not actor.active:
+        raise NotPermitted()
+    return actor
+
+
+def _run_check(run: JobRun) -> None:
+    """The dry run job: check the stored file, keep the report (and every problem in a CSV
+    file)."""
+    upload = _upload_without_text(int(run.payload["import_id"]))
+    actor = _job_actor(run)
+    total = _stored_rows(upload.id)
+    run.progress(0, total, stage="checking", force=True)
+    plan = plan_import(
+        _stored_text(upload.id),
+        actor=actor,
+        checked=lambda done: run.progress(done, total, stage="checking"),
+    )
+    result = report(plan)
+    with transaction():
+        if plan.errors:
+            result["file"] = run.write_file(
+                error_report_csv(plan.errors),
+                name=error_file_name(upload.filename),
+                mimetype="text/csv; charset=utf-8",
+            )
+        run.succeed(result)
+
+
+def _run_import(run: JobRun) -> dict[str, Any]:
+    """The import job: check the stored file again and write it, all or nothing."""
+    upload = _upload_without_text(int(run.payload["import_id"]))
+    actor = _job_actor(run)
+    total = _stored_rows(upload.id)
+    run.progress(0, total, stage="checking", force=True)
+    try:
+        with transaction():
+            result = _apply_upload(
+                upload,
+                actor=actor,
+                checked=lambda done: run.progress(done, total, stage="checking"),
+                progress=lambda done: run.progress(done, total, stage="writing"),
+                finishing=lambda done, people: run.progress(done, people, stage="finishing"),
+            )
+            run.succeed(result.as_dict())
+    except ValidationFailed as error:
+        errors: list[RowError] = list(error.details.get("errors") or [])  # type: ignore[call-overload]
+        failed: dict[str, Any] = {
+            "bad_lines": len({e.line for e in errors}),
+            "error_count": len(errors),
+            "errors": [[e.line, e.message] for e in errors[:ERRORS_SHOWN]],
+        }
+        if errors:
+            with transaction():
+                failed["file"] = run.write_file(
+                    error_report_csv(errors),
+                    name=error_file_name(upload.filename),
+                    mimetype="text/csv; charset=utf-8",
+                )
+        run.fail(error.message, result=failed)
+    return {}
+
+
+def dry_run_of(job: BackgroundJob | None) -> DryRun | None:
+    """The report of a finished dry run, or None while it waits, runs or if it failed."""
+    if job is None or job.state is not JobState.SUCCEEDED:
+        return None
+    return DryRun.from_result(job.result or {})
+
+
+background.register_kind(
+    CHECK_KIND,
+    _run_check,
+    title=_l("Checking a people file"),
+    result_template="people/_import_check_job.html",
+    stages=STAGES,
+)
+background.register_kind(
+    IMPORT_KIND,
+    _run_import,
+    title=_l("People import"),
+    result_template="people/_import_job.html",
+    stages=STAGES,
+)
 
 
 # Planning -------------------------------------------------------------------------------------
 
 
-def plan_import(text: str, *, actor: User | None) -> ImportPlan:
+def plan_import(
+    text: str | Iterable[str],
+    *,
+    actor: User | None,
+    checked: Callable[[int], None] | None = None,
+) -> ImportPlan:
     """The dry run: parse and check every row against the file and the directory.
 
-    ``actor`` is who would import the file: HR may not grant or remove the finance or
-    administrator roles; ``None`` (the command line) may grant any role. Writes nothing.
+    ``text`` is the file's text, or its pieces in order. ``actor`` is who would import the
+    file: HR may not grant or remove the finance or administrator roles; ``None`` (the
+    command line) may grant any role. ``checked`` is called with the number of rows read so
+    far, every ``CHECK_CHUNK`` rows. Writes nothing.
     """
-    table = _read_table(text)
+    table = _read_table(text, checked)
     plan = ImportPlan(
         errors=list(table.errors),
         ignored_columns=table.ignored_columns,
-        total_rows=len(table.rows),
+        total_rows=table.row_count,
     )
     if table.errors:
         return plan
@@ -387,10 +827,88 @@ def apply_import(
         return _import(text, actor=actor, filename=filename, progress=progress)
 
 
+class _Row:
+    """One row of the file, parsed: a field the row does not set is ``ABSENT``."""
+
+    __slots__ = (
+        "active",
+        "birthday",
+        "department",
+        "email",
+        "employee_number",
+        "employment_type",
+        "errors",
+        "hire_date",
+        "language",
+        "line",
+        "location",
+        "manager",
+        "manager_email",
+        "name",
+        "roles",
+        "target",
+    )
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.email = ""
+        self.name = ""
+        self.employee_number: Any = ABSENT
+        self.department: Any = ABSENT
+        self.location: Any = ABSENT
+        self.employment_type: Any = ABSENT
+        self.hire_date: Any = ABSENT
+        self.birthday: Any = ABSENT
+        self.manager_email: Any = ABSENT
+        self.language: Any = ABSENT
+        self.roles: Any = ABSENT
+        self.active: Any = ABSENT
+        self.errors: list[str] | None = None
+        self.target: _Stored | None = None
+        self.manager: PersonKey | None = None
+
+    def error(self, message: str) -> None:
+        if self.errors is None:
+            self.errors = []
+        self.errors.append(message)
+
+    @property
+    def key(self) -> PersonKey:
+        return ("user", self.target.id) if self.target else ("line", self.line)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = getattr(self, name)
+        return default if value is ABSENT else value
+
+    def values(self) -> dict[str, Any]:
+        """The parsed values the row sets, by field name (``manager_email`` included)."""
+        values: dict[str, Any] = {"email": self.email, "name": self.name}
+        for name in _ROW_FIELDS:
+            value = getattr(self, name)
+            if value is not ABSENT:
+                values[name] = value
+        return values
+
+
+_ROW_FIELDS = (
+    "employee_number",
+    "department",
+    "location",
+    "employment_type",
+    "hire_date",
+    "birthday",
+    "manager_email",
+    "language",
+    "roles",
+    "active",
+)
+
+
 @dataclass
 class _Table:
     columns: list[str | None] = field(default_factory=list)
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    rows: list[_Row] = field(default_factory=list)
+    row_count: int = 0
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     #: cells a row must have: a trailing delimiter on the header adds no required cell
@@ -403,56 +921,62 @@ def _normalise_header(name: str) -> str:
     return _HEADER_ALIASES.get(name, name)
 
 
-def _sniff_delimiter(text: str) -> str:
-    first = next((line for line in text.splitlines() if line.strip()), "")
+#: one line and its ending, as universal newlines split them ("\r\n", "\r" or "\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def _lines(pieces: Iterable[str]) -> Iterator[str]:
+    """The lines of the text made of ``pieces``, with their endings, one at a time: a file
+    read from the database a piece at a time is never whole in memory (and ``io.StringIO``
+    would copy it into a buffer of four bytes per character)."""
+    rest = ""
+    for piece in pieces:
+        text = rest + piece
+        # A line is complete once its ending is: a final "\r" may be the start of "\r\n".
+        end = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1))
+        if end < 0:
+            rest = text
+            continue
+        rest = text[end + 1 :]
+        for match in _LINE.finditer(text, 0, end + 1):
+            yield match.group()
+    if rest:
+        for match in _LINE.finditer(rest):
+            yield match.group()
+
+
+def _sniff_delimiter(first: str) -> str:
     counts = {delimiter: first.count(delimiter) for delimiter in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _read_table(text: str) -> _Table:
-    table = _Table()
-    text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        table.errors.append(RowError(1, _("This is not a CSV file.")))
-        return table
-    if not text.strip():
-        table.errors.append(RowError(1, _("The file is empty.")))
-        return table
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    try:
-        header: list[str] | None = None
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = cells
-                continue
-            if len(table.rows) >= MAX_IMPORT_ROWS:
-                table.errors.append(
-                    RowError(
-                        1,
-                        _(
-                            "The file has more than %(max)d people. Split it into smaller files.",
-                            max=MAX_IMPORT_ROWS,
-                        ),
-                    )
-                )
-                return table
-            table.rows.append((start, cells))
-    except csv.Error as error:
-        table.errors.append(
-            RowError(reader.line_num or 1, _("This line is not valid CSV: %(error)s", error=error))
+def _pieces(text: str | Iterable[str]) -> Iterator[str]:
+    """The text's pieces, without its byte-order mark."""
+    pieces = iter([text] if isinstance(text, str) else text)
+    for piece in pieces:
+        if piece:
+            yield piece.removeprefix("\ufeff")
+            break
+    yield from pieces
+
+
+def _stored_text(upload_id: int) -> Iterator[str]:
+    """A stored upload's text, ``READ_PIECE`` characters at a time."""
+    offset = 1
+    while True:
+        piece = db.session.scalar(
+            select(func.substr(PeopleImport.content, offset, READ_PIECE)).where(
+                PeopleImport.id == upload_id
+            )
         )
-        return table
-    if header is None:
-        table.errors.append(RowError(1, _("The file is empty.")))
-        return table
+        if not piece:
+            return
+        yield piece
+        offset += len(piece)
+
+
+def _read_header(table: _Table, header: list[str]) -> None:
     seen: set[str] = set()
     for raw in header:
         name = _normalise_header(raw)
@@ -485,12 +1009,333 @@ def _read_table(text: str) -> _Table:
                 ),
             )
         )
+
+
+class _NulFound(Exception):
+    pass
+
+
+def _refuse_nul(pieces: Iterable[str]) -> Iterator[str]:
+    for piece in pieces:
+        if "\x00" in piece:
+            raise _NulFound()
+        yield piece
+
+
+def _read_table(text: str | Iterable[str], checked: Callable[[int], None] | None = None) -> _Table:
+    """Read the header, then parse each row as it is read (neither the cells nor, for a
+    stored upload, the whole text are kept)."""
+    table = _Table()
+    lines = _lines(_refuse_nul(_pieces(text)))
+    try:
+        leading: list[str] = []
+        for line in lines:
+            leading.append(line)
+            if line.strip():
+                break
+        else:
+            table.errors.append(RowError(1, _("The file is empty.")))
+            return table
+        return _read_rows(table, itertools.chain(leading, lines), leading[-1], checked)
+    except _NulFound:
+        table.rows.clear()
+        table.errors[:] = [RowError(1, _("This is not a CSV file."))]
+        return table
+
+
+def _read_rows(
+    table: _Table,
+    lines: Iterator[str],
+    first: str,
+    checked: Callable[[int], None] | None,
+) -> _Table:
+    reader = csv.reader(lines, delimiter=_sniff_delimiter(first))
+    parse: Callable[[int, list[str]], _Row] | None = None
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            if not any(cell.strip() for cell in cells):
+                continue
+            if parse is None:
+                _read_header(table, cells)
+                if table.errors:
+                    return table
+                parse = _RowParser(table).parse
+                continue
+            if table.row_count >= MAX_IMPORT_ROWS:
+                table.errors.append(
+                    RowError(
+                        1,
+                        _(
+                            "The file has more than %(max)d people. Split it into smaller files.",
+                            max=MAX_IMPORT_ROWS,
+                        ),
+                    )
+                )
+                table.rows.clear()
+                return table
+            table.rows.append(parse(start, cells))
+            table.row_count += 1
+            if checked is not None and table.row_count % CHECK_CHUNK == 0:
+                checked(table.row_count)
+    except csv.Error as error:
+        table.rows.clear()
+        table.errors.append(
+            RowError(reader.line_num or 1, _("This line is not valid CSV: %(error)s", error=error))
+        )
+        return table
+    if parse is None:
+        table.errors.append(RowError(1, _("The file is empty.")))
     elif not table.rows:
         table.errors.append(RowError(1, _("The file has a header but no people.")))
     return table
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=4096)
+def _valid_domain(domain: str) -> bool:
+    return _valid_email_slowly("a@" + domain)
+
+
+def _valid_email_slowly(email: str) -> bool:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _valid_email(email: str) -> bool:
+    """email_validator's verdict. An address with a plain ASCII local part is judged by its
+    domain, checked once per file (the slow part), instead of one full check per row."""
+    local, at, domain = email.rpartition("@")
+    if (
+        at
+        and len(local) <= 64
+        and len(email) <= 254
+        and "@" not in local
+        and _PLAIN_LOCAL_PART.fullmatch(local)
+    ):
+        return _valid_domain(domain)
+    return _valid_email_slowly(email)
+
+
+class _RowParser:
+    """Turns one row's cells into a ``_Row`` with its own problems.
+
+    The cells of the columns whose values repeat from row to row (department, location,
+    employment type, dates, manager, language, roles, active) are parsed once per distinct
+    text: a file of a hundred thousand people has a few hundred of each.
+    """
+
+    def __init__(self, table: _Table) -> None:
+        self.needed = table.needed_cells
+        self.width = len(table.columns)
+        index = {name: i for i, name in enumerate(table.columns) if name}
+        self.at_email = index["email"]
+        self.at_name = index["name"]
+        self.at_number = index.get("employee_number")
+        #: (column position, row attribute, parse function, cache) of the repeating columns
+        self.repeating = [
+            (index[name], name, parse, {})
+            for name, parse in (
+                ("department", _parse_department),
+                ("location", _parse_location),
+                ("employment_type", _parse_employment_type),
+                ("hire_date", _parse_hire_date),
+                ("birthday", _parse_birthday_cell),
+                ("manager_email", _parse_manager_email),
+                ("language", _parse_language),
+                ("roles", _parse_roles),
+                ("active", _parse_active),
+            )
+            if name in index
+        ]
+
+    def parse(self, line: int, cells: list[str]) -> _Row:
+        row = _Row(line)
+        count = len(cells)
+        if count < self.needed or (
+            count > self.width and any(cell.strip() for cell in cells[self.width :])
+        ):
+            row.error(
+                _(
+                    "This row has %(found)d values but the header has %(expected)d columns.",
+                    found=count,
+                    expected=self.width,
+                )
+            )
+            return row
+        email_cell = _clean(cells[self.at_email]) if self.at_email < count else ""
+        name_cell = _clean(cells[self.at_name]) if self.at_name < count else ""
+        number = ""
+        if self.at_number is not None and self.at_number < count:
+            number = _clean(cells[self.at_number])
+        too_long: list[str] = []
+        if len(email_cell) > 254:
+            too_long.append(_too_long("email"))
+            email_cell = email_cell[:254]
+        if len(name_cell) > 120:
+            too_long.append(_too_long("name"))
+            name_cell = name_cell[:120]
+        if len(number) > 32:
+            too_long.append(_too_long("employee_number"))
+            number = number[:32]
+        problems: list[str] = []
+        for at, name, parse_cell, cache in self.repeating:
+            cell = cells[at] if at < count else None
+            if cell is None:
+                continue
+            parsed = cache.get(cell)
+            if parsed is None:
+                parsed = cache[cell] = parse_cell(cell)
+            value, length_problem, problem = parsed
+            setattr(row, name, value)
+            if length_problem:
+                too_long.append(length_problem)
+            if problem:
+                problems.append(problem)
+        email = normalise_email(email_cell)
+        row.email = email
+        first: list[str] = []
+        if not email:
+            first.append(_("The e-mail is missing."))
+        elif not _valid_email(email):
+            first.append(_("“%(email)s” is not a valid e-mail address.", email=email))
+        row.name = " ".join(name_cell.split())
+        if not row.name:
+            first.append(_("The name is missing."))
+        if number:
+            row.employee_number = number
+        if too_long or first or problems:
+            row.errors = too_long + first + problems
+        return row
+
+
+def _clean(cell: str) -> str:
+    """A cell's text in NFC, without surrounding blanks."""
+    return cell.strip() if cell.isascii() else unicodedata.normalize("NFC", cell).strip()
+
+
+def _too_long(name: str) -> str:
+    return _(
+        "%(field)s is longer than %(max)d characters.",
+        field=FIELD_LABELS[name],
+        max=_MAX_LENGTHS[name],
+    )
+
+
+#: what a repeating cell means: (value, problem with its length, other problem)
+Parsed = tuple[Any, str | None, str | None]
+
+
+def _parse_department(cell: str) -> Parsed:
+    raw, long = _clean(cell), None
+    if len(raw) > _MAX_LENGTHS["department"]:
+        raw, long = raw[: _MAX_LENGTHS["department"]], _too_long("department")
+    return " ".join(raw.split()) or None, long, None
+
+
+def _parse_location(cell: str) -> Parsed:
+    raw, long = _clean(cell), None
+    if len(raw) > _MAX_LENGTHS["location"]:
+        raw, long = raw[: _MAX_LENGTHS["location"]], _too_long("location")
+    return raw, long, None
+
+
+def _parse_employment_type(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return ABSENT, None, None
+    kind = _EMPLOYMENT_TYPES.get(_casefold(raw))
+    if kind is None:
+        return (
+            None,
+            None,
+            _(
+                "Unknown employment type “%(value)s”: use staff, contractor, partner or supplier.",
+                value=raw,
+            ),
+        )
+    return kind, None, None
+
+
+def _parse_hire_date(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return None, None, None
+    value = _parse_date(raw)
+    if value is None:
+        return (
+            None,
+            None,
+            _("The hire date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.", value=raw),
+        )
+    return value, None, None
+
+
+def _parse_birthday_cell(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return None, None, None
+    value = _parse_birthday(raw)
+    if value is None:
+        return (
+            None,
+            None,
+            _("The birthday “%(value)s” is not a real day: use DD/MM or YYYY-MM-DD.", value=raw),
+        )
+    return value, None, None
+
+
+def _parse_manager_email(cell: str) -> Parsed:
+    return normalise_email(_clean(cell)) or None, None, None
+
+
+def _parse_language(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return ABSENT, None, None
+    language = _LANGUAGES.get(_casefold(raw))
+    if language is None:
+        return None, None, _("Unknown language “%(value)s”: use vi or en.", value=raw)
+    return language, None, None
+
+
+def _parse_roles(cell: str) -> Parsed:
+    raw = _clean(cell)
+    names = [_casefold(n) for n in _ROLE_SEPARATORS.split(raw) if n.strip()] if raw else []
+    if not names:
+        return ABSENT, None, None
+    unknown = [n for n in names if n not in _ROLE_VALUES]
+    roles = frozenset(Role(n) for n in names if n not in unknown)
+    if unknown:
+        return (
+            roles,
+            None,
+            _(
+                "Unknown role “%(role)s”: use %(roles)s.",
+                role=", ".join(unknown),
+                roles=", ".join(r.value for r in Role),
+            ),
+        )
+    return roles, None, None
+
+
+def _parse_active(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return ABSENT, None, None
+    flag = _casefold(raw)
+    if flag not in _TRUE | _FALSE:
+        return flag in _TRUE, None, _("Active must be yes or no, not “%(value)s”.", value=raw)
+    return flag in _TRUE, None, None
+
+
+@dataclass(frozen=True, slots=True)
 class _Stored:
     """A person as stored, read in bulk (no ORM objects for a dry run)."""
 
@@ -510,54 +1355,138 @@ class _Stored:
     roles: frozenset[Role]
 
 
-def _load_people() -> dict[int, _Stored]:
+_STORED_COLUMNS = (
+    User.id,
+    User.email,
+    User.employee_number,
+    User.name,
+    User.department_id,
+    User.location,
+    User.employment_type,
+    User.hire_date,
+    User.birth_month,
+    User.birth_day,
+    User.manager_id,
+    User.locale,
+    User.active,
+)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(array)`` (one
+    parameter whatever the count), elsewhere ``IN`` lists of ``READ_CHUNK`` values."""
+    if not values:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One text parameter split by the server: far cheaper to send than a list.
+        if isinstance(column.type, Integer):
+            joined = ",".join(str(int(value)) for value in values)
+            array = cast(
+                func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer)
+            )
+        else:
+            joined = "\n".join(str(value) for value in values if "\n" not in str(value))
+            array = func.string_to_array(bindparam(None, joined, type_=Text), "\n")
+        yield column == any_(array)
+        return
+    for chunk in _chunks(values, READ_CHUNK):
+        yield column.in_(chunk)
+
+
+def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _Stored]:
+    """The stored people having one of ``emails`` or ``numbers``, with their roles."""
+    found: dict[int, tuple[Any, ...]] = {}
+    for column, keys in (
+        (User.email, sorted(set(emails))),
+        (User.employee_number, sorted(set(numbers))),
+    ):
+        for condition in _among(column, keys):
+            for row in db.session.execute(select(*_STORED_COLUMNS).where(condition)):
+                found[row.id] = tuple(row)
     roles: dict[int, set[Role]] = defaultdict(set)
-    for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role)):
-        roles[user_id].add(role)
-    rows = db.session.execute(
-        select(
-            User.id,
-            User.email,
-            User.employee_number,
-            User.name,
-            User.department_id,
-            User.location,
-            User.employment_type,
-            User.hire_date,
-            User.birth_month,
-            User.birth_day,
-            User.manager_id,
-            User.locale,
-            User.active,
-        )
-    )
-    return {row.id: _Stored(*row, roles=frozenset(roles.get(row.id, ()))) for row in rows}
+    for condition in _among(UserRole.user_id, sorted(found)):
+        for user_id, role in db.session.execute(
+            select(UserRole.user_id, UserRole.role).where(condition)
+        ):
+            roles[user_id].add(role)
+    return {
+        user_id: _Stored(*values, roles=frozenset(roles.get(user_id, ())))
+        for user_id, values in found.items()
+    }
 
 
-@dataclass
-class _Row:
-    line: int
-    values: dict[str, Any]
-    errors: list[str] = field(default_factory=list)
-    target: _Stored | None = None
-    manager: PersonKey | None = None
+class _Display:
+    """Formats values for the dry run (only the rows shown are ever formatted)."""
 
-    @property
-    def key(self) -> PersonKey:
-        return ("user", self.target.id) if self.target else ("line", self.line)
+    def __init__(
+        self,
+        people: dict[int, _Stored],
+        department_names: dict[int, str],
+        rows_by_line: dict[int, _Row],
+    ) -> None:
+        self.people = people
+        self.department_names = department_names
+        self.rows_by_line = rows_by_line
+        self._emails: dict[int, str] = {}
+
+    def email_of_user(self, user_id: int) -> str:
+        if user_id in self.people:
+            return self.people[user_id].email
+        if user_id not in self._emails:
+            self._emails[user_id] = (
+                db.session.scalar(select(User.email).where(User.id == user_id)) or ""
+            )
+        return self._emails[user_id]
+
+    def email_of(self, key: PersonKey) -> str:
+        kind, ident = key
+        if kind == "user":
+            return self.email_of_user(ident)
+        row = self.rows_by_line.get(ident)
+        return row.email if row is not None else ""
+
+    def show(self, name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if name == "manager":
+            return self.email_of(value)
+        if name == "birthday":
+            month, day = value
+            return f"{day:02d}/{month:02d}"
+        if name == "hire_date":
+            return value.isoformat()  # type: ignore[no-any-return]
+        if name == "employment_type":
+            return value.label  # type: ignore[no-any-return]
+        if name == "roles":
+            return ", ".join(role.label for role in sorted(value))
+        if name == "active":
+            return _("yes") if value else _("no")
+        if name == "language":
+            return {"vi": "Tiếng Việt", "en": "English"}.get(value, value)
+        return str(value)
 
 
 class _Planner:
-    """Checks the rows of one file against each other and against a snapshot of the directory.
+    """Checks the rows of one file against each other and against the directory.
 
-    Reads the directory in three queries whatever its size; writes nothing.
+    Reads the people the file names (by e-mail and employee number) and who reports to whom,
+    a few queries whatever the size of the directory; writes nothing.
     """
 
     def __init__(self, table: _Table, *, actor: User | None, plan: ImportPlan) -> None:
         self.table = table
         self.actor = actor
         self.plan = plan
-        self.people = _load_people()
+        rows = table.rows
+        emails = [row.email for row in rows if row.email]
+        emails += [row.manager_email for row in rows if row.manager_email not in (ABSENT, None)]
+        numbers = [row.employee_number for row in rows if row.employee_number is not ABSENT]
+        self.people = _load_people(emails, numbers)
         self.by_email = {p.email: p for p in self.people.values()}
         self.by_number = {p.employee_number: p for p in self.people.values() if p.employee_number}
         self.departments = {
@@ -565,17 +1494,18 @@ class _Planner:
             for department_id, name in db.session.execute(select(Department.id, Department.name))
         }
         self.department_names = dict(self.departments.values())
-        self.email_by_line: dict[int, str] = {}
         self.allowed_roles = assignable_roles(actor) if actor is not None else frozenset(Role)
+        self.display = _Display(self.people, self.department_names, {r.line: r for r in rows})
 
     def run(self) -> None:
-        rows = [self._parse(line, cells) for line, cells in self.table.rows]
-        self.email_by_line = {row.line: row.values.get("email", "") for row in rows}
+        rows = self.table.rows
         self._match(rows)
         self._resolve_managers(rows)
         self._find_reporting_loops(rows)
         for row in rows:
             self._check_permissions(row)
+        errors = self.plan.errors
+        planned_rows = self.plan.rows
         for row in rows:
             planned = None if row.errors else self._planned(row)
             changes_privileged_person = (
@@ -585,121 +1515,12 @@ class _Planner:
                 and not may_manage(self.actor, row.target.roles)
             )
             if changes_privileged_person:
-                row.errors.append(str(PRIVILEGED_PERSON_MESSAGE))
+                row.error(str(PRIVILEGED_PERSON_MESSAGE))
             if row.errors:
-                self.plan.errors.extend(RowError(row.line, message) for message in row.errors)
+                errors.extend(RowError(row.line, message) for message in row.errors)
             else:
-                self.plan.rows.append(planned)
+                planned_rows.append(planned)  # type: ignore[arg-type]
         self.plan.new_departments = self._new_departments(rows)
-
-    # One row on its own ---------------------------------------------------------------------
-
-    def _parse(self, line: int, cells: list[str]) -> _Row:
-        row = _Row(line=line, values={})
-        columns = self.table.columns
-        extra = cells[len(columns) :]
-        if len(cells) < self.table.needed_cells or any(cell.strip() for cell in extra):
-            row.errors.append(
-                _(
-                    "This row has %(found)d values but the header has %(expected)d columns.",
-                    found=len(cells),
-                    expected=len(columns),
-                )
-            )
-            return row
-        raw = {
-            name: unicodedata.normalize("NFC", cell).strip()
-            for name, cell in zip(columns, cells, strict=False)
-            if name
-        }
-        for name, limit in _MAX_LENGTHS.items():
-            if len(raw.get(name, "")) > limit:
-                row.errors.append(
-                    _(
-                        "%(field)s is longer than %(max)d characters.",
-                        field=FIELD_LABELS[name],
-                        max=limit,
-                    )
-                )
-                raw[name] = raw[name][:limit]
-        values = row.values
-        email = normalise_email(raw.get("email", ""))
-        values["email"] = email
-        if not email:
-            row.errors.append(_("The e-mail is missing."))
-        elif not _valid_email(email):
-            row.errors.append(_("“%(email)s” is not a valid e-mail address.", email=email))
-        values["name"] = " ".join(raw.get("name", "").split())
-        if not values["name"]:
-            row.errors.append(_("The name is missing."))
-        if raw.get("employee_number"):
-            values["employee_number"] = raw["employee_number"]
-        if "department" in raw:
-            values["department"] = " ".join(raw["department"].split()) or None
-        if "location" in raw:
-            values["location"] = raw["location"]
-        if raw.get("employment_type"):
-            kind = _EMPLOYMENT_TYPES.get(_casefold(raw["employment_type"]))
-            if kind is None:
-                row.errors.append(
-                    _(
-                        "Unknown employment type “%(value)s”: use staff, contractor, partner "
-                        "or supplier.",
-                        value=raw["employment_type"],
-                    )
-                )
-            values["employment_type"] = kind
-        if "hire_date" in raw:
-            values["hire_date"] = None
-            if raw["hire_date"]:
-                values["hire_date"] = _parse_date(raw["hire_date"])
-                if values["hire_date"] is None:
-                    row.errors.append(
-                        _(
-                            "The hire date “%(value)s” is not a date: use YYYY-MM-DD or "
-                            "DD/MM/YYYY.",
-                            value=raw["hire_date"],
-                        )
-                    )
-        if "birthday" in raw:
-            values["birthday"] = None
-            if raw["birthday"]:
-                values["birthday"] = _parse_birthday(raw["birthday"])
-                if values["birthday"] is None:
-                    row.errors.append(
-                        _(
-                            "The birthday “%(value)s” is not a real day: use DD/MM or YYYY-MM-DD.",
-                            value=raw["birthday"],
-                        )
-                    )
-        if "manager_email" in raw:
-            values["manager_email"] = normalise_email(raw["manager_email"]) or None
-        if raw.get("language"):
-            values["language"] = _LANGUAGES.get(_casefold(raw["language"]))
-            if values["language"] is None:
-                row.errors.append(
-                    _("Unknown language “%(value)s”: use vi or en.", value=raw["language"])
-                )
-        names = [_casefold(n) for n in _ROLE_SEPARATORS.split(raw.get("roles", "")) if n.strip()]
-        if names:
-            unknown = [n for n in names if n not in _ROLE_VALUES]
-            if unknown:
-                row.errors.append(
-                    _(
-                        "Unknown role “%(role)s”: use %(roles)s.",
-                        role=", ".join(unknown),
-                        roles=", ".join(r.value for r in Role),
-                    )
-                )
-            values["roles"] = frozenset(Role(n) for n in names if n not in unknown)
-        if raw.get("active"):
-            flag = _casefold(raw["active"])
-            if flag not in _TRUE | _FALSE:
-                row.errors.append(
-                    _("Active must be yes or no, not “%(value)s”.", value=raw["active"])
-                )
-            values["active"] = flag in _TRUE
-        return row
 
     # Rows against each other and the directory -----------------------------------------------
 
@@ -708,11 +1529,11 @@ class _Planner:
         first_number: dict[str, int] = {}
         first_target: dict[int, int] = {}
         for row in rows:
-            email = row.values.get("email")
-            number = row.values.get("employee_number")
+            email = row.email
+            number = row.employee_number if row.employee_number is not ABSENT else None
             if email:
                 if email in first_email:
-                    row.errors.append(
+                    row.error(
                         _(
                             "The e-mail %(email)s is already on line %(line)d.",
                             email=email,
@@ -723,7 +1544,7 @@ class _Planner:
                 first_email[email] = row.line
             if number:
                 if number in first_number:
-                    row.errors.append(
+                    row.error(
                         _(
                             "The employee number %(number)s is already on line %(line)d.",
                             number=number,
@@ -739,7 +1560,7 @@ class _Planner:
                 row.target = self.by_number.get(number)
                 if row.target is None:
                     if owner is not None and owner.employee_number:
-                        row.errors.append(
+                        row.error(
                             _(
                                 "%(email)s belongs to the person with employee number %(number)s.",
                                 email=email,
@@ -749,7 +1570,7 @@ class _Planner:
                         continue
                     row.target = owner
                 elif owner is not None and owner.id != row.target.id:
-                    row.errors.append(
+                    row.error(
                         _(
                             "Employee number %(number)s belongs to %(owner)s, not to %(email)s.",
                             number=number,
@@ -763,7 +1584,7 @@ class _Planner:
                 row.target = owner
             if row.target is not None:
                 if row.target.id in first_target:
-                    row.errors.append(
+                    row.error(
                         _(
                             "This is the same person as on line %(line)d.",
                             line=first_target[row.target.id],
@@ -775,14 +1596,14 @@ class _Planner:
     def _resolve_managers(self, rows: list[_Row]) -> None:
         in_file: dict[str, _Row] = {}
         for row in rows:
-            if row.values.get("email"):
-                in_file.setdefault(row.values["email"], row)
+            if row.email:
+                in_file.setdefault(row.email, row)
         for row in rows:
-            if "manager_email" not in row.values:
+            if row.manager_email is ABSENT:
                 if row.target is not None and row.target.manager_id is not None:
                     row.manager = ("user", row.target.manager_id)
                 continue
-            email = row.values["manager_email"]
+            email = row.manager_email
             if email is None:
                 continue
             if email in in_file:
@@ -790,7 +1611,7 @@ class _Planner:
             elif email in self.by_email:
                 row.manager = ("user", self.by_email[email].id)
             else:
-                row.errors.append(
+                row.error(
                     _(
                         "The manager %(email)s is neither in this file nor in the directory.",
                         email=email,
@@ -798,16 +1619,17 @@ class _Planner:
                 )
 
     def _find_reporting_loops(self, rows: list[_Row]) -> None:
+        # Who reports to whom in the whole directory: two integers per person.
         manager_of: dict[PersonKey, PersonKey | None] = {
-            ("user", p.id): ("user", p.manager_id) if p.manager_id else None
-            for p in self.people.values()
+            ("user", user_id): ("user", manager_id)
+            for user_id, manager_id in db.session.execute(
+                select(User.id, User.manager_id).where(User.manager_id.is_not(None))
+            )
         }
-        email_of: dict[PersonKey, str] = {("user", p.id): p.email for p in self.people.values()}
         by_key: dict[PersonKey, _Row] = {}
         for row in rows:
-            if row.values.get("email"):
+            if row.email:
                 manager_of[row.key] = row.manager
-                email_of[row.key] = row.values["email"]
                 by_key[row.key] = row
         done: set[PersonKey] = set()
         for start in by_key:
@@ -826,15 +1648,19 @@ class _Planner:
                 if key not in by_key:
                     continue
                 if len(loop) == 1:
-                    by_key[key].errors.append(_("A person cannot be their own manager."))
+                    by_key[key].error(_("A person cannot be their own manager."))
                 else:
                     # Show the loop starting from this row's person.
                     at = loop.index(key)
                     chain = [*loop[at:], *loop[:at], key]
-                    by_key[key].errors.append(
+                    by_key[key].error(
                         _(
                             "This would make a reporting loop: %(chain)s.",
-                            chain=" → ".join(email_of.get(k, "?") for k in chain),
+                            chain=" → ".join(
+                                (by_key[k].email if k in by_key else self.display.email_of(k))
+                                or "?"
+                                for k in chain
+                            ),
                         )
                     )
 
@@ -842,10 +1668,10 @@ class _Planner:
         if row.errors:
             return
         current = row.target.roles if row.target else frozenset()
-        wanted = row.values.get("roles", current if row.target else _DEFAULTS["roles"])
+        wanted = row.get("roles", current if row.target else _DEFAULTS["roles"])
         refused = (wanted ^ current) - self.allowed_roles
         if refused:
-            row.errors.append(
+            row.error(
                 _(
                     "Only an administrator can grant or remove these roles: %(roles)s.",
                     roles=", ".join(sorted(r.value for r in refused)),
@@ -855,116 +1681,65 @@ class _Planner:
             self.actor is not None
             and row.target is not None
             and row.target.id == self.actor.id
-            and row.values.get("active") is False
+            and row.active is False
         ):
-            row.errors.append(_("You cannot deactivate yourself."))
+            row.error(_("You cannot deactivate yourself."))
 
     # What a valid row will do ----------------------------------------------------------------
 
     def _planned(self, row: _Row) -> PlannedRow:
-        values = dict(row.values)
-        values.pop("manager_email", None)
-        if "manager_email" in row.values:
-            values["manager"] = row.manager
         stored = row.target
-        changes = [
-            FieldChange(name, self._show(name, before) if stored else "", self._show(name, after))
-            for name, before, after in self._differences(stored, values)
-        ]
         if stored is None:
-            action = Action.CREATE
-        elif changes:
-            action = Action.UPDATE
-        else:
-            action = Action.UNCHANGED
+            return PlannedRow(row, Action.CREATE, None, (), self.display)
+        diff = tuple(self._differences(stored, row))
         return PlannedRow(
-            line=row.line,
-            action=action,
-            email=values["email"],
-            name=values["name"],
-            user_id=stored.id if stored else None,
-            changes=tuple(changes),
-            values=values,
+            row, Action.UPDATE if diff else Action.UNCHANGED, stored.id, diff, self.display
         )
 
-    def _differences(
-        self, stored: _Stored | None, values: dict[str, Any]
-    ) -> Iterator[tuple[str, Any, Any]]:
+    def _differences(self, stored: _Stored, row: _Row) -> Iterator[tuple[str, Any, Any]]:
         """(field, stored value, new value) for each field the row changes."""
-        if stored is None:
-            for name in FIELD_LABELS:
-                value = values.get(name, _DEFAULTS.get(name))
-                # The e-mail and name are shown beside the changes, not among them.
-                if name not in ("email", "name") and value not in (None, "", frozenset()):
-                    yield name, None, value
-            return
-        department = self.department_names.get(stored.department_id)  # type: ignore[arg-type]
-        before: dict[str, Any] = {
-            "employee_number": stored.employee_number,
-            "email": stored.email,
-            "name": stored.name,
-            "department": department,
-            "location": stored.location,
-            "employment_type": stored.employment_type,
-            "hire_date": stored.hire_date,
-            "birthday": (stored.birth_month, stored.birth_day) if stored.birth_month else None,
-            "manager": ("user", stored.manager_id) if stored.manager_id else None,
-            "language": stored.locale,
-            "roles": stored.roles,
-            "active": stored.active,
-        }
-        for name, old in before.items():
-            if name not in values:
-                continue
-            new = values[name]
-            same = (
-                (old or "").lower() == (new or "").lower() if name == "department" else old == new
-            )
-            if not same:
-                yield name, old, new
-
-    def _show(self, name: str, value: Any) -> str:
-        if value is None:
-            return ""
-        if name == "manager":
-            kind, ident = value
-            if kind == "user":
-                return self.people[ident].email if ident in self.people else ""
-            return self.email_by_line.get(ident, "")
-        if name == "birthday":
-            month, day = value
-            return f"{day:02d}/{month:02d}"
-        if name == "hire_date":
-            return value.isoformat()
-        if name == "employment_type":
-            return value.label
-        if name == "roles":
-            return ", ".join(role.label for role in sorted(value))
-        if name == "active":
-            return _("yes") if value else _("no")
-        if name == "language":
-            return {"vi": "Tiếng Việt", "en": "English"}.get(value, value)
-        return str(value)
+        if row.employee_number is not ABSENT and row.employee_number != stored.employee_number:
+            yield "employee_number", stored.employee_number, row.employee_number
+        if row.email != stored.email:
+            yield "email", stored.email, row.email
+        if row.name != stored.name:
+            yield "name", stored.name, row.name
+        if row.department is not ABSENT:
+            before = self.department_names.get(stored.department_id)  # type: ignore[arg-type]
+            if (before or "").lower() != (row.department or "").lower():
+                yield "department", before, row.department
+        if row.location is not ABSENT and row.location != stored.location:
+            yield "location", stored.location, row.location
+        if row.employment_type is not ABSENT and row.employment_type != stored.employment_type:
+            yield "employment_type", stored.employment_type, row.employment_type
+        if row.hire_date is not ABSENT and row.hire_date != stored.hire_date:
+            yield "hire_date", stored.hire_date, row.hire_date
+        if row.birthday is not ABSENT:
+            before = (stored.birth_month, stored.birth_day) if stored.birth_month else None
+            if before != row.birthday:
+                yield "birthday", before, row.birthday
+        if row.manager_email is not ABSENT:
+            before = ("user", stored.manager_id) if stored.manager_id else None
+            if before != row.manager:
+                yield "manager", before, row.manager
+        if row.language is not ABSENT and row.language != stored.locale:
+            yield "language", stored.locale, row.language
+        if row.roles is not ABSENT and row.roles != stored.roles:
+            yield "roles", stored.roles, row.roles
+        if row.active is not ABSENT and row.active != stored.active:
+            yield "active", stored.active, row.active
 
     def _new_departments(self, rows: list[_Row]) -> list[str]:
         found: dict[str, str] = {}
         for row in rows:
-            name = row.values.get("department")
-            if name and name.lower() not in self.departments:
+            name = row.department
+            if name and name is not ABSENT and name.lower() not in self.departments:
                 found.setdefault(name.lower(), name)
         return list(found.values())
 
 
 def _casefold(value: str) -> str:
     return " ".join(value.split()).casefold()
-
-
-def _valid_email(email: str) -> bool:
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 def _parse_date(value: str) -> date | None:
@@ -998,21 +1773,18 @@ def _parse_birthday(value: str) -> tuple[int, int] | None:
 # Writing --------------------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _import(
-    text: str,
+    text: str | Iterable[str],
     *,
     actor: User | None,
     filename: str,
     progress: Callable[[int], None] | None,
+    checked: Callable[[int], None] | None = None,
+    finishing: Callable[[int, int], None] | None = None,
     upload: PeopleImport | None = None,
 ) -> ImportResult:
     """Plan, refuse if anything is bad, write, audit. Flushes only: the caller commits."""
-    plan = plan_import(text, actor=actor)
+    plan = plan_import(text, actor=actor, checked=checked)
     if plan.errors:
         raise ValidationFailed(
             ngettext(
@@ -1023,7 +1795,7 @@ def _import(
             errors=plan.errors,
         )
     try:
-        result = _write(plan, progress=progress or (lambda done: None))
+        result = _write(plan, progress=progress or (lambda done: None), finishing=finishing)
     except IntegrityError as error:
         raise Conflict(
             _("Someone changed the directory while the file was imported. Check it again.")
@@ -1033,7 +1805,7 @@ def _import(
         actor=actor,
         target=upload,
         filename=filename,
-        sha256=content_sha256(text),
+        sha256=upload.sha256 if upload is not None else content_sha256(text),  # type: ignore[arg-type]
         rows=plan.total_rows,
         created=result.created,
         updated=result.updated,
@@ -1044,85 +1816,262 @@ def _import(
     return result
 
 
-def _write(plan: ImportPlan, *, progress: Callable[[int], None]) -> ImportResult:
-    department_ids = {
-        name.lower(): department_id
-        for department_id, name in db.session.execute(select(Department.id, Department.name))
-    }
-    new_departments = [Department(name=name) for name in plan.new_departments]
-    db.session.add_all(new_departments)
-    db.session.flush()
-    department_ids.update({d.name.lower(): d.id for d in new_departments})
+class _Writer:
+    """Writes a valid plan: departments, new people, changed people, roles; flush only."""
 
-    update_ids = [row.user_id for row in plan.rows if row.action is Action.UPDATE]
-    stored: dict[int, User] = {}
-    for ids in _chunks(update_ids, 1000):
-        stored.update(
-            (user.id, user) for user in db.session.scalars(select(User).where(User.id.in_(ids)))
-        )
+    def __init__(self, plan: ImportPlan) -> None:
+        self.plan = plan
+        self.now = utcnow()
+        self.postgres = db.session.get_bind().dialect.name == "postgresql"
+        self.department_ids: dict[str, int] = {}
+        #: ids taken for the new people, by the line of their row
+        self.new_ids: dict[int, int] = {}
 
-    created: dict[int, User] = {}
-    reactivated: list[User] = []
-    waiting_for_manager: list[tuple[User, int]] = []
-    deactivated = 0
-    done = 0
-    for chunk in _chunks(plan.rows, WRITE_CHUNK):
-        for row in chunk:
-            if row.action is Action.UNCHANGED:
-                continue
-            if row.action is Action.CREATE:
-                user = User(email=row.email, name=row.name, session_token=new_session_token())
-                fields = {name: row.values.get(name, _DEFAULTS.get(name)) for name in FIELD_LABELS}
-                db.session.add(user)
-                created[row.line] = user
-            else:
-                user = stored[row.user_id]  # type: ignore[index]
-                fields = {change.field: row.values[change.field] for change in row.changes}
-                user.updated_at = utcnow()  # also when only the roles change
-                if fields.get("active") is False:
-                    deactivated += 1
-                    user.session_token = new_session_token()  # signs them out everywhere
-                elif fields.get("active") is True:
-                    reactivated.append(user)
-            if "manager" in fields:
-                manager = fields.pop("manager")
-                if manager is None:
-                    user.manager_id = None
-                elif manager[0] == "line":
-                    waiting_for_manager.append((user, manager[1]))
-                else:
-                    user.manager_id = manager[1]
-            _assign(user, fields, department_ids)
+    def departments(self) -> None:
+        self.department_ids = {
+            name.lower(): department_id
+            for department_id, name in db.session.execute(select(Department.id, Department.name))
+        }
+        created = [Department(name=name) for name in self.plan.new_departments]
+        db.session.add_all(created)
         db.session.flush()
-        done += len(chunk)
+        self.department_ids.update({d.name.lower(): d.id for d in created})
+
+    def take_ids(self, count: int) -> list[int]:
+        """Ids for ``count`` new people, before they are written."""
+        if not count:
+            return []
+        if self.postgres:
+            return list(
+                db.session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('\"user\"', 'id')) "
+                        "FROM generate_series(1, :count)"
+                    ),
+                    {"count": count},
+                )
+            )
+        # SQLite writes one transaction at a time; a clash still ends in IntegrityError.
+        highest = db.session.scalar(select(func.max(User.id))) or 0
+        return list(range(highest + 1, highest + 1 + count))
+
+    def manager_id(self, key: PersonKey | None) -> int | None:
+        if key is None:
+            return None
+        kind, ident = key
+        return ident if kind == "user" else self.new_ids[ident]
+
+    def column_values(self, name: str, value: Any) -> dict[str, Any]:
+        if name == "department":
+            return {"department_id": self.department_ids[value.lower()] if value else None}
+        if name == "birthday":
+            month, day = value if value else (None, None)
+            return {"birth_month": month, "birth_day": day}
+        if name == "language":
+            return {"locale": value}
+        if name == "manager":
+            return {"manager_id": self.manager_id(value)}
+        if name == "location":
+            return {"location": value or ""}
+        return {name: value}
+
+    def new_person(self, row: PlannedRow) -> dict[str, Any]:
+        parsed = row._row
+        values: dict[str, Any] = {
+            "id": self.new_ids[row.line],
+            "email": parsed.email,
+            "name": parsed.name,
+            "session_token": new_session_token(),
+            "created_at": self.now,
+            "updated_at": self.now,
+            "manager_id": self.manager_id(parsed.manager),
+        }
+        for name in ("employee_number", "department", "location", "employment_type"):
+            values.update(self.column_values(name, parsed.get(name, _DEFAULTS.get(name))))
+        for name in ("hire_date", "birthday", "language", "active"):
+            values.update(self.column_values(name, parsed.get(name, _DEFAULTS.get(name))))
+        return values
+
+    def insert(
+        self,
+        table: Table,
+        chunks: Iterable[list[dict[str, Any]]],
+        written: Callable[[int], None] | None = None,
+    ) -> None:
+        """Insert the rows of ``chunks`` (all with the same keys), calling ``written`` with
+        each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere an executemany
+        per chunk."""
+        if not self.postgres:
+            for rows in chunks:
+                if rows:
+                    db.session.execute(insert(table), rows)
+                    if written is not None:
+                        written(len(rows))
+            return
+        import psycopg
+
+        pending = iter(chunks)
+        first = next((rows for rows in pending if rows), None)
+        if first is None:
+            return
+        columns = list(first[0])
+        defaults = _copy_defaults(table, columns)
+        extra = tuple(defaults.values())
+        sql = 'COPY "{}" ({}) FROM STDIN'.format(
+            table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
+        )
+        connection = db.session.connection().connection.driver_connection
+        try:
+            with connection.cursor() as cursor, cursor.copy(sql) as copy:
+                for rows in itertools.chain([first], pending):
+                    for row in rows:
+                        copy.write_row(
+                            tuple(
+                                value.value if isinstance(value, enum.Enum) else value
+                                for value in row.values()
+                            )
+                            + extra
+                        )
+                    if written is not None and rows:
+                        written(len(rows))
+        except psycopg.errors.IntegrityError as error:
+            raise IntegrityError(sql, None, error) from error
+
+    def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:
+        def chunks() -> Iterator[list[dict[str, Any]]]:
+            rows: list[dict[str, Any]] = []
+            for user_id, roles in user_roles:
+                rows += [{"user_id": user_id, "role": role.value} for role in sorted(roles)]
+                if len(rows) >= WRITE_CHUNK:
+                    yield rows
+                    rows = []
+            yield rows
+
+        self.insert(UserRole.__table__, chunks())  # type: ignore[arg-type]
+
+
+def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
+    """Values for the columns ``given`` leaves out that have a scalar client-side default
+    (those with a server default or none are left to the database)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given or column.primary_key:
+            continue
+        default = column.default
+        if default is not None and getattr(default, "is_scalar", False):
+            values[column.name] = default.arg  # type: ignore[attr-defined]
+    return values
+
+
+def _in_manager_order(rows: list[PlannedRow]) -> list[PlannedRow]:
+    """New people with their managers from the same file first, so that each row's manager
+    is written no later than the row (no loops: the plan refused them)."""
+    by_line = {row.line: row for row in rows}
+    depth: dict[int, int] = {}
+    for row in rows:
+        chain: list[int] = []
+        line: int | None = row.line
+        while line is not None and line not in depth and line not in chain:
+            chain.append(line)
+            manager = by_line[line]._row.manager
+            line = (
+                manager[1] if manager and manager[0] == "line" and manager[1] in by_line else None
+            )
+        level = depth[line] + 1 if line is not None else 0
+        for item in reversed(chain):
+            depth[item] = level
+            level += 1
+    return sorted(rows, key=lambda row: depth[row.line])
+
+
+def _write(
+    plan: ImportPlan,
+    *,
+    progress: Callable[[int], None],
+    finishing: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    writer = _Writer(plan)
+    writer.departments()
+    creates = _in_manager_order([row for row in plan.rows if row.action is Action.CREATE])
+    updates = [row for row in plan.rows if row.action is Action.UPDATE]
+    writer.new_ids = dict(
+        zip((row.line for row in creates), writer.take_ids(len(creates)), strict=True)
+    )
+    user_table: Table = User.__table__  # type: ignore[assignment]
+    done = 0
+
+    def written(count: int) -> None:
+        nonlocal done
+        done += count
         progress(done)
 
-    # New people's ids exist only now, so managers from the same file are linked last.
-    for user, line in waiting_for_manager:
-        user.manager_id = created[line].id
-    db.session.flush()
-    # their default referral links, in this transaction (the active ones only)
-    announce_activated([*created.values(), *reactivated])
+    writer.insert(
+        user_table,
+        ([writer.new_person(row) for row in chunk] for chunk in _chunks(creates, WRITE_CHUNK)),
+        written,
+    )
+    writer.roles(
+        (writer.new_ids[row.line], row._row.get("roles", _DEFAULTS["roles"])) for row in creates
+    )
+
+    deactivated = 0
+    reactivated: list[int] = []
+    for chunk in _chunks(updates, WRITE_CHUNK):
+        changes: list[dict[str, Any]] = []
+        new_roles: list[tuple[int, frozenset[Role]]] = []
+        for row in chunk:
+            values: dict[str, Any] = {"id": row.user_id, "updated_at": writer.now}
+            for name, _before, after in row._diff:
+                if name == "roles":
+                    new_roles.append((row.user_id, after))  # type: ignore[arg-type]
+                    continue
+                values.update(writer.column_values(name, after))
+                if name == "active":
+                    if after:
+                        reactivated.append(row.user_id)  # type: ignore[arg-type]
+                    else:
+                        deactivated += 1
+                        values["session_token"] = new_session_token()  # signs them out everywhere
+            changes.append(values)
+        # Grouped by the columns each row sets: one executemany per shape.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for values in changes:
+            shapes[tuple(sorted(values))].append(values)
+        for shape, rows in shapes.items():
+            statement = (
+                update(user_table)
+                .where(user_table.c.id == bindparam("p_id"))
+                .values({name: bindparam(f"p_{name}") for name in shape if name != "id"})
+            )
+            db.session.execute(
+                statement, [{f"p_{name}": value for name, value in row.items()} for row in rows]
+            )
+        if new_roles:
+            for condition in _among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
+                db.session.execute(
+                    delete(UserRole).where(condition).execution_options(synchronize_session=False)
+                )
+            writer.roles(new_roles)
+        written(len(chunk))
+    if done < len(plan.rows):
+        progress(len(plan.rows))
+    # Objects some caller holds may describe people just changed: read them again if used.
+    db.session.expire_all()
+
+    # Their default referral links, in this transaction (the active ones only), told a
+    # chunk at a time so that memory stays flat.
+    activated = [writer.new_ids[row.line] for row in creates] + reactivated
+    for done, ids in enumerate(_chunks(activated, READ_CHUNK)):
+        if finishing is not None:
+            finishing(done * READ_CHUNK, len(activated))
+        for condition in _among(User.id, ids):
+            people = list(db.session.scalars(select(User).where(condition).options(lazyload("*"))))
+            announce_activated(people)
+            db.session.flush()
     return ImportResult(
-        created=plan.to_create,
-        updated=plan.to_update,
+        created=len(creates),
+        updated=len(updates),
         unchanged=plan.unchanged,
         deactivated=deactivated,
         departments_created=tuple(plan.new_departments),
     )
-
-
-def _assign(user: User, fields: dict[str, Any], department_ids: dict[str, int]) -> None:
-    for name, value in fields.items():
-        if name == "department":
-            user.department_id = department_ids[value.lower()] if value else None
-        elif name == "birthday":
-            user.birth_month, user.birth_day = value if value else (None, None)
-        elif name == "language":
-            user.locale = value
-        elif name == "roles":
-            user.set_roles(set(value))
-        elif name == "location":
-            user.location = value or ""
-        else:
-            setattr(user, name, value)

@@ -108,6 +108,10 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     form = page.get_by_test_id("paid-form")
     form.get_by_role("textbox").fill(PAYROLL_RUN)
     form.get_by_test_id("mark-paid").click()
+    # It runs in the background: its page shows the outcome, then leads back to the batch.
+    expect(page.get_by_test_id("job-state")).to_have_text("Done")
+    expect(page.get_by_test_id("payout-result")).to_contain_text("The batch is paid")
+    page.get_by_test_id("batch-link").click()
     expect(page.get_by_test_id("batch-status")).to_have_text("Paid")
     expect(page.get_by_test_id("paid-info")).to_contain_text(PAYROLL_RUN)
     expect(page.get_by_test_id("paid-form")).to_have_count(0)

@@ -13,10 +13,12 @@ from sqlalchemy import event, func, select
 
 from perks.audit import AuditEvent
 from perks.auth.models import Role
-from perks.commissions.models import Commission, CommissionState
+from perks.background import BackgroundJob, JobState
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch
 from perks.finance.periods import company_today
+from perks.mail import OutboxMessage
 from perks.shop.models import Order
 from tests import factories
 from tests.conftest import login
@@ -172,8 +174,17 @@ def test_four_eyes_through_the_pages_then_the_employee_sees_paid(client, app):
     assert payroll.status_code == 200
     rows = list(csv.reader(io.StringIO(payroll.get_data().decode("utf-8-sig"), newline="")))
     assert rows[1][1:] == ["", "Lê Cúc", "cuc@example.com", "240000", "VND"]
-    client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-11"})
+    paid = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-11"})
+    job = db.session.scalars(select(BackgroundJob)).one()
+    assert paid.headers["Location"] == f"/jobs/{job.token}"
+    job_page = client.get(paid.headers["Location"]).get_data(as_text=True)
+    assert "The batch is paid; everyone in it has been told." in job_page
+    assert f'href="/finance/payouts/{batch.id}"' in job_page
     assert _batch().status is BatchStatus.PAID
+    told = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "cuc@example.com")
+    ).all()
+    assert sum(batch.reference in message.body_text for message in told) == 1
     commission = db.session.scalars(select(Commission).where(Commission.order_id == order.id)).one()
     assert commission.state is CommissionState.PAID
 
@@ -276,3 +287,126 @@ def test_reconcile_command_exits_1_on_findings(runner):
     assert found.exit_code == 1
     assert f"amount_mismatch\t{order.number}" in found.output
     assert db.session.get(Order, order.id).mismatch
+
+
+# Large exports and payouts in the background ----------------------------------------------------
+
+
+def test_an_export_above_the_threshold_is_made_by_a_job_then_downloaded_and_audited(
+    client, app, login_as, monkeypatch
+):
+    for name in ("An", "=Bình", "Chi"):
+        payable_order(factories.UserFactory(name=name))
+    actor = login_as(Role.FINANCE)
+    direct = client.get("/finance/exports/commissions.csv?period=month").get_data()
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 2)
+
+    offered = client.get("/finance/exports/commissions.csv?period=month")
+
+    assert offered.status_code == 200
+    assert offered.mimetype == "text/html"
+    html = offered.get_data(as_text=True)
+    assert 'data-testid="export-large"' in html
+    assert "This export has 3 rows." in html
+    audited = select(AuditEvent).where(AuditEvent.action == "finance.export")
+    assert len(db.session.scalars(audited).all()) == 1  # the direct download only
+
+    started = client.post("/finance/exports/commissions.csv?period=month")
+    job = db.session.scalars(select(BackgroundJob)).one()
+    assert started.headers["Location"] == f"/jobs/{job.token}"
+    assert job.state is JobState.SUCCEEDED
+    assert job.created_by_id == actor.id
+    assert (job.result["rows"], job.done, job.total) == (3, 3, 3)
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert f'href="/finance/exports/jobs/{job.token}/file"' in page
+    assert len(db.session.scalars(audited).all()) == 1  # making the file is not a download
+
+    download = client.get(f"/finance/exports/jobs/{job.token}/file")
+
+    assert download.status_code == 200
+    assert download.is_streamed
+    assert download.mimetype == "text/csv"
+    assert f'filename="{job.file["name"]}"' in download.headers["Content-Disposition"]
+    body = download.get_data()
+    assert body == direct  # the same file as the direct download, byte for byte
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert sorted(row["employee_name"] for row in rows) == ["'=Bình", "An", "Chi"]
+    event = db.session.scalars(audited.order_by(AuditEvent.id.desc())).first()
+    assert event.actor_id == actor.id
+    assert (event.details["rows"], event.details["complete"]) == (3, True)
+    assert event.details["job"] == job.token
+    assert event.details["format"] == "csv"
+
+    # The export list page lists it for its maker to come back to.
+    exports_page = client.get("/finance/exports").get_data(as_text=True)
+    assert f"/jobs/{job.token}" in exports_page
+
+
+def test_a_background_xlsx_export_opens_in_openpyxl(client, app, login_as, monkeypatch):
+    import openpyxl
+
+    for _ in range(3):
+        payable_order(factories.UserFactory(name="@SUM(1)"))
+    login_as(Role.FINANCE)
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 2)
+
+    client.post("/finance/exports/ledger.xlsx?period=month")
+    job = db.session.scalars(select(BackgroundJob)).one()
+    download = client.get(f"/finance/exports/jobs/{job.token}/file")
+
+    assert download.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.get_data())).active
+    assert sheet.max_row == 4
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["employee_name"].value == "@SUM(1)"
+    assert row["amount"].value == 240_000
+
+
+def test_a_background_export_is_only_for_its_maker_and_admins(client, app, login_as, monkeypatch):
+    for _ in range(2):
+        payable_order(factories.UserFactory())
+    login_as(Role.FINANCE)
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 1)
+    client.post("/finance/exports/ledger.csv?period=month")
+    job = db.session.scalars(select(BackgroundJob)).one()
+
+    colleague = app.test_client()
+    login(colleague, finance_person())
+    admin = app.test_client()
+    login(admin, factories.UserFactory(roles={Role.ADMIN}))
+
+    assert colleague.get(f"/finance/exports/jobs/{job.token}/file").status_code == 404
+    assert colleague.get(f"/jobs/{job.token}").status_code == 404
+    assert admin.get(f"/finance/exports/jobs/{job.token}/file").status_code == 200
+
+
+def test_marking_a_batch_paid_twice_pays_once(client, app):
+    employee = factories.UserFactory(email="an@example.com")
+    payable_order(employee)
+    drafter, approver = finance_person(), finance_person()
+    login(client, drafter)
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    other = app.test_client()
+    login(other, approver)
+    other.post(f"/finance/payouts/{batch.id}/approve")
+
+    first = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-1"})
+    second = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-2"})
+
+    assert first.headers["Location"].startswith("/jobs/")
+    assert second.headers["Location"].endswith(f"/finance/payouts/{batch.id}")
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "Only an approved batch can be marked paid; this one is Paid." in page
+    assert _batch().payment_reference == "PR-1"
+    payouts_made = db.session.scalar(
+        select(func.count()).where(
+            LedgerEntry.kind == EntryKind.PAYOUT, LedgerEntry.user_id == employee.id
+        )
+    )
+    assert payouts_made == 1
+    told = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "an@example.com")
+    ).all()
+    assert sum(batch.reference in message.body_text for message in told) == 1

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
 from sqlalchemy import event, func, select
 
+from perks import background
 from perks.audit import AuditEvent
 from perks.auth.models import Role, User
+from perks.background import BackgroundJob, JobState
+from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
-from perks.people.models import PeopleImport
+from perks.people.models import Department, PeopleImport
+from perks.referrals.models import ReferralLink
 from tests.conftest import login
 from tests.factories import UserFactory
 
@@ -82,6 +87,9 @@ def test_upload_review_and_confirm_imports_the_file(client, login_as):
     confirmed = client.post(f"/people/import/{stored.id}/confirm")
 
     assert confirmed.status_code == 302
+    job = imports.import_job(stored)
+    assert job is not None
+    assert confirmed.headers["Location"] == f"/jobs/{job.token}"
     assert people_count() == before + 2
     db.session.expire_all()
     assert db.session.get(PeopleImport, stored.id).status == "applied"
@@ -266,3 +274,190 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as
     )
     assert response.status_code == 413
     assert "The file is too large." in response.get_data(as_text=True)
+
+
+# In the background -----------------------------------------------------------------------------
+
+
+def big_file(count: int, *, first: int = 0) -> str:
+    """``count`` people in 12 departments, each reporting to the first one."""
+    header = "employee_number,email,name,department,location,manager_email,birthday,roles"
+    rows = [
+        f"NV{i:05d},nguoi{i}@congty.vn,Người Thứ {i},Phòng {i % 12},Hà Nội,"
+        f"{'' if i == first else f'nguoi{first}@congty.vn'},{i % 28 + 1:02d}/{i % 12 + 1:02d},"
+        f"{'employee;manager' if i == first else 'employee'}"
+        for i in range(first, first + count)
+    ]
+    return "\n".join([header, *rows]) + "\n"
+
+
+def test_a_file_of_3000_people_is_checked_then_imported_by_background_jobs(client, login_as):
+    hr = login_as(Role.HR)
+
+    location = review_url(upload(client, big_file(3000)))
+    stored = db.session.scalar(select(PeopleImport))
+    check = imports.check_job(stored)
+    review = client.get(location)
+
+    assert check is not None
+    assert check.state is JobState.SUCCEEDED
+    assert check.created_by_id == hr.id
+    assert (check.done, check.total) == (3000, 3000)
+    assert review.status_code == 200
+    html = review.get_data(as_text=True)
+    assert 'data-testid="count-rows">3000<' in html
+    assert 'data-testid="count-create">3000<' in html
+    assert "Showing the first 200 of 3000 changed people." in html
+    assert people_count() == 1  # the dry run writes nothing
+
+    confirmed = client.post(f"/people/import/{stored.id}/confirm")
+    job = imports.import_job(stored)
+    page = client.get(confirmed.headers["Location"])
+
+    assert job is not None
+    assert job.state is JobState.SUCCEEDED
+    assert job.result["created"] == 3000
+    assert page.status_code == 200
+    assert "Import done: 3000 added, 0 updated, 0 unchanged." in page.get_data(as_text=True)
+    assert people_count() == 3001
+    boss = db.session.scalar(select(User).where(User.email == "nguoi0@congty.vn"))
+    assert boss.roles == {Role.EMPLOYEE, Role.MANAGER}
+    assert db.session.scalar(select(func.count()).where(User.manager_id == boss.id)) == 2999
+    departments = db.session.scalar(select(func.count()).select_from(Department))
+    assert departments == 12
+    links = db.session.scalar(
+        select(func.count()).select_from(ReferralLink).where(ReferralLink.is_default)
+    )
+    assert links == 3000  # everyone added has their default link, in the same transaction
+    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "people.import"))
+    assert [event.details["created"] for event in audited] == [3000]
+
+    # The message delivered again (or a worker's retry) does nothing more.
+    assert background.execute(job.id) is None
+    assert people_count() == 3001
+
+
+def test_a_second_file_updates_and_adds_in_one_job(client, login_as):
+    login_as(Role.HR)
+    imports.apply_import(big_file(1500), actor=None, filename="first.csv")
+    changed = big_file(3000).replace("Hà Nội", "Đà Nẵng")
+
+    review_url(upload(client, changed))
+    stored = db.session.scalars(select(PeopleImport)).one()
+    review = client.get(f"/people/import/{stored.id}").get_data(as_text=True)
+    client.post(f"/people/import/{stored.id}/confirm")
+
+    assert 'data-testid="count-create">1500<' in review
+    assert 'data-testid="count-update">1500<' in review
+    job = imports.import_job(stored)
+    assert (job.result["created"], job.result["updated"]) == (1500, 1500)
+    db.session.expire_all()
+    located = db.session.scalar(select(func.count()).where(User.location == "Đà Nẵng"))
+    assert located == 3000
+
+
+def test_every_problem_is_in_the_report_file_beyond_those_listed(client, login_as, monkeypatch):
+    monkeypatch.setattr(imports, "ERRORS_SHOWN", 2)
+    login_as(Role.HR)
+    bad = "email,name\n" + "".join(f"bad{i}@,Người {i}\n" for i in range(5))
+
+    location = review_url(upload(client, bad))
+    html = client.get(location).get_data(as_text=True)
+    check = imports.check_job(db.session.scalar(select(PeopleImport)))
+    report = client.get(f"/people/import/jobs/{check.token}/problems.csv")
+
+    assert "Showing the first 2 of 5 problems." in html
+    assert html.count('<td class="text-end">') == 2
+    assert f'href="/people/import/jobs/{check.token}/problems.csv"' in html
+    assert report.status_code == 200
+    assert report.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(report.get_data().decode("utf-8-sig"), newline="")))
+    assert lines[0] == ["Line", "Problem"]
+    assert [line[0] for line in lines[1:]] == ["2", "3", "4", "5", "6"]
+    assert lines[5][1] == "“bad4@” is not a valid e-mail address."
+
+
+def test_an_import_refused_because_the_directory_changed_shows_the_bad_rows(client, login_as):
+    boss = UserFactory(email="boss@congty.vn")
+    login_as(Role.HR)
+    review_url(upload(client, "email,name,manager_email\nan@congty.vn,An,boss@congty.vn\n"))
+    stored = db.session.scalar(select(PeopleImport))
+    # After the dry run, the manager's address changes in the directory.
+    boss.email = "sep@congty.vn"
+    db.session.commit()
+
+    confirmed = client.post(f"/people/import/{stored.id}/confirm")
+    page = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+
+    job = imports.import_job(stored)
+    assert job.state is JobState.FAILED
+    assert "1 row cannot be imported; nothing was written." in page
+    assert '<td class="text-end">2</td><td>The manager boss@congty.vn is neither' in page
+    assert people_count() == 2
+    db.session.expire_all()
+    assert db.session.get(PeopleImport, stored.id).status == "pending"
+    review = client.get(f"/people/import/{stored.id}").get_data(as_text=True)
+    assert 'data-testid="import-failed"' in review
+
+
+def test_confirming_while_the_import_waits_gives_the_same_job(client, login_as):
+    hr = login_as(Role.HR)
+    review_url(upload(client, GOOD_CSV))
+    stored = db.session.scalar(select(PeopleImport))
+    waiting = BackgroundJob(
+        kind=imports.IMPORT_KIND,
+        subject=f"people_import:{stored.id}",
+        payload={"import_id": stored.id, "filename": stored.filename},
+        created_by_id=hr.id,
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(waiting)
+    db.session.commit()
+
+    again = client.post(f"/people/import/{stored.id}/confirm")
+    review = client.get(f"/people/import/{stored.id}").get_data(as_text=True)
+
+    assert again.headers["Location"] == f"/jobs/{waiting.token}"
+    jobs = db.session.scalar(select(func.count()).where(BackgroundJob.kind == imports.IMPORT_KIND))
+    assert jobs == 1
+    assert 'data-testid="import-running"' in review
+    assert 'data-testid="confirm-import"' not in review
+
+
+def test_the_upload_page_lists_my_recent_imports(client, login_as):
+    login_as(Role.HR)
+    review_url(upload(client, GOOD_CSV, filename="thang-11.csv"))
+    someone_else = UserFactory(roles={Role.HR})
+    imports.store_upload(GOOD_CSV.encode(), filename="khac.csv", actor=someone_else)
+
+    html = client.get("/people/import/").get_data(as_text=True)
+
+    assert "Your recent imports" in html
+    assert "thang-11.csv" in html
+    assert "khac.csv" not in html
+
+
+def test_a_dry_run_still_running_shows_its_progress_on_the_review_page(client, login_as):
+    hr = login_as(Role.HR)
+    review_url(upload(client, GOOD_CSV))
+    stored = db.session.scalar(select(PeopleImport))
+    check = imports.check_job(stored)
+    # As a worker leaves it halfway (its result not written yet).
+    check.state, check.done, check.total, check.result = JobState.RUNNING, 1, 2, {}
+    db.session.commit()
+
+    review = client.get(f"/people/import/{stored.id}")
+
+    assert review.status_code == 200
+    html = review.get_data(as_text=True)
+    assert 'data-testid="job-progress"' in html
+    assert f'data-job-status-url="/jobs/{check.token}/status"' in html
+    assert 'data-testid="confirm-import"' not in html
+    assert check.created_by_id == hr.id
+
+
+def test_a_file_above_the_old_limit_of_20000_people_is_accepted(app):
+    rows = "".join(f"p{i}@congty.vn,Người {i}\n" for i in range(20_001))
+    plan = imports.plan_import("email,name\n" + rows, actor=None)
+    assert plan.errors == []
+    assert plan.to_create == 20_001

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -13,8 +14,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from perks import background
 from perks.audit import AuditEvent
+from perks.background import BackgroundJob, JobState
 from perks.commissions import ledger
+from perks.commissions.models import EntryKind
 from perks.extensions import db
 from perks.finance import exports
 from perks.finance.periods import Period, company_today
@@ -189,3 +193,51 @@ def test_the_export_names_the_batch_holding_an_entry(tricky):
     batch = payouts.draft_batch(company_today(), actor=finance_person())
     _body, rows = _csv_rows(exports.COMMISSIONS, _today_filter(currency="VND"))
     assert {row["payout_batch"] for row in rows} == {batch.reference}
+
+
+# In the background ------------------------------------------------------------------------------
+
+
+def test_a_filter_comes_back_whole_from_a_jobs_payload():
+    today = company_today()
+    chosen = ReportFilter(
+        period=Period(date(today.year, 1, 1), today),
+        currency="USD",
+        user_id=3,
+        no_department=True,
+        product_id=5,
+        state="paid",
+        kind=EntryKind.PAYOUT,
+    )
+    assert exports.filter_from(json.loads(json.dumps(chosen.audit_details()))) == chosen
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_background_export_stores_the_file_in_pieces_as_the_rows_stream(
+    tricky, monkeypatch, file_format
+):
+    monkeypatch.setattr(background, "FILE_PIECE", 512)  # many small pieces
+    chosen = _today_filter()
+
+    job = exports.start_export(
+        exports.COMMISSIONS, chosen, file_format, actor=finance_person(), locale="vi"
+    )
+
+    db.session.expire_all()
+    job = db.session.get(BackgroundJob, job.id)
+    assert job.state is JobState.SUCCEEDED
+    assert job.result["rows"] == 3
+    stored = b"".join(background.read_file(job.id))
+    assert job.file["size"] == len(stored)
+    assert job.file["pieces"] == -(-len(stored) // 512) > 1
+    if file_format == "csv":
+        direct = b"".join(exports.stream_csv(exports.COMMISSIONS, chosen, actor=None))
+        assert stored == direct
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(stored)).active
+        target = io.BytesIO()
+        exports.write_xlsx(exports.COMMISSIONS, chosen, target, actor=None)
+        direct = openpyxl.load_workbook(io.BytesIO(target.getvalue())).active
+        assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+            [c.value for c in row] for row in direct.iter_rows()
+        ]

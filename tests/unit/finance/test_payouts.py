@@ -4,11 +4,15 @@ cancelled batches giving their entries back."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from perks import background
 from perks.audit import AuditEvent
+from perks.background import BackgroundJob, JobState
 from perks.commissions import ledger
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.commissions.verify import verify_ledger
@@ -18,7 +22,7 @@ from perks.extensions import db
 from perks.finance import payouts
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
 from perks.finance.periods import company_today
-from perks.mail import OutboxMessage
+from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
 from tests import factories
 from tests.unit.finance.helpers import (
@@ -339,3 +343,128 @@ def test_a_commission_refunded_before_payment_is_not_paid_twice():
     payouts.mark_batch_paid(batch.id, "PAYROLL-1", actor=drafter)
     assert ledger.balance(an.id, "VND") == Money(-240_000, "VND")
     assert verify_ledger().ok, verify_ledger().problems
+
+
+# In the background ------------------------------------------------------------------------------
+
+
+def _approved_batch(drafter, approver) -> PayoutBatch:
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    return payouts.approve_batch(batch.id, actor=approver)
+
+
+def _told(reference: str) -> dict[str, int]:
+    """How many e-mails name the batch ``reference``, per recipient."""
+    counts: dict[str, int] = {}
+    for message in db.session.scalars(select(OutboxMessage)):
+        if reference in message.body_text:
+            counts[message.recipient] = counts.get(message.recipient, 0) + 1
+    return counts
+
+
+def _payouts_of(user_id: int) -> int:
+    return len(
+        db.session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.kind == EntryKind.PAYOUT, LedgerEntry.user_id == user_id
+            )
+        ).all()
+    )
+
+
+def test_a_batch_marked_paid_in_the_background_is_paid_once_with_its_emails():
+    an, binh = factories.UserFactory(email="an@example.com"), factories.UserFactory(email="b@e.vn")
+    payable_order(an)
+    payable_order(binh, quantity=2)
+    drafter, approver = finance_person(), finance_person()
+    batch = _approved_batch(drafter, approver)
+
+    job = payouts.start_marking_paid(batch.id, "PR-9", actor=drafter)
+
+    db.session.expire_all()
+    job = db.session.get(BackgroundJob, job.id)
+    assert job.state is JobState.SUCCEEDED
+    assert (job.result["lines"], job.done, job.total) == (2, 2, 2)
+    assert job.result["totals"] == {"VND": 720_000}
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.PAID
+    # The e-mails were written with the payout (the outbox sends them after the commit).
+    assert _told(batch.reference) == {"an@example.com": 1, "b@e.vn": 1}
+
+    # The same message delivered again, then a second job slipping through: nothing more.
+    assert background.execute(job.id) is None
+    second = BackgroundJob(
+        kind=payouts.PAID_JOB_KIND,
+        subject=job.subject,
+        payload=job.payload,
+        created_by_id=drafter.id,
+        locale="en",
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(second)
+    db.session.commit()
+    assert background.execute(second.id) is JobState.FAILED
+    db.session.expire_all()
+    assert "this one is Paid" in db.session.get(BackgroundJob, second.id).error
+    assert (_payouts_of(an.id), _payouts_of(binh.id)) == (1, 1)
+    assert _told(batch.reference) == {"an@example.com": 1, "b@e.vn": 1}
+    assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_asking_again_while_the_batch_is_being_paid_gives_the_same_job():
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch = _approved_batch(drafter, approver)
+    waiting = BackgroundJob(
+        kind=payouts.PAID_JOB_KIND,
+        subject=f"payout_batch:{batch.id}",
+        payload={"batch_id": batch.id, "reference": batch.reference, "payment_reference": "X"},
+        created_by_id=drafter.id,
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(waiting)
+    db.session.commit()
+
+    again = payouts.start_marking_paid(batch.id, "PR-1", actor=approver)
+
+    assert again.id == waiting.id
+    assert payouts.paying_job(batch.id).id == waiting.id
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+
+
+def test_only_an_approved_batch_with_a_reference_is_sent_to_be_paid():
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(Conflict):
+        payouts.start_marking_paid(batch.id, "PR-1", actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    with pytest.raises(ValidationFailed):
+        payouts.start_marking_paid(batch.id, "   ", actor=drafter)
+    assert db.session.scalars(select(BackgroundJob)).all() == []
+
+
+def test_a_batch_is_paid_while_the_mail_server_is_down_and_its_emails_wait(app, monkeypatch):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
+    an = factories.UserFactory(email="an@example.com")
+    payable_order(an)
+    drafter, approver = finance_person(), finance_person()
+    batch = _approved_batch(drafter, approver)
+
+    job = payouts.start_marking_paid(batch.id, "PR-7", actor=drafter)
+
+    db.session.expire_all()
+    assert db.session.get(BackgroundJob, job.id).state is JobState.SUCCEEDED
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.PAID
+    waiting = [
+        m for m in db.session.scalars(select(OutboxMessage)) if batch.reference in m.body_text
+    ]
+    assert [(m.recipient, m.status, m.sent_at) for m in waiting] == [
+        ("an@example.com", MessageStatus.QUEUED, None)
+    ]
+    assert waiting[0].attempts >= 1  # tried after the commit, refused, to be tried again

@@ -1,0 +1,85 @@
+"""A background job's page on a phone: it fits 390 px, its progress moves by itself while the
+job runs (the page's script asks the server), and the result appears when the job is done,
+without anyone reloading. The import's review page does the same while its dry run runs."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from perks.auth.models import Role
+from perks.background import BackgroundJob, JobState
+from perks.db import utcnow
+from perks.extensions import db
+from perks.people import imports
+from tests import factories
+from tests.browser.conftest import new_context
+from tests.browser.test_journeys import sign_in
+
+pytestmark = pytest.mark.browser
+
+PHONE_WIDTH = 390
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: str):  # type: ignore[no-untyped-def]
+    context = new_context(browser, live_server)
+    page = context.new_page()
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    yield page
+    context.close()
+    assert errors == []
+
+
+def fits(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"the page is {width} px wide"
+
+
+def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: Page):
+    hr = factories.UserFactory(roles={Role.HR})
+    sign_in(phone, hr.email)
+    upload = imports.store_upload(
+        "email,name\nan@congty.vn,Nguyễn Văn An\n".encode(), filename="nhansu.csv", actor=hr
+    )
+    job = imports.check_job(upload)
+    assert job is not None
+    token, result = job.token, dict(job.result)  # the report, given back when it "finishes"
+    # As a worker leaves it halfway through.
+    job.state, job.done, job.total, job.stage = JobState.RUNNING, 1000, 4000, "checking"
+    job.result, job.finished_at, job.heartbeat_at = {}, None, utcnow()
+    db.session.commit()
+
+    phone.goto(f"/jobs/{token}")
+    expect(phone.get_by_test_id("job-state")).to_have_text("Running")
+    expect(phone.locator("[data-job-bar]")).to_have_attribute("value", "25")
+    fits(phone)
+
+    # The worker moves on: the bar follows without a reload.
+    db.session.expire_all()
+    db.session.get(BackgroundJob, job.id).done = 3000
+    db.session.commit()
+    expect(phone.locator("[data-job-count]")).to_have_text("3,000 of 4,000", timeout=15_000)
+
+    # The worker finishes: the page reloads by itself and shows the result.
+    stored = db.session.get(BackgroundJob, job.id)
+    stored.state, stored.result, stored.finished_at = JobState.SUCCEEDED, result, utcnow()
+    db.session.commit()
+    expect(phone.get_by_test_id("job-state")).to_have_text("Done", timeout=15_000)
+    expect(phone.get_by_test_id("check-summary")).to_contain_text("1 rows: 1 to add")
+    fits(phone)
+    phone.get_by_test_id("review-link").click()
+    expect(phone.get_by_test_id("count-create")).to_have_text("1")
+    expect(phone.get_by_test_id("confirm-import")).to_be_visible()
+    fits(phone)
+
+    # Where the person comes back to it.
+    phone.goto("/jobs/")
+    expect(phone.get_by_test_id("job-row")).to_have_count(1)
+    fits(phone)
