@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from perks.config import load_settings, validate_settings
+from perks.observability import init_observability
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -33,8 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["TESTING"] = True
     os.makedirs(app.instance_path, exist_ok=True)
 
+    init_observability(app)  # logs with request ids, /metrics, Sentry (perks.observability)
     register_extensions(app)
     register_models()
+    register_tasks()
     register_blueprints(app)
     register_request_hooks(app)
     register_template_helpers(app)
@@ -49,7 +52,16 @@ def register_extensions(app: Flask) -> None:
     from perks.auth.session import init_login
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from perks.i18n import select_locale, select_timezone
+    from perks.jobs import celery_init_app
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database host that does not answer costs seconds (then a 503 page), not the worker.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {
+            "connect_timeout": max(2, int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])),
+            **(options.get("connect_args") or {}),
+        }
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -57,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     init_login(app)
+    celery_init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -68,10 +81,12 @@ def register_models() -> None:
     """Import every model module so the metadata is complete (migrations, relationships)."""
     import perks.audit
     import perks.auth.models
+    import perks.background
     import perks.catalog.models
     import perks.commissions.models
     import perks.commissions.receivers
     import perks.finance.models
+    import perks.images
     import perks.mail
     import perks.payments.models
     import perks.people.models
@@ -80,9 +95,20 @@ def register_models() -> None:
     import perks.shop.notifications  # noqa: F401  the customer's e-mail on order_paid
 
 
+def register_tasks() -> None:
+    """Import every module that defines Celery tasks, so the web app can publish them."""
+    import importlib
+
+    from perks.jobs import TASK_MODULES
+
+    for name in TASK_MODULES:
+        importlib.import_module(name)
+
+
 def register_blueprints(app: Flask) -> None:
     from perks.admin.views import bp as admin_bp
     from perks.auth.views import bp as auth_bp
+    from perks.background_views import bp as background_bp
     from perks.catalog.admin_views import bp as catalog_admin_bp
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
@@ -104,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(people_import_bp)
+    app.register_blueprint(background_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_admin_bp)
     app.register_blueprint(commissions_bp)

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production", "testing")
 CLICK_WRITE_MODES = ("sync", "batched")
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production, see validate_settings
+#: where ``make run`` serves the app; the base URL of development and test links
+DEV_BASE_URL = "http://127.0.0.1:5000"
 #: the offline Stripe sandbox's keys (perks.payments.sandbox); refused in production
 SANDBOX_SECRET_KEY = "sk_test_perks_sandbox"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "whsec_perks_sandbox_0123456789abcdef"  # noqa: S105
@@ -64,10 +67,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'perks.sqlite3'}")
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL: a database host that does not answer costs this, then a 503 page.
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": _int(env.get("DATABASE_CONNECT_TIMEOUT_SECONDS"), 5),
         "REDIS_URL": redis_url,
         # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # Redis down: limits are counted in each process's memory, and Redis is asked again
+        # this often (perks.extensions.FallbackStorage).
+        "RATELIMIT_STORAGE_RETRY_SECONDS": _float(env.get("RATELIMIT_STORAGE_RETRY_SECONDS"), 5.0),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
@@ -82,6 +90,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             env.get("REDIRECT_CACHE_SECONDS"), 5.0 if production else 0.0
         ),
         "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS")) or None,
+        # Every absolute URL (e-mails, share links, QR codes, Stripe's return URLs) starts
+        # with this, never with the request's Host (perks.urls). Required in production.
+        "BASE_URL": env.get("BASE_URL", "" if production else DEV_BASE_URL),
         "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -95,7 +106,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "INVITATION_MAX_AGE_HOURS": _int(env.get("INVITATION_MAX_AGE_HOURS"), 72),
         "PASSWORD_RESET_MAX_AGE_MINUTES": _int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES"), 30),
-        "MAX_CONTENT_LENGTH": _int(env.get("MAX_UPLOAD_BYTES"), 5 * 1024 * 1024),
+        # 100,000 people in a CSV file (the import's limit) take about 15 MB.
+        "MAX_CONTENT_LENGTH": _int(env.get("MAX_UPLOAD_BYTES"), 32 * 1024 * 1024),
+        # Background jobs (perks.background): larger exports go to a job; a running job
+        # whose heartbeat is older than this is taken over by another worker.
+        "EXPORT_BACKGROUND_ROWS": _int(env.get("EXPORT_BACKGROUND_ROWS"), 50_000),
+        "JOB_STALE_SECONDS": _int(env.get("JOB_STALE_SECONDS"), 300),
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if production else "outbox"),
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int(env.get("MAIL_PORT"), 587),
@@ -103,6 +119,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), True),
         "MAIL_SENDER": env.get("MAIL_SENDER", "Perks <perks@localhost>"),
+        "MAIL_TIMEOUT_SECONDS": _float(env.get("MAIL_TIMEOUT_SECONDS"), 10.0),
+        "MAIL_MAX_ATTEMPTS": _int(env.get("MAIL_MAX_ATTEMPTS"), 8),
+        "MAIL_RETRY_SECONDS": _int(env.get("MAIL_RETRY_SECONDS"), 60),
+        # Background work: Redis when there is one, else kombu's SQLAlchemy transport on a
+        # SQLite file (development without Redis). Tests run tasks in-process (eager).
+        "CELERY_BROKER_URL": env.get(
+            "CELERY_BROKER_URL",
+            redis_url or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.sqlite3'}",
+        ),
+        "CELERY_ALWAYS_EAGER": _bool(env.get("CELERY_ALWAYS_EAGER"), perks_env == "testing"),
+        "CELERY_BEAT_SCALE": _float(env.get("CELERY_BEAT_SCALE"), 1.0),
+        "CELERY_BEAT_SCHEDULE_FILE": env.get(
+            "CELERY_BEAT_SCHEDULE_FILE", str(INSTANCE_DIR / "celerybeat-schedule")
+        ),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "VND"),
@@ -113,6 +143,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "STRIPE_WEBHOOK_SECRET", "" if production else SANDBOX_WEBHOOK_SECRET
         ),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        # Every Stripe call is bounded (perks.payments.stripe_gateway.call_time_bound): each
+        # attempt waits at most this long for an answer, and is retried this many times.
+        "STRIPE_TIMEOUT_SECONDS": _float(env.get("STRIPE_TIMEOUT_SECONDS"), 8.0),
+        "STRIPE_MAX_RETRIES": _int(env.get("STRIPE_MAX_RETRIES"), 1),
         # The offline sandbox (perks.payments.sandbox): its own database, never the app's.
         "STRIPE_SANDBOX_DATABASE_URL": database_uri(
             env.get(
@@ -132,7 +166,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PEOPLE_PER_PAGE": _int(env.get("PEOPLE_PER_PAGE"), 25),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Several hosts: production refuses one host's SQLite file and per-process rate limits
+        # unless told explicitly (a single-host trial, say).
+        "ALLOW_SQLITE_IN_PRODUCTION": _bool(env.get("ALLOW_SQLITE_IN_PRODUCTION"), False),
+        "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": _bool(
+            env.get("ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION"), False
+        ),
+        # Operations (perks.observability): logs, metrics, error reports.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json" if production else "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "SENTRY_DSN": env.get("SENTRY_DSN", ""),
+        "SENTRY_TRACES_SAMPLE_RATE": _float(env.get("SENTRY_TRACES_SAMPLE_RATE"), 0.0),
     }
+
+
+def _check_base_url(url: str) -> None:
+    """Raises ConfigurationError unless ``url`` is an http(s) address of a host (an optional
+    path, no query, fragment or credentials)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises ValueError
+    except ValueError:
+        parts = urlsplit("")
+    valid = (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+        and url == url.strip()
+    )
+    if not valid:
+        raise ConfigurationError(
+            "BASE_URL must be the site's address, like https://perks.example.com "
+            f"(every link in e-mails and QR codes starts with it), not {url!r}"
+        )
 
 
 def validate_settings(config: Mapping[str, Any]) -> None:
@@ -141,8 +208,11 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     Raises:
         ConfigurationError: an unknown ``PERKS_ENV`` or ``CLICK_WRITE_MODE``, an attribution
             window under a day, a friends discount outside 0–100 %, a checkout expiry Stripe
-            would refuse, or production without a real ``SECRET_KEY``, with the development
-            outbox, without trusted hosts, with the Stripe sandbox or without real Stripe keys.
+            would refuse, Stripe timeouts or retries out of range (they must stay well below
+            the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
+            all), or production without a real ``SECRET_KEY``, with the development
+            outbox, without trusted hosts, with the Stripe sandbox or without real Stripe keys,
+            or on SQLite or ``memory://`` rate limits (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -160,6 +230,13 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("CHECKOUT_EXPIRY_MINUTES must be between 30 and 1440 (Stripe)")
     if not 0 <= config.get("COMMISSION_HOLDING_DAYS", 14) <= 366:
         raise ConfigurationError("COMMISSION_HOLDING_DAYS must be between 0 and 366")
+    if not 0 < config.get("STRIPE_TIMEOUT_SECONDS", 8.0) <= 20:
+        raise ConfigurationError("STRIPE_TIMEOUT_SECONDS must be above 0 and at most 20")
+    if not 0 <= config.get("STRIPE_MAX_RETRIES", 1) <= 3:
+        raise ConfigurationError("STRIPE_MAX_RETRIES must be between 0 and 3")
+    _check_base_url(str(config.get("BASE_URL") or ""))
+    if config.get("LOG_FORMAT", "text") not in ("json", "text"):
+        raise ConfigurationError("LOG_FORMAT must be json or text")
     if env != "production":
         return
     secret = config.get("SECRET_KEY") or ""
@@ -179,3 +256,35 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     webhook_secret = str(config.get("STRIPE_WEBHOOK_SECRET") or "")
     if not webhook_secret.startswith("whsec_") or webhook_secret == SANDBOX_WEBHOOK_SECRET:
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set in production")
+    _check_shared_state(config)
+
+
+def _check_shared_state(config: Mapping[str, Any]) -> None:
+    """Production keeps its state where every host and worker sees it (PostgreSQL, Redis).
+
+    Raises:
+        ConfigurationError: SQLite as the database or the Celery broker without
+            ``ALLOW_SQLITE_IN_PRODUCTION``; enabled rate limits counted in each process's
+            memory without ``ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION``.
+    """
+    sqlite = [
+        name
+        for name in ("SQLALCHEMY_DATABASE_URI", "CELERY_BROKER_URL")
+        if "sqlite" in str(config.get(name) or "").split("://", 1)[0]
+    ]
+    if sqlite and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+        raise ConfigurationError(
+            f"{' and '.join(sqlite)} {'point' if len(sqlite) > 1 else 'points'} at SQLite, "
+            "a file on one host: set DATABASE_URL "
+            "(PostgreSQL) and REDIS_URL, or ALLOW_SQLITE_IN_PRODUCTION=true for a single host"
+        )
+    memory = str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://")
+    if (
+        memory
+        and config.get("RATELIMIT_ENABLED", True)
+        and not config.get("ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION")
+    ):
+        raise ConfigurationError(
+            "rate limits would be counted per process (memory://): set REDIS_URL or "
+            "RATELIMIT_STORAGE_URI, or ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION=true"
+        )

@@ -70,18 +70,3 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def database_answers() -> bool:
-    """True if the database answers a trivial query (the health check)."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from perks.extensions import db
-
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return False
-    return True

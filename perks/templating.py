@@ -80,6 +80,7 @@ WORK = (
         _l("Administration"),
         (
             NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
+            NavItem(_l("Outgoing messages"), "admin.messages", (Role.ADMIN,)),
             NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
         ),
     ),

@@ -26,6 +26,9 @@ from perks.config import database_uri
 from perks.extensions import db, limiter
 from tests import factories
 
+#: fixtures shared by several test modules: a real SMTP server that can stop or refuse
+pytest_plugins = ["tests.smtp"]
+
 TEST_SETTINGS: dict[str, Any] = {
     "PERKS_ENV": "testing",
     "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
@@ -33,8 +36,11 @@ TEST_SETTINGS: dict[str, Any] = {
     "RATELIMIT_ENABLED": False,
     "RATELIMIT_STORAGE_URI": "memory://",
     "MAIL_BACKEND": "outbox",
+    # Tasks run in-process right after the commit; the worker tests start a real worker.
+    "CELERY_ALWAYS_EAGER": True,
     "TRUSTED_HOSTS": None,
     "SERVER_NAME": None,
+    "BASE_URL": "http://localhost",  # the test client's host: links in e-mails can be followed
     # The Stripe sandbox retries webhooks and settles async payments quickly in tests.
     "STRIPE_SANDBOX_RETRY_SECONDS": 0.05,
     "STRIPE_SANDBOX_ASYNC_SECONDS": 0.3,
@@ -47,9 +53,14 @@ PRODUCTION_SETTINGS: dict[str, Any] = {
     "SECRET_KEY": "p" * 40,
     "MAIL_BACKEND": "smtp",
     "TRUSTED_HOSTS": ["perks.example", "localhost"],
+    "BASE_URL": "https://perks.example",
     "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
     "STRIPE_SANDBOX": False,
+    # The test database may be SQLite and TEST_SETTINGS count rate limits in memory:
+    # tests/unit/test_config.py shows production refusing both without these.
+    "ALLOW_SQLITE_IN_PRODUCTION": True,
+    "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": True,
 }
 
 
@@ -219,10 +230,12 @@ def live_server_app(app_factory, _schema) -> Flask:  # type: ignore[no-untyped-d
 def live_server(live_server_app: Flask) -> Iterator[str]:
     """The base URL of ``live_server_app`` served over real HTTP on a free port (threaded)."""
     server = make_server("127.0.0.1", 0, live_server_app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_server_app.config["BASE_URL"] = url  # its links (Stripe's return URLs) lead back here
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=10)

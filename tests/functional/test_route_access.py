@@ -51,6 +51,7 @@ ADMIN = only(Role.ADMIN)
 FINANCE = only(Role.FINANCE)
 SHELVES = only(Role.HR, Role.FINANCE)
 SHELVES_POST = only(Role.HR, Role.FINANCE, ok=303)
+ONLY_ADMINS_SEE_OTHERS = {**only(ok=404), Role.ADMIN.value: 200}
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class Route:
 ROUTES: dict[str, Route] = {
     "main.home": Route("GET", lambda s: "/", SIGNED_IN),
     "main.health": Route("GET", lambda s: "/healthz", everyone(200)),
+    # Prometheus: the test client comes from 127.0.0.1, so it may scrape (tests/functional/
+    # test_metrics.py shows a 404 from elsewhere without METRICS_TOKEN)
+    "metrics.metrics": Route("GET", lambda s: "/metrics", everyone(200)),
+    "main.ready": Route("GET", lambda s: "/readyz", everyone(200)),
     "main.set_language": Route("POST", lambda s: "/language", everyone(302), {"locale": "en"}),
     "auth.login": Route("GET", lambda s: "/login", {**everyone(302), ANONYMOUS: 200}),
     "auth.logout": Route("POST", lambda s: "/logout", only(ok=302)),
@@ -88,6 +93,16 @@ ROUTES: dict[str, Route] = {
     ),
     "people_import.confirm": Route(
         "POST", lambda s: f"/people/import/{s['import']}/confirm", only(Role.HR, ok=404)
+    ),
+    # Someone else's dry run (which found no problem: no file to download either)
+    "people_import.problems": Route(
+        "GET", lambda s: f"/people/import/jobs/{s['job']}/problems.csv", only(Role.HR, ok=404)
+    ),
+    # Background jobs: everyone's own list; a job is seen by who started it and by admins
+    "background.my_jobs": Route("GET", lambda s: "/jobs/", SIGNED_IN),
+    "background.job_page": Route("GET", lambda s: f"/jobs/{s['job']}", ONLY_ADMINS_SEE_OTHERS),
+    "background.job_status": Route(
+        "GET", lambda s: f"/jobs/{s['job']}/status", ONLY_ADMINS_SEE_OTHERS
     ),
     # Catalog: employees
     "catalog.index": Route("GET", lambda s: "/perks", SIGNED_IN),
@@ -125,6 +140,10 @@ ROUTES: dict[str, Route] = {
     ),
     "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
     "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
+    "admin.messages": Route("GET", lambda s: "/admin/messages", ADMIN),
+    "admin.retry_message": Route(
+        "POST", lambda s: f"/admin/messages/{s['message']}/retry", only(Role.ADMIN, ok=302)
+    ),
     "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
@@ -203,6 +222,14 @@ ROUTES: dict[str, Route] = {
     "finance.report_lines": Route("GET", lambda s: "/finance/reports/lines", FINANCE),
     "finance.exports_page": Route("GET", lambda s: "/finance/exports", FINANCE),
     "finance.export_file": Route("GET", lambda s: "/finance/exports/ledger.csv", FINANCE),
+    # Making an export in the background (an empty one here): to its job's page
+    "finance.prepare_export": Route(
+        "POST", lambda s: "/finance/exports/ledger.csv", only(Role.FINANCE, ok=302)
+    ),
+    # The sample job is a people file's dry run, not an export
+    "finance.export_job_file": Route(
+        "GET", lambda s: f"/finance/exports/jobs/{s['job']}/file", only(Role.FINANCE, ok=404)
+    ),
     "finance.payouts_page": Route("GET", lambda s: "/finance/payouts", FINANCE),
     # Nothing is owed: the draft is refused with a message, back to the list
     "finance.draft_batch": Route(
@@ -242,7 +269,8 @@ ROUTES: dict[str, Route] = {
     # The public redirect: the link's page for everyone, signed in or not
     "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
     # The Stripe sandbox (never in production): its API needs the sandbox's secret key, so it
-    # is a 401 for everybody here; its pages are public developer tools; unknown ids are 404s
+    # is a 401 for everybody here; its hosted payment page is public (unknown ids are 404s);
+    # its control page and forms are for signed-in admins
     "stripe_sandbox_api.create_checkout_session": Route(
         "POST", lambda s: "/stripe-sandbox/v1/checkout/sessions", everyone(401)
     ),
@@ -272,7 +300,7 @@ ROUTES: dict[str, Route] = {
     "stripe_sandbox_api.unknown_url": Route(
         "GET", lambda s: "/stripe-sandbox/v1/customers", everyone(401)
     ),
-    "stripe_sandbox.control": Route("GET", lambda s: "/stripe-sandbox/", everyone(200)),
+    "stripe_sandbox.control": Route("GET", lambda s: "/stripe-sandbox/", ADMIN),
     "stripe_sandbox.checkout_page": Route(
         "GET", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404)
     ),
@@ -280,28 +308,28 @@ ROUTES: dict[str, Route] = {
         "POST", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404), {"method": "card"}
     ),
     "stripe_sandbox.expire_session": Route(
-        "POST", lambda s: "/stripe-sandbox/sessions/cs_test_none/expire", everyone(404)
+        "POST", lambda s: "/stripe-sandbox/sessions/cs_test_none/expire", only(Role.ADMIN, ok=404)
     ),
     "stripe_sandbox.refund": Route(
-        "POST", lambda s: "/stripe-sandbox/payments/pi_none/refund", everyone(404)
+        "POST", lambda s: "/stripe-sandbox/payments/pi_none/refund", only(Role.ADMIN, ok=404)
     ),
     "stripe_sandbox.open_dispute": Route(
-        "POST", lambda s: "/stripe-sandbox/payments/pi_none/dispute", everyone(404)
+        "POST", lambda s: "/stripe-sandbox/payments/pi_none/dispute", only(Role.ADMIN, ok=404)
     ),
     "stripe_sandbox.close_dispute": Route(
         "POST",
         lambda s: "/stripe-sandbox/disputes/dp_none/close",
-        everyone(404),
+        only(Role.ADMIN, ok=404),
         {"outcome": "won"},
     ),
     "stripe_sandbox.resend_event": Route(
-        "POST", lambda s: "/stripe-sandbox/events/evt_none/resend", everyone(404)
+        "POST", lambda s: "/stripe-sandbox/events/evt_none/resend", only(Role.ADMIN, ok=404)
     ),
     "stripe_sandbox.save_options": Route(
-        "POST", lambda s: "/stripe-sandbox/options", everyone(303)
+        "POST", lambda s: "/stripe-sandbox/options", only(Role.ADMIN, ok=303)
     ),
     "stripe_sandbox.retry_deliveries": Route(
-        "POST", lambda s: "/stripe-sandbox/deliveries/retry", everyone(303)
+        "POST", lambda s: "/stripe-sandbox/deliveries/retry", only(Role.ADMIN, ok=303)
     ),
     # Stripe's webhook: no session, no CSRF; an unsigned delivery is a 400 for everybody
     "payments.stripe_webhook": Route("POST", lambda s: "/stripe/webhook", everyone(400)),
@@ -386,6 +414,7 @@ def samples() -> dict[str, int]:
         "person": person.id,
         "message": message.id,
         "import": upload.id,
+        "job": imports.check_job(upload).token,
         "perk": perk.id,
         "draft_perk": factories.PerkFactory(status=PerkStatus.DRAFT).id,
         "pool_perk": factories.PerkFactory(code_mode=CodeMode.POOL, codes=["P1"]).id,
