@@ -30,11 +30,21 @@ if TYPE_CHECKING:
 #: no 0/O/1/l/I: codes are read aloud and typed from phones
 LINK_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 LINK_CODE_LENGTH = 7
+_LINK_CODES = len(LINK_CODE_ALPHABET) ** LINK_CODE_LENGTH
 
 
 def new_link_code() -> str:
-    """A short random code (31^7 ≈ 27 billion): unique, and says nothing about its owner."""
-    return "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+    """A short random code (31^7 ≈ 27 billion): unique, and says nothing about its owner.
+
+    One random number below 31^7 written in the alphabet's digits: as uniform as drawing each
+    character, and several times cheaper (an import draws a hundred thousand at once).
+    """
+    number = secrets.randbelow(_LINK_CODES)
+    characters = []
+    for _ in range(LINK_CODE_LENGTH):
+        number, digit = divmod(number, len(LINK_CODE_ALPHABET))
+        characters.append(LINK_CODE_ALPHABET[digit])
+    return "".join(characters)
 
 
 class Destination(enum.StrEnum):

@@ -8,15 +8,17 @@ visitor sends ever becomes a redirect target.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from perks.auth.models import User
-from perks.db import transaction
+from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.events import people_activated
@@ -239,41 +241,132 @@ def _new_default_link(user_id: int) -> ReferralLink:
     )
 
 
+def _among(column: Any, values: Sequence[Any], array_type: Any) -> Iterator[Any]:
+    """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(:array)`` (one
+    parameter whatever the count), elsewhere ``IN`` lists of ``ID_CHUNK`` values."""
+    if not values:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam(None, list(values), type_=ARRAY(array_type)))
+        return
+    for start in range(0, len(values), ID_CHUNK):
+        yield column.in_(values[start : start + ID_CHUNK])
+
+
+def _taken_codes(codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` some link already has."""
+    taken: set[str] = set()
+    for condition in _among(ReferralLink.code, codes, String):
+        taken.update(db.session.scalars(select(ReferralLink.code).where(condition)))
+    return taken
+
+
+def _draw_codes(codes: list[str | None]) -> None:
+    """Give every ``None`` of ``codes`` a fresh code, and redraw those that clash with another
+    of ``codes`` or with a link's: only the clashing ones, ``CODE_ATTEMPTS`` times at most
+    (any clash left then is the insert's ``IntegrityError``)."""
+    for _attempt in range(CODE_ATTEMPTS):
+        redraw = [i for i, code in enumerate(codes) if code is None]
+        for i in redraw:
+            codes[i] = new_link_code()
+        seen: set[str] = set()
+        clashing: list[int] = []
+        for i, code in enumerate(codes):
+            if code in seen:
+                clashing.append(i)
+            else:
+                seen.add(code)  # type: ignore[arg-type]
+        taken = _taken_codes([code for code in codes if code is not None])
+        clashing.extend(i for i, code in enumerate(codes) if code in taken)
+        if not clashing:
+            return
+        for i in clashing:
+            codes[i] = None
+    for i, code in enumerate(codes):  # pragma: no cover - 31^7 codes: never in practice
+        if code is None:
+            codes[i] = new_link_code()
+
+
+def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: datetime) -> None:
+    """Insert default links to the storefront of ``user_ids`` under ``codes`` (no flush of
+    objects: nothing goes through the session's identity map). On PostgreSQL one
+    ``INSERT ... SELECT FROM unnest(:ids, :codes)`` (two array parameters whatever the count),
+    elsewhere an executemany."""
+    fixed = {
+        "label": "",
+        "destination": Destination.STOREFRONT,
+        "destination_id": None,
+        "is_default": True,
+        "paused": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        pairs = (
+            func.unnest(
+                bindparam(None, list(user_ids), type_=ARRAY(Integer)),
+                bindparam(None, list(codes), type_=ARRAY(String)),
+            )
+            .table_valued("user_id", "code")
+            .render_derived(name="pairs")
+        )
+        columns = ["user_id", "code", *fixed]
+        table = ReferralLink.__table__
+        values = [
+            pairs.c.user_id,
+            pairs.c.code,
+            *(literal(value, type_=table.c[name].type) for name, value in fixed.items()),
+        ]
+        db.session.execute(insert(table).from_select(columns, select(*values)))
+        return
+    db.session.execute(
+        insert(ReferralLink),
+        [
+            {"user_id": user_id, "code": code, **fixed}
+            for user_id, code in zip(user_ids, codes, strict=True)
+        ],
+    )
+
+
 def give_default_links(people: Sequence[User]) -> int:
     """A default link for each of ``people`` who has none (flush only; the caller commits).
 
     Called in the transaction that added or re-activated them (``people_activated``), so
-    nobody has to wait for a first visit. The links go in at once; if one of the new codes
-    is already taken (about one chance in a few thousand for ten thousand new links among
-    twenty thousand), they go in one by one, each with a fresh code on a clash.
+    nobody has to wait for a first visit. The links go in with one multi-row insert, their
+    codes drawn in memory and checked in bulk: a code already taken (or drawn twice) is drawn
+    again, for those rows only. If the insert still clashes (a link made meanwhile by another
+    transaction under one of the codes), the taken codes are redrawn and it is tried again.
 
     Returns how many links were made.
+
+    Raises:
+        IntegrityError: the insert failed for another reason (a second default link).
     """
-    ids = [person.id for person in people]
+    ids = list(dict.fromkeys(person.id for person in people))
     having: set[int] = set()
-    for start in range(0, len(ids), ID_CHUNK):
+    for condition in _among(ReferralLink.user_id, ids, Integer):
         having.update(
             db.session.scalars(
-                select(ReferralLink.user_id).where(
-                    ReferralLink.is_default, ReferralLink.user_id.in_(ids[start : start + ID_CHUNK])
-                )
+                select(ReferralLink.user_id).where(ReferralLink.is_default, condition)
             )
         )
-    missing = list(dict.fromkeys(i for i in ids if i not in having))
+    missing = [user_id for user_id in ids if user_id not in having]
     if not missing:
         return 0
-    links = [_new_default_link(user_id) for user_id in missing]
-    for link in links:
-        link.code = new_link_code()
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(links)
-            db.session.flush()
-    except IntegrityError:
-        # The savepoint's rollback took the links out of the session: one by one instead.
-        for user_id in missing:
-            _add_with_fresh_code(_new_default_link(user_id))
-    return len(missing)
+    codes: list[str | None] = [None] * len(missing)
+    for attempt in range(CODE_ATTEMPTS):
+        _draw_codes(codes)
+        try:
+            with db.session.begin_nested():
+                _insert_default_links(missing, codes, utcnow())  # type: ignore[arg-type]
+        except IntegrityError:
+            taken = _taken_codes(codes)  # type: ignore[arg-type]
+            if not taken or attempt == CODE_ATTEMPTS - 1:
+                raise
+            codes = [None if code in taken else code for code in codes]
+            continue
+        return len(missing)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _on_people_activated(sender: Sequence[User], **_: object) -> None:

@@ -98,19 +98,44 @@ def test_the_first_admin_gets_a_default_link_once(app):
     assert len(default_links(admin.id)) == 1
 
 
-def test_new_codes_that_clash_are_made_one_by_one_with_fresh_codes(app, monkeypatch):
+def test_only_the_new_codes_that_clash_are_drawn_again(app, monkeypatch):
     ReferralLinkFactory(code="abcdefg")
     people = [UserFactory() for _ in range(3)]
-    # the batch's first code is taken; then each link draws again until its code is free
-    codes = iter(["abcdefg", "bbbbbbb", "ccccccc", "abcdefg", "ddddddd", "eeeeeee", "fffffff"])
+    # the first code is taken and the third drawn twice: those two alone draw again (the
+    # first twice, as its next code is still taken); nothing more is drawn
+    codes = iter(["abcdefg", "bbbbbbb", "bbbbbbb", "abcdefg", "ccccccc", "ddddddd"])
     monkeypatch.setattr(services, "new_link_code", lambda: next(codes))
 
     assert services.give_default_links(people) == 3
     db.session.commit()
 
-    assert sorted(link.code for p in people for link in default_links(p.id)) == [
+    assert [link.code for p in people for link in default_links(p.id)] == [
         "ddddddd",
-        "eeeeeee",
-        "fffffff",
+        "bbbbbbb",
+        "ccccccc",
     ]
+    assert next(codes, None) is None
     assert services.give_default_links(people) == 0
+
+
+def test_a_code_taken_between_the_check_and_the_insert_is_drawn_again(app, monkeypatch):
+    ReferralLinkFactory(code="abcdefg")
+    people = [UserFactory() for _ in range(2)]
+    codes = iter(["abcdefg", "bbbbbbb", "ccccccc"])
+    monkeypatch.setattr(services, "new_link_code", lambda: next(codes))
+    # the bulk check runs before another transaction's link under "abcdefg" is committed
+    taken_codes = services._taken_codes
+    checked: list[list[str]] = []
+
+    def check_late(drawn):
+        checked.append(list(drawn))
+        return set() if len(checked) == 1 else taken_codes(drawn)
+
+    monkeypatch.setattr(services, "_taken_codes", check_late)
+
+    assert services.give_default_links(people) == 2
+    db.session.commit()
+
+    assert [link.code for p in people for link in default_links(p.id)] == ["ccccccc", "bbbbbbb"]
+    # checked before the insert, after its clash, and the redrawn code before the new insert
+    assert checked == [["abcdefg", "bbbbbbb"], ["abcdefg", "bbbbbbb"], ["ccccccc", "bbbbbbb"]]
