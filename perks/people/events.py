@@ -8,7 +8,7 @@ default referral link) are written together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from blinker import Namespace
@@ -20,7 +20,8 @@ _signals = Namespace()
 
 #: people became active members of the company: added as active (by HR, the CSV import or
 #: the first-admin command) or active again (re-activated by HR or by an import). The sender
-#: is the list of those people, flushed (they have ids); no keyword arguments.
+#: is the list of their ids (flushed rows; ids rather than objects, so that an import of a
+#: hundred thousand people loads none of them); no keyword arguments.
 people_activated = _signals.signal("people-activated")
 
 
@@ -29,6 +30,14 @@ def announce_activated(people: Iterable[User]) -> None:
 
     Call it after a flush, inside the transaction that added or re-activated them.
     """
-    active = [person for person in people if person.active]
-    if active:
-        people_activated.send(active)
+    announce_activated_ids([person.id for person in people if person.active])
+
+
+def announce_activated_ids(user_ids: Sequence[int]) -> None:
+    """Send ``people_activated`` for ``user_ids``, people who are active (nothing if none).
+
+    Call it after the rows are written, inside the transaction that added or re-activated
+    them.
+    """
+    if user_ids:
+        people_activated.send(list(user_ids))

@@ -328,8 +328,9 @@ def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: da
     )
 
 
-def give_default_links(people: Sequence[User]) -> int:
-    """A default link for each of ``people`` who has none (flush only; the caller commits).
+def give_default_links(user_ids: Sequence[int]) -> int:
+    """A default link for each of the people ``user_ids`` who has none (flush only; the
+    caller commits).
 
     Called in the transaction that added or re-activated them (``people_activated``), so
     nobody has to wait for a first visit. The links go in with one multi-row insert, their
@@ -342,7 +343,7 @@ def give_default_links(people: Sequence[User]) -> int:
     Raises:
         IntegrityError: the insert failed for another reason (a second default link).
     """
-    ids = list(dict.fromkeys(person.id for person in people))
+    ids = list(dict.fromkeys(user_ids))
     having: set[int] = set()
     for condition in _among(ReferralLink.user_id, ids, Integer):
         having.update(
@@ -369,7 +370,7 @@ def give_default_links(people: Sequence[User]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _on_people_activated(sender: Sequence[User], **_: object) -> None:
+def _on_people_activated(sender: Sequence[int], **_: object) -> None:
     give_default_links(sender)
 
 
@@ -411,14 +412,12 @@ def ensure_default_links() -> int:
     """
     with transaction():
         has_default = select(ReferralLink.user_id).where(ReferralLink.is_default)
-        people = list(
-            db.session.scalars(
-                select(User)
-                .where(User.active.is_(True), User.id.not_in(has_default))
-                .order_by(User.id)
-            )
+        people = db.session.scalars(
+            select(User.id)
+            .where(User.active.is_(True), User.id.not_in(has_default))
+            .order_by(User.id)
         )
-        return give_default_links(people)
+        return give_default_links(list(people))
 
 
 def create_link(

@@ -106,7 +106,7 @@ def test_only_the_new_codes_that_clash_are_drawn_again(app, monkeypatch):
     codes = iter(["abcdefg", "bbbbbbb", "bbbbbbb", "abcdefg", "ccccccc", "ddddddd"])
     monkeypatch.setattr(services, "new_link_code", lambda: next(codes))
 
-    assert services.give_default_links(people) == 3
+    assert services.give_default_links([person.id for person in people]) == 3
     db.session.commit()
 
     assert [link.code for p in people for link in default_links(p.id)] == [
@@ -115,7 +115,7 @@ def test_only_the_new_codes_that_clash_are_drawn_again(app, monkeypatch):
         "ccccccc",
     ]
     assert next(codes, None) is None
-    assert services.give_default_links(people) == 0
+    assert services.give_default_links([person.id for person in people]) == 0
 
 
 def test_a_code_taken_between_the_check_and_the_insert_is_drawn_again(app, monkeypatch):
@@ -133,7 +133,7 @@ def test_a_code_taken_between_the_check_and_the_insert_is_drawn_again(app, monke
 
     monkeypatch.setattr(services, "_taken_codes", check_late)
 
-    assert services.give_default_links(people) == 2
+    assert services.give_default_links([person.id for person in people]) == 2
     db.session.commit()
 
     assert [link.code for p in people for link in default_links(p.id)] == ["ccccccc", "bbbbbbb"]
