@@ -15,6 +15,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# The suite (not the browser tests) runs on this many pytest-xdist workers: one per core by
+# default, at most six (each worker has its own database and Redis database, 9 to 14).
+TEST_WORKERS ?= auto
+PARALLEL := -n $(TEST_WORKERS) --maxprocesses 6
 TRANSLATIONS := perks/translations
 POT := $(TRANSLATIONS)/messages.pot
 CHROMIUM := /usr/bin/chromium
@@ -116,13 +120,13 @@ format: $(STAMP) ## Fix what ruff can fix, and format the code
 # Runs pytest and turns "no tests collected" (exit 5) into a failure that says so.
 define run_pytest
 	@echo "== pytest $(1) on $(2)"
-	@status=0; $(3) $(PYTEST) -m "$(1)" || status=$$?; \
+	@status=0; $(3) $(PYTEST) $(4) -m "$(1)" || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests ($(1), $(2))" >&2; fi; \
 	exit $$status
 endef
 
 test-sqlite: $(STAMP) translations ## The suite (without browser tests) on SQLite
-	$(call run_pytest,not browser,SQLite,env -u TEST_DATABASE_URL)
+	$(call run_pytest,not browser,SQLite,env -u TEST_DATABASE_URL,$(PARALLEL))
 
 test-postgres: $(STAMP) translations ## The suite (without browser tests) on PostgreSQL, if there is one
 	@status=0; url=$$($(BIN)/python tools/postgres_url.py) || status=$$?; \
@@ -137,7 +141,7 @@ test-postgres: $(STAMP) translations ## The suite (without browser tests) on Pos
 	TEST_DATABASE_URL="$$url" $(MAKE) --no-print-directory _pytest-postgres
 
 _pytest-postgres:
-	$(call run_pytest,not browser,PostgreSQL,)
+	$(call run_pytest,not browser,PostgreSQL,,$(PARALLEL))
 
 test-browser: $(STAMP) translations chromium ## The browser tests (headless Chromium) on SQLite
 	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL)

@@ -106,6 +106,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "INVITATION_MAX_AGE_HOURS": _int(env.get("INVITATION_MAX_AGE_HOURS"), 72),
         "PASSWORD_RESET_MAX_AGE_MINUTES": _int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES"), 30),
+        # werkzeug's method for new password hashes. Not read from the environment: only the
+        # tests choose a cheap one (thousands of sign-ins), and production refuses any other.
+        "PASSWORD_HASH_METHOD": "scrypt",
         # 100,000 people in a CSV file (the import's limit) take about 15 MB.
         "MAX_CONTENT_LENGTH": _int(env.get("MAX_UPLOAD_BYTES"), 32 * 1024 * 1024),
         # Background jobs (perks.background): larger exports go to a job; a running job
@@ -256,6 +259,8 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     webhook_secret = str(config.get("STRIPE_WEBHOOK_SECRET") or "")
     if not webhook_secret.startswith("whsec_") or webhook_secret == SANDBOX_WEBHOOK_SECRET:
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set in production")
+    if config.get("PASSWORD_HASH_METHOD", "scrypt") != "scrypt":
+        raise ConfigurationError("passwords are hashed with scrypt in production")
     _check_shared_state(config)
 
 

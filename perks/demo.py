@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from perks import audit
 from perks.auth.models import EmploymentType, Role, User, new_session_token
+from perks.auth.services import hash_password
 from perks.db import transaction
 from perks.errors import PerksError
 from perks.extensions import db
@@ -103,7 +103,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
             return demo_logins(), False
         departments = {name: Department(name=name) for name in DEPARTMENTS}
         db.session.add_all(departments.values())
-        password_hash = generate_password_hash(password)
+        password_hash = hash_password(password)
         people: list[User] = []
         managers: dict[str, User] = {}
         for role, local, name, department, roles in DEMO_LOGINS:

@@ -7,7 +7,6 @@ The schema comes from the migrations, so every run also proves they apply.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import threading
 import uuid
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url
 from werkzeug.serving import make_server
 
 from perks import create_app
@@ -25,89 +24,10 @@ from perks.auth.models import Role, User
 from perks.config import database_uri
 from perks.extensions import db, limiter
 from tests import factories
+from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, login
 
 #: fixtures shared by several test modules: a real SMTP server that can stop or refuse
 pytest_plugins = ["tests.smtp"]
-
-TEST_SETTINGS: dict[str, Any] = {
-    "PERKS_ENV": "testing",
-    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-    "WTF_CSRF_ENABLED": False,
-    "RATELIMIT_ENABLED": False,
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "MAIL_BACKEND": "outbox",
-    # Tasks run in-process right after the commit; the worker tests start a real worker.
-    "CELERY_ALWAYS_EAGER": True,
-    "TRUSTED_HOSTS": None,
-    "SERVER_NAME": None,
-    "BASE_URL": "http://localhost",  # the test client's host: links in e-mails can be followed
-    # The Stripe sandbox retries webhooks and settles async payments quickly in tests.
-    "STRIPE_SANDBOX_RETRY_SECONDS": 0.05,
-    "STRIPE_SANDBOX_ASYNC_SECONDS": 0.3,
-}
-
-
-#: the least a production app needs to start (real keys are made up: nothing is called)
-PRODUCTION_SETTINGS: dict[str, Any] = {
-    "PERKS_ENV": "production",
-    "SECRET_KEY": "p" * 40,
-    "MAIL_BACKEND": "smtp",
-    "TRUSTED_HOSTS": ["perks.example", "localhost"],
-    "BASE_URL": "https://perks.example",
-    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
-    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
-    "STRIPE_SANDBOX": False,
-    # The test database may be SQLite and TEST_SETTINGS count rate limits in memory:
-    # tests/unit/test_config.py shows production refusing both without these.
-    "ALLOW_SQLITE_IN_PRODUCTION": True,
-    "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": True,
-}
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose requests never share the test's app context.
-
-    The tests hold an app context for factories and queries; without this, every request
-    would reuse it, and ``g`` (the signed-in user, the chosen language) would leak from one
-    request to the next, which never happens in production.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Assertions read English unless a test asks for Vietnamese (the default locale).
-        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
-
-    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
-        context = contextvars.Context()
-        response = context.run(super().open, *args, **kwargs)
-        if response.is_streamed:
-            # A streamed body (stream_with_context) is read after open() returns: read it in
-            # the request's own context, as the server would.
-            response.response = _ReadIn(context, response.response)
-        return response
-
-
-class _ReadIn:
-    """An iterable read (and closed) inside a given contextvars context."""
-
-    def __init__(self, context: contextvars.Context, iterable: Any) -> None:
-        self._context, self._iterable, self._iterator = context, iterable, iter(iterable)
-
-    def __iter__(self) -> _ReadIn:
-        return self
-
-    def __next__(self) -> Any:
-        return self._context.run(next, self._iterator)
-
-    def close(self) -> None:
-        close, self._iterable = getattr(self._iterable, "close", None), None
-        if close is not None:
-            self._context.run(close)
-
-    def __del__(self) -> None:
-        # A body nobody read is closed here, in its request's context, not by the garbage
-        # collector in whatever context it happens to run.
-        self.close()
 
 
 def _postgres_admin_url() -> str | None:
@@ -156,6 +76,27 @@ def sandbox_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _commit_without_waiting_for_the_disk(app: Flask) -> None:
+    """Test data need not survive a power cut: commits return before the disk has the data
+    (SQLite ``synchronous = OFF``, PostgreSQL ``synchronous_commit = off``). Visibility,
+    locking and isolation are unchanged; the suite's thousands of commits stop waiting on
+    fsync."""
+    with app.app_context():
+        engine = db.engine
+    statement = (
+        "SET synchronous_commit = off"
+        if engine.dialect.name == "postgresql"
+        else "PRAGMA synchronous = OFF"
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()  # PostgreSQL: a SET rolled back with its transaction is undone
+
+
 @pytest.fixture(scope="session")
 def app_factory(database_url: str, sandbox_database_url: str):  # type: ignore[no-untyped-def]
     """Make an app on the test database with some settings changed."""
@@ -170,6 +111,7 @@ def app_factory(database_url: str, sandbox_database_url: str):  # type: ignore[n
             }
         )
         app.test_client_class = IsolatedClient
+        _commit_without_waiting_for_the_disk(app)
         return app
 
     return make
@@ -187,22 +129,6 @@ def _schema(app_factory) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def app(app_factory, _schema) -> Flask:  # type: ignore[no-untyped-def]
     return app_factory()
-
-
-def is_postgres(app: Flask) -> bool:
-    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-
-
-def clean_database() -> None:
-    """Remove every row, keeping the schema (and Alembic's version)."""
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
 
 
 @pytest.fixture(autouse=True)
@@ -267,11 +193,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
-
-
-def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -> None:
-    response = client.post("/login", data={"email": user.email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ from perks.shop.models import (
 )
 
 PASSWORD = "correct horse battery"
-_PASSWORD_HASH = generate_password_hash(PASSWORD)
+#: the tests' password hashing: one round of PBKDF2, so that thousands of sign-ins cost
+#: nothing (production refuses it; tests/functional/test_auth.py signs in with scrypt)
+PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method=PASSWORD_HASH_METHOD)
 
 
 class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):

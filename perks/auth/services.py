@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +31,17 @@ from perks.urls import absolute_url
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 
-# Checked against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = generate_password_hash("perks-timing-equaliser")
+
+def hash_password(password: str) -> str:
+    """``password`` hashed with the app's ``PASSWORD_HASH_METHOD`` (scrypt; production refuses
+    any other)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the e-mail is unknown, so both failures take the same time."""
+    return generate_password_hash("perks-timing-equaliser", method=method)
 
 
 class InvalidCredentials(NotPermitted):
@@ -78,7 +88,7 @@ def sign_in(email: str, password: str, *, remember: bool = False, user_agent: st
     with transaction():
         user = find_user_by_email(email)
         if user is None or not user.password_hash:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
             raise InvalidCredentials()
         if not check_password_hash(user.password_hash, password) or not user.active:
             raise InvalidCredentials()
@@ -252,7 +262,7 @@ def set_password(user: User, password: str) -> None:
         ValidationFailed: the password breaks the rules.
     """
     check_password_rules(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     # Every cookie issued with the old password stops working, on every host.
     _end_every_session(user)
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, R
 from playwright.sync_api import Error as PlaywrightError
 
 from tests import factories
-from tests.conftest import clean_database
+from tests.helpers import clean_database
 from tests.stripe_sandbox import LiveSandbox
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,7 +8,7 @@ from perks.audit import AuditEvent
 from perks.auth.models import Role
 from perks.extensions import db
 from tests import factories
-from tests.conftest import PRODUCTION_SETTINGS
+from tests.helpers import PRODUCTION_SETTINGS
 
 
 def add_event(action: str, actor_id: int | None, when: datetime) -> None:

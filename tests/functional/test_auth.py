@@ -6,15 +6,15 @@ import re
 import time
 
 import pytest
-from werkzeug.security import generate_password_hash
 
+from perks import create_app
 from perks.auth import tokens
 from perks.auth.models import Role, User, UserSession, hash_session_key
-from perks.config import ConfigurationError
+from perks.config import ConfigurationError, load_settings
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from tests import factories
-from tests.conftest import PRODUCTION_SETTINGS, login
+from tests.helpers import PRODUCTION_SETTINGS, login
 
 
 def outbox_link(recipient: str) -> str:
@@ -32,7 +32,9 @@ def outbox_link(recipient: str) -> str:
 # Passwords --------------------------------------------------------------------------------
 
 
-def test_password_is_stored_as_a_scrypt_hash(client):
+def test_password_is_stored_as_a_scrypt_hash(app, app_factory):
+    """With the app's default method (the tests' own apps use a cheap one)."""
+    client = app_factory(PASSWORD_HASH_METHOD="scrypt").test_client()
     user = factories.UserFactory(password_hash=None)
     factories.UserFactory(roles={Role.HR})
     token = tokens.make_token(user, tokens.INVITATION)
@@ -44,6 +46,9 @@ def test_password_is_stored_as_a_scrypt_hash(client):
     stored = db.session.scalar(db.select(User.password_hash).where(User.id == user.id))
     assert stored.startswith("scrypt:")
     assert password not in stored
+    client.post("/logout")
+    signed_in = client.post("/login", data={"email": user.email, "password": password})
+    assert signed_in.status_code == 302
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client):
@@ -393,8 +398,12 @@ def test_login_is_rate_limited_per_ip(limited_app):
     assert statuses == [401] * 5 + [429, 429]
 
 
-def test_generate_password_hash_is_slow_kdf():
-    assert generate_password_hash("x").split(":")[0] == "scrypt"
+def test_production_refuses_a_cheap_password_hash():
+    """The tests hash with one round of PBKDF2 (thousands of sign-ins); production insists
+    on scrypt, the default (``test_password_is_stored_as_a_scrypt_hash`` signs in with it)."""
+    with pytest.raises(ConfigurationError, match="scrypt"):
+        create_app({**PRODUCTION_SETTINGS, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})
+    assert load_settings({})["PASSWORD_HASH_METHOD"] == "scrypt"
 
 
 def test_login_limits_are_shared_through_redis(app, app_factory):

@@ -11,7 +11,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 
 
 def a_job(creator_id: int | None, **fields: object) -> BackgroundJob:

@@ -25,7 +25,7 @@ from perks.shop.models import Order
 from perks.shop.notifications import send_order_confirmation
 from perks.urls import absolute_url
 from tests import factories
-from tests.conftest import PRODUCTION_SETTINGS
+from tests.helpers import PRODUCTION_SETTINGS
 
 BASE = "https://perks.example"
 FORGED = "http://evil.example"

@@ -31,7 +31,7 @@ from perks.catalog.models import (
 from perks.extensions import db
 from perks.images import StoredImage
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 
 # --- helpers --------------------------------------------------------------------------------
 

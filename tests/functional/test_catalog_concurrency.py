@@ -46,8 +46,8 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import PerksError
 from perks.extensions import db
-from tests.conftest import is_postgres
 from tests.factories import PerkFactory, UserFactory
+from tests.helpers import is_postgres
 
 pytestmark = pytest.mark.postgres_only
 

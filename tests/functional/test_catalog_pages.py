@@ -28,7 +28,7 @@ from perks.catalog.models import (
 )
 from perks.extensions import db
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 from tests.unit.test_translations import ensure_catalogs_compiled
 
 

@@ -14,7 +14,7 @@ from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
 from perks.extensions import db
 from tests import factories
-from tests.conftest import clean_database, login
+from tests.helpers import clean_database, login
 
 CATEGORIES = list(PerkCategory)
 

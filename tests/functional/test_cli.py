@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from perks.auth.models import EmploymentType, Role, User
 from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
-from tests.conftest import login
+from tests.helpers import login
 
 
 def people_count() -> int:

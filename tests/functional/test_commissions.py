@@ -28,8 +28,8 @@ from perks.extensions import db
 from perks.money import Money
 from perks.shop import orders
 from tests import factories
-from tests.conftest import is_postgres, login
 from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import is_postgres, login
 from tests.unit.commissions.helpers import (
     Payroll,
     commissions_of,

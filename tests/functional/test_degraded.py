@@ -31,8 +31,8 @@ from perks.extensions import FallbackStorage, db, limiter
 from perks.referrals.clicks import click_recorder
 from perks.referrals.models import Click
 from tests import factories
-from tests.conftest import login
 from tests.functional.test_readyz import free_port, postgres_server_url
+from tests.helpers import login
 from tests.processes import RedisServer, wait_for
 
 CHROME = (

@@ -21,7 +21,7 @@ from perks.finance.periods import company_today
 from perks.mail import OutboxMessage
 from perks.shop.models import Order
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 

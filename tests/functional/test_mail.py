@@ -17,7 +17,7 @@ from perks.db import transaction, utcnow
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_due, send_email
 from tests import factories
-from tests.conftest import is_postgres
+from tests.helpers import is_postgres
 
 
 def queue_invitation(app, recipient: str = "binh@example.com") -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from perks.payments.models import EventOutcome, StripeEvent
 from perks.shop.models import Order, OrderStatus, Product
 from tests import factories
 from tests import stripe_fixtures as sf
-from tests.conftest import login
+from tests.helpers import login
 
 HUGE = str(10**30)
 

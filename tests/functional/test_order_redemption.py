@@ -18,7 +18,7 @@ from perks.extensions import db, limiter
 from perks.shop import redemption
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
-from tests.conftest import is_postgres, login
+from tests.helpers import is_postgres, login
 
 
 def paid_order(**fields: object) -> Order:

@@ -17,8 +17,8 @@ from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Department, PeopleImport
 from perks.referrals.models import ReferralLink
-from tests.conftest import login
 from tests.factories import UserFactory
+from tests.helpers import login
 
 GOOD_CSV = (
     "employee_number,email,name,department,manager_email,roles\n"

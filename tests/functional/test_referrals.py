@@ -26,8 +26,8 @@ from perks.referrals.attribution import (
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.referrals.services import ensure_default_link
 from tests import factories
-from tests.conftest import clean_database, is_postgres, login
 from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import clean_database, is_postgres, login
 
 CHROME = (
     "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -24,7 +24,7 @@ from perks.payments import stripe_gateway
 from perks.shop import refunds
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
-from tests.conftest import is_postgres, login
+from tests.helpers import is_postgres, login
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 REFUNDED = "shop.refund_requested"

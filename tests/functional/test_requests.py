@@ -9,7 +9,7 @@ from perks.auth.models import Role, User
 from perks.extensions import db
 from perks.security import CONTENT_SECURITY_POLICY, is_safe_path
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *[r.value for r in Role]]

@@ -15,7 +15,7 @@ from perks.auth.session import TOUCH_EVERY
 from perks.db import utcnow
 from perks.extensions import db
 from tests import factories
-from tests.conftest import login
+from tests.helpers import login
 
 
 def cookie(client: FlaskClient, name: str = "session") -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,9 +20,9 @@ from perks.commissions.models import Commission, CommissionState
 from perks.extensions import db
 from perks.shop.models import Product
 from tests import factories
-from tests.conftest import is_postgres
 from tests.functional.test_people_import import big_file
 from tests.functional.test_shop_admin import png_bytes, product_form
+from tests.helpers import is_postgres, redis_database_url
 from tests.processes import (
     ROOT,
     Process,
@@ -53,7 +52,7 @@ def shared(app: Flask, database_url: str) -> Iterator[dict[str, str]]:
             "several hosts share PostgreSQL; on SQLite the database is one host's file "
             "(set TEST_DATABASE_URL to run this)"
         )
-    redis_url = f"redis://127.0.0.1:6379/{9 + uuid.uuid4().int % 6}"
+    redis_url = redis_database_url()
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
     try:
         client.ping()

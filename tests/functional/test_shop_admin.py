@@ -28,7 +28,7 @@ from perks.shop.models import (
     RedemptionMode,
 )
 from tests import factories
-from tests.conftest import clean_database, login
+from tests.helpers import clean_database, login
 
 # --- helpers --------------------------------------------------------------------------------
 

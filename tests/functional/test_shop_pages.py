@@ -15,9 +15,9 @@ from perks.extensions import db
 from perks.shop import queries
 from perks.shop.models import RedemptionMode
 from tests import factories
-from tests.conftest import clean_database, login
 from tests.functional.test_catalog_pages import text_of
 from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import clean_database, login
 from tests.unit.test_translations import ensure_catalogs_compiled
 
 VI = {"Accept-Language": "vi"}

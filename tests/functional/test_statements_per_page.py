@@ -35,8 +35,8 @@ from perks.referrals.models import Click
 from perks.referrals.stats import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.shop.models import Order, Product, ProductCategory
 from tests import factories
-from tests.conftest import login
 from tests.functional.test_route_access import ANONYMOUS, ROLES, ROUTES
+from tests.helpers import login
 from tests.unit.finance.helpers import make_payable, pay, redeem, refund_to
 
 #: GET routes not measured, and why

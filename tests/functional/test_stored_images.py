@@ -19,9 +19,9 @@ from perks.extensions import db
 from perks.images import StoredImage
 from perks.shop.models import Product
 from tests import factories
-from tests.conftest import login
 from tests.functional.test_catalog_admin import perk_form, png_bytes
 from tests.functional.test_shop_admin import product_form
+from tests.helpers import login
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 

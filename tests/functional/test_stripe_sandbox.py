@@ -36,7 +36,7 @@ from perks.payments.sandbox import deliver_pending, init_app, service, store, we
 from perks.payments.sandbox.errors import StripeApiError
 from perks.payments.sandbox.settings import SandboxSettings
 from tests import factories
-from tests.conftest import PRODUCTION_SETTINGS
+from tests.helpers import PRODUCTION_SETTINGS
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 EXPIRY = timedelta(minutes=60)

@@ -28,8 +28,8 @@ from perks.payments import stripe_gateway
 from perks.shop.checkout import CHECKOUT_FAILED
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.conftest import login
 from tests.functional.test_catalog_pages import text_of
+from tests.helpers import login
 
 TIMEOUT = 0.5
 RETRIES = 1

@@ -24,7 +24,7 @@ from perks.shop.events import order_paid
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
 from tests import stripe_fixtures as sf
-from tests.conftest import is_postgres
+from tests.helpers import is_postgres
 
 pytestmark = pytest.mark.postgres_only
 

@@ -6,7 +6,6 @@ processes production runs (``celery -A perks.worker worker`` / ``beat``) on loop
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from perks.db import transaction
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_email
 from tests import factories
+from tests.helpers import redis_database_url
 from tests.processes import (
     RedisServer,
     celery_beat,
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.fixture
 def broker_url() -> Iterator[str]:
     """A Redis database of the machine's Redis for this test alone, emptied afterwards."""
-    url = f"redis://127.0.0.1:6379/{9 + uuid.uuid4().int % 6}"
+    url = redis_database_url()
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.ping()

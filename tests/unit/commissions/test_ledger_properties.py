@@ -24,7 +24,7 @@ from perks.money import Money
 from perks.shop.models import DisputeStatus
 from perks.shop.redemption import why_not_redeemable
 from tests import factories
-from tests.conftest import clean_database
+from tests.helpers import clean_database
 from tests.unit.commissions.helpers import (
     Payroll,
     after_holding,

@@ -42,7 +42,7 @@ from perks.finance.reports import (
 from perks.money import Money
 from perks.shop.models import DisputeStatus, Order
 from tests import factories
-from tests.conftest import clean_database
+from tests.helpers import clean_database
 from tests.unit.commissions.helpers import dispute
 from tests.unit.finance.helpers import (
     finance_person,

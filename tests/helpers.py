@@ -1,0 +1,140 @@
+"""What the tests share besides fixtures: settings, the test client, database and sign-in
+helpers. Test modules import from here (never from ``conftest.py``, which holds fixtures)."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from perks.auth.models import User
+from perks.extensions import db
+from tests import factories
+
+TEST_SETTINGS: dict[str, Any] = {
+    "PERKS_ENV": "testing",
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MAIL_BACKEND": "outbox",
+    "PASSWORD_HASH_METHOD": factories.PASSWORD_HASH_METHOD,
+    # Tasks run in-process right after the commit; the worker tests start a real worker.
+    "CELERY_ALWAYS_EAGER": True,
+    "TRUSTED_HOSTS": None,
+    "SERVER_NAME": None,
+    "BASE_URL": "http://localhost",  # the test client's host: links in e-mails can be followed
+    # The Stripe sandbox retries webhooks and settles async payments quickly in tests.
+    "STRIPE_SANDBOX_RETRY_SECONDS": 0.05,
+    "STRIPE_SANDBOX_ASYNC_SECONDS": 0.3,
+}
+
+
+#: the least a production app needs to start (real keys are made up: nothing is called)
+PRODUCTION_SETTINGS: dict[str, Any] = {
+    "PERKS_ENV": "production",
+    "SECRET_KEY": "p" * 40,
+    "MAIL_BACKEND": "smtp",
+    "TRUSTED_HOSTS": ["perks.example", "localhost"],
+    "BASE_URL": "https://perks.example",
+    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+    "STRIPE_SANDBOX": False,
+    "PASSWORD_HASH_METHOD": "scrypt",
+    # The test database may be SQLite and TEST_SETTINGS count rate limits in memory:
+    # tests/unit/test_config.py shows production refusing both without these.
+    "ALLOW_SQLITE_IN_PRODUCTION": True,
+    "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": True,
+}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test's app context.
+
+    The tests hold an app context for factories and queries; without this, every request
+    would reuse it, and ``g`` (the signed-in user, the chosen language) would leak from one
+    request to the next, which never happens in production.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Assertions read English unless a test asks for Vietnamese (the default locale).
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:
+            # A streamed body (stream_with_context) is read after open() returns: read it in
+            # the request's own context, as the server would.
+            response.response = _ReadIn(context, response.response)
+        return response
+
+
+class _ReadIn:
+    """An iterable read (and closed) inside a given contextvars context."""
+
+    def __init__(self, context: contextvars.Context, iterable: Any) -> None:
+        self._context, self._iterable, self._iterator = context, iterable, iter(iterable)
+
+    def __iter__(self) -> _ReadIn:
+        return self
+
+    def __next__(self) -> Any:
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        close, self._iterable = getattr(self._iterable, "close", None), None
+        if close is not None:
+            self._context.run(close)
+
+    def __del__(self) -> None:
+        # A body nobody read is closed here, in its request's context, not by the garbage
+        # collector in whatever context it happens to run.
+        self.close()
+
+
+def is_postgres(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def clean_database() -> None:
+    """Remove every row, keeping the schema (and Alembic's version); ids start again at 1.
+
+    PostgreSQL: ``DELETE`` in one round trip, and the sequences set back. ``TRUNCATE``
+    would do both, but it costs about 200 ms for the schema's 31 tables, ``DELETE`` of a
+    test's few rows about 10 ms (thousands of tests).
+    """
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("; ".join(f'DELETE FROM "{table.name}"' for table in tables)))
+        db.session.execute(
+            text(
+                "SELECT setval(oid, 1, false) FROM pg_class "
+                "WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+            )
+        )
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -> None:
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def redis_database_url() -> str:
+    """A database of the machine's Redis (127.0.0.1:6379) for this test process alone: 9 to
+    14, one per pytest-xdist worker (``gw0`` is 9), so parallel workers never empty each
+    other's. The caller empties it before and after use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index > 5:
+        raise RuntimeError("at most six test workers share the machine's Redis (databases 9-14)")
+    return f"redis://127.0.0.1:6379/{9 + index}"
