@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     celery_init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
+        # Flask's documented way to add WSGI middleware; mypy refuses assigning to a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )

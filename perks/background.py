@@ -62,7 +62,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from perks.db import Base, transaction, utcnow
+from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import NotFound, PerksError
 from perks.extensions import db
 from perks.jobs import enqueue
@@ -440,7 +440,7 @@ def claim_job(job_id: int, *, now: datetime | None = None) -> int | None:
     now = now or utcnow()
     stale = now - stale_after()
     with transaction():
-        taken = db.session.execute(
+        result = db.session.execute(
             update(BackgroundJob)
             .where(
                 BackgroundJob.id == job_id,
@@ -460,7 +460,8 @@ def claim_job(job_id: int, *, now: datetime | None = None) -> int | None:
                 heartbeat_at=now,
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        taken = affected_rows(result)
         if taken != 1:
             return None
         return db.session.scalar(select(BackgroundJob.attempts).where(BackgroundJob.id == job_id))
@@ -473,7 +474,7 @@ def finish_job(job_id: int, result: dict[str, Any], *, attempt: int) -> None:
         JobTakenOver: the job is no longer held by ``attempt``.
     """
     now = utcnow()
-    done = db.session.execute(
+    outcome = db.session.execute(
         update(BackgroundJob)
         .where(
             BackgroundJob.id == job_id,
@@ -488,7 +489,8 @@ def finish_job(job_id: int, result: dict[str, Any], *, attempt: int) -> None:
             done=func.coalesce(BackgroundJob.total, BackgroundJob.done),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    done = affected_rows(outcome)
     if done != 1:
         raise JobTakenOver(job_id)
     _last_report.pop(job_id, None)
@@ -509,9 +511,10 @@ def fail_job(
     if result is not None:
         values["result"] = result
     with transaction():
-        failed = db.session.execute(
+        outcome = db.session.execute(
             query.values(**values).execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        failed = affected_rows(outcome)
     _last_report.pop(job_id, None)
     return failed == 1
 

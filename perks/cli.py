@@ -124,7 +124,7 @@ def import_people_command(
                 text, actor=actor, filename=Path(file).name, progress=progress
             )
         except ValidationFailed as error:
-            echo_row_errors(error.details.get("errors", []))  # type: ignore[arg-type]
+            echo_row_errors(error.detail_items("errors", RowError))
             raise click.ClickException(error.message) from error
         except PerksError as error:
             raise click.ClickException(error.message) from error

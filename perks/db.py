@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from flask_sqlalchemy.session import Session
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, Table
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session
 
 # Named constraints let Alembic alter them later, on SQLite (batch mode) as on PostgreSQL.
 NAMING_CONVENTION = {
@@ -23,6 +25,11 @@ class Base(DeclarativeBase):
     """Typed declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model names its ``__tablename__``, so each is mapped to a Table (SQLAlchemy
+        # types it as any FromClause, which has no ``insert()`` and is no ``Table``).
+        __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:
@@ -50,11 +57,12 @@ class BilingualMixin:
 
         locale = locale or str(get_locale() or "vi")
         first, second = ("en", "vi") if locale == "en" else ("vi", "en")
-        return getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
+        text: str = getattr(self, f"{field}_{first}") or getattr(self, f"{field}_{second}")
+        return text
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
+def transaction() -> Iterator[scoped_session[Session]]:
     """One unit of work: commit when the block ends, roll back if it raises.
 
     Every public service function runs its writes inside exactly one ``transaction()``;
@@ -70,3 +78,16 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run through the session wrote (the DB-API's
+    ``rowcount``).
+
+    ``Session.execute`` is typed to return a plain ``Result``, since a session cannot promise
+    a cursor for every statement; for INSERT, UPDATE and DELETE without RETURNING it is always
+    a ``CursorResult``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of a write: {type(result).__name__}")
+    return result.rowcount

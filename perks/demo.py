@@ -6,6 +6,7 @@ import random
 from datetime import date, timedelta
 
 from flask import current_app
+from flask.globals import app_ctx
 from sqlalchemy import func, select
 
 from perks import audit
@@ -150,7 +151,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
         from perks.demo_activity import seed_demo_activity, seed_demo_rules
 
         seed_demo_rules(today)
-        seed_demo_activity(current_app._get_current_object())  # type: ignore[attr-defined]
+        seed_demo_activity(app_ctx.app)
     return demo_logins(), True
 
 

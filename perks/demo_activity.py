@@ -257,8 +257,8 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
             placed.append(order)
         _deliver(settings)
 
-        paid = [db.session.get(Order, order.id) for order in placed]
-        paid = [order for order in paid if order is not None and order.paid_at is not None]
+        fetched = [db.session.get(Order, order.id) for order in placed]
+        paid = [order for order in fetched if order is not None and order.paid_at is not None]
         summary.paid = len(paid)
         rng.shuffle(paid)
 

@@ -3,7 +3,7 @@ that cannot be reached becomes a 503 page, never a traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import exc as sa_exc
@@ -40,7 +40,7 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None):  # type: ignore[no-untyped-def]
+def render_error(status: int, message: str | None = None) -> tuple[Response | str, int]:
     title = TITLES.get(status, TITLES[400])()
     text = message or MESSAGES.get(status, MESSAGES[400])()
     if request.accept_mimetypes.best == "application/json":
@@ -50,28 +50,28 @@ def render_error(status: int, message: str | None = None):  # type: ignore[no-un
 
 def init_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
         status = error.code or 500
         # CSRF failures carry a technical description; show our own words instead.
         return render_error(status)
 
     @app.errorhandler(SecurityError)
-    def untrusted_host(error: SecurityError):  # type: ignore[no-untyped-def]
+    def untrusted_host(error: SecurityError) -> tuple[str, int, dict[str, str]]:
         # No page can be built for a host we do not serve: answer plainly.
         return "Bad request: untrusted host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(PerksError)
-    def domain_error(error: PerksError):  # type: ignore[no-untyped-def]
+    def domain_error(error: PerksError) -> tuple[Response | str, int]:
         return render_error(error.status_code, error.message)
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def server_error(error: Exception) -> tuple[Response | str, int]:
         return render_error(500)
 
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     @app.errorhandler(sa_exc.TimeoutError)
-    def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+    def database_unavailable(error: Exception) -> Response:
         return render_database_unavailable(error)
 
 
@@ -96,7 +96,7 @@ def _locale_without_the_database() -> str:
     )
 
 
-def render_database_unavailable(error: BaseException):  # type: ignore[no-untyped-def]
+def render_database_unavailable(error: BaseException) -> Response:
     """The 503 answer when the database cannot be used: down, unreachable, refusing
     connections, no connection free in the pool, or an operational failure (a lock or
     statement timeout). A page in the user's language that needs no query (no navigation, no

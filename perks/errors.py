@@ -6,7 +6,11 @@ becomes an error page in the user's language with the status code given here.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask_babel import lazy_gettext as _l
+
+T = TypeVar("T")
 
 
 class PerksError(Exception):
@@ -22,6 +26,14 @@ class PerksError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def detail_items(self, key: str, kind: type[T]) -> list[T]:
+        """The ``kind`` items of ``details[key]`` (a list or tuple, such as a file's bad lines);
+        an empty list when there is no such detail."""
+        value = self.details.get(key)
+        if not isinstance(value, list | tuple):
+            return []
+        return [item for item in value if isinstance(item, kind)]
 
 
 class ValidationFailed(PerksError):

@@ -141,7 +141,8 @@ class FallbackStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
         return bool(self._call("acquire_entry", key, limit, expiry, amount=amount))
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        return self._call("get_moving_window", key, limit, expiry)  # type: ignore[no-any-return]
+        window: tuple[float, int] = self._call("get_moving_window", key, limit, expiry)
+        return window
 
     def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
@@ -149,7 +150,8 @@ class FallbackStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
         return bool(self._call("acquire_sliding_window_entry", key, limit, expiry, amount=amount))
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
-        return self._call("get_sliding_window", key, expiry)  # type: ignore[no-any-return]
+        window: tuple[int, float, int, float] = self._call("get_sliding_window", key, expiry)
+        return window
 
     def clear_sliding_window(self, key: str, expiry: int) -> None:
         self._call("clear_sliding_window", key, expiry)

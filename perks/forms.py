@@ -7,6 +7,8 @@ string.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -27,6 +29,16 @@ class _AppTranslations:
 
 
 _TRANSLATIONS = _AppTranslations()
+
+
+class Labelled(Protocol):
+    """A member of a choice enum: a StrEnum with a translated ``label``."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 class Form(FlaskForm):

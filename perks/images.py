@@ -181,4 +181,5 @@ def image_response(name: str, *, public: bool = True) -> Response:
     response.last_modified = image.created_at
     audience = "public" if public else "private"
     response.headers["Cache-Control"] = f"{audience}, max-age={MAX_AGE_SECONDS}, immutable"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # typed as returning werkzeug's Response; it is ``response``
+    return response

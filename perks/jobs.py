@@ -23,6 +23,7 @@ from typing import Any
 
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
+from flask.globals import app_ctx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -66,12 +67,12 @@ _PENDING = "perks_pending_tasks"
 def celery_init_app(app: Flask) -> Celery:
     """Make the Celery app for ``app`` (``app.extensions["celery"]``) and make it current."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
             # A fresh app context (so a session of its own) of the app calling the task in
             # this process, else of the app this worker was built for. Several apps share a
             # process in the tests, and a task proxy resolves to whichever was made last.
-            caller = current_app._get_current_object() if has_app_context() else app  # type: ignore[attr-defined]
+            caller = app_ctx.app if has_app_context() else app
             with caller.app_context():
                 return self.run(*args, **kwargs)
 

@@ -23,9 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, Response
 from flask.globals import request_ctx
-from werkzeug.wrappers import Response
 
 from perks.security import set_security_headers
 
@@ -53,9 +52,11 @@ class PerksFlask(Flask):
             return None
         return super().preprocess_request()
 
-    def process_response(self, response: Response) -> Response:  # type: ignore[override]
+    def process_response(self, response: Response) -> Response:
         if not self._is_lean():
             return super().process_response(response)
+        # The context itself, looked up once (this is the hot path): Flask types its proxies
+        # as the objects they stand for, so mypy does not know the proxy's own method.
         ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
         for callback in ctx._after_request_functions:
             response = self.ensure_sync(callback)(response)

@@ -38,7 +38,7 @@ from sqlalchemy import DateTime, Enum, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from perks import audit
-from perks.db import Base, transaction, utcnow
+from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
 from perks.jobs import enqueue
@@ -181,7 +181,7 @@ def _claim(ids: list[int]) -> list[int]:
     for message_id in ids:
         now = utcnow()
         with transaction():
-            taken = db.session.execute(
+            result = db.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, _due(now))
                 .values(
@@ -190,7 +190,8 @@ def _claim(ids: list[int]) -> list[int]:
                     attempts=OutboxMessage.attempts + 1,
                 )
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            taken = affected_rows(result)
         if taken:
             claimed.append(message_id)
     return claimed
@@ -294,7 +295,8 @@ def _record_failure(message_id: int, error: BaseException, *, permanent: bool = 
 def backoff(attempts: int, config: Any) -> timedelta:
     """The wait after ``attempts`` failed attempts: the base doubled each time, capped."""
     base = timedelta(seconds=config["MAIL_RETRY_SECONDS"])
-    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    factor: int = 2 ** max(attempts - 1, 0)
+    return min(base * factor, MAX_BACKOFF)
 
 
 def retry_message(message_id: int, *, actor: User) -> None:

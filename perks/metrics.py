@@ -37,7 +37,7 @@ import hmac
 import ipaddress
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from flask import (
@@ -260,7 +260,10 @@ class BacklogCollector:
             socket_timeout=BROKER_TIMEOUT_SECONDS,
         )
         try:
-            depth = int(client.llen(queue))
+            answer = client.llen(queue)
+            if isinstance(answer, Awaitable):  # redis-py types each command for both clients
+                raise TypeError("an asyncio Redis client")
+            depth = int(answer)
         except Exception:
             log.warning("metrics: the broker did not answer", exc_info=True)
             return None, False

@@ -430,7 +430,8 @@ def _decimal_to_minor(value: Decimal, exponent: int, currency: str) -> int:
     # Digit count first, so that "1E+999999999" never becomes a huge int.
     if len(coefficient) + decimal_exponent + exponent > len(str(MAX_PARSED_AMOUNT)):
         raise _too_large_error(currency)
-    minor = int("".join(map(str, coefficient))) * 10 ** (decimal_exponent + exponent)
+    # ``10 ** n`` with an int ``n`` of unknown sign is typed Any (it may be a float); n >= 0 here.
+    minor: int = int("".join(map(str, coefficient))) * 10 ** (decimal_exponent + exponent)
     if minor > MAX_PARSED_AMOUNT:
         raise _too_large_error(currency)
     return -minor if sign else minor
@@ -553,7 +554,8 @@ def _parse_digits(body: str, exponent: int, currency: str) -> int:
     # Checked on the digit count before int() so that no huge number is ever built.
     if len(integer_digits) + exponent > len(str(MAX_PARSED_AMOUNT)):
         raise _too_large_error(currency)
-    minor = int(integer_digits or "0") * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
+    scale: int = 10**exponent
+    minor = int(integer_digits or "0") * scale + int(fraction.ljust(exponent, "0") or "0")
     if minor > MAX_PARSED_AMOUNT:
         raise _too_large_error(currency)
     return minor
@@ -577,7 +579,7 @@ def _valid_grouping(
 def _current_locale() -> Locale | str:
     if has_app_context():
         try:
-            locale = get_locale()
+            locale: Locale | None = get_locale()
         except (KeyError, RuntimeError):
             # KeyError: Babel not set up on this app; RuntimeError: the app's locale
             # selector needs a request (CLI commands, background jobs).

@@ -23,14 +23,16 @@ import os
 import re
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from flask import Flask, g, has_app_context, request_finished, request_started
+from flask import Flask, Response, g, has_app_context, request_finished, request_started
 from flask.globals import request_ctx
 from pythonjsonlogger.json import JsonFormatter
-from werkzeug.wrappers import Response
 
 from perks.metrics import count_request, init_metrics
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
@@ -60,19 +62,19 @@ def current_request_id() -> str | None:
     return g.get("request_id")
 
 
-class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+class _StandardError(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is when a record comes (as ``logging.lastResort``
     does), not to the stream of the moment the app was made."""
 
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
-    def stream(self) -> IO[str]:
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value: IO[str]) -> None:
+    def stream(self, value: TextIO) -> None:
         pass
 
 
@@ -129,7 +131,7 @@ def init_request_tracking(app: Flask) -> None:
 def _start_request(sender: Flask, **extra: Any) -> None:
     # The request context is fetched once: every access through a proxy (``request``, ``g``)
     # costs the redirect's hot path a few microseconds.
-    environ = request_ctx._get_current_object().request.environ  # type: ignore[attr-defined]
+    environ = request_ctx.request.environ
     given = environ.get(REQUEST_ID_ENVIRON)
     request_id = given if given and REQUEST_ID_PATTERN.fullmatch(given) else new_request_id()
     environ[_STARTED] = time.perf_counter()
@@ -137,7 +139,7 @@ def _start_request(sender: Flask, **extra: Any) -> None:
 
 
 def _finish_request(sender: Flask, response: Response, **extra: Any) -> None:
-    request = request_ctx._get_current_object().request  # type: ignore[attr-defined]
+    request = request_ctx.request
     environ = request.environ
     request_id = environ.get(_REQUEST_ID)
     if request_id:
@@ -182,7 +184,7 @@ def init_sentry(app: Flask) -> bool:
     return True
 
 
-def _tag_request_id(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def _tag_request_id(event: Event, hint: Hint) -> Event:
     request_id = current_request_id()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, request
 from werkzeug.wrappers import Response
+
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 # No inline script or style: everything comes from this origin's static files.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -59,7 +61,7 @@ def security_headers(config: Mapping[str, Any], *, html: bool) -> tuple[tuple[st
     return tuple(headers)
 
 
-def set_security_headers(response: Response) -> Response:
+def set_security_headers(response: ResponseT) -> ResponseT:
     headers = response.headers
     # `name not in headers` then assignment: Werkzeug's setdefault raises and catches a KeyError
     # for every missing header.

@@ -9,7 +9,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from perks.auth.models import Role
+from perks.auth.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,10 @@ WORK = (
 )
 
 
-def _allowed(user: object, item: NavItem, *, show_outbox: bool) -> bool:
+def _allowed(user: User, item: NavItem, *, show_outbox: bool) -> bool:
     if item.endpoint == "admin.outbox" and not show_outbox:
         return False
-    return not item.roles or user.has_role(*item.roles)  # type: ignore[attr-defined]
+    return not item.roles or user.has_role(*item.roles)
 
 
 #: up to this many work pages are shown as links; more are grouped into menus
@@ -101,7 +101,7 @@ def navigation_for(user: object, *, show_outbox: bool = True) -> list[NavItem | 
     """What ``user`` sees in the navigation bar: their own pages, then the work their roles
     allow: as plain links when it is a few pages, else one menu per kind of work (a menu
     with one item is that item)."""
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
         return []
     sections = [
         (section, tuple(i for i in section.items if _allowed(user, i, show_outbox=show_outbox)))

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import current_app
+from flask.globals import app_ctx
 
 
 def base_url() -> str:
@@ -30,7 +31,7 @@ def absolute_url(endpoint: str, **values: Any) -> str:
     Raises:
         werkzeug.routing.BuildError: no such endpoint, or missing arguments.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_ctx.app  # the app itself, not the proxy: looked up once
     base = urlsplit(base_url())
     anchor = values.pop("_anchor", None)
     app.inject_url_defaults(endpoint, values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -54,7 +54,7 @@ def audit_log() -> tuple[str, int] | str:
     return render_template("admin/audit.html", form=form, page=page)
 
 
-def _local_start(day, tz_name):  # type: ignore[no-untyped-def]
+def _local_start(day: date | None, tz_name: str) -> datetime | None:
     from zoneinfo import ZoneInfo
 
     if day is None:

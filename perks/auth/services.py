@@ -22,7 +22,7 @@ from perks.auth.models import (
     new_session_token,
 )
 from perks.auth.session import session_expiry
-from perks.db import transaction, utcnow
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.mail import send_email
@@ -158,7 +158,7 @@ def purge_ended_sessions(now: datetime | None = None) -> int:
                 or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected_rows(result)
 
 
 def send_invitation(user: User, *, actor: User) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     current_app,
@@ -25,6 +27,7 @@ from perks.auth.forms import (
     LoginForm,
     SetPasswordForm,
 )
+from perks.auth.models import User
 from perks.errors import InvalidToken, ValidationFailed
 from perks.extensions import limiter, login_email_key
 from perks.security import is_safe_path
@@ -99,7 +102,9 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     return _set_password_page(token, tokens.PASSWORD_RESET, services.reset_password)
 
 
-def _set_password_page(token, purpose, service):  # type: ignore[no-untyped-def]
+def _set_password_page(
+    token: str, purpose: str, service: Callable[[str, str], User]
+) -> Response | str | tuple[str, int]:
     try:
         person = tokens.user_for_token(token, purpose)
     except InvalidToken as error:

@@ -7,6 +7,7 @@ into plain data and domain errors into messages.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -224,7 +225,7 @@ def codes(perk_id: int) -> Response | str | tuple[str, int]:
                 count = services.import_codes(perk.id, text, actor=current_user)
             except ValidationFailed as error:
                 form.form_errors.append(error.message)
-                bad_lines = list(error.details.get("errors", []))  # type: ignore[call-overload]
+                bad_lines = error.detail_items("errors", services.CodeError)
             else:
                 flash(ngettext("%(num)d code added.", "%(num)d codes added.", count), "success")
                 return redirect(url_for(".codes", perk_id=perk.id))
@@ -343,7 +344,7 @@ def run_draw(perk_id: int) -> Response:
 # --- shared page parts ----------------------------------------------------------------------
 
 
-def _optional_url(endpoint: str, **values: object) -> str | None:
+def _optional_url(endpoint: str, **values: Any) -> str | None:
     """A link to a page another part of the app serves, when that page exists."""
     if endpoint not in current_app.view_functions:
         return None

@@ -30,7 +30,7 @@ from perks.catalog.models import (
     PerkCode,
     PerkStatus,
 )
-from perks.db import transaction, utcnow
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
 
@@ -199,7 +199,7 @@ def _take_stock(perk: Perk) -> PerkCode | None:
             .values(remaining_stock=Perk.remaining_stock - 1)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:
+        if affected_rows(taken) != 1:
             raise SoldOut()
         db.session.expire(perk, ["remaining_stock"])
     return None
@@ -237,7 +237,7 @@ def _use(claim: Claim, by: User) -> None:
             .execution_options(synchronize_session=False)
         )
         db.session.refresh(claim)
-        if taken.rowcount == 1:
+        if affected_rows(taken) == 1:
             return
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"
@@ -326,4 +326,4 @@ def expire_claims(today: date | None = None) -> int:
             .values(status=ClaimStatus.EXPIRED, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount or 0
+        return affected_rows(result)

@@ -296,6 +296,7 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
             .with_for_update(of=Draw)
             .execution_options(populate_existing=True)
         )
+        assert draw is not None  # the entry's draw (a foreign key)
         db.session.refresh(entry)
         if entry.outcome is not EntryOutcome.WON:
             raise Conflict(_("Only a winning entry can be declined."))

@@ -7,6 +7,8 @@ fields, so a request cannot set them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
@@ -35,8 +37,11 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import Form
+from perks.forms import Form, Labelled
 from perks.people.forms import CheckboxListField
+
+if TYPE_CHECKING:
+    from perks.people.models import Department
 
 #: the longest text HR may write in a description or terms, per language
 MAX_TEXT = 5000
@@ -53,7 +58,7 @@ def plain_text(form: Form, field: Field) -> None:
         raise ValidationError(_l("Remove the invisible control characters from this text."))
 
 
-def _choices(enum_class) -> list[SelectChoice]:  # type: ignore[no-untyped-def]
+def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
@@ -154,12 +159,18 @@ class PerkForm(Form):
     )
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, departments=(), locations=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        *args: Any,
+        departments: Iterable[Department] = (),
+        locations: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.department_ids.choices = [SelectChoice(d.id, d.name) for d in departments]
         self.locations.choices = [SelectChoice(place, place) for place in locations]
 
-    def validate_image(self, field):  # type: ignore[no-untyped-def]
+    def validate_image(self, field: Field) -> None:
         """Refuse a bad image before anything is saved (the service checks it again)."""
         file = field.data
         if not file:
@@ -199,7 +210,7 @@ class CodesForm(Form):
     )
     submit = SubmitField(_l("Add codes"))
 
-    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         if not super().validate(extra_validators):
             return False
         has_text = bool((self.codes.data or "").strip())

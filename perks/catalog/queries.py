@@ -77,7 +77,7 @@ def localized_column(perk_field: str, locale: str) -> ColumnElement[str]:
     )
 
 
-def _published_perks() -> Select[tuple[Perk]]:
+def _published_perks() -> Select[Perk]:
     return (
         select(Perk)
         .where(Perk.status == PerkStatus.PUBLISHED)

@@ -9,6 +9,8 @@ so views pass plain data to the services.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -27,7 +29,7 @@ from perks.commissions.ledger import MAX_REASON_LENGTH
 from perks.commissions.models import CommissionState, RuleKind, RuleScope
 from perks.commissions.services import RULE_CURRENCIES, RuleData
 from perks.errors import ValidationFailed
-from perks.forms import Form
+from perks.forms import Form, Labelled
 from perks.money import Money, parse_money
 
 ANY_CURRENCY = ""
@@ -50,7 +52,7 @@ def parse_percent(text: str) -> int:
     return bps
 
 
-def _choices(enum_class) -> list[SelectChoice]:  # type: ignore[no-untyped-def]
+def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
@@ -135,7 +137,7 @@ class RuleForm(Form):
             field.errors.append(error.message)
             return None
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def,override]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         if not super().validate(extra_validators):
             return False
         currency = self.chosen_currency
@@ -203,7 +205,7 @@ class AdjustmentForm(Form):
         self.user_id.choices = _options((0, "—"), people)
         self.money: Money | None = None
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def,override]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         if not super().validate(extra_validators):
             return False
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
@@ -177,7 +178,23 @@ class PersonNet:
         return Money(self.amount, self.currency)
 
 
-def net_per_person(entries: Sequence[LedgerEntry]) -> list[PersonNet]:
+class NettedEntry(Protocol):
+    """What netting reads of an entry: a ``LedgerEntry``, or a row of these columns."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
+def net_per_person(entries: Sequence[NettedEntry]) -> list[PersonNet]:
     """``entries`` netted per person and currency (a non-positive net is the caller's to
     carry forward)."""
     nets: dict[tuple[int, str], PersonNet] = {}

@@ -42,7 +42,7 @@ from perks.commissions.models import (
     EntryKind,
     VoidReason,
 )
-from perks.db import transaction, utcnow
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict
 from perks.extensions import db
 from perks.money import Money
@@ -417,7 +417,7 @@ def release_due_commissions(now: datetime | None = None) -> int:
             .values(state=S.PAYABLE, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount or 0)
+        return affected_rows(result)
 
 
 def backdate_earning(order_id: int, days: int) -> int:

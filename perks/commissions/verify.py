@@ -171,6 +171,7 @@ def verify_ledger(now: datetime | None = None) -> LedgerReport:
         .where(LedgerEntry.commission_id.is_not(None))
         .group_by(LedgerEntry.commission_id, LedgerEntry.kind)
     ):
+        assert commission_id is not None  # the WHERE
         per_commission[commission_id][kind] = int(total)
         if kind is EntryKind.EARN:
             earn_counts[commission_id] = int(count)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from perks.auth.access import login_required
 from perks.charts import PALETTE, Series, bar_chart
 from perks.commissions import queries, services
+from perks.commissions.models import Commission
 from perks.commissions.rules import company_date, terms_of
 from perks.db import utcnow
 from perks.money import Money, format_money
@@ -22,13 +23,13 @@ bp = Blueprint("commissions", __name__)
 
 
 @bp.app_template_global()
-def commission_explanation(commission: object) -> str:
-    return queries.explanation(commission)  # type: ignore[arg-type]
+def commission_explanation(commission: Commission) -> str:
+    return queries.explanation(commission)
 
 
 @bp.app_template_global()
-def commission_rate(commission: object) -> str:
-    return queries.rate_text(commission)  # type: ignore[arg-type]
+def commission_rate(commission: Commission) -> str:
+    return queries.rate_text(commission)
 
 
 @bp.app_template_global()

@@ -428,6 +428,7 @@ def _postgres_batches(query: Select) -> Iterator[list[Sequence[Any]]]:
     raw = engine.raw_connection()
     try:
         connection = raw.driver_connection
+        assert connection is not None  # a connection checked out of the pool
         # For to_char's offsets; SET LOCAL ends with this read-only transaction.
         connection.execute("SELECT set_config('TimeZone', %s, true)", [str(company_zone().key)])
         with connection.cursor() as cursor:

@@ -139,7 +139,7 @@ def draft_batch(cutoff: date, *, actor: User, today: date | None = None) -> Payo
             query = ledger.payable_entries(cutoff_at, not_in=held_entry_ids()).with_only_columns(
                 LedgerEntry.id, LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount
             )
-            nets = ledger.net_per_person(db.session.execute(query).all())  # type: ignore[arg-type]
+            nets = ledger.net_per_person(db.session.execute(query).all())
             if not any(net.amount > 0 for net in nets):
                 raise ValidationFailed(
                     _("Nobody is owed anything up to %(day)s.", day=cutoff.isoformat())
@@ -467,6 +467,7 @@ def _entry_ids_of(batch_id: int) -> dict[int, list[int]]:
         .where(PayoutItem.batch_id == batch_id, PayoutItem.claimed_entry_id.is_not(None))
         .order_by(PayoutItem.id)
     ):
+        assert entry_id is not None  # the WHERE
         ids.setdefault(line_id, []).append(entry_id)
     return ids
 

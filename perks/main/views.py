@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.globals import app_ctx
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -51,7 +52,7 @@ def ready() -> Response:
     """Readiness: the database, Redis (when ``REDIS_URL`` is set) and the Celery broker (when
     it is another server) each answer within ``readiness.CHECK_SECONDS``. 200 when all do,
     503 naming what is down; the body names every check (``perks.main.readiness``)."""
-    report = readiness.check_all(current_app._get_current_object())  # type: ignore[attr-defined]
+    report = readiness.check_all(app_ctx.app)
     response = current_app.response_class(
         readiness.to_json(report), status=200 if report.ready else 503, mimetype="application/json"
     )

@@ -161,8 +161,10 @@ def _envelope(event: dict[str, Any]) -> tuple[str, str, datetime]:
     ):
         raise InvalidWebhook("not a Stripe event")
     created = event.get("created")
+    if created is None:
+        raise InvalidWebhook("not a Stripe event")
     try:
-        when = datetime.fromtimestamp(int(created), UTC)  # type: ignore[arg-type]
+        when = datetime.fromtimestamp(int(created), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise InvalidWebhook("not a Stripe event") from None
     return event_id, event_type, when
@@ -244,7 +246,12 @@ def apply_event(event: dict[str, Any], *, stored_id: int | None = None) -> Effec
     _serialize_payment(payment_intent)
     effect = applier(event_type, obj)
     order = effect.order
-    if order is not None and effect.learned and order.payment_intent_id == payment_intent:
+    if (
+        order is not None
+        and effect.learned
+        and payment_intent is not None
+        and order.payment_intent_id == payment_intent
+    ):
         waited = _apply_waiting(order, payment_intent, exclude=stored_id)
         if waited:
             effect = replace(effect, detail=f"{effect.detail}; then {waited}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING, Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     DateField,
     EmailField,
+    Field,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -20,14 +24,21 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from perks.auth.models import LOCALES, EmploymentType, Role
 from perks.forms import Form
 
+if TYPE_CHECKING:
+    from perks.auth.models import User
+    from perks.people.models import Department
+
 
 class CheckboxListField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
-def _optional_int(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+def _optional_int(value: str | int | None) -> int | None:
+    """A select's value (the form's text, or the model's id) as an id; None for none."""
+    if value is None or value in ("", "None"):
+        return None
+    return int(value)
 
 
 class PersonForm(Form):
@@ -60,7 +71,14 @@ class PersonForm(Form):
     roles = CheckboxListField(_l("Roles"), default=[Role.EMPLOYEE.value])
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, departments=(), managers=(), roles=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        *args: Any,
+        departments: Iterable[Department] = (),
+        managers: Iterable[User] = (),
+        roles: Collection[Role] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.department_id.choices = [SelectChoice(None, "—")] + [
             SelectChoice(d.id, d.name) for d in departments
@@ -70,7 +88,7 @@ class PersonForm(Form):
         ]
         self.roles.choices = [SelectChoice(r.value, r.label) for r in Role if r in roles]
 
-    def validate_locale(self, field):  # type: ignore[no-untyped-def]
+    def validate_locale(self, field: Field) -> bool:
         return field.data in LOCALES
 
 

@@ -51,6 +51,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import (
+    ColumnDefault,
+    ColumnElement,
     Integer,
     Table,
     Text,
@@ -72,7 +74,7 @@ from perks import audit, background
 from perks.auth.models import EmploymentType, Role, User, UserRole, new_session_token
 from perks.auth.services import normalise_email
 from perks.background import BackgroundJob, JobRun, JobState
-from perks.db import transaction, utcnow
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
@@ -535,12 +537,13 @@ def _apply_upload(
     finishing: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     # A conditional update, so that of two confirmations only one goes through.
-    claimed = db.session.execute(
+    result = db.session.execute(
         update(PeopleImport)
         .where(PeopleImport.id == upload.id, PeopleImport.status == "pending")
         .values(status="applied", updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = affected_rows(result)
     if claimed != 1:
         raise Conflict(_("This file has already been imported."))
     return _import(
@@ -739,7 +742,7 @@ def _run_import(run: JobRun) -> dict[str, Any]:
             )
             run.succeed(result.as_dict())
     except ValidationFailed as error:
-        errors: list[RowError] = list(error.details.get("errors") or [])  # type: ignore[call-overload]
+        errors = error.detail_items("errors", RowError)
         failed: dict[str, Any] = {
             "bad_lines": len({e.line for e in errors}),
             "error_count": len(errors),
@@ -1141,7 +1144,7 @@ class _RowParser:
         self.at_name = index["name"]
         self.at_number = index.get("employee_number")
         #: (column position, row attribute, parse function, cache) of the repeating columns
-        self.repeating = [
+        self.repeating: list[tuple[int, str, Callable[[str], Parsed], dict[str, Parsed]]] = [
             (index[name], name, parse, {})
             for name, parse in (
                 ("department", _parse_department),
@@ -1341,6 +1344,8 @@ def _parse_active(cell: str) -> Parsed:
 class _Stored:
     """A person as stored, read in bulk (no ORM objects for a dry run)."""
 
+    roles: frozenset[Role]
+    # then ``_STORED_COLUMNS``, in their order
     id: int
     email: str
     employee_number: str | None
@@ -1354,7 +1359,6 @@ class _Stored:
     manager_id: int | None
     locale: str
     active: bool
-    roles: frozenset[Role]
 
 
 _STORED_COLUMNS = (
@@ -1388,7 +1392,7 @@ def _among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
         # One text parameter split by the server: far cheaper to send than a list.
         if isinstance(column.type, Integer):
             joined = ",".join(str(int(value)) for value in values)
-            array = cast(
+            array: ColumnElement[Any] = cast(
                 func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer)
             )
         else:
@@ -1417,7 +1421,7 @@ def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _St
         ):
             roles[user_id].add(role)
     return {
-        user_id: _Stored(*values, roles=frozenset(roles.get(user_id, ())))
+        user_id: _Stored(frozenset(roles.get(user_id, ())), *values)
         for user_id, values in found.items()
     }
 
@@ -1461,9 +1465,9 @@ class _Display:
             month, day = value
             return f"{day:02d}/{month:02d}"
         if name == "hire_date":
-            return value.isoformat()  # type: ignore[no-any-return]
+            return value.isoformat()
         if name == "employment_type":
-            return value.label  # type: ignore[no-any-return]
+            return value.label
         if name == "roles":
             return ", ".join(role.label for role in sorted(value))
         if name == "active":
@@ -1521,7 +1525,8 @@ class _Planner:
             if row.errors:
                 errors.extend(RowError(row.line, message) for message in row.errors)
             else:
-                planned_rows.append(planned)  # type: ignore[arg-type]
+                assert planned is not None  # every row without errors is planned
+                planned_rows.append(planned)
         self.plan.new_departments = self._new_departments(rows)
 
     # Rows against each other and the directory -----------------------------------------------
@@ -1627,6 +1632,7 @@ class _Planner:
             for user_id, manager_id in db.session.execute(
                 select(User.id, User.manager_id).where(User.manager_id.is_not(None))
             )
+            if manager_id is not None  # for the type checker: the WHERE left those out
         }
         by_key: dict[PersonKey, _Row] = {}
         for row in rows:
@@ -1707,9 +1713,13 @@ class _Planner:
         if row.name != stored.name:
             yield "name", stored.name, row.name
         if row.department is not ABSENT:
-            before = self.department_names.get(stored.department_id)  # type: ignore[arg-type]
-            if (before or "").lower() != (row.department or "").lower():
-                yield "department", before, row.department
+            department = (
+                self.department_names.get(stored.department_id)
+                if stored.department_id is not None
+                else None
+            )
+            if (department or "").lower() != (row.department or "").lower():
+                yield "department", department, row.department
         if row.location is not ABSENT and row.location != stored.location:
             yield "location", stored.location, row.location
         if row.employment_type is not ABSENT and row.employment_type != stored.employment_type:
@@ -1717,13 +1727,13 @@ class _Planner:
         if row.hire_date is not ABSENT and row.hire_date != stored.hire_date:
             yield "hire_date", stored.hire_date, row.hire_date
         if row.birthday is not ABSENT:
-            before = (stored.birth_month, stored.birth_day) if stored.birth_month else None
-            if before != row.birthday:
-                yield "birthday", before, row.birthday
+            birthday = (stored.birth_month, stored.birth_day) if stored.birth_month else None
+            if birthday != row.birthday:
+                yield "birthday", birthday, row.birthday
         if row.manager_email is not ABSENT:
-            before = ("user", stored.manager_id) if stored.manager_id else None
-            if before != row.manager:
-                yield "manager", before, row.manager
+            manager = ("user", stored.manager_id) if stored.manager_id else None
+            if manager != row.manager:
+                yield "manager", manager, row.manager
         if row.language is not ABSENT and row.language != stored.locale:
             yield "language", stored.locale, row.language
         if row.roles is not ABSENT and row.roles != stored.roles:
@@ -1802,12 +1812,17 @@ def _import(
         raise Conflict(
             _("Someone changed the directory while the file was imported. Check it again.")
         ) from error
+    if upload is not None:
+        sha256 = upload.sha256
+    else:
+        assert isinstance(text, str)  # only a stored upload is read in pieces
+        sha256 = content_sha256(text)
     audit.record(
         "people.import",
         actor=actor,
         target=upload,
         filename=filename,
-        sha256=upload.sha256 if upload is not None else content_sha256(text),  # type: ignore[arg-type]
+        sha256=sha256,
         rows=plan.total_rows,
         created=result.created,
         updated=result.updated,
@@ -1923,6 +1938,7 @@ class _Writer:
             table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
         )
         connection = db.session.connection().connection.driver_connection
+        assert connection is not None  # the session's connection, checked out
         try:
             with connection.cursor() as cursor, cursor.copy(sql) as copy:
                 for rows in itertools.chain([first], pending):
@@ -1949,7 +1965,7 @@ class _Writer:
                     rows = []
             yield rows
 
-        self.insert(UserRole.__table__, chunks())  # type: ignore[arg-type]
+        self.insert(UserRole.__table__, chunks())
 
 
 def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
@@ -1960,8 +1976,8 @@ def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
         if column.name in given or column.primary_key:
             continue
         default = column.default
-        if default is not None and getattr(default, "is_scalar", False):
-            values[column.name] = default.arg  # type: ignore[attr-defined]
+        if isinstance(default, ColumnDefault) and default.is_scalar:
+            values[column.name] = default.arg
     return values
 
 
@@ -1999,7 +2015,7 @@ def _write(
     writer.new_ids = dict(
         zip((row.line for row in creates), writer.take_ids(len(creates)), strict=True)
     )
-    user_table: Table = User.__table__  # type: ignore[assignment]
+    user_table = User.__table__
     done = 0
 
     def written(count: int) -> None:
@@ -2022,15 +2038,17 @@ def _write(
         changes: list[dict[str, Any]] = []
         new_roles: list[tuple[int, frozenset[Role]]] = []
         for row in chunk:
-            values: dict[str, Any] = {"id": row.user_id, "updated_at": writer.now}
+            user_id = row.user_id
+            assert user_id is not None  # an update has its stored person
+            values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
             for name, _before, after in row._diff:
                 if name == "roles":
-                    new_roles.append((row.user_id, after))  # type: ignore[arg-type]
+                    new_roles.append((user_id, after))
                     continue
                 values.update(writer.column_values(name, after))
                 if name == "active":
                     if after:
-                        reactivated.append(row.user_id)  # type: ignore[arg-type]
+                        reactivated.append(user_id)
                     else:
                         deactivated += 1
                         values["session_token"] = new_session_token()  # signs them out everywhere

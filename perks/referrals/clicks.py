@@ -374,7 +374,9 @@ class ClickRecorder:
             # and in the database; all rows or none, in one transaction.
             raw = engine.raw_connection()
             try:
-                with raw.cursor() as cursor, cursor.copy(_COPY_CLICKS) as copy:
+                connection = raw.driver_connection  # psycopg's own: COPY is not DB-API
+                assert connection is not None  # a connection checked out of the pool
+                with connection.cursor() as cursor, cursor.copy(_COPY_CLICKS) as copy:
                     for click in batch:
                         copy.write_row(tuple(click[column] for column in CLICK_COLUMNS))
                 raw.commit()

@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from perks.db import transaction
+from perks.db import affected_rows, transaction
 from perks.extensions import db
 from perks.referrals.models import Click, ClickDay, ClickRollup
 from perks.referrals.periods import Period, Window, bucket_sql, company_zone, day_of
@@ -122,7 +122,7 @@ def roll_up_clicks(*, today: date | None = None, since: date | None = None) -> R
             )
         )
         state.through = max(last, state.through or last)
-        return Rollup(first, last, result.rowcount or 0)
+        return Rollup(first, last, affected_rows(result))
 
 
 def _raw_days(window: Window, *where: ColumnElement[bool]) -> Subquery:

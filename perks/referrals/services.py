@@ -44,7 +44,8 @@ class LinkTarget:
     """A storefront page: a shop endpoint and its arguments, for ``url_for``."""
 
     endpoint: str
-    values: dict[str, str] = field(default_factory=dict)
+    #: the page's arguments (strings), typed as ``url_for`` takes them
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 STOREFRONT = LinkTarget(STOREFRONT_ENDPOINT)
@@ -261,30 +262,28 @@ def _taken_codes(codes: Sequence[str]) -> set[str]:
     return taken
 
 
-def _draw_codes(codes: list[str | None]) -> None:
-    """Give every ``None`` of ``codes`` a fresh code, and redraw those that clash with another
-    of ``codes`` or with a link's: only the clashing ones, ``CODE_ATTEMPTS`` times at most
-    (any clash left then is the insert's ``IntegrityError``)."""
+def _draw_codes(codes: Sequence[str | None]) -> list[str]:
+    """``codes`` with every ``None`` given a fresh code, and those that clash with another of
+    ``codes`` or with a link's drawn again: only the clashing ones, ``CODE_ATTEMPTS`` times at
+    most (any clash left then is the insert's ``IntegrityError``)."""
     for _attempt in range(CODE_ATTEMPTS):
-        redraw = [i for i, code in enumerate(codes) if code is None]
-        for i in redraw:
-            codes[i] = new_link_code()
+        drawn = [code if code is not None else new_link_code() for code in codes]
         seen: set[str] = set()
         clashing: list[int] = []
-        for i, code in enumerate(codes):
+        for i, code in enumerate(drawn):
             if code in seen:
                 clashing.append(i)
             else:
-                seen.add(code)  # type: ignore[arg-type]
-        taken = _taken_codes([code for code in codes if code is not None])
-        clashing.extend(i for i, code in enumerate(codes) if code in taken)
+                seen.add(code)
+        taken = _taken_codes(drawn)
+        clashing.extend(i for i, code in enumerate(drawn) if code in taken)
         if not clashing:
-            return
-        for i in clashing:
-            codes[i] = None
-    for i, code in enumerate(codes):  # pragma: no cover - 31^7 codes: never in practice
-        if code is None:
-            codes[i] = new_link_code()
+            return drawn
+        redraw = set(clashing)
+        codes = [None if i in redraw else code for i, code in enumerate(drawn)]
+    return [  # pragma: no cover - 31^7 codes: never in practice
+        code if code is not None else new_link_code() for code in codes
+    ]
 
 
 def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: datetime) -> None:
@@ -356,15 +355,15 @@ def give_default_links(user_ids: Sequence[int]) -> int:
         return 0
     codes: list[str | None] = [None] * len(missing)
     for attempt in range(CODE_ATTEMPTS):
-        _draw_codes(codes)
+        drawn = _draw_codes(codes)
         try:
             with db.session.begin_nested():
-                _insert_default_links(missing, codes, utcnow())  # type: ignore[arg-type]
+                _insert_default_links(missing, drawn, utcnow())
         except IntegrityError:
-            taken = _taken_codes(codes)  # type: ignore[arg-type]
+            taken = _taken_codes(drawn)
             if not taken or attempt == CODE_ATTEMPTS - 1:
                 raise
-            codes = [None if code in taken else code for code in codes]
+            codes = [None if code in taken else code for code in drawn]
             continue
         return len(missing)
     raise AssertionError("unreachable")  # pragma: no cover

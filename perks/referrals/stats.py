@@ -49,6 +49,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     case,
     distinct,
     false,
@@ -260,7 +261,7 @@ def _human(window: Window) -> list[ColumnElement[bool]]:
     ]
 
 
-def _visitor() -> ColumnElement[Any]:
+def _visitor() -> SQLColumnExpression[Any]:
     """What tells visitors apart in ``count(DISTINCT ...)``: on PostgreSQL a 64-bit hash of
     the IP hash (module docstring, "Scale"), elsewhere the IP hash itself."""
     if dialect() == "postgresql":
@@ -285,7 +286,7 @@ def _paid(window: Window) -> list[ColumnElement[bool]]:
 
 def _sales(
     window: Window,
-    key: ColumnElement[Any] | None,
+    key: SQLColumnExpression[Any] | None,
     *where: ColumnElement[bool],
     with_owner: bool = False,
 ) -> dict[Any, Sales]:
@@ -381,7 +382,7 @@ def _per_user(window: Window, *where: ColumnElement[bool]) -> dict[int, Figures]
 # --- an employee's own links -----------------------------------------------------------------
 
 
-def _links_of(user: User) -> Select[tuple[ReferralLink]]:
+def _links_of(user: User) -> Select[ReferralLink]:
     # The owner is the person asking: no need to load them again with every link.
     return (
         select(ReferralLink)

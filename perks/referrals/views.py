@@ -18,6 +18,8 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import COOKIE_NAME as REMEMBER_COOKIE_NAME
 from flask_login import current_user
@@ -56,8 +58,9 @@ class AnyCodeConverter(BaseConverter):
 
 
 @bp.record_once
-def _setup(state) -> None:  # type: ignore[no-untyped-def]
-    app: Flask = state.app
+def _setup(state: BlueprintSetupState) -> None:
+    app = state.app
+    assert isinstance(app, Flask)  # typed as Flask's framework-neutral base (``App``)
     app.url_map.converters["anycode"] = AnyCodeConverter
     clicks.init_referrals(app)
     init_redirect(app)
@@ -346,7 +349,7 @@ def follow(code: str) -> Response:
     counted.
     """
     settings: RedirectSettings = current_app.extensions[REDIRECT_SETTINGS_KEY]
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = request_ctx.request  # the request itself, not the proxy: looked up once
     ip = req.remote_addr or ""
     if _rate_limited(settings, ip):
         return current_app.make_response(render_error(429))

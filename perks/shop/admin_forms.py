@@ -9,7 +9,9 @@ USD and "1.250.000" is 1,250,000 đồng.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any, Self
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
@@ -30,10 +32,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import Form
+from perks.forms import Form, Labelled
 from perks.money import Money, parse_money
 from perks.shop import services
-from perks.shop.models import OrderStatus, Product, RedemptionMode
+from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
 
 MAX_TEXT = 5000
 #: what a refund request's form token looks like (``secrets.token_urlsafe(18)``)
@@ -73,7 +75,7 @@ def money_text(money: Money) -> str:
     return format(money.to_decimal(), "f")
 
 
-def _choices(enum_class) -> list[SelectChoice]:  # type: ignore[no-untyped-def]
+def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
@@ -142,7 +144,9 @@ class ProductForm(Form):
     )
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, categories=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, *args: Any, categories: Iterable[ProductCategory] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.category_id.choices = [SelectChoice("", _l("No category"))] + [
             SelectChoice(str(c.id), c.name) for c in categories
@@ -153,7 +157,7 @@ class ProductForm(Form):
         self.parsed_discount_bps = 0
 
     @classmethod
-    def for_product(cls, product: Product, **kwargs):  # type: ignore[no-untyped-def]
+    def for_product(cls, product: Product, **kwargs: Any) -> Self:
         """The form filled with ``product`` as it is (a GET of the edit page)."""
         form = cls(obj=product, **kwargs)
         form.category_id.data = str(product.category_id) if product.category_id else ""
@@ -201,7 +205,7 @@ class ProductForm(Form):
         except ValidationFailed as error:
             raise ValidationError(error.message) from error
 
-    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         if not valid:
             return False
@@ -260,7 +264,9 @@ class ProductFilterForm(Form):
         default="",  # no Optional(): it would let "  " past the choice check
     )
 
-    def __init__(self, *args, categories=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, *args: Any, categories: Iterable[ProductCategory] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.category.choices = [
             SelectChoice("", _l("All")),
@@ -320,7 +326,7 @@ class OrderFilterForm(Form):
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
-    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         if not super().validate(extra_validators):
             return False
         if self.date_from.data and self.date_to.data and self.date_from.data > self.date_to.data:
@@ -344,7 +350,7 @@ class RefundForm(Form):
     request_token = HiddenField(validators=[DataRequired(), Regexp(REQUEST_TOKEN_PATTERN)])
     submit = SubmitField(_l("Request the refund"))
 
-    def __init__(self, *args, currency: str = "VND", **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, currency: str = "VND", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.parsed_amount: Money | None = None

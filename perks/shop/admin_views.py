@@ -24,6 +24,7 @@ from perks.auth.access import roles_required
 from perks.auth.forms import ConfirmForm
 from perks.auth.models import Role
 from perks.errors import Conflict, ValidationFailed
+from perks.forms import Form
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.referrals.attribution import AttributionReason
@@ -51,7 +52,7 @@ def _confirmed() -> None:
         abort(400)
 
 
-def _field_error(form, error: ValidationFailed) -> None:  # type: ignore[no-untyped-def]
+def _field_error(form: Form, error: ValidationFailed) -> None:
     """Put a service's refusal on the field it names, else above the form."""
     name = error.details.get("field")
     field = getattr(form, str(name), None) if name else None
@@ -223,8 +224,7 @@ def move_category(category_id: int) -> Response:
 def orders() -> Page:
     form = OrderFilterForm(request.args)
     if request.args and not form.validate():
-        page = render_template("shop/admin/orders.html", form=form, page=None, items={})
-        return page, 400
+        return render_template("shop/admin/orders.html", form=form, page=None, items={}), 400
     filters = admin_queries.OrderFilters(
         q=form.q.data or "",
         status=OrderStatus(form.status.data) if form.status.data else None,

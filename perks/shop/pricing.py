@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from perks.money import CurrencyMismatch, Money
+from perks.money import CurrencyMismatch, Money, Rounding
 from perks.shop.models import DiscountKind, Product
 
 #: how a per-unit discount rounds to a whole minor unit (see the module docstring)
-DISCOUNT_ROUNDING = "half_up"
+DISCOUNT_ROUNDING: Rounding = "half_up"
 
 
 @dataclass(frozen=True, slots=True)

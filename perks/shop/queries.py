@@ -41,7 +41,7 @@ def _in_language(name_vi: str, name_en: str, locale: str) -> str:
     return (name_en or name_vi) if locale == "en" else (name_vi or name_en)
 
 
-def _active_products() -> Select[tuple[Product]]:
+def _active_products() -> Select[Product]:
     return select(Product).where(Product.active.is_(True))
 
 

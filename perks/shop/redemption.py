@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from perks import audit
 from perks.auth.models import User
-from perks.db import transaction, utcnow
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
 from perks.shop.events import order_redeemed
@@ -73,7 +73,7 @@ def mark_redeemed(order: Order, redeemer: User | None) -> None:
         .values(redeemed_at=now, redeemed_by_id=redeemer.id if redeemer else None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if affected_rows(result) != 1:
         db.session.refresh(order)
         raise Conflict(why_not_redeemable(order) or _("This order was just redeemed."))
     db.session.refresh(order)

@@ -157,9 +157,10 @@ def request_refund(
     with transaction():
         # The order's row is locked on PostgreSQL, so two submissions of one form that both
         # reached Stripe (and got the same refund) record it once.
-        order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-        if order is None:  # pragma: no cover - orders are never deleted
+        locked = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+        if locked is None:  # pragma: no cover - orders are never deleted
             raise NotFound()
+        order = locked
         if _earlier_request(order.id, token) is None:
             details: dict[str, Any] = {
                 "amount": amount.amount,

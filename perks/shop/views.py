@@ -28,6 +28,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.auth.forms import ConfirmForm
+from perks.auth.models import User
 from perks.db import utcnow
 from perks.errors import NotFound, PerksError, ValidationFailed
 from perks.extensions import limiter
@@ -68,7 +69,7 @@ def _staff_prices() -> bool:
     return queries.sees_staff_prices(current_user)
 
 
-def _buyer():  # type: ignore[no-untyped-def]
+def _buyer() -> User | None:
     return current_user if current_user.is_authenticated else None
 
 

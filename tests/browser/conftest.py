@@ -15,27 +15,20 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import factories
+from tests.browser.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    TIMEOUT_MS,
+    VIEWPORT,
+    PageProblems,
+    new_context,
+)
 from tests.helpers import clean_database
 from tests.stripe_sandbox import LiveSandbox
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1280, "height": 800}
-#: how long an action or an expectation may wait before the test fails (milliseconds)
-TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="session")
@@ -64,35 +57,6 @@ def browser() -> Iterator[Browser]:
 def _empty_database(_app_context, app: Flask) -> None:  # type: ignore[no-untyped-def]
     """Start on an empty database (the shared autouse fixture empties it afterwards)."""
     clean_database()
-
-
-class PageProblems:
-    """What went wrong in the browser behind the test's back: script errors, CSP refusals,
-    assets that failed to load. A page answering 4xx on purpose is the test's business."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def console(self, message: ConsoleMessage) -> None:
-        # The document's own status (a 401 page, say) is checked by the test itself.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.items.append(f"console: {message.text} ({message.location.get('url')})")
-
-    def page_error(self, error: PlaywrightError) -> None:
-        self.items.append(f"script error: {error}")
-
-    def response(self, response: Response) -> None:
-        if response.status >= 400 and response.request.resource_type != "document":
-            self.items.append(
-                f"{response.status} for {response.request.resource_type} {response.url}"
-            )
-
-
-def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> BrowserContext:
-    """A fresh browser profile (no cookies) at the screenshot size, asking for ``locale``."""
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale=locale)
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
 
 
 @pytest.fixture
@@ -133,14 +97,6 @@ def screenshots(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return shoot
-
-
-#: the customer's phone; headless Chromium's own user agent is rightly counted as a bot by the
-#: referral redirect, which would then set no attribution cookie
-PHONE = (
-    "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Mobile Safari/537.36"
-)
 
 
 @pytest.fixture

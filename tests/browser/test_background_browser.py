@@ -13,7 +13,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
 from tests import factories
-from tests.browser.conftest import new_context
+from tests.browser.helpers import new_context
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser

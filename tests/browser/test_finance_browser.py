@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from perks.finance.payouts import PAYROLL_HEADER
 from tests import factories
-from tests.browser.conftest import new_context
+from tests.browser.helpers import new_context
 from tests.browser.test_journeys import sign_in, vietnamese
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 

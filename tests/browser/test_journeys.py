@@ -15,7 +15,7 @@ from perks.auth.models import Role, User
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from tests import factories
-from tests.browser.conftest import new_context
+from tests.browser.helpers import new_context
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from perks.extensions import db
 from perks.qr import qr_png_bytes
 from perks.shop.models import Order
 from tests import factories
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageProblems, new_context
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageProblems, new_context
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser

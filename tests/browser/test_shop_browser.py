@@ -16,7 +16,7 @@ from perks.extensions import db
 from perks.referrals.models import Destination
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.helpers import TIMEOUT_MS
 from tests.browser.test_journeys import sign_in
 from tests.stripe_sandbox import LiveSandbox, wait_for
 

@@ -183,11 +183,13 @@ class CheckoutPage:
 
     @property
     def paid(self) -> bool:
-        return self.session["payment_status"] == "paid"
+        payment_status: str = self.session["payment_status"]
+        return payment_status == "paid"
 
     @property
     def locale(self) -> str | None:
-        return self.session["locale"]
+        locale: str | None = self.session["locale"]
+        return locale
 
     @property
     def success_url(self) -> str:
@@ -195,7 +197,8 @@ class CheckoutPage:
 
     @property
     def cancel_url(self) -> str | None:
-        return self.session["cancel_url"]
+        cancel_url: str | None = self.session["cancel_url"]
+        return cancel_url
 
 
 def checkout_page(settings: SandboxSettings, session_id: str) -> CheckoutPage:

@@ -283,6 +283,7 @@ def insert_object(
             extra=_dumps(stored.extra),
         )
     )
+    assert result.inserted_primary_key is not None  # a single-row INSERT always has one
     stored.seq = result.inserted_primary_key[0]
     return stored
 
@@ -451,6 +452,7 @@ def add_delivery(conn: Connection, *, event_id: str, event_type: str, url: str, 
             last_error="",
         )
     )
+    assert result.inserted_primary_key is not None  # a single-row INSERT always has one
     return int(result.inserted_primary_key[0])
 
 

@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
+from typing import Any
 
 from flask import current_app
 
@@ -60,7 +61,7 @@ class AttemptResult:
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """Stripe treats a redirect as a failed delivery; so does the sandbox."""
 
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
