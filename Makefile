@@ -107,10 +107,12 @@ run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0
 test: $(STAMP) translations chromium lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
 	@echo "All checks passed."
 
-lint: $(STAMP) ## ruff check and ruff format --check (both run; either failing fails)
+lint: $(STAMP) ## ruff, the import contracts (lint-imports) and mypy (all run; any failing fails)
 	@status=0; \
 	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
 	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
+	echo "$(BIN)/mypy"; $(BIN)/mypy || status=1; \
 	exit $$status
 
 format: $(STAMP) ## Fix what ruff can fix, and format the code

@@ -33,7 +33,6 @@ from flask import Flask
 from sqlalchemy import func, make_url, select
 
 from perks import create_app
-from perks.auth.models import EmploymentType, User
 from perks.catalog.claims import claim_perk
 from perks.catalog.models import (
     Allocation,
@@ -48,6 +47,7 @@ from perks.catalog.models import (
 from perks.config import database_uri
 from perks.errors import LimitReached, SoldOut
 from perks.extensions import db
+from perks.people.models import EmploymentType, User
 
 NAME = "claims_contention"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

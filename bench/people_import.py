@@ -254,10 +254,10 @@ def run_import(
     """Upload, dry run, import, each job run by the worker; check the outcome."""
     from sqlalchemy import func, select
 
-    from perks.auth.models import Role, User
     from perks.background import JobState
     from perks.extensions import db
     from perks.people import imports
+    from perks.people.models import Role, User
     from perks.referrals.models import ReferralLink
 
     with app.app_context():

@@ -51,8 +51,8 @@ from sqlalchemy import make_url
 
 from bench.claims_contention import libpq, scratch_database
 from perks import create_app
-from perks.auth.models import EmploymentType, Role, User
 from perks.extensions import db
+from perks.people.models import EmploymentType, Role, User
 
 NAME = "redirect"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

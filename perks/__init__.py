@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_observability(app)  # logs with request ids, /metrics, Sentry (perks.observability)
     register_extensions(app)
     register_models()
+    register_receivers()
     register_tasks()
     register_blueprints(app)
     register_request_hooks(app)
@@ -85,15 +86,39 @@ def register_models() -> None:
     import perks.background
     import perks.catalog.models
     import perks.commissions.models
-    import perks.commissions.receivers
     import perks.finance.models
     import perks.images
     import perks.mail
     import perks.payments.models
     import perks.people.models
     import perks.referrals.models
-    import perks.shop.models
-    import perks.shop.notifications  # noqa: F401  the customer's e-mail on order_paid
+    import perks.shop.models  # noqa: F401  every model module, for the metadata
+
+
+def register_receivers() -> None:
+    """Connect every signal to its receivers, here and nowhere else.
+
+    A signal is how a lower capability tells a higher one (ARCHITECTURE.md: nothing imports
+    upward): the sender knows nobody, this table knows everybody. Receivers run in the
+    sender's transaction and only flush, except ``link_changed``, sent after its commit.
+    Connecting twice (a second app in the same process) changes nothing.
+    """
+    from perks.commissions import receivers as commissions
+    from perks.people.events import people_activated
+    from perks.referrals import clicks
+    from perks.referrals import services as referrals
+    from perks.referrals.events import link_changed
+    from perks.shop import events as shop
+    from perks.shop.notifications import send_order_confirmation
+
+    shop.order_paid.connect(commissions.on_order_paid)
+    shop.order_paid.connect(send_order_confirmation)
+    shop.order_redeemed.connect(commissions.on_order_redeemed)
+    shop.order_refunded.connect(commissions.on_order_refunded)
+    shop.order_dispute_opened.connect(commissions.on_dispute_opened)
+    shop.order_dispute_closed.connect(commissions.on_dispute_closed)
+    people_activated.connect(referrals.on_people_activated)
+    link_changed.connect(clicks.forget_link)
 
 
 def register_tasks() -> None:
@@ -109,12 +134,12 @@ def register_tasks() -> None:
 def register_blueprints(app: Flask) -> None:
     from perks.admin.views import bp as admin_bp
     from perks.auth.views import bp as auth_bp
-    from perks.background_views import bp as background_bp
     from perks.catalog.admin_views import bp as catalog_admin_bp
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
     from perks.commissions.views import bp as commissions_bp
     from perks.finance.views import bp as finance_bp
+    from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
     from perks.payments.sandbox import init_app as init_stripe_sandbox
     from perks.payments.views import bp as payments_bp

@@ -17,7 +17,7 @@ from perks.db import Base, utcnow
 from perks.extensions import db
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 
 class AuditEvent(Base):

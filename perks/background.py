@@ -68,7 +68,7 @@ from perks.extensions import db
 from perks.jobs import enqueue
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 log = logging.getLogger(__name__)
 

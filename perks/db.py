@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from sqlalchemy import CursorResult, DateTime, MetaData, Result, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session
@@ -69,8 +70,6 @@ def transaction() -> Iterator[scoped_session[Session]]:
     helpers it calls only ``flush()``. The exception is re-raised after the rollback, so a
     domain error reaches the view with nothing half-written.
     """
-    from perks.extensions import db
-
     session = db.session
     try:
         yield session
@@ -91,3 +90,8 @@ def affected_rows(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of a write: {type(result).__name__}")
     return result.rowcount
+
+
+#: the database of the app: models, sessions, the engine (bound in ``create_app``; every
+#: module imports it as ``perks.extensions.db``, with the other extensions)
+db = SQLAlchemy(model_class=Base)

@@ -10,12 +10,11 @@ from flask.globals import app_ctx
 from sqlalchemy import func, select
 
 from perks import audit
-from perks.auth.models import EmploymentType, Role, User, new_session_token
 from perks.auth.services import hash_password
 from perks.db import transaction
 from perks.errors import PerksError
 from perks.extensions import db
-from perks.people.models import Department
+from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 
 DEMO_PASSWORD = "perks-demo-2026"  # noqa: S105 - printed for the demo on purpose
 DEMO_DOMAIN = "senvang.example"

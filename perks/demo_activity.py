@@ -25,7 +25,6 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from perks.auth.models import Role, User
 from perks.db import utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
@@ -37,6 +36,7 @@ from perks.payments.sandbox import service as sandbox
 from perks.payments.sandbox import webhooks as sandbox_webhooks
 from perks.payments.sandbox.settings import SandboxSettings
 from perks.payments.stripe_gateway import SANDBOX_PREFIX
+from perks.people.models import Role, User
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
 from perks.referrals.models import ReferralLink

@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from perks.errors import PerksError
+from perks.i18n import LOCALES
 
 #: what a client is told to wait before trying again when the database is down
 RETRY_AFTER_SECONDS = 30
@@ -78,8 +79,6 @@ def init_error_pages(app: Flask) -> None:
 def _locale_without_the_database() -> str:
     """The user's language, chosen without a query: the signed-in person's preference if it
     is already loaded, else the language switcher's choice, else the browser's."""
-    from perks.auth.models import LOCALES
-
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
         try:

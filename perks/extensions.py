@@ -14,12 +14,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from limits.storage import MemoryStorage, MovingWindowSupport, SlidingWindowCounterSupport, Storage
 from limits.strategies import STRATEGIES
 
-from perks.db import Base
+# ``db`` is made in perks.db (the models' module needs it); it is bound with the others.
+from perks.db import db as db
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,6 @@ class PerksLimiter(Limiter):
         self._limiter = STRATEGIES[self._strategy](self._storage)
 
 
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

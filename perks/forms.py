@@ -12,6 +12,7 @@ from typing import Protocol
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SubmitField
 
 
 class _AppTranslations:
@@ -47,6 +48,12 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form: FlaskForm) -> _AppTranslations:
             return _TRANSLATIONS
+
+
+class ConfirmForm(Form):
+    """A POST-only button with nothing but the CSRF token (deactivate, send, approve...)."""
+
+    submit = SubmitField(_l("Confirm"))
 
 
 #: WTForms' messages, kept here so extraction puts them in the catalog

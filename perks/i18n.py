@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
-from perks.auth.models import LOCALES
+#: the languages of the product: pages, e-mails, every label (the first is the default)
+LOCALES = ("vi", "en")
 
 
 def select_locale() -> str:

@@ -20,9 +20,9 @@ from sqlalchemy import event, make_url
 from werkzeug.serving import make_server
 
 from perks import create_app
-from perks.auth.models import Role, User
 from perks.config import database_uri
 from perks.extensions import db, limiter
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, login
 

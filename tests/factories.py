@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import factory
 from werkzeug.security import generate_password_hash
 
-from perks.auth.models import EmploymentType, Role, User, new_session_token
 from perks.catalog.draws import commitment_of
 from perks.catalog.models import (
     Allocation,
@@ -23,7 +22,7 @@ from perks.catalog.models import (
 )
 from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
-from perks.people.models import Department
+from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.shop.models import (
     Order,

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from perks.auth.models import User
 from perks.extensions import db
+from perks.people.models import User
 from tests import factories
 
 TEST_SETTINGS: dict[str, Any] = {

@@ -8,10 +8,10 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.auth.models import User
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage
+from perks.people.models import User
 
 PER_PAGE = 50
 

@@ -15,11 +15,10 @@ from wtforms.validators import Optional
 
 from perks import mail
 from perks.admin import queries
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import Role
 from perks.errors import Conflict
-from perks.forms import Form
+from perks.forms import ConfirmForm, Form
+from perks.people.access import roles_required
+from perks.people.models import Role
 
 bp = Blueprint("admin", __name__)
 

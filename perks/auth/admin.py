@@ -5,12 +5,12 @@ from __future__ import annotations
 from werkzeug.security import check_password_hash
 
 from perks import audit
-from perks.auth.models import Role, User
-from perks.auth.services import find_user_by_email, normalise_email, set_password
+from perks.auth.services import find_user_by_email, set_password
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.people.events import announce_activated
+from perks.people.models import Role, User, normalise_email
 
 
 def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:

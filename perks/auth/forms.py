@@ -38,9 +38,3 @@ class ChangePasswordForm(SetPasswordForm):
 class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
     submit = SubmitField(_l("Send me a reset link"))
-
-
-class ConfirmForm(Form):
-    """A POST-only button with nothing but the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

@@ -1,85 +1,17 @@
-"""People who sign in, and the roles they hold."""
+"""Sign-in sessions: one row per browser, checked on every request. What a person signs
+in with (the password hash, the credential stamp) is stored on ``perks.people.models.User``.
+"""
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Date,
-    DateTime,
-    Enum,
-    ForeignKey,
-    Index,
-    Integer,
-    SmallInteger,
-    String,
-)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
-from perks.db import Base, TimestampMixin
-
-if TYPE_CHECKING:
-    from perks.people.models import Department
-
-
-class Role(enum.StrEnum):
-    """What a person may do. A person may hold several."""
-
-    EMPLOYEE = "employee"
-    MANAGER = "manager"
-    REDEEMER = "redeemer"
-    HR = "hr"
-    FINANCE = "finance"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.EMPLOYEE: _l("Employee"),
-    Role.MANAGER: _l("Manager"),
-    Role.REDEEMER: _l("Redeemer"),
-    Role.HR: _l("HR"),
-    Role.FINANCE: _l("Finance"),
-    Role.ADMIN: _l("Administrator"),
-}
-
-
-class EmploymentType(enum.StrEnum):
-    """How a person works with the company; eligibility rules may use it."""
-
-    STAFF = "staff"
-    CONTRACTOR = "contractor"
-    PARTNER = "partner"
-    SUPPLIER = "supplier"
-
-    @property
-    def label(self) -> str:
-        return str(EMPLOYMENT_TYPE_LABELS[self])
-
-
-EMPLOYMENT_TYPE_LABELS = {
-    EmploymentType.STAFF: _l("Staff"),
-    EmploymentType.CONTRACTOR: _l("Contractor"),
-    EmploymentType.PARTNER: _l("Partner"),
-    EmploymentType.SUPPLIER: _l("Supplier"),
-}
-
-LOCALES = ("vi", "en")
-
-
-def new_session_token() -> str:
-    """A fresh credential stamp: rotating it ends every session of the person at once."""
-    return secrets.token_urlsafe(32)
+from perks.db import Base
 
 
 def new_session_key() -> str:
@@ -90,139 +22,6 @@ def new_session_key() -> str:
 def hash_session_key(key: str) -> str:
     """What the database keeps of a session's id: a stolen copy of the table signs no one in."""
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class UserRole(Base):
-    """One role held by one person."""
-
-    __tablename__ = "user_role"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
-        primary_key=True,
-    )
-
-
-class User(TimestampMixin, Base):
-    """A person of the company or its operating chain (staff, contractor, partner, supplier)."""
-
-    __tablename__ = "user"
-    __table_args__ = (
-        CheckConstraint("birth_month IS NULL OR birth_month BETWEEN 1 AND 12", name="birth_month"),
-        CheckConstraint("birth_day IS NULL OR birth_day BETWEEN 1 AND 31", name="birth_day"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: stored lower-case, so uniqueness is case-insensitive on every database
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    #: the id the HR system knows this person by; imports match on it first
-    employee_number: Mapped[str | None] = mapped_column(String(32), unique=True)
-    department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("department.id", ondelete="SET NULL"), index=True
-    )
-    location: Mapped[str] = mapped_column(String(80), default="")
-    employment_type: Mapped[EmploymentType] = mapped_column(
-        Enum(
-            EmploymentType,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
-        default=EmploymentType.STAFF,
-    )
-    hire_date: Mapped[date | None] = mapped_column(Date)
-    #: birthday without the year: recognition needs the day, not the age
-    birth_month: Mapped[int | None] = mapped_column(SmallInteger)
-    birth_day: Mapped[int | None] = mapped_column(SmallInteger)
-    manager_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL"), index=True
-    )
-    #: preferred language of pages and e-mails ("vi" or "en")
-    locale: Mapped[str] = mapped_column(String(5), default="vi")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: scrypt hash; empty until the person accepts their invitation
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    #: the credential stamp each session copies when it starts (``UserSession.user_stamp``);
-    #: rotated on a password change, "sign out everywhere" and deactivation, which ends every
-    #: session at once, and part of the fingerprint of invitation and reset links. Never sent
-    #: to a browser.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
-    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    department: Mapped[Department | None] = relationship(lazy="joined")
-    manager: Mapped[User | None] = relationship(remote_side=[id], lazy="select")
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-
-    #: the id of the session the current request runs in (set by the user loader or at
-    #: sign-in; never stored). Flask-Login puts it in the session cookie.
-    _session_key = None
-
-    # Flask-Login protocol -------------------------------------------------------------------
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    @property
-    def is_anonymous(self) -> bool:
-        return False
-
-    def get_id(self) -> str:
-        """A stable id of the person (rate-limit keys); the cookie holds ``get_session_key``."""
-        return str(self.id)
-
-    def get_session_key(self) -> str:
-        """The id of this request's session: what Flask-Login keeps in the cookie
-        (``login_manager.id_attribute``) and gives back to the user loader.
-
-        Raises:
-            RuntimeError: the person was not loaded through a session nor just signed in.
-        """
-        if not self._session_key:
-            raise RuntimeError("this person has no session in this request")
-        return self._session_key
-
-    def attach_session(self, key: str) -> None:
-        """Remember that this request runs in the session ``key`` (not stored)."""
-        self._session_key = key
-
-    # Roles ------------------------------------------------------------------------------------
-    @property
-    def roles(self) -> set[Role]:
-        return {row.role for row in self.role_rows}
-
-    def set_roles(self, roles: set[Role]) -> None:
-        """Replace the held roles with ``roles`` (callers audit the change)."""
-        keep = [row for row in self.role_rows if row.role in roles]
-        have = {row.role for row in keep}
-        self.role_rows = keep + [UserRole(role=r) for r in sorted(roles - have)]
-
-    def has_role(self, *roles: Role) -> bool:
-        """True if the person holds any of ``roles``; admins hold every role implicitly."""
-        held = self.roles
-        return Role.ADMIN in held or any(role in held for role in roles)
-
-    @property
-    def first_name(self) -> str:
-        # Vietnamese names put the given name last ("Nguyễn Văn An" → "An").
-        return self.name.split()[-1] if self.name else ""
-
-    @property
-    def birthday_label(self) -> str:
-        if self.birth_month and self.birth_day:
-            return f"{self.birth_day:02d}/{self.birth_month:02d}"
-        return ""
-
-    def __repr__(self) -> str:
-        return f"<User {self.id} {self.email}>"
 
 
 class UserSession(Base):

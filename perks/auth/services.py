@@ -13,19 +13,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from perks import audit
 from perks.auth import tokens
-from perks.auth.models import (
-    LOCALES,
-    User,
-    UserSession,
-    hash_session_key,
-    new_session_key,
-    new_session_token,
-)
+from perks.auth.models import UserSession, hash_session_key, new_session_key
 from perks.auth.session import session_expiry
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.i18n import LOCALES
 from perks.mail import send_email
+from perks.people.models import User, new_session_token, normalise_email
 from perks.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 12
@@ -49,10 +44,6 @@ class InvalidCredentials(NotPermitted):
 
     status_code = 401
     default_message = _l("The e-mail or password is not correct.")
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def find_user_by_email(email: str) -> User | None:

@@ -19,9 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from perks.auth.models import User, UserSession, hash_session_key
+from perks.auth.models import UserSession, hash_session_key
 from perks.db import utcnow
 from perks.extensions import db, login_manager
+from perks.people.models import User
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import hashlib
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from perks.auth.models import User
 from perks.errors import InvalidToken
 from perks.extensions import db
+from perks.people.models import User
 
 INVITATION = "invitation"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose, not a secret

@@ -19,17 +19,18 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from perks.auth import services, tokens
-from perks.auth.access import login_required
 from perks.auth.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     SetPasswordForm,
 )
-from perks.auth.models import User
 from perks.errors import InvalidToken, ValidationFailed
 from perks.extensions import limiter, login_email_key
+from perks.forms import ConfirmForm
+from perks.people import services as people_services
+from perks.people.access import login_required, roles_required
+from perks.people.models import Role, User
 from perks.security import is_safe_path
 
 bp = Blueprint("auth", __name__)
@@ -165,3 +166,14 @@ def account() -> Response | str | tuple[str, int]:
     return render_template("auth/account.html", form=form, confirm_form=ConfirmForm()), (
         400 if form.is_submitted() else 200
     )
+
+
+@bp.post("/people/<int:user_id>/invite")
+@roles_required(Role.HR)
+def invite(user_id: int) -> Response:
+    """HR sends a person (from their page in the directory) a link to set their password."""
+    person = people_services.get_person(user_id)
+    if ConfirmForm().validate_on_submit():
+        services.send_invitation(person, actor=current_user)
+        flash(_("An invitation was sent to %(email)s.", email=person.email), "success")
+    return redirect(url_for("people.detail", user_id=person.id))

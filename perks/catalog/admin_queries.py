@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from perks.auth.models import User
 from perks.catalog.models import PerkCode
 from perks.extensions import db
+from perks.people.models import User
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,6 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import EmploymentType, Role
 from perks.catalog import admin_queries, draws, services
 from perks.catalog.forms import CodesForm, OpenDrawForm, PerkFilterForm, PerkForm
 from perks.catalog.models import (
@@ -45,7 +42,10 @@ from perks.catalog.models import (
 )
 from perks.db import utcnow
 from perks.errors import Conflict, ValidationFailed
+from perks.forms import ConfirmForm
 from perks.people import services as people_services
+from perks.people.access import roles_required
+from perks.people.models import EmploymentType, Role
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/perks")
 

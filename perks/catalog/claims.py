@@ -19,7 +19,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit
-from perks.auth.models import User
 from perks.catalog import eligibility
 from perks.catalog.models import (
     Allocation,
@@ -33,6 +32,7 @@ from perks.catalog.models import (
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
+from perks.people.models import User
 
 #: claims that count against a person's limit
 LIVE_STATUSES = (ClaimStatus.CLAIMED, ClaimStatus.USED, ClaimStatus.EXPIRED)

@@ -27,7 +27,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit
-from perks.auth.models import User
 from perks.catalog import eligibility
 from perks.catalog.claims import company_today, grant_claim
 from perks.catalog.models import (
@@ -45,6 +44,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
+from perks.people.models import User
 
 METHOD = (
     "order = entries sorted by (won recently?, SHA-256(seed + ':' + key) as hex); "

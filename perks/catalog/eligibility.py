@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from perks.auth.models import EmploymentType, User
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
+from perks.people.models import EmploymentType, User
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from perks.auth.models import EmploymentType
 from perks.catalog import services
 from perks.catalog.models import (
     Allocation,
@@ -39,6 +38,7 @@ from perks.catalog.models import (
 )
 from perks.forms import Form, Labelled
 from perks.people.forms import CheckboxListField
+from perks.people.models import EmploymentType
 
 if TYPE_CHECKING:
     from perks.people.models import Department

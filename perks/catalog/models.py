@@ -28,8 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from perks.db import Base, BilingualMixin, TimestampMixin
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
-    from perks.people.models import Department
+    from perks.people.models import Department, User
 
 
 def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from perks.auth.models import Role, User
 from perks.catalog import eligibility
 from perks.catalog.eligibility import Reason
 from perks.catalog.models import (
@@ -37,6 +36,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.people.models import Role, User
 
 
 @dataclass(frozen=True)

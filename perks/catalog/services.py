@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from perks import audit, images
-from perks.auth.models import EmploymentType, User
 from perks.catalog.models import (
     Allocation,
     Claim,
@@ -25,7 +24,7 @@ from perks.catalog.models import (
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.people.models import Department
+from perks.people.models import Department, EmploymentType, User
 
 MAX_CODE_LENGTH = 64
 MAX_CODES_PER_IMPORT = 50_000

@@ -21,16 +21,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.auth.access import login_required, roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import EmploymentType, Role
 from perks.catalog import claims, draws, queries
 from perks.catalog.employee_forms import CatalogFilterForm, RedeemForm, RedeemLookupForm
 from perks.catalog.models import Claim, Perk
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, PerksError
 from perks.extensions import limiter
+from perks.forms import ConfirmForm
 from perks.images import image_response
+from perks.people.access import login_required, roles_required
+from perks.people.models import EmploymentType, Role
 from perks.qr import qr_svg
 
 bp = Blueprint("catalog", __name__)

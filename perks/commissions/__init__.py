@@ -1,5 +1,5 @@
 """Commissions: rules, one commission per attributed order line, and the append-only ledger.
 
-The receivers of the shop's order signals are connected when ``perks.commissions.receivers``
-is imported (``perks.register_models`` does it).
+The receivers of the shop's order signals are in ``perks.commissions.receivers``, connected
+by ``perks.register_receivers``.
 """

@@ -14,8 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.models import Role
 from perks.commissions import ledger, queries, services
 from perks.commissions.forms import AdjustmentForm, CommissionFilterForm, EndRuleForm, RuleForm
 from perks.commissions.models import CommissionRule, CommissionState
@@ -24,6 +22,8 @@ from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.money import Money, format_money
 from perks.people import services as people_services
+from perks.people.access import roles_required
+from perks.people.models import Role
 
 bp = Blueprint("commissions_finance", __name__, url_prefix="/finance")
 

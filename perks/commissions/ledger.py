@@ -11,8 +11,9 @@ For payouts (the finance capability), the ledger offers:
   already paid is released at once, so it nets against the person's next payout. The finance
   capability adds its own "not in a batch yet" condition (``not_in``).
 * :func:`net_per_person`: those entries netted per person and currency.
-* :func:`record_payout`: the ``payout`` entry (−) of one person's payout line, which also
-  moves the commissions of the paid entries to ``paid``.
+* :func:`append_entry` with ``EntryKind.PAYOUT``, through
+  ``perks.commissions.lifecycle.record_payout``, which also moves the commissions of the paid
+  entries to ``paid``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
 from perks import audit
-from perks.auth.models import User
 from perks.commissions.models import (
     Commission,
     CommissionState,
@@ -37,6 +37,7 @@ from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import User
 
 #: the longest reason finance may give for an adjustment
 MAX_REASON_LENGTH = 500
@@ -204,71 +205,6 @@ def net_per_person(entries: Sequence[NettedEntry]) -> list[PersonNet]:
         line.amount += entry.amount
         line.entry_ids.append(entry.id)
     return sorted(nets.values(), key=lambda n: (n.user_id, n.currency))
-
-
-def record_payout(
-    user_id: int,
-    amount: Money,
-    *,
-    entry_ids: Sequence[int],
-    payout_batch_id: int | None,
-    actor: User | None,
-    paid_at: datetime | None = None,
-) -> LedgerEntry:
-    """Write the ``payout`` entry (−``amount``) of one person's paid payout line, and move the
-    commissions whose entries it paid to ``paid`` (flushes, never commits: the finance
-    service that marks its batch paid owns the transaction and the audit).
-
-    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission whose
-    earn or reversal entries are among them and that is payable becomes paid; one put on
-    hold meanwhile stays on hold, remembered as paid; a voided one stays voided (its reversal
-    nets in the next payout). An adjustment that names a commission pays the adjustment, not
-    the commission, whatever the commission's state.
-
-    Raises:
-        ValidationFailed: ``amount`` is not positive, or differs from the net of
-            ``entry_ids`` (entries of other people or currencies count as a difference).
-    """
-    from perks.commissions import lifecycle
-
-    if amount.amount <= 0:
-        raise ValidationFailed(_("A payout is a positive amount."))
-    rows = (
-        db.session.execute(
-            select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount).where(
-                LedgerEntry.id.in_(list(entry_ids))
-            )
-        ).all()
-        if entry_ids
-        else []
-    )
-    net = sum(a for u, c, a in rows if u == user_id and c == amount.currency)
-    strangers = [r for r in rows if r.user_id != user_id or r.currency != amount.currency]
-    if strangers or len(rows) != len(set(entry_ids)) or net != amount.amount:
-        raise ValidationFailed(_("The payout does not match the entries it pays."))
-    at = paid_at or utcnow()
-    entry = append_entry(
-        user_id=user_id,
-        kind=EntryKind.PAYOUT,
-        amount=-amount,
-        reason="payout",
-        actor=actor,
-        payout_batch_id=payout_batch_id,
-        at=at,
-    )
-    # Only the commission's own entries pay it: an adjustment may name a commission that is
-    # still pending or on hold, and paying the adjustment does not pay that commission.
-    commission_ids = select(LedgerEntry.commission_id).where(
-        LedgerEntry.id.in_(list(entry_ids)),
-        LedgerEntry.commission_id.is_not(None),
-        LedgerEntry.kind.in_([EntryKind.EARN, EntryKind.REVERSAL]),
-    )
-    for commission in db.session.scalars(
-        select(Commission).where(Commission.id.in_(commission_ids)).order_by(Commission.id)
-    ):
-        lifecycle.mark_paid(commission, at)
-    db.session.flush()
-    return entry
 
 
 # --- balances --------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ daily tick: one conditional UPDATE for the one transition earned → payable, ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -40,13 +42,17 @@ from perks.commissions.models import (
     Commission,
     CommissionState,
     EntryKind,
+    LedgerEntry,
     VoidReason,
 )
 from perks.db import affected_rows, transaction, utcnow
-from perks.errors import Conflict
+from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
 from perks.shop.models import Order
+
+if TYPE_CHECKING:
+    from perks.people.models import User
 
 S = CommissionState
 
@@ -442,3 +448,69 @@ def backdate_earning(order_id: int, days: int) -> int:
             commission.payable_at -= shift
             moved += 1
         return moved
+
+
+# --- payouts ------------------------------------------------------------------------------
+
+
+def record_payout(
+    user_id: int,
+    amount: Money,
+    *,
+    entry_ids: Sequence[int],
+    payout_batch_id: int | None,
+    actor: User | None,
+    paid_at: datetime | None = None,
+) -> LedgerEntry:
+    """Write the ``payout`` entry (−``amount``) of one person's paid payout line, and move the
+    commissions whose entries it paid to ``paid`` (flushes, never commits: the finance
+    service that marks its batch paid owns the transaction and the audit).
+
+    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission whose
+    earn or reversal entries are among them and that is payable becomes paid; one put on
+    hold meanwhile stays on hold, remembered as paid; a voided one stays voided (its reversal
+    nets in the next payout). An adjustment that names a commission pays the adjustment, not
+    the commission, whatever the commission's state.
+
+    Raises:
+        ValidationFailed: ``amount`` is not positive, or differs from the net of
+            ``entry_ids`` (entries of other people or currencies count as a difference).
+    """
+    if amount.amount <= 0:
+        raise ValidationFailed(_("A payout is a positive amount."))
+    rows = (
+        db.session.execute(
+            select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount).where(
+                LedgerEntry.id.in_(list(entry_ids))
+            )
+        ).all()
+        if entry_ids
+        else []
+    )
+    net = sum(a for u, c, a in rows if u == user_id and c == amount.currency)
+    strangers = [r for r in rows if r.user_id != user_id or r.currency != amount.currency]
+    if strangers or len(rows) != len(set(entry_ids)) or net != amount.amount:
+        raise ValidationFailed(_("The payout does not match the entries it pays."))
+    at = paid_at or utcnow()
+    entry = ledger.append_entry(
+        user_id=user_id,
+        kind=EntryKind.PAYOUT,
+        amount=-amount,
+        reason="payout",
+        actor=actor,
+        payout_batch_id=payout_batch_id,
+        at=at,
+    )
+    # Only the commission's own entries pay it: an adjustment may name a commission that is
+    # still pending or on hold, and paying the adjustment does not pay that commission.
+    commission_ids = select(LedgerEntry.commission_id).where(
+        LedgerEntry.id.in_(list(entry_ids)),
+        LedgerEntry.commission_id.is_not(None),
+        LedgerEntry.kind.in_([EntryKind.EARN, EntryKind.REVERSAL]),
+    )
+    for commission in db.session.scalars(
+        select(Commission).where(Commission.id.in_(commission_ids)).order_by(Commission.id)
+    ):
+        mark_paid(commission, at)
+    db.session.flush()
+    return entry

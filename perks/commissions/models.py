@@ -35,7 +35,7 @@ from perks.db import Base, TimestampMixin, utcnow
 from perks.money import Money
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
     from perks.shop.models import Order, OrderLine, Product, ProductCategory
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from perks.auth.models import User
 from perks.commissions.models import Commission
 from perks.extensions import db
 from perks.mail import send_email
 from perks.money import Money
+from perks.people.models import User
 from perks.shop.models import Order
 from perks.urls import absolute_url
 

@@ -19,7 +19,6 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from perks.auth.models import User
 from perks.commissions.models import (
     Commission,
     CommissionRule,
@@ -31,6 +30,7 @@ from perks.commissions.models import (
 )
 from perks.extensions import db
 from perks.money import Money, format_money
+from perks.people.models import User
 from perks.shop.models import Order
 
 S = CommissionState

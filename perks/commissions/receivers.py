@@ -1,4 +1,4 @@
-"""The commissions' side of the shop's order signals, connected when this module is imported.
+"""The commissions' side of the shop's order signals (connected by ``perks.register_receivers``).
 
 Each receiver runs inside the transaction that changed the order (a webhook, a redemption)
 and only flushes, so an order's change and its commissions are written together or not at
@@ -12,13 +12,6 @@ from typing import Any
 
 from perks.commissions import lifecycle
 from perks.money import Money
-from perks.shop.events import (
-    order_dispute_closed,
-    order_dispute_opened,
-    order_paid,
-    order_redeemed,
-    order_refunded,
-)
 from perks.shop.models import Order
 
 
@@ -42,10 +35,3 @@ def on_dispute_opened(order: Order, **_kwargs: Any) -> None:
 
 def on_dispute_closed(order: Order, *, won: bool, **_kwargs: Any) -> None:
     lifecycle.close_dispute(order, won)
-
-
-order_paid.connect(on_order_paid)
-order_redeemed.connect(on_order_redeemed)
-order_refunded.connect(on_order_refunded)
-order_dispute_opened.connect(on_dispute_opened)
-order_dispute_closed.connect(on_dispute_closed)

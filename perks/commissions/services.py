@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from perks import audit
-from perks.auth.models import User
 from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
 from perks.commissions.rules import RuleTerms, company_date
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import User
 from perks.shop.models import Product, ProductCategory
 
 #: the currencies rules may be written in (the storefront's)

@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.auth.access import login_required
 from perks.charts import PALETTE, Series, bar_chart
 from perks.commissions import queries, services
 from perks.commissions.models import Commission
 from perks.commissions.rules import company_date, terms_of
 from perks.db import utcnow
 from perks.money import Money, format_money
+from perks.people.access import login_required
 
 bp = Blueprint("commissions", __name__)
 

@@ -41,7 +41,6 @@ from sqlalchemy import Numeric, Select, Text, case, cast, func, literal_column, 
 from sqlalchemy.orm import aliased
 
 from perks import audit, background
-from perks.auth.models import User
 from perks.background import BackgroundJob, JobRun
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import transaction
@@ -58,7 +57,7 @@ from perks.finance.tabular import (
     csv_chunks,
 )
 from perks.money import Money
-from perks.people.models import Department
+from perks.people.models import Department, User
 from perks.shop.models import Order, Product
 
 FORMATS = ("csv", "xlsx")

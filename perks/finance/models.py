@@ -37,7 +37,7 @@ from perks.db import Base, TimestampMixin
 from perks.money import Money
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 #: no 0/O/1/I/L, as in order numbers: references are read aloud and typed into bank portals
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -9,7 +9,7 @@
 * :func:`approve_batch`: a second finance person (never the one who drafted it; the database
   refuses it too) approves the draft.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
-  included line (``perks.commissions.ledger.record_payout``, which also moves the paid
+  included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
   commissions to ``paid`` through their lifecycle), and an e-mail to each person, written to
   the outbox in the same transaction (sent after the commit; a mail outage changes nothing).
   The page runs it as a background job (:func:`start_marking_paid`, kind ``payout_paid``):
@@ -38,9 +38,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from perks import audit, background
-from perks.auth.models import User
 from perks.background import BackgroundJob, JobRun
-from perks.commissions import ledger
+from perks.commissions import ledger, lifecycle
 from perks.commissions.models import Commission, LedgerEntry
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
@@ -57,6 +56,7 @@ from perks.finance.periods import company_today, day_start
 from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
 from perks.mail import send_email
 from perks.money import Money, minor_unit_exponent
+from perks.people.models import User
 from perks.shop.models import Order
 from perks.urls import absolute_url
 
@@ -361,7 +361,7 @@ def _pay(
     lines = _included_lines(batch.id)
     entry_ids = _entry_ids_of(batch.id)
     for done, line in enumerate(lines, start=1):
-        entry = ledger.record_payout(
+        entry = lifecycle.record_payout(
             line.user_id,
             line.net,
             entry_ids=entry_ids.get(line.id, []),

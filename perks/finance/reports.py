@@ -22,11 +22,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, select, type_coerce
 
-from perks.auth.models import User
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
 from perks.finance.periods import Period, company_zone
-from perks.people.models import Department
+from perks.people.models import Department, User
 from perks.shop.models import Product
 
 GROUPINGS = {

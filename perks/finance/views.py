@@ -27,9 +27,6 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import Role
 from perks.charts import PALETTE, Series, bar_chart
 from perks.errors import PerksError, ValidationFailed
 from perks.finance import exports, payouts, reconciliation, reports
@@ -44,8 +41,11 @@ from perks.finance.forms import (
 )
 from perks.finance.models import BatchStatus, LineStatus
 from perks.finance.periods import company_today, current_month, custom_period
+from perks.forms import ConfirmForm
 from perks.money import Money, format_money
 from perks.payments import stripe_gateway
+from perks.people.access import roles_required
+from perks.people.models import Role
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 

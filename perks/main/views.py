@@ -8,14 +8,16 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
-from perks.auth.models import LOCALES
 from perks.errors import ValidationFailed
 from perks.extensions import limiter
+from perks.i18n import LOCALES
 from perks.main import readiness
+from perks.main.navigation import register_navigation
 from perks.people import services as people_services
 from perks.security import is_safe_path
 
 bp = Blueprint("main", __name__)
+register_navigation(bp)
 
 
 @bp.get("/")

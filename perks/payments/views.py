@@ -30,15 +30,14 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import Role
 from perks.errors import NotFound
 from perks.extensions import csrf, limiter
-from perks.forms import Form
+from perks.forms import ConfirmForm, Form
 from perks.payments import event_queries, webhooks
 from perks.payments.models import EventOutcome
 from perks.payments.stripe_gateway import InvalidWebhook
+from perks.people.access import roles_required
+from perks.people.models import Role
 
 bp = Blueprint("payments", __name__)
 

@@ -48,7 +48,7 @@ from perks.shop import orders
 from perks.shop.models import DisputeStatus, Order
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 #: Checkout Session events, and the session's payment_status values that mean "paid"
 SESSION_COMPLETED = "checkout.session.completed"

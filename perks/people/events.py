@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from blinker import Namespace
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 _signals = Namespace()
 

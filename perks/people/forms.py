@@ -21,12 +21,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.auth.models import LOCALES, EmploymentType, Role
 from perks.forms import Form
+from perks.i18n import LOCALES
+from perks.people.models import EmploymentType, Role
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
-    from perks.people.models import Department
+    from perks.people.models import Department, User
 
 
 class CheckboxListField(SelectMultipleField):

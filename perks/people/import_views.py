@@ -8,12 +8,12 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
 from perks import background
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import Role
 from perks.errors import ValidationFailed
+from perks.forms import ConfirmForm
 from perks.people import imports
+from perks.people.access import roles_required
 from perks.people.forms import ImportForm
+from perks.people.models import Role
 
 bp = Blueprint("people_import", __name__, url_prefix="/people/import")
 

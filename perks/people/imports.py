@@ -71,14 +71,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from perks import audit, background
-from perks.auth.models import EmploymentType, Role, User, UserRole, new_session_token
-from perks.auth.services import normalise_email
 from perks.background import BackgroundJob, JobRun, JobState
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
-from perks.people.models import Department, PeopleImport
+from perks.people.models import (
+    Department,
+    EmploymentType,
+    PeopleImport,
+    Role,
+    User,
+    UserRole,
+    new_session_token,
+    normalise_email,
+)
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
 
 #: more rows than this is refused as a whole: split the file

@@ -10,13 +10,19 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 
 from perks import audit
-from perks.auth.models import EmploymentType, Role, User, UserRole, new_session_token
-from perks.auth.services import normalise_email
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.events import announce_activated
-from perks.people.models import Department
+from perks.people.models import (
+    Department,
+    EmploymentType,
+    Role,
+    User,
+    UserRole,
+    new_session_token,
+    normalise_email,
+)
 
 #: roles HR may hand out; finance and admin rights come only from an admin
 HR_ASSIGNABLE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.REDEEMER, Role.HR})

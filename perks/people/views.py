@@ -8,13 +8,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from perks.auth import services as auth_services
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import EmploymentType, Role, User
 from perks.errors import Conflict, NotPermitted, ValidationFailed
+from perks.forms import ConfirmForm
 from perks.people import services
+from perks.people.access import roles_required
 from perks.people.forms import DepartmentForm, PeopleFilterForm, PersonForm
+from perks.people.models import EmploymentType, Role, User
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -131,16 +130,6 @@ def reactivate(user_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         services.reactivate_person(person, actor=current_user)
         flash(_("%(name)s is active again.", name=person.name), "success")
-    return redirect(url_for("people.detail", user_id=person.id))
-
-
-@bp.post("/<int:user_id>/invite")
-@hr_only
-def invite(user_id: int) -> Response:
-    person = services.get_person(user_id)
-    if ConfirmForm().validate_on_submit():
-        auth_services.send_invitation(person, actor=current_user)
-        flash(_("An invitation was sent to %(email)s.", email=person.email), "success")
     return redirect(url_for("people.detail", user_id=person.id))
 
 

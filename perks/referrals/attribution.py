@@ -39,8 +39,8 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from perks.auth.models import User
 from perks.extensions import db
+from perks.people.models import User
 from perks.referrals.models import ReferralLink
 from perks.referrals.services import link_by_code
 

@@ -49,9 +49,9 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, url_for
 from sqlalchemy import Engine, and_, insert, select
 
-from perks.auth.models import User
 from perks.db import transaction
 from perks.extensions import db
+from perks.people.models import User
 from perks.referrals.bots import classify_user_agent
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.referrals.services import STOREFRONT, LinkTarget, link_target, normalize_code
@@ -252,8 +252,9 @@ class LinkCache:
         self._entries.pop(code, None)
 
 
-def forget_link(code: str) -> None:
-    """Drop ``code`` from this worker's cache (after pausing or resuming its link)."""
+def forget_link(code: str, **_: object) -> None:
+    """Drop ``code`` from this worker's cache (receiver of ``link_changed``: its link was
+    paused or resumed)."""
     _state().links.forget(code)
 
 

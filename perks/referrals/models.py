@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from perks.db import Base, TimestampMixin, utcnow
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
 
 #: no 0/O/1/l/I: codes are read aloud and typed from phones
 LINK_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"

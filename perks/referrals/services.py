@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import ARRAY, Integer, String, any_, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from perks.auth.models import User
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.people.events import people_activated
+from perks.people.models import User
+from perks.referrals.events import link_changed
 from perks.referrals.models import Click, Destination, ReferralLink, new_link_code
 from perks.shop.models import Product, ProductCategory
 
@@ -369,13 +369,10 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _on_people_activated(sender: Sequence[int], **_: object) -> None:
+def on_people_activated(sender: Sequence[int], **_: object) -> None:
+    """Receiver of ``people_activated``: their default links, as soon as they are added or
+    re-activated (in that transaction)."""
     give_default_links(sender)
-
-
-def listen_to_people() -> None:
-    """Give people their default link as soon as they are added or re-activated."""
-    people_activated.connect(_on_people_activated)
 
 
 def ensure_default_link(user: User) -> ReferralLink:
@@ -478,7 +475,5 @@ def set_link_paused(link_id: int, user: User, *, paused: bool) -> ReferralLink:
     with transaction():
         link = own_link(link_id, user)
         link.paused = paused
-    from perks.referrals.clicks import forget_link
-
-    forget_link(link.code)
+    link_changed.send(link.code)
     return link

@@ -60,11 +60,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, lazyload
 
-from perks.auth.models import User
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.money import Money
-from perks.people.models import Department
+from perks.people.models import Department, User
 from perks.referrals import rollup
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click, ReferralLink

@@ -17,10 +17,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.auth.access import login_required, roles_required
-from perks.auth.models import Role
 from perks.charts import PALETTE, Series, bar_chart, line_chart
 from perks.money import Money
+from perks.people.access import login_required, roles_required
+from perks.people.models import Role
 from perks.referrals import stats
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.stats import Bucket, Period, Window

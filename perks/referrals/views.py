@@ -29,13 +29,13 @@ from werkzeug.http import http_date
 from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Response
 
-from perks.auth.access import login_required
-from perks.auth.forms import ConfirmForm
 from perks.db import utcnow
 from perks.error_pages import render_error
 from perks.errors import PerksError
 from perks.extensions import limiter
+from perks.forms import ConfirmForm
 from perks.lean import lean
+from perks.people.access import login_required
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
 from perks.referrals import attribution, clicks, services
 from perks.referrals.forms import LinkForm
@@ -64,7 +64,6 @@ def _setup(state: BlueprintSetupState) -> None:
     app.url_map.converters["anycode"] = AnyCodeConverter
     clicks.init_referrals(app)
     init_redirect(app)
-    services.listen_to_people()
 
 
 def _confirmed() -> None:

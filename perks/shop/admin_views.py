@@ -20,13 +20,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import Role
 from perks.errors import Conflict, ValidationFailed
-from perks.forms import Form
+from perks.forms import ConfirmForm, Form
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
+from perks.people.access import roles_required
+from perks.people.models import Role
 from perks.referrals.attribution import AttributionReason
 from perks.shop import admin_queries, refunds, services
 from perks.shop.admin_forms import (

@@ -24,11 +24,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from perks.auth.models import User
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.payments import stripe_gateway
+from perks.people.models import User
 from perks.referrals.attribution import Attribution, attribute_order
 from perks.referrals.services import link_by_code
 from perks.shop.cart import Cart

@@ -27,7 +27,7 @@ from perks.db import Base, BilingualMixin, TimestampMixin
 from perks.money import Money
 
 if TYPE_CHECKING:
-    from perks.auth.models import User
+    from perks.people.models import User
     from perks.referrals.models import ReferralLink
 
 

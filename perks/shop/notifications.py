@@ -1,16 +1,14 @@
 """The customer's confirmation e-mail, sent when their order is paid.
 
-Connected to ``order_paid`` when this module is imported (``create_app`` imports it with the
-models, so every app has it). The signal is sent inside the webhook's transaction, so the
-e-mail is written to the outbox in the same unit of work and sent after the commit
-(``perks.mail``): no e-mail for a payment that was rolled back, and a mail server that is
-down never fails the webhook.
+Connected to ``order_paid`` by ``perks.register_receivers``. The signal is sent inside the
+webhook's transaction, so the e-mail is written to the outbox in the same unit of work and
+sent after the commit (``perks.mail``): no e-mail for a payment that was rolled back, and a
+mail server that is down never fails the webhook.
 """
 
 from __future__ import annotations
 
 from perks.mail import send_email
-from perks.shop.events import order_paid
 from perks.shop.models import Order
 from perks.shop.redemption import redeems_on_payment
 from perks.urls import absolute_url
@@ -31,6 +29,3 @@ def send_order_confirmation(order: Order, **_kwargs: object) -> None:
         qr_url=absolute_url("shop.order_qr_png", token=order.token),
         on_payment=redeems_on_payment(order),
     )
-
-
-order_paid.connect(send_order_confirmation)

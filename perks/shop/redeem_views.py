@@ -20,10 +20,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.models import Role
 from perks.errors import Conflict, NotFound
 from perks.extensions import limiter
+from perks.people.access import roles_required
+from perks.people.models import Role
 from perks.shop import admin_queries, redemption
 from perks.shop.admin_forms import OrderLookupForm, RedeemOrderForm
 from perks.shop.models import Order

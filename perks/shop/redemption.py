@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from perks import audit
-from perks.auth.models import User
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
+from perks.people.models import User
 from perks.shop.events import order_redeemed
 from perks.shop.models import Order, OrderStatus, RedemptionMode
 

@@ -22,12 +22,12 @@ from sqlalchemy import select
 
 from perks import audit
 from perks.audit import AuditEvent
-from perks.auth.models import User
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money, format_money
 from perks.payments import stripe_gateway
+from perks.people.models import User
 from perks.shop.admin_queries import REFUND_REQUESTED, refund_requests_of
 from perks.shop.models import DisputeStatus, Order
 

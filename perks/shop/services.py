@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit, images
-from perks.auth.models import User
 from perks.db import transaction
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import User
 from perks.shop.models import Product, ProductCategory, RedemptionMode
 from perks.shop.queries import name_order
 

@@ -27,12 +27,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.auth.forms import ConfirmForm
-from perks.auth.models import User
 from perks.db import utcnow
 from perks.errors import NotFound, PerksError, ValidationFailed
 from perks.extensions import limiter
+from perks.forms import ConfirmForm
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
+from perks.people.models import User
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
 from perks.referrals.attribution import REFERRAL_COOKIE
 from perks.security import CONTENT_SECURITY_POLICY

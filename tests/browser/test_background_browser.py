@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from perks.auth.models import Role
 from perks.background import BackgroundJob, JobState
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
+from perks.people.models import Role
 from tests import factories
 from tests.browser.helpers import new_context
 from tests.browser.test_journeys import sign_in

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from perks.auth.models import Role
 from perks.catalog.models import CodeMode, Perk, PerkCode, PerkStatus
 from perks.extensions import db
+from perks.people.models import Role
 from tests import factories
 from tests.browser.test_journeys import sign_in
 

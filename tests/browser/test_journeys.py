@@ -11,9 +11,9 @@ from babel.support import Translations
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 
-from perks.auth.models import Role, User
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
+from perks.people.models import Role, User
 from tests import factories
 from tests.browser.helpers import new_context
 

@@ -14,8 +14,8 @@ import pytest
 import segno
 from playwright.sync_api import Browser, Page, expect
 
-from perks.auth.models import Role
 from perks.extensions import db
+from perks.people.models import Role
 from perks.qr import qr_png_bytes
 from perks.shop.models import Order
 from tests import factories

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from perks.auth.models import Role
+from perks.people.models import Role
 from perks.referrals.models import Destination
 from perks.shop.models import Order
 from tests import factories

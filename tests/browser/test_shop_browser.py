@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from perks.auth.models import Role
 from perks.extensions import db
+from perks.people.models import Role
 from perks.referrals.models import Destination
 from perks.shop.models import Order, OrderStatus
 from tests import factories

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from perks.auth.models import Role
 from perks.extensions import db
 from perks.payments import stripe_gateway
+from perks.people.models import Role
 from tests import factories
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.extensions import db
+from perks.people.models import Role
 from tests import factories
 from tests.helpers import PRODUCTION_SETTINGS
 

@@ -9,10 +9,11 @@ import pytest
 
 from perks import create_app
 from perks.auth import tokens
-from perks.auth.models import Role, User, UserSession, hash_session_key
+from perks.auth.models import UserSession, hash_session_key
 from perks.config import ConfigurationError, load_settings
 from perks.extensions import db
 from perks.mail import OutboxMessage
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import PRODUCTION_SETTINGS, login
 

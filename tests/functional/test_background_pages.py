@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from perks.auth.models import Role
 from perks.background import BackgroundJob, JobState
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
+from perks.people.models import Role
 from tests import factories
 from tests.helpers import login
 

@@ -15,11 +15,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from perks.auth import tokens
-from perks.auth.models import Role, User
 from perks.config import ConfigurationError, load_settings
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.payments import stripe_gateway
+from perks.people.models import Role, User
 from perks.qr import qr_png_bytes, qr_svg_bytes
 from perks.shop.models import Order
 from perks.shop.notifications import send_order_confirmation

@@ -13,7 +13,6 @@ from werkzeug.datastructures import MultiDict
 
 from perks import images
 from perks.audit import AuditEvent
-from perks.auth.models import EmploymentType, Role
 from perks.catalog import claims, draws, services
 from perks.catalog.models import (
     Allocation,
@@ -30,6 +29,7 @@ from perks.catalog.models import (
 )
 from perks.extensions import db
 from perks.images import StoredImage
+from perks.people.models import EmploymentType, Role
 from tests import factories
 from tests.helpers import login
 

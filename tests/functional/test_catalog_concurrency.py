@@ -20,7 +20,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text, update
 
-from perks.auth.models import Role, User
 from perks.catalog.claims import claim_perk, redeem_claim
 from perks.catalog.draws import (
     decline_seat,
@@ -46,6 +45,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import PerksError
 from perks.extensions import db
+from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import is_postgres
 

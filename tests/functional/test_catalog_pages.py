@@ -13,7 +13,6 @@ from flask_babel import force_locale, format_date, get_domain
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from perks.auth.models import EmploymentType, Role
 from perks.catalog import claims, draws
 from perks.catalog.models import (
     Claim,
@@ -27,6 +26,7 @@ from perks.catalog.models import (
     PerkStatus,
 )
 from perks.extensions import db
+from perks.people.models import EmploymentType, Role
 from tests import factories
 from tests.helpers import login
 from tests.unit.test_translations import ensure_catalogs_compiled

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
-from perks.auth.models import Role, User
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
 from perks.extensions import db
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import clean_database, login
 

@@ -14,8 +14,8 @@ import pytest
 from flask_babel import force_locale, get_domain, gettext
 from sqlalchemy import func, select
 
-from perks.auth.models import Role
 from perks.extensions import db
+from perks.people.models import Role
 from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
 from perks.shop.checkout import CHECKOUT_FAILED, normalize_phone
 from perks.shop.models import Order, OrderStatus

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from perks.auth.models import EmploymentType, Role, User
 from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
+from perks.people.models import EmploymentType, Role, User
 from tests.helpers import login
 
 

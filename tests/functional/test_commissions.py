@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select, update
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.commissions import lifecycle
 from perks.commissions.models import (
     Commission,
@@ -26,6 +25,7 @@ from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import Role
 from perks.shop import orders
 from tests import factories
 from tests.functional.test_catalog_query_counts import counting_statements

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import event, func, select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.background import BackgroundJob, JobState
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch
 from perks.finance.periods import company_today
 from perks.mail import OutboxMessage
+from perks.people.models import Role
 from perks.shop.models import Order
 from tests import factories
 from tests.helpers import login

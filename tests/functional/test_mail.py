@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from perks.auth.models import Role
 from perks.db import transaction, utcnow
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_due, send_email
+from perks.people.models import Role
 from tests import factories
 from tests.helpers import is_postgres
 
@@ -194,7 +194,7 @@ def test_a_crash_between_commit_and_send_loses_no_message(app, smtp_server, data
         f"""
         import os
         from perks import create_app, jobs
-        from perks.auth.models import User
+        from perks.people.models import User
         from perks.db import transaction
         from perks.extensions import db
         from perks.mail import send_email

@@ -20,7 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role, User
 from perks.background import BackgroundJob, JobState
 from perks.commissions.models import Commission, CommissionState
 from perks.db import utcnow
@@ -29,6 +28,7 @@ from perks.finance import payouts
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
 from perks.finance.periods import company_today
 from perks.mail import MessageStatus, OutboxMessage, send_due
+from perks.people.models import Role, User
 from perks.shop.models import Order, OrderStatus, RedemptionMode
 from tests import factories
 from tests import stripe_fixtures as sf

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from perks.auth.models import Role
+from perks.people.models import Role
 
 
 def _menus(html: str) -> list[str]:

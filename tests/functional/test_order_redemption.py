@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.errors import Conflict
 from perks.extensions import db, limiter
+from perks.people.models import Role
 from perks.shop import redemption
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
@@ -310,7 +310,7 @@ def test_two_counters_redeeming_at_once_make_exactly_one_redemption(app: Flask):
     def counter(user_id: int) -> None:
         # a request in English, as at the counter (without one, messages use the default locale)
         with app.test_request_context(headers={"Accept-Language": "en"}):
-            from perks.auth.models import User
+            from perks.people.models import User
 
             user = db.session.get(User, user_id)
             barrier.wait()

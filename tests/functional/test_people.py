@@ -7,9 +7,8 @@ from datetime import date
 import pytest
 
 from perks.audit import AuditEvent
-from perks.auth.models import EmploymentType, Role, User
 from perks.extensions import db
-from perks.people.models import Department
+from perks.people.models import Department, EmploymentType, Role, User
 from tests import factories
 
 

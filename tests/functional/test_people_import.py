@@ -10,12 +10,11 @@ from sqlalchemy import event, func, select
 
 from perks import background
 from perks.audit import AuditEvent
-from perks.auth.models import Role, User
 from perks.background import BackgroundJob, JobState
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people import imports
-from perks.people.models import Department, PeopleImport
+from perks.people.models import Department, PeopleImport, Role, User
 from perks.referrals.models import ReferralLink
 from tests.factories import UserFactory
 from tests.helpers import login

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from perks.auth.models import Role, User
 from perks.extensions import db
+from perks.people.models import Role, User
 from perks.referrals import stats
 from perks.referrals.models import ReferralLink
 from perks.shop.models import OrderStatus, Product

@@ -13,9 +13,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from perks.auth.models import Role, User
 from perks.db import utcnow
 from perks.extensions import db, limiter
+from perks.people.models import Role, User
 from perks.referrals import clicks
 from perks.referrals.attribution import (
     REFERRAL_COOKIE,

@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role, User
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
 from perks.payments import stripe_gateway
+from perks.people.models import Role, User
 from perks.shop import refunds
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role, User
 from perks.extensions import db
+from perks.people.models import Role, User
 from perks.security import CONTENT_SECURITY_POLICY, is_safe_path
 from tests import factories
 from tests.helpers import login

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from perks.auth.models import Role
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkStatus
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
+from perks.people.models import Role
 from tests import factories
 from tests.helpers import login
 
@@ -83,7 +83,7 @@ ROUTES: dict[str, Route] = {
     "people.edit": Route("GET", lambda s: f"/people/{s['person']}/edit", HR),
     "people.deactivate": Route("POST", lambda s: f"/people/{s['person']}/deactivate", HR_POST),
     "people.reactivate": Route("POST", lambda s: f"/people/{s['person']}/reactivate", HR_POST),
-    "people.invite": Route("POST", lambda s: f"/people/{s['person']}/invite", HR_POST),
+    "auth.invite": Route("POST", lambda s: f"/people/{s['person']}/invite", HR_POST),
     "people.departments": Route("GET", lambda s: "/people/departments", HR),
     "people_import.upload": Route("GET", lambda s: "/people/import/", HR),
     "people_import.example": Route("GET", lambda s: "/people/import/example.csv", HR),

@@ -10,10 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from perks.auth import services, tasks
-from perks.auth.models import Role, User, UserSession
+from perks.auth.models import UserSession
 from perks.auth.session import TOUCH_EVERY
 from perks.db import utcnow
 from perks.extensions import db
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import login
 

@@ -14,10 +14,10 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from perks.auth.models import Role, User
 from perks.commissions import lifecycle
 from perks.commissions.models import Commission, CommissionState
 from perks.extensions import db
+from perks.people.models import Role, User
 from perks.shop.models import Product
 from tests import factories
 from tests.functional.test_people_import import big_file

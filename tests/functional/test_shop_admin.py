@@ -14,11 +14,11 @@ from sqlalchemy import event, func, select
 
 from perks import images
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.db import transaction
 from perks.extensions import db
 from perks.images import StoredImage
 from perks.payments.models import EventOutcome, StripeEvent
+from perks.people.models import Role
 from perks.shop import services
 from perks.shop.models import (
     DisputeStatus,

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from perks.auth.models import Role
 from perks.extensions import db
+from perks.people.models import Role
 from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
 from perks.shop.cart import MAX_LINES
 from perks.shop.models import Order

@@ -8,10 +8,10 @@ import re
 import pytest
 from flask_babel import force_locale, get_domain, gettext
 
-from perks.auth.models import Role
 from perks.demo import seed_demo_shop
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.people.models import Role
 from perks.shop import queries
 from perks.shop.models import RedemptionMode
 from tests import factories

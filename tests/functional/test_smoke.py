@@ -1,4 +1,4 @@
-from perks.auth.models import Role
+from perks.people.models import Role
 
 
 def test_home_redirects_anonymous_to_login(client):

@@ -20,7 +20,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from perks.auth.models import Role, User
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkStatus
 from perks.commissions import ledger
@@ -31,6 +30,7 @@ from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
+from perks.people.models import Role, User
 from perks.referrals.models import Click
 from perks.referrals.stats import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.shop.models import Order, Product, ProductCategory

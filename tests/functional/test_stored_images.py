@@ -11,12 +11,12 @@ from flask_babel import force_locale
 from sqlalchemy import select, text
 
 from perks import images
-from perks.auth.models import Role
 from perks.catalog.models import Perk
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.images import StoredImage
+from perks.people.models import Role
 from perks.shop.models import Product
 from tests import factories
 from tests.functional.test_catalog_admin import perk_form, png_bytes

@@ -22,7 +22,6 @@ import requests
 import stripe
 from flask import Flask
 
-from perks.auth.models import Role
 from perks.config import (
     SANDBOX_SECRET_KEY,
     SANDBOX_WEBHOOK_SECRET,
@@ -35,6 +34,7 @@ from perks.payments import stripe_gateway
 from perks.payments.sandbox import deliver_pending, init_app, service, store, webhooks
 from perks.payments.sandbox.errors import StripeApiError
 from perks.payments.sandbox.settings import SandboxSettings
+from perks.people.models import Role
 from tests import factories
 from tests.helpers import PRODUCTION_SETTINGS
 from tests.stripe_sandbox import LiveSandbox, wait_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from perks.auth.models import Role
+from perks.people.models import Role
 
 CONTROL_FORMS = [
     "/stripe-sandbox/sessions/cs_test_none/expire",

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.config import ConfigurationError, load_settings
 from perks.extensions import db
 from perks.payments import stripe_gateway
+from perks.people.models import Role
 from perks.shop.checkout import CHECKOUT_FAILED
 from perks.shop.models import Order, OrderStatus
 from tests import factories

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.extensions import db
 from perks.payments import webhooks
 from perks.payments.models import EventOutcome, StripeEvent
+from perks.people.models import Role
 from perks.shop.events import order_paid
 from perks.shop.models import DisputeStatus, Order, OrderStatus, RedemptionMode
 from tests import factories

@@ -13,7 +13,6 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from perks import background
-from perks.auth.models import User
 from perks.background import (
     BackgroundJob,
     BackgroundJobPiece,
@@ -24,6 +23,7 @@ from perks.background import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict
 from perks.extensions import db
+from perks.people.models import User
 from tests.factories import UserFactory
 
 #: what the test kinds did, by job id (a run appends its payload's "n")

@@ -21,8 +21,6 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from perks.auth.access import roles_required
-from perks.auth.models import Role
 from perks.errors import ValidationFailed
 from perks.payments.sandbox import service, webhooks
 from perks.payments.sandbox.errors import StripeApiError
@@ -34,6 +32,8 @@ from perks.payments.sandbox.forms import (
     RefundForm,
 )
 from perks.payments.sandbox.settings import SandboxSettings
+from perks.people.access import roles_required
+from perks.people.models import Role
 
 bp = Blueprint("stripe_sandbox", __name__, url_prefix="/stripe-sandbox")
 

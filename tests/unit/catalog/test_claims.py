@@ -11,7 +11,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role
 from perks.catalog.claims import (
     claim_perk,
     company_today,
@@ -33,6 +32,7 @@ from perks.catalog.models import (
 )
 from perks.errors import Conflict, NotEligible, NotFound, SoldOut
 from perks.extensions import db
+from perks.people.models import Role
 from tests.factories import PerkFactory, UserFactory
 
 TODAY = date(2026, 5, 4)

@@ -12,7 +12,6 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.auth.models import Role, User
 from perks.catalog.claims import claim_perk
 from perks.catalog.models import Claim, CodeMode, LimitPeriod, Perk, PerkCode, PerkStatus
 from perks.catalog.services import (
@@ -25,6 +24,7 @@ from perks.catalog.services import (
 )
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
+from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
 
 TODAY = date(2026, 5, 4)

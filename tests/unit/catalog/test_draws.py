@@ -10,7 +10,6 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select, update
 
-from perks.auth.models import Role
 from perks.catalog.claims import mark_claim_used
 from perks.catalog.draws import (
     METHOD,
@@ -40,6 +39,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.people.models import Role
 from tests.factories import DepartmentFactory, DrawFactory, PerkFactory, UserFactory
 
 SEED = "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"

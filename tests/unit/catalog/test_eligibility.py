@@ -15,7 +15,6 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale, format_date, gettext
 
-from perks.auth.models import EmploymentType
 from perks.catalog import eligibility
 from perks.catalog.claims import claim_perk, claims_in_period, company_today
 from perks.catalog.draws import decline_seat, enter_draw, open_draw, run_draw
@@ -39,6 +38,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import LimitReached, NotEligible, SoldOut
 from perks.extensions import db
+from perks.people.models import EmploymentType
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 
 HIRED = date(2024, 1, 15)

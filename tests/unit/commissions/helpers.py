@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from perks.auth.models import User
 from perks.commissions import ledger, lifecycle
 from perks.commissions.models import Commission, LedgerEntry
 from perks.db import utcnow
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import User
 from perks.shop import orders, redemption
 from perks.shop.models import DisputeStatus, Order, Product
 from tests import factories
@@ -105,7 +105,7 @@ class Payroll:
         for line in ledger.net_per_person(entries):
             if line.amount <= 0:
                 continue  # carried forward
-            ledger.record_payout(
+            lifecycle.record_payout(
                 line.user_id,
                 line.net,
                 entry_ids=line.entry_ids,

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from perks.auth.models import Role
 from perks.commissions import ledger, lifecycle, services
 from perks.commissions.models import (
     Commission,
@@ -29,6 +28,7 @@ from perks.commissions.verify import verify_ledger
 from perks.db import utcnow
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import Role
 from perks.shop import orders
 from perks.shop.models import DiscountKind, DisputeStatus, Order
 from tests import factories

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from perks.auth.models import Role, User
 from perks.commissions import lifecycle
 from perks.db import utcnow
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import Role, User
 from perks.shop import orders, redemption
 from perks.shop.models import Order, Product
 from tests import factories

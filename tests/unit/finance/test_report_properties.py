@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from perks.auth.models import User
 from perks.commissions import ledger
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
@@ -40,6 +39,7 @@ from perks.finance.reports import (
     commission_report,
 )
 from perks.money import Money
+from perks.people.models import User
 from perks.shop.models import DisputeStatus, Order
 from tests import factories
 from tests.helpers import clean_database

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from flask_babel import force_locale
 
-from perks.auth.models import Role
 from perks.people import imports
+from perks.people.models import Role
 from tests.factories import UserFactory
 
 TEXT = (

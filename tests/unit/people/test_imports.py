@@ -9,12 +9,11 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.auth.models import EmploymentType, Role, User
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.people import imports
 from perks.people.imports import Action, apply_import, decode_csv, plan_import
-from perks.people.models import Department
+from perks.people.models import Department, EmploymentType, Role, User
 from tests.factories import DepartmentFactory, UserFactory
 
 HEADER = "employee_number,email,name,department,manager_email,roles"

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from perks.auth.admin import ensure_admin
-from perks.auth.models import Role, User
 from perks.extensions import db
 from perks.people import imports
+from perks.people.models import Role, User
 from perks.people.services import PersonData, create_person, deactivate_person, reactivate_person
 from perks.referrals import services
 from perks.referrals.models import Destination, ReferralLink

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from perks.auth.models import Role
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import Role
 from perks.referrals import stats
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click, ReferralLink

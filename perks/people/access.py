@@ -9,8 +9,8 @@ from typing import ParamSpec, TypeVar
 from flask import abort
 from flask_login import current_user
 
-from perks.auth.models import Role
 from perks.extensions import login_manager
+from perks.people.models import Role
 
 P = ParamSpec("P")
 R = TypeVar("R")

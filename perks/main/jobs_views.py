@@ -13,9 +13,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks import background
-from perks.auth.access import login_required
-from perks.auth.models import Role
 from perks.background import BackgroundJob
+from perks.people.access import login_required
+from perks.people.models import Role
 
 bp = Blueprint("background", __name__, url_prefix="/jobs")
 

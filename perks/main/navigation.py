@@ -1,0 +1,130 @@
+"""The navigation bar: each person's own pages, then the work their roles allow.
+
+It names pages of every capability, so it lives here, at the top, and reaches templates
+through the main blueprint's context processor (``register_navigation``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from perks.people.models import Role, User
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object
+    endpoint: str
+    roles: tuple[Role, ...] = ()  # empty: every signed-in person
+
+
+@dataclass(frozen=True)
+class NavSection:
+    """A menu of the navigation bar: a link when it holds one item, else a dropdown."""
+
+    label: object
+    items: tuple[NavItem, ...]
+
+    @property
+    def endpoints(self) -> frozenset[str]:
+        return frozenset(item.endpoint for item in self.items)
+
+
+#: what every signed-in person sees, in order
+PERSONAL = (
+    NavItem(_l("Home"), "main.home"),
+    NavItem(_l("Perks"), "catalog.index"),
+    NavItem(_l("My perks"), "catalog.my_perks"),
+    NavItem(_l("Rules"), "catalog.rules"),
+    NavItem(_l("My links"), "referrals.my_links"),
+    NavItem(_l("Referral stats"), "referral_stats.my_links"),
+    NavItem(_l("My earnings"), "commissions.my_earnings"),
+)
+
+#: the work of each role, one menu per kind of work; each person sees the items their
+#: roles allow, so someone with many roles gets a few menus rather than twenty links
+WORK = (
+    NavSection(
+        _l("Counter"),
+        (
+            NavItem(_l("Redeem"), "catalog.redeem", (Role.REDEEMER,)),
+            NavItem(_l("Redeem order"), "order_redeem.redeem", (Role.REDEEMER,)),
+        ),
+    ),
+    NavSection(
+        _l("HR"),
+        (
+            NavItem(_l("People"), "people.directory", (Role.HR,)),
+            NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
+        ),
+    ),
+    NavSection(
+        _l("Shop"),
+        (
+            NavItem(_l("Products"), "shop_admin.products", (Role.HR, Role.FINANCE)),
+            NavItem(_l("Orders"), "shop_admin.orders", (Role.FINANCE,)),
+            NavItem(_l("Stripe events"), "payments.events", (Role.FINANCE,)),
+        ),
+    ),
+    NavSection(
+        _l("Finance"),
+        (
+            NavItem(_l("Commissions"), "commissions_finance.index", (Role.FINANCE,)),
+            NavItem(_l("Finance reports"), "finance.reports_page", (Role.FINANCE,)),
+            NavItem(_l("Payouts"), "finance.payouts_page", (Role.FINANCE,)),
+            NavItem(_l("Fraud signals"), "referral_stats.fraud", (Role.FINANCE,)),
+        ),
+    ),
+    NavSection(
+        _l("Administration"),
+        (
+            NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
+            NavItem(_l("Outgoing messages"), "admin.messages", (Role.ADMIN,)),
+            NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
+        ),
+    ),
+)
+
+
+def _allowed(user: User, item: NavItem, *, show_outbox: bool) -> bool:
+    if item.endpoint == "admin.outbox" and not show_outbox:
+        return False
+    return not item.roles or user.has_role(*item.roles)
+
+
+#: up to this many work pages are shown as links; more are grouped into menus
+FLAT_WORK_ITEMS = 3
+
+
+def navigation_for(user: object, *, show_outbox: bool = True) -> list[NavItem | NavSection]:
+    """What ``user`` sees in the navigation bar: their own pages, then the work their roles
+    allow: as plain links when it is a few pages, else one menu per kind of work (a menu
+    with one item is that item)."""
+    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
+        return []
+    sections = [
+        (section, tuple(i for i in section.items if _allowed(user, i, show_outbox=show_outbox)))
+        for section in WORK
+    ]
+    entries: list[NavItem | NavSection] = list(PERSONAL)
+    if sum(len(items) for _section, items in sections) <= FLAT_WORK_ITEMS:
+        return entries + [item for _section, items in sections for item in items]
+    for section, items in sections:
+        if len(items) == 1:
+            entries.append(items[0])
+        elif items:
+            entries.append(NavSection(section.label, items))
+    return entries
+
+
+def register_navigation(bp: Blueprint) -> None:
+    """Give every template ``navigation`` (what the signed-in person sees) and ``Role``."""
+
+    @bp.app_context_processor
+    def inject_navigation() -> dict[str, object]:
+        show_outbox = current_app.config["PERKS_ENV"] != "production"
+        return {"navigation": navigation_for(current_user, show_outbox=show_outbox), "Role": Role}
