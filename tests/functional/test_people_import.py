@@ -13,7 +13,7 @@ from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
 from perks.db import utcnow
 from perks.extensions import db
-from perks.people import imports
+from perks.people import import_plan, imports
 from perks.people.models import Department, PeopleImport, Role, User
 from perks.referrals.models import ReferralLink
 from tests.factories import UserFactory
@@ -55,7 +55,7 @@ def test_upload_page_describes_the_columns_and_offers_an_example(client, login_a
     page = client.get("/people/import/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for column in imports.COLUMNS:
+    for column in import_plan.COLUMNS:
         assert f"<code>{column}</code>" in html
     assert "does not send invitations" in html
     example = client.get("/people/import/example.csv")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from flask_babel import force_locale
 
-from perks.people import imports
+from perks.people import import_files, imports
+from perks.people.import_plan import ImportPlan
 from perks.people.models import Role
 from tests.factories import UserFactory
 
@@ -25,7 +26,7 @@ def _in_english(_app_context):  # type: ignore[no-untyped-def]
         yield
 
 
-def summary(plan: imports.ImportPlan) -> tuple[object, ...]:
+def summary(plan: ImportPlan) -> tuple[object, ...]:
     return (
         plan.total_rows,
         [(row.line, row.email, row.values.get("location")) for row in plan.rows],
@@ -38,9 +39,9 @@ def test_an_upload_read_in_pieces_plans_as_the_whole_text(app, monkeypatch, piec
     upload = imports.store_upload(
         TEXT.encode(), filename="x.csv", actor=UserFactory(roles={Role.HR})
     )
-    monkeypatch.setattr(imports, "READ_PIECE", piece)
+    monkeypatch.setattr(import_files, "READ_PIECE", piece)
 
-    in_pieces = imports.plan_import(imports._stored_text(upload.id), actor=None)
+    in_pieces = imports.plan_import(import_files.stored_text(upload.id), actor=None)
 
     whole = imports.plan_import(TEXT, actor=None)
     assert summary(in_pieces) == summary(whole)

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from perks.audit import AuditEvent
 from perks.errors import ValidationFailed
 from perks.extensions import db
-from perks.people import imports
-from perks.people.imports import Action, apply_import, decode_csv, plan_import
+from perks.people import import_files, import_plan, import_writer, imports
+from perks.people.import_files import decode_csv
+from perks.people.import_plan import Action, plan_import
+from perks.people.imports import apply_import
 from perks.people.models import Department, EmploymentType, Role, User
 from tests.factories import DepartmentFactory, UserFactory
 
@@ -30,7 +32,7 @@ def csv_text(*rows: str, header: str = HEADER) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
-def errors_on(plan: imports.ImportPlan) -> dict[int, str]:
+def errors_on(plan: import_plan.ImportPlan) -> dict[int, str]:
     """Every reason, joined per line, by line number."""
     found: dict[int, list[str]] = {}
     for error in plan.errors:
@@ -128,7 +130,7 @@ def test_a_column_named_twice_is_refused(app):
 
 
 def test_too_many_rows_is_a_file_error_on_line_1(app, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_IMPORT_ROWS", 3)
+    monkeypatch.setattr(import_plan, "MAX_IMPORT_ROWS", 3)
     rows = [f"p{i}@congty.vn,Người {i}" for i in range(4)]
     plan = plan_import(csv_text(*rows, header="email,name"), actor=None)
     assert list(errors_on(plan)) == [1]
@@ -515,12 +517,12 @@ def test_an_import_is_audited_once_with_its_counts_and_fingerprint(app):
     assert events[0].actor_id == admin.id
     details = events[0].details
     assert details["filename"] == "nhansu.csv"
-    assert details["sha256"] == imports.content_sha256(text)
+    assert details["sha256"] == import_files.content_sha256(text)
     assert (details["created"], details["updated"], details["unchanged"]) == (1, 0, 1)
 
 
 def test_apply_reports_progress_by_chunk(app, monkeypatch):
-    monkeypatch.setattr(imports, "WRITE_CHUNK", 2)
+    monkeypatch.setattr(import_writer, "WRITE_CHUNK", 2)
     seen: list[int] = []
     rows = [f"p{i}@congty.vn,Người {i}" for i in range(5)]
     apply_import(
@@ -536,8 +538,6 @@ def test_the_example_file_is_valid(app):
 
 
 def test_hr_import_cannot_change_someone_with_admin_rights(app):
-    from perks.people.imports import plan_import
-
     hr = UserFactory(roles={Role.HR})
     UserFactory(roles={Role.ADMIN}, email="boss@example.com", name="Boss")
     plan = plan_import("email,name\nboss@example.com,Boss Renamed\n", actor=hr)

@@ -1,0 +1,328 @@
+"""Writing a people import: a valid ``ImportPlan`` put into the directory, flushed only.
+
+Departments the file names first, then the new people (their ids taken beforehand, so that
+managers from the same file are linked in the same pass, and written managers first), the
+changed people, and their roles, in batches of ``WRITE_CHUNK`` (``COPY`` on PostgreSQL). The
+new and re-activated people are then announced (``people_activated``: their default referral
+links) in the same transaction. Checking the file is ``import_plan``'s job; the caller commits.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnDefault, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from perks.db import utcnow
+from perks.extensions import db
+from perks.people.events import announce_activated_ids
+from perks.people.import_plan import (
+    DEFAULTS,
+    Action,
+    ImportPlan,
+    PersonKey,
+    PlannedRow,
+    among,
+    in_chunks,
+)
+from perks.people.models import Department, Role, User, UserRole, new_session_token
+
+#: rows written per batch, and how often ``progress`` is called
+WRITE_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an applied import did."""
+
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    departments_created: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+            "departments_created": list(self.departments_created),
+        }
+
+
+class _Writer:
+    """Writes a valid plan: departments, new people, changed people, roles; flush only."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        self.plan = plan
+        self.now = utcnow()
+        self.postgres = db.session.get_bind().dialect.name == "postgresql"
+        self.department_ids: dict[str, int] = {}
+        #: ids taken for the new people, by the line of their row
+        self.new_ids: dict[int, int] = {}
+
+    def departments(self) -> None:
+        self.department_ids = {
+            name.lower(): department_id
+            for department_id, name in db.session.execute(select(Department.id, Department.name))
+        }
+        created = [Department(name=name) for name in self.plan.new_departments]
+        db.session.add_all(created)
+        db.session.flush()
+        self.department_ids.update({d.name.lower(): d.id for d in created})
+
+    def take_ids(self, count: int) -> list[int]:
+        """Ids for ``count`` new people, before they are written."""
+        if not count:
+            return []
+        if self.postgres:
+            return list(
+                db.session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('\"user\"', 'id')) "
+                        "FROM generate_series(1, :count)"
+                    ),
+                    {"count": count},
+                )
+            )
+        # SQLite writes one transaction at a time; a clash still ends in IntegrityError.
+        highest = db.session.scalar(select(func.max(User.id))) or 0
+        return list(range(highest + 1, highest + 1 + count))
+
+    def manager_id(self, key: PersonKey | None) -> int | None:
+        if key is None:
+            return None
+        kind, ident = key
+        return ident if kind == "user" else self.new_ids[ident]
+
+    def column_values(self, name: str, value: Any) -> dict[str, Any]:
+        if name == "department":
+            return {"department_id": self.department_ids[value.lower()] if value else None}
+        if name == "birthday":
+            month, day = value if value else (None, None)
+            return {"birth_month": month, "birth_day": day}
+        if name == "language":
+            return {"locale": value}
+        if name == "manager":
+            return {"manager_id": self.manager_id(value)}
+        if name == "location":
+            return {"location": value or ""}
+        return {name: value}
+
+    def new_person(self, row: PlannedRow) -> dict[str, Any]:
+        parsed = row.parsed
+        values: dict[str, Any] = {
+            "id": self.new_ids[row.line],
+            "email": parsed.email,
+            "name": parsed.name,
+            "session_token": new_session_token(),
+            "created_at": self.now,
+            "updated_at": self.now,
+            "manager_id": self.manager_id(parsed.manager),
+        }
+        for name in ("employee_number", "department", "location", "employment_type"):
+            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
+        for name in ("hire_date", "birthday", "language", "active"):
+            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
+        return values
+
+    def insert(
+        self,
+        table: Table,
+        chunks: Iterable[list[dict[str, Any]]],
+        written: Callable[[int], None] | None = None,
+    ) -> None:
+        """Insert the rows of ``chunks`` (all with the same keys), calling ``written`` with
+        each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere an executemany
+        per chunk."""
+        if not self.postgres:
+            for rows in chunks:
+                if rows:
+                    db.session.execute(insert(table), rows)
+                    if written is not None:
+                        written(len(rows))
+            return
+        import psycopg
+
+        pending = iter(chunks)
+        first = next((rows for rows in pending if rows), None)
+        if first is None:
+            return
+        columns = list(first[0])
+        defaults = _copy_defaults(table, columns)
+        extra = tuple(defaults.values())
+        sql = 'COPY "{}" ({}) FROM STDIN'.format(
+            table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
+        )
+        connection = db.session.connection().connection.driver_connection
+        assert connection is not None  # the session's connection, checked out
+        try:
+            with connection.cursor() as cursor, cursor.copy(sql) as copy:
+                for rows in itertools.chain([first], pending):
+                    for row in rows:
+                        copy.write_row(
+                            tuple(
+                                value.value if isinstance(value, enum.Enum) else value
+                                for value in row.values()
+                            )
+                            + extra
+                        )
+                    if written is not None and rows:
+                        written(len(rows))
+        except psycopg.errors.IntegrityError as error:
+            raise IntegrityError(sql, None, error) from error
+
+    def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:
+        def chunks() -> Iterator[list[dict[str, Any]]]:
+            rows: list[dict[str, Any]] = []
+            for user_id, roles in user_roles:
+                rows += [{"user_id": user_id, "role": role.value} for role in sorted(roles)]
+                if len(rows) >= WRITE_CHUNK:
+                    yield rows
+                    rows = []
+            yield rows
+
+        self.insert(UserRole.__table__, chunks())
+
+
+def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
+    """Values for the columns ``given`` leaves out that have a scalar client-side default
+    (those with a server default or none are left to the database)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given or column.primary_key:
+            continue
+        default = column.default
+        if isinstance(default, ColumnDefault) and default.is_scalar:
+            values[column.name] = default.arg
+    return values
+
+
+def _in_manager_order(rows: list[PlannedRow]) -> list[PlannedRow]:
+    """New people with their managers from the same file first, so that each row's manager
+    is written no later than the row (no loops: the plan refused them)."""
+    by_line = {row.line: row for row in rows}
+    depth: dict[int, int] = {}
+    for row in rows:
+        chain: list[int] = []
+        line: int | None = row.line
+        while line is not None and line not in depth and line not in chain:
+            chain.append(line)
+            manager = by_line[line].parsed.manager
+            line = (
+                manager[1] if manager and manager[0] == "line" and manager[1] in by_line else None
+            )
+        level = depth[line] + 1 if line is not None else 0
+        for item in reversed(chain):
+            depth[item] = level
+            level += 1
+    return sorted(rows, key=lambda row: depth[row.line])
+
+
+def write_plan(
+    plan: ImportPlan,
+    *,
+    progress: Callable[[int], None],
+    finishing: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Write a valid ``plan`` and say what it did; flushes only. ``progress`` is called with
+    the rows done so far, every ``WRITE_CHUNK`` rows and at the end; ``finishing`` with the
+    new and re-activated people set up so far, and their count.
+
+    Raises:
+        IntegrityError: someone changed the directory meanwhile (a duplicate e-mail, say).
+    """
+    writer = _Writer(plan)
+    writer.departments()
+    creates = _in_manager_order([row for row in plan.rows if row.action is Action.CREATE])
+    updates = [row for row in plan.rows if row.action is Action.UPDATE]
+    writer.new_ids = dict(
+        zip((row.line for row in creates), writer.take_ids(len(creates)), strict=True)
+    )
+    user_table = User.__table__
+    done = 0
+
+    def written(count: int) -> None:
+        nonlocal done
+        done += count
+        progress(done)
+
+    writer.insert(
+        user_table,
+        ([writer.new_person(row) for row in chunk] for chunk in in_chunks(creates, WRITE_CHUNK)),
+        written,
+    )
+    writer.roles(
+        (writer.new_ids[row.line], row.parsed.get("roles", DEFAULTS["roles"])) for row in creates
+    )
+
+    deactivated = 0
+    reactivated: list[int] = []
+    for chunk in in_chunks(updates, WRITE_CHUNK):
+        changes: list[dict[str, Any]] = []
+        new_roles: list[tuple[int, frozenset[Role]]] = []
+        for row in chunk:
+            user_id = row.user_id
+            assert user_id is not None  # an update has its stored person
+            values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
+            for name, _before, after in row.diff:
+                if name == "roles":
+                    new_roles.append((user_id, after))
+                    continue
+                values.update(writer.column_values(name, after))
+                if name == "active":
+                    if after:
+                        reactivated.append(user_id)
+                    else:
+                        deactivated += 1
+                        values["session_token"] = new_session_token()  # signs them out everywhere
+            changes.append(values)
+        # Grouped by the columns each row sets: one executemany per shape.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for values in changes:
+            shapes[tuple(sorted(values))].append(values)
+        for shape, rows in shapes.items():
+            statement = (
+                update(user_table)
+                .where(user_table.c.id == bindparam("p_id"))
+                .values({name: bindparam(f"p_{name}") for name in shape if name != "id"})
+            )
+            db.session.execute(
+                statement, [{f"p_{name}": value for name, value in row.items()} for row in rows]
+            )
+        if new_roles:
+            for condition in among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
+                db.session.execute(
+                    delete(UserRole).where(condition).execution_options(synchronize_session=False)
+                )
+            writer.roles(new_roles)
+        written(len(chunk))
+    if done < len(plan.rows):
+        progress(len(plan.rows))
+    # Objects some caller holds may describe people just changed: read them again if used.
+    db.session.expire_all()
+
+    # Their default referral links, in this transaction (the active ones only): told by id,
+    # so that none of them is loaded.
+    activated = [
+        writer.new_ids[row.line] for row in creates if row.parsed.get("active", DEFAULTS["active"])
+    ] + reactivated
+    if finishing is not None:
+        finishing(0, len(activated))
+    announce_activated_ids(activated)
+    if finishing is not None:
+        finishing(len(activated), len(activated))
+    return ImportResult(
+        created=len(creates),
+        updated=len(updates),
+        unchanged=plan.unchanged,
+        deactivated=deactivated,
+        departments_created=tuple(plan.new_departments),
+    )
