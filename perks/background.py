@@ -27,7 +27,6 @@ none of them. The work runs in the language of the person who started it.
 
 from __future__ import annotations
 
-import enum
 import logging
 import secrets
 import time
@@ -65,6 +64,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import NotFound, PerksError
 from perks.extensions import db
+from perks.i18n import LabelledEnum
 from perks.jobs import enqueue
 
 if TYPE_CHECKING:
@@ -99,27 +99,15 @@ ERROR_MESSAGES = {
 }
 
 
-class JobState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return str(STATE_LABELS[self])
+class JobState(LabelledEnum):
+    QUEUED = "queued", _l("Waiting to start")
+    RUNNING = "running", _l("Running")
+    SUCCEEDED = "succeeded", _l("Done")
+    FAILED = "failed", _l("Failed")
 
     @property
     def finished(self) -> bool:
         return self in (JobState.SUCCEEDED, JobState.FAILED)
-
-
-STATE_LABELS = {
-    JobState.QUEUED: _l("Waiting to start"),
-    JobState.RUNNING: _l("Running"),
-    JobState.SUCCEEDED: _l("Done"),
-    JobState.FAILED: _l("Failed"),
-}
 
 
 class BackgroundJob(Base):

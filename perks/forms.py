@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from flask import abort
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -54,6 +55,17 @@ class ConfirmForm(Form):
     """A POST-only button with nothing but the CSRF token (deactivate, send, approve...)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+def require_confirmation() -> None:
+    """Go on only if this POST came from our own confirm button (its CSRF token checked).
+
+    Raises:
+        werkzeug.exceptions.BadRequest: the form is missing, not a POST, or its CSRF token
+            is missing, wrong or expired (a 400 page).
+    """
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
 
 
 #: WTForms' messages, kept here so extraction puts them in the catalog

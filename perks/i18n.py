@@ -1,6 +1,9 @@
-"""Which language and time zone a request is served in."""
+"""Which language and time zone a request is served in, and enums whose members have labels."""
 
 from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Self
 
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
@@ -25,3 +28,32 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+class LabelledEnum(enum.StrEnum):
+    """A choice enum whose members carry their label, written once beside the value.
+
+    ``PAID = "paid", _l("Paid")``: the value is ``"paid"`` (what the database and forms
+    store), ``member.label`` the lazy text in the current language. ``Enum("paid")`` looks a
+    member up by value, as for any enum (``ValueError`` for an unknown one).
+    """
+
+    _value_: str
+    _label: object
+
+    if TYPE_CHECKING:
+        # what callers see: ``OrderStatus("paid")`` looks a member up by its value
+        def __new__(cls, value: str) -> Self: ...
+
+    else:
+
+        def __new__(cls, value: str, label: object) -> Self:
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member._label = label
+            return member
+
+    @property
+    def label(self) -> str:
+        """The member's name for people, in the current language."""
+        return str(self._label)

@@ -21,7 +21,6 @@ tests) nothing is sent: rows are ``kept`` and read at ``/dev/outbox``.
 
 from __future__ import annotations
 
-import enum
 import logging
 import smtplib
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from perks import audit
 from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
+from perks.i18n import LabelledEnum
 from perks.jobs import enqueue
 
 if TYPE_CHECKING:
@@ -56,25 +56,12 @@ MAX_BACKOFF = timedelta(hours=1)
 SWEEP_BATCH = 200
 
 
-class MessageStatus(enum.StrEnum):
-    QUEUED = "queued"  # waiting for its first or next attempt
-    SENDING = "sending"  # claimed by a sender until ``lease_until``
-    SENT = "sent"  # the SMTP server accepted it
-    FAILED = "failed"  # every attempt failed; an admin may retry
-    KEPT = "kept"  # development outbox: kept here, never sent
-
-    @property
-    def label(self) -> str:
-        return str(STATUS_LABELS[self])
-
-
-STATUS_LABELS = {
-    MessageStatus.QUEUED: _l("Queued"),
-    MessageStatus.SENDING: _l("Sending"),
-    MessageStatus.SENT: _l("Sent"),
-    MessageStatus.FAILED: _l("Failed"),
-    MessageStatus.KEPT: _l("Kept (development)"),
-}
+class MessageStatus(LabelledEnum):
+    QUEUED = "queued", _l("Queued")  # waiting for its first or next attempt
+    SENDING = "sending", _l("Sending")  # claimed by a sender until ``lease_until``
+    SENT = "sent", _l("Sent")  # the SMTP server accepted it
+    FAILED = "failed", _l("Failed")  # every attempt failed; an admin may retry
+    KEPT = "kept", _l("Kept (development)")  # development outbox: kept here, never sent
 
 
 class OutboxMessage(Base):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import cache
 from numbers import Number
-from typing import Literal
+from operator import attrgetter
+from typing import Literal, NoReturn, Self, overload
 
 from babel import Locale
 from babel.numbers import (
@@ -37,9 +38,13 @@ __all__ = [
     "MAX_PARSED_AMOUNT",
     "CurrencyMismatch",
     "Money",
+    "MoneyColumn",
+    "OptionalMoneyColumn",
     "Rounding",
     "format_money",
     "minor_unit_exponent",
+    "money_column",
+    "optional_money_column",
     "parse_money",
 ]
 
@@ -615,3 +620,77 @@ def format_money(money: Money, locale: Locale | str | None = None) -> str:
             money.currency,
             locale=locale if locale is not None else _current_locale(),
         )
+
+
+# --- money read from a model's columns -------------------------------------------------------
+
+
+class _MoneyAttribute:
+    """What both kinds of money column share: where the amount and the currency are read."""
+
+    def __init__(self, amount: str, currency: str) -> None:
+        self.amount = amount
+        self.currency = attrgetter(currency)
+        self.name = amount
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, instance: object, value: object) -> NoReturn:
+        raise AttributeError(f"{self.name!r} is read-only: set {self.amount!r} instead")
+
+
+class MoneyColumn(_MoneyAttribute):
+    """A read-only :class:`Money` attribute of a model: see :func:`money_column`."""
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> Money: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> Self | Money:
+        if instance is None:
+            return self
+        amount: int = getattr(instance, self.amount)
+        currency: str = self.currency(instance)
+        return Money(amount, currency)
+
+
+class OptionalMoneyColumn(_MoneyAttribute):
+    """A read-only ``Money | None`` attribute of a model: see :func:`optional_money_column`."""
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> Money | None: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> Self | Money | None:
+        if instance is None:
+            return self
+        amount: int | None = getattr(instance, self.amount)
+        currency: str | None = self.currency(instance)
+        if amount is None or currency is None:
+            return None
+        return Money(amount, currency)
+
+
+def money_column(amount: str, currency: str = "currency") -> MoneyColumn:
+    """A read-only ``Money`` made of the object's ``amount`` column and its ``currency``.
+
+    ``total = money_column("total_amount")`` in a model's class body makes ``order.total``
+    ``Money(order.total_amount, order.currency)``; the columns stay as they are. ``currency``
+    may be a dotted path (``"order.currency"``). On the class, the attribute is the
+    descriptor itself (not an SQL expression); setting it on an object raises
+    ``AttributeError``.
+
+    Reading it raises ``AttributeError`` when the object has no such attribute, and the
+    ``TypeError``/``ValueError`` of :class:`Money` when the amount is not an ``int`` (None
+    included) or the currency is not a known code.
+    """
+    return MoneyColumn(amount, currency)
+
+
+def optional_money_column(amount: str, currency: str = "currency") -> OptionalMoneyColumn:
+    """Like :func:`money_column`, but None while the amount (or the currency) is None.
+
+    Reading it raises what :func:`money_column` does, None amounts and currencies apart.
+    """
+    return OptionalMoneyColumn(amount, currency)

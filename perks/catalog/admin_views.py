@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -42,7 +41,7 @@ from perks.catalog.models import (
 )
 from perks.db import utcnow
 from perks.errors import Conflict, ValidationFailed
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, require_confirmation
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import EmploymentType, Role
@@ -180,8 +179,7 @@ def edit(perk_id: int) -> Response | str | tuple[str, int]:
 @bp.post("/<int:perk_id>/publish")
 @hr_only
 def publish(perk_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     try:
         perk = services.publish_perk(perk_id, actor=current_user)
     except Conflict as error:
@@ -194,8 +192,7 @@ def publish(perk_id: int) -> Response:
 @bp.post("/<int:perk_id>/archive")
 @hr_only
 def archive(perk_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     try:
         perk = services.archive_perk(perk_id, actor=current_user)
     except Conflict as error:
@@ -318,8 +315,7 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
 @bp.post("/<int:perk_id>/draw/run")
 @hr_only
 def run_draw(perk_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     perk = services.get_perk(perk_id)
     latest = draws.current_draw(perk.id)
     if latest is None:

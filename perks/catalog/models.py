@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
+from perks.i18n import LabelledEnum
 
 if TYPE_CHECKING:
     from perks.people.models import Department, User
@@ -37,109 +38,71 @@ def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
     )
 
 
-class LabelledEnum(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return str(LABELS[self])
-
-
 class PerkKind(LabelledEnum):
-    DISCOUNT_CODE = "discount_code"  # a partner's code: unique from a pool, or one shared code
-    INTERNAL_VOUCHER = "internal_voucher"  # staff price on the company's own services
-    EXPERIENCE = "experience"  # limited seats, e.g. a resort trip
-    GIFT = "gift"  # granted by recognition, never claimed
+    # a partner's code: unique from a pool, or one shared code
+    DISCOUNT_CODE = "discount_code", _l("Discount code")
+    # staff price on the company's own services
+    INTERNAL_VOUCHER = "internal_voucher", _l("Staff voucher")
+    EXPERIENCE = "experience", _l("Experience")  # limited seats, e.g. a resort trip
+    GIFT = "gift", _l("Gift")  # granted by recognition, never claimed
 
 
 class PerkCategory(LabelledEnum):
-    TRAVEL = "travel"
-    FOOD_DRINK = "food_drink"
-    WELLNESS = "wellness"
-    SHOPPING = "shopping"
-    LEARNING = "learning"
-    ENTERTAINMENT = "entertainment"
-    SERVICES = "services"
-    OTHER = "other"
+    TRAVEL = "travel", _l("Travel")
+    FOOD_DRINK = "food_drink", _l("Food and drink")
+    WELLNESS = "wellness", _l("Health and wellness")
+    SHOPPING = "shopping", _l("Shopping")
+    LEARNING = "learning", _l("Learning")
+    ENTERTAINMENT = "entertainment", _l("Entertainment")
+    SERVICES = "services", _l("Our services")
+    OTHER = "other", _l("Other")
 
 
 class PerkStatus(LabelledEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+    DRAFT = "draft", _l("Draft")
+    PUBLISHED = "published", _l("Published")
+    ARCHIVED = "archived", _l("Archived")
 
 
 class LimitPeriod(LabelledEnum):
-    EVER = "ever"
-    YEAR = "year"
-    MONTH = "month"
+    EVER = "ever", _l("ever")
+    YEAR = "year", _l("per calendar year")
+    MONTH = "month", _l("per calendar month")
 
 
 class Allocation(LabelledEnum):
-    FIRST_COME = "first_come"
-    DRAW = "draw"
+    FIRST_COME = "first_come", _l("First come, first served")
+    DRAW = "draw", _l("Fair draw")
 
 
 class CodeMode(LabelledEnum):
-    POOL = "pool"  # one unique code per claim, from an imported list; stock = unused codes
-    SHARED = "shared"  # everyone gets the same code
-    VOUCHER = "voucher"  # the claim's own reference is the voucher number
+    # one unique code per claim, from an imported list; stock = unused codes
+    POOL = "pool", _l("Unique codes from a pool")
+    SHARED = "shared", _l("One shared code")  # everyone gets the same code
+    # the claim's own reference is the voucher number
+    VOUCHER = "voucher", _l("A voucher number per claim")
 
 
 class ClaimStatus(LabelledEnum):
-    CLAIMED = "claimed"
-    USED = "used"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
+    CLAIMED = "claimed", _l("Claimed")
+    USED = "used", _l("Used")
+    EXPIRED = "expired", _l("Expired")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
 class DrawStatus(LabelledEnum):
-    OPEN = "open"  # taking entries; the seed's hash is public, the seed is not
-    DRAWN = "drawn"  # seed revealed, winners and waiting list fixed
+    # taking entries; the seed's hash is public, the seed is not
+    OPEN = "open", _l("Open for entries")
+    DRAWN = "drawn", _l("Drawn")  # seed revealed, winners and waiting list fixed
 
 
 class EntryOutcome(LabelledEnum):
-    PENDING = "pending"
-    WON = "won"
-    WAITING = "waiting"
-    DECLINED = "declined"
-    LAPSED = "lapsed"  # the waiting list ended before this entry's turn came
+    PENDING = "pending", _l("Entered")
+    WON = "won", _l("Won")
+    WAITING = "waiting", _l("Waiting list")
+    DECLINED = "declined", _l("Declined")
+    LAPSED = "lapsed", _l("Not reached")  # the waiting list ended before this entry's turn came
 
-
-LABELS = {
-    PerkKind.DISCOUNT_CODE: _l("Discount code"),
-    PerkKind.INTERNAL_VOUCHER: _l("Staff voucher"),
-    PerkKind.EXPERIENCE: _l("Experience"),
-    PerkKind.GIFT: _l("Gift"),
-    PerkCategory.TRAVEL: _l("Travel"),
-    PerkCategory.FOOD_DRINK: _l("Food and drink"),
-    PerkCategory.WELLNESS: _l("Health and wellness"),
-    PerkCategory.SHOPPING: _l("Shopping"),
-    PerkCategory.LEARNING: _l("Learning"),
-    PerkCategory.ENTERTAINMENT: _l("Entertainment"),
-    PerkCategory.SERVICES: _l("Our services"),
-    PerkCategory.OTHER: _l("Other"),
-    PerkStatus.DRAFT: _l("Draft"),
-    PerkStatus.PUBLISHED: _l("Published"),
-    PerkStatus.ARCHIVED: _l("Archived"),
-    LimitPeriod.EVER: _l("ever"),
-    LimitPeriod.YEAR: _l("per calendar year"),
-    LimitPeriod.MONTH: _l("per calendar month"),
-    Allocation.FIRST_COME: _l("First come, first served"),
-    Allocation.DRAW: _l("Fair draw"),
-    CodeMode.POOL: _l("Unique codes from a pool"),
-    CodeMode.SHARED: _l("One shared code"),
-    CodeMode.VOUCHER: _l("A voucher number per claim"),
-    ClaimStatus.CLAIMED: _l("Claimed"),
-    ClaimStatus.USED: _l("Used"),
-    ClaimStatus.EXPIRED: _l("Expired"),
-    ClaimStatus.CANCELLED: _l("Cancelled"),
-    DrawStatus.OPEN: _l("Open for entries"),
-    DrawStatus.DRAWN: _l("Drawn"),
-    EntryOutcome.PENDING: _l("Entered"),
-    EntryOutcome.WON: _l("Won"),
-    EntryOutcome.WAITING: _l("Waiting list"),
-    EntryOutcome.DECLINED: _l("Declined"),
-    EntryOutcome.LAPSED: _l("Not reached"),
-}
 
 # Claim references and voucher numbers: no 0/O/1/I/L, easy to read out at a counter.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -27,7 +27,7 @@ from perks.catalog.models import Claim, Perk
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, PerksError
 from perks.extensions import limiter
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, require_confirmation
 from perks.images import image_response
 from perks.people.access import login_required, roles_required
 from perks.people.models import EmploymentType, Role
@@ -42,12 +42,6 @@ Page = str | tuple[str, int]
 def employment_type_labels(perk: Perk) -> list[str]:
     """The names of the employment types a perk is limited to, in the page's language."""
     return [EmploymentType(value).label for value in perk.employment_types]
-
-
-def _confirmed() -> None:
-    """The POST came from our own button (CSRF token checked); anything else is a 400."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
 
 
 # --- the catalog ----------------------------------------------------------------------------
@@ -103,7 +97,7 @@ def perk_image(perk_id: int, name: str | None = None) -> Response:
 @bp.post("/perks/<int:perk_id>/claim")
 @login_required
 def claim_perk(perk_id: int) -> Response | Page:
-    _confirmed()
+    require_confirmation()
     try:
         claim = claims.claim_perk(perk_id, current_user)
     except (NotEligible, Conflict) as error:  # LimitReached and SoldOut are Conflicts
@@ -115,7 +109,7 @@ def claim_perk(perk_id: int) -> Response | Page:
 @bp.post("/perks/<int:perk_id>/enter")
 @login_required
 def enter_draw(perk_id: int) -> Response | Page:
-    _confirmed()
+    require_confirmation()
     try:
         draws.enter_draw(perk_id, current_user)
     except PerksError as error:  # no open draw, closed, not eligible, already entered
@@ -166,7 +160,7 @@ def my_claim(claim_id: int) -> Page:
 @bp.post("/my-perks/<int:claim_id>/used")
 @login_required
 def mark_used(claim_id: int) -> Response | Page:
-    _confirmed()
+    require_confirmation()
     try:
         claims.mark_claim_used(claim_id, current_user)
     except Conflict as error:  # already used (when, by whom), expired or cancelled
@@ -178,7 +172,7 @@ def mark_used(claim_id: int) -> Response | Page:
 @bp.post("/draws/entries/<int:entry_id>/decline")
 @login_required
 def decline_seat(entry_id: int) -> Response | Page:
-    _confirmed()
+    require_confirmation()
     try:
         draws.decline_seat(entry_id, current_user)
     except Conflict as error:  # not a winning entry, or too late

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from perks.commissions import ledger, queries, services
 from perks.commissions.forms import AdjustmentForm, CommissionFilterForm, EndRuleForm, RuleForm
 from perks.commissions.models import CommissionRule, CommissionState
-from perks.commissions.rules import company_date, terms_of
+from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.money import Money, format_money
@@ -103,16 +103,10 @@ def adjustments() -> Response | Page:
 @finance_only
 def rules() -> str:
     rules = queries.all_rules()
-    default_currency = current_app.config["DEFAULT_CURRENCY"]
-    examples = {}
-    for rule in rules:
-        terms = terms_of(rule)
-        base = services.example_base(terms, default_currency)
-        examples[rule.id] = (base, services.preview(terms, base))
     return render_template(
         "commissions/finance_rules.html",
         rules=rules,
-        examples=examples,
+        examples=services.rule_examples(rules, current_app.config["DEFAULT_CURRENCY"]),
         applied=queries.applied_rule_ids([r.id for r in rules]),
         end_form=EndRuleForm(),
         today=company_date(utcnow()),

@@ -36,7 +36,7 @@ from perks.commissions.models import (
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
-from perks.money import Money
+from perks.money import Money, money_column
 from perks.people.models import User
 
 #: the longest reason finance may give for an adjustment
@@ -174,9 +174,7 @@ class PersonNet:
     amount: int = 0
     entry_ids: list[int] = field(default_factory=list)
 
-    @property
-    def net(self) -> Money:
-        return Money(self.amount, self.currency)
+    net = money_column("amount")
 
 
 class NettedEntry(Protocol):

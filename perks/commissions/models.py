@@ -32,7 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin, utcnow
-from perks.money import Money
+from perks.i18n import LabelledEnum
+from perks.money import Money, money_column, optional_money_column
 
 if TYPE_CHECKING:
     from perks.people.models import User
@@ -48,41 +49,22 @@ def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
 # --- rules -----------------------------------------------------------------------------------
 
 
-class RuleScope(enum.StrEnum):
+class RuleScope(LabelledEnum):
     """What a rule applies to; the most specific matching rule wins (product > category >
     default)."""
 
-    DEFAULT = "default"
-    CATEGORY = "category"
-    PRODUCT = "product"
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                RuleScope.DEFAULT: _l("Every product"),
-                RuleScope.CATEGORY: _l("A category"),
-                RuleScope.PRODUCT: _l("A product"),
-            }[self]
-        )
+    DEFAULT = "default", _l("Every product")
+    CATEGORY = "category", _l("A category")
+    PRODUCT = "product", _l("A product")
 
     @property
     def specificity(self) -> int:
         return {RuleScope.DEFAULT: 0, RuleScope.CATEGORY: 1, RuleScope.PRODUCT: 2}[self]
 
 
-class RuleKind(enum.StrEnum):
-    PERCENT = "percent"  # basis points of the line total
-    FLAT = "flat"  # a fixed amount per unit bought
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                RuleKind.PERCENT: _l("Percentage of the line total"),
-                RuleKind.FLAT: _l("Fixed amount per unit"),
-            }[self]
-        )
+class RuleKind(LabelledEnum):
+    PERCENT = "percent", _l("Percentage of the line total")  # basis points of the line total
+    FLAT = "flat", _l("Fixed amount per unit")  # a fixed amount per unit bought
 
 
 class CommissionRule(TimestampMixin, Base):
@@ -145,17 +127,8 @@ class CommissionRule(TimestampMixin, Base):
     product: Mapped[Product | None] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()
 
-    @property
-    def flat(self) -> Money | None:
-        if self.flat_amount is None or self.currency is None:
-            return None
-        return Money(self.flat_amount, self.currency)
-
-    @property
-    def cap(self) -> Money | None:
-        if self.cap_amount is None or self.currency is None:
-            return None
-        return Money(self.cap_amount, self.currency)
+    flat = optional_money_column("flat_amount")
+    cap = optional_money_column("cap_amount")
 
     def active_on(self, day: date) -> bool:
         return self.effective_from <= day and (
@@ -175,29 +148,15 @@ class CommissionRule(TimestampMixin, Base):
 # --- commissions -----------------------------------------------------------------------------
 
 
-class CommissionState(enum.StrEnum):
+class CommissionState(LabelledEnum):
     """Where a commission stands; transitions live in ``perks.commissions.lifecycle``."""
 
-    PENDING = "pending"  # the order is paid, not yet used
-    EARNED = "earned"  # the order was used; the holding period runs
-    PAYABLE = "payable"  # the holding period is over: in the next payout
-    PAID = "paid"  # its payout batch was paid
-    VOIDED = "voided"  # refunded, cancelled or a lost dispute before it was paid
-    ON_HOLD = "on_hold"  # the customer disputed the payment
-
-    @property
-    def label(self) -> str:
-        return str(COMMISSION_STATE_LABELS[self])
-
-
-COMMISSION_STATE_LABELS = {
-    CommissionState.PENDING: _l("Pending"),
-    CommissionState.EARNED: _l("Earned"),
-    CommissionState.PAYABLE: _l("Payable"),
-    CommissionState.PAID: _l("Paid"),
-    CommissionState.VOIDED: _l("Voided"),
-    CommissionState.ON_HOLD: _l("On hold"),
-}
+    PENDING = "pending", _l("Pending")  # the order is paid, not yet used
+    EARNED = "earned", _l("Earned")  # the order was used; the holding period runs
+    PAYABLE = "payable", _l("Payable")  # the holding period is over: in the next payout
+    PAID = "paid", _l("Paid")  # its payout batch was paid
+    VOIDED = "voided", _l("Voided")  # refunded, cancelled or a lost dispute before it was paid
+    ON_HOLD = "on_hold", _l("On hold")  # the customer disputed the payment
 
 
 class VoidReason(enum.StrEnum):
@@ -298,18 +257,10 @@ class Commission(TimestampMixin, Base):
     def money(self, amount: int) -> Money:
         return Money(amount, self.currency)
 
-    @property
-    def base(self) -> Money:
-        return Money(self.base_amount, self.currency)
-
-    @property
-    def value(self) -> Money:
-        """What it is worth now."""
-        return Money(self.amount, self.currency)
-
-    @property
-    def original(self) -> Money:
-        return Money(self.original_amount, self.currency)
+    base = money_column("base_amount")
+    #: what it is worth now
+    value = money_column("amount")
+    original = money_column("original_amount")
 
     @property
     def is_reduced(self) -> bool:
@@ -319,22 +270,11 @@ class Commission(TimestampMixin, Base):
 # --- the ledger ------------------------------------------------------------------------------
 
 
-class EntryKind(enum.StrEnum):
-    EARN = "earn"  # + when the order was used
-    REVERSAL = "reversal"  # − when it was refunded or a dispute lost
-    ADJUSTMENT = "adjustment"  # ± by finance, with a reason
-    PAYOUT = "payout"  # − when a payout batch was paid
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                EntryKind.EARN: _l("Earned"),
-                EntryKind.REVERSAL: _l("Reversed"),
-                EntryKind.ADJUSTMENT: _l("Adjustment"),
-                EntryKind.PAYOUT: _l("Paid out"),
-            }[self]
-        )
+class EntryKind(LabelledEnum):
+    EARN = "earn", _l("Earned")  # + when the order was used
+    REVERSAL = "reversal", _l("Reversed")  # − when it was refunded or a dispute lost
+    ADJUSTMENT = "adjustment", _l("Adjustment")  # ± by finance, with a reason
+    PAYOUT = "payout", _l("Paid out")  # − when a payout batch was paid
 
 
 class LedgerEntry(Base):
@@ -379,9 +319,7 @@ class LedgerEntry(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
-    @property
-    def money(self) -> Money:
-        return Money(self.amount, self.currency)
+    money = money_column("amount")
 
 
 class LedgerIsAppendOnly(RuntimeError):

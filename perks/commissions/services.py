@@ -7,6 +7,7 @@ before, so every commission keeps pointing at the terms it was computed with.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy import exists, select
 
 from perks import audit
 from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
-from perks.commissions.rules import RuleTerms, company_date
+from perks.commissions.rules import RuleTerms, company_date, terms_of
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
@@ -258,6 +259,22 @@ def example_base(terms: RuleTerms, default_currency: str) -> Money:
     """The order the rules pages compute an example for (2.000.000 ₫, or $100.00)."""
     currency = terms.currency or default_currency
     return Money(PREVIEW_BASES.get(currency, PREVIEW_BASES["VND"]), currency)
+
+
+def rule_examples(
+    rules: Iterable[CommissionRule], default_currency: str
+) -> dict[int, tuple[Money, Money | None]]:
+    """Each rule's id → the example order the rules pages show and what the rule pays on it.
+
+    The example is in the rule's currency, else in ``default_currency`` (see ``example_base``);
+    what it pays is None for a rule in another currency. Raises nothing.
+    """
+    examples = {}
+    for rule in rules:
+        terms = terms_of(rule)
+        base = example_base(terms, default_currency)
+        examples[rule.id] = (base, preview(terms, base))
+    return examples
 
 
 def rule_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:

@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.charts import PALETTE, Series, bar_chart
 from perks.commissions import queries, services
+from perks.commissions.charts import earnings_chart
 from perks.commissions.models import Commission
-from perks.commissions.rules import company_date, terms_of
+from perks.commissions.rules import company_date
 from perks.db import utcnow
-from perks.money import Money, format_money
+from perks.money import Money
 from perks.people.access import login_required
 
 bp = Blueprint("commissions", __name__)
@@ -42,21 +42,16 @@ def bps_percent(bps: int) -> str:
     return queries.percent_text(bps)
 
 
-def earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
-    def number(value: int) -> str:
-        return format_money(Money(value, monthly.currency))
-
-    return bar_chart(
+def my_earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
+    return earnings_chart(
         monthly.labels,
-        [
-            Series(_("Earned"), monthly.earned, PALETTE[0]),
-            Series(_("Taken back"), monthly.taken_back, PALETTE[3]),
-            Series(_("Paid out"), monthly.paid, PALETTE[2]),
-        ],
+        currency=monthly.currency,
+        earned=monthly.earned,
+        taken_back=monthly.taken_back,
+        paid_out=monthly.paid,
         title=_("My commissions per month (%(currency)s)", currency=monthly.currency),
         ident="earnings-chart",
         empty_text=_("Nothing earned yet."),
-        number=number,
     )
 
 
@@ -75,7 +70,7 @@ def my_earnings() -> str:
         commissions=queries.commissions_page(user_id, page),
         adjustments=queries.adjustments_of(user_id),
         monthly=monthly,
-        chart=earnings_chart(monthly),
+        chart=my_earnings_chart(monthly),
         currency=currency,
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
     )
@@ -85,15 +80,9 @@ def my_earnings() -> str:
 @login_required
 def rules() -> str:
     rules = queries.live_rules(company_date(utcnow()))
-    default_currency = current_app.config["DEFAULT_CURRENCY"]
-    examples = {}
-    for rule in rules:
-        terms = terms_of(rule)
-        base = services.example_base(terms, default_currency)
-        examples[rule.id] = (base, services.preview(terms, base))
     return render_template(
         "commissions/rules.html",
         rules=rules,
-        examples=examples,
+        examples=services.rule_examples(rules, current_app.config["DEFAULT_CURRENCY"]),
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
     )

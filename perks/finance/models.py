@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin
-from perks.money import Money
+from perks.i18n import LabelledEnum
+from perks.money import money_column
 
 if TYPE_CHECKING:
     from perks.people.models import User
@@ -56,41 +57,22 @@ def new_batch_reference(cutoff: date) -> str:
     return f"PO-{cutoff:%Y%m%d}-{suffix}"
 
 
-class BatchStatus(enum.StrEnum):
+class BatchStatus(LabelledEnum):
     """draft → approved → paid; draft or approved → cancelled."""
 
-    DRAFT = "draft"
-    APPROVED = "approved"
-    PAID = "paid"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return str(BATCH_STATUS_LABELS[self])
+    DRAFT = "draft", _l("Draft")
+    APPROVED = "approved", _l("Approved")
+    PAID = "paid", _l("Paid")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
-BATCH_STATUS_LABELS = {
-    BatchStatus.DRAFT: _l("Draft"),
-    BatchStatus.APPROVED: _l("Approved"),
-    BatchStatus.PAID: _l("Paid"),
-    BatchStatus.CANCELLED: _l("Cancelled"),
-}
-
-
-class LineStatus(enum.StrEnum):
-    INCLUDED = "included"  # paid with the batch
-    EXCLUDED = "excluded"  # left out by finance, with a reason: waits for the next batch
-    CARRIED = "carried"  # a net of zero or less: carried forward, nothing paid
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                LineStatus.INCLUDED: _l("Included"),
-                LineStatus.EXCLUDED: _l("Excluded"),
-                LineStatus.CARRIED: _l("Carried forward"),
-            }[self]
-        )
+class LineStatus(LabelledEnum):
+    # paid with the batch
+    INCLUDED = "included", _l("Included")
+    # left out by finance, with a reason: waits for the next batch
+    EXCLUDED = "excluded", _l("Excluded")
+    # a net of zero or less: carried forward, nothing paid
+    CARRIED = "carried", _l("Carried forward")
 
 
 class PayoutBatch(TimestampMixin, Base):
@@ -180,9 +162,7 @@ class PayoutLine(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     excluded_by: Mapped[User | None] = relationship(foreign_keys=[excluded_by_id])
 
-    @property
-    def net(self) -> Money:
-        return Money(self.amount, self.currency)
+    net = money_column("amount")
 
 
 class PayoutItem(Base):

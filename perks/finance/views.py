@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -27,7 +26,7 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from perks.charts import PALETTE, Series, bar_chart
+from perks.commissions.charts import earnings_chart
 from perks.errors import PerksError, ValidationFailed
 from perks.finance import exports, payouts, reconciliation, reports
 from perks.finance.forms import (
@@ -41,8 +40,7 @@ from perks.finance.forms import (
 )
 from perks.finance.models import BatchStatus, LineStatus
 from perks.finance.periods import company_today, current_month, custom_period
-from perks.forms import ConfirmForm
-from perks.money import Money, format_money
+from perks.forms import ConfirmForm, require_confirmation
 from perks.payments import stripe_gateway
 from perks.people.access import roles_required
 from perks.people.models import Role
@@ -83,20 +81,15 @@ def _chosen(form: ReportForm) -> reports.ReportFilter | None:
 
 
 def report_chart(data: reports.ChartData) -> Markup:
-    def number(value: int) -> str:
-        return format_money(Money(value, data.currency))
-
-    return bar_chart(
+    return earnings_chart(
         data.labels,
-        [
-            Series(_("Earned"), data.earned, PALETTE[0]),
-            Series(_("Taken back"), data.taken_back, PALETTE[3]),
-            Series(_("Paid out"), data.paid_out, PALETTE[2]),
-        ],
+        currency=data.currency,
+        earned=data.earned,
+        taken_back=data.taken_back,
+        paid_out=data.paid_out,
         title=_("Commissions over time (%(currency)s)", currency=data.currency),
         ident="commission-chart",
         empty_text=_("No ledger entries in this period."),
-        number=number,
     )
 
 
@@ -211,8 +204,7 @@ def prepare_export(name: str, file_format: str) -> Response | Page:
     export, form, chosen = _export_and_filter(name, file_format)
     if chosen is None:
         return _exports_page(form, {}), 400
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     job = exports.start_export(
         export, chosen, file_format, actor=current_user._get_current_object(), locale=_locale()
     )

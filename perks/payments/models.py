@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,24 +10,18 @@ from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from perks.db import Base, utcnow
+from perks.i18n import LabelledEnum
 
 
-class EventOutcome(enum.StrEnum):
-    APPLIED = "applied"  # it changed an order
-    NO_CHANGE = "no_change"  # the order already reflected it (out of order, or replayed)
-    IGNORED = "ignored"  # a type we do not handle, or not about one of our orders
-    MISMATCH = "mismatch"  # amount or currency disagreed with the order: never fulfilled
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                EventOutcome.APPLIED: _l("Applied"),
-                EventOutcome.NO_CHANGE: _l("No change"),
-                EventOutcome.IGNORED: _l("Ignored"),
-                EventOutcome.MISMATCH: _l("Amount mismatch"),
-            }[self]
-        )
+class EventOutcome(LabelledEnum):
+    # it changed an order
+    APPLIED = "applied", _l("Applied")
+    # the order already reflected it (out of order, or replayed)
+    NO_CHANGE = "no_change", _l("No change")
+    # a type we do not handle, or not about one of our orders
+    IGNORED = "ignored", _l("Ignored")
+    # amount or currency disagreed with the order: never fulfilled
+    MISMATCH = "mismatch", _l("Amount mismatch")
 
 
 class StripeEvent(Base):

@@ -32,7 +32,7 @@ from wtforms.validators import Optional
 
 from perks.errors import NotFound
 from perks.extensions import csrf, limiter
-from perks.forms import ConfirmForm, Form
+from perks.forms import ConfirmForm, Form, require_confirmation
 from perks.payments import event_queries, webhooks
 from perks.payments.models import EventOutcome
 from perks.payments.stripe_gateway import InvalidWebhook
@@ -137,8 +137,7 @@ def event(stored_id: int) -> str:
 @bp.post("/admin/stripe-events/<int:stored_id>/replay")
 @roles_required(Role.ADMIN)
 def replay_event(stored_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     try:
         stored = webhooks.replay(stored_id, current_user)
     except NotFound:

@@ -8,7 +8,6 @@ person signs in with; ``people`` never imports ``auth``.
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import date, datetime
 
@@ -28,52 +27,27 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin
+from perks.i18n import LabelledEnum
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     """What a person may do. A person may hold several."""
 
-    EMPLOYEE = "employee"
-    MANAGER = "manager"
-    REDEEMER = "redeemer"
-    HR = "hr"
-    FINANCE = "finance"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
+    EMPLOYEE = "employee", _l("Employee")
+    MANAGER = "manager", _l("Manager")
+    REDEEMER = "redeemer", _l("Redeemer")
+    HR = "hr", _l("HR")
+    FINANCE = "finance", _l("Finance")
+    ADMIN = "admin", _l("Administrator")
 
 
-ROLE_LABELS = {
-    Role.EMPLOYEE: _l("Employee"),
-    Role.MANAGER: _l("Manager"),
-    Role.REDEEMER: _l("Redeemer"),
-    Role.HR: _l("HR"),
-    Role.FINANCE: _l("Finance"),
-    Role.ADMIN: _l("Administrator"),
-}
-
-
-class EmploymentType(enum.StrEnum):
+class EmploymentType(LabelledEnum):
     """How a person works with the company; eligibility rules may use it."""
 
-    STAFF = "staff"
-    CONTRACTOR = "contractor"
-    PARTNER = "partner"
-    SUPPLIER = "supplier"
-
-    @property
-    def label(self) -> str:
-        return str(EMPLOYMENT_TYPE_LABELS[self])
-
-
-EMPLOYMENT_TYPE_LABELS = {
-    EmploymentType.STAFF: _l("Staff"),
-    EmploymentType.CONTRACTOR: _l("Contractor"),
-    EmploymentType.PARTNER: _l("Partner"),
-    EmploymentType.SUPPLIER: _l("Supplier"),
-}
+    STAFF = "staff", _l("Staff")
+    CONTRACTOR = "contractor", _l("Contractor")
+    PARTNER = "partner", _l("Partner")
+    SUPPLIER = "supplier", _l("Supplier")
 
 
 def new_session_token() -> str:

@@ -28,7 +28,6 @@ lives as long as the window.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -40,6 +39,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from perks.extensions import db
+from perks.i18n import LabelledEnum
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
 from perks.referrals.services import link_by_code
@@ -50,33 +50,16 @@ COOKIE_SALT = "perks.referrals.attribution-cookie"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-class AttributionReason(enum.StrEnum):
-    COOKIE = "cookie"
-    TYPED_CODE = "typed_code"
-    NONE = "none"
-    EXPIRED = "expired"
-    SELF_REFERRAL = "self_referral"
-    EMPLOYEE_BUYER = "employee_buyer"
-    PAUSED = "paused"
-    DEACTIVATED = "deactivated"
-    UNKNOWN_CODE = "unknown_code"
-
-    @property
-    def label(self) -> str:
-        return str(REASON_LABELS[self])
-
-
-REASON_LABELS = {
-    AttributionReason.COOKIE: _l("Referral link clicked"),
-    AttributionReason.TYPED_CODE: _l("Referral code typed at checkout"),
-    AttributionReason.NONE: _l("No referral"),
-    AttributionReason.EXPIRED: _l("Referral click too long ago"),
-    AttributionReason.SELF_REFERRAL: _l("Self-referral"),
-    AttributionReason.EMPLOYEE_BUYER: _l("Staff purchase"),
-    AttributionReason.PAUSED: _l("Referral link paused"),
-    AttributionReason.DEACTIVATED: _l("Referrer no longer with the company"),
-    AttributionReason.UNKNOWN_CODE: _l("Unknown referral code"),
-}
+class AttributionReason(LabelledEnum):
+    COOKIE = "cookie", _l("Referral link clicked")
+    TYPED_CODE = "typed_code", _l("Referral code typed at checkout")
+    NONE = "none", _l("No referral")
+    EXPIRED = "expired", _l("Referral click too long ago")
+    SELF_REFERRAL = "self_referral", _l("Self-referral")
+    EMPLOYEE_BUYER = "employee_buyer", _l("Staff purchase")
+    PAUSED = "paused", _l("Referral link paused")
+    DEACTIVATED = "deactivated", _l("Referrer no longer with the company")
+    UNKNOWN_CODE = "unknown_code", _l("Unknown referral code")
 
 
 @dataclass(frozen=True, slots=True)

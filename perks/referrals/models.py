@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin, utcnow
+from perks.i18n import LabelledEnum
 
 if TYPE_CHECKING:
     from perks.people.models import User
@@ -47,20 +47,10 @@ def new_link_code() -> str:
     return "".join(characters)
 
 
-class Destination(enum.StrEnum):
-    STOREFRONT = "storefront"
-    CATEGORY = "category"
-    PRODUCT = "product"
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                Destination.STOREFRONT: _l("Storefront"),
-                Destination.CATEGORY: _l("Category"),
-                Destination.PRODUCT: _l("Product"),
-            }[self]
-        )
+class Destination(LabelledEnum):
+    STOREFRONT = "storefront", _l("Storefront")
+    CATEGORY = "category", _l("Category")
+    PRODUCT = "product", _l("Product")
 
 
 class ReferralLink(TimestampMixin, Base):

@@ -10,7 +10,6 @@ like the default Asia/Ho_Chi_Minh.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,22 +22,19 @@ from sqlalchemy import ColumnElement, Date, cast, func
 
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.i18n import LabelledEnum
 from perks.referrals.models import Click
 
 #: the periods a stats page offers, in days; the first is the default
 STATS_DAYS = (30, 90, 365)
 
 
-class Period(enum.StrEnum):
+class Period(LabelledEnum):
     """How the chart groups the clicks."""
 
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-    @property
-    def label(self) -> str:
-        return str(PERIOD_LABELS[self])
+    DAY = "day", _l("By day")
+    WEEK = "week", _l("By week")
+    MONTH = "month", _l("By month")
 
     def start_of(self, day: date) -> date:
         """The first day of the bucket ``day`` falls in (weeks start on Monday)."""
@@ -55,9 +51,6 @@ class Period(enum.StrEnum):
         if self is Period.MONTH:
             return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
         return start + timedelta(days=1)
-
-
-PERIOD_LABELS = {Period.DAY: _l("By day"), Period.WEEK: _l("By week"), Period.MONTH: _l("By month")}
 
 
 def company_zone() -> ZoneInfo:

@@ -68,7 +68,6 @@ from perks.referrals import rollup
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click, ReferralLink
 from perks.referrals.periods import (  # the pages import them from here too
-    PERIOD_LABELS,  # noqa: F401
     STATS_DAYS,  # noqa: F401
     Period,
     Window,

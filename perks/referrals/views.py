@@ -10,7 +10,6 @@ from urllib.parse import quote
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     flash,
     redirect,
@@ -33,7 +32,7 @@ from perks.db import utcnow
 from perks.error_pages import render_error
 from perks.errors import PerksError
 from perks.extensions import limiter
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, require_confirmation
 from perks.lean import lean
 from perks.people.access import login_required
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
@@ -66,12 +65,6 @@ def _setup(state: BlueprintSetupState) -> None:
     init_redirect(app)
 
 
-def _confirmed() -> None:
-    """The POST came from our own button (CSRF token checked); anything else is a 400."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-
-
 def link_url(link: ReferralLink) -> str:
     """The link as people share it: absolute, on this site's configured ``BASE_URL``."""
     return absolute_url("referrals.redirect", code=link.code)
@@ -98,7 +91,7 @@ def my_links() -> str:
 def make_default_link() -> Response:
     """The "make my link" button, for someone who has no default link (people get theirs
     when they are added or re-activated)."""
-    _confirmed()
+    require_confirmation()
     link = services.ensure_default_link(current_user)
     flash(_("Your link is ready: share it."), "success")
     return redirect(url_for("referrals.share", link_id=link.id))
@@ -234,7 +227,7 @@ def _back_to(link_id: int) -> Response:
 @bp.post("/links/<int:link_id>/pause")
 @login_required
 def pause(link_id: int) -> Response:
-    _confirmed()
+    require_confirmation()
     services.set_link_paused(link_id, current_user, paused=True)
     flash(_("Link paused: it still leads to the storefront, but counts nothing."), "info")
     return _back_to(link_id)
@@ -243,7 +236,7 @@ def pause(link_id: int) -> Response:
 @bp.post("/links/<int:link_id>/resume")
 @login_required
 def resume(link_id: int) -> Response:
-    _confirmed()
+    require_confirmation()
     services.set_link_paused(link_id, current_user, paused=False)
     flash(_("Link resumed."), "success")
     return _back_to(link_id)

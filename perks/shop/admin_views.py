@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import Conflict, ValidationFailed
-from perks.forms import ConfirmForm, Form
+from perks.forms import ConfirmForm, Form, require_confirmation
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.people.access import roles_required
@@ -43,12 +43,6 @@ Page = str | tuple[str, int]
 
 shelf_keepers = roles_required(Role.HR, Role.FINANCE)
 finance_only = roles_required(Role.FINANCE)
-
-
-def _confirmed() -> None:
-    """The POST came from our own button (CSRF token checked); anything else is a 400."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
 
 
 def _field_error(form: Form, error: ValidationFailed) -> None:
@@ -138,7 +132,7 @@ def edit_product(product_id: int) -> Response | Page:
 @bp.post("/products/<int:product_id>/deactivate")
 @shelf_keepers
 def deactivate_product(product_id: int) -> Response:
-    _confirmed()
+    require_confirmation()
     product = services.set_product_active(product_id, False, actor=current_user)
     flash(
         _("“%(name)s” is off sale: the storefront no longer shows it.", name=product.name),
@@ -150,7 +144,7 @@ def deactivate_product(product_id: int) -> Response:
 @bp.post("/products/<int:product_id>/reactivate")
 @shelf_keepers
 def reactivate_product(product_id: int) -> Response:
-    _confirmed()
+    require_confirmation()
     product = services.set_product_active(product_id, True, actor=current_user)
     flash(_("“%(name)s” is on sale again.", name=product.name), "success")
     return redirect(url_for(".products"), 303)
@@ -207,7 +201,7 @@ def edit_category(category_id: int) -> Response | Page:
 @bp.post("/categories/<int:category_id>/move")
 @shelf_keepers
 def move_category(category_id: int) -> Response:
-    _confirmed()
+    require_confirmation()
     offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if offset is None:
         abort(400)

@@ -24,25 +24,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
-from perks.money import Money
+from perks.i18n import LabelledEnum
+from perks.money import Money, money_column, optional_money_column
 
 if TYPE_CHECKING:
     from perks.people.models import User
     from perks.referrals.models import ReferralLink
 
 
-class RedemptionMode(enum.StrEnum):
-    COUNTER = "counter"  # a redeemer scans the customer's code at the counter
-    ON_PAYMENT = "on_payment"  # redeemed as soon as it is paid (e.g. a gift card sent by e-mail)
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                RedemptionMode.COUNTER: _l("Redeemed at the counter"),
-                RedemptionMode.ON_PAYMENT: _l("Redeemed on payment"),
-            }[self]
-        )
+class RedemptionMode(LabelledEnum):
+    # a redeemer scans the customer's code at the counter
+    COUNTER = "counter", _l("Redeemed at the counter")
+    # redeemed as soon as it is paid (e.g. a gift card sent by e-mail)
+    ON_PAYMENT = "on_payment", _l("Redeemed on payment")
 
 
 class _Named(BilingualMixin):
@@ -110,15 +104,14 @@ class Product(_Named, TimestampMixin, Base):
 
     category: Mapped[ProductCategory | None] = relationship(lazy="joined")
 
-    @property
-    def price(self) -> Money:
-        return Money(self.price_amount, self.currency)
+    price = money_column("price_amount")
+    _fixed_staff_price = optional_money_column("staff_price_amount")
 
     @property
     def staff_price(self) -> Money | None:
         """What a person of the company pays: the staff price, else the staff discount."""
-        if self.staff_price_amount is not None:
-            return Money(self.staff_price_amount, self.currency)
+        if self._fixed_staff_price is not None:
+            return self._fixed_staff_price
         if self.staff_discount_bps:
             return self.price - self.price.percent(self.staff_discount_bps)
         return None
@@ -150,7 +143,7 @@ def new_order_number() -> str:
     return "PK-" + "".join(secrets.choice(REDEMPTION_CODE_ALPHABET) for _ in range(8))
 
 
-class OrderStatus(enum.StrEnum):
+class OrderStatus(LabelledEnum):
     """Where an order stands; derived from its facts by ``Order.refresh_status``.
 
     ``pending`` (Checkout Session created) → ``paid`` (webhook confirmed, amount and currency
@@ -158,48 +151,24 @@ class OrderStatus(enum.StrEnum):
     ``partially_refunded``, ``refunded``, ``disputed`` (open dispute, or one lost).
     """
 
-    PENDING = "pending"
-    PAID = "paid"
-    REDEEMED = "redeemed"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    DISPUTED = "disputed"
-
-    @property
-    def label(self) -> str:
-        return str(ORDER_STATUS_LABELS[self])
+    PENDING = "pending", _l("Awaiting payment")
+    PAID = "paid", _l("Paid")
+    REDEEMED = "redeemed", _l("Redeemed")
+    EXPIRED = "expired", _l("Expired")
+    CANCELLED = "cancelled", _l("Cancelled")
+    PARTIALLY_REFUNDED = "partially_refunded", _l("Partially refunded")
+    REFUNDED = "refunded", _l("Refunded")
+    DISPUTED = "disputed", _l("Disputed")
 
 
-ORDER_STATUS_LABELS = {
-    OrderStatus.PENDING: _l("Awaiting payment"),
-    OrderStatus.PAID: _l("Paid"),
-    OrderStatus.REDEEMED: _l("Redeemed"),
-    OrderStatus.EXPIRED: _l("Expired"),
-    OrderStatus.CANCELLED: _l("Cancelled"),
-    OrderStatus.PARTIALLY_REFUNDED: _l("Partially refunded"),
-    OrderStatus.REFUNDED: _l("Refunded"),
-    OrderStatus.DISPUTED: _l("Disputed"),
-}
-
-
-class DiscountKind(enum.StrEnum):
+class DiscountKind(LabelledEnum):
     """The one discount an order got; staff and friends discounts never stack."""
 
-    NONE = "none"
-    FRIENDS = "friends"  # a referred customer's discount (FRIENDS_DISCOUNT_BPS)
-    STAFF = "staff"  # a person of the company buying at staff price
-
-    @property
-    def label(self) -> str:
-        return str(
-            {
-                DiscountKind.NONE: _l("No discount"),
-                DiscountKind.FRIENDS: _l("Friends discount"),
-                DiscountKind.STAFF: _l("Staff price"),
-            }[self]
-        )
+    NONE = "none", _l("No discount")
+    # a referred customer's discount (FRIENDS_DISCOUNT_BPS)
+    FRIENDS = "friends", _l("Friends discount")
+    # a person of the company buying at staff price
+    STAFF = "staff", _l("Staff price")
 
 
 class DisputeStatus(enum.StrEnum):
@@ -313,21 +282,10 @@ class Order(TimestampMixin, Base):
     redeemed_by: Mapped[User | None] = relationship(foreign_keys=[redeemed_by_id])
     referral_link: Mapped[ReferralLink | None] = relationship()
 
-    @property
-    def total(self) -> Money:
-        return Money(self.total_amount, self.currency)
-
-    @property
-    def subtotal(self) -> Money:
-        return Money(self.subtotal_amount, self.currency)
-
-    @property
-    def discount(self) -> Money:
-        return Money(self.discount_amount, self.currency)
-
-    @property
-    def refunded(self) -> Money:
-        return Money(self.refunded_amount, self.currency)
+    total = money_column("total_amount")
+    subtotal = money_column("subtotal_amount")
+    discount = money_column("discount_amount")
+    refunded = money_column("refunded_amount")
 
     @property
     def customer_first_name(self) -> str:
@@ -403,10 +361,5 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
 
-    @property
-    def line_total(self) -> Money:
-        return Money(self.line_total_amount, self.order.currency)
-
-    @property
-    def unit_price(self) -> Money:
-        return Money(self.unit_amount, self.order.currency)
+    line_total = money_column("line_total_amount", currency="order.currency")
+    unit_price = money_column("unit_amount", currency="order.currency")
