@@ -72,6 +72,9 @@ def sandbox_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
+        from perks.payments.sandbox.webhooks import stop_workers
+
+        stop_workers()  # its webhook thread would go on polling a database that is gone
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

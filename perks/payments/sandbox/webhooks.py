@@ -183,6 +183,7 @@ class DeliveryWorker(threading.Thread):
         super().__init__(name="stripe-sandbox-webhooks", daemon=True)
         self.settings = settings
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._last_cleanup = 0.0
         #: held while a round runs (``wait_idle`` waits for it)
         self.busy = threading.Lock()
@@ -190,8 +191,14 @@ class DeliveryWorker(threading.Thread):
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the round under way, then end (its database is about to go away)."""
+        self._stopping.set()
+        self._wake.set()
+        self.join(timeout)
+
     def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 with self.busy:
                     wait = self._work()
@@ -246,6 +253,19 @@ def ensure_worker(settings: SandboxSettings) -> DeliveryWorker:
             worker = _workers[key] = DeliveryWorker(key[1])
             worker.start()
         return worker
+
+
+def stop_workers(database_url: str | None = None) -> None:
+    """Stop this process's workers on ``database_url`` (all of them with None), before that
+    database is dropped: the end of a test run."""
+    with _workers_lock:
+        stopping = [
+            _workers.pop(key)
+            for key in list(_workers)
+            if key[0] == os.getpid() and database_url in (None, key[1].database_url)
+        ]
+    for worker in stopping:
+        worker.stop()
 
 
 def wake(settings: SandboxSettings) -> None:
