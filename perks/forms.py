@@ -7,13 +7,16 @@ string.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable
 
 from flask import abort
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
+from wtforms.fields.choices import SelectChoice
+
+from perks.i18n import LabelledEnum
 
 
 class _AppTranslations:
@@ -33,22 +36,18 @@ class _AppTranslations:
 _TRANSLATIONS = _AppTranslations()
 
 
-class Labelled(Protocol):
-    """A member of a choice enum: a StrEnum with a translated ``label``."""
-
-    @property
-    def value(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-
 class Form(FlaskForm):
     """A Flask-WTF form whose built-in validation messages follow the user's language."""
 
     class Meta:
         def get_translations(self, form: FlaskForm) -> _AppTranslations:
             return _TRANSLATIONS
+
+
+def enum_choices(members: Iterable[LabelledEnum]) -> list[SelectChoice]:
+    """A select field's choices: each member's value, and its label in the language of the
+    page that shows it (the choices are usually built once, at import). Raises nothing."""
+    return [SelectChoice(member.value, member.lazy_label) for member in members]
 
 
 class ConfirmForm(Form):

@@ -57,3 +57,9 @@ class LabelledEnum(enum.StrEnum):
     def label(self) -> str:
         """The member's name for people, in the current language."""
         return str(self._label)
+
+    @property
+    def lazy_label(self) -> object:
+        """The member's name for people, translated only when it is shown: for what is built
+        once, when a module is imported (a form's choices), and shown to many people."""
+        return self._label

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from perks.catalog.models import PerkCategory
 from perks.catalog.services import MAX_CODE_LENGTH
-from perks.forms import Form
+from perks.forms import Form, enum_choices
 
 
 class CatalogFilterForm(Form):
@@ -24,8 +24,9 @@ class CatalogFilterForm(Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.category.choices = [SelectChoice("", _l("All categories"))] + [
-            SelectChoice(c.value, c.label) for c in PerkCategory
+        self.category.choices = [
+            SelectChoice("", _l("All categories")),
+            *enum_choices(PerkCategory),
         ]
 
     @property

@@ -36,7 +36,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import Form, Labelled
+from perks.forms import Form, enum_choices
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType
 
@@ -56,10 +56,6 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def plain_text(form: Form, field: Field) -> None:
     if field.data and _CONTROL_CHARACTERS.search(field.data):
         raise ValidationError(_l("Remove the invisible control characters from this text."))
-
-
-def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
 class PerkForm(Form):
@@ -104,9 +100,11 @@ class PerkForm(Form):
         validators=[Optional(), Length(max=120), plain_text],
         description=_l("Leave empty for the company's own services."),
     )
-    kind = SelectField(_l("Kind"), choices=_choices(PerkKind), default=PerkKind.DISCOUNT_CODE.value)
+    kind = SelectField(
+        _l("Kind"), choices=enum_choices(PerkKind), default=PerkKind.DISCOUNT_CODE.value
+    )
     category = SelectField(
-        _l("Category"), choices=_choices(PerkCategory), default=PerkCategory.OTHER.value
+        _l("Category"), choices=enum_choices(PerkCategory), default=PerkCategory.OTHER.value
     )
     starts_on = DateField(
         _l("First day"), validators=[Optional()], description=_l("Empty: from publication.")
@@ -116,7 +114,9 @@ class PerkForm(Form):
         validators=[Optional()],
         description=_l("Empty: no end. Unused claims expire after this day."),
     )
-    code_mode = SelectField(_l("Code"), choices=_choices(CodeMode), default=CodeMode.VOUCHER.value)
+    code_mode = SelectField(
+        _l("Code"), choices=enum_choices(CodeMode), default=CodeMode.VOUCHER.value
+    )
     shared_code = StringField(
         _l("Shared code"),
         validators=[Optional(), Length(max=64), plain_text],
@@ -136,15 +136,15 @@ class PerkForm(Form):
         description=_l("Empty: no limit."),
     )
     limit_period = SelectField(
-        _l("Limit period"), choices=_choices(LimitPeriod), default=LimitPeriod.EVER.value
+        _l("Limit period"), choices=enum_choices(LimitPeriod), default=LimitPeriod.EVER.value
     )
     allocation = SelectField(
-        _l("Allocation"), choices=_choices(Allocation), default=Allocation.FIRST_COME.value
+        _l("Allocation"), choices=enum_choices(Allocation), default=Allocation.FIRST_COME.value
     )
     department_ids = CheckboxListField(_l("Departments"), coerce=int, default=list)
     locations = CheckboxListField(_l("Locations"), default=list)
     employment_types = CheckboxListField(
-        _l("Employment types"), choices=_choices(EmploymentType), default=list
+        _l("Employment types"), choices=enum_choices(EmploymentType), default=list
     )
     min_tenure_days = IntegerField(
         _l("Minimum tenure (days)"),
@@ -189,8 +189,7 @@ class PerkFilterForm(Form):
 
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice("all", _l("All"))]
-        + [SelectChoice(s.value, s.label) for s in PerkStatus],
+        choices=[SelectChoice("all", _l("All")), *enum_choices(PerkStatus)],
         default="all",
         validators=[Optional()],
     )

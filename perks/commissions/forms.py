@@ -9,7 +9,7 @@ so views pass plain data to the services.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -29,7 +29,7 @@ from perks.commissions.ledger import MAX_REASON_LENGTH
 from perks.commissions.models import CommissionState, RuleKind, RuleScope
 from perks.commissions.services import RULE_CURRENCIES, RuleData
 from perks.errors import ValidationFailed
-from perks.forms import Form, Labelled
+from perks.forms import Form, enum_choices
 from perks.money import Money, parse_money
 
 ANY_CURRENCY = ""
@@ -52,10 +52,6 @@ def parse_percent(text: str) -> int:
     return bps
 
 
-def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(member.value, member.label) for member in enum_class]
-
-
 def _options(first: tuple[object, object], pairs: list[tuple[int, str]]) -> list[SelectChoice]:
     return [SelectChoice(*first)] + [SelectChoice(value, label) for value, label in pairs]
 
@@ -63,10 +59,10 @@ def _options(first: tuple[object, object], pairs: list[tuple[int, str]]) -> list
 class RuleForm(Form):
     """A new rule, or new terms for one (``fixed_target``: its scope and target stay)."""
 
-    scope = SelectField(_l("Applies to"), choices=_choices(RuleScope), default="default")
+    scope = SelectField(_l("Applies to"), choices=enum_choices(RuleScope), default="default")
     product_id = SelectField(_l("Product"), coerce=int, validators=[Optional()])
     category_id = SelectField(_l("Category"), coerce=int, validators=[Optional()])
-    kind = SelectField(_l("Kind"), choices=_choices(RuleKind), default="percent")
+    kind = SelectField(_l("Kind"), choices=enum_choices(RuleKind), default="percent")
     rate = StringField(
         _l("Rate (%)"),
         validators=[Optional(), Length(max=12)],
@@ -228,7 +224,7 @@ class CommissionFilterForm(Form):
     end = DateField(_l("Paid until"), validators=[Optional()])
     state = SelectField(
         _l("State"),
-        choices=[SelectChoice("", _l("Any state")), *_choices(CommissionState)],
+        choices=[SelectChoice("", _l("Any state")), *enum_choices(CommissionState)],
         default="",
         validators=[Optional()],
     )

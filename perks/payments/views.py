@@ -32,7 +32,7 @@ from wtforms.validators import Optional
 
 from perks.errors import NotFound
 from perks.extensions import csrf, limiter
-from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.forms import ConfirmForm, Form, enum_choices, require_confirmation
 from perks.payments import event_queries, webhooks
 from perks.payments.models import EventOutcome
 from perks.payments.stripe_gateway import InvalidWebhook
@@ -102,9 +102,7 @@ def _order_links(order_ids: set[int]) -> dict[int, tuple[str, str | None]]:
 @roles_required(Role.FINANCE)
 def events() -> str | tuple[str, int]:
     form = EventFilterForm(request.args)
-    form.outcome.choices = [SelectChoice("", _l("Any outcome"))] + [
-        SelectChoice(outcome.value, outcome.label) for outcome in EventOutcome
-    ]
+    form.outcome.choices = [SelectChoice("", _l("Any outcome")), *enum_choices(EventOutcome)]
     types = event_queries.event_types()
     form.type.choices = [SelectChoice("", _l("Any type"))] + [
         SelectChoice(name, name) for name in types

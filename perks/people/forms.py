@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import Form
+from perks.forms import Form, enum_choices
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Role
 
@@ -52,7 +52,7 @@ class PersonForm(Form):
     location = StringField(_l("Location"), validators=[Optional(), Length(max=80)])
     employment_type = SelectField(
         _l("Employment type"),
-        choices=[SelectChoice(t.value, t.label) for t in EmploymentType],
+        choices=enum_choices(EmploymentType),
         default=EmploymentType.STAFF.value,
     )
     hire_date = DateField(_l("Hire date"), validators=[Optional()])
@@ -86,7 +86,7 @@ class PersonForm(Form):
         self.manager_id.choices = [SelectChoice(None, "—")] + [
             SelectChoice(m.id, m.name) for m in managers
         ]
-        self.roles.choices = [SelectChoice(r.value, r.label) for r in Role if r in roles]
+        self.roles.choices = enum_choices(r for r in Role if r in roles)
 
     def validate_locale(self, field: Field) -> bool:
         return field.data in LOCALES
@@ -100,13 +100,12 @@ class PeopleFilterForm(Form):
     department = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
     employment_type = SelectField(
         _l("Employment type"),
-        choices=[SelectChoice("", _l("All"))]
-        + [SelectChoice(t.value, t.label) for t in EmploymentType],
+        choices=[SelectChoice("", _l("All")), *enum_choices(EmploymentType)],
         validators=[Optional()],
     )
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice("", _l("All"))] + [SelectChoice(r.value, r.label) for r in Role],
+        choices=[SelectChoice("", _l("All")), *enum_choices(Role)],
         validators=[Optional()],
     )
     status = SelectField(

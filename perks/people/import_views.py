@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, stream_with_context, url_for
+from flask import Blueprint, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
 from perks import background
 from perks.errors import ValidationFailed
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, require_confirmation
 from perks.people import imports
 from perks.people.access import roles_required
 from perks.people.forms import ImportForm
@@ -74,8 +74,7 @@ def review(import_id: int) -> tuple[str, int]:
 @bp.post("/<int:import_id>/confirm")
 @hr_only
 def confirm(import_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     job = imports.start_import(import_id, actor=current_user)
     return redirect(url_for("background.job_page", token=job.token))
 

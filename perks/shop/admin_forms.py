@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import Form, Labelled
+from perks.forms import Form, enum_choices
 from perks.money import Money, parse_money
 from perks.shop import services
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
@@ -73,10 +73,6 @@ def bps_to_percent(bps: int) -> str:
 def money_text(money: Money) -> str:
     """An amount as a person types it, without a symbol: "2400000", "12.50"."""
     return format(money.to_decimal(), "f")
-
-
-def _choices(enum_class: Iterable[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
 CURRENCY_CHOICES = [SelectChoice(code, code) for code in services.PRODUCT_CURRENCIES]
@@ -129,7 +125,7 @@ class ProductForm(Form):
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     redemption_mode = SelectField(
-        _l("Redemption"), choices=_choices(RedemptionMode), default=RedemptionMode.COUNTER.value
+        _l("Redemption"), choices=enum_choices(RedemptionMode), default=RedemptionMode.COUNTER.value
     )
     max_quantity_per_order = IntegerField(
         _l("Most per order"),
@@ -313,7 +309,7 @@ class OrderFilterForm(Form):
     )
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice("", _l("Any status")), *_choices(OrderStatus)],
+        choices=[SelectChoice("", _l("Any status")), *enum_choices(OrderStatus)],
         validators=[Optional()],
         default="",
     )
