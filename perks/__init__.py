@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from perks.config import load_settings, validate_settings
 from perks.observability import init_observability
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,9 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Raises:
         perks.config.ConfigurationError: the settings are unsafe (see ``validate_settings``).
     """
-    from perks.lean import PerksFlask
-
-    app = PerksFlask(
+    app = Flask(
         __name__,
         template_folder="../templates",
         static_folder="../static",
@@ -44,12 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_error_handlers(app)
     register_cli(app)
+    register_middleware(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
     from perks.auth.session import init_login
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from perks.i18n import select_locale, select_timezone
@@ -71,12 +71,6 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     init_login(app)
     celery_init_app(app)
-    if app.config["PROXY_COUNT"]:
-        count = app.config["PROXY_COUNT"]
-        # Flask's documented way to add WSGI middleware; mypy refuses assigning to a method.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
-        )
 
 
 def register_models() -> None:
@@ -190,6 +184,20 @@ def register_error_handlers(app: Flask) -> None:
     from perks.error_pages import init_error_pages
 
     init_error_pages(app)
+
+
+def register_middleware(app: Flask) -> None:
+    """The WSGI apps in front of Flask: the proxy's headers read first (``PROXY_COUNT``),
+    then the referral redirect (``perks.referrals.redirect_app``), then Flask."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from perks.referrals.redirect_app import with_redirect
+
+    wsgi_app: WSGIApplication = with_redirect(app, app.wsgi_app)
+    if count := app.config["PROXY_COUNT"]:
+        wsgi_app = ProxyFix(wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
+    # Flask's documented way to add WSGI middleware; mypy refuses assigning to a method.
+    app.wsgi_app = wsgi_app  # type: ignore[method-assign,assignment]
 
 
 def register_cli(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Prometheus metrics at ``/metrics``, right with one process or many gunicorn workers.
 
 Counted as requests finish (``count_request``, from ``perks.observability``'s receiver of
-Flask's ``request_finished`` signal, so lean views count too):
+Flask's ``request_finished`` signal; the referral redirect, not a Flask view, calls ``count``):
 
 * ``perks_http_requests_total{endpoint, method, status}``: the endpoint is the route's name
   (``catalog.detail``), never the raw path, so the number of series stays small; requests
@@ -102,12 +102,17 @@ def init_metrics(app: Flask) -> None:
 def count_request(request: Request, response: Response, seconds: float | None) -> None:
     """Count ``request``, answered with ``response`` in ``seconds``."""
     rule = request.url_rule
-    method = request.method if request.method in METHODS else "other"  # a client's choice
-    key = (rule.endpoint if rule is not None else "none", method, response.status_code)
+    endpoint = rule.endpoint if rule is not None else "none"
+    count(endpoint, request.method, response.status_code, seconds)
+
+
+def count(endpoint: str, method: str, status: int, seconds: float | None) -> None:
+    """Count a request to ``endpoint`` answered with ``status`` in ``seconds``."""
+    method = method if method in METHODS else "other"  # a client's choice
+    key = (endpoint, method, status)
     try:
         children = _CHILDREN.get(key)
         if children is None:
-            endpoint, method, status = key
             children = _CHILDREN[key] = (
                 REQUESTS.labels(endpoint, method, str(status)),
                 LATENCY.labels(endpoint),

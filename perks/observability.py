@@ -4,9 +4,9 @@
   is well formed (``REQUEST_ID_PATTERN``), or a new random one. It is kept on ``g.request_id``,
   returned in the response's ``X-Request-ID`` header, and added to every log record written
   while the request runs (``request_id``; ``-`` outside a request). It is set from Flask's
-  ``request_started`` and ``request_finished`` signals, not request hooks, so the lean views
-  (``perks.lean``: the referral redirect) carry it too; the same two receivers count the
-  request in the metrics (``perks.metrics``).
+  ``request_started`` and ``request_finished`` signals, whose two receivers also count the
+  request in the metrics (``perks.metrics``); the referral redirect, a WSGI app of its own
+  in front of Flask (``perks.referrals.redirect_app``), does both itself.
 * **Logs.** One handler on the root logger, writing to standard error: JSON lines with
   ``LOG_FORMAT=json`` (the default in production: ``timestamp``, ``level``, ``logger``,
   ``message``, ``request_id``, and anything passed in ``extra=``), or readable text
@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from flask import Flask, Response, g, has_app_context, request_finished, request_started
@@ -128,12 +129,15 @@ def init_request_tracking(app: Flask) -> None:
     request_finished.connect(_finish_request, app)
 
 
-def _start_request(sender: Flask, **extra: Any) -> None:
-    # The request context is fetched once: every access through a proxy (``request``, ``g``)
-    # costs the redirect's hot path a few microseconds.
-    environ = request_ctx.request.environ
+def request_id_from(environ: Mapping[str, Any]) -> str:
+    """The request's id: the one a proxy sent, if well formed, else a new one."""
     given = environ.get(REQUEST_ID_ENVIRON)
-    request_id = given if given and REQUEST_ID_PATTERN.fullmatch(given) else new_request_id()
+    return given if given and REQUEST_ID_PATTERN.fullmatch(given) else new_request_id()
+
+
+def _start_request(sender: Flask, **extra: Any) -> None:
+    environ = request_ctx.request.environ
+    request_id = request_id_from(environ)
     environ[_STARTED] = time.perf_counter()
     environ[_REQUEST_ID] = g.request_id = request_id
 

@@ -52,7 +52,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def security_headers(config: Mapping[str, Any], *, html: bool) -> tuple[tuple[str, str], ...]:
     """Every header ``set_security_headers`` gives a response that has none of them, for a
-    view that builds its whole answer at once (``perks.lean``)."""
+    WSGI app that builds its whole answer at once (``perks.referrals.redirect_app``)."""
     headers = list(BASE_HEADERS)
     if config["PERKS_ENV"] != "development":
         headers.append(("Strict-Transport-Security", HSTS))

@@ -46,8 +46,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from sqlalchemy import Engine, and_, insert, select
+from werkzeug.routing import MapAdapter
 
 from perks.db import transaction
 from perks.extensions import db
@@ -97,7 +98,7 @@ class Visitor:
 class Visit:
     """What following a link does."""
 
-    #: where the visitor is sent: a path of the storefront, built by ``url_for``
+    #: where the visitor is sent: a path of the storefront, built from the URL map
     location: str
     #: the link to attribute to (None: no cookie is set)
     link_id: int | None = None
@@ -113,7 +114,7 @@ class LinkInfo:
     user_id: int
     paused: bool
     owner_active: bool
-    #: the link's page, from ``url_for`` (cached with the rest: the URL map never changes)
+    #: the link's page, from the URL map (cached with the rest: the URL map never changes)
     location: str
 
 
@@ -188,7 +189,9 @@ def _read_link(code: str) -> LinkInfo | None:
 
 
 def _location(target: LinkTarget) -> str:
-    return url_for(target.endpoint, **target.values)
+    """The path of a storefront page, as ``url_for`` writes it in a request (the redirect
+    runs without one: ``redirect_app.py``)."""
+    return _state().paths().build(target.endpoint, target.values)
 
 
 def follow_link(code: str, visitor: Visitor, *, now: datetime) -> Visit:
@@ -442,8 +445,20 @@ atexit.register(close_all_recorders)
 class ReferralState:
     recorder: ClickRecorder
     links: LinkCache
+    #: builds the paths of the app's pages (its URL map, bound on first use)
+    _paths: MapAdapter | None = None
     #: the storefront's path, where unknown and paused codes land (built on first use)
     _storefront: str | None = None
+
+    def paths(self) -> MapAdapter:
+        if self._paths is None:
+            app = current_app
+            self._paths = app.url_map.bind(
+                "localhost",
+                script_name=app.config["APPLICATION_ROOT"],
+                url_scheme=app.config["PREFERRED_URL_SCHEME"],
+            )
+        return self._paths
 
     def storefront(self) -> str:
         if self._storefront is None or self.links.seconds <= 0:

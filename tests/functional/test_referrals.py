@@ -321,6 +321,45 @@ def test_a_get_on_the_redirect_creates_no_link_and_changes_no_link(client, produ
     assert not product_link.paused
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+def test_other_methods_on_the_redirect_get_the_405_page_and_count_nothing(
+    client, product_link, method
+):
+    response = client.open(f"/r/{product_link.code}", method=method, headers=BROWSER)
+    assert response.status_code == 405
+    assert response.headers["Content-Security-Policy"]
+    assert set_cookies(response) == {}
+    assert human_clicks(product_link.id) == 0
+
+
+def test_behind_a_proxy_the_redirect_counts_the_visitors_own_address(
+    app, app_factory, product_link
+):
+    """``PROXY_COUNT`` applies to the redirect too: ProxyFix wraps it with the Flask app."""
+    proxied = app_factory(PROXY_COUNT=1)
+    response = proxied.test_client().get(
+        f"/r/{product_link.code}",
+        headers={**BROWSER, "X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.status_code == 302
+    stored = db.session.scalars(select(Click.ip_hash)).one()
+    assert stored == clicks.hash_ip("203.0.113.9", proxied.secret_key or "")
+
+
+def test_the_redirect_runs_none_of_the_apps_request_hooks(app, product_link):
+    """The redirect is its own WSGI app (``redirect_app.py``): a hook added to Flask later
+    does not slow it down, nor change its answer."""
+    calls: list[str] = []
+    app.before_request(lambda: calls.append("before"))
+    app.after_request(lambda response: calls.append("after") or response)
+    response = app.test_client().get(f"/r/{product_link.code}", headers=BROWSER)
+    assert response.status_code == 302
+    assert calls == []
+    assert app.test_client().get("/healthz").status_code == 200
+    assert calls == ["before", "after"]
+
+
 # --- batched click writes --------------------------------------------------------------------
 
 
