@@ -21,6 +21,10 @@ TEST_WORKERS ?= auto
 PARALLEL := -n $(TEST_WORKERS) --maxprocesses 6
 TRANSLATIONS := perks/translations
 POT := $(TRANSLATIONS)/messages.pot
+# The Stripe sandbox (stripe_sandbox/, an application of its own) has its own catalog.
+SANDBOX_TRANSLATIONS := stripe_sandbox/translations
+SANDBOX_POT := $(SANDBOX_TRANSLATIONS)/messages.pot
+SANDBOX_PORT := 5002
 CHROMIUM := /usr/bin/chromium
 SCREENSHOTS := docs/screenshots
 
@@ -61,42 +65,59 @@ lock: | $(BIN)/python ## Pin every dependency with hashes: requirements*.in -> r
 
 # --- translations ----------------------------------------------------------------------------
 
-translations: $(STAMP) ## Compile the message catalogs (.po -> .mo)
-	@shopt -s nullglob; catalogs=($(TRANSLATIONS)/*/LC_MESSAGES/messages.po); \
-	if [ $${#catalogs[@]} -eq 0 ]; then \
-		echo "No message catalogs in $(TRANSLATIONS) yet; nothing to compile."; exit 0; \
-	fi; \
-	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS); \
-	for po in "$${catalogs[@]}"; do \
-		mo="$${po%.po}.mo"; \
-		if [ ! -f "$$mo" ] || [ "$$mo" -ot "$$po" ]; then \
-			echo "error: $$po was not compiled (is its header still marked '#, fuzzy'?)" >&2; \
-			exit 1; \
+translations: $(STAMP) ## Compile the message catalogs, the product's and the sandbox's (.po -> .mo)
+	@shopt -s nullglob; \
+	for dir in $(TRANSLATIONS) $(SANDBOX_TRANSLATIONS); do \
+		catalogs=($$dir/*/LC_MESSAGES/messages.po); \
+		if [ $${#catalogs[@]} -eq 0 ]; then \
+			echo "No message catalogs in $$dir yet; nothing to compile."; continue; \
 		fi; \
+		$(BIN)/pybabel compile --statistics -d $$dir; \
+		for po in "$${catalogs[@]}"; do \
+			mo="$${po%.po}.mo"; \
+			if [ ! -f "$$mo" ] || [ "$$mo" -ot "$$po" ]; then \
+				echo "error: $$po was not compiled (is its header still marked '#, fuzzy'?)" >&2; \
+				exit 1; \
+			fi; \
+		done; \
 	done
 
 # --ignore-dirs: Babel skips "_*" folders by default, which would miss templates/_macros.
-extract-messages: $(STAMP) ## Extract translatable strings into perks/translations/messages.pot
+# The product's strings (babel.cfg: perks/ and templates/) and the sandbox's
+# (stripe_sandbox/babel.cfg: its modules and its templates) go to two catalogs.
+extract-messages: $(STAMP) ## Extract translatable strings into the product's and the sandbox's messages.pot
 	@test -f babel.cfg || { echo "error: babel.cfg is missing" >&2; exit 1; }
-	@mkdir -p $(TRANSLATIONS)
+	@mkdir -p $(TRANSLATIONS) $(SANDBOX_TRANSLATIONS)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o $(POT) \
 		--ignore-dirs='.* __pycache__' --project=Perks --copyright-holder=Perks .
+	$(BIN)/pybabel extract -F stripe_sandbox/babel.cfg -k _l -k lazy_gettext \
+		-k lazy_ngettext:1,2 -o $(SANDBOX_POT) --ignore-dirs='.* __pycache__' \
+		--project="Stripe sandbox" --copyright-holder=Perks stripe_sandbox
 
 update-translations: extract-messages ## Extract, then merge new strings into every catalog
 	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(SANDBOX_POT) -d $(SANDBOX_TRANSLATIONS) --no-fuzzy-matching
 
 init-translation: extract-messages ## Start a catalog for a new language: make init-translation LOCALE=xx
 	@test -n "$(LOCALE)" || { echo "error: say which language, e.g. LOCALE=fr" >&2; exit 1; }
 	$(BIN)/pybabel init -i $(POT) -d $(TRANSLATIONS) -l $(LOCALE)
+	$(BIN)/pybabel init -i $(SANDBOX_POT) -d $(SANDBOX_TRANSLATIONS) -l $(LOCALE)
 
 # --- running ---------------------------------------------------------------------------------
 
+# The demo's customers pay in the Stripe sandbox, so it runs (in the background, on its own
+# port) while `flask perks demo` seeds; then honcho starts it again with the others.
 run: export PERKS_ENV ?= development
-run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000 with a worker and the scheduler
+run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000 with a worker, the scheduler and the Stripe sandbox
 	$(FLASK) db upgrade
-	$(FLASK) perks demo
-	@echo "Starting web (http://127.0.0.1:5000), worker and beat (Procfile, run by honcho)."
-	@echo "Every process logs here, each line prefixed with its name: web, worker, beat."
+	@mkdir -p instance
+	@$(BIN)/flask --app stripe_sandbox run --host 127.0.0.1 --port $(SANDBOX_PORT) \
+		>instance/stripe-sandbox-demo.log 2>&1 & sandbox=$$!; \
+	status=0; $(FLASK) perks demo || status=$$?; \
+	kill $$sandbox; wait $$sandbox 2>/dev/null || true; exit $$status
+	@echo "Starting web (http://127.0.0.1:5000), worker, beat and the Stripe sandbox" \
+		"(http://127.0.0.1:$(SANDBOX_PORT)) from the Procfile, run by honcho."
+	@echo "Every process logs here, each line prefixed with its name: web, worker, beat, sandbox."
 	@echo "Broker: $${CELERY_BROKER_URL:-$${REDIS_URL:-the SQLite file instance/celery-broker.sqlite3 (no Redis needed)}}."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
 
@@ -176,7 +197,7 @@ bench: $(STAMP) ## Run every benchmark in bench/ (python -m bench.<name>)
 clean: ## Remove caches, compiled catalogs and test output (keeps .venv and instance/)
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0r rm -rf
 	rm -rf .pytest_cache .ruff_cache .hypothesis test-results
-	find $(TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true
+	find $(TRANSLATIONS) $(SANDBOX_TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true
 
 distclean: clean ## clean, and remove .venv too
 	rm -rf $(VENV)

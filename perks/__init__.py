@@ -93,15 +93,19 @@ def register_receivers() -> None:
     """Connect every signal to its receivers, here and nowhere else.
 
     A signal is how a lower capability tells a higher one (ARCHITECTURE.md: nothing imports
-    upward): the sender knows nobody, this table knows everybody. Receivers run in the
+    upward): the sender knows nobody, this table knows everybody. The same goes for the one
+    policy a lower capability asks a higher one for (the shop's attribution). Receivers run in the
     sender's transaction and only flush, except ``link_changed``, sent after its commit.
     Connecting twice (a second app in the same process) changes nothing.
     """
     from perks.commissions import receivers as commissions
+    from perks.payments import webhooks
     from perks.people.events import people_activated
     from perks.referrals import clicks
     from perks.referrals import services as referrals
+    from perks.referrals.attribution import POLICY as REFERRAL_POLICY
     from perks.referrals.events import link_changed
+    from perks.shop import attribution, payment_events
     from perks.shop import events as shop
     from perks.shop.notifications import send_order_confirmation
 
@@ -113,6 +117,8 @@ def register_receivers() -> None:
     shop.order_dispute_closed.connect(commissions.on_dispute_closed)
     people_activated.connect(referrals.on_people_activated)
     link_changed.connect(clicks.forget_link)
+    attribution.use_policy(REFERRAL_POLICY)  # who an order earns for: the referral links
+    webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
 
 
 def register_tasks() -> None:
@@ -135,7 +141,6 @@ def register_blueprints(app: Flask) -> None:
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
-    from perks.payments.sandbox import init_app as init_stripe_sandbox
     from perks.payments.views import bp as payments_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
@@ -163,7 +168,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(shop_images_bp)
     app.register_blueprint(shop_admin_bp)
     app.register_blueprint(order_redeem_bp)
-    init_stripe_sandbox(app)  # development, demo and tests only; refused in production
     app.register_blueprint(payments_bp)
 
 

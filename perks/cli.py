@@ -280,15 +280,13 @@ def export_command(
 @click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (included).")
 @click.option(
     "--stripe/--no-stripe",
-    default=None,
-    help="Also compare with Stripe's list of Checkout Sessions (default: with real keys, or "
-    "when STRIPE_API_BASE points at a sandbox).",
+    default=True,
+    help="Also compare with Stripe's (or the sandbox's) list of Checkout Sessions (default: "
+    "yes; --no-stripe when it cannot be reached).",
 )
-def reconcile_command(start: str, end: str, stripe: bool | None) -> None:
+def reconcile_command(start: str, end: str, stripe: bool) -> None:
     """Compare the period's orders with the Stripe events stored (and Stripe's own list);
     print each finding; exit 1 if there is any."""
-    from flask import current_app
-
     from perks.errors import PerksError
     from perks.finance import reconciliation
     from perks.finance.periods import custom_period, parse_day
@@ -298,9 +296,6 @@ def reconcile_command(start: str, end: str, stripe: bool | None) -> None:
         period = custom_period(parse_day(start), parse_day(end))
     except PerksError as error:
         raise click.ClickException(error.message) from error
-    if stripe is None:
-        config = current_app.config
-        stripe = not config["STRIPE_SANDBOX"] or bool(config.get("STRIPE_API_BASE"))
     sessions = None
     if stripe:
         try:

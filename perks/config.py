@@ -19,9 +19,13 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production, see validate_settings
 #: where ``make run`` serves the app; the base URL of development and test links
 DEV_BASE_URL = "http://127.0.0.1:5000"
-#: the offline Stripe sandbox's keys (perks.payments.sandbox); refused in production
+#: the offline Stripe sandbox (stripe_sandbox, its own process): where ``make run`` serves it,
+#: and its keys. The product's default outside production; all three refused in production.
+DEV_STRIPE_API_BASE = "http://127.0.0.1:5002"
 SANDBOX_SECRET_KEY = "sk_test_perks_sandbox"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "whsec_perks_sandbox_0123456789abcdef"  # noqa: S105
+#: Stripe's own API, the only base production talks to
+STRIPE_API_BASES = ("https://api.stripe.com", "https://api.stripe.com/")
 
 
 class ConfigurationError(RuntimeError):
@@ -139,27 +143,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "VND"),
-        # Payments: the offline sandbox unless real keys are given (refused in production).
-        "STRIPE_SANDBOX": _bool(env.get("STRIPE_SANDBOX"), not production),
+        # Payments: the offline sandbox's process and keys outside production, unless told
+        # otherwise (production refuses them); an empty STRIPE_API_BASE is Stripe itself.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "" if production else SANDBOX_SECRET_KEY),
         "STRIPE_WEBHOOK_SECRET": env.get(
             "STRIPE_WEBHOOK_SECRET", "" if production else SANDBOX_WEBHOOK_SECRET
         ),
-        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "" if production else DEV_STRIPE_API_BASE),
         # Every Stripe call is bounded (perks.payments.stripe_gateway.call_time_bound): each
         # attempt waits at most this long for an answer, and is retried this many times.
         "STRIPE_TIMEOUT_SECONDS": _float(env.get("STRIPE_TIMEOUT_SECONDS"), 8.0),
         "STRIPE_MAX_RETRIES": _int(env.get("STRIPE_MAX_RETRIES"), 1),
-        # The offline sandbox (perks.payments.sandbox): its own database, never the app's.
-        "STRIPE_SANDBOX_DATABASE_URL": database_uri(
-            env.get(
-                "STRIPE_SANDBOX_DATABASE_URL",
-                f"sqlite:///{INSTANCE_DIR / 'stripe-sandbox.sqlite3'}",
-            )
-        ),
-        "STRIPE_SANDBOX_WEBHOOK_URL": env.get("STRIPE_SANDBOX_WEBHOOK_URL", ""),
-        "STRIPE_SANDBOX_RETRY_SECONDS": _float(env.get("STRIPE_SANDBOX_RETRY_SECONDS"), 0.5),
-        "STRIPE_SANDBOX_ASYNC_SECONDS": _float(env.get("STRIPE_SANDBOX_ASYNC_SECONDS"), 2.0),
         "FRIENDS_DISCOUNT_BPS": _int(env.get("FRIENDS_DISCOUNT_BPS"), 500),
         "CHECKOUT_EXPIRY_MINUTES": _int(env.get("CHECKOUT_EXPIRY_MINUTES"), 60),
         # Commissions: days between an order's redemption and its commission being payable.
@@ -214,8 +208,9 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             would refuse, Stripe timeouts or retries out of range (they must stay well below
             the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
             all), or production without a real ``SECRET_KEY``, with the development
-            outbox, without trusted hosts, with the Stripe sandbox or without real Stripe keys,
-            or on SQLite or ``memory://`` rate limits (``_check_shared_state``).
+            outbox, without trusted hosts, without real Stripe keys (the sandbox's are refused)
+            or with an API base other than Stripe's (the sandbox's, say), or on SQLite or
+            ``memory://`` rate limits (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -249,8 +244,11 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("MAIL_BACKEND=outbox is for development; use smtp in production")
     if not config.get("TRUSTED_HOSTS"):
         raise ConfigurationError("TRUSTED_HOSTS must list the site's host names in production")
-    if config.get("STRIPE_SANDBOX"):
-        raise ConfigurationError("STRIPE_SANDBOX is for development; use real Stripe keys")
+    if (config.get("STRIPE_API_BASE") or "") not in ("", *STRIPE_API_BASES):
+        raise ConfigurationError(
+            "STRIPE_API_BASE must be empty (Stripe) in production: the Stripe sandbox is for "
+            "development"
+        )
     if (
         not str(config.get("STRIPE_SECRET_KEY") or "").startswith(("sk_", "rk_"))
         or config.get("STRIPE_SECRET_KEY") == SANDBOX_SECRET_KEY

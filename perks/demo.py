@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from flask import current_app
 from flask.globals import app_ctx
 from sqlalchemy import func, select
 
@@ -95,9 +94,19 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     """Create the demo company if the database has no people yet.
 
     Returns the demo logins and whether anything was created (False: already seeded).
+
+    Raises:
+        RuntimeError: the app talks to the Stripe sandbox and it does not answer (checked
+            before anything is written: the demo's customers pay there).
     """
+    from perks.payments.stripe_gateway import uses_sandbox
+
     today = today or date.today()  # noqa: DTZ011 - a calendar date for hire dates
     rng = random.Random(2026)
+    if uses_sandbox() and not db.session.scalar(select(func.count()).select_from(User)):
+        from perks.demo_activity import wait_for_sandbox
+
+        wait_for_sandbox()
     with transaction():
         if db.session.scalar(select(func.count()).select_from(User)):
             return demo_logins(), False
@@ -146,7 +155,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
 
     ensure_default_links()
     seed_demo_shop()
-    if current_app.config.get("STRIPE_SANDBOX"):
+    if uses_sandbox():  # the customers pay through the sandbox's test helpers
         from perks.demo_activity import seed_demo_activity, seed_demo_rules
 
         seed_demo_rules(today)

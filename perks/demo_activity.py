@@ -1,41 +1,43 @@
 """Believable referral activity for the demo company, made through the real services.
 
 Customers follow employees' links (some of the visitors are link-preview bots), order from
-the storefront and pay on the Stripe sandbox's checkout page; the sandbox signs the webhooks
-and delivers them over HTTP to the app, which marks the orders paid, exactly as it will in
-production. Then the counter redeems some orders, finance refunds a few and banks dispute
-two. Commissions follow from those events by themselves (``perks.commissions``). Finally
-finance pays a first payout batch (four eyes: one drafts, another approves), leaving one
-person's line out, so a fresh demo shows commissions in every state, paid and payable alike.
+the storefront and pay in the Stripe sandbox (its own process, driven over HTTP through its
+test helpers, as a developer drives its pages); the sandbox signs the webhooks and delivers
+them over HTTP to the app, which marks the orders paid, exactly as it will in production.
+Then the counter redeems some orders, finance refunds a few and banks dispute two.
+Commissions follow from those events by themselves (``perks.commissions``). Finally finance
+pays a first payout batch (four eyes: one drafts, another approves), leaving one person's
+line out, so a fresh demo shows commissions in every state, paid and payable alike.
 
-``flask perks demo`` has no web server running, and the sandbox is reached over HTTP, so
-this module serves the app on a free loopback port for the few seconds it needs.
+``flask perks demo`` has no web server running, so this module serves the app on a free
+loopback port for the few seconds it needs and has the sandbox forward its webhooks there
+meanwhile (like ``stripe listen --forward-to``), then puts the sandbox's endpoint back.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from perks.db import utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
-from perks.finance import payouts
+from perks.finance import payouts, queries
 from perks.finance.models import LineStatus, PayoutBatch
 from perks.finance.periods import company_today
 from perks.money import Money
-from perks.payments.sandbox import service as sandbox
-from perks.payments.sandbox import webhooks as sandbox_webhooks
-from perks.payments.sandbox.settings import SandboxSettings
-from perks.payments.stripe_gateway import SANDBOX_PREFIX
+from perks.payments import stripe_gateway
+from perks.payments.stripe_gateway import PaymentProviderUnavailable
 from perks.people.models import Role, User
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
@@ -159,40 +161,78 @@ class _QuietHandler(WSGIRequestHandler):
         """The demo's own requests are not news."""
 
 
+#: how long the demo waits for the sandbox's process to answer (``make run`` starts it just
+#: before the demo)
+SANDBOX_START_SECONDS = 20.0
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port while the block runs; yields its base URL.
+    """Serve ``app`` on a free loopback port while the block runs, with the sandbox's webhooks
+    forwarded to it; yields its base URL. (The app's ``BASE_URL`` has nobody listening yet
+    while the demo is seeded.) The sandbox's endpoint is put back afterwards.
 
-    Unless ``STRIPE_API_BASE`` says otherwise, Stripe calls go to this server's sandbox
-    meanwhile (the app's ``BASE_URL`` has nobody listening yet while the demo is seeded).
+    Raises:
+        RuntimeError: the sandbox did not answer within ``SANDBOX_START_SECONDS``.
     """
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="perks-demo-server", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
-    api_base = app.config.get("STRIPE_API_BASE")
-    if not api_base:
-        app.config["STRIPE_API_BASE"] = base_url + SANDBOX_PREFIX
     try:
-        yield base_url
+        with app.test_request_context("/"):
+            endpoint = base_url + url_for("payments.stripe_webhook")
+        wait_for_sandbox()
+        previous = _forward_webhooks(endpoint)
+        try:
+            yield base_url
+        finally:
+            _forward_webhooks(previous)
     finally:
-        app.config["STRIPE_API_BASE"] = api_base
         server.shutdown()
         thread.join(timeout=5)
+
+
+def wait_for_sandbox() -> None:
+    """Return once the sandbox answers (it may still be starting).
+
+    Raises:
+        RuntimeError: it did not answer within ``SANDBOX_START_SECONDS``.
+    """
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    now = utcnow()
+    while True:
+        try:
+            list(stripe_gateway.list_checkout_sessions(now, now))  # a read: changes nothing
+            return
+        except PaymentProviderUnavailable:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the Stripe sandbox does not answer at {stripe_gateway.api_base()} "
+                    "(make run starts it: flask --app stripe_sandbox run --port 5002)"
+                ) from None
+            time.sleep(0.25)
+
+
+def _forward_webhooks(url: str) -> str:
+    """Have the sandbox send its webhooks to ``url`` from now on; where they went before."""
+    answer = stripe_gateway.sandbox_test_helper("webhook_endpoint", url=url)
+    return str(answer["previous_url"])
 
 
 def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> ActivitySummary:
     """Clicks, orders, payments, redemptions, refunds and disputes for the demo company, and
     a first payout batch paid (see :func:`pay_a_first_batch`).
 
-    Runs only with the Stripe sandbox (it pays on the sandbox's page); does nothing when
-    the database already has orders.
+    Runs only against the Stripe sandbox (it pays through the sandbox's test helpers);
+    does nothing when the database already has orders.
 
     Raises:
-        RuntimeError: the sandbox is off, or its webhooks did not arrive in time.
+        RuntimeError: ``STRIPE_API_BASE`` is Stripe's own, or the sandbox does not answer.
+        PaymentProviderError: the sandbox refused a step.
     """
-    if not app.config.get("STRIPE_SANDBOX"):
-        raise RuntimeError("the demo's payments need the Stripe sandbox (STRIPE_SANDBOX=true)")
+    if not stripe_gateway.uses_sandbox():
+        raise RuntimeError("the demo's payments need the Stripe sandbox (STRIPE_API_BASE)")
     summary = ActivitySummary()
     if db.session.scalar(select(Order.id).limit(1)) is not None:
         summary.notes.append("orders already present; no activity added")
@@ -218,7 +258,6 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
     sharers = rng.sample(links, k=min(12, len(links)))
     weights = [1.0 / (rank + 1) for rank in range(len(sharers))]
     now = utcnow()
-    settings = sandbox.current_settings()
 
     with serving(app) as base_url, app.test_request_context("/", base_url=base_url):
         # Visits over the last eight weeks; most lead nowhere, as visits do.
@@ -253,9 +292,9 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
             summary.orders += 1
             if rng.random() < 0.12:
                 continue  # left on the payment page: the order stays pending
-            sandbox.pay_checkout_session(settings, str(order.checkout_session_id), "card")
+            _sandbox(f"checkout/sessions/{order.checkout_session_id}/pay", payment_method="card")
             placed.append(order)
-        _deliver(settings)
+        _deliver()
 
         fetched = [db.session.get(Order, order.id) for order in placed]
         paid = [order for order in fetched if order is not None and order.paid_at is not None]
@@ -281,16 +320,16 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
         summary.refunded = len(refund_full) + len(refund_part)
         disputes: list[tuple[str, bool]] = []
         for order, won in [(o, True) for o in dispute_won] + [(o, False) for o in dispute_lost]:
-            opened = sandbox.open_dispute(settings, str(order.payment_intent_id))
+            opened = _sandbox(f"payment_intents/{order.payment_intent_id}/dispute")
             disputes.append((str(opened["id"]), won))
         # One dispute stays open: its commissions are on hold until the bank decides.
         for order in paid[6:7]:
-            sandbox.open_dispute(settings, str(order.payment_intent_id))
+            _sandbox(f"payment_intents/{order.payment_intent_id}/dispute")
         summary.disputed = len(disputes) + len(paid[6:7])
-        _deliver(settings)
+        _deliver()
         for dispute_id, won in disputes:
-            sandbox.close_dispute(settings, dispute_id, won=won)
-        _deliver(settings)
+            _sandbox(f"disputes/{dispute_id}/close", outcome="won" if won else "lost")
+        _deliver()
         summary.payable = release_some_commissions(
             [o for o in (db.session.get(Order, p.id) for p in paid) if o is not None], rng
         )
@@ -328,7 +367,7 @@ def pay_a_first_batch(rng: random.Random) -> PayoutBatch | None:
         batch = payouts.draft_batch(today, actor=drafter, today=today)
     except ValidationFailed:
         return None  # nobody is owed anything yet
-    included = [line for line in payouts.lines_of(batch.id) if line.status is LineStatus.INCLUDED]
+    included = [line for line in queries.lines_of(batch.id) if line.status is LineStatus.INCLUDED]
     if len(included) > 1:
         left_out = rng.choice(included)
         payouts.exclude_line(
@@ -367,9 +406,17 @@ def _someone_with(role: Role) -> User | None:
     )
 
 
-def _deliver(settings: SandboxSettings) -> None:
-    """Wait until the sandbox has delivered every webhook (its worker posts them over HTTP)."""
-    sandbox_webhooks.deliver_pending(settings)
-    if not sandbox_webhooks.wait_idle(settings, timeout=60):
-        raise RuntimeError("the sandbox's webhooks did not arrive within a minute")
+def _sandbox(helper: str, **params: Any) -> dict[str, Any]:
+    """One of the sandbox's test helpers (``stripe_sandbox/simulate.py``), over HTTP."""
+    return stripe_gateway.sandbox_test_helper(helper, **params)
+
+
+#: the longest the sandbox may take to send every webhook waiting
+DELIVER_SECONDS = 60.0
+
+
+def _deliver() -> None:
+    """Have the sandbox send every webhook waiting now, and wait until it has (it posts them
+    over HTTP to the server of :func:`serving`)."""
+    stripe_gateway.sandbox_test_helper("webhooks/deliver", read_timeout=DELIVER_SECONDS)
     db.session.expire_all()

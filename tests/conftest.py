@@ -25,6 +25,7 @@ from perks.extensions import db, limiter
 from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, login
+from tests.stripe_sandbox import SANDBOX_TEST_SETTINGS, LiveSandbox
 
 #: fixtures shared by several test modules: a real SMTP server that can stop or refuse
 pytest_plugins = ["tests.smtp"]
@@ -57,8 +58,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sandbox_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Stripe sandbox's own database for this run, never the app's: a SQLite file, or a
-    second new PostgreSQL database when the run is on PostgreSQL."""
+    """The Stripe sandbox's own database for this run (each xdist worker's), never the
+    product's: a SQLite file, or a second new PostgreSQL database when the run is on
+    PostgreSQL."""
     admin_url = _postgres_admin_url()
     if admin_url is None:
         yield f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'stripe-sandbox.sqlite3'}"
@@ -72,7 +74,7 @@ def sandbox_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        from perks.payments.sandbox.webhooks import stop_workers
+        from stripe_sandbox.webhooks import stop_workers
 
         stop_workers()  # its webhook thread would go on polling a database that is gone
         with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -101,15 +103,39 @@ def _commit_without_waiting_for_the_disk(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_factory(database_url: str, sandbox_database_url: str):  # type: ignore[no-untyped-def]
-    """Make an app on the test database with some settings changed."""
+def stripe_sandbox_server(sandbox_database_url: str) -> Iterator[LiveSandbox]:
+    """The Stripe sandbox's own app (``stripe_sandbox.create_app``) on its own database,
+    served over real HTTP on a free port by a thread of this worker, as ``make run`` serves
+    it in a process of its own. It sends no webhook until a test says where
+    (``live_sandbox``: the live server's ``/stripe/webhook``)."""
+    from stripe_sandbox import create_app as create_sandbox
+    from stripe_sandbox.webhooks import stop_workers
+
+    sandbox_app = create_sandbox(
+        {**SANDBOX_TEST_SETTINGS, "STRIPE_SANDBOX_DATABASE_URL": sandbox_database_url}
+    )
+    server = make_server("127.0.0.1", 0, sandbox_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="stripe-sandbox", daemon=True)
+    thread.start()
+    try:
+        yield LiveSandbox(f"http://127.0.0.1:{server.server_port}", sandbox_app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        stop_workers()
+
+
+@pytest.fixture(scope="session")
+def app_factory(database_url: str, stripe_sandbox_server: LiveSandbox):  # type: ignore[no-untyped-def]
+    """Make an app on the test database with some settings changed. Its Stripe is this
+    worker's sandbox (``stripe_sandbox_server``), as in development."""
 
     def make(**overrides: Any) -> Flask:
         app = create_app(
             {
                 **TEST_SETTINGS,
                 "SQLALCHEMY_DATABASE_URI": database_url,
-                "STRIPE_SANDBOX_DATABASE_URL": sandbox_database_url,
+                "STRIPE_API_BASE": stripe_sandbox_server.url,
                 **overrides,
             }
         )
@@ -171,21 +197,33 @@ def live_server(live_server_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def live_sandbox(app: Flask, live_server: str, live_server_app: Flask, monkeypatch):  # type: ignore[no-untyped-def]
-    """The Stripe sandbox of ``live_server``, empty, with the test's app pointed at it.
+def live_sandbox(  # type: ignore[no-untyped-def]
+    app: Flask, live_server: str, stripe_sandbox_server: LiveSandbox
+):
+    """This worker's Stripe sandbox, empty, sending its webhooks to ``live_server``.
 
-    ``stripe_gateway`` calls made in the test (``app``) go through the real ``stripe``
-    library to the live server's ``/stripe-sandbox``; webhooks go to the live server's
-    ``/stripe/webhook`` unless a test sets ``STRIPE_SANDBOX_WEBHOOK_URL`` on
-    ``live_server_app``. See ``tests/stripe_sandbox.py`` for what the helper offers.
+    ``stripe_gateway`` calls made in the test (``app``) and by the live server go through
+    the real ``stripe`` library to the sandbox's server; its webhooks go to the live server's
+    ``/stripe/webhook`` (a test may forward them elsewhere). See ``tests/stripe_sandbox/``
+    for what the helper offers.
     """
-    from tests.stripe_sandbox import LiveSandbox
-
-    sandbox = LiveSandbox(live_server, live_server_app)
-    monkeypatch.setitem(app.config, "STRIPE_API_BASE", sandbox.api_base)
+    sandbox = stripe_sandbox_server
+    sandbox.app_url = live_server
+    sandbox.forward_webhooks(live_server + "/stripe/webhook")
     sandbox.reset()
     yield sandbox
     sandbox.reset()  # before the database is emptied: no webhook lands in the next test
+
+
+@pytest.fixture
+def sandbox(stripe_sandbox_server: LiveSandbox) -> Iterator[LiveSandbox]:
+    """This worker's Stripe sandbox alone, empty, sending its webhooks nowhere (a test may
+    forward them)."""
+    before = stripe_sandbox_server.forward_webhooks("")
+    stripe_sandbox_server.reset()
+    yield stripe_sandbox_server
+    stripe_sandbox_server.reset()
+    stripe_sandbox_server.forward_webhooks(before)
 
 
 @pytest.fixture

@@ -28,9 +28,6 @@ TEST_SETTINGS: dict[str, Any] = {
     "TRUSTED_HOSTS": None,
     "SERVER_NAME": None,
     "BASE_URL": "http://localhost",  # the test client's host: links in e-mails can be followed
-    # The Stripe sandbox retries webhooks and settles async payments quickly in tests.
-    "STRIPE_SANDBOX_RETRY_SECONDS": 0.05,
-    "STRIPE_SANDBOX_ASYNC_SECONDS": 0.3,
 }
 
 
@@ -43,7 +40,7 @@ PRODUCTION_SETTINGS: dict[str, Any] = {
     "BASE_URL": "https://perks.example",
     "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
-    "STRIPE_SANDBOX": False,
+    "STRIPE_API_BASE": "",  # Stripe itself
     "PASSWORD_HASH_METHOD": "scrypt",
     # The test database may be SQLite and TEST_SETTINGS count rate limits in memory:
     # tests/unit/test_config.py shows production refusing both without these.

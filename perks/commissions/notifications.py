@@ -1,4 +1,5 @@
-"""E-mails to employees about their commissions (the paid e-mail comes with payouts).
+"""E-mails to employees about their commissions (the paid e-mail is finance's, with the
+payout: ``perks.finance.notifications``).
 
 Written to the outbox inside the caller's unit of work and sent after its commit
 (``perks.mail``), so no e-mail goes out for a redemption that was rolled back, and a mail

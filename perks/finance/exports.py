@@ -56,7 +56,6 @@ from perks.finance.tabular import (
     amount_text,
     csv_chunks,
 )
-from perks.money import Money
 from perks.people.models import Department, User
 from perks.shop.models import Order, Product
 
@@ -765,57 +764,3 @@ def columns_doc() -> list[tuple[str, list[tuple[str, str]]]]:
         (str(export.title), [(c.name, str(c.description)) for c in export.columns])
         for export in EXPORTS.values()
     ]
-
-
-# --- the lines page ------------------------------------------------------------------------------
-
-LINES_PER_PAGE = 50
-
-
-@dataclass
-class LinesPage:
-    """One page of the commission lines, as plain values per column (the export's names),
-    amounts as ``Money``."""
-
-    items: list[dict[str, Any]]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def lines_page(chosen: ReportFilter, page: int, locale: str = "vi") -> LinesPage:
-    """A page of the report's lines (two statements: the count and the page)."""
-    total = count_rows(COMMISSIONS, chosen)
-    page = max(1, min(page, max(1, -(-total // LINES_PER_PAGE))))
-    query = (
-        COMMISSIONS.query(chosen, locale).limit(LINES_PER_PAGE).offset((page - 1) * LINES_PER_PAGE)
-    )
-    money = [c.name for c in COMMISSIONS.columns if c.cell is Cell.MONEY]
-    items = []
-    for row in db.session.execute(query):
-        item = dict(zip(COMMISSIONS.header, row, strict=True))
-        for name in money:
-            if item[name] is not None:
-                item[name] = Money(item[name], item["currency"])
-        items.append(item)
-    return LinesPage(items, page, LINES_PER_PAGE, total)

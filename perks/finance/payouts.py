@@ -1,5 +1,9 @@
 """Payout batches, four-eyes: draft → (exclude lines) → approve → export → mark paid; or cancel.
 
+The batch's state machine, one function a transition. What the pages read of batches is in
+``perks.finance.queries``, the payroll file in ``perks.finance.payroll``, the e-mail to the
+people paid in ``perks.finance.notifications``.
+
 * :func:`draft_batch`: every released ledger entry (``perks.commissions.ledger.
   payable_entries``) written up to the end of the cut-off day and not held by another batch,
   netted per person and currency. A positive net is a line to pay; a net of zero or less is
@@ -10,11 +14,11 @@
   refuses it too) approves the draft.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
-  commissions to ``paid`` through their lifecycle), and an e-mail to each person, written to
-  the outbox in the same transaction (sent after the commit; a mail outage changes nothing).
-  The page runs it as a background job (:func:`start_marking_paid`, kind ``payout_paid``):
-  the payout is still one transaction, with the job's outcome, and a batch is paid once
-  however often it is asked.
+  commissions to ``paid`` through their lifecycle), and an e-mail to each person
+  (``perks.finance.notifications``), written to the outbox in the same transaction (sent
+  after the commit; a mail outage changes nothing). The page runs it as a background job
+  (:func:`start_marking_paid`, kind ``payout_paid``): the payout is still one transaction,
+  with the job's outcome, and a batch is paid once however often it is asked.
 * :func:`cancel_batch`: before it is paid; every entry it held is free again.
 
 Each is one transaction with its audit event. Two drafts at once never take the same entry:
@@ -25,25 +29,23 @@ entry held twice whatever happens. Approving, paying and cancelling lock the bat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
-from perks.commissions.models import Commission, LedgerEntry
+from perks.commissions.models import LedgerEntry
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.finance import notifications
 from perks.finance.models import (
     BatchStatus,
     LineStatus,
@@ -53,24 +55,15 @@ from perks.finance.models import (
     new_batch_reference,
 )
 from perks.finance.periods import company_today, day_start
-from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
-from perks.mail import send_email
-from perks.money import Money, minor_unit_exponent
+from perks.finance.queries import batch_totals
 from perks.people.models import User
-from perks.shop.models import Order
-from perks.urls import absolute_url
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
 DRAFT_LOCK_KEY = 0x7065726B7370
 MAX_REASON_LENGTH = 500
 MAX_PAYMENT_REFERENCE_LENGTH = 120
-PER_PAGE = 30
 #: the background job that marks a batch paid
 PAID_JOB_KIND = "payout_paid"
-
-PAYROLL_HEADER = ("batch_reference", "employee_id", "employee_name", "email", "amount", "currency")
-#: the cells of the payroll file that may hold free text
-PAYROLL_TEXT_COLUMNS = (1, 2, 3)
 
 
 def _cutoff_moment(cutoff: date) -> datetime:
@@ -377,7 +370,7 @@ def _pay(
     batch.paid_at = paid_at
     batch.payment_reference = payment_reference
     db.session.flush()
-    _tell_people(batch, lines)
+    notifications.payout_paid(batch, lines)
     audit.record(
         "finance.payout_paid",
         actor=actor,
@@ -472,35 +465,6 @@ def _entry_ids_of(batch_id: int) -> dict[int, list[int]]:
     return ids
 
 
-def _tell_people(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
-    """One e-mail per person paid (every currency they were paid in)."""
-    per_person: dict[int, list[PayoutLine]] = {}
-    for line in lines:
-        per_person.setdefault(line.user_id, []).append(line)
-    if not per_person:
-        return
-    people = {
-        p.id: p for p in db.session.scalars(select(User).where(User.id.in_(list(per_person))))
-    }
-    earnings_url = absolute_url("commissions.my_earnings")
-    for user_id, paid in per_person.items():
-        person = people.get(user_id)
-        if person is None:
-            continue
-        send_email(
-            person.email,
-            "payout_paid",
-            locale=person.locale,
-            person=person,
-            batch=batch,
-            amounts=[line.net for line in paid],
-            earnings_url=earnings_url,
-        )
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
 def _included_lines(batch_id: int) -> list[PayoutLine]:
     return list(
         db.session.scalars(
@@ -509,190 +473,3 @@ def _included_lines(batch_id: int) -> list[PayoutLine]:
             .order_by(PayoutLine.id)
         )
     )
-
-
-def batch_totals(lines: Sequence[PayoutLine]) -> dict[str, int]:
-    """What the included lines add up to, per currency (minor units)."""
-    totals: dict[str, int] = {}
-    for line in lines:
-        if line.status is LineStatus.INCLUDED:
-            totals[line.currency] = totals.get(line.currency, 0) + line.amount
-    return totals
-
-
-def get_batch(batch_id: int) -> PayoutBatch:
-    """Raises NotFound."""
-    batch = db.session.get(PayoutBatch, batch_id)
-    if batch is None:
-        raise NotFound(_("There is no such payout batch."))
-    return batch
-
-
-def batches_page(page: int, status: BatchStatus | None = None) -> Pagination:
-    query = (
-        select(PayoutBatch)
-        .options(joinedload(PayoutBatch.drafted_by), joinedload(PayoutBatch.approved_by))
-        .order_by(PayoutBatch.created_at.desc(), PayoutBatch.id.desc())
-    )
-    if status is not None:
-        query = query.where(PayoutBatch.status == status)
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
-
-
-def totals_of_batches(batch_ids: Sequence[int]) -> dict[int, list[Money]]:
-    """Per batch, what its included lines add up to per currency (one statement)."""
-    if not batch_ids:
-        return {}
-    rows = db.session.execute(
-        select(PayoutLine.batch_id, PayoutLine.currency, func.sum(PayoutLine.amount))
-        .where(PayoutLine.batch_id.in_(list(batch_ids)), PayoutLine.status == LineStatus.INCLUDED)
-        .group_by(PayoutLine.batch_id, PayoutLine.currency)
-        .order_by(PayoutLine.batch_id, PayoutLine.currency)
-    )
-    totals: dict[int, list[Money]] = {}
-    for batch_id, currency, total in rows:
-        totals.setdefault(batch_id, []).append(Money(int(total or 0), currency))
-    return totals
-
-
-def lines_of(batch_id: int) -> list[PayoutLine]:
-    """The batch's lines with their people (and departments), by status then name."""
-    return list(
-        db.session.scalars(
-            select(PayoutLine)
-            .join(User, User.id == PayoutLine.user_id)
-            .where(PayoutLine.batch_id == batch_id)
-            .options(joinedload(PayoutLine.excluded_by))
-            .order_by(PayoutLine.status, User.name, PayoutLine.currency, PayoutLine.id)
-        ).unique()
-    )
-
-
-@dataclass
-class LineEntry:
-    """One ledger entry counted in a line, as the batch page shows it."""
-
-    line_id: int
-    entry_id: int
-    kind: str
-    amount: Money
-    created_at: datetime
-    reason: str
-    order_number: str | None
-
-
-def entries_by_line(batch_id: int) -> dict[int, list[LineEntry]]:
-    """Every entry counted in the batch's lines, grouped by line (one statement)."""
-    rows = db.session.execute(
-        select(
-            PayoutItem.line_id,
-            LedgerEntry.id,
-            LedgerEntry.kind,
-            LedgerEntry.amount,
-            LedgerEntry.currency,
-            LedgerEntry.created_at,
-            LedgerEntry.reason,
-            Order.number,
-        )
-        .join(LedgerEntry, LedgerEntry.id == PayoutItem.ledger_entry_id)
-        .outerjoin(Commission, Commission.id == LedgerEntry.commission_id)
-        .outerjoin(Order, Order.id == Commission.order_id)
-        .where(PayoutItem.batch_id == batch_id)
-        .order_by(PayoutItem.line_id, LedgerEntry.id)
-    )
-    grouped: dict[int, list[LineEntry]] = {}
-    for line_id, entry_id, kind, amount, currency, created_at, reason, number in rows:
-        grouped.setdefault(line_id, []).append(
-            LineEntry(
-                line_id, entry_id, kind.value, Money(amount, currency), created_at, reason, number
-            )
-        )
-    return grouped
-
-
-def payouts_of(user_id: int) -> list[tuple[PayoutBatch, PayoutLine]]:
-    """A person's paid payout lines, newest first (for their own pages)."""
-    rows = db.session.execute(
-        select(PayoutBatch, PayoutLine)
-        .join(PayoutLine, PayoutLine.batch_id == PayoutBatch.id)
-        .where(
-            PayoutLine.user_id == user_id,
-            PayoutLine.status == LineStatus.INCLUDED,
-            PayoutBatch.status == BatchStatus.PAID,
-        )
-        .order_by(PayoutBatch.paid_at.desc(), PayoutBatch.id.desc())
-    )
-    return [(batch, line) for batch, line in rows]
-
-
-# --- the payroll file ----------------------------------------------------------------------------
-
-
-def _payroll_rows(batch: PayoutBatch) -> Iterator[list[Any]]:
-    for line in _included_lines_with_people(batch.id):
-        person = line.user
-        yield [
-            batch.reference,
-            person.employee_number or "",
-            person.name,
-            person.email,
-            amount_text(line.amount, minor_unit_exponent(line.currency)),
-            line.currency,
-        ]
-
-
-def _included_lines_with_people(batch_id: int) -> list[PayoutLine]:
-    return list(
-        db.session.scalars(
-            select(PayoutLine)
-            .join(User, User.id == PayoutLine.user_id)
-            .where(PayoutLine.batch_id == batch_id, PayoutLine.status == LineStatus.INCLUDED)
-            .order_by(User.name, PayoutLine.currency, PayoutLine.id)
-        ).unique()
-    )
-
-
-def _exportable(batch_id: int) -> PayoutBatch:
-    batch = get_batch(batch_id)
-    if batch.status not in (BatchStatus.APPROVED, BatchStatus.PAID):
-        raise Conflict(_("Only an approved or paid batch can be exported for payroll."))
-    return batch
-
-
-def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: User) -> str:
-    """Write the batch's payroll file (one row per person and currency: batch reference,
-    employee id, name, e-mail, amount in the major unit, currency) into ``target``; audited.
-    Returns the file's name.
-
-    Raises:
-        NotFound: no such batch.
-        Conflict: the batch is not approved or paid.
-        ValueError: an unknown format.
-    """
-    if file_format not in ("csv", "xlsx"):
-        raise ValueError(f"unknown format {file_format!r}")
-    batch = _exportable(batch_id)
-    rows = list(_payroll_rows(batch))
-    if file_format == "csv":
-        for chunk in csv_chunks(PAYROLL_HEADER, [rows], text_columns=PAYROLL_TEXT_COLUMNS):
-            target.write(chunk)
-    else:
-        workbook = StreamingXlsx(
-            target,
-            sheet_name="Payroll",
-            header=PAYROLL_HEADER,
-            widths=[20, 14, 28, 30, 16, 9],
-            title=f"Payout {batch.reference}",
-        )
-        workbook.write_rows(rows)
-        workbook.close()
-    with transaction():
-        audit.record(
-            "finance.payout_exported",
-            actor=actor,
-            target=batch,
-            reference=batch.reference,
-            format=file_format,
-            rows=len(rows),
-        )
-    return f"payroll-{batch.reference}.{file_format}"

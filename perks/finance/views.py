@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from perks.commissions.charts import earnings_chart
 from perks.errors import PerksError, ValidationFailed
-from perks.finance import exports, payouts, reconciliation, reports
+from perks.finance import exports, payouts, payroll, queries, reconciliation, reports
 from perks.finance.forms import (
     ApproveForm,
     CancelBatchForm,
@@ -126,7 +126,7 @@ def report_lines() -> Page:
     return render_template(
         "finance/report_lines.html",
         form=form,
-        page=exports.lines_page(chosen, form.page.data or 1, _locale()),
+        page=queries.lines_page(chosen, form.page.data or 1, _locale()),
         sums=reports.ledger_sums(chosen),
         filter_args=chosen.as_args(),
         columns=exports.COMMISSIONS.header,
@@ -241,14 +241,14 @@ def _download(body: Iterator[bytes], mimetype: str, filename: str) -> Response:
 @finance_only
 def payouts_page() -> str:
     page_number = max(request.args.get("page", 1, type=int) or 1, 1)
-    page = payouts.batches_page(page_number)
+    page = queries.batches_page(page_number)
     form = DraftBatchForm()
     if not form.cutoff.data:
         form.cutoff.data = company_today()
     return render_template(
         "finance/payouts.html",
         page=page,
-        totals=payouts.totals_of_batches([b.id for b in page.items]),
+        totals=queries.totals_of_batches([b.id for b in page.items]),
         form=form,
     )
 
@@ -278,15 +278,15 @@ def draft_batch() -> Response:
 @bp.get("/payouts/<int:batch_id>")
 @finance_only
 def batch_page(batch_id: int) -> str:
-    batch = payouts.get_batch(batch_id)
-    lines = payouts.lines_of(batch.id)
+    batch = queries.get_batch(batch_id)
+    lines = queries.lines_of(batch.id)
     return render_template(
         "finance/batch.html",
         batch=batch,
         paying=payouts.paying_job(batch.id),
         lines=lines,
-        entries=payouts.entries_by_line(batch.id),
-        totals=payouts.batch_totals(lines),
+        entries=queries.entries_by_line(batch.id),
+        totals=queries.batch_totals(lines),
         statuses=BatchStatus,
         line_statuses=LineStatus,
         may_approve=batch.status is BatchStatus.DRAFT and batch.drafted_by_id != current_user.id,
@@ -306,7 +306,7 @@ def _back_to(batch_id: int) -> Response:
 def exclude_line(batch_id: int, line_id: int) -> Response:
     form = ExcludeLineForm()
     if not form.validate_on_submit():
-        payouts.get_batch(batch_id)
+        queries.get_batch(batch_id)
         flash(_("Say why the line is left out."), "danger")
         return _back_to(batch_id)
     try:
@@ -341,7 +341,7 @@ def approve_batch(batch_id: int) -> Response:
 def mark_paid(batch_id: int) -> Response:
     form = MarkPaidForm()
     if not form.validate_on_submit():
-        payouts.get_batch(batch_id)
+        queries.get_batch(batch_id)
         flash(_("Enter the payment's reference (payroll run or transfer)."), "danger")
         return _back_to(batch_id)
     try:
@@ -361,7 +361,7 @@ def mark_paid(batch_id: int) -> Response:
 def cancel_batch(batch_id: int) -> Response:
     form = CancelBatchForm()
     if not form.validate_on_submit():
-        payouts.get_batch(batch_id)
+        queries.get_batch(batch_id)
         flash(_("Say why the batch is cancelled."), "danger")
         return _back_to(batch_id)
     try:
@@ -382,7 +382,7 @@ def payroll_file(batch_id: int, file_format: str) -> Response:
         raise HttpNotFound()
     spool = tempfile.TemporaryFile(prefix="perks-payroll-")  # noqa: SIM115  closed by send()
     try:
-        name = payouts.payroll_file(batch_id, file_format, spool, actor=current_user)
+        name = payroll.payroll_file(batch_id, file_format, spool, actor=current_user)
     except PerksError as error:
         spool.close()
         if error.status_code == 404:

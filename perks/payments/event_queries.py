@@ -8,8 +8,7 @@ from sqlalchemy.orm import defer
 
 from perks.errors import NotFound
 from perks.extensions import db
-from perks.payments.models import EventOutcome, StripeEvent
-from perks.shop.models import Order
+from perks.payments.models import ORDERS, EventOutcome, StripeEvent
 
 PER_PAGE = 50
 
@@ -37,7 +36,9 @@ def order_numbers(order_ids: set[int]) -> dict[int, str]:
     """The numbers of these orders, in one query."""
     if not order_ids:
         return {}
-    rows = db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids)))
+    rows = db.session.execute(
+        select(ORDERS.c.id, ORDERS.c.number).where(ORDERS.c.id.in_(order_ids))
+    )
     return {row.id: row.number for row in rows}
 
 

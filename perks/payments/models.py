@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, column, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from perks.db import Base, utcnow
@@ -22,6 +22,11 @@ class EventOutcome(LabelledEnum):
     IGNORED = "ignored", _l("Ignored")
     # amount or currency disagreed with the order: never fulfilled
     MISMATCH = "mismatch", _l("Amount mismatch")
+
+
+#: the shop's orders, as much as the event log names them: the table ``StripeEvent.order_id``
+#: refers to (payments sit below the shop and never import it; ARCHITECTURE.md)
+ORDERS = table("shop_order", column("id", Integer), column("number", String))
 
 
 class StripeEvent(Base):

@@ -1,9 +1,9 @@
 """Everything the app asks of Stripe, and the only module that imports ``stripe``.
 
 The real ``stripe`` library is used everywhere. Its API base comes from the settings: real
-Stripe with real keys in production, and this app's own offline sandbox
-(``perks.payments.sandbox``, served under ``/stripe-sandbox``) in development, demo and
-tests. Amounts cross the border here, converted by Stripe's own currency rules.
+Stripe with real keys in production, and the offline Stripe sandbox (``stripe_sandbox``, a
+process of its own on ``STRIPE_API_BASE``, never imported here) in development, the demo and
+the tests. Amounts cross the border here, converted by Stripe's own currency rules.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app, has_request_context
@@ -23,13 +24,12 @@ from flask_babel import lazy_gettext as _l
 
 from perks.errors import PerksError
 from perks.money import MAX_PARSED_AMOUNT, Money, minor_unit_exponent
-from perks.urls import base_url
 
 if TYPE_CHECKING:
     from perks.shop.models import Order
 
-#: where the sandbox is mounted in this app (perks.payments.sandbox.views)
-SANDBOX_PREFIX = "/stripe-sandbox"
+#: where Stripe's own hosted Checkout page lives (a form's redirect may go there)
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 
 #: the shortest life Stripe accepts for a Checkout Session (30 minutes), with a margin
 MIN_CHECKOUT_EXPIRY = timedelta(minutes=31)
@@ -111,19 +111,26 @@ def from_stripe_amount(amount: int, currency: str) -> Money:
 # --- the client -----------------------------------------------------------------------------
 
 
-def sandbox_enabled() -> bool:
-    return bool(current_app.config["STRIPE_SANDBOX"])
-
-
 def api_base() -> str:
-    """Stripe's API base: the setting, else this app's sandbox at ``BASE_URL`` (never at the
-    request's host: a forged ``Host`` must not choose where the app sends its key)."""
+    """Stripe's API base: ``STRIPE_API_BASE`` (the sandbox's process outside production),
+    else Stripe's own. Never anything from the request: a forged ``Host`` must not choose
+    where the app sends its key."""
     configured = current_app.config.get("STRIPE_API_BASE") or ""
-    if configured:
-        return configured.rstrip("/")
-    if sandbox_enabled():
-        return base_url() + SANDBOX_PREFIX
-    return stripe.DEFAULT_API_BASE
+    return configured.rstrip("/") or stripe.DEFAULT_API_BASE
+
+
+def uses_sandbox() -> bool:
+    """Whether the app talks to a stand-in for Stripe (the sandbox) rather than to Stripe."""
+    return api_base() != stripe.DEFAULT_API_BASE.rstrip("/")
+
+
+def checkout_origins() -> str:
+    """Where a checkout form's redirect may lead (the Content-Security-Policy's
+    ``form-action``): Stripe's hosted page, and the sandbox's when the app talks to one."""
+    if not uses_sandbox():
+        return STRIPE_CHECKOUT_ORIGIN
+    parts = urlsplit(api_base())
+    return f"{STRIPE_CHECKOUT_ORIGIN} {parts.scheme}://{parts.netloc}"
 
 
 # --- time bounds ----------------------------------------------------------------------------
@@ -396,3 +403,29 @@ def construct_event(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidWebhook("not a Stripe event")
     return event
+
+
+# --- the sandbox's test helpers (the demo) --------------------------------------------------
+
+
+def sandbox_test_helper(
+    path: str, *, read_timeout: float | None = None, **params: Any
+) -> dict[str, Any]:
+    """POST ``/v1/test_helpers/<path>`` with ``params`` and return the JSON answer.
+
+    Only the Stripe sandbox has these (``pay`` a Checkout Session, open and close a
+    dispute, forward and deliver webhooks: see the README's "Stripe sandbox"); the demo
+    drives the sandbox with them over HTTP, with the same key, as a developer does with its
+    pages. ``read_timeout`` replaces ``STRIPE_TIMEOUT_SECONDS`` for a slow helper.
+
+    Raises:
+        PaymentProviderError: the sandbox refused (a declined card, say) or is unreachable.
+        RuntimeError: the app talks to Stripe itself, which has none of these.
+    """
+    if not uses_sandbox():
+        raise RuntimeError("only the Stripe sandbox has these test helpers (STRIPE_API_BASE)")
+    stripe_client = client(read_timeout=read_timeout)
+    url = f"/v1/test_helpers/{path}"
+    response = _call(url, stripe_client.raw_request, "post", url, **params)
+    answer: dict[str, Any] = json.loads(response.body)
+    return answer

@@ -2,15 +2,18 @@
 
 Every event Stripe signs and sends to ``/stripe/webhook`` goes through ``handle``: its
 signature is checked on the raw body (``stripe_gateway.construct_event``), then, in ONE
-transaction, the event is stored under its unique id, the order it is about is found and
-locked, and its effect is recorded through ``perks.shop.orders`` (which sends the order
-signals). A second delivery of the same event finds it stored and changes nothing, even when
+transaction, the event is stored under its unique id and handed to the applier registered
+for its type (``handle_events``). Payments sit below the shop (ARCHITECTURE.md: nothing
+imports upward), so the shop registers its appliers (``perks.shop.payment_events``: find
+and lock the order, record the effect through ``perks.shop.orders``, which sends the order
+signals) in ``perks.register_receivers()``; an event type nobody handles is stored as
+ignored. A second delivery of the same event finds it stored and changes nothing, even when
 both arrive at the same moment on two workers (the unique id decides). Anything unexpected
 rolls the whole thing back, so Stripe delivers the event again later.
 
 Stripe delivers events in any order. The effects are facts read from the object's current
 state (a session is paid, a charge's running total of refunds, a dispute's status), recorded
-by ``perks.shop.orders`` so that any order of delivery ends in the same order state.
+by the shop so that any order of delivery ends in the same order state.
 
 Orders are found by what this app gave Stripe: the session's ``client_reference_id`` and the
 ``order_id`` metadata of the session and of its payment intent (Stripe copies the latter to
@@ -28,10 +31,10 @@ waiting events' rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -40,12 +43,9 @@ from perks import audit
 from perks.db import transaction, utcnow
 from perks.errors import NotFound
 from perks.extensions import db
-from perks.money import Money
 from perks.payments import stripe_gateway
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.payments.stripe_gateway import InvalidWebhook
-from perks.shop import orders
-from perks.shop.models import DisputeStatus, Order
 
 if TYPE_CHECKING:
     from perks.people.models import User
@@ -78,15 +78,39 @@ WAITING_TYPES = frozenset({CHARGE_REFUNDED} | DISPUTE_EVENTS)
 WAITING_FOR = timedelta(days=7)
 
 
+class PaidOrder(Protocol):
+    """What the webhooks need to know of the order an event is about."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def payment_intent_id(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Effect:
     """What an event did: the order it is about (if any), the outcome, and in words."""
 
-    order: Order | None
+    order: PaidOrder | None
     outcome: EventOutcome
     detail: str
     #: the order learned its payment intent from this event
     learned: bool = False
+
+
+#: records an event (its type, its ``data.object``) on its order, flushing only
+Applier = Callable[[str, dict[str, Any]], Effect]
+_APPLIERS: dict[str, Applier] = {}
+
+
+def handle_events(appliers: Mapping[str, Applier]) -> None:
+    """Apply each event type of ``appliers`` with its applier from now on (called once, by
+    ``perks.register_receivers()``; registering again replaces)."""
+    _APPLIERS.update(appliers)
 
 
 # --- receiving ---------------------------------------------------------------------------------
@@ -238,11 +262,9 @@ def apply_event(event: dict[str, Any], *, stored_id: int | None = None) -> Effec
     event_type = str(event.get("type") or "")
     obj = (event.get("data") or {}).get("object") or {}
     applier = _APPLIERS.get(event_type)
-    if applier is None and event_type in DISPUTE_EVENTS:
-        applier = _apply_dispute
     if applier is None:
         return Effect(None, EventOutcome.IGNORED, f"{event_type or 'an event'} is not handled")
-    payment_intent = _id_of(obj.get("payment_intent"))
+    payment_intent = object_id(obj.get("payment_intent"))
     _serialize_payment(payment_intent)
     effect = applier(event_type, obj)
     order = effect.order
@@ -272,7 +294,7 @@ def _serialize_payment(payment_intent: str | None) -> None:
         )
 
 
-def _apply_waiting(order: Order, payment_intent: str, *, exclude: int | None) -> str:
+def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None) -> str:
     """Apply the events about ``payment_intent`` that arrived before ``order`` knew it."""
     query = (
         select(StripeEvent)
@@ -303,196 +325,8 @@ def _apply_waiting(order: Order, payment_intent: str, *, exclude: int | None) ->
     return ", ".join(done)
 
 
-def _effect(order: Order, recorded: orders.Recorded, *, learned: bool = False) -> Effect:
-    return Effect(order, EventOutcome(recorded.outcome.value), recorded.detail, learned)
-
-
-def _money(amount: object, currency: object) -> Money | None:
-    """Stripe's amount as Money, or None when it cannot be read."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or not isinstance(currency, str):
-        return None
-    try:
-        return stripe_gateway.from_stripe_amount(amount, currency)
-    except (TypeError, ValueError):
-        return None
-
-
-def _apply_session(event_type: str, session: dict[str, Any]) -> Effect:
-    order = _order_for_session(session)
-    if order is None:
-        return Effect(
-            None, EventOutcome.IGNORED, f"no order for Checkout Session {session.get('id')}"
-        )
-    payment_intent = _id_of(session.get("payment_intent"))
-    knew = order.payment_intent_id
-    session_id = _id_of(session.get("id"))
-    if (
-        event_type in (SESSION_EXPIRED, SESSION_ASYNC_FAILED)
-        and order.checkout_session_id
-        and session_id != order.checkout_session_id
-    ):
-        # An older session of the order ended unpaid: the order's own session still may not.
-        return Effect(
-            order,
-            EventOutcome.NO_CHANGE,
-            f"session {session_id} is not the order's current one ({order.checkout_session_id})",
-        )
-    if event_type == SESSION_EXPIRED:
-        recorded = orders.record_closed(order, "expired")
-    elif event_type == SESSION_ASYNC_FAILED:
-        orders.remember_stripe_ids(order, payment_intent_id=payment_intent)
-        recorded = orders.record_payment_failed(order)
-    elif event_type == SESSION_ASYNC_SUCCEEDED or session.get("payment_status") in PAID_STATUSES:
-        amount = _money(session.get("amount_total"), session.get("currency"))
-        if amount is None:
-            orders.remember_stripe_ids(order, payment_intent_id=payment_intent)
-            recorded = orders.record_mismatch(
-                order,
-                f"Stripe reported a payment of {session.get('amount_total')!r} "
-                f"{session.get('currency')!r}, which cannot be read",
-            )
-        else:
-            recorded = orders.record_payment(
-                order, amount, payment_intent_id=payment_intent, charge_id=None
-            )
-    else:
-        recorded = orders.record_awaiting_payment(order, payment_intent_id=payment_intent)
-        recorded = replace(
-            recorded, detail=f"{recorded.detail}; payment_status {session.get('payment_status')}"
-        )
-    return _effect(order, recorded, learned=order.payment_intent_id != knew)
-
-
-def _apply_refund(event_type: str, charge: dict[str, Any]) -> Effect:
-    payment_intent = _id_of(charge.get("payment_intent"))
-    order, why = _order_for_charge(
-        charge_id=_id_of(charge.get("id")),
-        payment_intent=payment_intent,
-        metadata=charge.get("metadata"),
-    )
-    if order is None:
-        return Effect(None, EventOutcome.IGNORED, why)
-    knew = order.payment_intent_id
-    orders.remember_stripe_ids(
-        order, payment_intent_id=payment_intent, charge_id=_id_of(charge.get("id"))
-    )
-    total = _money(charge.get("amount_refunded"), charge.get("currency"))
-    if total is None:
-        recorded = orders.record_mismatch(
-            order,
-            f"Stripe reported refunds of {charge.get('amount_refunded')!r} "
-            f"{charge.get('currency')!r}, which cannot be read",
-        )
-    else:
-        recorded = orders.record_refund_total(order, total)
-    return _effect(order, recorded, learned=order.payment_intent_id != knew)
-
-
-def _apply_dispute(event_type: str, dispute: dict[str, Any]) -> Effect:
-    payment_intent = _id_of(dispute.get("payment_intent"))
-    order, why = _order_for_charge(
-        charge_id=_id_of(dispute.get("charge")),
-        payment_intent=payment_intent,
-        metadata=dispute.get("metadata"),
-    )
-    if order is None:
-        return Effect(None, EventOutcome.IGNORED, why)
-    knew = order.payment_intent_id
-    orders.remember_stripe_ids(
-        order, payment_intent_id=payment_intent, charge_id=_id_of(dispute.get("charge"))
-    )
-    status = str(dispute.get("status") or "")
-    recorded = orders.record_dispute(order, dispute_status(status))
-    recorded = replace(recorded, detail=f"{recorded.detail} (Stripe: {status or 'no status'})")
-    return _effect(order, recorded, learned=order.payment_intent_id != knew)
-
-
-def dispute_status(stripe_status: str) -> DisputeStatus:
-    """Our dispute status for Stripe's (``needs_response``, ``won``, ``lost``, ...)."""
-    if stripe_status in DISPUTE_WON:
-        return DisputeStatus.WON
-    if stripe_status in DISPUTE_LOST:
-        return DisputeStatus.LOST
-    return DisputeStatus.OPEN
-
-
-_APPLIERS: dict[str, Callable[[str, dict[str, Any]], Effect]] = {
-    SESSION_COMPLETED: _apply_session,
-    SESSION_ASYNC_SUCCEEDED: _apply_session,
-    SESSION_ASYNC_FAILED: _apply_session,
-    SESSION_EXPIRED: _apply_session,
-    CHARGE_REFUNDED: _apply_refund,
-}
-
-
-# --- finding the order -------------------------------------------------------------------------
-
-
-def _id_of(value: object) -> str | None:
+def object_id(value: object) -> str | None:
     """An object's id whether Stripe sent it as an id or expanded it."""
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) and value else None
-
-
-def _order_id(value: object) -> int | None:
-    text = str(value).strip() if isinstance(value, str | int) else ""
-    return int(text) if text.isdigit() and len(text) < 10 else None
-
-
-def _metadata_order_id(metadata: object) -> int | None:
-    return _order_id(metadata.get("order_id")) if isinstance(metadata, dict) else None
-
-
-def _locked(*criteria: Any) -> Order | None:
-    """The first order matching ``criteria``, locked until the transaction ends."""
-    return db.session.scalar(
-        select(Order)
-        .where(*criteria)
-        .order_by(Order.id)
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    session_id = _id_of(session.get("id"))
-    if session_id:
-        order = _locked(Order.checkout_session_id == session_id)
-        if order is not None:
-            return order
-    for order_id in (
-        _order_id(session.get("client_reference_id")),
-        _metadata_order_id(session.get("metadata")),
-    ):
-        if order_id is not None:
-            order = _locked(Order.id == order_id)
-            if order is not None:
-                return order
-    return None
-
-
-def _order_for_charge(
-    *, charge_id: str | None, payment_intent: str | None, metadata: object
-) -> tuple[Order | None, str]:
-    """The order a charge (or a dispute or refund on it) belongs to, or why there is none."""
-    if charge_id:
-        order = _locked(Order.charge_id == charge_id)
-        if order is not None:
-            return order, ""
-    if payment_intent:
-        order = _locked(Order.payment_intent_id == payment_intent)
-        if order is not None:
-            return order, ""
-    order_id = _metadata_order_id(metadata)
-    if order_id is not None:
-        order = _locked(Order.id == order_id)
-        if order is not None:
-            if payment_intent and order.payment_intent_id not in (None, payment_intent):
-                return None, (
-                    f"order {order.number} was paid through {order.payment_intent_id}, "
-                    f"not {payment_intent}"
-                )
-            return order, ""
-    return None, f"no order for charge {charge_id} (payment intent {payment_intent})"

@@ -1,6 +1,8 @@
 """Which employee's link an order is attributed to, decided once, when the order is created.
 
-The storefront calls ``attribute_order`` with what it has at that moment: the ``perks_ref``
+This is the shop's attribution policy (``POLICY``, given to ``perks.shop.attribution``
+in ``perks.register_receivers()``): the storefront calls ``attribute_order`` with what it has
+at that moment: the ``perks_ref``
 cookie of the request, the code the customer typed at checkout (if any), the buyer's e-mail
 and the signed-in person (if any). It reads the database and writes nothing.
 
@@ -34,43 +36,27 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
+from itsdangerous.encoding import want_bytes
 from sqlalchemy import select
 
 from perks.extensions import db
-from perks.i18n import LabelledEnum
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
 from perks.referrals.services import link_by_code
+from perks.shop.attribution import (
+    REFERRAL_COOKIE,
+    Attribution,
+    AttributionPolicy,
+    AttributionReason,
+)
 
-REFERRAL_COOKIE = "perks_ref"
+__all__ = ["POLICY", "REFERRAL_COOKIE", "Attribution", "AttributionReason"]
+
 COOKIE_SALT = "perks.referrals.attribution-cookie"
 #: a cookie dated later than now by more than this is not believed (clock skew allowance)
 FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-class AttributionReason(LabelledEnum):
-    COOKIE = "cookie", _l("Referral link clicked")
-    TYPED_CODE = "typed_code", _l("Referral code typed at checkout")
-    NONE = "none", _l("No referral")
-    EXPIRED = "expired", _l("Referral click too long ago")
-    SELF_REFERRAL = "self_referral", _l("Self-referral")
-    EMPLOYEE_BUYER = "employee_buyer", _l("Staff purchase")
-    PAUSED = "paused", _l("Referral link paused")
-    DEACTIVATED = "deactivated", _l("Referrer no longer with the company")
-    UNKNOWN_CODE = "unknown_code", _l("Unknown referral code")
-
-
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    #: the link the order earns for; None when nobody earns
-    link: ReferralLink | None
-    reason: AttributionReason
-    #: finance should look at it (self-referral, staff purchase)
-    flagged: bool = False
-    #: the click that brought the order, when the cookie knows it
-    click_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +69,20 @@ class ReferralCookie:
 # --- the cookie -----------------------------------------------------------------------------
 
 
+class CookieSerializer(URLSafeSerializer):
+    """itsdangerous's URL-safe serializer, writing exactly what it writes, with one signer
+    per serializer instead of a new one for every value (half the cost of signing a
+    cookie, on the redirect's hot path)."""
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is not None and want_bytes(salt) != self.salt:
+            return super().make_signer(salt)
+        signer: Signer | None = self.__dict__.get("_signer")
+        if signer is None:
+            signer = self.__dict__["_signer"] = super().make_signer()
+        return signer
+
+
 def _serializer() -> URLSafeSerializer:
     return _serializer_for(current_app.secret_key)
 
@@ -90,7 +90,7 @@ def _serializer() -> URLSafeSerializer:
 @lru_cache(maxsize=8)
 def _serializer_for(secret_key: str | bytes) -> URLSafeSerializer:
     # Made once per key: building one costs as much as signing (the redirect signs each click).
-    return URLSafeSerializer(secret_key, salt=COOKIE_SALT)
+    return CookieSerializer(secret_key, salt=COOKIE_SALT)
 
 
 def window() -> timedelta:
@@ -205,3 +205,28 @@ def attribute_order(
     if cookie_link is not None and cookie_reason is None and cookie is not None:
         return Attribution(cookie_link, AttributionReason.COOKIE, click_id=cookie.click_id)
     return Attribution(None, typed_reason or cookie_reason or AttributionReason.NONE)
+
+
+def typed_code_problem(typed_code: str | None) -> str | None:
+    """Why a referral code typed at checkout cannot be used, in the customer's language.
+
+    None when nothing was typed or the code is a live link's.
+    """
+    if not typed_code or not typed_code.strip():
+        return None
+    link = link_by_code(typed_code)
+    if link is None:
+        return _(
+            "We do not know the referral code %(code)s. Check it, or leave it empty.",
+            code=typed_code.strip(),
+        )
+    if link.paused or not link.user.active:
+        return _(
+            "The referral code %(code)s is no longer in use. Leave it empty to go on.",
+            code=typed_code.strip(),
+        )
+    return None
+
+
+#: the shop's attribution policy: the rules of this module
+POLICY = AttributionPolicy(attribute_order, typed_code_problem)

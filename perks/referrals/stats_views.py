@@ -21,9 +21,10 @@ from perks.charts import PALETTE, Series, bar_chart, line_chart
 from perks.money import Money
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
-from perks.referrals import stats
+from perks.referrals import fraud, stats
 from perks.referrals.attribution import AttributionReason
-from perks.referrals.stats import Bucket, Period, Window
+from perks.referrals.periods import Period, Window
+from perks.referrals.stats import Bucket
 
 bp = Blueprint("referral_stats", __name__)
 
@@ -151,15 +152,15 @@ def company() -> str:
     )
 
 
-@bp.get("/finance/fraud")
+@bp.get("/finance/fraud", endpoint="fraud")
 @roles_required(Role.FINANCE)
-def fraud() -> str:
-    window = _window(stats.FRAUD_DAYS, default=stats.FRAUD_DAYS[1])
+def fraud_page() -> str:
+    window = _window(fraud.FRAUD_DAYS, default=fraud.FRAUD_DAYS[1])
     return render_template(
         "referrals/fraud.html",
-        signals=stats.fraud_signals(window),
+        signals=fraud.fraud_signals(window),
         window=window,
-        choices=stats.FRAUD_DAYS,
-        rules=stats,
+        choices=fraud.FRAUD_DAYS,
+        rules=fraud,
         reasons=AttributionReason,
     )

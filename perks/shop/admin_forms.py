@@ -34,7 +34,7 @@ from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
 from perks.forms import Form, enum_choices
 from perks.money import Money, parse_money
-from perks.shop import services
+from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
 
 MAX_TEXT = 5000
@@ -75,7 +75,7 @@ def money_text(money: Money) -> str:
     return format(money.to_decimal(), "f")
 
 
-CURRENCY_CHOICES = [SelectChoice(code, code) for code in services.PRODUCT_CURRENCIES]
+CURRENCY_CHOICES = [SelectChoice(code, code) for code in product_admin.PRODUCT_CURRENCIES]
 
 
 # --- products -------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class ProductForm(Form):
     category_id = SelectField(_l("Category"), validators=[Optional()], default="")
     slug = StringField(
         _l("Web address"),
-        validators=[Optional(), Length(max=services.MAX_SLUG_LENGTH)],
+        validators=[Optional(), Length(max=product_admin.MAX_SLUG_LENGTH)],
         description=_l("The end of /shop/p/…; made from the name when a new one is left empty."),
         render_kw={"spellcheck": "false", "autocomplete": "off"},
     )
@@ -129,7 +129,7 @@ class ProductForm(Form):
     )
     max_quantity_per_order = IntegerField(
         _l("Most per order"),
-        validators=[InputRequired(), NumberRange(min=1, max=services.MAX_QUANTITY_PER_ORDER)],
+        validators=[InputRequired(), NumberRange(min=1, max=product_admin.MAX_QUANTITY_PER_ORDER)],
         default=10,
     )
     active = BooleanField(_l("On sale (shown on the storefront)"), default=True)
@@ -171,7 +171,7 @@ class ProductForm(Form):
 
     def _money(self, field: Field) -> Money | None:
         currency = self.currency.data
-        if currency not in services.PRODUCT_CURRENCIES:
+        if currency not in product_admin.PRODUCT_CURRENCIES:
             return None  # the currency field reports its own error
         try:
             return parse_money(field.data or "", currency)
@@ -197,7 +197,7 @@ class ProductForm(Form):
         data = file.read()
         file.seek(0)
         try:
-            services.image_extension(data)
+            product_admin.image_extension(data)
         except ValidationFailed as error:
             raise ValidationError(error.message) from error
 
@@ -220,10 +220,10 @@ class ProductForm(Form):
     def image_bytes(self) -> bytes | None:
         return self.image.data.read() if self.image.data else None
 
-    def data_for_service(self) -> services.ProductData:
+    def data_for_service(self) -> product_admin.ProductData:
         """The validated form as the service's plain data (call after ``validate``)."""
         assert self.parsed_price is not None
-        return services.ProductData(
+        return product_admin.ProductData(
             name_vi=self.name_vi.data or "",
             name_en=self.name_en.data or "",
             description_vi=self.description_vi.data or "",
@@ -282,14 +282,14 @@ class CategoryForm(Form):
     )
     slug = StringField(
         _l("Web address"),
-        validators=[Optional(), Length(max=services.MAX_SLUG_LENGTH)],
+        validators=[Optional(), Length(max=product_admin.MAX_SLUG_LENGTH)],
         description=_l("The end of /shop/c/…; made from the name when a new one is left empty."),
         render_kw={"spellcheck": "false", "autocomplete": "off"},
     )
     submit = SubmitField(_l("Save"))
 
-    def data_for_service(self) -> services.CategoryData:
-        return services.CategoryData(
+    def data_for_service(self) -> product_admin.CategoryData:
+        return product_admin.CategoryData(
             name_vi=self.name_vi.data or "",
             name_en=self.name_en.data or "",
             slug=(self.slug.data or "").strip(),

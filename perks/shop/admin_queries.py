@@ -24,7 +24,6 @@ from perks.audit import AuditEvent
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.payments.models import StripeEvent
-from perks.referrals.models import ReferralLink
 from perks.shop import redemption
 from perks.shop.models import Order, OrderLine, OrderStatus
 
@@ -112,7 +111,8 @@ def order_for_back_office(order_id: int) -> Order:
             selectinload(Order.lines).joinedload(OrderLine.product),
             joinedload(Order.buyer),
             joinedload(Order.redeemed_by),
-            joinedload(Order.referral_link).joinedload(ReferralLink.user),
+            joinedload(Order.referral_link),
+            joinedload(Order.referrer),
         )
     )
     if order is None:

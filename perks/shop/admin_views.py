@@ -26,8 +26,7 @@ from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.people.access import roles_required
 from perks.people.models import Role
-from perks.referrals.attribution import AttributionReason
-from perks.shop import admin_queries, refunds, services
+from perks.shop import admin_queries, product_admin, refunds
 from perks.shop.admin_forms import (
     CategoryForm,
     OrderFilterForm,
@@ -35,6 +34,7 @@ from perks.shop.admin_forms import (
     ProductForm,
     RefundForm,
 )
+from perks.shop.attribution import AttributionReason
 from perks.shop.models import Order, OrderStatus, Product
 
 bp = Blueprint("shop_admin", __name__, url_prefix="/manage")
@@ -63,7 +63,7 @@ def _field_error(form: Form, error: ValidationFailed) -> None:
 @bp.get("/products")
 @shelf_keepers
 def products() -> Page:
-    categories = services.categories_for_admin()
+    categories = product_admin.categories_for_admin()
     form = ProductFilterForm(request.args, categories=categories)
     if request.args and not form.validate():
         page = render_template(
@@ -71,7 +71,7 @@ def products() -> Page:
         )
         return page, 400
     chosen = form.category.data or ""
-    shown = services.products_for_admin(
+    shown = product_admin.products_for_admin(
         category_id=int(chosen) if chosen.isdigit() else None,
         uncategorised=chosen == "none",
         active={"active": True, "inactive": False}.get(form.active.data or ""),
@@ -83,7 +83,7 @@ def products() -> Page:
 
 
 def _product_form(product: Product | None = None) -> ProductForm:
-    categories = services.categories_for_admin()
+    categories = product_admin.categories_for_admin()
     if product is not None and request.method == "GET":
         return ProductForm.for_product(product, categories=categories)
     return ProductForm(categories=categories)
@@ -95,7 +95,7 @@ def create_product() -> Response | Page:
     form = _product_form()
     if form.validate_on_submit():
         try:
-            product = services.create_product(
+            product = product_admin.create_product(
                 form.data_for_service(), actor=current_user, image=form.image_bytes()
             )
         except ValidationFailed as error:
@@ -110,11 +110,11 @@ def create_product() -> Response | Page:
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
 @shelf_keepers
 def edit_product(product_id: int) -> Response | Page:
-    product = services.get_product(product_id)
+    product = product_admin.get_product(product_id)
     form = _product_form(product)
     if form.validate_on_submit():
         try:
-            services.update_product(
+            product_admin.update_product(
                 product.id, form.data_for_service(), actor=current_user, image=form.image_bytes()
             )
         except ValidationFailed as error:
@@ -133,7 +133,7 @@ def edit_product(product_id: int) -> Response | Page:
 @shelf_keepers
 def deactivate_product(product_id: int) -> Response:
     require_confirmation()
-    product = services.set_product_active(product_id, False, actor=current_user)
+    product = product_admin.set_product_active(product_id, False, actor=current_user)
     flash(
         _("“%(name)s” is off sale: the storefront no longer shows it.", name=product.name),
         "success",
@@ -145,7 +145,7 @@ def deactivate_product(product_id: int) -> Response:
 @shelf_keepers
 def reactivate_product(product_id: int) -> Response:
     require_confirmation()
-    product = services.set_product_active(product_id, True, actor=current_user)
+    product = product_admin.set_product_active(product_id, True, actor=current_user)
     flash(_("“%(name)s” is on sale again.", name=product.name), "success")
     return redirect(url_for(".products"), 303)
 
@@ -158,8 +158,8 @@ def reactivate_product(product_id: int) -> Response:
 def categories() -> str:
     return render_template(
         "shop/admin/categories.html",
-        categories=services.categories_for_admin(),
-        counts=services.product_counts(),
+        categories=product_admin.categories_for_admin(),
+        counts=product_admin.product_counts(),
         confirm_form=ConfirmForm(),
     )
 
@@ -170,7 +170,7 @@ def create_category() -> Response | Page:
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            category = services.create_category(form.data_for_service(), actor=current_user)
+            category = product_admin.create_category(form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
             _field_error(form, error)
         else:
@@ -183,11 +183,11 @@ def create_category() -> Response | Page:
 @bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
 @shelf_keepers
 def edit_category(category_id: int) -> Response | Page:
-    category = services.get_category(category_id)
+    category = product_admin.get_category(category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.update_category(category.id, form.data_for_service(), actor=current_user)
+            product_admin.update_category(category.id, form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
             _field_error(form, error)
         else:
@@ -205,7 +205,7 @@ def move_category(category_id: int) -> Response:
     offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if offset is None:
         abort(400)
-    services.move_category(category_id, offset, actor=current_user)
+    product_admin.move_category(category_id, offset, actor=current_user)
     return redirect(url_for(".categories"), 303)
 
 

@@ -1,12 +1,12 @@
 """Checkout: who the buyer is, what they pay, and the order with its Stripe Checkout Session.
 
 ``place_order`` is the only way an order comes to be. It decides the attribution on the
-server (``perks.referrals.attribution.attribute_order``: the cookie, the typed code, the
-buyer), prices the order (``perks.shop.pricing``: staff price or friends discount, never
-both), and writes the order and its lines in one transaction. Then it asks Stripe for a
-Checkout Session and stores it on the order in a second one. If Stripe fails, the order is
-closed (``closed_reason = "checkout_failed"``, status cancelled) and the error reaches the
-customer, whose cart is untouched.
+server (``perks.shop.attribution``, whose policy is the referral links': the cookie, the
+typed code, the buyer), prices the order (``perks.shop.pricing``: staff price or friends
+discount, never both), and writes the order and its lines in one transaction. Then it asks
+Stripe for a Checkout Session and stores it on the order in a second one. If Stripe fails,
+the order is closed (``closed_reason = "checkout_failed"``, status cancelled) and the error
+reaches the customer, whose cart is untouched.
 
 The order is fulfilled only by the payment webhook (perks.payments.webhooks); the customer's
 pages here only read it, by its unguessable token.
@@ -29,8 +29,7 @@ from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
 from perks.payments import stripe_gateway
 from perks.people.models import User
-from perks.referrals.attribution import Attribution, attribute_order
-from perks.referrals.services import link_by_code
+from perks.shop.attribution import Attribution, attribute_order, typed_code_problem
 from perks.shop.cart import Cart
 from perks.shop.models import Order, OrderLine, OrderStatus, Product
 from perks.shop.pricing import PricingItem, Quote, choose_discount, price_order
@@ -129,29 +128,6 @@ def clean_customer(name: str, email: str, phone: str) -> Customer:
     if not local or "." not in domain or len(email) > MAX_EMAIL or any(c.isspace() for c in email):
         raise ValidationFailed(_("Enter a valid e-mail address."), field="email")
     return Customer(name=name, email=email, phone=normalize_phone(phone))
-
-
-def typed_code_problem(typed_code: str | None) -> str | None:
-    """Why a referral code typed at checkout cannot be used, in the customer's language.
-
-    None when nothing was typed or the code is a live link's. Attribution would silently
-    ignore a bad code; the customer is told instead, so a typo does not cost them the
-    friends discount they were promised.
-    """
-    if not typed_code or not typed_code.strip():
-        return None
-    link = link_by_code(typed_code)
-    if link is None:
-        return _(
-            "We do not know the referral code %(code)s. Check it, or leave it empty.",
-            code=typed_code.strip(),
-        )
-    if link.paused or not link.user.active:
-        return _(
-            "The referral code %(code)s is no longer in use. Leave it empty to go on.",
-            code=typed_code.strip(),
-        )
-    return None
 
 
 # --- who pays what --------------------------------------------------------------------------

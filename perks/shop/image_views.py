@@ -11,12 +11,12 @@ from flask import Blueprint
 from werkzeug.wrappers import Response
 
 from perks.images import image_response
-from perks.shop import services
+from perks.shop import product_admin
 
 bp = Blueprint("shop_images", __name__)
 
 
 @bp.get("/shop/images/<name>")
 def product_image(name: str) -> Response:
-    services.check_product_image(name)
+    product_admin.check_product_image(name)
     return image_response(name)

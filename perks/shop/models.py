@@ -281,6 +281,14 @@ class Order(TimestampMixin, Base):
     buyer: Mapped[User | None] = relationship(foreign_keys=[buyer_id])
     redeemed_by: Mapped[User | None] = relationship(foreign_keys=[redeemed_by_id])
     referral_link: Mapped[ReferralLink | None] = relationship()
+    #: the person whose link the order is attributed to (read only, through the link: the
+    #: shop names the referral links' table, never their module, which sits above it)
+    referrer: Mapped[User | None] = relationship(
+        secondary="referral_link",
+        primaryjoin="Order.referral_link_id == ReferralLink.id",
+        secondaryjoin="ReferralLink.user_id == User.id",
+        viewonly=True,
+    )
 
     total = money_column("total_amount")
     subtotal = money_column("subtotal_amount")

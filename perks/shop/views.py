@@ -31,12 +31,16 @@ from perks.db import utcnow
 from perks.errors import NotFound, PerksError, ValidationFailed
 from perks.extensions import limiter
 from perks.forms import ConfirmForm
-from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
+from perks.payments.stripe_gateway import (
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    checkout_origins,
+)
 from perks.people.models import User
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
-from perks.referrals.attribution import REFERRAL_COOKIE
 from perks.security import CONTENT_SECURITY_POLICY
 from perks.shop import cart, checkout, queries
+from perks.shop.attribution import REFERRAL_COOKIE
 from perks.shop.forms import AddToCartForm, CheckoutForm, QuantityForm
 from perks.shop.models import Product
 
@@ -48,9 +52,8 @@ Page = str | tuple[str, int]
 #: is paid, its page empties the cart
 CHECKOUT_ORDER_KEY = "checkout_order"
 
-#: Stripe's hosted checkout page: the checkout form's POST ends in a redirect there, which a
-#: browser only follows if the page's CSP allows that form action
-STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+#: Stripe's hosted checkout page (or the sandbox's): the checkout form's POST ends in a
+#: redirect there, which a browser only follows if the page's CSP allows that form action
 
 
 @bp.context_processor
@@ -234,9 +237,9 @@ def _checkout_page(
         )
     )
     # The form's POST is answered with a redirect to Stripe's own page (real Stripe's origin,
-    # or the sandbox here on 'self').
+    # or the sandbox's process).
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'", f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}"
+        "form-action 'self'", f"form-action 'self' {checkout_origins()}"
     )
     return response
 

@@ -114,7 +114,7 @@ def tour():  # type: ignore[no-untyped-def]
 def shopper(browser: Browser, live_sandbox: LiveSandbox) -> Iterator[Page]:
     """A customer's fresh browser (no cookies, nobody signed in) on their phone."""
     context: BrowserContext = browser.new_context(
-        base_url=live_sandbox.url, viewport=VIEWPORT, locale="en-US", user_agent=PHONE
+        base_url=live_sandbox.app_url, viewport=VIEWPORT, locale="en-US", user_agent=PHONE
     )
     context.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)

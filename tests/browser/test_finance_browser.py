@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from perks.finance.payouts import PAYROLL_HEADER
+from perks.finance.payroll import PAYROLL_HEADER
 from tests import factories
 from tests.browser.helpers import new_context
 from tests.browser.test_journeys import sign_in, vietnamese

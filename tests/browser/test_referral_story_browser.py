@@ -57,14 +57,14 @@ def test_from_a_referral_click_to_a_commission_earned_then_voided_by_a_refund(
     expect(shopper.get_by_test_id("redemption-code")).to_have_text(code)
 
     # The employee: pending, 10 % of what the customer paid after the friends discount.
-    mine = signed_in(browser, live_sandbox.url, emails[0])
+    mine = signed_in(browser, live_sandbox.app_url, emails[0])
     mine.goto("/earnings")
     row = mine.get_by_test_id("commission").filter(has_text=number)
     expect(row).to_have_attribute("data-state", "pending")
     expect(row).to_contain_text("₫228,000")
 
     # The counter redeems it: earned.
-    counter = signed_in(browser, live_sandbox.url, emails[1])
+    counter = signed_in(browser, live_sandbox.app_url, emails[1])
     counter.goto(f"/redeem-order?code={code}")
     counter.get_by_test_id("mark-redeemed").click()
     expect(counter.get_by_test_id("redeemed-info")).to_contain_text("Lễ Tân")
@@ -74,7 +74,7 @@ def test_from_a_referral_click_to_a_commission_earned_then_voided_by_a_refund(
     screenshots(mine, "earnings")
 
     # Finance refunds the whole order; Stripe's webhook voids the commission.
-    desk = signed_in(browser, live_sandbox.url, emails[2])
+    desk = signed_in(browser, live_sandbox.app_url, emails[2])
     desk.goto(f"/manage/orders/{order_id}")
     form = desk.get_by_test_id("refund-form")
     form.get_by_label("Reason").fill("Khách hủy chuyến")

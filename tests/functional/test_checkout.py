@@ -57,7 +57,7 @@ def unreachable_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/stripe-sandbox"
+    return f"http://127.0.0.1:{port}"
 
 
 # --- the form -------------------------------------------------------------------------------

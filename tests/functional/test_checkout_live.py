@@ -1,9 +1,10 @@
 """The whole purchase over real HTTP: a customer follows an employee's referral link, fills a
-cart, checks out (CSRF on, as in production), is sent to the Stripe sandbox's payment page,
-pays, and comes back to an order page that says "being confirmed" until the sandbox's signed
-webhook has marked the order paid, then shows the code. Staff buy at staff prices through the
-same checkout; declined cards and Stripe's cancel button leave the order unpaid and the cart
-in place. Nothing is mocked: the real ``stripe`` library, the sandbox, the webhook endpoint.
+cart, checks out (CSRF on, as in production), is sent to the Stripe sandbox's payment page
+(the sandbox's own server, on another port), pays, and comes back to an order page that says
+"being confirmed" until the sandbox's signed webhook has marked the order paid, then shows the
+code. Staff buy at staff prices through the same checkout; declined cards and Stripe's cancel
+button leave the order unpaid and the cart in place. Nothing is mocked: the real ``stripe``
+library, the sandbox, the webhook endpoint.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def tour():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def customer(live_sandbox: LiveSandbox) -> Browser:
-    return Browser(live_sandbox.url)
+    return Browser(live_sandbox.app_url)
 
 
 # --- the customer's path --------------------------------------------------------------------
@@ -135,7 +136,7 @@ def test_a_referred_customer_pays_and_gets_the_code_once_the_webhook_confirms(
         destination_id=tour.id,
     )
     followed = customer.get(f"/r/{link.code}")
-    assert followed.url == f"{live_sandbox.url}/shop/p/tour-ha-long"
+    assert followed.url == f"{live_sandbox.app_url}/shop/p/tour-ha-long"
     assert REFERRAL_COOKIE in customer.http.cookies
 
     customer.add_to_cart(tour, 2)
@@ -150,9 +151,7 @@ def test_a_referred_customer_pays_and_gets_the_code_once_the_webhook_confirms(
     assert response.status_code == 303
     order = the_order()
     assert response.headers["Location"] == order.checkout_url
-    assert (
-        order.checkout_url == f"{live_sandbox.url}/stripe-sandbox/pay/{order.checkout_session_id}"
-    )
+    assert order.checkout_url == f"{live_sandbox.url}/pay/{order.checkout_session_id}"
     assert order.status is OrderStatus.PENDING
     assert (order.customer_name, order.customer_email, order.customer_phone) == (
         "Lê Thị Hoa",
@@ -186,8 +185,8 @@ def test_a_referred_customer_pays_and_gets_the_code_once_the_webhook_confirms(
     assert session.currency == "vnd"
     assert session.client_reference_id == str(order.id)
     assert session.metadata["order_id"] == str(order.id)
-    assert session.success_url == f"{live_sandbox.url}/shop/orders/{order.token}?from=checkout"
-    assert session.cancel_url == f"{live_sandbox.url}/shop/orders/{order.token}/cancelled"
+    assert session.success_url == f"{live_sandbox.app_url}/shop/orders/{order.token}?from=checkout"
+    assert session.cancel_url == f"{live_sandbox.app_url}/shop/orders/{order.token}/cancelled"
 
     paid = customer.pay(order.checkout_url)
     assert paid.status_code == 303
@@ -217,7 +216,7 @@ def test_a_referred_customer_pays_and_gets_the_code_once_the_webhook_confirms(
         select(OutboxMessage).where(OutboxMessage.recipient == "hoa.le@gmail.com")
     ).one()
     assert order.redemption_code in mail.body_text
-    assert f"{live_sandbox.url}/shop/orders/{order.token}" in mail.body_text
+    assert f"{live_sandbox.app_url}/shop/orders/{order.token}" in mail.body_text
 
 
 def test_a_usd_order_is_charged_to_the_cent(live_sandbox, customer):
@@ -338,7 +337,10 @@ def test_an_expired_session_closes_the_order_and_its_page_says_so(live_sandbox, 
 def test_the_checkout_post_without_its_csrf_token_creates_nothing(live_sandbox, customer, tour):
     customer.add_to_cart(tour)
     response = customer.http.post(
-        live_sandbox.url + "/shop/checkout", data=CUSTOMER, allow_redirects=False, timeout=TIMEOUT
+        live_sandbox.app_url + "/shop/checkout",
+        data=CUSTOMER,
+        allow_redirects=False,
+        timeout=TIMEOUT,
     )
     assert response.status_code == 400
     assert order_count() == 0

@@ -42,7 +42,7 @@ def order() -> Order:
         customer_name="Lê Thị Hoa",
         customer_email="hoa.le@gmail.com",
         locale="en",
-        checkout_url="http://localhost/stripe-sandbox/pay/cs_test_1",
+        checkout_url="http://127.0.0.1:5002/pay/cs_test_1",
         checkout_expires_at=datetime.now(UTC) + timedelta(minutes=50),
     )
     made.lines[0].product_name = "Ha Long Bay 2-day cruise"
@@ -75,7 +75,7 @@ def test_a_pending_order_says_the_payment_is_being_confirmed_and_polls(client, o
 
 def test_a_pending_order_opened_later_offers_to_continue_to_payment(client, order):
     html = client.get(url(order)).get_data(as_text=True)
-    assert 'href="http://localhost/stripe-sandbox/pay/cs_test_1"' in html
+    assert 'href="http://127.0.0.1:5002/pay/cs_test_1"' in html
 
 
 def test_the_status_endpoint_says_where_the_order_stands_and_nothing_more(client, order):
@@ -220,7 +220,7 @@ def test_the_cancel_page_says_nothing_was_charged_and_keeps_the_cart(client, ord
     assert "Nothing was charged." in text_of(response)
     assert 'data-testid="back-to-cart"' in html
     assert 'href="/shop/cart"' in html
-    assert 'href="http://localhost/stripe-sandbox/pay/cs_test_1"' in html  # still payable
+    assert 'href="http://127.0.0.1:5002/pay/cs_test_1"' in html  # still payable
     assert 'data-testid="cart-line"' in client.get("/shop/cart").get_data(as_text=True)
 
 

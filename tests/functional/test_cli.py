@@ -40,6 +40,20 @@ def test_demo_people_cover_every_role_and_employment_type_and_month(runner):
     )
 
 
+def test_demo_without_its_stripe_sandbox_writes_nothing_and_says_why(app_factory, monkeypatch):
+    from perks import demo_activity
+
+    monkeypatch.setattr(demo_activity, "SANDBOX_START_SECONDS", 0.5)
+    nobody = app_factory(STRIPE_API_BASE="http://127.0.0.1:9")  # nothing listens there
+
+    result = nobody.test_cli_runner().invoke(args=["perks", "demo"])
+
+    assert result.exit_code != 0
+    assert "the Stripe sandbox does not answer at http://127.0.0.1:9" in str(result.exception)
+    with nobody.app_context():
+        assert people_count() == 0
+
+
 def test_demo_logins_work(runner, client):
     runner.invoke(args=["perks", "demo"])
     for _role, local, *_ in DEMO_LOGINS:

@@ -57,7 +57,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 4
 
 
 @pytest.fixture
-def gunicorn(app, database_url, sandbox_database_url, tmp_path) -> Iterator[Gunicorn]:  # type: ignore[no-untyped-def]
+def gunicorn(app, database_url, tmp_path) -> Iterator[Gunicorn]:  # type: ignore[no-untyped-def]
     """gunicorn.conf.py with two workers on a spare port, on the test database."""
     if not GUNICORN.exists():
         pytest.skip(f"{GUNICORN} is missing (make venv installs it)")
@@ -71,7 +71,6 @@ def gunicorn(app, database_url, sandbox_database_url, tmp_path) -> Iterator[Guni
     env.update(
         PERKS_ENV="development",
         DATABASE_URL=database_url,
-        STRIPE_SANDBOX_DATABASE_URL=sandbox_database_url,
         CELERY_BROKER_URL="memory://",
         CLICK_WRITE_MODE="batched",
         CLICK_FLUSH_SECONDS="3600",  # only a stop writes the queue

@@ -9,7 +9,7 @@ import pytest
 
 from perks.extensions import db
 from perks.people.models import Role, User
-from perks.referrals import stats
+from perks.referrals import fraud, stats
 from perks.referrals.models import ReferralLink
 from perks.shop.models import OrderStatus, Product
 from tests import factories
@@ -164,7 +164,7 @@ def test_finance_sees_every_department_and_person(client, login_as):
 def test_the_fraud_page_flags_many_clicks_from_one_visitor(client, login_as):
     login_as(Role.FINANCE)
     link = factories.ReferralLinkFactory(user=factories.UserFactory(name="Suspicious Sam"))
-    add_clicks(link, stats.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="9f" * 32)
+    add_clicks(link, fraud.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="9f" * 32)
 
     html = page(client, "/finance/fraud?days=7")
 
@@ -185,7 +185,7 @@ def test_the_fraud_page_lists_self_referral_attempts_and_links_without_orders(cl
         attribution_flagged=True,
     )
     quiet = factories.ReferralLinkFactory(user=factories.UserFactory(name="Quiet Quan"))
-    add_clicks(quiet, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="clickfarm.example")
+    add_clicks(quiet, fraud.NO_ORDERS_MIN_CLICKS, referrer_domain="clickfarm.example")
 
     html = page(client, "/finance/fraud")
 
@@ -202,7 +202,7 @@ def test_names_and_labels_are_escaped(client, login_as):
     me = login_as(Role.EMPLOYEE, Role.MANAGER, Role.FINANCE, name=nasty)
     factories.UserFactory(name=nasty, manager=me)
     link = factories.ReferralLinkFactory(user=me, label=nasty)
-    add_clicks(link, stats.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="1" * 64, referrer_domain=nasty)
+    add_clicks(link, fraud.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="1" * 64, referrer_domain=nasty)
 
     for url in [*PAGES, f"/stats/links/{link.id}"]:
         html = page(client, url)

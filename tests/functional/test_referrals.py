@@ -347,16 +347,17 @@ def test_behind_a_proxy_the_redirect_counts_the_visitors_own_address(
     assert stored == clicks.hash_ip("203.0.113.9", proxied.secret_key or "")
 
 
-def test_the_redirect_runs_none_of_the_apps_request_hooks(app, product_link):
+def test_the_redirect_runs_none_of_the_apps_request_hooks(app, app_factory, product_link):
     """The redirect is its own WSGI app (``redirect_app.py``): a hook added to Flask later
     does not slow it down, nor change its answer."""
     calls: list[str] = []
-    app.before_request(lambda: calls.append("before"))
-    app.after_request(lambda response: calls.append("after") or response)
-    response = app.test_client().get(f"/r/{product_link.code}", headers=BROWSER)
+    fresh = app_factory()  # hooks can only be added before an app's first request
+    fresh.before_request(lambda: calls.append("before"))
+    fresh.after_request(lambda response: calls.append("after") or response)
+    response = fresh.test_client().get(f"/r/{product_link.code}", headers=BROWSER)
     assert response.status_code == 302
     assert calls == []
-    assert app.test_client().get("/healthz").status_code == 200
+    assert fresh.test_client().get("/healthz").status_code == 200
     assert calls == ["before", "after"]
 
 

@@ -268,69 +268,6 @@ ROUTES: dict[str, Route] = {
     "finance.reconciliation_page": Route("GET", lambda s: "/finance/reconciliation", FINANCE),
     # The public redirect: the link's page for everyone, signed in or not
     "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
-    # The Stripe sandbox (never in production): its API needs the sandbox's secret key, so it
-    # is a 401 for everybody here; its hosted payment page is public (unknown ids are 404s);
-    # its control page and forms are for signed-in admins
-    "stripe_sandbox_api.create_checkout_session": Route(
-        "POST", lambda s: "/stripe-sandbox/v1/checkout/sessions", everyone(401)
-    ),
-    "stripe_sandbox_api.list_checkout_sessions": Route(
-        "GET", lambda s: "/stripe-sandbox/v1/checkout/sessions", everyone(401)
-    ),
-    "stripe_sandbox_api.retrieve_checkout_session": Route(
-        "GET", lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none", everyone(401)
-    ),
-    "stripe_sandbox_api.expire_checkout_session": Route(
-        "POST", lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none/expire", everyone(401)
-    ),
-    "stripe_sandbox_api.list_line_items": Route(
-        "GET",
-        lambda s: "/stripe-sandbox/v1/checkout/sessions/cs_test_none/line_items",
-        everyone(401),
-    ),
-    "stripe_sandbox_api.create_refund": Route(
-        "POST", lambda s: "/stripe-sandbox/v1/refunds", everyone(401)
-    ),
-    "stripe_sandbox_api.list_objects": Route(
-        "GET", lambda s: "/stripe-sandbox/v1/refunds", everyone(401)
-    ),
-    "stripe_sandbox_api.retrieve_object": Route(
-        "GET", lambda s: "/stripe-sandbox/v1/charges/ch_none", everyone(401)
-    ),
-    "stripe_sandbox_api.unknown_url": Route(
-        "GET", lambda s: "/stripe-sandbox/v1/customers", everyone(401)
-    ),
-    "stripe_sandbox.control": Route("GET", lambda s: "/stripe-sandbox/", ADMIN),
-    "stripe_sandbox.checkout_page": Route(
-        "GET", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404)
-    ),
-    "stripe_sandbox.pay": Route(
-        "POST", lambda s: "/stripe-sandbox/pay/cs_test_none", everyone(404), {"method": "card"}
-    ),
-    "stripe_sandbox.expire_session": Route(
-        "POST", lambda s: "/stripe-sandbox/sessions/cs_test_none/expire", only(Role.ADMIN, ok=404)
-    ),
-    "stripe_sandbox.refund": Route(
-        "POST", lambda s: "/stripe-sandbox/payments/pi_none/refund", only(Role.ADMIN, ok=404)
-    ),
-    "stripe_sandbox.open_dispute": Route(
-        "POST", lambda s: "/stripe-sandbox/payments/pi_none/dispute", only(Role.ADMIN, ok=404)
-    ),
-    "stripe_sandbox.close_dispute": Route(
-        "POST",
-        lambda s: "/stripe-sandbox/disputes/dp_none/close",
-        only(Role.ADMIN, ok=404),
-        {"outcome": "won"},
-    ),
-    "stripe_sandbox.resend_event": Route(
-        "POST", lambda s: "/stripe-sandbox/events/evt_none/resend", only(Role.ADMIN, ok=404)
-    ),
-    "stripe_sandbox.save_options": Route(
-        "POST", lambda s: "/stripe-sandbox/options", only(Role.ADMIN, ok=303)
-    ),
-    "stripe_sandbox.retry_deliveries": Route(
-        "POST", lambda s: "/stripe-sandbox/deliveries/retry", only(Role.ADMIN, ok=303)
-    ),
     # Stripe's webhook: no session, no CSRF; an unsigned delivery is a 400 for everybody
     "payments.stripe_webhook": Route("POST", lambda s: "/stripe/webhook", everyone(400)),
     # The Stripe event log: finance and admins read it; only admins replay an event

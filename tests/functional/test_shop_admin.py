@@ -19,7 +19,7 @@ from perks.extensions import db
 from perks.images import StoredImage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import Role
-from perks.shop import services
+from perks.shop import product_admin
 from perks.shop.models import (
     DisputeStatus,
     Order,
@@ -409,7 +409,7 @@ def test_categories_are_created_edited_and_reordered(client, hr):
     for _ in range(2):
         client.post(f"/manage/categories/{shelves[2].id}/move", data={"direction": "up"})
     db.session.expire_all()
-    ordered = services.categories_for_admin()
+    ordered = product_admin.categories_for_admin()
     assert [c.slug for c in ordered] == ["am-thuc", "tours", "hotels"]
     assert [c.position for c in ordered] == [0, 1, 2]
 

@@ -31,8 +31,8 @@ from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role, User
+from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.referrals.models import Click
-from perks.referrals.stats import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.shop.models import Order, Product, ProductCategory
 from tests import factories
 from tests.functional.test_route_access import ANONYMOUS, ROLES, ROUTES
@@ -59,12 +59,6 @@ EXCLUDED = {
     "referrals.redirect": "a 302 that records a click in the background (measured by P1)",
     "auth.accept_invitation": "400 for a made-up token: no page",
     "auth.reset_password": "400 for a made-up token: no page",
-    # The Stripe sandbox is a developer tool on its own database, never on db.engine: its
-    # API answers 401 without the sandbox key and its checkout page needs a sandbox session.
-    "stripe_sandbox.checkout_page": "sandbox page on the sandbox's own database",
-    **{
-        e: "sandbox API: 401 without its key" for e in ROUTES if e.startswith("stripe_sandbox_api.")
-    },
 }
 
 #: pages whose object must belong to the viewer (the route table shows someone else's: 404)

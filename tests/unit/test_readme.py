@@ -5,16 +5,37 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_every_setting_is_documented_in_the_readme():
-    config = (ROOT / "perks" / "config.py").read_text(encoding="utf-8")
+def section(title: str) -> str:
+    """The README's ``## title`` section, up to the next one."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    settings = set(re.findall(r'env\.get\(\s*"([A-Z_]+)"', config))
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
-    assert settings, "no settings found in config.py"
-    assert settings - documented == set(), "add these to the README's settings table"
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, flags=re.M | re.S)
+    assert found, f"the README has no section {title!r}"
+    return found.group(1)
+
+
+def settings_read_by(path: Path) -> set[str]:
+    return set(re.findall(r'env\.get\(\s*"([A-Z_]+)"', path.read_text(encoding="utf-8")))
+
+
+def documented_in(text: str) -> set[str]:
+    return set(re.findall(r"^\| `([A-Z_]+)` \|", text, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("source", "title"),
+    [("perks/config.py", "Settings"), ("stripe_sandbox/settings.py", "Stripe sandbox")],
+)
+def test_every_setting_is_documented_in_the_readme(source, title):
+    """The product's settings in its settings table, the sandbox's in its own section."""
+    settings = settings_read_by(ROOT / source)
+    documented = documented_in(section(title))
+    assert settings, f"no settings found in {source}"
+    assert settings - documented == set(), f"add these to the README's table in {title!r}"
     assert documented - settings == set(), "the README documents settings that do not exist"
 
 

@@ -1,14 +1,11 @@
-"""The Vietnamese catalog covers every string in the code and templates, and it works.
+"""The Vietnamese catalogs cover every string in the code and templates, and they work.
 
-The strings are extracted from the sources as they are now, with the mapping in babel.cfg,
-so a string added to a template or a module without a translation fails here, naming it.
-To fix a failure, re-extract and merge (see the README), then translate what is new:
-
-    .venv/bin/pybabel extract -F babel.cfg --ignore-dirs='.* __pycache__' \
-        -k _l -k lazy_gettext -k lazy_ngettext:1,2 --add-comments=Translators: \
-        -o perks/translations/messages.pot .
-    .venv/bin/pybabel update -i perks/translations/messages.pot -d perks/translations \
-        --no-fuzzy-matching
+There are two: the product's (perks/translations, strings of perks/ and templates/, mapped
+by babel.cfg) and the Stripe sandbox's (stripe_sandbox/translations, strings of
+stripe_sandbox/, mapped by stripe_sandbox/babel.cfg); neither holds the other's strings.
+The strings are extracted from the sources as they are now, so a string added to a template
+or a module without a translation fails here, naming it. To fix a failure, re-extract and
+merge (``make update-translations``, see the README), then translate what is new.
 """
 
 from __future__ import annotations
@@ -33,6 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "babel.cfg"
 TRANSLATIONS = ROOT / "perks" / "translations"
 VI_PO = TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
+#: the Stripe sandbox, an application of its own, with its own mapping and catalog
+SANDBOX_ROOT = ROOT / "stripe_sandbox"
+SANDBOX_MAPPING = SANDBOX_ROOT / "babel.cfg"
+SANDBOX_TRANSLATIONS = SANDBOX_ROOT / "translations"
+SANDBOX_VI_PO = SANDBOX_TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 
 #: the keywords the extract command is given (-k), on top of Babel's own (_, gettext, ngettext...)
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
@@ -50,10 +52,13 @@ def _keep_directory(path: str) -> bool:
     return not any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_DIRS)
 
 
-def extract_messages(root: Path) -> dict[MessageKey, tuple[str | tuple[str, ...], list[str]]]:
-    """Every translatable string under ``root``: (msgid, context) -> (message, locations)."""
-    with MAPPING.open(encoding="utf-8") as f:
-        method_map, options_map = parse_mapping_cfg(f, str(MAPPING))
+def extract_messages(
+    root: Path, mapping: Path = MAPPING
+) -> dict[MessageKey, tuple[str | tuple[str, ...], list[str]]]:
+    """Every translatable string under ``root`` that ``mapping`` names: (msgid, context) ->
+    (message, locations)."""
+    with mapping.open(encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f, str(mapping))
     found: dict[MessageKey, tuple[str | tuple[str, ...], list[str]]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
         str(root), method_map, options_map, keywords=KEYWORDS, directory_filter=_keep_directory
@@ -128,11 +133,13 @@ def ensure_catalogs_compiled() -> bool:
     """Compile each catalog whose .mo is missing or older than its .po (*.mo is not in git).
 
     Says whether anything was compiled. The .mo is written beside the .po, as
-    ``pybabel compile -d perks/translations`` (``make translations``) does, and replaced
+    ``pybabel compile -d ...`` (``make translations``) does, and replaced
     atomically so that parallel test workers never read half a file.
     """
     compiled = False
-    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+    catalogs = [*TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")]
+    catalogs += SANDBOX_TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")
+    for po in sorted(catalogs):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
@@ -169,11 +176,34 @@ def test_the_extraction_covers_macros_python_and_e_mail_templates() -> None:
     assert "templates/base.html" in locations
     assert any(loc.startswith("templates/emails/") and loc.endswith(".txt") for loc in locations)
     assert any(loc.startswith("perks/") and loc.endswith(".py") for loc in locations)
-    assert not any(loc.startswith((".venv/", "tests/")) for loc in locations)
+    assert not any(loc.startswith((".venv/", "tests/", "stripe_sandbox/")) for loc in locations)
 
 
-def test_the_header_has_vietnamese_plural_forms_and_is_not_fuzzy() -> None:
-    catalog = read_catalog()
+def test_every_sandbox_string_has_a_vietnamese_translation_in_its_own_catalog() -> None:
+    extracted = extract_messages(SANDBOX_ROOT, SANDBOX_MAPPING)
+    locations = {loc.split(":")[0] for _, locs in extracted.values() for loc in locs}
+    assert "templates/pay.html" in locations
+    assert "forms.py" in locations
+    problems = catalog_problems(read_catalog(SANDBOX_VI_PO), extracted)
+    assert not problems, (
+        f"{len(problems)} problem(s) in {SANDBOX_VI_PO.relative_to(ROOT)}; "
+        "make update-translations, then translate:\n  " + "\n  ".join(problems)
+    )
+
+
+def test_the_product_catalog_holds_no_string_only_the_sandbox_uses() -> None:
+    product = set(extract_messages(ROOT))
+    only_the_sandbox = set(extract_messages(SANDBOX_ROOT, SANDBOX_MAPPING)) - product
+    assert only_the_sandbox, "the sandbox has strings of its own"
+    left = sorted(
+        msgid for msgid, context in only_the_sandbox if read_catalog().get(msgid, context)
+    )
+    assert not left, "make update-translations left these in the product's catalog: " + str(left)
+
+
+@pytest.mark.parametrize("po", [VI_PO, SANDBOX_VI_PO], ids=["perks", "stripe_sandbox"])
+def test_the_header_has_vietnamese_plural_forms_and_is_not_fuzzy(po: Path) -> None:
+    catalog = read_catalog(po)
     assert str(catalog.locale) == "vi"
     assert catalog.num_plurals == 1
     assert catalog.plural_expr == "0"
@@ -241,8 +271,9 @@ def test_fuzzy_empty_and_mismatched_translations_are_reported() -> None:
 # --- the compiled catalog in the app ---------------------------------------------------------
 
 
-def test_the_catalog_compiles_cleanly(tmp_path: Path) -> None:
-    catalog = read_catalog()
+@pytest.mark.parametrize("po", [VI_PO, SANDBOX_VI_PO], ids=["perks", "stripe_sandbox"])
+def test_the_catalog_compiles_cleanly(tmp_path: Path, po: Path) -> None:
+    catalog = read_catalog(po)
     errors = [
         f"{message.id!r}: {'; '.join(str(e) for e in errs)}" for message, errs in catalog.check()
     ]
@@ -253,7 +284,7 @@ def test_the_catalog_compiles_cleanly(tmp_path: Path) -> None:
         write_mo(f, catalog)
     with mo.open("rb") as f:
         compiled = read_mo(f)
-    assert compiled["Sign in"].string == "Đăng nhập"
+    assert compiled["Sign in"].string == "Đăng nhập"  # in both: each catalog stands alone
     assert len(compiled) == len(catalog)
 
 
@@ -274,3 +305,14 @@ def test_the_app_speaks_vietnamese() -> None:
     with force_locale("en"):
         assert gettext("Sign in") == "Sign in"
         assert ngettext("%(num)d person", "%(num)d people", 1) == "1 person"
+
+
+def test_the_sandbox_speaks_vietnamese_from_its_own_catalog(stripe_sandbox_server) -> None:
+    ensure_catalogs_compiled()
+    with stripe_sandbox_server.app.test_request_context("/"):
+        get_domain().cache.clear()
+        with force_locale("vi"):
+            assert gettext("Secret key") == "Khóa bí mật"
+            assert gettext("Audit log") == "Audit log"  # the product's, not the sandbox's
+        with force_locale("en"):
+            assert gettext("Secret key") == "Secret key"

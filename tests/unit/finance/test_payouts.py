@@ -19,7 +19,7 @@ from perks.commissions.verify import verify_ledger
 from perks.db import utcnow
 from perks.errors import Conflict, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.finance import payouts
+from perks.finance import payouts, queries
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
 from perks.finance.periods import company_today
 from perks.mail import MessageStatus, OutboxMessage
@@ -44,7 +44,7 @@ def _rule() -> None:
 
 
 def _line_of(batch: PayoutBatch, user_id: int) -> PayoutLine:
-    return next(line for line in payouts.lines_of(batch.id) if line.user_id == user_id)
+    return next(line for line in queries.lines_of(batch.id) if line.user_id == user_id)
 
 
 def _paid_batch(drafter, approver, reference: str = "PAYROLL-1") -> PayoutBatch:
@@ -63,12 +63,12 @@ def test_a_draft_nets_each_persons_payable_entries():
     batch = payouts.draft_batch(company_today(), actor=finance_person())
     assert batch.status is BatchStatus.DRAFT
     assert batch.reference.startswith("PO-")
-    lines = {line.user_id: line for line in payouts.lines_of(batch.id)}
+    lines = {line.user_id: line for line in queries.lines_of(batch.id)}
     assert lines[an.id].amount == 720_000
     assert lines[an.id].entry_count == 2
     assert lines[binh.id].amount == 240_000
     assert all(line.status is LineStatus.INCLUDED for line in lines.values())
-    assert payouts.batch_totals(list(lines.values())) == {"VND": 960_000}
+    assert queries.batch_totals(list(lines.values())) == {"VND": 960_000}
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "finance.payout_drafted")
     ).one()
@@ -94,9 +94,9 @@ def test_the_drafter_cannot_approve_but_a_second_finance_person_can():
     batch = payouts.draft_batch(company_today(), actor=drafter)
     with pytest.raises(NotPermitted):
         payouts.approve_batch(batch.id, actor=drafter)
-    assert payouts.get_batch(batch.id).status is BatchStatus.DRAFT
+    assert queries.get_batch(batch.id).status is BatchStatus.DRAFT
     payouts.approve_batch(batch.id, actor=approver)
-    batch = payouts.get_batch(batch.id)
+    batch = queries.get_batch(batch.id)
     assert batch.status is BatchStatus.APPROVED
     assert batch.approved_by_id == approver.id
 
@@ -195,7 +195,7 @@ def test_a_refund_after_payout_is_a_negative_carried_into_the_next_batch():
     batch = payouts.draft_batch(company_today(), actor=drafter)
     line = _line_of(batch, an.id)
     assert line.amount == 480_000 - 240_000
-    entries = payouts.entries_by_line(batch.id)[line.id]
+    entries = queries.entries_by_line(batch.id)[line.id]
     assert sorted(e.amount.amount for e in entries) == [-240_000, 480_000]
     payouts.approve_batch(batch.id, actor=approver)
     payouts.mark_batch_paid(batch.id, "PAYROLL-2", actor=drafter)
@@ -235,7 +235,7 @@ def test_an_excluded_line_waits_for_the_next_batch():
     assert ledger.balance(binh.id, "VND") == Money(0, "VND")
 
     following = payouts.draft_batch(company_today(), actor=drafter)
-    lines = payouts.lines_of(following.id)
+    lines = queries.lines_of(following.id)
     assert [(line.user_id, line.amount, line.status) for line in lines] == [
         (an.id, 240_000, LineStatus.INCLUDED)
     ]
@@ -263,7 +263,7 @@ def test_cancelling_a_batch_frees_its_entries():
     with pytest.raises(ValidationFailed):
         payouts.cancel_batch(batch.id, "", actor=drafter)
     payouts.cancel_batch(batch.id, "Wrong cut-off day", actor=drafter)
-    assert payouts.get_batch(batch.id).status is BatchStatus.CANCELLED
+    assert queries.get_batch(batch.id).status is BatchStatus.CANCELLED
     assert set(db.session.scalars(payouts.held_entry_ids())) == set()
     following = payouts.draft_batch(company_today(), actor=approver)
     assert _line_of(following, an.id).amount == 240_000
@@ -277,7 +277,7 @@ def test_an_entry_cannot_be_held_by_two_batches():
     drafter = finance_person()
     batch = payouts.draft_batch(company_today(), actor=drafter)
     item = db.session.scalars(select(PayoutItem).where(PayoutItem.batch_id == batch.id)).first()
-    line = payouts.lines_of(batch.id)[0]
+    line = queries.lines_of(batch.id)[0]
     db.session.add(
         PayoutItem(
             batch_id=batch.id,
@@ -298,34 +298,6 @@ def test_entries_after_the_cutoff_wait_for_a_later_batch():
     payable_order(an)
     with pytest.raises(ValidationFailed):
         payouts.draft_batch(company_today() - timedelta(days=1), actor=finance_person())
-
-
-def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
-    import csv
-
-    an = factories.UserFactory(name="=Nguyễn An", employee_number="E-001")
-    payable_order(an)
-    payable_order(an, factories.ProductFactory(price_amount=1250, currency="USD"))
-    drafter, approver = finance_person(), finance_person()
-    batch = payouts.draft_batch(company_today(), actor=drafter)
-    with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
-        payouts.payroll_file(batch.id, "csv", target, actor=drafter)
-    payouts.approve_batch(batch.id, actor=approver)
-    path = tmp_path / "payroll.csv"
-    with path.open("wb") as target:
-        name = payouts.payroll_file(batch.id, "csv", target, actor=drafter)
-    assert name == f"payroll-{batch.reference}.csv"
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == list(payouts.PAYROLL_HEADER)
-    assert sorted(rows[1:]) == [
-        [batch.reference, "E-001", "'=Nguyễn An", an.email, "1.25", "USD"],
-        [batch.reference, "E-001", "'=Nguyễn An", an.email, "240000", "VND"],
-    ]
-    event = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "finance.payout_exported")
-    ).one()
-    assert event.details == {"reference": batch.reference, "format": "csv", "rows": 2}
 
 
 def test_a_commission_refunded_before_payment_is_not_paid_twice():

@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 from perks.commissions import ledger
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
-from perks.finance import payouts
+from perks.finance import payouts, queries
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
 from perks.finance.periods import Period, company_today
 from perks.finance.reports import (
@@ -115,7 +115,7 @@ def _pay_out(payee: User, *, leave_one_out: bool) -> PayoutBatch:
     if leave_one_out:
         others = [
             line
-            for line in payouts.lines_of(batch.id)
+            for line in queries.lines_of(batch.id)
             if line.status is LineStatus.INCLUDED and line.user_id != payee.id
         ]
         if others:

@@ -9,23 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from perks.extensions import db
-from perks.referrals import rollup, stats
-from perks.referrals.models import ClickDay, ReferralLink
-from perks.referrals.stats import Figures, window_from_args
-from tests.factories import ClickFactory, DepartmentFactory, ReferralLinkFactory, UserFactory
-
-#: a Sunday; the company is in Asia/Ho_Chi_Minh (UTC+7)
-TODAY = date(2026, 5, 31)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
-
-
-def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
-    fields.setdefault("clicked_at", at(TODAY, 3))
-    db.session.add_all(ClickFactory.build_batch(count, link_id=link.id, **fields))
-    db.session.commit()
+from perks.referrals import fraud, rollup, stats
+from perks.referrals.models import ClickDay
+from perks.referrals.periods import window_from_args
+from perks.referrals.stats import Figures
+from tests.factories import DepartmentFactory, ReferralLinkFactory, UserFactory
+from tests.unit.referrals.helpers import TODAY, add_clicks, at
 
 
 def rolled() -> dict[tuple[date, int], tuple[int, int, int]]:
@@ -151,10 +140,10 @@ def test_bot_shares_on_the_fraud_page_read_rolled_up_days_too(app):
     add_clicks(link, 6, is_bot=True, clicked_at=at(TODAY - timedelta(days=3), 9))
     add_clicks(link, 4, is_bot=True, clicked_at=at(TODAY, 1))
     add_clicks(link, 10, clicked_at=at(TODAY, 2))
-    window = window_from_args(None, "30", choices=stats.FRAUD_DAYS, today=TODAY)
-    before = [(r.link_id, r.visits, r.bots) for r in stats.fraud_signals(window).bot_shares]
+    window = window_from_args(None, "30", choices=fraud.FRAUD_DAYS, today=TODAY)
+    before = [(r.link_id, r.visits, r.bots) for r in fraud.fraud_signals(window).bot_shares]
     rollup.roll_up_clicks(today=TODAY)
-    after = [(r.link_id, r.visits, r.bots) for r in stats.fraud_signals(window).bot_shares]
+    after = [(r.link_id, r.visits, r.bots) for r in fraud.fraud_signals(window).bot_shares]
     assert before == after == [(link.id, 20, 10)]
 
 

@@ -1,5 +1,5 @@
 """Referral figures: human clicks and unique visitors per link, person, team, department and
-company-time bucket; the fraud signals finance reviews."""
+company-time bucket; orders, revenue and conversion."""
 
 from __future__ import annotations
 
@@ -12,38 +12,12 @@ from perks.extensions import db
 from perks.money import Money
 from perks.people.models import Role
 from perks.referrals import stats
-from perks.referrals.attribution import AttributionReason
-from perks.referrals.models import Click, ReferralLink
-from perks.referrals.stats import Figures, Period, window_from_args
+from perks.referrals.models import Click
+from perks.referrals.periods import Period, window_from_args
+from perks.referrals.stats import Figures
 from perks.shop.models import OrderStatus
-from tests.factories import (
-    ClickFactory,
-    DepartmentFactory,
-    OrderFactory,
-    ProductFactory,
-    ReferralLinkFactory,
-    UserFactory,
-)
-
-#: a Sunday; the company is in Asia/Ho_Chi_Minh (UTC+7, no daylight saving)
-TODAY = date(2026, 5, 31)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    """A moment given in UTC."""
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
-
-
-def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
-    """``count`` clicks on ``link`` in one commit (each from its own visitor unless told)."""
-    fields.setdefault("clicked_at", at(TODAY, 3))
-    db.session.add_all(ClickFactory.build_batch(count, link_id=link.id, **fields))
-    db.session.commit()
-
-
-def window(period: str = "day", days: str = "30") -> stats.Window:
-    return window_from_args(period, days, today=TODAY)
-
+from tests.factories import DepartmentFactory, ReferralLinkFactory, UserFactory
+from tests.unit.referrals.helpers import TODAY, add_clicks, at, sell, window
 
 # --- the window ------------------------------------------------------------------------------
 
@@ -234,81 +208,6 @@ def test_the_company_page_totals_per_department_and_pages_people_by_clicks(app):
     assert [p.name for p in second.people.items] == ["Sales 1", "Sales 0"]
 
 
-# --- fraud signals ---------------------------------------------------------------------------
-
-
-def test_many_clicks_in_one_company_day_from_one_visitor_are_flagged(app):
-    flagged = ReferralLinkFactory()
-    spread = ReferralLinkFactory()
-    below = ReferralLinkFactory()
-    add_clicks(flagged, stats.SAME_VISITOR_CLICKS_PER_DAY, ip_hash="e" * 64)
-    add_clicks(below, stats.SAME_VISITOR_CLICKS_PER_DAY - 1, ip_hash="e" * 64)
-    add_clicks(below, 5, ip_hash="e" * 64, is_bot=True)  # bots do not make it a signal
-    # the same number, but across midnight company time (17:00 UTC)
-    add_clicks(spread, 25, ip_hash="f" * 64, clicked_at=at(date(2026, 5, 20), 16, 30))
-    add_clicks(spread, 25, ip_hash="f" * 64, clicked_at=at(date(2026, 5, 20), 17, 30))
-
-    signals = stats.fraud_signals(window_from_args(None, "30", today=TODAY))
-
-    assert [(r.link_id, r.day, r.ip_hash, r.clicks) for r in signals.repeated_visitors] == [
-        (flagged.id, TODAY, "e" * 64, stats.SAME_VISITOR_CLICKS_PER_DAY)
-    ]
-    assert signals.repeated_visitors[0].owner == flagged.user.name
-    assert signals.repeated_visitors[0].code == flagged.code
-
-
-def test_many_clicks_from_few_visitors_are_flagged(app):
-    flagged = ReferralLinkFactory()
-    fine = ReferralLinkFactory()
-    for n in range(10):  # 100 clicks from 10 visitors: 10 each
-        add_clicks(flagged, 10, ip_hash=f"{n:064x}")
-    for n in range(11):  # 99 clicks from 11 visitors: 9 each
-        add_clicks(fine, 9, ip_hash=f"{n:064x}")
-
-    signals = stats.fraud_signals(window())
-
-    assert [
-        (r.link_id, r.clicks, r.visitors, r.clicks_per_visitor) for r in signals.few_visitors
-    ] == [(flagged.id, 100, 10, 10)]
-
-
-def test_links_visited_mostly_by_bots_are_flagged(app):
-    flagged = ReferralLinkFactory()
-    fine = ReferralLinkFactory()
-    few = ReferralLinkFactory()
-    add_clicks(flagged, 10, is_bot=True)
-    add_clicks(flagged, 10)
-    add_clicks(fine, 9, is_bot=True)
-    add_clicks(fine, 11)
-    add_clicks(few, 19, is_bot=True)  # under the minimum number of visits
-
-    signals = stats.fraud_signals(window())
-
-    assert [(r.link_id, r.visits, r.bots, r.share_bps) for r in signals.bot_shares] == [
-        (flagged.id, 20, 10, 5_000)
-    ]
-    assert signals.flagged_orders == []
-
-
-def test_clicks_outside_the_fraud_window_are_not_flagged(app):
-    link = ReferralLinkFactory()
-    add_clicks(link, 60, ip_hash="e" * 64, clicked_at=at(TODAY, 3) - timedelta(days=8))
-    assert (
-        stats.fraud_signals(
-            window_from_args(None, "7", choices=stats.FRAUD_DAYS, today=TODAY)
-        ).repeated_visitors
-        == []
-    )
-    assert (
-        len(
-            stats.fraud_signals(
-                window_from_args(None, "30", choices=stats.FRAUD_DAYS, today=TODAY)
-            ).repeated_visitors
-        )
-        == 1
-    )
-
-
 def test_no_clicks_anywhere_gives_empty_figures(app):
     assert db.session.query(Click).count() == 0
     user = UserFactory()
@@ -319,20 +218,6 @@ def test_no_clicks_anywhere_gives_empty_figures(app):
 
 
 # --- orders, revenue and conversion ------------------------------------------------------------
-
-
-def sell(link: ReferralLink | None, amount: int = 1_000_000, currency: str = "VND", **fields):
-    """A paid order of ``amount`` attributed to ``link``, paid at 03:00 UTC today unless told."""
-    fields.setdefault("paid_at", at(TODAY, 3))
-    fields.setdefault("status", OrderStatus.PAID)
-    fields.setdefault("attribution_reason", "cookie" if link is not None else "none")
-    product = ProductFactory(price_amount=amount, currency=currency)
-    return OrderFactory(
-        product=product,
-        referral_link_id=link.id if link is not None else None,
-        paid_amount=amount if fields["paid_at"] is not None else None,
-        **fields,
-    )
 
 
 def test_orders_and_revenue_per_link_per_currency_and_in_total(app):
@@ -441,68 +326,3 @@ def test_the_company_page_lists_people_and_departments_with_orders_but_no_clicks
     assert stats.company_stats(window(), page=2, per_page=1).people.items[0].name == "Seller"
     beyond = stats.company_stats(window(), page=5, per_page=1).people
     assert (beyond.items, beyond.total) == ([], 2)
-
-
-def test_links_with_many_clicks_from_one_source_and_no_orders_are_flagged(app):
-    quiet = ReferralLinkFactory()
-    selling = ReferralLinkFactory()
-    spread = ReferralLinkFactory()
-    add_clicks(quiet, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="spam.example")
-    add_clicks(selling, stats.NO_ORDERS_MIN_CLICKS, referrer_domain="zalo.me")
-    sell(selling, 100_000)
-    add_clicks(spread, stats.NO_ORDERS_MIN_CLICKS - 1, referrer_domain="a.example")
-    add_clicks(spread, stats.NO_ORDERS_MIN_CLICKS - 1, referrer_domain="b.example")
-
-    signals = stats.fraud_signals(window())
-
-    assert [(r.link_id, r.source, r.clicks, r.visitors) for r in signals.no_orders] == [
-        (quiet.id, "spam.example", stats.NO_ORDERS_MIN_CLICKS, stats.NO_ORDERS_MIN_CLICKS)
-    ]
-    assert signals.no_orders[0].owner == quiet.user.name
-
-
-def test_self_referral_attempts_and_staff_purchases_are_listed_for_finance(app):
-    UserFactory(name="Lan", email="lan@example.com")
-    minh = UserFactory(name="Minh")
-    sell(
-        None,
-        500_000,
-        attribution_flagged=True,
-        attribution_reason=AttributionReason.EMPLOYEE_BUYER.value,
-        customer_email="Lan@Example.com",
-        created_at=at(TODAY, 2),
-    )
-    OrderFactory(
-        attribution_reason=AttributionReason.SELF_REFERRAL.value,
-        attribution_flagged=True,
-        customer_email="LAN@example.com",
-        created_at=at(TODAY, 1),
-    )
-    OrderFactory(
-        attribution_reason=AttributionReason.EMPLOYEE_BUYER.value,
-        attribution_flagged=True,
-        buyer_id=minh.id,
-        customer_email="minh.private@example.com",
-        created_at=at(TODAY, 4),
-    )
-    OrderFactory(attribution_reason="cookie", created_at=at(TODAY, 1))  # not flagged
-    OrderFactory(  # too long ago
-        attribution_reason=AttributionReason.SELF_REFERRAL.value,
-        attribution_flagged=True,
-        created_at=at(TODAY, 1) - timedelta(days=40),
-    )
-
-    signals = stats.fraud_signals(window())
-
-    assert [(o.reason, o.person, o.status) for o in signals.flagged_orders] == [
-        (AttributionReason.SELF_REFERRAL, "Lan", OrderStatus.PENDING),
-        (AttributionReason.EMPLOYEE_BUYER, "Minh", OrderStatus.PENDING),
-        (AttributionReason.EMPLOYEE_BUYER, "Lan", OrderStatus.PAID),
-    ]
-    assert signals.flagged_counts == {
-        AttributionReason.SELF_REFERRAL: 1,
-        AttributionReason.EMPLOYEE_BUYER: 2,
-    }
-    assert [o.person for o in signals.self_referrals] == ["Lan"]
-    assert len(signals.staff_purchases) == 2
-    assert signals.flagged_orders[2].total == Money(500_000, "VND")

@@ -1,0 +1,48 @@
+"""E-mails to employees about their payouts: the batch that paid them.
+
+Written to the outbox inside the caller's unit of work (marking a batch paid,
+``perks.finance.payouts``) and sent after its commit (``perks.mail``), so no e-mail goes out
+for a payout that was rolled back, and a mail server that is down never fails the payout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.finance.models import PayoutBatch, PayoutLine
+from perks.mail import send_email
+from perks.people.models import User
+from perks.urls import absolute_url
+
+
+def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
+    """Tell each person ``batch`` paid what it paid them: one e-mail per person, every
+    currency they were paid in.
+
+    Flushes only, never commits; raises nothing about mail delivery.
+    """
+    per_person: dict[int, list[PayoutLine]] = {}
+    for line in lines:
+        per_person.setdefault(line.user_id, []).append(line)
+    if not per_person:
+        return
+    people = {
+        p.id: p for p in db.session.scalars(select(User).where(User.id.in_(list(per_person))))
+    }
+    earnings_url = absolute_url("commissions.my_earnings")
+    for user_id, paid in per_person.items():
+        person = people.get(user_id)
+        if person is None:
+            continue
+        send_email(
+            person.email,
+            "payout_paid",
+            locale=person.locale,
+            person=person,
+            batch=batch,
+            amounts=[line.net for line in paid],
+            earnings_url=earnings_url,
+        )

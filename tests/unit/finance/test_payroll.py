@@ -1,0 +1,50 @@
+"""The payroll file of a payout batch: one row per person and currency, only for a batch
+that is approved or paid, text cells neutralised, every file audited."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.errors import Conflict
+from perks.extensions import db
+from perks.finance import payouts, payroll
+from perks.finance.periods import company_today
+from tests import factories
+from tests.unit.finance.helpers import finance_person, payable_order
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+@pytest.fixture(autouse=True)
+def _rule() -> None:
+    factories.CommissionRuleFactory()  # 10 % of every line
+
+
+def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
+    an = factories.UserFactory(name="=Nguyễn An", employee_number="E-001")
+    payable_order(an)
+    payable_order(an, factories.ProductFactory(price_amount=1250, currency="USD"))
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
+        payroll.payroll_file(batch.id, "csv", target, actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    path = tmp_path / "payroll.csv"
+    with path.open("wb") as target:
+        name = payroll.payroll_file(batch.id, "csv", target, actor=drafter)
+    assert name == f"payroll-{batch.reference}.csv"
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == list(payroll.PAYROLL_HEADER)
+    assert sorted(rows[1:]) == [
+        [batch.reference, "E-001", "'=Nguyễn An", an.email, "1.25", "USD"],
+        [batch.reference, "E-001", "'=Nguyễn An", an.email, "240000", "VND"],
+    ]
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.payout_exported")
+    ).one()
+    assert event.details == {"reference": batch.reference, "format": "csv", "rows": 2}
