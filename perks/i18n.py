@@ -1,11 +1,15 @@
-"""Which language and time zone a request is served in, and enums whose members have labels."""
+"""Which language and time zone a request is served in, how dates read in each language, and
+enums whose members have labels."""
 
 from __future__ import annotations
 
 import enum
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Self
 
+from babel import dates
 from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 #: the languages of the product: pages, e-mails, every label (the first is the default)
@@ -28,6 +32,51 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+# --- dates ----------------------------------------------------------------------------------
+#
+# Day first in both languages: a Vietnamese reader takes "12/4/26" for 12 April, so English
+# dates follow British English ("4 Dec 2026", "04/12/2026"), not Babel's default American
+# English. The short forms have four-digit years in both; times are 24-hour, in the
+# company's time zone (``TIMEZONE``, Asia/Ho_Chi_Minh). Everything the product shows goes
+# through ``format_day`` and ``format_moment`` (the ``date`` and ``datetime`` filters).
+
+#: the Babel locale whose calendar words and patterns each language reads dates in
+DATE_LOCALES = {"vi": "vi", "en": "en_GB"}
+#: the patterns of the "short" style, per language
+SHORT_DAY = "dd/MM/y"
+SHORT_MOMENT = {"vi": "HH:mm dd/MM/y", "en": "dd/MM/y, HH:mm"}
+
+
+def _language() -> str:
+    language = str(get_locale() or LOCALES[0])
+    return language if language in DATE_LOCALES else "en"
+
+
+def format_day(value: date | datetime | None, format: str = "medium") -> str:
+    """A date in the reader's language, day first (``short``, ``medium``, ``long``, ``full``,
+    or a Babel pattern). A moment is shown as its day in the company's time zone."""
+    if value is None:
+        return ""
+    language = _language()
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(get_timezone()).date()
+    pattern = SHORT_DAY if format == "short" else format
+    return dates.format_date(value, pattern, locale=DATE_LOCALES[language])
+
+
+def format_moment(value: datetime | None, format: str = "short") -> str:
+    """A moment in the reader's language and the company's time zone, day first, 24-hour.
+    A naive moment is UTC (as the database keeps them)."""
+    if value is None:
+        return ""
+    language = _language()
+    pattern = SHORT_MOMENT[language] if format == "short" else format
+    return dates.format_datetime(
+        value, pattern, tzinfo=get_timezone(), locale=DATE_LOCALES[language]
+    )
 
 
 class LabelledEnum(enum.StrEnum):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
+
+from perks.i18n import format_day, format_moment
 
 
 def money_filter(value: object, locale: str | None = None) -> str:
@@ -17,8 +19,8 @@ def money_filter(value: object, locale: str | None = None) -> str:
 def init_templating(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["money"] = money_filter
-    app.jinja_env.filters["date"] = format_date
-    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_day
+    app.jinja_env.filters["datetime"] = format_moment
 
     @app.context_processor
     def inject_layout() -> dict[str, object]:

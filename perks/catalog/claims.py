@@ -13,7 +13,6 @@ import itertools
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +31,7 @@ from perks.catalog.models import (
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
+from perks.i18n import format_moment
 from perks.people.models import User
 
 #: claims that count against a person's limit
@@ -244,7 +244,7 @@ def _use(claim: Claim, by: User) -> None:
         raise Conflict(
             _(
                 "Already used on %(when)s by %(name)s.",
-                when=format_datetime(claim.used_at, "short"),
+                when=format_moment(claim.used_at, "short"),
                 name=who,
             )
         )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
+from perks.i18n import format_day
 from perks.people.models import EmploymentType, User
 
 
@@ -77,7 +77,7 @@ def audience_reasons(perk: Perk, user: User, today: date) -> list[Reason]:
                     _(
                         "After %(days)d days with the company: from %(date)s.",
                         days=perk.min_tenure_days,
-                        date=format_date(start),
+                        date=format_day(start),
                     ),
                 )
             )
@@ -91,9 +91,9 @@ def window_reasons(perk: Perk, today: date) -> list[Reason]:
     if perk.kind is PerkKind.GIFT:
         return [Reason("gift", _("Gifts are given, not claimed."))]
     if perk.starts_on and today < perk.starts_on:
-        return [Reason("not_started", _("Opens on %(date)s.", date=format_date(perk.starts_on)))]
+        return [Reason("not_started", _("Opens on %(date)s.", date=format_day(perk.starts_on)))]
     if perk.ends_on and today > perk.ends_on:
-        return [Reason("ended", _("Ended on %(date)s.", date=format_date(perk.ends_on)))]
+        return [Reason("ended", _("Ended on %(date)s.", date=format_day(perk.ends_on)))]
     return []
 
 
@@ -106,7 +106,7 @@ def limit_reason(perk: Perk, claims_in_period: int, today: date) -> Reason | Non
         return Reason("limit", _("Limit reached."))
     return Reason(
         "limit",
-        _("Limit reached: next claim from %(date)s.", date=format_date(next_start, "long")),
+        _("Limit reached: next claim from %(date)s.", date=format_day(next_start, "long")),
     )
 
 

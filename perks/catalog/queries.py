@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -36,6 +35,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.i18n import format_moment
 from perks.people.models import Role, User
 
 
@@ -183,7 +183,7 @@ def _draw_reasons(draw: Draw | None, now: datetime) -> list[Reason]:
                 "entries_closed",
                 _(
                     "Entries closed on %(when)s; the draw is coming.",
-                    when=format_datetime(draw.entries_close_at, "short"),
+                    when=format_moment(draw.entries_close_at, "short"),
                 ),
             )
         ]

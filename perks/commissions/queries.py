@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import current_app
-from flask_babel import format_date, format_percent, get_locale
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, or_, select
@@ -29,6 +29,7 @@ from perks.commissions.models import (
     VoidReason,
 )
 from perks.extensions import db
+from perks.i18n import format_day
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.shop.models import Order
@@ -85,7 +86,7 @@ def rate_text(commission: Commission) -> str:
 
 
 def _day(moment: datetime | None) -> str:
-    return format_date(_local(moment), "medium") if moment else ""
+    return format_day(_local(moment), "medium") if moment else ""
 
 
 def explanation(commission: Commission) -> str:

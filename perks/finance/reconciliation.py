@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
@@ -35,6 +34,7 @@ from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import utcnow
 from perks.extensions import db
 from perks.finance.periods import Period
+from perks.i18n import format_moment
 from perks.money import Money, format_money
 from perks.payments.models import StripeEvent
 from perks.shop.models import DisputeStatus, Order
@@ -121,7 +121,7 @@ def _missing_expiries(period: Period, now: datetime) -> list[Finding]:
             "missing_expiry",
             _(
                 "Still awaiting payment; its checkout expired at %(when)s.",
-                when=format_datetime(expires, "short"),
+                when=format_moment(expires, "short"),
             ),
             order_id,
             number,

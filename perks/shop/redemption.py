@@ -8,7 +8,6 @@ redeemed once (a conditional UPDATE decides between two racing redeemers), and
 
 from __future__ import annotations
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -16,6 +15,7 @@ from perks import audit
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
+from perks.i18n import format_moment
 from perks.people.models import User
 from perks.shop.events import order_redeemed
 from perks.shop.models import Order, OrderStatus, RedemptionMode
@@ -42,7 +42,7 @@ def why_not_redeemable(order: Order) -> str | None:
         who = order.redeemed_by.name if order.redeemed_by else _("automatically on payment")
         return _(
             "Already redeemed on %(when)s (%(who)s).",
-            when=format_datetime(order.redeemed_at, "short"),
+            when=format_moment(order.redeemed_at, "short"),
             who=who,
         )
     if order.mismatch:

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +32,7 @@ from perks.catalog.models import (
 )
 from perks.errors import Conflict, NotEligible, NotFound, SoldOut
 from perks.extensions import db
+from perks.i18n import format_moment as format_datetime
 from perks.people.models import Role
 from tests.factories import PerkFactory, UserFactory
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, format_date, gettext
+from flask_babel import force_locale, gettext
 
 from perks.catalog import eligibility
 from perks.catalog.claims import claim_perk, claims_in_period, company_today
@@ -38,6 +38,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import LimitReached, NotEligible, SoldOut
 from perks.extensions import db
+from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 
@@ -171,7 +172,7 @@ def test_minimum_tenure_counts_from_the_hire_date_and_is_met_exactly_on_the_day(
     assert_says(
         app,
         audience_message(perk, person, day_before, "tenure"),
-        "After 90 days with the company: from Apr 14, 2024.",
+        "After 90 days with the company: from 14 Apr 2024.",
         "After %(days)d days with the company: from %(date)s.",
         days=90,
         date=lambda: format_date(first_day),
@@ -222,7 +223,7 @@ def test_a_perk_opens_on_its_first_day(app):
     assert_says(
         app,
         window_message(perk, date(2026, 2, 28)),
-        "Opens on Mar 1, 2026.",
+        "Opens on 1 Mar 2026.",
         "Opens on %(date)s.",
         date=lambda: format_date(date(2026, 3, 1)),
     )
@@ -235,7 +236,7 @@ def test_a_perk_can_be_claimed_on_its_last_day_and_not_after(app):
     assert_says(
         app,
         window_message(perk, date(2026, 4, 1)),
-        "Ended on Mar 31, 2026.",
+        "Ended on 31 Mar 2026.",
         "Ended on %(date)s.",
         date=lambda: format_date(date(2026, 3, 31)),
     )
@@ -316,12 +317,12 @@ def test_no_limit_per_person_never_stops_anyone():
 @pytest.mark.parametrize(
     ("period", "today", "next_start", "english_date"),
     [
-        (LimitPeriod.MONTH, date(2026, 11, 30), date(2026, 12, 1), "December 1, 2026"),
-        (LimitPeriod.MONTH, date(2026, 12, 31), date(2027, 1, 1), "January 1, 2027"),
-        (LimitPeriod.MONTH, date(2027, 1, 31), date(2027, 2, 1), "February 1, 2027"),
-        (LimitPeriod.MONTH, date(2028, 2, 29), date(2028, 3, 1), "March 1, 2028"),
-        (LimitPeriod.YEAR, date(2026, 12, 31), date(2027, 1, 1), "January 1, 2027"),
-        (LimitPeriod.YEAR, date(2026, 1, 1), date(2027, 1, 1), "January 1, 2027"),
+        (LimitPeriod.MONTH, date(2026, 11, 30), date(2026, 12, 1), "1 December 2026"),
+        (LimitPeriod.MONTH, date(2026, 12, 31), date(2027, 1, 1), "1 January 2027"),
+        (LimitPeriod.MONTH, date(2027, 1, 31), date(2027, 2, 1), "1 February 2027"),
+        (LimitPeriod.MONTH, date(2028, 2, 29), date(2028, 3, 1), "1 March 2028"),
+        (LimitPeriod.YEAR, date(2026, 12, 31), date(2027, 1, 1), "1 January 2027"),
+        (LimitPeriod.YEAR, date(2026, 1, 1), date(2027, 1, 1), "1 January 2027"),
     ],
 )
 def test_limit_reached_says_when_the_next_claim_is_possible(
@@ -352,7 +353,7 @@ def test_no_next_date_is_promised_after_the_perk_ends(app):
     perk = PerkFactory(limit_period=LimitPeriod.MONTH, ends_on=date(2026, 11, 30))
     assert limit_reason(perk, 1, date(2026, 11, 15)).message == "Limit reached."
     on_last_month = PerkFactory(limit_period=LimitPeriod.MONTH, ends_on=date(2026, 12, 1))
-    assert "December 1, 2026" in limit_reason(on_last_month, 1, date(2026, 11, 15)).message
+    assert "1 December 2026" in limit_reason(on_last_month, 1, date(2026, 11, 15)).message
 
 
 # --- the claim service applies the same rules, whatever a page showed ------------------------
@@ -371,7 +372,7 @@ def test_claiming_a_perk_one_is_not_eligible_for_is_refused_with_every_reason():
 def test_claiming_before_the_tenure_day_is_refused_and_on_it_accepted():
     perk = PerkFactory(min_tenure_days=90)
     person = UserFactory(hire_date=HIRED)
-    with pytest.raises(NotEligible, match="Apr 14, 2024"):
+    with pytest.raises(NotEligible, match="14 Apr 2024"):
         claim_perk(perk.id, person, today=date(2024, 4, 13))
     claim = claim_perk(perk.id, person, today=date(2024, 4, 14))
     assert claim.status is ClaimStatus.CLAIMED
@@ -411,7 +412,7 @@ def test_second_claim_in_same_month_is_refused_and_allowed_on_the_first_of_next_
     assert first.period_key == "2026-11"
     with pytest.raises(LimitReached) as refused:
         claim_perk(perk.id, person, today=date(2026, 11, 30))
-    assert refused.value.message == "Limit reached: next claim from December 1, 2026."
+    assert refused.value.message == "Limit reached: next claim from 1 December 2026."
     second = claim_perk(perk.id, person, today=date(2026, 12, 1))
     assert (second.period_key, second.slot) == ("2026-12", 1)
 
@@ -420,7 +421,7 @@ def test_a_yearly_limit_frees_up_on_the_first_of_january():
     perk = PerkFactory(per_person_limit=1, limit_period=LimitPeriod.YEAR)
     person = UserFactory()
     claim_perk(perk.id, person, today=date(2026, 1, 1))
-    with pytest.raises(LimitReached, match="January 1, 2027"):
+    with pytest.raises(LimitReached, match="1 January 2027"):
         claim_perk(perk.id, person, today=date(2026, 12, 31))
     assert claim_perk(perk.id, person, today=date(2027, 1, 1)).period_key == "2027"
 
@@ -430,7 +431,7 @@ def test_a_limit_of_two_a_month_allows_two_claims_and_refuses_the_third():
     person = UserFactory()
     slots = [claim_perk(perk.id, person, today=date(2027, 1, 31)).slot for _ in range(2)]
     assert slots == [1, 2]
-    with pytest.raises(LimitReached, match="February 1, 2027"):
+    with pytest.raises(LimitReached, match="1 February 2027"):
         claim_perk(perk.id, person, today=date(2027, 1, 31))
 
 
