@@ -178,18 +178,21 @@ def _send_invitation(user: User, *, actor: User | None) -> None:
     audit.record("auth.invitation_sent", actor=actor, target=user)
 
 
-def accept_invitation(token: str, password: str) -> User:
-    """Set the first password of an invited person.
+def accept_invitation(token: str, password: str, *, user_agent: str = "") -> SignedIn:
+    """Set the first password of an invited person and open their first session (they
+    just proved they hold the invitation and chose the password: no second sign-in).
 
     Raises:
-        InvalidToken: the link is bad, expired or already used.
+        InvalidToken: the link is bad, expired or already used, or the person has left.
         ValidationFailed: the password breaks the rules.
     """
     with transaction():
         user = tokens.user_for_token(token, tokens.INVITATION)
         set_password(user, password)
+        user.last_login_at = utcnow()
+        key = _open_session(user, remember=False, user_agent=user_agent)
         audit.record("auth.invitation_accepted", actor=user, target=user)
-        return user
+        return SignedIn(user, key)
 
 
 def request_password_reset(email: str) -> None:

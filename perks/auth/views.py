@@ -30,7 +30,7 @@ from perks.extensions import limiter, login_email_key
 from perks.forms import ConfirmForm
 from perks.people import services as people_services
 from perks.people.access import login_required, roles_required
-from perks.people.models import Role, User
+from perks.people.models import Role
 from perks.security import is_safe_path
 
 bp = Blueprint("auth", __name__)
@@ -62,11 +62,16 @@ def login() -> Response | str | tuple[str, int]:
         form.password.errors.append(error.message)
         return render_template("auth/login.html", form=form), 401
     target = form.next.data
-    # A fresh session at sign-in: nothing from before it (fixation) survives.
+    _start_session(signed_in, remember=remember)
+    return redirect(target if is_safe_path(target) else url_for("main.home"))
+
+
+def _start_session(signed_in: services.SignedIn, *, remember: bool) -> None:
+    """Sign this browser in to the session just opened. A fresh Flask session: nothing from
+    before it (fixation) survives."""
     session.clear()
     login_user(signed_in.user, remember=remember)
     session.permanent = True
-    return redirect(target if is_safe_path(target) else url_for("main.home"))
 
 
 def _agent() -> str:
@@ -95,16 +100,33 @@ def logout_everywhere() -> Response:
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> Response | str | tuple[str, int]:
-    return _set_password_page(token, tokens.INVITATION, services.accept_invitation)
+    return _set_password_page(token, tokens.INVITATION, _welcome)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Response | str | tuple[str, int]:
-    return _set_password_page(token, tokens.PASSWORD_RESET, services.reset_password)
+    return _set_password_page(token, tokens.PASSWORD_RESET, _password_reset)
+
+
+def _welcome(token: str, password: str) -> Response:
+    """An invitation accepted: signed in at once, on their home page."""
+    if current_user.is_authenticated:  # whoever was signed in on this browser is signed out
+        services.sign_out(current_user, current_user.get_session_key())
+        logout_user()
+    signed_in = services.accept_invitation(token, password, user_agent=_agent())
+    _start_session(signed_in, remember=False)
+    flash(_("Welcome! Your password is set and you are signed in."), "success")
+    return redirect(url_for("main.home"))
+
+
+def _password_reset(token: str, password: str) -> Response:
+    services.reset_password(token, password)
+    flash(_("Your password is set. Please sign in."), "success")
+    return redirect(url_for("auth.login"))
 
 
 def _set_password_page(
-    token: str, purpose: str, service: Callable[[str, str], User]
+    token: str, purpose: str, complete: Callable[[str, str], Response]
 ) -> Response | str | tuple[str, int]:
     try:
         person = tokens.user_for_token(token, purpose)
@@ -113,12 +135,9 @@ def _set_password_page(
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            service(token, form.password.data or "")
+            return complete(token, form.password.data or "")
         except ValidationFailed as error:
             form.password.errors.append(error.message)
-        else:
-            flash(_("Your password is set. Please sign in."), "success")
-            return redirect(url_for("auth.login"))
     status = 400 if form.is_submitted() else 200
     return render_template(
         "auth/set_password.html", form=form, person=person, purpose=purpose

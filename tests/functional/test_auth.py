@@ -252,12 +252,40 @@ def test_invitation_link_sets_the_password_once(app, client):
     password = "my very own password"
     response = visitor.post(link, data={"password": password, "confirm": password})
     assert response.status_code == 302
+    assert response.headers["Location"] == "/"  # signed in at once, on their home page
+    home = visitor.get("/")
+    assert home.status_code == 200
+    assert "Welcome! Your password is set and you are signed in." in home.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, invitee.id).last_login_at is not None
+    visitor.post("/logout")
     again = visitor.post(
         link, data={"password": "something else 123", "confirm": "something else 123"}
     )
     assert again.status_code == 400
     assert "already been used" in again.get_data(as_text=True)
     login(visitor, invitee, password)
+
+
+def test_accepting_an_invitation_signs_out_whoever_was_signed_in_on_that_browser(app, client):
+    colleague = factories.UserFactory()
+    invitee = factories.UserFactory(password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+    login(client, colleague)
+    password = "my very own password"
+    client.post(f"/invitation/{token}", data={"password": password, "confirm": password})
+
+    def open_sessions(person: User) -> int:
+        return db.session.scalar(
+            db.select(db.func.count())
+            .select_from(UserSession)
+            .where(UserSession.user_id == person.id, UserSession.revoked_at.is_(None))
+        )
+
+    assert (open_sessions(invitee), open_sessions(colleague)) == (1, 0)
+    assert client.get("/account").status_code == 200  # signed in, as the invitee
+    assert invitee.email in client.get("/account").get_data(as_text=True)
 
 
 def test_invitation_link_expires(app, client, monkeypatch):
