@@ -24,7 +24,7 @@ POT := $(TRANSLATIONS)/messages.pot
 # The Stripe sandbox (stripe_sandbox/, an application of its own) has its own catalog.
 SANDBOX_TRANSLATIONS := stripe_sandbox/translations
 SANDBOX_POT := $(SANDBOX_TRANSLATIONS)/messages.pot
-SANDBOX_PORT := 5002
+SANDBOX_PORT ?= 5002
 CHROMIUM := /usr/bin/chromium
 SCREENSHOTS := docs/screenshots
 
@@ -107,16 +107,28 @@ init-translation: extract-messages ## Start a catalog for a new language: make i
 
 # The demo's customers pay in the Stripe sandbox, so it runs (in the background, on its own
 # port) while `flask perks demo` seeds; then honcho starts it again with the others.
+# `make run PERKS_PORT=5050` when 5000 is taken (macOS gives it to AirPlay); the sandbox's
+# port is SANDBOX_PORT. The product's links and the sandbox's webhooks follow them.
+PERKS_PORT ?= 5000
 run: export PERKS_ENV ?= development
-run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:5000 with a worker, the scheduler and the Stripe sandbox
+run: export PERKS_PORT := $(PERKS_PORT)
+run: export SANDBOX_PORT := $(SANDBOX_PORT)
+run: export BASE_URL ?= http://127.0.0.1:$(PERKS_PORT)
+run: export STRIPE_API_BASE ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export STRIPE_SANDBOX_WEBHOOK_URL ?= http://127.0.0.1:$(PERKS_PORT)/stripe/webhook
+run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0.0.1:$PERKS_PORT (5000) with a worker, the scheduler and the Stripe sandbox
+	@for port in $(PERKS_PORT) $(SANDBOX_PORT); do \
+		$(BIN)/python -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' $$port 2>/dev/null \
+		|| { echo "error: port $$port on 127.0.0.1 is taken (macOS uses 5000 for AirPlay): choose others, e.g. make run PERKS_PORT=5050 SANDBOX_PORT=5052" >&2; exit 1; }; \
+	done
 	$(FLASK) db upgrade
 	@mkdir -p instance
 	@$(BIN)/flask --app stripe_sandbox run --host 127.0.0.1 --port $(SANDBOX_PORT) \
 		>instance/stripe-sandbox-demo.log 2>&1 & sandbox=$$!; \
 	status=0; $(FLASK) perks demo || status=$$?; \
 	kill $$sandbox; wait $$sandbox 2>/dev/null || true; exit $$status
-	@echo "Starting web (http://127.0.0.1:5000), worker, beat and the Stripe sandbox" \
-		"(http://127.0.0.1:$(SANDBOX_PORT)) from the Procfile, run by honcho."
+	@echo "Starting web (http://127.0.0.1:$(PERKS_PORT), set by PERKS_PORT), worker, beat and the" \
+		"Stripe sandbox (http://127.0.0.1:$(SANDBOX_PORT), set by SANDBOX_PORT) from the Procfile, run by honcho."
 	@echo "Every process logs here, each line prefixed with its name: web, worker, beat, sandbox."
 	@echo "Broker: $${CELERY_BROKER_URL:-$${REDIS_URL:-the SQLite file instance/celery-broker.sqlite3 (no Redis needed)}}."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
