@@ -11,6 +11,7 @@ from metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -99,47 +100,42 @@ def _apply_session(event_type: str, session: dict[str, Any]) -> Effect:
 
 
 def _apply_refund(event_type: str, charge: dict[str, Any]) -> Effect:
-    payment_intent = object_id(charge.get("payment_intent"))
-    order, why = _order_for_charge(
-        charge_id=object_id(charge.get("id")),
-        payment_intent=payment_intent,
-        metadata=charge.get("metadata"),
-    )
-    if order is None:
-        return Effect(None, EventOutcome.IGNORED, why)
-    knew = order.payment_intent_id
-    orders.remember_stripe_ids(
-        order, payment_intent_id=payment_intent, charge_id=object_id(charge.get("id"))
-    )
-    total = _money(charge.get("amount_refunded"), charge.get("currency"))
-    if total is None:
-        recorded = orders.record_mismatch(
-            order,
-            f"Stripe reported refunds of {charge.get('amount_refunded')!r} "
-            f"{charge.get('currency')!r}, which cannot be read",
-        )
-    else:
-        recorded = orders.record_refund_total(order, total)
-    return _effect(order, recorded, learned=order.payment_intent_id != knew)
+    def record(order: Order) -> orders.Recorded:
+        total = _money(charge.get("amount_refunded"), charge.get("currency"))
+        if total is None:
+            return orders.record_mismatch(
+                order,
+                f"Stripe reported refunds of {charge.get('amount_refunded')!r} "
+                f"{charge.get('currency')!r}, which cannot be read",
+            )
+        return orders.record_refund_total(order, total)
+
+    return _on_charge(charge, object_id(charge.get("id")), record)
 
 
 def _apply_dispute(event_type: str, dispute: dict[str, Any]) -> Effect:
-    payment_intent = object_id(dispute.get("payment_intent"))
+    def record(order: Order) -> orders.Recorded:
+        status = str(dispute.get("status") or "")
+        recorded = orders.record_dispute(order, dispute_status(status))
+        return replace(recorded, detail=f"{recorded.detail} (Stripe: {status or 'no status'})")
+
+    return _on_charge(dispute, object_id(dispute.get("charge")), record)
+
+
+def _on_charge(
+    obj: dict[str, Any], charge_id: str | None, record: Callable[[Order], orders.Recorded]
+) -> Effect:
+    """Record an event about a charge (a refund, a dispute) on its order, which learns the
+    charge and its payment intent on the way."""
+    payment_intent = object_id(obj.get("payment_intent"))
     order, why = _order_for_charge(
-        charge_id=object_id(dispute.get("charge")),
-        payment_intent=payment_intent,
-        metadata=dispute.get("metadata"),
+        charge_id=charge_id, payment_intent=payment_intent, metadata=obj.get("metadata")
     )
     if order is None:
         return Effect(None, EventOutcome.IGNORED, why)
     knew = order.payment_intent_id
-    orders.remember_stripe_ids(
-        order, payment_intent_id=payment_intent, charge_id=object_id(dispute.get("charge"))
-    )
-    status = str(dispute.get("status") or "")
-    recorded = orders.record_dispute(order, dispute_status(status))
-    recorded = replace(recorded, detail=f"{recorded.detail} (Stripe: {status or 'no status'})")
-    return _effect(order, recorded, learned=order.payment_intent_id != knew)
+    orders.remember_stripe_ids(order, payment_intent_id=payment_intent, charge_id=charge_id)
+    return _effect(order, record(order), learned=order.payment_intent_id != knew)
 
 
 def dispute_status(stripe_status: str) -> DisputeStatus:
