@@ -186,18 +186,3 @@ def entries_by_line(batch_id: int) -> dict[int, list[LineEntry]]:
             )
         )
     return grouped
-
-
-def payouts_of(user_id: int) -> list[tuple[PayoutBatch, PayoutLine]]:
-    """A person's paid payout lines, newest first (for their own pages)."""
-    rows = db.session.execute(
-        select(PayoutBatch, PayoutLine)
-        .join(PayoutLine, PayoutLine.batch_id == PayoutBatch.id)
-        .where(
-            PayoutLine.user_id == user_id,
-            PayoutLine.status == LineStatus.INCLUDED,
-            PayoutBatch.status == BatchStatus.PAID,
-        )
-        .order_by(PayoutBatch.paid_at.desc(), PayoutBatch.id.desc())
-    )
-    return [(batch, line) for batch, line in rows]

@@ -32,7 +32,7 @@ session cookie.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -82,7 +82,7 @@ class RedirectSettings:
     sign_in_cookies: tuple[str, ...]
 
     @classmethod
-    def from_config(cls, config: Any) -> RedirectSettings:
+    def from_config(cls, config: Mapping[str, Any]) -> RedirectSettings:
         max_age = int(config["ATTRIBUTION_WINDOW_DAYS"]) * 86_400
         secure = "; Secure" if config["SESSION_COOKIE_SECURE"] else ""
         return cls(
