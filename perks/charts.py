@@ -6,10 +6,17 @@ page. Every label and name is escaped; every number is an integer placed by this
 nothing from the database reaches the markup unescaped. Each bar and point carries a
 ``<title>`` (the browser's tooltip, read by screen readers); pages show the same figures as
 a table next to the chart.
+
+A chart is drawn twice, in two frames: a wide one for tablets and desktops and a narrow one,
+with larger type and fewer labels, for phones; Bootstrap's display classes show one of them.
+Labels are measured (an estimate per character, on the generous side) before they are
+placed: the y-axis makes room for its longest figure and the x-axis writes only as many
+labels as fit side by side, so none is cut or runs into the next at any width.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -22,15 +29,41 @@ PALETTE = ("#0b6e4f", "#e07a1f", "#3d5a98", "#b83b5e", "#6c757d")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _IDENT = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,40}$")
 
-WIDTH = 720
-HEIGHT = 260
-#: room for the y-axis figures, the legend above and the x labels below
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 36
-#: at most this many x labels are written; the others are thinned out (the tooltips keep them)
-MAX_X_LABELS = 12
+#: the width of one character as a share of the font size: generous for system-ui's digits,
+#: Latin letters and Vietnamese diacritics, so an estimated label is never narrower than
+#: the drawn one
+CHARACTER_WIDTH = 0.62
+#: the least room between two x labels, and between the y figures and the plot
+LABEL_GAP = 10
 Y_TICKS = 4
 MAX_BAR_WIDTH = 48
-TEXT = 'font-family="system-ui, -apple-system, sans-serif" font-size="11" fill="#6c757d"'
+#: grey #5c636a: 6.1:1 on white (WCAG AA wants 4.5:1 for small text)
+TEXT_COLOUR = "#5c636a"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The size a chart is drawn at (viewBox units) and what it fits in there."""
+
+    width: int
+    height: int
+    font_size: int
+    #: at most this many x labels, however short
+    max_x_labels: int
+    #: appended to the chart's ident (its ``data-testid`` and title id)
+    suffix: str
+    #: Bootstrap's display classes: which screens show this frame
+    display: str
+
+    def text_width(self, text: str) -> float:
+        return len(text) * self.font_size * CHARACTER_WIDTH
+
+
+#: tablets and desktops (576 px and wider)
+WIDE = Frame(720, 260, 11, 12, "", "d-none d-sm-block")
+#: phones: drawn about as wide as it is shown, so 13 units read as 13 px
+PHONE = Frame(360, 260, 13, 4, "-phone", "d-sm-none")
+FRAMES = (WIDE, PHONE)
 
 
 @dataclass(frozen=True)
@@ -71,9 +104,18 @@ def line_chart(
     ident: str = "chart",
     empty_text: str = "",
     number: Callable[[int], str] = str,
+    tick: Callable[[int], str] | None = None,
 ) -> Markup:
-    """A line per series over ``labels`` (e.g. clicks and visitors per day)."""
-    return _Chart(labels, series, title, ident, empty_text, number).render(bars=False)
+    """A line per series over ``labels`` (e.g. clicks and visitors per day).
+
+    ``number`` writes a value in full (the tooltips); ``tick`` writes the y-axis figures,
+    short ones such as "3 Tr ₫" (``number`` when not given).
+
+    Raises:
+        ValueError: a series is not one value per label, or ``ident`` is not a simple name.
+    """
+    chart = _Chart(labels, series, title, ident, empty_text, number, tick or number)
+    return chart.render(bars=False)
 
 
 def bar_chart(
@@ -84,9 +126,15 @@ def bar_chart(
     ident: str = "chart",
     empty_text: str = "",
     number: Callable[[int], str] = str,
+    tick: Callable[[int], str] | None = None,
 ) -> Markup:
-    """Grouped vertical bars: one group per label, one bar per series in it."""
-    return _Chart(labels, series, title, ident, empty_text, number).render(bars=True)
+    """Grouped vertical bars: one group per label, one bar per series in it.
+
+    Raises:
+        ValueError: a series is not one value per label, or ``ident`` is not a simple name.
+    """
+    chart = _Chart(labels, series, title, ident, empty_text, number, tick or number)
+    return chart.render(bars=True)
 
 
 def _n(value: float) -> str:
@@ -103,6 +151,7 @@ class _Chart:
         ident: str,
         empty_text: str,
         number: Callable[[int], str],
+        tick: Callable[[int], str],
     ) -> None:
         if not _IDENT.match(ident):
             raise ValueError(f"ident must be a simple name, not {ident!r}")
@@ -114,26 +163,51 @@ class _Chart:
         self.ident = ident
         self.empty_text = empty_text
         self.number = number
-        self.plot_width = WIDTH - LEFT - RIGHT
-        self.plot_height = HEIGHT - TOP - BOTTOM
         largest = max((v for s in self.series for v in s.values), default=0)
         self.top, self.step = nice_scale(largest)
-
-    def y(self, value: int) -> float:
-        return TOP + self.plot_height - value * self.plot_height / self.top
+        self.ticks = [(value, tick(value)) for value in range(0, self.top + 1, self.step)]
 
     def render(self, *, bars: bool) -> Markup:
-        ident = self.ident
+        drawn = "".join(_Drawing(self, frame).render(bars=bars) for frame in FRAMES)
+        return Markup(drawn)  # noqa: S704 - every piece is escaped or a number (_Drawing)
+
+
+class _Drawing:
+    """One chart in one frame: the layout worked out from the frame and the labels."""
+
+    def __init__(self, chart: _Chart, frame: Frame) -> None:
+        self.chart = chart
+        self.frame = frame
+        self.text = (
+            f'font-family="system-ui, -apple-system, sans-serif" '
+            f'font-size="{frame.font_size}" fill="{TEXT_COLOUR}"'
+        )
+        self.legend_rows = self._legend_layout()
+        line = frame.font_size + 6
+        self.top = 8 + line * len(self.legend_rows) + 4
+        self.bottom = frame.font_size + 16
+        widest_tick = max((frame.text_width(text) for _, text in chart.ticks), default=0)
+        self.left = math.ceil(widest_tick) + LABEL_GAP
+        self.right = 12
+        self.plot_width = frame.width - self.left - self.right
+        self.plot_height = frame.height - self.top - self.bottom
+
+    def y(self, value: int) -> float:
+        return self.top + self.plot_height - value * self.plot_height / self.chart.top
+
+    def render(self, *, bars: bool) -> str:
+        chart, frame = self.chart, self.frame
+        ident = f"{chart.ident}{frame.suffix}"
         parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'class="w-100 h-auto" role="img" aria-labelledby="{ident}-title" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {frame.width} {frame.height}" '
+            f'class="w-100 h-auto {frame.display}" role="img" aria-labelledby="{ident}-title" '
             f'data-testid="{ident}">',
-            f'<title id="{ident}-title">{escape(self.title)}</title>',
+            f'<title id="{ident}-title">{escape(chart.title)}</title>',
         ]
-        if not self.labels or not self.series:
+        if not chart.labels or not chart.series:
             parts.append(
-                f'<text x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle" {TEXT}>'
-                f"{escape(self.empty_text)}</text>"
+                f'<text x="{frame.width // 2}" y="{frame.height // 2}" text-anchor="middle" '
+                f"{self.text}>{escape(chart.empty_text)}</text>"
             )
         else:
             parts += self._grid()
@@ -141,37 +215,39 @@ class _Chart:
             parts += self._x_labels(centred=bars)
             parts += self._legend()
         parts.append("</svg>")
-        return Markup("".join(parts))  # noqa: S704 - every piece above is escaped or a number
+        return "".join(parts)
 
     def _grid(self) -> list[str]:
         parts = []
-        for value in range(0, self.top + 1, self.step):
+        for value, text in self.chart.ticks:
             y = _n(self.y(value))
             stroke = "#adb5bd" if value == 0 else "#e9ecef"
             parts.append(
-                f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" '
-                f'stroke="{stroke}" stroke-width="1"/>'
-                f'<text x="{LEFT - 6}" y="{y}" dy="4" text-anchor="end" {TEXT}>'
-                f"{escape(self.number(value))}</text>"
+                f'<line x1="{self.left}" x2="{self.frame.width - self.right}" y1="{y}" '
+                f'y2="{y}" stroke="{stroke}" stroke-width="1"/>'
+                f'<text x="{self.left - LABEL_GAP // 2}" y="{y}" dy="{self.frame.font_size // 3}" '
+                f'text-anchor="end" {self.text}>{escape(text)}</text>'
             )
         return parts
 
     def _tooltip(self, index: int, series: Series) -> str:
-        text = f"{self.labels[index]} · {series.name}: {self.number(series.values[index])}"
+        chart = self.chart
+        text = f"{chart.labels[index]} · {series.name}: {chart.number(series.values[index])}"
         return f"<title>{escape(text)}</title>"
 
     def _bars(self) -> list[str]:
-        band = self.plot_width / len(self.labels)
+        chart = self.chart
+        band = self.plot_width / len(chart.labels)
         # a few groups get sensible bars, not slabs; the group stays centred on its label
-        width = min(band * 0.8 / len(self.series), MAX_BAR_WIDTH)
-        margin = (band - width * len(self.series)) / 2
+        width = min(band * 0.8 / len(chart.series), MAX_BAR_WIDTH)
+        margin = (band - width * len(chart.series)) / 2
         parts = []
-        for index in range(len(self.labels)):
-            for position, series in enumerate(self.series):
+        for index in range(len(chart.labels)):
+            for position, series in enumerate(chart.series):
                 value = series.values[index]
-                x = LEFT + index * band + margin + position * width
+                x = self.left + index * band + margin + position * width
                 y = self.y(value)
-                height = TOP + self.plot_height - y
+                height = self.top + self.plot_height - y
                 parts.append(
                     f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(width, 0.5))}" '
                     f'height="{_n(height)}" fill="{series.colour}">'
@@ -180,14 +256,16 @@ class _Chart:
         return parts
 
     def _point_x(self, index: int) -> float:
-        if len(self.labels) == 1:
-            return LEFT + self.plot_width / 2
-        return LEFT + index * self.plot_width / (len(self.labels) - 1)
+        count = len(self.chart.labels)
+        if count == 1:
+            return self.left + self.plot_width / 2
+        return self.left + index * self.plot_width / (count - 1)
 
     def _lines(self) -> list[str]:
-        radius = 3 if len(self.labels) <= 62 else 1.5
+        chart = self.chart
+        radius = 3 if len(chart.labels) <= 62 else 1.5
         parts = []
-        for series in self.series:
+        for series in chart.series:
             points = " ".join(
                 f"{_n(self._point_x(i))},{_n(self.y(v))}" for i, v in enumerate(series.values)
             )
@@ -203,31 +281,61 @@ class _Chart:
         return parts
 
     def _x_labels(self, *, centred: bool) -> list[str]:
-        count = len(self.labels)
-        every = math.ceil(count / MAX_X_LABELS)
-        band = self.plot_width / count
-        parts = []
-        for index in range(0, count, every):
-            x = LEFT + (index + 0.5) * band if centred else self._point_x(index)
-            anchor = "middle"
-            if not centred and count > 1 and index == 0:
-                anchor = "start"
-            elif not centred and count > 1 and index == count - 1:
-                anchor = "end"
-            parts.append(
-                f'<text x="{_n(x)}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}" {TEXT}>'
-                f"{escape(self.labels[index])}</text>"
+        """Every ``every``-th label, ``every`` the least that keeps them apart; each label
+        is centred on its bar or point and moved inside the frame at the edges."""
+        labels, frame = self.chart.labels, self.frame
+        count = len(labels)
+        spacing = self.plot_width / count if centred else self.plot_width / max(count - 1, 1)
+        fitted = [self._fitted(label) for label in labels]
+        slot = max(frame.text_width(label) for label in fitted) + LABEL_GAP
+        every = max(math.ceil(count / frame.max_x_labels), math.ceil(slot / spacing), 1)
+        while True:  # moving the edge labels inwards may bring them too near their neighbours
+            placed = []
+            for index in range(0, count, every):
+                x = self.left + (index + 0.5) * spacing if centred else self._point_x(index)
+                half = frame.text_width(fitted[index]) / 2 + 1  # a pixel off the edge
+                placed.append((min(max(x, half), frame.width - half), half, fitted[index]))
+            apart = all(
+                a[0] + a[1] + LABEL_GAP <= b[0] - b[1] for a, b in itertools.pairwise(placed)
             )
-        return parts
+            if apart or every >= count:
+                break
+            every += 1
+        # below the lowest y figure (whose baseline sits on the axis) with room to spare
+        y = frame.height - self.bottom + frame.font_size + 10
+        return [
+            f'<text x="{_n(x)}" y="{y}" text-anchor="middle" {self.text}>{escape(label)}</text>'
+            for x, _half, label in placed
+        ]
+
+    def _fitted(self, label: str) -> str:
+        """``label``, cut with an ellipsis if it is wider than the frame (tooltips keep it)."""
+        room = int((self.frame.width - 4) / (self.frame.font_size * CHARACTER_WIDTH))
+        return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+
+    def _legend_layout(self) -> list[list[tuple[float, Series]]]:
+        """The legend's entries in rows: a row is as long as the frame is wide."""
+        rows: list[list[tuple[float, Series]]] = [[]]
+        x = 8.0
+        for series in self.chart.series:
+            width = self.frame.font_size + 6 + self.frame.text_width(series.name)
+            if rows[-1] and x + width > self.frame.width - 8:
+                rows.append([])
+                x = 8.0
+            rows[-1].append((x, series))
+            x += width + 16
+        return rows
 
     def _legend(self) -> list[str]:
+        size = self.frame.font_size
         parts = []
-        x = LEFT
-        for series in self.series:
-            parts.append(
-                f'<rect x="{x}" y="10" width="12" height="12" rx="2" fill="{series.colour}"/>'
-                f'<text x="{x + 18}" y="20" {TEXT}>{escape(series.name)}</text>'
-            )
-            # names are short ("Clicks", "Visitors"): a rough width per character is enough
-            x += 36 + 7 * len(series.name)
+        for row, entries in enumerate(self.legend_rows):
+            y = 8 + row * (size + 6)
+            for x, series in entries:
+                parts.append(
+                    f'<rect x="{_n(x)}" y="{y}" width="{size}" height="{size}" rx="2" '
+                    f'fill="{series.colour}"/>'
+                    f'<text x="{_n(x + size + 6)}" y="{y + size - 2}" {self.text}>'
+                    f"{escape(series.name)}</text>"
+                )
         return parts

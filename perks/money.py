@@ -21,6 +21,7 @@ from typing import Literal, NoReturn, Self, overload
 
 from babel import Locale
 from babel.numbers import (
+    format_compact_currency,
     format_currency,
     get_currency_precision,
     get_currency_symbol,
@@ -620,6 +621,23 @@ def format_money(money: Money, locale: Locale | str | None = None) -> str:
             money.currency,
             locale=locale if locale is not None else _current_locale(),
         )
+
+
+def format_money_compact(money: Money, locale: Locale | str | None = None) -> str:
+    """``money`` in the locale's short form, for chart axes: vi → ``"3 Tr ₫"``,
+    en → ``"₫3M"``, ``"₫12.5K"`` (one decimal at most; amounts below a thousand in full).
+
+    Raises ``babel.UnknownLocaleError`` for an unknown locale and ``TypeError`` when
+    ``money`` is not :class:`Money`.
+    """
+    if not isinstance(money, Money):
+        raise TypeError(f"format_money_compact needs Money, not {type(money).__name__}")
+    return format_compact_currency(
+        money.to_decimal(),
+        money.currency,
+        locale=locale if locale is not None else _current_locale(),
+        fraction_digits=1,
+    )
 
 
 # --- money read from a model's columns -------------------------------------------------------

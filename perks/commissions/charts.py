@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from perks.charts import PALETTE, Series, bar_chart
-from perks.money import Money, format_money
+from perks.money import Money, format_money, format_money_compact
 
 
 def earnings_chart(
@@ -36,6 +36,9 @@ def earnings_chart(
     def number(value: int) -> str:
         return format_money(Money(value, currency))
 
+    def tick(value: int) -> str:
+        return format_money_compact(Money(value, currency))
+
     return bar_chart(
         labels,
         [
@@ -47,4 +50,5 @@ def earnings_chart(
         ident=ident,
         empty_text=empty_text,
         number=number,
+        tick=tick,
     )

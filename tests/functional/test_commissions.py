@@ -94,6 +94,10 @@ def test_earnings_show_totals_by_state_and_why(client, rule):
     assert re.search(rf"Voided: order refunded on \d+ {day} \d{{4}}\.", text)
     assert "payable from" in text
     assert 'data-testid="earnings-chart"' in html
+    assert 'data-testid="earnings-chart-phone"' in html
+    # the axis says "₫100K", short; the bars' tooltips keep the exact amount
+    assert re.search(r">₫\d+K</text>", html)
+    assert "Earned: ₫240,000</title>" in html
 
 
 def test_an_employee_sees_adjustments_with_their_reasons(client):

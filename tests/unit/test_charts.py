@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 import pytest
 from markupsafe import Markup
 
-from perks.charts import PALETTE, Series, bar_chart, line_chart, nice_scale
+from perks.charts import CHARACTER_WIDTH, PALETTE, Series, bar_chart, line_chart, nice_scale
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def frames(chart: Markup) -> list[ET.Element]:
+    """The chart's drawings: the wide one, then the phone's."""
+    wrapper = ET.fromstring(f"<div>{chart}</div>")  # noqa: S314 - markup this module made
+    return list(wrapper)
+
+
 def parse(chart: Markup) -> ET.Element:
-    return ET.fromstring(str(chart))  # noqa: S314 - markup this module made, not user input
+    """The wide drawing (tablets and desktops)."""
+    return frames(chart)[0]
 
 
 @pytest.mark.parametrize("draw", [line_chart, bar_chart])
@@ -46,7 +54,20 @@ def test_no_style_attributes_or_scripts_only_presentation_attributes(draw):
         assert not any(name.startswith("on") for name in element.attrib)
         assert element.tag not in (f"{SVG}script", f"{SVG}style", f"{SVG}foreignObject")
     assert root.get("role") == "img"
-    assert root.get("class") == "w-100 h-auto"
+    assert root.get("class") == "w-100 h-auto d-none d-sm-block"
+
+
+@pytest.mark.parametrize("draw", [line_chart, bar_chart])
+def test_one_drawing_for_wide_screens_and_one_for_phones(draw):
+    wide, phone = frames(draw(["a", "b"], [Series("Clicks", [1, 2])], title="T", ident="c"))
+    assert (wide.get("data-testid"), phone.get("data-testid")) == ("c", "c-phone")
+    assert "d-sm-none" in phone.get("class")
+    assert phone.get("viewBox") == "0 0 360 260"
+    # the phone's type is larger: the drawing is shown about as wide as it is drawn
+    sizes = {frame.get("data-testid"): _font_size(frame) for frame in (wide, phone)}
+    assert sizes["c-phone"] > sizes["c"]
+    ids = [frame.find(f"{SVG}title").get("id") for frame in (wide, phone)]
+    assert len(set(ids)) == 2
 
 
 def test_bars_are_as_tall_as_their_values():
@@ -106,3 +127,96 @@ def test_bad_input_is_a_programming_error():
         line_chart(["a"], [Series("x", [1, 2])], title="T")
     with pytest.raises(ValueError, match="ident"):
         line_chart(["a"], [Series("x", [1])], title="T", ident='a" onload="x')
+
+
+def _font_size(frame: ET.Element) -> float:
+    return float(next(frame.iter(f"{SVG}text")).get("font-size"))
+
+
+def _boxes(frame: ET.Element, row: str) -> list[tuple[float, float, str]]:
+    """The horizontal extent of each text of a row ("x": the x axis, "y": the y axis),
+    estimated from its characters like a browser's widest system font would draw them."""
+    width = float(frame.get("viewBox").split()[2])
+    texts = [t for t in frame.iter(f"{SVG}text") if t.text]
+    bottom = max(float(t.get("y")) for t in texts)
+    boxes = []
+    for text in texts:
+        on_x_axis = float(text.get("y")) == bottom
+        if on_x_axis != (row == "x"):
+            continue
+        if row == "y" and text.get("text-anchor") != "end":
+            continue  # the legend
+        size = len(text.text) * float(text.get("font-size")) * CHARACTER_WIDTH
+        x = float(text.get("x"))
+        left = {"end": x - size, "middle": x - size / 2}.get(text.get("text-anchor"), x)
+        boxes.append((left, left + size, text.text))
+    assert all(left >= 0 and right <= width for left, right, _ in boxes), boxes
+    return sorted(boxes)
+
+
+LONG_MONTHS = [f"tháng {m} năm {y}" for y in (2025, 2026) for m in range(1, 13)]
+DAYS = [f"{d} thg {m}" for m in range(1, 13) for d in range(1, 29)]
+
+
+@pytest.mark.parametrize("draw", [line_chart, bar_chart])
+@pytest.mark.parametrize("labels", [LONG_MONTHS, DAYS, ["Một nhãn rất dài " * 3, "b", "c"]])
+def test_x_labels_never_run_into_each_other_nor_out_of_the_chart(draw, labels):
+    chart = draw(labels, [Series("Clicks", list(range(len(labels))))], title="T")
+    for frame in frames(chart):
+        boxes = _boxes(frame, "x")
+        assert boxes, "the first label is always written"
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(boxes)), boxes
+
+
+def test_the_y_axis_makes_room_for_long_figures():
+    def money(value: int) -> str:
+        return f"{value:,} ₫".replace(",", ".")
+
+    chart = bar_chart(
+        ["a", "b"],
+        [Series("Earned", [12_345_678_901, 3])],
+        title="T",
+        number=money,
+        tick=money,
+    )
+    for frame in frames(chart):
+        figures = _boxes(frame, "y")
+        assert "15.000.000.000 ₫" in [text for *_, text in figures]
+        # every figure fits left of the plot, whose grid starts after the widest
+        grid_start = float(next(frame.iter(f"{SVG}line")).get("x1"))
+        assert all(left >= 0 and right < grid_start for left, right, _ in figures)
+
+
+def test_ticks_may_be_short_while_tooltips_stay_exact():
+    chart = bar_chart(
+        ["a"],
+        [Series("Earned", [3_000_000])],
+        title="T",
+        number=lambda v: f"{v} exactly",
+        tick=lambda v: f"{v // 1_000_000}M",
+    )
+    root = parse(chart)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "3M" in texts
+    assert "3000000 exactly" not in texts
+    assert root.find(f"{SVG}rect/{SVG}title").text == "a · Earned: 3000000 exactly"
+
+
+def test_a_long_legend_wraps_on_the_phone():
+    names = ["Earned this month", "Taken back after refunds", "Paid out with wages"]
+    chart = bar_chart(
+        ["a"], [Series(name, [1], PALETTE[i]) for i, name in enumerate(names)], title="T"
+    )
+    wide, phone = frames(chart)
+
+    def rows(frame: ET.Element) -> int:
+        return len({t.get("y") for t in frame.iter(f"{SVG}text") if t.text in names})
+
+    assert rows(wide) == 1
+    assert rows(phone) > 1
+    for frame in (wide, phone):
+        width = float(frame.get("viewBox").split()[2])
+        for text in frame.iter(f"{SVG}text"):
+            if text.text in names:
+                size = len(text.text) * float(text.get("font-size")) * CHARACTER_WIDTH
+                assert float(text.get("x")) + size <= width

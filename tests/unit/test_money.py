@@ -18,6 +18,7 @@ from perks.money import (
     CurrencyMismatch,
     Money,
     format_money,
+    format_money_compact,
     minor_unit_exponent,
     parse_money,
 )
@@ -637,6 +638,21 @@ def test_parsing_what_format_money_shows_gives_the_amount_back(amount, currency,
 )
 def test_format_money_in_vietnamese_and_english(money, locale, expected):
     assert plain_spaces(format_money(money, locale)) == expected
+
+
+@pytest.mark.parametrize(
+    ("money", "locale", "expected"),
+    [
+        (vnd(3_000_000), "vi", "3 Tr ₫"),
+        (vnd(3_000_000), "en", "₫3M"),
+        (vnd(12_500), "vi", "12,5 N ₫"),
+        (vnd(1_250_000_000), "en", "₫1.2B"),
+        (vnd(900), "vi", "900 ₫"),
+        (usd(1_500_000), "en", "$15K"),
+    ],
+)
+def test_compact_money_for_chart_axes(money, locale, expected):
+    assert plain_spaces(format_money_compact(money, locale)) == expected
 
 
 def test_format_money_outside_an_app_uses_vietnamese():
