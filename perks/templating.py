@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 
+from perks import glossary
 from perks.i18n import format_day, format_moment
 
 
@@ -24,4 +25,4 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject_layout() -> dict[str, object]:
-        return {"current_locale": str(get_locale() or "vi")}
+        return {"current_locale": str(get_locale() or "vi"), "glossary": glossary}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -46,7 +47,8 @@ from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut,
 from perks.extensions import db
 from perks.people.models import User
 
-METHOD = (
+#: the method, exactly, in the reader's language (the code below is what it says)
+METHOD = _l(
     "order = entries sorted by (won recently?, SHA-256(seed + ':' + key) as hex); "
     "winners = the first <seats>; waiting list = the rest, in order"
 )

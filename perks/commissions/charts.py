@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_babel import gettext as _
 from markupsafe import Markup
 
+from perks import glossary
 from perks.charts import PALETTE, Series, bar_chart
 from perks.money import Money, format_money, format_money_compact
 
@@ -42,9 +42,9 @@ def earnings_chart(
     return bar_chart(
         labels,
         [
-            Series(_("Earned"), earned, PALETTE[0]),
-            Series(_("Taken back"), taken_back, PALETTE[3]),
-            Series(_("Paid out"), paid_out, PALETTE[2]),
+            Series(str(glossary.EARNED), earned, PALETTE[0]),
+            Series(str(glossary.TAKEN_BACK), taken_back, PALETTE[3]),
+            Series(str(glossary.PAID_OUT), paid_out, PALETTE[2]),
         ],
         title=title,
         ident=ident,

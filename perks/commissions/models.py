@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from perks import glossary
 from perks.db import Base, TimestampMixin, utcnow
 from perks.i18n import LabelledEnum
 from perks.money import Money, money_column, optional_money_column
@@ -151,12 +152,15 @@ class CommissionRule(TimestampMixin, Base):
 class CommissionState(LabelledEnum):
     """Where a commission stands; transitions live in ``perks.commissions.lifecycle``."""
 
-    PENDING = "pending", _l("Pending")  # the order is paid, not yet used
-    EARNED = "earned", _l("Earned")  # the order was used; the holding period runs
-    PAYABLE = "payable", _l("Payable")  # the holding period is over: in the next payout
-    PAID = "paid", _l("Paid")  # its payout batch was paid
-    VOIDED = "voided", _l("Voided")  # refunded, cancelled or a lost dispute before it was paid
-    ON_HOLD = "on_hold", _l("On hold")  # the customer disputed the payment
+    PENDING = "pending", glossary.PENDING.label  # the order is paid, not yet used
+    EARNED = "earned", glossary.EARNED.label  # the order was used; the holding period runs
+    PAYABLE = "payable", glossary.PAYABLE.label  # the holding period is over: in the next payout
+    PAID = "paid", glossary.PAID.label  # its payout batch was paid
+    VOIDED = (
+        "voided",
+        glossary.VOIDED.label,
+    )  # refunded, cancelled or a lost dispute before it was paid
+    ON_HOLD = "on_hold", glossary.ON_HOLD.label  # the customer disputed the payment
 
 
 class VoidReason(enum.StrEnum):

@@ -408,7 +408,10 @@ def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, lo
     assert "Secret until the draw" in html
     assert "draw-data" not in html
     assert f"flask perks verify-draw {draw_id}" in html
-    assert draws.METHOD in text_of(client.get(f"/draws/{draw_id}"))
+    assert "SHA-256(seed + ':' + key)" in text_of(client.get(f"/draws/{draw_id}"))
+    client.post("/language", data={"locale": "vi"})
+    # the exact method in the reader's language, not English pseudo-code
+    assert "SHA-256(hạt giống + ':' + khóa)" in text_of(client.get(f"/draws/{draw_id}"))
 
 
 def test_entering_a_draw_once_then_seeing_the_result(client, login_as):

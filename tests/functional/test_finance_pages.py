@@ -410,3 +410,30 @@ def test_marking_a_batch_paid_twice_pays_once(client, app):
         select(OutboxMessage).where(OutboxMessage.recipient == "an@example.com")
     ).all()
     assert sum(batch.reference in message.body_text for message in told) == 1
+
+
+def test_the_report_reads_its_column_names_from_the_glossary(client):
+    """ "Entries" are ledger entries (bút toán) here, not draw entries (lượt đăng ký)."""
+    from perks import glossary
+
+    payable_order(factories.UserFactory(name="Nguyễn An"))
+    login(client, factories.UserFactory(roles={Role.FINANCE}, locale="vi"))
+    html = client.get("/finance/reports?group=person").get_data(as_text=True)
+    table = html[html.index('data-testid="report-rows"') :]
+    headers = re.findall(r"<th[^>]*>([^<]+)</th>", table[: table.index("</thead>")])
+    assert headers == [
+        "Người",
+        *(
+            term.vietnamese
+            for term in (
+                glossary.CURRENCY,
+                glossary.ENTRIES,
+                glossary.EARNED,
+                glossary.TAKEN_BACK,
+                glossary.ADJUSTMENTS,
+                glossary.NET_COMMISSIONS,
+                glossary.PAID_OUT,
+            )
+        ),
+    ]
+    assert "Lượt đăng ký" not in html

@@ -37,7 +37,13 @@ SANDBOX_TRANSLATIONS = SANDBOX_ROOT / "translations"
 SANDBOX_VI_PO = SANDBOX_TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 
 #: the keywords the extract command is given (-k), on top of Babel's own (_, gettext, ngettext...)
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+    "lazy_pgettext": ((1, "c"), 2),
+}
 #: like --ignore-dirs: Babel's default also skips "_*" folders, which would miss templates/_macros
 IGNORED_DIRS = (".*", "__pycache__", "node_modules")
 
