@@ -95,8 +95,8 @@ extract-messages: $(STAMP) ## Extract translatable strings into the product's an
 		--project="Stripe sandbox" --copyright-holder=Perks stripe_sandbox
 
 update-translations: extract-messages ## Extract, then merge new strings into every catalog
-	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching
-	$(BIN)/pybabel update -i $(SANDBOX_POT) -d $(SANDBOX_TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i $(SANDBOX_POT) -d $(SANDBOX_TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 
 init-translation: extract-messages ## Start a catalog for a new language: make init-translation LOCALE=xx
 	@test -n "$(LOCALE)" || { echo "error: say which language, e.g. LOCALE=fr" >&2; exit 1; }

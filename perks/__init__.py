@@ -94,10 +94,14 @@ def register_receivers() -> None:
 
     A signal is how a lower capability tells a higher one (ARCHITECTURE.md: nothing imports
     upward): the sender knows nobody, this table knows everybody. The same goes for the one
-    policy a lower capability asks a higher one for (the shop's attribution). Receivers run in the
-    sender's transaction and only flush, except ``link_changed``, sent after its commit.
+    policy a lower capability asks a higher one for (the shop's attribution), and for the
+    redeemer's counters, which recognise each other's codes (``perks.counters``). Receivers
+    run in the sender's transaction and only flush, except ``link_changed``, sent after its
+    commit.
     Connecting twice (a second app in the same process) changes nothing.
     """
+    from perks import counters
+    from perks.catalog.views import COUNTER as CLAIM_COUNTER
     from perks.commissions import receivers as commissions
     from perks.payments import webhooks
     from perks.people.events import people_activated
@@ -108,6 +112,7 @@ def register_receivers() -> None:
     from perks.shop import attribution, payment_events
     from perks.shop import events as shop
     from perks.shop.notifications import send_order_confirmation
+    from perks.shop.redeem_views import COUNTER as ORDER_COUNTER
 
     shop.order_paid.connect(commissions.on_order_paid)
     shop.order_paid.connect(send_order_confirmation)
@@ -119,6 +124,8 @@ def register_receivers() -> None:
     link_changed.connect(clicks.forget_link)
     attribution.use_policy(REFERRAL_POLICY)  # who an order earns for: the referral links
     webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
+    counters.register(CLAIM_COUNTER)  # the redeemer's counters know each other's codes
+    counters.register(ORDER_COUNTER)
 
 
 def register_tasks() -> None:

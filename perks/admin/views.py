@@ -15,6 +15,7 @@ from wtforms.validators import Optional
 
 from perks import mail
 from perks.admin import queries
+from perks.admin.audit_details import readable_details
 from perks.errors import Conflict
 from perks.forms import ConfirmForm, Form
 from perks.people.access import roles_required
@@ -50,7 +51,9 @@ def audit_log() -> tuple[str, int] | str:
         end=_local_start(form.date_to.data + timedelta(days=1), tz) if form.date_to.data else None,
         page=request.args.get("page", 1, type=int),
     )
-    return render_template("admin/audit.html", form=form, page=page)
+    return render_template(
+        "admin/audit.html", form=form, page=page, details=readable_details(page.items)
+    )
 
 
 def _local_start(day: date | None, tz_name: str) -> datetime | None:

@@ -300,6 +300,17 @@ def find_claim_by_code(code: str) -> Claim:
     return matches[0]
 
 
+def claim_code_of(code: str) -> str | None:
+    """What the perk counter looks ``code`` up by when a claim has it: the claim's reference
+    (the code itself when several perks' pools share it); None when no claim has it."""
+    try:
+        return find_claim_by_code(code).reference
+    except NotFound:
+        return None
+    except Conflict:
+        return code.strip().upper()
+
+
 def redeem_claim(code: str, redeemer: User) -> Claim:
     """A redeemer marks a claim used at the counter.
 

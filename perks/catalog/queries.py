@@ -20,6 +20,7 @@ from perks.catalog.eligibility import Reason
 from perks.catalog.models import (
     Allocation,
     Claim,
+    ClaimStatus,
     CodeMode,
     Draw,
     DrawEntry,
@@ -338,3 +339,21 @@ def visible_perk(perk_id: int, user: User) -> Perk:
     if perk is None or (perk.status is not PerkStatus.PUBLISHED and not user.has_role(Role.HR)):
         raise NotFound()
     return perk
+
+
+def perks_used_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, int]:
+    """How many claims each of these people used from ``start`` to ``end`` (people who used
+    none are left out). One statement."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(Claim.user_id, func.count())
+        .where(
+            Claim.user_id.in_(user_ids),
+            Claim.status == ClaimStatus.USED,
+            Claim.used_at >= start,
+            Claim.used_at < end,
+        )
+        .group_by(Claim.user_id)
+    )
+    return {user_id: int(count) for user_id, count in rows}

@@ -18,9 +18,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks import counters
 from perks.catalog import claims, draws, queries
 from perks.catalog.employee_forms import CatalogFilterForm, RedeemForm, RedeemLookupForm
 from perks.catalog.models import Claim, Perk
@@ -185,6 +187,16 @@ def decline_seat(entry_id: int) -> Response | Page:
 
 redeemers = roles_required(Role.REDEEMER)
 
+#: the perk counter, as the order counter knows it (``perks.counters``, registered in
+#: ``perks.register_receivers``)
+COUNTER = counters.Counter(
+    name="claims",
+    endpoint="catalog.redeem",
+    recognise=claims.claim_code_of,
+    message=_l("This is the code of a perk claim, not of a shop order."),
+    link_text=_l("Check it at the perk counter"),
+)
+
 
 def _redeem_page(
     form: RedeemLookupForm,
@@ -194,8 +206,16 @@ def _redeem_page(
 ) -> Page:
     # The button carries the reference, which is unique (a partner's code may not be).
     use_form = RedeemForm(code=claim.reference) if claim is not None else None
+    # A code no claim has may be a shop order's: the page sends the redeemer there.
+    code = form.code.data or ""
+    elsewhere = counters.elsewhere(code, here=COUNTER.name) if status == 404 and code else None
     page = render_template(
-        "catalog/redeem.html", form=form, claim=claim, use_form=use_form, error=error
+        "catalog/redeem.html",
+        form=form,
+        claim=claim,
+        use_form=use_form,
+        error=error,
+        elsewhere=elsewhere,
     )
     return page, status
 

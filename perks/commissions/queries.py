@@ -6,6 +6,7 @@ number of rows (the pages have query-count tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -167,6 +168,32 @@ def state_totals(user_id: int) -> Totals:
         .where(Commission.user_id == user_id)
         .group_by(Commission.state, Commission.currency)
     )
+
+
+#: the states of a commission its referrer has earned (used, not refunded or disputed)
+EARNED_STATES = (CommissionState.EARNED, CommissionState.PAYABLE, CommissionState.PAID)
+
+
+def earned_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, list[Money]]:
+    """What each of these people earned from ``start`` to ``end``: their commissions earned
+    then and still worth something (earned, payable or paid), one amount per currency, the
+    currencies from A to Z (people who earned nothing are left out). One statement."""
+    if not user_ids:
+        return {}
+    earned: dict[int, list[Money]] = {}
+    for user_id, currency, amount in db.session.execute(
+        select(Commission.user_id, Commission.currency, func.sum(Commission.amount))
+        .where(
+            Commission.user_id.in_(user_ids),
+            Commission.state.in_(EARNED_STATES),
+            Commission.earned_at >= start,
+            Commission.earned_at < end,
+        )
+        .group_by(Commission.user_id, Commission.currency)
+        .order_by(Commission.user_id, Commission.currency)
+    ):
+        earned.setdefault(user_id, []).append(Money(int(amount or 0), currency))
+    return earned
 
 
 def commissions_page(user_id: int, page: int) -> Pagination:

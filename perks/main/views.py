@@ -13,7 +13,9 @@ from perks.extensions import limiter
 from perks.i18n import LOCALES
 from perks.main import readiness
 from perks.main.navigation import register_navigation
+from perks.main.team import team_of
 from perks.people import services as people_services
+from perks.people.models import Role
 from perks.security import is_safe_path
 
 bp = Blueprint("main", __name__)
@@ -24,7 +26,10 @@ register_navigation(bp)
 def home() -> Response | str:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render_template("main/home.html", **people_services.home_figures(current_user))
+    team = team_of(current_user) if current_user.has_role(Role.MANAGER) else None
+    return render_template(
+        "main/home.html", team=team, **people_services.home_figures(current_user)
+    )
 
 
 @bp.post("/language")

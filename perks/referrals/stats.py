@@ -452,11 +452,10 @@ def _top(column: Any, window: Window, *where: ColumnElement[bool]) -> list[Sourc
 # --- a manager's team ------------------------------------------------------------------------
 
 
-def team_stats(manager: User, window: Window) -> TeamStats:
-    """``manager``'s direct reports (active or not), each with their figures; the team's total
-    (visitors counted once across the team) and chart. Six statements."""
-    reports = select(User.id).where(User.manager_id == manager.id).scalar_subquery()
-    in_team = ReferralLink.user_id.in_(reports)
+def team_people(manager: User, window: Window) -> list[PersonRow]:
+    """``manager``'s direct reports (active or not), by name, each with their figures in the
+    window. Three statements."""
+    in_team = ReferralLink.user_id.in_(_reports_of(manager))
     figures = _per_user(window, in_team)
     people = db.session.execute(
         select(User.id, User.name, User.active, Department.name)
@@ -464,13 +463,25 @@ def team_stats(manager: User, window: Window) -> TeamStats:
         .where(User.manager_id == manager.id)
         .order_by(User.name, User.id)
     )
+    return [
+        PersonRow(user_id, name, active, department, figures.get(user_id, NO_FIGURES))
+        for user_id, name, active, department in people
+    ]
+
+
+def _reports_of(manager: User) -> Any:
+    return select(User.id).where(User.manager_id == manager.id).scalar_subquery()
+
+
+def team_stats(manager: User, window: Window) -> TeamStats:
+    """``manager``'s direct reports (``team_people``); the team's total (visitors counted
+    once across the team) and chart. Six statements."""
+    in_team = ReferralLink.user_id.in_(_reports_of(manager))
+    people = team_people(manager, window)
     clicks, visitors = _traffic_total(window, in_team)
-    sold = _total_of(Sales(f.orders, f.revenue) for f in figures.values())
+    sold = _total_of(Sales(row.figures.orders, row.figures.revenue) for row in people)
     return TeamStats(
-        [
-            PersonRow(user_id, name, active, department, figures.get(user_id, NO_FIGURES))
-            for user_id, name, active, department in people
-        ],
+        people,
         Figures(clicks, visitors, sold.orders, sold.revenue),
         _series(window, in_team),
     )

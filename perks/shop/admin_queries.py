@@ -184,6 +184,15 @@ def order_for_redeemer(scanned: str) -> Order:
     return _with_lines(order.id)
 
 
+def redemption_code_of(scanned: str) -> str | None:
+    """The redemption code of the order a redeemer typed or scanned (see ``scanned_code``);
+    None when no order matches."""
+    try:
+        return redemption.find_order_by_code(scanned_code(scanned)).redemption_code
+    except NotFound:
+        return None
+
+
 def redemption_not_found_message(scanned: str) -> str:
     return _("No order has the code %(code)s.", code=scanned.strip()[:64])
 

@@ -6,20 +6,22 @@ cannot be redeemed. ``POST /redeem-order/redeem`` marks it (``redemption.redeem_
 order is redeemed once, and a second attempt says when and by whom. Both are rate limited
 per person (``REDEEM_RATE_LIMIT``), like the perk counter.
 
-The phone camera scans the QR code in the page (``static/js/scan-order.js`` with the vendored
-jsQR decoder), and so does any scanner that types what it reads: the code, or a URL that
-carries it (``?code=``) or the order's page, are all accepted.
+The phone camera scans the QR code in the page (``static/js/scan-code.js`` with the vendored
+jsQR decoder, shared with the perk counter), and so does any scanner that types what it reads:
+the code, or a URL that carries it (``?code=``) or the order's page, are all accepted. A code
+of a perk claim sends the redeemer to the perk counter (``perks.counters``), and the perk
+counter sends an order's code here.
 """
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks import counters
 from perks.errors import Conflict, NotFound
 from perks.extensions import limiter
 from perks.people.access import roles_required
@@ -34,8 +36,15 @@ Page = str | tuple[str, int]
 
 redeemers = roles_required(Role.REDEEMER)
 
-#: what a perk claim's reference looks like (perks.catalog): a lookup of one here links there
-CLAIM_REFERENCE = re.compile(r"^PK-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+#: the order counter, as the perk counter knows it (``perks.counters``, registered in
+#: ``perks.register_receivers``)
+COUNTER = counters.Counter(
+    name="orders",
+    endpoint="order_redeem.redeem",
+    recognise=admin_queries.redemption_code_of,
+    message=_l("This is the code of a shop order, not of a perk claim."),
+    link_text=_l("Redeem it at the order counter"),
+)
 
 
 def _per_person() -> str:
@@ -43,14 +52,6 @@ def _per_person() -> str:
 
 
 limited = limiter.limit(lambda: current_app.config["REDEEM_RATE_LIMIT"], key_func=_per_person)
-
-
-def _claim_link(code: str) -> str | None:
-    """The perk counter's page for a code that looks like a claim reference, if it exists."""
-    text = "".join(code.split()).upper()
-    if CLAIM_REFERENCE.fullmatch(text) and "catalog.redeem" in current_app.view_functions:
-        return url_for("catalog.redeem", code=text)
-    return None
 
 
 def _page(
@@ -66,6 +67,7 @@ def _page(
         if order is not None and problem is None
         else None
     )
+    code = form.code.data or ""
     page = render_template(
         "shop/redeem_order.html",
         form=form,
@@ -73,7 +75,8 @@ def _page(
         problem=problem,
         redeem_form=redeem_form,
         error=error,
-        claim_link=_claim_link(form.code.data or "") if error else None,
+        # A code no order has may be a perk claim's: the page sends the redeemer there.
+        elsewhere=counters.elsewhere(code, here=COUNTER.name) if status == 404 and code else None,
     )
     return page, status
 

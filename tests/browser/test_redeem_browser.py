@@ -1,6 +1,8 @@
-"""The order counter in headless Chromium: a redeemer types a customer's code and redeems the
-order; the page's QR decoder (vendored jsQR, under the strict CSP) reads a QR picture; and
-the camera button scans a QR code from Chromium's fake camera, fed a video of the code."""
+"""The counters in headless Chromium: a redeemer types a customer's code and redeems the
+order; the page's QR decoder (vendored jsQR, under the strict CSP) reads a QR picture; the
+camera button, the same component at both counters, scans a QR code from Chromium's fake
+camera, fed a video of the code; and an order's code at the perk counter leads to the order
+counter."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 import segno
 from playwright.sync_api import Browser, Page, expect
 
+from perks.catalog import claims
 from perks.extensions import db
 from perks.people.models import Role
 from perks.qr import qr_png_bytes
@@ -183,3 +186,56 @@ def test_the_camera_button_scans_the_qr_code_and_looks_the_order_up(
     finally:
         context.close()
     assert not problems.items, "\n".join(problems.items)
+
+
+CAMERA_CLAIM = "PK-CAMR-A234"
+
+
+@pytest.mark.parametrize("camera_browser", [CAMERA_CLAIM], indirect=True)
+def test_the_perk_counter_scans_a_claim_with_the_same_camera_button(
+    camera_browser: Browser, live_server: str
+):
+    claim = claims.claim_perk(
+        factories.PerkFactory(title_en="Buffet").id, factories.UserFactory(name="Lê Văn Nam")
+    )
+    claim.reference = CAMERA_CLAIM
+    db.session.commit()
+    redeemer = factories.UserFactory(roles={Role.REDEEMER})
+    context = new_context(camera_browser, live_server)
+    context.grant_permissions(["camera"], origin=live_server)
+    problems = PageProblems()
+    try:
+        page = context.new_page()
+        page.on("pageerror", problems.page_error)
+        page.on("console", problems.console)
+        sign_in(page, redeemer.email)
+        page.goto("/redeem")
+
+        page.get_by_test_id("scan-start").click()
+
+        expect(page.get_by_test_id("redeem-claim")).to_contain_text(
+            "Buffet", timeout=TIMEOUT_MS * 2
+        )
+        expect(page.get_by_test_id("redeem-person")).to_have_text("Lê Văn Nam")
+        expect(page.get_by_test_id("redeem-use")).to_be_visible()
+        expect(page.get_by_test_id("scan-panel")).to_be_hidden()
+    finally:
+        context.close()
+    assert not problems.items, "\n".join(problems.items)
+
+
+def test_an_order_code_typed_at_the_perk_counter_leads_to_the_order_counter(page: Page):
+    order = paid_order()
+    sign_in(page, factories.UserFactory(roles={Role.REDEEMER}).email)
+    page.goto("/redeem")
+    expect(page.get_by_test_id("scan-start")).to_be_visible()
+
+    page.get_by_test_id("redeem-code").fill(grouped(order.redemption_code))
+    page.get_by_test_id("redeem-lookup-submit").click()
+    expect(page.get_by_test_id("other-counter")).to_contain_text("shop order")
+    page.get_by_test_id("other-counter-link").click()
+
+    expect(page).to_have_url(re.compile(rf"/redeem-order\?code={order.redemption_code}$"))
+    expect(page.get_by_test_id("order-code")).to_have_value(order.redemption_code)
+    page.get_by_test_id("mark-redeemed").click()
+    expect(page.get_by_text(f"Order {order.number} is redeemed for Lan.")).to_be_visible()

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
+from perks.catalog import claims
 from perks.errors import Conflict
 from perks.extensions import db, limiter
 from perks.people.models import Role
@@ -194,9 +195,10 @@ def test_an_unknown_code_is_a_404_with_a_message(client, redeemer):
 
 
 def test_a_perk_claim_reference_points_to_the_perk_counter(client, redeemer):
-    response = client.get("/redeem-order?code=pk-7hx4-m2qd")
+    claim = claims.claim_perk(factories.PerkFactory().id, factories.UserFactory())
+    response = client.get(f"/redeem-order?code={claim.reference.lower()}")
     assert response.status_code == 404
-    assert 'href="/redeem?code=PK-7HX4-M2QD"' in response.get_data(as_text=True)
+    assert f'href="/redeem?code={claim.reference}"' in response.get_data(as_text=True)
 
 
 def test_an_empty_or_overlong_code_is_a_400(client, redeemer):
@@ -234,7 +236,7 @@ def test_the_counter_is_in_the_redeemers_navigation(client, redeemer):
 def test_the_counter_page_loads_the_scanner_from_this_site(client, redeemer):
     page = client.get("/redeem-order").get_data(as_text=True)
     assert '<script src="/static/vendor/jsqr/jsQR.js" defer></script>' in page
-    assert '<script src="/static/js/scan-order.js" defer></script>' in page
+    assert '<script src="/static/js/scan-code.js" defer></script>' in page
     assert client.get("/static/vendor/jsqr/jsQR.js").status_code == 200
 
 

@@ -1,6 +1,7 @@
-// The order counter's camera scanner: reads a QR code with the vendored jsQR decoder
-// (static/vendor/jsqr) from the phone's camera, puts its text in the code field and looks it
-// up. No inline script (CSP); the page's texts come from data-msg-* attributes.
+// The counters' camera scanner (perk claims at /redeem, shop orders at /redeem-order; the
+// scan_lookup macro of templates/_macros/scan.html): reads a QR code with the vendored jsQR
+// decoder (static/vendor/jsqr) from the phone's camera, puts its text in the code field and
+// looks it up. No inline script (CSP); the page's texts come from data-msg-* attributes.
 (() => {
   "use strict";
 

@@ -1,0 +1,274 @@
+"""The audit log's details, read by people: each one a translated name and a value written
+in the reader's language.
+
+An event keeps its details as plain JSON (``perks.audit.record``): the values the service
+had, such as ``roles: ["employee"]`` or ``currency: null``. Here they become what an
+administrator reads: names from ``LABELS``, lists joined, nothing as "none", amounts with
+their currency through the money format, ISO dates through the date format, choices by
+their label (``Role``, ``CommissionState``...), people by name (one query for a page).
+A name this table does not know is shown as it is stored, so a new detail is never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.commissions.models import CommissionState, EntryKind, RuleKind, RuleScope
+from perks.extensions import db
+from perks.i18n import LabelledEnum, format_day, format_moment
+from perks.money import Money, format_money
+from perks.payments.models import EventOutcome
+from perks.people.models import Role, User
+from perks.shop.models import RedemptionMode
+
+#: what each detail is called, in the reader's language
+LABELS: dict[str, Any] = {
+    "active": _l("Active"),
+    "after": _l("After"),
+    "amount": _l("Amount"),
+    "before": _l("Before"),
+    "cap_amount": _l("Cap"),
+    "carried": _l("Carried over"),
+    "category_id": _l("Category"),
+    "changes": _l("Changes"),
+    "commission_id": _l("Commission"),
+    "commitment": _l("Commitment"),
+    "complete": _l("Complete"),
+    "count": _l("Count"),
+    "created": _l("Created"),
+    "currency": _l("Currency"),
+    "cutoff": _l("Cut-off"),
+    "deactivated": _l("Deactivated"),
+    "department_id": _l("Department"),
+    "departments_created": _l("Departments created"),
+    "description_en": _l("Description (English)"),
+    "description_vi": _l("Description (Vietnamese)"),
+    "detail": _l("Detail"),
+    "effective_from": _l("Effective from"),
+    "effective_to": _l("Effective until"),
+    "end": _l("To"),
+    "entries": _l("Entries"),
+    "entry": _l("Entry"),
+    "event_id": _l("Stripe event"),
+    "export": _l("Export"),
+    "fields": _l("Fields changed"),
+    "filename": _l("File"),
+    "filter": _l("Filter"),
+    "flat_amount": _l("Flat amount"),
+    "format": _l("Format"),
+    "image": _l("Picture"),
+    "kind": _l("Kind"),
+    "last_day": _l("Last day"),
+    "line_id": _l("Payout line"),
+    "lines": _l("Lines"),
+    "max_quantity_per_order": _l("Most per order"),
+    "name": _l("Name"),
+    "name_en": _l("Name (English)"),
+    "name_vi": _l("Name (Vietnamese)"),
+    "no_department": _l("No department"),
+    "no_product": _l("No product"),
+    "number": _l("Order number"),
+    "order": _l("Order on the storefront"),
+    "outcome": _l("Outcome"),
+    "payment_reference": _l("Payment reference"),
+    "people": _l("People"),
+    "position": _l("Position"),
+    "price_amount": _l("Price"),
+    "product_id": _l("Product"),
+    "rate_bps": _l("Rate"),
+    "reason": _l("Reason"),
+    "redemption_mode": _l("Redeemed"),
+    "reference": _l("Reference"),
+    "refund_id": _l("Stripe refund"),
+    "request_token": _l("Request"),
+    "roles": _l("Roles"),
+    "rows": _l("Rows"),
+    "scope": _l("Applies to"),
+    "seats": _l("Seats"),
+    "sha256": _l("SHA-256"),
+    "shown": _l("Amount shown"),
+    "slug": _l("Web address"),
+    "staff_discount_bps": _l("Staff discount"),
+    "staff_price_amount": _l("Staff price"),
+    "start": _l("From"),
+    "state": _l("State"),
+    "supersedes": _l("Replaces rule"),
+    "title": _l("Title"),
+    "totals": _l("Totals"),
+    "type": _l("Type"),
+    "unchanged": _l("Unchanged"),
+    "updated": _l("Updated"),
+    "user_id": _l("Person"),
+    "values": _l("Values"),
+    "version": _l("Version"),
+    # a person's columns, as ``people.updated`` lists them in ``fields``
+    "birth_day": _l("Birthday"),
+    "birth_month": _l("Birthday"),  # the two read as one (``_value`` lists a name once)
+    "email": _l("E-mail"),
+    "employee_number": _l("Employee number"),
+    "employment_type": _l("Employment type"),
+    "hire_date": _l("Hire date"),
+    "locale": _l("Language"),
+    "location": _l("Location"),
+    "manager_id": _l("Manager"),
+}
+
+#: details whose values are a choice, by the enums that may hold them (first match wins)
+CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
+    "after": (Role,),
+    "before": (Role,),
+    "kind": (RuleKind, EntryKind),
+    "outcome": (EventOutcome,),
+    "redemption_mode": (RedemptionMode,),
+    "roles": (Role,),
+    "scope": (RuleScope,),
+    "state": (CommissionState,),
+}
+
+#: details that are amounts in minor units of the event's ``currency``
+AMOUNTS = frozenset({"amount", "cap_amount", "flat_amount", "price_amount", "staff_price_amount"})
+#: details that are basis points
+PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
+#: details that are a person's id
+PEOPLE = frozenset({"user_id", "manager_id"})
+#: details that name other details (``people.updated``'s ``fields``)
+FIELD_NAMES = frozenset({"fields"})
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    label: str
+    value: str
+
+
+def label_of(key: str) -> str:
+    """The detail's name in the reader's language; the key itself when it has none."""
+    label = LABELS.get(key)
+    return str(label) if label is not None else key
+
+
+def readable_details(events: Iterable[AuditEvent]) -> dict[int, list[Detail]]:
+    """Each event's details for people, by event id; the names of the people they mention
+    are read in one query."""
+    events = list(events)
+    names = _names(
+        {
+            value
+            for event in events
+            for key, value in _flat(event.details)
+            if key in PEOPLE and isinstance(value, int)
+        }
+    )
+    return {event.id: _details(event.details, names) for event in events}
+
+
+def _flat(details: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    """Every detail, those of nested groups (an export's filter, a change) included."""
+    for key, value in details.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value)
+        elif isinstance(value, list) and key in PEOPLE:
+            yield from ((key, item) for item in value)
+        else:
+            yield key, value
+
+
+def _names(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+
+
+def _details(details: Mapping[str, Any], names: Mapping[int, str]) -> list[Detail]:
+    currency = details.get("currency")
+    shown: list[Detail] = []
+    for key, value in details.items():
+        if key == "currency" and any(details.get(k) is not None for k in AMOUNTS):
+            continue  # said with the amounts
+        if key == "changes" and isinstance(value, Mapping):
+            shown.append(Detail(label_of(key), _changes(value, currency, names)))
+            continue
+        shown.append(Detail(label_of(key), _value(key, value, currency, names)))
+    return shown
+
+
+def _changes(changes: Mapping[str, Any], currency: Any, names: Mapping[int, str]) -> str:
+    """``{"price_amount": [1000, 2000]}`` as "Price: 1.000 → 2.000"."""
+    parts = []
+    for key, pair in changes.items():
+        before, after = pair if isinstance(pair, Sequence) and len(pair) == 2 else (None, pair)
+        parts.append(
+            _(
+                "%(name)s: %(before)s → %(after)s",
+                name=label_of(key),
+                before=_value(key, before, currency, names),
+                after=_value(key, after, currency, names),
+            )
+        )
+    return "; ".join(parts)
+
+
+def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str:
+    if value is None:
+        return _("none")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        items = dict.fromkeys(_value(key, item, currency, names) for item in value)
+        return ", ".join(items) or _("none")
+    if isinstance(value, Mapping):
+        if key == "totals":  # one amount per currency
+            return ", ".join(
+                format_money(Money(int(amount), str(code))) for code, amount in value.items()
+            ) or _("none")
+        return "; ".join(
+            f"{label_of(k)}: {_value(k, v, value.get('currency', currency), names)}"
+            for k, v in value.items()
+        )
+    if key in AMOUNTS and isinstance(value, int) and isinstance(currency, str) and currency:
+        return format_money(Money(value, currency))
+    if key in PERCENTAGES and isinstance(value, int):
+        return str(format_percent(Decimal(value) / 10_000, "#,##0.##%"))
+    if key in PEOPLE and isinstance(value, int):
+        return names.get(value, f"#{value}")
+    if key in FIELD_NAMES and isinstance(value, str):
+        return label_of(value)
+    if isinstance(value, int):
+        return str(format_decimal(value))
+    if isinstance(value, str):
+        return _choice(key, value) or _moment(value) or value
+    return str(value)
+
+
+def _choice(key: str, value: str) -> str | None:
+    for choice in CHOICES.get(key, ()):
+        try:
+            return choice(value).label
+        except ValueError:
+            continue
+    return None
+
+
+def _moment(text: str) -> str | None:
+    """An ISO date or moment, as the reader writes it; None for any other text."""
+    if len(text) == 10:
+        try:
+            return format_day(date.fromisoformat(text))
+        except ValueError:
+            return None
+    if len(text) > 10 and text[4] == "-" and "T" in text:
+        try:
+            return format_moment(datetime.fromisoformat(text))
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,32 @@
+"""The manager's team on the home page at phone width (390 px): one card per person,
+stacked, nothing wider than the screen."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from perks.people.models import Role
+from tests import factories
+from tests.browser.test_journeys import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_team_cards_stack_at_390_px(page: Page):
+    manager = factories.UserFactory(roles={Role.EMPLOYEE, Role.MANAGER})
+    for index in range(3):
+        factories.UserFactory(name=f"Nguyễn Thị Phương Thảo Dài Tên {index}", manager=manager)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, manager.email)
+
+    cards = page.get_by_test_id("team-member")
+    expect(cards).to_have_count(3)
+    first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert first is not None
+    assert second is not None
+    assert second["y"] >= first["y"] + first["height"]  # stacked, not side by side
+    assert first["x"] >= 0
+    assert first["x"] + first["width"] <= 390
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the home page is {overflow} px wider than the screen"

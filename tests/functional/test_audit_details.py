@@ -1,0 +1,129 @@
+"""The audit log's details read as sentences in the viewer's language: translated names,
+lists joined, nothing as "none", money and dates in the reader's format, choices by their
+labels and people by name; never the raw Python the services stored."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from flask_babel import force_locale
+
+from perks import audit
+from perks.extensions import db
+from perks.people.models import Role
+from tests import factories
+from tests.functional.test_catalog_pages import vietnamese  # noqa: F401  (fixture)
+from tests.functional.test_catalog_query_counts import counting_statements
+
+
+def details_of(response) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each event's details cell as text, newest event first."""
+    html = response.get_data(as_text=True)
+    cells = re.findall(r'data-testid="audit-details">(.*?)</td>', html, flags=re.S)
+    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", c))).strip() for c in cells]
+
+
+def record(action: str, **details: object) -> None:
+    audit.record(action, actor=None, **details)
+    db.session.commit()
+
+
+@pytest.fixture
+def events():  # type: ignore[no-untyped-def]
+    """Events with details as the services write them (see each ``audit.record`` call)."""
+    person = factories.UserFactory(name="Lê Văn Nam")
+    record("auth.roles_changed", before=["employee"], after=["employee", "manager"])
+    record(
+        "commissions.rule_created",
+        scope="default",
+        kind="percent",
+        category_id=None,
+        product_id=None,
+        rate_bps=250,
+        flat_amount=None,
+        cap_amount=None,
+        currency=None,
+        effective_from="2026-04-12",
+        effective_to=None,
+    )
+    record(
+        "commissions.adjustment",
+        user_id=person.id,
+        amount=150000,
+        currency="VND",
+        reason="Bonus",
+        commission_id=None,
+    )
+    record("shop.product_updated", changes={"price_amount": [100000, 120000]}, image=False)
+    record("people.updated", fields=["birth_day", "birth_month", "manager_id"])
+    # newest first on the page
+    return [
+        "people.updated",
+        "shop.product_updated",
+        "commissions.adjustment",
+        "commissions.rule_created",
+        "auth.roles_changed",
+    ]
+
+
+def test_details_read_as_english_sentences(client, login_as, events):
+    login_as(Role.ADMIN, locale="en")
+
+    response = client.get("/admin/audit")
+
+    assert response.status_code == 200
+    people, product, adjustment, rule, roles = details_of(response)[:5]
+    assert roles == "Before: Employee After: Employee, Manager"
+    assert "Applies to: Every product" in rule
+    assert "Kind: Percentage of the line total" in rule
+    assert "Rate: 2.5%" in rule
+    assert "Currency: none" in rule
+    assert "Effective from: 12 Apr 2026" in rule
+    assert "Effective until: none" in rule
+    assert adjustment == "Person: Lê Văn Nam Amount: ₫150,000 Reason: Bonus Commission: none"
+    assert product == "Changes: Price: 100,000 → 120,000 Picture: no"
+    assert people == "Fields changed: Birthday, Manager"
+    page = response.get_data(as_text=True)
+    for raw in ("['employee']", "None", "rate_bps", "user_id", "2026-04-12"):
+        assert raw not in page
+
+
+def test_details_read_as_vietnamese_sentences(client, login_as, events, vietnamese):  # noqa: F811
+    login_as(Role.ADMIN, locale="vi")
+
+    response = client.get("/admin/audit")
+
+    people, product, adjustment, rule, roles = details_of(response)[:5]
+    with force_locale("vi"):
+        employee, manager = Role.EMPLOYEE.label, Role.MANAGER.label
+    assert employee != "Employee"
+    assert roles == (
+        f"{vietnamese('Before')}: {employee} {vietnamese('After')}: {employee}, {manager}"
+    )
+    assert f"{vietnamese('Currency')}: {vietnamese('none')}" in rule
+    assert f"{vietnamese('Effective from')}: 12 thg 4, 2026" in rule
+    assert f"{vietnamese('Rate')}: 2,5%" in rule
+    assert f"{vietnamese('Amount')}: 150.000 ₫" in adjustment
+    assert f"{vietnamese('Person')}: Lê Văn Nam" in adjustment
+    assert f"{vietnamese('Price')}: 100.000 → 120.000" in product
+    assert f"{vietnamese('Picture')}: {vietnamese('no')}" in product
+    assert people == f"{vietnamese('Fields changed')}: {vietnamese('Birthday')}, " + vietnamese(
+        "Manager"
+    )
+
+
+def test_a_page_of_details_names_its_people_in_one_query(client, login_as):
+    login_as(Role.ADMIN)
+
+    def statements_for(people: int) -> int:
+        for index in range(people):
+            person = factories.UserFactory(name=f"Người {people}-{index}")
+            record("commissions.adjustment", user_id=person.id, amount=1, currency="VND")
+        with counting_statements() as statements:
+            page = client.get("/admin/audit").get_data(as_text=True)
+        assert all(f"Người {people}-{index}" in page for index in range(people))
+        return len(statements)
+
+    assert statements_for(1) == statements_for(6)
