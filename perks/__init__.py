@@ -78,6 +78,7 @@ def register_models() -> None:
     import perks.audit
     import perks.auth.models
     import perks.background
+    import perks.branding.models
     import perks.catalog.models
     import perks.commissions.models
     import perks.finance.models
@@ -139,8 +140,10 @@ def register_tasks() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from perks.admin.brand_views import bp as brand_admin_bp
     from perks.admin.views import bp as admin_bp
     from perks.auth.views import bp as auth_bp
+    from perks.branding.views import bp as branding_bp
     from perks.catalog.admin_views import bp as catalog_admin_bp
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
@@ -170,6 +173,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(finance_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(brand_admin_bp)
+    app.register_blueprint(branding_bp)
     app.register_blueprint(referral_stats_bp)
     app.register_blueprint(shop_bp)
     app.register_blueprint(shop_images_bp)

@@ -17,12 +17,21 @@ Failures are retried with exponential backoff (``MAIL_RETRY_SECONDS`` doubled pe
 at most an hour apart) up to ``MAIL_MAX_ATTEMPTS``; then the row is ``failed`` and an admin
 may send it again from the messages page. With ``MAIL_BACKEND=outbox`` (development and
 tests) nothing is sent: rows are ``kept`` and read at ``/dev/outbox``.
+
+Images travel inside the message, never loaded from the site (mail clients block remote
+images): the brand's logo in every message and whatever the caller adds (an order's QR code)
+are ``OutboxAttachment`` rows of the message, bytes and all, written with it; the HTML part
+points at them by ``cid:`` and the message goes out as ``multipart/alternative`` of the text
+and a ``multipart/related`` of the HTML with its images. A logo changed after the message
+was queued does not change the message.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -33,10 +42,23 @@ from celery import shared_task
 from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, Enum, Index, Integer, String, Text, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks import audit
+from perks.branding.services import logo_for_email
 from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
@@ -102,17 +124,68 @@ class OutboxMessage(Base):
     #: what the last failed attempt said
     last_error: Mapped[str | None] = mapped_column(String(500))
 
+    #: the images the HTML part shows, inside the message
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
 
-def send_email(recipient: str, template: str, *, locale: str = "vi", **context: object) -> None:
+
+class OutboxAttachment(Base):
+    """An image inside a message (``Content-ID``), written with it: the message can be built
+    again, identical, at every attempt."""
+
+    __tablename__ = "outbox_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="CASCADE"), index=True
+    )
+    #: the ``Content-ID`` without its angle brackets; the HTML says ``cid:<this>``
+    content_id: Mapped[str] = mapped_column(String(255))
+    #: ``image/png`` or ``image/jpeg``
+    content_type: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image a message shows inside itself, named for its template (``inline_images.qr``)."""
+
+    content_type: str
+    data: bytes
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.content_type == "image/jpeg" else self.content_type.split("/")[-1]
+
+
+def send_email(
+    recipient: str,
+    template: str,
+    *,
+    locale: str = "vi",
+    images: Mapping[str, InlineImage] | None = None,
+    **context: object,
+) -> None:
     """Render ``templates/emails/<template>.{subject,txt,html}`` in ``locale`` and queue it.
 
+    The brand's logo (if it has one) and ``images`` travel inside the message: the templates
+    read ``inline_images[name]``, a ``cid:`` URL, for each (``logo`` for the logo).
     The message joins the caller's unit of work (flush only) and is sent after its commit.
     Raises nothing about mail delivery: an SMTP outage never reaches the caller.
     """
+    inline = dict(images or {})
+    logo = logo_for_email()
+    if logo is not None:
+        inline["logo"] = InlineImage(logo.content_type, logo.data)
+    domain = _message_domain()
+    content_ids = {name: make_msgid(idstring=name, domain=domain)[1:-1] for name in inline}
+    urls = {name: f"cid:{content_id}" for name, content_id in content_ids.items()}
     with force_locale(locale):
         subject = render_template(f"emails/{template}.subject.txt", **context).strip()
         text = render_template(f"emails/{template}.txt", **context)
-        html = render_template(f"emails/{template}.html", **context)
+        html = render_template(f"emails/{template}.html", inline_images=urls, **context)
     kept = current_app.config["MAIL_BACKEND"] == "outbox"
     message = OutboxMessage(
         recipient=recipient,
@@ -120,6 +193,15 @@ def send_email(recipient: str, template: str, *, locale: str = "vi", **context: 
         body_text=text,
         body_html=html,
         status=MessageStatus.KEPT if kept else MessageStatus.QUEUED,
+        attachments=[
+            OutboxAttachment(
+                content_id=content_ids[name],
+                content_type=image.content_type,
+                filename=f"{name}.{image.extension}",
+                data=image.data,
+            )
+            for name, image in inline.items()
+        ],
     )
     db.session.add(message)
     db.session.flush()
@@ -227,6 +309,18 @@ def _email(message: OutboxMessage) -> EmailMessage:
     email["Message-ID"] = message.message_id
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    html = email.get_body(("html",))
+    assert html is not None
+    for attachment in message.attachments:  # the HTML part becomes multipart/related
+        maintype, subtype = attachment.content_type.split("/")
+        html.add_related(
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype,
+            cid=f"<{attachment.content_id}>",
+            filename=attachment.filename,
+            disposition="inline",
+        )
     return email
 
 

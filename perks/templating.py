@@ -1,11 +1,13 @@
-"""Template filters: money, dates, in the person's language."""
+"""Template filters: money, dates, in the person's language; the company's brand."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import get_locale
+from werkzeug.local import LocalProxy
 
 from perks import glossary
+from perks.branding.services import current_brand
 from perks.i18n import format_day, format_moment
 
 
@@ -25,4 +27,9 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject_layout() -> dict[str, object]:
-        return {"current_locale": str(get_locale() or "vi"), "glossary": glossary}
+        # ``brand`` is read from the database only when a template uses it, once per request.
+        return {
+            "current_locale": str(get_locale() or "vi"),
+            "brand": LocalProxy(current_brand),
+            "glossary": glossary,
+        }

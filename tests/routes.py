@@ -135,6 +135,11 @@ ROUTES: dict[str, Route] = {
         "POST", lambda s: f"/admin/messages/{s['message']}/retry", only(Role.ADMIN, ok=302)
     ),
     "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
+    # The company's brand: HR and admins edit it; its stylesheet is public, its logo too (a
+    # name that is not the logo's is a 404)
+    "brand_admin.edit": Route("GET", lambda s: "/settings/brand", HR),
+    "branding.stylesheet": Route("GET", lambda s: "/brand.css", everyone(200)),
+    "branding.logo": Route("GET", lambda s: f"/brand/logo/{'0' * 32}.png", everyone(404)),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

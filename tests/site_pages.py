@@ -295,6 +295,7 @@ PAGES: dict[str, Page] = dict(
         _page("admin.outbox", "/dev/outbox"),
         _page("admin.messages", "/admin/messages"),
         _page("admin.outbox_message", _outbox_message),
+        _page("brand_admin.edit", "/settings/brand"),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),
@@ -351,6 +352,8 @@ NOT_PAGES: dict[str, str] = {
     "main.health": "liveness probe: plain text",
     "main.ready": "readiness probe: JSON",
     "metrics.metrics": "Prometheus metrics: plain text",
+    "branding.stylesheet": "the brand's colours as CSS",
+    "branding.logo": "the company's logo",
     "people_import.example": "an example CSV file",
     "people_import.problems": "a dry run's problems as a CSV file",
     "background.job_status": "a job's progress as JSON, polled by its page",

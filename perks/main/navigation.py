@@ -60,6 +60,7 @@ WORK = (
         (
             NavItem(_l("People"), "people.directory", (Role.HR,)),
             NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
+            NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),
     NavSection(

@@ -8,14 +8,16 @@ mail server that is down never fails the webhook.
 
 from __future__ import annotations
 
-from perks.mail import send_email
+from perks.mail import InlineImage, send_email
+from perks.qr import qr_png_bytes
 from perks.shop.models import Order
 from perks.shop.redemption import redeems_on_payment
 from perks.urls import absolute_url
 
 
 def send_order_confirmation(order: Order, **_kwargs: object) -> None:
-    """E-mail ``order``'s customer, in the order's language: the code, its QR, the order page.
+    """E-mail ``order``'s customer, in the order's language: the code, its QR code (inside the
+    message, not loaded from the site), the order page.
 
     Receiver of ``order_paid``: flushes only (``send_email``), never commits. Raises nothing
     about mail delivery: the message waits in the outbox until the server takes it.
@@ -25,7 +27,7 @@ def send_order_confirmation(order: Order, **_kwargs: object) -> None:
         "order_paid",
         locale=order.locale,
         order=order,
+        images={"qr": InlineImage("image/png", qr_png_bytes(order.redemption_code))},
         order_url=absolute_url("shop.order", token=order.token),
-        qr_url=absolute_url("shop.order_qr_png", token=order.token),
         on_payment=redeems_on_payment(order),
     )

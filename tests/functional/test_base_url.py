@@ -191,7 +191,6 @@ def test_the_order_confirmation_links_ignore_a_forged_host(site):
     links = links_in(last_mail_to("khach@example.com"))
     assert_only_base_links(links)
     assert f"{BASE}/shop/orders/{order.token}" in links
-    assert f"{BASE}/shop/orders/{order.token}/qr.png" in links
 
 
 # --- share links and QR codes ---------------------------------------------------------------

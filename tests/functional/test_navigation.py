@@ -25,8 +25,13 @@ def test_an_employee_sees_only_their_own_pages(client, login_as):
     [
         # a few work pages are plain links
         ({Role.REDEEMER}, [], ["/redeem", "/redeem-order"], ["/manage/products"]),
-        ({Role.HR}, [], ["/people/", "/manage/products"], ["/manage/orders", "/finance/"]),
         # more are menus, and a menu of one page is that page's link
+        (
+            {Role.HR},
+            ["HR"],
+            ["/people/", "/settings/brand", "/manage/products"],
+            ["/manage/orders", "/finance/"],
+        ),
         (
             {Role.HR, Role.REDEEMER},
             ["Counter", "HR"],

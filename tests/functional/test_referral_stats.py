@@ -286,5 +286,6 @@ def test_statements_per_stats_page_do_not_grow_with_ten_times_the_clicks(client)
     large = statements_per_page(client, scale=10)
 
     assert large == small
-    assert small["my links"] <= 8, small
-    assert small["team"] <= 8, small
+    # (one of them reads the company's brand for the navigation bar: perks.branding)
+    assert small["my links"] <= 9, small
+    assert small["team"] <= 9, small

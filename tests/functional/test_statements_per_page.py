@@ -54,6 +54,7 @@ EXCLUDED = {
     "referrals.qr_png": "QR image of one link",
     "referrals.qr_svg": "QR image of one link",
     "shop_images.product_image": "image of one product, by its stored name",
+    "branding.logo": "the company's logo, by its stored name (404 here: no logo is set)",
     "catalog.perk_image": "image of one perk (404 here: the factories' perks have none)",
     # Not pages: a redirect that records a click (its cost is P1's), invalid tokens (400).
     "referrals.redirect": "a 302 that records a click in the background (measured by P1)",
