@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from flask.globals import app_ctx
 from sqlalchemy import func, select, update
 
-from perks import audit
+from perks import audit, images
 from perks.audit import AuditEvent
 from perks.auth.services import hash_password
 from perks.db import transaction, utcnow
@@ -94,6 +95,28 @@ DEMO_LOGINS = (
     ("employee", "nhanvien", "Nguyễn Văn An", "Kinh doanh", {Role.EMPLOYEE}),
 )
 PEOPLE_COUNT = 60
+
+#: the demo's pictures: PNGs drawn as SVG beside them (``make demo-images`` renders them)
+DEMO_IMAGES = Path(__file__).parent / "demo_images"
+#: the picture of each demo perk, in the catalog's order
+PERK_PICTURES = ("coffee", "ha-long", "cinema", "gym", "course", "phu-quoc")
+#: the picture of each demo product, by its slug
+PRODUCT_PICTURES = {
+    "tour-ha-long-2-ngay-1-dem": "ha-long",
+    "tour-sa-pa-3-ngay-2-dem": "sa-pa",
+    "mekong-delta-day-trip": "mekong",
+    "dem-nghi-sen-vang-resort-phu-quoc": "phu-quoc",
+    "phong-deluxe-sen-vang-da-lat": "da-lat",
+    "ve-tham-quan-ba-na-hills": "ba-na",
+    "show-ky-uc-hoi-an": "hoi-an",
+    "the-qua-tang-500000": "gift-card",
+    "tour-con-dao-2-ngay-1-dem": "con-dao",
+}
+
+
+def demo_picture(name: str) -> bytes:
+    """The PNG bytes of one of the demo's pictures (``DEMO_IMAGES``)."""
+    return (DEMO_IMAGES / f"{name}.png").read_bytes()
 
 
 def demo_logins() -> list[tuple[str, str]]:
@@ -308,6 +331,8 @@ def seed_demo_catalog(*, today: date, line: Timeline) -> None:
         ),
     ]
     perks = [services.create_perk(data, actor=hr) for data in catalog]
+    for perk, picture in zip(perks, PERK_PICTURES, strict=True):
+        services.set_perk_image(perk.id, demo_picture(picture), actor=hr)
     codes = "\n".join(f"HL-{n:05d}-SV" for n in range(1, 201))
     services.import_codes(perks[0].id, codes, actor=hr)
     for perk in perks:
@@ -445,7 +470,8 @@ SHOP_CATEGORIES = (
 
 
 def seed_demo_shop() -> None:
-    """The travel company's storefront: shelves and products, in VND and one in USD."""
+    """The travel company's storefront: shelves and products, in VND and one in USD, each
+    with its picture."""
     from perks.shop.models import Product, ProductCategory, RedemptionMode
 
     with transaction():
@@ -580,6 +606,8 @@ def seed_demo_shop() -> None:
                 active=False,
             ),
         ]
+        for product in products:
+            product.image_filename = images.save_image(demo_picture(PRODUCT_PICTURES[product.slug]))
         db.session.add_all([*shelves.values(), *products])
 
 

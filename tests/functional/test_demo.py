@@ -48,7 +48,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_activity_spread_over_six_months_of_days_and_hours()
     check_fraud_page_shows_flagged_orders(client)
     check_a_finished_draw_verifies_and_a_new_round_is_open()
-    # check_every_product_and_perk_has_a_picture(client)
+    check_every_product_and_perk_has_a_picture(client)
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
