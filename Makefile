@@ -29,7 +29,8 @@ CHROMIUM := /usr/bin/chromium
 SCREENSHOTS := docs/screenshots
 
 .PHONY: help venv install translations extract-messages update-translations init-translation \
-	run test lint lock format test-sqlite test-postgres test-browser chromium screenshots bench \
+	run test lint lock format test-sqlite test-postgres test-browser chromium screenshots demo-images \
+	bench \
 	clean distclean _pytest-postgres
 
 help: ## List the targets
@@ -194,6 +195,19 @@ screenshots: $(STAMP) translations chromium ## Run the browser tests, saving the
 	@mkdir -p $(SCREENSHOTS)
 	PERKS_SCREENSHOTS_DIR=$(SCREENSHOTS) env -u TEST_DATABASE_URL \
 		$(PYTEST) -m browser tests/browser
+
+DEMO_IMAGES := perks/demo_images
+
+# The demo's pictures are drawn as SVG (the sources) and stored as PNG (what perks.images
+# accepts), rendered here once by Chromium and committed: the demo never draws at run time.
+demo-images: chromium ## Render the demo's SVG illustrations to the PNGs the demo stores
+	@for svg in $(DEMO_IMAGES)/*.svg; do \
+		$(CHROMIUM) --headless --disable-gpu --no-sandbox --hide-scrollbars \
+			--default-background-color=ffffffff --window-size=800,450 \
+			--screenshot="$${svg%.svg}.png" "file://$$PWD/$$svg" 2>/dev/null \
+			|| { echo "error: could not render $$svg" >&2; exit 1; }; \
+		echo "$${svg%.svg}.png"; \
+	done
 
 bench: $(STAMP) ## Run every benchmark in bench/ (python -m bench.<name>)
 	@shopt -s nullglob; found=; \

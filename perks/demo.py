@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from flask.globals import app_ctx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from perks import audit
+from perks import audit, images
+from perks.audit import AuditEvent
 from perks.auth.services import hash_password
-from perks.db import transaction
+from perks.db import transaction, utcnow
+from perks.demo_activity import (
+    OFFICE_HOURS,
+    Timeline,
+    seed_demo_activity,
+    seed_demo_rules,
+    timeline,
+    wait_for_sandbox,
+)
 from perks.errors import PerksError
 from perks.extensions import db
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
@@ -85,6 +96,28 @@ DEMO_LOGINS = (
 )
 PEOPLE_COUNT = 60
 
+#: the demo's pictures: PNGs drawn as SVG beside them (``make demo-images`` renders them)
+DEMO_IMAGES = Path(__file__).parent / "demo_images"
+#: the picture of each demo perk, in the catalog's order
+PERK_PICTURES = ("coffee", "ha-long", "cinema", "gym", "course", "phu-quoc")
+#: the picture of each demo product, by its slug
+PRODUCT_PICTURES = {
+    "tour-ha-long-2-ngay-1-dem": "ha-long",
+    "tour-sa-pa-3-ngay-2-dem": "sa-pa",
+    "mekong-delta-day-trip": "mekong",
+    "dem-nghi-sen-vang-resort-phu-quoc": "phu-quoc",
+    "phong-deluxe-sen-vang-da-lat": "da-lat",
+    "ve-tham-quan-ba-na-hills": "ba-na",
+    "show-ky-uc-hoi-an": "hoi-an",
+    "the-qua-tang-500000": "gift-card",
+    "tour-con-dao-2-ngay-1-dem": "con-dao",
+}
+
+
+def demo_picture(name: str) -> bytes:
+    """The PNG bytes of one of the demo's pictures (``DEMO_IMAGES``)."""
+    return (DEMO_IMAGES / f"{name}.png").read_bytes()
+
 
 def demo_logins() -> list[tuple[str, str]]:
     return [(role, f"{local}@{DEMO_DOMAIN}") for role, local, *_ in DEMO_LOGINS]
@@ -103,9 +136,8 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
 
     today = today or date.today()  # noqa: DTZ011 - a calendar date for hire dates
     rng = random.Random(2026)
+    started = utcnow()
     if uses_sandbox() and not db.session.scalar(select(func.count()).select_from(User)):
-        from perks.demo_activity import wait_for_sandbox
-
         wait_for_sandbox()
     with transaction():
         if db.session.scalar(select(func.count()).select_from(User)):
@@ -150,30 +182,68 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
             if manager is not None and manager is not person:
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
-    seed_demo_catalog(today=today)
+    line = timeline(random.Random(2027))
+    seed_demo_catalog(today=today, line=line)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()
     seed_demo_shop()
     if uses_sandbox():  # the customers pay through the sandbox's test helpers
-        from perks.demo_activity import seed_demo_activity, seed_demo_rules
-
         seed_demo_rules(today)
+    date_the_setup(line, since=started)
+    open_the_next_draw(line)
+    if uses_sandbox():
         seed_demo_activity(app_ctx.app)
     return demo_logins(), True
 
 
-def seed_demo_catalog(*, today: date) -> None:
-    """Perks, codes, a draw and a few claims, made through the real catalog services."""
-    from perks.catalog import claims, draws, services
+def date_the_setup(line: Timeline, *, since: datetime) -> None:
+    """What the seed wrote from ``since`` (the real clock) and did not date itself (the
+    company, its catalog, shop, links and rules, and their audit events) is dated when the
+    company started with Perks, a fortnight before the demo's history; the people hired
+    since then join on their first day. Claims, draws and orders keep their own dates."""
+    from perks.catalog.models import Perk
+    from perks.commissions.models import CommissionRule
+    from perks.referrals.models import ReferralLink
+    from perks.shop.models import Product, ProductCategory
+
+    zone = line.zone
+    start = datetime.combine(line.day(0) - timedelta(days=14), time(9), zone).astimezone(UTC)
+    with transaction():
+        for model in (Department, Perk, Product, ProductCategory, ReferralLink, CommissionRule):
+            db.session.execute(
+                update(model)
+                .where(model.created_at >= since)
+                .values(created_at=start, updated_at=start)
+                .execution_options(synchronize_session=False)
+            )
+        for person in db.session.scalars(select(User).where(User.created_at >= since)):
+            joined = start
+            if person.hire_date is not None:
+                first_day = datetime.combine(person.hire_date, time(8), zone).astimezone(UTC)
+                joined = max(start, min(first_day, line.latest))
+            person.created_at = person.updated_at = joined
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.created_at >= since)
+            .values(created_at=start)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def seed_demo_catalog(*, today: date, line: Timeline) -> None:
+    """Perks, codes, six months of claims (many used at the counter) and last quarter's
+    finished draw for the resort weekend, made through the real catalog services and dated
+    on ``line``."""
+    from perks.catalog import services
     from perks.catalog.models import (
         Allocation,
         CodeMode,
         LimitPeriod,
+        Perk,
         PerkCategory,
         PerkKind,
     )
-    from perks.db import utcnow
 
     hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
     sales = db.session.scalar(select(Department).where(Department.name == "Kinh doanh"))
@@ -252,34 +322,143 @@ def seed_demo_catalog(*, today: date) -> None:
             kind=PerkKind.EXPERIENCE,
             value_vi="2 đêm, vé máy bay khứ hồi",
             value_en="2 nights with return flights",
-            terms_vi="20 suất, bốc thăm công khai.",
-            terms_en="20 seats, allocated by a public draw.",
+            terms_vi="10 suất mỗi đợt, bốc thăm công khai.",
+            terms_en="10 seats a round, allocated by a public draw.",
             code_mode=CodeMode.VOUCHER,
-            total_stock=20,
+            total_stock=DRAW_SEATS,
             allocation=Allocation.DRAW,
             min_tenure_days=180,
         ),
     ]
     perks = [services.create_perk(data, actor=hr) for data in catalog]
+    for perk, picture in zip(perks, PERK_PICTURES, strict=True):
+        services.set_perk_image(perk.id, demo_picture(picture), actor=hr)
     codes = "\n".join(f"HL-{n:05d}-SV" for n in range(1, 201))
     services.import_codes(perks[0].id, codes, actor=hr)
     for perk in perks:
         services.publish_perk(perk.id, actor=hr)
-    draws.open_draw(perks[-1].id, entries_close_at=utcnow() + timedelta(days=10), actor=hr)
     staff = list(
         db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id).limit(30))
     )
+    redeemer = db.session.scalar(select(User).where(User.email == f"letan@{DEMO_DOMAIN}"))
+    assert redeemer is not None  # one of DEMO_LOGINS
     for person in staff[:25]:
-        for perk in perks[:3]:
-            try:
-                claims.claim_perk(perk.id, person, today=today)
-            except PerksError:
-                continue  # not eligible or over the limit: the demo shows those reasons too
-    for person in staff[1:16]:
+        for perk, most in ((perks[0], 3), (perks[1], 1), (perks[2], 2)):
+            for _ in range(line.rng.randint(0, most)):
+                _claim_in_the_past(perk.id, person, line, redeemer)
+    drawn = _finished_draw(perks[-1].id, staff[1:19], line, hr)
+    # HR adds this quarter's seats for the next round the day after.
+    since = utcnow()
+    services.update_perk(perks[-1].id, replace(catalog[-1], total_stock=2 * DRAW_SEATS), actor=hr)
+    with transaction():
+        _date_audit(Perk.__name__, perks[-1].id, since=since, at=drawn + timedelta(days=1))
+
+
+#: the resort weekend's seats a round
+DRAW_SEATS = 10
+
+
+def _claim_in_the_past(perk_id: int, person: User, line: Timeline, redeemer: User) -> None:
+    """A claim made on a day of the demo's history (it counts in that day's limit period),
+    most used at the counter within days; nothing when the rules said no that day."""
+    from perks.catalog import claims
+    from perks.catalog.models import Claim
+
+    moment = line.moment()
+    day = moment.astimezone(line.zone).date()
+    if person.hire_date is not None and day < person.hire_date:
+        return
+    try:
+        claim = claims.claim_perk(perk_id, person, today=day)
+    except PerksError:
+        return  # not eligible or over the limit that day: the demo shows those reasons too
+    used = line.after(moment, (0, 12)) if line.rng.random() < 0.6 else None
+    since = utcnow()
+    if used is not None:
+        claims.redeem_claim(claim.reference, redeemer)
+    with transaction():
+        made = db.session.get(Claim, claim.id)
+        assert made is not None  # just made
+        made.claimed_at = made.created_at = moment
+        made.updated_at = used or moment
+        if used is not None:
+            made.used_at = used
+        _date_audit(Claim.__name__, made.id, since=since, at=used or moment)
+
+
+def _finished_draw(perk_id: int, entrants: list[User], line: Timeline, hr: User) -> datetime:
+    """Last quarter's round of the resort draw: opened, entered over a fortnight and drawn
+    by HR, through the real services at those moments, its winners' claims dated then.
+    Returns when it was drawn."""
+    from perks.catalog import draws
+    from perks.catalog.models import Claim, Draw
+
+    opened = line.ago(days=80, hours=OFFICE_HOURS)
+    closes = opened + timedelta(days=14)
+    since = utcnow()
+    draw = draws.open_draw(perk_id, entries_close_at=closes, actor=hr, now=opened)
+    for person in entrants:
+        entered = line.minutes_after(opened, 30, 13 * 24 * 60)
         try:
-            draws.enter_draw(perks[-1].id, person)
+            draws.enter_draw(perk_id, person, now=entered)
+        except PerksError:
+            continue  # not eligible: fewer entries
+    drawn = closes + timedelta(hours=2)
+    draws.run_draw(draw.id, actor=hr, now=drawn)
+    with transaction():
+        made = db.session.get(Draw, draw.id)
+        assert made is not None  # just made
+        made.created_at, made.updated_at = opened, drawn
+        won = [e.claim_id for e in draws.draw_entries(draw.id) if e.claim_id is not None]
+        for claim in db.session.scalars(select(Claim).where(Claim.id.in_(won))):
+            claim.claimed_at = claim.created_at = claim.updated_at = drawn
+        for action, at in (("catalog.draw_opened", opened), ("catalog.draw_made", drawn)):
+            db.session.execute(
+                update(AuditEvent)
+                .where(
+                    AuditEvent.target_type == Draw.__name__,
+                    AuditEvent.target_id == str(draw.id),
+                    AuditEvent.action == action,
+                    AuditEvent.created_at >= since,
+                )
+                .values(created_at=at)
+                .execution_options(synchronize_session=False)
+            )
+    return drawn
+
+
+def open_the_next_draw(line: Timeline) -> None:
+    """The resort weekend's next round is open (HR added its seats after the last one), and
+    people who did not win the last one have entered."""
+    from perks.catalog import draws
+    from perks.catalog.models import Allocation, DrawStatus, EntryOutcome, Perk
+
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    perk = db.session.scalar(select(Perk).where(Perk.allocation == Allocation.DRAW).limit(1))
+    last = draws.current_draw(perk.id) if perk is not None else None
+    if hr is None or perk is None or last is None or last.status is not DrawStatus.DRAWN:
+        return
+    winners = {e.user_id for e in draws.draw_entries(last.id) if e.outcome is EntryOutcome.WON}
+    draws.open_draw(perk.id, entries_close_at=utcnow() + timedelta(days=10), actor=hr)
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    for person in [p for p in people if p.id not in winners][:30:2]:
+        try:
+            draws.enter_draw(perk.id, person, now=line.latest)
         except PerksError:
             continue
+
+
+def _date_audit(target_type: str, target_id: int, *, since: datetime, at: datetime) -> None:
+    db.session.execute(
+        update(AuditEvent)
+        .where(
+            AuditEvent.target_type == target_type,
+            AuditEvent.target_id == str(target_id),
+            AuditEvent.created_at >= since,
+        )
+        .values(created_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 #: the storefront's shelves: slug, Vietnamese and English names
@@ -291,7 +470,8 @@ SHOP_CATEGORIES = (
 
 
 def seed_demo_shop() -> None:
-    """The travel company's storefront: shelves and products, in VND and one in USD."""
+    """The travel company's storefront: shelves and products, in VND and one in USD, each
+    with its picture."""
     from perks.shop.models import Product, ProductCategory, RedemptionMode
 
     with transaction():
@@ -426,6 +606,8 @@ def seed_demo_shop() -> None:
                 active=False,
             ),
         ]
+        for product in products:
+            product.image_filename = images.save_image(demo_picture(PRODUCT_PICTURES[product.slug]))
         db.session.add_all([*shelves.values(), *products])
 
 

@@ -19,17 +19,20 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as clock_time
 from typing import Any
 
 from flask import Flask, current_app, url_for
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from perks.db import utcnow
+from perks.audit import AuditEvent
+from perks.commissions.lifecycle import date_what_happened, release_due_commissions
+from perks.db import transaction, utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts, queries
@@ -37,13 +40,16 @@ from perks.finance.models import LineStatus, PayoutBatch
 from perks.finance.periods import company_today
 from perks.money import Money
 from perks.payments import stripe_gateway
+from perks.payments.models import StripeEvent
 from perks.payments.stripe_gateway import PaymentProviderUnavailable
 from perks.people.models import Role, User
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
 from perks.referrals.models import ReferralLink
+from perks.referrals.periods import company_zone
+from perks.referrals.rollup import roll_up_clicks
 from perks.shop import checkout, redemption, refunds
-from perks.shop.models import Order, Product
+from perks.shop.models import Order, Product, RedemptionMode
 
 #: real browsers' user agents, and two link-preview bots (stored, never counted)
 USER_AGENTS = [
@@ -75,6 +81,148 @@ CUSTOMERS = [
 ]
 
 
+# --- when things happen ---------------------------------------------------------------------
+
+#: the demo company has used Perks for about six months
+HISTORY_DAYS = 182
+#: how busy each weekday is, Monday first: weekends are quieter
+WEEKDAY_WEIGHTS = (1.0, 1.0, 0.95, 1.0, 1.1, 0.55, 0.45)
+#: how busy each hour of the company's day is: office hours, a lunch break on the phone, the
+#: evening at home, a quiet night
+HOUR_WEIGHTS = (
+    0.1, 0.05, 0.03, 0.03, 0.05, 0.15, 0.4, 0.9, 1.6, 2.0, 2.1, 2.0,
+    2.4, 2.0, 1.9, 1.9, 1.8, 1.6, 1.2, 1.3, 1.5, 1.3, 0.8, 0.3,
+)  # fmt: skip
+#: when the counters and finance work: office hours only
+OFFICE_HOURS = tuple(1.0 if 8 <= hour < 18 else 0.0 for hour in range(24))
+#: nothing the demo makes happens closer to now than this
+QUIET_MINUTES = 30
+
+
+@dataclass
+class Timeline:
+    """Moments of the demo's past: spread over the last ``HISTORY_DAYS`` by weekday and hour
+    of the company's time zone (busier lately: the programme grew), never later than
+    ``now`` less ``QUIET_MINUTES``; returned as UTC, as every time is stored."""
+
+    rng: random.Random
+    now: datetime
+    zone: tzinfo
+    days: int = HISTORY_DAYS
+    _day_weights: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._day_weights = [
+            WEEKDAY_WEIGHTS[self.day(i).weekday()] * (0.6 + i / self.days)
+            for i in range(self.days + 1)
+        ]
+
+    @property
+    def start(self) -> datetime:
+        """The first moment of the history (midnight, company time)."""
+        return self._at(self.day(0), 0, 0)
+
+    @property
+    def latest(self) -> datetime:
+        return self.now - timedelta(minutes=QUIET_MINUTES)
+
+    def day(self, index: int) -> date:
+        """The ``index``-th day of the history (0: the first, ``days``: today)."""
+        return self.now.astimezone(self.zone).date() - timedelta(days=self.days - index)
+
+    def moment(self, hours: Sequence[float] = HOUR_WEIGHTS) -> datetime:
+        """A moment of the history, as busy days and hours weigh."""
+        while True:
+            index = self.rng.choices(range(self.days + 1), self._day_weights)[0]
+            hour = self.rng.choices(range(24), hours)[0]
+            when = self._at(self.day(index), hour, self.rng.randrange(3600))
+            if when <= self.latest:
+                return when
+
+    def on(self, day: date, hours: Sequence[float] = HOUR_WEIGHTS) -> datetime | None:
+        """A moment of ``day``, as busy hours weigh; None if it would be too late."""
+        hour = self.rng.choices(range(24), hours)[0]
+        when = self._at(day, hour, self.rng.randrange(3600))
+        return when if when <= self.latest else None
+
+    def after(
+        self,
+        moment: datetime,
+        days: tuple[int, int],
+        hours: Sequence[float] = OFFICE_HOURS,
+    ) -> datetime | None:
+        """A moment some ``days`` (a range) after ``moment``, in busy ``hours``; None when it
+        has not happened yet."""
+        day = moment.astimezone(self.zone).date() + timedelta(days=self.rng.randint(*days))
+        when = self.on(day, hours)
+        if when is not None and when <= moment:
+            when = moment + timedelta(minutes=self.rng.uniform(10, 90))
+        return when if when is not None and when <= self.latest else None
+
+    def minutes_after(self, moment: datetime, low: float, high: float) -> datetime:
+        return moment + timedelta(minutes=self.rng.uniform(low, high))
+
+    def ago(self, *, days: int, hours: Sequence[float] = HOUR_WEIGHTS) -> datetime:
+        """A moment ``days`` before today (today's: before ``latest``)."""
+        for _ in range(50):
+            when = self.on(self.day(self.days - days), hours)
+            if when is not None:
+                return when
+        return self.latest - timedelta(minutes=self.rng.uniform(5, 30))
+
+    def _at(self, day: date, hour: int, seconds: int) -> datetime:
+        local = datetime.combine(day, clock_time(hour), self.zone) + timedelta(seconds=seconds)
+        return local.astimezone(UTC)
+
+
+def timeline(rng: random.Random, now: datetime | None = None) -> Timeline:
+    """The demo's history, ending ``now``, in the company's time zone."""
+    return Timeline(rng, now or utcnow(), company_zone())
+
+
+def date_order_step(
+    order_id: int, *, since: datetime, at: datetime, created: datetime | None = None
+) -> None:
+    """What the real services did to an order from ``since`` (the real clock, read just
+    before) is dated ``at``, a moment of the demo's past: the order's facts, its Stripe events,
+    its audit events, its commissions and their ledger entries. ``created`` dates the order's
+    creation (and its checkout's expiry) too."""
+    expiry = timedelta(minutes=int(current_app.config["CHECKOUT_EXPIRY_MINUTES"]))
+    with transaction():
+        order = db.session.get(Order, order_id)
+        assert order is not None  # the demo's own order
+        for name in ("paid_at", "closed_at", "redeemed_at"):
+            moment = getattr(order, name)
+            if moment is not None and _aware(moment) >= since:
+                setattr(order, name, at)
+        if created is not None:
+            order.created_at = created
+            order.checkout_expires_at = created + expiry
+        order.updated_at = at
+        events = StripeEvent.__table__
+        db.session.execute(
+            events.update()
+            .where(events.c.order_id == order_id, events.c.received_at >= since)
+            .values(stripe_created_at=at, received_at=at + timedelta(seconds=2))
+        )
+        audit_events = AuditEvent.__table__
+        db.session.execute(
+            audit_events.update()
+            .where(
+                audit_events.c.target_type == Order.__name__,
+                audit_events.c.target_id == str(order_id),
+                audit_events.c.created_at >= since,
+            )
+            .values(created_at=at)
+        )
+    date_what_happened(order_id, since=since, at=at)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def seed_demo_rules(today: date) -> None:
     """Finance's commission rules: 3 % by default, 5 % on tours, a flat amount on one stay."""
     from perks.commissions.models import CommissionRule, RuleKind, RuleScope
@@ -86,7 +234,7 @@ def seed_demo_rules(today: date) -> None:
     finance = _someone_with(Role.FINANCE)
     if finance is None:
         return
-    start = today - timedelta(days=120)
+    start = today - timedelta(days=HISTORY_DAYS + 14)  # before the first order
     create_rule(
         RuleData(RuleScope.DEFAULT, RuleKind.PERCENT, start, rate_bps=300, note="Mặc định"),
         actor=finance,
@@ -128,18 +276,6 @@ def seed_demo_rules(today: date) -> None:
             ),
             actor=finance,
         )
-
-
-def release_some_commissions(paid_orders: list[Order], rng: random.Random) -> int:
-    """Age half of the redeemed orders' commissions past the holding period, then run what
-    ``flask perks tick`` runs, so payable commissions exist on a fresh demo."""
-    from perks.commissions.lifecycle import backdate_earning, release_due_commissions
-
-    holding = int(current_app.config["COMMISSION_HOLDING_DAYS"])
-    for order in paid_orders:
-        if order.redeemed_at is not None and rng.random() < 0.5:
-            backdate_earning(order.id, holding + rng.randint(1, 20))
-    return release_due_commissions()
 
 
 @dataclass
@@ -220,9 +356,38 @@ def _forward_webhooks(url: str) -> str:
     return str(answer["previous_url"])
 
 
-def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> ActivitySummary:
-    """Clicks, orders, payments, redemptions, refunds and disputes for the demo company, and
-    a first payout batch paid (see :func:`pay_a_first_batch`).
+@dataclass
+class Story:
+    """One order's life as the demo plans it (UTC times; None: it has not happened)."""
+
+    created: datetime
+    customer: tuple[str, str, str, str]
+    product: Product
+    quantity: int
+    #: the link the customer followed to the shop, and when
+    link: ReferralLink | None = None
+    clicked: datetime | None = None
+    #: a person of the company, signed in: a staff purchase, or a self-referral attempt
+    buyer: User | None = None
+    paid: datetime | None = None
+    redeemed: datetime | None = None
+    refunded: datetime | None = None
+    refund_in_full: bool = False
+    dispute_opened: datetime | None = None
+    dispute_closed: datetime | None = None
+    dispute_won: bool = False
+    order_id: int = 0
+
+
+def seed_demo_activity(app: Flask, *, orders: int = 48, seed: int = 2026) -> ActivitySummary:
+    """Six months of clicks, orders, payments, redemptions, refunds and disputes for the demo
+    company, and a first payout batch paid (see :func:`pay_a_first_batch`).
+
+    Every step goes through the real services and the sandbox, in the order things happen to
+    an order (placed, paid, redeemed, refunded or disputed); after each step, what it did is
+    dated at the moment the demo planned for it (``date_order_step``), spread over the last
+    ``HISTORY_DAYS`` as a real company's days and hours are (``Timeline``). A few signed-in
+    staff purchases and self-referral attempts land in the last weeks, for the fraud page.
 
     Runs only against the Stripe sandbox (it pays through the sandbox's test helpers);
     does nothing when the database already has orders.
@@ -254,85 +419,123 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
     if not links or not products or redeemer is None or finance is None:
         summary.notes.append("no links, products, redeemer or finance person; no activity added")
         return summary
+    line = timeline(rng)
     # A few enthusiastic sharers and a long tail, as in real life.
     sharers = rng.sample(links, k=min(12, len(links)))
     weights = [1.0 / (rank + 1) for rank in range(len(sharers))]
-    now = utcnow()
+    stories = _plan(rng, line, orders, sharers, weights, products, links)
 
     with serving(app) as base_url, app.test_request_context("/", base_url=base_url):
-        # Visits over the last eight weeks; most lead nowhere, as visits do.
+        # Visits over the months; most lead nowhere, as visits do.
+        codes = [link.code for link in sharers]  # read once: each click commits
         for _ in range(orders * 6):
-            link = rng.choices(sharers, weights)[0]
-            when = now - timedelta(days=rng.uniform(0, 56), minutes=rng.uniform(0, 600))
+            code = rng.choices(codes, weights)[0]
             bot = rng.random() < 0.08
-            follow_link(link.code, _visitor(rng, bot=bot), now=when)
+            follow_link(code, _visitor(rng, bot=bot), now=line.moment())
             summary.clicks += 0 if bot else 1
         db.session.commit()
 
-        # Orders through a fresh click each (the cookie the redirect would set), paid by card.
-        placed: list[Order] = []
-        for number in range(orders):
-            link = rng.choices(sharers, weights)[0]
-            visit = follow_link(link.code, _visitor(rng, bot=False), now=now)
-            db.session.commit()
-            summary.clicks += 1
-            cookie = dump_referral_cookie(visit.link_id or link.id, visit.click_id, now)
-            name, email, phone, locale = CUSTOMERS[number % len(CUSTOMERS)]
-            product = _pick_product(rng, products, english=locale == "en")
-            quantity = 1 if product.price_amount > 3_000_000 else rng.randint(1, 3)
+        # Each order through a fresh click (the cookie the redirect would set), paid by card.
+        since = utcnow()
+        for story in stories:
+            cookie = None
+            if story.link is not None and story.clicked is not None:
+                visit = follow_link(story.link.code, _visitor(rng, bot=False), now=story.clicked)
+                db.session.commit()
+                summary.clicks += 1
+                cookie = dump_referral_cookie(
+                    visit.link_id or story.link.id, visit.click_id, story.clicked
+                )
+            name, email, phone, locale = story.customer
             order = checkout.place_order(
-                [(product.id, min(quantity, product.max_quantity_per_order))],
+                [(story.product.id, story.quantity)],
                 checkout.Customer(name=name, email=email, phone=phone),
                 typed_code=None,
                 referral_cookie=cookie,
-                buyer_user=None,
+                buyer_user=story.buyer,
                 locale=locale,
-                now=now,
+                now=story.created,
             )
+            story.order_id = order.id
             summary.orders += 1
-            if rng.random() < 0.12:
-                continue  # left on the payment page: the order stays pending
-            _sandbox(f"checkout/sessions/{order.checkout_session_id}/pay", payment_method="card")
-            placed.append(order)
+            if story.paid is not None:
+                _sandbox(
+                    f"checkout/sessions/{order.checkout_session_id}/pay", payment_method="card"
+                )
         _deliver()
+        for story in stories:
+            date_order_step(
+                story.order_id, since=since, at=story.paid or story.created, created=story.created
+            )
+        summary.paid = sum(1 for story in stories if story.paid is not None)
 
-        fetched = [db.session.get(Order, order.id) for order in placed]
-        paid = [order for order in fetched if order is not None and order.paid_at is not None]
-        summary.paid = len(paid)
-        rng.shuffle(paid)
+        # Checkouts left unpaid for more than an hour expired, as Stripe's do.
+        stale = [s for s in stories if s.paid is None and s.created < line.latest]
+        since = utcnow()
+        for story in stale:
+            stripe_gateway.expire_checkout_session(_order(story).checkout_session_id or "")
+        _deliver()
+        expiry = timedelta(minutes=int(current_app.config["CHECKOUT_EXPIRY_MINUTES"]))
+        for story in stale:
+            date_order_step(story.order_id, since=since, at=story.created + expiry)
 
-        # The counter redeems most of them; finance refunds a few; banks dispute two.
-        refund_full, refund_part = paid[:2], paid[2:4]
-        dispute_won, dispute_lost = paid[4:5], paid[5:6]
-        for order in paid[7:]:
-            if rng.random() < 0.75 and order.redeemed_at is None:
-                redemption.redeem_order(order.redemption_code, redeemer)
-                summary.redeemed += 1
-        for order in paid[2:7]:
-            if order.redeemed_at is None and order.redeemable:
-                redemption.redeem_order(order.redemption_code, redeemer)
-                summary.redeemed += 1
-        for order in refund_full:
-            refunds.request_refund(order.id, order.total, "Khách đổi lịch, hoàn toàn bộ", finance)
-        for order in refund_part:
-            part = Money(order.total_amount // 4, order.currency)
-            refunds.request_refund(order.id, part, "Hoàn một phần: thiếu một dịch vụ", finance)
-        summary.refunded = len(refund_full) + len(refund_part)
-        disputes: list[tuple[str, bool]] = []
-        for order, won in [(o, True) for o in dispute_won] + [(o, False) for o in dispute_lost]:
-            opened = _sandbox(f"payment_intents/{order.payment_intent_id}/dispute")
-            disputes.append((str(opened["id"]), won))
-        # One dispute stays open: its commissions are on hold until the bank decides.
-        for order in paid[6:7]:
-            _sandbox(f"payment_intents/{order.payment_intent_id}/dispute")
-        summary.disputed = len(disputes) + len(paid[6:7])
-        _deliver()
-        for dispute_id, won in disputes:
-            _sandbox(f"disputes/{dispute_id}/close", outcome="won" if won else "lost")
-        _deliver()
-        summary.payable = release_some_commissions(
-            [o for o in (db.session.get(Order, p.id) for p in paid) if o is not None], rng
+        # The counter redeems what customers came to use (gift cards were, when paid).
+        at_counter = sorted(
+            (s for s in stories if s.redeemed is not None and s.redeemed != s.paid),
+            key=lambda s: s.redeemed or s.created,
         )
+        since = utcnow()
+        for story in at_counter:
+            redemption.redeem_order(_order(story).redemption_code, redeemer)
+        for story in at_counter:
+            assert story.redeemed is not None
+            date_order_step(story.order_id, since=since, at=story.redeemed)
+        summary.redeemed = sum(1 for s in stories if s.redeemed is not None)
+
+        # Finance refunds a few; banks open disputes on three, and decide two.
+        refunded = [s for s in stories if s.refunded is not None]
+        since = utcnow()
+        for story in refunded:
+            order = _order(story)
+            if story.refund_in_full:
+                refunds.request_refund(
+                    order.id, order.total, "Khách đổi lịch, hoàn toàn bộ", finance
+                )
+            else:
+                part = Money(order.total_amount // 4, order.currency)
+                refunds.request_refund(order.id, part, "Hoàn một phần: thiếu một dịch vụ", finance)
+        _deliver()
+        for story in refunded:
+            assert story.refunded is not None
+            date_order_step(story.order_id, since=since, at=story.refunded)
+        summary.refunded = len(refunded)
+
+        disputed = [s for s in stories if s.dispute_opened is not None]
+        since = utcnow()
+        dispute_ids = {}
+        for story in disputed:
+            opened = _sandbox(f"payment_intents/{_order(story).payment_intent_id}/dispute")
+            dispute_ids[story.order_id] = str(opened["id"])
+        _deliver()
+        for story in disputed:
+            assert story.dispute_opened is not None
+            date_order_step(story.order_id, since=since, at=story.dispute_opened)
+        summary.disputed = len(disputed)
+
+        decided = [s for s in disputed if s.dispute_closed is not None]
+        since = utcnow()
+        for story in decided:
+            outcome = "won" if story.dispute_won else "lost"
+            _sandbox(f"disputes/{dispute_ids[story.order_id]}/close", outcome=outcome)
+        _deliver()
+        for story in decided:
+            assert story.dispute_closed is not None
+            date_order_step(story.order_id, since=since, at=story.dispute_closed)
+
+    # What ``flask perks tick`` has done every day meanwhile: commissions whose holding period
+    # is over are payable; the clicks of past days are rolled up.
+    summary.payable = release_due_commissions()
+    roll_up_clicks()
     # Outside the request to the short-lived server: the e-mails link to the app itself.
     batch = pay_a_first_batch(rng)
     if batch is None:
@@ -341,6 +544,139 @@ def seed_demo_activity(app: Flask, *, orders: int = 36, seed: int = 2026) -> Act
         summary.payout_batch = batch.reference
     db.session.remove()
     return summary
+
+
+#: paid orders this much older than now may be picked for refunds and disputes, whose steps
+#: take weeks
+SETTLED_DAYS = 100
+
+
+def _plan(
+    rng: random.Random,
+    line: Timeline,
+    orders: int,
+    sharers: list[ReferralLink],
+    weights: list[float],
+    products: list[Product],
+    links: list[ReferralLink],
+) -> list[Story]:
+    """Every order's life, oldest first: ``orders`` customers' orders through sharers' links
+    (about one in eight left unpaid), the last of them still on the payment page; and in
+    the last weeks three signed-in staff purchases and two self-referral attempts."""
+    stories: list[Story] = []
+    for number in range(orders):
+        customer = CUSTOMERS[number % len(CUSTOMERS)]
+        product = _pick_product(rng, products, english=customer[3] == "en")
+        clicked = line.moment()
+        created = min(line.minutes_after(clicked, 2, 40), line.latest)
+        story = Story(
+            created, customer, product, _quantity(rng, product), rng.choices(sharers, weights)[0]
+        )
+        story.clicked = clicked
+        if rng.random() >= 0.12:
+            story.paid = line.minutes_after(created, 1, 8)
+        stories.append(story)
+    # Someone is on the payment page right now; someone paid an hour ago; someone used their
+    # order two days ago (its commission is in its holding period).
+    waiting, just_paid, recent = stories[-3:]
+    waiting.created = line.now - timedelta(minutes=rng.uniform(5, 15))
+    waiting.clicked, waiting.paid = waiting.created - timedelta(minutes=4), None
+    just_paid.created = line.latest - timedelta(minutes=rng.uniform(30, 60))
+    just_paid.clicked = just_paid.created - timedelta(minutes=7)
+    just_paid.paid = line.minutes_after(just_paid.created, 1, 5)
+    recent.created = line.ago(days=6)
+    recent.clicked = recent.created - timedelta(minutes=12)
+    recent.paid = line.minutes_after(recent.created, 1, 5)
+    recent.redeemed = line.ago(days=2, hours=OFFICE_HOURS)
+
+    # The people of the company who bought in the shop themselves, signed in.
+    owners = {link.user_id: link for link in links}
+    staff = list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True), User.id.in_(owners)).order_by(User.id)
+        )
+    )
+    vnd = [p for p in products if p.currency == "VND"]
+    for index, person in enumerate(rng.sample(staff, k=min(5, len(staff)))):
+        created = line.ago(days=rng.randint(1, 25))
+        product = rng.choice(vnd or products)
+        story = Story(
+            created,
+            (person.name, person.email, "0901 234 567", person.locale),
+            product,
+            1,
+            buyer=person,
+            paid=line.minutes_after(created, 1, 6),
+        )
+        if index < 2:  # followed their own link first, signed out: a self-referral attempt
+            story.link = owners[person.id]
+            story.clicked = created - timedelta(minutes=rng.uniform(1, 10))
+        stories.append(story)
+
+    stories.sort(key=lambda s: s.created)
+    for story in stories:
+        if story.paid is not None and story.product.redemption_mode is RedemptionMode.ON_PAYMENT:
+            story.redeemed = story.paid
+    _plan_aftermath(rng, line, [s for s in stories if s.paid is not None])
+    return stories
+
+
+def _plan_aftermath(rng: random.Random, line: Timeline, paid: list[Story]) -> None:
+    """What happens after payment: refunds and disputes on older customers' orders, then
+    the counter's redemptions (most customers come within weeks; some have not yet)."""
+    settled = [
+        s
+        for s in paid
+        if s.buyer is None
+        and s.redeemed is None
+        and s.created < line.now - timedelta(days=SETTLED_DAYS)
+    ]
+    rng.shuffle(settled)
+    full, partial, won, lost, still_open = (
+        settled[0:2],
+        settled[2:4],
+        settled[4:5],
+        settled[5:6],
+        settled[6:7],
+    )
+    for story in full:
+        story.refund_in_full = True
+        story.refunded = line.after(_paid(story), (1, 6))
+    for story in partial + won + lost + still_open:
+        story.redeemed = line.after(_paid(story), (1, 20))
+    for story in partial:
+        story.refunded = line.after(story.redeemed or _paid(story), (1, 10))
+    for story, outcome in [(s, True) for s in won] + [(s, False) for s in lost]:
+        story.dispute_opened = line.after(story.redeemed or _paid(story), (5, 25), HOUR_WEIGHTS)
+        story.dispute_closed = line.after(story.dispute_opened or _paid(story), (10, 30))
+        story.dispute_won = outcome
+    for story in still_open:
+        story.dispute_opened = max(
+            line.ago(days=rng.randint(2, 8)),
+            line.minutes_after(story.redeemed or _paid(story), 60, 600),
+        )
+    special = {id(s) for s in full + partial + won + lost + still_open}
+    for story in paid:
+        if id(story) in special or story.redeemed is not None:
+            continue
+        if story.paid is not None and rng.random() < 0.8:
+            story.redeemed = line.after(story.paid, (1, 25))
+
+
+def _paid(story: Story) -> datetime:
+    assert story.paid is not None  # planned for paid orders only
+    return story.paid
+
+
+def _order(story: Story) -> Order:
+    order = db.session.get(Order, story.order_id)
+    assert order is not None  # placed by the demo
+    return order
+
+
+def _quantity(rng: random.Random, product: Product) -> int:
+    quantity = 1 if product.price_amount > 3_000_000 else rng.randint(1, 3)
+    return min(quantity, product.max_quantity_per_order)
 
 
 def pay_a_first_batch(rng: random.Random) -> PayoutBatch | None:

@@ -1,0 +1,187 @@
+"""``flask perks demo`` leaves a company that looks lived in (issue 13, item 7): six months of
+activity over realistic days and hours, every step of every order in the order it happened,
+signals on the fraud page, a finished draw anyone can verify, and a picture on every product
+and perk.
+
+One seed serves every check (seeding takes seconds: the customers pay in the sandbox)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from perks.catalog import draws
+from perks.catalog.models import Claim, Draw, DrawStatus, EntryOutcome, Perk
+from perks.commissions.models import Commission, EntryKind, LedgerEntry
+from perks.db import utcnow
+from perks.demo import DEMO_DOMAIN, DEMO_PASSWORD
+from perks.extensions import db
+from perks.images import load_image
+from perks.payments.models import StripeEvent
+from perks.people.models import User
+from perks.referrals.attribution import AttributionReason
+from perks.referrals.models import Click
+from perks.shop.models import Order, Product
+from tests.helpers import login
+
+#: at least this many different days of the company's calendar have clicks
+MIN_CLICK_DAYS = 100
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_the_demo_looks_lived_in(runner, client):
+    result = runner.invoke(args=["perks", "demo"])
+    assert result.exit_code == 0, result.output
+    now = utcnow()
+
+    check_every_order_and_commission_in_order(now)
+    check_activity_spread_over_six_months_of_days_and_hours()
+    check_fraud_page_shows_flagged_orders(client)
+    check_a_finished_draw_verifies_and_a_new_round_is_open()
+    check_every_product_and_perk_has_a_picture(client)
+
+
+def check_every_order_and_commission_in_order(now: datetime) -> None:
+    holding = timedelta(days=int(current_app.config["COMMISSION_HOLDING_DAYS"]))
+    orders = {order.id: order for order in db.session.scalars(select(Order))}
+    assert len(orders) >= 30
+    for order in orders.values():
+        created, paid, redeemed = (
+            aware(order.created_at),
+            aware(order.paid_at),
+            aware(order.redeemed_at),
+        )
+        assert created is not None
+        assert created <= now
+        if paid is not None:
+            assert created <= paid <= now, order.number
+        if redeemed is not None:
+            assert paid is not None
+            assert paid <= redeemed <= now, order.number
+        if order.closed_at is not None:
+            assert created <= aware(order.closed_at) <= now
+    for event in db.session.scalars(select(StripeEvent)):
+        order = orders[event.order_id]
+        assert aware(order.created_at) <= aware(event.stripe_created_at) <= now, event.type
+
+    commissions = list(db.session.scalars(select(Commission)))
+    assert len(commissions) >= 20
+    for commission in commissions:
+        order = orders[commission.order_id]
+        paid, redeemed = aware(order.paid_at), aware(order.redeemed_at)
+        assert paid is not None
+        assert paid <= aware(commission.created_at) <= now, order.number
+        if commission.earned_at is not None:
+            earned = aware(commission.earned_at)
+            assert redeemed is not None, order.number
+            assert paid <= redeemed <= earned <= now, order.number
+            assert aware(commission.payable_at) == earned + holding
+        for later in (commission.voided_at, commission.held_at, commission.paid_at):
+            if later is not None:
+                assert paid <= aware(later) <= now, order.number
+        if commission.paid_at is not None:
+            assert aware(commission.payable_at) <= aware(commission.paid_at)
+    of_commissions = select(LedgerEntry).where(LedgerEntry.commission_id.is_not(None))
+    for entry in db.session.scalars(of_commissions):
+        commission = entry.commission
+        assert commission is not None
+        order = orders[commission.order_id]
+        assert aware(order.paid_at) <= aware(entry.created_at) <= now
+        if entry.kind is EntryKind.EARN:
+            assert aware(entry.created_at) == aware(commission.earned_at)
+            assert aware(order.redeemed_at) <= aware(entry.created_at)
+        if entry.kind is EntryKind.REVERSAL and commission.earned_at is not None:
+            assert aware(commission.earned_at) <= aware(entry.created_at)
+
+    for claim in db.session.scalars(select(Claim)):
+        claimed = aware(claim.claimed_at)
+        assert claimed <= now
+        if claim.used_at is not None:
+            assert claimed <= aware(claim.used_at) <= now
+
+
+def check_activity_spread_over_six_months_of_days_and_hours() -> None:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    clicks = [aware(c).astimezone(zone) for c in db.session.scalars(select(Click.clicked_at))]
+    orders = [aware(o).astimezone(zone) for o in db.session.scalars(select(Order.created_at))]
+    assert (max(clicks) - min(clicks)).days >= 170
+    assert (max(orders) - min(orders)).days >= 150
+    days = {moment.date() for moment in clicks}
+    assert len(days) > MIN_CLICK_DAYS
+    # Every weekday, weekends quieter than weekdays (per day).
+    weekdays = Counter(moment.weekday() for moment in clicks)
+    assert set(weekdays) == set(range(7))
+    assert (weekdays[5] + weekdays[6]) / 2 < sum(weekdays[d] for d in range(5)) / 5
+    # Mostly office hours and evenings, few clicks at night, spread over many hours.
+    hours = Counter(moment.hour for moment in clicks + orders)
+    total = sum(hours.values())
+    assert sum(hours[h] for h in range(8, 18)) > total / 2
+    assert sum(hours[h] for h in range(0, 6)) < total / 10
+    assert len(hours) >= 16
+    # Orders in most of the six months, not one spike.
+    assert len({(moment.year, moment.month) for moment in orders}) >= 6
+    assert max(Counter(moment.date() for moment in orders).values()) <= 5
+
+
+def check_fraud_page_shows_flagged_orders(client) -> None:
+    flagged = list(db.session.scalars(select(Order).where(Order.attribution_flagged.is_(True))))
+    reasons = {order.attribution_reason for order in flagged}
+    assert {AttributionReason.SELF_REFERRAL, AttributionReason.EMPLOYEE_BUYER} <= reasons
+    assert all(order.paid_at is not None for order in flagged)
+    finance = db.session.scalar(select(User).where(User.email == f"ketoan@{DEMO_DOMAIN}"))
+    login(client, finance, DEMO_PASSWORD)
+    page = client.get("/finance/fraud")
+    assert page.status_code == 200
+    rows = page.get_data(as_text=True).count('data-testid="flagged-order"')
+    assert rows == len(flagged)
+    client.post("/logout")
+
+
+def check_a_finished_draw_verifies_and_a_new_round_is_open() -> None:
+    rounds = list(db.session.scalars(select(Draw).order_by(Draw.id)))
+    assert [d.status for d in rounds] == [DrawStatus.DRAWN, DrawStatus.OPEN]
+    finished = rounds[0]
+    assert draws.verify_draw(finished.id).ok
+    assert draws.commitment_of(finished.seed) == finished.commitment
+    entries = draws.draw_entries(finished.id)
+    outcomes = Counter(entry.outcome for entry in entries)
+    assert outcomes[EntryOutcome.WON] == finished.seats
+    assert outcomes[EntryOutcome.WAITING] >= 1
+    drawn = aware(finished.drawn_at)
+    assert drawn is not None
+    assert drawn < utcnow() - timedelta(days=30)
+    assert all(aware(e.entered_at) < aware(finished.entries_close_at) <= drawn for e in entries)
+    for entry in entries:
+        if entry.claim_id is not None:
+            assert aware(db.session.get(Claim, entry.claim_id).claimed_at) == drawn
+    assert draws.draw_entries(rounds[1].id)  # people have entered the next round
+
+
+def check_every_product_and_perk_has_a_picture(client) -> None:
+    pictured = list(db.session.scalars(select(Product))) + list(db.session.scalars(select(Perk)))
+    assert len(pictured) >= 15
+    names = set()
+    for thing in pictured:
+        assert thing.image_filename, thing
+        image = load_image(thing.image_filename)
+        assert image is not None
+        assert image.content_type == "image/png"
+        assert image.data.startswith(b"\x89PNG")
+        names.add(thing.image_filename)
+    assert len(names) == len(pictured)  # each its own stored image
+    storefront = client.get("/shop/")
+    assert storefront.status_code == 200
+    shown = storefront.get_data(as_text=True)
+    assert 'data-testid="product-image"' in shown
+    product = next(p for p in pictured if isinstance(p, Product) and p.active)
+    assert client.get(f"/shop/images/{product.image_filename}").status_code == 200
