@@ -208,6 +208,11 @@ demo-images: chromium ## Render the demo's SVG illustrations to the PNGs the dem
 			|| { echo "error: could not render $$svg" >&2; exit 1; }; \
 		echo "$${svg%.svg}.png"; \
 	done
+	@$(CHROMIUM) --headless --disable-gpu --no-sandbox --hide-scrollbars \
+		--default-background-color=00000000 --window-size=256,256 \
+		--screenshot="$(DEMO_IMAGES)/brand/logo.png" "file://$$PWD/$(DEMO_IMAGES)/brand/logo.svg" \
+		2>/dev/null || { echo "error: could not render the demo's logo" >&2; exit 1; }
+	@echo "$(DEMO_IMAGES)/brand/logo.png"
 
 bench: $(STAMP) ## Run every benchmark in bench/ (python -m bench.<name>)
 	@shopt -s nullglob; found=; \

@@ -182,6 +182,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
             if manager is not None and manager is not person:
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
+    seed_demo_brand(actor=people[0])
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
     from perks.referrals.services import ensure_default_links
@@ -195,6 +196,32 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     if uses_sandbox():
         seed_demo_activity(app_ctx.app)
     return demo_logins(), True
+
+
+def seed_demo_brand(*, actor: User) -> None:
+    """The demo company's brand, as its administrator would set it on /settings/brand: name,
+    logo (``demo_images/brand/logo.svg``, rendered by ``make demo-images``), colours,
+    storefront tagline, contact and legal footer."""
+    from perks.branding.services import BrandData, update_brand
+
+    update_brand(
+        BrandData(
+            company_name="Du lịch Sen Vàng",
+            primary_colour="#0b6e4f",
+            accent_colour="#b45309",
+            tagline_vi="Tour, nghỉ dưỡng và trải nghiệm khắp Việt Nam, đặt trực tuyến.",
+            tagline_en="Tours, resorts and experiences across Viet Nam, booked online.",
+            contact_email=f"lienhe@{DEMO_DOMAIN}",
+            contact_phone="028 3822 2026",
+            contact_address="12 Nguyễn Huệ, Phường Sài Gòn, TP. Hồ Chí Minh",
+            legal_footer_vi="Công ty TNHH Du lịch Sen Vàng · MST 0312345678 · "
+            "Giấy phép lữ hành quốc tế số 79-2026/TCDL-GP LHQT.",
+            legal_footer_en="Sen Vang Travel Co., Ltd. · Tax code 0312345678 · "
+            "International travel licence 79-2026/TCDL-GP LHQT.",
+        ),
+        actor=actor,
+        logo=(DEMO_IMAGES / "brand" / "logo.png").read_bytes(),
+    )
 
 
 def date_the_setup(line: Timeline, *, since: datetime) -> None:

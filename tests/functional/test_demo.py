@@ -49,6 +49,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_fraud_page_shows_flagged_orders(client)
     check_a_finished_draw_verifies_and_a_new_round_is_open()
     check_every_product_and_perk_has_a_picture(client)
+    check_the_storefront_wears_the_company_brand(client)
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -185,3 +186,11 @@ def check_every_product_and_perk_has_a_picture(client) -> None:
     assert 'data-testid="product-image"' in shown
     product = next(p for p in pictured if isinstance(p, Product) and p.active)
     assert client.get(f"/shop/images/{product.image_filename}").status_code == 200
+
+
+def check_the_storefront_wears_the_company_brand(client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/logout")
+    html = client.get("/shop/").get_data(as_text=True)
+    assert "Du lịch Sen Vàng" in html
+    assert "/brand/logo/" in html
+    assert "Phúc lợi dành cho những người làm nên công ty" not in html
