@@ -232,6 +232,64 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: str, tmp_p
     shoot(admin, "audit-log")
     admin.context.close()
 
+    # The storefront the demo company's customers see: its name, logo and tagline.
+    customer = new_context(browser, live_server, locale=locale).new_page()
+    customer.goto("/shop/")
+    expect(customer.get_by_text("Du lịch Sen Vàng").first).to_be_visible()
+    shoot(customer, "storefront")
+    customer.context.close()
+
+    # On a phone (390 x 844): the storefront, a cart with two lines, an employee's earnings.
+    phone = new_context(browser, live_server, locale=locale)
+    shopper = phone.new_page()
+    shopper.set_viewport_size(PHONE_SIZE)
+    shopper.goto("/shop/")
+    shoot(shopper, "phone-storefront")
+    products = shopper.locator("main a[href^='/shop/p/']")
+    hrefs = list(dict.fromkeys(link.get_attribute("href") for link in products.all()))[:2]
+    for href in hrefs:
+        shopper.goto(href or "/shop/")
+        shopper.get_by_test_id("add-to-cart-button").click()
+    shopper.goto("/shop/cart")
+    expect(shopper.get_by_test_id("total")).to_be_visible()
+    assert _fits(shopper), "the cart is wider than the phone"
+    shoot(shopper, "phone-cart")
+    phone.close()
+
+    earner = signed_in("employee")
+    earner.set_viewport_size(PHONE_SIZE)
+    earner.goto("/earnings")
+    expect(earner.get_by_test_id("earnings-chart-phone")).to_be_visible()
+    assert _fits(earner), "the earnings page is wider than the phone"
+    shoot(earner, "phone-earnings")
+    earner.goto("/")
+    shoot(earner, "phone-home-employee")
+    earner.context.close()
+
     names = {p.name for p in folder.glob("*.png")}
-    expected = ["audit-log", "home-admin", "home-employee", "login", "people-directory", "person"]
+    expected = [
+        "audit-log",
+        "home-admin",
+        "home-employee",
+        "login",
+        "people-directory",
+        "person",
+        "storefront",
+        "phone-storefront",
+        "phone-cart",
+        "phone-earnings",
+        "phone-home-employee",
+    ]
     assert {f"{n}.png" for n in expected} <= names
+
+
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+def _fits(page: Page) -> bool:
+    """No sideways scrolling: the page is no wider than the window."""
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )
