@@ -15,7 +15,7 @@ from wtforms.validators import Optional
 
 from perks import mail
 from perks.admin import queries
-from perks.admin.audit_details import readable_details
+from perks.admin.audit_details import action_label, readable_details, target_label
 from perks.errors import Conflict
 from perks.forms import ConfirmForm, Form
 from perks.people.access import roles_required
@@ -52,7 +52,12 @@ def audit_log() -> tuple[str, int] | str:
         page=request.args.get("page", 1, type=int),
     )
     return render_template(
-        "admin/audit.html", form=form, page=page, details=readable_details(page.items)
+        "admin/audit.html",
+        form=form,
+        page=page,
+        details=readable_details(page.items),
+        action_label=action_label,
+        target_label=target_label,
     )
 
 

@@ -16,6 +16,7 @@ from perks.people.models import Role
 from tests import factories
 from tests.functional.test_catalog_pages import vietnamese  # noqa: F401  (fixture)
 from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import login
 
 
 def details_of(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -127,3 +128,47 @@ def test_a_page_of_details_names_its_people_in_one_query(client, login_as):
         return len(statements)
 
     assert statements_for(1) == statements_for(6)
+
+
+def test_every_action_the_code_records_has_a_name():
+    """Each action the code gives ``audit.record`` (a string, or either string of a
+    conditional) is named in ``ACTIONS``."""
+    import ast
+    from pathlib import Path
+
+    from perks.admin.audit_details import ACTIONS
+
+    recorded = set()
+    for source in (Path(__file__).resolve().parents[2] / "perks").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            func = node.func
+            if not (
+                isinstance(func, ast.Attribute)
+                and func.attr == "record"
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "audit"
+            ):
+                continue
+            recorded |= {
+                part.value
+                for part in ast.walk(node.args[0])
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            }
+    assert len(recorded) > 30
+    assert recorded - set(ACTIONS) == set()
+
+
+def test_actions_and_targets_read_in_the_viewers_language(client):
+    admin = factories.UserFactory(roles={Role.ADMIN}, locale="vi")
+    person = factories.UserFactory(name="Lê Văn Đích")
+
+    audit.record("people.deactivated", actor=admin, target=person)
+    audit.record("made.up_action", actor=admin)
+    db.session.commit()
+    login(client, admin)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "Đã ngừng kích hoạt người" in html
+    assert f"Người #{person.id}" in html
+    assert "made.up_action" in html  # unknown: as it is stored
