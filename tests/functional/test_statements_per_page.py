@@ -1,7 +1,7 @@
 """Every GET page of every role runs as many SQL statements with 10× the rows (PERFORMANCE.md,
 P4): no page issues a query per row.
 
-The pages and who may see them come from the route table of ``test_route_access``; a world of
+The pages and who may see them come from the route table (``tests/routes.py``); a world of
 people, perks, products, links, orders, commissions and payouts is built through factories and
 the real services, once at scale 1 and then with nine more units, and each page is measured by
 each role that gets a 200 on it, with the same objects in its URL at both scales (or the newest
@@ -35,8 +35,8 @@ from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_
 from perks.referrals.models import Click
 from perks.shop.models import Order, Product, ProductCategory
 from tests import factories
-from tests.functional.test_route_access import ANONYMOUS, ROLES, ROUTES
 from tests.helpers import login
+from tests.routes import ANONYMOUS, ROLES, ROUTES
 from tests.unit.finance.helpers import make_payable, pay, redeem, refund_to
 
 #: GET routes not measured, and why

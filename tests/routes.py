@@ -1,0 +1,313 @@
+"""Every route of the app and the status each role gets from it: the route table.
+
+``ROUTES`` maps each endpoint to its method, a URL made from a dict of sample ids (``url``),
+the expected status per role (``expected``, keyed by ``ROLES``: ``ANONYMOUS`` and every
+``Role`` value) and the form it sends. tests/functional/test_route_access.py checks every
+endpoint is here and answers as said; tests/site_pages.py reads who sees which page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from perks.people.models import Role
+
+ANONYMOUS = "anonymous"
+ROLES = [ANONYMOUS, *[r.value for r in Role]]
+IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+def only(*allowed: Role, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
+    """Status per role: ``ok`` for the allowed roles (admins always), 403 for the rest."""
+    statuses = {ANONYMOUS: anonymous}
+    for role in Role:
+        permitted = not allowed or role in allowed or role is Role.ADMIN
+        statuses[role.value] = ok if permitted else 403
+    return statuses
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+#: routes that redirect anonymous visitors somewhere other than the sign-in page
+PUBLIC_REDIRECTS = {"main.set_language", "referrals.redirect"}
+
+SIGNED_IN = only()
+HR = only(Role.HR)
+HR_POST = only(Role.HR, ok=302)
+ADMIN = only(Role.ADMIN)
+FINANCE = only(Role.FINANCE)
+SHELVES = only(Role.HR, Role.FINANCE)
+SHELVES_POST = only(Role.HR, Role.FINANCE, ok=303)
+ONLY_ADMINS_SEE_OTHERS = {**only(ok=404), Role.ADMIN.value: 200}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    url: Callable[[dict], str]
+    expected: dict[str, int]
+    data: dict[str, str] | None = None
+
+
+ROUTES: dict[str, Route] = {
+    "main.home": Route("GET", lambda s: "/", SIGNED_IN),
+    "main.health": Route("GET", lambda s: "/healthz", everyone(200)),
+    # Prometheus: the test client comes from 127.0.0.1, so it may scrape (tests/functional/
+    # test_metrics.py shows a 404 from elsewhere without METRICS_TOKEN)
+    "metrics.metrics": Route("GET", lambda s: "/metrics", everyone(200)),
+    "main.ready": Route("GET", lambda s: "/readyz", everyone(200)),
+    "main.set_language": Route("POST", lambda s: "/language", everyone(302), {"locale": "en"}),
+    "auth.login": Route("GET", lambda s: "/login", {**everyone(302), ANONYMOUS: 200}),
+    "auth.logout": Route("POST", lambda s: "/logout", only(ok=302)),
+    "auth.logout_everywhere": Route("POST", lambda s: "/logout-everywhere", only(ok=302)),
+    "auth.account": Route("GET", lambda s: "/account", SIGNED_IN),
+    "auth.forgot_password": Route("GET", lambda s: "/password/forgot", everyone(200)),
+    "auth.accept_invitation": Route("GET", lambda s: "/invitation/not-a-token", everyone(400)),
+    "auth.reset_password": Route("GET", lambda s: "/password/reset/not-a-token", everyone(400)),
+    "people.directory": Route("GET", lambda s: "/people/", HR),
+    "people.create": Route("GET", lambda s: "/people/new", HR),
+    "people.detail": Route("GET", lambda s: f"/people/{s['person']}", HR),
+    "people.edit": Route("GET", lambda s: f"/people/{s['person']}/edit", HR),
+    "people.deactivate": Route("POST", lambda s: f"/people/{s['person']}/deactivate", HR_POST),
+    "people.reactivate": Route("POST", lambda s: f"/people/{s['person']}/reactivate", HR_POST),
+    "auth.invite": Route("POST", lambda s: f"/people/{s['person']}/invite", HR_POST),
+    "people.departments": Route("GET", lambda s: "/people/departments", HR),
+    "people_import.upload": Route("GET", lambda s: "/people/import/", HR),
+    "people_import.example": Route("GET", lambda s: "/people/import/example.csv", HR),
+    # Uploads belong to the HR person who made them: anyone else's id answers 404.
+    "people_import.review": Route(
+        "GET", lambda s: f"/people/import/{s['import']}", only(Role.HR, ok=404)
+    ),
+    "people_import.confirm": Route(
+        "POST", lambda s: f"/people/import/{s['import']}/confirm", only(Role.HR, ok=404)
+    ),
+    # Someone else's dry run (which found no problem: no file to download either)
+    "people_import.problems": Route(
+        "GET", lambda s: f"/people/import/jobs/{s['job']}/problems.csv", only(Role.HR, ok=404)
+    ),
+    # Background jobs: everyone's own list; a job is seen by who started it and by admins
+    "background.my_jobs": Route("GET", lambda s: "/jobs/", SIGNED_IN),
+    "background.job_page": Route("GET", lambda s: f"/jobs/{s['job']}", ONLY_ADMINS_SEE_OTHERS),
+    "background.job_status": Route(
+        "GET", lambda s: f"/jobs/{s['job']}/status", ONLY_ADMINS_SEE_OTHERS
+    ),
+    # Catalog: employees
+    "catalog.index": Route("GET", lambda s: "/perks", SIGNED_IN),
+    "catalog.detail": Route("GET", lambda s: f"/perks/{s['perk']}", SIGNED_IN),
+    "catalog.perk_image": Route("GET", lambda s: f"/perks/{s['perk']}/image", only(ok=404)),
+    "catalog.claim_perk": Route("POST", lambda s: f"/perks/{s['perk']}/claim", only(ok=302)),
+    "catalog.enter_draw": Route("POST", lambda s: f"/perks/{s['draw_perk']}/enter", only(ok=302)),
+    "catalog.my_perks": Route("GET", lambda s: "/my-perks", SIGNED_IN),
+    # Claims and entries belong to someone else: 404 for everybody, admins included.
+    "catalog.my_claim": Route("GET", lambda s: f"/my-perks/{s['claim']}", only(ok=404)),
+    "catalog.mark_used": Route("POST", lambda s: f"/my-perks/{s['claim']}/used", only(ok=404)),
+    "catalog.decline_seat": Route(
+        "POST", lambda s: f"/draws/entries/{s['entry']}/decline", only(ok=404)
+    ),
+    "catalog.redeem": Route("GET", lambda s: "/redeem", only(Role.REDEEMER)),
+    "catalog.redeem_use": Route(
+        "POST", lambda s: "/redeem/use", only(Role.REDEEMER, ok=404), {"code": "PK-NONE-NONE"}
+    ),
+    "catalog.draw": Route("GET", lambda s: f"/draws/{s['draw']}", SIGNED_IN),
+    "catalog.rules": Route("GET", lambda s: "/rules", SIGNED_IN),
+    # Catalog: HR
+    "catalog_admin.index": Route("GET", lambda s: "/admin/perks/", HR),
+    "catalog_admin.create": Route("GET", lambda s: "/admin/perks/new", HR),
+    "catalog_admin.edit": Route("GET", lambda s: f"/admin/perks/{s['perk']}/edit", HR),
+    "catalog_admin.publish": Route(
+        "POST", lambda s: f"/admin/perks/{s['draft_perk']}/publish", HR_POST
+    ),
+    "catalog_admin.archive": Route(
+        "POST", lambda s: f"/admin/perks/{s['draft_perk']}/archive", HR_POST
+    ),
+    "catalog_admin.codes": Route("GET", lambda s: f"/admin/perks/{s['pool_perk']}/codes", HR),
+    "catalog_admin.draw": Route("GET", lambda s: f"/admin/perks/{s['draw_perk']}/draw", HR),
+    "catalog_admin.run_draw": Route(
+        "POST", lambda s: f"/admin/perks/{s['draw_perk']}/draw/run", HR_POST
+    ),
+    "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
+    "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
+    "admin.messages": Route("GET", lambda s: "/admin/messages", ADMIN),
+    "admin.retry_message": Route(
+        "POST", lambda s: f"/admin/messages/{s['message']}/retry", only(Role.ADMIN, ok=302)
+    ),
+    "admin.outbox_message": Route("GET", lambda s: f"/dev/outbox/{s['message']}", ADMIN),
+    # Storefront: public; a missing slug is a 404 for everybody
+    "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
+    "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),
+    "shop.product": Route("GET", lambda s: f"/shop/p/{s['product']}", everyone(200)),
+    # The cart: public, in the session; a product not in the cart is a 404 for everybody
+    "shop.cart_page": Route("GET", lambda s: "/shop/cart", everyone(200)),
+    "shop.add_to_cart": Route(
+        "POST",
+        lambda s: "/shop/cart/add",
+        everyone(303),
+        {"product": "route-table", "quantity": "1"},
+    ),
+    "shop.update_cart_line": Route(
+        "POST", lambda s: f"/shop/cart/{s['product_id']}/quantity", everyone(404), {"quantity": "1"}
+    ),
+    "shop.remove_from_cart": Route(
+        "POST", lambda s: f"/shop/cart/{s['product_id']}/remove", everyone(303)
+    ),
+    "shop.clear_cart": Route("POST", lambda s: "/shop/cart/clear", everyone(303)),
+    # Checkout: an empty cart goes back to the cart page, for everybody
+    "shop.checkout_page": Route("GET", lambda s: "/shop/checkout", everyone(303)),
+    "shop.place_order": Route("POST", lambda s: "/shop/checkout", everyone(303)),
+    # A customer's order: by its secret token, for whoever has it; QR codes once paid
+    "shop.order": Route("GET", lambda s: f"/shop/orders/{s['order_token']}", everyone(200)),
+    "shop.order_status": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/status", everyone(200)
+    ),
+    "shop.order_qr_png": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/qr.png", everyone(200)
+    ),
+    "shop.order_qr_svg": Route(
+        "GET", lambda s: f"/shop/orders/{s['order_token']}/qr.svg", everyone(200)
+    ),
+    "shop.order_cancelled": Route(
+        "GET", lambda s: f"/shop/orders/{s['pending_order_token']}/cancelled", everyone(200)
+    ),
+    # Referral stats: everyone's own links; another person's link is a 404 for everybody
+    "referral_stats.my_links": Route("GET", lambda s: "/stats/links", SIGNED_IN),
+    "referral_stats.link": Route("GET", lambda s: f"/stats/links/{s['link']}", only(ok=404)),
+    "referral_stats.team": Route("GET", lambda s: "/stats/team", only(Role.MANAGER)),
+    "referral_stats.company": Route("GET", lambda s: "/stats/company", only(Role.FINANCE)),
+    "referral_stats.fraud": Route("GET", lambda s: "/finance/fraud", only(Role.FINANCE)),
+    # Referral links: everyone's own; another person's link is a 404 for everybody
+    "referrals.my_links": Route("GET", lambda s: "/links", SIGNED_IN),
+    "referrals.make_default_link": Route("POST", lambda s: "/links/default", only(ok=302)),
+    "referrals.new_link": Route("GET", lambda s: "/links/new", SIGNED_IN),
+    "referrals.share": Route("GET", lambda s: f"/links/{s['link']}", only(ok=404)),
+    "referrals.qr_png": Route("GET", lambda s: f"/links/{s['link']}/qr.png", only(ok=404)),
+    "referrals.qr_svg": Route("GET", lambda s: f"/links/{s['link']}/qr.svg", only(ok=404)),
+    "referrals.pause": Route("POST", lambda s: f"/links/{s['link']}/pause", only(ok=404)),
+    "referrals.resume": Route("POST", lambda s: f"/links/{s['link']}/resume", only(ok=404)),
+    # Commissions: everyone's own earnings; finance's lists, adjustments and rules
+    "commissions.my_earnings": Route("GET", lambda s: "/earnings", SIGNED_IN),
+    "commissions.rules": Route("GET", lambda s: "/earnings/rules", SIGNED_IN),
+    "commissions_finance.index": Route("GET", lambda s: "/finance/commissions", FINANCE),
+    "commissions_finance.flagged": Route("GET", lambda s: "/finance/commissions/flagged", FINANCE),
+    "commissions_finance.adjustments": Route(
+        "GET", lambda s: "/finance/commissions/adjustments", FINANCE
+    ),
+    "commissions_finance.rules": Route("GET", lambda s: "/finance/commission-rules", FINANCE),
+    "commissions_finance.create_rule": Route(
+        "GET", lambda s: "/finance/commission-rules/new", FINANCE
+    ),
+    "commissions_finance.revise_rule": Route(
+        "GET", lambda s: f"/finance/commission-rules/{s['commission_rule']}/revise", FINANCE
+    ),
+    "commissions_finance.end_rule": Route(
+        "POST",
+        lambda s: f"/finance/commission-rules/{s['commission_rule']}/end",
+        only(Role.FINANCE, ok=302),
+        {"last_day": "2099-12-31"},
+    ),
+    # Finance: reports, exports, payout batches, reconciliation (finance and admins only)
+    "finance.reports_page": Route("GET", lambda s: "/finance/reports", FINANCE),
+    "finance.report_lines": Route("GET", lambda s: "/finance/reports/lines", FINANCE),
+    "finance.exports_page": Route("GET", lambda s: "/finance/exports", FINANCE),
+    "finance.export_file": Route("GET", lambda s: "/finance/exports/ledger.csv", FINANCE),
+    # Making an export in the background (an empty one here): to its job's page
+    "finance.prepare_export": Route(
+        "POST", lambda s: "/finance/exports/ledger.csv", only(Role.FINANCE, ok=302)
+    ),
+    # The sample job is a people file's dry run, not an export
+    "finance.export_job_file": Route(
+        "GET", lambda s: f"/finance/exports/jobs/{s['job']}/file", only(Role.FINANCE, ok=404)
+    ),
+    "finance.payouts_page": Route("GET", lambda s: "/finance/payouts", FINANCE),
+    # Nothing is owed: the draft is refused with a message, back to the list
+    "finance.draft_batch": Route(
+        "POST", lambda s: "/finance/payouts", only(Role.FINANCE, ok=302), {"cutoff": "2026-01-01"}
+    ),
+    "finance.batch_page": Route("GET", lambda s: f"/finance/payouts/{s['payout_batch']}", FINANCE),
+    "finance.exclude_line": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/lines/999999/exclude",
+        only(Role.FINANCE, ok=404),
+        {"reason": "route table"},
+    ),
+    # The sample draft has no line to pay: refused with a message, back to the batch
+    "finance.approve_batch": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/approve",
+        only(Role.FINANCE, ok=302),
+    ),
+    "finance.mark_paid": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/paid",
+        only(Role.FINANCE, ok=302),
+        {"payment_reference": "PAYROLL-1"},
+    ),
+    "finance.cancel_batch": Route(
+        "POST",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/cancel",
+        only(Role.FINANCE, ok=302),
+        {"reason": "route table"},
+    ),
+    "finance.payroll_file": Route(
+        "GET",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/payroll.csv",
+        only(Role.FINANCE, ok=302),
+    ),
+    "finance.reconciliation_page": Route("GET", lambda s: "/finance/reconciliation", FINANCE),
+    # The public redirect: the link's page for everyone, signed in or not
+    "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
+    # Stripe's webhook: no session, no CSRF; an unsigned delivery is a 400 for everybody
+    "payments.stripe_webhook": Route("POST", lambda s: "/stripe/webhook", everyone(400)),
+    # The Stripe event log: finance and admins read it; only admins replay an event
+    "payments.events": Route("GET", lambda s: "/admin/stripe-events", only(Role.FINANCE)),
+    "payments.event": Route(
+        "GET", lambda s: f"/admin/stripe-events/{s['stripe_event']}", only(Role.FINANCE)
+    ),
+    "payments.replay_event": Route(
+        "POST",
+        lambda s: f"/admin/stripe-events/{s['stripe_event']}/replay",
+        only(Role.ADMIN, ok=302),
+    ),
+    # Product images: public, by their stored name; a name no product holds is a 404
+    "shop_images.product_image": Route(
+        "GET", lambda s: f"/shop/images/{'0' * 32}.png", everyone(404)
+    ),
+    # The shop's back office: products and categories for HR and finance, orders for finance
+    "shop_admin.products": Route("GET", lambda s: "/manage/products", SHELVES),
+    "shop_admin.create_product": Route("GET", lambda s: "/manage/products/new", SHELVES),
+    "shop_admin.edit_product": Route(
+        "GET", lambda s: f"/manage/products/{s['product_id']}/edit", SHELVES
+    ),
+    "shop_admin.deactivate_product": Route(
+        "POST", lambda s: f"/manage/products/{s['product_id']}/deactivate", SHELVES_POST
+    ),
+    "shop_admin.reactivate_product": Route(
+        "POST", lambda s: f"/manage/products/{s['product_id']}/reactivate", SHELVES_POST
+    ),
+    "shop_admin.categories": Route("GET", lambda s: "/manage/categories", SHELVES),
+    "shop_admin.create_category": Route("GET", lambda s: "/manage/categories/new", SHELVES),
+    "shop_admin.edit_category": Route(
+        "GET", lambda s: f"/manage/categories/{s['category_id']}/edit", SHELVES
+    ),
+    "shop_admin.move_category": Route(
+        "POST",
+        lambda s: f"/manage/categories/{s['category_id']}/move",
+        SHELVES_POST,
+        {"direction": "down"},
+    ),
+    "shop_admin.orders": Route("GET", lambda s: "/manage/orders", only(Role.FINANCE)),
+    "shop_admin.order": Route(
+        "GET", lambda s: f"/manage/orders/{s['order_id']}", only(Role.FINANCE)
+    ),
+    # An empty refund form is refused (400) for finance; nobody else reaches it
+    "shop_admin.refund_order": Route(
+        "POST", lambda s: f"/manage/orders/{s['order_id']}/refund", only(Role.FINANCE, ok=400)
+    ),
+    # The order counter: redeemers (and admins); an unknown code is a 404
+    "order_redeem.redeem": Route("GET", lambda s: "/redeem-order", only(Role.REDEEMER)),
+    "order_redeem.mark_redeemed": Route(
+        "POST", lambda s: "/redeem-order/redeem", only(Role.REDEEMER, ok=404), {"code": "NONE"}
+    ),
+}

@@ -1,0 +1,373 @@
+"""Every HTML page of the app a browser can GET, who sees it, and its URL for a given person.
+
+The pages are the app's GET endpoints that answer with an HTML page; every other GET endpoint
+(files, images, JSON, redirects, health checks) is in ``NOT_PAGES`` with the reason. A new
+endpoint must go into one of the two: ``tests/functional/test_site_pages.py`` fails otherwise.
+
+API (no browser here: plain functions over the app and its database, so the browser test of
+every page and a test-client test of every page can share it):
+
+- ``PAGES: dict[str, Page]``, keyed by endpoint. ``Page.roles`` is who gets the page (a
+  200): ``ANONYMOUS`` and ``Role`` values, as in the route table (``tests/routes.py``) unless
+  the page shows the viewer's own object. ``Page.url(user)`` builds its URL from what is in
+  the database for ``user`` (``None`` for an anonymous visitor): their own claim, their own
+  link, their own upload; a perk, a product, an order of the company otherwise. It returns
+  ``None`` when the database has nothing to show on that page for that person (a person
+  with no claim has no claim page). Call it inside an app context; it may write what the
+  person's own page needs and the demo lacks (a people file dry run for HR), never anything
+  else. ``Page.needs_cart``: the page shows only with something in the cart (checkout); put
+  a product in first (``POST /shop/cart/add`` with ``product=<slug>``; ``any_product_slug()``).
+- ``NOT_PAGES: dict[str, str]``: GET endpoints that are not HTML pages, with the reason.
+- ``pages_for(role)``: the pages a role sees, in a stable order.
+- ``ROLES``: ``ANONYMOUS`` and every ``Role`` value.
+
+The URLs suit any company's data (the demo company's first: ``perks.demo.seed_demo``); they
+never depend on exact names or counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from perks.auth import tokens
+from perks.background import BackgroundJob
+from perks.catalog.models import Claim, CodeMode, Draw, Perk, PerkStatus
+from perks.commissions.models import CommissionRule
+from perks.extensions import db
+from perks.finance.models import PayoutBatch
+from perks.mail import OutboxMessage
+from perks.payments.models import StripeEvent
+from perks.people import imports
+from perks.people.models import PeopleImport, Role, User
+from perks.referrals.models import ReferralLink
+from perks.shop.models import Order, OrderStatus, Product, ProductCategory
+from tests.routes import ANONYMOUS, ROLES, ROUTES
+
+__all__ = ["ANONYMOUS", "NOT_PAGES", "PAGES", "ROLES", "Page", "any_product_slug", "pages_for"]
+
+SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
+
+#: an upload's dry run that finds nothing wrong and changes nobody once seen
+_SAMPLE_PEOPLE_CSV = b"email,name\npages-sample@example.com,Sample Person\n"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML page: its URL for a person (or ``None``: nothing to show them) and who sees
+    it."""
+
+    endpoint: str
+    url: Callable[[User | None], str | None]
+    roles: frozenset[str]
+    needs_cart: bool = False
+
+
+def _first(statement: Select[Any]) -> Any:
+    return db.session.scalars(statement.limit(1)).first()
+
+
+def _path(template: str, value: object) -> str | None:
+    return None if value is None else template.format(value)
+
+
+def _seen_by(endpoint: str) -> frozenset[str]:
+    """The roles the route table says get a 200 from ``endpoint``."""
+    return frozenset(role for role, status in ROUTES[endpoint].expected.items() if status == 200)
+
+
+def _fixed(path: str) -> Callable[[User | None], str | None]:
+    return lambda user: path
+
+
+def _published_perk(code_mode: CodeMode | None = None) -> Perk | None:
+    statement = select(Perk).where(Perk.status == PerkStatus.PUBLISHED).order_by(Perk.id)
+    if code_mode is not None:
+        statement = statement.where(Perk.code_mode == code_mode)
+    return _first(statement)
+
+
+def _perk(user: User | None) -> str | None:
+    perk = _published_perk()
+    return _path("/perks/{}", perk and perk.id)
+
+
+def _perk_edit(user: User | None) -> str | None:
+    return _path("/admin/perks/{}/edit", _first(select(Perk.id).order_by(Perk.id)))
+
+
+def _pool_codes(user: User | None) -> str | None:
+    perk = _first(select(Perk.id).where(Perk.code_mode == CodeMode.POOL).order_by(Perk.id))
+    return _path("/admin/perks/{}/codes", perk)
+
+
+def _draw(user: User | None) -> str | None:
+    return _path("/draws/{}", _first(select(Draw.id).order_by(Draw.id.desc())))
+
+
+def _draw_admin(user: User | None) -> str | None:
+    return _path("/admin/perks/{}/draw", _first(select(Draw.perk_id).order_by(Draw.id.desc())))
+
+
+def _own_claim(user: User | None) -> str | None:
+    if user is None:
+        return None
+    claim = _first(select(Claim.id).where(Claim.user_id == user.id).order_by(Claim.id.desc()))
+    return _path("/my-perks/{}", claim)
+
+
+def _own_link(template: str) -> Callable[[User | None], str | None]:
+    def url(user: User | None) -> str | None:
+        if user is None:
+            return None
+        statement = select(ReferralLink.id).where(ReferralLink.user_id == user.id)
+        return _path(template, _first(statement.order_by(ReferralLink.id)))
+
+    return url
+
+
+def _person(template: str) -> Callable[[User | None], str | None]:
+    def url(user: User | None) -> str | None:
+        return _path(template, _first(select(User.id).order_by(User.id.desc())))
+
+    return url
+
+
+def _token(purpose: str, template: str) -> Callable[[User | None], str | None]:
+    """A valid invitation or reset link, for a person without a password if there is one."""
+
+    def url(user: User | None) -> str | None:
+        person = _first(
+            select(User).where(User.active.is_(True)).order_by(User.password_hash.is_(None).desc())
+        )
+        return _path(template, person and tokens.make_token(person, purpose))
+
+    return url
+
+
+def _own_upload(user: User | None) -> PeopleImport | None:
+    """The person's newest people file; one is stored (its dry run started) if they have
+    none and may upload."""
+    if user is None or not user.has_role(Role.HR):
+        return None
+    upload = _first(
+        select(PeopleImport)
+        .where(PeopleImport.uploaded_by_id == user.id)
+        .order_by(PeopleImport.id.desc())
+    )
+    if upload is None:
+        upload = imports.store_upload(_SAMPLE_PEOPLE_CSV, filename="people.csv", actor=user)
+    return upload
+
+
+def _upload_review(user: User | None) -> str | None:
+    upload = _own_upload(user)
+    return _path("/people/import/{}", upload and upload.id)
+
+
+def _own_job(user: User | None) -> str | None:
+    if user is None:
+        return None
+    _own_upload(user)
+    statement = select(BackgroundJob.token).order_by(BackgroundJob.id.desc())
+    if not user.has_role(Role.ADMIN):
+        statement = statement.where(BackgroundJob.created_by_id == user.id)
+    return _path("/jobs/{}", _first(statement))
+
+
+def _outbox_message(user: User | None) -> str | None:
+    return _path("/dev/outbox/{}", _first(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+
+
+def any_product_slug() -> str | None:
+    """An active product's slug (for the cart, or its page)."""
+    return _first(select(Product.slug).where(Product.active.is_(True)).order_by(Product.id))
+
+
+def _product(user: User | None) -> str | None:
+    return _path("/shop/p/{}", any_product_slug())
+
+
+def _category(user: User | None) -> str | None:
+    return _path("/shop/c/{}", _first(select(ProductCategory.slug).order_by(ProductCategory.id)))
+
+
+def _order_token(*statuses: OrderStatus) -> str | None:
+    statement = select(Order.token).where(Order.status.in_(statuses)).order_by(Order.id.desc())
+    return _first(statement)
+
+
+def _paid_order(user: User | None) -> str | None:
+    token = _order_token(OrderStatus.PAID, OrderStatus.REDEEMED)
+    return _path("/shop/orders/{}", token)
+
+
+def _unpaid_order(user: User | None) -> str | None:
+    token = _order_token(OrderStatus.PENDING, OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+    return _path("/shop/orders/{}/cancelled", token)
+
+
+def _manage_product(user: User | None) -> str | None:
+    return _path("/manage/products/{}/edit", _first(select(Product.id).order_by(Product.id)))
+
+
+def _manage_category(user: User | None) -> str | None:
+    category = _first(select(ProductCategory.id).order_by(ProductCategory.id))
+    return _path("/manage/categories/{}/edit", category)
+
+
+def _manage_order(user: User | None) -> str | None:
+    return _path("/manage/orders/{}", _first(select(Order.id).order_by(Order.id.desc())))
+
+
+def _rule(user: User | None) -> str | None:
+    rule = _first(select(CommissionRule.id).order_by(CommissionRule.id.desc()))
+    return _path("/finance/commission-rules/{}/revise", rule)
+
+
+def _batch(user: User | None) -> str | None:
+    return _path("/finance/payouts/{}", _first(select(PayoutBatch.id).order_by(PayoutBatch.id)))
+
+
+def _stripe_event(user: User | None) -> str | None:
+    event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
+    return _path("/admin/stripe-events/{}", event)
+
+
+def _page(
+    endpoint: str,
+    url: Callable[[User | None], str | None] | str,
+    roles: frozenset[str] | None = None,
+    *,
+    needs_cart: bool = False,
+) -> tuple[str, Page]:
+    build = _fixed(url) if isinstance(url, str) else url
+    seen_by = _seen_by(endpoint) if roles is None else roles
+    return endpoint, Page(endpoint, build, seen_by, needs_cart)
+
+
+PAGES: dict[str, Page] = dict(
+    [
+        _page("main.home", "/"),
+        # signing in, and setting a password from an e-mail's link
+        _page("auth.login", "/login"),
+        _page("auth.account", "/account"),
+        _page("auth.forgot_password", "/password/forgot"),
+        _page(
+            "auth.accept_invitation",
+            _token(tokens.INVITATION, "/invitation/{}"),
+            frozenset({ANONYMOUS}),
+        ),
+        _page(
+            "auth.reset_password",
+            _token(tokens.PASSWORD_RESET, "/password/reset/{}"),
+            frozenset({ANONYMOUS}),
+        ),
+        # people (HR)
+        _page("people.directory", "/people/"),
+        _page("people.create", "/people/new"),
+        _page("people.detail", _person("/people/{}")),
+        _page("people.edit", _person("/people/{}/edit")),
+        _page("people.departments", "/people/departments"),
+        _page("people_import.upload", "/people/import/"),
+        _page("people_import.review", _upload_review, frozenset({Role.HR.value, Role.ADMIN.value})),
+        # background jobs: everyone's own
+        _page("background.my_jobs", "/jobs/"),
+        _page("background.job_page", _own_job, SIGNED_IN),
+        # the perks catalog
+        _page("catalog.index", "/perks"),
+        _page("catalog.detail", _perk),
+        _page("catalog.my_perks", "/my-perks"),
+        _page("catalog.my_claim", _own_claim, SIGNED_IN),
+        _page("catalog.redeem", "/redeem"),
+        _page("catalog.draw", _draw),
+        _page("catalog.rules", "/rules"),
+        _page("catalog_admin.index", "/admin/perks/"),
+        _page("catalog_admin.create", "/admin/perks/new"),
+        _page("catalog_admin.edit", _perk_edit),
+        _page("catalog_admin.codes", _pool_codes),
+        _page("catalog_admin.draw", _draw_admin),
+        # administration
+        _page("admin.audit_log", "/admin/audit"),
+        _page("admin.outbox", "/dev/outbox"),
+        _page("admin.messages", "/admin/messages"),
+        _page("admin.outbox_message", _outbox_message),
+        # the storefront: public
+        _page("shop.index", "/shop/"),
+        _page("shop.category", _category),
+        _page("shop.product", _product),
+        _page("shop.cart_page", "/shop/cart"),
+        _page("shop.checkout_page", "/shop/checkout", frozenset(ROLES), needs_cart=True),
+        _page("shop.order", _paid_order),
+        _page("shop.order_cancelled", _unpaid_order),
+        # referral links and their stats
+        _page("referrals.my_links", "/links"),
+        _page("referrals.new_link", "/links/new"),
+        _page("referrals.share", _own_link("/links/{}"), SIGNED_IN),
+        _page("referral_stats.my_links", "/stats/links"),
+        _page("referral_stats.link", _own_link("/stats/links/{}"), SIGNED_IN),
+        _page("referral_stats.team", "/stats/team"),
+        _page("referral_stats.company", "/stats/company"),
+        _page("referral_stats.fraud", "/finance/fraud"),
+        # commissions
+        _page("commissions.my_earnings", "/earnings"),
+        _page("commissions.rules", "/earnings/rules"),
+        _page("commissions_finance.index", "/finance/commissions"),
+        _page("commissions_finance.flagged", "/finance/commissions/flagged"),
+        _page("commissions_finance.adjustments", "/finance/commissions/adjustments"),
+        _page("commissions_finance.rules", "/finance/commission-rules"),
+        _page("commissions_finance.create_rule", "/finance/commission-rules/new"),
+        _page("commissions_finance.revise_rule", _rule),
+        # finance
+        _page("finance.reports_page", "/finance/reports"),
+        _page("finance.report_lines", "/finance/reports/lines"),
+        _page("finance.exports_page", "/finance/exports"),
+        _page("finance.payouts_page", "/finance/payouts"),
+        _page("finance.batch_page", _batch),
+        _page("finance.reconciliation_page", "/finance/reconciliation"),
+        _page("payments.events", "/admin/stripe-events"),
+        _page("payments.event", _stripe_event),
+        # the shop's back office
+        _page("shop_admin.products", "/manage/products"),
+        _page("shop_admin.create_product", "/manage/products/new"),
+        _page("shop_admin.edit_product", _manage_product),
+        _page("shop_admin.categories", "/manage/categories"),
+        _page("shop_admin.create_category", "/manage/categories/new"),
+        _page("shop_admin.edit_category", _manage_category),
+        _page("shop_admin.orders", "/manage/orders"),
+        _page("shop_admin.order", _manage_order),
+        # the order counter
+        _page("order_redeem.redeem", "/redeem-order"),
+    ]
+)
+
+#: GET endpoints that are not HTML pages, and why
+NOT_PAGES: dict[str, str] = {
+    "static": "static files (CSS, scripts, fonts, images)",
+    "bootstrap.static": "Bootstrap's own static files",
+    "main.health": "liveness probe: plain text",
+    "main.ready": "readiness probe: JSON",
+    "metrics.metrics": "Prometheus metrics: plain text",
+    "people_import.example": "an example CSV file",
+    "people_import.problems": "a dry run's problems as a CSV file",
+    "background.job_status": "a job's progress as JSON, polled by its page",
+    "catalog.perk_image": "a perk's picture",
+    "shop_images.product_image": "a product's picture",
+    "shop.order_status": "an order's payment state as JSON, polled by its page",
+    "shop.order_qr_png": "an order's QR code (PNG)",
+    "shop.order_qr_svg": "an order's QR code (SVG)",
+    "referrals.qr_png": "a link's QR code (PNG)",
+    "referrals.qr_svg": "a link's QR code (SVG)",
+    "referrals.redirect": "a referral link: records the click and redirects to the shop",
+    "finance.export_file": "a ledger export (CSV or XLSX)",
+    "finance.export_job_file": "a background export's file",
+    "finance.payroll_file": "a payout batch's payroll file (CSV or XLSX)",
+}
+
+
+def pages_for(role: str) -> list[Page]:
+    """The pages ``role`` (``ANONYMOUS`` or a ``Role`` value) sees, by endpoint."""
+    return [page for endpoint, page in sorted(PAGES.items()) if role in page.roles]
