@@ -26,11 +26,14 @@ SANDBOX_TRANSLATIONS := stripe_sandbox/translations
 SANDBOX_POT := $(SANDBOX_TRANSLATIONS)/messages.pot
 SANDBOX_PORT ?= 5002
 CHROMIUM := /usr/bin/chromium
+# What the browser tests take from the npm registry (package.json, pinned in package-lock.json):
+# axe-core, the accessibility checker injected into every page.
+NODE_STAMP := node_modules/.installed
 SCREENSHOTS := docs/screenshots
 
 .PHONY: help venv install translations extract-messages update-translations init-translation \
-	run test lint lock format test-sqlite test-postgres test-browser chromium screenshots demo-images \
-	bench \
+	run test lint lock format test-sqlite test-postgres test-browser chromium node-packages \
+	screenshots demo-images bench \
 	clean distclean _pytest-postgres
 
 help: ## List the targets
@@ -138,7 +141,7 @@ run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0
 
 # The steps run in the order listed (.NOTPARALLEL); `make -k test` runs them all and reports
 # every failure instead of stopping at the first.
-test: $(STAMP) translations chromium lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
+test: $(STAMP) translations chromium node-packages lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
 	@echo "All checks passed."
 
 lint: $(STAMP) ## ruff, the import contracts (lint-imports) and mypy (all run; any failing fails)
@@ -179,7 +182,7 @@ test-postgres: $(STAMP) translations ## The suite (without browser tests) on Pos
 _pytest-postgres:
 	$(call run_pytest,not browser,PostgreSQL,,$(PARALLEL))
 
-test-browser: $(STAMP) translations chromium ## The browser tests (headless Chromium) on SQLite
+test-browser: $(STAMP) translations chromium node-packages ## The browser tests (headless Chromium) on SQLite
 	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL)
 
 chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
@@ -191,7 +194,22 @@ chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
 		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; \
 	test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing" >&2; exit 1; }
 
-screenshots: $(STAMP) translations chromium ## Run the browser tests, saving their screenshots in docs/screenshots/
+# npm ci installs exactly the lock file's packages into node_modules/ (git-ignored), again only
+# when package.json or package-lock.json change; Debian's nodejs and npm when npm is missing.
+$(NODE_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "Installing Debian's nodejs and npm for the browser tests' packages..."; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y nodejs npm; \
+	fi
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+node-packages: $(NODE_STAMP) ## Install the browser tests' npm packages (axe-core) when missing or changed
+
+screenshots: $(STAMP) translations chromium node-packages ## Run the browser tests, saving their screenshots in docs/screenshots/
 	@mkdir -p $(SCREENSHOTS)
 	PERKS_SCREENSHOTS_DIR=$(SCREENSHOTS) env -u TEST_DATABASE_URL \
 		$(PYTEST) -m browser tests/browser
@@ -231,4 +249,4 @@ clean: ## Remove caches, compiled catalogs and test output (keeps .venv and inst
 	find $(TRANSLATIONS) $(SANDBOX_TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true
 
 distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

@@ -15,8 +15,9 @@ every page and a test-client test of every page can share it):
   ``None`` when the database has nothing to show on that page for that person (a person
   with no claim has no claim page). Call it inside an app context; it may write what the
   person's own page needs and the demo lacks (a people file dry run for HR), never anything
-  else. ``Page.needs_cart``: the page shows only with something in the cart (checkout); put
-  a product in first (``POST /shop/cart/add`` with ``product=<slug>``; ``any_product_slug()``).
+  else. ``Page.needs_cart``: the page shows its content only with something in the cart (the
+  cart, checkout); put a product in first (``POST /shop/cart/add`` with ``product`` set to
+  ``any_product_slug()``).
 - ``NOT_PAGES: dict[str, str]``: GET endpoints that are not HTML pages, with the reason.
 - ``pages_for(role)``: the pages a role sees, in a stable order.
 - ``ROLES``: ``ANONYMOUS`` and every ``Role`` value.
@@ -300,7 +301,7 @@ PAGES: dict[str, Page] = dict(
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),
         _page("shop.product", _product),
-        _page("shop.cart_page", "/shop/cart"),
+        _page("shop.cart_page", "/shop/cart", needs_cart=True),
         _page("shop.checkout_page", "/shop/checkout", frozenset(ROLES), needs_cart=True),
         _page("shop.order", _paid_order),
         _page("shop.order_cancelled", _unpaid_order),

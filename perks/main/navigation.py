@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from perks.people.models import Role, User
@@ -43,6 +44,29 @@ PERSONAL = (
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
+)
+
+#: the same pages as two menus, for people who also have work menus: in Vietnamese the seven
+#: links and five menus of an administrator would not fit on one line of a laptop's screen
+PERSONAL_MENUS = (
+    NavItem(_l("Home"), "main.home"),
+    NavSection(
+        # the menu of perks (phúc lợi), not the product's name (Perks)
+        lazy_pgettext("navigation", "Perks"),
+        (
+            NavItem(_l("Browse perks"), "catalog.index"),
+            NavItem(_l("My perks"), "catalog.my_perks"),
+            NavItem(_l("Rules"), "catalog.rules"),
+        ),
+    ),
+    NavSection(
+        _l("Referrals"),
+        (
+            NavItem(_l("My links"), "referrals.my_links"),
+            NavItem(_l("Referral stats"), "referral_stats.my_links"),
+            NavItem(_l("My earnings"), "commissions.my_earnings"),
+        ),
+    ),
 )
 
 #: the work of each role, one menu per kind of work; each person sees the items their
@@ -104,15 +128,17 @@ FLAT_WORK_ITEMS = 3
 def navigation_for(user: object, *, show_outbox: bool = True) -> list[NavItem | NavSection]:
     """What ``user`` sees in the navigation bar: their own pages, then the work their roles
     allow: as plain links when it is a few pages, else one menu per kind of work (a menu
-    with one item is that item)."""
+    with one item is that item). Someone with any work has their own pages in two menus
+    (``PERSONAL_MENUS``), so the bar stays one line on a laptop in either language."""
     if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
         return []
     sections = [
         (section, tuple(i for i in section.items if _allowed(user, i, show_outbox=show_outbox)))
         for section in WORK
     ]
-    entries: list[NavItem | NavSection] = list(PERSONAL)
-    if sum(len(items) for _section, items in sections) <= FLAT_WORK_ITEMS:
+    work_items = sum(len(items) for _section, items in sections)
+    entries: list[NavItem | NavSection] = list(PERSONAL_MENUS if work_items else PERSONAL)
+    if work_items <= FLAT_WORK_ITEMS:
         return entries + [item for _section, items in sections for item in items]
     for section, items in sections:
         if len(items) == 1:

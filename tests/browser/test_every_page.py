@@ -1,0 +1,212 @@
+"""Every page of every role, on a phone and on a laptop: nothing wider than the screen, and
+no serious or critical accessibility violation found by axe-core.
+
+The demo company is seeded once; then each of its logins (and an anonymous visitor, for the
+public pages) opens every page of their role (tests/site_pages.py) at 390 × 844 in
+Vietnamese and at 1280 × 800 in English, and their home page at 1280 × 800 in Vietnamese,
+where the main menu must also fit on one line. At each visit:
+
+- the document is no wider than the window (``scrollWidth > clientWidth`` is horizontal
+  scrolling), and the elements that stick out are named;
+- axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``) reports
+  no violation of impact "serious" or "critical".
+
+Every problem of every visit is collected and the test fails once, listing them all.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+from sqlalchemy import select, update
+
+from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
+from perks.extensions import db
+from perks.people.models import User
+from tests.browser.helpers import TIMEOUT_MS
+from tests.browser.test_journeys import sign_in
+from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+BLOCKING_IMPACTS = ["serious", "critical"]
+
+#: the outermost elements wider than the window or beyond its right edge, outside any
+#: element that scrolls or clips horizontally (a table in a scrolling wrapper is fine)
+STICKING_OUT = """() => {
+  const width = document.documentElement.clientWidth;
+  const clips = (element) => {
+    for (let e = element.parentElement; e && e !== document.body; e = e.parentElement) {
+      const overflow = getComputedStyle(e).overflowX;
+      if (overflow !== 'visible') return true;
+    }
+    return false;
+  };
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + [...e.classList].slice(0, 3).map((c) => '.' + c).join('');
+  const out = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || (box.right <= width + 1 && box.left >= -1)) continue;
+    if (clips(element)) continue;
+    const parent = element.parentElement.getBoundingClientRect();
+    if (parent.right > width + 1 && element.parentElement !== document.body) continue;
+    const path = [];
+    for (let e = element; e && e !== document.body && path.length < 4; e = e.parentElement) {
+      path.unshift(name(e));
+    }
+    out.push(`${path.join(' > ')} (${Math.round(box.left)}..${Math.round(box.right)} px)`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, out};
+}"""
+
+#: the main menu's links, when it is a bar (not folded): on how many lines they lie, and
+#: which of them break onto two lines of text
+MENU_LINES = """() => {
+  const links = [...document.querySelectorAll('nav .navbar-collapse .navbar-nav > * > .nav-link')]
+    .filter((e) => e.offsetParent !== null);
+  const rows = new Set(links.map((e) => Math.round(e.getBoundingClientRect().top))).size;
+  const wrapped = links
+    .filter((e) => e.clientHeight > 1.8 * parseFloat(getComputedStyle(e).lineHeight))
+    .map((e) => e.textContent.trim());
+  return {rows, wrapped};
+}"""
+
+AXE_RUN = """async (impacts) => {
+  const results = await axe.run(document, {resultTypes: ['violations']});
+  return results.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                  targets: v.nodes.map((n) => n.target.join(' '))}));
+}"""
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    viewport: dict[str, int]
+    locale: str
+    home_only: bool = False
+
+
+SCREENS = [
+    Screen("390 px, vi", PHONE, "vi"),
+    Screen("1280 px, en", LAPTOP, "en"),
+    Screen("1280 px, vi", LAPTOP, "vi", home_only=True),
+]
+
+
+@dataclass
+class Tour:
+    problems: list[str]
+    visits: int = 0
+    seconds: float = 0.0
+
+
+def test_every_page_fits_the_screen_and_passes_axe(browser: Browser, live_server: str):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make node-packages`", pytrace=False)
+    started = time.monotonic()
+    seed_demo()
+    seeded = time.monotonic() - started
+    logins = dict(demo_logins())
+    tour = Tour(problems=[])
+    for screen in SCREENS:
+        db.session.execute(
+            update(User).where(User.email.in_(logins.values())).values(locale=screen.locale)
+        )
+        db.session.commit()
+        for role in ROLES:
+            user = None
+            if role != ANONYMOUS:
+                user = db.session.scalar(select(User).where(User.email == logins[role]))
+            _visit_pages(browser, live_server, screen, role, user, tour)
+    total = time.monotonic() - started
+    summary = (
+        f"{tour.visits} visits (role, page, screen) in {tour.seconds:.0f} s "
+        f"(seeding the demo: {seeded:.0f} s; in all {total:.0f} s)"
+    )
+    print(summary)
+    assert not tour.problems, f"{len(tour.problems)} problems; {summary}:\n" + "\n".join(
+        tour.problems
+    )
+
+
+def _visit_pages(
+    browser: Browser, base_url: str, screen: Screen, role: str, user: User | None, tour: Tour
+) -> None:
+    context: BrowserContext = browser.new_context(
+        base_url=base_url,
+        viewport=screen.viewport,
+        locale="vi-VN" if screen.locale == "vi" else "en-US",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    # in every document before its own scripts; the page's CSP does not apply to it
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    started = time.monotonic()
+    try:
+        if user is not None:
+            sign_in(page, user.email, DEMO_PASSWORD)
+        pages = pages_for(role)
+        if screen.home_only:
+            pages = [p for p in pages if p.endpoint in {"main.home", "shop.index"}][:1]
+        for site_page in pages:
+            url = site_page.url(user)
+            if url is None:
+                continue
+            if site_page.needs_cart:
+                _put_in_cart(page)
+            where = f"{site_page.endpoint} ({url}) as {role} at {screen.name}"
+            tour.problems.extend(f"{where}: {p}" for p in _check(page, url, screen))
+            tour.visits += 1
+    finally:
+        tour.seconds += time.monotonic() - started
+        context.close()
+
+
+def _put_in_cart(page: Page) -> None:
+    page.goto(f"/shop/p/{any_product_slug()}")
+    page.get_by_test_id("add-to-cart").locator("[type=submit]").click()
+    page.wait_for_url("**/shop/cart")
+
+
+def _check(page: Page, url: str, screen: Screen) -> list[str]:
+    """What is wrong with the page at ``url``: its status, its language, what sticks out
+    of the screen, axe-core's serious and critical violations."""
+    response = page.goto(url)
+    problems: list[str] = []
+    if response is None or response.status != 200:
+        return [f"answered {response and response.status} at {page.url}"]
+    lang = page.locator("html").get_attribute("lang")
+    if lang != screen.locale:
+        problems.append(f'<html lang="{lang}">, not {screen.locale}')
+    width: dict[str, Any] = page.evaluate(STICKING_OUT)
+    if width["scrollWidth"] > width["clientWidth"]:
+        sticking = "; ".join(width["out"][:8]) or "no single element found"
+        problems.append(
+            f"{width['scrollWidth']} px wide in a {width['clientWidth']} px window: {sticking}"
+        )
+    if screen.viewport["width"] >= LAPTOP["width"]:
+        menu = page.evaluate(MENU_LINES)
+        if menu["rows"] > 1 or menu["wrapped"]:
+            problems.append(
+                f"the main menu takes {menu['rows']} lines, these links two or more: "
+                + ", ".join(menu["wrapped"])
+            )
+    for violation in page.evaluate(AXE_RUN, BLOCKING_IMPACTS):
+        targets = ", ".join(violation["targets"][:6])
+        more = len(violation["targets"]) - 6
+        problems.append(
+            f"axe {violation['impact']} {violation['id']} ({violation['help']}): {targets}"
+            + (f" and {more} more" if more > 0 else "")
+        )
+    return problems
