@@ -31,8 +31,9 @@ from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from perks.audit import AuditEvent
-from perks.commissions.lifecycle import date_what_happened, release_due_commissions
-from perks.db import transaction, utcnow
+from perks.commissions.lifecycle import holding_period, release_due_commissions
+from perks.commissions.models import Commission, LedgerEntry
+from perks.db import affected_rows, transaction, utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts, queries
@@ -756,3 +757,45 @@ def _deliver() -> None:
     over HTTP to the server of :func:`serving`)."""
     stripe_gateway.sandbox_test_helper("webhooks/deliver", read_timeout=DELIVER_SECONDS)
     db.session.expire_all()
+
+
+def date_what_happened(order_id: int, *, since: datetime, at: datetime) -> int:
+    """For demo data: what happened to an order's commissions from ``since`` (the real clock,
+    just before the demo played a step through the real services) is dated ``at`` instead,
+    a moment of the demo's past: the commissions' own times (created, earned, voided, held,
+    paid) and the ledger entries they wrote; an earning's holding period restarts from
+    ``at``. The ledger is append-only everywhere else; here only dates move, never an amount
+    or a kind, and before anybody has seen them. Returns how many rows were dated.
+
+    Raises:
+        ValueError: ``at`` is not before ``since`` (the demo only ever moves things back).
+    """
+    if at >= since:
+        raise ValueError("at must be before since")
+    dated = 0
+    with transaction():
+        for commission in db.session.scalars(
+            select(Commission).where(Commission.order_id == order_id)
+        ):
+            for name in ("created_at", "updated_at", "voided_at", "held_at", "paid_at"):
+                moment = getattr(commission, name)
+                if moment is not None and _aware(moment) >= since:
+                    setattr(commission, name, at)
+                    dated += 1
+            if commission.earned_at is not None and _aware(commission.earned_at) >= since:
+                commission.earned_at = at
+                commission.payable_at = at + holding_period()
+                dated += 1
+        # A plain table statement: dates only, for the demo (the ORM refuses any change).
+        entries = LedgerEntry.__table__
+        result = db.session.execute(
+            entries.update()
+            .where(
+                entries.c.commission_id.in_(
+                    select(Commission.id).where(Commission.order_id == order_id)
+                ),
+                entries.c.created_at >= since,
+            )
+            .values(created_at=at)
+        )
+        return dated + affected_rows(result)

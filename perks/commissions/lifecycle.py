@@ -23,14 +23,13 @@ back exactly what one refund of the same total would.
 Every function here only flushes: the receivers run inside the transaction that changed the
 order (a webhook, a redemption). The public services are :func:`release_due_commissions` (the
 daily tick: one conditional UPDATE for the one transition earned → payable, checked against
-``TRANSITIONS``) and, for demo data, :func:`backdate_earning` and :func:`date_what_happened`,
-each committing once.
+``TRANSITIONS``) and :func:`backdate_earning` (demo data), each committing once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -449,53 +448,6 @@ def backdate_earning(order_id: int, days: int) -> int:
             commission.payable_at -= shift
             moved += 1
         return moved
-
-
-def date_what_happened(order_id: int, *, since: datetime, at: datetime) -> int:
-    """For demo data: what happened to an order's commissions from ``since`` (the real clock,
-    just before the demo played a step through the real services) is dated ``at`` instead,
-    a moment of the demo's past: the commissions' own times (created, earned, voided, held,
-    paid) and the ledger entries they wrote; an earning's holding period restarts from
-    ``at``. The ledger is append-only everywhere else; here only dates move, never an amount
-    or a kind, and before anybody has seen them. Returns how many rows were dated.
-
-    Raises:
-        ValueError: ``at`` is not before ``since`` (the demo only ever moves things back).
-    """
-    if at >= since:
-        raise ValueError("at must be before since")
-    dated = 0
-    with transaction():
-        for commission in db.session.scalars(
-            select(Commission).where(Commission.order_id == order_id)
-        ):
-            for name in ("created_at", "updated_at", "voided_at", "held_at", "paid_at"):
-                moment = getattr(commission, name)
-                if moment is not None and _aware(moment) >= since:
-                    setattr(commission, name, at)
-                    dated += 1
-            if commission.earned_at is not None and _aware(commission.earned_at) >= since:
-                commission.earned_at = at
-                commission.payable_at = at + holding_period()
-                dated += 1
-        # A plain table statement: dates only, for the demo (the ORM refuses any change).
-        entries = LedgerEntry.__table__
-        result = db.session.execute(
-            entries.update()
-            .where(
-                entries.c.commission_id.in_(
-                    select(Commission.id).where(Commission.order_id == order_id)
-                ),
-                entries.c.created_at >= since,
-            )
-            .values(created_at=at)
-        )
-        return dated + affected_rows(result)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- payouts ------------------------------------------------------------------------------
