@@ -13,10 +13,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from perks import glossary
 from perks.finance.payroll import PAYROLL_HEADER
 from tests import factories
 from tests.browser.helpers import new_context
-from tests.browser.test_journeys import sign_in, vietnamese
+from tests.browser.test_journeys import sign_in
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 pytestmark = pytest.mark.browser
@@ -130,4 +131,4 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     mine.goto("/earnings")
     row = mine.get_by_test_id("commission").filter(has_text=number)
     expect(row).to_have_attribute("data-state", "paid")
-    expect(row.get_by_test_id("state")).to_have_text(vietnamese("Paid"))
+    expect(row.get_by_test_id("state")).to_have_text(glossary.PAID.vietnamese)  # đã chi trả

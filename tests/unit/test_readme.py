@@ -44,3 +44,10 @@ def test_readme_starts_with_the_two_commands():
     head = readme[:1500]
     assert "make run" in head
     assert "make test" in head
+
+
+def test_every_screenshot_the_readme_shows_is_in_the_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"\]\((docs/screenshots/[\w.-]+\.png)\)", readme))
+    assert len(shown) > 10
+    assert {path for path in shown if not (ROOT / path).is_file()} == set()
