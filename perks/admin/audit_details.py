@@ -29,6 +29,7 @@ from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
 from perks.people.models import Role, User
+from perks.recognition.models import OccasionKind
 from perks.shop.models import RedemptionMode
 
 #: what each detail is called, in the reader's language
@@ -36,6 +37,7 @@ LABELS: dict[str, Any] = {
     "active": _l("Active"),
     "after": _l("After"),
     "amount": _l("Amount"),
+    "anniversary_milestones": _l("Work anniversaries celebrated (years)"),
     "before": _l("Before"),
     "cap_amount": _l("Cap"),
     "carried": _l("Carried over"),
@@ -47,6 +49,7 @@ LABELS: dict[str, Any] = {
     "count": _l("Count"),
     "created": _l("Created"),
     "currency": _l("Currency"),
+    "day": _l("Day"),
     "cutoff": _l("Cut-off"),
     "deactivated": _l("Deactivated"),
     "department_id": _l("Department"),
@@ -66,12 +69,15 @@ LABELS: dict[str, Any] = {
     "filter": _l("Filter"),
     "flat_amount": _l("Flat amount"),
     "format": _l("Format"),
+    "founded_on": _l("Founding day"),
     "image": _l("Picture"),
     "kind": _l("Kind"),
     "last_day": _l("Last day"),
     "line_id": _l("Payout line"),
     "lines": _l("Lines"),
+    "keys": _l("Occasions"),
     "max_quantity_per_order": _l("Most per order"),
+    "month": _l("Month"),
     "name": _l("Name"),
     "name_en": _l("Name (English)"),
     "name_vi": _l("Name (Vietnamese)"),
@@ -127,7 +133,7 @@ LABELS: dict[str, Any] = {
 CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "after": (Role,),
     "before": (Role,),
-    "kind": (RuleKind, EntryKind),
+    "kind": (RuleKind, EntryKind, OccasionKind),
     "outcome": (EventOutcome,),
     "redemption_mode": (RedemptionMode,),
     "roles": (Role,),

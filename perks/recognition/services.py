@@ -43,6 +43,11 @@ DEFAULT_MILESTONES = (1, 3, 5, 10)
 #: the longest service a milestone may name, and how many milestones there may be
 MAX_MILESTONE_YEARS = 60
 MAX_MILESTONES = 20
+#: why the Vietnamese calendar's occasions cannot be edited
+BUILTIN_FIXED = _l(
+    "The calendar's occasions keep their names and dates; "
+    "deactivate it and add one of your own instead."
+)
 #: the longest window ``personal_dates`` looks ahead
 MAX_WINDOW_DAYS = 366
 
@@ -303,14 +308,7 @@ def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occ
     with transaction():
         occasion = get_occasion(occasion_id)
         if occasion.builtin:
-            raise Conflict(
-                str(
-                    _l(
-                        "The calendar's occasions keep their names and dates; "
-                        "deactivate it and add one of your own instead."
-                    )
-                )
-            )
+            raise Conflict(str(BUILTIN_FIXED))
         before = _described(occasion)
         occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
         occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
@@ -372,7 +370,12 @@ def add_vietnamese_calendar(*, actor: User | None) -> list[Occasion]:
         if added:
             db.session.add_all(added)
             db.session.flush()
-            audit.record("recognition.calendar_added", actor=actor, keys=[o.key for o in added])
+            audit.record(
+                "recognition.calendar_added",
+                actor=actor,
+                count=len(added),
+                keys=[o.key for o in added],
+            )
     return added
 
 
