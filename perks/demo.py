@@ -183,6 +183,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
                 person.manager_id = manager.id
         audit.record("demo.seeded", actor=None, people=len(people))
     seed_demo_brand(actor=people[0])
+    seed_demo_occasions(actor=next(p for p in people if Role.HR in p.roles), today=today)
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
     from perks.referrals.services import ensure_default_links
@@ -221,6 +222,23 @@ def seed_demo_brand(*, actor: User) -> None:
         ),
         actor=actor,
         logo=(DEMO_IMAGES / "brand" / "logo.png").read_bytes(),
+    )
+
+
+def seed_demo_occasions(*, actor: User, today: date) -> None:
+    """The Vietnamese calendar's occasions, the company's founding day (ten years ago this
+    spring), its anniversary milestones and one occasion of its own, through the services
+    HR's page uses."""
+    from perks.recognition import services as occasions
+    from perks.recognition.models import OccasionKind
+
+    occasions.add_vietnamese_calendar(actor=actor)
+    occasions.update_settings(date(today.year - 10, 3, 15), (1, 3, 5, 10), today=today, actor=actor)
+    occasions.create_occasion(
+        occasions.OccasionData(
+            "Ngày hội gia đình Sen Vàng", "Sen Vàng family day", OccasionKind.SOLAR, 6, 28
+        ),
+        actor=actor,
     )
 
 

@@ -140,6 +140,22 @@ ROUTES: dict[str, Route] = {
     "brand_admin.edit": Route("GET", lambda s: "/settings/brand", HR),
     "branding.stylesheet": Route("GET", lambda s: "/brand.css", everyone(200)),
     "branding.logo": Route("GET", lambda s: f"/brand/logo/{'0' * 32}.png", everyone(404)),
+    # Occasions: everyone's calendar; HR manages them (a calendar's occasion is not edited:
+    # the sample is one of the company's own; activating an active one says so: 303 too)
+    "recognition.calendar": Route("GET", lambda s: "/occasions", SIGNED_IN),
+    "recognition.manage": Route("GET", lambda s: "/manage/occasions", HR),
+    "recognition.create": Route("GET", lambda s: "/manage/occasions/new", HR),
+    "recognition.edit": Route("GET", lambda s: f"/manage/occasions/{s['occasion']}/edit", HR),
+    "recognition.settings": Route("GET", lambda s: "/manage/occasions/settings", HR),
+    "recognition.add_calendar": Route(
+        "POST", lambda s: "/manage/occasions/calendar", only(Role.HR, ok=303)
+    ),
+    "recognition.deactivate": Route(
+        "POST", lambda s: f"/manage/occasions/{s['occasion']}/deactivate", only(Role.HR, ok=303)
+    ),
+    "recognition.activate": Route(
+        "POST", lambda s: f"/manage/occasions/{s['occasion']}/activate", only(Role.HR, ok=303)
+    ),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

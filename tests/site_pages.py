@@ -44,6 +44,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import StripeEvent
 from perks.people import imports
 from perks.people.models import PeopleImport, Role, User
+from perks.recognition.models import Occasion
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order, OrderStatus, Product, ProductCategory
 from tests.routes import ANONYMOUS, ROLES, ROUTES
@@ -233,6 +234,12 @@ def _batch(user: User | None) -> str | None:
     return _path("/finance/payouts/{}", _first(select(PayoutBatch.id).order_by(PayoutBatch.id)))
 
 
+def _own_occasion(user: User | None) -> str | None:
+    """One of the company's own occasions (the calendar's are not edited)."""
+    occasion = _first(select(Occasion.id).where(Occasion.key.is_(None)).order_by(Occasion.id))
+    return _path("/manage/occasions/{}/edit", occasion)
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -297,6 +304,12 @@ PAGES: dict[str, Page] = dict(
         _page("admin.messages", "/admin/messages"),
         _page("admin.outbox_message", _outbox_message),
         _page("brand_admin.edit", "/settings/brand"),
+        # occasions: everyone's calendar, HR's pages
+        _page("recognition.calendar", "/occasions"),
+        _page("recognition.manage", "/manage/occasions"),
+        _page("recognition.create", "/manage/occasions/new"),
+        _page("recognition.edit", _own_occasion),
+        _page("recognition.settings", "/manage/occasions/settings"),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),

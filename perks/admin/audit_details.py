@@ -29,6 +29,7 @@ from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
 from perks.people.models import Role, User
+from perks.recognition.models import OccasionKind
 from perks.shop.models import RedemptionMode
 
 #: what each action did, in the reader's language (``tests/functional/test_audit_details.py``
@@ -73,6 +74,12 @@ ACTIONS: dict[str, Any] = {
     "people.import": _l("People file imported"),
     "people.reactivated": _l("Person reactivated"),
     "people.updated": _l("Person changed"),
+    "recognition.calendar_added": _l("Vietnamese calendar's occasions added"),
+    "recognition.occasion_activated": _l("Occasion activated"),
+    "recognition.occasion_changed": _l("Occasion changed"),
+    "recognition.occasion_created": _l("Occasion created"),
+    "recognition.occasion_deactivated": _l("Occasion deactivated"),
+    "recognition.settings_changed": _l("Recognition settings changed"),
     "shop.category_created": _l("Product category created"),
     "shop.category_moved": _l("Product category moved"),
     "shop.category_updated": _l("Product category changed"),
@@ -91,6 +98,7 @@ TARGETS: dict[str, Any] = {
     "Department": _l("Department"),
     "Draw": _l("Draw"),
     "LedgerEntry": _l("Ledger entry"),
+    "Occasion": _l("Occasion"),
     "Order": _l("Order"),
     "OutboxMessage": _l("E-mail"),
     "PayoutBatch": _l("Payout batch"),
@@ -98,6 +106,7 @@ TARGETS: dict[str, Any] = {
     "Perk": _l("Perk"),
     "Product": _l("Product"),
     "ProductCategory": _l("Product category"),
+    "RecognitionSettings": _l("Recognition settings"),
     "StoredImage": _l("Picture"),
     "StripeEvent": _l("Stripe event"),
     "User": _l("Person"),
@@ -124,6 +133,7 @@ LABELS: dict[str, Any] = {
     "active": _l("Active"),
     "after": _l("After"),
     "amount": _l("Amount"),
+    "anniversary_milestones": _l("Work anniversaries celebrated (years)"),
     "before": _l("Before"),
     "cap_amount": _l("Cap"),
     "carried": _l("Carried over"),
@@ -135,6 +145,7 @@ LABELS: dict[str, Any] = {
     "count": _l("Count"),
     "created": _l("Created"),
     "currency": _l("Currency"),
+    "day": _l("Day"),
     "cutoff": _l("Cut-off"),
     "deactivated": _l("Deactivated"),
     "department_id": _l("Department"),
@@ -154,12 +165,15 @@ LABELS: dict[str, Any] = {
     "filter": _l("Filter"),
     "flat_amount": _l("Flat amount"),
     "format": _l("Format"),
+    "founded_on": _l("Founding day"),
     "image": _l("Picture"),
     "kind": _l("Kind"),
     "last_day": _l("Last day"),
     "line_id": _l("Payout line"),
     "lines": _l("Lines"),
+    "keys": _l("Occasions"),
     "max_quantity_per_order": _l("Most per order"),
+    "month": _l("Month"),
     "name": _l("Name"),
     "name_en": _l("Name (English)"),
     "name_vi": _l("Name (Vietnamese)"),
@@ -215,7 +229,7 @@ LABELS: dict[str, Any] = {
 CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "after": (Role,),
     "before": (Role,),
-    "kind": (RuleKind, EntryKind),
+    "kind": (RuleKind, EntryKind, OccasionKind),
     "outcome": (EventOutcome,),
     "redemption_mode": (RedemptionMode,),
     "roles": (Role,),

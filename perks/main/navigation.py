@@ -41,6 +41,7 @@ PERSONAL = (
     NavItem(_l("Perks"), "catalog.index"),
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
+    NavItem(_l("Calendar"), "recognition.calendar"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
@@ -84,6 +85,7 @@ WORK = (
         (
             NavItem(_l("People"), "people.directory", (Role.HR,)),
             NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
+            NavItem(_l("Occasions"), "recognition.manage", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),

@@ -18,6 +18,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role
+from perks.recognition.models import Occasion, OccasionKind
 from tests import factories
 from tests.helpers import login
 from tests.routes import ANONYMOUS, IGNORED_ENDPOINTS, PUBLIC_REDIRECTS, ROLES, ROUTES
@@ -46,8 +47,13 @@ def samples() -> dict[str, int]:
         outcome=EventOutcome.IGNORED,
     )
     db.session.add(stripe_event)
+    occasion = Occasion(
+        kind=OccasionKind.SOLAR, name_vi="Ngày hội gia đình", name_en="Family day", month=6, day=28
+    )
+    db.session.add(occasion)
     db.session.commit()
     return {
+        "occasion": occasion.id,
         "person": person.id,
         "message": message.id,
         "import": upload.id,

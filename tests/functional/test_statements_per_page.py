@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -31,6 +31,9 @@ from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role, User
+from perks.recognition import services as occasions
+from perks.recognition.models import OccasionKind
+from perks.recognition.services import OccasionData
 from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.referrals.models import Click
 from perks.shop.models import Order, Product, ProductCategory
@@ -105,6 +108,8 @@ SHOWS_THE_ROWS = {
     "people.departments",
     "people.directory",
     "people_import.review",
+    "recognition.calendar",
+    "recognition.manage",
     "referral_stats.company",
     "referral_stats.fraud",
     "referral_stats.my_links",
@@ -167,7 +172,13 @@ def _start(viewers: dict[str, User]) -> World:
     link = factories.ReferralLinkFactory(user=employee)
     stripe_event = _stripe_event("evt_sample")
     claim = claims.claim_perk(perk.id, employee)
+    occasions.add_vietnamese_calendar(actor=viewers[Role.HR.value])
+    own_occasion = occasions.create_occasion(
+        OccasionData("Ngày hội", "Family day", OccasionKind.SOLAR, 6, 28),
+        actor=viewers[Role.HR.value],
+    )
     world.samples.update(
+        occasion=own_occasion.id,
         person=person.id,
         message=message.id,
         perk=perk.id,
@@ -306,6 +317,18 @@ def grow(world: World, scale: int) -> None:
             _stripe_event(f"evt_{n}_{person.id}", used)
         _order(unit_products, None, paid=True)
         make_payable()
+        # Occasions: one solar and one lunar of the company's own; a birthday and a work
+        # anniversary in the next days.
+        for kind, month, day in ((OccasionKind.SOLAR, 11, 20), (OccasionKind.LUNAR, 7, 7)):
+            occasions.create_occasion(
+                OccasionData(f"Dịp {n}", f"Occasion {n}", kind, month, day), actor=hr
+            )
+        soon = company_today() + timedelta(days=3)
+        factories.UserFactory(
+            birth_month=soon.month,
+            birth_day=soon.day,
+            hire_date=date(soon.year - 1, soon.month, min(soon.day, 28)),
+        )
         # Ledger adjustments, and an e-mail in the outbox.
         for person in [employee, team[0]]:
             ledger.record_adjustment(

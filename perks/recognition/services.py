@@ -1,0 +1,454 @@
+"""The company's occasions: their next dates (``upcoming``, ``personal_dates``) and HR's
+changes (``create_occasion``, ``update_occasion``, ``set_active``, ``add_vietnamese_calendar``,
+``update_settings``), each one transaction, audited.
+
+Dates:
+
+* a solar occasion on 29/02 falls on 28/02 in other years, like a birthday on 29/02;
+* a lunar occasion falls in its ordinary month, never the leap one; on day 30 of a month of
+  29 days it falls on the 29th (``perks.recognition.lunar.to_solar``);
+* the founding day is ``RecognitionSettings.founded_on``'s day and month, counted in years
+  from it; without it the occasion has no date;
+* a work anniversary counts from the hire date, in the years HR chose as milestones (every
+  year when HR chose none); the first comes a year after the hire date.
+"""
+
+from __future__ import annotations
+
+import calendar as solar_calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import extract, select
+
+from perks import audit
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.people.models import User
+from perks.recognition import lunar
+from perks.recognition.calendar import VIETNAMESE_CALENDAR
+from perks.recognition.lunar import LunarDate
+from perks.recognition.models import (
+    SETTINGS_ROW_ID,
+    Occasion,
+    OccasionKind,
+    RecognitionSettings,
+)
+
+#: the work anniversaries celebrated until HR says otherwise
+DEFAULT_MILESTONES = (1, 3, 5, 10)
+#: the longest service a milestone may name, and how many milestones there may be
+MAX_MILESTONE_YEARS = 60
+MAX_MILESTONES = 20
+#: why the Vietnamese calendar's occasions cannot be edited
+BUILTIN_FIXED = _l(
+    "The calendar's occasions keep their names and dates; "
+    "deactivate it and add one of your own instead."
+)
+#: the longest window ``personal_dates`` looks ahead
+MAX_WINDOW_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The company's recognition settings as pages and services read them."""
+
+    founded_on: date | None
+    anniversary_milestones: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OccasionData:
+    """What HR sets on an occasion of their own (a solar or lunar day)."""
+
+    name_vi: str
+    name_en: str
+    kind: OccasionKind
+    month: int
+    day: int
+
+
+@dataclass(frozen=True)
+class NextDate:
+    """An occasion and its next date: ``on`` (None: it has none, such as a founding day not
+    set yet, or a personal occasion), ``lunar`` for a lunar occasion, ``years`` for the
+    company's founding anniversary."""
+
+    occasion: Occasion
+    on: date | None
+    lunar: LunarDate | None = None
+    years: int | None = None
+
+
+@dataclass(frozen=True)
+class PersonalDate:
+    """A person's birthday or work anniversary (``years`` of service) on ``on``."""
+
+    person: User
+    occasion: Occasion
+    on: date
+    years: int | None = None
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def current_settings() -> Settings:
+    """The settings HR saved, or the defaults. Raises nothing."""
+    row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
+    if row is None:
+        return Settings(founded_on=None, anniversary_milestones=DEFAULT_MILESTONES)
+    return Settings(row.founded_on, tuple(row.anniversary_milestones))
+
+
+def occasions(*, active_only: bool = False) -> list[Occasion]:
+    """The company's occasions, built-in ones first in the calendar's order, then HR's by
+    name. Raises nothing."""
+    query = select(Occasion)
+    if active_only:
+        query = query.where(Occasion.active.is_(True))
+    found = db.session.scalars(query).all()
+    order = {builtin.key: index for index, builtin in enumerate(VIETNAMESE_CALENDAR)}
+    return sorted(found, key=lambda o: (order.get(o.key or "", len(order)), o.name_vi))
+
+
+def get_occasion(occasion_id: int) -> Occasion:
+    """Raises NotFound: no such occasion."""
+    occasion = db.session.get(Occasion, occasion_id)
+    if occasion is None:
+        raise NotFound()
+    return occasion
+
+
+def solar_day(year: int, month: int, day: int) -> date:
+    """``day``/``month`` of ``year``; 29/02 is 28/02 in a common year. Raises ValueError for
+    a day that is in no year (31/04)."""
+    if (month, day) == (2, 29) and not solar_calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
+
+
+def _next_solar(month: int, day: int, today: date) -> date:
+    this_year = solar_day(today.year, month, day)
+    return this_year if this_year >= today else solar_day(today.year + 1, month, day)
+
+
+def next_date(occasion: Occasion, today: date, settings: Settings) -> NextDate:
+    """The occasion's first date on or after ``today``. Personal occasions have none here
+    (``personal_dates`` has each person's). Raises nothing for a stored occasion (the
+    lunar calendar ends in 2099: None then)."""
+    if occasion.kind is OccasionKind.SOLAR and occasion.month and occasion.day:
+        return NextDate(occasion, _next_solar(occasion.month, occasion.day, today))
+    if occasion.kind is OccasionKind.LUNAR and occasion.month and occasion.day:
+        try:
+            on = lunar.next_solar(occasion.month, occasion.day, today)
+        except ValidationFailed:
+            return NextDate(occasion, None)
+        return NextDate(occasion, on, lunar=lunar.to_lunar(on))
+    if occasion.kind is OccasionKind.FOUNDING_DAY and settings.founded_on:
+        founded = settings.founded_on
+        on = _next_solar(founded.month, founded.day, max(today, founded + timedelta(days=1)))
+        return NextDate(occasion, on, years=on.year - founded.year)
+    return NextDate(occasion, None)
+
+
+def next_birthday(person: User, today: date) -> date | None:
+    """The person's first birthday on or after ``today``; None without one. Raises nothing."""
+    if person.birth_month is None or person.birth_day is None:
+        return None
+    return _next_solar(person.birth_month, person.birth_day, today)
+
+
+def next_work_anniversary(person: User, today: date) -> tuple[date, int] | None:
+    """The person's first work anniversary on or after ``today``, and its years of service;
+    None without a hire date. Raises nothing."""
+    if person.hire_date is None:
+        return None
+    hired = person.hire_date
+    on = _next_solar(hired.month, hired.day, max(today, hired + timedelta(days=1)))
+    return on, on.year - hired.year
+
+
+def upcoming(today: date, *, active_only: bool = True) -> list[NextDate]:
+    """Every occasion with its next date, soonest first (those without a date last, in the
+    calendar's order). Raises nothing."""
+    settings = current_settings()
+    dated = [
+        next_date(occasion, today, settings) for occasion in occasions(active_only=active_only)
+    ]
+    return sorted(dated, key=lambda item: (item.on is None, item.on or today))
+
+
+def personal_dates(today: date, days: int) -> list[PersonalDate]:
+    """The birthdays and work anniversaries (at the milestones) of active people from
+    ``today`` for ``days`` days (``today`` included), soonest first, then by name. Nothing
+    for an inactive personal occasion.
+
+    Raises:
+        ValidationFailed: ``days`` is not from 1 to 366.
+    """
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise ValidationFailed(
+            str(_l("Look ahead from 1 to %(days)d days.", days=MAX_WINDOW_DAYS)), field="days"
+        )
+    last = today + timedelta(days=days - 1)
+    window_days = [today + timedelta(days=n) for n in range(days)]
+    months = sorted({day.month for day in window_days})
+    personal = {o.kind: o for o in occasions(active_only=True) if o.kind.personal}
+    found: list[PersonalDate] = []
+    birthday = personal.get(OccasionKind.BIRTHDAY)
+    if birthday is not None:
+        people = db.session.scalars(
+            select(User).where(
+                User.active.is_(True),
+                User.birth_day.is_not(None),
+                User.birth_month.in_(months),
+            )
+        ).all()
+        for person in people:
+            on = next_birthday(person, today)
+            if on is not None and on <= last:
+                found.append(PersonalDate(person, birthday, on))
+    anniversary = personal.get(OccasionKind.WORK_ANNIVERSARY)
+    if anniversary is not None:
+        milestones = set(current_settings().anniversary_milestones)
+        people = db.session.scalars(
+            select(User).where(
+                User.active.is_(True),
+                User.hire_date.is_not(None),
+                extract("month", User.hire_date).in_(months),
+            )
+        ).all()
+        for person in people:
+            anniversary_on = next_work_anniversary(person, today)
+            if anniversary_on is None:
+                continue
+            on, years = anniversary_on
+            if on <= last and (not milestones or years in milestones):
+                found.append(PersonalDate(person, anniversary, on, years))
+    return sorted(found, key=lambda item: (item.on, item.person.name, item.occasion.kind))
+
+
+# --- HR's changes ---------------------------------------------------------------------------
+
+
+def check_day(kind: OccasionKind, month: int, day: int) -> None:
+    """Raises ValidationFailed unless ``day``/``month`` is a real day of the calendar of
+    ``kind`` (29/02 allowed; a lunar day from 1 to 30), naming the field at fault."""
+    if not 1 <= month <= 12:
+        raise ValidationFailed(str(_l("A month is from 1 to 12.")), field="month")
+    if kind is OccasionKind.LUNAR:
+        if not 1 <= day <= 30:
+            raise ValidationFailed(str(_l("A lunar day is from 1 to 30.")), field="day")
+        return
+    try:
+        date(2000, month, day)  # a leap year: 29 February is a real day
+    except ValueError as error:
+        raise ValidationFailed(str(_l("This day is not in that month.")), field="day") from error
+
+
+def _check(data: OccasionData) -> OccasionData:
+    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
+    if not name_vi or not name_en:
+        field = "name_vi" if not name_vi else "name_en"
+        raise ValidationFailed(str(_l("Give the name in both languages.")), field=field)
+    if data.kind not in (OccasionKind.SOLAR, OccasionKind.LUNAR):
+        raise ValidationFailed(str(_l("Choose a solar or a lunar date.")), field="kind")
+    check_day(data.kind, data.month, data.day)
+    return OccasionData(name_vi, name_en, data.kind, data.month, data.day)
+
+
+def _described(occasion: Occasion) -> dict[str, object]:
+    return {
+        "name_vi": occasion.name_vi,
+        "name_en": occasion.name_en,
+        "kind": occasion.kind.value,
+        "month": occasion.month,
+        "day": occasion.day,
+    }
+
+
+def create_occasion(data: OccasionData, *, actor: User) -> Occasion:
+    """Add an occasion of the company's own (``recognition.occasion_created``).
+
+    Raises:
+        ValidationFailed: a name missing, a kind other than solar or lunar, or no such day.
+    """
+    data = _check(data)
+    with transaction():
+        occasion = Occasion(
+            kind=data.kind,
+            name_vi=data.name_vi,
+            name_en=data.name_en,
+            month=data.month,
+            day=data.day,
+            active=True,
+        )
+        db.session.add(occasion)
+        db.session.flush()
+        audit.record(
+            "recognition.occasion_created", actor=actor, target=occasion, **_described(occasion)
+        )
+    return occasion
+
+
+def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occasion:
+    """Rename or move one of HR's own occasions (``recognition.occasion_changed``, with the
+    old and new values).
+
+    Raises:
+        NotFound: no such occasion.
+        Conflict: it is one of the calendar's (they keep their names and dates).
+        ValidationFailed: as ``create_occasion``.
+    """
+    data = _check(data)
+    with transaction():
+        occasion = get_occasion(occasion_id)
+        if occasion.builtin:
+            raise Conflict(str(BUILTIN_FIXED))
+        before = _described(occasion)
+        occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
+        occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
+        after = _described(occasion)
+        changes = {
+            key: {"before": before[key], "after": after[key]}
+            for key in after
+            if before[key] != after[key]
+        }
+        if changes:
+            audit.record(
+                "recognition.occasion_changed", actor=actor, target=occasion, changes=changes
+            )
+    return occasion
+
+
+def set_active(occasion_id: int, active: bool, *, actor: User) -> Occasion:
+    """Deactivate an occasion (it leaves the calendar; nothing is deleted) or activate it
+    again (``recognition.occasion_deactivated`` / ``_activated``).
+
+    Raises:
+        NotFound: no such occasion.
+        Conflict: it already is.
+    """
+    with transaction():
+        occasion = get_occasion(occasion_id)
+        if occasion.active == active:
+            message = (
+                _l("This occasion is already active.")
+                if active
+                else _l("This occasion is already inactive.")
+            )
+            raise Conflict(str(message))
+        occasion.active = active
+        audit.record(
+            "recognition.occasion_activated" if active else "recognition.occasion_deactivated",
+            actor=actor,
+            target=occasion,
+        )
+    return occasion
+
+
+def add_vietnamese_calendar(*, actor: User | None) -> list[Occasion]:
+    """Add the Vietnamese calendar's occasions the company does not have yet (by key: one
+    HR deactivated stays as it is), and return those added (``recognition.calendar_added``
+    when there are any). Safe to repeat. Raises nothing."""
+    with transaction():
+        present = set(db.session.scalars(select(Occasion.key).where(Occasion.key.is_not(None))))
+        added = [
+            Occasion(
+                key=builtin.key,
+                kind=builtin.kind,
+                name_vi=builtin.name_vi,
+                name_en=builtin.name_en,
+                month=builtin.month,
+                day=builtin.day,
+                active=True,
+            )
+            for builtin in VIETNAMESE_CALENDAR
+            if builtin.key not in present
+        ]
+        if added:
+            db.session.add_all(added)
+            db.session.flush()
+            audit.record(
+                "recognition.calendar_added",
+                actor=actor,
+                count=len(added),
+                keys=[o.key for o in added],
+            )
+    return added
+
+
+def parse_milestones(text: str) -> tuple[int, ...]:
+    """ "1, 3, 5, 10" (commas, spaces or semicolons between) as (1, 3, 5, 10), sorted, each
+    once.
+
+    Raises:
+        ValidationFailed: a part is not a whole number of years from 1 to 60, or there are
+            more than 20.
+    """
+    parts = [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
+    years: set[int] = set()
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= MAX_MILESTONE_YEARS:
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "“%(part)s” is not a number of years from 1 to %(most)d.",
+                        part=part,
+                        most=MAX_MILESTONE_YEARS,
+                    )
+                ),
+                field="anniversary_milestones",
+            )
+        years.add(int(part))
+    if len(years) > MAX_MILESTONES:
+        raise ValidationFailed(
+            str(_l("At most %(count)d milestones.", count=MAX_MILESTONES)),
+            field="anniversary_milestones",
+        )
+    return tuple(sorted(years))
+
+
+def update_settings(
+    founded_on: date | None, milestones: Sequence[int], *, today: date, actor: User
+) -> Settings:
+    """Save the founding day and the anniversary milestones
+    (``recognition.settings_changed``, with the old and new values).
+
+    Raises:
+        ValidationFailed: the founding day is after ``today``, or a milestone is out of
+            range (``parse_milestones``' rules).
+    """
+    if founded_on is not None and founded_on > today:
+        raise ValidationFailed(
+            str(_l("The founding day cannot be in the future.")), field="founded_on"
+        )
+    chosen = parse_milestones(",".join(str(year) for year in milestones))
+    with transaction():
+        row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
+        before = current_settings()
+        if row is None:
+            row = RecognitionSettings(id=SETTINGS_ROW_ID)
+            db.session.add(row)
+        row.founded_on = founded_on
+        row.anniversary_milestones = list(chosen)
+        row.updated_by_id = actor.id
+        changes: dict[str, dict[str, object]] = {}
+        if before.founded_on != founded_on:
+            changes["founded_on"] = {
+                "before": before.founded_on.isoformat() if before.founded_on else None,
+                "after": founded_on.isoformat() if founded_on else None,
+            }
+        if before.anniversary_milestones != chosen:
+            changes["anniversary_milestones"] = {
+                "before": list(before.anniversary_milestones),
+                "after": list(chosen),
+            }
+        db.session.flush()
+        if changes:
+            audit.record("recognition.settings_changed", actor=actor, target=row, changes=changes)
+    return current_settings()

@@ -1,0 +1,238 @@
+"""The company's occasions (perks.recognition.services): their next dates, people's
+birthdays and work anniversaries, and HR's changes, audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.errors import Conflict, ValidationFailed
+from perks.extensions import db
+from perks.people.models import Role
+from perks.recognition import services
+from perks.recognition.calendar import VIETNAMESE_CALENDAR
+from perks.recognition.lunar import LunarDate
+from perks.recognition.models import Occasion, OccasionKind
+from perks.recognition.services import OccasionData
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app):  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def hr():  # type: ignore[no-untyped-def]
+    return UserFactory(roles={Role.HR})
+
+
+def by_key(items: list[services.NextDate]) -> dict[str | None, services.NextDate]:
+    return {item.occasion.key: item for item in items}
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_the_vietnamese_calendar_is_added_once(hr):
+    added = services.add_vietnamese_calendar(actor=hr)
+    assert [o.key for o in added] == [b.key for b in VIETNAMESE_CALENDAR]
+    assert services.add_vietnamese_calendar(actor=hr) == []
+    assert actions() == ["recognition.calendar_added"]
+
+
+def test_next_dates_from_new_year_2026(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    dates = by_key(services.upcoming(date(2026, 1, 1)))
+    assert dates["new_year"].on == date(2026, 1, 1)
+    assert dates["tet"].on == date(2026, 2, 17)
+    assert dates["tet"].lunar == LunarDate(2026, 1, 1)
+    assert dates["hung_kings"].on == date(2026, 4, 26)
+    assert dates["mid_autumn"].on == date(2026, 9, 25)
+    assert dates["mid_autumn"].lunar == LunarDate(2026, 8, 15)
+    assert dates["reunification_day"].on == date(2026, 4, 30)
+    assert dates["labour_day"].on == date(2026, 5, 1)
+    assert dates["womens_day"].lunar is None
+    # no founding day yet, and personal occasions have no company date: last
+    assert dates["founding_day"].on is None
+    assert [item.on for item in services.upcoming(date(2026, 1, 1))][-3:] == [None] * 3
+
+
+def test_after_tet_comes_next_years_tet(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    assert by_key(services.upcoming(date(2026, 2, 18)))["tet"].on == date(2027, 2, 6)
+    assert by_key(services.upcoming(date(2027, 2, 7)))["tet"].on == date(2028, 1, 26)
+
+
+def test_upcoming_is_soonest_first_and_leaves_inactive_ones_out(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    services.set_active(tet.id, False, actor=hr)
+    items = services.upcoming(date(2026, 3, 1))
+    days = [item.on for item in items if item.on]
+    assert days == sorted(days)
+    assert days[0] == date(2026, 3, 8)
+    assert "tet" not in by_key(items)
+    assert "tet" in by_key(services.upcoming(date(2026, 3, 1), active_only=False))
+
+
+def test_founding_day_counts_years(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    services.update_settings(date(2016, 7, 12), [1, 3], today=date(2026, 1, 1), actor=hr)
+    founding = by_key(services.upcoming(date(2026, 7, 12)))["founding_day"]
+    assert (founding.on, founding.years) == (date(2026, 7, 12), 10)
+    founding = by_key(services.upcoming(date(2026, 7, 13)))["founding_day"]
+    assert (founding.on, founding.years) == (date(2027, 7, 12), 11)
+
+
+def test_solar_29_february_is_28_february_in_common_years(hr):
+    occasion = services.create_occasion(
+        OccasionData("Ngày nhuận", "Leap day", OccasionKind.SOLAR, 2, 29), actor=hr
+    )
+    settings = services.current_settings()
+    assert services.next_date(occasion, date(2026, 1, 1), settings).on == date(2026, 2, 28)
+    assert services.next_date(occasion, date(2027, 3, 1), settings).on == date(2028, 2, 29)
+
+
+def test_a_custom_lunar_occasion(hr):
+    occasion = services.create_occasion(
+        OccasionData(" Tất niên ", "Year-end party", OccasionKind.LUNAR, 12, 30), actor=hr
+    )
+    assert occasion.name_vi == "Tất niên"
+    item = services.next_date(occasion, date(2026, 1, 1), services.current_settings())
+    # tháng Chạp of Ất Tỵ has 29 days: its last day, the eve of Tết
+    assert (item.on, item.lunar) == (date(2026, 2, 16), LunarDate(2025, 12, 29))
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (OccasionData("", "Party", OccasionKind.SOLAR, 1, 1), "name_vi"),
+        (OccasionData("Tiệc", " ", OccasionKind.SOLAR, 1, 1), "name_en"),
+        (OccasionData("Tiệc", "Party", OccasionKind.SOLAR, 4, 31), "day"),
+        (OccasionData("Tiệc", "Party", OccasionKind.SOLAR, 13, 1), "month"),
+        (OccasionData("Tiệc", "Party", OccasionKind.LUNAR, 1, 31), "day"),
+        (OccasionData("Tiệc", "Party", OccasionKind.BIRTHDAY, 1, 1), "kind"),
+    ],
+)
+def test_bad_occasions_are_refused_on_their_field(hr, data, field):
+    with pytest.raises(ValidationFailed) as refused:
+        services.create_occasion(data, actor=hr)
+    assert refused.value.details["field"] == field
+    assert db.session.scalar(select(Occasion.id)) is None
+
+
+def test_hr_edits_their_own_occasions_not_the_calendars(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    own = services.create_occasion(
+        OccasionData("Ngày hội", "Family day", OccasionKind.SOLAR, 6, 28), actor=hr
+    )
+    services.update_occasion(
+        own.id, OccasionData("Ngày hội", "Family day", OccasionKind.LUNAR, 5, 5), actor=hr
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recognition.occasion_changed")
+    ).one()
+    assert event.details["changes"] == {
+        "kind": {"before": "solar", "after": "lunar"},
+        "month": {"before": 6, "after": 5},
+        "day": {"before": 28, "after": 5},
+    }
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    with pytest.raises(Conflict):
+        services.update_occasion(
+            tet.id, OccasionData("Tết", "Tet", OccasionKind.LUNAR, 1, 2), actor=hr
+        )
+    db.session.refresh(tet)
+    assert (tet.month, tet.day) == (1, 1)
+
+
+def test_deactivate_and_activate(hr):
+    own = services.create_occasion(
+        OccasionData("Ngày hội", "Family day", OccasionKind.SOLAR, 6, 28), actor=hr
+    )
+    services.set_active(own.id, False, actor=hr)
+    with pytest.raises(Conflict):
+        services.set_active(own.id, False, actor=hr)
+    services.set_active(own.id, True, actor=hr)
+    assert actions() == [
+        "recognition.occasion_created",
+        "recognition.occasion_deactivated",
+        "recognition.occasion_activated",
+    ]
+
+
+def test_birthdays_and_milestone_anniversaries_in_a_window(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    services.update_settings(None, [1, 5], today=date(2026, 1, 1), actor=hr)
+    UserFactory(name="An", birth_month=3, birth_day=2, hire_date=date(2021, 3, 10))
+    UserFactory(name="Bình", birth_month=2, birth_day=29, hire_date=date(2024, 3, 5))
+    UserFactory(name="Cường", birth_month=3, birth_day=20, hire_date=date(2025, 3, 3))
+    UserFactory(name="Dũng", birth_month=3, birth_day=1, active=False)
+    found = services.personal_dates(date(2026, 2, 27), 14)
+    assert [(p.person.name, p.occasion.kind, p.on, p.years) for p in found] == [
+        ("Bình", OccasionKind.BIRTHDAY, date(2026, 2, 28), None),
+        ("An", OccasionKind.BIRTHDAY, date(2026, 3, 2), None),
+        ("Cường", OccasionKind.WORK_ANNIVERSARY, date(2026, 3, 3), 1),
+        ("An", OccasionKind.WORK_ANNIVERSARY, date(2026, 3, 10), 5),
+    ]  # Bình's second year is no milestone; Cường's birthday is after the window
+
+
+def test_a_window_across_the_new_year(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    UserFactory(name="An", birth_month=1, birth_day=2, hire_date=None)
+    found = services.personal_dates(date(2026, 12, 30), 5)
+    assert [(p.person.name, p.on) for p in found] == [("An", date(2027, 1, 2))]
+
+
+def test_no_milestones_means_every_year_and_inactive_occasions_give_nothing(hr):
+    services.add_vietnamese_calendar(actor=hr)
+    services.update_settings(None, [], today=date(2026, 1, 1), actor=hr)
+    UserFactory(name="An", hire_date=date(2024, 3, 5))
+    assert [p.years for p in services.personal_dates(date(2026, 3, 1), 10)] == [2]
+    anniversary = db.session.scalars(
+        select(Occasion).where(Occasion.key == "work_anniversary")
+    ).one()
+    services.set_active(anniversary.id, False, actor=hr)
+    assert services.personal_dates(date(2026, 3, 1), 10) == []
+
+
+def test_personal_dates_window_limits():
+    with pytest.raises(ValidationFailed):
+        services.personal_dates(date(2026, 1, 1), 0)
+    with pytest.raises(ValidationFailed):
+        services.personal_dates(date(2026, 1, 1), 367)
+
+
+def test_settings_are_audited_with_their_changes(hr):
+    assert services.current_settings().anniversary_milestones == (1, 3, 5, 10)
+    services.update_settings(date(2016, 7, 12), [10, 1, 5, 1], today=date(2026, 1, 1), actor=hr)
+    assert services.current_settings() == services.Settings(date(2016, 7, 12), (1, 5, 10))
+    event = db.session.scalars(select(AuditEvent)).one()
+    assert event.action == "recognition.settings_changed"
+    assert event.details["changes"] == {
+        "founded_on": {"before": None, "after": "2016-07-12"},
+        "anniversary_milestones": {"before": [1, 3, 5, 10], "after": [1, 5, 10]},
+    }
+    with pytest.raises(ValidationFailed):
+        services.update_settings(date(2027, 1, 1), [1], today=date(2026, 1, 1), actor=hr)
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [("1, 3, 5, 10", (1, 3, 5, 10)), ("10;5 1,,1", (1, 5, 10)), ("", ())],
+)
+def test_parse_milestones(text, years):
+    assert services.parse_milestones(text) == years
+
+
+@pytest.mark.parametrize("text", ["0", "61", "1, x", "-1", "2.5"])
+def test_parse_milestones_refuses(text):
+    with pytest.raises(ValidationFailed):
+        services.parse_milestones(text)
