@@ -9,10 +9,8 @@ links) in the same transaction. Checking the file is ``import_plan``'s job; the 
 
 from __future__ import annotations
 
-import enum
-import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
+    ABSENT,
     DEFAULTS,
     Action,
     ImportPlan,
@@ -31,10 +30,36 @@ from perks.people.import_plan import (
     among,
     in_chunks,
 )
-from perks.people.models import Department, Role, User, UserRole, new_session_token
+from perks.people.models import (
+    Department,
+    Role,
+    User,
+    UserRole,
+    new_session_token,
+    new_session_tokens,
+)
 
 #: rows written per batch, and how often ``progress`` is called
 WRITE_CHUNK = 500
+#: the columns of a new person's row (``_Writer.new_person``), in order
+NEW_PERSON_COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "session_token",
+    "created_at",
+    "updated_at",
+    "manager_id",
+    "employee_number",
+    "department_id",
+    "location",
+    "employment_type",
+    "hire_date",
+    "birth_month",
+    "birth_day",
+    "locale",
+    "active",
+)
 
 
 @dataclass(frozen=True)
@@ -116,47 +141,61 @@ class _Writer:
             return {"location": value or ""}
         return {name: value}
 
-    def new_person(self, row: PlannedRow) -> dict[str, Any]:
+    def new_person(self, row: PlannedRow, session_token: str) -> tuple[Any, ...]:
+        """A new person's row, its values in the order of ``NEW_PERSON_COLUMNS``."""
         parsed = row.parsed
-        values: dict[str, Any] = {
-            "id": self.new_ids[row.line],
-            "email": parsed.email,
-            "name": parsed.name,
-            "session_token": new_session_token(),
-            "created_at": self.now,
-            "updated_at": self.now,
-            "manager_id": self.manager_id(parsed.manager),
-        }
-        for name in ("employee_number", "department", "location", "employment_type"):
-            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
-        for name in ("hire_date", "birthday", "language", "active"):
-            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
-        return values
+        department = parsed.department
+        department_id = (
+            self.department_ids[department.lower()]
+            if department and department is not ABSENT
+            else None
+        )
+        birthday = parsed.birthday
+        month, day = birthday if birthday and birthday is not ABSENT else (None, None)
+        employment_type = parsed.employment_type
+        language = parsed.language
+        active = parsed.active
+        return (
+            self.new_ids[row.line],
+            parsed.email,
+            parsed.name,
+            session_token,
+            self.now,
+            self.now,
+            self.manager_id(parsed.manager),
+            parsed.get("employee_number"),
+            department_id,
+            parsed.get("location") or "",
+            (DEFAULTS["employment_type"] if employment_type is ABSENT else employment_type).value,
+            parsed.get("hire_date"),
+            month,
+            day,
+            DEFAULTS["language"] if language is ABSENT else language,
+            DEFAULTS["active"] if active is ABSENT else active,
+        )
 
     def insert(
         self,
         table: Table,
-        chunks: Iterable[list[dict[str, Any]]],
+        columns: Sequence[str],
+        chunks: Iterable[Sequence[tuple[Any, ...]]],
         written: Callable[[int], None] | None = None,
     ) -> None:
-        """Insert the rows of ``chunks`` (all with the same keys), calling ``written`` with
-        each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere an executemany
-        per chunk."""
+        """Insert the rows of ``chunks`` (values of ``columns``, in that order), calling
+        ``written`` with each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere
+        an executemany per chunk."""
         if not self.postgres:
             for rows in chunks:
                 if rows:
-                    db.session.execute(insert(table), rows)
+                    db.session.execute(
+                        insert(table), [dict(zip(columns, row, strict=True)) for row in rows]
+                    )
                     if written is not None:
                         written(len(rows))
             return
         import psycopg
 
-        pending = iter(chunks)
-        first = next((rows for rows in pending if rows), None)
-        if first is None:
-            return
-        columns = list(first[0])
-        defaults = _copy_defaults(table, columns)
+        defaults = _copy_defaults(table, list(columns))
         extra = tuple(defaults.values())
         sql = 'COPY "{}" ({}) FROM STDIN'.format(
             table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
@@ -165,31 +204,25 @@ class _Writer:
         assert connection is not None  # the session's connection, checked out
         try:
             with connection.cursor() as cursor, cursor.copy(sql) as copy:
-                for rows in itertools.chain([first], pending):
+                for rows in chunks:
                     for row in rows:
-                        copy.write_row(
-                            tuple(
-                                value.value if isinstance(value, enum.Enum) else value
-                                for value in row.values()
-                            )
-                            + extra
-                        )
+                        copy.write_row(row + extra)
                     if written is not None and rows:
                         written(len(rows))
         except psycopg.errors.IntegrityError as error:
             raise IntegrityError(sql, None, error) from error
 
     def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:
-        def chunks() -> Iterator[list[dict[str, Any]]]:
-            rows: list[dict[str, Any]] = []
+        def chunks() -> Iterator[list[tuple[int, str]]]:
+            rows: list[tuple[int, str]] = []
             for user_id, roles in user_roles:
-                rows += [{"user_id": user_id, "role": role.value} for role in sorted(roles)]
+                rows += [(user_id, role.value) for role in sorted(roles)]
                 if len(rows) >= WRITE_CHUNK:
                     yield rows
                     rows = []
             yield rows
 
-        self.insert(UserRole.__table__, chunks())
+        self.insert(UserRole.__table__, ("user_id", "role"), chunks())
 
 
 def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
@@ -254,9 +287,14 @@ def write_plan(
         done += count
         progress(done)
 
+    tokens = iter(new_session_tokens(len(creates)))
     writer.insert(
         user_table,
-        ([writer.new_person(row) for row in chunk] for chunk in in_chunks(creates, WRITE_CHUNK)),
+        NEW_PERSON_COLUMNS,
+        (
+            [writer.new_person(row, next(tokens)) for row in chunk]
+            for chunk in in_chunks(creates, WRITE_CHUNK)
+        ),
         written,
     )
     writer.roles(

@@ -22,7 +22,13 @@ from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.models import User
 from perks.referrals.events import link_changed
-from perks.referrals.models import Click, Destination, ReferralLink, new_link_code
+from perks.referrals.models import (
+    Click,
+    Destination,
+    ReferralLink,
+    new_link_code,
+    new_link_codes,
+)
 from perks.shop.models import Product, ProductCategory
 
 #: what a code may look like in a URL or typed at checkout (more than today's alphabet, so
@@ -267,7 +273,7 @@ def _draw_codes(codes: Sequence[str | None]) -> list[str]:
     ``codes`` or with a link's drawn again: only the clashing ones, ``CODE_ATTEMPTS`` times at
     most (any clash left then is the insert's ``IntegrityError``)."""
     for _attempt in range(CODE_ATTEMPTS):
-        drawn = [code if code is not None else new_link_code() for code in codes]
+        drawn = _fill(codes)
         seen: set[str] = set()
         clashing: list[int] = []
         for i, code in enumerate(drawn):
@@ -281,9 +287,13 @@ def _draw_codes(codes: Sequence[str | None]) -> list[str]:
             return drawn
         redraw = set(clashing)
         codes = [None if i in redraw else code for i, code in enumerate(drawn)]
-    return [  # pragma: no cover - 31^7 codes: never in practice
-        code if code is not None else new_link_code() for code in codes
-    ]
+    return _fill(codes)  # pragma: no cover - 31^7 codes: never in practice
+
+
+def _fill(codes: Sequence[str | None]) -> list[str]:
+    """``codes`` with a fresh code for each ``None``, drawn at once."""
+    fresh = iter(new_link_codes(sum(code is None for code in codes)))
+    return [code if code is not None else next(fresh) for code in codes]
 
 
 def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: datetime) -> None:
