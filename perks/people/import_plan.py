@@ -798,25 +798,36 @@ def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
 
 
 def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _Stored]:
-    """The stored people having one of ``emails`` or ``numbers``, with their roles."""
+    """The stored people having one of ``emails`` or ``numbers``, with their roles.
+
+    Read as plain rows (no ORM objects); the numbers of the people found by e-mail are not
+    asked for again (a file read back from the HR system names everyone both ways).
+    """
+    connection = db.session.connection()
     found: dict[int, tuple[Any, ...]] = {}
-    for column, keys in (
-        (User.email, sorted(set(emails))),
-        (User.employee_number, sorted(set(numbers))),
-    ):
-        for condition in among(column, keys):
-            for row in db.session.execute(select(*_STORED_COLUMNS).where(condition)):
-                found[row.id] = tuple(row)
-    roles: dict[int, set[Role]] = defaultdict(set)
+    for condition in among(User.email, sorted(set(emails))):
+        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
+            found[row[0]] = tuple(row)
+    known_numbers = {values[2] for values in found.values()}
+    for condition in among(User.employee_number, sorted(set(numbers) - known_numbers)):
+        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
+            found[row[0]] = tuple(row)
+    roles: dict[int, list[Role]] = defaultdict(list)
     for condition in among(UserRole.user_id, sorted(found)):
-        for user_id, role in db.session.execute(
+        for user_id, role in connection.execute(
             select(UserRole.user_id, UserRole.role).where(condition)
-        ):
-            roles[user_id].add(role)
-    return {
-        user_id: _Stored(frozenset(roles.get(user_id, ())), *values)
-        for user_id, values in found.items()
-    }
+        ).all():
+            roles[user_id].append(role)
+    # A few sets of roles for everyone: one frozenset each.
+    role_sets: dict[tuple[Role, ...], frozenset[Role]] = {}
+    people: dict[int, _Stored] = {}
+    for user_id, values in found.items():
+        key = tuple(sorted(roles.get(user_id, ())))
+        role_set = role_sets.get(key)
+        if role_set is None:
+            role_set = role_sets[key] = frozenset(key)
+        people[user_id] = _Stored(role_set, *values)
+    return people
 
 
 class _Display:

@@ -10,14 +10,13 @@ links) in the same transaction. Checking the file is ``import_plan``'s job; the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnDefault, Table, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, func, select, text, update
 
-from perks.db import utcnow
+from perks.db import insert_rows, utcnow
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
@@ -108,15 +107,15 @@ class _Writer:
         if not count:
             return []
         if self.postgres:
-            return list(
-                db.session.scalars(
-                    text(
-                        "SELECT nextval(pg_get_serial_sequence('\"user\"', 'id')) "
-                        "FROM generate_series(1, :count)"
-                    ),
-                    {"count": count},
-                )
+            # One array back rather than a row per id.
+            ids: list[int] = db.session.scalar(
+                text(
+                    "SELECT array_agg(nextval(pg_get_serial_sequence('\"user\"', 'id'))) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"count": count},
             )
+            return ids
         # SQLite writes one transaction at a time; a clash still ends in IntegrityError.
         highest = db.session.scalar(select(func.max(User.id))) or 0
         return list(range(highest + 1, highest + 1 + count))
@@ -174,44 +173,6 @@ class _Writer:
             DEFAULTS["active"] if active is ABSENT else active,
         )
 
-    def insert(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        chunks: Iterable[Sequence[tuple[Any, ...]]],
-        written: Callable[[int], None] | None = None,
-    ) -> None:
-        """Insert the rows of ``chunks`` (values of ``columns``, in that order), calling
-        ``written`` with each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere
-        an executemany per chunk."""
-        if not self.postgres:
-            for rows in chunks:
-                if rows:
-                    db.session.execute(
-                        insert(table), [dict(zip(columns, row, strict=True)) for row in rows]
-                    )
-                    if written is not None:
-                        written(len(rows))
-            return
-        import psycopg
-
-        defaults = _copy_defaults(table, list(columns))
-        extra = tuple(defaults.values())
-        sql = 'COPY "{}" ({}) FROM STDIN'.format(
-            table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
-        )
-        connection = db.session.connection().connection.driver_connection
-        assert connection is not None  # the session's connection, checked out
-        try:
-            with connection.cursor() as cursor, cursor.copy(sql) as copy:
-                for rows in chunks:
-                    for row in rows:
-                        copy.write_row(row + extra)
-                    if written is not None and rows:
-                        written(len(rows))
-        except psycopg.errors.IntegrityError as error:
-            raise IntegrityError(sql, None, error) from error
-
     def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:
         def chunks() -> Iterator[list[tuple[int, str]]]:
             rows: list[tuple[int, str]] = []
@@ -222,20 +183,7 @@ class _Writer:
                     rows = []
             yield rows
 
-        self.insert(UserRole.__table__, ("user_id", "role"), chunks())
-
-
-def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
-    """Values for the columns ``given`` leaves out that have a scalar client-side default
-    (those with a server default or none are left to the database)."""
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in given or column.primary_key:
-            continue
-        default = column.default
-        if isinstance(default, ColumnDefault) and default.is_scalar:
-            values[column.name] = default.arg
-    return values
+        insert_rows(UserRole.__table__, ("user_id", "role"), chunks())
 
 
 def _in_manager_order(rows: list[PlannedRow]) -> list[PlannedRow]:
@@ -288,7 +236,7 @@ def write_plan(
         progress(done)
 
     tokens = iter(new_session_tokens(len(creates)))
-    writer.insert(
+    insert_rows(
         user_table,
         NEW_PERSON_COLUMNS,
         (
