@@ -80,6 +80,11 @@ def transaction() -> Iterator[scoped_session[Session]]:
         raise
 
 
+def copies_rows() -> bool:
+    """Whether ``insert_rows`` sends its rows with ``COPY`` (on PostgreSQL)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def insert_rows(
     table: Table,
     columns: Sequence[str],
@@ -97,7 +102,7 @@ def insert_rows(
     Raises:
         IntegrityError: a row breaks a constraint (as an ORM insert would raise it).
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not copies_rows():
         for rows in chunks:
             if rows:
                 db.session.execute(

@@ -455,7 +455,7 @@ def _read_rows(
                 cells = next(reader)
             except StopIteration:
                 break
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
             if parse is None:
                 _read_header(table, cells)
@@ -789,7 +789,8 @@ def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
                 func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer)
             )
         else:
-            joined = "\n".join(str(value) for value in values if "\n" not in str(value))
+            texts = [str(value) for value in values]
+            joined = "\n".join(text for text in texts if "\n" not in text)
             array = func.string_to_array(bindparam(None, joined, type_=Text), "\n")
         yield column == any_(array)
         return
