@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 
-from perks.db import insert_rows, utcnow
+from perks.db import insert_rows, update_rows, utcnow
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
@@ -251,45 +251,33 @@ def write_plan(
 
     deactivated = 0
     reactivated: list[int] = []
-    for chunk in in_chunks(updates, WRITE_CHUNK):
-        changes: list[dict[str, Any]] = []
-        new_roles: list[tuple[int, frozenset[Role]]] = []
-        for row in chunk:
-            user_id = row.user_id
-            assert user_id is not None  # an update has its stored person
-            values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
-            for name, _before, after in row.diff:
-                if name == "roles":
-                    new_roles.append((user_id, after))
-                    continue
-                values.update(writer.column_values(name, after))
-                if name == "active":
-                    if after:
-                        reactivated.append(user_id)
-                    else:
-                        deactivated += 1
-                        values["session_token"] = new_session_token()  # signs them out everywhere
-            changes.append(values)
-        # Grouped by the columns each row sets: one executemany per shape.
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for values in changes:
-            shapes[tuple(sorted(values))].append(values)
-        for shape, rows in shapes.items():
-            statement = (
-                update(user_table)
-                .where(user_table.c.id == bindparam("p_id"))
-                .values({name: bindparam(f"p_{name}") for name in shape if name != "id"})
-            )
+    # Grouped by the columns each row sets: one update per shape.
+    shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    new_roles: list[tuple[int, frozenset[Role]]] = []
+    for row in updates:
+        user_id = row.user_id
+        assert user_id is not None  # an update has its stored person
+        values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
+        for name, _before, after in row.diff:
+            if name == "roles":
+                new_roles.append((user_id, after))
+                continue
+            values.update(writer.column_values(name, after))
+            if name == "active":
+                if after:
+                    reactivated.append(user_id)
+                else:
+                    deactivated += 1
+                    values["session_token"] = new_session_token()  # signs them out everywhere
+        shapes[tuple(values)].append(tuple(values.values()))
+    for shape, rows in shapes.items():
+        update_rows(user_table, shape, in_chunks(rows, WRITE_CHUNK), written)
+    if new_roles:
+        for condition in among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
             db.session.execute(
-                statement, [{f"p_{name}": value for name, value in row.items()} for row in rows]
+                delete(UserRole).where(condition).execution_options(synchronize_session=False)
             )
-        if new_roles:
-            for condition in among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
-                db.session.execute(
-                    delete(UserRole).where(condition).execution_options(synchronize_session=False)
-                )
-            writer.roles(new_roles)
-        written(len(chunk))
+        writer.roles(new_roles)
     if done < len(plan.rows):
         progress(len(plan.rows))
     # Objects some caller holds may describe people just changed: read them again if used.

@@ -39,6 +39,9 @@ FILE = (
     "NV4,lan@congty.vn,Phạm Ngọc Lan,Vận hành,Đà Nẵng,,,,an@congty.vn,,,\n"
     # someone stored, the cells left empty cleared
     ",sep@congty.vn,Trần Văn Sếp,,,,,,,,,\n"
+    # someone stored comes back, with another role; someone leaves
+    "NV5,cu@congty.vn,Đỗ Văn Cũ,,,,,,,,employee;manager,yes\n"
+    "NV6,nghi@congty.vn,Vũ Thị Nghỉ,,,,,,,,,no\n"
 )
 
 
@@ -97,6 +100,9 @@ def test_copy_and_executemany_write_the_same_directory(app, monkeypatch):
     DepartmentFactory(name="Vận hành")
     UserFactory(email="sep@congty.vn", name="Trần Văn Sếp")
     UserFactory(email="lan@congty.vn", name="Lan", employee_number="NV4", location="Huế")
+    UserFactory(email="cu@congty.vn", name="Đỗ Văn Cũ", employee_number="NV5", active=False)
+    leaving = UserFactory(email="nghi@congty.vn", name="Vũ Thị Nghỉ", employee_number="NV6")
+    stamp = leaving.session_token
     db.session.commit()
     before = directory()
 
@@ -106,7 +112,7 @@ def test_copy_and_executemany_write_the_same_directory(app, monkeypatch):
 
     assert fast == generic
     result, people = fast
-    assert (result.created, result.updated, result.unchanged) == (3, 2, 0)
+    assert (result.created, result.updated, result.unchanged) == (3, 4, 0)
     assert people["nhung@congty.vn"]["location"] == "Tầng 3\tphòng \\\\ 2\r\nToà nhà A"
     assert people["nhung@congty.vn"]["active"] is False
     assert people["nhung@congty.vn"]["default_link"] is None  # not active: no link
@@ -116,6 +122,13 @@ def test_copy_and_executemany_write_the_same_directory(app, monkeypatch):
     assert people["lan@congty.vn"]["manager"] == "an@congty.vn"
     assert people["an@congty.vn"]["default_link"] == 7
     assert all(person["stamped"] for person in people.values())
+    assert people["cu@congty.vn"]["active"] is True
+    assert people["cu@congty.vn"]["roles"] == {"employee", "manager"}
+    assert people["cu@congty.vn"]["default_link"] == 7  # back: a link
+    assert people["nghi@congty.vn"]["active"] is False
+    assert result.deactivated == 1
+    assert generic[0].deactivated == 1
+    assert db.session.get(User, leaving.id).session_token == stamp  # both runs undone
 
 
 def test_stamps_drawn_at_once_look_like_single_ones():
