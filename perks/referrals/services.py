@@ -14,7 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ARRAY, Integer, String, any_, bindparam, func, insert, literal, select
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from perks.db import transaction, utcnow
@@ -248,13 +260,23 @@ def _new_default_link(user_id: int) -> ReferralLink:
     )
 
 
+def _array(values: Sequence[Any], array_type: Any) -> Any:
+    """A PostgreSQL array of ``values`` (numbers, or codes, which have no comma) sent as one
+    text split by the server: far cheaper to send than a list of a hundred thousand."""
+    texts = [str(value) for value in values]
+    if any("," in text for text in texts):
+        return bindparam(None, list(values), type_=ARRAY(array_type))
+    joined = ",".join(texts)
+    return cast(func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(array_type))
+
+
 def _among(column: Any, values: Sequence[Any], array_type: Any) -> Iterator[Any]:
     """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(:array)`` (one
     parameter whatever the count), elsewhere ``IN`` lists of ``ID_CHUNK`` values."""
     if not values:
         return
     if db.session.get_bind().dialect.name == "postgresql":
-        yield column == any_(bindparam(None, list(values), type_=ARRAY(array_type)))
+        yield column == any_(_array(values, array_type))
         return
     for start in range(0, len(values), ID_CHUNK):
         yield column.in_(values[start : start + ID_CHUNK])
@@ -313,8 +335,8 @@ def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: da
     if db.session.get_bind().dialect.name == "postgresql":
         pairs = (
             func.unnest(
-                bindparam(None, list(user_ids), type_=ARRAY(Integer)),
-                bindparam(None, list(codes), type_=ARRAY(String)),
+                _array(user_ids, Integer),
+                _array(codes, String),
             )
             .table_valued("user_id", "code")
             .render_derived(name="pairs")
