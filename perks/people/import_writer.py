@@ -1,10 +1,14 @@
 """Writing a people import: a valid ``ImportPlan`` put into the directory, flushed only.
 
-Departments the file names first, then the new people (their ids taken beforehand, so that
-managers from the same file are linked in the same pass, and written managers first), the
-changed people, and their roles, in batches of ``WRITE_CHUNK`` (``COPY`` on PostgreSQL). The
-new and re-activated people are then announced (``people_activated``: their default referral
-links) in the same transaction. Checking the file is ``import_plan``'s job; the caller commits.
+Departments the file names first, then the new people (their ids taken beforehand in one
+query, so that managers from the same file are linked in the same pass, and written managers
+first) and their roles, then the changed people, grouped by the columns they change, and
+their roles. Rows go in without the ORM (``perks.db.insert_rows``, ``update_rows``): on
+PostgreSQL the new people and their roles are one ``COPY`` each, and each group of changed
+people is copied into a staging table and written by one ``UPDATE ... FROM``; elsewhere an
+executemany per ``WRITE_CHUNK`` rows. The new and re-activated people are then announced
+(``people_activated``: their default referral links) in the same transaction. Checking the
+file is ``import_plan``'s job; the caller commits.
 """
 
 from __future__ import annotations
@@ -110,7 +114,9 @@ class _Writer:
             # One array back rather than a row per id.
             ids: list[int] = db.session.scalar(
                 text(
-                    "SELECT array_agg(nextval(pg_get_serial_sequence('\"user\"', 'id'))) "
+                    # the sequence looked up once (an init plan), not once per id
+                    "SELECT array_agg(nextval("
+                    "(SELECT pg_get_serial_sequence('\"user\"', 'id'))::regclass)) "
                     "FROM generate_series(1, :count)"
                 ),
                 {"count": count},
