@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, Text, any_, bindparam, cast, func, select
+from sqlalchemy import ColumnElement, Integer, String, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from perks.extensions import db
@@ -455,7 +455,7 @@ def _read_rows(
                 cells = next(reader)
             except StopIteration:
                 break
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
             if parse is None:
                 _read_header(table, cells)
@@ -760,7 +760,8 @@ _STORED_COLUMNS = (
     User.name,
     User.department_id,
     User.location,
-    User.employment_type,
+    # as stored: turned into an ``EmploymentType`` by a look-up, cheaper than the column type
+    cast(User.employment_type, String),
     User.hire_date,
     User.birth_month,
     User.birth_day,
@@ -789,7 +790,8 @@ def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
                 func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer)
             )
         else:
-            joined = "\n".join(str(value) for value in values if "\n" not in str(value))
+            texts = [str(value) for value in values]
+            joined = "\n".join(text for text in texts if "\n" not in text)
             array = func.string_to_array(bindparam(None, joined, type_=Text), "\n")
         yield column == any_(array)
         return
@@ -798,25 +800,38 @@ def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
 
 
 def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _Stored]:
-    """The stored people having one of ``emails`` or ``numbers``, with their roles."""
-    found: dict[int, tuple[Any, ...]] = {}
-    for column, keys in (
-        (User.email, sorted(set(emails))),
-        (User.employee_number, sorted(set(numbers))),
-    ):
-        for condition in among(column, keys):
-            for row in db.session.execute(select(*_STORED_COLUMNS).where(condition)):
-                found[row.id] = tuple(row)
-    roles: dict[int, set[Role]] = defaultdict(set)
+    """The stored people having one of ``emails`` or ``numbers``, with their roles.
+
+    Read as plain rows (no ORM objects); the numbers of the people found by e-mail are not
+    asked for again (a file read back from the HR system names everyone both ways).
+    """
+    connection = db.session.connection()
+    found: dict[int, list[Any]] = {}
+    for condition in among(User.email, sorted(set(emails))):
+        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
+            found[row[0]] = list(row)
+    known_numbers = {values[2] for values in found.values()}
+    for condition in among(User.employee_number, sorted(set(numbers) - known_numbers)):
+        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
+            found[row[0]] = list(row)
+    roles: dict[int, list[str]] = defaultdict(list)
     for condition in among(UserRole.user_id, sorted(found)):
-        for user_id, role in db.session.execute(
-            select(UserRole.user_id, UserRole.role).where(condition)
-        ):
-            roles[user_id].add(role)
-    return {
-        user_id: _Stored(frozenset(roles.get(user_id, ())), *values)
-        for user_id, values in found.items()
-    }
+        for user_id, role in connection.execute(
+            select(UserRole.user_id, cast(UserRole.role, String)).where(condition)
+        ).all():
+            roles[user_id].append(role)
+    # A few sets of roles for everyone: one frozenset each.
+    role_sets: dict[tuple[str, ...], frozenset[Role]] = {}
+    employment_types = {kind.value: kind for kind in EmploymentType}
+    people: dict[int, _Stored] = {}
+    for user_id, values in found.items():
+        key = tuple(sorted(roles.get(user_id, ())))
+        role_set = role_sets.get(key)
+        if role_set is None:
+            role_set = role_sets[key] = frozenset(Role(value) for value in key)
+        values[6] = employment_types[values[6]]
+        people[user_id] = _Stored(role_set, *values)
+    return people
 
 
 class _Display:

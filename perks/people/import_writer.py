@@ -1,28 +1,30 @@
 """Writing a people import: a valid ``ImportPlan`` put into the directory, flushed only.
 
-Departments the file names first, then the new people (their ids taken beforehand, so that
-managers from the same file are linked in the same pass, and written managers first), the
-changed people, and their roles, in batches of ``WRITE_CHUNK`` (``COPY`` on PostgreSQL). The
-new and re-activated people are then announced (``people_activated``: their default referral
-links) in the same transaction. Checking the file is ``import_plan``'s job; the caller commits.
+Departments the file names first, then the new people (their ids taken beforehand in one
+query, so that managers from the same file are linked in the same pass, and written managers
+first) and their roles, then the changed people, grouped by the columns they change, and
+their roles. Rows go in without the ORM (``perks.db.insert_rows``, ``update_rows``): on
+PostgreSQL the new people and their roles are one ``COPY`` each, and each group of changed
+people is copied into a staging table and written by one ``UPDATE ... FROM``; elsewhere an
+executemany per ``WRITE_CHUNK`` rows. The new and re-activated people are then announced
+(``people_activated``: their default referral links) in the same transaction. Checking the
+file is ``import_plan``'s job; the caller commits.
 """
 
 from __future__ import annotations
 
-import enum
-import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnDefault, Table, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select, text
 
-from perks.db import utcnow
+from perks.db import insert_rows, update_rows, utcnow
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
+    ABSENT,
     DEFAULTS,
     Action,
     ImportPlan,
@@ -31,10 +33,36 @@ from perks.people.import_plan import (
     among,
     in_chunks,
 )
-from perks.people.models import Department, Role, User, UserRole, new_session_token
+from perks.people.models import (
+    Department,
+    Role,
+    User,
+    UserRole,
+    new_session_token,
+    new_session_tokens,
+)
 
 #: rows written per batch, and how often ``progress`` is called
 WRITE_CHUNK = 500
+#: the columns of a new person's row (``_Writer.new_person``), in order
+NEW_PERSON_COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "session_token",
+    "created_at",
+    "updated_at",
+    "manager_id",
+    "employee_number",
+    "department_id",
+    "location",
+    "employment_type",
+    "hire_date",
+    "birth_month",
+    "birth_day",
+    "locale",
+    "active",
+)
 
 
 @dataclass(frozen=True)
@@ -83,15 +111,17 @@ class _Writer:
         if not count:
             return []
         if self.postgres:
-            return list(
-                db.session.scalars(
-                    text(
-                        "SELECT nextval(pg_get_serial_sequence('\"user\"', 'id')) "
-                        "FROM generate_series(1, :count)"
-                    ),
-                    {"count": count},
-                )
+            # One array back rather than a row per id.
+            ids: list[int] = db.session.scalar(
+                text(
+                    # the sequence looked up once (an init plan), not once per id
+                    "SELECT array_agg(nextval("
+                    "(SELECT pg_get_serial_sequence('\"user\"', 'id'))::regclass)) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"count": count},
             )
+            return ids
         # SQLite writes one transaction at a time; a clash still ends in IntegrityError.
         highest = db.session.scalar(select(func.max(User.id))) or 0
         return list(range(highest + 1, highest + 1 + count))
@@ -116,93 +146,50 @@ class _Writer:
             return {"location": value or ""}
         return {name: value}
 
-    def new_person(self, row: PlannedRow) -> dict[str, Any]:
+    def new_person(self, row: PlannedRow, session_token: str) -> tuple[Any, ...]:
+        """A new person's row, its values in the order of ``NEW_PERSON_COLUMNS``."""
         parsed = row.parsed
-        values: dict[str, Any] = {
-            "id": self.new_ids[row.line],
-            "email": parsed.email,
-            "name": parsed.name,
-            "session_token": new_session_token(),
-            "created_at": self.now,
-            "updated_at": self.now,
-            "manager_id": self.manager_id(parsed.manager),
-        }
-        for name in ("employee_number", "department", "location", "employment_type"):
-            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
-        for name in ("hire_date", "birthday", "language", "active"):
-            values.update(self.column_values(name, parsed.get(name, DEFAULTS.get(name))))
-        return values
-
-    def insert(
-        self,
-        table: Table,
-        chunks: Iterable[list[dict[str, Any]]],
-        written: Callable[[int], None] | None = None,
-    ) -> None:
-        """Insert the rows of ``chunks`` (all with the same keys), calling ``written`` with
-        each chunk's size: on PostgreSQL one ``COPY`` for them all, elsewhere an executemany
-        per chunk."""
-        if not self.postgres:
-            for rows in chunks:
-                if rows:
-                    db.session.execute(insert(table), rows)
-                    if written is not None:
-                        written(len(rows))
-            return
-        import psycopg
-
-        pending = iter(chunks)
-        first = next((rows for rows in pending if rows), None)
-        if first is None:
-            return
-        columns = list(first[0])
-        defaults = _copy_defaults(table, columns)
-        extra = tuple(defaults.values())
-        sql = 'COPY "{}" ({}) FROM STDIN'.format(
-            table.name, ", ".join(f'"{name}"' for name in [*columns, *defaults])
+        department = parsed.department
+        department_id = (
+            self.department_ids[department.lower()]
+            if department and department is not ABSENT
+            else None
         )
-        connection = db.session.connection().connection.driver_connection
-        assert connection is not None  # the session's connection, checked out
-        try:
-            with connection.cursor() as cursor, cursor.copy(sql) as copy:
-                for rows in itertools.chain([first], pending):
-                    for row in rows:
-                        copy.write_row(
-                            tuple(
-                                value.value if isinstance(value, enum.Enum) else value
-                                for value in row.values()
-                            )
-                            + extra
-                        )
-                    if written is not None and rows:
-                        written(len(rows))
-        except psycopg.errors.IntegrityError as error:
-            raise IntegrityError(sql, None, error) from error
+        birthday = parsed.birthday
+        month, day = birthday if birthday and birthday is not ABSENT else (None, None)
+        employment_type = parsed.employment_type
+        language = parsed.language
+        active = parsed.active
+        return (
+            self.new_ids[row.line],
+            parsed.email,
+            parsed.name,
+            session_token,
+            self.now,
+            self.now,
+            self.manager_id(parsed.manager),
+            parsed.get("employee_number"),
+            department_id,
+            parsed.get("location") or "",
+            (DEFAULTS["employment_type"] if employment_type is ABSENT else employment_type).value,
+            parsed.get("hire_date"),
+            month,
+            day,
+            DEFAULTS["language"] if language is ABSENT else language,
+            DEFAULTS["active"] if active is ABSENT else active,
+        )
 
     def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:
-        def chunks() -> Iterator[list[dict[str, Any]]]:
-            rows: list[dict[str, Any]] = []
+        def chunks() -> Iterator[list[tuple[int, str]]]:
+            rows: list[tuple[int, str]] = []
             for user_id, roles in user_roles:
-                rows += [{"user_id": user_id, "role": role.value} for role in sorted(roles)]
+                rows += [(user_id, role.value) for role in sorted(roles)]
                 if len(rows) >= WRITE_CHUNK:
                     yield rows
                     rows = []
             yield rows
 
-        self.insert(UserRole.__table__, chunks())
-
-
-def _copy_defaults(table: Table, given: list[str]) -> dict[str, Any]:
-    """Values for the columns ``given`` leaves out that have a scalar client-side default
-    (those with a server default or none are left to the database)."""
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in given or column.primary_key:
-            continue
-        default = column.default
-        if isinstance(default, ColumnDefault) and default.is_scalar:
-            values[column.name] = default.arg
-    return values
+        insert_rows(UserRole.__table__, ("user_id", "role"), chunks())
 
 
 def _in_manager_order(rows: list[PlannedRow]) -> list[PlannedRow]:
@@ -254,9 +241,14 @@ def write_plan(
         done += count
         progress(done)
 
-    writer.insert(
+    tokens = iter(new_session_tokens(len(creates)))
+    insert_rows(
         user_table,
-        ([writer.new_person(row) for row in chunk] for chunk in in_chunks(creates, WRITE_CHUNK)),
+        NEW_PERSON_COLUMNS,
+        (
+            [writer.new_person(row, next(tokens)) for row in chunk]
+            for chunk in in_chunks(creates, WRITE_CHUNK)
+        ),
         written,
     )
     writer.roles(
@@ -265,45 +257,33 @@ def write_plan(
 
     deactivated = 0
     reactivated: list[int] = []
-    for chunk in in_chunks(updates, WRITE_CHUNK):
-        changes: list[dict[str, Any]] = []
-        new_roles: list[tuple[int, frozenset[Role]]] = []
-        for row in chunk:
-            user_id = row.user_id
-            assert user_id is not None  # an update has its stored person
-            values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
-            for name, _before, after in row.diff:
-                if name == "roles":
-                    new_roles.append((user_id, after))
-                    continue
-                values.update(writer.column_values(name, after))
-                if name == "active":
-                    if after:
-                        reactivated.append(user_id)
-                    else:
-                        deactivated += 1
-                        values["session_token"] = new_session_token()  # signs them out everywhere
-            changes.append(values)
-        # Grouped by the columns each row sets: one executemany per shape.
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for values in changes:
-            shapes[tuple(sorted(values))].append(values)
-        for shape, rows in shapes.items():
-            statement = (
-                update(user_table)
-                .where(user_table.c.id == bindparam("p_id"))
-                .values({name: bindparam(f"p_{name}") for name in shape if name != "id"})
-            )
+    # Grouped by the columns each row sets: one update per shape.
+    shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    new_roles: list[tuple[int, frozenset[Role]]] = []
+    for row in updates:
+        user_id = row.user_id
+        assert user_id is not None  # an update has its stored person
+        values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
+        for name, _before, after in row.diff:
+            if name == "roles":
+                new_roles.append((user_id, after))
+                continue
+            values.update(writer.column_values(name, after))
+            if name == "active":
+                if after:
+                    reactivated.append(user_id)
+                else:
+                    deactivated += 1
+                    values["session_token"] = new_session_token()  # signs them out everywhere
+        shapes[tuple(values)].append(tuple(values.values()))
+    for shape, rows in shapes.items():
+        update_rows(user_table, shape, in_chunks(rows, WRITE_CHUNK), written)
+    if new_roles:
+        for condition in among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
             db.session.execute(
-                statement, [{f"p_{name}": value for name, value in row.items()} for row in rows]
+                delete(UserRole).where(condition).execution_options(synchronize_session=False)
             )
-        if new_roles:
-            for condition in among(UserRole.user_id, [user_id for user_id, _ in new_roles]):
-                db.session.execute(
-                    delete(UserRole).where(condition).execution_options(synchronize_session=False)
-                )
-            writer.roles(new_roles)
-        written(len(chunk))
+        writer.roles(new_roles)
     if done < len(plan.rows):
         progress(len(plan.rows))
     # Objects some caller holds may describe people just changed: read them again if used.

@@ -26,8 +26,9 @@ is the check job's result. ``flask perks import-people`` runs the same code in i
 The import is built for files of that size: the rows are parsed once into compact records;
 the directory is read only for the people the file names (by e-mail and employee number, a
 thousand at a time) plus who reports to whom; what a dry run would show is formatted only for
-the rows shown; people and roles are written in batches (``COPY`` on PostgreSQL), with their
-ids taken beforehand so that managers from the same file are linked in the same pass.
+the rows shown; people and roles are written set-based (on PostgreSQL ``COPY`` for the new
+people, a staging table and one ``UPDATE ... FROM`` for the changed ones), with the new
+people's ids taken beforehand so that managers from the same file are linked in the same pass.
 
 The work is shared out by job: ``import_files`` decodes the file and reads it back from the
 database, ``import_plan`` parses and checks it (the dry run), ``import_writer`` writes a valid

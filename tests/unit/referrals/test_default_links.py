@@ -104,7 +104,9 @@ def test_only_the_new_codes_that_clash_are_drawn_again(app, monkeypatch):
     # the first code is taken and the third drawn twice: those two alone draw again (the
     # first twice, as its next code is still taken); nothing more is drawn
     codes = iter(["abcdefg", "bbbbbbb", "bbbbbbb", "abcdefg", "ccccccc", "ddddddd"])
-    monkeypatch.setattr(services, "new_link_code", lambda: next(codes))
+    monkeypatch.setattr(
+        services, "new_link_codes", lambda count: [next(codes) for _ in range(count)]
+    )
 
     assert services.give_default_links([person.id for person in people]) == 3
     db.session.commit()
@@ -122,7 +124,9 @@ def test_a_code_taken_between_the_check_and_the_insert_is_drawn_again(app, monke
     ReferralLinkFactory(code="abcdefg")
     people = [UserFactory() for _ in range(2)]
     codes = iter(["abcdefg", "bbbbbbb", "ccccccc"])
-    monkeypatch.setattr(services, "new_link_code", lambda: next(codes))
+    monkeypatch.setattr(
+        services, "new_link_codes", lambda count: [next(codes) for _ in range(count)]
+    )
     # the bulk check runs before another transaction's link under "abcdefg" is committed
     taken_codes = services._taken_codes
     checked: list[list[str]] = []

@@ -3,6 +3,8 @@ pausing, and nobody else's links."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.referrals import services
-from perks.referrals.models import LINK_CODE_ALPHABET, Destination, ReferralLink
+from perks.referrals.models import (
+    LINK_CODE_ALPHABET,
+    Destination,
+    ReferralLink,
+    new_link_codes,
+)
 from perks.referrals.services import create_link, ensure_default_link, set_link_paused
 from tests.factories import (
     ClickFactory,
@@ -38,6 +45,19 @@ def test_the_default_link_is_made_once_and_leads_to_the_storefront(app):
     assert len(first.code) == 7
     assert set(first.code) <= set(LINK_CODE_ALPHABET)
     assert len(links_of(person)) == 1
+
+
+def test_codes_drawn_at_once_use_every_character_in_every_place():
+    codes = new_link_codes(20_000)
+    assert len(codes) == 20_000
+    assert len(set(codes)) == 20_000  # 31^7 codes: a repeat here is a broken draw
+    for place in range(7):
+        seen = Counter(code[place] for code in codes)
+        assert set(seen) == set(LINK_CODE_ALPHABET)
+        # about 645 each; far below or above means some characters are favoured
+        assert min(seen.values()) > 450
+        assert max(seen.values()) < 850
+    assert new_link_codes(0) == []
 
 
 def test_the_database_refuses_a_second_default_link(app):
