@@ -72,6 +72,7 @@ ACTIONS: dict[str, Any] = {
     "people.deactivated": _l("Person deactivated"),
     "people.department_created": _l("Department created"),
     "people.import": _l("People file imported"),
+    "people.privacy_changed": _l("Privacy choices changed"),
     "people.reactivated": _l("Person reactivated"),
     "people.updated": _l("Person changed"),
     "recognition.calendar_added": _l("Vietnamese calendar's occasions added"),
