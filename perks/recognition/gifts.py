@@ -274,7 +274,9 @@ def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
         for due in dues(programme, start, end, people):
             if (due.person.id, due.on.year) in granted:
                 continue
-            total, per_department = spent.setdefault(due.on.year, _spent(programme.id, due.on.year))
+            if due.on.year not in spent:
+                spent[due.on.year] = _spent(programme.id, due.on.year)
+            total, per_department = spent[due.on.year]
             department_id = due.person.department_id
             fits = _fits(programme, department_id, total, per_department)
             if fits:
