@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from perks import audit, images
 from perks.audit import AuditEvent
 from perks.auth.services import hash_password
+from perks.catalog.claims import company_today
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
     OFFICE_HOURS,
@@ -134,6 +135,8 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     """
     from perks.payments.stripe_gateway import uses_sandbox
 
+    # the gifts' day is the company's (its birthday card shows on the company's today)
+    gifts_day = today or company_today()
     today = today or date.today()  # noqa: DTZ011 - a calendar date for hire dates
     rng = random.Random(2026)
     started = utcnow()
@@ -186,7 +189,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_occasions(actor=next(p for p in people if Role.HR in p.roles), today=today)
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
-    seed_demo_gifts(today=today)
+    seed_demo_gifts(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()
