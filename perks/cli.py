@@ -143,19 +143,22 @@ def import_people_command(
 @perks_cli.command("tick")
 def tick_command() -> None:
     """Daily work: expire ended claims, make draws whose entries have closed, make
-    commissions payable once their holding period is over, roll up yesterday's referral
-    clicks for the company stats page.
+    commissions payable once their holding period is over, grant the gift programmes' gifts
+    due today (and those missed days left), roll up yesterday's referral clicks for the
+    company stats page.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
     from perks.catalog import claims, draws
     from perks.commissions import lifecycle
+    from perks.recognition import gifts
     from perks.referrals.rollup import roll_up_clicks
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")
     click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
+    click.echo(f"Gifts granted: {gifts.grant_due_gifts(claims.company_today())}")
     click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
 
 

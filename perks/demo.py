@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from perks import audit, images
 from perks.audit import AuditEvent
 from perks.auth.services import hash_password
+from perks.catalog.claims import company_today
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
     OFFICE_HOURS,
@@ -134,6 +135,8 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     """
     from perks.payments.stripe_gateway import uses_sandbox
 
+    # the gifts' day is the company's (its birthday card shows on the company's today)
+    gifts_day = today or company_today()
     today = today or date.today()  # noqa: DTZ011 - a calendar date for hire dates
     rng = random.Random(2026)
     started = utcnow()
@@ -186,6 +189,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_occasions(actor=next(p for p in people if Role.HR in p.roles), today=today)
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
+    seed_demo_gifts(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()
@@ -240,6 +244,123 @@ def seed_demo_occasions(*, actor: User, today: date) -> None:
         ),
         actor=actor,
     )
+
+
+def seed_demo_gifts(*, today: date) -> None:
+    """What HR records for gift programmes (gender, children under 15, on a random of its
+    own so the rest of the demo stays as it was), a birthday today for the demo employee,
+    three gift perks and their programmes (Tết, 8/3 with a budget per department, birthdays),
+    through the services HR's pages use; then today's run of the granting job."""
+    from perks.catalog import services as catalog
+    from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory, PerkKind
+    from perks.money import Money
+    from perks.people.models import Gender
+    from perks.recognition import gifts
+    from perks.recognition.models import Occasion
+
+    rng = random.Random(2028)
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    if hr is None or employee is None:
+        raise RuntimeError("the demo people must be seeded before the gifts")
+    with transaction():
+        for person in db.session.scalars(select(User).order_by(User.id)):
+            person.gender = Gender.FEMALE if rng.random() < 0.5 else Gender.MALE
+            person.children_under_15 = rng.choice((0, 0, 1, 2))
+        employee.gender = Gender.MALE
+        employee.birth_month, employee.birth_day = today.month, today.day
+    gift = {
+        "tet": catalog.PerkData(
+            title_vi="Hộp quà Tết Sen Vàng",
+            title_en="Sen Vàng Tết hamper",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.FOOD_DRINK,
+            value_vi="Hộp quà 800.000 ₫",
+            value_en="An 800,000 ₫ hamper",
+            terms_vi="Nhận tại lễ tân văn phòng bằng mã phiếu.",
+            terms_en="Collect it at the office reception with the voucher number.",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+        "womens_day": catalog.PerkData(
+            title_vi="Phiếu quà tặng hoa 8/3",
+            title_en="Flowers voucher for 8 March",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.SHOPPING,
+            partner_name="Hoa Yêu Thương",
+            value_vi="Phiếu 300.000 ₫",
+            value_en="A 300,000 ₫ voucher",
+            code_mode=CodeMode.POOL,
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+        "birthday": catalog.PerkData(
+            title_vi="Bánh sinh nhật ABC Bakery",
+            title_en="ABC Bakery birthday cake",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.FOOD_DRINK,
+            partner_name="ABC Bakery",
+            value_vi="Một bánh kem 350.000 ₫",
+            value_en="A 350,000 ₫ cake",
+            code_mode=CodeMode.SHARED,
+            shared_code="SENVANG-HPBD",
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+    }
+    perks = {key: catalog.create_perk(data, actor=hr) for key, data in gift.items()}
+    for perk in perks.values():
+        catalog.set_perk_image(perk.id, demo_picture("gift-card"), actor=hr)
+    codes = "\n".join(f"HOA83-{n:04d}" for n in range(1, PEOPLE_COUNT + 1))
+    catalog.import_codes(perks["womens_day"].id, codes, actor=hr)
+    for perk in perks.values():
+        catalog.publish_perk(perk.id, actor=hr)
+    occasion = {
+        o.key: o.id for o in db.session.scalars(select(Occasion).where(Occasion.key.in_(gift)))
+    }
+    departments = {d.name: d.id for d in db.session.scalars(select(Department))}
+    programmes = [
+        gifts.ProgrammeData(
+            name_vi="Quà Tết Nguyên Đán",
+            name_en="Lunar New Year gift",
+            occasion_id=occasion["tet"],
+            perk_id=perks["tet"].id,
+            days_ahead=7,
+            message_vi="Chúc bạn và gia đình năm mới an khang thịnh vượng!",
+            message_en="A happy and prosperous new year to you and your family!",
+            unit_cost=Money(800_000, "VND"),
+            budget=Money(800_000 * PEOPLE_COUNT, "VND"),
+            employment_types=("staff", "contractor"),
+        ),
+        gifts.ProgrammeData(
+            name_vi="Hoa tặng chị em ngày 8/3",
+            name_en="Flowers for 8 March",
+            occasion_id=occasion["womens_day"],
+            perk_id=perks["womens_day"].id,
+            days_ahead=1,
+            message_vi="Chúc chị em ngày 8/3 luôn xinh đẹp và hạnh phúc!",
+            message_en="Happy International Women's Day!",
+            unit_cost=Money(300_000, "VND"),
+            budget=Money(9_000_000, "VND"),
+            gender=Gender.FEMALE,
+            department_budgets={departments["Kinh doanh"]: Money(3_000_000, "VND")},
+        ),
+        gifts.ProgrammeData(
+            name_vi="Quà sinh nhật",
+            name_en="Birthday gift",
+            occasion_id=occasion["birthday"],
+            perk_id=perks["birthday"].id,
+            days_ahead=0,
+            message_vi="Chúc mừng sinh nhật! Cảm ơn bạn đã đồng hành cùng Sen Vàng.",
+            message_en="Happy birthday! Thank you for being part of Sen Vàng.",
+            unit_cost=Money(350_000, "VND"),
+            budget=None,
+        ),
+    ]
+    for data in programmes:
+        gifts.create_programme(data, actor=hr)
+    gifts.grant_due_gifts(today)
 
 
 def date_the_setup(line: Timeline, *, since: datetime) -> None:

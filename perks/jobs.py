@@ -40,6 +40,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.commissions.release_due",
         "schedule": timedelta(minutes=15),
     },
+    # the day's gifts: hourly, so they arrive early in the company's morning; each run
+    # grants only what no run granted yet
+    "grant-due-gifts": {
+        "task": "perks.recognition.grant_due_gifts",
+        "schedule": timedelta(hours=1),
+    },
     "roll-up-clicks": {"task": "perks.referrals.roll_up_clicks", "schedule": timedelta(hours=1)},
     "purge-ended-sessions": {
         "task": "perks.auth.purge_ended_sessions",
@@ -58,6 +64,7 @@ TASK_MODULES = (
     "perks.mail",
     "perks.catalog.tasks",
     "perks.commissions.tasks",
+    "perks.recognition.tasks",
     "perks.referrals.tasks",
 )
 

@@ -156,6 +156,21 @@ ROUTES: dict[str, Route] = {
     "recognition.activate": Route(
         "POST", lambda s: f"/manage/occasions/{s['occasion']}/activate", only(Role.HR, ok=303)
     ),
+    # A person's privacy choices on their account page
+    "auth.privacy": Route("POST", lambda s: "/account/privacy", only(ok=303)),
+    # Gift programmes: HR's (pausing a paused one, resuming a running one says so: 303 too)
+    "recognition.programmes": Route("GET", lambda s: "/manage/gifts", HR),
+    "recognition.preview": Route("GET", lambda s: "/manage/gifts/preview", HR),
+    "recognition.create_programme": Route("GET", lambda s: "/manage/gifts/new", HR),
+    "recognition.edit_programme": Route(
+        "GET", lambda s: f"/manage/gifts/{s['programme']}/edit", HR
+    ),
+    "recognition.pause_programme": Route(
+        "POST", lambda s: f"/manage/gifts/{s['programme']}/pause", only(Role.HR, ok=303)
+    ),
+    "recognition.resume_programme": Route(
+        "POST", lambda s: f"/manage/gifts/{s['programme']}/resume", only(Role.HR, ok=303)
+    ),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

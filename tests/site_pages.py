@@ -44,7 +44,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import StripeEvent
 from perks.people import imports
 from perks.people.models import PeopleImport, Role, User
-from perks.recognition.models import Occasion
+from perks.recognition.models import GiftProgramme, Occasion
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order, OrderStatus, Product, ProductCategory
 from tests.routes import ANONYMOUS, ROLES, ROUTES
@@ -240,6 +240,11 @@ def _own_occasion(user: User | None) -> str | None:
     return _path("/manage/occasions/{}/edit", occasion)
 
 
+def _programme(user: User | None) -> str | None:
+    programme = _first(select(GiftProgramme.id).order_by(GiftProgramme.id))
+    return _path("/manage/gifts/{}/edit", programme)
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -310,6 +315,11 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.create", "/manage/occasions/new"),
         _page("recognition.edit", _own_occasion),
         _page("recognition.settings", "/manage/occasions/settings"),
+        # gift programmes: HR's pages
+        _page("recognition.programmes", "/manage/gifts"),
+        _page("recognition.preview", "/manage/gifts/preview"),
+        _page("recognition.create_programme", "/manage/gifts/new"),
+        _page("recognition.edit_programme", _programme),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),

@@ -38,3 +38,17 @@ class ChangePasswordForm(SetPasswordForm):
 class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
     submit = SubmitField(_l("Send me a reset link"))
+
+
+class PrivacyForm(Form):
+    """A person's choices about their birthday and work anniversary."""
+
+    hide_personal_dates = BooleanField(
+        _l("Hide my birthday and work anniversary from colleagues"),
+        description=_l("HR still sees them, and you still receive the company's gifts."),
+    )
+    public_celebration = BooleanField(
+        _l("Celebrate my birthday and work anniversary publicly"),
+        description=_l("Off: colleagues are not told of them. Your gifts come all the same."),
+    )
+    save = SubmitField(_l("Save my choices"))

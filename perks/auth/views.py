@@ -23,6 +23,7 @@ from perks.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    PrivacyForm,
     SetPasswordForm,
 )
 from perks.errors import InvalidToken, ValidationFailed
@@ -182,9 +183,40 @@ def account() -> Response | str | tuple[str, int]:
             session.permanent = True
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, confirm_form=ConfirmForm()), (
-        400 if form.is_submitted() else 200
+    return render_template(
+        "auth/account.html", form=form, privacy_form=_privacy_form(), confirm_form=ConfirmForm()
+    ), (400 if form.is_submitted() else 200)
+
+
+def _privacy_form() -> PrivacyForm:
+    return PrivacyForm(
+        data={
+            "hide_personal_dates": current_user.hide_personal_dates,
+            "public_celebration": current_user.public_celebration,
+        }
     )
+
+
+@bp.post("/account/privacy")
+@login_required
+def privacy() -> Response | tuple[str, int]:
+    """The person hides their birthday and anniversary, or opts out of public celebration."""
+    form = PrivacyForm()
+    if not form.validate_on_submit():
+        page = render_template(
+            "auth/account.html",
+            form=ChangePasswordForm(),
+            privacy_form=form,
+            confirm_form=ConfirmForm(),
+        )
+        return page, 400
+    people_services.set_privacy(
+        current_user._get_current_object(),
+        hide_personal_dates=bool(form.hide_personal_dates.data),
+        public_celebration=bool(form.public_celebration.data),
+    )
+    flash(_("Your choices are saved."), "success")
+    return redirect(url_for("auth.account"), 303)
 
 
 @bp.post("/people/<int:user_id>/invite")

@@ -24,8 +24,10 @@ from perks.catalog.models import (
     Claim,
     ClaimStatus,
     CodeMode,
+    LimitPeriod,
     Perk,
     PerkCode,
+    PerkKind,
     PerkStatus,
 )
 from perks.db import affected_rows, transaction, utcnow
@@ -106,6 +108,32 @@ def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
         raise LimitReached(limit.message)
     code_row = _take_stock(perk)
     claim = _take_slot(perk, user, key=key, today=today, source=source)
+    _hand_out(perk, claim, code_row)
+    return claim
+
+
+def grant_gift(perk: Perk, user: User, *, today: date) -> Claim:
+    """Give ``user`` the gift perk ``perk`` (``source="gift"``) and hand out its code: a
+    code from the pool, the shared code or the claim's reference as a voucher number.
+
+    Gifts are given, not claimed: the perk's window, audience and per-person limit do not
+    apply (the gift programme chose the person); its stock does. Flushes only.
+
+    Raises:
+        NotEligible: the perk is not a published gift.
+        SoldOut: no code or stock left.
+    """
+    if perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
+        raise NotEligible(_("Only a published perk of kind gift can be given."))
+    key = eligibility.period_key(LimitPeriod.YEAR, today)
+    code_row = _take_stock(perk)
+    claim = _take_slot(perk, user, key=key, today=today, source="gift", limited=False)
+    _hand_out(perk, claim, code_row)
+    return claim
+
+
+def _hand_out(perk: Perk, claim: Claim, code_row: PerkCode | None) -> None:
+    """Give the claim its code: the pool's, the shared one or its own reference (flush)."""
     if code_row is not None:
         code_row.claim_id = claim.id
         claim.code = code_row.code
@@ -114,7 +142,6 @@ def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
     else:
         claim.code = claim.reference
     db.session.flush()
-    return claim
 
 
 def _live_slots(perk_id: int, user_id: int, key: str) -> set[int]:
@@ -131,13 +158,15 @@ def _live_slots(perk_id: int, user_id: int, key: str) -> set[int]:
     )
 
 
-def _take_slot(perk: Perk, user: User, *, key: str, today: date, source: str) -> Claim:
+def _take_slot(
+    perk: Perk, user: User, *, key: str, today: date, source: str, limited: bool = True
+) -> Claim:
     """Add the claim in the person's lowest free slot of the period (flush only).
 
     A cancelled claim leaves a gap (slot 1 free while slot 2 is live), so the slot is the
     lowest free number, not the count plus one. The unique (perk, person, period, slot)
     constraint settles simultaneous claims by one person: the one that loses a slot takes
-    the next free one while the limit allows.
+    the next free one while the limit allows (always, when not ``limited``: a gift).
 
     Raises:
         LimitReached: every slot the limit allows is taken.
@@ -147,7 +176,7 @@ def _take_slot(perk: Perk, user: User, *, key: str, today: date, source: str) ->
     while True:
         taken = _live_slots(perk.id, user.id, key)
         slot = next(n for n in itertools.count(1) if n not in taken)
-        if perk.per_person_limit is not None and slot > perk.per_person_limit:
+        if limited and perk.per_person_limit is not None and slot > perk.per_person_limit:
             reason = eligibility.limit_reason(perk, len(taken), today)
             raise LimitReached(reason.message if reason else None)
         if slot in tried and last_error is not None:

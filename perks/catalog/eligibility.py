@@ -6,14 +6,30 @@ The claim service checks the same rules again inside its transaction, whatever a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from flask_babel import gettext as _
 
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
 from perks.i18n import format_day
-from perks.people.models import EmploymentType, User
+from perks.people.models import Department, EmploymentType, User
+
+
+class Audience(Protocol):
+    """Who something is for: a perk, or a gift programme (``perks.recognition``). Empty
+    lists mean everyone."""
+
+    @property
+    def departments(self) -> Sequence[Department]: ...
+    @property
+    def locations(self) -> Sequence[str]: ...
+    @property
+    def employment_types(self) -> Sequence[str]: ...
+    @property
+    def min_tenure_days(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -42,14 +58,14 @@ def next_period_start(period: LimitPeriod, day: date) -> date | None:
     return None
 
 
-def eligible_from(perk: Perk, user: User) -> date | None:
+def eligible_from(perk: Audience, user: User) -> date | None:
     """The first day the tenure rule lets ``user`` claim, or None without a hire date."""
     if user.hire_date is None:
         return None
     return user.hire_date + timedelta(days=perk.min_tenure_days)
 
 
-def audience_reasons(perk: Perk, user: User, today: date) -> list[Reason]:
+def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
     """Reasons that come from who the person is (department, place, contract, tenure)."""
     reasons: list[Reason] = []
     if perk.departments and user.department_id not in {d.id for d in perk.departments}:

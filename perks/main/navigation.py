@@ -86,6 +86,7 @@ WORK = (
             NavItem(_l("People"), "people.directory", (Role.HR,)),
             NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
             NavItem(_l("Occasions"), "recognition.manage", (Role.HR,)),
+            NavItem(_l("Gift programmes"), "recognition.programmes", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),

@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
+from perks.catalog.claims import company_today
 from perks.errors import ValidationFailed
 from perks.extensions import limiter
 from perks.i18n import LOCALES
@@ -16,6 +17,7 @@ from perks.main.navigation import register_navigation
 from perks.main.team import team_of
 from perks.people import services as people_services
 from perks.people.models import Role
+from perks.recognition import gifts
 from perks.security import is_safe_path
 
 bp = Blueprint("main", __name__)
@@ -28,7 +30,10 @@ def home() -> Response | str:
         return redirect(url_for("auth.login"))
     team = team_of(current_user) if current_user.has_role(Role.MANAGER) else None
     return render_template(
-        "main/home.html", team=team, **people_services.home_figures(current_user)
+        "main/home.html",
+        team=team,
+        greetings=gifts.greetings(current_user, company_today()),
+        **people_services.home_figures(current_user),
     )
 
 

@@ -23,7 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from perks.forms import Form, enum_choices
 from perks.i18n import LOCALES
-from perks.people.models import EmploymentType, Role
+from perks.people.models import EmploymentType, Gender, Role
 
 if TYPE_CHECKING:
     from perks.people.models import Department, User
@@ -61,6 +61,18 @@ class PersonForm(Form):
     )
     birth_month = IntegerField(
         _l("Birthday: month"), validators=[Optional(), NumberRange(min=1, max=12)]
+    )
+    gender = SelectField(
+        _l("Gender"),
+        choices=[SelectChoice("", _l("Not recorded")), *enum_choices(Gender)],
+        default="",
+        validators=[Optional()],
+        description=_l("Optional: only gift programmes for 8/3 and 20/10 use it."),
+    )
+    children_under_15 = IntegerField(
+        _l("Children under 15"),
+        validators=[Optional(), NumberRange(min=0, max=20)],
+        description=_l("Optional: only gift programmes for 1/6 and Trung thu use it."),
     )
     manager_id = SelectField(_l("Manager"), coerce=_optional_int, validators=[Optional()])
     locale = SelectField(

@@ -71,6 +71,13 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+class Gender(LabelledEnum):
+    """A person's gender, when HR records it (gift programmes for 8/3 and 20/10 may use it)."""
+
+    FEMALE = "female", _l("Female")
+    MALE = "male", _l("Male")
+
+
 class UserRole(Base):
     """One role held by one person."""
 
@@ -92,6 +99,10 @@ class User(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("birth_month IS NULL OR birth_month BETWEEN 1 AND 12", name="birth_month"),
         CheckConstraint("birth_day IS NULL OR birth_day BETWEEN 1 AND 31", name="birth_day"),
+        CheckConstraint(
+            "children_under_15 IS NULL OR children_under_15 BETWEEN 0 AND 20",
+            name="children_under_15",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +131,16 @@ class User(TimestampMixin, Base):
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
+    #: optional, recorded by HR only for gift programmes (8/3, 20/10); None: not recorded
+    gender: Mapped[Gender | None] = mapped_column(
+        Enum(Gender, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+    #: optional, recorded by HR for gift programmes (1/6, Trung thu); None: not recorded
+    children_under_15: Mapped[int | None] = mapped_column(SmallInteger)
+    #: the person's choice: colleagues do not see their birthday and work anniversary
+    hide_personal_dates: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the person's choice: no public celebration of their occasions (they keep their gifts)
+    public_celebration: Mapped[bool] = mapped_column(Boolean, default=True)
     #: preferred language of pages and e-mails ("vi" or "en")
     locale: Mapped[str] = mapped_column(String(5), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)

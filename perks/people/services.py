@@ -17,6 +17,7 @@ from perks.people.events import announce_activated
 from perks.people.models import (
     Department,
     EmploymentType,
+    Gender,
     Role,
     User,
     UserRole,
@@ -24,6 +25,8 @@ from perks.people.models import (
     normalise_email,
 )
 
+#: the most children under 15 HR may record for a person (the column's check says so too)
+MAX_CHILDREN = 20
 #: roles HR may hand out; finance and admin rights come only from an admin
 HR_ASSIGNABLE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.REDEEMER, Role.HR})
 #: people holding these roles are changed only by an admin: otherwise HR could change such a
@@ -49,6 +52,9 @@ class PersonData:
     birth_day: int | None = None
     manager_id: int | None = None
     locale: str = "vi"
+    #: optional, for gift programmes (8/3, 20/10; 1/6, Trung thu)
+    gender: Gender | None = None
+    children_under_15: int | None = None
     roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.EMPLOYEE}))
 
 
@@ -216,6 +222,11 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
         if number_owner is not None and number_owner != user.id:
             raise Conflict(str(_l("Someone already has this employee number.")))
     check_birthday(data.birth_month, data.birth_day)
+    if data.children_under_15 is not None and not 0 <= data.children_under_15 <= MAX_CHILDREN:
+        raise ValidationFailed(
+            str(_l("Children under 15: from 0 to %(most)d.", most=MAX_CHILDREN)),
+            field="children_under_15",
+        )
     if data.department_id and db.session.get(Department, data.department_id) is None:
         raise ValidationFailed(str(_l("Unknown department.")))
     if data.manager_id:
@@ -231,6 +242,8 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     user.birth_day = data.birth_day
     user.manager_id = data.manager_id
     user.locale = data.locale
+    user.gender = data.gender
+    user.children_under_15 = data.children_under_15
 
 
 def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
@@ -289,3 +302,27 @@ def reactivate_person(user: User, *, actor: User) -> None:
         db.session.flush()
         audit.record("people.reactivated", actor=actor, target=user)
         announce_activated([user])
+
+
+def set_privacy(user: User, *, hide_personal_dates: bool, public_celebration: bool) -> None:
+    """The person's own choices: hide their birthday and work anniversary from colleagues,
+    and whether they are celebrated publicly (``people.privacy_changed`` when one changes).
+    Gifts do not depend on them. Raises nothing."""
+    with transaction():
+        before = {
+            "hide_personal_dates": user.hide_personal_dates,
+            "public_celebration": user.public_celebration,
+        }
+        user.hide_personal_dates = hide_personal_dates
+        user.public_celebration = public_celebration
+        after = {
+            "hide_personal_dates": hide_personal_dates,
+            "public_celebration": public_celebration,
+        }
+        changes = {
+            key: {"before": before[key], "after": after[key]}
+            for key in after
+            if before[key] != after[key]
+        }
+        if changes:
+            audit.record("people.privacy_changed", actor=user, target=user, changes=changes)

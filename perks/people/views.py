@@ -13,7 +13,7 @@ from perks.forms import ConfirmForm
 from perks.people import services
 from perks.people.access import roles_required
 from perks.people.forms import DepartmentForm, PeopleFilterForm, PersonForm
-from perks.people.models import EmploymentType, Role, User
+from perks.people.models import EmploymentType, Gender, Role, User
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -66,6 +66,8 @@ def _person_data(form: PersonForm) -> services.PersonData:
         birth_day=form.birth_day.data,
         manager_id=form.manager_id.data,
         locale=form.locale.data or "vi",
+        gender=Gender(form.gender.data) if form.gender.data else None,
+        children_under_15=form.children_under_15.data,
         roles=frozenset(Role(r) for r in form.roles.data or []),
     )
 

@@ -1,11 +1,23 @@
-"""HR's forms for occasions: an occasion of the company's own, and the recognition settings."""
+"""HR's forms for occasions (an occasion of the company's own, the recognition settings) and
+for gift programmes."""
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -17,8 +29,16 @@ from wtforms.validators import (
 
 from perks.errors import ValidationFailed
 from perks.forms import Form, enum_choices
-from perks.recognition.models import Occasion, OccasionKind
+from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
+from perks.people.forms import CheckboxListField
+from perks.people.models import EmploymentType, Gender
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import GiftProgramme, Occasion, OccasionKind
 from perks.recognition.services import OccasionData, Settings, check_day, parse_milestones
+
+if TYPE_CHECKING:
+    from perks.catalog.models import Perk
+    from perks.people.models import Department
 
 
 class OccasionForm(Form):
@@ -99,3 +119,177 @@ class SettingsForm(Form):
     def milestones(self) -> tuple[int, ...]:
         """The milestones typed (call after ``validate``)."""
         return parse_milestones(self.anniversary_milestones.data or "")
+
+
+# --- gift programmes ------------------------------------------------------------------------
+
+#: gift programmes count in the company's currency
+PROGRAMME_CURRENCY = DEFAULT_CURRENCY
+#: the prefix of a department budget's field name: ``department_budget_<id>``
+DEPARTMENT_BUDGET = "department_budget_"
+
+
+def _money(text: str | None) -> Money | None:
+    """An amount typed in the programme's currency, None when empty.
+
+    Raises:
+        ValidationError: not an amount (the message says why).
+    """
+    if not (text or "").strip():
+        return None
+    try:
+        return parse_money(text or "", PROGRAMME_CURRENCY)
+    except ValidationFailed as error:
+        raise ValidationError(error.message) from error
+
+
+class ProgrammeForm(Form):
+    """HR's gift programme. ``for_departments`` adds a budget field per department."""
+
+    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    occasion_id = SelectField(_l("Occasion"), coerce=int, validators=[InputRequired()])
+    perk_id = SelectField(
+        _l("Gift"),
+        coerce=int,
+        validators=[InputRequired()],
+        description=_l("A published perk of kind gift: its code pool, shared code or voucher."),
+    )
+    days_ahead = IntegerField(
+        _l("Days ahead"),
+        validators=[InputRequired(), NumberRange(0, 60)],
+        default=0,
+        description=_l("Granted this many days before the occasion. 0: on the day."),
+    )
+    message_vi = TextAreaField(
+        _l("Greeting (Vietnamese)"),
+        validators=[DataRequired(), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
+    message_en = TextAreaField(
+        _l("Greeting (English)"),
+        validators=[DataRequired(), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
+    unit_cost = StringField(
+        _l("Cost of one gift"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("In VND, for example 200.000"),
+    )
+    budget = StringField(
+        _l("Budget per occasion year"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Empty: no limit. Gifts stop before the budget is exceeded."),
+    )
+    department_ids = CheckboxListField(_l("Departments"), coerce=int, default=list)
+    locations = CheckboxListField(_l("Locations"), default=list)
+    employment_types = CheckboxListField(
+        _l("Employment types"), choices=enum_choices(EmploymentType), default=list
+    )
+    min_tenure_days = IntegerField(
+        _l("Minimum tenure (days)"),
+        validators=[Optional(), NumberRange(min=0, max=36500)],
+        default=0,
+        description=_l("Days since the hire date, on the occasion. 0: from the first day."),
+    )
+    gender = SelectField(
+        _l("Gender"),
+        choices=[SelectChoice("", _l("Everyone")), *enum_choices(Gender)],
+        default="",
+        validators=[Optional()],
+        description=_l("Only people whose gender HR recorded (8/3, 20/10)."),
+    )
+    requires_children = BooleanField(
+        _l("Only people with children under 15"),
+        description=_l("As HR recorded them (1/6, Trung thu)."),
+    )
+    submit = SubmitField(_l("Save"))
+
+    @classmethod
+    def for_departments(cls, departments: Sequence[Department], **kwargs: Any) -> ProgrammeForm:
+        """The form with a budget field per department, its choices filled."""
+
+        class WithBudgets(cls):  # type: ignore[valid-type,misc]
+            pass
+
+        for department in departments:
+            setattr(
+                WithBudgets,
+                f"{DEPARTMENT_BUDGET}{department.id}",
+                StringField(department.name, validators=[Optional(), Length(max=40)]),
+            )
+        form: ProgrammeForm = WithBudgets(**kwargs)
+        form.department_ids.choices = [SelectChoice(d.id, d.name) for d in departments]
+        return form
+
+    def set_choices(
+        self, occasions: Sequence[Occasion], perks: Sequence[Perk], locations: Sequence[str]
+    ) -> None:
+        self.occasion_id.choices = [SelectChoice(o.id, o.localized("name")) for o in occasions]
+        self.perk_id.choices = [SelectChoice(p.id, p.title) for p in perks]
+        self.locations.choices = [SelectChoice(place, place) for place in locations]
+
+    def budget_fields(self) -> list[Field]:
+        return [f for f in self if f.name.startswith(DEPARTMENT_BUDGET)]
+
+    def fill(self, programme: GiftProgramme) -> None:
+        """Show the programme as it is (a GET)."""
+        self.name_vi.data, self.name_en.data = programme.name_vi, programme.name_en
+        self.occasion_id.data, self.perk_id.data = programme.occasion_id, programme.perk_id
+        self.days_ahead.data = programme.days_ahead
+        self.message_vi.data, self.message_en.data = programme.message_vi, programme.message_en
+        self.unit_cost.data = format_money(programme.unit_cost)
+        self.budget.data = format_money(programme.budget) if programme.budget is not None else ""
+        self.department_ids.data = [d.id for d in programme.departments]
+        self.locations.data = list(programme.locations)
+        self.employment_types.data = list(programme.employment_types)
+        self.min_tenure_days.data = programme.min_tenure_days
+        self.gender.data = programme.gender.value if programme.gender else ""
+        self.requires_children.data = programme.requires_children
+        for budget in programme.department_budgets:
+            field = getattr(self, f"{DEPARTMENT_BUDGET}{budget.department_id}", None)
+            if field is not None:
+                field.data = format_money(Money(budget.amount, programme.currency))
+
+    def validate_unit_cost(self, field: Field) -> None:
+        _money(field.data)
+
+    def validate_budget(self, field: Field) -> None:
+        _money(field.data)
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self.budget_fields():
+            try:
+                _money(field.data)
+            except ValidationError as error:
+                field.errors = [*field.errors, str(error)]
+                valid = False
+        return valid
+
+    def data_for_service(self) -> ProgrammeData:
+        """Call after ``validate``: every amount parses."""
+        unit_cost = _money(self.unit_cost.data) or Money.zero(PROGRAMME_CURRENCY)
+        budgets: dict[int, Money] = {}
+        for field in self.budget_fields():
+            amount = _money(field.data)
+            if amount is not None:
+                budgets[int(field.name.removeprefix(DEPARTMENT_BUDGET))] = amount
+        return ProgrammeData(
+            name_vi=self.name_vi.data or "",
+            name_en=self.name_en.data or "",
+            occasion_id=int(self.occasion_id.data),
+            perk_id=int(self.perk_id.data),
+            days_ahead=int(self.days_ahead.data or 0),
+            message_vi=self.message_vi.data or "",
+            message_en=self.message_en.data or "",
+            unit_cost=unit_cost,
+            budget=_money(self.budget.data),
+            department_ids=tuple(self.department_ids.data or ()),
+            locations=tuple(self.locations.data or ()),
+            employment_types=tuple(self.employment_types.data or ()),
+            min_tenure_days=int(self.min_tenure_days.data or 0),
+            gender=Gender(self.gender.data) if self.gender.data else None,
+            requires_children=bool(self.requires_children.data),
+            department_budgets=budgets,
+        )

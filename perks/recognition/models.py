@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
+    DateTime,
     Enum,
     ForeignKey,
     Integer,
     SmallInteger,
     String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
 from perks.i18n import LabelledEnum
+from perks.money import money_column, optional_money_column
+from perks.people.models import Gender
+
+if TYPE_CHECKING:
+    from perks.catalog.models import Claim, Perk
+    from perks.people.models import Department, User
 
 #: the id of the settings' one row
 SETTINGS_ROW_ID = 1
@@ -105,3 +118,136 @@ class RecognitionSettings(TimestampMixin, Base):
     #: the years of service celebrated as work anniversaries, ascending: [1, 3, 5, 10]
     anniversary_milestones: Mapped[list[int]] = mapped_column(JSON, default=list)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+gift_programme_department = Table(
+    "gift_programme_department",
+    Base.metadata,
+    Column("programme_id", ForeignKey("gift_programme.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class GiftProgramme(BilingualMixin, TimestampMixin, Base):
+    """A gift the company gives every year on an occasion to everyone in an audience.
+
+    The audience follows the perk eligibility rules (``perks.catalog.eligibility``: empty
+    lists mean everyone) and, when set, the attributes HR records (gender, children under
+    15). The gift is a perk of kind gift; each one granted costs ``unit_cost``, and the
+    gifts of one occasion year never cost more than ``budget`` nor, for a department with a
+    ``GiftDepartmentBudget``, more than that department's amount.
+    """
+
+    __tablename__ = "gift_programme"
+    __table_args__ = (
+        CheckConstraint("days_ahead BETWEEN 0 AND 60", name="days_ahead"),
+        CheckConstraint("unit_cost_amount >= 0", name="unit_cost"),
+        CheckConstraint("budget_amount IS NULL OR budget_amount >= 0", name="budget"),
+        CheckConstraint("min_tenure_days >= 0", name="tenure"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    occasion_id: Mapped[int] = mapped_column(ForeignKey("occasion.id"), index=True)
+    #: the gift: a perk of kind gift (its code mode says pool, shared code or voucher)
+    perk_id: Mapped[int] = mapped_column(ForeignKey("perk.id"), index=True)
+    #: granted this many days before the occasion (0: on the day)
+    days_ahead: Mapped[int] = mapped_column(SmallInteger, default=0)
+    message_vi: Mapped[str] = mapped_column(Text, default="")
+    message_en: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    #: what one gift costs the company, in minor units of ``currency``
+    unit_cost_amount: Mapped[int] = mapped_column(BigInteger)
+    #: the most the gifts of one occasion year may cost; None: no limit
+    budget_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: eligibility, as a perk's: empty lists mean everyone
+    locations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    employment_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_tenure_days: Mapped[int] = mapped_column(Integer, default=0)
+    #: only people HR recorded with this gender; None: everyone
+    gender: Mapped[Gender | None] = mapped_column(
+        Enum(Gender, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+    #: only people HR recorded with children under 15
+    requires_children: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: paused programmes grant nothing
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    occasion: Mapped[Occasion] = relationship(lazy="joined")
+    perk: Mapped[Perk] = relationship(lazy="joined")
+    departments: Mapped[list[Department]] = relationship(
+        secondary=gift_programme_department, lazy="selectin", order_by="Department.name"
+    )
+    department_budgets: Mapped[list[GiftDepartmentBudget]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="GiftDepartmentBudget.id"
+    )
+
+    unit_cost = money_column("unit_cost_amount")
+    budget = optional_money_column("budget_amount")
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def message(self) -> str:
+        return self.localized("message")
+
+
+class GiftDepartmentBudget(Base):
+    """The most a programme's gifts of one occasion year may cost for one department."""
+
+    __tablename__ = "gift_department_budget"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "department_id"),
+        CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("gift_programme.id", ondelete="CASCADE"), index=True
+    )
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    #: minor units of the programme's currency
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Gift(Base):
+    """One gift granted: a programme's gift to one person for one occasion year.
+
+    The unique (programme, person, occasion year) constraint makes the grant happen once,
+    however many runs or hosts try at the same time.
+    """
+
+    __tablename__ = "gift"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "user_id", "occasion_year"),
+        CheckConstraint("cost_amount >= 0", name="cost"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("gift_programme.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: the solar year of the occasion's date (Tết of 2027 is 2027's, even if granted in 2026)
+    occasion_year: Mapped[int] = mapped_column(SmallInteger)
+    #: the occasion's day: the greeting card shows on it
+    occasion_on: Mapped[date] = mapped_column(Date, index=True)
+    #: the person's department when granted (department budgets count by it)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    cost_amount: Mapped[int] = mapped_column(BigInteger)
+    #: the person's claim of the gift perk, with its code
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), unique=True)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    programme: Mapped[GiftProgramme] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="select")
+    claim: Mapped[Claim] = relationship(lazy="select")
+
+    cost = money_column("cost_amount")

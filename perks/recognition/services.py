@@ -232,6 +232,21 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
     return sorted(found, key=lambda item: (item.on, item.person.name, item.occasion.kind))
 
 
+def celebrations(today: date, days: int) -> list[PersonalDate]:
+    """The birthdays and work anniversaries colleagues may see: ``personal_dates`` but those
+    of people who hide them or opt out of public celebration (HR's pages show every one:
+    the gifts depend on them).
+
+    Raises:
+        ValidationFailed: as ``personal_dates``.
+    """
+    return [
+        item
+        for item in personal_dates(today, days)
+        if not item.person.hide_personal_dates and item.person.public_celebration
+    ]
+
+
 # --- HR's changes ---------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Occasions: everyone's calendar of the company's occasions (``/occasions``) and HR's page
 to manage them (``/manage/occasions``): add, edit and deactivate the company's own, add the
-Vietnamese calendar's, set the founding day and the work anniversaries' milestones.
+Vietnamese calendar's, set the founding day and the work anniversaries' milestones; HR's gift
+programmes (``/manage/gifts``): add, edit, pause and resume them, preview the next 30 days.
 
 Views turn forms into plain data and call one service; the services audit.
 """
@@ -13,14 +14,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks.catalog import admin_queries
 from perks.catalog.claims import company_today
 from perks.errors import Conflict, ValidationFailed
 from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
-from perks.recognition import services
+from perks.recognition import gifts, services
 from perks.recognition.calendar import VIETNAMESE_CALENDAR
-from perks.recognition.forms import OccasionForm, SettingsForm
+from perks.recognition.forms import OccasionForm, ProgrammeForm, SettingsForm
+from perks.recognition.models import GiftProgramme
 
 bp = Blueprint("recognition", __name__)
 
@@ -48,11 +52,15 @@ def _field_error(form: Form, error: ValidationFailed) -> None:
 @bp.get("/occasions")
 @roles_required()
 def calendar() -> str:
-    """The company's active occasions, soonest first (read-only, for everyone)."""
+    """The company's active occasions, soonest first, and colleagues' birthdays and work
+    anniversaries but those hidden (read-only, for everyone)."""
+    today = company_today()
     return render_template(
         "recognition/calendar.html",
-        items=services.upcoming(company_today()),
+        items=services.upcoming(today),
         settings=services.current_settings(),
+        celebrations=services.celebrations(today, PERSONAL_WINDOW_DAYS),
+        window_days=PERSONAL_WINDOW_DAYS,
         language=_language(),
     )
 
@@ -175,3 +183,110 @@ def settings() -> Response | Page:
             return redirect(url_for(".manage"), 303)
     status = 400 if form.is_submitted() else 200
     return render_template("recognition/settings.html", form=form), status
+
+
+# --- gift programmes ------------------------------------------------------------------------
+
+
+def _programme_form(programme: GiftProgramme | None) -> ProgrammeForm:
+    """The programme form with its choices: active occasions (and the programme's own), gift
+    perks (and the programme's own), departments, the places people work in."""
+    form = ProgrammeForm.for_departments(people_services.departments())
+    occasions = services.occasions(active_only=True)
+    perks = gifts.gift_perks()
+    if programme is not None:
+        if programme.occasion not in occasions:
+            occasions.append(programme.occasion)
+        if programme.perk not in perks:
+            perks.append(programme.perk)
+    locations = set(admin_queries.staff_locations()) | set(programme.locations if programme else ())
+    form.set_choices(occasions, perks, sorted(locations))
+    return form
+
+
+@bp.get("/manage/gifts")
+@hr_only
+def programmes() -> str:
+    year = company_today().year
+    return render_template(
+        "recognition/programmes.html",
+        programmes=gifts.programmes(),
+        counts=gifts.granted_counts(year),
+        spent={p.id: gifts.spent_this_year(p, year) for p in gifts.programmes()},
+        year=year,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.get("/manage/gifts/preview")
+@hr_only
+def preview() -> str:
+    """Who will receive what in the next days, and the cost."""
+    today = company_today()
+    return render_template(
+        "recognition/preview.html",
+        preview=gifts.preview(today),
+        days=gifts.PREVIEW_DAYS,
+        today=today,
+    )
+
+
+def _save_programme(programme: GiftProgramme | None) -> Response | Page:
+    form = _programme_form(programme)
+    if programme is not None and request.method == "GET":
+        form.fill(programme)
+    if form.validate_on_submit():
+        try:
+            if programme is None:
+                saved = gifts.create_programme(form.data_for_service(), actor=current_user)
+            else:
+                saved = gifts.update_programme(
+                    programme.id, form.data_for_service(), actor=current_user
+                )
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("The gift programme “%(name)s” is saved.", name=saved.name), "success")
+            return redirect(url_for(".programmes"), 303)
+    status = 400 if form.is_submitted() else 200
+    page = render_template("recognition/programme_form.html", form=form, programme=programme)
+    return page, status
+
+
+@bp.route("/manage/gifts/new", methods=["GET", "POST"])
+@hr_only
+def create_programme() -> Response | Page:
+    return _save_programme(None)
+
+
+@bp.route("/manage/gifts/<int:programme_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit_programme(programme_id: int) -> Response | Page:
+    """Raises NotFound (404): no such programme."""
+    return _save_programme(gifts.get_programme(programme_id))
+
+
+def _set_programme_active(programme_id: int, active: bool) -> Response:
+    require_confirmation()
+    try:
+        programme = gifts.set_programme_active(programme_id, active, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        if active:
+            flash(_("“%(name)s” grants its gifts again.", name=programme.name), "success")
+        else:
+            flash(_("“%(name)s” is paused: it grants nothing.", name=programme.name), "success")
+    return redirect(url_for(".programmes"), 303)
+
+
+@bp.post("/manage/gifts/<int:programme_id>/pause")
+@hr_only
+def pause_programme(programme_id: int) -> Response:
+    return _set_programme_active(programme_id, False)
+
+
+@bp.post("/manage/gifts/<int:programme_id>/resume")
+@hr_only
+def resume_programme(programme_id: int) -> Response:
+    return _set_programme_active(programme_id, True)

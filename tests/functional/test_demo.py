@@ -1,7 +1,8 @@
 """``flask perks demo`` leaves a company that looks lived in (issue 13, item 7): six months of
 activity over realistic days and hours, every step of every order in the order it happened,
-signals on the fraud page, a finished draw anyone can verify, and a picture on every product
-and perk.
+signals on the fraud page, a finished draw anyone can verify, a picture on every product
+and perk, and gifts (issue 14): the demo employee's birthday card today, and 60 days of the
+granting job giving each eligible person their gift once within the budgets.
 
 One seed serves every check (seeding takes seconds: the customers pay in the sandbox)."""
 
@@ -15,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from perks.catalog import draws
+from perks.catalog.claims import company_today
 from perks.catalog.models import Claim, Draw, DrawStatus, EntryOutcome, Perk
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import utcnow
@@ -23,6 +25,8 @@ from perks.extensions import db
 from perks.images import load_image
 from perks.payments.models import StripeEvent
 from perks.people.models import User
+from perks.recognition import gifts
+from perks.recognition.models import Gift
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click
 from perks.shop.models import Order, Product
@@ -50,6 +54,8 @@ def test_the_demo_looks_lived_in(runner, client):
     check_a_finished_draw_verifies_and_a_new_round_is_open()
     check_every_product_and_perk_has_a_picture(client)
     check_the_storefront_wears_the_company_brand(client)
+    check_the_demo_employee_has_a_birthday_card_today(client)
+    check_sixty_days_of_gifts_grant_each_eligible_person_once()
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -194,3 +200,52 @@ def check_the_storefront_wears_the_company_brand(client) -> None:  # type: ignor
     assert "Du lịch Sen Vàng" in html
     assert "/brand/logo/" in html
     assert "Phúc lợi dành cho những người làm nên công ty" not in html
+
+
+def check_the_demo_employee_has_a_birthday_card_today(client) -> None:  # type: ignore[no-untyped-def]
+    employee = db.session.scalars(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}")).one()
+    login(client, employee, DEMO_PASSWORD)
+    home = client.get("/").get_data(as_text=True)
+    client.post("/logout")
+    assert 'data-testid="greeting-card"' in home
+    gift = db.session.scalars(select(Gift).where(Gift.user_id == employee.id)).one()
+    assert f'href="/my-perks/{gift.claim_id}"' in home
+    assert gift.claim.code == "SENVANG-HPBD"
+
+
+def check_sixty_days_of_gifts_grant_each_eligible_person_once() -> None:
+    """The real job, run day by day for 60 days from the demo's today (twice on some days):
+    every gift due in the days the runs cover is granted once, and no budget is exceeded."""
+    start = company_today()
+    last = start + timedelta(days=60)
+    for n in range(1, 61):
+        day = start + timedelta(days=n)
+        gifts.grant_due_gifts(day)
+        if n % 6 == 0:
+            gifts.grant_due_gifts(day)
+    for programme in gifts.programmes():
+        due = {
+            (d.person.id, d.on.year)
+            for d in gifts.dues(
+                programme,
+                start - timedelta(days=gifts.CATCH_UP_DAYS),
+                last + timedelta(days=programme.days_ahead),
+            )
+        }
+        granted = db.session.execute(
+            select(Gift.user_id, Gift.occasion_year, Gift.department_id, Gift.cost_amount).where(
+                Gift.programme_id == programme.id
+            )
+        ).all()
+        people = [(user, year) for user, year, _, _ in granted]
+        assert len(people) == len(set(people)), programme.name_en
+        assert set(people) <= due, programme.name_en
+        for year in {year for _, year in people}:
+            spent = [(d, cost) for _, y, d, cost in granted if y == year]
+            if programme.budget_amount is not None:
+                assert sum(cost for _, cost in spent) <= programme.budget_amount
+            for budget in programme.department_budgets:
+                in_department = sum(c for d, c in spent if d == budget.department_id)
+                assert in_department <= budget.amount
+        if programme.budget_amount is None and not programme.department_budgets:
+            assert set(people) == due, programme.name_en

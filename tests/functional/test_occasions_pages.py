@@ -140,7 +140,11 @@ def test_hr_sees_birthdays_coming_up(client, login_as):
     hr = login_as(Role.HR)
     services.add_vietnamese_calendar(actor=hr)
     soon = company_today()
-    UserFactory(name="Phạm Thu Hà", birth_month=soon.month, birth_day=soon.day)
+    # she hides her birthday from colleagues (account page): HR still sees it, marked
+    UserFactory(
+        name="Phạm Thu Hà", birth_month=soon.month, birth_day=soon.day, hide_personal_dates=True
+    )
     page = client.get("/manage/occasions").get_data(as_text=True)
     assert "Phạm Thu Hà" in page
+    assert 'data-testid="hidden-from-colleagues"' in page
     assert "Phạm Thu Hà" not in client.get("/occasions").get_data(as_text=True)

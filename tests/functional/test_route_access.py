@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 import pytest
 
 from perks.catalog import claims, draws
-from perks.catalog.models import CodeMode, PerkStatus
+from perks.catalog.models import CodeMode, PerkKind, PerkStatus
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role
-from perks.recognition.models import Occasion, OccasionKind
+from perks.recognition.models import GiftProgramme, Occasion, OccasionKind
 from tests import factories
 from tests.helpers import login
 from tests.routes import ANONYMOUS, IGNORED_ENDPOINTS, PUBLIC_REDIRECTS, ROLES, ROUTES
@@ -52,8 +52,20 @@ def samples() -> dict[str, int]:
     )
     db.session.add(occasion)
     db.session.commit()
+    programme = GiftProgramme(
+        name_vi="Quà ngày hội",
+        name_en="Family day gift",
+        occasion_id=occasion.id,
+        perk_id=factories.PerkFactory(kind=PerkKind.GIFT).id,
+        message_vi="Chúc mừng!",
+        message_en="Congratulations!",
+        unit_cost_amount=100_000,
+    )
+    db.session.add(programme)
+    db.session.commit()
     return {
         "occasion": occasion.id,
+        "programme": programme.id,
         "person": person.id,
         "message": message.id,
         "import": upload.id,

@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from perks.catalog import claims, draws
-from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkStatus
+from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkStatus
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.finance import payouts
@@ -31,8 +31,10 @@ from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role, User
+from perks.recognition import gifts
 from perks.recognition import services as occasions
-from perks.recognition.models import OccasionKind
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import Occasion, OccasionKind
 from perks.recognition.services import OccasionData
 from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_DAY
 from perks.referrals.models import Click
@@ -110,6 +112,7 @@ SHOWS_THE_ROWS = {
     "people_import.review",
     "recognition.calendar",
     "recognition.manage",
+    "recognition.preview",
     "referral_stats.company",
     "referral_stats.fraud",
     "referral_stats.my_links",
@@ -177,7 +180,23 @@ def _start(viewers: dict[str, User]) -> World:
         OccasionData("Ngày hội", "Family day", OccasionKind.SOLAR, 6, 28),
         actor=viewers[Role.HR.value],
     )
+    birthday = db.session.scalars(select(Occasion).where(Occasion.key == "birthday")).one()
+    programme = gifts.create_programme(
+        ProgrammeData(
+            name_vi="Quà sinh nhật",
+            name_en="Birthday gift",
+            occasion_id=birthday.id,
+            perk_id=factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None).id,
+            days_ahead=0,
+            message_vi="Chúc mừng sinh nhật!",
+            message_en="Happy birthday!",
+            unit_cost=Money(200_000, "VND"),
+            budget=None,
+        ),
+        actor=viewers[Role.HR.value],
+    )
     world.samples.update(
+        programme=programme.id,
         occasion=own_occasion.id,
         person=person.id,
         message=message.id,

@@ -1,0 +1,606 @@
+"""Gift programmes: HR's changes (``create_programme``, ``update_programme``,
+``set_programme_active``, each one transaction, audited), who receives what
+(``in_audience``, ``preview``), the daily granting (``grant_due_gifts``) and the greeting
+cards of the day (``greetings``).
+
+Granting:
+
+* a programme's occasion falls on ``on`` (``perks.recognition.services``' dates: solar,
+  lunar, founding day, each person's birthday or work anniversary at the milestones); its
+  gift is due from ``on - days_ahead`` and, for a job that missed days, until
+  ``CATCH_UP_DAYS`` after ``on``: every run grants everything due, so a missed day is caught
+  up by the next run;
+* a gift is granted once per (programme, person, occasion year): the ``gift`` table's unique
+  constraint says so, and a run that loses the race to another host skips the person;
+* each grant is one transaction that locks the programme's row (PostgreSQL), counts what the
+  programme and the person's department have spent in the occasion year, and grants only
+  when the gift fits both budgets: two hosts granting at once never exceed one;
+* the grant is a claim of the gift perk (``perks.catalog.claims.grant_gift``: a code from
+  the pool, the shared code or a voucher number), and an e-mail in the outbox, sent after
+  the commit.
+
+Points and amounts paid with wages are not gifts yet: a programme's gift is a perk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from perks import audit
+from perks.catalog import eligibility
+from perks.catalog.claims import grant_gift
+from perks.catalog.models import Perk, PerkKind, PerkStatus
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotEligible, NotFound, SoldOut, ValidationFailed
+from perks.extensions import db
+from perks.mail import send_email
+from perks.money import Money
+from perks.people.models import Department, EmploymentType, Gender, User
+from perks.recognition import services
+from perks.recognition.models import (
+    Gift,
+    GiftDepartmentBudget,
+    GiftProgramme,
+    Occasion,
+    OccasionKind,
+)
+from perks.urls import absolute_url
+
+log = logging.getLogger(__name__)
+
+#: how many days after its occasion a gift a run missed is still granted
+CATCH_UP_DAYS = 7
+#: the most days ahead of its occasion a gift may be granted
+MAX_DAYS_AHEAD = 60
+#: how far ahead HR's preview looks
+PREVIEW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ProgrammeData:
+    """What HR sets on a programme. Amounts are in the programme's currency."""
+
+    name_vi: str
+    name_en: str
+    occasion_id: int
+    perk_id: int
+    days_ahead: int
+    message_vi: str
+    message_en: str
+    unit_cost: Money
+    budget: Money | None
+    department_ids: tuple[int, ...] = ()
+    locations: tuple[str, ...] = ()
+    employment_types: tuple[str, ...] = ()
+    min_tenure_days: int = 0
+    gender: Gender | None = None
+    requires_children: bool = False
+    #: department id -> the most its gifts of one occasion year may cost
+    department_budgets: dict[int, Money] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A gift a programme owes a person for the occasion on ``on``."""
+
+    programme: GiftProgramme
+    person: User
+    on: date
+
+    @property
+    def grant_on(self) -> date:
+        return self.on - timedelta(days=self.programme.days_ahead)
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One gift the preview expects: granted on ``grant_on`` unless ``over_budget``."""
+
+    due: Due
+    over_budget: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    lines: list[PreviewLine]
+    #: what the gifts that fit their budgets will cost, per currency
+    totals: dict[str, Money]
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def programmes() -> list[GiftProgramme]:
+    """Every programme, active ones first, by name. Raises nothing."""
+    found = db.session.scalars(select(GiftProgramme)).all()
+    return sorted(found, key=lambda p: (not p.active, p.name_vi))
+
+
+def get_programme(programme_id: int) -> GiftProgramme:
+    """Raises NotFound: no such programme."""
+    programme = db.session.get(GiftProgramme, programme_id)
+    if programme is None:
+        raise NotFound()
+    return programme
+
+
+def gift_perks() -> list[Perk]:
+    """The perks a programme may give: published perks of kind gift. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Perk)
+            .where(Perk.kind == PerkKind.GIFT, Perk.status == PerkStatus.PUBLISHED)
+            .order_by(Perk.title_vi)
+        )
+    )
+
+
+def in_audience(programme: GiftProgramme, person: User, on: date) -> bool:
+    """Whether ``person`` is in the programme's audience for its occasion on ``on``: the
+    perk eligibility rules (departments, locations, employment types, tenure on ``on``),
+    and the gender or children HR recorded when the programme asks for them. Raises
+    nothing."""
+    if not person.active:
+        return False
+    if eligibility.audience_reasons(programme, person, on):
+        return False
+    if programme.gender is not None and person.gender is not programme.gender:
+        return False
+    return not programme.requires_children or bool(person.children_under_15)
+
+
+def _dates(first_from: Callable[[date], date | None], start: date, end: date) -> list[date]:
+    """Every date from ``start`` to ``end`` that ``first_from`` (the first on or after a
+    day) finds."""
+    found: list[date] = []
+    day = start
+    while day <= end:
+        on = first_from(day)
+        if on is None or on > end:
+            break
+        found.append(on)
+        day = on + timedelta(days=1)
+    return found
+
+
+def _occasion_dates(
+    occasion: Occasion, person: User, start: date, end: date, settings: services.Settings
+) -> list[date]:
+    """The dates of ``occasion`` for ``person`` from ``start`` to ``end``."""
+    if occasion.kind is OccasionKind.BIRTHDAY:
+        return _dates(lambda day: services.next_birthday(person, day), start, end)
+    if occasion.kind is OccasionKind.WORK_ANNIVERSARY:
+        milestones = set(settings.anniversary_milestones)
+
+        def anniversary(day: date) -> date | None:
+            found = services.next_work_anniversary(person, day)
+            return found[0] if found else None
+
+        return [
+            on
+            for on in _dates(anniversary, start, end)
+            if not milestones
+            or (person.hire_date and on.year - person.hire_date.year in milestones)
+        ]
+    return _dates(lambda day: services.next_date(occasion, day, settings).on, start, end)
+
+
+def _people() -> Sequence[User]:
+    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+
+
+def dues(
+    programme: GiftProgramme, start: date, end: date, people: Iterable[User] | None = None
+) -> list[Due]:
+    """The gifts ``programme`` owes for its occasion's dates from ``start`` to ``end``, to
+    the people in its audience (``people``: every active person), granted or not. Nothing
+    for a paused programme or an inactive occasion. Raises nothing."""
+    if not programme.active or not programme.occasion.active:
+        return []
+    settings = services.current_settings()
+    occasion = programme.occasion
+    everyone = list(people) if people is not None else _people()
+    found: list[Due] = []
+    if occasion.kind.personal:
+        for person in everyone:
+            for on in _occasion_dates(occasion, person, start, end, settings):
+                if in_audience(programme, person, on):
+                    found.append(Due(programme, person, on))
+    else:
+        for on in _occasion_dates(occasion, everyone[0], start, end, settings) if everyone else []:
+            found.extend(
+                Due(programme, person, on)
+                for person in everyone
+                if in_audience(programme, person, on)
+            )
+    return sorted(found, key=lambda d: (d.on, d.person.name))
+
+
+def _granted(programme_id: int) -> set[tuple[int, int]]:
+    """(person, occasion year) of every gift the programme granted."""
+    rows = db.session.execute(
+        select(Gift.user_id, Gift.occasion_year).where(Gift.programme_id == programme_id)
+    )
+    return {(user_id, year) for user_id, year in rows}
+
+
+def _spent(programme_id: int, year: int) -> tuple[int, dict[int | None, int]]:
+    """What the programme's gifts of the occasion year cost: in all, and per department."""
+    rows = db.session.execute(
+        select(Gift.department_id, func.sum(Gift.cost_amount))
+        .where(Gift.programme_id == programme_id, Gift.occasion_year == year)
+        .group_by(Gift.department_id)
+    )
+    per_department = {department_id: int(total or 0) for department_id, total in rows}
+    return sum(per_department.values()), per_department
+
+
+def _fits(
+    programme: GiftProgramme,
+    department_id: int | None,
+    spent: int,
+    per_department: dict[int | None, int],
+) -> bool:
+    """Whether one more gift keeps the programme and the department within budget."""
+    cost = programme.unit_cost_amount
+    if programme.budget_amount is not None and spent + cost > programme.budget_amount:
+        return False
+    limits = {b.department_id: b.amount for b in programme.department_budgets}
+    if department_id in limits:
+        return per_department.get(department_id, 0) + cost <= limits[department_id]
+    return True
+
+
+def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
+    """Who will receive what in the ``days`` days from ``today`` (and what is overdue and
+    still in its catch-up window), and what it costs: gifts not granted yet, in the order
+    the job would grant them; those a budget would stop are marked. Raises nothing."""
+    lines: list[PreviewLine] = []
+    totals: dict[str, Money] = {}
+    people = _people()
+    for programme in programmes():
+        start = today - timedelta(days=CATCH_UP_DAYS)
+        end = today + timedelta(days=days - 1 + programme.days_ahead)
+        granted = _granted(programme.id)
+        spent: dict[int, tuple[int, dict[int | None, int]]] = {}
+        for due in dues(programme, start, end, people):
+            if (due.person.id, due.on.year) in granted:
+                continue
+            if due.on.year not in spent:
+                spent[due.on.year] = _spent(programme.id, due.on.year)
+            total, per_department = spent[due.on.year]
+            department_id = due.person.department_id
+            fits = _fits(programme, department_id, total, per_department)
+            if fits:
+                cost = programme.unit_cost_amount
+                per_department[department_id] = per_department.get(department_id, 0) + cost
+                spent[due.on.year] = (total + cost, per_department)
+                previous = totals.get(programme.currency, Money.zero(programme.currency))
+                totals[programme.currency] = previous + programme.unit_cost
+            lines.append(PreviewLine(due, over_budget=not fits))
+    lines.sort(key=lambda line: (line.due.grant_on, line.due.on, line.due.person.name))
+    return Preview(lines, totals)
+
+
+def greetings(person: User, today: date) -> list[Gift]:
+    """The person's gifts whose occasion is ``today``: their home page's greeting cards.
+    Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Gift)
+            .where(Gift.user_id == person.id, Gift.occasion_on == today)
+            .order_by(Gift.id)
+        )
+    )
+
+
+# --- granting -------------------------------------------------------------------------------
+
+
+def grant_due_gifts(today: date) -> int:
+    """Grant every gift due on ``today``: each programme's gifts whose grant day has come and
+    whose occasion is at most ``CATCH_UP_DAYS`` behind, each person once per occasion year,
+    within the budgets. Returns how many were granted.
+
+    Idempotent and safe on several hosts at once (the programme's row lock and the unique
+    constraint). A gift the budget or the perk's stock stops is left for a later run (HR
+    may raise the budget or add codes) and logged; raises nothing else.
+    """
+    granted = 0
+    people = _people()
+    for programme_id in db.session.scalars(
+        select(GiftProgramme.id).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
+    ).all():
+        programme = get_programme(programme_id)
+        start = today - timedelta(days=CATCH_UP_DAYS)
+        end = today + timedelta(days=programme.days_ahead)
+        done = _granted(programme.id)
+        for due in dues(programme, start, end, people):
+            if (due.person.id, due.on.year) not in done and _grant(due, today):
+                granted += 1
+    return granted
+
+
+def _grant(due: Due, today: date) -> bool:
+    """Grant one gift in a transaction of its own; False when it was not granted."""
+    year = due.on.year
+    try:
+        with transaction():
+            programme = db.session.scalar(
+                select(GiftProgramme)
+                .where(GiftProgramme.id == due.programme.id)
+                .with_for_update(of=GiftProgramme)
+                .execution_options(populate_existing=True)
+            )
+            if programme is None or not programme.active:
+                return False
+            exists = db.session.scalar(
+                select(Gift.id).where(
+                    Gift.programme_id == programme.id,
+                    Gift.user_id == due.person.id,
+                    Gift.occasion_year == year,
+                )
+            )
+            if exists is not None:
+                return False
+            spent, per_department = _spent(programme.id, year)
+            if not _fits(programme, due.person.department_id, spent, per_department):
+                log.warning(
+                    "gift programme %s: the budget stops the gift of person %s for %s",
+                    programme.id,
+                    due.person.id,
+                    due.on,
+                )
+                return False
+            with db.session.begin_nested():
+                claim = grant_gift(programme.perk, due.person, today=today)
+                gift = Gift(
+                    programme_id=programme.id,
+                    user_id=due.person.id,
+                    occasion_year=year,
+                    occasion_on=due.on,
+                    department_id=due.person.department_id,
+                    currency=programme.currency,
+                    cost_amount=programme.unit_cost_amount,
+                    claim_id=claim.id,
+                    granted_at=utcnow(),
+                )
+                db.session.add(gift)
+                db.session.flush()
+            _tell(gift, claim.code, programme, due.person)
+    except IntegrityError:
+        return False  # another run granted it first
+    except (SoldOut, NotEligible) as error:
+        log.warning("gift programme %s cannot give its perk: %s", due.programme.id, error)
+        return False
+    return True
+
+
+def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None:
+    """The person's e-mail about their gift, in their language (outbox; flush only)."""
+    send_email(
+        person.email,
+        "gift_granted",
+        locale=person.locale,
+        person=person,
+        programme_name=programme.localized("name", person.locale),
+        message=programme.localized("message", person.locale),
+        perk_title=programme.perk.localized("title", person.locale),
+        code=code,
+        occasion_on=gift.occasion_on,
+        claim_url=absolute_url("catalog.my_claim", claim_id=gift.claim_id),
+    )
+
+
+# --- HR's changes ---------------------------------------------------------------------------
+
+
+def _check(data: ProgrammeData) -> ProgrammeData:
+    """Raises ValidationFailed naming the field at fault."""
+    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
+    if not name_vi or not name_en:
+        field_name = "name_vi" if not name_vi else "name_en"
+        raise ValidationFailed(str(_l("Give the name in both languages.")), field=field_name)
+    message_vi, message_en = data.message_vi.strip(), data.message_en.strip()
+    if not message_vi or not message_en:
+        field_name = "message_vi" if not message_vi else "message_en"
+        raise ValidationFailed(str(_l("Write the greeting in both languages.")), field=field_name)
+    occasion = db.session.get(Occasion, data.occasion_id)
+    if occasion is None:
+        raise ValidationFailed(str(_l("Choose an occasion.")), field="occasion_id")
+    perk = db.session.get(Perk, data.perk_id)
+    if perk is None or perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
+        raise ValidationFailed(str(_l("Choose a published perk of kind gift.")), field="perk_id")
+    if not 0 <= data.days_ahead <= MAX_DAYS_AHEAD:
+        raise ValidationFailed(
+            str(_l("From 0 to %(days)d days ahead.", days=MAX_DAYS_AHEAD)), field="days_ahead"
+        )
+    if data.unit_cost.amount < 0:
+        raise ValidationFailed(str(_l("A cost cannot be negative.")), field="unit_cost")
+    currency = data.unit_cost.currency
+    if data.budget is not None and (data.budget.currency != currency or data.budget.amount < 0):
+        raise ValidationFailed(
+            str(_l("The budget is an amount in %(currency)s.", currency=currency)), field="budget"
+        )
+    for department_id, amount in data.department_budgets.items():
+        if db.session.get(Department, department_id) is None:
+            raise ValidationFailed(str(_l("No such department.")), field="department_budgets")
+        if amount.currency != currency or amount.amount < 0:
+            raise ValidationFailed(
+                str(_l("The budget is an amount in %(currency)s.", currency=currency)),
+                field="department_budgets",
+            )
+    if any(t not in {e.value for e in EmploymentType} for t in data.employment_types):
+        raise ValidationFailed(str(_l("Choose known employment types.")), field="employment_types")
+    if data.min_tenure_days < 0:
+        raise ValidationFailed(str(_l("Tenure cannot be negative.")), field="min_tenure_days")
+    return ProgrammeData(
+        name_vi=name_vi,
+        name_en=name_en,
+        occasion_id=data.occasion_id,
+        perk_id=data.perk_id,
+        days_ahead=data.days_ahead,
+        message_vi=message_vi,
+        message_en=message_en,
+        unit_cost=data.unit_cost,
+        budget=data.budget,
+        department_ids=tuple(sorted(set(data.department_ids))),
+        locations=tuple(loc.strip() for loc in data.locations if loc.strip()),
+        employment_types=tuple(data.employment_types),
+        min_tenure_days=data.min_tenure_days,
+        gender=data.gender,
+        requires_children=data.requires_children,
+        department_budgets=dict(data.department_budgets),
+    )
+
+
+def _described(programme: GiftProgramme) -> dict[str, object]:
+    return {
+        "name_vi": programme.name_vi,
+        "name_en": programme.name_en,
+        "occasion_id": programme.occasion_id,
+        "perk_id": programme.perk_id,
+        "days_ahead": programme.days_ahead,
+        "message_vi": programme.message_vi,
+        "message_en": programme.message_en,
+        "currency": programme.currency,
+        "unit_cost": programme.unit_cost_amount,
+        "budget": programme.budget_amount,
+        "departments": [d.id for d in programme.departments],
+        "locations": list(programme.locations),
+        "employment_types": list(programme.employment_types),
+        "min_tenure_days": programme.min_tenure_days,
+        "gender": programme.gender.value if programme.gender else None,
+        "requires_children": programme.requires_children,
+        "department_budgets": {
+            str(b.department_id): b.amount
+            for b in sorted(programme.department_budgets, key=lambda b: b.department_id)
+        },
+    }
+
+
+def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:
+    programme.name_vi, programme.name_en = data.name_vi, data.name_en
+    programme.occasion_id, programme.perk_id = data.occasion_id, data.perk_id
+    programme.days_ahead = data.days_ahead
+    programme.message_vi, programme.message_en = data.message_vi, data.message_en
+    programme.currency = data.unit_cost.currency
+    programme.unit_cost_amount = data.unit_cost.amount
+    programme.budget_amount = data.budget.amount if data.budget is not None else None
+    programme.departments = list(
+        db.session.scalars(select(Department).where(Department.id.in_(data.department_ids)))
+    )
+    programme.locations = list(data.locations)
+    programme.employment_types = list(data.employment_types)
+    programme.min_tenure_days = data.min_tenure_days
+    programme.gender = data.gender
+    programme.requires_children = data.requires_children
+    kept = {b.department_id: b for b in programme.department_budgets}
+    budgets: list[GiftDepartmentBudget] = []
+    for department_id, amount in sorted(data.department_budgets.items()):
+        row = kept.get(department_id) or GiftDepartmentBudget(department_id=department_id)
+        row.amount = amount.amount
+        budgets.append(row)
+    programme.department_budgets = budgets
+
+
+def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
+    """Add a gift programme, active (``recognition.programme_created``).
+
+    Raises:
+        ValidationFailed: a name or greeting missing, no such occasion, not a published
+            gift perk, days ahead out of range, a negative amount or one in another currency.
+    """
+    data = _check(data)
+    with transaction():
+        programme = GiftProgramme(active=True, created_by_id=actor.id)
+        _apply(programme, data)
+        db.session.add(programme)
+        db.session.flush()
+        audit.record(
+            "recognition.programme_created",
+            actor=actor,
+            target=programme,
+            **_described(programme),
+        )
+    return programme
+
+
+def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> GiftProgramme:
+    """Change a programme (``recognition.programme_changed``, with the old and new values).
+    Gifts granted stay as they are; a lower budget only stops the next ones.
+
+    Raises:
+        NotFound: no such programme.
+        ValidationFailed: as ``create_programme``.
+    """
+    data = _check(data)
+    with transaction():
+        programme = get_programme(programme_id)
+        before = _described(programme)
+        _apply(programme, data)
+        db.session.flush()
+        after = _described(programme)
+        changes = {
+            key: {"before": before[key], "after": after[key]}
+            for key in after
+            if before[key] != after[key]
+        }
+        if changes:
+            audit.record(
+                "recognition.programme_changed", actor=actor, target=programme, changes=changes
+            )
+    return programme
+
+
+def set_programme_active(programme_id: int, active: bool, *, actor: User) -> GiftProgramme:
+    """Pause a programme (it grants nothing until resumed) or resume it
+    (``recognition.programme_paused`` / ``_resumed``). A resumed programme catches up the
+    gifts still in their window.
+
+    Raises:
+        NotFound: no such programme.
+        Conflict: it already is.
+    """
+    with transaction():
+        programme = get_programme(programme_id)
+        if programme.active == active:
+            message = (
+                _l("This programme is already running.")
+                if active
+                else _l("This programme is already paused.")
+            )
+            raise Conflict(str(message))
+        programme.active = active
+        audit.record(
+            "recognition.programme_resumed" if active else "recognition.programme_paused",
+            actor=actor,
+            target=programme,
+        )
+    return programme
+
+
+def spent_this_year(programme: GiftProgramme, year: int) -> Money:
+    """What the programme's gifts of the occasion year ``year`` cost. Raises nothing."""
+    return Money(_spent(programme.id, year)[0], programme.currency)
+
+
+def granted_counts(year: int) -> dict[int, int]:
+    """How many gifts each programme granted for the occasion year ``year``."""
+    rows = db.session.execute(
+        select(Gift.programme_id, func.count())
+        .where(Gift.occasion_year == year)
+        .group_by(Gift.programme_id)
+    )
+    counts: dict[int, int] = defaultdict(int)
+    for programme_id, count in rows:
+        counts[programme_id] = count
+    return dict(counts)

@@ -1,0 +1,15 @@
+"""Recognition's periodic work on Celery beat (see ``perks.jobs.BEAT_SCHEDULE``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from perks.catalog.claims import company_today
+from perks.recognition import gifts
+
+
+@shared_task(name="perks.recognition.grant_due_gifts")
+def grant_due_gifts() -> int:
+    """Grant the gift programmes' gifts due today in the company's time zone, and those a
+    missed run left (idempotent: once per programme, person and occasion year)."""
+    return gifts.grant_due_gifts(company_today())

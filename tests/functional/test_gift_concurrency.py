@@ -1,0 +1,79 @@
+"""Several hosts granting the day's gifts at the same time (PostgreSQL): each person gets a
+programme's gift once, and neither the programme's budget nor a department's is exceeded.
+Each thread has its own app context, so its own session and connection."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from perks.catalog.models import Claim, PerkKind
+from perks.extensions import db
+from perks.money import Money
+from perks.people.models import Role
+from perks.recognition import gifts, services
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import Gift, Occasion
+from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from tests.helpers import is_postgres
+
+pytestmark = pytest.mark.postgres_only
+
+HOSTS = 4
+DAY = date(2027, 3, 8)
+
+
+def test_racing_runs_grant_once_within_every_budget(app):
+    if not is_postgres(app):
+        pytest.skip("racing runs need PostgreSQL (row locks); set TEST_DATABASE_URL")
+    hr = UserFactory(roles={Role.HR}, active=False)
+    sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
+    for n in range(10):
+        UserFactory(department=sales if n % 2 else support)
+    services.add_vietnamese_calendar(actor=None)
+    womens_day = db.session.scalars(select(Occasion).where(Occasion.key == "womens_day")).one()
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
+    programme = gifts.create_programme(
+        ProgrammeData(
+            name_vi="Quà 8/3",
+            name_en="8 March gift",
+            occasion_id=womens_day.id,
+            perk_id=perk.id,
+            days_ahead=0,
+            message_vi="Chúc mừng!",
+            message_en="Congratulations!",
+            unit_cost=Money(100_000, "VND"),
+            budget=Money(800_000, "VND"),
+            department_budgets={sales.id: Money(300_000, "VND")},
+        ),
+        actor=hr,
+    )
+    sales_id, programme_id = sales.id, programme.id
+    db.session.remove()
+    barrier = threading.Barrier(HOSTS)
+    errors: list[str] = []
+
+    def host(_: int) -> int:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                return gifts.grant_due_gifts(DAY)
+            except Exception as error:  # any error is a failure
+                errors.append(repr(error))
+                return 0
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=HOSTS) as pool:
+        counts = list(pool.map(host, range(HOSTS)))
+    assert errors == []
+    assert sum(counts) == 8  # the budget: 3 of Sales (its own budget), 5 of Support
+    rows = db.session.execute(select(Gift.user_id, Gift.department_id)).all()
+    assert len({user for user, _ in rows}) == len(rows) == 8
+    assert [d for _, d in rows].count(sales_id) == 3
+    assert gifts.spent_this_year(gifts.get_programme(programme_id), 2027) == Money(800_000, "VND")
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 8

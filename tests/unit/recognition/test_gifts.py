@@ -1,0 +1,318 @@
+"""Gift programmes (perks.recognition.gifts): who is in an audience, budgets never exceeded
+(the programme's and each department's), one gift per programme, person and occasion year
+however many runs, missed days caught up, the e-mail in the outbox, HR's changes audited."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.catalog.models import Claim, CodeMode, PerkCode, PerkKind
+from perks.errors import Conflict, ValidationFailed
+from perks.extensions import db
+from perks.mail import OutboxMessage
+from perks.money import Money
+from perks.people.models import EmploymentType, Gender, Role, User
+from perks.recognition import gifts, services
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import Gift, Occasion
+from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app):  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def hr():  # type: ignore[no-untyped-def]
+    return UserFactory(roles={Role.HR})
+
+
+def occasion(key: str) -> Occasion:
+    services.add_vietnamese_calendar(actor=None)
+    return db.session.scalars(select(Occasion).where(Occasion.key == key)).one()
+
+
+def gift_perk(**kwargs):  # type: ignore[no-untyped-def]
+    return PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, **kwargs)
+
+
+def data(occasion_id: int, perk_id: int, **kwargs) -> ProgrammeData:  # type: ignore[no-untyped-def]
+    values = {
+        "name_vi": "Quà 8/3",
+        "name_en": "8 March gift",
+        "occasion_id": occasion_id,
+        "perk_id": perk_id,
+        "days_ahead": 0,
+        "message_vi": "Chúc mừng ngày Quốc tế Phụ nữ!",
+        "message_en": "Happy International Women's Day!",
+        "unit_cost": Money(200_000, "VND"),
+        "budget": None,
+        **kwargs,
+    }
+    return ProgrammeData(**values)
+
+
+def granted() -> list[tuple[int, int]]:
+    return list(db.session.execute(select(Gift.user_id, Gift.occasion_year).order_by(Gift.id)))
+
+
+def test_a_programme_grants_its_audience_once_on_the_day_with_a_code_and_an_email(hr):
+    women = [UserFactory(gender=Gender.FEMALE, locale="vi") for _ in range(2)]
+    UserFactory(gender=Gender.MALE)
+    UserFactory()  # nothing recorded: not in an audience that asks for a gender
+    perk = gift_perk(code_mode=CodeMode.POOL, codes=["HOA-1", "HOA-2", "HOA-3"])
+    programme = gifts.create_programme(
+        data(occasion("womens_day").id, perk.id, gender=Gender.FEMALE, days_ahead=1), actor=hr
+    )
+    assert gifts.grant_due_gifts(date(2027, 3, 6)) == 0  # two days ahead: not yet
+    assert gifts.grant_due_gifts(date(2027, 3, 7)) == 2
+    assert gifts.grant_due_gifts(date(2027, 3, 7)) == 0
+    assert gifts.grant_due_gifts(date(2027, 3, 8)) == 0
+    assert sorted(granted()) == sorted((w.id, 2027) for w in women)
+    claims = db.session.scalars(select(Claim).order_by(Claim.id)).all()
+    assert [(c.user_id, c.code, c.source) for c in claims] == [
+        (women[0].id, "HOA-1", "gift"),
+        (women[1].id, "HOA-2", "gift"),
+    ]
+    mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.recipient for m in mail] == [w.email for w in women]
+    assert "Chúc mừng ngày Quốc tế Phụ nữ!" in mail[0].body_text
+    assert "HOA-1" in mail[0].body_text
+    assert f"/my-perks/{claims[0].id}" in mail[0].body_text
+    assert [g.occasion_on for g in db.session.scalars(select(Gift))] == [date(2027, 3, 8)] * 2
+    # the next year's 8/3 is another gift
+    assert gifts.grant_due_gifts(date(2028, 3, 7)) == 1  # the pool had one code left
+    assert programme.id == db.session.scalars(select(Gift.programme_id)).first()
+
+
+def test_the_audience_follows_the_perk_eligibility_rules_and_recorded_children(hr):
+    sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
+    parent = UserFactory(department=sales, children_under_15=2, location="Hà Nội")
+    UserFactory(department=sales, children_under_15=0)  # no children under 15
+    UserFactory(department=support, children_under_15=1)  # another department
+    UserFactory(department=sales, children_under_15=1, location="Đà Nẵng")  # another place
+    UserFactory(
+        department=sales, children_under_15=1, employment_type=EmploymentType.SUPPLIER
+    )  # a supplier
+    UserFactory(department=sales, children_under_15=1, hire_date=date(2026, 5, 1))  # too new
+    UserFactory(department=sales, children_under_15=1, active=False)
+    perk = gift_perk()
+    gifts.create_programme(
+        data(
+            occasion("childrens_day").id,
+            perk.id,
+            department_ids=(sales.id,),
+            locations=("Hà Nội",),
+            employment_types=("staff", "contractor"),
+            min_tenure_days=90,
+            requires_children=True,
+        ),
+        actor=hr,
+    )
+    assert gifts.grant_due_gifts(date(2026, 6, 1)) == 1
+    assert granted() == [(parent.id, 2026)]
+
+
+def test_a_lunar_occasion_is_granted_on_its_solar_day_and_missed_days_are_caught_up(hr):
+    people = [hr, *(UserFactory() for _ in range(2))]  # HR receive gifts too
+    gifts.create_programme(
+        data(occasion("tet").id, gift_perk().id, days_ahead=3, name_en="Tết gift"), actor=hr
+    )
+    # Tết 2027 is 6 February; granted from 3 February
+    assert gifts.grant_due_gifts(date(2027, 2, 2)) == 0
+    # the job was down from 3 to 9 February: the run on the 10th catches up
+    assert gifts.grant_due_gifts(date(2027, 2, 10)) == 3
+    assert sorted(granted()) == sorted((p.id, 2027) for p in people)
+    assert {g.occasion_on for g in db.session.scalars(select(Gift))} == {date(2027, 2, 6)}
+
+
+def test_a_day_missed_beyond_the_catch_up_window_is_not_granted_late(hr):
+    UserFactory()
+    gifts.create_programme(data(occasion("womens_day").id, gift_perk().id), actor=hr)
+    late = date(2027, 3, 8) + timedelta(days=gifts.CATCH_UP_DAYS + 1)
+    assert gifts.grant_due_gifts(late) == 0
+
+
+def test_birthdays_and_work_anniversaries_are_per_person(hr):
+    born = UserFactory(birth_month=7, birth_day=14)
+    UserFactory(birth_month=7, birth_day=20)
+    hired = UserFactory(hire_date=date(2023, 7, 15))  # 3 years on 15/07/2026
+    UserFactory(hire_date=date(2024, 7, 15))  # 2 years: not a milestone
+    gifts.create_programme(data(occasion("birthday").id, gift_perk().id), actor=hr)
+    gifts.create_programme(data(occasion("work_anniversary").id, gift_perk().id), actor=hr)
+    assert gifts.grant_due_gifts(date(2026, 7, 15)) == 2
+    assert sorted(granted()) == sorted([(born.id, 2026), (hired.id, 2026)])
+
+
+def test_the_programme_budget_is_never_exceeded(hr):
+    for _ in range(4):
+        UserFactory()  # and HR: five people
+    programme = gifts.create_programme(
+        data(
+            occasion("womens_day").id,
+            gift_perk().id,
+            unit_cost=Money(300_000, "VND"),
+            budget=Money(1_000_000, "VND"),
+        ),
+        actor=hr,
+    )
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 3
+    assert gifts.grant_due_gifts(date(2026, 3, 9)) == 0
+    assert gifts.spent_this_year(programme, 2026) == Money(900_000, "VND")
+    # HR raises the budget: the next run catches up one more
+    gifts.update_programme(
+        programme.id,
+        data(
+            occasion("womens_day").id,
+            programme.perk_id,
+            unit_cost=Money(300_000, "VND"),
+            budget=Money(1_200_000, "VND"),
+        ),
+        actor=hr,
+    )
+    assert gifts.grant_due_gifts(date(2026, 3, 10)) == 1
+
+
+def test_a_department_budget_is_never_exceeded_and_others_are_not_held_back(hr):
+    sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
+    for _ in range(3):
+        UserFactory(department=sales)
+    for _ in range(2):
+        UserFactory(department=support)
+    hr.department = support
+    db.session.commit()
+    perk = gift_perk()
+    gifts.create_programme(
+        data(
+            occasion("womens_day").id,
+            perk.id,
+            department_budgets={sales.id: Money(400_000, "VND")},
+        ),
+        actor=hr,
+    )
+    preview = gifts.preview(date(2026, 3, 1))
+    assert [line.over_budget for line in preview.lines].count(True) == 1
+    assert preview.totals == {"VND": Money(1_000_000, "VND")}
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 5
+    per_department = dict(
+        db.session.execute(
+            select(Gift.department_id, func.count()).group_by(Gift.department_id)
+        ).all()
+    )
+    assert per_department == {sales.id: 2, support.id: 3}
+
+
+def test_a_paused_programme_grants_nothing_and_catches_up_when_resumed(hr):
+    programme = gifts.create_programme(data(occasion("womens_day").id, gift_perk().id), actor=hr)
+    gifts.set_programme_active(programme.id, False, actor=hr)
+    with pytest.raises(Conflict):
+        gifts.set_programme_active(programme.id, False, actor=hr)
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 0
+    assert gifts.preview(date(2026, 3, 1)).lines == []
+    gifts.set_programme_active(programme.id, True, actor=hr)
+    assert gifts.grant_due_gifts(date(2026, 3, 9)) == 1
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert [a for a in actions if a.startswith("recognition.programme")] == [
+        "recognition.programme_created",
+        "recognition.programme_paused",
+        "recognition.programme_resumed",
+    ]
+
+
+def test_a_gift_without_codes_left_is_not_granted_and_waits(hr):
+    UserFactory()  # and HR
+    perk = gift_perk(code_mode=CodeMode.POOL, codes=["ONLY-1"])
+    gifts.create_programme(data(occasion("womens_day").id, perk.id), actor=hr)
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 1
+    db.session.add(PerkCode(perk_id=perk.id, code="MORE-1"))
+    db.session.commit()
+    assert gifts.grant_due_gifts(date(2026, 3, 9)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Gift)) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name_en": " "}, "name_en"),
+        ({"message_vi": ""}, "message_vi"),
+        ({"days_ahead": 61}, "days_ahead"),
+        ({"budget": Money(5, "USD")}, "budget"),
+        ({"unit_cost": Money(-1, "VND")}, "unit_cost"),
+        ({"occasion_id": 999}, "occasion_id"),
+        ({"employment_types": ("pirate",)}, "employment_types"),
+    ],
+)
+def test_bad_programmes_are_refused_naming_the_field(hr, change, field):
+    ids = {"occasion_id": occasion("tet").id, "perk_id": gift_perk().id}
+    with pytest.raises(ValidationFailed) as refused:
+        gifts.create_programme(data(**(ids | change)), actor=hr)
+    assert refused.value.details["field"] == field
+
+
+def test_only_a_published_gift_perk_can_be_a_programme_gift(hr):
+    with pytest.raises(ValidationFailed) as refused:
+        gifts.create_programme(data(occasion("tet").id, PerkFactory().id), actor=hr)
+    assert refused.value.details["field"] == "perk_id"
+
+
+def test_sixty_days_day_by_day_some_twice_grant_each_eligible_person_exactly_once(hr):
+    sales = DepartmentFactory(name="Sales")
+    hr.active = False  # the simulated company is the people below
+    db.session.commit()
+    people = [
+        UserFactory(
+            department=sales if n % 2 else None,
+            gender=Gender.FEMALE if n % 3 == 0 else Gender.MALE,
+            birth_month=1 + n % 3,
+            birth_day=1 + (7 * n) % 28,
+            hire_date=date(2020 + n % 5, 1 + n % 3, 1 + (5 * n) % 28),
+        )
+        for n in range(24)
+    ]
+    tet = gifts.create_programme(
+        data(occasion("tet").id, gift_perk().id, days_ahead=5, name_en="Tết"), actor=hr
+    )
+    womens = gifts.create_programme(
+        data(occasion("womens_day").id, gift_perk().id, gender=Gender.FEMALE), actor=hr
+    )
+    birthday = gifts.create_programme(
+        data(occasion("birthday").id, gift_perk().id, days_ahead=2), actor=hr
+    )
+    start = date(2027, 1, 15)
+    for n in range(60):
+        day = start + timedelta(days=n)
+        gifts.grant_due_gifts(day)
+        if n % 7 == 0:
+            gifts.grant_due_gifts(day)
+    rows = db.session.execute(select(Gift.programme_id, Gift.user_id, Gift.occasion_on)).all()
+    # Tết 2027 (6 February): everyone; 8 March: the women; the birthdays the runs from 15
+    # January to 15 March reach: from the catch-up window of the first to two days ahead
+    # of the last
+    expected = {(tet.id, p.id, date(2027, 2, 6)) for p in people}
+    expected |= {(womens.id, p.id, date(2027, 3, 8)) for p in people if p.gender is Gender.FEMALE}
+    first = start - timedelta(days=gifts.CATCH_UP_DAYS)
+    last = start + timedelta(days=59 + 2)
+    for p in people:
+        on = date(2027, p.birth_month, p.birth_day)
+        if first <= on <= last:
+            expected.add((birthday.id, p.id, on))
+    assert sorted(rows) == sorted(expected)
+    assert len(rows) == len({(programme, user) for programme, user, _ in rows})
+
+
+def test_privacy_choices_do_not_stop_the_gift(hr):
+    person = UserFactory(birth_month=5, birth_day=2, hide_personal_dates=True)
+    person.public_celebration = False
+    db.session.commit()
+    gifts.create_programme(data(occasion("birthday").id, gift_perk().id), actor=hr)
+    assert gifts.grant_due_gifts(date(2026, 5, 2)) == 1
+    assert db.session.get(User, person.id) is not None
+    assert gifts.greetings(person, date(2026, 5, 2))[0].user_id == person.id
+    assert gifts.greetings(person, date(2026, 5, 3)) == []
