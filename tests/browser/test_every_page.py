@@ -2,9 +2,9 @@
 no serious or critical accessibility violation found by axe-core.
 
 The demo company is seeded (once per tour of screens: phone, laptop); then each of its
-logins (and an anonymous visitor, for the public pages) opens every page of their role (tests/site_pages.py) at 390 × 844 in
-Vietnamese and at 1280 × 800 in English, and their home page at 1280 × 800 in Vietnamese,
-where the main menu must also fit on one line. At each visit:
+logins (and an anonymous visitor, for the public pages) opens every page of their role
+(tests/site_pages.py) at 390 × 844 in Vietnamese and at 1280 × 800 in English, and their
+home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one line. At each visit:
 
 - the document is no wider than the window (``scrollWidth > clientWidth`` is horizontal
   scrolling), and the elements that stick out are named;
