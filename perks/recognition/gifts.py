@@ -39,7 +39,7 @@ from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import transaction, utcnow
-from perks.errors import Conflict, NotEligible, NotFound, SoldOut, ValidationFailed
+from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.mail import send_email
 from perks.money import Money
@@ -572,18 +572,15 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
     """
     with transaction():
         programme = get_programme(programme_id)
-        if programme.active == active:
-            message = (
-                _l("This programme is already running.")
-                if active
-                else _l("This programme is already paused.")
-            )
-            raise Conflict(str(message))
-        programme.active = active
-        audit.record(
-            "recognition.programme_resumed" if active else "recognition.programme_paused",
+        services.switch(
+            programme,
+            active,
             actor=actor,
-            target=programme,
+            actions=("recognition.programme_resumed", "recognition.programme_paused"),
+            already=(
+                _l("This programme is already running."),
+                _l("This programme is already paused."),
+            ),
         )
     return programme
 

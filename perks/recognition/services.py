@@ -33,6 +33,7 @@ from perks.recognition.calendar import VIETNAMESE_CALENDAR
 from perks.recognition.lunar import LunarDate
 from perks.recognition.models import (
     SETTINGS_ROW_ID,
+    GiftProgramme,
     Occasion,
     OccasionKind,
     RecognitionSettings,
@@ -350,20 +351,37 @@ def set_active(occasion_id: int, active: bool, *, actor: User) -> Occasion:
     """
     with transaction():
         occasion = get_occasion(occasion_id)
-        if occasion.active == active:
-            message = (
-                _l("This occasion is already active.")
-                if active
-                else _l("This occasion is already inactive.")
-            )
-            raise Conflict(str(message))
-        occasion.active = active
-        audit.record(
-            "recognition.occasion_activated" if active else "recognition.occasion_deactivated",
+        switch(
+            occasion,
+            active,
             actor=actor,
-            target=occasion,
+            actions=("recognition.occasion_activated", "recognition.occasion_deactivated"),
+            already=(
+                _l("This occasion is already active."),
+                _l("This occasion is already inactive."),
+            ),
         )
     return occasion
+
+
+def switch(
+    record: Occasion | GiftProgramme,
+    active: bool,
+    *,
+    actor: User,
+    actions: tuple[str, str],
+    already: tuple[object, object],
+) -> None:
+    """Turn ``record`` (an occasion, a gift programme) on or off
+    and audit it with ``actions`` (on, off); flushes only.
+
+    Raises:
+        Conflict: it already is, with ``already``'s message (on, off).
+    """
+    if record.active == active:
+        raise Conflict(str(already[0] if active else already[1]))
+    record.active = active
+    audit.record(actions[0] if active else actions[1], actor=actor, target=record)
 
 
 def add_vietnamese_calendar(*, actor: User | None) -> list[Occasion]:
