@@ -13,23 +13,24 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perks.catalog import draws
 from perks.catalog.claims import company_today
 from perks.catalog.models import Claim, Draw, DrawStatus, EntryOutcome, Perk
-from perks.commissions.models import Commission, EntryKind, LedgerEntry
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.db import utcnow
-from perks.demo import DEMO_DOMAIN, DEMO_PASSWORD
+from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
+from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from perks.images import load_image
-from perks.payments.models import StripeEvent
-from perks.people.models import User
+from perks.payments.models import EventOutcome, StripeEvent
+from perks.people.models import EmploymentType, Role, User
 from perks.recognition import gifts
 from perks.recognition.models import Gift
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click
-from perks.shop.models import Order, Product
+from perks.shop.models import Order, OrderStatus, Product
 from tests.helpers import login
 
 #: at least this many different days of the company's calendar have clicks
@@ -47,6 +48,11 @@ def test_the_demo_looks_lived_in(runner, client):
     result = runner.invoke(args=["perks", "demo"])
     assert result.exit_code == 0, result.output
     now = utcnow()
+
+    check_it_seeds_once_and_prints_a_login_per_role(runner, result.output)
+    check_people_cover_every_role_employment_type_and_month()
+    check_every_demo_login_works(client)
+    check_referral_activity_in_every_state_and_a_ledger_that_agrees(runner)
 
     check_every_order_and_commission_in_order(now)
     check_activity_spread_over_six_months_of_days_and_hours()
@@ -249,3 +255,63 @@ def check_sixty_days_of_gifts_grant_each_eligible_person_once() -> None:
                 assert in_department <= budget.amount
         if programme.budget_amount is None and not programme.department_budgets:
             assert set(people) == due, programme.name_en
+
+
+def check_it_seeds_once_and_prints_a_login_per_role(runner, output: str) -> None:  # type: ignore[no-untyped-def]
+    assert "Demo data created." in output
+    for role in ("admin", "hr", "finance", "manager", "redeemer", "employee"):
+        assert f"  {role} " in output
+    count = _people_count()
+    assert 55 <= count <= 70
+    second = runner.invoke(args=["perks", "demo"])
+    assert "already present" in second.output
+    assert _people_count() == count
+
+
+def _people_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def check_people_cover_every_role_employment_type_and_month() -> None:
+    people = list(db.session.scalars(select(User)))
+    assert {p.employment_type for p in people} == set(EmploymentType)
+    assert set().union(*(p.roles for p in people)) == set(Role)
+    assert len({p.birth_month for p in people}) >= 10
+    assert all(
+        p.manager_id
+        for p in people
+        if Role.MANAGER not in p.roles and p.department.name != "Ban Giám đốc"
+    )
+
+
+def check_every_demo_login_works(client) -> None:  # type: ignore[no-untyped-def]
+    for _role, local, *_ in DEMO_LOGINS:
+        user = db.session.scalar(select(User).where(User.email.startswith(local + "@")))
+        login(client, user, DEMO_PASSWORD)
+        client.post("/logout")
+
+
+def check_referral_activity_in_every_state_and_a_ledger_that_agrees(runner) -> None:  # type: ignore[no-untyped-def]
+    states = set(db.session.scalars(select(Commission.state).distinct()))
+    assert states == set(CommissionState)
+    # A first payout, four eyes: drafted by one finance person, approved by another, paid;
+    # one line left out, so payable commissions wait for the next batch.
+    batch = db.session.scalars(select(PayoutBatch)).one()
+    assert batch.status is BatchStatus.PAID
+    assert batch.payment_reference
+    assert batch.drafted_by.email == f"ketoan@{DEMO_DOMAIN}"
+    assert batch.approved_by is not None
+    assert batch.approved_by.email == f"ketoan2@{DEMO_DOMAIN}"
+    line_statuses = set(
+        db.session.scalars(select(PayoutLine.status).where(PayoutLine.batch_id == batch.id))
+    )
+    assert {LineStatus.INCLUDED, LineStatus.EXCLUDED} <= line_statuses
+    statuses = set(db.session.scalars(select(Order.status).distinct()))
+    assert {OrderStatus.REDEEMED, OrderStatus.REFUNDED, OrderStatus.DISPUTED} <= statuses
+    assert {OrderStatus.PENDING, OrderStatus.PARTIALLY_REFUNDED} <= statuses
+    # Paid through signed webhooks that the sandbox delivered over HTTP.
+    outcomes = set(db.session.scalars(select(StripeEvent.outcome).distinct()))
+    assert outcomes == {EventOutcome.APPLIED}
+    assert db.session.scalar(select(func.count()).select_from(Click)) > 100
+    verified = runner.invoke(args=["perks", "verify-ledger"])
+    assert verified.exit_code == 0, verified.output

@@ -4,7 +4,8 @@ language: no English label on a Vietnamese page, no Vietnamese label on an Engli
 A catalog count cannot see it (a label built once at import, or written in a template
 without ``_()``, is "translated" in the catalog and English on the page), so the pages are
 rendered: the demo company is seeded, each demo person opens each of their pages
-(tests/site_pages.py) in Vietnamese and in English, and the choices are read from the HTML:
+(tests/site_pages.py) in Vietnamese and in English (each must answer 200 with HTML, and
+every page must be reached by someone), and the choices are read from the HTML:
 ``<option>`` texts and the labels of radio buttons and check boxes. A label is wrong when
 
 - on a Vietnamese page, it is an English message of the catalog whose Vietnamese differs, or
@@ -30,7 +31,7 @@ from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from perks.people.models import User
 from tests.helpers import login
-from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
+from tests.site_pages import ANONYMOUS, PAGES, ROLES, any_product_slug, pages_for
 
 VI_PO = Path(__file__).resolve().parents[2] / "perks/translations/vi/LC_MESSAGES/messages.po"
 #: codes and figures read the same in both languages: currency codes, numbers, e-mails
@@ -124,8 +125,10 @@ def _data_words() -> set[str]:
 
 
 def _read_every_page(client, locale: str) -> Choices:  # type: ignore[no-untyped-def]
+    """Every page of every demo person's role, as HTML; each page must answer someone."""
     logins = dict(demo_logins())
     choices: Choices = {}
+    unreached = set(PAGES)
     for role in ROLES:
         user = None
         if role != ANONYMOUS:
@@ -140,9 +143,12 @@ def _read_every_page(client, locale: str) -> Choices:  # type: ignore[no-untyped
                 client.post("/shop/cart/add", data={"product": any_product_slug(), "quantity": 1})
             response = client.get(url)
             assert response.status_code == 200, (role, url)
+            assert response.mimetype == "text/html", (role, url)
+            unreached.discard(page.endpoint)
             for (field, value), label in ChoiceReader().read(response.text).items():
                 choices[(f"{role} {url}", field, value)] = label
         client.post("/logout")
+    assert unreached == set(), "the demo shows nobody these pages"
     return choices
 
 
