@@ -6,6 +6,7 @@ service's own transaction, so an action and its audit trail are never separated.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,3 +60,10 @@ def record(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """What changed between two snapshots of the same fields, as the audit log keeps it:
+    ``{"price_amount": [1000, 2000]}`` (before, after), fields that stayed the same left out.
+    Raises ``KeyError`` when ``before`` lacks a field of ``after``."""
+    return {key: [before[key], after[key]] for key in after if before[key] != after[key]}

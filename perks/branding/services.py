@@ -203,7 +203,7 @@ def update_brand(
                 logo_change = "replaced" if logo is not None else "removed"
             db.session.flush()
             after = asdict(cleaned)
-            changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+            changes = audit.changes(before, after)
             audit.record(
                 "brand.updated", actor=actor, target=row, changes=changes, logo=logo_change
             )

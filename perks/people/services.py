@@ -319,10 +319,6 @@ def set_privacy(user: User, *, hide_personal_dates: bool, public_celebration: bo
             "hide_personal_dates": hide_personal_dates,
             "public_celebration": public_celebration,
         }
-        changes = {
-            key: {"before": before[key], "after": after[key]}
-            for key in after
-            if before[key] != after[key]
-        }
+        changes = audit.changes(before, after)
         if changes:
             audit.record("people.privacy_changed", actor=user, target=user, changes=changes)

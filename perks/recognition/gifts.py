@@ -549,11 +549,7 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
         _apply(programme, data)
         db.session.flush()
         after = _described(programme)
-        changes = {
-            key: {"before": before[key], "after": after[key]}
-            for key in after
-            if before[key] != after[key]
-        }
+        changes = audit.changes(before, after)
         if changes:
             audit.record(
                 "recognition.programme_changed", actor=actor, target=programme, changes=changes

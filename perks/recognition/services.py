@@ -329,11 +329,7 @@ def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occ
         occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
         occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
         after = _described(occasion)
-        changes = {
-            key: {"before": before[key], "after": after[key]}
-            for key in after
-            if before[key] != after[key]
-        }
+        changes = audit.changes(before, after)
         if changes:
             audit.record(
                 "recognition.occasion_changed", actor=actor, target=occasion, changes=changes
@@ -470,17 +466,16 @@ def update_settings(
         row.founded_on = founded_on
         row.anniversary_milestones = list(chosen)
         row.updated_by_id = actor.id
-        changes: dict[str, dict[str, object]] = {}
-        if before.founded_on != founded_on:
-            changes["founded_on"] = {
-                "before": before.founded_on.isoformat() if before.founded_on else None,
-                "after": founded_on.isoformat() if founded_on else None,
-            }
-        if before.anniversary_milestones != chosen:
-            changes["anniversary_milestones"] = {
-                "before": list(before.anniversary_milestones),
-                "after": list(chosen),
-            }
+        changes = audit.changes(
+            {
+                "founded_on": before.founded_on.isoformat() if before.founded_on else None,
+                "anniversary_milestones": list(before.anniversary_milestones),
+            },
+            {
+                "founded_on": founded_on.isoformat() if founded_on else None,
+                "anniversary_milestones": list(chosen),
+            },
+        )
         db.session.flush()
         if changes:
             audit.record("recognition.settings_changed", actor=actor, target=row, changes=changes)

@@ -326,7 +326,7 @@ def update_product(
             images.delete_image(old_image)
         _saving_slug(db.session.flush)
         after = _product_values(product)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        changes = audit.changes(before, after)
         if changes or image is not None:
             audit.record(
                 "shop.product_updated",
@@ -446,7 +446,7 @@ def update_category(category_id: int, data: CategoryData, *, actor: User) -> Pro
         category.name_en = data.name_en.strip()
         _saving_slug(db.session.flush)
         after = _category_values(category)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        changes = audit.changes(before, after)
         if changes:
             audit.record("shop.category_updated", actor=actor, target=category, changes=changes)
     return category

@@ -172,3 +172,15 @@ def test_actions_and_targets_read_in_the_viewers_language(client):
     assert "Đã ngừng kích hoạt người" in html
     assert f"Người #{person.id}" in html
     assert "made.up_action" in html  # unknown: as it is stored
+
+
+def test_a_change_recorded_by_any_service_reads_before_and_after(client):
+    """Every service records changes with ``audit.changes``: the viewer reads each pair."""
+    admin = factories.UserFactory(roles={Role.ADMIN}, locale="en")
+    changes = audit.changes({"name": "An", "active": True}, {"name": "Bình", "active": True})
+    assert changes == {"name": ["An", "Bình"]}  # what stayed the same is left out
+    audit.record("people.updated", actor=admin, changes=changes)
+    db.session.commit()
+    login(client, admin)
+    shown = " ".join(details_of(client.get("/admin/audit")))
+    assert "An → Bình" in shown

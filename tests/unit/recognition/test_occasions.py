@@ -140,9 +140,9 @@ def test_hr_edits_their_own_occasions_not_the_calendars(hr):
         select(AuditEvent).where(AuditEvent.action == "recognition.occasion_changed")
     ).one()
     assert event.details["changes"] == {
-        "kind": {"before": "solar", "after": "lunar"},
-        "month": {"before": 6, "after": 5},
-        "day": {"before": 28, "after": 5},
+        "kind": ["solar", "lunar"],
+        "month": [6, 5],
+        "day": [28, 5],
     }
     tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
     with pytest.raises(Conflict):
@@ -217,8 +217,8 @@ def test_settings_are_audited_with_their_changes(hr):
     event = db.session.scalars(select(AuditEvent)).one()
     assert event.action == "recognition.settings_changed"
     assert event.details["changes"] == {
-        "founded_on": {"before": None, "after": "2016-07-12"},
-        "anniversary_milestones": {"before": [1, 3, 5, 10], "after": [1, 5, 10]},
+        "founded_on": [None, "2016-07-12"],
+        "anniversary_milestones": [[1, 3, 5, 10], [1, 5, 10]],
     }
     with pytest.raises(ValidationFailed):
         services.update_settings(date(2027, 1, 1), [1], today=date(2026, 1, 1), actor=hr)
