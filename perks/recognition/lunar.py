@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from flask_babel import gettext as _
+
 from perks.errors import ValidationFailed
 
 #: Vietnam's calendar is computed for this offset from UTC, in hours
@@ -215,7 +217,12 @@ def _leap_month_offset(month_11_start: int) -> int:
 def _check_year(year: int) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValidationFailed(
-            f"The lunar calendar is known from {FIRST_YEAR} to {LAST_YEAR}.", field="year"
+            _(
+                "The lunar calendar is known from %(first)d to %(last)d.",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            ),
+            field="year",
         )
 
 
@@ -284,9 +291,9 @@ def to_solar(year: int, month: int, day: int, *, leap: bool = False) -> date:
     """
     _check_year(year)
     if not 1 <= month <= 12:
-        raise ValidationFailed("A lunar month is from 1 to 12.", field="month")
+        raise ValidationFailed(_("A lunar month is from 1 to 12."), field="month")
     if not 1 <= day <= 30:
-        raise ValidationFailed("A lunar day is from 1 to 30.", field="day")
+        raise ValidationFailed(_("A lunar day is from 1 to 30."), field="day")
     if month < 11:
         month_11, next_month_11 = _month_11_start(year - 1), _month_11_start(year)
     else:
@@ -295,11 +302,15 @@ def to_solar(year: int, month: int, day: int, *, leap: bool = False) -> date:
     if next_month_11 - month_11 > 365:
         leap_offset = _leap_month_offset(month_11)
         if leap and (leap_offset - 2) % 12 != month % 12:
-            raise ValidationFailed(f"The lunar year {year} has no leap month {month}.")
+            raise ValidationFailed(
+                _("The lunar year %(year)d has no leap month %(month)d.", year=year, month=month)
+            )
         if leap or offset >= leap_offset:
             offset += 1
     elif leap:
-        raise ValidationFailed(f"The lunar year {year} has no leap month {month}.")
+        raise ValidationFailed(
+            _("The lunar year %(year)d has no leap month %(month)d.", year=year, month=month)
+        )
     k = _moon_index(month_11)
     start = _new_moon_day(k + offset)
     length = _new_moon_day(k + offset + 1) - start

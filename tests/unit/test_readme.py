@@ -51,3 +51,10 @@ def test_every_screenshot_the_readme_shows_is_in_the_repository():
     shown = set(re.findall(r"\]\((docs/screenshots/[\w.-]+\.png)\)", readme))
     assert len(shown) > 10
     assert {path for path in shown if not (ROOT / path).is_file()} == set()
+
+
+def test_every_scheduled_task_is_in_the_readme():
+    from perks.jobs import BEAT_SCHEDULE
+
+    documented = set(re.findall(r"^  \| `(perks\.[a-z_.]+)` \|", section("Background work"), re.M))
+    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == documented
