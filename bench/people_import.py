@@ -19,7 +19,12 @@ column, 40 departments, a hundred managers from the same file, birthdays, hire d
 5. the database's share, for scale: the rows the import wrote (people, roles, default
    links) copied out and ``COPY``-ed straight back into the emptied tables, with their
    indexes and foreign keys, in a transaction rolled back afterwards (best of two). No import
-   can write those rows faster; it is printed, not judged.
+   can write those rows faster; it is printed, not judged;
+6. the CPU seconds, read from ``/proc/<pid>/stat`` (the server must be on this machine, else
+   they are left out): the bare ``COPY``'s server process, and the import job's worker and
+   server processes of the scratch database (this run's polling included, a few hundredths).
+   Printed, not judged: on a machine shared with other work the wall times swing with the
+   load, the CPU seconds much less.
 
 Targets (PERFORMANCE.md): the import job ≤ 15× the COPY time; worker peak RSS ≤ 300 MB. It also
 checks the outcome (100,000 people, each with their default referral link) and prints the
