@@ -386,6 +386,13 @@ def _upload_without_text(import_id: int) -> PeopleImport:
     return upload
 
 
+def _rows_of(run: JobRun, upload: PeopleImport) -> int:
+    """The rows the job's progress counts to: the estimate it was started with (counting
+    them again in the stored text costs the database a pass over the whole file)."""
+    total = db.session.scalar(select(BackgroundJob.total).where(BackgroundJob.id == run.id))
+    return total or stored_rows(upload.id)
+
+
 def _job_actor(run: JobRun) -> User:
     """Who started the job, with their rights as they are now.
 
@@ -403,7 +410,7 @@ def _run_check(run: JobRun) -> None:
     file)."""
     upload = _upload_without_text(int(run.payload["import_id"]))
     actor = _job_actor(run)
-    total = stored_rows(upload.id)
+    total = _rows_of(run, upload)
     run.progress(0, total, stage="checking", force=True)
     plan = plan_import(
         stored_text(upload.id),
@@ -425,7 +432,7 @@ def _run_import(run: JobRun) -> dict[str, Any]:
     """The import job: check the stored file again and write it, all or nothing."""
     upload = _upload_without_text(int(run.payload["import_id"]))
     actor = _job_actor(run)
-    total = stored_rows(upload.id)
+    total = _rows_of(run, upload)
     run.progress(0, total, stage="checking", force=True)
     try:
         with transaction():
