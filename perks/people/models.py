@@ -150,7 +150,7 @@ class User(TimestampMixin, Base):
     #: rotated on a password change, "sign out everywhere" and deactivation, which ends every
     #: session at once, and part of the fingerprint of invitation and reset links. Never sent
     #: to a browser. Only ever compared with the person's own row, never looked up: not
-    #: indexed (migration 0020; an import of 100,000 people paid most for this index).
+    #: indexed (migration 0016; an import of 100,000 people paid most for this index).
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,7 +6,7 @@ query; it was the costliest index an import of a hundred thousand people maintai
 (random 43-character keys). Stamps stay 256-bit random values. The downgrade puts the
 constraint back.
 
-Revision ID: 0020
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-04 17:00:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
