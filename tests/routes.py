@@ -177,9 +177,7 @@ ROUTES: dict[str, Route] = {
     # fairness report
     "recognition.award_list": Route("GET", lambda s: "/awards", SIGNED_IN),
     "recognition.nominate": Route("GET", lambda s: "/awards/nominate", only(Role.MANAGER)),
-    "recognition.my_nominations": Route(
-        "GET", lambda s: "/awards/nominations", only(Role.MANAGER)
-    ),
+    "recognition.my_nominations": Route("GET", lambda s: "/awards/nominations", only(Role.MANAGER)),
     "recognition.withdraw_nomination": Route(
         "POST", lambda s: f"/awards/nominations/{s['nomination']}/withdraw", only(ok=404)
     ),

@@ -176,12 +176,14 @@ def _check(data: AwardData) -> AwardData:
     description_vi, description_en = data.description_vi.strip(), data.description_en.strip()
     if not description_vi or not description_en:
         field_name = "description_vi" if not description_vi else "description_en"
-        raise ValidationFailed(
-            str(_l("Describe the award in both languages.")), field=field_name
-        )
+        raise ValidationFailed(str(_l("Describe the award in both languages.")), field=field_name)
     if data.perk_id is not None:
         perk = db.session.get(Perk, data.perk_id)
-        if perk is None or perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
+        if (
+            perk is None
+            or perk.kind is not PerkKind.GIFT
+            or perk.status is not PerkStatus.PUBLISHED
+        ):
             raise ValidationFailed(
                 str(_l("Choose a published perk of kind gift.")), field="perk_id"
             )

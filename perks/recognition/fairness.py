@@ -157,7 +157,11 @@ DIMENSIONS: tuple[tuple[str, object, Callable[[User], str]], ...] = (
     ),
     ("location", _l("Location"), lambda p: p.location or str(_l("No location"))),
     ("employment_type", _l("Employment type"), lambda p: str(p.employment_type.label)),
-    ("gender", _l("Gender"), lambda p: str(p.gender.label) if p.gender else str(_l("Not recorded"))),
+    (
+        "gender",
+        _l("Gender"),
+        lambda p: str(p.gender.label) if p.gender else str(_l("Not recorded")),
+    ),
 )
 
 
@@ -168,8 +172,8 @@ def merge_small(groups: dict[str, Tally], minimum: int = MIN_GROUP) -> list[Line
     big = {label: t for label, t in groups.items() if t.headcount >= minimum}
     other = Tally()
     merged_any = False
-    for label, tally in groups.items():
-        if tally.headcount < minimum and tally.headcount > 0:
+    for tally in groups.values():
+        if 0 < tally.headcount < minimum:
             other.add(tally)
             merged_any = True
     while merged_any and other.headcount < minimum and big:
@@ -243,7 +247,9 @@ def _programme_budgets(year: int) -> list[ProgrammeBudget]:
                     (
                         budget.department.name,
                         Money(budget.amount, programme.currency),
-                        Money(per_department.get(budget.department_id, (0, 0))[1], programme.currency),
+                        Money(
+                            per_department.get(budget.department_id, (0, 0))[1], programme.currency
+                        ),
                     )
                     for budget in programme.department_budgets
                 ],

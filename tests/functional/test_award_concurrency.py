@@ -70,7 +70,8 @@ def test_racing_approvals_grant_the_award_once(app):
     assert sorted(outcomes) == ["approved"] + ["refused"] * (APPROVERS - 1)
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 1
     nomination = db.session.get(Nomination, nomination_id)
-    assert nomination.state is NominationState.APPROVED and nomination.points == 100
+    assert nomination.state is NominationState.APPROVED
+    assert nomination.points == 100
     approved = select(func.count()).where(AuditEvent.action == "recognition.nomination_approved")
     assert db.session.scalar(approved) == 1
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2

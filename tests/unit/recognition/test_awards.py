@@ -101,7 +101,9 @@ def test_an_award_missing_a_language_or_with_a_bad_gift_or_points_is_refused(hr,
 
 def test_a_perk_that_is_not_a_gift_cannot_be_an_awards_gift(hr):
     with pytest.raises(ValidationFailed):
-        awards.create_award(award_data(perk_id=PerkFactory(kind=PerkKind.INTERNAL_VOUCHER).id), actor=hr)
+        awards.create_award(
+            award_data(perk_id=PerkFactory(kind=PerkKind.INTERNAL_VOUCHER).id), actor=hr
+        )
 
 
 # --- nominating -----------------------------------------------------------------------------
@@ -190,12 +192,14 @@ def test_approval_grants_the_gift_records_the_points_and_tells_both_people(hr, m
     approved = awards.approve(nomination.id, actor=hr, today=date(2027, 1, 5))
     assert approved.state is N.APPROVED
     assert approved.points == 150
-    assert approved.decided_by_id == hr.id and approved.decided_on is not None
+    assert approved.decided_by_id == hr.id
+    assert approved.decided_on is not None
     claim = db.session.get(Claim, approved.claim_id)
     assert (claim.user_id, claim.code, claim.source) == (approved.nominee_id, "STAR-1", "gift")
     mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert [m.recipient for m in mail] == [approved.nominee.email, manager.email]
-    assert "STAR-1" in mail[0].body_text and "Nhân viên xuất sắc tháng" in mail[0].subject
+    assert "STAR-1" in mail[0].body_text
+    assert "Nhân viên xuất sắc tháng" in mail[0].subject
     assert "STAR-1" not in mail[1].body_text
     assert awards.awards_of(approved.nominee) == [approved]
     assert actions()[-1] == "recognition.nomination_approved"
