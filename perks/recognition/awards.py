@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from perks import audit
 from perks.catalog.claims import company_today, grant_gift
-from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.mail import send_email
 from perks.people.models import Role, User
+from perks.recognition.gifts import check_gift_perk
 from perks.recognition.models import Award, Nomination, NominationState
+from perks.recognition.services import both_languages
 from perks.urls import absolute_url
 
 N = NominationState
@@ -169,24 +170,15 @@ def awards_of(person: User) -> list[Nomination]:
 
 def _check(data: AwardData) -> AwardData:
     """Raises ValidationFailed naming the field at fault."""
-    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
-    if not name_vi or not name_en:
-        field_name = "name_vi" if not name_vi else "name_en"
-        raise ValidationFailed(str(_l("Give the name in both languages.")), field=field_name)
-    description_vi, description_en = data.description_vi.strip(), data.description_en.strip()
-    if not description_vi or not description_en:
-        field_name = "description_vi" if not description_vi else "description_en"
-        raise ValidationFailed(str(_l("Describe the award in both languages.")), field=field_name)
+    name_vi, name_en = both_languages(data.name_vi, data.name_en, "name")
+    description_vi, description_en = both_languages(
+        data.description_vi,
+        data.description_en,
+        "description",
+        _l("Describe the award in both languages."),
+    )
     if data.perk_id is not None:
-        perk = db.session.get(Perk, data.perk_id)
-        if (
-            perk is None
-            or perk.kind is not PerkKind.GIFT
-            or perk.status is not PerkStatus.PUBLISHED
-        ):
-            raise ValidationFailed(
-                str(_l("Choose a published perk of kind gift.")), field="perk_id"
-            )
+        check_gift_perk(data.perk_id)
     if data.points < 0:
         raise ValidationFailed(str(_l("Points cannot be negative.")), field="points")
     return AwardData(
