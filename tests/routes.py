@@ -197,6 +197,7 @@ ROUTES: dict[str, Route] = {
         {"reason": "route table"},
     ),
     "recognition.fairness_report": Route("GET", lambda s: "/manage/fairness", HR),
+    "recognition.fairness_csv": Route("GET", lambda s: "/manage/fairness.csv", HR),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

@@ -404,6 +404,7 @@ NOT_PAGES: dict[str, str] = {
     "referrals.redirect": "a referral link: records the click and redirects to the shop",
     "finance.export_file": "a ledger export (CSV or XLSX)",
     "finance.export_job_file": "a background export's file",
+    "recognition.fairness_csv": "the fairness report's groups as a CSV file",
     "finance.payroll_file": "a payout batch's payroll file (CSV or XLSX)",
 }
 

@@ -17,6 +17,8 @@ and who received nothing.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -287,3 +289,41 @@ def report(year: int, filters: Filters | None = None) -> Report:
         programmes=_programme_budgets(year),
         nothing=nothing,
     )
+
+
+def to_csv(report: Report) -> str:
+    """The report's groups as CSV (a header row, then a row per line of each dimension, the
+    "Everyone" line last; costs in minor units with their currency), in the request's
+    language. The list of people who received nothing is not in it: it stays on the page.
+    Raises nothing."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            str(_l("Dimension")),
+            str(_l("Group")),
+            str(_l("People")),
+            str(_l("Gifts")),
+            str(_l("Gift cost")),
+            str(_l("Currency")),
+            str(_l("Awards")),
+            str(_l("Points")),
+        ]
+    )
+    for dimension in report.dimensions:
+        for line in [*dimension.lines, report.total]:
+            costs = line.gift_cost or [None]
+            for cost in costs:
+                writer.writerow(
+                    [
+                        str(dimension.title),
+                        line.label,
+                        line.tally.headcount,
+                        line.tally.gifts,
+                        cost.amount if cost else 0,
+                        cost.currency if cost else "",
+                        line.tally.awards,
+                        "" if line.tally.points is None else line.tally.points,
+                    ]
+                )
+    return out.getvalue()

@@ -462,21 +462,36 @@ def decline_nomination(nomination_id: int) -> Response:
     return redirect(url_for(".nominations"), 303)
 
 
+def _fairness_report() -> tuple[FairnessForm, fairness.Report]:
+    """The report for the year and filters the query string asks for (this year, everyone,
+    when they are not valid)."""
+    form = FairnessForm(request.args)
+    form.set_choices(people_services.departments(), admin_queries.staff_locations())
+    year = company_today().year
+    filters = fairness.Filters()
+    if form.validate():
+        year = form.year.data or year
+        filters = form.filters()
+    return form, fairness.report(year, filters)
+
+
 @bp.get("/manage/fairness")
 @hr_only
 def fairness_report() -> str:
     """Gifts and awards per group for a year, small groups merged; who received nothing."""
-    form = FairnessForm(request.args)
-    form.set_choices(people_services.departments(), admin_queries.staff_locations())
-    this_year = company_today().year
-    year = this_year
-    filters = fairness.Filters()
-    if form.validate():
-        year = form.year.data or this_year
-        filters = form.filters()
+    form, report = _fairness_report()
     return render_template(
-        "recognition/fairness.html",
-        form=form,
-        report=fairness.report(year, filters),
-        min_group=fairness.MIN_GROUP,
+        "recognition/fairness.html", form=form, report=report, min_group=fairness.MIN_GROUP
+    )
+
+
+@bp.get("/manage/fairness.csv")
+@hr_only
+def fairness_csv() -> Response:
+    """The same groups as a CSV file (not the people who received nothing)."""
+    _, report = _fairness_report()
+    return Response(
+        fairness.to_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=perks-fairness-{report.year}.csv"},
     )

@@ -128,3 +128,20 @@ def test_the_fairness_report_merges_small_groups_in_both_languages(client, login
         assert "Lê Một Mình" in page  # received nothing: listed for HR
     narrowed = client.get(f"/manage/fairness?year=2027&department_id={legal.id}")
     assert 'data-testid="too-few"' in narrowed.get_data(as_text=True)
+
+
+def test_the_fairness_report_downloads_as_csv_without_the_people_who_received_nothing(
+    client, login_as
+):
+    sales = DepartmentFactory(name="Kinh doanh")
+    for _ in range(6):
+        UserFactory(department=sales, name="Người Chưa Nhận")
+    login_as(Role.HR, department=sales, locale="en")
+    client.post("/language", data={"locale": "en"})
+    response = client.get("/manage/fairness.csv?year=2027")
+    assert response.mimetype == "text/csv"
+    assert "perks-fairness-2027.csv" in response.headers["Content-Disposition"]
+    rows = response.get_data(as_text=True).splitlines()
+    assert rows[0] == "Dimension,Group,People,Gifts,Gift cost,Currency,Awards,Points"
+    assert "Department,Kinh doanh,7,0,0,,0," in rows
+    assert "Người Chưa Nhận" not in response.get_data(as_text=True)
