@@ -312,7 +312,7 @@ def to_csv(report: Report) -> str:
     )
     for dimension in report.dimensions:
         for line in [*dimension.lines, report.total]:
-            costs = line.gift_cost or [None]
+            costs: list[Money | None] = [*line.gift_cost] or [None]
             for cost in costs:
                 writer.writerow(
                     [
