@@ -42,7 +42,6 @@ PERSONAL = (
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     NavItem(_l("Calendar"), "recognition.calendar"),
-    NavItem(_l("Awards"), "recognition.award_list"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
