@@ -190,6 +190,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
     seed_demo_gifts(today=gifts_day)
+    seed_demo_awards(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()
@@ -361,6 +362,79 @@ def seed_demo_gifts(*, today: date) -> None:
     for data in programmes:
         gifts.create_programme(data, actor=hr)
     gifts.grant_due_gifts(today)
+
+
+def seed_demo_awards(*, today: date) -> None:
+    """Two awards HR defined (one with a gift perk, both with points) and the demo manager's
+    nominations of their team: the demo employee's and a colleague's approved (the gift
+    granted), one pending in HR's queue, one declined with a reason; through the services
+    the pages use."""
+    from perks.catalog import services as catalog
+    from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory, PerkKind
+    from perks.recognition import awards
+
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    manager = db.session.scalar(select(User).where(User.email == f"quanly@{DEMO_DOMAIN}"))
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    if hr is None or manager is None or employee is None:
+        raise RuntimeError("the demo people must be seeded before the awards")
+    voucher = catalog.create_perk(
+        catalog.PerkData(
+            title_vi="Phiếu mua sắm 1.000.000 ₫",
+            title_en="A 1,000,000 ₫ shopping voucher",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.SHOPPING,
+            value_vi="Phiếu 1.000.000 ₫",
+            value_en="A 1,000,000 ₫ voucher",
+            terms_vi="Dùng tại các cửa hàng Sen Vàng bằng mã phiếu.",
+            terms_en="Use it in Sen Vàng's shops with the voucher number.",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+        actor=hr,
+    )
+    catalog.set_perk_image(voucher.id, demo_picture("gift-card"), actor=hr)
+    catalog.publish_perk(voucher.id, actor=hr)
+    month = awards.create_award(
+        awards.AwardData(
+            name_vi="Nhân viên xuất sắc tháng",
+            name_en="Employee of the month",
+            description_vi="Dành cho người có đóng góp nổi bật nhất của tháng.",
+            description_en="For the month's most outstanding contribution.",
+            perk_id=voucher.id,
+            points=200,
+        ),
+        actor=hr,
+    )
+    idea = awards.create_award(
+        awards.AwardData(
+            name_vi="Sáng kiến của quý",
+            name_en="Idea of the quarter",
+            description_vi="Một sáng kiến giúp khách hàng hoặc đồng nghiệp tốt hơn.",
+            description_en="An idea that made things better for customers or colleagues.",
+            perk_id=None,
+            points=300,
+        ),
+        actor=hr,
+    )
+    team = awards.team(manager)
+    colleagues = [p for p in team if p.id != employee.id]
+    approved = [
+        awards.nominate(
+            month.id, employee.id, "Đạt doanh số cao nhất phòng trong tháng.", actor=manager
+        ),
+        awards.nominate(
+            idea.id, colleagues[0].id, "Đề xuất quy trình đặt hàng nhanh hơn.", actor=manager
+        ),
+    ]
+    for nomination in approved:
+        awards.approve(nomination.id, actor=hr, today=today)
+    declined = awards.nominate(idea.id, colleagues[1].id, "Sắp xếp lại kho mẫu.", actor=manager)
+    awards.decline(declined.id, "Đề cử lại khi sáng kiến đã được áp dụng.", actor=hr)
+    awards.nominate(
+        month.id, colleagues[2].id, "Hỗ trợ khách hàng lớn suốt dịp cuối năm.", actor=manager
+    )
 
 
 def date_the_setup(line: Timeline, *, since: datetime) -> None:

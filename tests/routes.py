@@ -171,6 +171,33 @@ ROUTES: dict[str, Route] = {
     "recognition.resume_programme": Route(
         "POST", lambda s: f"/manage/gifts/{s['programme']}/resume", only(Role.HR, ok=303)
     ),
+    # Awards: everyone sees them; managers nominate their team and withdraw their own
+    # nominations (the sample is someone else's: 404); HR manages awards, decides on
+    # nominations (the sample is pending: approved, or declined with a reason) and reads the
+    # fairness report
+    "recognition.award_list": Route("GET", lambda s: "/awards", SIGNED_IN),
+    "recognition.nominate": Route("GET", lambda s: "/awards/nominate", only(Role.MANAGER)),
+    "recognition.my_nominations": Route("GET", lambda s: "/awards/nominations", only(Role.MANAGER)),
+    "recognition.withdraw_nomination": Route(
+        "POST", lambda s: f"/awards/nominations/{s['nomination']}/withdraw", only(ok=404)
+    ),
+    "recognition.manage_awards": Route("GET", lambda s: "/manage/awards", HR),
+    "recognition.create_award": Route("GET", lambda s: "/manage/awards/new", HR),
+    "recognition.edit_award": Route("GET", lambda s: f"/manage/awards/{s['award']}/edit", HR),
+    "recognition.nominations": Route("GET", lambda s: "/manage/nominations", HR),
+    "recognition.approve_nomination": Route(
+        "POST",
+        lambda s: f"/manage/nominations/{s['nomination']}/approve",
+        only(Role.HR, ok=303),
+    ),
+    "recognition.decline_nomination": Route(
+        "POST",
+        lambda s: f"/manage/nominations/{s['nomination']}/decline",
+        only(Role.HR, ok=303),
+        {"reason": "route table"},
+    ),
+    "recognition.fairness_report": Route("GET", lambda s: "/manage/fairness", HR),
+    "recognition.fairness_csv": Route("GET", lambda s: "/manage/fairness.csv", HR),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

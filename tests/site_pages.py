@@ -44,7 +44,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import StripeEvent
 from perks.people import imports
 from perks.people.models import PeopleImport, Role, User
-from perks.recognition.models import GiftProgramme, Occasion
+from perks.recognition.models import Award, GiftProgramme, Occasion
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order, OrderStatus, Product, ProductCategory
 from tests.routes import ANONYMOUS, ROLES, ROUTES
@@ -245,6 +245,10 @@ def _programme(user: User | None) -> str | None:
     return _path("/manage/gifts/{}/edit", programme)
 
 
+def _award(user: User | None) -> str | None:
+    return _path("/manage/awards/{}/edit", _first(select(Award.id).order_by(Award.id)))
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -320,6 +324,15 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.preview", "/manage/gifts/preview"),
         _page("recognition.create_programme", "/manage/gifts/new"),
         _page("recognition.edit_programme", _programme),
+        # awards: everyone's list, managers' nominations, HR's pages
+        _page("recognition.award_list", "/awards"),
+        _page("recognition.nominate", "/awards/nominate"),
+        _page("recognition.my_nominations", "/awards/nominations"),
+        _page("recognition.manage_awards", "/manage/awards"),
+        _page("recognition.create_award", "/manage/awards/new"),
+        _page("recognition.edit_award", _award),
+        _page("recognition.nominations", "/manage/nominations"),
+        _page("recognition.fairness_report", "/manage/fairness"),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),
@@ -391,6 +404,7 @@ NOT_PAGES: dict[str, str] = {
     "referrals.redirect": "a referral link: records the click and redirects to the shop",
     "finance.export_file": "a ledger export (CSV or XLSX)",
     "finance.export_job_file": "a background export's file",
+    "recognition.fairness_csv": "the fairness report's groups as a CSV file",
     "finance.payroll_file": "a payout batch's payroll file (CSV or XLSX)",
 }
 

@@ -75,6 +75,12 @@ ACTIONS: dict[str, Any] = {
     "people.privacy_changed": _l("Privacy choices changed"),
     "people.reactivated": _l("Person reactivated"),
     "people.updated": _l("Person changed"),
+    "recognition.award_changed": _l("Award changed"),
+    "recognition.award_created": _l("Award created"),
+    "recognition.nomination_approved": _l("Nomination approved"),
+    "recognition.nomination_declined": _l("Nomination declined"),
+    "recognition.nomination_made": _l("Nomination made"),
+    "recognition.nomination_withdrawn": _l("Nomination withdrawn"),
     "recognition.calendar_added": _l("Vietnamese calendar's occasions added"),
     "recognition.occasion_activated": _l("Occasion activated"),
     "recognition.occasion_changed": _l("Occasion changed"),
@@ -97,12 +103,14 @@ ACTIONS: dict[str, Any] = {
 
 #: what an event's target is, in the reader's language (by its model's name)
 TARGETS: dict[str, Any] = {
+    "Award": _l("Award"),
     "BrandSettings": _l("Company brand"),
     "Claim": _l("Claim"),
     "CommissionRule": _l("Commission rule"),
     "Department": _l("Department"),
     "Draw": _l("Draw"),
     "LedgerEntry": _l("Ledger entry"),
+    "Nomination": _l("Nomination"),
     "Occasion": _l("Occasion"),
     "Order": _l("Order"),
     "OutboxMessage": _l("E-mail"),
@@ -139,11 +147,13 @@ LABELS: dict[str, Any] = {
     "after": _l("After"),
     "amount": _l("Amount"),
     "anniversary_milestones": _l("Work anniversaries celebrated (years)"),
+    "award_id": _l("Award"),
     "before": _l("Before"),
     "cap_amount": _l("Cap"),
     "carried": _l("Carried over"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),
+    "claim_id": _l("Claim"),
     "commission_id": _l("Commission"),
     "commitment": _l("Commitment"),
     "complete": _l("Complete"),
@@ -183,12 +193,15 @@ LABELS: dict[str, Any] = {
     "name_en": _l("Name (English)"),
     "name_vi": _l("Name (Vietnamese)"),
     "no_department": _l("No department"),
+    "nominee_id": _l("Nominee"),
     "no_product": _l("No product"),
     "number": _l("Order number"),
     "order": _l("Order on the storefront"),
     "outcome": _l("Outcome"),
     "payment_reference": _l("Payment reference"),
     "people": _l("People"),
+    "perk_id": _l("Perk"),
+    "points": _l("Points"),
     "position": _l("Position"),
     "price_amount": _l("Price"),
     "product_id": _l("Product"),
@@ -247,7 +260,7 @@ AMOUNTS = frozenset({"amount", "cap_amount", "flat_amount", "price_amount", "sta
 #: details that are basis points
 PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
 #: details that are a person's id
-PEOPLE = frozenset({"user_id", "manager_id"})
+PEOPLE = frozenset({"user_id", "manager_id", "nominee_id"})
 #: details that name other details (``people.updated``'s ``fields``)
 FIELD_NAMES = frozenset({"fields"})
 

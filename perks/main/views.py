@@ -17,7 +17,7 @@ from perks.main.navigation import register_navigation
 from perks.main.team import team_of
 from perks.people import services as people_services
 from perks.people.models import Role
-from perks.recognition import gifts
+from perks.recognition import awards, gifts
 from perks.security import is_safe_path
 
 bp = Blueprint("main", __name__)
@@ -33,6 +33,7 @@ def home() -> Response | str:
         "main/home.html",
         team=team,
         greetings=gifts.greetings(current_user, company_today()),
+        my_awards=awards.awards_of(current_user),
         **people_services.home_figures(current_user),
     )
 

@@ -32,13 +32,15 @@ from perks.forms import Form, enum_choices
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender
+from perks.recognition.awards import AwardData
+from perks.recognition.fairness import Filters
 from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import GiftProgramme, Occasion, OccasionKind
+from perks.recognition.models import Award, GiftProgramme, Occasion, OccasionKind
 from perks.recognition.services import OccasionData, Settings, check_day, parse_milestones
 
 if TYPE_CHECKING:
     from perks.catalog.models import Perk
-    from perks.people.models import Department
+    from perks.people.models import Department, User
 
 
 class OccasionForm(Form):
@@ -292,4 +294,131 @@ class ProgrammeForm(Form):
             gender=Gender(self.gender.data) if self.gender.data else None,
             requires_children=bool(self.requires_children.data),
             department_budgets=budgets,
+        )
+
+
+# --- awards and nominations -----------------------------------------------------------------
+
+#: the "no gift" choice of an award's perk
+NO_GIFT = 0
+
+
+class AwardForm(Form):
+    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    description_vi = TextAreaField(
+        _l("Description (Vietnamese)"),
+        validators=[DataRequired(), Length(max=2000)],
+        render_kw={"rows": 3},
+    )
+    description_en = TextAreaField(
+        _l("Description (English)"),
+        validators=[DataRequired(), Length(max=2000)],
+        render_kw={"rows": 3},
+    )
+    perk_id = SelectField(
+        _l("Gift"),
+        coerce=int,
+        validators=[InputRequired()],
+        description=_l("Granted on approval: a published perk of kind gift, or none."),
+    )
+    points = IntegerField(
+        _l("Points"),
+        validators=[InputRequired(), NumberRange(0, 1_000_000)],
+        default=0,
+        render_kw={"inputmode": "numeric"},
+    )
+    active = BooleanField(_l("Takes nominations"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def set_choices(self, perks: Sequence[Perk]) -> None:
+        self.perk_id.choices = [
+            SelectChoice(NO_GIFT, _l("No gift")),
+            *[SelectChoice(p.id, p.title) for p in perks],
+        ]
+
+    def fill(self, award: Award) -> None:
+        """Show the award as it is (a GET)."""
+        self.name_vi.data, self.name_en.data = award.name_vi, award.name_en
+        self.description_vi.data = award.description_vi
+        self.description_en.data = award.description_en
+        self.perk_id.data = award.perk_id or NO_GIFT
+        self.points.data = award.points
+        self.active.data = award.active
+
+    def data_for_service(self) -> AwardData:
+        perk_id = int(self.perk_id.data or NO_GIFT)
+        return AwardData(
+            name_vi=self.name_vi.data or "",
+            name_en=self.name_en.data or "",
+            description_vi=self.description_vi.data or "",
+            description_en=self.description_en.data or "",
+            perk_id=perk_id if perk_id != NO_GIFT else None,
+            points=int(self.points.data or 0),
+            active=bool(self.active.data),
+        )
+
+
+class NominationForm(Form):
+    award_id = SelectField(_l("Award"), coerce=int, validators=[InputRequired()])
+    nominee_id = SelectField(_l("Person of your team"), coerce=int, validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Why this person"),
+        validators=[DataRequired(), Length(max=2000)],
+        render_kw={"rows": 4},
+        description=_l("HR reads it before deciding."),
+    )
+    submit = SubmitField(_l("Nominate"))
+
+    def set_choices(self, awards: Sequence[Award], people: Sequence[User]) -> None:
+        self.award_id.choices = [SelectChoice(a.id, a.name) for a in awards]
+        self.nominee_id.choices = [SelectChoice(p.id, p.name) for p in people]
+
+
+class DeclineForm(Form):
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=2000)],
+        render_kw={"rows": 2},
+        description=_l("The nominator reads it."),
+    )
+    submit = SubmitField(_l("Decline"))
+
+
+class FairnessForm(Form):
+    """The report's year and filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
+    department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()], default=0)
+    location = SelectField(_l("Location"), validators=[Optional()], default="")
+    employment_type = SelectField(
+        _l("Employment type"),
+        choices=[SelectChoice("", _l("Everyone")), *enum_choices(EmploymentType)],
+        validators=[Optional()],
+        default="",
+    )
+    submit = SubmitField(_l("Show"))
+
+    def set_choices(self, departments: Sequence[Department], locations: Sequence[str]) -> None:
+        self.department_id.choices = [
+            SelectChoice(0, _l("Every department")),
+            *[SelectChoice(d.id, d.name) for d in departments],
+        ]
+        self.location.choices = [
+            SelectChoice("", _l("Every location")),
+            *[SelectChoice(place, place) for place in locations],
+        ]
+
+    def filters(self) -> Filters:
+        """The filters chosen (call after ``validate``; invalid values are ignored)."""
+        department_id = self.department_id.data or 0
+        return Filters(
+            department_id=department_id or None,
+            location=self.location.data or None,
+            employment_type=(
+                EmploymentType(self.employment_type.data) if self.employment_type.data else None
+            ),
         )

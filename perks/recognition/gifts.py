@@ -403,22 +403,23 @@ def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None
 # --- HR's changes ---------------------------------------------------------------------------
 
 
+def check_gift_perk(perk_id: int) -> None:
+    """Raises ValidationFailed (``field="perk_id"``): not a published perk of kind gift."""
+    perk = db.session.get(Perk, perk_id)
+    if perk is None or perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
+        raise ValidationFailed(str(_l("Choose a published perk of kind gift.")), field="perk_id")
+
+
 def _check(data: ProgrammeData) -> ProgrammeData:
     """Raises ValidationFailed naming the field at fault."""
-    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
-    if not name_vi or not name_en:
-        field_name = "name_vi" if not name_vi else "name_en"
-        raise ValidationFailed(str(_l("Give the name in both languages.")), field=field_name)
-    message_vi, message_en = data.message_vi.strip(), data.message_en.strip()
-    if not message_vi or not message_en:
-        field_name = "message_vi" if not message_vi else "message_en"
-        raise ValidationFailed(str(_l("Write the greeting in both languages.")), field=field_name)
+    name_vi, name_en = services.both_languages(data.name_vi, data.name_en, "name")
+    message_vi, message_en = services.both_languages(
+        data.message_vi, data.message_en, "message", _l("Write the greeting in both languages.")
+    )
     occasion = db.session.get(Occasion, data.occasion_id)
     if occasion is None:
         raise ValidationFailed(str(_l("Choose an occasion.")), field="occasion_id")
-    perk = db.session.get(Perk, data.perk_id)
-    if perk is None or perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
-        raise ValidationFailed(str(_l("Choose a published perk of kind gift.")), field="perk_id")
+    check_gift_perk(data.perk_id)
     if not 0 <= data.days_ahead <= MAX_DAYS_AHEAD:
         raise ValidationFailed(
             str(_l("From 0 to %(days)d days ahead.", days=MAX_DAYS_AHEAD)), field="days_ahead"

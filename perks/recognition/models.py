@@ -251,3 +251,90 @@ class Gift(Base):
     claim: Mapped[Claim] = relationship(lazy="select")
 
     cost = money_column("cost_amount")
+
+
+class Award(BilingualMixin, TimestampMixin, Base):
+    """An award HR defines ("Nhân viên xuất sắc tháng"), for which managers nominate people
+    of their team (``perks.recognition.awards``). Approving a nomination grants the award's
+    gift (a perk of kind gift, optional) and its points. Deactivated awards take no new
+    nomination; none is deleted (nominations point at them)."""
+
+    __tablename__ = "award"
+    __table_args__ = (CheckConstraint("points >= 0", name="points"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    #: the gift granted with the award: a perk of kind gift; None: no gift
+    perk_id: Mapped[int | None] = mapped_column(ForeignKey("perk.id"), index=True)
+    #: the points the award brings its winner (recorded on the approved nomination)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    perk: Mapped[Perk | None] = relationship(lazy="joined")
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def description(self) -> str:
+        return self.localized("description")
+
+
+class NominationState(LabelledEnum):
+    """Where a nomination is (``perks.recognition.awards.TRANSITIONS`` says how it moves)."""
+
+    #: waiting for HR
+    PENDING = "pending", _l("Pending")
+    #: HR approved it: the award, its gift and its points are the nominee's
+    APPROVED = "approved", _l("Approved")
+    #: HR declined it, with a reason
+    DECLINED = "declined", _l("Declined")
+    #: the nominator took it back before HR decided
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
+
+
+class Nomination(TimestampMixin, Base):
+    """A manager's proposal that a person of their team receive an award, and HR's answer."""
+
+    __tablename__ = "nomination"
+    __table_args__ = (
+        CheckConstraint("points >= 0", name="points"),
+        CheckConstraint("nominee_id <> nominator_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id"), index=True)
+    nominee_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    nominator_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    #: why the manager nominates the person
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[NominationState] = mapped_column(
+        Enum(
+            NominationState,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=NominationState.PENDING,
+        index=True,
+    )
+    #: who approved, declined or withdrew it, when, and (HR's) why
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the company day of the decision (the fairness report counts awards by its year)
+    decided_on: Mapped[date | None] = mapped_column(Date, index=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the points the approval brought (the award's points then); 0 until approved
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    #: the nominee's claim of the award's gift perk, when it has one
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)
+
+    award: Mapped[Award] = relationship(lazy="joined")
+    nominee: Mapped[User] = relationship(foreign_keys=[nominee_id], lazy="joined")
+    nominator: Mapped[User] = relationship(foreign_keys=[nominator_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="select")

@@ -266,11 +266,22 @@ def check_day(kind: OccasionKind, month: int, day: int) -> None:
         raise ValidationFailed(str(_l("This day is not in that month.")), field="day") from error
 
 
+def both_languages(
+    vi: str, en: str, field: str, message: object = _l("Give the name in both languages.")
+) -> tuple[str, str]:
+    """A text in Vietnamese and English, trimmed (``field_vi``, ``field_en``).
+
+    Raises:
+        ValidationFailed: one of them is empty, with ``message`` and the empty field's name.
+    """
+    vi, en = vi.strip(), en.strip()
+    if not vi or not en:
+        raise ValidationFailed(str(message), field=f"{field}_vi" if not vi else f"{field}_en")
+    return vi, en
+
+
 def _check(data: OccasionData) -> OccasionData:
-    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
-    if not name_vi or not name_en:
-        field = "name_vi" if not name_vi else "name_en"
-        raise ValidationFailed(str(_l("Give the name in both languages.")), field=field)
+    name_vi, name_en = both_languages(data.name_vi, data.name_en, "name")
     if data.kind not in (OccasionKind.SOLAR, OccasionKind.LUNAR):
         raise ValidationFailed(str(_l("Choose a solar or a lunar date.")), field="kind")
     check_day(data.kind, data.month, data.day)

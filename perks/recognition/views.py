@@ -1,7 +1,10 @@
 """Occasions: everyone's calendar of the company's occasions (``/occasions``) and HR's page
 to manage them (``/manage/occasions``): add, edit and deactivate the company's own, add the
 Vietnamese calendar's, set the founding day and the work anniversaries' milestones; HR's gift
-programmes (``/manage/gifts``): add, edit, pause and resume them, preview the next 30 days.
+programmes (``/manage/gifts``): add, edit, pause and resume them, preview the next 30 days; awards
+(``/awards``), managers' nominations (``/awards/nominate``, ``/awards/nominations``), HR's
+awards and nominations queue (``/manage/awards``, ``/manage/nominations``) and HR's fairness
+report (``/manage/fairness``).
 
 Views turn forms into plain data and call one service; the services audit.
 """
@@ -16,15 +19,23 @@ from werkzeug.wrappers import Response
 
 from perks.catalog import admin_queries
 from perks.catalog.claims import company_today
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import Conflict, NotEligible, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, Form, require_confirmation
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
-from perks.recognition import gifts, services
+from perks.recognition import awards, fairness, gifts, services
 from perks.recognition.calendar import VIETNAMESE_CALENDAR
-from perks.recognition.forms import OccasionForm, ProgrammeForm, SettingsForm
-from perks.recognition.models import GiftProgramme
+from perks.recognition.forms import (
+    AwardForm,
+    DeclineForm,
+    FairnessForm,
+    NominationForm,
+    OccasionForm,
+    ProgrammeForm,
+    SettingsForm,
+)
+from perks.recognition.models import Award, GiftProgramme
 
 bp = Blueprint("recognition", __name__)
 
@@ -34,6 +45,7 @@ Page = str | tuple[str, int]
 PERSONAL_WINDOW_DAYS = 30
 
 hr_only = roles_required(Role.HR)
+managers_only = roles_required(Role.MANAGER)
 
 
 def _language() -> str:
@@ -290,3 +302,196 @@ def pause_programme(programme_id: int) -> Response:
 @hr_only
 def resume_programme(programme_id: int) -> Response:
     return _set_programme_active(programme_id, True)
+
+
+# --- awards and nominations -----------------------------------------------------------------
+
+
+@bp.get("/awards")
+@roles_required()
+def award_list() -> str:
+    """The awards that take nominations; a manager nominates from here."""
+    return render_template(
+        "recognition/awards.html",
+        awards=awards.awards(active_only=True),
+        mine=awards.awards_of(current_user),
+    )
+
+
+@bp.get("/manage/awards")
+@hr_only
+def manage_awards() -> str:
+    return render_template("recognition/manage_awards.html", awards=awards.awards())
+
+
+def _save_award(award: Award | None) -> Response | Page:
+    form = AwardForm()
+    perks = gifts.gift_perks()
+    if award is not None and award.perk is not None and award.perk not in perks:
+        perks.append(award.perk)
+    form.set_choices(perks)
+    if award is not None and request.method == "GET":
+        form.fill(award)
+    if form.validate_on_submit():
+        try:
+            if award is None:
+                saved = awards.create_award(form.data_for_service(), actor=current_user)
+            else:
+                saved = awards.update_award(award.id, form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("The award “%(name)s” is saved.", name=saved.name), "success")
+            return redirect(url_for(".manage_awards"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("recognition/award_form.html", form=form, award=award), status
+
+
+@bp.route("/manage/awards/new", methods=["GET", "POST"])
+@hr_only
+def create_award() -> Response | Page:
+    return _save_award(None)
+
+
+@bp.route("/manage/awards/<int:award_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit_award(award_id: int) -> Response | Page:
+    """Raises NotFound (404): no such award."""
+    return _save_award(awards.get_award(award_id))
+
+
+@bp.route("/awards/nominate", methods=["GET", "POST"])
+@managers_only
+def nominate() -> Response | Page:
+    """A manager nominates a person of their team; ``?award=`` and ``?person=`` preselect."""
+    form = NominationForm()
+    form.set_choices(awards.awards(active_only=True), awards.team(current_user))
+    if request.method == "GET":
+        form.award_id.data = request.args.get("award", type=int)
+        form.nominee_id.data = request.args.get("person", type=int)
+    if form.validate_on_submit():
+        try:
+            awards.nominate(
+                int(form.award_id.data),
+                int(form.nominee_id.data),
+                form.reason.data or "",
+                actor=current_user,
+            )
+        except ValidationFailed as error:
+            _field_error(form, error)
+        except NotPermitted as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Your nomination is sent to HR."), "success")
+            return redirect(url_for(".my_nominations"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("recognition/nominate.html", form=form), status
+
+
+@bp.get("/awards/nominations")
+@managers_only
+def my_nominations() -> str:
+    return render_template(
+        "recognition/my_nominations.html",
+        nominations=awards.nominations_by(current_user),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/awards/nominations/<int:nomination_id>/withdraw")
+@roles_required()
+def withdraw_nomination(nomination_id: int) -> Response:
+    """Raises NotFound (404): no such nomination, or not the viewer's."""
+    require_confirmation()
+    try:
+        awards.withdraw(nomination_id, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash(_("Your nomination is withdrawn."), "success")
+    return redirect(url_for(".my_nominations"), 303)
+
+
+@bp.get("/manage/nominations")
+@hr_only
+def nominations() -> str:
+    return render_template(
+        "recognition/nominations.html",
+        pending=awards.pending(),
+        decided=awards.decided(),
+        confirm_form=ConfirmForm(),
+        decline_form=DeclineForm(),
+    )
+
+
+@bp.post("/manage/nominations/<int:nomination_id>/approve")
+@hr_only
+def approve_nomination(nomination_id: int) -> Response:
+    """Raises NotFound (404): no such nomination."""
+    require_confirmation()
+    try:
+        nomination = awards.approve(nomination_id, actor=current_user)
+    except (Conflict, NotPermitted, NotEligible) as error:
+        flash(error.message, "warning")
+    else:
+        flash(
+            _(
+                "%(name)s receives “%(award)s”.",
+                name=nomination.nominee.name,
+                award=nomination.award.name,
+            ),
+            "success",
+        )
+    return redirect(url_for(".nominations"), 303)
+
+
+@bp.post("/manage/nominations/<int:nomination_id>/decline")
+@hr_only
+def decline_nomination(nomination_id: int) -> Response:
+    """Raises NotFound (404): no such nomination."""
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the nomination is declined."), "warning")
+        return redirect(url_for(".nominations"), 303)
+    try:
+        awards.decline(nomination_id, form.reason.data or "", actor=current_user)
+    except (Conflict, NotPermitted, ValidationFailed) as error:
+        flash(error.message, "warning")
+    else:
+        flash(_("The nomination is declined; the nominator is told why."), "success")
+    return redirect(url_for(".nominations"), 303)
+
+
+def _fairness_report() -> tuple[FairnessForm, fairness.Report]:
+    """The report for the year and filters the query string asks for (this year, everyone,
+    when they are not valid)."""
+    form = FairnessForm(request.args)
+    form.set_choices(people_services.departments(), admin_queries.staff_locations())
+    year = company_today().year
+    filters = fairness.Filters()
+    if form.validate():
+        year = form.year.data or year
+        filters = form.filters()
+    return form, fairness.report(year, filters)
+
+
+@bp.get("/manage/fairness")
+@hr_only
+def fairness_report() -> str:
+    """Gifts and awards per group for a year, small groups merged; who received nothing."""
+    form, report = _fairness_report()
+    return render_template(
+        "recognition/fairness.html", form=form, report=report, min_group=fairness.MIN_GROUP
+    )
+
+
+@bp.get("/manage/fairness.csv")
+@hr_only
+def fairness_csv() -> Response:
+    """The same groups as a CSV file (not the people who received nothing)."""
+    _, report = _fairness_report()
+    return Response(
+        fairness.to_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=perks-fairness-{report.year}.csv"},
+    )

@@ -26,8 +26,8 @@ from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLin
 from perks.images import load_image
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import EmploymentType, Role, User
-from perks.recognition import gifts
-from perks.recognition.models import Gift
+from perks.recognition import awards, gifts
+from perks.recognition.models import Gift, Nomination, NominationState
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click
 from perks.shop.models import Order, OrderStatus, Product
@@ -62,6 +62,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_sixty_days_of_gifts_grant_each_eligible_person_once()
+    check_awards_approved_pending_and_declined(client)
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -315,3 +316,20 @@ def check_referral_activity_in_every_state_and_a_ledger_that_agrees(runner) -> N
     assert db.session.scalar(select(func.count()).select_from(Click)) > 100
     verified = runner.invoke(args=["perks", "verify-ledger"])
     assert verified.exit_code == 0, verified.output
+
+
+def check_awards_approved_pending_and_declined(client) -> None:  # type: ignore[no-untyped-def]
+    states = Counter(db.session.scalars(select(Nomination.state)))
+    assert states == {
+        NominationState.APPROVED: 2,
+        NominationState.PENDING: 1,
+        NominationState.DECLINED: 1,
+    }
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    assert employee is not None
+    (award,) = awards.awards_of(employee)
+    assert award.claim_id is not None
+    assert award.points == 200
+    login(client, employee, DEMO_PASSWORD)
+    assert 'data-testid="my-award"' in client.get("/").get_data(as_text=True)
+    client.post("/logout")

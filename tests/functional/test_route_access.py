@@ -18,7 +18,7 @@ from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role
-from perks.recognition.models import GiftProgramme, Occasion, OccasionKind
+from perks.recognition.models import Award, GiftProgramme, Nomination, Occasion, OccasionKind
 from tests import factories
 from tests.helpers import login
 from tests.routes import ANONYMOUS, IGNORED_ENDPOINTS, PUBLIC_REDIRECTS, ROLES, ROUTES
@@ -63,7 +63,21 @@ def samples() -> dict[str, int]:
     )
     db.session.add(programme)
     db.session.commit()
+    manager = factories.UserFactory(roles={Role.MANAGER})
+    award = Award(name_vi="Nhân viên xuất sắc", name_en="Star", points=10)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=factories.UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="route table",
+    )
+    db.session.add(nomination)
+    db.session.commit()
     return {
+        "award": award.id,
+        "nomination": nomination.id,
         "occasion": occasion.id,
         "programme": programme.id,
         "person": person.id,

@@ -31,8 +31,9 @@ from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role, User
-from perks.recognition import gifts
+from perks.recognition import awards, gifts
 from perks.recognition import services as occasions
+from perks.recognition.awards import AwardData
 from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Occasion, OccasionKind
 from perks.recognition.services import OccasionData
@@ -195,7 +196,16 @@ def _start(viewers: dict[str, User]) -> World:
         ),
         actor=viewers[Role.HR.value],
     )
+    hr, manager = viewers[Role.HR.value], viewers[Role.MANAGER.value]
+    employee.manager_id = manager.id  # the employee's home shows their awards
+    db.session.commit()
+    award = awards.create_award(
+        AwardData("Xuất sắc", "Star", "Xuất sắc", "Outstanding", None, 10), actor=hr
+    )
+    nomination = awards.nominate(award.id, person.id, "Great work", actor=manager)
     world.samples.update(
+        award=award.id,
+        nomination=nomination.id,
         programme=programme.id,
         occasion=own_occasion.id,
         person=person.id,
@@ -348,6 +358,27 @@ def grow(world: World, scale: int) -> None:
             birth_day=soon.day,
             hire_date=date(soon.year - 1, soon.month, min(soon.day, 28)),
         )
+        # Awards: one with a gift; the employee and a team member receive it, another waits;
+        # a birthday today brings a gift of the birthday programme.
+        award = awards.create_award(
+            AwardData(
+                f"Giải {n}",
+                f"Award {n}",
+                "Mô tả",
+                "Description",
+                factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None).id,
+                5,
+            ),
+            actor=hr,
+        )
+        for person in (employee, team[0]):
+            awards.approve(
+                awards.nominate(award.id, person.id, "Great", actor=manager).id, actor=hr
+            )
+        awards.nominate(award.id, team[1].id, "Great", actor=manager)
+        today = company_today()
+        factories.UserFactory(department=department, birth_month=today.month, birth_day=today.day)
+        gifts.grant_due_gifts(today)
         # Ledger adjustments, and an e-mail in the outbox.
         for person in [employee, team[0]]:
             ledger.record_adjustment(

@@ -1,0 +1,453 @@
+"""Achievements: HR's awards (``create_award``, ``update_award``), managers' nominations of
+people of their team (``nominate``, ``withdraw``) and HR's answers (``approve``,
+``decline``), each one transaction, audited.
+
+A nomination moves through one state machine, written once in ``TRANSITIONS`` and changed
+only by ``move``: pending → approved | declined, or withdrawn by its nominator while pending.
+Approving grants the award's gift (``perks.catalog.claims.grant_gift``, as gift programmes
+do) and records the award's points on the nomination, in the same transaction; the
+nomination's row is locked first (PostgreSQL) and its state checked, so two HR people
+approving at once grant once. ``credit_award_points`` is the one place points are credited.
+The nominee and the nominator are told by e-mail through the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from perks import audit
+from perks.catalog.claims import company_today, grant_gift
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.mail import send_email
+from perks.people.models import Role, User
+from perks.recognition.gifts import check_gift_perk
+from perks.recognition.models import Award, Nomination, NominationState
+from perks.recognition.services import both_languages
+from perks.urls import absolute_url
+
+N = NominationState
+
+#: for each state, the states a nomination may come from
+TRANSITIONS: dict[NominationState, frozenset[NominationState]] = {
+    N.PENDING: frozenset(),
+    N.APPROVED: frozenset({N.PENDING}),
+    N.DECLINED: frozenset({N.PENDING}),
+    N.WITHDRAWN: frozenset({N.PENDING}),
+}
+
+#: the longest reason a nominator or HR may give
+MAX_REASON = 2000
+
+
+class NominationRefused(Conflict):
+    """A nomination was asked to move to a state it cannot reach from where it is."""
+
+    default_message = _l("This nomination cannot change that way.")
+
+    def __init__(self, nomination: Nomination, target: NominationState) -> None:
+        super().__init__(
+            _(
+                "A nomination that is %(source)s cannot become %(target)s.",
+                source=nomination.state.label,
+                target=target.label,
+            ),
+            nomination_id=nomination.id,
+            source=nomination.state.value,
+            target=target.value,
+        )
+
+
+def can_move(nomination: Nomination, target: NominationState) -> bool:
+    """True when ``nomination`` may go from its state to ``target``."""
+    return nomination.state in TRANSITIONS[target]
+
+
+def move(nomination: Nomination, target: NominationState) -> None:
+    """Change the state, or raise ``NominationRefused`` (the one place states change)."""
+    if not can_move(nomination, target):
+        raise NominationRefused(nomination, target)
+    nomination.state = target
+
+
+@dataclass(frozen=True)
+class AwardData:
+    """What HR sets on an award."""
+
+    name_vi: str
+    name_en: str
+    description_vi: str
+    description_en: str
+    perk_id: int | None
+    points: int
+    active: bool = True
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def awards(*, active_only: bool = False) -> list[Award]:
+    """Awards, active ones first, by Vietnamese name. Raises nothing."""
+    statement = select(Award).order_by(Award.active.desc(), Award.name_vi)
+    if active_only:
+        statement = statement.where(Award.active.is_(True))
+    return list(db.session.scalars(statement))
+
+
+def get_award(award_id: int) -> Award:
+    """Raises NotFound: no such award."""
+    award = db.session.get(Award, award_id)
+    if award is None:
+        raise NotFound()
+    return award
+
+
+def team(manager: User) -> list[User]:
+    """The active people whose manager ``manager`` is, by name: whom they may nominate.
+    Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.manager_id == manager.id, User.active.is_(True))
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def pending() -> list[Nomination]:
+    """Nominations waiting for HR, oldest first. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Nomination)
+            .where(Nomination.state == N.PENDING)
+            .order_by(Nomination.created_at, Nomination.id)
+        )
+    )
+
+
+def decided(limit: int = 20) -> list[Nomination]:
+    """The latest nominations HR or their nominator settled, newest first. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Nomination)
+            .where(Nomination.state != N.PENDING)
+            .order_by(Nomination.decided_at.desc(), Nomination.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def nominations_by(nominator: User) -> list[Nomination]:
+    """The nominations ``nominator`` made, newest first. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Nomination)
+            .where(Nomination.nominator_id == nominator.id)
+            .order_by(Nomination.created_at.desc(), Nomination.id.desc())
+        )
+    )
+
+
+def awards_of(person: User) -> list[Nomination]:
+    """The person's approved nominations (their awards), newest first. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Nomination)
+            .where(Nomination.nominee_id == person.id, Nomination.state == N.APPROVED)
+            .order_by(Nomination.decided_at.desc(), Nomination.id.desc())
+        )
+    )
+
+
+# --- HR's awards ----------------------------------------------------------------------------
+
+
+def _check(data: AwardData) -> AwardData:
+    """Raises ValidationFailed naming the field at fault."""
+    name_vi, name_en = both_languages(data.name_vi, data.name_en, "name")
+    description_vi, description_en = both_languages(
+        data.description_vi,
+        data.description_en,
+        "description",
+        _l("Describe the award in both languages."),
+    )
+    if data.perk_id is not None:
+        check_gift_perk(data.perk_id)
+    if data.points < 0:
+        raise ValidationFailed(str(_l("Points cannot be negative.")), field="points")
+    return AwardData(
+        name_vi=name_vi,
+        name_en=name_en,
+        description_vi=description_vi,
+        description_en=description_en,
+        perk_id=data.perk_id,
+        points=data.points,
+        active=data.active,
+    )
+
+
+def _described(award: Award) -> dict[str, object]:
+    return {
+        "name_vi": award.name_vi,
+        "name_en": award.name_en,
+        "description_vi": award.description_vi,
+        "description_en": award.description_en,
+        "perk_id": award.perk_id,
+        "points": award.points,
+        "active": award.active,
+    }
+
+
+def _apply(award: Award, data: AwardData) -> None:
+    award.name_vi, award.name_en = data.name_vi, data.name_en
+    award.description_vi, award.description_en = data.description_vi, data.description_en
+    award.perk_id, award.points, award.active = data.perk_id, data.points, data.active
+
+
+def create_award(data: AwardData, *, actor: User) -> Award:
+    """Add an award (``recognition.award_created``).
+
+    Raises:
+        ValidationFailed: a name or description missing, not a published gift perk,
+            negative points.
+    """
+    data = _check(data)
+    with transaction():
+        award = Award(created_by_id=actor.id)
+        _apply(award, data)
+        db.session.add(award)
+        db.session.flush()
+        audit.record("recognition.award_created", actor=actor, target=award, **_described(award))
+    return award
+
+
+def update_award(award_id: int, data: AwardData, *, actor: User) -> Award:
+    """Change an award (``recognition.award_changed``, old and new values). Nominations
+    already approved keep what they brought; pending ones bring the award as it is when
+    approved.
+
+    Raises:
+        NotFound: no such award.
+        ValidationFailed: as ``create_award``.
+    """
+    data = _check(data)
+    with transaction():
+        award = get_award(award_id)
+        before = _described(award)
+        _apply(award, data)
+        db.session.flush()
+        changes = audit.changes(before, _described(award))
+        if changes:
+            audit.record("recognition.award_changed", actor=actor, target=award, changes=changes)
+    return award
+
+
+# --- nominations ----------------------------------------------------------------------------
+
+
+def _reason(text: str, field: str, message: object) -> str:
+    reason = text.strip()
+    if not reason:
+        raise ValidationFailed(str(message), field=field)
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            str(_l("At most %(count)d characters.", count=MAX_REASON)), field=field
+        )
+    return reason
+
+
+def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nomination:
+    """``actor`` nominates a person of their team for an award
+    (``recognition.nomination_made``). HR is not told by e-mail: the queue shows it.
+
+    Raises:
+        ValidationFailed: no reason given (``field="reason"``), or the award is not active
+            (``field="award_id"``).
+        NotPermitted: ``actor`` is not a manager, or the nominee is not an active person of
+            their team (nobody nominates themselves).
+        NotFound: no such award.
+    """
+    reason = _reason(reason, "reason", _l("Say why this person deserves the award."))
+    if not actor.has_role(Role.MANAGER):
+        raise NotPermitted()
+    with transaction():
+        award = get_award(award_id)
+        if not award.active:
+            raise ValidationFailed(
+                str(_l("This award takes no nominations now.")), field="award_id"
+            )
+        nominee = db.session.get(User, nominee_id)
+        if nominee is None or nominee.manager_id != actor.id or not nominee.active:
+            raise NotPermitted(_("You can nominate only active people of your team."))
+        nomination = Nomination(
+            award_id=award.id,
+            nominee_id=nominee.id,
+            nominator_id=actor.id,
+            reason=reason,
+            state=N.PENDING,
+        )
+        db.session.add(nomination)
+        db.session.flush()
+        audit.record(
+            "recognition.nomination_made",
+            actor=actor,
+            target=nomination,
+            award_id=award.id,
+            nominee_id=nominee.id,
+        )
+    return nomination
+
+
+def _locked(nomination_id: int) -> Nomination:
+    """The nomination, its row locked until the transaction ends (PostgreSQL) and read
+    afresh, so two decisions at once see each other's.
+
+    Raises:
+        NotFound: no such nomination.
+    """
+    nomination = db.session.scalar(
+        select(Nomination)
+        .where(Nomination.id == nomination_id)
+        .with_for_update(of=Nomination)
+        .execution_options(populate_existing=True)
+    )
+    if nomination is None:
+        raise NotFound()
+    return nomination
+
+
+def _settle(nomination: Nomination, target: NominationState, actor: User, reason: str) -> None:
+    move(nomination, target)
+    nomination.decided_by_id = actor.id
+    nomination.decided_at = utcnow()
+    nomination.decided_on = company_today()
+    nomination.decision_reason = reason
+
+
+def withdraw(nomination_id: int, *, actor: User) -> Nomination:
+    """The nominator takes back their pending nomination (``recognition.nomination_withdrawn``).
+
+    Raises:
+        NotFound: no such nomination, or not ``actor``'s.
+        NominationRefused: it is no longer pending.
+    """
+    with transaction():
+        nomination = _locked(nomination_id)
+        if nomination.nominator_id != actor.id:
+            raise NotFound()
+        _settle(nomination, N.WITHDRAWN, actor, "")
+        audit.record("recognition.nomination_withdrawn", actor=actor, target=nomination)
+    return nomination
+
+
+def _may_decide(nomination: Nomination, actor: User) -> None:
+    """Raises NotPermitted: not HR, or HR deciding on their own nomination or award."""
+    if not actor.has_role(Role.HR):
+        raise NotPermitted()
+    if actor.id in (nomination.nominator_id, nomination.nominee_id):
+        raise NotPermitted(_("Another HR person decides on a nomination you are part of."))
+
+
+def credit_award_points(nomination: Nomination) -> None:
+    """Credit the award's points to the nominee for ``nomination`` (just approved): today
+    they are recorded on the nomination. The points ledger (kudos and points) connects here:
+    the one place an award's points are credited. Flushes only."""
+    nomination.points = nomination.award.points
+    db.session.flush()
+
+
+def approve(nomination_id: int, *, actor: User, today: date | None = None) -> Nomination:
+    """HR approves a pending nomination (``recognition.nomination_approved``): the nominee
+    receives the award's gift (a claim of its perk, with its code) and its points, and the
+    nominee and nominator are told. Two approvals at once grant once: the second finds the
+    nomination approved and is refused.
+
+    Raises:
+        NotFound: no such nomination.
+        NotPermitted: not HR, or HR is the nominator or the nominee.
+        NominationRefused: it is no longer pending.
+        SoldOut: the gift perk has no code or stock left (nothing is approved).
+        NotEligible: the gift perk is no longer a published gift (nothing is approved).
+    """
+    today = today or company_today()
+    with transaction():
+        nomination = _locked(nomination_id)
+        _may_decide(nomination, actor)
+        _settle(nomination, N.APPROVED, actor, "")
+        award = nomination.award
+        code = ""
+        if award.perk is not None:
+            claim = grant_gift(award.perk, nomination.nominee, today=today)
+            nomination.claim_id = claim.id
+            code = claim.code
+        credit_award_points(nomination)
+        audit.record(
+            "recognition.nomination_approved",
+            actor=actor,
+            target=nomination,
+            award_id=award.id,
+            nominee_id=nomination.nominee_id,
+            points=nomination.points,
+            claim_id=nomination.claim_id,
+        )
+        _tell(nomination, "award_approved", code=code)
+    return nomination
+
+
+def decline(nomination_id: int, reason: str, *, actor: User) -> Nomination:
+    """HR declines a pending nomination with a reason (``recognition.nomination_declined``);
+    the nominator is told why (the nominee, who may not know of it, is not).
+
+    Raises:
+        ValidationFailed: no reason (``field="reason"``).
+        NotFound: no such nomination.
+        NotPermitted: not HR, or HR is the nominator or the nominee.
+        NominationRefused: it is no longer pending.
+    """
+    reason = _reason(reason, "reason", _l("Say why the nomination is declined."))
+    with transaction():
+        nomination = _locked(nomination_id)
+        _may_decide(nomination, actor)
+        _settle(nomination, N.DECLINED, actor, reason)
+        audit.record(
+            "recognition.nomination_declined", actor=actor, target=nomination, reason=reason
+        )
+        _tell(nomination, "nomination_declined")
+    return nomination
+
+
+def _tell(nomination: Nomination, template: str, *, code: str = "") -> None:
+    """E-mail the decision (outbox; flush only): an approval to the nominee and the
+    nominator, a decline to the nominator."""
+    people = [nomination.nominator]
+    if nomination.state is N.APPROVED:
+        people.insert(0, nomination.nominee)
+    for person in people:
+        send_email(
+            person.email,
+            template,
+            locale=person.locale,
+            person=person,
+            nominee=nomination.nominee,
+            is_nominee=person.id == nomination.nominee_id,
+            award_name=nomination.award.localized("name", person.locale),
+            perk_title=(
+                nomination.award.perk.localized("title", person.locale)
+                if nomination.award.perk is not None
+                else ""
+            ),
+            code=code if person.id == nomination.nominee_id else "",
+            points=nomination.points,
+            reason=nomination.decision_reason,
+            claim_url=(
+                absolute_url("catalog.my_claim", claim_id=nomination.claim_id)
+                if nomination.claim_id
+                else ""
+            ),
+        )

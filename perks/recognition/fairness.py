@@ -1,0 +1,329 @@
+"""HR's fairness report: for one year, how gifts, awards (and, once the points ledger is
+connected, points) are spread over the company's active people, per department, location,
+employment type and gender (where HR recorded it), per head and against the gift budgets;
+and who received nothing.
+
+* The population is the active people (optionally narrowed by a department, a location or
+  an employment type); a group's head count is its active people, and its gifts and awards
+  are theirs: gifts of the occasion year, awards approved in the year.
+* Nobody is singled out: a group of fewer than ``MIN_GROUP`` people is merged into one
+  "other groups" line; when that line itself has fewer, the smallest named groups join it
+  until it has enough; a population under ``MIN_GROUP`` shows no group at all. So a filter
+  that narrows a group below ``MIN_GROUP`` merges it like any other small group.
+* Per head: gifts and awards per person to two decimals, cost per person rounded down to
+  the currency's unit (a residue of less than one đồng per person is not shown).
+* A fixed number of statements, whatever the number of people, gifts or groups.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from perks.extensions import db
+from perks.money import Money
+from perks.people.models import EmploymentType, User
+from perks.recognition.gifts import programmes
+from perks.recognition.models import Gift, GiftProgramme, Nomination, NominationState
+
+#: the fewest people a line of the report may count
+MIN_GROUP = 5
+
+TWO_PLACES = Decimal("0.01")
+
+
+def _sums(amounts: dict[str, int]) -> list[Money]:
+    return [Money(amount, currency) for currency, amount in sorted(amounts.items())]
+
+
+@dataclass
+class Tally:
+    """What a set of people received in the year."""
+
+    headcount: int = 0
+    gifts: int = 0
+    #: currency -> minor units
+    cost: dict[str, int] = field(default_factory=dict)
+    awards: int = 0
+    #: None until the points ledger is connected (``points_received``)
+    points: int | None = None
+
+    def add(self, other: Tally) -> None:
+        self.headcount += other.headcount
+        self.gifts += other.gifts
+        self.awards += other.awards
+        for currency, amount in other.cost.items():
+            self.cost[currency] = self.cost.get(currency, 0) + amount
+        if other.points is not None:
+            self.points = (self.points or 0) + other.points
+
+
+@dataclass(frozen=True)
+class Line:
+    """One group of a dimension (or the merged "other groups")."""
+
+    label: str
+    tally: Tally
+    #: the "other groups" line
+    merged: bool = False
+
+    @property
+    def gift_cost(self) -> list[Money]:
+        return _sums(self.tally.cost)
+
+    def _per_head(self, count: int) -> Decimal:
+        if not self.tally.headcount:
+            return Decimal(0)
+        return (Decimal(count) / self.tally.headcount).quantize(TWO_PLACES, ROUND_HALF_UP)
+
+    @property
+    def gifts_per_head(self) -> Decimal:
+        return self._per_head(self.tally.gifts)
+
+    @property
+    def awards_per_head(self) -> Decimal:
+        return self._per_head(self.tally.awards)
+
+    @property
+    def cost_per_head(self) -> list[Money]:
+        """Rounded down to the currency's unit."""
+        heads = self.tally.headcount or 1
+        return [Money(m.amount // heads, m.currency) for m in self.gift_cost]
+
+    @property
+    def points_per_head(self) -> Decimal | None:
+        return None if self.tally.points is None else self._per_head(self.tally.points)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    title: object
+    lines: list[Line]
+
+
+@dataclass(frozen=True)
+class ProgrammeBudget:
+    """A gift programme's gifts of the year against its budget (and its departments')."""
+
+    programme: GiftProgramme
+    gifts: int
+    spent: Money
+    #: (department name, its budget, what its gifts cost)
+    departments: list[tuple[str, Money, Money]]
+
+
+@dataclass(frozen=True)
+class Filters:
+    department_id: int | None = None
+    location: str | None = None
+    employment_type: EmploymentType | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    year: int
+    filters: Filters
+    total: Line
+    #: empty when the population has fewer than ``MIN_GROUP`` people
+    dimensions: list[Dimension]
+    programmes: list[ProgrammeBudget]
+    #: active people of the population who received nothing in the year, by name (HR only)
+    nothing: list[User]
+
+    @property
+    def too_few(self) -> bool:
+        return self.total.tally.headcount < MIN_GROUP
+
+
+def points_received(year: int, person_ids: Sequence[int]) -> dict[int, int] | None:
+    """The points each person received in ``year``: None while recognition has no points
+    ledger, so the report shows no points column figures. The points ledger connects here
+    (one grouped query), and ``Tally.points`` fills in everywhere."""
+    return None
+
+
+DIMENSIONS: tuple[tuple[str, object, Callable[[User], str]], ...] = (
+    (
+        "department",
+        _l("Department"),
+        lambda p: p.department.name if p.department else str(_l("No department")),
+    ),
+    ("location", _l("Location"), lambda p: p.location or str(_l("No location"))),
+    ("employment_type", _l("Employment type"), lambda p: str(p.employment_type.label)),
+    (
+        "gender",
+        _l("Gender"),
+        lambda p: str(p.gender.label) if p.gender else str(_l("Not recorded")),
+    ),
+)
+
+
+def merge_small(groups: dict[str, Tally], minimum: int = MIN_GROUP) -> list[Line]:
+    """The groups as lines, by label, every group under ``minimum`` people merged into one
+    "other groups" line at the end; when that line counts fewer than ``minimum``, the
+    smallest named groups join it until it does (or none is left). Raises nothing."""
+    big = {label: t for label, t in groups.items() if t.headcount >= minimum}
+    other = Tally()
+    merged_any = False
+    for tally in groups.values():
+        if 0 < tally.headcount < minimum:
+            other.add(tally)
+            merged_any = True
+    while merged_any and other.headcount < minimum and big:
+        smallest = min(big, key=lambda label: (big[label].headcount, label))
+        other.add(big.pop(smallest))
+    lines = [Line(label, big[label]) for label in sorted(big)]
+    if merged_any:
+        lines.append(Line(str(_l("Other groups")), other, merged=True))
+    return lines
+
+
+def _population(filters: Filters) -> list[User]:
+    statement = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
+    if filters.department_id is not None:
+        statement = statement.where(User.department_id == filters.department_id)
+    if filters.location:
+        statement = statement.where(User.location == filters.location)
+    if filters.employment_type is not None:
+        statement = statement.where(User.employment_type == filters.employment_type)
+    return list(db.session.scalars(statement))
+
+
+def _tallies(year: int, people: Iterable[User]) -> dict[int, Tally]:
+    tallies = {person.id: Tally(headcount=1) for person in people}
+    rows = db.session.execute(
+        select(Gift.user_id, Gift.currency, func.count(), func.sum(Gift.cost_amount))
+        .where(Gift.occasion_year == year)
+        .group_by(Gift.user_id, Gift.currency)
+    )
+    for user_id, currency, count, cost in rows:
+        if user_id in tallies:
+            tallies[user_id].gifts += count
+            tallies[user_id].cost[currency] = tallies[user_id].cost.get(currency, 0) + int(cost)
+    awards = db.session.execute(
+        select(Nomination.nominee_id, func.count())
+        .where(
+            Nomination.state == NominationState.APPROVED,
+            Nomination.decided_on >= date(year, 1, 1),
+            Nomination.decided_on <= date(year, 12, 31),
+        )
+        .group_by(Nomination.nominee_id)
+    )
+    for user_id, count in awards:
+        if user_id in tallies:
+            tallies[user_id].awards += count
+    points = points_received(year, list(tallies))
+    if points is not None:
+        for user_id, tally in tallies.items():
+            tally.points = points.get(user_id, 0)
+    return tallies
+
+
+def _programme_budgets(year: int) -> list[ProgrammeBudget]:
+    spent: dict[int, dict[int | None, tuple[int, int]]] = defaultdict(dict)
+    rows = db.session.execute(
+        select(Gift.programme_id, Gift.department_id, func.count(), func.sum(Gift.cost_amount))
+        .where(Gift.occasion_year == year)
+        .group_by(Gift.programme_id, Gift.department_id)
+    )
+    for programme_id, department_id, count, cost in rows:
+        spent[programme_id][department_id] = (count, int(cost))
+    lines = []
+    for programme in programmes():
+        per_department = spent.get(programme.id, {})
+        lines.append(
+            ProgrammeBudget(
+                programme=programme,
+                gifts=sum(count for count, _ in per_department.values()),
+                spent=Money(sum(cost for _, cost in per_department.values()), programme.currency),
+                departments=[
+                    (
+                        budget.department.name,
+                        Money(budget.amount, programme.currency),
+                        Money(
+                            per_department.get(budget.department_id, (0, 0))[1], programme.currency
+                        ),
+                    )
+                    for budget in programme.department_budgets
+                ],
+            )
+        )
+    return lines
+
+
+def report(year: int, filters: Filters | None = None) -> Report:
+    """The fairness report of ``year`` for the active people ``filters`` keep. Raises
+    nothing."""
+    filters = filters or Filters()
+    people = _population(filters)
+    tallies = _tallies(year, people)
+    total = Tally()
+    for tally in tallies.values():
+        total.add(tally)
+    dimensions: list[Dimension] = []
+    if total.headcount >= MIN_GROUP:
+        for key, title, group_of in DIMENSIONS:
+            groups: dict[str, Tally] = defaultdict(Tally)
+            for person in people:
+                groups[group_of(person)].add(tallies[person.id])
+            dimensions.append(Dimension(key, title, merge_small(groups)))
+    nothing = [
+        p
+        for p in people
+        if not tallies[p.id].gifts and not tallies[p.id].awards and not tallies[p.id].points
+    ]
+    return Report(
+        year=year,
+        filters=filters,
+        total=Line(str(_l("Everyone")), total),
+        dimensions=dimensions,
+        programmes=_programme_budgets(year),
+        nothing=nothing,
+    )
+
+
+def to_csv(report: Report) -> str:
+    """The report's groups as CSV (a header row, then a row per line of each dimension, the
+    "Everyone" line last; costs in minor units with their currency), in the request's
+    language. The list of people who received nothing is not in it: it stays on the page.
+    Raises nothing."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            str(_l("Dimension")),
+            str(_l("Group")),
+            str(_l("People")),
+            str(_l("Gifts")),
+            str(_l("Gift cost")),
+            str(_l("Currency")),
+            str(_l("Awards")),
+            str(_l("Points")),
+        ]
+    )
+    for dimension in report.dimensions:
+        for line in [*dimension.lines, report.total]:
+            costs: list[Money | None] = [*line.gift_cost] or [None]
+            for cost in costs:
+                writer.writerow(
+                    [
+                        str(dimension.title),
+                        line.label,
+                        line.tally.headcount,
+                        line.tally.gifts,
+                        cost.amount if cost else 0,
+                        cost.currency if cost else "",
+                        line.tally.awards,
+                        "" if line.tally.points is None else line.tally.points,
+                    ]
+                )
+    return out.getvalue()

@@ -1,0 +1,147 @@
+"""The award pages end to end: HR defines an award (400 with the reason on bad input), a
+manager nominates a person of their team from their home's team card, HR declines one with a
+reason (none: refused) and approves another from the queue, the winner sees the award on
+their home, the manager withdraws a pending one; HR's fairness report in both languages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from perks.catalog.models import CodeMode, PerkKind
+from perks.extensions import db
+from perks.people.models import Role
+from perks.recognition.models import Award, Nomination, NominationState
+from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from tests.helpers import login
+
+
+def _award_form(perk_id: int = 0, **changes: object) -> dict[str, object]:
+    return {
+        "name_vi": "Nhân viên xuất sắc tháng",
+        "name_en": "Employee of the month",
+        "description_vi": "Đóng góp nổi bật nhất tháng.",
+        "description_en": "The month's outstanding contribution.",
+        "perk_id": str(perk_id),
+        "points": "100",
+        "active": "y",
+        **changes,
+    }
+
+
+def test_an_award_from_definition_to_the_winners_home(client):
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    manager = UserFactory(roles={Role.MANAGER}, locale="en")
+    winner = UserFactory(manager=manager, name="Phạm Thị Thắng", locale="en")
+    other = UserFactory(manager=manager, name="Đỗ Văn Khác", locale="en")
+    perk = PerkFactory(
+        kind=PerkKind.GIFT, per_person_limit=None, code_mode=CodeMode.POOL, codes=["STAR-9"]
+    )
+
+    login(client, hr)
+    assert client.post("/manage/awards/new", data=_award_form(name_en="")).status_code == 400
+    assert client.post("/manage/awards/new", data=_award_form(perk.id)).status_code == 303
+    award = db.session.scalars(select(Award)).one()
+    edit = client.get(f"/manage/awards/{award.id}/edit").get_data(as_text=True)
+    assert "Nhân viên xuất sắc tháng" in edit
+    client.post("/logout")
+
+    login(client, manager)
+    home = client.get("/").get_data(as_text=True)
+    assert f"/awards/nominate?person={winner.id}" in home
+    form = client.get(f"/awards/nominate?person={winner.id}&award={award.id}")
+    assert form.status_code == 200
+    refused = client.post(
+        "/awards/nominate", data={"award_id": award.id, "nominee_id": hr.id, "reason": "x"}
+    )
+    assert refused.status_code == 400  # not a person of their team: not even a choice
+    for person in (winner, other):
+        response = client.post(
+            "/awards/nominate",
+            data={"award_id": award.id, "nominee_id": person.id, "reason": "Great quarter"},
+        )
+        assert response.status_code == 303
+    assert client.get("/awards/nominations").get_data(as_text=True).count(">Pending<") == 2
+    client.post("/logout")
+
+    won, declined = db.session.scalars(select(Nomination).order_by(Nomination.id)).all()
+    login(client, hr)
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    assert "Phạm Thị Thắng" in queue
+    assert "Great quarter" in queue
+    client.post(f"/manage/nominations/{declined.id}/decline", data={"reason": ""})
+    db.session.expire_all()
+    assert declined.state is NominationState.PENDING
+    client.post(f"/manage/nominations/{declined.id}/decline", data={"reason": "Next time"})
+    assert client.post(f"/manage/nominations/{won.id}/approve").status_code == 303
+    db.session.expire_all()
+    assert (won.state, declined.state) == (NominationState.APPROVED, NominationState.DECLINED)
+    again = client.post(f"/manage/nominations/{won.id}/approve", follow_redirects=True)
+    assert "cannot become" in again.get_data(as_text=True)
+    client.post("/logout")
+
+    login(client, winner)
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-testid="my-award"' in home
+    assert "Employee of the month" in home
+    assert f"/my-perks/{won.claim_id}" in home
+    client.post("/logout")
+
+    login(client, manager)
+    mine = client.get("/awards/nominations").get_data(as_text=True)
+    assert "Next time" in mine
+
+
+def test_a_manager_withdraws_a_pending_nomination_and_nobody_else_can(client):
+    manager = UserFactory(roles={Role.MANAGER}, locale="en")
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    person = UserFactory(manager=manager)
+    nomination = Nomination(
+        award_id=award.id, nominee_id=person.id, nominator_id=manager.id, reason="Idea"
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    login(client, UserFactory(roles={Role.MANAGER}))
+    assert client.post(f"/awards/nominations/{nomination.id}/withdraw").status_code == 404
+    client.post("/logout")
+    login(client, manager)
+    assert client.post(f"/awards/nominations/{nomination.id}/withdraw").status_code == 303
+    db.session.expire_all()
+    assert nomination.state is NominationState.WITHDRAWN
+
+
+def test_the_fairness_report_merges_small_groups_in_both_languages(client, login_as):
+    sales, legal = DepartmentFactory(name="Kinh doanh"), DepartmentFactory(name="Pháp chế")
+    for _ in range(6):
+        UserFactory(department=sales)
+    UserFactory(department=legal, name="Lê Một Mình")
+    login_as(Role.HR, department=sales)
+    for locale, other in (("vi", "Các nhóm khác"), ("en", "Other groups")):
+        client.post("/language", data={"locale": locale})
+        page = client.get("/manage/fairness?year=2027").get_data(as_text=True)
+        assert other in page
+        assert (
+            "Pháp chế"
+            not in page.split('data-testid="dimension-department"')[1].split("</section>")[0]
+        )
+        assert "Lê Một Mình" in page  # received nothing: listed for HR
+    narrowed = client.get(f"/manage/fairness?year=2027&department_id={legal.id}")
+    assert 'data-testid="too-few"' in narrowed.get_data(as_text=True)
+
+
+def test_the_fairness_report_downloads_as_csv_without_the_people_who_received_nothing(
+    client, login_as
+):
+    sales = DepartmentFactory(name="Kinh doanh")
+    for _ in range(6):
+        UserFactory(department=sales, name="Người Chưa Nhận")
+    login_as(Role.HR, department=sales, locale="en")
+    client.post("/language", data={"locale": "en"})
+    response = client.get("/manage/fairness.csv?year=2027")
+    assert response.mimetype == "text/csv"
+    assert "perks-fairness-2027.csv" in response.headers["Content-Disposition"]
+    rows = response.get_data(as_text=True).splitlines()
+    assert rows[0] == "Dimension,Group,People,Gifts,Gift cost,Currency,Awards,Points"
+    assert "Department,Kinh doanh,7,0,0,,0," in rows
+    assert "Người Chưa Nhận" not in response.get_data(as_text=True)

@@ -1,0 +1,263 @@
+"""Awards and nominations (perks.recognition.awards): HR's awards audited; managers nominate
+only active people of their team; the nomination's state machine, every allowed and refused
+transition; approval grants the gift once with its points and tells both people; a decline
+needs a reason and tells the nominator."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import product
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.catalog.models import Claim, CodeMode, PerkKind
+from perks.errors import NotFound, NotPermitted, SoldOut, ValidationFailed
+from perks.extensions import db
+from perks.mail import OutboxMessage
+from perks.people.models import Role
+from perks.recognition import awards
+from perks.recognition.awards import TRANSITIONS, AwardData, NominationRefused
+from perks.recognition.models import Nomination, NominationState
+from tests.factories import PerkFactory, UserFactory
+
+N = NominationState
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app):  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def hr():  # type: ignore[no-untyped-def]
+    return UserFactory(roles={Role.HR})
+
+
+@pytest.fixture
+def manager():  # type: ignore[no-untyped-def]
+    return UserFactory(roles={Role.MANAGER})
+
+
+def award_data(**kwargs) -> AwardData:  # type: ignore[no-untyped-def]
+    values = {
+        "name_vi": "Nhân viên xuất sắc tháng",
+        "name_en": "Employee of the month",
+        "description_vi": "Cho người làm việc xuất sắc nhất tháng.",
+        "description_en": "For the month's outstanding work.",
+        "perk_id": None,
+        "points": 100,
+        **kwargs,
+    }
+    return AwardData(**values)
+
+
+def gift_perk(**kwargs):  # type: ignore[no-untyped-def]
+    return PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, **kwargs)
+
+
+def nominated(hr, manager, **award_kwargs) -> Nomination:  # type: ignore[no-untyped-def]
+    award = awards.create_award(award_data(**award_kwargs), actor=hr)
+    member = UserFactory(manager=manager, locale="vi")
+    return awards.nominate(award.id, member.id, "Closed the year's biggest deal.", actor=manager)
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+# --- HR's awards ----------------------------------------------------------------------------
+
+
+def test_hr_creates_and_changes_an_award_audited_with_old_and_new_values(hr):
+    perk = gift_perk()
+    award = awards.create_award(award_data(perk_id=perk.id), actor=hr)
+    awards.update_award(award.id, award_data(perk_id=perk.id, points=250), actor=hr)
+    assert (award.points, award.perk_id) == (250, perk.id)
+    changed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recognition.award_changed")
+    ).one()
+    assert changed.details == {"changes": {"points": [100, 250]}}
+    assert actions() == ["recognition.award_created", "recognition.award_changed"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name_en": " "}, "name_en"),
+        ({"description_vi": ""}, "description_vi"),
+        ({"points": -1}, "points"),
+        ({"perk_id": 999_999}, "perk_id"),
+    ],
+)
+def test_an_award_missing_a_language_or_with_a_bad_gift_or_points_is_refused(hr, change, field):
+    with pytest.raises(ValidationFailed) as refused:
+        awards.create_award(award_data(**change), actor=hr)
+    assert refused.value.details["field"] == field
+
+
+def test_a_perk_that_is_not_a_gift_cannot_be_an_awards_gift(hr):
+    with pytest.raises(ValidationFailed):
+        awards.create_award(
+            award_data(perk_id=PerkFactory(kind=PerkKind.INTERNAL_VOUCHER).id), actor=hr
+        )
+
+
+# --- nominating -----------------------------------------------------------------------------
+
+
+def test_a_manager_nominates_a_person_of_their_team_audited(hr, manager):
+    nomination = nominated(hr, manager)
+    assert nomination.state is N.PENDING
+    assert nomination.nominator_id == manager.id
+    assert actions()[-1] == "recognition.nomination_made"
+
+
+def test_a_manager_cannot_nominate_someone_outside_their_team_or_inactive(hr, manager):
+    award = awards.create_award(award_data(), actor=hr)
+    stranger = UserFactory(manager=UserFactory(roles={Role.MANAGER}))
+    gone = UserFactory(manager=manager, active=False)
+    for person in (stranger, gone, manager):
+        with pytest.raises(NotPermitted):
+            awards.nominate(award.id, person.id, "Great work", actor=manager)
+    assert db.session.scalar(select(func.count()).select_from(Nomination)) == 0
+
+
+def test_someone_who_is_not_a_manager_cannot_nominate(hr):
+    award = awards.create_award(award_data(), actor=hr)
+    boss = UserFactory()
+    member = UserFactory(manager=boss)
+    with pytest.raises(NotPermitted):
+        awards.nominate(award.id, member.id, "Great work", actor=boss)
+
+
+def test_a_nomination_needs_a_reason_and_an_active_award(hr, manager):
+    award = awards.create_award(award_data(), actor=hr)
+    member = UserFactory(manager=manager)
+    with pytest.raises(ValidationFailed) as refused:
+        awards.nominate(award.id, member.id, "   ", actor=manager)
+    assert refused.value.details["field"] == "reason"
+    awards.update_award(award.id, award_data(active=False), actor=hr)
+    with pytest.raises(ValidationFailed) as refused:
+        awards.nominate(award.id, member.id, "Great work", actor=manager)
+    assert refused.value.details["field"] == "award_id"
+
+
+# --- the state machine ----------------------------------------------------------------------
+
+
+def test_the_transitions_are_exactly_pending_to_approved_declined_or_withdrawn():
+    allowed = {(source, target) for target, sources in TRANSITIONS.items() for source in sources}
+    assert allowed == {(N.PENDING, N.APPROVED), (N.PENDING, N.DECLINED), (N.PENDING, N.WITHDRAWN)}
+
+
+@pytest.mark.parametrize(("source", "target"), list(product(N, N)))
+def test_every_transition_is_allowed_or_refused_as_the_table_says(source, target):
+    nomination = Nomination(state=source)
+    if source is N.PENDING and target is not N.PENDING:
+        awards.move(nomination, target)
+        assert nomination.state is target
+    else:
+        with pytest.raises(NominationRefused):
+            awards.move(nomination, target)
+        assert nomination.state is source
+
+
+@pytest.mark.parametrize("first", ["approve", "decline", "withdraw"])
+@pytest.mark.parametrize("then", ["approve", "decline", "withdraw"])
+def test_a_settled_nomination_cannot_be_settled_again(hr, manager, first, then):
+    nomination = nominated(hr, manager)
+    steps = {
+        "approve": lambda: awards.approve(nomination.id, actor=hr),
+        "decline": lambda: awards.decline(nomination.id, "Not this time", actor=hr),
+        "withdraw": lambda: awards.withdraw(nomination.id, actor=manager),
+    }
+    steps[first]()
+    before = actions()
+    with pytest.raises(NominationRefused):
+        steps[then]()
+    assert actions() == before
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+
+def test_approval_grants_the_gift_records_the_points_and_tells_both_people(hr, manager):
+    perk = gift_perk(code_mode=CodeMode.POOL, codes=["STAR-1"])
+    nomination = nominated(hr, manager, perk_id=perk.id, points=150)
+    approved = awards.approve(nomination.id, actor=hr, today=date(2027, 1, 5))
+    assert approved.state is N.APPROVED
+    assert approved.points == 150
+    assert approved.decided_by_id == hr.id
+    assert approved.decided_on is not None
+    claim = db.session.get(Claim, approved.claim_id)
+    assert (claim.user_id, claim.code, claim.source) == (approved.nominee_id, "STAR-1", "gift")
+    mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.recipient for m in mail] == [approved.nominee.email, manager.email]
+    assert "STAR-1" in mail[0].body_text
+    assert "Nhân viên xuất sắc tháng" in mail[0].subject
+    assert "STAR-1" not in mail[1].body_text
+    assert awards.awards_of(approved.nominee) == [approved]
+    assert actions()[-1] == "recognition.nomination_approved"
+
+
+def test_an_award_without_a_gift_is_approved_with_its_points_only(hr, manager):
+    nomination = awards.approve(nominated(hr, manager, points=40).id, actor=hr)
+    assert (nomination.claim_id, nomination.points) == (None, 40)
+
+
+def test_approval_is_refused_whole_when_the_gift_is_sold_out(hr, manager):
+    perk = gift_perk(code_mode=CodeMode.POOL, codes=[])
+    nomination = nominated(hr, manager, perk_id=perk.id)
+    with pytest.raises(SoldOut):
+        awards.approve(nomination.id, actor=hr)
+    db.session.expire_all()
+    assert db.session.get(Nomination, nomination.id).state is N.PENDING
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_decline_needs_a_reason_and_tells_only_the_nominator_why(hr, manager):
+    nomination = nominated(hr, manager)
+    with pytest.raises(ValidationFailed):
+        awards.decline(nomination.id, "  ", actor=hr)
+    awards.decline(nomination.id, "Nominate again next quarter", actor=hr)
+    assert nomination.state is N.DECLINED
+    assert nomination.decision_reason == "Nominate again next quarter"
+    mail = db.session.scalars(select(OutboxMessage)).all()
+    assert [m.recipient for m in mail] == [manager.email]
+    assert "Nominate again next quarter" in mail[0].body_text
+    assert awards.awards_of(nomination.nominee) == []
+
+
+def test_only_hr_other_than_the_nominator_or_nominee_decides(hr, manager):
+    nomination = nominated(hr, manager)
+    hr_manager = UserFactory(roles={Role.HR, Role.MANAGER})
+    own = awards.nominate(
+        nomination.award_id, UserFactory(manager=hr_manager).id, "Great", actor=hr_manager
+    )
+    with pytest.raises(NotPermitted):
+        awards.approve(nomination.id, actor=manager)
+    with pytest.raises(NotPermitted):
+        awards.approve(own.id, actor=hr_manager)
+    with pytest.raises(NotPermitted):
+        awards.decline(own.id, "No", actor=hr_manager)
+    awards.approve(own.id, actor=hr)
+
+
+def test_only_the_nominator_withdraws_and_only_while_pending(hr, manager):
+    nomination = nominated(hr, manager)
+    with pytest.raises(NotFound):
+        awards.withdraw(nomination.id, actor=UserFactory(roles={Role.MANAGER}))
+    awards.withdraw(nomination.id, actor=manager)
+    assert nomination.state is N.WITHDRAWN
+    assert actions()[-1] == "recognition.nomination_withdrawn"
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_missing_nomination_is_not_found(hr):
+    with pytest.raises(NotFound):
+        awards.approve(999_999, actor=hr)

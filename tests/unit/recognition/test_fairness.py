@@ -1,0 +1,191 @@
+"""HR's fairness report (perks.recognition.fairness): gifts and awards per group of active
+people, per head; groups under five merged into "Other groups" (also when a filter narrows a
+group below five); a population under five shows no group; who received nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from flask_babel import force_locale
+
+from perks.catalog.claims import grant_gift
+from perks.catalog.models import PerkKind
+from perks.extensions import db
+from perks.money import Money
+from perks.people.models import EmploymentType, Gender, Role
+from perks.recognition import fairness
+from perks.recognition.fairness import Filters, Tally, merge_small
+from perks.recognition.models import (
+    Award,
+    Gift,
+    GiftDepartmentBudget,
+    GiftProgramme,
+    Nomination,
+    NominationState,
+    Occasion,
+    OccasionKind,
+)
+from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+
+YEAR = 2027
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app):  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+def tallies(**headcounts: int) -> dict[str, Tally]:
+    return {label: Tally(headcount=count, gifts=count) for label, count in headcounts.items()}
+
+
+def lines(result: list[fairness.Line]) -> list[tuple[str, int]]:
+    return [(line.label, line.tally.headcount) for line in result]
+
+
+def test_groups_under_five_are_merged_into_other_groups():
+    result = merge_small(tallies(Sales=12, Support=5, Legal=2, Design=3))
+    assert lines(result) == [("Sales", 12), ("Support", 5), ("Other groups", 5)]
+    assert result[-1].merged
+    assert result[-1].tally.gifts == 5
+
+
+def test_an_other_groups_line_under_five_takes_the_smallest_group_too():
+    result = merge_small(tallies(Sales=12, Support=6, Legal=2))
+    assert lines(result) == [("Sales", 12), ("Other groups", 8)]
+
+
+def test_groups_of_five_or_more_stay_and_no_other_line_is_added():
+    assert lines(merge_small(tallies(Sales=5, Support=9))) == [("Sales", 5), ("Support", 9)]
+
+
+def _programme(hr_id: int, department_id: int) -> GiftProgramme:
+    occasion = Occasion(kind=OccasionKind.SOLAR, name_vi="Tết", name_en="Tet", month=1, day=1)
+    db.session.add(occasion)
+    db.session.flush()
+    programme = GiftProgramme(
+        name_vi="Quà Tết",
+        name_en="Tet gift",
+        occasion_id=occasion.id,
+        perk_id=PerkFactory(kind=PerkKind.GIFT, per_person_limit=None).id,
+        message_vi="Chúc mừng",
+        message_en="Happy new year",
+        unit_cost_amount=100_000,
+        budget_amount=2_000_000,
+        created_by_id=hr_id,
+        department_budgets=[GiftDepartmentBudget(department_id=department_id, amount=900_000)],
+    )
+    db.session.add(programme)
+    db.session.commit()
+    return programme
+
+
+def _gift(programme: GiftProgramme, person, year: int = YEAR) -> None:  # type: ignore[no-untyped-def]
+    claim = grant_gift(programme.perk, person, today=date(year, 1, 1))
+    db.session.add(
+        Gift(
+            programme_id=programme.id,
+            user_id=person.id,
+            occasion_year=year,
+            occasion_on=date(year, 1, 1),
+            department_id=person.department_id,
+            currency="VND",
+            cost_amount=100_000,
+            claim_id=claim.id,
+            granted_at=datetime.now(UTC),
+        )
+    )
+    db.session.commit()
+
+
+def _award(person, manager, on: date) -> None:  # type: ignore[no-untyped-def]
+    award = Award(name_vi="Xuất sắc", name_en="Star", points=10)
+    db.session.add(award)
+    db.session.flush()
+    db.session.add(
+        Nomination(
+            award_id=award.id,
+            nominee_id=person.id,
+            nominator_id=manager.id,
+            reason="x",
+            state=NominationState.APPROVED,
+            decided_on=on,
+        )
+    )
+    db.session.commit()
+
+
+@pytest.fixture
+def company():  # type: ignore[no-untyped-def]
+    """Sales: 6 women in Hà Nội; Legal: 2 partners in Đà Nẵng; Support: 4 in Hà Nội, 3 in
+    Huế."""
+    hr = UserFactory(roles={Role.HR}, active=False)
+    sales, legal, support = (DepartmentFactory(name=n) for n in ("Sales", "Legal", "Support"))
+    people = {
+        "sales": [UserFactory(department=sales, gender=Gender.FEMALE) for _ in range(6)],
+        "legal": [
+            UserFactory(
+                department=legal, location="Đà Nẵng", employment_type=EmploymentType.PARTNER
+            )
+            for _ in range(2)
+        ],
+        "support": [UserFactory(department=support) for _ in range(4)]
+        + [UserFactory(department=support, location="Huế") for _ in range(3)],
+    }
+    UserFactory(department=sales, active=False)  # a leaver: not counted
+    programme = _programme(hr.id, sales.id)
+    for person in people["sales"][:4] + people["legal"][:1]:
+        _gift(programme, person)
+    _gift(programme, people["support"][0], year=YEAR - 1)  # another year: not counted
+    _award(people["support"][1], hr, date(YEAR, 6, 1))
+    _award(people["support"][2], hr, date(YEAR - 1, 12, 31))  # another year
+    return people, programme
+
+
+def _dimension(report: fairness.Report, key: str) -> list[tuple[str, int, int, int]]:
+    found = next(d for d in report.dimensions if d.key == key)
+    return [(ln.label, ln.tally.headcount, ln.tally.gifts, ln.tally.awards) for ln in found.lines]
+
+
+def test_the_report_counts_gifts_and_awards_of_the_year_per_group(company):
+    report = fairness.report(YEAR)
+    assert report.total.tally.headcount == 15
+    assert (report.total.tally.gifts, report.total.tally.awards) == (5, 1)
+    assert report.total.gift_cost == [Money(500_000, "VND")]
+    # Legal (2) is too small alone; "Other groups" would be too, so the smallest group joins
+    assert _dimension(report, "department") == [("Support", 7, 0, 1), ("Other groups", 8, 5, 0)]
+    assert _dimension(report, "location") == [("Hà Nội", 10, 4, 1), ("Other groups", 5, 1, 0)]
+    assert _dimension(report, "employment_type") == [("Other groups", 15, 5, 1)]
+    assert _dimension(report, "gender") == [("Female", 6, 4, 0), ("Not recorded", 9, 1, 1)]
+    women = next(
+        ln for d in report.dimensions if d.key == "gender" for ln in d.lines if ln.label == "Female"
+    )
+    assert women.cost_per_head == [Money(66_666, "VND")]  # 400.000 / 6, rounded down
+    assert str(women.gifts_per_head) == "0.67"
+    assert women.tally.points is None  # no points ledger yet
+    budget = report.programmes[0]
+    assert (budget.gifts, budget.spent) == (5, Money(500_000, "VND"))
+    assert budget.departments == [("Sales", Money(900_000, "VND"), Money(400_000, "VND"))]
+
+
+def test_people_who_received_nothing_this_year_are_listed(company):
+    people, _ = company
+    nothing = {p.id for p in fairness.report(YEAR).nothing}
+    expected = {p.id for p in people["sales"][4:] + people["legal"][1:] + people["support"]}
+    expected.discard(people["support"][1].id)  # their award
+    assert nothing == expected
+
+
+def test_a_filter_that_narrows_a_group_below_five_merges_it(company):
+    report = fairness.report(YEAR, Filters(location="Hà Nội"))
+    assert report.total.tally.headcount == 10
+    # Support has 4 people in Hà Nội: never shown alone
+    assert _dimension(report, "department") == [("Other groups", 10, 4, 1)]
+
+
+def test_a_population_under_five_shows_no_group(company):
+    report = fairness.report(YEAR, Filters(location="Đà Nẵng"))
+    assert report.too_few
+    assert report.dimensions == []
