@@ -6,8 +6,8 @@ team for an award, its state (pending, approved, declined, withdrawn), the decis
 reason, the points recorded on approval and the claim of the award's gift.
 The downgrade drops both.
 
-Revision ID: 0018
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 16:40:00
 """
 from alembic import op
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0018'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
