@@ -36,13 +36,12 @@ def notifications_page(user_id: int, page: int) -> Pagination:
 
 def email_choices(user_id: int) -> dict[str, bool]:
     """Per kind, whether the person gets it by e-mail: their choice, else the kind's default."""
-    chosen = dict(
-        db.session.execute(
-            select(NotificationPreference.kind, NotificationPreference.email).where(
-                NotificationPreference.user_id == user_id
-            )
-        ).tuples()
+    rows = db.session.execute(
+        select(NotificationPreference.kind, NotificationPreference.email).where(
+            NotificationPreference.user_id == user_id
+        )
     )
+    chosen = {kind: email for kind, email in rows}
     return {name: chosen.get(name, kind.email_by_default) for name, kind in KINDS.items()}
 
 
