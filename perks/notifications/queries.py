@@ -41,7 +41,7 @@ def email_choices(user_id: int) -> dict[str, bool]:
             NotificationPreference.user_id == user_id
         )
     )
-    chosen = {kind: email for kind, email in rows}
+    chosen = dict(rows)
     return {name: chosen.get(name, kind.email_by_default) for name, kind in KINDS.items()}
 
 

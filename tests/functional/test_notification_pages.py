@@ -91,7 +91,8 @@ def test_the_list_is_newest_first_and_paged(client, an):
     assert first.index("PB-29") < first.index("PB-28")
     assert "PB-04" not in first
     second = client.get("/notifications?page=2").get_data(as_text=True)
-    assert "PB-04" in second and "PB-00" in second
+    assert "PB-04" in second
+    assert "PB-00" in second
     assert "Page 2 of 2" in second
 
 
@@ -141,7 +142,8 @@ def test_e_mail_choices_are_shown_ticked_by_default_and_kept(client, an):
     login(client, an)
     english(client)
     html = client.get("/notifications/preferences").get_data(as_text=True)
-    assert "A draw I won" in html and "Payout paid" in html
+    assert "A draw I won" in html
+    assert "Payout paid" in html
     assert html.count("checked") == html.count('type="checkbox"') > 0
     response = client.post(
         "/notifications/preferences", data={"payout_paid": "y"}, follow_redirects=True

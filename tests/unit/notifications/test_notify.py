@@ -52,7 +52,8 @@ def test_notify_writes_the_notification_and_the_plain_e_mail_by_default(person):
     # in the person's language (vi), the title as subject, the link absolute on BASE_URL
     assert mail.subject == "Bạn đã trúng một suất: Chuyến đi Đà Lạt"
     assert "Nếu không thể tham gia" in mail.body_text
-    assert "/perks" in mail.body_text and "http" in mail.body_text
+    assert "/perks" in mail.body_text
+    assert "http" in mail.body_text
 
 
 def test_an_opted_out_kind_writes_the_notification_but_no_e_mail(person):
@@ -177,7 +178,9 @@ def test_every_kind_has_its_e_mail_templates_and_texts_with_their_placeholders(a
     for kind in KINDS.values():
         for part in ("subject.txt", "txt", "html"):
             assert f"emails/{kind.email_template}.{part}" in templates, kind.name
-        assert str(kind.title) and str(kind.body) and str(kind.label)
+        assert str(kind.title)
+        assert str(kind.body)
+        assert str(kind.label)
     assert f"emails/{PLAIN_EMAIL}.html" in templates
 
 
