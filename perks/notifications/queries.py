@@ -41,7 +41,7 @@ def email_choices(user_id: int) -> dict[str, bool]:
             NotificationPreference.user_id == user_id
         )
     )
-    chosen = dict(rows)
+    chosen: dict[str, bool] = dict(rows.all())
     return {name: chosen.get(name, kind.email_by_default) for name, kind in KINDS.items()}
 
 

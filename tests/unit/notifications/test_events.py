@@ -96,9 +96,7 @@ def test_earned_then_on_hold_then_released_each_tell_the_employee():
 
 def test_a_full_refund_voids_an_earned_commission_and_says_why():
     an = factories.UserFactory(locale="en")
-    order = referred_order(employee=an)
-    pay(order)
-    redeem(order)
+    order = used_order(an)
     refund_to(order, order.total_amount)
     (voided,) = [n for n in _rows(an) if n.kind == "commission_voided"]
     text = render(voided.kind, voided.params)
@@ -107,9 +105,7 @@ def test_a_full_refund_voids_an_earned_commission_and_says_why():
 
 def test_a_partial_refund_claws_back_its_share():
     an = factories.UserFactory(locale="en")
-    order = referred_order(employee=an)
-    pay(order)
-    redeem(order)
+    order = used_order(an)
     refund_to(order, order.total_amount // 4)
     assert told(an)[-1] == (
         "commission_clawed_back",
@@ -119,9 +115,7 @@ def test_a_partial_refund_claws_back_its_share():
 
 def test_a_dispute_lost_after_payout_claws_back_the_paid_commission():
     an = factories.UserFactory(locale="en")
-    order = referred_order(employee=an)
-    pay(order)
-    redeem(order)
+    order = used_order(an)
     tick()
     Payroll().pay_out()
     dispute(order, DisputeStatus.OPEN)
@@ -141,9 +135,7 @@ def test_a_refund_before_the_order_is_used_tells_nobody():
 
 def test_a_payout_paid_tells_each_person_paid():
     an = factories.UserFactory(locale="en")
-    order = referred_order(employee=an)
-    pay(order)
-    redeem(order)
+    used_order(an)
     tick()
     drafter = factories.UserFactory(roles={Role.FINANCE})
     approver = factories.UserFactory(roles={Role.FINANCE})
@@ -159,12 +151,18 @@ def test_a_payout_paid_tells_each_person_paid():
 def test_an_employee_who_chose_no_commission_e_mails_still_sees_them():
     an = factories.UserFactory(locale="en")
     services.save_email_choices(an, by_email={"payout_paid"})
-    order = referred_order(employee=an)
-    pay(order)
-    redeem(order)
+    order = used_order(an)
     refund_to(order, order.total_amount)
     assert kinds(an) == ["commission_earned", "commission_voided"]
     assert mails_to(an) == []
+
+
+def used_order(person):  # type: ignore[no-untyped-def]
+    """An order ``person`` referred, paid and used: its commission is earned."""
+    order = referred_order(employee=person)
+    pay(order)
+    redeem(order)
+    return order
 
 
 def _rows(person) -> list[Notification]:  # type: ignore[no-untyped-def]
