@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import url_for
 from flask_babel import force_locale
 from sqlalchemy import select, update
+from werkzeug.routing import BuildError
 
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import NotFound
@@ -100,7 +101,10 @@ def open_notification(notification_id: int, person: User) -> str:
             raise NotFound()
         if notification.read_at is None:
             notification.read_at = utcnow()
-        return url_for(notification.endpoint, **notification.url_values)
+        try:
+            return url_for(notification.endpoint, **notification.url_values)
+        except BuildError:  # a page that no longer exists: back to the list
+            return url_for("notifications.index")
 
 
 def mark_all_read(person: User) -> int:

@@ -196,6 +196,14 @@ def test_opening_marks_read_and_answers_only_the_owner(person):
     assert queries.unread_count(person.id) == 0
 
 
+def test_a_notification_whose_page_is_gone_leads_back_to_the_list(person):
+    notification = draw_won(person)
+    notification.endpoint = "retired.page"
+    db.session.commit()
+    with app_request():
+        assert services.open_notification(notification.id, person) == "/notifications"
+
+
 def test_mark_all_read_marks_only_the_persons_own(person):
     draw_won(person)
     draw_won(person)
