@@ -84,6 +84,7 @@ def register_models() -> None:
     import perks.finance.models
     import perks.images
     import perks.mail
+    import perks.notifications.models
     import perks.payments.models
     import perks.people.models
     import perks.recognition.models
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
+    from perks.notifications.views import bp as notifications_bp
     from perks.payments.views import bp as payments_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
@@ -165,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(people_import_bp)
     app.register_blueprint(background_bp)

@@ -22,6 +22,7 @@ from perks.catalog.models import (
 )
 from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
+from perks.notifications.models import Notification
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.shop.models import (
@@ -261,3 +262,24 @@ class CommissionRuleFactory(BaseFactory):
     effective_to = None
     version = 1
     note = ""
+
+
+class NotificationFactory(BaseFactory):
+    """A payout notification (no e-mail: written as a row, as ``notify`` would store it)."""
+
+    class Meta:
+        model = Notification
+        exclude = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+    user_id = factory.SelfAttribute("user.id")
+    kind = "payout_paid"
+    params = factory.LazyFunction(
+        lambda: {
+            "amounts": [{"money": [1_250_000, "VND"]}],
+            "reference": "PB-1",
+            "payment": "PAYROLL-1",
+        }
+    )
+    endpoint = "commissions.my_earnings"
+    url_values = factory.LazyFunction(dict)

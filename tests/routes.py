@@ -64,6 +64,13 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route("POST", lambda s: "/logout", only(ok=302)),
     "auth.logout_everywhere": Route("POST", lambda s: "/logout-everywhere", only(ok=302)),
     "auth.account": Route("GET", lambda s: "/account", SIGNED_IN),
+    # Notifications: everyone's own; someone else's answers 404, admins included
+    "notifications.index": Route("GET", lambda s: "/notifications", SIGNED_IN),
+    "notifications.open_notification": Route(
+        "POST", lambda s: f"/notifications/{s['notification']}/open", only(ok=404)
+    ),
+    "notifications.mark_all_read": Route("POST", lambda s: "/notifications/read", only(ok=302)),
+    "notifications.preferences": Route("GET", lambda s: "/notifications/preferences", SIGNED_IN),
     "auth.forgot_password": Route("GET", lambda s: "/password/forgot", everyone(200)),
     "auth.accept_invitation": Route("GET", lambda s: "/invitation/not-a-token", everyone(400)),
     "auth.reset_password": Route("GET", lambda s: "/password/reset/not-a-token", everyone(400)),

@@ -272,6 +272,8 @@ PAGES: dict[str, Page] = dict(
         # signing in, and setting a password from an e-mail's link
         _page("auth.login", "/login"),
         _page("auth.account", "/account"),
+        _page("notifications.index", "/notifications"),
+        _page("notifications.preferences", "/notifications/preferences"),
         _page("auth.forgot_password", "/password/forgot"),
         _page(
             "auth.accept_invitation",

@@ -45,6 +45,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
+from perks.notifications import both, link, notify
 from perks.people.models import User
 
 #: the method, exactly, in the reader's language (the code below is what it says)
@@ -263,7 +264,7 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
 
 
 def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
-    """Give ``entry`` a seat (a claim). False when the person cannot take it."""
+    """Give ``entry`` a seat (a claim) and tell its person. False when they cannot take it."""
     user = db.session.get(User, entry.user_id)
     if user is None or not user.active:
         return False
@@ -275,6 +276,12 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
     entry.outcome = EntryOutcome.WON
     entry.claim_id = claim.id
     entry.decide_by = now + timedelta(days=draw.decline_days)
+    notify(
+        user,
+        "draw_won",
+        {"perk": both(draw.perk, "title"), "decide_by": entry.decide_by},
+        url=link("catalog.my_claim", claim_id=claim.id),
+    )
     return True
 
 

@@ -20,6 +20,9 @@ parts always sum to the order's; and the share of a commission taken back is its
 amount allocated by refunded and kept parts of its base, so successive partial refunds take
 back exactly what one refund of the same total would.
 
+Each change tells the people it concerns, in the same unit of work
+(``perks.commissions.notifications``): earned, voided, on hold, released, clawed back.
+
 Every function here only flushes: the receivers run inside the transaction that changed the
 order (a webhook, a redemption). The public services are :func:`release_due_commissions` (the
 daily tick: one conditional UPDATE for the one transition earned → payable, checked against
@@ -37,7 +40,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from perks.commissions import ledger, rules
+from perks.commissions import ledger, notifications, rules
 from perks.commissions.models import (
     Commission,
     CommissionState,
@@ -228,10 +231,12 @@ def _is_paid(commission: Commission) -> bool:
     )
 
 
-def _void_unless_paid(commission: Commission, reason: VoidReason, at: datetime) -> None:
+def _void_unless_paid(commission: Commission, reason: VoidReason, at: datetime) -> bool:
+    """Void ``commission`` unless it is voided or paid already; True if it was voided now."""
     if commission.state is S.VOIDED or _is_paid(commission):
-        return
+        return False
     void(commission, reason, at)
+    return True
 
 
 # --- an order's commissions (the receivers of the order signals) -------------------------------
@@ -319,8 +324,6 @@ def create_commissions(order: Order) -> list[Commission]:
 
 def earn_order(order: Order, at: datetime | None = None) -> list[Commission]:
     """``order`` was used: its pending commissions are earned (and their people told)."""
-    from perks.commissions import notifications
-
     at = at or order.redeemed_at or utcnow()
     earned = []
     for commission in commissions_of(order):
@@ -361,6 +364,7 @@ def refund_order(
         parts = [m.amount for m in Money(new_part, order.currency).allocate(remaining)]
     else:
         parts = [0] * len(commissions)
+    voided, clawed_back = [], []
     for commission, part in zip(commissions, parts, strict=True):
         commission.refunded_base_amount += part
         taken = commission.original_amount - commission.amount
@@ -370,19 +374,29 @@ def refund_order(
             commission.refunded_base_amount,
             full=full,
         )
+        worth = commission.amount
         take_back(commission, share - taken, "refund", at)
-        if full:
-            _void_unless_paid(commission, VoidReason.REFUNDED, at)
+        if full and _void_unless_paid(commission, VoidReason.REFUNDED, at):
+            voided.append((commission, worth))
+        else:
+            clawed_back.append((commission, worth - commission.amount))
     db.session.flush()
+    notifications.commissions_changed(order, notifications.VOIDED, voided, VoidReason.REFUNDED)
+    notifications.commissions_changed(
+        order, notifications.CLAWED_BACK, clawed_back, VoidReason.REFUNDED
+    )
 
 
 def hold_order(order: Order, at: datetime | None = None) -> None:
     """A dispute was opened on ``order``'s payment: its live commissions go on hold."""
     at = at or utcnow()
+    held = []
     for commission in commissions_of(order):
         if commission.state not in (S.VOIDED, S.ON_HOLD):
             hold(commission, at)
+            held.append((commission, commission.amount))
     db.session.flush()
+    notifications.commissions_changed(order, notifications.ON_HOLD, held)
 
 
 def close_dispute(order: Order, won: bool, at: datetime | None = None) -> None:
@@ -390,19 +404,30 @@ def close_dispute(order: Order, won: bool, at: datetime | None = None) -> None:
     like a full refund: everything taken back; voided unless paid (a paid one stays paid and
     its reversal nets against the next payout)."""
     at = at or utcnow()
+    released, voided, clawed_back = [], [], []
     for commission in commissions_of(order):
         if commission.state is S.VOIDED:
             continue
         if won:
             if commission.state is S.ON_HOLD:
                 release(commission)
+                released.append((commission, commission.amount))
             continue
+        worth = commission.amount
         take_back(commission, commission.amount, "dispute_lost", at)
         if commission.state is S.ON_HOLD and commission.held_from_state is S.PAID:
             release(commission)
+            clawed_back.append((commission, worth))
+        elif _void_unless_paid(commission, VoidReason.DISPUTE_LOST, at):
+            voided.append((commission, worth))
         else:
-            _void_unless_paid(commission, VoidReason.DISPUTE_LOST, at)
+            clawed_back.append((commission, worth))
     db.session.flush()
+    notifications.commissions_changed(order, notifications.RELEASED, released)
+    notifications.commissions_changed(order, notifications.VOIDED, voided, VoidReason.DISPUTE_LOST)
+    notifications.commissions_changed(
+        order, notifications.CLAWED_BACK, clawed_back, VoidReason.DISPUTE_LOST
+    )
 
 
 # --- the daily tick -----------------------------------------------------------------------------

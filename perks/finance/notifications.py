@@ -1,6 +1,7 @@
-"""E-mails to employees about their payouts: the batch that paid them.
+"""Telling employees about their payouts: the batch that paid them (a notification, and the
+e-mail if they want it, through ``perks.notifications``).
 
-Written to the outbox inside the caller's unit of work (marking a batch paid,
+Written inside the caller's unit of work (marking a batch paid,
 ``perks.finance.payouts``) and sent after its commit (``perks.mail``), so no e-mail goes out
 for a payout that was rolled back, and a mail server that is down never fails the payout.
 """
@@ -13,14 +14,14 @@ from sqlalchemy import select
 
 from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutLine
-from perks.mail import send_email
+from perks.notifications import link, notify
 from perks.people.models import User
 from perks.urls import absolute_url
 
 
 def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
-    """Tell each person ``batch`` paid what it paid them: one e-mail per person, every
-    currency they were paid in.
+    """Tell each person ``batch`` paid what it paid them: one notification (and e-mail) per
+    person, every currency they were paid in.
 
     Flushes only, never commits; raises nothing about mail delivery.
     """
@@ -37,12 +38,15 @@ def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
         person = people.get(user_id)
         if person is None:
             continue
-        send_email(
-            person.email,
+        amounts = [line.net for line in paid]
+        notify(
+            person,
             "payout_paid",
-            locale=person.locale,
-            person=person,
-            batch=batch,
-            amounts=[line.net for line in paid],
-            earnings_url=earnings_url,
+            {
+                "amounts": amounts,
+                "reference": batch.reference,
+                "payment": batch.payment_reference,
+            },
+            url=link("commissions.my_earnings"),
+            email={"batch": batch, "amounts": amounts, "earnings_url": earnings_url},
         )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
+from werkzeug.local import LocalProxy
 
+from perks.notifications import queries as notifications
 from perks.people.models import Role, User
 
 
@@ -155,9 +157,24 @@ def navigation_for(user: object, *, show_outbox: bool = True) -> list[NavItem | 
 
 
 def register_navigation(bp: Blueprint) -> None:
-    """Give every template ``navigation`` (what the signed-in person sees) and ``Role``."""
+    """Give every template ``navigation`` (what the signed-in person sees), ``Role`` and
+    ``unread_notifications`` (the bell's count, read when first shown)."""
 
     @bp.app_context_processor
     def inject_navigation() -> dict[str, object]:
         show_outbox = current_app.config["PERKS_ENV"] != "production"
-        return {"navigation": navigation_for(current_user, show_outbox=show_outbox), "Role": Role}
+        return {
+            "navigation": navigation_for(current_user, show_outbox=show_outbox),
+            "Role": Role,
+            "unread_notifications": LocalProxy(_unread_notifications),
+        }
+
+
+def _unread_notifications() -> int:
+    """The bell's count: read once per request, and only when a template shows it."""
+    if "unread_notifications" not in g:
+        user = current_user
+        signed_in = getattr(user, "is_authenticated", False) and isinstance(user, User)
+        g.unread_notifications = notifications.unread_count(user.id) if signed_in else 0
+    count: int = g.unread_notifications
+    return count

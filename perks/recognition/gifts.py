@@ -41,8 +41,8 @@ from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import transaction, utcnow
 from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
-from perks.mail import send_email
 from perks.money import Money
+from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
 from perks.recognition import services
 from perks.recognition.models import (
@@ -385,18 +385,25 @@ def _grant(due: Due, today: date) -> bool:
 
 
 def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None:
-    """The person's e-mail about their gift, in their language (outbox; flush only)."""
-    send_email(
-        person.email,
+    """Tell the person about their gift: a notification, and the e-mail if they want it, in
+    their language (flush only)."""
+    notify(
+        person,
         "gift_granted",
-        locale=person.locale,
-        person=person,
-        programme_name=programme.localized("name", person.locale),
-        message=programme.localized("message", person.locale),
-        perk_title=programme.perk.localized("title", person.locale),
-        code=code,
-        occasion_on=gift.occasion_on,
-        claim_url=absolute_url("catalog.my_claim", claim_id=gift.claim_id),
+        {
+            "programme": both(programme, "name"),
+            "perk": both(programme.perk, "title"),
+            "date": gift.occasion_on,
+        },
+        url=link("catalog.my_claim", claim_id=gift.claim_id),
+        email={
+            "programme_name": programme.localized("name", person.locale),
+            "message": programme.localized("message", person.locale),
+            "perk_title": programme.perk.localized("title", person.locale),
+            "code": code,
+            "occasion_on": gift.occasion_on,
+            "claim_url": absolute_url("catalog.my_claim", claim_id=gift.claim_id),
+        },
     )
 
 

@@ -103,6 +103,7 @@ def samples() -> dict[str, int]:
         "commission_rule": factories.CommissionRuleFactory().id,
         "stripe_event": stripe_event.id,
         "payout_batch": _draft_payout_batch().id,
+        "notification": factories.NotificationFactory(user=person).id,
     }
 
 

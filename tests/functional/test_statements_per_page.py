@@ -107,6 +107,7 @@ SHOWS_THE_ROWS = {
     "finance.reconciliation_page",
     "finance.report_lines",
     "finance.reports_page",
+    "notifications.index",
     "payments.events",
     "people.departments",
     "people.directory",

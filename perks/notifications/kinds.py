@@ -1,0 +1,113 @@
+"""The kinds of notification: what each says, in which e-mail, and whether e-mail is on.
+
+A kind is a few lines in ``KINDS``: its name (stored on each notification), a title and a
+body (``lazy_gettext`` texts with ``%(name)s`` placeholders filled from the notification's
+parameters when it is read, in the reader's language), the e-mail template it sends
+(``templates/emails/<template>.*``; ``"notification"`` is the plain one that says the title
+and the body with a link) and whether e-mail is on for people who have not chosen.
+``choices`` names the parameters whose stored value is a code shown as a label
+(``{"reason": {"refunded": _l("the order was refunded")}}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+#: the e-mail template that says a notification's title and body, with its link
+PLAIN_EMAIL = "notification"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of notification (see the module's docstring)."""
+
+    name: str
+    #: what the person's preferences page calls it
+    label: object
+    title: object
+    body: object
+    email_template: str = PLAIN_EMAIL
+    email_by_default: bool = True
+    choices: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+_REASONS = {
+    "refunded": _l("the order was refunded"),
+    "dispute_lost": _l("the customer's payment dispute was lost"),
+    "cancelled": _l("the order was cancelled"),
+}
+
+#: every kind, in the order the preferences page lists them
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "gift_granted",
+            _l("A gift for me"),
+            _l("A gift for you: %(programme)s"),
+            _l("Your gift for %(date)s: %(perk)s."),
+            email_template="gift_granted",
+        ),
+        Kind(
+            "draw_won",
+            _l("A draw I won"),
+            _l("You won a seat: %(perk)s"),
+            _l(
+                "You won the draw for %(perk)s. If you cannot take the seat, decline it by "
+                "%(decide_by)s so the next person gets it."
+            ),
+        ),
+        Kind(
+            "commission_earned",
+            _l("Commission earned"),
+            _l("You earned %(amount)s on order %(number)s"),
+            _l(
+                "A customer you referred used order %(number)s. It becomes payable on "
+                "%(date)s, once the holding period is over."
+            ),
+            email_template="commission_earned",
+        ),
+        Kind(
+            "commission_voided",
+            _l("Commission voided"),
+            _l("Your commission on order %(number)s was voided"),
+            _l("%(amount)s will not be paid: %(reason)s."),
+            choices={"reason": _REASONS},
+        ),
+        Kind(
+            "commission_on_hold",
+            _l("Commission on hold"),
+            _l("Your commission on order %(number)s is on hold"),
+            _l("The customer disputed the payment: %(amount)s waits until the dispute is closed."),
+        ),
+        Kind(
+            "commission_released",
+            _l("Commission released from hold"),
+            _l("Your commission on order %(number)s is no longer on hold"),
+            _l("The payment dispute was won: %(amount)s counts again."),
+        ),
+        Kind(
+            "commission_clawed_back",
+            _l("Commission clawed back"),
+            _l("%(amount)s of your commission on order %(number)s was clawed back"),
+            _l(
+                "Why: %(reason)s. Whatever of it was already paid is deducted from your next "
+                "payout."
+            ),
+            choices={"reason": _REASONS},
+        ),
+        Kind(
+            "payout_paid",
+            _l("Payout paid"),
+            _l("Your commissions were paid: %(amounts)s"),
+            _l(
+                "Paid with payout %(reference)s (payment reference %(payment)s). It comes "
+                "with your wages."
+            ),
+            email_template="payout_paid",
+        ),
+    )
+}

@@ -1,0 +1,55 @@
+"""Read-only queries behind the notification pages and the bell: always one person's own."""
+
+from __future__ import annotations
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+
+from perks.extensions import db
+from perks.notifications.kinds import KINDS
+from perks.notifications.models import Notification, NotificationPreference
+
+PER_PAGE = 25
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the person's notifications are unread (the bell): one statement."""
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def notifications_page(user_id: int, page: int) -> Pagination:
+    """The person's notifications, newest first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+    return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+
+
+def email_choices(user_id: int) -> dict[str, bool]:
+    """Per kind, whether the person gets it by e-mail: their choice, else the kind's default."""
+    rows = db.session.execute(
+        select(NotificationPreference.kind, NotificationPreference.email).where(
+            NotificationPreference.user_id == user_id
+        )
+    )
+    chosen: dict[str, bool] = dict(rows.all())
+    return {name: chosen.get(name, kind.email_by_default) for name, kind in KINDS.items()}
+
+
+def wants_email(user_id: int, kind: str) -> bool:
+    """Whether a notification of ``kind`` goes to the person by e-mail too."""
+    chosen = db.session.scalar(
+        select(NotificationPreference.email).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+        )
+    )
+    return KINDS[kind].email_by_default if chosen is None else chosen

@@ -1,0 +1,137 @@
+"""Telling a person what happened to them, and what they do with what they are told.
+
+:func:`notify` joins the caller's unit of work (flush only): the notification row, and the
+e-mail through the outbox when the person's choice for that kind says so, are written with
+the change that causes them, so neither exists for a change that rolled back and no mail
+leaves before the commit (``perks.mail``). The rest are the person's own services, each one
+unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import url_for
+from flask_babel import force_locale
+from sqlalchemy import select, update
+from werkzeug.routing import BuildError
+
+from perks.db import affected_rows, transaction, utcnow
+from perks.errors import NotFound
+from perks.extensions import db
+from perks.mail import send_email
+from perks.notifications import queries
+from perks.notifications.kinds import KINDS, PLAIN_EMAIL
+from perks.notifications.models import Notification, NotificationPreference
+from perks.notifications.rendering import encode, render
+from perks.urls import absolute_url
+
+if TYPE_CHECKING:
+    from perks.people.models import User
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a notification leads: an endpoint of this site and its arguments."""
+
+    endpoint: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def link(endpoint: str, **values: Any) -> Link:
+    """``link("catalog.my_claim", claim_id=3)``: what ``url_for`` takes."""
+    return Link(endpoint, values)
+
+
+def notify(
+    person: User,
+    kind: str,
+    params: Mapping[str, object] | None = None,
+    *,
+    url: Link,
+    email: Mapping[str, object] | None = None,
+) -> Notification:
+    """Tell ``person`` that something of ``kind`` happened; e-mail them too if they want it.
+
+    ``params`` fill the kind's texts when the person reads them (money, dates, ``both(perk,
+    "title")``, codes named in the kind's ``choices``, strings, integers); ``email`` is what
+    the kind's own e-mail template needs beyond ``person``, ``title``, ``body`` and ``url``
+    (the link, absolute). Flushes only, never commits.
+
+    Raises:
+        KeyError: ``kind`` is not in ``KINDS``.
+        TypeError: a parameter that cannot be kept as data.
+        werkzeug.routing.BuildError: ``url`` names no endpoint of the site.
+    """
+    spec = KINDS[kind]
+    stored = {name: encode(value) for name, value in (params or {}).items()}
+    absolute = absolute_url(url.endpoint, **url.values)  # also proves the link can be built
+    notification = Notification(
+        user_id=person.id,
+        kind=kind,
+        params=stored,
+        endpoint=url.endpoint,
+        url_values=dict(url.values),
+    )
+    db.session.add(notification)
+    db.session.flush()
+    if queries.wants_email(person.id, kind):
+        with force_locale(person.locale):
+            text = render(kind, stored)
+        context: dict[str, Any] = {"title": text.title, "body": text.body, "url": absolute}
+        if spec.email_template != PLAIN_EMAIL:
+            context.update(email or {})
+        send_email(
+            person.email, spec.email_template, locale=person.locale, person=person, **context
+        )
+    return notification
+
+
+def open_notification(notification_id: int, person: User) -> str:
+    """Mark one of the person's notifications read; return the path it leads to.
+
+    Raises:
+        NotFound: no such notification, or another person's.
+    """
+    with transaction():
+        notification = db.session.get(Notification, notification_id)
+        if notification is None or notification.user_id != person.id:
+            raise NotFound()
+        if notification.read_at is None:
+            notification.read_at = utcnow()
+        try:
+            return url_for(notification.endpoint, **notification.url_values)
+        except BuildError:  # a page that no longer exists: back to the list
+            return url_for("notifications.index")
+
+
+def mark_all_read(person: User) -> int:
+    """Mark every unread notification of the person read; return how many. One UPDATE."""
+    with transaction():
+        result = db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == person.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return affected_rows(result)
+
+
+def save_email_choices(person: User, by_email: Collection[str]) -> None:
+    """The person gets the kinds in ``by_email`` by e-mail and no other (every kind is
+    still in their notifications). Names outside ``KINDS`` are ignored."""
+    with transaction():
+        current = {
+            p.kind: p
+            for p in db.session.scalars(
+                select(NotificationPreference).where(NotificationPreference.user_id == person.id)
+            )
+        }
+        for name in KINDS:
+            wanted = name in by_email
+            if name in current:
+                current[name].email = wanted
+            else:
+                db.session.add(NotificationPreference(user_id=person.id, kind=name, email=wanted))

@@ -1,0 +1,174 @@
+"""The notification pages and the bell: each person sees only their own, opening one marks
+it read and leads to its page, everything can be marked read, e-mail choices are kept; in
+both languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from perks.extensions import db
+from perks.notifications import queries
+from perks.notifications.models import Notification
+from tests import factories
+from tests.helpers import login
+
+
+@pytest.fixture
+def an(app):  # type: ignore[no-untyped-def]
+    return factories.UserFactory(email="an@example.com", locale="en")
+
+
+def english(client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/language", data={"locale": "en"})
+
+
+def payout(person, reference: str = "PB-1") -> Notification:  # type: ignore[no-untyped-def]
+    return factories.NotificationFactory(
+        user=person,
+        params={
+            "amounts": [{"money": [1_250_000, "VND"]}],
+            "reference": reference,
+            "payment": "PAYROLL-1",
+        },
+    )
+
+
+def bell(html: str) -> str:
+    match = re.search(r'data-testid="notification-bell".*?</a>', html, re.S)
+    assert match, "no bell"
+    return match.group(0)
+
+
+def test_the_bell_says_how_many_are_unread_to_screen_readers_too(client, an):
+    payout(an)
+    payout(an)
+    login(client, an)
+    english(client)
+    html = bell(client.get("/").get_data(as_text=True))
+    assert 'class="visually-hidden"' in html
+    assert "Notifications: 2 unread" in html
+    assert 'data-testid="unread-count">2<' in html
+
+
+def test_the_bell_has_a_label_and_no_count_when_all_is_read(client, an):
+    login(client, an)
+    english(client)
+    html = bell(client.get("/").get_data(as_text=True))
+    assert ">Notifications</span>" in html
+    assert "unread-count" not in html
+
+
+def test_the_bell_speaks_vietnamese_too(client, an):
+    payout(an)
+    login(client, an)
+    client.post("/language", data={"locale": "vi"})
+    assert "Thông báo: 1 chưa đọc" in bell(client.get("/").get_data(as_text=True))
+
+
+def test_no_bell_for_a_visitor(client):
+    assert "notification-bell" not in client.get("/login").get_data(as_text=True)
+
+
+def test_a_person_sees_only_their_own_notifications(client, an):
+    payout(an, "PB-MINE")
+    payout(factories.UserFactory(), "PB-THEIRS")
+    login(client, an)
+    english(client)
+    html = client.get("/notifications").get_data(as_text=True)
+    assert "PB-MINE" in html
+    assert "PB-THEIRS" not in html
+    assert "Your commissions were paid: ₫1,250,000" in html
+
+
+def test_the_list_is_newest_first_and_paged(client, an):
+    for n in range(30):
+        payout(an, f"PB-{n:02d}")
+    login(client, an)
+    english(client)
+    first = client.get("/notifications").get_data(as_text=True)
+    assert first.index("PB-29") < first.index("PB-28")
+    assert "PB-04" not in first
+    second = client.get("/notifications?page=2").get_data(as_text=True)
+    assert "PB-04" in second
+    assert "PB-00" in second
+    assert "Page 2 of 2" in second
+
+
+def test_opening_a_notification_marks_it_read_and_leads_to_its_page(client, an):
+    notification = payout(an)
+    login(client, an)
+    response = client.post(f"/notifications/{notification.id}/open")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/earnings"
+    db.session.expire_all()
+    assert db.session.get(Notification, notification.id).read_at is not None
+    assert queries.unread_count(an.id) == 0
+
+
+def test_opening_someone_elses_notification_is_not_found_and_leaves_it_unread(client, an):
+    theirs = payout(factories.UserFactory())
+    login(client, an)
+    assert client.post(f"/notifications/{theirs.id}/open").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Notification, theirs.id).read_at is None
+
+
+def test_a_get_never_marks_anything_read(client, an):
+    notification = payout(an)
+    login(client, an)
+    assert client.get(f"/notifications/{notification.id}/open").status_code == 405
+    client.get("/notifications")
+    assert queries.unread_count(an.id) == 1
+
+
+def test_mark_all_read_empties_the_bell_and_leaves_others_alone(client, an):
+    payout(an)
+    payout(an)
+    other = factories.UserFactory()
+    payout(other)
+    login(client, an)
+    english(client)
+    response = client.post("/notifications/read", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "All your notifications are marked read." in html
+    assert "unread-count" not in bell(html)
+    assert queries.unread_count(an.id) == 0
+    assert queries.unread_count(other.id) == 1
+
+
+def test_e_mail_choices_are_shown_ticked_by_default_and_kept(client, an):
+    login(client, an)
+    english(client)
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    assert "A draw I won" in html
+    assert "Payout paid" in html
+    assert html.count("checked") == html.count('type="checkbox"') > 0
+    response = client.post(
+        "/notifications/preferences", data={"payout_paid": "y"}, follow_redirects=True
+    )
+    assert "Your choices are saved." in response.get_data(as_text=True)
+    chosen = queries.email_choices(an.id)
+    assert chosen["payout_paid"] is True
+    assert not any(wanted for kind, wanted in chosen.items() if kind != "payout_paid")
+
+
+def test_the_account_page_leads_to_the_e_mail_choices(client, an):
+    login(client, an)
+    assert "/notifications/preferences" in client.get("/account").get_data(as_text=True)
+
+
+def test_the_bell_costs_one_statement_whatever_the_number_of_notifications(client, an):
+    from tests.functional.test_statements_per_page import counting_statements
+
+    login(client, an)
+    client.get("/notifications")
+    with counting_statements() as few:
+        client.get("/notifications")
+    for n in range(40):
+        payout(an, f"PB-{n}")
+    with counting_statements() as many:
+        client.get("/notifications")
+    assert len(many) == len(few)
+    assert any("count(" in s.lower() and "notification" in s for s in many)

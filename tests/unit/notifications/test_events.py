@@ -1,0 +1,173 @@
+"""Every capability's events reach the person through the notification centre: a draw won,
+a gift granted, a commission earned, voided, put on hold, released or clawed back, a payout
+paid; each is a notification for the person it concerns, with the e-mail they chose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from perks.catalog import draws
+from perks.extensions import db
+from perks.finance import payouts
+from perks.finance.periods import company_today
+from perks.mail import OutboxMessage
+from perks.notifications import services
+from perks.notifications.models import Notification
+from perks.notifications.rendering import render
+from perks.people.models import Role
+from perks.shop.models import DisputeStatus
+from tests import factories
+from tests.unit.commissions.helpers import (
+    Payroll,
+    dispute,
+    pay,
+    redeem,
+    referred_order,
+    refund_to,
+    tick,
+)
+
+
+@pytest.fixture(autouse=True)
+def _rule_and_english(app):  # type: ignore[no-untyped-def]
+    factories.CommissionRuleFactory()  # 10 %: an order of 2.400.000 ₫ earns 240.000 ₫
+    with force_locale("en"):
+        yield
+
+
+def told(person) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(kind, title) of each notification of ``person``, oldest first."""
+    rows = db.session.scalars(
+        select(Notification).where(Notification.user_id == person.id).order_by(Notification.id)
+    )
+    return [(n.kind, render(n.kind, n.params).title) for n in rows]
+
+
+def kinds(person) -> list[str]:  # type: ignore[no-untyped-def]
+    return [kind for kind, _title in told(person)]
+
+
+def mails_to(person) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.subject)
+            .where(OutboxMessage.recipient == person.email)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def test_a_draw_won_tells_the_winner_and_only_the_winner():
+    perk = factories.PerkFactory(total_stock=1, remaining_stock=1, title_en="Resort trip")
+    draw = factories.DrawFactory(perk=perk, seats=1)
+    an, binh = factories.UserFactory(locale="en"), factories.UserFactory(locale="en")
+    for person in (an, binh):
+        draws.enter_draw(draw.perk_id, person)
+    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    told_people = [p for p in (an, binh) if kinds(p) == ["draw_won"]]
+    assert len(told_people) == 1
+    (winner,) = told_people
+    assert told(winner) == [("draw_won", "You won a seat: Resort trip")]
+    assert mails_to(winner) == ["You won a seat: Resort trip"]
+
+
+def test_earned_then_on_hold_then_released_each_tell_the_employee():
+    an = factories.UserFactory(locale="en")
+    order = referred_order(employee=an)
+    pay(order)
+    assert kinds(an) == []  # pending: nothing earned yet
+    redeem(order)
+    dispute(order, DisputeStatus.OPEN)
+    dispute(order, DisputeStatus.WON)
+    assert told(an) == [
+        ("commission_earned", f"You earned ₫240,000 on order {order.number}"),
+        ("commission_on_hold", f"Your commission on order {order.number} is on hold"),
+        ("commission_released", f"Your commission on order {order.number} is no longer on hold"),
+    ]
+    # the earnings e-mail keeps what it said; the new kinds come in the plain one
+    subjects = mails_to(an)
+    assert subjects[0] == f"You earned ₫240,000 on order {order.number}"
+    assert subjects[1:] == [title for _kind, title in told(an)[1:]]
+
+
+def test_a_full_refund_voids_an_earned_commission_and_says_why():
+    an = factories.UserFactory(locale="en")
+    order = used_order(an)
+    refund_to(order, order.total_amount)
+    (voided,) = [n for n in _rows(an) if n.kind == "commission_voided"]
+    text = render(voided.kind, voided.params)
+    assert text.body == "₫240,000 will not be paid: the order was refunded."
+
+
+def test_a_partial_refund_claws_back_its_share():
+    an = factories.UserFactory(locale="en")
+    order = used_order(an)
+    refund_to(order, order.total_amount // 4)
+    assert told(an)[-1] == (
+        "commission_clawed_back",
+        f"₫60,000 of your commission on order {order.number} was clawed back",
+    )
+
+
+def test_a_dispute_lost_after_payout_claws_back_the_paid_commission():
+    an = factories.UserFactory(locale="en")
+    order = used_order(an)
+    tick()
+    Payroll().pay_out()
+    dispute(order, DisputeStatus.OPEN)
+    dispute(order, DisputeStatus.LOST)
+    assert kinds(an)[-2:] == ["commission_on_hold", "commission_clawed_back"]
+    last = _rows(an)[-1]
+    assert "the customer's payment dispute was lost" in render(last.kind, last.params).body
+
+
+def test_a_refund_before_the_order_is_used_tells_nobody():
+    an = factories.UserFactory()
+    order = referred_order(employee=an)
+    pay(order)
+    refund_to(order, order.total_amount)
+    assert kinds(an) == []
+
+
+def test_a_payout_paid_tells_each_person_paid():
+    an = factories.UserFactory(locale="en")
+    used_order(an)
+    tick()
+    drafter = factories.UserFactory(roles={Role.FINANCE})
+    approver = factories.UserFactory(roles={Role.FINANCE})
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "PAYROLL-12", actor=drafter)
+    assert told(an)[-1] == ("payout_paid", "Your commissions were paid: ₫240,000")
+    body = render("payout_paid", _rows(an)[-1].params).body
+    assert "PAYROLL-12" in body
+    assert mails_to(an)[-1] == "Your commissions were paid: ₫240,000"
+
+
+def test_an_employee_who_chose_no_commission_e_mails_still_sees_them():
+    an = factories.UserFactory(locale="en")
+    services.save_email_choices(an, by_email={"payout_paid"})
+    order = used_order(an)
+    refund_to(order, order.total_amount)
+    assert kinds(an) == ["commission_earned", "commission_voided"]
+    assert mails_to(an) == []
+
+
+def used_order(person):  # type: ignore[no-untyped-def]
+    """An order ``person`` referred, paid and used: its commission is earned."""
+    order = referred_order(employee=person)
+    pay(order)
+    redeem(order)
+    return order
+
+
+def _rows(person) -> list[Notification]:  # type: ignore[no-untyped-def]
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.user_id == person.id).order_by(Notification.id)
+        )
+    )
