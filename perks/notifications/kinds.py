@@ -100,6 +100,27 @@ KINDS: dict[str, Kind] = {
             choices={"reason": _REASONS},
         ),
         Kind(
+            "award_received",
+            _l("An award for me"),
+            _l("You received the award: %(award)s"),
+            _l("%(nominator)s nominated you and HR approved it. Congratulations!"),
+            email_template="award_approved",
+        ),
+        Kind(
+            "nomination_approved",
+            _l("My nomination approved"),
+            _l("Your nomination of %(nominee)s was approved"),
+            _l("%(nominee)s received the award: %(award)s."),
+            email_template="award_approved",
+        ),
+        Kind(
+            "nomination_declined",
+            _l("My nomination declined"),
+            _l("Your nomination of %(nominee)s was declined"),
+            _l("The award: %(award)s. HR's reason: %(reason)s"),
+            email_template="nomination_declined",
+        ),
+        Kind(
             "payout_paid",
             _l("Payout paid"),
             _l("Your commissions were paid: %(amounts)s"),

@@ -25,7 +25,7 @@ from perks.catalog.claims import company_today, grant_gift
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.mail import send_email
+from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.recognition.gifts import check_gift_perk
 from perks.recognition.models import Award, Nomination, NominationState
@@ -423,31 +423,46 @@ def decline(nomination_id: int, reason: str, *, actor: User) -> Nomination:
 
 
 def _tell(nomination: Nomination, template: str, *, code: str = "") -> None:
-    """E-mail the decision (outbox; flush only): an approval to the nominee and the
-    nominator, a decline to the nominator."""
+    """Tell of the decision through the notification centre (flush only): an approval to
+    the nominee (``award_received``) and the nominator (``nomination_approved``), a decline
+    to the nominator (``nomination_declined``)."""
     people = [nomination.nominator]
     if nomination.state is N.APPROVED:
         people.insert(0, nomination.nominee)
     for person in people:
-        send_email(
-            person.email,
-            template,
-            locale=person.locale,
-            person=person,
-            nominee=nomination.nominee,
-            is_nominee=person.id == nomination.nominee_id,
-            award_name=nomination.award.localized("name", person.locale),
-            perk_title=(
-                nomination.award.perk.localized("title", person.locale)
-                if nomination.award.perk is not None
-                else ""
-            ),
-            code=code if person.id == nomination.nominee_id else "",
-            points=nomination.points,
-            reason=nomination.decision_reason,
-            claim_url=(
-                absolute_url("catalog.my_claim", claim_id=nomination.claim_id)
-                if nomination.claim_id
-                else ""
-            ),
+        is_nominee = person.id == nomination.nominee_id
+        if is_nominee:
+            kind = "award_received"
+            url = link("recognition.award_list")
+        else:
+            kind = "nomination_approved" if template == "award_approved" else "nomination_declined"
+            url = link("recognition.my_nominations")
+        notify(
+            person,
+            kind,
+            {
+                "award": both(nomination.award, "name"),
+                "nominee": nomination.nominee.name,
+                "nominator": nomination.nominator.name,
+                "reason": nomination.decision_reason or "",
+            },
+            url=url,
+            email={
+                "nominee": nomination.nominee,
+                "is_nominee": is_nominee,
+                "award_name": nomination.award.localized("name", person.locale),
+                "perk_title": (
+                    nomination.award.perk.localized("title", person.locale)
+                    if nomination.award.perk is not None
+                    else ""
+                ),
+                "code": code if is_nominee else "",
+                "points": nomination.points,
+                "reason": nomination.decision_reason,
+                "claim_url": (
+                    absolute_url("catalog.my_claim", claim_id=nomination.claim_id)
+                    if nomination.claim_id
+                    else ""
+                ),
+            },
         )

@@ -17,6 +17,7 @@ from perks.catalog.models import Claim, CodeMode, PerkKind
 from perks.errors import NotFound, NotPermitted, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.mail import OutboxMessage
+from perks.notifications.models import Notification
 from perks.people.models import Role
 from perks.recognition import awards
 from perks.recognition.awards import TRANSITIONS, AwardData, NominationRefused
@@ -63,6 +64,12 @@ def nominated(hr, manager, **award_kwargs) -> Nomination:  # type: ignore[no-unt
     award = awards.create_award(award_data(**award_kwargs), actor=hr)
     member = UserFactory(manager=manager, locale="vi")
     return awards.nominate(award.id, member.id, "Closed the year's biggest deal.", actor=manager)
+
+
+def told() -> list[tuple[int, str]]:
+    """(person id, kind) of every notification, oldest first."""
+    rows = db.session.scalars(select(Notification).order_by(Notification.id))
+    return [(n.user_id, n.kind) for n in rows]
 
 
 def actions() -> list[str]:
@@ -201,6 +208,10 @@ def test_approval_grants_the_gift_records_the_points_and_tells_both_people(hr, m
     assert "STAR-1" in mail[0].body_text
     assert "Nhân viên xuất sắc tháng" in mail[0].subject
     assert "STAR-1" not in mail[1].body_text
+    assert told() == [
+        (approved.nominee_id, "award_received"),
+        (manager.id, "nomination_approved"),
+    ]
     assert awards.awards_of(approved.nominee) == [approved]
     assert actions()[-1] == "recognition.nomination_approved"
 
@@ -230,6 +241,7 @@ def test_a_decline_needs_a_reason_and_tells_only_the_nominator_why(hr, manager):
     mail = db.session.scalars(select(OutboxMessage)).all()
     assert [m.recipient for m in mail] == [manager.email]
     assert "Nominate again next quarter" in mail[0].body_text
+    assert told() == [(manager.id, "nomination_declined")]
     assert awards.awards_of(nomination.nominee) == []
 
 
