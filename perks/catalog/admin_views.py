@@ -286,7 +286,8 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
                 decline_days=form.decline_days.data or 0,
                 recent_winner_draws=form.recent_winner_draws.data or 0,
                 show_names=bool(form.show_names.data),
-                public_value_source=form.public_value_source.data or "",
+                public_value_source=form.public_value_source.data
+                or draws.DEFAULT_PUBLIC_VALUE_SOURCE,
                 public_value_date=form.public_value_date.data,
                 actor=current_user,
             )
