@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -699,14 +699,7 @@ def waiting_for_public_value() -> list[Draw]:
 def close_due_entries(now: datetime | None = None) -> int:
     """Freeze the entries of every open method 2 draw whose entries have closed; return how
     many this call froze (a draw another host froze first is skipped)."""
-    frozen = 0
-    for draw_id in draws_due(now):
-        try:
-            close_entries(draw_id, actor=None, now=now)
-        except Conflict:
-            continue
-        frozen += 1
-    return frozen
+    return _done(draws_due(now), lambda draw_id: close_entries(draw_id, actor=None, now=now))
 
 
 def make_due_draws(now: datetime | None = None) -> int:
@@ -720,11 +713,17 @@ def make_due_draws(now: datetime | None = None) -> int:
     method_1 = select(Draw.id).where(Draw.id.in_(draws_due(now)), Draw.method < 2)
     valued = select(Draw.id).where(Draw.status == DrawStatus.CLOSED, Draw.public_value.is_not(None))
     due = [*db.session.scalars(method_1), *db.session.scalars(valued)]
-    made = 0
-    for draw_id in due:
+    return _done(due, lambda draw_id: run_draw(draw_id, actor=None, now=now))
+
+
+def _done(draw_ids: list[int], step: Callable[[int], Draw]) -> int:
+    """Take ``step`` on each draw; how many it was taken on (a draw that raises ``Conflict``,
+    say because another host took the step first, is skipped)."""
+    done = 0
+    for draw_id in draw_ids:
         try:
-            run_draw(draw_id, actor=None, now=now)
+            step(draw_id)
         except Conflict:
             continue
-        made += 1
-    return made
+        done += 1
+    return done

@@ -413,7 +413,8 @@ def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, lo
     client.post("/language", data={"locale": "vi"})
     # the exact method in the reader's language, not English pseudo-code
     page = text_of(client.get(f"/draws/{draw_id}"))
-    assert "SHA-256(hạt giống + ':' + mã băm danh sách + ':' + giá trị công khai + ':' + khóa)" in page
+    exact_vi = "SHA-256(hạt giống + ':' + mã băm danh sách + ':' + giá trị công khai + ':' + khóa)"
+    assert exact_vi in page
     assert "Vì sao không ai lái được kết quả" in page
 
 
