@@ -353,6 +353,8 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
     """Method 2: freeze a draw's entries once they have closed and publish their hash.
 
     Who won recently is decided here, with the entries, so nothing about them changes later.
+    Frozen on or after the public value's day, the draw uses the value of the day after the
+    freeze instead (a rule, so nobody picks the day).
 
     Raises:
         NotFound: no such draw.
@@ -372,12 +374,18 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
         draw.entries_hash = _frozen_hash(entries)
         draw.entries_frozen_at = now
         draw.status = DrawStatus.CLOSED
+        assert draw.public_value_date is not None  # set when a method 2 draw opens
+        if draw.public_value_date <= company_date(now):
+            # Frozen late (the scheduled run was down): the stated value may be known by now,
+            # so, by rule and chosen by nobody, the value of the day after the freeze is used.
+            draw.public_value_date = company_date(now) + timedelta(days=1)
         audit.record(
             "catalog.draw_entries_closed",
             actor=actor,
             target=draw,
             entries=len(entries),
             entries_hash=draw.entries_hash,
+            public_value_date=draw.public_value_date.isoformat(),
         )
         return draw
 

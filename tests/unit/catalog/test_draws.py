@@ -648,6 +648,18 @@ def test_closing_freezes_the_sorted_entries_and_publishes_their_hash():
         close_entries(draw.id, actor=None, now=close)
 
 
+def test_entries_frozen_late_use_the_public_value_of_the_day_after_the_freeze():
+    perk = draw_perk()
+    draw, close = opened(perk)
+    stated = draw.public_value_date
+    late = close + timedelta(days=3)  # the scheduled run was down
+    frozen = close_entries(draw.id, actor=None, now=late)
+    assert frozen.public_value_date == company_date(late) + timedelta(days=1)
+    assert frozen.public_value_date > stated
+    made = make_draw_from_frozen(frozen, late)
+    assert verify_draw(made.id).value_after_close
+
+
 def test_entries_cannot_be_frozen_before_they_close():
     perk = draw_perk()
     draw, close = opened(perk)
