@@ -337,10 +337,11 @@ def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
     hr = UserFactory(roles={Role.HR})
     enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=utcnow() + timedelta(days=2))
     ready = threading.Barrier(hosts)
+    draw_id = draw.id  # read here: the hosts' threads must not touch this session
 
     def tick(_nothing: None) -> int:
         ready.wait(timeout=60)
-        return run_draw(draw.id, actor=None).id
+        return run_draw(draw_id, actor=None).id
 
     outcome = all_at_once(crowded_app, [None] * hosts, lambda _host: None, tick)
 
