@@ -856,9 +856,9 @@ def test_hr_sees_the_draws_waiting_for_a_public_value():
 # --- old draws (method 1) keep verifying ----------------------------------------------------
 
 
-def old_draw(entrants: int = 4, seats: int = 2) -> Draw:
+def old_draw(entrants: int = 4, seats: int = 2, *, make: bool = True) -> Draw:
     """A draw made the old way, as before method 2: random keys, no frozen list, no public
-    value, made as soon as entries closed."""
+    value, made as soon as entries closed (``make=False``: left open, entries closed)."""
     close = utcnow() - timedelta(minutes=1)
     draw = DrawFactory(
         method=1,
@@ -877,7 +877,17 @@ def old_draw(entrants: int = 4, seats: int = 2) -> Draw:
             )
         )
     db.session.commit()
-    return run_draw(draw.id, actor=None, now=close)
+    return run_draw(draw.id, actor=None, now=close) if make else draw
+
+
+def test_an_old_draw_still_open_at_the_upgrade_is_made_by_the_tick_without_a_value(runner):
+    draw = old_draw(make=False)
+    result = runner.invoke(args=["perks", "tick"])
+    assert "Draw entries frozen: 0" in result.output
+    assert "Draws made: 1" in result.output
+    made = db.session.get(Draw, draw.id, populate_existing=True)
+    assert (made.status, made.method, made.entries_hash) == (DrawStatus.DRAWN, 1, None)
+    assert verify_draw(made.id).ok
 
 
 def test_an_old_draw_is_made_and_verified_by_the_old_method(runner):
