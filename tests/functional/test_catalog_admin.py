@@ -699,14 +699,11 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
 
     assert draw.public_value_source == draws.DEFAULT_PUBLIC_VALUE_SOURCE
     assert draw.public_value_date == date(2030, 1, 11)  # the day after the close
-    # Time passes: entries closed two days ago; the public value's day is today.
+    # Time passes: entries closed two days ago.
     db.session.execute(
         update(Draw)
         .where(Draw.id == draw.id)
-        .values(
-            entries_close_at=datetime.now(UTC) - timedelta(days=2),
-            public_value_date=draws.company_date(datetime.now(UTC)),
-        )
+        .values(entries_close_at=datetime.now(UTC) - timedelta(days=2))
     )
     db.session.commit()
     closed = client.get(f"/admin/perks/{perk.id}/draw").get_data(as_text=True)
@@ -730,6 +727,22 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
     assert draws.DEFAULT_PUBLIC_VALUE_SOURCE in waiting
     no_value = client.post(f"/admin/perks/{perk.id}/draw/run", follow_redirects=True)
     assert "The draw waits for the public value." in no_value.get_data(as_text=True)
+    # The stated day (2030) has not come: the value cannot be known yet.
+    today = draws.company_date(datetime.now(UTC))
+    assert draw.public_value_date == date(2030, 1, 11)
+    early = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": "58214"})
+    assert early.status_code == 400
+    assert "is not published yet" in early.get_data(as_text=True)
+    # Time passes again: the freeze was yesterday, the value's day is today.
+    db.session.execute(
+        update(Draw)
+        .where(Draw.id == draw.id)
+        .values(
+            entries_frozen_at=datetime.now(UTC) - timedelta(days=1),
+            public_value_date=today,
+        )
+    )
+    db.session.commit()
 
     empty = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": ""})
     assert empty.status_code == 400
@@ -769,6 +782,7 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
         as_text=True
     )
 
+    assert draws.verify_draw(draw.id).ok
     twice = client.post(f"/admin/perks/{perk.id}/draw/run", follow_redirects=True)
     assert "This draw has already been made." in twice.get_data(as_text=True)
     late = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": "11111"})
