@@ -142,7 +142,8 @@ def import_people_command(
 
 @perks_cli.command("tick")
 def tick_command() -> None:
-    """Daily work: expire ended claims, make draws whose entries have closed, make
+    """Daily work: expire ended claims, freeze the entries of draws that have closed and make
+    the draws that can be made (a method 2 draw waits for its public value), make
     commissions payable once their holding period is over, grant the gift programmes' gifts
     due today (and those missed days left), roll up yesterday's referral clicks for the
     company stats page.
@@ -156,6 +157,7 @@ def tick_command() -> None:
     from perks.referrals.rollup import roll_up_clicks
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
+    click.echo(f"Draw entries frozen: {draws.close_due_entries()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")
     click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     click.echo(f"Gifts granted: {gifts.grant_due_gifts(claims.company_today())}")
@@ -165,7 +167,8 @@ def tick_command() -> None:
 @perks_cli.command("verify-draw")
 @click.argument("draw_id", type=int)
 def verify_draw_command(draw_id: int) -> None:
-    """Recompute a made draw from its revealed seed and entries; exit 1 if it differs."""
+    """Recompute a made draw from its public data, by the draw's own method; exit 1 if any
+    check fails (a changed seed, entry, entries hash, public value, order or winner)."""
     from perks.catalog import draws
     from perks.errors import PerksError
 
@@ -174,16 +177,33 @@ def verify_draw_command(draw_id: int) -> None:
     except PerksError as error:
         raise click.ClickException(error.message) from error
     draw = draws.get_draw(draw_id)
-    click.echo(f"Draw {draw.id}: {len(draw.result)} entries, {draw.seats} seats")
+
+    def check(text: str, passed: bool | None) -> None:
+        if passed is not None:
+            click.echo(f"{text}: {'yes' if passed else 'NO'}")
+
+    click.echo(
+        f"Draw {draw.id}: {len(draw.result)} entries, {draw.seats} seats, method {draw.method}"
+    )
     click.echo(f"Commitment {draw.commitment}")
     click.echo(f"Seed       {draw.seed}")
-    click.echo(f"Method     {draws.METHOD}")
-    click.echo(
-        f"SHA-256(seed) equals the commitment: {'yes' if result.commitment_matches else 'NO'}"
-    )
-    click.echo(
-        f"Recomputed order equals the published one: {'yes' if result.order_matches else 'NO'}"
-    )
+    if draw.method >= 2:
+        click.echo(
+            f"Entries closed {draw.entries_close_at.isoformat()}, frozen "
+            f"{draw.entries_frozen_at.isoformat() if draw.entries_frozen_at else '-'}"
+        )
+        click.echo(f"Entries hash {draw.entries_hash}")
+        click.echo(
+            f"Public value {draw.public_value} ({draw.public_value_source}, "
+            f"{draw.public_value_date.isoformat() if draw.public_value_date else '-'})"
+        )
+    click.echo(f"Method     {draws.method_text(draw.method)}")
+    check("SHA-256(seed) equals the commitment", result.commitment_matches)
+    check("Entry keys are those of entries 1 to n of the commitment", result.keys_match)
+    check("SHA-256 of the entries equals the published entries hash", result.entries_hash_matches)
+    check("The public value is of a day after entries closed", result.value_after_close)
+    check("Recomputed order equals the published one", result.order_matches)
+    check("Places and winners follow the order", result.outcomes_match)
     if not result.ok:
         raise SystemExit(1)
 

@@ -626,6 +626,12 @@ def _claim_in_the_past(perk_id: int, person: User, line: Timeline, redeemer: Use
         _date_audit(Claim.__name__, made.id, since=since, at=used or moment)
 
 
+#: the demo's draws name a lottery result as their public value, but the demo's value is
+#: made up, and its source says so
+DEMO_PUBLIC_VALUE_SOURCE = "Giải đặc biệt XSMB (demo: số minh hoạ, illustrative number)"
+DEMO_PUBLIC_VALUE = "47193"
+
+
 def _finished_draw(perk_id: int, entrants: list[User], line: Timeline, hr: User) -> datetime:
     """Last quarter's round of the resort draw: opened, entered over a fortnight and drawn
     by HR, through the real services at those moments, its winners' claims dated then.
@@ -636,14 +642,24 @@ def _finished_draw(perk_id: int, entrants: list[User], line: Timeline, hr: User)
     opened = line.ago(days=80, hours=OFFICE_HOURS)
     closes = opened + timedelta(days=14)
     since = utcnow()
-    draw = draws.open_draw(perk_id, entries_close_at=closes, actor=hr, now=opened)
+    draw = draws.open_draw(
+        perk_id,
+        entries_close_at=closes,
+        public_value_source=DEMO_PUBLIC_VALUE_SOURCE,
+        actor=hr,
+        now=opened,
+    )
     for person in entrants:
         entered = line.minutes_after(opened, 30, 13 * 24 * 60)
         try:
             draws.enter_draw(perk_id, person, now=entered)
         except PerksError:
             continue  # not eligible: fewer entries
-    drawn = closes + timedelta(hours=2)
+    frozen = closes + timedelta(minutes=5)  # the scheduled run, minutes after the close
+    draws.close_entries(draw.id, actor=None, now=frozen)
+    # The next evening, after the lottery: HR types the value in and makes the draw.
+    drawn = closes + timedelta(days=1, hours=10)
+    draws.enter_public_value(draw.id, DEMO_PUBLIC_VALUE, actor=hr, now=drawn)
     draws.run_draw(draw.id, actor=hr, now=drawn)
     with transaction():
         made = db.session.get(Draw, draw.id)
@@ -652,7 +668,12 @@ def _finished_draw(perk_id: int, entrants: list[User], line: Timeline, hr: User)
         won = [e.claim_id for e in draws.draw_entries(draw.id) if e.claim_id is not None]
         for claim in db.session.scalars(select(Claim).where(Claim.id.in_(won))):
             claim.claimed_at = claim.created_at = claim.updated_at = drawn
-        for action, at in (("catalog.draw_opened", opened), ("catalog.draw_made", drawn)):
+        for action, at in (
+            ("catalog.draw_opened", opened),
+            ("catalog.draw_entries_closed", frozen),
+            ("catalog.draw_public_value_entered", drawn),
+            ("catalog.draw_made", drawn),
+        ):
             db.session.execute(
                 update(AuditEvent)
                 .where(
@@ -679,7 +700,12 @@ def open_the_next_draw(line: Timeline) -> None:
     if hr is None or perk is None or last is None or last.status is not DrawStatus.DRAWN:
         return
     winners = {e.user_id for e in draws.draw_entries(last.id) if e.outcome is EntryOutcome.WON}
-    draws.open_draw(perk.id, entries_close_at=utcnow() + timedelta(days=10), actor=hr)
+    draws.open_draw(
+        perk.id,
+        entries_close_at=utcnow() + timedelta(days=10),
+        public_value_source=DEMO_PUBLIC_VALUE_SOURCE,
+        actor=hr,
+    )
     people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     for person in [p for p in people if p.id not in winners][:30:2]:
         try:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import factory
 from werkzeug.security import generate_password_hash
 
-from perks.catalog.draws import commitment_of
+from perks.catalog.draws import DEFAULT_PUBLIC_VALUE_SOURCE, commitment_of, company_date
 from perks.catalog.models import (
     Allocation,
     CodeMode,
@@ -118,7 +118,7 @@ class PerkFactory(BaseFactory):
 
 
 class DrawFactory(BaseFactory):
-    """An open draw on a published draw perk with two seats, its seed committed."""
+    """An open draw on a published draw perk with two seats, its seed committed (method 2)."""
 
     class Meta:
         model = Draw
@@ -131,6 +131,11 @@ class DrawFactory(BaseFactory):
     seed = factory.Sequence(lambda n: f"{n:064x}")
     commitment = factory.LazyAttribute(lambda draw: commitment_of(draw.seed))
     status = DrawStatus.OPEN
+    # method 2: the public value of the company day after entries close
+    public_value_source = DEFAULT_PUBLIC_VALUE_SOURCE
+    public_value_date = factory.LazyAttribute(
+        lambda draw: company_date(draw.entries_close_at) + timedelta(days=1)
+    )
 
 
 class ProductCategoryFactory(BaseFactory):

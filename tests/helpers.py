@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import contextvars
 import os
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from perks.catalog import draws
+from perks.catalog.models import Draw
+from perks.db import utcnow
 from perks.extensions import db
-from perks.people.models import User
+from perks.people.models import Role, User
 from tests import factories
 
 TEST_SETTINGS: dict[str, Any] = {
@@ -135,3 +139,21 @@ def redis_database_url() -> str:
     if index > 5:
         raise RuntimeError("at most six test workers share the machine's Redis (databases 9-14)")
     return f"redis://127.0.0.1:6379/{9 + index}"
+
+
+#: the public value tests' draws use (a made-up XSMB special prize)
+PUBLIC_VALUE = "58214"
+
+
+def make_draw(draw_id: int, now: datetime | None = None, value: str = PUBLIC_VALUE) -> Draw:
+    """Make a draw the way its method allows. Method 2: its entries are frozen at ``now``,
+    HR enters the public value a day later (its day has come) and the draw is made then.
+    Method 1: the draw is made at ``now``."""
+    now = now or utcnow()
+    if db.session.get(Draw, draw_id, populate_existing=True).method < 2:  # type: ignore[union-attr]
+        return draws.run_draw(draw_id, actor=None, now=now)
+    draws.close_entries(draw_id, actor=None, now=now)
+    later = now + timedelta(days=1)
+    hr = factories.UserFactory(roles={Role.HR})
+    draws.enter_public_value(draw_id, value, actor=hr, now=later)
+    return draws.run_draw(draw_id, actor=None, now=later)

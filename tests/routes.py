@@ -135,6 +135,11 @@ ROUTES: dict[str, Route] = {
     "catalog_admin.run_draw": Route(
         "POST", lambda s: f"/admin/perks/{s['draw_perk']}/draw/run", HR_POST
     ),
+    # an empty value: refused with the page again
+    "catalog_admin.public_value": Route(
+        "POST", lambda s: f"/admin/perks/{s['draw_perk']}/draw/public-value", only(Role.HR, ok=400)
+    ),
+    "catalog_admin.draws_waiting": Route("GET", lambda s: "/admin/perks/draws/waiting", HR),
     "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
     "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
     "admin.messages": Route("GET", lambda s: "/admin/messages", ADMIN),

@@ -309,6 +309,7 @@ PAGES: dict[str, Page] = dict(
         _page("catalog_admin.edit", _perk_edit),
         _page("catalog_admin.codes", _pool_codes),
         _page("catalog_admin.draw", _draw_admin),
+        _page("catalog_admin.draws_waiting", "/admin/perks/draws/waiting"),
         # administration
         _page("admin.audit_log", "/admin/audit"),
         _page("admin.outbox", "/dev/outbox"),

@@ -26,7 +26,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from perks.catalog import admin_queries, draws, services
-from perks.catalog.forms import CodesForm, OpenDrawForm, PerkFilterForm, PerkForm
+from perks.catalog.forms import CodesForm, OpenDrawForm, PerkFilterForm, PerkForm, PublicValueForm
 from perks.catalog.models import (
     Allocation,
     CodeMode,
@@ -69,6 +69,7 @@ def index() -> str | tuple[str, int]:
         perks=perks,
         claimed=services.claimed_counts(ids),
         codes_left=services.unused_code_counts(ids),
+        waiting_draws=len(draws.waiting_for_public_value()),
     )
 
 
@@ -285,6 +286,9 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
                 decline_days=form.decline_days.data or 0,
                 recent_winner_draws=form.recent_winner_draws.data or 0,
                 show_names=bool(form.show_names.data),
+                public_value_source=form.public_value_source.data
+                or draws.DEFAULT_PUBLIC_VALUE_SOURCE,
+                public_value_date=form.public_value_date.data,
                 actor=current_user,
             )
         except (Conflict, ValidationFailed) as error:
@@ -294,22 +298,48 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
             return redirect(url_for(".draw", perk_id=perk.id))
     elif not form.is_submitted():
         form.entries_close_at.data = _default_close()
-    latest = draws.current_draw(perk.id)
+        form.public_value_source.data = draws.DEFAULT_PUBLIC_VALUE_SOURCE
+        form.public_value_date.data = form.entries_close_at.data.date() + timedelta(days=1)
     status = 400 if form.is_submitted() else 200
+    return _draw_page(perk, form, PublicValueForm(formdata=None)), status
+
+
+def _draw_page(perk: Perk, form: OpenDrawForm, value_form: PublicValueForm) -> str:
+    latest = draws.current_draw(perk.id)
     return render_template(
         "catalog/admin_draw.html",
         **_perk_page(perk),
         form=form,
+        value_form=value_form,
         draw=latest,
         entries=draws.draw_entries(latest.id) if latest else [],
         entries_closed=latest is not None and utcnow() >= _as_utc(latest.entries_close_at),
         seed=draws.public_seed(latest) if latest else None,
-        method=draws.METHOD,
+        method=draws.method_text(latest.method) if latest else "",
         public_url=_public_draw_url(latest),
         zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
         DrawStatus=DrawStatus,
         EntryOutcome=EntryOutcome,
-    ), status
+    )
+
+
+@bp.post("/<int:perk_id>/draw/public-value")
+@hr_only
+def public_value(perk_id: int) -> Response | tuple[str, int]:
+    perk = services.get_perk(perk_id)
+    latest = draws.current_draw(perk.id)
+    form = PublicValueForm()
+    if latest is not None and form.validate_on_submit():
+        try:
+            draws.enter_public_value(latest.id, form.value.data or "", actor=current_user)
+        except (Conflict, ValidationFailed) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The public value is recorded. The draw can be made."), "success")
+            return redirect(url_for(".draw", perk_id=perk.id))
+    elif latest is None:
+        form.form_errors.append(_("There is no draw to make: open entries first."))
+    return _draw_page(perk, OpenDrawForm(formdata=None), form), 400
 
 
 @bp.post("/<int:perk_id>/draw/run")
@@ -320,6 +350,15 @@ def run_draw(perk_id: int) -> Response:
     latest = draws.current_draw(perk.id)
     if latest is None:
         flash(_("There is no draw to make: open entries first."), "danger")
+        return redirect(url_for(".draw", perk_id=perk.id))
+    if latest.method >= 2 and latest.status is DrawStatus.OPEN:
+        # Method 2 draws go in two steps: freeze the entries, then (with the value) draw.
+        try:
+            draws.close_entries(latest.id, actor=current_user)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Entries are frozen and their hash is published."), "success")
         return redirect(url_for(".draw", perk_id=perk.id))
     try:
         made = draws.run_draw(latest.id, actor=current_user)
@@ -335,6 +374,15 @@ def run_draw(perk_id: int) -> Response:
             "success",
         )
     return redirect(url_for(".draw", perk_id=perk.id))
+
+
+@bp.get("/draws/waiting")
+@hr_only
+def draws_waiting() -> str:
+    """Draws whose entries are frozen and which wait for HR to enter their public value."""
+    return render_template(
+        "catalog/admin_draws_waiting.html", waiting=draws.waiting_for_public_value()
+    )
 
 
 # --- shared page parts ----------------------------------------------------------------------

@@ -1,30 +1,42 @@
 """Fair draws for scarce perks: anyone can check that nobody chose the winners.
 
-1. When entries open, a random secret seed is made and its SHA-256 (the *commitment*) is
-   published on the draw page. The seed itself stays secret.
-2. Eligible people enter (one entry each); each entry gets a random public key.
-3. At the draw the seed is revealed. Entries are ordered by SHA-256("<seed>:<key>") as hex,
-   ascending; if the draw says so, people who won this perk in its last N draws come after
-   everyone else. The first ``seats`` entries win; the rest form the waiting list, in order.
-4. Anyone can check that SHA-256(seed) equals the commitment published before the draw, and
-   recompute the order from the seed and the list of keys: in the browser on the draw page,
-   or with ``flask perks verify-draw ID``.
+Method 2 (every draw opened since entries are frozen; nobody can rig it):
 
-Because the seed was fixed (and committed to) before anyone entered, and entry keys are random,
-nobody, not even an administrator, could steer the outcome without the commitment failing.
+1. When entries open, a random secret seed is made and its SHA-256 (the *commitment*) is
+   published on the draw page, with the source and the date of a *public value* (say the
+   special prize of the northern Vietnamese lottery, XSMB) of a day after entries close.
+2. Eligible people enter (one entry each). Entry number n gets the key made of the first ten
+   characters of SHA-256("<commitment>:<n>"), upper case: the server cannot choose it.
+3. When entries close they are frozen: the sorted list of keys (each marked if the person
+   won recently) is hashed and the hash published. Nothing can be added or removed after.
+4. Once the public value is published, HR types it in; only then can the draw be made. The
+   seed is revealed and entries are ordered by SHA-256("<seed>:<entries hash>:<public
+   value>:<key>") as hex (recent winners after everyone else, if the draw says so). The first
+   ``seats`` entries win; the rest form the waiting list, in order.
+
+Whoever runs the server knows the seed, but when entries close nobody knows the public value,
+so nobody can tell which entry will win; once the value is known, the entries are frozen.
+
+Method 1 (draws opened before method 2): entries got random keys and were ordered by
+SHA-256("<seed>:<key>"). Those draws keep verifying by that rule.
+
+Anyone can recompute a made draw in the browser on its page, or with
+``flask perks verify-draw ID``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit
@@ -48,11 +60,30 @@ from perks.extensions import db
 from perks.notifications import both, link, notify
 from perks.people.models import User
 
-#: the method, exactly, in the reader's language (the code below is what it says)
+#: the method of every draw opened now
+CURRENT_METHOD = 2
+
+#: method 1, exactly, in the reader's language (the code below is what it says)
 METHOD = _l(
     "order = entries sorted by (won recently?, SHA-256(seed + ':' + key) as hex); "
     "winners = the first <seats>; waiting list = the rest, in order"
 )
+#: method 2, exactly
+METHOD_2 = _l(
+    "key of entry n = first 10 characters of SHA-256(commitment + ':' + n), upper case; "
+    "entries hash = SHA-256(the keys in alphabetical order, one per line, each followed by "
+    "' 1' if won recently else ' 0'); order = entries sorted by (won recently?, "
+    "SHA-256(seed + ':' + entries hash + ':' + public value + ':' + key) as hex); "
+    "winners = the first <seats>; waiting list = the rest, in order"
+)
+
+#: what the open-draw form proposes as the public value's source
+DEFAULT_PUBLIC_VALUE_SOURCE = "Giải đặc biệt XSMB (Xổ số Miền Bắc), xosomienbac.vn"
+
+
+def method_text(method: int) -> str:
+    """The exact rule of a draw's method, in the reader's language."""
+    return str(METHOD_2 if method >= 2 else METHOD)
 
 
 def commitment_of(seed: str) -> str:
@@ -60,17 +91,61 @@ def commitment_of(seed: str) -> str:
 
 
 def entry_score(seed: str, key: str) -> str:
+    """Method 1: an entry's score."""
     return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
 
 
 def draw_order(seed: str, keys: Iterable[str], deprioritised: Iterable[str] = ()) -> list[str]:
-    """The draw's result: entry keys in order (winners first). Pure and deterministic."""
+    """Method 1: the draw's result, entry keys in order (winners first). Pure, deterministic."""
     later = set(deprioritised)
     return sorted(set(keys), key=lambda key: (key in later, entry_score(seed, key)))
 
 
 def new_entry_key() -> str:
+    """Method 1: a random entry key (kept for the factories of old draws)."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+
+
+def entry_key(commitment: str, number: int) -> str:
+    """Method 2: the key of entry ``number`` (1, 2, ...), fixed by the commitment."""
+    return hashlib.sha256(f"{commitment}:{number}".encode()).hexdigest()[:10].upper()
+
+
+def entries_text(keys: Iterable[str], deprioritised: Iterable[str] = ()) -> str:
+    """Method 2: the frozen list of entries, as the text whose SHA-256 is published."""
+    later = set(deprioritised)
+    return "".join(f"{key} {1 if key in later else 0}\n" for key in sorted(set(keys)))
+
+
+def entries_hash_of(keys: Iterable[str], deprioritised: Iterable[str] = ()) -> str:
+    return hashlib.sha256(entries_text(keys, deprioritised).encode()).hexdigest()
+
+
+def final_score(seed: str, entries_hash: str, public_value: str, key: str) -> str:
+    """Method 2: an entry's score."""
+    return hashlib.sha256(f"{seed}:{entries_hash}:{public_value}:{key}".encode()).hexdigest()
+
+
+def final_order(
+    seed: str,
+    entries_hash: str,
+    public_value: str,
+    keys: Iterable[str],
+    deprioritised: Iterable[str] = (),
+) -> list[str]:
+    """Method 2: the draw's result, entry keys in order (winners first). Pure, deterministic:
+    a function of the seed, the frozen entries and the public value only."""
+    later = set(deprioritised)
+    return sorted(
+        set(keys),
+        key=lambda key: (key in later, final_score(seed, entries_hash, public_value, key)),
+    )
+
+
+def company_date(moment: datetime) -> date:
+    """The company day ``moment`` falls on."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return _aware(moment).astimezone(zone).date()
 
 
 def get_draw(draw_id: int) -> Draw:
@@ -105,21 +180,37 @@ def open_draw(
     decline_days: int = 7,
     recent_winner_draws: int = 0,
     show_names: bool = False,
+    public_value_source: str = DEFAULT_PUBLIC_VALUE_SOURCE,
+    public_value_date: date | None = None,
     actor: User,
     now: datetime | None = None,
 ) -> Draw:
-    """Open entries for a draw perk, committing to a fresh secret seed.
+    """Open entries for a draw perk, committing to a fresh secret seed and to the source and
+    date of the public value (by default the company day after entries close).
 
     Raises:
         NotFound: no such perk.
         Conflict: not a published draw perk, or a draw is already open.
-        ValidationFailed: the closing time is in the past, or negative settings.
+        ValidationFailed: the closing time is in the past, negative settings, no source, or
+            a public value dated on or before the day entries close.
     """
     now = now or utcnow()
     if entries_close_at <= now:
         raise ValidationFailed(_("Entries must close in the future."))
     if decline_days < 0 or recent_winner_draws < 0:
         raise ValidationFailed(_("Use zero or more days and draws."))
+    public_value_source = " ".join(public_value_source.split())
+    if not public_value_source or len(public_value_source) > 120:
+        raise ValidationFailed(_("Name the public value's source (at most 120 characters)."))
+    close_day = company_date(entries_close_at)
+    public_value_date = public_value_date or close_day + timedelta(days=1)
+    if public_value_date <= close_day:
+        raise ValidationFailed(
+            _(
+                "The public value must be of a day after the day entries close: "
+                "nobody may know it when they close."
+            )
+        )
     with transaction():
         perk = db.session.get(Perk, perk_id)
         if perk is None:
@@ -129,7 +220,7 @@ def open_draw(
         if not perk.remaining_stock:
             raise Conflict(_("No seats are left: raise the stock before opening a draw."))
         latest = current_draw(perk.id)
-        if latest is not None and latest.status is DrawStatus.OPEN:
+        if latest is not None and latest.status is not DrawStatus.DRAWN:
             raise Conflict(_("A draw is already open for this perk."))
         seed = secrets.token_hex(32)
         draw = Draw(
@@ -142,10 +233,20 @@ def open_draw(
             seed=seed,
             commitment=commitment_of(seed),
             status=DrawStatus.OPEN,
+            method=CURRENT_METHOD,
+            public_value_source=public_value_source,
+            public_value_date=public_value_date,
         )
         db.session.add(draw)
         db.session.flush()
-        audit.record("catalog.draw_opened", actor=actor, target=draw, commitment=draw.commitment)
+        audit.record(
+            "catalog.draw_opened",
+            actor=actor,
+            target=draw,
+            commitment=draw.commitment,
+            public_value_source=public_value_source,
+            public_value_date=public_value_date.isoformat(),
+        )
         return draw
 
 
@@ -162,16 +263,19 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
     with transaction():
         perk = db.session.get(Perk, perk_id)
         draw = current_draw(perk_id) if perk else None
-        if perk is None or draw is None or draw.status is not DrawStatus.OPEN:
+        if perk is None or draw is None or draw.status is DrawStatus.DRAWN:
             raise NotFound(_("There is no open draw for this perk."))
-        if now >= _aware(draw.entries_close_at):
+        if draw.status is not DrawStatus.OPEN or now >= _aware(draw.entries_close_at):
             raise Conflict(_("Entries for this draw have closed."))
         reasons = eligibility.window_reasons(perk, today) + eligibility.audience_reasons(
             perk, user, today
         )
         if reasons:
             raise NotEligible(reasons[0].message, reasons=[r.code for r in reasons])
-        entry = DrawEntry(draw_id=draw.id, user_id=user.id, key=new_entry_key(), entered_at=now)
+        if draw.method >= 2:
+            entry = _numbered_entry(draw.id, user.id, now)
+        else:
+            entry = DrawEntry(draw_id=draw.id, user_id=user.id, key=new_entry_key(), entered_at=now)
         try:
             with db.session.begin_nested():
                 db.session.add(entry)
@@ -181,10 +285,31 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
         return entry
 
 
+def _numbered_entry(draw_id: int, user_id: int, now: datetime) -> DrawEntry:
+    """Method 2: the next entry of the draw, numbered under the draw's lock (no gaps, no
+    two alike), its key made from the commitment and that number."""
+    draw = db.session.scalar(
+        select(Draw)
+        .where(Draw.id == draw_id)
+        .with_for_update(of=Draw)
+        .execution_options(populate_existing=True)
+    )
+    assert draw is not None  # read a moment ago in the same transaction
+    if draw.status is not DrawStatus.OPEN or now >= _aware(draw.entries_close_at):
+        raise Conflict(_("Entries for this draw have closed."))
+    last = db.session.scalar(select(func.max(DrawEntry.number)).where(DrawEntry.draw_id == draw_id))
+    number = (last or 0) + 1
+    return DrawEntry(
+        draw_id=draw_id,
+        user_id=user_id,
+        number=number,
+        key=entry_key(draw.commitment, number),
+        entered_at=now,
+    )
+
+
 def _aware(moment: datetime) -> datetime:
     # SQLite returns naive datetimes; every stored time is UTC.
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -208,41 +333,163 @@ def recent_winners(draw: Draw) -> set[int]:
     )
 
 
-def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -> Draw:
-    """Reveal the seed, order the entries, give winners their claims.
+def _locked_draw(draw_id: int) -> Draw:
+    """The draw, locked for this transaction. Raises NotFound."""
+    # OF draw: the joined perk is on the nullable side of an outer join, which
+    # PostgreSQL refuses to lock ("FOR UPDATE cannot be applied to the nullable side").
+    # populate_existing: a Draw already in the session (read before the lock was taken)
+    # must show the state the lock protects, or a second host would act on it again.
+    draw = db.session.scalar(
+        select(Draw)
+        .where(Draw.id == draw_id)
+        .with_for_update(of=Draw)
+        .execution_options(populate_existing=True)
+    )
+    if draw is None:
+        raise NotFound()
+    return draw
 
-    A winner who can no longer take the seat (deactivated, no longer eligible, over the
-    limit) is passed over and the next entry gets it.
+
+def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = None) -> Draw:
+    """Method 2: freeze a draw's entries once they have closed and publish their hash.
+
+    Who won recently is decided here, with the entries, so nothing about them changes later.
+    Frozen on or after the public value's day, the draw uses the value of the day after the
+    freeze instead (a rule, so nobody picks the day).
 
     Raises:
         NotFound: no such draw.
-        Conflict: already drawn, or entries are still open.
+        Conflict: not an open method 2 draw, or entries are still open.
     """
     now = now or utcnow()
     with transaction():
-        # OF draw: the joined perk is on the nullable side of an outer join, which
-        # PostgreSQL refuses to lock ("FOR UPDATE cannot be applied to the nullable side").
-        # populate_existing: a Draw already in the session (read before the lock was taken)
-        # must show the state the lock protects, or a second host would draw it again.
-        draw = db.session.scalar(
-            select(Draw)
-            .where(Draw.id == draw_id)
-            .with_for_update(of=Draw)
-            .execution_options(populate_existing=True)
-        )
-        if draw is None:
-            raise NotFound()
-        if draw.status is not DrawStatus.OPEN:
-            raise Conflict(_("This draw has already been made."))
+        draw = _locked_draw(draw_id)
+        if draw.method < 2 or draw.status is not DrawStatus.OPEN:
+            raise Conflict(_("The entries of this draw are already frozen."))
         if now < _aware(draw.entries_close_at):
             raise Conflict(_("Entries are still open."))
         entries = draw_entries(draw.id)
         later = recent_winners(draw)
         for entry in entries:
             entry.deprioritised = entry.user_id in later
-        order = draw_order(
-            draw.seed, [e.key for e in entries], [e.key for e in entries if e.deprioritised]
+        draw.entries_hash = _frozen_hash(entries)
+        draw.entries_frozen_at = now
+        draw.status = DrawStatus.CLOSED
+        assert draw.public_value_date is not None  # set when a method 2 draw opens
+        if draw.public_value_date <= company_date(now):
+            # Frozen late (the scheduled run was down): the stated value may be known by now,
+            # so, by rule and chosen by nobody, the value of the day after the freeze is used.
+            draw.public_value_date = company_date(now) + timedelta(days=1)
+        audit.record(
+            "catalog.draw_entries_closed",
+            actor=actor,
+            target=draw,
+            entries=len(entries),
+            entries_hash=draw.entries_hash,
+            public_value_date=draw.public_value_date.isoformat(),
         )
+        return draw
+
+
+def enter_public_value(
+    draw_id: int, value: str, *, actor: User, now: datetime | None = None
+) -> Draw:
+    """Method 2: record the public value the draw committed to, once it is published.
+
+    HR may correct a mistyped value until the draw is made (audited); anyone can compare it
+    with the named source.
+
+    Raises:
+        NotFound: no such draw.
+        Conflict: entries not frozen yet, or the draw already made.
+        ValidationFailed: empty or too long, or its date has not come yet.
+    """
+    value = "".join(value.split())
+    if not value or len(value) > 64:
+        raise ValidationFailed(
+            _("Type the public value exactly as published (at most 64 characters).")
+        )
+    with transaction():
+        draw = _locked_draw(draw_id)
+        if draw.status is DrawStatus.DRAWN:
+            raise Conflict(_("This draw has already been made."))
+        if draw.method < 2 or draw.status is not DrawStatus.CLOSED:
+            raise Conflict(
+                _("Entries must be closed and frozen before the public value is entered.")
+            )
+        assert draw.public_value_date is not None  # set when a method 2 draw opens
+        now = now or utcnow()
+        if company_date(now) < draw.public_value_date:
+            raise ValidationFailed(
+                _(
+                    "The public value of %(day)s is not published yet.",
+                    day=draw.public_value_date.isoformat(),
+                )
+            )
+        before = {"public_value": draw.public_value}
+        draw.public_value = value
+        draw.public_value_entered_at = now
+        audit.record(
+            "catalog.draw_public_value_entered",
+            actor=actor,
+            target=draw,
+            source=draw.public_value_source,
+            date=draw.public_value_date.isoformat(),
+            **audit.changes(before, {"public_value": value}),
+        )
+        return draw
+
+
+def _frozen_hash(entries: list[DrawEntry]) -> str:
+    return entries_hash_of([e.key for e in entries], [e.key for e in entries if e.deprioritised])
+
+
+def _order_of(draw: Draw, entries: list[DrawEntry]) -> list[str]:
+    """The order the draw's method gives its entries (winners first)."""
+    keys = [e.key for e in entries]
+    later = [e.key for e in entries if e.deprioritised]
+    if draw.method < 2:
+        return draw_order(draw.seed, keys, later)
+    assert draw.entries_hash is not None
+    assert draw.public_value is not None
+    return final_order(draw.seed, draw.entries_hash, draw.public_value, keys, later)
+
+
+def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -> Draw:
+    """Reveal the seed, order the entries, give winners their claims.
+
+    A method 2 draw is made only once its entries are frozen and the public value entered.
+    A winner who can no longer take the seat (deactivated, no longer eligible, over the
+    limit) is passed over and the next entry gets it.
+
+    Raises:
+        NotFound: no such draw.
+        Conflict: already drawn, entries are still open, or (method 2) entries not frozen
+            or no public value yet.
+    """
+    now = now or utcnow()
+    with transaction():
+        draw = _locked_draw(draw_id)
+        if draw.status is DrawStatus.DRAWN:
+            raise Conflict(_("This draw has already been made."))
+        if now < _aware(draw.entries_close_at):
+            raise Conflict(_("Entries are still open."))
+        entries = draw_entries(draw.id)
+        if draw.method < 2:
+            later = recent_winners(draw)
+            for entry in entries:
+                entry.deprioritised = entry.user_id in later
+        elif draw.status is not DrawStatus.CLOSED:
+            raise Conflict(_("Entries must be closed and frozen before the draw."))
+        elif draw.public_value is None:
+            raise Conflict(_("The draw waits for the public value."))
+        elif _frozen_hash(entries) != draw.entries_hash:
+            # Nothing in the app adds, removes or changes an entry after the freeze; a change
+            # made around it (in the database) stops the draw instead of steering it.
+            raise Conflict(
+                _("The entries changed after they were frozen: the draw cannot be made.")
+            )
+        order = _order_of(draw, entries)
         by_key = {entry.key: entry for entry in entries}
         draw.result = order
         draw.status = DrawStatus.DRAWN
@@ -299,13 +546,7 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
             raise NotFound()
         # Lock the draw, then read the entry and its claim again: of two declines at once
         # (a double click), the second must find the seat already given up, not free another.
-        draw = db.session.scalar(
-            select(Draw)
-            .where(Draw.id == entry.draw_id)
-            .with_for_update(of=Draw)
-            .execution_options(populate_existing=True)
-        )
-        assert draw is not None  # the entry's draw (a foreign key)
+        draw = _locked_draw(entry.draw_id)
         db.session.refresh(entry)
         if entry.outcome is not EntryOutcome.WON:
             raise Conflict(_("Only a winning entry can be declined."))
@@ -347,17 +588,36 @@ def _release(claim: Claim | None) -> None:
 
 @dataclass(frozen=True)
 class Verification:
+    """Each check of a made draw; ``None``: the check is not part of the draw's method."""
+
     commitment_matches: bool
     order_matches: bool
     expected_order: list[str]
+    #: the places and outcomes of the entries follow the published order
+    outcomes_match: bool = True
+    #: method 2: the keys are exactly those of entries 1 to n of this commitment
+    keys_match: bool | None = None
+    #: method 2: SHA-256 of the entries' list equals the hash published when they closed
+    entries_hash_matches: bool | None = None
+    #: method 2: the public value is of a day after entries closed and were frozen
+    value_after_close: bool | None = None
 
     @property
     def ok(self) -> bool:
-        return self.commitment_matches and self.order_matches
+        checks = (
+            self.commitment_matches,
+            self.order_matches,
+            self.outcomes_match,
+            self.keys_match,
+            self.entries_hash_matches,
+            self.value_after_close,
+        )
+        return all(check is not False for check in checks)
 
 
 def verify_draw(draw_id: int) -> Verification:
-    """Recompute a made draw from its revealed seed and its entries.
+    """Recompute a made draw from public data only, by its own method: the revealed seed,
+    the entries and (method 2) the entries hash and the public value.
 
     Raises:
         NotFound: no such draw. Conflict: not drawn yet (the seed is still secret).
@@ -366,14 +626,64 @@ def verify_draw(draw_id: int) -> Verification:
     if draw.status is not DrawStatus.DRAWN:
         raise Conflict(_("This draw has not been made yet."))
     entries = draw_entries(draw.id)
-    expected = draw_order(
-        draw.seed, [e.key for e in entries], [e.key for e in entries if e.deprioritised]
-    )
+    keys = [e.key for e in entries]
+    later = [e.key for e in entries if e.deprioritised]
+    result = list(draw.result)
+    common = {
+        "commitment_matches": commitment_of(draw.seed) == draw.commitment,
+        "outcomes_match": _outcomes_follow(draw, entries, result),
+    }
+    if draw.method < 2:
+        expected = draw_order(draw.seed, keys, later)
+        return Verification(order_matches=expected == result, expected_order=expected, **common)
+    expected = final_order(draw.seed, draw.entries_hash or "", draw.public_value or "", keys, later)
     return Verification(
-        commitment_matches=commitment_of(draw.seed) == draw.commitment,
-        order_matches=expected == list(draw.result),
+        order_matches=expected == result,
         expected_order=expected,
+        keys_match=sorted(keys)
+        == sorted(entry_key(draw.commitment, n) for n in range(1, len(keys) + 1)),
+        entries_hash_matches=entries_hash_of(keys, later) == draw.entries_hash,
+        value_after_close=value_is_after_close(draw),
+        **common,
     )
+
+
+def value_is_after_close(draw: Draw) -> bool:
+    """Method 2: the public value's day comes after the day entries closed and were frozen."""
+    if draw.public_value_date is None or draw.entries_frozen_at is None:
+        return False
+    last_known = max(company_date(draw.entries_close_at), company_date(draw.entries_frozen_at))
+    return draw.public_value_date > last_known
+
+
+def public_value_facts(draw: Draw) -> dict[str, str]:
+    """Method 2: what a made draw's page publishes for checking it, besides seed and entries:
+    the entries hash, the public value, its day and the company days entries closed and
+    were frozen (ISO dates, so the browser compares them as text)."""
+    return {
+        "entries_hash": draw.entries_hash or "",
+        "public_value": draw.public_value or "",
+        "public_value_date": draw.public_value_date.isoformat() if draw.public_value_date else "",
+        "closed_on": company_date(draw.entries_close_at).isoformat(),
+        "frozen_on": (
+            company_date(draw.entries_frozen_at).isoformat() if draw.entries_frozen_at else ""
+        ),
+    }
+
+
+def _outcomes_follow(draw: Draw, entries: list[DrawEntry], result: list[str]) -> bool:
+    """Places follow the published order; seats went down the order: everyone before the last
+    entry offered a seat was offered one (won, declined or passed over), everyone after waits;
+    no more winners than seats."""
+    place = {key: n for n, key in enumerate(result, start=1)}
+    if any(entry.position != place.get(entry.key) for entry in entries):
+        return False
+    ranked = sorted(entries, key=lambda entry: entry.position or 0)
+    waiting = [entry.outcome is EntryOutcome.WAITING for entry in ranked]
+    offered = len(waiting) - sum(waiting)
+    if any(waiting[:offered]) or any(e.outcome is EntryOutcome.PENDING for e in ranked):
+        return False
+    return sum(e.outcome is EntryOutcome.WON for e in ranked) <= draw.seats
 
 
 def public_seed(draw: Draw) -> str | None:
@@ -382,23 +692,53 @@ def public_seed(draw: Draw) -> str | None:
 
 
 def draws_due(now: datetime | None = None) -> list[int]:
-    """Open draws whose entries have closed (``flask perks tick`` makes them)."""
+    """Open draws whose entries have closed (``flask perks tick`` freezes the entries of a
+    method 2 draw and makes a method 1 draw)."""
     now = now or utcnow()
     open_draws = db.session.scalars(select(Draw).where(Draw.status == DrawStatus.OPEN))
     return [draw.id for draw in open_draws if _aware(draw.entries_close_at) <= now]
 
 
+def waiting_for_public_value() -> list[Draw]:
+    """Method 2 draws whose entries are frozen and whose public value HR has not entered,
+    oldest public value first."""
+    return list(
+        db.session.scalars(
+            select(Draw)
+            .where(Draw.status == DrawStatus.CLOSED, Draw.public_value.is_(None))
+            .order_by(Draw.public_value_date, Draw.id)
+        )
+    )
+
+
+def close_due_entries(now: datetime | None = None) -> int:
+    """Freeze the entries of every open method 2 draw whose entries have closed; return how
+    many this call froze (a draw another host froze first is skipped)."""
+    return _done(draws_due(now), lambda draw_id: close_entries(draw_id, actor=None, now=now))
+
+
 def make_due_draws(now: datetime | None = None) -> int:
-    """Make every open draw whose entries have closed; return how many this call made.
+    """Make every draw that can be made; return how many this call made: a method 1 draw
+    whose entries have closed, a method 2 draw whose entries are frozen and whose public
+    value is entered (one still waiting for its value is left for a later run).
 
     Safe on several hosts at once: a draw another host made first raises ``Conflict`` here
     and is skipped.
     """
-    made = 0
-    for draw_id in draws_due(now):
+    method_1 = select(Draw.id).where(Draw.id.in_(draws_due(now)), Draw.method < 2)
+    valued = select(Draw.id).where(Draw.status == DrawStatus.CLOSED, Draw.public_value.is_not(None))
+    due = [*db.session.scalars(method_1), *db.session.scalars(valued)]
+    return _done(due, lambda draw_id: run_draw(draw_id, actor=None, now=now))
+
+
+def _done(draw_ids: list[int], step: Callable[[int], Draw]) -> int:
+    """Take ``step`` on each draw; how many it was taken on (a draw that raises ``Conflict``,
+    say because another host took the step first, is skipped)."""
+    done = 0
+    for draw_id in draw_ids:
         try:
-            run_draw(draw_id, actor=None, now=now)
+            step(draw_id)
         except Conflict:
             continue
-        made += 1
-    return made
+        done += 1
+    return done

@@ -243,4 +243,28 @@ class OpenDrawForm(Form):
         ),
     )
     show_names = BooleanField(_l("Show entrants' names on the public draw page"))
+    public_value_source = StringField(
+        _l("Public value: its name and source"),
+        validators=[Optional(), Length(max=120)],
+        description=_l(
+            "A number published for all to see, that nobody knows when entries close, "
+            "e.g. the special prize of the northern lottery (XSMB) and where it is published."
+        ),
+    )
+    public_value_date = DateField(
+        _l("Public value: the day it is published"),
+        validators=[Optional()],
+        description=_l(
+            "A day after the day entries close (empty: the next day). "
+            "The draw waits for that value."
+        ),
+    )
     submit = SubmitField(_l("Open entries"))
+
+
+class PublicValueForm(Form):
+    value = StringField(
+        _l("The public value, exactly as published"),
+        validators=[InputRequired(), Length(max=64)],
+    )
+    submit = SubmitField(_l("Record the public value"))

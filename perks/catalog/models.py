@@ -93,6 +93,8 @@ class ClaimStatus(LabelledEnum):
 class DrawStatus(LabelledEnum):
     # taking entries; the seed's hash is public, the seed is not
     OPEN = "open", _l("Open for entries")
+    # entries frozen and their hash published; waiting for the public value (method 2)
+    CLOSED = "closed", _l("Entries closed")
     DRAWN = "drawn", _l("Drawn")  # seed revealed, winners and waiting list fixed
 
 
@@ -262,21 +264,46 @@ class Draw(TimestampMixin, Base):
     drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: entry keys in draw order, recorded when drawn
     result: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: how the order is computed (perks.catalog.draws): 1, the seed and random entry keys
+    #: (draws opened before entries were frozen); 2, the seed, the frozen entries' hash and a
+    #: public value of a later date
+    method: Mapped[int] = mapped_column(Integer, default=2)
+    #: method 2: where the public value comes from (a named lottery result) and its date,
+    #: both published when entries open; the date is after the day entries close
+    public_value_source: Mapped[str | None] = mapped_column(String(120))
+    public_value_date: Mapped[date | None] = mapped_column(Date)
+    #: method 2: the value itself, typed in by HR once published, before the draw
+    public_value: Mapped[str | None] = mapped_column(String(64))
+    public_value_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: method 2: when entries were frozen, and SHA-256 of their sorted list (published then)
+    entries_frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    entries_hash: Mapped[str | None] = mapped_column(String(64))
 
     perk: Mapped[Perk] = relationship(lazy="joined")
+
+    @property
+    def waits_for_public_value(self) -> bool:
+        """Entries are frozen and the draw cannot be made until HR enters the public value."""
+        return self.status is DrawStatus.CLOSED and self.public_value is None
 
 
 class DrawEntry(Base):
     """One person's entry in a draw."""
 
     __tablename__ = "draw_entry"
-    __table_args__ = (UniqueConstraint("draw_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("draw_id", "user_id"),
+        UniqueConstraint("draw_id", "number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    #: public, random; the draw orders entries by SHA-256(seed + ":" + key)
+    #: public. Method 2: made from the draw's commitment and the entry's number, so the
+    #: server cannot choose it; method 1: random
     key: Mapped[str] = mapped_column(String(16), unique=True)
+    #: method 2: 1 for the first entry, 2 for the next... (no gaps); None on method 1 draws
+    number: Mapped[int | None] = mapped_column(Integer)
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: True if the person won this perk in one of the last ``recent_winner_draws`` draws
     deprioritised: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -61,7 +61,8 @@ class PerkCard:
 
     @property
     def draw_is_open(self) -> bool:
-        return self.draw is not None and self.draw.status is DrawStatus.OPEN
+        """The latest draw is not made yet (taking entries, or frozen and waiting)."""
+        return self.draw is not None and self.draw.status is not DrawStatus.DRAWN
 
     @property
     def can_claim(self) -> bool:
@@ -176,9 +177,9 @@ def _cards(perks: Sequence[Perk], user: User, today: date, now: datetime) -> lis
 
 
 def _draw_reasons(draw: Draw | None, now: datetime) -> list[Reason]:
-    if draw is None or draw.status is not DrawStatus.OPEN:
+    if draw is None or draw.status is DrawStatus.DRAWN:
         return [Reason("no_draw", _("No draw is open for entries right now."))]
-    if now >= _aware(draw.entries_close_at):
+    if draw.status is DrawStatus.CLOSED or now >= _aware(draw.entries_close_at):
         return [
             Reason(
                 "entries_closed",

@@ -15,5 +15,8 @@ def expire_claims() -> int:
 
 @shared_task(name="perks.catalog.run_due_draws")
 def run_due_draws() -> int:
-    """Make every draw whose entries have closed (a draw made by another host is skipped)."""
+    """Freeze the entries of draws that have closed, then make every draw that can be made:
+    a method 2 draw waits for HR to enter its public value (a draw made by another host is
+    skipped). Returns how many draws were made."""
+    draws.close_due_entries()
     return draws.make_due_draws()

@@ -275,18 +275,21 @@ def draw(draw_id: int) -> str:
     if seed is not None:
         # Everything the browser needs to check the draw on its own (static/js/draw-verify.js).
         verification = {
+            "method": shown.method,
             "seed": seed,
             "commitment": shown.commitment,
             "keys": sorted(entry.key for entry in entries),
             "deprioritised": sorted(entry.key for entry in entries if entry.deprioritised),
             "order": list(shown.result),
         }
+        if shown.method >= 2:
+            verification |= draws.public_value_facts(shown)
     return render_template(
         "catalog/draw.html",
         draw=shown,
         entries=entries,
         seed=seed,
-        method=draws.METHOD,
+        method=draws.method_text(shown.method),
         verification=verification,
         now=utcnow(),
     )

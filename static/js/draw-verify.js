@@ -1,8 +1,13 @@
 // Checks a made draw in the browser, with nothing but the data published on its page.
 //
-// It repeats perks.catalog.draws.draw_order exactly: SHA-256(seed) must equal the commitment
-// published before the draw, and the entries sorted by (won recently?, hex of
-// SHA-256(seed + ":" + key)) must give the published order. The data comes from a JSON block
+// It repeats perks.catalog.draws exactly, by the draw's method. Both: SHA-256(seed) must
+// equal the commitment published before the draw. Method 1: the entries sorted by (won
+// recently?, hex of SHA-256(seed + ":" + key)) must give the published order. Method 2: the
+// keys must be those of entries 1..n (first 10 hex characters of SHA-256(commitment + ":" +
+// n), upper case); SHA-256 of the frozen list ("KEY 0|1\n" per key, alphabetical) must equal
+// the published entries hash; the public value must be of a day after entries closed; and
+// the entries sorted by (won recently?, hex of SHA-256(seed:entries hash:public value:key))
+// must give the published order. The data comes from a JSON block
 // on the page (not executed, so the CSP allows it); the messages come translated from the
 // button's data- attributes.
 (() => {
@@ -33,16 +38,44 @@
     return a.score < b.score ? -1 : 1;
   }
 
-  async function drawOrder(seed, keys, deprioritised) {
+  async function drawOrder(prefix, keys, deprioritised) {
     const later = new Set(deprioritised);
     const scored = await Promise.all(
       [...new Set(keys)].map(async (key) => ({
         key,
         later: later.has(key),
-        score: await sha256Hex(`${seed}:${key}`),
+        score: await sha256Hex(`${prefix}:${key}`),
       })),
     );
     return scored.sort(compare).map((entry) => entry.key);
+  }
+
+  function sameList(a, b) {
+    return a.length === b.length && a.every((item, i) => item === b[i]);
+  }
+
+  // Keys and ISO dates are ASCII, so comparing UTF-16 code units sorts them as Python does.
+  function ascending(a, b) {
+    if (a === b) {
+      return 0;
+    }
+    return a < b ? -1 : 1;
+  }
+
+  async function checkFrozenEntries(data) {
+    const keys = [...new Set(data.keys)].sort(ascending);
+    const expected = [];
+    for (let n = 1; n <= keys.length; n += 1) {
+      expected.push((await sha256Hex(`${data.commitment}:${n}`)).slice(0, 10).toUpperCase());
+    }
+    const later = new Set(data.deprioritised);
+    const text = keys.map((key) => `${key} ${later.has(key) ? 1 : 0}\n`).join("");
+    const lastKnown = [data.closed_on, data.frozen_on].sort(ascending)[1];
+    return {
+      keysOk: sameList(keys, expected.sort(ascending)),
+      hashOk: (await sha256Hex(text)) === data.entries_hash,
+      dateOk: data.public_value_date !== "" && data.public_value_date > lastKnown,
+    };
   }
 
   function say(ok, okText, badText) {
@@ -63,11 +96,17 @@
     try {
       const data = JSON.parse(block.textContent);
       const commitmentOk = (await sha256Hex(data.seed)) === data.commitment;
-      const order = await drawOrder(data.seed, data.keys, data.deprioritised);
-      const orderOk =
-        order.length === data.order.length && order.every((key, i) => key === data.order[i]);
       say(commitmentOk, button.dataset.commitmentOk, button.dataset.commitmentBad);
-      say(orderOk, button.dataset.orderOk, button.dataset.orderBad);
+      let prefix = data.seed;
+      if (data.method >= 2) {
+        const frozen = await checkFrozenEntries(data);
+        say(frozen.keysOk, button.dataset.keysOk, button.dataset.keysBad);
+        say(frozen.hashOk, button.dataset.hashOk, button.dataset.hashBad);
+        say(frozen.dateOk, button.dataset.dateOk, button.dataset.dateBad);
+        prefix = `${data.seed}:${data.entries_hash}:${data.public_value}`;
+      }
+      const order = await drawOrder(prefix, data.keys, data.deprioritised);
+      say(sameList(order, data.order), button.dataset.orderOk, button.dataset.orderBad);
     } finally {
       button.disabled = false;
     }

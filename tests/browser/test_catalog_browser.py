@@ -13,6 +13,7 @@ from perks.catalog import draws
 from perks.catalog.models import CodeMode, PerkCategory
 from tests import factories
 from tests.browser.test_journeys import sign_in
+from tests.helpers import make_draw
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +83,7 @@ def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
     people = [factories.UserFactory(name=name) for name in names]
     for person in people:
         draws.enter_draw(draw.perk.id, person)
-    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
     sign_in(page, people[0].email)
 
     page.goto(f"/draws/{draw.id}")
@@ -91,9 +92,12 @@ def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
     page.get_by_test_id("verify-draw").click()
 
     result = page.get_by_test_id("verify-result").locator("li")
-    expect(result).to_have_count(2)
+    expect(result).to_have_count(5)
     expect(result.nth(0)).to_contain_text("✓ SHA-256 of the seed equals the commitment")
-    expect(result.nth(1)).to_contain_text("✓ Recomputing the order")
+    expect(result.nth(1)).to_contain_text("✓ The entry keys are those of entries 1 to 5")
+    expect(result.nth(2)).to_contain_text("✓ SHA-256 of the entries list equals the entries hash")
+    expect(result.nth(3)).to_contain_text("✓ The public value is of a day after entries closed")
+    expect(result.nth(4)).to_contain_text("✓ Recomputing the order")
     expect(page.locator("#draw-verify-result li[data-ok=false]")).to_have_count(0)
     screenshots(page, "draw")
 
@@ -106,7 +110,7 @@ def test_a_tampered_result_fails_the_browser_check(page: Page):
     people = [factories.UserFactory() for _ in range(3)]
     for person in people:
         draws.enter_draw(draw.perk.id, person)
-    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
     made = draws.get_draw(draw.id)
     made.result = list(reversed(made.result))
     db.session.commit()
@@ -116,6 +120,7 @@ def test_a_tampered_result_fails_the_browser_check(page: Page):
     page.get_by_test_id("verify-draw").click()
 
     result = page.get_by_test_id("verify-result").locator("li")
-    expect(result).to_have_count(2)
-    expect(result.nth(0)).to_contain_text("✓")
-    expect(result.nth(1)).to_contain_text("✗ The recomputed order differs")
+    expect(result).to_have_count(5)
+    for check in range(4):
+        expect(result.nth(check)).to_contain_text("✓")
+    expect(result.nth(4)).to_contain_text("✗ The recomputed order differs")

@@ -697,14 +697,62 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
     db.session.expire_all()
     assert db.session.get(Draw, draw.id).status is DrawStatus.OPEN
 
+    assert draw.public_value_source == draws.DEFAULT_PUBLIC_VALUE_SOURCE
+    assert draw.public_value_date == date(2030, 1, 11)  # the day after the close
+    # Time passes: entries closed two days ago.
     db.session.execute(
         update(Draw)
         .where(Draw.id == draw.id)
-        .values(entries_close_at=datetime.now(UTC) - timedelta(minutes=1))
+        .values(entries_close_at=datetime.now(UTC) - timedelta(days=2))
     )
     db.session.commit()
     closed = client.get(f"/admin/perks/{perk.id}/draw").get_data(as_text=True)
-    assert 'data-testid="draw-now"' in closed
+    assert 'data-testid="freeze-entries"' in closed
+    assert 'data-testid="draw-now"' not in closed
+
+    frozen = client.post(f"/admin/perks/{perk.id}/draw/run", follow_redirects=True)
+    frozen_html = frozen.get_data(as_text=True)
+    assert "Entries are frozen and their hash is published." in frozen_html
+    db.session.expire_all()
+    draw = db.session.get(Draw, draw.id)
+    assert draw.status is DrawStatus.CLOSED
+    assert draw.entries_hash in frozen_html
+    assert 'data-testid="waits-for-value"' in frozen_html
+    assert 'data-testid="draw-now"' not in frozen_html
+    assert "catalog.draw_entries_closed" in audit_actions()
+    # HR sees it among the draws waiting for a public value, from the catalog too.
+    assert 'data-testid="draws-waiting"' in client.get("/admin/perks/").get_data(as_text=True)
+    waiting = client.get("/admin/perks/draws/waiting").get_data(as_text=True)
+    assert "Resort weekend" in waiting
+    assert draws.DEFAULT_PUBLIC_VALUE_SOURCE in waiting
+    no_value = client.post(f"/admin/perks/{perk.id}/draw/run", follow_redirects=True)
+    assert "The draw waits for the public value." in no_value.get_data(as_text=True)
+    # The stated day (2030) has not come: the value cannot be known yet.
+    today = draws.company_date(datetime.now(UTC))
+    assert draw.public_value_date == date(2030, 1, 11)
+    early = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": "58214"})
+    assert early.status_code == 400
+    assert "is not published yet" in early.get_data(as_text=True)
+    # Time passes again: the freeze was yesterday, the value's day is today.
+    db.session.execute(
+        update(Draw)
+        .where(Draw.id == draw.id)
+        .values(
+            entries_frozen_at=datetime.now(UTC) - timedelta(days=1),
+            public_value_date=today,
+        )
+    )
+    db.session.commit()
+
+    empty = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": ""})
+    assert empty.status_code == 400
+    valued = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": "58214"})
+    assert valued.status_code == 302, valued.get_data(as_text=True)[:2000]
+    ready = client.get(valued.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="draw-now"' in ready
+    assert "58214" in ready
+    assert "catalog.draw_public_value_entered" in audit_actions()
+    assert "Resort weekend" not in client.get("/admin/perks/draws/waiting").get_data(as_text=True)
 
     made = client.post(f"/admin/perks/{perk.id}/draw/run")
 
@@ -734,8 +782,12 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
         as_text=True
     )
 
+    assert draws.verify_draw(draw.id).ok
     twice = client.post(f"/admin/perks/{perk.id}/draw/run", follow_redirects=True)
     assert "This draw has already been made." in twice.get_data(as_text=True)
+    late = client.post(f"/admin/perks/{perk.id}/draw/public-value", data={"value": "11111"})
+    assert late.status_code == 400
+    assert "This draw has already been made." in late.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -745,6 +797,7 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
         ({}, {"entries_close_at": "2001-01-01T10:00"}, "Entries must close in the future."),
         ({}, {"entries_close_at": "next week"}, "Not a valid datetime value."),
         ({}, {"decline_days": "-1"}, "Number must be between 0 and 365."),
+        ({}, {"public_value_date": "2030-01-01"}, "a day after the day entries close"),
     ],
 )
 def test_a_draw_that_cannot_open_gets_a_400(client, hr, perk_fields, data, message):

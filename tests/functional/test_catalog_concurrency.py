@@ -22,10 +22,12 @@ from sqlalchemy import func, select, text, update
 
 from perks.catalog.claims import claim_perk, redeem_claim
 from perks.catalog.draws import (
+    close_entries,
     decline_seat,
     draw_entries,
     draws_due,
     enter_draw,
+    enter_public_value,
     open_draw,
     run_draw,
     verify_draw,
@@ -47,7 +49,7 @@ from perks.errors import PerksError
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
-from tests.helpers import is_postgres
+from tests.helpers import PUBLIC_VALUE, is_postgres, make_draw
 
 pytestmark = pytest.mark.postgres_only
 
@@ -286,7 +288,7 @@ def test_a_seat_declined_twice_at_once_is_passed_on_once(crowded_app):
     draw = open_draw(perk.id, entries_close_at=close, actor=UserFactory(roles={Role.HR}))
     for entrant in UserFactory.create_batch(6):
         enter_draw(perk.id, entrant)
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     winner = draw_entries(draw.id)[0]
     entry_id = winner.id
 
@@ -318,14 +320,28 @@ def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
     db.session.execute(update(Draw).where(Draw.id == draw.id).values(entries_close_at=utcnow()))
     db.session.commit()
 
-    # Like `flask perks tick` on five hosts: each finds the draw due, then makes it.
+    # Like `flask perks tick` on five hosts: each finds the draw due, then freezes its
+    # entries; once the public value is in, each makes it.
     hosts = 5
     found = threading.Barrier(hosts)
 
-    def tick(_nothing: None) -> int:
+    def freeze(_nothing: None) -> int:
         due = draws_due()
         found.wait(timeout=60)
-        return run_draw(due[0], actor=None).id
+        return close_entries(due[0], actor=None).id
+
+    frozen = all_at_once(crowded_app, [None] * hosts, lambda _host: None, freeze)
+    assert frozen.errors == []
+    assert frozen.answers == Counter(ok=1, Conflict=4)
+    db.session.expire_all()
+    hr = UserFactory(roles={Role.HR})
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=utcnow() + timedelta(days=2))
+    ready = threading.Barrier(hosts)
+    draw_id = draw.id  # read here: the hosts' threads must not touch this session
+
+    def tick(_nothing: None) -> int:
+        ready.wait(timeout=60)
+        return run_draw(draw_id, actor=None).id
 
     outcome = all_at_once(crowded_app, [None] * hosts, lambda _host: None, tick)
 

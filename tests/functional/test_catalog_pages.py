@@ -29,7 +29,7 @@ from perks.extensions import db
 from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import login
+from tests.helpers import PUBLIC_VALUE, login, make_draw
 from tests.unit.test_translations import ensure_catalogs_compiled
 
 
@@ -408,10 +408,14 @@ def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, lo
     assert "Secret until the draw" in html
     assert "draw-data" not in html
     assert f"flask perks verify-draw {draw_id}" in html
-    assert "SHA-256(seed + ':' + key)" in text_of(client.get(f"/draws/{draw_id}"))
+    exact = "SHA-256(seed + ':' + entries hash + ':' + public value + ':' + key)"
+    assert exact in text_of(client.get(f"/draws/{draw_id}"))
     client.post("/language", data={"locale": "vi"})
     # the exact method in the reader's language, not English pseudo-code
-    assert "SHA-256(hạt giống + ':' + khóa)" in text_of(client.get(f"/draws/{draw_id}"))
+    page = text_of(client.get(f"/draws/{draw_id}"))
+    exact_vi = "SHA-256(hạt giống + ':' + mã băm danh sách + ':' + giá trị công khai + ':' + khóa)"
+    assert exact_vi in page
+    assert "Vì sao không ai lái được kết quả" in page
 
 
 def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
@@ -431,17 +435,24 @@ def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
 
     entry = db.session.scalars(select(DrawEntry)).one()
     assert entry.user_id == person.id
-    draws.run_draw(draw_id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(draw_id, datetime.now(UTC) + timedelta(days=8))
 
     html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
     assert seed in html
     data = json.loads(re.search(r'id="draw-data">(.*?)</script>', html, re.S)[1])
+    made = draws.get_draw(draw_id)
     assert data == {
+        "method": 2,
         "seed": seed,
         "commitment": draw.commitment,
         "keys": [entry.key],
         "deprioritised": [],
         "order": [entry.key],
+        "entries_hash": made.entries_hash,
+        "public_value": PUBLIC_VALUE,
+        "public_value_date": made.public_value_date.isoformat(),
+        "closed_on": draws.company_date(made.entries_close_at).isoformat(),
+        "frozen_on": draws.company_date(made.entries_frozen_at).isoformat(),
     }
     page = text_of(client.get(f"/draws/{draw_id}"))
     assert "Hoàng Minh Thư" in page  # the draw shows names
@@ -469,7 +480,7 @@ def test_a_winner_who_declines_gives_the_seat_to_the_next(client, login_as):
     other = factories.UserFactory()
     draws.enter_draw(draw.perk.id, me)
     draws.enter_draw(draw.perk.id, other)
-    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
     entries = {e.user_id: e for e in draws.draw_entries(draw.id)}
     winner, waiting = (me, other) if entries[me.id].outcome is EntryOutcome.WON else (other, me)
     if winner is not me:

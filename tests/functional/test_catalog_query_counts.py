@@ -14,7 +14,7 @@ from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests import factories
-from tests.helpers import clean_database, login
+from tests.helpers import clean_database, login, make_draw
 
 CATEGORIES = list(PerkCategory)
 
@@ -78,7 +78,7 @@ def seed_catalog(perks: int, claims_each: int) -> tuple[User, dict[str, int]]:
     made = factories.DrawFactory(perk__departments=[], recent_winner_draws=1, show_names=True)
     for person in [viewer, *colleagues]:
         draws.enter_draw(made.perk.id, person)
-    draws.run_draw(made.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(made.id, datetime.now(UTC) + timedelta(days=8))
     for _ in range(max(1, perks // 10)):
         open_draw = factories.DrawFactory()
         draws.enter_draw(open_draw.perk.id, viewer)

@@ -165,7 +165,12 @@ def check_a_finished_draw_verifies_and_a_new_round_is_open() -> None:
     rounds = list(db.session.scalars(select(Draw).order_by(Draw.id)))
     assert [d.status for d in rounds] == [DrawStatus.DRAWN, DrawStatus.OPEN]
     finished = rounds[0]
+    # Both rounds use the method nobody can rig: frozen entries, a public value of a later day.
+    assert [d.method for d in rounds] == [2, 2]
     assert draws.verify_draw(finished.id).ok
+    assert draws.value_is_after_close(finished)
+    assert finished.public_value is not None
+    assert "illustrative" in (finished.public_value_source or "")
     assert draws.commitment_of(finished.seed) == finished.commitment
     entries = draws.draw_entries(finished.id)
     outcomes = Counter(entry.outcome for entry in entries)

@@ -41,7 +41,7 @@ from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_
 from perks.referrals.models import Click
 from perks.shop.models import Order, Product, ProductCategory
 from tests import factories
-from tests.helpers import login
+from tests.helpers import login, make_draw
 from tests.routes import ANONYMOUS, ROLES, ROUTES
 from tests.unit.finance.helpers import make_payable, pay, redeem, refund_to
 
@@ -305,7 +305,11 @@ def grow(world: World, scale: int) -> None:
         made = factories.DrawFactory(show_names=True)
         for person in [employee, *people]:
             draws.enter_draw(made.perk_id, person)
-        draws.run_draw(made.id, actor=hr, now=datetime.now(UTC) + timedelta(days=8))
+        make_draw(made.id, datetime.now(UTC) + timedelta(days=8))
+        # ... and a draw whose entries are frozen, waiting for its public value
+        waiting = factories.DrawFactory()
+        draws.enter_draw(waiting.perk_id, people[0])
+        draws.close_entries(waiting.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
         # Products: two on the sample shelf, one on a shelf of its own.
         unit_products = [factories.ProductFactory(category=category) for _ in range(2)]
         unit_products.append(factories.ProductFactory())

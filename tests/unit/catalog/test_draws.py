@@ -13,17 +13,25 @@ from sqlalchemy import func, select, update
 from perks.catalog.claims import mark_claim_used
 from perks.catalog.draws import (
     METHOD,
+    close_entries,
     commitment_of,
+    company_date,
     decline_seat,
     draw_entries,
     draw_order,
     draws_due,
     enter_draw,
+    enter_public_value,
+    entries_hash_of,
+    entry_key,
     entry_score,
+    final_order,
+    new_entry_key,
     open_draw,
     public_seed,
     run_draw,
     verify_draw,
+    waiting_for_public_value,
 )
 from perks.catalog.models import (
     Allocation,
@@ -36,11 +44,13 @@ from perks.catalog.models import (
     Perk,
     PerkKind,
 )
+from perks.catalog.tasks import run_due_draws
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.people.models import Role
 from tests.factories import DepartmentFactory, DrawFactory, PerkFactory, UserFactory
+from tests.helpers import PUBLIC_VALUE, make_draw
 
 SEED = "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"
 OTHER_SEED = "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6b"
@@ -65,6 +75,12 @@ def opened(perk: Perk, **options: object) -> tuple[Draw, datetime]:
     close = utcnow() + timedelta(hours=1)
     hr = UserFactory(roles={Role.HR})
     return open_draw(perk.id, entries_close_at=close, actor=hr, **options), close
+
+
+def drawn_on(close: datetime) -> datetime:
+    """When ``make_draw`` makes a draw whose entries closed at ``close``: the next day, once the
+    public value of the day after the close is published."""
+    return close + timedelta(days=1)
 
 
 def entries_by_user(draw: Draw) -> dict[int, DrawEntry]:
@@ -207,11 +223,11 @@ def test_a_full_draw_gives_the_seats_to_the_first_entries_and_lists_the_rest_in_
     for person in people:
         enter_draw(perk.id, person)
 
-    made = run_draw(draw.id, actor=None, now=close)
+    made = make_draw(draw.id, close)
     assert made.status is DrawStatus.DRAWN
     assert public_seed(made) == made.seed
     keys = [entry.key for entry in draw_entries(draw.id)]
-    assert made.result == draw_order(made.seed, keys)
+    assert made.result == final_order(made.seed, made.entries_hash, PUBLIC_VALUE, keys)
 
     entries = {entry.key: entry for entry in draw_entries(draw.id)}
     winners = [entries[key] for key in made.result[:2]]
@@ -244,9 +260,9 @@ def test_a_draw_is_made_once():
     perk = draw_perk()
     draw, close = opened(perk)
     enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     with pytest.raises(Conflict, match="already been made"):
-        run_draw(draw.id, actor=None, now=close)
+        run_draw(draw.id, actor=None, now=close + timedelta(days=1))
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 1
 
 
@@ -257,12 +273,16 @@ def test_a_winner_who_can_no_longer_take_the_seat_is_passed_over():
     for person in people:
         enter_draw(perk.id, person)
     # Whoever the draw puts first has left the company by the time it is made.
-    order = draw_order(draw.seed, [e.key for e in draw_entries(draw.id)])
+    frozen = close_entries(draw.id, actor=None, now=close)
+    keys = [e.key for e in draw_entries(draw.id)]
+    order = final_order(draw.seed, frozen.entries_hash, PUBLIC_VALUE, keys)
     first = next(e for e in draw_entries(draw.id) if e.key == order[0])
     first.user.active = False
     db.session.commit()
 
-    run_draw(draw.id, actor=None, now=close)
+    hr = UserFactory(roles={Role.HR})
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=drawn_on(close))
+    run_draw(draw.id, actor=None, now=drawn_on(close))
     outcomes = [e.outcome for e in draw_entries(draw.id)]
     assert outcomes == [EntryOutcome.LAPSED, EntryOutcome.WON, EntryOutcome.WAITING]
     assert verify_draw(draw.id).ok
@@ -276,7 +296,7 @@ def made_draw(entrants: int = 4, seats: int = 2) -> Draw:
     draw, close = opened(perk)
     for _ in range(entrants):
         enter_draw(perk.id, UserFactory())
-    return run_draw(draw.id, actor=None, now=close)
+    return make_draw(draw.id, close)
 
 
 def test_verify_draw_prints_the_seed_and_succeeds_on_an_untouched_draw(runner):
@@ -344,7 +364,7 @@ def test_the_seed_cannot_be_read_before_the_draw(runner):
     assert result.exit_code == 1
     assert draw.seed not in result.output
 
-    made = run_draw(draw.id, actor=None, now=close)
+    made = make_draw(draw.id, close)
     assert public_seed(made) == made.seed
     assert commitment_of(public_seed(made)) == made.commitment
 
@@ -374,7 +394,7 @@ def test_the_draw_page_shows_the_commitment_but_not_the_seed_until_the_draw(app,
     assert draw.commitment in html
     assert draw.seed not in html
 
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     html = client.get(url).get_data(as_text=True)
     assert draw.seed in html
 
@@ -387,12 +407,12 @@ def test_a_winner_declining_before_the_deadline_passes_the_seat_to_the_next_in_l
     draw, close = opened(perk, decline_days=7)
     for _ in range(3):
         enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     winner, second, third = draw_entries(draw.id)
     assert (winner.outcome, second.outcome) == (EntryOutcome.WON, EntryOutcome.WAITING)
     winners_claim = winner.claim_id
 
-    decline_seat(winner.id, winner.user, now=close + timedelta(days=7))
+    decline_seat(winner.id, winner.user, now=drawn_on(close) + timedelta(days=7))
 
     winner, second, third = draw_entries(draw.id)
     assert winner.outcome is EntryOutcome.DECLINED
@@ -412,10 +432,10 @@ def test_declining_after_the_deadline_is_refused():
     draw, close = opened(perk, decline_days=2)
     for _ in range(2):
         enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     winner = draw_entries(draw.id)[0]
     with pytest.raises(Conflict, match="deadline"):
-        decline_seat(winner.id, winner.user, now=close + timedelta(days=2, seconds=1))
+        decline_seat(winner.id, winner.user, now=drawn_on(close) + timedelta(days=2, seconds=1))
     assert draw_entries(draw.id)[0].outcome is EntryOutcome.WON
     assert db.session.get(Claim, winner.claim_id).status is ClaimStatus.CLAIMED
 
@@ -425,7 +445,7 @@ def test_only_ones_own_winning_entry_can_be_declined():
     draw, close = opened(perk)
     for _ in range(2):
         enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     winner, waiting = draw_entries(draw.id)
     with pytest.raises(NotFound):
         decline_seat(winner.id, waiting.user, now=close)
@@ -438,7 +458,7 @@ def test_a_seat_already_used_cannot_be_declined():
     draw, close = opened(perk)
     for _ in range(2):
         enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     winner, waiting = draw_entries(draw.id)
     mark_claim_used(winner.claim_id, winner.user)
     with pytest.raises(Conflict, match=r"^This claim is used\.$"):
@@ -453,7 +473,7 @@ def test_a_declined_seat_with_nobody_waiting_goes_back_to_stock():
     perk = draw_perk(seats=1)
     draw, close = opened(perk)
     enter_draw(perk.id, UserFactory())
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     [winner] = draw_entries(draw.id)
     decline_seat(winner.id, winner.user, now=close)
     db.session.refresh(perk)
@@ -469,7 +489,7 @@ def test_recent_winners_go_after_everyone_else_in_the_next_round():
     first, close = opened(perk)
     for person in people:
         enter_draw(perk.id, person)
-    run_draw(first.id, actor=None, now=close)
+    make_draw(first.id, close)
     first_winners = {e.user_id for e in draw_entries(first.id) if e.outcome is EntryOutcome.WON}
     assert len(first_winners) == 2
 
@@ -479,7 +499,7 @@ def test_recent_winners_go_after_everyone_else_in_the_next_round():
     second, close = opened(perk, recent_winner_draws=1)
     for person in people:
         enter_draw(perk.id, person)
-    made = run_draw(second.id, actor=None, now=close)
+    made = make_draw(second.id, close)
 
     entries = draw_entries(second.id)
     assert {e.user_id for e in entries if e.deprioritised} == first_winners
@@ -488,7 +508,9 @@ def test_recent_winners_go_after_everyone_else_in_the_next_round():
     assert len(second_winners) == 2
     assert not second_winners & first_winners
     keys = [e.key for e in entries]
-    assert made.result == draw_order(made.seed, keys, [e.key for e in entries if e.deprioritised])
+    later = [e.key for e in entries if e.deprioritised]
+    assert made.entries_hash == entries_hash_of(keys, later)
+    assert made.result == final_order(made.seed, made.entries_hash, PUBLIC_VALUE, keys, later)
     assert verify_draw(second.id).ok
 
 
@@ -498,20 +520,20 @@ def test_without_the_fairness_setting_recent_winners_are_not_set_back():
     first, close = opened(perk)
     for person in people:
         enter_draw(perk.id, person)
-    run_draw(first.id, actor=None, now=close)
+    make_draw(first.id, close)
     perk.total_stock, perk.remaining_stock = 2, 1
     db.session.commit()
     second, close = opened(perk, recent_winner_draws=0)
     for person in people:
         enter_draw(perk.id, person)
-    run_draw(second.id, actor=None, now=close)
+    make_draw(second.id, close)
     assert not any(e.deprioritised for e in draw_entries(second.id))
 
 
 # --- the daily tick -------------------------------------------------------------------------
 
 
-def test_the_daily_tick_makes_a_due_draw_once(runner):
+def test_the_daily_tick_freezes_a_closed_draw_waits_for_its_value_then_makes_it_once(runner):
     perk = draw_perk(seats=1)
     draw, _close = opened(perk)
     for _ in range(2):
@@ -528,12 +550,29 @@ def test_the_daily_tick_makes_a_due_draw_once(runner):
 
     first = runner.invoke(args=["perks", "tick"])
     assert first.exit_code == 0, first.output
-    assert "Draws made: 1" in first.output
-    second = runner.invoke(args=["perks", "tick"])
-    assert second.exit_code == 0, second.output
-    assert "Draws made: 0" in second.output
+    assert "Draw entries frozen: 1" in first.output
+    assert "Draws made: 0" in first.output
+    frozen = db.session.get(Draw, draw.id, populate_existing=True)
+    assert frozen.status is DrawStatus.CLOSED
+    assert frozen.waits_for_public_value
+    assert waiting_for_public_value() == [frozen]
+    # The scheduled job waits too, however often it runs.
+    assert run_due_draws() == 0
+    waiting = runner.invoke(args=["perks", "tick"])
+    assert "Draw entries frozen: 0" in waiting.output
+    assert "Draws made: 0" in waiting.output
 
-    made = db.session.get(Draw, draw.id)
+    # Its day comes (the day after the close it was opened with, an hour from then).
+    published = utcnow() + timedelta(days=2)
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=UserFactory(roles={Role.HR}), now=published)
+    assert waiting_for_public_value() == []
+    made_run = runner.invoke(args=["perks", "tick"])
+    assert made_run.exit_code == 0, made_run.output
+    assert "Draws made: 1" in made_run.output
+    again = runner.invoke(args=["perks", "tick"])
+    assert "Draws made: 0" in again.output
+
+    made = db.session.get(Draw, draw.id, populate_existing=True)
     assert made.status is DrawStatus.DRAWN
     assert db.session.get(Draw, not_due.id).status is DrawStatus.OPEN
     assert [e.outcome for e in draw_entries(draw.id)] == [EntryOutcome.WON, EntryOutcome.WAITING]
@@ -552,3 +591,353 @@ def test_a_draw_cannot_open_without_seats(app):
     perk = PerkFactory(allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=0)
     with pytest.raises(Conflict, match="No seats"):
         draws.open_draw(perk.id, entries_close_at=utcnow() + timedelta(days=1), actor=UserFactory())
+
+
+# --- draws nobody can rig (method 2) --------------------------------------------------------
+
+
+def frozen_draw(entrants: int = 5, seats: int = 2) -> tuple[Draw, datetime]:
+    """A draw whose entries have closed and been frozen; the public value is not in yet."""
+    perk = draw_perk(seats=seats)
+    draw, close = opened(perk)
+    for _ in range(entrants):
+        enter_draw(perk.id, UserFactory())
+    return close_entries(draw.id, actor=None, now=close), close
+
+
+def test_entry_keys_are_made_from_the_commitment_and_the_entry_number():
+    perk = draw_perk()
+    draw, _close = opened(perk)
+    entries = [enter_draw(perk.id, UserFactory()) for _ in range(4)]
+    assert [e.number for e in entries] == [1, 2, 3, 4]
+    assert [e.key for e in entries] == [entry_key(draw.commitment, n) for n in (1, 2, 3, 4)]
+    expected = hashlib.sha256(f"{draw.commitment}:3".encode()).hexdigest()[:10].upper()
+    assert entries[2].key == expected
+
+
+def test_opening_names_the_public_value_of_a_day_after_the_close():
+    perk = draw_perk()
+    draw, close = opened(perk, public_value_source="Giải đặc biệt XSMB, xosomienbac.vn")
+    assert draw.method == 2
+    assert draw.public_value_source == "Giải đặc biệt XSMB, xosomienbac.vn"
+    assert draw.public_value_date == company_date(close) + timedelta(days=1)
+    assert draw.public_value is None
+    assert draw.entries_hash is None
+
+
+@pytest.mark.parametrize("days_after_close", [0, -1])
+def test_a_public_value_known_by_the_close_is_refused(days_after_close):
+    close = utcnow() + timedelta(days=3)
+    with pytest.raises(ValidationFailed, match="a day after the day entries close"):
+        open_draw(
+            draw_perk().id,
+            entries_close_at=close,
+            public_value_date=company_date(close) + timedelta(days=days_after_close),
+            actor=UserFactory(roles={Role.HR}),
+        )
+
+
+def test_closing_freezes_the_sorted_entries_and_publishes_their_hash():
+    draw, close = frozen_draw(entrants=3)
+    keys = sorted(e.key for e in draw_entries(draw.id))
+    text = "".join(f"{key} 0\n" for key in keys)
+    assert draw.status is DrawStatus.CLOSED
+    assert draw.entries_hash == hashlib.sha256(text.encode()).hexdigest()
+    assert draw.entries_frozen_at.replace(tzinfo=None) == close.replace(tzinfo=None)
+    with pytest.raises(Conflict, match="already frozen"):
+        close_entries(draw.id, actor=None, now=close)
+
+
+def test_entries_frozen_late_use_the_public_value_of_the_day_after_the_freeze():
+    perk = draw_perk()
+    draw, close = opened(perk)
+    stated = draw.public_value_date
+    late = close + timedelta(days=3)  # the scheduled run was down
+    frozen = close_entries(draw.id, actor=None, now=late)
+    assert frozen.public_value_date == company_date(late) + timedelta(days=1)
+    assert frozen.public_value_date > stated
+    made = make_draw_from_frozen(frozen, late)
+    assert verify_draw(made.id).value_after_close
+
+
+def test_entries_cannot_be_frozen_before_they_close():
+    perk = draw_perk()
+    draw, close = opened(perk)
+    with pytest.raises(Conflict, match="still open"):
+        close_entries(draw.id, actor=None, now=close - timedelta(seconds=1))
+
+
+def test_after_the_close_nobody_can_enter_and_the_draw_waits_for_the_public_value():
+    draw, close = frozen_draw()
+    with pytest.raises(Conflict, match="closed"):
+        enter_draw(draw.perk_id, UserFactory(), now=close + timedelta(days=1))
+    with pytest.raises(Conflict, match="waits for the public value"):
+        run_draw(draw.id, actor=None, now=drawn_on(close))
+    hr = UserFactory(roles={Role.HR})
+    # Not before the value's day: nobody may pretend to know it.
+    with pytest.raises(ValidationFailed, match="not published yet"):
+        enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=close)
+    with pytest.raises(ValidationFailed):
+        enter_public_value(draw.id, "   ", actor=hr, now=drawn_on(close))
+    assert db.session.get(Draw, draw.id).public_value is None
+    enter_public_value(draw.id, " 58 214 ", actor=hr, now=drawn_on(close))
+    assert db.session.get(Draw, draw.id).public_value == PUBLIC_VALUE
+    assert run_draw(draw.id, actor=None, now=drawn_on(close)).status is DrawStatus.DRAWN
+    with pytest.raises(Conflict, match="already been made"):
+        enter_public_value(draw.id, "11111", actor=hr, now=drawn_on(close))
+
+
+def test_the_public_value_cannot_be_entered_before_the_entries_are_frozen():
+    perk = draw_perk()
+    draw, close = opened(perk)
+    with pytest.raises(Conflict, match="frozen"):
+        enter_public_value(
+            draw.id, PUBLIC_VALUE, actor=UserFactory(roles={Role.HR}), now=drawn_on(close)
+        )
+
+
+def test_the_result_is_a_function_of_public_data_fixed_before_the_value_was_known():
+    draw, close = frozen_draw(entrants=6, seats=2)
+    public_at_close = {
+        "commitment": draw.commitment,
+        "entries_hash": draw.entries_hash,
+        "keys": sorted(e.key for e in draw_entries(draw.id)),
+    }
+    made = make_draw_from_frozen(draw, close)
+    # Recomputed from what the page publishes, nothing else: the same order.
+    assert made.result == final_order(
+        made.seed, public_at_close["entries_hash"], PUBLIC_VALUE, public_at_close["keys"]
+    )
+    assert commitment_of(made.seed) == public_at_close["commitment"]
+    assert sorted(e.key for e in draw_entries(draw.id)) == public_at_close["keys"]
+    assert verify_draw(draw.id).ok
+
+
+def make_draw_from_frozen(draw: Draw, close: datetime, value: str = PUBLIC_VALUE) -> Draw:
+    hr = UserFactory(roles={Role.HR})
+    enter_public_value(draw.id, value, actor=hr, now=drawn_on(close))
+    return run_draw(draw.id, actor=None, now=drawn_on(close))
+
+
+def test_an_operator_who_knows_the_seed_cannot_tell_at_the_close_who_will_win():
+    # At the close the operator knows the seed, the keys and the entries hash, but not the
+    # public value: depending on it, any entry may come first.
+    keys = [entry_key(commitment_of(SEED), n) for n in range(1, 6)]
+    entries_hash = entries_hash_of(keys)
+    firsts = {final_order(SEED, entries_hash, f"{v:05d}", keys)[0] for v in range(0, 100_000, 997)}
+    assert firsts == set(keys)
+    # And choosing an entry's key to win is no longer possible: its key is fixed by its number.
+    assert entry_key(commitment_of(SEED), 6) == entry_key(commitment_of(SEED), 6)
+    assert final_order(SEED, entries_hash, PUBLIC_VALUE, keys) != final_order(
+        SEED, entries_hash, "58215", keys
+    )
+
+
+def test_an_entry_added_after_the_close_stops_the_draw_and_fails_verification(runner):
+    draw, close = frozen_draw(entrants=4)
+    # The operator slips in an entry by hand, with the next key the method would give.
+    sneaked = DrawEntry(
+        draw_id=draw.id,
+        user_id=UserFactory().id,
+        number=5,
+        key=entry_key(draw.commitment, 5),
+        entered_at=close,
+    )
+    db.session.add(sneaked)
+    db.session.commit()
+    hr = UserFactory(roles={Role.HR})
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=drawn_on(close))
+    with pytest.raises(Conflict, match="changed after they were frozen"):
+        run_draw(draw.id, actor=None, now=drawn_on(close))
+    assert db.session.get(Draw, draw.id).status is DrawStatus.CLOSED
+
+
+def test_an_entry_removed_after_the_close_stops_the_draw():
+    draw, close = frozen_draw(entrants=4)
+    db.session.delete(draw_entries(draw.id)[0])
+    db.session.commit()
+    with pytest.raises(Conflict, match="changed after they were frozen"):
+        make_draw_from_frozen(draw, close)
+
+
+def test_an_entry_whose_key_was_chosen_stops_the_draw():
+    draw, close = frozen_draw(entrants=4)
+    entry = draw_entries(draw.id)[0]
+    entry.key = "CHOSEN0001"
+    db.session.commit()
+    with pytest.raises(Conflict, match="changed after they were frozen"):
+        make_draw_from_frozen(draw, close)
+
+
+def tampered(change) -> tuple[Draw, object]:  # type: ignore[no-untyped-def]
+    """A made method 2 draw after ``change(draw)`` was written to the database."""
+    draw, close = frozen_draw(entrants=5, seats=2)
+    made = make_draw_from_frozen(draw, close)
+    assert verify_draw(made.id).ok
+    change(made)
+    db.session.commit()
+    return made, verify_draw(made.id)
+
+
+def test_verify_draw_explains_a_method_2_draw_and_succeeds(runner):
+    draw, close = frozen_draw()
+    made = make_draw_from_frozen(draw, close)
+    result = runner.invoke(args=["perks", "verify-draw", str(made.id)])
+    assert result.exit_code == 0, result.output
+    for line in (
+        "method 2",
+        f"Entries hash {made.entries_hash}",
+        f"Public value {PUBLIC_VALUE} (",
+        "SHA-256(seed) equals the commitment: yes",
+        "Entry keys are those of entries 1 to n of the commitment: yes",
+        "SHA-256 of the entries equals the published entries hash: yes",
+        "The public value is of a day after entries closed: yes",
+        "Recomputed order equals the published one: yes",
+        "Places and winners follow the order: yes",
+    ):
+        assert line in result.output
+
+
+def test_verify_draw_detects_a_changed_entry(runner):
+    def change(draw: Draw) -> None:
+        entry = draw_entries(draw.id)[-1]
+        db.session.execute(
+            update(Draw).where(Draw.id == draw.id).values(result=[*draw.result[:-1], "CHOSEN0001"])
+        )
+        entry.key = "CHOSEN0001"
+
+    made, check = tampered(change)
+    assert (check.keys_match, check.entries_hash_matches) == (False, False)
+    result = runner.invoke(args=["perks", "verify-draw", str(made.id)])
+    assert result.exit_code == 1
+    assert "SHA-256 of the entries equals the published entries hash: NO" in result.output
+
+
+def test_verify_draw_detects_a_changed_winner(runner):
+    def change(draw: Draw) -> None:
+        winner, _second, third = draw_entries(draw.id)[:3]
+        winner.outcome, third.outcome = EntryOutcome.WAITING, EntryOutcome.WON
+
+    made, check = tampered(change)
+    assert check.order_matches
+    assert not check.outcomes_match
+    assert not check.ok
+    result = runner.invoke(args=["perks", "verify-draw", str(made.id)])
+    assert result.exit_code == 1
+    assert "Places and winners follow the order: NO" in result.output
+
+
+def test_verify_draw_detects_a_swapped_place_or_public_value():
+    def swap_places(draw: Draw) -> None:
+        first, last = draw_entries(draw.id)[0], draw_entries(draw.id)[-1]
+        first.position, last.position = last.position, first.position
+
+    assert not tampered(swap_places)[1].outcomes_match
+
+    def change_value(draw: Draw) -> None:
+        draw.public_value = "58215"
+
+    assert not tampered(change_value)[1].order_matches
+
+    def change_date(draw: Draw) -> None:
+        draw.public_value_date = company_date(draw.entries_close_at)
+
+    assert tampered(change_date)[1].value_after_close is False
+
+
+def test_hr_sees_the_draws_waiting_for_a_public_value():
+    waiting, _close = frozen_draw()
+    other, close = frozen_draw()
+    make_draw_from_frozen(other, close)
+    opened(draw_perk())
+    assert waiting_for_public_value() == [waiting]
+
+
+# --- old draws (method 1) keep verifying ----------------------------------------------------
+
+
+def old_draw(entrants: int = 4, seats: int = 2, *, make: bool = True) -> Draw:
+    """A draw made the old way, as before method 2: random keys, no frozen list, no public
+    value, made as soon as entries closed (``make=False``: left open, entries closed)."""
+    close = utcnow() - timedelta(minutes=1)
+    draw = DrawFactory(
+        method=1,
+        perk=draw_perk(seats=seats),
+        entries_close_at=close,
+        public_value_source=None,
+        public_value_date=None,
+    )
+    for _ in range(entrants):
+        db.session.add(
+            DrawEntry(
+                draw_id=draw.id,
+                user_id=UserFactory().id,
+                key=new_entry_key(),
+                entered_at=close - timedelta(hours=1),
+            )
+        )
+    db.session.commit()
+    return run_draw(draw.id, actor=None, now=close) if make else draw
+
+
+def test_an_old_draw_still_open_at_the_upgrade_is_made_by_the_tick_without_a_value(runner):
+    draw = old_draw(make=False)
+    result = runner.invoke(args=["perks", "tick"])
+    assert "Draw entries frozen: 0" in result.output
+    assert "Draws made: 1" in result.output
+    made = db.session.get(Draw, draw.id, populate_existing=True)
+    assert (made.status, made.method, made.entries_hash) == (DrawStatus.DRAWN, 1, None)
+    assert verify_draw(made.id).ok
+
+
+def test_an_old_draw_is_made_and_verified_by_the_old_method(runner):
+    made = old_draw()
+    keys = [e.key for e in draw_entries(made.id)]
+    assert made.result == draw_order(made.seed, keys)
+    assert made.entries_hash is None
+    assert made.public_value is None
+    check = verify_draw(made.id)
+    assert check.ok
+    assert (check.keys_match, check.entries_hash_matches, check.value_after_close) == (
+        None,
+        None,
+        None,
+    )
+    result = runner.invoke(args=["perks", "verify-draw", str(made.id)])
+    assert result.exit_code == 0, result.output
+    assert "method 1" in result.output
+    assert str(METHOD) in result.output
+    assert "Entries hash" not in result.output
+
+
+def test_an_old_draw_made_before_the_upgrade_still_verifies_and_tampering_still_shows():
+    made = old_draw(entrants=5)
+    assert made.method == 1
+    assert verify_draw(made.id).ok
+    entry = draw_entries(made.id)[0]
+    entry.key = "FORGED0000"
+    db.session.commit()
+    assert not verify_draw(made.id).ok
+
+
+def test_the_old_draw_page_explains_the_old_method(client, login_as):
+    login_as(Role.EMPLOYEE)
+    made = old_draw()
+    html = client.get(f"/draws/{made.id}").get_data(as_text=True)
+    assert "Each entry gets a random public key" in html
+    assert "This draw was made by the first method" in html
+    assert '"method": 1' in html
+
+
+def test_the_draw_page_publishes_everything_to_recompute_a_method_2_draw(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw, close = frozen_draw()
+    html = client.get(f"/draws/{draw.id}").get_data(as_text=True)
+    assert draw.entries_hash in html
+    assert "Not entered yet: the draw waits for it." in html
+    assert draw.seed not in html
+    made = make_draw_from_frozen(draw, close)
+    html = client.get(f"/draws/{made.id}").get_data(as_text=True)
+    for published in (made.seed, made.entries_hash, PUBLIC_VALUE, made.public_value_source):
+        assert published in html
+    assert "Why nobody can steer it" in html

@@ -17,7 +17,7 @@ from flask_babel import force_locale, gettext
 
 from perks.catalog import eligibility
 from perks.catalog.claims import claim_perk, claims_in_period, company_today
-from perks.catalog.draws import decline_seat, enter_draw, open_draw, run_draw
+from perks.catalog.draws import decline_seat, enter_draw, open_draw
 from perks.catalog.eligibility import (
     audience_reasons,
     eligible_from,
@@ -41,6 +41,7 @@ from perks.extensions import db
 from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from tests.helpers import make_draw
 
 HIRED = date(2024, 1, 15)
 
@@ -456,7 +457,7 @@ def test_a_declined_draw_seat_no_longer_counts_against_the_limit():
     close = utcnow() + timedelta(hours=1)
     draw = open_draw(perk.id, entries_close_at=close, actor=person)
     entry = enter_draw(perk.id, person)
-    run_draw(draw.id, actor=None, now=close)
+    make_draw(draw.id, close)
     assert db.session.get(DrawEntry, entry.id).outcome is EntryOutcome.WON
     key = period_key(perk.limit_period, company_today())
     assert claims_in_period(perk, person.id, key) == 1
@@ -469,7 +470,7 @@ def test_a_declined_draw_seat_no_longer_counts_against_the_limit():
     next_round = open_draw(perk.id, entries_close_at=close, actor=person)
     assert next_round.seats == 1
     again = enter_draw(perk.id, person)
-    run_draw(next_round.id, actor=None, now=close)
+    make_draw(next_round.id, close)
     again = db.session.get(DrawEntry, again.id)
     assert again.outcome is EntryOutcome.WON
     assert claims_in_period(perk, person.id, key) == 1
@@ -485,7 +486,7 @@ def test_a_seat_declined_after_winning_a_later_round_frees_its_slot_for_the_next
         close = utcnow() + timedelta(hours=1)
         draw = open_draw(perk.id, entries_close_at=close, actor=person)
         entry = enter_draw(perk.id, person)
-        run_draw(draw.id, actor=None, now=close)
+        make_draw(draw.id, close)
         rounds.append((db.session.get(DrawEntry, entry.id), close))
     assert [entry.outcome for entry, _close in rounds] == [EntryOutcome.WON] * 2
 
@@ -498,6 +499,6 @@ def test_a_seat_declined_after_winning_a_later_round_frees_its_slot_for_the_next
     close = utcnow() + timedelta(hours=1)
     third = open_draw(perk.id, entries_close_at=close, actor=person)
     entry = enter_draw(perk.id, person)
-    run_draw(third.id, actor=None, now=close)
+    make_draw(third.id, close)
     assert db.session.get(DrawEntry, entry.id).outcome is EntryOutcome.WON
     assert claims_in_period(perk, person.id, key) == 2
