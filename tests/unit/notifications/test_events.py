@@ -21,6 +21,7 @@ from perks.notifications.rendering import render
 from perks.people.models import Role
 from perks.shop.models import DisputeStatus
 from tests import factories
+from tests.helpers import make_draw
 from tests.unit.commissions.helpers import (
     Payroll,
     dispute,
@@ -67,7 +68,7 @@ def test_a_draw_won_tells_the_winner_and_only_the_winner():
     an, binh = factories.UserFactory(locale="en"), factories.UserFactory(locale="en")
     for person in (an, binh):
         draws.enter_draw(draw.perk_id, person)
-    draws.run_draw(draw.id, actor=None, now=datetime.now(UTC) + timedelta(days=8))
+    make_draw(draw.id, now=datetime.now(UTC) + timedelta(days=8))
     told_people = [p for p in (an, binh) if kinds(p) == ["draw_won"]]
     assert len(told_people) == 1
     (winner,) = told_people
