@@ -87,6 +87,7 @@ def register_models() -> None:
     import perks.payments.models
     import perks.people.models
     import perks.recognition.models
+    import perks.recognition.points_models
     import perks.referrals.models
     import perks.shop.models  # noqa: F401  every model module, for the metadata
 

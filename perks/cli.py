@@ -144,21 +144,24 @@ def import_people_command(
 def tick_command() -> None:
     """Daily work: expire ended claims, make draws whose entries have closed, make
     commissions payable once their holding period is over, grant the gift programmes' gifts
-    due today (and those missed days left), roll up yesterday's referral clicks for the
-    company stats page.
+    due today (and those missed days left), expire what ended months left of the points
+    allowances and credit this month's, roll up yesterday's referral clicks for the company
+    stats page.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
     from perks.catalog import claims, draws
     from perks.commissions import lifecycle
-    from perks.recognition import gifts
+    from perks.recognition import gifts, points
     from perks.referrals.rollup import roll_up_clicks
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")
     click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     click.echo(f"Gifts granted: {gifts.grant_due_gifts(claims.company_today())}")
+    expired, credited = points.settle_months(claims.company_today())
+    click.echo(f"Points allowances expired: {expired}, credited: {credited}")
     click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
 
 
@@ -222,6 +225,24 @@ def verify_ledger_command() -> None:
         click.echo(f"{len(report.problems)} disagreements.", err=True)
         raise SystemExit(1)
     click.echo("The ledger agrees with every commission.")
+
+
+@perks_cli.command("verify-points")
+def verify_points_command() -> None:
+    """Recompute every points balance from the ledger and what moved points; exit 1 on any
+    disagreement."""
+    from perks.recognition.points_verify import verify_points
+
+    report = verify_points()
+    click.echo(
+        f"Checked {report.entries} points entries, {report.kudos} kudos, {report.people} people."
+    )
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} disagreements.", err=True)
+        raise SystemExit(1)
+    click.echo("Every points balance equals its ledger and never went below zero.")
 
 
 @perks_cli.command("export")

@@ -197,7 +197,7 @@ def _programme_form(programme: GiftProgramme | None) -> ProgrammeForm:
     if programme is not None:
         if programme.occasion not in occasions:
             occasions.append(programme.occasion)
-        if programme.perk not in perks:
+        if programme.perk is not None and programme.perk not in perks:
             perks.append(programme.perk)
     locations = set(admin_queries.staff_locations()) | set(programme.locations if programme else ())
     form.set_choices(occasions, perks, sorted(locations))
