@@ -156,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.payments.views import bp as payments_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
+    from perks.recognition.points_views import bp as points_bp
     from perks.recognition.views import bp as recognition_bp
     from perks.referrals.stats_views import bp as referral_stats_bp
     from perks.referrals.views import bp as referrals_bp
@@ -185,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(order_redeem_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(recognition_bp)
+    app.register_blueprint(points_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -42,6 +42,7 @@ PERSONAL = (
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     NavItem(_l("Calendar"), "recognition.calendar"),
+    NavItem(_l("Points"), "points.mine"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
@@ -58,6 +59,14 @@ PERSONAL_MENUS = (
             NavItem(_l("Browse perks"), "catalog.index"),
             NavItem(_l("My perks"), "catalog.my_perks"),
             NavItem(_l("Rules"), "catalog.rules"),
+        ),
+    ),
+    NavSection(
+        _l("Kudos"),
+        (
+            NavItem(_l("My points"), "points.mine"),
+            NavItem(_l("Give kudos"), "points.give"),
+            NavItem(_l("Rewards"), "points.rewards"),
         ),
     ),
     NavSection(
@@ -87,6 +96,7 @@ WORK = (
             NavItem(_l("Manage perks"), "catalog_admin.index", (Role.HR,)),
             NavItem(_l("Occasions"), "recognition.manage", (Role.HR,)),
             NavItem(_l("Gift programmes"), "recognition.programmes", (Role.HR,)),
+            NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),

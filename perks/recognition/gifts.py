@@ -451,13 +451,22 @@ def _check(data: ProgrammeData) -> ProgrammeData:
     if data.perk_id is None:
         if data.points is None or not 1 <= data.points <= MAX_GIFT_POINTS:
             raise ValidationFailed(
-                str(_l("Choose a gift perk, or give from 1 to %(most)d points.", most=MAX_GIFT_POINTS)),
+                str(
+                    _l(
+                        "Choose a gift perk, or give from 1 to %(most)d points.",
+                        most=MAX_GIFT_POINTS,
+                    )
+                ),
                 field="points",
             )
         unit_cost = Money(data.points * services.current_settings().point_value, "VND")
     else:
         perk = db.session.get(Perk, data.perk_id)
-        if perk is None or perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
+        if (
+            perk is None
+            or perk.kind is not PerkKind.GIFT
+            or perk.status is not PerkStatus.PUBLISHED
+        ):
             raise ValidationFailed(
                 str(_l("Choose a published perk of kind gift.")), field="perk_id"
             )

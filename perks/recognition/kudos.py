@@ -247,7 +247,9 @@ def give_kudos(
     if points_given < 1:
         raise ValidationFailed(str(_l("Give at least one point.")), field="points")
     if recipient_id == giver.id:
-        raise ValidationFailed(str(_l("Kudos go to a colleague, not to yourself.")), field="recipient")
+        raise ValidationFailed(
+            str(_l("Kudos go to a colleague, not to yourself.")), field="recipient"
+        )
     month = points.month_of(today)
     with transaction():
         value = db.session.get(CompanyValue, value_id)

@@ -245,4 +245,3 @@ def settle_months(today: date) -> tuple[int, int]:
     if expired or credited_now:
         log.info("points: %s allowances expired, %s credited", expired, credited_now)
     return expired, credited_now
-

@@ -46,10 +46,10 @@ def _expected(report: PointsReport) -> dict[tuple[int, PointsEntryKind, str | No
         report.kudos += 1
         expected[(giver_id, K.GIVEN, month)] -= points
         expected[(recipient_id, K.RECEIVED, None)] += points
-    for user_id, points in db.session.execute(
+    for user_id, gift_points in db.session.execute(
         select(Gift.user_id, Gift.points).where(Gift.points.is_not(None))
     ):
-        expected[(user_id, K.GIFT, None)] += points
+        expected[(user_id, K.GIFT, None)] += gift_points or 0
     return expected
 
 
@@ -83,9 +83,7 @@ def verify_points() -> PointsReport:
         running[(user_id, allowance)] += points
         if running[(user_id, allowance)] < 0:
             account = "allowance" if allowance else "received points"
-            report.problems.append(
-                f"person {user_id}: {account} below zero after entry {entry_id}"
-            )
+            report.problems.append(f"person {user_id}: {account} below zero after entry {entry_id}")
         if allowance:
             if month is None:
                 report.problems.append(f"points entry {entry_id}: an allowance entry with no month")
@@ -125,7 +123,9 @@ def verify_points() -> PointsReport:
     for kudos_id, points in kudos_points.items():
         kinds = sorted((kind.value, amount) for kind, _, amount in kudos_entries.get(kudos_id, []))
         if kinds != [("given", -points), ("received", points)]:
-            report.problems.append(f"kudos {kudos_id}: entries {kinds}, not one given and one received")
+            report.problems.append(
+                f"kudos {kudos_id}: entries {kinds}, not one given and one received"
+            )
     claims = {
         claim_id: (user_id, source)
         for claim_id, user_id, source in db.session.execute(

@@ -40,7 +40,7 @@ def _language() -> str:
     return str(get_locale() or "vi")
 
 
-def _field_error(form: Form, error: ValidationFailed) -> None:
+def field_error(form: Form, error: ValidationFailed) -> None:
     """Put a service's refusal on the field it names, else above the form."""
     field = getattr(form, str(error.details.get("field")), None)
     if field is not None and hasattr(field, "errors"):
@@ -105,7 +105,7 @@ def create() -> Response | Page:
         try:
             occasion = services.create_occasion(form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(
                 _("The occasion “%(name)s” is saved.", name=occasion.localized("name")), "success"
@@ -127,7 +127,7 @@ def edit(occasion_id: int) -> Response | Page:
         try:
             services.update_occasion(occasion.id, form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
@@ -177,7 +177,7 @@ def settings() -> Response | Page:
                 actor=current_user,
             )
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
@@ -244,7 +244,7 @@ def _save_programme(programme: GiftProgramme | None) -> Response | Page:
                     programme.id, form.data_for_service(), actor=current_user
                 )
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("The gift programme “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".programmes"), 303)
