@@ -23,6 +23,7 @@ from perks.catalog.models import (
 from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
+from perks.recognition.points_models import CompanyValue
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.shop.models import (
     Order,
@@ -77,6 +78,17 @@ class UserFactory(BaseFactory):
         db.session.add(user)
         db.session.commit()
         return user
+
+
+class CompanyValueFactory(BaseFactory):
+    """An active company value a kudos may name."""
+
+    class Meta:
+        model = CompanyValue
+
+    name_vi = factory.Sequence(lambda n: f"Tận tâm {n}")
+    name_en = factory.Sequence(lambda n: f"Care {n}")
+    active = True
 
 
 class PerkFactory(BaseFactory):

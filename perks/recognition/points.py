@@ -116,21 +116,18 @@ def credited(user_id: int, month: str) -> bool:
 
 
 def credit_allowance(person: User, month: str) -> PointsEntry | None:
-    """Credit ``person``'s allowance of ``month`` unless it is (flush only; a run that loses
-    the race to another is told by the unique index and credits nothing). None when nothing
-    was credited: already, or an allowance of 0."""
+    """Credit ``person``'s allowance of ``month`` unless it is (flush only). The caller holds
+    the person's row lock (``lock_person``), so no other transaction credits it meanwhile;
+    the unique index would refuse a second credit all the same. None when nothing was
+    credited: already, or an allowance of 0."""
     if credited(person.id, month):
         return None
     points = allowance_for(person)
     if points <= 0:
         return None
-    try:
-        with db.session.begin_nested():
-            return append_entry(
-                user_id=person.id, kind=PointsEntryKind.ALLOWANCE, points=points, month=month
-            )
-    except IntegrityError:
-        return None
+    return append_entry(
+        user_id=person.id, kind=PointsEntryKind.ALLOWANCE, points=points, month=month
+    )
 
 
 def allowance_left(user_id: int, month: str) -> int:
@@ -194,10 +191,13 @@ def credit_allowances(today: date) -> int:
     for user_id in people:
         if user_id in done:
             continue
-        with transaction():
-            person = lock_person(user_id)
-            if person is not None and credit_allowance(person, month) is not None:
-                count += 1
+        try:
+            with transaction():
+                person = lock_person(user_id)
+                if person is not None and credit_allowance(person, month) is not None:
+                    count += 1
+        except IntegrityError:
+            continue  # another host credited it first
     return count
 
 
@@ -217,23 +217,22 @@ def expire_allowances(today: date) -> int:
     count = 0
     for user_id, month in rows:
         assert month is not None  # allowance entries have one (the check constraint)
-        with transaction():
-            lock_person(user_id)
-            left = allowance_left(user_id, month)
-            if left <= 0:
-                continue
-            try:
-                with db.session.begin_nested():
-                    append_entry(
-                        user_id=user_id,
-                        kind=PointsEntryKind.EXPIRED,
-                        points=-left,
-                        month=month,
-                        reason="month_ended",
-                    )
-            except IntegrityError:
-                continue  # another host wrote it first
-            count += 1
+        try:
+            with transaction():
+                lock_person(user_id)
+                left = allowance_left(user_id, month)
+                if left <= 0:
+                    continue
+                append_entry(
+                    user_id=user_id,
+                    kind=PointsEntryKind.EXPIRED,
+                    points=-left,
+                    month=month,
+                    reason="month_ended",
+                )
+        except IntegrityError:
+            continue  # another host wrote it first
+        count += 1
     return count
 
 

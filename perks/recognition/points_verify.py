@@ -119,7 +119,9 @@ def verify_points() -> PointsReport:
             report.problems.append(
                 f"person {user_id}: {month} expired with {per_month[(user_id, month)]} left"
             )
-    kudos_points = dict(db.session.execute(select(Kudos.id, Kudos.points)).tuples().all())
+    kudos_points = {
+        kudos_id: points for kudos_id, points in db.session.execute(select(Kudos.id, Kudos.points))
+    }
     for kudos_id, points in kudos_points.items():
         kinds = sorted((kind.value, amount) for kind, _, amount in kudos_entries.get(kudos_id, []))
         if kinds != [("given", -points), ("received", points)]:
