@@ -120,7 +120,7 @@ def verify_points() -> PointsReport:
                 f"person {user_id}: {month} expired with {per_month[(user_id, month)]} left"
             )
     kudos_points = {
-        kudos_id: points for kudos_id, points in db.session.execute(select(Kudos.id, Kudos.points))
+        row.id: row.points for row in db.session.execute(select(Kudos.id, Kudos.points))
     }
     for kudos_id, points in kudos_points.items():
         kinds = sorted((kind.value, amount) for kind, _, amount in kudos_entries.get(kudos_id, []))

@@ -82,8 +82,10 @@ def test_a_kudos_moves_points_from_the_allowance_to_the_colleague_and_emails_the
     assert points.balances(colleague, DAY).received == 30
     mail = db.session.scalars(select(OutboxMessage)).one()
     assert mail.recipient == colleague.email
-    assert giver.name in mail.subject and "30" in mail.subject
-    assert "Thanks for the help!" in mail.body_text and "Tận tâm" in mail.body_text
+    assert giver.name in mail.subject
+    assert "30" in mail.subject
+    assert "Thanks for the help!" in mail.body_text
+    assert "Tận tâm" in mail.body_text
     assert given.month == "2027-03"
 
 
@@ -198,7 +200,9 @@ def test_a_reward_is_claimed_and_paid_in_one_go(value):
 
     claim = kudos.spend_points(reward.id, person, today=DAY)
 
-    assert claim.source == "points" and claim.user_id == person.id and claim.code
+    assert claim.source == "points"
+    assert claim.user_id == person.id
+    assert claim.code
     assert entries(person.id)[-1] == ("reward", -60, None)
     assert points.received_balance(person.id) == 20
     with pytest.raises(LimitReached, match="costs 60 points; you have 20"):
@@ -272,7 +276,8 @@ def test_a_gift_of_points_goes_through_the_ledger_once_per_year_within_budget(hr
     assert entries(first.id) == [("gift", 200, None)]
     assert entries(third.id) == []
     gift = db.session.scalars(select(Gift).where(Gift.user_id == first.id)).one()
-    assert gift.claim_id is None and gift.points == 200
+    assert gift.claim_id is None
+    assert gift.points == 200
     mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == first.email))
     assert "200 points" in mail.one().body_text
     assert verify_points().ok
@@ -296,7 +301,8 @@ def test_hrs_points_settings_are_checked_and_audited(hr):
 
     saved = settings(hr, monthly_allowance=120, role_allowances={"manager": 200})
 
-    assert saved.monthly_allowance == 120 and saved.role_allowances == {"manager": 200}
+    assert saved.monthly_allowance == 120
+    assert saved.role_allowances == {"manager": 200}
     assert services.current_settings().anniversary_milestones == services.DEFAULT_MILESTONES
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "recognition.points_settings_changed")
@@ -310,7 +316,8 @@ def test_hr_adds_and_renames_values_audited(hr):
     value = kudos.create_value(ValueData(" Tận tâm ", "Care"), actor=hr)
     kudos.update_value(value.id, ValueData("Tận tâm", "Care", active=False), actor=hr)
 
-    assert value.name_vi == "Tận tâm" and not value.active
+    assert value.name_vi == "Tận tâm"
+    assert not value.active
     assert kudos.values(active_only=True) == []
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-2:] == ["recognition.value_created", "recognition.value_changed"]

@@ -56,7 +56,12 @@ def entry(app) -> PointsEntry:  # type: ignore[no-untyped-def]
     from datetime import date
 
     given = kudos.give_kudos(
-        UserFactory(), UserFactory().id, 10, CompanyValueFactory().id, "Thanks", today=date.today()
+        UserFactory(),
+        UserFactory().id,
+        10,
+        CompanyValueFactory().id,
+        "Thanks",
+        today=date(2027, 3, 10),
     )
     return db.session.scalars(select(PointsEntry).where(PointsEntry.kudos_id == given.id)).first()
 
