@@ -45,6 +45,7 @@ from perks.payments.models import StripeEvent
 from perks.people import imports
 from perks.people.models import PeopleImport, Role, User
 from perks.recognition.models import GiftProgramme, Occasion
+from perks.recognition.points_models import CompanyValue
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order, OrderStatus, Product, ProductCategory
 from tests.routes import ANONYMOUS, ROLES, ROUTES
@@ -245,6 +246,11 @@ def _programme(user: User | None) -> str | None:
     return _path("/manage/gifts/{}/edit", programme)
 
 
+def _value(user: User | None) -> str | None:
+    value = _first(select(CompanyValue.id).order_by(CompanyValue.id))
+    return _path("/manage/points/values/{}/edit", value)
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -320,6 +326,13 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.preview", "/manage/gifts/preview"),
         _page("recognition.create_programme", "/manage/gifts/new"),
         _page("recognition.edit_programme", _programme),
+        # kudos and points: everyone's own pages; HR's settings and values
+        _page("points.mine", "/points"),
+        _page("points.give", "/kudos/new"),
+        _page("points.rewards", "/rewards"),
+        _page("points.settings", "/manage/points"),
+        _page("points.create_value", "/manage/points/values/new"),
+        _page("points.edit_value", _value),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),

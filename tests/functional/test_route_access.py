@@ -64,6 +64,7 @@ def samples() -> dict[str, int]:
     db.session.add(programme)
     db.session.commit()
     return {
+        "value": factories.CompanyValueFactory().id,
         "occasion": occasion.id,
         "programme": programme.id,
         "person": person.id,
