@@ -59,11 +59,6 @@ PERSONAL_MENUS = (
             NavItem(_l("Browse perks"), "catalog.index"),
             NavItem(_l("My perks"), "catalog.my_perks"),
             NavItem(_l("Rules"), "catalog.rules"),
-        ),
-    ),
-    NavSection(
-        _l("Kudos"),
-        (
             NavItem(_l("My points"), "points.mine"),
             NavItem(_l("Give kudos"), "points.give"),
             NavItem(_l("Rewards"), "points.rewards"),
