@@ -215,16 +215,23 @@ def verify_ledger_command() -> None:
     from perks.commissions.verify import verify_ledger
 
     report = verify_ledger()
-    click.echo(
+    _report_checks(
         f"Checked {report.commissions} commissions, {report.entries} ledger entries, "
-        f"{report.people} people."
+        f"{report.people} people.",
+        report.problems,
+        "The ledger agrees with every commission.",
     )
-    for problem in report.problems:
+
+
+def _report_checks(checked: str, problems: list[str], agreed: str) -> None:
+    """Print what a verify command checked and each problem; exit 1 if there is any."""
+    click.echo(checked)
+    for problem in problems:
         click.echo(problem, err=True)
-    if not report.ok:
-        click.echo(f"{len(report.problems)} disagreements.", err=True)
+    if problems:
+        click.echo(f"{len(problems)} disagreements.", err=True)
         raise SystemExit(1)
-    click.echo("The ledger agrees with every commission.")
+    click.echo(agreed)
 
 
 @perks_cli.command("verify-points")
@@ -234,15 +241,11 @@ def verify_points_command() -> None:
     from perks.recognition.points_verify import verify_points
 
     report = verify_points()
-    click.echo(
-        f"Checked {report.entries} points entries, {report.kudos} kudos, {report.people} people."
+    _report_checks(
+        f"Checked {report.entries} points entries, {report.kudos} kudos, {report.people} people.",
+        report.problems,
+        "Every points balance equals its ledger and never went below zero.",
     )
-    for problem in report.problems:
-        click.echo(problem, err=True)
-    if not report.ok:
-        click.echo(f"{len(report.problems)} disagreements.", err=True)
-        raise SystemExit(1)
-    click.echo("Every points balance equals its ledger and never went below zero.")
 
 
 @perks_cli.command("export")

@@ -16,7 +16,7 @@ tests/unit/recognition/test_points_ledger.py scans the source for attempts.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -30,12 +30,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    event,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from perks.db import Base, BilingualMixin, TimestampMixin, utcnow
+from perks.db import Base, BilingualMixin, TimestampMixin, refuse_changes, utcnow
 from perks.i18n import LabelledEnum
 
 if TYPE_CHECKING:
@@ -173,19 +172,5 @@ class PointsLedgerIsAppendOnly(RuntimeError):
     """Code tried to change or delete a points entry: a bug, never user input."""
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_points_changes(session: Session, flush_context: Any, instances: Any) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, PointsEntry):
-            raise PointsLedgerIsAppendOnly(f"points entry {obj.id} cannot be deleted")
-    for obj in session.dirty:
-        if isinstance(obj, PointsEntry) and session.is_modified(obj, include_collections=False):
-            raise PointsLedgerIsAppendOnly(f"points entry {obj.id} cannot be changed")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_points_statements(state: Any) -> None:
-    """``update(PointsEntry)`` / ``delete(PointsEntry)`` through the ORM are refused too."""
-    mapper = state.bind_mapper
-    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is PointsEntry:
-        raise PointsLedgerIsAppendOnly("points entries cannot be updated or deleted")
+# An ORM guard: entries are only ever added.
+refuse_changes(PointsEntry, PointsLedgerIsAppendOnly, noun="points entry", plural="points entries")

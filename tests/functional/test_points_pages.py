@@ -21,7 +21,8 @@ def test_a_person_gives_kudos_from_the_form(client, login_as):
     value = CompanyValueFactory(name_en="Teamwork")
 
     page = client.get("/kudos/new").get_data(as_text=True)
-    assert "Trần Thị Đồng" in page and "Teamwork" in page
+    assert "Trần Thị Đồng" in page
+    assert "Teamwork" in page
     assert me.name not in page.split('data-testid="kudos-form"')[1]  # not to oneself
 
     form = {"recipient": colleague.id, "points": "20", "value": value.id, "message": "Cảm ơn!"}
@@ -47,7 +48,8 @@ def test_my_points_shows_only_my_own_balances_and_history(client, login_as):
     page = client.get("/points").get_data(as_text=True)
 
     assert 'data-testid="received-balance">15<' in page
-    assert "Cảm ơn bạn nhiều" in page and "Người Tặng" in page
+    assert "Cảm ơn bạn nhiều" in page
+    assert "Người Tặng" in page
     assert "Bí mật của người khác" not in page
     assert "40" not in page.split('data-testid="points-history"')[1]
     # no page takes another person's id
@@ -63,7 +65,8 @@ def test_a_person_spends_points_on_a_reward(client, login_as):
     dear = PerkFactory(points_price=400, title_en="A trip")
 
     page = client.get("/rewards").get_data(as_text=True)
-    assert "Coffee for the team" in page and "350 more points needed" in page
+    assert "Coffee for the team" in page
+    assert "350 more points needed" in page
 
     response = client.post(f"/rewards/{reward.id}/spend")
     assert response.status_code == 303
@@ -150,3 +153,23 @@ def test_hr_makes_a_programme_of_points(client, login_as):
 def test_everyone_finds_the_points_pages_in_the_navigation(client, login_as):
     login_as(Role.EMPLOYEE)
     assert 'href="/points"' in client.get("/").get_data(as_text=True)
+
+
+def test_verify_points_agrees_then_names_a_forged_entry(runner):
+    from perks.recognition.points_models import PointsEntryKind
+
+    value = CompanyValueFactory()
+    giver, colleague = UserFactory(), UserFactory()
+    given = kudos.give_kudos(giver, colleague.id, 25, value.id, "Cảm ơn!", today=company_today())
+
+    agreed = runner.invoke(args=["perks", "verify-points"])
+    assert agreed.exit_code == 0, agreed.output
+    assert "Checked 3 points entries, 1 kudos, 2 people." in agreed.output
+
+    points.append_entry(
+        user_id=colleague.id, kind=PointsEntryKind.RECEIVED, points=25, kudos_id=given.id
+    )
+    db.session.commit()
+    forged = runner.invoke(args=["perks", "verify-points"])
+    assert forged.exit_code == 1
+    assert f"person {colleague.id}: received entries sum to 50" in forged.output
