@@ -42,7 +42,8 @@ PERSONAL = (
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     NavItem(_l("Calendar"), "recognition.calendar"),
-    NavItem(_l("Points"), "points.mine"),
+    # short: an employee's links and the language menu share one line of a laptop's screen
+    NavItem(lazy_pgettext("navigation", "Points"), "points.mine"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
