@@ -88,6 +88,7 @@ def register_models() -> None:
     import perks.payments.models
     import perks.people.models
     import perks.recognition.models
+    import perks.recognition.points_models
     import perks.referrals.models
     import perks.shop.models  # noqa: F401  every model module, for the metadata
 
@@ -157,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.payments.views import bp as payments_bp
     from perks.people.import_views import bp as people_import_bp
     from perks.people.views import bp as people_bp
+    from perks.recognition.points_views import bp as points_bp
     from perks.recognition.views import bp as recognition_bp
     from perks.referrals.stats_views import bp as referral_stats_bp
     from perks.referrals.views import bp as referrals_bp
@@ -187,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(order_redeem_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(recognition_bp)
+    app.register_blueprint(points_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

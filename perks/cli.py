@@ -145,15 +145,16 @@ def tick_command() -> None:
     """Daily work: expire ended claims, freeze the entries of draws that have closed and make
     the draws that can be made (a method 2 draw waits for its public value), make
     commissions payable once their holding period is over, grant the gift programmes' gifts
-    due today (and those missed days left), roll up yesterday's referral clicks for the
-    company stats page.
+    due today (and those missed days left), expire what ended months left of the points
+    allowances and credit this month's, roll up yesterday's referral clicks for the company
+    stats page.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
     from perks.catalog import claims, draws
     from perks.commissions import lifecycle
-    from perks.recognition import gifts
+    from perks.recognition import gifts, points
     from perks.referrals.rollup import roll_up_clicks
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
@@ -161,6 +162,8 @@ def tick_command() -> None:
     click.echo(f"Draws made: {draws.make_due_draws()}")
     click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     click.echo(f"Gifts granted: {gifts.grant_due_gifts(claims.company_today())}")
+    expired, credited = points.settle_months(claims.company_today())
+    click.echo(f"Points allowances expired: {expired}, credited: {credited}")
     click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
 
 
@@ -232,16 +235,37 @@ def verify_ledger_command() -> None:
     from perks.commissions.verify import verify_ledger
 
     report = verify_ledger()
-    click.echo(
+    _report_checks(
         f"Checked {report.commissions} commissions, {report.entries} ledger entries, "
-        f"{report.people} people."
+        f"{report.people} people.",
+        report.problems,
+        "The ledger agrees with every commission.",
     )
-    for problem in report.problems:
+
+
+def _report_checks(checked: str, problems: list[str], agreed: str) -> None:
+    """Print what a verify command checked and each problem; exit 1 if there is any."""
+    click.echo(checked)
+    for problem in problems:
         click.echo(problem, err=True)
-    if not report.ok:
-        click.echo(f"{len(report.problems)} disagreements.", err=True)
+    if problems:
+        click.echo(f"{len(problems)} disagreements.", err=True)
         raise SystemExit(1)
-    click.echo("The ledger agrees with every commission.")
+    click.echo(agreed)
+
+
+@perks_cli.command("verify-points")
+def verify_points_command() -> None:
+    """Recompute every points balance from the ledger and what moved points; exit 1 on any
+    disagreement."""
+    from perks.recognition.points_verify import verify_points
+
+    report = verify_points()
+    _report_checks(
+        f"Checked {report.entries} points entries, {report.kudos} kudos, {report.people} people.",
+        report.problems,
+        "Every points balance equals its ledger and never went below zero.",
+    )
 
 
 @perks_cli.command("export")

@@ -234,3 +234,26 @@ def affected_rows(result: Result[Any]) -> int:
 #: the database of the app: models, sessions, the engine (bound in ``create_app``; every
 #: module imports it as ``perks.extensions.db``, with the other extensions)
 db = SQLAlchemy(model_class=Base)
+
+
+def refuse_changes(model: type, error: type[Exception], *, noun: str, plural: str) -> None:
+    """Make ``model`` append-only for every session: changing or deleting a row through the
+    ORM (an object, or an ``update()``/``delete()`` statement) raises ``error``. The
+    ledgers use it; a correction is a new row."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session as OrmSession
+
+    @event.listens_for(OrmSession, "before_flush")
+    def _refuse_row_changes(session: OrmSession, flush_context: Any, instances: Any) -> None:
+        for obj in session.deleted:
+            if isinstance(obj, model):
+                raise error(f"{noun} {getattr(obj, 'id', None)} cannot be deleted")
+        for obj in session.dirty:
+            if isinstance(obj, model) and session.is_modified(obj, include_collections=False):
+                raise error(f"{noun} {getattr(obj, 'id', None)} cannot be changed")
+
+    @event.listens_for(OrmSession, "do_orm_execute")
+    def _refuse_statements(state: Any) -> None:
+        mapper = state.bind_mapper
+        if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is model:
+            raise error(f"{plural} cannot be updated or deleted")

@@ -190,6 +190,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     line = timeline(random.Random(2027))
     seed_demo_catalog(today=today, line=line)
     seed_demo_gifts(today=gifts_day)
+    seed_demo_points(today=gifts_day)
     seed_demo_awards(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
@@ -435,6 +436,107 @@ def seed_demo_awards(*, today: date) -> None:
     awards.nominate(
         month.id, colleagues[2].id, "Hỗ trợ khách hàng lớn suốt dịp cuối năm.", actor=manager
     )
+
+
+#: the demo's kudos this month: (giver's e-mail name or index, recipient's, points, value, message)
+DEMO_KUDOS = (
+    ("quanly", "nhanvien", 30, 0, "Cảm ơn em đã ở lại hỗ trợ khách hàng đến tối thứ Sáu."),
+    (10, "nhanvien", 20, 2, "Cảm ơn bạn đã giúp mình chuẩn bị buổi demo!"),
+    ("nhanvien", 11, 15, 1, "Ý tưởng gói ưu đãi mới rất hay, cảm ơn bạn!"),
+    ("nhansu", 12, 25, 2, "Cảm ơn anh đã hướng dẫn nhân viên mới tuần này."),
+    (13, "quanly", 10, 3, "Cảm ơn chị đã minh bạch trong buổi họp quý."),
+    (14, 15, 20, 0, "Cảm ơn bạn đã trực hộ ca cuối tuần."),
+)
+
+
+def seed_demo_points(*, today: date) -> None:
+    """Kudos and points: HR's settings (allowances per role, the per-pair limit, a point's
+    worth), the company values, two rewards priced in points, a work anniversary programme
+    that gives points, and a few kudos this month (some to the demo employee, who can spend
+    them), through the services the pages use. Kept small: one month."""
+    from perks.catalog import services as catalog
+    from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
+    from perks.money import Money
+    from perks.recognition import gifts, kudos
+    from perks.recognition.models import Occasion
+
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    if hr is None:
+        raise RuntimeError("the demo people must be seeded before the points")
+    kudos.update_points_settings(
+        kudos.PointsSettingsData(
+            monthly_allowance=100,
+            role_allowances={Role.MANAGER.value: 200},
+            pair_monthly_limit=50,
+            point_value=1_000,
+        ),
+        actor=hr,
+    )
+    values = [
+        kudos.create_value(kudos.ValueData(vi, en), actor=hr)
+        for vi, en in (
+            ("Tận tâm với khách hàng", "Customer care"),
+            ("Sáng tạo", "Creativity"),
+            ("Đồng đội", "Teamwork"),
+            ("Chính trực", "Integrity"),
+        )
+    ]
+    rewards = [
+        catalog.PerkData(
+            title_vi="Một buổi chiều nghỉ phép",
+            title_en="An afternoon off",
+            category=PerkCategory.WELLNESS,
+            value_vi="Nửa ngày nghỉ có lương",
+            value_en="Half a paid day off",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=1,
+            limit_period=LimitPeriod.MONTH,
+            points_price=150,
+        ),
+        catalog.PerkData(
+            title_vi="Cà phê cho cả nhóm",
+            title_en="Coffee for the team",
+            category=PerkCategory.FOOD_DRINK,
+            partner_name="Cộng Cà Phê",
+            value_vi="Phiếu 200.000 ₫",
+            value_en="A 200,000 ₫ voucher",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=None,
+            points_price=40,
+        ),
+    ]
+    for data in rewards:
+        perk = catalog.create_perk(data, actor=hr)
+        catalog.set_perk_image(perk.id, demo_picture("coffee"), actor=hr)
+        catalog.publish_perk(perk.id, actor=hr)
+    anniversary = db.session.scalar(select(Occasion).where(Occasion.key == "work_anniversary"))
+    if anniversary is not None:
+        gifts.create_programme(
+            gifts.ProgrammeData(
+                name_vi="Điểm thưởng kỷ niệm ngày vào làm",
+                name_en="Work anniversary points",
+                occasion_id=anniversary.id,
+                perk_id=None,
+                points=200,
+                days_ahead=0,
+                message_vi="Cảm ơn bạn đã gắn bó cùng Sen Vàng!",
+                message_en="Thank you for your years with Sen Vàng!",
+                unit_cost=Money(0, "VND"),
+                budget=Money(200_000 * PEOPLE_COUNT, "VND"),
+            ),
+            actor=hr,
+        )
+    people = list(db.session.scalars(select(User).order_by(User.id)))
+
+    def who(key: str | int) -> User:
+        if isinstance(key, int):
+            return people[key]
+        return next(p for p in people if p.email == f"{key}@{DEMO_DOMAIN}")
+
+    for giver, recipient, amount, value, message in DEMO_KUDOS:
+        kudos.give_kudos(
+            who(giver), who(recipient).id, amount, values[value].id, message, today=today
+        )
 
 
 def date_the_setup(line: Timeline, *, since: datetime) -> None:

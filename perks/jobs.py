@@ -46,6 +46,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.recognition.grant_due_gifts",
         "schedule": timedelta(hours=1),
     },
+    # points: what ended months left of each allowance expires, this month's is credited;
+    # hourly, so a new month starts within the hour in the company's time zone
+    "settle-points-months": {
+        "task": "perks.recognition.settle_points_months",
+        "schedule": timedelta(hours=1),
+    },
     "roll-up-clicks": {"task": "perks.referrals.roll_up_clicks", "schedule": timedelta(hours=1)},
     "purge-ended-sessions": {
         "task": "perks.auth.purge_ended_sessions",

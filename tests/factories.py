@@ -24,6 +24,7 @@ from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
 from perks.notifications.models import Notification
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
+from perks.recognition.points_models import CompanyValue
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.shop.models import (
     Order,
@@ -78,6 +79,17 @@ class UserFactory(BaseFactory):
         db.session.add(user)
         db.session.commit()
         return user
+
+
+class CompanyValueFactory(BaseFactory):
+    """An active company value a kudos may name."""
+
+    class Meta:
+        model = CompanyValue
+
+    name_vi = factory.Sequence(lambda n: f"Tận tâm {n}")
+    name_en = factory.Sequence(lambda n: f"Care {n}")
+    active = True
 
 
 class PerkFactory(BaseFactory):

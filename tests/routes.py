@@ -210,6 +210,15 @@ ROUTES: dict[str, Route] = {
     ),
     "recognition.fairness_report": Route("GET", lambda s: "/manage/fairness", HR),
     "recognition.fairness_csv": Route("GET", lambda s: "/manage/fairness.csv", HR),
+    # Kudos and points: everyone's own (no person's id in any URL); a perk not priced in
+    # points is no reward: 404. HR sets the allowances, the per-pair limit and the values.
+    "points.mine": Route("GET", lambda s: "/points", SIGNED_IN),
+    "points.give": Route("GET", lambda s: "/kudos/new", SIGNED_IN),
+    "points.rewards": Route("GET", lambda s: "/rewards", SIGNED_IN),
+    "points.spend": Route("POST", lambda s: f"/rewards/{s['perk']}/spend", only(ok=404)),
+    "points.settings": Route("GET", lambda s: "/manage/points", HR),
+    "points.create_value": Route("GET", lambda s: "/manage/points/values/new", HR),
+    "points.edit_value": Route("GET", lambda s: f"/manage/points/values/{s['value']}/edit", HR),
     # Storefront: public; a missing slug is a 404 for everybody
     "shop.index": Route("GET", lambda s: "/shop/", everyone(200)),
     "shop.category": Route("GET", lambda s: f"/shop/c/{s['category']}", everyone(200)),

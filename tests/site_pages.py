@@ -45,6 +45,7 @@ from perks.payments.models import StripeEvent
 from perks.people import imports
 from perks.people.models import PeopleImport, Role, User
 from perks.recognition.models import Award, GiftProgramme, Occasion
+from perks.recognition.points_models import CompanyValue
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order, OrderStatus, Product, ProductCategory
 from tests.routes import ANONYMOUS, ROLES, ROUTES
@@ -249,6 +250,11 @@ def _award(user: User | None) -> str | None:
     return _path("/manage/awards/{}/edit", _first(select(Award.id).order_by(Award.id)))
 
 
+def _value(user: User | None) -> str | None:
+    value = _first(select(CompanyValue.id).order_by(CompanyValue.id))
+    return _path("/manage/points/values/{}/edit", value)
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -336,6 +342,13 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.edit_award", _award),
         _page("recognition.nominations", "/manage/nominations"),
         _page("recognition.fairness_report", "/manage/fairness"),
+        # kudos and points: everyone's own pages; HR's settings and values
+        _page("points.mine", "/points"),
+        _page("points.give", "/kudos/new"),
+        _page("points.rewards", "/rewards"),
+        _page("points.settings", "/manage/points"),
+        _page("points.create_value", "/manage/points/values/new"),
+        _page("points.edit_value", _value),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),

@@ -114,6 +114,7 @@ def _perk_data(form: PerkForm) -> services.PerkData:
         locations=tuple(form.locations.data or ()),
         employment_types=frozenset(EmploymentType(t) for t in form.employment_types.data or ()),
         min_tenure_days=form.min_tenure_days.data or 0,
+        points_price=form.points_price.data,
     )
 
 

@@ -138,6 +138,11 @@ class PerkForm(Form):
     limit_period = SelectField(
         _l("Limit period"), choices=enum_choices(LimitPeriod), default=LimitPeriod.EVER.value
     )
+    points_price = IntegerField(
+        _l("Price in points"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_COUNT)],
+        description=_l("A reward staff may buy with the points colleagues gave them. Empty: not."),
+    )
     allocation = SelectField(
         _l("Allocation"), choices=enum_choices(Allocation), default=Allocation.FIRST_COME.value
     )

@@ -132,6 +132,7 @@ class Perk(BilingualMixin, TimestampMixin, Base):
         CheckConstraint("remaining_stock IS NULL OR remaining_stock >= 0", name="stock"),
         CheckConstraint("per_person_limit IS NULL OR per_person_limit >= 1", name="limit"),
         CheckConstraint("min_tenure_days >= 0", name="tenure"),
+        CheckConstraint("points_price IS NULL OR points_price > 0", name="points_price"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -168,6 +169,9 @@ class Perk(BilingualMixin, TimestampMixin, Base):
     locations: Mapped[list[str]] = mapped_column(JSON, default=list)
     employment_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     min_tenure_days: Mapped[int] = mapped_column(Integer, default=0)
+    #: a reward: the points it costs (``perks.recognition.points.spend_points``); None: not
+    #: for points
+    points_price: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     departments: Mapped[list[Department]] = relationship(
@@ -233,7 +237,8 @@ class Claim(TimestampMixin, Base):
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: the last day the claim can be used (the perk's end), if any
     expires_on: Mapped[date | None] = mapped_column(Date)
-    #: "draw" when won in a draw, else "claim"
+    #: "draw" when won in a draw, "gift" when given, "points" when bought with points, else
+    #: "claim"
     source: Mapped[str] = mapped_column(String(8), default="claim")
 
     perk: Mapped[Perk] = relationship(lazy="joined")

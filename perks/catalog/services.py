@@ -62,6 +62,8 @@ class PerkData:
     locations: tuple[str, ...] = ()
     employment_types: frozenset[EmploymentType] = field(default_factory=frozenset)
     min_tenure_days: int = 0
+    #: a reward's price in points (``perks.recognition.kudos.spend_points``); None: not one
+    points_price: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
         raise ValidationFailed(_("The limit per person must be at least 1, or empty for none."))
     if data.min_tenure_days < 0:
         raise ValidationFailed(_("Tenure cannot be negative."))
+    if data.points_price is not None and data.points_price < 1:
+        raise ValidationFailed(_("A price in points is at least 1, or empty for none."))
     if data.code_mode is CodeMode.SHARED and not data.shared_code.strip():
         raise ValidationFailed(_("Enter the shared code."))
     if data.allocation is Allocation.DRAW and (
@@ -197,6 +201,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     perk.locations = sorted({place.strip() for place in data.locations if place.strip()})
     perk.employment_types = sorted(t.value for t in data.employment_types)
     perk.min_tenure_days = data.min_tenure_days
+    perk.points_price = data.points_price
 
 
 def publish_perk(perk_id: int, *, actor: User) -> Perk:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -27,12 +27,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    event,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks import glossary
-from perks.db import Base, TimestampMixin, utcnow
+from perks.db import Base, TimestampMixin, refuse_changes, utcnow
 from perks.i18n import LabelledEnum
 from perks.money import Money, money_column, optional_money_column
 
@@ -330,19 +329,5 @@ class LedgerIsAppendOnly(RuntimeError):
     """Code tried to change or delete a ledger entry: a bug, never user input."""
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_ledger_changes(session: Session, flush_context: Any, instances: Any) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, LedgerEntry):
-            raise LedgerIsAppendOnly(f"ledger entry {obj.id} cannot be deleted")
-    for obj in session.dirty:
-        if isinstance(obj, LedgerEntry) and session.is_modified(obj, include_collections=False):
-            raise LedgerIsAppendOnly(f"ledger entry {obj.id} cannot be changed")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_ledger_statements(state: Any) -> None:
-    """``update(LedgerEntry)`` / ``delete(LedgerEntry)`` through the ORM are refused too."""
-    mapper = state.bind_mapper
-    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is LedgerEntry:
-        raise LedgerIsAppendOnly("ledger entries cannot be updated or deleted")
+# An ORM guard: entries are only ever added.
+refuse_changes(LedgerEntry, LedgerIsAppendOnly, noun="ledger entry", plural="ledger entries")

@@ -44,6 +44,8 @@ PERSONAL = (
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     NavItem(_l("Calendar"), "recognition.calendar"),
+    # short: an employee's links and the language menu share one line of a laptop's screen
+    NavItem(lazy_pgettext("navigation", "Points"), "points.mine"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
@@ -60,6 +62,9 @@ PERSONAL_MENUS = (
             NavItem(_l("Browse perks"), "catalog.index"),
             NavItem(_l("My perks"), "catalog.my_perks"),
             NavItem(_l("Rules"), "catalog.rules"),
+            NavItem(_l("My points"), "points.mine"),
+            NavItem(_l("Give kudos"), "points.give"),
+            NavItem(_l("Rewards"), "points.rewards"),
         ),
     ),
     NavSection(
@@ -92,6 +97,7 @@ WORK = (
             NavItem(_l("Awards"), "recognition.manage_awards", (Role.HR,)),
             NavItem(_l("Nominations"), "recognition.nominations", (Role.HR,)),
             NavItem(_l("Fairness report"), "recognition.fairness_report", (Role.HR,)),
+            NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),

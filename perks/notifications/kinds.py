@@ -52,6 +52,13 @@ KINDS: dict[str, Kind] = {
             email_template="gift_granted",
         ),
         Kind(
+            "gift_points_granted",
+            _l("Points as a gift for me"),
+            _l("A gift for you: %(programme)s"),
+            _l("Your gift for %(date)s: %(points)s points to spend on rewards."),
+            email_template="gift_granted",
+        ),
+        Kind(
             "draw_won",
             _l("A draw I won"),
             _l("You won a seat: %(perk)s"),

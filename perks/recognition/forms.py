@@ -145,6 +145,13 @@ def _money(text: str | None) -> Money | None:
         raise ValidationError(error.message) from error
 
 
+def _optional_id(value: object) -> int | None:
+    """A select's id, or None for its empty choice."""
+    if value in ("", None, "None"):
+        return None
+    return int(str(value))
+
+
 class ProgrammeForm(Form):
     """HR's gift programme. ``for_departments`` adds a budget field per department."""
 
@@ -153,9 +160,17 @@ class ProgrammeForm(Form):
     occasion_id = SelectField(_l("Occasion"), coerce=int, validators=[InputRequired()])
     perk_id = SelectField(
         _l("Gift"),
-        coerce=int,
-        validators=[InputRequired()],
+        coerce=_optional_id,
+        validators=[Optional()],
         description=_l("A published perk of kind gift: its code pool, shared code or voucher."),
+    )
+    points = IntegerField(
+        _l("Or points"),
+        validators=[Optional(), NumberRange(1, 100_000)],
+        description=_l(
+            "Instead of a perk: points to spend on rewards. They cost their worth at the "
+            "company's point value."
+        ),
     )
     days_ahead = IntegerField(
         _l("Days ahead"),
@@ -175,8 +190,8 @@ class ProgrammeForm(Form):
     )
     unit_cost = StringField(
         _l("Cost of one gift"),
-        validators=[DataRequired(), Length(max=40)],
-        description=_l("In VND, for example 200.000"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("In VND, for example 200.000 (points: worked out from the point value)"),
     )
     budget = StringField(
         _l("Budget per occasion year"),
@@ -228,7 +243,10 @@ class ProgrammeForm(Form):
         self, occasions: Sequence[Occasion], perks: Sequence[Perk], locations: Sequence[str]
     ) -> None:
         self.occasion_id.choices = [SelectChoice(o.id, o.localized("name")) for o in occasions]
-        self.perk_id.choices = [SelectChoice(p.id, p.title) for p in perks]
+        self.perk_id.choices = [
+            SelectChoice("", _l("No perk: points")),
+            *(SelectChoice(p.id, p.title) for p in perks),
+        ]
         self.locations.choices = [SelectChoice(place, place) for place in locations]
 
     def budget_fields(self) -> list[Field]:
@@ -238,6 +256,7 @@ class ProgrammeForm(Form):
         """Show the programme as it is (a GET)."""
         self.name_vi.data, self.name_en.data = programme.name_vi, programme.name_en
         self.occasion_id.data, self.perk_id.data = programme.occasion_id, programme.perk_id
+        self.points.data = programme.points
         self.days_ahead.data = programme.days_ahead
         self.message_vi.data, self.message_en.data = programme.message_vi, programme.message_en
         self.unit_cost.data = format_money(programme.unit_cost)
@@ -281,7 +300,8 @@ class ProgrammeForm(Form):
             name_vi=self.name_vi.data or "",
             name_en=self.name_en.data or "",
             occasion_id=int(self.occasion_id.data),
-            perk_id=int(self.perk_id.data),
+            perk_id=self.perk_id.data,
+            points=self.points.data,
             days_ahead=int(self.days_ahead.data or 0),
             message_vi=self.message_vi.data or "",
             message_en=self.message_en.data or "",

@@ -19,7 +19,12 @@ Granting:
   the pool, the shared code or a voucher number), and an e-mail in the outbox, sent after
   the commit.
 
-Points and amounts paid with wages are not gifts yet: a programme's gift is a perk.
+A programme's gift is a perk or a number of points. Points are granted through the points
+ledger (``perks.recognition.points``: a ``gift`` entry in the person's received points, in the
+same transaction as the ``gift`` row) under the same once-per-year constraint and budgets: one
+gift of points costs its points at the company's point value (``point_value``, VND per point,
+a recognition setting), worked out when HR saves the programme and kept as its ``unit_cost``.
+Amounts paid with wages are not gifts yet.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from perks.extensions import db
 from perks.money import Money
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
-from perks.recognition import services
+from perks.recognition import points, services
 from perks.recognition.models import (
     Gift,
     GiftDepartmentBudget,
@@ -52,6 +57,7 @@ from perks.recognition.models import (
     Occasion,
     OccasionKind,
 )
+from perks.recognition.points_models import PointsEntryKind
 from perks.urls import absolute_url
 
 log = logging.getLogger(__name__)
@@ -60,6 +66,8 @@ log = logging.getLogger(__name__)
 CATCH_UP_DAYS = 7
 #: the most days ahead of its occasion a gift may be granted
 MAX_DAYS_AHEAD = 60
+#: the most points one gift may give
+MAX_GIFT_POINTS = 100_000
 #: how far ahead HR's preview looks
 PREVIEW_DAYS = 30
 
@@ -71,7 +79,8 @@ class ProgrammeData:
     name_vi: str
     name_en: str
     occasion_id: int
-    perk_id: int
+    #: the gift: a perk of kind gift, or (``perk_id`` None) ``points``
+    perk_id: int | None
     days_ahead: int
     message_vi: str
     message_en: str
@@ -85,6 +94,7 @@ class ProgrammeData:
     requires_children: bool = False
     #: department id -> the most its gifts of one occasion year may cost
     department_budgets: dict[int, Money] = field(default_factory=dict)
+    points: int | None = None
 
 
 @dataclass(frozen=True)
@@ -361,7 +371,11 @@ def _grant(due: Due, today: date) -> bool:
                 )
                 return False
             with db.session.begin_nested():
-                claim = grant_gift(programme.perk, due.person, today=today)
+                claim = (
+                    grant_gift(programme.perk, due.person, today=today)
+                    if programme.perk is not None
+                    else None
+                )
                 gift = Gift(
                     programme_id=programme.id,
                     user_id=due.person.id,
@@ -370,12 +384,20 @@ def _grant(due: Due, today: date) -> bool:
                     department_id=due.person.department_id,
                     currency=programme.currency,
                     cost_amount=programme.unit_cost_amount,
-                    claim_id=claim.id,
+                    claim_id=claim.id if claim is not None else None,
+                    points=programme.points if claim is None else None,
                     granted_at=utcnow(),
                 )
                 db.session.add(gift)
                 db.session.flush()
-            _tell(gift, claim.code, programme, due.person)
+                if gift.points is not None:
+                    points.append_entry(
+                        user_id=due.person.id,
+                        kind=PointsEntryKind.GIFT,
+                        points=gift.points,
+                        gift_id=gift.id,
+                    )
+            _tell(gift, claim.code if claim is not None else "", programme, due.person)
     except IntegrityError:
         return False  # another run granted it first
     except (SoldOut, NotEligible) as error:
@@ -386,23 +408,34 @@ def _grant(due: Due, today: date) -> bool:
 
 def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None:
     """Tell the person about their gift: a notification, and the e-mail if they want it, in
-    their language (flush only)."""
+    their language (flush only). A gift of points links to the person's points."""
+    if gift.claim_id is None:
+        kind, perk_title = "gift_points_granted", ""
+        gift_shown: object = gift.points
+        url, email_url = link("points.mine"), absolute_url("points.mine")
+    else:
+        assert programme.perk is not None  # a gift with a claim is a perk's
+        kind, perk_title = "gift_granted", programme.perk.localized("title", person.locale)
+        gift_shown = both(programme.perk, "title")
+        url = link("catalog.my_claim", claim_id=gift.claim_id)
+        email_url = absolute_url("catalog.my_claim", claim_id=gift.claim_id)
     notify(
         person,
-        "gift_granted",
+        kind,
         {
             "programme": both(programme, "name"),
-            "perk": both(programme.perk, "title"),
+            "perk" if gift.claim_id is not None else "points": gift_shown,
             "date": gift.occasion_on,
         },
-        url=link("catalog.my_claim", claim_id=gift.claim_id),
+        url=url,
         email={
             "programme_name": programme.localized("name", person.locale),
             "message": programme.localized("message", person.locale),
-            "perk_title": programme.perk.localized("title", person.locale),
+            "perk_title": perk_title,
+            "points": gift.points,
             "code": code,
             "occasion_on": gift.occasion_on,
-            "claim_url": absolute_url("catalog.my_claim", claim_id=gift.claim_id),
+            "claim_url": email_url,
         },
     )
 
@@ -426,14 +459,30 @@ def _check(data: ProgrammeData) -> ProgrammeData:
     occasion = db.session.get(Occasion, data.occasion_id)
     if occasion is None:
         raise ValidationFailed(str(_l("Choose an occasion.")), field="occasion_id")
-    check_gift_perk(data.perk_id)
+    unit_cost = data.unit_cost
+    if data.perk_id is not None and data.points is not None:
+        raise ValidationFailed(str(_l("Give a perk or points, not both.")), field="points")
+    if data.perk_id is None:
+        if data.points is None or not 1 <= data.points <= MAX_GIFT_POINTS:
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "Choose a gift perk, or give from 1 to %(most)d points.",
+                        most=MAX_GIFT_POINTS,
+                    )
+                ),
+                field="points",
+            )
+        unit_cost = Money(data.points * services.current_settings().point_value, "VND")
+    else:
+        check_gift_perk(data.perk_id)
     if not 0 <= data.days_ahead <= MAX_DAYS_AHEAD:
         raise ValidationFailed(
             str(_l("From 0 to %(days)d days ahead.", days=MAX_DAYS_AHEAD)), field="days_ahead"
         )
-    if data.unit_cost.amount < 0:
+    if unit_cost.amount < 0:
         raise ValidationFailed(str(_l("A cost cannot be negative.")), field="unit_cost")
-    currency = data.unit_cost.currency
+    currency = unit_cost.currency
     if data.budget is not None and (data.budget.currency != currency or data.budget.amount < 0):
         raise ValidationFailed(
             str(_l("The budget is an amount in %(currency)s.", currency=currency)), field="budget"
@@ -458,7 +507,7 @@ def _check(data: ProgrammeData) -> ProgrammeData:
         days_ahead=data.days_ahead,
         message_vi=message_vi,
         message_en=message_en,
-        unit_cost=data.unit_cost,
+        unit_cost=unit_cost,
         budget=data.budget,
         department_ids=tuple(sorted(set(data.department_ids))),
         locations=tuple(loc.strip() for loc in data.locations if loc.strip()),
@@ -467,6 +516,7 @@ def _check(data: ProgrammeData) -> ProgrammeData:
         gender=data.gender,
         requires_children=data.requires_children,
         department_budgets=dict(data.department_budgets),
+        points=data.points,
     )
 
 
@@ -476,6 +526,7 @@ def _described(programme: GiftProgramme) -> dict[str, object]:
         "name_en": programme.name_en,
         "occasion_id": programme.occasion_id,
         "perk_id": programme.perk_id,
+        "points": programme.points,
         "days_ahead": programme.days_ahead,
         "message_vi": programme.message_vi,
         "message_en": programme.message_en,
@@ -498,6 +549,7 @@ def _described(programme: GiftProgramme) -> dict[str, object]:
 def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:
     programme.name_vi, programme.name_en = data.name_vi, data.name_en
     programme.occasion_id, programme.perk_id = data.occasion_id, data.perk_id
+    programme.points = data.points if data.perk_id is None else None
     programme.days_ahead = data.days_ahead
     programme.message_vi, programme.message_en = data.message_vi, data.message_en
     programme.currency = data.unit_cost.currency

@@ -110,13 +110,28 @@ class RecognitionSettings(TimestampMixin, Base):
     ``perks.recognition.services.DEFAULT_MILESTONES`` and no founding day)."""
 
     __tablename__ = "recognition_settings"
-    __table_args__ = (CheckConstraint(f"id = {SETTINGS_ROW_ID}", name="one_row"),)
+    __table_args__ = (
+        CheckConstraint(f"id = {SETTINGS_ROW_ID}", name="one_row"),
+        CheckConstraint("monthly_allowance >= 0", name="monthly_allowance"),
+        CheckConstraint("pair_monthly_limit >= 1", name="pair_monthly_limit"),
+        CheckConstraint("point_value_amount >= 0", name="point_value"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     #: the company's founding day (its year counts the company's anniversaries)
     founded_on: Mapped[date | None] = mapped_column(Date)
     #: the years of service celebrated as work anniversaries, ascending: [1, 3, 5, 10]
     anniversary_milestones: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: the points everyone may give each month, unless a role of theirs gives more
+    monthly_allowance: Mapped[int] = mapped_column(Integer, default=100)
+    #: role value -> the points its holders may give each month (a person gets the most of
+    #: their roles' and the company's)
+    role_allowances: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    #: the most points one person may give one colleague in a month (stops trading in pairs)
+    pair_monthly_limit: Mapped[int] = mapped_column(Integer, default=50)
+    #: what one point is worth to the company in VND (a gift of points counts so against its
+    #: programme's budget)
+    point_value_amount: Mapped[int] = mapped_column(BigInteger, default=1_000)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
 
@@ -144,14 +159,18 @@ class GiftProgramme(BilingualMixin, TimestampMixin, Base):
         CheckConstraint("unit_cost_amount >= 0", name="unit_cost"),
         CheckConstraint("budget_amount IS NULL OR budget_amount >= 0", name="budget"),
         CheckConstraint("min_tenure_days >= 0", name="tenure"),
+        CheckConstraint("(perk_id IS NULL) <> (points IS NULL)", name="perk_or_points"),
+        CheckConstraint("points IS NULL OR points > 0", name="points"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name_vi: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     occasion_id: Mapped[int] = mapped_column(ForeignKey("occasion.id"), index=True)
-    #: the gift: a perk of kind gift (its code mode says pool, shared code or voucher)
-    perk_id: Mapped[int] = mapped_column(ForeignKey("perk.id"), index=True)
+    #: the gift: a perk of kind gift (its code mode says pool, shared code or voucher)...
+    perk_id: Mapped[int | None] = mapped_column(ForeignKey("perk.id"), index=True)
+    #: ... or this many points, received through the points ledger
+    points: Mapped[int | None] = mapped_column(Integer)
     #: granted this many days before the occasion (0: on the day)
     days_ahead: Mapped[int] = mapped_column(SmallInteger, default=0)
     message_vi: Mapped[str] = mapped_column(Text, default="")
@@ -176,7 +195,7 @@ class GiftProgramme(BilingualMixin, TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     occasion: Mapped[Occasion] = relationship(lazy="joined")
-    perk: Mapped[Perk] = relationship(lazy="joined")
+    perk: Mapped[Perk | None] = relationship(lazy="joined")
     departments: Mapped[list[Department]] = relationship(
         secondary=gift_programme_department, lazy="selectin", order_by="Department.name"
     )
@@ -227,6 +246,7 @@ class Gift(Base):
     __table_args__ = (
         UniqueConstraint("programme_id", "user_id", "occasion_year"),
         CheckConstraint("cost_amount >= 0", name="cost"),
+        CheckConstraint("(claim_id IS NULL) <> (points IS NULL)", name="claim_or_points"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -242,13 +262,15 @@ class Gift(Base):
     )
     currency: Mapped[str] = mapped_column(String(3))
     cost_amount: Mapped[int] = mapped_column(BigInteger)
-    #: the person's claim of the gift perk, with its code
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), unique=True)
+    #: the person's claim of the gift perk, with its code (None: a gift of points)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)
+    #: the points given (None: a gift of a perk); the points ledger has their entry
+    points: Mapped[int | None] = mapped_column(Integer)
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     programme: Mapped[GiftProgramme] = relationship(lazy="joined")
     user: Mapped[User] = relationship(lazy="select")
-    claim: Mapped[Claim] = relationship(lazy="select")
+    claim: Mapped[Claim | None] = relationship(lazy="select")
 
     cost = money_column("cost_amount")
 

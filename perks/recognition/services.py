@@ -16,8 +16,9 @@ Dates:
 from __future__ import annotations
 
 import calendar as solar_calendar
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as default_field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -49,6 +50,11 @@ BUILTIN_FIXED = _l(
     "The calendar's occasions keep their names and dates; "
     "deactivate it and add one of your own instead."
 )
+#: points until HR says otherwise: the monthly allowance to give, the most one person gives
+#: one colleague in a month, and what one point is worth in VND
+DEFAULT_MONTHLY_ALLOWANCE = 100
+DEFAULT_PAIR_MONTHLY_LIMIT = 50
+DEFAULT_POINT_VALUE = 1_000
 #: the longest window ``personal_dates`` looks ahead
 MAX_WINDOW_DAYS = 366
 
@@ -59,6 +65,12 @@ class Settings:
 
     founded_on: date | None
     anniversary_milestones: tuple[int, ...]
+    #: points (``perks.recognition.points``): everyone's monthly allowance, the roles' own,
+    #: the most one person gives one colleague a month, one point's worth in VND
+    monthly_allowance: int = DEFAULT_MONTHLY_ALLOWANCE
+    role_allowances: Mapping[str, int] = default_field(default_factory=dict)
+    pair_monthly_limit: int = DEFAULT_PAIR_MONTHLY_LIMIT
+    point_value: int = DEFAULT_POINT_VALUE
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,14 @@ def current_settings() -> Settings:
     row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
     if row is None:
         return Settings(founded_on=None, anniversary_milestones=DEFAULT_MILESTONES)
-    return Settings(row.founded_on, tuple(row.anniversary_milestones))
+    return Settings(
+        row.founded_on,
+        tuple(row.anniversary_milestones),
+        monthly_allowance=row.monthly_allowance,
+        role_allowances=dict(row.role_allowances or {}),
+        pair_monthly_limit=row.pair_monthly_limit,
+        point_value=row.point_value_amount,
+    )
 
 
 def occasions(*, active_only: bool = False) -> list[Occasion]:

@@ -52,7 +52,7 @@ def _language() -> str:
     return str(get_locale() or "vi")
 
 
-def _field_error(form: Form, error: ValidationFailed) -> None:
+def field_error(form: Form, error: ValidationFailed) -> None:
     """Put a service's refusal on the field it names, else above the form."""
     field = getattr(form, str(error.details.get("field")), None)
     if field is not None and hasattr(field, "errors"):
@@ -117,7 +117,7 @@ def create() -> Response | Page:
         try:
             occasion = services.create_occasion(form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(
                 _("The occasion “%(name)s” is saved.", name=occasion.localized("name")), "success"
@@ -139,7 +139,7 @@ def edit(occasion_id: int) -> Response | Page:
         try:
             services.update_occasion(occasion.id, form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
@@ -189,7 +189,7 @@ def settings() -> Response | Page:
                 actor=current_user,
             )
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
@@ -209,7 +209,7 @@ def _programme_form(programme: GiftProgramme | None) -> ProgrammeForm:
     if programme is not None:
         if programme.occasion not in occasions:
             occasions.append(programme.occasion)
-        if programme.perk not in perks:
+        if programme.perk is not None and programme.perk not in perks:
             perks.append(programme.perk)
     locations = set(admin_queries.staff_locations()) | set(programme.locations if programme else ())
     form.set_choices(occasions, perks, sorted(locations))
@@ -256,7 +256,7 @@ def _save_programme(programme: GiftProgramme | None) -> Response | Page:
                     programme.id, form.data_for_service(), actor=current_user
                 )
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("The gift programme “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".programmes"), 303)

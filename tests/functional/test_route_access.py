@@ -78,6 +78,7 @@ def samples() -> dict[str, int]:
     return {
         "award": award.id,
         "nomination": nomination.id,
+        "value": factories.CompanyValueFactory().id,
         "occasion": occasion.id,
         "programme": programme.id,
         "person": person.id,

@@ -31,7 +31,7 @@ from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
 from perks.people.models import Role, User
-from perks.recognition import awards, gifts
+from perks.recognition import awards, gifts, kudos
 from perks.recognition import services as occasions
 from perks.recognition.awards import AwardData
 from perks.recognition.gifts import ProgrammeData
@@ -112,6 +112,10 @@ SHOWS_THE_ROWS = {
     "people.departments",
     "people.directory",
     "people_import.review",
+    "points.give",
+    "points.mine",
+    "points.rewards",
+    "points.settings",
     "recognition.calendar",
     "recognition.manage",
     "recognition.preview",
@@ -207,6 +211,7 @@ def _start(viewers: dict[str, User]) -> World:
     world.samples.update(
         award=award.id,
         nomination=nomination.id,
+        value=factories.CompanyValueFactory().id,
         programme=programme.id,
         occasion=own_occasion.id,
         person=person.id,
@@ -283,6 +288,7 @@ def grow(world: World, scale: int) -> None:
     sample_person = db.session.get(User, samples["person"])
     assert sample_person is not None
     products: list[Product] = []
+    today_ = company_today()
     for _ in range(scale):
         world.units += 1
         n = world.units
@@ -384,6 +390,15 @@ def grow(world: World, scale: int) -> None:
         today = company_today()
         factories.UserFactory(department=department, birth_month=today.month, birth_day=today.day)
         gifts.grant_due_gifts(today)
+        # Kudos and points: a value, kudos from the unit's people to every viewer and from the
+        # employee to one of them, a reward the employee buys, a gift of points.
+        value = factories.CompanyValueFactory()
+        for giver in people:
+            for viewer in viewers.values():
+                kudos.give_kudos(giver, viewer.id, 2, value.id, f"Cảm ơn {n}", today=today_)
+        kudos.give_kudos(employee, team[0].id, 1, value.id, f"Giỏi lắm {n}", today=today_)
+        reward = factories.PerkFactory(points_price=1, per_person_limit=None)
+        kudos.spend_points(reward.id, employee, today=today_)
         # Ledger adjustments, and an e-mail in the outbox.
         for person in [employee, team[0]]:
             ledger.record_adjustment(

@@ -1,0 +1,392 @@
+"""Kudos and rewards: a colleague gives points from their monthly allowance
+(``give_kudos``), a person spends the points they received on a perk priced in points
+(``spend_points``); HR sets the company's values and the points settings
+(``create_value``, ``update_value``, ``update_points_settings``, each audited). Each public
+function is one transaction; the points move through ``perks.recognition.points`` alone.
+
+Rules of a kudos: not to oneself; to an active colleague; one active company value; a
+message of 1 to ``MAX_KUDOS_MESSAGE`` characters; at least one point, never more than the
+giver's allowance left this month, and no more than ``pair_monthly_limit`` points from one
+person to one colleague in a month (so two people cannot trade points back and forth). The
+giver's row is locked while the allowance is counted: simultaneous kudos never overdraw it.
+
+A reward is claimed through the catalog (``perks.catalog.claims.grant_claim``: window,
+audience, per-person limit and stock all apply) and paid in the same transaction; when the
+catalog refuses, nothing is paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from perks import audit
+from perks.catalog.claims import grant_claim
+from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
+from perks.db import transaction, utcnow
+from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.mail import send_email
+from perks.people.models import Role, User
+from perks.recognition import points, services
+from perks.recognition.models import SETTINGS_ROW_ID, RecognitionSettings
+from perks.recognition.points_models import (
+    MAX_KUDOS_MESSAGE,
+    CompanyValue,
+    Kudos,
+    PointsEntryKind,
+)
+from perks.urls import absolute_url
+
+#: the most points a setting may name (an allowance, a pair limit)
+MAX_POINTS_SETTING = 100_000
+#: the longest name of a company value
+MAX_VALUE_NAME = 80
+
+
+# --- company values (HR) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueData:
+    name_vi: str
+    name_en: str
+    active: bool = True
+
+
+def values(*, active_only: bool = False) -> list[CompanyValue]:
+    """The company's values, active first, by Vietnamese name. Raises nothing."""
+    query = select(CompanyValue)
+    if active_only:
+        query = query.where(CompanyValue.active.is_(True))
+    return sorted(db.session.scalars(query).all(), key=lambda v: (not v.active, v.name_vi))
+
+
+def get_value(value_id: int) -> CompanyValue:
+    """Raises NotFound: no such value."""
+    value = db.session.get(CompanyValue, value_id)
+    if value is None:
+        raise NotFound()
+    return value
+
+
+def _check_value(data: ValueData) -> ValueData:
+    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
+    if not name_vi or not name_en:
+        raise ValidationFailed(
+            str(_l("Give the name in both languages.")),
+            field="name_vi" if not name_vi else "name_en",
+        )
+    if len(name_vi) > MAX_VALUE_NAME or len(name_en) > MAX_VALUE_NAME:
+        raise ValidationFailed(
+            str(_l("Keep the name under %(count)d characters.", count=MAX_VALUE_NAME)),
+            field="name_vi" if len(name_vi) > MAX_VALUE_NAME else "name_en",
+        )
+    return ValueData(name_vi, name_en, data.active)
+
+
+def _described_value(value: CompanyValue) -> dict[str, object]:
+    return {"name_vi": value.name_vi, "name_en": value.name_en, "active": value.active}
+
+
+def create_value(data: ValueData, *, actor: User) -> CompanyValue:
+    """Add a company value (``recognition.value_created``).
+
+    Raises:
+        ValidationFailed: a name missing or too long.
+    """
+    data = _check_value(data)
+    with transaction():
+        value = CompanyValue(name_vi=data.name_vi, name_en=data.name_en, active=data.active)
+        db.session.add(value)
+        db.session.flush()
+        audit.record(
+            "recognition.value_created", actor=actor, target=value, **_described_value(value)
+        )
+    return value
+
+
+def update_value(value_id: int, data: ValueData, *, actor: User) -> CompanyValue:
+    """Rename a value or (de)activate it (``recognition.value_changed``, old and new
+    values). Kudos given keep pointing at it.
+
+    Raises:
+        NotFound: no such value.
+        ValidationFailed: as ``create_value``.
+    """
+    data = _check_value(data)
+    with transaction():
+        value = get_value(value_id)
+        before = _described_value(value)
+        value.name_vi, value.name_en, value.active = data.name_vi, data.name_en, data.active
+        changes = audit.changes(before, _described_value(value))
+        if changes:
+            audit.record("recognition.value_changed", actor=actor, target=value, changes=changes)
+    return value
+
+
+# --- points settings (HR) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointsSettingsData:
+    monthly_allowance: int
+    #: role value -> its monthly allowance; a role left out gets the company's
+    role_allowances: Mapping[str, int]
+    pair_monthly_limit: int
+    point_value: int
+
+
+def _points_described(settings: services.Settings) -> dict[str, object]:
+    return {
+        "monthly_allowance": settings.monthly_allowance,
+        "role_allowances": dict(sorted(settings.role_allowances.items())),
+        "pair_monthly_limit": settings.pair_monthly_limit,
+        "point_value": settings.point_value,
+    }
+
+
+def update_points_settings(data: PointsSettingsData, *, actor: User) -> services.Settings:
+    """Save the allowances, the per-pair limit and a point's worth
+    (``recognition.points_settings_changed``, old and new values). An allowance already
+    credited this month stays as it was; the next month's follows the new settings.
+
+    Raises:
+        ValidationFailed: a number out of range (naming the field), or an unknown role.
+    """
+    checks = [
+        ("monthly_allowance", data.monthly_allowance, 0),
+        ("pair_monthly_limit", data.pair_monthly_limit, 1),
+        ("point_value", data.point_value, 0),
+    ]
+    for role, allowance in data.role_allowances.items():
+        if role not in {r.value for r in Role}:
+            raise ValidationFailed(str(_l("No such role.")), field="role_allowances")
+        checks.append((f"role_{role}", allowance, 0))
+    for name, number, least in checks:
+        most = 10**9 if name == "point_value" else MAX_POINTS_SETTING
+        if not least <= number <= most:
+            raise ValidationFailed(
+                str(_l("From %(least)d to %(most)d.", least=least, most=most)), field=name
+            )
+    with transaction():
+        before = services.current_settings()
+        row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
+        if row is None:
+            row = RecognitionSettings(
+                id=SETTINGS_ROW_ID, anniversary_milestones=list(services.DEFAULT_MILESTONES)
+            )
+            db.session.add(row)
+        row.monthly_allowance = data.monthly_allowance
+        row.role_allowances = dict(sorted(data.role_allowances.items()))
+        row.pair_monthly_limit = data.pair_monthly_limit
+        row.point_value_amount = data.point_value
+        row.updated_by_id = actor.id
+        db.session.flush()
+        after = services.current_settings()
+        changes = audit.changes(_points_described(before), _points_described(after))
+        if changes:
+            audit.record(
+                "recognition.points_settings_changed", actor=actor, target=row, changes=changes
+            )
+    return after
+
+
+# --- kudos ----------------------------------------------------------------------------------
+
+
+def colleagues(person: User) -> list[User]:
+    """The active people ``person`` may give kudos to (everyone else), by name."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True), User.id != person.id).order_by(User.name)
+        )
+    )
+
+
+def given_to(giver_id: int, recipient_id: int, month: str) -> int:
+    """The points ``giver_id`` gave ``recipient_id`` in ``month``."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Kudos.points), 0)).where(
+            Kudos.giver_id == giver_id, Kudos.recipient_id == recipient_id, Kudos.month == month
+        )
+    )
+    return int(total or 0)
+
+
+def give_kudos(
+    giver: User,
+    recipient_id: int,
+    points_given: int,
+    value_id: int,
+    message: str,
+    *,
+    today: date,
+) -> Kudos:
+    """``giver`` gives ``points_given`` points of their allowance of ``today``'s month to a
+    colleague, naming a company value, with a message; the colleague is e-mailed.
+
+    Raises:
+        ValidationFailed: no message or one too long, fewer than one point, no such active
+            value, to oneself, or no such active colleague (naming the field).
+        LimitReached: more than the allowance left this month, or than the month's limit
+            of points to this colleague.
+    """
+    message = (message or "").strip()
+    if not message:
+        raise ValidationFailed(str(_l("Say what they did.")), field="message")
+    if len(message) > MAX_KUDOS_MESSAGE:
+        raise ValidationFailed(
+            str(_l("Keep the message under %(count)d characters.", count=MAX_KUDOS_MESSAGE)),
+            field="message",
+        )
+    if points_given < 1:
+        raise ValidationFailed(str(_l("Give at least one point.")), field="points")
+    if recipient_id == giver.id:
+        raise ValidationFailed(
+            str(_l("Kudos go to a colleague, not to yourself.")), field="recipient"
+        )
+    month = points.month_of(today)
+    with transaction():
+        value = db.session.get(CompanyValue, value_id)
+        if value is None or not value.active:
+            raise ValidationFailed(str(_l("Choose one of the company's values.")), field="value")
+        recipient = db.session.get(User, recipient_id)
+        if recipient is None or not recipient.active:
+            raise ValidationFailed(str(_l("Choose a colleague.")), field="recipient")
+        me = points.lock_person(giver.id)
+        if me is None or not me.active:
+            raise NotFound()
+        points.credit_allowance(me, month)
+        left = points.allowance_left(me.id, month)
+        if points_given > left:
+            raise LimitReached(
+                str(_l("You have %(left)d points left to give this month.", left=left))
+            )
+        limit = services.current_settings().pair_monthly_limit
+        already = given_to(me.id, recipient.id, month)
+        if already + points_given > limit:
+            raise LimitReached(
+                str(
+                    _l(
+                        "At most %(limit)d points a month to one colleague: you can give "
+                        "%(name)s %(left)d more this month.",
+                        limit=limit,
+                        name=recipient.name,
+                        left=max(limit - already, 0),
+                    )
+                )
+            )
+        kudos = Kudos(
+            giver_id=me.id,
+            recipient_id=recipient.id,
+            value_id=value.id,
+            points=points_given,
+            message=message,
+            month=month,
+            given_at=utcnow(),
+        )
+        db.session.add(kudos)
+        db.session.flush()
+        points.append_entry(
+            user_id=me.id,
+            kind=PointsEntryKind.GIVEN,
+            points=-points_given,
+            month=month,
+            kudos_id=kudos.id,
+        )
+        points.append_entry(
+            user_id=recipient.id,
+            kind=PointsEntryKind.RECEIVED,
+            points=points_given,
+            kudos_id=kudos.id,
+        )
+        tell_recipient(kudos)
+    return kudos
+
+
+def tell_recipient(kudos: Kudos) -> None:
+    """The recipient's e-mail about their kudos, in their language (outbox; flush only).
+    The one place kudos are announced: the notification centre will take it over."""
+    recipient = kudos.recipient
+    send_email(
+        recipient.email,
+        "kudos_received",
+        locale=recipient.locale,
+        person=recipient,
+        giver_name=kudos.giver.name,
+        points=kudos.points,
+        value_name=kudos.value.localized("name", recipient.locale),
+        message=kudos.message,
+        points_url=absolute_url("points.mine"),
+    )
+
+
+def kudos_of(user_id: int, kudos_ids: list[int]) -> dict[int, Kudos]:
+    """The kudos named by a person's history (one query)."""
+    if not kudos_ids:
+        return {}
+    found = db.session.scalars(select(Kudos).where(Kudos.id.in_(kudos_ids)))
+    return {k.id: k for k in found if user_id in (k.giver_id, k.recipient_id)}
+
+
+# --- rewards --------------------------------------------------------------------------------
+
+
+def rewards() -> list[Perk]:
+    """The published perks priced in points, cheapest first. Raises nothing."""
+    return list(
+        db.session.scalars(
+            select(Perk)
+            .where(
+                Perk.status == PerkStatus.PUBLISHED,
+                Perk.points_price.is_not(None),
+                Perk.allocation == Allocation.FIRST_COME,
+            )
+            .order_by(Perk.points_price, Perk.title_vi)
+        )
+    )
+
+
+def spend_points(perk_id: int, person: User, *, today: date) -> Claim:
+    """``person`` buys the reward ``perk_id`` with the points they received: the catalog's
+    claim and the ledger's debit in one transaction.
+
+    Raises:
+        NotFound: no such published perk priced in points.
+        LimitReached: not enough points, or the perk's per-person limit is used up.
+        NotEligible, SoldOut: the catalog's refusals (nothing is paid).
+    """
+    with transaction():
+        perk = db.session.get(Perk, perk_id)
+        if (
+            perk is None
+            or perk.status is not PerkStatus.PUBLISHED
+            or perk.points_price is None
+            or perk.allocation is not Allocation.FIRST_COME
+        ):
+            raise NotFound()
+        price = perk.points_price
+        me = points.lock_person(person.id)
+        if me is None or not me.active:
+            raise NotEligible()
+        have = points.received_balance(me.id)
+        if have < price:
+            raise LimitReached(
+                str(
+                    _l(
+                        "This reward costs %(price)d points; you have %(have)d.",
+                        price=price,
+                        have=have,
+                    )
+                )
+            )
+        claim = grant_claim(perk, me, today=today, source="points")
+        points.append_entry(
+            user_id=me.id, kind=PointsEntryKind.REWARD, points=-price, claim_id=claim.id
+        )
+    return claim

@@ -1,0 +1,114 @@
+"""Forms of kudos and points: giving kudos, HR's points settings and company values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from perks.forms import Form
+from perks.people.models import Role, User
+from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData
+from perks.recognition.points_models import MAX_KUDOS_MESSAGE, CompanyValue
+from perks.recognition.services import Settings
+
+#: the prefix of the per-role allowance fields
+ROLE_FIELD = "role_"
+
+
+class KudosForm(Form):
+    recipient = SelectField(_l("Colleague"), coerce=int, validators=[InputRequired()])
+    points = IntegerField(
+        _l("Points"), validators=[InputRequired(), NumberRange(1, MAX_POINTS_SETTING)]
+    )
+    value = SelectField(_l("Company value"), coerce=int, validators=[InputRequired()])
+    message = TextAreaField(
+        _l("Message"),
+        validators=[DataRequired(), Length(max=MAX_KUDOS_MESSAGE)],
+        render_kw={"rows": 3, "maxlength": MAX_KUDOS_MESSAGE},
+        description=_l("What they did, in a sentence or two."),
+    )
+    submit = SubmitField(_l("Give kudos"))
+
+    def set_choices(self, colleagues: Sequence[User], values: Sequence[CompanyValue]) -> None:
+        self.recipient.choices = [SelectChoice(p.id, p.name) for p in colleagues]
+        self.value.choices = [SelectChoice(v.id, v.name) for v in values]
+
+
+class ValueForm(Form):
+    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=80)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=80)])
+    active = BooleanField(_l("Active: kudos may name it"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    @classmethod
+    def for_value(cls, value: CompanyValue, **kwargs: Any) -> Self:
+        data = {"name_vi": value.name_vi, "name_en": value.name_en, "active": value.active}
+        return cls(data=data, **kwargs)
+
+    def data_for_service(self) -> ValueData:
+        return ValueData(self.name_vi.data or "", self.name_en.data or "", bool(self.active.data))
+
+
+def _points_field(label: object, *, least: int = 0) -> IntegerField:
+    return IntegerField(label, validators=[InputRequired(), NumberRange(least, MAX_POINTS_SETTING)])
+
+
+class PointsSettingsForm(Form):
+    """The allowances (the company's and, optionally, each role's), the per-pair limit and
+    a point's worth."""
+
+    monthly_allowance = _points_field(_l("Monthly allowance to give"))
+    pair_monthly_limit = _points_field(_l("Most points to one colleague a month"), least=1)
+    point_value = IntegerField(
+        _l("Worth of one point (VND)"),
+        validators=[InputRequired(), NumberRange(0, 10**9)],
+        description=_l("A gift of points costs its programme's budget this much per point."),
+    )
+    submit = SubmitField(_l("Save"))
+
+    @classmethod
+    def with_roles(cls, **kwargs: Any) -> PointsSettingsForm:
+        """The form with an optional allowance field per role."""
+
+        class WithRoles(cls):  # type: ignore[valid-type,misc]
+            pass
+
+        for role in Role:
+            setattr(
+                WithRoles,
+                f"{ROLE_FIELD}{role.value}",
+                IntegerField(
+                    role.label,
+                    validators=[Optional(), NumberRange(0, MAX_POINTS_SETTING)],
+                    description=_l("Empty: the company's allowance."),
+                ),
+            )
+        form: PointsSettingsForm = WithRoles(**kwargs)
+        return form
+
+    def role_fields(self) -> list[Any]:
+        return [f for f in self if f.name.startswith(ROLE_FIELD)]
+
+    def fill(self, settings: Settings) -> None:
+        self.monthly_allowance.data = settings.monthly_allowance
+        self.pair_monthly_limit.data = settings.pair_monthly_limit
+        self.point_value.data = settings.point_value
+        for role_field in self.role_fields():
+            role_field.data = settings.role_allowances.get(role_field.name.removeprefix(ROLE_FIELD))
+
+    def data_for_service(self) -> PointsSettingsData:
+        return PointsSettingsData(
+            monthly_allowance=int(self.monthly_allowance.data or 0),
+            role_allowances={
+                f.name.removeprefix(ROLE_FIELD): int(f.data)
+                for f in self.role_fields()
+                if f.data is not None
+            },
+            pair_monthly_limit=int(self.pair_monthly_limit.data or 0),
+            point_value=int(self.point_value.data or 0),
+        )

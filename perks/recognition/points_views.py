@@ -1,0 +1,165 @@
+"""Kudos and points pages: my points (``/points``), give kudos (``/kudos/new``), the rewards
+(``/rewards``) and spending points on one; HR's points settings and company values
+(``/manage/points``).
+
+Each person sees only their own balances and history: no page takes a person's id.
+Views turn forms into plain data and call one service.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.catalog.claims import company_today
+from perks.errors import Conflict, NotEligible, ValidationFailed
+from perks.forms import ConfirmForm, require_confirmation
+from perks.people.access import roles_required
+from perks.people.models import Role
+from perks.recognition import kudos, points, services
+from perks.recognition.points_forms import KudosForm, PointsSettingsForm, ValueForm
+from perks.recognition.points_models import CompanyValue
+from perks.recognition.views import field_error
+
+bp = Blueprint("points", __name__)
+
+Page = str | tuple[str, int]
+
+hr_only = roles_required(Role.HR)
+
+
+@bp.get("/points")
+@roles_required()
+def mine() -> str:
+    """The person's own balances and history (nobody else's: no id in the URL)."""
+    today = company_today()
+    entries = points.history(current_user.id)
+    return render_template(
+        "points/mine.html",
+        balances=points.balances(current_user, today),
+        entries=entries,
+        kudos=kudos.kudos_of(current_user.id, [e.kudos_id for e in entries if e.kudos_id]),
+        month=points.month_of(today),
+    )
+
+
+@bp.route("/kudos/new", methods=["GET", "POST"])
+@roles_required()
+def give() -> Response | Page:
+    form = KudosForm()
+    form.set_choices(kudos.colleagues(current_user), kudos.values(active_only=True))
+    if form.validate_on_submit():
+        try:
+            given = kudos.give_kudos(
+                current_user,
+                int(form.recipient.data),
+                int(form.points.data or 0),
+                int(form.value.data),
+                form.message.data or "",
+                today=company_today(),
+            )
+        except ValidationFailed as error:
+            field_error(form, error)
+        except Conflict as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(
+                _(
+                    "You gave %(name)s %(points)d points.",
+                    name=given.recipient.name,
+                    points=given.points,
+                ),
+                "success",
+            )
+            return redirect(url_for(".mine"), 303)
+    status = 400 if form.is_submitted() else 200
+    page = render_template(
+        "points/give.html",
+        form=form,
+        balances=points.balances(current_user, company_today()),
+        settings=services.current_settings(),
+    )
+    return page, status
+
+
+@bp.get("/rewards")
+@roles_required()
+def rewards() -> str:
+    return render_template(
+        "points/rewards.html",
+        rewards=kudos.rewards(),
+        received=points.received_balance(current_user.id),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/rewards/<int:perk_id>/spend")
+@roles_required()
+def spend(perk_id: int) -> Response:
+    """Raises NotFound (404): no such reward."""
+    require_confirmation()
+    try:
+        claim = kudos.spend_points(perk_id, current_user, today=company_today())
+    except (Conflict, NotEligible) as error:
+        flash(error.message, "warning")
+        return redirect(url_for(".rewards"), 303)
+    flash(_("Your reward is ready: show its code at the counter."), "success")
+    return redirect(url_for("catalog.my_claim", claim_id=claim.id), 303)
+
+
+# --- HR -------------------------------------------------------------------------------------
+
+
+@bp.route("/manage/points", methods=["GET", "POST"])
+@hr_only
+def settings() -> Response | Page:
+    current = services.current_settings()
+    form = PointsSettingsForm.with_roles()
+    if request.method == "GET":
+        form.fill(current)
+    if form.validate_on_submit():
+        try:
+            kudos.update_points_settings(form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            field_error(form, error)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".settings"), 303)
+    status = 400 if form.is_submitted() else 200
+    page = render_template("points/settings.html", form=form, values=kudos.values())
+    return page, status
+
+
+def _save_value(value: CompanyValue | None) -> Response | Page:
+    if value is not None and request.method == "GET":
+        form = ValueForm.for_value(value)
+    else:
+        form = ValueForm()
+    if form.validate_on_submit():
+        try:
+            if value is None:
+                saved = kudos.create_value(form.data_for_service(), actor=current_user)
+            else:
+                saved = kudos.update_value(value.id, form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            field_error(form, error)
+        else:
+            flash(_("The value “%(name)s” is saved.", name=saved.name), "success")
+            return redirect(url_for(".settings"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("points/value_form.html", form=form, value=value), status
+
+
+@bp.route("/manage/points/values/new", methods=["GET", "POST"])
+@hr_only
+def create_value() -> Response | Page:
+    return _save_value(None)
+
+
+@bp.route("/manage/points/values/<int:value_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit_value(value_id: int) -> Response | Page:
+    """Raises NotFound (404): no such value."""
+    return _save_value(kudos.get_value(value_id))

@@ -1,0 +1,135 @@
+"""Points under simultaneous requests (PostgreSQL): kudos sent at the same moment by one giver
+never give more than the allowance, rewards bought at the same moment never spend more than
+the points received, and several hosts settling the month write each entry once. Each thread
+has its own app context, so its own session and connection; a barrier releases them
+together. SQLite serialises writers, so these prove nothing there and are skipped."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from perks.errors import LimitReached
+from perks.extensions import db
+from perks.people.models import Role
+from perks.recognition import kudos, points
+from perks.recognition.kudos import PointsSettingsData
+from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
+from perks.recognition.points_verify import verify_points
+from tests.factories import CompanyValueFactory, PerkFactory, UserFactory
+from tests.helpers import is_postgres
+
+pytestmark = pytest.mark.postgres_only
+
+THREADS = 6
+DAY = date(2027, 3, 10)
+
+
+def race(app: Flask, attempt: Callable[[int], object]) -> tuple[int, int, list[str]]:
+    """Run ``attempt(n)`` in THREADS threads at once: (successes, refusals, other errors)."""
+    barrier = threading.Barrier(THREADS)
+    errors: list[str] = []
+
+    def one(n: int) -> str:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                attempt(n)
+                return "ok"
+            except LimitReached:
+                return "refused"
+            except Exception as error:  # any other error is a failure
+                errors.append(repr(error))
+                return "error"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        outcomes = list(pool.map(one, range(THREADS)))
+    return outcomes.count("ok"), outcomes.count("refused"), errors
+
+
+@pytest.fixture
+def postgres(app):  # type: ignore[no-untyped-def]
+    if not is_postgres(app):
+        pytest.skip("racing requests need PostgreSQL (row locks); set TEST_DATABASE_URL")
+    hr = UserFactory(roles={Role.HR}, active=False)
+    kudos.update_points_settings(PointsSettingsData(100, {}, 100, 1_000), actor=hr)
+    return app
+
+
+def test_simultaneous_kudos_never_exceed_the_allowance(postgres):
+    giver = UserFactory()
+    colleagues = [UserFactory().id for _ in range(THREADS)]
+    value_id = CompanyValueFactory().id
+    giver_id = giver.id
+    db.session.remove()
+
+    def give(n: int) -> None:
+        me = db.session.get(type(giver), giver_id)
+        kudos.give_kudos(me, colleagues[n], 30, value_id, "Cảm ơn!", today=DAY)
+
+    given, refused, errors = race(postgres, give)
+
+    assert errors == []
+    assert (given, refused) == (3, 3)  # 3 × 30 of 100
+    assert points.allowance_left(giver_id, "2027-03") == 10
+    credits = db.session.scalar(
+        select(func.count()).where(
+            PointsEntry.user_id == giver_id, PointsEntry.kind == PointsEntryKind.ALLOWANCE
+        )
+    )
+    assert credits == 1
+    assert db.session.scalar(select(func.count()).select_from(Kudos)) == 3
+    assert verify_points().ok
+
+
+def test_simultaneous_rewards_never_spend_more_than_was_received(postgres):
+    person = UserFactory()
+    value = CompanyValueFactory()
+    for _ in range(2):
+        kudos.give_kudos(UserFactory(), person.id, 50, value.id, "Giỏi lắm!", today=DAY)
+    reward_ids = [PerkFactory(points_price=30, per_person_limit=None).id for _ in range(THREADS)]
+    person_id = person.id
+    db.session.remove()
+
+    def spend(n: int) -> None:
+        me = db.session.get(type(person), person_id)
+        kudos.spend_points(reward_ids[n], me, today=DAY)
+
+    bought, refused, errors = race(postgres, spend)
+
+    assert errors == []
+    assert (bought, refused) == (3, 3)  # 3 × 30 of 100
+    assert points.received_balance(person_id) == 10
+    assert verify_points().ok
+
+
+def test_hosts_settling_the_month_together_write_each_entry_once(postgres):
+    value = CompanyValueFactory()
+    givers = [UserFactory() for _ in range(4)]
+    for giver in givers:
+        kudos.give_kudos(giver, UserFactory().id, 25, value.id, "Cảm ơn!", today=DAY)
+    db.session.remove()
+
+    done, _, errors = race(postgres, lambda n: points.settle_months(date(2027, 4, 1)))
+
+    assert errors == []
+    assert done == THREADS
+    expired = db.session.scalars(
+        select(PointsEntry.points).where(PointsEntry.kind == PointsEntryKind.EXPIRED)
+    ).all()
+    assert expired == [-75] * 4
+    april = db.session.scalar(
+        select(func.count()).where(
+            PointsEntry.kind == PointsEntryKind.ALLOWANCE, PointsEntry.month == "2027-04"
+        )
+    )
+    assert april == 8  # every active person once
+    assert verify_points().ok

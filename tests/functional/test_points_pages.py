@@ -1,0 +1,175 @@
+"""Kudos and points pages: giving kudos from the form (400 with the reason when refused), my
+points showing only the viewer's own balances and history, spending points on a reward, HR's
+settings and values, a programme of points from HR's form, and the navigation's links."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from perks.catalog.claims import company_today
+from perks.extensions import db
+from perks.people.models import Role
+from perks.recognition import kudos, points, services
+from perks.recognition.models import GiftProgramme, Occasion
+from perks.recognition.points_models import CompanyValue
+from tests.factories import CompanyValueFactory, PerkFactory, UserFactory
+
+
+def test_a_person_gives_kudos_from_the_form(client, login_as):
+    me = login_as(Role.EMPLOYEE, locale="en")
+    colleague = UserFactory(name="Trần Thị Đồng")
+    value = CompanyValueFactory(name_en="Teamwork")
+
+    page = client.get("/kudos/new").get_data(as_text=True)
+    assert "Trần Thị Đồng" in page
+    assert "Teamwork" in page
+    assert me.name not in page.split('data-testid="kudos-form"')[1]  # not to oneself
+
+    form = {"recipient": colleague.id, "points": "20", "value": value.id, "message": "Cảm ơn!"}
+    response = client.post("/kudos/new", data=form)
+    assert response.status_code == 303
+    assert points.received_balance(colleague.id) == 20
+
+    too_many = client.post("/kudos/new", data={**form, "points": "81"})
+    assert too_many.status_code == 400
+    assert "80 points left" in too_many.get_data(as_text=True)
+    over_pair = client.post("/kudos/new", data={**form, "points": "31"})
+    assert "you can give Trần Thị Đồng 30 more" in over_pair.get_data(as_text=True)
+
+
+def test_my_points_shows_only_my_own_balances_and_history(client, login_as):
+    me = login_as(Role.EMPLOYEE, locale="en")
+    value = CompanyValueFactory()
+    giver, stranger, other = UserFactory(name="Người Tặng"), UserFactory(), UserFactory()
+    today = company_today()
+    kudos.give_kudos(giver, me.id, 15, value.id, "Cảm ơn bạn nhiều", today=today)
+    kudos.give_kudos(stranger, other.id, 40, value.id, "Bí mật của người khác", today=today)
+
+    page = client.get("/points").get_data(as_text=True)
+
+    assert 'data-testid="received-balance">15<' in page
+    assert "Cảm ơn bạn nhiều" in page
+    assert "Người Tặng" in page
+    assert "Bí mật của người khác" not in page
+    assert "40" not in page.split('data-testid="points-history"')[1]
+    # no page takes another person's id
+    assert client.get(f"/points?user_id={other.id}").get_data(as_text=True).count("+40") == 0
+
+
+def test_a_person_spends_points_on_a_reward(client, login_as):
+    me = login_as(Role.EMPLOYEE, locale="en")
+    kudos.give_kudos(
+        UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=company_today()
+    )
+    reward = PerkFactory(points_price=40, title_en="Coffee for the team", per_person_limit=None)
+    dear = PerkFactory(points_price=400, title_en="A trip")
+
+    page = client.get("/rewards").get_data(as_text=True)
+    assert "Coffee for the team" in page
+    assert "350 more points needed" in page
+
+    response = client.post(f"/rewards/{reward.id}/spend")
+    assert response.status_code == 303
+    assert "/my-perks/" in response.headers["Location"]
+    assert points.received_balance(me.id) == 10
+
+    refused = client.post(f"/rewards/{reward.id}/spend", follow_redirects=True)
+    assert "costs 40 points; you have 10" in refused.get_data(as_text=True)
+    assert client.post(f"/rewards/{PerkFactory().id}/spend").status_code == 404
+    assert client.post(f"/rewards/{dear.id}/spend").status_code == 303
+    assert points.received_balance(me.id) == 10
+
+
+def test_hr_sets_the_allowances_and_the_values(client, login_as):
+    login_as(Role.HR, locale="en")
+    form = {
+        "monthly_allowance": "120",
+        "pair_monthly_limit": "40",
+        "point_value": "2000",
+        "role_manager": "250",
+        "role_employee": "",
+    }
+    assert client.get("/manage/points").status_code == 200
+    assert client.post("/manage/points", data=form).status_code == 303
+    saved = services.current_settings()
+    assert (saved.monthly_allowance, saved.pair_monthly_limit, saved.point_value) == (120, 40, 2000)
+    assert saved.role_allowances == {"manager": 250}
+    assert (
+        client.post("/manage/points", data={**form, "pair_monthly_limit": "0"}).status_code == 400
+    )
+
+    assert (
+        client.post(
+            "/manage/points/values/new",
+            data={"name_vi": "Sáng tạo", "name_en": "Creativity", "active": "y"},
+        ).status_code
+        == 303
+    )
+    value = db.session.scalars(select(CompanyValue)).one()
+    assert (
+        client.post(
+            f"/manage/points/values/{value.id}/edit", data={"name_vi": "Sáng tạo", "name_en": ""}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/manage/points/values/{value.id}/edit",
+            data={"name_vi": "Sáng tạo", "name_en": "Ideas"},
+        ).status_code
+        == 303
+    )
+    db.session.refresh(value)
+    assert (value.name_en, value.active) == ("Ideas", False)
+    assert "Ideas" in client.get("/manage/points").get_data(as_text=True)
+
+
+def test_hr_makes_a_programme_of_points(client, login_as):
+    login_as(Role.HR, locale="en")
+    services.add_vietnamese_calendar(actor=None)
+    birthday = db.session.scalars(select(Occasion).where(Occasion.key == "birthday")).one()
+    form = {
+        "name_vi": "Điểm sinh nhật",
+        "name_en": "Birthday points",
+        "occasion_id": str(birthday.id),
+        "perk_id": "",
+        "points": "150",
+        "days_ahead": "0",
+        "message_vi": "Chúc mừng sinh nhật!",
+        "message_en": "Happy birthday!",
+        "unit_cost": "",
+        "budget": "",
+        "min_tenure_days": "0",
+        "gender": "",
+    }
+    assert client.post("/manage/gifts/new", data={**form, "points": ""}).status_code == 400
+    assert client.post("/manage/gifts/new", data=form).status_code == 303
+    programme = db.session.scalars(select(GiftProgramme)).one()
+    assert (programme.perk_id, programme.points, programme.unit_cost_amount) == (None, 150, 150_000)
+    assert "150 points" in client.get("/manage/gifts").get_data(as_text=True)
+    assert client.get(f"/manage/gifts/{programme.id}/edit").status_code == 200
+
+
+def test_everyone_finds_the_points_pages_in_the_navigation(client, login_as):
+    login_as(Role.EMPLOYEE)
+    assert 'href="/points"' in client.get("/").get_data(as_text=True)
+
+
+def test_verify_points_agrees_then_names_a_forged_entry(runner):
+    from perks.recognition.points_models import PointsEntryKind
+
+    value = CompanyValueFactory()
+    giver, colleague = UserFactory(), UserFactory()
+    given = kudos.give_kudos(giver, colleague.id, 25, value.id, "Cảm ơn!", today=company_today())
+
+    agreed = runner.invoke(args=["perks", "verify-points"])
+    assert agreed.exit_code == 0, agreed.output
+    assert "Checked 3 points entries, 1 kudos, 2 people." in agreed.output
+
+    points.append_entry(
+        user_id=colleague.id, kind=PointsEntryKind.RECEIVED, points=25, kudos_id=given.id
+    )
+    db.session.commit()
+    forged = runner.invoke(args=["perks", "verify-points"])
+    assert forged.exit_code == 1
+    assert f"person {colleague.id}: received entries sum to 50" in forged.output
