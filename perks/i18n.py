@@ -4,8 +4,9 @@ enums whose members have labels."""
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Self
+from zoneinfo import ZoneInfo
 
 from babel import dates
 from flask import current_app, has_request_context, request, session
@@ -32,6 +33,16 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def company_zone() -> ZoneInfo:
+    """The company's time zone (``TIMEZONE``): calendar days, months and years are its."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting ``day`` in the company's time zone, as a UTC moment."""
+    return datetime.combine(day, time.min, tzinfo=company_zone()).astimezone(UTC)
 
 
 # --- dates ----------------------------------------------------------------------------------

@@ -56,22 +56,25 @@ def upgrade():
     op.create_table('points_entry',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('allowance', 'given', 'expired', 'received', 'gift', 'reward', name='pointsentrykind', native_enum=False, length=12), nullable=False),
+    sa.Column('kind', sa.Enum('allowance', 'given', 'expired', 'received', 'gift', 'reward', 'award', name='pointsentrykind', native_enum=False, length=12), nullable=False),
     sa.Column('points', sa.Integer(), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=True),
     sa.Column('kudos_id', sa.Integer(), nullable=True),
     sa.Column('gift_id', sa.Integer(), nullable=True),
     sa.Column('claim_id', sa.Integer(), nullable=True),
+    sa.Column('nomination_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.CheckConstraint("(kind = 'allowance' AND points > 0 AND month IS NOT NULL) OR (kind = 'given' AND points < 0 AND month IS NOT NULL AND kudos_id IS NOT NULL) OR (kind = 'expired' AND points < 0 AND month IS NOT NULL) OR (kind = 'received' AND points > 0 AND month IS NULL AND kudos_id IS NOT NULL) OR (kind = 'gift' AND points > 0 AND month IS NULL AND gift_id IS NOT NULL) OR (kind = 'reward' AND points < 0 AND month IS NULL AND claim_id IS NOT NULL)", name=op.f('ck_points_entry_kind_sign')),
+    sa.CheckConstraint("(kind = 'allowance' AND points > 0 AND month IS NOT NULL) OR (kind = 'given' AND points < 0 AND month IS NOT NULL AND kudos_id IS NOT NULL) OR (kind = 'expired' AND points < 0 AND month IS NOT NULL) OR (kind = 'received' AND points > 0 AND month IS NULL AND kudos_id IS NOT NULL) OR (kind = 'gift' AND points > 0 AND month IS NULL AND gift_id IS NOT NULL) OR (kind = 'reward' AND points < 0 AND month IS NULL AND claim_id IS NOT NULL) OR (kind = 'award' AND points > 0 AND month IS NULL AND nomination_id IS NOT NULL)", name=op.f('ck_points_entry_kind_sign')),
     sa.ForeignKeyConstraint(['claim_id'], ['claim.id'], name=op.f('fk_points_entry_claim_id_claim')),
     sa.ForeignKeyConstraint(['gift_id'], ['gift.id'], name=op.f('fk_points_entry_gift_id_gift')),
     sa.ForeignKeyConstraint(['kudos_id'], ['kudos.id'], name=op.f('fk_points_entry_kudos_id_kudos')),
+    sa.ForeignKeyConstraint(['nomination_id'], ['nomination.id'], name=op.f('fk_points_entry_nomination_id_nomination')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_points_entry_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_entry')),
     sa.UniqueConstraint('claim_id', name=op.f('uq_points_entry_claim_id')),
-    sa.UniqueConstraint('gift_id', name=op.f('uq_points_entry_gift_id'))
+    sa.UniqueConstraint('gift_id', name=op.f('uq_points_entry_gift_id')),
+    sa.UniqueConstraint('nomination_id', name=op.f('uq_points_entry_nomination_id'))
     )
     with op.batch_alter_table('points_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_points_entry_kudos_id'), ['kudos_id'], unique=False)

@@ -107,6 +107,13 @@ KINDS: dict[str, Kind] = {
             choices={"reason": _REASONS},
         ),
         Kind(
+            "kudos_received",
+            _l("Kudos for me"),
+            _l("%(giver)s gave you %(points)s points: %(value)s"),
+            _l("“%(message)s”"),
+            email_template="kudos_received",
+        ),
+        Kind(
             "award_received",
             _l("An award for me"),
             _l("You received the award: %(award)s"),

@@ -28,7 +28,9 @@ from perks.extensions import db
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.recognition.gifts import check_gift_perk
+from perks.recognition import points
 from perks.recognition.models import Award, Nomination, NominationState
+from perks.recognition.points_models import PointsEntryKind
 from perks.recognition.services import both_languages
 from perks.urls import absolute_url
 
@@ -355,10 +357,17 @@ def _may_decide(nomination: Nomination, actor: User) -> None:
 
 
 def credit_award_points(nomination: Nomination) -> None:
-    """Credit the award's points to the nominee for ``nomination`` (just approved): today
-    they are recorded on the nomination. The points ledger (kudos and points) connects here:
-    the one place an award's points are credited. Flushes only."""
+    """Credit the award's points to the nominee for ``nomination`` (just approved): recorded
+    on the nomination and, when there are any, an ``award`` entry of the points ledger the
+    nominee may spend on rewards (unique per nomination). Flushes only."""
     nomination.points = nomination.award.points
+    if nomination.points > 0:
+        points.append_entry(
+            user_id=nomination.nominee_id,
+            kind=PointsEntryKind.AWARD,
+            points=nomination.points,
+            nomination_id=nomination.id,
+        )
     db.session.flush()
 
 

@@ -29,10 +29,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from perks.extensions import db
+from perks.i18n import day_start
 from perks.money import Money
 from perks.people.models import EmploymentType, User
 from perks.recognition.gifts import programmes
 from perks.recognition.models import Gift, GiftProgramme, Nomination, NominationState
+from perks.recognition.points_models import PointsEntry, PointsEntryKind
+
+#: the ledger's entries that bring a person points
+RECEIVED_GAINS = (PointsEntryKind.RECEIVED, PointsEntryKind.GIFT, PointsEntryKind.AWARD)
 
 #: the fewest people a line of the report may count
 MIN_GROUP = 5
@@ -53,7 +58,7 @@ class Tally:
     #: currency -> minor units
     cost: dict[str, int] = field(default_factory=dict)
     awards: int = 0
-    #: None until the points ledger is connected (``points_received``)
+    #: points received in the year (``points_received``); None only for an empty tally
     points: int | None = None
 
     def add(self, other: Tally) -> None:
@@ -144,11 +149,23 @@ class Report:
         return self.total.tally.headcount < MIN_GROUP
 
 
-def points_received(year: int, person_ids: Sequence[int]) -> dict[int, int] | None:
-    """The points each person received in ``year``: None while recognition has no points
-    ledger, so the report shows no points column figures. The points ledger connects here
-    (one grouped query), and ``Tally.points`` fills in everywhere."""
-    return None
+def points_received(year: int, person_ids: Sequence[int]) -> dict[int, int]:
+    """The points each person received in ``year`` (company time): kudos received, gifts of
+    points and awards' points, from the points ledger (one grouped query; what they spent is
+    not subtracted)."""
+    if not person_ids:
+        return {}
+    rows = db.session.execute(
+        select(PointsEntry.user_id, func.sum(PointsEntry.points))
+        .where(
+            PointsEntry.kind.in_(RECEIVED_GAINS),
+            PointsEntry.created_at >= day_start(date(year, 1, 1)),
+            PointsEntry.created_at < day_start(date(year + 1, 1, 1)),
+        )
+        .group_by(PointsEntry.user_id)
+    )
+    wanted = set(person_ids)
+    return {user_id: int(total) for user_id, total in rows if user_id in wanted}
 
 
 DIMENSIONS: tuple[tuple[str, object, Callable[[User], str]], ...] = (
@@ -222,9 +239,8 @@ def _tallies(year: int, people: Iterable[User]) -> dict[int, Tally]:
         if user_id in tallies:
             tallies[user_id].awards += count
     points = points_received(year, list(tallies))
-    if points is not None:
-        for user_id, tally in tallies.items():
-            tally.points = points.get(user_id, 0)
+    for user_id, tally in tallies.items():
+        tally.points = points.get(user_id, 0)
     return tallies
 
 

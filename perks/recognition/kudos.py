@@ -30,7 +30,7 @@ from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
 from perks.db import transaction, utcnow
 from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.mail import send_email
+from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.recognition import points, services
 from perks.recognition.models import SETTINGS_ROW_ID, RecognitionSettings
@@ -310,19 +310,26 @@ def give_kudos(
 
 
 def tell_recipient(kudos: Kudos) -> None:
-    """The recipient's e-mail about their kudos, in their language (outbox; flush only).
-    The one place kudos are announced: the notification centre will take it over."""
+    """Tell the recipient of their kudos through the notification centre (the e-mail too,
+    unless they turned it off), in their language (flush only)."""
     recipient = kudos.recipient
-    send_email(
-        recipient.email,
+    notify(
+        recipient,
         "kudos_received",
-        locale=recipient.locale,
-        person=recipient,
-        giver_name=kudos.giver.name,
-        points=kudos.points,
-        value_name=kudos.value.localized("name", recipient.locale),
-        message=kudos.message,
-        points_url=absolute_url("points.mine"),
+        {
+            "giver": kudos.giver.name,
+            "points": kudos.points,
+            "value": both(kudos.value, "name"),
+            "message": kudos.message,
+        },
+        url=link("points.mine"),
+        email={
+            "giver_name": kudos.giver.name,
+            "points": kudos.points,
+            "value_name": kudos.value.localized("name", recipient.locale),
+            "message": kudos.message,
+            "points_url": absolute_url("points.mine"),
+        },
     )
 
 

@@ -71,6 +71,7 @@ def append_entry(
     kudos_id: int | None = None,
     gift_id: int | None = None,
     claim_id: int | None = None,
+    nomination_id: int | None = None,
     reason: str = "",
 ) -> PointsEntry:
     """Add one entry to the caller's unit of work (flushes, never commits). The database
@@ -83,6 +84,7 @@ def append_entry(
         kudos_id=kudos_id,
         gift_id=gift_id,
         claim_id=claim_id,
+        nomination_id=nomination_id,
         reason=reason,
         created_at=utcnow(),
     )

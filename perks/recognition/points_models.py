@@ -58,6 +58,7 @@ class PointsEntryKind(LabelledEnum):
     RECEIVED = "received", _l("Kudos received")  # received +, a kudos
     GIFT = "gift", _l("Gift of points")  # received +, a gift of a programme
     REWARD = "reward", _l("Reward")  # received −, a claim of a perk priced in points
+    AWARD = "award", _l("Award")  # received +, an approved nomination
 
     @property
     def account(self) -> PointsAccount:
@@ -131,7 +132,8 @@ class PointsEntry(Base):
             " OR (kind = 'expired' AND points < 0 AND month IS NOT NULL)"
             " OR (kind = 'received' AND points > 0 AND month IS NULL AND kudos_id IS NOT NULL)"
             " OR (kind = 'gift' AND points > 0 AND month IS NULL AND gift_id IS NOT NULL)"
-            " OR (kind = 'reward' AND points < 0 AND month IS NULL AND claim_id IS NOT NULL)",
+            " OR (kind = 'reward' AND points < 0 AND month IS NULL AND claim_id IS NOT NULL)"
+            " OR (kind = 'award' AND points > 0 AND month IS NULL AND nomination_id IS NOT NULL)",
             name="kind_sign",
         ),
         # the allowance is credited, and what is left of it expires, once per person and month
@@ -157,6 +159,7 @@ class PointsEntry(Base):
     kudos_id: Mapped[int | None] = mapped_column(ForeignKey("kudos.id"), index=True)
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift.id"), unique=True)
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)
+    nomination_id: Mapped[int | None] = mapped_column(ForeignKey("nomination.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: a machine code for automatic entries; free words for the rest
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from perks.catalog.models import Claim
 from perks.extensions import db
-from perks.recognition.models import Gift
+from perks.recognition.models import Gift, Nomination, NominationState
 from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
 
 K = PointsEntryKind
@@ -38,7 +38,8 @@ class PointsReport:
 
 
 def _expected(report: PointsReport) -> dict[tuple[int, PointsEntryKind, str | None], int]:
-    """What each (person, kind, month) should sum to, from the kudos, gifts and claims."""
+    """What each (person, kind, month) should sum to, from the kudos, gifts, awards and
+    claims."""
     expected: dict[tuple[int, PointsEntryKind, str | None], int] = defaultdict(int)
     for giver_id, recipient_id, month, points in db.session.execute(
         select(Kudos.giver_id, Kudos.recipient_id, Kudos.month, Kudos.points)
@@ -50,6 +51,12 @@ def _expected(report: PointsReport) -> dict[tuple[int, PointsEntryKind, str | No
         select(Gift.user_id, Gift.points).where(Gift.points.is_not(None))
     ):
         expected[(user_id, K.GIFT, None)] += gift_points or 0
+    for user_id, award_points in db.session.execute(
+        select(Nomination.nominee_id, Nomination.points).where(
+            Nomination.state == NominationState.APPROVED, Nomination.points > 0
+        )
+    ):
+        expected[(user_id, K.AWARD, None)] += award_points
     return expected
 
 

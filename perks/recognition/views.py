@@ -339,7 +339,7 @@ def _save_award(award: Award | None) -> Response | Page:
             else:
                 saved = awards.update_award(award.id, form.data_for_service(), actor=current_user)
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         else:
             flash(_("The award “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".manage_awards"), 303)
@@ -378,7 +378,7 @@ def nominate() -> Response | Page:
                 actor=current_user,
             )
         except ValidationFailed as error:
-            _field_error(form, error)
+            field_error(form, error)
         except NotPermitted as error:
             form.form_errors.append(error.message)
         else:

@@ -16,6 +16,7 @@ from perks.finance import payouts
 from perks.finance.periods import company_today
 from perks.mail import OutboxMessage
 from perks.notifications import services
+from perks.recognition import kudos
 from perks.notifications.models import Notification
 from perks.notifications.rendering import render
 from perks.people.models import Role
@@ -172,3 +173,12 @@ def _rows(person) -> list[Notification]:  # type: ignore[no-untyped-def]
             select(Notification).where(Notification.user_id == person.id).order_by(Notification.id)
         )
     )
+
+
+def test_kudos_tell_the_recipient_and_only_the_recipient():
+    an, binh = factories.UserFactory(locale="en", name="An"), factories.UserFactory(locale="en")
+    value = factories.CompanyValueFactory(name_en="Teamwork")
+    kudos.give_kudos(an, binh.id, 20, value.id, "Thanks for Friday", today=company_today())
+    assert told(binh) == [("kudos_received", "An gave you 20 points: Teamwork")]
+    assert kinds(an) == []
+    assert len(mails_to(binh)) == 1

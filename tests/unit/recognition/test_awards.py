@@ -19,9 +19,11 @@ from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from perks.people.models import Role
-from perks.recognition import awards
+from perks.recognition import awards, points
 from perks.recognition.awards import TRANSITIONS, AwardData, NominationRefused
 from perks.recognition.models import Nomination, NominationState
+from perks.recognition.points_models import PointsEntryKind
+from perks.recognition.points_verify import verify_points
 from tests.factories import PerkFactory, UserFactory
 
 N = NominationState
@@ -214,11 +216,23 @@ def test_approval_grants_the_gift_records_the_points_and_tells_both_people(hr, m
     ]
     assert awards.awards_of(approved.nominee) == [approved]
     assert actions()[-1] == "recognition.nomination_approved"
+    # the points are the nominee's to spend, through the points ledger
+    assert points.received_balance(approved.nominee_id) == 150
+    (entry,) = points.history(approved.nominee_id)
+    assert (entry.kind, entry.nomination_id) == (PointsEntryKind.AWARD, approved.id)
+    assert verify_points().ok
 
 
 def test_an_award_without_a_gift_is_approved_with_its_points_only(hr, manager):
     nomination = awards.approve(nominated(hr, manager, points=40).id, actor=hr)
     assert (nomination.claim_id, nomination.points) == (None, 40)
+    assert points.received_balance(nomination.nominee_id) == 40
+
+
+def test_an_award_without_points_writes_no_ledger_entry(hr, manager):
+    nomination = awards.approve(nominated(hr, manager, points=0).id, actor=hr)
+    assert points.history(nomination.nominee_id) == []
+    assert verify_points().ok
 
 
 def test_approval_is_refused_whole_when_the_gift_is_sold_out(hr, manager):

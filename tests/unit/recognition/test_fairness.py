@@ -14,7 +14,8 @@ from perks.catalog.models import PerkKind
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import EmploymentType, Gender, Role
-from perks.recognition import fairness
+from perks.catalog.claims import company_today
+from perks.recognition import awards, fairness, kudos
 from perks.recognition.fairness import Filters, Tally, merge_small
 from perks.recognition.models import (
     Award,
@@ -26,7 +27,7 @@ from perks.recognition.models import (
     Occasion,
     OccasionKind,
 )
-from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from tests.factories import CompanyValueFactory, DepartmentFactory, PerkFactory, UserFactory
 
 YEAR = 2027
 
@@ -164,10 +165,34 @@ def test_the_report_counts_gifts_and_awards_of_the_year_per_group(company):
     )
     assert women.cost_per_head == [Money(66_666, "VND")]  # 400.000 / 6, rounded down
     assert str(women.gifts_per_head) == "0.67"
-    assert women.tally.points is None  # no points ledger yet
+    assert women.tally.points == 0  # no kudos, gifts of points or awards' points in 2027
     budget = report.programmes[0]
     assert (budget.gifts, budget.spent) == (5, Money(500_000, "VND"))
     assert budget.departments == [("Sales", Money(900_000, "VND"), Money(400_000, "VND"))]
+
+
+def test_points_received_this_year_count_per_group_and_a_person_with_points_got_something():
+    """Kudos received, a gift of points and an award's points are counted; the points a
+    person gave are not theirs."""
+    hr = UserFactory(roles={Role.HR}, active=False)
+    sales = DepartmentFactory(name="Sales")
+    team = [UserFactory(department=sales) for _ in range(5)]
+    value = CompanyValueFactory()
+    today = company_today()
+    kudos.give_kudos(team[0], team[1].id, 30, value.id, "Cảm ơn", today=today)
+    kudos.give_kudos(team[2], team[1].id, 20, value.id, "Giỏi lắm", today=today)
+    award = awards.create_award(
+        awards.AwardData("Xuất sắc", "Star", "Mô tả", "Description", None, 40), actor=hr
+    )
+    manager = UserFactory(roles={Role.MANAGER}, active=False)
+    team[3].manager_id = manager.id
+    db.session.commit()
+    awards.approve(awards.nominate(award.id, team[3].id, "Great", actor=manager).id, actor=hr)
+    report = fairness.report(today.year)
+    (line,) = next(d for d in report.dimensions if d.key == "department").lines
+    assert (line.label, line.tally.points) == ("Sales", 90)
+    assert {p.id for p in report.nothing} == {team[0].id, team[2].id, team[4].id}
+    assert fairness.points_received(today.year - 1, [p.id for p in team]) == {}
 
 
 def test_people_who_received_nothing_this_year_are_listed(company):
