@@ -27,8 +27,8 @@ from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
-from perks.recognition.gifts import check_gift_perk
 from perks.recognition import points
+from perks.recognition.gifts import check_gift_perk
 from perks.recognition.models import Award, Nomination, NominationState
 from perks.recognition.points_models import PointsEntryKind
 from perks.recognition.services import both_languages

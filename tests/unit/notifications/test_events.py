@@ -16,10 +16,10 @@ from perks.finance import payouts
 from perks.finance.periods import company_today
 from perks.mail import OutboxMessage
 from perks.notifications import services
-from perks.recognition import kudos
 from perks.notifications.models import Notification
 from perks.notifications.rendering import render
 from perks.people.models import Role
+from perks.recognition import kudos
 from perks.shop.models import DisputeStatus
 from tests import factories
 from tests.helpers import make_draw

@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from flask_babel import force_locale
 
-from perks.catalog.claims import grant_gift
+from perks.catalog.claims import company_today, grant_gift
 from perks.catalog.models import PerkKind
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import EmploymentType, Gender, Role
-from perks.catalog.claims import company_today
 from perks.recognition import awards, fairness, kudos
 from perks.recognition.fairness import Filters, Tally, merge_small
 from perks.recognition.models import (
