@@ -314,19 +314,38 @@ def grant_due_gifts(today: date) -> int:
     constraint). A gift the budget or the perk's stock stops is left for a later run (HR
     may raise the budget or add codes) and logged; raises nothing else.
     """
-    granted = 0
+    # Who is owed what is read once, before the first grant: each grant commits, which
+    # expires everything the session holds, and reading people again after each would cost
+    # a query per person.
+    owed: list[Due] = []
     people = _people()
-    for programme_id in db.session.scalars(
-        select(GiftProgramme.id).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
-    ).all():
-        programme = get_programme(programme_id)
+    for programme in db.session.scalars(
+        select(GiftProgramme).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
+    ).unique():
         start = today - timedelta(days=CATCH_UP_DAYS)
         end = today + timedelta(days=programme.days_ahead)
         done = _granted(programme.id)
+        spent: dict[int, tuple[int, dict[int | None, int]]] = {}
         for due in dues(programme, start, end, people):
-            if (due.person.id, due.on.year) not in done and _grant(due, today):
-                granted += 1
-    return granted
+            if (due.person.id, due.on.year) in done:
+                continue
+            if due.on.year not in spent:
+                spent[due.on.year] = _spent(programme.id, due.on.year)
+            # what the budgets had already stopped is not tried again under the lock
+            if _fits(programme, due.person.department_id, *spent[due.on.year]):
+                owed.append(due)
+            else:
+                _log_stopped(programme.id, due)
+    return sum(1 for due in owed if _grant(due, today))
+
+
+def _log_stopped(programme_id: int, due: Due) -> None:
+    log.warning(
+        "gift programme %s: the budget stops the gift of person %s for %s",
+        programme_id,
+        due.person.id,
+        due.on,
+    )
 
 
 def _grant(due: Due, today: date) -> bool:
@@ -353,12 +372,7 @@ def _grant(due: Due, today: date) -> bool:
                 return False
             spent, per_department = _spent(programme.id, year)
             if not _fits(programme, due.person.department_id, spent, per_department):
-                log.warning(
-                    "gift programme %s: the budget stops the gift of person %s for %s",
-                    programme.id,
-                    due.person.id,
-                    due.on,
-                )
+                _log_stopped(programme.id, due)
                 return False
             with db.session.begin_nested():
                 claim = grant_gift(programme.perk, due.person, today=today)
