@@ -34,7 +34,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from perks import audit
+from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
@@ -501,6 +501,42 @@ def _described(programme: GiftProgramme) -> dict[str, object]:
     }
 
 
+def rule_terms(programme: GiftProgramme) -> dict[str, object]:
+    """The programme's rules as the rules history keeps them, with names rather than ids
+    (a version reads the same after a rename)."""
+    names = {d.id: d.name for d in programme.departments}
+    budgets = sorted(programme.department_budgets, key=lambda b: b.department.name)
+    return {
+        "name": {"vi": programme.name_vi, "en": programme.name_en},
+        "occasion": {"vi": programme.occasion.name_vi, "en": programme.occasion.name_en},
+        "gift": {"vi": programme.perk.title_vi, "en": programme.perk.title_en},
+        "days_ahead": programme.days_ahead,
+        "currency": programme.currency,
+        "unit_cost": programme.unit_cost_amount,
+        "budget": programme.budget_amount,
+        "department_budgets": {b.department.name: b.amount for b in budgets},
+        "departments": sorted(names.values()),
+        "locations": list(programme.locations),
+        "employment_types": list(programme.employment_types),
+        "min_tenure_days": programme.min_tenure_days,
+        "gender": programme.gender.value if programme.gender else None,
+        "requires_children": programme.requires_children,
+        "active": programme.active,
+    }
+
+
+def _record_version(programme: GiftProgramme, before: dict[str, object] | None) -> None:
+    db.session.flush()
+    db.session.refresh(programme)  # the occasion, perk and budgets' departments as they now are
+    rule_history.record_change(
+        rule_history.GIFT_PROGRAMME,
+        programme.id,
+        before,
+        rule_terms(programme),
+        since=programme.created_at,
+    )
+
+
 def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:
     programme.name_vi, programme.name_en = data.name_vi, data.name_en
     programme.occasion_id, programme.perk_id = data.occasion_id, data.perk_id
@@ -545,6 +581,7 @@ def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
             target=programme,
             **_described(programme),
         )
+        _record_version(programme, None)
     return programme
 
 
@@ -560,6 +597,7 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
     with transaction():
         programme = get_programme(programme_id)
         before = _described(programme)
+        terms_before = rule_terms(programme)
         _apply(programme, data)
         db.session.flush()
         after = _described(programme)
@@ -568,6 +606,7 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
             audit.record(
                 "recognition.programme_changed", actor=actor, target=programme, changes=changes
             )
+            _record_version(programme, terms_before)
     return programme
 
 
@@ -582,6 +621,7 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
     """
     with transaction():
         programme = get_programme(programme_id)
+        before = rule_terms(programme)
         services.switch(
             programme,
             active,
@@ -592,6 +632,7 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
                 _l("This programme is already paused."),
             ),
         )
+        _record_version(programme, before)
     return programme
 
 

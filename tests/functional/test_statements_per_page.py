@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from perks.catalog import claims, draws
+from perks.catalog import services as catalog
 from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkStatus
+from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.finance import payouts
@@ -348,6 +350,11 @@ def grow(world: World, scale: int) -> None:
             birth_day=soon.day,
             hire_date=date(soon.year - 1, soon.month, min(soon.day, 28)),
         )
+        # The rules history: the sample programme paused and resumed, a perk published.
+        gifts.set_programme_active(int(samples["programme"]), False, actor=hr)
+        gifts.set_programme_active(int(samples["programme"]), True, actor=hr)
+        published = catalog.create_perk(PerkData(f"Ưu đãi {n}", f"Perk {n}"), actor=hr)
+        catalog.publish_perk(published.id, actor=hr)
         # Ledger adjustments, and an e-mail in the outbox.
         for person in [employee, team[0]]:
             ledger.record_adjustment(
