@@ -81,7 +81,7 @@ def record_change(
     first version, dated ``since`` (when it was made). Raises nothing.
     """
     latest = _latest(subject, subject_id)
-    if latest is None and before is not None and dict(before) != dict(after):
+    if latest is None and before is not None:
         latest = RuleVersion(
             subject=subject,
             subject_id=subject_id,
@@ -91,6 +91,7 @@ def record_change(
         )
         db.session.add(latest)
     if latest is not None and latest.terms == dict(after):
+        db.session.flush()
         return None
     version = RuleVersion(
         subject=subject,

@@ -187,3 +187,11 @@ def test_a_gift_programme_change_and_pause_are_versions(client):
     assert "Days ahead: 7 → 5" in html
     assert "Active: yes → no" in html
     assert "Ngân sách mỗi năm" in page(client, "vi")
+
+
+def test_saving_an_older_perk_unchanged_keeps_one_version_dated_when_it_was_made(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    perk = factories.PerkFactory(title_vi="Vé xem phim", title_en="Cinema ticket")  # no version
+    catalog.update_perk(perk.id, perk_data(per_person_limit=1), actor=hr)
+    kept = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == perk.id)).all()
+    assert [(v.number, v.recorded_at.date()) for v in kept] == [(1, perk.created_at.date())]
