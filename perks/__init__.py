@@ -90,6 +90,7 @@ def register_models() -> None:
     import perks.recognition.models
     import perks.recognition.points_models
     import perks.referrals.models
+    import perks.rule_history
     import perks.shop.models  # noqa: F401  every model module, for the metadata
 
 
@@ -144,6 +145,7 @@ def register_tasks() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from perks.admin.brand_views import bp as brand_admin_bp
+    from perks.admin.rules_views import bp as rules_bp
     from perks.admin.views import bp as admin_bp
     from perks.auth.views import bp as auth_bp
     from perks.branding.views import bp as branding_bp
@@ -181,6 +183,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(brand_admin_bp)
+    app.register_blueprint(rules_bp)
     app.register_blueprint(branding_bp)
     app.register_blueprint(referral_stats_bp)
     app.register_blueprint(shop_bp)

@@ -251,7 +251,9 @@ def seed_demo_occasions(*, actor: User, today: date) -> None:
 def seed_demo_gifts(*, today: date) -> None:
     """What HR records for gift programmes (gender, children under 15, on a random of its
     own so the rest of the demo stays as it was), a birthday today for the demo employee,
-    three gift perks and their programmes (Tết, 8/3 with a budget per department, birthdays),
+    five gift perks and their programmes (Tết, 8/3 with a budget per department, birthdays,
+    1/6 for parents of children under 15, work anniversaries at the milestones; the budgets of
+    the last two run out),
     through the services HR's pages use; then today's run of the granting job."""
     from perks.catalog import services as catalog
     from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory, PerkKind
@@ -294,6 +296,29 @@ def seed_demo_gifts(*, today: date) -> None:
             value_vi="Phiếu 300.000 ₫",
             value_en="A 300,000 ₫ voucher",
             code_mode=CodeMode.POOL,
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+        "childrens_day": catalog.PerkData(
+            title_vi="Quà 1/6 cho con",
+            title_en="A 1 June present for your children",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.SHOPPING,
+            partner_name="Nhà sách Sen Vàng",
+            value_vi="Phiếu sách và đồ chơi 250.000 ₫",
+            value_en="A 250,000 ₫ books and toys voucher",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=None,
+            limit_period=LimitPeriod.YEAR,
+        ),
+        "work_anniversary": catalog.PerkData(
+            title_vi="Bữa tối kỷ niệm ngày vào làm",
+            title_en="A work anniversary dinner",
+            kind=PerkKind.GIFT,
+            category=PerkCategory.FOOD_DRINK,
+            value_vi="Phiếu ăn tối 1.000.000 ₫ cho hai người",
+            value_en="A 1,000,000 ₫ dinner for two",
+            code_mode=CodeMode.VOUCHER,
             per_person_limit=None,
             limit_period=LimitPeriod.YEAR,
         ),
@@ -346,7 +371,7 @@ def seed_demo_gifts(*, today: date) -> None:
             unit_cost=Money(300_000, "VND"),
             budget=Money(9_000_000, "VND"),
             gender=Gender.FEMALE,
-            department_budgets={departments["Kinh doanh"]: Money(3_000_000, "VND")},
+            department_budgets={departments["Tài chính - Kế toán"]: Money(1_800_000, "VND")},
         ),
         gifts.ProgrammeData(
             name_vi="Quà sinh nhật",
@@ -358,6 +383,31 @@ def seed_demo_gifts(*, today: date) -> None:
             message_en="Happy birthday! Thank you for being part of Sen Vàng.",
             unit_cost=Money(350_000, "VND"),
             budget=None,
+        ),
+        # the budgets of these two run out before everyone in the audience has theirs
+        gifts.ProgrammeData(
+            name_vi="Quà 1/6 cho con",
+            name_en="Children's Day present",
+            occasion_id=occasion["childrens_day"],
+            perk_id=perks["childrens_day"].id,
+            days_ahead=3,
+            message_vi="Chúc các con ngày 1/6 thật vui!",
+            message_en="A happy Children's Day to your children!",
+            unit_cost=Money(250_000, "VND"),
+            budget=Money(5_000_000, "VND"),
+            requires_children=True,
+        ),
+        gifts.ProgrammeData(
+            name_vi="Kỷ niệm ngày vào làm",
+            name_en="Work anniversary dinner",
+            occasion_id=occasion["work_anniversary"],
+            perk_id=perks["work_anniversary"].id,
+            days_ahead=0,
+            message_vi="Cảm ơn bạn đã gắn bó cùng Sen Vàng!",
+            message_en="Thank you for your years with Sen Vàng!",
+            unit_cost=Money(1_000_000, "VND"),
+            budget=Money(8_000_000, "VND"),
+            department_budgets={departments["Vận hành tour"]: Money(2_000_000, "VND")},
         ),
     ]
     for data in programmes:

@@ -273,6 +273,8 @@ ROUTES: dict[str, Route] = {
     # Commissions: everyone's own earnings; finance's lists, adjustments and rules
     "commissions.my_earnings": Route("GET", lambda s: "/earnings", SIGNED_IN),
     "commissions.rules": Route("GET", lambda s: "/earnings/rules", SIGNED_IN),
+    # every version of the perks', commission rules' and gift programmes' rules
+    "rules.history": Route("GET", lambda s: "/rules/history", SIGNED_IN),
     "commissions_finance.index": Route("GET", lambda s: "/finance/commissions", FINANCE),
     "commissions_finance.flagged": Route("GET", lambda s: "/finance/commissions/flagged", FINANCE),
     "commissions_finance.adjustments": Route(

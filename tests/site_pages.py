@@ -369,6 +369,7 @@ PAGES: dict[str, Page] = dict(
         # commissions
         _page("commissions.my_earnings", "/earnings"),
         _page("commissions.rules", "/earnings/rules"),
+        _page("rules.history", "/rules/history"),
         _page("commissions_finance.index", "/finance/commissions"),
         _page("commissions_finance.flagged", "/finance/commissions/flagged"),
         _page("commissions_finance.adjustments", "/finance/commissions/adjustments"),

@@ -17,18 +17,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
+from perks.catalog.models import Allocation, LimitPeriod, PerkKind, PerkStatus
 from perks.commissions.models import CommissionState, EntryKind, RuleKind, RuleScope
 from perks.extensions import db
 from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
-from perks.people.models import Role, User
+from perks.people.models import EmploymentType, Gender, Role, User
 from perks.recognition.models import OccasionKind
 from perks.shop.models import RedemptionMode
 
@@ -241,6 +242,27 @@ LABELS: dict[str, Any] = {
     "user_id": _l("Person"),
     "values": _l("Values"),
     "version": _l("Version"),
+    # the rules' terms (``perks.rule_history``): a perk's, a commission rule's, a programme's
+    "allocation": _l("Allocated"),
+    "budget": _l("Budget per occasion year"),
+    "days_ahead": _l("Days ahead"),
+    "department_budgets": _l("Budget per department"),
+    "departments": _l("Departments"),
+    "employment_types": _l("Employment types"),
+    "ends_on": _l("Ends on"),
+    "gender": _l("Gender"),
+    "gift": _l("Gift"),
+    "limit_period": _l("Limit period"),
+    "locations": _l("Locations"),
+    "min_tenure_days": _l("Minimum tenure (days)"),
+    "occasion": _l("Occasion"),
+    "per_person_limit": _l("Limit per person"),
+    "requires_children": _l("Only with children under 15"),
+    "starts_on": _l("Starts on"),
+    "status": _l("Status"),
+    "target": _l("Product or category"),
+    "total_stock": _l("Stock"),
+    "unit_cost": _l("Cost of one gift"),
     # a person's columns, as ``people.updated`` lists them in ``fields``
     "birth_day": _l("Birthday"),
     "birth_month": _l("Birthday"),  # the two read as one (``_value`` lists a name once)
@@ -257,7 +279,12 @@ LABELS: dict[str, Any] = {
 CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "after": (Role,),
     "before": (Role,),
-    "kind": (RuleKind, EntryKind, OccasionKind),
+    "allocation": (Allocation,),
+    "employment_types": (EmploymentType,),
+    "gender": (Gender,),
+    "kind": (RuleKind, EntryKind, OccasionKind, PerkKind),
+    "limit_period": (LimitPeriod,),
+    "status": (PerkStatus,),
     "outcome": (EventOutcome,),
     "redemption_mode": (RedemptionMode,),
     "roles": (Role,),
@@ -266,7 +293,21 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
 }
 
 #: details that are amounts in minor units of the event's ``currency``
-AMOUNTS = frozenset({"amount", "cap_amount", "flat_amount", "price_amount", "staff_price_amount"})
+AMOUNTS = frozenset(
+    {
+        "amount",
+        "budget",
+        "cap_amount",
+        "flat_amount",
+        "price_amount",
+        "staff_price_amount",
+        "unit_cost",
+    }
+)
+#: details that are amounts of the event's ``currency`` by a name that is data (a department)
+AMOUNTS_BY_NAME = frozenset({"department_budgets"})
+#: a text kept in both languages
+BILINGUAL = frozenset({"vi", "en"})
 #: details that are basis points
 PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
 #: details that are a person's id
@@ -300,6 +341,31 @@ def readable_details(events: Iterable[AuditEvent]) -> dict[int, list[Detail]]:
         }
     )
     return {event.id: _details(event.details, names) for event in events}
+
+
+def readable_terms(terms: Mapping[str, Any], *, leave_out: Iterable[str] = ()) -> list[Detail]:
+    """A rule's terms (``perks.rule_history``), each named and written for the reader; those
+    named in ``leave_out`` (shown elsewhere on the page) left out. Names nobody."""
+    currency = terms.get("currency")
+    left_out = set(leave_out)
+    if any(terms.get(key) is not None for key in AMOUNTS):
+        left_out.add("currency")  # said with the amounts
+    return [
+        Detail(label_of(key), _value(key, value, currency, {}))
+        for key, value in terms.items()
+        if key not in left_out
+    ]
+
+
+def readable_changes(
+    changes: Mapping[str, tuple[Any, Any]], currency: Any
+) -> list[tuple[str, str, str]]:
+    """What changed between two versions of a rule: (name, before, after), written for the
+    reader. Names nobody."""
+    return [
+        (label_of(key), _value(key, before, currency, {}), _value(key, after, currency, {}))
+        for key, (before, after) in changes.items()
+    ]
 
 
 def _flat(details: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
@@ -357,6 +423,13 @@ def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str
         items = dict.fromkeys(_value(key, item, currency, names) for item in value)
         return ", ".join(items) or _("none")
     if isinstance(value, Mapping):
+        if set(value) == BILINGUAL:
+            return str(value["en" if str(get_locale()) == "en" else "vi"])
+        if key in AMOUNTS_BY_NAME and isinstance(currency, str) and currency:
+            return "; ".join(
+                f"{name}: {format_money(Money(int(amount), currency))}"
+                for name, amount in value.items()
+            ) or _("none")
         if key == "totals":  # one amount per currency
             return ", ".join(
                 format_money(Money(int(amount), str(code))) for code, amount in value.items()

@@ -9,7 +9,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from perks import audit, images
+from perks import audit, images, rule_history
 from perks.catalog.models import (
     Allocation,
     Claim,
@@ -111,6 +111,31 @@ def unused_code_counts(perk_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+def rule_terms(perk: Perk) -> dict[str, object]:
+    """The perk's rules as the rules history keeps them: who may have it, when, how many."""
+    return {
+        "name": {"vi": perk.title_vi, "en": perk.title_en},
+        "kind": perk.kind.value,
+        "status": perk.status.value,
+        "starts_on": perk.starts_on.isoformat() if perk.starts_on else None,
+        "ends_on": perk.ends_on.isoformat() if perk.ends_on else None,
+        "total_stock": perk.total_stock,
+        "per_person_limit": perk.per_person_limit,
+        "limit_period": perk.limit_period.value,
+        "allocation": perk.allocation.value,
+        "departments": sorted(d.name for d in perk.departments),
+        "locations": list(perk.locations),
+        "employment_types": list(perk.employment_types),
+        "min_tenure_days": perk.min_tenure_days,
+    }
+
+
+def _record_version(perk: Perk, before: dict[str, object] | None) -> None:
+    rule_history.record_change(
+        rule_history.PERK, perk.id, before, rule_terms(perk), since=perk.created_at
+    )
+
+
 def create_perk(data: PerkData, *, actor: User) -> Perk:
     """Add a draft perk.
 
@@ -123,6 +148,7 @@ def create_perk(data: PerkData, *, actor: User) -> Perk:
         db.session.add(perk)
         db.session.flush()
         audit.record("catalog.perk_created", actor=actor, target=perk, title=perk.title_vi)
+        _record_version(perk, None)
         return perk
 
 
@@ -140,8 +166,14 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         if perk is None:
             raise NotFound()
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
+        before = rule_terms(perk)
         _apply(perk, data, claimed=claimed)
-        audit.record("catalog.perk_updated", actor=actor, target=perk)
+        db.session.flush()
+        after = rule_terms(perk)
+        audit.record(
+            "catalog.perk_updated", actor=actor, target=perk, changes=audit.changes(before, after)
+        )
+        _record_version(perk, before)
         return perk
 
 
@@ -217,8 +249,10 @@ def publish_perk(perk_id: int, *, actor: User) -> Perk:
             raise Conflict(_("This perk is already published."))
         if perk.code_mode is CodeMode.POOL and not unused_code_counts([perk.id]):
             raise Conflict(_("Add codes to the pool before publishing."))
+        before = rule_terms(perk)
         perk.status = PerkStatus.PUBLISHED
         audit.record("catalog.perk_published", actor=actor, target=perk)
+        _record_version(perk, before)
         return perk
 
 
@@ -232,8 +266,10 @@ def archive_perk(perk_id: int, *, actor: User) -> Perk:
         perk = get_perk(perk_id)
         if perk.status is PerkStatus.ARCHIVED:
             raise Conflict(_("This perk is already archived."))
+        before = rule_terms(perk)
         perk.status = PerkStatus.ARCHIVED
         audit.record("catalog.perk_archived", actor=actor, target=perk)
+        _record_version(perk, before)
         return perk
 
 

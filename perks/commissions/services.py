@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
-from perks import audit
+from perks import audit, rule_history
 from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
 from perks.commissions.rules import RuleTerms, company_date, terms_of
 from perks.db import transaction, utcnow
@@ -158,6 +158,43 @@ def _audit_details(data: RuleData) -> dict[str, object]:
     }
 
 
+def rule_terms(rule: CommissionRule) -> dict[str, object]:
+    """A rule's terms as the rules history keeps them (the version in force, its days)."""
+    target = None
+    if rule.scope is RuleScope.PRODUCT and rule.product is not None:
+        target = rule.product.name
+    elif rule.scope is RuleScope.CATEGORY and rule.category is not None:
+        target = rule.category.name
+    return {
+        "scope": rule.scope.value,
+        "target": target,
+        "kind": rule.kind.value,
+        "rate_bps": rule.rate_bps,
+        "flat_amount": rule.flat_amount,
+        "cap_amount": rule.cap_amount,
+        "currency": rule.currency,
+        "effective_from": rule.effective_from.isoformat(),
+        "effective_to": rule.effective_to.isoformat() if rule.effective_to else None,
+        "version": rule.version,
+    }
+
+
+def _first_version(rule: CommissionRule) -> CommissionRule:
+    while rule.supersedes_id is not None:
+        rule = get_rule(rule.supersedes_id)
+    return rule
+
+
+def _record_version(
+    rule: CommissionRule, before: dict[str, object] | None, *, first: CommissionRule
+) -> None:
+    """The history of a rule and its later versions is kept under its first version."""
+    db.session.flush()
+    rule_history.record_change(
+        rule_history.COMMISSION_RULE, first.id, before, rule_terms(rule), since=first.created_at
+    )
+
+
 def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
     """Add a rule (version 1).
 
@@ -171,6 +208,7 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
         db.session.add(rule)
         db.session.flush()
         audit.record("commissions.rule_created", actor=actor, target=rule, **_audit_details(data))
+        _record_version(rule, None, first=rule)
         return rule
 
 
@@ -194,12 +232,15 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
         )
         if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == old.id))):
             raise Conflict(_("A newer version replaced this rule: change that one."))
+        first = _first_version(old)
+        before = rule_terms(old)
         if not is_applied(old.id):
             _apply(old, data)
             db.session.flush()
             audit.record(
                 "commissions.rule_changed", actor=actor, target=old, **_audit_details(data)
             )
+            _record_version(old, before, first=first)
             return old
         if old.effective_to is not None and old.effective_to < company_date(utcnow()):
             raise Conflict(_("This rule has ended; add a new rule instead."))
@@ -223,6 +264,7 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
             version=new.version,
             **_audit_details(data),
         )
+        _record_version(new, before, first=first)
         return new
 
 
@@ -239,11 +281,13 @@ def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
             raise ValidationFailed(_("The last day cannot be before the first day."))
         if last_day < company_date(utcnow()):
             raise ValidationFailed(_("The last day cannot be in the past."))
+        before = rule_terms(rule)
         rule.effective_to = last_day
         db.session.flush()
         audit.record(
             "commissions.rule_ended", actor=actor, target=rule, last_day=last_day.isoformat()
         )
+        _record_version(rule, before, first=_first_version(rule))
         return rule
 
 

@@ -39,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from perks import audit
+from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
@@ -324,19 +324,38 @@ def grant_due_gifts(today: date) -> int:
     constraint). A gift the budget or the perk's stock stops is left for a later run (HR
     may raise the budget or add codes) and logged; raises nothing else.
     """
-    granted = 0
+    # Who is owed what is read once, before the first grant: each grant commits, which
+    # expires everything the session holds, and reading people again after each would cost
+    # a query per person.
+    owed: list[Due] = []
     people = _people()
-    for programme_id in db.session.scalars(
-        select(GiftProgramme.id).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
-    ).all():
-        programme = get_programme(programme_id)
+    for programme in db.session.scalars(
+        select(GiftProgramme).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
+    ).unique():
         start = today - timedelta(days=CATCH_UP_DAYS)
         end = today + timedelta(days=programme.days_ahead)
         done = _granted(programme.id)
+        spent: dict[int, tuple[int, dict[int | None, int]]] = {}
         for due in dues(programme, start, end, people):
-            if (due.person.id, due.on.year) not in done and _grant(due, today):
-                granted += 1
-    return granted
+            if (due.person.id, due.on.year) in done:
+                continue
+            if due.on.year not in spent:
+                spent[due.on.year] = _spent(programme.id, due.on.year)
+            # what the budgets had already stopped is not tried again under the lock
+            if _fits(programme, due.person.department_id, *spent[due.on.year]):
+                owed.append(due)
+            else:
+                _log_stopped(programme.id, due)
+    return sum(1 for due in owed if _grant(due, today))
+
+
+def _log_stopped(programme_id: int, due: Due) -> None:
+    log.warning(
+        "gift programme %s: the budget stops the gift of person %s for %s",
+        programme_id,
+        due.person.id,
+        due.on,
+    )
 
 
 def _grant(due: Due, today: date) -> bool:
@@ -363,12 +382,7 @@ def _grant(due: Due, today: date) -> bool:
                 return False
             spent, per_department = _spent(programme.id, year)
             if not _fits(programme, due.person.department_id, spent, per_department):
-                log.warning(
-                    "gift programme %s: the budget stops the gift of person %s for %s",
-                    programme.id,
-                    due.person.id,
-                    due.on,
-                )
+                _log_stopped(programme.id, due)
                 return False
             with db.session.begin_nested():
                 claim = (
@@ -546,6 +560,42 @@ def _described(programme: GiftProgramme) -> dict[str, object]:
     }
 
 
+def rule_terms(programme: GiftProgramme) -> dict[str, object]:
+    """The programme's rules as the rules history keeps them, with names rather than ids
+    (a version reads the same after a rename)."""
+    names = {d.id: d.name for d in programme.departments}
+    budgets = sorted(programme.department_budgets, key=lambda b: b.department.name)
+    return {
+        "name": {"vi": programme.name_vi, "en": programme.name_en},
+        "occasion": {"vi": programme.occasion.name_vi, "en": programme.occasion.name_en},
+        "gift": {"vi": programme.perk.title_vi, "en": programme.perk.title_en},
+        "days_ahead": programme.days_ahead,
+        "currency": programme.currency,
+        "unit_cost": programme.unit_cost_amount,
+        "budget": programme.budget_amount,
+        "department_budgets": {b.department.name: b.amount for b in budgets},
+        "departments": sorted(names.values()),
+        "locations": list(programme.locations),
+        "employment_types": list(programme.employment_types),
+        "min_tenure_days": programme.min_tenure_days,
+        "gender": programme.gender.value if programme.gender else None,
+        "requires_children": programme.requires_children,
+        "active": programme.active,
+    }
+
+
+def _record_version(programme: GiftProgramme, before: dict[str, object] | None) -> None:
+    db.session.flush()
+    db.session.refresh(programme)  # the occasion, perk and budgets' departments as they now are
+    rule_history.record_change(
+        rule_history.GIFT_PROGRAMME,
+        programme.id,
+        before,
+        rule_terms(programme),
+        since=programme.created_at,
+    )
+
+
 def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:
     programme.name_vi, programme.name_en = data.name_vi, data.name_en
     programme.occasion_id, programme.perk_id = data.occasion_id, data.perk_id
@@ -591,6 +641,7 @@ def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
             target=programme,
             **_described(programme),
         )
+        _record_version(programme, None)
     return programme
 
 
@@ -606,6 +657,7 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
     with transaction():
         programme = get_programme(programme_id)
         before = _described(programme)
+        terms_before = rule_terms(programme)
         _apply(programme, data)
         db.session.flush()
         after = _described(programme)
@@ -614,6 +666,7 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
             audit.record(
                 "recognition.programme_changed", actor=actor, target=programme, changes=changes
             )
+            _record_version(programme, terms_before)
     return programme
 
 
@@ -628,6 +681,7 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
     """
     with transaction():
         programme = get_programme(programme_id)
+        before = rule_terms(programme)
         services.switch(
             programme,
             active,
@@ -638,6 +692,7 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
                 _l("This programme is already paused."),
             ),
         )
+        _record_version(programme, before)
     return programme
 
 

@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from perks.catalog import claims, draws
+from perks.catalog import services as catalog
 from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkStatus
+from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.finance import payouts
@@ -399,6 +401,11 @@ def grow(world: World, scale: int) -> None:
         kudos.give_kudos(employee, team[0].id, 1, value.id, f"Giỏi lắm {n}", today=today_)
         reward = factories.PerkFactory(points_price=1, per_person_limit=None)
         kudos.spend_points(reward.id, employee, today=today_)
+        # The rules history: the sample programme paused and resumed, a perk published.
+        gifts.set_programme_active(int(samples["programme"]), False, actor=hr)
+        gifts.set_programme_active(int(samples["programme"]), True, actor=hr)
+        published = catalog.create_perk(PerkData(f"Ưu đãi {n}", f"Perk {n}"), actor=hr)
+        catalog.publish_perk(published.id, actor=hr)
         # Ledger adjustments, and an e-mail in the outbox.
         for person in [employee, team[0]]:
             ledger.record_adjustment(

@@ -1,6 +1,7 @@
 """Gift programmes (perks.recognition.gifts): who is in an audience, budgets never exceeded
 (the programme's and each department's), one gift per programme, person and occasion year
-however many runs, missed days caught up, the e-mail in the outbox, HR's changes audited."""
+however many runs, missed days caught up, the e-mail in the outbox, HR's changes audited.
+Two years of daily runs on the demo company: tests/functional/test_gift_year.py."""
 
 from __future__ import annotations
 
@@ -260,51 +261,6 @@ def test_only_a_published_gift_perk_can_be_a_programme_gift(hr):
     with pytest.raises(ValidationFailed) as refused:
         gifts.create_programme(data(occasion("tet").id, PerkFactory().id), actor=hr)
     assert refused.value.details["field"] == "perk_id"
-
-
-def test_sixty_days_day_by_day_some_twice_grant_each_eligible_person_exactly_once(hr):
-    sales = DepartmentFactory(name="Sales")
-    hr.active = False  # the simulated company is the people below
-    db.session.commit()
-    people = [
-        UserFactory(
-            department=sales if n % 2 else None,
-            gender=Gender.FEMALE if n % 3 == 0 else Gender.MALE,
-            birth_month=1 + n % 3,
-            birth_day=1 + (7 * n) % 28,
-            hire_date=date(2020 + n % 5, 1 + n % 3, 1 + (5 * n) % 28),
-        )
-        for n in range(24)
-    ]
-    tet = gifts.create_programme(
-        data(occasion("tet").id, gift_perk().id, days_ahead=5, name_en="Tết"), actor=hr
-    )
-    womens = gifts.create_programme(
-        data(occasion("womens_day").id, gift_perk().id, gender=Gender.FEMALE), actor=hr
-    )
-    birthday = gifts.create_programme(
-        data(occasion("birthday").id, gift_perk().id, days_ahead=2), actor=hr
-    )
-    start = date(2027, 1, 15)
-    for n in range(60):
-        day = start + timedelta(days=n)
-        gifts.grant_due_gifts(day)
-        if n % 7 == 0:
-            gifts.grant_due_gifts(day)
-    rows = db.session.execute(select(Gift.programme_id, Gift.user_id, Gift.occasion_on)).all()
-    # Tết 2027 (6 February): everyone; 8 March: the women; the birthdays the runs from 15
-    # January to 15 March reach: from the catch-up window of the first to two days ahead
-    # of the last
-    expected = {(tet.id, p.id, date(2027, 2, 6)) for p in people}
-    expected |= {(womens.id, p.id, date(2027, 3, 8)) for p in people if p.gender is Gender.FEMALE}
-    first = start - timedelta(days=gifts.CATCH_UP_DAYS)
-    last = start + timedelta(days=59 + 2)
-    for p in people:
-        on = date(2027, p.birth_month, p.birth_day)
-        if first <= on <= last:
-            expected.add((birthday.id, p.id, on))
-    assert sorted(rows) == sorted(expected)
-    assert len(rows) == len({(programme, user) for programme, user, _ in rows})
 
 
 def test_privacy_choices_do_not_stop_the_gift(hr):

@@ -1,0 +1,197 @@
+"""The rules history (issue 15, item 6): every change to a perk's rules, a commission rule or
+a gift programme is a new version on the public page, with its dates and what changed, in
+the reader's language, without who changed it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from perks import rule_history
+from perks.catalog import services as catalog
+from perks.catalog.models import LimitPeriod, PerkKind
+from perks.catalog.services import PerkData
+from perks.commissions import services as commissions
+from perks.commissions.models import RuleKind, RuleScope
+from perks.commissions.rules import company_date
+from perks.db import utcnow
+from perks.extensions import db
+from perks.money import Money
+from perks.people.models import Role
+from perks.recognition import gifts
+from perks.recognition import services as occasions
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import Occasion
+from perks.rule_history import RuleVersion
+from tests import factories
+from tests.helpers import login
+from tests.unit.commissions.helpers import pay, referred_order
+
+
+def perk_data(**changes: object) -> PerkData:
+    values: dict[str, object] = {"title_vi": "Vé xem phim", "title_en": "Cinema ticket"}
+    return PerkData(**(values | changes))  # type: ignore[arg-type]
+
+
+def page(client, locale: str = "en") -> str:  # type: ignore[no-untyped-def]
+    client.post("/language", data={"locale": locale})
+    response = client.get("/rules/history")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def versions(subject: str, subject_id: int) -> list[dict[str, object]]:
+    return list(
+        db.session.scalars(
+            select(RuleVersion.terms)
+            .where(RuleVersion.subject == subject, RuleVersion.subject_id == subject_id)
+            .order_by(RuleVersion.number)
+        )
+    )
+
+
+def test_a_perk_change_is_a_new_version_showing_what_changed_and_not_who(client):
+    hr = factories.UserFactory(roles={Role.HR}, name="Lê Thị Nhân Sự")
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    perk = catalog.create_perk(perk_data(), actor=hr)
+    catalog.publish_perk(perk.id, actor=hr)
+    changed = perk_data(
+        department_ids=frozenset({sales.id}),
+        min_tenure_days=90,
+        per_person_limit=2,
+        limit_period=LimitPeriod.MONTH,
+    )
+    catalog.update_perk(perk.id, changed, actor=hr)
+    catalog.update_perk(perk.id, changed, actor=hr)  # nothing changes: no new version
+    assert [v["status"] for v in versions(rule_history.PERK, perk.id)] == [
+        "draft",
+        "published",
+        "published",
+    ]
+    login(client, factories.UserFactory())
+    html = page(client)
+    assert html.count('data-testid="rule-version"') == 3
+    assert "Cinema ticket" in html
+    assert "Status: Draft → Published" in html
+    assert "Departments: none → Kinh doanh" in html
+    assert "Minimum tenure (days): 0 → 90" in html
+    assert "Limit period: ever → per calendar month" in html
+    assert "Limit per person: 1 → 2" in html
+    assert "in force" in html
+    assert "Lê Thị Nhân Sự" not in html
+    vi = page(client, "vi")
+    assert "Vé xem phim" in vi
+    assert "Thâm niên tối thiểu (ngày): 0 → 90" in vi
+
+
+def test_a_draft_perk_is_not_shown(client):
+    hr = factories.UserFactory(roles={Role.HR})
+    catalog.create_perk(perk_data(title_en="Secret plan"), actor=hr)
+    login(client, factories.UserFactory())
+    html = page(client)
+    assert "Secret plan" not in html
+
+
+def test_a_rule_made_before_versions_were_kept_gets_its_old_terms_as_the_first_version(client):
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    rule = factories.CommissionRuleFactory(rate_bps=1000)  # no version kept
+    commissions.revise_rule(
+        rule.id,
+        commissions.RuleData(
+            scope=RuleScope.DEFAULT,
+            kind=RuleKind.PERCENT,
+            rate_bps=1200,
+            effective_from=date(2020, 1, 1),
+        ),
+        actor=finance,
+    )
+    kept = versions(rule_history.COMMISSION_RULE, rule.id)
+    assert [v["rate_bps"] for v in kept] == [1000, 1200]
+    first = db.session.scalars(
+        select(RuleVersion).where(RuleVersion.subject_id == rule.id).order_by(RuleVersion.number)
+    ).first()
+    assert first is not None
+    assert first.recorded_at.date() == rule.created_at.date()
+    login(client, factories.UserFactory())
+    assert "Rate: 10% → 12%" in page(client)
+
+
+def test_a_new_version_of_an_applied_commission_rule_joins_its_history(app):
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    product = factories.ProductFactory(price_amount=2_000_000)
+    rule = commissions.create_rule(
+        commissions.RuleData(
+            scope=RuleScope.PRODUCT,
+            product_id=product.id,
+            kind=RuleKind.PERCENT,
+            rate_bps=500,
+            effective_from=date(2020, 1, 1),
+        ),
+        actor=finance,
+    )
+    pay(referred_order(product))
+    today = company_date(utcnow())
+    newer = commissions.revise_rule(
+        rule.id,
+        commissions.RuleData(
+            scope=RuleScope.PRODUCT,
+            product_id=product.id,
+            kind=RuleKind.FLAT,
+            flat_amount=150_000,
+            currency="VND",
+            effective_from=today,
+        ),
+        actor=finance,
+    )
+    commissions.end_rule(newer.id, today + timedelta(days=30), actor=finance)
+    kept = versions(rule_history.COMMISSION_RULE, rule.id)
+    assert [(v["version"], v["kind"], v["effective_to"]) for v in kept] == [
+        (1, "percent", None),
+        (2, "flat", None),
+        (2, "flat", (today + timedelta(days=30)).isoformat()),
+    ]
+    assert kept[0]["target"] == product.name
+    assert versions(rule_history.COMMISSION_RULE, newer.id) == []
+
+
+def test_a_gift_programme_change_and_pause_are_versions(client):
+    hr = factories.UserFactory(roles={Role.HR})
+    occasions.add_vietnamese_calendar(actor=hr)
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    perk = factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, title_en="Hamper")
+    data = ProgrammeData(
+        name_vi="Quà Tết",
+        name_en="Tết gift",
+        occasion_id=tet.id,
+        perk_id=perk.id,
+        days_ahead=7,
+        message_vi="Chúc mừng năm mới!",
+        message_en="Happy new year!",
+        unit_cost=Money(800_000, "VND"),
+        budget=Money(8_000_000, "VND"),
+    )
+    programme = gifts.create_programme(data, actor=hr)
+    gifts.update_programme(
+        programme.id,
+        ProgrammeData(**(vars(data) | {"budget": Money(6_000_000, "VND"), "days_ahead": 5})),
+        actor=hr,
+    )
+    gifts.set_programme_active(programme.id, False, actor=hr)
+    assert db.session.scalar(select(func.count()).select_from(RuleVersion)) == 3
+    login(client, factories.UserFactory())
+    html = page(client)
+    assert "Tết gift" in html
+    assert "Hamper" in html  # the first version in full
+    assert "Budget per occasion year: ₫8,000,000 → ₫6,000,000" in html
+    assert "Days ahead: 7 → 5" in html
+    assert "Active: yes → no" in html
+    assert "Ngân sách mỗi năm" in page(client, "vi")
+
+
+def test_saving_an_older_perk_unchanged_keeps_one_version_dated_when_it_was_made(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    perk = factories.PerkFactory(title_vi="Vé xem phim", title_en="Cinema ticket")  # no version
+    catalog.update_perk(perk.id, perk_data(per_person_limit=1), actor=hr)
+    kept = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == perk.id)).all()
+    assert [(v.number, v.recorded_at.date()) for v in kept] == [(1, perk.created_at.date())]
