@@ -568,7 +568,12 @@ def rule_terms(programme: GiftProgramme) -> dict[str, object]:
     return {
         "name": {"vi": programme.name_vi, "en": programme.name_en},
         "occasion": {"vi": programme.occasion.name_vi, "en": programme.occasion.name_en},
-        "gift": {"vi": programme.perk.title_vi, "en": programme.perk.title_en},
+        "gift": (
+            {"vi": programme.perk.title_vi, "en": programme.perk.title_en}
+            if programme.perk is not None
+            else None
+        ),
+        "points": programme.points,
         "days_ahead": programme.days_ahead,
         "currency": programme.currency,
         "unit_cost": programme.unit_cost_amount,

@@ -195,3 +195,26 @@ def test_saving_an_older_perk_unchanged_keeps_one_version_dated_when_it_was_made
     catalog.update_perk(perk.id, perk_data(per_person_limit=1), actor=hr)
     kept = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == perk.id)).all()
     assert [(v.number, v.recorded_at.date()) for v in kept] == [(1, perk.created_at.date())]
+
+
+def test_a_programme_of_points_keeps_its_points_in_every_version(client):
+    hr = factories.UserFactory(roles={Role.HR})
+    occasions.add_vietnamese_calendar(actor=hr)
+    birthday = db.session.scalars(select(Occasion).where(Occasion.key == "birthday")).one()
+    data = ProgrammeData(
+        name_vi="Điểm sinh nhật",
+        name_en="Birthday points",
+        occasion_id=birthday.id,
+        perk_id=None,
+        points=100,
+        days_ahead=0,
+        message_vi="Chúc mừng sinh nhật!",
+        message_en="Happy birthday!",
+        unit_cost=Money(0, "VND"),
+        budget=None,
+    )
+    programme = gifts.create_programme(data, actor=hr)
+    gifts.update_programme(programme.id, ProgrammeData(**(vars(data) | {"points": 150})), actor=hr)
+    assert [v["points"] for v in versions("gift_programme", programme.id)] == [100, 150]
+    login(client, factories.UserFactory())
+    assert "Points: 100 → 150" in page(client)
