@@ -416,12 +416,14 @@ def seed_demo_gifts(*, today: date) -> None:
 
 
 def seed_demo_awards(*, today: date) -> None:
-    """Two awards HR defined (one with a gift perk, both with points) and the demo manager's
-    nominations of their team: the demo employee's and a colleague's approved (the gift
-    granted), one pending in HR's queue, one declined with a reason; through the services
-    the pages use."""
+    """Two awards HR defined (one with a gift perk, both with points), a year of kudos and
+    monthly awards before this month (``perks.demo_recognition``), this month's kudos
+    (``DEMO_KUDOS``) and the demo manager's nominations of their team this month: the demo
+    employee's and a colleague's approved (the gift granted), one pending in HR's queue, one
+    declined with a reason; through the services the pages use."""
     from perks.catalog import services as catalog
     from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory, PerkKind
+    from perks.demo_recognition import seed_a_year_of_recognition
     from perks.recognition import awards
 
     hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
@@ -469,6 +471,9 @@ def seed_demo_awards(*, today: date) -> None:
         ),
         actor=hr,
     )
+    # the year before this month: kudos, allowances and a monthly award
+    seed_a_year_of_recognition(hr=hr, employee=employee, today=today)
+    give_this_months_kudos(today=today)
     team = awards.team(manager)
     colleagues = [p for p in team if p.id != employee.id]
     approved = [
@@ -488,6 +493,13 @@ def seed_demo_awards(*, today: date) -> None:
     )
 
 
+#: the company's values, Vietnamese and English
+COMPANY_VALUES = (
+    ("Tận tâm với khách hàng", "Customer care"),
+    ("Sáng tạo", "Creativity"),
+    ("Đồng đội", "Teamwork"),
+    ("Chính trực", "Integrity"),
+)
 #: the demo's kudos this month: (giver's e-mail name or index, recipient's, points, value, message)
 DEMO_KUDOS = (
     ("quanly", "nhanvien", 30, 0, "Cảm ơn em đã ở lại hỗ trợ khách hàng đến tối thứ Sáu."),
@@ -502,8 +514,8 @@ DEMO_KUDOS = (
 def seed_demo_points(*, today: date) -> None:
     """Kudos and points: HR's settings (allowances per role, the per-pair limit, a point's
     worth), the company values, two rewards priced in points, a work anniversary programme
-    that gives points, and a few kudos this month (some to the demo employee, who can spend
-    them), through the services the pages use. Kept small: one month."""
+    that gives points, through the services the pages use (the kudos come with the awards:
+    ``seed_demo_awards``)."""
     from perks.catalog import services as catalog
     from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
     from perks.money import Money
@@ -522,15 +534,8 @@ def seed_demo_points(*, today: date) -> None:
         ),
         actor=hr,
     )
-    values = [
+    for vi, en in COMPANY_VALUES:
         kudos.create_value(kudos.ValueData(vi, en), actor=hr)
-        for vi, en in (
-            ("Tận tâm với khách hàng", "Customer care"),
-            ("Sáng tạo", "Creativity"),
-            ("Đồng đội", "Teamwork"),
-            ("Chính trực", "Integrity"),
-        )
-    ]
     rewards = [
         catalog.PerkData(
             title_vi="Một buổi chiều nghỉ phép",
@@ -576,7 +581,15 @@ def seed_demo_points(*, today: date) -> None:
             ),
             actor=hr,
         )
+
+
+def give_this_months_kudos(*, today: date) -> None:
+    """``DEMO_KUDOS``, given ``today`` (some to the demo employee, who can spend them)."""
+    from perks.recognition import kudos
+
     people = list(db.session.scalars(select(User).order_by(User.id)))
+    by_name = {v.name_vi: v for v in kudos.values(active_only=True)}
+    ordered = [by_name[vi] for vi, _ in COMPANY_VALUES]
 
     def who(key: str | int) -> User:
         if isinstance(key, int):
@@ -585,7 +598,7 @@ def seed_demo_points(*, today: date) -> None:
 
     for giver, recipient, amount, value, message in DEMO_KUDOS:
         kudos.give_kudos(
-            who(giver), who(recipient).id, amount, values[value].id, message, today=today
+            who(giver), who(recipient).id, amount, ordered[value].id, message, today=today
         )
 
 
