@@ -77,6 +77,8 @@ def test_a_birthday_kudos_and_a_reward_on_a_phone(page: Page, screenshots):  # t
     reward = factories.PerkFactory(
         title_vi="Cà phê cho cả nhóm",
         title_en="Coffee for the team",
+        value_vi="Phiếu 200.000 ₫",
+        value_en="A 200,000 ₫ voucher",
         points_price=KUDOS_POINTS,
         per_person_limit=None,
     )
