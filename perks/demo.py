@@ -605,17 +605,29 @@ def give_this_months_kudos(*, today: date) -> None:
 def date_the_setup(line: Timeline, *, since: datetime) -> None:
     """What the seed wrote from ``since`` (the real clock) and did not date itself (the
     company, its catalog, shop, links and rules, and their audit events) is dated when the
-    company started with Perks, a fortnight before the demo's history; the people hired
-    since then join on their first day. Claims, draws and orders keep their own dates."""
+    company started with Perks, a fortnight before the demo's history; the departments and
+    people joined a fortnight before the year of kudos (``perks.demo_recognition``), those
+    hired since then on their first day. Claims, draws, orders and kudos keep their own
+    dates."""
     from perks.catalog.models import Perk
     from perks.commissions.models import CommissionRule
+    from perks.demo_recognition import past_months
     from perks.referrals.models import ReferralLink
     from perks.shop.models import Product, ProductCategory
 
     zone = line.zone
     start = datetime.combine(line.day(0) - timedelta(days=14), time(9), zone).astimezone(UTC)
+    first_month = past_months(line.day(line.days))[0].first
+    joined_perks = datetime.combine(first_month - timedelta(days=14), time(9), zone)
+    people_start = min(start, joined_perks.astimezone(UTC))
     with transaction():
-        for model in (Department, Perk, Product, ProductCategory, ReferralLink, CommissionRule):
+        db.session.execute(
+            update(Department)
+            .where(Department.created_at >= since)
+            .values(created_at=people_start, updated_at=people_start)
+            .execution_options(synchronize_session=False)
+        )
+        for model in (Perk, Product, ProductCategory, ReferralLink, CommissionRule):
             db.session.execute(
                 update(model)
                 .where(model.created_at >= since)
@@ -623,10 +635,10 @@ def date_the_setup(line: Timeline, *, since: datetime) -> None:
                 .execution_options(synchronize_session=False)
             )
         for person in db.session.scalars(select(User).where(User.created_at >= since)):
-            joined = start
+            joined = people_start
             if person.hire_date is not None:
                 first_day = datetime.combine(person.hire_date, time(8), zone).astimezone(UTC)
-                joined = max(start, min(first_day, line.latest))
+                joined = max(people_start, min(first_day, line.latest))
             person.created_at = person.updated_at = joined
         db.session.execute(
             update(AuditEvent)

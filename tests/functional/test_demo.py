@@ -313,6 +313,8 @@ def check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now: date
         moment = aware(given.given_at)
         assert moment is not None
         assert moment <= now
+        assert aware(given.giver.created_at) <= moment  # between people who were there
+        assert aware(given.recipient.created_at) <= moment
         assert moment.astimezone(zone).strftime("%Y-%m") == given.month
     # The monthly job's runs: everyone's allowance credited each month, what was left of
     # each ended month expired, this month's still to give.
