@@ -2,7 +2,8 @@
 activity over realistic days and hours, every step of every order in the order it happened,
 signals on the fraud page, a finished draw anyone can verify, a picture on every product
 and perk, and gifts (issue 14): the demo employee's birthday card today (two years of the
-granting job on the demo company: tests/functional/test_gift_year.py).
+granting job on the demo company: tests/functional/test_gift_year.py), and a year of kudos
+and monthly awards whose points ledger ``flask perks verify-points`` proves.
 
 One seed serves every check (seeding takes seconds: the customers pay in the sandbox)."""
 
