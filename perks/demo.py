@@ -416,12 +416,14 @@ def seed_demo_gifts(*, today: date) -> None:
 
 
 def seed_demo_awards(*, today: date) -> None:
-    """Two awards HR defined (one with a gift perk, both with points) and the demo manager's
-    nominations of their team: the demo employee's and a colleague's approved (the gift
-    granted), one pending in HR's queue, one declined with a reason; through the services
-    the pages use."""
+    """Two awards HR defined (one with a gift perk, both with points), a year of kudos and
+    monthly awards before this month (``perks.demo_recognition``), this month's kudos
+    (``DEMO_KUDOS``) and the demo manager's nominations of their team this month: the demo
+    employee's and a colleague's approved (the gift granted), one pending in HR's queue, one
+    declined with a reason; through the services the pages use."""
     from perks.catalog import services as catalog
     from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory, PerkKind
+    from perks.demo_recognition import seed_a_year_of_recognition
     from perks.recognition import awards
 
     hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
@@ -469,6 +471,9 @@ def seed_demo_awards(*, today: date) -> None:
         ),
         actor=hr,
     )
+    # the year before this month: kudos, allowances and a monthly award
+    seed_a_year_of_recognition(hr=hr, employee=employee, today=today)
+    give_this_months_kudos(today=today)
     team = awards.team(manager)
     colleagues = [p for p in team if p.id != employee.id]
     approved = [
@@ -488,6 +493,13 @@ def seed_demo_awards(*, today: date) -> None:
     )
 
 
+#: the company's values, Vietnamese and English
+COMPANY_VALUES = (
+    ("Tận tâm với khách hàng", "Customer care"),
+    ("Sáng tạo", "Creativity"),
+    ("Đồng đội", "Teamwork"),
+    ("Chính trực", "Integrity"),
+)
 #: the demo's kudos this month: (giver's e-mail name or index, recipient's, points, value, message)
 DEMO_KUDOS = (
     ("quanly", "nhanvien", 30, 0, "Cảm ơn em đã ở lại hỗ trợ khách hàng đến tối thứ Sáu."),
@@ -502,8 +514,8 @@ DEMO_KUDOS = (
 def seed_demo_points(*, today: date) -> None:
     """Kudos and points: HR's settings (allowances per role, the per-pair limit, a point's
     worth), the company values, two rewards priced in points, a work anniversary programme
-    that gives points, and a few kudos this month (some to the demo employee, who can spend
-    them), through the services the pages use. Kept small: one month."""
+    that gives points, through the services the pages use (the kudos come with the awards:
+    ``seed_demo_awards``)."""
     from perks.catalog import services as catalog
     from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
     from perks.money import Money
@@ -522,15 +534,8 @@ def seed_demo_points(*, today: date) -> None:
         ),
         actor=hr,
     )
-    values = [
+    for vi, en in COMPANY_VALUES:
         kudos.create_value(kudos.ValueData(vi, en), actor=hr)
-        for vi, en in (
-            ("Tận tâm với khách hàng", "Customer care"),
-            ("Sáng tạo", "Creativity"),
-            ("Đồng đội", "Teamwork"),
-            ("Chính trực", "Integrity"),
-        )
-    ]
     rewards = [
         catalog.PerkData(
             title_vi="Một buổi chiều nghỉ phép",
@@ -576,7 +581,15 @@ def seed_demo_points(*, today: date) -> None:
             ),
             actor=hr,
         )
+
+
+def give_this_months_kudos(*, today: date) -> None:
+    """``DEMO_KUDOS``, given ``today`` (some to the demo employee, who can spend them)."""
+    from perks.recognition import kudos
+
     people = list(db.session.scalars(select(User).order_by(User.id)))
+    by_name = {v.name_vi: v for v in kudos.values(active_only=True)}
+    ordered = [by_name[vi] for vi, _ in COMPANY_VALUES]
 
     def who(key: str | int) -> User:
         if isinstance(key, int):
@@ -585,24 +598,36 @@ def seed_demo_points(*, today: date) -> None:
 
     for giver, recipient, amount, value, message in DEMO_KUDOS:
         kudos.give_kudos(
-            who(giver), who(recipient).id, amount, values[value].id, message, today=today
+            who(giver), who(recipient).id, amount, ordered[value].id, message, today=today
         )
 
 
 def date_the_setup(line: Timeline, *, since: datetime) -> None:
     """What the seed wrote from ``since`` (the real clock) and did not date itself (the
     company, its catalog, shop, links and rules, and their audit events) is dated when the
-    company started with Perks, a fortnight before the demo's history; the people hired
-    since then join on their first day. Claims, draws and orders keep their own dates."""
+    company started with Perks, a fortnight before the demo's history; the departments and
+    people joined a fortnight before the year of kudos (``perks.demo_recognition``), those
+    hired since then on their first day. Claims, draws, orders and kudos keep their own
+    dates."""
     from perks.catalog.models import Perk
     from perks.commissions.models import CommissionRule
+    from perks.demo_recognition import past_months
     from perks.referrals.models import ReferralLink
     from perks.shop.models import Product, ProductCategory
 
     zone = line.zone
     start = datetime.combine(line.day(0) - timedelta(days=14), time(9), zone).astimezone(UTC)
+    first_month = past_months(line.day(line.days))[0].first
+    joined_perks = datetime.combine(first_month - timedelta(days=14), time(9), zone)
+    people_start = min(start, joined_perks.astimezone(UTC))
     with transaction():
-        for model in (Department, Perk, Product, ProductCategory, ReferralLink, CommissionRule):
+        db.session.execute(
+            update(Department)
+            .where(Department.created_at >= since)
+            .values(created_at=people_start, updated_at=people_start)
+            .execution_options(synchronize_session=False)
+        )
+        for model in (Perk, Product, ProductCategory, ReferralLink, CommissionRule):
             db.session.execute(
                 update(model)
                 .where(model.created_at >= since)
@@ -610,10 +635,10 @@ def date_the_setup(line: Timeline, *, since: datetime) -> None:
                 .execution_options(synchronize_session=False)
             )
         for person in db.session.scalars(select(User).where(User.created_at >= since)):
-            joined = start
+            joined = people_start
             if person.hire_date is not None:
                 first_day = datetime.combine(person.hire_date, time(8), zone).astimezone(UTC)
-                joined = max(start, min(first_day, line.latest))
+                joined = max(people_start, min(first_day, line.latest))
             person.created_at = person.updated_at = joined
         db.session.execute(
             update(AuditEvent)

@@ -14,6 +14,7 @@ Months are the company's calendar months ("2026-12"), in its time zone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -91,6 +92,14 @@ def append_entry(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def append_entries(entries: Sequence[PointsEntry]) -> None:
+    """Add entries their caller has dated themselves, in the order given (flushes, never
+    commits): the demo's past months (``perks.demo_recognition``), written at once. The
+    database checks each one's sign and references as ``append_entry``'s."""
+    db.session.add_all(entries)
+    db.session.flush()
 
 
 def lock_person(user_id: int) -> User | None:

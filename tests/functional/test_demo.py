@@ -2,14 +2,15 @@
 activity over realistic days and hours, every step of every order in the order it happened,
 signals on the fraud page, a finished draw anyone can verify, a picture on every product
 and perk, and gifts (issue 14): the demo employee's birthday card today (two years of the
-granting job on the demo company: tests/functional/test_gift_year.py).
+granting job on the demo company: tests/functional/test_gift_year.py), and a year of kudos
+and monthly awards whose points ledger ``flask perks verify-points`` proves.
 
 One seed serves every check (seeding takes seconds: the customers pay in the sandbox)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -27,8 +28,10 @@ from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import EmploymentType, Role, User
 from perks.recognition import awards
 from perks.recognition.models import Gift, Nomination, NominationState
+from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click
+from perks.referrals.periods import company_zone
 from perks.shop.models import Order, OrderStatus, Product
 from tests.helpers import login
 
@@ -61,6 +64,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_awards_approved_pending_and_declined(client)
+    check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now)
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -285,11 +289,9 @@ def check_referral_activity_in_every_state_and_a_ledger_that_agrees(runner) -> N
 
 def check_awards_approved_pending_and_declined(client) -> None:  # type: ignore[no-untyped-def]
     states = Counter(db.session.scalars(select(Nomination.state)))
-    assert states == {
-        NominationState.APPROVED: 2,
-        NominationState.PENDING: 1,
-        NominationState.DECLINED: 1,
-    }
+    assert states[NominationState.APPROVED] >= 2 + 10  # this month's two, a year's monthly
+    assert states[NominationState.PENDING] == 1
+    assert states[NominationState.DECLINED] == 1
     employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
     assert employee is not None
     (award,) = awards.awards_of(employee)
@@ -298,3 +300,50 @@ def check_awards_approved_pending_and_declined(client) -> None:  # type: ignore[
     login(client, employee, DEMO_PASSWORD)
     assert 'data-testid="my-award"' in client.get("/").get_data(as_text=True)
     client.post("/logout")
+
+
+def check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    zone = company_zone()
+    this_month = now.astimezone(zone).strftime("%Y-%m")
+    kudos = list(db.session.scalars(select(Kudos)))
+    months = Counter(k.month for k in kudos)
+    assert len(months) == 12  # this month and the eleven before
+    assert this_month in months
+    assert min(months.values()) >= 5
+    for given in kudos:  # dated in the month of the allowance it came from, in the past
+        moment = aware(given.given_at)
+        assert moment is not None
+        assert moment <= now
+        assert aware(given.giver.created_at) <= moment  # between people who were there
+        assert aware(given.recipient.created_at) <= moment
+        assert moment.astimezone(zone).strftime("%Y-%m") == given.month
+    # The monthly job's runs: everyone's allowance credited each month, what was left of
+    # each ended month expired, this month's still to give.
+    credited = Counter(
+        db.session.scalars(
+            select(PointsEntry.month).where(PointsEntry.kind == PointsEntryKind.ALLOWANCE)
+        )
+    )
+    people = list(db.session.scalars(select(User).where(User.active)))
+    for month in credited:
+        first = date(int(month[:4]), int(month[5:]), 1)
+        employed = [p for p in people if p.hire_date is None or p.hire_date <= first]
+        assert len(employed) <= credited[month] <= len(people), month
+    assert set(credited) == set(months)
+    expired = set(
+        db.session.scalars(
+            select(PointsEntry.month).where(PointsEntry.kind == PointsEntryKind.EXPIRED)
+        )
+    )
+    assert expired == set(months) - {this_month}
+    # "Nhân viên xuất sắc tháng" approved at the end of each of the eleven months before.
+    monthly = [
+        n.decided_on.strftime("%Y-%m")
+        for n in db.session.scalars(select(Nomination).join(Nomination.award))
+        if n.award.name_vi == "Nhân viên xuất sắc tháng"
+        and n.state is NominationState.APPROVED
+        and n.decided_on is not None
+    ]
+    assert len(set(monthly) - {this_month}) >= 10
+    verified = runner.invoke(args=["perks", "verify-points"])
+    assert verified.exit_code == 0, verified.output
