@@ -36,7 +36,7 @@ from werkzeug.security import generate_password_hash
 
 from bench import export as export_bench
 from bench.claims_contention import libpq, scratch_database
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 
 NAME = "dashboard"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

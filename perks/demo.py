@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from perks import audit, images
 from perks.audit import AuditEvent
 from perks.auth.services import hash_password
-from perks.catalog.claims import company_today
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
     OFFICE_HOURS,
@@ -25,6 +24,7 @@ from perks.demo_activity import (
 )
 from perks.errors import PerksError
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 
 DEMO_PASSWORD = "perks-demo-2026"  # noqa: S105 - printed for the demo on purpose

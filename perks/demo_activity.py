@@ -38,7 +38,7 @@ from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts, queries
 from perks.finance.models import LineStatus, PayoutBatch
-from perks.finance.periods import company_today
+from perks.i18n import company_today, company_zone
 from perks.money import Money
 from perks.payments import stripe_gateway
 from perks.payments.models import StripeEvent
@@ -47,7 +47,6 @@ from perks.people.models import Role, User
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
 from perks.referrals.models import ReferralLink
-from perks.referrals.periods import company_zone
 from perks.referrals.rollup import roll_up_clicks
 from perks.shop import checkout, redemption, refunds
 from perks.shop.models import Order, Product, RedemptionMode

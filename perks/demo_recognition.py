@@ -31,13 +31,13 @@ from perks.catalog.models import Claim
 from perks.db import transaction, utcnow
 from perks.demo_activity import OFFICE_HOURS, Timeline
 from perks.extensions import db
+from perks.i18n import company_zone
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from perks.people.models import Role, User
 from perks.recognition import awards, kudos, points, services
 from perks.recognition.models import Award, Nomination
 from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
-from perks.referrals.periods import company_zone
 
 #: how many months before this one the demo's recognition goes back
 YEAR_MONTHS = 11

@@ -45,6 +45,19 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=company_zone()).astimezone(UTC)
 
 
+def company_date(moment: datetime) -> date:
+    """The company day ``moment`` falls on (a naive moment is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(company_zone()).date()
+
+
+def company_today(now: datetime | None = None) -> date:
+    """Today (or ``now``'s day) in the company's time zone: limit periods, windows, months
+    and years are company days."""
+    return company_date(now or datetime.now(UTC))
+
+
 # --- dates ----------------------------------------------------------------------------------
 #
 # Day first in both languages: a Vietnamese reader takes "12/4/26" for 12 April, so English

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import factory
 from werkzeug.security import generate_password_hash
 
-from perks.catalog.draws import DEFAULT_PUBLIC_VALUE_SOURCE, commitment_of, company_date
+from perks.catalog.draws import DEFAULT_PUBLIC_VALUE_SOURCE, commitment_of
 from perks.catalog.models import (
     Allocation,
     CodeMode,
@@ -22,6 +22,7 @@ from perks.catalog.models import (
 )
 from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.notifications.models import Notification
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 from perks.recognition.points_models import CompanyValue

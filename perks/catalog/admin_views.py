@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -42,6 +41,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import Conflict, ValidationFailed
 from perks.forms import ConfirmForm, require_confirmation
+from perks.i18n import company_zone
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import EmploymentType, Role
@@ -257,10 +257,6 @@ def _uploaded_text(form: CodesForm) -> str | None:
 # --- draws ----------------------------------------------------------------------------------
 
 
-def _company_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
 def _as_utc(moment: datetime) -> datetime:
     # SQLite gives naive datetimes back; every stored time is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -268,7 +264,7 @@ def _as_utc(moment: datetime) -> datetime:
 
 def _default_close() -> datetime:
     """A week from now at 17:00, company time: a sensible first guess for the form."""
-    later = datetime.now(_company_zone()) + timedelta(days=7)
+    later = datetime.now(company_zone()) + timedelta(days=7)
     return later.replace(hour=17, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
@@ -279,7 +275,7 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
     form = OpenDrawForm()
     if form.validate_on_submit():
         # The form's time is company time; the service stores UTC.
-        close_at = form.entries_close_at.data.replace(tzinfo=_company_zone()).astimezone(UTC)
+        close_at = form.entries_close_at.data.replace(tzinfo=company_zone()).astimezone(UTC)
         try:
             draws.open_draw(
                 perk.id,

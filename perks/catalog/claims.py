@@ -10,9 +10,8 @@ at the database.
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,18 +32,11 @@ from perks.catalog.models import (
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
-from perks.i18n import format_moment
+from perks.i18n import company_today, format_moment
 from perks.people.models import User
 
 #: claims that count against a person's limit
 LIVE_STATUSES = (ClaimStatus.CLAIMED, ClaimStatus.USED, ClaimStatus.EXPIRED)
-
-
-def company_today() -> date:
-    """Today in the company's time zone (limit periods and windows are calendar days)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def claims_in_period(perk: Perk, user_id: int, key: str) -> int:

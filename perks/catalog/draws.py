@@ -31,9 +31,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -41,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from perks import audit
 from perks.catalog import eligibility
-from perks.catalog.claims import company_today, grant_claim
+from perks.catalog.claims import grant_claim
 from perks.catalog.models import (
     REFERENCE_ALPHABET,
     Allocation,
@@ -57,6 +55,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_date, company_today
 from perks.notifications import both, link, notify
 from perks.people.models import User
 
@@ -140,12 +139,6 @@ def final_order(
         set(keys),
         key=lambda key: (key in later, final_score(seed, entries_hash, public_value, key)),
     )
-
-
-def company_date(moment: datetime) -> date:
-    """The company day ``moment`` falls on."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return _aware(moment).astimezone(zone).date()
 
 
 def get_draw(draw_id: int) -> Draw:

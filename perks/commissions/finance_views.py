@@ -17,9 +17,9 @@ from werkzeug.wrappers import Response
 from perks.commissions import ledger, queries, services
 from perks.commissions.forms import AdjustmentForm, CommissionFilterForm, EndRuleForm, RuleForm
 from perks.commissions.models import CommissionRule, CommissionState
-from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.i18n import company_date
 from perks.money import Money, format_money
 from perks.people import services as people_services
 from perks.people.access import roles_required

@@ -51,6 +51,7 @@ from perks.commissions.models import (
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.shop.models import Order
 
@@ -278,7 +279,7 @@ def create_commissions(order: Order) -> list[Commission]:
     lines = [line for line in order.lines if line.id not in existing]
     if not lines:
         return []
-    day = rules.company_date(order.paid_at)
+    day = company_date(order.paid_at)
     candidates = rules.active_rules(
         day,
         order.currency,

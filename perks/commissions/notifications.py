@@ -19,8 +19,8 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 
 from perks.commissions.models import Commission, VoidReason
-from perks.commissions.rules import company_date
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.notifications import link, notify
 from perks.people.models import User

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
-from flask import current_app
 from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
@@ -30,7 +28,7 @@ from perks.commissions.models import (
     VoidReason,
 )
 from perks.extensions import db
-from perks.i18n import format_day
+from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.shop.models import Order
@@ -43,19 +41,10 @@ PER_PAGE = 50
 CHART_MONTHS = 12
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
 def _local(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(_zone())
-
-
-def day_start(day: date) -> datetime:
-    """Midnight starting ``day`` in the company's time zone, as a UTC moment."""
-    return datetime.combine(day, time.min, tzinfo=_zone()).astimezone(UTC)
+    return moment.astimezone(company_zone())
 
 
 # --- explaining a commission -------------------------------------------------------------------

@@ -17,22 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from perks.commissions.models import CommissionRule, RuleKind, RuleScope
 from perks.extensions import db
 from perks.money import Money
-
-
-def company_date(moment: datetime) -> date:
-    """The calendar day of ``moment`` in the company's time zone (naive times are UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from sqlalchemy import exists, select
 
 from perks import audit, rule_history
 from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
-from perks.commissions.rules import RuleTerms, company_date, terms_of
+from perks.commissions.rules import RuleTerms, terms_of
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import Product, ProductCategory

@@ -14,8 +14,8 @@ from markupsafe import Markup
 from perks.commissions import queries, services
 from perks.commissions.charts import earnings_chart
 from perks.commissions.models import Commission
-from perks.commissions.rules import company_date
 from perks.db import utcnow
+from perks.i18n import company_date
 from perks.money import Money
 from perks.people.access import login_required
 

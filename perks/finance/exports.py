@@ -47,7 +47,7 @@ from perks.db import transaction
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutItem
-from perks.finance.periods import Period, company_zone
+from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter, entries_query
 from perks.finance.tabular import (
     FORMULA_TRIGGERS,
@@ -56,6 +56,7 @@ from perks.finance.tabular import (
     amount_text,
     csv_chunks,
 )
+from perks.i18n import company_zone
 from perks.people.models import Department, User
 from perks.shop.models import Order, Product
 

@@ -54,8 +54,8 @@ from perks.finance.models import (
     PayoutLine,
     new_batch_reference,
 )
-from perks.finance.periods import company_today, day_start
 from perks.finance.queries import batch_totals
+from perks.i18n import company_today, day_start
 from perks.people.models import User
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")

@@ -9,33 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from perks.errors import ValidationFailed
+from perks.i18n import company_today, day_start
 
 PERIOD_KINDS = ("month", "quarter", "custom")
 #: the longest custom period a report covers (a few years of history is plenty)
 MAX_PERIOD_DAYS = 3 * 366
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-
-
-def company_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def day_start(day: date) -> datetime:
-    """Midnight starting ``day`` in the company's time zone, as a UTC moment."""
-    return datetime.combine(day, time.min, tzinfo=company_zone()).astimezone(UTC)
-
-
-def company_today(now: datetime | None = None) -> date:
-    moment = now or datetime.now(UTC)
-    return moment.astimezone(company_zone()).date()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from sqlalchemy import Select, String, func, select, type_coerce
 
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
-from perks.finance.periods import Period, company_zone
+from perks.finance.periods import Period
+from perks.i18n import company_zone
 from perks.people.models import Department, User
 from perks.shop.models import Product
 

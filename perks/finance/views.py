@@ -39,8 +39,9 @@ from perks.finance.forms import (
     ReportForm,
 )
 from perks.finance.models import BatchStatus, LineStatus
-from perks.finance.periods import company_today, current_month, custom_period
+from perks.finance.periods import current_month, custom_period
 from perks.forms import ConfirmForm, require_confirmation
+from perks.i18n import company_today
 from perks.payments import stripe_gateway
 from perks.people.access import roles_required
 from perks.people.models import Role

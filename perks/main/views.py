@@ -8,10 +8,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
-from perks.catalog.claims import company_today
 from perks.errors import ValidationFailed
 from perks.extensions import limiter
-from perks.i18n import LOCALES
+from perks.i18n import LOCALES, company_today
 from perks.main import readiness
 from perks.main.navigation import register_navigation
 from perks.main.team import team_of

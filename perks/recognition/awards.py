@@ -21,10 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from perks import audit
-from perks.catalog.claims import company_today, grant_gift
+from perks.catalog.claims import grant_gift
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.recognition import points

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.catalog.claims import company_today
 from perks.errors import Conflict, NotEligible, ValidationFailed
 from perks.forms import ConfirmForm, require_confirmation
+from perks.i18n import company_today
 from perks.people.access import roles_required
 from perks.people.models import Role
 from perks.recognition import kudos, points, services

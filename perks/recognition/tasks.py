@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from perks.catalog.claims import company_today
+from perks.i18n import company_today
 from perks.recognition import gifts, points
 
 

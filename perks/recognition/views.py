@@ -18,9 +18,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.catalog import admin_queries
-from perks.catalog.claims import company_today
 from perks.errors import Conflict, NotEligible, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.i18n import company_today
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role

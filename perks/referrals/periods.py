@@ -16,13 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, cast, func
 
 from perks.errors import ValidationFailed
 from perks.extensions import db
-from perks.i18n import LabelledEnum
+from perks.i18n import LabelledEnum, company_zone
 from perks.referrals.models import Click
 
 #: the periods a stats page offers, in days; the first is the default
@@ -51,10 +50,6 @@ class Period(LabelledEnum):
         if self is Period.MONTH:
             return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
         return start + timedelta(days=1)
-
-
-def company_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from perks.db import affected_rows, transaction
 from perks.extensions import db
+from perks.i18n import company_zone
 from perks.referrals.models import Click, ClickDay, ClickRollup
-from perks.referrals.periods import Period, Window, bucket_sql, company_zone, day_of
+from perks.referrals.periods import Period, Window, bucket_sql, day_of
 
 #: each run rolls up again this many of the days it rolled up before (late clicks)
 RECOMPUTE_DAYS = 1

@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from perks.catalog.claims import company_today
 from perks.catalog.models import CodeMode, PerkKind
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.money import Money
 from perks.people.models import Role
 from perks.recognition import gifts, services

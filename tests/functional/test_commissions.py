@@ -21,9 +21,9 @@ from perks.commissions.models import (
     LedgerEntry,
     RuleScope,
 )
-from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.people.models import Role
 from perks.shop import orders

@@ -23,6 +23,7 @@ from perks.db import utcnow
 from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
+from perks.i18n import company_zone
 from perks.images import load_image
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import EmploymentType, Role, User
@@ -31,7 +32,6 @@ from perks.recognition.models import Gift, Nomination, NominationState
 from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.models import Click
-from perks.referrals.periods import company_zone
 from perks.shop.models import Order, OrderStatus, Product
 from tests.helpers import login
 

@@ -16,7 +16,7 @@ from perks.background import BackgroundJob, JobState
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.people.models import Role
 from perks.shop.models import Order

@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.catalog.claims import company_today
 from perks.catalog.models import PerkKind
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Gender, Role, User
 from perks.recognition import gifts, services
 from perks.recognition.models import GiftProgramme, Occasion

@@ -26,7 +26,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.finance import payouts
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from perks.mail import MessageStatus, OutboxMessage, send_due
 from perks.people.models import Role, User
 from perks.shop.models import Order, OrderStatus, RedemptionMode

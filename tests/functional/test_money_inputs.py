@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from perks.audit import AuditEvent
 from perks.commissions.ledger import LedgerEntry
 from perks.commissions.models import CommissionRule
-from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import Role, User
 from perks.shop.models import Order, OrderStatus, Product

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.catalog.claims import company_today
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Role
 from perks.recognition import lunar, services
 from perks.recognition.models import Occasion, OccasionKind

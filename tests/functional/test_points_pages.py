@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from perks.catalog.claims import company_today
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Role
 from perks.recognition import kudos, points, services
 from perks.recognition.models import GiftProgramme, Occasion

@@ -14,9 +14,9 @@ from perks.catalog.models import LimitPeriod, PerkKind
 from perks.catalog.services import PerkData
 from perks.commissions import services as commissions
 from perks.commissions.models import RuleKind, RuleScope
-from perks.commissions.rules import company_date
 from perks.db import utcnow
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.people.models import Role
 from perks.recognition import gifts

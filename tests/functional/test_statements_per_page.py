@@ -27,7 +27,7 @@ from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.finance import payouts
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.payments.models import EventOutcome, StripeEvent

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 
 from perks.catalog import eligibility
-from perks.catalog.claims import claim_perk, claims_in_period, company_today
+from perks.catalog.claims import claim_perk, claims_in_period
 from perks.catalog.draws import decline_seat, enter_draw, open_draw
 from perks.catalog.eligibility import (
     audience_reasons,
@@ -38,6 +38,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import LimitReached, NotEligible, SoldOut
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory

@@ -23,10 +23,10 @@ from perks.commissions.models import (
     RuleScope,
     VoidReason,
 )
-from perks.commissions.rules import company_date
 from perks.commissions.verify import verify_ledger
 from perks.db import utcnow
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.people.models import Role
 from perks.shop import orders

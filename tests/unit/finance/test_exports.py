@@ -21,9 +21,10 @@ from perks.commissions import ledger
 from perks.commissions.models import EntryKind
 from perks.extensions import db
 from perks.finance import exports
-from perks.finance.periods import Period, company_today
+from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter
 from perks.finance.tabular import BOM, StreamingXlsx, amount_text, neutralise
+from perks.i18n import company_today
 from perks.money import Money
 from tests import factories
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to

@@ -21,7 +21,7 @@ from perks.errors import Conflict, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts, queries
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
 from tests import factories

@@ -12,7 +12,7 @@ from perks.audit import AuditEvent
 from perks.errors import Conflict
 from perks.extensions import db
 from perks.finance import payouts, payroll
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from tests import factories
 from tests.unit.finance.helpers import finance_person, payable_order
 

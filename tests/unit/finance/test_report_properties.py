@@ -29,7 +29,7 @@ from perks.commissions.models import Commission, CommissionState, EntryKind, Led
 from perks.extensions import db
 from perks.finance import payouts, queries
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
-from perks.finance.periods import Period, company_today
+from perks.finance.periods import Period
 from perks.finance.reports import (
     GROUPINGS,
     KIND_STATES,
@@ -38,6 +38,7 @@ from perks.finance.reports import (
     ReportRow,
     commission_report,
 )
+from perks.i18n import company_today
 from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import DisputeStatus, Order

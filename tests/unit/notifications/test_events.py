@@ -13,7 +13,7 @@ from sqlalchemy import select
 from perks.catalog import draws
 from perks.extensions import db
 from perks.finance import payouts
-from perks.finance.periods import company_today
+from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.notifications import services
 from perks.notifications.models import Notification

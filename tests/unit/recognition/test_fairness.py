@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 from flask_babel import force_locale
 
-from perks.catalog.claims import company_today, grant_gift
+from perks.catalog.claims import grant_gift
 from perks.catalog.models import PerkKind
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.money import Money
 from perks.people.models import EmploymentType, Gender, Role
 from perks.recognition import awards, fairness, kudos
