@@ -3,9 +3,10 @@
 
 The holidays: 1/1; Tết, five days (the last day of the lunar year and the first four of the
 new one, as the government usually sets them); Giỗ Tổ Hùng Vương (10/3 lunar); 30/4; 1/5;
-Quốc khánh, 2/9 and the day after. Lunar dates come from ``perks.recognition.lunar``, the
-calendar the occasions use. A year's exact Tết break is announced by the government each
-year; this is the rule it follows in most years.
+Quốc khánh, 2/9 and the day before it (the Code says "a day before or after"; 1/9 is the
+government's recent choice). Lunar dates come from ``perks.recognition.lunar``, the calendar
+the occasions use. The government announces each year's exact breaks (and swaps of days);
+this is the rule it follows in most years.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def public_holidays(year: int) -> frozenset[date]:
         date(year, 4, 30),
         date(year, 5, 1),
         date(year, 9, 2),
-        date(year, 9, 3),
+        date(year, 9, 1),
     }
     days_off = set(holidays)
     for holiday in sorted(holidays):
