@@ -58,6 +58,10 @@ TRANSITIONS: dict[str, tuple[frozenset[FeedbackStatus], FeedbackStatus]] = {
 }
 
 
+#: what the audit log calls each of the owner's steps
+AUDIT_ACTIONS = {step: f"feedback.{step}" for step in TRANSITIONS}
+
+
 @dataclass(frozen=True)
 class OpenedItem:
     """An item just sent; ``follow_up_secret`` only for an anonymous one (shown once)."""
@@ -272,7 +276,7 @@ def _owner_step(
             item.closed_on = today
         if item.acknowledged_on is None and step != "close":
             item.acknowledged_on = today  # declining or answering at once acknowledges too
-        audit.record(f"feedback.{step}", actor=owner, target=item, **details)
+        audit.record(AUDIT_ACTIONS[step], actor=owner, target=item, **details)
         _tell_sender(item)
         db.session.flush()
         return item
