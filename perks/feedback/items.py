@@ -44,7 +44,7 @@ from perks.feedback.models import (
     Topic,
 )
 from perks.notifications import link, notify
-from perks.people.models import Department, Role, User
+from perks.people.models import Department, Role, User, UserRole
 
 S = FeedbackStatus
 
@@ -368,16 +368,19 @@ def _owners_of(item: FeedbackItem) -> Sequence[User]:
     return hr_people()
 
 
-def hr_people() -> list[User]:
-    from perks.people.models import UserRole
-
+def people_with_role(role: Role) -> list[User]:
+    """The active people holding ``role`` (exactly: admins are not everyone), by id."""
     query = (
         select(User)
         .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.HR, User.active.is_(True))
+        .where(UserRole.role == role, User.active.is_(True))
         .order_by(User.id)
     )
     return list(db.session.scalars(query).unique())
+
+
+def hr_people() -> list[User]:
+    return people_with_role(Role.HR)
 
 
 def reply(

@@ -20,11 +20,11 @@ from sqlalchemy import select, update
 
 from perks.db import affected_rows, transaction
 from perks.extensions import db
-from perks.feedback.items import hr_people
+from perks.feedback.items import hr_people, people_with_role
 from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
 from perks.feedback.working_days import add_working_days, working_days_between
 from perks.notifications import link, notify
-from perks.people.models import Department, Role, User, UserRole
+from perks.people.models import Department, Role, User
 
 
 def acknowledge_by(item: FeedbackItem) -> date:
@@ -46,23 +46,13 @@ def overdue(item: FeedbackItem, today: date) -> str | None:
     return None
 
 
-def _administrators() -> list[User]:
-    query = (
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-    )
-    return list(db.session.scalars(query).unique())
-
-
 def _escalate_to(item: FeedbackItem) -> list[User]:
     owner = item.owner
     if owner is not None and owner.manager_id is not None:
         manager = db.session.get(User, owner.manager_id)
         if manager is not None and manager.active:
             return [manager]
-    return _administrators()
+    return people_with_role(Role.ADMIN)
 
 
 def _claim(item_id: int, flag: str) -> bool:
