@@ -352,3 +352,61 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     assert db.session.get(FeedbackItem, item.id).rating == 5
     # the sender's own list does not show it: nothing ties it to them
     assert "Overtime" not in client.get("/feedback").get_data(as_text=True)
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
+    from perks.audit import AuditEvent
+    from perks.feedback.models import FeedbackDesk
+
+    hr = factories.UserFactory(roles={Role.HR})
+    owner = factories.UserFactory(name="Vũ Thị Phụ Trách")
+    department = factories.DepartmentFactory()
+    login(client, hr)
+    url = f"/manage/feedback/{department.id}"
+    refused = client.post(url, data={"owner": owner.id, "acknowledge_days": 5, "answer_days": 3})
+    assert refused.status_code == 400  # acknowledging cannot take longer than answering
+    saved = client.post(url, data={"owner": owner.id, "acknowledge_days": 3, "answer_days": 15})
+    assert saved.status_code == 302
+    desk = db.session.get(FeedbackDesk, department.id)
+    assert (desk.owner_id, desk.acknowledge_days, desk.answer_days) == (owner.id, 3, 15)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("feedback.%"))).one()
+    assert event.details["owner_id"] == [None, owner.id]
+    assert "Vũ Thị Phụ Trách" in client.get("/manage/feedback").get_data(as_text=True)
+    item = send(factories.UserFactory(), department.id).item
+    assert (item.owner_id, item.acknowledge_days, item.answer_days) == (owner.id, 3, 15)
+
+
+def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    login(client, sender)
+    sent = client.post(
+        "/feedback/new",
+        data={"department": "0", "topic": "tool", "subject": "Printer", "text": "Jammed."},
+    )
+    assert sent.status_code == 302
+    item_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+    assert (
+        client.post("/feedback/new", data={"department": "0", "topic": "tool"}).status_code == 400
+    )
+
+    owner = app.test_client()
+    login(owner, hr)
+    assert "Printer" in owner.get("/feedback/inbox").get_data(as_text=True)
+    for step in ("acknowledge", "start"):
+        assert owner.post(f"/feedback/inbox/{item_id}/{step}").status_code == 302
+    owner.post(f"/feedback/inbox/{item_id}/answer", data={"text": "New toner.", "publish": "y"})
+    # a step the item is past: told on the page, nothing changes
+    page = owner.post(f"/feedback/inbox/{item_id}/acknowledge", follow_redirects=True)
+    assert "cannot be moved that way" in page.get_data(as_text=True)
+
+    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    assert "New toner." in page
+    assert 'data-testid="rating-form"' in page
+    assert client.post(f"/feedback/{item_id}/rate", data={"rating": "2"}).status_code == 302
+    db.session.expire_all()
+    item = db.session.get(FeedbackItem, item_id)
+    assert (item.status, item.rating, item.published) == (S.CLOSED, 2, True)
