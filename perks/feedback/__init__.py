@@ -13,7 +13,9 @@ Public API for other capabilities:
   For ``anonymous=True`` nothing of ``sender`` is stored and ``OpenedItem.follow_up_secret``
   is the sender's only way back (``url_for("feedback.follow_up", secret=...)``), to be shown
   once. Raises ValidationFailed (empty or too long subject or text, unknown department).
-  Ratings call it for a rating of 1 or 2: ``open_item(None, perk title, comment,
+  A caller opening an anonymous item must itself keep nothing that joins it to the sender
+  (no item id on a row that names the person, no moment beside it), or the anonymity is
+  lost there. Ratings call it for a rating of 1 or 2: ``open_item(None, perk title, comment,
   sender=person, topic=Topic.PERK, about_perk_id=perk.id, anonymous=not named)``.
 
 Modules: ``models``, ``working_days`` (Vietnamese working days and public holidays),
