@@ -53,6 +53,21 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 control_socket_disable = True
 
 
+#: paths whose last part is a secret (an anonymous feedback's follow-up link): the access log
+#: keeps the prefix only, so no log line joins the secret to an address and a moment
+SECRET_PATHS = ("/feedback/follow-up/",)
+
+
+def logged_path(path: str | None) -> str | None:
+    """``path`` as the access log writes it: a secret path's secret left out."""
+    for prefix in SECRET_PATHS:
+        if path and path.startswith(prefix):
+            rest = path[len(prefix) :]
+            action = rest.split("/", 1)[1] if "/" in rest else ""
+            return f"{prefix}…" + (f"/{action}" if action else "")
+    return path
+
+
 class JsonAccessLogger(Logger):
     """gunicorn's logger, writing its access log as one JSON object per request."""
 
@@ -67,7 +82,7 @@ class JsonAccessLogger(Logger):
             "logger": "gunicorn.access",
             "remote_addr": environ.get("REMOTE_ADDR", "-"),
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
+            "path": logged_path(environ.get("PATH_INFO")),
             "status": str(resp.status).split(None, 1)[0],
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 3),

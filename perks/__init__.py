@@ -81,6 +81,7 @@ def register_models() -> None:
     import perks.branding.models
     import perks.catalog.models
     import perks.commissions.models
+    import perks.feedback.models
     import perks.finance.models
     import perks.images
     import perks.mail
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
     from perks.commissions.views import bp as commissions_bp
+    from perks.feedback.views import bp as feedback_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
@@ -193,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(recognition_bp)
     app.register_blueprint(points_bp)
+    app.register_blueprint(feedback_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

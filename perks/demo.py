@@ -24,6 +24,7 @@ from perks.demo_activity import (
 )
 from perks.errors import PerksError
 from perks.extensions import db
+from perks.feedback.models import Topic
 from perks.i18n import company_today
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 
@@ -192,6 +193,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_gifts(today=gifts_day)
     seed_demo_points(today=gifts_day)
     seed_demo_awards(today=gifts_day)
+    seed_demo_feedback(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()
@@ -509,6 +511,119 @@ DEMO_KUDOS = (
     (13, "quanly", 10, 3, "Cảm ơn chị đã minh bạch trong buổi họp quý."),
     (14, 15, 20, 0, "Cảm ơn bạn đã trực hộ ca cuối tuần."),
 )
+
+
+#: the demo's feedback: topic, subject, text, department (None: HR), the owner's answer
+DEMO_FEEDBACK = (
+    (
+        Topic.TOOL,
+        "Máy in tầng 3 hay kẹt giấy",
+        "Tuần nào cũng kẹt vài lần.",
+        "Công nghệ thông tin",
+        "Đã thay máy in mới từ thứ Hai.",
+    ),
+    (
+        Topic.TOOL,
+        "VPN chậm khi làm việc ở nhà",
+        "Buổi sáng rất khó kết nối.",
+        "Công nghệ thông tin",
+        "Đã nâng băng thông máy chủ VPN gấp đôi.",
+    ),
+    (
+        Topic.PROCESS,
+        "Duyệt báo giá tour mất nhiều ngày",
+        "Khách chờ lâu nên hủy.",
+        "Kinh doanh",
+        "Báo giá dưới 50 triệu giờ chỉ cần trưởng nhóm duyệt.",
+    ),
+    (
+        Topic.POLICY,
+        "Chính sách làm thêm giờ chưa rõ",
+        "Không biết khi nào được tính.",
+        None,
+        "Đã đăng hướng dẫn làm thêm giờ trên trang nội bộ.",
+    ),
+    (
+        Topic.PERK,
+        "Thêm lựa chọn quà sinh nhật",
+        "Ai cũng nhận một loại quà.",
+        None,
+        "Từ quý sau có ba loại quà để chọn.",
+    ),
+    (
+        Topic.SERVICE,
+        "Hỗ trợ khách đoàn rất tốt",
+        "Cảm ơn nhóm chăm sóc khách hàng.",
+        "Kinh doanh",
+        "Cảm ơn bạn, đã chuyển lời khen tới cả nhóm.",
+    ),
+    (
+        Topic.PROCESS,
+        "Thanh toán công tác phí chậm",
+        "Phải chờ hơn một tháng.",
+        None,
+        "Công tác phí giờ được trả cùng kỳ lương gần nhất.",
+    ),
+)
+
+
+def seed_demo_feedback(*, today: date) -> None:
+    """Four months of the feedback box: owners for two departments, named and anonymous items
+    acknowledged and answered (most within target, some late, some published), one declined,
+    a few still open, and the demo employee's own. Through the services, then dated back
+    over working days (the demo's only rewrite: its dates)."""
+    from perks.feedback import items as feedback
+    from perks.feedback.models import FeedbackItem, FeedbackMessage
+    from perks.feedback.working_days import add_working_days, is_working_day
+
+    hr = db.session.scalar(select(User).where(User.email == f"nhansu@{DEMO_DOMAIN}"))
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    if hr is None or employee is None:
+        raise RuntimeError("the demo people must be seeded before the feedback")
+    rng = random.Random(2032)
+    departments = {d.name: d for d in db.session.scalars(select(Department))}
+    for name in ("Kinh doanh", "Công nghệ thông tin"):
+        owner = next(
+            p
+            for p in db.session.scalars(
+                select(User).where(User.department_id == departments[name].id).order_by(User.id)
+            )
+            if p.has_role(Role.MANAGER) and not p.has_role(Role.ADMIN)
+        )
+        feedback.set_desk(departments[name].id, feedback.DeskData(owner.id, 2, 10), hr)
+    people = list(db.session.scalars(select(User).order_by(User.id)))
+    for number in range(28):
+        topic, subject, text, department, reply = DEMO_FEEDBACK[number % len(DEMO_FEEDBACK)]
+        sender = employee if number in (4, 13) else rng.choice(people)
+        received = today - timedelta(days=rng.randint(2, 120))
+        while not is_working_day(received):
+            received -= timedelta(days=1)
+        department_id = departments[department].id if department else None
+        item = feedback.send_feedback(
+            sender, department_id, topic, subject, text, anonymous=number % 3 == 0
+        ).item
+        owner = item.owner or hr
+        acknowledged = min(add_working_days(received, rng.choice((0, 1, 1, 2, 3))), today)
+        answered = add_working_days(acknowledged, rng.choice((2, 4, 6, 8, 9, 12)))
+        if acknowledged <= today and number != 5:
+            feedback.acknowledge(item.id, owner)
+        if number == 5:
+            feedback.decline(item.id, owner, "Việc này do công ty lữ hành đối tác quyết định.")
+        elif answered <= today:
+            feedback.answer(item.id, owner, reply, publish=number % 2 == 0)
+        with transaction():
+            dated = db.session.get(FeedbackItem, item.id)
+            assert dated is not None
+            dated.received_on = received
+            dated.acknowledged_on = dated.acknowledged_on and acknowledged
+            dated.answered_on = dated.answered_on and answered
+            dated.closed_on = dated.closed_on and acknowledged
+            for message in db.session.scalars(
+                select(FeedbackMessage).where(FeedbackMessage.item_id == item.id)
+            ):
+                message.written_on = answered
+            # the job has told the owners of what came (a real run would have)
+            dated.owner_told = True
 
 
 def seed_demo_points(*, today: date) -> None:

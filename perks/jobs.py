@@ -52,6 +52,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.recognition.settle_points_months",
         "schedule": timedelta(hours=1),
     },
+    # feedback: owners told of new items, overdue ones escalated to the owner's manager
+    "escalate-overdue-feedback": {
+        "task": "perks.feedback.escalate_overdue",
+        "schedule": timedelta(hours=1),
+    },
     "roll-up-clicks": {"task": "perks.referrals.roll_up_clicks", "schedule": timedelta(hours=1)},
     "purge-ended-sessions": {
         "task": "perks.auth.purge_ended_sessions",
@@ -70,6 +75,7 @@ TASK_MODULES = (
     "perks.mail",
     "perks.catalog.tasks",
     "perks.commissions.tasks",
+    "perks.feedback.tasks",
     "perks.recognition.tasks",
     "perks.referrals.tasks",
 )

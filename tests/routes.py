@@ -212,6 +212,53 @@ ROUTES: dict[str, Route] = {
     "recognition.fairness_csv": Route("GET", lambda s: "/manage/fairness.csv", HR),
     # Kudos and points: everyone's own (no person's id in any URL); a perk not priced in
     # points is no reward: 404. HR sets the allowances, the per-pair limit and the values.
+    # Feedback: a sender sees only their own named items (404 for anyone else, admins
+    # included); a follow-up link opens its anonymous item for whoever holds it; an owner
+    # sees only the items addressed to them (the sample is HR's: no department owner)
+    "feedback.mine": Route("GET", lambda s: "/feedback", SIGNED_IN),
+    "feedback.send": Route("GET", lambda s: "/feedback/new", SIGNED_IN),
+    "feedback.mine_item": Route("GET", lambda s: f"/feedback/{s['feedback']}", only(ok=404)),
+    "feedback.mine_reply": Route(
+        "POST", lambda s: f"/feedback/{s['feedback']}/reply", only(ok=404), {"text": "Thanks"}
+    ),
+    "feedback.mine_rate": Route(
+        "POST", lambda s: f"/feedback/{s['feedback']}/rate", only(ok=404), {"rating": "5"}
+    ),
+    "feedback.mine_close": Route(
+        "POST", lambda s: f"/feedback/{s['feedback']}/close", only(ok=404)
+    ),
+    "feedback.follow_up": Route(
+        "GET", lambda s: f"/feedback/follow-up/{s['feedback_secret']}", SIGNED_IN
+    ),
+    "feedback.follow_up_reply": Route(
+        "POST",
+        lambda s: f"/feedback/follow-up/{s['feedback_secret']}/reply",
+        only(ok=302),
+        {"text": "More"},
+    ),
+    "feedback.follow_up_rate": Route(
+        "POST",
+        lambda s: f"/feedback/follow-up/{s['feedback_secret']}/rate",
+        only(ok=302),
+        {"rating": "4"},
+    ),
+    "feedback.follow_up_close": Route(
+        "POST", lambda s: f"/feedback/follow-up/{s['feedback_secret']}/close", only(ok=302)
+    ),
+    "feedback.inbox_page": Route("GET", lambda s: "/feedback/inbox", SIGNED_IN),
+    "feedback.inbox_item": Route(
+        "GET",
+        lambda s: f"/feedback/inbox/{s['feedback']}",
+        {**only(ok=404), "hr": 200, "admin": 200},
+    ),
+    "feedback.owner_step": Route(
+        "POST",
+        lambda s: f"/feedback/inbox/{s['feedback']}/acknowledge",
+        {**only(ok=404), "hr": 302, "admin": 302},
+    ),
+    "feedback.answer_times": Route("GET", lambda s: "/feedback/answer-times", SIGNED_IN),
+    "feedback.desks": Route("GET", lambda s: "/manage/feedback", HR),
+    "feedback.edit_desk": Route("GET", lambda s: f"/manage/feedback/{s['department']}", HR),
     "points.mine": Route("GET", lambda s: "/points", SIGNED_IN),
     "points.give": Route("GET", lambda s: "/kudos/new", SIGNED_IN),
     "points.rewards": Route("GET", lambda s: "/rewards", SIGNED_IN),

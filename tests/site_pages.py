@@ -39,11 +39,13 @@ from perks.background import BackgroundJob
 from perks.catalog.models import Claim, CodeMode, Draw, Perk, PerkStatus
 from perks.commissions.models import CommissionRule
 from perks.extensions import db
+from perks.feedback import items as feedback_items
+from perks.feedback.models import Topic
 from perks.finance.models import PayoutBatch
 from perks.mail import OutboxMessage
 from perks.payments.models import StripeEvent
 from perks.people import imports
-from perks.people.models import PeopleImport, Role, User
+from perks.people.models import Department, PeopleImport, Role, User
 from perks.recognition.models import Award, GiftProgramme, Occasion
 from perks.recognition.points_models import CompanyValue
 from perks.referrals.models import ReferralLink
@@ -255,6 +257,39 @@ def _value(user: User | None) -> str | None:
     return _path("/manage/points/values/{}/edit", value)
 
 
+def _own_feedback(user: User | None) -> str | None:
+    """The person's newest named feedback; one is sent (through the box) if they have none."""
+    if user is None:
+        return None
+    sent = feedback_items.sent_by(user)
+    if sent:
+        return f"/feedback/{sent[0].id}"
+    opened = feedback_items.send_feedback(user, None, Topic.TOOL, "Wi-Fi", "It drops at noon.")
+    return f"/feedback/{opened.item.id}"
+
+
+def _follow_up(user: User | None) -> str | None:
+    """An anonymous item's follow-up page: the person sends one (its secret is shown once)."""
+    if user is None:
+        return None
+    opened = feedback_items.send_feedback(
+        user, None, Topic.POLICY, "Leave", "The rule is unclear.", anonymous=True
+    )
+    return f"/feedback/follow-up/{opened.follow_up_secret}"
+
+
+def _addressed_feedback(user: User | None) -> str | None:
+    """An item addressed to the person (HR's, for HR), or None: they own no feedback."""
+    if user is None:
+        return None
+    found = feedback_items.inbox(user)
+    return _path("/feedback/inbox/{}", found[0].id if found else None)
+
+
+def _feedback_desk(user: User | None) -> str | None:
+    return _path("/manage/feedback/{}", _first(select(Department.id).order_by(Department.id)))
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -349,6 +384,16 @@ PAGES: dict[str, Page] = dict(
         _page("points.settings", "/manage/points"),
         _page("points.create_value", "/manage/points/values/new"),
         _page("points.edit_value", _value),
+        # feedback: the sender's own items, a follow-up page, the owner's inbox, HR's owners
+        _page("feedback.mine", "/feedback"),
+        _page("feedback.send", "/feedback/new"),
+        _page("feedback.mine_item", _own_feedback, SIGNED_IN),
+        _page("feedback.follow_up", _follow_up),
+        _page("feedback.inbox_page", "/feedback/inbox"),
+        _page("feedback.inbox_item", _addressed_feedback),
+        _page("feedback.answer_times", "/feedback/answer-times"),
+        _page("feedback.desks", "/manage/feedback"),
+        _page("feedback.edit_desk", _feedback_desk),
         # the storefront: public
         _page("shop.index", "/shop/"),
         _page("shop.category", _category),

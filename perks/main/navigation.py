@@ -46,6 +46,7 @@ PERSONAL = (
     NavItem(_l("Calendar"), "recognition.calendar"),
     # short: an employee's links and the language menu share one line of a laptop's screen
     NavItem(lazy_pgettext("navigation", "Points"), "points.mine"),
+    NavItem(_l("Feedback"), "feedback.mine"),
     NavItem(_l("My links"), "referrals.my_links"),
     NavItem(_l("Referral stats"), "referral_stats.my_links"),
     NavItem(_l("My earnings"), "commissions.my_earnings"),
@@ -67,6 +68,7 @@ PERSONAL_MENUS = (
             NavItem(_l("Rewards"), "points.rewards"),
         ),
     ),
+    NavItem(_l("Feedback"), "feedback.mine"),
     NavSection(
         _l("Referrals"),
         (
@@ -98,6 +100,7 @@ WORK = (
             NavItem(_l("Nominations"), "recognition.nominations", (Role.HR,)),
             NavItem(_l("Fairness report"), "recognition.fairness_report", (Role.HR,)),
             NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
+            NavItem(_l("Feedback owners"), "feedback.desks", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),

@@ -40,6 +40,16 @@ _REASONS = {
     "cancelled": _l("the order was cancelled"),
 }
 
+_STATUSES = {
+    "acknowledged": _l("acknowledged"),
+    "in_progress": _l("in progress"),
+    "answered": _l("answered: read the answer and rate it"),
+    "closed": _l("closed"),
+    "declined": _l("declined, with a reason"),
+}
+
+_TARGETS = {"acknowledge": _l("acknowledging it"), "answer": _l("answering it")}
+
 #: every kind, in the order the preferences page lists them
 KINDS: dict[str, Kind] = {
     kind.name: kind
@@ -133,6 +143,32 @@ KINDS: dict[str, Kind] = {
             _l("Your nomination of %(nominee)s was declined"),
             _l("The award: %(award)s. HR's reason: %(reason)s"),
             email_template="nomination_declined",
+        ),
+        Kind(
+            "feedback_updated",
+            _l("My feedback answered or moved"),
+            _l("Your feedback: %(subject)s"),
+            _l("It is now %(status)s."),
+            choices={"status": _STATUSES},
+        ),
+        Kind(
+            "feedback_received",
+            _l("Feedback for me to answer"),
+            _l("New feedback for you to answer: %(count)s"),
+            _l("Acknowledge it within the service target; the sender is told at every step."),
+        ),
+        Kind(
+            "feedback_reply",
+            _l("A reply to feedback I answer"),
+            _l("The sender replied: %(subject)s"),
+            _l("Read the reply in your feedback inbox."),
+        ),
+        Kind(
+            "feedback_overdue",
+            _l("Overdue feedback of my team"),
+            _l("Feedback is overdue: %(subject)s"),
+            _l("%(owner)s is past the service target for %(target)s."),
+            choices={"target": _TARGETS},
         ),
         Kind(
             "payout_paid",

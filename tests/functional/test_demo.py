@@ -65,6 +65,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_awards_approved_pending_and_declined(client)
     check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now)
+    check_months_of_feedback_with_answer_times(client)
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -347,3 +348,24 @@ def check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now: date
     assert len(set(monthly) - {this_month}) >= 10
     verified = runner.invoke(args=["perks", "verify-points"])
     assert verified.exit_code == 0, verified.output
+
+
+def check_months_of_feedback_with_answer_times(client) -> None:  # type: ignore[no-untyped-def]
+    from perks.feedback.models import FeedbackItem, FeedbackStatus
+
+    found = list(db.session.scalars(select(FeedbackItem)))
+    states = Counter(item.status for item in found)
+    assert states[FeedbackStatus.ANSWERED] >= 10
+    assert states[FeedbackStatus.DECLINED] == 1
+    assert any(item.anonymous for item in found)
+    assert max(i.received_on for i in found) - min(i.received_on for i in found) > timedelta(
+        days=60
+    )
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    assert employee is not None
+    login(client, employee, DEMO_PASSWORD)
+    page = client.get("/feedback/answer-times").get_data(as_text=True)
+    assert page.count('data-testid="department-times"') == 3  # two departments and HR
+    assert 'data-testid="published-answer"' in page
+    assert 'data-testid="feedback-item"' in client.get("/feedback").get_data(as_text=True)
+    client.post("/logout")

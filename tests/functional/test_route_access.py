@@ -14,6 +14,8 @@ import pytest
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkKind, PerkStatus
 from perks.extensions import db
+from perks.feedback import items as feedback_items
+from perks.feedback.models import Topic
 from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
@@ -75,7 +77,14 @@ def samples() -> dict[str, int]:
     )
     db.session.add(nomination)
     db.session.commit()
+    named = feedback_items.send_feedback(person, None, Topic.TOOL, "Wi-Fi", "It drops.")
+    anonymous = feedback_items.send_feedback(
+        person, None, Topic.POLICY, "Leave", "Unclear.", anonymous=True
+    )
     return {
+        "feedback": named.item.id,
+        "feedback_secret": anonymous.follow_up_secret,
+        "department": factories.DepartmentFactory().id,
         "award": award.id,
         "nomination": nomination.id,
         "value": factories.CompanyValueFactory().id,

@@ -26,6 +26,8 @@ from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkS
 from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
+from perks.feedback import items as feedback
+from perks.feedback.models import Topic
 from perks.finance import payouts
 from perks.i18n import company_today
 from perks.mail import OutboxMessage
@@ -76,6 +78,7 @@ OWNED_BY = {
     "referral_stats.link": Role.EMPLOYEE.value,
     "referrals.share": Role.EMPLOYEE.value,
     "people_import.review": Role.HR.value,
+    "feedback.mine_item": Role.EMPLOYEE.value,
 }
 
 #: pages the route table sees turned away (a redirect), shown here: endpoint -> roles
@@ -87,7 +90,10 @@ MADE_VISIBLE = {
 }
 
 #: pages opened on another object than the route table's key: endpoint -> {key: world's key}
-OTHER_SAMPLES = {"finance.payroll_file": {"payout_batch": "paid_batch"}}
+OTHER_SAMPLES = {
+    "finance.payroll_file": {"payout_batch": "paid_batch"},
+    "feedback.mine_item": {"feedback": "own_feedback"},
+}
 
 #: pages that list the world's rows (a longer page at 10×): proof the world reaches them
 SHOWS_THE_ROWS = {
@@ -103,6 +109,13 @@ SHOWS_THE_ROWS = {
     "commissions_finance.adjustments",
     "commissions_finance.flagged",
     "commissions_finance.index",
+    "feedback.answer_times",
+    "feedback.desks",
+    "feedback.follow_up",
+    "feedback.inbox_item",
+    "feedback.inbox_page",
+    "feedback.mine",
+    "feedback.mine_item",
     "finance.batch_page",
     "finance.payroll_file",
     "finance.payouts_page",
@@ -210,7 +223,15 @@ def _start(viewers: dict[str, User]) -> World:
         AwardData("Xuất sắc", "Star", "Xuất sắc", "Outstanding", None, 10), actor=hr
     )
     nomination = awards.nominate(award.id, person.id, "Great work", actor=manager)
+    named = feedback.send_feedback(person, None, Topic.TOOL, "Wi-Fi", "It drops.")
+    anonymous = feedback.send_feedback(
+        person, None, Topic.POLICY, "Leave", "Unclear.", anonymous=True
+    )
     world.samples.update(
+        feedback=named.item.id,
+        feedback_secret=anonymous.follow_up_secret,
+        own_feedback=feedback.send_feedback(employee, None, Topic.TOOL, "VPN", "Slow.").item.id,
+        department=factories.DepartmentFactory().id,
         award=award.id,
         nomination=nomination.id,
         value=factories.CompanyValueFactory().id,
@@ -401,6 +422,22 @@ def grow(world: World, scale: int) -> None:
         kudos.give_kudos(employee, team[0].id, 1, value.id, f"Giỏi lắm {n}", today=today_)
         reward = factories.PerkFactory(points_price=1, per_person_limit=None)
         kudos.spend_points(reward.id, employee, today=today_)
+        # Feedback: the unit's department owned by the manager, named and anonymous items
+        # from its people to it and to HR, some answered and published; messages on the
+        # samples; the employee's own items.
+        feedback.set_desk(department.id, feedback.DeskData(manager.id, 2, 10), hr)
+        for sender in people:
+            for department_id in (department.id, None):
+                feedback.send_feedback(sender, department_id, Topic.TOOL, f"Máy {n}", "Chậm.")
+            answered = feedback.send_feedback(
+                sender, None, Topic.PERK, f"Quà {n}", "Ít.", anonymous=True
+            ).item.id
+            feedback.acknowledge(answered, hr)
+            feedback.answer(answered, hr, f"Thêm quà {n}.", publish=True)
+        feedback.send_feedback(employee, department.id, Topic.PROCESS, f"Quy trình {n}", "Dài.")
+        feedback.reply(f"Thêm {n}", secret=str(samples["feedback_secret"]))
+        feedback.reply(f"Nữa {n}", item_id=int(samples["feedback"]), sender=sample_person)
+        feedback.reply(f"Và {n}", item_id=int(samples["own_feedback"]), sender=employee)
         # The rules history: the sample programme paused and resumed, a perk published.
         gifts.set_programme_active(int(samples["programme"]), False, actor=hr)
         gifts.set_programme_active(int(samples["programme"]), True, actor=hr)

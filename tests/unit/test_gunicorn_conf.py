@@ -149,3 +149,11 @@ def test_worker_exit_writes_the_clicks_still_queued(no_gunicorn_env, app, app_fa
 
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Click)) == 4
+
+
+def test_the_access_log_leaves_out_a_follow_up_links_secret(no_gunicorn_env):
+    conf = load_conf()
+    assert conf.logged_path("/feedback/follow-up/s3cr3t") == "/feedback/follow-up/…"
+    assert conf.logged_path("/feedback/follow-up/s3cr3t/reply") == "/feedback/follow-up/…/reply"
+    assert conf.logged_path("/feedback/12") == "/feedback/12"
+    assert conf.logged_path(None) is None

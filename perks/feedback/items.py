@@ -1,0 +1,547 @@
+"""Sending feedback, following it up, and answering it: the services of the feedback box.
+
+Every public function is one unit of work except :func:`open_item`, which joins the caller's
+(flush only) so another capability's service (a low rating) can open an item with its own
+change. The state machine is written once, in ``TRANSITIONS``; :func:`_move` is the only
+place an item's status changes.
+
+Who sees what: a sender their own named items (by id) and an anonymous item only through its
+follow-up secret; an owner the items addressed to them (items without an owner are HR's).
+Anyone else gets NotFound, never a hint that the item exists.
+
+An anonymous item is never tied to its sender: nothing about them is stored or audited, no
+notification is made as it arrives (the scheduled job tells the owner the next day), and its
+sender is told of each step only on their follow-up page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, or_, select
+
+from perks import audit
+from perks.catalog.claims import company_today
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.feedback.models import (
+    DEFAULT_ACKNOWLEDGE_DAYS,
+    DEFAULT_ANSWER_DAYS,
+    MAX_SUBJECT,
+    MAX_TEXT,
+    OPEN_STATES,
+    Author,
+    FeedbackDesk,
+    FeedbackItem,
+    FeedbackMessage,
+    FeedbackStatus,
+    Topic,
+)
+from perks.notifications import link, notify
+from perks.people.models import Department, Role, User, UserRole
+
+S = FeedbackStatus
+
+#: each step of the state machine: the states it starts from and the state it leads to
+TRANSITIONS: dict[str, tuple[frozenset[FeedbackStatus], FeedbackStatus]] = {
+    "acknowledge": (frozenset({S.NEW}), S.ACKNOWLEDGED),
+    "start": (frozenset({S.ACKNOWLEDGED}), S.IN_PROGRESS),
+    "answer": (frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS}), S.ANSWERED),
+    "close": (frozenset({S.ANSWERED}), S.CLOSED),
+    "decline": (frozenset({S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS}), S.DECLINED),
+}
+
+
+#: what the audit log calls each of the owner's steps
+AUDIT_ACTIONS = {step: f"feedback.{step}" for step in TRANSITIONS}
+
+
+@dataclass(frozen=True)
+class OpenedItem:
+    """An item just sent; ``follow_up_secret`` only for an anonymous one (shown once)."""
+
+    item: FeedbackItem
+    follow_up_secret: str | None = None
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def desk_of(department_id: int | None) -> FeedbackDesk | None:
+    if department_id is None:
+        return None
+    return db.session.get(FeedbackDesk, department_id)
+
+
+def _clean(text: str, field: str, limit: int) -> str:
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ValidationFailed(_("Write something here."), field=field)
+    if len(cleaned) > limit:
+        raise ValidationFailed(_("This is too long."), field=field)
+    return cleaned
+
+
+def open_item(
+    department_id: int | None,
+    subject: str,
+    text: str,
+    *,
+    sender: User,
+    topic: Topic = Topic.OTHER,
+    about_perk_id: int | None = None,
+    anonymous: bool = False,
+) -> OpenedItem:
+    """Open a feedback item to ``department_id``'s owner (HR when the department has none,
+    or when ``department_id`` is None) inside the caller's transaction (flush only).
+
+    This is the feedback box's entry for other capabilities: a rating of 1 or 2 calls
+    ``open_item(None, title, comment, sender=person, topic=Topic.PERK, about_perk_id=perk.id,
+    anonymous=not named)``. For an anonymous item nothing of ``sender`` is kept; the
+    returned ``follow_up_secret`` is the sender's only way back to it (show it once).
+
+    Raises:
+        ValidationFailed: empty or too long subject or text; no such department.
+    """
+    subject = _clean(subject, "subject", MAX_SUBJECT)
+    text = _clean(text, "text", MAX_TEXT)
+    if department_id is not None and db.session.get(Department, department_id) is None:
+        raise ValidationFailed(_("Choose a department."), field="department")
+    desk = desk_of(department_id)
+    secret = secrets.token_urlsafe(24) if anonymous else None
+    item = FeedbackItem(
+        department_id=department_id,
+        topic=topic,
+        about_perk_id=about_perk_id,
+        subject=subject,
+        text=text,
+        anonymous=anonymous,
+        sender_id=None if anonymous else sender.id,
+        follow_up_hash=hash_secret(secret) if secret else None,
+        owner_id=desk.owner_id if desk else None,
+        status=S.NEW,
+        acknowledge_days=desk.acknowledge_days if desk else DEFAULT_ACKNOWLEDGE_DAYS,
+        answer_days=desk.answer_days if desk else DEFAULT_ANSWER_DAYS,
+        received_on=company_today(),
+    )
+    db.session.add(item)
+    db.session.flush()
+    return OpenedItem(item, secret)
+
+
+def send_feedback(
+    sender: User,
+    department_id: int | None,
+    topic: Topic,
+    subject: str,
+    text: str,
+    *,
+    anonymous: bool = False,
+) -> OpenedItem:
+    """Send feedback from the box (one unit of work; see :func:`open_item`).
+
+    Raises:
+        ValidationFailed: empty or too long subject or text; no such department.
+    """
+    with transaction():
+        return open_item(
+            department_id, subject, text, sender=sender, topic=topic, anonymous=anonymous
+        )
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+
+def _owned_by(person: User) -> ColumnElement[bool]:
+    """Items addressed to ``person``: theirs, and HR's (no owner) for HR."""
+    if person.has_role(Role.HR):
+        return or_(FeedbackItem.owner_id == person.id, FeedbackItem.owner_id.is_(None))
+    return FeedbackItem.owner_id == person.id
+
+
+def sent_by(person: User) -> list[FeedbackItem]:
+    """The person's named items, newest first (anonymous ones are nobody's). Raises nothing."""
+    query = select(FeedbackItem).where(FeedbackItem.sender_id == person.id)
+    return list(db.session.scalars(query.order_by(FeedbackItem.id.desc())))
+
+
+def inbox(person: User, *, open_only: bool = False) -> list[FeedbackItem]:
+    """The items addressed to ``person``, oldest open first. Raises nothing."""
+    query = select(FeedbackItem).where(_owned_by(person))
+    if open_only:
+        query = query.where(FeedbackItem.status.in_(OPEN_STATES))
+    return list(db.session.scalars(query.order_by(FeedbackItem.id.desc())))
+
+
+def owns_items(person: User) -> bool:
+    """Whether ``person`` answers feedback (HR, or the owner of a department's)."""
+    if person.has_role(Role.HR):
+        return True
+    owned = select(FeedbackDesk.department_id).where(FeedbackDesk.owner_id == person.id)
+    mine = select(FeedbackItem.id).where(FeedbackItem.owner_id == person.id)
+    return db.session.scalar(owned.union(mine).limit(1)) is not None
+
+
+def own_item(item_id: int, sender: User) -> FeedbackItem:
+    """One of the sender's named items. Raises NotFound: no such item, or not theirs."""
+    item = db.session.get(FeedbackItem, item_id)
+    if item is None or item.sender_id is None or item.sender_id != sender.id:
+        raise NotFound()
+    return item
+
+
+def followed_item(secret: str) -> FeedbackItem:
+    """The anonymous item of a follow-up secret. Raises NotFound: no item has it."""
+    if not secret or len(secret) > 100:
+        raise NotFound()
+    found = db.session.scalar(
+        select(FeedbackItem).where(FeedbackItem.follow_up_hash == hash_secret(secret))
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def addressed_item(item_id: int, owner: User) -> FeedbackItem:
+    """An item addressed to ``owner``. Raises NotFound: no such item, or not theirs."""
+    found = db.session.scalar(
+        select(FeedbackItem).where(FeedbackItem.id == item_id, _owned_by(owner))
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+# --- the state machine ----------------------------------------------------------------------
+
+
+def _move(item: FeedbackItem, step: str) -> FeedbackStatus:
+    sources, target = TRANSITIONS[step]
+    if item.status not in sources:
+        raise Conflict(
+            _("This feedback is %(status)s: it cannot be moved that way.", status=item.status.label)
+        )
+    before = item.status
+    item.status = target
+    return before
+
+
+def _tell_sender(item: FeedbackItem) -> None:
+    """A named sender gets a notification; an anonymous one reads their follow-up page."""
+    if item.sender_id is None:
+        return
+    sender = db.session.get(User, item.sender_id)
+    if sender is not None and sender.active:
+        notify(
+            sender,
+            "feedback_updated",
+            {"subject": item.subject, "status": item.status.value},
+            url=link("feedback.mine_item", item_id=item.id),
+        )
+
+
+def _owner_step(
+    item_id: int,
+    owner: User,
+    step: str,
+    *,
+    text: str = "",
+    publish: bool = False,
+) -> FeedbackItem:
+    with transaction():
+        item = addressed_item(item_id, owner)
+        today = company_today()
+        before = _move(item, step)
+        details: dict[str, object] = {"status": [before.value, item.status.value]}
+        if step == "acknowledge":
+            item.acknowledged_on = today
+        elif step == "answer":
+            item.answered_on = today
+            item.published = publish
+            db.session.add(
+                FeedbackMessage(item=item, author=Author.OWNER, text=text, written_on=today)
+            )
+            details["published"] = publish
+        elif step == "decline":
+            item.decline_reason = text
+            item.closed_on = today
+        elif step == "close":
+            item.closed_on = today
+        if item.acknowledged_on is None and step != "close":
+            item.acknowledged_on = today  # declining or answering at once acknowledges too
+        audit.record(AUDIT_ACTIONS[step], actor=owner, target=item, **details)
+        _tell_sender(item)
+        db.session.flush()
+        return item
+
+
+def acknowledge(item_id: int, owner: User) -> FeedbackItem:
+    """The owner has read it (new → acknowledged).
+
+    Raises:
+        NotFound: not an item addressed to ``owner``.
+        Conflict: it is not new.
+    """
+    return _owner_step(item_id, owner, "acknowledge")
+
+
+def start_work(item_id: int, owner: User) -> FeedbackItem:
+    """The owner is working on it (acknowledged → in progress).
+
+    Raises:
+        NotFound: not an item addressed to ``owner``.
+        Conflict: it is not acknowledged.
+    """
+    return _owner_step(item_id, owner, "start")
+
+
+def answer(item_id: int, owner: User, text: str, *, publish: bool = False) -> FeedbackItem:
+    """The owner answers (acknowledged or in progress → answered); ``publish`` lets the public
+    answer times page show the item and its answer, without names.
+
+    Raises:
+        NotFound: not an item addressed to ``owner``.
+        ValidationFailed: an empty or too long answer.
+        Conflict: it is not acknowledged or in progress.
+    """
+    return _owner_step(
+        item_id, owner, "answer", text=_clean(text, "text", MAX_TEXT), publish=publish
+    )
+
+
+def decline(item_id: int, owner: User, reason: str) -> FeedbackItem:
+    """The owner declines it, saying why (new, acknowledged or in progress → declined).
+
+    Raises:
+        NotFound: not an item addressed to ``owner``.
+        ValidationFailed: no reason, or too long.
+        Conflict: it is answered, closed or declined already.
+    """
+    return _owner_step(item_id, owner, "decline", text=_clean(reason, "reason", MAX_TEXT))
+
+
+def close_as_owner(item_id: int, owner: User) -> FeedbackItem:
+    """The owner closes an answered item (answered → closed).
+
+    Raises:
+        NotFound: not an item addressed to ``owner``.
+        Conflict: it is not answered.
+    """
+    return _owner_step(item_id, owner, "close")
+
+
+# --- the sender's side ----------------------------------------------------------------------
+
+
+def _sender_item(item_id: int | None, sender: User | None, secret: str | None) -> FeedbackItem:
+    if secret is not None:
+        return followed_item(secret)
+    if item_id is None or sender is None:
+        raise NotFound()
+    return own_item(item_id, sender)
+
+
+def _tell_owner_of_reply(item: FeedbackItem) -> None:
+    if item.anonymous:
+        return  # the owner sees it in their inbox; a notification's moment would date it
+    owners = _owners_of(item)
+    for owner in owners:
+        notify(
+            owner,
+            "feedback_reply",
+            {"subject": item.subject},
+            url=link("feedback.inbox_item", item_id=item.id),
+        )
+
+
+def _owners_of(item: FeedbackItem) -> Sequence[User]:
+    if item.owner_id is not None:
+        owner = db.session.get(User, item.owner_id)
+        return [owner] if owner is not None and owner.active else []
+    return hr_people()
+
+
+def people_with_role(role: Role) -> list[User]:
+    """The active people holding ``role`` (exactly: admins are not everyone), by id."""
+    query = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def hr_people() -> list[User]:
+    return people_with_role(Role.HR)
+
+
+def reply(
+    text: str, *, item_id: int | None = None, sender: User | None = None, secret: str | None = None
+) -> FeedbackItem:
+    """The sender adds a message to an item still open or answered (by id for a named item,
+    by ``secret`` for an anonymous one).
+
+    Raises:
+        NotFound: no such item for this sender or secret.
+        ValidationFailed: an empty or too long message.
+        Conflict: the item is closed or declined.
+    """
+    cleaned = _clean(text, "text", MAX_TEXT)
+    with transaction():
+        item = _sender_item(item_id, sender, secret)
+        if item.status in (S.CLOSED, S.DECLINED):
+            raise Conflict(_("This feedback is closed: send a new one instead."))
+        db.session.add(
+            FeedbackMessage(
+                item=item, author=Author.SENDER, text=cleaned, written_on=company_today()
+            )
+        )
+        _tell_owner_of_reply(item)
+        return item
+
+
+def rate_answer(
+    rating: int,
+    *,
+    item_id: int | None = None,
+    sender: User | None = None,
+    secret: str | None = None,
+) -> FeedbackItem:
+    """The sender rates the answer, 1 to 5, once, and so closes the item if it was answered.
+
+    Raises:
+        NotFound: no such item for this sender or secret.
+        ValidationFailed: a rating outside 1 to 5.
+        Conflict: not answered yet, or rated already.
+    """
+    if not 1 <= rating <= 5:
+        raise ValidationFailed(_("Choose from 1 to 5 stars."), field="rating")
+    with transaction():
+        item = _sender_item(item_id, sender, secret)
+        if item.status not in (S.ANSWERED, S.CLOSED) or item.answered_on is None:
+            raise Conflict(_("You can rate the answer once there is one."))
+        if item.rating is not None:
+            raise Conflict(_("You have rated this answer already."))
+        item.rating = rating
+        if item.status is S.ANSWERED:
+            _move(item, "close")
+            item.closed_on = company_today()
+        return item
+
+
+def close_as_sender(
+    *, item_id: int | None = None, sender: User | None = None, secret: str | None = None
+) -> FeedbackItem:
+    """The sender closes an answered item (answered → closed).
+
+    Raises:
+        NotFound: no such item for this sender or secret.
+        Conflict: it is not answered.
+    """
+    with transaction():
+        item = _sender_item(item_id, sender, secret)
+        _move(item, "close")
+        item.closed_on = company_today()
+        return item
+
+
+# --- departments' owners and targets (HR) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskData:
+    owner_id: int | None
+    acknowledge_days: int
+    answer_days: int
+
+
+def desks() -> list[tuple[Department, FeedbackDesk | None]]:
+    """Every department with its desk (None: HR with the default targets). Raises nothing."""
+    rows = db.session.execute(
+        select(Department, FeedbackDesk)
+        .outerjoin(FeedbackDesk, FeedbackDesk.department_id == Department.id)
+        .order_by(Department.name)
+    )
+    return [(department, desk) for department, desk in rows]
+
+
+def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
+    """HR sets a department's feedback owner and service targets (items already sent keep
+    theirs). Audited.
+
+    Raises:
+        NotPermitted: ``actor`` is not HR.
+        NotFound: no such department.
+        ValidationFailed: targets out of range, an inactive or unknown owner.
+    """
+    if not actor.has_role(Role.HR):
+        raise NotPermitted()
+    if not 1 <= data.acknowledge_days <= 60 or not 1 <= data.answer_days <= 120:
+        raise ValidationFailed(
+            _("A target is 1 to 60 working days to acknowledge, 1 to 120 to answer.")
+        )
+    if data.acknowledge_days > data.answer_days:
+        raise ValidationFailed(
+            _("Acknowledging cannot take longer than answering."), field="acknowledge_days"
+        )
+    with transaction():
+        if db.session.get(Department, department_id) is None:
+            raise NotFound()
+        if data.owner_id is not None:
+            owner = db.session.get(User, data.owner_id)
+            if owner is None or not owner.active:
+                raise ValidationFailed(_("Choose an active person."), field="owner")
+        desk = db.session.get(FeedbackDesk, department_id)
+        if desk is None:
+            desk = FeedbackDesk(
+                department_id=department_id,
+                acknowledge_days=DEFAULT_ACKNOWLEDGE_DAYS,
+                answer_days=DEFAULT_ANSWER_DAYS,
+            )
+            db.session.add(desk)
+        before = {
+            "owner_id": desk.owner_id,
+            "acknowledge_days": desk.acknowledge_days,
+            "answer_days": desk.answer_days,
+        }
+        desk.owner_id = data.owner_id
+        desk.acknowledge_days = data.acknowledge_days
+        desk.answer_days = data.answer_days
+        db.session.flush()
+        after = {
+            "owner_id": desk.owner_id,
+            "acknowledge_days": desk.acknowledge_days,
+            "answer_days": desk.answer_days,
+        }
+        audit.record(
+            "feedback.desk_changed",
+            actor=actor,
+            target=desk,
+            department_id=department_id,
+            **audit.changes(before, after),
+        )
+        return desk
+
+
+def possible_owners() -> list[User]:
+    """Active people, by name: who may own a department's feedback. Raises nothing."""
+    query = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
+    return list(db.session.scalars(query))
+
+
+def departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def received_on_or_after(day: date) -> list[FeedbackItem]:
+    """Every item received on ``day`` or later, oldest first. Raises nothing."""
+    query = select(FeedbackItem).where(FeedbackItem.received_on >= day)
+    return list(db.session.scalars(query.order_by(FeedbackItem.id)))

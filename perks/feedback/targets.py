@@ -1,0 +1,187 @@
+"""Service targets: when an item is due, the scheduled job that tells owners of new items and
+escalates overdue ones, and the public answer times.
+
+Targets are counted in Vietnamese working days (``perks.feedback.working_days``) from the day
+an item arrived. An item not acknowledged by the end of its acknowledge-by day, or not
+answered (or declined) by the end of its answer-by day, is overdue: the owner's manager is
+told, once per target (HR's items, and an owner without a manager: the administrators).
+Each run does all that is due and marks what it did with a conditional update, so a missed
+run is caught up and two hosts running it at once tell nobody twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import median
+
+from sqlalchemy import select, update
+
+from perks.db import affected_rows, transaction
+from perks.extensions import db
+from perks.feedback.items import hr_people, people_with_role
+from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
+from perks.feedback.working_days import add_working_days, working_days_between
+from perks.notifications import link, notify
+from perks.people.models import Department, Role, User
+
+
+def acknowledge_by(item: FeedbackItem) -> date:
+    return add_working_days(item.received_on, item.acknowledge_days)
+
+
+def answer_by(item: FeedbackItem) -> date:
+    return add_working_days(item.received_on, item.answer_days)
+
+
+def overdue(item: FeedbackItem, today: date) -> str | None:
+    """ "acknowledge" or "answer" when ``item`` is past that target on ``today``, else None."""
+    if item.status not in OPEN_STATES:
+        return None
+    if item.acknowledged_on is None and today > acknowledge_by(item):
+        return "acknowledge"
+    if today > answer_by(item):
+        return "answer"
+    return None
+
+
+def _escalate_to(item: FeedbackItem) -> list[User]:
+    owner = item.owner
+    if owner is not None and owner.manager_id is not None:
+        manager = db.session.get(User, owner.manager_id)
+        if manager is not None and manager.active:
+            return [manager]
+    return people_with_role(Role.ADMIN)
+
+
+def _claim(item_id: int, flag: str) -> bool:
+    """Set ``flag`` on the item if no run has: True for the run that set it."""
+    column = getattr(FeedbackItem, flag)
+    result = db.session.execute(
+        update(FeedbackItem)
+        .where(FeedbackItem.id == item_id, column.is_(False))
+        .values({flag: True})
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(result) == 1
+
+
+@dataclass
+class SweepResult:
+    owners_told: int = 0
+    escalated: int = 0
+
+
+def sweep(today: date) -> SweepResult:
+    """Tell owners of the items that arrived (an anonymous item from the day after it
+    arrived), and escalate every overdue item not yet escalated for that target. Idempotent.
+    Raises nothing of its own."""
+    result = SweepResult()
+    with transaction():
+        waiting = db.session.scalars(
+            select(FeedbackItem)
+            .where(FeedbackItem.status.in_(OPEN_STATES))
+            .where(
+                (FeedbackItem.owner_told.is_(False))
+                | (FeedbackItem.acknowledge_escalated.is_(False))
+                | (FeedbackItem.answer_escalated.is_(False))
+            )
+            .order_by(FeedbackItem.id)
+        ).all()
+        new_for: dict[int | None, int] = defaultdict(int)
+        for item in waiting:
+            due = not item.anonymous or item.received_on < today
+            if not item.owner_told and due and _claim(item.id, "owner_told"):
+                new_for[item.owner_id] += 1
+            late = overdue(item, today)
+            flag = f"{late}_escalated" if late else None
+            if flag and not getattr(item, flag) and _claim(item.id, flag):
+                for person in _escalate_to(item):
+                    notify(
+                        person,
+                        "feedback_overdue",
+                        {
+                            "subject": item.subject,
+                            "owner": item.owner.name if item.owner else "HR",
+                            "target": late,
+                        },
+                        url=link("feedback.answer_times"),
+                    )
+                result.escalated += 1
+        for owner_id, count in new_for.items():
+            owners = [db.session.get(User, owner_id)] if owner_id is not None else hr_people()
+            for owner in owners:
+                if owner is not None and owner.active:
+                    notify(
+                        owner,
+                        "feedback_received",
+                        {"count": count},
+                        url=link("feedback.inbox_page"),
+                    )
+            result.owners_told += count
+    return result
+
+
+# --- the public answer times ----------------------------------------------------------------
+
+
+@dataclass
+class DepartmentTimes:
+    """One department's answer times (working days), without names."""
+
+    name: str
+    received: int = 0
+    acknowledge_days: list[int] = field(default_factory=list)
+    answer_days: list[int] = field(default_factory=list)
+    within_target: int = 0
+    published: list[FeedbackItem] = field(default_factory=list)
+
+    @property
+    def answered(self) -> int:
+        return len(self.answer_days)
+
+    @property
+    def median_acknowledge(self) -> float | None:
+        return median(self.acknowledge_days) if self.acknowledge_days else None
+
+    @property
+    def median_answer(self) -> float | None:
+        return median(self.answer_days) if self.answer_days else None
+
+    @property
+    def share_within_target(self) -> float | None:
+        return self.within_target / self.answered if self.answered else None
+
+
+def answer_times(since: date) -> list[DepartmentTimes]:
+    """Per department (and HR's, for items without one), the items received since ``since``:
+    how many, median working days to acknowledge and to answer, the share answered within
+    target, and the answered items their owners published. Two statements. Raises nothing."""
+    names: dict[int, str] = {
+        row.id: row.name for row in db.session.execute(select(Department.id, Department.name))
+    }
+    items = db.session.scalars(
+        select(FeedbackItem).where(FeedbackItem.received_on >= since).order_by(FeedbackItem.id)
+    ).all()
+    by_department: dict[int | None, DepartmentTimes] = {}
+    for item in items:
+        times = by_department.get(item.department_id)
+        if times is None:
+            name = names.get(item.department_id, "") if item.department_id else ""
+            times = by_department[item.department_id] = DepartmentTimes(name)
+        times.received += 1
+        if item.acknowledged_on is not None:
+            times.acknowledge_days.append(
+                working_days_between(item.received_on, item.acknowledged_on)
+            )
+        if item.answered_on is not None and item.status in (
+            FeedbackStatus.ANSWERED,
+            FeedbackStatus.CLOSED,
+        ):
+            taken = working_days_between(item.received_on, item.answered_on)
+            times.answer_days.append(taken)
+            times.within_target += taken <= item.answer_days
+            if item.published:
+                times.published.append(item)
+    return sorted(by_department.values(), key=lambda t: (t.name == "", t.name))

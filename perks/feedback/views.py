@@ -1,0 +1,327 @@
+"""The feedback box's pages: send feedback (``/feedback/new``), my feedback (``/feedback``),
+an anonymous sender's follow-up page (``/feedback/follow-up/<secret>``), an owner's inbox
+(``/feedback/inbox``), HR's owners and targets (``/manage/feedback``) and the public answer
+times (``/feedback/answer-times``).
+
+A sender sees only their own items, an owner only the items addressed to them: every lookup
+goes through a service that answers NotFound otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.catalog.claims import company_today
+from perks.errors import Conflict, ValidationFailed
+from perks.feedback import items, targets
+from perks.feedback.forms import (
+    AnswerForm,
+    DeclineForm,
+    DeskForm,
+    FeedbackForm,
+    MessageForm,
+    RatingForm,
+)
+from perks.feedback.models import (
+    DEFAULT_ACKNOWLEDGE_DAYS,
+    DEFAULT_ANSWER_DAYS,
+    FeedbackItem,
+    Topic,
+)
+from perks.forms import require_confirmation
+from perks.people.access import roles_required
+from perks.people.models import Role
+from perks.recognition.views import field_error
+
+bp = Blueprint("feedback", __name__)
+
+Page = str | tuple[str, int]
+
+#: how far back the public answer times look
+ANSWER_TIMES_DAYS = 365
+
+
+@bp.get("/feedback")
+@roles_required()
+def mine() -> str:
+    """The person's named items (anonymous ones are reached only by their follow-up link)."""
+    return render_template(
+        "feedback/mine.html",
+        items=items.sent_by(current_user),
+        owns=items.owns_items(current_user),
+    )
+
+
+@bp.route("/feedback/new", methods=["GET", "POST"])
+@roles_required()
+def send() -> Response | Page:
+    form = FeedbackForm()
+    form.set_choices(items.departments())
+    if form.validate_on_submit():
+        try:
+            opened = items.send_feedback(
+                current_user,
+                form.department.data or None,
+                Topic(form.topic.data),
+                form.subject.data or "",
+                form.text.data or "",
+                anonymous=bool(form.anonymous.data),
+            )
+        except ValidationFailed as error:
+            field_error(form, error)
+        else:
+            if opened.follow_up_secret:
+                # shown once, in this answer: the database keeps only its hash
+                return render_template(
+                    "feedback/sent_anonymously.html", secret=opened.follow_up_secret
+                )
+            flash(_("Thank you: your feedback was sent."), "success")
+            return redirect(url_for("feedback.mine_item", item_id=opened.item.id))
+    return render_template("feedback/send.html", form=form), 400 if form.errors else 200
+
+
+def _item_page(item: FeedbackItem, actions: dict[str, str], **extra: Any) -> str:
+    return render_template(
+        "feedback/item.html",
+        item=item,
+        actions=actions,
+        reply_form=MessageForm(),
+        rating_form=RatingForm(),
+        acknowledge_by=targets.acknowledge_by(item),
+        answer_by=targets.answer_by(item),
+        **extra,
+    )
+
+
+@bp.get("/feedback/<int:item_id>")
+@roles_required()
+def mine_item(item_id: int) -> str:
+    item = items.own_item(item_id, current_user)
+    actions = {
+        name: url_for(f"feedback.mine_{name}", item_id=item_id)
+        for name in ("reply", "rate", "close")
+    }
+    return _item_page(item, actions)
+
+
+@bp.get("/feedback/follow-up/<secret>")
+@roles_required()
+def follow_up(secret: str) -> str:
+    item = items.followed_item(secret)
+    actions = {
+        name: url_for(f"feedback.follow_up_{name}", secret=secret)
+        for name in ("reply", "rate", "close")
+    }
+    return _item_page(item, actions, anonymous_view=True)
+
+
+def _sender_action(action: str, back: str, **who: Any) -> Response:
+    try:
+        if action == "reply":
+            form = MessageForm()
+            if not form.validate_on_submit():
+                abort(400)
+            items.reply(form.text.data or "", **who)
+            flash(_("Your message was sent."), "success")
+        elif action == "rate":
+            rating = RatingForm()
+            if not rating.validate_on_submit():
+                abort(400)
+            items.rate_answer(int(rating.rating.data), **who)
+            flash(_("Thank you for rating the answer."), "success")
+        else:
+            require_confirmation()
+            items.close_as_sender(**who)
+            flash(_("Closed."), "success")
+    except (Conflict, ValidationFailed) as error:
+        flash(error.message, "danger")
+    return redirect(back)
+
+
+@bp.post("/feedback/<int:item_id>/reply")
+@roles_required()
+def mine_reply(item_id: int) -> Response:
+    return _sender_action(
+        "reply",
+        url_for("feedback.mine_item", item_id=item_id),
+        item_id=item_id,
+        sender=current_user,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/rate")
+@roles_required()
+def mine_rate(item_id: int) -> Response:
+    return _sender_action(
+        "rate", url_for("feedback.mine_item", item_id=item_id), item_id=item_id, sender=current_user
+    )
+
+
+@bp.post("/feedback/<int:item_id>/close")
+@roles_required()
+def mine_close(item_id: int) -> Response:
+    return _sender_action(
+        "close",
+        url_for("feedback.mine_item", item_id=item_id),
+        item_id=item_id,
+        sender=current_user,
+    )
+
+
+@bp.post("/feedback/follow-up/<secret>/reply")
+@roles_required()
+def follow_up_reply(secret: str) -> Response:
+    return _sender_action("reply", url_for("feedback.follow_up", secret=secret), secret=secret)
+
+
+@bp.post("/feedback/follow-up/<secret>/rate")
+@roles_required()
+def follow_up_rate(secret: str) -> Response:
+    return _sender_action("rate", url_for("feedback.follow_up", secret=secret), secret=secret)
+
+
+@bp.post("/feedback/follow-up/<secret>/close")
+@roles_required()
+def follow_up_close(secret: str) -> Response:
+    return _sender_action("close", url_for("feedback.follow_up", secret=secret), secret=secret)
+
+
+# --- the owner's inbox ----------------------------------------------------------------------
+
+
+@bp.get("/feedback/inbox")
+@roles_required()
+def inbox_page() -> str:
+    """The items addressed to the person (none for who owns no department's feedback)."""
+    today = company_today()
+    found = items.inbox(current_user)
+    return render_template(
+        "feedback/inbox.html",
+        items=found,
+        late={item.id: targets.overdue(item, today) for item in found},
+    )
+
+
+@bp.get("/feedback/inbox/<int:item_id>")
+@roles_required()
+def inbox_item(item_id: int) -> str:
+    item = items.addressed_item(item_id, current_user)
+    return render_template(
+        "feedback/inbox_item.html",
+        item=item,
+        answer_form=AnswerForm(),
+        decline_form=DeclineForm(),
+        acknowledge_by=targets.acknowledge_by(item),
+        answer_by=targets.answer_by(item),
+        late=targets.overdue(item, company_today()),
+    )
+
+
+#: the owner's steps that need no text
+_PLAIN_STEPS = {
+    "acknowledge": items.acknowledge,
+    "start": items.start_work,
+    "close": items.close_as_owner,
+}
+
+
+@bp.post("/feedback/inbox/<int:item_id>/<step>")
+@roles_required()
+def owner_step(item_id: int, step: str) -> Response:
+    """Acknowledge, start, answer, decline or close an item addressed to the person."""
+    try:
+        if step in _PLAIN_STEPS:
+            require_confirmation()
+            _PLAIN_STEPS[step](item_id, current_user)
+        elif step == "answer":
+            form = AnswerForm()
+            if not form.validate_on_submit():
+                abort(400)
+            items.answer(
+                item_id, current_user, form.text.data or "", publish=bool(form.publish.data)
+            )
+        elif step == "decline":
+            decline = DeclineForm()
+            if not decline.validate_on_submit():
+                abort(400)
+            items.decline(item_id, current_user, decline.reason.data or "")
+        else:
+            abort(404)
+        flash(_("Saved. The sender is told."), "success")
+    except (Conflict, ValidationFailed) as error:
+        flash(error.message, "danger")
+    return redirect(url_for("feedback.inbox_item", item_id=item_id))
+
+
+# --- public answer times --------------------------------------------------------------------
+
+
+@bp.get("/feedback/answer-times")
+@roles_required()
+def answer_times() -> str:
+    """Per department: received, median working days to acknowledge and to answer, share
+    answered within target, and the answers their owners published, without names."""
+    since = company_today() - timedelta(days=ANSWER_TIMES_DAYS)
+    return render_template(
+        "feedback/answer_times.html",
+        departments=targets.answer_times(since),
+        since=since,
+        decimal=lambda n: format_decimal(n, format="#,##0.#"),
+        percent=format_percent,
+    )
+
+
+# --- HR: owners and targets -----------------------------------------------------------------
+
+
+hr_only = roles_required(Role.HR)
+
+
+@bp.get("/manage/feedback")
+@hr_only
+def desks() -> str:
+    return render_template("feedback/desks.html", desks=items.desks())
+
+
+@bp.route("/manage/feedback/<int:department_id>", methods=["GET", "POST"])
+@hr_only
+def edit_desk(department_id: int) -> Response | Page:
+    department, desk = next(
+        ((d, k) for d, k in items.desks() if d.id == department_id), (None, None)
+    )
+    if department is None:
+        abort(404)
+    form = DeskForm(
+        data={
+            "owner": desk.owner_id if desk and desk.owner_id else 0,
+            "acknowledge_days": desk.acknowledge_days if desk else DEFAULT_ACKNOWLEDGE_DAYS,
+            "answer_days": desk.answer_days if desk else DEFAULT_ANSWER_DAYS,
+        }
+    )
+    form.set_choices(items.possible_owners())
+    if form.validate_on_submit():
+        try:
+            items.set_desk(
+                department_id,
+                items.DeskData(
+                    form.owner.data or None,
+                    int(form.acknowledge_days.data or 0),
+                    int(form.answer_days.data or 0),
+                ),
+                current_user,
+            )
+        except ValidationFailed as error:
+            field_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("feedback.desks"))
+    return render_template(
+        "feedback/desk_form.html", form=form, department=department
+    ), 400 if form.errors else 200

@@ -1,0 +1,412 @@
+"""The feedback box: its state machine, who sees what, service targets and escalation over
+weekends and Tết, the public answer times, and anonymous items nobody can trace."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import select
+
+from perks.errors import Conflict, NotFound
+from perks.extensions import db
+from perks.feedback import items
+from perks.feedback.models import FeedbackItem, FeedbackMessage, FeedbackStatus, Topic
+from perks.jobs import BEAT_SCHEDULE
+from perks.notifications.models import Notification
+from perks.people.models import Role
+from tests import factories
+from tests.helpers import login
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+S = FeedbackStatus
+
+#: every step from every state, written out: the state it leads to, or None (refused)
+EXPECTED: dict[tuple[str, FeedbackStatus], FeedbackStatus | None] = {
+    ("acknowledge", S.NEW): S.ACKNOWLEDGED,
+    ("start", S.ACKNOWLEDGED): S.IN_PROGRESS,
+    ("answer", S.ACKNOWLEDGED): S.ANSWERED,
+    ("answer", S.IN_PROGRESS): S.ANSWERED,
+    ("close", S.ANSWERED): S.CLOSED,
+    ("decline", S.NEW): S.DECLINED,
+    ("decline", S.ACKNOWLEDGED): S.DECLINED,
+    ("decline", S.IN_PROGRESS): S.DECLINED,
+}
+
+OWNER_STEPS: dict[str, Any] = {
+    "acknowledge": items.acknowledge,
+    "start": items.start_work,
+    "answer": lambda item_id, owner: items.answer(item_id, owner, "We fixed it."),
+    "decline": lambda item_id, owner: items.decline(item_id, owner, "Not ours to change."),
+    "close": items.close_as_owner,
+}
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
+
+
+def send(sender, department_id=None, *, anonymous=False, subject="Wi-Fi"):  # type: ignore[no-untyped-def]
+    return items.send_feedback(
+        sender, department_id, Topic.TOOL, subject, "It drops at noon.", anonymous=anonymous
+    )
+
+
+def run_the_scheduled_job(app: Flask, moment: datetime) -> tuple[int, int]:
+    """What Celery beat's entry sends, run by the worker's code path, the clock at ``moment``."""
+    entry = BEAT_SCHEDULE["escalate-overdue-feedback"]
+    task = app.extensions["celery"].tasks[entry["task"]]
+    with time_machine.travel(moment, tick=False):
+        told, escalated = task.apply().get()
+    return told, escalated
+
+
+# --- the state machine ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", list(FeedbackStatus))
+@pytest.mark.parametrize("step", sorted(OWNER_STEPS))
+def test_every_step_from_every_state_is_allowed_or_refused(app, step, status):
+    hr = factories.UserFactory(roles={Role.HR})
+    item = send(factories.UserFactory()).item
+    item.status = status
+    db.session.commit()
+    expected = EXPECTED.get((step, status))
+    if expected is None:
+        with pytest.raises(Conflict):
+            OWNER_STEPS[step](item.id, hr)
+        db.session.expire_all()
+        assert db.session.get(FeedbackItem, item.id).status is status
+    else:
+        assert OWNER_STEPS[step](item.id, hr).status is expected
+
+
+def test_the_table_in_the_code_is_the_one_tested():
+    allowed = {
+        (step, source): target
+        for step, (sources, target) in items.TRANSITIONS.items()
+        for source in sources
+    }
+    assert allowed == EXPECTED
+
+
+def test_every_step_has_a_name_in_the_audit_log():
+    from perks.admin.audit_details import ACTIONS
+
+    assert set(items.AUDIT_ACTIONS.values()) | {"feedback.desk_changed"} <= set(ACTIONS)
+
+
+def test_the_sender_is_told_at_every_step_and_rates_the_answer_once(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    item_id = send(sender).item.id
+    items.acknowledge(item_id, hr)
+    items.start_work(item_id, hr)
+    with pytest.raises(Conflict):
+        items.rate_answer(4, item_id=item_id, sender=sender)  # nothing to rate yet
+    items.answer(item_id, hr, "Fixed: a new access point.")
+    told = db.session.scalars(select(Notification).where(Notification.user_id == sender.id)).all()
+    assert [(n.kind, n.params["status"]) for n in told] == [
+        ("feedback_updated", "acknowledged"),
+        ("feedback_updated", "in_progress"),
+        ("feedback_updated", "answered"),
+    ]
+    item = items.rate_answer(4, item_id=item_id, sender=sender)
+    assert (item.rating, item.status) == (4, S.CLOSED)
+    with pytest.raises(Conflict):
+        items.rate_answer(5, item_id=item_id, sender=sender)
+
+
+def test_a_declined_item_says_why_and_takes_no_reply(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    item_id = send(sender).item.id
+    item = items.decline(item_id, hr, "Payroll dates are set by law.")
+    assert item.decline_reason == "Payroll dates are set by law."
+    with pytest.raises(Conflict):
+        items.reply("But why?", item_id=item_id, sender=sender)
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+
+def test_an_owner_sees_only_the_items_addressed_to_them(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    sales, it = factories.DepartmentFactory(), factories.DepartmentFactory()
+    sales_owner, it_owner = factories.UserFactory(), factories.UserFactory()
+    for department, owner in ((sales, sales_owner), (it, it_owner)):
+        items.set_desk(department.id, items.DeskData(owner.id, 2, 10), hr)
+    sender = factories.UserFactory()
+    to_sales = send(sender, sales.id, subject="Quota").item.id
+    to_it = send(sender, it.id, subject="Laptop").item.id
+    to_hr = send(sender, subject="Leave").item.id
+
+    login(client, sales_owner)
+    page = client.get("/feedback/inbox").get_data(as_text=True)
+    assert "Quota" in page
+    assert "Laptop" not in page
+    assert "Leave" not in page
+    assert client.get(f"/feedback/inbox/{to_sales}").status_code == 200
+    assert client.get(f"/feedback/inbox/{to_it}").status_code == 404
+    assert client.get(f"/feedback/inbox/{to_hr}").status_code == 404
+    assert client.post(f"/feedback/inbox/{to_it}/acknowledge").status_code == 404
+    with pytest.raises(NotFound):
+        items.acknowledge(to_it, sales_owner)
+    assert [i.id for i in items.inbox(hr)] == [to_hr]
+
+
+def test_a_sender_sees_only_their_own_items(app, client):
+    sender, colleague = factories.UserFactory(), factories.UserFactory()
+    mine = send(sender, subject="Mine").item.id
+    theirs = send(colleague, subject="Theirs").item.id
+    login(client, sender)
+    page = client.get("/feedback").get_data(as_text=True)
+    assert "Mine" in page
+    assert "Theirs" not in page
+    assert client.get(f"/feedback/{mine}").status_code == 200
+    assert client.get(f"/feedback/{theirs}").status_code == 404
+    assert client.post(f"/feedback/{theirs}/reply", data={"text": "x"}).status_code == 404
+    assert client.get("/feedback/follow-up/not-the-secret").status_code == 404
+
+
+# --- service targets, escalation, answer times ----------------------------------------------
+
+BEFORE_TET = date(2026, 2, 13)  # a Friday; Tết Bính Ngọ's break is 16-20 February
+
+
+def test_an_overdue_item_escalates_once_to_the_owners_manager_after_tet(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    manager = factories.UserFactory(roles={Role.MANAGER})
+    owner = factories.UserFactory(manager=manager)
+    department = factories.DepartmentFactory()
+    items.set_desk(department.id, items.DeskData(owner.id, 2, 10), hr)
+    with time_machine.travel(at(BEFORE_TET), tick=False):
+        item_id = send(factories.UserFactory(), department.id).item.id
+
+    def overdue_notes() -> list[str]:
+        rows = db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == manager.id, Notification.kind == "feedback_overdue")
+            .order_by(Notification.id)
+        )
+        return [row.params["target"] for row in rows]
+
+    assert run_the_scheduled_job(app, at(BEFORE_TET, 23)) == (1, 0)  # the owner is told
+    assert (
+        db.session.scalar(select(Notification.kind).where(Notification.user_id == owner.id))
+        == "feedback_received"
+    )
+    # acknowledge by the 2nd working day: Tết and two weekends do not count, so 24/2
+    assert run_the_scheduled_job(app, at(date(2026, 2, 24), 9)) == (0, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 2, 25), 9)) == (0, 1)
+    assert run_the_scheduled_job(app, at(date(2026, 2, 25), 10)) == (0, 0)
+    assert overdue_notes() == ["acknowledge"]
+    with time_machine.travel(at(date(2026, 2, 26)), tick=False):
+        items.acknowledge(item_id, owner)
+    # answer by the 10th working day: 6/3
+    assert run_the_scheduled_job(app, at(date(2026, 3, 6), 22)) == (0, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 9), 9)) == (0, 1)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 10), 9)) == (0, 0)
+    assert overdue_notes() == ["acknowledge", "answer"]
+
+
+def test_hrs_overdue_items_escalate_to_the_administrators(app):
+    factories.UserFactory(roles={Role.HR})
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    with time_machine.travel(at(date(2026, 12, 4)), tick=False):  # a Friday
+        send(factories.UserFactory())
+    assert run_the_scheduled_job(app, at(date(2026, 12, 9), 9))[1] == 1  # due Tuesday 8/12
+    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == admin.id))
+    assert "feedback_overdue" in list(kinds)
+
+
+def test_the_answer_times_page_counts_working_days_and_shows_no_names(app, client):
+    hr = factories.UserFactory(roles={Role.HR}, name="Lê Thị Chủ Trì")
+    department = factories.DepartmentFactory(name="Hành chính")
+    sender = factories.UserFactory(name="Phạm Văn Người Gửi")
+    with time_machine.travel(at(BEFORE_TET), tick=False):
+        published = send(sender, department.id, subject="Parking").item.id
+        late = send(sender, department.id, subject="Canteen").item.id
+    with time_machine.travel(at(date(2026, 2, 23)), tick=False):
+        items.acknowledge(published, hr)  # 1 working day
+        items.acknowledge(late, hr)
+    with time_machine.travel(at(date(2026, 3, 6)), tick=False):
+        items.answer(published, hr, "Ten more spaces from April.", publish=True)  # 10: in time
+    with time_machine.travel(at(date(2026, 3, 9)), tick=False):
+        items.answer(late, hr, "A new menu.")  # 11: late
+    with time_machine.travel(at(date(2026, 3, 10)), tick=False):
+        login(client, factories.UserFactory())
+        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    row = text[text.index("Hành chính") :]
+    assert ">2<" in row.replace(" ", "")  # received
+    assert "10.5" in row
+    assert "50%" in row
+    assert "Ten more spaces from April." in text
+    assert "A new menu." not in text
+    assert "Phạm Văn Người Gửi" not in text
+    assert "Lê Thị Chủ Trì" not in text
+
+
+# --- anonymous items ------------------------------------------------------------------------
+
+
+def _every_row() -> dict[str, set[tuple[Any, ...]]]:
+    return {
+        table.name: {
+            tuple(repr(v) if isinstance(v, dict | list) else v for v in row)
+            for row in db.session.execute(select(table))
+        }
+        for table in db.metadata.sorted_tables
+    }
+
+
+def _written(before: dict[str, set[tuple[Any, ...]]]) -> dict[str, set[tuple[Any, ...]]]:
+    db.session.expire_all()
+    after = _every_row()
+    return {name: rows - before[name] for name, rows in after.items() if rows - before[name]}
+
+
+def _near(value: Any, moment: datetime, window: timedelta) -> bool:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+        return abs(aware - moment) <= window
+    return False
+
+
+def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory(name="Đỗ Thị Ẩn Danh", email="an.danh@example.com")
+    signed_in = at(date(2026, 12, 3), 8)
+    submitted = signed_in + timedelta(hours=1, minutes=1)
+    with time_machine.travel(signed_in, tick=False):
+        login(client, sender)
+    with time_machine.travel(submitted - timedelta(minutes=1), tick=False):
+        form = client.get("/feedback/new")  # a request like any other (the session is seen)
+    assert form.status_code == 200
+    before = _every_row()
+    with time_machine.travel(submitted, tick=False):
+        answer = client.post(
+            "/feedback/new",
+            data={
+                "department": "0",
+                "topic": "policy",
+                "subject": "Overtime",
+                "text": "Overtime is not paid on time.",
+                "anonymous": "y",
+            },
+        )
+    assert answer.status_code == 200
+    follow_up = answer.get_data(as_text=True).split('data-testid="follow-up-link">')[1]
+    follow_up = follow_up.split("<")[0]
+    written = _written(before)
+    # the submission wrote the item and nothing else: no audit, notification, mail or session
+    assert set(written) == {"feedback_item"}
+    (row,) = written["feedback_item"]
+    item = db.session.scalars(select(FeedbackItem)).one()
+    assert item.sender_id is None
+    assert item.anonymous
+    {sender.id, sender.email, sender.name, str(sender.id)}
+    for column, value in zip(FeedbackItem.__table__.columns, row, strict=True):
+        if column.foreign_keys and any(
+            fk.column.table.name == "user" for fk in column.foreign_keys
+        ):
+            assert value != sender.id, column.name
+        assert not isinstance(value, datetime), column.name  # days only, never a moment
+        assert value not in (sender.email, sender.name), column.name
+    assert item.follow_up_hash not in follow_up  # only the secret's hash is kept
+    # nowhere in the database does anything point from the item to a person or a moment
+    for name, rows in _every_row().items():
+        for stored in rows:
+            if name == "user_session":
+                continue  # a signed-in person's last request (before the submission)
+            assert not any(_near(v, submitted, timedelta(minutes=30)) for v in stored), name
+
+    # the owner is told the next day, acknowledges and answers; the sender reads it by the link
+    run_the_scheduled_job(app, submitted)
+    assert db.session.scalar(select(Notification.id)) is None  # not on the day it came
+    run_the_scheduled_job(app, submitted + timedelta(days=1))
+    told = db.session.scalars(select(Notification)).all()
+    assert {n.user_id for n in told} == {hr.id}
+    items.acknowledge(item.id, hr)
+    items.answer(item.id, hr, "Paid with this month's wages from now on.")
+    assert not db.session.scalars(
+        select(Notification).where(Notification.user_id == sender.id)
+    ).all()
+    login(client, sender)  # a day later: a new session
+    page = client.get(follow_up)
+    assert page.status_code == 200
+    assert "Paid with this month&#39;s wages from now on." in page.get_data(as_text=True)
+    before = _every_row()
+    assert client.post(f"{follow_up}/reply", data={"text": "Thank you!"}).status_code == 302
+    assert client.post(f"{follow_up}/rate", data={"rating": "5"}).status_code == 302
+    written = _written(before)
+    assert set(written) <= {"feedback_item", "feedback_message"}
+    assert db.session.scalars(select(FeedbackMessage.author)).all()[-1].value == "sender"
+    db.session.expire_all()
+    assert db.session.get(FeedbackItem, item.id).rating == 5
+    # the sender's own list does not show it: nothing ties it to them
+    assert "Overtime" not in client.get("/feedback").get_data(as_text=True)
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
+    from perks.audit import AuditEvent
+    from perks.feedback.models import FeedbackDesk
+
+    hr = factories.UserFactory(roles={Role.HR})
+    owner = factories.UserFactory(name="Vũ Thị Phụ Trách")
+    department = factories.DepartmentFactory()
+    login(client, hr)
+    url = f"/manage/feedback/{department.id}"
+    refused = client.post(url, data={"owner": owner.id, "acknowledge_days": 5, "answer_days": 3})
+    assert refused.status_code == 400  # acknowledging cannot take longer than answering
+    saved = client.post(url, data={"owner": owner.id, "acknowledge_days": 3, "answer_days": 15})
+    assert saved.status_code == 302
+    desk = db.session.get(FeedbackDesk, department.id)
+    assert (desk.owner_id, desk.acknowledge_days, desk.answer_days) == (owner.id, 3, 15)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("feedback.%"))).one()
+    assert event.details["owner_id"] == [None, owner.id]
+    assert "Vũ Thị Phụ Trách" in client.get("/manage/feedback").get_data(as_text=True)
+    item = send(factories.UserFactory(), department.id).item
+    assert (item.owner_id, item.acknowledge_days, item.answer_days) == (owner.id, 3, 15)
+
+
+def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    login(client, sender)
+    sent = client.post(
+        "/feedback/new",
+        data={"department": "0", "topic": "tool", "subject": "Printer", "text": "Jammed."},
+    )
+    assert sent.status_code == 302
+    item_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+    assert (
+        client.post("/feedback/new", data={"department": "0", "topic": "tool"}).status_code == 400
+    )
+
+    owner = app.test_client()
+    login(owner, hr)
+    assert "Printer" in owner.get("/feedback/inbox").get_data(as_text=True)
+    for step in ("acknowledge", "start"):
+        assert owner.post(f"/feedback/inbox/{item_id}/{step}").status_code == 302
+    owner.post(f"/feedback/inbox/{item_id}/answer", data={"text": "New toner.", "publish": "y"})
+    # a step the item is past: told on the page, nothing changes
+    page = owner.post(f"/feedback/inbox/{item_id}/acknowledge", follow_redirects=True)
+    assert "cannot be moved that way" in page.get_data(as_text=True)
+
+    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    assert "New toner." in page
+    assert 'data-testid="rating-form"' in page
+    assert client.post(f"/feedback/{item_id}/rate", data={"rating": "2"}).status_code == 302
+    db.session.expire_all()
+    item = db.session.get(FeedbackItem, item_id)
+    assert (item.status, item.rating, item.published) == (S.CLOSED, 2, True)
