@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from math import ceil
+from typing import Any, TypeVar
 
 from sqlalchemy import Subquery, func, literal_column, select, union_all
 from sqlalchemy.orm import aliased
@@ -35,6 +36,8 @@ from perks.recognition.points_models import Kudos
 PER_PAGE = 20
 #: the days of birthdays and work anniversaries shown, today included
 CELEBRATION_DAYS = 7
+
+M = TypeVar("M", Kudos, Nomination)
 
 KUDOS = "kudos"
 AWARD = "award"
@@ -79,26 +82,23 @@ class WallPage:
         return self.page + 1
 
 
+def _columns(kind: str, id_: Any, at: Any) -> tuple[Any, Any, Any]:
+    """The feed's columns: the entry's kind, id and moment."""
+    return literal_column(f"'{kind}'").label("kind"), id_.label("id"), at.label("at")
+
+
 def _feed(department_id: int | None) -> Subquery:
     """Kind, id and moment of every entry the wall may show (of ``department_id``'s people:
     the recipient's or nominee's department)."""
     giver, recipient, nominee = aliased(User), aliased(User), aliased(User)
     kudos = (
-        select(
-            literal_column(f"'{KUDOS}'").label("kind"),
-            Kudos.id.label("id"),
-            Kudos.given_at.label("at"),
-        )
+        select(*_columns(KUDOS, Kudos.id, Kudos.given_at))
         .join(giver, Kudos.giver_id == giver.id)
         .join(recipient, Kudos.recipient_id == recipient.id)
         .where(giver.public_celebration.is_(True), recipient.public_celebration.is_(True))
     )
     awards = (
-        select(
-            literal_column(f"'{AWARD}'").label("kind"),
-            Nomination.id.label("id"),
-            Nomination.decided_at.label("at"),
-        )
+        select(*_columns(AWARD, Nomination.id, Nomination.decided_at))
         .join(nominee, Nomination.nominee_id == nominee.id)
         .where(
             Nomination.state == NominationState.APPROVED,
@@ -110,6 +110,13 @@ def _feed(department_id: int | None) -> Subquery:
         kudos = kudos.where(recipient.department_id == department_id)
         awards = awards.where(nominee.department_id == department_id)
     return union_all(kudos, awards).subquery()
+
+
+def _by_id(model: type[M], ids: list[int]) -> dict[int, M]:
+    """The rows of ``model`` with these ids (no statement for none), by id."""
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 def entries(page: int, *, department_id: int | None = None) -> WallPage:
@@ -124,25 +131,12 @@ def entries(page: int, *, department_id: int | None = None) -> WallPage:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    kudos_ids = [row.id for row in rows if row.kind == KUDOS]
-    award_ids = [row.id for row in rows if row.kind == AWARD]
-    kudos = (
-        {k.id: k for k in db.session.scalars(select(Kudos).where(Kudos.id.in_(kudos_ids)))}
-        if kudos_ids
-        else {}
-    )
-    nominations = (
-        {
-            n.id: n
-            for n in db.session.scalars(select(Nomination).where(Nomination.id.in_(award_ids)))
-        }
-        if award_ids
-        else {}
-    )
+    kudos = _by_id(Kudos, [row.id for row in rows if row.kind == KUDOS])
+    nominations = _by_id(Nomination, [row.id for row in rows if row.kind == AWARD])
     items = [
-        Entry(kudos[row.id].given_at, kudos=kudos[row.id])
+        Entry(row.at, kudos=kudos[row.id])
         if row.kind == KUDOS
-        else Entry(nominations[row.id].decided_at or row.at, nomination=nominations[row.id])
+        else Entry(row.at, nomination=nominations[row.id])
         for row in rows
     ]
     return WallPage(items, page, total)
