@@ -50,16 +50,26 @@ RECOGNITION = NavSection(
     ),
 )
 
-#: what every signed-in person sees, in order
+#: a person's referral links, their statistics and their earnings
+REFERRALS = NavSection(
+    _l("Referrals"),
+    (
+        NavItem(_l("My links"), "referrals.my_links"),
+        NavItem(_l("Referral stats"), "referral_stats.my_links"),
+        NavItem(_l("My earnings"), "commissions.my_earnings"),
+    ),
+)
+
+#: what every signed-in person sees, in order: the perks as links, recognition and referrals
+#: as menus (in Vietnamese the referrals' three links and the recognition menu would not fit
+#: on one line of a laptop's screen beside the language buttons)
 PERSONAL = (
     NavItem(_l("Home"), "main.home"),
     NavItem(_l("Perks"), "catalog.index"),
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     RECOGNITION,
-    NavItem(_l("My links"), "referrals.my_links"),
-    NavItem(_l("Referral stats"), "referral_stats.my_links"),
-    NavItem(_l("My earnings"), "commissions.my_earnings"),
+    REFERRALS,
 )
 
 #: the same pages as three menus, for people who also have work menus: in Vietnamese the
@@ -76,14 +86,7 @@ PERSONAL_MENUS = (
         ),
     ),
     RECOGNITION,
-    NavSection(
-        _l("Referrals"),
-        (
-            NavItem(_l("My links"), "referrals.my_links"),
-            NavItem(_l("Referral stats"), "referral_stats.my_links"),
-            NavItem(_l("My earnings"), "commissions.my_earnings"),
-        ),
-    ),
+    REFERRALS,
 )
 
 #: the work of each role, one menu per kind of work; each person sees the items their
