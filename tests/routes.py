@@ -155,6 +155,8 @@ ROUTES: dict[str, Route] = {
     # Occasions: everyone's calendar; HR manages them (a calendar's occasion is not edited:
     # the sample is one of the company's own; activating an active one says so: 303 too)
     "recognition.calendar": Route("GET", lambda s: "/occasions", SIGNED_IN),
+    # The recognition wall: everyone's (what people chose to hide is left out for everyone).
+    "recognition.wall": Route("GET", lambda s: "/wall", SIGNED_IN),
     "recognition.manage": Route("GET", lambda s: "/manage/occasions", HR),
     "recognition.create": Route("GET", lambda s: "/manage/occasions/new", HR),
     "recognition.edit": Route("GET", lambda s: f"/manage/occasions/{s['occasion']}/edit", HR),

@@ -359,6 +359,7 @@ PAGES: dict[str, Page] = dict(
         _page("brand_admin.edit", "/settings/brand"),
         # occasions: everyone's calendar, HR's pages
         _page("recognition.calendar", "/occasions"),
+        _page("recognition.wall", "/wall"),
         _page("recognition.manage", "/manage/occasions"),
         _page("recognition.create", "/manage/occasions/new"),
         _page("recognition.edit", _own_occasion),

@@ -37,22 +37,46 @@ class NavSection:
         return frozenset(item.endpoint for item in self.items)
 
 
-#: what every signed-in person sees, in order
+#: everyone's recognition pages, one menu for every person (``Ghi nhận``)
+RECOGNITION = NavSection(
+    lazy_pgettext("navigation", "Recognition"),
+    (
+        NavItem(_l("Recognition wall"), "recognition.wall"),
+        NavItem(_l("Give kudos"), "points.give"),
+        NavItem(_l("My points"), "points.mine"),
+        NavItem(_l("Rewards"), "points.rewards"),
+        NavItem(_l("Awards"), "recognition.award_list"),
+        NavItem(_l("Calendar"), "recognition.calendar"),
+    ),
+)
+
+#: a person's referral links, their statistics and their earnings
+REFERRALS = NavSection(
+    _l("Referrals"),
+    (
+        NavItem(_l("My links"), "referrals.my_links"),
+        NavItem(_l("Referral stats"), "referral_stats.my_links"),
+        NavItem(_l("My earnings"), "commissions.my_earnings"),
+    ),
+)
+
+#: a person's feedback to the company and its answers
+FEEDBACK = NavItem(_l("Feedback"), "feedback.mine")
+
+#: what every signed-in person sees, in order: the perks as links, recognition and referrals
+#: as menus (in Vietnamese the referrals' three links and the recognition menu would not fit
+#: on one line of a laptop's screen beside the language buttons)
 PERSONAL = (
     NavItem(_l("Home"), "main.home"),
     NavItem(_l("Perks"), "catalog.index"),
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
-    NavItem(_l("Calendar"), "recognition.calendar"),
-    # short: an employee's links and the language menu share one line of a laptop's screen
-    NavItem(lazy_pgettext("navigation", "Points"), "points.mine"),
-    NavItem(_l("Feedback"), "feedback.mine"),
-    NavItem(_l("My links"), "referrals.my_links"),
-    NavItem(_l("Referral stats"), "referral_stats.my_links"),
-    NavItem(_l("My earnings"), "commissions.my_earnings"),
+    RECOGNITION,
+    REFERRALS,
+    FEEDBACK,
 )
 
-#: the same pages as two menus, for people who also have work menus: in Vietnamese the seven
+#: the same pages as three menus, for people who also have work menus: in Vietnamese the
 #: links and five menus of an administrator would not fit on one line of a laptop's screen
 PERSONAL_MENUS = (
     NavItem(_l("Home"), "main.home"),
@@ -63,20 +87,11 @@ PERSONAL_MENUS = (
             NavItem(_l("Browse perks"), "catalog.index"),
             NavItem(_l("My perks"), "catalog.my_perks"),
             NavItem(_l("Rules"), "catalog.rules"),
-            NavItem(_l("My points"), "points.mine"),
-            NavItem(_l("Give kudos"), "points.give"),
-            NavItem(_l("Rewards"), "points.rewards"),
         ),
     ),
-    NavItem(_l("Feedback"), "feedback.mine"),
-    NavSection(
-        _l("Referrals"),
-        (
-            NavItem(_l("My links"), "referrals.my_links"),
-            NavItem(_l("Referral stats"), "referral_stats.my_links"),
-            NavItem(_l("My earnings"), "commissions.my_earnings"),
-        ),
-    ),
+    RECOGNITION,
+    REFERRALS,
+    FEEDBACK,
 )
 
 #: the work of each role, one menu per kind of work; each person sees the items their
@@ -145,8 +160,9 @@ FLAT_WORK_ITEMS = 3
 def navigation_for(user: object, *, show_outbox: bool = True) -> list[NavItem | NavSection]:
     """What ``user`` sees in the navigation bar: their own pages, then the work their roles
     allow: as plain links when it is a few pages, else one menu per kind of work (a menu
-    with one item is that item). Someone with any work has their own pages in two menus
-    (``PERSONAL_MENUS``), so the bar stays one line on a laptop in either language."""
+    with one item is that item). Everyone has the recognition menu; someone with any work
+    has their own pages in three menus (``PERSONAL_MENUS``), so the bar stays one line on a
+    laptop in either language."""
     if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
         return []
     sections = [

@@ -405,6 +405,14 @@ class DeclineForm(Form):
     submit = SubmitField(_l("Decline"))
 
 
+def department_choices(departments: Sequence[Department]) -> list[SelectChoice]:
+    """A department select's choices: every department (0), then each one."""
+    return [
+        SelectChoice(0, _l("Every department")),
+        *[SelectChoice(d.id, d.name) for d in departments],
+    ]
+
+
 class FairnessForm(Form):
     """The report's year and filters (a GET form: no CSRF token)."""
 
@@ -423,10 +431,7 @@ class FairnessForm(Form):
     submit = SubmitField(_l("Show"))
 
     def set_choices(self, departments: Sequence[Department], locations: Sequence[str]) -> None:
-        self.department_id.choices = [
-            SelectChoice(0, _l("Every department")),
-            *[SelectChoice(d.id, d.name) for d in departments],
-        ]
+        self.department_id.choices = department_choices(departments)
         self.location.choices = [
             SelectChoice("", _l("Every location")),
             *[SelectChoice(place, place) for place in locations],
@@ -442,3 +447,15 @@ class FairnessForm(Form):
                 EmploymentType(self.employment_type.data) if self.employment_type.data else None
             ),
         )
+
+
+class WallForm(Form):
+    """The wall's department (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()], default=0)
+
+    def set_choices(self, departments: Sequence[Department]) -> None:
+        self.department_id.choices = department_choices(departments)

@@ -24,7 +24,7 @@ from perks.i18n import company_today
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
-from perks.recognition import awards, fairness, gifts, services
+from perks.recognition import awards, fairness, gifts, services, wall
 from perks.recognition.calendar import VIETNAMESE_CALENDAR
 from perks.recognition.forms import (
     AwardForm,
@@ -34,6 +34,7 @@ from perks.recognition.forms import (
     OccasionForm,
     ProgrammeForm,
     SettingsForm,
+    WallForm,
 )
 from perks.recognition.models import Award, GiftProgramme
 
@@ -74,6 +75,28 @@ def calendar() -> str:
         celebrations=services.celebrations(today, PERSONAL_WINDOW_DAYS),
         window_days=PERSONAL_WINDOW_DAYS,
         language=_language(),
+    )
+
+
+@bp.get("/wall", endpoint="wall")
+@roles_required()
+def wall_page() -> str:
+    """The recognition wall: kudos and awards, newest first, and the coming days'
+    celebrations (on the first page), of one department when the query string names it
+    (everyone's when it names none or no valid one)."""
+    form = WallForm(request.args)
+    form.set_choices(people_services.departments())
+    department_id = (form.department_id.data or None) if form.validate() else None
+    page = wall.entries(request.args.get("page", 1, type=int), department_id=department_id)
+    celebrations = (
+        wall.celebrations(company_today(), department_id=department_id) if page.page == 1 else []
+    )
+    return render_template(
+        "recognition/wall.html",
+        form=form,
+        page=page,
+        celebrations=celebrations,
+        window_days=wall.CELEBRATION_DAYS,
     )
 
 

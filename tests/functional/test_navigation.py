@@ -13,14 +13,17 @@ def _menus(html: str) -> list[str]:
     return re.findall(r'data-testid="nav-menu">([^<]+)</a>', html)
 
 
-#: a person with any work has their own pages in two menus, so the bar fits on one line
-MINE = ["Perks", "Referrals"]
+#: a person with any work has their own pages in three menus, so the bar fits on one line
+MINE = ["Perks", "Recognition", "Referrals"]
+
+#: the recognition menu's pages, in order: every person has it
+RECOGNITION = ["/wall", "/kudos/new", "/points", "/rewards", "/awards", "/occasions"]
 
 
-def test_an_employee_sees_only_their_own_pages_as_links(client, login_as):
+def test_an_employee_sees_only_their_own_pages(client, login_as):
     login_as(Role.EMPLOYEE)
     html = client.get("/").get_data(as_text=True)
-    assert _menus(html) == []
+    assert _menus(html) == ["Recognition", "Referrals"]  # the perks' pages are links
     for href in ("/perks", "/my-perks", "/rules", "/links", "/stats/links", "/earnings"):
         assert f'href="{href}"' in html, href
     assert 'href="/manage/products"' not in html
@@ -66,6 +69,24 @@ def test_each_kind_of_work_is_one_menu(client, login_as, roles, menus, links, hi
         assert f'href="{href}' in html, href
     for href in hidden:
         assert f'href="{href}' not in html, href
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_person_has_the_recognition_menu(client, login_as, role):
+    login_as(role)
+    html = client.get("/").get_data(as_text=True)
+    menu = re.search(
+        r'data-testid="nav-menu">Recognition</a>\s*<ul class="dropdown-menu">(.*?)</ul>', html, re.S
+    )
+    assert menu is not None
+    assert re.findall(r'href="([^"]+)"', menu.group(1)) == RECOGNITION
+
+
+def test_the_recognition_menu_is_marked_on_the_wall(client, login_as):
+    login_as(Role.EMPLOYEE)
+    html = client.get("/wall").get_data(as_text=True)
+    assert re.search(r'dropdown-toggle[^"]* active"[^>]*data-testid="nav-menu">Recognition<', html)
+    assert re.search(r'aria-current="page"\s+href="/wall"', html)
 
 
 def test_the_menu_of_the_current_page_is_marked(client, login_as):
