@@ -87,6 +87,7 @@ def register_models() -> None:
     import perks.notifications.models
     import perks.payments.models
     import perks.people.models
+    import perks.feedback.surveys_models
     import perks.recognition.models
     import perks.recognition.points_models
     import perks.referrals.models
@@ -153,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
     from perks.commissions.views import bp as commissions_bp
+    from perks.feedback.surveys_views import bp as surveys_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
@@ -193,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(recognition_bp)
     app.register_blueprint(points_bp)
+    app.register_blueprint(surveys_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

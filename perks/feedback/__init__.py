@@ -1,0 +1,1 @@
+"""Listening to the people: ratings, the feedback box, surveys and eNPS."""
