@@ -14,6 +14,9 @@ import pytest
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkKind, PerkStatus
 from perks.extensions import db
+from perks.feedback import surveys
+from perks.feedback.surveys import QuestionData, SurveyData
+from perks.feedback.surveys_models import QuestionKind
 from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
@@ -75,7 +78,21 @@ def samples() -> dict[str, int]:
     )
     db.session.add(nomination)
     db.session.commit()
+    hr = factories.UserFactory(roles={Role.HR})
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend us?"), actor=hr
+    )
+    surveys.open_survey(survey.id, actor=hr)
+    closed = surveys.create_survey(SurveyData("Đã đóng", "Closed"), actor=hr)
+    surveys.add_question(closed.id, QuestionData(QuestionKind.SCALE, "a", "b"), actor=hr)
+    surveys.open_survey(closed.id, actor=hr)
+    surveys.close_survey(closed.id, actor=hr)
     return {
+        "survey": survey.id,
+        "survey_question": survey.questions[0].id,
+        "draft_survey": surveys.create_survey(SurveyData("Nháp", "Draft"), actor=hr).id,
+        "closed_survey": closed.id,
         "award": award.id,
         "nomination": nomination.id,
         "value": factories.CompanyValueFactory().id,
