@@ -50,6 +50,7 @@ from sqlalchemy import delete, func, insert, select
 
 from perks import audit
 from perks.catalog import eligibility
+from perks.catalog.claims import company_today
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
@@ -61,7 +62,6 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
-from perks.catalog.claims import company_today
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
 
@@ -366,13 +366,15 @@ def _clean_answer(question: SurveyQuestion, value: object) -> object | None:
             return text or None
         if kind is QuestionKind.MULTIPLE:
             values = value if isinstance(value, list | tuple) else [value]
-            picked = sorted({int(v) for v in values})
+            picked = sorted({int(str(v)) for v in values})
             if any(not 0 <= v < len(question.options) for v in picked):
                 raise ValueError
             return picked
         number = int(str(value))
     except (TypeError, ValueError):
-        raise ValidationFailed(str(_l("Choose one of the answers.")), field=f"q{question.id}")
+        raise ValidationFailed(
+            str(_l("Choose one of the answers.")), field=f"q{question.id}"
+        ) from None
     low, high = {
         QuestionKind.NPS: (0, 10),
         QuestionKind.SCALE: (1, 5),
@@ -430,7 +432,7 @@ def _department_to_keep(participants: set[int], person: User) -> int | None:
 def _reshuffle(survey_id: int, participants: set[int], new: dict[str, object]) -> None:
     """Write the survey's responses (with ``new``) and participations again, shuffled, with
     new random ids: no row's place, id or writing transaction tells when it came."""
-    rows = [
+    rows: list[dict[str, object]] = [
         {"department_id": department_id, "answers": answers}
         for department_id, answers in db.session.execute(
             select(SurveyResponse.department_id, SurveyResponse.answers).where(
@@ -571,8 +573,11 @@ def _segment(survey: Survey, segment: str) -> Callable[[Mapping[str, object]], b
         return lambda a: isinstance(a.get(key), int) and low <= a[key] <= high  # type: ignore[operator]
     if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) and value.isdigit():
         option = int(value)
-        return lambda a: a.get(key) == option or (
-            isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
+        return lambda a: (
+            a.get(key) == option
+            or (
+                isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
+            )
         )
     raise NotFound()
 
@@ -626,7 +631,9 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
     )
 
 
-def _question_result(question: SurveyQuestion, answers: Sequence[Mapping[str, object]]) -> QuestionResult:
+def _question_result(
+    question: SurveyQuestion, answers: Sequence[Mapping[str, object]]
+) -> QuestionResult:
     from flask_babel import get_locale
 
     key = str(question.id)
@@ -682,7 +689,7 @@ def enps_trend() -> list[EnpsPoint]:
     ):
         question = next(q for s, q in opened if s.id == survey_id)
         if str(question.id) in answers:
-            scores[survey_id].append(int(answers[str(question.id)]))
+            scores[survey_id].append(int(str(answers[str(question.id)])))
     for survey, _q in opened:
         value = enps(scores[survey.id])
         if value is not None and len(scores[survey.id]) >= threshold():

@@ -39,7 +39,9 @@ def _quarterly(hr: User, quarter: int) -> Survey:
             "Bạn có giới thiệu công ty là nơi làm việc tốt cho bạn bè không?",
             "How likely are you to recommend the company as a place to work?",
         ),
-        QuestionData(QuestionKind.SCALE, "Bạn hài lòng với phúc lợi?", "How happy are you with the perks?"),
+        QuestionData(
+            QuestionKind.SCALE, "Bạn hài lòng với phúc lợi?", "How happy are you with the perks?"
+        ),
         QuestionData(
             QuestionKind.SINGLE,
             "Bạn muốn làm từ xa bao nhiêu ngày mỗi tuần?",

@@ -122,7 +122,7 @@ def answer_form(survey: Survey, locale: str, **kwargs: Any) -> Form:
                 TextAreaField(label, validators=[Optional(), Length(max=MAX_TEXT)]),
             )
     form = AnswerForm(**kwargs)
-    form.questions = [(q, form[f"q{q.id}"]) for q in survey.questions]  # type: ignore[attr-defined]
+    form.questions = [(q, form[f"q{q.id}"]) for q in survey.questions]
     return form
 
 

@@ -114,9 +114,7 @@ class SurveyQuestion(BilingualMixin, Base):
     __tablename__ = "survey_question"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    survey_id: Mapped[int] = mapped_column(
-        ForeignKey("survey.id", ondelete="CASCADE"), index=True
-    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(SmallInteger)
     kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind))
     text_vi: Mapped[str] = mapped_column(Text)
@@ -136,12 +134,14 @@ class SurveyParticipation(Base):
     """That ``user_id`` has answered ``survey_id``: nothing else (no time, no response)."""
 
     __tablename__ = "survey_participation"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class SurveyResponse(Base):
@@ -151,13 +151,11 @@ class SurveyResponse(Base):
     keeping it (``perks.feedback.surveys``); None otherwise."""
 
     __tablename__ = "survey_response"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     #: random (``secrets.token_hex(16)``), drawn again at every reshuffle
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    survey_id: Mapped[int] = mapped_column(
-        ForeignKey("survey.id", ondelete="CASCADE"), index=True
-    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
     )

@@ -57,7 +57,9 @@ def _save(survey: Survey | None) -> Response | Page:
             if survey is None:
                 saved = surveys.create_survey(form.data_for_service(), actor=current_user)
             else:
-                saved = surveys.update_survey(survey.id, form.data_for_service(), actor=current_user)
+                saved = surveys.update_survey(
+                    survey.id, form.data_for_service(), actor=current_user
+                )
         except ValidationFailed as error:
             _field_error(form, error)
         else:
@@ -211,7 +213,9 @@ def _segment_choices(question: SurveyQuestion, locale: str) -> list[tuple[str, s
 @roles_required()
 def mine() -> str:
     """The open surveys the person is asked to answer."""
-    return render_template("feedback/surveys/mine.html", surveys=surveys.open_surveys_for(current_user))
+    return render_template(
+        "feedback/surveys/mine.html", surveys=surveys.open_surveys_for(current_user)
+    )
 
 
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])

@@ -65,6 +65,7 @@ PERSONAL_MENUS = (
             NavItem(_l("My points"), "points.mine"),
             NavItem(_l("Give kudos"), "points.give"),
             NavItem(_l("Rewards"), "points.rewards"),
+            NavItem(_l("Surveys"), "surveys.mine"),
         ),
     ),
     NavSection(
@@ -97,6 +98,7 @@ WORK = (
             NavItem(_l("Awards"), "recognition.manage_awards", (Role.HR,)),
             NavItem(_l("Nominations"), "recognition.nominations", (Role.HR,)),
             NavItem(_l("Fairness report"), "recognition.fairness_report", (Role.HR,)),
+            NavItem(_l("Surveys"), "surveys.manage", (Role.HR,)),
             NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
