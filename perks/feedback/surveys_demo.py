@@ -66,7 +66,7 @@ def seed_demo_surveys() -> None:
         for person in people:
             if person.email.split("@")[0] in {"nhanvien", "quanly"} or rng.random() < 0.05:
                 continue
-            base = 7 + mood + (1 if (person.department_id or 0) % 2 else -2)
+            base = 7 + mood + (person.department_id or 0) % 3 - 1
             answers: dict[int, object] = {
                 nps: max(0, min(10, base + rng.randint(-2, 2))),
                 scale: rng.randint(2, 5),
