@@ -158,7 +158,8 @@ def surveys() -> list[Survey]:
     return list(db.session.scalars(select(Survey).order_by(Survey.id.desc())))
 
 
-def _draft(survey_id: int) -> Survey:
+def get_draft(survey_id: int) -> Survey:
+    """Raises NotFound: no such survey; Conflict: it is no longer a draft."""
     survey = get_survey(survey_id)
     if survey.state is not SurveyState.DRAFT:
         raise Conflict(str(_l("Only a draft survey can be changed.")))
@@ -189,7 +190,7 @@ def update_survey(survey_id: int, data: SurveyData, *, actor: User) -> Survey:
         ValidationFailed: as ``create_survey``.
     """
     with transaction():
-        survey = _draft(survey_id)
+        survey = get_draft(survey_id)
         before = _described(survey)
         _apply(survey, data)
         db.session.flush()
@@ -217,7 +218,7 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
                 field="options_vi",
             )
     with transaction():
-        survey = _draft(survey_id)
+        survey = get_draft(survey_id)
         question = SurveyQuestion(
             kind=data.kind,
             text_vi=text_vi,
@@ -244,7 +245,7 @@ def remove_question(survey_id: int, question_id: int, *, actor: User) -> None:
         NotFound: no such survey or question.  Conflict: not a draft.
     """
     with transaction():
-        survey = _draft(survey_id)
+        survey = get_draft(survey_id)
         question = next((q for q in survey.questions if q.id == question_id), None)
         if question is None:
             raise NotFound()
@@ -263,7 +264,7 @@ def open_survey(survey_id: int, *, actor: User) -> Survey:
         NotFound: no such survey.  Conflict: not a draft, or it has no question.
     """
     with transaction():
-        survey = _draft(survey_id)
+        survey = get_draft(survey_id)
         if not survey.questions:
             raise Conflict(str(_l("Add a question first.")))
         survey.state, survey.opened_on = SurveyState.OPEN, company_today()

@@ -14,7 +14,7 @@ from perks.catalog.claims import company_today
 from perks.errors import Conflict, ValidationFailed
 from perks.feedback import surveys
 from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
-from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion, SurveyState
+from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion
 from perks.forms import ConfirmForm, Form
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -79,10 +79,7 @@ def create() -> Response | Page:
 @hr_only
 def edit(survey_id: int) -> Response | Page:
     """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
-    survey = surveys.get_survey(survey_id)
-    if survey.state is not SurveyState.DRAFT:
-        raise Conflict(_("Only a draft survey can be changed."))
-    return _save(survey)
+    return _save(surveys.get_draft(survey_id))
 
 
 def _detail_page(survey: Survey, question_form: QuestionForm, status: int = 200) -> Page:
@@ -109,7 +106,7 @@ def detail(survey_id: int) -> Page:
 @hr_only
 def add_question(survey_id: int) -> Response | Page:
     """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
-    survey = surveys.get_survey(survey_id)
+    survey = surveys.get_draft(survey_id)
     form = QuestionForm()
     if form.validate_on_submit():
         try:
