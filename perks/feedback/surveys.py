@@ -64,12 +64,14 @@ from perks.feedback.surveys_models import (
 )
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
+from perks.recognition.services import both_languages
 
 #: the smallest threshold a setting may ask for
 THRESHOLD_FLOOR = 3
 MAX_TEXT = 2000
 MAX_OPTIONS = 20
 _shuffle = random.SystemRandom().shuffle
+_BOTH = _l("Write it in both languages.")
 
 
 def threshold() -> int:
@@ -107,15 +109,6 @@ class QuestionData:
     options: tuple[tuple[str, str], ...] = ()
 
 
-def _both(vi: str, en: str, name: str) -> tuple[str, str]:
-    vi, en = vi.strip(), en.strip()
-    if not vi or not en:
-        raise ValidationFailed(
-            str(_l("Write it in both languages.")), field=f"{name}_vi" if not vi else f"{name}_en"
-        )
-    return vi, en
-
-
 def _described(survey: Survey) -> dict[str, object]:
     return {
         "title_vi": survey.title_vi,
@@ -128,7 +121,7 @@ def _described(survey: Survey) -> dict[str, object]:
 
 
 def _apply(survey: Survey, data: SurveyData) -> None:
-    survey.title_vi, survey.title_en = _both(data.title_vi, data.title_en, "title")
+    survey.title_vi, survey.title_en = both_languages(data.title_vi, data.title_en, "title", _BOTH)
     survey.intro_vi, survey.intro_en = data.intro_vi.strip(), data.intro_en.strip()
     if any(t not in {e.value for e in EmploymentType} for t in data.employment_types):
         raise ValidationFailed(str(_l("Choose known employment types.")), field="employment_types")
@@ -208,10 +201,10 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
         ValidationFailed: text missing in one language; a choice question with fewer than
             two options or an option missing in one language.
     """
-    text_vi, text_en = _both(data.text_vi, data.text_en, "text")
+    text_vi, text_en = both_languages(data.text_vi, data.text_en, "text", _BOTH)
     options: list[list[str]] = []
     if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-        options = [list(_both(vi, en, "options")) for vi, en in data.options]
+        options = [list(both_languages(vi, en, "options", _BOTH)) for vi, en in data.options]
         if not 2 <= len(options) <= MAX_OPTIONS:
             raise ValidationFailed(
                 str(_l("Give between 2 and %(count)d options.", count=MAX_OPTIONS)),
