@@ -50,6 +50,8 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
         client.post("/logout")
         login(client, person)
         assert "Quarterly survey" in client.get("/surveys").get_data(as_text=True)
+        form = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+        assert form.count(f'name="q{nps}"') == 11  # one radio button for each of 0-10
         answered = client.post(
             f"/surveys/{survey.id}", data={f"q{nps}": str(6 + n), f"q{comments}": f"note {n}"}
         )
