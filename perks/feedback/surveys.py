@@ -518,6 +518,8 @@ class Results:
     departments: list[tuple[Department, int]]
     department: Department | None = None
     segment: str = ""
+    #: eNPS of each department shown (the whole survey's answers, whatever the filters)
+    department_enps: list[tuple[Department, Fraction]] = field(default_factory=list)
 
 
 Response = tuple[int | None, Mapping[str, object]]
@@ -622,7 +624,24 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
         ),
         department=department,
         segment=segment,
+        department_enps=_department_enps(survey, responses, [names[d] for d in shown]),
     )
+
+
+def _department_enps(
+    survey: Survey, responses: Sequence[Response], departments: Sequence[Department]
+) -> list[tuple[Department, Fraction]]:
+    question = nps_question(survey)
+    if question is None:
+        return []
+    key = str(question.id)
+    found = []
+    for department in sorted(departments, key=lambda d: d.name):
+        scores = [int(str(a[key])) for d, a in responses if d == department.id and key in a]
+        value = enps(scores)
+        if value is not None and len(scores) >= threshold():
+            found.append((department, value))
+    return found
 
 
 def _question_result(

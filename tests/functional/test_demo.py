@@ -312,3 +312,4 @@ def check_a_closed_survey_has_enps_by_department():
     assert found.departments, "no department has enough answers to show"
     department = found.departments[0][0]
     assert surveys.results(closed[-1].id, department_id=department.id).questions[0].enps is not None
+    assert found.department_enps

@@ -213,6 +213,9 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
     # untagged: 4 + 4 + 2 = 10 >= 5, so both tagged departments show
     assert shown == {"Sales": 6, "Ops": 9}
     assert surveys.results(survey.id, department_id=sales.id).responses == 6
+    # Sales' tagged answers are n = 4..9: promoters 5, 7, 9; detractors 4, 6, 8
+    by_department = {d.name: e for d, e in total.department_enps}
+    assert by_department == {"Sales": Fraction(0), "Ops": Fraction(100 * (4 - 5), 9)}
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, department_id=tiny.id)
     # "remote: no" has 3 answers: it, and any cell it would split, is refused
