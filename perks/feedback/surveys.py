@@ -18,7 +18,8 @@ Anonymity, in the database (``perks.feedback.surveys_models``):
   ``threshold`` people who answered, none of whom the database can single out; the price is
   that a department's results count its answers from the ``threshold``-th on.
 * Residual risk, stated: someone who copies the database between two answers sees which
-  response is new (as they would see which participation is new). A free text may name its
+  response is new (as they would see which participation is new), and so may a superuser
+  reading old row versions page by page before vacuum, or the WAL. A free text may name its
   author; HR reads texts in random order and without names, nothing more.
 
 Results (``results``) are computed only for a group with at least ``threshold`` answers
