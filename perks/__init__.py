@@ -81,13 +81,13 @@ def register_models() -> None:
     import perks.branding.models
     import perks.catalog.models
     import perks.commissions.models
+    import perks.feedback.surveys_models
     import perks.finance.models
     import perks.images
     import perks.mail
     import perks.notifications.models
     import perks.payments.models
     import perks.people.models
-    import perks.feedback.surveys_models
     import perks.recognition.models
     import perks.recognition.points_models
     import perks.referrals.models
