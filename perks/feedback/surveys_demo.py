@@ -1,5 +1,5 @@
 """The demo company's surveys (``perks.demo``): two closed quarterly surveys with eNPS by
-department (a trend of two points) and an open pulse survey, through the services the pages
+department (a trend of two points), an open pulse survey and a draft, through the services the pages
 use."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _quarterly(hr: User, quarter: int) -> Survey:
 
 def seed_demo_surveys() -> None:
     """Q2 and Q3 surveys answered by most people and closed (results by department where
-    enough answered), and an open pulse survey the demo people have not answered."""
+    enough answered), an open pulse survey the demo people have not answered, and a draft."""
     rng = random.Random(2028)
     people = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
     hr = next(p for p in people if Role.HR in p.roles)
@@ -83,3 +83,11 @@ def seed_demo_surveys() -> None:
         actor=hr,
     )
     surveys.open_survey(pulse.id, actor=hr)
+    draft = surveys.create_survey(
+        SurveyData("Khảo sát môi trường làm việc 2027", "Workplace survey 2027"), actor=hr
+    )
+    surveys.add_question(
+        draft.id,
+        QuestionData(QuestionKind.TEXT, "Điều gì nên thay đổi?", "What should change?"),
+        actor=hr,
+    )
