@@ -82,6 +82,7 @@ def register_models() -> None:
     import perks.catalog.models
     import perks.commissions.models
     import perks.feedback.models
+    import perks.feedback.surveys_models
     import perks.finance.models
     import perks.images
     import perks.mail
@@ -154,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
     from perks.commissions.views import bp as commissions_bp
+    from perks.feedback.surveys_views import bp as surveys_bp
     from perks.feedback.views import bp as feedback_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
@@ -196,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recognition_bp)
     app.register_blueprint(points_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(surveys_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -90,6 +90,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLICK_WRITE_MODE": env.get("CLICK_WRITE_MODE", "batched" if production else "sync"),
         "CLICK_FLUSH_SECONDS": _float(env.get("CLICK_FLUSH_SECONDS"), 0.5),
         "CLICK_BATCH_SIZE": _int(env.get("CLICK_BATCH_SIZE"), 500),
+        # Survey results show only for groups of at least this many answers (never below 3).
+        "SURVEY_MIN_RESPONSES": max(3, _int(env.get("SURVEY_MIN_RESPONSES"), 5)),
         "REDIRECT_CACHE_SECONDS": _float(
             env.get("REDIRECT_CACHE_SECONDS"), 5.0 if production else 0.0
         ),

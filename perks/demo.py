@@ -25,6 +25,7 @@ from perks.demo_activity import (
 from perks.errors import PerksError
 from perks.extensions import db
 from perks.feedback.models import Topic
+from perks.feedback.surveys_demo import seed_demo_surveys
 from perks.i18n import company_today
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 
@@ -194,6 +195,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_points(today=gifts_day)
     seed_demo_awards(today=gifts_day)
     seed_demo_feedback(today=gifts_day)
+    seed_demo_surveys()
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()

@@ -189,6 +189,32 @@ ROUTES: dict[str, Route] = {
     # nominations (the sample is someone else's: 404); HR manages awards, decides on
     # nominations (the sample is pending: approved, or declined with a reason) and reads the
     # fairness report
+    # surveys: HR builds, opens, reminds, closes and reads them; everyone answers theirs
+    # (the sample is an open survey for everyone; a second, answered POST is a 409)
+    "surveys.manage": Route("GET", lambda s: "/manage/surveys", HR),
+    "surveys.create": Route("GET", lambda s: "/manage/surveys/new", HR),
+    "surveys.edit": Route("GET", lambda s: f"/manage/surveys/{s['draft_survey']}/edit", HR),
+    "surveys.detail": Route("GET", lambda s: f"/manage/surveys/{s['survey']}", HR),
+    "surveys.results": Route("GET", lambda s: f"/manage/surveys/{s['survey']}/results", HR),
+    "surveys.add_question": Route(
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/questions", only(Role.HR, ok=409)
+    ),
+    "surveys.remove_question": Route(
+        "POST",
+        lambda s: f"/manage/surveys/{s['survey']}/questions/{s['survey_question']}/remove",
+        only(Role.HR, ok=409),
+    ),
+    "surveys.open_survey": Route(
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/open", only(Role.HR, ok=409)
+    ),
+    "surveys.close_survey": Route(
+        "POST", lambda s: f"/manage/surveys/{s['closed_survey']}/close", only(Role.HR, ok=409)
+    ),
+    "surveys.remind": Route(
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/remind", only(Role.HR, ok=303)
+    ),
+    "surveys.mine": Route("GET", lambda s: "/surveys", SIGNED_IN),
+    "surveys.answer": Route("GET", lambda s: f"/surveys/{s['survey']}", SIGNED_IN),
     "recognition.award_list": Route("GET", lambda s: "/awards", SIGNED_IN),
     "recognition.nominate": Route("GET", lambda s: "/awards/nominate", only(Role.MANAGER)),
     "recognition.my_nominations": Route("GET", lambda s: "/awards/nominations", only(Role.MANAGER)),

@@ -40,7 +40,9 @@ from perks.catalog.models import Claim, CodeMode, Draw, Perk, PerkStatus
 from perks.commissions.models import CommissionRule
 from perks.extensions import db
 from perks.feedback import items as feedback_items
+from perks.feedback import surveys
 from perks.feedback.models import Topic
+from perks.feedback.surveys_models import Survey, SurveyState
 from perks.finance.models import PayoutBatch
 from perks.mail import OutboxMessage
 from perks.payments.models import StripeEvent
@@ -252,6 +254,22 @@ def _award(user: User | None) -> str | None:
     return _path("/manage/awards/{}/edit", _first(select(Award.id).order_by(Award.id)))
 
 
+def _survey(template: str, *states: SurveyState) -> Callable[[User | None], str | None]:
+    def url(user: User | None) -> str | None:
+        found = _first(select(Survey.id).where(Survey.state.in_(states)).order_by(Survey.id))
+        return _path(template, found)
+
+    return url
+
+
+def _survey_to_answer(user: User | None) -> str | None:
+    """An open survey the person is in the audience of."""
+    if user is None:
+        return None
+    mine = surveys.open_surveys_for(user)
+    return _path("/surveys/{}", mine[0][0].id if mine else None)
+
+
 def _value(user: User | None) -> str | None:
     value = _first(select(CompanyValue.id).order_by(CompanyValue.id))
     return _path("/manage/points/values/{}/edit", value)
@@ -369,6 +387,17 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.preview", "/manage/gifts/preview"),
         _page("recognition.create_programme", "/manage/gifts/new"),
         _page("recognition.edit_programme", _programme),
+        # surveys: HR's pages; everyone's open surveys
+        _page("surveys.manage", "/manage/surveys"),
+        _page("surveys.create", "/manage/surveys/new"),
+        _page("surveys.edit", _survey("/manage/surveys/{}/edit", SurveyState.DRAFT)),
+        _page("surveys.detail", _survey("/manage/surveys/{}", *SurveyState)),
+        _page(
+            "surveys.results",
+            _survey("/manage/surveys/{}/results", SurveyState.CLOSED, SurveyState.OPEN),
+        ),
+        _page("surveys.mine", "/surveys"),
+        _page("surveys.answer", _survey_to_answer),
         # awards: everyone's list, managers' nominations, HR's pages
         _page("recognition.award_list", "/awards"),
         _page("recognition.nominate", "/awards/nominate"),

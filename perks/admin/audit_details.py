@@ -85,6 +85,13 @@ ACTIONS: dict[str, Any] = {
     "feedback.close": _l("Feedback closed"),
     "feedback.desk_changed": _l("Feedback owner and targets changed"),
     "recognition.award_changed": _l("Award changed"),
+    "survey.changed": _l("Survey changed"),
+    "survey.closed": _l("Survey closed"),
+    "survey.created": _l("Survey created"),
+    "survey.opened": _l("Survey opened"),
+    "survey.question_added": _l("Survey question added"),
+    "survey.question_removed": _l("Survey question removed"),
+    "survey.reminded": _l("Survey reminders sent"),
     "recognition.award_created": _l("Award created"),
     "recognition.nomination_approved": _l("Nomination approved"),
     "recognition.nomination_declined": _l("Nomination declined"),
@@ -135,6 +142,7 @@ TARGETS: dict[str, Any] = {
     "RecognitionSettings": _l("Recognition settings"),
     "StoredImage": _l("Picture"),
     "StripeEvent": _l("Stripe event"),
+    "Survey": _l("Survey"),
     "User": _l("Person"),
 }
 

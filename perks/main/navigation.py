@@ -60,8 +60,15 @@ REFERRALS = NavSection(
     ),
 )
 
-#: a person's feedback to the company and its answers
-FEEDBACK = NavItem(_l("Feedback"), "feedback.mine")
+#: a person's feedback to the company, the surveys waiting for them, everyone's answer times
+FEEDBACK = NavSection(
+    _l("Feedback"),
+    (
+        NavItem(_l("My feedback"), "feedback.mine"),
+        NavItem(_l("Surveys"), "surveys.mine"),
+        NavItem(_l("Answer times"), "feedback.answer_times"),
+    ),
+)
 
 #: what every signed-in person sees, in order: the perks as links, recognition and referrals
 #: as menus (in Vietnamese the referrals' three links and the recognition menu would not fit
@@ -114,6 +121,7 @@ WORK = (
             NavItem(_l("Awards"), "recognition.manage_awards", (Role.HR,)),
             NavItem(_l("Nominations"), "recognition.nominations", (Role.HR,)),
             NavItem(_l("Fairness report"), "recognition.fairness_report", (Role.HR,)),
+            NavItem(_l("Surveys"), "surveys.manage", (Role.HR,)),
             NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
             NavItem(_l("Feedback owners"), "feedback.desks", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),

@@ -171,6 +171,12 @@ KINDS: dict[str, Kind] = {
             choices={"target": _TARGETS},
         ),
         Kind(
+            "survey_reminder",
+            _l("Survey reminders"),
+            _l("A survey waits for your answer: %(survey)s"),
+            _l("Your answers are anonymous: nobody, HR included, can see who gave them."),
+        ),
+        Kind(
             "payout_paid",
             _l("Payout paid"),
             _l("Your commissions were paid: %(amounts)s"),

@@ -61,6 +61,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_fraud_page_shows_flagged_orders(client)
     check_a_finished_draw_verifies_and_a_new_round_is_open()
     check_every_product_and_perk_has_a_picture(client)
+    check_a_closed_survey_has_enps_by_department()
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_awards_approved_pending_and_declined(client)
@@ -369,3 +370,17 @@ def check_months_of_feedback_with_answer_times(client) -> None:  # type: ignore[
     assert 'data-testid="published-answer"' in page
     assert 'data-testid="feedback-item"' in client.get("/feedback").get_data(as_text=True)
     client.post("/logout")
+
+
+def check_a_closed_survey_has_enps_by_department():
+    from perks.feedback import surveys
+    from perks.feedback.surveys_models import Survey, SurveyState
+
+    closed = db.session.scalars(select(Survey).where(Survey.state == SurveyState.CLOSED)).all()
+    assert len(closed) == 2
+    assert len(surveys.enps_trend()) == 2
+    found = surveys.results(closed[-1].id)
+    assert found.departments, "no department has enough answers to show"
+    department = found.departments[0][0]
+    assert surveys.results(closed[-1].id, department_id=department.id).questions[0].enps is not None
+    assert found.department_enps

@@ -15,7 +15,10 @@ from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkKind, PerkStatus
 from perks.extensions import db
 from perks.feedback import items as feedback_items
+from perks.feedback import surveys
 from perks.feedback.models import Topic
+from perks.feedback.surveys import QuestionData, SurveyData
+from perks.feedback.surveys_models import QuestionKind
 from perks.mail import OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people import imports
@@ -81,10 +84,24 @@ def samples() -> dict[str, int]:
     anonymous = feedback_items.send_feedback(
         person, None, Topic.POLICY, "Leave", "Unclear.", anonymous=True
     )
+    hr = factories.UserFactory(roles={Role.HR})
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend us?"), actor=hr
+    )
+    surveys.open_survey(survey.id, actor=hr)
+    closed = surveys.create_survey(SurveyData("Đã đóng", "Closed"), actor=hr)
+    surveys.add_question(closed.id, QuestionData(QuestionKind.SCALE, "a", "b"), actor=hr)
+    surveys.open_survey(closed.id, actor=hr)
+    surveys.close_survey(closed.id, actor=hr)
     return {
         "feedback": named.item.id,
         "feedback_secret": anonymous.follow_up_secret,
         "department": factories.DepartmentFactory().id,
+        "survey": survey.id,
+        "survey_question": survey.questions[0].id,
+        "draft_survey": surveys.create_survey(SurveyData("Nháp", "Draft"), actor=hr).id,
+        "closed_survey": closed.id,
         "award": award.id,
         "nomination": nomination.id,
         "value": factories.CompanyValueFactory().id,

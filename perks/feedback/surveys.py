@@ -1,0 +1,722 @@
+"""Surveys and eNPS: HR builds a survey, picks its audience, opens it, reminds and closes it;
+people answer once, anonymously; HR reads results only for groups big enough.
+
+Anonymity, in the database (``perks.feedback.surveys_models``):
+
+* Who has answered (``SurveyParticipation``: survey, person) and what was answered
+  (``SurveyResponse``: survey, random id, answers, maybe a department) share no key and no
+  time. Answering writes no audit event, no notification and nothing else with a time.
+* Insert order does not leak: in the one transaction that takes an answer (the survey's row
+  locked, so answers to one survey queue), every response and every participation of the
+  survey is deleted and written again in a shuffled order with new random ids. All rows of
+  the survey then carry the same writing transaction (PostgreSQL ``xmin``) and their
+  physical order is random; on SQLite both tables have no rowid.
+* The department is kept on a response only when, counting this person, at least
+  ``threshold`` people of that department have answered the survey. The first
+  ``threshold - 1`` answers of a department (and all answers of people without a department)
+  are kept without one. So any department that appears on a response has at least
+  ``threshold`` people who answered, none of whom the database can single out; the price is
+  that a department's results count its answers from the ``threshold``-th on.
+* Residual risk, stated: someone who copies the database between two answers sees which
+  response is new (as they would see which participation is new), and so may a superuser
+  reading old row versions page by page before vacuum, or the WAL. A free text may name its
+  author; HR reads texts in random order and without names, nothing more.
+
+Results (``results``) are computed only for a group with at least ``threshold`` answers
+(``SURVEY_MIN_RESPONSES``, default 5, never below 3). Every figure shown is computed over a
+union of cells of one partition (departments shown, the rest; and, with a filter on an
+answer, answered so / not) in which every cell has 0 or at least ``threshold`` answers: a
+department with too few answers is folded into "other departments", and so is the smallest
+shown one while "other departments" would have between 1 and ``threshold - 1``; a filter is
+refused when any cell would be small. So no difference of two figures shown describes fewer
+than ``threshold`` people.
+
+eNPS: of a survey's first 0–10 question, promoters (9–10) minus detractors (0–6) as a
+percentage of its answers (an exact fraction; shown rounded half away from zero).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, insert, select
+
+from perks import audit
+from perks.catalog import eligibility
+from perks.catalog.claims import company_today
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.feedback.surveys_models import (
+    QuestionKind,
+    Survey,
+    SurveyParticipation,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyState,
+)
+from perks.notifications import both, link, notify
+from perks.people.models import Department, EmploymentType, User
+from perks.recognition.services import both_languages
+
+#: the smallest threshold a setting may ask for
+THRESHOLD_FLOOR = 3
+MAX_TEXT = 2000
+MAX_OPTIONS = 20
+_shuffle = random.SystemRandom().shuffle
+_BOTH = _l("Write it in both languages.")
+
+
+def threshold() -> int:
+    """The fewest answers a group needs before anything about it shows."""
+    return max(THRESHOLD_FLOOR, int(current_app.config.get("SURVEY_MIN_RESPONSES", 5)))
+
+
+class NotEnoughAnswers(Conflict):
+    """A group asked for has too few answers to show anything about it."""
+
+    default_message = _l("Too few answers to show this group without risking anonymity.")
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyData:
+    title_vi: str
+    title_en: str
+    intro_vi: str = ""
+    intro_en: str = ""
+    department_ids: tuple[int, ...] = ()
+    locations: tuple[str, ...] = ()
+    employment_types: tuple[str, ...] = ()
+    min_tenure_days: int = 0
+
+
+@dataclass(frozen=True)
+class QuestionData:
+    kind: QuestionKind
+    text_vi: str
+    text_en: str
+    #: choices only: (vi, en) pairs
+    options: tuple[tuple[str, str], ...] = ()
+
+
+def _described(survey: Survey) -> dict[str, object]:
+    return {
+        "title_vi": survey.title_vi,
+        "title_en": survey.title_en,
+        "departments": [d.id for d in survey.departments],
+        "locations": list(survey.locations),
+        "employment_types": list(survey.employment_types),
+        "min_tenure_days": survey.min_tenure_days,
+    }
+
+
+def _apply(survey: Survey, data: SurveyData) -> None:
+    survey.title_vi, survey.title_en = both_languages(data.title_vi, data.title_en, "title", _BOTH)
+    survey.intro_vi, survey.intro_en = data.intro_vi.strip(), data.intro_en.strip()
+    if any(t not in {e.value for e in EmploymentType} for t in data.employment_types):
+        raise ValidationFailed(str(_l("Choose known employment types.")), field="employment_types")
+    if data.min_tenure_days < 0:
+        raise ValidationFailed(str(_l("Tenure cannot be negative.")), field="min_tenure_days")
+    departments = list(
+        db.session.scalars(select(Department).where(Department.id.in_(data.department_ids)))
+    )
+    if len(departments) != len(set(data.department_ids)):
+        raise ValidationFailed(str(_l("No such department.")), field="department_ids")
+    survey.departments = departments
+    survey.locations = [loc.strip() for loc in data.locations if loc.strip()]
+    survey.employment_types = list(data.employment_types)
+    survey.min_tenure_days = data.min_tenure_days
+
+
+def get_survey(survey_id: int) -> Survey:
+    """Raises NotFound: no such survey."""
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound()
+    return survey
+
+
+def surveys() -> list[Survey]:
+    """Every survey, newest first."""
+    return list(db.session.scalars(select(Survey).order_by(Survey.id.desc())))
+
+
+def get_draft(survey_id: int) -> Survey:
+    """Raises NotFound: no such survey; Conflict: it is no longer a draft."""
+    survey = get_survey(survey_id)
+    if survey.state is not SurveyState.DRAFT:
+        raise Conflict(str(_l("Only a draft survey can be changed.")))
+    return survey
+
+
+def create_survey(data: SurveyData, *, actor: User) -> Survey:
+    """A new draft survey (``survey.created``).
+
+    Raises:
+        ValidationFailed: a title missing in one language, an unknown department or
+            employment type, a negative tenure.
+    """
+    with transaction():
+        survey = Survey(created_by_id=actor.id)
+        _apply(survey, data)
+        db.session.add(survey)
+        db.session.flush()
+        audit.record("survey.created", actor=actor, target=survey, **_described(survey))
+    return survey
+
+
+def update_survey(survey_id: int, data: SurveyData, *, actor: User) -> Survey:
+    """Change a draft survey (``survey.changed``).
+
+    Raises:
+        NotFound: no such survey.  Conflict: it is no longer a draft.
+        ValidationFailed: as ``create_survey``.
+    """
+    with transaction():
+        survey = get_draft(survey_id)
+        before = _described(survey)
+        _apply(survey, data)
+        db.session.flush()
+        changes = audit.changes(before, _described(survey))
+        if changes:
+            audit.record("survey.changed", actor=actor, target=survey, changes=changes)
+    return survey
+
+
+def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQuestion:
+    """Add a question at the end of a draft survey (``survey.question_added``).
+
+    Raises:
+        NotFound: no such survey.  Conflict: not a draft.
+        ValidationFailed: text missing in one language; a choice question with fewer than
+            two options or an option missing in one language.
+    """
+    text_vi, text_en = both_languages(data.text_vi, data.text_en, "text", _BOTH)
+    options: list[list[str]] = []
+    if data.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        options = [list(both_languages(vi, en, "options", _BOTH)) for vi, en in data.options]
+        if not 2 <= len(options) <= MAX_OPTIONS:
+            raise ValidationFailed(
+                str(_l("Give between 2 and %(count)d options.", count=MAX_OPTIONS)),
+                field="options_vi",
+            )
+    with transaction():
+        survey = get_draft(survey_id)
+        question = SurveyQuestion(
+            kind=data.kind,
+            text_vi=text_vi,
+            text_en=text_en,
+            options=options,
+            position=len(survey.questions) + 1,
+        )
+        survey.questions.append(question)
+        db.session.flush()
+        audit.record(
+            "survey.question_added",
+            actor=actor,
+            target=survey,
+            question=text_en,
+            kind=data.kind.value,
+        )
+    return question
+
+
+def remove_question(survey_id: int, question_id: int, *, actor: User) -> None:
+    """Remove a question of a draft survey (``survey.question_removed``).
+
+    Raises:
+        NotFound: no such survey or question.  Conflict: not a draft.
+    """
+    with transaction():
+        survey = get_draft(survey_id)
+        question = next((q for q in survey.questions if q.id == question_id), None)
+        if question is None:
+            raise NotFound()
+        survey.questions.remove(question)
+        for position, other in enumerate(survey.questions, start=1):
+            other.position = position
+        audit.record(
+            "survey.question_removed", actor=actor, target=survey, question=question.text_en
+        )
+
+
+def open_survey(survey_id: int, *, actor: User) -> Survey:
+    """Open a draft survey for answers (``survey.opened``).
+
+    Raises:
+        NotFound: no such survey.  Conflict: not a draft, or it has no question.
+    """
+    with transaction():
+        survey = get_draft(survey_id)
+        if not survey.questions:
+            raise Conflict(str(_l("Add a question first.")))
+        survey.state, survey.opened_on = SurveyState.OPEN, company_today()
+        audit.record("survey.opened", actor=actor, target=survey)
+    return survey
+
+
+def close_survey(survey_id: int, *, actor: User) -> Survey:
+    """Close an open survey for good (``survey.closed``).
+
+    Raises:
+        NotFound: no such survey.  Conflict: it is not open.
+    """
+    with transaction():
+        survey = get_survey(survey_id)
+        if survey.state is not SurveyState.OPEN:
+            raise Conflict(str(_l("Only an open survey can be closed.")))
+        survey.state, survey.closed_on = SurveyState.CLOSED, company_today()
+        audit.record("survey.closed", actor=actor, target=survey)
+    return survey
+
+
+# --- audience and answering -----------------------------------------------------------------
+
+
+def in_audience(survey: Survey, person: User, on: date) -> bool:
+    """Whether ``person`` (active) is one the survey is for: the perk eligibility rules."""
+    return person.active and not eligibility.audience_reasons(survey, person, on)
+
+
+def audience(survey: Survey, on: date) -> list[User]:
+    """The active people the survey is for. One query."""
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [p for p in people if in_audience(survey, p, on)]
+
+
+def _answered_ids(survey_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(SurveyParticipation.user_id).where(SurveyParticipation.survey_id == survey_id)
+        )
+    )
+
+
+def answered_count(survey_id: int) -> int:
+    return len(_answered_ids(survey_id))
+
+
+def has_answered(survey_id: int, person: User) -> bool:
+    return (
+        db.session.get(SurveyParticipation, {"survey_id": survey_id, "user_id": person.id})
+        is not None
+    )
+
+
+def open_surveys_for(person: User) -> list[tuple[Survey, bool]]:
+    """The open surveys ``person`` is in the audience of, each with whether they answered."""
+    today = company_today()
+    found = db.session.scalars(
+        select(Survey).where(Survey.state == SurveyState.OPEN).order_by(Survey.id.desc())
+    )
+    mine = [s for s in found if in_audience(s, person, today)]
+    answered = set(
+        db.session.scalars(
+            select(SurveyParticipation.survey_id).where(SurveyParticipation.user_id == person.id)
+        )
+    )
+    return [(s, s.id in answered) for s in mine]
+
+
+def survey_to_answer(survey_id: int, person: User) -> Survey:
+    """The open survey ``person`` may answer.
+
+    Raises:
+        NotFound: no such open survey, or ``person`` is not in its audience.
+    """
+    survey = db.session.get(Survey, survey_id)
+    if (
+        survey is None
+        or survey.state is not SurveyState.OPEN
+        or not in_audience(survey, person, company_today())
+    ):
+        raise NotFound()
+    return survey
+
+
+def _clean_answer(question: SurveyQuestion, value: object) -> object | None:
+    """The stored form of one answer, or None for no answer."""
+    if value is None or value == "" or value == []:
+        return None
+    kind = question.kind
+    try:
+        if kind is QuestionKind.TEXT:
+            text = str(value).strip()
+            if len(text) > MAX_TEXT:
+                raise ValidationFailed(
+                    str(_l("At most %(count)d characters.", count=MAX_TEXT)),
+                    field=f"q{question.id}",
+                )
+            return text or None
+        if kind is QuestionKind.MULTIPLE:
+            values = value if isinstance(value, list | tuple) else [value]
+            picked = sorted({int(str(v)) for v in values})
+            if any(not 0 <= v < len(question.options) for v in picked):
+                raise ValueError
+            return picked
+        number = int(str(value))
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            str(_l("Choose one of the answers.")), field=f"q{question.id}"
+        ) from None
+    low, high = {
+        QuestionKind.NPS: (0, 10),
+        QuestionKind.SCALE: (1, 5),
+        QuestionKind.SINGLE: (0, len(question.options) - 1),
+    }[kind]
+    if not low <= number <= high:
+        raise ValidationFailed(str(_l("Choose one of the answers.")), field=f"q{question.id}")
+    return number
+
+
+def answer(survey_id: int, answers: Mapping[int, object], person: User) -> None:
+    """Record ``person``'s answers (question id -> value) anonymously: that they answered,
+    and, apart, what (see the module's docstring). No audit event, by design.
+
+    Raises:
+        NotFound: no such open survey, or ``person`` is not in its audience.
+        Conflict: ``person`` has answered it already.
+        ValidationFailed: an answer out of range (``field="q<question id>"``), or no answer.
+    """
+    with transaction():
+        survey = db.session.scalars(
+            select(Survey).where(Survey.id == survey_id).with_for_update()
+        ).first()
+        if survey is None:
+            raise NotFound()
+        survey_to_answer(survey.id, person)
+        stored: dict[str, object] = {}
+        for question in survey.questions:
+            value = _clean_answer(question, answers.get(question.id))
+            if value is not None:
+                stored[str(question.id)] = value
+        if not stored:
+            raise ValidationFailed(str(_l("Answer at least one question.")))
+        participants = _answered_ids(survey.id)
+        if person.id in participants:
+            raise Conflict(str(_l("You have answered this survey already.")))
+        participants.add(person.id)
+        department_id = _department_to_keep(participants, person)
+        _reshuffle(survey.id, participants, {"department_id": department_id, "answers": stored})
+
+
+def _department_to_keep(participants: set[int], person: User) -> int | None:
+    """The person's department, when at least ``threshold`` people of it (them included)
+    have answered; else None."""
+    if person.department_id is None:
+        return None
+    same = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.id.in_(participants), User.department_id == person.department_id)
+    )
+    return person.department_id if (same or 0) >= threshold() else None
+
+
+def _reshuffle(survey_id: int, participants: set[int], new: dict[str, object]) -> None:
+    """Write the survey's responses (with ``new``) and participations again, shuffled, with
+    new random ids: no row's place, id or writing transaction tells when it came."""
+    rows: list[dict[str, object]] = [
+        {"department_id": department_id, "answers": answers}
+        for department_id, answers in db.session.execute(
+            select(SurveyResponse.department_id, SurveyResponse.answers).where(
+                SurveyResponse.survey_id == survey_id
+            )
+        )
+    ]
+    rows.append(new)
+    _shuffle(rows)
+    people = list(participants)
+    _shuffle(people)
+    db.session.execute(delete(SurveyResponse).where(SurveyResponse.survey_id == survey_id))
+    db.session.execute(
+        delete(SurveyParticipation).where(SurveyParticipation.survey_id == survey_id)
+    )
+    db.session.execute(
+        insert(SurveyResponse),
+        [{"id": secrets.token_hex(16), "survey_id": survey_id, **row} for row in rows],
+    )
+    db.session.execute(
+        insert(SurveyParticipation), [{"survey_id": survey_id, "user_id": p} for p in people]
+    )
+
+
+def remind(survey_id: int, *, actor: User) -> int:
+    """Tell every person of the audience who has not answered that the survey waits for
+    them (notification ``survey_reminder``; ``survey.reminded``). Returns how many.
+
+    Raises:
+        NotFound: no such survey.  Conflict: it is not open.
+    """
+    with transaction():
+        survey = get_survey(survey_id)
+        if survey.state is not SurveyState.OPEN:
+            raise Conflict(str(_l("Only an open survey takes reminders.")))
+        answered = _answered_ids(survey.id)
+        waiting = [p for p in audience(survey, company_today()) if p.id not in answered]
+        for person in waiting:
+            notify(
+                person,
+                "survey_reminder",
+                {"survey": both(survey, "title")},
+                url=link("surveys.answer", survey_id=survey.id),
+            )
+        audit.record("survey.reminded", actor=actor, target=survey, people=len(waiting))
+    return len(waiting)
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def enps(scores: Sequence[int]) -> Fraction | None:
+    """Promoters (9–10) minus detractors (0–6), in % of ``scores``; None without scores."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return Fraction(100 * (promoters - detractors), len(scores))
+
+
+def rounded(value: Fraction) -> int:
+    """Half away from zero."""
+    whole = (abs(value.numerator) * 2 + value.denominator) // (2 * value.denominator)
+    return whole if value >= 0 else -whole
+
+
+def nps_question(survey: Survey) -> SurveyQuestion | None:
+    return next((q for q in survey.questions if q.kind is QuestionKind.NPS), None)
+
+
+@dataclass
+class QuestionResult:
+    question: SurveyQuestion
+    answered: int = 0
+    #: (label, count) in the question's order
+    counts: list[tuple[str, int]] = field(default_factory=list)
+    average: Fraction | None = None
+    enps: Fraction | None = None
+    #: free texts, shuffled
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    survey: Survey
+    responses: int
+    questions: list[QuestionResult]
+    #: departments HR may look at on their own (each with enough answers), with their count
+    departments: list[tuple[Department, int]]
+    department: Department | None = None
+    segment: str = ""
+    #: eNPS of each department shown (the whole survey's answers, whatever the filters)
+    department_enps: list[tuple[Department, Fraction]] = field(default_factory=list)
+
+
+Response = tuple[int | None, Mapping[str, object]]
+
+
+def _responses(survey_id: int) -> list[Response]:
+    return [
+        (department_id, answers)
+        for department_id, answers in db.session.execute(
+            select(SurveyResponse.department_id, SurveyResponse.answers).where(
+                SurveyResponse.survey_id == survey_id
+            )
+        )
+    ]
+
+
+def _small(count: int) -> bool:
+    return 0 < count < threshold()
+
+
+def shown_departments(responses: Sequence[Response]) -> dict[int, int]:
+    """Department id -> answers, for the departments that may show on their own: each has
+    enough answers, and so has the rest (or it is empty)."""
+    counts = Counter(d for d, _ in responses if d is not None)
+    shown = {d: n for d, n in counts.items() if n >= threshold()}
+    while shown and _small(len(responses) - sum(shown.values())):
+        del shown[min(shown, key=lambda d: (shown[d], d))]
+    return shown
+
+
+def _segment(survey: Survey, segment: str) -> Callable[[Mapping[str, object]], bool] | None:
+    """``"<question id>:<option index>"`` for a choice, ``"<id>:promoters|passives|
+    detractors"`` for a 0–10 question."""
+    if not segment:
+        return None
+    try:
+        question_id, _sep, value = segment.partition(":")
+        question = next(q for q in survey.questions if q.id == int(question_id))
+    except (StopIteration, ValueError):
+        raise NotFound() from None
+    key = str(question.id)
+    if question.kind is QuestionKind.NPS:
+        bands = {"promoters": (9, 10), "passives": (7, 8), "detractors": (0, 6)}
+        if value not in bands:
+            raise NotFound()
+        low, high = bands[value]
+        return lambda a: isinstance(a.get(key), int) and low <= a[key] <= high  # type: ignore[operator]
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) and value.isdigit():
+        option = int(value)
+        return lambda a: (
+            a.get(key) == option
+            or (
+                isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
+            )
+        )
+    raise NotFound()
+
+
+def results(survey_id: int, *, department_id: int | None = None, segment: str = "") -> Results:
+    """The results of a survey, of one department, of those who answered a question a way
+    (``segment``), or both.
+
+    Raises:
+        NotFound: no such survey, or no such segment.
+        NotEnoughAnswers: the group, or a group it could be told apart from, has fewer
+            answers than the threshold (1 to threshold - 1).
+    """
+    survey = get_survey(survey_id)
+    responses = _responses(survey.id)
+    if len(responses) < threshold():
+        raise NotEnoughAnswers()
+    shown = shown_departments(responses)
+
+    def bucket(d: int | None) -> int | None:
+        return d if d in shown else None
+
+    group = responses
+    department = None
+    if department_id is not None:
+        if department_id not in shown:
+            raise NotEnoughAnswers()
+        department = db.session.get(Department, department_id)
+        group = [r for r in group if r[0] == department_id]
+    matches = _segment(survey, segment)
+    if matches is not None:
+        # every cell of (departments shown + the rest) x (matches / does not) is 0 or enough
+        cells = Counter((bucket(d), matches(a)) for d, a in responses)
+        if any(_small(n) for n in cells.values()):
+            raise NotEnoughAnswers()
+        group = [r for r in group if matches(r[1])]
+    if len(group) < threshold():
+        raise NotEnoughAnswers()
+    names = {
+        d.id: d for d in db.session.scalars(select(Department).where(Department.id.in_(shown)))
+    }
+    return Results(
+        survey=survey,
+        responses=len(group),
+        questions=[_question_result(q, [a for _, a in group]) for q in survey.questions],
+        departments=sorted(
+            ((names[d], n) for d, n in shown.items()), key=lambda pair: pair[0].name
+        ),
+        department=department,
+        segment=segment,
+        department_enps=_department_enps(survey, responses, [names[d] for d in shown]),
+    )
+
+
+def _department_enps(
+    survey: Survey, responses: Sequence[Response], departments: Sequence[Department]
+) -> list[tuple[Department, Fraction]]:
+    question = nps_question(survey)
+    if question is None:
+        return []
+    key = str(question.id)
+    found = []
+    for department in sorted(departments, key=lambda d: d.name):
+        scores = [int(str(a[key])) for d, a in responses if d == department.id and key in a]
+        value = enps(scores)
+        if value is not None and len(scores) >= threshold():
+            found.append((department, value))
+    return found
+
+
+def _question_result(
+    question: SurveyQuestion, answers: Sequence[Mapping[str, object]]
+) -> QuestionResult:
+    from flask_babel import get_locale
+
+    key = str(question.id)
+    given = [a[key] for a in answers if key in a]
+    result = QuestionResult(question, answered=len(given))
+    if question.kind in (QuestionKind.NPS, QuestionKind.SCALE):
+        scores = [int(v) for v in given]  # type: ignore[call-overload]
+        low = 0 if question.kind is QuestionKind.NPS else 1
+        high = 10 if question.kind is QuestionKind.NPS else 5
+        tally = Counter(scores)
+        result.counts = [(str(n), tally[n]) for n in range(low, high + 1)]
+        if scores:
+            result.average = Fraction(sum(scores), len(scores))
+        if question.kind is QuestionKind.NPS:
+            result.enps = enps(scores)
+    elif question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        tally = Counter()
+        for value in given:
+            tally.update(value if isinstance(value, list) else [value])
+        labels = question.option_labels(str(get_locale() or "vi"))
+        result.counts = [(label, tally[i]) for i, label in enumerate(labels)]
+    else:
+        result.texts = [str(v) for v in given]
+        _shuffle(result.texts)
+    return result
+
+
+@dataclass(frozen=True)
+class EnpsPoint:
+    survey: Survey
+    responses: int
+    enps: Fraction
+
+
+def enps_trend() -> list[EnpsPoint]:
+    """eNPS of every opened survey with a 0–10 question and enough answers to it, oldest
+    first."""
+    points: list[EnpsPoint] = []
+    opened = [
+        (survey, question)
+        for survey in db.session.scalars(
+            select(Survey)
+            .where(Survey.state != SurveyState.DRAFT)
+            .order_by(Survey.opened_on, Survey.id)
+        )
+        if (question := nps_question(survey)) is not None
+    ]
+    scores: dict[int, list[int]] = {survey.id: [] for survey, _q in opened}
+    for survey_id, answers in db.session.execute(
+        select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+            SurveyResponse.survey_id.in_(scores)
+        )
+    ):
+        question = next(q for s, q in opened if s.id == survey_id)
+        if str(question.id) in answers:
+            scores[survey_id].append(int(str(answers[str(question.id)])))
+    for survey, _q in opened:
+        value = enps(scores[survey.id])
+        if value is not None and len(scores[survey.id]) >= threshold():
+            points.append(EnpsPoint(survey, len(scores[survey.id]), value))
+    return points
+
+
+def shown_departments_of(survey_id: int) -> list[tuple[Department, int]]:
+    """The departments whose results HR may open, with their answers (none below the
+    threshold)."""
+    responses = _responses(survey_id)
+    if len(responses) < threshold():
+        return []
+    shown = shown_departments(responses)
+    names = db.session.scalars(select(Department).where(Department.id.in_(shown)))
+    return sorted(((d, shown[d.id]) for d in names), key=lambda pair: pair[0].name)

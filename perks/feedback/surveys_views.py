@@ -1,0 +1,240 @@
+"""Survey pages: HR builds, opens, reminds, closes and reads surveys (``/manage/surveys``);
+everyone answers the open surveys they are in the audience of (``/surveys``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from perks.catalog import admin_queries
+from perks.catalog.claims import company_today
+from perks.errors import Conflict, ValidationFailed
+from perks.feedback import surveys
+from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
+from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion
+from perks.forms import ConfirmForm, Form
+from perks.people import services as people_services
+from perks.people.access import roles_required
+from perks.people.models import Role
+
+bp = Blueprint("surveys", __name__)
+
+Page = str | tuple[str, int]
+hr_only = roles_required(Role.HR)
+
+
+def _field_error(form: Form, error: ValidationFailed) -> None:
+    field = getattr(form, str(error.details.get("field")), None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "danger")
+
+
+@bp.get("/manage/surveys")
+@hr_only
+def manage() -> str:
+    """Every survey, and eNPS across them."""
+    return render_template(
+        "feedback/surveys/manage.html",
+        surveys=surveys.surveys(),
+        trend=surveys.enps_trend(),
+        rounded=surveys.rounded,
+    )
+
+
+def _save(survey: Survey | None) -> Response | Page:
+    form = SurveyForm()
+    locations = set(admin_queries.staff_locations()) | set(survey.locations if survey else ())
+    form.set_choices(people_services.departments(), sorted(locations))
+    if survey is not None and request.method == "GET":
+        form.fill(survey)
+    if form.validate_on_submit():
+        try:
+            if survey is None:
+                saved = surveys.create_survey(form.data_for_service(), actor=current_user)
+            else:
+                saved = surveys.update_survey(
+                    survey.id, form.data_for_service(), actor=current_user
+                )
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("The survey “%(title)s” is saved.", title=saved.title), "success")
+            return redirect(url_for(".detail", survey_id=saved.id), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("feedback/surveys/form.html", form=form, survey=survey), status
+
+
+@bp.route("/manage/surveys/new", methods=["GET", "POST"])
+@hr_only
+def create() -> Response | Page:
+    return _save(None)
+
+
+@bp.route("/manage/surveys/<int:survey_id>/edit", methods=["GET", "POST"])
+@hr_only
+def edit(survey_id: int) -> Response | Page:
+    """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
+    return _save(surveys.get_draft(survey_id))
+
+
+def _detail_page(survey: Survey, question_form: QuestionForm, status: int = 200) -> Page:
+    today = company_today()
+    return render_template(
+        "feedback/surveys/detail.html",
+        survey=survey,
+        question_form=question_form,
+        confirm_form=ConfirmForm(),
+        audience=len(surveys.audience(survey, today)),
+        answered=surveys.answered_count(survey.id),
+        threshold=surveys.threshold(),
+    ), status
+
+
+@bp.get("/manage/surveys/<int:survey_id>")
+@hr_only
+def detail(survey_id: int) -> Page:
+    """Raises NotFound (404): no such survey."""
+    return _detail_page(surveys.get_survey(survey_id), QuestionForm(formdata=None))
+
+
+@bp.post("/manage/surveys/<int:survey_id>/questions")
+@hr_only
+def add_question(survey_id: int) -> Response | Page:
+    """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
+    survey = surveys.get_draft(survey_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            surveys.add_question(survey.id, form.data_for_service(), actor=current_user)
+        except ValidationFailed as error:
+            _field_error(form, error)
+        else:
+            flash(_("The question is added."), "success")
+            return redirect(url_for(".detail", survey_id=survey.id), 303)
+    return _detail_page(survey, form, 400)
+
+
+@bp.post("/manage/surveys/<int:survey_id>/questions/<int:question_id>/remove")
+@hr_only
+def remove_question(survey_id: int, question_id: int) -> Response:
+    """Raises NotFound (404); Conflict (409): not a draft."""
+    if ConfirmForm().validate_on_submit():
+        surveys.remove_question(survey_id, question_id, actor=current_user)
+        flash(_("The question is removed."), "success")
+    return redirect(url_for(".detail", survey_id=survey_id), 303)
+
+
+@bp.post("/manage/surveys/<int:survey_id>/open")
+@hr_only
+def open_survey(survey_id: int) -> Response:
+    """Raises NotFound (404); Conflict (409): not a draft, or no question."""
+    if ConfirmForm().validate_on_submit():
+        survey = surveys.open_survey(survey_id, actor=current_user)
+        flash(_("The survey “%(title)s” is open.", title=survey.title), "success")
+    return redirect(url_for(".detail", survey_id=survey_id), 303)
+
+
+@bp.post("/manage/surveys/<int:survey_id>/close")
+@hr_only
+def close_survey(survey_id: int) -> Response:
+    """Raises NotFound (404); Conflict (409): not open."""
+    if ConfirmForm().validate_on_submit():
+        survey = surveys.close_survey(survey_id, actor=current_user)
+        flash(_("The survey “%(title)s” is closed.", title=survey.title), "success")
+    return redirect(url_for(".detail", survey_id=survey_id), 303)
+
+
+@bp.post("/manage/surveys/<int:survey_id>/remind")
+@hr_only
+def remind(survey_id: int) -> Response:
+    """Raises NotFound (404); Conflict (409): not open."""
+    if ConfirmForm().validate_on_submit():
+        count = surveys.remind(survey_id, actor=current_user)
+        flash(_("Reminders sent: %(count)d.", count=count), "success")
+    return redirect(url_for(".detail", survey_id=survey_id), 303)
+
+
+@bp.get("/manage/surveys/<int:survey_id>/results")
+@hr_only
+def results(survey_id: int) -> Page:
+    """``?department=<id>`` and ``?segment=<question id>:<option or band>`` narrow the group
+    while it keeps enough answers. Raises NotFound (404): no such survey or segment."""
+    survey = surveys.get_survey(survey_id)
+    department_id = request.args.get("department", type=int)
+    segment = request.args.get("segment", "")
+    try:
+        found = surveys.results(survey.id, department_id=department_id, segment=segment)
+    except surveys.NotEnoughAnswers as refused:
+        found, message = None, refused.message
+    else:
+        message = ""
+    locale = str(get_locale() or "vi")
+    segments = [
+        (f"{q.id}:{value}", f"{q.text} — {label}")
+        for q in survey.questions
+        for value, label in _segment_choices(q, locale)
+    ]
+    return render_template(
+        "feedback/surveys/results.html",
+        survey=survey,
+        results=found,
+        message=message,
+        threshold=surveys.threshold(),
+        department_id=department_id,
+        segment=segment,
+        segments=segments,
+        departments=surveys.shown_departments_of(survey.id),
+        rounded=surveys.rounded,
+        QuestionKind=QuestionKind,
+    )
+
+
+def _segment_choices(question: SurveyQuestion, locale: str) -> list[tuple[str, str]]:
+    if question.kind is QuestionKind.NPS:
+        return [
+            ("promoters", _("promoters (9–10)")),
+            ("passives", _("passives (7–8)")),
+            ("detractors", _("detractors (0–6)")),
+        ]
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        return [(str(i), text) for i, text in enumerate(question.option_labels(locale))]
+    return []
+
+
+@bp.get("/surveys")
+@roles_required()
+def mine() -> str:
+    """The open surveys the person is asked to answer."""
+    return render_template(
+        "feedback/surveys/mine.html", surveys=surveys.open_surveys_for(current_user)
+    )
+
+
+@bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
+@roles_required()
+def answer(survey_id: int) -> Response | Page:
+    """Raises NotFound (404): no such open survey, or the person is not in its audience."""
+    survey = surveys.survey_to_answer(survey_id, current_user)
+    answered = surveys.has_answered(survey.id, current_user)
+    form = answer_form(survey, str(get_locale() or "vi"))
+    if not answered and form.validate_on_submit():
+        try:
+            surveys.answer(survey.id, answers_of(form, survey), current_user)
+        except ValidationFailed as error:
+            _field_error(form, error)
+        except Conflict as error:
+            flash(error.message, "warning")
+            return redirect(url_for(".mine"), 303)
+        else:
+            flash(_("Thank you: your answers are recorded, without your name."), "success")
+            return redirect(url_for(".mine"), 303)
+    status = 400 if form.is_submitted() and not answered else 200
+    page = render_template(
+        "feedback/surveys/answer.html", survey=survey, form=form, answered=answered
+    )
+    return page, status

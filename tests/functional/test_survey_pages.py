@@ -1,0 +1,77 @@
+"""The survey pages: HR builds and opens a survey, people answer it once from their page,
+HR reads results only once enough have answered, and the answering person is nowhere on them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.feedback.surveys_models import Survey, SurveyState
+from perks.people.models import Role
+from tests.factories import UserFactory
+from tests.helpers import login
+
+
+def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+    page = client.post(
+        "/manage/surveys/new",
+        data={"title_vi": "Khảo sát quý", "title_en": "Quarterly survey", "min_tenure_days": "0"},
+    )
+    assert page.status_code == 303
+    survey = db.session.scalars(select(Survey)).one()
+    refused = client.post(
+        f"/manage/surveys/{survey.id}/questions",
+        data={"kind": "single", "text_vi": "Chọn", "text_en": "Pick", "options_vi": "Một"},
+    )
+    assert refused.status_code == 400
+    assert (
+        client.post(
+            f"/manage/surveys/{survey.id}/questions",
+            data={"kind": "nps", "text_vi": "Giới thiệu?", "text_en": "Recommend us?"},
+        ).status_code
+        == 303
+    )
+    assert (
+        client.post(
+            f"/manage/surveys/{survey.id}/questions",
+            data={"kind": "text", "text_vi": "Góp ý", "text_en": "Comments"},
+        ).status_code
+        == 303
+    )
+    assert client.post(f"/manage/surveys/{survey.id}/open").status_code == 303
+    db.session.refresh(survey)
+    assert survey.state is SurveyState.OPEN
+    nps, comments = (q.id for q in survey.questions)
+
+    people = [UserFactory(locale="en", name=f"Respondent {n}") for n in range(5)]
+    for n, person in enumerate(people):
+        client.post("/logout")
+        login(client, person)
+        assert "Quarterly survey" in client.get("/surveys").get_data(as_text=True)
+        form = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+        assert form.count(f'name="q{nps}"') == 11  # one radio button for each of 0-10
+        answered = client.post(
+            f"/surveys/{survey.id}", data={f"q{nps}": str(6 + n), f"q{comments}": f"note {n}"}
+        )
+        assert answered.status_code == 303
+        again = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+        assert 'data-testid="answered"' in again
+        assert client.post(f"/surveys/{survey.id}", data={f"q{nps}": "0"}).status_code == 200
+        if n == 3:
+            client.post("/logout")
+            login(client, hr)
+            too_few = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+            assert 'data-testid="too-few"' in too_few
+            assert "note 0" not in too_few
+    client.post("/logout")
+    login(client, hr)
+    assert client.post(f"/manage/surveys/{survey.id}/close").status_code == 303
+    results = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+    # 6, 7, 8, 9, 10: 2 promoters, 1 detractor of 5 = 20
+    assert "eNPS: 20" in results
+    assert all(f"note {n}" in results for n in range(5))
+    assert not any(person.name in results for person in people)
+    trend = client.get("/manage/surveys").get_data(as_text=True)
+    assert f'data-testid="enps-{survey.id}">20<' in trend

@@ -1,0 +1,299 @@
+"""Surveys (perks.feedback.surveys): answers cannot be traced to their sender from the
+database (every table inspected); results below the threshold never show, also through
+filters; eNPS exact; one answer per person; reminders only to those who have not answered."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import inspect, select, text
+
+from perks.audit import AuditEvent
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.feedback import surveys
+from perks.feedback.surveys import NotEnoughAnswers, QuestionData, SurveyData
+from perks.feedback.surveys_models import (
+    QuestionKind,
+    SurveyParticipation,
+    SurveyResponse,
+)
+from perks.notifications.models import Notification
+from perks.people.models import Role
+from tests.factories import DepartmentFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _in_english(app):  # type: ignore[no-untyped-def]
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def hr():  # type: ignore[no-untyped-def]
+    return UserFactory(roles={Role.HR})
+
+
+def open_survey(hr, **audience):  # type: ignore[no-untyped-def]
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse", **audience), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend us?"), actor=hr
+    )
+    surveys.add_question(
+        survey.id,
+        QuestionData(
+            QuestionKind.SINGLE, "Làm từ xa?", "Remote?", (("Có", "Yes"), ("Không", "No"))
+        ),
+        actor=hr,
+    )
+    surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
+    return surveys.open_survey(survey.id, actor=hr)
+
+
+def nps_id(survey) -> int:  # type: ignore[no-untyped-def]
+    return survey.questions[0].id
+
+
+def test_enps_is_promoters_minus_detractors_exactly() -> None:
+    # 3 promoters, 2 passives, 2 detractors of 7: (3 - 2) / 7 = 100/7 %
+    assert surveys.enps([10, 9, 9, 8, 7, 6, 0]) == Fraction(100, 7)
+    assert surveys.enps([6, 6, 9]) == Fraction(-100, 3)
+    assert surveys.enps([]) is None
+    assert surveys.rounded(Fraction(100, 7)) == 14
+    assert surveys.rounded(Fraction(-5, 2)) == -3
+    assert surveys.rounded(Fraction(5, 2)) == 3
+
+
+def test_a_person_answers_once(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    person = UserFactory()
+    surveys.answer(survey.id, {nps_id(survey): 9}, person)
+    with pytest.raises(Conflict):
+        surveys.answer(survey.id, {nps_id(survey): 3}, person)
+    assert db.session.scalar(select(db.func.count()).select_from(SurveyResponse)) == 1
+    with pytest.raises(ValidationFailed):
+        surveys.answer(survey.id, {nps_id(survey): 11}, UserFactory())
+    with pytest.raises(ValidationFailed):
+        surveys.answer(survey.id, {}, UserFactory())
+
+
+def test_only_the_audience_answers_an_open_survey(hr) -> None:  # type: ignore[no-untyped-def]
+    sales = DepartmentFactory(name="Sales")
+    survey = open_survey(hr, department_ids=(sales.id,))
+    with pytest.raises(NotFound):
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
+    surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
+    surveys.close_survey(survey.id, actor=hr)
+    with pytest.raises(NotFound):
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
+
+
+def _every_row() -> dict[str, list[dict[str, object]]]:
+    tables = inspect(db.engine).get_table_names()
+    return {
+        name: [dict(row._mapping) for row in db.session.execute(text(f'SELECT * FROM "{name}"'))]
+        for name in tables
+    }
+
+
+def test_a_response_cannot_be_traced_to_its_sender_from_the_database(hr) -> None:  # type: ignore[no-untyped-def]
+    """Every table, every column: nothing written while answering holds the person's id, a
+    time, or anything that appears in their response's row."""
+    survey = open_survey(hr)
+    people = [UserFactory() for _ in range(6)]
+    before = _every_row()
+    secret = "the canteen rice is cold"
+    for n, person in enumerate(people):
+        surveys.answer(
+            survey.id, {nps_id(survey): n, survey.questions[2].id: f"{secret} {n}"}, person
+        )
+    after = _every_row()
+    changed = {
+        name: [row for row in rows if row not in before.get(name, [])]
+        for name, rows in after.items()
+    }
+    changed = {name: rows for name, rows in changed.items() if rows}
+    # answering wrote only these two tables: no audit event, no notification, no mail
+    assert set(changed) == {"survey_response", "survey_participation"}
+    assert [set(r) for r in changed["survey_participation"]] == [{"survey_id", "user_id"}] * 6
+    responses = changed["survey_response"]
+    assert {frozenset(r) for r in responses} == {
+        frozenset({"id", "survey_id", "department_id", "answers"})
+    }
+    ids = {p.id for p in people}
+    for row in responses:
+        assert row["department_id"] is None  # 6 people without a department
+        assert len(str(row["id"])) == 32
+        assert str(row["id"]) not in {str(i) for i in ids}
+    # the text answers are nowhere else in the database
+    for name, rows in after.items():
+        if name != "survey_response":
+            assert secret not in repr(rows)
+
+
+def test_insert_order_is_not_kept(hr, app) -> None:  # type: ignore[no-untyped-def]
+    """The responses' order in the table (and their writing transaction on PostgreSQL) is not
+    the order of the answers: every answer rewrites the survey's rows, shuffled."""
+    survey = open_survey(hr)
+    orders = set()
+    for n in range(8):
+        surveys.answer(survey.id, {nps_id(survey): n}, UserFactory())
+    for _ in range(3):
+        rows = db.session.execute(text("SELECT answers FROM survey_response")).all()
+        orders.add(tuple(str(r[0]) for r in rows))
+    if db.engine.dialect.name == "postgresql":
+        writers = db.session.execute(
+            text(
+                "SELECT DISTINCT xmin::text FROM survey_response UNION "
+                "SELECT DISTINCT xmin::text FROM survey_participation"
+            )
+        ).all()
+        assert len(writers) == 1  # one transaction wrote every row of both tables
+    else:
+        with pytest.raises(Exception, match="rowid"):
+            db.session.execute(text("SELECT rowid FROM survey_response")).all()
+        db.session.rollback()
+    scores = [a[str(nps_id(survey))] for a in db.session.scalars(select(SurveyResponse.answers))]
+    assert sorted(scores) == list(range(8))
+    # the participations are stored by person, not by when they came
+    assert db.session.scalars(select(SurveyParticipation.user_id)).all()
+
+
+def test_department_is_kept_only_from_the_thresholdth_person_of_it(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    sales = DepartmentFactory(name="Sales")
+    for n in range(7):
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
+        tagged = db.session.scalar(
+            select(db.func.count())
+            .select_from(SurveyResponse)
+            .where(SurveyResponse.department_id == sales.id)
+        )
+        # any response naming Sales is one of at least 5 people of Sales who answered
+        assert tagged == max(0, n + 1 - 4)
+
+
+def test_results_below_the_threshold_never_show(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    for n in range(4):
+        surveys.answer(survey.id, {nps_id(survey): n}, UserFactory())
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id)
+    surveys.answer(survey.id, {nps_id(survey): 10}, UserFactory())
+    found = surveys.results(survey.id)
+    assert found.responses == 5
+    assert found.questions[0].enps == Fraction(100 * (1 - 4), 5)
+
+
+def test_the_threshold_is_a_setting_never_below_three(hr, app) -> None:  # type: ignore[no-untyped-def]
+    app.config["SURVEY_MIN_RESPONSES"] = 1
+    assert surveys.threshold() == 3
+    app.config["SURVEY_MIN_RESPONSES"] = 8
+    assert surveys.threshold() == 8
+    app.config["SURVEY_MIN_RESPONSES"] = 5
+
+
+def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    sales, ops, tiny = (DepartmentFactory(name=n) for n in ("Sales", "Ops", "Tiny"))
+    remote = survey.questions[1].id
+    # Sales: 10 answer (6 tagged), Ops: 13 (9 tagged), Tiny: 2 (never tagged)
+    for department, count in ((sales, 10), (ops, 13), (tiny, 2)):
+        for n in range(count):
+            surveys.answer(
+                survey.id,
+                {nps_id(survey): 9 if n % 2 else 5, remote: 0 if n < count - 1 else 1},
+                UserFactory(department=department),
+            )
+    total = surveys.results(survey.id)
+    assert total.responses == 25
+    shown = {d.name: n for d, n in total.departments}
+    # untagged: 4 + 4 + 2 = 10 >= 5, so both tagged departments show
+    assert shown == {"Sales": 6, "Ops": 9}
+    assert surveys.results(survey.id, department_id=sales.id).responses == 6
+    # Sales' tagged answers are n = 4..9: promoters 5, 7, 9; detractors 4, 6, 8
+    by_department = {d.name: e for d, e in total.department_enps}
+    assert by_department == {"Sales": Fraction(0), "Ops": Fraction(100 * (4 - 5), 9)}
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id, department_id=tiny.id)
+    # "remote: no" has 3 answers: it, and any cell it would split, is refused
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id, segment=f"{remote}:1")
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id, department_id=ops.id, segment=f"{remote}:0")
+    # promoters are 12 of 25, but they split Sales' 6 into 3 and 3: refused
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id, segment=f"{nps_id(survey)}:promoters")
+
+
+def test_a_small_rest_hides_the_smallest_department_too(hr) -> None:  # type: ignore[no-untyped-def]
+    """With Sales shown, "everyone but Sales" = total - Sales: it too must have 0 or >= 5."""
+    survey = open_survey(hr)
+    sales = DepartmentFactory(name="Sales")
+    for _ in range(9):  # 5 tagged, 4 untagged
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
+    assert surveys.results(survey.id).departments == []
+    with pytest.raises(NotEnoughAnswers):
+        surveys.results(survey.id, department_id=sales.id)
+    for _ in range(1):
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
+    assert [(d.name, n) for d, n in surveys.results(survey.id).departments] == [("Sales", 5)]
+
+
+def test_free_texts_show_without_names_in_random_order(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    comments = survey.questions[2].id
+    for n in range(12):
+        surveys.answer(survey.id, {comments: f"idea {n:02d}"}, UserFactory())
+    seen = {tuple(surveys.results(survey.id).questions[2].texts) for _ in range(6)}
+    assert all(sorted(order) == [f"idea {n:02d}" for n in range(12)] for order in seen)
+    assert len(seen) > 1
+
+
+def test_reminders_go_only_to_the_audience_who_have_not_answered(hr) -> None:  # type: ignore[no-untyped-def]
+    sales = DepartmentFactory(name="Sales")
+    survey = open_survey(hr, department_ids=(sales.id,))
+    answered, waiting = UserFactory(department=sales), UserFactory(department=sales)
+    outsider = UserFactory()
+    UserFactory(department=sales, active=False)
+    surveys.answer(survey.id, {nps_id(survey): 7}, answered)
+    assert surveys.remind(survey.id, actor=hr) == 1
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == "survey_reminder")
+    ).all()
+    assert told == [waiting.id]
+    assert outsider.id not in told
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "survey.reminded")
+    ).one()
+    assert event.details["people"] == 1
+
+
+def test_only_drafts_change_and_only_open_surveys_close(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    with pytest.raises(Conflict):
+        surveys.add_question(survey.id, QuestionData(QuestionKind.SCALE, "a", "b"), actor=hr)
+    surveys.close_survey(survey.id, actor=hr)
+    with pytest.raises(Conflict):
+        surveys.close_survey(survey.id, actor=hr)
+    with pytest.raises(Conflict):
+        surveys.remind(survey.id, actor=hr)
+    draft = surveys.create_survey(SurveyData("a", "b"), actor=hr)
+    with pytest.raises(Conflict):
+        surveys.open_survey(draft.id, actor=hr)
+    with pytest.raises(ValidationFailed):
+        surveys.add_question(
+            draft.id, QuestionData(QuestionKind.SINGLE, "a", "b", (("x", "y"),)), actor=hr
+        )
+
+
+def test_enps_trend_across_surveys(hr) -> None:  # type: ignore[no-untyped-def]
+    first, second = open_survey(hr), open_survey(hr)
+    for score in (10, 10, 10, 0, 8):
+        surveys.answer(first.id, {nps_id(first): score}, UserFactory())
+    for score in (3, 9):
+        surveys.answer(second.id, {nps_id(second): score}, UserFactory())
+    trend = surveys.enps_trend()
+    assert [(p.survey.id, p.enps) for p in trend] == [(first.id, Fraction(40))]
