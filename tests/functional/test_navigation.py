@@ -14,7 +14,7 @@ def _menus(html: str) -> list[str]:
 
 
 #: a person with any work has their own pages in three menus, so the bar fits on one line
-MINE = ["Perks", "Recognition", "Referrals"]
+MINE = ["Perks", "Recognition", "Referrals", "Feedback"]
 
 #: the recognition menu's pages, in order: every person has it
 RECOGNITION = ["/wall", "/kudos/new", "/points", "/rewards", "/awards", "/occasions"]
@@ -23,7 +23,7 @@ RECOGNITION = ["/wall", "/kudos/new", "/points", "/rewards", "/awards", "/occasi
 def test_an_employee_sees_only_their_own_pages(client, login_as):
     login_as(Role.EMPLOYEE)
     html = client.get("/").get_data(as_text=True)
-    assert _menus(html) == ["Recognition", "Referrals"]  # the perks' pages are links
+    assert _menus(html) == ["Recognition", "Referrals", "Feedback"]  # the perks' pages are links
     for href in ("/perks", "/my-perks", "/rules", "/links", "/stats/links", "/earnings"):
         assert f'href="{href}"' in html, href
     assert 'href="/manage/products"' not in html
