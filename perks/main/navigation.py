@@ -98,6 +98,7 @@ WORK = (
             NavItem(_l("Nominations"), "recognition.nominations", (Role.HR,)),
             NavItem(_l("Fairness report"), "recognition.fairness_report", (Role.HR,)),
             NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
+            NavItem(_l("Comments on perks"), "ratings.perk_comments", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),
@@ -105,6 +106,7 @@ WORK = (
         _l("Shop"),
         (
             NavItem(_l("Products"), "shop_admin.products", (Role.HR, Role.FINANCE)),
+            NavItem(_l("Comments on products"), "ratings.product_comments", (Role.HR, Role.FINANCE)),
             NavItem(_l("Orders"), "shop_admin.orders", (Role.FINANCE,)),
             NavItem(_l("Stripe events"), "payments.events", (Role.FINANCE,)),
         ),

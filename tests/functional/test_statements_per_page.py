@@ -26,6 +26,7 @@ from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkS
 from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
+from perks.feedback import ratings
 from perks.finance import payouts
 from perks.finance.periods import company_today
 from perks.mail import OutboxMessage
@@ -118,6 +119,8 @@ SHOWS_THE_ROWS = {
     "points.mine",
     "points.rewards",
     "points.settings",
+    "ratings.perk_comments",
+    "ratings.product_comments",
     "recognition.calendar",
     "recognition.manage",
     "recognition.preview",
@@ -308,8 +311,15 @@ def grow(world: World, scale: int) -> None:
             claims.claim_perk(new_perk.id, person)
             claims.claim_perk(pool.id, person)
         for person in people:
-            claims.claim_perk(perk.id, person)
+            used = claims.claim_perk(perk.id, person)
             draws.enter_draw(draw.perk_id, person)
+            # Ratings: each uses the sample perk and rates it; HR shows the comment.
+            claims.mark_claim_used(used.id, person)
+            rating = ratings.rate_claim(used.id, person, 1 + n % 5, f"Nice {n}", show_name=True)
+            ratings.set_published(rating.id, True, hr)
+        # ... the employee's used claim waits for a rating (the prompt on "My perks")
+        employee_claim = claims.claim_perk(new_perk.id, employee)
+        claims.mark_claim_used(employee_claim.id, employee)
         made = factories.DrawFactory(show_names=True)
         for person in [employee, *people]:
             draws.enter_draw(made.perk_id, person)
@@ -357,6 +367,16 @@ def grow(world: World, scale: int) -> None:
             db.session.commit()
             _order(unit_products[2:], link_id, paid=False)
             _stripe_event(f"evt_{n}_{person.id}", used)
+        # Staff purchases of the sample product, used and rated, the comment shown; the
+        # employee's waits for a rating.
+        sample_product = db.session.get(Product, samples["product_id"])
+        for person in [*team, employee]:
+            bought = factories.OrderFactory(product=sample_product, buyer=person)
+            pay(bought)
+            redeem(bought)
+            if person is not employee:
+                rating = ratings.rate_order(bought.id, person, 5, f"Great {n}", show_name=False)
+                ratings.set_published(rating.id, True, hr)
         _order(unit_products, None, paid=True)
         make_payable()
         # Occasions: one solar and one lunar of the company's own; a birthday and a work

@@ -1,0 +1,1 @@
+"""Feedback: ratings of used perks and redeemed staff purchases."""
