@@ -144,9 +144,7 @@ def _save(rating: Rating, user: User, stars: int, comment: str, show_name: bool)
         raise ValidationFailed(_("Choose from 1 to 5 stars."))
     comment = comment.strip()
     if len(comment) > COMMENT_LENGTH:
-        raise ValidationFailed(
-            _("A comment has at most %(num)d characters.", num=COMMENT_LENGTH)
-        )
+        raise ValidationFailed(_("A comment has at most %(num)d characters.", num=COMMENT_LENGTH))
     rating.user_id = user.id
     rating.stars = stars
     rating.comment = comment

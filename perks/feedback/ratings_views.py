@@ -24,7 +24,6 @@ from perks.feedback.ratings_forms import RatingForm
 from perks.feedback.ratings_models import Rating
 from perks.forms import ConfirmForm, require_confirmation
 from perks.people.access import login_required, roles_required
-from perks.people.models import Role
 
 bp = Blueprint("ratings", __name__)
 

@@ -106,7 +106,9 @@ WORK = (
         _l("Shop"),
         (
             NavItem(_l("Products"), "shop_admin.products", (Role.HR, Role.FINANCE)),
-            NavItem(_l("Comments on products"), "ratings.product_comments", (Role.HR, Role.FINANCE)),
+            NavItem(
+                _l("Comments on products"), "ratings.product_comments", (Role.HR, Role.FINANCE)
+            ),
             NavItem(_l("Orders"), "shop_admin.orders", (Role.FINANCE,)),
             NavItem(_l("Stripe events"), "payments.events", (Role.FINANCE,)),
         ),

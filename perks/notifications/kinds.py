@@ -145,10 +145,7 @@ KINDS: dict[str, Kind] = {
             "rating_invited_order",
             _l("An invitation to rate a purchase I used"),
             _l("How was it? Rate %(product)s"),
-            _l(
-                "Your order %(number)s was used. Give it 1 to 5 stars and, if you like, a "
-                "comment."
-            ),
+            _l("Your order %(number)s was used. Give it 1 to 5 stars and, if you like, a comment."),
             email_by_default=False,
         ),
         Kind(

@@ -60,9 +60,7 @@ def test_a_staff_buyer_rates_a_used_purchase(client, login_as):
     assert db.session.scalars(select(Rating.order_id)).all() == [order.id]
 
 
-def test_the_perk_page_shows_figures_and_published_comments_without_hidden_names(
-    client, login_as
-):
+def test_the_perk_page_shows_figures_and_published_comments_without_hidden_names(client, login_as):
     hr = factories.UserFactory(roles={Role.HR})
     perk = factories.PerkFactory(per_person_limit=None)
     for stars, comment, show_name in ((5, "Superb", True), (4, "Quiet", False), (2, "", True)):
@@ -76,8 +74,10 @@ def test_the_perk_page_shows_figures_and_published_comments_without_hidden_names
     assert "3 ratings" in page
     assert 'data-testid="rating-stars-4">1<' in page
     assert 'data-testid="rating-stars-3">0<' in page
-    assert "Superb" in page and "Rater 5" in page
-    assert "Quiet" in page and "Rater 4" not in page
+    assert "Superb" in page
+    assert "Rater 5" in page
+    assert "Quiet" in page
+    assert "Rater 4" not in page
 
 
 def test_the_average_follows_the_readers_language(client, login_as):
@@ -98,7 +98,8 @@ def test_the_product_page_shows_comments_without_any_name(client):
     )
     ratings.set_published(rating.id, True, factories.UserFactory(roles={Role.FINANCE}))
     page = client.get(f"/shop/p/{product.slug}").get_data(as_text=True)
-    assert "Worth it" in page and "Đỗ Văn Mua" not in page
+    assert "Worth it" in page
+    assert "Đỗ Văn Mua" not in page
     assert 'data-testid="rating-count">1 rating<' in page
 
 
@@ -107,7 +108,8 @@ def test_hr_publishes_and_hides_a_comment_from_the_moderation_page(client, login
     rating = ratings.rate_claim(claim.id, claim.user, 4, "Good value", show_name=True)
     login_as(Role.HR)
     listing = client.get("/manage/ratings").get_data(as_text=True)
-    assert "Good value" in listing and f"/manage/ratings/{rating.id}/publish" in listing
+    assert "Good value" in listing
+    assert f"/manage/ratings/{rating.id}/publish" in listing
     assert client.post(f"/manage/ratings/{rating.id}/publish").status_code == 303
     db.session.expire_all()
     assert db.session.get(Rating, rating.id).published

@@ -203,7 +203,9 @@ def test_publishing_and_hiding_are_audited(app):
     events = db.session.execute(
         select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.details).order_by(AuditEvent.id)
     ).all()
-    assert [(e.action, e.actor_id, e.details) for e in events if e.action.startswith("feedback")] == [
+    assert [
+        (e.action, e.actor_id, e.details) for e in events if e.action.startswith("feedback")
+    ] == [
         ("feedback.rating_published", hr.id, {"published": [False, True]}),
         ("feedback.rating_hidden", hr.id, {"published": [True, False]}),
     ]
