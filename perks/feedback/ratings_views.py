@@ -8,6 +8,7 @@ read their figures through the template globals here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -73,64 +74,54 @@ def claim_rating(claim: Claim) -> dict[str, Any]:
 # --- rating -----------------------------------------------------------------------------------
 
 
-def _rate_page(form: RatingForm, subject: str, back: str, error: str | None = None) -> Page:
+def _rate(
+    find: Callable[[], str], save: Callable[[int, str, bool], object], back: str
+) -> Response | Page:
+    """The rating form for what ``find`` names (it raises NotFound or Conflict: not rateable),
+    saved by ``save`` (stars, comment, show_name), then back to ``back``."""
+    try:
+        subject = find()
+    except Conflict as error:  # not used yet, or rated already
+        flash(error.message, "info")
+        return redirect(back)
+    form = RatingForm()
+    error_message = None
+    if form.validate_on_submit():
+        try:
+            save(form.stars.data, form.comment.data or "", not form.hide_name.data)
+        except (ValidationFailed, Conflict) as error:
+            error_message = error.message
+        else:
+            flash(_("Thank you for your rating."), "success")
+            return redirect(back)
     page = render_template(
-        "feedback/ratings/rate.html", form=form, subject=subject, back=back, error=error
+        "feedback/ratings/rate.html", form=form, subject=subject, back=back, error=error_message
     )
-    return page, 400 if error else 200
+    return page, 400 if error_message else 200
 
 
 @bp.route("/my-perks/<int:claim_id>/rate", methods=["GET", "POST"])
 @login_required
 def rate_claim(claim_id: int) -> Response | Page:
-    back = url_for("catalog.my_claim", claim_id=claim_id)
-    try:
-        claim = ratings.rateable_claim(claim_id, current_user)
-    except Conflict as error:  # not used yet, or rated already
-        flash(error.message, "info")
-        return redirect(back)
-    form = RatingForm()
-    if form.validate_on_submit():
-        try:
-            ratings.rate_claim(
-                claim_id,
-                current_user,
-                form.stars.data,
-                form.comment.data or "",
-                show_name=not form.hide_name.data,
-            )
-        except (ValidationFailed, Conflict) as error:
-            return _rate_page(form, claim.perk.title, back, error.message)
-        flash(_("Thank you for your rating."), "success")
-        return redirect(back)
-    return _rate_page(form, claim.perk.title, back)
+    return _rate(
+        lambda: ratings.rateable_claim(claim_id, current_user).perk.title,
+        lambda stars, comment, show_name: ratings.rate_claim(
+            claim_id, current_user, stars, comment, show_name
+        ),
+        url_for("catalog.my_claim", claim_id=claim_id),
+    )
 
 
 @bp.route("/my-orders/<int:order_id>/rate", methods=["GET", "POST"])
 @login_required
 def rate_order(order_id: int) -> Response | Page:
-    back = url_for("catalog.my_perks")
-    try:
-        order = ratings.rateable_order(order_id, current_user)
-    except Conflict as error:  # not redeemed, or rated already
-        flash(error.message, "info")
-        return redirect(back)
-    subject = order.lines[0].product.name
-    form = RatingForm()
-    if form.validate_on_submit():
-        try:
-            ratings.rate_order(
-                order_id,
-                current_user,
-                form.stars.data,
-                form.comment.data or "",
-                show_name=not form.hide_name.data,
-            )
-        except (ValidationFailed, Conflict) as error:
-            return _rate_page(form, subject, back, error.message)
-        flash(_("Thank you for your rating."), "success")
-        return redirect(back)
-    return _rate_page(form, subject, back)
+    return _rate(
+        lambda: ratings.rateable_order(order_id, current_user).lines[0].product.name,
+        lambda stars, comment, show_name: ratings.rate_order(
+            order_id, current_user, stars, comment, show_name
+        ),
+        url_for("catalog.my_perks"),
+    )
 
 
 # --- moderation -------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ OWNED_BY = {
     "referral_stats.link": Role.EMPLOYEE.value,
     "referrals.share": Role.EMPLOYEE.value,
     "people_import.review": Role.HR.value,
+    "ratings.rate_claim": Role.EMPLOYEE.value,
+    "ratings.rate_order": Role.EMPLOYEE.value,
 }
 
 #: pages the route table sees turned away (a redirect), shown here: endpoint -> roles
@@ -88,13 +90,19 @@ MADE_VISIBLE = {
 }
 
 #: pages opened on another object than the route table's key: endpoint -> {key: world's key}
-OTHER_SAMPLES = {"finance.payroll_file": {"payout_batch": "paid_batch"}}
+OTHER_SAMPLES = {
+    "finance.payroll_file": {"payout_batch": "paid_batch"},
+    # the employee's own used claim and staff purchase, not rated yet
+    "ratings.rate_claim": {"claim": "claim_to_rate"},
+    "ratings.rate_order": {"order_id": "order_to_rate"},
+}
 
 #: pages that list the world's rows (a longer page at 10×): proof the world reaches them
 SHOWS_THE_ROWS = {
     "admin.audit_log",
     "admin.messages",
     "admin.outbox",
+    "catalog.detail",
     "catalog.draw",
     "catalog.index",
     "catalog.my_perks",
@@ -132,6 +140,7 @@ SHOWS_THE_ROWS = {
     "shop.category",
     "shop.index",
     "shop.order",
+    "shop.product",
     "shop_admin.categories",
     "shop_admin.order",
     "shop_admin.orders",
@@ -308,8 +317,10 @@ def grow(world: World, scale: int) -> None:
         db.session.add(PerkCode(perk_id=samples["pool_perk"], code=f"P-{n}"))
         db.session.commit()
         for person in [employee, sample_person, *people]:
-            claims.claim_perk(new_perk.id, person)
+            new_claim = claims.claim_perk(new_perk.id, person)
             claims.claim_perk(pool.id, person)
+            if person is employee:
+                employee_claim = new_claim
         for person in people:
             used = claims.claim_perk(perk.id, person)
             draws.enter_draw(draw.perk_id, person)
@@ -318,8 +329,8 @@ def grow(world: World, scale: int) -> None:
             rating = ratings.rate_claim(used.id, person, 1 + n % 5, f"Nice {n}", show_name=True)
             ratings.set_published(rating.id, True, hr)
         # ... the employee's used claim waits for a rating (the prompt on "My perks")
-        employee_claim = claims.claim_perk(new_perk.id, employee)
         claims.mark_claim_used(employee_claim.id, employee)
+        samples.setdefault("claim_to_rate", employee_claim.id)
         made = factories.DrawFactory(show_names=True)
         for person in [employee, *people]:
             draws.enter_draw(made.perk_id, person)
@@ -374,7 +385,9 @@ def grow(world: World, scale: int) -> None:
             bought = factories.OrderFactory(product=sample_product, buyer=person)
             pay(bought)
             redeem(bought)
-            if person is not employee:
+            if person is employee:
+                samples.setdefault("order_to_rate", bought.id)
+            else:
                 rating = ratings.rate_order(bought.id, person, 5, f"Great {n}", show_name=False)
                 ratings.set_published(rating.id, True, hr)
         _order(unit_products, None, paid=True)
