@@ -870,7 +870,9 @@ def _staff_purchase_used(app: Flask, buyer: User) -> None:
     redeemer = _someone_with(Role.REDEEMER)
     if product is None or redeemer is None:
         return
+    bought = utcnow() - timedelta(days=3)  # dated like the demo's other orders
     with serving(app) as base_url, app.test_request_context("/", base_url=base_url):
+        since = utcnow()
         order = checkout.place_order(
             [(product.id, 1)],
             checkout.Customer(name=buyer.name, email=buyer.email, phone="0901 234 567"),
@@ -878,8 +880,11 @@ def _staff_purchase_used(app: Flask, buyer: User) -> None:
             referral_cookie=None,
             buyer_user=buyer,
             locale=buyer.locale,
-            now=utcnow(),
+            now=bought,
         )
         _sandbox(f"checkout/sessions/{order.checkout_session_id}/pay", payment_method="card")
         _deliver()
+        date_order_step(order.id, since=since, at=bought + timedelta(minutes=3), created=bought)
+        since = utcnow()
         redemption.redeem_order(order.redemption_code, redeemer)
+        date_order_step(order.id, since=since, at=bought + timedelta(days=1, hours=2))
