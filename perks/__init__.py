@@ -82,6 +82,7 @@ def register_models() -> None:
     import perks.catalog.models
     import perks.commissions.models
     import perks.feedback.models
+    import perks.feedback.ratings_models
     import perks.feedback.surveys_models
     import perks.finance.models
     import perks.images
@@ -108,8 +109,10 @@ def register_receivers() -> None:
     Connecting twice (a second app in the same process) changes nothing.
     """
     from perks import counters
+    from perks.catalog.events import claim_used
     from perks.catalog.views import COUNTER as CLAIM_COUNTER
     from perks.commissions import receivers as commissions
+    from perks.feedback import ratings
     from perks.payments import webhooks
     from perks.people.events import people_activated
     from perks.referrals import clicks
@@ -124,6 +127,8 @@ def register_receivers() -> None:
     shop.order_paid.connect(commissions.on_order_paid)
     shop.order_paid.connect(send_order_confirmation)
     shop.order_redeemed.connect(commissions.on_order_redeemed)
+    shop.order_redeemed.connect(ratings.on_order_redeemed)  # the invitation to rate
+    claim_used.connect(ratings.on_claim_used)
     shop.order_refunded.connect(commissions.on_order_refunded)
     shop.order_dispute_opened.connect(commissions.on_dispute_opened)
     shop.order_dispute_closed.connect(commissions.on_dispute_closed)
@@ -155,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.catalog.views import bp as catalog_bp
     from perks.commissions.finance_views import bp as commissions_finance_bp
     from perks.commissions.views import bp as commissions_bp
+    from perks.feedback.ratings_views import bp as ratings_bp
     from perks.feedback.surveys_views import bp as surveys_bp
     from perks.feedback.views import bp as feedback_bp
     from perks.finance.views import bp as finance_bp
@@ -199,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(points_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(ratings_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

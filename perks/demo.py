@@ -18,6 +18,7 @@ from perks.demo_activity import (
     OFFICE_HOURS,
     Timeline,
     seed_demo_activity,
+    seed_demo_ratings,
     seed_demo_rules,
     timeline,
     wait_for_sandbox,
@@ -206,6 +207,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     open_the_next_draw(line)
     if uses_sandbox():
         seed_demo_activity(app_ctx.app)
+    seed_demo_ratings(app_ctx.app, logins=dict(demo_logins()))
     return demo_logins(), True
 
 

@@ -798,3 +798,92 @@ def date_what_happened(order_id: int, *, since: datetime, at: datetime) -> int:
             .values(created_at=at)
         )
         return dated + affected_rows(result)
+
+
+#: what the demo's raters say, by stars (the demo company writes in Vietnamese)
+_RATING_COMMENTS = {
+    5: ("Rất đáng dùng, nhân viên phục vụ nhiệt tình.", "Tuyệt vời, sẽ dùng lại.", ""),
+    4: ("Tốt, chỉ hơi đông vào cuối tuần.", "Ổn, giá ưu đãi hợp lý.", ""),
+    3: ("Bình thường.", ""),
+    2: ("Phải chờ khá lâu mới được phục vụ.",),
+    1: ("Mã không dùng được ở chi nhánh gần nhà.",),
+}
+
+
+def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -> int:
+    """Ratings on the demo's used perks and staff purchases; returns how many were made.
+
+    Most used claims are rated (mostly 4 and 5 stars, a few low ones), some without the
+    rater's name; HR shows about half of the comments. Each demo login (``logins``: role to
+    e-mail) keeps its newest used claim unrated, so "My perks" shows the invitation. With the
+    Stripe sandbox the demo employee also buys a product at staff price and uses it at the
+    counter, unrated; the other staff purchases used are rated. Does nothing once the demo
+    has ratings.
+    """
+    from perks.catalog.models import Claim, ClaimStatus
+    from perks.feedback import ratings
+    from perks.feedback.ratings_models import Rating
+    from perks.shop.models import OrderStatus
+
+    if db.session.scalar(select(Rating.id).limit(1)) is not None:
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - made-up demo data, not secrets
+    login_ids = set(db.session.scalars(select(User.id).where(User.email.in_(logins.values()))))
+    buyer = db.session.scalar(select(User).where(User.email == logins.get("employee")))
+    if stripe_gateway.uses_sandbox() and buyer is not None:
+        _staff_purchase_used(app, buyer)
+    rates: list[Any] = []
+    waiting: set[int] = set()
+    for claim in db.session.scalars(
+        select(Claim).where(Claim.status == ClaimStatus.USED).order_by(Claim.id.desc())
+    ):
+        if claim.user_id in login_ids and claim.user_id not in waiting:
+            waiting.add(claim.user_id)  # their newest used claim waits for a rating
+            continue
+        rates.append(lambda s, c, n, claim=claim: ratings.rate_claim(claim.id, claim.user, s, c, n))
+    for order in db.session.scalars(
+        select(Order)
+        .where(Order.buyer_id.is_not(None), Order.status == OrderStatus.REDEEMED)
+        .order_by(Order.id)
+    ):
+        if buyer is None or order.buyer_id != buyer.id:
+            rates.append(
+                lambda s, c, n, order=order: ratings.rate_order(order.id, order.buyer, s, c, n)
+            )
+    hr = _someone_with(Role.HR)
+    for rate in rates:
+        stars = rng.choices((5, 4, 3, 2, 1), (40, 30, 15, 10, 5))[0]
+        rating = rate(stars, rng.choice(_RATING_COMMENTS[stars]), rng.random() < 0.8)
+        if hr is not None and rating.comment and rng.random() < 0.6:
+            ratings.set_published(rating.id, True, hr)
+    return len(rates)
+
+
+def _staff_purchase_used(app: Flask, buyer: User) -> None:
+    """``buyer`` buys a product used at the counter, at staff price, and uses it."""
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.active.is_(True), Product.redemption_mode == RedemptionMode.COUNTER)
+        .order_by(Product.id)
+    )
+    redeemer = _someone_with(Role.REDEEMER)
+    if product is None or redeemer is None:
+        return
+    bought = utcnow() - timedelta(days=3)  # dated like the demo's other orders
+    with serving(app) as base_url, app.test_request_context("/", base_url=base_url):
+        since = utcnow()
+        order = checkout.place_order(
+            [(product.id, 1)],
+            checkout.Customer(name=buyer.name, email=buyer.email, phone="0901 234 567"),
+            typed_code=None,
+            referral_cookie=None,
+            buyer_user=buyer,
+            locale=buyer.locale,
+            now=bought,
+        )
+        _sandbox(f"checkout/sessions/{order.checkout_session_id}/pay", payment_method="card")
+        _deliver()
+        date_order_step(order.id, since=since, at=bought + timedelta(minutes=3), created=bought)
+        since = utcnow()
+        redemption.redeem_order(order.redemption_code, redeemer)
+        date_order_step(order.id, since=since, at=bought + timedelta(days=1, hours=2))

@@ -471,4 +471,17 @@ ROUTES: dict[str, Route] = {
     "order_redeem.mark_redeemed": Route(
         "POST", lambda s: "/redeem-order/redeem", only(Role.REDEEMER, ok=404), {"code": "NONE"}
     ),
+    # Ratings: only the claim's owner or the order's buyer rates (anyone else's is a 404);
+    # HR chooses the comments perks' pages show, the shop's keepers products'. The sample
+    # rating is of a perk: finance (a keeper of products, not of perks) is refused
+    "ratings.rate_claim": Route("GET", lambda s: f"/my-perks/{s['claim']}/rate", only(ok=404)),
+    "ratings.rate_order": Route("GET", lambda s: f"/my-orders/{s['order_id']}/rate", only(ok=404)),
+    "ratings.perk_comments": Route("GET", lambda s: "/manage/ratings", HR),
+    "ratings.product_comments": Route("GET", lambda s: "/manage/ratings/products", SHELVES),
+    "ratings.publish": Route(
+        "POST", lambda s: f"/manage/ratings/{s['rating']}/publish", only(Role.HR, ok=303)
+    ),
+    "ratings.hide": Route(
+        "POST", lambda s: f"/manage/ratings/{s['rating']}/hide", only(Role.HR, ok=303)
+    ),
 }

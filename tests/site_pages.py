@@ -40,7 +40,7 @@ from perks.catalog.models import Claim, CodeMode, Draw, Perk, PerkStatus
 from perks.commissions.models import CommissionRule
 from perks.extensions import db
 from perks.feedback import items as feedback_items
-from perks.feedback import surveys
+from perks.feedback import ratings_queries, surveys
 from perks.feedback.models import Topic
 from perks.feedback.surveys_models import Survey, SurveyState
 from perks.finance.models import PayoutBatch
@@ -308,6 +308,22 @@ def _feedback_desk(user: User | None) -> str | None:
     return _path("/manage/feedback/{}", _first(select(Department.id).order_by(Department.id)))
 
 
+def _claim_to_rate(user: User | None) -> str | None:
+    """The person's own used claim they have not rated yet, if any."""
+    if user is None:
+        return None
+    claims = ratings_queries.claims_to_rate(user.id)
+    return _path("/my-perks/{}/rate", claims[0].id if claims else None)
+
+
+def _order_to_rate(user: User | None) -> str | None:
+    """The person's own redeemed staff purchase they have not rated yet, if any."""
+    if user is None:
+        return None
+    orders = ratings_queries.orders_to_rate(user.id)
+    return _path("/my-orders/{}/rate", orders[0].id if orders else None)
+
+
 def _stripe_event(user: User | None) -> str | None:
     event = _first(select(StripeEvent.id).order_by(StripeEvent.id.desc()))
     return _path("/admin/stripe-events/{}", event)
@@ -471,6 +487,11 @@ PAGES: dict[str, Page] = dict(
         _page("shop_admin.order", _manage_order),
         # the order counter
         _page("order_redeem.redeem", "/redeem-order"),
+        # ratings: everyone rates what they used; HR and the shop's keepers moderate
+        _page("ratings.rate_claim", _claim_to_rate, SIGNED_IN),
+        _page("ratings.rate_order", _order_to_rate, SIGNED_IN),
+        _page("ratings.perk_comments", "/manage/ratings"),
+        _page("ratings.product_comments", "/manage/ratings/products"),
     ]
 )
 

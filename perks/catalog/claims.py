@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from perks import audit
 from perks.catalog import eligibility
+from perks.catalog.events import claim_used
 from perks.catalog.models import (
     Allocation,
     Claim,
@@ -259,6 +260,7 @@ def _use(claim: Claim, by: User) -> None:
         )
         db.session.refresh(claim)
         if affected_rows(taken) == 1:
+            claim_used.send(claim, used_by=by)
             return
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"

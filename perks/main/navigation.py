@@ -124,6 +124,7 @@ WORK = (
             NavItem(_l("Surveys"), "surveys.manage", (Role.HR,)),
             NavItem(_l("Points and values"), "points.settings", (Role.HR,)),
             NavItem(_l("Feedback owners"), "feedback.desks", (Role.HR,)),
+            NavItem(_l("Comments on perks"), "ratings.perk_comments", (Role.HR,)),
             NavItem(_l("Company brand"), "brand_admin.edit", (Role.HR,)),
         ),
     ),
@@ -131,6 +132,8 @@ WORK = (
         _l("Shop"),
         (
             NavItem(_l("Products"), "shop_admin.products", (Role.HR, Role.FINANCE)),
+            # HR reaches it from the comments on perks (its shop work stays one link)
+            NavItem(_l("Comments on products"), "ratings.product_comments", (Role.FINANCE,)),
             NavItem(_l("Orders"), "shop_admin.orders", (Role.FINANCE,)),
             NavItem(_l("Stripe events"), "payments.events", (Role.FINANCE,)),
         ),

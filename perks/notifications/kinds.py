@@ -177,6 +177,20 @@ KINDS: dict[str, Kind] = {
             _l("Your answers are anonymous: nobody, HR included, can see who gave them."),
         ),
         Kind(
+            "rating_invited",
+            _l("An invitation to rate a perk I used"),
+            _l("How was it? Rate %(perk)s"),
+            _l("You used %(perk)s. Give it 1 to 5 stars and, if you like, a comment."),
+            email_by_default=False,
+        ),
+        Kind(
+            "rating_invited_order",
+            _l("An invitation to rate a purchase I used"),
+            _l("How was it? Rate %(product)s"),
+            _l("Your order %(number)s was used. Give it 1 to 5 stars and, if you like, a comment."),
+            email_by_default=False,
+        ),
+        Kind(
             "payout_paid",
             _l("Payout paid"),
             _l("Your commissions were paid: %(amounts)s"),

@@ -10,6 +10,7 @@ import pytest
 
 from perks.extensions import db
 from perks.notifications import queries
+from perks.notifications.kinds import KINDS
 from perks.notifications.models import Notification
 from tests import factories
 from tests.helpers import login
@@ -144,7 +145,9 @@ def test_e_mail_choices_are_shown_ticked_by_default_and_kept(client, an):
     html = client.get("/notifications/preferences").get_data(as_text=True)
     assert "A draw I won" in html
     assert "Payout paid" in html
-    assert html.count("checked") == html.count('type="checkbox"') > 0
+    # every kind on by default is ticked (the invitations to rate are off by default)
+    assert html.count("checked") == sum(kind.email_by_default for kind in KINDS.values()) > 0
+    assert html.count('type="checkbox"') == len(KINDS)
     response = client.post(
         "/notifications/preferences", data={"payout_paid": "y"}, follow_redirects=True
     )

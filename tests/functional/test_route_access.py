@@ -131,7 +131,17 @@ def samples() -> dict[str, int]:
         "stripe_event": stripe_event.id,
         "payout_batch": _draft_payout_batch().id,
         "notification": factories.NotificationFactory(user=person).id,
+        "rating": _rating(person).id,
     }
+
+
+def _rating(person):  # type: ignore[no-untyped-def]
+    """A rating with a comment, of a perk ``person`` used."""
+    from perks.feedback import ratings
+
+    used = claims.claim_perk(factories.PerkFactory().id, person)
+    claims.mark_claim_used(used.id, person)
+    return ratings.rate_claim(used.id, person, 4, "Worth it", show_name=True)
 
 
 def _draft_payout_batch():  # type: ignore[no-untyped-def]

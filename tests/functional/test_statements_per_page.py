@@ -27,6 +27,7 @@ from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.feedback import items as feedback
+from perks.feedback import ratings
 from perks.feedback.models import Topic
 from perks.finance import payouts
 from perks.i18n import company_today
@@ -79,6 +80,8 @@ OWNED_BY = {
     "referrals.share": Role.EMPLOYEE.value,
     "people_import.review": Role.HR.value,
     "feedback.mine_item": Role.EMPLOYEE.value,
+    "ratings.rate_claim": Role.EMPLOYEE.value,
+    "ratings.rate_order": Role.EMPLOYEE.value,
 }
 
 #: pages the route table sees turned away (a redirect), shown here: endpoint -> roles
@@ -93,6 +96,9 @@ MADE_VISIBLE = {
 OTHER_SAMPLES = {
     "finance.payroll_file": {"payout_batch": "paid_batch"},
     "feedback.mine_item": {"feedback": "own_feedback"},
+    # the employee's own used claim and staff purchase, not rated yet
+    "ratings.rate_claim": {"claim": "claim_to_rate"},
+    "ratings.rate_order": {"order_id": "order_to_rate"},
 }
 
 #: pages that list the world's rows (a longer page at 10×): proof the world reaches them
@@ -100,6 +106,7 @@ SHOWS_THE_ROWS = {
     "admin.audit_log",
     "admin.messages",
     "admin.outbox",
+    "catalog.detail",
     "catalog.draw",
     "catalog.index",
     "catalog.my_perks",
@@ -131,6 +138,8 @@ SHOWS_THE_ROWS = {
     "points.mine",
     "points.rewards",
     "points.settings",
+    "ratings.perk_comments",
+    "ratings.product_comments",
     "recognition.calendar",
     "recognition.manage",
     "recognition.preview",
@@ -142,6 +151,7 @@ SHOWS_THE_ROWS = {
     "shop.category",
     "shop.index",
     "shop.order",
+    "shop.product",
     "shop_admin.categories",
     "shop_admin.order",
     "shop_admin.orders",
@@ -326,11 +336,20 @@ def grow(world: World, scale: int) -> None:
         db.session.add(PerkCode(perk_id=samples["pool_perk"], code=f"P-{n}"))
         db.session.commit()
         for person in [employee, sample_person, *people]:
-            claims.claim_perk(new_perk.id, person)
+            new_claim = claims.claim_perk(new_perk.id, person)
             claims.claim_perk(pool.id, person)
+            if person is employee:
+                employee_claim = new_claim
         for person in people:
-            claims.claim_perk(perk.id, person)
+            used = claims.claim_perk(perk.id, person)
             draws.enter_draw(draw.perk_id, person)
+            # Ratings: each uses the sample perk and rates it; HR shows the comment.
+            claims.mark_claim_used(used.id, person)
+            rating = ratings.rate_claim(used.id, person, 1 + n % 5, f"Nice {n}", show_name=True)
+            ratings.set_published(rating.id, True, hr)
+        # ... the employee's used claim waits for a rating (the prompt on "My perks")
+        claims.mark_claim_used(employee_claim.id, employee)
+        samples.setdefault("claim_to_rate", employee_claim.id)
         made = factories.DrawFactory(show_names=True)
         for person in [employee, *people]:
             draws.enter_draw(made.perk_id, person)
@@ -378,6 +397,18 @@ def grow(world: World, scale: int) -> None:
             db.session.commit()
             _order(unit_products[2:], link_id, paid=False)
             _stripe_event(f"evt_{n}_{person.id}", used)
+        # Staff purchases of the sample product, used and rated, the comment shown; the
+        # employee's waits for a rating.
+        sample_product = db.session.get(Product, samples["product_id"])
+        for person in [*team, employee]:
+            bought = factories.OrderFactory(product=sample_product, buyer=person)
+            pay(bought)
+            redeem(bought)
+            if person is employee:
+                samples.setdefault("order_to_rate", bought.id)
+            else:
+                rating = ratings.rate_order(bought.id, person, 5, f"Great {n}", show_name=False)
+                ratings.set_published(rating.id, True, hr)
         _order(unit_products, None, paid=True)
         make_payable()
         # Occasions: one solar and one lunar of the company's own; a birthday and a work

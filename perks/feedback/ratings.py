@@ -1,0 +1,212 @@
+"""Rating what one received: a used claim (a perk, a gift, an experience, a draw's seat) or a
+redeemed staff purchase in the storefront, 1 to 5 stars with an optional comment, once.
+
+Who may rate: the claim's owner once it is used (a gift once it is given), the order's
+buyer once it is redeemed. The owner of the perk (HR) or of the product (the shop's keepers)
+chooses which comments their page shows. The invitation to rate is a notification sent by
+the receivers below, in the transaction that used the claim or redeemed the order
+(connected by ``perks.register_receivers``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from perks import audit
+from perks.catalog.models import Claim, ClaimStatus
+from perks.db import transaction, utcnow
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.extensions import db
+from perks.feedback import items
+from perks.feedback.models import Topic
+from perks.feedback.ratings_models import STARS, Rating
+from perks.notifications.rendering import both
+from perks.notifications.services import link, notify
+from perks.people.models import Role, User
+from perks.shop.models import Order, OrderStatus
+
+#: the longest comment kept
+COMMENT_LENGTH = 2000
+#: a rating this low or lower tells the perk's owner (``_open_feedback_for_low_rating``)
+LOW_STARS = 2
+#: who chooses the comments a perk's page shows, and a product's
+PERK_OWNERS = (Role.HR,)
+PRODUCT_OWNERS = (Role.HR, Role.FINANCE)
+
+
+def claim_is_rateable(claim: Claim) -> bool:
+    """Used, or a gift that was given (a gift is received when it is granted)."""
+    if claim.status is ClaimStatus.USED:
+        return True
+    return claim.source == "gift" and claim.status is ClaimStatus.CLAIMED
+
+
+def order_is_rateable(order: Order) -> bool:
+    """A staff purchase (a signed-in buyer) that was redeemed and is still standing."""
+    return order.buyer_id is not None and order.status is OrderStatus.REDEEMED
+
+
+def rateable_claim(claim_id: int, user: User) -> Claim:
+    """The person's own claim, ready to be rated.
+
+    Raises:
+        NotFound: not their claim (no existence leak).
+        Conflict: not used yet (or cancelled, expired), or already rated.
+    """
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or claim.user_id != user.id:
+        raise NotFound()
+    if not claim_is_rateable(claim):
+        raise Conflict(_("You can rate a perk once you have used it."))
+    _refuse_second("claim_id", claim.id)
+    return claim
+
+
+def rateable_order(order_id: int, user: User) -> Order:
+    """The person's own staff purchase, ready to be rated.
+
+    Raises:
+        NotFound: not an order they bought while signed in.
+        Conflict: not redeemed (or refunded, disputed), or already rated.
+    """
+    order = db.session.get(Order, order_id)
+    if order is None or order.buyer_id != user.id or not order.lines:
+        raise NotFound()
+    if not order_is_rateable(order):
+        raise Conflict(_("You can rate a purchase once it has been used."))
+    _refuse_second("order_id", order.id)
+    return order
+
+
+def rate_claim(claim_id: int, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+    """``user`` rates their used claim, once.
+
+    Raises:
+        NotFound: not their claim.
+        Conflict: not used yet, or already rated (also when two ratings race).
+        ValidationFailed: stars outside 1–5, or a comment too long.
+    """
+    with transaction():
+        claim = rateable_claim(claim_id, user)
+        rating = Rating(claim_id=claim.id, perk_id=claim.perk_id)
+        return _save(rating, user, stars, comment, show_name)
+
+
+def rate_order(order_id: int, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+    """``user`` rates their redeemed staff purchase, once.
+
+    Raises:
+        NotFound: not their order.
+        Conflict: not redeemed, or already rated (also when two ratings race).
+        ValidationFailed: stars outside 1–5, or a comment too long.
+    """
+    with transaction():
+        order = rateable_order(order_id, user)
+        rating = Rating(order_id=order.id, product_id=order.lines[0].product_id)
+        return _save(rating, user, stars, comment, show_name)
+
+
+def set_published(rating_id: int, published: bool, by: User) -> Rating:
+    """The owner shows a rating's comment on its page, or hides it again. Audited.
+
+    Raises:
+        NotFound: no such rating, or it has no comment.
+        NotPermitted: ``by`` does not own the perk's (HR) or the product's ratings.
+    """
+    with transaction():
+        rating = db.session.get(Rating, rating_id)
+        if rating is None or not rating.comment:
+            raise NotFound()
+        if not by.has_role(*(PERK_OWNERS if rating.perk_id is not None else PRODUCT_OWNERS)):
+            raise NotPermitted()
+        before = {"published": rating.published}
+        rating.published = published
+        rating.moderated_at = utcnow()
+        rating.moderated_by_id = by.id
+        audit.record(
+            "feedback.rating_published" if published else "feedback.rating_hidden",
+            actor=by,
+            target=rating,
+            **audit.changes(before, {"published": published}),
+        )
+        return rating
+
+
+def _refuse_second(column: str, value: int) -> None:
+    if db.session.scalar(select(Rating.id).where(getattr(Rating, column) == value)) is not None:
+        raise Conflict(_("You have already rated it. Thank you!"))
+
+
+def _save(rating: Rating, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+    if stars not in STARS:
+        raise ValidationFailed(_("Choose from 1 to 5 stars."))
+    comment = comment.strip()
+    if len(comment) > COMMENT_LENGTH:
+        raise ValidationFailed(_("A comment has at most %(num)d characters.", num=COMMENT_LENGTH))
+    rating.user_id = user.id
+    rating.stars = stars
+    rating.comment = comment
+    rating.show_name = show_name
+    db.session.add(rating)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # the same claim rated twice at the same time
+        raise Conflict(_("You have already rated it. Thank you!")) from error
+    if rating.stars <= LOW_STARS:
+        _open_feedback_for_low_rating(rating)
+    return rating
+
+
+def _open_feedback_for_low_rating(rating: Rating) -> None:
+    """A rating of 1 or 2 stars opens a feedback item to the owner of perks and products (HR,
+    the feedback box's default owner), about the perk when it is one, in the rater's language:
+    in their name when they let their name show, else anonymously (their rating is all they
+    wanted to say; the answer is HR's to publish). Flushes only."""
+    rater = rating.user
+    if rating.perk is not None:
+        title = rating.perk.localized("title", rater.locale)
+    else:
+        assert rating.product is not None  # a rating is of a perk or of a product
+        title = rating.product.localized("name", rater.locale)
+    subject = ngettext(
+        "%(num)d star for %(title)s", "%(num)d stars for %(title)s", rating.stars, title=title
+    )
+    items.open_item(
+        None,
+        subject,
+        rating.comment or _("No comment."),
+        sender=rater,
+        topic=Topic.PERK if rating.perk_id is not None else Topic.SERVICE,
+        about_perk_id=rating.perk_id,
+        anonymous=not rating.show_name,
+    )
+
+
+# --- the invitations (receivers of the catalog's and the shop's signals) --------------------
+
+
+def on_claim_used(claim: Claim, **_kwargs: Any) -> None:
+    """Invite the claim's owner to rate the perk they used. Flushes only."""
+    notify(
+        claim.user,
+        "rating_invited",
+        {"perk": both(claim.perk, "title")},
+        url=link("ratings.rate_claim", claim_id=claim.id),
+    )
+
+
+def on_order_redeemed(order: Order, **_kwargs: Any) -> None:
+    """Invite a staff buyer to rate what they bought, once it is used. Flushes only."""
+    if order.buyer is None or not order.lines:
+        return
+    notify(
+        order.buyer,
+        "rating_invited_order",
+        {"product": both(order.lines[0].product, "name"), "number": order.number},
+        url=link("ratings.rate_order", order_id=order.id),
+    )
