@@ -27,8 +27,9 @@ from perks.catalog.services import PerkData
 from perks.commissions import ledger
 from perks.extensions import db
 from perks.feedback import items as feedback
-from perks.feedback import ratings
+from perks.feedback import ratings, surveys
 from perks.feedback.models import Topic
+from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion, SurveyState
 from perks.finance import payouts
 from perks.i18n import company_today
 from perks.mail import OutboxMessage
@@ -237,7 +238,42 @@ def _start(viewers: dict[str, User]) -> World:
     anonymous = feedback.send_feedback(
         person, None, Topic.POLICY, "Leave", "Unclear.", anonymous=True
     )
+    # The surveys are written straight (HR's services would fill the audit log's first page,
+    # whose growth the test checks): an open one for everyone, a closed one and a draft.
+    today = company_today()
+    survey = Survey(title_vi="Khảo sát", title_en="Pulse", state=SurveyState.OPEN, opened_on=today)
+    closed = Survey(
+        title_vi="Đã đóng",
+        title_en="Closed",
+        state=SurveyState.CLOSED,
+        opened_on=today,
+        closed_on=today,
+    )
+    draft = Survey(title_vi="Nháp", title_en="Draft")
+    db.session.add_all([survey, closed, draft])
+    db.session.flush()
+    question = SurveyQuestion(
+        survey_id=survey.id,
+        position=1,
+        kind=QuestionKind.NPS,
+        text_vi="Giới thiệu?",
+        text_en="Recommend?",
+    )
+    db.session.add(question)
+    db.session.commit()
+    for score in range(5):  # enough answers for the results to show from the first measure
+        surveys.answer(survey.id, {question.id: score + 5}, factories.UserFactory())
+    db.session.add(
+        SurveyQuestion(
+            survey_id=closed.id, position=1, kind=QuestionKind.SCALE, text_vi="a", text_en="b"
+        )
+    )
+    db.session.commit()
     world.samples.update(
+        survey=survey.id,
+        survey_question=question.id,
+        draft_survey=draft.id,
+        closed_survey=closed.id,
         feedback=named.item.id,
         feedback_secret=anonymous.follow_up_secret,
         own_feedback=feedback.send_feedback(employee, None, Topic.TOOL, "VPN", "Slow.").item.id,
@@ -468,6 +504,12 @@ def grow(world: World, scale: int) -> None:
         feedback.send_feedback(employee, department.id, Topic.PROCESS, f"Quy trình {n}", "Dài.")
         feedback.reply(f"Thêm {n}", secret=str(samples["feedback_secret"]))
         feedback.reply(f"Nữa {n}", item_id=int(samples["feedback"]), sender=sample_person)
+        # The open survey: answered by a newcomer (everyone is its audience).
+        surveys.answer(
+            int(samples["survey"]),
+            {int(samples["survey_question"]): n % 11},
+            factories.UserFactory(),
+        )
         feedback.reply(f"Và {n}", item_id=int(samples["own_feedback"]), sender=employee)
         # The rules history: the sample programme paused and resumed, a perk published.
         gifts.set_programme_active(int(samples["programme"]), False, actor=hr)
