@@ -109,7 +109,9 @@ def test_the_sender_is_told_at_every_step_and_rates_the_answer_once(app):
     with pytest.raises(Conflict):
         items.rate_answer(4, item_id=item_id, sender=sender)  # nothing to rate yet
     items.answer(item_id, hr, "Fixed: a new access point.")
-    told = db.session.scalars(select(Notification).where(Notification.user_id == sender.id)).all()
+    told = db.session.scalars(
+        select(Notification).where(Notification.user_id == sender.id).order_by(Notification.id)
+    ).all()
     assert [(n.kind, n.params["status"]) for n in told] == [
         ("feedback_updated", "acknowledged"),
         ("feedback_updated", "in_progress"),
