@@ -30,9 +30,13 @@ def test_an_employee_follows_a_commission_from_pending_to_earned_to_voided(page:
     number = order.number
     sign_in(page, email)
 
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="My earnings"
-    ).click()
+    # the referral pages are the Referrals menu
+
+    navigation = page.get_by_role("navigation", name="Main navigation")
+
+    navigation.get_by_role("button", name="Referrals").click()
+
+    navigation.get_by_role("link", name="My earnings").click()
     expect(page).to_have_url(re.compile(r"/earnings$"))
     expect(page.get_by_test_id("no-commissions")).to_be_visible()
 

@@ -52,16 +52,18 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
     sign_in(page, email)
 
     # The employee makes a link to the product.
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="My links"
-    ).click()
+    # the referral pages are the Referrals menu
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    navigation.get_by_role("button", name="Referrals").click()
+    navigation.get_by_role("link", name="My links").click()
     # Made by a factory, not by HR: no default link yet, so the page offers to make it.
     expect(page.get_by_test_id("link-row")).to_have_count(0)
     page.get_by_test_id("make-default-link").click()
     expect(page).to_have_url(re.compile(r"/links/\d+$"))
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="My links"
-    ).click()
+    # the referral pages are the Referrals menu
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    navigation.get_by_role("button", name="Referrals").click()
+    navigation.get_by_role("link", name="My links").click()
     expect(page.get_by_test_id("link-row")).to_have_count(1)
     expect(page.get_by_test_id("make-default-link")).to_have_count(0)
     page.get_by_test_id("new-link").click()
@@ -103,9 +105,10 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
         customer.close()
 
     # The employee sees the click.
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="My links"
-    ).click()
+    # the referral pages are the Referrals menu
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    navigation.get_by_role("button", name="Referrals").click()
+    navigation.get_by_role("link", name="My links").click()
     row = page.get_by_test_id("link-row").filter(has_text="Zalo group")
     expect(row.get_by_test_id("link-clicks")).to_have_text("1")
     expect(
