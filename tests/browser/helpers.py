@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,3 +58,12 @@ def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> Brows
     context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     return context
+
+
+def sign_out(page: Page) -> None:
+    """Forget the signed-in person: wait until the page has finished loading, then drop the
+    cookies. A response still on its way (the redirect after a form, a late asset) would set
+    the session cookie again after ``clear_cookies`` and the next sign-in would land on the
+    home page instead of the form (seen once in a few dozen runs)."""
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()

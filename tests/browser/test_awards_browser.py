@@ -11,6 +11,7 @@ from perks.extensions import db
 from perks.people.models import Role
 from perks.recognition.models import Award
 from tests import factories
+from tests.browser.helpers import sign_out
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser
@@ -21,10 +22,6 @@ PHONE = {"width": 390, "height": 844}
 def _fits(page: Page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} is {overflow} px wider than the screen"
-
-
-def _sign_out(page: Page) -> None:
-    page.context.clear_cookies()
 
 
 def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Page):
@@ -56,7 +53,7 @@ def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Pa
     form.locator("[type=submit]").click()
     expect(page.get_by_test_id("nominations")).to_contain_text(winner.name)
     _fits(page)
-    _sign_out(page)
+    sign_out(page)
 
     sign_in(page, hr.email)
     page.goto("/manage/nominations")
@@ -66,7 +63,7 @@ def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Pa
     page.goto("/manage/fairness")
     _fits(page)
     expect(page.get_by_test_id("dimension-department")).to_be_visible()
-    _sign_out(page)
+    sign_out(page)
 
     sign_in(page, winner.email)
     expect(page.get_by_test_id("my-award")).to_contain_text("Nhân viên xuất sắc tháng")

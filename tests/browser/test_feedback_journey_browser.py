@@ -12,6 +12,7 @@ from perks.catalog import claims
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
+from tests.browser.helpers import sign_out
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser
@@ -46,7 +47,7 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     item = page.get_by_test_id("feedback-item")
     expect(item).to_contain_text("2 sao cho Vé xem phim")
     _fits(page)
-    page.context.clear_cookies()
+    sign_out(page)
 
     # HR, the owner: acknowledges, then answers and publishes the answer.
     sign_in(page, hr.email)
@@ -61,7 +62,7 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     screenshots(page, "phone-feedback-answer")
     answer.locator("[type=submit]").click()
     expect(page.get_by_test_id("feedback-messages")).to_contain_text(ANSWER)
-    page.context.clear_cookies()
+    sign_out(page)
 
     # The employee reads the answer (and the bell says so) and rates it.
     sign_in(page, employee.email)

@@ -21,6 +21,7 @@ from perks.people.models import Role
 from perks.recognition import gifts, services
 from perks.recognition.models import Occasion
 from tests import factories
+from tests.browser.helpers import sign_out
 from tests.browser.test_journeys import sign_in
 
 pytestmark = pytest.mark.browser
@@ -110,7 +111,7 @@ def test_a_birthday_kudos_and_a_reward_on_a_phone(page: Page, screenshots):  # t
     expect(page.get_by_test_id("allowance-left")).to_have_text("60")
     expect(page.get_by_test_id("points-entry").first).to_contain_text(colleague.name)
     _fits(page)
-    page.context.clear_cookies()
+    sign_out(page)
 
     # The colleague: the news in the bell, the points, a reward bought with them.
     sign_in(page, colleague.email)
