@@ -49,7 +49,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['token_id'], ['api_token.id'], name=op.f('fk_api_idempotency_key_token_id_api_token')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency_key')),
-    sa.UniqueConstraint('token_id', 'key', name=op.f('uq_api_idempotency_key_token_id'))
+    sa.UniqueConstraint('token_id', 'key', name=op.f('uq_api_idempotency_key_token_id_key'))
     )
     with op.batch_alter_table('api_idempotency_key', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_idempotency_key_created_at'), ['created_at'], unique=False)

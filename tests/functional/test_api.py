@@ -407,3 +407,33 @@ def test_every_operation_answers_within_its_schema(app: Flask) -> None:
             )
 
         run()
+
+
+def test_a_list_runs_as_many_statements_with_ten_times_the_rows(client: FlaskClient) -> None:
+    from sqlalchemy import event
+
+    secret = service_token(Scope.PERKS_READ, Scope.PEOPLE_READ)
+    counted: list[str] = []
+
+    def count(*args: Any) -> None:
+        counted.append(str(args[2]))
+
+    def statements(url: str) -> int:
+        counted.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url, headers=bearer(secret)).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(counted)
+
+    def grow(people: int) -> None:
+        for _ in range(people):
+            a_claim(factories.UserFactory())
+
+    grow(2)
+    statements("/api/v1/claims")  # the token's last use noted (once a minute), unmeasured
+    few = (statements("/api/v1/claims?limit=200"), statements("/api/v1/people?limit=200"))
+    grow(20)
+    many = (statements("/api/v1/claims?limit=200"), statements("/api/v1/people?limit=200"))
+    assert many == few
