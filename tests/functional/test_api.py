@@ -437,3 +437,36 @@ def test_a_list_runs_as_many_statements_with_ten_times_the_rows(client: FlaskCli
     grow(20)
     many = (statements("/api/v1/claims?limit=200"), statements("/api/v1/people?limit=200"))
     assert many == few
+
+
+@pytest.fixture
+def limited_app(app_factory: Any) -> Any:
+    from perks.extensions import limiter
+
+    limited = app_factory(
+        RATELIMIT_ENABLED=True, API_RATE_LIMIT="2 per minute", WTF_CSRF_ENABLED=True
+    )
+    with limited.app_context():
+        limiter.reset()
+    yield limited
+    with limited.app_context():
+        limiter.reset()
+    # The limiter is one object shared by every app: switch it off again for the others.
+    limiter.enabled = False
+
+
+def test_each_token_is_rate_limited_and_the_api_needs_no_csrf_token(
+    app: Flask, limited_app: Flask
+) -> None:
+    first, second = service_token(Scope.PEOPLE_READ), service_token(Scope.PEOPLE_READ)
+    client = limited_app.test_client()
+    with limited_app.app_context():
+        assert client.get("/api/v1/people", headers=bearer(first)).status_code == 200
+        assert client.get("/api/v1/people", headers=bearer(first)).status_code == 200
+        refused = client.get("/api/v1/people", headers=bearer(first))
+        assert refused.status_code == 429
+        assert refused.mimetype == "application/problem+json"
+        assert client.get("/api/v1/people", headers=bearer(second)).status_code == 200
+        # CSRF is on for the pages, not for bearer-token requests.
+        assert client.post("/api/v1/people", json={"people": []}).status_code == 401
+        assert client.post("/language", data={"locale": "en"}).status_code == 400
