@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, json
 from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from perks.errors import PerksError
@@ -110,6 +111,9 @@ def register_problem_handlers(bp: Blueprint) -> None:
 
     @bp.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
+        if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+            log.warning("API: the database is unavailable (%s)", type(error).__name__)
+            return problem(503, _("The service is briefly unavailable. Try again in a moment."))
         if current_app.testing:  # the test shows the traceback
             raise error
         log.exception("API error")

@@ -470,3 +470,19 @@ def test_each_token_is_rate_limited_and_the_api_needs_no_csrf_token(
         # CSRF is on for the pages, not for bearer-token requests.
         assert client.post("/api/v1/people", json={"people": []}).status_code == 401
         assert client.post("/language", data={"locale": "en"}).status_code == 400
+
+
+def test_a_database_that_does_not_answer_is_a_503_problem(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import exc as sa_exc
+
+    from perks.api import views
+
+    def down(header: str | None) -> ApiToken:
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(views, "authenticate", down)
+    answer = client.get("/api/v1/people", headers={"Accept-Language": "vi"})
+    assert answer.status_code == 503
+    assert answer.mimetype == "application/problem+json"
