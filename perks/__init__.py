@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_models() -> None:
     """Import every model module so the metadata is complete (migrations, relationships)."""
+    import perks.api.models
     import perks.audit
     import perks.auth.models
     import perks.background
@@ -154,6 +155,8 @@ def register_blueprints(app: Flask) -> None:
     from perks.admin.brand_views import bp as brand_admin_bp
     from perks.admin.rules_views import bp as rules_bp
     from perks.admin.views import bp as admin_bp
+    from perks.api.openapi import init_api
+    from perks.api.pages import bp as api_pages_bp
     from perks.auth.views import bp as auth_bp
     from perks.branding.views import bp as branding_bp
     from perks.catalog.admin_views import bp as catalog_admin_bp
@@ -206,6 +209,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(ratings_bp)
+    app.register_blueprint(api_pages_bp)
+    init_api(app)  # /api/v1 and its OpenAPI document (flask-smorest)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -84,6 +84,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
         "REDEEM_RATE_LIMIT": env.get("REDEEM_RATE_LIMIT", "60 per minute"),
+        # The JSON API (perks.api): requests per token, and the release /api/v1/version names.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        "APP_VERSION": env.get("APP_VERSION", "dev"),
         "REDIRECT_RATE_LIMIT": env.get("REDIRECT_RATE_LIMIT", "120 per minute"),
         # Referral links: the cookie's life, and how clicks reach the database (see clicks.py).
         "ATTRIBUTION_WINDOW_DAYS": _int(env.get("ATTRIBUTION_WINDOW_DAYS"), 30),

@@ -141,6 +141,36 @@ ROUTES: dict[str, Route] = {
     ),
     "catalog_admin.draws_waiting": Route("GET", lambda s: "/admin/perks/draws/waiting", HR),
     "admin.audit_log": Route("GET", lambda s: "/admin/audit", ADMIN),
+    # API tokens (perks.api.pages): admins' service tokens, everyone's own read tokens
+    "api_tokens.service_tokens": Route("GET", lambda s: "/admin/api-tokens", ADMIN),
+    "api_tokens.revoke_service_token": Route(
+        "POST", lambda s: "/admin/api-tokens/999999/revoke", only(Role.ADMIN, ok=404)
+    ),
+    "api_tokens.personal_tokens": Route("GET", lambda s: "/account/api-tokens", SIGNED_IN),
+    "api_tokens.revoke_personal_token": Route(
+        "POST", lambda s: "/account/api-tokens/999999/revoke", only(ok=404)
+    ),
+    "api_tokens.docs": Route("GET", lambda s: "/api/v1/docs", everyone(200)),
+    # The JSON API answers bearer tokens only: a signed-in browser gets 401 like anyone
+    # (tests/functional/test_api.py checks the tokens and scopes).
+    "api-docs.openapi_json": Route("GET", lambda s: "/api/v1/openapi.json", everyone(200)),
+    "api.health": Route("GET", lambda s: "/api/v1/health", everyone(200)),
+    "api.version": Route("GET", lambda s: "/api/v1/version", everyone(200)),
+    "api.list_people": Route("GET", lambda s: "/api/v1/people", everyone(401)),
+    "api.get_person": Route("GET", lambda s: "/api/v1/people/NV1", everyone(401)),
+    "api.upsert_batch": Route("POST", lambda s: "/api/v1/people", everyone(401)),
+    "api.upsert_one": Route("PUT", lambda s: "/api/v1/people/NV1", everyone(401)),
+    "api.deactivate": Route("POST", lambda s: "/api/v1/people/NV1/deactivate", everyone(401)),
+    "api.catalog": Route("GET", lambda s: "/api/v1/perks", everyone(401)),
+    "api.list_claims": Route("GET", lambda s: "/api/v1/claims", everyone(401)),
+    "api.look_up_claim": Route("GET", lambda s: "/api/v1/counters/claims/X", everyone(401)),
+    "api.redeem_claim": Route("POST", lambda s: "/api/v1/counters/claims/X/redeem", everyone(401)),
+    "api.look_up_order": Route("GET", lambda s: "/api/v1/counters/orders/X", everyone(401)),
+    "api.redeem_order": Route("POST", lambda s: "/api/v1/counters/orders/X/redeem", everyone(401)),
+    "api.list_commissions": Route("GET", lambda s: "/api/v1/commissions", everyone(401)),
+    "api.list_ledger": Route("GET", lambda s: "/api/v1/ledger-entries", everyone(401)),
+    "api.list_payouts": Route("GET", lambda s: "/api/v1/payout-batches", everyone(401)),
+    "api.get_payout": Route("GET", lambda s: "/api/v1/payout-batches/X", everyone(401)),
     "admin.outbox": Route("GET", lambda s: "/dev/outbox", ADMIN),
     "admin.messages": Route("GET", lambda s: "/admin/messages", ADMIN),
     "admin.retry_message": Route(

@@ -262,16 +262,22 @@ def _use(claim: Claim, by: User) -> None:
         if affected_rows(taken) == 1:
             claim_used.send(claim, used_by=by)
             return
+    raise Conflict(why_not_usable(claim) or _("This claim is %(status)s.", status="?"))
+
+
+def why_not_usable(claim: Claim) -> str | None:
+    """Why a redeemer cannot mark ``claim`` used now (already used: when and by whom, expired,
+    cancelled), in the user's language; None when they can."""
+    if claim.status is ClaimStatus.CLAIMED:
+        return None
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"
-        raise Conflict(
-            _(
-                "Already used on %(when)s by %(name)s.",
-                when=format_moment(claim.used_at, "short"),
-                name=who,
-            )
+        return _(
+            "Already used on %(when)s by %(name)s.",
+            when=format_moment(claim.used_at, "short"),
+            name=who,
         )
-    raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
+    return _("This claim is %(status)s.", status=claim.status.label.lower())
 
 
 def mark_claim_used(claim_id: int, user: User) -> Claim:

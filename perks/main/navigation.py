@@ -151,6 +151,7 @@ WORK = (
         _l("Administration"),
         (
             NavItem(_l("Audit log"), "admin.audit_log", (Role.ADMIN,)),
+            NavItem(_l("API tokens"), "api_tokens.service_tokens", (Role.ADMIN,)),
             NavItem(_l("Outgoing messages"), "admin.messages", (Role.ADMIN,)),
             NavItem(_l("Outbox"), "admin.outbox", (Role.ADMIN,)),
         ),

@@ -1,0 +1,120 @@
+"""Errors of the API as ``application/problem+json`` (RFC 9457), in the caller's language.
+
+Every error an API view raises (a domain error, a bad token, an HTTP error, the request
+validation's 422) becomes ``{"type", "title", "status", "detail"}``, plus ``errors`` where
+there are several (the bad fields, the bad records of a batch). The language follows the
+``Accept-Language`` header (``perks.i18n.select_locale``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, json
+from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException
+
+from perks.errors import PerksError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+#: the ``type`` of every problem: ``about:blank`` means "the status says it all" (RFC 9457)
+ABOUT_BLANK = "about:blank"
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        401: _("Not signed in"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        413: _("Too large"),
+        415: _("Unsupported media type"),
+        422: _("Invalid request"),
+        429: _("Too many requests"),
+        500: _("Server error"),
+        503: _("Service unavailable"),
+    }
+
+
+def problem(status: int, detail: str, **extensions: Any) -> Response:
+    """A problem document with ``status``; ``extensions`` are added as members."""
+    body = {
+        "type": ABOUT_BLANK,
+        "title": _titles().get(status, _("Error")),
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    return Response(
+        json.dumps(body),
+        status=status,
+        mimetype=PROBLEM_JSON,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Webargs' nested ``{"json": {"people": {"0": {"email": ["..."]}}}}`` as a flat list."""
+    found: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "query", "headers", "path", "form") and not prefix:
+                found += _field_errors(value, "")
+            else:
+                found += _field_errors(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        found += [{"field": prefix, "message": item} for item in messages]
+    elif isinstance(messages, list):
+        for index, item in enumerate(messages):
+            found += _field_errors(item, f"{prefix}.{index}")
+    else:
+        found.append({"field": prefix, "message": str(messages)})
+    return found
+
+
+def register_problem_handlers(bp: Blueprint) -> None:
+    @bp.errorhandler(PerksError)
+    def domain_error(error: PerksError) -> Response:
+        extensions = {}
+        for name in ("errors", "reasons", "elsewhere"):
+            value = error.details.get(name)
+            if isinstance(value, list | dict):
+                extensions[name] = value
+        return problem(error.status_code, error.message, **extensions)
+
+    @bp.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if status == 422 and messages:
+            return problem(
+                422,
+                _("Some fields are not valid; see errors."),
+                errors=_field_errors(messages),
+            )
+        if status == 429:
+            return problem(429, _("Too many requests with this token. Wait a moment."))
+        if status == 400:
+            return problem(400, _("The request could not be read (bad JSON or parameters)."))
+        if status == 404:
+            return problem(404, _("We could not find what you were looking for."))
+        if status == 405:
+            return problem(405, _("This method is not allowed here."))
+        return problem(status, _titles().get(status, _("Error")))
+
+    @bp.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+            log.warning("API: the database is unavailable (%s)", type(error).__name__)
+            return problem(503, _("The service is briefly unavailable. Try again in a moment."))
+        if current_app.testing:  # the test shows the traceback
+            raise error
+        log.exception("API error")
+        return problem(500, _("Something went wrong on our side."))

@@ -1,0 +1,323 @@
+"""The API's request and response shapes (marshmallow), from which the OpenAPI document is made."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from perks.api.models import Scope
+
+
+class UtcDateTime(fields.DateTime):
+    """A moment in ISO 8601 with its offset; SQLite's naive values are UTC (as stored)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Problem(Schema):
+    """An error (RFC 9457)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.List(fields.Dict(), metadata={"description": "every bad field or record"})
+    reasons = fields.List(fields.Dict())
+    elsewhere = fields.Dict(metadata={"description": "the counter that knows this code"})
+
+
+class Health(Schema):
+    status = fields.String(required=True)
+
+
+class Version(Schema):
+    api = fields.String(required=True)
+    app = fields.String(required=True)
+
+
+class PageArgs(Schema):
+    cursor = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "``next_cursor`` of the previous page"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PersonFilter(PageArgs):
+    person = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "employee number; a personal token reads its owner only"},
+    )
+
+
+class PeriodFilter(PersonFilter):
+    from_date = fields.Date(data_key="from", metadata={"description": "first day, inclusive"})
+    to_date = fields.Date(data_key="to", metadata={"description": "last day, inclusive"})
+
+
+class PersonIn(Schema):
+    """One person as the HR system knows them: the CSV import's columns. A field left out of
+    every record of a batch keeps what is stored; left out of some records, it reads as an
+    empty cell (which clears the department, location, dates and manager)."""
+
+    employee_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(max=120))
+    department = fields.String(allow_none=True, validate=validate.Length(max=120))
+    location = fields.String(allow_none=True, validate=validate.Length(max=80))
+    employment_type = fields.String(allow_none=True, validate=validate.Length(max=32))
+    hire_date = fields.String(
+        allow_none=True, validate=validate.Length(max=10), metadata={"example": "2024-06-03"}
+    )
+    birthday = fields.String(
+        allow_none=True, validate=validate.Length(max=10), metadata={"example": "23/08"}
+    )
+    manager_email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    language = fields.String(allow_none=True, validate=validate.Length(max=16))
+    roles = fields.List(fields.String(validate=validate.Length(max=16)), allow_none=True)
+    active = fields.Boolean(allow_none=True)
+
+
+_TEXT_LIMITS: dict[str, int] = {
+    name: next(int(v.max or 0) for v in field.validators if isinstance(v, validate.Length))
+    for name, field in PersonIn._declared_fields.items()
+    if isinstance(field, fields.String)
+}
+_REQUIRED = tuple(name for name, field in PersonIn._declared_fields.items() if field.required)
+
+
+class PeopleList(fields.List):
+    """A batch of ``PersonIn``, documented as such, checked faster than one ``Nested`` per
+    record (a thousand records through marshmallow cost more than the import itself): the
+    same rules (required fields, types, lengths, no unknown field), the same messages."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(PersonIn), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValidationError(str(self.error_messages["invalid"]))
+        errors: dict[int, dict[str, list[str]]] = {}
+        for index, record in enumerate(value):
+            problems = _record_problems(record)
+            if problems:
+                errors[index] = problems
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+def _record_problems(record: Any) -> dict[str, list[str]]:
+    if not isinstance(record, dict):
+        return {"_schema": ["Invalid input type."]}
+    problems: dict[str, list[str]] = {}
+    for name in _REQUIRED:
+        if record.get(name) is None:
+            problems[name] = ["Missing data for required field."]
+    for name, item in record.items():
+        if name in _TEXT_LIMITS:
+            if item is None:
+                continue
+            if not isinstance(item, str):
+                problems[name] = ["Not a valid string."]
+            elif len(item) > _TEXT_LIMITS[name] or (name == "employee_number" and not item):
+                problems[name] = [f"Length must be between 1 and {_TEXT_LIMITS[name]}."]
+        elif name == "roles":
+            if item is not None and (
+                not isinstance(item, list)
+                or not all(isinstance(role, str) and len(role) <= 16 for role in item)
+            ):
+                problems[name] = ["Not a valid list of roles."]
+        elif name == "active":
+            if item is not None and not isinstance(item, bool):
+                problems[name] = ["Not a valid boolean."]
+        else:
+            problems[name] = ["Unknown field."]
+    return problems
+
+
+class PeopleBatch(Schema):
+    people = PeopleList(required=True, validate=validate.Length(min=1, max=1000))
+    dry_run = fields.Boolean(load_default=False)
+
+
+class UpsertResult(Schema):
+    dry_run = fields.Boolean(required=True)
+    total = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    departments_created = fields.List(fields.String(), required=True)
+
+
+class PersonOut(Schema):
+    employee_number = fields.String(allow_none=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    department = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    employment_type = fields.String(required=True)
+    hire_date = fields.Date(allow_none=True)
+    language = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+
+
+class PeoplePage(Schema):
+    items = fields.List(fields.Nested(PersonOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ReasonOut(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class PerkOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    partner = fields.String(required=True)
+    category = fields.String(required=True)
+    available = fields.Integer(allow_none=True, required=True)
+    can_claim = fields.Boolean(required=True)
+    reasons = fields.List(fields.Nested(ReasonOut), required=True)
+
+
+class PerkList(Schema):
+    person = fields.String(allow_none=True, required=True)
+    items = fields.List(fields.Nested(PerkOut), required=True)
+
+
+class CatalogArgs(Schema):
+    person = fields.String(validate=validate.Length(min=1, max=32))
+
+
+class ClaimOut(Schema):
+    reference = fields.String(required=True)
+    perk_id = fields.Integer(required=True)
+    perk = fields.String(required=True)
+    person = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True)
+    claimed_at = UtcDateTime(required=True)
+    used_at = UtcDateTime(allow_none=True, required=True)
+    used_by = fields.String(allow_none=True, required=True)
+    expires_on = fields.Date(allow_none=True, required=True)
+
+
+class ClaimPage(Schema):
+    items = fields.List(fields.Nested(ClaimOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CounterClaim(Schema):
+    """A claim as the perk counter shows it."""
+
+    reference = fields.String(required=True)
+    perk = fields.String(required=True)
+    person = fields.String(required=True)
+    status = fields.String(required=True)
+    redeemable = fields.Boolean(required=True)
+    problem = fields.String(allow_none=True, required=True)
+    used_at = UtcDateTime(allow_none=True, required=True)
+    used_by = fields.String(allow_none=True, required=True)
+
+
+class CounterOrder(Schema):
+    """An order as the order counter shows it."""
+
+    number = fields.String(required=True)
+    redemption_code = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True)
+    customer = fields.String(required=True)
+    redeemable = fields.Boolean(required=True)
+    problem = fields.String(allow_none=True, required=True)
+    redeemed_at = UtcDateTime(allow_none=True, required=True)
+    redeemed_by = fields.String(allow_none=True, required=True)
+    lines = fields.List(fields.Dict(), required=True)
+
+
+class CommissionArgs(PeriodFilter):
+    state = fields.String(
+        validate=validate.OneOf(["pending", "earned", "payable", "paid", "voided", "on_hold"])
+    )
+
+
+class CommissionOut(Schema):
+    id = fields.Integer(required=True)
+    person = fields.String(allow_none=True, required=True)
+    order_id = fields.Integer(required=True)
+    product_id = fields.Integer(required=True)
+    state = fields.String(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "minor units"})
+    currency = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    earned_at = UtcDateTime(allow_none=True, required=True)
+    payable_at = UtcDateTime(allow_none=True, required=True)
+    paid_at = UtcDateTime(allow_none=True, required=True)
+
+
+class CommissionPage(Schema):
+    items = fields.List(fields.Nested(CommissionOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class LedgerArgs(PeriodFilter):
+    kind = fields.String(validate=validate.OneOf(["earn", "reversal", "adjustment", "payout"]))
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer(required=True)
+    person = fields.String(allow_none=True, required=True)
+    commission_id = fields.Integer(allow_none=True, required=True)
+    kind = fields.String(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "minor units, signed"})
+    currency = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    payout_batch_id = fields.Integer(allow_none=True, required=True)
+
+
+class LedgerPage(Schema):
+    items = fields.List(fields.Nested(LedgerEntryOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PayoutArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["draft", "approved", "paid", "cancelled"]))
+    from_date = fields.Date(data_key="from", metadata={"description": "cut-off from, inclusive"})
+    to_date = fields.Date(data_key="to", metadata={"description": "cut-off to, inclusive"})
+    person = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "only the lines of this employee number"},
+    )
+
+
+class PayoutLineOut(Schema):
+    person = fields.String(allow_none=True, required=True)
+    email = fields.String(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "minor units"})
+    currency = fields.String(required=True)
+    status = fields.String(required=True)
+    entry_count = fields.Integer(required=True)
+
+
+class PayoutBatchOut(Schema):
+    reference = fields.String(required=True)
+    status = fields.String(required=True)
+    cutoff_date = fields.Date(required=True)
+    approved_at = UtcDateTime(allow_none=True, required=True)
+    paid_at = UtcDateTime(allow_none=True, required=True)
+    payment_reference = fields.String(required=True)
+    lines = fields.List(fields.Nested(PayoutLineOut), required=True)
+
+
+class PayoutPage(Schema):
+    items = fields.List(fields.Nested(PayoutBatchOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+SCOPES = [scope.value for scope in Scope]

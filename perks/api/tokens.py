@@ -1,0 +1,194 @@
+"""API tokens: made by admins (service tokens) or by people (their own read tokens), shown
+once, kept as the SHA-256 of the secret, checked in constant time, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from perks import audit
+from perks.api.models import PERSONAL_SCOPES, ApiToken, Scope
+from perks.db import transaction, utcnow
+from perks.errors import NotFound, NotPermitted, PerksError, ValidationFailed
+from perks.extensions import db
+from perks.i18n import day_start
+from perks.people.models import Role, User
+
+#: what every secret starts with, so that a leaked one is easy to recognise (secret scanners)
+SECRET_PREFIX = "pk_"  # noqa: S105  a marker, not a secret
+#: the longest a token may live
+MAX_DAYS = 366
+
+
+class Unauthenticated(PerksError):
+    """No token, or one that is unknown, expired or revoked."""
+
+    status_code = 401
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("A valid API token is needed (Authorization: Bearer)."))
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made, with its secret: the only time the secret is known."""
+
+    token: ApiToken
+    secret: str
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _make(
+    label: str, scopes: Iterable[str], expires_on: date, *, owner: User, personal: bool
+) -> NewToken:
+    label = label.strip()
+    if not label or len(label) > 80:
+        raise ValidationFailed(_("Give the token a name of at most 80 characters."))
+    chosen = sorted({Scope(scope).value for scope in scopes})
+    if not chosen:
+        raise ValidationFailed(_("Choose at least one permission."))
+    today = utcnow().date()
+    if expires_on <= today or (expires_on - today).days > MAX_DAYS:
+        raise ValidationFailed(
+            _("The expiry date must be after today and within %(days)d days.", days=MAX_DAYS)
+        )
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        label=label,
+        prefix=secret[:10],
+        secret_sha256=secret_hash(secret),
+        scopes=chosen,
+        personal=personal,
+        user_id=owner.id,
+        expires_at=day_start(expires_on),
+    )
+    db.session.add(token)
+    db.session.flush()
+    return NewToken(token, secret)
+
+
+def create_service_token(
+    label: str, scopes: Iterable[str], expires_on: date, *, actor: User
+) -> NewToken:
+    """An admin makes a token for another system; it acts in ``actor``'s name.
+
+    Raises:
+        NotPermitted: ``actor`` is not an admin.
+        ValidationFailed: no label, no scope, or an expiry not within ``MAX_DAYS``.
+        ValueError: an unknown scope (the form offers only known ones).
+    """
+    if not actor.has_role(Role.ADMIN):
+        raise NotPermitted()
+    with transaction():
+        made = _make(label, scopes, expires_on, owner=actor, personal=False)
+        audit.record(
+            "api.token_created",
+            actor=actor,
+            target=made.token,
+            label=made.token.label,
+            scopes=made.token.scopes,
+            expires_on=expires_on.isoformat(),
+        )
+        return made
+
+
+def create_personal_token(
+    label: str, scopes: Iterable[str], expires_on: date, *, person: User
+) -> NewToken:
+    """A person makes a token that reads their own claims, commissions and ledger.
+
+    Raises:
+        ValidationFailed: as ``create_service_token``, or a scope a person's token cannot hold.
+    """
+    chosen = set(scopes)
+    if not chosen <= {scope.value for scope in PERSONAL_SCOPES}:
+        raise ValidationFailed(_("A personal token can only read your own data."))
+    with transaction():
+        made = _make(label, chosen, expires_on, owner=person, personal=True)
+        audit.record("api.personal_token_created", actor=person, target=made.token)
+        return made
+
+
+def service_tokens() -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.personal.is_(False)).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def personal_tokens(person: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.personal.is_(True), ApiToken.user_id == person.id)
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(token_id: int, *, actor: User) -> ApiToken:
+    """Stop a token working at once. An admin revokes service tokens, a person their own.
+
+    Raises:
+        NotFound: no such token, or not one ``actor`` may revoke.
+    """
+    with transaction():
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound()
+        mine = token.personal and token.user_id == actor.id
+        if not mine and not (not token.personal and actor.has_role(Role.ADMIN)):
+            raise NotFound()
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            audit.record("api.token_revoked", actor=actor, target=token, label=token.label)
+        return token
+
+
+def is_live(token: ApiToken, now: datetime) -> bool:
+    expires = token.expires_at
+    if expires.tzinfo is None:  # SQLite keeps no zone: stored as UTC
+        expires = expires.replace(tzinfo=now.tzinfo)
+    return token.revoked_at is None and now < expires and token.user.active
+
+
+def authenticate(authorization: str | None) -> ApiToken:
+    """The live token an ``Authorization: Bearer <secret>`` header names.
+
+    Raises:
+        Unauthenticated: no header, an unknown secret, or a token expired, revoked, or whose
+            owner was deactivated.
+    """
+    scheme, _sep, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+        raise Unauthenticated()
+    digest = secret_hash(secret)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == digest))
+    # The lookup is by an unguessable hash; the comparison is constant-time all the same.
+    if token is None or not hmac.compare_digest(token.secret_sha256, digest):
+        raise Unauthenticated()
+    if not is_live(token, utcnow()):
+        raise Unauthenticated(_("This API token has expired or was revoked."))
+    return token
+
+
+def remembered_last_use(token: ApiToken) -> None:
+    """Note when a token was last used, at most once a minute (flushes, the caller commits)."""
+    now = utcnow()
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is None or (now - last).total_seconds() > 60:
+        token.last_used_at = now

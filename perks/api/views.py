@@ -1,0 +1,643 @@
+"""``/api/v1``: the JSON API. Every view calls the services and queries the pages call.
+
+Authentication is a bearer token (``perks.api.tokens``), checked before each view with the
+scope the view needs; a personal token reads its owner's data only (another person answers
+404, as on the pages). Lists are paged by an opaque cursor (``next_cursor``), in id order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, current_app, g, json, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_smorest import Blueprint
+from marshmallow import Schema
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from perks import counters
+from perks.api import idempotency, schemas
+from perks.api.models import ApiToken, Scope
+from perks.api.problems import PROBLEM_JSON, register_problem_handlers
+from perks.api.tokens import authenticate, remembered_last_use
+from perks.catalog import claims as claim_service
+from perks.catalog import queries as catalog_queries
+from perks.catalog.models import Claim
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.db import transaction
+from perks.errors import NotFound, ValidationFailed
+from perks.extensions import csrf, db, limiter
+from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
+from perks.i18n import company_today, day_start
+from perks.people import imports
+from perks.people.import_plan import COLUMNS, plan_import
+from perks.people.models import User
+from perks.people.services import deactivate_person
+from perks.shop import admin_queries, redemption
+from perks.shop.models import Order
+
+API_VERSION = "1"
+BATCH_LIMIT = 1000
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Perks for the HR system, the tills and payroll.",
+)
+csrf.exempt(bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
+register_problem_handlers(bp)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: every error an authenticated operation can answer, documented for each
+ERRORS = (400, 401, 403, 404, 409, 422, 429)
+
+
+def _token_key() -> str:
+    """Rate-limit key: the token (its secret's hash), whoever presents it."""
+    header = request.headers.get("Authorization", "")
+    return "api:" + idempotency.hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)
+
+
+def _documented(view: F, codes: Sequence[int]) -> F:
+    for code in codes:
+        view = bp.alt_response(code, schema=schemas.Problem, content_type=PROBLEM_JSON)(view)
+    return view
+
+
+def needs(scope: Scope, *, errors: Sequence[int] = ERRORS) -> Callable[[F], F]:
+    """The view needs a live token holding ``scope`` (401 without one, 403 without the scope)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            token = authenticate(request.headers.get("Authorization"))
+            if scope.value not in token.scopes:
+                from perks.errors import NotPermitted
+
+                raise NotPermitted(
+                    _("This token lacks the permission %(scope)s.", scope=scope.value)
+                )
+            g.api_token = token
+            with transaction():
+                remembered_last_use(token)
+            return view(*args, **kwargs)
+
+        documented = _documented(checked, errors)
+        documented = bp.doc(security=[{"bearer": []}])(documented)
+        return documented
+
+    return decorate
+
+
+def token() -> ApiToken:
+    found: ApiToken = g.api_token
+    return found
+
+
+# --- cursors and people -----------------------------------------------------------------------
+
+
+def _cursor_id(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        value = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
+    except (ValueError, UnicodeError, binascii.Error):
+        value = -1
+    if value < 0:
+        raise ValidationFailed(_("This cursor is not valid: use next_cursor as given."))
+    return value
+
+
+def _next_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode("ascii")).decode("ascii").rstrip("=")
+
+
+def _page(
+    statement: Select[Any], id_column: Any, args: dict[str, Any]
+) -> tuple[list[Any], str | None]:
+    after = _cursor_id(args.get("cursor"))
+    limit = int(args.get("limit") or 50)
+    rows = list(
+        db.session.scalars(statement.where(id_column > after).order_by(id_column).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, _next_cursor(rows[-1].id) if more and rows else None
+
+
+def _person(employee_number: str) -> User:
+    user = db.session.scalar(select(User).where(User.employee_number == employee_number))
+    if user is None:
+        raise NotFound(_("No person has the employee number %(number)s.", number=employee_number))
+    return user
+
+
+def _subject(args: dict[str, Any], *, required: bool = False) -> User | None:
+    """Whose data to read: the owner of a personal token (asking for another person answers
+    404), else the ``person`` asked for (None: everyone, unless ``required``)."""
+    current = token()
+    asked = args.get("person")
+    if current.personal:
+        if asked and asked != current.user.employee_number:
+            raise NotFound(_("No person has the employee number %(number)s.", number=asked))
+        return current.user
+    if asked:
+        return _person(asked)
+    if required:
+        raise ValidationFailed(_("Name the person: ?person=<employee number>."))
+    return None
+
+
+def _period(column: Any, args: dict[str, Any]) -> list[Any]:
+    conditions = []
+    if args.get("from_date"):
+        conditions.append(column >= day_start(args["from_date"]))
+    if args.get("to_date"):
+        conditions.append(column < day_start(args["to_date"] + timedelta(days=1)))
+    return conditions
+
+
+# --- health and version -----------------------------------------------------------------------
+
+
+@bp.get("/health")
+@bp.response(200, schemas.Health)
+def health() -> dict[str, str]:
+    """Liveness: the API answers (no token needed). ``/readyz`` names what is down."""
+    return {"status": "ok"}
+
+
+@bp.get("/version")
+@bp.response(200, schemas.Version)
+def version() -> dict[str, str]:
+    """The API's version and the application's release (no token needed)."""
+    return {"api": API_VERSION, "app": str(current_app.config.get("APP_VERSION", "dev"))}
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def _person_out(user: User) -> dict[str, Any]:
+    return {
+        "employee_number": user.employee_number,
+        "email": user.email,
+        "name": user.name,
+        "department": user.department.name if user.department else None,
+        "location": user.location or None,
+        "employment_type": user.employment_type.value,
+        "hire_date": user.hire_date,
+        "language": user.locale,
+        "roles": sorted(role.value for role in user.roles),
+        "active": user.active,
+    }
+
+
+@bp.get("/people")
+@needs(Scope.PEOPLE_READ)
+@bp.arguments(schemas.PageArgs, location="query")
+@bp.response(200, schemas.PeoplePage)
+def list_people(args: dict[str, Any]) -> dict[str, Any]:
+    """The directory, in id order."""
+    rows, cursor = _page(select(User), User.id, args)
+    return {"items": [_person_out(user) for user in rows], "next_cursor": cursor}
+
+
+@bp.get("/people/<string:employee_number>")
+@needs(Scope.PEOPLE_READ)
+@bp.response(200, schemas.PersonOut)
+def get_person(employee_number: str) -> dict[str, Any]:
+    """One person by employee number."""
+    return _person_out(_person(employee_number))
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if name == "roles":
+        return ";".join(str(role) for role in value)
+    if name == "active":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def people_csv(records: Sequence[dict[str, Any]]) -> str:
+    """The records as the CSV import reads them: the columns any record names, in the
+    import's order; a field a record leaves out is an empty cell."""
+    named = set().union(*(record.keys() for record in records)) if records else set()
+    columns = [column for column in COLUMNS if column in named]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(name, record.get(name)) for name in columns] for record in records)
+    return out.getvalue()
+
+
+def _record_errors(
+    errors: Sequence[Any], records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The import's problems by record: its index in the batch, its employee number, why."""
+    found = []
+    for error in errors:
+        index = error.line - 2  # line 1 is the header
+        number = records[index].get("employee_number") if 0 <= index < len(records) else None
+        found.append({"index": index, "employee_number": number, "message": error.message})
+    return found
+
+
+def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
+    """Create or update people by employee number, with the CSV import's rules, all or none.
+
+    Raises:
+        ValidationFailed: some record is bad (nothing written); ``details["errors"]`` names
+            every one (index in the batch, employee number, reason).
+        Conflict: the directory changed while the batch was written.
+    """
+    text = people_csv(records)
+    actor = token().user
+    if dry_run:
+        plan = plan_import(text, actor=actor)
+        db.session.rollback()
+        if plan.errors:
+            raise ValidationFailed(
+                _("Some records cannot be imported; see errors."),
+                errors=_record_errors(plan.errors, records),
+            )
+        return {
+            "dry_run": True,
+            "total": plan.total_rows,
+            "created": plan.to_create,
+            "updated": plan.to_update,
+            "unchanged": plan.unchanged,
+            "departments_created": list(plan.new_departments),
+        }
+    try:
+        result = imports.apply_import(text, actor=actor, filename=f"API: {token().label}")
+    except ValidationFailed as error:
+        raise ValidationFailed(
+            _("Some records cannot be imported; see errors."),
+            errors=_record_errors(error.details.get("errors") or [], records),  # type: ignore[arg-type]
+        ) from error
+    return {"dry_run": False, "total": len(records), **result.as_dict()} | {
+        "departments_created": list(result.departments_created)
+    }
+
+
+def _json_response(body: Any, schema: type[Schema], status: int = 200) -> Response:
+    """``body`` as ``schema`` shows it (for the answers kept for an ``Idempotency-Key``)."""
+    return Response(json.dumps(schema().dump(body)), status=status, mimetype="application/json")
+
+
+@bp.post("/people")
+@needs(Scope.PEOPLE_WRITE)
+@bp.arguments(schemas.PeopleBatch)
+@bp.response(200, schemas.UpsertResult)
+def upsert_batch(args: dict[str, Any]) -> Response:
+    """Create or update up to 1,000 people by employee number, as the CSV import does
+    (matched on the employee number, else the e-mail). All or nothing: every bad record is
+    named with its reason. ``dry_run`` checks without writing. Sending the same batch again
+    changes nothing; an ``Idempotency-Key`` replays the first answer for 24 hours."""
+    records = args["people"]
+    if args["dry_run"]:
+        return _json_response(upsert_people(records, dry_run=True), schemas.UpsertResult)
+    return idempotency.run_once(
+        token(),
+        "people_upserted",
+        lambda: _json_response(upsert_people(records, dry_run=False), schemas.UpsertResult),
+        count=len(records),
+    )
+
+
+@bp.put("/people/<string:employee_number>")
+@needs(Scope.PEOPLE_WRITE)
+@bp.arguments(schemas.PersonIn)
+@bp.response(200, schemas.UpsertResult)
+def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
+    """Create or update one person (the employee number of the path wins)."""
+    record["employee_number"] = employee_number
+    return idempotency.run_once(
+        token(),
+        "person_upserted",
+        lambda: _json_response(upsert_people([record], dry_run=False), schemas.UpsertResult),
+        employee_number=employee_number,
+    )
+
+
+@bp.post("/people/<string:employee_number>/deactivate")
+@needs(Scope.PEOPLE_WRITE)
+@bp.response(200, schemas.PersonOut)
+def deactivate(employee_number: str) -> Response:
+    """Offboard: the person can no longer sign in, and every session ends (as the people
+    page's Deactivate)."""
+
+    def write() -> Response:
+        person = _person(employee_number)
+        if person.active:
+            deactivate_person(person, actor=token().user)
+        return _json_response(_person_out(person), schemas.PersonOut)
+
+    return idempotency.run_once(
+        token(), "person_deactivated", write, employee_number=employee_number
+    )
+
+
+# --- perks and claims ---------------------------------------------------------------------------
+
+
+@bp.get("/perks")
+@needs(Scope.PERKS_READ)
+@bp.arguments(schemas.CatalogArgs, location="query")
+@bp.response(200, schemas.PerkList)
+def catalog(args: dict[str, Any]) -> dict[str, Any]:
+    """The perks a person may claim today, each with the reasons they cannot (the catalog
+    page's rules). A service token names the person (``?person=``)."""
+    person = _subject(args, required=True)
+    assert person is not None
+    locale = str(get_locale() or "vi")
+    cards = catalog_queries.catalog_cards(person, "", None, False, company_today(), locale=locale)
+    return {
+        "person": person.employee_number,
+        "items": [
+            {
+                "id": card.perk.id,
+                "title": card.perk.localized("title", locale),
+                "partner": card.perk.partner_name,
+                "category": card.perk.category.value,
+                "available": card.available,
+                "can_claim": card.can_claim,
+                "reasons": [{"code": r.code, "message": r.message} for r in card.reasons],
+            }
+            for card in cards
+        ],
+    }
+
+
+def _claim_out(claim: Claim) -> dict[str, Any]:
+    return {
+        "reference": claim.reference,
+        "perk_id": claim.perk_id,
+        "perk": claim.perk.localized("title"),
+        "person": claim.user.employee_number,
+        "status": claim.status.value,
+        "claimed_at": claim.claimed_at,
+        "used_at": claim.used_at,
+        "used_by": claim.used_by.name if claim.used_by else None,
+        "expires_on": claim.expires_on,
+    }
+
+
+@bp.get("/claims")
+@needs(Scope.PERKS_READ)
+@bp.arguments(schemas.PeriodFilter, location="query")
+@bp.response(200, schemas.ClaimPage)
+def list_claims(args: dict[str, Any]) -> dict[str, Any]:
+    """Claims, by person (``?person=``; a personal token: its owner's) and claim date."""
+    person = _subject(args)
+    statement = select(Claim).options(selectinload(Claim.user), selectinload(Claim.used_by))
+    if person is not None:
+        statement = statement.where(Claim.user_id == person.id)
+    statement = statement.where(*_period(Claim.claimed_at, args))
+    rows, cursor = _page(statement, Claim.id, args)
+    return {"items": [_claim_out(claim) for claim in rows], "next_cursor": cursor}
+
+
+# --- the counters ---------------------------------------------------------------------------
+
+
+def _not_here(error: NotFound, code: str, here: str) -> NotFound:
+    """A code this counter does not know, with the counter that does (as the pages say)."""
+    other = counters.elsewhere(code, here=here)
+    if other is None:
+        return error
+    return NotFound(error.message, elsewhere={"message": other.message, "url": other.url})
+
+
+def _counter_claim(claim: Claim) -> dict[str, Any]:
+    problem = claim_service.why_not_usable(claim)
+    return {
+        "reference": claim.reference,
+        "perk": claim.perk.localized("title"),
+        "person": claim.user.name,
+        "status": claim.status.value,
+        "redeemable": problem is None,
+        "problem": problem,
+        "used_at": claim.used_at,
+        "used_by": claim.used_by.name if claim.used_by else None,
+    }
+
+
+def _counter_order(order: Order) -> dict[str, Any]:
+    problem = redemption.why_not_redeemable(order)
+    return {
+        "number": order.number,
+        "redemption_code": order.redemption_code,
+        "status": order.status.value,
+        "customer": order.customer_first_name,
+        "redeemable": problem is None,
+        "problem": problem,
+        "redeemed_at": order.redeemed_at,
+        "redeemed_by": order.redeemed_by.name if order.redeemed_by else None,
+        "lines": [
+            {"product": line.product_name, "quantity": line.quantity} for line in order.lines
+        ],
+    }
+
+
+def _find_claim(code: str) -> Claim:
+    try:
+        return claim_service.find_claim_by_code(code)
+    except NotFound as error:
+        raise _not_here(error, code, "claims") from error
+
+
+def _find_order(code: str) -> Order:
+    try:
+        return admin_queries.order_for_redeemer(code)
+    except NotFound as error:
+        raise _not_here(error, code, "orders") from error
+
+
+@bp.get("/counters/claims/<string:code>")
+@needs(Scope.REDEMPTIONS_WRITE)
+@bp.response(200, schemas.CounterClaim)
+def look_up_claim(code: str) -> dict[str, Any]:
+    """A perk claim by its reference or pool code, as the perk counter shows it: whether it
+    can be used, else why (already used: when and by whom)."""
+    return _counter_claim(_find_claim(code))
+
+
+@bp.post("/counters/claims/<string:code>/redeem")
+@needs(Scope.REDEMPTIONS_WRITE)
+@bp.response(200, schemas.CounterClaim)
+def redeem_claim(code: str) -> Response:
+    """Mark a claim used at the counter, in the token maker's name. Once: a second time
+    answers 409 with when and by whom (an ``Idempotency-Key`` replays the first answer)."""
+
+    def write() -> Response:
+        _find_claim(code)  # a code of another counter says so
+        claim = claim_service.redeem_claim(code, token().user)
+        return _json_response(_counter_claim(claim), schemas.CounterClaim)
+
+    return idempotency.run_once(token(), "claim_redeemed", write, code=code[:64])
+
+
+@bp.get("/counters/orders/<string:code>")
+@needs(Scope.REDEMPTIONS_WRITE)
+@bp.response(200, schemas.CounterOrder)
+def look_up_order(code: str) -> dict[str, Any]:
+    """A shop order by its redemption code, as the order counter shows it."""
+    return _counter_order(_find_order(code))
+
+
+@bp.post("/counters/orders/<string:code>/redeem")
+@needs(Scope.REDEMPTIONS_WRITE)
+@bp.response(200, schemas.CounterOrder)
+def redeem_order(code: str) -> Response:
+    """Mark an order redeemed at the counter, in the token maker's name. Once: a second time
+    answers 409 with when and by whom (an ``Idempotency-Key`` replays the first answer)."""
+
+    def write() -> Response:
+        _find_order(code)
+        order = redemption.redeem_order(admin_queries.scanned_code(code), token().user)
+        return _json_response(
+            _counter_order(admin_queries.order_for_redeemer(order.redemption_code)),
+            schemas.CounterOrder,
+        )
+
+    return idempotency.run_once(token(), "order_redeemed", write, code=code[:64])
+
+
+# --- commissions, ledger, payouts ---------------------------------------------------------------
+
+
+@bp.get("/commissions")
+@needs(Scope.COMMISSIONS_READ)
+@bp.arguments(schemas.CommissionArgs, location="query")
+@bp.response(200, schemas.CommissionPage)
+def list_commissions(args: dict[str, Any]) -> dict[str, Any]:
+    """Commissions by person, state and the day they were made."""
+    person = _subject(args)
+    statement = select(Commission).options(selectinload(Commission.user))
+    if person is not None:
+        statement = statement.where(Commission.user_id == person.id)
+    if args.get("state"):
+        statement = statement.where(Commission.state == CommissionState(args["state"]))
+    statement = statement.where(*_period(Commission.created_at, args))
+    rows, cursor = _page(statement, Commission.id, args)
+    items = [
+        {
+            "id": c.id,
+            "person": c.user.employee_number,
+            "order_id": c.order_id,
+            "product_id": c.product_id,
+            "state": c.state.value,
+            "amount": c.amount,
+            "currency": c.currency,
+            "created_at": c.created_at,
+            "earned_at": c.earned_at,
+            "payable_at": c.payable_at,
+            "paid_at": c.paid_at,
+        }
+        for c in rows
+    ]
+    return {"items": items, "next_cursor": cursor}
+
+
+@bp.get("/ledger-entries")
+@needs(Scope.COMMISSIONS_READ)
+@bp.arguments(schemas.LedgerArgs, location="query")
+@bp.response(200, schemas.LedgerPage)
+def list_ledger(args: dict[str, Any]) -> dict[str, Any]:
+    """The commission ledger's entries by person, kind and day."""
+    person = _subject(args)
+    statement = select(LedgerEntry).options(selectinload(LedgerEntry.user))
+    if person is not None:
+        statement = statement.where(LedgerEntry.user_id == person.id)
+    if args.get("kind"):
+        statement = statement.where(LedgerEntry.kind == EntryKind(args["kind"]))
+    statement = statement.where(*_period(LedgerEntry.created_at, args))
+    rows, cursor = _page(statement, LedgerEntry.id, args)
+    items = [
+        {
+            "id": e.id,
+            "person": e.user.employee_number,
+            "commission_id": e.commission_id,
+            "kind": e.kind.value,
+            "amount": e.amount,
+            "currency": e.currency,
+            "created_at": e.created_at,
+            "payout_batch_id": e.payout_batch_id,
+        }
+        for e in rows
+    ]
+    return {"items": items, "next_cursor": cursor}
+
+
+def _batch_out(batch: PayoutBatch, person: User | None) -> dict[str, Any]:
+    lines = [line for line in batch.lines if person is None or line.user_id == person.id]
+    return {
+        "reference": batch.reference,
+        "status": batch.status.value,
+        "cutoff_date": batch.cutoff_date,
+        "approved_at": batch.approved_at,
+        "paid_at": batch.paid_at,
+        "payment_reference": batch.payment_reference,
+        "lines": [
+            {
+                "person": line.user.employee_number,
+                "email": line.user.email,
+                "amount": line.amount,
+                "currency": line.currency,
+                "status": line.status.value,
+                "entry_count": line.entry_count,
+            }
+            for line in lines
+        ],
+    }
+
+
+@bp.get("/payout-batches")
+@needs(Scope.PAYOUTS_READ)
+@bp.arguments(schemas.PayoutArgs, location="query")
+@bp.response(200, schemas.PayoutPage)
+def list_payouts(args: dict[str, Any]) -> dict[str, Any]:
+    """Payout batches with their lines, by status, cut-off day and person (for payroll)."""
+    person = _person(args["person"]) if args.get("person") else None
+    statement = select(PayoutBatch).options(selectinload(PayoutBatch.lines))
+    if args.get("status"):
+        statement = statement.where(PayoutBatch.status == BatchStatus(args["status"]))
+    if args.get("from_date"):
+        statement = statement.where(PayoutBatch.cutoff_date >= args["from_date"])
+    if args.get("to_date"):
+        statement = statement.where(PayoutBatch.cutoff_date <= args["to_date"])
+    if person is not None:
+        statement = statement.where(
+            PayoutBatch.id.in_(select(PayoutLine.batch_id).where(PayoutLine.user_id == person.id))
+        )
+    rows, cursor = _page(statement, PayoutBatch.id, args)
+    return {"items": [_batch_out(batch, person) for batch in rows], "next_cursor": cursor}
+
+
+@bp.get("/payout-batches/<string:reference>")
+@needs(Scope.PAYOUTS_READ)
+@bp.response(200, schemas.PayoutBatchOut)
+def get_payout(reference: str) -> dict[str, Any]:
+    """One payout batch with its lines."""
+    batch = db.session.scalar(select(PayoutBatch).where(PayoutBatch.reference == reference))
+    if batch is None:
+        raise NotFound()
+    return _batch_out(batch, None)

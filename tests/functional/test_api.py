@@ -1,0 +1,488 @@
+"""The JSON API (``/api/v1``): tokens, scopes, a person's own data, idempotent redemption,
+the batch upsert against the CSV import, and a property-based run over its OpenAPI document."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import select
+
+from perks.api import tokens
+from perks.api.models import ApiToken, Scope
+from perks.audit import AuditEvent
+from perks.catalog.models import Claim, ClaimStatus
+from perks.commissions.models import Commission
+from perks.extensions import db
+from perks.people import imports
+from perks.people.models import Role, User
+from perks.shop.models import Order
+from tests import factories
+
+IN_90_DAYS = datetime.now(UTC).date() + timedelta(days=90)
+
+
+def bearer(secret: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}", **headers}
+
+
+def service_token(*scopes: Scope, admin: User | None = None) -> str:
+    admin = admin or factories.UserFactory(roles={Role.ADMIN})
+    return tokens.create_service_token("Hệ thống HR", scopes, IN_90_DAYS, actor=admin).secret
+
+
+def paid_order() -> Order:
+    order = factories.OrderFactory(customer_name="Nguyễn Thị Lan", locale="vi")
+    order.paid_at = datetime.now(UTC)
+    order.paid_amount = order.total_amount
+    order.payment_intent_id = f"pi_test_{order.id:06d}"
+    order.refresh_status()
+    db.session.commit()
+    return order
+
+
+def a_claim(user: User) -> Claim:
+    perk = factories.PerkFactory()
+    claim = Claim(
+        perk_id=perk.id,
+        user_id=user.id,
+        code="",
+        period_key="ever",
+        claimed_at=datetime.now(UTC),
+        status=ClaimStatus.CLAIMED,
+    )
+    db.session.add(claim)
+    db.session.commit()
+    return claim
+
+
+# --- the document -------------------------------------------------------------------------------
+
+
+def test_the_openapi_document_validates_and_the_docs_page_needs_no_other_site(
+    client: FlaskClient,
+) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "https://" not in html
+    assert "<script>" not in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+def test_no_token_a_wrong_one_an_expired_or_revoked_one_get_401_as_problem_json(
+    client: FlaskClient,
+) -> None:
+    secret = service_token(Scope.PEOPLE_READ)
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+    answer = client.get("/api/v1/people", headers={"Accept-Language": "vi"})
+    assert answer.status_code == 401
+    assert answer.mimetype == "application/problem+json"
+    assert answer.get_json()["status"] == 401
+    assert "Bearer" in answer.get_json()["detail"]
+    assert client.get("/api/v1/people", headers=bearer("pk_" + "x" * 43)).status_code == 401
+
+    token = db.session.scalar(select(ApiToken))
+    assert token is not None
+    token.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 401
+
+    token.expires_at = datetime.now(UTC) + timedelta(days=1)
+    db.session.commit()
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+    tokens.revoke_token(token.id, actor=token.user)
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 401
+
+
+def test_a_token_without_the_scope_gets_403_in_the_callers_language(client: FlaskClient) -> None:
+    secret = service_token(Scope.PERKS_READ)
+    english = client.get("/api/v1/people", headers=bearer(secret, **{"Accept-Language": "en"}))
+    assert english.status_code == 403
+    assert english.mimetype == "application/problem+json"
+    assert "people:read" in english.get_json()["detail"]
+    vietnamese = client.get("/api/v1/people", headers=bearer(secret, **{"Accept-Language": "vi"}))
+    assert vietnamese.status_code == 403
+    assert vietnamese.get_json()["detail"] != english.get_json()["detail"]
+    post = client.post("/api/v1/counters/claims/ABC/redeem", headers=bearer(secret), json={})
+    assert post.status_code == 403
+
+
+def test_the_secret_is_stored_hashed_and_only_admins_make_service_tokens(app: Flask) -> None:
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    made = tokens.create_service_token("Két", [Scope.PERKS_READ], IN_90_DAYS, actor=admin)
+    assert made.secret not in str(made.token.secret_sha256)
+    assert made.token.secret_sha256 == tokens.secret_hash(made.secret)
+    hr = factories.UserFactory(roles={Role.HR})
+    from perks.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        tokens.create_service_token("x", [Scope.PERKS_READ], IN_90_DAYS, actor=hr)
+
+
+def test_a_persons_token_reads_their_own_data_and_never_anothers(client: FlaskClient) -> None:
+    me = factories.UserFactory(employee_number="NV001")
+    other = factories.UserFactory(employee_number="NV002")
+    mine, theirs = a_claim(me), a_claim(other)
+    secret = tokens.create_personal_token(
+        "Bảng tính", [Scope.PERKS_READ.value, Scope.COMMISSIONS_READ.value], IN_90_DAYS, person=me
+    ).secret
+
+    own = client.get("/api/v1/claims", headers=bearer(secret)).get_json()
+    assert [claim["reference"] for claim in own["items"]] == [mine.reference]
+    asked = client.get("/api/v1/claims?person=NV002", headers=bearer(secret))
+    assert asked.status_code == 404
+    assert theirs.reference not in asked.get_data(as_text=True)
+    assert client.get("/api/v1/commissions?person=NV002", headers=bearer(secret)).status_code == 404
+    assert client.get("/api/v1/perks?person=NV002", headers=bearer(secret)).status_code == 404
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 403
+    from perks.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):  # a person cannot give themselves more
+        tokens.create_personal_token("x", [Scope.PEOPLE_READ.value], IN_90_DAYS, person=me)
+
+
+# --- counters -----------------------------------------------------------------------------------
+
+
+def test_the_same_idempotency_key_twice_redeems_once(client: FlaskClient) -> None:
+    order = paid_order()
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    url = f"/api/v1/counters/orders/{order.redemption_code}/redeem"
+    headers = bearer(secret, **{"Idempotency-Key": "till-7-0001"})
+
+    first = client.post(url, headers=headers)
+    second = client.post(url, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.get_json() == second.get_json()
+    assert first.get_json()["redeemable"] is False
+    redeemed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "shop.order_redeemed")
+    ).all()
+    assert len(redeemed) == 1
+    api_events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.order_redeemed")
+    ).all()
+    assert [event.details["token"] for event in api_events] == ["Hệ thống HR"]
+
+    other_body = client.post(url + "?x=1", headers=headers)  # same key, another request
+    assert other_body.status_code in (409, 422)
+    again = client.post(url, headers=bearer(secret))  # no key: the counter's answer
+    assert again.status_code == 409
+    assert "Already redeemed" in again.get_json()["detail"]
+
+
+def test_a_claim_looked_up_and_redeemed_answers_as_the_counter_page(client: FlaskClient) -> None:
+    claim = a_claim(factories.UserFactory())
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    looked = client.get(f"/api/v1/counters/claims/{claim.reference}", headers=bearer(secret))
+    assert looked.get_json()["redeemable"] is True
+    used = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=bearer(secret))
+    assert used.status_code == 200
+    assert used.get_json()["used_by"]
+    twice = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=bearer(secret))
+    assert twice.status_code == 409
+    assert "Already used" in twice.get_json()["detail"]
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def people_records(count: int) -> list[dict[str, Any]]:
+    records = []
+    for i in range(count):
+        manager = "" if i < 10 else f"quan.ly{i % 10}@congty.example"
+        records.append(
+            {
+                "employee_number": f"NV{i:06d}",
+                "email": f"quan.ly{i}@congty.example" if i < 10 else f"nv{i}@congty.example",
+                "name": f"Nguyễn Văn {i}",
+                "department": f"Phòng {i % 7}",
+                "location": "Hà Nội",
+                "employment_type": "contractor" if i % 20 == 0 else "staff",
+                "hire_date": f"{2010 + i % 15}-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+                "birthday": f"{i % 28 + 1:02d}/{i % 12 + 1:02d}",
+                "manager_email": manager or None,
+                "language": "en" if i % 10 == 0 else "vi",
+                "roles": ["employee", "manager"] if i < 10 else ["employee"],
+                "active": True,
+            }
+        )
+    return records
+
+
+def snapshot() -> list[tuple[Any, ...]]:
+    db.session.expire_all()
+    return sorted(
+        (
+            user.employee_number,
+            user.email,
+            user.name,
+            user.department.name if user.department else None,
+            user.location,
+            user.employment_type.value,
+            user.hire_date,
+            user.birth_month,
+            user.birth_day,
+            user.manager.email if user.manager else None,
+            user.locale,
+            tuple(sorted(role.value for role in user.roles)),
+            user.active,
+        )
+        for user in db.session.scalars(select(User).where(User.employee_number.is_not(None)))
+    )
+
+
+def test_a_batch_of_1000_people_equals_the_csv_import_of_the_same_rows(
+    client: FlaskClient,
+) -> None:
+    from perks.api.views import people_csv
+
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
+    records = people_records(1000)
+
+    dry = client.post(
+        "/api/v1/people", headers=bearer(secret), json={"people": records, "dry_run": True}
+    )
+    assert dry.status_code == 200, dry.get_json()
+    assert dry.get_json()["created"] == 1000
+    assert db.session.scalar(select(User).where(User.employee_number == "NV000001")) is None
+
+    done = client.post("/api/v1/people", headers=bearer(secret), json={"people": records})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["created"] == 1000
+    through_api = snapshot()
+
+    # The CSV import of the same rows (the same text HR would upload) finds nothing to change,
+    # and a fresh directory imported from it holds the very same people.
+    text = people_csv(records)
+    assert list(csv.reader(io.StringIO(text)))[1][0] == "NV000000"
+    again = imports.apply_import(text, actor=admin, filename="people.csv")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1000)
+    assert (
+        client.post("/api/v1/people", headers=bearer(secret), json={"people": records}).get_json()[
+            "unchanged"
+        ]
+        == 1000
+    )
+    db.session.execute(User.__table__.update().values(manager_id=None))
+    from tests.helpers import clean_database
+
+    db.session.commit()
+    clean_database()
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    imports.apply_import(text, actor=admin, filename="people.csv")
+    assert snapshot() == through_api
+
+
+def test_every_bad_record_is_named_with_its_reason_and_nothing_is_written(
+    client: FlaskClient,
+) -> None:
+    secret = service_token(Scope.PEOPLE_WRITE)
+    records = people_records(3)
+    records[1]["email"] = "not an e-mail"
+    records[2]["hire_date"] = "32/13/2020"
+    answer = client.post("/api/v1/people", headers=bearer(secret), json={"people": records})
+    assert answer.status_code == 400
+    errors = answer.get_json()["errors"]
+    assert [(e["index"], e["employee_number"]) for e in errors] == [
+        (1, "NV000001"),
+        (2, "NV000002"),
+    ]
+    assert db.session.scalar(select(User).where(User.employee_number == "NV000000")) is None
+    too_many = client.post(
+        "/api/v1/people", headers=bearer(secret), json={"people": people_records(1001)}
+    )
+    assert too_many.status_code == 422
+
+
+def test_deactivate_by_employee_number(client: FlaskClient) -> None:
+    person = factories.UserFactory(employee_number="NV777")
+    secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
+    answer = client.post("/api/v1/people/NV777/deactivate", headers=bearer(secret))
+    assert answer.status_code == 200
+    assert answer.get_json()["active"] is False
+    db.session.refresh(person)
+    assert person.active is False
+    assert client.get("/api/v1/people/NV404", headers=bearer(secret)).status_code == 404
+
+
+def test_lists_are_paged_by_cursor(client: FlaskClient) -> None:
+    for i in range(5):
+        factories.UserFactory(employee_number=f"P{i}")
+    secret = service_token(Scope.PEOPLE_READ)
+    seen: list[str] = []
+    url = "/api/v1/people?limit=2"
+    while True:
+        page = client.get(url, headers=bearer(secret)).get_json()
+        seen += [person["email"] for person in page["items"]]
+        if not page["next_cursor"]:
+            break
+        url = f"/api/v1/people?limit=2&cursor={page['next_cursor']}"
+    assert len(seen) == len(set(seen)) == db.session.query(User).count()
+    bad = client.get("/api/v1/people?cursor=%%%", headers=bearer(secret))
+    assert bad.status_code == 400
+    assert bad.mimetype == "application/problem+json"
+    assert Commission is not None
+
+
+# --- every operation, property-based --------------------------------------------------------------
+
+SCOPE_OF_PATH = (
+    ("/api/v1/people", Scope.PEOPLE_WRITE),
+    ("/api/v1/perks", Scope.PERKS_READ),
+    ("/api/v1/claims", Scope.PERKS_READ),
+    ("/api/v1/counters", Scope.REDEMPTIONS_WRITE),
+    ("/api/v1/commissions", Scope.COMMISSIONS_READ),
+    ("/api/v1/ledger-entries", Scope.COMMISSIONS_READ),
+    ("/api/v1/payout-batches", Scope.PAYOUTS_READ),
+)
+
+
+def test_every_operation_answers_within_its_schema(app: Flask) -> None:
+    """Schemathesis over every operation of the document, through WSGI, with a token holding
+    the operation's scope: no 500, every answer within its documented status codes, content
+    types and schemas. A bounded number of examples keeps it in the normal suite."""
+    from hypothesis import given
+
+    admin = factories.UserFactory(roles={Role.ADMIN}, employee_number="ADMIN1")
+    factories.UserFactory(employee_number="NV001")
+    a_claim(factories.UserFactory(employee_number="NV002"))
+    paid_order()
+    made = {scope: service_token(scope, admin=admin) for scope in Scope}
+    made[Scope.PEOPLE_WRITE] = service_token(Scope.PEOPLE_READ, Scope.PEOPLE_WRITE, admin=admin)
+    made[Scope.PEOPLE_READ] = made[Scope.PEOPLE_WRITE]
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 15
+
+    for operation in operations:
+        scope = next(
+            (scope for prefix, scope in SCOPE_OF_PATH if operation.path.startswith(prefix)),
+            Scope.PERKS_READ,
+        )
+
+        operation.meta_scope = scope
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def run(case: Any) -> None:
+            case.call_and_validate(
+                headers=bearer(made[case.operation.meta_scope]),
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
+
+        run()
+
+
+def test_a_list_runs_as_many_statements_with_ten_times_the_rows(client: FlaskClient) -> None:
+    from sqlalchemy import event
+
+    secret = service_token(Scope.PERKS_READ, Scope.PEOPLE_READ)
+    counted: list[str] = []
+
+    def count(*args: Any) -> None:
+        counted.append(str(args[2]))
+
+    def statements(url: str) -> int:
+        counted.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url, headers=bearer(secret)).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(counted)
+
+    def grow(people: int) -> None:
+        for _ in range(people):
+            a_claim(factories.UserFactory())
+
+    grow(2)
+    statements("/api/v1/claims")  # the token's last use noted (once a minute), unmeasured
+    few = (statements("/api/v1/claims?limit=200"), statements("/api/v1/people?limit=200"))
+    grow(20)
+    many = (statements("/api/v1/claims?limit=200"), statements("/api/v1/people?limit=200"))
+    assert many == few
+
+
+@pytest.fixture
+def limited_app(app_factory: Any) -> Any:
+    from perks.extensions import limiter
+
+    limited = app_factory(
+        RATELIMIT_ENABLED=True, API_RATE_LIMIT="2 per minute", WTF_CSRF_ENABLED=True
+    )
+    with limited.app_context():
+        limiter.reset()
+    yield limited
+    with limited.app_context():
+        limiter.reset()
+    # The limiter is one object shared by every app: switch it off again for the others.
+    limiter.enabled = False
+
+
+def test_each_token_is_rate_limited_and_the_api_needs_no_csrf_token(
+    app: Flask, limited_app: Flask
+) -> None:
+    first, second = service_token(Scope.PEOPLE_READ), service_token(Scope.PEOPLE_READ)
+    client = limited_app.test_client()
+    with limited_app.app_context():
+        assert client.get("/api/v1/people", headers=bearer(first)).status_code == 200
+        assert client.get("/api/v1/people", headers=bearer(first)).status_code == 200
+        refused = client.get("/api/v1/people", headers=bearer(first))
+        assert refused.status_code == 429
+        assert refused.mimetype == "application/problem+json"
+        assert client.get("/api/v1/people", headers=bearer(second)).status_code == 200
+        # CSRF is on for the pages, not for bearer-token requests.
+        assert client.post("/api/v1/people", json={"people": []}).status_code == 401
+        assert client.post("/language", data={"locale": "en"}).status_code == 400
+
+
+def test_a_database_that_does_not_answer_is_a_503_problem(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import exc as sa_exc
+
+    from perks.api import views
+
+    def down(header: str | None) -> ApiToken:
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(views, "authenticate", down)
+    answer = client.get("/api/v1/people", headers={"Accept-Language": "vi"})
+    assert answer.status_code == 503
+    assert answer.mimetype == "application/problem+json"
