@@ -24,7 +24,14 @@ from sqlalchemy import select
 
 from perks.audit import AuditEvent
 from perks.catalog.models import Allocation, LimitPeriod, PerkKind, PerkStatus
-from perks.commissions.models import CommissionState, EntryKind, RuleKind, RuleScope
+from perks.commissions.models import (
+    CommissionState,
+    EntryKind,
+    RuleAudience,
+    RuleKind,
+    RuleScope,
+    TierMeasure,
+)
 from perks.extensions import db
 from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
@@ -174,6 +181,12 @@ LABELS: dict[str, Any] = {
     "award_id": _l("Award"),
     "before": _l("Before"),
     "cap_amount": _l("Cap"),
+    "audience": _l("Whose sales"),
+    "audience_target": _l("For"),
+    "tier_measure": _l("Tiers count"),
+    "tiers": _l("Tiers"),
+    "threshold": _l("From"),
+    "window_days": _l("Returning-customer window (days)"),
     "carried": _l("Carried over"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),
@@ -308,6 +321,9 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "roles": (Role,),
     "scope": (RuleScope,),
     "state": (CommissionState,),
+    "audience": (RuleAudience,),
+    "tier_measure": (TierMeasure,),
+    "employment_type": (EmploymentType,),
 }
 
 #: details that are amounts in minor units of the event's ``currency``

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
@@ -173,12 +174,14 @@ def active_rules(
         or_(CommissionRule.effective_to.is_(None), CommissionRule.effective_to >= day),
         or_(CommissionRule.currency.is_(None), CommissionRule.currency == currency),
         or_(*scopes),
-        or_(*_audiences(referrer)),
+        or_(*audiences_of(referrer)),
     )
     return list(db.session.scalars(query))
 
 
-def _audiences(referrer: Referrer | None) -> list[object]:
+def audiences_of(referrer: Referrer | None) -> list[Any]:
+    """The conditions a rule's audience must meet for ``referrer`` (any of them; None: rules
+    for everyone)."""
     everyone = CommissionRule.audience == RuleAudience.EVERYONE
     if referrer is None:
         return [everyone]
