@@ -442,11 +442,11 @@ def people_choices() -> list[tuple[int, str]]:
 
 
 def sellers_choices() -> list[tuple[int, str]]:
-    """People who have a referral link, by name, with their employment type."""
+    """People who have a referral link, by name (with their e-mail, as names repeat)."""
     return [
-        (user_id, f"{name} ({employment_type.label})")
-        for user_id, name, employment_type in db.session.execute(
-            select(User.id, User.name, User.employment_type)
+        (user_id, f"{name} <{email}>")
+        for user_id, name, email in db.session.execute(
+            select(User.id, User.name, User.email)
             .where(User.id.in_(select(ReferralLink.user_id)))
             .order_by(User.name, User.id)
         )
