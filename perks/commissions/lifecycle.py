@@ -41,7 +41,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -62,12 +61,10 @@ from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, day_start
 from perks.money import Money
+from perks.people.models import User
 from perks.referrals.returning import current_policy
 from perks.shop.attribution import AttributionReason
 from perks.shop.models import Order
-
-if TYPE_CHECKING:
-    from perks.people.models import User
 
 S = CommissionState
 
@@ -391,7 +388,13 @@ def earn_order(order: Order, at: datetime | None = None) -> list[Commission]:
     earned = []
     pending = [c for c in commissions_of(order) if c.state is S.PENDING]
     tiered = any(c.rule is not None and c.rule.tier_measure is not None for c in pending)
-    count, amount = month_sales(pending[0].user_id, order.currency, at) if tiered else (0, 0)
+    count, amount = 0, 0
+    if tiered:
+        # Two orders of one person used at once would both count the same month: the person's
+        # row is locked until this transaction ends, so their tiered lines are counted in turn.
+        user_id = pending[0].user_id
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        count, amount = month_sales(user_id, order.currency, at)
     for commission in pending:
         apply_tier(commission, count, amount)
         earn(commission, at)
