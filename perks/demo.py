@@ -15,6 +15,7 @@ from perks.audit import AuditEvent
 from perks.auth.services import hash_password
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
+    HISTORY_DAYS,
     OFFICE_HOURS,
     Timeline,
     seed_demo_activity,
@@ -23,6 +24,7 @@ from perks.demo_activity import (
     timeline,
     wait_for_sandbox,
 )
+from perks.demo_chain import seed_demo_chain_rules
 from perks.errors import PerksError
 from perks.extensions import db
 from perks.feedback.models import Topic
@@ -203,6 +205,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_shop()
     if uses_sandbox():  # the customers pay through the sandbox's test helpers
         seed_demo_rules(today)
+        seed_demo_chain_rules(today, HISTORY_DAYS)
     date_the_setup(line, since=started)
     open_the_next_draw(line)
     if uses_sandbox():

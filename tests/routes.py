@@ -398,6 +398,23 @@ ROUTES: dict[str, Route] = {
         only(Role.FINANCE, ok=302),
         {"last_day": "2099-12-31"},
     ),
+    # named groups commission rules may target, and the returning-customer setting
+    "commissions_finance.groups_index": Route(
+        "GET", lambda s: "/finance/commission-groups", FINANCE
+    ),
+    "commissions_finance.group": Route(
+        "GET", lambda s: f"/finance/commission-groups/{s['commission_group']}", FINANCE
+    ),
+    "commissions_finance.remove_member": Route(
+        "POST",
+        lambda s: (
+            f"/finance/commission-groups/{s['commission_group']}/members/{s['person']}/remove"
+        ),
+        only(Role.FINANCE, ok=302),
+    ),
+    "commissions_finance.returning_customers": Route(
+        "GET", lambda s: "/finance/returning-customers", FINANCE
+    ),
     # Finance: reports, exports, payout batches, reconciliation (finance and admins only)
     "finance.reports_page": Route("GET", lambda s: "/finance/reports", FINANCE),
     "finance.report_lines": Route("GET", lambda s: "/finance/reports/lines", FINANCE),

@@ -24,7 +24,14 @@ from sqlalchemy import select
 
 from perks.audit import AuditEvent
 from perks.catalog.models import Allocation, LimitPeriod, PerkKind, PerkStatus
-from perks.commissions.models import CommissionState, EntryKind, RuleKind, RuleScope
+from perks.commissions.models import (
+    CommissionState,
+    EntryKind,
+    RuleAudience,
+    RuleKind,
+    RuleScope,
+    TierMeasure,
+)
 from perks.extensions import db
 from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
@@ -61,6 +68,10 @@ ACTIONS: dict[str, Any] = {
     "commissions.rule_created": _l("Commission rule created"),
     "commissions.rule_ended": _l("Commission rule ended"),
     "commissions.rule_versioned": _l("Commission rule revised"),
+    "commissions.group_created": _l("Commission group created"),
+    "commissions.group_member_added": _l("Person added to a commission group"),
+    "commissions.group_member_removed": _l("Person removed from a commission group"),
+    "referrals.returning_customers_changed": _l("Returning-customer setting changed"),
     "demo.seeded": _l("Demo company created"),
     "finance.export": _l("Export downloaded"),
     "finance.payout_approved": _l("Payout batch approved"),
@@ -174,6 +185,12 @@ LABELS: dict[str, Any] = {
     "award_id": _l("Award"),
     "before": _l("Before"),
     "cap_amount": _l("Cap"),
+    "audience": _l("Whose sales"),
+    "audience_target": _l("For"),
+    "tier_measure": _l("Tiers count"),
+    "tiers": _l("Tiers"),
+    "threshold": _l("From"),
+    "window_days": _l("Returning-customer window (days)"),
     "carried": _l("Carried over"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),
@@ -308,6 +325,9 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "roles": (Role,),
     "scope": (RuleScope,),
     "state": (CommissionState,),
+    "audience": (RuleAudience,),
+    "tier_measure": (TierMeasure,),
+    "employment_type": (EmploymentType,),
 }
 
 #: details that are amounts in minor units of the event's ``currency``

@@ -1,5 +1,6 @@
-"""Finance pages: every commission with filters and totals, flagged orders, adjustments, and
-the commission rules (create, new version, end, preview).
+"""Finance pages: every commission with filters and totals, flagged orders, adjustments, the
+commission rules (create, new version, end, preview), the named groups rules may target, and
+the returning-customer setting.
 
 Every change is audited by the service it calls; these views only turn forms into plain
 data and domain errors into messages.
@@ -14,16 +15,26 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.commissions import ledger, queries, services
-from perks.commissions.forms import AdjustmentForm, CommissionFilterForm, EndRuleForm, RuleForm
-from perks.commissions.models import CommissionRule, CommissionState
+from perks.commissions import groups, ledger, queries, services
+from perks.commissions.forms import (
+    AdjustmentForm,
+    CommissionFilterForm,
+    EndRuleForm,
+    GroupForm,
+    MemberForm,
+    ReturningCustomersForm,
+    RuleForm,
+)
+from perks.commissions.models import CommissionRule, CommissionState, RuleKind, TierMeasure
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.forms import ConfirmForm
 from perks.i18n import company_date
 from perks.money import Money, format_money
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
+from perks.referrals import returning
 
 bp = Blueprint("commissions_finance", __name__, url_prefix="/finance")
 
@@ -115,7 +126,13 @@ def rules() -> str:
 
 def _rule_form(rule: CommissionRule | None = None) -> RuleForm:
     products, categories = services.rule_choices()
-    form = RuleForm(products=products, categories=categories, fixed_target=rule is not None)
+    form = RuleForm(
+        products=products,
+        categories=categories,
+        departments=[(d.id, d.name) for d in people_services.departments()],
+        groups=groups.group_choices(),
+        fixed_target=rule is not None,
+    )
     if request.method == "GET":
         form.effective_from.data = company_date(utcnow())
         form.preview_amount.data = "2.000.000" if (form.currency.data or "VND") == "VND" else ""
@@ -145,6 +162,12 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
         else ""
     )
     form.note.data = rule.note
+    form.audience.data = rule.audience.value
+    form.employment_type.data = rule.employment_type.value if rule.employment_type else ""
+    form.department_id.data = rule.department_id or 0
+    form.group_id.data = rule.group_id or 0
+    form.tier_measure.data = rule.tier_measure.value if rule.tier_measure else ""
+    form.tiers.data = "\n".join(_tier_line(rule, tier) for tier in rule.tiers)
     if services.is_applied(rule.id):
         form.effective_from.data = max(company_date(utcnow()), rule.effective_from) + timedelta(
             days=1
@@ -152,6 +175,22 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
     else:
         form.effective_from.data = rule.effective_from
         form.effective_to.data = rule.effective_to
+
+
+def _tier_line(rule: CommissionRule, tier: object) -> str:
+    """A tier as the form's text ("10 = 3", "50,000,000 = 3")."""
+    currency = rule.currency or "VND"
+    threshold = getattr(tier, "threshold", 0)
+    if rule.tier_measure is TierMeasure.AMOUNT:
+        left = format_money(Money(threshold, currency), "en").replace("\xa0", " ")
+    else:
+        left = str(threshold)
+    if rule.kind is RuleKind.PERCENT:
+        right = queries.percent_text(getattr(tier, "rate_bps", 0) or 0).rstrip("%") or "0"
+    else:
+        right = format_money(Money(getattr(tier, "flat_amount", 0) or 0, currency), "en")
+        right = right.replace("\xa0", " ")
+    return f"{left} = {right}"
 
 
 def _rule_page(form: RuleForm, rule: CommissionRule | None, status: int) -> Page:
@@ -231,3 +270,80 @@ def end_rule(rule_id: int) -> Response:
     else:
         flash(_("The rule ends after %(date)s.", date=form.last_day.data.isoformat()), "success")
     return redirect(url_for(".rules"))
+
+
+# --- named groups ------------------------------------------------------------------------------
+
+
+@bp.route("/commission-groups", methods=["GET", "POST"])
+@finance_only
+def groups_index() -> Response | Page:
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group = groups.create_group(
+                form.name.data or "", form.note.data or "", actor=current_user
+            )
+        except (ValidationFailed, Conflict) as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The group is added."), "success")
+            return redirect(url_for(".group", group_id=group.id))
+    page = render_template("commissions/groups.html", form=form, groups=groups.all_groups())
+    return page, 400 if form.is_submitted() else 200
+
+
+@bp.route("/commission-groups/<int:group_id>", methods=["GET", "POST"])
+@finance_only
+def group(group_id: int) -> Response | Page:
+    chosen = groups.get_group(group_id)
+    form = MemberForm(people=queries.people_choices())
+    if form.validate_on_submit():
+        try:
+            groups.add_member(chosen.id, form.user_id.data, actor=current_user)
+        except NotFound:
+            form.user_id.errors.append(_("Choose a person from the list."))
+        else:
+            flash(_("The person is in the group."), "success")
+            return redirect(url_for(".group", group_id=chosen.id))
+    page = render_template(
+        "commissions/group.html", group=chosen, form=form, remove_form=ConfirmForm()
+    )
+    return page, 400 if form.is_submitted() else 200
+
+
+@bp.post("/commission-groups/<int:group_id>/members/<int:user_id>/remove")
+@finance_only
+def remove_member(group_id: int, user_id: int) -> Response:
+    groups.get_group(group_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    groups.remove_member(group_id, user_id, actor=current_user)
+    flash(_("The person is no longer in the group."), "success")
+    return redirect(url_for(".group", group_id=group_id))
+
+
+# --- returning customers -----------------------------------------------------------------------
+
+
+@bp.route("/returning-customers", methods=["GET", "POST"])
+@finance_only
+def returning_customers() -> Response | Page:
+    policy = returning.current_policy()
+    form = ReturningCustomersForm()
+    if request.method == "GET":
+        form.window_days.data = policy.window_days
+        form.rate.data = (
+            queries.percent_text(policy.rate_bps).rstrip("%") if policy.rate_bps is not None else ""
+        )
+    if form.validate_on_submit():
+        try:
+            returning.save_policy(form.window_days.data or 0, form.rate_bps, actor=current_user)
+        except ValidationFailed as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The returning-customer setting is saved."), "success")
+            return redirect(url_for(".returning_customers"))
+    page = render_template("commissions/returning_customers.html", form=form, policy=policy)
+    return page, 400 if form.is_submitted() else 200

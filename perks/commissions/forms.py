@@ -26,11 +26,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
-from perks.commissions.models import CommissionState, RuleKind, RuleScope
-from perks.commissions.services import RULE_CURRENCIES, RuleData
+from perks.commissions.models import (
+    CommissionState,
+    RuleAudience,
+    RuleKind,
+    RuleScope,
+    TierMeasure,
+)
+from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
 from perks.forms import Form, enum_choices
 from perks.money import Money, parse_money
+from perks.people.models import EmploymentType
 
 ANY_CURRENCY = ""
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$")
@@ -62,6 +69,16 @@ class RuleForm(Form):
     scope = SelectField(_l("Applies to"), choices=enum_choices(RuleScope), default="default")
     product_id = SelectField(_l("Product"), coerce=int, validators=[Optional()])
     category_id = SelectField(_l("Category"), coerce=int, validators=[Optional()])
+    audience = SelectField(
+        _l("Whose sales"), choices=enum_choices(RuleAudience), default="everyone"
+    )
+    employment_type = SelectField(
+        _l("Employment type"),
+        choices=[SelectChoice("", "—"), *enum_choices(EmploymentType)],
+        default="",
+    )
+    department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()])
+    group_id = SelectField(_l("Named group"), coerce=int, validators=[Optional()])
     kind = SelectField(_l("Kind"), choices=enum_choices(RuleKind), default="percent")
     rate = StringField(
         _l("Rate (%)"),
@@ -86,6 +103,23 @@ class RuleForm(Form):
         # No Optional(): it would accept "  " (it clears the choice check's error); the
         # blank choice is listed, so "any currency" is still valid.
     )
+    tier_measure = SelectField(
+        _l("Tiers count"),
+        choices=[SelectChoice("", _l("No tiers")), *enum_choices(TierMeasure)],
+        default="",
+        description=_l("The person's sales redeemed in the calendar month."),
+    )
+    tiers = TextAreaField(
+        _l("Tiers"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l(
+            "One tier a line: the threshold, “=”, then the rate (or the amount per unit for a "
+            "fixed amount). For example “10 = 3” (from the 10th line sold, 3%) or "
+            "“50.000.000 = 3” (from 50.000.000 sold). Below the first threshold, the rule's "
+            "own rate applies."
+        ),
+        render_kw={"rows": 3},
+    )
     effective_from = DateField(_l("First day"), validators=[InputRequired()])
     effective_to = DateField(
         _l("Last day"), validators=[Optional()], description=_l("Empty: no end.")
@@ -107,12 +141,16 @@ class RuleForm(Form):
         *args: object,
         products: list[tuple[int, str]],
         categories: list[tuple[int, str]],
+        departments: list[tuple[int, str]] | None = None,
+        groups: list[tuple[int, str]] | None = None,
         fixed_target: bool = False,
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.product_id.choices = _options((0, "—"), products)
         self.category_id.choices = _options((0, "—"), categories)
+        self.department_id.choices = _options((0, "—"), departments or [])
+        self.group_id.choices = _options((0, "—"), groups or [])
         self.fixed_target = fixed_target
         self.rule_data: RuleData | None = None
         self.preview_base: Money | None = None
@@ -153,7 +191,9 @@ class RuleForm(Form):
                 self.preview_base = parse_money(self.preview_amount.data, currency or "VND")
             except ValidationFailed as error:
                 self.preview_amount.errors.append(error.message)
-        if any(f.errors for f in (self.rate, self.flat, self.cap, self.preview_amount)):
+        measure = TierMeasure(self.tier_measure.data) if self.tier_measure.data else None
+        tiers = self._tiers(kind, measure, currency)
+        if any(f.errors for f in (self.rate, self.flat, self.cap, self.preview_amount, self.tiers)):
             return False
         self.rule_data = RuleData(
             scope=RuleScope(self.scope.data),
@@ -167,8 +207,60 @@ class RuleForm(Form):
             currency=currency,
             effective_to=self.effective_to.data,
             note=self.note.data or "",
+            audience=RuleAudience(self.audience.data),
+            employment_type=(
+                EmploymentType(self.employment_type.data) if self.employment_type.data else None
+            ),
+            department_id=self.department_id.data or None,
+            group_id=self.group_id.data or None,
+            tier_measure=measure,
+            tiers=tiers,
         )
         return True
+
+    def _tiers(
+        self, kind: RuleKind, measure: TierMeasure | None, currency: str | None
+    ) -> tuple[TierData, ...]:
+        """The tiers typed, one a line ("10 = 3"); errors go on the field."""
+        lines = [line for line in (self.tiers.data or "").splitlines() if line.strip()]
+        if not lines:
+            return ()
+        if measure is None:
+            self.tiers.errors.append(str(_l("Choose what the tiers count.")))
+            return ()
+        if len(lines) > MAX_TIERS:
+            self.tiers.errors.append(str(_l("A rule has at most 10 tiers.")))
+            return ()
+        if measure is TierMeasure.AMOUNT and currency is None:
+            self.tiers.errors.append(str(_l("Tiers on the amount sold need the rule's currency.")))
+            return ()
+        tiers = []
+        for line in lines:
+            threshold_text, equals, value_text = line.partition("=")
+            try:
+                if not equals:
+                    raise ValidationFailed(
+                        str(_l("Write each tier as a threshold, “=”, then its rate or amount."))
+                    )
+                if measure is TierMeasure.COUNT:
+                    if not threshold_text.strip().isdigit():
+                        raise ValidationFailed(
+                            str(_l("Enter the number of lines as a whole number."))
+                        )
+                    threshold = int(threshold_text.strip())
+                else:
+                    assert currency is not None
+                    threshold = parse_money(threshold_text, currency).amount
+                if kind is RuleKind.PERCENT:
+                    tiers.append(TierData(threshold, rate_bps=parse_percent(value_text)))
+                else:
+                    assert currency is not None or self.flat.errors
+                    amount = parse_money(value_text, currency or "VND").amount
+                    tiers.append(TierData(threshold, flat_amount=amount))
+            except ValidationFailed as error:
+                self.tiers.errors.append(f"{line.strip()}: {error.message}")
+                return ()
+        return tuple(tiers)
 
 
 class EndRuleForm(Form):
@@ -245,3 +337,70 @@ class CommissionFilterForm(Form):
         self.department.choices = _options((0, _l("Any department")), departments)
         self.person.choices = _options((0, _l("Anyone")), people)
         self.product.choices = _options((0, _l("Any product")), products)
+
+
+class PersonPreviewForm(Form):
+    """The rules page's preview: a person and a product (read from the query string)."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    product = SelectField(_l("Product"), coerce=int, validators=[DataRequired()])
+
+    def __init__(
+        self,
+        *args: object,
+        people: list[tuple[int, str]],
+        products: list[tuple[int, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.person.choices = _options((0, "—"), people)
+        self.product.choices = _options((0, "—"), products)
+
+
+class GroupForm(Form):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80), plain_text])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), plain_text])
+    submit = SubmitField(_l("Add the group"))
+
+
+class MemberForm(Form):
+    user_id = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    submit = SubmitField(_l("Add to the group"))
+
+    def __init__(self, *args: object, people: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_id.choices = _options((0, "—"), people)
+
+
+class ReturningCustomersForm(Form):
+    """Finance's returning-customer setting."""
+
+    window_days = IntegerField(
+        _l("Window (days)"),
+        validators=[InputRequired(), NumberRange(min=0, max=3650)],
+        description=_l("0 turns it off: the last link clicked always wins."),
+    )
+    rate = StringField(
+        _l("Returning-customer rate (%)"),
+        validators=[Optional(), Length(max=12)],
+        description=_l("Empty: a returning customer's order earns by the rules, like any other."),
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate_bps: int | None = None
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if (self.rate.data or "").strip():
+            try:
+                self.rate_bps = parse_percent(self.rate.data or "")
+            except ValidationFailed as error:
+                self.rate.errors.append(error.message)
+                return False
+        return True

@@ -23,6 +23,14 @@ back exactly what one refund of the same total would.
 Each change tells the people it concerns, in the same unit of work
 (``perks.commissions.notifications``): earned, voided, on hold, released, clawed back.
 
+Tiers (``perks.commissions.rules``): a tiered rule's commission shows the rule's own terms
+while pending; :func:`earn_order` gives each line of the order its tier when the order is
+used, line by line in the order of the lines, after the person's lines already redeemed that
+calendar month (company time zone), and snapshots it (``rate_bps``/``flat_amount``,
+``tier_threshold``, ``tier_measure``, ``original_amount``); the ``earn`` entry is that amount.
+An earlier line never changes. Returning customers (``perks.referrals.returning``): their lines
+earn finance's returning-customer rate when it is set (no rule, no tier), else the rule.
+
 Every function here only flushes: the receivers run inside the transaction that changed the
 order (a webhook, a redemption). The public services are :func:`release_due_commissions` (the
 daily tick: one conditional UPDATE for the one transition earned → payable, checked against
@@ -33,12 +41,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from perks.commissions import ledger, notifications, rules
 from perks.commissions.models import (
@@ -46,17 +53,18 @@ from perks.commissions.models import (
     CommissionState,
     EntryKind,
     LedgerEntry,
+    RuleKind,
     VoidReason,
 )
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_date
+from perks.i18n import company_date, day_start
 from perks.money import Money
+from perks.people.models import User
+from perks.referrals.returning import current_policy
+from perks.shop.attribution import AttributionReason
 from perks.shop.models import Order
-
-if TYPE_CHECKING:
-    from perks.people.models import User
 
 S = CommissionState
 
@@ -280,21 +288,29 @@ def create_commissions(order: Order) -> list[Commission]:
     if not lines:
         return []
     day = company_date(order.paid_at)
-    candidates = rules.active_rules(
-        day,
-        order.currency,
-        product_ids=[line.product_id for line in lines],
-        category_ids=[line.product.category_id for line in lines if line.product.category_id],
+    returning = order.attribution_reason == AttributionReason.RETURNING_CUSTOMER.value
+    returning_rate = current_policy().rate_bps if returning else None
+    candidates = (
+        rules.active_rules(
+            day,
+            order.currency,
+            product_ids=[line.product_id for line in lines],
+            category_ids=[line.product.category_id for line in lines if line.product.category_id],
+            referrer=rules.referrer_of(order.referral_link.user),
+        )
+        if returning_rate is None
+        else []
     )
     created = []
     for line in lines:
-        rule = rules.choose_rule(candidates, line.product_id, line.product.category_id)
         base = Money(line.line_total_amount, order.currency)
-        earned = (
-            rules.terms_of(rule).amount_for(base, line.quantity)
-            if rule is not None
-            else Money.zero(order.currency)
-        )
+        if returning_rate is not None:
+            rule = None
+            terms: rules.RuleTerms | None = rules.RuleTerms(RuleKind.PERCENT, returning_rate)
+        else:
+            rule = rules.choose_rule(candidates, line.product_id, line.product.category_id)
+            terms = rules.terms_of(rule) if rule is not None else None
+        earned = terms.amount_for(base, line.quantity) if terms else Money.zero(base.currency)
         commission = Commission(
             order_line_id=line.id,
             order_id=order.id,
@@ -307,10 +323,11 @@ def create_commissions(order: Order) -> list[Commission]:
             quantity=line.quantity,
             rule_id=rule.id if rule else None,
             rule_version=rule.version if rule else None,
-            rule_kind=rule.kind if rule else None,
-            rate_bps=rule.rate_bps if rule else None,
-            flat_amount=rule.flat_amount if rule else None,
-            cap_amount=rule.cap_amount if rule else None,
+            rule_kind=terms.kind if terms else None,
+            rate_bps=terms.rate_bps if terms else None,
+            flat_amount=terms.flat_amount if terms else None,
+            cap_amount=terms.cap_amount if terms else None,
+            returning_customer=returning,
             original_amount=earned.amount,
             amount=earned.amount,
             earned_amount=0,
@@ -323,14 +340,67 @@ def create_commissions(order: Order) -> list[Commission]:
     return created
 
 
+def month_sales(user_id: int, currency: str, at: datetime) -> tuple[int, int]:
+    """(lines, amount in minor units of ``currency``) the person's commissions redeemed in the
+    calendar month of ``at`` (company time zone) count for tiers. One query."""
+    day = company_date(at)
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    count, amount = db.session.execute(
+        select(
+            func.count(Commission.id),
+            func.coalesce(
+                func.sum(Commission.base_amount).filter(Commission.currency == currency), 0
+            ),
+        ).where(
+            Commission.user_id == user_id,
+            Commission.earned_at >= day_start(first),
+            Commission.earned_at < day_start(following),
+        )
+    ).one()
+    return int(count), int(amount)
+
+
+def apply_tier(commission: Commission, count_before: int, amount_before: int) -> None:
+    """Give a pending commission of a tiered rule the tier its line reaches (see
+    ``perks.commissions.rules``): its terms and amounts as of now, refunds before it was used
+    taken into account. Nothing for a commission without a tiered rule."""
+    rule = commission.rule
+    if rule is None or rule.tier_measure is None or not rule.tiers:
+        return
+    tier = rules.tier_for(rule, count_before, amount_before, commission.base_amount)
+    terms = rules.terms_at_tier(rule, tier)
+    original = terms.amount_for(commission.base, commission.quantity)
+    commission.rate_bps = terms.rate_bps
+    commission.flat_amount = terms.flat_amount
+    commission.tier_threshold = tier.threshold if tier is not None else None
+    commission.tier_measure = rule.tier_measure if tier is not None else None
+    commission.original_amount = original.amount
+    commission.amount = original.amount - removed_share(
+        original, commission.base_amount, commission.refunded_base_amount, full=False
+    )
+
+
 def earn_order(order: Order, at: datetime | None = None) -> list[Commission]:
-    """``order`` was used: its pending commissions are earned (and their people told)."""
+    """``order`` was used: its pending commissions are earned (and their people told); each
+    line of a tiered rule gets its tier first, line by line (see :func:`apply_tier`)."""
     at = at or order.redeemed_at or utcnow()
     earned = []
-    for commission in commissions_of(order):
-        if commission.state is S.PENDING:
-            earn(commission, at)
-            earned.append(commission)
+    pending = [c for c in commissions_of(order) if c.state is S.PENDING]
+    tiered = any(c.rule is not None and c.rule.tier_measure is not None for c in pending)
+    count, amount = 0, 0
+    if tiered:
+        # Two orders of one person used at once would both count the same month: the person's
+        # row is locked until this transaction ends, so their tiered lines are counted in turn.
+        user_id = pending[0].user_id
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        count, amount = month_sales(user_id, order.currency, at)
+    for commission in pending:
+        apply_tier(commission, count, amount)
+        earn(commission, at)
+        earned.append(commission)
+        count += 1
+        amount += commission.base_amount
     db.session.flush()
     notifications.commissions_earned(order, earned)
     return earned

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Enum,
@@ -26,7 +28,10 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,9 +39,10 @@ from perks import glossary
 from perks.db import Base, TimestampMixin, refuse_changes, utcnow
 from perks.i18n import LabelledEnum
 from perks.money import Money, money_column, optional_money_column
+from perks.people.models import EmploymentType
 
 if TYPE_CHECKING:
-    from perks.people.models import User
+    from perks.people.models import Department, User
     from perks.shop.models import Order, OrderLine, Product, ProductCategory
 
 
@@ -60,6 +66,60 @@ class RuleScope(LabelledEnum):
     @property
     def specificity(self) -> int:
         return {RuleScope.DEFAULT: 0, RuleScope.CATEGORY: 1, RuleScope.PRODUCT: 2}[self]
+
+
+class RuleAudience(LabelledEnum):
+    """Whose sales a rule applies to; after the product/category, the most specific audience
+    wins (a named group > a department > an employment type > everyone)."""
+
+    EVERYONE = "everyone", _l("Everyone")
+    EMPLOYMENT_TYPE = "employment_type", _l("An employment type")
+    DEPARTMENT = "department", _l("A department")
+    GROUP = "group", _l("A named group")
+
+    @property
+    def specificity(self) -> int:
+        return {
+            RuleAudience.EVERYONE: 0,
+            RuleAudience.EMPLOYMENT_TYPE: 1,
+            RuleAudience.DEPARTMENT: 2,
+            RuleAudience.GROUP: 3,
+        }[self]
+
+
+class TierMeasure(LabelledEnum):
+    """What a tiered rule counts of a person's redeemed sales in a calendar month."""
+
+    COUNT = "count", _l("Number of order lines sold")
+    AMOUNT = "amount", _l("Amount sold")
+
+
+#: the people of each named group (``CommissionGroup.members``)
+commission_group_member = Table(
+    "commission_group_member",
+    Base.metadata,
+    Column(
+        "group_id",
+        ForeignKey("commission_group.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class CommissionGroup(TimestampMixin, Base):
+    """A named group of people a commission rule may target ("Tour partners in Đà Nẵng"),
+    kept by finance on its own page (every change audited)."""
+
+    __tablename__ = "commission_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    members: Mapped[list[User]] = relationship(
+        secondary=commission_group_member, order_by="User.name"
+    )
 
 
 class RuleKind(LabelledEnum):
@@ -96,6 +156,17 @@ class CommissionRule(TimestampMixin, Base):
         ),
         CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="effective"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(
+            "(audience = 'everyone' AND employment_type IS NULL AND department_id IS NULL"
+            " AND group_id IS NULL)"
+            " OR (audience = 'employment_type' AND employment_type IS NOT NULL"
+            " AND department_id IS NULL AND group_id IS NULL)"
+            " OR (audience = 'department' AND department_id IS NOT NULL"
+            " AND employment_type IS NULL AND group_id IS NULL)"
+            " OR (audience = 'group' AND group_id IS NOT NULL AND employment_type IS NULL"
+            " AND department_id IS NULL)",
+            name="audience",
+        ),
         Index("ix_commission_rule_scope_from", "scope", "effective_from"),
     )
 
@@ -122,10 +193,25 @@ class CommissionRule(TimestampMixin, Base):
     #: finance's own note ("summer campaign")
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: whose sales it applies to (with the one of the three below its audience names)
+    audience: Mapped[RuleAudience] = mapped_column(
+        _enum(RuleAudience), default=RuleAudience.EVERYONE, server_default="everyone"
+    )
+    employment_type: Mapped[EmploymentType | None] = mapped_column(_enum(EmploymentType))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("commission_group.id"), index=True)
+    #: None: no tiers; else what the tiers' thresholds count (``CommissionTier``)
+    tier_measure: Mapped[TierMeasure | None] = mapped_column(_enum(TierMeasure))
 
     category: Mapped[ProductCategory | None] = relationship(lazy="joined")
     product: Mapped[Product | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    group: Mapped[CommissionGroup | None] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()
+    #: the tiers above the rule's own terms (its terms are the tier from 0), lowest first
+    tiers: Mapped[list[CommissionTier]] = relationship(
+        order_by="CommissionTier.threshold", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     flat = optional_money_column("flat_amount")
     cap = optional_money_column("cap_amount")
@@ -143,6 +229,44 @@ class CommissionRule(TimestampMixin, Base):
         if self.scope is RuleScope.CATEGORY and self.category is not None:
             return self.category.name
         return str(_l("Every product"))
+
+    @property
+    def audience_name(self) -> str:
+        """Whose sales it applies to, in the page's language."""
+        if self.audience is RuleAudience.EMPLOYMENT_TYPE and self.employment_type is not None:
+            return str(self.employment_type.label)
+        if self.audience is RuleAudience.DEPARTMENT and self.department is not None:
+            return self.department.name
+        if self.audience is RuleAudience.GROUP and self.group is not None:
+            return self.group.name
+        return str(_l("Everyone"))
+
+
+class CommissionTier(Base):
+    """One tier of a rule: from ``threshold`` (order lines, or minor units of the order's
+    currency, sold in the calendar month: see ``perks.commissions.rules``), the rule pays this
+    rate or amount instead of its own. Of the rule's kind: a percentage rule's tiers are
+    percentages, a flat rule's flat amounts. Part of the rule's terms: a change is a new
+    version of the rule."""
+
+    __tablename__ = "commission_tier"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "threshold"),
+        CheckConstraint("threshold > 0", name="threshold"),
+        CheckConstraint(
+            "(rate_bps IS NOT NULL AND rate_bps >= 0 AND rate_bps <= 10000"
+            " AND flat_amount IS NULL)"
+            " OR (flat_amount IS NOT NULL AND flat_amount >= 0 AND rate_bps IS NULL)",
+            name="terms",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("commission_rule.id", ondelete="CASCADE"))
+    #: lines sold, or minor units sold (in the order's currency), from which the tier applies
+    threshold: Mapped[int] = mapped_column(BigInteger)
+    rate_bps: Mapped[int | None] = mapped_column(Integer)
+    flat_amount: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- commissions -----------------------------------------------------------------------------
@@ -228,8 +352,14 @@ class Commission(TimestampMixin, Base):
     rate_bps: Mapped[int | None] = mapped_column(Integer)
     flat_amount: Mapped[int | None] = mapped_column(BigInteger)
     cap_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: the tier it got (its threshold and measure) when it was redeemed; None: the rule's own
+    tier_threshold: Mapped[int | None] = mapped_column(BigInteger)
+    tier_measure: Mapped[TierMeasure | None] = mapped_column(_enum(TierMeasure))
+    #: the customer was the person's returning customer (``perks.referrals.attribution``)
+    returning_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    #: the rule applied to the base, when the order was paid
+    #: the rule applied to the base, when the order was paid (for a tiered rule: its own
+    #: terms until it is redeemed, then the tier it got)
     original_amount: Mapped[int] = mapped_column(BigInteger)
     #: what it is worth now: the original less what refunds took back
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -25,12 +25,14 @@ from perks.commissions.models import (
     EntryKind,
     LedgerEntry,
     RuleKind,
+    TierMeasure,
     VoidReason,
 )
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
 from perks.people.models import User
+from perks.referrals.models import ReferralLink
 from perks.shop.models import Order
 
 S = CommissionState
@@ -72,6 +74,21 @@ def rate_text(commission: Commission) -> str:
             rate=text,
             cap=format_money(commission.money(commission.cap_amount)),
         )
+    if commission.tier_threshold is not None:
+        if commission.tier_measure is TierMeasure.AMOUNT:
+            text = _(
+                "%(rate)s (tier from %(amount)s sold this month)",
+                rate=text,
+                amount=format_money(commission.money(commission.tier_threshold)),
+            )
+        else:
+            text = _(
+                "%(rate)s (tier from %(count)d lines sold this month)",
+                rate=text,
+                count=commission.tier_threshold,
+            )
+    if commission.returning_customer:
+        text = _("%(rate)s, returning customer", rate=text)
     return text
 
 
@@ -420,5 +437,17 @@ def people_choices() -> list[tuple[int, str]]:
         (user_id, f"{name} <{email}>")
         for user_id, name, email in db.session.execute(
             select(User.id, User.name, User.email).order_by(User.name, User.id)
+        )
+    ]
+
+
+def sellers_choices() -> list[tuple[int, str]]:
+    """People who have a referral link, by name (with their e-mail, as names repeat)."""
+    return [
+        (user_id, f"{name} <{email}>")
+        for user_id, name, email in db.session.execute(
+            select(User.id, User.name, User.email)
+            .where(User.id.in_(select(ReferralLink.user_id)))
+            .order_by(User.name, User.id)
         )
     ]

@@ -15,15 +15,37 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from perks import audit, rule_history
-from perks.commissions.models import Commission, CommissionRule, RuleKind, RuleScope
+from perks.commissions.models import (
+    Commission,
+    CommissionGroup,
+    CommissionRule,
+    CommissionTier,
+    RuleAudience,
+    RuleKind,
+    RuleScope,
+    TierMeasure,
+)
 from perks.commissions.rules import RuleTerms, terms_of
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date
 from perks.money import Money
-from perks.people.models import User
+from perks.people.models import Department, EmploymentType, User
 from perks.shop.models import Product, ProductCategory
+
+#: most tiers a rule may have
+MAX_TIERS = 10
+
+
+@dataclass(frozen=True)
+class TierData:
+    """One tier: from ``threshold`` (lines, or minor units), ``rate_bps`` or ``flat_amount``."""
+
+    threshold: int
+    rate_bps: int | None = None
+    flat_amount: int | None = None
+
 
 #: the currencies rules may be written in (the storefront's)
 RULE_CURRENCIES = ("VND", "USD")
@@ -49,6 +71,12 @@ class RuleData:
     currency: str | None = None
     effective_to: date | None = None
     note: str = ""
+    audience: RuleAudience = RuleAudience.EVERYONE
+    employment_type: EmploymentType | None = None
+    department_id: int | None = None
+    group_id: int | None = None
+    tier_measure: TierMeasure | None = None
+    tiers: tuple[TierData, ...] = ()
 
     @property
     def terms(self) -> RuleTerms:
@@ -74,6 +102,12 @@ def rule_data_of(rule: CommissionRule) -> RuleData:
         currency=rule.currency,
         effective_to=rule.effective_to,
         note=rule.note,
+        audience=rule.audience,
+        employment_type=rule.employment_type,
+        department_id=rule.department_id,
+        group_id=rule.group_id,
+        tier_measure=rule.tier_measure,
+        tiers=tuple(TierData(t.threshold, t.rate_bps, t.flat_amount) for t in rule.tiers),
     )
 
 
@@ -127,7 +161,53 @@ def check_rule_data(data: RuleData) -> RuleData:
             raise ValidationFailed(_("A cap needs its currency."))
     if data.effective_to is not None and data.effective_to < data.effective_from:
         raise ValidationFailed(_("The last day cannot be before the first day."))
+    data = _check_audience(data)
+    data = _check_tiers(data)
     return replace(data, note=data.note.strip())
+
+
+def _check_audience(data: RuleData) -> RuleData:
+    """Raises ValidationFailed: the audience's employment type, department or group is
+    missing or unknown."""
+    if data.audience is RuleAudience.EMPLOYMENT_TYPE:
+        if data.employment_type is None:
+            raise ValidationFailed(_("Choose the employment type the rule is for."))
+        return replace(data, department_id=None, group_id=None)
+    if data.audience is RuleAudience.DEPARTMENT:
+        if data.department_id is None or db.session.get(Department, data.department_id) is None:
+            raise ValidationFailed(_("Choose the department the rule is for."))
+        return replace(data, employment_type=None, group_id=None)
+    if data.audience is RuleAudience.GROUP:
+        if data.group_id is None or db.session.get(CommissionGroup, data.group_id) is None:
+            raise ValidationFailed(_("Choose the group the rule is for."))
+        return replace(data, employment_type=None, department_id=None)
+    return replace(data, employment_type=None, department_id=None, group_id=None)
+
+
+def _check_tiers(data: RuleData) -> RuleData:
+    """Raises ValidationFailed: tiers without a measure (or the reverse), too many, a
+    threshold that is not positive or repeated, a rate or amount that does not fit the
+    rule's kind."""
+    if not data.tiers:
+        return replace(data, tier_measure=None)
+    if data.tier_measure is None:
+        raise ValidationFailed(_("Choose what the tiers count."))
+    if len(data.tiers) > MAX_TIERS:
+        raise ValidationFailed(_("A rule has at most %(most)d tiers.", most=MAX_TIERS))
+    thresholds = [t.threshold for t in data.tiers]
+    if any(t <= 0 for t in thresholds) or len(set(thresholds)) != len(thresholds):
+        raise ValidationFailed(_("Each tier starts at its own threshold, above zero."))
+    tiers = []
+    for tier in sorted(data.tiers, key=lambda t: t.threshold):
+        if data.kind is RuleKind.PERCENT:
+            if tier.rate_bps is None or not 0 <= tier.rate_bps <= 10_000:
+                raise ValidationFailed(_("Enter a rate between 0 and 100%."))
+            tiers.append(TierData(tier.threshold, rate_bps=tier.rate_bps))
+        else:
+            if tier.flat_amount is None or tier.flat_amount < 0:
+                raise ValidationFailed(_("Enter the amount earned per unit."))
+            tiers.append(TierData(tier.threshold, flat_amount=tier.flat_amount))
+    return replace(data, tiers=tuple(tiers))
 
 
 def _apply(rule: CommissionRule, data: RuleData) -> None:
@@ -142,6 +222,15 @@ def _apply(rule: CommissionRule, data: RuleData) -> None:
     rule.effective_from = data.effective_from
     rule.effective_to = data.effective_to
     rule.note = data.note
+    rule.audience = data.audience
+    rule.employment_type = data.employment_type
+    rule.department_id = data.department_id
+    rule.group_id = data.group_id
+    rule.tier_measure = data.tier_measure
+    rule.tiers = [
+        CommissionTier(threshold=t.threshold, rate_bps=t.rate_bps, flat_amount=t.flat_amount)
+        for t in data.tiers
+    ]
 
 
 def _audit_details(data: RuleData) -> dict[str, object]:
@@ -156,6 +245,12 @@ def _audit_details(data: RuleData) -> dict[str, object]:
         "currency": data.currency,
         "effective_from": data.effective_from.isoformat(),
         "effective_to": data.effective_to.isoformat() if data.effective_to else None,
+        "audience": data.audience.value,
+        "employment_type": data.employment_type.value if data.employment_type else None,
+        "department_id": data.department_id,
+        "group_id": data.group_id,
+        "tier_measure": data.tier_measure.value if data.tier_measure else None,
+        "tiers": [[t.threshold, t.rate_bps, t.flat_amount] for t in data.tiers],
     }
 
 
@@ -177,6 +272,20 @@ def rule_terms(rule: CommissionRule) -> dict[str, object]:
         "effective_from": rule.effective_from.isoformat(),
         "effective_to": rule.effective_to.isoformat() if rule.effective_to else None,
         "version": rule.version,
+        "audience": rule.audience.value,
+        # an employment type by its value (shown in the reader's language), a department or a
+        # group by its name
+        "employment_type": rule.employment_type.value if rule.employment_type else None,
+        "audience_target": (
+            str(rule.audience_name)
+            if rule.audience in (RuleAudience.DEPARTMENT, RuleAudience.GROUP)
+            else None
+        ),
+        "tier_measure": rule.tier_measure.value if rule.tier_measure else None,
+        "tiers": [
+            {"threshold": t.threshold, "rate_bps": t.rate_bps, "flat_amount": t.flat_amount}
+            for t in rule.tiers
+        ],
     }
 
 
@@ -216,7 +325,8 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
 def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
     """Change a rule. Not applied yet: changed in place. Applied: a new version with ``data``
     from ``data.effective_from`` (after the old one's first day); the old one ends the day
-    before. What it applies to (scope, product, category) stays the same.
+    before. What it applies to (scope, product, category) and whose sales (its audience) stay
+    the same; its terms and tiers may change.
 
     Returns the rule now in force (the same row, or the new version).
 
@@ -229,7 +339,16 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
     with transaction():
         old = get_rule(rule_id)
         data = check_rule_data(
-            replace(data, scope=old.scope, category_id=old.category_id, product_id=old.product_id)
+            replace(
+                data,
+                scope=old.scope,
+                category_id=old.category_id,
+                product_id=old.product_id,
+                audience=old.audience,
+                employment_type=old.employment_type,
+                department_id=old.department_id,
+                group_id=old.group_id,
+            )
         )
         if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == old.id))):
             raise Conflict(_("A newer version replaced this rule: change that one."))

@@ -11,13 +11,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.commissions import queries, services
+from perks.commissions import personal, queries, services
 from perks.commissions.charts import earnings_chart
+from perks.commissions.forms import PersonPreviewForm
 from perks.commissions.models import Commission
 from perks.db import utcnow
 from perks.i18n import company_date
 from perks.money import Money
 from perks.people.access import login_required
+from perks.people.models import Role
+from perks.referrals import returning
 
 bp = Blueprint("commissions", __name__)
 
@@ -73,16 +76,40 @@ def my_earnings() -> str:
         chart=my_earnings_chart(monthly),
         currency=currency,
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
+        tiers=personal.tier_progress(current_user, utcnow(), currency),
     )
+
+
+def _preview_people() -> list[tuple[int, str]]:
+    """Whom the preview may be for: finance and administrators choose anyone with a referral
+    link; everyone else previews for themselves."""
+    if current_user.has_role(Role.FINANCE):
+        return queries.sellers_choices()
+    return [(current_user.id, current_user.name)]
 
 
 @bp.get("/earnings/rules")
 @login_required
-def rules() -> str:
+def rules() -> str | tuple[str, int]:
     rules = queries.live_rules(company_date(utcnow()))
-    return render_template(
+    products, _categories = services.rule_choices()
+    form = PersonPreviewForm(request.args, people=_preview_people(), products=products)
+    preview = None
+    status = 200
+    if "product" in request.args:
+        if form.validate():
+            preview = personal.preview_for(form.person.data, form.product.data, utcnow())
+        else:
+            status = 400
+    elif request.method == "GET":
+        form.person.data = current_user.id
+    page = render_template(
         "commissions/rules.html",
         rules=rules,
         examples=services.rule_examples(rules, current_app.config["DEFAULT_CURRENCY"]),
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
+        form=form,
+        preview=preview,
+        returning=returning.current_policy(),
     )
+    return page, status

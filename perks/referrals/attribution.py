@@ -13,13 +13,19 @@ Precedence, first that applies:
    no link, ``flagged``; the reason is ``SELF_REFERRAL`` when a link the buyer brought (the
    typed code's, or the cookie's within the window, paused or not) is their own, else
    ``EMPLOYEE_BUYER``.
-2. **A typed code beats the cookie.** The customer said so explicitly at checkout, after
+2. **A returning customer stays with the person they bought through** (off by default;
+   ``perks.referrals.returning``): when finance sets a window and the buyer's e-mail
+   (normalised) paid an order that earned for a person within it, the order earns for that
+   person again, with the reason ``RETURNING_CUSTOMER``, whatever link was clicked or code
+   typed since, as long as that person's link can still earn (not paused, person active).
+   Outside the window, or with 0 days, the rules below decide, and the last click wins.
+3. **A typed code beats the cookie.** The customer said so explicitly at checkout, after
    any click. A typed code that is unknown, paused or of a deactivated person does not count;
    the cookie is then used if it can be.
-3. **The cookie**, if it is within ``ATTRIBUTION_WINDOW_DAYS`` of its click (inclusive), and
+4. **The cookie**, if it is within ``ATTRIBUTION_WINDOW_DAYS`` of its click (inclusive), and
    its link is neither paused nor its owner deactivated. Each human click overwrites the
    cookie, so the last click wins.
-4. Otherwise no link, and the reason says why: the typed code's problem (``UNKNOWN_CODE``,
+5. Otherwise no link, and the reason says why: the typed code's problem (``UNKNOWN_CODE``,
    ``PAUSED``, ``DEACTIVATED``) if a code was typed, else the cookie's (``EXPIRED``,
    ``PAUSED``, ``DEACTIVATED``), else ``NONE`` (no cookie, or one that is not ours).
 
@@ -44,6 +50,7 @@ from sqlalchemy import select
 from perks.extensions import db
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
+from perks.referrals.returning import returning_link
 from perks.referrals.services import link_by_code
 from perks.shop.attribution import (
     REFERRAL_COOKIE,
@@ -200,6 +207,9 @@ def attribute_order(
         reason = AttributionReason.SELF_REFERRAL if own else AttributionReason.EMPLOYEE_BUYER
         return Attribution(None, reason, flagged=True)
 
+    kept = returning_link(buyer_email, now)
+    if kept is not None and _problem(kept) is None:
+        return Attribution(kept, AttributionReason.RETURNING_CUSTOMER)
     if typed_link is not None and typed_reason is None:
         return Attribution(typed_link, AttributionReason.TYPED_CODE)
     if cookie_link is not None and cookie_reason is None and cookie is not None:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -168,3 +169,29 @@ class ClickRollup(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     through: Mapped[date | None] = mapped_column(Date)
+
+
+#: the one row of ``returning_customer_settings``
+RETURNING_ROW_ID = 1
+#: the longest returning-customer window finance may set (days)
+MAX_RETURNING_DAYS = 3650
+
+
+class ReturningCustomerSettings(TimestampMixin, Base):
+    """How long a customer stays with the person whose link they bought through, as finance
+    last saved it (one row, or none yet: 0 days, off). See ``perks.referrals.attribution``."""
+
+    __tablename__ = "returning_customer_settings"
+    __table_args__ = (
+        CheckConstraint(f"id = {RETURNING_ROW_ID}", name="one_row"),
+        CheckConstraint(f"window_days >= 0 AND window_days <= {MAX_RETURNING_DAYS}", name="days"),
+        CheckConstraint("rate_bps IS NULL OR (rate_bps >= 0 AND rate_bps <= 10000)", name="rate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: 0: off (the last click wins, always)
+    window_days: Mapped[int] = mapped_column(Integer, default=0)
+    #: a returning customer's order lines earn this percentage (basis points) instead of the
+    #: rule's terms; None: the rule's own terms (tiers included)
+    rate_bps: Mapped[int | None] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

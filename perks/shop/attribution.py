@@ -40,6 +40,7 @@ class AttributionReason(LabelledEnum):
     PAUSED = "paused", _l("Referral link paused")
     DEACTIVATED = "deactivated", _l("Referrer no longer with the company")
     UNKNOWN_CODE = "unknown_code", _l("Unknown referral code")
+    RETURNING_CUSTOMER = "returning_customer", _l("Returning customer")
 
 
 @dataclass(frozen=True, slots=True)

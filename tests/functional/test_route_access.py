@@ -128,11 +128,22 @@ def samples() -> dict[str, int]:
         "link": link.id,
         "link_code": link.code,
         "commission_rule": factories.CommissionRuleFactory().id,
+        "commission_group": _commission_group(person).id,
         "stripe_event": stripe_event.id,
         "payout_batch": _draft_payout_batch().id,
         "notification": factories.NotificationFactory(user=person).id,
         "rating": _rating(person).id,
     }
+
+
+def _commission_group(person):  # type: ignore[no-untyped-def]
+    """A named group of commission rules with ``person`` in it."""
+    from perks.commissions.models import CommissionGroup
+
+    group = CommissionGroup(name="Đối tác", note="", members=[person])
+    db.session.add(group)
+    db.session.commit()
+    return group
 
 
 def _rating(person):  # type: ignore[no-untyped-def]

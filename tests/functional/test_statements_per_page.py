@@ -24,7 +24,9 @@ from perks.catalog import claims, draws
 from perks.catalog import services as catalog
 from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkStatus
 from perks.catalog.services import PerkData
+from perks.commissions import groups as commission_groups
 from perks.commissions import ledger
+from perks.commissions.models import CommissionTier, RuleScope, TierMeasure
 from perks.extensions import db
 from perks.feedback import items as feedback
 from perks.feedback import ratings, surveys
@@ -133,6 +135,8 @@ SHOWS_THE_ROWS = {
     "commissions.my_earnings",
     "commissions_finance.adjustments",
     "commissions_finance.flagged",
+    "commissions_finance.group",
+    "commissions_finance.groups_index",
     "commissions_finance.index",
     "feedback.answer_times",
     "feedback.desks",
@@ -222,6 +226,9 @@ def _start(viewers: dict[str, User]) -> World:
     category = factories.ProductCategoryFactory()
     product = factories.ProductFactory(category=category)
     link = factories.ReferralLinkFactory(user=employee)
+    commission_group = commission_groups.create_group(
+        "Đối tác", "", actor=viewers[Role.FINANCE.value]
+    )
     stripe_event = _stripe_event("evt_sample")
     claim = claims.claim_perk(perk.id, employee)
     occasions.add_vietnamese_calendar(actor=viewers[Role.HR.value])
@@ -316,6 +323,7 @@ def _start(viewers: dict[str, User]) -> World:
         link=link.id,
         link_code=link.code,
         commission_rule=rule.id,
+        commission_group=commission_group.id,
         stripe_event=stripe_event.id,
     )
     return world
@@ -436,6 +444,17 @@ def grow(world: World, scale: int) -> None:
             Click(link_id=suspicious.id, clicked_at=now, ip_hash=f"{i:064x}", is_bot=True)
             for i in range(BOT_SHARE_MIN_CLICKS + SAME_VISITOR_CLICKS_PER_DAY)
         )
+        db.session.commit()
+        # A named group of commission rules and a member more in the sample one; a tiered rule
+        # for the unit's first product (the earnings page shows each tiered rule's progress).
+        commission_groups.create_group(f"Nhóm {n}", "", actor=finance)
+        commission_groups.add_member(samples["commission_group"], team[0].id, actor=finance)
+        tiered = factories.CommissionRuleFactory(
+            scope=RuleScope.PRODUCT,
+            product_id=unit_products[0].id,
+            tier_measure=TierMeasure.COUNT,
+        )
+        tiered.tiers = [CommissionTier(threshold=2, rate_bps=1200)]
         db.session.commit()
         # Orders: paid and used (payable), paid and refunded in part, paid only, pending.
         for person in [employee, manager, sample_person, *team]:

@@ -17,10 +17,19 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from perks.commissions import ledger
-from perks.commissions.models import Commission, LedgerEntry, RuleKind, RuleScope
+from perks.commissions.models import (
+    Commission,
+    CommissionTier,
+    LedgerEntry,
+    RuleAudience,
+    RuleKind,
+    RuleScope,
+    TierMeasure,
+)
 from perks.commissions.verify import verify_ledger
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import EmploymentType
 from perks.shop.models import DisputeStatus
 from perks.shop.redemption import why_not_redeemable
 from tests import factories
@@ -93,6 +102,14 @@ def test_the_ledger_always_adds_up(prices, story):
         if i == 0:
             products.append((capped, 2))
         orders.append(referred_order_of(products, employee=employees[i % EMPLOYEES]))
+    adjusted, paid = tell(story, orders, employees, finance)
+    check(employees, adjusted, paid)
+
+
+def tell(
+    story: list[tuple], orders: list, employees: list, finance: object
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Play ``story`` on ``orders``; return what was adjusted and paid per person."""
     payroll = Payroll()
     adjusted: dict[int, int] = defaultdict(int)
     paid: dict[int, int] = defaultdict(int)
@@ -124,6 +141,11 @@ def test_the_ledger_always_adds_up(prices, story):
             ledger.record_adjustment(person.id, Money(event[2], "VND"), "test", actor=finance)
             adjusted[person.id] += event[2]
 
+    return adjusted, paid
+
+
+def check(employees: list, adjusted: dict[int, int], paid: dict[int, int]) -> None:
+    """Ledger sums equal the states; verify-ledger agrees."""
     db.session.expire_all()
     for person in employees:
         earned, reversed_ = db.session.execute(
@@ -145,3 +167,67 @@ def test_the_ledger_always_adds_up(prices, story):
     # the story's ticks ran up to 40 days ahead: check as of then
     report = verify_ledger(now=after_holding(60))
     assert report.problems == []
+
+
+@pytest.mark.usefixtures("app")
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(prices=prices, story=events, contractor=st.booleans())
+def test_the_ledger_adds_up_with_tiers_and_audiences(prices, story, contractor):
+    """The same stories, with a tiered default rule counting lines, a tiered flat rule
+    counting amount, and a contractors' rule: every tiered commission keeps a tier its line
+    could reach, and the ledger still adds up."""
+    db.session.remove()
+    clean_database()
+    tiered = factories.CommissionRuleFactory(rate_bps=500, tier_measure=TierMeasure.COUNT)
+    tiered.tiers = [
+        CommissionTier(threshold=2, rate_bps=1000),
+        CommissionTier(threshold=4, rate_bps=1500),
+    ]
+    factories.CommissionRuleFactory(
+        rate_bps=700,
+        audience=RuleAudience.EMPLOYMENT_TYPE,
+        employment_type=EmploymentType.CONTRACTOR,
+    )
+    finance = factories.UserFactory(roles={factories.Role.FINANCE})
+    employees = [
+        factories.UserFactory(),
+        factories.UserFactory(
+            employment_type=EmploymentType.CONTRACTOR if contractor else EmploymentType.STAFF
+        ),
+    ]
+    flat = factories.ProductFactory(price_amount=1_999_999)
+    flat_rule = factories.CommissionRuleFactory(
+        scope=RuleScope.PRODUCT,
+        product_id=flat.id,
+        kind=RuleKind.FLAT,
+        rate_bps=None,
+        flat_amount=70_001,
+        cap_amount=150_000,
+        currency="VND",
+        tier_measure=TierMeasure.AMOUNT,
+    )
+    flat_rule.tiers = [CommissionTier(threshold=3_000_000, flat_amount=90_000)]
+    db.session.commit()
+    orders = []
+    for i, lines in enumerate(prices):
+        products = [(factories.ProductFactory(price_amount=p), q) for p, q in lines]
+        if i == 0:
+            products.append((flat, 2))
+        orders.append(referred_order_of(products, employee=employees[i % EMPLOYEES]))
+    adjusted, paid = tell(story, orders, employees, finance)
+    check(employees, adjusted, paid)
+    for commission in db.session.scalars(select(Commission)):
+        if commission.tier_threshold is not None:
+            assert commission.earned_at is not None
+            assert commission.tier_measure is not None
+        if (
+            contractor
+            and commission.user_id == employees[1].id
+            and commission.product_id != flat.id
+        ):
+            assert commission.rate_bps == 700
+            assert commission.tier_threshold is None

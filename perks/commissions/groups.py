@@ -1,0 +1,129 @@
+"""Named groups of people that commission rules may target ("Tour partners in Đà Nẵng").
+
+Finance (or an administrator) keeps them on their own page: create a group, add and remove
+members. Each change is audited in its own transaction. A group's rules apply to its
+members' sales from the moment they are members (rules are matched when an order is paid).
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from perks import audit
+from perks.commissions.models import CommissionGroup, CommissionRule, commission_group_member
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.people.models import User
+
+MAX_NAME_LENGTH = 80
+
+
+def all_groups() -> list[tuple[CommissionGroup, int, int]]:
+    """Every group by name, with how many members and rules it has. Three queries."""
+    groups = list(db.session.scalars(select(CommissionGroup).order_by(CommissionGroup.name)))
+    members: dict[int, int] = dict(
+        db.session.execute(
+            select(commission_group_member.c.group_id, func.count()).group_by(
+                commission_group_member.c.group_id
+            )
+        ).all()
+    )
+    rules: dict[int, int] = {
+        int(group_id or 0): int(n)
+        for group_id, n in db.session.execute(
+            select(CommissionRule.group_id, func.count())
+            .where(CommissionRule.group_id.is_not(None))
+            .group_by(CommissionRule.group_id)
+        ).all()
+    }
+    return [(g, int(members.get(g.id, 0)), int(rules.get(g.id, 0))) for g in groups]
+
+
+def group_choices() -> list[tuple[int, str]]:
+    return [
+        (g.id, g.name)
+        for g in db.session.scalars(select(CommissionGroup).order_by(CommissionGroup.name))
+    ]
+
+
+def get_group(group_id: int) -> CommissionGroup:
+    """Raises NotFound."""
+    group = db.session.get(CommissionGroup, group_id)
+    if group is None:
+        raise NotFound()
+    return group
+
+
+def create_group(name: str, note: str, *, actor: User) -> CommissionGroup:
+    """Add an empty group.
+
+    Raises:
+        ValidationFailed: an empty or too long name.
+        Conflict: a group of that name exists.
+    """
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise ValidationFailed(_("Enter the group's name (at most 80 characters)."))
+    taken = db.session.scalar(
+        select(CommissionGroup.id).where(func.lower(CommissionGroup.name) == name.lower())
+    )
+    if taken is not None:
+        raise Conflict(_("A group of that name exists."))
+    try:
+        with transaction():
+            group = CommissionGroup(name=name, note=(note or "").strip()[:200])
+            db.session.add(group)
+            db.session.flush()
+            audit.record("commissions.group_created", actor=actor, target=group, name=name)
+            return group
+    except IntegrityError as error:
+        raise Conflict(_("A group of that name exists.")) from error
+
+
+def add_member(group_id: int, user_id: int, *, actor: User) -> CommissionGroup:
+    """Make a person a member (nothing changes if they are one already).
+
+    Raises:
+        NotFound: no such group or person.
+    """
+    with transaction():
+        group = get_group(group_id)
+        person = db.session.get(User, user_id)
+        if person is None:
+            raise NotFound()
+        if person not in group.members:
+            group.members.append(person)
+            db.session.flush()
+            audit.record(
+                "commissions.group_member_added",
+                actor=actor,
+                target=group,
+                user_id=person.id,
+                name=group.name,
+            )
+        return group
+
+
+def remove_member(group_id: int, user_id: int, *, actor: User) -> CommissionGroup:
+    """Take a person out of a group (nothing changes if they are not in it).
+
+    Raises:
+        NotFound: no such group.
+    """
+    with transaction():
+        group = get_group(group_id)
+        person = next((m for m in group.members if m.id == user_id), None)
+        if person is not None:
+            group.members.remove(person)
+            db.session.flush()
+            audit.record(
+                "commissions.group_member_removed",
+                actor=actor,
+                target=group,
+                user_id=user_id,
+                name=group.name,
+            )
+        return group
