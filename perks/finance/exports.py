@@ -8,9 +8,13 @@ README; names never change, new columns are only ever added at the end):
 * ``ledger``: the ledger itself: one row per entry, lean.
 
 Amounts are numbers in the currency's major unit with its decimals (VND whole đồng, USD with
-cents), signed as in the ledger; the currency has its own column. Dates are ISO 8601 in the
-company's time zone with their offset. Text cells are neutralised against formula injection
-(see ``perks.finance.tabular``).
+cents), signed as in the ledger; the currency has its own column. Dates are in the company's
+time zone: in CSV ISO 8601 text with their offset, in XLSX date-time cells (serial numbers
+with a date format, so a spreadsheet sorts and filters them by year, month and day). Text
+cells are neutralised against formula injection (see ``perks.finance.tabular``).
+
+An XLSX download is streamed like a CSV one: its first bytes leave before the first row is
+read, and the zip is written front to back as the rows arrive (``tabular.xlsx_chunks``).
 
 Rows come from a server-side cursor on PostgreSQL (psycopg's named cursor read with
 ``fetchmany``: neither the database driver nor SQLAlchemy ever holds more than one batch),
@@ -37,7 +41,19 @@ from typing import IO, Any
 from babel.numbers import get_currency_precision, list_currencies
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, Text, case, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    DateTime,
+    Numeric,
+    Select,
+    Text,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from perks import audit, background
@@ -51,10 +67,14 @@ from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter, entries_query
 from perks.finance.tabular import (
     FORMULA_TRIGGERS,
+    SERIAL_DECIMALS,
     Number,
+    Serial,
     StreamingXlsx,
     amount_text,
     csv_chunks,
+    excel_serial,
+    xlsx_chunks,
 )
 from perks.i18n import company_zone
 from perks.people.models import Department, User
@@ -81,7 +101,7 @@ class Cell(enum.Enum):
     CODE = "code"  # text the app makes (numbers, states, currencies): as is
     MONEY = "money"  # minor units → a number in the major unit of the row's currency
     RATE = "rate"  # basis points → a percentage number (250 → 2.50)
-    DATETIME = "datetime"  # → ISO 8601 in the company's time zone
+    DATETIME = "datetime"  # → ISO 8601 (CSV) or a date-time cell (XLSX), company time
 
 
 @dataclass(frozen=True)
@@ -114,16 +134,16 @@ class Export:
         locale: str = "vi",
         *,
         in_database: bool = False,
-        neutralise: bool = True,
+        for_xlsx: bool = False,
     ) -> Select:
         """The export's query, ordered by entry. ``in_database`` (PostgreSQL only): the cells
-        come out formatted, and neutralised unless ``neutralise`` is False (XLSX marks them
-        itself)."""
+        come out formatted: for CSV, text neutralised and dates as ISO text; ``for_xlsx``,
+        text as is (XLSX marks it itself) and dates as serial numbers."""
         query, exprs = self.build(chosen, locale)
         if in_database:
             currency = exprs[self.header.index("currency")]
             exprs = [
-                _pg_cell(column, expr, currency, neutralise=neutralise).label(column.name)
+                _pg_cell(column, expr, currency, for_xlsx=for_xlsx).label(column.name)
                 for column, expr in zip(self.columns, exprs, strict=True)
             ]
         return query.with_only_columns(*exprs, maintain_column_froms=False).order_by(LedgerEntry.id)
@@ -255,14 +275,25 @@ def _neutralised_sql(value: Any) -> Any:
     )
 
 
-def _pg_cell(column: Column, expr: Any, currency: Any, *, neutralise: bool) -> Any:
+def _serial_sql(expr: Any) -> Any:
+    """A timestamp as a spreadsheet serial number in the session's time zone (the
+    company's), to the second, as text with ``SERIAL_DECIMALS`` decimals: the same text as
+    ``tabular.excel_serial`` (numeric arithmetic, rounded half up like it)."""
+    local = func.date_trunc(literal_column("'second'"), cast(expr, DateTime(timezone=False)))
+    days = cast(extract("epoch", local), Numeric) / 86400 + 25569
+    return cast(func.round(days, SERIAL_DECIMALS), Text)
+
+
+def _pg_cell(column: Column, expr: Any, currency: Any, *, for_xlsx: bool) -> Any:
     if column.cell is Cell.MONEY:
         return _major_units_sql(expr, currency)
     if column.cell is Cell.RATE:
         return cast(func.round(cast(expr, Numeric) / 100, 2), Text)
     if column.cell is Cell.DATETIME:
+        if for_xlsx:
+            return _serial_sql(expr)
         return func.to_char(expr, literal_column(f"'{PG_ISO_FORMAT}'"))
-    if column.cell is Cell.TEXT and neutralise:
+    if column.cell is Cell.TEXT and not for_xlsx:
         return _neutralised_sql(expr)
     if column.cell is Cell.CODE:
         return cast(expr, Text)
@@ -362,8 +393,11 @@ def _exponent(cache: dict[str, int], currency: str) -> int:
     return exponent
 
 
-def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
-    """A function turning a plain database row into cells, in Python (see ``Cell``)."""
+def row_converter(
+    columns: Sequence[Column], *, for_xlsx: bool = False
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function turning a plain database row into cells, in Python (see ``Cell``): dates
+    as ISO text, or ``for_xlsx`` as serial numbers."""
     zone = company_zone()
     currency_index = next(i for i, c in enumerate(columns) if c.name == "currency")
     money = tuple(i for i, c in enumerate(columns) if c.cell is Cell.MONEY)
@@ -384,7 +418,8 @@ def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
             if value is not None:
                 if value.tzinfo is None:  # SQLite hands back naive UTC
                     value = value.replace(tzinfo=UTC)
-                cells[i] = value.astimezone(zone).isoformat(timespec="seconds")
+                local = value.astimezone(zone)
+                cells[i] = excel_serial(local) if for_xlsx else local.isoformat(timespec="seconds")
         for i in rates:
             value = cells[i]
             if value is not None:
@@ -399,8 +434,10 @@ def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
 
 
 def number_marker(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
-    """For rows formatted by PostgreSQL: mark amounts and rates as numbers (for XLSX)."""
+    """For rows formatted by PostgreSQL: mark amounts and rates as numbers and dates as
+    serial numbers (for XLSX)."""
     numbers = tuple(i for i, c in enumerate(columns) if c.cell in (Cell.MONEY, Cell.RATE))
+    dates = tuple(i for i, c in enumerate(columns) if c.cell is Cell.DATETIME)
 
     def mark(row: Sequence[Any]) -> list[Any]:
         cells = list(row)
@@ -408,6 +445,10 @@ def number_marker(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
             value = cells[i]
             if value is not None:
                 cells[i] = Number(value)
+        for i in dates:
+            value = cells[i]
+            if value is not None:
+                cells[i] = Serial(value)
         return cells
 
     return mark
@@ -465,7 +506,7 @@ def export_batches(
     for CSV, neutralised) from the database; elsewhere ``row_converter`` formats them and the
     CSV writer neutralises them."""
     if formats_in_database():
-        query = export.query(chosen, locale, in_database=True, neutralise=not for_xlsx)
+        query = export.query(chosen, locale, in_database=True, for_xlsx=for_xlsx)
         if not for_xlsx:
             yield from _postgres_batches(query)
             return
@@ -473,7 +514,7 @@ def export_batches(
         for batch in _postgres_batches(query):
             yield [mark(row) for row in batch]
         return
-    convert = row_converter(export.columns)
+    convert = row_converter(export.columns, for_xlsx=for_xlsx)
     for batch in _portable_batches(export.query(chosen, locale)):
         yield [convert(row) for row in batch]
 
@@ -595,18 +636,31 @@ def _workbook_of(
 
 
 def stream_xlsx(
-    export: Export, chosen: ReportFilter, *, actor: User | None, locale: str = "vi"
+    export: Export,
+    chosen: ReportFilter,
+    *,
+    actor: User | None,
+    locale: str = "vi",
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """The export as XLSX bytes: written to a temporary file first (a zip needs its end
-    to be written before it can be read), then sent in pieces; the file is gone after."""
-    spool = tempfile.TemporaryFile(prefix="perks-export-", suffix=".xlsx")  # noqa: SIM115
+    """The export as XLSX bytes, sent as the workbook is written (``tabular.xlsx_chunks``:
+    the first bytes before the first row is read, then about ``SEND_CHUNK`` bytes at a
+    time); audited when the stream ends, like :func:`stream_csv`."""
+    batches = _Counted(export_batches(export, chosen, locale, for_xlsx=True), progress)
+    complete = False
     try:
-        write_xlsx(export, chosen, spool, actor=actor, locale=locale)
-        spool.seek(0)
-        while piece := spool.read(SEND_CHUNK):
-            yield piece
+        yield from xlsx_chunks(
+            export.header,
+            batches,
+            sheet_name=export.sheet_name,
+            widths=[c.width for c in export.columns],
+            title=str(export.title),
+            chunk_size=SEND_CHUNK,
+        )
+        complete = True
     finally:
-        spool.close()
+        batches.close()
+        _audit_export(export, "xlsx", chosen, actor, batches.count, complete=complete)
 
 
 # --- large exports in the background --------------------------------------------------------------
