@@ -73,6 +73,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL: a database host that does not answer costs this, then a 503 page.
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _int(env.get("DATABASE_CONNECT_TIMEOUT_SECONDS"), 5),
+        # PostgreSQL, each process's pool (perks.database): connections kept open, extra ones
+        # opened under load, how long a request waits for one, when one is replaced.
+        "DATABASE_POOL_SIZE": _int(env.get("DATABASE_POOL_SIZE"), 5),
+        "DATABASE_MAX_OVERFLOW": _int(env.get("DATABASE_MAX_OVERFLOW"), 10),
+        "DATABASE_POOL_TIMEOUT_SECONDS": _float(env.get("DATABASE_POOL_TIMEOUT_SECONDS"), 10.0),
+        "DATABASE_POOL_RECYCLE_SECONDS": _int(env.get("DATABASE_POOL_RECYCLE_SECONDS"), 1800),
+        # Each web request's transactions end a statement after this (0: never); not jobs.
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int(env.get("DATABASE_STATEMENT_TIMEOUT_MS"), 30_000),
+        # Server-side prepared statements: off, so PgBouncer's transaction pooling works; on
+        # only with a direct connection to PostgreSQL (or a pooler that supports them).
+        "DATABASE_PREPARED_STATEMENTS": _bool(env.get("DATABASE_PREPARED_STATEMENTS"), False),
         "REDIS_URL": redis_url,
         # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),

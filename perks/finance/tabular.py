@@ -22,7 +22,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.sax.saxutils import escape
 
 #: the first characters that make a spreadsheet read a cell as a formula (or hide one)
@@ -251,14 +251,16 @@ class StreamingXlsx:
 
     def __init__(
         self,
-        target: str | IO[bytes],
+        target: str | IO[bytes] | ByteSink,
         *,
         sheet_name: str,
         header: Sequence[str],
         widths: Sequence[int] | None = None,
         title: str = "",
     ) -> None:
-        self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+        self._zip = zipfile.ZipFile(
+            cast("str | IO[bytes]", target), "w", zipfile.ZIP_DEFLATED, compresslevel=1
+        )
         self._zip.writestr("[Content_Types].xml", _CONTENT_TYPES)
         self._zip.writestr("_rels/.rels", _ROOT_RELS)
         self._zip.writestr("docProps/core.xml", _CORE.format(title=escape(title or sheet_name)))
