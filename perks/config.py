@@ -101,6 +101,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLICK_WRITE_MODE": env.get("CLICK_WRITE_MODE", "batched" if production else "sync"),
         "CLICK_FLUSH_SECONDS": _float(env.get("CLICK_FLUSH_SECONDS"), 0.5),
         "CLICK_BATCH_SIZE": _int(env.get("CLICK_BATCH_SIZE"), 500),
+        # PostgreSQL: raw clicks are kept this many whole months (at least 13), then dropped a
+        # month at a time once rolled up into day summaries (perks.referrals.partitions).
+        "CLICK_RETENTION_MONTHS": max(13, _int(env.get("CLICK_RETENTION_MONTHS"), 13)),
         # Survey results show only for groups of at least this many answers (never below 3).
         "SURVEY_MIN_RESPONSES": max(3, _int(env.get("SURVEY_MIN_RESPONSES"), 5)),
         "REDIRECT_CACHE_SECONDS": _float(
