@@ -68,9 +68,12 @@ from perks.finance.reports import ReportFilter, entries_query
 from perks.finance.tabular import (
     FORMULA_TRIGGERS,
     SERIAL_DECIMALS,
-    Number,
-    Serial,
+    STYLE_DATETIME,
+    STYLE_DECIMAL,
+    STYLE_INTEGER,
+    STYLE_QUOTED,
     StreamingXlsx,
+    XmlRow,
     amount_text,
     csv_chunks,
     excel_serial,
@@ -138,7 +141,7 @@ class Export:
     ) -> Select:
         """The export's query, ordered by entry. ``in_database`` (PostgreSQL only): the cells
         come out formatted: for CSV, text neutralised and dates as ISO text; ``for_xlsx``,
-        text as is (XLSX marks it itself) and dates as serial numbers."""
+        each row as one column, its finished SpreadsheetML ``<row>`` (``_xlsx_row_sql``)."""
         query, exprs = self.build(chosen, locale)
         if in_database:
             currency = exprs[self.header.index("currency")]
@@ -146,6 +149,8 @@ class Export:
                 _pg_cell(column, expr, currency, for_xlsx=for_xlsx).label(column.name)
                 for column, expr in zip(self.columns, exprs, strict=True)
             ]
+            if for_xlsx:
+                exprs = [_xlsx_row_sql(self.columns, exprs).label("row")]
         return query.with_only_columns(*exprs, maintain_column_froms=False).order_by(LedgerEntry.id)
 
 
@@ -282,6 +287,47 @@ def _serial_sql(expr: Any) -> Any:
     local = func.date_trunc(literal_column("'second'"), cast(expr, DateTime(timezone=False)))
     days = cast(extract("epoch", local), Numeric) / 86400 + 25569
     return cast(func.round(days, SERIAL_DECIMALS), Text)
+
+
+#: what XML cannot hold, dropped from text cells (as ``tabular`` does; PostgreSQL has no NUL)
+_PG_XML_CONTROL = "[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+
+def _xml_text_sql(value: Any) -> Any:
+    cleaned = func.regexp_replace(value, _PG_XML_CONTROL, "", "g")
+    return func.replace(func.replace(func.replace(cleaned, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+
+
+def _xlsx_cell_sql(column: Column, value: Any) -> Any:
+    """The cell's SpreadsheetML, exactly as ``tabular.StreamingXlsx.write_rows`` writes the
+    cell Python would make of it (a test compares the workbooks)."""
+    empty = "<c/>"
+    if column.cell is Cell.INT:
+        number = cast(value, Text)
+        return case((value.is_(None), empty), else_=func.concat("<c><v>", number, "</v></c>"))
+    if column.cell in (Cell.MONEY, Cell.RATE):
+        style = case((func.strpos(value, ".") > 0, str(STYLE_DECIMAL)), else_=str(STYLE_INTEGER))
+        cell = func.concat('<c s="', style, '"><v>', value, "</v></c>")
+        return case((value.is_(None), empty), else_=cell)
+    if column.cell is Cell.DATETIME:
+        cell = func.concat(f'<c s="{STYLE_DATETIME}"><v>', value, "</v></c>")
+        return case((value.is_(None), empty), else_=cell)
+    text = cast(value, Text)
+    triggers = sorted(FORMULA_TRIGGERS - {"\0"})
+    quoted = case((func.substr(text, 1, 1).in_(triggers), f' s="{STYLE_QUOTED}"'), else_="")
+    cell = func.concat(
+        '<c t="inlineStr"',
+        quoted,
+        '><is><t xml:space="preserve">',
+        _xml_text_sql(text),
+        "</t></is></c>",
+    )
+    return case((or_(text.is_(None), text == ""), empty), else_=cell)
+
+
+def _xlsx_row_sql(columns: Sequence[Column], values: Sequence[Any]) -> Any:
+    cells = [_xlsx_cell_sql(c, v) for c, v in zip(columns, values, strict=True)]
+    return func.concat("<row>", *cells, "</row>")
 
 
 def _pg_cell(column: Column, expr: Any, currency: Any, *, for_xlsx: bool) -> Any:
@@ -433,27 +479,6 @@ def row_converter(
     return convert
 
 
-def number_marker(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
-    """For rows formatted by PostgreSQL: mark amounts and rates as numbers and dates as
-    serial numbers (for XLSX)."""
-    numbers = tuple(i for i, c in enumerate(columns) if c.cell in (Cell.MONEY, Cell.RATE))
-    dates = tuple(i for i, c in enumerate(columns) if c.cell is Cell.DATETIME)
-
-    def mark(row: Sequence[Any]) -> list[Any]:
-        cells = list(row)
-        for i in numbers:
-            value = cells[i]
-            if value is not None:
-                cells[i] = Number(value)
-        for i in dates:
-            value = cells[i]
-            if value is not None:
-                cells[i] = Serial(value)
-        return cells
-
-    return mark
-
-
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
@@ -503,16 +528,16 @@ def export_batches(
     export: Export, chosen: ReportFilter, locale: str = "vi", *, for_xlsx: bool = False
 ) -> Iterator[list[Sequence[Any]]]:
     """The export's cells, a batch of rows at a time. On PostgreSQL they come formatted (and,
-    for CSV, neutralised) from the database; elsewhere ``row_converter`` formats them and the
-    CSV writer neutralises them."""
+    for CSV, neutralised) from the database, and for XLSX as finished ``<row>`` elements
+    (:class:`tabular.XmlRow`: the sheet's XML made by the database, as the CSV's text is);
+    elsewhere ``row_converter`` formats them and the writers neutralise them."""
     if formats_in_database():
         query = export.query(chosen, locale, in_database=True, for_xlsx=for_xlsx)
         if not for_xlsx:
             yield from _postgres_batches(query)
             return
-        mark = number_marker(export.columns)
         for batch in _postgres_batches(query):
-            yield [mark(row) for row in batch]
+            yield [XmlRow(row[0]) for row in batch]
         return
     convert = row_converter(export.columns, for_xlsx=for_xlsx)
     for batch in _portable_batches(export.query(chosen, locale)):

@@ -46,6 +46,14 @@ class Serial(Number):
     __slots__ = ()
 
 
+class XmlRow(str):
+    """A whole row already written as SpreadsheetML (``<row>...</row>``, cells escaped and
+    styled as :class:`StreamingXlsx` would write them): PostgreSQL makes the export's rows
+    so (``perks.finance.exports``), and the writer appends them as they are."""
+
+    __slots__ = ()
+
+
 #: day 0 of the spreadsheet serial dates (1900 date system, as Excel and LibreOffice count)
 SERIAL_EPOCH = datetime.fromisoformat("1899-12-30")  # naive: serials carry no zone
 #: decimals of a :class:`Serial`'s fraction of a day
@@ -227,6 +235,15 @@ def _xml_text(text: str) -> str:
     return text
 
 
+def _can_seek(target: object) -> bool:
+    if isinstance(target, str):
+        return True  # a path: a file
+    seekable = getattr(target, "seekable", None)
+    if seekable is not None:
+        return bool(seekable())
+    return hasattr(target, "seek")
+
+
 def _string_cell(text: str) -> str:
     style = ' s="1"' if text and text[0] in FORMULA_TRIGGERS else ""
     return f'<c t="inlineStr"{style}><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
@@ -234,10 +251,11 @@ def _string_cell(text: str) -> str:
 
 class StreamingXlsx:
     """A one-sheet XLSX workbook written row by row into ``target``, in constant memory:
-    a path, a binary file that can seek, or a stream that cannot (a :class:`ByteSink`: the
-    zip then carries each part's sizes after its data, in a data descriptor, as streaming
-    zips do, and stays a plain 32-bit zip, which is what Excel reads most reliably; a sheet
-    above 4 GB, far beyond Excel's 1,048,576 rows, raises ``RuntimeError``).
+    a path, a binary file that can seek, or a stream that cannot (a :class:`ByteSink`, a
+    background job's stored file: the zip then carries each part's sizes after its data, in a
+    data descriptor, as streaming zips do, and stays a plain 32-bit zip, which is what Excel
+    reads most reliably; a sheet above 4 GB, far beyond Excel's 1,048,576 rows, raises
+    ``RuntimeError``).
 
     Cells are inline strings and numbers (no shared-strings table to keep in memory), rows
     and cells carry no references (both optional in SpreadsheetML), and the sheet is
@@ -269,8 +287,9 @@ class StreamingXlsx:
         name = escape(_CONTROL.sub("", sheet_name)[:31], {'"': "&quot;"})
         self._zip.writestr("xl/workbook.xml", _WORKBOOK.format(name=name))
         self._zip.writestr("xl/styles.xml", _STYLES)
-        seekable = not isinstance(target, ByteSink)
-        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=seekable)
+        # Zip64 only where the sizes are written back into the local header: a stream keeps
+        # the plain 32-bit descriptors Excel reads (a sheet above 4 GB then raises).
+        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=_can_seek(target))
         cols = ""
         if widths:
             cols = (
@@ -290,11 +309,18 @@ class StreamingXlsx:
         self.rows = 0
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Append rows (cells: None, int, Number, str)."""
+        """Append rows (cells: None, int, Number, Serial, str), or rows already written
+        (:class:`XmlRow`)."""
         pending = self._pending
         triggers = FORMULA_TRIGGERS
         special = _XML_SPECIAL
         for row in rows:
+            if row.__class__ is XmlRow:
+                pending.append(row)
+                if len(pending) >= 1000:
+                    self._flush()
+                self.rows += 1
+                continue
             parts = ["<row>"]
             for value in row:
                 if value is None:

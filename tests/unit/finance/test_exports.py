@@ -142,6 +142,13 @@ def test_the_streamed_xlsx_reads_cell_for_cell_like_the_csv_with_real_dates(tric
             value = Decimal(str(cell.value)) if isinstance(expected, Decimal) else cell.value
             assert value == expected, name
     earn = rows[1]
+    # What XML must escape comes back as typed; what it cannot hold is dropped.
+    ledger.record_adjustment(
+        tricky["person"].id, Money(5000, "VND"), "R&D <bonus>\x07 ok", actor=finance_person()
+    )
+    body = b"".join(exports.stream_xlsx(exports.COMMISSIONS, chosen, actor=None))
+    last = list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))[-1]
+    assert last[exports.COMMISSIONS.header.index("reason")] == "R&D <bonus> ok"
     entry_date = earn[exports.COMMISSIONS.header.index("entry_date")]
     assert entry_date.is_date
     assert entry_date.number_format == DATETIME_FORMAT
