@@ -26,13 +26,15 @@ SANDBOX_TRANSLATIONS := stripe_sandbox/translations
 SANDBOX_POT := $(SANDBOX_TRANSLATIONS)/messages.pot
 SANDBOX_PORT ?= 5002
 CHROMIUM := /usr/bin/chromium
+# Debian's PgBouncer: the test that runs the app behind it in transaction pooling.
+PGBOUNCER := /usr/sbin/pgbouncer
 # What the browser tests take from the npm registry (package.json, pinned in package-lock.json):
 # axe-core, the accessibility checker injected into every page.
 NODE_STAMP := node_modules/.installed
 SCREENSHOTS := docs/screenshots
 
 .PHONY: help venv install translations extract-messages update-translations init-translation \
-	run test lint lock format test-sqlite test-postgres test-browser chromium node-packages \
+	run test lint lock format test-sqlite test-postgres test-browser chromium pgbouncer node-packages \
 	screenshots demo-images bench \
 	clean distclean _pytest-postgres
 
@@ -141,7 +143,7 @@ run: $(STAMP) translations ## Migrate, seed the demo company, serve http://127.0
 
 # The steps run in the order listed (.NOTPARALLEL); `make -k test` runs them all and reports
 # every failure instead of stopping at the first.
-test: $(STAMP) translations chromium node-packages lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
+test: $(STAMP) translations chromium pgbouncer node-packages lint test-sqlite test-postgres test-browser ## Lint, then the suite on SQLite and PostgreSQL, then the browser tests
 	@echo "All checks passed."
 
 lint: $(STAMP) ## ruff, the import contracts (lint-imports) and mypy (all run; any failing fails)
@@ -193,6 +195,15 @@ chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
 	$$sudo env DEBIAN_FRONTEND=noninteractive \
 		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; \
 	test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing" >&2; exit 1; }
+
+pgbouncer: ## Install Debian's pgbouncer when it is missing (the PgBouncer test; not started)
+	@if [ -x $(PGBOUNCER) ]; then exit 0; fi; \
+	echo "Installing Debian's pgbouncer for the PgBouncer test..."; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive \
+		apt-get -o DPkg::Lock::Timeout=600 install -y pgbouncer; \
+	test -x $(PGBOUNCER) || { echo "error: $(PGBOUNCER) is still missing" >&2; exit 1; }
 
 # npm ci installs exactly the lock file's packages into node_modules/ (git-ignored), again only
 # when package.json or package-lock.json change; Debian's nodejs and npm when npm is missing.

@@ -51,19 +51,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from perks.auth.session import init_login
+    from perks.database import engine_options, time_out_web_statements
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from perks.i18n import select_locale, select_timezone
     from perks.jobs import celery_init_app
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A database host that does not answer costs seconds (then a 503 page), not the worker.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options["connect_args"] = {
-            "connect_timeout": max(2, int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])),
-            **(options.get("connect_args") or {}),
-        }
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    if postgresql:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
+    if postgresql:
+        with app.app_context():
+            time_out_web_statements(db.engine, app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -147,7 +147,8 @@ def tick_command() -> None:
     commissions payable once their holding period is over, grant the gift programmes' gifts
     due today (and those missed days left), expire what ended months left of the points
     allowances and credit this month's, roll up yesterday's referral clicks for the company
-    stats page.
+    stats page, and (PostgreSQL) make the coming months' click partitions and drop the expired
+    ones already rolled up.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
@@ -155,6 +156,7 @@ def tick_command() -> None:
     from perks.catalog import claims, draws
     from perks.commissions import lifecycle
     from perks.recognition import gifts, points
+    from perks.referrals.partitions import maintain_click_partitions
     from perks.referrals.rollup import roll_up_clicks
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
@@ -165,6 +167,10 @@ def tick_command() -> None:
     expired, credited = points.settle_months(claims.company_today())
     click.echo(f"Points allowances expired: {expired}, credited: {credited}")
     click.echo(f"Days of referral clicks rolled up: {roll_up_clicks().days}")
+    partitions = maintain_click_partitions()
+    click.echo(
+        f"Click partitions made: {len(partitions.created)}, dropped: {len(partitions.dropped)}"
+    )
 
 
 @perks_cli.command("verify-draw")

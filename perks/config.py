@@ -73,6 +73,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL: a database host that does not answer costs this, then a 503 page.
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _int(env.get("DATABASE_CONNECT_TIMEOUT_SECONDS"), 5),
+        # PostgreSQL, each process's pool (perks.database): connections kept open, extra ones
+        # opened under load, how long a request waits for one, when one is replaced.
+        "DATABASE_POOL_SIZE": _int(env.get("DATABASE_POOL_SIZE"), 5),
+        "DATABASE_MAX_OVERFLOW": _int(env.get("DATABASE_MAX_OVERFLOW"), 10),
+        "DATABASE_POOL_TIMEOUT_SECONDS": _float(env.get("DATABASE_POOL_TIMEOUT_SECONDS"), 10.0),
+        "DATABASE_POOL_RECYCLE_SECONDS": _int(env.get("DATABASE_POOL_RECYCLE_SECONDS"), 1800),
+        # Each web request's transactions end a statement after this (0: never); not jobs.
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int(env.get("DATABASE_STATEMENT_TIMEOUT_MS"), 30_000),
+        # Server-side prepared statements: off, so PgBouncer's transaction pooling works; on
+        # only with a direct connection to PostgreSQL (or a pooler that supports them).
+        "DATABASE_PREPARED_STATEMENTS": _bool(env.get("DATABASE_PREPARED_STATEMENTS"), False),
         "REDIS_URL": redis_url,
         # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
@@ -93,6 +104,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLICK_WRITE_MODE": env.get("CLICK_WRITE_MODE", "batched" if production else "sync"),
         "CLICK_FLUSH_SECONDS": _float(env.get("CLICK_FLUSH_SECONDS"), 0.5),
         "CLICK_BATCH_SIZE": _int(env.get("CLICK_BATCH_SIZE"), 500),
+        # PostgreSQL: raw clicks are kept this many whole months (at least 13), then dropped a
+        # month at a time once rolled up into day summaries (perks.referrals.partitions).
+        "CLICK_RETENTION_MONTHS": max(13, _int(env.get("CLICK_RETENTION_MONTHS"), 13)),
         # Survey results show only for groups of at least this many answers (never below 3).
         "SURVEY_MIN_RESPONSES": max(3, _int(env.get("SURVEY_MIN_RESPONSES"), 5)),
         "REDIRECT_CACHE_SECONDS": _float(

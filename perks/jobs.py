@@ -58,6 +58,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(hours=1),
     },
     "roll-up-clicks": {"task": "perks.referrals.roll_up_clicks", "schedule": timedelta(hours=1)},
+    # PostgreSQL: click partitions made months ahead, expired ones dropped once rolled up
+    "maintain-click-partitions": {
+        "task": "perks.referrals.maintain_click_partitions",
+        "schedule": timedelta(days=1),
+    },
     "purge-ended-sessions": {
         "task": "perks.auth.purge_ended_sessions",
         "schedule": timedelta(days=1),

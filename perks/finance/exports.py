@@ -8,9 +8,13 @@ README; names never change, new columns are only ever added at the end):
 * ``ledger``: the ledger itself: one row per entry, lean.
 
 Amounts are numbers in the currency's major unit with its decimals (VND whole đồng, USD with
-cents), signed as in the ledger; the currency has its own column. Dates are ISO 8601 in the
-company's time zone with their offset. Text cells are neutralised against formula injection
-(see ``perks.finance.tabular``).
+cents), signed as in the ledger; the currency has its own column. Dates are in the company's
+time zone: in CSV ISO 8601 text with their offset, in XLSX date-time cells (serial numbers
+with a date format, so a spreadsheet sorts and filters them by year, month and day). Text
+cells are neutralised against formula injection (see ``perks.finance.tabular``).
+
+An XLSX download is streamed like a CSV one: its first bytes leave before the first row is
+read, and the zip is written front to back as the rows arrive (``tabular.xlsx_chunks``).
 
 Rows come from a server-side cursor on PostgreSQL (psycopg's named cursor read with
 ``fetchmany``: neither the database driver nor SQLAlchemy ever holds more than one batch),
@@ -37,7 +41,19 @@ from typing import IO, Any
 from babel.numbers import get_currency_precision, list_currencies
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, Text, case, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    DateTime,
+    Numeric,
+    Select,
+    Text,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from perks import audit, background
@@ -51,10 +67,17 @@ from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter, entries_query
 from perks.finance.tabular import (
     FORMULA_TRIGGERS,
-    Number,
+    SERIAL_DECIMALS,
+    STYLE_DATETIME,
+    STYLE_DECIMAL,
+    STYLE_INTEGER,
+    STYLE_QUOTED,
     StreamingXlsx,
+    XmlRow,
     amount_text,
     csv_chunks,
+    excel_serial,
+    xlsx_chunks,
 )
 from perks.i18n import company_zone
 from perks.people.models import Department, User
@@ -81,7 +104,7 @@ class Cell(enum.Enum):
     CODE = "code"  # text the app makes (numbers, states, currencies): as is
     MONEY = "money"  # minor units → a number in the major unit of the row's currency
     RATE = "rate"  # basis points → a percentage number (250 → 2.50)
-    DATETIME = "datetime"  # → ISO 8601 in the company's time zone
+    DATETIME = "datetime"  # → ISO 8601 (CSV) or a date-time cell (XLSX), company time
 
 
 @dataclass(frozen=True)
@@ -114,18 +137,20 @@ class Export:
         locale: str = "vi",
         *,
         in_database: bool = False,
-        neutralise: bool = True,
+        for_xlsx: bool = False,
     ) -> Select:
         """The export's query, ordered by entry. ``in_database`` (PostgreSQL only): the cells
-        come out formatted, and neutralised unless ``neutralise`` is False (XLSX marks them
-        itself)."""
+        come out formatted: for CSV, text neutralised and dates as ISO text; ``for_xlsx``,
+        each row as one column, its finished SpreadsheetML ``<row>`` (``_xlsx_row_sql``)."""
         query, exprs = self.build(chosen, locale)
         if in_database:
             currency = exprs[self.header.index("currency")]
             exprs = [
-                _pg_cell(column, expr, currency, neutralise=neutralise).label(column.name)
+                _pg_cell(column, expr, currency, for_xlsx=for_xlsx).label(column.name)
                 for column, expr in zip(self.columns, exprs, strict=True)
             ]
+            if for_xlsx:
+                exprs = [_xlsx_row_sql(self.columns, exprs).label("row")]
         return query.with_only_columns(*exprs, maintain_column_froms=False).order_by(LedgerEntry.id)
 
 
@@ -255,14 +280,66 @@ def _neutralised_sql(value: Any) -> Any:
     )
 
 
-def _pg_cell(column: Column, expr: Any, currency: Any, *, neutralise: bool) -> Any:
+def _serial_sql(expr: Any) -> Any:
+    """A timestamp as a spreadsheet serial number in the session's time zone (the
+    company's), to the second, as text with ``SERIAL_DECIMALS`` decimals: the same text as
+    ``tabular.excel_serial`` (numeric arithmetic, rounded half up like it)."""
+    local = func.date_trunc(literal_column("'second'"), cast(expr, DateTime(timezone=False)))
+    days = cast(extract("epoch", local), Numeric) / 86400 + 25569
+    return cast(func.round(days, SERIAL_DECIMALS), Text)
+
+
+#: what XML cannot hold, dropped from text cells (as ``tabular`` does; PostgreSQL has no NUL)
+_PG_XML_CONTROL = "[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+
+def _xml_text_sql(value: Any) -> Any:
+    cleaned = func.regexp_replace(value, _PG_XML_CONTROL, "", "g")
+    return func.replace(func.replace(func.replace(cleaned, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+
+
+def _xlsx_cell_sql(column: Column, value: Any) -> Any:
+    """The cell's SpreadsheetML, exactly as ``tabular.StreamingXlsx.write_rows`` writes the
+    cell Python would make of it (a test compares the workbooks)."""
+    empty = "<c/>"
+    if column.cell is Cell.INT:
+        number = cast(value, Text)
+        return case((value.is_(None), empty), else_=func.concat("<c><v>", number, "</v></c>"))
+    if column.cell in (Cell.MONEY, Cell.RATE):
+        style = case((func.strpos(value, ".") > 0, str(STYLE_DECIMAL)), else_=str(STYLE_INTEGER))
+        cell = func.concat('<c s="', style, '"><v>', value, "</v></c>")
+        return case((value.is_(None), empty), else_=cell)
+    if column.cell is Cell.DATETIME:
+        cell = func.concat(f'<c s="{STYLE_DATETIME}"><v>', value, "</v></c>")
+        return case((value.is_(None), empty), else_=cell)
+    text = cast(value, Text)
+    triggers = sorted(FORMULA_TRIGGERS - {"\0"})
+    quoted = case((func.substr(text, 1, 1).in_(triggers), f' s="{STYLE_QUOTED}"'), else_="")
+    cell = func.concat(
+        '<c t="inlineStr"',
+        quoted,
+        '><is><t xml:space="preserve">',
+        _xml_text_sql(text),
+        "</t></is></c>",
+    )
+    return case((or_(text.is_(None), text == ""), empty), else_=cell)
+
+
+def _xlsx_row_sql(columns: Sequence[Column], values: Sequence[Any]) -> Any:
+    cells = [_xlsx_cell_sql(c, v) for c, v in zip(columns, values, strict=True)]
+    return func.concat("<row>", *cells, "</row>")
+
+
+def _pg_cell(column: Column, expr: Any, currency: Any, *, for_xlsx: bool) -> Any:
     if column.cell is Cell.MONEY:
         return _major_units_sql(expr, currency)
     if column.cell is Cell.RATE:
         return cast(func.round(cast(expr, Numeric) / 100, 2), Text)
     if column.cell is Cell.DATETIME:
+        if for_xlsx:
+            return _serial_sql(expr)
         return func.to_char(expr, literal_column(f"'{PG_ISO_FORMAT}'"))
-    if column.cell is Cell.TEXT and neutralise:
+    if column.cell is Cell.TEXT and not for_xlsx:
         return _neutralised_sql(expr)
     if column.cell is Cell.CODE:
         return cast(expr, Text)
@@ -362,8 +439,11 @@ def _exponent(cache: dict[str, int], currency: str) -> int:
     return exponent
 
 
-def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
-    """A function turning a plain database row into cells, in Python (see ``Cell``)."""
+def row_converter(
+    columns: Sequence[Column], *, for_xlsx: bool = False
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function turning a plain database row into cells, in Python (see ``Cell``): dates
+    as ISO text, or ``for_xlsx`` as serial numbers."""
     zone = company_zone()
     currency_index = next(i for i, c in enumerate(columns) if c.name == "currency")
     money = tuple(i for i, c in enumerate(columns) if c.cell is Cell.MONEY)
@@ -384,7 +464,8 @@ def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
             if value is not None:
                 if value.tzinfo is None:  # SQLite hands back naive UTC
                     value = value.replace(tzinfo=UTC)
-                cells[i] = value.astimezone(zone).isoformat(timespec="seconds")
+                local = value.astimezone(zone)
+                cells[i] = excel_serial(local) if for_xlsx else local.isoformat(timespec="seconds")
         for i in rates:
             value = cells[i]
             if value is not None:
@@ -396,21 +477,6 @@ def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
         return cells
 
     return convert
-
-
-def number_marker(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
-    """For rows formatted by PostgreSQL: mark amounts and rates as numbers (for XLSX)."""
-    numbers = tuple(i for i, c in enumerate(columns) if c.cell in (Cell.MONEY, Cell.RATE))
-
-    def mark(row: Sequence[Any]) -> list[Any]:
-        cells = list(row)
-        for i in numbers:
-            value = cells[i]
-            if value is not None:
-                cells[i] = Number(value)
-        return cells
-
-    return mark
 
 
 def _plain(value: Any) -> Any:
@@ -462,18 +528,18 @@ def export_batches(
     export: Export, chosen: ReportFilter, locale: str = "vi", *, for_xlsx: bool = False
 ) -> Iterator[list[Sequence[Any]]]:
     """The export's cells, a batch of rows at a time. On PostgreSQL they come formatted (and,
-    for CSV, neutralised) from the database; elsewhere ``row_converter`` formats them and the
-    CSV writer neutralises them."""
+    for CSV, neutralised) from the database, and for XLSX as finished ``<row>`` elements
+    (:class:`tabular.XmlRow`: the sheet's XML made by the database, as the CSV's text is);
+    elsewhere ``row_converter`` formats them and the writers neutralise them."""
     if formats_in_database():
-        query = export.query(chosen, locale, in_database=True, neutralise=not for_xlsx)
+        query = export.query(chosen, locale, in_database=True, for_xlsx=for_xlsx)
         if not for_xlsx:
             yield from _postgres_batches(query)
             return
-        mark = number_marker(export.columns)
         for batch in _postgres_batches(query):
-            yield [mark(row) for row in batch]
+            yield [XmlRow(row[0]) for row in batch]
         return
-    convert = row_converter(export.columns)
+    convert = row_converter(export.columns, for_xlsx=for_xlsx)
     for batch in _portable_batches(export.query(chosen, locale)):
         yield [convert(row) for row in batch]
 
@@ -595,18 +661,31 @@ def _workbook_of(
 
 
 def stream_xlsx(
-    export: Export, chosen: ReportFilter, *, actor: User | None, locale: str = "vi"
+    export: Export,
+    chosen: ReportFilter,
+    *,
+    actor: User | None,
+    locale: str = "vi",
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """The export as XLSX bytes: written to a temporary file first (a zip needs its end
-    to be written before it can be read), then sent in pieces; the file is gone after."""
-    spool = tempfile.TemporaryFile(prefix="perks-export-", suffix=".xlsx")  # noqa: SIM115
+    """The export as XLSX bytes, sent as the workbook is written (``tabular.xlsx_chunks``:
+    the first bytes before the first row is read, then about ``SEND_CHUNK`` bytes at a
+    time); audited when the stream ends, like :func:`stream_csv`."""
+    batches = _Counted(export_batches(export, chosen, locale, for_xlsx=True), progress)
+    complete = False
     try:
-        write_xlsx(export, chosen, spool, actor=actor, locale=locale)
-        spool.seek(0)
-        while piece := spool.read(SEND_CHUNK):
-            yield piece
+        yield from xlsx_chunks(
+            export.header,
+            batches,
+            sheet_name=export.sheet_name,
+            widths=[c.width for c in export.columns],
+            title=str(export.title),
+            chunk_size=SEND_CHUNK,
+        )
+        complete = True
     finally:
-        spool.close()
+        batches.close()
+        _audit_export(export, "xlsx", chosen, actor, batches.count, complete=complete)
 
 
 # --- large exports in the background --------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Both writers take rows of plain cells, where a cell is ``None`` (empty), an ``int``, a
 :class:`Number` (a decimal already written as text, e.g. an amount in its currency's major
-unit) or a ``str``. Whatever the size, memory stays flat: CSV comes out in chunks of bytes, and
-XLSX is written straight into a zip file (see :class:`XlsxWriter`).
+unit), a :class:`Serial` (a date and time as a spreadsheet serial number: XLSX only) or a
+``str``. Whatever the size, memory stays flat: CSV comes out in chunks of bytes, and XLSX is
+written straight into a zip file (see :class:`StreamingXlsx`), or comes out in chunks of bytes
+as it is written (:func:`xlsx_chunks`).
 
 Formula injection (OWASP "CSV injection") is neutralised in both formats: a text cell that
 starts with ``=``, ``+``, ``-``, ``@``, TAB, CR, LF or NUL is written with a leading ``'`` in
@@ -19,7 +21,8 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from datetime import datetime
+from typing import IO, Any, cast
 from xml.sax.saxutils import escape
 
 #: the first characters that make a spreadsheet read a cell as a formula (or hide one)
@@ -32,6 +35,38 @@ class Number(str):
     XLSX, written as is in CSV. Amounts are made with :func:`amount_text`, never floats."""
 
     __slots__ = ()
+
+
+class Serial(Number):
+    """A date and time as a spreadsheet serial number already written as decimal text: days
+    since 1899-12-30 (local time, here the company's), the time of day as the fraction, to ten
+    decimals (under 9 µs: every reader rounds it back to the exact second). A date-time cell in
+    XLSX. Made with :func:`excel_serial` (or by PostgreSQL, ``perks.finance.exports``)."""
+
+    __slots__ = ()
+
+
+class XmlRow(str):
+    """A whole row already written as SpreadsheetML (``<row>...</row>``, cells escaped and
+    styled as :class:`StreamingXlsx` would write them): PostgreSQL makes the export's rows
+    so (``perks.finance.exports``), and the writer appends them as they are."""
+
+    __slots__ = ()
+
+
+#: day 0 of the spreadsheet serial dates (1900 date system, as Excel and LibreOffice count)
+SERIAL_EPOCH = datetime.fromisoformat("1899-12-30")  # naive: serials carry no zone
+#: decimals of a :class:`Serial`'s fraction of a day
+SERIAL_DECIMALS = 10
+
+
+def excel_serial(local: datetime) -> Serial:
+    """A naive local date-time, to the second (microseconds dropped, as the CSV's ISO text
+    drops them), as a :class:`Serial`: ``2026-01-01 07:00:00`` → ``46023.2916666667``."""
+    delta = local.replace(tzinfo=None, microsecond=0) - SERIAL_EPOCH
+    scale = 10**SERIAL_DECIMALS
+    fraction = (delta.seconds * scale * 2 + 86400) // (2 * 86400)  # rounded half up, < scale
+    return Serial(f"{delta.days}.{fraction:0{SERIAL_DECIMALS}d}")
 
 
 def neutralise(text: str) -> str:
@@ -99,7 +134,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 #: cell styles (``cellXfs`` in styles.xml, in this order)
-STYLE_DEFAULT, STYLE_QUOTED, STYLE_HEADER, STYLE_INTEGER, STYLE_DECIMAL = range(5)
+STYLE_DEFAULT, STYLE_QUOTED, STYLE_HEADER, STYLE_INTEGER, STYLE_DECIMAL, STYLE_DATETIME = range(6)
+#: the date-time cells' number format: sorts and filters by year, month and day everywhere
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _OOXML = "http://schemas.openxmlformats.org"
@@ -147,22 +184,24 @@ _WORKBOOK = (
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
     '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>'
 )
-# Built-in number formats: 3 is "#,##0", 4 is "#,##0.00".
+# Built-in number formats: 3 is "#,##0", 4 is "#,##0.00"; 164 is the first custom one.
 _STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{DATETIME_FORMAT}"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill>'
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5">'
+    '<cellXfs count="6">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
@@ -196,19 +235,33 @@ def _xml_text(text: str) -> str:
     return text
 
 
+def _can_seek(target: object) -> bool:
+    if isinstance(target, str):
+        return True  # a path: a file
+    seekable = getattr(target, "seekable", None)
+    if seekable is not None:
+        return bool(seekable())
+    return hasattr(target, "seek")
+
+
 def _string_cell(text: str) -> str:
     style = ' s="1"' if text and text[0] in FORMULA_TRIGGERS else ""
     return f'<c t="inlineStr"{style}><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
 
 
 class StreamingXlsx:
-    """A one-sheet XLSX workbook written row by row into ``target`` (a path or a binary file
-    that can seek), in constant memory.
+    """A one-sheet XLSX workbook written row by row into ``target``, in constant memory:
+    a path, a binary file that can seek, or a stream that cannot (a :class:`ByteSink`, a
+    background job's stored file: the zip then carries each part's sizes after its data, in a
+    data descriptor, as streaming zips do, and stays a plain 32-bit zip, which is what Excel
+    reads most reliably; a sheet above 4 GB, far beyond Excel's 1,048,576 rows, raises
+    ``RuntimeError``).
 
     Cells are inline strings and numbers (no shared-strings table to keep in memory), rows
     and cells carry no references (both optional in SpreadsheetML), and the sheet is
     deflated as it is written. Amounts (:class:`Number`) get a thousands format with the
-    currency's decimals; whole numbers stay plain. The header row is bold and frozen.
+    currency's decimals; whole numbers stay plain; date-times (:class:`Serial`) are number
+    cells with a date-time format. The header row is bold and frozen.
 
     It exists because the general-purpose XlsxWriter library writes about 200,000 cells a
     second here, which would make a million-row export take minutes (PERFORMANCE.md P3).
@@ -216,14 +269,16 @@ class StreamingXlsx:
 
     def __init__(
         self,
-        target: str | IO[bytes],
+        target: str | IO[bytes] | ByteSink,
         *,
         sheet_name: str,
         header: Sequence[str],
         widths: Sequence[int] | None = None,
         title: str = "",
     ) -> None:
-        self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+        self._zip = zipfile.ZipFile(
+            cast("str | IO[bytes]", target), "w", zipfile.ZIP_DEFLATED, compresslevel=1
+        )
         self._zip.writestr("[Content_Types].xml", _CONTENT_TYPES)
         self._zip.writestr("_rels/.rels", _ROOT_RELS)
         self._zip.writestr("docProps/core.xml", _CORE.format(title=escape(title or sheet_name)))
@@ -232,7 +287,9 @@ class StreamingXlsx:
         name = escape(_CONTROL.sub("", sheet_name)[:31], {'"': "&quot;"})
         self._zip.writestr("xl/workbook.xml", _WORKBOOK.format(name=name))
         self._zip.writestr("xl/styles.xml", _STYLES)
-        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        # Zip64 only where the sizes are written back into the local header: a stream keeps
+        # the plain 32-bit descriptors Excel reads (a sheet above 4 GB then raises).
+        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=_can_seek(target))
         cols = ""
         if widths:
             cols = (
@@ -252,11 +309,18 @@ class StreamingXlsx:
         self.rows = 0
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Append rows (cells: None, int, Number, str)."""
+        """Append rows (cells: None, int, Number, Serial, str), or rows already written
+        (:class:`XmlRow`)."""
         pending = self._pending
         triggers = FORMULA_TRIGGERS
         special = _XML_SPECIAL
         for row in rows:
+            if row.__class__ is XmlRow:
+                pending.append(row)
+                if len(pending) >= 1000:
+                    self._flush()
+                self.rows += 1
+                continue
             parts = ["<row>"]
             for value in row:
                 if value is None:
@@ -264,6 +328,8 @@ class StreamingXlsx:
                 elif value.__class__ is Number:
                     style = STYLE_DECIMAL if "." in value else STYLE_INTEGER
                     parts.append(f'<c s="{style}"><v>{value}</v></c>')
+                elif value.__class__ is Serial:
+                    parts.append(f'<c s="{STYLE_DATETIME}"><v>{value}</v></c>')
                 elif value.__class__ is str:
                     if not value:
                         parts.append("<c/>")
@@ -294,3 +360,55 @@ class StreamingXlsx:
         self._flush()
         self._sheet.close()
         self._zip.close()
+
+
+class ByteSink:
+    """A write-only stream that keeps what is written until it is taken: the zip under a
+    :class:`StreamingXlsx` writes into it, and :func:`xlsx_chunks` sends what it holds. It
+    cannot seek or tell, so the zip is written front to back."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        if data:
+            self._parts.append(bytes(data))
+            self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: the bytes wait for :meth:`take`."""
+
+    def take(self) -> bytes:
+        """Everything written since the last call (and forget it)."""
+        data = b"".join(self._parts)
+        self._parts.clear()
+        self.size = 0
+        return data
+
+
+def xlsx_chunks(
+    header: Sequence[str],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    *,
+    sheet_name: str,
+    widths: Sequence[int] | None = None,
+    title: str = "",
+    chunk_size: int = 256 * 1024,
+) -> Iterator[bytes]:
+    """The XLSX workbook as chunks of bytes, sent as it is written: the package's fixed
+    parts first, before the first batch is read (the download starts at once), then the
+    sheet, deflated, about ``chunk_size`` bytes at a time, then the zip's directory. Memory
+    holds one batch and at most one chunk."""
+    sink = ByteSink()
+    workbook = StreamingXlsx(sink, sheet_name=sheet_name, header=header, widths=widths, title=title)
+    yield sink.take()
+    for batch in batches:
+        workbook.write_rows(batch)
+        if sink.size >= chunk_size:
+            yield sink.take()
+    workbook.close()
+    tail = sink.take()
+    if tail:
+        yield tail

@@ -121,7 +121,13 @@ class ReferralLink(TimestampMixin, Base):
 
 
 class Click(Base):
-    """One visit through a link. Bots are stored (flagged) but never counted or attributed."""
+    """One visit through a link. Bots are stored (flagged) but never counted or attributed.
+
+    On PostgreSQL the table is partitioned by month of ``clicked_at`` and its primary key is
+    ``(id, clicked_at)`` (migration 0029, ``perks.referrals.partitions``); ``id`` alone, from
+    its sequence, identifies a click here. Raw clicks are dropped after
+    ``CLICK_RETENTION_MONTHS``; their days stay in ``click_day``.
+    """
 
     __tablename__ = "click"
     __table_args__ = (
@@ -163,12 +169,14 @@ class ClickDay(Base):
 
 class ClickRollup(Base):
     """How far ``click_day`` goes: one row (id 1), every day up to ``through`` is rolled up
-    (None: nothing yet)."""
+    (None: nothing yet); raw clicks of the days before ``raw_from`` are dropped (retention,
+    ``perks.referrals.partitions``), so those days are never rolled up again."""
 
     __tablename__ = "click_rollup"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     through: Mapped[date | None] = mapped_column(Date)
+    raw_from: Mapped[date | None] = mapped_column(Date)
 
 
 #: the one row of ``returning_customer_settings``

@@ -15,7 +15,9 @@ an older, already rolled-up day that reaches the database even later is in ``cli
 in the company page's figures; ``roll_up_clicks(since=...)`` rolls any period again.
 
 Idempotent, and safe on several hosts at once: the run locks the ``click_rollup`` row, and
-replaces the days it rolls up (delete, then insert) in one transaction.
+replaces the days it rolls up (delete, then insert) in one transaction. Days before
+``click_rollup.raw_from`` are never rolled up again: their raw clicks are dropped after their
+retention (``perks.referrals.partitions``), and their ``click_day`` rows are all that is left.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def rolled_through() -> date | None:
     return db.session.scalar(select(ClickRollup.through).where(ClickRollup.id == STATE_ID))
 
 
-def _locked_state() -> ClickRollup:
+def locked_state() -> ClickRollup:
     """The roll-up's row, made if missing, locked until the transaction ends (PostgreSQL; an
     SQLite transaction has the whole database to itself)."""
     dialect = db.session.get_bind().dialect.name
@@ -97,7 +99,7 @@ def roll_up_clicks(*, today: date | None = None, since: date | None = None) -> R
     today = today or datetime.now(zone).date()
     last = today - timedelta(days=1)
     with transaction():
-        state = _locked_state()
+        state = locked_state()
         if since is not None:
             first = since
         elif state.through is not None:
@@ -108,6 +110,8 @@ def roll_up_clicks(*, today: date | None = None, since: date | None = None) -> R
                 return Rollup(None, None, 0)  # no clicks at all: nothing to mark either
             first = max(day_of(oldest, zone), today - timedelta(days=HISTORY_DAYS))
         first = max(first, today - timedelta(days=HISTORY_DAYS))
+        if state.raw_from is not None:  # older raw clicks are dropped: their days are final
+            first = max(first, state.raw_from)
         if first > last:
             return Rollup(None, None, 0)
         window = Window(first, last, zone, Period.DAY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from perks.referrals.partitions import maintain_click_partitions as maintain_partitions
 from perks.referrals.rollup import roll_up_clicks as roll_up
 
 
@@ -11,3 +12,10 @@ from perks.referrals.rollup import roll_up_clicks as roll_up
 def roll_up_clicks() -> int:
     """Roll up every complete day of clicks not yet rolled up (a row lock serialises hosts)."""
     return roll_up().days
+
+
+@shared_task(name="perks.referrals.maintain_click_partitions")
+def maintain_click_partitions() -> int:
+    """PostgreSQL: make the coming months' click partitions, drop the expired ones whose days
+    are rolled up (an advisory lock serialises hosts). Returns how many were dropped."""
+    return len(maintain_partitions().dropped)

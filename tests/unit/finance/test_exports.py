@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -23,7 +23,14 @@ from perks.extensions import db
 from perks.finance import exports
 from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter
-from perks.finance.tabular import BOM, StreamingXlsx, amount_text, neutralise
+from perks.finance.tabular import (
+    BOM,
+    DATETIME_FORMAT,
+    StreamingXlsx,
+    amount_text,
+    excel_serial,
+    neutralise,
+)
 from perks.i18n import company_today
 from perks.money import Money
 from tests import factories
@@ -90,6 +97,101 @@ def test_commission_lines_csv_reads_back_with_text_neutralised_and_numbers_as_nu
     assert adjustment["currency"] == "USD"
     assert date.fromisoformat(earn["entry_date"][:10]) == company_today()
     assert earn["entry_date"].endswith("+07:00")  # ISO 8601, company time (Asia/Ho_Chi_Minh)
+
+
+def _naive(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_a_serial_date_reads_back_to_the_second():  # naive local date-times, as in the sheet
+    from openpyxl.utils.datetime import from_excel
+
+    assert excel_serial(_naive("1899-12-31 00:00:00")) == "1.0000000000"
+    assert excel_serial(_naive("2026-01-01 07:00:00.999999")) == "46023.2916666667"
+    for moment in [_naive("2026-12-04 23:59:59"), _naive("2027-03-01 00:00:01")]:
+        assert from_excel(float(excel_serial(moment))) == moment
+
+
+def _csv_cell_as_xlsx_reads_it(name: str, text: str) -> object:
+    """What openpyxl gives for a CSV cell: numbers as numbers, dates as local date-times."""
+    if text == "":
+        return None
+    column = next(c for c in exports.COMMISSIONS.columns if c.name == name)
+    if column.cell is exports.Cell.DATETIME:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    if column.cell in (exports.Cell.MONEY, exports.Cell.RATE):
+        return Decimal(text)
+    if column.cell is exports.Cell.INT:
+        return int(text)
+    if column.cell is exports.Cell.TEXT and text.startswith("'"):
+        return text[1:]  # the CSV's guard; XLSX marks the cell instead
+    return text
+
+
+def test_the_streamed_xlsx_reads_cell_for_cell_like_the_csv_with_real_dates(tricky):
+    chosen = _today_filter()
+    _body, csv_rows = _csv_rows(exports.COMMISSIONS, chosen)
+    body = b"".join(exports.stream_xlsx(exports.COMMISSIONS, chosen, actor=None))
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    rows = list(sheet.iter_rows())
+    assert [c.value for c in rows[0]] == exports.COMMISSIONS.header
+    assert len(rows) - 1 == len(csv_rows) == 3
+    for csv_row, xlsx_row in zip(csv_rows, rows[1:], strict=True):
+        for name, cell in zip(exports.COMMISSIONS.header, xlsx_row, strict=True):
+            expected = _csv_cell_as_xlsx_reads_it(name, csv_row[name])
+            value = Decimal(str(cell.value)) if isinstance(expected, Decimal) else cell.value
+            assert value == expected, name
+    earn = rows[1]
+    # What XML must escape comes back as typed; what it cannot hold is dropped.
+    ledger.record_adjustment(
+        tricky["person"].id, Money(5000, "VND"), "R&D <bonus>\x07 ok", actor=finance_person()
+    )
+    body = b"".join(exports.stream_xlsx(exports.COMMISSIONS, chosen, actor=None))
+    last = list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))[-1]
+    assert last[exports.COMMISSIONS.header.index("reason")] == "R&D <bonus> ok"
+    entry_date = earn[exports.COMMISSIONS.header.index("entry_date")]
+    assert entry_date.is_date
+    assert entry_date.number_format == DATETIME_FORMAT
+    assert entry_date.value.date() == company_today()  # company time, not UTC
+    paid_at = earn[exports.COMMISSIONS.header.index("order_paid_at")]
+    assert isinstance(paid_at.value, datetime)
+    assert paid_at.is_date
+
+
+def test_the_xlsx_download_starts_before_the_first_row_is_read(tricky, monkeypatch):
+    read: list[int] = []
+    batches = exports.export_batches
+
+    def watched(*args, **kwargs):
+        for batch in batches(*args, **kwargs):
+            read.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(exports, "export_batches", watched)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 1)
+    monkeypatch.setattr(exports, "SEND_CHUNK", 1)  # a chunk as soon as anything is written
+    stream = exports.stream_xlsx(exports.LEDGER, _today_filter(), actor=None)
+    first = next(stream)
+    assert first.startswith(b"PK\x03\x04")
+    assert read == []  # sent before any row is read
+    rest = list(stream)
+    assert read == [1, 1, 1]
+    assert rest  # then the sheet, deflated as it is written
+    sheet = openpyxl.load_workbook(io.BytesIO(first + b"".join(rest))).active
+    assert sheet.max_row == 4
+
+
+def test_an_xlsx_stream_left_unfinished_is_audited_as_incomplete(tricky, monkeypatch):
+    monkeypatch.setattr(exports, "FETCH_ROWS", 1)
+    monkeypatch.setattr(exports, "SEND_CHUNK", 1)
+    stream = exports.stream_xlsx(exports.LEDGER, _today_filter(), actor=None)
+    next(stream)
+    next(stream)
+    stream.close()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.export")
+    ).one()
+    assert (event.details["format"], event.details["complete"]) == ("xlsx", False)
 
 
 def test_the_csv_is_rfc_4180_with_a_bom_and_crlf(tricky):
