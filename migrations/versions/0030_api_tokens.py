@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0024'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

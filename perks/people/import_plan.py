@@ -1034,19 +1034,11 @@ class _Planner:
                 )
 
     def _find_reporting_loops(self, rows: list[_Row]) -> None:
-        # Who reports to whom in the whole directory: two integers per person.
+        by_key: dict[PersonKey, _Row] = {row.key: row for row in rows if row.email}
         manager_of: dict[PersonKey, PersonKey | None] = {
-            ("user", user_id): ("user", manager_id)
-            for user_id, manager_id in db.session.execute(
-                select(User.id, User.manager_id).where(User.manager_id.is_not(None))
-            )
-            if manager_id is not None  # for the type checker: the WHERE left those out
+            key: row.manager for key, row in by_key.items()
         }
-        by_key: dict[PersonKey, _Row] = {}
-        for row in rows:
-            if row.email:
-                manager_of[row.key] = row.manager
-                by_key[row.key] = row
+        manager_of.update(self._chains_above(manager_of))
         done: set[PersonKey] = set()
         for start in by_key:
             path: list[PersonKey] = []
@@ -1079,6 +1071,32 @@ class _Planner:
                             ),
                         )
                     )
+
+    @staticmethod
+    def _chains_above(manager_of: dict[PersonKey, PersonKey | None]) -> dict[PersonKey, PersonKey]:
+        """Who the directory says each manager named in ``manager_of`` reports to, and so on up
+        to the top: one query per level of the hierarchy, reading only the people above the
+        file's rows (a batch of the API reads a few hundred, not the whole directory). A loop
+        needs a row of the file (the directory has none), so nothing else can be in one."""
+        found: dict[PersonKey, PersonKey] = {}
+        frontier = {m[1] for m in manager_of.values() if m is not None and m[0] == "user"}
+        seen: set[int] = set()
+        while frontier := {
+            user_id for user_id in frontier - seen if ("user", user_id) not in manager_of
+        }:
+            seen |= frontier
+            ids = sorted(frontier)
+            frontier = set()
+            for start in range(0, len(ids), 500):
+                for user_id, manager_id in db.session.execute(
+                    select(User.id, User.manager_id).where(
+                        User.id.in_(ids[start : start + 500]), User.manager_id.is_not(None)
+                    )
+                ):
+                    if manager_id is not None:  # for the type checker: the WHERE left those out
+                        found[("user", user_id)] = ("user", manager_id)
+                        frontier.add(manager_id)
+        return found
 
     def _check_permissions(self, row: _Row) -> None:
         if row.errors:
