@@ -9,9 +9,13 @@ changes nothing.
 What a cell means for someone already stored:
 
 - a column left out of the file keeps what is stored;
-- an empty cell clears the department, location, hire date, birthday and manager (the file
+- an empty cell clears the department, location, hire date, leaving date, birthday and
+  manager (the file
   is the HR system's picture of the person), but keeps the employee number, employment type,
   language, roles and status (new people get the defaults: staff, ``vi``, employee, active).
+
+``leaving_date`` (optional, YYYY-MM-DD or DD/MM/YYYY) is the first day the person no longer
+works here; the daily task applies it as the person form does (``perks.commissions.leavers``).
 
 The import never sends invitations: HR invites people from their page.
 
