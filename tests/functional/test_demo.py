@@ -67,6 +67,33 @@ def test_the_demo_looks_lived_in(runner, client):
     check_awards_approved_pending_and_declined(client)
     check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now)
     check_months_of_feedback_with_answer_times(client)
+    check_a_leaver_with_a_final_settlement()
+
+
+def check_a_leaver_with_a_final_settlement() -> None:
+    """One leaver, settled by the daily task: deactivated, their final statement e-mailed,
+    and their line of the paid batch marked as the final settlement."""
+    from perks.commissions.models import LeaverSettlement
+    from perks.finance.leavers import settlement_mark
+    from perks.mail import OutboxMessage
+
+    [settlement] = db.session.scalars(select(LeaverSettlement)).all()
+    leaver = db.session.get(User, settlement.user_id)
+    assert leaver is not None
+    assert leaver.active is False
+    assert leaver.leaving_date is not None
+    statements = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == leaver.email,
+            OutboxMessage.subject.in_(
+                ["Bảng kê hoa hồng cuối cùng của bạn", "Your final commission statement"]
+            ),
+        )
+    ).all()
+    assert len(statements) == 1
+    batch = db.session.scalars(select(PayoutBatch)).one()
+    [line] = [line for line in batch.lines if line.user_id == leaver.id]
+    assert settlement_mark(line, batch).startswith("Quyết toán cuối cùng")
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
