@@ -43,7 +43,7 @@ from perks.commissions.models import (
     LedgerEntry,
     VoidReason,
 )
-from perks.db import affected_rows, transaction, utcnow
+from perks.db import transaction, utcnow
 from perks.extensions import db
 from perks.i18n import company_today
 from perks.mail import send_email
@@ -134,8 +134,12 @@ def _claim(user_id: int, leaving_date: date, policy: LeaverPolicy, now: datetime
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
         LeaverSettlement
     ).values(user_id=user_id, leaving_date=leaving_date, policy=policy, settled_at=now)
-    result = db.session.execute(statement.on_conflict_do_nothing(index_elements=["user_id"]))
-    return affected_rows(result) == 1
+    claimed = db.session.scalar(
+        statement.on_conflict_do_nothing(index_elements=["user_id"]).returning(
+            LeaverSettlement.user_id
+        )
+    )
+    return claimed is not None
 
 
 def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:

@@ -150,7 +150,7 @@ def close_negative_balance(
             _("Keep the reason under %(count)d characters.", count=ledger.MAX_REASON_LENGTH)
         )
     with transaction():
-        person = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+        person = db.session.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
         if person is None:
             raise NotFound(_("There is no such person."))
         if person.leaving_date is None or person.leaving_date > company_today():

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -41,7 +43,7 @@ from perks.people.models import PeopleImport, Role, User
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order
 from tests import factories
-from tests.helpers import login
+from tests.helpers import is_postgres, login
 from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
@@ -446,3 +448,43 @@ def test_settling_twice_at_once_settles_once(app):
         )
         == 1
     )
+
+
+def test_settling_on_several_hosts_at_once_settles_each_leaver_once(app):
+    """PostgreSQL: four runs racing, each with its own connection: the settlement row's
+    insert decides who settles, its lock who applies the policy later."""
+    if not is_postgres(app):
+        pytest.skip("racing runs need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    commission_leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance_person())
+    for n in range(3):
+        person = factories.UserFactory(email=f"race{n}@example.com")
+        for _ in range(2):
+            order = referred_order(person)
+            pay(order)
+            redeem(order)
+        person.leaving_date = company_today()
+
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(4)
+
+    def one_run() -> tuple[int, int]:
+        with app.app_context():
+            barrier.wait()
+            try:
+                run = commission_leavers.settle_leavers()
+                return run.settled, run.forfeited
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: one_run(), range(4)))
+    assert sum(settled for settled, _ in results) == 3
+    assert sum(forfeited for _, forfeited in results) == 6
+    for n in range(3):
+        assert len(statements_to(f"race{n}@example.com")) == 1
+    reversals = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.REVERSAL)
+    ).all()
+    assert len(reversals) == 6
+    assert verify_ledger().problems == []
