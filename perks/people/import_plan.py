@@ -613,6 +613,9 @@ class _RowParser:
             first.append(_("The name is missing."))
         if number:
             row.employee_number = number
+        leaving, hired = row.leaving_date, row.hire_date
+        if isinstance(leaving, date) and isinstance(hired, date) and leaving <= hired:
+            problems.append(_("The leaving date must come after the hire date."))
         if too_long or first or problems:
             row.errors = too_long + first + problems
         return row

@@ -387,6 +387,14 @@ def test_the_import_sets_leaving_dates_and_names_bad_ones(client, login_as):
         "an@congty.vn,Nguyễn Văn An,2026-12-31\n"
         "binh@congty.vn,Trần Thị Bình,31/13/2026\n"
     )
+    with_hire = "email,name,hire_date,leaving_date\nchau@congty.vn,Châu,2026-05-01,2026-04-30\n"
+    response = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(with_hire.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "must come after the hire date" in review
     response = client.post(
         "/people/import/",
         data={"file": (io.BytesIO(content.encode()), "nhansu.csv")},
