@@ -102,15 +102,16 @@ STAGES = {
 EXAMPLE_ROWS = (
     COLUMNS,
     ("NV001", "hai.nguyen@congty.example", "Nguyễn Đức Hải", "Kinh doanh", "Hà Nội", "staff",
-     "2019-04-01", "12/05", "", "vi", "employee;manager", "yes"),
+     "2019-04-01", "12/05", "", "vi", "employee;manager", "yes", ""),
     ("NV002", "an.nguyen@congty.example", "Nguyễn Văn An", "Kinh doanh", "Hà Nội", "staff",
-     "15/03/2022", "1990-08-23", "hai.nguyen@congty.example", "vi", "employee", "yes"),
+     "15/03/2022", "1990-08-23", "hai.nguyen@congty.example", "vi", "employee", "yes", ""),
     ("NV003", "nhung.le@congty.example", "Lê Thị Hồng Nhung", "Nhân sự", "TP. Hồ Chí Minh",
-     "staff", "2020-09-14", "29/02", "hai.nguyen@congty.example", "en", "employee;hr", "yes"),
+     "staff", "2020-09-14", "29/02", "hai.nguyen@congty.example", "en", "employee;hr", "yes", ""),
     ("CTV017", "minh.tran@congty.example", "Trần Quang Minh", "Vận hành tour", "Đà Nẵng",
-     "contractor", "2024-06-03", "", "hai.nguyen@congty.example", "vi", "employee", "yes"),
+     "contractor", "2024-06-03", "", "hai.nguyen@congty.example", "vi", "employee", "yes",
+     "2027-01-01"),
     ("DT004", "lan.pham@doitac.example", "Phạm Ngọc Lan", "", "Nha Trang", "partner", "",
-     "07/11", "", "vi", "employee", "no"),
+     "07/11", "", "vi", "employee", "no", ""),
 )  # fmt: skip
 
 
