@@ -165,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.feedback.ratings_views import bp as ratings_bp
     from perks.feedback.surveys_views import bp as surveys_bp
     from perks.feedback.views import bp as feedback_bp
+    from perks.finance.leaver_views import bp as leavers_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
@@ -192,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(commissions_bp)
     app.register_blueprint(commissions_finance_bp)
     app.register_blueprint(finance_bp)
+    app.register_blueprint(leavers_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(brand_admin_bp)

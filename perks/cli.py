@@ -144,7 +144,9 @@ def import_people_command(
 def tick_command() -> None:
     """Daily work: expire ended claims, freeze the entries of draws that have closed and make
     the draws that can be made (a method 2 draw waits for its public value), make
-    commissions payable once their holding period is over, grant the gift programmes' gifts
+    commissions payable once their holding period is over (after applying the leaving dates
+    that have come: leavers are deactivated, the leaver policy applied, the final statement
+    e-mailed), grant the gift programmes' gifts
     due today (and those missed days left), expire what ended months left of the points
     allowances and credit this month's, roll up yesterday's referral clicks for the company
     stats page, and (PostgreSQL) make the coming months' click partitions and drop the expired
@@ -154,7 +156,7 @@ def tick_command() -> None:
     update or takes a row lock, so a second run finds nothing left to do.
     """
     from perks.catalog import claims, draws
-    from perks.commissions import lifecycle
+    from perks.commissions import leavers, lifecycle
     from perks.recognition import gifts, points
     from perks.referrals.partitions import maintain_click_partitions
     from perks.referrals.rollup import roll_up_clicks
@@ -162,6 +164,11 @@ def tick_command() -> None:
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draw entries frozen: {draws.close_due_entries()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")
+    settled = leavers.settle_leavers(claims.company_today())
+    click.echo(
+        f"Leavers settled: {settled.settled} (commissions vested: {settled.vested},"
+        f" forfeited: {settled.forfeited})"
+    )
     click.echo(f"Commissions made payable: {lifecycle.release_due_commissions()}")
     click.echo(f"Gifts granted: {gifts.grant_due_gifts(claims.company_today())}")
     expired, credited = points.settle_months(claims.company_today())

@@ -210,8 +210,36 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     open_the_next_draw(line)
     if uses_sandbox():
         seed_demo_activity(app_ctx.app)
+        seed_demo_leaver()
     seed_demo_ratings(app_ctx.app, logins=dict(demo_logins()))
     return demo_logins(), True
+
+
+def seed_demo_leaver() -> User | None:
+    """One leaver with a final settlement: someone paid in the demo's payout batch (not a
+    demo login) leaves today, so the batch marks their line "final settlement"; the daily
+    task's run vests what was not yet payable, deactivates them and e-mails their final
+    statement. Returns the leaver, or None when the batch paid nobody else."""
+    from perks.commissions.leavers import settle_leavers
+    from perks.finance.models import LineStatus, PayoutLine
+
+    logins = {email for _role, email in demo_logins()}
+    candidates = db.session.scalars(
+        select(User)
+        .join(PayoutLine, PayoutLine.user_id == User.id)
+        .where(PayoutLine.status == LineStatus.INCLUDED, User.active.is_(True))
+        .order_by(User.id)
+    ).all()
+    leaver = next((person for person in candidates if person.email not in logins), None)
+    if leaver is None:
+        return None
+    with transaction():
+        leaver.leaving_date = company_today()
+        audit.record(
+            "people.updated", actor=None, target=leaver, fields=["leaving_date"], demo=True
+        )
+    settle_leavers()
+    return leaver
 
 
 def seed_demo_brand(*, actor: User) -> None:

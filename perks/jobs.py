@@ -40,6 +40,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.commissions.release_due",
         "schedule": timedelta(minutes=15),
     },
+    # leavers: each leaving date applied once on its day, then the policy to what matures
+    "settle-leavers": {
+        "task": "perks.commissions.settle_leavers",
+        "schedule": timedelta(minutes=15),
+    },
     # the day's gifts: hourly, so they arrive early in the company's morning; each run
     # grants only what no run granted yet
     "grant-due-gifts": {

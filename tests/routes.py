@@ -464,6 +464,18 @@ ROUTES: dict[str, Route] = {
         only(Role.FINANCE, ok=302),
     ),
     "finance.reconciliation_page": Route("GET", lambda s: "/finance/reconciliation", FINANCE),
+    # Leavers: the policy, who has left, closing a negative balance (finance and admins)
+    "leavers.index": Route("GET", lambda s: "/finance/leavers/", FINANCE),
+    "leavers.set_policy": Route(
+        "POST", lambda s: "/finance/leavers/policy", only(Role.FINANCE, ok=302), {"policy": "vest"}
+    ),
+    # The sample person has not left: refused with a message on the page
+    "leavers.close_balance": Route(
+        "POST",
+        lambda s: f"/finance/leavers/{s['person']}/close",
+        only(Role.FINANCE, ok=409),
+        {"currency": "VND", "amount": "-1000", "outcome": "write_off", "reason": "route table"},
+    ),
     # The public redirect: the link's page for everyone, signed in or not
     "referrals.redirect": Route("GET", lambda s: f"/r/{s['link_code']}", everyone(302)),
     # Stripe's webhook: no session, no CSRF; an unsigned delivery is a 400 for everybody

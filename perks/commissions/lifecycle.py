@@ -337,6 +337,7 @@ def create_commissions(order: Order) -> list[Commission]:
         db.session.add(commission)
         created.append(commission)
     db.session.flush()
+    void_if_left(order, created)
     return created
 
 
@@ -379,6 +380,23 @@ def apply_tier(commission: Commission, count_before: int, amount_before: int) ->
     commission.amount = original.amount - removed_share(
         original, commission.base_amount, commission.refunded_base_amount, full=False
     )
+
+
+def void_if_left(order: Order, created: Sequence[Commission]) -> None:
+    """An order paid on or after its link owner's leaving date earns nothing: its new
+    commissions are voided at once ("left the company"), worth nothing and never earned (no
+    ledger entry, nobody told); each keeps its rule snapshot, so the page says what it would
+    have earned and why it did not. The link itself still redirects."""
+    if not created or order.referral_link is None or order.paid_at is None:
+        return
+    leaving = order.referral_link.user.leaving_date
+    if leaving is None or company_date(order.paid_at) < leaving:
+        return
+    at = utcnow()
+    for commission in created:
+        take_back(commission, commission.amount, "left_company", at)
+        void(commission, VoidReason.LEFT_COMPANY, at)
+    db.session.flush()
 
 
 def earn_order(order: Order, at: datetime | None = None) -> list[Commission]:

@@ -292,6 +292,9 @@ class VoidReason(enum.StrEnum):
     REFUNDED = "refunded"
     DISPUTE_LOST = "dispute_lost"
     CANCELLED = "cancelled"
+    #: forfeited when its person left (the leaver policy), or earned through their link
+    #: on or after their leaving date
+    LEFT_COMPANY = "left_company"
 
 
 class Commission(TimestampMixin, Base):
@@ -461,3 +464,71 @@ class LedgerIsAppendOnly(RuntimeError):
 
 # An ORM guard: entries are only ever added.
 refuse_changes(LedgerEntry, LedgerIsAppendOnly, noun="ledger entry", plural="ledger entries")
+
+
+# --- leavers -----------------------------------------------------------------------------------
+
+
+class LeaverPolicy(LabelledEnum):
+    """What happens to a leaver's commissions not yet payable on their leaving date."""
+
+    VEST = "vest", _l("Vest: paid in the final settlement, whatever the holding period")
+    FORFEIT = "forfeit", _l("Forfeit: voided, with the reason “left the company”")
+
+
+class LeaverSettings(Base):
+    """Finance's one row of leaver settings (``id`` 1); no row means the defaults."""
+
+    __tablename__ = "leaver_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[LeaverPolicy] = mapped_column(_enum(LeaverPolicy), default=LeaverPolicy.VEST)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class LeaverSettlement(Base):
+    """A leaver whose leaving date was applied: the policy then in force (kept for the
+    commissions that mature later), when, and the final statement sent. One row per person:
+    the row is the claim that makes the daily task apply a leaving date once."""
+
+    __tablename__ = "leaver_settlement"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    leaving_date: Mapped[date] = mapped_column(Date)
+    policy: Mapped[LeaverPolicy] = mapped_column(_enum(LeaverPolicy))
+    settled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class BalanceOutcome(LabelledEnum):
+    """What finance did with a leaver's negative balance."""
+
+    DEDUCT = "deduct", _l("Deduct from the final salary")
+    WRITE_OFF = "write_off", _l("Write off")
+
+
+class LeaverBalanceDecision(Base):
+    """Finance closed a leaver's negative balance: the ``adjustment`` entry that brought it
+    to zero, and whether payroll deducts it from the final salary or it is written off."""
+
+    __tablename__ = "leaver_balance_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: the balance closed (negative, minor units)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[BalanceOutcome] = mapped_column(_enum(BalanceOutcome))
+    reason: Mapped[str] = mapped_column(Text)
+    ledger_entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), unique=True
+    )
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    decided_by: Mapped[User] = relationship(foreign_keys=[decided_by_id])
+
+    money = money_column("amount")

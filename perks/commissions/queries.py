@@ -112,6 +112,14 @@ def explanation(commission: Commission) -> str:
             text = _("Voided: order refunded on %(date)s.", date=when)
         elif reason is VoidReason.DISPUTE_LOST:
             text = _("Voided: the customer's bank took the payment back on %(date)s.", date=when)
+        elif reason is VoidReason.LEFT_COMPANY:
+            text = _(
+                "Voided on %(date)s: left the company. Orders paid from the leaving date on, "
+                "and (under finance's forfeit policy) commissions not yet payable on it, earn "
+                "nothing; it would have earned %(amount)s.",
+                date=when,
+                amount=format_money(commission.original),
+            )
         else:
             text = _("Voided: order cancelled on %(date)s.", date=when)
     elif state is S.PENDING:

@@ -118,7 +118,7 @@ def _check_commission(
             f"{expected_original}"
         )
     full_refund = c.base_amount > 0 and c.refunded_base_amount >= c.base_amount
-    if dispute_lost or c.void_reason is VoidReason.DISPUTE_LOST:
+    if dispute_lost or c.void_reason in (VoidReason.DISPUTE_LOST, VoidReason.LEFT_COMPANY):
         expected_amount = 0
     else:
         expected_amount = c.original_amount - removed_share(

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from perks.commissions.charts import earnings_chart
 from perks.errors import PerksError, ValidationFailed
-from perks.finance import exports, payouts, payroll, queries, reconciliation, reports
+from perks.finance import exports, leavers, payouts, payroll, queries, reconciliation, reports
 from perks.finance.forms import (
     ApproveForm,
     CancelBatchForm,
@@ -286,6 +286,7 @@ def batch_page(batch_id: int) -> str:
         batch=batch,
         paying=payouts.paying_job(batch.id),
         lines=lines,
+        leaver_marks=leavers.settlement_marks(lines, batch),
         entries=queries.entries_by_line(batch.id),
         totals=queries.batch_totals(lines),
         statuses=BatchStatus,

@@ -38,6 +38,7 @@ _REASONS = {
     "refunded": _l("the order was refunded"),
     "dispute_lost": _l("the customer's payment dispute was lost"),
     "cancelled": _l("the order was cancelled"),
+    "left_company": _l("left the company"),
 }
 
 _STATUSES = {

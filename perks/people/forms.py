@@ -56,6 +56,14 @@ class PersonForm(Form):
         default=EmploymentType.STAFF.value,
     )
     hire_date = DateField(_l("Hire date"), validators=[Optional()])
+    leaving_date = DateField(
+        _l("Leaving date"),
+        validators=[Optional()],
+        description=_l(
+            "The first day they no longer work here: from that day their links earn nothing, "
+            "and their account is deactivated and their commissions settled."
+        ),
+    )
     birth_day = IntegerField(
         _l("Birthday: day"), validators=[Optional(), NumberRange(min=1, max=31)]
     )

@@ -55,6 +55,7 @@ COLUMNS = (
     "language",
     "roles",
     "active",
+    "leaving_date",
 )
 REQUIRED_COLUMNS = ("email", "name")
 _HEADER_ALIASES = {"e_mail": "email", "manager_e_mail": "manager_email", "locale": "language"}
@@ -110,6 +111,7 @@ FIELD_LABELS = {
     "language": _l("Language"),
     "roles": _l("Roles"),
     "active": _l("Active"),
+    "leaving_date": _l("Leaving date"),
 }
 
 T = TypeVar("T")
@@ -303,6 +305,7 @@ class _Row:
         "errors",
         "hire_date",
         "language",
+        "leaving_date",
         "line",
         "location",
         "manager",
@@ -326,6 +329,7 @@ class _Row:
         self.language: Any = ABSENT
         self.roles: Any = ABSENT
         self.active: Any = ABSENT
+        self.leaving_date: Any = ABSENT
         self.errors: list[str] | None = None
         self.target: _Stored | None = None
         self.manager: PersonKey | None = None
@@ -364,6 +368,7 @@ _ROW_FIELDS = (
     "language",
     "roles",
     "active",
+    "leaving_date",
 )
 
 
@@ -548,6 +553,7 @@ class _RowParser:
                 ("language", _parse_language),
                 ("roles", _parse_roles),
                 ("active", _parse_active),
+                ("leaving_date", _parse_leaving_date),
             )
             if name in index
         ]
@@ -607,6 +613,9 @@ class _RowParser:
             first.append(_("The name is missing."))
         if number:
             row.employee_number = number
+        leaving, hired = row.leaving_date, row.hire_date
+        if isinstance(leaving, date) and isinstance(hired, date) and leaving <= hired:
+            problems.append(_("The leaving date must come after the hire date."))
         if too_long or first or problems:
             row.errors = too_long + first + problems
         return row
@@ -670,6 +679,23 @@ def _parse_hire_date(cell: str) -> Parsed:
             None,
             None,
             _("The hire date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.", value=raw),
+        )
+    return value, None, None
+
+
+def _parse_leaving_date(cell: str) -> Parsed:
+    raw = _clean(cell)
+    if not raw:
+        return None, None, None
+    value = _parse_date(raw)
+    if value is None:
+        return (
+            None,
+            None,
+            _(
+                "The leaving date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.",
+                value=raw,
+            ),
         )
     return value, None, None
 
@@ -751,6 +777,7 @@ class _Stored:
     manager_id: int | None
     locale: str
     active: bool
+    leaving_date: date | None
 
 
 _STORED_COLUMNS = (
@@ -768,6 +795,7 @@ _STORED_COLUMNS = (
     User.manager_id,
     User.locale,
     User.active,
+    User.leaving_date,
 )
 
 
@@ -872,7 +900,7 @@ class _Display:
         if name == "birthday":
             month, day = value
             return f"{day:02d}/{month:02d}"
-        if name == "hire_date":
+        if name in ("hire_date", "leaving_date"):
             return value.isoformat()
         if name == "employment_type":
             return value.label
@@ -1166,6 +1194,8 @@ class _Planner:
             yield "roles", stored.roles, row.roles
         if row.active is not ABSENT and row.active != stored.active:
             yield "active", stored.active, row.active
+        if row.leaving_date is not ABSENT and row.leaving_date != stored.leaving_date:
+            yield "leaving_date", stored.leaving_date, row.leaving_date
 
     def _new_departments(self, rows: list[_Row]) -> list[str]:
         found: dict[str, str] = {}

@@ -62,6 +62,7 @@ NEW_PERSON_COLUMNS = (
     "birth_day",
     "locale",
     "active",
+    "leaving_date",
 )
 
 
@@ -177,6 +178,7 @@ class _Writer:
             day,
             DEFAULTS["language"] if language is ABSENT else language,
             DEFAULTS["active"] if active is ABSENT else active,
+            parsed.get("leaving_date"),
         )
 
     def roles(self, user_roles: Iterable[tuple[int, Iterable[Role]]]) -> None:

@@ -9,9 +9,13 @@ changes nothing.
 What a cell means for someone already stored:
 
 - a column left out of the file keeps what is stored;
-- an empty cell clears the department, location, hire date, birthday and manager (the file
+- an empty cell clears the department, location, hire date, leaving date, birthday and
+  manager (the file
   is the HR system's picture of the person), but keeps the employee number, employment type,
   language, roles and status (new people get the defaults: staff, ``vi``, employee, active).
+
+``leaving_date`` (optional, YYYY-MM-DD or DD/MM/YYYY) is the first day the person no longer
+works here; the daily task applies it as the person form does (``perks.commissions.leavers``).
 
 The import never sends invitations: HR invites people from their page.
 
@@ -98,15 +102,16 @@ STAGES = {
 EXAMPLE_ROWS = (
     COLUMNS,
     ("NV001", "hai.nguyen@congty.example", "Nguyễn Đức Hải", "Kinh doanh", "Hà Nội", "staff",
-     "2019-04-01", "12/05", "", "vi", "employee;manager", "yes"),
+     "2019-04-01", "12/05", "", "vi", "employee;manager", "yes", ""),
     ("NV002", "an.nguyen@congty.example", "Nguyễn Văn An", "Kinh doanh", "Hà Nội", "staff",
-     "15/03/2022", "1990-08-23", "hai.nguyen@congty.example", "vi", "employee", "yes"),
+     "15/03/2022", "1990-08-23", "hai.nguyen@congty.example", "vi", "employee", "yes", ""),
     ("NV003", "nhung.le@congty.example", "Lê Thị Hồng Nhung", "Nhân sự", "TP. Hồ Chí Minh",
-     "staff", "2020-09-14", "29/02", "hai.nguyen@congty.example", "en", "employee;hr", "yes"),
+     "staff", "2020-09-14", "29/02", "hai.nguyen@congty.example", "en", "employee;hr", "yes", ""),
     ("CTV017", "minh.tran@congty.example", "Trần Quang Minh", "Vận hành tour", "Đà Nẵng",
-     "contractor", "2024-06-03", "", "hai.nguyen@congty.example", "vi", "employee", "yes"),
+     "contractor", "2024-06-03", "", "hai.nguyen@congty.example", "vi", "employee", "yes",
+     "2027-01-01"),
     ("DT004", "lan.pham@doitac.example", "Phạm Ngọc Lan", "", "Nha Trang", "partner", "",
-     "07/11", "", "vi", "employee", "no"),
+     "07/11", "", "vi", "employee", "no", ""),
 )  # fmt: skip
 
 

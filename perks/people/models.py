@@ -125,6 +125,9 @@ class User(TimestampMixin, Base):
         default=EmploymentType.STAFF,
     )
     hire_date: Mapped[date | None] = mapped_column(Date)
+    #: the first day the person no longer works here (set by HR): from that day their links
+    #: earn nothing, and the daily task deactivates them and applies the leaver policy
+    leaving_date: Mapped[date | None] = mapped_column(Date)
     #: birthday without the year: recognition needs the day, not the age
     birth_month: Mapped[int | None] = mapped_column(SmallInteger)
     birth_day: Mapped[int | None] = mapped_column(SmallInteger)

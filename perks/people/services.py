@@ -48,6 +48,8 @@ class PersonData:
     location: str = ""
     employment_type: EmploymentType = EmploymentType.STAFF
     hire_date: date | None = None
+    #: the first day they no longer work here (``perks.commissions.leavers`` applies it)
+    leaving_date: date | None = None
     birth_month: int | None = None
     birth_day: int | None = None
     manager_id: int | None = None
@@ -222,6 +224,7 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
         if number_owner is not None and number_owner != user.id:
             raise Conflict(str(_l("Someone already has this employee number.")))
     check_birthday(data.birth_month, data.birth_day)
+    check_leaving_date(data.hire_date, data.leaving_date)
     if data.children_under_15 is not None and not 0 <= data.children_under_15 <= MAX_CHILDREN:
         raise ValidationFailed(
             str(_l("Children under 15: from 0 to %(most)d.", most=MAX_CHILDREN)),
@@ -238,6 +241,7 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     user.location = data.location.strip()
     user.employment_type = data.employment_type
     user.hire_date = data.hire_date
+    user.leaving_date = data.leaving_date
     user.birth_month = data.birth_month
     user.birth_day = data.birth_day
     user.manager_id = data.manager_id
@@ -264,6 +268,14 @@ def check_birthday(month: int | None, day: int | None) -> None:
         date(2000, month, day)  # a leap year, so 29 February is a real birthday
     except ValueError as error:
         raise ValidationFailed(str(_l("This birthday is not a real date."))) from error
+
+
+def check_leaving_date(hire_date: date | None, leaving_date: date | None) -> None:
+    """Raises ValidationFailed for a leaving date before the hire date."""
+    if hire_date is not None and leaving_date is not None and leaving_date <= hire_date:
+        raise ValidationFailed(
+            str(_l("The leaving date must come after the hire date.")), field="leaving_date"
+        )
 
 
 def check_manager(user: User, manager_id: int) -> None:

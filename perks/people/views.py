@@ -62,6 +62,7 @@ def _person_data(form: PersonForm) -> services.PersonData:
         location=form.location.data or "",
         employment_type=EmploymentType(form.employment_type.data),
         hire_date=form.hire_date.data,
+        leaving_date=form.leaving_date.data,
         birth_month=form.birth_month.data,
         birth_day=form.birth_day.data,
         manager_id=form.manager_id.data,

@@ -18,7 +18,13 @@ from sqlalchemy import func, select
 
 from perks.catalog import draws
 from perks.catalog.models import Claim, Draw, DrawStatus, EntryOutcome, Perk
-from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.commissions.models import (
+    Commission,
+    CommissionState,
+    EntryKind,
+    LeaverSettlement,
+    LedgerEntry,
+)
 from perks.db import utcnow
 from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
@@ -67,6 +73,32 @@ def test_the_demo_looks_lived_in(runner, client):
     check_awards_approved_pending_and_declined(client)
     check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now)
     check_months_of_feedback_with_answer_times(client)
+    check_a_leaver_with_a_final_settlement()
+
+
+def check_a_leaver_with_a_final_settlement() -> None:
+    """One leaver, settled by the daily task: deactivated, their final statement e-mailed,
+    and their line of the paid batch marked as the final settlement."""
+    from perks.finance.leavers import settlement_mark
+    from perks.mail import OutboxMessage
+
+    [settlement] = db.session.scalars(select(LeaverSettlement)).all()
+    leaver = db.session.get(User, settlement.user_id)
+    assert leaver is not None
+    assert leaver.active is False
+    assert leaver.leaving_date is not None
+    statements = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == leaver.email,
+            OutboxMessage.subject.in_(
+                ["Bảng kê hoa hồng cuối cùng của bạn", "Your final commission statement"]
+            ),
+        )
+    ).all()
+    assert len(statements) == 1
+    batch = db.session.scalars(select(PayoutBatch)).one()
+    [line] = [line for line in batch.lines if line.user_id == leaver.id]
+    assert settlement_mark(line, batch).startswith("Quyết toán cuối cùng")
 
 
 def check_every_order_and_commission_in_order(now: datetime) -> None:
@@ -94,6 +126,7 @@ def check_every_order_and_commission_in_order(now: datetime) -> None:
 
     commissions = list(db.session.scalars(select(Commission)))
     assert len(commissions) >= 20
+    vested_early = set(db.session.scalars(select(LeaverSettlement.user_id)))
     for commission in commissions:
         order = orders[commission.order_id]
         paid, redeemed = aware(order.paid_at), aware(order.redeemed_at)
@@ -103,7 +136,10 @@ def check_every_order_and_commission_in_order(now: datetime) -> None:
             earned = aware(commission.earned_at)
             assert redeemed is not None, order.number
             assert paid <= redeemed <= earned <= now, order.number
-            assert aware(commission.payable_at) == earned + holding
+            if commission.user_id in vested_early:  # the leaver's: payable when they left
+                assert aware(commission.payable_at) <= earned + holding
+            else:
+                assert aware(commission.payable_at) == earned + holding
         for later in (commission.voided_at, commission.held_at, commission.paid_at):
             if later is not None:
                 assert paid <= aware(later) <= now, order.number
@@ -326,7 +362,10 @@ def check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now: date
             select(PointsEntry.month).where(PointsEntry.kind == PointsEntryKind.ALLOWANCE)
         )
     )
-    people = list(db.session.scalars(select(User).where(User.active)))
+    # (the demo's leaver left today: their allowances were credited while they were here)
+    people = list(
+        db.session.scalars(select(User).where(User.active | User.leaving_date.is_not(None)))
+    )
     for month in credited:
         first = date(int(month[:4]), int(month[5:]), 1)
         employed = [p for p in people if p.hire_date is None or p.hire_date <= first]

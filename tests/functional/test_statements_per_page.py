@@ -26,12 +26,13 @@ from perks.catalog.models import CodeMode, Draw, Perk, PerkCode, PerkKind, PerkS
 from perks.catalog.services import PerkData
 from perks.commissions import groups as commission_groups
 from perks.commissions import ledger
-from perks.commissions.models import CommissionTier, RuleScope, TierMeasure
+from perks.commissions.models import BalanceOutcome, CommissionTier, RuleScope, TierMeasure
 from perks.extensions import db
 from perks.feedback import items as feedback
 from perks.feedback import ratings, surveys
 from perks.feedback.models import Topic
 from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion, SurveyState
+from perks.finance import leavers as finance_leavers
 from perks.finance import payouts
 from perks.i18n import company_today
 from perks.mail import OutboxMessage
@@ -151,6 +152,7 @@ SHOWS_THE_ROWS = {
     "finance.reconciliation_page",
     "finance.report_lines",
     "finance.reports_page",
+    "leavers.index",
     "notifications.index",
     "payments.events",
     "people.departments",
@@ -557,6 +559,20 @@ def grow(world: World, scale: int) -> None:
             ledger.record_adjustment(
                 person.id, Money(10_000 * n, "VND"), f"Bonus {n}", actor=finance
             )
+        # Leavers: one owing money after they left, one whose balance finance closed.
+        for closed in (False, True):
+            leaver = factories.UserFactory(leaving_date=today_ - timedelta(days=1))
+            ledger.record_adjustment(
+                leaver.id, Money(-5_000 * n, "VND"), f"Clawed back {n}", actor=finance
+            )
+            if closed:
+                finance_leavers.close_negative_balance(
+                    leaver.id,
+                    Money(-5_000 * n, "VND"),
+                    BalanceOutcome.WRITE_OFF,
+                    f"Small {n}",
+                    actor=finance,
+                )
         db.session.add(
             OutboxMessage(recipient=f"u{n}@example.com", subject="Hi", body_text="x", body_html="x")
         )

@@ -1,0 +1,498 @@
+"""Leavers: HR sets a leaving date (form and import); the daily task applies finance's policy
+(vest or forfeit), deactivates the person and e-mails their final statement; orders through
+their links earn nothing from that day; batches mark the final settlement; a negative balance
+after leaving is closed by finance through the ledger."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from perks.audit import AuditEvent
+from perks.commissions import leavers as commission_leavers
+from perks.commissions import ledger
+from perks.commissions.models import (
+    BalanceOutcome,
+    Commission,
+    CommissionState,
+    EntryKind,
+    LeaverBalanceDecision,
+    LeaverPolicy,
+    LeaverSettlement,
+    LedgerEntry,
+    VoidReason,
+)
+from perks.commissions.queries import explanation
+from perks.commissions.verify import verify_ledger
+from perks.db import utcnow
+from perks.extensions import db
+from perks.finance import leavers as finance_leavers
+from perks.finance import payouts
+from perks.i18n import company_today
+from perks.mail import OutboxMessage
+from perks.money import Money
+from perks.people import imports
+from perks.people.models import PeopleImport, Role, User
+from perks.referrals.models import ReferralLink
+from perks.shop.models import Order
+from tests import factories
+from tests.helpers import is_postgres, login
+from tests.unit.finance.helpers import (
+    finance_person,
+    make_payable,
+    pay,
+    redeem,
+    referred_order,
+    refund_to,
+)
+
+S = CommissionState
+
+
+@pytest.fixture(autouse=True)
+def _rule() -> None:
+    factories.CommissionRuleFactory()  # 10 % of every line
+
+
+def _order(order_id: int) -> Order:
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    assert order is not None
+    return order
+
+
+def commission_of(order_id: int) -> Commission:
+    db.session.expire_all()
+    return db.session.scalars(select(Commission).where(Commission.order_id == order_id)).one()
+
+
+def statements_to(email: str) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.recipient == email,
+                OutboxMessage.subject.in_(
+                    ["Your final commission statement", "Bảng kê hoa hồng cuối cùng của bạn"]
+                ),
+            )
+        )
+    )
+
+
+def pay_batch(finance: User, approver: User) -> int:
+    batch = payouts.draft_batch(company_today(), actor=finance)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "PAYROLL-LEAVER", actor=finance)
+    return batch.id
+
+
+def story(leaver: User) -> dict[str, int]:
+    """Before leaving: a commission paid, one payable, one earned (in its holding period),
+    one pending (the customer has not used the order yet)."""
+    finance, approver = finance_person(), finance_person()
+    paid = referred_order(leaver)
+    pay(paid)
+    redeem(paid)
+    make_payable()
+    pay_batch(finance, approver)
+    payable = referred_order(leaver)
+    pay(payable)
+    redeem(payable)
+    make_payable()
+    earned = referred_order(leaver)
+    pay(earned)
+    redeem(earned)
+    pending = referred_order(leaver)
+    pay(pending)
+    return {"paid": paid.id, "payable": payable.id, "earned": earned.id, "pending": pending.id}
+
+
+def set_leaving_date_through_the_form(client, person: User, day) -> None:  # type: ignore[no-untyped-def]
+    hr = factories.UserFactory(roles={Role.HR})
+    login(client, hr)
+    response = client.post(
+        f"/people/{person.id}/edit",
+        data={
+            "name": person.name,
+            "email": person.email,
+            "employment_type": "staff",
+            "locale": person.locale,
+            "roles": ["employee"],
+            "leaving_date": day.isoformat(),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    client.post("/logout")
+    db.session.expire_all()
+    assert db.session.get(User, person.id).leaving_date == day
+
+
+def test_a_leaver_under_vest_is_paid_everything_in_the_final_settlement(client, app):
+    leaver = factories.UserFactory(name="Phạm Văn Rời", email="roi@example.com", locale="en")
+    orders = story(leaver)
+    login(client, leaver)
+    set_leaving_date_through_the_form(app.test_client(), leaver, company_today())
+
+    run = commission_leavers.settle_leavers()
+
+    assert (run.settled, run.vested, run.forfeited) == (1, 1, 0)
+    assert commission_of(orders["earned"]).state is S.PAYABLE  # vested: no holding period
+    assert commission_of(orders["pending"]).state is S.PENDING  # waits for the customer
+    assert commission_of(orders["paid"]).state is S.PAID
+    person = db.session.get(User, leaver.id)
+    assert person.active is False
+    assert client.get("/earnings").status_code == 302  # every session ended
+    [statement] = statements_to("roi@example.com")
+    text = re.sub(r"\s+", " ", statement.body_text)
+    assert "Earned: ₫720,000" in text  # three orders used, 240,000 each
+    assert "Already paid: ₫240,000" in text
+    assert "Still to be paid in your final settlement: ₫480,000" in text
+    assert "Still waiting for customers to use their orders: ₫240,000" in text
+    assert "paid in your final settlement" in text
+    settlement = db.session.get(LeaverSettlement, leaver.id)
+    assert settlement.policy is LeaverPolicy.VEST
+
+    # A second run (or a second host) changes nothing and sends nothing.
+    again = commission_leavers.settle_leavers()
+    assert (again.settled, again.vested, again.forfeited) == (0, 0, 0)
+    assert len(statements_to("roi@example.com")) == 1
+
+    # The customer uses the pending order after they left: earned, then vested at once.
+    redeem(_order(orders["pending"]))
+    assert commission_of(orders["pending"]).state is S.EARNED
+    assert commission_leavers.settle_leavers().vested == 1
+    assert commission_of(orders["pending"]).state is S.PAYABLE
+
+    # The batch marks the final settlement.
+    finance = finance_person()
+    batch = payouts.draft_batch(company_today(), actor=finance)
+    [line] = [line for line in batch.lines if line.user_id == leaver.id]
+    assert line.amount == 3 * 240_000  # payable before, vested, and used after leaving
+    with force_locale("en"):
+        assert finance_leavers.settlement_mark(line, batch).startswith("Final settlement")
+    login(client, finance)
+    page = client.get(f"/finance/payouts/{batch.id}").get_data(as_text=True)
+    assert 'data-testid="leaver-mark"' in page
+    assert "Final settlement (left on" in page
+    payouts.approve_batch(batch.id, actor=finance_person())
+    payouts.mark_batch_paid(batch.id, "FINAL-1", actor=finance)
+    assert ledger.balance(leaver.id, "VND") == Money.zero("VND")
+
+    # A refund after they left claws back a paid commission: a negative balance...
+    refund_to(_order(orders["paid"]), _order(orders["paid"]).total_amount)
+    assert ledger.balance(leaver.id, "VND") == Money(-240_000, "VND")
+    # ... listed for finance, who deducts it from the final salary, through the ledger.
+    page = client.get("/finance/leavers/").get_data(as_text=True)
+    assert "Phạm Văn Rời" in page
+    assert 'data-testid="close-form"' in page
+    response = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={
+            "currency": "VND",
+            "amount": "-240000",
+            "outcome": "deduct",
+            "reason": "Deducted from the December salary",
+        },
+    )
+    assert response.status_code == 302
+    assert ledger.balance(leaver.id, "VND") == Money.zero("VND")
+    decision = db.session.scalars(select(LeaverBalanceDecision)).one()
+    assert decision.outcome is BalanceOutcome.DEDUCT
+    assert decision.amount == -240_000
+    entry = db.session.get(LedgerEntry, decision.ledger_entry_id)
+    assert entry.kind is EntryKind.ADJUSTMENT
+    assert entry.amount == 240_000
+    assert (
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "finance.leaver_balance_closed")
+        )
+        .one()
+        .details["outcome"]
+        == "deduct"
+    )
+    # closing it again: nothing owed any more, a clear 409
+    again_response = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={"currency": "VND", "amount": "-240000", "outcome": "deduct", "reason": "Again"},
+    )
+    assert again_response.status_code == 409
+    assert "owes nothing" in again_response.get_data(as_text=True)
+    assert verify_ledger().problems == []
+
+
+def test_a_leaver_under_forfeit_loses_what_was_not_yet_payable(client, app):
+    finance = finance_person()
+    login(client, finance)
+    assert client.post("/finance/leavers/policy", data={"policy": "forfeit"}).status_code == 302
+    assert commission_leavers.current_policy() is LeaverPolicy.FORFEIT
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "commissions.leaver_policy_changed")
+    ).one().details == {"before": "vest", "after": "forfeit"}
+    leaver = factories.UserFactory(email="mat@example.com", locale="vi")
+    orders = story(leaver)
+    yesterday = company_today() - timedelta(days=1)
+    db.session.get(User, leaver.id).leaving_date = yesterday
+    db.session.commit()
+
+    run = commission_leavers.settle_leavers()
+
+    assert (run.settled, run.vested, run.forfeited) == (1, 0, 2)
+    earned = commission_of(orders["earned"])
+    assert earned.state is S.VOIDED
+    assert earned.void_reason is VoidReason.LEFT_COMPANY
+    assert earned.amount == 0
+    assert earned.reversed_amount == earned.earned_amount == 240_000  # reversed what it earned
+    pending = commission_of(orders["pending"])
+    assert pending.state is S.VOIDED
+    assert pending.earned_amount == 0
+    assert commission_of(orders["payable"]).state is S.PAYABLE  # already payable: kept
+    [statement] = statements_to("mat@example.com")
+    assert "Bảng kê" in statement.subject  # in the leaver's language
+    assert "₫" in statement.body_text or "₫" in statement.body_html
+    # the pending order used after all earns nothing: it stays voided
+    redeem(_order(orders["pending"]))
+    assert commission_of(orders["pending"]).state is S.VOIDED
+
+    # An order paid through their link after leaving earns nothing, and says why.
+    late_order = referred_order(leaver)
+    pay(late_order)
+    late = commission_of(late_order.id)
+    assert late.state is S.VOIDED
+    assert late.void_reason is VoidReason.LEFT_COMPANY
+    assert late.amount == 0
+    assert late.original_amount == 240_000
+    with app.test_request_context(), force_locale("en"):
+        assert "left the company" in explanation(late)
+        assert "₫240,000" in explanation(late)
+    # The final settlement pays the one payable before leaving (nothing forfeited in it).
+    pay_batch(finance, finance_person())
+    assert ledger.balance(leaver.id, "VND") == Money.zero("VND")
+    # A refund of an order they were paid for, after they left: the leaver owes; written off.
+    refund_to(_order(orders["paid"]), _order(orders["paid"]).total_amount)
+    owed = ledger.balance(leaver.id, "VND")
+    assert owed == Money(-240_000, "VND")
+    finance_leavers.close_negative_balance(
+        leaver.id, owed, BalanceOutcome.WRITE_OFF, "Too small to chase", actor=finance
+    )
+    assert ledger.balance(leaver.id, "VND") == Money.zero("VND")
+    assert verify_ledger().problems == []
+
+
+def test_a_negative_balance_is_written_off_through_the_ledger(client):
+    finance = finance_person()
+    leaver = factories.UserFactory(name="Đỗ Văn Nợ")
+    order = referred_order(leaver)
+    pay(order)
+    redeem(order)
+    make_payable()
+    pay_batch(finance, finance_person())
+    db.session.get(User, leaver.id).leaving_date = company_today()
+    db.session.commit()
+    refund_to(order, order.total_amount)
+    assert ledger.balance(leaver.id, "VND") == Money(-240_000, "VND")
+    login(client, finance)
+    # a stale page (the balance changed) writes nothing
+    stale = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={"currency": "VND", "amount": "-5", "outcome": "write_off", "reason": "Old page"},
+    )
+    assert stale.status_code == 409
+    assert "changed meanwhile" in stale.get_data(as_text=True)
+    no_reason = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={"currency": "VND", "amount": "-240000", "outcome": "write_off", "reason": ""},
+    )
+    assert no_reason.status_code == 400
+    bad_currency = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={"currency": "ZZZ", "amount": "-240000", "outcome": "write_off", "reason": "x"},
+    )
+    assert bad_currency.status_code == 400
+    assert ledger.balance(leaver.id, "VND") == Money(-240_000, "VND")
+    done = client.post(
+        f"/finance/leavers/{leaver.id}/close",
+        data={"currency": "VND", "amount": "-240000", "outcome": "write_off", "reason": "Small"},
+    )
+    assert done.status_code == 302
+    assert ledger.balance(leaver.id, "VND") == Money.zero("VND")
+    page = client.get("/finance/leavers/").get_data(as_text=True)
+    assert 'data-testid="decision"' in page
+    assert "Write off" in page
+    assert verify_ledger().problems == []
+
+
+def test_only_someone_who_left_can_have_a_balance_closed(client):
+    finance = finance_person()
+    staying = factories.UserFactory()
+    ledger.record_adjustment(staying.id, Money(-1_000, "VND"), "Clawed back", actor=finance)
+    login(client, finance)
+    response = client.post(
+        f"/finance/leavers/{staying.id}/close",
+        data={"currency": "VND", "amount": "-1000", "outcome": "deduct", "reason": "x"},
+    )
+    assert response.status_code == 409
+    assert "has not left" in response.get_data(as_text=True)
+    assert ledger.balance(staying.id, "VND") == Money(-1_000, "VND")
+
+
+def test_the_leavers_links_still_redirect(client):
+    leaver = factories.UserFactory(leaving_date=company_today())
+    link = factories.ReferralLinkFactory(user=leaver)
+    response = client.get(f"/r/{db.session.get(ReferralLink, link.id).code}")
+    assert response.status_code == 302
+
+
+def test_a_leaving_date_before_the_hire_date_is_refused(client, login_as):
+    login_as(Role.HR)
+    person = factories.UserFactory(hire_date=company_today())
+    response = client.post(
+        f"/people/{person.id}/edit",
+        data={
+            "name": person.name,
+            "email": person.email,
+            "employment_type": "staff",
+            "locale": "vi",
+            "roles": ["employee"],
+            "hire_date": company_today().isoformat(),
+            "leaving_date": (company_today() - timedelta(days=3)).isoformat(),
+        },
+    )
+    assert response.status_code == 400
+    assert "must come after the hire date" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, person.id).leaving_date is None
+
+
+def test_a_leaving_date_to_come_changes_nothing_yet(app):
+    person = factories.UserFactory(leaving_date=company_today() + timedelta(days=5))
+    order = referred_order(person)
+    pay(order)
+    assert commission_of(order.id).state is S.PENDING
+    assert commission_leavers.settle_leavers().settled == 0
+    assert db.session.get(User, person.id).active is True
+
+
+def test_the_import_sets_leaving_dates_and_names_bad_ones(client, login_as):
+    hr = login_as(Role.HR)
+    factories.UserFactory(email="an@congty.vn", name="Nguyễn Văn An")
+    content = (
+        "email,name,leaving_date\n"
+        "an@congty.vn,Nguyễn Văn An,2026-12-31\n"
+        "binh@congty.vn,Trần Thị Bình,31/13/2026\n"
+    )
+    with_hire = "email,name,hire_date,leaving_date\nchau@congty.vn,Châu,2026-05-01,2026-04-30\n"
+    response = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(with_hire.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "must come after the hire date" in review
+    response = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(content.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The leaving date “31/13/2026” is not a date" in review
+    good = "email,name,leaving_date\nan@congty.vn,Nguyễn Văn An,31/12/2026\n"
+    response = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(good.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    review = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Leaving date" in review
+    assert "2026-12-31" in review  # the dry run shows the change
+    stored = db.session.scalars(
+        select(PeopleImport)
+        .where(PeopleImport.uploaded_by_id == hr.id)
+        .order_by(PeopleImport.id.desc())
+    ).first()
+    client.post(f"/people/import/{stored.id}/confirm")
+    db.session.expire_all()
+    person = db.session.scalars(select(User).where(User.email == "an@congty.vn")).one()
+    assert person.leaving_date.isoformat() == "2026-12-31"
+    assert imports is not None
+    # a new person with a leaving date, straight from the file
+    created = "email,name,leaving_date\nchi@congty.vn,Lê Chi,2027-01-15\n"
+    response = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(created.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    client.get(response.headers["Location"])
+    upload = db.session.scalars(select(PeopleImport).order_by(PeopleImport.id.desc())).first()
+    client.post(f"/people/import/{upload.id}/confirm")
+    db.session.expire_all()
+    chi = db.session.scalars(select(User).where(User.email == "chi@congty.vn")).one()
+    assert chi.leaving_date.isoformat() == "2027-01-15"
+
+
+def test_settling_twice_at_once_settles_once(app):
+    """Two runs after one another in separate sessions (as two hosts would): one claim."""
+    leaver = factories.UserFactory(email="hai@example.com", leaving_date=company_today())
+    order = referred_order(leaver)
+    pay(order)
+    redeem(order)
+    first = commission_leavers.settle_leavers(now=utcnow())
+    db.session.remove()
+    second = commission_leavers.settle_leavers(now=utcnow())
+    assert (first.settled, second.settled) == (1, 0)
+    assert len(statements_to("hai@example.com")) == 1
+    assert (
+        len(
+            db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "commissions.leaver_settled")
+            ).all()
+        )
+        == 1
+    )
+
+
+def test_settling_on_several_hosts_at_once_settles_each_leaver_once(app):
+    """PostgreSQL: four runs racing, each with its own connection: the settlement row's
+    insert decides who settles, its lock who applies the policy later."""
+    if not is_postgres(app):
+        pytest.skip("racing runs need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    commission_leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance_person())
+    for n in range(3):
+        person = factories.UserFactory(email=f"race{n}@example.com")
+        for _ in range(2):
+            order = referred_order(person)
+            pay(order)
+            redeem(order)
+        person.leaving_date = company_today()
+
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(4)
+
+    def one_run() -> tuple[int, int]:
+        with app.app_context():
+            barrier.wait()
+            try:
+                run = commission_leavers.settle_leavers()
+                return run.settled, run.forfeited
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: one_run(), range(4)))
+    assert sum(settled for settled, _ in results) == 3
+    assert sum(forfeited for _, forfeited in results) == 6
+    for n in range(3):
+        assert len(statements_to(f"race{n}@example.com")) == 1
+    reversals = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.REVERSAL)
+    ).all()
+    assert len(reversals) == 6
+    assert verify_ledger().problems == []
