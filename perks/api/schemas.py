@@ -78,6 +78,10 @@ class PersonIn(Schema):
         allow_none=True, validate=validate.Length(max=10), metadata={"example": "23/08"}
     )
     manager_email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    #: the first day the person no longer works here (see the leavers' policy)
+    leaving_date = fields.String(
+        allow_none=True, validate=validate.Length(max=10), metadata={"example": "2027-01-31"}
+    )
     language = fields.String(allow_none=True, validate=validate.Length(max=16))
     roles = fields.List(fields.String(validate=validate.Length(max=16)), allow_none=True)
     active = fields.Boolean(allow_none=True)
@@ -163,6 +167,7 @@ class PersonOut(Schema):
     location = fields.String(allow_none=True)
     employment_type = fields.String(required=True)
     hire_date = fields.Date(allow_none=True)
+    leaving_date = fields.Date(allow_none=True)
     language = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
     active = fields.Boolean(required=True)

@@ -201,6 +201,7 @@ def _person_out(user: User) -> dict[str, Any]:
         "location": user.location or None,
         "employment_type": user.employment_type.value,
         "hire_date": user.hire_date,
+        "leaving_date": user.leaving_date,
         "language": user.locale,
         "roles": sorted(role.value for role in user.roles),
         "active": user.active,

@@ -225,6 +225,7 @@ def people_records(count: int) -> list[dict[str, Any]]:
                 "hire_date": f"{2010 + i % 15}-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
                 "birthday": f"{i % 28 + 1:02d}/{i % 12 + 1:02d}",
                 "manager_email": manager or None,
+                "leaving_date": "2027-06-30" if i % 50 == 7 else None,
                 "language": "en" if i % 10 == 0 else "vi",
                 "roles": ["employee", "manager"] if i < 10 else ["employee"],
                 "active": True,
@@ -244,6 +245,7 @@ def snapshot() -> list[tuple[Any, ...]]:
             user.location,
             user.employment_type.value,
             user.hire_date,
+            user.leaving_date,
             user.birth_month,
             user.birth_day,
             user.manager.email if user.manager else None,
@@ -275,6 +277,7 @@ def test_a_batch_of_1000_people_equals_the_csv_import_of_the_same_rows(
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["created"] == 1000
     through_api = snapshot()
+    assert sum(1 for person in through_api if person[7] is not None) == 20  # leaving dates
 
     # The CSV import of the same rows (the same text HR would upload) finds nothing to change,
     # and a fresh directory imported from it holds the very same people.
