@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from babel.dates import format_skeleton
 from flask_babel import format_percent, get_locale
@@ -27,6 +28,7 @@ from perks.commissions.models import (
     RuleKind,
     VoidReason,
 )
+from perks.commissions.summaries import CommissionTotal
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
@@ -310,8 +312,40 @@ def _filtered(query: Select, chosen: CommissionFilter) -> Select:
     return query
 
 
+def _summarised(chosen: CommissionFilter) -> bool:
+    """Whether ``commission_total`` answers ``chosen``'s totals and count (no dates, no
+    product: those read the commissions themselves)."""
+    return chosen.start is None and chosen.end is None and chosen.product_id is None
+
+
+def _summary_filtered(query: Select, chosen: CommissionFilter) -> Select:
+    if chosen.state is not None:
+        query = query.where(CommissionTotal.state == chosen.state)
+    if chosen.user_id is not None:
+        query = query.where(CommissionTotal.user_id == chosen.user_id)
+    if chosen.department_id is not None:
+        people = select(User.id).where(User.department_id == chosen.department_id)
+        query = query.where(CommissionTotal.user_id.in_(people))
+    return query
+
+
+class CountedPagination(Pagination):
+    """A page of a query whose total is known already (from a summary): no ``count(*)``
+    over the facts."""
+
+    def _query_items(self) -> list[Any]:
+        query = self._query_args["select"]
+        return list(
+            db.session.scalars(query.limit(self.per_page).offset(self._query_offset)).unique()
+        )
+
+    def _query_count(self) -> int:
+        return int(self._query_args["total"])
+
+
 def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
-    """Every commission matching ``chosen``, newest first, with person, department, order."""
+    """Every commission matching ``chosen``, newest first, with person, department, order.
+    The page's count comes from ``commission_total`` when it can (``_summarised``)."""
     query = (
         select(Commission)
         .join(Commission.user)
@@ -322,10 +356,39 @@ def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
         )
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
+    if _summarised(chosen):
+        total = db.session.scalar(
+            _summary_filtered(
+                select(func.coalesce(func.sum(CommissionTotal.commissions), 0)), chosen
+            )
+        )
+        return CountedPagination(
+            select=_filtered(query, chosen),
+            total=total or 0,
+            page=max(page, 1),
+            per_page=PER_PAGE,
+            max_per_page=None,
+            error_out=False,
+        )
     return db.paginate(_filtered(query, chosen), page=page, per_page=PER_PAGE, error_out=False)
 
 
 def filtered_totals(chosen: CommissionFilter) -> Totals:
+    """Sums per state and currency of the commissions matching ``chosen``: from
+    ``commission_total`` when it can (``_summarised``), else from the commissions."""
+    if _summarised(chosen):
+        return _totals(
+            _summary_filtered(
+                select(
+                    CommissionTotal.state,
+                    CommissionTotal.currency,
+                    func.sum(CommissionTotal.amount),
+                ),
+                chosen,
+            )
+            .group_by(CommissionTotal.state, CommissionTotal.currency)
+            .having(func.sum(CommissionTotal.commissions) > 0)
+        )
     query = select(Commission.state, Commission.currency, func.sum(Commission.amount)).group_by(
         Commission.state, Commission.currency
     )
@@ -337,7 +400,9 @@ def people_with_commissions() -> list[tuple[int, str]]:
         (user_id, name)
         for user_id, name in db.session.execute(
             select(User.id, User.name)
-            .where(User.id.in_(select(Commission.user_id)))
+            .where(
+                User.id.in_(select(CommissionTotal.user_id).where(CommissionTotal.commissions > 0))
+            )
             .order_by(User.name, User.id)
         )
     ]
