@@ -28,7 +28,7 @@ from perks.commissions.models import (
     RuleKind,
     VoidReason,
 )
-from perks.commissions.summaries import CommissionTotal
+from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
@@ -153,11 +153,10 @@ def _totals(query: Select) -> Totals:
 def state_totals(user_id: int) -> Totals:
     """What a person's commissions are worth now, per state and currency (paid: what was
     paid, before anything taken back since)."""
-    worth = func.sum(Commission.amount)
     return _totals(
-        select(Commission.state, Commission.currency, worth)
-        .where(Commission.user_id == user_id)
-        .group_by(Commission.state, Commission.currency)
+        select(CommissionTotal.state, CommissionTotal.currency, CommissionTotal.amount).where(
+            CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0
+        )
     )
 
 
@@ -188,14 +187,27 @@ def earned_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
 
 
 def commissions_page(user_id: int, page: int) -> Pagination:
-    """A person's commissions, newest first, with their orders and lines (3 statements)."""
+    """A person's commissions, newest first, with their orders and lines (3 statements; the
+    count from ``commission_total``)."""
     query = (
         select(Commission)
         .where(Commission.user_id == user_id)
         .options(joinedload(Commission.order), joinedload(Commission.order_line))
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CommissionTotal.commissions), 0)).where(
+            CommissionTotal.user_id == user_id
+        )
+    )
+    return CountedPagination(
+        select=query,
+        total=total or 0,
+        page=max(page, 1),
+        per_page=PER_PAGE,
+        max_per_page=None,
+        error_out=False,
+    )
 
 
 def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
@@ -210,12 +222,12 @@ def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
 
 
 def balances_of(user_id: int) -> list[Money]:
-    """What the person is owed (or owes, when negative) per currency: their ledger's sum."""
+    """What the person is owed (or owes, when negative) per currency: their ledger's sum
+    (kept in ``ledger_balance``)."""
     rows = db.session.execute(
-        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.user_id == user_id)
-        .group_by(LedgerEntry.currency)
-        .order_by(LedgerEntry.currency)
+        select(LedgerBalance.currency, LedgerBalance.amount)
+        .where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0)
+        .order_by(LedgerBalance.currency)
     )
     return [Money(int(total or 0), currency) for currency, total in rows]
 
@@ -270,11 +282,13 @@ def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarning
 
 def main_currency(user_id: int, default: str) -> str:
     """The currency most of a person's commissions are in (the chart's)."""
+    count = func.sum(CommissionTotal.commissions)
     row = db.session.execute(
-        select(Commission.currency, func.count())
-        .where(Commission.user_id == user_id)
-        .group_by(Commission.currency)
-        .order_by(func.count().desc(), Commission.currency)
+        select(CommissionTotal.currency, count)
+        .where(CommissionTotal.user_id == user_id)
+        .group_by(CommissionTotal.currency)
+        .having(count > 0)
+        .order_by(count.desc(), CommissionTotal.currency)
         .limit(1)
     ).first()
     return row[0] if row else default

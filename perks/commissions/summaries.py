@@ -7,6 +7,8 @@ changes the facts.
 - ``ledger_day``: per company day, person, entry kind and currency, how many ledger entries
   were written and their sum. The commission report by person and department, its ledger sums
   and its chart read it.
+- ``ledger_balance``: per person and currency, the ledger's sum (the earnings page's
+  balance).
 
 Both are kept by a session listener (``after_flush``) that turns the flush's new and changed
 commissions and its new ledger entries into deltas, added with one ``INSERT ... ON CONFLICT
@@ -75,7 +77,20 @@ class LedgerDay(Base):
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class LedgerBalance(Base):
+    """Ledger entries per person and currency: how many, and their sum (what the person is
+    owed, or owes when negative)."""
+
+    __tablename__ = "ledger_balance"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 Deltas = dict[tuple[Any, ...], list[int]]
+BALANCE_KEYS = ("user_id", "currency")
 
 
 def _insert(connection: Connection) -> Any:
@@ -120,6 +135,7 @@ def _was(commission: Commission, name: str) -> Any:
 def _after_flush(session: Session, _context: Any) -> None:
     totals: Deltas = defaultdict(lambda: [0, 0])
     days: Deltas = defaultdict(lambda: [0, 0])
+    balances: Deltas = defaultdict(lambda: [0, 0])
     names = ("user_id", "state", "currency")
     for obj in session.new:
         if isinstance(obj, Commission):
@@ -130,6 +146,8 @@ def _after_flush(session: Session, _context: Any) -> None:
             key = (company_date(obj.created_at), obj.user_id, obj.kind, obj.currency)
             days[key][0] += 1
             days[key][1] += obj.amount
+            balances[(obj.user_id, obj.currency)][0] += 1
+            balances[(obj.user_id, obj.currency)][1] += obj.amount
     for obj in session.dirty:
         if not isinstance(obj, Commission) or not any(
             get_history(obj, name).has_changes() for name in (*names, "amount")
@@ -151,6 +169,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     connection = session.connection()
     _add(connection, CommissionTotal, names, totals)
     _add(connection, LedgerDay, ("day", "user_id", "kind", "currency"), days)
+    _add(connection, LedgerBalance, BALANCE_KEYS, balances)
 
 
 def _keep_old_values(*_args: Any) -> None:
@@ -184,6 +203,18 @@ def rebuild() -> None:
     session = db.session
     session.execute(delete(CommissionTotal))
     session.execute(delete(LedgerDay))
+    session.execute(delete(LedgerBalance))
+    session.execute(
+        LedgerBalance.__table__.insert().from_select(
+            ["user_id", "currency", "entries", "amount"],
+            select(
+                LedgerEntry.user_id,
+                LedgerEntry.currency,
+                func.count(),
+                func.sum(LedgerEntry.amount),
+            ).group_by(LedgerEntry.user_id, LedgerEntry.currency),
+        )
+    )
     session.execute(
         CommissionTotal.__table__.insert().from_select(
             ["user_id", "state", "currency", "commissions", "amount"],

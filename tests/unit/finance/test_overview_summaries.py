@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from perks.commissions import queries, summaries
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
-from perks.commissions.summaries import CommissionTotal, LedgerDay
+from perks.commissions.summaries import CommissionTotal, LedgerBalance, LedgerDay
 from perks.extensions import db
 from perks.finance import reports
 from perks.finance.periods import Period
@@ -37,7 +37,7 @@ from tests.unit.finance.test_report_properties import (
 )
 
 
-def _summary_rows() -> tuple[dict[tuple, tuple[int, int]], dict[tuple, tuple[int, int]]]:
+def _summary_rows() -> tuple[dict[tuple, tuple[int, int]], ...]:
     totals = {
         (t.user_id, t.state, t.currency): (t.commissions, t.amount)
         for t in db.session.scalars(select(CommissionTotal))
@@ -47,23 +47,27 @@ def _summary_rows() -> tuple[dict[tuple, tuple[int, int]], dict[tuple, tuple[int
         (d.day, d.user_id, d.kind, d.currency): (d.entries, d.amount)
         for d in db.session.scalars(select(LedgerDay))
     }
-    return totals, days
+    balances = {
+        (b.user_id, b.currency): (b.entries, b.amount)
+        for b in db.session.scalars(select(LedgerBalance))
+    }
+    return totals, days, balances
 
 
-def _facts() -> tuple[dict[tuple, tuple[int, int]], dict[tuple, tuple[int, int]]]:
+def _facts() -> tuple[dict[tuple, tuple[int, int]], ...]:
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for c in db.session.scalars(select(Commission)):
         totals[(c.user_id, c.state, c.currency)][0] += 1
         totals[(c.user_id, c.state, c.currency)][1] += c.amount
     days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    balances: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for e in db.session.scalars(select(LedgerEntry)):
         key = (company_date(e.created_at), e.user_id, e.kind, e.currency)
         days[key][0] += 1
         days[key][1] += e.amount
-    return (
-        {k: (v[0], v[1]) for k, v in totals.items()},
-        {k: (v[0], v[1]) for k, v in days.items()},
-    )
+        balances[(e.user_id, e.currency)][0] += 1
+        balances[(e.user_id, e.currency)][1] += e.amount
+    return tuple({k: (v[0], v[1]) for k, v in part.items()} for part in (totals, days, balances))
 
 
 def _list_figures(chosen: queries.CommissionFilter) -> tuple[dict, int]:
@@ -103,6 +107,35 @@ def _assert_overviews_are_the_facts() -> None:
         assert queries._summarised(chosen)
         assert _list_figures(chosen) == _list_from_facts(commissions, chosen), chosen
 
+    # each person's earnings page
+    entries = list(db.session.scalars(select(LedgerEntry)))
+    for user_id in {c.user_id for c in commissions} | {e.user_id for e in entries}:
+        mine = [c for c in commissions if c.user_id == user_id]
+        totals = queries.state_totals(user_id)
+        shown = {
+            (st_, cur): totals.of(st_, cur).amount
+            for st_ in totals.by_state
+            for cur in totals.by_state[st_]
+        }
+        expected: dict[tuple, int] = defaultdict(int)
+        for c in mine:
+            expected[(c.state, c.currency)] += c.amount
+        assert shown == dict(expected), user_id
+        assert queries.commissions_page(user_id, 1).total == len(mine)
+        balance: dict[str, int] = defaultdict(int)
+        for e in entries:
+            if e.user_id == user_id:
+                balance[e.currency] += e.amount
+        assert {m.currency: m.amount for m in queries.balances_of(user_id)} == dict(balance)
+        if mine:
+            counts: dict[str, int] = defaultdict(int)
+            for c in mine:
+                counts[c.currency] += 1
+            top = max(counts.values())
+            assert queries.main_currency(user_id, "VND") == min(
+                cur for cur, n in counts.items() if n == top
+            )
+
     today = company_today()
     period = Period(today - timedelta(days=1), today + timedelta(days=1))
     chosen = reports.ReportFilter(period=period)
@@ -110,9 +143,7 @@ def _assert_overviews_are_the_facts() -> None:
         assert reports.summarised(chosen, grouping)
         report = reports.commission_report(chosen, grouping)
         assert report.ties_to_ledger
-    # the chart from the summary against the chart from the entries (a product filter of
-    # every product is not summarised and reads the entries: the same entries here)
-    entries = list(db.session.scalars(select(LedgerEntry)))
+    # the chart from the summary against the entries
     for currency in {e.currency for e in entries}:
         from_days = reports.chart_data(chosen, currency)
         expected = defaultdict(int)
