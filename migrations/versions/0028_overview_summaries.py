@@ -94,6 +94,8 @@ def upgrade():
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("user_id", "currency", name=op.f("pk_ledger_balance")),
     )
+    op.create_index('ix_commission_user_id_created_at', 'commission', ['user_id', 'created_at'], unique=False)
+    op.create_index('ix_ledger_entry_user_id_kind_created_at', 'ledger_entry', ['user_id', 'kind', 'created_at'], unique=False)
     bind = op.get_bind()
     bind.execute(
         sa.text(
@@ -150,6 +152,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_ledger_entry_user_id_kind_created_at', table_name='ledger_entry')
+    op.drop_index('ix_commission_user_id_created_at', table_name='commission')
     op.drop_table("ledger_balance")
     op.drop_table("ledger_day")
     op.drop_table("commission_total")

@@ -89,6 +89,16 @@ class LedgerBalance(Base):
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+#: a person's newest commissions (the earnings page) and newest adjustments, read a page at a
+#: time whatever the length of their history
+Index("ix_commission_user_id_created_at", Commission.user_id, Commission.created_at)
+Index(
+    "ix_ledger_entry_user_id_kind_created_at",
+    LedgerEntry.user_id,
+    LedgerEntry.kind,
+    LedgerEntry.created_at,
+)
+
 Deltas = dict[tuple[Any, ...], list[int]]
 BALANCE_KEYS = ("user_id", "currency")
 
