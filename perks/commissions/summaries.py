@@ -105,10 +105,12 @@ BALANCE_KEYS = ("user_id", "currency")
 
 def _insert(connection: Connection) -> Any:
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 def _add(connection: Connection, model: Any, keys: tuple[str, ...], deltas: Deltas) -> None:
@@ -153,9 +155,9 @@ def _after_flush(session: Session, _context: Any) -> None:
             totals[key][0] += 1
             totals[key][1] += obj.amount
         elif isinstance(obj, LedgerEntry):
-            key = (company_date(obj.created_at), obj.user_id, obj.kind, obj.currency)
-            days[key][0] += 1
-            days[key][1] += obj.amount
+            day = (company_date(obj.created_at), obj.user_id, obj.kind, obj.currency)
+            days[day][0] += 1
+            days[day][1] += obj.amount
             balances[(obj.user_id, obj.currency)][0] += 1
             balances[(obj.user_id, obj.currency)][1] += obj.amount
     for obj in session.dirty:
