@@ -213,9 +213,8 @@ def rebuild() -> None:
     plain SQL past the ORM: the benchmark's seed). Ledger days are company days, computed in
     Python a batch at a time, so that SQLite and PostgreSQL agree."""
     session = db.session
-    session.execute(delete(CommissionTotal))
-    session.execute(delete(LedgerDay))
-    session.execute(delete(LedgerBalance))
+    for summary in (CommissionTotal, LedgerDay, LedgerBalance):  # summaries, not the ledger
+        session.execute(delete(summary))
     session.execute(
         LedgerBalance.__table__.insert().from_select(
             ["user_id", "currency", "entries", "amount"],
