@@ -81,6 +81,7 @@ def register_models() -> None:
     import perks.branding.models
     import perks.catalog.models
     import perks.commissions.models
+    import perks.commissions.summaries
     import perks.feedback.models
     import perks.feedback.ratings_models
     import perks.feedback.surveys_models

@@ -47,7 +47,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from perks.commissions import ledger, notifications, rules
+from perks.commissions import ledger, notifications, rules, summaries
 from perks.commissions.models import (
     Commission,
     CommissionState,
@@ -56,7 +56,7 @@ from perks.commissions.models import (
     RuleKind,
     VoidReason,
 )
-from perks.db import affected_rows, transaction, utcnow
+from perks.db import transaction, utcnow
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, day_start
@@ -531,13 +531,17 @@ def release_due_commissions(now: datetime | None = None) -> int:
     assert S.EARNED in TRANSITIONS[S.PAYABLE]
     now = now or utcnow()
     with transaction():
-        result = db.session.execute(
+        moved = db.session.execute(
             update(Commission)
             .where(Commission.state == S.EARNED, Commission.payable_at <= now)
             .values(state=S.PAYABLE, updated_at=now)
+            .returning(Commission.user_id, Commission.currency, Commission.amount)
             .execution_options(synchronize_session=False)
+        ).all()
+        summaries.commissions_moved(
+            [(row[0], row[1], row[2]) for row in moved], S.EARNED, S.PAYABLE
         )
-        return affected_rows(result)
+        return len(moved)
 
 
 def backdate_earning(order_id: int, days: int) -> int:

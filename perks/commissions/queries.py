@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from babel.dates import format_skeleton
 from flask_babel import format_percent, get_locale
@@ -28,6 +29,7 @@ from perks.commissions.models import (
     TierMeasure,
     VoidReason,
 )
+from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
@@ -176,11 +178,10 @@ def _totals(query: Select) -> Totals:
 def state_totals(user_id: int) -> Totals:
     """What a person's commissions are worth now, per state and currency (paid: what was
     paid, before anything taken back since)."""
-    worth = func.sum(Commission.amount)
     return _totals(
-        select(Commission.state, Commission.currency, worth)
-        .where(Commission.user_id == user_id)
-        .group_by(Commission.state, Commission.currency)
+        select(CommissionTotal.state, CommissionTotal.currency, CommissionTotal.amount).where(
+            CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0
+        )
     )
 
 
@@ -211,14 +212,27 @@ def earned_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
 
 
 def commissions_page(user_id: int, page: int) -> Pagination:
-    """A person's commissions, newest first, with their orders and lines (3 statements)."""
+    """A person's commissions, newest first, with their orders and lines (3 statements; the
+    count from ``commission_total``)."""
     query = (
         select(Commission)
         .where(Commission.user_id == user_id)
         .options(joinedload(Commission.order), joinedload(Commission.order_line))
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CommissionTotal.commissions), 0)).where(
+            CommissionTotal.user_id == user_id
+        )
+    )
+    return CountedPagination(
+        select=query,
+        total=total or 0,
+        page=max(page, 1),
+        per_page=PER_PAGE,
+        max_per_page=None,
+        error_out=False,
+    )
 
 
 def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
@@ -233,12 +247,12 @@ def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
 
 
 def balances_of(user_id: int) -> list[Money]:
-    """What the person is owed (or owes, when negative) per currency: their ledger's sum."""
+    """What the person is owed (or owes, when negative) per currency: their ledger's sum
+    (kept in ``ledger_balance``)."""
     rows = db.session.execute(
-        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.user_id == user_id)
-        .group_by(LedgerEntry.currency)
-        .order_by(LedgerEntry.currency)
+        select(LedgerBalance.currency, LedgerBalance.amount)
+        .where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0)
+        .order_by(LedgerBalance.currency)
     )
     return [Money(int(total or 0), currency) for currency, total in rows]
 
@@ -293,11 +307,13 @@ def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarning
 
 def main_currency(user_id: int, default: str) -> str:
     """The currency most of a person's commissions are in (the chart's)."""
+    count = func.sum(CommissionTotal.commissions)
     row = db.session.execute(
-        select(Commission.currency, func.count())
-        .where(Commission.user_id == user_id)
-        .group_by(Commission.currency)
-        .order_by(func.count().desc(), Commission.currency)
+        select(CommissionTotal.currency, count)
+        .where(CommissionTotal.user_id == user_id)
+        .group_by(CommissionTotal.currency)
+        .having(count > 0)
+        .order_by(count.desc(), CommissionTotal.currency)
         .limit(1)
     ).first()
     return row[0] if row else default
@@ -335,8 +351,40 @@ def _filtered(query: Select, chosen: CommissionFilter) -> Select:
     return query
 
 
+def _summarised(chosen: CommissionFilter) -> bool:
+    """Whether ``commission_total`` answers ``chosen``'s totals and count (no dates, no
+    product: those read the commissions themselves)."""
+    return chosen.start is None and chosen.end is None and chosen.product_id is None
+
+
+def _summary_filtered(query: Select, chosen: CommissionFilter) -> Select:
+    if chosen.state is not None:
+        query = query.where(CommissionTotal.state == chosen.state)
+    if chosen.user_id is not None:
+        query = query.where(CommissionTotal.user_id == chosen.user_id)
+    if chosen.department_id is not None:
+        people = select(User.id).where(User.department_id == chosen.department_id)
+        query = query.where(CommissionTotal.user_id.in_(people))
+    return query
+
+
+class CountedPagination(Pagination):
+    """A page of a query whose total is known already (from a summary): no ``count(*)``
+    over the facts."""
+
+    def _query_items(self) -> list[Any]:
+        query = self._query_args["select"]
+        return list(
+            db.session.scalars(query.limit(self.per_page).offset(self._query_offset)).unique()
+        )
+
+    def _query_count(self) -> int:
+        return int(self._query_args["total"])
+
+
 def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
-    """Every commission matching ``chosen``, newest first, with person, department, order."""
+    """Every commission matching ``chosen``, newest first, with person, department, order.
+    The page's count comes from ``commission_total`` when it can (``_summarised``)."""
     query = (
         select(Commission)
         .join(Commission.user)
@@ -347,10 +395,39 @@ def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
         )
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
+    if _summarised(chosen):
+        total = db.session.scalar(
+            _summary_filtered(
+                select(func.coalesce(func.sum(CommissionTotal.commissions), 0)), chosen
+            )
+        )
+        return CountedPagination(
+            select=_filtered(query, chosen),
+            total=total or 0,
+            page=max(page, 1),
+            per_page=PER_PAGE,
+            max_per_page=None,
+            error_out=False,
+        )
     return db.paginate(_filtered(query, chosen), page=page, per_page=PER_PAGE, error_out=False)
 
 
 def filtered_totals(chosen: CommissionFilter) -> Totals:
+    """Sums per state and currency of the commissions matching ``chosen``: from
+    ``commission_total`` when it can (``_summarised``), else from the commissions."""
+    if _summarised(chosen):
+        return _totals(
+            _summary_filtered(
+                select(
+                    CommissionTotal.state,
+                    CommissionTotal.currency,
+                    func.sum(CommissionTotal.amount),
+                ),
+                chosen,
+            )
+            .group_by(CommissionTotal.state, CommissionTotal.currency)
+            .having(func.sum(CommissionTotal.commissions) > 0)
+        )
     query = select(Commission.state, Commission.currency, func.sum(Commission.amount)).group_by(
         Commission.state, Commission.currency
     )
@@ -362,7 +439,9 @@ def people_with_commissions() -> list[tuple[int, str]]:
         (user_id, name)
         for user_id, name in db.session.execute(
             select(User.id, User.name)
-            .where(User.id.in_(select(Commission.user_id)))
+            .where(
+                User.id.in_(select(CommissionTotal.user_id).where(CommissionTotal.commissions > 0))
+            )
             .order_by(User.name, User.id)
         )
     ]

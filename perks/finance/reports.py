@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, select, type_coerce
 
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.commissions.summaries import CommissionTotal, LedgerDay
 from perks.extensions import db
 from perks.finance.periods import Period
 from perks.i18n import company_zone
@@ -139,6 +140,39 @@ def entries_query(query: Select, chosen: ReportFilter) -> Select:
         query = query.where(Commission.state == CommissionState(chosen.state))
     if chosen.kind:
         query = query.where(LedgerEntry.kind == chosen.kind)
+    return query
+
+
+def summarised(chosen: ReportFilter, grouping: str = "person") -> bool:
+    """Whether ``ledger_day`` answers ``chosen`` grouped by ``grouping``: by person or
+    department, not narrowed to a product or a state (those need each entry's commission, so
+    they read the entries)."""
+    return (
+        grouping in ("person", "department")
+        and chosen.product_id is None
+        and not chosen.no_product
+        and not chosen.state
+    )
+
+
+def days_query(query: Select, chosen: ReportFilter) -> Select:
+    """``query`` from ``ledger_day`` with its person, filtered by ``chosen`` (which
+    :func:`summarised` accepts). The FROM is ``ledger_day JOIN user``; callers add columns."""
+    query = (
+        query.select_from(LedgerDay)
+        .join(User, User.id == LedgerDay.user_id)
+        .where(LedgerDay.day >= chosen.period.start, LedgerDay.day <= chosen.period.end)
+    )
+    if chosen.currency:
+        query = query.where(LedgerDay.currency == chosen.currency)
+    if chosen.user_id:
+        query = query.where(LedgerDay.user_id == chosen.user_id)
+    if chosen.no_department:
+        query = query.where(User.department_id.is_(None))
+    elif chosen.department_id:
+        query = query.where(User.department_id == chosen.department_id)
+    if chosen.kind:
+        query = query.where(LedgerDay.kind == chosen.kind)
     return query
 
 
@@ -269,17 +303,32 @@ def commission_report(chosen: ReportFilter, grouping: str) -> Report:
     """
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
-    column = _group_column(grouping).label("group_key")
-    query = entries_query(
-        select(
-            column,
-            LedgerEntry.currency,
-            LedgerEntry.kind,
-            func.sum(LedgerEntry.amount),
-            func.count(),
-        ),
-        chosen,
-    ).group_by(column, LedgerEntry.currency, LedgerEntry.kind)
+    if summarised(chosen, grouping):
+        column = (LedgerDay.user_id if grouping == "person" else User.department_id).label(
+            "group_key"
+        )
+        query = days_query(
+            select(
+                column,
+                LedgerDay.currency,
+                LedgerDay.kind,
+                func.sum(LedgerDay.amount),
+                func.sum(LedgerDay.entries),
+            ),
+            chosen,
+        ).group_by(column, LedgerDay.currency, LedgerDay.kind)
+    else:
+        column = _group_column(grouping).label("group_key")
+        query = entries_query(
+            select(
+                column,
+                LedgerEntry.currency,
+                LedgerEntry.kind,
+                func.sum(LedgerEntry.amount),
+                func.count(),
+            ),
+            chosen,
+        ).group_by(column, LedgerEntry.currency, LedgerEntry.kind)
     grouped: dict[tuple[Any, str], list[tuple[EntryKind, int, int]]] = defaultdict(list)
     for key, currency, kind, total, count in db.session.execute(query):
         grouped[(key, currency)].append((kind, int(total or 0), int(count)))
@@ -302,7 +351,13 @@ def commission_report(chosen: ReportFilter, grouping: str) -> Report:
 
 
 def ledger_sums(chosen: ReportFilter) -> dict[str, int]:
-    """Per currency, the plain sum of the ledger entries matching ``chosen``."""
+    """Per currency, the plain sum of the ledger entries matching ``chosen`` (from
+    ``ledger_day`` when it answers the filter, :func:`summarised`)."""
+    if summarised(chosen):
+        summed = days_query(
+            select(LedgerDay.currency, func.sum(LedgerDay.amount)), chosen
+        ).group_by(LedgerDay.currency)
+        return {currency: int(total or 0) for currency, total in db.session.execute(summed)}
     query = entries_query(
         select(LedgerEntry.currency, func.sum(LedgerEntry.amount)), chosen
     ).group_by(LedgerEntry.currency)
@@ -339,6 +394,20 @@ def chart_data(chosen: ReportFilter, currency: str) -> ChartData:
     buckets, daily = _buckets(chosen.period)
     index = {(d.year, d.month, d.day if daily else 1): i for i, d in enumerate(buckets)}
     earned, taken, paid = [0] * len(buckets), [0] * len(buckets), [0] * len(buckets)
+    if summarised(chosen):
+        per_day = (
+            days_query(
+                select(LedgerDay.day, LedgerDay.kind, func.sum(LedgerDay.amount)),
+                replace(chosen, currency=currency),
+            )
+            .where(LedgerDay.kind != EntryKind.ADJUSTMENT)
+            .group_by(LedgerDay.day, LedgerDay.kind)
+        )
+        for day, kind, amount in db.session.execute(per_day):
+            i = index.get((day.year, day.month, day.day if daily else 1))
+            if i is not None:
+                _chart_add(kind, int(amount or 0), i, earned, taken, paid)
+        return _chart(currency, buckets, daily, earned, taken, paid)
     zone = company_zone()
     query = entries_query(
         select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount),
@@ -348,14 +417,30 @@ def chart_data(chosen: ReportFilter, currency: str) -> ChartData:
         moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
         local = moment.astimezone(zone)
         i = index.get((local.year, local.month, local.day if daily else 1))
-        if i is None:
-            continue
-        if kind is EntryKind.EARN:
-            earned[i] += amount
-        elif kind is EntryKind.REVERSAL:
-            taken[i] -= amount
-        else:
-            paid[i] -= amount
+        if i is not None:
+            _chart_add(kind, amount, i, earned, taken, paid)
+    return _chart(currency, buckets, daily, earned, taken, paid)
+
+
+def _chart_add(
+    kind: EntryKind, amount: int, i: int, earned: list[int], taken: list[int], paid: list[int]
+) -> None:
+    if kind is EntryKind.EARN:
+        earned[i] += amount
+    elif kind is EntryKind.REVERSAL:
+        taken[i] -= amount
+    else:
+        paid[i] -= amount
+
+
+def _chart(
+    currency: str,
+    buckets: list[date],
+    daily: bool,
+    earned: list[int],
+    taken: list[int],
+    paid: list[int],
+) -> ChartData:
     locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     skeleton = "MMMd" if daily else "yMMM"
     labels = [format_skeleton(skeleton, d, locale=locale) for d in buckets]
@@ -383,8 +468,15 @@ class FilterChoices:
 
 
 def filter_choices(default_currency: str) -> FilterChoices:
-    """The options of the report's filters (four statements)."""
-    currencies = set(db.session.scalars(select(LedgerEntry.currency).distinct()))
+    """The options of the report's filters (five statements), from the summaries: people
+    with commissions or adjustments, the currencies of both."""
+    # from the summaries: commissions' currencies, and adjustments' (adjustments and payouts
+    # are the only entries without a commission; a payout pays commissions' currencies)
+    currencies = set(db.session.scalars(select(CommissionTotal.currency).distinct()))
+    adjusted = select(LedgerDay.user_id, LedgerDay.currency).where(
+        LedgerDay.kind == EntryKind.ADJUSTMENT
+    )
+    currencies.update(currency for _user, currency in db.session.execute(adjusted.distinct()))
     currencies.add(default_currency)
     departments = [
         (d_id, name)
@@ -396,7 +488,10 @@ def filter_choices(default_currency: str) -> FilterChoices:
         (user_id, name)
         for user_id, name in db.session.execute(
             select(User.id, User.name)
-            .where(User.id.in_(select(LedgerEntry.user_id)))
+            .where(
+                User.id.in_(select(CommissionTotal.user_id))
+                | User.id.in_(adjusted.with_only_columns(LedgerDay.user_id))
+            )
             .order_by(User.name, User.id)
         )
     ]

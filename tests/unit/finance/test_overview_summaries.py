@@ -1,0 +1,207 @@
+"""Random stories through the real services: the summaries finance's overviews read never
+disagree with the facts.
+
+After each story (``test_report_properties._story``: orders paid, used, released, refunded,
+disputed; adjustments; a payout batch; refunds and adjustments after it), every figure of the
+commission list (totals per state and currency and the count, unfiltered and per state,
+person and department) and of the commission report read from the summaries (by person and
+department, its ledger sums and its chart) equals its recomputation from the
+``commission`` and ``ledger_entry`` rows; the summaries themselves equal a rebuild from the
+facts, row for row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from perks.commissions import queries, summaries
+from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
+from perks.commissions.summaries import CommissionTotal, LedgerBalance, LedgerDay
+from perks.extensions import db
+from perks.finance import reports
+from perks.finance.periods import Period
+from perks.i18n import company_date, company_today
+from tests.helpers import clean_database
+from tests.unit.finance.test_report_properties import (
+    _story,
+    adjustments,
+    orders,
+    people,
+    products,
+)
+
+
+def _summary_rows() -> tuple[dict[tuple, tuple[int, int]], ...]:
+    totals = {
+        (t.user_id, t.state, t.currency): (t.commissions, t.amount)
+        for t in db.session.scalars(select(CommissionTotal))
+        if t.commissions or t.amount
+    }
+    days = {
+        (d.day, d.user_id, d.kind, d.currency): (d.entries, d.amount)
+        for d in db.session.scalars(select(LedgerDay))
+    }
+    balances = {
+        (b.user_id, b.currency): (b.entries, b.amount)
+        for b in db.session.scalars(select(LedgerBalance))
+    }
+    return totals, days, balances
+
+
+def _facts() -> tuple[dict[tuple, tuple[int, int]], ...]:
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for c in db.session.scalars(select(Commission)):
+        totals[(c.user_id, c.state, c.currency)][0] += 1
+        totals[(c.user_id, c.state, c.currency)][1] += c.amount
+    days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    balances: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for e in db.session.scalars(select(LedgerEntry)):
+        key = (company_date(e.created_at), e.user_id, e.kind, e.currency)
+        days[key][0] += 1
+        days[key][1] += e.amount
+        balances[(e.user_id, e.currency)][0] += 1
+        balances[(e.user_id, e.currency)][1] += e.amount
+    return tuple({k: (v[0], v[1]) for k, v in part.items()} for part in (totals, days, balances))
+
+
+def _list_figures(chosen: queries.CommissionFilter) -> tuple[dict, int]:
+    totals = queries.filtered_totals(chosen)
+    figures = {
+        (state, currency): totals.of(state, currency).amount
+        for state in totals.by_state
+        for currency in totals.by_state[state]
+    }
+    return figures, queries.all_commissions(chosen, 1).total or 0
+
+
+def _list_from_facts(commissions: list[Commission], chosen: queries.CommissionFilter):
+    picked = [
+        c
+        for c in commissions
+        if (chosen.state is None or c.state is chosen.state)
+        and (chosen.user_id is None or c.user_id == chosen.user_id)
+        and (chosen.department_id is None or c.user.department_id == chosen.department_id)
+    ]
+    figures: dict[tuple, int] = defaultdict(int)
+    for c in picked:
+        figures[(c.state, c.currency)] += c.amount
+    return dict(figures), len(picked)
+
+
+def _assert_overviews_are_the_facts() -> None:
+    db.session.expire_all()
+    commissions = list(db.session.scalars(select(Commission)))
+    assert commissions
+    filters = [queries.CommissionFilter()]
+    filters += [queries.CommissionFilter(state=s) for s in CommissionState]
+    filters += [queries.CommissionFilter(user_id=u) for u in {c.user_id for c in commissions}]
+    departments = {c.user.department_id for c in commissions} - {None}
+    filters += [queries.CommissionFilter(department_id=d) for d in departments]
+    for chosen in filters:
+        assert queries._summarised(chosen)
+        assert _list_figures(chosen) == _list_from_facts(commissions, chosen), chosen
+
+    # each person's earnings page
+    entries = list(db.session.scalars(select(LedgerEntry)))
+    for user_id in {c.user_id for c in commissions} | {e.user_id for e in entries}:
+        mine = [c for c in commissions if c.user_id == user_id]
+        totals = queries.state_totals(user_id)
+        shown = {
+            (st_, cur): totals.of(st_, cur).amount
+            for st_ in totals.by_state
+            for cur in totals.by_state[st_]
+        }
+        expected: dict[tuple, int] = defaultdict(int)
+        for c in mine:
+            expected[(c.state, c.currency)] += c.amount
+        assert shown == dict(expected), user_id
+        assert queries.commissions_page(user_id, 1).total == len(mine)
+        balance: dict[str, int] = defaultdict(int)
+        for e in entries:
+            if e.user_id == user_id:
+                balance[e.currency] += e.amount
+        assert {m.currency: m.amount for m in queries.balances_of(user_id)} == dict(balance)
+        if mine:
+            counts: dict[str, int] = defaultdict(int)
+            for c in mine:
+                counts[c.currency] += 1
+            top = max(counts.values())
+            assert queries.main_currency(user_id, "VND") == min(
+                cur for cur, n in counts.items() if n == top
+            )
+
+    today = company_today()
+    period = Period(today - timedelta(days=1), today + timedelta(days=1))
+    chosen = reports.ReportFilter(period=period)
+    for grouping in ("person", "department"):
+        assert reports.summarised(chosen, grouping)
+        report = reports.commission_report(chosen, grouping)
+        assert report.ties_to_ledger
+    # the chart from the summary against the entries
+    for currency in {e.currency for e in entries}:
+        from_days = reports.chart_data(chosen, currency)
+        expected = defaultdict(int)
+        for e in entries:
+            if e.currency == currency and e.kind is not EntryKind.ADJUSTMENT:
+                expected[(company_date(e.created_at), e.kind)] += e.amount
+        earned = sum(v for (_d, k), v in expected.items() if k is EntryKind.EARN)
+        taken = -sum(v for (_d, k), v in expected.items() if k is EntryKind.REVERSAL)
+        paid = -sum(v for (_d, k), v in expected.items() if k is EntryKind.PAYOUT)
+        assert (sum(from_days.earned), sum(from_days.taken_back), sum(from_days.paid_out)) == (
+            earned,
+            taken,
+            paid,
+        )
+        days = [period.start + timedelta(days=i) for i in range(period.days)]
+        assert from_days.earned == [expected.get((d, EntryKind.EARN), 0) for d in days], currency
+    choices = reports.filter_choices("VND")
+    assert {e.currency for e in entries} <= set(choices.currencies)
+    with_entries = {e.user_id for e in entries}
+    assert with_entries <= {user_id for user_id, _name in choices.people}
+    assert {user_id for user_id, _name in queries.people_with_commissions()} == {
+        c.user_id for c in commissions
+    }
+
+
+@pytest.mark.usefixtures("app")
+@settings(
+    max_examples=8,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    people_spec=people,
+    product_spec=products,
+    order_spec=orders,
+    adjustment_spec=adjustments,
+    leave_one_out=st.booleans(),
+)
+def test_every_overview_figure_is_the_facts_after_random_stories(
+    people_spec, product_spec, order_spec, adjustment_spec, leave_one_out
+):
+    db.session.remove()
+    clean_database()
+    _story(people_spec, product_spec, order_spec, adjustment_spec, leave_one_out)
+
+    db.session.expire_all()
+    kept = _summary_rows()
+    assert kept == _facts()
+    _assert_overviews_are_the_facts()
+    summaries.rebuild()
+    assert _summary_rows() == kept
+
+
+@pytest.mark.usefixtures("app")
+def test_a_filter_the_summaries_cannot_answer_reads_the_facts():
+    chosen = queries.CommissionFilter(product_id=1)
+    assert not queries._summarised(chosen)
+    period = Period(company_today(), company_today())
+    assert not reports.summarised(reports.ReportFilter(period=period), "product")
+    assert not reports.summarised(reports.ReportFilter(period=period, state="paid"), "person")
