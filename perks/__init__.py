@@ -81,9 +81,11 @@ def register_models() -> None:
     import perks.branding.models
     import perks.catalog.models
     import perks.commissions.models
+    import perks.commissions.tax_models
     import perks.feedback.models
     import perks.feedback.ratings_models
     import perks.feedback.surveys_models
+    import perks.finance.mapping_models
     import perks.finance.models
     import perks.images
     import perks.mail
@@ -163,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.feedback.ratings_views import bp as ratings_bp
     from perks.feedback.surveys_views import bp as surveys_bp
     from perks.feedback.views import bp as feedback_bp
+    from perks.finance.tax_views import bp as finance_tax_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
@@ -190,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(commissions_bp)
     app.register_blueprint(commissions_finance_bp)
     app.register_blueprint(finance_bp)
+    app.register_blueprint(finance_tax_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(brand_admin_bp)
