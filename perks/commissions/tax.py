@@ -3,10 +3,12 @@ finance uses to keep tax profiles and withholding rates (models in ``tax_models`
 
 The rule (Circular 111/2013, art. 25; rates are data, ``WithholdingRate``):
 
-* A person with a labour contract of three months or more: commissions are salary income.
+* A resident with a labour contract of three months or more: commissions are salary income.
   Nothing is withheld here; the payroll file carries the payment as a taxable line and payroll
   taxes it with the wages (``Treatment.SALARY``).
-* Anyone else: the rate in force on the payment day, for residents or non-residents, in the
+* A non-resident is withheld the non-resident rate (20 % of any amount under Circular 111),
+  whatever their contract: their income is not taxed progressively with wages.
+* Any other resident: the rate in force on the payment day, for residents or non-residents, in the
   payment's currency, applies to a payment of at least its threshold (``WITHHELD``); below it
   nothing is withheld (``BELOW_THRESHOLD``). A resident whose commitment form (mẫu
   08/CK-TNCN) is on file for the payment's year is not withheld (``COMMITMENT``). With no
@@ -156,17 +158,17 @@ def _has_long_contract(person: User, profile: TaxProfile | None) -> bool:
 
 
 def is_on_payroll(person: User, profile: TaxProfile | None) -> bool:
-    """Paid with the wages (a labour contract of three months or more); everyone else is
-    paid by bank transfer."""
+    """Paid with the wages (a labour contract of three months or more, resident or not);
+    everyone else is paid by bank transfer."""
     return _has_long_contract(person, profile)
 
 
 def assess(person: User, profile: TaxProfile | None, gross: Money, day: date) -> Assessment:
     """How a payment of ``gross`` to ``person`` on ``day`` is taxed (see the module)."""
-    if _has_long_contract(person, profile):
-        return Assessment(Treatment.SALARY, gross, gross, Money.zero(gross.currency))
     resident = profile.resident if profile is not None else True
     nothing = Money.zero(gross.currency)
+    if resident and _has_long_contract(person, profile):
+        return Assessment(Treatment.SALARY, gross, gross, nothing)
     if resident and profile is not None and profile.commitment_on_file(day.year):
         return Assessment(Treatment.COMMITMENT, gross, gross, nothing)
     rate = rate_in_force(day, resident=resident, currency=gross.currency)
@@ -179,6 +181,13 @@ def assess(person: User, profile: TaxProfile | None, gross: Money, day: date) ->
 
 
 # --- finance's services ----------------------------------------------------------------------
+
+#: Circular 111/2013/TT-BTC art. 25 (the migration seeds the same rows): (from, resident,
+#: rate in basis points, threshold in ₫)
+CIRCULAR_111_RATES = (
+    (date(2013, 10, 1), True, 1000, 2_000_000),
+    (date(2013, 10, 1), False, 2000, 0),
+)
 
 
 @dataclass(frozen=True)

@@ -248,8 +248,8 @@ def mapping(mapping_id: int | None) -> Page | Response:
     )
 
 
-@bp.get("/payouts/<int:batch_id>/<kind>/<int:mapping_id>.<file_format>")
-@bp.get("/payouts/<int:batch_id>/<kind>.<file_format>", defaults={"mapping_id": None})
+@bp.get("/payouts/<int:batch_id>/files/<kind>/<int:mapping_id>.<file_format>")
+@bp.get("/payouts/<int:batch_id>/files/<kind>.<file_format>", defaults={"mapping_id": None})
 @finance_only
 def pay_file(batch_id: int, kind: str, mapping_id: int | None, file_format: str) -> Response:
     """The batch's payroll or bank transfer file through a mapping (or the built-in one)."""
