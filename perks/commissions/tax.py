@@ -272,7 +272,7 @@ def add_withholding_rate(
         Conflict: a rate for the same day, residence and currency exists.
     """
     if not 0 <= rate_bps < 10000:
-        raise ValidationFailed(_("A rate is from 0 % to under 100 %."))
+        raise ValidationFailed(_("A rate is from 0 to under 100 per cent."))
     if threshold.is_negative:
         raise ValidationFailed(_("The threshold cannot be negative."))
     with transaction():

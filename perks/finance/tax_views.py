@@ -139,7 +139,9 @@ def _rate_bps(text: str) -> int:
         raise ValidationFailed(_("Enter the rate as a number of per cent, e.g. 10.")) from error
     bps = value * 100
     if bps != bps.to_integral_value() or not 0 <= bps < 10000:
-        raise ValidationFailed(_("A rate is from 0 % to under 100 %, with two decimals at most."))
+        raise ValidationFailed(
+            _("A rate is from 0 to under 100 per cent, with two decimals at most.")
+        )
     return int(bps)
 
 
