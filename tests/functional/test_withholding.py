@@ -26,7 +26,14 @@ from perks.notifications.models import Notification
 from perks.people.models import EmploymentType, Role
 from tests import factories
 from tests.helpers import login
-from tests.unit.finance.helpers import finance_person, payable_order
+from tests.unit.finance.helpers import (
+    finance_person,
+    make_payable,
+    pay,
+    payable_order,
+    redeem,
+    referred_order,
+)
 
 RESIDENT_FROM = date(2013, 10, 1)
 
@@ -236,19 +243,26 @@ def test_the_person_is_told_what_was_withheld_and_by_email_if_they_chose(finance
 
 def test_one_payable_notification_per_person_per_daily_release(app):
     factories.CommissionRuleFactory()
-    person = factories.UserFactory()
-    for _ in range(3):
-        earn(person, 100_000)  # each earn() runs the release, so three releases
-    db.session.expire_all()
-    told = list(
-        db.session.scalars(
-            select(Notification).where(
-                Notification.user_id == person.id, Notification.kind == "commission_payable"
+    person, other = factories.UserFactory(), factories.UserFactory()
+    for owner in (person, person, other):
+        order = referred_order(owner, factories.ProductFactory(price_amount=1_000_000))
+        pay(order)
+        redeem(order)
+    assert make_payable() == 3
+    assert make_payable() == 0  # a second run moves nothing and tells nobody again
+
+    def told(who):  # type: ignore[no-untyped-def]
+        return list(
+            db.session.scalars(
+                select(Notification).where(
+                    Notification.user_id == who.id, Notification.kind == "commission_payable"
+                )
             )
         )
-    )
-    assert len(told) == 3
-    assert told[0].params["count"] == 1
+
+    (mine,) = told(person)
+    assert mine.params["count"] == 2
+    assert len(told(other)) == 1
 
 
 def test_tax_codes_and_rates_are_validated(finance):
