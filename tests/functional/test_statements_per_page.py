@@ -72,6 +72,7 @@ EXCLUDED = {
     "referrals.redirect": "a 302 that records a click in the background (measured by P1)",
     "auth.accept_invitation": "400 for a made-up token: no page",
     "auth.reset_password": "400 for a made-up token: no page",
+    "finance_tax.withholding_summary_form": "a 302 to the summary file, which is measured",
 }
 
 #: pages whose object must belong to the viewer (the route table shows someone else's: 404)
