@@ -25,6 +25,7 @@ rest, and withheld + paid is exactly the gross.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -163,15 +164,28 @@ def is_on_payroll(person: User, profile: TaxProfile | None) -> bool:
     return _has_long_contract(person, profile)
 
 
-def assess(person: User, profile: TaxProfile | None, gross: Money, day: date) -> Assessment:
-    """How a payment of ``gross`` to ``person`` on ``day`` is taxed (see the module)."""
+def assess(
+    person: User,
+    profile: TaxProfile | None,
+    gross: Money,
+    day: date,
+    *,
+    rate_of: Callable[[date, bool, str], WithholdingRate | None] | None = None,
+) -> Assessment:
+    """How a payment of ``gross`` to ``person`` on ``day`` is taxed (see the module).
+    ``rate_of(day, resident, currency)`` finds the rate in force (default
+    :func:`rate_in_force`; a batch passes a cached one)."""
     resident = profile.resident if profile is not None else True
     nothing = Money.zero(gross.currency)
     if resident and _has_long_contract(person, profile):
         return Assessment(Treatment.SALARY, gross, gross, nothing)
     if resident and profile is not None and profile.commitment_on_file(day.year):
         return Assessment(Treatment.COMMITMENT, gross, gross, nothing)
-    rate = rate_in_force(day, resident=resident, currency=gross.currency)
+    rate = (
+        rate_of(day, resident, gross.currency)
+        if rate_of is not None
+        else rate_in_force(day, resident=resident, currency=gross.currency)
+    )
     if rate is None:
         return Assessment(Treatment.NO_RATE, gross, gross, nothing)
     if gross.amount < rate.threshold_amount:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from perks import audit
 from perks.commissions import tax
 from perks.commissions.tax import Assessment, Treatment
+from perks.commissions.tax_models import WithholdingRate
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
@@ -33,7 +34,8 @@ from perks.people.models import User
 
 
 def assess_lines(lines: Sequence[PayoutLine], day: date) -> dict[int, Assessment]:
-    """Each line's assessment for a payment on ``day`` (two statements whatever the count)."""
+    """Each line's assessment for a payment on ``day``: a few statements whatever the count
+    (the people, their profiles, one rate look-up per residence and currency)."""
     user_ids = sorted({line.user_id for line in lines})
     people = (
         {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
@@ -41,8 +43,18 @@ def assess_lines(lines: Sequence[PayoutLine], day: date) -> dict[int, Assessment
         else {}
     )
     profiles = tax.profiles_of(user_ids)
+    found: dict[tuple[date, bool, str], WithholdingRate | None] = {}
+
+    def rate_of(on: date, resident: bool, currency: str) -> WithholdingRate | None:
+        key = (on, resident, currency)
+        if key not in found:
+            found[key] = tax.rate_in_force(on, resident=resident, currency=currency)
+        return found[key]
+
     return {
-        line.id: tax.assess(people[line.user_id], profiles.get(line.user_id), line.gross, day)
+        line.id: tax.assess(
+            people[line.user_id], profiles.get(line.user_id), line.gross, day, rate_of=rate_of
+        )
         for line in lines
     }
 
