@@ -4,7 +4,8 @@ entries on the ledger, gross/taxable/withheld on payout lines, named export mapp
 Seeds Circular 111/2013's withholding rates (residents without a labour contract of three
 months or more: 10 % on a payment of 2,000,000 ₫ or more; non-residents: 20 % on any amount),
 in force from 2013-10-01, and two mappings: a generic Vietnamese payroll sheet and a generic
-bank transfer sheet. The downgrade drops them (and refuses nothing: a database with
+bank transfer sheet. Lines already paid are marked salary income, taxable whole (they went
+through payroll). The downgrade drops them (and refuses nothing: a database with
 withholding entries cannot go back, since the old ledger check refuses them).
 
 Revision ID: 0027
@@ -147,6 +148,11 @@ def upgrade():
         batch_op.create_check_constraint(
             "withheld", "withheld_amount >= 0 AND (withheld_amount = 0 OR withheld_amount < amount)"
         )
+    # Lines paid before withholding existed went through payroll whole: salary income.
+    op.execute(
+        "UPDATE payout_line SET tax_treatment = 'salary', taxable_amount = amount"
+        " WHERE status = 'included' AND payout_entry_id IS NOT NULL"
+    )
     with op.batch_alter_table("payout_line", schema=None) as batch_op:
         batch_op.alter_column("tax_treatment", server_default=None)
         batch_op.alter_column("taxable_amount", server_default=None)

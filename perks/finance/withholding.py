@@ -87,11 +87,11 @@ def figures_of(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> dict[int, Lin
     payment today."""
     if batch.status is BatchStatus.PAID:
         return {
-            line.id: LineFigures(
-                Treatment(line.tax_treatment) if line.tax_treatment else Treatment.SALARY,
-                line.gross,
-                line.taxable,
-                line.withheld,
+            line.id: (
+                LineFigures(Treatment(line.tax_treatment), line.gross, line.taxable, line.withheld)
+                if line.tax_treatment
+                # paid before withholding existed: all of it went through payroll
+                else LineFigures(Treatment.SALARY, line.gross, line.gross, line.withheld)
             )
             for line in lines
         }
