@@ -82,9 +82,11 @@ def register_models() -> None:
     import perks.catalog.models
     import perks.commissions.models
     import perks.commissions.summaries
+    import perks.commissions.tax_models
     import perks.feedback.models
     import perks.feedback.ratings_models
     import perks.feedback.surveys_models
+    import perks.finance.mapping_models
     import perks.finance.models
     import perks.images
     import perks.mail
@@ -167,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     from perks.feedback.surveys_views import bp as surveys_bp
     from perks.feedback.views import bp as feedback_bp
     from perks.finance.leaver_views import bp as leavers_bp
+    from perks.finance.tax_views import bp as finance_tax_bp
     from perks.finance.views import bp as finance_bp
     from perks.main.jobs_views import bp as background_bp
     from perks.main.views import bp as main_bp
@@ -195,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(commissions_finance_bp)
     app.register_blueprint(finance_bp)
     app.register_blueprint(leavers_bp)
+    app.register_blueprint(finance_tax_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(brand_admin_bp)

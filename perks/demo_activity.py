@@ -17,8 +17,10 @@ meanwhile (like ``stripe listen --forward-to``), then puts the sandbox's endpoin
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from perks.audit import AuditEvent
+from perks.commissions import tax
 from perks.commissions.lifecycle import holding_period, release_due_commissions
 from perks.commissions.models import Commission, LedgerEntry
 from perks.db import affected_rows, transaction, utcnow
@@ -43,7 +46,7 @@ from perks.money import Money
 from perks.payments import stripe_gateway
 from perks.payments.models import StripeEvent
 from perks.payments.stripe_gateway import PaymentProviderUnavailable
-from perks.people.models import Role, User
+from perks.people.models import EmploymentType, Role, User
 from perks.referrals.attribution import dump_referral_cookie
 from perks.referrals.clicks import Visitor, follow_link
 from perks.referrals.models import ReferralLink
@@ -709,8 +712,68 @@ def pay_a_first_batch(rng: random.Random) -> PayoutBatch | None:
         payouts.exclude_line(
             batch.id, left_out.id, "Chờ xác nhận số tài khoản ngân hàng mới", actor=drafter
         )
+    give_tax_profiles(batch.id, actor=drafter)
     payouts.approve_batch(batch.id, actor=approver)
     return payouts.mark_batch_paid(batch.id, f"LUONG-{today:%Y%m}", actor=drafter)
+
+
+#: the banks of the demo's payees outside payroll
+DEMO_BANKS = ("Vietcombank", "Techcombank", "BIDV", "VPBank", "ACB", "MB Bank")
+
+
+def give_tax_profiles(batch_id: int, *, actor: User) -> None:
+    """Everyone's tax profile, as finance would keep it, through the real service: staff on a
+    labour contract of three months or more (payroll), contractors and suppliers residents
+    without one (withheld 10 % from 2,000,000 ₫, paid by bank transfer; the first contractor
+    has this year's commitment form on file), partners non-resident (withheld 20 %). So the
+    batch about to be paid withholds tax: if none of its included lines is someone outside
+    payroll, the biggest one's person (no demo login) becomes a non-resident expert.
+    """
+    if not tax.rates():  # a database made without the migration's rows (the tests')
+        for start, resident, bps, threshold in tax.CIRCULAR_111_RATES:
+            tax.add_withholding_rate(
+                start,
+                resident=resident,
+                rate_bps=bps,
+                threshold=Money(threshold, "VND"),
+                note="Circular 111/2013/TT-BTC, art. 25",
+                actor=actor,
+            )
+    people = list(db.session.scalars(select(User).order_by(User.id)))
+    included = [line for line in queries.lines_of(batch_id) if line.status is LineStatus.INCLUDED]
+    non_resident: set[int] = set()
+    if not any(line.user.employment_type is not EmploymentType.STAFF for line in included):
+        # the made-up people ("nv042@..."), not the demo's logins
+        candidates = [line for line in included if re.match(r"nv\d+@", line.user.email)]
+        if candidates:
+            non_resident.add(max(candidates, key=lambda line: line.amount).user_id)
+    year = company_today().year
+    committed = False
+    for number, person in enumerate(people, start=1):
+        kind = person.employment_type
+        outside = kind is not EmploymentType.STAFF
+        commitment = None
+        if kind is EmploymentType.CONTRACTOR and not committed:
+            commitment, committed = year, True
+        tax.save_tax_profile(
+            person.id,
+            tax.ProfileFields(
+                tax_code=f"03{(person.id * 7919) % 10**8:08d}",
+                resident=kind is not EmploymentType.PARTNER and person.id not in non_resident,
+                long_contract=not outside,
+                commitment_year=commitment,
+                bank_account_number=f"{1900 + number}{person.id:08d}" if outside else "",
+                bank_name=DEMO_BANKS[number % len(DEMO_BANKS)] if outside else "",
+                account_holder=_unaccented(person.name).upper() if outside else "",
+            ),
+            actor=actor,
+        )
+
+
+def _unaccented(text: str) -> str:
+    """ "Nguyễn Văn Đức" → "Nguyen Van Duc": how banks spell an account holder's name."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _visitor(rng: random.Random, *, bot: bool) -> Visitor:

@@ -463,6 +463,26 @@ ROUTES: dict[str, Route] = {
         lambda s: f"/finance/payouts/{s['payout_batch']}/payroll.csv",
         only(Role.FINANCE, ok=302),
     ),
+    # Tax: only finance (and admins) see or change anyone's tax profile
+    "finance_tax.tax_profiles": Route("GET", lambda s: "/finance/tax", FINANCE),
+    "finance_tax.tax_profile": Route(
+        "GET", lambda s: f"/finance/tax/people/{s['person']}", FINANCE
+    ),
+    "finance_tax.withholding_rates": Route("GET", lambda s: "/finance/tax/rates", FINANCE),
+    "finance_tax.withholding_summary": Route(
+        "GET", lambda s: "/finance/tax/withholding-2026.csv", FINANCE
+    ),
+    "finance_tax.withholding_summary_form": Route(
+        "GET", lambda s: "/finance/tax/summary?year=2026&format=csv", only(Role.FINANCE, ok=302)
+    ),
+    "finance_tax.mappings": Route("GET", lambda s: "/finance/tax/mappings", FINANCE),
+    "finance_tax.mapping": Route("GET", lambda s: "/finance/tax/mappings/new", FINANCE),
+    # The sample batch is a draft: no file yet, back to the batch with a message
+    "finance_tax.pay_file": Route(
+        "GET",
+        lambda s: f"/finance/payouts/{s['payout_batch']}/files/payroll.csv",
+        only(Role.FINANCE, ok=302),
+    ),
     "finance.reconciliation_page": Route("GET", lambda s: "/finance/reconciliation", FINANCE),
     # Leavers: the policy, who has left, closing a negative balance (finance and admins)
     "leavers.index": Route("GET", lambda s: "/finance/leavers/", FINANCE),

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0028"
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 

@@ -144,14 +144,15 @@ def payable_entries(cutoff: datetime, *, not_in: Select | None = None) -> Select
     """A query of every ledger entry released for payment, written at or before ``cutoff``.
 
     Released: adjustments, and entries of commissions that are ``payable``, ``paid`` or
-    ``voided``. ``payout`` entries are never in it. ``not_in``: a query of entry ids to leave
-    out (the entries already in a payout batch). Ordered by person, currency and id.
+    ``voided``. ``payout`` and ``withholding`` entries are never in it. ``not_in``: a query of
+    entry ids to leave out (the entries already in a payout batch). Ordered by person,
+    currency and id.
     """
     query = (
         select(LedgerEntry)
         .outerjoin(Commission, Commission.id == LedgerEntry.commission_id)
         .where(
-            LedgerEntry.kind != EntryKind.PAYOUT,
+            LedgerEntry.kind.not_in([EntryKind.PAYOUT, EntryKind.WITHHOLDING]),
             LedgerEntry.created_at <= cutoff,
             or_(
                 LedgerEntry.kind == EntryKind.ADJUSTMENT,

@@ -21,7 +21,8 @@ amount allocated by refunded and kept parts of its base, so successive partial r
 back exactly what one refund of the same total would.
 
 Each change tells the people it concerns, in the same unit of work
-(``perks.commissions.notifications``): earned, voided, on hold, released, clawed back.
+(``perks.commissions.notifications``): earned, voided, on hold, released, clawed back,
+payable (once per person per daily release).
 
 Tiers (``perks.commissions.rules``): a tiered rule's commission shows the rule's own terms
 while pending; :func:`earn_order` gives each line of the order its tier when the order is
@@ -526,7 +527,9 @@ def release_due_commissions(now: datetime | None = None) -> int:
     """Make every earned commission whose holding period is over payable; return how many.
 
     One conditional UPDATE: idempotent, and safe from several hosts at once (a commission
-    already moved no longer matches, so a second run finds nothing).
+    already moved no longer matches, so a second run finds nothing). Each person whose
+    commissions moved is told once per run (``notifications.commissions_payable``), in the
+    same transaction.
     """
     assert S.EARNED in TRANSITIONS[S.PAYABLE]
     now = now or utcnow()
@@ -538,9 +541,9 @@ def release_due_commissions(now: datetime | None = None) -> int:
             .returning(Commission.user_id, Commission.currency, Commission.amount)
             .execution_options(synchronize_session=False)
         ).all()
-        summaries.commissions_moved(
-            [(row[0], row[1], row[2]) for row in moved], S.EARNED, S.PAYABLE
-        )
+        released = [(row[0], row[1], row[2]) for row in moved]
+        summaries.commissions_moved(released, S.EARNED, S.PAYABLE)
+        notifications.commissions_payable(released)
         return len(moved)
 
 
@@ -579,12 +582,16 @@ def record_payout(
     payout_batch_id: int | None,
     actor: User | None,
     paid_at: datetime | None = None,
+    withheld: Money | None = None,
 ) -> LedgerEntry:
     """Write the ``payout`` entry (−``amount``) of one person's paid payout line, and move the
     commissions whose entries it paid to ``paid`` (flushes, never commits: the finance
     service that marks its batch paid owns the transaction and the audit).
 
-    ``entry_ids`` are the entries the line paid (their net is ``amount``). A commission whose
+    ``entry_ids`` are the entries the line paid (their net is ``amount``, the gross). With
+    ``withheld`` (the personal income tax withheld, ``perks.commissions.tax``), a
+    ``withholding`` entry (−``withheld``) is written too and the payout entry is the rest:
+    the two always sum to −``amount``. Returns the payout entry. A commission whose
     earn or reversal entries are among them and that is payable becomes paid; one put on
     hold meanwhile stays on hold, remembered as paid; a voided one stays voided (its reversal
     nets in the next payout). An adjustment that names a commission pays the adjustment, not
@@ -592,10 +599,14 @@ def record_payout(
 
     Raises:
         ValidationFailed: ``amount`` is not positive, or differs from the net of
-            ``entry_ids`` (entries of other people or currencies count as a difference).
+            ``entry_ids`` (entries of other people or currencies count as a difference),
+            or ``withheld`` is negative or not less than ``amount``.
     """
     if amount.amount <= 0:
         raise ValidationFailed(_("A payout is a positive amount."))
+    withheld = withheld if withheld is not None else Money.zero(amount.currency)
+    if withheld.currency != amount.currency or not 0 <= withheld.amount < amount.amount:
+        raise ValidationFailed(_("The tax withheld must be less than the payout."))
     rows = (
         db.session.execute(
             select(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.amount).where(
@@ -610,10 +621,22 @@ def record_payout(
     if strangers or len(rows) != len(set(entry_ids)) or net != amount.amount:
         raise ValidationFailed(_("The payout does not match the entries it pays."))
     at = paid_at or utcnow()
+    if withheld.amount > 0:
+        if payout_batch_id is None:
+            raise ValidationFailed(_("Tax is only withheld from a payout batch."))
+        ledger.append_entry(
+            user_id=user_id,
+            kind=EntryKind.WITHHOLDING,
+            amount=-withheld,
+            reason="withholding",
+            actor=actor,
+            payout_batch_id=payout_batch_id,
+            at=at,
+        )
     entry = ledger.append_entry(
         user_id=user_id,
         kind=EntryKind.PAYOUT,
-        amount=-amount,
+        amount=-(amount - withheld),
         reason="payout",
         actor=actor,
         payout_batch_id=payout_batch_id,

@@ -2,11 +2,11 @@
 
 A ``CommissionRule`` says how much an order line earns; a ``Commission`` is one attributed
 order line with the rule it got (snapshotted, so every figure explains itself) and its state;
-``LedgerEntry`` rows are the money: ``earn`` (+), ``reversal`` (−), ``adjustment`` (±) and
-``payout`` (−). Entries are only ever added (an ORM guard below refuses updates and deletes);
-a balance is a sum of entries. The commission row keeps running totals of its own entries
-(``earned_amount``, ``reversed_amount``) that ``flask perks verify-ledger`` checks against
-the entries.
+``LedgerEntry`` rows are the money: ``earn`` (+), ``reversal`` (−), ``adjustment`` (±),
+``payout`` (−) and ``withholding`` (−, the tax withheld from a payout). Entries are only
+ever added (an ORM guard below refuses updates and deletes); a balance is a sum of entries.
+The commission row keeps running totals of its own entries (``earned_amount``,
+``reversed_amount``) that ``flask perks verify-ledger`` checks against the entries.
 """
 
 from __future__ import annotations
@@ -411,6 +411,8 @@ class EntryKind(LabelledEnum):
     REVERSAL = "reversal", _l("Reversed")  # − when it was refunded or a dispute lost
     ADJUSTMENT = "adjustment", _l("Adjustment")  # ± by finance, with a reason
     PAYOUT = "payout", _l("Paid out")  # − when a payout batch was paid
+    # − personal income tax withheld from a payout (``perks.commissions.tax``)
+    WITHHOLDING = "withholding", _l("Tax withheld")
 
 
 class LedgerEntry(Base):
@@ -427,10 +429,14 @@ class LedgerEntry(Base):
             "(kind = 'earn' AND amount > 0 AND commission_id IS NOT NULL)"
             " OR (kind = 'reversal' AND amount < 0 AND commission_id IS NOT NULL)"
             " OR (kind = 'adjustment' AND amount <> 0 AND reason <> '')"
-            " OR (kind = 'payout' AND amount < 0 AND commission_id IS NULL)",
+            " OR (kind = 'payout' AND amount < 0 AND commission_id IS NULL)"
+            " OR (kind = 'withholding' AND amount < 0 AND commission_id IS NULL"
+            " AND payout_batch_id IS NOT NULL)",
             name="kind_sign",
         ),
-        CheckConstraint("payout_batch_id IS NULL OR kind = 'payout'", name="payout_batch"),
+        CheckConstraint(
+            "payout_batch_id IS NULL OR kind IN ('payout', 'withholding')", name="payout_batch"
+        ),
         Index("ix_ledger_entry_user_id_created_at", "user_id", "created_at"),
         Index("ix_ledger_entry_kind_created_at", "kind", "created_at"),
     )

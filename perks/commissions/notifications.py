@@ -32,6 +32,7 @@ VOIDED = "commission_voided"
 ON_HOLD = "commission_on_hold"
 RELEASED = "commission_released"
 CLAWED_BACK = "commission_clawed_back"
+PAYABLE = "commission_payable"
 
 
 def commissions_earned(order: Order, commissions: Sequence[Commission]) -> None:
@@ -96,6 +97,33 @@ def commissions_changed(
         if reason is not None:
             params["reason"] = reason
         notify(person, kind, params, url=link("commissions.my_earnings"))
+
+
+def commissions_payable(moved: Sequence[tuple[int, str, int]]) -> None:
+    """Tell each person whose commissions the daily release made payable: ``moved`` is
+    (person, currency, amount) per commission; one notification per person for the run, with
+    their sums per currency, none for zero.
+
+    Flushes only, never commits; raises nothing about mail delivery.
+    """
+    sums: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[int, int] = defaultdict(int)
+    for user_id, currency, amount in moved:
+        if amount > 0:
+            sums[user_id][currency] += amount
+            counts[user_id] += 1
+    people = _active_people(sums)
+    for user_id in sorted(sums):
+        person = people.get(user_id)
+        if person is None:
+            continue
+        amounts = [Money(total, currency) for currency, total in sorted(sums[user_id].items())]
+        notify(
+            person,
+            PAYABLE,
+            {"amounts": amounts, "count": counts[user_id]},
+            url=link("commissions.my_earnings"),
+        )
 
 
 def _active_people(user_ids: Collection[int]) -> dict[int, User]:

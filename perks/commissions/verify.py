@@ -5,7 +5,8 @@ its original amount is its rule snapshot applied to its base, its worth is what 
 and disputes leave, its state agrees with its money and dates, and its entries are its
 person's and in its currency. For each order, its commissions' refunded parts add up to what
 Stripe refunded. For each person and currency, the sum of their entries equals earned −
-reversed (from the commission rows) + adjustments − payouts.
+reversed (from the commission rows) + adjustments − payouts − tax withheld, and each
+``withholding`` entry has its payout beside it (same person, currency and batch).
 """
 
 from __future__ import annotations
@@ -243,12 +244,44 @@ def verify_ledger(now: datetime | None = None) -> LedgerReport:
             from_commissions.get(key, 0)
             + sums.get(EntryKind.ADJUSTMENT, 0)
             + sums.get(EntryKind.PAYOUT, 0)
+            + sums.get(EntryKind.WITHHOLDING, 0)
         )
         if entries_total != expected:
             user_id, currency = key
             report.problems.append(
                 f"person {user_id} ({currency}): entries sum to {entries_total}, earned − "
-                f"reversed + adjustments − payouts is {expected}"
+                f"reversed + adjustments − payouts − withholdings is {expected}"
             )
     report.people = len({user_id for user_id, _ in per_person})
+    report.problems += _check_withholdings()
     return report
+
+
+def _check_withholdings() -> list[str]:
+    """Each ``withholding`` entry sits next to the ``payout`` entry of the same person,
+    currency and batch (one of each at most), and is smaller than the gross they make."""
+    problems = []
+    per_batch: dict[tuple[int, int | None, str], dict[EntryKind, list[int]]] = defaultdict(dict)
+    for user_id, batch_id, currency, kind, amount in db.session.execute(
+        select(
+            LedgerEntry.user_id,
+            LedgerEntry.payout_batch_id,
+            LedgerEntry.currency,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+        ).where(
+            LedgerEntry.kind.in_([EntryKind.PAYOUT, EntryKind.WITHHOLDING]),
+            LedgerEntry.payout_batch_id.is_not(None),
+        )
+    ):
+        per_batch[(user_id, batch_id, currency)].setdefault(kind, []).append(int(amount))
+    for (user_id, batch_id, currency), kinds in sorted(per_batch.items()):
+        payouts, withheld = kinds.get(EntryKind.PAYOUT, []), kinds.get(EntryKind.WITHHOLDING, [])
+        name = f"person {user_id} ({currency}), payout batch {batch_id}"
+        if len(payouts) > 1 or len(withheld) > 1:
+            problems.append(
+                f"{name}: {len(payouts)} payout and {len(withheld)} withholding entries"
+            )
+        if withheld and not payouts:
+            problems.append(f"{name}: tax withheld with no payout")
+    return problems

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.commissions import personal, queries, services
+from perks.commissions import personal, queries, services, tax
 from perks.commissions.charts import earnings_chart
 from perks.commissions.forms import PersonPreviewForm
 from perks.commissions.models import Commission
@@ -64,7 +64,9 @@ def my_earnings() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     user_id = current_user.id
     currency = queries.main_currency(user_id, current_app.config["DEFAULT_CURRENCY"])
-    monthly = queries.monthly_earnings(user_id, company_date(utcnow()), currency)
+    today = company_date(utcnow())
+    monthly = queries.monthly_earnings(user_id, today, currency)
+    profile = tax.profile_of(user_id)
     return render_template(
         "commissions/my_earnings.html",
         totals=queries.state_totals(user_id),
@@ -77,6 +79,10 @@ def my_earnings() -> str:
         currency=currency,
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
         tiers=personal.tier_progress(current_user, utcnow(), currency),
+        tax_profile=profile,
+        on_payroll=tax.is_on_payroll(current_user, profile),
+        tax_year=today.year,
+        withheld_this_year=tax.withheld_in_year(user_id, today.year),
     )
 
 

@@ -7,7 +7,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -181,4 +188,76 @@ class ReconcileForm(Form):
             [("0", _l("No: stored events only")), ("1", _l("Yes: Stripe's list too"))]
         ),
         default="0",
+    )
+
+
+# --- tax profiles, withholding rates, column mappings ---------------------------------------
+
+
+class TaxProfileForm(Form):
+    """Finance's form of one person's tax profile."""
+
+    tax_code = StringField(
+        _l("Tax code (mã số thuế)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("10 digits, or 13: 0123456789-001."),
+    )
+    resident = BooleanField(_l("Resident in Vietnam for tax"), default=True)
+    long_contract = BooleanField(
+        _l("Labour contract of three months or more (commissions are salary income)")
+    )
+    commitment_year = IntegerField(
+        _l("Year of the commitment form (mẫu 08/CK-TNCN) on file"),
+        validators=[Optional(), NumberRange(min=2000, max=2200)],
+        description=_l("Leave empty if there is none."),
+    )
+    bank_account_number = StringField(
+        _l("Bank account number"), validators=[Optional(), Length(max=40)]
+    )
+    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=120)])
+    account_holder = StringField(_l("Account holder"), validators=[Optional(), Length(max=120)])
+
+
+class WithholdingRateForm(Form):
+    effective_from = DateField(_l("In force from"), validators=[DataRequired()])
+    resident = SelectField(
+        _l("For"),
+        choices=[SelectChoice("1", _l("Residents")), SelectChoice("0", _l("Non-residents"))],
+        default="1",
+    )
+    rate_percent = StringField(
+        _l("Rate (%)"),
+        validators=[DataRequired(), Length(max=6)],
+        description=_l("Up to two decimals, e.g. 10 or 12.5."),
+    )
+    threshold = StringField(
+        _l("Withheld from a payment of (₫)"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("0: every payment."),
+    )
+    note = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
+
+
+class SummaryForm(Form):
+    """The year of the withholding summary (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2200)])
+
+
+class MappingForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    kind = SelectField(
+        _l("File"),
+        choices=[
+            SelectChoice("payroll", _l("Payroll file")),
+            SelectChoice("bank", _l("Bank transfer file")),
+        ],
+    )
+    columns = TextAreaField(
+        _l("Columns, one a line: field = header"),
+        validators=[DataRequired(), Length(max=4000)],
+        render_kw={"rows": 12},
     )

@@ -5,9 +5,11 @@ A ``PayoutBatch`` is drafted by one finance person for a cut-off day, approved b
 which writes one ``payout`` ledger entry per included line. A ``PayoutLine`` is one person's
 net in one currency: included (positive, paid with the batch), excluded by finance (with a
 reason; its entries wait for the next batch) or carried forward (a net of zero or less, not
-paid). A ``PayoutItem`` ties one ledger entry to its line; ``claimed_entry_id`` is the entry's
-id while the batch holds it (an included line of a batch that is not cancelled) and NULL
-otherwise, and it is unique: no entry can be held by two batches, whatever runs at once.
+paid). A paid line records its gross (``amount``), the taxable part and the tax withheld
+(``perks.commissions.tax``): the person receives gross − withheld. A ``PayoutItem`` ties
+one ledger entry to its line; ``claimed_entry_id`` is the entry's id while the batch holds
+it (an included line of a batch that is not cancelled) and NULL otherwise, and it is
+unique: no entry can be held by two batches, whatever runs at once.
 """
 
 from __future__ import annotations
@@ -140,6 +142,10 @@ class PayoutLine(Base):
             " OR (status = 'carried' AND amount <= 0)",
             name="status_amount",
         ),
+        CheckConstraint(
+            "withheld_amount >= 0 AND (withheld_amount = 0 OR withheld_amount < amount)",
+            name="withheld",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -158,11 +164,30 @@ class PayoutLine(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ledger_entry.id"), unique=True
     )
 
+    #: set when the batch is paid (``perks.commissions.tax``): how the payment was taxed
+    #: ("salary", "withheld", ...; "" until paid), the taxable part and the tax withheld
+    tax_treatment: Mapped[str] = mapped_column(String(16), default="")
+    taxable_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    withheld_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the rate row applied (withheld or below its threshold)
+    withholding_rate_id: Mapped[int | None] = mapped_column(ForeignKey("withholding_rate.id"))
+
     batch: Mapped[PayoutBatch] = relationship(back_populates="lines")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     excluded_by: Mapped[User | None] = relationship(foreign_keys=[excluded_by_id])
 
+    #: the net of its entries: the gross payment
     net = money_column("amount")
+    gross = money_column("amount")
+    taxable = money_column("taxable_amount")
+    withheld = money_column("withheld_amount")
+
+    @property
+    def paid_amount(self) -> int:
+        """What reaches the person: the gross less the tax withheld."""
+        return self.amount - self.withheld_amount
+
+    take_home = money_column("paid_amount")
 
 
 class PayoutItem(Base):

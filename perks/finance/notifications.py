@@ -1,5 +1,5 @@
-"""Telling employees about their payouts: the batch that paid them (a notification, and the
-e-mail if they want it, through ``perks.notifications``).
+"""Telling employees about their payouts: the batch that paid them and the tax it withheld
+(a notification, and the e-mail if they want it, through ``perks.notifications``).
 
 Written inside the caller's unit of work (marking a batch paid,
 ``perks.finance.payouts``) and sent after its commit (``perks.mail``), so no e-mail goes out
@@ -49,4 +49,36 @@ def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
             },
             url=link("commissions.my_earnings"),
             email={"batch": batch, "amounts": amounts, "earnings_url": earnings_url},
+        )
+
+
+def tax_withheld(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
+    """Tell each person ``batch`` withheld tax from what it withheld: one notification (and
+    the e-mail if they want it) per line with tax withheld.
+
+    Flushes only, never commits; raises nothing about mail delivery.
+    """
+    withheld = [line for line in lines if line.withheld_amount > 0]
+    if not withheld:
+        return
+    people = {
+        p.id: p
+        for p in db.session.scalars(
+            select(User).where(User.id.in_([line.user_id for line in withheld]))
+        )
+    }
+    for line in withheld:
+        person = people.get(line.user_id)
+        if person is None:
+            continue
+        notify(
+            person,
+            "tax_withheld",
+            {
+                "gross": line.gross,
+                "withheld": line.withheld,
+                "net": line.take_home,
+                "reference": batch.reference,
+            },
+            url=link("commissions.my_earnings"),
         )

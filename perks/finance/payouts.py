@@ -14,7 +14,9 @@ people paid in ``perks.finance.notifications``.
   refuses it too) approves the draft.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
-  commissions to ``paid`` through their lifecycle), and an e-mail to each person
+  commissions to ``paid`` through their lifecycle), with the personal income tax withheld
+  from each line on the payment day (``perks.finance.withholding``: a ``withholding`` entry,
+  the line keeps gross, taxable and withheld), and an e-mail to each person
   (``perks.finance.notifications``), written to the outbox in the same transaction (sent
   after the commit; a mail outage changes nothing). The page runs it as a background job
   (:func:`start_marking_paid`, kind ``payout_paid``): the payout is still one transaction,
@@ -45,7 +47,7 @@ from perks.commissions.models import LedgerEntry
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.finance import notifications
+from perks.finance import notifications, withholding
 from perks.finance.models import (
     BatchStatus,
     LineStatus,
@@ -55,7 +57,7 @@ from perks.finance.models import (
     new_batch_reference,
 )
 from perks.finance.queries import batch_totals
-from perks.i18n import company_today, day_start
+from perks.i18n import company_date, company_today, day_start
 from perks.people.models import User
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
@@ -353,7 +355,10 @@ def _pay(
     paid_at = utcnow()
     lines = _included_lines(batch.id)
     entry_ids = _entry_ids_of(batch.id)
+    assessments = withholding.assess_lines(lines, company_date(paid_at))
     for done, line in enumerate(lines, start=1):
+        assessment = assessments[line.id]
+        withholding.record_assessment(line, assessment)
         entry = lifecycle.record_payout(
             line.user_id,
             line.net,
@@ -361,6 +366,7 @@ def _pay(
             payout_batch_id=batch.id,
             actor=actor,
             paid_at=paid_at,
+            withheld=assessment.withheld,
         )
         line.payout_entry_id = entry.id
         if progress is not None:
@@ -371,6 +377,7 @@ def _pay(
     batch.payment_reference = payment_reference
     db.session.flush()
     notifications.payout_paid(batch, lines)
+    notifications.tax_withheld(batch, lines)
     audit.record(
         "finance.payout_paid",
         actor=actor,
@@ -379,6 +386,7 @@ def _pay(
         payment_reference=payment_reference,
         lines=len(lines),
         totals=batch_totals(lines),
+        withheld=withholding.withheld_totals(lines),
     )
     return batch
 

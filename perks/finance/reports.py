@@ -39,7 +39,7 @@ GROUPINGS = {
 #: the key of a group without a department or a product
 NONE_KEY = "none"
 #: entries without a commission, grouped by state, count under their kind
-KIND_STATES = (EntryKind.ADJUSTMENT.value, EntryKind.PAYOUT.value)
+KIND_STATES = (EntryKind.ADJUSTMENT.value, EntryKind.PAYOUT.value, EntryKind.WITHHOLDING.value)
 #: periods up to this many days are charted per day, longer ones per month
 DAILY_CHART_DAYS = 62
 
@@ -103,6 +103,7 @@ def state_choices() -> list[tuple[str, str]]:
     return [(s.value, s.label) for s in CommissionState] + [
         (EntryKind.ADJUSTMENT.value, _("Adjustment without a commission")),
         (EntryKind.PAYOUT.value, _("Payout")),
+        (EntryKind.WITHHOLDING.value, _("Tax withheld")),
     ]
 
 
@@ -291,6 +292,7 @@ def _labels(grouping: str, keys: set[Any]) -> dict[Any, str]:
             labels[state.value] = state.label
         labels[EntryKind.ADJUSTMENT.value] = _("Adjustments without a commission")
         labels[EntryKind.PAYOUT.value] = _("Payouts")
+        labels[EntryKind.WITHHOLDING.value] = _("Tax withheld")
     return labels
 
 

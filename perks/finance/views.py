@@ -28,7 +28,16 @@ from werkzeug.wrappers import Response
 
 from perks.commissions.charts import earnings_chart
 from perks.errors import PerksError, ValidationFailed
-from perks.finance import exports, leavers, payouts, payroll, queries, reconciliation, reports
+from perks.finance import (
+    exports,
+    leavers,
+    payfiles,
+    payouts,
+    payroll,
+    queries,
+    reconciliation,
+    reports,
+)
 from perks.finance.forms import (
     ApproveForm,
     CancelBatchForm,
@@ -296,6 +305,9 @@ def batch_page(batch_id: int) -> str:
         approve_form=ApproveForm(),
         paid_form=MarkPaidForm(),
         cancel_form=CancelBatchForm(),
+        pay_mappings=(
+            payfiles.mappings() if batch.status in (BatchStatus.APPROVED, BatchStatus.PAID) else []
+        ),
     )
 
 

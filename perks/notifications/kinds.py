@@ -108,6 +108,15 @@ KINDS: dict[str, Kind] = {
             _l("The payment dispute was won: %(amount)s counts again."),
         ),
         Kind(
+            "commission_payable",
+            _l("Commissions payable"),
+            _l("Commissions now payable: %(amounts)s"),
+            _l(
+                "The holding period of %(count)s of your commissions is over: they are paid "
+                "with the next payout batch."
+            ),
+        ),
+        Kind(
             "commission_clawed_back",
             _l("Commission clawed back"),
             _l("%(amount)s of your commission on order %(number)s was clawed back"),
@@ -200,6 +209,16 @@ KINDS: dict[str, Kind] = {
                 "with your wages."
             ),
             email_template="payout_paid",
+        ),
+        Kind(
+            "tax_withheld",
+            _l("Personal income tax withheld"),
+            _l("%(withheld)s of personal income tax was withheld from your payout"),
+            _l(
+                "Payout %(reference)s paid you %(gross)s: %(withheld)s was withheld as personal "
+                "income tax and %(net)s reaches your account. It is on your yearly withholding "
+                "certificate."
+            ),
         ),
     )
 }

@@ -25,6 +25,7 @@ from perks.commissions.models import (
     LeaverSettlement,
     LedgerEntry,
 )
+from perks.commissions.tax_models import TaxProfile
 from perks.db import utcnow
 from perks.demo import DEMO_DOMAIN, DEMO_LOGINS, DEMO_PASSWORD
 from perks.extensions import db
@@ -314,6 +315,24 @@ def check_referral_activity_in_every_state_and_a_ledger_that_agrees(runner) -> N
         db.session.scalars(select(PayoutLine.status).where(PayoutLine.batch_id == batch.id))
     )
     assert {LineStatus.INCLUDED, LineStatus.EXCLUDED} <= line_statuses
+    # Everyone has a tax profile, and the batch withheld personal income tax from someone
+    # outside payroll: a withholding entry beside their payout, the line gross/withheld/net.
+    assert db.session.scalar(select(func.count()).select_from(TaxProfile)) == db.session.scalar(
+        select(func.count()).select_from(User)
+    )
+    withheld = list(
+        db.session.scalars(
+            select(PayoutLine).where(
+                PayoutLine.batch_id == batch.id, PayoutLine.withheld_amount > 0
+            )
+        )
+    )
+    assert withheld
+    assert db.session.scalar(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.kind == EntryKind.WITHHOLDING, LedgerEntry.payout_batch_id == batch.id
+        )
+    ) == -sum(line.withheld_amount for line in withheld)
     statuses = set(db.session.scalars(select(Order.status).distinct()))
     assert {OrderStatus.REDEEMED, OrderStatus.REFUNDED, OrderStatus.DISPUTED} <= statuses
     assert {OrderStatus.PENDING, OrderStatus.PARTIALLY_REFUNDED} <= statuses

@@ -92,6 +92,7 @@ EXCLUDED = {
         ),
         "JSON API: 401 without a token; measured in test_api.py",
     ),
+    "finance_tax.withholding_summary_form": "a 302 to the summary file, which is measured",
 }
 
 #: pages whose object must belong to the viewer (the route table shows someone else's: 404)
@@ -111,11 +112,13 @@ MADE_VISIBLE = {
     "shop.checkout_page": ROLES,
     # opened on a paid batch, not a draft (a draft has no payroll file: back to it, 302)
     "finance.payroll_file": [Role.FINANCE.value, Role.ADMIN.value],
+    "finance_tax.pay_file": [Role.FINANCE.value, Role.ADMIN.value],
 }
 
 #: pages opened on another object than the route table's key: endpoint -> {key: world's key}
 OTHER_SAMPLES = {
     "finance.payroll_file": {"payout_batch": "paid_batch"},
+    "finance_tax.pay_file": {"payout_batch": "paid_batch"},
     "feedback.mine_item": {"feedback": "own_feedback"},
     # the employee's own used claim and staff purchase, not rated yet
     "ratings.rate_claim": {"claim": "claim_to_rate"},
@@ -149,6 +152,8 @@ SHOWS_THE_ROWS = {
     "finance.batch_page",
     "finance.payroll_file",
     "finance.payouts_page",
+    "finance_tax.pay_file",
+    "finance_tax.withholding_summary",
     "finance.reconciliation_page",
     "finance.report_lines",
     "finance.reports_page",

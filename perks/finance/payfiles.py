@@ -1,0 +1,318 @@
+"""The payroll file and the bank transfer file of a payout batch, through finance's named
+column mappings (``perks.finance.mapping_models.ExportMapping``).
+
+Who is in which file: a person with a labour contract of three months or more is paid with
+the wages, so their line goes to the **payroll file** (its gross is a taxable line: payroll
+taxes it with the wages); everyone else (partners, suppliers, contractors and anyone without
+such a contract, ``perks.commissions.tax.is_on_payroll``) is paid by **bank transfer**, net of
+the tax withheld. The two files together cover every included line of the batch once: their
+gross add up to the batch's total, their withheld to its ``withholding`` ledger entries.
+
+Figures are those recorded when the batch was paid, or, for an approved batch, those of a
+payment today (``perks.finance.withholding.figures_of``). Both formats are formula-safe
+(``perks.finance.tabular``): every text cell is neutralised, amounts are numbers. Each file
+written is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from perks import audit
+from perks.commissions import tax
+from perks.commissions.tax_models import TaxProfile
+from perks.db import transaction
+from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.extensions import db
+from perks.finance.mapping_models import ExportMapping
+from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
+from perks.finance.queries import get_batch
+from perks.finance.tabular import FORMULA_TRIGGERS, StreamingXlsx, amount_text, csv_chunks
+from perks.finance.withholding import LineFigures, figures_of
+from perks.money import Money, minor_unit_exponent
+from perks.people.models import User
+
+KINDS = ("payroll", "bank")
+MAX_COLUMNS = 30
+MAX_HEADER_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Row:
+    """What a cell can be made of: one line, its person, their profile and its figures."""
+
+    batch: PayoutBatch
+    line: PayoutLine
+    person: User
+    profile: TaxProfile | None
+    figures: LineFigures
+
+
+def _amount(money: Money) -> Any:
+    return amount_text(money.amount, minor_unit_exponent(money.currency))
+
+
+def transfer_note(batch: PayoutBatch, person: User) -> str:
+    """What the bank shows the payee: plain ASCII (banks refuse diacritics), the batch's
+    reference and the employee number (or the person's id)."""
+    who = person.employee_number or f"ID{person.id}"
+    return re.sub(r"[^A-Za-z0-9 ._/-]", "", f"HOA HONG {batch.reference} {who}")[:140]
+
+
+@dataclass(frozen=True)
+class Field:
+    label: object
+    value: Callable[[Row], Any]
+    #: a cell that may hold free text (neutralised)
+    text: bool = True
+
+
+#: every field a mapping may place, with its label on the mapping page
+FIELDS: dict[str, Field] = {
+    "batch_reference": Field(_l("Batch reference"), lambda r: r.batch.reference),
+    "employee_number": Field(_l("Employee number"), lambda r: r.person.employee_number or ""),
+    "tax_code": Field(_l("Tax code"), lambda r: r.profile.tax_code if r.profile else ""),
+    "name": Field(_l("Name"), lambda r: r.person.name),
+    "email": Field(_l("E-mail"), lambda r: r.person.email),
+    "department": Field(
+        _l("Department"), lambda r: r.person.department.name if r.person.department else ""
+    ),
+    "gross": Field(_l("Gross"), lambda r: _amount(r.figures.gross), text=False),
+    "taxable": Field(_l("Taxable income"), lambda r: _amount(r.figures.taxable), text=False),
+    "withheld": Field(_l("Tax withheld"), lambda r: _amount(r.figures.withheld), text=False),
+    "net": Field(_l("Net"), lambda r: _amount(r.figures.net), text=False),
+    "currency": Field(_l("Currency"), lambda r: r.line.currency, text=False),
+    "period": Field(_l("Period"), lambda r: f"{r.batch.cutoff_date:%m/%Y}", text=False),
+    "account_number": Field(
+        _l("Bank account number"), lambda r: r.profile.bank_account_number if r.profile else ""
+    ),
+    "bank_name": Field(_l("Bank"), lambda r: r.profile.bank_name if r.profile else ""),
+    "account_holder": Field(
+        _l("Account holder"),
+        lambda r: (r.profile.account_holder if r.profile else "") or r.person.name,
+    ),
+    "transfer_note": Field(_l("Transfer note"), lambda r: transfer_note(r.batch, r.person)),
+}
+
+#: the layouts used when finance has no mapping of a kind (the migration seeds the same)
+DEFAULT_COLUMNS: dict[str, list[dict[str, str]]] = {
+    "payroll": [
+        {"field": "employee_number", "header": "Mã NV"},
+        {"field": "tax_code", "header": "Mã số thuế"},
+        {"field": "name", "header": "Họ và tên"},
+        {"field": "department", "header": "Phòng ban"},
+        {"field": "gross", "header": "Tổng thu nhập"},
+        {"field": "taxable", "header": "Thu nhập chịu thuế"},
+        {"field": "withheld", "header": "Thuế TNCN đã khấu trừ"},
+        {"field": "net", "header": "Thực nhận"},
+        {"field": "currency", "header": "Loại tiền"},
+        {"field": "period", "header": "Kỳ lương"},
+    ],
+    "bank": [
+        {"field": "account_number", "header": "Số tài khoản"},
+        {"field": "bank_name", "header": "Ngân hàng"},
+        {"field": "account_holder", "header": "Tên người thụ hưởng"},
+        {"field": "net", "header": "Số tiền"},
+        {"field": "currency", "header": "Loại tiền"},
+        {"field": "transfer_note", "header": "Nội dung chuyển khoản"},
+    ],
+}
+
+
+# --- mappings --------------------------------------------------------------------------------
+
+
+def mappings(kind: str | None = None) -> list[ExportMapping]:
+    query = select(ExportMapping).order_by(ExportMapping.kind, ExportMapping.name)
+    if kind is not None:
+        query = query.where(ExportMapping.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def get_mapping(mapping_id: int) -> ExportMapping:
+    """Raises NotFound."""
+    mapping = db.session.get(ExportMapping, mapping_id)
+    if mapping is None:
+        raise NotFound(_("There is no such column mapping."))
+    return mapping
+
+
+def columns_text(columns: Sequence[dict[str, str]]) -> str:
+    """A mapping's columns as finance edits them: one "field = header" a line."""
+    return "\n".join(f"{c['field']} = {c['header']}" for c in columns)
+
+
+def parse_columns(text: str) -> list[dict[str, str]]:
+    """Finance's "field = header" lines as columns, in order.
+
+    Raises:
+        ValidationFailed: an unknown field, an empty header, one that could start a formula
+            or is too long, or no column, or too many.
+    """
+    columns = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        field, sep, header = line.partition("=")
+        field, header = field.strip(), header.strip()
+        if not sep or field not in FIELDS:
+            raise ValidationFailed(
+                _(
+                    "Line %(number)d: write a field, “=”, then its header; the fields are "
+                    "%(fields)s.",
+                    number=number,
+                    fields=", ".join(FIELDS),
+                )
+            )
+        if not header or len(header) > MAX_HEADER_LENGTH or header[0] in FORMULA_TRIGGERS:
+            raise ValidationFailed(
+                _(
+                    "Line %(number)d: a header is 1 to %(count)d characters and does not start "
+                    "with =, +, - or @.",
+                    number=number,
+                    count=MAX_HEADER_LENGTH,
+                )
+            )
+        columns.append({"field": field, "header": header})
+    if not columns:
+        raise ValidationFailed(_("Give the file at least one column."))
+    if len(columns) > MAX_COLUMNS:
+        raise ValidationFailed(_("At most %(count)d columns.", count=MAX_COLUMNS))
+    return columns
+
+
+def save_mapping(
+    mapping_id: int | None, name: str, kind: str, columns: str, *, actor: User
+) -> ExportMapping:
+    """Create (``mapping_id`` None) or change a named column mapping; audited.
+
+    Raises:
+        NotFound: no such mapping.
+        ValidationFailed: no name, an unknown kind, columns that do not parse.
+        Conflict: another mapping has that name.
+    """
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(_("Name the mapping (up to 80 characters)."))
+    if kind not in KINDS:
+        raise ValidationFailed(_("Choose the payroll file or the bank transfer file."))
+    parsed = parse_columns(columns)
+    with transaction():
+        mapping = get_mapping(mapping_id) if mapping_id is not None else ExportMapping()
+        same_name = select(ExportMapping.id).where(ExportMapping.name == name)
+        if mapping.id is not None:
+            same_name = same_name.where(ExportMapping.id != mapping.id)
+        clash = db.session.scalar(same_name)
+        if clash is not None:
+            raise Conflict(_("Another mapping is called that."))
+        mapping.name, mapping.kind, mapping.columns = name, kind, parsed
+        mapping.updated_by_id = actor.id
+        db.session.add(mapping)
+        db.session.flush()
+        audit.record(
+            "finance.export_mapping_saved",
+            actor=actor,
+            target=mapping,
+            name=name,
+            kind=kind,
+            fields=[c["field"] for c in parsed],
+        )
+        return mapping
+
+
+# --- the files -------------------------------------------------------------------------------
+
+
+def _exportable(batch_id: int) -> PayoutBatch:
+    batch = get_batch(batch_id)
+    if batch.status not in (BatchStatus.APPROVED, BatchStatus.PAID):
+        raise Conflict(_("Only an approved or paid batch can be exported for payroll."))
+    return batch
+
+
+def batch_rows(batch: PayoutBatch) -> dict[str, list[Row]]:
+    """The batch's included lines split between the payroll file and the bank file, each in
+    name order."""
+    lines = list(
+        db.session.scalars(
+            select(PayoutLine)
+            .join(User, User.id == PayoutLine.user_id)
+            .where(PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.INCLUDED)
+            .order_by(User.name, PayoutLine.currency, PayoutLine.id)
+        ).unique()
+    )
+    profiles = tax.profiles_of(sorted({line.user_id for line in lines}))
+    figures = figures_of(batch, lines)
+    split: dict[str, list[Row]] = {"payroll": [], "bank": []}
+    for line in lines:
+        profile = profiles.get(line.user_id)
+        kind = "payroll" if tax.is_on_payroll(line.user, profile) else "bank"
+        split[kind].append(Row(batch, line, line.user, profile, figures[line.id]))
+    return split
+
+
+def pay_file(
+    batch_id: int,
+    mapping_id: int | None,
+    kind: str,
+    file_format: str,
+    target: IO[bytes],
+    *,
+    actor: User,
+) -> str:
+    """Write the batch's payroll (``kind`` "payroll") or bank transfer ("bank") file through
+    the mapping (None: the built-in layout of that kind) into ``target``; audited. Returns
+    the file's name.
+
+    Raises:
+        NotFound: no such batch or mapping.
+        Conflict: the batch is not approved or paid, or the mapping is of the other kind.
+        ValueError: an unknown format or kind.
+    """
+    if file_format not in ("csv", "xlsx") or kind not in KINDS:
+        raise ValueError(f"unknown format {file_format!r} or kind {kind!r}")
+    batch = _exportable(batch_id)
+    if mapping_id is not None:
+        mapping = get_mapping(mapping_id)
+        if mapping.kind != kind:
+            raise Conflict(_("This mapping is for the other file."))
+        columns, mapping_name = mapping.columns, mapping.name
+    else:
+        columns, mapping_name = DEFAULT_COLUMNS[kind], ""
+    fields = [FIELDS[c["field"]] for c in columns if c["field"] in FIELDS]
+    header = [c["header"] for c in columns if c["field"] in FIELDS]
+    rows = [[f.value(row) for f in fields] for row in batch_rows(batch)[kind]]
+    if file_format == "csv":
+        text_columns = [i for i, f in enumerate(fields) if f.text]
+        for chunk in csv_chunks(header, [rows], text_columns=text_columns):
+            target.write(chunk)
+    else:
+        workbook = StreamingXlsx(
+            target,
+            sheet_name=_("Payroll") if kind == "payroll" else _("Bank transfer"),
+            header=header,
+            widths=[max(12, min(40, len(h) + 4)) for h in header],
+            title=f"{batch.reference}",
+        )
+        workbook.write_rows(rows)
+        workbook.close()
+    with transaction():
+        audit.record(
+            "finance.payout_exported",
+            actor=actor,
+            target=batch,
+            reference=batch.reference,
+            format=file_format,
+            rows=len(rows),
+            file=kind,
+            mapping=mapping_name,
+        )
+    return f"{'payroll' if kind == 'payroll' else 'bank'}-{batch.reference}.{file_format}"

@@ -1,0 +1,391 @@
+"""Personal income tax withheld when a payout batch is paid: both sides of the threshold,
+with and without the commitment form, a non-resident, salary income on payroll, and a
+dated change of rate; every withholding a ledger entry, the person told, verify-ledger
+content, and only finance sees tax profiles."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from perks.audit import AuditEvent
+from perks.commissions import tax
+from perks.commissions.models import EntryKind, LedgerEntry
+from perks.commissions.tax import ProfileFields, Treatment
+from perks.commissions.verify import verify_ledger
+from perks.errors import Conflict, ValidationFailed
+from perks.extensions import db
+from perks.finance import payouts
+from perks.finance.models import PayoutBatch, PayoutLine
+from perks.i18n import company_today
+from perks.mail import OutboxMessage
+from perks.money import Money
+from perks.notifications.models import Notification
+from perks.people.models import EmploymentType, Role
+from tests import factories
+from tests.helpers import login
+from tests.unit.finance.helpers import (
+    finance_person,
+    make_payable,
+    pay,
+    payable_order,
+    redeem,
+    referred_order,
+)
+
+RESIDENT_FROM = date(2013, 10, 1)
+
+
+@pytest.fixture
+def finance(app):  # type: ignore[no-untyped-def]
+    return finance_person(), finance_person()
+
+
+@pytest.fixture
+def rates(finance):  # type: ignore[no-untyped-def]
+    """Circular 111/2013's rates, as the migration seeds them (the first test of a session
+    still has the seeded rows: they go first); 10 % of every line earns."""
+    db.session.execute(delete(tax.WithholdingRate))
+    db.session.commit()
+    factories.CommissionRuleFactory()  # 10 %
+    actor = finance[0]
+    tax.add_withholding_rate(
+        RESIDENT_FROM,
+        resident=True,
+        rate_bps=1000,
+        threshold=Money(2_000_000, "VND"),
+        note="TT 111",
+        actor=actor,
+    )
+    tax.add_withholding_rate(
+        RESIDENT_FROM,
+        resident=False,
+        rate_bps=2000,
+        threshold=Money(0, "VND"),
+        note="TT 111",
+        actor=actor,
+    )
+
+
+def contractor(**profile: object):  # type: ignore[no-untyped-def]
+    person = factories.UserFactory(employment_type=EmploymentType.CONTRACTOR)
+    if profile:
+        tax.save_tax_profile(
+            person.id,
+            ProfileFields(**profile),
+            actor=finance_person(),  # type: ignore[arg-type]
+        )
+    return person
+
+
+def earn(person, commission: int) -> None:  # type: ignore[no-untyped-def]
+    """``person`` earns ``commission`` ₫, payable now (10 % of a line of ten times it)."""
+    payable_order(person, factories.ProductFactory(price_amount=commission * 10))
+
+
+def pay_batch(finance) -> PayoutBatch:  # type: ignore[no-untyped-def]
+    drafter, approver = finance
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    return payouts.mark_batch_paid(batch.id, "UNC-1", actor=drafter)
+
+
+def line_of(person) -> PayoutLine:  # type: ignore[no-untyped-def]
+    db.session.expire_all()
+    return db.session.scalars(select(PayoutLine).where(PayoutLine.user_id == person.id)).one()
+
+
+def entries_of(person, kind: EntryKind) -> list[int]:  # type: ignore[no-untyped-def]
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.amount).where(
+                LedgerEntry.user_id == person.id, LedgerEntry.kind == kind
+            )
+        )
+    )
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_resident_is_withheld_ten_percent_from_the_threshold_and_not_below(finance):
+    at_threshold = contractor(tax_code="0312345678")
+    just_below = contractor(tax_code="0312345679")
+    earn(at_threshold, 2_000_000)
+    earn(just_below, 1_999_999)
+    batch = pay_batch(finance)
+
+    line = line_of(at_threshold)
+    assert (line.amount, line.taxable_amount, line.withheld_amount) == (
+        2_000_000,
+        2_000_000,
+        200_000,
+    )
+    assert line.tax_treatment == Treatment.WITHHELD.value
+    assert entries_of(at_threshold, EntryKind.WITHHOLDING) == [-200_000]
+    assert entries_of(at_threshold, EntryKind.PAYOUT) == [-1_800_000]
+
+    below = line_of(just_below)
+    assert (below.withheld_amount, below.tax_treatment) == (0, Treatment.BELOW_THRESHOLD.value)
+    assert entries_of(just_below, EntryKind.WITHHOLDING) == []
+    assert entries_of(just_below, EntryKind.PAYOUT) == [-1_999_999]
+
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.payout_paid")
+    ).one()
+    assert event.details["withheld"] == {"VND": 200_000}
+    assert verify_ledger().ok, verify_ledger().problems
+    assert batch.reference
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_tax_is_rounded_down_to_the_dong_and_withheld_plus_paid_is_the_gross(finance):
+    person = contractor()  # no profile: a contractor counts as a resident without a contract
+    earn(person, 2_345_679)
+    pay_batch(finance)
+    line = line_of(person)
+    assert line.withheld_amount == 234_567  # 234,567.9 rounded down
+    assert sum(
+        entries_of(person, EntryKind.WITHHOLDING) + entries_of(person, EntryKind.PAYOUT)
+    ) == (-2_345_679)
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_commitment_form_of_the_payment_year_stops_withholding_for_residents_only(finance):
+    year = company_today().year
+    committed = contractor(commitment_year=year)
+    last_year = contractor(commitment_year=year - 1)
+    non_resident = contractor(resident=False, commitment_year=year)
+    for person in (committed, last_year, non_resident):
+        earn(person, 3_000_000)
+    pay_batch(finance)
+
+    assert line_of(committed).withheld_amount == 0
+    assert line_of(committed).tax_treatment == Treatment.COMMITMENT.value
+    assert line_of(last_year).withheld_amount == 300_000
+    assert line_of(non_resident).withheld_amount == 600_000  # 20 %, the form does not count
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_non_resident_is_withheld_twenty_percent_of_any_amount(finance):
+    person = contractor(resident=False)
+    earn(person, 1_001)
+    pay_batch(finance)
+    line = line_of(person)
+    assert (line.withheld_amount, line.take_home.amount) == (200, 801)  # 200.2 rounded down
+
+
+@pytest.mark.usefixtures("rates")
+def test_salary_income_is_not_withheld_but_is_taxable(finance):
+    staff = factories.UserFactory()  # staff without a profile: on payroll
+    contracted = contractor(long_contract=True)
+    earn(staff, 5_000_000)
+    earn(contracted, 5_000_000)
+    pay_batch(finance)
+    for person in (staff, contracted):
+        line = line_of(person)
+        assert (line.withheld_amount, line.taxable_amount) == (0, 5_000_000)
+        assert line.tax_treatment == Treatment.SALARY.value
+        assert entries_of(person, EntryKind.WITHHOLDING) == []
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_rate_in_force_on_the_payment_day_applies(finance):
+    """A rate added from today replaces the old one for batches paid today; one from
+    tomorrow does not."""
+    today = company_today()
+    tax.add_withholding_rate(
+        today + timedelta(days=1),
+        resident=True,
+        rate_bps=500,
+        threshold=Money(0, "VND"),
+        note="from tomorrow",
+        actor=finance[0],
+    )
+    first = contractor()
+    earn(first, 2_000_000)
+    pay_batch(finance)
+    assert line_of(first).withheld_amount == 200_000  # still 10 %
+
+    tax.add_withholding_rate(
+        today,
+        resident=True,
+        rate_bps=1500,
+        threshold=Money(1_000_000, "VND"),
+        note="from today",
+        actor=finance[0],
+    )
+    second = contractor()
+    earn(second, 1_500_000)
+    pay_batch(finance)
+    line = line_of(second)
+    assert line.withheld_amount == 225_000  # 15 % from 1,000,000 ₫
+    rate = db.session.get(tax.WithholdingRate, line.withholding_rate_id)
+    assert rate is not None
+    assert rate.effective_from == today
+    assert verify_ledger().ok
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_person_is_told_what_was_withheld_and_by_email_if_they_chose(finance):
+    person = contractor()
+    earn(person, 2_000_000)
+    pay_batch(finance)
+    kinds = set(
+        db.session.scalars(select(Notification.kind).where(Notification.user_id == person.id))
+    )
+    assert {"commission_payable", "payout_paid", "tax_withheld"} <= kinds
+    mails = list(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == person.email))
+    )
+    assert any("withheld" in m.subject for m in mails)
+
+
+def test_one_payable_notification_per_person_per_daily_release(app):
+    factories.CommissionRuleFactory()
+    person, other = factories.UserFactory(), factories.UserFactory()
+    for owner in (person, person, other):
+        order = referred_order(owner, factories.ProductFactory(price_amount=1_000_000))
+        pay(order)
+        redeem(order)
+    assert make_payable() == 3
+    assert make_payable() == 0  # a second run moves nothing and tells nobody again
+
+    def told(who):  # type: ignore[no-untyped-def]
+        return list(
+            db.session.scalars(
+                select(Notification).where(
+                    Notification.user_id == who.id, Notification.kind == "commission_payable"
+                )
+            )
+        )
+
+    (mine,) = told(person)
+    assert mine.params["count"] == 2
+    assert len(told(other)) == 1
+
+
+def test_tax_codes_and_rates_are_validated(finance):
+    db.session.execute(delete(tax.WithholdingRate))
+    db.session.commit()
+    person = factories.UserFactory()
+    for bad in ("12345", "0312345678-01", "03123456789", "abc0312345"):
+        with pytest.raises(ValidationFailed):
+            tax.save_tax_profile(person.id, ProfileFields(tax_code=bad), actor=finance[0])
+    saved = tax.save_tax_profile(
+        person.id, ProfileFields(tax_code=" 0312345678 001 "), actor=finance[0]
+    )
+    assert saved.tax_code == "0312345678-001"
+    assert tax.normalised_tax_code("0312345678-001") == "0312345678-001"
+    with pytest.raises(ValidationFailed):
+        tax.add_withholding_rate(
+            date(2030, 1, 1),
+            resident=True,
+            rate_bps=10000,
+            threshold=Money(0, "VND"),
+            note="",
+            actor=finance[0],
+        )
+    tax.add_withholding_rate(
+        date(2030, 1, 1),
+        resident=True,
+        rate_bps=900,
+        threshold=Money(0, "VND"),
+        note="",
+        actor=finance[0],
+    )
+    with pytest.raises(Conflict):
+        tax.add_withholding_rate(
+            date(2030, 1, 1),
+            resident=True,
+            rate_bps=800,
+            threshold=Money(0, "VND"),
+            note="",
+            actor=finance[0],
+        )
+    actions = list(db.session.scalars(select(AuditEvent.action)))
+    assert "finance.tax_profile_saved" in actions
+    assert "finance.withholding_rate_added" in actions
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
+    person = factories.UserFactory(name="Trần Thị Mai", employment_type=EmploymentType.PARTNER)
+    login(client, person)
+    assert client.get(f"/finance/tax/people/{person.id}").status_code == 403
+    assert client.get("/finance/tax").status_code == 403
+    page = client.get("/earnings").get_data(as_text=True)
+    assert "Not given yet" in page
+
+    officer = finance_person()
+    employee_client, client = client, app.test_client()
+    login(client, officer)
+    response = client.post(
+        f"/finance/tax/people/{person.id}",
+        data={"tax_code": "031234567", "resident": "y"},
+    )
+    assert response.status_code == 400
+    assert "A tax code is 10 digits" in response.get_data(as_text=True)
+    assert tax.profile_of(person.id) is None  # nothing half-written
+    response = client.post(
+        f"/finance/tax/people/{person.id}",
+        data={
+            "tax_code": "0312345678",
+            "resident": "y",
+            "commitment_year": "2026",
+            "bank_account_number": "0071 0012 3456",
+            "bank_name": "Vietcombank",
+            "account_holder": "TRAN THI MAI",
+        },
+    )
+    assert response.status_code == 302
+    profile = tax.profile_of(person.id)
+    assert profile is not None
+    assert (profile.tax_code, profile.bank_account_number, profile.long_contract) == (
+        "0312345678",
+        "007100123456",
+        False,
+    )
+    listing = client.get("/finance/tax?q=mai").get_data(as_text=True)
+    assert "0312345678" in listing
+    assert "Bank transfer" in listing
+
+    page = employee_client.get("/earnings").get_data(as_text=True)
+    assert "0312345678" in page
+    assert "007100123456" in page
+    assert employee_client.get("/finance/tax/rates").status_code == 403
+    hr = app.test_client()
+    login(hr, factories.UserFactory(roles={Role.HR}))
+    assert hr.get(f"/finance/tax/people/{person.id}").status_code == 403
+
+
+def test_finance_adds_a_rate_on_the_page(app, client):
+    db.session.execute(delete(tax.WithholdingRate))
+    db.session.commit()
+    login(client, finance_person())
+    response = client.post(
+        "/finance/tax/rates",
+        data={
+            "effective_from": "2027-01-01",
+            "resident": "1",
+            "rate_percent": "12,5",
+            "threshold": "2.500.000",
+            "note": "Luật mới",
+        },
+    )
+    assert response.status_code == 302
+    rate = db.session.scalars(select(tax.WithholdingRate)).one()
+    assert (rate.rate_bps, rate.threshold_amount) == (1250, 2_500_000)
+    bad = client.post(
+        "/finance/tax/rates",
+        data={
+            "effective_from": "2027-02-01",
+            "resident": "1",
+            "rate_percent": "abc",
+            "threshold": "0",
+        },
+    )
+    assert bad.status_code == 400
+    assert "Enter the rate as a number" in bad.get_data(as_text=True)
