@@ -37,7 +37,7 @@ from sqlalchemy import Select, select
 from perks.auth import tokens
 from perks.background import BackgroundJob
 from perks.catalog.models import Claim, CodeMode, Draw, Perk, PerkStatus
-from perks.commissions.models import CommissionRule
+from perks.commissions.models import CommissionGroup, CommissionRule
 from perks.extensions import db
 from perks.feedback import items as feedback_items
 from perks.feedback import ratings_queries, surveys
@@ -228,6 +228,17 @@ def _manage_category(user: User | None) -> str | None:
 
 def _manage_order(user: User | None) -> str | None:
     return _path("/manage/orders/{}", _first(select(Order.id).order_by(Order.id.desc())))
+
+
+def _commission_group(user: User | None) -> str | None:
+    group = _first(select(CommissionGroup.id).order_by(CommissionGroup.id))
+    return _path("/finance/commission-groups/{}", group)
+
+
+def _tax_profile(user: User | None) -> str | None:
+    """The first person with an employee number: their tax profile's page."""
+    person = _first(select(User.id).where(User.employee_number.is_not(None)).order_by(User.id))
+    return _path("/finance/tax/people/{}", person)
 
 
 def _rule(user: User | None) -> str | None:
@@ -467,6 +478,20 @@ PAGES: dict[str, Page] = dict(
         _page("commissions_finance.rules", "/finance/commission-rules"),
         _page("commissions_finance.create_rule", "/finance/commission-rules/new"),
         _page("commissions_finance.revise_rule", _rule),
+        _page("commissions_finance.groups_index", "/finance/commission-groups"),
+        _page("commissions_finance.group", _commission_group),
+        _page("commissions_finance.returning_customers", "/finance/returning-customers"),
+        # leavers, personal income tax and the pay files
+        _page("leavers.index", "/finance/leavers/"),
+        _page("finance_tax.tax_profiles", "/finance/tax"),
+        _page("finance_tax.tax_profile", _tax_profile),
+        _page("finance_tax.withholding_rates", "/finance/tax/rates"),
+        _page("finance_tax.mappings", "/finance/tax/mappings"),
+        _page("finance_tax.mapping", "/finance/tax/mappings/new"),
+        # the JSON API's token pages and its documentation page
+        _page("api_tokens.service_tokens", "/admin/api-tokens"),
+        _page("api_tokens.personal_tokens", "/account/api-tokens"),
+        _page("api_tokens.docs", "/api/v1/docs"),
         # finance
         _page("finance.reports_page", "/finance/reports"),
         _page("finance.report_lines", "/finance/reports/lines"),
@@ -519,6 +544,27 @@ NOT_PAGES: dict[str, str] = {
     "finance.export_job_file": "a background export's file",
     "recognition.fairness_csv": "the fairness report's groups as a CSV file",
     "finance.payroll_file": "a payout batch's payroll file (CSV or XLSX)",
+    "finance_tax.pay_file": "a payout batch's payroll or bank transfer file (CSV or XLSX)",
+    "finance_tax.withholding_summary": "the yearly withholding summary (CSV or XLSX)",
+    "finance_tax.withholding_summary_form": "a redirect to the yearly summary's file",
+    "api-docs.openapi_json": "the API's OpenAPI document (JSON)",
+    **dict.fromkeys(
+        (
+            "api.health",
+            "api.version",
+            "api.list_people",
+            "api.get_person",
+            "api.catalog",
+            "api.list_claims",
+            "api.look_up_claim",
+            "api.look_up_order",
+            "api.list_commissions",
+            "api.list_ledger",
+            "api.list_payouts",
+            "api.get_payout",
+        ),
+        "the JSON API (tests/functional/test_api.py)",
+    ),
 }
 
 

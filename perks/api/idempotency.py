@@ -62,8 +62,9 @@ def run_once(
 ) -> Response:
     """Answer the request with ``write()``, or with the answer kept for its key.
 
-    After a write that succeeded, an ``api.<action>`` audit event names the token's label (the
-    services record their own events too); it is committed with the kept answer.
+    After a write that succeeded, an audit event ``action`` (``api.<what>``, named in
+    ``perks.admin.audit_details.ACTIONS``) names the token's label (the services record their
+    own events too); it is committed with the kept answer.
 
     Raises:
         ValidationFailed: the key is too long.
@@ -92,7 +93,7 @@ def run_once(
     with transaction():
         if response.status_code < 400:
             audit.record(
-                f"api.{action}",
+                action,
                 actor=token.user,
                 target=token,
                 token=token.label,

@@ -317,7 +317,7 @@ def upsert_batch(args: dict[str, Any]) -> Response:
         return _json_response(upsert_people(records, dry_run=True), schemas.UpsertResult)
     return idempotency.run_once(
         token(),
-        "people_upserted",
+        "api.people_upserted",
         lambda: _json_response(upsert_people(records, dry_run=False), schemas.UpsertResult),
         count=len(records),
     )
@@ -332,7 +332,7 @@ def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
     record["employee_number"] = employee_number
     return idempotency.run_once(
         token(),
-        "person_upserted",
+        "api.person_upserted",
         lambda: _json_response(upsert_people([record], dry_run=False), schemas.UpsertResult),
         employee_number=employee_number,
     )
@@ -352,7 +352,7 @@ def deactivate(employee_number: str) -> Response:
         return _json_response(_person_out(person), schemas.PersonOut)
 
     return idempotency.run_once(
-        token(), "person_deactivated", write, employee_number=employee_number
+        token(), "api.person_deactivated", write, employee_number=employee_number
     )
 
 
@@ -493,7 +493,7 @@ def redeem_claim(code: str) -> Response:
         claim = claim_service.redeem_claim(code, token().user)
         return _json_response(_counter_claim(claim), schemas.CounterClaim)
 
-    return idempotency.run_once(token(), "claim_redeemed", write, code=code[:64])
+    return idempotency.run_once(token(), "api.claim_redeemed", write, code=code[:64])
 
 
 @bp.get("/counters/orders/<string:code>")
@@ -519,7 +519,7 @@ def redeem_order(code: str) -> Response:
             schemas.CounterOrder,
         )
 
-    return idempotency.run_once(token(), "order_redeemed", write, code=code[:64])
+    return idempotency.run_once(token(), "api.order_redeemed", write, code=code[:64])
 
 
 # --- commissions, ledger, payouts ---------------------------------------------------------------
