@@ -20,7 +20,9 @@ After every step each person's ledger adds up and the summaries are the facts; a
   person's profile and the Circular 111 rates say;
 - no entry is in two paid lines, no commission is paid more than it earned, a paid one was
   paid by one line exactly, a forfeited one never reached anyone;
-- settled leavers hold to their policy, orders paid after their referrer left earned nothing;
+- settled leavers hold to their policy (what was not yet payable when they left is voided
+  under forfeit and waits no more under vest), orders paid after their referrer left earned
+  nothing;
 - ``verify-ledger`` reports nothing, and the summaries equal a rebuild.
 """
 
@@ -249,7 +251,7 @@ class Desk:
         [(9_000_000, 2)],
         [(1_000_000, 1)],
     ]
-    + [[(1, 1)]] * (ORDERS - 6),
+    + [[(5_000_000, 1)]] * (ORDERS - 6),
     story=[
         ("sell", 0),
         ("sell", 1),
@@ -260,6 +262,8 @@ class Desk:
         ("leave", 1, LeaverPolicy.FORFEIT),
         ("refund", 1, 100),  # after leaving, after payout: a negative balance
         ("close", 1, BalanceOutcome.WRITE_OFF),
+        ("sell", 7),
+        ("leave", 2, LeaverPolicy.FORFEIT),  # its earned commission: voided
         ("sell", 4),
         ("leave", 4, LeaverPolicy.VEST),
         ("settle", 0),  # vested: in the final settlement now
@@ -298,6 +302,8 @@ def test_the_whole_chain_adds_up(prices, story, form_this_year):
             products.append((flat, 2))
         orders.append(referred_order_of(products, employee=people[i % PEOPLE]))
     desk = Desk(people, drafter, approver)
+    #: per leaver, their policy and the commissions not yet payable when they left
+    promised: dict[int, tuple[LeaverPolicy, set[int]]] = {}
 
     def pay_out() -> dict[int, int]:
         told = Told()
@@ -315,7 +321,18 @@ def test_the_whole_chain_adds_up(prices, story, form_this_year):
             else:
                 getattr(desk, step)()
         elif kind == "leave":
-            leave(people[event[1]], event[2], actor=drafter)
+            person = people[event[1]]
+            stored = db.session.get(User, person.id)
+            assert stored is not None
+            if stored.leaving_date is None:
+                waiting = db.session.scalars(
+                    select(Commission.id).where(
+                        Commission.user_id == person.id,
+                        Commission.state.in_([CommissionState.PENDING, CommissionState.EARNED]),
+                    )
+                )
+                promised[person.id] = (event[2], set(waiting))
+            leave(person, event[2], actor=drafter)
         elif kind == "settle":
             leavers.settle_leavers(now=after_holding(event[1]))
         else:
@@ -334,6 +351,7 @@ def test_the_whole_chain_adds_up(prices, story, form_this_year):
         check_leaver(person)
     _check_paid_lines(people, told, form_this_year)
     _check_paid_once()
+    _check_promises(promised)
     _tell_what_happened()
     kept = summary_rows()
     assert kept == summary_facts()
@@ -427,6 +445,20 @@ def _check_paid_once() -> None:
             assert len(earn_lines[commission.id]) == 1
         if commission.void_reason is VoidReason.LEFT_COMPANY:
             assert per_commission[commission.id] == 0
+
+
+def _check_promises(promised: dict[int, tuple[LeaverPolicy, set[int]]]) -> None:
+    """What each leaver's policy said of the commissions not yet payable when they left:
+    forfeited ones are voided for leaving and paid nothing; vested ones (earned then, or
+    earned since) wait no more."""
+    for policy, ids in promised.values():
+        for commission in db.session.scalars(select(Commission).where(Commission.id.in_(ids))):
+            if policy is LeaverPolicy.FORFEIT:
+                assert commission.state is CommissionState.VOIDED
+                assert commission.void_reason is VoidReason.LEFT_COMPANY
+                assert commission.amount == 0
+            else:
+                assert commission.state is not CommissionState.EARNED
 
 
 def _tell_what_happened() -> None:
