@@ -11,41 +11,24 @@ or forfeited) and, under forfeit, none pending; and ``verify-ledger`` finds noth
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from perks.commissions import leavers, ledger
+from perks.commissions import leavers
 from perks.commissions.models import (
     Commission,
-    CommissionState,
     EntryKind,
     LeaverPolicy,
-    LeaverSettlement,
     LedgerEntry,
 )
-from perks.commissions.verify import verify_ledger
 from perks.extensions import db
-from perks.i18n import company_today
-from perks.money import Money
-from perks.people.models import User
 from perks.shop.models import DisputeStatus
-from perks.shop.redemption import why_not_redeemable
 from tests import factories
 from tests.helpers import clean_database
-from tests.unit.commissions.helpers import (
-    Payroll,
-    after_holding,
-    dispute,
-    pay,
-    redeem,
-    referred_order_of,
-    refund_to,
-    tick,
-)
+from tests.unit.commissions.helpers import after_holding, referred_order_of
+from tests.unit.commissions.stories import Told, check, check_leaver, leave, tell
 
 ORDERS = 4
 EMPLOYEES = 2
@@ -90,93 +73,37 @@ def test_the_ledger_adds_up_with_leavers(prices, story):
     for i, lines in enumerate(prices):
         products = [(factories.ProductFactory(price_amount=p), q) for p, q in lines]
         orders.append(referred_order_of(products, employee=employees[i % EMPLOYEES]))
-    payroll = Payroll()
-    adjusted: dict[int, int] = defaultdict(int)
-    added: dict[int, int] = defaultdict(int)
-    paid: dict[int, int] = defaultdict(int)
-    paid_after_leaving: set[int] = set()
 
-    for event in story:
-        kind = event[0]
-        if kind == "pay":
-            order = orders[event[1]]
-            owner = employees[event[1] % EMPLOYEES]
-            if order.paid_at is None and db.session.get(User, owner.id).leaving_date:
-                paid_after_leaving.add(order.id)
-            pay(order)
-        elif kind == "redeem":
-            order = orders[event[1]]
-            if why_not_redeemable(order) is None:
-                redeem(order)
-        elif kind == "refund":
-            order = orders[event[1]]
-            step = max(1, order.total_amount * event[2] // 100)
-            refund_to(order, min(order.total_amount, order.refunded_amount + step))
-        elif kind == "dispute":
-            dispute(orders[event[1]], event[2])
-        elif kind == "tick":
-            tick(after_holding(event[1]))
-        elif kind == "payout":
-            for user_id, money in payroll.pay_out().items():
-                paid[user_id] += money.amount
-        elif kind == "adjust":
-            person = employees[event[1]]
-            ledger.record_adjustment(person.id, Money(event[2], "VND"), "test", actor=finance)
-            adjusted[person.id] += event[2]
-            added[person.id] += max(event[2], 0)
-        elif kind == "leave":
-            person = db.session.get(User, employees[event[1]].id)
-            assert person is not None
-            if person.leaving_date is None:
-                leavers.set_policy(event[2], actor=finance)
-                person.leaving_date = company_today()
-                db.session.commit()
-            leavers.settle_leavers()
+    def more(event: tuple, told: Told) -> None:
+        if event[0] == "leave":
+            leave(employees[event[1]], event[2], actor=finance)
         else:
             leavers.settle_leavers(now=after_holding(event[1]))
 
+    told = tell(story, orders, employees, finance, more=more)
     leavers.settle_leavers(now=after_holding(41))
-    db.session.expire_all()
+    check(employees, told)
     for person in employees:
-        earned, reversed_ = db.session.execute(
-            select(
-                func.coalesce(func.sum(Commission.earned_amount), 0),
-                func.coalesce(func.sum(Commission.reversed_amount), 0),
-            ).where(Commission.user_id == person.id)
-        ).one()
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.user_id == person.id
+        earned = db.session.scalar(
+            select(func.coalesce(func.sum(Commission.earned_amount), 0)).where(
+                Commission.user_id == person.id
             )
         )
-        assert total == earned - reversed_ + adjusted[person.id] - paid[person.id]
+        added = sum(
+            amount
+            for (amount,) in db.session.execute(
+                select(LedgerEntry.amount).where(
+                    LedgerEntry.user_id == person.id,
+                    LedgerEntry.kind == EntryKind.ADJUSTMENT,
+                    LedgerEntry.amount > 0,
+                )
+            )
+        )
         paid_out = -db.session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
                 LedgerEntry.user_id == person.id, LedgerEntry.kind == EntryKind.PAYOUT
             )
         )
-        assert paid_out == paid[person.id]
-        assert paid_out <= earned + added[person.id]  # never paid twice
-
-        settlement = db.session.get(LeaverSettlement, person.id)
-        if settlement is None:
-            continue
-        stored = db.session.get(User, person.id)
-        assert stored is not None
-        assert stored.leaving_date is not None
-        assert stored.active is False
-        states = set(
-            db.session.scalars(select(Commission.state).where(Commission.user_id == person.id))
-        )
-        assert CommissionState.EARNED not in states
-        if settlement.policy is LeaverPolicy.FORFEIT:
-            assert CommissionState.PENDING not in states
-    for commission in db.session.scalars(
-        select(Commission).where(Commission.order_id.in_(paid_after_leaving))
-    ):
-        assert commission.earned_amount == 0  # paid after its referrer left: never earns
-    for commission in db.session.scalars(select(Commission)):
-        assert 0 <= commission.reversed_amount <= commission.earned_amount
-        assert 0 <= commission.amount <= commission.original_amount
-    report = verify_ledger(now=after_holding(60))
-    assert report.problems == []
+        assert paid_out == told.paid[person.id]
+        assert paid_out <= earned + added  # never paid twice
+        check_leaver(person)

@@ -9,41 +9,26 @@ paid; no commission ever has more reversed than it earned or a negative worth; a
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from perks.commissions import ledger
 from perks.commissions.models import (
     Commission,
     CommissionTier,
-    LedgerEntry,
     RuleAudience,
     RuleKind,
     RuleScope,
     TierMeasure,
 )
-from perks.commissions.verify import verify_ledger
 from perks.extensions import db
-from perks.money import Money
 from perks.people.models import EmploymentType
 from perks.shop.models import DisputeStatus
-from perks.shop.redemption import why_not_redeemable
 from tests import factories
 from tests.helpers import clean_database
-from tests.unit.commissions.helpers import (
-    Payroll,
-    after_holding,
-    dispute,
-    pay,
-    redeem,
-    referred_order_of,
-    refund_to,
-    tick,
-)
+from tests.unit.commissions.helpers import referred_order_of
+from tests.unit.commissions.stories import check, tell
 
 ORDERS = 3
 EMPLOYEES = 2
@@ -102,71 +87,7 @@ def test_the_ledger_always_adds_up(prices, story):
         if i == 0:
             products.append((capped, 2))
         orders.append(referred_order_of(products, employee=employees[i % EMPLOYEES]))
-    adjusted, paid = tell(story, orders, employees, finance)
-    check(employees, adjusted, paid)
-
-
-def tell(
-    story: list[tuple], orders: list, employees: list, finance: object
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Play ``story`` on ``orders``; return what was adjusted and paid per person."""
-    payroll = Payroll()
-    adjusted: dict[int, int] = defaultdict(int)
-    paid: dict[int, int] = defaultdict(int)
-
-    for event in story:
-        kind = event[0]
-        if kind == "pay":
-            pay(orders[event[1]])
-        elif kind == "redeem":
-            order = orders[event[1]]
-            if why_not_redeemable(order) is None:
-                redeem(order)
-        elif kind == "refund":
-            order = orders[event[1]]
-            step = max(1, order.total_amount * event[2] // 100)
-            refund_to(order, min(order.total_amount, order.refunded_amount + step))
-        elif kind == "refund units":  # a unit or three: rounding at its finest
-            order = orders[event[1]]
-            refund_to(order, min(order.total_amount, order.refunded_amount + event[2]))
-        elif kind == "dispute":
-            dispute(orders[event[1]], event[2])
-        elif kind == "tick":
-            tick(after_holding(event[1]))
-        elif kind == "payout":
-            for user_id, money in payroll.pay_out().items():
-                paid[user_id] += money.amount
-        else:
-            person = employees[event[1]]
-            ledger.record_adjustment(person.id, Money(event[2], "VND"), "test", actor=finance)
-            adjusted[person.id] += event[2]
-
-    return adjusted, paid
-
-
-def check(employees: list, adjusted: dict[int, int], paid: dict[int, int]) -> None:
-    """Ledger sums equal the states; verify-ledger agrees."""
-    db.session.expire_all()
-    for person in employees:
-        earned, reversed_ = db.session.execute(
-            select(
-                func.coalesce(func.sum(Commission.earned_amount), 0),
-                func.coalesce(func.sum(Commission.reversed_amount), 0),
-            ).where(Commission.user_id == person.id)
-        ).one()
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.user_id == person.id
-            )
-        )
-        assert total == earned - reversed_ + adjusted[person.id] - paid[person.id]
-    for commission in db.session.scalars(select(Commission)):
-        assert 0 <= commission.reversed_amount <= commission.earned_amount
-        assert 0 <= commission.amount <= commission.original_amount
-        assert commission.refunded_base_amount <= commission.base_amount
-    # the story's ticks ran up to 40 days ahead: check as of then
-    report = verify_ledger(now=after_holding(60))
-    assert report.problems == []
+    check(employees, tell(story, orders, employees, finance))
 
 
 @pytest.mark.usefixtures("app")
@@ -218,8 +139,7 @@ def test_the_ledger_adds_up_with_tiers_and_audiences(prices, story, contractor):
         if i == 0:
             products.append((flat, 2))
         orders.append(referred_order_of(products, employee=employees[i % EMPLOYEES]))
-    adjusted, paid = tell(story, orders, employees, finance)
-    check(employees, adjusted, paid)
+    check(employees, tell(story, orders, employees, finance))
     for commission in db.session.scalars(select(Commission)):
         if commission.tier_threshold is not None:
             assert commission.earned_at is not None

@@ -22,12 +22,12 @@ from sqlalchemy import select
 
 from perks.commissions import queries, summaries
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
-from perks.commissions.summaries import CommissionTotal, LedgerBalance, LedgerDay
 from perks.extensions import db
 from perks.finance import reports
 from perks.finance.periods import Period
 from perks.i18n import company_date, company_today
 from tests.helpers import clean_database
+from tests.unit.commissions.stories import summary_facts, summary_rows
 from tests.unit.finance.test_report_properties import (
     _story,
     adjustments,
@@ -35,39 +35,6 @@ from tests.unit.finance.test_report_properties import (
     people,
     products,
 )
-
-
-def _summary_rows() -> tuple[dict[tuple, tuple[int, int]], ...]:
-    totals = {
-        (t.user_id, t.state, t.currency): (t.commissions, t.amount)
-        for t in db.session.scalars(select(CommissionTotal))
-        if t.commissions or t.amount
-    }
-    days = {
-        (d.day, d.user_id, d.kind, d.currency): (d.entries, d.amount)
-        for d in db.session.scalars(select(LedgerDay))
-    }
-    balances = {
-        (b.user_id, b.currency): (b.entries, b.amount)
-        for b in db.session.scalars(select(LedgerBalance))
-    }
-    return totals, days, balances
-
-
-def _facts() -> tuple[dict[tuple, tuple[int, int]], ...]:
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for c in db.session.scalars(select(Commission)):
-        totals[(c.user_id, c.state, c.currency)][0] += 1
-        totals[(c.user_id, c.state, c.currency)][1] += c.amount
-    days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    balances: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for e in db.session.scalars(select(LedgerEntry)):
-        key = (company_date(e.created_at), e.user_id, e.kind, e.currency)
-        days[key][0] += 1
-        days[key][1] += e.amount
-        balances[(e.user_id, e.currency)][0] += 1
-        balances[(e.user_id, e.currency)][1] += e.amount
-    return tuple({k: (v[0], v[1]) for k, v in part.items()} for part in (totals, days, balances))
 
 
 def _list_figures(chosen: queries.CommissionFilter) -> tuple[dict, int]:
@@ -191,11 +158,11 @@ def test_every_overview_figure_is_the_facts_after_random_stories(
     _story(people_spec, product_spec, order_spec, adjustment_spec, leave_one_out)
 
     db.session.expire_all()
-    kept = _summary_rows()
-    assert kept == _facts()
+    kept = summary_rows()
+    assert kept == summary_facts()
     _assert_overviews_are_the_facts()
     summaries.rebuild()
-    assert _summary_rows() == kept
+    assert summary_rows() == kept
 
 
 @pytest.mark.usefixtures("app")
