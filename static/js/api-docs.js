@@ -7,7 +7,8 @@
   window.SwaggerUIBundle({
     url: root.getAttribute("data-spec-url"),
     domNode: root,
-    deepLinking: true,
+    // no deep links: their anchor sits inside each operation's button (nested controls)
+    deepLinking: false,
     validatorUrl: null, // never ask an outside validator
   });
 })();
