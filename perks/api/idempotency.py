@@ -63,7 +63,9 @@ def run_once(
     """Answer the request with ``write()``, or with the answer kept for its key.
 
     After a write that succeeded, an ``api.<action>`` audit event names the token's label (the
-    services record their own events too); it is committed with the kept answer.
+    services record their own events too); it is committed with the kept answer, and with
+    what ``write`` flushed without committing (one transaction for the request). A 5xx answer
+    rolls that back.
 
     Raises:
         ValidationFailed: the key is too long.
@@ -88,7 +90,10 @@ def run_once(
         db.session.rollback()  # end the read: the write opens its own transaction
     response = write()
     if response.status_code >= 500:
+        db.session.rollback()
         return response
+    # What ``write`` only flushed (the people upsert) is committed here with the audit event
+    # and the kept answer; what it committed itself is not undone by a twin's key.
     with transaction():
         if response.status_code < 400:
             audit.record(
@@ -100,25 +105,24 @@ def run_once(
                 **audit_details,
             )
         if key:
-            db.session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
-                )
-            )
-            db.session.add(
-                IdempotencyKey(
-                    token_id=token.id,
-                    key=key,
-                    request_sha256=digest,
-                    status_code=response.status_code,
-                    body=response.get_json(silent=True),
-                )
-            )
             try:
-                db.session.flush()
+                with db.session.begin_nested():
+                    db.session.execute(
+                        delete(IdempotencyKey).where(
+                            IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
+                        )
+                    )
+                    db.session.add(
+                        IdempotencyKey(
+                            token_id=token.id,
+                            key=key,
+                            request_sha256=digest,
+                            status_code=response.status_code,
+                            body=response.get_json(silent=True),
+                        )
+                    )
             except IntegrityError:  # a twin request kept its answer a moment earlier
-                db.session.rollback()
-                return response
+                pass  # the write and its audit event stand: only the answer is not kept
     return response
 
 
