@@ -77,6 +77,7 @@ def run_once(
             _("The Idempotency-Key is longer than %(n)d characters.", n=MAX_KEY_LENGTH)
         )
     digest = request_hash()
+    kept: IdempotencyKey | None = None
     if key:
         kept = _kept(token, key)
         if kept is not None and _fresh(kept):
@@ -87,7 +88,8 @@ def run_once(
             )
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
-        db.session.rollback()  # end the read: the write opens its own transaction
+    # No rollback to end the read: it would make the write read the token and its owner
+    # again (each statement sees what is committed: a read holds nothing back).
     response = write()
     if response.status_code >= 500:
         db.session.rollback()
@@ -107,11 +109,12 @@ def run_once(
         if key:
             try:
                 with db.session.begin_nested():
-                    db.session.execute(
-                        delete(IdempotencyKey).where(
-                            IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
+                    if kept is not None:  # kept longer than the window: replaced
+                        db.session.execute(
+                            delete(IdempotencyKey).where(
+                                IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
+                            )
                         )
-                    )
                     db.session.add(
                         IdempotencyKey(
                             token_id=token.id,

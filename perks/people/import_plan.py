@@ -234,6 +234,9 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     #: departments the file names that do not exist yet, spelled as in the file
     new_departments: list[str] = field(default_factory=list)
+    #: the id of each department that exists, by its name in lower case, as read when
+    #: planning (the writer, in the same transaction, does not read them again)
+    department_ids: dict[str, int] = field(default_factory=dict)
     #: header names the import does not know (their cells are not read)
     ignored_columns: list[str] = field(default_factory=list)
     #: data rows in the file (blank lines excluded), valid or not
@@ -1027,6 +1030,9 @@ class _Planner:
                 assert planned is not None  # every row without errors is planned
                 planned_rows.append(planned)
         self.plan.new_departments = self._new_departments(rows)
+        self.plan.department_ids = {
+            lowered: department_id for lowered, (department_id, _name) in self.departments.items()
+        }
 
     # Rows against each other and the directory -----------------------------------------------
 
@@ -1178,13 +1184,9 @@ class _Planner:
             seen |= frontier
             ids = sorted(frontier)
             frontier = set()
-            for start in range(0, len(ids), 500):
-                for user_id, manager_id in db.session.execute(
-                    select(User.id, User.manager_id).where(
-                        User.id.in_(ids[start : start + 500]), User.manager_id.is_not(None)
-                    )
-                ):
-                    if manager_id is not None:  # for the type checker: the WHERE left those out
+            for statement in selecting((User.id, User.manager_id), User.id, ids):
+                for user_id, manager_id in db.session.execute(statement):
+                    if manager_id is not None:
                         found[("user", user_id)] = ("user", manager_id)
                         frontier.add(manager_id)
         return found

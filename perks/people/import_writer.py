@@ -98,10 +98,9 @@ class _Writer:
         self.new_ids: dict[int, int] = {}
 
     def departments(self) -> None:
-        self.department_ids = {
-            name.lower(): department_id
-            for department_id, name in db.session.execute(select(Department.id, Department.name))
-        }
+        # As the plan read them, in this transaction: a department someone adds meanwhile
+        # under a name of the file makes the insert below fail (``IntegrityError``).
+        self.department_ids = dict(self.plan.department_ids)
         created = [Department(name=name) for name in self.plan.new_departments]
         db.session.add_all(created)
         db.session.flush()
@@ -288,8 +287,11 @@ def write_plan(
         writer.roles(new_roles)
     if done < len(plan.rows):
         progress(len(plan.rows))
-    # Objects some caller holds may describe people just changed: read them again if used.
-    db.session.expire_all()
+    # People some caller holds may be among those just changed: read them again if used
+    # (only them: the caller's other objects, an API token say, stay as they are).
+    for held in list(db.session.identity_map.values()):
+        if isinstance(held, User):
+            db.session.expire(held)
 
     # Their default referral links, in this transaction (the active ones only): told by id,
     # so that none of them is loaded.
