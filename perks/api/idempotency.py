@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import Response, json, request
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from perks import audit
 from perks.api.models import ApiToken, IdempotencyKey
@@ -107,26 +108,33 @@ def run_once(
                 **audit_details,
             )
         if key:
-            try:
-                with db.session.begin_nested():
-                    if kept is not None:  # kept longer than the window: replaced
-                        db.session.execute(
-                            delete(IdempotencyKey).where(
-                                IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
-                            )
-                        )
-                    db.session.add(
-                        IdempotencyKey(
-                            token_id=token.id,
-                            key=key,
-                            request_sha256=digest,
-                            status_code=response.status_code,
-                            body=response.get_json(silent=True),
-                        )
+            if kept is not None:  # kept longer than the window: replaced
+                db.session.execute(
+                    delete(IdempotencyKey).where(
+                        IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
                     )
-            except IntegrityError:  # a twin request kept its answer a moment earlier
-                pass  # the write and its audit event stand: only the answer is not kept
+                )
+            # A twin request that kept its answer a moment earlier wins: the write and its
+            # audit event stand, only this answer is not kept (no savepoint needed).
+            db.session.execute(
+                _insert_key()
+                .values(
+                    token_id=token.id,
+                    key=key,
+                    request_sha256=digest,
+                    status_code=response.status_code,
+                    body=response.get_json(silent=True),
+                )
+                .on_conflict_do_nothing(index_elements=["token_id", "key"])
+            )
     return response
+
+
+def _insert_key() -> Any:
+    """``INSERT`` into the kept answers, in the dialect that knows ``ON CONFLICT``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(IdempotencyKey)
+    return sqlite.insert(IdempotencyKey)
 
 
 def _mimetype(body: object) -> str:

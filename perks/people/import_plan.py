@@ -26,7 +26,18 @@ from typing import Any, TypeVar
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, String, Text, any_, bindparam, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from perks.db import PROBE_LIMIT, probing
@@ -899,15 +910,34 @@ def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _St
     """
     connection = db.session.connection()
     found: dict[int, list[Any]] = {}
-    for statement in selecting(_STORED_COLUMNS, User.email, sorted(set(emails))):
-        for row in connection.execute(statement).all():
-            found[row[0]] = list(row)
-    known_numbers = {values[2] for values in found.values()}
-    for statement in selecting(
-        _STORED_COLUMNS, User.employee_number, sorted(set(numbers) - known_numbers)
+    wanted_emails, wanted_numbers = sorted(set(emails)), sorted(set(numbers))
+    if (
+        len(wanted_emails) + len(wanted_numbers) <= PROBE_LIMIT
+        and db.session.get_bind().dialect.name == "postgresql"
     ):
-        for row in connection.execute(statement).all():
-            found[row[0]] = list(row)
+        # A batch: both look-ups in one statement (one round trip), one probe per key.
+        probes = [
+            probing(_STORED_COLUMNS, column, _array(column, values))
+            for column, values in (
+                (User.email, wanted_emails),
+                (User.employee_number, wanted_numbers),
+            )
+            if values
+        ]
+        if probes:
+            statement = union_all(*probes) if len(probes) > 1 else probes[0]
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
+    else:
+        for statement in selecting(_STORED_COLUMNS, User.email, wanted_emails):
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
+        known_numbers = {values[2] for values in found.values()}
+        for statement in selecting(
+            _STORED_COLUMNS, User.employee_number, sorted(set(wanted_numbers) - known_numbers)
+        ):
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
     roles: dict[int, list[str]] = defaultdict(list)
     for statement in selecting(
         (UserRole.user_id, cast(UserRole.role, String)), UserRole.user_id, sorted(found)
