@@ -288,9 +288,10 @@ def write_plan(
     if done < len(plan.rows):
         progress(len(plan.rows))
     # People some caller holds may be among those just changed: read them again if used
-    # (only them: the caller's other objects, an API token say, stay as they are).
-    for held in list(db.session.identity_map.values()):
-        if isinstance(held, User):
+    # (only them: the importer, say, is not read again after every batch of the API).
+    changed = {row.user_id for row in updates}
+    for identity, held in list(db.session.identity_map.items()):
+        if isinstance(held, User) and identity[1][0] in changed:
             db.session.expire(held)
 
     # Their default referral links, in this transaction (the active ones only): told by id,
