@@ -296,12 +296,13 @@ def write_plan(
 
     # Their default referral links, in this transaction (the active ones only): told by id,
     # so that none of them is loaded.
-    activated = [
+    added = [
         writer.new_ids[row.line] for row in creates if row.parsed.get("active", DEFAULTS["active"])
-    ] + reactivated
+    ]
+    activated = added + reactivated
     if finishing is not None:
         finishing(0, len(activated))
-    announce_activated_ids(activated)
+    announce_activated_ids(activated, new=added)
     if finishing is not None:
         finishing(len(activated), len(activated))
     return ImportResult(

@@ -8,7 +8,7 @@ visitor sends ever becomes a redirect target.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -373,7 +373,7 @@ def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: da
     )
 
 
-def give_default_links(user_ids: Sequence[int]) -> int:
+def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozenset()) -> int:
     """A default link for each of the people ``user_ids`` who has none (flush only; the
     caller commits).
 
@@ -383,6 +383,9 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     again, for those rows only. If the insert still clashes (a link made meanwhile by another
     transaction under one of the codes), the taken codes are redrawn and it is tried again.
 
+    ``new`` are those of ``user_ids`` added in this transaction: nothing can refer to them
+    yet, so they are not looked for among the links (a batch of new people, one query less).
+
     Returns how many links were made.
 
     Raises:
@@ -390,7 +393,8 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     """
     ids = list(dict.fromkeys(user_ids))
     having: set[int] = set()
-    for statement in _selecting(ReferralLink.user_id, ids, Integer, ReferralLink.is_default):
+    known = [user_id for user_id in ids if user_id not in new]
+    for statement in _selecting(ReferralLink.user_id, known, Integer, ReferralLink.is_default):
         having.update(db.session.scalars(statement))
     missing = [user_id for user_id in ids if user_id not in having]
     if not missing:
@@ -411,10 +415,12 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def on_people_activated(sender: Sequence[int], **_: object) -> None:
+def on_people_activated(
+    sender: Sequence[int], *, new: Collection[int] = frozenset(), **_: object
+) -> None:
     """Receiver of ``people_activated``: their default links, as soon as they are added or
     re-activated (in that transaction)."""
-    give_default_links(sender)
+    give_default_links(sender, new=new)
 
 
 def ensure_default_link(user: User) -> ReferralLink:
