@@ -290,9 +290,12 @@ def write_plan(
     # People some caller holds may be among those just changed: read them again if used
     # (only them: the importer, say, is not read again after every batch of the API).
     changed = {row.user_id for row in updates}
-    for identity, held in list(db.session.identity_map.items()):
-        if isinstance(held, User) and identity[1][0] in changed:
-            db.session.expire(held)
+    identities = db.session.identity_map
+    for identity in list(identities.keys()):
+        if identity[0] is User and identity[1][0] in changed:
+            held = identities.get(identity)
+            if held is not None:
+                db.session.expire(held)
 
     # Their default referral links, in this transaction (the active ones only): told by id,
     # so that none of them is loaded.
