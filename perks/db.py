@@ -11,14 +11,19 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from sqlalchemy import (
     ColumnDefault,
+    ColumnElement,
     CursorResult,
     DateTime,
     MetaData,
     Result,
+    Select,
     Table,
     bindparam,
+    func,
     insert,
+    select,
     text,
+    true,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -91,6 +96,29 @@ def transaction() -> Iterator[scoped_session[Session]]:
     except BaseException:
         session.rollback()
         raise
+
+
+#: up to this many keys, ``probing`` looks each up in its index (PostgreSQL); more are matched
+#: by the plan PostgreSQL picks (a scan of the table, for a whole file)
+PROBE_LIMIT = 5000
+
+
+def probing(
+    columns: Sequence[Any], key: Any, keys: ColumnElement[Any], *conditions: Any
+) -> Select[Any]:
+    """``SELECT columns`` of the rows whose ``key`` is one of the array ``keys`` (and that
+    meet ``conditions``), on PostgreSQL, one index look-up per key.
+
+    ``key = ANY(:array)`` leaves the choice to the planner, which scans the whole table for a
+    thousand keys (a batch of the API, say) once it holds some tens of thousands of rows:
+    the same work for every batch, growing with the table. Here each key is a ``LATERAL``
+    sub-select (``OFFSET 0`` keeps the planner from folding it into a join), so the cost
+    follows the keys, not the table. ``key`` must be indexed. A key given twice gives its
+    rows twice.
+    """
+    wanted = func.unnest(keys).table_valued("key").render_derived(name="wanted")
+    found = select(*columns).where(key == wanted.c.key, *conditions).offset(0).lateral("found")
+    return select(*found.c).select_from(wanted).join(found, true())
 
 
 def copies_rows() -> bool:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import Response, json, request
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from perks import audit
 from perks.api.models import ApiToken, IdempotencyKey
@@ -64,7 +65,8 @@ def run_once(
 
     After a write that succeeded, an audit event ``action`` (``api.<what>``, named in
     ``perks.admin.audit_details.ACTIONS``) names the token's label (the services record their
-    own events too); it is committed with the kept answer.
+    own events too); it is committed with the kept answer, and with what ``write`` flushed
+    without committing (one transaction for the request). A 5xx answer rolls that back.
 
     Raises:
         ValidationFailed: the key is too long.
@@ -76,6 +78,7 @@ def run_once(
             _("The Idempotency-Key is longer than %(n)d characters.", n=MAX_KEY_LENGTH)
         )
     digest = request_hash()
+    kept: IdempotencyKey | None = None
     if key:
         kept = _kept(token, key)
         if kept is not None and _fresh(kept):
@@ -86,10 +89,14 @@ def run_once(
             )
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
-        db.session.rollback()  # end the read: the write opens its own transaction
+    # No rollback to end the read: it would make the write read the token and its owner
+    # again (each statement sees what is committed: a read holds nothing back).
     response = write()
     if response.status_code >= 500:
+        db.session.rollback()
         return response
+    # What ``write`` only flushed (the people upsert) is committed here with the audit event
+    # and the kept answer; what it committed itself is not undone by a twin's key.
     with transaction():
         if response.status_code < 400:
             audit.record(
@@ -101,26 +108,33 @@ def run_once(
                 **audit_details,
             )
         if key:
-            db.session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
+            if kept is not None:  # kept longer than the window: replaced
+                db.session.execute(
+                    delete(IdempotencyKey).where(
+                        IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
+                    )
                 )
-            )
-            db.session.add(
-                IdempotencyKey(
+            # A twin request that kept its answer a moment earlier wins: the write and its
+            # audit event stand, only this answer is not kept (no savepoint needed).
+            db.session.execute(
+                _insert_key()
+                .values(
                     token_id=token.id,
                     key=key,
                     request_sha256=digest,
                     status_code=response.status_code,
                     body=response.get_json(silent=True),
                 )
+                .on_conflict_do_nothing(index_elements=["token_id", "key"])
             )
-            try:
-                db.session.flush()
-            except IntegrityError:  # a twin request kept its answer a moment earlier
-                db.session.rollback()
-                return response
     return response
+
+
+def _insert_key() -> Any:
+    """``INSERT`` into the kept answers, in the dialect that knows ``ON CONFLICT``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(IdempotencyKey)
+    return sqlite.insert(IdempotencyKey)
 
 
 def _mimetype(body: object) -> str:

@@ -184,11 +184,14 @@ def authenticate(authorization: str | None) -> ApiToken:
     return token
 
 
-def remembered_last_use(token: ApiToken) -> None:
-    """Note when a token was last used, at most once a minute (flushes, the caller commits)."""
+def remembered_last_use(token: ApiToken) -> bool:
+    """Note when a token was last used, at most once a minute (the caller commits). Returns
+    whether it noted it (the caller need not commit otherwise)."""
     now = utcnow()
     last = token.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
     if last is None or (now - last).total_seconds() > 60:
         token.last_used_at = now
+        return True
+    return False

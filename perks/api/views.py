@@ -39,7 +39,7 @@ from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
 from perks.i18n import company_today, day_start
 from perks.people import imports
-from perks.people.import_plan import COLUMNS, plan_import
+from perks.people.import_plan import COLUMNS, plan_rows
 from perks.people.models import User
 from perks.people.services import deactivate_person
 from perks.shop import admin_queries, redemption
@@ -92,8 +92,11 @@ def needs(scope: Scope, *, errors: Sequence[int] = ERRORS) -> Callable[[F], F]:
                     _("This token lacks the permission %(scope)s.", scope=scope.value)
                 )
             g.api_token = token
-            with transaction():
-                remembered_last_use(token)
+            if remembered_last_use(token):
+                # Committed now, once a minute at most; otherwise no commit, which would
+                # make the request read the token and its owner again.
+                with transaction():
+                    pass
             return view(*args, **kwargs)
 
         documented = _documented(checked, errors)
@@ -226,25 +229,35 @@ def get_person(employee_number: str) -> dict[str, Any]:
     return _person_out(_person(employee_number))
 
 
-def _cell(name: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if name == "roles":
-        return ";".join(str(role) for role in value)
-    if name == "active":
-        return "yes" if value else "no"
-    return str(value)
+def people_cells(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The records as the CSV import reads a file: its header (the columns any record names,
+    in the import's order) and each record's cells (a field a record leaves out or sets to
+    null is an empty cell; roles joined by ";", active as yes or no)."""
+    named = set().union(*(record.keys() for record in records)) if records else set()
+    columns = [column for column in COLUMNS if column in named]
+    roles_at = columns.index("roles") if "roles" in named else None
+    active_at = columns.index("active") if "active" in named else None
+    rows = []
+    for record in records:
+        # The schema let through text or null only, but for the roles and active.
+        row = [record.get(name) or "" for name in columns]
+        if roles_at is not None:
+            roles = record.get("roles")
+            row[roles_at] = ";".join(str(role) for role in roles) if roles else ""
+        if active_at is not None:
+            active = record.get("active")
+            row[active_at] = "" if active is None else "yes" if active else "no"
+        rows.append(row)
+    return columns, rows
 
 
 def people_csv(records: Sequence[dict[str, Any]]) -> str:
-    """The records as the CSV import reads them: the columns any record names, in the
-    import's order; a field a record leaves out is an empty cell."""
-    named = set().union(*(record.keys() for record in records)) if records else set()
-    columns = [column for column in COLUMNS if column in named]
+    """The records as the CSV file the import would read the same way (``people_cells``)."""
+    columns, rows = people_cells(records)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([_cell(name, record.get(name)) for name in columns] for record in records)
+    writer.writerows(rows)
     return out.getvalue()
 
 
@@ -262,16 +275,18 @@ def _record_errors(
 
 def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
     """Create or update people by employee number, with the CSV import's rules, all or none.
+    The records go to the import's planner and writer as cells (``people_cells``), never
+    through CSV text. A write is flushed only: the caller commits (``idempotency.run_once``).
 
     Raises:
         ValidationFailed: some record is bad (nothing written); ``details["errors"]`` names
             every one (index in the batch, employee number, reason).
         Conflict: the directory changed while the batch was written.
     """
-    text = people_csv(records)
+    columns, rows = people_cells(records)
     actor = token().user
     if dry_run:
-        plan = plan_import(text, actor=actor)
+        plan = plan_rows(columns, rows, actor=actor)
         db.session.rollback()
         if plan.errors:
             raise ValidationFailed(
@@ -287,12 +302,18 @@ def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[s
             "departments_created": list(plan.new_departments),
         }
     try:
-        result = imports.apply_import(text, actor=actor, filename=f"API: {token().label}")
+        # Flushed only: committed by ``idempotency.run_once`` with its audit event and the
+        # answer kept for the key, one transaction for the whole request.
+        result = imports.import_rows(columns, rows, actor=actor, filename=f"API: {token().label}")
     except ValidationFailed as error:
+        db.session.rollback()
         raise ValidationFailed(
             _("Some records cannot be imported; see errors."),
             errors=_record_errors(error.details.get("errors") or [], records),  # type: ignore[arg-type]
         ) from error
+    except BaseException:
+        db.session.rollback()
+        raise
     return {"dry_run": False, "total": len(records), **result.as_dict()} | {
         "departments_created": list(result.departments_created)
     }

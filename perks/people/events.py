@@ -21,7 +21,8 @@ _signals = Namespace()
 #: people became active members of the company: added as active (by HR, the CSV import or
 #: the first-admin command) or active again (re-activated by HR or by an import). The sender
 #: is the list of their ids (flushed rows; ids rather than objects, so that an import of a
-#: hundred thousand people loads none of them); no keyword arguments.
+#: hundred thousand people loads none of them); keyword ``new``: the set of those ids just
+#: added (nothing can refer to them yet: a receiver need not look for what they have).
 people_activated = _signals.signal("people-activated")
 
 
@@ -33,11 +34,12 @@ def announce_activated(people: Iterable[User]) -> None:
     announce_activated_ids([person.id for person in people if person.active])
 
 
-def announce_activated_ids(user_ids: Sequence[int]) -> None:
-    """Send ``people_activated`` for ``user_ids``, people who are active (nothing if none).
+def announce_activated_ids(user_ids: Sequence[int], *, new: Iterable[int] = ()) -> None:
+    """Send ``people_activated`` for ``user_ids``, people who are active (nothing if none);
+    ``new`` are those of them added in this transaction (the others were re-activated).
 
     Call it after the rows are written, inside the transaction that added or re-activated
     them.
     """
     if user_ids:
-        people_activated.send(list(user_ids))
+        people_activated.send(list(user_ids), new=frozenset(new))

@@ -26,9 +26,21 @@ from typing import Any, TypeVar
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, String, Text, any_, bindparam, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from perks.db import PROBE_LIMIT, probing
 from perks.extensions import db
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
@@ -233,6 +245,9 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     #: departments the file names that do not exist yet, spelled as in the file
     new_departments: list[str] = field(default_factory=list)
+    #: the id of each department that exists, by its name in lower case, as read when
+    #: planning (the writer, in the same transaction, does not read them again)
+    department_ids: dict[str, int] = field(default_factory=dict)
     #: header names the import does not know (their cells are not read)
     ignored_columns: list[str] = field(default_factory=list)
     #: data rows in the file (blank lines excluded), valid or not
@@ -279,7 +294,20 @@ def plan_import(
     command line) may grant any role. ``checked`` is called with the number of rows read so
     far, every ``CHECK_CHUNK`` rows. Writes nothing.
     """
-    table = _read_table(text, checked)
+    return _plan(_read_table(text, checked), actor)
+
+
+def plan_rows(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, actor: User | None
+) -> ImportPlan:
+    """``plan_import`` of a table already split into cells (the API's records): ``columns``
+    is the header, each of ``rows`` one row's cells, as the CSV reader would give them. The
+    same checks and messages; each row is numbered as the line of the file it would make
+    (the header is line 1, the first row line 2). Writes nothing."""
+    return _plan(_cells_table(columns, rows), actor)
+
+
+def _plan(table: _Table, actor: User | None) -> ImportPlan:
     plan = ImportPlan(
         errors=list(table.errors),
         ignored_columns=table.ignored_columns,
@@ -443,6 +471,40 @@ def _read_table(text: str | Iterable[str], checked: Callable[[int], None] | None
         table.rows.clear()
         table.errors[:] = [RowError(1, _("This is not a CSV file."))]
         return table
+
+
+def _cells_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> _Table:
+    """The table of rows already split into cells, read as ``_read_rows`` reads a file's."""
+    table = _Table()
+    _read_header(table, list(columns))
+    if table.errors:
+        return table
+    parse = _RowParser(table).parse
+    for line, cells in enumerate(rows, start=2):
+        joined = "".join(cells)
+        if "\x00" in joined:
+            table.rows.clear()
+            table.errors[:] = [RowError(1, _("This is not a CSV file."))]
+            return table
+        if not joined.strip():
+            continue
+        if table.row_count >= MAX_IMPORT_ROWS:
+            table.errors.append(
+                RowError(
+                    1,
+                    _(
+                        "The file has more than %(max)d people. Split it into smaller files.",
+                        max=MAX_IMPORT_ROWS,
+                    ),
+                )
+            )
+            table.rows.clear()
+            return table
+        table.rows.append(parse(line, list(cells)))
+        table.row_count += 1
+    if not table.rows:
+        table.errors.append(RowError(1, _("The file has a header but no people.")))
+    return table
 
 
 def _read_rows(
@@ -805,26 +867,39 @@ def in_chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _array(column: Any, values: Sequence[Any]) -> ColumnElement[Any]:
+    """``values`` as one PostgreSQL array parameter of ``column``'s type: one text split by
+    the server, far cheaper to send than a list."""
+    if isinstance(column.type, Integer):
+        joined = ",".join(str(int(value)) for value in values)
+        return cast(func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer))
+    texts = [str(value) for value in values]
+    joined = "\n".join(text for text in texts if "\n" not in text)
+    return func.string_to_array(bindparam(None, joined, type_=Text), "\n")
+
+
 def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
     """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(array)`` (one
     parameter whatever the count), elsewhere ``IN`` lists of ``READ_CHUNK`` values."""
     if not values:
         return
     if db.session.get_bind().dialect.name == "postgresql":
-        # One text parameter split by the server: far cheaper to send than a list.
-        if isinstance(column.type, Integer):
-            joined = ",".join(str(int(value)) for value in values)
-            array: ColumnElement[Any] = cast(
-                func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer)
-            )
-        else:
-            texts = [str(value) for value in values]
-            joined = "\n".join(text for text in texts if "\n" not in text)
-            array = func.string_to_array(bindparam(None, joined, type_=Text), "\n")
-        yield column == any_(array)
+        yield column == any_(_array(column, values))
         return
     for chunk in in_chunks(values, READ_CHUNK):
         yield column.in_(chunk)
+
+
+def selecting(columns: Sequence[Any], column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """Statements reading ``columns`` of the rows whose indexed ``column`` is one of
+    ``values``: on PostgreSQL, up to ``PROBE_LIMIT`` values, one index look-up each
+    (``perks.db.probing``: a batch of the API costs the same whatever the size of the
+    directory); more (a whole file), one ``= ANY(array)``; elsewhere ``IN`` lists."""
+    if values and len(values) <= PROBE_LIMIT and db.session.get_bind().dialect.name == "postgresql":
+        yield probing(columns, column, _array(column, values))
+        return
+    for condition in among(column, values):
+        yield select(*columns).where(condition)
 
 
 def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _Stored]:
@@ -835,18 +910,39 @@ def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _St
     """
     connection = db.session.connection()
     found: dict[int, list[Any]] = {}
-    for condition in among(User.email, sorted(set(emails))):
-        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
-            found[row[0]] = list(row)
-    known_numbers = {values[2] for values in found.values()}
-    for condition in among(User.employee_number, sorted(set(numbers) - known_numbers)):
-        for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
-            found[row[0]] = list(row)
+    wanted_emails, wanted_numbers = sorted(set(emails)), sorted(set(numbers))
+    if (
+        len(wanted_emails) + len(wanted_numbers) <= PROBE_LIMIT
+        and db.session.get_bind().dialect.name == "postgresql"
+    ):
+        # A batch: both look-ups in one statement (one round trip), one probe per key.
+        probes = [
+            probing(_STORED_COLUMNS, column, _array(column, values))
+            for column, values in (
+                (User.email, wanted_emails),
+                (User.employee_number, wanted_numbers),
+            )
+            if values
+        ]
+        if probes:
+            statement = union_all(*probes) if len(probes) > 1 else probes[0]
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
+    else:
+        for statement in selecting(_STORED_COLUMNS, User.email, wanted_emails):
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
+        known_numbers = {values[2] for values in found.values()}
+        for statement in selecting(
+            _STORED_COLUMNS, User.employee_number, sorted(set(wanted_numbers) - known_numbers)
+        ):
+            for row in connection.execute(statement).all():
+                found[row[0]] = list(row)
     roles: dict[int, list[str]] = defaultdict(list)
-    for condition in among(UserRole.user_id, sorted(found)):
-        for user_id, role in connection.execute(
-            select(UserRole.user_id, cast(UserRole.role, String)).where(condition)
-        ).all():
+    for statement in selecting(
+        (UserRole.user_id, cast(UserRole.role, String)), UserRole.user_id, sorted(found)
+    ):
+        for user_id, role in connection.execute(statement).all():
             roles[user_id].append(role)
     # A few sets of roles for everyone: one frozenset each.
     role_sets: dict[tuple[str, ...], frozenset[Role]] = {}
@@ -964,6 +1060,9 @@ class _Planner:
                 assert planned is not None  # every row without errors is planned
                 planned_rows.append(planned)
         self.plan.new_departments = self._new_departments(rows)
+        self.plan.department_ids = {
+            lowered: department_id for lowered, (department_id, _name) in self.departments.items()
+        }
 
     # Rows against each other and the directory -----------------------------------------------
 
@@ -1115,13 +1214,9 @@ class _Planner:
             seen |= frontier
             ids = sorted(frontier)
             frontier = set()
-            for start in range(0, len(ids), 500):
-                for user_id, manager_id in db.session.execute(
-                    select(User.id, User.manager_id).where(
-                        User.id.in_(ids[start : start + 500]), User.manager_id.is_not(None)
-                    )
-                ):
-                    if manager_id is not None:  # for the type checker: the WHERE left those out
+            for statement in selecting((User.id, User.manager_id), User.id, ids):
+                for user_id, manager_id in db.session.execute(statement):
+                    if manager_id is not None:
                         found[("user", user_id)] = ("user", manager_id)
                         frontier.add(manager_id)
         return found

@@ -98,10 +98,9 @@ class _Writer:
         self.new_ids: dict[int, int] = {}
 
     def departments(self) -> None:
-        self.department_ids = {
-            name.lower(): department_id
-            for department_id, name in db.session.execute(select(Department.id, Department.name))
-        }
+        # As the plan read them, in this transaction: a department someone adds meanwhile
+        # under a name of the file makes the insert below fail (``IntegrityError``).
+        self.department_ids = dict(self.plan.department_ids)
         created = [Department(name=name) for name in self.plan.new_departments]
         db.session.add_all(created)
         db.session.flush()
@@ -288,17 +287,25 @@ def write_plan(
         writer.roles(new_roles)
     if done < len(plan.rows):
         progress(len(plan.rows))
-    # Objects some caller holds may describe people just changed: read them again if used.
-    db.session.expire_all()
+    # People some caller holds may be among those just changed: read them again if used
+    # (only them: the importer, say, is not read again after every batch of the API).
+    changed = {row.user_id for row in updates}
+    identities = db.session.identity_map
+    for identity in list(identities.keys()):
+        if identity[0] is User and identity[1][0] in changed:
+            held = identities.get(identity)
+            if held is not None:
+                db.session.expire(held)
 
     # Their default referral links, in this transaction (the active ones only): told by id,
     # so that none of them is loaded.
-    activated = [
+    added = [
         writer.new_ids[row.line] for row in creates if row.parsed.get("active", DEFAULTS["active"])
-    ] + reactivated
+    ]
+    activated = added + reactivated
     if finishing is not None:
         finishing(0, len(activated))
-    announce_activated_ids(activated)
+    announce_activated_ids(activated, new=added)
     if finishing is not None:
         finishing(len(activated), len(activated))
     return ImportResult(

@@ -43,9 +43,10 @@ jobs and reports, and the import as one transaction.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,7 @@ from perks.people.import_plan import (
     ImportPlan,
     RowError,
     plan_import,
+    plan_rows,
 )
 from perks.people.import_plan import (
     MAX_IMPORT_ROWS as MAX_IMPORT_ROWS,  # the upload page states it
@@ -514,6 +516,42 @@ def apply_import(
         return _import(text, actor=actor, filename=filename, progress=progress)
 
 
+def import_rows(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    actor: User | None,
+    filename: str,
+) -> ImportResult:
+    """Import a table already split into cells (the API's records, ``plan_rows``) as
+    ``apply_import`` imports a file, with its rules, but flushed only: the caller commits
+    (with what else belongs to the same request). The ``people.import`` audit event's hash is
+    that of the rows' cells (``rows_sha256``).
+
+    Raises:
+        ValidationFailed: some row is bad (nothing is written); ``details["errors"]`` holds
+            every ``RowError``, numbered as ``plan_rows`` numbers them.
+        Conflict: someone changed the directory while the rows were written.
+    """
+    return _write(
+        plan_rows(columns, rows, actor=actor),
+        actor=actor,
+        filename=filename,
+        sha256=lambda: rows_sha256(columns, rows),
+        progress=None,
+    )
+
+
+def rows_sha256(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """The fingerprint of a table of cells: the header and each row, their cells separated
+    by the unit separator and the rows by the record separator (control characters no cell
+    of a people file holds)."""
+    digest = hashlib.sha256("\x1f".join(columns).encode("utf-8"))
+    for row in rows:
+        digest.update(("\x1e" + "\x1f".join(row)).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def _import(
     text: str | Iterable[str],
     *,
@@ -525,7 +563,35 @@ def _import(
     upload: PeopleImport | None = None,
 ) -> ImportResult:
     """Plan, refuse if anything is bad, write, audit. Flushes only: the caller commits."""
-    plan = plan_import(text, actor=actor, checked=checked)
+
+    def sha256() -> str:
+        if upload is not None:
+            return upload.sha256
+        assert isinstance(text, str)  # only a stored upload is read in pieces
+        return content_sha256(text)
+
+    return _write(
+        plan_import(text, actor=actor, checked=checked),
+        actor=actor,
+        filename=filename,
+        sha256=sha256,
+        progress=progress,
+        finishing=finishing,
+        upload=upload,
+    )
+
+
+def _write(
+    plan: ImportPlan,
+    *,
+    actor: User | None,
+    filename: str,
+    sha256: Callable[[], str],
+    progress: Callable[[int], None] | None,
+    finishing: Callable[[int, int], None] | None = None,
+    upload: PeopleImport | None = None,
+) -> ImportResult:
+    """Refuse ``plan`` if anything is bad, else write it and audit. Flushes only."""
     if plan.errors:
         raise ValidationFailed(
             ngettext(
@@ -541,17 +607,12 @@ def _import(
         raise Conflict(
             _("Someone changed the directory while the file was imported. Check it again.")
         ) from error
-    if upload is not None:
-        sha256 = upload.sha256
-    else:
-        assert isinstance(text, str)  # only a stored upload is read in pieces
-        sha256 = content_sha256(text)
     audit.record(
         "people.import",
         actor=actor,
         target=upload,
         filename=filename,
-        sha256=sha256,
+        sha256=sha256(),
         rows=plan.total_rows,
         created=result.created,
         updated=result.updated,

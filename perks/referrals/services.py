@@ -8,7 +8,7 @@ visitor sends ever becomes a redirect target.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from perks.db import transaction, utcnow
+from perks.db import PROBE_LIMIT, probing, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.models import User
@@ -282,11 +282,25 @@ def _among(column: Any, values: Sequence[Any], array_type: Any) -> Iterator[Any]
         yield column.in_(values[start : start + ID_CHUNK])
 
 
+def _selecting(
+    column: Any, values: Sequence[Any], array_type: Any, *conditions: Any
+) -> Iterator[Any]:
+    """Statements reading ``column`` of the links whose ``column`` is one of ``values`` (and
+    that meet ``conditions``): on PostgreSQL, up to ``PROBE_LIMIT`` values, one index look-up
+    each (``perks.db.probing``: the same cost whatever the number of links); otherwise as
+    ``_among``."""
+    if values and len(values) <= PROBE_LIMIT and db.session.get_bind().dialect.name == "postgresql":
+        yield probing([column], column, _array(values, array_type), *conditions)
+        return
+    for condition in _among(column, values, array_type):
+        yield select(column).where(condition, *conditions)
+
+
 def _taken_codes(codes: Sequence[str]) -> set[str]:
     """Those of ``codes`` some link already has."""
     taken: set[str] = set()
-    for condition in _among(ReferralLink.code, codes, String):
-        taken.update(db.session.scalars(select(ReferralLink.code).where(condition)))
+    for statement in _selecting(ReferralLink.code, codes, String):
+        taken.update(db.session.scalars(statement))
     return taken
 
 
@@ -359,7 +373,7 @@ def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: da
     )
 
 
-def give_default_links(user_ids: Sequence[int]) -> int:
+def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozenset()) -> int:
     """A default link for each of the people ``user_ids`` who has none (flush only; the
     caller commits).
 
@@ -369,6 +383,9 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     again, for those rows only. If the insert still clashes (a link made meanwhile by another
     transaction under one of the codes), the taken codes are redrawn and it is tried again.
 
+    ``new`` are those of ``user_ids`` added in this transaction: nothing can refer to them
+    yet, so they are not looked for among the links (a batch of new people, one query less).
+
     Returns how many links were made.
 
     Raises:
@@ -376,12 +393,9 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     """
     ids = list(dict.fromkeys(user_ids))
     having: set[int] = set()
-    for condition in _among(ReferralLink.user_id, ids, Integer):
-        having.update(
-            db.session.scalars(
-                select(ReferralLink.user_id).where(ReferralLink.is_default, condition)
-            )
-        )
+    known = [user_id for user_id in ids if user_id not in new]
+    for statement in _selecting(ReferralLink.user_id, known, Integer, ReferralLink.is_default):
+        having.update(db.session.scalars(statement))
     missing = [user_id for user_id in ids if user_id not in having]
     if not missing:
         return 0
@@ -401,10 +415,12 @@ def give_default_links(user_ids: Sequence[int]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def on_people_activated(sender: Sequence[int], **_: object) -> None:
+def on_people_activated(
+    sender: Sequence[int], *, new: Collection[int] = frozenset(), **_: object
+) -> None:
     """Receiver of ``people_activated``: their default links, as soon as they are added or
     re-activated (in that transaction)."""
-    give_default_links(sender)
+    give_default_links(sender, new=new)
 
 
 def ensure_default_link(user: User) -> ReferralLink:

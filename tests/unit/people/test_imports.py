@@ -544,3 +544,57 @@ def test_hr_import_cannot_change_someone_with_admin_rights(app):
     assert [error.line for error in plan.errors] == [2]
     unchanged = plan_import("email,name\nboss@example.com,Boss\n", actor=hr)
     assert unchanged.errors == []
+
+
+# Rows given as cells (the API's records) ------------------------------------------------------
+
+
+def test_rows_given_as_cells_are_checked_and_numbered_as_the_lines_of_a_file(app):
+    columns = ["employee_number", "email", "name", "hire_date"]
+    rows = [
+        ["NV1", "an@congty.vn", "Nguyễn Văn An", "2024-01-02"],
+        ["NV2", "not an e-mail", "Trần Bình", "32/13/2020"],
+        ["NV3", "an@congty.vn", "Lê Chi\nthứ hai", ""],
+    ]
+    from_cells = import_plan.plan_rows(columns, rows, actor=None)
+    assert errors_on(from_cells) == {
+        3: "“not an e-mail” is not a valid e-mail address. | The hire date “32/13/2020” is not"
+        " a date: use YYYY-MM-DD or DD/MM/YYYY.",
+        4: "The e-mail an@congty.vn is already on line 2.",
+    }
+    with pytest.raises(ValidationFailed):
+        imports.import_rows(columns, rows, actor=None, filename="API")
+    assert people_count() == 0
+    assert errors_on(import_plan.plan_rows(columns, [["", "", "", ""]], actor=None)) == {
+        1: "The file has a header but no people."
+    }
+    assert errors_on(
+        import_plan.plan_rows(columns, [["NV1", "a\x00@b.vn", "A", ""]], actor=None)
+    ) == {1: "This is not a CSV file."}
+
+
+def test_rows_given_as_cells_are_written_as_the_csv_import_writes_them_and_held_people_refreshed(
+    app,
+):
+    held = UserFactory(email="an@congty.vn", name="An", employee_number="NV1")
+    admin = UserFactory(roles={Role.ADMIN})
+    result = imports.import_rows(
+        ["employee_number", "email", "name", "department"],
+        [
+            ["NV1", "an@congty.vn", "Nguyễn Văn An", "Kinh doanh"],
+            ["NV2", "binh@congty.vn", "Bình", ""],
+        ],
+        actor=admin,
+        filename="API: hr",
+    )
+    assert (result.created, result.updated) == (1, 1)
+    assert held.name == "Nguyễn Văn An"  # the object the caller holds is read again
+    assert person("binh@congty.vn").employee_number == "NV2"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "people.import")).one()
+    assert event.details["sha256"] == imports.rows_sha256(
+        ["employee_number", "email", "name", "department"],
+        [
+            ["NV1", "an@congty.vn", "Nguyễn Văn An", "Kinh doanh"],
+            ["NV2", "binh@congty.vn", "Bình", ""],
+        ],
+    )
