@@ -434,19 +434,6 @@ def filtered_totals(chosen: CommissionFilter) -> Totals:
     return _totals(_filtered(query, chosen))
 
 
-def people_with_commissions() -> list[tuple[int, str]]:
-    return [
-        (user_id, name)
-        for user_id, name in db.session.execute(
-            select(User.id, User.name)
-            .where(
-                User.id.in_(select(CommissionTotal.user_id).where(CommissionTotal.commissions > 0))
-            )
-            .order_by(User.name, User.id)
-        )
-    ]
-
-
 FLAGGED_PER_PAGE = 50
 
 
