@@ -3,7 +3,8 @@
 ``overview_snapshot`` holds, per overview and window, its figures as JSON in parts (part 0
 the head; the company stats' people in further parts), with the moment they were computed
 (``perks.referrals.snapshots``). Nothing to fill: the first page view or the scheduled job
-computes them. The downgrade drops the table.
+computes them. Also ``ix_commission_user_id_created_at``: a person's commissions newest first
+(the earnings page) without scanning everyone's. The downgrade drops both.
 
 Revision ID: 0033
 Revises: 0030
