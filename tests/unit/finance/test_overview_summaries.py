@@ -121,7 +121,9 @@ def _assert_overviews_are_the_facts() -> None:
         for c in mine:
             expected[(c.state, c.currency)] += c.amount
         assert shown == dict(expected), user_id
-        assert queries.commissions_page(user_id, 1).total == len(mine)
+        first_page = queries.commissions_page(user_id, 1)
+        assert first_page.total == len(mine)
+        assert len(first_page.items) == min(len(mine), queries.MY_PER_PAGE)
         balance: dict[str, int] = defaultdict(int)
         for e in entries:
             if e.user_id == user_id:
