@@ -13,7 +13,9 @@ line, its commission (in every state) and its ``earn`` ledger entry, and clicks 
 twenty a bot). The first holds one year of history; the second four years at the same rate
 (four times the orders, commissions, ledger entries and clicks; the same people). Then it
 rolls the clicks up as ``flask perks tick`` does every night, builds the overview summaries
-(``perks.commissions.summaries.rebuild``: the seed writes past the ORM) and signs in.
+(``perks.commissions.summaries.rebuild``: the seed writes past the ORM), refreshes the
+company-stats and fraud snapshots as beat does every 5 minutes
+(``perks.referrals.snapshots.refresh_all``) and signs in.
 
 Each page is requested in-process through the app's test client (server time, no network),
 in rounds of four requests: the bare page and the page at 1x, the bare page and the page at
@@ -280,6 +282,12 @@ def prepare(url: str, growth: int) -> Flask:
         started = time.perf_counter()
         rebuild()
         print(f"  built the summaries in {time.perf_counter() - started:.1f} s")
+        # company stats and fraud signals: the snapshots beat refreshes every 5 minutes
+        from perks.referrals.snapshots import refresh_all
+
+        started = time.perf_counter()
+        stored = refresh_all()
+        print(f"  refreshed {stored} overview snapshots in {time.perf_counter() - started:.1f} s")
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
     return app

@@ -96,6 +96,7 @@ def register_models() -> None:
     import perks.recognition.models
     import perks.recognition.points_models
     import perks.referrals.models
+    import perks.referrals.snapshots
     import perks.rule_history
     import perks.shop.models  # noqa: F401  every model module, for the metadata
 

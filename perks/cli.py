@@ -160,6 +160,7 @@ def tick_command() -> None:
     from perks.recognition import gifts, points
     from perks.referrals.partitions import maintain_click_partitions
     from perks.referrals.rollup import roll_up_clicks
+    from perks.referrals.snapshots import refresh_all
 
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draw entries frozen: {draws.close_due_entries()}")
@@ -178,6 +179,7 @@ def tick_command() -> None:
     click.echo(
         f"Click partitions made: {len(partitions.created)}, dropped: {len(partitions.dropped)}"
     )
+    click.echo(f"Overview snapshots refreshed: {refresh_all()}")
 
 
 @perks_cli.command("verify-draw")

@@ -180,6 +180,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CHECKOUT_RATE_LIMIT": env.get("CHECKOUT_RATE_LIMIT", "10 per minute"),
         "COMPANY_NAME": env.get("COMPANY_NAME", "Perks"),
         "PEOPLE_PER_PAGE": _int(env.get("PEOPLE_PER_PAGE"), 25),
+        # Company stats and fraud signals are read from snapshots the scheduled job refreshes
+        # every 5 minutes (perks.referrals.snapshots); a page whose snapshot is older than this
+        # many minutes computes it again. Tests: 0 (always computed).
+        "OVERVIEW_SNAPSHOT_MAX_AGE": _int(
+            env.get("OVERVIEW_SNAPSHOT_MAX_AGE"), 0 if perks_env == "testing" else 15
+        ),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Several hosts: production refuses one host's SQLite file and per-process rate limits

@@ -63,6 +63,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(hours=1),
     },
     "roll-up-clicks": {"task": "perks.referrals.roll_up_clicks", "schedule": timedelta(hours=1)},
+    # company stats and fraud signals: snapshots of every window, shown "as of" their moment
+    # (perks.referrals.snapshots.SNAPSHOT_EVERY)
+    "refresh-overviews": {
+        "task": "perks.referrals.refresh_overviews",
+        "schedule": timedelta(minutes=5),
+    },
     # PostgreSQL: click partitions made months ahead, expired ones dropped once rolled up
     "maintain-click-partitions": {
         "task": "perks.referrals.maintain_click_partitions",

@@ -52,17 +52,18 @@ def index() -> Page:
     form = CommissionFilterForm(
         request.args,
         departments=[(d.id, d.name) for d in people_services.departments()],
-        people=queries.people_with_commissions(),
         products=products,
     )
-    if request.args and not form.validate():
+    valid = not request.args or form.validate()
+    person_id = form.chosen_person() if valid else None
+    if not valid or form.person.errors:
         return render_template("commissions/finance_index.html", form=form, page=None), 400
     chosen = queries.CommissionFilter(
         start=form.start.data,
         end=form.end.data,
         state=CommissionState(form.state.data) if form.state.data else None,
         department_id=form.department.data or None,
-        user_id=form.person.data or None,
+        user_id=person_id,
         product_id=form.product.data or None,
     )
     return render_template(

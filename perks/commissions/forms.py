@@ -38,6 +38,7 @@ from perks.errors import ValidationFailed
 from perks.forms import Form, enum_choices
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
+from perks.people.services import find_person, person_label
 
 ANY_CURRENCY = ""
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$")
@@ -321,7 +322,18 @@ class CommissionFilterForm(Form):
         validators=[Optional()],
     )
     department = SelectField(_l("Department"), coerce=int, validators=[Optional()], default=0)
-    person = SelectField(_l("Person"), coerce=int, validators=[Optional()], default=0)
+    #: a search, not a list (a company has thousands of people): an id, a name, an e-mail or
+    #: an employee number; ``?person=<id>`` keeps working
+    person = StringField(
+        _l("Person"),
+        validators=[Optional(), Length(max=200)],
+        default="",
+        render_kw={
+            "type": "search",
+            "placeholder": _l("Name, e-mail or employee number"),
+            "autocomplete": "off",
+        },
+    )
     product = SelectField(_l("Product"), coerce=int, validators=[Optional()], default=0)
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
 
@@ -329,14 +341,28 @@ class CommissionFilterForm(Form):
         self,
         *args: object,
         departments: list[tuple[int, str]],
-        people: list[tuple[int, str]],
         products: list[tuple[int, str]],
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.department.choices = _options((0, _l("Any department")), departments)
-        self.person.choices = _options((0, _l("Anyone")), people)
         self.product.choices = _options((0, _l("Any product")), products)
+
+    def chosen_person(self) -> int | None:
+        """The id of the person the search field names (None: anyone), shown back as
+        "Name <e-mail>"; nobody or several: the field's error and None.
+
+        Raises nothing: check ``self.person.errors``."""
+        text = (self.person.data or "").strip()
+        if not text:
+            return None
+        try:
+            person = find_person(text)
+        except ValidationFailed as error:
+            self.person.errors = [*self.person.errors, error.message]
+            return None
+        self.person.data = person_label(person)
+        return person.id
 
 
 class PersonPreviewForm(Form):

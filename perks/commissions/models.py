@@ -331,6 +331,8 @@ class Commission(TimestampMixin, Base):
         Index("ix_commission_user_id_state", "user_id", "state"),
         Index("ix_commission_state_payable_at", "state", "payable_at"),
         Index("ix_commission_created_at", "created_at"),
+        # a person's commissions newest first (the earnings page), whatever the table's size
+        Index("ix_commission_user_id_created_at", "user_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

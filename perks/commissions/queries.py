@@ -41,6 +41,9 @@ S = CommissionState
 #: the states whose totals head the earnings pages, in the order they happen
 TOTAL_STATES = (S.PENDING, S.EARNED, S.PAYABLE, S.PAID)
 PER_PAGE = 50
+#: a person's own commissions a page (the earnings page, opened daily and on phones: its
+#: cost stays that of a page, not of a person's whole history)
+MY_PER_PAGE = 20
 #: months in the earnings chart
 CHART_MONTHS = 12
 
@@ -229,7 +232,7 @@ def commissions_page(user_id: int, page: int) -> Pagination:
         select=query,
         total=total or 0,
         page=max(page, 1),
-        per_page=PER_PAGE,
+        per_page=MY_PER_PAGE,
         max_per_page=None,
         error_out=False,
     )
@@ -432,19 +435,6 @@ def filtered_totals(chosen: CommissionFilter) -> Totals:
         Commission.state, Commission.currency
     )
     return _totals(_filtered(query, chosen))
-
-
-def people_with_commissions() -> list[tuple[int, str]]:
-    return [
-        (user_id, name)
-        for user_id, name in db.session.execute(
-            select(User.id, User.name)
-            .where(
-                User.id.in_(select(CommissionTotal.user_id).where(CommissionTotal.commissions > 0))
-            )
-            .order_by(User.name, User.id)
-        )
-    ]
 
 
 FLAGGED_PER_PAGE = 50

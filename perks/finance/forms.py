@@ -24,6 +24,7 @@ from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
 from perks.forms import Form
+from perks.people.services import find_person, person_label
 
 PERIOD_CHOICES = [
     SelectChoice("month", _l("Month")),
@@ -72,7 +73,18 @@ class ReportForm(Form):
     # No Optional(): it would accept "  " (it clears the choice check's error); "" is listed.
     currency = SelectField(_l("Currency"), default="")
     department = SelectField(_l("Department"), validators=[Optional()], default="")
-    person = SelectField(_l("Person"), validators=[Optional()], default="")
+    #: a search, not a list (a company has thousands of people): an id (the report's links),
+    #: a name, an e-mail or an employee number; ``?person=`` keeps working
+    person = StringField(
+        _l("Person"),
+        validators=[Optional(), Length(max=200)],
+        default="",
+        render_kw={
+            "type": "search",
+            "placeholder": _l("Name, e-mail or employee number"),
+            "autocomplete": "off",
+        },
+    )
     product = SelectField(_l("Product"), validators=[Optional()], default="")
     state = SelectField(_l("State"), validators=[Optional()], default="")
     kind = SelectField(_l("Entry"), validators=[Optional()], default="")
@@ -84,7 +96,6 @@ class ReportForm(Form):
         today: date,
         currencies: list[str],
         departments: list[tuple[int, str]],
-        people: list[tuple[int, str]],
         products: list[tuple[int, str]],
         **kwargs: Any,
     ) -> None:
@@ -103,7 +114,6 @@ class ReportForm(Form):
             [("", _l("Any department")), (NONE_KEY, _l("No department"))]
             + [(str(i), name) for i, name in departments]
         )
-        self.person.choices = _options([("", _l("Anyone"))] + [(str(i), n) for i, n in people])
         self.product.choices = _options(
             [("", _l("Any product")), (NONE_KEY, _l("No product (adjustments, payouts)"))]
             + [(str(i), name) for i, name in products]
@@ -122,11 +132,21 @@ class ReportForm(Form):
             return periods.custom_period(self.start.data, self.end.data)
         return periods.parse_month(self.month.data or "")
 
+    def chosen_person(self) -> int | None:
+        """The id of the person the search field names (None: anyone); shows them back as
+        "Name <e-mail>". Raises ValidationFailed (nobody, or several people match)."""
+        text = (self.person.data or "").strip()
+        if not text:
+            return None
+        person = find_person(text)
+        self.person.data = person_label(person)
+        return person.id
+
     def to_filter(self) -> ReportFilter:
         """The filter chosen. Raises ValidationFailed (bad period or option)."""
         department_id, no_department = _id_or_none(self.department.data or "")
         product_id, no_product = _id_or_none(self.product.data or "")
-        person_id, _none = _id_or_none(self.person.data or "")
+        person_id = self.chosen_person()
         return ReportFilter(
             period=self.chosen_period(),
             currency=self.currency.data or None,

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, func, select, type_coerce
+from sqlalchemy import Select, String, case, func, select, type_coerce
 
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.commissions.summaries import CommissionTotal, LedgerDay
@@ -215,11 +215,47 @@ class ReportRow:
         self.entries += count
 
 
+#: the report by person shows this many people a page, most earned first
+PEOPLE_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """Which page of a report's rows is shown (what ``pager`` needs)."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
 @dataclass
 class Report:
     grouping: str
     chosen: ReportFilter
+    #: the rows shown: every group, or one page of them (by person, ``paged``)
     rows: list[ReportRow] = field(default_factory=list)
+    #: by person: which page of the people ``rows`` are (most earned first); None: every group
+    paged: RowsPage | None = None
     #: per currency: the sum over every group
     totals: dict[str, ReportRow] = field(default_factory=dict)
     #: per currency: the sum of the matching ledger entries, asked of the database directly
@@ -296,15 +332,96 @@ def _labels(grouping: str, keys: set[Any]) -> dict[Any, str]:
     return labels
 
 
-def commission_report(chosen: ReportFilter, grouping: str) -> Report:
-    """The report of ``chosen`` grouped by ``grouping`` (one of ``GROUPINGS``), in three
-    statements whatever the data: the groups, their labels, the ledger sums.
+def _people_page(chosen: ReportFilter, page: int, per_page: int) -> Report:
+    """The report by person from ``ledger_day``, one page of people (most earned first, then
+    by id), with every person's totals: four statements whatever the number of people."""
+    report = Report(grouping="person", chosen=chosen)
+    for currency, kind, amount, count in db.session.execute(
+        days_query(
+            select(
+                LedgerDay.currency,
+                LedgerDay.kind,
+                func.sum(LedgerDay.amount),
+                func.sum(LedgerDay.entries),
+            ),
+            chosen,
+        ).group_by(LedgerDay.currency, LedgerDay.kind)
+    ):
+        total = report.totals.setdefault(currency, ReportRow("total", _("Total"), currency))
+        total.add(kind, int(amount or 0), int(count))
+    groups = days_query(select(LedgerDay.user_id, LedgerDay.currency), chosen).group_by(
+        LedgerDay.user_id, LedgerDay.currency
+    )
+    count = db.session.scalar(select(func.count()).select_from(groups.subquery())) or 0
+    report.paged = RowsPage(max(min(page, (count + per_page - 1) // per_page), 1), per_page, count)
+
+    def of(kind: EntryKind) -> Any:
+        return func.sum(case((LedgerDay.kind == kind, LedgerDay.amount), else_=0))
+
+    earned = of(EntryKind.EARN)
+    rows = db.session.execute(
+        days_query(
+            select(
+                LedgerDay.user_id,
+                User.name,
+                User.employee_number,
+                LedgerDay.currency,
+                earned,
+                of(EntryKind.REVERSAL),
+                of(EntryKind.ADJUSTMENT),
+                func.sum(LedgerDay.amount)
+                - func.sum(
+                    case(
+                        (
+                            LedgerDay.kind.in_(
+                                [EntryKind.EARN, EntryKind.REVERSAL, EntryKind.ADJUSTMENT]
+                            ),
+                            LedgerDay.amount,
+                        ),
+                        else_=0,
+                    )
+                ),
+                func.sum(LedgerDay.entries),
+            ),
+            chosen,
+        )
+        .group_by(LedgerDay.user_id, User.name, User.employee_number, LedgerDay.currency)
+        .order_by(earned.desc(), LedgerDay.user_id, LedgerDay.currency)
+        .limit(per_page)
+        .offset((report.paged.page - 1) * per_page)
+    )
+    for user_id, name, number, currency, earn, taken, adjusted, paid, entries in rows:
+        report.rows.append(
+            ReportRow(
+                key=str(user_id),
+                label=f"{name} ({number})" if number else name,
+                currency=currency,
+                earned=int(earn or 0),
+                taken_back=int(taken or 0),
+                adjustments=int(adjusted or 0),
+                paid_out=int(paid or 0),
+                entries=int(entries or 0),
+            )
+        )
+    report.ledger_sums = ledger_sums(chosen)
+    return report
+
+
+def commission_report(
+    chosen: ReportFilter, grouping: str, page: int = 1, per_page: int | None = None
+) -> Report:
+    """The report of ``chosen`` grouped by ``grouping`` (one of ``GROUPINGS``), in three or
+    four statements whatever the data: the groups, their labels, the ledger sums. By person
+    from the summaries, one page of ``per_page`` people (``page``; default
+    ``PEOPLE_PER_PAGE``), most earned first, with the totals of everyone.
 
     Raises:
         ValueError: an unknown grouping (the forms only offer the known ones).
     """
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
+    if grouping == "person" and summarised(chosen, grouping):
+        return _people_page(chosen, page, per_page or PEOPLE_PER_PAGE)
     if summarised(chosen, grouping):
         column = (LedgerDay.user_id if grouping == "person" else User.department_id).label(
             "group_key"
@@ -465,13 +582,13 @@ def chart_currency(report: Report, default: str) -> str:
 class FilterChoices:
     currencies: list[str]
     departments: list[tuple[int, str]]
-    people: list[tuple[int, str]]
     products: list[tuple[int, str]]
 
 
 def filter_choices(default_currency: str) -> FilterChoices:
-    """The options of the report's filters (five statements), from the summaries: people
-    with commissions or adjustments, the currencies of both."""
+    """The options of the report's filters (four statements), from the summaries: the
+    currencies of commissions and adjustments. People are searched, not listed
+    (``ReportForm.person``)."""
     # from the summaries: commissions' currencies, and adjustments' (adjustments and payouts
     # are the only entries without a commission; a payout pays commissions' currencies)
     currencies = set(db.session.scalars(select(CommissionTotal.currency).distinct()))
@@ -486,19 +603,8 @@ def filter_choices(default_currency: str) -> FilterChoices:
             select(Department.id, Department.name).order_by(Department.name)
         )
     ]
-    people = [
-        (user_id, name)
-        for user_id, name in db.session.execute(
-            select(User.id, User.name)
-            .where(
-                User.id.in_(select(CommissionTotal.user_id))
-                | User.id.in_(adjusted.with_only_columns(LedgerDay.user_id))
-            )
-            .order_by(User.name, User.id)
-        )
-    ]
     products = sorted(
         ((p.id, p.name) for p in db.session.scalars(select(Product))),
         key=lambda item: (item[1].casefold(), item[0]),
     )
-    return FilterChoices(sorted(currencies), departments, people, products)
+    return FilterChoices(sorted(currencies), departments, products)

@@ -74,7 +74,6 @@ def _report_form() -> ReportForm:
         today=company_today(),
         currencies=choices.currencies,
         departments=choices.departments,
-        people=choices.people,
         products=choices.products,
     )
 
@@ -114,7 +113,7 @@ def reports_page() -> Page:
     if chosen is None:
         return render_template("finance/reports.html", form=form, report=None), 400
     grouping = form.group.data if form.group.data in reports.GROUPINGS else "person"
-    report = reports.commission_report(chosen, grouping)
+    report = reports.commission_report(chosen, grouping, page=form.page.data or 1)
     currency = reports.chart_currency(report, current_app.config["DEFAULT_CURRENCY"])
     return render_template(
         "finance/reports.html",

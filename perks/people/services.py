@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
@@ -115,6 +117,74 @@ def search_people(
     if active is not None:
         statement = statement.where(User.active.is_(active))
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+#: a person named in a search field as shown back to finance: "Name <e-mail>"
+_NAMED = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*$")
+#: how many people an ambiguous search names in its message
+FIND_SHOWN = 5
+
+
+def find_person(text: str) -> User:
+    """The one person ``text`` names: an id (the filters' links), an e-mail address or an
+    employee number (exactly, any case), "Name <e-mail>" (as the field shows a person back), or
+    a part of one name (when only one person's name contains it). One or two statements.
+
+    Raises:
+        ValidationFailed: nobody matches, or several people do (the message names a few).
+    """
+    text = text.strip()
+    named = _NAMED.search(text)
+    if named:
+        text = named.group(1)
+    lowered = text.lower()
+    if text.isdigit():
+        found = db.session.get(User, int(text))
+        if found is not None:
+            return found
+    exact = db.session.scalars(
+        select(User)
+        .where(
+            or_(
+                func.lower(User.email) == lowered,
+                func.lower(func.coalesce(User.employee_number, "")) == lowered,
+            )
+        )
+        .order_by(User.id)
+        .limit(2)
+    ).all()
+    if len(exact) == 1:
+        return exact[0]
+    like = "%" + lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matches = (
+        exact
+        or db.session.scalars(
+            select(User)
+            .where(func.lower(User.name).like(like, escape="\\"))
+            .order_by(User.name, User.id)
+            .limit(FIND_SHOWN + 1)
+        ).all()
+    )
+    if not matches:
+        raise ValidationFailed(
+            _("Nobody matches “%(text)s”: type a name, an e-mail or an employee number.", text=text)
+        )
+    if len(matches) > 1:
+        shown = ", ".join(f"{m.name} <{m.email}>" for m in matches[:FIND_SHOWN])
+        raise ValidationFailed(
+            _(
+                "Several people match “%(text)s” (%(shown)s…): type more of the name, or the "
+                "e-mail or employee number.",
+                text=text,
+                shown=shown,
+            )
+        )
+    return matches[0]
+
+
+def person_label(user: User) -> str:
+    """How a search field shows a chosen person back (``find_person`` reads it again)."""
+    return f"{user.name} <{user.email}>"
 
 
 def departments() -> list[Department]:

@@ -21,7 +21,7 @@ from perks.charts import PALETTE, Series, bar_chart, line_chart
 from perks.money import Money
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
-from perks.referrals import fraud, stats
+from perks.referrals import fraud, snapshots, stats
 from perks.referrals.attribution import AttributionReason
 from perks.referrals.periods import Period, Window
 from perks.referrals.stats import Bucket
@@ -127,7 +127,7 @@ def team() -> str:
 def company() -> str:
     window = _window()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    result = stats.company_stats(window, page=page, per_page=current_app.config["PEOPLE_PER_PAGE"])
+    result = snapshots.company(window, page=page, per_page=current_app.config["PEOPLE_PER_PAGE"])
     departments = bar_chart(
         [row.name or _("No department") for row in result.departments],
         [
@@ -156,9 +156,11 @@ def company() -> str:
 @roles_required(Role.FINANCE)
 def fraud_page() -> str:
     window = _window(fraud.FRAUD_DAYS, default=fraud.FRAUD_DAYS[1])
+    snapshot = snapshots.fraud_signals(window)
     return render_template(
         "referrals/fraud.html",
-        signals=fraud.fraud_signals(window),
+        signals=snapshot.signals,
+        as_of=snapshot.as_of,
         window=window,
         choices=fraud.FRAUD_DAYS,
         rules=fraud,

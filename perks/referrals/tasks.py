@@ -19,3 +19,12 @@ def maintain_click_partitions() -> int:
     """PostgreSQL: make the coming months' click partitions, drop the expired ones whose days
     are rolled up (an advisory lock serialises hosts). Returns how many were dropped."""
     return len(maintain_partitions().dropped)
+
+
+@shared_task(name="perks.referrals.refresh_overviews")
+def refresh_overviews() -> int:
+    """Company stats and fraud signals of every window the pages offer, computed and stored
+    again (idempotent; ``perks.referrals.snapshots``). Returns how many were stored."""
+    from perks.referrals.snapshots import refresh_all
+
+    return refresh_all()

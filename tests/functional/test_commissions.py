@@ -190,6 +190,37 @@ def test_finance_filters_commissions_by_state_person_department_product_and_peri
     assert client.get("/finance/commissions?start=yesterday").status_code == 400
 
 
+def test_finance_finds_the_person_by_name_e_mail_or_employee_number(client, rule):
+    ana = factories.UserFactory(name="Ana Sales", employee_number="NV-77")
+    bao = factories.UserFactory(name="Bao Other")
+    factories.UserFactory(name="Bao Second")
+    first, second = referred_order(employee=ana), referred_order(employee=bao)
+    pay(first)
+    pay(second)
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+
+    def numbers(person: str) -> set[str]:
+        answer = client.get("/finance/commissions", query_string={"person": person})
+        assert answer.status_code == 200, person
+        text = text_of(answer)
+        return {n for n in (first.number, second.number) if n in text}
+
+    assert numbers("nv-77") == {first.number}
+    assert numbers(bao.email.upper()) == {second.number}
+    assert numbers("bao oth") == {second.number}
+    assert numbers(f"Whatever <{ana.email}>") == {first.number}
+    # the field shows the person back, and that text finds them again
+    html = client.get("/finance/commissions", query_string={"person": "ana"}).get_data(as_text=True)
+    assert f"Ana Sales &lt;{ana.email}&gt;" in html
+    several = client.get("/finance/commissions?person=bao")
+    assert several.status_code == 400
+    assert "Several people match" in text_of(several)
+    nobody = client.get("/finance/commissions?person=zzz-nobody")
+    assert nobody.status_code == 400
+    assert "Nobody matches" in text_of(nobody)
+    assert client.get("/finance/commissions?person=%25").status_code == 400
+
+
 def test_finance_totals_follow_the_filters(client, rule):
     a = referred_order()
     b = referred_order()

@@ -15,6 +15,7 @@ from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.extensions import db
+from perks.finance import reports
 from perks.finance.models import BatchStatus, PayoutBatch
 from perks.i18n import company_today
 from perks.mail import OutboxMessage
@@ -66,6 +67,37 @@ def test_drilling_down_shows_the_lines_of_one_group(client, login_as):
     mine = next(text for text in lines if "Nguyễn An" in text)
     assert order.number in mine
     assert other.number not in mine
+
+
+def test_the_report_by_person_is_paged_most_earned_first_and_the_search_finds_one(
+    client, login_as, monkeypatch
+):
+    people = [factories.UserFactory(name=f"Người {n}") for n in range(3)]
+    for quantity, person in enumerate(people, start=1):
+        payable_order(person, quantity=quantity)
+    login_as(Role.FINANCE)
+    monkeypatch.setattr(reports, "PEOPLE_PER_PAGE", 2)
+    first = client.get("/finance/reports?group=person").get_data(as_text=True)
+    second = client.get("/finance/reports?group=person&page=2").get_data(as_text=True)
+    assert "Người 2" in first
+    assert "Người 1" in first
+    assert "Người 0" not in first
+    assert first.index("Người 2") < first.index("Người 1")
+    assert "Người 0" in second
+    assert "Người 2" not in second
+    assert "ties to the ledger" in first
+    assert "ties to the ledger" in second
+    one = client.get("/finance/reports", query_string={"person": people[1].email})
+    assert one.status_code == 200
+    html = one.get_data(as_text=True)
+    assert "Người 1" in html
+    assert "Người 2" not in html
+    by_id = client.get(f"/finance/reports?person={people[1].id}").get_data(as_text=True)
+    assert "Người 1" in by_id
+    assert "Người 0" not in by_id
+    nobody = client.get("/finance/reports?person=zzz-nobody")
+    assert nobody.status_code == 400
+    assert "Nobody matches" in nobody.get_data(as_text=True)
 
 
 def test_a_bad_period_is_a_clear_400(client, login_as):
