@@ -6,7 +6,7 @@ the head; the company stats' people in further parts), with the moment they were
 computes them. Also ``ix_commission_user_id_created_at``: a person's commissions newest first
 (the earnings page) without scanning everyone's. The downgrade drops both.
 
-Revision ID: 0033
+Revision ID: 0031
 Revises: 0030
 Create Date: 2026-12-04 21:40:00
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0033"
+revision = "0031"
 down_revision = "0030"
 branch_labels = None
 depends_on = None
