@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -285,3 +286,33 @@ def refuse_changes(model: type, error: type[Exception], *, noun: str, plural: st
         mapper = state.bind_mapper
         if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is model:
             raise error(f"{plural} cannot be updated or deleted")
+
+
+@dataclass(frozen=True)
+class PageOf:
+    """Which page of a list counted elsewhere is shown: what the ``pager`` macro reads, with
+    the names of Flask-SQLAlchemy's ``Pagination`` (for lists that are not one query)."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1

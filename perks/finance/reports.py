@@ -24,6 +24,7 @@ from sqlalchemy import Select, String, case, func, select, type_coerce
 
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.commissions.summaries import CommissionTotal, LedgerDay
+from perks.db import PageOf
 from perks.extensions import db
 from perks.finance.periods import Period
 from perks.i18n import company_zone
@@ -219,35 +220,6 @@ class ReportRow:
 PEOPLE_PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class RowsPage:
-    """Which page of a report's rows is shown (what ``pager`` needs)."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 @dataclass
 class Report:
     grouping: str
@@ -255,7 +227,7 @@ class Report:
     #: the rows shown: every group, or one page of them (by person, ``paged``)
     rows: list[ReportRow] = field(default_factory=list)
     #: by person: which page of the people ``rows`` are (most earned first); None: every group
-    paged: RowsPage | None = None
+    paged: PageOf | None = None
     #: per currency: the sum over every group
     totals: dict[str, ReportRow] = field(default_factory=dict)
     #: per currency: the sum of the matching ledger entries, asked of the database directly
@@ -353,7 +325,7 @@ def _people_page(chosen: ReportFilter, page: int, per_page: int) -> Report:
         LedgerDay.user_id, LedgerDay.currency
     )
     count = db.session.scalar(select(func.count()).select_from(groups.subquery())) or 0
-    report.paged = RowsPage(max(min(page, (count + per_page - 1) // per_page), 1), per_page, count)
+    report.paged = PageOf(max(min(page, (count + per_page - 1) // per_page), 1), per_page, count)
 
     def of(kind: EntryKind) -> Any:
         return func.sum(case((LedgerDay.kind == kind, LedgerDay.amount), else_=0))

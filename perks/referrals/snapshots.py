@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from perks.db import Base, transaction, utcnow
+from perks.db import Base, PageOf, transaction, utcnow
 from perks.extensions import db
 from perks.i18n import company_today
 from perks.money import Money
@@ -87,33 +87,10 @@ def _person(data: list[Any]) -> stats.PersonRow:
 
 
 @dataclass(frozen=True)
-class PeoplePage:
+class PeoplePage(PageOf):
     """A page of a snapshot's people (what the template and ``pager`` read)."""
 
-    items: list[stats.PersonRow]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
+    items: list[stats.PersonRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -273,7 +250,7 @@ def _people_page(name: str, total: int, page: int, per_page: int) -> PeoplePage:
             for i, data in enumerate(json.loads(payload)):
                 if first <= offset + i < last:
                     rows.append(_person(data))
-    return PeoplePage(rows, page, per_page, total)
+    return PeoplePage(page, per_page, total, rows)
 
 
 def refresh_company(window: Window) -> datetime:
