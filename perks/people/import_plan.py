@@ -489,21 +489,26 @@ def _cells_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> _Tabl
         if not joined.strip():
             continue
         if table.row_count >= MAX_IMPORT_ROWS:
-            table.errors.append(
-                RowError(
-                    1,
-                    _(
-                        "The file has more than %(max)d people. Split it into smaller files.",
-                        max=MAX_IMPORT_ROWS,
-                    ),
-                )
-            )
-            table.rows.clear()
-            return table
+            return _too_many(table)
         table.rows.append(parse(line, list(cells)))
         table.row_count += 1
     if not table.rows:
         table.errors.append(RowError(1, _("The file has a header but no people.")))
+    return table
+
+
+def _too_many(table: _Table) -> _Table:
+    """The table refused whole: more people than one import takes."""
+    table.rows.clear()
+    table.errors.append(
+        RowError(
+            1,
+            _(
+                "The file has more than %(max)d people. Split it into smaller files.",
+                max=MAX_IMPORT_ROWS,
+            ),
+        )
+    )
     return table
 
 
@@ -531,17 +536,7 @@ def _read_rows(
                 parse = _RowParser(table).parse
                 continue
             if table.row_count >= MAX_IMPORT_ROWS:
-                table.errors.append(
-                    RowError(
-                        1,
-                        _(
-                            "The file has more than %(max)d people. Split it into smaller files.",
-                            max=MAX_IMPORT_ROWS,
-                        ),
-                    )
-                )
-                table.rows.clear()
-                return table
+                return _too_many(table)
             table.rows.append(parse(start, cells))
             table.row_count += 1
             if checked is not None and table.row_count % CHECK_CHUNK == 0:

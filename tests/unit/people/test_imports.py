@@ -135,6 +135,12 @@ def test_too_many_rows_is_a_file_error_on_line_1(app, monkeypatch):
     plan = plan_import(csv_text(*rows, header="email,name"), actor=None)
     assert list(errors_on(plan)) == [1]
     assert "more than 3" in plan.errors[0].message
+    # the same from cells (the API's records)
+    cells = [[f"p{i}@congty.vn", f"Người {i}"] for i in range(4)]
+    plan = import_plan.plan_rows(["email", "name"], cells, actor=None)
+    assert list(errors_on(plan)) == [1]
+    assert "more than 3" in plan.errors[0].message
+    assert plan.rows == []
 
 
 def test_row_with_a_different_number_of_values_is_refused(app):
