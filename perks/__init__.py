@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from perks.auth.session import init_login
-    from perks.database import engine_options, time_out_web_statements
+    from perks.database import engine_options, sqlite_engine_options, time_out_web_statements
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from perks.i18n import select_locale, select_timezone
     from perks.jobs import celery_init_app
@@ -59,6 +59,8 @@ def register_extensions(app: Flask) -> None:
     postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     if postgresql:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config)
     db.init_app(app)
     if postgresql:
         with app.app_context():

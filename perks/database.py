@@ -14,6 +14,7 @@
   (psycopg's ``prepare_threshold`` is None unless ``DATABASE_PREPARED_STATEMENTS``), no
   ``SET`` without ``LOCAL``, only transaction-scoped advisory locks
   (``pg_advisory_xact_lock``), temporary tables dropped on commit, no ``LISTEN``.
+* On SQLite (development, the tests) a writer waits ``SQLITE_BUSY_SECONDS`` for another.
 """
 
 from __future__ import annotations
@@ -39,6 +40,23 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     if not config["DATABASE_PREPARED_STATEMENTS"]:
         connect_args["prepare_threshold"] = None  # PgBouncer's transaction pooling
     options["connect_args"] = {**connect_args, **(options.get("connect_args") or {})}
+    return options
+
+
+#: SQLite: how long a write waits for another connection's write to end before "database is
+#: locked" (the driver's default is 5 s). ``make run``'s web, worker and scheduler share one
+#: SQLite file, and a loaded machine can hold a lock longer than 5 s.
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def sqlite_engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` for SQLite: writers wait ``SQLITE_BUSY_SECONDS`` for
+    each other (what the app's config already holds wins)."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {
+        "timeout": SQLITE_BUSY_SECONDS,
+        **(options.get("connect_args") or {}),
+    }
     return options
 
 

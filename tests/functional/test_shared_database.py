@@ -22,7 +22,7 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 from perks.catalog.models import Claim, CodeMode
-from perks.database import engine_options
+from perks.database import SQLITE_BUSY_SECONDS, engine_options
 from perks.extensions import db
 from perks.people.models import Role
 from perks.shop.models import Order, OrderStatus
@@ -65,6 +65,16 @@ def test_the_engine_options_come_from_the_settings():
     # What a deployment (or a test) passes itself wins.
     own = engine_options(_settings(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 25}))
     assert own["pool_size"] == 25
+
+
+def test_on_sqlite_a_writer_waits_for_another_before_the_database_is_locked(app: Flask):
+    """``make run``'s three processes share one SQLite file: a write waits
+    ``SQLITE_BUSY_SECONDS`` (the driver's 5 s is short on a loaded machine)."""
+    if is_postgres(app):
+        pytest.skip("SQLite only: PostgreSQL writers wait on row locks, not a file lock")
+    with db.engine.connect() as connection:
+        waits_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert waits_ms == SQLITE_BUSY_SECONDS * 1000
 
 
 @pytest.fixture
