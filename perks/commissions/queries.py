@@ -178,14 +178,43 @@ def _totals(query: Select) -> Totals:
     return totals
 
 
+@dataclass(frozen=True)
+class MyCommissions:
+    """A person's commissions in figures (``commission_total``): worth per state and currency,
+    how many in all, and how many per currency."""
+
+    totals: Totals
+    count: int
+    counts: dict[str, int]
+
+    def main_currency(self, default: str) -> str:
+        """The currency most of them are in (the chart's); ties go to the first from A to Z."""
+        if not self.counts:
+            return default
+        return min(self.counts, key=lambda currency: (-self.counts[currency], currency))
+
+
+def my_commissions(user_id: int) -> MyCommissions:
+    """A person's :class:`MyCommissions`, in one statement (paid: what was paid, before
+    anything taken back since)."""
+    totals = Totals()
+    counts: dict[str, int] = {}
+    for state, currency, commissions, amount in db.session.execute(
+        select(
+            CommissionTotal.state,
+            CommissionTotal.currency,
+            CommissionTotal.commissions,
+            CommissionTotal.amount,
+        ).where(CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0)
+    ):
+        totals.by_state.setdefault(state, {})[currency] = Money(int(amount or 0), currency)
+        counts[currency] = counts.get(currency, 0) + int(commissions)
+    return MyCommissions(totals, sum(counts.values()), counts)
+
+
 def state_totals(user_id: int) -> Totals:
-    """What a person's commissions are worth now, per state and currency (paid: what was
-    paid, before anything taken back since)."""
-    return _totals(
-        select(CommissionTotal.state, CommissionTotal.currency, CommissionTotal.amount).where(
-            CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0
-        )
-    )
+    """What a person's commissions are worth now, per state and currency."""
+    return my_commissions(user_id).totals
 
 
 #: the states of a commission its referrer has earned (used, not refunded or disputed)
@@ -214,23 +243,18 @@ def earned_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
     return earned
 
 
-def commissions_page(user_id: int, page: int) -> Pagination:
-    """A person's commissions, newest first, with their orders and lines (3 statements; the
-    count from ``commission_total``)."""
+def commissions_page(user_id: int, page: int, total: int | None = None) -> Pagination:
+    """A person's commissions, newest first, with their orders and lines (2 statements, and
+    one for the count when ``total`` is not given: ``my_commissions(...).count``)."""
     query = (
         select(Commission)
         .where(Commission.user_id == user_id)
         .options(joinedload(Commission.order), joinedload(Commission.order_line))
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(CommissionTotal.commissions), 0)).where(
-            CommissionTotal.user_id == user_id
-        )
-    )
     return CountedPagination(
         select=query,
-        total=total or 0,
+        total=my_commissions(user_id).count if total is None else total,
         page=max(page, 1),
         per_page=MY_PER_PAGE,
         max_per_page=None,
@@ -310,16 +334,7 @@ def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarning
 
 def main_currency(user_id: int, default: str) -> str:
     """The currency most of a person's commissions are in (the chart's)."""
-    count = func.sum(CommissionTotal.commissions)
-    row = db.session.execute(
-        select(CommissionTotal.currency, count)
-        .where(CommissionTotal.user_id == user_id)
-        .group_by(CommissionTotal.currency)
-        .having(count > 0)
-        .order_by(count.desc(), CommissionTotal.currency)
-        .limit(1)
-    ).first()
-    return row[0] if row else default
+    return my_commissions(user_id).main_currency(default)
 
 
 # --- finance -----------------------------------------------------------------------------------

@@ -63,16 +63,17 @@ def my_earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
 def my_earnings() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     user_id = current_user.id
-    currency = queries.main_currency(user_id, current_app.config["DEFAULT_CURRENCY"])
+    mine = queries.my_commissions(user_id)
+    currency = mine.main_currency(current_app.config["DEFAULT_CURRENCY"])
     today = company_date(utcnow())
     monthly = queries.monthly_earnings(user_id, today, currency)
     profile = tax.profile_of(user_id)
     return render_template(
         "commissions/my_earnings.html",
-        totals=queries.state_totals(user_id),
+        totals=mine.totals,
         total_states=queries.TOTAL_STATES,
         balances=queries.balances_of(user_id),
-        commissions=queries.commissions_page(user_id, page),
+        commissions=queries.commissions_page(user_id, page, mine.count),
         adjustments=queries.adjustments_of(user_id),
         monthly=monthly,
         chart=my_earnings_chart(monthly),
