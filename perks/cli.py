@@ -149,12 +149,14 @@ def tick_command() -> None:
     e-mailed), grant the gift programmes' gifts
     due today (and those missed days left), expire what ended months left of the points
     allowances and credit this month's, roll up yesterday's referral clicks for the company
-    stats page, and (PostgreSQL) make the coming months' click partitions and drop the expired
-    ones already rolled up.
+    stats page, (PostgreSQL) make the coming months' click partitions and drop the expired
+    ones already rolled up, and delete the API's answers kept for an ``Idempotency-Key``
+    longer than 24 hours.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
+    from perks.api import idempotency
     from perks.catalog import claims, draws
     from perks.commissions import leavers, lifecycle
     from perks.recognition import gifts, points
@@ -180,6 +182,7 @@ def tick_command() -> None:
         f"Click partitions made: {len(partitions.created)}, dropped: {len(partitions.dropped)}"
     )
     click.echo(f"Overview snapshots refreshed: {refresh_all()}")
+    click.echo(f"API answers forgotten: {idempotency.forget_old_keys()}")
 
 
 @perks_cli.command("verify-draw")

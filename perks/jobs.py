@@ -78,6 +78,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.auth.purge_ended_sessions",
         "schedule": timedelta(days=1),
     },
+    # the API's Idempotency-Key answers, once their 24 hours are over
+    "forget-old-idempotency-keys": {
+        "task": "perks.api.forget_old_keys",
+        "schedule": timedelta(hours=6),
+    },
     "resume-background-jobs": {
         "task": "perks.background.resume_stalled",
         "schedule": timedelta(minutes=1),
@@ -86,6 +91,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 #: the modules that define tasks, imported by the worker (and by the app, for ``enqueue``)
 TASK_MODULES = (
+    "perks.api.tasks",
     "perks.auth.tasks",
     "perks.background",
     "perks.mail",

@@ -1,10 +1,15 @@
 """``Idempotency-Key``: a write sent again with the same key is answered, not done again.
 
-The first answer to a key (any status below 500) is kept for ``WINDOW`` with the hash of the
-request it answered; the same key with the same request within that time gets the same
-answer (marked ``Idempotent-Replayed: true``), with another request a 422. Keys belong to a
-token: two systems cannot collide. Kept answers older than the window are ignored, and
-replaced when the key is used again.
+The key is claimed before the write, in a transaction of its own (a row with no answer yet):
+a twin request with the same key sent while the first is still being answered gets a 409
+(as Stripe does, and the IETF draft on the header says), never a second write. The first
+answer (any status below 500) is then kept for ``WINDOW`` with the hash of the request it
+answered; the same key with the same request within that time gets the same answer (marked
+``Idempotent-Replayed: true``), with another request a 422. A write that fails (an error, or
+a 5xx answer) gives its key back, so the request can be sent again. A claim left by a
+process that died is taken over after ``ABANDONED_AFTER``. Keys belong to a token: two
+systems cannot collide. Kept answers older than the window are ignored, replaced when the
+key is used again, and deleted by the daily ``perks.api.forget_old_keys`` task.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ from typing import Any
 
 from flask import Response, json, request
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from perks import audit
 from perks.api.models import ApiToken, IdempotencyKey
 from perks.db import transaction, utcnow
-from perks.errors import ValidationFailed
+from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 
 WINDOW = timedelta(hours=24)
+#: a key claimed this long ago and still without an answer was left by a process that died
+ABANDONED_AFTER = timedelta(minutes=5)
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
@@ -34,6 +41,10 @@ class KeyReused(ValidationFailed):
     """The key was used for another request."""
 
     status_code = 422
+
+
+class KeyInUse(Conflict):
+    """A request with the same key is still being answered."""
 
 
 def request_hash() -> str:
@@ -50,12 +61,12 @@ def _kept(token: ApiToken, key: str) -> IdempotencyKey | None:
     )
 
 
-def _fresh(kept: IdempotencyKey) -> bool:
+def _age(kept: IdempotencyKey) -> timedelta:
     created = kept.created_at
     now = utcnow()
     if created.tzinfo is None:
         created = created.replace(tzinfo=now.tzinfo)
-    return now - created < WINDOW
+    return now - created
 
 
 def run_once(
@@ -66,11 +77,13 @@ def run_once(
     After a write that succeeded, an audit event ``action`` (``api.<what>``, named in
     ``perks.admin.audit_details.ACTIONS``) names the token's label (the services record their
     own events too); it is committed with the kept answer, and with what ``write`` flushed
-    without committing (one transaction for the request). A 5xx answer rolls that back.
+    without committing (one transaction for the write). A 5xx answer rolls that back.
 
     Raises:
         ValidationFailed: the key is too long.
         KeyReused: the key was used within ``WINDOW`` for another request.
+        KeyInUse: a request with the same key is still being answered.
+        Whatever ``write`` raises (its key given back first).
     """
     key = (request.headers.get(HEADER) or "").strip()
     if len(key) > MAX_KEY_LENGTH:
@@ -78,25 +91,34 @@ def run_once(
             _("The Idempotency-Key is longer than %(n)d characters.", n=MAX_KEY_LENGTH)
         )
     digest = request_hash()
-    kept: IdempotencyKey | None = None
     if key:
         kept = _kept(token, key)
-        if kept is not None and _fresh(kept):
+        if kept is not None and _age(kept) < WINDOW:
             if kept.request_sha256 != digest:
                 raise KeyReused(_("This Idempotency-Key was already used for another request."))
-            replay = Response(
-                json.dumps(kept.body), status=kept.status_code, mimetype=_mimetype(kept.body)
-            )
-            replay.headers["Idempotent-Replayed"] = "true"
-            return replay
-    # No rollback to end the read: it would make the write read the token and its owner
-    # again (each statement sees what is committed: a read holds nothing back).
-    response = write()
+            if kept.status_code is not None:
+                replay = Response(
+                    json.dumps(kept.body), status=kept.status_code, mimetype=_mimetype(kept.body)
+                )
+                replay.headers["Idempotent-Replayed"] = "true"
+                return replay
+            if _age(kept) < ABANDONED_AFTER:
+                raise KeyInUse(_in_use())
+        _claim(token, key, digest, kept)
+    try:
+        response = write()
+    except BaseException:
+        db.session.rollback()
+        if key:
+            _give_back(token, key)
+        raise
     if response.status_code >= 500:
         db.session.rollback()
+        if key:
+            _give_back(token, key)
         return response
     # What ``write`` only flushed (the people upsert) is committed here with the audit event
-    # and the kept answer; what it committed itself is not undone by a twin's key.
+    # and the answer kept for the key.
     with transaction():
         if response.status_code < 400:
             audit.record(
@@ -108,26 +130,48 @@ def run_once(
                 **audit_details,
             )
         if key:
-            if kept is not None:  # kept longer than the window: replaced
-                db.session.execute(
-                    delete(IdempotencyKey).where(
-                        IdempotencyKey.token_id == token.id, IdempotencyKey.key == key
-                    )
-                )
-            # A twin request that kept its answer a moment earlier wins: the write and its
-            # audit event stand, only this answer is not kept (no savepoint needed).
             db.session.execute(
-                _insert_key()
-                .values(
-                    token_id=token.id,
-                    key=key,
-                    request_sha256=digest,
-                    status_code=response.status_code,
-                    body=response.get_json(silent=True),
-                )
-                .on_conflict_do_nothing(index_elements=["token_id", "key"])
+                update(IdempotencyKey)
+                .where(IdempotencyKey.token_id == token.id, IdempotencyKey.key == key)
+                .values(status_code=response.status_code, body=response.get_json(silent=True))
             )
     return response
+
+
+def _in_use() -> str:
+    return _(
+        "A request with this Idempotency-Key is still being answered; send it again in a "
+        "moment to get its answer."
+    )
+
+
+def _claim(token: ApiToken, key: str, digest: str, kept: IdempotencyKey | None) -> None:
+    """Claim ``key`` for this request, in a transaction of its own: the answer kept longer
+    than the window (or a claim abandoned) is replaced. Raises KeyInUse when a twin request
+    claimed it first."""
+    with transaction():
+        if kept is not None:
+            db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == kept.id))
+        claimed = db.session.execute(
+            _insert_key()
+            .values(token_id=token.id, key=key, request_sha256=digest)
+            .on_conflict_do_nothing(index_elements=["token_id", "key"])
+        )
+        won = bool(getattr(claimed, "rowcount", 0))
+    if not won:
+        raise KeyInUse(_in_use())
+
+
+def _give_back(token: ApiToken, key: str) -> None:
+    """Delete this request's claim on ``key`` (its write failed: it may be sent again)."""
+    with transaction():
+        db.session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.token_id == token.id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.status_code.is_(None),
+            )
+        )
 
 
 def _insert_key() -> Any:
@@ -143,7 +187,8 @@ def _mimetype(body: object) -> str:
 
 
 def forget_old_keys() -> int:
-    """Delete the answers kept longer than ``WINDOW`` (a nightly job may call it)."""
+    """Delete the answers kept longer than ``WINDOW`` (and claims that old); returns how
+    many. Idempotent; raises nothing of its own."""
     with transaction():
         result = db.session.execute(
             delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - WINDOW)

@@ -68,8 +68,9 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(255))
     #: the SHA-256 of method, path and body: the same key with another request is refused
     request_sha256: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[Any] = mapped_column(JSON)
+    #: None while the first request with the key is being answered
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )

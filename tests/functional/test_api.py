@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from perks.api import tokens
-from perks.api.models import ApiToken, Scope
+from perks.api import idempotency, tokens
+from perks.api.models import ApiToken, IdempotencyKey, Scope
 from perks.audit import AuditEvent
 from perks.catalog.models import Claim, ClaimStatus
 from perks.commissions.models import Commission
@@ -192,6 +192,93 @@ def test_the_same_idempotency_key_twice_redeems_once(client: FlaskClient) -> Non
     again = client.post(url, headers=bearer(secret))  # no key: the counter's answer
     assert again.status_code == 409
     assert "Already redeemed" in again.get_json()["detail"]
+
+
+def _claimed_key(key: str, url: str, age: timedelta) -> IdempotencyKey:
+    """The row a request with ``key`` leaves while it is still being answered, ``age`` old."""
+    token = db.session.scalars(select(ApiToken)).one()
+    with current_app.test_request_context(url, method="POST"):
+        digest = idempotency.request_hash()
+    claim = IdempotencyKey(
+        token_id=token.id,
+        key=key,
+        request_sha256=digest,
+        created_at=datetime.now(UTC) - age,
+    )
+    db.session.add(claim)
+    db.session.commit()
+    return claim
+
+
+def test_a_twin_request_while_the_first_is_answered_gets_409_and_writes_nothing(
+    client: FlaskClient,
+) -> None:
+    order = paid_order()
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    url = f"/api/v1/counters/orders/{order.redemption_code}/redeem"
+    _claimed_key("till-7-0002", url, timedelta(seconds=3))
+
+    twin = client.post(url, headers=bearer(secret, **{"Idempotency-Key": "till-7-0002"}))
+    assert twin.status_code == 409
+    assert twin.mimetype == "application/problem+json"
+    assert "still being answered" in twin.get_json()["detail"]
+    db.session.refresh(order)
+    assert order.redeemed_at is None
+
+
+def test_a_claim_left_by_a_process_that_died_is_taken_over(client: FlaskClient) -> None:
+    order = paid_order()
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    url = f"/api/v1/counters/orders/{order.redemption_code}/redeem"
+    _claimed_key("till-7-0003", url, idempotency.ABANDONED_AFTER + timedelta(seconds=1))
+    headers = bearer(secret, **{"Idempotency-Key": "till-7-0003"})
+
+    first = client.post(url, headers=headers)
+    assert first.status_code == 200
+    again = client.post(url, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    kept = db.session.scalars(select(IdempotencyKey)).one()
+    assert kept.status_code == 200
+
+
+def test_a_write_that_fails_gives_its_key_back(client: FlaskClient) -> None:
+    order = paid_order()
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    url = f"/api/v1/counters/orders/{order.redemption_code}/redeem"
+    client.post(url, headers=bearer(secret))  # redeemed without a key
+    headers = bearer(secret, **{"Idempotency-Key": "till-7-0004"})
+
+    refused = client.post(url, headers=headers)
+    assert refused.status_code == 409
+    assert "Already redeemed" in refused.get_json()["detail"]
+    assert db.session.scalars(select(IdempotencyKey)).all() == []
+    assert client.post(url, headers=headers).status_code == 409  # not "still being answered"
+
+
+def test_answers_older_than_a_day_are_forgotten_by_the_scheduled_task(app: Flask) -> None:
+    from perks.jobs import BEAT_SCHEDULE
+
+    service_token(Scope.REDEMPTIONS_WRITE)
+    token = db.session.scalars(select(ApiToken)).one()
+    now = datetime.now(UTC)
+    for key, age in (("old", timedelta(hours=25)), ("new", timedelta(hours=23))):
+        db.session.add(
+            IdempotencyKey(
+                token_id=token.id,
+                key=key,
+                request_sha256="0" * 64,
+                status_code=200,
+                body={},
+                created_at=now - age,
+            )
+        )
+    db.session.commit()
+    entry = BEAT_SCHEDULE["forget-old-idempotency-keys"]
+    task = app.extensions["celery"].tasks[entry["task"]]
+    assert task.apply().get() == 1
+    assert task.apply().get() == 0
+    db.session.expire_all()
+    assert [k.key for k in db.session.scalars(select(IdempotencyKey))] == ["new"]
 
 
 def test_a_claim_looked_up_and_redeemed_answers_as_the_counter_page(client: FlaskClient) -> None:
