@@ -222,6 +222,11 @@ def test_a_twin_request_while_the_first_is_answered_gets_409_and_writes_nothing(
     assert twin.status_code == 409
     assert twin.mimetype == "application/problem+json"
     assert "still being answered" in twin.get_json()["detail"]
+    in_vietnamese = client.post(
+        url,
+        headers=bearer(secret, **{"Idempotency-Key": "till-7-0002", "Accept-Language": "vi"}),
+    )
+    assert "vẫn đang được xử lý" in in_vietnamese.get_json()["detail"]
     db.session.refresh(order)
     assert order.redeemed_at is None
 
