@@ -12,12 +12,13 @@ from decimal import Decimal
 
 from babel.dates import format_skeleton
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from perks.charts import PALETTE, Series, bar_chart, line_chart
+from perks.i18n import format_number
 from perks.money import Money
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
@@ -46,7 +47,7 @@ def bucket_label(start: date, period: Period) -> str:
 
 
 def _number(value: int) -> str:
-    return str(format_decimal(value))
+    return format_number(value)
 
 
 @bp.app_template_filter("percent_bps")
