@@ -146,15 +146,16 @@ def _in_use() -> str:
 
 
 def _claim(token: ApiToken, key: str, digest: str, kept: IdempotencyKey | None) -> None:
-    """Claim ``key`` for this request, in a transaction of its own: the answer kept longer
-    than the window (or a claim abandoned) is replaced. Raises KeyInUse when a twin request
-    claimed it first."""
-    with transaction():
+    """Claim ``key`` for this request, committed at once on a connection of its own (the
+    request's session keeps what it has read: the token and its owner are not read again):
+    the answer kept longer than the window (or a claim abandoned) is replaced. Raises
+    KeyInUse when a twin request claimed it first."""
+    with db.engine.begin() as connection:
         if kept is not None:
-            db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == kept.id))
-        claimed = db.session.execute(
-            _insert_key()
-            .values(token_id=token.id, key=key, request_sha256=digest)
+            connection.execute(delete(IdempotencyKey).where(IdempotencyKey.id == kept.id))
+        claimed = connection.execute(
+            _insert_key(connection.dialect.name)
+            .values(token_id=token.id, key=key, request_sha256=digest, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["token_id", "key"])
         )
         won = bool(getattr(claimed, "rowcount", 0))
@@ -164,8 +165,8 @@ def _claim(token: ApiToken, key: str, digest: str, kept: IdempotencyKey | None) 
 
 def _give_back(token: ApiToken, key: str) -> None:
     """Delete this request's claim on ``key`` (its write failed: it may be sent again)."""
-    with transaction():
-        db.session.execute(
+    with db.engine.begin() as connection:
+        connection.execute(
             delete(IdempotencyKey).where(
                 IdempotencyKey.token_id == token.id,
                 IdempotencyKey.key == key,
@@ -174,9 +175,9 @@ def _give_back(token: ApiToken, key: str) -> None:
         )
 
 
-def _insert_key() -> Any:
+def _insert_key(dialect: str) -> Any:
     """``INSERT`` into the kept answers, in the dialect that knows ``ON CONFLICT``."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(IdempotencyKey)
     return sqlite.insert(IdempotencyKey)
 
