@@ -349,7 +349,10 @@ def _pg_cell(column: Column, expr: Any, currency: Any, *, for_xlsx: bool) -> Any
 
 _ENTRY_ID = Column("entry_id", Cell.INT, _l("The ledger entry's number."), 10)
 _ENTRY_DATE = Column(
-    "entry_date", Cell.DATETIME, _l("When the entry was written, in company time (CSV: ISO 8601; XLSX: a date cell)."), 26
+    "entry_date",
+    Cell.DATETIME,
+    _l("When the entry was written, in company time (CSV: ISO 8601; XLSX: a date cell)."),
+    26,
 )
 _ENTRY_KIND = Column(
     "entry_kind", Cell.CODE, _l("earn (+), reversal (−), adjustment (±) or payout (−)."), 11
