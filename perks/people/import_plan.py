@@ -1037,6 +1037,7 @@ class _Planner:
         self._find_reporting_loops(rows)
         for row in rows:
             self._check_permissions(row)
+            self._check_dates_against_stored(row)
         errors = self.plan.errors
         planned_rows = self.plan.rows
         for row in rows:
@@ -1236,6 +1237,17 @@ class _Planner:
             and row.active is False
         ):
             row.error(_("You cannot deactivate yourself."))
+
+    def _check_dates_against_stored(self, row: _Row) -> None:
+        """A row that sets a stored person's hire or leaving date, but not both, is checked
+        against the other one as stored (a row that sets both was checked when it was read)."""
+        stored = row.target
+        if stored is None or (row.hire_date is ABSENT) == (row.leaving_date is ABSENT):
+            return
+        hired = stored.hire_date if row.hire_date is ABSENT else row.hire_date
+        leaving = stored.leaving_date if row.leaving_date is ABSENT else row.leaving_date
+        if isinstance(leaving, date) and isinstance(hired, date) and leaving <= hired:
+            row.error(_("The leaving date must come after the hire date."))
 
     # What a valid row will do ----------------------------------------------------------------
 

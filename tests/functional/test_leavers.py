@@ -370,6 +370,36 @@ def test_a_leaving_date_before_the_hire_date_is_refused(client, login_as):
     assert db.session.get(User, person.id).leaving_date is None
 
 
+def test_the_import_checks_a_leaving_date_against_the_stored_hire_date(app):
+    from flask_babel import force_locale
+
+    from perks.people.imports import plan_import
+
+    hired = company_today() - timedelta(days=10)
+    factories.UserFactory(email="dung@congty.vn", name="Dũng", hire_date=hired)
+    factories.UserFactory(
+        email="em@congty.vn", name="Em", leaving_date=company_today() + timedelta(days=5)
+    )
+    refused = "The leaving date must come after the hire date."
+    before = (hired - timedelta(days=1)).isoformat()
+    late_hire = (company_today() + timedelta(days=6)).isoformat()
+    with force_locale("en"):
+        leaving_too_early = plan_import(
+            f"email,name,leaving_date\ndung@congty.vn,Dũng,{before}\n", actor=None
+        )
+        hired_too_late = plan_import(
+            f"email,name,hire_date\nem@congty.vn,Em,{late_hire}\n", actor=None
+        )
+        fine = plan_import(
+            f"email,name,leaving_date\ndung@congty.vn,Dũng,{company_today().isoformat()}\n",
+            actor=None,
+        )
+    assert [(e.line, e.message) for e in leaving_too_early.errors] == [(2, refused)]
+    assert [(e.line, e.message) for e in hired_too_late.errors] == [(2, refused)]
+    assert fine.errors == []
+    assert fine.rows[0].diff[0][0] == "leaving_date"
+
+
 def test_a_leaving_date_to_come_changes_nothing_yet(app):
     person = factories.UserFactory(leaving_date=company_today() + timedelta(days=5))
     order = referred_order(person)
