@@ -9,7 +9,7 @@ answered; the same key with the same request within that time gets the same answ
 a 5xx answer) gives its key back, so the request can be sent again. A claim left by a
 process that died is taken over after ``ABANDONED_AFTER``. Keys belong to a token: two
 systems cannot collide. Kept answers older than the window are ignored, replaced when the
-key is used again, and deleted by the daily ``perks.api.forget_old_keys`` task.
+key is used again, and deleted by the scheduled ``perks.api.forget_old_keys`` task.
 """
 
 from __future__ import annotations
