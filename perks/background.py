@@ -545,7 +545,9 @@ def report_progress(
     sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as connection:
-            if sqlite:
+            waits_ms = 0
+            if sqlite:  # a progress report never waits long for the file's write lock
+                waits_ms = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
                 connection.exec_driver_sql("PRAGMA busy_timeout = 50")
             try:
                 if engine.dialect.name == "postgresql":
@@ -554,8 +556,8 @@ def report_progress(
                 connection.commit()
             finally:
                 connection.rollback()
-                if sqlite:
-                    connection.exec_driver_sql("PRAGMA busy_timeout = 5000")
+                if sqlite:  # the pooled connection waits as long as it did before
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {waits_ms}")
                     connection.commit()
     except DBAPIError as error:
         log.debug("progress of job %s not written: %s", job_id, error)

@@ -225,6 +225,20 @@ def test_progress_is_written_on_its_own_connection_while_the_work_holds_its_tran
     assert not background.report_progress(job.id, 11, 100)
 
 
+def test_a_progress_report_leaves_the_pooled_connections_waiting_as_long_as_before(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: the report shortens the file lock's wait, then restores it")
+    from perks.database import SQLITE_BUSY_SECONDS
+
+    job = queued(state=JobState.RUNNING, attempts=1)
+    db.session.commit()
+    for _ in range(3):  # the pool's connection is used again each time
+        assert background.report_progress(job.id, 10, 100, force=True)
+        with db.engine.connect() as connection:
+            waits_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert waits_ms == SQLITE_BUSY_SECONDS * 1000
+
+
 def test_progress_and_percent_as_the_page_shows_them(app):
     job = queued(state=JobState.RUNNING, attempts=1)
     assert background.report_progress(job.id, 25, 100, force=True)
