@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from perks.commissions.models import Commission, LedgerEntry
+from perks.db import PageOf
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.finance.exports import COMMISSIONS, Cell, count_rows
@@ -37,41 +38,18 @@ BATCHES_PER_PAGE = 30
 # --- the report's lines ---------------------------------------------------------------------------
 
 
-@dataclass
-class LinesPage:
+@dataclass(frozen=True)
+class LinesPage(PageOf):
     """One page of the commission lines, as plain values per column (the export's names),
     amounts as ``Money``."""
 
     items: list[dict[str, Any]]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def lines_page(chosen: ReportFilter, page: int, locale: str = "vi") -> LinesPage:
     """A page of the report's lines (two statements: the count and the page)."""
     total = count_rows(COMMISSIONS, chosen)
-    page = max(1, min(page, max(1, -(-total // LINES_PER_PAGE))))
+    page = max(1, min(page, PageOf(page, LINES_PER_PAGE, total).pages))
     query = (
         COMMISSIONS.query(chosen, locale).limit(LINES_PER_PAGE).offset((page - 1) * LINES_PER_PAGE)
     )
@@ -83,7 +61,7 @@ def lines_page(chosen: ReportFilter, page: int, locale: str = "vi") -> LinesPage
             if item[name] is not None:
                 item[name] = Money(item[name], item["currency"])
         items.append(item)
-    return LinesPage(items, page, LINES_PER_PAGE, total)
+    return LinesPage(page, LINES_PER_PAGE, total, items)
 
 
 # --- payout batches -------------------------------------------------------------------------------
