@@ -175,6 +175,22 @@ def _period(column: Any, args: dict[str, Any]) -> list[Any]:
     return conditions
 
 
+def _rows_of_subject(
+    model: type[Commission] | type[LedgerEntry], args: dict[str, Any], *conditions: Any
+) -> tuple[list[Any], str | None]:
+    """A page of ``model``'s rows (their people loaded) that meet ``conditions``: the
+    subject's (``_subject``) and made in the period asked, by id."""
+    person = _subject(args)
+    statement = (
+        select(model)
+        .options(selectinload(model.user))
+        .where(*conditions, *_period(model.created_at, args))
+    )
+    if person is not None:
+        statement = statement.where(model.user_id == person.id)
+    return _page(statement, model.id, args)
+
+
 # --- health and version -----------------------------------------------------------------------
 
 
@@ -552,14 +568,8 @@ def redeem_order(code: str) -> Response:
 @bp.response(200, schemas.CommissionPage)
 def list_commissions(args: dict[str, Any]) -> dict[str, Any]:
     """Commissions by person, state and the day they were made."""
-    person = _subject(args)
-    statement = select(Commission).options(selectinload(Commission.user))
-    if person is not None:
-        statement = statement.where(Commission.user_id == person.id)
-    if args.get("state"):
-        statement = statement.where(Commission.state == CommissionState(args["state"]))
-    statement = statement.where(*_period(Commission.created_at, args))
-    rows, cursor = _page(statement, Commission.id, args)
+    state = [Commission.state == CommissionState(args["state"])] if args.get("state") else []
+    rows, cursor = _rows_of_subject(Commission, args, *state)
     items = [
         {
             "id": c.id,
@@ -585,14 +595,8 @@ def list_commissions(args: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, schemas.LedgerPage)
 def list_ledger(args: dict[str, Any]) -> dict[str, Any]:
     """The commission ledger's entries by person, kind and day."""
-    person = _subject(args)
-    statement = select(LedgerEntry).options(selectinload(LedgerEntry.user))
-    if person is not None:
-        statement = statement.where(LedgerEntry.user_id == person.id)
-    if args.get("kind"):
-        statement = statement.where(LedgerEntry.kind == EntryKind(args["kind"]))
-    statement = statement.where(*_period(LedgerEntry.created_at, args))
-    rows, cursor = _page(statement, LedgerEntry.id, args)
+    kind = [LedgerEntry.kind == EntryKind(args["kind"])] if args.get("kind") else []
+    rows, cursor = _rows_of_subject(LedgerEntry, args, *kind)
     items = [
         {
             "id": e.id,
