@@ -212,11 +212,6 @@ def my_commissions(user_id: int) -> MyCommissions:
     return MyCommissions(totals, sum(counts.values()), counts)
 
 
-def state_totals(user_id: int) -> Totals:
-    """What a person's commissions are worth now, per state and currency."""
-    return my_commissions(user_id).totals
-
-
 #: the states of a commission its referrer has earned (used, not refunded or disputed)
 EARNED_STATES = (CommissionState.EARNED, CommissionState.PAYABLE, CommissionState.PAID)
 
@@ -330,11 +325,6 @@ def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarning
     locale = str(get_locale() or "vi")
     labels = [format_skeleton("yMMM", m, locale=locale) for m in months]
     return MonthlyEarnings(currency, months, labels, earned, taken, paid)
-
-
-def main_currency(user_id: int, default: str) -> str:
-    """The currency most of a person's commissions are in (the chart's)."""
-    return my_commissions(user_id).main_currency(default)
 
 
 # --- finance -----------------------------------------------------------------------------------
