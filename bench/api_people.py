@@ -13,6 +13,8 @@ PostgreSQL as user ``postgres``), migrates both, and writes the rows of
    service token holding ``people:write`` and an ``Idempotency-Key`` each, through the app's
    WSGI interface in this process (token check, rate limit, request parsing and validation,
    the import's plan and writer per batch, the audit event and the kept answer), no network.
+   The request bodies are encoded before the clock starts, as the HR system would encode
+   them on its own machine: what is timed is the server's work.
 
 Both outcomes are checked (the same people in both databases). Target (PERFORMANCE.md): the
 API ≤ 1.5× the CSV import. For scale, it also prints (without judging it) the CSV import of the
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sys
 import time
@@ -107,7 +110,15 @@ def time_csv_in_batches(url: str, text: str) -> float:
     return elapsed
 
 
-def time_api(url: str, records: list[dict[str, Any]]) -> tuple[float, int]:
+def batch_bodies(records: list[dict[str, Any]]) -> list[bytes]:
+    """The records as the JSON bodies of the API's requests, ``BATCH`` records each."""
+    return [
+        json.dumps({"people": records[start : start + BATCH]}).encode("utf-8")
+        for start in range(0, len(records), BATCH)
+    ]
+
+
+def time_api(url: str, bodies: list[bytes]) -> tuple[float, int]:
     from perks.api import tokens
     from perks.api.models import Scope
     from perks.extensions import db
@@ -124,17 +135,18 @@ def time_api(url: str, records: list[dict[str, Any]]) -> tuple[float, int]:
     client = app.test_client()
     created = 0
     started = time.perf_counter()
-    for number, start in enumerate(range(0, len(records), BATCH)):
+    for number, body in enumerate(bodies):
         answer = client.post(
             "/api/v1/people",
-            json={"people": records[start : start + BATCH]},
+            data=body,
+            content_type="application/json",
             headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": f"batch-{number}"},
         )
         if answer.status_code != 200:
             raise RuntimeError(f"batch {number}: {answer.status_code} {answer.get_data()[:500]!r}")
         created += answer.get_json()["created"]
         if number % 20 == 19:
-            print(f"  {start + BATCH:,} people in {time.perf_counter() - started:.1f} s")
+            print(f"  {(number + 1) * BATCH:,} people in {time.perf_counter() - started:.1f} s")
     return time.perf_counter() - started, created
 
 
@@ -158,12 +170,13 @@ def main() -> int:
     server = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     print(f"{NAME}: load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores")
     text = people_csv(ROWS).decode("utf-8")
-    records = records_of(text)
+    # Only the bodies are kept: a client's records are not the server's to hold.
+    bodies = batch_bodies(records_of(text))
     print(f"{ROWS:,} people: {len(text) / 1e6:.1f} MB of CSV")
     with scratch_database(server) as csv_url, scratch_database(server) as api_url:
         csv_time, csv_created = time_csv(csv_url, text)
         print(f"CSV import (one transaction): {csv_time:.2f} s, {csv_created:,} created")
-        api_time, api_created = time_api(api_url, records)
+        api_time, api_created = time_api(api_url, bodies)
         print(
             f"API, {ROWS // BATCH} batches of {BATCH:,}: {api_time:.2f} s, {api_created:,} created"
         )

@@ -18,8 +18,11 @@ from sqlalchemy import (
     MetaData,
     Result,
     Select,
+    String,
     Table,
+    Text,
     bindparam,
+    cast,
     func,
     insert,
     select,
@@ -29,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session
 
@@ -120,6 +124,20 @@ def probing(
     wanted = func.unnest(keys).table_valued("key").render_derived(name="wanted")
     found = select(*columns).where(key == wanted.c.key, *conditions).offset(0).lateral("found")
     return select(*found.c).select_from(wanted).join(found, true())
+
+
+def keys_parameter(name: str, of: Any) -> ColumnElement[Any]:
+    """The PostgreSQL array parameter ``name`` of keys of the type ``of`` (``String()``,
+    ``Integer()``), sent as one text (``joined_keys``) that the server splits: far cheaper to
+    send than a list, and a statement built once (``probing``) takes a new one each time."""
+    split = func.string_to_array(bindparam(name, type_=Text), "\n")
+    return split if isinstance(of, String) else cast(split, ARRAY(of))
+
+
+def joined_keys(values: Iterable[Any]) -> str:
+    """``values`` as ``keys_parameter`` takes them (a text holding a line break, which no
+    e-mail, employee number or id has, is left out)."""
+    return "\n".join(text for text in map(str, values) if "\n" not in text)
 
 
 def copies_rows() -> bool:

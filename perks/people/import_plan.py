@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     String,
     Text,
     any_,
@@ -40,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from perks.db import PROBE_LIMIT, probing
+from perks.db import PROBE_LIMIT, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
@@ -856,6 +857,21 @@ _STORED_COLUMNS = (
 )
 
 
+#: the stored people having one of the e-mails ``:emails`` or employee numbers ``:numbers``
+#: (``joined_keys``), one index look-up each (PostgreSQL): built once, as each batch of the
+#: API asks it
+_PEOPLE_PROBE = union_all(
+    probing(_STORED_COLUMNS, User.email, keys_parameter("emails", String())),
+    probing(_STORED_COLUMNS, User.employee_number, keys_parameter("numbers", String())),
+)
+_ROLE_COLUMNS = (UserRole.user_id, cast(UserRole.role, String))
+#: the roles of the people ``:keys``
+_ROLES_PROBE = probing(_ROLE_COLUMNS, UserRole.user_id, keys_parameter("keys", Integer()))
+_MANAGER_COLUMNS = (User.id, User.manager_id)
+#: who the people ``:keys`` report to
+_MANAGERS_PROBE = probing(_MANAGER_COLUMNS, User.id, keys_parameter("keys", Integer()))
+
+
 def in_chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
@@ -885,16 +901,19 @@ def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
         yield column.in_(chunk)
 
 
-def selecting(columns: Sequence[Any], column: Any, values: Sequence[Any]) -> Iterator[Any]:
-    """Statements reading ``columns`` of the rows whose indexed ``column`` is one of
-    ``values``: on PostgreSQL, up to ``PROBE_LIMIT`` values, one index look-up each
-    (``perks.db.probing``: a batch of the API costs the same whatever the size of the
-    directory); more (a whole file), one ``= ANY(array)``; elsewhere ``IN`` lists."""
+def _rows_among(
+    probe: Select[Any], columns: Sequence[Any], column: Any, values: Sequence[Any]
+) -> Iterator[Any]:
+    """The rows of ``columns`` whose indexed ``column`` is one of ``values``: on PostgreSQL,
+    up to ``PROBE_LIMIT`` values, by ``probe`` (``probing`` built once, its keys the parameter
+    ``keys``: one index look-up each, so that a batch of the API costs the same whatever the
+    size of the directory); more (a whole file), one ``= ANY(array)``; elsewhere ``IN``
+    lists."""
     if values and len(values) <= PROBE_LIMIT and db.session.get_bind().dialect.name == "postgresql":
-        yield probing(columns, column, _array(column, values))
+        yield from db.session.execute(probe, {"keys": joined_keys(values)})
         return
     for condition in among(column, values):
-        yield select(*columns).where(condition)
+        yield from db.session.execute(select(*columns).where(condition))
 
 
 def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _Stored]:
@@ -911,34 +930,21 @@ def _load_people(emails: Iterable[str], numbers: Iterable[str]) -> dict[int, _St
         and db.session.get_bind().dialect.name == "postgresql"
     ):
         # A batch: both look-ups in one statement (one round trip), one probe per key.
-        probes = [
-            probing(_STORED_COLUMNS, column, _array(column, values))
-            for column, values in (
-                (User.email, wanted_emails),
-                (User.employee_number, wanted_numbers),
-            )
-            if values
-        ]
-        if probes:
-            statement = union_all(*probes) if len(probes) > 1 else probes[0]
-            for row in connection.execute(statement).all():
-                found[row[0]] = list(row)
+        keys = {"emails": joined_keys(wanted_emails), "numbers": joined_keys(wanted_numbers)}
+        for row in connection.execute(_PEOPLE_PROBE, keys).all():
+            found[row[0]] = list(row)
     else:
-        for statement in selecting(_STORED_COLUMNS, User.email, wanted_emails):
-            for row in connection.execute(statement).all():
+        for condition in among(User.email, wanted_emails):
+            for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
                 found[row[0]] = list(row)
         known_numbers = {values[2] for values in found.values()}
-        for statement in selecting(
-            _STORED_COLUMNS, User.employee_number, sorted(set(wanted_numbers) - known_numbers)
-        ):
-            for row in connection.execute(statement).all():
+        numbers_left = sorted(set(wanted_numbers) - known_numbers)
+        for condition in among(User.employee_number, numbers_left):
+            for row in connection.execute(select(*_STORED_COLUMNS).where(condition)).all():
                 found[row[0]] = list(row)
     roles: dict[int, list[str]] = defaultdict(list)
-    for statement in selecting(
-        (UserRole.user_id, cast(UserRole.role, String)), UserRole.user_id, sorted(found)
-    ):
-        for user_id, role in connection.execute(statement).all():
-            roles[user_id].append(role)
+    for user_id, role in _rows_among(_ROLES_PROBE, _ROLE_COLUMNS, UserRole.user_id, sorted(found)):
+        roles[user_id].append(role)
     # A few sets of roles for everyone: one frozenset each.
     role_sets: dict[tuple[str, ...], frozenset[Role]] = {}
     employment_types = {kind.value: kind for kind in EmploymentType}
@@ -1210,11 +1216,10 @@ class _Planner:
             seen |= frontier
             ids = sorted(frontier)
             frontier = set()
-            for statement in selecting((User.id, User.manager_id), User.id, ids):
-                for user_id, manager_id in db.session.execute(statement):
-                    if manager_id is not None:
-                        found[("user", user_id)] = ("user", manager_id)
-                        frontier.add(manager_id)
+            for user_id, manager_id in _rows_among(_MANAGERS_PROBE, _MANAGER_COLUMNS, User.id, ids):
+                if manager_id is not None:
+                    found[("user", user_id)] = ("user", manager_id)
+                    frontier.add(manager_id)
         return found
 
     def _check_permissions(self, row: _Row) -> None:

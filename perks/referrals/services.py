@@ -23,13 +23,13 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    insert,
     literal,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from perks.db import PROBE_LIMIT, probing, transaction, utcnow
+from perks.db import PROBE_LIMIT, joined_keys, keys_parameter, probing, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.models import User
@@ -296,81 +296,83 @@ def _selecting(
         yield select(column).where(condition, *conditions)
 
 
-def _taken_codes(codes: Sequence[str]) -> set[str]:
-    """Those of ``codes`` some link already has."""
-    taken: set[str] = set()
-    for statement in _selecting(ReferralLink.code, codes, String):
-        taken.update(db.session.scalars(statement))
-    return taken
+#: what every default link holds but its owner and code
+_DEFAULT_LINK_VALUES = {
+    "label": "",
+    "destination": Destination.STOREFRONT,
+    "destination_id": None,
+    "is_default": True,
+    "paused": False,
+}
 
 
-def _draw_codes(codes: Sequence[str | None]) -> list[str]:
-    """``codes`` with every ``None`` given a fresh code, and those that clash with another of
-    ``codes`` or with a link's drawn again: only the clashing ones, ``CODE_ATTEMPTS`` times at
-    most (any clash left then is the insert's ``IntegrityError``)."""
-    for _attempt in range(CODE_ATTEMPTS):
-        drawn = _fill(codes)
-        seen: set[str] = set()
-        clashing: list[int] = []
-        for i, code in enumerate(drawn):
-            if code in seen:
-                clashing.append(i)
-            else:
-                seen.add(code)
-        taken = _taken_codes(drawn)
-        clashing.extend(i for i, code in enumerate(drawn) if code in taken)
-        if not clashing:
-            return drawn
-        redraw = set(clashing)
-        codes = [None if i in redraw else code for i, code in enumerate(drawn)]
-    return _fill(codes)  # pragma: no cover - 31^7 codes: never in practice
-
-
-def _fill(codes: Sequence[str | None]) -> list[str]:
-    """``codes`` with a fresh code for each ``None``, drawn at once."""
-    fresh = iter(new_link_codes(sum(code is None for code in codes)))
-    return [code if code is not None else next(fresh) for code in codes]
-
-
-def _insert_default_links(user_ids: Sequence[int], codes: Sequence[str], now: datetime) -> None:
-    """Insert default links to the storefront of ``user_ids`` under ``codes`` (no flush of
-    objects: nothing goes through the session's identity map). On PostgreSQL one
-    ``INSERT ... SELECT FROM unnest(:ids, :codes)`` (two array parameters whatever the count),
-    elsewhere an executemany."""
-    fixed = {
-        "label": "",
-        "destination": Destination.STOREFRONT,
-        "destination_id": None,
-        "is_default": True,
-        "paused": False,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if db.session.get_bind().dialect.name == "postgresql":
-        pairs = (
-            func.unnest(
-                _array(user_ids, Integer),
-                _array(codes, String),
-            )
-            .table_valued("user_id", "code")
-            .render_derived(name="pairs")
-        )
-        columns = ["user_id", "code", *fixed]
-        table = ReferralLink.__table__
-        values = [
-            pairs.c.user_id,
-            pairs.c.code,
-            *(literal(value, type_=table.c[name].type) for name, value in fixed.items()),
-        ]
-        db.session.execute(insert(table).from_select(columns, select(*values)))
-        return
-    db.session.execute(
-        insert(ReferralLink),
-        [
-            {"user_id": user_id, "code": code, **fixed}
-            for user_id, code in zip(user_ids, codes, strict=True)
-        ],
+def _default_links_insert() -> Any:
+    """``INSERT`` default links for the people ``:user_ids`` under the codes ``:codes``
+    (``joined_keys``, in the same order), made at ``:now``, from ``unnest`` (PostgreSQL):
+    two array parameters whatever the count. Built once."""
+    table = ReferralLink.__table__
+    pairs = (
+        func.unnest(keys_parameter("user_ids", Integer()), keys_parameter("codes", String()))
+        .table_valued("user_id", "code")
+        .render_derived(name="pairs")
     )
+    now = bindparam("now", type_=table.c.created_at.type)
+    values = [
+        pairs.c.user_id,
+        pairs.c.code,
+        *(literal(value, type_=table.c[name].type) for name, value in _DEFAULT_LINK_VALUES.items()),
+        now,
+        now,
+    ]
+    columns = ["user_id", "code", *_DEFAULT_LINK_VALUES, "created_at", "updated_at"]
+    return postgresql.insert(table).from_select(columns, select(*values))
+
+
+_DEFAULT_LINKS_INSERT = _default_links_insert()
+#: the same, leaving out a row whose code is taken, and saying whose went in
+_DEFAULT_LINKS_INSERT_SKIPPING_TAKEN = _DEFAULT_LINKS_INSERT.on_conflict_do_nothing(
+    index_elements=["code"]
+).returning(ReferralLink.__table__.c.user_id)
+
+
+def _insert_default_links(
+    user_ids: Sequence[int], codes: Sequence[str], now: datetime, *, skip_taken: bool
+) -> set[int]:
+    """Insert default links to the storefront of ``user_ids`` under ``codes`` (no flush of
+    objects: nothing goes through the session's identity map) and return whose went in. With
+    ``skip_taken`` a row whose code some link already has (or an earlier row of the same
+    insert) is left out (``ON CONFLICT (code) DO NOTHING``), not an error. On PostgreSQL one
+    ``INSERT ... SELECT FROM unnest`` built once, elsewhere a multi-row insert.
+
+    Raises:
+        IntegrityError: a row breaks another constraint (a second default link), or, without
+            ``skip_taken``, its code is taken.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            "user_ids": joined_keys(user_ids),
+            "codes": joined_keys(codes),
+            "now": now,
+        }
+        if not skip_taken:
+            db.session.execute(_DEFAULT_LINKS_INSERT, parameters)
+            return set(user_ids)
+        return set(db.session.scalars(_DEFAULT_LINKS_INSERT_SKIPPING_TAKEN, parameters))
+    table = ReferralLink.__table__
+    statement = sqlite.insert(table)
+    if skip_taken:
+        statement = statement.on_conflict_do_nothing(index_elements=["code"])
+    rows = [
+        {
+            "user_id": user_id,
+            "code": code,
+            **_DEFAULT_LINK_VALUES,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for user_id, code in zip(user_ids, codes, strict=True)
+    ]
+    return set(db.session.scalars(statement.returning(table.c.user_id), rows))
 
 
 def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozenset()) -> int:
@@ -379,9 +381,10 @@ def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozen
 
     Called in the transaction that added or re-activated them (``people_activated``), so
     nobody has to wait for a first visit. The links go in with one multi-row insert, their
-    codes drawn in memory and checked in bulk: a code already taken (or drawn twice) is drawn
-    again, for those rows only. If the insert still clashes (a link made meanwhile by another
-    transaction under one of the codes), the taken codes are redrawn and it is tried again.
+    codes drawn in memory; a row whose code is taken (by a link, or by an earlier row of the
+    insert) is left out by the database, and those rows alone are drawn again and inserted,
+    ``CODE_ATTEMPTS`` times at most (31^7 codes: a clash is rare, two in a row rarer still).
+    The codes are not looked up first: the insert's unique index is the check.
 
     ``new`` are those of ``user_ids`` added in this transaction: nothing can refer to them
     yet, so they are not looked for among the links (a batch of new people, one query less).
@@ -389,7 +392,8 @@ def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozen
     Returns how many links were made.
 
     Raises:
-        IntegrityError: the insert failed for another reason (a second default link).
+        IntegrityError: the insert failed for another reason (a second default link), or a
+            code clashed ``CODE_ATTEMPTS`` times.
     """
     ids = list(dict.fromkeys(user_ids))
     having: set[int] = set()
@@ -399,20 +403,17 @@ def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozen
     missing = [user_id for user_id in ids if user_id not in having]
     if not missing:
         return 0
-    codes: list[str | None] = [None] * len(missing)
-    for attempt in range(CODE_ATTEMPTS):
-        drawn = _draw_codes(codes)
-        try:
-            with db.session.begin_nested():
-                _insert_default_links(missing, drawn, utcnow())
-        except IntegrityError:
-            taken = _taken_codes(drawn)
-            if not taken or attempt == CODE_ATTEMPTS - 1:
-                raise
-            codes = [None if code in taken else code for code in drawn]
-            continue
-        return len(missing)
-    raise AssertionError("unreachable")  # pragma: no cover
+    now = utcnow()
+    waiting = missing
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        # The last attempt lets a clash raise rather than leave anyone without a link.
+        made = _insert_default_links(
+            waiting, new_link_codes(len(waiting)), now, skip_taken=attempt < CODE_ATTEMPTS
+        )
+        waiting = [user_id for user_id in waiting if user_id not in made]
+        if not waiting:
+            break
+    return len(missing)
 
 
 def on_people_activated(

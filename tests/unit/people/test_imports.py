@@ -604,3 +604,42 @@ def test_rows_given_as_cells_are_written_as_the_csv_import_writes_them_and_held_
             ["NV2", "binh@congty.vn", "Bình", ""],
         ],
     )
+
+
+@pytest.mark.parametrize("probe_limit", [import_plan.PROBE_LIMIT, 0], ids=["batch", "whole file"])
+def test_the_directory_is_read_alike_for_a_batch_and_for_a_whole_file(
+    app, monkeypatch, probe_limit
+):
+    # On PostgreSQL a batch reads the people it names by one index look-up each, built once
+    # (``_PEOPLE_PROBE``, ``_ROLES_PROBE``, ``_MANAGERS_PROBE``); a whole file by ``= ANY``.
+    monkeypatch.setattr(import_plan, "PROBE_LIMIT", probe_limit)
+    ceo = UserFactory(email="ceo@congty.vn", employee_number="NV0")
+    boss = UserFactory(
+        email="boss@congty.vn", employee_number="NV9", manager_id=ceo.id,
+        roles={Role.EMPLOYEE, Role.MANAGER},
+    )  # fmt: skip
+    UserFactory(email="an@congty.vn", employee_number="NV1", manager_id=boss.id)
+
+    plan = plan_import(
+        csv_text(
+            # found by employee number (the e-mail changes), same manager
+            "NV1,an.nguyen@congty.vn,An,,boss@congty.vn,employee",
+            # found by e-mail, roles as stored
+            ",boss@congty.vn,Sếp,,ceo@congty.vn,employee;manager",
+            # new, under a stored manager
+            "NV2,binh@congty.vn,Bình,,boss@congty.vn,employee",
+        ),
+        actor=None,
+    )
+    assert plan.errors == []
+    assert [(row.line, row.action) for row in plan.rows] == [
+        (2, Action.UPDATE),
+        (3, Action.UPDATE),  # the name
+        (4, Action.CREATE),
+    ]
+    assert [name for name, _before, _after in plan.rows[0].diff] == ["email", "name"]
+    assert "roles" not in [name for name, _before, _after in plan.rows[1].diff]
+
+    # the chain above the file is read too: the CEO under An would close a loop
+    looping = plan_import(csv_text("NV0,ceo@congty.vn,Giám đốc,,an@congty.vn,"), actor=None)
+    assert "reporting loop" in errors_on(looping)[2]

@@ -4,7 +4,9 @@ referrals listen. Nobody waits for a first visit of the links page."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from perks.auth.admin import ensure_admin
 from perks.extensions import db
@@ -120,26 +122,23 @@ def test_only_the_new_codes_that_clash_are_drawn_again(app, monkeypatch):
     assert services.give_default_links([person.id for person in people]) == 0
 
 
-def test_a_code_taken_between_the_check_and_the_insert_is_drawn_again(app, monkeypatch):
+def test_codes_that_keep_clashing_end_in_an_error_not_in_someone_left_without_a_link(
+    app, monkeypatch
+):
     ReferralLinkFactory(code="abcdefg")
     people = [UserFactory() for _ in range(2)]
-    codes = iter(["abcdefg", "bbbbbbb", "ccccccc"])
-    monkeypatch.setattr(
-        services, "new_link_codes", lambda count: [next(codes) for _ in range(count)]
-    )
-    # the bulk check runs before another transaction's link under "abcdefg" is committed
-    taken_codes = services._taken_codes
-    checked: list[list[str]] = []
+    draws: list[int] = []
 
-    def check_late(drawn):
-        checked.append(list(drawn))
-        return set() if len(checked) == 1 else taken_codes(drawn)
+    def always_taken(count):
+        draws.append(count)
+        return ["abcdefg"] * count
 
-    monkeypatch.setattr(services, "_taken_codes", check_late)
+    monkeypatch.setattr(services, "new_link_codes", always_taken)
 
-    assert services.give_default_links([person.id for person in people]) == 2
-    db.session.commit()
+    with pytest.raises(IntegrityError):
+        services.give_default_links([person.id for person in people])
+    db.session.rollback()
 
-    assert [link.code for p in people for link in default_links(p.id)] == ["ccccccc", "bbbbbbb"]
-    # checked before the insert, after its clash, and the redrawn code before the new insert
-    assert checked == [["abcdefg", "bbbbbbb"], ["abcdefg", "bbbbbbb"], ["ccccccc", "bbbbbbb"]]
+    # every attempt but the last left the taken code out; the last let it raise
+    assert draws == [2] * services.CODE_ATTEMPTS
+    assert [default_links(person.id) for person in people] == [[], []]
