@@ -91,20 +91,10 @@ def run_once(
             _("The Idempotency-Key is longer than %(n)d characters.", n=MAX_KEY_LENGTH)
         )
     digest = request_hash()
-    if key:
-        kept = _kept(token, key)
-        if kept is not None and _age(kept) < WINDOW:
-            if kept.request_sha256 != digest:
-                raise KeyReused(_("This Idempotency-Key was already used for another request."))
-            if kept.status_code is not None:
-                replay = Response(
-                    json.dumps(kept.body), status=kept.status_code, mimetype=_mimetype(kept.body)
-                )
-                replay.headers["Idempotent-Replayed"] = "true"
-                return replay
-            if _age(kept) < ABANDONED_AFTER:
-                raise KeyInUse(_in_use())
-        _claim(token, key, digest, kept)
+    if key and not _claimed(token, key, digest):
+        replay = _kept_answer(token, key, digest)
+        if replay is not None:
+            return replay
     try:
         response = write()
     except BaseException:
@@ -145,22 +135,51 @@ def _in_use() -> str:
     )
 
 
-def _claim(token: ApiToken, key: str, digest: str, kept: IdempotencyKey | None) -> None:
-    """Claim ``key`` for this request, committed at once on a connection of its own (the
-    request's session keeps what it has read: the token and its owner are not read again):
-    the answer kept longer than the window (or a claim abandoned) is replaced. Raises
-    KeyInUse when a twin request claimed it first."""
+def _claimed(
+    token: ApiToken, key: str, digest: str, replacing: IdempotencyKey | None = None
+) -> bool:
+    """Claim ``key`` for this request; whether it was free. Committed at once on a connection
+    of its own (the request's session keeps what it has read: the token and its owner are
+    not read again). ``replacing`` (an answer kept longer than the window, or a claim
+    abandoned) is deleted first. A new key, the common case, costs this one insert."""
     with db.engine.begin() as connection:
-        if kept is not None:
-            connection.execute(delete(IdempotencyKey).where(IdempotencyKey.id == kept.id))
+        if replacing is not None:
+            connection.execute(delete(IdempotencyKey).where(IdempotencyKey.id == replacing.id))
+        # Whose insert went in is read back (``RETURNING``): the driver's row count of an
+        # insert on PostgreSQL is not to be trusted (-1).
         claimed = connection.execute(
             _insert_key(connection.dialect.name)
             .values(token_id=token.id, key=key, request_sha256=digest, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["token_id", "key"])
+            .returning(IdempotencyKey.id)
         )
-        won = bool(getattr(claimed, "rowcount", 0))
-    if not won:
+        return claimed.first() is not None
+
+
+def _kept_answer(token: ApiToken, key: str, digest: str) -> Response | None:
+    """For a key already claimed: the answer kept for the same request, replayed; or, when
+    what is kept has lapsed (an answer older than the window, a claim abandoned), ``None``
+    with the key claimed again for this request.
+
+    Raises:
+        KeyReused: the key was used within ``WINDOW`` for another request.
+        KeyInUse: a request with the same key is still being answered (or claimed it first).
+    """
+    kept = _kept(token, key)
+    if kept is not None and _age(kept) < WINDOW:
+        if kept.request_sha256 != digest:
+            raise KeyReused(_("This Idempotency-Key was already used for another request."))
+        if kept.status_code is not None:
+            replay = Response(
+                json.dumps(kept.body), status=kept.status_code, mimetype=_mimetype(kept.body)
+            )
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        if _age(kept) < ABANDONED_AFTER:
+            raise KeyInUse(_in_use())
+    if not _claimed(token, key, digest, replacing=kept):
         raise KeyInUse(_in_use())
+    return None
 
 
 def _give_back(token: ApiToken, key: str) -> None:

@@ -231,6 +231,16 @@ def test_a_twin_request_while_the_first_is_answered_gets_409_and_writes_nothing(
     assert order.redeemed_at is None
 
 
+def test_of_two_twins_claiming_a_key_at_once_only_the_first_wins(client: FlaskClient) -> None:
+    # The claim is the insert itself: the loser's insert does nothing, and it must know (on
+    # PostgreSQL the driver's row count of an insert was -1, which read as a win).
+    service_token(Scope.REDEMPTIONS_WRITE)
+    token = db.session.scalars(select(ApiToken)).one()
+    assert idempotency._claimed(token, "till-7-0009", "digest") is True
+    assert idempotency._claimed(token, "till-7-0009", "digest") is False
+    assert db.session.scalars(select(IdempotencyKey.key)).all() == ["till-7-0009"]
+
+
 def test_a_claim_left_by_a_process_that_died_is_taken_over(client: FlaskClient) -> None:
     order = paid_order()
     secret = service_token(Scope.REDEMPTIONS_WRITE)
