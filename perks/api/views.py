@@ -297,7 +297,8 @@ def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[s
     Raises:
         ValidationFailed: some record is bad (nothing written); ``details["errors"]`` names
             every one (index in the batch, employee number, reason).
-        Conflict: the directory changed while the batch was written.
+        Conflict: the directory changed while the batch was written (another batch sent at
+            the same moment added the same department, say): the batch may be sent again.
     """
     columns, rows = people_cells(records)
     actor = token().user

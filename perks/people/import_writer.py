@@ -99,9 +99,13 @@ class _Writer:
 
     def departments(self) -> None:
         # As the plan read them, in this transaction: a department someone adds meanwhile
-        # under a name of the file makes the insert below fail (``IntegrityError``).
+        # under a name of the file makes the insert below fail (``IntegrityError``). In the
+        # order of their names, whatever the file's: two imports at once (two batches of the
+        # API) adding the same departments then wait for each other instead of deadlocking.
         self.department_ids = dict(self.plan.department_ids)
-        created = [Department(name=name) for name in self.plan.new_departments]
+        created = [
+            Department(name=name) for name in sorted(self.plan.new_departments, key=str.lower)
+        ]
         db.session.add_all(created)
         db.session.flush()
         self.department_ids.update({d.name.lower(): d.id for d in created})

@@ -54,7 +54,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import defer
 
 from perks import audit, background
@@ -87,6 +87,9 @@ from perks.people.models import PeopleImport, User
 PREVIEW_ROWS = 200
 #: problems listed by the report; every one is in its CSV file
 ERRORS_SHOWN = 1000
+
+#: PostgreSQL's SQLSTATE for a transaction it stopped to break a deadlock
+DEADLOCK_DETECTED = "40P01"
 
 #: the background jobs of an import
 CHECK_KIND = "people_import_check"
@@ -510,7 +513,8 @@ def apply_import(
     Raises:
         ValidationFailed: some row is bad (nothing is written); ``details["errors"]`` holds
             every ``RowError``.
-        Conflict: someone changed the directory while the import ran.
+        Conflict: someone changed the directory while the import ran, or another import
+            changed the same people at the same moment (a deadlock).
     """
     with transaction():
         return _import(text, actor=actor, filename=filename, progress=progress)
@@ -531,7 +535,8 @@ def import_rows(
     Raises:
         ValidationFailed: some row is bad (nothing is written); ``details["errors"]`` holds
             every ``RowError``, numbered as ``plan_rows`` numbers them.
-        Conflict: someone changed the directory while the rows were written.
+        Conflict: someone changed the directory while the rows were written, or another
+            import changed the same people at the same moment (a deadlock).
     """
     return _write(
         plan_rows(columns, rows, actor=actor),
@@ -606,6 +611,14 @@ def _write(
     except IntegrityError as error:
         raise Conflict(
             _("Someone changed the directory while the file was imported. Check it again.")
+        ) from error
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        # Two imports at once (two batches of the API) changing the same people in another
+        # order: PostgreSQL stopped this one. Nothing is written; it can be sent again.
+        raise Conflict(
+            _("Another import changed the same people at the same moment. Try it again.")
         ) from error
     audit.record(
         "people.import",

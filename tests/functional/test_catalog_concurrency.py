@@ -66,8 +66,8 @@ def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-
     """
     if not is_postgres(app):
         pytest.skip(
-            "concurrent claims need PostgreSQL (row locks, SKIP LOCKED, concurrent writers); "
-            "set TEST_DATABASE_URL to run them"
+            "writes at the same moment need PostgreSQL (row locks, SKIP LOCKED, concurrent "
+            "writers); set TEST_DATABASE_URL to run them"
         )
     limit = int(db.session.scalar(text("SHOW max_connections")))
     in_use = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity"))
