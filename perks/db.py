@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
     bindparam,
     cast,
     func,
@@ -126,18 +127,46 @@ def probing(
     return select(*found.c).select_from(wanted).join(found, true())
 
 
-def keys_parameter(name: str, of: Any) -> ColumnElement[Any]:
-    """The PostgreSQL array parameter ``name`` of keys of the type ``of`` (``String()``,
-    ``Integer()``), sent as one text (``joined_keys``) that the server splits: far cheaper to
-    send than a list, and a statement built once (``probing``) takes a new one each time."""
-    split = func.string_to_array(bindparam(name, type_=Text), "\n")
+#: values per ``IN (...)`` list where there are no arrays (SQLite takes a limited number of
+#: parameters)
+IN_LIST_CHUNK = 500
+
+
+def _split_keys(text_parameter: Any, of: Any) -> ColumnElement[Any]:
+    split = func.string_to_array(text_parameter, "\n")
     return split if isinstance(of, String) else cast(split, ARRAY(of))
+
+
+def keys_parameter(name: str, of: Any) -> ColumnElement[Any]:
+    """The PostgreSQL array parameter ``name`` of keys of the type ``of`` (a column's type:
+    ``String()``, ``Integer()``), given as one text (``joined_keys``) that the server splits:
+    far cheaper to send than a list, and a statement built once (``probing``) takes new keys
+    each time."""
+    return _split_keys(bindparam(name, type_=Text), of)
+
+
+def keys_array(values: Iterable[Any], of: Any) -> ColumnElement[Any]:
+    """``values`` as ``keys_parameter`` sends them, bound now (a statement built for them)."""
+    return _split_keys(bindparam(None, joined_keys(values), type_=Text), of)
 
 
 def joined_keys(values: Iterable[Any]) -> str:
     """``values`` as ``keys_parameter`` takes them (a text holding a line break, which no
-    e-mail, employee number or id has, is left out)."""
+    e-mail, employee number, code or id has, is left out)."""
     return "\n".join(text for text in map(str, values) if "\n" not in text)
+
+
+def among(column: Any, values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(array)``
+    (``keys_array``: one parameter whatever the count), elsewhere ``IN`` lists of
+    ``IN_LIST_CHUNK`` values."""
+    if not values:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield column == any_(keys_array(values, column.type))
+        return
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        yield column.in_(values[start : start + IN_LIST_CHUNK])
 
 
 def copies_rows() -> bool:

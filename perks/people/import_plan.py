@@ -27,21 +27,15 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
     String,
-    Text,
-    any_,
-    bindparam,
     cast,
-    func,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
-from perks.db import PROBE_LIMIT, joined_keys, keys_parameter, probing
+from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
@@ -51,8 +45,6 @@ from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, m
 MAX_IMPORT_ROWS = 100_000
 #: rows checked between two calls of ``checked`` (the dry run's progress)
 CHECK_CHUNK = 1000
-#: people read from the directory per query
-READ_CHUNK = 1000
 
 #: every column the import understands, in the order the example file uses
 COLUMNS = (
@@ -876,29 +868,6 @@ def in_chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _array(column: Any, values: Sequence[Any]) -> ColumnElement[Any]:
-    """``values`` as one PostgreSQL array parameter of ``column``'s type: one text split by
-    the server, far cheaper to send than a list."""
-    if isinstance(column.type, Integer):
-        joined = ",".join(str(int(value)) for value in values)
-        return cast(func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(Integer))
-    texts = [str(value) for value in values]
-    joined = "\n".join(text for text in texts if "\n" not in text)
-    return func.string_to_array(bindparam(None, joined, type_=Text), "\n")
-
-
-def among(column: Any, values: Sequence[Any]) -> Iterator[Any]:
-    """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(array)`` (one
-    parameter whatever the count), elsewhere ``IN`` lists of ``READ_CHUNK`` values."""
-    if not values:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        yield column == any_(_array(column, values))
-        return
-    for chunk in in_chunks(values, READ_CHUNK):
-        yield column.in_(chunk)
 
 
 def _rows_among(

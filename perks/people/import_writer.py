@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
-from perks.db import insert_rows, update_rows, utcnow
+from perks.db import among, insert_rows, update_rows, utcnow
 from perks.extensions import db
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
@@ -30,7 +30,6 @@ from perks.people.import_plan import (
     ImportPlan,
     PersonKey,
     PlannedRow,
-    among,
     in_chunks,
 )
 from perks.people.models import (

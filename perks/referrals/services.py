@@ -15,13 +15,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    ARRAY,
     Integer,
     String,
-    Text,
-    any_,
     bindparam,
-    cast,
     func,
     literal,
     select,
@@ -29,7 +25,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from perks.db import PROBE_LIMIT, joined_keys, keys_parameter, probing, transaction, utcnow
+from perks.db import (
+    PROBE_LIMIT,
+    among,
+    joined_keys,
+    keys_array,
+    keys_parameter,
+    probing,
+    transaction,
+    utcnow,
+)
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.people.models import User
@@ -51,8 +56,6 @@ MAX_LINKS_PER_PERSON = 200
 LABEL_MAX_LENGTH = 80
 #: how often a fresh code is tried when one is taken (31^7 codes: a clash is very rare)
 CODE_ATTEMPTS = 8
-#: ids per ``IN (...)`` list (SQLite allows a limited number of parameters)
-ID_CHUNK = 500
 
 STOREFRONT_ENDPOINT = "shop.index"
 
@@ -260,39 +263,15 @@ def _new_default_link(user_id: int) -> ReferralLink:
     )
 
 
-def _array(values: Sequence[Any], array_type: Any) -> Any:
-    """A PostgreSQL array of ``values`` (numbers, or codes, which have no comma) sent as one
-    text split by the server: far cheaper to send than a list of a hundred thousand."""
-    texts = [str(value) for value in values]
-    if any("," in text for text in texts):
-        return bindparam(None, list(values), type_=ARRAY(array_type))
-    joined = ",".join(texts)
-    return cast(func.string_to_array(bindparam(None, joined, type_=Text), ","), ARRAY(array_type))
-
-
-def _among(column: Any, values: Sequence[Any], array_type: Any) -> Iterator[Any]:
-    """Conditions "``column`` is one of ``values``": on PostgreSQL one ``= ANY(:array)`` (one
-    parameter whatever the count), elsewhere ``IN`` lists of ``ID_CHUNK`` values."""
-    if not values:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        yield column == any_(_array(values, array_type))
-        return
-    for start in range(0, len(values), ID_CHUNK):
-        yield column.in_(values[start : start + ID_CHUNK])
-
-
-def _selecting(
-    column: Any, values: Sequence[Any], array_type: Any, *conditions: Any
-) -> Iterator[Any]:
+def _selecting(column: Any, values: Sequence[Any], *conditions: Any) -> Iterator[Any]:
     """Statements reading ``column`` of the links whose ``column`` is one of ``values`` (and
     that meet ``conditions``): on PostgreSQL, up to ``PROBE_LIMIT`` values, one index look-up
     each (``perks.db.probing``: the same cost whatever the number of links); otherwise as
-    ``_among``."""
+    ``perks.db.among``."""
     if values and len(values) <= PROBE_LIMIT and db.session.get_bind().dialect.name == "postgresql":
-        yield probing([column], column, _array(values, array_type), *conditions)
+        yield probing([column], column, keys_array(values, column.type), *conditions)
         return
-    for condition in _among(column, values, array_type):
+    for condition in among(column, values):
         yield select(column).where(condition, *conditions)
 
 
@@ -398,7 +377,7 @@ def give_default_links(user_ids: Sequence[int], *, new: Collection[int] = frozen
     ids = list(dict.fromkeys(user_ids))
     having: set[int] = set()
     known = [user_id for user_id in ids if user_id not in new]
-    for statement in _selecting(ReferralLink.user_id, known, Integer, ReferralLink.is_default):
+    for statement in _selecting(ReferralLink.user_id, known, ReferralLink.is_default):
         having.update(db.session.scalars(statement))
     missing = [user_id for user_id in ids if user_id not in having]
     if not missing:
