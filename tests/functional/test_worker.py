@@ -6,6 +6,8 @@ processes production runs (``celery -A perks.worker worker`` / ``beat``) on loop
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -115,3 +117,25 @@ def test_beat_and_a_worker_make_due_commissions_payable(
         wait_for(lambda: states() == [CommissionState.PAYABLE], timeout=60, what="payable")
         assert "perks.commissions.release_due" in beat.output()
         assert "perks.commissions.release_due" in worker.output()
+
+
+def test_the_worker_entry_point_freezes_the_loaded_app_before_the_pool_forks(database_url):
+    # What ``celery -A perks.worker`` imports; in a process of its own, as a frozen generation
+    # stays frozen for the rest of the process.
+    entry = (
+        "import gc\n"
+        "before = gc.get_freeze_count()\n"
+        "import perks.worker\n"
+        "print(before, gc.get_freeze_count())\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", entry],
+        env=process_env(database_url),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    before, frozen = map(int, ran.stdout.split()[-2:])
+    assert before == 0
+    assert frozen > 100_000  # the app and every module it loaded

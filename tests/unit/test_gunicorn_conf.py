@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -42,7 +44,7 @@ def no_gunicorn_env(monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_the_hooks_are_there(no_gunicorn_env):
     conf = load_conf()
-    for hook in ("on_starting", "worker_exit", "child_exit", "on_exit"):
+    for hook in ("on_starting", "post_worker_init", "worker_exit", "child_exit", "on_exit"):
         assert callable(getattr(conf, hook)), hook
     assert conf.wsgi_app == "wsgi:app"
     assert conf.preload_app is False  # workers import prometheus_client after on_starting
@@ -157,3 +159,21 @@ def test_the_access_log_leaves_out_a_follow_up_links_secret(no_gunicorn_env):
     assert conf.logged_path("/feedback/follow-up/s3cr3t/reply") == "/feedback/follow-up/…/reply"
     assert conf.logged_path("/feedback/12") == "/feedback/12"
     assert conf.logged_path(None) is None
+
+
+def test_a_worker_that_has_loaded_the_app_freezes_what_it_loaded():
+    # In a process of its own: a frozen generation stays frozen for the rest of the process.
+    hook = (
+        "import gc, runpy\n"
+        "conf = runpy.run_path('gunicorn.conf.py')\n"
+        "before = gc.get_freeze_count()\n"
+        "conf['post_worker_init'](None)\n"
+        "print(before, gc.get_freeze_count())\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", hook], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    before, frozen = map(int, ran.stdout.split())
+    assert before == 0
+    assert frozen > 10_000  # the modules gunicorn.conf.py and the hook's process loaded
