@@ -32,6 +32,9 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from stdnum.exceptions import InvalidChecksum
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.vn import mst
 
 from perks import audit
 from perks.commissions.models import EntryKind, LedgerEntry
@@ -43,8 +46,12 @@ from perks.i18n import LabelledEnum, day_start
 from perks.money import Money
 from perks.people.models import EmploymentType, User
 
-#: 10 digits (a person's code), or 13: the 10 and a 3-digit branch suffix ("0123456789-001")
-TAX_CODE = re.compile(r"^(\d{10})(?:-?(\d{3}))?$")
+#: a tax code: 10 digits, the last a check digit ("0123456787"); 13, a branch's: those 10
+#: and a 3-digit suffix ("0123456787-001"); or 12, a personal identification number, which is
+#: a person's tax code since 1 July 2025 (Circular 86/2024/TT-BTC)
+TAX_CODE = re.compile(r"^(\d{10})(?:-?(\d{3}))?$|^(\d{12})$")
+#: a tax code as the messages show it
+TAX_CODE_EXAMPLE = "0123456787-001"
 BANK_ACCOUNT = re.compile(r"^[0-9A-Za-z]{4,34}$")
 
 
@@ -77,10 +84,13 @@ class Assessment:
 
 
 def normalised_tax_code(value: str) -> str:
-    """A tax code as it is stored: 10 digits, or 10-3 ("0123456789-001"); "" for none.
+    """A tax code as it is stored: 10 digits, 10-3 ("0123456787-001") or 12 digits; "" for
+    none. A 10-digit code's check digit is verified (python-stdnum's ``stdnum.vn.mst``); a
+    personal identification number has none.
 
     Raises:
-        ValidationFailed: anything else.
+        ValidationFailed: anything else, or a code the tax office cannot have issued (its
+            check digit does not match: a typo).
     """
     value = re.sub(r"[\s.]", "", value or "")
     if not value:
@@ -89,12 +99,30 @@ def normalised_tax_code(value: str) -> str:
     if match is None:
         raise ValidationFailed(
             _(
-                "A tax code is 10 digits, or 13 digits (10, a dash and 3): %(example)s.",
-                example="0123456789-001",
+                "A tax code is 10 digits, 13 for a branch (10, a dash and 3: %(example)s), or "
+                "a personal identification number of 12 digits.",
+                example=TAX_CODE_EXAMPLE,
             )
         )
-    head, branch = match.groups()
-    return f"{head}-{branch}" if branch else head
+    head, branch, personal = match.groups()
+    if personal:
+        return str(personal)
+    code = f"{head}-{branch}" if branch else str(head)
+    try:
+        mst.validate(code)
+    except InvalidChecksum:
+        raise ValidationFailed(
+            _(
+                "The last digit of tax code %(code)s does not match the others: check it for "
+                "a typo.",
+                code=head,
+            )
+        ) from None
+    except StdnumValidationError:
+        raise ValidationFailed(
+            _("%(code)s is not a tax code the tax office issues: check it for a typo.", code=code)
+        ) from None
+    return code
 
 
 def profile_of(user_id: int) -> TaxProfile | None:

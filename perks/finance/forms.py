@@ -220,7 +220,10 @@ class TaxProfileForm(Form):
     tax_code = StringField(
         _l("Tax code (mã số thuế)"),
         validators=[Optional(), Length(max=20)],
-        description=_l("10 digits, or 13: 0123456789-001."),
+        description=_l(
+            "10 digits; 13 for a branch (0123456787-001); or the person's 12-digit personal "
+            "identification number."
+        ),
     )
     resident = BooleanField(_l("Resident in Vietnam for tax"), default=True)
     long_contract = BooleanField(

@@ -69,12 +69,12 @@ def story(app):  # type: ignore[no-untyped-def]
     )
     partner = factories.UserFactory(name="Acme Partner", employment_type=EmploymentType.PARTNER)
     tax.save_tax_profile(
-        staff.id, ProfileFields(tax_code="0312345678", long_contract=True), actor=drafter
+        staff.id, ProfileFields(tax_code="0312345673", long_contract=True), actor=drafter
     )
     tax.save_tax_profile(
         contractor.id,
         ProfileFields(
-            tax_code="0312345679-001",
+            tax_code="0312345680-001",
             bank_account_number="19031234567890",
             bank_name="@Techcombank",
             account_holder="-NGUYEN VAN A",
@@ -150,7 +150,7 @@ def test_the_files_split_the_batch_and_add_up_to_it_and_to_the_ledger(app, clien
     assert payroll[1:] == [
         (
             "NV-001",
-            "0312345678",
+            "0312345673",
             "Lê Văn Lương",
             "+Kinh doanh",
             3_000_000,
@@ -231,7 +231,7 @@ def test_the_csv_files_are_formula_safe_and_follow_a_changed_mapping(app, client
     body = _download(client, f"/finance/payouts/{batch.id}/files/bank/{mapping.id}.csv")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
     assert rows[0] == ["Payee", "Account", "Amount", "MST"]
-    assert ['\'=HYPERLINK("http://x")', "19031234567890", "2250000", "0312345679-001"] in rows
+    assert ['\'=HYPERLINK("http://x")', "19031234567890", "2250000", "0312345680-001"] in rows
     for row in rows:
         for cell in row:
             assert cell[:1] not in FORMULA_TRIGGERS or cell.startswith("'")

@@ -109,8 +109,8 @@ def entries_of(person, kind: EntryKind) -> list[int]:  # type: ignore[no-untyped
 
 @pytest.mark.usefixtures("rates")
 def test_a_resident_is_withheld_ten_percent_from_the_threshold_and_not_below(finance):
-    at_threshold = contractor(tax_code="0312345678")
-    just_below = contractor(tax_code="0312345679")
+    at_threshold = contractor(tax_code="0312345673")
+    just_below = contractor(tax_code="0312345680")
     earn(at_threshold, 2_000_000)
     earn(just_below, 1_999_999)
     batch = pay_batch(finance)
@@ -269,14 +269,24 @@ def test_tax_codes_and_rates_are_validated(finance):
     db.session.execute(delete(tax.WithholdingRate))
     db.session.commit()
     person = factories.UserFactory()
-    for bad in ("12345", "0312345678-01", "03123456789", "abc0312345"):
+    for bad in ("12345", "0312345673-01", "03123456739", "abc0312345"):
         with pytest.raises(ValidationFailed):
             tax.save_tax_profile(person.id, ProfileFields(tax_code=bad), actor=finance[0])
     saved = tax.save_tax_profile(
-        person.id, ProfileFields(tax_code=" 0312345678 001 "), actor=finance[0]
+        person.id, ProfileFields(tax_code=" 0312345673 001 "), actor=finance[0]
     )
-    assert saved.tax_code == "0312345678-001"
-    assert tax.normalised_tax_code("0312345678-001") == "0312345678-001"
+    assert saved.tax_code == "0312345673-001"
+    assert tax.normalised_tax_code("0312345673-001") == "0312345673-001"
+    # a personal identification number: a person's tax code since 1 July 2025
+    assert tax.normalised_tax_code("079 201 012 345") == "079201012345"
+    # the last digit of a 10-digit code checks the others; a branch's too (the company's
+    # language, Vietnamese, outside a request)
+    for typo in ("0312345674", "0312345637", "0312345674-001"):
+        with pytest.raises(ValidationFailed, match=f"Chữ số cuối của mã số thuế {typo[:10]} "):
+            tax.normalised_tax_code(typo)
+    for never_issued in ("0100000000", "0312345673-000"):
+        with pytest.raises(ValidationFailed, match="không phải là mã số thuế mà cơ quan thuế cấp"):
+            tax.normalised_tax_code(never_issued)
     with pytest.raises(ValidationFailed):
         tax.add_withholding_rate(
             date(2030, 1, 1),
@@ -329,10 +339,21 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     assert response.status_code == 400
     assert "A tax code is 10 digits" in response.get_data(as_text=True)
     assert tax.profile_of(person.id) is None  # nothing half-written
+    officer.locale = "vi"
+    db.session.commit()
+    response = client.post(
+        f"/finance/tax/people/{person.id}",
+        data={"tax_code": "0312345674", "resident": "y"},  # a typo: the check digit is 3
+    )
+    assert response.status_code == 400
+    assert "Chữ số cuối của mã số thuế 0312345674 không khớp" in response.get_data(as_text=True)
+    assert tax.profile_of(person.id) is None
+    officer.locale = "en"
+    db.session.commit()
     response = client.post(
         f"/finance/tax/people/{person.id}",
         data={
-            "tax_code": "0312345678",
+            "tax_code": "0312345673",
             "resident": "y",
             "commitment_year": "2026",
             "bank_account_number": "0071 0012 3456",
@@ -344,16 +365,16 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     profile = tax.profile_of(person.id)
     assert profile is not None
     assert (profile.tax_code, profile.bank_account_number, profile.long_contract) == (
-        "0312345678",
+        "0312345673",
         "007100123456",
         False,
     )
     listing = client.get("/finance/tax?q=mai").get_data(as_text=True)
-    assert "0312345678" in listing
+    assert "0312345673" in listing
     assert "Bank transfer" in listing
 
     page = employee_client.get("/earnings").get_data(as_text=True)
-    assert "0312345678" in page
+    assert "0312345673" in page
     assert "007100123456" in page
     assert employee_client.get("/finance/tax/rates").status_code == 403
     hr = app.test_client()
