@@ -142,7 +142,8 @@ def import_people_command(
 
 @perks_cli.command("tick")
 def tick_command() -> None:
-    """Daily work: expire ended claims, freeze the entries of draws that have closed and make
+    """Daily work: remind holders of unused claims a week before their last day, expire
+    ended claims, freeze the entries of draws that have closed and make
     the draws that can be made (a method 2 draw waits for its public value), make
     commissions payable once their holding period is over (after applying the leaving dates
     that have come: leavers are deactivated, the leaver policy applied, the final statement
@@ -164,6 +165,7 @@ def tick_command() -> None:
     from perks.referrals.rollup import roll_up_clicks
     from perks.referrals.snapshots import refresh_all
 
+    click.echo(f"Claims reminded: {claims.remind_expiring_claims()}")
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draw entries frozen: {draws.close_due_entries()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")

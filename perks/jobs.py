@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "send-due-mail": {"task": "perks.mail.send_due", "schedule": timedelta(seconds=30)},
     "expire-claims": {"task": "perks.catalog.expire_claims", "schedule": timedelta(minutes=15)},
+    # holders of unused claims told a week before their last day: hourly, so the
+    # reminder comes early in the company's morning
+    "remind-expiring-claims": {
+        "task": "perks.catalog.remind_expiring_claims",
+        "schedule": timedelta(hours=1),
+    },
     "run-due-draws": {"task": "perks.catalog.run_due_draws", "schedule": timedelta(minutes=5)},
     "release-commissions": {
         "task": "perks.commissions.release_due",

@@ -1,4 +1,5 @@
-"""Claiming perks, using claims at a counter, and expiring them.
+"""Claiming perks, using claims at a counter, reminding holders before they end, and
+expiring them.
 
 Stock can never go below zero or be handed out twice, even with many simultaneous claims:
 counted stock falls by a conditional UPDATE, pooled codes are taken with a row lock that
@@ -10,11 +11,12 @@ at the database.
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from perks import audit
 from perks.catalog import eligibility
@@ -30,11 +32,16 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.db import affected_rows, transaction, utcnow
+from perks.db import affected_rows, among, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
-from perks.i18n import company_today, format_moment
+from perks.i18n import company_today, day_start, format_moment
+from perks.notifications import both, link, notify
 from perks.people.models import User
+
+#: a holder is told this many days before a claim's last day that it ends (a claim made
+#: that same day waits for the next)
+REMINDER_DAYS = 7
 
 #: claims that count against a person's limit
 LIVE_STATUSES = (ClaimStatus.CLAIMED, ClaimStatus.USED, ClaimStatus.EXPIRED)
@@ -354,6 +361,46 @@ def redeem_claim(code: str, redeemer: User) -> Claim:
             "catalog.claim_redeemed", actor=redeemer, target=claim, reference=claim.reference
         )
         return claim
+
+
+def remind_expiring_claims(today: date | None = None) -> int:
+    """Tell the holder of each unused claim whose last day is at most ``REMINDER_DAYS`` away
+    that it ends then (notification ``claim_expiring``), once per claim; a claim made today
+    waits for tomorrow, and a holder who has left is not told. Returns how many claims were
+    picked.
+
+    One conditional UPDATE stamps ``reminded_on`` on the claims it picks: idempotent, and
+    safe from several hosts at once (a claim already stamped no longer matches). A missed
+    run is caught up by the next while the claim has days left. Raises nothing.
+    """
+    today = today or company_today()
+    with transaction():
+        picked = db.session.scalars(
+            update(Claim)
+            .where(
+                Claim.status == ClaimStatus.CLAIMED,
+                Claim.reminded_on.is_(None),
+                Claim.expires_on >= today,
+                Claim.expires_on <= today + timedelta(days=REMINDER_DAYS),
+                Claim.claimed_at < day_start(today),
+            )
+            .values(reminded_on=today)
+            .returning(Claim.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for condition in among(Claim.id, picked):
+            reminded = db.session.scalars(
+                select(Claim).where(condition).options(selectinload(Claim.user)).order_by(Claim.id)
+            )
+            for claim in reminded:
+                if claim.user.active:
+                    notify(
+                        claim.user,
+                        "claim_expiring",
+                        {"perk": both(claim.perk, "title"), "date": claim.expires_on},
+                        url=link("catalog.my_claim", claim_id=claim.id),
+                    )
+        return len(picked)
 
 
 def expire_claims(today: date | None = None) -> int:

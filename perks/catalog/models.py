@@ -237,6 +237,8 @@ class Claim(TimestampMixin, Base):
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: the last day the claim can be used (the perk's end), if any
     expires_on: Mapped[date | None] = mapped_column(Date)
+    #: the day its holder was told that its last day is near (``claims.remind_expiring_claims``)
+    reminded_on: Mapped[date | None] = mapped_column(Date)
     #: "draw" when won in a draw, "gift" when given, "points" when bought with points, else
     #: "claim"
     source: Mapped[str] = mapped_column(String(8), default="claim")

@@ -13,6 +13,12 @@ def expire_claims() -> int:
     return claims.expire_claims()
 
 
+@shared_task(name="perks.catalog.remind_expiring_claims")
+def remind_expiring_claims() -> int:
+    """Remind holders of unused claims whose last day is near, once per claim (idempotent)."""
+    return claims.remind_expiring_claims()
+
+
 @shared_task(name="perks.catalog.run_due_draws")
 def run_due_draws() -> int:
     """Freeze the entries of draws that have closed, then make every draw that can be made:

@@ -70,6 +70,15 @@ KINDS: dict[str, Kind] = {
             email_template="gift_granted",
         ),
         Kind(
+            "claim_expiring",
+            _l("A perk of mine about to end"),
+            _l("Use it by %(date)s: %(perk)s"),
+            _l(
+                "%(date)s is the last day you can use %(perk)s. After that day the code no "
+                "longer works."
+            ),
+        ),
+        Kind(
             "draw_won",
             _l("A draw I won"),
             _l("You won a seat: %(perk)s"),
