@@ -29,7 +29,7 @@ from perks.errors import PerksError
 from perks.extensions import db
 from perks.feedback.models import Topic
 from perks.feedback.surveys_demo import seed_demo_surveys
-from perks.i18n import company_today
+from perks.i18n import company_today, day_start
 from perks.people.models import Department, EmploymentType, Role, User, new_session_token
 
 DEMO_PASSWORD = "perks-demo-2026"  # noqa: S105 - printed for the demo on purpose
@@ -105,7 +105,7 @@ PEOPLE_COUNT = 60
 #: the demo's pictures: PNGs drawn as SVG beside them (``make demo-images`` renders them)
 DEMO_IMAGES = Path(__file__).parent / "demo_images"
 #: the picture of each demo perk, in the catalog's order
-PERK_PICTURES = ("coffee", "ha-long", "cinema", "gym", "course", "phu-quoc")
+PERK_PICTURES = ("coffee", "ha-long", "cinema", "gym", "course", "ba-na", "phu-quoc")
 #: the picture of each demo product, by its slug
 PRODUCT_PICTURES = {
     "tour-ha-long-2-ngay-1-dem": "ha-long",
@@ -881,6 +881,18 @@ def seed_demo_catalog(*, today: date, line: Timeline) -> None:
             total_stock=10,
             department_ids=frozenset({sales.id}),
         ),
+        # an offer of this week only (the claim reminder's example, below)
+        services.PerkData(
+            title_vi="Vé Bà Nà Hills giá nhân viên, chỉ trong tuần này",
+            title_en="Ba Na Hills tickets at staff price, this week only",
+            partner_name="Sun World Ba Na Hills",
+            category=PerkCategory.TRAVEL,
+            value_vi="Giảm 40% vé cáp treo",
+            value_en="40% off cable car tickets",
+            code_mode=CodeMode.VOUCHER,
+            per_person_limit=1,
+            ends_on=today + timedelta(days=REMINDER_EXAMPLE_DAYS_LEFT),
+        ),
         services.PerkData(
             title_vi="Cuối tuần nghỉ dưỡng tại Phú Quốc cho 2 người",
             title_en="A weekend for two at a Phú Quốc resort",
@@ -913,6 +925,7 @@ def seed_demo_catalog(*, today: date, line: Timeline) -> None:
         for perk, most in ((perks[0], 3), (perks[1], 1), (perks[2], 2)):
             for _ in range(line.rng.randint(0, most)):
                 _claim_in_the_past(perk.id, person, line, redeemer)
+    _unused_claim_ending_soon(perks[-2].id, today=today)
     drawn = _finished_draw(perks[-1].id, staff[1:19], line, hr)
     # HR adds this quarter's seats for the next round the day after.
     since = utcnow()
@@ -923,6 +936,32 @@ def seed_demo_catalog(*, today: date, line: Timeline) -> None:
 
 #: the resort weekend's seats a round
 DRAW_SEATS = 10
+
+#: the Ba Na Hills offer's days left: within ``claims.REMINDER_DAYS``, so the demo employee's
+#: unused claim of it is reminded
+REMINDER_EXAMPLE_DAYS_LEFT = 5
+
+
+def _unused_claim_ending_soon(perk_id: int, *, today: date) -> None:
+    """The demo employee claimed ``perk_id`` two days ago and has not used it: the claim
+    reminder (``claims.remind_expiring_claims``, run here as beat would within the hour)
+    tells them on their bell and by e-mail that it ends within the week."""
+    from perks.catalog import claims
+    from perks.catalog.models import Claim
+
+    employee = db.session.scalar(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}"))
+    assert employee is not None  # one of DEMO_LOGINS
+    two_days_ago = today - timedelta(days=2)
+    since = utcnow()
+    claim = claims.claim_perk(perk_id, employee, today=two_days_ago)
+    with transaction():
+        made = db.session.get(Claim, claim.id)
+        assert made is not None  # just made
+        made.claimed_at = made.created_at = made.updated_at = day_start(two_days_ago) + (
+            timedelta(hours=12, minutes=40)
+        )
+        _date_audit(Claim.__name__, made.id, since=since, at=made.claimed_at)
+    claims.remind_expiring_claims()
 
 
 def _claim_in_the_past(perk_id: int, person: User, line: Timeline, redeemer: User) -> None:

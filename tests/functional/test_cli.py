@@ -3,6 +3,7 @@ itself is checked by tests/functional/test_demo.py, on one seed)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from perks.extensions import db
@@ -14,6 +15,7 @@ def people_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
+@pytest.mark.usefixtures("_schema")  # the tables, even when this test runs first
 def test_demo_without_its_stripe_sandbox_writes_nothing_and_says_why(app_factory, monkeypatch):
     from perks import demo_activity
 

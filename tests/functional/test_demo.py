@@ -71,6 +71,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_a_closed_survey_has_enps_by_department()
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
+    check_the_demo_employee_is_reminded_of_a_claim_ending_this_week(client)
     check_awards_approved_pending_and_declined(client)
     check_a_year_of_kudos_and_awards_with_a_ledger_that_agrees(runner, now)
     check_months_of_feedback_with_answer_times(client)
@@ -264,6 +265,21 @@ def check_the_demo_employee_has_a_birthday_card_today(client) -> None:  # type: 
     gift = db.session.scalars(select(Gift).where(Gift.user_id == employee.id)).one()
     assert f'href="/my-perks/{gift.claim_id}"' in home
     assert gift.claim.code == "SENVANG-HPBD"
+
+
+def check_the_demo_employee_is_reminded_of_a_claim_ending_this_week(client) -> None:  # type: ignore[no-untyped-def]
+    employee = db.session.scalars(select(User).where(User.email == f"nhanvien@{DEMO_DOMAIN}")).one()
+    [claim] = db.session.scalars(
+        select(Claim).where(Claim.user_id == employee.id, Claim.reminded_on.is_not(None))
+    ).all()
+    assert claim.used_at is None
+    assert claim.expires_on is not None
+    assert 0 <= (claim.expires_on - claim.reminded_on).days <= 7
+    login(client, employee, DEMO_PASSWORD)
+    page = client.get("/notifications").get_data(as_text=True)
+    client.post("/logout")
+    assert "Hạn dùng đến hết ngày" in page
+    assert claim.perk.title_vi in page
 
 
 def check_it_seeds_once_and_prints_a_login_per_role(runner, output: str) -> None:  # type: ignore[no-untyped-def]
