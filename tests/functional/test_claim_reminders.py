@@ -14,13 +14,12 @@ from sqlalchemy import func, select, update
 from perks.catalog.claims import (
     REMINDER_DAYS,
     claim_perk,
-    company_today,
     mark_claim_used,
     remind_expiring_claims,
 )
 from perks.catalog.models import Claim
 from perks.extensions import db
-from perks.i18n import day_start
+from perks.i18n import company_today, day_start
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from tests.factories import PerkFactory, UserFactory

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from perks.catalog import draws
+from perks.catalog.claims import REMINDER_DAYS
 from perks.catalog.models import Claim, Draw, DrawStatus, EntryOutcome, Perk
 from perks.commissions.models import (
     Commission,
@@ -274,7 +275,7 @@ def check_the_demo_employee_is_reminded_of_a_claim_ending_this_week(client) -> N
     ).all()
     assert claim.used_at is None
     assert claim.expires_on is not None
-    assert 0 <= (claim.expires_on - claim.reminded_on).days <= 7
+    assert 0 <= (claim.expires_on - claim.reminded_on).days <= REMINDER_DAYS
     login(client, employee, DEMO_PASSWORD)
     page = client.get("/notifications").get_data(as_text=True)
     client.post("/logout")
