@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from werkzeug.serving import make_server
 
 from perks import create_app
@@ -24,11 +24,15 @@ from perks.config import database_uri
 from perks.extensions import db, limiter
 from perks.people.models import Role, User
 from tests import factories
-from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, login
+from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, is_postgres, login
 from tests.stripe_sandbox import SANDBOX_TEST_SETTINGS, LiveSandbox
 
 #: fixtures shared by several test modules: a real SMTP server that can stop or refuse
 pytest_plugins = ["tests.smtp"]
+
+#: connections left for everything else on the server (other test runs, psql, the main app)
+#: when ``crowded_app`` sizes its pool
+SPARE_CONNECTIONS = 30
 
 
 def _postgres_admin_url() -> str | None:
@@ -173,6 +177,35 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         clean_database()
         if app.config["RATELIMIT_ENABLED"]:
             limiter.reset()
+
+
+@pytest.fixture
+def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """An app on the test database whose pool lets dozens of threads write at once (the
+    racing tests, ``tests.racing``); skips the test on SQLite.
+
+    Asking for ``app`` makes the autouse fixture empty the database after the test.
+    """
+    if not is_postgres(app):
+        pytest.skip(
+            "writes at the same moment need PostgreSQL (row locks, SKIP LOCKED, concurrent "
+            "writers); set TEST_DATABASE_URL to run them"
+        )
+    limit = int(db.session.scalar(text("SHOW max_connections")))
+    in_use = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity"))
+    db.session.rollback()
+    pool_size = max(10, min(60, limit - in_use - SPARE_CONNECTIONS))
+    crowded = app_factory(
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": pool_size,
+            "max_overflow": 0,  # threads beyond the pool queue for a connection
+            "pool_timeout": 60,
+            "pool_pre_ping": True,
+        }
+    )
+    yield crowded
+    with crowded.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,7 @@ has its own app context, so its own session and connection."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
@@ -14,12 +13,13 @@ from perks.audit import AuditEvent
 from perks.catalog.models import Claim, CodeMode, PerkKind
 from perks.extensions import db
 from perks.mail import OutboxMessage
-from perks.people.models import Role
+from perks.people.models import Role, User
 from perks.recognition import awards
-from perks.recognition.awards import AwardData, NominationRefused
+from perks.recognition.awards import AwardData
 from perks.recognition.models import Nomination, NominationState
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import is_postgres
+from tests.racing import all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
@@ -48,26 +48,15 @@ def test_racing_approvals_grant_the_award_once(app):
     nominee = UserFactory(manager=manager)
     nomination_id = awards.nominate(award.id, nominee.id, "Outstanding", actor=manager).id
     db.session.remove()
-    barrier = threading.Barrier(APPROVERS)
-    outcomes: list[str] = []
+    outcome = all_at_once(
+        app,
+        approvers,
+        lambda actor: awards.approve(nomination_id, actor=actor),
+        prepare=lambda user_id: db.session.get(User, user_id),
+    )
 
-    def approve(user_id: int) -> None:
-        with app.app_context():
-            try:
-                actor = db.session.get(UserFactory._meta.model, user_id)
-                barrier.wait(timeout=60)
-                awards.approve(nomination_id, actor=actor)
-                outcomes.append("approved")
-            except NominationRefused:
-                outcomes.append("refused")
-            except Exception as error:  # any other error is a failure
-                outcomes.append(repr(error))
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=APPROVERS) as pool:
-        list(pool.map(approve, approvers))
-    assert sorted(outcomes) == ["approved"] + ["refused"] * (APPROVERS - 1)
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, NominationRefused=APPROVERS - 1)
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 1
     nomination = db.session.get(Nomination, nomination_id)
     assert nomination.state is NominationState.APPROVED

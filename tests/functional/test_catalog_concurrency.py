@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from perks.catalog.claims import claim_perk, redeem_claim
 from perks.catalog.draws import (
@@ -45,96 +42,15 @@ from perks.catalog.models import (
     PerkKind,
 )
 from perks.db import utcnow
-from perks.errors import PerksError
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
-from tests.helpers import PUBLIC_VALUE, is_postgres, make_draw
+from tests.helpers import PUBLIC_VALUE, make_draw
+from tests.racing import Outcome, all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
 TODAY = date(2026, 11, 30)
-#: connections left for everything else on the server (other test runs, psql, the main app)
-SPARE_CONNECTIONS = 30
-
-
-@pytest.fixture
-def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
-    """An app on the test database whose pool lets dozens of threads claim at once.
-
-    Asking for ``app`` makes the autouse fixture empty the database after the test.
-    """
-    if not is_postgres(app):
-        pytest.skip(
-            "writes at the same moment need PostgreSQL (row locks, SKIP LOCKED, concurrent "
-            "writers); set TEST_DATABASE_URL to run them"
-        )
-    limit = int(db.session.scalar(text("SHOW max_connections")))
-    in_use = db.session.scalar(text("SELECT count(*) FROM pg_stat_activity"))
-    db.session.rollback()
-    pool_size = max(10, min(60, limit - in_use - SPARE_CONNECTIONS))
-    crowded = app_factory(
-        SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_size": pool_size,
-            "max_overflow": 0,  # threads beyond the pool queue for a connection
-            "pool_timeout": 60,
-            "pool_pre_ping": True,
-        }
-    )
-    yield crowded
-    with crowded.app_context():
-        db.engine.dispose()
-
-
-@dataclass
-class Outcome:
-    """What a burst of simultaneous calls gave."""
-
-    #: "ok" or the domain error's class name ("SoldOut", "LimitReached", "Conflict") -> count
-    answers: Counter[str] = field(default_factory=Counter)
-    #: what the successful calls returned
-    results: list[Any] = field(default_factory=list)
-    #: anything that is not a domain error: always a failure
-    errors: list[str] = field(default_factory=list)
-
-
-def all_at_once(
-    app: Flask, inputs: list[Any], prepare: Callable[[Any], Any], act: Callable[[Any], Any]
-) -> Outcome:
-    """One thread per input, each in its own app context (so its own session).
-
-    Each thread runs ``prepare(input)`` (loading what it needs, then giving its connection
-    back), waits at a barrier until every thread is ready, then runs ``act(prepared)``.
-    """
-    barrier = threading.Barrier(len(inputs))
-    lock = threading.Lock()
-    outcome = Outcome()
-
-    def run(item: Any) -> None:
-        with app.app_context():
-            try:
-                prepared = prepare(item)
-                db.session.close()  # keep what was loaded; give the connection back
-                barrier.wait(timeout=120)
-                try:
-                    result = act(prepared)
-                except PerksError as refused:
-                    answer = type(refused).__name__
-                else:
-                    answer = "ok"
-                    with lock:
-                        outcome.results.append(result)
-                with lock:
-                    outcome.answers[answer] += 1
-            except Exception as error:  # every other outcome is a failure
-                with lock:
-                    outcome.errors.append(repr(error))
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(inputs)) as pool:
-        list(pool.map(run, inputs))
-    return outcome
 
 
 def person(user_id: int) -> User:
@@ -144,7 +60,7 @@ def person(user_id: int) -> User:
 def claim_together(app: Flask, perk_id: int, user_ids: list[int]) -> Outcome:
     """Every user id in its own thread, released at once, claims the perk; results are codes."""
     return all_at_once(
-        app, user_ids, person, lambda who: claim_perk(perk_id, who, today=TODAY).code
+        app, user_ids, lambda who: claim_perk(perk_id, who, today=TODAY).code, prepare=person
     )
 
 
@@ -271,7 +187,10 @@ def test_a_claim_scanned_at_several_counters_at_once_is_redeemed_once(crowded_ap
     redeemers = [user.id for user in UserFactory.create_batch(20, roles={Role.REDEEMER})]
 
     outcome = all_at_once(
-        crowded_app, redeemers, person, lambda who: redeem_claim(reference, who).used_by_id
+        crowded_app,
+        redeemers,
+        lambda who: redeem_claim(reference, who).used_by_id,
+        prepare=person,
     )
 
     assert outcome.errors == []
@@ -295,8 +214,8 @@ def test_a_seat_declined_twice_at_once_is_passed_on_once(crowded_app):
     outcome = all_at_once(
         crowded_app,
         [winner.user_id] * 10,
-        person,
         lambda who: decline_seat(entry_id, who, now=close).id,
+        prepare=person,
     )
 
     assert outcome.errors == []
@@ -330,7 +249,7 @@ def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
         found.wait(timeout=60)
         return close_entries(due[0], actor=None).id
 
-    frozen = all_at_once(crowded_app, [None] * hosts, lambda _host: None, freeze)
+    frozen = all_at_once(crowded_app, [None] * hosts, freeze)
     assert frozen.errors == []
     assert frozen.answers == Counter(ok=1, Conflict=4)
     db.session.expire_all()
@@ -343,7 +262,7 @@ def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
         ready.wait(timeout=60)
         return run_draw(draw_id, actor=None).id
 
-    outcome = all_at_once(crowded_app, [None] * hosts, lambda _host: None, tick)
+    outcome = all_at_once(crowded_app, [None] * hosts, tick)
 
     assert outcome.errors == []
     assert outcome.answers == Counter(ok=1, Conflict=4)

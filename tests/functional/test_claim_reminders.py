@@ -4,8 +4,6 @@ claim once."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +22,7 @@ from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 
 TODAY = date(2026, 12, 5)
 
@@ -135,23 +134,9 @@ def test_racing_hosts_remind_each_claim_once(app):
     for n in range(6):
         claim_ending(TODAY + timedelta(days=n))
     db.session.remove()
-    barrier = threading.Barrier(HOSTS)
-    errors: list[str] = []
+    outcome = all_at_once(app, range(HOSTS), lambda _host: remind_expiring_claims(TODAY))
 
-    def host(_: int) -> int:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                return remind_expiring_claims(TODAY)
-            except Exception as error:  # any error is a failure
-                errors.append(repr(error))
-                return 0
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=HOSTS) as pool:
-        counts = list(pool.map(host, range(HOSTS)))
-    assert errors == []
-    assert sum(counts) == 6
+    assert outcome.errors == []
+    assert sum(outcome.results) == 6
     assert db.session.scalar(select(func.count(Notification.id))) == 6
     assert len(set(reminded_people())) == 6

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -30,6 +28,7 @@ from perks.shop import orders
 from tests import factories
 from tests.functional.test_catalog_query_counts import counting_statements
 from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 from tests.unit.commissions.helpers import (
     Payroll,
     commissions_of,
@@ -490,18 +489,9 @@ def test_ticks_on_several_hosts_at_once_make_each_commission_payable_once(app, r
         redeem(order)
     db.session.remove()
     later = utcnow() + timedelta(days=15)
-    barrier = threading.Barrier(4)
+    outcome = all_at_once(app, range(4), lambda _host: lifecycle.release_due_commissions(later))
 
-    def one_tick() -> int:
-        with app.app_context():
-            barrier.wait()
-            try:
-                return lifecycle.release_due_commissions(later)
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(4) as pool:
-        counts = list(pool.map(lambda _: one_tick(), range(4)))
-    assert sum(counts) == 12
+    assert outcome.errors == []
+    assert sum(outcome.results) == 12
     states = db.session.scalars(select(Commission.state)).all()
     assert states == [S.PAYABLE] * 12

@@ -4,8 +4,6 @@ Each thread has its own app context, so its own session and connection."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -20,6 +18,7 @@ from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Gift, Occasion
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 from tests.helpers import is_postgres
+from tests.racing import all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
@@ -54,24 +53,10 @@ def test_racing_runs_grant_once_within_every_budget(app):
     )
     sales_id, programme_id = sales.id, programme.id
     db.session.remove()
-    barrier = threading.Barrier(HOSTS)
-    errors: list[str] = []
+    outcome = all_at_once(app, range(HOSTS), lambda _host: gifts.grant_due_gifts(DAY))
 
-    def host(_: int) -> int:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                return gifts.grant_due_gifts(DAY)
-            except Exception as error:  # any error is a failure
-                errors.append(repr(error))
-                return 0
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=HOSTS) as pool:
-        counts = list(pool.map(host, range(HOSTS)))
-    assert errors == []
-    assert sum(counts) == 8  # the budget: 3 of Sales (its own budget), 5 of Support
+    assert outcome.errors == []
+    assert sum(outcome.results) == 8  # the budget: 3 of Sales (its own budget), 5 of Support
     rows = db.session.execute(select(Gift.user_id, Gift.department_id)).all()
     assert len({user for user, _ in rows}) == len(rows) == 8
     assert [d for _, d in rows].count(sales_id) == 3

@@ -13,10 +13,7 @@ from perks.errors import Conflict
 from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Department, User
-from tests.functional import test_catalog_concurrency as concurrency
-
-#: an app whose pool lets several threads write at once (PostgreSQL only)
-crowded_app = concurrency.crowded_app
+from tests.racing import all_at_once
 
 HEADER = "employee_number,email,name,department,roles"
 
@@ -59,10 +56,9 @@ def test_imports_at_once_adding_the_same_departments_wait_or_are_refused(crowded
     # each file names the same new departments, in its own order
     files = [a_file(100 * n, departments[n:] + departments[:n]) for n in range(6)]
 
-    outcome = concurrency.all_at_once(
+    outcome = all_at_once(
         crowded_app,
         files,
-        lambda text: text,
         lambda text: imports.apply_import(text, actor=None, filename="at-once.csv"),
     )
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -44,6 +42,7 @@ from perks.referrals.models import ReferralLink
 from perks.shop.models import Order
 from tests import factories
 from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
@@ -504,21 +503,11 @@ def test_settling_on_several_hosts_at_once_settles_each_leaver_once(app):
 
     db.session.commit()
     db.session.remove()
-    barrier = threading.Barrier(4)
+    outcome = all_at_once(app, range(4), lambda _host: commission_leavers.settle_leavers())
 
-    def one_run() -> tuple[int, int]:
-        with app.app_context():
-            barrier.wait()
-            try:
-                run = commission_leavers.settle_leavers()
-                return run.settled, run.forfeited
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: one_run(), range(4)))
-    assert sum(settled for settled, _ in results) == 3
-    assert sum(forfeited for _, forfeited in results) == 6
+    assert outcome.errors == []
+    assert sum(run.settled for run in outcome.results) == 3
+    assert sum(run.forfeited for run in outcome.results) == 6
     for n in range(3):
         assert len(statements_to(f"race{n}@example.com")) == 1
     reversals = db.session.scalars(

@@ -3,7 +3,7 @@ redeemed, once; whatever cannot be redeemed says why."""
 
 from __future__ import annotations
 
-import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from perks.audit import AuditEvent
 from perks.catalog import claims
-from perks.errors import Conflict
 from perks.extensions import db, limiter
-from perks.people.models import Role
+from perks.people.models import Role, User
 from perks.shop import redemption
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
 from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 
 
 def paid_order(**fields: object) -> Order:
@@ -305,36 +305,19 @@ def test_two_counters_redeeming_at_once_make_exactly_one_redemption(app: Flask):
     people = [factories.UserFactory(roles={Role.REDEEMER}) for _ in range(8)]
     ids = [person.id for person in people]
     db.session.remove()
-    barrier = threading.Barrier(len(ids))
-    results: list[str] = []
-    lock = threading.Lock()
+    # in English, as at the counter
+    outcome = all_at_once(
+        app,
+        ids,
+        lambda user: redemption.redeem_order(code, user),
+        prepare=lambda user_id: db.session.get(User, user_id),
+        locale="en",
+    )
 
-    def counter(user_id: int) -> None:
-        # a request in English, as at the counter (without one, messages use the default locale)
-        with app.test_request_context(headers={"Accept-Language": "en"}):
-            from perks.people.models import User
-
-            user = db.session.get(User, user_id)
-            barrier.wait()
-            try:
-                redemption.redeem_order(code, user)
-                outcome = "redeemed"
-            except Conflict as error:
-                outcome = f"conflict: {error.message}"
-            finally:
-                db.session.remove()
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=counter, args=(user_id,)) for user_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert results.count("redeemed") == 1, results
-    assert all(r.startswith("conflict: Already redeemed on") for r in results if r != "redeemed"), (
-        results
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, Conflict=len(ids) - 1)
+    assert all(message.startswith("Already redeemed on") for message in outcome.refusals), (
+        outcome.refusals
     )
     order = reload(order_id)
     assert order.redeemed_by_id in ids

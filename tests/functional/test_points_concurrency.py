@@ -6,16 +6,12 @@ together. SQLite serialises writers, so these prove nothing there and are skippe
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from datetime import date
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 
-from perks.errors import LimitReached
 from perks.extensions import db
 from perks.people.models import Role
 from perks.recognition import kudos, points
@@ -24,35 +20,13 @@ from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
 from perks.recognition.points_verify import verify_points
 from tests.factories import CompanyValueFactory, PerkFactory, UserFactory
 from tests.helpers import is_postgres
+from tests.racing import all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
 THREADS = 6
 DAY = date(2027, 3, 10)
-
-
-def race(app: Flask, attempt: Callable[[int], object]) -> tuple[int, int, list[str]]:
-    """Run ``attempt(n)`` in THREADS threads at once: (successes, refusals, other errors)."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[str] = []
-
-    def one(n: int) -> str:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                attempt(n)
-                return "ok"
-            except LimitReached:
-                return "refused"
-            except Exception as error:  # any other error is a failure
-                errors.append(repr(error))
-                return "error"
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        outcomes = list(pool.map(one, range(THREADS)))
-    return outcomes.count("ok"), outcomes.count("refused"), errors
+APRIL = date(2027, 4, 1)
 
 
 @pytest.fixture
@@ -75,10 +49,10 @@ def test_simultaneous_kudos_never_exceed_the_allowance(postgres):
         me = db.session.get(type(giver), giver_id)
         kudos.give_kudos(me, colleagues[n], 30, value_id, "Cảm ơn!", today=DAY)
 
-    given, refused, errors = race(postgres, give)
+    outcome = all_at_once(postgres, range(THREADS), give)
 
-    assert errors == []
-    assert (given, refused) == (3, 3)  # 3 × 30 of 100
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=3, LimitReached=3)  # 3 × 30 of 100
     assert points.allowance_left(giver_id, "2027-03") == 10
     credits = db.session.scalar(
         select(func.count()).where(
@@ -103,10 +77,10 @@ def test_simultaneous_rewards_never_spend_more_than_was_received(postgres):
         me = db.session.get(type(person), person_id)
         kudos.spend_points(reward_ids[n], me, today=DAY)
 
-    bought, refused, errors = race(postgres, spend)
+    outcome = all_at_once(postgres, range(THREADS), spend)
 
-    assert errors == []
-    assert (bought, refused) == (3, 3)  # 3 × 30 of 100
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=3, LimitReached=3)  # 3 × 30 of 100
     assert points.received_balance(person_id) == 10
     assert verify_points().ok
 
@@ -118,10 +92,10 @@ def test_hosts_settling_the_month_together_write_each_entry_once(postgres):
         kudos.give_kudos(giver, UserFactory().id, 25, value.id, "Cảm ơn!", today=DAY)
     db.session.remove()
 
-    done, _, errors = race(postgres, lambda n: points.settle_months(date(2027, 4, 1)))
+    outcome = all_at_once(postgres, range(THREADS), lambda _host: points.settle_months(APRIL))
 
-    assert errors == []
-    assert done == THREADS
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=THREADS)
     expired = db.session.scalars(
         select(PointsEntry.points).where(PointsEntry.kind == PointsEntryKind.EXPIRED)
     ).all()

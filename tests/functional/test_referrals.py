@@ -5,7 +5,6 @@ no session, rate limits), in both click write modes."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import unquote, urlsplit
@@ -28,6 +27,7 @@ from perks.referrals.services import ensure_default_link
 from tests import factories
 from tests.functional.test_catalog_query_counts import counting_statements
 from tests.helpers import clean_database, is_postgres, login
+from tests.racing import all_at_once
 
 CHROME = (
     "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -657,29 +657,16 @@ def test_simultaneous_first_visits_make_one_default_link(app, app_factory):
     person_id = factories.UserFactory().id
     db.session.commit()
     racing = app_factory()
-    barrier = threading.Barrier(10)
-    codes: list[str] = []
-    errors: list[BaseException] = []
+    outcome = all_at_once(
+        racing,
+        range(10),
+        lambda person: ensure_default_link(person).code,
+        prepare=lambda _visit: db.session.get(User, person_id),
+    )
 
-    def first_visit() -> None:
-        with racing.app_context():
-            try:
-                person = db.session.get(User, person_id)
-                barrier.wait()
-                codes.append(ensure_default_link(person).code)
-            except BaseException as error:  # reported below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=first_visit) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(codes) == 10
-    assert len(set(codes)) == 1
+    assert outcome.errors == []
+    assert len(outcome.results) == 10
+    assert len(set(outcome.results)) == 1
     db.session.expire_all()
     count = select(func.count()).select_from(ReferralLink).where(ReferralLink.is_default)
     assert db.session.scalar(count) == 1

@@ -6,7 +6,6 @@ Nothing is mocked."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from perks.shop import refunds
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
 from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 REFUNDED = "shop.refund_requested"
@@ -171,22 +171,22 @@ def test_simultaneous_submissions_of_one_form_make_one_refund(app, finance, live
     order = live_paid_order(live_sandbox, price=800_000, currency="VND")
     order_id = order.id
     _, token = refund_page_for(app, finance, order_id)
-    barrier = threading.Barrier(2)
-    statuses: list[int] = []
 
-    def submit() -> None:
+    def signed_in(_tab: int) -> FlaskClient:
         client = app.test_client()
         login(client, finance)
-        barrier.wait()
-        statuses.append(ask_refund(client, order_id, "300.000", token).status_code)
+        return client
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcome = all_at_once(
+        app,
+        range(2),
+        lambda client: ask_refund(client, order_id, "300.000", token).status_code,
+        prepare=signed_in,
+        requests=True,
+    )
 
-    assert statuses == [303, 303]
+    assert outcome.errors == []
+    assert outcome.results == [303, 303]
     assert [r.amount for r in stripe_refunds(order)] == [300_000]
     wait_for_order(order_id, lambda o: o.refunded_amount == 300_000)
     if is_postgres(app):

@@ -5,13 +5,11 @@ so its own session and connection."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from perks.errors import Conflict
 from perks.extensions import db
 from perks.feedback import surveys
 from perks.feedback.surveys import QuestionData, SurveyData
@@ -19,6 +17,7 @@ from perks.feedback.surveys_models import QuestionKind, SurveyParticipation, Sur
 from perks.people.models import Role, User
 from tests.factories import UserFactory
 from tests.helpers import is_postgres
+from tests.racing import all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
@@ -39,26 +38,15 @@ def test_racing_answers_are_all_kept_and_one_person_counts_once(app):
     twice = UserFactory().id
     people = [UserFactory().id for _ in range(OTHERS)] + [twice] * TABS
     db.session.remove()
-    barrier = threading.Barrier(len(people))
-    outcomes: list[str] = []
+    outcome = all_at_once(
+        app,
+        people,
+        lambda person: surveys.answer(survey_id, {question: 3}, person),
+        prepare=lambda user_id: db.session.get(User, user_id),
+    )
 
-    def answer(user_id: int) -> None:
-        with app.app_context():
-            try:
-                person = db.session.get(User, user_id)
-                barrier.wait(timeout=60)
-                surveys.answer(survey_id, {question: 3}, person)
-                outcomes.append("answered")
-            except Conflict:
-                outcomes.append("refused")
-            except Exception as error:  # any other error is a failure
-                outcomes.append(repr(error))
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(people)) as pool:
-        list(pool.map(answer, people))
-    assert sorted(outcomes) == ["answered"] * (OTHERS + 1) + ["refused"] * (TABS - 1)
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=OTHERS + 1, Conflict=TABS - 1)
     count = select(func.count()).where(SurveyResponse.survey_id == survey_id)
     assert db.session.scalar(count) == OTHERS + 1
     answered = select(func.count()).where(SurveyParticipation.survey_id == survey_id)

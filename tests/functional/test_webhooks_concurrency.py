@@ -7,10 +7,8 @@ together. SQLite serialises writers, so these prove nothing there and are skippe
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
 from tests import stripe_fixtures as sf
 from tests.helpers import is_postgres
+from tests.racing import all_at_once
 
 pytestmark = pytest.mark.postgres_only
 
@@ -46,19 +45,21 @@ def workers(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-unty
 
 
 def deliver_together(app: Flask, events: list[dict[str, Any]]) -> list[int]:
-    """Each event posted by its own thread, all released at once; the statuses."""
-    barrier = threading.Barrier(len(events))
+    """Each event posted by its own thread, all released at once; the statuses, in the order
+    they came."""
     secret = app.config["STRIPE_WEBHOOK_SECRET"]
 
-    def post(evt: dict[str, Any]) -> int:
-        client = app.test_client()
+    def signed(evt: dict[str, Any]) -> tuple[bytes, str]:
         payload = sf.body(evt)
-        signature = sf.signature_header(payload, secret)
-        barrier.wait(timeout=60)
-        return sf.deliver(client, payload, signature=signature).status_code
+        return payload, sf.signature_header(payload, secret)
 
-    with ThreadPoolExecutor(max_workers=len(events)) as pool:
-        return list(pool.map(post, events))
+    def post(delivery: tuple[bytes, str]) -> int:
+        payload, signature = delivery
+        return sf.deliver(app.test_client(), payload, signature=signature).status_code
+
+    outcome = all_at_once(app, events, post, prepare=signed, requests=True)
+    assert outcome.errors == []
+    return outcome.results
 
 
 @pytest.fixture
