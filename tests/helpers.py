@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextvars
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from perks.catalog import draws
 from perks.catalog.models import Draw
@@ -123,6 +125,21 @@ def clean_database() -> None:
         for table in tables:
             db.session.execute(table.delete())
     db.session.commit()
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends while the block runs, in order."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -> None:

@@ -32,6 +32,7 @@ from perks.people import imports
 from perks.people.models import Role, User
 from perks.shop.models import Order
 from tests import factories
+from tests.helpers import clean_database, counting_statements
 
 IN_90_DAYS = datetime.now(UTC).date() + timedelta(days=90)
 
@@ -394,7 +395,6 @@ def test_a_batch_of_1000_people_equals_the_csv_import_of_the_same_rows(
         == 1000
     )
     db.session.execute(User.__table__.update().values(manager_id=None))
-    from tests.helpers import clean_database
 
     db.session.commit()
     clean_database()
@@ -515,22 +515,13 @@ def test_every_operation_answers_within_its_schema(app: Flask) -> None:
 
 
 def test_a_list_runs_as_many_statements_with_ten_times_the_rows(client: FlaskClient) -> None:
-    from sqlalchemy import event
 
     secret = service_token(Scope.PERKS_READ, Scope.PEOPLE_READ)
-    counted: list[str] = []
-
-    def count(*args: Any) -> None:
-        counted.append(str(args[2]))
 
     def statements(url: str) -> int:
-        counted.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with counting_statements() as sent:
             assert client.get(url, headers=bearer(secret)).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        return len(counted)
+        return len(sent)
 
     def grow(people: int) -> None:
         for _ in range(people):

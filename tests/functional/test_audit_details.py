@@ -15,8 +15,7 @@ from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
 from tests.functional.test_catalog_pages import vietnamese  # noqa: F401  (fixture)
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 
 
 def details_of(response) -> list[str]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 import segno
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
 from perks import images
@@ -31,7 +31,7 @@ from perks.extensions import db
 from perks.images import StoredImage
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -603,18 +603,9 @@ def test_the_list_shows_each_perks_stock_and_filters_by_status(client, hr):
 
 def test_the_list_runs_the_same_queries_for_few_or_many_perks(client, hr):
     def statements_for_list() -> int:
-        count = 0
-
-        def counter(*args: object) -> None:
-            nonlocal count
-            count += 1
-
-        event.listen(db.engine, "before_cursor_execute", counter)
-        try:
+        with counting_statements() as sent:
             assert client.get("/admin/perks/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counter)
-        return count
+        return len(sent)
 
     department = factories.DepartmentFactory()
 

@@ -3,34 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import event
 
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, LimitPeriod, PerkCategory
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests import factories
-from tests.helpers import clean_database, login, make_draw
+from tests.helpers import clean_database, counting_statements, login, make_draw
 
 CATEGORIES = list(PerkCategory)
-
-
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def seed_catalog(perks: int, claims_each: int) -> tuple[User, dict[str, int]]:

@@ -18,7 +18,7 @@ from perks.shop.events import order_paid
 from perks.shop.models import DiscountKind, DisputeStatus, Order, RedemptionMode
 from tests import factories
 from tests.functional.test_catalog_pages import text_of
-from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import counting_statements
 
 VI = {"Accept-Language": "vi"}
 

@@ -25,8 +25,7 @@ from perks.i18n import company_date
 from perks.people.models import EmploymentType, Role
 from perks.rule_history import RuleVersion
 from tests import factories
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 from tests.unit.commissions.helpers import commissions_of, pay, referred_order, referred_order_of
 
 START = date(2020, 1, 1)

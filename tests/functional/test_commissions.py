@@ -26,8 +26,7 @@ from perks.money import Money
 from perks.people.models import Role
 from perks.shop import orders
 from tests import factories
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import is_postgres, login
+from tests.helpers import counting_statements, is_postgres, login
 from tests.racing import all_at_once
 from tests.unit.commissions.helpers import (
     Payroll,

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
@@ -22,7 +22,7 @@ from perks.mail import OutboxMessage
 from perks.people.models import Role
 from perks.shop.models import Order
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 
@@ -113,18 +113,9 @@ def test_pages_run_a_fixed_number_of_statements(client, login_as):
     login_as(Role.FINANCE)
 
     def statements(url: str) -> int:
-        count = 0
-
-        def counter(*_args: object) -> None:
-            nonlocal count
-            count += 1
-
-        event.listen(db.engine, "before_cursor_execute", counter)
-        try:
+        with counting_statements() as sent:
             assert client.get(url).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counter)
-        return count
+        return len(sent)
 
     urls = ["/finance/reports?group=product", "/finance/reports/lines", "/finance/payouts"]
     payable_order(factories.UserFactory())

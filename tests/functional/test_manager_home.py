@@ -12,8 +12,8 @@ from perks.people.models import Role, User
 from perks.referrals.models import ReferralLink
 from tests import factories
 from tests.functional.test_catalog_pages import text_of, vietnamese  # noqa: F401  (fixture)
-from tests.functional.test_catalog_query_counts import counting_statements
 from tests.functional.test_referral_stats import add_clicks
+from tests.helpers import counting_statements
 from tests.unit.finance.helpers import pay, redeem, referred_order
 
 

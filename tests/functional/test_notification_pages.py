@@ -13,7 +13,7 @@ from perks.notifications import queries
 from perks.notifications.kinds import KINDS
 from perks.notifications.models import Notification
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 
 
 @pytest.fixture
@@ -163,8 +163,6 @@ def test_the_account_page_leads_to_the_e_mail_choices(client, an):
 
 
 def test_the_bell_costs_one_statement_whatever_the_number_of_notifications(client, an):
-    from tests.functional.test_statements_per_page import counting_statements
-
     login(client, an)
     client.get("/notifications")
     with counting_statements() as few:

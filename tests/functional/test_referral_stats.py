@@ -13,8 +13,7 @@ from perks.referrals import fraud, stats
 from perks.referrals.models import ReferralLink
 from perks.shop.models import OrderStatus, Product
 from tests import factories
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import clean_database, login
+from tests.helpers import clean_database, counting_statements, login
 
 PAGES = ["/stats/links", "/stats/team", "/stats/company", "/finance/fraud"]
 

@@ -25,8 +25,7 @@ from perks.referrals.attribution import (
 from perks.referrals.models import Click, Destination, ReferralLink
 from perks.referrals.services import ensure_default_link
 from tests import factories
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import clean_database, is_postgres, login
+from tests.helpers import clean_database, counting_statements, is_postgres, login
 from tests.racing import all_at_once
 
 CHROME = (

@@ -4,13 +4,11 @@ orders list and an order's page (finance), product images on the storefront."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import segno
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from perks import images
 from perks.audit import AuditEvent
@@ -28,7 +26,7 @@ from perks.shop.models import (
     RedemptionMode,
 )
 from tests import factories
-from tests.helpers import clean_database, login
+from tests.helpers import clean_database, counting_statements, login
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -610,20 +608,6 @@ def test_the_orders_list_is_paginated(client, finance):
 
 
 # --- no N+1 ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def seed_orders(n: int) -> None:

@@ -16,7 +16,7 @@ from perks.shop.cart import MAX_LINES
 from perks.shop.models import Order
 from tests import factories
 from tests.functional.test_catalog_pages import text_of
-from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import counting_statements
 
 VI = {"Accept-Language": "vi"}
 

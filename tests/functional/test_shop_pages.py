@@ -16,8 +16,7 @@ from perks.shop import queries
 from perks.shop.models import RedemptionMode
 from tests import factories
 from tests.functional.test_catalog_pages import text_of
-from tests.functional.test_catalog_query_counts import counting_statements
-from tests.helpers import clean_database, login
+from tests.helpers import clean_database, counting_statements, login
 from tests.unit.test_translations import ensure_catalogs_compiled
 
 VI = {"Accept-Language": "vi"}

@@ -10,15 +10,13 @@ one of its kind, where the newest holds ``scale`` rows: a payout batch, an order
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from perks.catalog import claims, draws
 from perks.catalog import services as catalog
@@ -50,7 +48,7 @@ from perks.referrals.fraud import BOT_SHARE_MIN_CLICKS, SAME_VISITOR_CLICKS_PER_
 from perks.referrals.models import Click
 from perks.shop.models import Order, Product, ProductCategory
 from tests import factories
-from tests.helpers import login, make_draw
+from tests.helpers import counting_statements, login, make_draw
 from tests.routes import ANONYMOUS, ROLES, ROUTES
 from tests.unit.finance.helpers import make_payable, pay, redeem, refund_to
 
@@ -605,20 +603,6 @@ def grow(world: World, scale: int) -> None:
     upload = imports.store_upload(f"email,name\n{rows}".encode(), filename="people.csv", actor=hr)
     samples["import"] = upload.id
     samples["job"] = imports.check_job(upload).token  # type: ignore[union-attr]
-
-
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _clients(app: Flask, world: World) -> dict[str, FlaskClient]:

@@ -28,7 +28,7 @@ from perks.shop.events import order_paid
 from perks.shop.models import DisputeStatus, Order, OrderStatus, RedemptionMode
 from tests import factories
 from tests import stripe_fixtures as sf
-from tests.functional.test_catalog_query_counts import counting_statements
+from tests.helpers import counting_statements
 
 
 @pytest.fixture
