@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, get_domain
+from flask_babel import gettext as _
 from sqlalchemy import event, make_url, text
 from werkzeug.serving import make_server
 
@@ -24,7 +26,14 @@ from perks.config import database_uri
 from perks.extensions import db, limiter
 from perks.people.models import Role, User
 from tests import factories
-from tests.helpers import TEST_SETTINGS, IsolatedClient, clean_database, is_postgres, login
+from tests.helpers import (
+    TEST_SETTINGS,
+    IsolatedClient,
+    clean_database,
+    ensure_catalogs_compiled,
+    is_postgres,
+    login,
+)
 from tests.stripe_sandbox import SANDBOX_TEST_SETTINGS, LiveSandbox
 
 #: fixtures shared by several test modules: a real SMTP server that can stop or refuse
@@ -206,6 +215,21 @@ def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-
     yield crowded
     with crowded.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def vietnamese(app):  # type: ignore[no-untyped-def]
+    """Translate like the app does in Vietnamese (the compiled catalog, fresh)."""
+    if ensure_catalogs_compiled():
+        get_domain().cache.clear()
+
+    def translate(message: str, **variables: object) -> str:
+        with force_locale("vi"):
+            translated = _(message, **variables)
+        assert translated != message % variables, f"not translated: {message!r}"
+        return translated
+
+    return translate
 
 
 @pytest.fixture(scope="session")

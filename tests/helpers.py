@@ -4,12 +4,21 @@ helpers. Test modules import from here (never from ``conftest.py``, which holds 
 from __future__ import annotations
 
 import contextvars
+import io
 import os
+import re
+import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from html import unescape
+from pathlib import Path
 from typing import Any
 
+import segno
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
@@ -20,6 +29,11 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests import factories
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the app's and the Stripe sandbox's message catalogs
+TRANSLATIONS = ROOT / "perks" / "translations"
+SANDBOX_TRANSLATIONS = ROOT / "stripe_sandbox" / "translations"
 
 TEST_SETTINGS: dict[str, Any] = {
     "PERKS_ENV": "testing",
@@ -174,3 +188,54 @@ def make_draw(draw_id: int, now: datetime | None = None, value: str = PUBLIC_VAL
     hr = factories.UserFactory(roles={Role.HR})
     draws.enter_public_value(draw_id, value, actor=hr, now=later)
     return draws.run_draw(draw_id, actor=None, now=later)
+
+
+def text_of(response: Any) -> str:
+    """The page's text with tags and scripts removed, entities decoded, spaces collapsed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def png_bytes() -> bytes:
+    """A small real PNG (a QR code), as an uploaded picture."""
+    out = io.BytesIO()
+    segno.make("perks").save(out, kind="png", scale=2)
+    return out.getvalue()
+
+
+def spare_port() -> int:
+    """A loopback port nothing listens on (just freed): a server can take it, and connecting
+    to it before then is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_catalogs_compiled() -> bool:
+    """Compile each catalog whose .mo is missing or older than its .po (*.mo is not in git).
+
+    Says whether anything was compiled. The .mo is written beside the .po, as
+    ``pybabel compile -d ...`` (``make translations``) does, and replaced
+    atomically so that parallel test workers never read half a file.
+    """
+    compiled = False
+    catalogs = [*TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")]
+    catalogs += SANDBOX_TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")
+    for po in sorted(catalogs):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write_mo(f, catalog)
+            os.chmod(tmp, 0o644)  # as pybabel compile leaves it, not mkstemp's 0600
+            os.replace(tmp, mo)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        compiled = True
+    return compiled

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.smtp import spare_port
+from tests.helpers import spare_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,6 @@ make refuse every message with a temporary error, as a mail server under trouble
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,11 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import spare_port
 
 
 class _Handler:

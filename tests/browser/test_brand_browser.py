@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from perks.people.models import Role
 from tests import factories
 from tests.browser.test_journeys import sign_in
-from tests.functional.test_catalog_admin import png_bytes
+from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.browser
 

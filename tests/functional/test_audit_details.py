@@ -14,7 +14,6 @@ from perks import audit
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.functional.test_catalog_pages import vietnamese  # noqa: F401  (fixture)
 from tests.helpers import counting_statements, login
 
 
@@ -90,7 +89,7 @@ def test_details_read_as_english_sentences(client, login_as, events):
         assert raw not in page
 
 
-def test_details_read_as_vietnamese_sentences(client, login_as, events, vietnamese):  # noqa: F811
+def test_details_read_as_vietnamese_sentences(client, login_as, events, vietnamese):
     login_as(Role.ADMIN, locale="vi")
 
     response = client.get("/admin/audit")

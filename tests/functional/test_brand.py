@@ -25,8 +25,7 @@ from perks.people.models import Role
 from perks.qr import qr_png_bytes
 from perks.shop.events import order_paid
 from tests import factories
-from tests.functional.test_catalog_admin import png_bytes
-from tests.helpers import login
+from tests.helpers import login, png_bytes
 
 STAFF_SLOGAN = "Perks for the people who make the company"
 STAFF_SLOGAN_VI = "Phúc lợi dành cho những người làm nên công ty"

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
-import segno
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
@@ -31,7 +30,7 @@ from perks.extensions import db
 from perks.images import StoredImage
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import counting_statements, login
+from tests.helpers import counting_statements, login, png_bytes
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -61,12 +60,6 @@ def perk_form(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
-
-
-def png_bytes() -> bytes:
-    out = io.BytesIO()
-    segno.make("perks").save(out, kind="png", scale=2)
-    return out.getvalue()
 
 
 def perk_count() -> int:

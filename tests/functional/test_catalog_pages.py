@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from html import unescape
 
 import pytest
-from flask_babel import force_locale, get_domain
-from flask_babel import gettext as _
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.catalog import claims, draws
@@ -29,15 +27,7 @@ from perks.extensions import db
 from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import PUBLIC_VALUE, login, make_draw
-from tests.unit.test_translations import ensure_catalogs_compiled
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    """The page's text with tags removed and entities decoded, spaces collapsed."""
-    html = response.get_data(as_text=True)
-    html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+from tests.helpers import PUBLIC_VALUE, login, make_draw, text_of
 
 
 def card_ids(response) -> set[int]:  # type: ignore[no-untyped-def]
@@ -51,21 +41,6 @@ def claim_count() -> int:
 
 def draw_perk(**fields: object):  # type: ignore[no-untyped-def]
     return factories.DrawFactory(**fields)
-
-
-@pytest.fixture
-def vietnamese(app):  # type: ignore[no-untyped-def]
-    """Translate like the app does in Vietnamese (the compiled catalog, fresh)."""
-    if ensure_catalogs_compiled():
-        get_domain().cache.clear()
-
-    def translate(message: str, **variables: object) -> str:
-        with force_locale("vi"):
-            translated = _(message, **variables)
-        assert translated != message % variables, f"not translated: {message!r}"
-        return translated
-
-    return translate
 
 
 # --- the catalog ----------------------------------------------------------------------------

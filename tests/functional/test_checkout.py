@@ -7,7 +7,6 @@ The full path through the Stripe sandbox is in test_checkout_live.py."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -20,8 +19,7 @@ from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
 from perks.shop.checkout import CHECKOUT_FAILED, normalize_phone
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.functional.test_catalog_pages import text_of
-from tests.unit.test_translations import ensure_catalogs_compiled
+from tests.helpers import ensure_catalogs_compiled, spare_port, text_of
 
 VI = {"Accept-Language": "vi"}
 CUSTOMER = {"name": "Lê Thị Hoa", "email": "hoa.le@gmail.com", "phone": "0912 345 678"}
@@ -54,10 +52,7 @@ def refer(client, link) -> None:  # type: ignore[no-untyped-def]
 
 def unreachable_url() -> str:
     """A URL nothing listens on (a port just freed): a real connection refusal."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{spare_port()}"
 
 
 # --- the form -------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ from perks.qr import qr_png_bytes
 from perks.shop.events import order_paid
 from perks.shop.models import DiscountKind, DisputeStatus, Order, RedemptionMode
 from tests import factories
-from tests.functional.test_catalog_pages import text_of
-from tests.helpers import counting_statements
+from tests.helpers import counting_statements, text_of
 
 VI = {"Accept-Language": "vi"}
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -25,15 +24,10 @@ from perks.i18n import company_date
 from perks.people.models import EmploymentType, Role
 from perks.rule_history import RuleVersion
 from tests import factories
-from tests.helpers import counting_statements, login
+from tests.helpers import counting_statements, login, text_of
 from tests.unit.commissions.helpers import commissions_of, pay, referred_order, referred_order_of
 
 START = date(2020, 1, 1)
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    html = response.get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def rule(rate_bps: int, **fields: object) -> CommissionRule:

@@ -3,7 +3,6 @@ retroactively; snapshotted on the commission; the earnings page's progress; the 
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
@@ -22,7 +21,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.helpers import login
+from tests.helpers import login, text_of
 from tests.unit.commissions.helpers import (
     after_holding,
     commissions_of,
@@ -36,11 +35,6 @@ from tests.unit.commissions.helpers import (
 
 START = date(2020, 1, 1)
 S = CommissionState
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    html = response.get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def tiered_rule(

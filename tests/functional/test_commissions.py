@@ -26,7 +26,7 @@ from perks.money import Money
 from perks.people.models import Role
 from perks.shop import orders
 from tests import factories
-from tests.helpers import counting_statements, is_postgres, login
+from tests.helpers import counting_statements, is_postgres, login, text_of
 from tests.racing import all_at_once
 from tests.unit.commissions.helpers import (
     Payroll,
@@ -39,11 +39,6 @@ from tests.unit.commissions.helpers import (
 )
 
 S = CommissionState
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    html = response.get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from perks.extensions import db
 from perks.people.models import Role
 from perks.shop.models import Order
 from tests import factories
-from tests.functional.test_catalog_pages import text_of, vietnamese  # noqa: F401  (fixture)
+from tests.helpers import text_of
 
 
 def paid_order() -> Order:
@@ -92,7 +92,7 @@ def test_a_code_neither_counter_knows_is_only_not_found(client, login_as):
         assert 'data-testid="other-counter"' not in response.get_data(as_text=True)
 
 
-def test_the_counters_send_each_other_in_vietnamese(client, login_as, vietnamese):  # noqa: F811
+def test_the_counters_send_each_other_in_vietnamese(client, login_as, vietnamese):
     order = paid_order()
     claim = claims.claim_perk(factories.PerkFactory().id, factories.UserFactory())
     login_as(Role.REDEEMER, locale="vi")

@@ -31,8 +31,8 @@ from perks.extensions import FallbackStorage, db, limiter
 from perks.referrals.clicks import click_recorder
 from perks.referrals.models import Click
 from tests import factories
-from tests.functional.test_readyz import free_port, postgres_server_url
-from tests.helpers import login
+from tests.functional.test_readyz import postgres_server_url
+from tests.helpers import login, spare_port
 from tests.processes import RedisServer, wait_for
 
 CHROME = (
@@ -171,7 +171,7 @@ def test_with_redis_down_sign_in_and_redirects_still_work_and_recover(
 
 def test_sign_in_works_when_redis_was_down_from_the_start(app, app_factory):
     """A worker that starts while Redis is down serves at once (nothing connects at start)."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
+    url = f"redis://127.0.0.1:{spare_port()}/0"
     person = factories.UserFactory()
     link = factories.ReferralLinkFactory()
     db.session.commit()
@@ -188,7 +188,7 @@ def test_sign_in_works_when_redis_was_down_from_the_start(app, app_factory):
 
 def test_batched_clicks_are_written_with_redis_down(app, app_factory):
     """Clicks never touch Redis: the batched writer (production's) counts them too."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
+    url = f"redis://127.0.0.1:{spare_port()}/0"
     link = factories.ReferralLinkFactory()
     db.session.commit()
     down = app_factory(
@@ -213,7 +213,7 @@ def dead_database_urls(tmp_path: Any) -> dict[str, str]:
     urls = {
         "sqlite file that cannot be opened": f"sqlite:///{tmp_path}/no/such/dir/perks.sqlite3",
         "postgresql port where nothing listens": (
-            f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/perks"
+            f"postgresql+psycopg://postgres@127.0.0.1:{spare_port()}/perks"
         ),
     }
     server = postgres_server_url()

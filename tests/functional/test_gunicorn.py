@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from perks.extensions import db
 from perks.referrals.models import Click
 from tests import factories
+from tests.helpers import spare_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -34,12 +35,6 @@ class Gunicorn:
     url: str
     metrics_dir: Path
     process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 40) -> None:
@@ -61,7 +56,7 @@ def gunicorn(app, database_url, tmp_path) -> Iterator[Gunicorn]:  # type: ignore
     """gunicorn.conf.py with two workers on a spare port, on the test database."""
     if not GUNICORN.exists():
         pytest.skip(f"{GUNICORN} is missing (make venv installs it)")
-    port = free_port()
+    port = spare_port()
     metrics_dir = tmp_path / "metrics"
     env = {
         key: value

@@ -11,9 +11,8 @@ from perks.extensions import db
 from perks.people.models import Role, User
 from perks.referrals.models import ReferralLink
 from tests import factories
-from tests.functional.test_catalog_pages import text_of, vietnamese  # noqa: F401  (fixture)
 from tests.functional.test_referral_stats import add_clicks
-from tests.helpers import counting_statements
+from tests.helpers import counting_statements, text_of
 from tests.unit.finance.helpers import pay, redeem, referred_order
 
 
@@ -71,7 +70,7 @@ def test_a_manager_without_reports_is_told_so_and_others_see_no_team(client, log
     assert 'data-testid="home-team"' not in client.get("/").get_data(as_text=True)
 
 
-def test_the_team_speaks_vietnamese(client, login_as, vietnamese):  # noqa: F811
+def test_the_team_speaks_vietnamese(client, login_as, vietnamese):
     factories.CommissionRuleFactory()
     manager = login_as(Role.MANAGER, locale="vi")
     lan = report_of(manager, "An Thị Lan")

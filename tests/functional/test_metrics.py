@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage
 from perks.payments.models import EventOutcome, StripeEvent
 from tests import factories
+from tests.helpers import spare_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,12 +47,6 @@ def requests_of(scraped, endpoint: str, status: str = "200", method: str = "GET"
         (("endpoint", endpoint), ("method", method), ("status", status)),
     )
     return scraped.get(key, 0.0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -261,7 +255,7 @@ def test_job_queue_depth_is_the_length_of_the_celery_list_in_redis(app_factory):
 
 
 def test_a_broker_that_is_down_is_reported_and_the_scrape_still_answers(app_factory):
-    app = app_factory(CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    app = app_factory(CELERY_BROKER_URL=f"redis://127.0.0.1:{spare_port()}/0")
 
     started = time.monotonic()
     scraped = scrape(app.test_client())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from html import unescape
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from perks.people.models import Role, User
 from perks.shop.models import Order, OrderStatus, Product
 from tests import factories
 from tests import stripe_fixtures as sf
-from tests.helpers import login
+from tests.helpers import login, text_of
 
 HUGE = str(10**30)
 
@@ -58,12 +57,6 @@ BAD_RATES = ["100.5", "-1", "101", "2.555", "1,5.5", "%"]
 
 #: what a currency select might receive from a crafted form
 BAD_CURRENCIES = ["", " ", "\t", "vnd ", "XXX", "ABC", "EUR", "US", "🙂🙂🙂", "VND\x00"]
-
-
-def text_of(response: Any) -> str:
-    page = response.get_data(as_text=True)
-    page = re.sub(r"<script\b.*?</script>", " ", page, flags=re.S)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def count(model: Any) -> int:

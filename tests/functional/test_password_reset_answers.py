@@ -5,7 +5,6 @@ nothing about which accounts exist)."""
 from __future__ import annotations
 
 import re
-import socket
 from typing import Any
 
 import pytest
@@ -15,13 +14,7 @@ from sqlalchemy import func, select
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from tests import factories
-
-
-def closed_port() -> int:
-    """A port nothing listens on (just freed): connecting to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import spare_port
 
 
 def without_csrf_tokens(html: str) -> str:
@@ -57,7 +50,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(app, app_factory, mail)
         settings = {
             "MAIL_BACKEND": "smtp",
             "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": closed_port(),
+            "MAIL_PORT": spare_port(),
             "MAIL_USE_TLS": False,
             "MAIL_TIMEOUT_SECONDS": 2,
         }

@@ -20,13 +20,7 @@ from sqlalchemy import make_url
 
 from perks.config import database_uri
 from perks.main import readiness
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (just freed): connecting to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import spare_port
 
 
 def postgres_server_url() -> str | None:
@@ -107,7 +101,7 @@ def test_readyz_names_the_database_when_sqlite_cannot_be_opened(app_factory, tmp
 
 def test_readyz_names_the_database_when_postgresql_does_not_listen(app_factory):
     dead = app_factory(
-        SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/perks"
+        SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{spare_port()}/perks"
     )
     status, body = ready(dead)
     assert status == 503
@@ -126,7 +120,7 @@ def test_readyz_names_the_database_when_it_does_not_exist(app_factory):
 
 
 def test_readyz_names_redis_when_it_does_not_listen(app, app_factory):
-    url = f"redis://127.0.0.1:{free_port()}/0"
+    url = f"redis://127.0.0.1:{spare_port()}/0"
     status, body = ready(app_factory(REDIS_URL=url))
     assert status == 503
     assert body["checks"] == {"database": "ok", "redis": "down"}
@@ -147,14 +141,14 @@ def test_readyz_checks_redis_when_it_is_configured(app, app_factory):
 
 
 def test_readyz_names_the_broker_when_it_is_another_server_and_down(app, app_factory):
-    broker = f"redis://127.0.0.1:{free_port()}/0"
+    broker = f"redis://127.0.0.1:{spare_port()}/0"
     status, body = ready(app_factory(CELERY_BROKER_URL=broker, CELERY_ALWAYS_EAGER=False))
     assert status == 503
     assert body["checks"] == {"database": "ok", "broker": "down"}
 
 
 def test_readyz_skips_the_broker_when_tasks_run_in_process(app, app_factory):
-    broker = f"redis://127.0.0.1:{free_port()}/0"
+    broker = f"redis://127.0.0.1:{spare_port()}/0"
     status, body = ready(app_factory(CELERY_BROKER_URL=broker, CELERY_ALWAYS_EAGER=True))
     assert status == 200
     assert "broker" not in body["checks"]

@@ -3,7 +3,6 @@ the person they bought through; outside it (or with the window off) the last cli
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -16,15 +15,10 @@ from perks.referrals import returning
 from perks.referrals.attribution import AttributionReason, attribute_order, dump_referral_cookie
 from perks.shop.models import Order
 from tests import factories
-from tests.helpers import login
+from tests.helpers import login, text_of
 from tests.unit.commissions.helpers import commissions_of, pay, referred_order
 
 EMAIL = "khach.quen@example.com"
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    html = response.get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def bought_through(person, days_ago: int):  # type: ignore[no-untyped-def]

@@ -27,8 +27,7 @@ from perks.extensions import db
 from perks.people.models import Role
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.functional.test_readyz import free_port
-from tests.helpers import is_postgres, login
+from tests.helpers import is_postgres, login, spare_port
 
 PGBOUNCER = shutil.which("pgbouncer") or (
     "/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None
@@ -132,7 +131,7 @@ def pgbouncer(postgres_only, database_url: str) -> Iterator[str]:
             pytest.fail("pgbouncer is missing (make pgbouncer installs Debian's)")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; make pgbouncer)")
     url = make_url(database_url)
-    port = free_port()
+    port = spare_port()
     # Run as root, pgbouncer drops to nobody: its files in a folder nobody can reach (pytest's
     # temporary folders are the owner's alone).
     scratch = tempfile.TemporaryDirectory(prefix="perks-pgbouncer-")

@@ -7,7 +7,6 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import segno
 from sqlalchemy import func, select
 
 from perks import images
@@ -26,7 +25,7 @@ from perks.shop.models import (
     RedemptionMode,
 )
 from tests import factories
-from tests.helpers import clean_database, counting_statements, login
+from tests.helpers import clean_database, counting_statements, login, png_bytes
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -49,12 +48,6 @@ def product_form(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
-
-
-def png_bytes() -> bytes:
-    out = io.BytesIO()
-    segno.make("perks").save(out, kind="png", scale=2)
-    return out.getvalue()
 
 
 def products() -> list[Product]:

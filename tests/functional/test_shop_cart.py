@@ -15,8 +15,7 @@ from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
 from perks.shop.cart import MAX_LINES
 from perks.shop.models import Order
 from tests import factories
-from tests.functional.test_catalog_pages import text_of
-from tests.helpers import counting_statements
+from tests.helpers import counting_statements, text_of
 
 VI = {"Accept-Language": "vi"}
 

@@ -15,9 +15,13 @@ from perks.people.models import Role
 from perks.shop import queries
 from perks.shop.models import RedemptionMode
 from tests import factories
-from tests.functional.test_catalog_pages import text_of
-from tests.helpers import clean_database, counting_statements, login
-from tests.unit.test_translations import ensure_catalogs_compiled
+from tests.helpers import (
+    clean_database,
+    counting_statements,
+    ensure_catalogs_compiled,
+    login,
+    text_of,
+)
 
 VI = {"Accept-Language": "vi"}
 

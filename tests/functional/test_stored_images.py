@@ -19,9 +19,9 @@ from perks.images import StoredImage
 from perks.people.models import Role
 from perks.shop.models import Product
 from tests import factories
-from tests.functional.test_catalog_admin import perk_form, png_bytes
+from tests.functional.test_catalog_admin import perk_form
 from tests.functional.test_shop_admin import product_form
-from tests.helpers import login
+from tests.helpers import login, png_bytes
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 

@@ -28,8 +28,7 @@ from perks.people.models import Role
 from perks.shop.checkout import CHECKOUT_FAILED
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.functional.test_catalog_pages import text_of
-from tests.helpers import login
+from tests.helpers import login, text_of
 
 TIMEOUT = 0.5
 RETRIES = 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -26,14 +25,13 @@ from babel.messages.pofile import read_po
 from flask import Flask, render_template_string
 from flask_babel import force_locale, get_domain, gettext, lazy_gettext, ngettext
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, SANDBOX_TRANSLATIONS, TRANSLATIONS, ensure_catalogs_compiled
+
 MAPPING = ROOT / "babel.cfg"
-TRANSLATIONS = ROOT / "perks" / "translations"
 VI_PO = TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 #: the Stripe sandbox, an application of its own, with its own mapping and catalog
 SANDBOX_ROOT = ROOT / "stripe_sandbox"
 SANDBOX_MAPPING = SANDBOX_ROOT / "babel.cfg"
-SANDBOX_TRANSLATIONS = SANDBOX_ROOT / "translations"
 SANDBOX_VI_PO = SANDBOX_TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 
 #: the keywords the extract command is given (-k), on top of Babel's own (_, gettext, ngettext...)
@@ -133,34 +131,6 @@ def catalog_problems(
 def read_catalog(path: Path = VI_PO) -> Catalog:
     with path.open("rb") as f:
         return read_po(f)
-
-
-def ensure_catalogs_compiled() -> bool:
-    """Compile each catalog whose .mo is missing or older than its .po (*.mo is not in git).
-
-    Says whether anything was compiled. The .mo is written beside the .po, as
-    ``pybabel compile -d ...`` (``make translations``) does, and replaced
-    atomically so that parallel test workers never read half a file.
-    """
-    compiled = False
-    catalogs = [*TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")]
-    catalogs += SANDBOX_TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")
-    for po in sorted(catalogs):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        catalog = read_catalog(po)
-        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write_mo(f, catalog)
-            os.chmod(tmp, 0o644)  # as pybabel compile leaves it, not mkstemp's 0600
-            os.replace(tmp, mo)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        compiled = True
-    return compiled
 
 
 # --- the catalog against the sources ---------------------------------------------------------

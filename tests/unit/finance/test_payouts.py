@@ -4,8 +4,6 @@ cancelled batches giving their entries back."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +23,7 @@ from perks.i18n import company_today
 from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
 from tests import factories
+from tests.helpers import spare_port
 from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
@@ -416,9 +415,7 @@ def test_only_an_approved_batch_with_a_reference_is_sent_to_be_paid():
 
 
 def test_a_batch_is_paid_while_the_mail_server_is_down_and_its_emails_wait(app, monkeypatch):
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = spare_port()  # a loopback port nobody listens on
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", port)
