@@ -719,49 +719,47 @@ def _parse_employment_type(cell: str) -> Parsed:
     return kind, None, None
 
 
-def _parse_hire_date(cell: str) -> Parsed:
+def _day_cell(cell: str, read: Callable[[str], Any], refusal: Callable[[str], str]) -> Parsed:
+    """A cell that holds a day, or nothing: ``read`` gives its value (None when it cannot),
+    ``refusal`` says why not."""
     raw = _clean(cell)
     if not raw:
         return None, None, None
-    value = _parse_date(raw)
+    value = read(raw)
     if value is None:
-        return (
-            None,
-            None,
-            _("The hire date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.", value=raw),
-        )
+        return None, None, refusal(raw)
     return value, None, None
+
+
+def _parse_hire_date(cell: str) -> Parsed:
+    return _day_cell(
+        cell,
+        _parse_date,
+        lambda raw: _(
+            "The hire date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.", value=raw
+        ),
+    )
 
 
 def _parse_leaving_date(cell: str) -> Parsed:
-    raw = _clean(cell)
-    if not raw:
-        return None, None, None
-    value = _parse_date(raw)
-    if value is None:
-        return (
-            None,
-            None,
-            _(
-                "The leaving date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.",
-                value=raw,
-            ),
-        )
-    return value, None, None
+    return _day_cell(
+        cell,
+        _parse_date,
+        lambda raw: _(
+            "The leaving date “%(value)s” is not a date: use YYYY-MM-DD or DD/MM/YYYY.",
+            value=raw,
+        ),
+    )
 
 
 def _parse_birthday_cell(cell: str) -> Parsed:
-    raw = _clean(cell)
-    if not raw:
-        return None, None, None
-    value = _parse_birthday(raw)
-    if value is None:
-        return (
-            None,
-            None,
-            _("The birthday “%(value)s” is not a real day: use DD/MM or YYYY-MM-DD.", value=raw),
-        )
-    return value, None, None
+    return _day_cell(
+        cell,
+        _parse_birthday,
+        lambda raw: _(
+            "The birthday “%(value)s” is not a real day: use DD/MM or YYYY-MM-DD.", value=raw
+        ),
+    )
 
 
 def _parse_manager_email(cell: str) -> Parsed:

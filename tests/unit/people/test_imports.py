@@ -223,6 +223,8 @@ def test_birthday_keeps_day_and_month_allows_29_february_and_refuses_impossible_
         actor=None,
     )
     assert list(errors_on(plan)) == [4, 5]
+    assert "The birthday “31/04” is not a real day: use DD/MM or YYYY-MM-DD." in errors_on(plan)[4]
+    assert "The birthday “1990-02-29” is not a real day" in errors_on(plan)[5]
     assert [r.values["birthday"] for r in plan.rows] == [(2, 29), (8, 23), (8, 23)]
 
 
