@@ -46,7 +46,7 @@ def workers(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-unty
 
 def deliver_together(app: Flask, events: list[dict[str, Any]]) -> list[int]:
     """Each event posted by its own thread, all released at once; the statuses, in the order
-    they came."""
+    the deliveries finished."""
     secret = app.config["STRIPE_WEBHOOK_SECRET"]
 
     def signed(evt: dict[str, Any]) -> tuple[bytes, str]:
