@@ -961,7 +961,7 @@ def _unused_claim_ending_soon(perk_id: int, *, today: date) -> None:
             timedelta(hours=12, minutes=40)
         )
         _date_audit(Claim.__name__, made.id, since=since, at=made.claimed_at)
-    claims.remind_expiring_claims()
+    claims.remind_expiring_claims(today)
 
 
 def _claim_in_the_past(perk_id: int, person: User, line: Timeline, redeemer: User) -> None:
