@@ -264,23 +264,18 @@ def live_sandbox(  # type: ignore[no-untyped-def]
     ``/stripe/webhook`` (a test may forward them elsewhere). See ``tests/stripe_sandbox/``
     for what the helper offers.
     """
-    sandbox = stripe_sandbox_server
-    sandbox.app_url = live_server
-    sandbox.forward_webhooks(live_server + "/stripe/webhook")
-    sandbox.reset()
-    yield sandbox
-    sandbox.reset()  # before the database is emptied: no webhook lands in the next test
+    stripe_sandbox_server.app_url = live_server
+    # emptied before the database is: no webhook lands in the next test
+    with stripe_sandbox_server.webhooks_to(live_server + "/stripe/webhook") as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
 def sandbox(stripe_sandbox_server: LiveSandbox) -> Iterator[LiveSandbox]:
     """This worker's Stripe sandbox alone, empty, sending its webhooks nowhere (a test may
     forward them)."""
-    before = stripe_sandbox_server.forward_webhooks("")
-    stripe_sandbox_server.reset()
-    yield stripe_sandbox_server
-    stripe_sandbox_server.reset()
-    stripe_sandbox_server.forward_webhooks(before)
+    with stripe_sandbox_server.webhooks_to("") as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

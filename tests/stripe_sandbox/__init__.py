@@ -10,7 +10,8 @@ control page would; the tests of this folder import nothing of the product.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -46,6 +47,24 @@ class LiveSandbox:
     def forward_webhooks(self, url: str) -> str:
         """Send the webhooks to ``url`` from now on (empty: nowhere); where they went before."""
         return operations.forward_webhooks(self.settings, url)
+
+    @contextmanager
+    def webhooks_to(self, url: str) -> Iterator[LiveSandbox]:
+        """The sandbox emptied, sending its webhooks to ``url`` (empty: nowhere) while the
+        block runs; afterwards emptied again and sending them where they went before.
+
+        Putting the endpoint back matters: what later tests leave in the sandbox (a Checkout
+        Session opened through ``app``) expires when a test moves the clock, and its event
+        would otherwise reach this block's ``url`` (the live server, writing to the database
+        while that test writes).
+        """
+        before = self.forward_webhooks(url)
+        self.reset()
+        try:
+            yield self
+        finally:
+            self.reset()  # a webhook being sent right now lands before the block ends
+            self.forward_webhooks(before)
 
     def reset(self) -> None:
         """Forget everything, and wait for a webhook being sent right now to finish."""

@@ -20,8 +20,15 @@ from tests.stripe_sandbox.helpers import Receiver, sign_in
 
 
 @pytest.fixture
-def receiver(sandbox: LiveSandbox) -> Iterator[Receiver]:
+def receiver(sandbox: LiveSandbox, endpoint: Receiver) -> Iterator[Receiver]:
     """A local endpoint the sandbox's webhooks go to while the test runs."""
+    with sandbox.webhooks_to(endpoint.url):
+        yield endpoint
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Receiver]:
+    """A local endpoint, listening; the sandbox sends it nothing unless told to."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -40,11 +47,11 @@ def receiver(sandbox: LiveSandbox) -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    sandbox.forward_webhooks(receiver.url)
-    yield receiver
-    sandbox.reset()
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -294,6 +294,26 @@ def test_a_session_past_its_expiry_expires_by_itself(sandbox, receiver):
     assert 'data-testid="session-expired"' in page.text
 
 
+def test_webhooks_go_back_where_they_went_when_the_block_ends(sandbox, endpoint):
+    """A session left open after the block (another test's) that expires when a test moves
+    the clock sends nothing to the block's endpoint; once, it was the live server, and its
+    write collided with the test's."""
+    with pytest.raises(RuntimeError), sandbox.webhooks_to(endpoint.url):
+        raise RuntimeError("the test failed")
+    left_open = open_session(sandbox)
+
+    webhooks.run_sweep(sandbox.settings, now=left_open.expires_at + 1)
+    sandbox.deliver_pending()
+
+    assert raw_client(sandbox).v1.checkout.sessions.retrieve(left_open.id).status == "expired"
+    assert sandbox.deliveries() == []
+    assert endpoint.requests == []
+    with sandbox.webhooks_to(endpoint.url):  # the same expiry inside the block is sent
+        session = open_session(sandbox)
+        webhooks.run_sweep(sandbox.settings, now=session.expires_at + 1)
+        assert endpoint.wait_for_event("checkout.session.expired")
+
+
 def test_listing_sessions_pages_through_every_one(sandbox):
     client = raw_client(sandbox)
     made = [client.v1.checkout.sessions.create(params=session_params()).id for _ in range(7)]
