@@ -1,12 +1,19 @@
 """What the browser tests share besides fixtures: Debian's Chromium and its switches, the
-screen size, timeouts, a fresh browser profile, and a recorder of what goes wrong in a page."""
+screen size, timeouts, a fresh browser profile, a recorder of what goes wrong in a page, and
+the steps several journeys take (signing in and out, a customer's way to Stripe Checkout)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.shop.models import Order
+from tests import factories
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,6 +67,16 @@ def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> Brows
     return context
 
 
+def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
+    """Fill in and send the login form, and wait for the home page."""
+    page.goto("/login")
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    form.locator("[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
 def sign_out(page: Page) -> None:
     """Forget the signed-in person: wait until the page has finished loading, then drop the
     cookies. A response still on its way (the redirect after a form, a late asset) would set
@@ -67,3 +84,25 @@ def sign_out(page: Page) -> None:
     home page instead of the form (seen once in a few dozen runs)."""
     page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
+
+
+def the_order() -> Order:
+    """The one order in the database, as the live server last wrote it."""
+    db.session.rollback()  # the live server writes in its own transactions
+    return db.session.scalars(select(Order)).one()
+
+
+def to_checkout(shopper: Page, quantity: int = 1) -> None:
+    """From a product page: add to the cart, go to checkout, fill in the form, and send it."""
+    shopper.get_by_label("Quantity").fill(str(quantity))
+    shopper.get_by_test_id("add-to-cart-button").click()
+    expect(shopper).to_have_url(re.compile(r"/shop/cart$"))
+    expect(shopper.get_by_test_id("quantity")).to_have_value(str(quantity))
+    shopper.get_by_test_id("checkout-link").click()
+    expect(shopper).to_have_url(re.compile(r"/shop/checkout$"))
+    form = shopper.get_by_test_id("checkout-form")
+    form.get_by_label("Full name").fill("Lê Thị Hoa")
+    form.get_by_label("E-mail").fill("hoa.le@gmail.com")
+    form.get_by_label("Phone").fill("0912 345 678")
+    form.get_by_test_id("pay").click()
+    expect(shopper).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/pay/cs_test_\w+$"))

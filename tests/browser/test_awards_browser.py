@@ -11,8 +11,7 @@ from perks.extensions import db
 from perks.people.models import Role
 from perks.recognition.models import Award
 from tests import factories
-from tests.browser.helpers import sign_out
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 

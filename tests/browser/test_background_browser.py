@@ -13,8 +13,7 @@ from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import new_context
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import new_context, sign_in
 
 pytestmark = pytest.mark.browser
 

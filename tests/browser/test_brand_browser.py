@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from perks.people.models import Role
 from tests import factories
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in
 from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.browser

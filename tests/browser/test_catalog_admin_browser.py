@@ -14,7 +14,7 @@ from perks.catalog.models import CodeMode, Perk, PerkCode, PerkStatus
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from perks.catalog import draws
 from perks.catalog.models import CodeMode, PerkCategory
 from tests import factories
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in
 from tests.helpers import make_draw
 
 pytestmark = pytest.mark.browser

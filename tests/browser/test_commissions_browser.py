@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in
 from tests.unit.commissions.helpers import pay, redeem, referred_order, refund_to
 
 pytestmark = pytest.mark.browser

@@ -28,8 +28,7 @@ from sqlalchemy import select, update
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from perks.people.models import User
-from tests.browser.helpers import TIMEOUT_MS
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import TIMEOUT_MS, sign_in
 from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
 
 pytestmark = pytest.mark.browser

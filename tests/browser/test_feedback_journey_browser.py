@@ -12,8 +12,7 @@ from perks.catalog import claims
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import sign_out
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 

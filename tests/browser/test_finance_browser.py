@@ -16,8 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from perks import glossary
 from perks.finance.payroll import PAYROLL_HEADER
 from tests import factories
-from tests.browser.helpers import new_context
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import new_context, sign_in
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 pytestmark = pytest.mark.browser

@@ -15,22 +15,12 @@ from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests import factories
-from tests.browser.helpers import new_context
+from tests.browser.helpers import new_context, sign_in
 
 pytestmark = pytest.mark.browser
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "perks" / "translations"
 WRONG_CREDENTIALS = "The e-mail or password is not correct."
-
-
-def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
-    """Fill in and send the login form, and wait for the home page."""
-    page.goto("/login")
-    form = page.get_by_test_id("login-form")
-    form.locator("input[name=email]").fill(email)
-    form.locator("input[name=password]").fill(password)
-    form.locator("[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def vietnamese(message: str) -> str:

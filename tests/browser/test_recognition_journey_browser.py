@@ -21,8 +21,7 @@ from perks.people.models import Role
 from perks.recognition import gifts, services
 from perks.recognition.models import Occasion
 from tests import factories
-from tests.browser.helpers import sign_out
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 

@@ -22,8 +22,14 @@ from perks.people.models import Role
 from perks.qr import qr_png_bytes
 from perks.shop.models import Order
 from tests import factories
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageProblems, new_context
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    PageProblems,
+    new_context,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,7 @@ from perks.people.models import Role
 from perks.referrals.models import Destination
 from perks.shop.models import Order
 from tests import factories
-from tests.browser.helpers import TIMEOUT_MS, new_context
-from tests.browser.test_journeys import sign_in
-from tests.browser.test_shop_browser import the_order, to_checkout
+from tests.browser.helpers import TIMEOUT_MS, new_context, sign_in, the_order, to_checkout
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from perks.extensions import db
 from perks.referrals.attribution import REFERRAL_COOKIE
 from tests import factories
-from tests.browser.helpers import TIMEOUT_MS, VIEWPORT
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import TIMEOUT_MS, VIEWPORT, sign_in
 
 pytestmark = pytest.mark.browser
 

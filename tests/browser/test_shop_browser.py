@@ -9,44 +9,20 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from perks.extensions import db
 from perks.people.models import Role
 from perks.referrals.models import Destination
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.browser.helpers import TIMEOUT_MS
-from tests.browser.test_journeys import sign_in
+from tests.browser.helpers import TIMEOUT_MS, sign_in, the_order, to_checkout
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 pytestmark = pytest.mark.browser
 
 
-def the_order() -> Order:
-    db.session.rollback()  # the live server writes in its own transactions
-    return db.session.scalars(select(Order)).one()
-
-
 def paid_order() -> Order | None:
     order = the_order()
     return order if order.paid_at is not None else None
-
-
-def to_checkout(shopper: Page, quantity: int = 1) -> None:
-    """From a product page: add to the cart, go to checkout, fill in the form, and send it."""
-    shopper.get_by_label("Quantity").fill(str(quantity))
-    shopper.get_by_test_id("add-to-cart-button").click()
-    expect(shopper).to_have_url(re.compile(r"/shop/cart$"))
-    expect(shopper.get_by_test_id("quantity")).to_have_value(str(quantity))
-    shopper.get_by_test_id("checkout-link").click()
-    expect(shopper).to_have_url(re.compile(r"/shop/checkout$"))
-    form = shopper.get_by_test_id("checkout-form")
-    form.get_by_label("Full name").fill("Lê Thị Hoa")
-    form.get_by_label("E-mail").fill("hoa.le@gmail.com")
-    form.get_by_label("Phone").fill("0912 345 678")
-    form.get_by_test_id("pay").click()
-    expect(shopper).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/pay/cs_test_\w+$"))
 
 
 def test_a_referred_customer_buys_pays_sees_the_code_and_a_redeemer_redeems_it(
