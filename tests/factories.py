@@ -301,3 +301,10 @@ class NotificationFactory(BaseFactory):
     )
     endpoint = "commissions.my_earnings"
     url_values = factory.LazyFunction(dict)
+
+
+def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
+    """``count`` clicks on ``link`` an hour ago, in one commit (a visitor each unless told)."""
+    fields.setdefault("clicked_at", datetime.now(UTC) - timedelta(hours=1))
+    db.session.add_all(ClickFactory.build_batch(count, link_id=link.id, **fields))
+    db.session.commit()

@@ -21,10 +21,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 
 from perks.catalog import draws
 from perks.catalog.models import Draw
+from perks.config import database_uri
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role, User
@@ -239,3 +240,16 @@ def ensure_catalogs_compiled() -> bool:
                 os.remove(tmp)
         compiled = True
     return compiled
+
+
+def postgres_server_url() -> str | None:
+    """A PostgreSQL server's maintenance database that answers here, or None."""
+    url = database_uri(
+        os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
+            return url
+    except OSError:
+        return None

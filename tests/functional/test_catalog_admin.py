@@ -31,35 +31,9 @@ from perks.images import StoredImage
 from perks.people.models import EmploymentType, Role
 from tests import factories
 from tests.helpers import counting_statements, login, png_bytes
+from tests.submissions import perk_form
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def perk_form(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "title_vi": "Giảm 20% tại Highlands Coffee",
-        "title_en": "20% off at Highlands Coffee",
-        "value_vi": "Giảm 20%",
-        "value_en": "20% off",
-        "description_vi": "Áp dụng cho mọi đồ uống.\nKhông áp dụng cùng khuyến mãi khác.",
-        "description_en": "Any drink.\nNot with other offers.",
-        "terms_vi": "Xuất trình mã tại quầy.",
-        "terms_en": "Show the code at the counter.",
-        "partner_name": "Highlands Coffee",
-        "kind": "discount_code",
-        "category": "food_drink",
-        "starts_on": "2026-01-01",
-        "ends_on": "2026-12-31",
-        "code_mode": "shared",
-        "shared_code": "STAFF20",
-        "total_stock": "100",
-        "per_person_limit": "2",
-        "limit_period": "month",
-        "allocation": "first_come",
-        "min_tenure_days": "90",
-    }
-    data.update(overrides)
-    return data
 
 
 def perk_count() -> int:

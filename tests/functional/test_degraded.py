@@ -31,8 +31,7 @@ from perks.extensions import FallbackStorage, db, limiter
 from perks.referrals.clicks import click_recorder
 from perks.referrals.models import Click
 from tests import factories
-from tests.functional.test_readyz import postgres_server_url
-from tests.helpers import login, spare_port
+from tests.helpers import login, postgres_server_url, spare_port
 from tests.processes import RedisServer, wait_for
 
 CHROME = (

@@ -11,7 +11,7 @@ from perks.extensions import db
 from perks.people.models import Role, User
 from perks.referrals.models import ReferralLink
 from tests import factories
-from tests.functional.test_referral_stats import add_clicks
+from tests.factories import add_clicks
 from tests.helpers import counting_statements, text_of
 from tests.unit.finance.helpers import pay, redeem, referred_order
 

@@ -29,6 +29,7 @@ from perks.shop.models import Order, OrderStatus, Product
 from tests import factories
 from tests import stripe_fixtures as sf
 from tests.helpers import login, text_of
+from tests.submissions import product_form
 
 HUGE = str(10**30)
 
@@ -190,26 +191,6 @@ def test_a_bad_adjustment_is_refused(client, fields):
 
 
 # --- products -------------------------------------------------------------------------------
-
-
-def product_form(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "name_vi": "Tour Hạ Long",
-        "name_en": "Ha Long Bay",
-        "description_vi": "",
-        "description_en": "",
-        "category_id": "",
-        "slug": "",
-        "currency": "VND",
-        "price": "2.400.000",
-        "staff_price": "",
-        "staff_discount": "",
-        "redemption_mode": "counter",
-        "max_quantity_per_order": "5",
-        "active": "y",
-    }
-    data.update(overrides)
-    return data
 
 
 PRODUCT_CASES = [

@@ -18,6 +18,7 @@ from perks.people.models import Department, PeopleImport, Role, User
 from perks.referrals.models import ReferralLink
 from tests.factories import UserFactory
 from tests.helpers import login
+from tests.submissions import big_file
 
 GOOD_CSV = (
     "employee_number,email,name,department,manager_email,roles\n"
@@ -276,18 +277,6 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as
 
 
 # In the background -----------------------------------------------------------------------------
-
-
-def big_file(count: int, *, first: int = 0) -> str:
-    """``count`` people in 12 departments, each reporting to the first one."""
-    header = "employee_number,email,name,department,location,manager_email,birthday,roles"
-    rows = [
-        f"NV{i:05d},nguoi{i}@congty.vn,Người Thứ {i},Phòng {i % 12},Hà Nội,"
-        f"{'' if i == first else f'nguoi{first}@congty.vn'},{i % 28 + 1:02d}/{i % 12 + 1:02d},"
-        f"{'employee;manager' if i == first else 'employee'}"
-        for i in range(first, first + count)
-    ]
-    return "\n".join([header, *rows]) + "\n"
 
 
 def test_a_file_of_3000_people_is_checked_then_imported_by_background_jobs(client, login_as):

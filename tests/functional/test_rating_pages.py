@@ -11,7 +11,7 @@ from perks.feedback import ratings
 from perks.feedback.ratings_models import Rating
 from perks.people.models import Role
 from tests import factories
-from tests.unit.feedback.test_ratings import redeemed_order, used_claim
+from tests.unit.feedback.helpers import redeemed_order, used_claim
 
 
 def test_an_employee_rates_a_used_perk_from_my_perks(client, login_as):

@@ -9,7 +9,6 @@ never answers.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -18,22 +17,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import make_url
 
-from perks.config import database_uri
 from perks.main import readiness
-from tests.helpers import spare_port
-
-
-def postgres_server_url() -> str | None:
-    """A PostgreSQL server's maintenance database that answers here, or None."""
-    url = database_uri(
-        os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
-            return url
-    except OSError:
-        return None
+from tests.helpers import postgres_server_url, spare_port
 
 
 @pytest.fixture

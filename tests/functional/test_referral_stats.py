@@ -13,16 +13,10 @@ from perks.referrals import fraud, stats
 from perks.referrals.models import ReferralLink
 from perks.shop.models import OrderStatus, Product
 from tests import factories
+from tests.factories import add_clicks
 from tests.helpers import clean_database, counting_statements, login
 
 PAGES = ["/stats/links", "/stats/team", "/stats/company", "/finance/fraud"]
-
-
-def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
-    """``count`` clicks on ``link`` an hour ago, in one commit (a visitor each unless told)."""
-    fields.setdefault("clicked_at", datetime.now(UTC) - timedelta(hours=1))
-    db.session.add_all(factories.ClickFactory.build_batch(count, link_id=link.id, **fields))
-    db.session.commit()
 
 
 def page(client, url: str, status: int = 200) -> str:  # type: ignore[no-untyped-def]

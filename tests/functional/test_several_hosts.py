@@ -20,8 +20,6 @@ from perks.extensions import db
 from perks.people.models import Role, User
 from perks.shop.models import Product
 from tests import factories
-from tests.functional.test_people_import import big_file
-from tests.functional.test_shop_admin import product_form
 from tests.helpers import is_postgres, png_bytes, redis_database_url, spare_port
 from tests.processes import (
     ROOT,
@@ -31,6 +29,7 @@ from tests.processes import (
     process_env,
     wait_for,
 )
+from tests.submissions import big_file, product_form
 from tests.unit.commissions.helpers import pay, redeem, referred_order
 
 pytestmark = pytest.mark.postgres_only

@@ -26,28 +26,9 @@ from perks.shop.models import (
 )
 from tests import factories
 from tests.helpers import clean_database, counting_statements, login, png_bytes
+from tests.submissions import product_form
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def product_form(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "name_vi": "Tour Hạ Long 2 ngày",
-        "name_en": "Ha Long Bay, 2 days",
-        "description_vi": "Du thuyền qua đêm.",
-        "description_en": "A night on a cruise boat.",
-        "category_id": "",
-        "slug": "",
-        "currency": "VND",
-        "price": "2.400.000",
-        "staff_price": "",
-        "staff_discount": "",
-        "redemption_mode": "counter",
-        "max_quantity_per_order": "5",
-        "active": "y",
-    }
-    data.update(overrides)
-    return data
 
 
 def products() -> list[Product]:

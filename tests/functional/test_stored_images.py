@@ -19,9 +19,8 @@ from perks.images import StoredImage
 from perks.people.models import Role
 from perks.shop.models import Product
 from tests import factories
-from tests.functional.test_catalog_admin import perk_form
-from tests.functional.test_shop_admin import product_form
 from tests.helpers import login, png_bytes
+from tests.submissions import perk_form, product_form
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 

@@ -22,69 +22,15 @@ from stripe_sandbox import service, store, webhooks
 from stripe_sandbox.errors import StripeApiError
 from stripe_sandbox.settings import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
 from tests.stripe_sandbox import LiveSandbox
-from tests.stripe_sandbox.helpers import raw_client
+from tests.stripe_sandbox.helpers import (
+    charge_of,
+    open_session,
+    paid_intent,
+    raw_client,
+    session_params,
+)
 
-SUCCESS_URL = "https://shop.example/orders/abc?session={CHECKOUT_SESSION_ID}"
-CANCEL_URL = "https://shop.example/orders/abc/cancelled"
 AUTH = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
-
-
-def session_params(**overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "mode": "payment",
-        "line_items": [
-            {
-                "quantity": 1,
-                "price_data": {
-                    "currency": "vnd",
-                    "unit_amount": 500_000,
-                    "product_data": {"name": "Vé tham quan"},
-                },
-            }
-        ],
-        "success_url": SUCCESS_URL,
-    }
-    params.update(overrides)
-    return params
-
-
-def tour_params(price: int = 1_250_000, quantity: int = 2, currency: str = "vnd") -> dict[str, Any]:
-    """What the product sends for an order of ``quantity`` tours (see stripe_gateway)."""
-    metadata = {"order_id": "7", "order_number": "DH-0007"}
-    return session_params(
-        client_reference_id="7",
-        customer_email="hoa.le@gmail.com",
-        locale="vi",
-        line_items=[
-            {
-                "quantity": quantity,
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": price,
-                    "product_data": {"name": "Tour Hạ Long"},
-                },
-            }
-        ],
-        metadata=metadata,
-        payment_intent_data={"metadata": metadata},
-        cancel_url=CANCEL_URL,
-        expires_at=int(time.time()) + 3600,
-    )
-
-
-def open_session(sandbox: LiveSandbox, **params: Any) -> Any:
-    return raw_client(sandbox).v1.checkout.sessions.create(params=tour_params(**params))
-
-
-def paid_intent(sandbox: LiveSandbox, **params: Any) -> str:
-    """The payment intent of a session paid with the test card."""
-    return str(sandbox.pay(open_session(sandbox, **params).id)["payment_intent"])
-
-
-def charge_of(sandbox: LiveSandbox, intent_id: str) -> Any:
-    client = raw_client(sandbox)
-    intent = client.v1.payment_intents.retrieve(intent_id)
-    return client.v1.charges.retrieve(intent.latest_charge)
 
 
 def refund(sandbox: LiveSandbox, intent_id: str, amount: int, key: str | None = None) -> Any:

@@ -7,8 +7,15 @@ from __future__ import annotations
 import requests
 
 from stripe_sandbox import store
-from tests.stripe_sandbox.helpers import csrf_token, raw_client, sign_in
-from tests.stripe_sandbox.test_api import CANCEL_URL, SUCCESS_URL, charge_of, open_session
+from tests.stripe_sandbox.helpers import (
+    CANCEL_URL,
+    SUCCESS_URL,
+    charge_of,
+    csrf_token,
+    open_session,
+    raw_client,
+    sign_in,
+)
 
 # --- the hosted page ------------------------------------------------------------------------
 

@@ -10,8 +10,7 @@ import stripe
 
 from stripe_sandbox import operations
 from tests.stripe_sandbox import LiveSandbox
-from tests.stripe_sandbox.helpers import raw_client
-from tests.stripe_sandbox.test_api import charge_of, open_session
+from tests.stripe_sandbox.helpers import charge_of, open_session, raw_client
 
 
 def helper(sandbox: LiveSandbox, path: str, **params: Any) -> dict[str, Any]:

@@ -19,28 +19,8 @@ from perks.feedback import ratings, ratings_queries
 from perks.feedback.ratings_models import Rating
 from perks.notifications.models import Notification
 from perks.people.models import Role
-from perks.shop import redemption
-from perks.shop.models import Order
 from tests import factories
-
-
-def used_claim(person=None, perk=None):  # type: ignore[no-untyped-def]
-    person = person or factories.UserFactory()
-    perk = perk or factories.PerkFactory(per_person_limit=None)
-    claim = claims.claim_perk(perk.id, person)
-    claims.mark_claim_used(claim.id, person)
-    return claim
-
-
-def redeemed_order(buyer, product=None) -> Order:  # type: ignore[no-untyped-def]
-    order = factories.OrderFactory(buyer=buyer, **({"product": product} if product else {}))
-    order.paid_at = datetime.now(UTC)
-    order.paid_amount = order.total_amount
-    order.refresh_status()
-    db.session.commit()
-    redemption.redeem_order(order.redemption_code, factories.UserFactory(roles={Role.REDEEMER}))
-    return order
-
+from tests.unit.feedback.helpers import redeemed_order, used_claim
 
 # --- who may rate, when, how often -----------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Random stories through the real services: the summaries finance's overviews read never
 disagree with the facts.
 
-After each story (``test_report_properties._story``: orders paid, used, released, refunded,
+After each story (``tests.unit.finance.stories.story``: orders paid, used, released, refunded,
 disputed; adjustments; a payout batch; refunds and adjustments after it), every figure of the
 commission list (totals per state and currency and the count, unfiltered and per state,
 person and department) and of the commission report read from the summaries (by person and
@@ -28,13 +28,7 @@ from perks.finance.periods import Period
 from perks.i18n import company_date, company_today
 from tests.helpers import clean_database
 from tests.unit.commissions.stories import summary_facts, summary_rows
-from tests.unit.finance.test_report_properties import (
-    _story,
-    adjustments,
-    orders,
-    people,
-    products,
-)
+from tests.unit.finance.stories import adjustments, orders, people, products, story
 
 
 def _list_figures(chosen: queries.CommissionFilter) -> tuple[dict, int]:
@@ -189,7 +183,7 @@ def test_every_overview_figure_is_the_facts_after_random_stories(
 ):
     db.session.remove()
     clean_database()
-    _story(people_spec, product_spec, order_spec, adjustment_spec, leave_one_out)
+    story(people_spec, product_spec, order_spec, adjustment_spec, leave_one_out)
 
     db.session.expire_all()
     kept = summary_rows()

@@ -14,7 +14,7 @@ from perks.extensions import db
 from perks.recognition import kudos
 from perks.recognition.points_models import PointsEntry, PointsLedgerIsAppendOnly
 from tests.factories import CompanyValueFactory, UserFactory
-from tests.unit.commissions.test_ledger_append_only import ledger_writes
+from tests.unit.commissions.ledger_scan import ledger_writes
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = sorted((ROOT / "perks").rglob("*.py")) + sorted((ROOT / "migrations").rglob("*.py"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from perks.extensions import db
 from perks.referrals.models import ReferralLink
 from perks.referrals.periods import Window, window_from_args
 from perks.shop.models import Order, OrderStatus
-from tests.factories import ClickFactory, OrderFactory, ProductFactory
+from tests import factories
+from tests.factories import OrderFactory, ProductFactory
 
 #: a Sunday; the company is in Asia/Ho_Chi_Minh (UTC+7, no daylight saving)
 TODAY = date(2026, 5, 31)
@@ -21,10 +21,9 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def add_clicks(link: ReferralLink, count: int, **fields: object) -> None:
-    """``count`` clicks on ``link`` in one commit (each from its own visitor unless told)."""
+    """``count`` clicks on ``link`` at 03:00 UTC on ``TODAY`` unless told, in one commit."""
     fields.setdefault("clicked_at", at(TODAY, 3))
-    db.session.add_all(ClickFactory.build_batch(count, link_id=link.id, **fields))
-    db.session.commit()
+    factories.add_clicks(link, count, **fields)
 
 
 def window(period: str = "day", days: str = "30") -> Window:
