@@ -51,7 +51,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from perks.auth.session import init_login
-    from perks.database import engine_options, sqlite_engine_options, time_out_web_statements
+    from perks.database import (
+        engine_options,
+        sqlite_engine_options,
+        time_out_web_statements,
+        wait_for_writers_on_savepoints,
+    )
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from perks.i18n import select_locale, select_timezone
     from perks.jobs import celery_init_app
@@ -62,9 +67,10 @@ def register_extensions(app: Flask) -> None:
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config)
     db.init_app(app)
-    if postgresql:
-        with app.app_context():
+    with app.app_context():
+        if postgresql:
             time_out_web_statements(db.engine, app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+        wait_for_writers_on_savepoints(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -14,7 +14,8 @@
   (psycopg's ``prepare_threshold`` is None unless ``DATABASE_PREPARED_STATEMENTS``), no
   ``SET`` without ``LOCAL``, only transaction-scoped advisory locks
   (``pg_advisory_xact_lock``), temporary tables dropped on commit, no ``LISTEN``.
-* On SQLite (development, the tests) a writer waits ``SQLITE_BUSY_SECONDS`` for another.
+* On SQLite (development, the tests) a writer waits ``SQLITE_BUSY_SECONDS`` for another,
+  also when a savepoint begins its transaction (:func:`wait_for_writers_on_savepoints`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,29 @@ def sqlite_engine_options(config: dict[str, Any]) -> dict[str, Any]:
         **(options.get("connect_args") or {}),
     }
     return options
+
+
+def wait_for_writers_on_savepoints(engine: Engine) -> None:
+    """SQLite: a transaction begun by a savepoint takes the write lock at once
+    (``BEGIN IMMEDIATE``), waiting ``SQLITE_BUSY_SECONDS`` for another writer.
+
+    The driver (pysqlite) begins a transaction only before a write, so most transactions
+    wait for another writer at their first write. A savepoint passes through, and SQLite
+    begins a deferred transaction for it; what the transaction then reads holds a read lock,
+    and SQLite refuses to turn that read lock into a write lock while another connection
+    writes, at once and without waiting (it would deadlock). The savepoints of this app
+    (claims, gifts, draws, referral links) always write, so the write lock is taken first.
+    Through the driver's own connection, so statement counts (tests) and the app's events do
+    not see it.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection: Any, _name: str) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def time_out_web_statements(engine: Engine, milliseconds: int) -> None:
