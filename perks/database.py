@@ -70,7 +70,8 @@ def wait_for_writers_on_savepoints(engine: Engine) -> None:
     begins a deferred transaction for it; what the transaction then reads holds a read lock,
     and SQLite refuses to turn that read lock into a write lock while another connection
     writes, at once and without waiting (it would deadlock). The savepoints of this app
-    (claims, gifts, draws, referral links) always write, so the write lock is taken first.
+    (claims, gifts, draws, referral links) are there to write, so the write lock is taken
+    first.
     Through the driver's own connection, so statement counts (tests) and the app's events do
     not see it.
     """

@@ -265,7 +265,7 @@ def live_sandbox(  # type: ignore[no-untyped-def]
     for what the helper offers.
     """
     stripe_sandbox_server.app_url = live_server
-    # emptied before the database is: no webhook lands in the next test
+    # emptied at the end, before the database is: no webhook lands in a later test
     with stripe_sandbox_server.webhooks_to(live_server + "/stripe/webhook") as sandbox:
         yield sandbox
 
