@@ -9,16 +9,16 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from perks.catalog.models import Claim, PerkKind
+from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import Role
-from perks.recognition import gifts, services
-from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import Gift, Occasion
-from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from perks.recognition import gifts
+from perks.recognition.models import Gift
+from tests.factories import DepartmentFactory, UserFactory
 from tests.helpers import is_postgres
 from tests.racing import all_at_once
+from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
 pytestmark = pytest.mark.postgres_only
 
@@ -33,18 +33,10 @@ def test_racing_runs_grant_once_within_every_budget(app):
     sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
     for n in range(10):
         UserFactory(department=sales if n % 2 else support)
-    services.add_vietnamese_calendar(actor=None)
-    womens_day = db.session.scalars(select(Occasion).where(Occasion.key == "womens_day")).one()
-    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
     programme = gifts.create_programme(
-        ProgrammeData(
-            name_vi="Quà 8/3",
-            name_en="8 March gift",
-            occasion_id=womens_day.id,
-            perk_id=perk.id,
-            days_ahead=0,
-            message_vi="Chúc mừng!",
-            message_en="Congratulations!",
+        programme_data(
+            occasion("womens_day").id,
+            gift_perk().id,
             unit_cost=Money(100_000, "VND"),
             budget=Money(800_000, "VND"),
             department_budgets={sales.id: Money(300_000, "VND")},

@@ -15,15 +15,13 @@ from flask import Flask
 from sqlalchemy import make_url, select
 
 from perks.catalog import claims
-from perks.catalog.models import PerkKind
 from perks.extensions import db
-from perks.money import Money
 from perks.people.models import Role
-from perks.recognition import gifts, services
-from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import Gift, Occasion
+from perks.recognition import gifts
+from perks.recognition.models import Gift
 from tests import factories
 from tests.helpers import is_postgres
+from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
 #: how long the other process holds its write lock
 HOLD_SECONDS = 0.5
@@ -85,23 +83,8 @@ def test_a_gift_granted_in_a_savepoint_waits_for_another_writer(app, another_wri
     handled by the web app while the worker granted the day's gifts)."""
     hr = factories.UserFactory(roles={Role.HR})
     person = factories.UserFactory()
-    services.add_vietnamese_calendar(actor=None)
-    womens_day = db.session.scalars(select(Occasion).where(Occasion.key == "womens_day")).one()
-    perk = factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
-    gifts.create_programme(
-        ProgrammeData(
-            name_vi="Quà 8/3",
-            name_en="8 March gift",
-            occasion_id=womens_day.id,
-            perk_id=perk.id,
-            days_ahead=0,
-            message_vi="Chúc mừng ngày 8/3!",
-            message_en="Happy 8 March!",
-            unit_cost=Money(200_000, "VND"),
-            budget=None,
-        ),
-        actor=hr,
-    )
+    programme = programme_data(occasion("womens_day").id, gift_perk().id)
+    gifts.create_programme(programme, actor=hr)
 
     another_writer()
     granted = gifts.grant_due_gifts(date(2027, 3, 8))

@@ -12,16 +12,16 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.catalog.models import Claim, CodeMode, PerkCode, PerkKind
+from perks.catalog.models import Claim, CodeMode, PerkCode
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.people.models import EmploymentType, Gender, Role, User
-from perks.recognition import gifts, services
-from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import Gift, Occasion
+from perks.recognition import gifts
+from perks.recognition.models import Gift
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
+from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
 
 @pytest.fixture(autouse=True)
@@ -35,31 +35,6 @@ def hr():  # type: ignore[no-untyped-def]
     return UserFactory(roles={Role.HR})
 
 
-def occasion(key: str) -> Occasion:
-    services.add_vietnamese_calendar(actor=None)
-    return db.session.scalars(select(Occasion).where(Occasion.key == key)).one()
-
-
-def gift_perk(**kwargs):  # type: ignore[no-untyped-def]
-    return PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, **kwargs)
-
-
-def data(occasion_id: int, perk_id: int, **kwargs) -> ProgrammeData:  # type: ignore[no-untyped-def]
-    values = {
-        "name_vi": "Quà 8/3",
-        "name_en": "8 March gift",
-        "occasion_id": occasion_id,
-        "perk_id": perk_id,
-        "days_ahead": 0,
-        "message_vi": "Chúc mừng ngày Quốc tế Phụ nữ!",
-        "message_en": "Happy International Women's Day!",
-        "unit_cost": Money(200_000, "VND"),
-        "budget": None,
-        **kwargs,
-    }
-    return ProgrammeData(**values)
-
-
 def granted() -> list[tuple[int, int]]:
     return list(db.session.execute(select(Gift.user_id, Gift.occasion_year).order_by(Gift.id)))
 
@@ -70,7 +45,8 @@ def test_a_programme_grants_its_audience_once_on_the_day_with_a_code_and_an_emai
     UserFactory()  # nothing recorded: not in an audience that asks for a gender
     perk = gift_perk(code_mode=CodeMode.POOL, codes=["HOA-1", "HOA-2", "HOA-3"])
     programme = gifts.create_programme(
-        data(occasion("womens_day").id, perk.id, gender=Gender.FEMALE, days_ahead=1), actor=hr
+        programme_data(occasion("womens_day").id, perk.id, gender=Gender.FEMALE, days_ahead=1),
+        actor=hr,
     )
     assert gifts.grant_due_gifts(date(2027, 3, 6)) == 0  # two days ahead: not yet
     assert gifts.grant_due_gifts(date(2027, 3, 7)) == 2
@@ -106,7 +82,7 @@ def test_the_audience_follows_the_perk_eligibility_rules_and_recorded_children(h
     UserFactory(department=sales, children_under_15=1, active=False)
     perk = gift_perk()
     gifts.create_programme(
-        data(
+        programme_data(
             occasion("childrens_day").id,
             perk.id,
             department_ids=(sales.id,),
@@ -124,7 +100,8 @@ def test_the_audience_follows_the_perk_eligibility_rules_and_recorded_children(h
 def test_a_lunar_occasion_is_granted_on_its_solar_day_and_missed_days_are_caught_up(hr):
     people = [hr, *(UserFactory() for _ in range(2))]  # HR receive gifts too
     gifts.create_programme(
-        data(occasion("tet").id, gift_perk().id, days_ahead=3, name_en="Tết gift"), actor=hr
+        programme_data(occasion("tet").id, gift_perk().id, days_ahead=3, name_en="Tết gift"),
+        actor=hr,
     )
     # Tết 2027 is 6 February; granted from 3 February
     assert gifts.grant_due_gifts(date(2027, 2, 2)) == 0
@@ -136,7 +113,7 @@ def test_a_lunar_occasion_is_granted_on_its_solar_day_and_missed_days_are_caught
 
 def test_a_day_missed_beyond_the_catch_up_window_is_not_granted_late(hr):
     UserFactory()
-    gifts.create_programme(data(occasion("womens_day").id, gift_perk().id), actor=hr)
+    gifts.create_programme(programme_data(occasion("womens_day").id, gift_perk().id), actor=hr)
     late = date(2027, 3, 8) + timedelta(days=gifts.CATCH_UP_DAYS + 1)
     assert gifts.grant_due_gifts(late) == 0
 
@@ -146,8 +123,10 @@ def test_birthdays_and_work_anniversaries_are_per_person(hr):
     UserFactory(birth_month=7, birth_day=20)
     hired = UserFactory(hire_date=date(2023, 7, 15))  # 3 years on 15/07/2026
     UserFactory(hire_date=date(2024, 7, 15))  # 2 years: not a milestone
-    gifts.create_programme(data(occasion("birthday").id, gift_perk().id), actor=hr)
-    gifts.create_programme(data(occasion("work_anniversary").id, gift_perk().id), actor=hr)
+    gifts.create_programme(programme_data(occasion("birthday").id, gift_perk().id), actor=hr)
+    gifts.create_programme(
+        programme_data(occasion("work_anniversary").id, gift_perk().id), actor=hr
+    )
     assert gifts.grant_due_gifts(date(2026, 7, 15)) == 2
     assert sorted(granted()) == sorted([(born.id, 2026), (hired.id, 2026)])
 
@@ -156,7 +135,7 @@ def test_the_programme_budget_is_never_exceeded(hr):
     for _ in range(4):
         UserFactory()  # and HR: five people
     programme = gifts.create_programme(
-        data(
+        programme_data(
             occasion("womens_day").id,
             gift_perk().id,
             unit_cost=Money(300_000, "VND"),
@@ -170,7 +149,7 @@ def test_the_programme_budget_is_never_exceeded(hr):
     # HR raises the budget: the next run catches up one more
     gifts.update_programme(
         programme.id,
-        data(
+        programme_data(
             occasion("womens_day").id,
             programme.perk_id,
             unit_cost=Money(300_000, "VND"),
@@ -191,7 +170,7 @@ def test_a_department_budget_is_never_exceeded_and_others_are_not_held_back(hr):
     db.session.commit()
     perk = gift_perk()
     gifts.create_programme(
-        data(
+        programme_data(
             occasion("womens_day").id,
             perk.id,
             department_budgets={sales.id: Money(400_000, "VND")},
@@ -211,7 +190,9 @@ def test_a_department_budget_is_never_exceeded_and_others_are_not_held_back(hr):
 
 
 def test_a_paused_programme_grants_nothing_and_catches_up_when_resumed(hr):
-    programme = gifts.create_programme(data(occasion("womens_day").id, gift_perk().id), actor=hr)
+    programme = gifts.create_programme(
+        programme_data(occasion("womens_day").id, gift_perk().id), actor=hr
+    )
     gifts.set_programme_active(programme.id, False, actor=hr)
     with pytest.raises(Conflict):
         gifts.set_programme_active(programme.id, False, actor=hr)
@@ -230,7 +211,7 @@ def test_a_paused_programme_grants_nothing_and_catches_up_when_resumed(hr):
 def test_a_gift_without_codes_left_is_not_granted_and_waits(hr):
     UserFactory()  # and HR
     perk = gift_perk(code_mode=CodeMode.POOL, codes=["ONLY-1"])
-    gifts.create_programme(data(occasion("womens_day").id, perk.id), actor=hr)
+    gifts.create_programme(programme_data(occasion("womens_day").id, perk.id), actor=hr)
     assert gifts.grant_due_gifts(date(2026, 3, 8)) == 1
     db.session.add(PerkCode(perk_id=perk.id, code="MORE-1"))
     db.session.commit()
@@ -253,13 +234,13 @@ def test_a_gift_without_codes_left_is_not_granted_and_waits(hr):
 def test_bad_programmes_are_refused_naming_the_field(hr, change, field):
     ids = {"occasion_id": occasion("tet").id, "perk_id": gift_perk().id}
     with pytest.raises(ValidationFailed) as refused:
-        gifts.create_programme(data(**(ids | change)), actor=hr)
+        gifts.create_programme(programme_data(**(ids | change)), actor=hr)
     assert refused.value.details["field"] == field
 
 
 def test_only_a_published_gift_perk_can_be_a_programme_gift(hr):
     with pytest.raises(ValidationFailed) as refused:
-        gifts.create_programme(data(occasion("tet").id, PerkFactory().id), actor=hr)
+        gifts.create_programme(programme_data(occasion("tet").id, PerkFactory().id), actor=hr)
     assert refused.value.details["field"] == "perk_id"
 
 
@@ -267,7 +248,7 @@ def test_privacy_choices_do_not_stop_the_gift(hr):
     person = UserFactory(birth_month=5, birth_day=2, hide_personal_dates=True)
     person.public_celebration = False
     db.session.commit()
-    gifts.create_programme(data(occasion("birthday").id, gift_perk().id), actor=hr)
+    gifts.create_programme(programme_data(occasion("birthday").id, gift_perk().id), actor=hr)
     assert gifts.grant_due_gifts(date(2026, 5, 2)) == 1
     assert db.session.get(User, person.id) is not None
     assert gifts.greetings(person, date(2026, 5, 2))[0].user_id == person.id

@@ -19,14 +19,14 @@ from perks.errors import LimitReached, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import Role
-from perks.recognition import gifts, kudos, points, services
-from perks.recognition.gifts import Due, ProgrammeData
+from perks.recognition import gifts, kudos, points
+from perks.recognition.gifts import Due
 from perks.recognition.kudos import PointsSettingsData
-from perks.recognition.models import Occasion
 from perks.recognition.points_models import ALLOWANCE_KINDS, RECEIVED_KINDS, PointsEntry
 from perks.recognition.points_verify import verify_points
 from tests import factories
 from tests.helpers import clean_database
+from tests.unit.recognition.helpers import occasion, programme_data
 
 PEOPLE = 3
 ALLOWANCE = 100
@@ -77,20 +77,14 @@ def test_every_balance_is_its_ledger_sum_and_never_negative(story):
     )
     people = [factories.UserFactory() for _ in range(PEOPLE)]
     value = factories.CompanyValueFactory()
-    services.add_vietnamese_calendar(actor=None)
-    occasion = db.session.scalars(select(Occasion).where(Occasion.key == "womens_day")).one()
     programme = gifts.create_programme(
-        ProgrammeData(
+        programme_data(
+            occasion("womens_day").id,
+            None,
             name_vi="Điểm 8/3",
             name_en="8 March points",
-            occasion_id=occasion.id,
-            perk_id=None,
             points=GIFT_POINTS,
-            days_ahead=0,
-            message_vi="Chúc mừng!",
-            message_en="Congratulations!",
             unit_cost=Money(0, "VND"),
-            budget=None,
         ),
         actor=hr,
     )
