@@ -75,7 +75,8 @@ def claim_perk(perk_id: int, user: User, *, today: date | None = None) -> Claim:
 
     Raises:
         NotFound: no such published perk.
-        NotEligible: the person or the day does not meet the rules (reasons in details).
+        NotEligible: the person or the day does not meet the rules (reasons in details), or
+            the perk is a reward, bought with points (``perks.recognition.kudos.spend_points``).
         LimitReached: the person's limit for this period is used up.
         SoldOut: no stock or codes left.
     """
@@ -86,6 +87,10 @@ def claim_perk(perk_id: int, user: User, *, today: date | None = None) -> Claim:
             raise NotFound()
         if perk.allocation is Allocation.DRAW:
             raise NotEligible(_("This perk is allocated by a draw: enter the draw instead."))
+        if perk.points_price is not None:
+            raise NotEligible(
+                _("This perk is a reward: spend your points on it on the Rewards page.")
+            )
         return grant_claim(perk, user, today=today, source="claim")
 
 

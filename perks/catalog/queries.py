@@ -60,14 +60,20 @@ class PerkCard:
         return self.perk.allocation is Allocation.DRAW
 
     @property
+    def is_reward(self) -> bool:
+        """Bought with points on the Rewards page, not claimed here."""
+        return self.perk.points_price is not None
+
+    @property
     def draw_is_open(self) -> bool:
         """The latest draw is not made yet (taking entries, or frozen and waiting)."""
         return self.draw is not None and self.draw.status is not DrawStatus.DRAWN
 
     @property
     def can_claim(self) -> bool:
-        """True when the person can act now: claim it, or enter its draw (once)."""
-        return not self.reasons and (not self.is_draw or self.entry is None)
+        """True when the person can act now: claim it, or enter its draw (once); a reward is
+        bought with points instead (``is_reward``)."""
+        return not self.reasons and not self.is_reward and (not self.is_draw or self.entry is None)
 
 
 def localized_column(perk_field: str, locale: str) -> ColumnElement[str]:

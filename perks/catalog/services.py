@@ -190,6 +190,8 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
         raise ValidationFailed(_("Tenure cannot be negative."))
     if data.points_price is not None and data.points_price < 1:
         raise ValidationFailed(_("A price in points is at least 1, or empty for none."))
+    if data.points_price is not None and data.allocation is Allocation.DRAW:
+        raise ValidationFailed(_("A reward bought with points is first come, not a draw."))
     if data.code_mode is CodeMode.SHARED and not data.shared_code.strip():
         raise ValidationFailed(_("Enter the shared code."))
     if data.allocation is Allocation.DRAW and (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.i18n import company_today
 from perks.people.models import Role
@@ -78,6 +79,27 @@ def test_a_person_spends_points_on_a_reward(client, login_as):
     assert client.post(f"/rewards/{PerkFactory().id}/spend").status_code == 404
     assert client.post(f"/rewards/{dear.id}/spend").status_code == 303
     assert points.received_balance(me.id) == 10
+
+
+def test_a_reward_is_not_claimed_free_from_the_catalog(client, login_as):
+    me = login_as(Role.EMPLOYEE, locale="en")
+    kudos.give_kudos(
+        UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=company_today()
+    )
+    reward = PerkFactory(points_price=40, title_en="Coffee for the team", per_person_limit=None)
+
+    listing = client.get("/perks").get_data(as_text=True)
+    assert "Reward: 40 points" in listing
+    page = client.get(f"/perks/{reward.id}").get_data(as_text=True)
+    assert "it costs 40 points" in page
+    assert 'data-testid="claim"' not in page
+    assert 'href="/rewards"' in page
+
+    refused = client.post(f"/perks/{reward.id}/claim")
+    assert refused.status_code == 403
+    assert "spend your points on it on the Rewards page" in refused.get_data(as_text=True)
+    assert db.session.scalars(select(Claim).where(Claim.user_id == me.id)).all() == []
+    assert points.received_balance(me.id) == 50
 
 
 def test_hr_sets_the_allowances_and_the_values(client, login_as):

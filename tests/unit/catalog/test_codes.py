@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.catalog.claims import claim_perk
-from perks.catalog.models import Claim, CodeMode, LimitPeriod, Perk, PerkCode, PerkStatus
+from perks.catalog.models import (
+    Allocation,
+    Claim,
+    CodeMode,
+    LimitPeriod,
+    Perk,
+    PerkCode,
+    PerkStatus,
+)
 from perks.catalog.services import (
     MAX_CODE_LENGTH,
     PerkData,
@@ -181,6 +189,12 @@ def test_a_perk_limited_per_month_keeps_its_limit(hr):
     db.session.expire_all()
     stored = db.session.get(Perk, perk.id)
     assert (stored.per_person_limit, stored.limit_period) == (2, LimitPeriod.MONTH)
+
+
+def test_a_reward_bought_with_points_is_not_a_draw(hr):
+    with pytest.raises(ValidationFailed, match="first come, not a draw"):
+        create_perk(perk_data(points_price=40, allocation=Allocation.DRAW, total_stock=3), actor=hr)
+    assert create_perk(perk_data(points_price=40), actor=hr).points_price == 40
 
 
 def test_the_total_stock_cannot_go_below_what_is_already_claimed(hr):
