@@ -10,6 +10,7 @@ from flask import Flask
 
 from perks.config import load_settings, validate_settings
 from perks.observability import init_observability
+from perks.urls import RowIdConverter
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -27,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="../static",
         instance_relative_config=True,
     )
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(load_settings())
     if config:
         app.config.update(config)

@@ -58,6 +58,11 @@ class Base(DeclarativeBase):
         __table__: ClassVar[Table]
 
 
+#: the largest id a row can have (PostgreSQL's BIGINT, SQLite's INTEGER): a larger one in a
+#: URL or a cursor names nothing, and would overflow the driver
+MAX_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (stored as UTC everywhere)."""
     return datetime.now(UTC)

@@ -7,16 +7,18 @@ string.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField
+from wtforms import DateField, DateTimeLocalField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
-from perks.i18n import LabelledEnum
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day
 
 
 class _AppTranslations:
@@ -42,6 +44,46 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form: FlaskForm) -> _AppTranslations:
             return _TRANSLATIONS
+
+
+#: the highest page number a list takes: every list is shorter, and page × rows per page
+#: stays far from the largest offset the database takes
+MAX_PAGE = 1_000_000
+
+
+def page_arg() -> int:
+    """The page of a list the query string asks for (``?page=``): 1 when it is missing, not a
+    number or below 1; at most ``MAX_PAGE``. Raises nothing."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def _refuse_outside_calendar(field: Any, day: date | None) -> None:
+    """Raise ``ValueError`` (a form error, in the user's language) when ``day`` is outside
+    ``EARLIEST_DAY`` .. ``LATEST_DAY``, leaving the field empty."""
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        field.data = None
+        raise ValueError(
+            field.gettext("Date must be between %(min)s and %(max)s.")
+            % {"min": format_day(EARLIEST_DAY, "short"), "max": format_day(LATEST_DAY, "short")}
+        )
+
+
+class DayField(DateField):
+    """A date field that takes only days from ``EARLIEST_DAY`` to ``LATEST_DAY``; any other
+    is a form error (a 4xx with its message), never a date the app cannot compute with."""
+
+    def process_formdata(self, valuelist: Sequence[Any]) -> None:
+        super().process_formdata(valuelist)
+        _refuse_outside_calendar(self, self.data)
+
+
+class MomentField(DateTimeLocalField):
+    """A local date and time field whose day is within ``EARLIEST_DAY`` .. ``LATEST_DAY``."""
+
+    def process_formdata(self, valuelist: Sequence[Any]) -> None:
+        super().process_formdata(valuelist)
+        moment: datetime | None = self.data
+        _refuse_outside_calendar(self, moment.date() if moment is not None else None)
 
 
 def enum_choices(members: Iterable[LabelledEnum]) -> list[SelectChoice]:

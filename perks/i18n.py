@@ -37,6 +37,14 @@ def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+#: the first and last day the app takes from anyone (forms, the API, imports): wide enough for
+#: every birth, hire, rule or filter date, narrow enough that the day after, a year on or
+#: midnight in any time zone is still a date (9999-12-31 overflows an anniversary, a filter's
+#: end of day, the month after)
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+
+
 def company_zone() -> ZoneInfo:
     """The company's time zone (``TIMEZONE``): calendar days, months and years are its."""
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])

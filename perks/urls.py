@@ -14,6 +14,24 @@ from urllib.parse import quote, urlsplit
 
 from flask import current_app
 from flask.globals import app_ctx
+from werkzeug.routing import IntegerConverter, Map
+
+from perks.db import MAX_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """Every route's ``<int:...>``: a number above ``MAX_ID`` matches nothing (a 404), where
+    Werkzeug's own would pass it on to overflow the database driver (a 500)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def base_url() -> str:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -17,7 +17,7 @@ from perks import mail
 from perks.admin import queries
 from perks.admin.audit_details import action_label, readable_details, target_label
 from perks.errors import Conflict
-from perks.forms import ConfirmForm, Form
+from perks.forms import ConfirmForm, DayField, Form, page_arg
 from perks.people.access import roles_required
 from perks.people.models import Role
 
@@ -30,8 +30,8 @@ class AuditFilterForm(Form):
 
     actor = SelectField(_l("Who"), coerce=str, validators=[Optional()])
     action = StringField(_l("Action"), validators=[Optional()])
-    date_from = DateField(_l("Since"), validators=[Optional()])
-    date_to = DateField(_l("Until"), validators=[Optional()])
+    date_from = DayField(_l("Since"), validators=[Optional()])
+    date_to = DayField(_l("Until"), validators=[Optional()])
 
 
 @bp.get("/admin/audit")
@@ -49,7 +49,7 @@ def audit_log() -> tuple[str, int] | str:
         action=(form.action.data or "").strip(),
         start=_local_start(form.date_from.data, tz),
         end=_local_start(form.date_to.data + timedelta(days=1), tz) if form.date_to.data else None,
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
     )
     return render_template(
         "admin/audit.html",
@@ -78,7 +78,7 @@ def _require_outbox() -> None:
 @roles_required(Role.ADMIN)
 def outbox() -> str:
     _require_outbox()
-    page = queries.outbox_messages(page=request.args.get("page", 1, type=int))
+    page = queries.outbox_messages(page=page_arg())
     return render_template("admin/outbox.html", page=page)
 
 
@@ -95,9 +95,7 @@ def messages() -> str:
     """Every outgoing message with its delivery state (never its body: it may hold a link)."""
     status = request.args.get("status", "")
     statuses = {s.value: s for s in mail.MessageStatus}
-    page = queries.outbox_messages(
-        page=request.args.get("page", 1, type=int), status=statuses.get(status)
-    )
+    page = queries.outbox_messages(page=page_arg(), status=statuses.get(status))
     return render_template(
         "admin/messages.html",
         page=page,

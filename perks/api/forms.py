@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms import SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length
 
 from perks.api.models import PERSONAL_SCOPES, Scope
-from perks.forms import Form
+from perks.forms import DayField, Form
 from perks.i18n import company_today
 
 SCOPE_LABELS = {
@@ -30,7 +30,7 @@ class CheckboxesField(SelectMultipleField):
 class TokenForm(Form):
     label = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     scopes = CheckboxesField(_l("Permissions"), validators=[DataRequired()])
-    expires_on = DateField(_l("Expires on"), validators=[DataRequired()])
+    expires_on = DayField(_l("Expires on"), validators=[DataRequired()])
     submit = SubmitField(_l("Create token"))
 
     def __init__(self, *args: object, personal: bool = False, **kwargs: object) -> None:

@@ -8,6 +8,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from perks.api.models import Scope
+from perks.i18n import EARLIEST_DAY, LATEST_DAY
+
+#: a date the API takes (``perks.i18n``: any other would overflow a day's end)
+WITHIN_CALENDAR = validate.Range(min=EARLIEST_DAY, max=LATEST_DAY)
 
 
 class UtcDateTime(fields.DateTime):
@@ -56,8 +60,14 @@ class PersonFilter(PageArgs):
 
 
 class PeriodFilter(PersonFilter):
-    from_date = fields.Date(data_key="from", metadata={"description": "first day, inclusive"})
-    to_date = fields.Date(data_key="to", metadata={"description": "last day, inclusive"})
+    from_date = fields.Date(
+        data_key="from",
+        validate=WITHIN_CALENDAR,
+        metadata={"description": "first day, inclusive"},
+    )
+    to_date = fields.Date(
+        data_key="to", validate=WITHIN_CALENDAR, metadata={"description": "last day, inclusive"}
+    )
 
 
 class PersonIn(Schema):
@@ -293,8 +303,14 @@ class LedgerPage(Schema):
 
 class PayoutArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["draft", "approved", "paid", "cancelled"]))
-    from_date = fields.Date(data_key="from", metadata={"description": "cut-off from, inclusive"})
-    to_date = fields.Date(data_key="to", metadata={"description": "cut-off to, inclusive"})
+    from_date = fields.Date(
+        data_key="from",
+        validate=WITHIN_CALENDAR,
+        metadata={"description": "cut-off from, inclusive"},
+    )
+    to_date = fields.Date(
+        data_key="to", validate=WITHIN_CALENDAR, metadata={"description": "cut-off to, inclusive"}
+    )
     person = fields.String(
         validate=validate.Length(min=1, max=32),
         metadata={"description": "only the lines of this employee number"},

@@ -33,7 +33,7 @@ from perks.catalog import claims as claim_service
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
-from perks.db import transaction
+from perks.db import MAX_ID, transaction
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
@@ -121,7 +121,7 @@ def _cursor_id(cursor: str | None) -> int:
         value = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
     except (ValueError, UnicodeError, binascii.Error):
         value = -1
-    if value < 0:
+    if not 0 <= value <= MAX_ID:
         raise ValidationFailed(_("This cursor is not valid: use next_cursor as given."))
     return value
 

@@ -14,8 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     Field,
     IntegerField,
     SelectField,
@@ -36,7 +34,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import Form, enum_choices
+from perks.forms import DayField, Form, MomentField, enum_choices
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType
 
@@ -106,10 +104,10 @@ class PerkForm(Form):
     category = SelectField(
         _l("Category"), choices=enum_choices(PerkCategory), default=PerkCategory.OTHER.value
     )
-    starts_on = DateField(
+    starts_on = DayField(
         _l("First day"), validators=[Optional()], description=_l("Empty: from publication.")
     )
-    ends_on = DateField(
+    ends_on = DayField(
         _l("Last day"),
         validators=[Optional()],
         description=_l("Empty: no end. Unused claims expire after this day."),
@@ -228,7 +226,7 @@ class CodesForm(Form):
 
 
 class OpenDrawForm(Form):
-    entries_close_at = DateTimeLocalField(
+    entries_close_at = MomentField(
         _l("Entries close at"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         # InputRequired, unlike DataRequired, keeps "Not a valid datetime value."
@@ -256,7 +254,7 @@ class OpenDrawForm(Form):
             "e.g. the special prize of the northern lottery (XSMB) and where it is published."
         ),
     )
-    public_value_date = DateField(
+    public_value_date = DayField(
         _l("Public value: the day it is published"),
         validators=[Optional()],
         description=_l(

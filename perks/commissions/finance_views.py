@@ -28,7 +28,7 @@ from perks.commissions.forms import (
 from perks.commissions.models import CommissionRule, CommissionState, RuleKind, TierMeasure
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, page_arg
 from perks.i18n import company_date
 from perks.money import Money, format_money
 from perks.people import services as people_services
@@ -78,7 +78,7 @@ def index() -> Page:
 @bp.get("/commissions/flagged")
 @finance_only
 def flagged() -> str:
-    page = queries.flagged_orders(request.args.get("page", 1, type=int) or 1)
+    page = queries.flagged_orders(page_arg())
     return render_template("commissions/flagged.html", page=page, orders=page.items)
 
 

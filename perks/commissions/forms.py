@@ -14,7 +14,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField,
     IntegerField,
     SelectField,
     StringField,
@@ -35,7 +34,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
-from perks.forms import Form, enum_choices
+from perks.forms import DayField, Form, enum_choices
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
 from perks.people.services import find_person, person_label
@@ -121,8 +120,8 @@ class RuleForm(Form):
         ),
         render_kw={"rows": 3},
     )
-    effective_from = DateField(_l("First day"), validators=[InputRequired()])
-    effective_to = DateField(
+    effective_from = DayField(_l("First day"), validators=[InputRequired()])
+    effective_to = DayField(
         _l("Last day"), validators=[Optional()], description=_l("Empty: no end.")
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200), plain_text])
@@ -265,7 +264,7 @@ class RuleForm(Form):
 
 
 class EndRuleForm(Form):
-    last_day = DateField(_l("Last day"), validators=[InputRequired()])
+    last_day = DayField(_l("Last day"), validators=[InputRequired()])
     submit = SubmitField(_l("End the rule"))
 
 
@@ -313,8 +312,8 @@ class CommissionFilterForm(Form):
     class Meta:
         csrf = False
 
-    start = DateField(_l("Paid from"), validators=[Optional()])
-    end = DateField(_l("Paid until"), validators=[Optional()])
+    start = DayField(_l("Paid from"), validators=[Optional()])
+    end = DayField(_l("Paid until"), validators=[Optional()])
     state = SelectField(
         _l("State"),
         choices=[SelectChoice("", _l("Any state")), *enum_choices(CommissionState)],

@@ -16,6 +16,7 @@ from perks.commissions.charts import earnings_chart
 from perks.commissions.forms import PersonPreviewForm
 from perks.commissions.models import Commission
 from perks.db import utcnow
+from perks.forms import page_arg
 from perks.i18n import company_date
 from perks.money import Money
 from perks.people.access import login_required
@@ -61,7 +62,7 @@ def my_earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
 @bp.get("/earnings")
 @login_required
 def my_earnings() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     user_id = current_user.id
     mine = queries.my_commissions(user_id)
     currency = mine.main_currency(current_app.config["DEFAULT_CURRENCY"])

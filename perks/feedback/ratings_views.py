@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,7 +23,7 @@ from perks.errors import Conflict, ValidationFailed
 from perks.feedback import ratings, ratings_queries
 from perks.feedback.ratings_forms import RatingForm
 from perks.feedback.ratings_models import Rating
-from perks.forms import ConfirmForm, require_confirmation
+from perks.forms import ConfirmForm, page_arg, require_confirmation
 from perks.people.access import login_required, roles_required
 
 bp = Blueprint("ratings", __name__)
@@ -128,7 +128,7 @@ def rate_order(order_id: int) -> Response | Page:
 
 
 def _moderation_page(products: bool) -> str:
-    page = ratings_queries.moderation_page(products, request.args.get("page", 1, type=int))
+    page = ratings_queries.moderation_page(products, page_arg())
     return render_template(
         "feedback/ratings/moderation.html",
         page=page,

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectField,
     StringField,
@@ -23,7 +22,7 @@ from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
-from perks.forms import Form
+from perks.forms import DayField, Form
 from perks.people.services import find_person, person_label
 
 PERIOD_CHOICES = [
@@ -62,8 +61,8 @@ class ReportForm(Form):
         _l("Month"), validators=[Optional(), Length(max=7)], render_kw={"type": "month"}
     )
     quarter = SelectField(_l("Quarter"), validators=[Optional()])
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DayField(_l("From"), validators=[Optional()])
+    end = DayField(_l("To"), validators=[Optional()])
     group = SelectField(
         _l("Group by"),
         choices=_options(list(GROUPINGS.items())),
@@ -161,7 +160,7 @@ class ReportForm(Form):
 
 
 class DraftBatchForm(Form):
-    cutoff = DateField(
+    cutoff = DayField(
         _l("Cut-off day"),
         validators=[InputRequired()],
         description=_l("Entries written up to the end of this day (company time) are paid."),
@@ -200,8 +199,8 @@ class ReconcileForm(Form):
     class Meta:
         csrf = False
 
-    start = DateField(_l("Orders created from"), validators=[Optional()])
-    end = DateField(_l("to"), validators=[Optional()])
+    start = DayField(_l("Orders created from"), validators=[Optional()])
+    end = DayField(_l("to"), validators=[Optional()])
     stripe = SelectField(
         _l("Also ask Stripe"),
         choices=_options(
@@ -242,7 +241,7 @@ class TaxProfileForm(Form):
 
 
 class WithholdingRateForm(Form):
-    effective_from = DateField(_l("In force from"), validators=[DataRequired()])
+    effective_from = DayField(_l("In force from"), validators=[DataRequired()])
     resident = SelectField(
         _l("For"),
         choices=[SelectChoice("1", _l("Residents")), SelectChoice("0", _l("Non-residents"))],

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 
 from perks.errors import ValidationFailed
-from perks.i18n import company_today, day_start
+from perks.i18n import LATEST_DAY, company_today, day_start
 
 PERIOD_KINDS = ("month", "quarter", "custom")
 #: the longest custom period a report covers (a few years of history is plenty)
@@ -72,7 +72,11 @@ def custom_period(start: date, end: date) -> Period:
 def parse_month(text: str) -> Period:
     """``"2026-11"`` → November 2026. Raises ValidationFailed."""
     match = _MONTH.match((text or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+    if (
+        not match
+        or not 1 <= int(match.group(2)) <= 12
+        or not 2000 <= int(match.group(1)) <= LATEST_DAY.year
+    ):
         raise ValidationFailed(_("Enter a month like %(example)s.", example="2026-11"))
     return month_period(int(match.group(1)), int(match.group(2)))
 
@@ -80,7 +84,7 @@ def parse_month(text: str) -> Period:
 def parse_quarter(text: str) -> Period:
     """``"2026-Q4"`` → October to December 2026. Raises ValidationFailed."""
     match = _QUARTER.match((text or "").strip().upper())
-    if not match or int(match.group(1)) < 2000:
+    if not match or not 2000 <= int(match.group(1)) <= LATEST_DAY.year:
         raise ValidationFailed(_("Enter a quarter like %(example)s.", example="2026-Q4"))
     return quarter_period(int(match.group(1)), int(match.group(2)))
 

@@ -26,6 +26,7 @@ from perks.errors import PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
 from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
+from perks.forms import page_arg
 from perks.i18n import company_today
 from perks.money import parse_money
 from perks.people.access import roles_required
@@ -70,7 +71,7 @@ def _send_spool(spool: IO[bytes], file_format: str, name: str) -> Response:
 def tax_profiles() -> str:
     """Everyone with their tax profile (or none yet), searchable by name, e-mail or number."""
     q = (request.args.get("q") or "").strip()[:100]
-    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    page_number = page_arg()
     query = select(User).order_by(User.name, User.id)
     if q:
         like = f"%{q.lower()}%"

@@ -49,7 +49,7 @@ from perks.finance.forms import (
 )
 from perks.finance.models import BatchStatus, LineStatus
 from perks.finance.periods import current_month, custom_period
-from perks.forms import ConfirmForm, require_confirmation
+from perks.forms import ConfirmForm, page_arg, require_confirmation
 from perks.i18n import company_today
 from perks.payments import stripe_gateway
 from perks.people.access import roles_required
@@ -249,7 +249,7 @@ def _download(body: Iterator[bytes], mimetype: str, filename: str) -> Response:
 @bp.get("/payouts")
 @finance_only
 def payouts_page() -> str:
-    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    page_number = page_arg()
     page = queries.batches_page(page_number)
     form = DraftBatchForm()
     if not form.cutoff.data:

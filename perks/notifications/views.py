@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, page_arg
 from perks.notifications import queries, services
 from perks.notifications.forms import email_choices_form
 from perks.notifications.kinds import KINDS
@@ -30,7 +30,7 @@ def notification_text(kind: str, params: dict[str, object]) -> object:
 @bp.get("/notifications")
 @login_required
 def index() -> str:
-    page = queries.notifications_page(current_user.id, request.args.get("page", 1, type=int))
+    page = queries.notifications_page(current_user.id, page_arg())
     return render_template("notifications/index.html", page=page, form=ConfirmForm())
 
 

@@ -32,7 +32,7 @@ from wtforms.validators import Optional
 
 from perks.errors import NotFound
 from perks.extensions import csrf, limiter
-from perks.forms import ConfirmForm, Form, enum_choices, require_confirmation
+from perks.forms import ConfirmForm, Form, enum_choices, page_arg, require_confirmation
 from perks.payments import event_queries, webhooks
 from perks.payments.models import EventOutcome
 from perks.payments.stripe_gateway import InvalidWebhook
@@ -112,7 +112,7 @@ def events() -> str | tuple[str, int]:
     page = event_queries.stripe_events(
         outcome=EventOutcome(form.outcome.data) if form.outcome.data else None,
         event_type=form.type.data or "",
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
     )
     orders = _order_links({e.order_id for e in page.items if e.order_id is not None})
     return render_template("payments/events.html", form=form, page=page, orders=orders)

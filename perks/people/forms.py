@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
-    DateField,
     EmailField,
     Field,
     IntegerField,
@@ -21,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import Form, enum_choices
+from perks.forms import DayField, Form, enum_choices
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Gender, Role
 
@@ -55,8 +54,8 @@ class PersonForm(Form):
         choices=enum_choices(EmploymentType),
         default=EmploymentType.STAFF.value,
     )
-    hire_date = DateField(_l("Hire date"), validators=[Optional()])
-    leaving_date = DateField(
+    hire_date = DayField(_l("Hire date"), validators=[Optional()])
+    leaving_date = DayField(
         _l("Leaving date"),
         validators=[Optional()],
         description=_l(

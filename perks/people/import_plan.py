@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
+from perks.i18n import EARLIEST_DAY, LATEST_DAY
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
@@ -1292,9 +1293,11 @@ def _parse_date(value: str) -> date | None:
     else:
         return None
     try:
-        return date(year, month, day)
+        day_read = date(year, month, day)
     except ValueError:
         return None
+    # a day no form takes either (perks.i18n): its anniversary would overflow
+    return day_read if EARLIEST_DAY <= day_read <= LATEST_DAY else None
 
 
 def _parse_birthday(value: str) -> tuple[int, int] | None:

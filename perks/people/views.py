@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from perks.errors import Conflict, NotPermitted, ValidationFailed
-from perks.forms import ConfirmForm
+from perks.forms import ConfirmForm, page_arg
 from perks.people import services
 from perks.people.access import roles_required
 from perks.people.forms import DepartmentForm, PeopleFilterForm, PersonForm
@@ -38,7 +38,7 @@ def directory() -> str | tuple[str, int]:
         else None,
         role=Role(form.role.data) if form.role.data else None,
         active={"active": True, "inactive": False}.get(status),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["PEOPLE_PER_PAGE"],
     )
     return render_template("people/directory.html", form=form, page=page)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Self
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     IntegerField,
     SelectField,
@@ -28,7 +27,7 @@ from wtforms.validators import (
 )
 
 from perks.errors import ValidationFailed
-from perks.forms import Form, enum_choices
+from perks.forms import DayField, Form, enum_choices
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender
@@ -91,7 +90,7 @@ class OccasionForm(Form):
 
 
 class SettingsForm(Form):
-    founded_on = DateField(
+    founded_on = DayField(
         _l("Founding day"),
         validators=[Optional()],
         description=_l("The company's anniversaries count from it."),

@@ -28,6 +28,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import LATEST_DAY
 from perks.people.models import User
 from perks.recognition import lunar
 from perks.recognition.calendar import VIETNAMESE_CALENDAR
@@ -184,8 +185,9 @@ def next_birthday(person: User, today: date) -> date | None:
 
 def next_work_anniversary(person: User, today: date) -> tuple[date, int] | None:
     """The person's first work anniversary on or after ``today``, and its years of service;
-    None without a hire date. Raises nothing."""
-    if person.hire_date is None:
+    None without a hire date, or with one no form takes (after ``LATEST_DAY``, stored before
+    dates were checked: its anniversaries would overflow the calendar). Raises nothing."""
+    if person.hire_date is None or person.hire_date > LATEST_DAY:
         return None
     hired = person.hire_date
     on = _next_solar(hired.month, hired.day, max(today, hired + timedelta(days=1)))

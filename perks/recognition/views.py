@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from perks.catalog import admin_queries
 from perks.errors import Conflict, NotEligible, NotPermitted, ValidationFailed
-from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
 from perks.i18n import company_today
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -87,7 +87,7 @@ def wall_page() -> str:
     form = WallForm(request.args)
     form.set_choices(people_services.departments())
     department_id = (form.department_id.data or None) if form.validate() else None
-    page = wall.entries(request.args.get("page", 1, type=int), department_id=department_id)
+    page = wall.entries(page_arg(), department_id=department_id)
     celebrations = (
         wall.celebrations(company_today(), department_id=department_id) if page.page == 1 else []
     )

@@ -18,6 +18,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from perks.charts import PALETTE, Series, bar_chart, line_chart
+from perks.forms import page_arg
 from perks.i18n import format_number
 from perks.money import Money
 from perks.people.access import login_required, roles_required
@@ -127,7 +128,7 @@ def team() -> str:
 @roles_required(Role.FINANCE)
 def company() -> str:
     window = _window()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     result = snapshots.company(window, page=page, per_page=current_app.config["PEOPLE_PER_PAGE"])
     departments = bar_chart(
         [row.name or _("No department") for row in result.departments],

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     IntegerField,
@@ -32,7 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import Form, enum_choices
+from perks.forms import DayField, Form, enum_choices
 from perks.money import Money, parse_money
 from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
@@ -319,8 +318,8 @@ class OrderFilterForm(Form):
         default="",  # no Optional(): it would let "  " past the choice check
     )
     attention = BooleanField(_l("Only orders that need a look (amount mismatch or flagged)"))
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DayField(_l("From"), validators=[Optional()])
+    date_to = DayField(_l("To"), validators=[Optional()])
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         if not super().validate(extra_validators):

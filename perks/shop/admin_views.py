@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import Conflict, ValidationFailed
-from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.people.access import roles_required
@@ -226,7 +226,7 @@ def orders() -> Page:
         date_from=form.date_from.data,
         date_to=form.date_to.data,
     )
-    page = admin_queries.orders_page(filters, request.args.get("page", 1, type=int) or 1)
+    page = admin_queries.orders_page(filters, page_arg())
     items = admin_queries.line_counts([order.id for order in page.items])
     return render_template("shop/admin/orders.html", form=form, page=page, items=items)
 

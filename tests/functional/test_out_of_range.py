@@ -1,0 +1,125 @@
+"""Numbers and dates at the edges: an id, a page, a cursor or a day no row or calendar can
+hold answers a 4xx with a message (or the list's last reachable page), never a 500 from an
+overflow in the driver or in date arithmetic (``perks.urls.RowIdConverter``,
+``perks.forms.page_arg``, ``DayField``, ``perks.i18n.LATEST_DAY``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+
+from perks.api import tokens
+from perks.api.models import Scope
+from perks.people.import_plan import plan_rows
+from perks.people.models import Role
+from tests.factories import UserFactory
+
+BEYOND_ANY_ID = 2**63  # one more than the largest BIGINT
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/my-perks/{BEYOND_ANY_ID}",
+        f"/feedback/{BEYOND_ANY_ID}",
+        f"/links/{BEYOND_ANY_ID}",
+        f"/perks/{BEYOND_ANY_ID}",
+        f"/surveys/{BEYOND_ANY_ID}",
+    ],
+)
+def test_an_id_beyond_any_row_is_not_found(client, login_as, path):
+    login_as(Role.EMPLOYEE, locale="en")
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (Role.EMPLOYEE, "/wall"),
+        (Role.EMPLOYEE, "/notifications"),
+        (Role.EMPLOYEE, "/earnings"),
+        (Role.HR, "/people/"),
+        (Role.ADMIN, "/admin/audit"),
+        (Role.ADMIN, "/admin/messages"),
+        (Role.FINANCE, "/finance/payouts"),
+        (Role.FINANCE, "/manage/orders"),
+    ],
+)
+@pytest.mark.parametrize("page", [HUGE, "-3", "abc"])
+def test_any_page_number_answers_without_an_error(client, login_as, role, path, page):
+    login_as(role, locale="en")
+    assert client.get(f"{path}?page={page}").status_code in (200, 404)
+
+
+def test_a_hire_date_no_calendar_can_carry_is_refused_with_its_reason(client, login_as):
+    login_as(Role.HR, locale="en")
+    form = {
+        "name": "Nguyễn Văn Xa",
+        "email": "xa@congty.example",
+        "employee_number": "NV-XA",
+        "employment_type": "staff",
+        "roles": "employee",
+        "locale": "vi",
+        "hire_date": "9999-12-31",
+    }
+    refused = client.post("/people/new", data=form)
+    assert refused.status_code == 400
+    assert "Date must be between 01/01/1900 and 31/12/2199" in refused.get_data(as_text=True)
+    assert client.get("/wall").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/finance/commissions?start=0001-01-01",
+        "/finance/commissions?end=9999-12-31",
+        "/manage/orders?date_from=0001-01-01",
+        "/manage/orders?date_to=9999-12-31",
+        "/finance/reports?period=month&month=9999-12",
+        "/finance/exports/commissions.csv?period=month&month=9999-12",
+        "/finance/reports?period=quarter&quarter=9999-Q4",
+    ],
+)
+def test_a_filter_day_at_the_calendars_edge_is_a_form_error(client, login_as, path):
+    login_as(Role.FINANCE, Role.ADMIN, locale="en")
+    assert client.get(path).status_code == 400
+
+
+def test_the_audit_log_refuses_a_day_at_the_calendars_edge(client, login_as):
+    login_as(Role.ADMIN, locale="en")
+    assert client.get("/admin/audit?date_to=9999-12-31").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["to=9999-12-31", "from=0001-01-01", "cursor=OTIyMzM3MjAzNjg1NDc3NTgwOA"],
+)
+@pytest.mark.parametrize("resource", ["claims", "commissions", "ledger-entries"])
+def test_the_api_refuses_a_day_or_cursor_out_of_range(client, resource, query):
+    secret = tokens.create_service_token(
+        "Hệ thống HR",
+        (Scope.PERKS_READ, Scope.COMMISSIONS_READ),
+        datetime.now(UTC).date() + timedelta(days=90),
+        actor=UserFactory(roles={Role.ADMIN}),
+    ).secret
+    answer = client.get(
+        f"/api/v1/{resource}?{query}", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.status_code in (400, 422)
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_an_imported_hire_date_out_of_range_is_a_bad_row(app):
+    columns = ["email", "name", "hire_date"]
+    rows = [
+        ["xa@congty.example", "Nguyễn Văn Xa", "9999-12-31"],
+        ["gan@congty.example", "Trần Thị Gần", "0001-01-01"],
+        ["vua@congty.example", "Lê Văn Vừa", "2024-06-03"],
+    ]
+    with force_locale("en"):
+        plan = plan_rows(columns, rows, actor=None)
+    assert [error.line for error in plan.errors] == [2, 3]
+    assert all("is not a date" in error.message for error in plan.errors)
