@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from perks import audit, images
 from perks.audit import AuditEvent
 from perks.auth.services import hash_password
+from perks.commissions.summaries import rebuild as rebuild_summaries
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
     HISTORY_DAYS,
@@ -212,6 +213,9 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
         seed_demo_activity(app_ctx.app)
         seed_demo_leaver()
     seed_demo_ratings(app_ctx.app, logins=dict(demo_logins()))
+    # The demo dated its ledger entries back past the ORM (date_order_step): the reports'
+    # day-by-day summaries are summed again from the entries.
+    rebuild_summaries()
     return demo_logins(), True
 
 

@@ -6,7 +6,8 @@ and disputes leave, its state agrees with its money and dates, and its entries a
 person's and in its currency. For each order, its commissions' refunded parts add up to what
 Stripe refunded. For each person and currency, the sum of their entries equals earned −
 reversed (from the commission rows) + adjustments − payouts − tax withheld, and each
-``withholding`` entry has its payout beside it (same person, currency and batch).
+``withholding`` entry has its payout beside it (same person, currency and batch). And the
+summaries finance's reports read (``perks.commissions.summaries``) hold what the facts sum to.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from perks.commissions import summaries
 from perks.commissions.lifecycle import removed_share
 from perks.commissions.models import (
     Commission,
@@ -254,6 +256,7 @@ def verify_ledger(now: datetime | None = None) -> LedgerReport:
             )
     report.people = len({user_id for user_id, _ in per_person})
     report.problems += _check_withholdings()
+    report.problems += summaries.disagreements()
     return report
 
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from perks.commissions import ledger, lifecycle, services
+from perks.commissions import ledger, lifecycle, services, summaries
 from perks.commissions.models import (
     Commission,
     CommissionState,
@@ -441,4 +441,26 @@ def test_demo_data_can_age_an_earned_commission_past_its_holding_period():
     assert lifecycle.release_due_commissions() == 1
     assert [c.state for c in commissions_of(old)] == [S.PAYABLE]
     assert [c.state for c in commissions_of(young)] == [S.EARNED]
+    assert verify_ledger().ok
+
+
+def test_verify_ledger_names_a_summary_the_facts_no_longer_match():
+    factories.CommissionRuleFactory(rate_bps=1000)
+    order = referred_order()
+    pay(order)
+    redeem(order)
+    assert verify_ledger().ok
+    (entry,) = db.session.scalars(select(LedgerEntry)).all()
+    earned_on = company_date(entry.created_at)
+    # Dated back past the ORM (as the demo does), without rebuilding the summaries.
+    entries = LedgerEntry.__table__
+    db.session.execute(entries.update().values(created_at=entry.created_at - timedelta(days=40)))
+    db.session.commit()
+
+    problems = verify_ledger().problems
+    assert len(problems) == 2, problems
+    assert any(f"ledger day ({earned_on}, " in problem for problem in problems)
+    assert all("the summary holds" in problem for problem in problems)
+
+    summaries.rebuild()
     assert verify_ledger().ok
