@@ -371,3 +371,10 @@ class OrderLine(Base):
 
     line_total = money_column("line_total_amount", currency="order.currency")
     unit_price = money_column("unit_amount", currency="order.currency")
+    unit_list_price = money_column("unit_list_amount", currency="order.currency")
+
+    @property
+    def list_total(self) -> Money:
+        """The line at list prices: the lines' list totals add up to the order's subtotal,
+        from which its discount is taken (what the customer's page and e-mail show)."""
+        return self.unit_list_price * self.quantity

@@ -137,7 +137,10 @@ def test_an_order_with_a_discount_shows_subtotal_discount_and_total(client):
     discounted.lines[0].unit_amount = 2_280_000
     discounted.lines[0].line_total_amount = 2_280_000
     db.session.commit()
-    page = text_of(client.get(url(discounted)))
+    response = client.get(url(discounted))
+    page = text_of(response)
+    # The lines at list price add up to the subtotal, from which the discount is taken once.
+    assert re.search(r'data-testid="line-amount">₫2,400,000<', response.get_data(as_text=True))
     assert "Subtotal ₫2,400,000" in page
     assert "Friends discount −₫120,000" in page
     assert "Total ₫2,280,000" in page
@@ -323,6 +326,30 @@ def test_payment_sends_the_code_the_qr_and_the_order_link_by_email(app, order):
     assert f'<img src="cid:{qr.content_id}"' in message.body_html
     assert qr.content_type == "image/png"
     assert qr.data == qr_png_bytes(order.redemption_code)
+
+
+def test_the_emails_lines_minus_its_discount_make_its_total(app):
+    product = factories.ProductFactory(price_amount=2_400_000)
+    discounted = factories.OrderFactory(
+        product=product,
+        quantity=2,
+        discount_amount=240_000,
+        discount_kind=DiscountKind.FRIENDS,
+        locale="en",
+    )
+    line = discounted.lines[0]
+    line.unit_list_amount, line.unit_amount, line.line_total_amount = (
+        2_400_000,
+        2_280_000,
+        4_560_000,
+    )
+    db.session.commit()
+
+    text = " ".join(paid_with_email(app, discounted).body_text.split())
+
+    assert f"2 × {line.product_name}: ₫4,800,000" in text
+    assert "−₫240,000" in text
+    assert "Total: ₫4,560,000" in text
 
 
 def test_the_email_is_in_the_orders_language(app, order):
