@@ -157,6 +157,8 @@ class FeedbackItem(Base):
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    #: who sent a named item (the owner sees their name); None for an anonymous one
+    sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])
     messages: Mapped[list[FeedbackMessage]] = relationship(
         back_populates="item", order_by="FeedbackMessage.id", lazy="selectin"
     )

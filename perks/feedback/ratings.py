@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -173,13 +173,15 @@ def _open_feedback_for_low_rating(rating: Rating) -> None:
     else:
         assert rating.product is not None  # a rating is of a perk or of a product
         title = rating.product.localized("name", rater.locale)
-    subject = ngettext(
-        "%(num)d star for %(title)s", "%(num)d stars for %(title)s", rating.stars, title=title
-    )
+    with force_locale(rater.locale):  # the whole subject in one language, the rater's
+        subject = ngettext(
+            "%(num)d star for %(title)s", "%(num)d stars for %(title)s", rating.stars, title=title
+        )
+        no_comment = _("No comment.")
     items.open_item(
         None,
         subject,
-        rating.comment or _("No comment."),
+        rating.comment or no_comment,
         sender=rater,
         topic=Topic.PERK if rating.perk_id is not None else Topic.SERVICE,
         about_perk_id=rating.perk_id,

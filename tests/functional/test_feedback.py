@@ -335,6 +335,12 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     run_the_scheduled_job(app, submitted + timedelta(days=1))
     told = db.session.scalars(select(Notification)).all()
     assert {n.user_id for n in told} == {hr.id}
+    owner = app.test_client()
+    login(owner, hr)
+    seen = owner.get(f"/feedback/inbox/{item.id}").get_data(as_text=True)
+    assert "Overtime is not paid on time." in seen
+    assert 'data-testid="feedback-sender"' not in seen
+    assert sender.name not in seen
     items.acknowledge(item.id, hr)
     items.answer(item.id, hr, "Paid with this month's wages from now on.")
     assert not db.session.scalars(
@@ -398,6 +404,9 @@ def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     owner = app.test_client()
     login(owner, hr)
     assert "Printer" in owner.get("/feedback/inbox").get_data(as_text=True)
+    # a named item: its owner sees who sent it, to follow up
+    seen = owner.get(f"/feedback/inbox/{item_id}").get_data(as_text=True)
+    assert f"{sender.name} ({sender.email})" in seen
     for step in ("acknowledge", "start"):
         assert owner.post(f"/feedback/inbox/{item_id}/{step}").status_code == 302
     owner.post(f"/feedback/inbox/{item_id}/answer", data={"text": "New toner.", "publish": "y"})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -223,3 +224,17 @@ def test_a_low_rating_opens_a_feedback_item_to_hr_named_or_anonymous_as_the_rati
     ]
     assert found[0].sender_id == named.user_id
     assert found[1].sender_id is None
+
+
+def test_a_low_ratings_item_reads_in_the_raters_language_whatever_the_page(app):
+    from perks.feedback.models import FeedbackItem
+
+    perk = factories.PerkFactory(
+        per_person_limit=None, title_vi="Vé xem phim", title_en="Cinema ticket"
+    )
+    claim = used_claim(factories.UserFactory(locale="vi"), perk)
+    with force_locale("en"):  # the request's language, not the rater's
+        ratings.rate_claim(claim.id, claim.user, 2, "", show_name=True)
+    item = db.session.scalars(select(FeedbackItem)).one()
+    assert item.subject == "2 sao cho Vé xem phim"
+    assert item.text != "No comment."
