@@ -84,8 +84,9 @@ from perks.people.models import Department, User
 from perks.shop.models import Order, Product
 
 FORMATS = ("csv", "xlsx")
+#: Werkzeug adds ``; charset=utf-8`` to a text type itself (given here, it came twice)
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 #: the background job that makes a large export

@@ -39,14 +39,6 @@ PER_PAGE = 50
 Page = str | tuple[str, int]
 
 
-def _xlsx_or_csv(file_format: str) -> str:
-    return (
-        "text/csv; charset=utf-8"
-        if file_format == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-
-
 def _send_spool(spool: IO[bytes], file_format: str, name: str) -> Response:
     spool.seek(0)
 
@@ -57,7 +49,7 @@ def _send_spool(spool: IO[bytes], file_format: str, name: str) -> Response:
         finally:
             spool.close()
 
-    response = Response(send(), mimetype=_xlsx_or_csv(file_format))
+    response = Response(send(), mimetype=exports.MIMETYPES[file_format])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -411,12 +411,7 @@ def payroll_file(batch_id: int, file_format: str) -> Response:
         finally:
             spool.close()
 
-    mimetype = (
-        "text/csv; charset=utf-8"
-        if file_format == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return _download(send(), mimetype, name)
+    return _download(send(), exports.MIMETYPES[file_format], name)
 
 
 # --- reconciliation ------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def problems(token: str) -> Response:
     name = (job.file or {}).get("name") or "problems.csv"
     return Response(
         stream_with_context(background.read_file(job.id)),
-        mimetype="text/csv; charset=utf-8",
+        mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",

@@ -433,7 +433,7 @@ def _run_check(run: JobRun) -> None:
             result["file"] = run.write_file(
                 error_report_csv(plan.errors),
                 name=error_file_name(upload.filename),
-                mimetype="text/csv; charset=utf-8",
+                mimetype="text/csv",
             )
         run.succeed(result)
 
@@ -466,7 +466,7 @@ def _run_import(run: JobRun) -> dict[str, Any]:
                 failed["file"] = run.write_file(
                     error_report_csv(errors),
                     name=error_file_name(upload.filename),
-                    mimetype="text/csv; charset=utf-8",
+                    mimetype="text/csv",
                 )
         run.fail(error.message, result=failed)
     return {}
