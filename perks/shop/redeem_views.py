@@ -61,6 +61,9 @@ def _page(
     status: int = 200,
 ) -> Page:
     problem = redemption.why_not_redeemable(order) if order is not None else None
+    if order is not None and order.redeemed_at is not None and error is None:
+        # Looked up, not a second attempt: when and by whom, as a fact
+        problem = redemption.redeemed_note(order)
     # The button carries the order's own code, whatever was scanned to find it.
     redeem_form = (
         RedeemOrderForm(formdata=None, code=order.redemption_code)

@@ -36,14 +36,28 @@ def find_order_by_code(code: str) -> Order:
     return order
 
 
+def _redeemer(order: Order) -> str:
+    return order.redeemed_by.name if order.redeemed_by else _("automatically on payment")
+
+
+def redeemed_note(order: Order) -> str:
+    """When and by whom a redeemed ``order`` was redeemed, as the counter shows it on looking
+    the order up (right after redeeming it, say), in the user's language."""
+    assert order.redeemed_at is not None  # a redeemed order
+    return _(
+        "Redeemed on %(when)s (%(who)s).",
+        when=format_moment(order.redeemed_at, "short"),
+        who=_redeemer(order),
+    )
+
+
 def why_not_redeemable(order: Order) -> str | None:
     """Why ``order`` cannot be redeemed now, in the user's language; None if it can."""
     if order.redeemed_at is not None:
-        who = order.redeemed_by.name if order.redeemed_by else _("automatically on payment")
         return _(
             "Already redeemed on %(when)s (%(who)s).",
             when=format_moment(order.redeemed_at, "short"),
-            who=who,
+            who=_redeemer(order),
         )
     if order.mismatch:
         return _("The payment did not match the order; finance is looking into it.")

@@ -83,6 +83,8 @@ def test_a_redeemer_looks_up_and_redeems_a_paid_order_once(client, redeemer):
     assert f"Order {order.number} is redeemed for Lan." in after
     assert 'data-testid="mark-redeemed"' not in after
     assert "Trần Văn Quầy" in after
+    assert "Redeemed on" in after
+    assert "Already redeemed" not in after  # just done here: not told as a refusal
 
 
 def test_a_second_attempt_says_when_and_by_whom(client, redeemer):
@@ -97,9 +99,10 @@ def test_a_second_attempt_says_when_and_by_whom(client, redeemer):
     assert "Already redeemed on" in text
     assert "Phạm Thị Trước" in text
     assert reload(order.id).redeemed_by_id == first.id
-    # The lookup says so too, without a button.
+    # The lookup says when and by whom too, without a button.
     lookup = client.get(f"/redeem-order?code={order.redemption_code}").get_data(as_text=True)
-    assert "Already redeemed on" in lookup
+    assert "Redeemed on" in lookup
+    assert "Phạm Thị Trước" in lookup
     assert 'data-testid="mark-redeemed"' not in lookup
 
 
