@@ -70,7 +70,7 @@ def test_a_redeemer_types_the_code_and_redeems_the_order_once(page: Page):
     # Looked up again later: it says when and by whom, and offers no button.
     page.get_by_test_id("order-code").fill(order.redemption_code)
     page.get_by_test_id("order-lookup-submit").click()
-    expect(page.get_by_test_id("redeem-problem")).to_contain_text("Already redeemed on")
+    expect(page.get_by_test_id("redeem-problem")).to_contain_text("Redeemed on")
     expect(page.get_by_test_id("redeem-problem")).to_contain_text("Trần Văn Quầy")
     db.session.expire_all()
     assert db.session.get(Order, order.id).redeemed_by_id == redeemer.id  # type: ignore[union-attr]
