@@ -170,6 +170,12 @@ class Totals:
     def of(self, state: CommissionState, currency: str) -> Money:
         return self.by_state.get(state, {}).get(currency, Money.zero(currency))
 
+    def headed_states(self) -> tuple[CommissionState, ...]:
+        """The states whose totals head a person's earnings: ``TOTAL_STATES``, and on hold
+        when something is (a disputed order's commission is in no other total)."""
+        on_hold = any(self.of(S.ON_HOLD, currency) for currency in self.currencies())
+        return TOTAL_STATES + ((S.ON_HOLD,) if on_hold else ())
+
 
 def _totals(query: Select) -> Totals:
     totals = Totals()

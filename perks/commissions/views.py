@@ -72,7 +72,7 @@ def my_earnings() -> str:
     return render_template(
         "commissions/my_earnings.html",
         totals=mine.totals,
-        total_states=queries.TOTAL_STATES,
+        total_states=mine.totals.headed_states(),
         balances=queries.balances_of(user_id),
         commissions=queries.commissions_page(user_id, page, mine.count),
         adjustments=queries.adjustments_of(user_id),

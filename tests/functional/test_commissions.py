@@ -25,12 +25,14 @@ from perks.i18n import company_date
 from perks.money import Money
 from perks.people.models import Role
 from perks.shop import orders
+from perks.shop.models import DisputeStatus
 from tests import factories
 from tests.helpers import counting_statements, is_postgres, login, text_of
 from tests.racing import all_at_once
 from tests.unit.commissions.helpers import (
     Payroll,
     commissions_of,
+    dispute,
     pay,
     redeem,
     referred_order,
@@ -91,6 +93,24 @@ def test_earnings_show_totals_by_state_and_why(client, rule):
     # the axis says "₫100K", short; the bars' tooltips keep the exact amount
     assert re.search(r">₫\d+K</text>", html)
     assert "Earned: ₫240,000</title>" in html
+
+
+def test_a_commission_on_hold_has_its_own_total(client, rule):
+    me = factories.UserFactory()
+    disputed = referred_order(employee=me)
+    pay(disputed)
+    redeem(disputed)
+    login(client, me)
+    assert 'data-testid="total-on_hold"' not in client.get("/earnings").get_data(as_text=True)
+
+    dispute(disputed, DisputeStatus.OPEN)
+    html = client.get("/earnings").get_data(as_text=True)
+    total = re.search(r'data-testid="total-on_hold">(.*?)</div>\s*</div>', html, re.S)
+    assert total is not None
+    assert "₫240,000" in total.group(1)
+    earned = re.search(r'data-testid="total-earned">(.*?)</div>\s*</div>', html, re.S)
+    assert earned is not None
+    assert "₫0" in earned.group(1)
 
 
 def test_an_employee_sees_adjustments_with_their_reasons(client):
