@@ -75,7 +75,7 @@ FEEDBACK = NavSection(
 #: on one line of a laptop's screen beside the language buttons)
 PERSONAL = (
     NavItem(_l("Home"), "main.home"),
-    NavItem(_l("Perks"), "catalog.index"),
+    NavItem(lazy_pgettext("navigation", "Perks"), "catalog.index"),
     NavItem(_l("My perks"), "catalog.my_perks"),
     NavItem(_l("Rules"), "catalog.rules"),
     RECOGNITION,

@@ -94,3 +94,12 @@ def test_the_menu_of_the_current_page_is_marked(client, login_as):
     html = client.get("/finance/payouts").get_data(as_text=True)
     assert re.search(r'dropdown-toggle[^"]* active"[^>]*data-testid="nav-menu">Finance<', html)
     assert re.search(r'aria-current="page"\s+href="/finance/payouts"', html)
+
+
+def test_the_perks_pages_are_called_phuc_loi_in_vietnamese(client, login_as):
+    login_as(Role.EMPLOYEE, locale="vi")
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'href="/perks"[^>]*>\s*Phúc lợi\s*<', html)
+    catalog = client.get("/perks").get_data(as_text=True)
+    assert re.search(r"<h1[^>]*>Phúc lợi</h1>", catalog)
+    assert "<title>Phúc lợi" in catalog
