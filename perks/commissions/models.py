@@ -417,6 +417,24 @@ class EntryKind(LabelledEnum):
     WITHHOLDING = "withholding", _l("Tax withheld")
 
 
+#: the reasons the app itself writes on ledger entries (``lifecycle``), as people read them;
+#: any other reason is finance's own words (an adjustment's), shown as written
+SYSTEM_REASONS = {
+    "redeemed": _l("order used"),
+    "refund": _l("order refunded"),
+    "dispute_lost": _l("dispute lost"),
+    "left_company": _l("left the company"),
+    "payout": _l("payout"),
+    "withholding": _l("tax withheld"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """A ledger entry's reason in the reader's language. Raises nothing."""
+    label = SYSTEM_REASONS.get(reason)
+    return str(label) if label is not None else reason
+
+
 class LedgerEntry(Base):
     """One movement of commission money for one person. Rows are only ever added.
 

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from perks.commissions import personal, queries, services, tax
 from perks.commissions.charts import earnings_chart
 from perks.commissions.forms import PersonPreviewForm
-from perks.commissions.models import Commission
+from perks.commissions.models import Commission, reason_label
 from perks.db import utcnow
 from perks.forms import page_arg
 from perks.i18n import company_date
@@ -44,6 +44,12 @@ def money_of(amount: int, currency: str) -> Money:
 @bp.app_template_filter("bps_percent")
 def bps_percent(bps: int) -> str:
     return queries.percent_text(bps)
+
+
+@bp.app_template_filter("entry_reason")
+def entry_reason(reason: str) -> str:
+    """A ledger entry's reason as people read it (``models.reason_label``)."""
+    return reason_label(reason)
 
 
 def my_earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:

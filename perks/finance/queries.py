@@ -18,7 +18,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from perks.commissions.models import Commission, LedgerEntry
+from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import PageOf
 from perks.errors import NotFound
 from perks.extensions import db
@@ -130,7 +130,7 @@ class LineEntry:
 
     line_id: int
     entry_id: int
-    kind: str
+    kind: EntryKind
     amount: Money
     created_at: datetime
     reason: str
@@ -159,8 +159,6 @@ def entries_by_line(batch_id: int) -> dict[int, list[LineEntry]]:
     grouped: dict[int, list[LineEntry]] = {}
     for line_id, entry_id, kind, amount, currency, created_at, reason, number in rows:
         grouped.setdefault(line_id, []).append(
-            LineEntry(
-                line_id, entry_id, kind.value, Money(amount, currency), created_at, reason, number
-            )
+            LineEntry(line_id, entry_id, kind, Money(amount, currency), created_at, reason, number)
         )
     return grouped

@@ -185,6 +185,10 @@ def test_four_eyes_through_the_pages_then_the_employee_sees_paid(client, app):
     assert response.headers["Location"].endswith(f"/finance/payouts/{batch.id}")
     page = client.get(f"/finance/payouts/{batch.id}").get_data(as_text=True)
     assert "another finance person must approve it" in page
+    # each entry in words: its kind and reason as labels, not the codes stored
+    assert "· Earned · ₫240,000 · " in page
+    assert " · order used</li>" in page
+    assert "· earn ·" not in page
     client.post(f"/finance/payouts/{batch.id}/approve")
     assert _batch().status is BatchStatus.DRAFT  # the drafter cannot approve
 
