@@ -88,7 +88,7 @@ class RuleForm(Form):
     flat = StringField(
         _l("Amount per unit"),
         validators=[Optional(), Length(max=40)],
-        description=_l("For a fixed amount: what one unit bought earns, for example 50.000."),
+        description=_l("For a fixed amount: what one unit bought earns, for example 50,000."),
     )
     cap = StringField(
         _l("Cap per order line"),
@@ -115,7 +115,7 @@ class RuleForm(Form):
         description=_l(
             "One tier a line: the threshold, “=”, then the rate (or the amount per unit for a "
             "fixed amount). For example “10 = 3” (from the 10th line sold, 3%) or "
-            "“50.000.000 = 3” (from 50.000.000 sold). Below the first threshold, the rule's "
+            "“50,000,000 = 3” (from 50,000,000 sold). Below the first threshold, the rule's "
             "own rate applies."
         ),
         render_kw={"rows": 3},
@@ -278,7 +278,7 @@ class AdjustmentForm(Form):
     amount = StringField(
         _l("Amount"),
         validators=[InputRequired(), Length(max=40)],
-        description=_l("Negative to take money back, for example -50.000."),
+        description=_l("Negative to take money back, for example -50,000."),
     )
     reason = TextAreaField(
         _l("Reason"),

@@ -190,7 +190,7 @@ class ProgrammeForm(Form):
     unit_cost = StringField(
         _l("Cost of one gift"),
         validators=[Optional(), Length(max=40)],
-        description=_l("In VND, for example 200.000 (points: worked out from the point value)"),
+        description=_l("In VND, for example 200,000 (points: worked out from the point value)"),
     )
     budget = StringField(
         _l("Budget per occasion year"),

@@ -108,7 +108,7 @@ class ProductForm(Form):
     price = StringField(
         _l("Price"),
         validators=[InputRequired()],
-        description=_l("In the currency chosen: 1.250.000 for VND, 12.50 for USD."),
+        description=_l("In the currency chosen: 1,250,000 for VND, 12.50 for USD."),
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     staff_price = StringField(

@@ -509,3 +509,18 @@ def test_ticks_on_several_hosts_at_once_make_each_commission_payable_once(app, r
     assert sum(outcome.results) == 12
     states = db.session.scalars(select(Commission.state)).all()
     assert states == [S.PAYABLE] * 12
+
+
+@pytest.mark.parametrize(
+    ("locale", "example", "rate"),
+    [
+        ("en", "for example -50,000.", "for example 2.5 or 10."),
+        ("vi", "ví dụ -50.000.", "ví dụ 2,5"),
+    ],
+)
+def test_the_forms_examples_are_written_as_the_reader_writes_numbers(
+    client, login_as, locale, example, rate
+):
+    login_as(Role.FINANCE, locale=locale)
+    assert example in text_of(client.get("/finance/commissions/adjustments"))
+    assert rate in text_of(client.get("/finance/commission-rules/new"))
