@@ -97,7 +97,8 @@ def _rate(
     page = render_template(
         "feedback/ratings/rate.html", form=form, subject=subject, back=back, error=error_message
     )
-    return page, 400 if error_message else 200
+    refused = error_message is not None or bool(form.errors)  # a POST the form refused
+    return page, 400 if refused else 200
 
 
 @bp.route("/my-perks/<int:claim_id>/rate", methods=["GET", "POST"])

@@ -40,7 +40,7 @@ def test_a_rating_without_stars_is_refused_on_the_form(client, login_as):
     person = login_as(Role.EMPLOYEE)
     claim = used_claim(person)
     answer = client.post(f"/my-perks/{claim.id}/rate", data={"comment": "No stars"})
-    assert answer.status_code == 200
+    assert answer.status_code == 400
     assert "1 to 5 stars" in answer.get_data(as_text=True)
     assert db.session.scalar(select(Rating.id)) is None
 
