@@ -26,6 +26,8 @@ SANDBOX_TRANSLATIONS := stripe_sandbox/translations
 SANDBOX_POT := $(SANDBOX_TRANSLATIONS)/messages.pot
 SANDBOX_PORT ?= 5002
 CHROMIUM := /usr/bin/chromium
+# Debian's colour emoji font: the award cups and the like in screenshots, not empty boxes
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 # Debian's PgBouncer: the test that runs the app behind it in transaction pooling.
 PGBOUNCER := /usr/sbin/pgbouncer
 # What the browser tests take from the npm registry (package.json, pinned in package-lock.json):
@@ -187,13 +189,13 @@ _pytest-postgres:
 test-browser: $(STAMP) translations chromium node-packages ## The browser tests (headless Chromium) on SQLite
 	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL)
 
-chromium: ## Install Debian's chromium when /usr/bin/chromium is missing
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
-	echo "Installing Debian's chromium for the browser tests..."; \
+chromium: ## Install Debian's chromium and its colour emoji font when missing
+	@if [ -x $(CHROMIUM) ] && [ -f $(EMOJI_FONT) ]; then exit 0; fi; \
+	echo "Installing Debian's chromium and emoji font for the browser tests..."; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 	$$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive \
-		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; \
+		apt-get -o DPkg::Lock::Timeout=600 install -y chromium fonts-noto-color-emoji; \
 	test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing" >&2; exit 1; }
 
 pgbouncer: ## Install Debian's pgbouncer when it is missing (the PgBouncer test; not started)
