@@ -165,7 +165,6 @@ def request_refund(
             details: dict[str, Any] = {
                 "amount": amount.amount,
                 "currency": amount.currency,
-                "shown": format_money(amount, "en"),
                 "reason": reason,
                 "refund_id": refund_id,
                 "request_token": token,
