@@ -35,7 +35,7 @@ from perks.i18n import company_zone, day_start, format_day
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
-from perks.shop.models import Order
+from perks.shop.models import Order, OrderLine
 
 S = CommissionState
 #: the states whose totals head the earnings pages, in the order they happen
@@ -245,12 +245,16 @@ def earned_by(user_ids: Sequence[int], start: datetime, end: datetime) -> dict[i
 
 
 def commissions_page(user_id: int, page: int, total: int | None = None) -> Pagination:
-    """A person's commissions, newest first, with their orders and lines (2 statements, and
-    one for the count when ``total`` is not given: ``my_commissions(...).count``)."""
+    """A person's commissions, newest first, with their orders, lines and products (the
+    product named in the reader's language, not the customer's) (2 statements, and one for
+    the count when ``total`` is not given: ``my_commissions(...).count``)."""
     query = (
         select(Commission)
         .where(Commission.user_id == user_id)
-        .options(joinedload(Commission.order), joinedload(Commission.order_line))
+        .options(
+            joinedload(Commission.order),
+            joinedload(Commission.order_line).joinedload(OrderLine.product),
+        )
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
     return CountedPagination(

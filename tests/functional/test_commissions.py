@@ -95,6 +95,19 @@ def test_earnings_show_totals_by_state_and_why(client, rule):
     assert "Earned: ₫240,000</title>" in html
 
 
+def test_earnings_name_the_product_in_the_readers_language(client, rule):
+    me = factories.UserFactory(locale="en")
+    product = factories.ProductFactory(name_vi="Tour Hạ Long 2 ngày", name_en="Ha Long 2-day tour")
+    order = referred_order(product, employee=me)  # the customer bought in Vietnamese
+    order.lines[0].product_name = "Tour Hạ Long 2 ngày"
+    db.session.commit()
+    pay(order)
+    login(client, me)
+    text = text_of(client.get("/earnings"))
+    assert "Ha Long 2-day tour" in text
+    assert "Tour Hạ Long 2 ngày" not in text
+
+
 def test_a_commission_on_hold_has_its_own_total(client, rule):
     me = factories.UserFactory()
     disputed = referred_order(employee=me)
