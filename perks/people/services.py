@@ -210,8 +210,14 @@ def home_figures(user: User) -> dict[str, int]:
     return {"team_size": team_size or 0, "people_count": people_count or 0}
 
 
-def manager_choices() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+def manager_choices(*, keeping: int | None = None) -> list[User]:
+    """The people one may report to: the active ones, and ``keeping`` (a person's manager
+    deactivated since), so that editing that person keeps their manager unless HR changes it.
+    Raises nothing."""
+    may_report_to = User.active.is_(True)
+    if keeping is not None:
+        may_report_to = or_(may_report_to, User.id == keeping)
+    return list(db.session.scalars(select(User).where(may_report_to).order_by(User.name)))
 
 
 def create_department(name: str, *, actor: User) -> Department:
@@ -259,10 +265,12 @@ def update_person(user: User, data: PersonData, *, actor: User) -> User:
     ensure_may_manage(actor, user)
     with transaction():
         before = user.roles
+        was = _column_values(user)
         user.email = normalise_email(data.email)
         _apply(user, data, actor=actor)
         db.session.flush()
-        changed = _changed_columns(user)
+        now = _column_values(user)
+        changed = sorted(key for key, value in now.items() if value != was[key])
         audit.record("people.updated", actor=actor, target=user, fields=changed)
         if before != user.roles:
             audit.record(
@@ -275,13 +283,14 @@ def update_person(user: User, data: PersonData, *, actor: User) -> User:
         return user
 
 
-def _changed_columns(user: User) -> list[str]:
-    state = db.inspect(user)
-    return sorted(
-        attr.key
-        for attr in state.attrs
-        if attr.history.has_changes() and attr.key not in {"updated_at", "role_rows"}
-    )
+def _column_values(user: User) -> dict[str, object]:
+    """The person's stored columns but ``updated_at``, compared before and after a change (the
+    attributes' history cannot say it: the checks' queries flush the changes as they go)."""
+    return {
+        column.key: getattr(user, column.key)
+        for column in db.inspect(User).column_attrs
+        if column.key != "updated_at"
+    }
 
 
 def _apply(user: User, data: PersonData, *, actor: User) -> None:

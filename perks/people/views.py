@@ -48,7 +48,11 @@ def _person_form(person: User | None = None) -> PersonForm:
     return PersonForm(
         obj=person if request.method == "GET" else None,
         departments=services.departments(),
-        managers=[m for m in services.manager_choices() if person is None or m.id != person.id],
+        managers=[
+            m
+            for m in services.manager_choices(keeping=person.manager_id if person else None)
+            if person is None or m.id != person.id
+        ],
         roles=services.assignable_roles(current_user) | (person.roles if person else set()),
     )
 

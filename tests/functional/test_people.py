@@ -222,3 +222,29 @@ def test_admin_can_change_someone_with_finance_rights(client, login_as):
     assert client.post(f"/people/{accountant.id}/edit", data=data).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, accountant.id).email == "new@example.com"
+
+
+def test_an_edit_keeps_a_deactivated_manager_and_the_audit_says_what_changed(client, login_as):
+    login_as(Role.HR, locale="en")
+    boss = factories.UserFactory(name="Trần Văn Sếp", active=False)
+    person = factories.UserFactory(manager_id=boss.id, location="Hà Nội")
+    form = client.get(f"/people/{person.id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{boss.id}">Trần Văn Sếp (deactivated)</option>' in form
+
+    data = person_form(
+        email=person.email,
+        name=person.name,
+        employee_number="",
+        manager_id=str(boss.id),
+        location="Đà Nẵng",
+        hire_date="",
+        birth_day="",
+        birth_month="",
+    )
+    assert client.post(f"/people/{person.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(User, person.id)
+    assert (changed.manager_id, changed.location) == (boss.id, "Đà Nẵng")
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "people.updated"))
+    assert "location" in event.details["fields"]
+    assert "manager_id" not in event.details["fields"]
