@@ -159,11 +159,13 @@ def create() -> Response | str | tuple[str, int]:
 def edit(perk_id: int) -> Response | str | tuple[str, int]:
     perk = services.get_perk(perk_id)
     form = _perk_form(perk)
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             services.update_perk(perk.id, _perk_data(form), actor=current_user)
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:  # Conflict: a draw under way (409)
             form.form_errors.append(error.message)
+            status = error.status_code
         else:
             problem = _store_image(form, perk)
             if problem:
@@ -171,7 +173,6 @@ def edit(perk_id: int) -> Response | str | tuple[str, int]:
             else:
                 flash(_("Changes saved."), "success")
                 return redirect(url_for(".edit", perk_id=perk.id))
-    status = 400 if form.is_submitted() else 200
     return render_template("catalog/admin_form.html", **_perk_page(perk), form=form), status
 
 

@@ -14,6 +14,8 @@ from perks.catalog.models import (
     Allocation,
     Claim,
     CodeMode,
+    Draw,
+    DrawStatus,
     LimitPeriod,
     Perk,
     PerkCategory,
@@ -158,6 +160,9 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
     Raises:
         NotFound: no such perk.
         ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
+        Conflict: a draw of the perk is under way (open, or its entries frozen) and the change
+            would move its allocation or its stock: what people entered for stays as it was
+            until it is drawn.
     """
     with transaction():
         # Lock the row first: a claim taking stock meanwhile would otherwise be counted in
@@ -165,6 +170,15 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         perk = db.session.scalar(select(Perk).where(Perk.id == perk_id).with_for_update())
         if perk is None:
             raise NotFound()
+        if (data.allocation, data.total_stock) != (perk.allocation, perk.total_stock) and (
+            _draw_under_way(perk.id)
+        ):
+            raise Conflict(
+                _(
+                    "A draw of this perk is under way: its allocation and stock stay as they "
+                    "are until it is drawn."
+                )
+            )
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         before = rule_terms(perk)
         _apply(perk, data, claimed=claimed)
@@ -175,6 +189,18 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         )
         _record_version(perk, before)
         return perk
+
+
+def _draw_under_way(perk_id: int) -> bool:
+    """Whether a draw of the perk is open or waiting to be drawn. Raises nothing."""
+    return (
+        db.session.scalar(
+            select(Draw.id)
+            .where(Draw.perk_id == perk_id, Draw.status != DrawStatus.DRAWN)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:

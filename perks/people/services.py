@@ -9,7 +9,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from perks import audit
 from perks.db import transaction
@@ -214,7 +214,7 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
     """The people one may report to: the active ones, and ``keeping`` (a person's manager
     deactivated since), so that editing that person keeps their manager unless HR changes it.
     Raises nothing."""
-    may_report_to = User.active.is_(True)
+    may_report_to: ColumnElement[bool] = User.active.is_(True)
     if keeping is not None:
         may_report_to = or_(may_report_to, User.id == keeping)
     return list(db.session.scalars(select(User).where(may_report_to).order_by(User.name)))

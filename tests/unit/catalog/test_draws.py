@@ -941,3 +941,35 @@ def test_the_draw_page_publishes_everything_to_recompute_a_method_2_draw(client,
     for published in (made.seed, made.entries_hash, PUBLIC_VALUE, made.public_value_source):
         assert published in html
     assert "Why nobody can steer it" in html
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_a_draw_under_way_keeps_its_perks_allocation_and_stock(frozen):
+    from perks.catalog.services import PerkData, update_perk
+
+    hr = UserFactory(roles={Role.HR})
+    draw, _close = frozen_draw() if frozen else opened(draw_perk(seats=2))
+    perk = draw.perk
+    same = {
+        "title_vi": perk.title_vi,
+        "title_en": perk.title_en,
+        "kind": perk.kind,
+        "code_mode": perk.code_mode,
+    }
+    for change in (
+        {"allocation": Allocation.FIRST_COME, "total_stock": 2},
+        {"allocation": Allocation.DRAW, "total_stock": 5},
+    ):
+        with pytest.raises(Conflict, match="draw of this perk is under way"):
+            update_perk(perk.id, PerkData(**same, **change), actor=hr)  # type: ignore[arg-type]
+    db.session.refresh(perk)
+    assert (perk.allocation, perk.total_stock) == (Allocation.DRAW, 2)
+    # the rest of the perk may still change
+    update_perk(
+        perk.id,
+        PerkData(
+            **{**same, "title_en": "A night by the sea"}, allocation=Allocation.DRAW, total_stock=2
+        ),  # type: ignore[arg-type]
+        actor=hr,
+    )
+    assert db.session.get(Perk, perk.id).title_en == "A night by the sea"
