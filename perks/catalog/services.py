@@ -195,9 +195,7 @@ def _draw_under_way(perk_id: int) -> bool:
     """Whether a draw of the perk is open or waiting to be drawn. Raises nothing."""
     return (
         db.session.scalar(
-            select(Draw.id)
-            .where(Draw.perk_id == perk_id, Draw.status != DrawStatus.DRAWN)
-            .limit(1)
+            select(Draw.id).where(Draw.perk_id == perk_id, Draw.status != DrawStatus.DRAWN).limit(1)
         )
         is not None
     )

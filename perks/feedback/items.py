@@ -125,7 +125,8 @@ def open_item(
         anonymous=anonymous,
         sender_id=None if anonymous else sender.id,
         follow_up_hash=hash_secret(secret) if secret else None,
-        owner_id=desk.owner_id if desk else None,
+        # a desk whose owner has left answers through HR until HR names another owner
+        owner_id=desk.owner_id if desk and desk.owner is not None and desk.owner.active else None,
         status=S.NEW,
         acknowledge_days=desk.acknowledge_days if desk else DEFAULT_ACKNOWLEDGE_DAYS,
         answer_days=desk.answer_days if desk else DEFAULT_ANSWER_DAYS,
@@ -160,9 +161,15 @@ def send_feedback(
 
 
 def _owned_by(person: User) -> ColumnElement[bool]:
-    """Items addressed to ``person``: theirs, and HR's (no owner) for HR."""
+    """Items addressed to ``person``: theirs; for HR also HR's own (no owner) and those of an
+    owner who has left (deactivated), which nobody else could answer."""
     if person.has_role(Role.HR):
-        return or_(FeedbackItem.owner_id == person.id, FeedbackItem.owner_id.is_(None))
+        left = select(User.id).where(User.active.is_(False))
+        return or_(
+            FeedbackItem.owner_id == person.id,
+            FeedbackItem.owner_id.is_(None),
+            FeedbackItem.owner_id.in_(left),
+        )
     return FeedbackItem.owner_id == person.id
 
 

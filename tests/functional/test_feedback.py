@@ -161,6 +161,23 @@ def test_an_owner_sees_only_the_items_addressed_to_them(app, client):
     assert [i.id for i in items.inbox(hr)] == [to_hr]
 
 
+def test_a_desk_whose_owner_left_answers_through_hr(app):
+    hr = factories.UserFactory(roles={Role.HR})
+    sales = factories.DepartmentFactory()
+    owner = factories.UserFactory()
+    items.set_desk(sales.id, items.DeskData(owner.id, 2, 10), hr)
+    sender = factories.UserFactory()
+    before = send(sender, sales.id, subject="Quota").item.id
+    owner.active = False  # left the company
+    db.session.commit()
+
+    after = send(sender, sales.id, subject="Bonus").item
+    assert after.owner_id is None  # HR's until HR names another owner
+    # HR now answers both: nobody else could
+    assert sorted(i.id for i in items.inbox(hr)) == sorted([before, after.id])
+    items.acknowledge(before, hr)
+
+
 def test_a_sender_sees_only_their_own_items(app, client):
     sender, colleague = factories.UserFactory(), factories.UserFactory()
     mine = send(sender, subject="Mine").item.id
