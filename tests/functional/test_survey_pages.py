@@ -71,6 +71,11 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
     results = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
     # 6, 7, 8, 9, 10: 2 promoters, 1 detractor of 5 = 20
     assert "eNPS: 20" in results
+    assert "Average: 8.0" in results
+    client.post("/language", data={"locale": "vi"})
+    in_vietnamese = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+    assert "Trung bình: 8,0" in in_vietnamese  # the reader's decimal comma
+    client.post("/language", data={"locale": "en"})
     assert all(f"note {n}" in results for n in range(5))
     assert not any(person.name in results for person in people)
     trend = client.get("/manage/surveys").get_data(as_text=True)
