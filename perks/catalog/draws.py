@@ -55,7 +55,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_date, company_today
+from perks.i18n import company_date, company_today, format_day
 from perks.notifications import both, link, notify
 from perks.people.models import User
 
@@ -416,7 +416,7 @@ def enter_public_value(
             raise ValidationFailed(
                 _(
                     "The public value of %(day)s is not published yet.",
-                    day=draw.public_value_date.isoformat(),
+                    day=format_day(draw.public_value_date),
                 )
             )
         before = {"public_value": draw.public_value}

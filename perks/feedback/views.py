@@ -212,12 +212,18 @@ def inbox_page() -> str:
 @bp.get("/feedback/inbox/<int:item_id>")
 @roles_required()
 def inbox_item(item_id: int) -> str:
+    return _inbox_item_page(item_id, AnswerForm(), DeclineForm())
+
+
+def _inbox_item_page(item_id: int, answer_form: AnswerForm, decline_form: DeclineForm) -> str:
+    """The owner's page of an item, with its forms (as sent back, errors and text kept).
+    Raises NotFound: not an item addressed to the person."""
     item = items.addressed_item(item_id, current_user)
     return render_template(
         "feedback/inbox_item.html",
         item=item,
-        answer_form=AnswerForm(),
-        decline_form=DeclineForm(),
+        answer_form=answer_form,
+        decline_form=decline_form,
         acknowledge_by=targets.acknowledge_by(item),
         answer_by=targets.answer_by(item),
         late=targets.overdue(item, company_today()),
@@ -234,8 +240,9 @@ _PLAIN_STEPS = {
 
 @bp.post("/feedback/inbox/<int:item_id>/<step>")
 @roles_required()
-def owner_step(item_id: int, step: str) -> Response:
-    """Acknowledge, start, answer, decline or close an item addressed to the person."""
+def owner_step(item_id: int, step: str) -> Response | tuple[str, int]:
+    """Acknowledge, start, answer, decline or close an item addressed to the person; an
+    answer or a decline the form refuses (no text, too long) comes back on the page, 400."""
     try:
         if step in _PLAIN_STEPS:
             require_confirmation()
@@ -243,14 +250,14 @@ def owner_step(item_id: int, step: str) -> Response:
         elif step == "answer":
             form = AnswerForm()
             if not form.validate_on_submit():
-                abort(400)
+                return _inbox_item_page(item_id, form, DeclineForm(formdata=None)), 400
             items.answer(
                 item_id, current_user, form.text.data or "", publish=bool(form.publish.data)
             )
         elif step == "decline":
             decline = DeclineForm()
             if not decline.validate_on_submit():
-                abort(400)
+                return _inbox_item_page(item_id, AnswerForm(formdata=None), decline), 400
             items.decline(item_id, current_user, decline.reason.data or "")
         else:
             abort(404)

@@ -424,8 +424,16 @@ def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     # a named item: its owner sees who sent it, to follow up
     seen = owner.get(f"/feedback/inbox/{item_id}").get_data(as_text=True)
     assert f"{sender.name} ({sender.email})" in seen
+    # a decline without its reason comes back on the item's page, saying why
+    refused = owner.post(f"/feedback/inbox/{item_id}/decline", data={"reason": "  "})
+    assert refused.status_code == 400
+    assert "Printer" in refused.get_data(as_text=True)
+    assert "This field is required." in refused.get_data(as_text=True)
     for step in ("acknowledge", "start"):
         assert owner.post(f"/feedback/inbox/{item_id}/{step}").status_code == 302
+    refused = owner.post(f"/feedback/inbox/{item_id}/answer", data={"text": ""})
+    assert refused.status_code == 400
+    assert "This field is required." in refused.get_data(as_text=True)
     owner.post(f"/feedback/inbox/{item_id}/answer", data={"text": "New toner.", "publish": "y"})
     # a step the item is past: told on the page, nothing changes
     page = owner.post(f"/feedback/inbox/{item_id}/acknowledge", follow_redirects=True)
