@@ -174,6 +174,9 @@ TARGETS: dict[str, Any] = {
     "StripeEvent": _l("Stripe event"),
     "Survey": _l("Survey"),
     "User": _l("Person"),
+    "GiftProgramme": _l("Gift programme"),
+    "FeedbackDesk": _l("Feedback desk"),
+    "ApiToken": _l("API token"),
 }
 
 
@@ -314,6 +317,39 @@ LABELS: dict[str, Any] = {
     "target": _l("Product or category"),
     "total_stock": _l("Stock"),
     "unit_cost": _l("Cost of one gift"),
+    # a feedback desk's owner and targets
+    "owner_id": _l("Owner"),
+    "acknowledge_days": _l("Acknowledge within (working days)"),
+    "answer_days": _l("Answer within (working days)"),
+    # a gift programme's, a survey's and a draw's own words
+    "occasion_id": _l("Occasion"),
+    "message_vi": _l("Message (Vietnamese)"),
+    "message_en": _l("Message (English)"),
+    "title_vi": _l("Title (Vietnamese)"),
+    "title_en": _l("Title (English)"),
+    "intro_vi": _l("Introduction (Vietnamese)"),
+    "intro_en": _l("Introduction (English)"),
+    "question": _l("Question"),
+    "public_value": _l("Public value"),
+    "public_value_source": _l("Source of the public value"),
+    "public_value_date": _l("Day of the public value"),
+    "entries_hash": _l("Hash of the entries"),
+    # an API token's
+    "label": _l("Label"),
+    "scopes": _l("Permissions"),
+    "expires_on": _l("Expires on"),
+    # the company's brand
+    "company_name": _l("Company name"),
+    "primary_colour": _l("Main colour"),
+    "accent_colour": _l("Button colour"),
+    "tagline_vi": _l("Storefront tagline (Vietnamese)"),
+    "tagline_en": _l("Storefront tagline (English)"),
+    "contact_email": _l("Contact e-mail"),
+    "contact_phone": _l("Contact phone"),
+    "contact_address": _l("Address"),
+    "legal_footer_vi": _l("Legal footer (Vietnamese)"),
+    "legal_footer_en": _l("Legal footer (English)"),
+    "logo": _l("Logo"),
     # a person's columns, as ``people.updated`` lists them in ``fields``
     "birth_day": _l("Birthday"),
     "birth_month": _l("Birthday"),  # the two read as one (``_value`` lists a name once)
@@ -365,7 +401,7 @@ BILINGUAL = frozenset({"vi", "en"})
 #: details that are basis points
 PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
 #: details that are a person's id
-PEOPLE = frozenset({"user_id", "manager_id", "nominee_id"})
+PEOPLE = frozenset({"user_id", "manager_id", "nominee_id", "owner_id"})
 #: details that name other details (``people.updated``'s ``fields``)
 FIELD_NAMES = frozenset({"fields"})
 

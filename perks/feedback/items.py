@@ -533,7 +533,7 @@ def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
             actor=actor,
             target=desk,
             department_id=department_id,
-            **audit.changes(before, after),
+            changes=audit.changes(before, after),
         )
         return desk
 

@@ -398,8 +398,15 @@ def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     desk = db.session.get(FeedbackDesk, department.id)
     assert (desk.owner_id, desk.acknowledge_days, desk.answer_days) == (owner.id, 3, 15)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("feedback.%"))).one()
-    assert event.details["owner_id"] == [None, owner.id]
+    assert event.details["changes"]["owner_id"] == [None, owner.id]
     assert "Vũ Thị Phụ Trách" in client.get("/manage/feedback").get_data(as_text=True)
+    admin = app.test_client()
+    login(admin, factories.UserFactory(roles={Role.ADMIN}, locale="en"))
+    audit_page = " ".join(admin.get("/admin/audit").get_data(as_text=True).split())
+    assert "<td>Feedback desk</td>" in audit_page
+    assert "Owner: none → Vũ Thị Phụ Trách" in audit_page
+    assert "Acknowledge within (working days): 2 → 3" in audit_page
+    assert "owner_id" not in audit_page
     item = send(factories.UserFactory(), department.id).item
     assert (item.owner_id, item.acknowledge_days, item.answer_days) == (owner.id, 3, 15)
 
