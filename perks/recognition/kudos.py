@@ -89,6 +89,18 @@ def _check_value(data: ValueData) -> ValueData:
     return ValueData(name_vi, name_en, data.active)
 
 
+def _refuse_a_second(data: ValueData, *, value_id: int | None = None) -> None:
+    """Raise ValidationFailed when another value has either name, whatever the case (the
+    values are few: compared in Python, which folds Vietnamese letters as SQLite cannot)."""
+    for other in db.session.scalars(select(CompanyValue).where(CompanyValue.id != (value_id or 0))):
+        for name, field in ((data.name_vi, "name_vi"), (data.name_en, "name_en")):
+            if name.casefold() in (other.name_vi.casefold(), other.name_en.casefold()):
+                raise ValidationFailed(
+                    str(_l("The company already has the value “%(name)s”.", name=name)),
+                    field=field,
+                )
+
+
 def _described_value(value: CompanyValue) -> dict[str, object]:
     return {"name_vi": value.name_vi, "name_en": value.name_en, "active": value.active}
 
@@ -97,10 +109,11 @@ def create_value(data: ValueData, *, actor: User) -> CompanyValue:
     """Add a company value (``recognition.value_created``).
 
     Raises:
-        ValidationFailed: a name missing or too long.
+        ValidationFailed: a name missing or too long, or another value's (any case).
     """
     data = _check_value(data)
     with transaction():
+        _refuse_a_second(data)
         value = CompanyValue(name_vi=data.name_vi, name_en=data.name_en, active=data.active)
         db.session.add(value)
         db.session.flush()
@@ -121,6 +134,7 @@ def update_value(value_id: int, data: ValueData, *, actor: User) -> CompanyValue
     data = _check_value(data)
     with transaction():
         value = get_value(value_id)
+        _refuse_a_second(data, value_id=value.id)
         before = _described_value(value)
         value.name_vi, value.name_en, value.active = data.name_vi, data.name_en, data.active
         changes = audit.changes(before, _described_value(value))

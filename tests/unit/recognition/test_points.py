@@ -323,6 +323,19 @@ def test_hr_adds_and_renames_values_audited(hr):
     assert actions[-2:] == ["recognition.value_created", "recognition.value_changed"]
 
 
+def test_a_value_is_named_once_whatever_the_case(hr):
+    kept = kudos.create_value(ValueData("Chính trực", "Integrity"), actor=hr)
+    other = kudos.create_value(ValueData("Đổi mới", "Innovation"), actor=hr)
+    with pytest.raises(ValidationFailed, match="already has the value “chính trực”"):
+        kudos.create_value(ValueData("chính trực", "Honesty"), actor=hr)
+    with pytest.raises(ValidationFailed, match="INTEGRITY"):
+        kudos.update_value(other.id, ValueData("Đổi mới", "INTEGRITY"), actor=hr)
+    with pytest.raises(ValidationFailed):
+        kudos.create_value(ValueData("ĐỔI MỚI", "Renewal"), actor=hr)  # Vietnamese letters fold
+    kudos.update_value(kept.id, ValueData("Chính Trực", "Integrity"), actor=hr)  # itself: fine
+    assert len(kudos.values(active_only=False)) == 2
+
+
 def test_verify_points_finds_an_entry_without_its_record(value):
     giver, colleague = UserFactory(), UserFactory()
     given = give(giver, colleague, 30, value)
