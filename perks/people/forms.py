@@ -103,8 +103,7 @@ class PersonForm(Form):
             SelectChoice(d.id, d.name) for d in departments
         ]
         self.manager_id.choices = [SelectChoice(None, "—")] + [
-            SelectChoice(m.id, m.name if m.active else _l("%(name)s (deactivated)", name=m.name))
-            for m in managers
+            SelectChoice(m.id, m.name) for m in managers
         ]
         self.roles.choices = enum_choices(r for r in Role if r in roles)
 
