@@ -10,8 +10,15 @@ from marshmallow import Schema, ValidationError, fields, validate
 from perks.api.models import Scope
 from perks.i18n import EARLIEST_DAY, LATEST_DAY
 
-#: a date the API takes (``perks.i18n``: any other would overflow a day's end)
-WITHIN_CALENDAR = validate.Range(min=EARLIEST_DAY, max=LATEST_DAY)
+
+def day_filter(key: str, description: str) -> fields.Date:
+    """A day of the query string (``?from=``, ``?to=``) within the days the app takes
+    (``perks.i18n``: another would overflow a day's end)."""
+    return fields.Date(
+        data_key=key,
+        validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY),
+        metadata={"description": description},
+    )
 
 
 class UtcDateTime(fields.DateTime):
@@ -60,14 +67,8 @@ class PersonFilter(PageArgs):
 
 
 class PeriodFilter(PersonFilter):
-    from_date = fields.Date(
-        data_key="from",
-        validate=WITHIN_CALENDAR,
-        metadata={"description": "first day, inclusive"},
-    )
-    to_date = fields.Date(
-        data_key="to", validate=WITHIN_CALENDAR, metadata={"description": "last day, inclusive"}
-    )
+    from_date = day_filter("from", "first day, inclusive")
+    to_date = day_filter("to", "last day, inclusive")
 
 
 class PersonIn(Schema):
@@ -303,14 +304,8 @@ class LedgerPage(Schema):
 
 class PayoutArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["draft", "approved", "paid", "cancelled"]))
-    from_date = fields.Date(
-        data_key="from",
-        validate=WITHIN_CALENDAR,
-        metadata={"description": "cut-off from, inclusive"},
-    )
-    to_date = fields.Date(
-        data_key="to", validate=WITHIN_CALENDAR, metadata={"description": "cut-off to, inclusive"}
-    )
+    from_date = day_filter("from", "cut-off from, inclusive")
+    to_date = day_filter("to", "cut-off to, inclusive")
     person = fields.String(
         validate=validate.Length(min=1, max=32),
         metadata={"description": "only the lines of this employee number"},

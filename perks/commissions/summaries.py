@@ -208,6 +208,20 @@ def commissions_moved(
     _add(db.session.connection(), CommissionTotal, ("user_id", "state", "currency"), totals)
 
 
+#: what each person's ledger sums to, per currency: (user, currency, entries, amount)
+_BALANCES_OF_THE_FACTS = select(
+    LedgerEntry.user_id, LedgerEntry.currency, func.count(), func.sum(LedgerEntry.amount)
+).group_by(LedgerEntry.user_id, LedgerEntry.currency)
+#: each person's commissions per state and currency: (user, state, currency, count, amount)
+_TOTALS_OF_THE_FACTS = select(
+    Commission.user_id,
+    Commission.state,
+    Commission.currency,
+    func.count(),
+    func.sum(Commission.amount),
+).group_by(Commission.user_id, Commission.state, Commission.currency)
+
+
 def rebuild() -> None:
     """Both summaries again from the facts, in one transaction (after facts were written with
     plain SQL past the ORM: the benchmark's seed). Ledger days are company days, computed in
@@ -217,25 +231,12 @@ def rebuild() -> None:
         session.execute(delete(summary))
     session.execute(
         LedgerBalance.__table__.insert().from_select(
-            ["user_id", "currency", "entries", "amount"],
-            select(
-                LedgerEntry.user_id,
-                LedgerEntry.currency,
-                func.count(),
-                func.sum(LedgerEntry.amount),
-            ).group_by(LedgerEntry.user_id, LedgerEntry.currency),
+            ["user_id", "currency", "entries", "amount"], _BALANCES_OF_THE_FACTS
         )
     )
     session.execute(
         CommissionTotal.__table__.insert().from_select(
-            ["user_id", "state", "currency", "commissions", "amount"],
-            select(
-                Commission.user_id,
-                Commission.state,
-                Commission.currency,
-                func.count(),
-                func.sum(Commission.amount),
-            ).group_by(Commission.user_id, Commission.state, Commission.currency),
+            ["user_id", "state", "currency", "commissions", "amount"], _TOTALS_OF_THE_FACTS
         )
     )
     _add(session.connection(), LedgerDay, ("day", "user_id", "kind", "currency"), _ledger_days())
@@ -280,15 +281,7 @@ def disagreements() -> list[str]:
         _stored(
             select(totals.user_id, totals.state, totals.currency, totals.commissions, totals.amount)
         ),
-        _stored(
-            select(
-                Commission.user_id,
-                Commission.state,
-                Commission.currency,
-                func.count(),
-                func.sum(Commission.amount),
-            ).group_by(Commission.user_id, Commission.state, Commission.currency)
-        ),
+        _stored(_TOTALS_OF_THE_FACTS),
     )
     compare(
         "ledger day",
@@ -314,14 +307,7 @@ def disagreements() -> list[str]:
                 LedgerBalance.amount,
             )
         ),
-        _stored(
-            select(
-                LedgerEntry.user_id,
-                LedgerEntry.currency,
-                func.count(),
-                func.sum(LedgerEntry.amount),
-            ).group_by(LedgerEntry.user_id, LedgerEntry.currency)
-        ),
+        _stored(_BALANCES_OF_THE_FACTS),
     )
     return problems
 
