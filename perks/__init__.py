@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
         wait_for_writers_on_savepoints,
     )
     from perks.extensions import babel, bootstrap, csrf, db, limiter, migrate
+    from perks.folding import register_on_sqlite
     from perks.i18n import select_locale, select_timezone
     from perks.jobs import celery_init_app
 
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
         if postgresql:
             time_out_web_statements(db.engine, app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
         wait_for_writers_on_savepoints(db.engine)
+        register_on_sqlite(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

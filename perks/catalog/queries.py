@@ -36,6 +36,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.folding import contains_folded
 from perks.i18n import format_moment
 from perks.people.models import Role, User
 
@@ -106,16 +107,17 @@ def catalog_cards(
     """The published, claimable kinds of perk matching the search, as ``user`` sees them.
 
     ``query`` is looked for in the title, partner and description in ``locale`` (falling back
-    to the other language where a text is missing, as the page shows it).
+    to the other language where a text is missing, as the page shows it), accents and case
+    aside ("ca phe" finds "Cà phê").
     """
     statement = _published_perks().where(Perk.kind != PerkKind.GIFT)
     text = query.strip()
     if text:
         statement = statement.where(
             or_(
-                localized_column("title", locale).icontains(text, autoescape=True),
-                localized_column("description", locale).icontains(text, autoescape=True),
-                Perk.partner_name.icontains(text, autoescape=True),
+                contains_folded(localized_column("title", locale), text),
+                contains_folded(localized_column("description", locale), text),
+                contains_folded(Perk.partner_name, text),
             )
         )
     if category is not None:

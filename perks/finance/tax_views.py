@@ -16,7 +16,7 @@ from typing import IO
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
@@ -31,6 +31,7 @@ from perks.i18n import company_today
 from perks.money import parse_money
 from perks.people.access import roles_required
 from perks.people.models import Role, User
+from perks.people.services import person_matches
 
 bp = Blueprint("finance_tax", __name__, url_prefix="/finance")
 
@@ -66,14 +67,7 @@ def tax_profiles() -> str:
     page_number = page_arg()
     query = select(User).order_by(User.name, User.id)
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(func.coalesce(User.employee_number, "")).like(like),
-            )
-        )
+        query = query.where(person_matches(q))
     page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)
     profiles = tax.profiles_of([p.id for p in page.items])
     return render_template(

@@ -15,6 +15,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.folding import contains_folded
 from perks.people.events import announce_activated
 from perks.people.models import (
     Department,
@@ -85,6 +86,16 @@ def get_person(user_id: int) -> User:
     return user
 
 
+def person_matches(text: str) -> ColumnElement[bool]:
+    """SQL: whether a person's name, e-mail or employee number contains ``text``, accents and
+    case aside ("nguyen" finds "Nguyễn", "nv-01" finds "NV-012")."""
+    return or_(
+        contains_folded(User.name, text),
+        contains_folded(User.email, text),
+        contains_folded(func.coalesce(User.employee_number, ""), text),
+    )
+
+
 def search_people(
     *,
     query: str = "",
@@ -97,15 +108,8 @@ def search_people(
 ) -> Pagination:
     """One page of people matching every given filter, by name."""
     statement = select(User).order_by(User.name, User.id)
-    if query:
-        like = f"%{query.strip().lower()}%"
-        statement = statement.where(
-            or_(
-                func.lower(User.name).like(like),
-                User.email.like(like),
-                func.lower(func.coalesce(User.employee_number, "")).like(like),
-            )
-        )
+    if query.strip():
+        statement = statement.where(person_matches(query.strip()))
     if department_id:
         statement = statement.where(User.department_id == department_id)
     if employment_type:
@@ -155,12 +159,11 @@ def find_person(text: str) -> User:
     ).all()
     if len(exact) == 1:
         return exact[0]
-    like = "%" + lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     matches = (
         exact
         or db.session.scalars(
             select(User)
-            .where(func.lower(User.name).like(like, escape="\\"))
+            .where(contains_folded(User.name, text))
             .order_by(User.name, User.id)
             .limit(FIND_SHOWN + 1)
         ).all()

@@ -143,6 +143,9 @@ def test_search_in_vietnamese(client, login_as):
     factories.PerkFactory(title_en="Cinema", title_vi="Rạp phim")
 
     assert card_ids(client.get("/perks?q=thư giãn")) == {spa.id}
+    # as a phone keyboard without Telex types it, and in capitals
+    assert card_ids(client.get("/perks?q=thu gian")) == {spa.id}
+    assert card_ids(client.get("/perks?q=MÁT-XA")) == {spa.id}
 
 
 def test_category_filter(client, login_as):

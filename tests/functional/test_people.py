@@ -143,6 +143,22 @@ def test_directory_searches_filters_and_paginates(client, login_as, app):
     assert "Bán Hàng 07" in client.get("/people/?q=h%C3%A0ng+07").get_data(as_text=True)
 
 
+def test_directory_search_ignores_accents_and_case(client, login_as):
+    """HR types names as a phone keyboard without Telex does."""
+    login_as(Role.HR)
+    factories.UserFactory(name="Đặng Thị Ánh", employee_number="nv-0042")
+    factories.UserFactory(name="Nguyễn Văn Bình")
+
+    def found(q: str) -> bool:
+        return "Đặng Thị Ánh" in client.get("/people/", query_string={"q": q}).text
+
+    assert found("dang thi anh")
+    assert found("ĐẶNG")
+    assert found("NV-0042")
+    assert not found("nguyen")
+    assert "Nguyễn Văn Bình" in client.get("/people/?q=nguyen").text
+
+
 def test_bad_filter_values_get_a_400(client, login_as):
     login_as(Role.HR)
     assert client.get("/people/?employment_type=robot").status_code == 400

@@ -1,0 +1,97 @@
+"""Text compared the way people type it: without accents, in any case.
+
+HR types "nguyen" for "Nguyễn" and "dang" for "Đặng" on a phone keyboard without Telex. The
+same fold is computed in Python (:func:`fold`, for what was typed) and in SQL
+(:class:`folded`, for the column), identically on both databases:
+
+* PostgreSQL: ``lower(translate(column, <accented letters>, <their base letters>))``, which
+  needs no extension (``unaccent`` is not installed everywhere) and no locale (``lower()``
+  only has to lower ASCII once the accents are gone). Combining marks, as in text typed
+  decomposed (NFD), are listed without a counterpart, so ``translate`` drops them.
+* SQLite: :func:`fold` itself, registered on each connection as ``perks_fold``
+  (:func:`register_on_sqlite`): SQLite's ``lower()`` lowers ASCII only ("Đ" stays "Đ").
+
+Searches stay a scan of the column, as the accented ``LIKE '%...%'`` was: no index serves a
+``LIKE`` with a leading wildcard either way.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from sqlalchemy import Engine, String, event, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+#: the name of the SQL function registered on SQLite connections
+SQLITE_FUNCTION = "perks_fold"
+
+
+def fold(text: str) -> str:
+    """ "Đặng Thị Ánh" → "dang thi anh": no accents, lower case, "đ" as "d"."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _translate_table() -> tuple[str, str]:
+    """What ``translate`` maps: every letter of Latin-1, Latin Extended-A and B and Latin
+    Extended Additional (Vietnamese's stacked accents) that folds to one ASCII letter, then
+    the combining diacritical marks, which it drops."""
+    letters: list[str] = []
+    bases: list[str] = []
+    for block in ((0x00C0, 0x0250), (0x1E00, 0x1F00)):
+        for point in range(*block):
+            char = chr(point)
+            base = fold(char)
+            if len(base) == 1 and base.isascii() and base.isalpha() and base != char:
+                letters.append(char)
+                bases.append(base)
+    marks = "".join(chr(p) for p in range(0x0300, 0x0370) if unicodedata.combining(chr(p)))
+    return "".join(letters) + marks, "".join(bases)
+
+
+_FROM, _TO = _translate_table()
+
+
+class folded(FunctionElement[str]):  # noqa: N801 - used like SQLAlchemy's func.lower
+    """SQL: ``expression`` folded as :func:`fold` folds text."""
+
+    type = String()
+    inherit_cache = True
+    name = "folded"
+
+
+@compiles(folded)
+def _folded_on_sqlite(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "postgresql")
+def _folded_on_postgresql(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    letters = compiler.process(literal(_FROM, String()), **kw)
+    bases = compiler.process(literal(_TO, String()), **kw)
+    return f"lower(translate({column}, {letters}, {bases}))"
+
+
+def contains_folded(expression: Any, text: str) -> ColumnElement[bool]:
+    """SQL: whether ``expression`` contains ``text``, both folded (``%`` and ``_`` in the
+    text are matched as themselves)."""
+    return folded(expression).contains(fold(text), autoescape=True)
+
+
+def register_on_sqlite(engine: Engine) -> None:
+    """Give every SQLite connection of ``engine`` the ``perks_fold`` function."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function(SQLITE_FUNCTION, 1, _fold_or_null, deterministic=True)
+
+
+def _fold_or_null(value: str | None) -> str | None:
+    return None if value is None else fold(value)
