@@ -424,6 +424,41 @@ def test_every_bad_record_is_named_with_its_reason_and_nothing_is_written(
     assert too_many.status_code == 422
 
 
+BAD_REQUESTS: tuple[tuple[str, str, Any], ...] = (
+    ("GET", "/api/v1/people?limit=0", None),
+    ("GET", "/api/v1/people?limit=abc", None),
+    ("GET", "/api/v1/ledger-entries?from=1800-01-01&kind=gift", None),
+    ("GET", "/api/v1/commissions?from=05/12/2026&person=", None),
+    ("POST", "/api/v1/people", {"people": [], "dry_run": "maybe", "extra": 1}),
+    (
+        "POST",
+        "/api/v1/people",
+        {"people": [{"employee_number": "", "email": 7, "name": "x" * 121, "active": "yes"}]},
+    ),
+    ("PUT", "/api/v1/people/NV1", {"email": None, "roles": "hr"}),
+)
+
+
+@pytest.mark.parametrize(("method", "url", "body"), BAD_REQUESTS)
+def test_every_field_error_is_written_in_the_callers_language(
+    client: FlaskClient, method: str, url: str, body: Any
+) -> None:
+    secret = service_token(*Scope)
+
+    def errors(language: str) -> list[dict[str, str]]:
+        headers = bearer(secret, **{"Accept-Language": language})
+        answer = client.open(url, method=method, headers=headers, json=body)
+        assert answer.status_code == 422, answer.get_data(as_text=True)
+        assert answer.mimetype == "application/problem+json"
+        return sorted(answer.get_json()["errors"], key=lambda e: (e["field"], e["message"]))
+
+    english, vietnamese = errors("en"), errors("vi")
+    assert english
+    assert [e["field"] for e in english] == [e["field"] for e in vietnamese]
+    for in_english, in_vietnamese in zip(english, vietnamese, strict=True):
+        assert in_english["message"] != in_vietnamese["message"], in_english
+
+
 def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     person = factories.UserFactory(employee_number="NV777")
     secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
