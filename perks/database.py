@@ -15,7 +15,8 @@
   ``SET`` without ``LOCAL``, only transaction-scoped advisory locks
   (``pg_advisory_xact_lock``), temporary tables dropped on commit, no ``LISTEN``.
 * On SQLite (development, the tests) a writer waits ``SQLITE_BUSY_SECONDS`` for another,
-  also when a savepoint begins its transaction (:func:`wait_for_writers_on_savepoints`).
+  also when a savepoint or a locking read begins its transaction
+  (:func:`wait_for_writers_on_savepoints`).
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def sqlite_engine_options(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_for_writers_on_savepoints(engine: Engine) -> None:
-    """SQLite: a transaction begun by a savepoint takes the write lock at once
-    (``BEGIN IMMEDIATE``), waiting ``SQLITE_BUSY_SECONDS`` for another writer.
+    """SQLite: a transaction begun by a savepoint or by a locking read (``SELECT ... FOR
+    UPDATE``) takes the write lock at once (``BEGIN IMMEDIATE``), waiting
+    ``SQLITE_BUSY_SECONDS`` for another writer.
 
     The driver (pysqlite) begins a transaction only before a write, so most transactions
     wait for another writer at their first write. A savepoint passes through, and SQLite
@@ -72,17 +74,32 @@ def wait_for_writers_on_savepoints(engine: Engine) -> None:
     writes, at once and without waiting (it would deadlock). The savepoints of this app
     (claims, gifts, draws, referral links) are there to write, so the write lock is taken
     first.
+    SQLite has no row locks: it leaves ``FOR UPDATE`` out, and the read ran outside any
+    transaction, so two requests could both read a payout batch as approved and both pay it.
+    Taking the write lock before the read makes the second wait for the first's commit and
+    read what it wrote, as PostgreSQL's row lock does.
     Through the driver's own connection, so statement counts (tests) and the app's events do
     not see it.
     """
     if engine.dialect.name != "sqlite":
         return
 
-    @event.listens_for(engine, "savepoint")
-    def _on_savepoint(connection: Any, _name: str) -> None:
+    def begin_writing(connection: Any) -> None:
         dbapi_connection = connection.connection.dbapi_connection
         if not dbapi_connection.in_transaction:
             dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection: Any, _name: str) -> None:
+        begin_writing(connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_locking_read(
+        connection: Any, _cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool
+    ) -> None:
+        compiled = getattr(context, "compiled", None)
+        if getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None:
+            begin_writing(connection)
 
 
 def time_out_web_statements(engine: Engine, milliseconds: int) -> None:

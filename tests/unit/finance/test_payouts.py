@@ -22,8 +22,10 @@ from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutIte
 from perks.i18n import company_today
 from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
+from perks.people.models import User
 from tests import factories
 from tests.helpers import spare_port
+from tests.racing import all_at_once
 from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
@@ -437,3 +439,57 @@ def test_a_batch_is_paid_while_the_mail_server_is_down_and_its_emails_wait(app, 
         ("an@example.com", MessageStatus.QUEUED, None)
     ]
     assert waiting[0].attempts >= 1  # tried after the commit, refused, to be tried again
+
+
+# --- clicks at the same moment, on both databases --------------------------------------------
+
+
+def test_two_approvals_at_once_approve_the_batch_once(app):
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch_id, approver_id = payouts.draft_batch(company_today(), actor=drafter).id, approver.id
+
+    outcome = all_at_once(
+        app,
+        range(3),
+        lambda actor: payouts.approve_batch(batch_id, actor=actor).id,
+        prepare=lambda _: db.session.get(User, approver_id),
+    )
+
+    assert outcome.errors == []
+    assert outcome.answers["ok"] == 1, outcome.answers
+    assert set(outcome.answers) <= {"ok", "Conflict"}
+    assert _events("finance.payout_approved") == 1
+
+
+def test_two_clicks_on_mark_paid_at_once_pay_the_batch_once(app):
+    """SQLite leaves out FOR UPDATE: both clicks read the batch as approved and both paid it,
+    until a locking read took the write lock first (``perks.database``)."""
+    an, binh = factories.UserFactory(), factories.UserFactory()
+    payable_order(an)
+    payable_order(binh, quantity=2)
+    drafter, approver = finance_person(), finance_person()
+    batch_id, drafter_id = _approved_batch(drafter, approver).id, drafter.id
+
+    outcome = all_at_once(
+        app,
+        range(3),
+        lambda actor: payouts.start_marking_paid(batch_id, "PR-1", actor=actor).id,
+        prepare=lambda _: db.session.get(User, drafter_id),
+    )
+
+    assert outcome.errors == []
+    assert set(outcome.answers) <= {"ok", "Conflict"}
+    assert len(set(outcome.results)) == 1  # whoever was answered "ok" got the one job
+    db.session.expire_all()
+    jobs = db.session.scalars(
+        select(BackgroundJob).where(BackgroundJob.subject == f"payout_batch:{batch_id}")
+    ).all()
+    assert [job.state for job in jobs] == [JobState.SUCCEEDED]
+    assert (_payouts_of(an.id), _payouts_of(binh.id)) == (1, 1)
+    assert _events("finance.payout_paid") == 1
+    assert verify_ledger().ok, verify_ledger().problems
+
+
+def _events(action: str) -> int:
+    return len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all())
