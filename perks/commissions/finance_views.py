@@ -27,7 +27,7 @@ from perks.commissions.forms import (
 )
 from perks.commissions.models import CommissionRule, CommissionState, RuleKind, TierMeasure
 from perks.db import utcnow
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, page_arg
 from perks.i18n import company_date
 from perks.money import Money, format_money
@@ -90,18 +90,19 @@ def _adjustment_form() -> AdjustmentForm:
 @finance_only
 def adjustments() -> Response | Page:
     form = _adjustment_form()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         assert form.money is not None
         try:
             ledger.record_adjustment(
                 form.user_id.data, form.money, form.reason.data or "", actor=current_user
             )
-        except (ValidationFailed, NotFound) as error:
+        except (ValidationFailed, NotFound, NotPermitted) as error:
             form.form_errors.append(error.message)
+            status = 403 if isinstance(error, NotPermitted) else 400
         else:
             flash(_("The adjustment is recorded."), "success")
             return redirect(url_for(".adjustments"))
-    status = 400 if form.is_submitted() else 200
     page = render_template(
         "commissions/adjustments.html", form=form, adjustments=queries.recent_adjustments()
     )

@@ -34,7 +34,7 @@ from perks.commissions.models import (
     LedgerEntry,
 )
 from perks.db import transaction, utcnow
-from perks.errors import NotFound, ValidationFailed
+from perks.errors import NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.money import Money, money_column
 from perks.people.models import User
@@ -92,8 +92,13 @@ def record_adjustment(
 
     Raises:
         ValidationFailed: a zero amount, no reason or a reason too long.
+        NotPermitted: ``actor`` would adjust their own balance (another finance person must).
         NotFound: no such person, or the commission is not theirs.
     """
+    if user_id == actor.id:
+        raise NotPermitted(
+            _("You cannot adjust your own balance: another finance person must record it.")
+        )
     reason = (reason or "").strip()
     if amount.is_zero:
         raise ValidationFailed(_("Enter an amount other than zero."))

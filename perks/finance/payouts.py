@@ -10,8 +10,10 @@ people paid in ``perks.finance.notifications``.
   carried forward (shown, not paid, its entries left free for the next batch).
 * :func:`exclude_line`: finance leaves a line out, with a reason; its entries are released at
   once, so the next batch takes them again.
-* :func:`approve_batch`: a second finance person (never the one who drafted it; the database
-  refuses it too) approves the draft.
+* :func:`approve_batch`: a second finance person approves the draft: never the one who
+  drafted it (the database refuses it too), is paid by one of its lines, or recorded an
+  adjustment it pays. Nobody records an adjustment to their own
+  balance either (``perks.commissions.ledger.record_adjustment``).
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
   commissions to ``paid`` through their lifecycle), with the personal income tax withheld
@@ -37,13 +39,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
-from perks.commissions.models import LedgerEntry
+from perks.commissions.models import EntryKind, LedgerEntry
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
@@ -242,11 +244,13 @@ def exclude_line(batch_id: int, line_id: int, reason: str, *, actor: User) -> Pa
 
 
 def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
-    """A second finance person approves a draft.
+    """A second finance person approves a draft: nobody approves what they drafted, a
+    payment to themselves, or money they entered.
 
     Raises:
         NotFound: no such batch.
-        NotPermitted: ``actor`` drafted it (four eyes).
+        NotPermitted: ``actor`` drafted it, is paid by one of its lines, or recorded an
+            adjustment it pays (four eyes).
         Conflict: it is not a draft, or it has nothing to pay (every line excluded).
     """
     with transaction():
@@ -260,8 +264,10 @@ def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
             )
         if batch.drafted_by_id == actor.id:
             raise NotPermitted(_("You drafted this batch: another finance person must approve it."))
-        if not _included_lines(batch.id):
+        included = _included_lines(batch.id)
+        if not included:
             raise Conflict(_("Every line is excluded: there is nothing to approve."))
+        _refuse_own_work(batch.id, included, actor)
         batch.status = BatchStatus.APPROVED
         batch.approved_by_id = actor.id
         batch.approved_at = utcnow()
@@ -270,6 +276,33 @@ def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
             "finance.payout_approved", actor=actor, target=batch, reference=batch.reference
         )
         return batch
+
+
+def _refuse_own_work(batch_id: int, included: Sequence[PayoutLine], actor: User) -> None:
+    """Raises NotPermitted when ``actor`` is paid by the draft or entered an adjustment it
+    pays: then a third finance person approves it. Leaving lines out (which pays less, with
+    a reason the person sees) is an approver's to do."""
+    if any(line.user_id == actor.id for line in included):
+        raise NotPermitted(
+            _(
+                "This batch pays you: another finance person must approve it, or the drafter "
+                "leaves your line for a later batch."
+            )
+        )
+    entered = db.session.scalar(
+        select(func.count())
+        .select_from(PayoutItem)
+        .join(LedgerEntry, LedgerEntry.id == PayoutItem.claimed_entry_id)
+        .where(
+            PayoutItem.batch_id == batch_id,
+            LedgerEntry.kind == EntryKind.ADJUSTMENT,
+            LedgerEntry.created_by_id == actor.id,
+        )
+    )
+    if entered:
+        raise NotPermitted(
+            _("This batch pays an adjustment you recorded: another finance person must approve it.")
+        )
 
 
 def cancel_batch(batch_id: int, reason: str, *, actor: User) -> PayoutBatch:

@@ -46,8 +46,9 @@ def test_no_code_updates_or_deletes_ledger_entries():
 
 @pytest.fixture
 def entry(app) -> LedgerEntry:  # type: ignore[no-untyped-def]
-    person = factories.UserFactory(roles={factories.Role.FINANCE})
-    made = ledger.record_adjustment(person.id, Money(50_000, "VND"), "Welcome bonus", actor=person)
+    person = factories.UserFactory()
+    finance = factories.UserFactory(roles={factories.Role.FINANCE})
+    made = ledger.record_adjustment(person.id, Money(50_000, "VND"), "Welcome bonus", actor=finance)
     return made
 
 

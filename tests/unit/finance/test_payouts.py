@@ -102,6 +102,37 @@ def test_the_drafter_cannot_approve_but_a_second_finance_person_can():
     assert batch.approved_by_id == approver.id
 
 
+def test_nobody_records_an_adjustment_to_their_own_balance():
+    finance = finance_person()
+    with pytest.raises(NotPermitted, match="chính mình"):
+        ledger.record_adjustment(finance.id, Money(1_000, "VND"), "Bonus", actor=finance)
+    assert db.session.scalars(select(LedgerEntry)).all() == []
+
+
+def test_nobody_approves_a_batch_that_pays_them():
+    """Four eyes on who gets the money: a finance person's own commission line waits for a
+    batch someone else approves."""
+    drafter, approver = finance_person(), finance_person()
+    payable_order(approver)  # finance staff share links too
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(NotPermitted, match="chi trả cho bạn"):
+        payouts.approve_batch(batch.id, actor=approver)
+    assert queries.get_batch(batch.id).status is BatchStatus.DRAFT
+    payouts.approve_batch(batch.id, actor=finance_person())
+    assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
+
+
+def test_nobody_approves_an_adjustment_they_recorded():
+    an = factories.UserFactory()
+    drafter, approver = finance_person(), finance_person()
+    ledger.record_adjustment(an.id, Money(1_000_000, "VND"), "Thưởng", actor=approver)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    with pytest.raises(NotPermitted, match="do bạn ghi nhận"):
+        payouts.approve_batch(batch.id, actor=approver)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
+
+
 def test_the_database_refuses_an_approval_by_the_drafter():
     payable_order(factories.UserFactory())
     drafter = finance_person()
