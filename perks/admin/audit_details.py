@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from perks.catalog.models import Allocation, LimitPeriod, PerkKind, PerkStatus
 from perks.commissions.models import (
     CommissionState,
     EntryKind,
+    LeaverPolicy,
     RuleAudience,
     RuleKind,
     RuleScope,
@@ -245,7 +246,7 @@ LABELS: dict[str, Any] = {
     "kind": _l("Kind"),
     "last_day": _l("Last day"),
     "line_id": _l("Payout line"),
-    "lines": _l("Lines"),
+    "lines": lazy_pgettext("a count of payout lines", "Lines"),
     "keys": _l("Occasions"),
     "max_quantity_per_order": _l("Most per order"),
     "monthly_allowance": _l("Monthly allowance to give"),
@@ -334,6 +335,34 @@ LABELS: dict[str, Any] = {
     "public_value_source": _l("Source of the public value"),
     "public_value_date": _l("Day of the public value"),
     "entries_hash": _l("Hash of the entries"),
+    # a payroll file's and a payout's
+    "file": _l("File"),
+    "mapping": _l("File columns"),
+    "withheld": _l("Tax withheld"),
+    # a leaver's and their settlement's
+    "leaving_date": _l("Leaving date"),
+    "policy": _l("Leaver policy"),
+    "vested": _l("Commissions vested"),
+    "forfeited": _l("Commissions forfeited"),
+    "ledger_entry_id": _l("Ledger entry"),
+    # a tax profile's (``changed`` names its fields) and a yearly summary's
+    "changed": _l("Fields changed"),
+    "tax_code": _l("Tax code (mã số thuế)"),
+    "resident": _l("Resident in Vietnam for tax"),
+    "long_contract": _l("Labour contract of three months or more (commissions are salary income)"),
+    "commitment_year": _l("Year of the commitment form (mẫu 08/CK-TNCN) on file"),
+    "bank_account_number": _l("Bank account number"),
+    "bank_name": _l("Bank"),
+    "account_holder": _l("Account holder"),
+    "year": _l("Year"),
+    # a draw's public value (``catalog.draw_public_value_entered``)
+    "source": _l("Source of the public value"),
+    "date": _l("Day of the public value"),
+    # written by the demo's own story, not by a person
+    "demo": _l("Demo data"),
+    # the API's writes (``api.*``)
+    "token": _l("API token"),
+    "code": _l("Code"),
     # an API token's
     "label": _l("Label"),
     "scopes": _l("Permissions"),
@@ -373,6 +402,7 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "limit_period": (LimitPeriod,),
     "status": (PerkStatus,),
     "outcome": (EventOutcome,),
+    "policy": (LeaverPolicy,),
     "redemption_mode": (RedemptionMode,),
     "roles": (Role,),
     "scope": (RuleScope,),
@@ -398,12 +428,16 @@ AMOUNTS = frozenset(
 AMOUNTS_BY_NAME = frozenset({"department_budgets"})
 #: a text kept in both languages
 BILINGUAL = frozenset({"vi", "en"})
+#: details that are one amount per currency: ``{"VND": 120000}``
+TOTALS = frozenset({"totals", "withheld"})
+#: a payroll file's kind (``file``), as the payout page names its two files
+FILE_KINDS = {"payroll": _l("Payroll"), "bank": _l("Bank transfer")}
 #: details that are basis points
 PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
 #: details that are a person's id
 PEOPLE = frozenset({"user_id", "manager_id", "nominee_id", "owner_id"})
 #: details that name other details (``people.updated``'s ``fields``)
-FIELD_NAMES = frozenset({"fields"})
+FIELD_NAMES = frozenset({"fields", "changed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,7 +554,7 @@ def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str
                 f"{name}: {format_money(Money(int(amount), currency))}"
                 for name, amount in value.items()
             ) or _("none")
-        if key == "totals":  # one amount per currency
+        if key in TOTALS:  # one amount per currency
             return ", ".join(
                 format_money(Money(int(amount), str(code))) for code, amount in value.items()
             ) or _("none")
@@ -538,6 +572,8 @@ def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str
         return label_of(value)
     if isinstance(value, int):
         return str(format_decimal(value))
+    if key == "file" and value in FILE_KINDS:
+        return str(FILE_KINDS[value])
     if isinstance(value, str):
         return _choice(key, value) or _moment(value) or value
     return str(value)

@@ -29,7 +29,7 @@ from perks.commissions.models import CommissionRule, CommissionState, RuleKind, 
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, page_arg
-from perks.i18n import company_date
+from perks.i18n import company_date, format_day
 from perks.money import Money, format_money
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -270,7 +270,7 @@ def end_rule(rule_id: int) -> Response:
     except ValidationFailed as error:
         flash(error.message, "danger")
     else:
-        flash(_("The rule ends after %(date)s.", date=form.last_day.data.isoformat()), "success")
+        flash(_("The rule ends after %(date)s.", date=format_day(form.last_day.data)), "success")
     return redirect(url_for(".rules"))
 
 

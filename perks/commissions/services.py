@@ -29,7 +29,7 @@ from perks.commissions.rules import RuleTerms, terms_of
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_date
+from perks.i18n import company_date, format_day
 from perks.money import Money
 from perks.people.models import Department, EmploymentType, User
 from perks.shop.models import Product, ProductCategory
@@ -368,7 +368,7 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
             raise ValidationFailed(
                 _(
                     "The new version must start after %(date)s, the first day of this one.",
-                    date=old.effective_from.isoformat(),
+                    date=format_day(old.effective_from),
                 )
             )
         new = CommissionRule(version=old.version + 1, supersedes_id=old.id, created_by_id=actor.id)

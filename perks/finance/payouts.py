@@ -59,7 +59,7 @@ from perks.finance.models import (
     new_batch_reference,
 )
 from perks.finance.queries import batch_totals
-from perks.i18n import company_date, company_today, day_start
+from perks.i18n import company_date, company_today, day_start, format_day
 from perks.people.models import User
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
@@ -139,7 +139,7 @@ def draft_batch(cutoff: date, *, actor: User, today: date | None = None) -> Payo
             nets = ledger.net_per_person(db.session.execute(query).all())
             if not any(net.amount > 0 for net in nets):
                 raise ValidationFailed(
-                    _("Nobody is owed anything up to %(day)s.", day=cutoff.isoformat())
+                    _("Nobody is owed anything up to %(day)s.", day=format_day(cutoff))
                 )
             batch = PayoutBatch(
                 reference=new_batch_reference(cutoff),

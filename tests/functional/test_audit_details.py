@@ -158,6 +158,62 @@ def test_every_action_the_code_records_has_a_name():
     assert recorded - set(ACTIONS) == set()
 
 
+def test_every_detail_the_code_records_has_a_label():
+    """Each keyword given to ``audit.record`` (but the actor and target) is named in
+    ``LABELS``: the log showed ``file:``, ``mapping:``, ``token:`` and ``leaving_date:``."""
+    import ast
+    from pathlib import Path
+
+    from perks.admin.audit_details import LABELS
+
+    recorded = set()
+    for source in (Path(__file__).resolve().parents[2] / "perks").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            func = getattr(node, "func", None)
+            if isinstance(node, ast.Call) and (
+                (
+                    isinstance(func, ast.Attribute)
+                    and func.attr == "record"
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "audit"
+                )
+                or (isinstance(func, ast.Attribute) and func.attr == "run_once")
+            ):
+                recorded |= {k.arg for k in node.keywords if k.arg is not None}
+    recorded -= {"actor", "target", "actor_id"}
+    assert len(recorded) > 50
+    missing = sorted(recorded - set(LABELS))
+    assert not missing, ", ".join(missing)
+
+
+def test_a_payout_and_its_files_read_in_words(client, login_as):
+    login_as(Role.ADMIN, locale="en")
+    record(
+        "finance.payout_paid",
+        reference="PO-1",
+        payment_reference="LUONG-12",
+        lines=2,
+        totals={"VND": 364800},
+        withheld={},
+    )
+    record(
+        "finance.payout_exported",
+        reference="PO-1",
+        format="csv",
+        rows=2,
+        file="bank",
+        mapping="Chuyển khoản",
+    )
+
+    exported, paid = details_of(client.get("/admin/audit"))[:2]
+
+    assert "Lines: 2" in paid
+    assert "Totals: ₫364,800" in paid
+    assert "Tax withheld: none" in paid
+    assert "File: Bank transfer" in exported
+    assert "File columns: Chuyển khoản" in exported
+
+
 def test_actions_and_targets_read_in_the_viewers_language(client):
     admin = factories.UserFactory(roles={Role.ADMIN}, locale="vi")
     person = factories.UserFactory(name="Lê Văn Đích")

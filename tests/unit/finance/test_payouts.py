@@ -19,7 +19,7 @@ from perks.errors import Conflict, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts, queries
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
-from perks.i18n import company_today
+from perks.i18n import company_today, format_day
 from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
 from perks.people.models import User
@@ -77,8 +77,11 @@ def test_a_draft_nets_each_persons_payable_entries():
 
 
 def test_nothing_owed_is_refused_and_nothing_is_written():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as refused:
         payouts.draft_batch(company_today(), actor=finance_person())
+    # the day as the reader writes days, not 2026-12-05
+    assert format_day(company_today()) in refused.value.message
+    assert company_today().isoformat() not in refused.value.message
     assert db.session.scalar(select(PayoutBatch.id)) is None
 
 
