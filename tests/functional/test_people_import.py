@@ -293,8 +293,8 @@ def test_a_file_of_3000_people_is_checked_then_imported_by_background_jobs(clien
     assert (check.done, check.total) == (3000, 3000)
     assert review.status_code == 200
     html = review.get_data(as_text=True)
-    assert 'data-testid="count-rows">3000<' in html
-    assert 'data-testid="count-create">3000<' in html
+    assert 'data-testid="count-rows">3,000<' in html
+    assert 'data-testid="count-create">3,000<' in html
     assert "Showing the first 200 of 3000 changed people." in html
     assert people_count() == 1  # the dry run writes nothing
 
@@ -306,7 +306,7 @@ def test_a_file_of_3000_people_is_checked_then_imported_by_background_jobs(clien
     assert job.state is JobState.SUCCEEDED
     assert job.result["created"] == 3000
     assert page.status_code == 200
-    assert "Import done: 3000 added, 0 updated, 0 unchanged." in page.get_data(as_text=True)
+    assert "Import done: 3,000 added, 0 updated, 0 unchanged." in page.get_data(as_text=True)
     assert people_count() == 3001
     boss = db.session.scalar(select(User).where(User.email == "nguoi0@congty.vn"))
     assert boss.roles == {Role.EMPLOYEE, Role.MANAGER}
@@ -335,8 +335,8 @@ def test_a_second_file_updates_and_adds_in_one_job(client, login_as):
     review = client.get(f"/people/import/{stored.id}").get_data(as_text=True)
     client.post(f"/people/import/{stored.id}/confirm")
 
-    assert 'data-testid="count-create">1500<' in review
-    assert 'data-testid="count-update">1500<' in review
+    assert 'data-testid="count-create">1,500<' in review
+    assert 'data-testid="count-update">1,500<' in review
     job = imports.import_job(stored)
     assert (job.result["created"], job.result["updated"]) == (1500, 1500)
     db.session.expire_all()
