@@ -11,7 +11,9 @@ Anyone else gets NotFound, never a hint that the item exists.
 
 An anonymous item is never tied to its sender: nothing about them is stored or audited, no
 notification is made as it arrives (the scheduled job tells the owner the next day), and its
-sender is told of each step only on their follow-up page.
+sender is told of each step only on their follow-up page. Nor is it placed among the named
+items around it: every item's id is drawn at random (:func:`open_item`), and lists are in
+``LIST_ORDER``, by day and subject, never by id or moment.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from perks.extensions import db
 from perks.feedback.models import (
     DEFAULT_ACKNOWLEDGE_DAYS,
     DEFAULT_ANSWER_DAYS,
+    ITEM_IDS,
     MAX_SUBJECT,
     MAX_TEXT,
     OPEN_STATES,
@@ -58,6 +61,11 @@ TRANSITIONS: dict[str, tuple[frozenset[FeedbackStatus], FeedbackStatus]] = {
 }
 
 
+#: how every list orders items: newest day first, then by subject. A day is all an item says
+#: of when it came; ordering by id or by moment would put an anonymous item between the named
+#: items sent just before and after it, which would point to its sender.
+LIST_ORDER = (FeedbackItem.received_on.desc(), FeedbackItem.subject, FeedbackItem.id)
+
 #: what the audit log calls each of the owner's steps
 AUDIT_ACTIONS = {step: f"feedback.{step}" for step in TRANSITIONS}
 
@@ -68,6 +76,15 @@ class OpenedItem:
 
     item: FeedbackItem
     follow_up_secret: str | None = None
+
+
+def _unused_item_id() -> int:
+    """A random id no item has: an item's id (in its URL, the audit log) tells nothing of the
+    items sent before or after it."""
+    while True:
+        candidate = ITEM_IDS[secrets.randbelow(len(ITEM_IDS))]
+        if db.session.get(FeedbackItem, candidate) is None:
+            return candidate
 
 
 def hash_secret(secret: str) -> str:
@@ -117,6 +134,7 @@ def open_item(
     desk = desk_of(department_id)
     secret = secrets.token_urlsafe(24) if anonymous else None
     item = FeedbackItem(
+        id=_unused_item_id(),
         department_id=department_id,
         topic=topic,
         about_perk_id=about_perk_id,
@@ -174,17 +192,19 @@ def _owned_by(person: User) -> ColumnElement[bool]:
 
 
 def sent_by(person: User) -> list[FeedbackItem]:
-    """The person's named items, newest first (anonymous ones are nobody's). Raises nothing."""
+    """The person's named items, newest day first (anonymous ones are nobody's). Raises
+    nothing."""
     query = select(FeedbackItem).where(FeedbackItem.sender_id == person.id)
-    return list(db.session.scalars(query.order_by(FeedbackItem.id.desc())))
+    return list(db.session.scalars(query.order_by(*LIST_ORDER)))
 
 
 def inbox(person: User, *, open_only: bool = False) -> list[FeedbackItem]:
-    """The items addressed to ``person``, oldest open first. Raises nothing."""
+    """The items addressed to ``person``, newest day first, then by subject (``LIST_ORDER``:
+    nothing says which came first in a day). Raises nothing."""
     query = select(FeedbackItem).where(_owned_by(person))
     if open_only:
         query = query.where(FeedbackItem.status.in_(OPEN_STATES))
-    return list(db.session.scalars(query.order_by(FeedbackItem.id.desc())))
+    return list(db.session.scalars(query.order_by(*LIST_ORDER)))
 
 
 def owns_items(person: User) -> bool:
@@ -549,6 +569,6 @@ def departments() -> list[Department]:
 
 
 def received_on_or_after(day: date) -> list[FeedbackItem]:
-    """Every item received on ``day`` or later, oldest first. Raises nothing."""
+    """Every item received on ``day`` or later, in ``LIST_ORDER``. Raises nothing."""
     query = select(FeedbackItem).where(FeedbackItem.received_on >= day)
-    return list(db.session.scalars(query.order_by(FeedbackItem.id)))
+    return list(db.session.scalars(query.order_by(*LIST_ORDER)))

@@ -3,8 +3,10 @@ and service targets.
 
 An anonymous item holds nothing that leads back to its sender: no user id, no precise
 moment (every date here is a company day, never a time), no session or address; only the
-SHA-256 of the follow-up secret its sender was shown once. Items are ordered by id, never by
-a timestamp.
+SHA-256 of the follow-up secret its sender was shown once. An item's id is drawn at random
+(``ITEM_IDS``), never taken from a sequence, and lists order items by day, then subject: so
+neither an id (in a URL, the audit log) nor a place in a list says whether an item came just
+before or after another, which would point from an anonymous item to the named ones around it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 #: the longest subject and text of an item or a message
 MAX_SUBJECT = 120
 MAX_TEXT = 4000
+#: the ids an item may be given (``perks.feedback.items.open_item`` draws one at random):
+#: above those a sequence gave the items sent before ids were drawn, within a 32-bit integer
+ITEM_IDS = range(1_000_000, 2**31)
 #: the default service targets, in Vietnamese working days
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_ANSWER_DAYS = 10
@@ -113,6 +118,7 @@ class FeedbackItem(Base):
         ),
     )
 
+    #: drawn at random from ``ITEM_IDS`` when it is sent: carries no order
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL"), index=True

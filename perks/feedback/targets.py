@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from perks.db import affected_rows, transaction
 from perks.extensions import db
-from perks.feedback.items import hr_people, people_with_role
+from perks.feedback.items import LIST_ORDER, hr_people, people_with_role
 from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
 from perks.feedback.working_days import add_working_days, working_days_between
 from perks.notifications import link, notify
@@ -87,7 +87,7 @@ def sweep(today: date) -> SweepResult:
                 | (FeedbackItem.acknowledge_escalated.is_(False))
                 | (FeedbackItem.answer_escalated.is_(False))
             )
-            .order_by(FeedbackItem.id)
+            .order_by(*LIST_ORDER)  # the notifications' order tells nothing either
         ).all()
         new_for: dict[int | None, int] = defaultdict(int)
         for item in waiting:
@@ -162,7 +162,7 @@ def answer_times(since: date) -> list[DepartmentTimes]:
         row.id: row.name for row in db.session.execute(select(Department.id, Department.name))
     }
     items = db.session.scalars(
-        select(FeedbackItem).where(FeedbackItem.received_on >= since).order_by(FeedbackItem.id)
+        select(FeedbackItem).where(FeedbackItem.received_on >= since).order_by(*LIST_ORDER)
     ).all()
     by_department: dict[int | None, DepartmentTimes] = {}
     for item in items:

@@ -379,6 +379,47 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     assert "Overtime" not in client.get("/feedback").get_data(as_text=True)
 
 
+def test_an_anonymous_items_id_and_place_in_the_inbox_do_not_point_to_its_sender(app, client):
+    # named, anonymous, named, one after the other: with ids from a sequence the anonymous item
+    # sat, by its URL and in the inbox, exactly between two items "From Nguyễn Văn An"
+    hr = factories.UserFactory(roles={Role.HR})
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    owner = factories.UserFactory(roles={Role.MANAGER})
+    items.set_desk(sales.id, items.DeskData(owner.id, 2, 10), hr)
+    sender = factories.UserFactory(name="Nguyễn Văn An")
+    before = send(sender, sales.id, subject="Bonus dates").item.id
+    opened = send(sender, sales.id, subject="A quota nobody meets", anonymous=True)
+    hidden = opened.item.id
+    after = send(sender, sales.id, subject="Commission report").item.id
+    more = [send(sender, sales.id, subject=f"Idea {n}").item.id for n in range(9)]
+
+    # ids (in URLs, the audit log) carry no order: none follows another, and a dozen items
+    # sent in a row do not get increasing ids (1 chance in 12! that random ones would)
+    sent = [before, hidden, after, *more]
+    assert hidden not in (before + 1, after - 1)
+    assert sent != sorted(sent)
+    # the inbox lists one day's items by subject, whatever the order they came in
+    login(client, owner)
+    page = client.get("/feedback/inbox").get_data(as_text=True)
+    subjects = ["A quota nobody meets", "Bonus dates", "Commission report"]
+    assert [page.index(s) for s in subjects] == sorted(page.index(s) for s in subjects)
+    assert [i.subject for i in items.inbox(owner)] == sorted(i.subject for i in items.inbox(owner))
+    assert f"/feedback/inbox/{hidden}" in page
+    assert client.get(f"/feedback/inbox/{hidden}").status_code == 200
+
+    # the sender's own list: their named items only, by day and subject; the anonymous item
+    # is still theirs to follow through its private link
+    own = app.test_client()
+    login(own, sender)
+    mine = own.get("/feedback").get_data(as_text=True)
+    assert "Bonus dates" in mine
+    assert "A quota nobody meets" not in mine
+    assert mine.index("Bonus dates") < mine.index("Commission report")
+    follow_up = own.get(f"/feedback/follow-up/{opened.follow_up_secret}")
+    assert follow_up.status_code == 200
+    assert "A quota nobody meets" in follow_up.get_data(as_text=True)
+
+
 # --- the pages ------------------------------------------------------------------------------
 
 

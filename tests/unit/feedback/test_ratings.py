@@ -217,7 +217,7 @@ def test_a_low_rating_opens_a_feedback_item_to_hr_named_or_anonymous_as_the_rati
     ratings.rate_claim(named.id, named.user, 2, "Cold food", show_name=True)
     ratings.rate_claim(hidden.id, hidden.user, 1, "", show_name=False)
     ratings.rate_claim(happy.id, happy.user, 5, "Great", show_name=True)
-    found = db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.id)).all()
+    found = db.session.scalars(select(FeedbackItem).order_by(FeedbackItem.anonymous)).all()
     assert [(i.topic, i.about_perk_id, i.anonymous) for i in found] == [
         (Topic.PERK, named.perk_id, False),
         (Topic.PERK, hidden.perk_id, True),
