@@ -10,6 +10,7 @@ the receivers below, in the transaction that used the claim or redeemed the orde
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask_babel import force_locale, ngettext
@@ -24,7 +25,7 @@ from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback import items
 from perks.feedback.models import Topic
-from perks.feedback.ratings_models import STARS, Rating
+from perks.feedback.ratings_models import RATING_IDS, STARS, Rating
 from perks.notifications.rendering import both
 from perks.notifications.services import link, notify
 from perks.people.models import Role, User
@@ -142,12 +143,22 @@ def _refuse_second(column: str, value: int) -> None:
         raise Conflict(_("You have already rated it. Thank you!"))
 
 
+def _unused_rating_id() -> int:
+    """A random id no rating has: a rating's id (in the moderation page's links, the audit
+    log) says nothing of the ratings given just before or after it."""
+    while True:
+        candidate = RATING_IDS[secrets.randbelow(len(RATING_IDS))]
+        if db.session.get(Rating, candidate) is None:
+            return candidate
+
+
 def _save(rating: Rating, user: User, stars: int, comment: str, show_name: bool) -> Rating:
     if stars not in STARS:
         raise ValidationFailed(_("Choose from 1 to 5 stars."))
     comment = comment.strip()
     if len(comment) > COMMENT_LENGTH:
         raise ValidationFailed(_("A comment has at most %(num)d characters.", num=COMMENT_LENGTH))
+    rating.id = _unused_rating_id()
     rating.user_id = user.id
     rating.stars = stars
     rating.comment = comment

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 #: the stars a rating may give
 STARS = (1, 2, 3, 4, 5)
+#: the ids a rating may be given (``perks.feedback.ratings`` draws one at random, as for
+#: feedback items): a rating with the name hidden, and the anonymous feedback item a low one
+#: opens with the same comment, must not be placed between the same rater's named ratings
+RATING_IDS = range(1_000_000, 2**31)
 
 
 class Rating(TimestampMixin, Base):
@@ -39,6 +43,7 @@ class Rating(TimestampMixin, Base):
         ),
     )
 
+    #: drawn at random from ``RATING_IDS``: carries no order
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), unique=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from perks.catalog.models import Claim, ClaimStatus
 from perks.extensions import db
 from perks.feedback.ratings_models import STARS, Rating
+from perks.i18n import company_date
 from perks.people.models import User
 from perks.shop.models import Order, OrderLine, OrderStatus
 
@@ -83,7 +84,9 @@ def _summary(subject: Any) -> RatingSummary:
         ).all()
     )
     rows = db.session.execute(
-        select(Rating.stars, Rating.comment, Rating.show_name, User.name, Rating.created_at)
+        select(
+            Rating.stars, Rating.comment, Rating.show_name, User.name, Rating.created_at, Rating.id
+        )
         .join(User, User.id == Rating.user_id)
         .where(subject, Rating.published.is_(True), Rating.comment != "")
         .order_by(Rating.created_at.desc(), Rating.id.desc())
@@ -91,7 +94,9 @@ def _summary(subject: Any) -> RatingSummary:
     )
     comments = tuple(
         PublishedComment(stars, comment, name if show_name else None, created_at)
-        for stars, comment, show_name, name, created_at in rows
+        for stars, comment, show_name, name, created_at, _id in sorted(
+            rows, key=lambda row: (-company_date(row.created_at).toordinal(), row.id)
+        )
     )
     return RatingSummary(
         count=sum(counts.values()),
@@ -140,7 +145,10 @@ def rating_of_claim(claim_id: int) -> Rating | None:
 
 def moderation_page(products: bool, page: int) -> Pagination:
     """The ratings with a comment, of perks or of products, newest first, with their rater
-    and their perk or product (loaded with them)."""
+    and their perk or product (loaded with them). A page lists its ratings by day, then by
+    perk or product, then by (random) id, never by moment: a comment with the name hidden
+    (and the anonymous feedback item a low rating opens with it) is not placed between the
+    same rater's named ones."""
     subject = Rating.product_id.is_not(None) if products else Rating.perk_id.is_not(None)
     statement = (
         select(Rating)
@@ -151,4 +159,15 @@ def moderation_page(products: bool, page: int) -> Pagination:
         )
         .order_by(Rating.created_at.desc(), Rating.id.desc())
     )
-    return db.paginate(statement, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    found = db.paginate(statement, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    found.items = sorted(found.items, key=_by_day_and_subject)
+    return found
+
+
+def _by_day_and_subject(rating: Rating) -> tuple[int, str, int]:
+    """Newest day first, then the perk's title or the product's name as the reader reads it,
+    then the id (drawn at random): nothing of the moment within the day."""
+    subject = rating.perk.title if rating.perk is not None else ""
+    if rating.product is not None:
+        subject = rating.product.name
+    return (-company_date(rating.created_at).toordinal(), subject, rating.id)

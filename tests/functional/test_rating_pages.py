@@ -125,3 +125,31 @@ def test_the_invitation_leads_to_the_rating_form(client, login_as):
     client.post(f"/my-perks/{claim.id}/used")
     page = client.get("/notifications").get_data(as_text=True)
     assert "How was it?" in page
+
+
+def test_a_comment_with_the_name_hidden_is_not_placed_between_the_raters_named_ones(
+    client, login_as
+):
+    # one person rates three perks in a row, hiding their name on the middle one, whose 1 star
+    # also opens an anonymous feedback item with the same comment: by moment (or by a
+    # sequence's ids) it sat on HR's moderation page between two comments by "Hồ Văn Lộ"
+    rater = factories.UserFactory(name="Hồ Văn Lộ")
+    titles = ("Cà phê", "Bún chả", "Dầu gội")  # sent in this order; by title Bún chả is first
+    perks = [factories.PerkFactory(per_person_limit=None, title_en=t, title_vi=t) for t in titles]
+    given = [
+        ratings.rate_claim(used_claim(rater, perk).id, rater, stars, comment, show_name=named)
+        for perk, stars, comment, named in zip(
+            perks,
+            (4, 1, 5),
+            ("Strong", "Cold and late", "Smells nice"),
+            (True, False, True),
+            strict=True,
+        )
+    ]
+    ids = [rating.id for rating in given]
+    assert ids[1] not in (ids[0] + 1, ids[2] - 1)  # ids carry no order
+    login_as(Role.HR)
+    listing = client.get("/manage/ratings").get_data(as_text=True)
+    places = [listing.index(comment) for comment in ("Cold and late", "Strong", "Smells nice")]
+    assert places == sorted(places)  # by day, then by perk: the hidden one first
+    assert "Hồ Văn Lộ" in listing
