@@ -36,7 +36,8 @@ def _tokens_page(
         secret=secret,
         revoke_form=ConfirmForm(),
         now=tokens.utcnow(),
-        is_live=tokens.is_live,
+        is_expired=tokens.is_expired,
+        maker_may_act=tokens.maker_may_act,
     ), status
 
 

@@ -156,11 +156,23 @@ def revoke_token(token_id: int, *, actor: User) -> ApiToken:
         return token
 
 
-def is_live(token: ApiToken, now: datetime) -> bool:
+def maker_may_act(token: ApiToken) -> bool:
+    """Whether the token's person still stands behind it: active, and for a service token
+    still an admin (a token acts in its maker's name, with no more rights than they hold).
+    Checked on every request: a maker given the admin role back has their tokens work again."""
+    return token.user.active and (token.personal or Role.ADMIN in token.user.roles)
+
+
+def is_expired(token: ApiToken, now: datetime) -> bool:
     expires = token.expires_at
     if expires.tzinfo is None:  # SQLite keeps no zone: stored as UTC
         expires = expires.replace(tzinfo=now.tzinfo)
-    return token.revoked_at is None and now < expires and token.user.active
+    return now >= expires
+
+
+def is_live(token: ApiToken, now: datetime) -> bool:
+    """Not revoked, not expired, and its maker may still act (``maker_may_act``)."""
+    return token.revoked_at is None and not is_expired(token, now) and maker_may_act(token)
 
 
 def authenticate(authorization: str | None) -> ApiToken:
@@ -168,7 +180,7 @@ def authenticate(authorization: str | None) -> ApiToken:
 
     Raises:
         Unauthenticated: no header, an unknown secret, or a token expired, revoked, or whose
-            owner was deactivated.
+            owner was deactivated (or, for a service token, is no longer an admin).
     """
     scheme, _sep, secret = (authorization or "").partition(" ")
     secret = secret.strip()
@@ -179,8 +191,10 @@ def authenticate(authorization: str | None) -> ApiToken:
     # The lookup is by an unguessable hash; the comparison is constant-time all the same.
     if token is None or not hmac.compare_digest(token.secret_sha256, digest):
         raise Unauthenticated()
-    if not is_live(token, utcnow()):
+    if token.revoked_at is not None or is_expired(token, utcnow()) or not token.user.active:
         raise Unauthenticated(_("This API token has expired or was revoked."))
+    if not maker_may_act(token):
+        raise Unauthenticated(_("This API token no longer works: its maker is no longer an admin."))
     return token
 
 

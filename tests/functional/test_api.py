@@ -32,7 +32,7 @@ from perks.people import imports
 from perks.people.models import Role, User
 from perks.shop.models import Order
 from tests import factories
-from tests.helpers import clean_database, counting_statements
+from tests.helpers import clean_database, counting_statements, login
 
 IN_90_DAYS = datetime.now(UTC).date() + timedelta(days=90)
 
@@ -115,6 +115,30 @@ def test_no_token_a_wrong_one_an_expired_or_revoked_one_get_401_as_problem_json(
     assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
     tokens.revoke_token(token.id, actor=token.user)
     assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 401
+
+
+def test_a_service_token_stops_while_its_maker_is_no_longer_an_admin(
+    client: FlaskClient,
+) -> None:
+    maker = factories.UserFactory(roles={Role.EMPLOYEE, Role.ADMIN})
+    other_admin = factories.UserFactory(roles={Role.ADMIN})
+    secret = service_token(Scope.PEOPLE_READ, admin=maker)
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+
+    maker.set_roles({Role.EMPLOYEE})  # another admin takes the admin role away
+    db.session.commit()
+    refused = client.get("/api/v1/people", headers=bearer(secret, **{"Accept-Language": "en"}))
+    assert refused.status_code == 401
+    assert "no longer an admin" in refused.get_json()["detail"]
+    # The other admins see it stopped, and may still revoke it.
+    login(client, other_admin)
+    page = client.get("/admin/api-tokens").get_data(as_text=True)
+    assert 'data-testid="token-stopped"' in page
+    assert "/revoke" in page
+
+    maker.set_roles({Role.EMPLOYEE, Role.ADMIN})  # given back: it works again
+    db.session.commit()
+    assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
 
 
 def test_a_token_without_the_scope_gets_403_in_the_callers_language(client: FlaskClient) -> None:
