@@ -214,7 +214,15 @@ class CatalogArgs(Schema):
 
 
 class ClaimOut(Schema):
-    reference = fields.String(required=True)
+    id = fields.Integer(required=True)
+    reference = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the voucher code a counter redeems: null unless the token may "
+            "redeem (redemptions:write) or is the owner's personal token"
+        },
+    )
     perk_id = fields.Integer(required=True)
     perk = fields.String(required=True)
     person = fields.String(allow_none=True, required=True)

@@ -425,9 +425,18 @@ def catalog(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _claim_out(claim: Claim) -> dict[str, Any]:
+def shows_claim_codes(current: ApiToken) -> bool:
+    """Whether ``current`` may read claims' references: the code the QR code carries and a
+    counter redeems, a bearer voucher. Only a till's token (``redemptions:write``, which may
+    redeem any code anyway) and a person's own token (their own claims) are given them; a
+    read-only integration reads null."""
+    return current.personal or Scope.REDEMPTIONS_WRITE.value in current.scopes
+
+
+def _claim_out(claim: Claim, *, with_code: bool) -> dict[str, Any]:
     return {
-        "reference": claim.reference,
+        "id": claim.id,
+        "reference": claim.reference if with_code else None,
         "perk_id": claim.perk_id,
         "perk": claim.perk.localized("title"),
         "person": claim.user.employee_number,
@@ -444,14 +453,20 @@ def _claim_out(claim: Claim) -> dict[str, Any]:
 @bp.arguments(schemas.PeriodFilter, location="query")
 @bp.response(200, schemas.ClaimPage)
 def list_claims(args: dict[str, Any]) -> dict[str, Any]:
-    """Claims, by person (``?person=``; a personal token: its owner's) and claim date."""
+    """Claims, by person (``?person=``; a personal token: its owner's) and claim date. The
+    ``reference`` (the voucher code a counter redeems) is null unless the token may redeem
+    (``redemptions:write``) or is the claim owner's personal token."""
     person = _subject(args)
     statement = select(Claim).options(selectinload(Claim.user), selectinload(Claim.used_by))
     if person is not None:
         statement = statement.where(Claim.user_id == person.id)
     statement = statement.where(*_period(Claim.claimed_at, args))
     rows, cursor = _page(statement, Claim.id, args)
-    return {"items": [_claim_out(claim) for claim in rows], "next_cursor": cursor}
+    with_code = shows_claim_codes(token())
+    return {
+        "items": [_claim_out(claim, with_code=with_code) for claim in rows],
+        "next_cursor": cursor,
+    }
 
 
 # --- the counters ---------------------------------------------------------------------------

@@ -188,6 +188,21 @@ def test_a_persons_token_reads_their_own_data_and_never_anothers(client: FlaskCl
         tokens.create_personal_token("x", [Scope.PEOPLE_READ.value], IN_90_DAYS, person=me)
 
 
+def test_a_read_only_service_token_reads_claims_without_their_voucher_codes(
+    client: FlaskClient,
+) -> None:
+    claims = [a_claim(factories.UserFactory()) for _ in range(2)]
+    reader = service_token(Scope.PERKS_READ)
+    read = client.get("/api/v1/claims", headers=bearer(reader)).get_json()["items"]
+    assert [item["id"] for item in read] == [claim.id for claim in claims]
+    assert [item["reference"] for item in read] == [None, None]
+    assert all(claim.reference not in str(read) for claim in claims)
+
+    till = service_token(Scope.PERKS_READ, Scope.REDEMPTIONS_WRITE)
+    items = client.get("/api/v1/claims", headers=bearer(till)).get_json()["items"]
+    assert [item["reference"] for item in items] == [claim.reference for claim in claims]
+
+
 # --- counters -----------------------------------------------------------------------------------
 
 
