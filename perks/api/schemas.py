@@ -8,6 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from perks.api.models import Scope
+from perks.commissions.models import CommissionState, EntryKind
+from perks.finance.models import BatchStatus
 from perks.i18n import EARLIEST_DAY, LATEST_DAY
 
 
@@ -266,9 +268,7 @@ class CounterOrder(Schema):
 
 
 class CommissionArgs(PeriodFilter):
-    state = fields.String(
-        validate=validate.OneOf(["pending", "earned", "payable", "paid", "voided", "on_hold"])
-    )
+    state = fields.String(validate=validate.OneOf([state.value for state in CommissionState]))
 
 
 class CommissionOut(Schema):
@@ -291,7 +291,7 @@ class CommissionPage(Schema):
 
 
 class LedgerArgs(PeriodFilter):
-    kind = fields.String(validate=validate.OneOf(["earn", "reversal", "adjustment", "payout"]))
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in EntryKind]))
 
 
 class LedgerEntryOut(Schema):
@@ -311,7 +311,7 @@ class LedgerPage(Schema):
 
 
 class PayoutArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(["draft", "approved", "paid", "cancelled"]))
+    status = fields.String(validate=validate.OneOf([status.value for status in BatchStatus]))
     from_date = day_filter("from", "cut-off from, inclusive")
     to_date = day_filter("to", "cut-off to, inclusive")
     person = fields.String(

@@ -509,6 +509,33 @@ def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     assert client.get("/api/v1/people/NV404", headers=bearer(secret)).status_code == 404
 
 
+def test_every_kind_state_and_status_the_models_know_is_a_filter(client: FlaskClient) -> None:
+    from perks.commissions.models import CommissionState, EntryKind, LedgerEntry
+    from perks.finance.models import BatchStatus
+
+    person = factories.UserFactory(employee_number="NV010")
+    withheld = LedgerEntry(
+        user_id=person.id,
+        kind=EntryKind.WITHHOLDING,
+        amount=-200_000,
+        currency="VND",
+        payout_batch_id=1,
+    )
+    db.session.add(withheld)
+    db.session.commit()
+    secret = service_token(Scope.COMMISSIONS_READ, Scope.PAYOUTS_READ)
+    found = client.get("/api/v1/ledger-entries?kind=withholding", headers=bearer(secret))
+    assert found.status_code == 200, found.get_json()
+    assert [entry["id"] for entry in found.get_json()["items"]] == [withheld.id]
+    for url, values in (
+        ("/api/v1/ledger-entries?kind=", EntryKind),
+        ("/api/v1/commissions?state=", CommissionState),
+        ("/api/v1/payout-batches?status=", BatchStatus),
+    ):
+        for value in values:
+            assert client.get(url + value.value, headers=bearer(secret)).status_code == 200
+
+
 def test_lists_are_paged_by_cursor(client: FlaskClient) -> None:
     for i in range(5):
         factories.UserFactory(employee_number=f"P{i}")
