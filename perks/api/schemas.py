@@ -240,31 +240,57 @@ class ClaimPage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class CounterClaim(Schema):
-    """A claim as the perk counter shows it."""
-
+class _ClaimAtCounter(Schema):
     reference = fields.String(required=True)
     perk = fields.String(required=True)
     person = fields.String(required=True)
     status = fields.String(required=True)
-    redeemable = fields.Boolean(required=True)
-    problem = fields.String(allow_none=True, required=True)
     used_at = UtcDateTime(allow_none=True, required=True)
     used_by = fields.String(allow_none=True, required=True)
 
 
-class CounterOrder(Schema):
-    """An order as the order counter shows it."""
-
+class _OrderAtCounter(Schema):
     number = fields.String(required=True)
     redemption_code = fields.String(allow_none=True, required=True)
     status = fields.String(required=True)
     customer = fields.String(required=True)
-    redeemable = fields.Boolean(required=True)
-    problem = fields.String(allow_none=True, required=True)
     redeemed_at = UtcDateTime(allow_none=True, required=True)
     redeemed_by = fields.String(allow_none=True, required=True)
     lines = fields.List(fields.Dict(), required=True)
+
+
+class _Verdict(Schema):
+    redeemable = fields.Boolean(
+        required=True, metadata={"description": "the code can be redeemed now"}
+    )
+    problem = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "why it cannot (already used: when and by whom); else null"},
+    )
+
+
+class _Redeemed(Schema):
+    redeemed = fields.Boolean(
+        required=True,
+        metadata={"description": "always true: this request redeemed the code (else 4xx)"},
+    )
+
+
+class CounterClaim(_ClaimAtCounter, _Verdict):
+    """A claim as the perk counter shows it: whether it can be used, else why."""
+
+
+class RedeemedClaim(_ClaimAtCounter, _Redeemed):
+    """A claim this request redeemed: when and by whom."""
+
+
+class CounterOrder(_OrderAtCounter, _Verdict):
+    """An order as the order counter shows it: whether it can be redeemed, else why."""
+
+
+class RedeemedOrder(_OrderAtCounter, _Redeemed):
+    """An order this request redeemed: when and by whom."""
 
 
 class CommissionArgs(PeriodFilter):

@@ -480,29 +480,35 @@ def _not_here(error: NotFound, code: str, here: str) -> NotFound:
     return NotFound(error.message, elsewhere={"message": other.message, "url": other.url})
 
 
-def _counter_claim(claim: Claim) -> dict[str, Any]:
-    problem = claim_service.why_not_usable(claim)
+def _verdict(problem: str | None, *, just_redeemed: bool) -> dict[str, Any]:
+    """What a till reads first: a look-up says whether the code can be used, else why; a
+    redemption that went through says so (``redeemed``), never "not redeemable"."""
+    if just_redeemed:
+        return {"redeemed": True}
+    return {"redeemable": problem is None, "problem": problem}
+
+
+def _counter_claim(claim: Claim, *, just_redeemed: bool = False) -> dict[str, Any]:
+    problem = None if just_redeemed else claim_service.why_not_usable(claim)
     return {
         "reference": claim.reference,
         "perk": claim.perk.localized("title"),
         "person": claim.user.name,
         "status": claim.status.value,
-        "redeemable": problem is None,
-        "problem": problem,
+        **_verdict(problem, just_redeemed=just_redeemed),
         "used_at": claim.used_at,
         "used_by": claim.used_by.name if claim.used_by else None,
     }
 
 
-def _counter_order(order: Order) -> dict[str, Any]:
-    problem = redemption.why_not_redeemable(order)
+def _counter_order(order: Order, *, just_redeemed: bool = False) -> dict[str, Any]:
+    problem = None if just_redeemed else redemption.why_not_redeemable(order)
     return {
         "number": order.number,
         "redemption_code": order.redemption_code,
         "status": order.status.value,
         "customer": order.customer_first_name,
-        "redeemable": problem is None,
-        "problem": problem,
+        **_verdict(problem, just_redeemed=just_redeemed),
         "redeemed_at": order.redeemed_at,
         "redeemed_by": order.redeemed_by.name if order.redeemed_by else None,
         "lines": [
@@ -536,15 +542,16 @@ def look_up_claim(code: str) -> dict[str, Any]:
 
 @bp.post("/counters/claims/<string:code>/redeem")
 @needs(Scope.REDEMPTIONS_WRITE)
-@bp.response(200, schemas.CounterClaim)
+@bp.response(200, schemas.RedeemedClaim)
 def redeem_claim(code: str) -> Response:
-    """Mark a claim used at the counter, in the token maker's name. Once: a second time
-    answers 409 with when and by whom (an ``Idempotency-Key`` replays the first answer)."""
+    """Mark a claim used at the counter, in the token maker's name: 200 is success
+    (``redeemed`` true, with when and by whom). Once: a second time answers 409 with when
+    and by whom (an ``Idempotency-Key`` replays the first answer)."""
 
     def write() -> Response:
         _find_claim(code)  # a code of another counter says so
         claim = claim_service.redeem_claim(code, token().user)
-        return _json_response(_counter_claim(claim), schemas.CounterClaim)
+        return _json_response(_counter_claim(claim, just_redeemed=True), schemas.RedeemedClaim)
 
     return idempotency.run_once(token(), "api.claim_redeemed", write, code=code[:64])
 
@@ -559,17 +566,20 @@ def look_up_order(code: str) -> dict[str, Any]:
 
 @bp.post("/counters/orders/<string:code>/redeem")
 @needs(Scope.REDEMPTIONS_WRITE)
-@bp.response(200, schemas.CounterOrder)
+@bp.response(200, schemas.RedeemedOrder)
 def redeem_order(code: str) -> Response:
-    """Mark an order redeemed at the counter, in the token maker's name. Once: a second time
-    answers 409 with when and by whom (an ``Idempotency-Key`` replays the first answer)."""
+    """Mark an order redeemed at the counter, in the token maker's name: 200 is success
+    (``redeemed`` true, with when and by whom). Once: a second time answers 409 with when
+    and by whom (an ``Idempotency-Key`` replays the first answer)."""
 
     def write() -> Response:
         _find_order(code)
         order = redemption.redeem_order(admin_queries.scanned_code(code), token().user)
         return _json_response(
-            _counter_order(admin_queries.order_for_redeemer(order.redemption_code)),
-            schemas.CounterOrder,
+            _counter_order(
+                admin_queries.order_for_redeemer(order.redemption_code), just_redeemed=True
+            ),
+            schemas.RedeemedOrder,
         )
 
     return idempotency.run_once(token(), "api.order_redeemed", write, code=code[:64])

@@ -217,7 +217,10 @@ def test_the_same_idempotency_key_twice_redeems_once(client: FlaskClient) -> Non
     assert first.status_code == second.status_code == 200
     assert second.headers["Idempotent-Replayed"] == "true"
     assert first.get_json() == second.get_json()
-    assert first.get_json()["redeemable"] is False
+    assert first.get_json()["redeemed"] is True  # success, never "not redeemable"
+    assert "redeemable" not in first.get_json()
+    assert "problem" not in first.get_json()
+    assert first.get_json()["redeemed_by"]
     redeemed = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "shop.order_redeemed")
     ).all()
@@ -343,7 +346,11 @@ def test_a_claim_looked_up_and_redeemed_answers_as_the_counter_page(client: Flas
     assert looked.get_json()["redeemable"] is True
     used = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=bearer(secret))
     assert used.status_code == 200
+    assert used.get_json()["redeemed"] is True
+    assert "redeemable" not in used.get_json()
+    assert "problem" not in used.get_json()
     assert used.get_json()["used_by"]
+    assert used.get_json()["status"] == "used"
     twice = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=bearer(secret))
     assert twice.status_code == 409
     assert "Already used" in twice.get_json()["detail"]
