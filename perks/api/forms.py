@@ -30,7 +30,8 @@ class CheckboxesField(SelectMultipleField):
 class TokenForm(Form):
     label = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     scopes = CheckboxesField(_l("Permissions"), validators=[DataRequired()])
-    expires_on = DayField(_l("Expires on"), validators=[DataRequired()])
+    #: the last day the token works, through its end (company time)
+    expires_on = DayField(_l("Last day it works"), validators=[DataRequired()])
     submit = SubmitField(_l("Create token"))
 
     def __init__(self, *args: object, personal: bool = False, **kwargs: object) -> None:

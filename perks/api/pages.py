@@ -37,6 +37,7 @@ def _tokens_page(
         revoke_form=ConfirmForm(),
         now=tokens.utcnow(),
         is_expired=tokens.is_expired,
+        last_day=tokens.last_day,
         maker_may_act=tokens.maker_may_act,
     ), status
 

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from perks.api.models import PERSONAL_SCOPES, ApiToken, Scope
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
-from perks.i18n import day_start
+from perks.i18n import company_date, company_today, day_start
 from perks.people.models import Role, User
 
 #: what every secret starts with, so that a leaked one is easy to recognise (secret scanners)
@@ -51,13 +51,15 @@ def secret_hash(secret: str) -> str:
 def _make(
     label: str, scopes: Iterable[str], expires_on: date, *, owner: User, personal: bool
 ) -> NewToken:
+    """A token that works through the whole of ``expires_on`` (company time), the last day,
+    at most ``MAX_DAYS`` after today."""
     label = label.strip()
     if not label or len(label) > 80:
         raise ValidationFailed(_("Give the token a name of at most 80 characters."))
     chosen = sorted({Scope(scope).value for scope in scopes})
     if not chosen:
         raise ValidationFailed(_("Choose at least one permission."))
-    today = utcnow().date()
+    today = company_today()
     if expires_on <= today or (expires_on - today).days > MAX_DAYS:
         raise ValidationFailed(
             _("The expiry date must be after today and within %(days)d days.", days=MAX_DAYS)
@@ -70,7 +72,8 @@ def _make(
         scopes=chosen,
         personal=personal,
         user_id=owner.id,
-        expires_at=day_start(expires_on),
+        # ``expires_on`` is the last day it works, to its end (the company's midnight)
+        expires_at=day_start(expires_on + timedelta(days=1)),
     )
     db.session.add(token)
     db.session.flush()
@@ -154,6 +157,11 @@ def revoke_token(token_id: int, *, actor: User) -> ApiToken:
             token.revoked_at = utcnow()
             audit.record("api.token_revoked", actor=actor, target=token, label=token.label)
         return token
+
+
+def last_day(token: ApiToken) -> date:
+    """The last company day the token works (it stops at the midnight ending it)."""
+    return company_date(token.expires_at - timedelta(microseconds=1))
 
 
 def maker_may_act(token: ApiToken) -> bool:

@@ -141,6 +141,28 @@ def test_a_service_token_stops_while_its_maker_is_no_longer_an_admin(
     assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
 
 
+def test_a_token_works_through_the_whole_of_its_last_day(client: FlaskClient) -> None:
+    from perks.errors import ValidationFailed
+    from perks.i18n import company_today, day_start
+
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    last = company_today() + timedelta(days=30)
+    made = tokens.create_service_token("Két", [Scope.PEOPLE_READ], last, actor=admin).token
+    assert tokens.is_live(made, day_start(last) + timedelta(hours=23, minutes=59))
+    assert not tokens.is_live(made, day_start(last + timedelta(days=1)))
+    assert tokens.last_day(made) == last
+
+    login(client, admin)
+    page = client.get("/admin/api-tokens", headers={"Accept-Language": "en"})
+    assert last.strftime("%d/%m/%Y") in page.get_data(as_text=True)
+    # At most 366 days from today (company days), and after today.
+    farthest = company_today() + timedelta(days=tokens.MAX_DAYS)
+    tokens.create_service_token("Xa", [Scope.PEOPLE_READ], farthest, actor=admin)
+    for day in (farthest + timedelta(days=1), company_today()):
+        with pytest.raises(ValidationFailed):
+            tokens.create_service_token("x", [Scope.PEOPLE_READ], day, actor=admin)
+
+
 def test_a_token_without_the_scope_gets_403_in_the_callers_language(client: FlaskClient) -> None:
     secret = service_token(Scope.PERKS_READ)
     english = client.get("/api/v1/people", headers=bearer(secret, **{"Accept-Language": "en"}))
