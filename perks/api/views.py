@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from perks import counters
@@ -34,7 +35,7 @@ from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.db import MAX_ID, transaction
-from perks.errors import NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
 from perks.i18n import company_today, day_start
@@ -328,6 +329,16 @@ def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[s
             _("Some records cannot be imported; see errors."),
             errors=_record_errors(error.details.get("errors") or [], records),  # type: ignore[arg-type]
         ) from error
+    except Conflict as error:
+        db.session.rollback()
+        if isinstance(error.__cause__, IntegrityError):  # the import's words speak of a file
+            raise Conflict(
+                _(
+                    "The directory changed while this batch was written (another batch sent "
+                    "at the same moment?). Nothing was written: send it again."
+                )
+            ) from error
+        raise
     except BaseException:
         db.session.rollback()
         raise

@@ -403,6 +403,9 @@ class _Table:
     ignored_columns: list[str] = field(default_factory=list)
     #: cells a row must have: a trailing delimiter on the header adds no required cell
     needed_cells: int = 0
+    #: the API's records, not a file: messages name a row by its record's index (its line
+    #: minus 2), never a line or the file
+    records: bool = False
 
 
 def _normalise_header(name: str) -> str:
@@ -469,7 +472,7 @@ def _read_table(text: str | Iterable[str], checked: Callable[[int], None] | None
 
 def _cells_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> _Table:
     """The table of rows already split into cells, read as ``_read_rows`` reads a file's."""
-    table = _Table()
+    table = _Table(records=True)
     _read_header(table, list(columns))
     if table.errors:
         return table
@@ -478,7 +481,8 @@ def _cells_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> _Tabl
         joined = "".join(cells)
         if "\x00" in joined:
             table.rows.clear()
-            table.errors[:] = [RowError(1, _("This is not a CSV file."))]
+            message = _("Record %(index)d holds a NUL character.", index=line - 2)
+            table.errors[:] = [RowError(line, message)]
             return table
         if not joined.strip():
             continue
@@ -1047,6 +1051,12 @@ class _Planner:
                 if email in first_email:
                     row.error(
                         _(
+                            "The e-mail %(email)s is already in record %(index)d.",
+                            email=email,
+                            index=first_email[email] - 2,
+                        )
+                        if self.table.records
+                        else _(
                             "The e-mail %(email)s is already on line %(line)d.",
                             email=email,
                             line=first_email[email],
@@ -1058,6 +1068,12 @@ class _Planner:
                 if number in first_number:
                     row.error(
                         _(
+                            "The employee number %(number)s is already in record %(index)d.",
+                            number=number,
+                            index=first_number[number] - 2,
+                        )
+                        if self.table.records
+                        else _(
                             "The employee number %(number)s is already on line %(line)d.",
                             number=number,
                             line=first_number[number],
@@ -1098,6 +1114,11 @@ class _Planner:
                 if row.target.id in first_target:
                     row.error(
                         _(
+                            "This is the same person as in record %(index)d.",
+                            index=first_target[row.target.id] - 2,
+                        )
+                        if self.table.records
+                        else _(
                             "This is the same person as on line %(line)d.",
                             line=first_target[row.target.id],
                         )
@@ -1125,6 +1146,11 @@ class _Planner:
             else:
                 row.error(
                     _(
+                        "The manager %(email)s is neither in this batch nor in the directory.",
+                        email=email,
+                    )
+                    if self.table.records
+                    else _(
                         "The manager %(email)s is neither in this file nor in the directory.",
                         email=email,
                     )

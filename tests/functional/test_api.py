@@ -492,6 +492,60 @@ def test_every_bad_record_is_named_with_its_reason_and_nothing_is_written(
     assert too_many.status_code == 422
 
 
+def test_a_batchs_problems_name_records_by_index_never_lines_of_a_file(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = service_token(Scope.PEOPLE_WRITE)
+    vi = {"Accept-Language": "vi"}
+
+    def problems(records: list[dict[str, Any]], **headers: str) -> list[dict[str, Any]]:
+        answer = client.post(
+            "/api/v1/people", headers=bearer(secret, **headers), json={"people": records}
+        )
+        assert answer.status_code == 400, answer.get_json()
+        errors: list[dict[str, Any]] = answer.get_json()["errors"]
+        return errors
+
+    records = people_records(3)
+    records[2]["employee_number"] = "NV000000"
+    records[1]["manager_email"] = "nobody@congty.example"
+    assert problems(records, **{"Accept-Language": "en"}) == [
+        {
+            "index": 1,
+            "employee_number": "NV000001",
+            "message": "The manager nobody@congty.example is neither in this batch nor in the "
+            "directory.",
+        },
+        {
+            "index": 2,
+            "employee_number": "NV000000",
+            "message": "The employee number NV000000 is already in record 0.",
+        },
+    ]
+    assert problems(records, **vi)[1]["message"] == "Mã nhân viên NV000000 đã có ở bản ghi 0."
+
+    records = people_records(3)
+    records[1]["name"] = "Nguyễn\x00An"
+    assert problems(records, **{"Accept-Language": "en"}) == [
+        {"index": 1, "employee_number": "NV000001", "message": "Record 1 holds a NUL character."}
+    ]
+
+    from sqlalchemy.exc import IntegrityError
+
+    from perks.people import imports as people_imports
+
+    def raced(*args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("INSERT INTO department", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(people_imports, "write_plan", raced)
+    answer = client.post(
+        "/api/v1/people", headers=bearer(secret, **vi), json={"people": people_records(2)}
+    )
+    assert answer.status_code == 409
+    assert "tệp" not in answer.get_json()["detail"]
+    assert "lô" in answer.get_json()["detail"]
+
+
 BAD_REQUESTS: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/api/v1/people?limit=0", None),
     ("GET", "/api/v1/people?limit=abc", None),

@@ -568,7 +568,7 @@ def test_rows_given_as_cells_are_checked_and_numbered_as_the_lines_of_a_file(app
     assert errors_on(from_cells) == {
         3: "“not an e-mail” is not a valid e-mail address. | The hire date “32/13/2020” is not"
         " a date: use YYYY-MM-DD or DD/MM/YYYY.",
-        4: "The e-mail an@congty.vn is already on line 2.",
+        4: "The e-mail an@congty.vn is already in record 0.",  # the API's records: no lines
     }
     with pytest.raises(ValidationFailed):
         imports.import_rows(columns, rows, actor=None, filename="API")
@@ -578,7 +578,7 @@ def test_rows_given_as_cells_are_checked_and_numbered_as_the_lines_of_a_file(app
     }
     assert errors_on(
         import_plan.plan_rows(columns, [["NV1", "a\x00@b.vn", "A", ""]], actor=None)
-    ) == {1: "This is not a CSV file."}
+    ) == {2: "Record 0 holds a NUL character."}
 
 
 def test_rows_given_as_cells_are_written_as_the_csv_import_writes_them_and_held_people_refreshed(
