@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -72,7 +73,7 @@ class RatingForm(Form):
         choices=[SelectChoice(n, "★" * n) for n in range(5, 0, -1)],
         validators=[InputRequired()],
     )
-    submit = SubmitField(_l("Rate"))
+    submit = SubmitField(lazy_pgettext("to rate an answer", "Rate"))
 
 
 class DeskForm(Form):

@@ -11,6 +11,7 @@ the receivers below, in the transaction that used the claim or redeemed the orde
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import force_locale, ngettext
@@ -84,7 +85,20 @@ def rateable_order(order_id: int, user: User) -> Order:
     return order
 
 
-def rate_claim(claim_id: int, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+#: told the private follow-up link's secret of the anonymous feedback item a low rating
+#: opened: the rater's only way back to HR's answer, shown once
+FollowUp = Callable[[str], None]
+
+
+def rate_claim(
+    claim_id: int,
+    user: User,
+    stars: int,
+    comment: str,
+    show_name: bool,
+    *,
+    follow_up: FollowUp | None = None,
+) -> Rating:
     """``user`` rates their used claim, once.
 
     Raises:
@@ -95,10 +109,18 @@ def rate_claim(claim_id: int, user: User, stars: int, comment: str, show_name: b
     with transaction():
         claim = rateable_claim(claim_id, user)
         rating = Rating(claim_id=claim.id, perk_id=claim.perk_id)
-        return _save(rating, user, stars, comment, show_name)
+        return _save(rating, user, stars, comment, show_name, follow_up)
 
 
-def rate_order(order_id: int, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+def rate_order(
+    order_id: int,
+    user: User,
+    stars: int,
+    comment: str,
+    show_name: bool,
+    *,
+    follow_up: FollowUp | None = None,
+) -> Rating:
     """``user`` rates their redeemed staff purchase, once.
 
     Raises:
@@ -109,7 +131,7 @@ def rate_order(order_id: int, user: User, stars: int, comment: str, show_name: b
     with transaction():
         order = rateable_order(order_id, user)
         rating = Rating(order_id=order.id, product_id=order.lines[0].product_id)
-        return _save(rating, user, stars, comment, show_name)
+        return _save(rating, user, stars, comment, show_name, follow_up)
 
 
 def set_published(rating_id: int, published: bool, by: User) -> Rating:
@@ -152,7 +174,14 @@ def _unused_rating_id() -> int:
             return candidate
 
 
-def _save(rating: Rating, user: User, stars: int, comment: str, show_name: bool) -> Rating:
+def _save(
+    rating: Rating,
+    user: User,
+    stars: int,
+    comment: str,
+    show_name: bool,
+    follow_up: FollowUp | None,
+) -> Rating:
     if stars not in STARS:
         raise ValidationFailed(_("Choose from 1 to 5 stars."))
     comment = comment.strip()
@@ -169,15 +198,18 @@ def _save(rating: Rating, user: User, stars: int, comment: str, show_name: bool)
     except IntegrityError as error:  # the same claim rated twice at the same time
         raise Conflict(_("You have already rated it. Thank you!")) from error
     if rating.stars <= LOW_STARS:
-        _open_feedback_for_low_rating(rating)
+        opened = _open_feedback_for_low_rating(rating)
+        if opened.follow_up_secret and follow_up is not None:
+            follow_up(opened.follow_up_secret)
     return rating
 
 
-def _open_feedback_for_low_rating(rating: Rating) -> None:
+def _open_feedback_for_low_rating(rating: Rating) -> items.OpenedItem:
     """A rating of 1 or 2 stars opens a feedback item to the owner of perks and products (HR,
     the feedback box's default owner), about the perk when it is one, in the rater's language:
-    in their name when they let their name show, else anonymously (their rating is all they
-    wanted to say; the answer is HR's to publish). Flushes only."""
+    in their name when they let their name show, else anonymously, with a private follow-up
+    link the rating page shows once (the item's answer reaches the rater only through it).
+    Flushes only."""
     rater = rating.user
     if rating.perk is not None:
         title = rating.perk.localized("title", rater.locale)
@@ -189,7 +221,7 @@ def _open_feedback_for_low_rating(rating: Rating) -> None:
             "%(num)d star for %(title)s", "%(num)d stars for %(title)s", rating.stars, title=title
         )
         no_comment = _("No comment.")
-    items.open_item(
+    return items.open_item(
         None,
         subject,
         rating.comment or no_comment,

@@ -25,6 +25,7 @@ from perks.feedback.ratings_forms import RatingForm
 from perks.feedback.ratings_models import Rating
 from perks.forms import ConfirmForm, page_arg, require_confirmation
 from perks.people.access import login_required, roles_required
+from perks.urls import absolute_url
 
 bp = Blueprint("ratings", __name__)
 
@@ -75,10 +76,14 @@ def claim_rating(claim: Claim) -> dict[str, Any]:
 
 
 def _rate(
-    find: Callable[[], str], save: Callable[[int, str, bool], object], back: str
+    find: Callable[[], str],
+    save: Callable[[int, str, bool, ratings.FollowUp], object],
+    back: str,
 ) -> Response | Page:
     """The rating form for what ``find`` names (it raises NotFound or Conflict: not rateable),
-    saved by ``save`` (stars, comment, show_name), then back to ``back``."""
+    saved by ``save`` (stars, comment, show_name, what to do with a follow-up link's secret),
+    then back to ``back``; or, after a low rating with the name hidden, the page with the
+    private link to HR's answer (shown once)."""
     try:
         subject = find()
     except Conflict as error:  # not used yet, or rated already
@@ -87,12 +92,19 @@ def _rate(
     form = RatingForm()
     error_message = None
     if form.validate_on_submit():
+        links: list[str] = []
         try:
-            save(form.stars.data, form.comment.data or "", not form.hide_name.data)
+            save(form.stars.data, form.comment.data or "", not form.hide_name.data, links.append)
         except (ValidationFailed, Conflict) as error:
             error_message = error.message
         else:
             flash(_("Thank you for your rating."), "success")
+            if links:  # shown once, in this answer: the database keeps only its hash
+                return render_template(
+                    "feedback/sent_anonymously.html",
+                    link=absolute_url("feedback.follow_up", secret=links[0]),
+                    from_rating=True,
+                )
             return redirect(back)
     page = render_template(
         "feedback/ratings/rate.html", form=form, subject=subject, back=back, error=error_message
@@ -106,8 +118,8 @@ def _rate(
 def rate_claim(claim_id: int) -> Response | Page:
     return _rate(
         lambda: ratings.rateable_claim(claim_id, current_user).perk.title,
-        lambda stars, comment, show_name: ratings.rate_claim(
-            claim_id, current_user, stars, comment, show_name
+        lambda stars, comment, show_name, follow_up: ratings.rate_claim(
+            claim_id, current_user, stars, comment, show_name, follow_up=follow_up
         ),
         url_for("catalog.my_claim", claim_id=claim_id),
     )
@@ -118,8 +130,8 @@ def rate_claim(claim_id: int) -> Response | Page:
 def rate_order(order_id: int) -> Response | Page:
     return _rate(
         lambda: ratings.rateable_order(order_id, current_user).lines[0].product.name,
-        lambda stars, comment, show_name: ratings.rate_order(
-            order_id, current_user, stars, comment, show_name
+        lambda stars, comment, show_name, follow_up: ratings.rate_order(
+            order_id, current_user, stars, comment, show_name, follow_up=follow_up
         ),
         url_for("catalog.my_perks"),
     )

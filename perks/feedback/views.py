@@ -39,6 +39,7 @@ from perks.forms import require_confirmation
 from perks.people.access import roles_required
 from perks.people.models import Role
 from perks.recognition.views import field_error
+from perks.urls import absolute_url
 
 bp = Blueprint("feedback", __name__)
 
@@ -80,7 +81,8 @@ def send() -> Response | Page:
             if opened.follow_up_secret:
                 # shown once, in this answer: the database keeps only its hash
                 return render_template(
-                    "feedback/sent_anonymously.html", secret=opened.follow_up_secret
+                    "feedback/sent_anonymously.html",
+                    link=absolute_url("feedback.follow_up", secret=opened.follow_up_secret),
                 )
             flash(_("Thank you: your feedback was sent."), "success")
             return redirect(url_for("feedback.mine_item", item_id=opened.item.id))

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from perks.catalog import claims
 from perks.extensions import db
-from perks.feedback import ratings
+from perks.feedback import items, ratings
+from perks.feedback.models import FeedbackItem
 from perks.feedback.ratings_models import Rating
 from perks.people.models import Role
 from tests import factories
@@ -25,15 +26,42 @@ def test_an_employee_rates_a_used_perk_from_my_perks(client, login_as):
     form = client.get(f"/my-perks/{claim.id}/rate")
     assert form.status_code == 200
     answer = client.post(
-        f"/my-perks/{claim.id}/rate", data={"stars": "2", "comment": "Cold", "hide_name": "y"}
+        f"/my-perks/{claim.id}/rate", data={"stars": "4", "comment": "Nice", "hide_name": "y"}
     )
     assert answer.status_code == 302
     rating = db.session.scalars(select(Rating)).one()
-    assert (rating.stars, rating.comment, rating.show_name) == (2, "Cold", False)
+    assert (rating.stars, rating.comment, rating.show_name) == (4, "Nice", False)
     assert f"/my-perks/{claim.id}/rate" not in client.get("/my-perks").get_data(as_text=True)
     assert 'data-testid="my-rating"' in client.get(f"/my-perks/{claim.id}").get_data(as_text=True)
     # a second try goes back to the claim, saying it is rated
     assert client.get(f"/my-perks/{claim.id}/rate").status_code == 302
+
+
+def test_a_low_rating_with_the_name_hidden_gives_the_rater_a_way_to_hrs_answer(
+    client, login_as, app
+):
+    """A 1 or 2 opens an anonymous item to HR; its private link, shown once, is the rater's
+    only way back to HR's answer (it used to be thrown away while HR read "the sender is
+    told")."""
+    person = login_as(Role.EMPLOYEE)
+    claim = used_claim(person)
+    answer = client.post(
+        f"/my-perks/{claim.id}/rate", data={"stars": "2", "comment": "Cold", "hide_name": "y"}
+    )
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    link = page.split('data-testid="follow-up-link">')[1].split("<")[0]
+    base = app.config["BASE_URL"].rstrip("/")
+    assert link.startswith(f"{base}/feedback/follow-up/")
+    item = db.session.scalars(select(FeedbackItem)).one()
+    assert item.anonymous
+    assert item.sender_id is None
+    hr = factories.UserFactory(roles={Role.HR})
+    items.acknowledge(item.id, hr)
+    items.answer(item.id, hr, "Chúng tôi sẽ đổi nhà cung cấp.")
+    followed = client.get(link.removeprefix(base))
+    assert followed.status_code == 200
+    assert "Chúng tôi sẽ đổi nhà cung cấp." in followed.get_data(as_text=True)
 
 
 def test_a_rating_without_stars_is_refused_on_the_form(client, login_as):
