@@ -308,6 +308,8 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     with time_machine.travel(submitted - timedelta(minutes=1), tick=False):
         form = client.get("/feedback/new")  # a request like any other (the session is seen)
     assert form.status_code == 200
+    # the sender is told before sending that an answer may be published with their words
+    assert 'data-testid="publish-note"' in form.get_data(as_text=True)
     before = _every_row()
     with time_machine.travel(submitted, tick=False):
         answer = client.post(
