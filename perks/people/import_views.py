@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, stream_with_context, url_for
+from flask import Blueprint, flash, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
 from perks import background
-from perks.errors import ValidationFailed
+from perks.errors import Conflict, ValidationFailed
 from perks.forms import ConfirmForm, require_confirmation
 from perks.people import imports
 from perks.people.access import roles_required
@@ -75,7 +75,14 @@ def review(import_id: int) -> tuple[str, int]:
 @hr_only
 def confirm(import_id: int) -> Response:
     require_confirmation()
-    job = imports.start_import(import_id, actor=current_user)
+    try:
+        job = imports.start_import(import_id, actor=current_user)
+    except Conflict as error:  # confirmed again (Back, then the button): show what it did
+        done = imports.import_job(imports.get_upload(import_id, actor=current_user))
+        if done is None:
+            raise
+        flash(error.message, "info")
+        job = done
     return redirect(url_for("background.job_page", token=job.token))
 
 

@@ -97,17 +97,23 @@ def test_upload_review_and_confirm_imports_the_file(client, login_as):
     assert "2 added, 0 updated, 0 unchanged" in followed.get_data(as_text=True)
 
 
-def test_confirming_twice_is_a_conflict_and_imports_once(client, login_as):
+def test_confirming_twice_imports_once_and_shows_the_first_import(client, login_as):
+    """Back, then the button again: the page of the import that ran, with a word, instead of
+    a bare 409 page."""
     login_as(Role.HR)
     location = review_url(upload(client, GOOD_CSV))
     stored = db.session.scalar(select(PeopleImport))
-    assert client.post(f"/people/import/{stored.id}/confirm").status_code == 302
+    first = client.post(f"/people/import/{stored.id}/confirm")
+    assert first.status_code == 302
     count = people_count()
 
     second = client.post(f"/people/import/{stored.id}/confirm")
 
-    assert second.status_code == 409
-    assert "already been imported" in second.get_data(as_text=True)
+    assert second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    shown = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "already been imported" in shown
+    assert "2 added, 0 updated, 0 unchanged" in shown
     assert people_count() == count
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert actions.count("people.import") == 1
