@@ -1,9 +1,12 @@
-"""The payroll file of a payout batch: what payroll pays with the wages.
+"""The payroll file of a payout batch: every line it pays, whoever pays it.
 
 One row per person and currency (batch reference, employee id, name, e-mail, amount in the
-currency's major unit, currency), as CSV or XLSX, for a batch that is approved or paid; text
-cells are neutralised against formula injection (``perks.finance.tabular``). Each file written
-is audited.
+currency's major unit, currency; then who pays it, ``payroll`` with the wages or ``bank`` by
+transfer, the tax withheld and the net), as CSV or XLSX, for a batch that is approved or paid.
+The amount is the gross; the tax withheld and the net are those recorded when the batch was
+paid, or those of a payment today (``perks.finance.payfiles``, whose two files split the same
+lines by who pays them). Columns are only ever added at the end. Text cells are neutralised
+against formula injection (``perks.finance.tabular``). Each file written is audited.
 """
 
 from __future__ import annotations
@@ -12,45 +15,52 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict
-from perks.extensions import db
-from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
+from perks.finance.models import BatchStatus, PayoutBatch
+from perks.finance.payfiles import KINDS, batch_rows
 from perks.finance.queries import get_batch
 from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
 from perks.money import minor_unit_exponent
 from perks.people.models import User
 
-PAYROLL_HEADER = ("batch_reference", "employee_id", "employee_name", "email", "amount", "currency")
+PAYROLL_HEADER = (
+    "batch_reference",
+    "employee_id",
+    "employee_name",
+    "email",
+    "amount",
+    "currency",
+    "paid_by",
+    "tax_withheld",
+    "net",
+)
 #: the cells of the payroll file that may hold free text
 PAYROLL_TEXT_COLUMNS = (1, 2, 3)
 
 
 def _payroll_rows(batch: PayoutBatch) -> Iterator[list[Any]]:
-    for line in _included_lines_with_people(batch.id):
-        person = line.user
+    split = batch_rows(batch)
+    rows = sorted(
+        ((kind, row) for kind in KINDS for row in split[kind]),
+        key=lambda pair: (pair[1].person.name, pair[1].line.currency, pair[1].line.id),
+    )
+    for kind, row in rows:
+        person, line, figures = row.person, row.line, row.figures
+        exponent = minor_unit_exponent(line.currency)
         yield [
             batch.reference,
             person.employee_number or "",
             person.name,
             person.email,
-            amount_text(line.amount, minor_unit_exponent(line.currency)),
+            amount_text(line.amount, exponent),
             line.currency,
+            kind,
+            amount_text(figures.withheld.amount, exponent),
+            amount_text(figures.net.amount, exponent),
         ]
-
-
-def _included_lines_with_people(batch_id: int) -> list[PayoutLine]:
-    return list(
-        db.session.scalars(
-            select(PayoutLine)
-            .join(User, User.id == PayoutLine.user_id)
-            .where(PayoutLine.batch_id == batch_id, PayoutLine.status == LineStatus.INCLUDED)
-            .order_by(User.name, PayoutLine.currency, PayoutLine.id)
-        ).unique()
-    )
 
 
 def _exportable(batch_id: int) -> PayoutBatch:
@@ -61,8 +71,8 @@ def _exportable(batch_id: int) -> PayoutBatch:
 
 
 def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: User) -> str:
-    """Write the batch's payroll file (one row per person and currency: batch reference,
-    employee id, name, e-mail, amount in the major unit, currency) into ``target``; audited.
+    """Write the batch's payroll file (one row per person and currency: ``PAYROLL_HEADER``)
+    into ``target``; audited.
     Returns the file's name.
 
     Raises:
@@ -82,7 +92,7 @@ def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: U
             target,
             sheet_name="Payroll",
             header=PAYROLL_HEADER,
-            widths=[20, 14, 28, 30, 16, 9],
+            widths=[20, 14, 28, 30, 16, 9, 10, 16, 16],
             title=f"Payout {batch.reference}",
         )
         workbook.write_rows(rows)

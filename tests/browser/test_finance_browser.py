@@ -89,7 +89,7 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     second.get_by_test_id("approve-batch").click()
     expect(second.get_by_test_id("batch-status")).to_have_text("Approved")
 
-    # A downloads the payroll file: one row per person, amounts in đồng.
+    # A downloads every line: one row per person, amounts in đồng, who pays it, tax and net.
     page.reload()
     expect(page.get_by_test_id("batch-status")).to_have_text("Approved")
     with page.expect_download() as download_info:
@@ -100,8 +100,28 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
         rows = list(csv.reader(payroll))
     assert rows[0] == list(PAYROLL_HEADER)
     assert rows[1:] == [
-        [reference, "NV-0042", "Phạm Thu Trang", trang_email, "540000", "VND"],
-        [reference, "NV-0107", "Trần Minh Khoa", khoa_email, "75000", "VND"],
+        [
+            reference,
+            "NV-0042",
+            "Phạm Thu Trang",
+            trang_email,
+            "540000",
+            "VND",
+            "payroll",
+            "0",
+            "540000",
+        ],
+        [
+            reference,
+            "NV-0107",
+            "Trần Minh Khoa",
+            khoa_email,
+            "75000",
+            "VND",
+            "payroll",
+            "0",
+            "75000",
+        ],
     ]
 
     # Payroll has run: A marks the batch paid with the run's reference.

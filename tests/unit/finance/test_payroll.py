@@ -13,6 +13,7 @@ from perks.errors import Conflict
 from perks.extensions import db
 from perks.finance import payouts, payroll
 from perks.i18n import company_today
+from perks.people.models import EmploymentType
 from tests import factories
 from tests.unit.finance.helpers import finance_person, payable_order
 
@@ -28,6 +29,10 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
     an = factories.UserFactory(name="=Nguyễn An", employee_number="E-001")
     payable_order(an)
     payable_order(an, factories.ProductFactory(price_amount=1250, currency="USD"))
+    binh = factories.UserFactory(
+        name="Đối Tác Bình", employee_number="P-7", employment_type=EmploymentType.PARTNER
+    )
+    payable_order(binh, factories.ProductFactory(price_amount=30_000_000))
     drafter, approver = finance_person(), finance_person()
     batch = payouts.draft_batch(company_today(), actor=drafter)
     with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
@@ -40,11 +45,44 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == list(payroll.PAYROLL_HEADER)
+    # an employee is paid with the wages (payroll taxes it); a partner by transfer, net of the
+    # 10 % withheld from 2,000,000 đồng
     assert sorted(rows[1:]) == [
-        [batch.reference, "E-001", "'=Nguyễn An", an.email, "1.25", "USD"],
-        [batch.reference, "E-001", "'=Nguyễn An", an.email, "240000", "VND"],
+        [
+            batch.reference,
+            "E-001",
+            "'=Nguyễn An",
+            an.email,
+            "1.25",
+            "USD",
+            "payroll",
+            "0.00",
+            "1.25",
+        ],
+        [
+            batch.reference,
+            "E-001",
+            "'=Nguyễn An",
+            an.email,
+            "240000",
+            "VND",
+            "payroll",
+            "0",
+            "240000",
+        ],
+        [
+            batch.reference,
+            "P-7",
+            "Đối Tác Bình",
+            binh.email,
+            "3000000",
+            "VND",
+            "bank",
+            "300000",
+            "2700000",
+        ],
     ]
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "finance.payout_exported")
     ).one()
-    assert event.details == {"reference": batch.reference, "format": "csv", "rows": 2}
+    assert event.details == {"reference": batch.reference, "format": "csv", "rows": 3}
