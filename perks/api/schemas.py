@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from perks.api.models import Scope
 from perks.commissions.models import CommissionState, EntryKind
+from perks.commissions.tax import Treatment
 from perks.finance.models import BatchStatus
 from perks.i18n import EARLIEST_DAY, LATEST_DAY
 
@@ -349,10 +350,32 @@ class PayoutArgs(PageArgs):
 class PayoutLineOut(Schema):
     person = fields.String(allow_none=True, required=True)
     email = fields.String(required=True)
-    amount = fields.Integer(required=True, metadata={"description": "minor units"})
+    amount = fields.Integer(required=True, metadata={"description": "gross, minor units"})
     currency = fields.String(required=True)
     status = fields.String(required=True)
     entry_count = fields.Integer(required=True)
+    tax_treatment = fields.String(
+        allow_none=True,
+        required=True,
+        validate=validate.OneOf([treatment.value for treatment in Treatment]),
+        metadata={
+            "description": "how the payment was taxed (``salary``: with the wages by payroll; "
+            "the others: by bank transfer); null until the batch is paid, as tax is assessed "
+            "on the payment day"
+        },
+    )
+    tax_withheld = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "minor units; null until the batch is paid"},
+    )
+    net = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "amount − tax_withheld, what the person receives; null until paid"
+        },
+    )
 
 
 class PayoutBatchOut(Schema):

@@ -667,9 +667,21 @@ def _batch_out(batch: PayoutBatch, person: User | None) -> dict[str, Any]:
                 "currency": line.currency,
                 "status": line.status.value,
                 "entry_count": line.entry_count,
+                **_tax_of(line),
             }
             for line in lines
         ],
+    }
+
+
+def _tax_of(line: PayoutLine) -> dict[str, Any]:
+    """A paid line's tax as recorded; nothing before (assessed on the payment day)."""
+    if not line.tax_treatment:
+        return {"tax_treatment": None, "tax_withheld": None, "net": None}
+    return {
+        "tax_treatment": line.tax_treatment,
+        "tax_withheld": line.withheld_amount,
+        "net": line.amount - line.withheld_amount,
     }
 
 

@@ -766,3 +766,44 @@ def test_a_database_that_does_not_answer_is_a_503_problem(
     answer = client.get("/api/v1/people", headers={"Accept-Language": "vi"})
     assert answer.status_code == 503
     assert answer.mimetype == "application/problem+json"
+
+
+def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClient) -> None:
+    """Payroll reading the API pays the net: a transfer's tax is withheld on the payment day
+    (before it, nothing is decided and the fields are null)."""
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from perks.people.models import EmploymentType
+    from tests.unit.finance.helpers import finance_person, payable_order, withholding_rates
+
+    factories.CommissionRuleFactory()  # 10 % of every line
+    an = factories.UserFactory(employee_number="NV-1")
+    binh = factories.UserFactory(employee_number="DT-2", employment_type=EmploymentType.PARTNER)
+    payable_order(an)
+    payable_order(binh, factories.ProductFactory(price_amount=30_000_000))
+    drafter, approver = finance_person(), finance_person()
+    withholding_rates(drafter)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    secret = service_token(Scope.PAYOUTS_READ)
+    url = f"/api/v1/payout-batches/{batch.reference}"
+
+    def lines() -> dict[str, tuple[Any, ...]]:
+        answer = client.get(url, headers=bearer(secret))
+        assert answer.status_code == 200
+        return {
+            line["person"]: (
+                line["amount"],
+                line["tax_treatment"],
+                line["tax_withheld"],
+                line["net"],
+            )
+            for line in answer.get_json()["lines"]
+        }
+
+    assert lines() == {"NV-1": (240_000, None, None, None), "DT-2": (3_000_000, None, None, None)}
+    payouts.mark_batch_paid(batch.id, "LUONG-12", actor=drafter)
+    assert lines() == {
+        "NV-1": (240_000, "salary", 0, 240_000),
+        "DT-2": (3_000_000, "withheld", 300_000, 2_700_000),
+    }

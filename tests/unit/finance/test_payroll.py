@@ -15,7 +15,7 @@ from perks.finance import payouts, payroll
 from perks.i18n import company_today
 from perks.people.models import EmploymentType
 from tests import factories
-from tests.unit.finance.helpers import finance_person, payable_order
+from tests.unit.finance.helpers import finance_person, payable_order, withholding_rates
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -34,6 +34,7 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
     )
     payable_order(binh, factories.ProductFactory(price_amount=30_000_000))
     drafter, approver = finance_person(), finance_person()
+    withholding_rates(drafter)
     batch = payouts.draft_batch(company_today(), actor=drafter)
     with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
         payroll.payroll_file(batch.id, "csv", target, actor=drafter)
