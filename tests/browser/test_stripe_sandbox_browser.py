@@ -61,3 +61,34 @@ def test_a_customer_is_declined_then_pays_and_a_developer_refunds(
     expect(page.get_by_role("alert")).to_contain_text("Refund")
     expect(page.get_by_test_id(f"payment-{intent}")).to_contain_text("₫500,000")
     screenshots(page, "stripe-sandbox-control")
+
+
+def test_the_checkout_page_fits_a_phone_in_vietnamese(page: Page, live_sandbox: LiveSandbox):
+    """At 390 px the order summary's Vietnamese headings and amounts in đồng scrolled the page
+    sideways (394 px)."""
+    client = stripe.StripeClient(DEFAULT_SECRET_KEY, base_addresses={"api": live_sandbox.url})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "locale": "vi",
+            "line_items": [
+                {
+                    "quantity": 12,
+                    "price_data": {
+                        "currency": "vnd",
+                        "unit_amount": 24_800_000,
+                        "product_data": {"name": "Nghỉ dưỡng Phú Quốc 3 ngày 2 đêm"},
+                    },
+                }
+            ],
+            "success_url": f"{live_sandbox.app_url}/shop/",
+            "cancel_url": f"{live_sandbox.app_url}/shop/",
+        }
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(session.url)
+
+    expect(page.get_by_test_id("line-items")).to_contain_text("297.600.000")
+    expect(page.get_by_text("12 × 24.800.000")).to_be_visible()  # instead of two columns
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
