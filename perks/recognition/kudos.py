@@ -17,12 +17,13 @@ catalog refuses, nothing is paid.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from perks import audit
 from perks.catalog.claims import grant_claim
@@ -32,6 +33,7 @@ from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
+from perks.people.services import person_matches
 from perks.recognition import points, services
 from perks.recognition.models import SETTINGS_ROW_ID, RecognitionSettings
 from perks.recognition.points_models import (
@@ -213,12 +215,79 @@ def update_points_settings(data: PointsSettingsData, *, actor: User) -> services
 # --- kudos ----------------------------------------------------------------------------------
 
 
-def colleagues(person: User) -> list[User]:
-    """The active people ``person`` may give kudos to (everyone else), by name."""
-    return list(
-        db.session.scalars(
-            select(User).where(User.active.is_(True), User.id != person.id).order_by(User.name)
+#: how many colleagues the kudos form lists when a search matches several
+COLLEAGUES_SHOWN = 8
+#: a colleague as the kudos form shows them back (``person_label``): "Name <e-mail>"
+_LABELLED = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*$")
+
+
+def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User:
+    """The active colleague of ``giver`` (not ``giver``) the kudos form names: ``chosen_id``
+    when it is one of the colleagues ``text`` matches (or ``text`` is empty: that person,
+    whom ``give_kudos`` checks), else the one
+    colleague whose e-mail or employee number is ``text`` exactly, or "Name <e-mail>" as the
+    form shows a colleague back, or the only one whose name, e-mail or employee number
+    contains ``text``, accents and case aside. At most three statements, whatever the size
+    of the company.
+
+    Raises:
+        ValidationFailed (field ``colleague``): nothing typed nor chosen; nobody matches; or
+            several colleagues match (``details["candidates"]``: the first
+            ``COLLEAGUES_SHOWN`` of them by name, department loaded; ``details["more"]``:
+            whether more matched).
+    """
+    text = " ".join(text.split())
+    if not text:
+        chosen = db.session.get(User, chosen_id) if chosen_id is not None else None
+        if chosen is not None:
+            return chosen  # ``give_kudos`` refuses oneself and leavers with its reasons
+        raise ValidationFailed(
+            str(_l("Choose a colleague: type part of their name, then pick them.")),
+            field="colleague",
         )
+    colleague = (User.active.is_(True), User.id != giver.id)
+    labelled = _LABELLED.search(text)
+    exact_text = (labelled.group(1) if labelled else text).lower()
+    exact = db.session.scalars(
+        select(User)
+        .where(
+            *colleague,
+            or_(
+                func.lower(User.email) == exact_text,
+                func.lower(func.coalesce(User.employee_number, "")) == exact_text,
+            ),
+        )
+        .limit(2)
+    ).all()
+    if len(exact) == 1:
+        return exact[0]
+    matches = db.session.scalars(
+        select(User)
+        .where(*colleague, person_matches(text))
+        .order_by(User.name, User.id)
+        .limit(COLLEAGUES_SHOWN + 1)
+    ).all()
+    for match in matches:
+        if match.id == chosen_id:
+            return match
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ValidationFailed(
+            str(
+                _l(
+                    "None of your colleagues matches “%(text)s”: type part of a name, an e-mail "
+                    "or an employee number.",
+                    text=text,
+                )
+            ),
+            field="colleague",
+        )
+    raise ValidationFailed(
+        str(_l("Several colleagues match “%(text)s”: choose one below.", text=text)),
+        field="colleague",
+        candidates=list(matches[:COLLEAGUES_SHOWN]),
+        more=len(matches) > COLLEAGUES_SHOWN,
     )
 
 

@@ -6,12 +6,21 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from perks.forms import Form
 from perks.people.models import Role, User
+from perks.people.services import person_label
 from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData
 from perks.recognition.points_models import MAX_KUDOS_MESSAGE, CompanyValue
 from perks.recognition.services import Settings
@@ -21,7 +30,16 @@ ROLE_FIELD = "role_"
 
 
 class KudosForm(Form):
-    recipient = SelectField(_l("Colleague"), coerce=int, validators=[InputRequired()])
+    colleague = StringField(
+        _l("Colleague"),
+        validators=[Length(max=200)],
+        description=_l("Type part of their name, their e-mail or employee number."),
+        render_kw={"type": "search", "autocomplete": "off", "enterkeyhint": "search"},
+    )
+    #: the colleague picked among those a search matched (offered by ``offer_colleagues``)
+    recipient = RadioField(
+        _l("Which colleague?"), coerce=int, validators=[Optional()], validate_choice=False
+    )
     points = IntegerField(
         _l("Points"), validators=[InputRequired(), NumberRange(1, MAX_POINTS_SETTING)]
     )
@@ -34,9 +52,30 @@ class KudosForm(Form):
     )
     submit = SubmitField(_l("Give kudos"))
 
-    def set_choices(self, colleagues: Sequence[User], values: Sequence[CompanyValue]) -> None:
-        self.recipient.choices = [SelectChoice(p.id, p.name) for p in colleagues]
+    def set_choices(self, values: Sequence[CompanyValue]) -> None:
+        self.recipient.choices = []
         self.value.choices = [SelectChoice(v.id, v.name) for v in values]
+
+    #: more colleagues matched than ``recipient`` lists
+    more_colleagues = False
+
+    def offer_colleagues(self, colleagues: Sequence[User], *, more: bool = False) -> None:
+        """List the colleagues a search matched, each with their department and e-mail so
+        that namesakes can be told apart; none is preselected."""
+        self.recipient.choices = [(p.id, colleague_label(p)) for p in colleagues]
+        self.recipient.data = None
+        self.more_colleagues = more
+
+    def show_colleague(self, colleague: User) -> None:
+        """Show the colleague found back in the search field, as it finds them again."""
+        self.colleague.data = person_label(colleague)
+        self.recipient.data = None
+
+
+def colleague_label(person: User) -> str:
+    """ "Name · Department · e-mail": what tells namesakes apart."""
+    parts = [person.name, person.department.name if person.department else "", person.email]
+    return " · ".join(part for part in parts if part)
 
 
 class ValueForm(Form):

@@ -17,7 +17,7 @@ from perks.errors import Conflict, NotEligible, ValidationFailed
 from perks.forms import ConfirmForm, require_confirmation
 from perks.i18n import company_today
 from perks.people.access import roles_required
-from perks.people.models import Role
+from perks.people.models import Role, User
 from perks.recognition import kudos, points, services
 from perks.recognition.points_forms import KudosForm, PointsSettingsForm, ValueForm
 from perks.recognition.points_models import CompanyValue
@@ -49,31 +49,44 @@ def mine() -> str:
 @roles_required()
 def give() -> Response | Page:
     form = KudosForm()
-    form.set_choices(kudos.colleagues(current_user), kudos.values(active_only=True))
-    if form.validate_on_submit():
+    form.set_choices(kudos.values(active_only=True))
+    if form.is_submitted():
+        valid = form.validate()
         try:
-            given = kudos.give_kudos(
-                current_user,
-                int(form.recipient.data),
-                int(form.points.data or 0),
-                int(form.value.data),
-                form.message.data or "",
-                today=company_today(),
+            # the colleague is found even when another field is wrong, so that the page
+            # comes back with them named rather than asking again
+            colleague = kudos.find_colleague(
+                current_user, form.colleague.data or "", form.recipient.data
             )
+            form.show_colleague(colleague)
+            if valid:
+                given = kudos.give_kudos(
+                    current_user,
+                    colleague.id,
+                    int(form.points.data or 0),
+                    int(form.value.data),
+                    form.message.data or "",
+                    today=company_today(),
+                )
+                flash(
+                    _(
+                        "You gave %(name)s %(points)d points.",
+                        name=given.recipient.name,
+                        points=given.points,
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".mine"), 303)
         except ValidationFailed as error:
-            field_error(form, error)
+            form.offer_colleagues(
+                error.detail_items("candidates", User), more=bool(error.details.get("more"))
+            )
+            if error.details.get("field") == "recipient":
+                form.colleague.errors = [*form.colleague.errors, error.message]
+            else:
+                field_error(form, error)
         except Conflict as error:
             form.form_errors.append(error.message)
-        else:
-            flash(
-                _(
-                    "You gave %(name)s %(points)d points.",
-                    name=given.recipient.name,
-                    points=given.points,
-                ),
-                "success",
-            )
-            return redirect(url_for(".mine"), 303)
     status = 400 if form.is_submitted() else 200
     page = render_template(
         "points/give.html",

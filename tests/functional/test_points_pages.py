@@ -9,11 +9,11 @@ from sqlalchemy import select
 from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.i18n import company_today
-from perks.people.models import Role
+from perks.people.models import Role, User
 from perks.recognition import kudos, points, services
 from perks.recognition.models import GiftProgramme, Occasion
 from perks.recognition.points_models import CompanyValue
-from tests.factories import CompanyValueFactory, PerkFactory, UserFactory
+from tests.factories import CompanyValueFactory, DepartmentFactory, PerkFactory, UserFactory
 
 
 def test_a_person_gives_kudos_from_the_form(client, login_as):
@@ -22,11 +22,10 @@ def test_a_person_gives_kudos_from_the_form(client, login_as):
     value = CompanyValueFactory(name_en="Teamwork")
 
     page = client.get("/kudos/new").get_data(as_text=True)
-    assert "Trần Thị Đồng" in page
     assert "Teamwork" in page
     assert me.name not in page.split('data-testid="kudos-form"')[1]  # not to oneself
 
-    form = {"recipient": colleague.id, "points": "20", "value": value.id, "message": "Cảm ơn!"}
+    form = {"colleague": "tran thi dong", "points": "20", "value": value.id, "message": "Cảm ơn!"}
     response = client.post("/kudos/new", data=form)
     assert response.status_code == 303
     assert points.received_balance(colleague.id) == 20
@@ -36,6 +35,101 @@ def test_a_person_gives_kudos_from_the_form(client, login_as):
     assert "80 points left" in too_many.get_data(as_text=True)
     over_pair = client.post("/kudos/new", data={**form, "points": "31"})
     assert "you can give Trần Thị Đồng 30 more" in over_pair.get_data(as_text=True)
+
+
+def test_the_kudos_form_lists_nobody_until_a_colleague_is_searched(client, login_as):
+    login_as(Role.EMPLOYEE, locale="en")
+    UserFactory(name="Trần Thị Đồng")
+    CompanyValueFactory(name_en="Teamwork")
+
+    page = client.get("/kudos/new").get_data(as_text=True)
+
+    assert "Trần Thị Đồng" not in page  # no list of the whole company, nobody preselected
+    assert 'name="colleague"' in page
+    assert 'type="radio"' not in page
+    assert "selected" not in page.split('name="value"')[0]
+
+
+def test_namesakes_are_told_apart_by_department_and_nobody_is_chosen_for_the_giver(
+    client, login_as
+):
+    login_as(Role.EMPLOYEE, locale="en")
+    sales, support = DepartmentFactory(name="Kinh doanh"), DepartmentFactory(name="Hỗ trợ")
+    first = UserFactory(name="Nguyễn Văn An", department=sales, email="an.kd@example.com")
+    second = UserFactory(name="Nguyễn Văn An", department=support, email="an.ht@example.com")
+    value = CompanyValueFactory()
+    form = {"colleague": "NGUYEN VAN AN", "points": "5", "value": value.id, "message": "Cảm ơn!"}
+
+    several = client.post("/kudos/new", data=form)
+
+    assert several.status_code == 400
+    page = several.get_data(as_text=True)
+    assert "Several colleagues match “NGUYEN VAN AN”: choose one below." in page
+    choices = page.split('data-testid="colleague-choices"')[1]
+    assert "Nguyễn Văn An · Kinh doanh · an.kd@example.com" in choices
+    assert "Nguyễn Văn An · Hỗ trợ · an.ht@example.com" in choices
+    assert "checked" not in choices
+    assert points.received_balance(first.id) == points.received_balance(second.id) == 0
+
+    chosen = client.post("/kudos/new", data={**form, "recipient": second.id})
+
+    assert chosen.status_code == 303
+    assert points.received_balance(second.id) == 5
+    assert points.received_balance(first.id) == 0
+
+
+def test_the_kudos_form_says_in_the_readers_language_when_nobody_matches(client, login_as):
+    login_as(Role.EMPLOYEE, locale="vi")
+    value = CompanyValueFactory()
+    form = {"colleague": "Không Ai Cả", "points": "5", "value": value.id, "message": "Cảm ơn!"}
+
+    nobody = client.post("/kudos/new", data=form).get_data(as_text=True)
+    empty = client.post("/kudos/new", data={**form, "colleague": ""}).get_data(as_text=True)
+
+    assert "Không đồng nghiệp nào khớp với “Không Ai Cả”" in nobody
+    assert "Hãy chọn một đồng nghiệp: gõ một phần tên rồi chọn người đó." in empty
+
+
+def test_kudos_search_lists_a_few_and_finds_by_email_and_never_oneself(client, login_as):
+    me = login_as(Role.EMPLOYEE, locale="en", name="Lê Thị Mai")
+    for n in range(kudos.COLLEAGUES_SHOWN + 2):
+        UserFactory(name=f"Lê Thị Mai {n:02d}", email=f"mai{n:02d}@example.com")
+    UserFactory(name="Lê Thị Mai Rời", active=False)
+    value = CompanyValueFactory()
+    form = {"colleague": "le thi mai", "points": "5", "value": value.id, "message": "Cảm ơn!"}
+
+    page = client.post("/kudos/new", data=form).get_data(as_text=True)
+
+    choices = page.split('data-testid="colleague-choices"')[1]
+    assert choices.count('type="radio"') == kudos.COLLEAGUES_SHOWN
+    assert 'data-testid="more-colleagues"' in choices
+    assert me.email not in choices
+    assert "Rời" not in choices
+
+    by_email = client.post("/kudos/new", data={**form, "colleague": "MAI03@example.com"})
+    assert by_email.status_code == 303
+    assert (
+        points.received_balance(
+            db.session.scalar(select(User.id).where(User.email == "mai03@example.com"))
+        )
+        == 5
+    )
+
+
+def test_the_kudos_form_names_the_colleague_back_when_another_field_is_wrong(client, login_as):
+    login_as(Role.EMPLOYEE, locale="en")
+    UserFactory(name="Trần Thị Đồng", email="dong@example.com")
+    value = CompanyValueFactory()
+    form = {"colleague": "đồng", "points": "5", "value": value.id, "message": ""}
+
+    page = client.post("/kudos/new", data=form).get_data(as_text=True)
+
+    assert 'value="Trần Thị Đồng &lt;dong@example.com&gt;"' in page
+    again = client.post(
+        "/kudos/new",
+        data={**form, "colleague": "Trần Thị Đồng <dong@example.com>", "message": "Cảm ơn!"},
+    )
+    assert again.status_code == 303
 
 
 def test_my_points_shows_only_my_own_balances_and_history(client, login_as):
