@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as default_field
 from datetime import date, timedelta
+from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, select
@@ -105,6 +106,16 @@ class PersonalDate:
     occasion: Occasion
     on: date
     years: int | None = None
+
+
+@dataclass(frozen=True)
+class CelebrationDay:
+    """One day's birthdays and work anniversaries as a page lists them: the first ``shown``,
+    and how many ``more`` there are that day."""
+
+    on: date
+    shown: list[PersonalDate]
+    more: int = 0
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -267,6 +278,20 @@ def celebrations(today: date, days: int) -> list[PersonalDate]:
         for item in personal_dates(today, days)
         if not item.person.hide_personal_dates and item.person.public_celebration
     ]
+
+
+def by_day(
+    items: Sequence[PersonalDate], *, per_day: int, whole_day: date | None = None
+) -> list[CelebrationDay]:
+    """``items`` (soonest first) grouped by day, at most ``per_day`` listed a day but on
+    ``whole_day`` (every one of that day), so that a company of thousands lists a bounded
+    page. Raises nothing."""
+    days: list[CelebrationDay] = []
+    for on, group in groupby(sorted(items, key=lambda item: item.on), key=lambda item: item.on):
+        that_day = list(group)
+        shown = that_day if on == whole_day else that_day[:per_day]
+        days.append(CelebrationDay(on, shown, len(that_day) - len(shown)))
+    return days
 
 
 # --- HR's changes ---------------------------------------------------------------------------

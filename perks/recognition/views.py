@@ -11,6 +11,8 @@ Views turn forms into plain data and call one service; the services audit.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -44,6 +46,9 @@ Page = str | tuple[str, int]
 
 #: how far ahead HR's page lists birthdays and work anniversaries
 PERSONAL_WINDOW_DAYS = 30
+#: how many of a day's birthdays and work anniversaries the company calendar lists (the rest
+#: behind a link to that day)
+CELEBRATIONS_PER_DAY = 4
 
 hr_only = roles_required(Role.HR)
 managers_only = roles_required(Role.MANAGER)
@@ -62,17 +67,29 @@ def field_error(form: Form, error: ValidationFailed) -> None:
         form.form_errors.append(error.message)
 
 
+def _day_arg() -> date | None:
+    """The day the query string names (``?day=``, ISO); None when missing or not a day."""
+    try:
+        return date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return None
+
+
 @bp.get("/occasions")
 @roles_required()
 def calendar() -> str:
     """The company's active occasions, soonest first, and colleagues' birthdays and work
-    anniversaries but those hidden (read-only, for everyone)."""
+    anniversaries but those hidden, by day, a few a day but on the day the query string
+    names (``?day=2026-12-24``: all of that day's) (read-only, for everyone)."""
     today = company_today()
+    celebrations = services.celebrations(today, PERSONAL_WINDOW_DAYS)
     return render_template(
         "recognition/calendar.html",
         items=services.upcoming(today),
         settings=services.current_settings(),
-        celebrations=services.celebrations(today, PERSONAL_WINDOW_DAYS),
+        celebration_days=services.by_day(
+            celebrations, per_day=CELEBRATIONS_PER_DAY, whole_day=_day_arg()
+        ),
         window_days=PERSONAL_WINDOW_DAYS,
         language=_language(),
     )
@@ -95,7 +112,8 @@ def wall_page() -> str:
         "recognition/wall.html",
         form=form,
         page=page,
-        celebrations=celebrations,
+        celebrations=celebrations[: wall.CELEBRATIONS_SHOWN],
+        more_celebrations=len(celebrations[wall.CELEBRATIONS_SHOWN :]),
         window_days=wall.CELEBRATION_DAYS,
     )
 

@@ -36,6 +36,8 @@ from perks.recognition.points_models import Kudos
 PER_PAGE = 20
 #: the days of birthdays and work anniversaries shown, today included
 CELEBRATION_DAYS = 7
+#: how many of those the wall lists before the kudos (the rest: on the company calendar)
+CELEBRATIONS_SHOWN = 6
 
 M = TypeVar("M", Kudos, Nomination)
 

@@ -3,7 +3,7 @@ refused with a 400 and its reason, every change audited."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from perks.i18n import company_today
 from perks.people.models import Role
 from perks.recognition import lunar, services
 from perks.recognition.models import Occasion, OccasionKind
+from perks.recognition.views import CELEBRATIONS_PER_DAY
 from tests.factories import UserFactory
 
 
@@ -148,3 +149,26 @@ def test_hr_sees_birthdays_coming_up(client, login_as):
     assert "Phạm Thu Hà" in page
     assert 'data-testid="hidden-from-colleagues"' in page
     assert "Phạm Thu Hà" not in client.get("/occasions").get_data(as_text=True)
+
+
+def test_the_company_calendar_lists_a_few_celebrations_a_day_and_the_rest_of_a_day_on_demand(
+    client, login_as
+):
+    hr = login_as(Role.HR, locale="en")
+    services.add_vietnamese_calendar(actor=hr)
+    today = company_today()
+    crowded = today + timedelta(days=2)
+    for n in range(CELEBRATIONS_PER_DAY + 6):
+        UserFactory(name=f"Sinh Nhật {n:02d}", birth_month=crowded.month, birth_day=crowded.day)
+    UserFactory(name="Hôm Nay", birth_month=today.month, birth_day=today.day)
+
+    page = client.get("/occasions").get_data(as_text=True)
+
+    assert page.count('data-testid="celebration"') == CELEBRATIONS_PER_DAY + 1
+    assert "Hôm Nay" in page
+    assert page.count('data-testid="celebration-day"') == 2
+    assert "and 6 more colleagues to celebrate this day" in page
+    whole_day = client.get(f"/occasions?day={crowded.isoformat()}").get_data(as_text=True)
+    assert whole_day.count('data-testid="celebration"') == CELEBRATIONS_PER_DAY + 6 + 1
+    assert "Sinh Nhật 09" in whole_day
+    assert client.get("/occasions?day=not-a-day").status_code == 200

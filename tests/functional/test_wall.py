@@ -17,7 +17,7 @@ from perks.recognition.awards import AwardData
 from perks.recognition.models import Nomination
 from perks.recognition.points_models import CompanyValue, Kudos
 from tests.factories import CompanyValueFactory, DepartmentFactory, UserFactory
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 
 
 @pytest.fixture
@@ -220,3 +220,36 @@ def test_home_links_to_the_wall(client):
     html = client.get("/").get_data(as_text=True)
     assert 'data-testid="home-wall-link"' in html
     assert 'href="/wall"' in html
+
+
+def test_the_wall_lists_a_few_celebrations_and_links_to_the_rest(client, hr):
+    occasions.add_vietnamese_calendar(actor=hr)
+    today = company_today()
+    for n in range(wall.CELEBRATIONS_SHOWN + 4):
+        UserFactory(name=f"Sinh Nhật {n:02d}", birth_month=today.month, birth_day=today.day)
+
+    html = _wall(client, UserFactory(locale="vi"))
+
+    assert html.count('data-testid="wall-celebration"') == wall.CELEBRATIONS_SHOWN
+    assert "và 4 người nữa trên lịch công ty" in html
+    assert 'href="/occasions#celebrations"' in html
+
+
+def test_the_walls_statements_do_not_grow_with_the_celebrations(client, hr):
+    occasions.add_vietnamese_calendar(actor=hr)
+    today = company_today()
+    viewer = UserFactory(locale="en")
+    login(client, viewer)
+
+    def statements_with(people: int) -> int:
+        for _ in range(people):
+            UserFactory(
+                birth_month=today.month, birth_day=today.day, department=DepartmentFactory()
+            )
+        db.session.commit()
+        with counting_statements() as statements:
+            assert client.get("/wall").status_code == 200
+            assert client.get("/occasions").status_code == 200
+        return len(statements)
+
+    assert statements_with(3) == statements_with(30)
