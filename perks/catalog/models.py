@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from perks.db import Base, BilingualMixin, TimestampMixin
+from perks.db import Base, BilingualMixin, TimestampMixin, utcnow
 from perks.i18n import LabelledEnum
 
 if TYPE_CHECKING:
@@ -292,6 +292,17 @@ class Draw(TimestampMixin, Base):
     def waits_for_public_value(self) -> bool:
         """Entries are frozen and the draw cannot be made until HR enters the public value."""
         return self.status is DrawStatus.CLOSED and self.public_value is None
+
+    @property
+    def shown_status(self) -> DrawStatus:
+        """The status pages show: closed as soon as the entries' closing time has passed
+        (entries are refused from then on), before the scheduled run freezes them."""
+        close = self.entries_close_at
+        if close.tzinfo is None:  # SQLite returns naive datetimes; every stored time is UTC
+            close = close.replace(tzinfo=UTC)
+        if self.status is DrawStatus.OPEN and utcnow() >= close:
+            return DrawStatus.CLOSED
+        return self.status
 
 
 class DrawEntry(Base):

@@ -593,3 +593,40 @@ def test_perk_images_are_served_for_published_perks_only(app, client, login_as):
     assert client.get(f"/perks/{draft.id}/image").status_code == 404
     assert client.get(f"/perks/{draft.id}/image/{names[1]}").status_code == 404
     assert client.get(f"/perks/{without.id}/image").status_code == 404
+
+
+def test_a_draw_says_its_winners_are_the_first_in_the_draws_order_not_the_entries(client, login_as):
+    login_as(Role.EMPLOYEE, locale="en")
+    draw_id = draw_perk(seats=2).id
+
+    page = text_of(client.get(f"/draws/{draw_id}"))
+    assert (
+        "The first 2 entries in the order the draw gives (not the order people entered in) "
+        "win seats" in page
+    )
+    assert "every line ends with a line break, the last one too" in page
+    client.post("/language", data={"locale": "vi"})
+    page = text_of(client.get(f"/draws/{draw_id}"))
+    assert "2 lượt đứng đầu theo thứ tự do bốc thăm xếp (không phải thứ tự đăng ký)" in page
+    assert "kể cả dòng cuối" in page
+
+
+def test_once_entries_close_the_draw_pages_say_so_before_the_freeze(client, login_as):
+    login_as(Role.HR, locale="en")
+    draw = draw_perk(entries_close_at=datetime.now(UTC) + timedelta(hours=1))
+    draw_id, perk_id = draw.id, draw.perk.id
+    assert client.post(f"/perks/{perk_id}/enter").status_code == 302
+    with force_locale("en"):
+        value_day = format_date(draw.public_value_date)
+
+    mine = text_of(client.get("/my-perks"))
+    assert f"drawn once the public value of {value_day} is known" in mine
+    assert "Open for entries" in text_of(client.get(f"/draws/{draw_id}"))
+
+    draw.entries_close_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()  # closed; the scheduled run has not frozen the entries yet
+
+    public = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    assert 'data-testid="draw-status">Entries closed<' in public
+    admin = client.get(f"/admin/perks/{perk_id}/draw").get_data(as_text=True)
+    assert 'data-testid="draw-status-label">Entries closed<' in admin
