@@ -108,6 +108,23 @@ def _day_text(day: date, pattern: str, locale: str) -> str:
     return dates.format_date(day, pattern, locale=locale)
 
 
+#: how a month reads in each language ("Tháng 12/2026", "December 2026")
+MONTH_PATTERNS = {"vi": "'Tháng' M/y", "en": "MMMM y"}
+
+
+def format_month(value: str | None) -> str:
+    """A month kept as "2026-12" in the reader's language ("Tháng 12/2026", "December
+    2026"); anything else as it is. Raises nothing."""
+    if not value:
+        return ""
+    try:
+        first = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        return value
+    language = _language()
+    return _day_text(first, MONTH_PATTERNS[language], DATE_LOCALES[language])
+
+
 def format_moment(value: datetime | None, format: str = "short") -> str:
     """A moment in the reader's language and the company's time zone, day first, 24-hour.
     A naive moment is UTC (as the database keeps them)."""

@@ -8,7 +8,7 @@ from werkzeug.local import LocalProxy
 
 from perks import glossary
 from perks.branding.services import current_brand
-from perks.i18n import format_day, format_moment, format_number
+from perks.i18n import format_day, format_moment, format_month, format_number
 
 
 def money_filter(value: object, locale: str | None = None) -> str:
@@ -24,6 +24,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["date"] = format_day
     app.jinja_env.filters["datetime"] = format_moment
+    app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["decimalformat"] = format_number  # Flask-Babel's, remembered
 
     @app.context_processor

@@ -18,7 +18,7 @@ catalog refuses, nothing is paid.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,11 +35,12 @@ from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.people.services import person_matches
 from perks.recognition import points, services
-from perks.recognition.models import SETTINGS_ROW_ID, RecognitionSettings
+from perks.recognition.models import SETTINGS_ROW_ID, Award, Nomination, RecognitionSettings
 from perks.recognition.points_models import (
     MAX_KUDOS_MESSAGE,
     CompanyValue,
     Kudos,
+    PointsEntry,
     PointsEntryKind,
 )
 from perks.urls import absolute_url
@@ -422,6 +423,37 @@ def kudos_of(user_id: int, kudos_ids: list[int]) -> dict[int, Kudos]:
         return {}
     found = db.session.scalars(select(Kudos).where(Kudos.id.in_(kudos_ids)))
     return {k.id: k for k in found if user_id in (k.giver_id, k.recipient_id)}
+
+
+@dataclass(frozen=True)
+class HistorySubjects:
+    """What a person's points history names beside the kudos: the perk of each reward (by
+    claim id) and the award of each award (by nomination id)."""
+
+    rewards: dict[int, Perk]
+    awards: dict[int, Award]
+
+
+def history_subjects(user_id: int, entries: Sequence[PointsEntry]) -> HistorySubjects:
+    """The rewards' perks and the awards ``user_id``'s ``entries`` name, theirs alone (one
+    statement each, whatever the history's length). Raises nothing."""
+    claim_ids = [e.claim_id for e in entries if e.claim_id]
+    nomination_ids = [e.nomination_id for e in entries if e.nomination_id]
+    rewards: dict[int, Perk] = {}
+    if claim_ids:
+        claims = db.session.scalars(
+            select(Claim).where(Claim.id.in_(claim_ids), Claim.user_id == user_id)
+        )
+        rewards = {claim.id: claim.perk for claim in claims}
+    awards: dict[int, Award] = {}
+    if nomination_ids:
+        nominations = db.session.scalars(
+            select(Nomination).where(
+                Nomination.id.in_(nomination_ids), Nomination.nominee_id == user_id
+            )
+        )
+        awards = {nomination.id: nomination.award for nomination in nominations}
+    return HistorySubjects(rewards, awards)
 
 
 # --- rewards --------------------------------------------------------------------------------

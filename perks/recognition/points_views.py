@@ -41,6 +41,7 @@ def mine() -> str:
         balances=points.balances(current_user, today),
         entries=entries,
         kudos=kudos.kudos_of(current_user.id, [e.kudos_id for e in entries if e.kudos_id]),
+        subjects=kudos.history_subjects(current_user.id, entries),
         month=points.month_of(today),
     )
 

@@ -4,13 +4,15 @@ settings and values, a programme of points from HR's form, and the navigation's 
 
 from __future__ import annotations
 
+from babel.dates import format_date
 from sqlalchemy import select
 
 from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.i18n import company_today
 from perks.people.models import Role, User
-from perks.recognition import kudos, points, services
+from perks.recognition import awards, kudos, points, services
+from perks.recognition.awards import AwardData
 from perks.recognition.models import GiftProgramme, Occasion
 from perks.recognition.points_models import CompanyValue
 from tests.factories import CompanyValueFactory, DepartmentFactory, PerkFactory, UserFactory
@@ -289,3 +291,35 @@ def test_verify_points_agrees_then_names_a_forged_entry(runner):
     forged = runner.invoke(args=["perks", "verify-points"])
     assert forged.exit_code == 1
     assert f"person {colleague.id}: received entries sum to 50" in forged.output
+
+
+def test_my_points_history_names_the_month_the_reward_and_the_award_in_my_language(
+    client, login_as
+):
+    hr = UserFactory(roles={Role.HR})
+    manager = UserFactory(roles={Role.MANAGER})
+    me = login_as(Role.EMPLOYEE, locale="en", manager=manager)
+    today = company_today()
+    kudos.give_kudos(me, UserFactory().id, 5, CompanyValueFactory().id, "Cảm ơn!", today=today)
+    kudos.give_kudos(UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=today)
+    reward = PerkFactory(points_price=40, title_vi="Cà phê cả nhóm", title_en="Team coffee")
+    kudos.spend_points(reward.id, me, today=today)
+    award = awards.create_award(
+        AwardData("Sáng kiến của quý", "Idea of the quarter", "Mô tả", "Description", None, 10),
+        actor=hr,
+    )
+    nominated = awards.nominate(award.id, me.id, "Lý do", actor=manager)
+    awards.approve(nominated.id, actor=hr)
+
+    page = client.get("/points").get_data(as_text=True)
+
+    month_en = format_date(today, "MMMM y", locale="en_GB")
+    assert f'data-testid="points-month">{month_en}<' in page
+    assert f"{today:%Y-%m}" not in page.split('data-testid="points-history"')[1]
+    assert 'data-testid="points-reward">Team coffee<' in page
+    assert 'data-testid="points-award">Idea of the quarter<' in page
+    client.post("/language", data={"locale": "vi"})
+    page = client.get("/points").get_data(as_text=True)
+    assert f'data-testid="points-month">Tháng {today.month}/{today.year}<' in page
+    assert 'data-testid="points-reward">Cà phê cả nhóm<' in page
+    assert 'data-testid="points-award">Sáng kiến của quý<' in page
