@@ -80,3 +80,39 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
     assert not any(person.name in results for person in people)
     trend = client.get("/manage/surveys").get_data(as_text=True)
     assert f'data-testid="enps-{survey.id}">20<' in trend
+
+
+def test_a_scales_ends_say_what_they_mean_in_the_readers_language(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+    client.post(
+        "/manage/surveys/new",
+        data={"title_vi": "Khảo sát quý", "title_en": "Quarterly survey", "min_tenure_days": "0"},
+    )
+    survey = db.session.scalars(select(Survey)).one()
+    for kind, vi, en in (("nps", "Giới thiệu?", "Recommend us?"), ("scale", "Bữa trưa?", "Lunch?")):
+        added = client.post(
+            f"/manage/surveys/{survey.id}/questions",
+            data={"kind": kind, "text_vi": vi, "text_en": en},
+        )
+        assert added.status_code == 303
+    assert client.post(f"/manage/surveys/{survey.id}/open").status_code == 303
+    db.session.refresh(survey)
+    nps, scale = (q.id for q in survey.questions)
+    client.post("/logout")
+    login(client, UserFactory(locale="en"))
+
+    page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+
+    nps_part = page.split(f'data-testid="question-{nps}"')[1].split("</fieldset>")[0]
+    scale_part = page.split(f'data-testid="question-{scale}"')[1].split("</fieldset>")[0]
+    assert "0 = not at all likely" in nps_part
+    assert "10 = extremely likely" in nps_part
+    assert "1 = very poor" in scale_part
+    assert "5 = very good" in scale_part
+    client.post("/language", data={"locale": "vi"})
+    page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert "0 = hoàn toàn không" in page
+    assert "10 = chắc chắn có" in page
+    assert "1 = rất kém" in page
+    assert "5 = rất tốt" in page
