@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    Field,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData
 from perks.feedback.surveys_models import QuestionKind, Survey
@@ -76,9 +85,25 @@ class QuestionForm(Form):
     )
     submit = SubmitField(_l("Add the question"))
 
+    @staticmethod
+    def _lines(text: str | None) -> list[str]:
+        return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+    def validate_options_en(self, field: Field) -> None:
+        """Raises ValidationError: the two lists of options are not as long as each other."""
+        vi, en = self._lines(self.options_vi.data), self._lines(field.data)
+        if vi and en and len(vi) != len(en):
+            raise ValidationError(
+                _(
+                    "%(vi)d options in Vietnamese but %(en)d in English: give each option in "
+                    "both languages, one a line, in the same order.",
+                    vi=len(vi),
+                    en=len(en),
+                )
+            )
+
     def data_for_service(self) -> QuestionData:
-        vi = [line.strip() for line in (self.options_vi.data or "").splitlines() if line.strip()]
-        en = [line.strip() for line in (self.options_en.data or "").splitlines() if line.strip()]
+        vi, en = self._lines(self.options_vi.data), self._lines(self.options_en.data)
         width = max(len(vi), len(en))
         vi += [""] * (width - len(vi))
         en += [""] * (width - len(en))

@@ -26,6 +26,19 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
         data={"kind": "single", "text_vi": "Chọn", "text_en": "Pick", "options_vi": "Một"},
     )
     assert refused.status_code == 400
+    uneven = client.post(
+        f"/manage/surveys/{survey.id}/questions",
+        data={
+            "kind": "single",
+            "text_vi": "Chọn",
+            "text_en": "Pick",
+            "options_vi": "Một\nHai\nBa",
+            "options_en": "One\nTwo",
+        },
+    )
+    assert uneven.status_code == 400
+    # the counts differ (both languages were written)
+    assert "3 options in Vietnamese but 2 in English" in uneven.get_data(as_text=True)
     assert (
         client.post(
             f"/manage/surveys/{survey.id}/questions",
