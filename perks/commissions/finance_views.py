@@ -154,12 +154,12 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
         form.rate.data = "0"
     currency = rule.currency or "VND"
     form.flat.data = (
-        format_money(Money(rule.flat_amount, currency), "en").replace("\xa0", " ")
+        format_money(Money(rule.flat_amount, currency)).replace("\xa0", " ")
         if rule.flat_amount is not None
         else ""
     )
     form.cap.data = (
-        format_money(Money(rule.cap_amount, currency), "en").replace("\xa0", " ")
+        format_money(Money(rule.cap_amount, currency)).replace("\xa0", " ")
         if rule.cap_amount is not None
         else ""
     )
@@ -180,17 +180,18 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
 
 
 def _tier_line(rule: CommissionRule, tier: object) -> str:
-    """A tier as the form's text ("10 = 3", "50,000,000 = 3")."""
+    """A tier as the form's text, amounts as the reader writes them ("10 = 3",
+    "50.000.000 ₫ = 3" in Vietnamese, "₫50,000,000 = 3" in English)."""
     currency = rule.currency or "VND"
     threshold = getattr(tier, "threshold", 0)
     if rule.tier_measure is TierMeasure.AMOUNT:
-        left = format_money(Money(threshold, currency), "en").replace("\xa0", " ")
+        left = format_money(Money(threshold, currency)).replace("\xa0", " ")
     else:
         left = str(threshold)
     if rule.kind is RuleKind.PERCENT:
         right = queries.percent_text(getattr(tier, "rate_bps", 0) or 0).rstrip("%") or "0"
     else:
-        right = format_money(Money(getattr(tier, "flat_amount", 0) or 0, currency), "en")
+        right = format_money(Money(getattr(tier, "flat_amount", 0) or 0, currency))
         right = right.replace("\xa0", " ")
     return f"{left} = {right}"
 

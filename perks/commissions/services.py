@@ -227,10 +227,16 @@ def _apply(rule: CommissionRule, data: RuleData) -> None:
     rule.department_id = data.department_id
     rule.group_id = data.group_id
     rule.tier_measure = data.tier_measure
-    rule.tiers = [
-        CommissionTier(threshold=t.threshold, rate_bps=t.rate_bps, flat_amount=t.flat_amount)
-        for t in data.tiers
-    ]
+    # A tier that keeps its threshold is changed in place: replaced, its new row would be
+    # written before the old one is deleted, and the (rule, threshold) key would refuse it.
+    kept = {tier.threshold: tier for tier in rule.tiers}
+    tiers = []
+    for wanted in data.tiers:
+        tier = kept.pop(wanted.threshold, None) or CommissionTier(threshold=wanted.threshold)
+        tier.rate_bps = wanted.rate_bps
+        tier.flat_amount = wanted.flat_amount
+        tiers.append(tier)
+    rule.tiers = tiers
 
 
 def _audit_details(data: RuleData) -> dict[str, object]:

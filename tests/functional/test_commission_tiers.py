@@ -195,6 +195,31 @@ def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):
     assert "The line that reaches a threshold is the first at the new tier" in rules_page
     edit = client.get(f"/finance/commission-rules/{rule.id}/revise").get_data(as_text=True)
     assert "20,000,000 = 4" in edit
+    # Changed before anyone earned by it, it is edited in place: tiers that keep their
+    # threshold are changed, not replaced (a new row beside the old one broke the
+    # (rule, threshold) key: a 500).
+    kept = form | {"rate": "3,5", "tiers": "50.000.000 = 6\n20.000.000 = 4\n90.000.000 = 7"}
+    assert client.post(f"/finance/commission-rules/{rule.id}/revise", data=kept).status_code == 302
+    db.session.expire_all()
+    rule = db.session.get(CommissionRule, rule.id)
+    assert (rule.version, rule.rate_bps) == (1, 350)
+    assert [(t.threshold, t.rate_bps) for t in rule.tiers] == [
+        (20_000_000, 400),
+        (50_000_000, 600),
+        (90_000_000, 700),
+    ]
+    fewer = form | {"tiers": "20.000.000 = 4"}
+    assert client.post(f"/finance/commission-rules/{rule.id}/revise", data=fewer).status_code == 302
+    db.session.expire_all()
+    rule = db.session.get(CommissionRule, rule.id)
+    assert [(t.threshold, t.rate_bps) for t in rule.tiers] == [(20_000_000, 400)]
+    # the form is filled as the reader writes amounts, and reads back the same
+    finance.locale = "vi"
+    db.session.commit()
+    vietnamese = client.get(f"/finance/commission-rules/{rule.id}/revise").get_data(as_text=True)
+    assert "20.000.000 ₫ = 4" in vietnamese
+    finance.locale = "en"
+    db.session.commit()
     for tiers, message in [
         ("10 = 5", None),
         ("abc", "Write each tier as a threshold"),
