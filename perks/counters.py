@@ -5,7 +5,8 @@ A redeemer has two counters: perk claims (``/redeem``, the catalog) and shop ord
 below the shop and may not import it (ARCHITECTURE.md). So each capability registers its
 counter here, in ``perks.register_receivers()``, with a function that tells whether a code
 is one of its own; a counter that does not know a code asks ``elsewhere`` which other
-counter does, and the page links there with the code filled in.
+counter does, and the page links there with the code filled in (or, for what a counter's
+customers hold that is not a code, such as an order's number, says what it is).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class Counter:
     message: LazyString
     #: the link to this counter ("Open it at the order counter")
     link_text: LazyString
+    #: what to tell a redeemer who typed something this counter's customers hold that is
+    #: not a code (an order's number); None for anything else. Reads only, never raises.
+    explain: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,4 +66,7 @@ def elsewhere(code: str, *, here: str) -> Elsewhere | None:
                 str(counter.link_text),
                 url_for(counter.endpoint, code=found),
             )
+        note = counter.explain(code) if counter.explain else None
+        if note:
+            return Elsewhere(note, str(counter.link_text), url_for(counter.endpoint))
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -22,6 +23,7 @@ from perks import audit
 from perks.catalog import eligibility
 from perks.catalog.events import claim_used
 from perks.catalog.models import (
+    REFERENCE_LENGTH,
     Allocation,
     Claim,
     ClaimStatus,
@@ -316,17 +318,20 @@ def find_claim_by_code(code: str) -> Claim:
     text = code.strip().upper()
     if not text:
         raise NotFound(_("Enter or scan a code."))
-    claim = db.session.scalar(select(Claim).where(Claim.reference == text))
+    # Typed with spaces, without its dashes, in any case: "pk 7hx4 m2qd", "PK7HX4M2QD".
+    compact = "".join(text.split()).replace("-", "")
+    reference = (
+        f"PK-{compact[2:6]}-{compact[6:]}"
+        if len(compact) == REFERENCE_LENGTH and compact.startswith("PK")
+        else text
+    )
+    claim = db.session.scalar(select(Claim).where(Claim.reference == reference))
     if claim is not None:
         return claim
-    # Pool codes are unique within a perk only: two partners may use the same code.
-    matches = list(
-        db.session.scalars(
-            select(Claim)
-            .join(PerkCode, PerkCode.claim_id == Claim.id)
-            .where(func.upper(PerkCode.code) == text)
-            .limit(2)
-        )
+    # Pool codes are unique within a perk only: two partners may use the same code. As
+    # typed first; else spaces and dashes aside ("hl00031sv" for "HL-00031-SV").
+    matches = _claims_with_pool_code(func.upper(PerkCode.code), text) or _claims_with_pool_code(
+        func.upper(func.replace(func.replace(PerkCode.code, "-", ""), " ", "")), compact
     )
     if not matches:
         raise NotFound(_("No claim has the code %(code)s.", code=code.strip()))
@@ -339,6 +344,18 @@ def find_claim_by_code(code: str) -> Claim:
             )
         )
     return matches[0]
+
+
+def _claims_with_pool_code(column: Any, text: str) -> list[Claim]:
+    """At most two claims handed a pool code that reads ``text`` as ``column`` reads it."""
+    return list(
+        db.session.scalars(
+            select(Claim)
+            .join(PerkCode, PerkCode.claim_id == Claim.id)
+            .where(column == text)
+            .limit(2)
+        )
+    )
 
 
 def claim_code_of(code: str) -> str | None:

@@ -110,6 +110,10 @@ class EntryOutcome(LabelledEnum):
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
+#: "PK" and a reference's 8 characters, without its dashes
+REFERENCE_LENGTH = 10
+
+
 def new_reference() -> str:
     """A claim reference such as ``PK-7HX4-M2QD`` (about 40 bits of randomness)."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))

@@ -138,9 +138,15 @@ def new_order_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+#: "PK" and the 8 characters of an order's number, without its dash
+ORDER_NUMBER_LENGTH = 10
+
+
 def new_order_number() -> str:
     """The number people quote ("PK-7Q3M9X2A"): random, so it reveals no sales volume."""
-    return "PK-" + "".join(secrets.choice(REDEMPTION_CODE_ALPHABET) for _ in range(8))
+    return "PK-" + "".join(
+        secrets.choice(REDEMPTION_CODE_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH - 2)
+    )
 
 
 class OrderStatus(LabelledEnum):

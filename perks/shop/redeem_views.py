@@ -44,6 +44,7 @@ COUNTER = counters.Counter(
     recognise=admin_queries.redemption_code_of,
     message=_l("This is the code of a shop order, not of a perk claim."),
     link_text=_l("Redeem it at the order counter"),
+    explain=redemption.order_number_note,
 )
 
 

@@ -18,21 +18,45 @@ from perks.extensions import db
 from perks.i18n import format_moment
 from perks.people.models import User
 from perks.shop.events import order_redeemed
-from perks.shop.models import Order, OrderStatus, RedemptionMode
+from perks.shop.models import ORDER_NUMBER_LENGTH, Order, OrderStatus, RedemptionMode
+
+
+def _compact(code: str) -> str:
+    """A code as typed ("568s dwty-q8") as it is stored ("568SDWTYQ8")."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def order_number_note(code: str) -> str | None:
+    """What to tell a redeemer who typed an order's *number* (its heading, "PK-QRRQ7Q6Z"),
+    not its code; None when ``code`` is no order's number."""
+    text = _compact(code)
+    if not (text.startswith("PK") and len(text) == ORDER_NUMBER_LENGTH):
+        return None
+    number = f"PK-{text[2:]}"
+    if db.session.scalar(select(Order.id).where(Order.number == number)) is None:
+        return None
+    return _(
+        "%(number)s is the number of a shop order, not its code: the code is under the number "
+        "on the customer's order page and in their e-mail (or scan its QR code).",
+        number=number,
+    )
 
 
 def find_order_by_code(code: str) -> Order:
-    """The order a redemption code (typed in any case, or scanned) points at.
+    """The order a redemption code (typed in any case, with or without spaces and dashes,
+    or scanned) points at.
 
     Raises:
-        NotFound: no order has this code.
+        NotFound: no order has this code (the message says so when it is an order's number).
     """
-    text = "".join(code.split()).upper()
+    text = _compact(code)
     if not text:
         raise NotFound(_("Enter or scan a code."))
     order = db.session.scalar(select(Order).where(Order.redemption_code == text))
     if order is None:
-        raise NotFound(_("No order has the code %(code)s.", code=code.strip()))
+        raise NotFound(
+            order_number_note(code) or _("No order has the code %(code)s.", code=code.strip())
+        )
     return order
 
 

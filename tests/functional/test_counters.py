@@ -105,3 +105,45 @@ def test_the_counters_send_each_other_in_vietnamese(client, login_as, vietnamese
     at_orders = text_of(client.get(f"/redeem-order?code={claim.reference}"))
     assert vietnamese("This is the code of a perk claim, not of a shop order.") in at_orders
     assert vietnamese("Check it at the perk counter") in at_orders
+
+
+def test_codes_are_found_as_redeemers_type_them(client, login_as):
+    """Spaces, dashes and case aside, at both counters (the perk counter took a reference
+    only with its dashes, and a partner's code only as printed)."""
+    perk = factories.PerkFactory(title_en="Buffet", code_mode=CodeMode.POOL, codes=["HL-00031-SV"])
+    claim = claims.claim_perk(perk.id, factories.UserFactory())
+    order = paid_order()
+    login_as(Role.REDEEMER, locale="en")
+    bare = claim.reference.replace("-", "")
+
+    for typed in (
+        bare,
+        bare.lower(),
+        " ".join(claim.reference.split("-")),
+        "hl00031sv",
+        "HL 00031 SV",
+    ):
+        response = client.get("/redeem", query_string={"code": typed})
+        assert response.status_code == 200, typed
+        assert 'data-testid="redeem-use"' in response.get_data(as_text=True)
+    dashed = f"{order.redemption_code[:4]}-{order.redemption_code[4:]}".lower()
+    response = client.get("/redeem-order", query_string={"code": dashed})
+    assert response.status_code == 200
+    assert 'data-testid="mark-redeemed"' in response.get_data(as_text=True)
+
+
+def test_an_orders_number_is_not_its_code_and_both_counters_say_so(client, login_as):
+    """The order page's heading is its number ("PK-QRRQ7Q6Z"), which redeemers typed: it is
+    refused (the code is the secret), with what to ask for."""
+    order = paid_order()
+    login_as(Role.REDEEMER, locale="en")
+
+    at_orders = client.get("/redeem-order", query_string={"code": order.number.lower()})
+    assert at_orders.status_code == 404
+    assert f"{order.number} is the number of a shop order, not its code" in text_of(at_orders)
+    assert 'data-testid="mark-redeemed"' not in at_orders.get_data(as_text=True)
+
+    at_perks = client.get("/redeem", query_string={"code": order.number})
+    assert at_perks.status_code == 404
+    assert f"{order.number} is the number of a shop order, not its code" in text_of(at_perks)
+    assert link_to_other_counter(at_perks) == "/redeem-order"
