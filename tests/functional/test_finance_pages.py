@@ -201,7 +201,16 @@ def test_four_eyes_through_the_pages_then_the_employee_sees_paid(client, app):
     assert payroll.status_code == 200
     assert payroll.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(payroll.get_data().decode("utf-8-sig"), newline="")))
-    assert rows[1][1:] == ["", "Lê Cúc", "cuc@example.com", "240000", "VND", "payroll", "0", "240000"]
+    assert rows[1][1:] == [
+        "",
+        "Lê Cúc",
+        "cuc@example.com",
+        "240000",
+        "VND",
+        "payroll",
+        "0",
+        "240000",
+    ]
     paid = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-11"})
     job = db.session.scalars(select(BackgroundJob)).one()
     assert paid.headers["Location"] == f"/jobs/{job.token}"
