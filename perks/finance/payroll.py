@@ -106,4 +106,4 @@ def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: U
             format=file_format,
             rows=len(rows),
         )
-    return f"payroll-{batch.reference}.{file_format}"
+    return f"lines-{batch.reference}.{file_format}"

