@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
-from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from flask_babel import lazy_ngettext, lazy_pgettext
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -67,11 +75,16 @@ class DeclineForm(Form):
 
 
 class RatingForm(Form):
-    rating = SelectField(
+    #: radios with their number in words, none chosen (a list of bare stars, 5 preselected,
+    #: read as nothing to a screen reader and sent 5 on a single tap)
+    rating = RadioField(
         _l("How good was the answer?"),
         coerce=int,
-        choices=[SelectChoice(n, "★" * n) for n in range(5, 0, -1)],
-        validators=[InputRequired()],
+        choices=[
+            SelectChoice(n, lazy_ngettext("%(num)d star", "%(num)d stars", n))
+            for n in range(5, 0, -1)
+        ],
+        validators=[InputRequired(_l("Choose from 1 to 5 stars."))],
     )
     submit = SubmitField(lazy_pgettext("to rate an answer", "Rate"))
 

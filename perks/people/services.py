@@ -15,7 +15,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.folding import contains_folded
+from perks.folding import contains_folded, folded
 from perks.people.events import announce_activated
 from perks.people.models import (
     Department,
@@ -164,7 +164,7 @@ def find_person(text: str) -> User:
         or db.session.scalars(
             select(User)
             .where(contains_folded(User.name, text))
-            .order_by(User.name, User.id)
+            .order_by(folded(User.name), User.name, User.id)
             .limit(FIND_SHOWN + 1)
         ).all()
     )

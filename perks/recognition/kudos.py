@@ -31,6 +31,7 @@ from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
 from perks.db import transaction, utcnow
 from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.folding import folded
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.people.services import person_matches
@@ -265,7 +266,7 @@ def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User
     matches = db.session.scalars(
         select(User)
         .where(*colleague, person_matches(text))
-        .order_by(User.name, User.id)
+        .order_by(folded(User.name), User.name, User.id)  # "Đặng" among the Ds
         .limit(COLLEAGUES_SHOWN + 1)
     ).all()
     for match in matches:

@@ -70,10 +70,11 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     page.get_by_test_id("feedback-item").get_by_role("link").click()
     expect(page.get_by_test_id("feedback-messages")).to_contain_text(ANSWER)
     rating = page.get_by_test_id("rating-form")
-    rating.locator("select[name=rating]").select_option("4")
+    expect(rating.locator("input[name=rating]:checked")).to_have_count(0)  # none preselected
+    rating.get_by_label("4 sao", exact=True).check()
     _fits(page)
     rating.locator("[type=submit]").click()
-    expect(page.get_by_test_id("feedback-rating")).to_contain_text("★★★★")
+    expect(page.get_by_test_id("feedback-rating")).to_contain_text("4 sao")
 
     # Everyone's page of answer times: HR received one, answered within target, published.
     page.goto("/feedback/answer-times")

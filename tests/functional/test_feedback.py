@@ -492,6 +492,12 @@ def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
     assert "New toner." in page
     assert 'data-testid="rating-form"' in page
+    form = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    rating_form = form.split('data-testid="rating-form"')[1].split("</form>")[0]
+    assert 'type="radio"' in rating_form  # with words a screen reader says, none chosen
+    assert "checked" not in rating_form
+    assert "2 stars" in rating_form
+    assert client.post(f"/feedback/{item_id}/rate", data={}).status_code == 400
     assert client.post(f"/feedback/{item_id}/rate", data={"rating": "2"}).status_code == 302
     db.session.expire_all()
     item = db.session.get(FeedbackItem, item_id)

@@ -323,3 +323,17 @@ def test_my_points_history_names_the_month_the_reward_and_the_award_in_my_langua
     assert f'data-testid="points-month">Tháng {today.month}/{today.year}<' in page
     assert 'data-testid="points-reward">Cà phê cả nhóm<' in page
     assert 'data-testid="points-award">Sáng kiến của quý<' in page
+
+
+def test_colleagues_to_choose_from_are_in_vietnamese_order(client, login_as):
+    """Đ among the Ds, not after Z (the list offers the first few: an Đặng fell off it)."""
+    login_as(Role.EMPLOYEE, locale="en")
+    for name in ("Nguyễn Zung An", "Nguyễn Đức An", "Nguyễn Bảo An"):
+        UserFactory(name=name)
+    form = {"colleague": "an", "points": "5", "value": CompanyValueFactory().id, "message": "!"}
+
+    page = client.post("/kudos/new", data=form).get_data(as_text=True)
+
+    choices = page.split('data-testid="colleague-choices"')[1]
+    places = [choices.index(name) for name in ("Nguyễn Bảo An", "Nguyễn Đức An", "Nguyễn Zung An")]
+    assert places == sorted(places)
