@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -70,10 +71,11 @@ def give() -> Response | Page:
                     today=company_today(),
                 )
                 flash(
-                    _(
-                        "You gave %(name)s %(points)d points.",
+                    ngettext(
+                        "You gave %(name)s %(num)d point.",
+                        "You gave %(name)s %(num)d points.",
+                        given.points,
                         name=given.recipient.name,
-                        points=given.points,
                     ),
                     "success",
                 )

@@ -31,12 +31,15 @@ def test_a_person_gives_kudos_from_the_form(client, login_as):
     response = client.post("/kudos/new", data=form)
     assert response.status_code == 303
     assert points.received_balance(colleague.id) == 20
+    assert "You gave Trần Thị Đồng 20 points." in client.get(response.headers["Location"]).text
+    one = client.post("/kudos/new", data={**form, "points": "1"}, follow_redirects=True)
+    assert "You gave Trần Thị Đồng 1 point." in one.text
 
-    too_many = client.post("/kudos/new", data={**form, "points": "81"})
+    too_many = client.post("/kudos/new", data={**form, "points": "80"})
     assert too_many.status_code == 400
-    assert "80 points left" in too_many.get_data(as_text=True)
-    over_pair = client.post("/kudos/new", data={**form, "points": "31"})
-    assert "you can give Trần Thị Đồng 30 more" in over_pair.get_data(as_text=True)
+    assert "79 points left" in too_many.get_data(as_text=True)
+    over_pair = client.post("/kudos/new", data={**form, "points": "30"})
+    assert "you can give Trần Thị Đồng 29 more" in over_pair.get_data(as_text=True)
 
 
 def test_the_kudos_form_lists_nobody_until_a_colleague_is_searched(client, login_as):
