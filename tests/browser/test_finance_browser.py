@@ -80,6 +80,17 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
         "You drafted this batch: another finance person must approve it."
     )
     expect(page.get_by_test_id("approve-batch")).to_have_count(0)
+    # On a phone each line is a card: its amount and "Leave out" are in sight, not scrolled
+    # away inside the table.
+    page.set_viewport_size({"width": 390, "height": 844})
+    lines = page.get_by_test_id("batch-lines")
+    assert lines.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    box = trangs_line.get_by_role("button", name="Leave out").bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # B approves it in their own browser.
     second = other_browsers(approver_email)
