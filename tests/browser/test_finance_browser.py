@@ -90,6 +90,17 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for url, table in (
+        ("/finance/commissions", "finance-commissions"),
+        ("/finance/reports", "report-rows"),
+        ("/finance/reports/lines", "report-lines"),
+    ):
+        page.goto(url)
+        shown = page.get_by_test_id(table)
+        expect(shown).to_be_visible()
+        fits = "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
+        assert shown.evaluate(fits), url  # a card a row, not a table scrolled sideways
+    page.goto(batch_url)
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # B approves it in their own browser.
