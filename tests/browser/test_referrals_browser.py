@@ -115,3 +115,11 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
         .filter(has_text="My storefront link")
         .get_by_test_id("link-clicks")
     ).to_have_text("0")
+    # On a phone each link is a card: Share and Pause in sight, not scrolled off the table.
+    page.set_viewport_size({"width": 390, "height": 844})
+    links = page.get_by_test_id("links")
+    assert links.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    share = row.get_by_test_id("share-link").bounding_box()
+    assert share is not None
+    assert share["x"] + share["width"] <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
