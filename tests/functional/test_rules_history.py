@@ -25,7 +25,7 @@ from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Occasion
 from perks.rule_history import RuleVersion
 from tests import factories
-from tests.helpers import login
+from tests.helpers import login, text_of
 from tests.unit.commissions.helpers import pay, referred_order
 
 
@@ -218,3 +218,26 @@ def test_a_programme_of_points_keeps_its_points_in_every_version(client):
     assert [v["points"] for v in versions("gift_programme", programme.id)] == [100, 150]
     login(client, factories.UserFactory())
     assert "Points: 100 → 150" in page(client)
+
+
+def test_a_commission_rules_version_is_dated_by_its_terms_not_by_when_it_was_written(client):
+    """A rule written today to take effect from 23 May read "since today, in force" above
+    "Effective from 23 May"."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    commissions.create_rule(
+        commissions.RuleData(
+            scope=RuleScope.DEFAULT,
+            kind=RuleKind.PERCENT,
+            rate_bps=500,
+            effective_from=date(2026, 5, 23),
+        ),
+        actor=finance,
+    )
+    login(client, factories.UserFactory(locale="en"))
+
+    page = text_of(client.get("/rules/history"))
+
+    written = f"written on {company_date(utcnow()):%d/%m/%Y}"
+    assert written in page
+    assert "Effective from 23 May 2026" in page
+    assert f"since {company_date(utcnow()):%d/%m/%Y}, in force" not in page
