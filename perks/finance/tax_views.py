@@ -16,12 +16,13 @@ from typing import IO
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response
 
 from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
+from perks.commissions.tax_models import TaxProfile
 from perks.errors import PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
@@ -66,8 +67,9 @@ def tax_profiles() -> str:
     q = (request.args.get("q") or "").strip()[:100]
     page_number = page_arg()
     query = select(User).order_by(User.name, User.id)
-    if q:
-        query = query.where(person_matches(q))
+    if q:  # a name, e-mail or employee number; or a tax code, exactly
+        by_tax_code = select(TaxProfile.user_id).where(TaxProfile.tax_code == "".join(q.split()))
+        query = query.where(or_(person_matches(q), User.id.in_(by_tax_code)))
     page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)
     profiles = tax.profiles_of([p.id for p in page.items])
     return render_template(

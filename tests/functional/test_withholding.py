@@ -372,6 +372,8 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     listing = client.get("/finance/tax?q=mai").get_data(as_text=True)
     assert "0312345673" in listing
     assert "Bank transfer" in listing
+    by_code = client.get("/finance/tax?q=031 234 5673").get_data(as_text=True)  # its tax code
+    assert f"/finance/tax/people/{person.id}" in by_code
 
     page = employee_client.get("/earnings").get_data(as_text=True)
     assert "0312345673" in page
