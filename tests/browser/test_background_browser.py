@@ -71,7 +71,7 @@ def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: 
     stored.state, stored.result, stored.finished_at = JobState.SUCCEEDED, result, utcnow()
     db.session.commit()
     expect(phone.get_by_test_id("job-state")).to_have_text("Done", timeout=15_000)
-    expect(phone.get_by_test_id("check-summary")).to_contain_text("1 rows: 1 to add")
+    expect(phone.get_by_test_id("check-summary")).to_contain_text("1 row: 1 to add")
     fits(phone)
     phone.get_by_test_id("review-link").click()
     expect(phone.get_by_test_id("count-create")).to_have_text("1")
