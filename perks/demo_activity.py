@@ -742,16 +742,7 @@ def give_tax_profiles(batch_id: int, *, actor: User) -> None:
     batch about to be paid withholds tax: if none of its included lines is someone outside
     payroll, the biggest one's person (no demo login) becomes a non-resident expert.
     """
-    if not tax.rates():  # a database made without the migration's rows (the tests')
-        for start, resident, bps, threshold in tax.CIRCULAR_111_RATES:
-            tax.add_withholding_rate(
-                start,
-                resident=resident,
-                rate_bps=bps,
-                threshold=Money(threshold, "VND"),
-                note="Circular 111/2013/TT-BTC, art. 25",
-                actor=actor,
-            )
+    tax.add_circular_111_rates(actor)  # a database made without the migration's rows
     people = list(db.session.scalars(select(User).order_by(User.id)))
     included = [line for line in queries.lines_of(batch_id) if line.status is LineStatus.INCLUDED]
     non_resident: set[int] = set()

@@ -349,3 +349,20 @@ def add_withholding_rate(
             currency=threshold.currency,
         )
         return rate
+
+
+def add_circular_111_rates(actor: User) -> None:
+    """The rates of ``CIRCULAR_111_RATES``, as the migration seeds them, unless some rate is
+    kept already: for a database made without the migration's rows (the tests', the demo's
+    on one). Raises nothing the rows themselves could cause."""
+    if rates():
+        return
+    for start, resident, bps, threshold in CIRCULAR_111_RATES:
+        add_withholding_rate(
+            start,
+            resident=resident,
+            rate_bps=bps,
+            threshold=Money(threshold, "VND"),
+            note="Circular 111/2013/TT-BTC, art. 25",
+            actor=actor,
+        )

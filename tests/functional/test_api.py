@@ -771,10 +771,11 @@ def test_a_database_that_does_not_answer_is_a_503_problem(
 def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClient) -> None:
     """Payroll reading the API pays the net: a transfer's tax is withheld on the payment day
     (before it, nothing is decided and the fields are null)."""
+    from perks.commissions import tax
     from perks.finance import payouts
     from perks.i18n import company_today
     from perks.people.models import EmploymentType
-    from tests.unit.finance.helpers import finance_person, payable_order, withholding_rates
+    from tests.unit.finance.helpers import finance_person, payable_order
 
     factories.CommissionRuleFactory()  # 10 % of every line
     an = factories.UserFactory(employee_number="NV-1")
@@ -782,7 +783,7 @@ def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClien
     payable_order(an)
     payable_order(binh, factories.ProductFactory(price_amount=30_000_000))
     drafter, approver = finance_person(), finance_person()
-    withholding_rates(drafter)
+    tax.add_circular_111_rates(drafter)
     batch = payouts.draft_batch(company_today(), actor=drafter)
     payouts.approve_batch(batch.id, actor=approver)
     secret = service_token(Scope.PAYOUTS_READ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from perks.commissions import lifecycle, tax
+from perks.commissions import lifecycle
 from perks.db import utcnow
 from perks.extensions import db
 from perks.money import Money
@@ -63,23 +63,3 @@ def payable_order(employee: User, product: Product | None = None, *, quantity: i
     redeem(order)
     make_payable()
     return order
-
-
-def withholding_rates(actor: User) -> None:
-    """The rates the migration seeds (``tax.CIRCULAR_111_RATES``), unless they are there: the
-    tests empty every table, these too."""
-    from sqlalchemy import select
-
-    from perks.commissions.tax_models import WithholdingRate
-
-    if db.session.scalar(select(WithholdingRate.id).limit(1)) is not None:
-        return
-    for start, resident, bps, threshold in tax.CIRCULAR_111_RATES:
-        tax.add_withholding_rate(
-            start,
-            resident=resident,
-            rate_bps=bps,
-            threshold=Money(threshold, "VND"),
-            note="",
-            actor=actor,
-        )

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
+from perks.commissions import tax
 from perks.errors import Conflict
 from perks.extensions import db
 from perks.finance import payouts, payroll
 from perks.i18n import company_today
 from perks.people.models import EmploymentType
 from tests import factories
-from tests.unit.finance.helpers import finance_person, payable_order, withholding_rates
+from tests.unit.finance.helpers import finance_person, payable_order
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -34,7 +35,7 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
     )
     payable_order(binh, factories.ProductFactory(price_amount=30_000_000))
     drafter, approver = finance_person(), finance_person()
-    withholding_rates(drafter)
+    tax.add_circular_111_rates(drafter)
     batch = payouts.draft_batch(company_today(), actor=drafter)
     with pytest.raises(Conflict), (tmp_path / "x.csv").open("wb") as target:
         payroll.payroll_file(batch.id, "csv", target, actor=drafter)

@@ -60,7 +60,6 @@ from perks.finance import leavers as finance_leavers
 from perks.finance import payouts
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
 from perks.i18n import company_today
-from perks.money import Money
 from perks.people.models import EmploymentType, User
 from perks.shop.models import DisputeStatus, Product
 from tests import factories
@@ -283,15 +282,7 @@ def test_the_whole_chain_adds_up(prices, story, form_this_year):
     db.session.remove()
     clean_database()
     drafter, approver = finance_person(), finance_person()
-    for start, resident, bps, threshold in tax.CIRCULAR_111_RATES:
-        tax.add_withholding_rate(
-            start,
-            resident=resident,
-            rate_bps=bps,
-            threshold=Money(threshold, "VND"),
-            note="",
-            actor=drafter,
-        )
+    tax.add_circular_111_rates(drafter)
     flat_id = _rules()
     people = _people(drafter, form_this_year)
     flat = db.session.get(Product, flat_id)

@@ -82,15 +82,7 @@ def test_withholding_keeps_the_ledger_whole(prices, story):
     clean_database()
     factories.CommissionRuleFactory()  # 10 %
     drafter, approver = finance_person(), finance_person()
-    for start, resident, bps, threshold in tax.CIRCULAR_111_RATES:
-        tax.add_withholding_rate(
-            start,
-            resident=resident,
-            rate_bps=bps,
-            threshold=Money(threshold, "VND"),
-            note="",
-            actor=drafter,
-        )
+    tax.add_circular_111_rates(drafter)
     people = _people()
     orders = [
         referred_order(people[i % PEOPLE], factories.ProductFactory(price_amount=price))
