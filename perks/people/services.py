@@ -129,6 +129,23 @@ _NAMED = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*$")
 FIND_SHOWN = 5
 
 
+def labelled_address(text: str) -> str:
+    """The e-mail address of "Name <e-mail>" (how a search field shows a person back, see
+    ``person_label``); else ``text`` as it is."""
+    named = _NAMED.search(text)
+    return named.group(1) if named else text
+
+
+def person_is(text: str) -> ColumnElement[bool]:
+    """SQL: whether a person's e-mail or employee number is ``text`` exactly, in any case
+    ("Name <e-mail>" is read as its e-mail)."""
+    lowered = labelled_address(text.strip()).lower()
+    return or_(
+        func.lower(User.email) == lowered,
+        func.lower(func.coalesce(User.employee_number, "")) == lowered,
+    )
+
+
 def find_person(text: str) -> User:
     """The one person ``text`` names: an id (the filters' links), an e-mail address or an
     employee number (exactly, any case), "Name <e-mail>" (as the field shows a person back), or
@@ -137,26 +154,12 @@ def find_person(text: str) -> User:
     Raises:
         ValidationFailed: nobody matches, or several people do (the message names a few).
     """
-    text = text.strip()
-    named = _NAMED.search(text)
-    if named:
-        text = named.group(1)
-    lowered = text.lower()
+    text = labelled_address(text.strip())
     if text.isdigit():
         found = db.session.get(User, int(text))
         if found is not None:
             return found
-    exact = db.session.scalars(
-        select(User)
-        .where(
-            or_(
-                func.lower(User.email) == lowered,
-                func.lower(func.coalesce(User.employee_number, "")) == lowered,
-            )
-        )
-        .order_by(User.id)
-        .limit(2)
-    ).all()
+    exact = db.session.scalars(select(User).where(person_is(text)).order_by(User.id).limit(2)).all()
     if len(exact) == 1:
         return exact[0]
     matches = (

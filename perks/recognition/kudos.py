@@ -17,13 +17,12 @@ catalog refuses, nothing is paid.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from perks import audit
 from perks.catalog.claims import grant_claim
@@ -34,7 +33,7 @@ from perks.extensions import db
 from perks.folding import folded
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
-from perks.people.services import person_matches
+from perks.people.services import person_is, person_matches
 from perks.recognition import points, services
 from perks.recognition.models import SETTINGS_ROW_ID, Award, Nomination, RecognitionSettings
 from perks.recognition.points_models import (
@@ -219,8 +218,6 @@ def update_points_settings(data: PointsSettingsData, *, actor: User) -> services
 
 #: how many colleagues the kudos form lists when a search matches several
 COLLEAGUES_SHOWN = 8
-#: a colleague as the kudos form shows them back (``person_label``): "Name <e-mail>"
-_LABELLED = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*$")
 
 
 def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User:
@@ -248,19 +245,7 @@ def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User
             field="colleague",
         )
     colleague = (User.active.is_(True), User.id != giver.id)
-    labelled = _LABELLED.search(text)
-    exact_text = (labelled.group(1) if labelled else text).lower()
-    exact = db.session.scalars(
-        select(User)
-        .where(
-            *colleague,
-            or_(
-                func.lower(User.email) == exact_text,
-                func.lower(func.coalesce(User.employee_number, "")) == exact_text,
-            ),
-        )
-        .limit(2)
-    ).all()
+    exact = db.session.scalars(select(User).where(*colleague, person_is(text)).limit(2)).all()
     if len(exact) == 1:
         return exact[0]
     matches = db.session.scalars(
