@@ -150,6 +150,15 @@ def _number_text(value: int | Decimal, format: str | None, locale: str) -> str:
     return numbers.format_decimal(value, format=format, locale=locale)
 
 
+def format_bps(bps: int, format: str = "#,##0.##%") -> str:
+    """Basis points as a percentage in the reader's language (1250 → "12.5%", "12,5%")."""
+    return str(
+        numbers.format_percent(
+            Decimal(bps) / 10_000, format, locale=str(get_locale() or LOCALES[0])
+        )
+    )
+
+
 class LabelledEnum(enum.StrEnum):
     """A choice enum whose members carry their label, written once beside the value.
 

@@ -8,7 +8,7 @@ from werkzeug.local import LocalProxy
 
 from perks import glossary
 from perks.branding.services import current_brand
-from perks.i18n import format_day, format_moment, format_month, format_number
+from perks.i18n import format_bps, format_day, format_moment, format_month, format_number
 
 
 def money_filter(value: object, locale: str | None = None) -> str:
@@ -26,6 +26,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_moment
     app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["decimalformat"] = format_number  # Flask-Babel's, remembered
+    app.jinja_env.filters["bps_percent"] = format_bps
 
     @app.context_processor
     def inject_layout() -> dict[str, object]:

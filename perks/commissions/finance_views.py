@@ -29,7 +29,7 @@ from perks.commissions.models import CommissionRule, CommissionState, RuleKind, 
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, page_arg
-from perks.i18n import company_date, format_day
+from perks.i18n import company_date, format_bps, format_day
 from perks.money import Money, format_money
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -149,7 +149,7 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
     form.category_id.data = rule.category_id or 0
     form.kind.data = rule.kind.value
     form.currency.data = rule.currency or ""
-    form.rate.data = queries.percent_text(rule.rate_bps).rstrip("%") if rule.rate_bps else ""
+    form.rate.data = format_bps(rule.rate_bps).rstrip("%") if rule.rate_bps else ""
     if rule.rate_bps == 0:
         form.rate.data = "0"
     currency = rule.currency or "VND"
@@ -189,7 +189,7 @@ def _tier_line(rule: CommissionRule, tier: object) -> str:
     else:
         left = str(threshold)
     if rule.kind is RuleKind.PERCENT:
-        right = queries.percent_text(getattr(tier, "rate_bps", 0) or 0).rstrip("%") or "0"
+        right = format_bps(getattr(tier, "rate_bps", 0) or 0).rstrip("%") or "0"
     else:
         right = format_money(Money(getattr(tier, "flat_amount", 0) or 0, currency))
         right = right.replace("\xa0", " ")
@@ -338,7 +338,7 @@ def returning_customers() -> Response | Page:
     if request.method == "GET":
         form.window_days.data = policy.window_days
         form.rate.data = (
-            queries.percent_text(policy.rate_bps).rstrip("%") if policy.rate_bps is not None else ""
+            format_bps(policy.rate_bps).rstrip("%") if policy.rate_bps is not None else ""
         )
     if form.validate_on_submit():
         try:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask_babel import format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, or_, select
@@ -31,7 +30,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.extensions import db
-from perks.i18n import company_zone, day_start, format_day
+from perks.i18n import company_zone, day_start, format_bps, format_day
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
@@ -57,17 +56,12 @@ def _local(moment: datetime) -> datetime:
 # --- explaining a commission -------------------------------------------------------------------
 
 
-def percent_text(bps: int) -> str:
-    """Basis points as a percentage in the page's language ("2.5%", "2,5%")."""
-    return str(format_percent(Decimal(bps) / 10_000, "#,##0.##%"))
-
-
 def rate_text(commission: Commission) -> str:
     """The rule as applied ("10%", "50.000 ₫ per unit"), with its cap; "no rule" if none."""
     if commission.rule_kind is None:
         return _("No rule applied")
     if commission.rule_kind is RuleKind.PERCENT:
-        text = percent_text(commission.rate_bps or 0)
+        text = format_bps(commission.rate_bps or 0)
     else:
         text = _(
             "%(amount)s per unit",

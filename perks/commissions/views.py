@@ -41,11 +41,6 @@ def money_of(amount: int, currency: str) -> Money:
     return Money(amount, currency)
 
 
-@bp.app_template_filter("bps_percent")
-def bps_percent(bps: int) -> str:
-    return queries.percent_text(bps)
-
-
 @bp.app_template_filter("entry_reason")
 def entry_reason(reason: str) -> str:
     """A ledger entry's reason as people read it (``models.reason_label``)."""

@@ -8,11 +8,10 @@ figures, except finance and admins on the company page.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from babel.dates import format_skeleton
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -49,12 +48,6 @@ def bucket_label(start: date, period: Period) -> str:
 
 def _number(value: int) -> str:
     return format_number(value)
-
-
-@bp.app_template_filter("percent_bps")
-def percent_bps(bps: int) -> str:
-    """Basis points as a percentage in the page's language ("12.5%", "12,5%")."""
-    return str(format_percent(Decimal(bps) / 10_000, "#,##0.#%"))
 
 
 def over_time_chart(series: list[Bucket], labels: list[str]) -> Markup:

@@ -9,8 +9,6 @@ to Stripe. An order's pages are reached by its unguessable token alone, and neve
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import (
     Blueprint,
     current_app,
@@ -22,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -60,12 +58,6 @@ CHECKOUT_ORDER_KEY = "checkout_order"
 def _cart_badge() -> dict[str, object]:
     """How many items the cart holds, for the storefront's cart button (no query)."""
     return {"cart_count": cart.item_count(session)}
-
-
-@bp.app_template_filter("bps_percent")
-def bps_percent(bps: int) -> str:
-    """Basis points as the page's language writes a percentage (500 → "5%", "5 %")."""
-    return str(format_percent(Decimal(bps) / 10_000, "#,##0.##%"))
 
 
 def _staff_prices() -> bool:
