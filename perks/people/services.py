@@ -107,7 +107,7 @@ def search_people(
     per_page: int = 25,
 ) -> Pagination:
     """One page of people matching every given filter, by name."""
-    statement = select(User).order_by(User.name, User.id)
+    statement = select(User).order_by(folded(User.name), User.name, User.id)
     if query.strip():
         statement = statement.where(person_matches(query.strip()))
     if department_id:
@@ -223,7 +223,11 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
     may_report_to: ColumnElement[bool] = User.active.is_(True)
     if keeping is not None:
         may_report_to = or_(may_report_to, User.id == keeping)
-    return list(db.session.scalars(select(User).where(may_report_to).order_by(User.name)))
+    return list(
+        db.session.scalars(
+            select(User).where(may_report_to).order_by(folded(User.name), User.name, User.id)
+        )
+    )
 
 
 def create_department(name: str, *, actor: User) -> Department:

@@ -159,6 +159,19 @@ def test_directory_search_ignores_accents_and_case(client, login_as):
     assert "Nguyễn Văn Bình" in client.get("/people/?q=nguyen").text
 
 
+def test_directory_lists_names_in_alphabet_order_whatever_their_accents(client, login_as):
+    """"Đặng" and "Ánh" sit among the D's and the A's, not after "Z" (code point order)."""
+    login_as(Role.HR)
+    for name in ("Zin Kha", "Đặng Thị Ánh", "Dương Văn Bảo", "Ánh Hồng", "Bùi Minh"):
+        factories.UserFactory(name=f"{name} thư mục")
+
+    page = client.get("/people/", query_string={"q": "thư mục"}).text
+    shown = sorted(
+        ("Zin Kha", "Đặng Thị Ánh", "Dương Văn Bảo", "Ánh Hồng", "Bùi Minh"), key=page.index
+    )
+    assert shown == ["Ánh Hồng", "Bùi Minh", "Đặng Thị Ánh", "Dương Văn Bảo", "Zin Kha"]
+
+
 def test_bad_filter_values_get_a_400(client, login_as):
     login_as(Role.HR)
     assert client.get("/people/?employment_type=robot").status_code == 400
