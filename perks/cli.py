@@ -269,7 +269,7 @@ def _report_checks(checked: str, problems: list[str], agreed: str) -> None:
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        click.echo(f"{len(problems)} disagreements.", err=True)
+        click.echo(f"{_count(len(problems), 'disagreement')}.", err=True)
         raise SystemExit(1)
     click.echo(agreed)
 
@@ -339,7 +339,7 @@ def export_command(
             exports.write_xlsx(
                 export, chosen, output, actor=None, locale=locale, progress=bar.update
             )
-    click.echo(f"{total} rows written to {output}.")
+    click.echo(f"{_count(total, 'row')} written to {output}.")
 
 
 @perks_cli.command("reconcile")
@@ -378,6 +378,11 @@ def reconcile_command(start: str, end: str, stripe: bool) -> None:
         where = finding.order_number or finding.session_id or ""
         click.echo(f"{finding.kind}\t{where}\t{finding.detail}")
     if not result.ok:
-        click.echo(f"{len(result.findings)} findings.", err=True)
+        click.echo(f"{_count(len(result.findings), 'finding')}.", err=True)
         raise SystemExit(1)
     click.echo("Everything agrees.")
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 row", "2 rows": the operator's output, in English as every command's."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

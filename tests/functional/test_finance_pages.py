@@ -291,7 +291,7 @@ def test_export_command_writes_the_file_with_a_progress_bar(runner, tmp_path):
         args=["perks", "export", "ledger", "--from", today, "--to", today, "--output", str(target)]
     )
     assert result.exit_code == 0, result.output
-    assert "1 rows written" in result.output
+    assert "1 row written" in result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text("utf-8-sig"), newline="")))
     assert rows[0]["employee_name"] == "'-1+2"
     xlsx = tmp_path / "lines.xlsx"
