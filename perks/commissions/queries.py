@@ -272,6 +272,58 @@ def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
     )
 
 
+@dataclass(frozen=True)
+class PayoutReceived:
+    """One payout as the person paid reads it: when, what it paid before tax, the tax
+    withheld from it and what reached them."""
+
+    paid_at: datetime
+    before_tax: Money
+    withheld: Money
+
+    @property
+    def received(self) -> Money:
+        return self.before_tax - self.withheld
+
+
+def payouts_of(user_id: int, limit: int = 12) -> list[PayoutReceived]:
+    """The person's last ``limit`` payouts, newest first, read from their ledger's payout and
+    withholding entries (one statement). Raises nothing."""
+    rows = db.session.execute(
+        select(
+            LedgerEntry.payout_batch_id,
+            LedgerEntry.created_at,
+            LedgerEntry.currency,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+        )
+        .where(
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.kind.in_([EntryKind.PAYOUT, EntryKind.WITHHOLDING]),
+        )
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(2 * limit + 1)
+    ).all()
+    # A payout is its payout entry and, when tax was withheld, a withholding entry of the
+    # same batch, moment and currency (``lifecycle.record_payout`` writes both at once).
+    paid: dict[tuple[int | None, datetime, str], dict[EntryKind, int]] = {}
+    for batch_id, at, currency, kind, amount in rows:
+        paid.setdefault((batch_id, at, currency), {})[kind] = -amount
+    payouts = [
+        PayoutReceived(
+            paid_at=at,
+            before_tax=Money(
+                amounts.get(EntryKind.PAYOUT, 0) + amounts.get(EntryKind.WITHHOLDING, 0), currency
+            ),
+            withheld=Money(amounts.get(EntryKind.WITHHOLDING, 0), currency),
+        )
+        for (_batch, at, currency), amounts in paid.items()
+    ]
+    if len(rows) > 2 * limit:
+        payouts = payouts[:-1]  # the oldest may have lost an entry to the limit
+    return payouts[:limit]
+
+
 def balances_of(user_id: int) -> list[Money]:
     """What the person is owed (or owes, when negative) per currency: their ledger's sum
     (kept in ``ledger_balance``)."""

@@ -77,6 +77,7 @@ def my_earnings() -> str:
         balances=queries.balances_of(user_id),
         commissions=queries.commissions_page(user_id, page, mine.count),
         adjustments=queries.adjustments_of(user_id),
+        payouts=queries.payouts_of(user_id),
         monthly=monthly,
         chart=my_earnings_chart(monthly),
         currency=currency,

@@ -160,7 +160,7 @@ def test_directory_search_ignores_accents_and_case(client, login_as):
 
 
 def test_directory_lists_names_in_alphabet_order_whatever_their_accents(client, login_as):
-    """"Đặng" and "Ánh" sit among the D's and the A's, not after "Z" (code point order)."""
+    """ "Đặng" and "Ánh" sit among the D's and the A's, not after "Z" (code point order)."""
     login_as(Role.HR)
     for name in ("Zin Kha", "Đặng Thị Ánh", "Dương Văn Bảo", "Ánh Hồng", "Bùi Minh"):
         factories.UserFactory(name=f"{name} thư mục")

@@ -5,9 +5,11 @@ content, and only finance sees tax profiles."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import delete, select
 
 from perks.audit import AuditEvent
@@ -412,3 +414,31 @@ def test_finance_adds_a_rate_on_the_page(app, client):
     )
     assert bad.status_code == 400
     assert "Enter the rate as a number" in bad.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_earnings_page_lists_each_payout_before_tax_the_tax_and_what_was_received(
+    finance, client
+):
+    """Twice paid, once taxed: the person reads both payouts, newest first, in their
+    language, each amount exact to the đồng."""
+    person = contractor(tax_code="0312345673")
+    login(client, person)
+    assert 'data-testid="payouts"' not in client.get("/earnings").text
+
+    earn(person, 2_000_000)
+    pay_batch(finance)
+    earn(person, 1_234_567)
+    pay_batch(finance)
+
+    page = client.get("/earnings", headers={"Accept-Language": "en"}).text
+    table = page[page.index('data-testid="payouts"') :]
+    rows = [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in table[: table.index("</table>")].split("<tr>")[2:]
+    ]
+    today = format_date(company_today(), "medium", locale="en_GB")
+    assert rows == [
+        [today, "₫1,234,567", "₫0", "₫1,234,567"],
+        [today, "₫2,000,000", "₫200,000", "₫1,800,000"],
+    ]
