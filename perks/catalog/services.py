@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from perks import audit, images, rule_history
 from perks.catalog.models import (
     Allocation,
     Claim,
+    ClaimStatus,
     CodeMode,
     Draw,
     DrawStatus,
@@ -23,7 +24,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.db import transaction
+from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.people.models import Department, EmploymentType, User
@@ -155,7 +156,8 @@ def create_perk(data: PerkData, *, actor: User) -> Perk:
 
 
 def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
-    """Change a perk; stock already claimed stays claimed.
+    """Change a perk; stock already claimed stays claimed, and unused claims follow a later
+    last day.
 
     Raises:
         NotFound: no such perk.
@@ -182,6 +184,7 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         before = rule_terms(perk)
         _apply(perk, data, claimed=claimed)
+        _extend_unused_claims(perk)
         db.session.flush()
         after = rule_terms(perk)
         audit.record(
@@ -189,6 +192,22 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         )
         _record_version(perk, before)
         return perk
+
+
+def _extend_unused_claims(perk: Perk) -> None:
+    """Unused claims last as long as the perk: a later last day (or none) carries them with
+    it. An earlier one leaves them as they were: they were claimed on the old terms."""
+    unused = (Claim.perk_id == perk.id) & (Claim.status == ClaimStatus.CLAIMED)
+    later = (
+        Claim.expires_on.is_not(None) if perk.ends_on is None else Claim.expires_on < perk.ends_on
+    )
+    db.session.execute(
+        update(Claim)
+        .where(unused, later)
+        # reminded_on cleared: the holder is told again before the new last day
+        .values(expires_on=perk.ends_on, reminded_on=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _draw_under_way(perk_id: int) -> bool:

@@ -238,3 +238,28 @@ def test_codes_differing_only_in_case_are_one_code(app):
         (2, "Same code as line 1."),
         (3, "Already in this perk's pool."),
     ]
+
+
+def test_a_later_last_day_carries_unused_claims_with_it(hr):
+    perk = PerkFactory(ends_on=date(2026, 5, 8), total_stock=None, per_person_limit=None)
+    unused = claim_perk(perk.id, UserFactory(), today=TODAY)
+    unused.reminded_on = TODAY  # told already that it ends on the 8th
+    db.session.commit()
+
+    update_perk(perk.id, perk_data(ends_on=date(2026, 5, 31), per_person_limit=None), actor=hr)
+    db.session.refresh(unused)
+    assert (unused.expires_on, unused.reminded_on) == (date(2026, 5, 31), None)
+
+    update_perk(perk.id, perk_data(ends_on=None, per_person_limit=None), actor=hr)
+    db.session.refresh(unused)
+    assert unused.expires_on is None
+
+
+def test_an_earlier_last_day_leaves_claims_already_made_as_they_were(hr):
+    perk = PerkFactory(ends_on=date(2026, 5, 31), total_stock=None, per_person_limit=None)
+    unused = claim_perk(perk.id, UserFactory(), today=TODAY)
+
+    update_perk(perk.id, perk_data(ends_on=date(2026, 5, 10), per_person_limit=None), actor=hr)
+    db.session.refresh(unused)
+    assert unused.expires_on == date(2026, 5, 31)
+    assert claim_perk(perk.id, UserFactory(), today=TODAY).expires_on == date(2026, 5, 10)
