@@ -184,8 +184,9 @@ def open_draw(
     Raises:
         NotFound: no such perk.
         Conflict: not a published draw perk, or a draw is already open.
-        ValidationFailed: the closing time is in the past, negative settings, no source, or
-            a public value dated on or before the day entries close.
+        ValidationFailed: the closing time is in the past, negative settings, no source, a
+            public value dated on or before the day entries close, or the perk ending before
+            the public value's day (the draw could give nobody a seat).
     """
     now = now or utcnow()
     if entries_close_at <= now:
@@ -212,6 +213,16 @@ def open_draw(
             raise Conflict(_("Only a published perk allocated by draw can open a draw."))
         if not perk.remaining_stock:
             raise Conflict(_("No seats are left: raise the stock before opening a draw."))
+        if perk.ends_on is not None and perk.ends_on < public_value_date:
+            # Made after the perk's last day, the draw would pass over every winner.
+            raise ValidationFailed(
+                _(
+                    "The perk ends on %(end)s, before the draw can be made (the public value "
+                    "is of %(day)s): move its last day later or close entries earlier.",
+                    end=format_day(perk.ends_on),
+                    day=format_day(public_value_date),
+                )
+            )
         latest = current_draw(perk.id)
         if latest is not None and latest.status is not DrawStatus.DRAWN:
             raise Conflict(_("A draw is already open for this perk."))
@@ -510,7 +521,7 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
         return False
     try:
         with db.session.begin_nested():
-            claim = grant_claim(draw.perk, user, today=company_today(), source="draw")
+            claim = grant_claim(draw.perk, user, today=company_today(now), source="draw")
     except (NotEligible, LimitReached, SoldOut):
         return False
     entry.outcome = EntryOutcome.WON

@@ -27,6 +27,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_day
 from perks.people.models import Department, EmploymentType, User
 
 MAX_CODE_LENGTH = 64
@@ -163,8 +164,8 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         NotFound: no such perk.
         ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
         Conflict: a draw of the perk is under way (open, or its entries frozen) and the change
-            would move its allocation or its stock: what people entered for stays as it was
-            until it is drawn.
+            would move its allocation or its stock, or end the perk before the draw can be
+            made: what people entered for stays as it was until it is drawn.
     """
     with transaction():
         # Lock the row first: a claim taking stock meanwhile would otherwise be counted in
@@ -179,6 +180,15 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
                 _(
                     "A draw of this perk is under way: its allocation and stock stay as they "
                     "are until it is drawn."
+                )
+            )
+        drawn_on = _pending_draw_day(perk.id)
+        if drawn_on is not None and data.ends_on is not None and data.ends_on < drawn_on:
+            raise Conflict(
+                _(
+                    "A draw of this perk is made once the public value of %(day)s is known: "
+                    "its last day cannot come before that.",
+                    day=format_day(drawn_on),
                 )
             )
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
@@ -207,6 +217,16 @@ def _extend_unused_claims(perk: Perk) -> None:
         # reminded_on cleared: the holder is told again before the new last day
         .values(expires_on=perk.ends_on, reminded_on=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
+    )
+
+
+def _pending_draw_day(perk_id: int) -> date | None:
+    """The day of the public value a draw under way waits for (the earliest day it can be
+    made), or None. Raises nothing."""
+    return db.session.scalar(
+        select(func.max(Draw.public_value_date)).where(
+            Draw.perk_id == perk_id, Draw.status != DrawStatus.DRAWN
+        )
     )
 
 

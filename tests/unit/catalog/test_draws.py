@@ -973,3 +973,39 @@ def test_a_draw_under_way_keeps_its_perks_allocation_and_stock(frozen):
         actor=hr,
     )
     assert db.session.get(Perk, perk.id).title_en == "A night by the sea"
+
+
+def test_a_draw_that_would_be_made_after_the_perk_ends_is_refused():
+    close = utcnow() + timedelta(hours=1)
+    perk = draw_perk(ends_on=company_date(close))  # "the last day to enter", HR thought
+    hr = UserFactory(roles={Role.HR})
+    with pytest.raises(ValidationFailed, match="before the draw can be made"):
+        open_draw(perk.id, entries_close_at=close, actor=hr)
+    assert db.session.scalar(select(func.count()).select_from(Draw)) == 0
+
+    perk.ends_on = company_date(close) + timedelta(days=1)  # the public value's day
+    db.session.commit()
+    draw = open_draw(perk.id, entries_close_at=close, actor=hr)
+    enter_draw(perk.id, UserFactory())
+    make_draw(draw.id, close)
+    assert [e.outcome for e in draw_entries(draw.id)] == [EntryOutcome.WON]
+
+
+def test_a_draw_under_way_keeps_its_perk_open_until_it_can_be_made():
+    from perks.catalog.services import PerkData, update_perk
+
+    hr = UserFactory(roles={Role.HR})
+    draw, close = opened(draw_perk(seats=2))
+    perk = draw.perk
+    same = {
+        "title_vi": perk.title_vi,
+        "title_en": perk.title_en,
+        "kind": perk.kind,
+        "code_mode": perk.code_mode,
+        "allocation": Allocation.DRAW,
+        "total_stock": 2,
+    }
+    with pytest.raises(Conflict, match="its last day cannot come before that"):
+        update_perk(perk.id, PerkData(**same, ends_on=company_date(close)), actor=hr)  # type: ignore[arg-type]
+    update_perk(perk.id, PerkData(**same, ends_on=draw.public_value_date), actor=hr)  # type: ignore[arg-type]
+    assert db.session.get(Perk, perk.id).ends_on == draw.public_value_date
