@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from perks import audit, images, rule_history
+from perks.catalog import eligibility
 from perks.catalog.models import (
     Allocation,
     Claim,
@@ -27,7 +28,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.i18n import format_day
+from perks.i18n import company_date, format_day
 from perks.people.models import Department, EmploymentType, User
 
 MAX_CODE_LENGTH = 64
@@ -193,8 +194,11 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
             )
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         before = rule_terms(perk)
+        period_before = perk.limit_period
         _apply(perk, data, claimed=claimed)
         _extend_unused_claims(perk)
+        if perk.limit_period is not period_before:
+            _count_claims_in_new_periods(perk)
         db.session.flush()
         after = rule_terms(perk)
         audit.record(
@@ -218,6 +222,32 @@ def _extend_unused_claims(perk: Perk) -> None:
         .values(expires_on=perk.ends_on, reminded_on=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def _count_claims_in_new_periods(perk: Perk) -> None:
+    """File each claim that counts against the limit under the period its day falls in by
+    the perk's new limit period, in numbered slots: a claim made this month counts against
+    a new "once ever" limit, and the December claims against a new monthly one.
+
+    Gifts keep theirs: they are given outside the limit (``claims.grant_gift``).
+    """
+    counted = list(
+        db.session.scalars(
+            select(Claim)
+            .where(Claim.perk_id == perk.id, Claim.slot.is_not(None), Claim.source != "gift")
+            .order_by(Claim.claimed_at, Claim.id)
+        )
+    )
+    for claim in counted:  # free every slot first: the unique (perk, person, period, slot)
+        claim.slot = None
+    db.session.flush()
+    taken: dict[tuple[int, str], int] = {}
+    for claim in counted:
+        key = eligibility.period_key(perk.limit_period, company_date(claim.claimed_at))
+        slot = taken.get((claim.user_id, key), 0) + 1
+        taken[(claim.user_id, key)] = slot
+        claim.period_key, claim.slot = key, slot
+    db.session.flush()
 
 
 def _pending_draw_day(perk_id: int) -> date | None:

@@ -30,8 +30,9 @@ from perks.catalog.services import (
     publish_perk,
     update_perk,
 )
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import Conflict, LimitReached, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
 
@@ -263,3 +264,25 @@ def test_an_earlier_last_day_leaves_claims_already_made_as_they_were(hr):
     db.session.refresh(unused)
     assert unused.expires_on == date(2026, 5, 31)
     assert claim_perk(perk.id, UserFactory(), today=TODAY).expires_on == date(2026, 5, 10)
+
+
+def test_a_limit_made_once_ever_counts_the_claims_made_under_the_monthly_one(hr):
+    perk = PerkFactory(total_stock=None, per_person_limit=1, limit_period=LimitPeriod.MONTH)
+    person = UserFactory()
+    claim_perk(perk.id, person, today=company_today())
+
+    update_perk(perk.id, perk_data(per_person_limit=1, limit_period=LimitPeriod.EVER), actor=hr)
+    with pytest.raises(LimitReached):
+        claim_perk(perk.id, person, today=company_today())
+    assert claim_perk(perk.id, UserFactory(), today=company_today()).slot == 1
+
+
+def test_a_monthly_limit_counts_this_months_claims_made_under_the_old_rule(hr):
+    perk = PerkFactory(total_stock=None, per_person_limit=1, limit_period=LimitPeriod.EVER)
+    person = UserFactory()
+    claim_perk(perk.id, person, today=company_today())
+
+    update_perk(perk.id, perk_data(per_person_limit=2, limit_period=LimitPeriod.MONTH), actor=hr)
+    assert claim_perk(perk.id, person, today=company_today()).slot == 2
+    with pytest.raises(LimitReached):
+        claim_perk(perk.id, person, today=company_today())
