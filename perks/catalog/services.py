@@ -355,12 +355,17 @@ def archive_perk(perk_id: int, *, actor: User) -> Perk:
     """Hide a perk from staff; existing claims stay valid until they expire.
 
     Raises:
-        NotFound: no such perk. Conflict: already archived.
+        NotFound: no such perk. Conflict: already archived, or a draw of it is under way
+            (made after, it would give nobody a seat).
     """
     with transaction():
         perk = get_perk(perk_id)
         if perk.status is PerkStatus.ARCHIVED:
             raise Conflict(_("This perk is already archived."))
+        if _draw_under_way(perk.id):
+            raise Conflict(
+                _("A draw of this perk is under way: archive the perk once the draw is made.")
+            )
         before = rule_terms(perk)
         perk.status = PerkStatus.ARCHIVED
         audit.record("catalog.perk_archived", actor=actor, target=perk)

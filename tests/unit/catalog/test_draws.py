@@ -1009,3 +1009,17 @@ def test_a_draw_under_way_keeps_its_perk_open_until_it_can_be_made():
         update_perk(perk.id, PerkData(**same, ends_on=company_date(close)), actor=hr)  # type: ignore[arg-type]
     update_perk(perk.id, PerkData(**same, ends_on=draw.public_value_date), actor=hr)  # type: ignore[arg-type]
     assert db.session.get(Perk, perk.id).ends_on == draw.public_value_date
+
+
+def test_a_perk_with_a_draw_under_way_cannot_be_archived():
+    from perks.catalog.services import archive_perk
+
+    hr = UserFactory(roles={Role.HR})
+    draw, close = opened(draw_perk(seats=1))
+    enter_draw(draw.perk_id, UserFactory())
+    with pytest.raises(Conflict, match="archive the perk once the draw is made"):
+        archive_perk(draw.perk_id, actor=hr)
+
+    make_draw(draw.id, close)  # still published: the entrant gets the seat
+    assert [e.outcome for e in draw_entries(draw.id)] == [EntryOutcome.WON]
+    archive_perk(draw.perk_id, actor=hr)
