@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from perks import audit
 from perks.catalog import eligibility
-from perks.catalog.claims import grant_claim
+from perks.catalog.claims import claims_in_period, grant_claim
 from perks.catalog.models import (
     REFERENCE_ALPHABET,
     Allocation,
@@ -260,6 +260,7 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
     Raises:
         NotFound: no such perk, or no open draw.
         NotEligible: the person does not meet the perk's rules.
+        LimitReached: the person's limit for this period is used up (a Conflict).
         Conflict: entries have closed, or the person already entered.
     """
     now = now or utcnow()
@@ -276,6 +277,12 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
         )
         if reasons:
             raise NotEligible(reasons[0].message, reasons=[r.code for r in reasons])
+        # A winner over the limit is passed over at the draw: refuse the entry now, as the
+        # perk's page does, rather than wish them luck.
+        key = eligibility.period_key(perk.limit_period, today)
+        limit = eligibility.limit_reason(perk, claims_in_period(perk, user.id, key), today)
+        if limit is not None:
+            raise LimitReached(limit.message)
         if draw.method >= 2:
             entry = _numbered_entry(draw.id, user.id, now)
         else:

@@ -1023,3 +1023,20 @@ def test_a_perk_with_a_draw_under_way_cannot_be_archived():
     make_draw(draw.id, close)  # still published: the entrant gets the seat
     assert [e.outcome for e in draw_entries(draw.id)] == [EntryOutcome.WON]
     archive_perk(draw.perk_id, actor=hr)
+
+
+def test_someone_over_the_limit_cannot_enter_the_next_draw():
+    from perks.errors import LimitReached
+
+    perk = draw_perk(seats=1, per_person_limit=1)
+    draw, close = opened(perk)
+    winner = UserFactory()
+    enter_draw(perk.id, winner)
+    make_draw(draw.id, close)
+    perk.remaining_stock = 1
+    db.session.commit()
+
+    opened(perk)
+    with pytest.raises(LimitReached):
+        enter_draw(perk.id, winner)
+    enter_draw(perk.id, UserFactory())
