@@ -630,3 +630,20 @@ def test_once_entries_close_the_draw_pages_say_so_before_the_freeze(client, logi
     assert 'data-testid="draw-status">Entries closed<' in public
     admin = client.get(f"/admin/perks/{perk_id}/draw").get_data(as_text=True)
     assert 'data-testid="draw-status-label">Entries closed<' in admin
+
+
+def test_a_winner_past_the_deadline_is_not_asked_to_decline(client, login_as):
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__total_stock=1)
+    draws.enter_draw(draw.perk.id, me)
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    entry = draws.draw_entries(draw.id)[0]
+    assert entry.outcome is EntryOutcome.WON
+    assert "Decline by" in text_of(client.get("/my-perks"))
+
+    entry.decide_by = datetime.now(UTC) - timedelta(days=1)
+    db.session.commit()
+    mine = text_of(client.get("/my-perks"))
+    assert "Won" in mine
+    assert "Decline by" not in mine
+    assert "Decline the seat" not in mine
