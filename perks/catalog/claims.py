@@ -37,7 +37,7 @@ from perks.catalog.models import (
 from perks.db import affected_rows, among, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut
 from perks.extensions import db
-from perks.i18n import company_today, day_start, format_moment
+from perks.i18n import company_today, day_start, format_day, format_moment
 from perks.notifications import both, link, notify
 from perks.people.models import User
 
@@ -263,7 +263,7 @@ def _use(claim: Claim, by: User) -> None:
     Raises:
         Conflict: already used (when and by whom), expired or cancelled.
     """
-    if claim.status is ClaimStatus.CLAIMED:
+    if claim.status is ClaimStatus.CLAIMED and not _past_last_day(claim):
         now = utcnow()
         # Conditional: of two simultaneous uses, the second finds the claim used and says so.
         taken = db.session.execute(
@@ -279,10 +279,19 @@ def _use(claim: Claim, by: User) -> None:
     raise Conflict(why_not_usable(claim) or _("This claim is %(status)s.", status="?"))
 
 
+def _past_last_day(claim: Claim) -> bool:
+    """The claim's last day has passed, though the scheduled run has not marked it expired
+    yet (it runs every few minutes, or was down)."""
+    return claim.expires_on is not None and claim.expires_on < company_today()
+
+
 def why_not_usable(claim: Claim) -> str | None:
-    """Why a redeemer cannot mark ``claim`` used now (already used: when and by whom, expired,
-    cancelled), in the user's language; None when they can."""
+    """Why a redeemer cannot mark ``claim`` used now (already used: when and by whom, expired
+    or past its last day, cancelled), in the user's language; None when they can."""
     if claim.status is ClaimStatus.CLAIMED:
+        if _past_last_day(claim):
+            assert claim.expires_on is not None
+            return _("This claim ended on %(date)s.", date=format_day(claim.expires_on))
         return None
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"

@@ -32,6 +32,7 @@ from perks.catalog.models import (
 )
 from perks.errors import Conflict, NotEligible, NotFound, SoldOut
 from perks.extensions import db
+from perks.i18n import format_day
 from perks.i18n import format_moment as format_datetime
 from perks.people.models import Role
 from tests.factories import PerkFactory, UserFactory
@@ -205,6 +206,23 @@ def test_an_expired_claim_cannot_be_used():
         mark_claim_used(claim.id, person)
 
 
+def test_a_claim_past_its_last_day_cannot_be_used_before_the_scheduled_run_expires_it():
+    yesterday = company_today() - timedelta(days=1)
+    perk = PerkFactory(ends_on=yesterday)
+    person = UserFactory()
+    claim = claim_perk(perk.id, person, today=yesterday)
+    other = claim_perk(perk.id, UserFactory(), today=yesterday)
+    assert claim.status is ClaimStatus.CLAIMED  # the scheduled run has not come by yet
+
+    ended = f"This claim ended on {format_day(yesterday)}."
+    with pytest.raises(Conflict, match=re.escape(ended)):
+        redeem_claim(claim.reference, UserFactory(roles={Role.REDEEMER}))
+    with pytest.raises(Conflict, match=re.escape(ended)):
+        mark_claim_used(other.id, other.user)
+    db.session.refresh(claim)
+    assert claim.status is ClaimStatus.CLAIMED
+
+
 def test_my_claims_lists_only_the_persons_own_claims():
     person = UserFactory()
     mine = [claim_perk(PerkFactory().id, person, today=TODAY) for _ in range(2)]
@@ -293,17 +311,19 @@ def test_a_shared_code_alone_does_not_identify_a_claim():
 
 
 def test_claims_expire_the_day_after_the_perk_ends_and_expiring_again_changes_nothing():
-    perk = PerkFactory(ends_on=date(2026, 3, 31), per_person_limit=None)
+    last_day = company_today()  # a claim is used on a day it can still be used
+    perk = PerkFactory(ends_on=last_day, per_person_limit=None)
     person = UserFactory()
-    waiting = [claim_perk(perk.id, person, today=date(2026, 3, 31)) for _ in range(2)]
-    used = claim_perk(perk.id, person, today=date(2026, 3, 31))
+    waiting = [claim_perk(perk.id, person, today=last_day) for _ in range(2)]
+    used = claim_perk(perk.id, person, today=last_day)
     mark_claim_used(used.id, person)
     open_ended = claim_for_someone(PerkFactory(ends_on=None))
 
-    assert expire_claims(today=date(2026, 3, 31)) == 0
-    assert expire_claims(today=date(2026, 4, 1)) == 2
-    assert expire_claims(today=date(2026, 4, 1)) == 0
-    assert expire_claims(today=date(2030, 1, 1)) == 0
+    day_after = last_day + timedelta(days=1)
+    assert expire_claims(today=last_day) == 0
+    assert expire_claims(today=day_after) == 2
+    assert expire_claims(today=day_after) == 0
+    assert expire_claims(today=last_day + timedelta(days=1500)) == 0
 
     statuses = {c.id: db.session.get(Claim, c.id).status for c in [*waiting, used, open_ended]}
     assert statuses == {
