@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 
 from perks import audit, images, rule_history
 from perks.catalog import eligibility
@@ -28,7 +28,7 @@ from perks.catalog.models import (
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_date, format_day
+from perks.i18n import company_date, company_today, format_day
 from perks.people.models import Department, EmploymentType, User
 
 MAX_CODE_LENGTH = 64
@@ -210,16 +210,25 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
 
 def _extend_unused_claims(perk: Perk) -> None:
     """Unused claims last as long as the perk: a later last day (or none) carries them with
-    it. An earlier one leaves them as they were: they were claimed on the old terms."""
-    unused = (Claim.perk_id == perk.id) & (Claim.status == ClaimStatus.CLAIMED)
+    it, and gives back claims that expired at the old one while the perk is on again. An
+    earlier one leaves them as they were: they were claimed on the old terms."""
+    still_on = perk.ends_on is None or perk.ends_on >= company_today()
+    unused = (Claim.status == ClaimStatus.CLAIMED) | (
+        (Claim.status == ClaimStatus.EXPIRED) if still_on else false()
+    )
     later = (
         Claim.expires_on.is_not(None) if perk.ends_on is None else Claim.expires_on < perk.ends_on
     )
     db.session.execute(
         update(Claim)
-        .where(unused, later)
+        .where(Claim.perk_id == perk.id, unused, later)
         # reminded_on cleared: the holder is told again before the new last day
-        .values(expires_on=perk.ends_on, reminded_on=None, updated_at=utcnow())
+        .values(
+            status=ClaimStatus.CLAIMED,
+            expires_on=perk.ends_on,
+            reminded_on=None,
+            updated_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
 

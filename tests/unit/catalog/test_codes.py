@@ -5,17 +5,18 @@ Each bad line of an import is named by its line number, and then nothing is impo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.catalog.claims import claim_perk
+from perks.catalog.claims import claim_perk, expire_claims, redeem_claim
 from perks.catalog.models import (
     Allocation,
     Claim,
+    ClaimStatus,
     CodeMode,
     LimitPeriod,
     Perk,
@@ -286,3 +287,19 @@ def test_a_monthly_limit_counts_this_months_claims_made_under_the_old_rule(hr):
     assert claim_perk(perk.id, person, today=company_today()).slot == 2
     with pytest.raises(LimitReached):
         claim_perk(perk.id, person, today=company_today())
+
+
+def test_a_later_last_day_gives_back_claims_that_expired_at_the_old_one(hr):
+    yesterday = company_today() - timedelta(days=1)
+    perk = PerkFactory(ends_on=yesterday, total_stock=None, per_person_limit=1)
+    person = UserFactory()
+    claim = claim_perk(perk.id, person, today=yesterday)
+    assert expire_claims() == 1
+    db.session.refresh(claim)
+    assert claim.status is ClaimStatus.EXPIRED
+
+    next_week = company_today() + timedelta(days=7)
+    update_perk(perk.id, perk_data(ends_on=next_week), actor=hr)
+    db.session.refresh(claim)
+    assert (claim.status, claim.expires_on) == (ClaimStatus.CLAIMED, next_week)
+    redeem_claim(claim.reference, UserFactory(roles={Role.REDEEMER}))
