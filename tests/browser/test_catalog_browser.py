@@ -71,6 +71,15 @@ def test_employee_finds_an_eligible_perk_claims_it_and_marks_it_used(page: Page,
     expect(page.get_by_test_id("claims").locator("tbody tr")).to_have_count(1)
     expect(page.get_by_test_id("claims")).to_contain_text("Used")
 
+    # On a phone each cell reads "label: value"; the code's label is in the page's font too.
+    page.set_viewport_size({"width": 390, "height": 844})
+    label_fonts = page.evaluate(
+        """[...document.querySelectorAll('[data-testid=claims] td[data-label]')].map(
+            cell => getComputedStyle(cell, '::before').fontFamily)"""
+    )
+    assert len(label_fonts) > 1
+    assert len(set(label_fonts)) == 1, label_fonts
+
 
 def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
     draw = factories.DrawFactory(
