@@ -647,3 +647,19 @@ def test_a_winner_past_the_deadline_is_not_asked_to_decline(client, login_as):
     assert "Won" in mine
     assert "Decline by" not in mine
     assert "Decline the seat" not in mine
+
+
+def test_a_draw_perk_shows_the_seats_of_this_round_not_all_it_ever_had(client, login_as):
+    login_as(Role.EMPLOYEE)
+    # Twenty seats in all; last round's ten winners have theirs, this round offers ten.
+    draw = draw_perk(perk__total_stock=20, perk__remaining_stock=10)
+    assert draw.seats == 10
+
+    for page in (f"/perks/{draw.perk_id}", "/perks"):
+        text = text_of(client.get(page))
+        assert "10 seats" in text, page
+        assert "20 seats" not in text, page
+    for page in (f"/perks/{draw.perk_id}", "/rules"):
+        text = text_of(client.get(page))
+        assert "20 in total, 10 left." in text, page
+        assert "20 seats" not in text, page
