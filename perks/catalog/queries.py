@@ -251,6 +251,10 @@ class MyEntry:
     entry: DrawEntry
     draw: Draw
 
+    def taking_entries(self, now: datetime) -> bool:
+        """The draw still takes entries (it has not closed)."""
+        return self.draw.status is DrawStatus.OPEN and now < _aware(self.draw.entries_close_at)
+
     def can_decline(self, now: datetime) -> bool:
         return self.entry.outcome is EntryOutcome.WON and (
             self.entry.decide_by is None or now <= _aware(self.entry.decide_by)

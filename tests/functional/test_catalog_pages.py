@@ -663,3 +663,16 @@ def test_a_draw_perk_shows_the_seats_of_this_round_not_all_it_ever_had(client, l
         text = text_of(client.get(page))
         assert "20 in total, 10 left." in text, page
         assert "20 seats" not in text, page
+
+
+def test_my_perks_says_entries_closed_once_they_have(client, login_as):
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk()
+    draws.enter_draw(draw.perk_id, me)
+    assert "Entries close " in text_of(client.get("/my-perks"))
+
+    draw.entries_close_at = datetime.now(UTC) - timedelta(minutes=5)
+    db.session.commit()
+    mine = text_of(client.get("/my-perks"))
+    assert "Entries closed " in mine
+    assert "Entries close " not in mine
