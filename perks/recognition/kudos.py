@@ -35,7 +35,14 @@ from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.people.services import person_is, person_matches
 from perks.recognition import points, services
-from perks.recognition.models import SETTINGS_ROW_ID, Award, Nomination, RecognitionSettings
+from perks.recognition.models import (
+    SETTINGS_ROW_ID,
+    Award,
+    Gift,
+    GiftProgramme,
+    Nomination,
+    RecognitionSettings,
+)
 from perks.recognition.points_models import (
     MAX_KUDOS_MESSAGE,
     CompanyValue,
@@ -414,17 +421,21 @@ def kudos_of(user_id: int, kudos_ids: list[int]) -> dict[int, Kudos]:
 @dataclass(frozen=True)
 class HistorySubjects:
     """What a person's points history names beside the kudos: the perk of each reward (by
-    claim id) and the award of each award (by nomination id)."""
+    claim id), the award of each award (by nomination id) and the programme of each gift of
+    points (by gift id)."""
 
     rewards: dict[int, Perk]
     awards: dict[int, Award]
+    gifts: dict[int, GiftProgramme]
 
 
 def history_subjects(user_id: int, entries: Sequence[PointsEntry]) -> HistorySubjects:
-    """The rewards' perks and the awards ``user_id``'s ``entries`` name, theirs alone (one
-    statement each, whatever the history's length). Raises nothing."""
+    """The rewards' perks, the awards and the gifts' programmes ``user_id``'s ``entries``
+    name, theirs alone (one statement each, whatever the history's length). Raises
+    nothing."""
     claim_ids = [e.claim_id for e in entries if e.claim_id]
     nomination_ids = [e.nomination_id for e in entries if e.nomination_id]
+    gift_ids = [e.gift_id for e in entries if e.gift_id]
     rewards: dict[int, Perk] = {}
     if claim_ids:
         claims = db.session.scalars(
@@ -439,7 +450,13 @@ def history_subjects(user_id: int, entries: Sequence[PointsEntry]) -> HistorySub
             )
         )
         awards = {nomination.id: nomination.award for nomination in nominations}
-    return HistorySubjects(rewards, awards)
+    programmes: dict[int, GiftProgramme] = {}
+    if gift_ids:
+        granted = db.session.scalars(
+            select(Gift).where(Gift.id.in_(gift_ids), Gift.user_id == user_id)
+        )
+        programmes = {gift.id: gift.programme for gift in granted}
+    return HistorySubjects(rewards, awards, programmes)
 
 
 # --- rewards --------------------------------------------------------------------------------

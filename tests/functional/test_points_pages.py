@@ -4,15 +4,19 @@ settings and values, a programme of points from HR's form, and the navigation's 
 
 from __future__ import annotations
 
+from datetime import date
+
 from babel.dates import format_date
 from sqlalchemy import select
 
 from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.i18n import company_today
+from perks.money import Money
 from perks.people.models import Role, User
-from perks.recognition import awards, kudos, points, services
+from perks.recognition import awards, gifts, kudos, points, services
 from perks.recognition.awards import AwardData
+from perks.recognition.gifts import Due, ProgrammeData
 from perks.recognition.models import GiftProgramme, Occasion
 from perks.recognition.points_models import CompanyValue
 from tests.factories import CompanyValueFactory, DepartmentFactory, PerkFactory, UserFactory
@@ -326,6 +330,39 @@ def test_my_points_history_names_the_month_the_reward_and_the_award_in_my_langua
     assert f'data-testid="points-month">Tháng {today.month}/{today.year}<' in page
     assert 'data-testid="points-reward">Cà phê cả nhóm<' in page
     assert 'data-testid="points-award">Sáng kiến của quý<' in page
+
+
+def test_my_points_history_names_the_programme_of_a_gift_of_points(client, login_as):
+    """A gift of points said only "Gift of points": which programme's, the person could not
+    tell (a birthday's, Tết's)."""
+    hr = UserFactory(roles={Role.HR})
+    me = login_as(Role.EMPLOYEE, locale="en")
+    services.add_vietnamese_calendar(actor=None)
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    programme = gifts.create_programme(
+        ProgrammeData(
+            name_vi="Lì xì Tết",
+            name_en="Tết lucky money",
+            occasion_id=tet.id,
+            perk_id=None,
+            points=88,
+            days_ahead=0,
+            message_vi="Chúc mừng năm mới!",
+            message_en="Happy new year!",
+            unit_cost=Money(0, "VND"),
+            budget=None,
+        ),
+        actor=hr,
+    )
+    on = date(2027, 2, 6)
+    assert gifts._grant(Due(programme, me, on), on)
+
+    page = client.get("/points").get_data(as_text=True)
+
+    assert 'data-testid="points-gift">Tết lucky money<' in page
+    client.post("/language", data={"locale": "vi"})
+    page = client.get("/points").get_data(as_text=True)
+    assert 'data-testid="points-gift">Lì xì Tết<' in page
 
 
 def test_colleagues_to_choose_from_are_in_vietnamese_order(client, login_as):
