@@ -121,6 +121,9 @@ def wall_page() -> str:
 @bp.get("/manage/occasions")
 @hr_only
 def manage() -> str:
+    """Every occasion, and everyone's birthdays and work anniversaries of the coming days
+    (those hidden from colleagues too, marked), by day, a few a day but on the day the query
+    string names (``?day=2026-12-24``: all of that day's), as the company calendar."""
     today = company_today()
     items = services.upcoming(today, active_only=False)
     present = {item.occasion.key for item in items}
@@ -128,7 +131,11 @@ def manage() -> str:
         "recognition/manage.html",
         items=items,
         settings=services.current_settings(),
-        personal=services.personal_dates(today, PERSONAL_WINDOW_DAYS),
+        personal_days=services.by_day(
+            services.personal_dates(today, PERSONAL_WINDOW_DAYS),
+            per_day=CELEBRATIONS_PER_DAY,
+            whole_day=_day_arg(),
+        ),
         window_days=PERSONAL_WINDOW_DAYS,
         missing=[b for b in VIETNAMESE_CALENDAR if b.key not in present],
         language=_language(),

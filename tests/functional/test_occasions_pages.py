@@ -151,6 +151,38 @@ def test_hr_sees_birthdays_coming_up(client, login_as):
     assert "Phạm Thu Hà" not in client.get("/occasions").get_data(as_text=True)
 
 
+def test_hr_occasions_page_lists_a_few_personal_dates_a_day_and_the_rest_of_a_day_on_demand(
+    client, login_as
+):
+    """HR's page listed every birthday and work anniversary of 30 days on one page: for a
+    company of thousands, hundreds of rows. It is bounded as the company calendar is."""
+    hr = login_as(Role.HR, locale="en")
+    services.add_vietnamese_calendar(actor=hr)
+    today = company_today()
+    crowded = today + timedelta(days=2)
+    for n in range(CELEBRATIONS_PER_DAY + 6):
+        UserFactory(
+            name=f"Sinh Nhật {n:02d}",
+            birth_month=crowded.month,
+            birth_day=crowded.day,
+            hide_personal_dates=n == 9,
+        )
+    UserFactory(name="Hôm Nay", birth_month=today.month, birth_day=today.day)
+
+    page = client.get("/manage/occasions").get_data(as_text=True)
+
+    assert page.count('data-testid="personal-date"') == CELEBRATIONS_PER_DAY + 1
+    assert "Hôm Nay" in page
+    assert page.count('data-testid="personal-day"') == 2
+    assert "and 6 more people this day" in page
+    assert f'href="/manage/occasions?day={crowded.isoformat()}#day-{crowded.isoformat()}"' in page
+    whole_day = client.get(f"/manage/occasions?day={crowded.isoformat()}").get_data(as_text=True)
+    assert whole_day.count('data-testid="personal-date"') == CELEBRATIONS_PER_DAY + 6 + 1
+    assert "Sinh Nhật 09" in whole_day  # HR sees the hidden one too, marked
+    assert 'data-testid="hidden-from-colleagues"' in whole_day
+    assert client.get("/manage/occasions?day=not-a-day").status_code == 200
+
+
 def test_the_company_calendar_lists_a_few_celebrations_a_day_and_the_rest_of_a_day_on_demand(
     client, login_as
 ):
