@@ -184,6 +184,31 @@ def test_a_person_spends_points_on_a_reward(client, login_as):
     assert points.received_balance(me.id) == 10
 
 
+def test_a_reward_that_ends_says_its_last_day_and_that_its_points_are_not_given_back(
+    client, login_as
+):
+    """A reward's code ends with its perk and the points it cost are not given back: the
+    page said neither, so a person could spend 150 points on a reward ending tomorrow."""
+    me = login_as(Role.EMPLOYEE, locale="en")
+    kudos.give_kudos(
+        UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=company_today()
+    )
+    PerkFactory(points_price=40, title_en="Coffee", ends_on=date(2099, 1, 31))
+    PerkFactory(points_price=30, title_en="Tea", ends_on=None)
+
+    page = client.get("/rewards").get_data(as_text=True)
+
+    assert page.count('data-testid="reward-ends"') == 1
+    assert (
+        "Use it by 31 Jan 2099. Points spent on a reward not used by then are not given back."
+        in page
+    )
+    assert "Use it by 31 Jan 2099: the points are not given back after that day." in page
+    client.post("/language", data={"locale": "vi"})
+    page = client.get("/rewards").get_data(as_text=True)
+    assert "Dùng trước hết ngày 31 thg 1, 2099." in page
+
+
 def test_a_reward_is_not_claimed_free_from_the_catalog(client, login_as):
     me = login_as(Role.EMPLOYEE, locale="en")
     kudos.give_kudos(
