@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,7 +35,7 @@ from perks.recognition.points_models import (
 
 log = logging.getLogger(__name__)
 
-#: how many entries a person's history shows
+#: how many entries a page of a person's history shows
 HISTORY_LENGTH = 50
 
 
@@ -172,16 +173,20 @@ def balances(person: User, today: date) -> Balances:
     return Balances(left, received_balance(person.id), is_credited)
 
 
-def history(user_id: int, *, limit: int = HISTORY_LENGTH) -> list[PointsEntry]:
-    """The person's entries, newest first (their kudos with them)."""
-    return list(
-        db.session.scalars(
-            select(PointsEntry)
-            .where(PointsEntry.user_id == user_id)
-            .order_by(PointsEntry.id.desc())
-            .limit(limit)
-        )
+def history_page(user_id: int, page: int, *, per_page: int = HISTORY_LENGTH) -> Pagination:
+    """One page of the person's entries, newest first (a page past the last is empty).
+    Raises nothing."""
+    return db.paginate(
+        select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
     )
+
+
+def history(user_id: int, *, limit: int = HISTORY_LENGTH) -> list[PointsEntry]:
+    """The person's latest entries, newest first."""
+    return list(history_page(user_id, 1, per_page=limit).items)
 
 
 def credit_allowances(today: date) -> int:

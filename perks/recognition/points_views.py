@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import Conflict, NotEligible, ValidationFailed
-from perks.forms import ConfirmForm, require_confirmation
+from perks.forms import ConfirmForm, page_arg, require_confirmation
 from perks.i18n import company_today
 from perks.people.access import roles_required
 from perks.people.models import Role, User
@@ -34,13 +34,16 @@ hr_only = roles_required(Role.HR)
 @bp.get("/points")
 @roles_required()
 def mine() -> str:
-    """The person's own balances and history (nobody else's: no id in the URL)."""
+    """The person's own balances and history, a page at a time (nobody else's: no id in
+    the URL)."""
     today = company_today()
-    entries = points.history(current_user.id)
+    page = points.history_page(current_user.id, page_arg())
+    entries = list(page.items)
     return render_template(
         "points/mine.html",
         balances=points.balances(current_user, today),
         entries=entries,
+        page=page,
         kudos=kudos.kudos_of(current_user.id, [e.kudos_id for e in entries if e.kudos_id]),
         subjects=kudos.history_subjects(current_user.id, entries),
         month=points.month_of(today),

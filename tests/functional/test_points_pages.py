@@ -390,6 +390,30 @@ def test_my_points_history_names_the_programme_of_a_gift_of_points(client, login
     assert 'data-testid="points-gift">Lì xì Tết<' in page
 
 
+def test_my_points_history_goes_back_page_by_page(client, login_as):
+    """The history showed the latest 50 entries and nothing older, with no word of it: the
+    rows no longer added up to the balance."""
+    from perks.recognition.points_models import PointsEntryKind
+
+    me = login_as(Role.EMPLOYEE, locale="en")
+    for n in range(points.HISTORY_LENGTH + 3):
+        points.append_entry(
+            user_id=me.id,
+            kind=PointsEntryKind.ALLOWANCE,
+            points=n + 1,
+            month=f"{2000 + n // 12:04d}-{n % 12 + 1:02d}",
+        )
+    db.session.commit()
+
+    first = client.get("/points").get_data(as_text=True)
+    assert first.count('data-testid="points-entry"') == points.HISTORY_LENGTH
+    assert "Page 1 of 2" in first
+    assert 'href="/points?page=2"' in first
+    second = client.get("/points?page=2").get_data(as_text=True)
+    assert second.count('data-testid="points-entry"') == 3
+    assert ">+1<" in second  # the oldest
+
+
 def test_colleagues_to_choose_from_are_in_vietnamese_order(client, login_as):
     """Đ among the Ds, not after Z (the list offers the first few: an Đặng fell off it)."""
     login_as(Role.EMPLOYEE, locale="en")
