@@ -270,8 +270,9 @@ def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nom
     (``recognition.nomination_made``). HR is not told by e-mail: the queue shows it.
 
     Raises:
-        ValidationFailed: no reason given (``field="reason"``), or the award is not active
-            (``field="award_id"``).
+        ValidationFailed: no reason given (``field="reason"``), the award is not active
+            (``field="award_id"``), or the person is already nominated for it and HR has
+            not decided yet (``field="nominee_id"``): a second would be approved twice.
         NotPermitted: ``actor`` is not a manager, or the nominee is not an active person of
             their team (nobody nominates themselves).
         NotFound: no such award.
@@ -285,9 +286,27 @@ def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nom
             raise ValidationFailed(
                 str(_l("This award takes no nominations now.")), field="award_id"
             )
-        nominee = db.session.get(User, nominee_id)
+        # the nominee's row locked: two submissions at once see each other's nomination
+        nominee = points.lock_person(nominee_id)
         if nominee is None or nominee.manager_id != actor.id or not nominee.active:
             raise NotPermitted(_("You can nominate only active people of your team."))
+        pending = db.session.scalar(
+            select(Nomination.id).where(
+                Nomination.award_id == award.id,
+                Nomination.nominee_id == nominee.id,
+                Nomination.state == N.PENDING,
+            )
+        )
+        if pending is not None:
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "%(name)s is already nominated for this award: HR has not decided yet.",
+                        name=nominee.name,
+                    )
+                ),
+                field="nominee_id",
+            )
         nomination = Nomination(
             award_id=award.id,
             nominee_id=nominee.id,

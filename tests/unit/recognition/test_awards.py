@@ -155,6 +155,25 @@ def test_a_nomination_needs_a_reason_and_an_active_award(hr, manager):
     assert refused.value.details["field"] == "award_id"
 
 
+def test_a_second_nomination_while_the_first_is_pending_is_refused(hr, manager):
+    """A manager who sent the form twice put the same person in HR's queue twice for one
+    award, and approving both would grant the award's gift and points twice."""
+    award = awards.create_award(award_data(), actor=hr)
+    member = UserFactory(manager=manager, name="Phan Ngọc Tâm")
+    first = awards.nominate(award.id, member.id, "Great work", actor=manager)
+
+    with pytest.raises(ValidationFailed) as refused:
+        awards.nominate(award.id, member.id, "Great work", actor=manager)
+
+    assert refused.value.details["field"] == "nominee_id"
+    assert "Phan Ngọc Tâm is already nominated for this award" in refused.value.message
+    other = awards.create_award(award_data(name_en="Idea of the quarter"), actor=hr)
+    awards.nominate(other.id, member.id, "A good idea", actor=manager)  # another award
+    awards.approve(first.id, actor=hr)
+    again = awards.nominate(award.id, member.id, "Again, next month", actor=manager)
+    assert again.state is N.PENDING  # once HR has decided, a new nomination is welcome
+
+
 # --- the state machine ----------------------------------------------------------------------
 
 
