@@ -68,6 +68,10 @@ def test_an_award_from_definition_to_the_winners_home(client):
     queue = client.get("/manage/nominations").get_data(as_text=True)
     assert "Phạm Thị Thắng" in queue
     assert "Great quarter" in queue
+    assert (  # approving grants at once what cannot be taken back: the button asks first
+        'data-confirm="Approve? Phạm Thị Thắng receives “Employee of the month” with its gift'
+        ' and 100 points, at once; it cannot be undone."' in queue
+    )
     client.post(f"/manage/nominations/{declined.id}/decline", data={"reason": ""})
     db.session.expire_all()
     assert declined.state is NominationState.PENDING
