@@ -274,6 +274,7 @@ def programmes() -> str:
         counts=gifts.granted_counts(year),
         spent={p.id: gifts.spent_this_year(p, year) for p in gifts.programmes()},
         year=year,
+        catch_up_days=gifts.CATCH_UP_DAYS,
         confirm_form=ConfirmForm(),
     )
 

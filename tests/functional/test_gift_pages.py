@@ -95,6 +95,33 @@ def test_hr_creates_edits_pauses_and_previews_a_programme(client, login_as):
     assert person.id
 
 
+def test_hr_is_warned_before_pausing_a_programme_or_deactivating_its_occasion(client, login_as):
+    """Deactivating an occasion stopped its programmes' gifts while the gift page still
+    showed them running, and neither button said what it would stop."""
+    login_as(Role.HR, locale="en")
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
+    birthday = _occasion("birthday")
+    assert client.post("/manage/gifts/new", data=_form(birthday.id, perk.id)).status_code == 303
+
+    page = client.get("/manage/gifts").get_data(as_text=True)
+    assert (
+        "Pause “Birthday gift”? It gives no gift while paused; once resumed, it gives the gifts"
+        f" it missed only for the last {gifts.CATCH_UP_DAYS} days." in page
+    )
+    assert 'data-testid="occasion-inactive"' not in page
+    occasions = client.get("/manage/occasions").get_data(as_text=True)
+    assert (
+        "Take “Birthday” off the calendar? Its gift programmes give nothing while it is"
+        " inactive." in occasions
+    )
+
+    client.post(f"/manage/occasions/{birthday.id}/deactivate")
+
+    page = client.get("/manage/gifts").get_data(as_text=True)
+    assert 'data-testid="occasion-inactive"' in page
+    assert "Its occasion is inactive: no gifts" in page
+
+
 def test_bad_input_is_a_400_with_the_reason(client, login_as):
     login_as(Role.HR, locale="en")
     perk = PerkFactory(kind=PerkKind.GIFT)
