@@ -11,7 +11,9 @@ Granting:
   ``CATCH_UP_DAYS`` after ``on``: every run grants everything due, so a missed day is caught
   up by the next run;
 * a gift is granted once per (programme, person, occasion year): the ``gift`` table's unique
-  constraint says so, and a run that loses the race to another host skips the person;
+  constraint says so, and a run that loses the race to another host skips the person. The
+  occasion year of a lunar occasion is its lunar year (``Due.year``): a day of the 11th lunar
+  month falls twice in some solar years (15/11: 3 January and 23 December 2026);
 * each grant is one transaction that locks the programme's row (PostgreSQL), counts what the
   programme and the person's department have spent in the occasion year, and grants only
   when the gift fits both budgets: two hosts granting at once never exceed one;
@@ -49,7 +51,7 @@ from perks.extensions import db
 from perks.money import Money
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
-from perks.recognition import points, services
+from perks.recognition import lunar, points, services
 from perks.recognition.models import (
     Gift,
     GiftDepartmentBudget,
@@ -108,6 +110,16 @@ class Due:
     @property
     def grant_on(self) -> date:
         return self.on - timedelta(days=self.programme.days_ahead)
+
+    @property
+    def year(self) -> int:
+        """The occasion year the gift counts in (once per person, and the budgets): the
+        lunar year of a lunar occasion, the solar year of ``on`` otherwise. They differ only
+        for the 11th and 12th lunar months in January and February, so Tết, Giỗ Tổ and Trung
+        thu count in their solar year."""
+        if self.programme.occasion.kind is OccasionKind.LUNAR:
+            return lunar.to_lunar(self.on).year
+        return self.on.year
 
 
 @dataclass(frozen=True)
@@ -282,17 +294,17 @@ def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
         granted = _granted(programme.id)
         spent: dict[int, tuple[int, dict[int | None, int]]] = {}
         for due in dues(programme, start, end, people):
-            if (due.person.id, due.on.year) in granted:
+            if (due.person.id, due.year) in granted:
                 continue
-            if due.on.year not in spent:
-                spent[due.on.year] = _spent(programme.id, due.on.year)
-            total, per_department = spent[due.on.year]
+            if due.year not in spent:
+                spent[due.year] = _spent(programme.id, due.year)
+            total, per_department = spent[due.year]
             department_id = due.person.department_id
             fits = _fits(programme, department_id, total, per_department)
             if fits:
                 cost = programme.unit_cost_amount
                 per_department[department_id] = per_department.get(department_id, 0) + cost
-                spent[due.on.year] = (total + cost, per_department)
+                spent[due.year] = (total + cost, per_department)
                 previous = totals.get(programme.currency, Money.zero(programme.currency))
                 totals[programme.currency] = previous + programme.unit_cost
             lines.append(PreviewLine(due, over_budget=not fits))
@@ -337,12 +349,12 @@ def grant_due_gifts(today: date) -> int:
         done = _granted(programme.id)
         spent: dict[int, tuple[int, dict[int | None, int]]] = {}
         for due in dues(programme, start, end, people):
-            if (due.person.id, due.on.year) in done:
+            if (due.person.id, due.year) in done:
                 continue
-            if due.on.year not in spent:
-                spent[due.on.year] = _spent(programme.id, due.on.year)
+            if due.year not in spent:
+                spent[due.year] = _spent(programme.id, due.year)
             # what the budgets had already stopped is not tried again under the lock
-            if _fits(programme, due.person.department_id, *spent[due.on.year]):
+            if _fits(programme, due.person.department_id, *spent[due.year]):
                 owed.append(due)
             else:
                 _log_stopped(programme.id, due)
@@ -360,7 +372,7 @@ def _log_stopped(programme_id: int, due: Due) -> None:
 
 def _grant(due: Due, today: date) -> bool:
     """Grant one gift in a transaction of its own; False when it was not granted."""
-    year = due.on.year
+    year = due.year
     try:
         with transaction():
             programme = db.session.scalar(

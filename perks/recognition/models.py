@@ -252,7 +252,8 @@ class Gift(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("gift_programme.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    #: the solar year of the occasion's date (Tết of 2027 is 2027's, even if granted in 2026)
+    #: the year of the occasion's date (Tết of 2027 is 2027's, even if granted in 2026): the
+    #: solar year, the lunar year for a lunar occasion (``gifts.Due.year``)
     occasion_year: Mapped[int] = mapped_column(SmallInteger)
     #: the occasion's day: the greeting card shows on it
     occasion_on: Mapped[date] = mapped_column(Date, index=True)

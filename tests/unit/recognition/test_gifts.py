@@ -18,8 +18,8 @@ from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.people.models import EmploymentType, Gender, Role, User
-from perks.recognition import gifts
-from perks.recognition.models import Gift
+from perks.recognition import gifts, services
+from perks.recognition.models import Gift, OccasionKind
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
@@ -109,6 +109,30 @@ def test_a_lunar_occasion_is_granted_on_its_solar_day_and_missed_days_are_caught
     assert gifts.grant_due_gifts(date(2027, 2, 10)) == 3
     assert sorted(granted()) == sorted((p.id, 2027) for p in people)
     assert {g.occasion_on for g in db.session.scalars(select(Gift))} == {date(2027, 2, 6)}
+
+
+def test_a_lunar_occasion_that_falls_twice_in_a_solar_year_is_granted_both_times(hr):
+    """Lunar 15/11 falls on 3 January 2026 (the lunar year 2025's) and on 23 December 2026
+    (2026's): counted by solar year, the December gift was taken for a second one in 2026
+    and never granted."""
+    person = UserFactory()
+    winter = services.create_occasion(
+        services.OccasionData(
+            "Rằm tháng Một", "Full moon of the 11th month", OccasionKind.LUNAR, month=11, day=15
+        ),
+        actor=hr,
+    )
+    gifts.create_programme(programme_data(winter.id, gift_perk().id), actor=hr)
+
+    assert gifts.grant_due_gifts(date(2026, 1, 3)) == 2
+    assert gifts.grant_due_gifts(date(2026, 12, 23)) == 2
+    assert gifts.grant_due_gifts(date(2026, 12, 24)) == 0  # once each
+
+    mine = db.session.scalars(select(Gift).where(Gift.user_id == person.id).order_by(Gift.id))
+    assert [(g.occasion_on, g.occasion_year) for g in mine] == [
+        (date(2026, 1, 3), 2025),
+        (date(2026, 12, 23), 2026),
+    ]
 
 
 def test_a_day_missed_beyond_the_catch_up_window_is_not_granted_late(hr):
