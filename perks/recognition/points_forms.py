@@ -106,7 +106,10 @@ class PointsSettingsForm(Form):
     point_value = IntegerField(
         _l("Worth of one point (VND)"),
         validators=[InputRequired(), NumberRange(0, 10**9)],
-        description=_l("A gift of points costs its programme's budget this much per point."),
+        description=_l(
+            "A gift of points costs its programme's budget this much per point. A programme "
+            "keeps the worth it was saved with: save it again to apply a new one."
+        ),
     )
     submit = SubmitField(_l("Save"))
 

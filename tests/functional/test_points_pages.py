@@ -299,6 +299,20 @@ def test_hr_makes_a_programme_of_points(client, login_as):
     assert "150 points" in client.get("/manage/gifts").get_data(as_text=True)
     assert client.get(f"/manage/gifts/{programme.id}/edit").status_code == 200
 
+    # a new worth of a point applies to a programme when it is saved again, and the
+    # settings page says so (HR took it for every programme's budget at once)
+    settings_page = client.get("/manage/points").get_data(as_text=True)
+    assert "A programme keeps the worth it was saved with: save it again" in settings_page
+    client.post(
+        "/manage/points",
+        data={"monthly_allowance": "100", "pair_monthly_limit": "50", "point_value": "2000"},
+    )
+    db.session.refresh(programme)
+    assert programme.unit_cost_amount == 150_000
+    assert client.post(f"/manage/gifts/{programme.id}/edit", data=form).status_code == 303
+    db.session.refresh(programme)
+    assert programme.unit_cost_amount == 300_000
+
 
 def test_everyone_finds_the_points_pages_in_the_navigation(client, login_as):
     login_as(Role.EMPLOYEE)
