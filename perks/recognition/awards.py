@@ -487,6 +487,7 @@ def _tell(nomination: Nomination, template: str, *, code: str = "") -> None:
                 ),
                 "code": code if is_nominee else "",
                 "points": nomination.points,
+                "points_url": absolute_url("points.mine"),
                 "reason": nomination.decision_reason,
                 "claim_url": (
                     absolute_url("catalog.my_claim", claim_id=nomination.claim_id)

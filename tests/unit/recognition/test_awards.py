@@ -246,6 +246,12 @@ def test_an_award_without_a_gift_is_approved_with_its_points_only(hr, manager):
     nomination = awards.approve(nominated(hr, manager, points=40).id, actor=hr)
     assert (nomination.claim_id, nomination.points) == (None, 40)
     assert points.received_balance(nomination.nominee_id) == 40
+    # the winner's e-mail links to their points (it named them and no way to see them)
+    mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert "Kèm theo 40 điểm thưởng." in mail[0].body_text  # in the winner's language
+    assert "Xem điểm thưởng và các phần thưởng: http" in mail[0].body_text
+    assert "/points" in mail[0].body_text
+    assert "/points" not in mail[1].body_text  # the nominator's has none
 
 
 def test_an_award_without_points_writes_no_ledger_entry(hr, manager):
