@@ -173,6 +173,29 @@ def test_the_greeting_card_shows_on_the_day_with_a_link_to_the_gift(client, logi
     assert gift.claim.code in claim_page
     assert person.id == gift.user_id
 
+    # HR changes the programme's gift for next year: today's card still names the gift
+    # received (it named the programme's new perk, or nothing once it gave points)
+    perk_title = gift.claim.perk.title_vi
+    programme = gift.programme
+    gifts.update_programme(
+        programme.id,
+        gifts.ProgrammeData(
+            name_vi="Quà sinh nhật",
+            name_en="Birthday gift",
+            occasion_id=programme.occasion_id,
+            perk_id=None,
+            points=100,
+            days_ahead=0,
+            message_vi="Chúc mừng sinh nhật bạn!",
+            message_en="Happy birthday to you!",
+            unit_cost=gifts.Money(0, "VND"),
+            budget=None,
+        ),
+        actor=hr,
+    )
+    home = client.get("/").get_data(as_text=True)
+    assert f"Mở quà của bạn: {perk_title}" in home
+
 
 def _celebrations(page: str) -> str:
     """The calendar's list of colleagues to celebrate (the navigation names the viewer)."""
