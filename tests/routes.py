@@ -211,6 +211,7 @@ ROUTES: dict[str, Route] = {
     "recognition.edit_programme": Route(
         "GET", lambda s: f"/manage/gifts/{s['programme']}/edit", HR
     ),
+    "recognition.granted": Route("GET", lambda s: f"/manage/gifts/{s['programme']}/granted", HR),
     "recognition.pause_programme": Route(
         "POST", lambda s: f"/manage/gifts/{s['programme']}/pause", only(Role.HR, ok=303)
     ),

@@ -261,6 +261,11 @@ def _programme(user: User | None) -> str | None:
     return _path("/manage/gifts/{}/edit", programme)
 
 
+def _programme_granted(user: User | None) -> str | None:
+    programme = _first(select(GiftProgramme.id).order_by(GiftProgramme.id))
+    return _path("/manage/gifts/{}/granted", programme)
+
+
 def _award(user: User | None) -> str | None:
     return _path("/manage/awards/{}/edit", _first(select(Award.id).order_by(Award.id)))
 
@@ -414,6 +419,7 @@ PAGES: dict[str, Page] = dict(
         _page("recognition.preview", "/manage/gifts/preview"),
         _page("recognition.create_programme", "/manage/gifts/new"),
         _page("recognition.edit_programme", _programme),
+        _page("recognition.granted", _programme_granted),
         # surveys: HR's pages; everyone's open surveys
         _page("surveys.manage", "/manage/surveys"),
         _page("surveys.create", "/manage/surveys/new"),

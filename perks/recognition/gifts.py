@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from perks import audit, rule_history
 from perks.catalog import eligibility
@@ -729,3 +731,22 @@ def granted_counts(year: int) -> dict[int, int]:
     for programme_id, count in rows:
         counts[programme_id] = count
     return dict(counts)
+
+
+def granted_gifts(programme_id: int, year: int, page: int, *, per_page: int = 50) -> Pagination:
+    """One page of the gifts ``programme_id`` granted for the occasion year ``year``, latest
+    occasion first, then by the person's name (each with its person, their department and
+    its claim): who received what, for HR to answer "where is my gift?". Raises nothing."""
+    return db.paginate(
+        select(Gift)
+        .join(User, User.id == Gift.user_id)
+        .where(Gift.programme_id == programme_id, Gift.occasion_year == year)
+        .options(
+            selectinload(Gift.user).joinedload(User.department),
+            selectinload(Gift.claim),
+        )
+        .order_by(Gift.occasion_on.desc(), User.name, Gift.id),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )

@@ -292,6 +292,26 @@ def preview() -> str:
     )
 
 
+@bp.get("/manage/gifts/<int:programme_id>/granted")
+@hr_only
+def granted(programme_id: int) -> str:
+    """Who received the programme's gifts of an occasion year (``?year=``, this year when
+    missing or not a year), a page at a time. Raises NotFound (404): no such programme."""
+    programme = gifts.get_programme(programme_id)
+    this_year = company_today().year
+    year = request.args.get("year", this_year, type=int) or this_year
+    if not 2000 <= year <= 2099:
+        year = this_year
+    return render_template(
+        "recognition/granted.html",
+        programme=programme,
+        year=year,
+        this_year=this_year,
+        page=gifts.granted_gifts(programme.id, year, page_arg()),
+        spent=gifts.spent_this_year(programme, year),
+    )
+
+
 def _save_programme(programme: GiftProgramme | None) -> Response | Page:
     form = _programme_form(programme)
     if programme is not None and request.method == "GET":

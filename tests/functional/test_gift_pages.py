@@ -4,7 +4,7 @@ input; audited), the greeting card on a person's home on the day, the privacy ch
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -120,6 +120,48 @@ def test_hr_is_warned_before_pausing_a_programme_or_deactivating_its_occasion(cl
     page = client.get("/manage/gifts").get_data(as_text=True)
     assert 'data-testid="occasion-inactive"' in page
     assert "Its occasion is inactive: no gifts" in page
+
+
+def test_hr_sees_who_received_a_programmes_gifts_year_by_year_page_by_page(client, login_as):
+    """HR could see how many gifts a programme granted, not to whom: asked "where is my
+    birthday gift?", they had nowhere to look."""
+    hr = login_as(Role.HR, locale="en")
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, title_en="Cake voucher")
+    programme = gifts.create_programme(
+        gifts.ProgrammeData(
+            name_vi="Quà 8/3",
+            name_en="8 March gift",
+            occasion_id=_occasion("womens_day").id,
+            perk_id=perk.id,
+            days_ahead=0,
+            message_vi="Chúc mừng!",
+            message_en="Congratulations!",
+            unit_cost=gifts.Money(200_000, "VND"),
+            budget=None,
+        ),
+        actor=hr,
+    )
+    sales = DepartmentFactory(name="Sales")
+    for n in range(52):
+        UserFactory(name=f"Người {n:02d}", department=sales)
+    this_year = company_today().year
+    on = date(this_year, 3, 8)
+    assert gifts.grant_due_gifts(on) == 53  # HR too
+
+    listing = client.get("/manage/gifts").get_data(as_text=True)
+    assert f'href="/manage/gifts/{programme.id}/granted"' in listing
+    page = client.get(f"/manage/gifts/{programme.id}/granted").get_data(as_text=True)
+    assert page.count('data-testid="granted-gift"') == 50
+    assert "53 gifts, ₫10,600,000" in page
+    assert "Người 00 </a>" in page or "Người 00</a>" in page
+    assert "Cake voucher · <span" in page
+    assert f'href="/manage/gifts/{programme.id}/granted?page=2"' in page
+    second = client.get(f"/manage/gifts/{programme.id}/granted?page=2").get_data(as_text=True)
+    assert second.count('data-testid="granted-gift"') == 3
+    last_year = client.get(f"/manage/gifts/{programme.id}/granted?year={this_year - 1}")
+    assert 'data-testid="no-granted"' in last_year.get_data(as_text=True)
+    assert client.get(f"/manage/gifts/{programme.id}/granted?year=x").status_code == 200
+    assert client.get("/manage/gifts/999/granted").status_code == 404
 
 
 def test_bad_input_is_a_400_with_the_reason(client, login_as):
