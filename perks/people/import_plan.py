@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
+from perks.folding import fold
 from perks.i18n import EARLIEST_DAY, LATEST_DAY
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
@@ -65,6 +66,23 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("email", "name")
 _HEADER_ALIASES = {"e_mail": "email", "manager_e_mail": "manager_email", "locale": "language"}
+#: the Vietnamese names a column may have in a file exported from an HR system or typed in
+#: Excel (the first is the one the upload page shows); read with or without accents
+VIETNAMESE_HEADERS: dict[str, tuple[str, ...]] = {
+    "employee_number": ("Mã nhân viên", "Mã NV", "Mã số nhân viên"),
+    "email": ("Email", "Thư điện tử", "Địa chỉ email"),
+    "name": ("Họ và tên", "Họ tên", "Tên đầy đủ"),
+    "department": ("Phòng ban", "Bộ phận"),
+    "location": ("Nơi làm việc", "Địa điểm làm việc"),
+    "employment_type": ("Hình thức làm việc", "Loại nhân sự"),
+    "hire_date": ("Ngày vào làm", "Ngày bắt đầu làm việc"),
+    "birthday": ("Sinh nhật", "Ngày sinh"),
+    "manager_email": ("Email người quản lý", "Email quản lý"),
+    "language": ("Ngôn ngữ",),
+    "roles": ("Vai trò",),
+    "active": ("Đang hoạt động", "Hoạt động"),
+    "leaving_date": ("Ngày nghỉ việc",),
+}
 
 _MAX_LENGTHS = {
     "email": 254,
@@ -408,10 +426,29 @@ class _Table:
     records: bool = False
 
 
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", fold(unicodedata.normalize("NFC", name).strip()))
+
+
+_VIETNAMESE_ALIASES = {
+    _header_key(vietnamese): column
+    for column, names in VIETNAMESE_HEADERS.items()
+    for vietnamese in names
+}
+
+
 def _normalise_header(name: str) -> str:
     name = unicodedata.normalize("NFC", name).strip().lower()
     name = re.sub(r"[\s\-]+", "_", name)
-    return _HEADER_ALIASES.get(name, name)
+    if name in COLUMNS:
+        return name
+    return _HEADER_ALIASES.get(name) or _VIETNAMESE_ALIASES.get(_header_key(name), name)
+
+
+def _with_vietnamese(column: str) -> str:
+    """``name (Họ và tên)``: a column as a message names it, with its Vietnamese name."""
+    vietnamese = VIETNAMESE_HEADERS[column][0]
+    return column if vietnamese.lower() == column else f"{column} ({vietnamese})"
 
 
 def _read_header(table: _Table, header: list[str]) -> None:
@@ -442,8 +479,8 @@ def _read_header(table: _Table, header: list[str]) -> None:
                 _(
                     "The first line must name the columns, including %(columns)s. "
                     "Missing: %(missing)s.",
-                    columns=", ".join(REQUIRED_COLUMNS),
-                    missing=", ".join(missing),
+                    columns=", ".join(_with_vietnamese(c) for c in REQUIRED_COLUMNS),
+                    missing=", ".join(_with_vietnamese(c) for c in missing),
                 ),
             )
         )

@@ -39,6 +39,7 @@ def upload() -> Response | tuple[str, int]:
         "people/import_upload.html",
         form=form,
         max_rows=imports.MAX_IMPORT_ROWS,
+        vietnamese_headers=imports.VIETNAMESE_HEADERS,
         jobs=imports.recent_jobs(current_user),
     ), status
 

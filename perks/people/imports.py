@@ -80,6 +80,9 @@ from perks.people.import_plan import (
 from perks.people.import_plan import (
     MAX_IMPORT_ROWS as MAX_IMPORT_ROWS,  # the upload page states it
 )
+from perks.people.import_plan import (
+    VIETNAMESE_HEADERS as VIETNAMESE_HEADERS,  # the upload page lists them
+)
 from perks.people.import_writer import ImportResult, write_plan
 from perks.people.models import PeopleImport, User
 

@@ -58,6 +58,7 @@ def test_upload_page_describes_the_columns_and_offers_an_example(client, login_a
     html = page.get_data(as_text=True)
     for column in import_plan.COLUMNS:
         assert f"<code>{column}</code>" in html
+    assert ">Họ và tên</span>" in html  # the Vietnamese name a column may have
     assert "does not send invitations" in html
     example = client.get("/people/import/example.csv")
     assert example.status_code == 200

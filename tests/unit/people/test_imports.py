@@ -117,10 +117,30 @@ def test_header_without_people_is_refused(app):
 
 
 def test_file_without_the_required_columns_is_refused_naming_them(app):
-    plan = plan_import("Họ tên\tĐiện thoại\nAn\t0901\n", actor=None)
+    plan = plan_import("Tên\tĐiện thoại\nAn\t0901\n", actor=None)
     assert list(errors_on(plan)) == [1]
-    assert "email, name" in plan.errors[0].message
+    assert "email, name (Họ và tên)" in plan.errors[0].message
+    assert "Missing: email, name (Họ và tên)." in plan.errors[0].message
     assert plan.rows == []
+
+
+def test_vietnamese_column_names_are_read_with_or_without_accents(app):
+    text = (
+        "\ufeffMã nhân viên,Email,Họ và tên,Phòng ban,NGAY VAO LAM,Ngày sinh,Ghi chú\n"
+        "NV1,an@congty.vn,Nguyễn Văn An,Kinh doanh,05/12/2025,12/05,đi công tác\n"
+    )
+    plan = plan_import(text, actor=None)
+    assert plan.errors == []
+    row = plan.rows[0]
+    assert (row.email, row.name) == ("an@congty.vn", "Nguyễn Văn An")
+    assert row.values["employee_number"] == "NV1"
+    assert row.values["hire_date"] == date(2025, 12, 5)
+    assert plan.ignored_columns == ["Ghi chú"]
+
+
+def test_a_column_named_in_english_and_in_vietnamese_is_named_twice(app):
+    plan = plan_import("email,name,Họ tên\nan@congty.vn,An,An\n", actor=None)
+    assert errors_on(plan) == {1: "The column “Họ tên” appears twice."}
 
 
 def test_a_column_named_twice_is_refused(app):
