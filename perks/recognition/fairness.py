@@ -307,13 +307,24 @@ def report(year: int, filters: Filters | None = None) -> Report:
     )
 
 
+#: the first characters that make a spreadsheet read a cell as a formula (as finance's files)
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\0")
+
+
+def _formula_safe(text: str) -> str:
+    return "'" + text if text and text[0] in _FORMULA_TRIGGERS else text
+
+
 def to_csv(report: Report) -> str:
     """The report's groups as CSV (a header row, then a row per line of each dimension, the
-    "Everyone" line last; costs in minor units with their currency), in the request's
-    language. The list of people who received nothing is not in it: it stays on the page.
+    "Everyone" line last; costs in their currency's major unit, as finance's exports write
+    them, with their currency), in the request's language. UTF-8 with a BOM, so that Excel
+    reads the Vietnamese names; a group's name that could start a formula is written with a
+    leading ``'``. The list of people who received nothing is not in it: it stays on the page.
     Raises nothing."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
         [
             str(_l("Dimension")),
@@ -333,10 +344,10 @@ def to_csv(report: Report) -> str:
                 writer.writerow(
                     [
                         str(dimension.title),
-                        line.label,
+                        _formula_safe(line.label),
                         line.tally.headcount,
                         line.tally.gifts,
-                        cost.amount if cost else 0,
+                        cost.to_decimal() if cost else 0,
                         cost.currency if cost else "",
                         line.tally.awards,
                         "" if line.tally.points is None else line.tally.points,

@@ -214,3 +214,24 @@ def test_a_population_under_five_shows_no_group(company):
     report = fairness.report(YEAR, Filters(location="Đà Nẵng"))
     assert report.too_few
     assert report.dimensions == []
+
+
+def test_the_csv_file_opens_in_excel_with_exact_costs_and_no_formula():
+    groups = [
+        fairness.Line('=HYPERLINK("http://x")', Tally(headcount=5, gifts=1, cost={"USD": 1250})),
+        fairness.Line("Chăm sóc khách hàng", Tally(headcount=6, gifts=2, cost={"VND": 700000})),
+    ]
+    total = fairness.Line("Everyone", Tally(headcount=11, gifts=3, cost={"VND": 700000}))
+    report = fairness.Report(
+        year=YEAR,
+        filters=Filters(),
+        total=total,
+        dimensions=[fairness.Dimension("department", "Department", groups)],
+        programmes=[],
+        nothing=[],
+    )
+    text = fairness.to_csv(report)
+    assert text.startswith("\ufeffDimension,")  # Excel reads UTF-8 (Vietnamese) after a BOM
+    rows = text.removeprefix("\ufeff").split("\r\n")
+    assert rows[1] == 'Department,"\'=HYPERLINK(""http://x"")",5,1,12.50,USD,0,'
+    assert rows[2] == "Department,Chăm sóc khách hàng,6,2,700000,VND,0,"
