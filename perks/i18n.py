@@ -80,6 +80,10 @@ def company_today(now: datetime | None = None) -> date:
 DATE_LOCALES = {"vi": "vi", "en": "en_GB"}
 #: the patterns of the "short" style, per language
 SHORT_DAY = "dd/MM/y"
+#: styles a language reads otherwise than Babel writes them: Babel's Vietnamese "medium"
+#: abbreviates the month ("4 thg 12, 2026"), which nobody writes and which sat beside the
+#: "long" style's "4 tháng 12, 2026" on the same pages; the month is written out in both
+DAY_STYLES = {"vi": {"medium": "d 'tháng' M, y"}}
 SHORT_MOMENT = {"vi": "HH:mm dd/MM/y", "en": "dd/MM/y, HH:mm"}
 
 
@@ -97,7 +101,7 @@ def format_day(value: date | datetime | None, format: str = "medium") -> str:
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         value = aware.astimezone(get_timezone()).date()
-    pattern = SHORT_DAY if format == "short" else format
+    pattern = SHORT_DAY if format == "short" else DAY_STYLES.get(language, {}).get(format, format)
     return _day_text(value, pattern, DATE_LOCALES[language])
 
 

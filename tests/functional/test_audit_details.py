@@ -102,7 +102,7 @@ def test_details_read_as_vietnamese_sentences(client, login_as, events, vietname
         f"{vietnamese('Before')}: {employee} {vietnamese('After')}: {employee}, {manager}"
     )
     assert f"{vietnamese('Currency')}: {vietnamese('none')}" in rule
-    assert f"{vietnamese('Effective from')}: 12 thg 4, 2026" in rule
+    assert f"{vietnamese('Effective from')}: 12 tháng 4, 2026" in rule
     assert f"{vietnamese('Rate')}: 2,5%" in rule
     assert f"{vietnamese('Amount')}: 150.000 ₫" in adjustment
     assert f"{vietnamese('Person')}: Lê Văn Nam" in adjustment

@@ -21,7 +21,7 @@ LATE = datetime(2026, 12, 4, 20, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UT
     ("locale", "short", "medium", "long"),
     [
         ("en", "04/12/2026", "4 Dec 2026", "4 December 2026"),
-        ("vi", "04/12/2026", "4 thg 12, 2026", "4 tháng 12, 2026"),
+        ("vi", "04/12/2026", "4 tháng 12, 2026", "4 tháng 12, 2026"),
     ],
 )
 def test_days_are_day_first_in_both_languages(app, locale, short, medium, long):

@@ -149,7 +149,7 @@ def test_money_dates_lists_and_choices_follow_the_reader(app):
         vietnamese = render("commission_earned", earned)
     assert english.title == "You earned ₫240,000 on order N-1"
     assert "18 Dec 2026" in english.body or "Dec 18, 2026" in english.body
-    assert "18 thg 12, 2026" in vietnamese.body or "18/12/2026" in vietnamese.body, vietnamese
+    assert "18 tháng 12, 2026" in vietnamese.body or "18/12/2026" in vietnamese.body, vietnamese
 
 
 def test_a_localized_name_falls_back_to_the_other_language():
