@@ -38,7 +38,7 @@ from sqlalchemy import (
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.folding import fold
-from perks.i18n import EARLIEST_DAY, LATEST_DAY
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
@@ -1007,7 +1007,7 @@ class _Display:
             month, day = value
             return f"{day:02d}/{month:02d}"
         if name in ("hire_date", "leaving_date"):
-            return value.isoformat()
+            return format_day(value, "short")  # day first, as the birthday and the pages
         if name == "employment_type":
             return value.label
         if name == "roles":

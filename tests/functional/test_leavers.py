@@ -440,7 +440,7 @@ def test_the_import_sets_leaving_dates_and_names_bad_ones(client, login_as):
     )
     review = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Leaving date" in review
-    assert "2026-12-31" in review  # the dry run shows the change
+    assert "31/12/2026" in review  # the dry run shows the change, day first
     stored = db.session.scalars(
         select(PeopleImport)
         .where(PeopleImport.uploaded_by_id == hr.id)

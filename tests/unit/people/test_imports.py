@@ -228,6 +228,8 @@ def test_hire_dates_in_either_format_are_read_and_bad_ones_named(app):
     assert list(errors_on(plan)) == [4, 5]
     assert "hire date “2021-02-30”" in errors_on(plan)[4]
     assert [r.values["hire_date"] for r in plan.rows] == [date(2021, 3, 15)] * 2
+    shown = {(c.field, c.after) for c in plan.rows[0].changes}
+    assert ("hire_date", "15/03/2021") in shown  # the dry run shows it day first, as typed
 
 
 def test_birthday_keeps_day_and_month_allows_29_february_and_refuses_impossible_days(app):
