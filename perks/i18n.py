@@ -17,6 +17,13 @@ from flask_login import current_user
 
 #: the languages of the product: pages, e-mails, every label (the first is the default)
 LOCALES = ("vi", "en")
+#: each language by its own name, as a reader of it looks for it
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def language_name(code: str | None) -> str:
+    """``"vi"`` → ``"Tiếng Việt"``: a language as people read it; an unknown code as it is."""
+    return LANGUAGE_NAMES.get(code or "", code or "")
 
 
 def select_locale() -> str:

@@ -8,7 +8,14 @@ from werkzeug.local import LocalProxy
 
 from perks import glossary
 from perks.branding.services import current_brand
-from perks.i18n import format_bps, format_day, format_moment, format_month, format_number
+from perks.i18n import (
+    format_bps,
+    format_day,
+    format_moment,
+    format_month,
+    format_number,
+    language_name,
+)
 
 
 def money_filter(value: object, locale: str | None = None) -> str:
@@ -25,6 +32,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_day
     app.jinja_env.filters["datetime"] = format_moment
     app.jinja_env.filters["month"] = format_month
+    app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["decimalformat"] = format_number  # Flask-Babel's, remembered
     app.jinja_env.filters["bps_percent"] = format_bps
 

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.folding import fold
-from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, language_name
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
@@ -1015,7 +1015,7 @@ class _Display:
         if name == "active":
             return _("yes") if value else _("no")
         if name == "language":
-            return {"vi": "Tiếng Việt", "en": "English"}.get(value, value)
+            return language_name(value)
         return str(value)
 
 

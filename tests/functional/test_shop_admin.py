@@ -501,6 +501,7 @@ def test_the_order_page_shows_lines_customer_attribution_stripe_and_events(clien
         "paid ₫2,400,000",
         order.lines[0].product_name,
         'data-testid="refund-form"',
+        '<dd class="col-sm-8" data-testid="order-language">Tiếng Việt</dd>',  # not "vi"
     ):
         assert text in page, text
     assert 'data-testid="mismatch-banner"' not in page
