@@ -147,6 +147,15 @@ class DepartmentForm(Form):
 class ImportForm(Form):
     file = FileField(
         _l("CSV file"),
-        validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a .csv file."))],
+        validators=[
+            FileRequired(),
+            FileAllowed(
+                ["csv", "txt"],
+                _l(
+                    "Upload a .csv file. From Excel: File → Save As → “CSV UTF-8 (Comma "
+                    "delimited)”."
+                ),
+            ),
+        ],
     )
     submit = SubmitField(_l("Check the file"))

@@ -105,8 +105,13 @@ _LANGUAGES = {"vi": "vi", "en": "en", "tiếng việt": "vi", "english": "en"}
 _ROLE_SEPARATORS = re.compile(r"[;|,]")
 _ROLE_VALUES = frozenset(role.value for role in Role)
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+#: a day, with the midnight an HR system or a spreadsheet may write after it
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
+#: day first, with slashes, dashes or dots (as Vietnamese spreadsheets write it)
+_DMY_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+#: what Excel writes for a date cell formatted as a number: days since 1899-12-30
+#: (20000 is 1954, 110000 is 2201)
+_SPREADSHEET_SERIAL = re.compile(r"[2-9]\d{4}|10\d{4}|110000")
 _DAY_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})")
 #: an ASCII dot-atom local part: what email_validator accepts without a second look
 _PLAIN_LOCAL_PART = re.compile(
@@ -769,8 +774,18 @@ def _day_cell(cell: str, read: Callable[[str], Any], refusal: Callable[[str], st
         return None, None, None
     value = read(raw)
     if value is None:
+        if _SPREADSHEET_SERIAL.fullmatch(raw):
+            return None, None, _spreadsheet_serial_refusal(refusal(raw))
         return None, None, refusal(raw)
     return value, None, None
+
+
+def _spreadsheet_serial_refusal(refusal: str) -> str:
+    return _(
+        "%(refusal)s It looks like a date Excel kept as a number: in Excel, format the "
+        "column as a date (DD/MM/YYYY), save the file again and upload it.",
+        refusal=refusal,
+    )
 
 
 def _parse_hire_date(cell: str) -> Parsed:
@@ -1352,7 +1367,7 @@ def _parse_date(value: str) -> date | None:
     if match := _ISO_DATE.fullmatch(value):
         year, month, day = (int(part) for part in match.groups())
     elif match := _DMY_DATE.fullmatch(value):
-        day, month, year = (int(part) for part in match.groups())
+        day, month, year = (int(match.group(n)) for n in (1, 3, 4))
     else:
         return None
     try:

@@ -173,7 +173,7 @@ def test_an_upload_that_is_not_a_csv_file_by_name_is_refused(client, login_as):
     login_as(Role.HR)
     response = upload(client, GOOD_CSV, filename="people.xlsx")
     assert response.status_code == 400
-    assert "Upload a .csv file." in response.get_data(as_text=True)
+    assert "Upload a .csv file. From Excel: File → Save As" in response.get_data(as_text=True)
 
 
 def test_an_employee_cannot_reach_the_import_pages(client, login_as):

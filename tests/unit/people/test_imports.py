@@ -232,6 +232,35 @@ def test_hire_dates_in_either_format_are_read_and_bad_ones_named(app):
     assert ("hire_date", "15/03/2021") in shown  # the dry run shows it day first, as typed
 
 
+def test_dates_as_spreadsheets_and_hr_systems_write_them_are_read_day_first(app):
+    plan = plan_import(
+        csv_text(
+            "a@congty.vn,An,05-12-2025,2025-01-31 00:00:00",
+            "b@congty.vn,Bình,5.12.2025,1990-05-12T00:00:00",
+            header="email,name,hire_date,birthday",
+        ),
+        actor=None,
+    )
+    assert plan.errors == []
+    assert [r.values["hire_date"] for r in plan.rows] == [date(2025, 12, 5)] * 2
+    assert [r.values["birthday"] for r in plan.rows] == [(1, 31), (5, 12)]
+
+
+def test_a_date_excel_kept_as_a_number_is_refused_saying_how_to_fix_it(app):
+    plan = plan_import(
+        csv_text(
+            "a@congty.vn,An,45996", "b@congty.vn,Bình,12/31/2025", header="email,name,hire_date"
+        ),
+        actor=None,
+    )
+    assert errors_on(plan)[2] == (
+        "The hire date “45996” is not a date: use YYYY-MM-DD or DD/MM/YYYY. It looks like a "
+        "date Excel kept as a number: in Excel, format the column as a date (DD/MM/YYYY), save "
+        "the file again and upload it."
+    )
+    assert "Excel" not in errors_on(plan)[3]  # a month-first date is only refused
+
+
 def test_birthday_keeps_day_and_month_allows_29_february_and_refuses_impossible_days(app):
     plan = plan_import(
         csv_text(
