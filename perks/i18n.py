@@ -136,6 +136,21 @@ def format_month(value: str | None) -> str:
     return _day_text(first, MONTH_PATTERNS[language], DATE_LOCALES[language])
 
 
+#: how a quarter reads in each language ("Quý 4/2026", "Q4 2026")
+QUARTER_PATTERNS = {"vi": "Quý %(quarter)d/%(year)d", "en": "Q%(quarter)d %(year)d"}
+
+
+def format_quarter(value: str | None) -> str:
+    """A quarter kept as "2026-Q4" in the reader's language ("Quý 4/2026", "Q4 2026");
+    anything else as it is. Raises nothing."""
+    if not value:
+        return ""
+    year, _, quarter = value.partition("-Q")
+    if not (year.isdigit() and quarter in ("1", "2", "3", "4")):
+        return value
+    return QUARTER_PATTERNS[_language()] % {"quarter": int(quarter), "year": int(year)}
+
+
 def format_moment(value: datetime | None, format: str = "short") -> str:
     """A moment in the reader's language and the company's time zone, day first, 24-hour.
     A naive moment is UTC (as the database keeps them)."""

@@ -23,6 +23,7 @@ from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
 from perks.forms import DayField, Form
+from perks.i18n import format_quarter
 from perks.people.services import find_person, person_label
 
 PERIOD_CHOICES = [
@@ -101,7 +102,7 @@ class ReportForm(Form):
         super().__init__(*args, **kwargs)
         self.today = today
         quarters = periods.recent_quarters(today)
-        self.quarter.choices = _options([(q, q) for q in quarters])
+        self.quarter.choices = _options([(q, format_quarter(q)) for q in quarters])
         if not self.quarter.data:
             self.quarter.data = quarters[0]
         if not self.month.data:

@@ -55,6 +55,13 @@ def test_the_report_groups_the_period_and_ties_to_the_ledger(client, login_as):
     assert "No department" in by_department
 
 
+def test_the_quarters_read_in_the_readers_language(client, login_as):
+    login_as(Role.FINANCE, locale="vi")
+    html = client.get("/finance/reports").get_data(as_text=True)
+    year, quarter = company_today().year, (company_today().month + 2) // 3
+    assert f'<option selected value="{year}-Q{quarter}">Quý {quarter}/{year}</option>' in html
+
+
 def test_drilling_down_shows_the_lines_of_one_group(client, login_as):
     an, binh = factories.UserFactory(name="Nguyễn An"), factories.UserFactory(name="Trần Bình")
     order = payable_order(an)

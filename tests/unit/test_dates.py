@@ -9,7 +9,7 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
-from perks.i18n import format_day, format_moment
+from perks.i18n import format_day, format_moment, format_quarter
 
 DAY = date(2026, 12, 4)
 #: 02:05 UTC is 09:05 in Hà Nội (UTC+7), the same day; 20:00 UTC is the next day there
@@ -59,3 +59,11 @@ def test_nothing_to_show_is_empty(app):
     with app.test_request_context():
         assert format_day(None) == ""
         assert format_moment(None) == ""
+
+
+@pytest.mark.parametrize(("locale", "shown"), [("vi", "Quý 4/2026"), ("en", "Q4 2026")])
+def test_a_quarter_reads_in_the_readers_language(app, locale, shown):
+    with app.test_request_context(), force_locale(locale):
+        assert format_quarter("2026-Q4") == shown
+        assert format_quarter("2026-Q5") == "2026-Q5"  # not a quarter: as it is
+        assert format_quarter(None) == ""
