@@ -136,6 +136,21 @@ def format_month(value: str | None) -> str:
     return _day_text(first, MONTH_PATTERNS[language], DATE_LOCALES[language])
 
 
+#: a chart's labels, short: a day ("4/12", "4 Dec") or a month ("Tháng 12/2026", "Dec 2026"),
+#: as Vietnamese writes them (Babel's "4 thg 12", "thg 12 2026" are read nowhere else)
+AXIS_PATTERNS = {
+    "day": {"vi": "d/M", "en": "d MMM"},
+    "month": {"vi": MONTH_PATTERNS["vi"], "en": "MMM y"},
+}
+
+
+def format_axis_label(day: date, unit: str) -> str:
+    """``day`` as a chart's label names its bucket: its ``"day"`` or its ``"month"``, in the
+    reader's language. Raises KeyError for another unit."""
+    language = _language()
+    return _day_text(day, AXIS_PATTERNS[unit][language], DATE_LOCALES[language])
+
+
 #: how a quarter reads in each language ("Quý 4/2026", "Q4 2026")
 QUARTER_PATTERNS = {"vi": "Quý %(quarter)d/%(year)d", "en": "Q%(quarter)d %(year)d"}
 

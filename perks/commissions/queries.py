@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from babel.dates import format_skeleton
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, or_, select
@@ -30,7 +28,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.extensions import db
-from perks.i18n import company_zone, day_start, format_bps, format_day
+from perks.i18n import company_zone, day_start, format_axis_label, format_bps, format_day
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
@@ -378,8 +376,7 @@ def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarning
             taken[i] -= amount
         else:
             paid[i] -= amount
-    locale = str(get_locale() or "vi")
-    labels = [format_skeleton("yMMM", m, locale=locale) for m in months]
+    labels = [format_axis_label(m, "month") for m in months]
     return MonthlyEarnings(currency, months, labels, earned, taken, paid)
 
 

@@ -15,9 +15,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from typing import Any
 
-from babel.dates import format_skeleton
-from flask import current_app
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, case, func, select, type_coerce
@@ -27,7 +24,7 @@ from perks.commissions.summaries import CommissionTotal, LedgerDay
 from perks.db import PageOf
 from perks.extensions import db
 from perks.finance.periods import Period
-from perks.i18n import company_zone
+from perks.i18n import company_zone, format_axis_label
 from perks.people.models import Department, User
 from perks.shop.models import Product
 
@@ -532,9 +529,7 @@ def _chart(
     taken: list[int],
     paid: list[int],
 ) -> ChartData:
-    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-    skeleton = "MMMd" if daily else "yMMM"
-    labels = [format_skeleton(skeleton, d, locale=locale) for d in buckets]
+    labels = [format_axis_label(d, "day" if daily else "month") for d in buckets]
     return ChartData(currency, labels, earned, taken, paid)
 
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_skeleton
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from perks.charts import PALETTE, Series, bar_chart, line_chart
 from perks.forms import page_arg
-from perks.i18n import format_number
+from perks.i18n import format_axis_label, format_number
 from perks.money import Money
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
@@ -40,10 +38,9 @@ def _window(choices: tuple[int, ...] = stats.STATS_DAYS, default: int | None = N
 
 
 def bucket_label(start: date, period: Period) -> str:
-    """A bucket's name in the page's language: its first day ("12 May") for days and weeks,
-    its month ("May 2026") for months."""
-    skeleton = "yMMM" if period is Period.MONTH else "MMMd"
-    return format_skeleton(skeleton, start, locale=str(get_locale() or "vi"))
+    """A bucket's name in the page's language: its first day ("12/5", "12 May") for days and
+    weeks, its month ("Tháng 5/2026", "May 2026") for months."""
+    return format_axis_label(start, "month" if period is Period.MONTH else "day")
 
 
 def _number(value: int) -> str:

@@ -155,7 +155,7 @@ def _boxes(frame: ET.Element, row: str) -> list[tuple[float, float, str]]:
 
 
 LONG_MONTHS = [f"tháng {m} năm {y}" for y in (2025, 2026) for m in range(1, 13)]
-DAYS = [f"{d} thg {m}" for m in range(1, 13) for d in range(1, 29)]
+DAYS = [f"{d}/{m}" for m in range(1, 13) for d in range(1, 29)]
 
 
 @pytest.mark.parametrize("draw", [line_chart, bar_chart])

@@ -9,7 +9,7 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
-from perks.i18n import format_day, format_moment, format_quarter
+from perks.i18n import format_axis_label, format_day, format_moment, format_month, format_quarter
 
 DAY = date(2026, 12, 4)
 #: 02:05 UTC is 09:05 in Hà Nội (UTC+7), the same day; 20:00 UTC is the next day there
@@ -67,3 +67,15 @@ def test_a_quarter_reads_in_the_readers_language(app, locale, shown):
         assert format_quarter("2026-Q4") == shown
         assert format_quarter("2026-Q5") == "2026-Q5"  # not a quarter: as it is
         assert format_quarter(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("locale", "day", "month"), [("vi", "4/12", "Tháng 12/2026"), ("en", "4 Dec", "Dec 2026")]
+)
+def test_a_charts_labels_read_as_the_pages_dates(app, locale, day, month):
+    with app.test_request_context(), force_locale(locale):
+        assert format_axis_label(DAY, "day") == day
+        assert format_axis_label(DAY, "month") == month
+    if locale == "vi":  # a month reads as it does everywhere else on the page
+        with app.test_request_context(), force_locale(locale):
+            assert format_axis_label(DAY, "month") == format_month("2026-12")
