@@ -279,3 +279,12 @@ def test_the_yearly_summary_is_one_click(app, client, story):
     assert "'=HYPERLINK" in csv_body
     assert _download(client, f"/finance/tax/withholding-{year - 1}.csv").count(b"\n") == 1
     assert client.get("/finance/tax/summary?year=abc").status_code == 302
+
+
+def test_the_pages_offering_the_files_say_to_open_the_xlsx_in_excel(app, client, story):
+    """Excel reads a CSV's tax codes and account numbers as numbers: 079000063352 loses its 0."""
+    login(client, story["drafter"])
+    for page in (f"/finance/payouts/{story['batch'].id}", "/finance/tax"):
+        html = client.get(page).get_data(as_text=True)
+        assert 'data-testid="csv-in-excel"' in html, page
+        assert "drops their leading zeros" in html, page
