@@ -12,6 +12,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 from perks.db import Base, utcnow
 from perks.i18n import LabelledEnum
 
+#: what each event type the app acts on means, for the pages that list events (the event's
+#: ``detail`` is the app's own record, kept in English for the audit)
+EVENT_DESCRIPTIONS = {
+    "checkout.session.completed": _l("The customer finished checkout"),
+    "checkout.session.async_payment_succeeded": _l("A delayed payment arrived"),
+    "checkout.session.async_payment_failed": _l("A delayed payment failed"),
+    "checkout.session.expired": _l("The checkout expired unpaid"),
+    "charge.refunded": _l("Stripe refunded the payment, in part or in full"),
+    "charge.dispute.created": _l("The customer disputed the payment"),
+    "charge.dispute.updated": _l("The dispute changed"),
+    "charge.dispute.funds_withdrawn": _l("Stripe withdrew the disputed amount"),
+    "charge.dispute.funds_reinstated": _l("Stripe gave back the disputed amount"),
+    "charge.dispute.closed": _l("The dispute is closed"),
+}
+
+
+def event_description(event_type: str) -> str:
+    """What an event of ``event_type`` means, in the reader's language ("" for a type the
+    app does not act on)."""
+    description = EVENT_DESCRIPTIONS.get(event_type)
+    return str(description) if description is not None else ""
+
 
 class EventOutcome(LabelledEnum):
     # it changed an order

@@ -34,12 +34,13 @@ from perks.errors import NotFound
 from perks.extensions import csrf, limiter
 from perks.forms import ConfirmForm, Form, enum_choices, page_arg, require_confirmation
 from perks.payments import event_queries, webhooks
-from perks.payments.models import EventOutcome
+from perks.payments.models import EventOutcome, event_description
 from perks.payments.stripe_gateway import InvalidWebhook
 from perks.people.access import roles_required
 from perks.people.models import Role
 
 bp = Blueprint("payments", __name__)
+bp.add_app_template_filter(event_description, "stripe_event")
 
 #: the back office's page of one order (``order_id``); the log links to it when it exists
 ORDER_PAGE_ENDPOINT = "shop_admin.order"

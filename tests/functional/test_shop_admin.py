@@ -502,9 +502,33 @@ def test_the_order_page_shows_lines_customer_attribution_stripe_and_events(clien
         order.lines[0].product_name,
         'data-testid="refund-form"',
         '<dd class="col-sm-8" data-testid="order-language">Tiếng Việt</dd>',  # not "vi"
+        'data-testid="event-description">The customer finished checkout<',
     ):
         assert text in page, text
     assert 'data-testid="mismatch-banner"' not in page
+
+
+def test_a_vietnamese_reader_is_told_what_each_stripe_event_means(client, login_as):
+    order = paid_order()
+    db.session.add(
+        StripeEvent(
+            event_id="evt_vi",
+            type="charge.refunded",
+            stripe_created_at=datetime.now(UTC),
+            payload={"id": "evt_vi"},
+            order_id=order.id,
+            outcome=EventOutcome.APPLIED,
+            detail="refunded ₫100,000 in all (was ₫0)",
+        )
+    )
+    db.session.commit()
+    login_as(Role.FINANCE, locale="vi")
+
+    page = client.get(f"/manage/orders/{order.id}").get_data(as_text=True)
+
+    assert 'data-testid="event-description">Stripe đã hoàn tiền khoản thanh toán' in page
+    assert 'lang="en">refunded ₫100,000 in all (was ₫0)</td>' in page  # the record, marked
+    assert "bằng tiếng Anh" in page
 
 
 def test_a_mismatched_order_shows_the_banner_and_cannot_be_refunded_here(client, finance):
@@ -657,3 +681,10 @@ def test_an_order_page_runs_as_many_statements_with_many_lines_and_events(client
     few = statements_for(client, f"/manage/orders/{seed(1)}")
     many = statements_for(client, f"/manage/orders/{seed(20)}")
     assert many == few
+
+
+def test_every_event_type_the_app_acts_on_is_described():
+    from perks.payments.models import EVENT_DESCRIPTIONS
+    from perks.shop.payment_events import APPLIERS
+
+    assert set(EVENT_DESCRIPTIONS) == set(APPLIERS)
