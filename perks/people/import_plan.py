@@ -65,7 +65,20 @@ COLUMNS = (
     "leaving_date",
 )
 REQUIRED_COLUMNS = ("email", "name")
-_HEADER_ALIASES = {"e_mail": "email", "manager_e_mail": "manager_email", "locale": "language"}
+_HEADER_ALIASES = {
+    "e_mail": "email",
+    "manager_e_mail": "manager_email",
+    "locale": "language",
+    # the names HR systems and spreadsheets commonly give the same columns
+    "email_address": "email",
+    "work_email": "email",
+    "full_name": "name",
+    "employee_id": "employee_number",
+    "employee_no": "employee_number",
+    "start_date": "hire_date",
+    "date_of_birth": "birthday",
+    "manager_email_address": "manager_email",
+}
 #: the Vietnamese names a column may have in a file exported from an HR system or typed in
 #: Excel (the first is the one the upload page shows); read with or without accents
 VIETNAMESE_HEADERS: dict[str, tuple[str, ...]] = {

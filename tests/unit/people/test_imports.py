@@ -138,6 +138,19 @@ def test_vietnamese_column_names_are_read_with_or_without_accents(app):
     assert plan.ignored_columns == ["Ghi chú"]
 
 
+def test_the_names_hr_systems_give_the_columns_are_read(app):
+    text = (
+        "Employee ID,Full Name,Email Address,Start Date,Date of Birth\n"
+        "NV1,Nguyễn Văn An,an@congty.vn,2025-12-05,12/05\n"
+    )
+    plan = plan_import(text, actor=None)
+    assert plan.errors == []
+    assert plan.ignored_columns == []
+    assert plan.rows[0].values["employee_number"] == "NV1"
+    assert plan.rows[0].values["hire_date"] == date(2025, 12, 5)
+    assert plan.rows[0].values["birthday"] == (5, 12)
+
+
 def test_a_column_named_in_english_and_in_vietnamese_is_named_twice(app):
     plan = plan_import("email,name,Họ tên\nan@congty.vn,An,An\n", actor=None)
     assert errors_on(plan) == {1: "The column “Họ tên” appears twice."}
