@@ -502,6 +502,17 @@ def _read_header(table: _Table, header: list[str]) -> None:
                 ),
             )
         )
+        if not seen and sum(1 for raw in header if raw.strip()) == 1 and not table.records:
+            # a report's title ("DANH SÁCH NHÂN VIÊN") above the column names
+            table.errors.append(
+                RowError(
+                    1,
+                    _(
+                        "The first line looks like a title: delete the lines above the "
+                        "column names and upload the file again."
+                    ),
+                )
+            )
 
 
 def _read_table(text: str | Iterable[str], checked: Callable[[int], None] | None = None) -> _Table:

@@ -156,6 +156,12 @@ def test_a_column_named_in_english_and_in_vietnamese_is_named_twice(app):
     assert errors_on(plan) == {1: "The column “Họ tên” appears twice."}
 
 
+def test_a_title_above_the_column_names_is_named_as_such(app):
+    plan = plan_import("DANH SÁCH NHÂN VIÊN,,\nemail,name\nan@congty.vn,An\n", actor=None)
+    assert list(errors_on(plan)) == [1]
+    assert "looks like a title: delete the lines above the column names" in errors_on(plan)[1]
+
+
 def test_a_column_named_twice_is_refused(app):
     plan = plan_import("email,name,Email\na@congty.vn,An,b@congty.vn\n", actor=None)
     assert list(errors_on(plan)) == [1]
