@@ -46,6 +46,7 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -383,7 +384,11 @@ def error_report_csv(errors: Iterable[RowError]) -> Iterator[bytes]:
 
 
 def error_file_name(upload_filename: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", upload_filename.rsplit(".", 1)[0]).strip("-")
+    """``"Danh sách nhân viên.csv"`` → ``"Danh-sach-nhan-vien-problems.csv"``: the upload's
+    name without its accents (a download's name is safest in ASCII), never ``"Danh-s-ch-..."``."""
+    stem = upload_filename.rsplit(".", 1)[0].replace("đ", "d").replace("Đ", "D")
+    stem = "".join(c for c in unicodedata.normalize("NFD", stem) if not unicodedata.combining(c))
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")
     return f"{stem or 'people'}-problems.csv"
 
 

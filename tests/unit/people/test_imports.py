@@ -715,3 +715,10 @@ def test_the_directory_is_read_alike_for_a_batch_and_for_a_whole_file(
     # the chain above the file is read too: the CEO under An would close a loop
     looping = plan_import(csv_text("NV0,ceo@congty.vn,Giám đốc,,an@congty.vn,"), actor=None)
     assert "reporting loop" in errors_on(looping)[2]
+
+
+def test_the_problems_file_is_named_after_the_upload_without_its_accents():
+    assert imports.error_file_name("Danh sách nhân viên Đà Nẵng.csv") == (
+        "Danh-sach-nhan-vien-Da-Nang-problems.csv"
+    )
+    assert imports.error_file_name(".csv") == "people-problems.csv"
