@@ -122,6 +122,8 @@ _ROLE_VALUES = frozenset(role.value for role in Role)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
 #: day first, with slashes, dashes or dots (as Vietnamese spreadsheets write it)
 _DMY_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+#: how Excel writes a long number it took for a quantity ("1.23457E+11"): its digits are lost
+_SCIENTIFIC_NUMBER = re.compile(r"\d+(?:[.,]\d+)?E\+\d+", re.IGNORECASE)
 #: what Excel writes for a date cell formatted as a number: days since 1899-12-30
 #: (20000 is 1954, 110000 is 2201)
 _SPREADSHEET_SERIAL = re.compile(r"[2-9]\d{4}|10\d{4}|110000")
@@ -734,6 +736,15 @@ class _RowParser:
             first.append(_("The name is missing."))
         if number:
             row.employee_number = number
+            if _SCIENTIFIC_NUMBER.fullmatch(number):
+                problems.append(
+                    _(
+                        "The employee number “%(value)s” is how Excel shows a long number, not "
+                        "the number itself: format the column as text in Excel, type the "
+                        "numbers again, save the file and upload it.",
+                        value=number,
+                    )
+                )
         leaving, hired = row.leaving_date, row.hire_date
         if isinstance(leaving, date) and isinstance(hired, date) and leaving <= hired:
             problems.append(_("The leaving date must come after the hire date."))

@@ -265,6 +265,19 @@ def test_dates_as_spreadsheets_and_hr_systems_write_them_are_read_day_first(app)
     assert [r.values["birthday"] for r in plan.rows] == [(1, 31), (5, 12)]
 
 
+def test_an_employee_number_excel_wrote_in_scientific_notation_is_refused(app):
+    plan = plan_import(
+        csv_text(
+            "1.23457E+11,a@congty.vn,An",
+            "00123,b@congty.vn,Bình",
+            header="employee_number,email,name",
+        ),
+        actor=None,
+    )
+    assert list(errors_on(plan)) == [2]
+    assert "“1.23457E+11” is how Excel shows a long number" in errors_on(plan)[2]
+
+
 def test_a_date_excel_kept_as_a_number_is_refused_saying_how_to_fix_it(app):
     plan = plan_import(
         csv_text(
