@@ -22,7 +22,9 @@ Anonymity, in the database (``perks.feedback.surveys_models``):
   reading old row versions page by page before vacuum, or the WAL. A free text may name its
   author; HR reads texts in random order and without names, nothing more.
 
-Results (``results``) are computed only for a group with at least ``threshold`` answers
+Results (``results``) are computed only once the survey is closed (while it is open, the
+results read before and after one more answer would differ by exactly that answer), and
+only for a group with at least ``threshold`` answers
 (``SURVEY_MIN_RESPONSES``, default 5, never below 3). Every figure shown is computed over a
 union of cells of one partition (departments shown, the rest; and, with a filter on an
 answer, answered so / not) in which every cell has 0 or at least ``threshold`` answers: a
@@ -84,6 +86,16 @@ class NotEnoughAnswers(Conflict):
     """A group asked for has too few answers to show anything about it."""
 
     default_message = _l("Too few answers to show this group without risking anonymity.")
+
+
+class StillOpen(NotEnoughAnswers):
+    """The survey still takes answers: results read before and after one more answer would
+    differ by exactly that answer (its free text too), so none show until it is closed."""
+
+    default_message = _l(
+        "Results show once the survey is closed: while answers still come in, comparing"
+        " the results before and after one answer would show that answer."
+    )
 
 
 # --- building -------------------------------------------------------------------------------
@@ -585,10 +597,13 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
 
     Raises:
         NotFound: no such survey, or no such segment.
+        StillOpen: the survey is not closed yet.
         NotEnoughAnswers: the group, or a group it could be told apart from, has fewer
             answers than the threshold (1 to threshold - 1).
     """
     survey = get_survey(survey_id)
+    if survey.state is not SurveyState.CLOSED:
+        raise StillOpen()
     responses = _responses(survey.id)
     if len(responses) < threshold():
         raise NotEnoughAnswers()
@@ -683,14 +698,14 @@ class EnpsPoint:
 
 
 def enps_trend() -> list[EnpsPoint]:
-    """eNPS of every opened survey with a 0–10 question and enough answers to it, oldest
-    first."""
+    """eNPS of every closed survey with a 0–10 question and enough answers to it, oldest
+    first (an open survey's would change by one answer at a time)."""
     points: list[EnpsPoint] = []
     opened = [
         (survey, question)
         for survey in db.session.scalars(
             select(Survey)
-            .where(Survey.state != SurveyState.DRAFT)
+            .where(Survey.state == SurveyState.CLOSED)
             .order_by(Survey.opened_on, Survey.id)
         )
         if (question := nps_question(survey)) is not None
@@ -713,7 +728,9 @@ def enps_trend() -> list[EnpsPoint]:
 
 def shown_departments_of(survey_id: int) -> list[tuple[Department, int]]:
     """The departments whose results HR may open, with their answers (none below the
-    threshold)."""
+    threshold); none while the survey is not closed."""
+    if get_survey(survey_id).state is not SurveyState.CLOSED:
+        return []
     responses = _responses(survey_id)
     if len(responses) < threshold():
         return []

@@ -56,6 +56,11 @@ def nps_id(survey) -> int:  # type: ignore[no-untyped-def]
     return survey.questions[0].id
 
 
+def close(survey, hr):  # type: ignore[no-untyped-def]
+    """Close ``survey``: its results show only then."""
+    return surveys.close_survey(survey.id, actor=hr)
+
+
 def test_enps_is_promoters_minus_detractors_exactly() -> None:
     # 3 promoters, 2 passives, 2 detractors of 7: (3 - 2) / 7 = 100/7 %
     assert surveys.enps([10, 9, 9, 8, 7, 6, 0]) == Fraction(100, 7)
@@ -176,13 +181,16 @@ def test_department_is_kept_only_from_the_thresholdth_person_of_it(hr) -> None: 
 
 
 def test_results_below_the_threshold_never_show(hr) -> None:  # type: ignore[no-untyped-def]
-    survey = open_survey(hr)
+    few, enough = open_survey(hr), open_survey(hr)
     for n in range(4):
-        surveys.answer(survey.id, {nps_id(survey): n}, UserFactory())
+        surveys.answer(few.id, {nps_id(few): n}, UserFactory())
+        surveys.answer(enough.id, {nps_id(enough): n}, UserFactory())
+    surveys.answer(enough.id, {nps_id(enough): 10}, UserFactory())
+    close(few, hr)
     with pytest.raises(NotEnoughAnswers):
-        surveys.results(survey.id)
-    surveys.answer(survey.id, {nps_id(survey): 10}, UserFactory())
-    found = surveys.results(survey.id)
+        surveys.results(few.id)
+    close(enough, hr)
+    found = surveys.results(enough.id)
     assert found.responses == 5
     assert found.questions[0].enps == Fraction(100 * (1 - 4), 5)
 
@@ -207,6 +215,7 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
                 {nps_id(survey): 9 if n % 2 else 5, remote: 0 if n < count - 1 else 1},
                 UserFactory(department=department),
             )
+    close(survey, hr)
     total = surveys.results(survey.id)
     assert total.responses == 25
     shown = {d.name: n for d, n in total.departments}
@@ -230,16 +239,19 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
 
 def test_a_small_rest_hides_the_smallest_department_too(hr) -> None:  # type: ignore[no-untyped-def]
     """With Sales shown, "everyone but Sales" = total - Sales: it too must have 0 or >= 5."""
-    survey = open_survey(hr)
+    alone, with_rest = open_survey(hr), open_survey(hr)
     sales = DepartmentFactory(name="Sales")
     for _ in range(9):  # 5 tagged, 4 untagged
-        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
-    assert surveys.results(survey.id).departments == []
+        person = UserFactory(department=sales)
+        surveys.answer(alone.id, {nps_id(alone): 9}, person)
+        surveys.answer(with_rest.id, {nps_id(with_rest): 9}, person)
+    surveys.answer(with_rest.id, {nps_id(with_rest): 9}, UserFactory())
+    close(alone, hr)
+    close(with_rest, hr)
+    assert surveys.results(alone.id).departments == []
     with pytest.raises(NotEnoughAnswers):
-        surveys.results(survey.id, department_id=sales.id)
-    for _ in range(1):
-        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
-    assert [(d.name, n) for d, n in surveys.results(survey.id).departments] == [("Sales", 5)]
+        surveys.results(alone.id, department_id=sales.id)
+    assert [(d.name, n) for d, n in surveys.results(with_rest.id).departments] == [("Sales", 5)]
 
 
 def test_free_texts_show_without_names_in_random_order(hr) -> None:  # type: ignore[no-untyped-def]
@@ -247,6 +259,7 @@ def test_free_texts_show_without_names_in_random_order(hr) -> None:  # type: ign
     comments = survey.questions[2].id
     for n in range(12):
         surveys.answer(survey.id, {comments: f"idea {n:02d}"}, UserFactory())
+    close(survey, hr)
     seen = {tuple(surveys.results(survey.id).questions[2].texts) for _ in range(6)}
     assert all(sorted(order) == [f"idea {n:02d}" for n in range(12)] for order in seen)
     assert len(seen) > 1
@@ -295,5 +308,23 @@ def test_enps_trend_across_surveys(hr) -> None:  # type: ignore[no-untyped-def]
         surveys.answer(first.id, {nps_id(first): score}, UserFactory())
     for score in (3, 9):
         surveys.answer(second.id, {nps_id(second): score}, UserFactory())
+    close(first, hr)
+    close(second, hr)
     trend = surveys.enps_trend()
     assert [(p.survey.id, p.enps) for p in trend] == [(first.id, Fraction(40))]
+
+
+def test_an_open_surveys_results_do_not_show_so_no_answer_is_told_by_the_next(hr) -> None:  # type: ignore[no-untyped-def]
+    """Read before and after one more answer, an open survey's results would differ by
+    exactly that answer, its free text too: nothing shows until the survey is closed."""
+    survey = open_survey(hr)
+    comments = survey.questions[2].id
+    for n in range(6):
+        surveys.answer(survey.id, {nps_id(survey): 9, comments: f"idea {n}"}, UserFactory())
+    with pytest.raises(surveys.StillOpen):
+        surveys.results(survey.id)
+    assert surveys.enps_trend() == []
+    assert surveys.shown_departments_of(survey.id) == []
+    close(survey, hr)
+    assert surveys.results(survey.id).responses == 6
+    assert [p.survey.id for p in surveys.enps_trend()] == [survey.id]
