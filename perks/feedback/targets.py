@@ -135,6 +135,8 @@ class DepartmentTimes:
     acknowledge_days: list[int] = field(default_factory=list)
     answer_days: list[int] = field(default_factory=list)
     within_target: int = 0
+    #: items still waiting for an answer past their answer-by day: targets already missed
+    overdue: int = 0
     published: list[FeedbackItem] = field(default_factory=list)
 
     @property
@@ -151,13 +153,18 @@ class DepartmentTimes:
 
     @property
     def share_within_target(self) -> float | None:
-        return self.within_target / self.answered if self.answered else None
+        """Of the items whose answer target is decided (answered, or still waiting past
+        their answer-by day), the share answered in time: an item left unanswered counts
+        against its department, never for it. None while none is decided."""
+        decided = self.answered + self.overdue
+        return self.within_target / decided if decided else None
 
 
-def answer_times(since: date) -> list[DepartmentTimes]:
+def answer_times(since: date, today: date) -> list[DepartmentTimes]:
     """Per department (and HR's, for items without one), the items received since ``since``:
     how many, median working days to acknowledge and to answer, the share answered within
-    target, and the answered items their owners published. Two statements. Raises nothing."""
+    target (items still open past their answer-by day on ``today`` count as missed), and the
+    answered items their owners published. Two statements. Raises nothing."""
     names: dict[int, str] = {
         row.id: row.name for row in db.session.execute(select(Department.id, Department.name))
     }
@@ -184,4 +191,6 @@ def answer_times(since: date) -> list[DepartmentTimes]:
             times.within_target += taken <= item.answer_days
             if item.published:
                 times.published.append(item)
+        elif item.status in OPEN_STATES and today > answer_by(item):
+            times.overdue += 1
     return sorted(by_department.values(), key=lambda t: (t.name == "", t.name))

@@ -277,10 +277,11 @@ def owner_step(item_id: int, step: str) -> Response | tuple[str, int]:
 def answer_times() -> str:
     """Per department: received, median working days to acknowledge and to answer, share
     answered within target, and the answers their owners published, without names."""
-    since = company_today() - timedelta(days=ANSWER_TIMES_DAYS)
+    today = company_today()
+    since = today - timedelta(days=ANSWER_TIMES_DAYS)
     return render_template(
         "feedback/answer_times.html",
-        departments=targets.answer_times(since),
+        departments=targets.answer_times(since, today),
         since=since,
         decimal=lambda n: format_decimal(n, format="#,##0.#"),
         percent=format_percent,

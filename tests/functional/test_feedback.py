@@ -272,6 +272,26 @@ def test_the_answer_times_page_counts_working_days_and_shows_no_names(app, clien
     assert "Lê Thị Chủ Trì" not in text
 
 
+def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_time(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    department = factories.DepartmentFactory(name="Kho vận")
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        answered = send(sender, department.id, subject="Lockers").item.id
+        send(sender, department.id, subject="Forklift")  # never answered
+        items.acknowledge(answered, hr)
+        items.answer(answered, hr, "New lockers on Friday.")
+    # 10 working days from Monday 2 March: answer by Monday 16 March; on the 17th it is late
+    with time_machine.travel(at(date(2026, 3, 17)), tick=False):
+        login(client, factories.UserFactory())
+        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
+    row = page.get_data(as_text=True)
+    row = row[row.index("Kho vận") :]
+    row = row[: row.index("</tr>")]
+    assert "50%" in row  # one in time, one missed: not 100%
+    assert "100%" not in row
+
+
 # --- anonymous items ------------------------------------------------------------------------
 
 
