@@ -3,6 +3,7 @@ weekends and Tết, the public answer times, and anonymous items nobody can trac
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -290,6 +291,19 @@ def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_tim
     row = row[: row.index("</tr>")]
     assert "50%" in row  # one in time, one missed: not 100%
     assert "100%" not in row
+
+
+def test_hrs_own_row_is_not_confused_with_a_department_called_hr(app, client):
+    hr_department = factories.DepartmentFactory(name="Nhân sự")
+    sender = factories.UserFactory(locale="vi")
+    send(sender, hr_department.id, subject="Payslips")
+    send(sender, None, subject="Parking")
+    login(client, sender)
+    page = client.get("/feedback/answer-times").get_data(as_text=True)
+    names = re.findall(r'data-testid="department-times">\s*<td>([^<]*)</td>', page)
+    assert sorted(names) == ["Nhân sự", "Nhân sự (mọi chủ đề)"]
+    mine = client.get("/feedback").get_data(as_text=True)
+    assert "Nhân sự (mọi chủ đề)" in mine
 
 
 # --- anonymous items ------------------------------------------------------------------------
