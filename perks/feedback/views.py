@@ -248,22 +248,26 @@ def owner_step(item_id: int, step: str) -> Response | tuple[str, int]:
     try:
         if step in _PLAIN_STEPS:
             require_confirmation()
-            _PLAIN_STEPS[step](item_id, current_user)
+            item = _PLAIN_STEPS[step](item_id, current_user)
         elif step == "answer":
             form = AnswerForm()
             if not form.validate_on_submit():
                 return _inbox_item_page(item_id, form, DeclineForm(formdata=None)), 400
-            items.answer(
+            item = items.answer(
                 item_id, current_user, form.text.data or "", publish=bool(form.publish.data)
             )
         elif step == "decline":
             decline = DeclineForm()
             if not decline.validate_on_submit():
                 return _inbox_item_page(item_id, AnswerForm(formdata=None), decline), 400
-            items.decline(item_id, current_user, decline.reason.data or "")
+            item = items.decline(item_id, current_user, decline.reason.data or "")
         else:
             abort(404)
-        flash(_("Saved. The sender is told."), "success")
+        if item.anonymous:
+            # nobody can be told: the sender reads each step only on their follow-up page
+            flash(_("Saved. The sender sees it on their private follow-up page."), "success")
+        else:
+            flash(_("Saved. The sender is told."), "success")
     except (Conflict, ValidationFailed) as error:
         flash(error.message, "danger")
     return redirect(url_for("feedback.inbox_item", item_id=item_id))

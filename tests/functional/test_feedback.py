@@ -488,6 +488,19 @@ def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     assert (item.owner_id, item.acknowledge_days, item.answer_days) == (owner.id, 3, 15)
 
 
+def test_the_owner_is_not_told_an_anonymous_sender_is_notified(app, client):
+    hr = factories.UserFactory(roles={Role.HR}, locale="en")
+    named = send(factories.UserFactory(), subject="Named").item.id
+    anonymous = send(factories.UserFactory(), anonymous=True, subject="Hidden").item.id
+    login(client, hr)
+    page = client.post(f"/feedback/inbox/{named}/acknowledge", follow_redirects=True)
+    assert "Saved. The sender is told." in page.get_data(as_text=True)
+    page = client.post(f"/feedback/inbox/{anonymous}/acknowledge", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "The sender is told." not in text
+    assert "private follow-up page" in text
+
+
 def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
