@@ -55,7 +55,8 @@ S = FeedbackStatus
 TRANSITIONS: dict[str, tuple[frozenset[FeedbackStatus], FeedbackStatus]] = {
     "acknowledge": (frozenset({S.NEW}), S.ACKNOWLEDGED),
     "start": (frozenset({S.ACKNOWLEDGED}), S.IN_PROGRESS),
-    "answer": (frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS}), S.ANSWERED),
+    # from answered too: the owner answers the sender's reply to their answer
+    "answer": (frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.ANSWERED}), S.ANSWERED),
     "close": (frozenset({S.ANSWERED}), S.CLOSED),
     "decline": (frozenset({S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS}), S.DECLINED),
 }
@@ -207,6 +208,12 @@ def inbox(person: User, *, open_only: bool = False) -> list[FeedbackItem]:
     return list(db.session.scalars(query.order_by(*LIST_ORDER)))
 
 
+def sender_wrote_last(item: FeedbackItem) -> bool:
+    """Whether the sender's reply is the item's last message: it waits for the owner (an
+    anonymous sender's reply tells nobody; only this says it came). Raises nothing."""
+    return bool(item.messages) and item.messages[-1].author is Author.SENDER
+
+
 def owns_items(person: User) -> bool:
     """Whether ``person`` answers feedback (HR, or the owner of a department's)."""
     if person.has_role(Role.HR):
@@ -290,8 +297,9 @@ def _owner_step(
         if step == "acknowledge":
             item.acknowledged_on = today
         elif step == "answer":
-            item.answered_on = today
-            item.published = publish
+            # the target is met (or missed) by the first answer; a later one answers a reply
+            item.answered_on = item.answered_on or today
+            item.published = publish or (item.published and before is S.ANSWERED)
             db.session.add(
                 FeedbackMessage(item=item, author=Author.OWNER, text=text, written_on=today)
             )
@@ -330,13 +338,15 @@ def start_work(item_id: int, owner: User) -> FeedbackItem:
 
 
 def answer(item_id: int, owner: User, text: str, *, publish: bool = False) -> FeedbackItem:
-    """The owner answers (acknowledged or in progress → answered); ``publish`` lets the public
-    answer times page show the item and its answer, without names.
+    """The owner answers (acknowledged or in progress → answered), or answers the sender's
+    reply to an answer (answered, it stays so; the first answer's day stays its answer day);
+    ``publish`` lets the public answer times page show the item and its answers, without
+    names (a later answer never unpublishes).
 
     Raises:
         NotFound: not an item addressed to ``owner``.
         ValidationFailed: an empty or too long answer.
-        Conflict: it is not acknowledged or in progress.
+        Conflict: it is not acknowledged, in progress or answered.
     """
     return _owner_step(
         item_id, owner, "answer", text=_clean(text, "text", MAX_TEXT), publish=publish

@@ -32,7 +32,9 @@ from perks.feedback.forms import (
 from perks.feedback.models import (
     DEFAULT_ACKNOWLEDGE_DAYS,
     DEFAULT_ANSWER_DAYS,
+    OPEN_STATES,
     FeedbackItem,
+    FeedbackStatus,
     Topic,
 )
 from perks.forms import require_confirmation
@@ -208,6 +210,11 @@ def inbox_page() -> str:
         "feedback/inbox.html",
         items=found,
         late={item.id: targets.overdue(item, today) for item in found},
+        replied={
+            item.id: item.status in (*OPEN_STATES, FeedbackStatus.ANSWERED)
+            and items.sender_wrote_last(item)
+            for item in found
+        },
     )
 
 
@@ -229,6 +236,7 @@ def _inbox_item_page(item_id: int, answer_form: AnswerForm, decline_form: Declin
         acknowledge_by=targets.acknowledge_by(item),
         answer_by=targets.answer_by(item),
         late=targets.overdue(item, company_today()),
+        replied=items.sender_wrote_last(item),
     )
 
 

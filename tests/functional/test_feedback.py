@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, FeedbackStatus], FeedbackStatus | None] = {
     ("start", S.ACKNOWLEDGED): S.IN_PROGRESS,
     ("answer", S.ACKNOWLEDGED): S.ANSWERED,
     ("answer", S.IN_PROGRESS): S.ANSWERED,
+    ("answer", S.ANSWERED): S.ANSWERED,  # answering the sender's reply
     ("close", S.ANSWERED): S.CLOSED,
     ("decline", S.NEW): S.DECLINED,
     ("decline", S.ACKNOWLEDGED): S.DECLINED,
@@ -499,6 +500,37 @@ def test_the_owner_is_not_told_an_anonymous_sender_is_notified(app, client):
     text = page.get_data(as_text=True)
     assert "The sender is told." not in text
     assert "private follow-up page" in text
+
+
+def test_an_anonymous_senders_reply_to_an_answer_shows_and_can_be_answered(app, client):
+    hr = factories.UserFactory(roles={Role.HR}, locale="en")
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        opened = send(factories.UserFactory(), anonymous=True, subject="Canteen")
+        items.acknowledge(opened.item.id, hr)
+        items.answer(opened.item.id, hr, "A new menu from April.", publish=True)
+    with time_machine.travel(at(date(2026, 3, 4)), tick=False):
+        items.reply("April is too late: can it be March?", secret=opened.follow_up_secret)
+        login(client, hr)
+        inbox = client.get("/feedback/inbox").get_data(as_text=True)
+        row = inbox[inbox.index("Canteen") :].split("</tr>")[0]
+        assert 'data-testid="replied"' in row  # no notification can say it: the list does
+        page = client.get(f"/feedback/inbox/{opened.item.id}").get_data(as_text=True)
+        assert 'data-testid="answer-form"' in page
+        answered = client.post(
+            f"/feedback/inbox/{opened.item.id}/answer", data={"text": "Yes, from 16 March."}
+        )
+        assert answered.status_code == 302
+    db.session.expire_all()
+    item = db.session.get(FeedbackItem, opened.item.id)
+    assert item.status is S.ANSWERED
+    assert item.answered_on == date(2026, 3, 2)  # the target was met by the first answer
+    assert item.published  # a later answer does not unpublish
+    assert [m.text for m in item.messages][-1] == "Yes, from 16 March."
+    seen = items.followed_item(opened.follow_up_secret)
+    assert "Yes, from 16 March." in [m.text for m in seen.messages]
+    with time_machine.travel(at(date(2026, 3, 4)), tick=False):
+        inbox = client.get("/feedback/inbox").get_data(as_text=True)
+    assert 'data-testid="replied"' not in inbox[inbox.index("Canteen") :].split("</tr>")[0]
 
 
 def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
