@@ -53,7 +53,14 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
         ).status_code
         == 303
     )
+    # opening, reminding and closing cannot be undone: each asks first
+    draft_page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    assert "data-confirm=" in draft_page.split('data-testid="open"')[0].rsplit("<form", 1)[1]
     assert client.post(f"/manage/surveys/{survey.id}/open").status_code == 303
+    open_page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    for button in ("remind", "close"):
+        form = open_page.split(f'data-testid="{button}"')[0].rsplit("<form", 1)[1]
+        assert "data-confirm=" in form
     db.session.refresh(survey)
     assert survey.state is SurveyState.OPEN
     nps, comments = (q.id for q in survey.questions)
