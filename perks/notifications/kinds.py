@@ -187,7 +187,8 @@ KINDS: dict[str, Kind] = {
             _l("Overdue feedback of my team"),
             _l("Feedback is overdue: %(subject)s"),
             _l("%(owner)s is past the service target for %(target)s."),
-            choices={"target": _TARGETS},
+            # "HR": the items without an owner (``perks.feedback.targets.sweep``)
+            choices={"target": _TARGETS, "owner": {"HR": _l("HR")}},
         ),
         Kind(
             "survey_reminder",

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from perks.errors import Conflict, NotFound
@@ -19,6 +20,7 @@ from perks.feedback import items
 from perks.feedback.models import FeedbackItem, FeedbackMessage, FeedbackStatus, Topic
 from perks.jobs import BEAT_SCHEDULE
 from perks.notifications.models import Notification
+from perks.notifications.rendering import render
 from perks.people.models import Role
 from tests import factories
 from tests.helpers import login
@@ -243,6 +245,14 @@ def test_hrs_overdue_items_escalate_to_the_administrators(app):
     assert run_the_scheduled_job(app, at(date(2026, 12, 9), 9))[1] == 1  # due Tuesday 8/12
     kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == admin.id))
     assert "feedback_overdue" in list(kinds)
+    told = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == admin.id, Notification.kind == "feedback_overdue"
+        )
+    ).one()
+    with force_locale("vi"):
+        body = render(told.kind, told.params).body
+    assert body.startswith("Nhân sự đã quá thời hạn")  # not the English "HR"
 
 
 def test_the_answer_times_page_counts_working_days_and_shows_no_names(app, client):
