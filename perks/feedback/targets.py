@@ -193,4 +193,7 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
                 times.published.append(item)
         elif item.status in OPEN_STATES and today > answer_by(item):
             times.overdue += 1
+    for times in by_department.values():
+        # the cards say when each was answered: newest answer first, then by subject
+        times.published.sort(key=lambda i: (-(i.answered_on or since).toordinal(), i.subject))
     return sorted(by_department.values(), key=lambda t: (t.name == "", t.name))

@@ -304,6 +304,24 @@ def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_tim
     assert "100%" not in row
 
 
+def test_published_answers_are_listed_newest_answer_first(app, client):
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        slow = send(sender, subject="Slow one").item.id
+    with time_machine.travel(at(date(2026, 3, 3)), tick=False):
+        quick = send(sender, subject="Quick one").item.id
+    with time_machine.travel(at(date(2026, 3, 4)), tick=False):
+        items.acknowledge(quick, hr)
+        items.answer(quick, hr, "Answered on the 4th.", publish=True)
+    with time_machine.travel(at(date(2026, 3, 10)), tick=False):
+        items.acknowledge(slow, hr)
+        items.answer(slow, hr, "Answered on the 10th.", publish=True)
+        login(client, factories.UserFactory())
+        page = client.get("/feedback/answer-times").get_data(as_text=True)
+    assert page.index("Answered on the 10th.") < page.index("Answered on the 4th.")
+
+
 def test_hrs_own_row_is_not_confused_with_a_department_called_hr(app, client):
     hr_department = factories.DepartmentFactory(name="Nhân sự")
     sender = factories.UserFactory(locale="vi")
