@@ -98,6 +98,12 @@ class StillOpen(NotEnoughAnswers):
     )
 
 
+class SurveyClosed(Conflict):
+    """The survey asked for takes no more answers."""
+
+    default_message = _l("This survey is closed: it takes no more answers.")
+
+
 # --- building -------------------------------------------------------------------------------
 
 
@@ -346,14 +352,18 @@ def survey_to_answer(survey_id: int, person: User) -> Survey:
 
     Raises:
         NotFound: no such open survey, or ``person`` is not in its audience.
+        SurveyClosed: it was open and is closed now (a reminder's link outlives it); said
+            only to a person of its audience.
     """
     survey = db.session.get(Survey, survey_id)
     if (
         survey is None
-        or survey.state is not SurveyState.OPEN
+        or survey.state is SurveyState.DRAFT
         or not in_audience(survey, person, company_today())
     ):
         raise NotFound()
+    if survey.state is not SurveyState.OPEN:
+        raise SurveyClosed()
     return survey
 
 
@@ -398,6 +408,7 @@ def answer(survey_id: int, answers: Mapping[int, object], person: User) -> None:
 
     Raises:
         NotFound: no such open survey, or ``person`` is not in its audience.
+        SurveyClosed: it is closed.
         Conflict: ``person`` has answered it already.
         ValidationFailed: an answer out of range (``field="q<question id>"``), or no answer.
     """

@@ -218,8 +218,13 @@ def mine() -> str:
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
 @roles_required()
 def answer(survey_id: int) -> Response | Page:
-    """Raises NotFound (404): no such open survey, or the person is not in its audience."""
-    survey = surveys.survey_to_answer(survey_id, current_user)
+    """Raises NotFound (404): no such open survey, or the person is not in its audience; a
+    closed one sends its audience back to their surveys, saying so."""
+    try:
+        survey = surveys.survey_to_answer(survey_id, current_user)
+    except surveys.SurveyClosed as closed:
+        flash(closed.message, "info")
+        return redirect(url_for(".mine"), 303)
     answered = surveys.has_answered(survey.id, current_user)
     form = answer_form(survey, str(get_locale() or "vi"))
     if not answered and form.validate_on_submit():

@@ -88,6 +88,14 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
     client.post("/logout")
     login(client, hr)
     assert client.post(f"/manage/surveys/{survey.id}/close").status_code == 303
+    # a reminder's link, followed once it is closed, says so instead of "not found"
+    client.post("/logout")
+    login(client, people[0])
+    late = client.get(f"/surveys/{survey.id}", follow_redirects=True)
+    assert late.status_code == 200
+    assert "This survey is closed" in late.get_data(as_text=True)
+    client.post("/logout")
+    login(client, hr)
     results = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
     # 6, 7, 8, 9, 10: 2 promoters, 1 detractor of 5 = 20
     assert "eNPS: 20" in results
