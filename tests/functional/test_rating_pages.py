@@ -51,6 +51,10 @@ def test_a_low_rating_with_the_name_hidden_gives_the_rater_a_way_to_hrs_answer(
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
     link = page.split('data-testid="follow-up-link">')[1].split("<")[0]
+    # the rating row keeps its rater (one rating each): the page must not promise otherwise
+    warning = page.split('data-testid="follow-up-warning">')[1].split("</div>")[0]
+    assert "nothing that leads back to you" not in warning
+    assert "kept with your account" in warning
     base = app.config["BASE_URL"].rstrip("/")
     assert link.startswith(f"{base}/feedback/follow-up/")
     item = db.session.scalars(select(FeedbackItem)).one()
