@@ -206,7 +206,7 @@ def test_a_reward_that_ends_says_its_last_day_and_that_its_points_are_not_given_
     assert "Use it by 31 Jan 2099: the points are not given back after that day." in page
     client.post("/language", data={"locale": "vi"})
     page = client.get("/rewards").get_data(as_text=True)
-    assert "Dùng trước hết ngày 31 thg 1, 2099." in page
+    assert "Dùng trước hết ngày 31 tháng 1, 2099." in page
 
 
 def test_a_reward_is_not_claimed_free_from_the_catalog(client, login_as):
