@@ -204,8 +204,11 @@ def _redeem_page(
     error: str | None = None,
     status: int = 200,
 ) -> Page:
+    # Why the claim cannot be used now (expired, past its last day, cancelled), if so: the
+    # page says it instead of offering a button the counter would be refused.
+    unusable = claims.why_not_usable(claim) if claim is not None else None
     # The button carries the reference, which is unique (a partner's code may not be).
-    use_form = RedeemForm(code=claim.reference) if claim is not None else None
+    use_form = RedeemForm(code=claim.reference) if claim is not None and not unusable else None
     # A code no claim has may be a shop order's: the page sends the redeemer there.
     code = form.code.data or ""
     elsewhere = counters.elsewhere(code, here=COUNTER.name) if status == 404 and code else None
@@ -214,6 +217,7 @@ def _redeem_page(
         form=form,
         claim=claim,
         use_form=use_form,
+        unusable=unusable,
         error=error,
         elsewhere=elsewhere,
     )

@@ -24,6 +24,7 @@ from perks.catalog.models import (
     PerkStatus,
 )
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.i18n import format_day as format_date
 from perks.people.models import EmploymentType, Role
 from tests import factories
@@ -347,6 +348,22 @@ def test_redeemer_looks_up_a_code_and_marks_it_used_once(client, login_as):
     assert re.search(r"Already used on .+ by Quầy Lễ Tân\.", text_of(again))
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).used_by_id == redeemer.id
+
+
+def test_the_counter_offers_no_button_for_a_claim_past_its_last_day(client, login_as):
+    """Before the scheduled run marks it expired, the counter page already says the claim
+    ended, instead of a "Mark as used" the counter would be refused."""
+    yesterday = company_today() - timedelta(days=1)
+    perk = factories.PerkFactory(title_en="Spa", ends_on=yesterday)
+    claim = claims.claim_perk(perk.id, factories.UserFactory(), today=yesterday)
+    login_as(Role.REDEEMER)
+
+    page = client.get(f"/redeem?code={claim.reference}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert 'data-testid="redeem-use"' not in page.text
+    with force_locale("en"):
+        ended = f"This claim ended on {format_date(yesterday)}."
+    assert ended in text_of(page)
 
 
 def test_redeemer_with_an_unknown_code_gets_a_404_message(client, login_as):
