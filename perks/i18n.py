@@ -4,6 +4,7 @@ enums whose members have labels."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -181,7 +182,20 @@ def format_moment(value: datetime | None, format: str = "short") -> str:
 def format_number(value: int | Decimal, format: str | None = None) -> str:
     """``value`` in the reader's language ("1.234,5" in Vietnamese, "1,234.5" in English),
     as Flask-Babel's ``format_decimal`` (the ``decimalformat`` filter) writes it."""
-    return _number_text(value, format, str(get_locale() or LOCALES[0]))
+    return _number_text(value, format, reader_language())
+
+
+def reader_language() -> str:
+    """The reader's language as Babel names it ("vi", "en"), for formatting many values at
+    once without looking it up for each."""
+    return str(get_locale() or LOCALES[0])
+
+
+def number_formatter(format: str | None = None) -> Callable[[int | Decimal], str]:
+    """``format_number`` with the reader's language looked up once, for a chart's hundreds of
+    tooltips (each lookup goes through Flask-Babel's context, about 10 µs)."""
+    locale = reader_language()
+    return lambda value: _number_text(value, format, locale)
 
 
 @lru_cache(maxsize=4096, typed=True)
@@ -193,11 +207,14 @@ def _number_text(value: int | Decimal, format: str | None, locale: str) -> str:
 
 def format_bps(bps: int, format: str = "#,##0.##%") -> str:
     """Basis points as a percentage in the reader's language (1250 → "12.5%", "12,5%")."""
-    return str(
-        numbers.format_percent(
-            Decimal(bps) / 10_000, format, locale=str(get_locale() or LOCALES[0])
-        )
-    )
+    return _percent_text(bps, format, reader_language())
+
+
+@lru_cache(maxsize=1024)
+def _percent_text(bps: int, format: str, locale: str) -> str:
+    # Remembered, as numbers are: a list of commissions shows the same few rates row after
+    # row, and Babel parses the pattern on every call (about 0.1 ms). A pure function.
+    return str(numbers.format_percent(Decimal(bps) / 10_000, format, locale=locale))
 
 
 class LabelledEnum(enum.StrEnum):

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from perks import glossary
 from perks.charts import PALETTE, Series, bar_chart
+from perks.i18n import reader_language
 from perks.money import Money, format_money, format_money_compact
 
 
@@ -33,8 +34,10 @@ def earnings_chart(
             a simple name (``perks.charts.bar_chart``).
     """
 
+    language = reader_language()  # looked up once: a chart formats every bar's amount
+
     def number(value: int) -> str:
-        return format_money(Money(value, currency))
+        return format_money(Money(value, currency), language)
 
     def tick(value: int) -> str:
         return format_money_compact(Money(value, currency))

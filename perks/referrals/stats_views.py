@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from perks.charts import PALETTE, Series, bar_chart, line_chart
 from perks.forms import page_arg
-from perks.i18n import format_axis_label, format_number
+from perks.i18n import format_axis_label, number_formatter
 from perks.money import Money
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
@@ -43,10 +43,6 @@ def bucket_label(start: date, period: Period) -> str:
     return format_axis_label(start, "month" if period is Period.MONTH else "day")
 
 
-def _number(value: int) -> str:
-    return format_number(value)
-
-
 def over_time_chart(series: list[Bucket], labels: list[str]) -> Markup:
     return line_chart(
         labels,
@@ -57,7 +53,7 @@ def over_time_chart(series: list[Bucket], labels: list[str]) -> Markup:
         title=_("Clicks and unique visitors over time"),
         ident="clicks-chart",
         empty_text=_("No clicks yet."),
-        number=_number,
+        number=number_formatter(),
     )
 
 
@@ -69,7 +65,7 @@ def orders_chart(series: list[Bucket], labels: list[str]) -> Markup:
         title=_("Orders over time"),
         ident="orders-chart",
         empty_text=_("No orders yet."),
-        number=_number,
+        number=number_formatter(),
     )
 
 
@@ -133,7 +129,7 @@ def company() -> str:
         title=_("Clicks and unique visitors per department"),
         ident="departments-chart",
         empty_text=_("No clicks yet."),
-        number=_number,
+        number=number_formatter(),
     )
     return _page(
         "referrals/stats_company.html",
