@@ -42,6 +42,7 @@ tests, counts the IP hashes themselves).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -56,8 +57,10 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import lazyload
 
@@ -284,13 +287,20 @@ def _sales(
     if with_owner:
         inner = inner.join(User, User.id == ReferralLink.user_id)
     sold = inner.where(*counted_orders(window), *where).subquery()
+    return _sales_of(
+        db.session.execute(
+            select(sold.c.key, sold.c.currency, func.count(), func.sum(sold.c.amount)).group_by(
+                sold.c.key, sold.c.currency
+            )
+        )
+    )
+
+
+def _sales_of(rows: Iterable[Any]) -> dict[Any, Sales]:
+    """``(key, currency, orders, amount)`` rows folded into each key's ``Sales``."""
     amounts: dict[Any, dict[str, int]] = {}
     counts: dict[Any, int] = {}
-    for value, currency, count, amount in db.session.execute(
-        select(sold.c.key, sold.c.currency, func.count(), func.sum(sold.c.amount)).group_by(
-            sold.c.key, sold.c.currency
-        )
-    ):
+    for value, currency, count, amount in rows:
         # PostgreSQL sums BIGINT into NUMERIC: back to whole minor units
         amounts.setdefault(value, {})[currency] = int(amount or 0)
         counts[value] = counts.get(value, 0) + count
@@ -304,40 +314,95 @@ def _total_of(parts: Any) -> Sales:
     return total
 
 
-def _series(window: Window, *where: ColumnElement[bool]) -> list[Bucket]:
-    """Clicks, unique visitors, orders and revenue per bucket: two statements, whatever the
-    number of buckets."""
+@dataclass(frozen=True)
+class Breakdown:
+    """Some links' figures in the window three ways: per key (a link, a person), per bucket
+    of the chart, and in all (a visitor counted once, however many keys and buckets they
+    clicked in)."""
+
+    by_key: dict[Any, Figures]
+    series: list[Bucket]
+    total: Figures
+
+
+def _breakdown(
+    window: Window, key: SQLColumnExpression[Any], *where: ColumnElement[bool]
+) -> Breakdown:
+    """The figures of the links ``where`` selects (it may use the click's or order's link),
+    per ``key`` (a column of the link), per bucket and in all: two statements, whatever the
+    number of keys and buckets.
+
+    Each statement reads its rows once, as a common table expression, and counts them in
+    parts joined by ``UNION ALL``: the clicks per key, per bucket and in all; the orders per
+    key and per bucket (the orders' total is the keys' sum: an order has one link). A part
+    leaves the other part's column NULL; keys and buckets themselves are never NULL."""
     clicks = (
-        select(bucket_sql(window).label("bucket"), visitor().label("visitor"))
+        select(key.label("key"), bucket_sql(window).label("bucket"), visitor().label("visitor"))
         .select_from(Click)
         .join(ReferralLink, ReferralLink.id == Click.link_id)
         .where(*counted_clicks(window), *where)
-        .subquery()
+        .cte("counted_clicks")
     )
-    rows = db.session.execute(
-        select(clicks.c.bucket, func.count(), func.count(distinct(clicks.c.visitor))).group_by(
-            clicks.c.bucket
+    counts = (func.count(), func.count(distinct(clicks.c.visitor)))
+    traffic: dict[Any, tuple[int, int]] = {}
+    traffic_by_bucket: dict[date, tuple[int, int]] = {}
+    total = (0, 0)
+    for value, start, count, visitors in db.session.execute(
+        union_all(
+            select(clicks.c.key, null(), *counts).group_by(clicks.c.key),
+            select(null(), clicks.c.bucket, *counts).group_by(clicks.c.bucket),
+            select(null(), null(), *counts),
         )
+    ):
+        if value is not None:
+            traffic[value] = (count, visitors)
+        elif start is not None:
+            traffic_by_bucket[as_date(start)] = (count, visitors)
+        else:
+            total = (count, visitors)
+    orders = (
+        select(
+            key.label("key"),
+            bucket_sql(window, column=Order.paid_at).label("bucket"),
+            Order.currency.label("currency"),
+            Order.total_amount.label("amount"),
+        )
+        .select_from(Order)
+        .join(ReferralLink, ReferralLink.id == Order.referral_link_id)
+        .where(*counted_orders(window), *where)
+        .cte("counted_orders")
     )
-    traffic = {as_date(start): (count, visitors) for start, count, visitors in rows}
-    sales = {
-        as_date(start): sold
-        for start, sold in _sales(window, bucket_sql(window, column=Order.paid_at), *where).items()
-    }
-    return [
-        Bucket(start, _figures(traffic.get(start), sales.get(start)))
-        for start in window.bucket_starts()
-    ]
-
-
-def _traffic_total(window: Window, *where: ColumnElement[bool]) -> tuple[int, int]:
-    clicks, visitors = db.session.execute(
-        select(*_counts())
-        .select_from(Click)
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
-        .where(*counted_clicks(window), *where)
-    ).one()
-    return clicks, visitors
+    sums = (func.count(), func.sum(orders.c.amount))
+    by_key: list[tuple[Any, str, int, Any]] = []
+    by_bucket: list[tuple[date, str, int, Any]] = []
+    for value, start, currency, count, amount in db.session.execute(
+        union_all(
+            select(orders.c.key, null(), orders.c.currency, *sums).group_by(
+                orders.c.key, orders.c.currency
+            ),
+            select(null(), orders.c.bucket, orders.c.currency, *sums).group_by(
+                orders.c.bucket, orders.c.currency
+            ),
+        )
+    ):
+        if value is not None:
+            by_key.append((value, currency, count, amount))
+        else:
+            by_bucket.append((as_date(start), currency, count, amount))
+    sales = _sales_of(by_key)
+    sales_by_bucket = _sales_of(by_bucket)
+    sold = _total_of(sales.values())
+    return Breakdown(
+        {
+            value: _figures(traffic.get(value), sales.get(value))
+            for value in traffic.keys() | sales.keys()
+        },
+        [
+            Bucket(start, _figures(traffic_by_bucket.get(start), sales_by_bucket.get(start)))
+            for start in window.bucket_starts()
+        ],
+        Figures(total[0], total[1], sold.orders, sold.revenue),
+    )
 
 
 def _per_user(window: Window, *where: ColumnElement[bool]) -> dict[int, Figures]:
@@ -373,7 +438,7 @@ def _links_of(user: User) -> Select[ReferralLink]:
 
 def my_links(user: User, window: Window) -> MyLinks:
     """``user``'s links (default first, then newest), each with its figures; their total and
-    chart. Six statements."""
+    chart. Three statements."""
     links = list(
         db.session.scalars(
             _links_of(user).order_by(
@@ -383,31 +448,18 @@ def my_links(user: User, window: Window) -> MyLinks:
             )
         )
     )
-    mine = ReferralLink.user_id == user.id
-    traffic = {
-        link_id: (clicks, visitors)
-        for link_id, clicks, visitors in db.session.execute(
-            select(Click.link_id, *_counts())
-            .select_from(Click)
-            .join(ReferralLink, ReferralLink.id == Click.link_id)
-            .where(*counted_clicks(window), mine)
-            .group_by(Click.link_id)
-        )
-    }
-    sales = _sales(window, Order.referral_link_id, mine)
-    clicks, visitors = _traffic_total(window, mine)
     # orders and revenue add up across links; visitors do not (one person, several links)
-    sold = _total_of(sales.values())
+    figures = _breakdown(window, ReferralLink.id, ReferralLink.user_id == user.id)
     return MyLinks(
-        [LinkRow(link, _figures(traffic.get(link.id), sales.get(link.id))) for link in links],
-        Figures(clicks, visitors, sold.orders, sold.revenue),
-        _series(window, mine),
+        [LinkRow(link, figures.by_key.get(link.id, NO_FIGURES)) for link in links],
+        figures.total,
+        figures.series,
     )
 
 
 def link_detail(link_id: int, user: User, window: Window) -> LinkDetail:
     """One of ``user``'s links with its figures, chart, referrers, browsers and bot visits.
-    Eight statements.
+    Six statements.
 
     Raises:
         NotFound: no such link, or it belongs to someone else (whoever is asking).
@@ -415,7 +467,6 @@ def link_detail(link_id: int, user: User, window: Window) -> LinkDetail:
     link = db.session.scalar(_links_of(user).where(ReferralLink.id == link_id))
     if link is None:
         raise NotFound()
-    this_link = ReferralLink.id == link.id
     bot_visits = db.session.scalar(
         select(func.count()).where(
             Click.link_id == link.id,
@@ -424,12 +475,11 @@ def link_detail(link_id: int, user: User, window: Window) -> LinkDetail:
             Click.clicked_at < window.end,
         )
     )
-    sold = _sales(window, None, this_link).get(0, NO_SALES)
-    clicks, visitors = _traffic_total(window, this_link)
+    figures = _breakdown(window, ReferralLink.id, ReferralLink.id == link.id)
     return LinkDetail(
         link,
-        Figures(clicks, visitors, sold.orders, sold.revenue),
-        _series(window, this_link),
+        figures.total,
+        figures.series,
         _top(Click.referrer_domain, window, Click.link_id == link.id),
         _top(Click.user_agent_family, window, Click.link_id == link.id),
         bot_visits or 0,
@@ -455,8 +505,11 @@ def _top(column: Any, window: Window, *where: ColumnElement[bool]) -> list[Sourc
 def team_people(manager: User, window: Window) -> list[PersonRow]:
     """``manager``'s direct reports (active or not), by name, each with their figures in the
     window. Three statements."""
-    in_team = ReferralLink.user_id.in_(_reports_of(manager))
-    figures = _per_user(window, in_team)
+    return _team_rows(manager, _per_user(window, _in_team(manager)))
+
+
+def _team_rows(manager: User, figures: dict[Any, Figures]) -> list[PersonRow]:
+    """``manager``'s direct reports, by name, each with their ``figures``: one statement."""
     people = db.session.execute(
         select(User.id, User.name, User.active, Department.name)
         .outerjoin(Department, Department.id == User.department_id)
@@ -469,22 +522,18 @@ def team_people(manager: User, window: Window) -> list[PersonRow]:
     ]
 
 
-def _reports_of(manager: User) -> Any:
-    return select(User.id).where(User.manager_id == manager.id).scalar_subquery()
+def _in_team(manager: User) -> ColumnElement[bool]:
+    """The links of ``manager``'s direct reports."""
+    return ReferralLink.user_id.in_(
+        select(User.id).where(User.manager_id == manager.id).scalar_subquery()
+    )
 
 
 def team_stats(manager: User, window: Window) -> TeamStats:
-    """``manager``'s direct reports (``team_people``); the team's total (visitors counted
-    once across the team) and chart. Six statements."""
-    in_team = ReferralLink.user_id.in_(_reports_of(manager))
-    people = team_people(manager, window)
-    clicks, visitors = _traffic_total(window, in_team)
-    sold = _total_of(Sales(row.figures.orders, row.figures.revenue) for row in people)
-    return TeamStats(
-        people,
-        Figures(clicks, visitors, sold.orders, sold.revenue),
-        _series(window, in_team),
-    )
+    """``manager``'s direct reports, each with their figures; the team's total (visitors
+    counted once across the team) and chart. Three statements."""
+    figures = _breakdown(window, ReferralLink.user_id, _in_team(manager))
+    return TeamStats(_team_rows(manager, figures.by_key), figures.total, figures.series)
 
 
 # --- the company (finance, admin) ------------------------------------------------------------

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from perks.commissions import personal
 from perks.commissions import services as commissions
 from perks.commissions.models import (
     Commission,
     CommissionRule,
     CommissionState,
+    RuleAudience,
     RuleKind,
     RuleScope,
     TierMeasure,
@@ -21,7 +23,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.helpers import login, text_of
+from tests.helpers import counting_statements, login, text_of
 from tests.unit.commissions.helpers import (
     after_holding,
     commissions_of,
@@ -165,6 +167,35 @@ def test_the_earnings_page_shows_the_current_tier_and_what_is_left(client):
     [commission] = commissions_of(order)
     assert "8% (tier from 2 lines sold this month)" in text
     assert commission.rate_bps == 800
+
+
+def test_tier_progress_asks_once_when_nothing_is_tiered_today_and_only_shows_my_rules(app):
+    me = factories.UserFactory()
+    now = utcnow()
+    # nothing tiered: one look at the rules (the earnings page is opened daily)
+    with counting_statements() as statements:
+        assert personal.tier_progress(me, now, "VND") == []
+    assert len(statements) == 1
+    # tiered today, but for another department or in another currency: not mine
+    other = factories.DepartmentFactory()
+    tiered_rule(
+        TierMeasure.COUNT,
+        [commissions.TierData(2, rate_bps=800)],
+        audience=RuleAudience.DEPARTMENT,
+        department_id=other.id,
+    )
+    tiered_rule(
+        TierMeasure.COUNT,
+        [commissions.TierData(2, flat_amount=500)],
+        kind=RuleKind.FLAT,
+        rate_bps=None,
+        flat_amount=100,
+        currency="USD",
+    )
+    assert personal.tier_progress(me, now, "VND") == []
+    mine = tiered_rule(TierMeasure.COUNT, [commissions.TierData(3, rate_bps=900)])
+    [progress] = personal.tier_progress(me, now, "VND")
+    assert (progress.rule.id, progress.sold, progress.left) == (mine.id, 0, 3)
 
 
 def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):

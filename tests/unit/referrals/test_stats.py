@@ -17,6 +17,7 @@ from perks.referrals.periods import Period, window_from_args
 from perks.referrals.stats import Figures
 from perks.shop.models import OrderStatus
 from tests.factories import DepartmentFactory, ReferralLinkFactory, UserFactory
+from tests.helpers import counting_statements
 from tests.unit.referrals.helpers import TODAY, add_clicks, at, sell, window
 
 # --- the window ------------------------------------------------------------------------------
@@ -326,3 +327,30 @@ def test_the_company_page_lists_people_and_departments_with_orders_but_no_clicks
     assert stats.company_stats(window(), page=2, per_page=1).people.items[0].name == "Seller"
     beyond = stats.company_stats(window(), page=5, per_page=1).people
     assert (beyond.items, beyond.total) == ([], 2)
+
+
+def test_a_persons_a_links_and_a_teams_figures_cost_a_few_statements_each(app):
+    # Clicks and orders are each read once and counted per key, per bucket and in all
+    # (``_breakdown``): the pages people open daily (P7) do not ask three times.
+    manager = UserFactory(roles={Role.EMPLOYEE, Role.MANAGER})
+    lan = UserFactory(name="Lan", manager=manager)
+    link = ReferralLinkFactory(user=lan)
+    add_clicks(link, 3)
+    sell(link, 1_000_000)
+    sell(ReferralLinkFactory(user=lan), 2_500, "USD")
+    # the people and the link loaded before counting, as a page has them already
+    assert (manager.name, lan.name, link.user_id) == (manager.name, "Lan", lan.id)
+
+    counted = {}
+    for name, figures in (
+        ("links", lambda: stats.my_links(lan, window())),
+        ("link", lambda: stats.link_detail(link.id, lan, window())),
+        ("team", lambda: stats.team_stats(manager, window())),
+    ):
+        with counting_statements() as statements:
+            figures()
+        counted[name] = len(statements)
+
+    # my links: the links, the clicks, the orders; one link: it, its bots, its clicks, its
+    # orders, its referrers, its browsers; a team: the clicks, the orders, the people
+    assert counted == {"links": 3, "link": 6, "team": 3}
