@@ -184,11 +184,6 @@ def history_page(user_id: int, page: int, *, per_page: int = HISTORY_LENGTH) -> 
     )
 
 
-def history(user_id: int, *, limit: int = HISTORY_LENGTH) -> list[PointsEntry]:
-    """The person's latest entries, newest first."""
-    return list(history_page(user_id, 1, per_page=limit).items)
-
-
 def credit_allowances(today: date) -> int:
     """Credit the month of ``today`` to every active person who has none yet, one
     transaction each. Idempotent; safe on several hosts. Returns how many were credited."""

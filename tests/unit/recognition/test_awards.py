@@ -237,7 +237,7 @@ def test_approval_grants_the_gift_records_the_points_and_tells_both_people(hr, m
     assert actions()[-1] == "recognition.nomination_approved"
     # the points are the nominee's to spend, through the points ledger
     assert points.received_balance(approved.nominee_id) == 150
-    (entry,) = points.history(approved.nominee_id)
+    (entry,) = points.history_page(approved.nominee_id, 1).items
     assert (entry.kind, entry.nomination_id) == (PointsEntryKind.AWARD, approved.id)
     assert verify_points().ok
 
@@ -256,7 +256,7 @@ def test_an_award_without_a_gift_is_approved_with_its_points_only(hr, manager):
 
 def test_an_award_without_points_writes_no_ledger_entry(hr, manager):
     nomination = awards.approve(nominated(hr, manager, points=0).id, actor=hr)
-    assert points.history(nomination.nominee_id) == []
+    assert points.history_page(nomination.nominee_id, 1).items == []
     assert verify_points().ok
 
 
