@@ -239,12 +239,16 @@ def _worker_key(settings: SandboxSettings) -> tuple[int, SandboxSettings]:
 
 
 def ensure_worker(settings: SandboxSettings) -> DeliveryWorker:
-    """This process's worker for ``settings``, started if it is not running."""
+    """This process's worker for ``settings``, started if it is not running.
+
+    The worker keeps ``settings`` whole: its sweep emits events (an async payment settled, a
+    session expired), and those go to the configured endpoint unless one is forwarded.
+    """
     key = _worker_key(settings)
     with _workers_lock:
         worker = _workers.get(key)
         if worker is None or not worker.is_alive():
-            worker = _workers[key] = DeliveryWorker(key[1])
+            worker = _workers[key] = DeliveryWorker(settings)
             worker.start()
         return worker
 

@@ -18,10 +18,10 @@ import pytest
 import requests
 import stripe
 
-from stripe_sandbox import service, store, webhooks
+from stripe_sandbox import create_app, service, store, webhooks
 from stripe_sandbox.errors import StripeApiError
 from stripe_sandbox.settings import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
-from tests.stripe_sandbox import LiveSandbox
+from tests.stripe_sandbox import SANDBOX_TEST_SETTINGS, LiveSandbox
 from tests.stripe_sandbox.helpers import (
     charge_of,
     open_session,
@@ -339,6 +339,43 @@ def test_an_async_payment_completes_unpaid_then_succeeds(sandbox, receiver):
     seen = client.v1.checkout.sessions.retrieve(session.id)
     assert seen.payment_status == "paid"
     assert client.v1.payment_intents.retrieve(seen.payment_intent).status == "succeeded"
+
+
+def test_an_async_payment_settled_in_the_background_reaches_the_configured_endpoint(
+    endpoint, tmp_path
+):
+    # As ``make run`` starts it: the endpoint is a setting, nothing forwarded. The outcome of
+    # an async payment is emitted by the background worker's sweep, which must send it there
+    # too (it used to run with the endpoint blanked, so the order stayed unpaid for ever).
+    app = create_app(
+        {
+            **SANDBOX_TEST_SETTINGS,
+            "STRIPE_SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite3'}",
+            "STRIPE_SANDBOX_WEBHOOK_URL": endpoint.url,
+        }
+    )
+    settings = service.settings_of(app)
+    try:
+        created = app.test_client().post(
+            "/v1/checkout/sessions",
+            headers=AUTH,
+            data={
+                "mode": "payment",
+                "line_items[0][quantity]": "1",
+                "line_items[0][price_data][currency]": "vnd",
+                "line_items[0][price_data][unit_amount]": "500000",
+                "line_items[0][price_data][product_data][name]": "Vé tham quan",
+                "success_url": "https://shop.example/done",
+            },
+        )
+        assert created.status_code == 200, created.get_data(as_text=True)
+
+        service.pay_checkout_session(settings, created.get_json()["id"], "async_success")
+
+        [succeeded] = endpoint.wait_for_event("checkout.session.async_payment_succeeded")
+        assert succeeded["data"]["object"]["payment_status"] == "paid"
+    finally:
+        webhooks.stop_workers(settings.database_url)
 
 
 def test_an_async_payment_can_fail_later(sandbox, receiver):
