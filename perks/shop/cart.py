@@ -177,16 +177,18 @@ def load_cart(session: Session) -> tuple[Cart, list[str]]:
 # --- changes --------------------------------------------------------------------------------
 
 
+def quantity_refusal(product: Product) -> str:
+    """What a customer reads when a quantity of ``product`` cannot be ordered: its own limit."""
+    return _(
+        "Choose a quantity from 1 to %(max)d for %(product)s.",
+        max=product.max_quantity_per_order,
+        product=product.name,
+    )
+
+
 def _check_quantity(product: Product, quantity: int) -> None:
     if not 1 <= quantity <= product.max_quantity_per_order:
-        raise ValidationFailed(
-            _(
-                "Choose a quantity from 1 to %(max)d for %(product)s.",
-                max=product.max_quantity_per_order,
-                product=product.name,
-            ),
-            field="quantity",
-        )
+        raise ValidationFailed(quantity_refusal(product), field="quantity")
 
 
 def add_to_cart(session: Session, product_slug: str, quantity: int) -> CartLine:

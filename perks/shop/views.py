@@ -161,6 +161,8 @@ def add_to_cart() -> Response | Page:
     slug = form.product.data or ""
     shown = queries.product_by_slug(slug)  # NotFound: not on sale (any more)
     if not form.validate_on_submit():
+        if form.quantity.errors:  # not a number, or beyond any product's: say this one's limit
+            form.quantity.errors = [cart.quantity_refusal(shown)]
         return _product_page(shown, form, status=400)
     try:
         line = cart.add_to_cart(session, slug, form.quantity.data or 0)

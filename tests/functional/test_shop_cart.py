@@ -121,6 +121,20 @@ def test_a_quantity_outside_1_to_the_products_limit_is_refused(client, tour, qua
     assert cart_lines(client) == {}
 
 
+@pytest.mark.parametrize("quantity", [0, -1, 1001, "two", ""])
+def test_a_refused_quantity_says_the_products_own_limit_once(client, tour, quantity):
+    # Not the form's "between 1 and 1000": the tour allows 4, and the customer reads one reason.
+    response = add(client, tour, quantity)
+
+    page = text_of(response)
+    assert "Choose a quantity from 1 to 4 for Ha Long Bay 2-day cruise." in page
+    assert "1000" not in page
+    assert "Not a valid integer" not in page
+    assert "Hãy chọn số lượng từ 1 đến 4 cho Tour Hạ Long 2 ngày 1 đêm." in text_of(
+        add(client, tour, quantity, **VI)
+    )
+
+
 def test_an_unknown_or_inactive_product_cannot_be_added(client, tour):
     hidden = factories.ProductFactory(active=False)
     assert client.post("/shop/cart/add", data={"product": "nope", "quantity": 1}).status_code == 404
