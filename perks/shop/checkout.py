@@ -345,9 +345,13 @@ def order_by_token(token: str) -> Order:
 
 
 def can_resume_payment(order: Order, now: datetime) -> bool:
-    """Whether the customer may go back to the order's Checkout Session: pending, not expired."""
+    """Whether the customer may go back to the order's Checkout Session: pending, not expired,
+    and not yet finished there (a payment that settles later, such as a bank debit, has its
+    payment intent already: Stripe's page would only say the session is complete)."""
     expires = order.checkout_expires_at
     if order.status is not OrderStatus.PENDING or not order.checkout_url or expires is None:
+        return False
+    if order.payment_intent_id:
         return False
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)  # SQLite gives naive datetimes; they are UTC

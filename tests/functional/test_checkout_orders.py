@@ -78,6 +78,19 @@ def test_a_pending_order_opened_later_offers_to_continue_to_payment(client, orde
     assert 'href="http://127.0.0.1:5002/pay/cs_test_1"' in html
 
 
+def test_a_payment_that_settles_later_is_not_offered_again(client, order):
+    # The customer finished Checkout with a bank debit (checkout.session.completed, unpaid):
+    # Stripe's page now says the session is complete, so sending them back there is a dead end.
+    order.payment_intent_id = "pi_async_1"
+    db.session.commit()
+
+    response = client.get(url(order))
+
+    assert "Your payment is being confirmed." in text_of(response)
+    assert 'data-testid="resume-payment"' not in response.get_data(as_text=True)
+    assert "resume-payment" not in client.get(url(order, "/cancelled")).get_data(as_text=True)
+
+
 def test_the_status_endpoint_says_where_the_order_stands_and_nothing_more(client, order):
     response = client.get(url(order, "/status"))
     assert response.status_code == 200
