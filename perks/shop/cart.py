@@ -240,6 +240,23 @@ def add_to_cart(session: Session, product_slug: str, quantity: int) -> CartLine:
     return CartLine(product, dict(items)[product.id])
 
 
+def _line_of(cart: Cart, product_id: int) -> CartLine:
+    line = next((line for line in cart.lines if line.product.id == product_id), None)
+    if line is None:
+        raise NotFound(_("This product is not in your cart."))
+    return line
+
+
+def line_in_cart(session: Session, product_id: int) -> CartLine:
+    """The cart's line of a product.
+
+    Raises:
+        NotFound: the product is not in the cart (or no longer on sale).
+    """
+    cart, _notices = load_cart(session)
+    return _line_of(cart, product_id)
+
+
 def update_quantity(session: Session, product_id: int, quantity: int) -> CartLine:
     """Set how many of a product in the cart the customer wants.
 
@@ -248,9 +265,7 @@ def update_quantity(session: Session, product_id: int, quantity: int) -> CartLin
         ValidationFailed: the quantity is under 1 or above what one order may hold.
     """
     cart, _notices = load_cart(session)
-    line = next((line for line in cart.lines if line.product.id == product_id), None)
-    if line is None:
-        raise NotFound(_("This product is not in your cart."))
+    line = _line_of(cart, product_id)
     _check_quantity(line.product, quantity)
     _store(session, [(pid, quantity if pid == product_id else qty) for pid, qty in cart.items()])
     return CartLine(line.product, quantity)

@@ -176,7 +176,13 @@ def add_to_cart() -> Response | Page:
 def update_cart_line(product_id: int) -> Response | Page:
     form = QuantityForm()
     if not form.validate_on_submit():
-        return _cart_page(_("Choose a quantity of at least 1."), 400)
+        if not form.quantity.errors:
+            return _cart_page(_("The request could not be understood."), 400)
+        try:  # not a number, or beyond any product's: say this one's limit
+            line = cart.line_in_cart(session, product_id)
+        except NotFound as error:
+            return _cart_page(error.message, error.status_code)
+        return _cart_page(cart.quantity_refusal(line.product), 400)
     try:
         cart.update_quantity(session, product_id, form.quantity.data or 0)
     except PerksError as error:  # not in the cart, or more than one order may hold

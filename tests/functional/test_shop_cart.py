@@ -196,6 +196,13 @@ def test_a_bad_new_quantity_is_refused_and_changes_nothing(client, tour, quantit
     assert cart_lines(client) == {str(tour.id): 2}
 
 
+@pytest.mark.parametrize("quantity", [0, 1001, "x"])
+def test_a_bad_new_quantity_says_the_products_own_limit(client, tour, quantity):
+    add(client, tour, 2)
+    response = client.post(f"/shop/cart/{tour.id}/quantity", data={"quantity": quantity})
+    assert "Choose a quantity from 1 to 4 for Ha Long Bay 2-day cruise." in text_of(response)
+
+
 def test_changing_a_product_that_is_not_in_the_cart_is_not_found(client, tour, spa):
     add(client, tour)
     response = client.post(f"/shop/cart/{spa.id}/quantity", data={"quantity": 1})
