@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from perks.commissions.models import EntryKind
+from perks.commissions.services import RULE_CURRENCIES
 from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
@@ -253,10 +254,17 @@ class WithholdingRateForm(Form):
         validators=[DataRequired(), Length(max=6)],
         description=_l("Up to two decimals, e.g. 10 or 12.5."),
     )
+    #: a commission is paid in its rule's currency: each needs its own rates (a non-resident
+    #: paid in USD is withheld too)
+    currency = SelectField(
+        _l("Currency of the payments"),
+        choices=[SelectChoice(c, c) for c in RULE_CURRENCIES],
+        default="VND",
+    )
     threshold = StringField(
-        _l("Withheld from a payment of (₫)"),
+        _l("Withheld from a payment of"),
         validators=[DataRequired(), Length(max=20)],
-        description=_l("0: every payment."),
+        description=_l("In the currency above; 0: every payment."),
     )
     note = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
 

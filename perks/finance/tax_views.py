@@ -144,7 +144,7 @@ def withholding_rates() -> Page | Response:
                 form.effective_from.data,
                 resident=form.resident.data == "1",
                 rate_bps=_rate_bps(form.rate_percent.data or ""),
-                threshold=parse_money(form.threshold.data or "", "VND"),
+                threshold=parse_money(form.threshold.data or "", form.currency.data or "VND"),
                 note=form.note.data or "",
                 actor=current_user,
             )

@@ -417,6 +417,55 @@ def test_finance_adds_a_rate_on_the_page(app, client):
 
 
 @pytest.mark.usefixtures("rates")
+def test_finance_adds_a_rate_for_payments_in_dollars_and_a_non_resident_is_withheld(
+    app, client, finance
+):
+    """The shop sells in USD too: a non-resident's dollar commission had no rate, was paid
+    whole, and the page could only add rates in đồng. Now finance chooses the currency."""
+    person = contractor(resident=False)
+    login(client, finance_person(locale="vi"))
+    page = client.get("/finance/tax/rates").text
+    assert 'name="currency"' in page
+    assert "Loại tiền của khoản chi trả" in page
+    assert "Khoản chi trả bằng loại tiền chưa có thuế suất" in page
+    response = client.post(
+        "/finance/tax/rates",
+        data={
+            "effective_from": RESIDENT_FROM.isoformat(),
+            "resident": "0",
+            "rate_percent": "20",
+            "currency": "USD",
+            "threshold": "0",
+            "note": "TT 111",
+        },
+    )
+    assert response.status_code == 302
+    rate = tax.rate_in_force(company_today(), resident=False, currency="USD")
+    assert rate is not None
+    assert (rate.rate_bps, rate.threshold_amount) == (2000, 0)
+    assert "Cá nhân không cư trú · USD" in client.get("/finance/tax/rates").text
+
+    payable_order(person, factories.ProductFactory(price_amount=4_655, currency="USD"))
+    pay_batch(finance)
+    line = line_of(person)
+    assert line.currency == "USD"
+    # 10 % of $46.55 is $4.66; 20 % of that, rounded down to the cent, is $0.93
+    assert (line.amount, line.withheld_amount, line.take_home.amount) == (466, 93, 373)
+
+    refused = client.post(
+        "/finance/tax/rates",
+        data={
+            "effective_from": "2027-01-01",
+            "resident": "0",
+            "rate_percent": "20",
+            "currency": "EUR",
+            "threshold": "0",
+        },
+    )
+    assert refused.status_code == 400
+
+
+@pytest.mark.usefixtures("rates")
 def test_the_earnings_page_lists_each_payout_before_tax_the_tax_and_what_was_received(
     finance, client
 ):
