@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -255,3 +256,29 @@ def test_a_group_name_is_unique_and_required(client):
     assert "A group of that name exists." in text_of(again)
     assert client.post("/finance/commission-groups", data={"name": ""}).status_code == 400
     assert client.get("/finance/commission-groups/999999").status_code == 404
+
+
+def test_a_group_name_in_another_case_is_the_same_name_with_vietnamese_letters_too(client):
+    """ "đối tác tour miền trung" was a second group beside "Đối tác tour miền Trung" (the
+    check lowered in SQL, and SQLite lowers ASCII only): two look-alike groups to choose from
+    in the rule form. Accents still tell names apart."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    login(client, finance)
+    first = {"name": "Đối tác tour miền Trung"}
+    assert client.post("/finance/commission-groups", data=first).status_code == 302
+    for name in ("đối tác tour miền trung", "ĐỐI TÁC TOUR MIỀN TRUNG"):
+        again = client.post("/finance/commission-groups", data={"name": name})
+        assert again.status_code == 400
+        assert "A group of that name exists." in text_of(again)
+    decomposed = unicodedata.normalize("NFD", "đối tác tour miền trung")
+    assert client.post("/finance/commission-groups", data={"name": decomposed}).status_code == 400
+    assert (
+        client.post(
+            "/finance/commission-groups", data={"name": "Đối tác tour miền Tây"}
+        ).status_code
+        == 302
+    )
+    assert [g.name for g, _members, _rules in groups.all_groups()] == [
+        "Đối tác tour miền Trung",
+        "Đối tác tour miền Tây",
+    ]
