@@ -17,6 +17,7 @@ written is audited.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -149,14 +150,20 @@ def columns_text(columns: Sequence[dict[str, str]]) -> str:
     return "\n".join(f"{c['field']} = {c['header']}" for c in columns)
 
 
+def _same_text(text: str) -> str:
+    """A name or header as two that read the same compare: in any case ("Đ" and "đ" too),
+    composed or not."""
+    return unicodedata.normalize("NFC", text).casefold()
+
+
 def parse_columns(text: str) -> list[dict[str, str]]:
     """Finance's "field = header" lines as columns, in order.
 
     Raises:
         ValidationFailed: an unknown field, an empty header, one that could start a formula
-            or is too long, or no column, or too many.
+            or is too long, one repeated (in any case), or no column, or too many.
     """
-    columns = []
+    columns: list[dict[str, str]] = []
     for number, raw in enumerate((text or "").splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -179,6 +186,15 @@ def parse_columns(text: str) -> list[dict[str, str]]:
                     "with =, +, - or @.",
                     number=number,
                     count=MAX_HEADER_LENGTH,
+                )
+            )
+        if _same_text(header) in {_same_text(c["header"]) for c in columns}:
+            raise ValidationFailed(
+                _(
+                    "Line %(number)d: another column is headed “%(header)s” already; give each "
+                    "column its own header.",
+                    number=number,
+                    header=header,
                 )
             )
         columns.append({"field": field, "header": header})
@@ -207,11 +223,11 @@ def save_mapping(
     parsed = parse_columns(columns)
     with transaction():
         mapping = get_mapping(mapping_id) if mapping_id is not None else ExportMapping()
-        same_name = select(ExportMapping.id).where(ExportMapping.name == name)
+        # the few mappings' names, compared here: SQLite's lower() lowers ASCII only
+        others = select(ExportMapping.name)
         if mapping.id is not None:
-            same_name = same_name.where(ExportMapping.id != mapping.id)
-        clash = db.session.scalar(same_name)
-        if clash is not None:
+            others = others.where(ExportMapping.id != mapping.id)
+        if _same_text(name) in {_same_text(other) for other in db.session.scalars(others)}:
             raise Conflict(_("Another mapping is called that."))
         mapping.name, mapping.kind, mapping.columns = name, kind, parsed
         mapping.updated_by_id = actor.id

@@ -263,6 +263,37 @@ def test_a_mapping_is_validated_and_the_wrong_kind_or_a_draft_is_refused(app, cl
     )
 
 
+def test_a_mapping_has_its_own_name_and_each_column_its_own_header_in_any_case(app, client, story):
+    """ "generic vietnamese bank transfer" was saved beside "Generic Vietnamese bank transfer"
+    (two look-alike links on every batch), and "net = A" with "gross = A" made a file whose two
+    columns the bank's import cannot tell apart."""
+    login(client, story["drafter"])
+    bank = next(m for m in payfiles.mappings("bank"))
+    payroll = next(m for m in payfiles.mappings("payroll"))
+    for name in (bank.name.lower(), bank.name.upper(), payroll.name.swapcase()):
+        again = client.post(
+            "/finance/tax/mappings/new",
+            data={"name": name, "kind": "bank", "columns": "net = Số tiền"},
+        )
+        assert again.status_code == 400
+        assert "Another mapping is called that." in again.get_data(as_text=True)
+    twice = client.post(
+        "/finance/tax/mappings/new",
+        data={"name": "Đôi", "kind": "bank", "columns": "net = Số tiền\ngross = SỐ TIỀN"},
+    )
+    assert twice.status_code == 400
+    assert "Line 2: another column is headed “SỐ TIỀN” already" in twice.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ExportMapping)) == 2
+    # a mapping keeps its own name, in another case too
+    renamed = client.post(
+        f"/finance/tax/mappings/{bank.id}",
+        data={"name": bank.name.upper(), "kind": "bank", "columns": "net = Số tiền"},
+    )
+    assert renamed.status_code == 302
+    db.session.expire_all()
+    assert payfiles.get_mapping(bank.id).name == bank.name.upper()
+
+
 def test_the_yearly_summary_is_one_click(app, client, story):
     payouts.mark_batch_paid(story["batch"].id, "UNC-1", actor=story["drafter"])
     login(client, story["drafter"])
