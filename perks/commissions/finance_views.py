@@ -213,6 +213,19 @@ def _rule_page(form: RuleForm, rule: CommissionRule | None, status: int) -> Page
     return page, status
 
 
+def _preview(form: RuleForm, rule: CommissionRule | None) -> Page:
+    """The rule's example, once the rule passes the checks saving it would make (a rule that
+    cannot be saved shows why, not an amount)."""
+    assert form.rule_data is not None
+    try:
+        services.check_rule_data(form.rule_data)
+    except ValidationFailed as error:
+        form.form_errors.append(error.message)
+        form.rule_data = None
+        return _rule_page(form, rule, 400)
+    return _rule_page(form, rule, 200)
+
+
 @bp.route("/commission-rules/new", methods=["GET", "POST"])
 @finance_only
 def create_rule() -> Response | Page:
@@ -220,7 +233,7 @@ def create_rule() -> Response | Page:
     if form.validate_on_submit():
         assert form.rule_data is not None
         if form.preview.data:
-            return _rule_page(form, None, 200)
+            return _preview(form, None)
         try:
             services.create_rule(form.rule_data, actor=current_user)
         except ValidationFailed as error:
@@ -239,7 +252,7 @@ def revise_rule(rule_id: int) -> Response | Page:
     if form.validate_on_submit():
         assert form.rule_data is not None
         if form.preview.data:
-            return _rule_page(form, rule, 200)
+            return _preview(form, rule)
         try:
             saved = services.revise_rule(rule.id, form.rule_data, actor=current_user)
         except (ValidationFailed, Conflict) as error:

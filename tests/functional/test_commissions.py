@@ -399,6 +399,25 @@ def test_a_bad_rule_is_refused_with_a_reason(client, fields, message):
     assert db.session.scalars(select(CommissionRule)).all() == []
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"scope": "product"}, "Choose the product"),
+        ({"effective_to": "2000-01-01"}, "The last day cannot be before the first day"),
+        ({"tier_measure": "count", "tiers": "10 = 3\n10 = 4"}, "its own threshold"),
+    ],
+)
+def test_a_rule_that_cannot_be_saved_is_not_previewed(client, fields, message):
+    """The preview showed "would earn ₫100,000" for a rule Save then refused."""
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    form = rule_form(submit="", preview="1", **fields)
+    response = client.post("/finance/commission-rules/new", data=form)
+    assert response.status_code == 400
+    assert message in text_of(response)
+    assert "order line of 1 unit would earn" not in text_of(response)
+    assert db.session.scalars(select(CommissionRule)).all() == []
+
+
 def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client, rule):
     pay(referred_order())
     login(client, factories.UserFactory(roles={Role.FINANCE}))
