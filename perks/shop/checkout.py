@@ -27,9 +27,15 @@ from sqlalchemy.orm import selectinload
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
+from perks.money import format_money
 from perks.payments import stripe_gateway
 from perks.people.models import User
-from perks.shop.attribution import Attribution, attribute_order, typed_code_problem
+from perks.shop.attribution import (
+    Attribution,
+    AttributionReason,
+    attribute_order,
+    typed_code_problem,
+)
 from perks.shop.cart import Cart
 from perks.shop.models import Order, OrderLine, OrderStatus, Product
 from perks.shop.pricing import PricingItem, Quote, choose_discount, price_order
@@ -177,6 +183,37 @@ def preview(
     staff = is_staff_buyer(buyer_email, buyer_user)
     items = [PricingItem.of(line.product, line.quantity) for line in cart.lines]
     return CheckoutPreview(_quote(items, attribution, staff), attribution, staff)
+
+
+#: the total the checkout page showed, as it sends it back: minor units
+_QUOTED_TOTAL = re.compile(r"[0-9]{1,18}")
+
+
+def total_rose(quoted: str | None, estimate: CheckoutPreview) -> str | None:
+    """Why the customer would now pay more than the total they were shown, in their
+    language; None when they would not (or the page sent no total: ``quoted`` is its minor
+    units). The checkout page shows a total before anyone has typed an e-mail or a code, and
+    what they type can take a discount away (a member of staff not signed in, a customer
+    using their own link): nobody should meet a higher price only on the payment page. A
+    lower one (a typed code's discount) needs no stop: the payment page shows it."""
+    total = estimate.quote.total
+    if not quoted or not _QUOTED_TOTAL.fullmatch(quoted) or total.amount <= int(quoted):
+        return None
+    reason = estimate.attribution.reason
+    if reason is AttributionReason.EMPLOYEE_BUYER and not estimate.staff_buyer:
+        why = _(
+            "This e-mail address belongs to a member of our staff: staff prices apply once "
+            "you sign in, and the friends discount is not for staff."
+        )
+    elif reason is AttributionReason.SELF_REFERRAL:
+        why = _("Nobody gets the friends discount through their own referral link.")
+    else:
+        why = _("The details you gave change the price.")
+    return _(
+        "The total is now %(total)s. %(why)s Check your order, then continue to payment.",
+        total=format_money(total),
+        why=why,
+    )
 
 
 # --- placing the order ----------------------------------------------------------------------

@@ -67,4 +67,7 @@ class CheckoutForm(Form):
         description=_l("If someone from our team gave you a code, type it here."),
         render_kw={"autocomplete": "off"},
     )
+    #: the total the page showed, in minor units (``checkout.total_rose``); the template
+    #: writes it from the page's own preview, never from what was posted
+    quoted_total = HiddenField(validators=[Optional(), Length(max=24)])
     submit = SubmitField(_l("Continue to payment"))

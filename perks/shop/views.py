@@ -277,6 +277,17 @@ def place_order() -> Response:
         return _checkout_page(form, shown, status=400, typed_code=typed_code)
     if notices:  # the cart changed under the customer: let them see the new total first
         return _checkout_page(form, shown, status=409, typed_code=typed_code)
+    estimate = checkout.preview(
+        shown,
+        buyer_email=form.email.data or "",
+        typed_code=typed_code,
+        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
+        buyer_user=_buyer(),
+        now=utcnow(),
+    )
+    higher = estimate and checkout.total_rose(form.quoted_total.data, estimate)
+    if higher:  # what they typed took a discount away: they see it here, not at Stripe
+        return _checkout_page(form, shown, error=higher, status=409, typed_code=typed_code)
     try:
         order = checkout.place_order(
             shown.items(),

@@ -233,6 +233,43 @@ def test_a_product_taken_off_sale_during_checkout_stops_the_order_with_the_new_t
     assert order_count() == 0
 
 
+def test_a_discount_the_details_take_away_stops_the_order_with_the_new_total(client, tour):
+    # A staff address typed without signing in: no staff price, and no friends discount.
+    colleague = factories.UserFactory(email="trang.pham@senvang.example")
+    refer(client, factories.ReferralLinkFactory())
+    fill_cart(client, tour)
+    shown = client.get("/shop/checkout").get_data(as_text=True)
+    assert 'name="quoted_total" value="2280000"' in shown  # 5 % off ₫2,400,000
+
+    response = client.post(
+        "/shop/checkout",
+        data={**CUSTOMER, "email": colleague.email, "quoted_total": "2280000"},
+        headers=VI,
+    )
+
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "Tổng tiền bây giờ là 2.400.000 ₫. Địa chỉ e-mail này là của một nhân viên" in page, page
+    assert "Tổng cộng 2.400.000 ₫" in page
+    # sent again from this page, with the total it shows, the order goes on to payment
+    assert 'name="quoted_total" value="2400000"' in response.get_data(as_text=True)
+    assert order_count() == 0
+
+
+def test_a_lower_total_or_no_total_sent_does_not_stop_the_order(app):
+    from perks.shop.attribution import NO_REFERRAL
+    from perks.shop.checkout import CheckoutPreview, total_rose
+    from perks.shop.pricing import DiscountKind, Quote
+
+    quote = Quote("VND", (), DiscountKind.NONE)  # ₫0: every total shown is at least that
+    estimate = CheckoutPreview(quote, NO_REFERRAL, False)
+    assert total_rose("2280000", estimate) is None
+    assert total_rose("", estimate) is None
+    assert total_rose(None, estimate) is None
+    assert total_rose("١٢", estimate) is None  # not the page's digits: nothing to compare
+    assert total_rose("-1", estimate) is None
+
+
 def test_checkout_is_only_get_and_post(client):
     assert client.put("/shop/checkout").status_code == 405
 

@@ -69,13 +69,21 @@ class Browser:
         assert response.status_code == 303, response.text[:300]
 
     def check_out(self, **details: str) -> requests.Response:
-        self.get("/shop/checkout")
-        return self.post("/shop/checkout", {**CUSTOMER, **details})
+        """The checkout form sent as a browser sends it: with the total the page showed."""
+        page = self.get("/shop/checkout")
+        return self.post("/shop/checkout", {**CUSTOMER, **quoted_total(page), **details})
 
     def pay(self, session_url: str, method: str = "card") -> requests.Response:
         page = self.get(session_url)
         assert page.status_code == 200
         return self.post(session_url, {"method": method})
+
+
+def quoted_total(page: requests.Response) -> dict[str, str]:
+    """The checkout page's hidden total (what the customer was shown)."""
+    found = re.search(r'name="quoted_total" value="([0-9]+)"', page.text)
+    assert found is not None, page.text[:500]
+    return {"quoted_total": found.group(1)}
 
 
 def text(response: requests.Response) -> str:
@@ -276,7 +284,19 @@ def test_a_staff_email_without_signing_in_pays_list_price_and_earns_nobody_anyth
     customer.get(f"/r/{link.code}")  # their own link
     customer.add_to_cart(tour)
 
-    customer.check_out(email="An.Nguyen@senvang.example")
+    stopped = customer.check_out(email="An.Nguyen@senvang.example")
+    # the page showed the friends discount (a link's click, no e-mail yet): the customer sees
+    # the list price before paying it, not first on the payment page
+    assert stopped.status_code == 409
+    assert (
+        "The total is now ₫2,400,000. Nobody gets the friends discount through their own "
+        "referral link." in text(stopped)
+    )
+    assert order_count() == 0
+    customer.post(
+        "/shop/checkout",
+        {**CUSTOMER, "email": "An.Nguyen@senvang.example", **quoted_total(stopped)},
+    )
 
     order = the_order()
     assert order.discount_kind is DiscountKind.NONE
