@@ -96,6 +96,15 @@ def _show(amount: int, currency: str) -> str:
     return format_money(Money(amount, currency))
 
 
+def _charged(amount: Any, currency: str) -> str:
+    """What Stripe says it charged, in the reader's format when it is a whole amount of a
+    currency this app knows; as Stripe wrote it otherwise (that is the finding)."""
+    try:
+        return _show(amount, currency)
+    except (TypeError, ValueError):
+        return f"{amount} {currency}"
+
+
 def _period_orders(period: Period) -> Any:
     return (Order.created_at >= period.start_at, Order.created_at < period.end_at)
 
@@ -316,10 +325,8 @@ def _session_findings(sessions: Iterable[Any]) -> tuple[int, list[Finding]]:
                         Finding(
                             "amount_mismatch",
                             _(
-                                "Stripe charged %(amount)s %(currency)s; the order's total is "
-                                "%(total)s.",
-                                amount=amount,
-                                currency=currency,
+                                "Stripe charged %(amount)s; the order's total is %(total)s.",
+                                amount=_charged(amount, currency),
                                 total=format_money(order.total),
                             ),
                             order.id,
