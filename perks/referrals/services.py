@@ -51,6 +51,8 @@ from perks.shop.models import Product, ProductCategory
 #: what a code may look like in a URL or typed at checkout (more than today's alphabet, so
 #: codes of another length or alphabet later still resolve); anything else is unknown
 CODE_PATTERN = re.compile(r"[a-z0-9]{1,16}")
+#: what people put inside a code they copy out by hand
+_CODE_SEPARATORS = re.compile(r"[\s\-]")
 #: a person can hardly share more links than this; it stops runaway scripts
 MAX_LINKS_PER_PERSON = 200
 LABEL_MAX_LENGTH = 80
@@ -86,12 +88,15 @@ class LinkRow:
 def normalize_code(text: str | None) -> str | None:
     """The code in what was typed or followed, or None when it cannot be a code.
 
-    Accepts the code in any case with spaces around it, or a whole link pasted at checkout
+    Accepts the code in any case, with spaces or dashes in it as people copy it out in
+    groups ("AB3K-9MQ", "ab3 k9mq": a code has neither), or a whole link pasted at checkout
     (``https://perks.example/r/ab3k9mq``).
     """
     value = (text or "").strip().lower()
     if "/r/" in value:
         value = value.rsplit("/r/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
+    else:
+        value = _CODE_SEPARATORS.sub("", value)
     return value if CODE_PATTERN.fullmatch(value) else None
 
 
