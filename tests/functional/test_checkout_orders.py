@@ -74,8 +74,24 @@ def test_a_pending_order_says_the_payment_is_being_confirmed_and_polls(client, o
 
 
 def test_a_pending_order_opened_later_offers_to_continue_to_payment(client, order):
-    html = client.get(url(order)).get_data(as_text=True)
+    response = client.get(url(order))
+    html = response.get_data(as_text=True)
     assert 'href="http://127.0.0.1:5002/pay/cs_test_1"' in html
+    # never paid on Stripe's page (left, or declined): nothing is being confirmed
+    page = text_of(response)
+    assert "This order is not paid yet. You can pay it on our payment provider's page until" in page
+    assert "being confirmed" not in page
+    assert "data-order-status-url" not in html
+
+
+def test_a_pending_order_whose_time_to_pay_ran_out_says_so(client, order):
+    order.checkout_expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    response = client.get(url(order), headers=VI)
+    page = text_of(response)
+    assert "Đơn hàng này chưa được thanh toán." in page
+    assert "Đã hết thời gian thanh toán đơn hàng này và bạn chưa bị trừ tiền." in page
+    assert "resume-payment" not in response.get_data(as_text=True)
 
 
 def test_a_payment_that_settles_later_is_not_offered_again(client, order):
