@@ -18,6 +18,7 @@ class PerksApi(Api):
 
 def init_api(app: Flask) -> PerksApi:
     """Register ``/api/v1`` and its document at ``/api/v1/openapi.json``."""
+    from perks.api.problems import answer_unrouted_requests
     from perks.api.views import API_VERSION, bp
 
     app.config.setdefault("API_TITLE", "Perks API")
@@ -39,4 +40,5 @@ def init_api(app: Flask) -> PerksApi:
     }
     api = PerksApi(app, spec_kwargs=spec)
     api.register_blueprint(bp)
+    answer_unrouted_requests(app, bp.url_prefix or "/api/v1")
     return api

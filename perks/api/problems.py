@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json
+from flask import Blueprint, Flask, Response, current_app, json, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from perks.error_pages import render_error
 from perks.errors import PerksError
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,46 @@ def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     return found
 
 
+def http_problem(error: HTTPException) -> Response:
+    """An HTTP error (a bad body, a missing record, a wrong method, the rate limit) as a
+    problem document."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if status == 422 and messages:
+        return problem(
+            422,
+            _("Some fields are not valid; see errors."),
+            errors=_field_errors(messages),
+        )
+    if status == 429:
+        return problem(429, _("Too many requests with this token. Wait a moment."))
+    if status == 400:
+        return problem(400, _("The request could not be read (bad JSON or parameters)."))
+    if status == 404:
+        return problem(404, _("We could not find what you were looking for."))
+    if status == 405:
+        return problem(405, _("This method is not allowed here."))
+    return problem(status, _titles().get(status, _("Error")))
+
+
+def answer_unrouted_requests(app: Flask, prefix: str) -> None:
+    """Make a path under ``prefix`` that names no operation (404), or an operation that does
+    not take the request's method (405), answer problem+json as the operations do.
+
+    Routing fails before any blueprint is chosen, so the API blueprint's own handlers never
+    see these; every other path keeps its error page (``perks.error_pages``).
+    """
+
+    def routing_error(error: HTTPException) -> Response | tuple[Response | str, int]:
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return http_problem(error)
+        return render_error(error.code or 500)
+
+    app.register_error_handler(NotFound, routing_error)
+    app.register_error_handler(MethodNotAllowed, routing_error)
+
+
 def register_problem_handlers(bp: Blueprint) -> None:
     @bp.errorhandler(PerksError)
     def domain_error(error: PerksError) -> Response:
@@ -153,24 +194,7 @@ def register_problem_handlers(bp: Blueprint) -> None:
 
     @bp.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        data = getattr(error, "data", None) or {}
-        messages = data.get("messages") if isinstance(data, dict) else None
-        if status == 422 and messages:
-            return problem(
-                422,
-                _("Some fields are not valid; see errors."),
-                errors=_field_errors(messages),
-            )
-        if status == 429:
-            return problem(429, _("Too many requests with this token. Wait a moment."))
-        if status == 400:
-            return problem(400, _("The request could not be read (bad JSON or parameters)."))
-        if status == 404:
-            return problem(404, _("We could not find what you were looking for."))
-        if status == 405:
-            return problem(405, _("This method is not allowed here."))
-        return problem(status, _titles().get(status, _("Error")))
+        return http_problem(error)
 
     @bp.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -581,6 +581,38 @@ def test_every_field_error_is_written_in_the_callers_language(
         assert in_english["message"] != in_vietnamese["message"], in_english
 
 
+def test_a_path_or_method_the_api_does_not_have_answers_problem_json(
+    client: FlaskClient,
+) -> None:
+    """Routing fails before the API's blueprint is known, so its own handlers never saw
+    these: a till calling a wrong path or method got the HTML error page."""
+    secret = service_token(*Scope)
+    for method, url, status in (
+        ("GET", "/api/v1/no-such-thing", 404),
+        ("GET", "/api/v1/counters/claims/", 404),
+        ("DELETE", "/api/v1/people", 405),
+        ("PATCH", "/api/v1/people/NV1", 405),
+        ("GET", "/api/v1/people/NV1/deactivate", 405),
+    ):
+        for language in ("en", "vi"):
+            headers = bearer(secret, **{"Accept-Language": language})
+            answer = client.open(url, method=method, headers=headers)
+            assert answer.status_code == status, (method, url)
+            assert answer.mimetype == "application/problem+json", (method, url)
+            assert answer.get_json()["status"] == status
+        english = client.open(
+            url, method=method, headers=bearer(secret, **{"Accept-Language": "en"})
+        )
+        vietnamese = client.open(
+            url, method=method, headers=bearer(secret, **{"Accept-Language": "vi"})
+        )
+        assert english.get_json()["detail"] != vietnamese.get_json()["detail"]
+    # The pages keep their own error page.
+    page = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
+
+
 def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     person = factories.UserFactory(employee_number="NV777")
     secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
