@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from perks.api import tokens
 from perks.api.forms import TokenForm
+from perks.api.models import ApiToken
 from perks.errors import ValidationFailed
 from perks.forms import ConfirmForm, require_confirmation
 from perks.people.access import roles_required
@@ -81,7 +83,7 @@ def service_tokens() -> Page:
 @roles_required(Role.ADMIN)
 def revoke_service_token(token_id: int) -> Response:
     require_confirmation()
-    tokens.revoke_token(token_id, actor=current_user)
+    _said_revoked(tokens.revoke_token(token_id, actor=current_user))
     return redirect(url_for(".service_tokens"))
 
 
@@ -95,5 +97,13 @@ def personal_tokens() -> Page:
 @login_required
 def revoke_personal_token(token_id: int) -> Response:
     require_confirmation()
-    tokens.revoke_token(token_id, actor=current_user)
+    _said_revoked(tokens.revoke_token(token_id, actor=current_user))
     return redirect(url_for(".personal_tokens"))
+
+
+def _said_revoked(token: ApiToken) -> None:
+    """Tell the person which token stopped (asking twice says the same)."""
+    flash(
+        _("The token “%(label)s” is revoked: programs using it stop at once.", label=token.label),
+        "success",
+    )

@@ -188,6 +188,26 @@ def test_the_secret_is_stored_hashed_and_only_admins_make_service_tokens(app: Fl
         tokens.create_service_token("x", [Scope.PERKS_READ], IN_90_DAYS, actor=hr)
 
 
+def test_revoking_a_token_says_which_one_stopped(client: FlaskClient) -> None:
+    """The page came back with the token's row marked and no word of what happened."""
+    admin = factories.UserFactory(roles={Role.ADMIN, Role.EMPLOYEE}, locale="vi")
+    made = tokens.create_service_token(
+        "Máy tính tiền 3", [Scope.PERKS_READ], IN_90_DAYS, actor=admin
+    )
+    mine = tokens.create_personal_token(
+        "Bảng tính của tôi", [Scope.PERKS_READ], IN_90_DAYS, person=admin
+    )
+    login(client, admin)
+    for url, label in (
+        (f"/admin/api-tokens/{made.token.id}/revoke", "Máy tính tiền 3"),
+        (f"/account/api-tokens/{mine.token.id}/revoke", "Bảng tính của tôi"),
+    ):
+        page = client.post(url, follow_redirects=True)
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert f"Đã thu hồi token “{label}”" in html, html
+
+
 def test_a_persons_token_reads_their_own_data_and_never_anothers(client: FlaskClient) -> None:
     me = factories.UserFactory(employee_number="NV001")
     other = factories.UserFactory(employee_number="NV002")
