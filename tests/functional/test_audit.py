@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 from perks.audit import AuditEvent
 from perks.extensions import db
@@ -37,6 +38,50 @@ def test_audit_log_filters_by_actor_action_and_date(client, login_as):
     assert "people.deactivated" in by_date
     assert "people.created" not in by_date
     assert "auth.roles_changed" not in by_date
+
+
+class AuditTableReader(HTMLParser):
+    """The audit table's classes and, for each cell of its body, its ``data-label``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table_classes: list[str] = []
+        self.cell_labels: list[str | None] = []
+        self._in_body = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table" and found.get("data-testid") == "audit-events":
+            self.table_classes = (found.get("class") or "").split()
+        elif tag == "tbody" and self.table_classes:
+            self._in_body = True
+        elif tag == "td" and self._in_body:
+            self.cell_labels.append(found.get("data-label"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._in_body = False
+
+
+def test_on_a_phone_each_event_is_a_card_of_labelled_lines(client, login_as):
+    """At 390 px the six columns scrolled sideways: the target, the details and the address
+    were off the screen. Each row stacks (``.table-stack``), each cell but the time that heads
+    it saying what it is, in the reader's language."""
+    admin = login_as(Role.ADMIN)
+    admin.locale = "vi"
+    db.session.commit()
+    add_event("people.created", admin.id, datetime(2026, 3, 10, 3, tzinfo=UTC))
+    reader = AuditTableReader()
+    reader.feed(client.get("/admin/audit").get_data(as_text=True))
+    assert "table-stack" in reader.table_classes
+    assert reader.cell_labels == [
+        None,
+        "Người thực hiện",
+        "Thao tác",
+        "Đối tượng",
+        "Chi tiết",
+        "Địa chỉ IP",
+    ]
 
 
 def test_bad_audit_filter_is_a_400(client, login_as):
