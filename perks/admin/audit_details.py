@@ -144,6 +144,7 @@ ACTIONS: dict[str, Any] = {
     "shop.category_moved": _l("Product category moved"),
     "shop.category_updated": _l("Product category changed"),
     "shop.order_redeemed": _l("Order used at the counter"),
+    "shop.refund_requested": _l("Refund asked of Stripe"),
     "shop.product_created": _l("Product created"),
     "shop.product_deactivated": _l("Product taken off sale"),
     "shop.product_reactivated": _l("Product back on sale"),
@@ -178,6 +179,14 @@ TARGETS: dict[str, Any] = {
     "GiftProgramme": _l("Gift programme"),
     "FeedbackDesk": _l("Feedback desk"),
     "ApiToken": _l("API token"),
+    "CommissionGroup": _l("Commission group"),
+    "ExportMapping": _l("File column mapping"),
+    "FeedbackItem": _l("Feedback"),
+    "LeaverBalanceDecision": _l("Leaver's balance decision"),
+    "LeaverSettings": _l("Leaver policy"),
+    "ReturningCustomerSettings": _l("Returning customers"),
+    "TaxProfile": _l("Tax profile"),
+    "WithholdingRate": _l("Withholding rate"),
 }
 
 

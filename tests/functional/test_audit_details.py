@@ -136,9 +136,24 @@ def test_every_action_the_code_records_has_a_name():
 
     from perks.admin.audit_details import ACTIONS
 
+    modules = [
+        ast.parse(source.read_text(encoding="utf-8"))
+        for source in (Path(__file__).resolve().parents[2] / "perks").rglob("*.py")
+    ]
+    # the modules' constants (REFUND_REQUESTED = "shop.refund_requested"), as imported by name
+    constants = {
+        target.id: node.value.value
+        for module in modules
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     recorded = set()
-    for source in (Path(__file__).resolve().parents[2] / "perks").rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+    for module in modules:
+        for node in ast.walk(module):
             if not (isinstance(node, ast.Call) and node.args):
                 continue
             func = node.func
@@ -149,11 +164,11 @@ def test_every_action_the_code_records_has_a_name():
                 and func.value.id == "audit"
             ):
                 continue
-            recorded |= {
-                part.value
-                for part in ast.walk(node.args[0])
-                if isinstance(part, ast.Constant) and isinstance(part.value, str)
-            }
+            for part in ast.walk(node.args[0]):
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    recorded.add(part.value)
+                elif isinstance(part, ast.Name) and part.id in constants:
+                    recorded.add(constants[part.id])
     assert len(recorded) > 30
     assert recorded - set(ACTIONS) == set()
 
@@ -226,6 +241,35 @@ def test_actions_and_targets_read_in_the_viewers_language(client):
     assert "Đã ngừng kích hoạt người" in html
     assert f"Người #{person.id}" in html
     assert "made.up_action" in html  # unknown: as it is stored
+
+
+def test_every_kind_of_record_the_services_audit_is_named_in_the_viewers_language(client):
+    """The log showed "ExportMapping #6", "TaxProfile #3" and the like: the Python class of
+    the record a finance, feedback or settings page had changed."""
+    from perks.commissions.models import CommissionGroup, LeaverBalanceDecision, LeaverSettings
+    from perks.commissions.tax_models import TaxProfile, WithholdingRate
+    from perks.feedback.models import FeedbackItem
+    from perks.finance.mapping_models import ExportMapping
+    from perks.referrals.models import ReturningCustomerSettings
+
+    audited = (
+        CommissionGroup,
+        ExportMapping,
+        FeedbackItem,
+        LeaverBalanceDecision,
+        LeaverSettings,
+        ReturningCustomerSettings,
+        TaxProfile,
+        WithholdingRate,
+    )
+    admin = factories.UserFactory(roles={Role.ADMIN}, locale="vi")
+    for model in audited:
+        audit.record("mail.retry", actor=admin, target=model(id=7))
+    db.session.commit()
+    login(client, admin)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    for model in audited:
+        assert f"{model.__name__} #7" not in html
 
 
 def test_a_change_recorded_by_any_service_reads_before_and_after(client):
