@@ -441,6 +441,8 @@ BILINGUAL = frozenset({"vi", "en"})
 TOTALS = frozenset({"totals", "withheld"})
 #: a payroll file's kind (``file``), as the payout page names its two files
 FILE_KINDS = {"payroll": _l("Payroll"), "bank": _l("Bank transfer")}
+#: what a brand save did to the logo (``logo``), as ``perks.branding.services`` records it
+LOGO_CHANGES = {"replaced": _l("replaced"), "removed": _l("removed")}
 #: details that are basis points
 PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
 #: details that are a person's id
@@ -583,6 +585,8 @@ def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str
         return str(format_decimal(value))
     if key == "file" and value in FILE_KINDS:
         return str(FILE_KINDS[value])
+    if key == "logo" and value in LOGO_CHANGES:
+        return str(LOGO_CHANGES[value])
     if isinstance(value, str):
         return _choice(key, value) or _moment(value) or value
     return str(value)

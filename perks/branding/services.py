@@ -204,9 +204,9 @@ def update_brand(
             db.session.flush()
             after = asdict(cleaned)
             changes = audit.changes(before, after)
-            audit.record(
-                "brand.updated", actor=actor, target=row, changes=changes, logo=logo_change
-            )
+            # the logo is named only when it changed: "Logo: none" read as removed
+            logo_detail = {"logo": logo_change} if logo_change else {}
+            audit.record("brand.updated", actor=actor, target=row, changes=changes, **logo_detail)
             brand = _brand_of(row)
     except IntegrityError as error:
         raise Conflict(

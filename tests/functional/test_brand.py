@@ -104,6 +104,21 @@ def test_hr_and_admins_save_the_brand_and_it_is_audited(client, role):
     assert "The brand is saved" in html_of(client.get("/settings/brand"))
 
 
+def test_a_save_that_leaves_the_logo_alone_does_not_say_logo_none_in_the_log(client):
+    """Every save's event read "Logo: none" ("Logo: không có") even when nobody touched the
+    logo: an admin reading the log took it for the logo having been removed."""
+    admin = factories.UserFactory(roles={Role.ADMIN}, locale="vi")
+    save_brand(logo=png_bytes())
+    save_brand(tagline_vi="Đi cùng Sen Vàng")
+    replaced, untouched = sorted(audit_events(), key=lambda e: e.id)
+    assert replaced.details["logo"] == "replaced"
+    assert "logo" not in untouched.details
+    login(client, admin)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html_of(client.get("/admin/audit"))))
+    assert "Logo: thay mới" in page
+    assert "Logo: không có" not in page
+
+
 # --- what is refused -------------------------------------------------------------------------
 
 
