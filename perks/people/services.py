@@ -350,10 +350,34 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
 
 
 def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
+    """Give ``user`` exactly ``roles``.
+
+    Raises:
+        NotPermitted: ``actor`` may not grant or remove one of the roles that change.
+        ValidationFailed: it would take the admin role from the last active administrator
+            (nobody could then reach the admin pages or grant the role again).
+    """
     allowed = assignable_roles(actor)
     current = user.roles
     if (roles ^ current) - allowed:
         raise NotPermitted(str(_l("Only an administrator can grant or remove that role.")))
+    if Role.ADMIN in current and Role.ADMIN not in roles and user.active:
+        other_admins = db.session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+        )
+        if not other_admins:
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "At least one active administrator must remain: make someone else an "
+                        "administrator first."
+                    )
+                ),
+                field="roles",
+            )
     user.set_roles(roles)
 
 

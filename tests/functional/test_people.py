@@ -205,6 +205,23 @@ def test_hr_cannot_deactivate_themselves(client, login_as):
     assert db.session.get(User, hr.id).active is True
 
 
+def test_the_only_admin_cannot_untick_their_own_admin_role(client, login_as):
+    """The only administrator unticking "Admin" on their own page was saved: nobody could
+    reach the admin pages, grant finance or admin, or make service tokens any more."""
+    admin = login_as(Role.ADMIN, Role.EMPLOYEE, locale="vi")
+    data = person_form(email=admin.email, name=admin.name, employee_number="", roles=["employee"])
+    response = client.post(f"/people/{admin.id}/edit", data=data)
+    assert response.status_code == 400
+    assert "Phải còn ít nhất một quản trị viên đang hoạt động" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert Role.ADMIN in db.session.get(User, admin.id).roles
+    # With another active administrator, they may step down.
+    factories.UserFactory(roles={Role.ADMIN})
+    assert client.post(f"/people/{admin.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert Role.ADMIN not in db.session.get(User, admin.id).roles
+
+
 def test_departments_are_unique_case_insensitively(client, login_as):
     login_as(Role.HR)
     assert client.post("/people/departments", data={"name": "Marketing"}).status_code == 302
