@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,6 +34,15 @@ class AuditFilterForm(Form):
     action = StringField(_l("Action"), validators=[Optional()])
     date_from = DayField(_l("Since"), validators=[Optional()])
     date_to = DayField(_l("Until"), validators=[Optional()])
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        """The fields' own checks, then an until day not before the since day."""
+        if not super().validate(extra_validators):
+            return False
+        if self.date_from.data and self.date_to.data and self.date_from.data > self.date_to.data:
+            self.date_to.errors.append(_l("The end date is before the start date."))
+            return False
+        return True
 
 
 @bp.get("/admin/audit")

@@ -89,6 +89,17 @@ def test_bad_audit_filter_is_a_400(client, login_as):
     assert client.get("/admin/audit?date_from=yesterday").status_code == 400
 
 
+def test_an_until_day_before_the_since_day_is_refused_saying_so(client, login_as):
+    """ "Since 10/12, until 01/12" answered "No events match these filters.", as if nothing
+    had happened in those days."""
+    login_as(Role.ADMIN, locale="vi")
+    response = client.get("/admin/audit?date_from=2026-12-10&date_to=2026-12-01")
+    assert response.status_code == 400
+    assert "Ngày kết thúc sớm hơn ngày bắt đầu." in response.get_data(as_text=True)
+    same_day = client.get("/admin/audit?date_from=2026-12-01&date_to=2026-12-01")
+    assert same_day.status_code == 200
+
+
 def test_outbox_is_hidden_in_production(app, app_factory):
     production = app_factory(**PRODUCTION_SETTINGS, SESSION_COOKIE_SECURE=False)
     client = production.test_client()
