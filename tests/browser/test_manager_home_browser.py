@@ -30,3 +30,30 @@ def test_the_team_cards_stack_at_390_px(page: Page):
     assert first["x"] + first["width"] <= 390
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the home page is {overflow} px wider than the screen"
+
+
+def test_the_team_stats_show_each_person_as_a_card_of_labelled_figures_at_390_px(page: Page):
+    manager = factories.UserFactory(roles={Role.EMPLOYEE, Role.MANAGER})
+    for index in range(2):
+        person = factories.UserFactory(name=f"Trần Văn Tên Rất Dài {index}", manager=manager)
+        factories.ReferralLinkFactory(user=person)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, manager.email)
+    page.goto("/stats/team")
+
+    table = page.get_by_test_id("team")
+    # the figures table scrolled sideways on a phone: each row is now a card
+    width = table.evaluate("t => t.scrollWidth - t.clientWidth")
+    assert width <= 0, f"the team table is {width} px wider than itself"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the team stats are {overflow} px wider than the screen"
+    rows = table.locator("tbody tr")
+    first, second = rows.nth(0).bounding_box(), rows.nth(1).bounding_box()
+    assert first is not None
+    assert second is not None
+    assert second["y"] >= first["y"] + first["height"]
+    assert first["x"] + first["width"] <= 390
+    # each figure says what it is, the team's total too
+    clicks = page.get_by_test_id("team-total").get_by_test_id("clicks")
+    label = clicks.evaluate("td => getComputedStyle(td, '::before').content")
+    assert label == '"Clicks"', label
