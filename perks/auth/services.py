@@ -226,6 +226,7 @@ def reset_password(token: str, password: str) -> User:
     with transaction():
         user = tokens.user_for_token(token, tokens.PASSWORD_RESET)
         set_password(user, password)
+        _tell_password_changed(user)
         audit.record("auth.password_reset", actor=user, target=user)
         return user
 
@@ -245,8 +246,23 @@ def change_password(
             raise InvalidCredentials(str(_l("The current password is not correct.")))
         set_password(user, new_password)
         key = _open_session(user, remember=False, user_agent=user_agent)
+        _tell_password_changed(user)
         audit.record("auth.password_changed", actor=user, target=user)
         return key
+
+
+def _tell_password_changed(user: User) -> None:
+    """E-mail the person that their password changed (a row in the outbox, sent after the
+    commit): someone whose account was taken learns it at once, and how to take it back. Not
+    for a first password (an invitation). Raises nothing."""
+    send_email(
+        user.email,
+        "password_changed",
+        locale=user.locale,
+        user=user,
+        changed_at=utcnow(),
+        link=absolute_url("auth.forgot_password"),
+    )
 
 
 def set_password(user: User, password: str) -> None:

@@ -155,6 +155,48 @@ def test_changing_the_password_signs_out_other_devices_but_not_this_one(app, cli
     assert other_device.get("/").status_code == 302
 
 
+def mail_to(recipient: str) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.recipient == recipient)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def test_a_changed_password_is_told_by_email_in_the_persons_language(client):
+    user = factories.UserFactory(email="lan@example.com", locale="vi")
+    login(client, user)
+    new = "another long password"
+    client.post(
+        "/account", data={"current_password": factories.PASSWORD, "password": new, "confirm": new}
+    )
+    [message] = mail_to("lan@example.com")
+    assert message.subject == "Mật khẩu Perks của bạn đã được thay đổi"
+    assert "mọi thiết bị khác đã bị đăng xuất" in message.body_text
+    # the way back for someone whose account was taken: a reset link they ask for themselves
+    assert "http://localhost/password/forgot" in message.body_text
+    assert new not in message.body_text
+
+
+def test_a_password_reset_is_told_by_email_and_a_first_password_is_not(app, client):
+    factories.UserFactory(email="quen@example.com", locale="en")
+    client.post("/password/forgot", data={"email": "quen@example.com"})
+    new = "a fresh long password"
+    assert client.post(outbox_link("quen@example.com"), data={"password": new, "confirm": new})
+    assert [m.subject for m in mail_to("quen@example.com")] == [
+        "Reset your Perks password",
+        "Your Perks password was changed",
+    ]
+    invitee = factories.UserFactory(email="moi@example.com", password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+    accepted = client.post(f"/invitation/{token}", data={"password": new, "confirm": new})
+    assert accepted.status_code == 302
+    assert mail_to("moi@example.com") == []
+
+
 def test_logout_is_post_only(client, login_as):
     login_as(Role.EMPLOYEE)
     assert client.get("/logout").status_code == 405
