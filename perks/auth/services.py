@@ -239,11 +239,15 @@ def change_password(
 
     Raises:
         InvalidCredentials: the current password is wrong.
-        ValidationFailed: the new password breaks the rules.
+        ValidationFailed: the new password breaks the rules, or is the current one.
     """
     with transaction():
         if not user.password_hash or not check_password_hash(user.password_hash, current_password):
             raise InvalidCredentials(str(_l("The current password is not correct.")))
+        if new_password == current_password:
+            raise ValidationFailed(
+                str(_l("Choose a new password: this one is the password you have now."))
+            )
         set_password(user, new_password)
         key = _open_session(user, remember=False, user_agent=user_agent)
         _tell_password_changed(user)

@@ -172,8 +172,10 @@ def account() -> Response | str | tuple[str, int]:
                 form.password.data or "",
                 user_agent=_agent(),
             )
-        except (services.InvalidCredentials, ValidationFailed) as error:
+        except services.InvalidCredentials as error:
             form.current_password.errors.append(error.message)
+        except ValidationFailed as error:  # about the new password
+            form.password.errors.append(error.message)
         else:
             # Every session ended, this one too: carry on in the new one opened for it.
             session.clear()

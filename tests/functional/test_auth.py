@@ -197,6 +197,26 @@ def test_a_password_reset_is_told_by_email_and_a_first_password_is_not(app, clie
     assert mail_to("moi@example.com") == []
 
 
+def test_the_same_password_again_is_refused_as_a_change_under_the_new_password(client):
+    user = factories.UserFactory()
+    login(client, user)
+    response = client.post(
+        "/account",
+        data={
+            "current_password": factories.PASSWORD,
+            "password": factories.PASSWORD,
+            "confirm": factories.PASSWORD,
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    message = "Choose a new password: this one is the password you have now."
+    assert message in html
+    # said under the new password, not under the current one (which was right)
+    assert html.index(message) > html.index('name="password"')
+    assert mail_to(user.email) == []
+
+
 def test_logout_is_post_only(client, login_as):
     login_as(Role.EMPLOYEE)
     assert client.get("/logout").status_code == 405
