@@ -9,7 +9,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
 from wtforms.fields import ColorField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from perks.branding.colours import parse_colour
 from perks.branding.services import Brand, BrandData, brand_data, check_logo
@@ -51,7 +58,19 @@ class BrandForm(Form):
         _l("Contact e-mail"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
     )
-    contact_phone = StringField(_l("Contact phone"), validators=[Length(max=40)])
+    contact_phone = StringField(
+        _l("Contact phone"),
+        validators=[
+            Length(max=40),
+            # none, or a number as people write it (a hotline's 1900 1234 too): digits and what
+            # groups them
+            Regexp(
+                r"^(?:|(?=(?:\D*\d){3})[0-9 +().\-/]*)$",
+                message=_l("Write a phone number, such as 028 3822 0000 or 1900 1234."),
+            ),
+        ],
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
     contact_address = TextAreaField(_l("Address"), validators=[Length(max=300)])
     legal_footer_vi = TextAreaField(
         _l("Legal footer (Vietnamese)"),

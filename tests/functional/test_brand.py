@@ -141,6 +141,11 @@ def test_a_save_that_leaves_the_logo_alone_does_not_say_logo_none_in_the_log(cli
             "Invalid email address.",
             "Địa chỉ e-mail không hợp lệ.",
         ),
+        (
+            {"contact_phone": "abc"},
+            "Write a phone number, such as 028 3822 0000 or 1900 1234.",
+            "Hãy nhập số điện thoại, ví dụ 028 3822 0000 hoặc 1900 1234.",
+        ),
     ],
 )
 def test_bad_input_is_refused_in_the_persons_language(client, changes, english, vietnamese):
@@ -156,6 +161,14 @@ def test_bad_input_is_refused_in_the_persons_language(client, changes, english, 
     assert english not in html_of(response)
     assert db.session.get(BrandSettings, 1) is None
     assert audit_events() == []
+
+
+@pytest.mark.parametrize("phone", ["", "028 3822 0000", "1900 1234", "+84 (28) 3822-0000"])
+def test_a_contact_phone_is_any_number_as_people_write_it_or_none(client, phone):
+    login(client, factories.UserFactory(roles={Role.HR}))
+    response = client.post("/settings/brand", data=brand_form(contact_phone=phone))
+    assert response.status_code == 303, html_of(response)[:300]
+    assert db.session.get(BrandSettings, 1).contact_phone == phone
 
 
 def test_a_logo_that_is_not_an_image_is_refused(client):
