@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from perks.api.models import Scope
 from perks.commissions.models import CommissionState, EntryKind
@@ -69,7 +70,18 @@ class PersonFilter(PageArgs):
     )
 
 
-class PeriodFilter(PersonFilter):
+class DaysInOrder(Schema):
+    """``?from=`` and ``?to=`` (``day_filter``): a last day before the first is refused, not
+    answered with an empty list a caller would take for "nothing happened"."""
+
+    @validates_schema
+    def _days_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        first, last = data.get("from_date"), data.get("to_date")
+        if first is not None and last is not None and last < first:
+            raise ValidationError(str(_l("The last day comes before the first.")), "to")
+
+
+class PeriodFilter(PersonFilter, DaysInOrder):
     from_date = day_filter("from", "first day, inclusive")
     to_date = day_filter("to", "last day, inclusive")
 
@@ -337,7 +349,7 @@ class LedgerPage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class PayoutArgs(PageArgs):
+class PayoutArgs(PageArgs, DaysInOrder):
     status = fields.String(validate=validate.OneOf([status.value for status in BatchStatus]))
     from_date = day_filter("from", "cut-off from, inclusive")
     to_date = day_filter("to", "cut-off to, inclusive")

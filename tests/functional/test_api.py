@@ -571,6 +571,9 @@ BAD_REQUESTS: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/api/v1/people?limit=abc", None),
     ("GET", "/api/v1/ledger-entries?from=1800-01-01&kind=gift", None),
     ("GET", "/api/v1/commissions?from=05/12/2026&person=", None),
+    # a last day before the first: an empty list would read as "nothing happened"
+    ("GET", "/api/v1/claims?from=2026-12-05&to=2026-12-01", None),
+    ("GET", "/api/v1/payout-batches?from=2026-12-05&to=2026-12-01", None),
     ("POST", "/api/v1/people", {"people": [], "dry_run": "maybe", "extra": 1}),
     (
         "POST",
