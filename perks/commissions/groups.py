@@ -7,8 +7,6 @@ members' sales from the moment they are members (rules are matched when an order
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +16,7 @@ from perks.commissions.models import CommissionGroup, CommissionRule, commission
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.folding import name_key
 from perks.people.models import User
 
 MAX_NAME_LENGTH = 80
@@ -59,12 +58,6 @@ def get_group(group_id: int) -> CommissionGroup:
     return group
 
 
-def _same_name(name: str) -> str:
-    """A name as two names that read the same compare: in any case, "Đ" and "đ" too (SQLite's
-    ``lower()`` lowers ASCII only), composed or not; accents count ("Nhóm" is not "Nhôm")."""
-    return unicodedata.normalize("NFC", name).casefold()
-
-
 def create_group(name: str, note: str, *, actor: User) -> CommissionGroup:
     """Add an empty group.
 
@@ -75,9 +68,9 @@ def create_group(name: str, note: str, *, actor: User) -> CommissionGroup:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed(_("Enter the group's name (at most 80 characters)."))
-    # the few groups' names, compared here: in SQL, "Đối tác" and "đối tác" differ on SQLite
-    taken = {_same_name(other) for other in db.session.scalars(select(CommissionGroup.name))}
-    if _same_name(name) in taken:
+    # the few groups' names, compared in Python (``name_key``)
+    taken = {name_key(other) for other in db.session.scalars(select(CommissionGroup.name))}
+    if name_key(name) in taken:
         raise Conflict(_("A group of that name exists."))
     try:
         with transaction():

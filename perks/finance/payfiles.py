@@ -17,7 +17,6 @@ written is audited.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -37,6 +36,7 @@ from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLin
 from perks.finance.queries import get_batch
 from perks.finance.tabular import FORMULA_TRIGGERS, StreamingXlsx, amount_text, csv_chunks
 from perks.finance.withholding import LineFigures, figures_of
+from perks.folding import name_key
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
 
@@ -150,12 +150,6 @@ def columns_text(columns: Sequence[dict[str, str]]) -> str:
     return "\n".join(f"{c['field']} = {c['header']}" for c in columns)
 
 
-def _same_text(text: str) -> str:
-    """A name or header as two that read the same compare: in any case ("Đ" and "đ" too),
-    composed or not."""
-    return unicodedata.normalize("NFC", text).casefold()
-
-
 def parse_columns(text: str) -> list[dict[str, str]]:
     """Finance's "field = header" lines as columns, in order.
 
@@ -188,7 +182,7 @@ def parse_columns(text: str) -> list[dict[str, str]]:
                     count=MAX_HEADER_LENGTH,
                 )
             )
-        if _same_text(header) in {_same_text(c["header"]) for c in columns}:
+        if name_key(header) in {name_key(c["header"]) for c in columns}:
             raise ValidationFailed(
                 _(
                     "Line %(number)d: another column is headed “%(header)s” already; give each "
@@ -223,11 +217,11 @@ def save_mapping(
     parsed = parse_columns(columns)
     with transaction():
         mapping = get_mapping(mapping_id) if mapping_id is not None else ExportMapping()
-        # the few mappings' names, compared here: SQLite's lower() lowers ASCII only
+        # the few mappings' names, compared in Python (``name_key``)
         others = select(ExportMapping.name)
         if mapping.id is not None:
             others = others.where(ExportMapping.id != mapping.id)
-        if _same_text(name) in {_same_text(other) for other in db.session.scalars(others)}:
+        if name_key(name) in {name_key(other) for other in db.session.scalars(others)}:
             raise Conflict(_("Another mapping is called that."))
         mapping.name, mapping.kind, mapping.columns = name, kind, parsed
         mapping.updated_by_id = actor.id

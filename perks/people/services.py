@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,7 +15,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.folding import contains_folded, folded
+from perks.folding import contains_folded, folded, name_key
 from perks.people.events import announce_activated
 from perks.people.models import (
     Department,
@@ -231,22 +230,15 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
     )
 
 
-def _same_name(name: str) -> str:
-    """A department's name as two that read the same compare: in any case, composed or not;
-    accents count."""
-    return unicodedata.normalize("NFC", name).lower()
-
-
 def create_department(name: str, *, actor: User) -> Department:
     """Raises ValidationFailed (empty name) or Conflict (the name exists)."""
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")))
     with transaction():
-        # compared here, as the people import compares them: in SQL, SQLite's lower() leaves
-        # "Đ" as it is, so "Phòng Đào tạo" and "phòng đào tạo" would both get in
-        taken = {_same_name(other) for other in db.session.scalars(select(Department.name))}
-        if _same_name(name) in taken:
+        # compared in Python (``name_key``): "Phòng Đào tạo" and "phòng đào tạo" are one
+        taken = {name_key(other) for other in db.session.scalars(select(Department.name))}
+        if name_key(name) in taken:
             raise Conflict(str(_l("A department with this name already exists.")))
         department = Department(name=name)
         db.session.add(department)
