@@ -212,6 +212,20 @@ def clear_cart() -> Response | Page:
 # --- checkout -------------------------------------------------------------------------------
 
 
+def _estimate(
+    shown: cart.Cart, form: CheckoutForm, typed_code: str | None
+) -> checkout.CheckoutPreview | None:
+    """What the cart costs this buyer now, with what the form holds (None: an empty cart)."""
+    return checkout.preview(
+        shown,
+        buyer_email=form.email.data or "",
+        typed_code=typed_code,
+        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
+        buyer_user=_buyer(),
+        now=utcnow(),
+    )
+
+
 def _checkout_page(
     form: CheckoutForm,
     shown: cart.Cart,
@@ -220,14 +234,7 @@ def _checkout_page(
     status: int = 200,
     typed_code: str | None = None,
 ) -> Response:
-    estimate = checkout.preview(
-        shown,
-        buyer_email=form.email.data or "",
-        typed_code=typed_code,
-        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
-        buyer_user=_buyer(),
-        now=utcnow(),
-    )
+    estimate = _estimate(shown, form, typed_code)
     response = current_app.make_response(
         (
             render_template(
@@ -277,14 +284,7 @@ def place_order() -> Response:
         return _checkout_page(form, shown, status=400, typed_code=typed_code)
     if notices:  # the cart changed under the customer: let them see the new total first
         return _checkout_page(form, shown, status=409, typed_code=typed_code)
-    estimate = checkout.preview(
-        shown,
-        buyer_email=form.email.data or "",
-        typed_code=typed_code,
-        referral_cookie=request.cookies.get(REFERRAL_COOKIE),
-        buyer_user=_buyer(),
-        now=utcnow(),
-    )
+    estimate = _estimate(shown, form, typed_code)
     higher = estimate and checkout.total_rose(form.quoted_total.data, estimate)
     if higher:  # what they typed took a discount away: they see it here, not at Stripe
         return _checkout_page(form, shown, error=higher, status=409, typed_code=typed_code)
