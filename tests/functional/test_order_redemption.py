@@ -16,7 +16,7 @@ from perks.catalog import claims
 from perks.extensions import db, limiter
 from perks.people.models import Role, User
 from perks.shop import redemption
-from perks.shop.models import DisputeStatus, Order, OrderStatus
+from perks.shop.models import DiscountKind, DisputeStatus, Order, OrderStatus
 from tests import factories
 from tests.helpers import is_postgres, login
 from tests.racing import all_at_once
@@ -85,6 +85,15 @@ def test_a_redeemer_looks_up_and_redeems_a_paid_order_once(client, redeemer):
     assert "Trần Văn Quầy" in after
     assert "Redeemed on" in after
     assert "Already redeemed" not in after  # just done here: not told as a refusal
+
+
+def test_the_counter_sees_that_a_staff_price_order_is_for_a_member_of_staff(client, redeemer):
+    staff = paid_order(discount_kind=DiscountKind.STAFF)
+    customer = paid_order()
+    page = client.get(f"/redeem-order?code={staff.redemption_code}").get_data(as_text=True)
+    assert 'data-testid="redeem-staff">Staff purchase: for a member of staff<' in page
+    page = client.get(f"/redeem-order?code={customer.redemption_code}").get_data(as_text=True)
+    assert "redeem-staff" not in page
 
 
 def test_a_second_attempt_says_when_and_by_whom(client, redeemer):
