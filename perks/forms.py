@@ -77,6 +77,15 @@ class DayField(DateField):
         _refuse_outside_calendar(self, self.data)
 
 
+def days_in_order(start: DayField, end: DayField) -> bool:
+    """Whether the day of ``end`` is not before that of ``start`` (either may be empty); if it
+    is before, ``end`` says so. For a form's ``validate``, after its fields' own checks."""
+    if start.data and end.data and start.data > end.data:
+        end.errors.append(_l("The end date is before the start date."))
+        return False
+    return True
+
+
 class MomentField(DateTimeLocalField):
     """A local date and time field whose day is within ``EARLIEST_DAY`` .. ``LATEST_DAY``."""
 

@@ -19,7 +19,7 @@ from perks import mail
 from perks.admin import queries
 from perks.admin.audit_details import action_label, readable_details, target_label
 from perks.errors import Conflict
-from perks.forms import ConfirmForm, DayField, Form, page_arg
+from perks.forms import ConfirmForm, DayField, Form, days_in_order, page_arg
 from perks.people.access import roles_required
 from perks.people.models import Role
 
@@ -37,12 +37,7 @@ class AuditFilterForm(Form):
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         """The fields' own checks, then an until day not before the since day."""
-        if not super().validate(extra_validators):
-            return False
-        if self.date_from.data and self.date_to.data and self.date_from.data > self.date_to.data:
-            self.date_to.errors.append(_l("The end date is before the start date."))
-            return False
-        return True
+        return super().validate(extra_validators) and days_in_order(self.date_from, self.date_to)
 
 
 @bp.get("/admin/audit")

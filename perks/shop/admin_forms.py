@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, enum_choices
+from perks.forms import DayField, Form, days_in_order, enum_choices
 from perks.money import Money, parse_money
 from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
@@ -322,12 +322,7 @@ class OrderFilterForm(Form):
     date_to = DayField(_l("To"), validators=[Optional()])
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        if self.date_from.data and self.date_to.data and self.date_from.data > self.date_to.data:
-            self.date_to.errors.append(_l("The end date is before the start date."))
-            return False
-        return True
+        return super().validate(extra_validators) and days_in_order(self.date_from, self.date_to)
 
 
 class RefundForm(Form):
