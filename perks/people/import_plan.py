@@ -31,6 +31,7 @@ from sqlalchemy import (
     Select,
     String,
     cast,
+    func,
     select,
     union_all,
 )
@@ -1103,6 +1104,7 @@ class _Planner:
         for row in rows:
             self._check_permissions(row)
             self._check_dates_against_stored(row)
+        self._keep_an_administrator(rows)
         errors = self.plan.errors
         planned_rows = self.plan.rows
         for row in rows:
@@ -1323,6 +1325,41 @@ class _Planner:
             and row.active is False
         ):
             row.error(_("You cannot deactivate yourself."))
+
+    def _keep_an_administrator(self, rows: list[_Row]) -> None:
+        """Refuses the rows that would leave the company without an active administrator
+        (nobody could then reach the admin pages or grant the role again), as the edit page
+        does: each row that takes the role, or the person, away from the last ones."""
+        losing: list[_Row] = []
+        gaining = 0
+        for row in rows:
+            if row.errors:
+                continue
+            stored = row.target
+            was_admin = stored is not None and stored.active and Role.ADMIN in stored.roles
+            roles = row.get("roles", stored.roles if stored else DEFAULTS["roles"])
+            active = row.get("active", stored.active if stored else DEFAULTS["active"])
+            will_be_admin = bool(active) and Role.ADMIN in roles
+            if was_admin and not will_be_admin:
+                losing.append(row)
+            elif will_be_admin and not was_admin:
+                gaining += 1
+        if not losing or gaining:
+            return
+        admins = db.session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        )
+        if admins is not None and admins <= len(losing):
+            for row in losing:
+                row.error(
+                    _(
+                        "At least one active administrator must remain: make someone else an "
+                        "administrator first."
+                    )
+                )
 
     def _check_dates_against_stored(self, row: _Row) -> None:
         """A row that sets a stored person's hire or leaving date, but not both, is checked

@@ -647,6 +647,24 @@ def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     assert client.get("/api/v1/people/NV404", headers=bearer(secret)).status_code == 404
 
 
+def test_an_upsert_cannot_take_the_role_from_the_last_administrator(client: FlaskClient) -> None:
+    admin = factories.UserFactory(employee_number="QT001", roles={Role.ADMIN, Role.EMPLOYEE})
+    secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
+    record = {
+        "employee_number": "QT001",
+        "email": admin.email,
+        "name": admin.name,
+        "roles": ["employee"],
+    }
+    answer = client.put(
+        "/api/v1/people/QT001", headers=bearer(secret, **{"Accept-Language": "en"}), json=record
+    )
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert "At least one active administrator must remain" in answer.get_data(as_text=True)
+    db.session.refresh(admin)
+    assert Role.ADMIN in admin.roles
+
+
 def test_every_kind_state_and_status_the_models_know_is_a_filter(client: FlaskClient) -> None:
     from perks.commissions.models import CommissionState, EntryKind, LedgerEntry
     from perks.finance.models import BatchStatus

@@ -270,6 +270,33 @@ def test_command_acting_as_hr_cannot_grant_the_admin_role(runner, tmp_path):
     assert boss.roles == {Role.EMPLOYEE, Role.ADMIN}
 
 
+def test_an_import_cannot_leave_the_company_without_an_active_administrator(runner, tmp_path):
+    UserFactory(email="quantri@congty.vn", roles={Role.ADMIN, Role.EMPLOYEE})
+    path = Path(tmp_path) / "people.csv"
+
+    def imported(text: str):  # type: ignore[no-untyped-def]
+        path.write_text(text, encoding="utf-8")
+        return runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+
+    for row in ("quantri@congty.vn,Quản trị,employee,yes", "quantri@congty.vn,Quản trị,admin,no"):
+        refused = imported(f"email,name,roles,active\n{row}\n")
+        assert refused.exit_code == 1, refused.output
+        assert "line 2: At least one active administrator must remain" in refused.output
+    admin = db.session.scalar(select(User).where(User.email == "quantri@congty.vn"))
+    assert admin is not None
+    assert admin.active
+    assert Role.ADMIN in admin.roles
+
+    handed_over = imported(
+        "email,name,roles,active\n"
+        "quantri@congty.vn,Quản trị,employee,yes\n"
+        "moi@congty.vn,Quản trị mới,employee;admin,yes\n"
+    )
+    assert handed_over.exit_code == 0, handed_over.output
+    db.session.refresh(admin)
+    assert Role.ADMIN not in admin.roles
+
+
 def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as):
     small = app_factory(MAX_CONTENT_LENGTH=1024).test_client()
     hr = login_as(Role.HR)
