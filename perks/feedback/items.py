@@ -46,7 +46,7 @@ from perks.feedback.models import (
     FeedbackStatus,
     Topic,
 )
-from perks.notifications import link, notify
+from perks.notifications import audience, link, notify
 from perks.people.models import Department, Role, User, UserRole
 
 S = FeedbackStatus
@@ -214,6 +214,7 @@ def sender_wrote_last(item: FeedbackItem) -> bool:
     return bool(item.messages) and item.messages[-1].author is Author.SENDER
 
 
+@audience("feedback_answerers")
 def owns_items(person: User) -> bool:
     """Whether ``person`` answers feedback (HR, or the owner of a department's)."""
     if person.has_role(Role.HR):
@@ -221,6 +222,18 @@ def owns_items(person: User) -> bool:
     owned = select(FeedbackDesk.department_id).where(FeedbackDesk.owner_id == person.id)
     mine = select(FeedbackItem.id).where(FeedbackItem.owner_id == person.id)
     return db.session.scalar(owned.union(mine).limit(1)) is not None
+
+
+@audience("feedback_escalated_to")
+def hears_of_overdue_feedback(person: User) -> bool:
+    """Whether overdue feedback can be escalated to ``person`` (``targets.sweep``): an
+    administrator, or the manager of someone who answers a department's or an item's."""
+    if person.has_role(Role.ADMIN):
+        return True
+    reports = select(User.id).where(User.manager_id == person.id)
+    desks = select(FeedbackDesk.owner_id).where(FeedbackDesk.owner_id.in_(reports))
+    items = select(FeedbackItem.owner_id).where(FeedbackItem.owner_id.in_(reports))
+    return db.session.scalar(desks.union(items).limit(1)) is not None
 
 
 def own_item(item_id: int, sender: User) -> FeedbackItem:

@@ -19,7 +19,9 @@ Public API (everything else is this package's own):
   there: its name, its label on the preferences page, a title and body with ``%(name)s``
   placeholders (``lazy_gettext``), and optionally its e-mail template (default: the plain
   ``emails/notification.*`` that says the title and body with the link) and whether e-mail
-  is on by default (yes).
+  is on by default (yes), and its ``audience`` when it is not for everyone.
+* ``@audience(name)``: registers the check saying who a kind with ``audience=name`` is for
+  (the preferences page offers it to them, and to anyone who has had one).
 
 Modules: ``kinds`` (the registry), ``models``, ``rendering`` (parameters as data, texts in the
 reader's language), ``services`` (notify, open, mark all read, e-mail choices), ``queries``
@@ -28,7 +30,8 @@ reader's language), ``services`` (notify, open, mark all read, e-mail choices), 
 capability that tells people something imports it; it imports none of them.
 """
 
+from perks.notifications.kinds import audience
 from perks.notifications.rendering import both
 from perks.notifications.services import link, notify
 
-__all__ = ["both", "link", "notify"]
+__all__ = ["audience", "both", "link", "notify"]

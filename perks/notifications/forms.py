@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SubmitField
@@ -16,18 +16,22 @@ class EmailChoicesForm(Form):
 
     submit = SubmitField(_l("Save"))
 
+    #: the kinds the form offers, in ``KINDS`` order
+    kinds: Sequence[str] = ()
+
     def chosen(self) -> list[str]:
         """The kinds ticked: those the person gets by e-mail."""
-        return [name for name in KINDS if self[name].data]
+        return [name for name in self.kinds if self[name].data]
 
 
-def email_choices_form(current: Mapping[str, bool]) -> EmailChoicesForm:
-    """The form for today's kinds, ticked as the person chose (``current``); it reads the
-    request's form data when there is some."""
+def email_choices_form(current: Mapping[str, bool], kinds: Sequence[str]) -> EmailChoicesForm:
+    """The form for the ``kinds`` offered to the person, ticked as they chose (``current``);
+    it reads the request's form data when there is some."""
 
     class ChoicesForm(EmailChoicesForm):
         pass
 
-    for name, kind in KINDS.items():
-        setattr(ChoicesForm, name, BooleanField(kind.label))
-    return ChoicesForm(data=dict(current))
+    for name in kinds:
+        setattr(ChoicesForm, name, BooleanField(KINDS[name].label))
+    ChoicesForm.kinds = tuple(kinds)
+    return ChoicesForm(data={name: current[name] for name in kinds})

@@ -5,16 +5,21 @@ body (``lazy_gettext`` texts with ``%(name)s`` placeholders filled from the noti
 parameters when it is read, in the reader's language), the e-mail template it sends
 (``templates/emails/<template>.*``; ``"notification"`` is the plain one that says the title
 and the body with a link) and whether e-mail is on for people who have not chosen.
+``audience`` keeps a kind meant for some people (feedback to answer, a team's overdue
+feedback) off everyone else's choices: it names a check that the capability knowing who they
+are registers with ``@audience(name)``.
 ``choices`` names the parameters whose stored value is a code shown as a label
 (``{"reason": {"refunded": _l("the order was refunded")}}``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+
+from perks.people.models import User
 
 #: the e-mail template that says a notification's title and body, with its link
 PLAIN_EMAIL = "notification"
@@ -32,6 +37,9 @@ class Kind:
     email_template: str = PLAIN_EMAIL
     email_by_default: bool = True
     choices: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    #: who the kind is for: everyone when None, else the people the check registered under
+    #: this name says (see ``audience``), and anyone who has had one
+    audience: str | None = None
 
 
 _REASONS = {
@@ -50,6 +58,30 @@ _STATUSES = {
 }
 
 _TARGETS = {"acknowledge": _l("acknowledging it"), "answer": _l("answering it")}
+
+#: a kind's audience name -> whether a person is in it (registered by the capabilities)
+AUDIENCES: dict[str, Callable[[User], bool]] = {}
+
+
+def audience(name: str) -> Callable[[Callable[[User], bool]], Callable[[User], bool]]:
+    """Register the check saying who a kind with ``audience=name`` is for. Raises nothing."""
+
+    def register(check: Callable[[User], bool]) -> Callable[[User], bool]:
+        AUDIENCES[name] = check
+        return check
+
+    return register
+
+
+def is_for(kind: Kind, person: User) -> bool:
+    """Whether ``kind`` is meant for ``person`` (a kind whose check nobody registered is for
+    everyone). Raises nothing of its own."""
+    check = AUDIENCES.get(kind.audience) if kind.audience else None
+    return check is None or check(person)
+
+
+_ANSWERERS = "feedback_answerers"
+_ESCALATED_TO = "feedback_escalated_to"
 
 #: every kind, in the order the preferences page lists them
 KINDS: dict[str, Kind] = {
@@ -175,12 +207,14 @@ KINDS: dict[str, Kind] = {
             _l("Feedback for me to answer"),
             _l("New feedback for you to answer: %(count)s"),
             _l("Acknowledge it within the service target; the sender is told at every step."),
+            audience=_ANSWERERS,
         ),
         Kind(
             "feedback_reply",
             _l("A reply to feedback I answer"),
             _l("The sender replied: %(subject)s"),
             _l("Read the reply in your feedback inbox."),
+            audience=_ANSWERERS,
         ),
         Kind(
             "feedback_overdue",
@@ -189,6 +223,7 @@ KINDS: dict[str, Kind] = {
             _l("%(owner)s is past the service target for %(target)s."),
             # "HR": the items without an owner (``perks.feedback.targets.sweep``)
             choices={"target": _TARGETS, "owner": {"HR": _l("HR")}},
+            audience=_ESCALATED_TO,
         ),
         Kind(
             "survey_reminder",

@@ -6,8 +6,9 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from perks.extensions import db
-from perks.notifications.kinds import KINDS
+from perks.notifications.kinds import KINDS, is_for
 from perks.notifications.models import Notification, NotificationPreference
+from perks.people.models import User
 
 PER_PAGE = 25
 
@@ -43,6 +44,23 @@ def email_choices(user_id: int) -> dict[str, bool]:
     )
     chosen: dict[str, bool] = dict(rows.all())
     return {name: chosen.get(name, kind.email_by_default) for name, kind in KINDS.items()}
+
+
+def kinds_for(person: User) -> list[str]:
+    """The kinds the person's e-mail choices offer, in ``KINDS`` order: those meant for them,
+    and any other they have had (at most one more statement). Raises nothing of its own."""
+    names = [name for name, kind in KINDS.items() if is_for(kind, person)]
+    if len(names) < len(KINDS):
+        others = [name for name in KINDS if name not in names]
+        had = set(
+            db.session.scalars(
+                select(Notification.kind)
+                .where(Notification.user_id == person.id, Notification.kind.in_(others))
+                .distinct()
+            )
+        )
+        names = [name for name in KINDS if name in had or name in names]
+    return names
 
 
 def wants_email(user_id: int, kind: str) -> bool:

@@ -119,9 +119,12 @@ def mark_all_read(person: User) -> int:
         return affected_rows(result)
 
 
-def save_email_choices(person: User, by_email: Collection[str]) -> None:
-    """The person gets the kinds in ``by_email`` by e-mail and no other (every kind is
-    still in their notifications). Names outside ``KINDS`` are ignored."""
+def save_email_choices(
+    person: User, by_email: Collection[str], among: Collection[str] | None = None
+) -> None:
+    """Of the kinds ``among`` (default: every kind), the person gets those in ``by_email`` by
+    e-mail and no other (every kind is still in their notifications); the choices for kinds
+    outside ``among`` stay as they were. Names outside ``KINDS`` are ignored."""
     with transaction():
         current = {
             p.kind: p
@@ -130,6 +133,8 @@ def save_email_choices(person: User, by_email: Collection[str]) -> None:
             )
         }
         for name in KINDS:
+            if among is not None and name not in among:
+                continue
             wanted = name in by_email
             if name in current:
                 current[name].email = wanted

@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from perks.forms import ConfirmForm, page_arg
 from perks.notifications import queries, services
 from perks.notifications.forms import email_choices_form
-from perks.notifications.kinds import KINDS
 from perks.notifications.rendering import render
 from perks.people.access import login_required
 
@@ -52,11 +51,13 @@ def mark_all_read() -> Response:
 @bp.route("/notifications/preferences", methods=["GET", "POST"])
 @login_required
 def preferences() -> Response | str | tuple[str, int]:
-    form = email_choices_form(queries.email_choices(current_user.id))
+    form = email_choices_form(
+        queries.email_choices(current_user.id), queries.kinds_for(current_user)
+    )
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("notifications/preferences.html", form=form, kinds=KINDS), 400
-        services.save_email_choices(current_user, form.chosen())
+            return render_template("notifications/preferences.html", form=form), 400
+        services.save_email_choices(current_user, form.chosen(), among=form.kinds)
         flash(_("Your choices are saved."), "success")
         return redirect(url_for("notifications.preferences"))
-    return render_template("notifications/preferences.html", form=form, kinds=KINDS)
+    return render_template("notifications/preferences.html", form=form)

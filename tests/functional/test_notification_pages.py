@@ -9,7 +9,8 @@ import re
 import pytest
 
 from perks.extensions import db
-from perks.notifications import queries
+from perks.feedback.models import FeedbackDesk
+from perks.notifications import queries, services
 from perks.notifications.kinds import KINDS
 from perks.notifications.models import Notification
 from tests import factories
@@ -145,16 +146,62 @@ def test_e_mail_choices_are_shown_ticked_by_default_and_kept(client, an):
     html = client.get("/notifications/preferences").get_data(as_text=True)
     assert "A draw I won" in html
     assert "Payout paid" in html
-    # every kind on by default is ticked (the invitations to rate are off by default)
-    assert html.count("checked") == sum(kind.email_by_default for kind in KINDS.values()) > 0
-    assert html.count('type="checkbox"') == len(KINDS)
+    # every kind for an employee on by default is ticked (the invitations to rate are off)
+    offered = [kind for kind in KINDS.values() if kind.audience is None]
+    assert html.count("checked") == sum(kind.email_by_default for kind in offered) > 0
+    assert html.count('type="checkbox"') == len(offered)
     response = client.post(
         "/notifications/preferences", data={"payout_paid": "y"}, follow_redirects=True
     )
     assert "Your choices are saved." in response.get_data(as_text=True)
     chosen = queries.email_choices(an.id)
     assert chosen["payout_paid"] is True
-    assert not any(wanted for kind, wanted in chosen.items() if kind != "payout_paid")
+    offered_names = {kind.name for kind in offered}
+    assert not any(
+        wanted for kind, wanted in chosen.items() if kind in offered_names - {"payout_paid"}
+    )
+
+
+ANSWERING = ("Feedback for me to answer", "A reply to feedback I answer")
+
+
+def test_feedback_to_answer_is_a_choice_only_for_those_who_answer_it(client, an):
+    login(client, an)
+    english(client)
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    for label in (*ANSWERING, "Overdue feedback of my team"):
+        assert label not in html
+    db.session.add(FeedbackDesk(department_id=factories.DepartmentFactory().id, owner_id=an.id))
+    db.session.commit()
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    for label in ANSWERING:
+        assert label in html
+    assert "Overdue feedback of my team" not in html
+    manager = factories.UserFactory(locale="en")
+    an.manager_id = manager.id
+    db.session.commit()
+    client.post("/logout")
+    login(client, manager)
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    assert "Overdue feedback of my team" in html
+    assert ANSWERING[0] not in html
+
+
+def test_a_kind_once_had_stays_a_choice_and_hidden_choices_are_kept(client, an):
+    services.save_email_choices(an, by_email=set(KINDS) - {"feedback_reply"})
+    login(client, an)
+    english(client)
+    assert ANSWERING[1] not in client.get("/notifications/preferences").get_data(as_text=True)
+    client.post("/notifications/preferences", data={"payout_paid": "y"})
+    chosen = queries.email_choices(an.id)
+    assert chosen["payout_paid"] is True
+    assert chosen["draw_won"] is False
+    # not offered, so not changed by the save: still on, still off
+    assert (chosen["feedback_received"], chosen["feedback_reply"]) == (True, False)
+    factories.NotificationFactory(user=an, kind="feedback_reply", params={"subject": "Ca đêm"})
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    assert ANSWERING[1] in html
+    assert ANSWERING[0] not in html
 
 
 def test_the_account_page_leads_to_the_e_mail_choices(client, an):
