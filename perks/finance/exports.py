@@ -200,6 +200,10 @@ def _commission_lines(chosen: ReportFilter, locale: str) -> tuple[Select, list[A
         Commission.base_amount,
         Commission.rate_bps,
         Commission.flat_amount,
+        case(
+            (Commission.returning_customer.is_(True), literal_column("'yes'")),
+            (Commission.id.is_not(None), literal_column("'no'")),
+        ),
         LedgerEntry.amount,
         Commission.amount,
         LedgerEntry.currency,
@@ -391,6 +395,12 @@ COMMISSIONS = Export(
         Column("base_amount", Cell.MONEY, _l("The order line's total: the rule's base."), 14),
         Column("rate_percent", Cell.RATE, _l("The rule's percentage (10.00 = 10 %)."), 11),
         Column("flat_per_unit", Cell.MONEY, _l("The rule's fixed amount per unit."), 13),
+        Column(
+            "returning_customer",
+            Cell.CODE,
+            _l("yes: the customer had bought before, so the returning-customer rate applied."),
+            10,
+        ),
         _AMOUNT,
         Column("commission_amount", Cell.MONEY, _l("What the whole commission is worth now."), 16),
         _CURRENCY,

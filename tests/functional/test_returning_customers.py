@@ -3,6 +3,7 @@ the person they bought through; outside it (or with the window off) the last cli
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from perks.referrals.attribution import AttributionReason, attribute_order, dump
 from perks.shop.models import Order
 from tests import factories
 from tests.helpers import login, text_of
-from tests.unit.commissions.helpers import commissions_of, pay, referred_order
+from tests.unit.commissions.helpers import commissions_of, pay, redeem, referred_order
 
 EMAIL = "khach.quen@example.com"
 
@@ -109,6 +110,24 @@ def test_a_returning_customers_order_earns_finances_rate_or_the_rules(app):
     [commission] = commissions_of(by_rule)
     assert commission.returning_customer
     assert (commission.rate_bps, commission.amount) == (1000, 240_000)
+
+
+def test_the_report_lines_say_which_commission_was_at_the_returning_customer_rate(client):
+    factories.CommissionRuleFactory(rate_bps=1000)
+    person = factories.UserFactory(name="Trần Thị Quen")
+    set_window(60, rate_bps=200)
+    for reason in ("returning_customer", "last_click"):
+        order = referred_order(employee=person, customer_email=EMAIL, attribution_reason=reason)
+        pay(order)
+        redeem(order)
+    login(client, factories.UserFactory(roles={Role.FINANCE}, locale="en"))
+    client.post("/language", data={"locale": "en"})
+    html = client.get("/finance/reports/lines").get_data(as_text=True)
+    rates = re.findall(r'data-label="Rate">(.*?)</td>', html, re.S)
+    assert sorted(re.sub(r"<[^>]+>|\s", "", rate) for rate in rates) == [
+        "10%",
+        "2%Returningcustomer",
+    ]
 
 
 def test_finance_sets_the_window_on_its_page_audited_and_everyone_reads_it(client):

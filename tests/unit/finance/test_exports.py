@@ -92,6 +92,7 @@ def test_commission_lines_csv_reads_back_with_text_neutralised_and_numbers_as_nu
     assert Decimal(reversal["amount"]) == -120_000  # a negative number, not neutralised
     assert Decimal(earn["base_amount"]) == 2_400_000
     assert earn["rate_percent"] == "10.00"
+    assert (earn["returning_customer"], adjustment["returning_customer"]) == ("no", "")
     assert earn["commission_state"] == "payable"
     assert adjustment["amount"] == "-10.50"
     assert adjustment["currency"] == "USD"
