@@ -350,6 +350,22 @@ def test_redeemer_looks_up_a_code_and_marks_it_used_once(client, login_as):
     assert db.session.get(Claim, claim.id).used_by_id == redeemer.id
 
 
+def test_a_second_use_at_the_counter_says_in_vietnamese_who_marked_it_not_who_used_it(
+    client, login_as
+):
+    """The redeemer marked it used; the owner used it. The Vietnamese said the redeemer had
+    used the perk ("Đã được <redeemer> sử dụng")."""
+    claim = claims.claim_perk(factories.PerkFactory().id, factories.UserFactory())
+    login_as(Role.REDEEMER, name="Quầy Lễ Tân", locale="vi")
+    client.post("/language", data={"locale": "vi"})
+    assert client.post("/redeem/use", data={"code": claim.reference}).status_code == 302
+
+    again = text_of(client.post("/redeem/use", data={"code": claim.reference}))
+
+    assert re.search(r"Đã sử dụng lúc .+, do Quầy Lễ Tân xác nhận\.", again)
+    assert "Đã được Quầy Lễ Tân sử dụng" not in again
+
+
 def test_the_counter_offers_no_button_for_a_claim_past_its_last_day(client, login_as):
     """Before the scheduled run marks it expired, the counter page already says the claim
     ended, instead of a "Mark as used" the counter would be refused."""
