@@ -306,6 +306,26 @@ def test_marking_used_twice_says_when_and_by_whom(client, login_as):
     assert re.search(r"Already used on .+ by Trần Thị Lan\.", text_of(second))
 
 
+def test_the_claim_page_asks_to_show_the_code_only_while_it_can_be_used(client, login_as):
+    """A used or expired claim's page told its holder to show the code at the counter."""
+    person = login_as(Role.EMPLOYEE)
+    yesterday = company_today() - timedelta(days=1)
+    used = claims.claim_perk(factories.PerkFactory().id, person)
+    ended = claims.claim_perk(factories.PerkFactory(ends_on=yesterday).id, person, today=yesterday)
+    claims.mark_claim_used(used.id, person)
+    claims.expire_claims()
+    fresh = claims.claim_perk(factories.PerkFactory().id, person)
+
+    def label(claim: Claim) -> str:
+        return text_of(client.get(f"/my-perks/{claim.id}"))
+
+    assert "Your code: show it or read it out at the counter" in label(fresh)
+    assert "Your code (used)" in label(used)
+    assert "show it or read it out" not in label(used)
+    assert "Your code (no longer valid)" in label(ended)
+    assert "show it or read it out" not in label(ended)
+
+
 def test_another_persons_claim_is_not_found(client, login_as):
     login_as(Role.EMPLOYEE)
     other = factories.UserFactory()
