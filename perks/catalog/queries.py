@@ -153,6 +153,12 @@ def perk_card(
     return card, entries
 
 
+def perk_cards(perks: Sequence[Perk], user: User, today: date) -> list[PerkCard]:
+    """``perks`` as ``user`` sees them today: what is left and why they cannot claim each
+    (a reward's window, audience, per-person limit and stock, as buying it checks them)."""
+    return _cards(perks, user, today, utcnow())
+
+
 def _cards(perks: Sequence[Perk], user: User, today: date, now: datetime) -> list[PerkCard]:
     if not perks:
         return []

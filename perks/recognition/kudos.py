@@ -23,10 +23,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from perks import audit
 from perks.catalog.claims import grant_claim
 from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
+from perks.catalog.queries import PerkCard, perk_cards
 from perks.db import transaction, utcnow
 from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
@@ -473,8 +475,15 @@ def rewards() -> list[Perk]:
                 Perk.allocation == Allocation.FIRST_COME,
             )
             .order_by(Perk.points_price, Perk.title_vi)
+            .options(selectinload(Perk.departments))
         )
     )
+
+
+def reward_cards(person: User, today: date) -> list[PerkCard]:
+    """The rewards as ``person`` sees them today, each with why they cannot buy it now (its
+    window, audience, per-person limit or stock), so the page says so before they spend."""
+    return perk_cards(rewards(), person, today)
 
 
 def spend_points(perk_id: int, person: User, *, today: date) -> Claim:

@@ -108,7 +108,7 @@ def give() -> Response | Page:
 def rewards() -> str:
     return render_template(
         "points/rewards.html",
-        rewards=kudos.rewards(),
+        rewards=kudos.reward_cards(current_user, company_today()),
         received=points.received_balance(current_user.id),
         confirm_form=ConfirmForm(),
     )

@@ -184,6 +184,27 @@ def test_a_person_spends_points_on_a_reward(client, login_as):
     assert points.received_balance(me.id) == 10
 
 
+def test_a_reward_the_person_cannot_buy_now_says_why_instead_of_offering_to_spend(client, login_as):
+    """The page offered "Spend 150 points" on a reward whose monthly limit the person had
+    used, or that was sold out, and said why only after they confirmed spending."""
+    me = login_as(Role.EMPLOYEE, locale="en")
+    kudos.give_kudos(
+        UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=company_today()
+    )
+    once = PerkFactory(points_price=10, title_en="Afternoon off", per_person_limit=1)
+    PerkFactory(points_price=10, title_en="Tea", total_stock=1, remaining_stock=0)
+    client.post(f"/rewards/{once.id}/spend")
+
+    page = client.get("/rewards").get_data(as_text=True)
+
+    assert points.received_balance(me.id) == 40
+    assert 'data-testid="spend"' not in page
+    assert page.count('data-testid="reward-reason"') == 2
+    assert "Limit reached." in page
+    client.post("/language", data={"locale": "vi"})
+    assert "Đã hết suất." in client.get("/rewards").get_data(as_text=True)
+
+
 def test_a_reward_that_ends_says_its_last_day_and_that_its_points_are_not_given_back(
     client, login_as
 ):
