@@ -28,5 +28,12 @@ class RatingForm(Form):
         validators=[Length(max=COMMENT_LENGTH)],
         description=_l("The owner may show it on the page, with your name unless you hide it."),
     )
-    hide_name = BooleanField(_l("Do not show my name"))
+    hide_name = BooleanField(
+        _l("Do not show my name"),
+        description=_l(
+            "Nobody reading the rating or the feedback it opens sees your name. The rating is "
+            "still kept with your account, once per perk or order: to say something with no "
+            "trace of you, send anonymous feedback instead."
+        ),
+    )
     submit = SubmitField(_l("Send my rating"))

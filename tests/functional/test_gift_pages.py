@@ -253,7 +253,10 @@ def test_a_person_hides_their_birthday_from_colleagues_and_still_gets_the_gift(c
     page = _celebrations(client.get("/occasions").get_data(as_text=True))
     assert "Đỗ Thị Kín" in page
     assert "Phạm Văn Công Khai" in page
-    assert 'data-testid="privacy"' in client.get("/account").get_data(as_text=True)
+    account = client.get("/account").get_data(as_text=True)
+    assert 'data-testid="privacy"' in account
+    # what each choice does is said under its box (descriptions of check boxes were not shown)
+    assert 'aria-describedby="hide_personal_dates-help"' in account
     response = client.post("/account/privacy", data={"hide_personal_dates": "y"})
     assert response.status_code == 303
     stored = db.session.get(User, person.id)

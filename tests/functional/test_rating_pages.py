@@ -25,6 +25,8 @@ def test_an_employee_rates_a_used_perk_from_my_perks(client, login_as):
     )
     form = client.get(f"/my-perks/{claim.id}/rate")
     assert form.status_code == 200
+    # before the rater chooses, the form says what hiding the name does and does not do
+    assert "still kept with your account" in form.get_data(as_text=True)
     answer = client.post(
         f"/my-perks/{claim.id}/rate", data={"stars": "4", "comment": "Nice", "hide_name": "y"}
     )
