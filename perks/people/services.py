@@ -278,7 +278,6 @@ def update_person(user: User, data: PersonData, *, actor: User) -> User:
     with transaction():
         before = user.roles
         was = _column_values(user)
-        user.email = normalise_email(data.email)
         _apply(user, data, actor=actor)
         db.session.flush()
         now = _column_values(user)
@@ -306,7 +305,10 @@ def _column_values(user: User) -> dict[str, object]:
 
 
 def _apply(user: User, data: PersonData, *, actor: User) -> None:
-    email_owner = db.session.scalar(select(User.id).where(User.email == user.email))
+    # nothing of ``user`` changes before the checks' queries: they would flush it (a taken
+    # e-mail would fail there, not as a Conflict)
+    email = normalise_email(data.email)
+    email_owner = db.session.scalar(select(User.id).where(User.email == email))
     if email_owner is not None and email_owner != user.id:
         raise Conflict(str(_l("Someone already has this e-mail address.")))
     number = (data.employee_number or "").strip() or None
@@ -326,6 +328,7 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     if data.manager_id:
         check_manager(user, data.manager_id)
     _apply_roles(user, set(data.roles), actor=actor)
+    user.email = email
     user.name = " ".join(data.name.split())
     user.employee_number = number
     user.department_id = data.department_id

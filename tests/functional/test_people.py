@@ -301,3 +301,17 @@ def test_an_edit_keeps_a_deactivated_manager_and_the_audit_says_what_changed(cli
     event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "people.updated"))
     assert "location" in event.details["fields"]
     assert "manager_id" not in event.details["fields"]
+
+
+def test_an_edit_to_someone_elses_email_is_refused_and_keeps_what_was_typed(client, login_as):
+    factories.UserFactory(email="lan.pham@example.com")
+    login_as(Role.HR, locale="en")
+    person = factories.UserFactory(email="other@example.com", name="Trần Văn Khác")
+    data = person_form(email="LAN.Pham@example.com", name="Trần Văn Mới", employee_number="")
+    response = client.post(f"/people/{person.id}/edit", data=data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "already has this e-mail" in page
+    assert 'value="Trần Văn Mới"' in page
+    db.session.expire_all()
+    assert db.session.get(User, person.id).email == "other@example.com"
