@@ -478,6 +478,28 @@ def readable_details(events: Iterable[AuditEvent]) -> dict[int, list[Detail]]:
     return {event.id: _details(event.details, names) for event in events}
 
 
+#: what nothing means in a rule's terms: no restriction or no limit, never "none" (a perk for
+#: every department read "Departments: none", and narrowing it to one "none → Kinh doanh")
+EMPTY_TERMS = {
+    "departments": _l("all"),
+    "locations": _l("all"),
+    "employment_types": _l("all"),
+    "gender": _l("all"),
+    "total_stock": _l("no limit"),
+    "per_person_limit": _l("no limit"),
+    "budget": _l("no limit"),
+    "starts_on": _l("from publication"),
+    "ends_on": _l("no end"),
+    "effective_to": _l("no end"),
+}
+
+
+def _term(key: str, value: Any, currency: Any) -> str:
+    if key in EMPTY_TERMS and (value is None or value == []):
+        return str(EMPTY_TERMS[key])
+    return _value(key, value, currency, {})
+
+
 def readable_terms(terms: Mapping[str, Any], *, leave_out: Iterable[str] = ()) -> list[Detail]:
     """A rule's terms (``perks.rule_history``), each named and written for the reader; those
     named in ``leave_out`` (shown elsewhere on the page) left out. Names nobody."""
@@ -486,7 +508,7 @@ def readable_terms(terms: Mapping[str, Any], *, leave_out: Iterable[str] = ()) -
     if any(terms.get(key) is not None for key in AMOUNTS):
         left_out.add("currency")  # said with the amounts
     return [
-        Detail(label_of(key), _value(key, value, currency, {}))
+        Detail(label_of(key), _term(key, value, currency))
         for key, value in terms.items()
         if key not in left_out
     ]
@@ -498,7 +520,7 @@ def readable_changes(
     """What changed between two versions of a rule: (name, before, after), written for the
     reader. Names nobody."""
     return [
-        (label_of(key), _value(key, before, currency, {}), _value(key, after, currency, {}))
+        (label_of(key), _term(key, before, currency), _term(key, after, currency))
         for key, (before, after) in changes.items()
     ]
 

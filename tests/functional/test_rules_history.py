@@ -74,7 +74,9 @@ def test_a_perk_change_is_a_new_version_showing_what_changed_and_not_who(client)
     assert html.count('data-testid="rule-version"') == 3
     assert "Cinema ticket" in html
     assert "Status: Draft → Published" in html
-    assert "Departments: none → Kinh doanh" in html
+    assert "Departments: all → Kinh doanh" in html  # narrowed, not widened
+    assert '<dd class="col-sm-8 mb-1">no limit</dd>' in html  # the stock of version 1
+    assert ">none<" not in html
     assert "Minimum tenure (days): 0 → 90" in html
     assert "Limit period: ever → per calendar month" in html
     assert "Limit per person: 1 → 2" in html
@@ -83,6 +85,7 @@ def test_a_perk_change_is_a_new_version_showing_what_changed_and_not_who(client)
     vi = page(client, "vi")
     assert "Vé xem phim" in vi
     assert "Thâm niên tối thiểu (ngày): 0 → 90" in vi
+    assert "Phòng ban: tất cả → Kinh doanh" in vi
 
 
 def test_a_draft_perk_is_not_shown(client):
