@@ -39,7 +39,7 @@ from sqlalchemy import (
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.folding import fold
-from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, language_name
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, format_number, language_name
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
@@ -571,8 +571,8 @@ def _too_many(table: _Table) -> _Table:
         RowError(
             1,
             _(
-                "The file has more than %(max)d people. Split it into smaller files.",
-                max=MAX_IMPORT_ROWS,
+                "The file has more than %(max)s people. Split it into smaller files.",
+                max=format_number(MAX_IMPORT_ROWS),
             ),
         )
     )

@@ -60,6 +60,7 @@ def test_upload_page_describes_the_columns_and_offers_an_example(client, login_a
         assert f"<code>{column}</code>" in html
     assert ">Họ và tên</span>" in html  # the Vietnamese name a column may have
     assert "does not send invitations" in html
+    assert "at most 100,000 people" in html  # the reader's number format
     example = client.get("/people/import/example.csv")
     assert example.status_code == 200
     assert example.mimetype == "text/csv"

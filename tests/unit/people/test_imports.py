@@ -182,6 +182,16 @@ def test_too_many_rows_is_a_file_error_on_line_1(app, monkeypatch):
     assert plan.rows == []
 
 
+def test_the_most_people_of_a_file_is_written_as_the_reader_writes_numbers(app, monkeypatch):
+    monkeypatch.setattr(import_plan, "MAX_IMPORT_ROWS", 1000)
+    rows = "".join(f"p{i}@congty.vn,Người {i}\n" for i in range(1001))
+    plan = plan_import("email,name\n" + rows, actor=None)
+    assert "more than 1,000 people" in plan.errors[0].message
+    with force_locale("vi"):
+        plan = plan_import("email,name\n" + rows, actor=None)
+    assert "hơn 1.000 người" in plan.errors[0].message
+
+
 def test_row_with_a_different_number_of_values_is_refused(app):
     plan = plan_import(
         csv_text("a@congty.vn,An,extra", "b@congty.vn", "c@congty.vn,Chi,", header="email,name"),
