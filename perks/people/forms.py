@@ -99,10 +99,10 @@ class PersonForm(Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.department_id.choices = [SelectChoice(None, "—")] + [
+        self.department_id.choices = [SelectChoice("", "—")] + [
             SelectChoice(d.id, d.name) for d in departments
         ]
-        self.manager_id.choices = [SelectChoice(None, "—")] + [
+        self.manager_id.choices = [SelectChoice("", "—")] + [
             SelectChoice(m.id, m.name) for m in managers
         ]
         self.roles.choices = enum_choices(r for r in Role if r in roles)

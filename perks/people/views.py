@@ -24,7 +24,7 @@ hr_only = roles_required(Role.HR)
 @hr_only
 def directory() -> str | tuple[str, int]:
     form = PeopleFilterForm(request.args)
-    form.department.choices = [SelectChoice(None, _("All"))] + [
+    form.department.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(d.id, d.name) for d in services.departments()
     ]
     if request.args and not form.validate():

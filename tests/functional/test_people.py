@@ -142,6 +142,11 @@ def test_directory_searches_filters_and_paginates(client, login_as, app):
     assert "Đối Tác" in partners
     assert "Bán Hàng" not in partners
     assert "Bán Hàng 07" in client.get("/people/?q=h%C3%A0ng+07").get_data(as_text=True)
+    # "All departments" is an empty value (it put department=None in the address)
+    everyone = client.get("/people/?department=&employment_type=partner").get_data(as_text=True)
+    assert 'value="None"' not in everyone
+    assert "Đối Tác" in everyone
+    assert 'value="None"' not in client.get("/people/new").get_data(as_text=True)
 
 
 def test_directory_search_ignores_accents_and_case(client, login_as):
