@@ -4,7 +4,8 @@ Parameters are stored as JSON that keeps what they are, so they are written in t
 and the formats of whoever reads them, whenever they read them: ``Money`` is
 ``{"money": [amount, currency]}``, a ``datetime`` ``{"moment": iso}``, a ``date``
 ``{"date": iso}``, a name kept in both languages (:class:`Localized`) ``{"text": {"vi": ..,
-"en": ..}}``, a list a list of those; strings and integers stay themselves.
+"en": ..}}``, a list a list of those; strings and integers stay themselves (an integer, a
+count or points, is shown with the reader's digit grouping: "1,500", "1.500").
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from perks.i18n import format_day, format_moment
+from perks.i18n import format_day, format_moment, format_number
 from perks.money import Money, format_money
 from perks.notifications.kinds import KINDS
 
@@ -86,6 +87,8 @@ def _shown(value: Any, locale: str, choices: Mapping[str, object]) -> str:
             return Localized(value["text"].get("vi", ""), value["text"].get("en", "")).pick(locale)
     if isinstance(value, str) and value in choices:
         return str(choices[value])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number(value)
     return str(value)
 
 

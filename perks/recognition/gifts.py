@@ -50,6 +50,7 @@ from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import transaction, utcnow
 from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.money import Money
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
@@ -495,8 +496,8 @@ def _check(data: ProgrammeData) -> ProgrammeData:
             raise ValidationFailed(
                 str(
                     _l(
-                        "Choose a gift perk, or give from 1 to %(most)d points.",
-                        most=MAX_GIFT_POINTS,
+                        "Choose a gift perk, or give from 1 to %(most)s points.",
+                        most=format_number(MAX_GIFT_POINTS),
                     )
                 ),
                 field="points",

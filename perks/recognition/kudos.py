@@ -33,6 +33,7 @@ from perks.db import transaction, utcnow
 from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.folding import folded
+from perks.i18n import format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.people.services import person_is, person_matches
@@ -197,7 +198,14 @@ def update_points_settings(data: PointsSettingsData, *, actor: User) -> services
         most = 10**9 if name == "point_value" else MAX_POINTS_SETTING
         if not least <= number <= most:
             raise ValidationFailed(
-                str(_l("From %(least)d to %(most)d.", least=least, most=most)), field=name
+                str(
+                    _l(
+                        "From %(least)s to %(most)s.",
+                        least=format_number(least),
+                        most=format_number(most),
+                    )
+                ),
+                field=name,
             )
     with transaction():
         before = services.current_settings()
@@ -344,7 +352,12 @@ def give_kudos(
         left = points.allowance_left(me.id, month)
         if points_given > left:
             raise LimitReached(
-                str(_l("You have %(left)d points left to give this month.", left=left))
+                str(
+                    _l(
+                        "You have %(left)s points left to give this month.",
+                        left=format_number(left),
+                    )
+                )
             )
         limit = services.current_settings().pair_monthly_limit
         already = given_to(me.id, recipient.id, month)
@@ -352,11 +365,11 @@ def give_kudos(
             raise LimitReached(
                 str(
                     _l(
-                        "At most %(limit)d points a month to one colleague: you can give "
-                        "%(name)s %(left)d more this month.",
-                        limit=limit,
+                        "At most %(limit)s points a month to one colleague: you can give "
+                        "%(name)s %(left)s more this month.",
+                        limit=format_number(limit),
                         name=recipient.name,
-                        left=max(limit - already, 0),
+                        left=format_number(max(limit - already, 0)),
                     )
                 )
             )
@@ -513,9 +526,9 @@ def spend_points(perk_id: int, person: User, *, today: date) -> Claim:
             raise LimitReached(
                 str(
                     _l(
-                        "This reward costs %(price)d points; you have %(have)d.",
-                        price=price,
-                        have=have,
+                        "This reward costs %(price)s points; you have %(have)s.",
+                        price=format_number(price),
+                        have=format_number(have),
                     )
                 )
             )

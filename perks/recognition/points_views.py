@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from perks.errors import Conflict, NotEligible, ValidationFailed
 from perks.forms import ConfirmForm, page_arg, require_confirmation
-from perks.i18n import company_today
+from perks.i18n import company_today, format_number
 from perks.people.access import roles_required
 from perks.people.models import Role, User
 from perks.recognition import kudos, points, services
@@ -75,9 +75,10 @@ def give() -> Response | Page:
                 )
                 flash(
                     ngettext(
-                        "You gave %(name)s %(num)d point.",
-                        "You gave %(name)s %(num)d points.",
+                        "You gave %(name)s %(points)s point.",
+                        "You gave %(name)s %(points)s points.",
                         given.points,
+                        points=format_number(given.points),
                         name=given.recipient.name,
                     ),
                     "success",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from perks.catalog.models import Claim
 from perks.extensions import db
 from perks.i18n import company_today
+from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.people.models import Role, User
 from perks.recognition import awards, gifts, kudos, points, services
@@ -461,3 +462,50 @@ def test_colleagues_to_choose_from_are_in_vietnamese_order(client, login_as):
     choices = page.split('data-testid="colleague-choices"')[1]
     places = [choices.index(name) for name in ("Nguyễn Bảo An", "Nguyễn Đức An", "Nguyễn Zung An")]
     assert places == sorted(places)
+
+
+def test_points_are_written_with_the_readers_digit_grouping(client, login_as):
+    """1500 points read "1500" on every page and e-mail, in either language; the fairness
+    report alone wrote "1,500" (English) or "1.500" (Vietnamese)."""
+    hr = UserFactory(roles={Role.HR})
+    manager = UserFactory(roles={Role.MANAGER})
+    me = login_as(Role.EMPLOYEE, locale="en", manager=manager)
+    colleague = UserFactory(locale="vi", manager=manager)
+    award = awards.create_award(
+        AwardData("Sáng kiến của năm", "Idea of the year", "Mô tả", "Description", None, 1500),
+        actor=hr,
+    )
+    for person in (me, colleague):
+        awards.approve(awards.nominate(award.id, person.id, "Lý do", actor=manager).id, actor=hr)
+    afternoon = PerkFactory(points_price=1200, title_en="Afternoon off", per_person_limit=None)
+    PerkFactory(points_price=2500, title_en="A trip")
+
+    mine = client.get("/points").get_data(as_text=True)
+    rewards = client.get("/rewards").get_data(as_text=True)
+
+    assert 'data-testid="received-balance">1,500<' in mine
+    assert ">+1,500<" in mine.split('data-testid="points-history"')[1]
+    assert "You have 1,500 points to spend." in rewards
+    assert "2,500 points" in rewards
+    assert "Spend 1,200 points" in rewards
+    assert "1,000 more points needed." in rewards
+    (mail,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == me.email))
+    assert "1,500 points come with it." in mail.body_text
+    assert "1,500 points come with it." in mail.body_html
+    (mail_vi,) = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == colleague.email)
+    )
+    assert "Kèm theo 1.500 điểm thưởng." in mail_vi.body_text
+
+    client.post("/language", data={"locale": "vi"})
+    mine = client.get("/points").get_data(as_text=True)
+    rewards = client.get("/rewards").get_data(as_text=True)
+    assert 'data-testid="received-balance">1.500<' in mine
+    assert ">+1.500<" in mine.split('data-testid="points-history"')[1]
+    assert "Bạn có 1.500 điểm để đổi." in rewards
+    assert "Đổi 1.200 điểm" in rewards
+    assert "Cần thêm 1.000 điểm." in rewards
+    client.post(f"/rewards/{afternoon.id}/spend")
+    history = client.get("/points").get_data(as_text=True).split('data-testid="points-history"')[1]
+    assert ">-1.200<" in history
+    assert ">+1.500<" in history

@@ -152,6 +152,20 @@ def test_money_dates_lists_and_choices_follow_the_reader(app):
     assert "18 tháng 12, 2026" in vietnamese.body or "18/12/2026" in vietnamese.body, vietnamese
 
 
+def test_points_and_counts_are_written_with_the_readers_digit_grouping(app):
+    """A kudos of 1500 points said "gave you 1500 points" in either language."""
+    params = {
+        "giver": "An",
+        "points": encode(1500),
+        "value": encode(Localized("Đồng đội", "Teamwork")),
+        "message": "Cảm ơn!",
+    }
+    with force_locale("en"):
+        assert render("kudos_received", params).title == "An gave you 1,500 points: Teamwork"
+    with force_locale("vi"):
+        assert render("kudos_received", params).title == "An đã tặng bạn 1.500 điểm: Đồng đội"
+
+
 def test_a_localized_name_falls_back_to_the_other_language():
     assert Localized("Quà", "").pick("en") == "Quà"
     assert Localized("", "Gift").pick("vi") == "Gift"
