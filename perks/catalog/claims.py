@@ -285,6 +285,14 @@ def _past_last_day(claim: Claim) -> bool:
     return claim.expires_on is not None and claim.expires_on < company_today()
 
 
+def status_now(claim: Claim) -> ClaimStatus:
+    """The claim's status as its holder should see it: expired once its last day has passed,
+    though the scheduled run has not marked it yet (it can no longer be used)."""
+    if claim.status is ClaimStatus.CLAIMED and _past_last_day(claim):
+        return ClaimStatus.EXPIRED
+    return claim.status
+
+
 def why_not_usable(claim: Claim) -> str | None:
     """Why a redeemer cannot mark ``claim`` used now (already used: when and by whom, expired
     or past its last day, cancelled), in the user's language; None when they can."""

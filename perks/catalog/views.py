@@ -146,6 +146,7 @@ def _claim_page(claim_id: int, error: str | None = None, status: int = 200) -> P
     page = render_template(
         "catalog/claim.html",
         claim=claim,
+        status=claims.status_now(claim),
         qr=qr_svg(claim.reference),
         form=ConfirmForm(),
         error=error,

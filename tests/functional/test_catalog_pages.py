@@ -326,6 +326,22 @@ def test_the_claim_page_asks_to_show_the_code_only_while_it_can_be_used(client, 
     assert "show it or read it out" not in label(ended)
 
 
+def test_a_claim_past_its_last_day_is_no_longer_valid_before_the_expiry_run(client, login_as):
+    """A claim past its last day that the scheduled run had not yet marked expired still
+    offered "Mark as used" and asked to show the code at the counter (using it was refused)."""
+    person = login_as(Role.EMPLOYEE)
+    yesterday = company_today() - timedelta(days=1)
+    ended = claims.claim_perk(factories.PerkFactory(ends_on=yesterday).id, person, today=yesterday)
+    assert ended.status is ClaimStatus.CLAIMED  # the expiry run has not been yet
+
+    response = client.get(f"/my-perks/{ended.id}")
+    text = text_of(response)
+    assert 'data-testid="mark-used"' not in response.get_data(as_text=True)
+    assert "show it or read it out" not in text
+    assert "Your code (no longer valid)" in text
+    assert "Expired" in text
+
+
 def test_another_persons_claim_is_not_found(client, login_as):
     login_as(Role.EMPLOYEE)
     other = factories.UserFactory()
