@@ -196,6 +196,27 @@ def test_perk_page_shows_description_terms_rules_and_the_claim_button(client, lo
     assert 'data-testid="claim"' in response.get_data(as_text=True)
 
 
+def test_the_perk_page_counts_claims_in_the_current_period_only_for_periodic_limits(
+    client, login_as
+):
+    """A "1 per person, ever" perk's page said "You have claimed this 1 time in the current
+    period": an ever limit has no period."""
+    person = login_as(Role.EMPLOYEE)
+    ever = factories.PerkFactory(per_person_limit=1, limit_period=LimitPeriod.EVER)
+    monthly = factories.PerkFactory(per_person_limit=2, limit_period=LimitPeriod.MONTH)
+    claims.claim_perk(ever.id, person)
+    claims.claim_perk(monthly.id, person)
+
+    ever_page = text_of(client.get(f"/perks/{ever.id}"))
+    assert "You have claimed this 1 time." in ever_page
+    assert "current period" not in ever_page
+    assert "You have claimed this 1 time in the current period." in text_of(
+        client.get(f"/perks/{monthly.id}")
+    )
+    client.post("/language", data={"locale": "vi"})
+    assert "Bạn đã nhận ưu đãi này 1 lần." in text_of(client.get(f"/perks/{ever.id}"))
+
+
 @pytest.mark.parametrize("status", [PerkStatus.DRAFT, PerkStatus.ARCHIVED])
 def test_unpublished_perks_are_hidden_from_employees_but_hr_can_preview(client, login_as, status):
     perk = factories.PerkFactory(status=status)
