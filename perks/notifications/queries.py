@@ -26,13 +26,16 @@ def unread_count(user_id: int) -> int:
 
 
 def notifications_page(user_id: int, page: int) -> Pagination:
-    """The person's notifications, newest first."""
+    """The person's notifications, newest first; a page past the last shows the last."""
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    found = db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    if not found.items and found.page > 1 and found.pages:
+        found = db.paginate(query, page=found.pages, per_page=PER_PAGE, error_out=False)
+    return found
 
 
 def email_choices(user_id: int) -> dict[str, bool]:

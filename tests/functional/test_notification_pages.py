@@ -98,6 +98,24 @@ def test_the_list_is_newest_first_and_paged(client, an):
     assert "Page 2 of 2" in second
 
 
+def test_a_page_past_the_last_shows_the_last(client, an):
+    """``?page=99999`` said "Nothing to tell you yet." to someone who had notifications."""
+    for n in range(30):
+        payout(an, f"PB-{n:02d}")
+    login(client, an)
+    english(client)
+    far = client.get("/notifications?page=99999").get_data(as_text=True)
+    assert "Nothing to tell you yet." not in far
+    assert "PB-00" in far
+    assert "Page 2 of 2" in far
+
+
+def test_no_notifications_says_so_on_any_page(client, an):
+    login(client, an)
+    english(client)
+    assert "Nothing to tell you yet." in client.get("/notifications?page=3").get_data(as_text=True)
+
+
 def test_opening_a_notification_marks_it_read_and_leads_to_its_page(client, an):
     notification = payout(an)
     login(client, an)
