@@ -300,6 +300,42 @@ def test_production_refuses_the_development_outbox(app_factory):
         app_factory(PERKS_ENV="production", SECRET_KEY="x" * 48, TRUSTED_HOSTS=["p.example"])
 
 
+def autocomplete_of(html: str) -> dict[str, str]:
+    """Each input's name and its autocomplete attribute ("" when it has none)."""
+    found = {}
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        name = re.search(r'\bname="([^"]+)"', tag)
+        if name:
+            value = re.search(r'\bautocomplete="([^"]*)"', tag)
+            found[name.group(1)] = value.group(1) if value else ""
+    return found
+
+
+def test_sign_in_and_password_fields_say_what_a_password_manager_should_fill(app, client):
+    """No password field had an ``autocomplete`` attribute: password managers could not tell
+    the current password from a new one."""
+    fields = autocomplete_of(client.get("/login").get_data(as_text=True))
+    assert fields["email"] == "username"
+    assert fields["password"] == "current-password"
+    assert autocomplete_of(client.get("/password/forgot").get_data(as_text=True))["email"] == (
+        "email"
+    )
+    invitee = factories.UserFactory(password_hash=None)
+    person = factories.UserFactory()
+    with app.test_request_context():
+        invitation = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+        reset = tokens.make_token(db.session.get(User, person.id), tokens.PASSWORD_RESET)
+    for link in (f"/invitation/{invitation}", f"/password/reset/{reset}"):
+        fields = autocomplete_of(client.get(link).get_data(as_text=True))
+        assert fields["password"] == "new-password", link
+        assert fields["confirm"] == "new-password", link
+    login(client, person)
+    fields = autocomplete_of(client.get("/account").get_data(as_text=True))
+    assert fields["current_password"] == "current-password"
+    assert fields["password"] == "new-password"
+    assert fields["confirm"] == "new-password"
+
+
 # Invitation and reset tokens --------------------------------------------------------------
 
 
