@@ -71,6 +71,11 @@ class PerkCard:
         return self.draw is not None and self.draw.status is not DrawStatus.DRAWN
 
     @property
+    def taking_entries(self) -> bool:
+        """The latest draw still takes entries: its closing time has not passed."""
+        return self.draw is not None and self.draw.shown_status is DrawStatus.OPEN
+
+    @property
     def can_claim(self) -> bool:
         """True when the person can act now: claim it, or enter its draw (once); a reward is
         bought with points instead (``is_reward``)."""

@@ -766,3 +766,41 @@ def test_my_perks_says_entries_closed_once_they_have(client, login_as):
     mine = text_of(client.get("/my-perks"))
     assert "Entries closed " in mine
     assert "Entries close " not in mine
+
+
+def test_the_perk_page_says_entries_closed_once_they_have_before_the_freeze(client, login_as):
+    """After entries closed, before the scheduled run froze the draw, the perk's page said
+    "Entries close <a past time>" next to "You are in the draw"."""
+    me = login_as(Role.EMPLOYEE, locale="en")
+    draw = draw_perk()
+    draws.enter_draw(draw.perk_id, me)
+    with force_locale("en"):
+        value_day = format_date(draw.public_value_date)
+    open_page = text_of(client.get(f"/perks/{draw.perk_id}"))
+    assert "Entries close " in open_page
+    assert "drawn once the public value" not in open_page
+
+    draw.entries_close_at = datetime.now(UTC) - timedelta(minutes=5)
+    db.session.commit()  # closed; the scheduled run has not frozen the entries yet
+    page = text_of(client.get(f"/perks/{draw.perk_id}"))
+    assert "You are in the draw" in page
+    assert "Entries close " not in page
+    assert "Entries closed " in page
+    assert f"drawn once the public value of {value_day} is known" in page
+
+    client.post("/language", data={"locale": "vi"})
+    assert "Đã đóng đăng ký" in text_of(client.get(f"/perks/{draw.perk_id}"))
+
+
+def test_the_perk_page_of_an_old_method_draw_says_entries_closed_and_the_draw_is_coming(
+    client, login_as
+):
+    me = login_as(Role.EMPLOYEE, locale="en")
+    draw = draw_perk(method=1, public_value_source=None, public_value_date=None)
+    draws.enter_draw(draw.perk_id, me)
+    draw.entries_close_at = datetime.now(UTC) - timedelta(minutes=5)
+    db.session.commit()
+    page = text_of(client.get(f"/perks/{draw.perk_id}"))
+    assert "You are in the draw" in page
+    assert "the draw is coming." in page
+    assert "Entries close " not in page
