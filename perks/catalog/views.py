@@ -124,9 +124,11 @@ def enter_draw(perk_id: int) -> Response | Page:
 
 
 def _my_perks_page(error: str | None = None, status: int = 200) -> Page:
+    mine = queries.my_claims(current_user)
     page = render_template(
         "catalog/my_perks.html",
-        claims=queries.my_claims(current_user),
+        claims=mine,
+        status_now={claim.id: claims.status_now(claim) for claim in mine},
         entries=queries.my_entries(current_user),
         now=utcnow(),
         form=ConfirmForm(),

@@ -361,6 +361,8 @@ def test_a_claim_past_its_last_day_is_no_longer_valid_before_the_expiry_run(clie
     assert "show it or read it out" not in text
     assert "Your code (no longer valid)" in text
     assert "Expired" in text
+    row = client.get("/my-perks").get_data(as_text=True).split(f'data-claim-id="{ended.id}"')[1]
+    assert "Expired" in row.split("</tr>")[0]
 
 
 def test_another_persons_claim_is_not_found(client, login_as):
