@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, request
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, SubmitField
+from wtforms import DateField, DateTimeLocalField, SubmitField, validators
 from wtforms.fields.choices import SelectChoice
 
-from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day, format_number
 
 
 class _AppTranslations:
@@ -165,3 +166,30 @@ WTFORMS_MESSAGES = (
     _l("CSRF failed."),
     _l("CSRF token expired."),
 )
+
+
+class NumberRange(validators.NumberRange):
+    """WTForms' range check, with its limits in the reader's digit grouping ("between 1 and
+    1.000.000.000", not "1000000000"). Raises ValidationError, as WTForms' does."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except validators.ValidationError:
+            if self.message is not None:
+                raise
+            low, high = self._resolve(self.min), self._resolve(self.max)
+            if high is None:
+                message = field.gettext("Number must be at least %(min)s.")
+            elif low is None:
+                message = field.gettext("Number must be at most %(max)s.")
+            else:
+                message = field.gettext("Number must be between %(min)s and %(max)s.")
+            shown = {"min": _grouped(low), "max": _grouped(high)}
+            raise validators.ValidationError(message % shown) from None
+
+
+def _grouped(bound: Any) -> Any:
+    if isinstance(bound, int | Decimal) and not isinstance(bound, bool):
+        return format_number(bound)
+    return bound

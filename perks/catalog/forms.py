@@ -23,7 +23,7 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from perks.catalog import services
 from perks.catalog.models import (
@@ -34,7 +34,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import DayField, Form, MomentField, enum_choices
+from perks.forms import DayField, Form, MomentField, NumberRange, enum_choices
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType
 

@@ -21,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
@@ -34,7 +34,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
 from perks.people.services import find_person, person_label

@@ -17,10 +17,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from perks.feedback.models import MAX_SUBJECT, MAX_TEXT, Topic
-from perks.forms import Form
+from perks.forms import Form, NumberRange
 from perks.people.models import Department, User
 
 _TEXT = {"rows": 5, "maxlength": MAX_TEXT}

@@ -17,11 +17,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import Form, enum_choices
+from perks.forms import Form, NumberRange, enum_choices
 from perks.people.forms import CheckboxListField
 from perks.people.models import Department, EmploymentType
 

@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from perks.commissions.models import EntryKind
 from perks.commissions.services import RULE_CURRENCIES
@@ -23,7 +23,7 @@ from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
-from perks.forms import DayField, Form
+from perks.forms import DayField, Form, NumberRange
 from perks.i18n import format_quarter
 from perks.people.services import find_person, person_label
 

@@ -17,10 +17,10 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import DayField, Form, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Gender, Role
 

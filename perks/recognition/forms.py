@@ -17,17 +17,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender

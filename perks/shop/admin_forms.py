@@ -27,11 +27,11 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, days_in_order, enum_choices
+from perks.forms import DayField, Form, NumberRange, days_in_order, enum_choices
 from perks.money import Money, parse_money
 from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode

@@ -145,7 +145,7 @@ def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(cl
         ({"staff_discount": "150"}, "A discount is from 0 to 100%."),
         ({"staff_discount": "-10"}, "Enter a percentage such as 10 or 12.5."),
         ({"staff_discount": "ten"}, "Enter a percentage such as 10 or 12.5."),
-        ({"max_quantity_per_order": "0"}, "Number must be between 1 and 1000."),
+        ({"max_quantity_per_order": "0"}, "Number must be between 1 and 1,000."),
         ({"name_vi": "", "name_en": ""}, "Give the name in Vietnamese, in English, or both."),
         ({"slug": "Not A Slug!"}, "Use lower-case letters, digits and single hyphens"),
         ({"category_id": "999999"}, "Not a valid choice."),
