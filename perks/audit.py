@@ -6,12 +6,12 @@ service's own transaction, so an action and its audit trail are never separated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, utcnow
@@ -67,3 +67,31 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, li
     ``{"price_amount": [1000, 2000]}`` (before, after), fields that stayed the same left out.
     Raises ``KeyError`` when ``before`` lacks a field of ``after``."""
     return {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+
+
+def record_each(
+    action: str,
+    *,
+    actor: User | None,
+    target_type: str,
+    details_by_id: Iterable[tuple[int, dict[str, Any]]],
+) -> int:
+    """Add one event per ``(target id, details)``, as ``record`` would one by one, in one
+    statement (an import's thousands of changes); return how many. Flushes, never commits."""
+    ip_address = (request.remote_addr or "") if has_request_context() else ""
+    now = utcnow()
+    rows = [
+        {
+            "created_at": now,
+            "actor_id": actor.id if actor is not None else None,
+            "action": action,
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "details": details,
+            "ip_address": ip_address,
+        }
+        for target_id, details in details_by_id
+    ]
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)
+    return len(rows)

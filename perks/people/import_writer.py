@@ -74,6 +74,9 @@ class ImportResult:
     unchanged: int
     deactivated: int
     departments_created: tuple[str, ...]
+    #: (person, roles before, roles after) of each person whose roles the import set: changed
+    #: on a stored person, other than the default on a new one (each is audited)
+    role_changes: tuple[tuple[int, frozenset[Role], frozenset[Role]], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -255,9 +258,15 @@ def write_plan(
         ),
         written,
     )
-    writer.roles(
+    new_people_roles = [
         (writer.new_ids[row.line], row.parsed.get("roles", DEFAULTS["roles"])) for row in creates
-    )
+    ]
+    writer.roles(new_people_roles)
+    role_changes = [
+        (user_id, frozenset[Role](), roles)
+        for user_id, roles in new_people_roles
+        if roles != DEFAULTS["roles"]
+    ]
 
     deactivated = 0
     reactivated: list[int] = []
@@ -268,9 +277,10 @@ def write_plan(
         user_id = row.user_id
         assert user_id is not None  # an update has its stored person
         values: dict[str, Any] = {"id": user_id, "updated_at": writer.now}
-        for name, _before, after in row.diff:
+        for name, before, after in row.diff:
             if name == "roles":
                 new_roles.append((user_id, after))
+                role_changes.append((user_id, before, after))
                 continue
             values.update(writer.column_values(name, after))
             if name == "active":
@@ -317,4 +327,5 @@ def write_plan(
         unchanged=plan.unchanged,
         deactivated=deactivated,
         departments_created=tuple(plan.new_departments),
+        role_changes=tuple(role_changes),
     )

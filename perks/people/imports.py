@@ -641,4 +641,21 @@ def _write(
         deactivated=result.deactivated,
         departments_created=list(result.departments_created),
     )
+    # each person's roles, as the edit page audits them: who was made an administrator, say
+    audit.record_each(
+        "auth.roles_changed",
+        actor=actor,
+        target_type="User",
+        details_by_id=(
+            (
+                user_id,
+                {
+                    "before": sorted(r.value for r in before),
+                    "after": sorted(r.value for r in after),
+                    "filename": filename,
+                },
+            )
+            for user_id, before, after in result.role_changes
+        ),
+    )
     return result

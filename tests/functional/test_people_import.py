@@ -298,6 +298,37 @@ def test_an_import_cannot_leave_the_company_without_an_active_administrator(runn
     assert Role.ADMIN not in admin.roles
 
 
+def test_each_role_an_import_grants_or_removes_is_audited_for_its_person(runner, tmp_path):
+    stored = UserFactory(email="nv@congty.vn", roles={Role.EMPLOYEE})
+    UserFactory(email="same@congty.vn", roles={Role.EMPLOYEE})
+    path = Path(tmp_path) / "roles.csv"
+    path.write_text(
+        "email,name,roles\n"
+        "nv@congty.vn,Nhân Viên,employee;admin\n"
+        "same@congty.vn,Vẫn Thế,employee\n"
+        "moi@congty.vn,Người Mới,employee\n"
+        "hr@congty.vn,Nhân Sự,employee;hr\n",
+        encoding="utf-8",
+    )
+
+    result = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+
+    assert result.exit_code == 0, result.output
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.roles_changed")
+    ).all()
+    new_hr = db.session.scalar(select(User.id).where(User.email == "hr@congty.vn"))
+    assert sorted(
+        (e.target_type, e.target_id, e.details["before"], e.details["after"]) for e in events
+    ) == sorted(
+        [
+            ("User", str(stored.id), ["employee"], ["admin", "employee"]),
+            ("User", str(new_hr), [], ["employee", "hr"]),
+        ]
+    )
+    assert {e.details["filename"] for e in events} == {"roles.csv"}
+
+
 def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as):
     small = app_factory(MAX_CONTENT_LENGTH=1024).test_client()
     hr = login_as(Role.HR)
