@@ -350,7 +350,8 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     Raises:
         NotPermitted: ``actor`` may not grant or remove one of the roles that change.
         ValidationFailed: it would take the admin role from the last active administrator
-            (nobody could then reach the admin pages or grant the role again).
+            (nobody could then reach the admin pages or grant the role again), or take from
+            the actor the last role that lets them edit people (HR or admin).
     """
     allowed = assignable_roles(actor)
     current = user.roles
@@ -373,6 +374,20 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
                 ),
                 field="roles",
             )
+    if (
+        user.id == actor.id
+        and not roles & {Role.HR, Role.ADMIN}
+        and current & {Role.HR, Role.ADMIN}
+    ):
+        raise ValidationFailed(
+            str(
+                _l(
+                    "You would lose the people pages, this one included: ask another HR person "
+                    "or an administrator to change your roles."
+                )
+            ),
+            field="roles",
+        )
     user.set_roles(roles)
 
 

@@ -11,6 +11,7 @@ from perks.audit import AuditEvent
 from perks.extensions import db
 from perks.people.models import Department, EmploymentType, Role, User
 from tests import factories
+from tests.helpers import login
 
 
 def person_form(**overrides: object) -> dict[str, object]:
@@ -220,11 +221,33 @@ def test_the_only_admin_cannot_untick_their_own_admin_role(client, login_as):
     assert "Phải còn ít nhất một quản trị viên đang hoạt động" in response.get_data(as_text=True)
     db.session.expire_all()
     assert Role.ADMIN in db.session.get(User, admin.id).roles
-    # With another active administrator, they may step down.
-    factories.UserFactory(roles={Role.ADMIN})
+    # With another active administrator, they may step down, keeping HR's pages.
+    other = factories.UserFactory(roles={Role.ADMIN})
+    to_hr = {**data, "roles": ["employee", "hr"]}
+    assert client.post(f"/people/{admin.id}/edit", data=to_hr).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).roles == {Role.EMPLOYEE, Role.HR}
+    # Leaving themselves no page to edit people on is refused; the other admin can do it.
+    refused = client.post(f"/people/{admin.id}/edit", data=data)
+    assert refused.status_code == 400
+    assert "Bạn sẽ mất quyền vào các trang nhân sự" in refused.get_data(as_text=True)
+    client.post("/logout")
+    login(client, other)
     assert client.post(f"/people/{admin.id}/edit", data=data).status_code == 302
     db.session.expire_all()
-    assert Role.ADMIN not in db.session.get(User, admin.id).roles
+    assert db.session.get(User, admin.id).roles == {Role.EMPLOYEE}
+
+
+def test_hr_cannot_take_their_own_hr_role_by_accident(client, login_as):
+    """HR unticking every role on their own page was saved, and the page they were sent to
+    answered 403: only an administrator could give the role back."""
+    hr = login_as(Role.HR, Role.EMPLOYEE, locale="en")
+    data = person_form(email=hr.email, name=hr.name, employee_number="", roles=["employee"])
+    response = client.post(f"/people/{hr.id}/edit", data=data)
+    assert response.status_code == 400
+    assert "ask another HR person or an administrator" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert Role.HR in db.session.get(User, hr.id).roles
 
 
 def test_departments_are_unique_case_insensitively(client, login_as):
