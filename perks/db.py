@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.pagination import Pagination
 from flask_sqlalchemy.session import Session
 from sqlalchemy import (
     ColumnDefault,
@@ -338,6 +339,16 @@ def refuse_changes(model: type, error: type[Exception], *, noun: str, plural: st
         mapper = state.bind_mapper
         if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is model:
             raise error(f"{plural} cannot be updated or deleted")
+
+
+def paginate(query: Select[Any], page: int, per_page: int) -> Pagination:
+    """The ``page`` of ``query``'s rows (1 below the first); a page past the last shows the
+    last, as a link kept from a longer list would want (one statement more, then only).
+    Raises nothing of its own."""
+    found = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+    if not found.items and found.page > 1 and found.pages:
+        found = db.paginate(query, page=found.pages, per_page=per_page, error_out=False)
+    return found
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
+from perks.db import paginate
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage
@@ -38,14 +39,14 @@ def audit_events(
         query = query.where(AuditEvent.created_at >= start)
     if end:
         query = query.where(AuditEvent.created_at < end)
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page, PER_PAGE)
 
 
 def outbox_messages(*, page: int, status: MessageStatus | None = None) -> Pagination:
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status is not None:
         query = query.where(OutboxMessage.status == status)
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page, PER_PAGE)
 
 
 def message_counts() -> dict[MessageStatus, int]:

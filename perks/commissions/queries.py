@@ -27,6 +27,7 @@ from perks.commissions.models import (
     VoidReason,
 )
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
+from perks.db import paginate
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_axis_label, format_bps, format_day
 from perks.money import Money, format_money
@@ -470,7 +471,7 @@ def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
             max_per_page=None,
             error_out=False,
         )
-    return db.paginate(_filtered(query, chosen), page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(_filtered(query, chosen), page, PER_PAGE)
 
 
 def filtered_totals(chosen: CommissionFilter) -> Totals:
@@ -502,14 +503,13 @@ def flagged_orders(page: int = 1) -> Pagination:
     """Orders finance should look at, newest first, a page at a time: self-referral attempts
     and staff purchases through a link (flagged), and payments that did not match their
     order."""
-    return db.paginate(
+    return paginate(
         select(Order)
         .where(or_(Order.attribution_flagged.is_(True), Order.mismatch != ""))
         .options(joinedload(Order.referral_link), joinedload(Order.buyer))
         .order_by(Order.created_at.desc(), Order.id.desc()),
-        page=max(page, 1),
-        per_page=FLAGGED_PER_PAGE,
-        error_out=False,
+        page,
+        FLAGGED_PER_PAGE,
     )
 
 

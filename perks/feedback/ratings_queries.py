@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from perks.catalog.models import Claim, ClaimStatus
+from perks.db import paginate
 from perks.extensions import db
 from perks.feedback.ratings_models import STARS, Rating
 from perks.i18n import company_date
@@ -159,7 +160,7 @@ def moderation_page(products: bool, page: int) -> Pagination:
         )
         .order_by(Rating.created_at.desc(), Rating.id.desc())
     )
-    found = db.paginate(statement, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    found = paginate(statement, page, PER_PAGE)
     found.items = sorted(found.items, key=_by_day_and_subject)
     return found
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
-from perks.db import PageOf
+from perks.db import PageOf, paginate
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.finance.exports import COMMISSIONS, Cell, count_rows
@@ -92,7 +92,7 @@ def batches_page(page: int, status: BatchStatus | None = None) -> Pagination:
     )
     if status is not None:
         query = query.where(PayoutBatch.status == status)
-    return db.paginate(query, page=page, per_page=BATCHES_PER_PAGE, error_out=False)
+    return paginate(query, page, BATCHES_PER_PAGE)
 
 
 def totals_of_batches(batch_ids: Sequence[int]) -> dict[int, list[Money]]:

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.commissions.tax_models import TaxProfile
+from perks.db import paginate
 from perks.errors import PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
@@ -70,7 +71,7 @@ def tax_profiles() -> str:
     if q:  # a name, e-mail or employee number; or a tax code, exactly
         by_tax_code = select(TaxProfile.user_id).where(TaxProfile.tax_code == "".join(q.split()))
         query = query.where(or_(person_matches(q), User.id.in_(by_tax_code)))
-    page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)
+    page = paginate(query, page_number, PER_PAGE)
     profiles = tax.profiles_of([p.id for p in page.items])
     return render_template(
         "finance/tax_profiles.html",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
+from perks.db import paginate
 from perks.extensions import db
 from perks.notifications.kinds import KINDS, is_for
 from perks.notifications.models import Notification, NotificationPreference
@@ -32,10 +33,7 @@ def notifications_page(user_id: int, page: int) -> Pagination:
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    found = db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
-    if not found.items and found.page > 1 and found.pages:
-        found = db.paginate(query, page=found.pages, per_page=PER_PAGE, error_out=False)
-    return found
+    return paginate(query, page, PER_PAGE)
 
 
 def email_choices(user_id: int) -> dict[str, bool]:

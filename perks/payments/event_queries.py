@@ -6,6 +6,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from perks.db import paginate
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.payments.models import ORDERS, EventOutcome, StripeEvent
@@ -29,7 +30,7 @@ def stripe_events(*, outcome: EventOutcome | None, event_type: str, page: int) -
         query = query.where(StripeEvent.outcome == outcome)
     if event_type:
         query = query.where(StripeEvent.type == event_type)
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page, PER_PAGE)
 
 
 def order_numbers(order_ids: set[int]) -> dict[int, str]:

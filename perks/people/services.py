@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, func, or_, select
 
 from perks import audit
-from perks.db import transaction
+from perks.db import paginate, transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.folding import contains_folded, folded, name_key
@@ -120,7 +120,7 @@ def search_people(
         )
     if active is not None:
         statement = statement.where(User.active.is_(active))
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 #: a person named in a search field as shown back to finance: "Name <e-mail>"

@@ -47,7 +47,7 @@ from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
-from perks.db import transaction, utcnow
+from perks.db import paginate, transaction, utcnow
 from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
@@ -738,7 +738,7 @@ def granted_gifts(programme_id: int, year: int, page: int, *, per_page: int = 50
     """One page of the gifts ``programme_id`` granted for the occasion year ``year``, latest
     occasion first, then by the person's name (each with its person, their department and
     its claim): who received what, for HR to answer "where is my gift?". Raises nothing."""
-    return db.paginate(
+    return paginate(
         select(Gift)
         .join(User, User.id == Gift.user_id)
         .where(Gift.programme_id == programme_id, Gift.occasion_year == year)
@@ -747,7 +747,6 @@ def granted_gifts(programme_id: int, year: int, page: int, *, per_page: int = 50
             selectinload(Gift.claim),
         )
         .order_by(Gift.occasion_on.desc(), User.name, Gift.id),
-        page=page,
-        per_page=per_page,
-        error_out=False,
+        page,
+        per_page,
     )

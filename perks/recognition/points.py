@@ -22,7 +22,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from perks.db import transaction, utcnow
+from perks.db import paginate, transaction, utcnow
 from perks.extensions import db
 from perks.people.models import User
 from perks.recognition import services
@@ -174,13 +174,12 @@ def balances(person: User, today: date) -> Balances:
 
 
 def history_page(user_id: int, page: int, *, per_page: int = HISTORY_LENGTH) -> Pagination:
-    """One page of the person's entries, newest first (a page past the last is empty).
+    """One page of the person's entries, newest first (a page past the last shows the last).
     Raises nothing."""
-    return db.paginate(
+    return paginate(
         select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()),
-        page=page,
-        per_page=per_page,
-        error_out=False,
+        page,
+        per_page,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from perks.audit import AuditEvent
+from perks.db import paginate
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.payments.models import StripeEvent
@@ -83,7 +84,7 @@ def orders_page(filters: OrderFilters, page: int = 1) -> Pagination:
     Rows carry what the list shows and nothing lazy: the template reads columns only.
     """
     query = _filtered(select(Order).order_by(Order.created_at.desc(), Order.id.desc()), filters)
-    return db.paginate(query, page=max(page, 1), per_page=ORDERS_PER_PAGE, error_out=False)
+    return paginate(query, page, ORDERS_PER_PAGE)
 
 
 def line_counts(order_ids: list[int]) -> dict[int, int]:
