@@ -9,6 +9,7 @@ goes through a service that answers NotFound otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -91,53 +92,74 @@ def send() -> Response | Page:
     return render_template("feedback/send.html", form=form), 400 if form.errors else 200
 
 
-def _item_page(item: FeedbackItem, actions: dict[str, str], **extra: Any) -> str:
+def _item_page(
+    item: FeedbackItem,
+    actions: dict[str, str],
+    reply_form: MessageForm | None = None,
+    rating_form: RatingForm | None = None,
+    **extra: Any,
+) -> str:
+    """The sender's page of an item, with its forms (as sent back, errors and text kept)."""
     return render_template(
         "feedback/item.html",
         item=item,
         actions=actions,
-        reply_form=MessageForm(),
-        rating_form=RatingForm(),
+        reply_form=reply_form or MessageForm(formdata=None),
+        rating_form=rating_form or RatingForm(formdata=None),
         acknowledge_by=targets.acknowledge_by(item),
         answer_by=targets.answer_by(item),
         **extra,
     )
 
 
-@bp.get("/feedback/<int:item_id>")
-@roles_required()
-def mine_item(item_id: int) -> str:
+def _mine_page(item_id: int, **forms: Any) -> str:
+    """Raises NotFound: not the person's item."""
     item = items.own_item(item_id, current_user)
     actions = {
         name: url_for(f"feedback.mine_{name}", item_id=item_id)
         for name in ("reply", "rate", "close")
     }
-    return _item_page(item, actions)
+    return _item_page(item, actions, **forms)
 
 
-@bp.get("/feedback/follow-up/<secret>")
-@roles_required()
-def follow_up(secret: str) -> str:
+def _follow_up_page(secret: str, **forms: Any) -> str:
+    """Raises NotFound: no item has that secret."""
     item = items.followed_item(secret)
     actions = {
         name: url_for(f"feedback.follow_up_{name}", secret=secret)
         for name in ("reply", "rate", "close")
     }
-    return _item_page(item, actions, anonymous_view=True)
+    return _item_page(item, actions, anonymous_view=True, **forms)
 
 
-def _sender_action(action: str, back: str, **who: Any) -> Response:
+@bp.get("/feedback/<int:item_id>")
+@roles_required()
+def mine_item(item_id: int) -> str:
+    return _mine_page(item_id)
+
+
+@bp.get("/feedback/follow-up/<secret>")
+@roles_required()
+def follow_up(secret: str) -> str:
+    return _follow_up_page(secret)
+
+
+def _sender_action(
+    action: str, back: str, page: Callable[..., str], **who: Any
+) -> Response | tuple[str, int]:
+    """Reply, rate or close as the sender; a reply or a rating the form refuses (no text,
+    too long, no stars) comes back on the item's page, 400."""
     try:
         if action == "reply":
             form = MessageForm()
             if not form.validate_on_submit():
-                abort(400)
+                return page(reply_form=form), 400
             items.reply(form.text.data or "", **who)
             flash(_("Your message was sent."), "success")
         elif action == "rate":
             rating = RatingForm()
             if not rating.validate_on_submit():
-                abort(400)
+                return page(rating_form=rating), 400
             items.rate_answer(int(rating.rating.data), **who)
             flash(_("Thank you for rating the answer."), "success")
         else:
@@ -149,52 +171,59 @@ def _sender_action(action: str, back: str, **who: Any) -> Response:
     return redirect(back)
 
 
-@bp.post("/feedback/<int:item_id>/reply")
-@roles_required()
-def mine_reply(item_id: int) -> Response:
+def _mine_action(action: str, item_id: int) -> Response | tuple[str, int]:
     return _sender_action(
-        "reply",
+        action,
         url_for("feedback.mine_item", item_id=item_id),
+        lambda **forms: _mine_page(item_id, **forms),
         item_id=item_id,
         sender=current_user,
     )
+
+
+def _follow_up_action(action: str, secret: str) -> Response | tuple[str, int]:
+    return _sender_action(
+        action,
+        url_for("feedback.follow_up", secret=secret),
+        lambda **forms: _follow_up_page(secret, **forms),
+        secret=secret,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/reply")
+@roles_required()
+def mine_reply(item_id: int) -> Response | tuple[str, int]:
+    return _mine_action("reply", item_id)
 
 
 @bp.post("/feedback/<int:item_id>/rate")
 @roles_required()
-def mine_rate(item_id: int) -> Response:
-    return _sender_action(
-        "rate", url_for("feedback.mine_item", item_id=item_id), item_id=item_id, sender=current_user
-    )
+def mine_rate(item_id: int) -> Response | tuple[str, int]:
+    return _mine_action("rate", item_id)
 
 
 @bp.post("/feedback/<int:item_id>/close")
 @roles_required()
-def mine_close(item_id: int) -> Response:
-    return _sender_action(
-        "close",
-        url_for("feedback.mine_item", item_id=item_id),
-        item_id=item_id,
-        sender=current_user,
-    )
+def mine_close(item_id: int) -> Response | tuple[str, int]:
+    return _mine_action("close", item_id)
 
 
 @bp.post("/feedback/follow-up/<secret>/reply")
 @roles_required()
-def follow_up_reply(secret: str) -> Response:
-    return _sender_action("reply", url_for("feedback.follow_up", secret=secret), secret=secret)
+def follow_up_reply(secret: str) -> Response | tuple[str, int]:
+    return _follow_up_action("reply", secret)
 
 
 @bp.post("/feedback/follow-up/<secret>/rate")
 @roles_required()
-def follow_up_rate(secret: str) -> Response:
-    return _sender_action("rate", url_for("feedback.follow_up", secret=secret), secret=secret)
+def follow_up_rate(secret: str) -> Response | tuple[str, int]:
+    return _follow_up_action("rate", secret)
 
 
 @bp.post("/feedback/follow-up/<secret>/close")
 @roles_required()
-def follow_up_close(secret: str) -> Response:
-    return _sender_action("close", url_for("feedback.follow_up", secret=secret), secret=secret)
+def follow_up_close(secret: str) -> Response | tuple[str, int]:
+    return _follow_up_action("close", secret)
 
 
 # --- the owner's inbox ----------------------------------------------------------------------

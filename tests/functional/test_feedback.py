@@ -488,6 +488,41 @@ def test_an_anonymous_items_id_and_place_in_the_inbox_do_not_point_to_its_sender
 # --- the pages ------------------------------------------------------------------------------
 
 
+def test_a_refused_reply_or_rating_comes_back_on_the_senders_page_in_their_language(app):
+    # a reply of only spaces, or no or an unknown star rating, gave a bare "Bad request" page
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory(locale="vi")
+    named = send(sender, subject="Printer").item.id
+    opened = send(sender, subject="Canteen", anonymous=True)
+    for item_id in (named, opened.item.id):
+        items.acknowledge(item_id, hr)
+        items.answer(item_id, hr, "New toner.")
+    client = app.test_client()
+    login(client, sender)
+    long_text = "Still jammed. " * 300  # over the 4000 characters a message holds
+    for page, subject in (
+        (f"/feedback/{named}", "Printer"),
+        (f"/feedback/follow-up/{opened.follow_up_secret}", "Canteen"),
+    ):
+        refused = client.post(f"{page}/reply", data={"text": "   "})
+        assert refused.status_code == 400
+        text = refused.get_data(as_text=True)
+        assert subject in text
+        assert "Trường này là bắt buộc." in text
+        refused = client.post(f"{page}/reply", data={"text": long_text})
+        assert refused.status_code == 400
+        assert long_text.strip() in refused.get_data(as_text=True)  # the typed text is kept
+        for data, error in (({}, "Hãy chọn từ 1 đến 5 sao."), ({"rating": "9"}, "không hợp lệ")):
+            refused = client.post(f"{page}/rate", data=data)
+            assert refused.status_code == 400
+            rating_form = refused.get_data(as_text=True).split('data-testid="rating-form"')[1]
+            assert error in rating_form.split("</form>")[0]
+    db.session.expire_all()
+    for item_id in (named, opened.item.id):
+        item = db.session.get(FeedbackItem, item_id)
+        assert (item.status, item.rating, len(item.messages)) == (S.ANSWERED, None, 1)
+
+
 def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     from perks.audit import AuditEvent
     from perks.feedback.models import FeedbackDesk
