@@ -390,7 +390,7 @@ class NominationForm(Form):
 class DeclineForm(Form):
     reason = TextAreaField(
         _l("Reason"),
-        validators=[DataRequired(), Length(max=2000)],
+        validators=[DataRequired(_l("Say why the nomination is declined.")), Length(max=2000)],
         render_kw={"rows": 2},
         description=_l("The nominator reads it."),
     )

@@ -484,12 +484,20 @@ def withdraw_nomination(nomination_id: int) -> Response:
 @bp.get("/manage/nominations")
 @hr_only
 def nominations() -> str:
+    return _nominations_page()
+
+
+def _nominations_page(declined: DeclineForm | None = None, declined_id: int | None = None) -> str:
+    """The queue; ``declined`` is the decline form of nomination ``declined_id`` as sent
+    back (its errors and text kept), every other nomination's is empty."""
     return render_template(
         "recognition/nominations.html",
         pending=awards.pending(),
         decided=awards.decided(),
         confirm_form=ConfirmForm(),
-        decline_form=DeclineForm(),
+        decline_form=DeclineForm(formdata=None),
+        declined=declined,
+        declined_id=declined_id,
     )
 
 
@@ -516,12 +524,12 @@ def approve_nomination(nomination_id: int) -> Response:
 
 @bp.post("/manage/nominations/<int:nomination_id>/decline")
 @hr_only
-def decline_nomination(nomination_id: int) -> Response:
-    """Raises NotFound (404): no such nomination."""
+def decline_nomination(nomination_id: int) -> Response | tuple[str, int]:
+    """A reason the form refuses (none, too long) comes back on the queue, 400.
+    Raises NotFound (404): no such nomination."""
     form = DeclineForm()
     if not form.validate_on_submit():
-        flash(_("Say why the nomination is declined."), "warning")
-        return redirect(url_for(".nominations"), 303)
+        return _nominations_page(form, nomination_id), 400
     try:
         awards.decline(nomination_id, form.reason.data or "", actor=current_user)
     except (Conflict, NotPermitted, ValidationFailed) as error:

@@ -95,6 +95,40 @@ def test_an_award_from_definition_to_the_winners_home(client):
     assert "Next time" in mine
 
 
+def test_a_decline_reason_too_long_comes_back_saying_so_with_the_text_kept(client):
+    # it redirected saying "Say why the nomination is declined." and the typed reason was lost
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    manager = UserFactory(roles={Role.MANAGER})
+    nominations = [
+        Nomination(
+            award_id=award.id,
+            nominee_id=UserFactory(manager=manager).id,
+            nominator_id=manager.id,
+            reason="Idea",
+        )
+        for _ in range(2)
+    ]
+    db.session.add_all(nominations)
+    db.session.commit()
+    chosen, other = nominations
+    login(client, UserFactory(roles={Role.HR}, locale="vi"))
+    reason = "Chưa đủ căn cứ. " * 130  # 2080 characters
+    refused = client.post(f"/manage/nominations/{chosen.id}/decline", data={"reason": reason})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    form = page.split(f'data-testid="decline-{chosen.id}"')[1].split("</form>")[0]
+    assert "Trường này không được dài quá 2000 ký tự." in form
+    assert reason.strip() in form
+    assert "Trường này" not in page.split(f'data-testid="decline-{other.id}"')[1]
+    refused = client.post(f"/manage/nominations/{chosen.id}/decline", data={"reason": "  "})
+    assert refused.status_code == 400
+    assert "Hãy cho biết lý do từ chối đề cử." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert chosen.state is NominationState.PENDING
+
+
 def test_a_manager_withdraws_a_pending_nomination_and_nobody_else_can(client):
     manager = UserFactory(roles={Role.MANAGER}, locale="en")
     award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
