@@ -13,12 +13,13 @@ The nominee and the nominator are told by e-mail through the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perks import audit
 from perks.catalog.claims import grant_gift
@@ -132,6 +133,30 @@ def pending() -> list[Nomination]:
             .order_by(Nomination.created_at, Nomination.id)
         )
     )
+
+
+def already_received(nominations: Sequence[Nomination]) -> dict[int, date]:
+    """For each of ``nominations`` whose nominee already received its award (an approved
+    nomination for the same award), the day they last received it, by nomination id: HR
+    sees it before approving the same award again. Raises nothing."""
+    pairs = {(n.award_id, n.nominee_id) for n in nominations}
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        select(Nomination.award_id, Nomination.nominee_id, func.max(Nomination.decided_on))
+        .where(
+            Nomination.state == N.APPROVED,
+            Nomination.nominee_id.in_({nominee for _, nominee in pairs}),
+            Nomination.award_id.in_({award for award, _ in pairs}),
+        )
+        .group_by(Nomination.award_id, Nomination.nominee_id)
+    )
+    last = {(award, nominee): day for award, nominee, day in rows if day is not None}
+    return {
+        n.id: last[(n.award_id, n.nominee_id)]
+        for n in nominations
+        if (n.award_id, n.nominee_id) in last
+    }
 
 
 def decided(limit: int = 20) -> list[Nomination]:

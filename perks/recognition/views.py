@@ -490,9 +490,11 @@ def nominations() -> str:
 def _nominations_page(declined: DeclineForm | None = None, declined_id: int | None = None) -> str:
     """The queue; ``declined`` is the decline form of nomination ``declined_id`` as sent
     back (its errors and text kept), every other nomination's is empty."""
+    pending = awards.pending()
     return render_template(
         "recognition/nominations.html",
-        pending=awards.pending(),
+        pending=pending,
+        received=awards.already_received(pending),
         decided=awards.decided(),
         confirm_form=ConfirmForm(),
         decline_form=DeclineForm(formdata=None),

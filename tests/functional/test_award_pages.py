@@ -5,6 +5,8 @@ their home, the manager withdraws a pending one; HR's fairness report in both la
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from perks.catalog.models import CodeMode, PerkKind
@@ -127,6 +129,48 @@ def test_a_decline_reason_too_long_comes_back_saying_so_with_the_text_kept(clien
     assert "Hãy cho biết lý do từ chối đề cử." in refused.get_data(as_text=True)
     db.session.expire_all()
     assert chosen.state is NominationState.PENDING
+
+
+def test_the_queue_says_when_the_nominee_already_received_the_award(client):
+    # HR approved "Employee of the month" for the same person twice, with nothing to tell them
+    award = Award(name_vi="Nhân viên xuất sắc tháng", name_en="Employee of the month", points=10)
+    other_award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add_all([award, other_award])
+    db.session.commit()
+    manager = UserFactory(roles={Role.MANAGER})
+    again, newcomer = UserFactory(manager=manager), UserFactory(manager=manager)
+
+    def nominated(award_id: int, nominee_id: int, **decided: object) -> Nomination:
+        nomination = Nomination(
+            award_id=award_id,
+            nominee_id=nominee_id,
+            nominator_id=manager.id,
+            reason="Great month",
+            **decided,
+        )
+        db.session.add(nomination)
+        db.session.commit()
+        return nomination
+
+    for day in (date(2026, 9, 30), date(2026, 10, 30)):
+        nominated(award.id, again.id, state=NominationState.APPROVED, decided_on=day)
+    nominated(award.id, newcomer.id, state=NominationState.DECLINED, decided_on=date(2026, 10, 30))
+    nominated(
+        other_award.id, newcomer.id, state=NominationState.APPROVED, decided_on=date(2026, 10, 30)
+    )
+    twice = nominated(award.id, again.id)
+    first = nominated(award.id, newcomer.id)
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+    for locale, said in (
+        ("en", f"{again.name} already received this award on 30 Oct 2026."),
+        ("vi", f"{again.name} đã nhận danh hiệu này ngày 30 tháng 10, 2026."),
+    ):
+        client.post("/language", data={"locale": locale})
+        queue = client.get("/manage/nominations").get_data(as_text=True)
+        card = queue.split(f'data-testid="nomination-{twice.id}"')[1].split("</form>")[0]
+        assert said in " ".join(card.split())
+        # declined for this award, or approved for another: nothing to warn of
+        assert f'data-testid="already-received-{first.id}"' not in queue
 
 
 def test_a_manager_withdraws_a_pending_nomination_and_nobody_else_can(client):
