@@ -199,7 +199,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     seed_demo_points(today=gifts_day)
     seed_demo_awards(today=gifts_day)
     seed_demo_feedback(today=gifts_day)
-    seed_demo_surveys()
+    seed_demo_surveys(today=gifts_day)
     from perks.referrals.services import ensure_default_links
 
     ensure_default_links()

@@ -899,7 +899,8 @@ def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -
     buyer = db.session.scalar(select(User).where(User.email == logins.get("employee")))
     if stripe_gateway.uses_sandbox() and buyer is not None:
         _staff_purchase_used(app, buyer)
-    rates: list[Any] = []
+    #: each rating to make, with when its perk or purchase was used
+    rates: list[tuple[datetime | None, Any]] = []
     waiting: set[int] = set()
     for claim in db.session.scalars(
         select(Claim).where(Claim.status == ClaimStatus.USED).order_by(Claim.id.desc())
@@ -907,7 +908,12 @@ def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -
         if claim.user_id in login_ids and claim.user_id not in waiting:
             waiting.add(claim.user_id)  # their newest used claim waits for a rating
             continue
-        rates.append(lambda s, c, n, claim=claim: ratings.rate_claim(claim.id, claim.user, s, c, n))
+        rates.append(
+            (
+                claim.used_at,
+                lambda s, c, n, claim=claim: ratings.rate_claim(claim.id, claim.user, s, c, n),
+            )
+        )
     for order in db.session.scalars(
         select(Order)
         .where(Order.buyer_id.is_not(None), Order.status == OrderStatus.REDEEMED)
@@ -915,14 +921,26 @@ def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -
     ):
         if buyer is None or order.buyer_id != buyer.id:
             rates.append(
-                lambda s, c, n, order=order: ratings.rate_order(order.id, order.buyer, s, c, n)
+                (
+                    order.redeemed_at,
+                    lambda s, c, n, order=order: ratings.rate_order(order.id, order.buyer, s, c, n),
+                )
             )
     hr = _someone_with(Role.HR)
-    for rate in rates:
+    now = utcnow()
+    when = random.Random(seed + 1)  # noqa: S311 - the ratings' moments, apart from their stars
+    for used, rate in rates:
         stars = rng.choices((5, 4, 3, 2, 1), (40, 30, 15, 10, 5))[0]
         rating = rate(stars, rng.choice(_RATING_COMMENTS[stars]), rng.random() < 0.8)
         if hr is not None and rating.comment and rng.random() < 0.6:
             ratings.set_published(rating.id, True, hr)
+        # rated within three days of the use (never after now), published a day later
+        used = now if used is None else used.replace(tzinfo=used.tzinfo or UTC)
+        rated = min(used + timedelta(minutes=when.randint(30, 3 * 24 * 60)), now)
+        with transaction():
+            rating.created_at = rating.updated_at = rated
+            if rating.moderated_at is not None:
+                rating.moderated_at = min(rated + timedelta(days=1), now)
     return len(rates)
 
 

@@ -70,6 +70,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_a_finished_draw_verifies_and_a_new_round_is_open()
     check_every_product_and_perk_has_a_picture(client)
     check_a_closed_survey_has_enps_by_department()
+    check_ratings_are_dated_after_their_use(now)
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_the_demo_employee_is_reminded_of_a_claim_ending_this_week(client)
@@ -459,3 +460,30 @@ def check_a_closed_survey_has_enps_by_department():
     department = found.departments[0][0]
     assert surveys.results(closed[-1].id, department_id=department.id).questions[0].enps is not None
     assert found.department_enps
+    # the past quarters' surveys were opened and closed in their quarters, not on the seed's day
+    today = datetime.now(company_zone()).date()
+    this_quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    for survey in closed:
+        assert survey.opened_on is not None
+        assert survey.closed_on is not None
+        assert survey.opened_on < survey.closed_on < this_quarter, survey.title_en
+        assert (
+            f"Q{(survey.opened_on.month - 1) // 3 + 1} {survey.opened_on.year}" in survey.title_en
+        )
+
+
+def check_ratings_are_dated_after_their_use(now):
+    from perks.feedback.ratings_models import Rating
+
+    ratings = db.session.scalars(select(Rating)).all()
+    assert ratings
+    claims = dict(db.session.execute(select(Claim.id, Claim.used_at)).tuples().all())
+    orders = dict(db.session.execute(select(Order.id, Order.redeemed_at)).tuples().all())
+    for rating in ratings:
+        at = aware(claims[rating.claim_id] if rating.claim_id else orders[rating.order_id])
+        assert at is not None
+        assert at <= aware(rating.created_at) <= now + timedelta(minutes=5)
+        if rating.moderated_at is not None:
+            assert aware(rating.created_at) <= aware(rating.moderated_at)
+    # the perks were used over months: their ratings were not all written today
+    assert len({aware(r.created_at).astimezone(company_zone()).date() for r in ratings}) > 10
