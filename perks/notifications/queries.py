@@ -50,7 +50,11 @@ def email_choices(user_id: int) -> dict[str, bool]:
 def kinds_for(person: User) -> list[str]:
     """The kinds the person's e-mail choices offer, in ``KINDS`` order: those meant for them,
     and any other they have had (at most one more statement). Raises nothing of its own."""
-    names = [name for name, kind in KINDS.items() if is_for(kind, person)]
+    verdicts: dict[str | None, bool] = {}  # one check per audience, not per kind
+    for kind in KINDS.values():
+        if kind.audience not in verdicts:
+            verdicts[kind.audience] = is_for(kind, person)
+    names = [name for name, kind in KINDS.items() if verdicts[kind.audience]]
     if len(names) < len(KINDS):
         others = [name for name in KINDS if name not in names]
         had = set(
