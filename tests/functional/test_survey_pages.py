@@ -144,3 +144,29 @@ def test_a_scales_ends_say_what_they_mean_in_the_readers_language(client):  # ty
     assert "10 = chắc chắn có" in page
     assert "1 = rất kém" in page
     assert "5 = rất tốt" in page
+
+
+def test_a_drafts_questions_show_their_options_in_both_languages(client):  # type: ignore[no-untyped-def]
+    """HR checks both languages' options, as both texts of a question (only Vietnamese's
+    options showed)."""
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+    client.post(
+        "/manage/surveys/new",
+        data={"title_vi": "Nơi làm", "title_en": "Workplace", "min_tenure_days": "0"},
+    )
+    survey = db.session.scalars(select(Survey)).one()
+    added = client.post(
+        f"/manage/surveys/{survey.id}/questions",
+        data={
+            "kind": "single",
+            "text_vi": "Làm ở đâu?",
+            "text_en": "Where do you work?",
+            "options_vi": "Văn phòng\nỞ nhà",
+            "options_en": "Office\nHome",
+        },
+    )
+    assert added.status_code == 303
+    page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    options = page.split('data-testid="question-options">')[1].split("</div>")[0]
+    assert "Văn phòng / Ở nhà" in options
+    assert "Office / Home" in options
