@@ -65,6 +65,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
+from perks.i18n import day_start
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
 from perks.recognition.services import both_languages
@@ -477,15 +478,35 @@ def _reshuffle(survey_id: int, participants: set[int], new: dict[str, object]) -
 
 def remind(survey_id: int, *, actor: User) -> int:
     """Tell every person of the audience who has not answered that the survey waits for
-    them (notification ``survey_reminder``; ``survey.reminded``). Returns how many.
+    them (notification ``survey_reminder``; ``survey.reminded``), once a company day at most.
+    Returns how many.
 
     Raises:
-        NotFound: no such survey.  Conflict: it is not open.
+        NotFound: no such survey.  Conflict: it is not open, or it was reminded today (a
+            second press, or a double click, told everyone twice).
     """
     with transaction():
-        survey = get_survey(survey_id)
+        survey = db.session.scalars(
+            select(Survey).where(Survey.id == survey_id).with_for_update()
+        ).first()
+        if survey is None:
+            raise NotFound()
         if survey.state is not SurveyState.OPEN:
             raise Conflict(str(_l("Only an open survey takes reminders.")))
+        reminded_today = db.session.scalar(
+            select(audit.AuditEvent.id)
+            .where(
+                audit.AuditEvent.action == "survey.reminded",
+                audit.AuditEvent.target_type == "Survey",
+                audit.AuditEvent.target_id == str(survey.id),
+                audit.AuditEvent.created_at >= day_start(company_today()),
+            )
+            .limit(1)
+        )
+        if reminded_today is not None:
+            raise Conflict(
+                str(_l("Everyone who has not answered was reminded today: remind them tomorrow."))
+            )
         answered = _answered_ids(survey.id)
         waiting = [p for p in audience(survey, company_today()) if p.id not in answered]
         for person in waiting:

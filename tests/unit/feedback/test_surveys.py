@@ -4,13 +4,15 @@ filters; eNPS exact; one answer per person; reminders only to those who have not
 
 from __future__ import annotations
 
+from datetime import timedelta
 from fractions import Fraction
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text, update
 
 from perks.audit import AuditEvent
+from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.feedback import surveys
@@ -285,6 +287,28 @@ def test_reminders_go_only_to_the_audience_who_have_not_answered(hr) -> None:  #
         select(AuditEvent).where(AuditEvent.action == "survey.reminded")
     ).one()
     assert event.details["people"] == 1
+
+
+def test_a_survey_is_reminded_once_a_day_at_most(hr) -> None:  # type: ignore[no-untyped-def]
+    """A second press (or a double click) told everyone who had not answered twice."""
+    survey = open_survey(hr)
+    UserFactory()
+    told = surveys.remind(survey.id, actor=hr)
+    assert told >= 1
+    with pytest.raises(Conflict, match="reminded today"):
+        surveys.remind(survey.id, actor=hr)
+    reminders = db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.kind == "survey_reminder")
+    )
+    assert reminders == told
+    # the next company day, a reminder goes again
+    db.session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.action == "survey.reminded")
+        .values(created_at=utcnow() - timedelta(days=1))
+    )
+    db.session.commit()
+    assert surveys.remind(survey.id, actor=hr) == told
 
 
 def test_only_drafts_change_and_only_open_surveys_close(hr) -> None:  # type: ignore[no-untyped-def]
