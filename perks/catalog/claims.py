@@ -328,7 +328,8 @@ def find_claim_by_code(code: str) -> Claim:
     """The claim a redeemer's scan or typed code points at: its reference, or a pool code.
 
     Raises:
-        NotFound: nothing matches (shared codes are not unique: they need the reference).
+        NotFound: nothing matches, or a perk's shared code (shared codes are not unique:
+            they need the reference, and the message says so).
         Conflict: the code was handed out by several perks' pools (only the reference says
             which claim is meant).
     """
@@ -351,6 +352,17 @@ def find_claim_by_code(code: str) -> Claim:
         func.upper(func.replace(func.replace(PerkCode.code, "-", ""), " ", "")), compact
     )
     if not matches:
+        shared = _perk_sharing_code(text, compact)
+        if shared is not None:
+            # Everyone who claims the perk holds the same code: it cannot say whose claim.
+            raise NotFound(
+                _(
+                    "%(code)s is the code everyone who claims %(perk)s gets: scan the QR "
+                    "code or type the claim reference instead.",
+                    code=code.strip(),
+                    perk=shared.title,
+                )
+            )
         raise NotFound(_("No claim has the code %(code)s.", code=code.strip()))
     if len(matches) > 1:
         raise Conflict(
@@ -361,6 +373,18 @@ def find_claim_by_code(code: str) -> Claim:
             )
         )
     return matches[0]
+
+
+def _perk_sharing_code(text: str, compact: str) -> Perk | None:
+    """A perk whose shared code (the one code every claim of it shows) reads ``text``, as
+    typed or with spaces and dashes aside; None when no perk shares such a code."""
+    column = func.upper(Perk.shared_code)
+    bare = func.replace(func.replace(column, "-", ""), " ", "")
+    return db.session.scalar(
+        select(Perk)
+        .where(Perk.code_mode == CodeMode.SHARED, (column == text) | (bare == compact))
+        .limit(1)
+    )
 
 
 def _claims_with_pool_code(column: Any, text: str) -> list[Claim]:

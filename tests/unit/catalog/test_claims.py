@@ -307,6 +307,19 @@ def test_a_shared_code_alone_does_not_identify_a_claim():
         find_claim_by_code("STAFF20")
 
 
+@pytest.mark.parametrize("typed", ["SENVANG-CGV", " senvang cgv ", "SENVANGCGV"])
+def test_a_shared_code_says_it_is_everyones_and_asks_for_the_reference(typed):
+    perk = PerkFactory(code_mode=CodeMode.SHARED, shared_code="SENVANG-CGV", title_en="CGV")
+    claim_for_someone(perk)
+    with pytest.raises(NotFound) as looked_up:
+        find_claim_by_code(typed)
+    # Not "No claim has the code": every claim of the perk has it.
+    assert looked_up.value.message == (
+        f"{typed.strip()} is the code everyone who claims CGV gets: scan the QR code or type "
+        "the claim reference instead."
+    )
+
+
 # --- expiry ---------------------------------------------------------------------------------
 
 
