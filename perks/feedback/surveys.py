@@ -274,12 +274,17 @@ def open_survey(survey_id: int, *, actor: User) -> Survey:
     """Open a draft survey for answers (``survey.opened``).
 
     Raises:
-        NotFound: no such survey.  Conflict: not a draft, or it has no question.
+        NotFound: no such survey.  Conflict: not a draft, it has no question, or nobody
+            active is in its audience today.
     """
     with transaction():
         survey = get_draft(survey_id)
         if not survey.questions:
             raise Conflict(str(_l("Add a question first.")))
+        if not audience(survey, company_today()):
+            raise Conflict(
+                str(_l("Nobody is in this survey's audience: widen it before opening it."))
+            )
         survey.state, survey.opened_on = SurveyState.OPEN, company_today()
         audit.record("survey.opened", actor=actor, target=survey)
     return survey

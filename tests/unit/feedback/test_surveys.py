@@ -88,6 +88,7 @@ def test_a_person_answers_once(hr) -> None:  # type: ignore[no-untyped-def]
 
 def test_only_the_audience_answers_an_open_survey(hr) -> None:  # type: ignore[no-untyped-def]
     sales = DepartmentFactory(name="Sales")
+    UserFactory(department=sales)
     survey = open_survey(hr, department_ids=(sales.id,))
     with pytest.raises(NotFound):
         surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
@@ -272,8 +273,8 @@ def test_free_texts_show_without_names_in_random_order(hr) -> None:  # type: ign
 
 def test_reminders_go_only_to_the_audience_who_have_not_answered(hr) -> None:  # type: ignore[no-untyped-def]
     sales = DepartmentFactory(name="Sales")
-    survey = open_survey(hr, department_ids=(sales.id,))
     answered, waiting = UserFactory(department=sales), UserFactory(department=sales)
+    survey = open_survey(hr, department_ids=(sales.id,))
     outsider = UserFactory()
     UserFactory(department=sales, active=False)
     surveys.answer(survey.id, {nps_id(survey): 7}, answered)
@@ -327,6 +328,20 @@ def test_only_drafts_change_and_only_open_surveys_close(hr) -> None:  # type: ig
         surveys.add_question(
             draft.id, QuestionData(QuestionKind.SINGLE, "a", "b", (("x", "y"),)), actor=hr
         )
+
+
+def test_a_survey_nobody_is_in_the_audience_of_does_not_open(hr) -> None:  # type: ignore[no-untyped-def]
+    empty = DepartmentFactory(name="Empty")
+    UserFactory(department=empty, active=False)
+    survey = surveys.create_survey(
+        SurveyData("Khảo sát", "Pulse", department_ids=(empty.id,)), actor=hr
+    )
+    surveys.add_question(survey.id, QuestionData(QuestionKind.SCALE, "a", "b"), actor=hr)
+    with pytest.raises(Conflict, match="Nobody is in this survey's audience"):
+        surveys.open_survey(survey.id, actor=hr)
+    assert surveys.get_survey(survey.id).state.value == "draft"
+    UserFactory(department=empty)
+    assert surveys.open_survey(survey.id, actor=hr).state.value == "open"
 
 
 def test_enps_trend_across_surveys(hr) -> None:  # type: ignore[no-untyped-def]
