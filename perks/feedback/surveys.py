@@ -133,6 +133,8 @@ def _described(survey: Survey) -> dict[str, object]:
     return {
         "title_vi": survey.title_vi,
         "title_en": survey.title_en,
+        "intro_vi": survey.intro_vi,
+        "intro_en": survey.intro_en,
         "departments": [d.id for d in survey.departments],
         "locations": list(survey.locations),
         "employment_types": list(survey.employment_types),

@@ -344,6 +344,17 @@ def test_a_survey_nobody_is_in_the_audience_of_does_not_open(hr) -> None:  # typ
     assert surveys.open_survey(survey.id, actor=hr).state.value == "open"
 
 
+def test_changing_only_a_drafts_introduction_is_audited(hr) -> None:  # type: ignore[no-untyped-def]
+    draft = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.update_survey(
+        draft.id, SurveyData("Khảo sát", "Pulse", "Năm phút.", "Five minutes."), actor=hr
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "survey.changed")
+    ).one()
+    assert event.details["changes"]["intro_en"] == ["", "Five minutes."]
+
+
 def test_enps_trend_across_surveys(hr) -> None:  # type: ignore[no-untyped-def]
     first, second = open_survey(hr), open_survey(hr)
     for score in (10, 10, 10, 0, 8):
