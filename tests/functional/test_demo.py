@@ -477,8 +477,8 @@ def check_ratings_are_dated_after_their_use(now):
 
     ratings = db.session.scalars(select(Rating)).all()
     assert ratings
-    claims = dict(db.session.execute(select(Claim.id, Claim.used_at)).tuples().all())
-    orders = dict(db.session.execute(select(Order.id, Order.redeemed_at)).tuples().all())
+    claims = dict(db.session.execute(select(Claim.id, Claim.used_at)).all())
+    orders = dict(db.session.execute(select(Order.id, Order.redeemed_at)).all())
     for rating in ratings:
         at = aware(claims[rating.claim_id] if rating.claim_id else orders[rating.order_id])
         assert at is not None
