@@ -123,3 +123,18 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
     assert share is not None
     assert share["x"] + share["width"] <= 390
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_a_long_link_label_stays_on_a_phones_screen(page: Page, live_server: str):
+    # A label of the longest length, as people paste it: an address with no space to wrap at.
+    label = "facebook.com/groups/dulichsenvang-khachhangthanthiet-2026/posts/8812345" + "x" * 8
+    link = factories.ReferralLinkFactory(label=label)
+    email, link_id = link.user.email, link.id
+    db.session.commit()
+    sign_in(page, email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (f"/links/{link_id}", "/stats/links", f"/stats/links/{link_id}"):
+        page.goto(path)
+        expect(page.get_by_text(label).first).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
