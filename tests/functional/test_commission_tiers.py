@@ -153,11 +153,13 @@ def test_the_earnings_page_shows_the_current_tier_and_what_is_left(client):
         [commissions.TierData(2, rate_bps=800), commissions.TierData(5, rate_bps=1000)],
     )
     me = factories.UserFactory()
+    login(client, me)
+    # before a tier, the rate the rule gives is said (it read "the rule's own")
+    assert "current rate: 5%, the rule's own" in text_of(client.get("/earnings"))
     for _ in range(2):
         order = referred_order(employee=me)
         pay(order)
         redeem(order)
-    login(client, me)
     page = client.get("/earnings")
     assert page.status_code == 200
     text = text_of(page)
