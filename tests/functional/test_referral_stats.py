@@ -55,7 +55,8 @@ def test_an_employee_sees_clicks_visitors_orders_revenue_and_conversion_per_link
     html = page(client, "/stats/links")
 
     assert "Zalo group" in html
-    assert "Default link" in html
+    # named as on the links page ("Default link" there read "My storefront link" here)
+    assert "My storefront link" in html
     assert "Paused" in html
     assert f"/r/{zalo.code}" in html
     assert "Someone else" not in html
