@@ -314,30 +314,35 @@ def export_command(
     The columns are the same as on the exports page (see the README).
     """
     from flask import current_app
+    from flask_babel import force_locale
 
     from perks.errors import PerksError
     from perks.finance import exports
     from perks.finance.periods import custom_period, parse_day
     from perks.finance.reports import ReportFilter
 
+    locale = language or current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
-        period = custom_period(parse_day(start), parse_day(end))
+        with force_locale(locale):
+            period = custom_period(parse_day(start), parse_day(end))
     except PerksError as error:
         raise click.ClickException(error.message) from error
     export = exports.EXPORTS[export_name]
     chosen = ReportFilter(period=period, currency=(currency or "").upper() or None)
-    locale = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    try:  # before anything is read or audited
+        target = open(output, "wb")  # noqa: SIM115 - closed below, after the export
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from error
     total = exports.count_rows(export, chosen)
-    with click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
+    with target, click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
         if file_format == "csv":
-            with open(output, "wb") as target:
-                for chunk in exports.stream_csv(
-                    export, chosen, actor=None, locale=locale, progress=bar.update
-                ):
-                    target.write(chunk)
+            for chunk in exports.stream_csv(
+                export, chosen, actor=None, locale=locale, progress=bar.update
+            ):
+                target.write(chunk)
         else:
             exports.write_xlsx(
-                export, chosen, output, actor=None, locale=locale, progress=bar.update
+                export, chosen, target, actor=None, locale=locale, progress=bar.update
             )
     click.echo(f"{_count(total, 'row')} written to {output}.")
 

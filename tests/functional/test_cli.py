@@ -48,3 +48,25 @@ def test_create_admin_refuses_a_short_password(runner):
     assert result.exit_code != 0
     assert "12" in result.output  # the rule, in the default language
     assert people_count() == 0
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_export_to_a_missing_folder_says_so_and_audits_nothing(runner, tmp_path, file_format):
+    from perks.audit import AuditEvent
+
+    output = tmp_path / "missing" / f"out.{file_format}"
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(args=[*args, "--format", file_format, "--output", str(output)])
+
+    assert result.exit_code == 1
+    assert f"Cannot write {output}: No such file or directory." in result.output
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_export_speaks_the_chosen_language_in_its_errors(runner, tmp_path):
+    args = ["perks", "export", "ledger", "--from", "1/1/2026", "--to", "2026-01-31"]
+    result = runner.invoke(args=[*args, "--output", str(tmp_path / "x.csv"), "--language", "en"])
+
+    assert result.exit_code == 1
+    assert "Enter a day like 2026-11-30." in result.output
+    assert not (tmp_path / "x.csv").exists()
