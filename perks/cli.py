@@ -188,15 +188,17 @@ def tick_command() -> None:
 
 
 @perks_cli.command("verify-draw")
-@click.argument("draw_id", type=int)
+@click.argument("draw_id", type=click.IntRange(1, 2**63 - 1))
 def verify_draw_command(draw_id: int) -> None:
     """Recompute a made draw from its public data, by the draw's own method; exit 1 if any
     check fails (a changed seed, entry, entries hash, public value, order or winner)."""
     from perks.catalog import draws
-    from perks.errors import PerksError
+    from perks.errors import NotFound, PerksError
 
     try:
         result = draws.verify_draw(draw_id)
+    except NotFound as error:
+        raise click.ClickException(f"No draw {draw_id} exists.") from error
     except PerksError as error:
         raise click.ClickException(error.message) from error
     draw = draws.get_draw(draw_id)

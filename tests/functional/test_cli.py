@@ -70,3 +70,14 @@ def test_export_speaks_the_chosen_language_in_its_errors(runner, tmp_path):
     assert result.exit_code == 1
     assert "Enter a day like 2026-11-30." in result.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_verify_draw_names_an_unknown_or_absurd_draw_id(runner):
+    unknown = runner.invoke(args=["perks", "verify-draw", "999"])
+    assert unknown.exit_code == 1
+    assert "No draw 999 exists." in unknown.output
+
+    absurd = runner.invoke(args=["perks", "verify-draw", "9" * 30])
+    assert absurd.exit_code == 2
+    assert "is not in the range" in absurd.output
+    assert not isinstance(absurd.exception, OverflowError)
