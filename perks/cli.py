@@ -16,8 +16,12 @@ def demo_command(password: str | None) -> None:
 
     password = password or DEMO_PASSWORD
     logins, created = seed_demo(password=password)
-    click.echo("Demo data created." if created else "Demo data already present; nothing added.")
-    click.echo(f"Demo logins (password: {password}):")
+    if created:
+        click.echo("Demo data created.")
+        click.echo(f"Demo logins (password: {password}):")
+    else:  # their password is the one they were made with (or changed to), not this one
+        click.echo("Demo data already present; nothing added, no password changed.")
+        click.echo("Demo logins:")
     for role, email in logins:
         click.echo(f"  {role:<9} {email}")
 

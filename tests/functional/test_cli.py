@@ -81,3 +81,13 @@ def test_verify_draw_names_an_unknown_or_absurd_draw_id(runner):
     assert absurd.exit_code == 2
     assert "is not in the range" in absurd.output
     assert not isinstance(absurd.exception, OverflowError)
+
+
+def test_demo_on_a_seeded_database_does_not_claim_the_password_it_was_given(runner):
+    runner.invoke(args=["perks", "create-admin", "boss@example.com", "--password", "x" * 12])
+
+    result = runner.invoke(args=["perks", "demo", "--password", "not-their-password"])
+
+    assert result.exit_code == 0, result.output
+    assert "nothing added" in result.output
+    assert "not-their-password" not in result.output  # they keep the one they were made with
