@@ -75,6 +75,7 @@ def import_people_command(
     from perks.errors import PerksError, ValidationFailed
     from perks.people import imports
     from perks.people.imports import RowError
+    from perks.people.models import Role
 
     def echo_row_errors(errors: list[RowError]) -> None:
         for error in errors:
@@ -92,6 +93,13 @@ def import_people_command(
             if actor is None or not actor.active:
                 raise click.ClickException(
                     _("No active person has the e-mail %(email)s.", email=actor_email)
+                )
+            if not actor.has_role(Role.HR):  # as the upload page: HR (and administrators)
+                raise click.ClickException(
+                    _(
+                        "%(email)s may not import people: only HR and administrators can.",
+                        email=actor.email,
+                    )
                 )
 
         plan = imports.plan_import(text, actor=actor)

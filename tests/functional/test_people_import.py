@@ -271,6 +271,21 @@ def test_command_acting_as_hr_cannot_grant_the_admin_role(runner, tmp_path):
     assert boss.roles == {Role.EMPLOYEE, Role.ADMIN}
 
 
+def test_command_refuses_an_actor_who_may_not_import_people(runner, tmp_path):
+    employee = UserFactory(email="nv@congty.vn", roles={Role.EMPLOYEE})
+    path = Path(tmp_path) / "good.csv"
+    path.write_text(GOOD_CSV, encoding="utf-8")
+    args = ["perks", "import-people", str(path), "--actor", employee.email]
+
+    result = runner.invoke(args=[*args, "--language", "en"])
+    in_vietnamese = runner.invoke(args=[*args, "--language", "vi"])
+
+    assert result.exit_code == 1
+    assert "nv@congty.vn may not import people: only HR and administrators" in result.output
+    assert "chỉ bộ phận nhân sự và quản trị viên mới được" in in_vietnamese.output
+    assert people_count() == 1  # only the employee
+
+
 def test_an_import_cannot_leave_the_company_without_an_active_administrator(runner, tmp_path):
     UserFactory(email="quantri@congty.vn", roles={Role.ADMIN, Role.EMPLOYEE})
     path = Path(tmp_path) / "people.csv"
