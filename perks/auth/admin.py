@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from perks import audit
@@ -22,7 +23,7 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
     """
     email = normalise_email(email)
     if "@" not in email:
-        raise ValidationFailed("Enter an e-mail address.")
+        raise ValidationFailed(_("Enter a valid e-mail address."))
     with transaction():
         user = find_user_by_email(email)
         created = user is None

@@ -83,6 +83,14 @@ def test_verify_draw_names_an_unknown_or_absurd_draw_id(runner):
     assert not isinstance(absurd.exception, OverflowError)
 
 
+def test_create_admin_refuses_a_bad_email_in_the_default_language(runner):
+    result = runner.invoke(args=["perks", "create-admin", "not-an-email", "--password", "x" * 12])
+
+    assert result.exit_code == 1
+    assert "Hãy nhập địa chỉ email hợp lệ." in result.output  # Vietnamese, as the password rule
+    assert people_count() == 0
+
+
 def test_demo_on_a_seeded_database_does_not_claim_the_password_it_was_given(runner):
     runner.invoke(args=["perks", "create-admin", "boss@example.com", "--password", "x" * 12])
 
