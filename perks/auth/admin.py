@@ -19,11 +19,14 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
     and that password. Running it twice changes nothing the second time.
 
     Raises:
-        ValidationFailed: a bad e-mail or a password that breaks the rules.
+        ValidationFailed: a bad e-mail, an empty name or a password that breaks the rules.
     """
     email = normalise_email(email)
     if "@" not in email:
         raise ValidationFailed(_("Enter a valid e-mail address."))
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed(_("Enter a name."))
     with transaction():
         user = find_user_by_email(email)
         created = user is None

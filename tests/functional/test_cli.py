@@ -91,6 +91,15 @@ def test_create_admin_refuses_a_bad_email_in_the_default_language(runner):
     assert people_count() == 0
 
 
+def test_create_admin_refuses_an_empty_name(runner):
+    args = ["perks", "create-admin", "boss@example.com", "--password", "x" * 12, "--name"]
+    result = runner.invoke(args=[*args, "   "])
+
+    assert result.exit_code == 1
+    assert "Hãy nhập tên." in result.output
+    assert people_count() == 0
+
+
 def test_demo_on_a_seeded_database_does_not_claim_the_password_it_was_given(runner):
     runner.invoke(args=["perks", "create-admin", "boss@example.com", "--password", "x" * 12])
 
