@@ -73,6 +73,7 @@ def import_people_command(
 
     from perks.auth.services import find_user_by_email
     from perks.errors import PerksError, ValidationFailed
+    from perks.i18n import format_number
     from perks.people import imports
     from perks.people.imports import RowError
     from perks.people.models import Role
@@ -104,13 +105,16 @@ def import_people_command(
 
         plan = imports.plan_import(text, actor=actor)
         click.echo(
-            _(
-                "%(rows)d rows: %(created)d to add, %(updated)d to update, "
-                "%(unchanged)d unchanged.",
-                rows=plan.total_rows,
-                created=plan.to_create,
-                updated=plan.to_update,
-                unchanged=plan.unchanged,
+            ngettext(
+                "%(count)s row: %(created)s to add, %(updated)s to update, "
+                "%(unchanged)s unchanged.",
+                "%(count)s rows: %(created)s to add, %(updated)s to update, "
+                "%(unchanged)s unchanged.",
+                plan.total_rows,
+                count=format_number(plan.total_rows),
+                created=format_number(plan.to_create),
+                updated=format_number(plan.to_update),
+                unchanged=format_number(plan.unchanged),
             )
         )
         if plan.new_departments:

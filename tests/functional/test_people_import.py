@@ -249,6 +249,9 @@ def test_command_dry_run_writes_nothing(runner, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert "2 rows: 2 to add, 0 to update, 0 unchanged." in result.output
+    path.write_text(GOOD_CSV.splitlines()[0] + "\n" + GOOD_CSV.splitlines()[1] + "\n")
+    one = runner.invoke(args=["perks", "import-people", str(path), "--dry-run", "--language", "en"])
+    assert "1 row: 1 to add, 0 to update, 0 unchanged." in one.output  # not "1 rows"
     assert "Dry run: nothing was written." in result.output
     assert people_count() == 0
 
