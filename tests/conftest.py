@@ -188,6 +188,19 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
             limiter.reset()
 
 
+@pytest.fixture(autouse=True)
+def _limiter_as_it_was() -> Iterator[None]:
+    """The limiter is one object for every app, switched on or off by the last app made: a
+    test that makes a rate-limited app (``app_factory(RATELIMIT_ENABLED=True)``) would leave
+    it on for the tests after it on the same worker, whose sign-ins then met "Too many
+    attempts". Each test ends with it as it found it."""
+    from perks.extensions import limiter
+
+    enabled = limiter.enabled
+    yield
+    limiter.enabled = enabled
+
+
 @pytest.fixture
 def crowded_app(app: Flask, app_factory) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     """An app on the test database whose pool lets dozens of threads write at once (the

@@ -254,6 +254,9 @@ def test_job_queue_depth_is_the_length_of_the_celery_list_in_redis(app_factory):
     assert scraped[("perks_metrics_source_up", (("source", "broker"),))] == 1
 
 
+@pytest.mark.usefixtures(
+    "_schema"
+)  # the database is up: its tables exist, whichever test ran first
 def test_a_broker_that_is_down_is_reported_and_the_scrape_still_answers(app_factory):
     app = app_factory(CELERY_BROKER_URL=f"redis://127.0.0.1:{spare_port()}/0")
 
