@@ -90,7 +90,6 @@ def limited_app(app: Flask, app_factory: Any, redis_server: RedisServer) -> Iter
         redis_server.start()
     with limited.app_context():
         limiter.reset()
-    limiter.enabled = False  # one limiter is shared by every app: off again for the others
 
 
 def sign_in(client: FlaskClient, email: str, password: str = factories.PASSWORD) -> int:
@@ -182,7 +181,6 @@ def test_sign_in_works_when_redis_was_down_from_the_start(app, app_factory):
     finally:
         with down.app_context():
             limiter.reset()
-        limiter.enabled = False
 
 
 def test_batched_clicks_are_written_with_redis_down(app, app_factory):
@@ -202,7 +200,6 @@ def test_batched_clicks_are_written_with_redis_down(app, app_factory):
     finally:
         with down.app_context():
             limiter.reset()
-        limiter.enabled = False
 
 
 # --- the database down ----------------------------------------------------------------------

@@ -286,8 +286,6 @@ def limited_client(app, app_factory) -> Iterator:  # type: ignore[no-untyped-def
     yield limited
     with limited.app_context():
         limiter.reset()
-    # The limiter is one object shared by every app: switch it off again for the others.
-    limiter.enabled = False
 
 
 def test_lookups_are_rate_limited_per_person(limited_client):

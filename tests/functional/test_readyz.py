@@ -177,4 +177,3 @@ def test_health_checks_need_no_login_and_are_never_rate_limited(app, app_factory
     finally:
         with limited.app_context():
             limiter.reset()
-        limiter.enabled = False  # one limiter is shared by every app: off again for the others

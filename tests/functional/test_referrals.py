@@ -424,8 +424,6 @@ def limited_app(app, app_factory):  # type: ignore[no-untyped-def]
     yield limited
     with limited.app_context():
         limiter.reset()
-    # The limiter is one object shared by every app: switch it off again for the others.
-    limiter.enabled = False
 
 
 def test_the_redirect_is_rate_limited_per_ip(limited_app, product_link):
