@@ -40,7 +40,7 @@ from perks import audit
 from perks.commissions.models import EntryKind, LedgerEntry
 from perks.commissions.tax_models import TaxProfile, WithholdingRate
 from perks.db import transaction
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.i18n import LabelledEnum, day_start
 from perks.money import Money
@@ -249,10 +249,16 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
     """Create or change a person's tax profile; audited with what changed.
 
     Raises:
+        NotPermitted: ``actor`` would change their own profile (another finance person
+            must: it decides what is withheld from them and where their money goes).
         NotFound: no such person.
         ValidationFailed: a tax code or bank account number of the wrong shape, or a
             commitment year out of range.
     """
+    if user_id == actor.id:
+        raise NotPermitted(
+            _("You cannot change your own tax profile: another finance person must.")
+        )
     tax_code = normalised_tax_code(fields.tax_code)
     account = re.sub(r"[\s.-]", "", fields.bank_account_number or "")
     if account and not BANK_ACCOUNT.match(account):

@@ -24,7 +24,7 @@ from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.commissions.tax_models import TaxProfile
 from perks.db import paginate
-from perks.errors import PerksError, ValidationFailed
+from perks.errors import NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
 from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
@@ -106,14 +106,22 @@ def tax_profile(user_id: int) -> Page | Response:
         )
         try:
             tax.save_tax_profile(person.id, fields, actor=current_user)
-        except ValidationFailed as error:
+        except (ValidationFailed, NotPermitted) as error:
             form.form_errors.append(error.message)
+            status = error.status_code
         else:
             flash(_("The tax profile of %(name)s is saved.", name=person.name), "success")
             return redirect(url_for(".tax_profile", user_id=person.id))
-    status = 400 if request.method == "POST" else 200
+    else:
+        status = 400 if request.method == "POST" else 200
     return (
-        render_template("finance/tax_profile.html", person=person, profile=profile, form=form),
+        render_template(
+            "finance/tax_profile.html",
+            person=person,
+            profile=profile,
+            form=form,
+            own=person.id == current_user.id,
+        ),
         status,
     )
 

@@ -17,7 +17,7 @@ from perks.commissions import tax
 from perks.commissions.models import EntryKind, LedgerEntry
 from perks.commissions.tax import ProfileFields, Treatment
 from perks.commissions.verify import verify_ledger
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import Conflict, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import payouts
 from perks.finance.models import PayoutBatch, PayoutLine
@@ -384,6 +384,31 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     hr = app.test_client()
     login(hr, factories.UserFactory(roles={Role.HR}))
     assert hr.get(f"/finance/tax/people/{person.id}").status_code == 403
+
+
+def test_nobody_changes_their_own_tax_profile(app, client):
+    """A finance person who kept their own profile could stop their own withholding (a
+    commitment form, residence) or send their own transfer elsewhere: another one must."""
+    officer = finance_person()
+    login(client, officer)
+    page = client.get(f"/finance/tax/people/{officer.id}").get_data(as_text=True)
+    assert "another finance person keeps it" in page
+    assert 'data-testid="save-tax-profile"' not in page
+    response = client.post(
+        f"/finance/tax/people/{officer.id}",
+        data={"resident": "y", "commitment_year": "2026", "bank_account_number": "12345678"},
+    )
+    assert response.status_code == 403
+    assert "You cannot change your own tax profile" in response.get_data(as_text=True)
+    assert tax.profile_of(officer.id) is None
+    with pytest.raises(NotPermitted):
+        tax.save_tax_profile(officer.id, ProfileFields(commitment_year=2026), actor=officer)
+    assert tax.profile_of(officer.id) is None
+
+    saved = tax.save_tax_profile(
+        officer.id, ProfileFields(commitment_year=2026), actor=finance_person()
+    )
+    assert saved.commitment_year == 2026
 
 
 def test_finance_adds_a_rate_on_the_page(app, client):
