@@ -21,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
@@ -346,6 +346,12 @@ class CommissionFilterForm(Form):
         super().__init__(*args, **kwargs)
         self.department.choices = _options((0, _l("Any department")), departments)
         self.product.choices = _options((0, _l("Any product")), products)
+
+    def validate_end(self, field: DayField) -> None:
+        """A period ending before it starts is a typo, not a search for nothing (the report
+        and the exports refuse it too)."""
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The last day cannot be before the first day."))
 
     def chosen_person(self) -> int | None:
         """The id of the person the search field names (None: anyone), shown back as

@@ -216,6 +216,18 @@ def test_finance_filters_commissions_by_state_person_department_product_and_peri
     assert client.get("/finance/commissions?start=yesterday").status_code == 400
 
 
+def test_a_period_ending_before_it_starts_is_refused_saying_so(client, rule):
+    """It showed an empty list and zero totals, as if nothing had been paid (the report and
+    the exports refuse the same period)."""
+    pay(referred_order())
+    officer = factories.UserFactory(roles={Role.FINANCE}, locale="vi")
+    login(client, officer)
+    answer = client.get("/finance/commissions?start=2026-12-31&end=2026-01-01")
+    assert answer.status_code == 400
+    assert "Ngày kết thúc không được sớm hơn ngày bắt đầu." in text_of(answer)
+    assert client.get("/finance/commissions?start=2026-01-01&end=2026-01-01").status_code == 200
+
+
 def test_finance_finds_the_person_by_name_e_mail_or_employee_number(client, rule):
     ana = factories.UserFactory(name="Ana Sales", employee_number="NV-77")
     bao = factories.UserFactory(name="Bao Other")
