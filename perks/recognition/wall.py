@@ -122,11 +122,12 @@ def _by_id(model: type[M], ids: list[int]) -> dict[int, M]:
 
 
 def entries(page: int, *, department_id: int | None = None) -> WallPage:
-    """Page ``page`` (from 1; a page past the last is empty) of the wall's kudos and awards,
-    newest first. Raises nothing."""
-    page = max(page, 1)
+    """Page ``page`` (1 below the first; a page past the last shows the last, as every list
+    does: ``perks.db.paginate``) of the wall's kudos and awards, newest first. Raises
+    nothing."""
     feed = _feed(department_id)
     total = db.session.scalar(select(func.count()).select_from(feed)) or 0
+    page = min(max(page, 1), max(ceil(total / PER_PAGE), 1))
     rows = db.session.execute(
         select(feed.c.kind, feed.c.id, feed.c.at)
         .order_by(feed.c.at.desc(), feed.c.kind, feed.c.id.desc())
