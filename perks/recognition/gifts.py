@@ -51,7 +51,7 @@ from perks.db import paginate, transaction, utcnow
 from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
-from perks.money import Money
+from perks.money import Money, format_money
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
 from perks.recognition import lunar, points, services
@@ -516,12 +516,38 @@ def _check(data: ProgrammeData) -> ProgrammeData:
         raise ValidationFailed(
             str(_l("The budget is an amount in %(currency)s.", currency=currency)), field="budget"
         )
+    # A budget that cannot pay for one gift stops every gift (the preview shows everyone
+    # over it): it is a typing mistake, not a way to pause a programme.
+    if data.budget is not None and data.budget.amount < unit_cost.amount:
+        raise ValidationFailed(
+            str(
+                _l(
+                    "The budget per occasion year must cover at least one gift (%(cost)s); "
+                    "leave it empty for no limit.",
+                    cost=format_money(unit_cost),
+                )
+            ),
+            field="budget",
+        )
     for department_id, amount in data.department_budgets.items():
-        if db.session.get(Department, department_id) is None:
+        department = db.session.get(Department, department_id)
+        if department is None:
             raise ValidationFailed(str(_l("No such department.")), field="department_budgets")
         if amount.currency != currency or amount.amount < 0:
             raise ValidationFailed(
                 str(_l("The budget is an amount in %(currency)s.", currency=currency)),
+                field="department_budgets",
+            )
+        if amount.amount < unit_cost.amount:
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "The budget of %(department)s must cover at least one gift "
+                        "(%(cost)s); leave it empty for the programme's budget alone.",
+                        department=department.name,
+                        cost=format_money(unit_cost),
+                    )
+                ),
                 field="department_budgets",
             )
     if any(t not in {e.value for e in EmploymentType} for t in data.employment_types):
@@ -647,7 +673,8 @@ def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
 
     Raises:
         ValidationFailed: a name or greeting missing, no such occasion, not a published
-            gift perk, days ahead out of range, a negative amount or one in another currency.
+            gift perk, days ahead out of range, a negative amount or one in another currency,
+            a budget (the programme's or a department's) smaller than one gift.
     """
     data = _check(data)
     with transaction():

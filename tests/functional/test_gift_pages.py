@@ -185,6 +185,52 @@ def test_bad_input_is_a_400_with_the_reason(client, login_as):
     assert client.get("/manage/gifts/999/edit").status_code == 404
 
 
+def test_a_budget_smaller_than_one_gift_is_refused_in_both_languages(client, login_as):
+    """A budget below the cost of one gift was saved, and the preview then showed everyone
+    over budget: no gift could ever be granted."""
+    hr = login_as(Role.HR, locale="en")
+    sales = DepartmentFactory(name="Sales")
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
+    birthday = _occasion("birthday")
+
+    response = client.post("/manage/gifts/new", data=_form(birthday.id, perk.id, budget="150.000"))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The budget per occasion year must cover at least one gift (₫200,000)" in page
+    assert 'id="budget"' in page
+    assert "is-invalid" in page
+
+    hr.locale = "vi"
+    db.session.commit()
+    response = client.post("/manage/gifts/new", data=_form(birthday.id, perk.id, budget="0"))
+    assert response.status_code == 400
+    assert "Ngân sách mỗi năm của dịp phải đủ cho ít nhất một phần quà (200.000" in (
+        response.get_data(as_text=True)
+    )
+    department = _form(birthday.id, perk.id, **{f"department_budget_{sales.id}": "100.000"})
+    response = client.post("/manage/gifts/new", data=department)
+    assert response.status_code == 400
+    assert "Ngân sách của Sales phải đủ cho ít nhất một phần quà" in response.get_data(as_text=True)
+    assert db.session.scalars(select(GiftProgramme)).all() == []
+
+    # one gift exactly is a budget; empty stays "no limit"
+    exact = client.post("/manage/gifts/new", data=_form(birthday.id, perk.id, budget="200.000"))
+    assert exact.status_code == 303
+    programme = db.session.scalars(select(GiftProgramme)).one()
+    edit = client.post(
+        f"/manage/gifts/{programme.id}/edit", data=_form(birthday.id, perk.id, budget="")
+    )
+    assert edit.status_code == 303
+    db.session.refresh(programme)
+    assert programme.budget_amount is None
+    smaller = client.post(
+        f"/manage/gifts/{programme.id}/edit", data=_form(birthday.id, perk.id, budget="1")
+    )
+    assert smaller.status_code == 400
+    db.session.refresh(programme)
+    assert programme.budget_amount is None
+
+
 def test_the_greeting_card_shows_on_the_day_with_a_link_to_the_gift(client, login_as):
     today = company_today()
     person = login_as(Role.EMPLOYEE, locale="vi", birth_month=today.month, birth_day=today.day)

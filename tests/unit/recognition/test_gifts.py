@@ -250,6 +250,8 @@ def test_a_gift_without_codes_left_is_not_granted_and_waits(hr):
         ({"message_vi": ""}, "message_vi"),
         ({"days_ahead": 61}, "days_ahead"),
         ({"budget": Money(5, "USD")}, "budget"),
+        ({"budget": Money(199_999, "VND")}, "budget"),
+        ({"budget": Money(0, "VND")}, "budget"),
         ({"unit_cost": Money(-1, "VND")}, "unit_cost"),
         ({"occasion_id": 999}, "occasion_id"),
         ({"employment_types": ("pirate",)}, "employment_types"),
@@ -260,6 +262,41 @@ def test_bad_programmes_are_refused_naming_the_field(hr, change, field):
     with pytest.raises(ValidationFailed) as refused:
         gifts.create_programme(programme_data(**(ids | change)), actor=hr)
     assert refused.value.details["field"] == field
+
+
+def test_a_budget_must_pay_for_one_gift_of_points_or_of_a_department(hr):
+    """A budget smaller than one gift stops every gift: refused, for a gift of points at the
+    point value too, and for a department's budget; one gift exactly is enough."""
+    sales = DepartmentFactory(name="Sales")
+    tet = occasion("tet").id
+    with pytest.raises(ValidationFailed) as refused:
+        gifts.create_programme(
+            programme_data(tet, None, points=300, budget=Money(299_999, "VND")), actor=hr
+        )  # 300 points at 1,000 VND a point
+    assert refused.value.details["field"] == "budget"
+    with pytest.raises(ValidationFailed) as refused:
+        gifts.create_programme(
+            programme_data(
+                tet, gift_perk().id, department_budgets={sales.id: Money(100_000, "VND")}
+            ),
+            actor=hr,
+        )
+    assert "Sales" in refused.value.message
+    programme = gifts.create_programme(
+        programme_data(
+            tet,
+            gift_perk().id,
+            budget=Money(200_000, "VND"),
+            department_budgets={sales.id: Money(200_000, "VND")},
+        ),
+        actor=hr,
+    )
+    assert programme.budget_amount == 200_000
+    free = gifts.create_programme(
+        programme_data(tet, gift_perk().id, unit_cost=Money(0, "VND"), budget=Money(0, "VND")),
+        actor=hr,
+    )
+    assert free.budget_amount == 0
 
 
 def test_only_a_published_gift_perk_can_be_a_programme_gift(hr):
