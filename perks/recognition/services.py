@@ -29,6 +29,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.folding import name_key
 from perks.i18n import LATEST_DAY
 from perks.people.models import User
 from perks.recognition import lunar
@@ -334,6 +335,33 @@ def _check(data: OccasionData) -> OccasionData:
     return OccasionData(name_vi, name_en, data.kind, data.month, data.day)
 
 
+def _same_name_key(name: str) -> str:
+    """What two occasion names that read the same share: any case, any spacing."""
+    return name_key(" ".join(name.split()))
+
+
+def _refuse_a_second(
+    name_vi: str, name_en: str, *, occasion_id: int | None = None, field_prefix: str = "name"
+) -> None:
+    """Raise ValidationFailed when another active occasion already has either name (in
+    either language, whatever the case or spacing): the calendar, the programme form's
+    choices and the gift e-mails would show two of them that nobody can tell apart. An
+    inactive one does not count (the calendar's message says to deactivate one of its
+    occasions and add one of the company's own instead); ``set_active`` checks it when it
+    comes back. Occasions are few: compared in Python, which folds Vietnamese letters as
+    SQLite cannot."""
+    others = db.session.scalars(
+        select(Occasion).where(Occasion.active.is_(True), Occasion.id != (occasion_id or 0))
+    )
+    taken = {_same_name_key(name) for other in others for name in (other.name_vi, other.name_en)}
+    for name, language in ((name_vi, "vi"), (name_en, "en")):
+        if _same_name_key(name) in taken:
+            raise ValidationFailed(
+                str(_l("Another occasion is already called “%(name)s”.", name=name.strip())),
+                field=f"{field_prefix}_{language}",
+            )
+
+
 def _described(occasion: Occasion) -> dict[str, object]:
     return {
         "name_vi": occasion.name_vi,
@@ -348,10 +376,12 @@ def create_occasion(data: OccasionData, *, actor: User) -> Occasion:
     """Add an occasion of the company's own (``recognition.occasion_created``).
 
     Raises:
-        ValidationFailed: a name missing, a kind other than solar or lunar, or no such day.
+        ValidationFailed: a name missing or another active occasion's (any case or spacing,
+            either language), a kind other than solar or lunar, or no such day.
     """
     data = _check(data)
     with transaction():
+        _refuse_a_second(data.name_vi, data.name_en)
         occasion = Occasion(
             kind=data.kind,
             name_vi=data.name_vi,
@@ -382,6 +412,8 @@ def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occ
         occasion = get_occasion(occasion_id)
         if occasion.builtin:
             raise Conflict(str(BUILTIN_FIXED))
+        if occasion.active:
+            _refuse_a_second(data.name_vi, data.name_en, occasion_id=occasion.id)
         before = _described(occasion)
         occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
         occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
@@ -400,10 +432,24 @@ def set_active(occasion_id: int, active: bool, *, actor: User) -> Occasion:
 
     Raises:
         NotFound: no such occasion.
-        Conflict: it already is.
+        Conflict: it already is, or another active occasion has its name (activating).
     """
     with transaction():
         occasion = get_occasion(occasion_id)
+        if active and not occasion.active:
+            try:
+                _refuse_a_second(occasion.name_vi, occasion.name_en, occasion_id=occasion.id)
+            except ValidationFailed as error:
+                raise Conflict(
+                    str(
+                        _l(
+                            "“%(name)s” cannot go back on the calendar: another active "
+                            "occasion has the same name. Rename or deactivate one of them "
+                            "first.",
+                            name=occasion.localized("name"),
+                        )
+                    )
+                ) from error
         switch(
             occasion,
             active,

@@ -115,6 +115,41 @@ def test_bad_input_is_a_400_that_says_why(client, login_as):
     assert _actions() == []
 
 
+def test_a_duplicate_occasion_name_is_a_400_on_its_field_in_both_languages(client, login_as):
+    hr = login_as(Role.HR, locale="en")
+    form = {"name_vi": "Tất niên", "name_en": "Year-end party", "kind": "lunar"}
+    assert (
+        client.post("/manage/occasions/new", data=form | {"day": "23", "month": "12"}).status_code
+        == 303
+    )
+    again = client.post(
+        "/manage/occasions/new",
+        data=form | {"name_vi": " tất  NIÊN", "name_en": "Party", "day": "1", "month": "12"},
+    )
+    assert again.status_code == 400
+    page = again.get_data(as_text=True)
+    assert "Another occasion is already called “tất  NIÊN”." in page
+    assert "is-invalid" in page
+    other = services.create_occasion(
+        services.OccasionData("Dã ngoại", "Picnic", OccasionKind.SOLAR, 7, 1), actor=hr
+    )
+    hr.locale = "vi"
+    db.session.commit()
+    edit = client.post(
+        f"/manage/occasions/{other.id}/edit",
+        data={
+            "name_vi": "Dã ngoại",
+            "name_en": "year-end PARTY",
+            "kind": "solar",
+            "day": "1",
+            "month": "7",
+        },
+    )
+    assert edit.status_code == 400
+    assert "Đã có một dịp khác tên “year-end PARTY”." in edit.get_data(as_text=True)
+    assert db.session.get(Occasion, other.id).name_en == "Picnic"
+
+
 def test_the_calendars_occasions_are_not_edited(client, login_as):
     hr = login_as(Role.HR)
     services.add_vietnamese_calendar(actor=hr)

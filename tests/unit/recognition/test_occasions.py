@@ -128,6 +128,53 @@ def test_bad_occasions_are_refused_on_their_field(hr, data, field):
     assert db.session.scalar(select(Occasion.id)) is None
 
 
+def test_a_second_occasion_with_the_same_name_is_refused_on_create_and_edit(hr):
+    """Two occasions could share a name: the calendar and the programme form then listed two
+    "Ngày hội" nobody could tell apart."""
+    services.add_vietnamese_calendar(actor=hr)
+    services.create_occasion(
+        OccasionData("Ngày hội", "Family day", OccasionKind.SOLAR, 6, 28), actor=hr
+    )
+    for data, field in [
+        (OccasionData("  ngày   HỘI ", "Picnic", OccasionKind.SOLAR, 7, 1), "name_vi"),
+        (OccasionData("Dã ngoại", "FAMILY  day", OccasionKind.LUNAR, 5, 5), "name_en"),
+        (OccasionData("Tết nguyên đán", "Spring party", OccasionKind.SOLAR, 2, 1), "name_vi"),
+    ]:
+        with pytest.raises(ValidationFailed) as refused:
+            services.create_occasion(data, actor=hr)
+        assert refused.value.details["field"] == field
+        assert "Another occasion is already called" in refused.value.message
+    picnic = services.create_occasion(
+        OccasionData("Dã ngoại", "Picnic", OccasionKind.SOLAR, 7, 1), actor=hr
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        services.update_occasion(
+            picnic.id, OccasionData("NGÀY HỘI", "Picnic", OccasionKind.SOLAR, 7, 1), actor=hr
+        )
+    assert refused.value.details["field"] == "name_vi"
+    # its own name is not another's: a change of day keeps it
+    services.update_occasion(
+        picnic.id, OccasionData("Dã ngoại", "Picnic ", OccasionKind.SOLAR, 7, 2), actor=hr
+    )
+    assert db.session.get(Occasion, picnic.id).day == 2
+
+
+def test_an_inactive_occasion_frees_its_name_until_it_comes_back(hr):
+    """The calendar's occasions keep their dates: HR deactivates one and adds their own of
+    the same name; the old one cannot then come back beside it."""
+    services.add_vietnamese_calendar(actor=hr)
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    services.set_active(tet.id, False, actor=hr)
+    own = services.create_occasion(
+        OccasionData(tet.name_vi, tet.name_en, OccasionKind.SOLAR, 2, 1), actor=hr
+    )
+    with pytest.raises(Conflict) as refused:
+        services.set_active(tet.id, True, actor=hr)
+    assert "another active occasion has the same name" in refused.value.message
+    services.set_active(own.id, False, actor=hr)
+    assert services.set_active(tet.id, True, actor=hr).active
+
+
 def test_hr_edits_their_own_occasions_not_the_calendars(hr):
     services.add_vietnamese_calendar(actor=hr)
     own = services.create_occasion(
