@@ -85,7 +85,7 @@ from perks.people.import_plan import (
     VIETNAMESE_HEADERS as VIETNAMESE_HEADERS,  # the upload page lists them
 )
 from perks.people.import_writer import ImportResult, write_plan
-from perks.people.models import PeopleImport, User
+from perks.people.models import PeopleImport, Role, User
 
 #: changed people listed by the dry run's report; the counts cover them all
 PREVIEW_ROWS = 200
@@ -412,14 +412,25 @@ def _rows_of(run: JobRun, upload: PeopleImport) -> int:
 
 
 def _job_actor(run: JobRun) -> User:
-    """Who started the job, with their rights as they are now.
+    """Who started the job, with their rights as they are now (the upload page's: HR, or an
+    administrator), checked when the job runs, which may be long after they asked.
 
     Raises:
-        NotPermitted: they are deactivated (or gone) since: the job does nothing.
+        NotPermitted: they are deactivated (or gone) since, or no longer hold the HR or
+            administrator role: the job does nothing, and says why on its page.
     """
     actor = run.actor
     if actor is None or not actor.active:
-        raise NotPermitted()
+        raise NotPermitted(
+            _("Whoever started this is no longer active, so nothing was checked or imported.")
+        )
+    if not actor.has_role(Role.HR):
+        raise NotPermitted(
+            _(
+                "Whoever started this no longer holds the HR or administrator role, so nothing "
+                "was checked or imported. Someone in HR can upload the file again."
+            )
+        )
     return actor
 
 

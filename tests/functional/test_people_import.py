@@ -496,6 +496,59 @@ def test_confirming_while_the_import_waits_gives_the_same_job(client, login_as):
     assert 'data-testid="confirm-import"' not in review
 
 
+def test_a_job_started_by_someone_who_lost_the_hr_role_since_does_nothing_and_says_why(
+    client, login_as
+):
+    """The import job checked only that its starter was still active: HR taken away between
+    the confirmation and the job's run, the import still wrote everyone as them."""
+    hr = login_as(Role.HR, locale="en")
+    review_url(upload(client, GOOD_CSV))
+    stored = db.session.scalar(select(PeopleImport))
+    before = people_count()
+    waiting = {}
+    for kind, locale in ((imports.CHECK_KIND, "vi"), (imports.IMPORT_KIND, "en")):
+        waiting[kind] = BackgroundJob(
+            kind=kind,
+            subject=f"people_import:{stored.id}",
+            payload={"import_id": stored.id, "filename": stored.filename},
+            created_by_id=hr.id,
+            locale=locale,
+            heartbeat_at=utcnow(),
+        )
+        db.session.add(waiting[kind])
+    hr.set_roles({Role.EMPLOYEE})
+    db.session.commit()
+
+    for job in waiting.values():
+        assert background.execute(job.id) is JobState.FAILED
+        db.session.refresh(job)
+        assert job.result in (None, {})
+    # in the language of whoever started it, as every job's message
+    assert "không còn vai trò nhân sự hay quản trị viên" in waiting[imports.CHECK_KIND].error
+    assert "no longer holds the HR or administrator role" in waiting[imports.IMPORT_KIND].error
+
+    assert people_count() == before
+    db.session.expire_all()
+    assert db.session.get(PeopleImport, stored.id).status == "pending"
+    page = client.get(f"/jobs/{waiting[imports.IMPORT_KIND].token}").get_data(as_text=True)
+    assert "Whoever started this no longer holds the HR or administrator role" in page
+
+    # an administrator holds every role: their job runs
+    hr.set_roles({Role.ADMIN})
+    db.session.commit()
+    again = BackgroundJob(
+        kind=imports.IMPORT_KIND,
+        subject=f"people_import:{stored.id}:again",
+        payload={"import_id": stored.id, "filename": stored.filename},
+        created_by_id=hr.id,
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(again)
+    db.session.commit()
+    assert background.execute(again.id) is JobState.SUCCEEDED
+    assert people_count() == before + 2
+
+
 def test_the_upload_page_lists_my_recent_imports(client, login_as):
     login_as(Role.HR)
     review_url(upload(client, GOOD_CSV, filename="thang-11.csv"))
