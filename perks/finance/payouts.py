@@ -60,7 +60,7 @@ from perks.finance.models import (
 )
 from perks.finance.queries import batch_totals
 from perks.i18n import company_date, company_today, day_start, format_day
-from perks.people.models import User
+from perks.people.models import Role, User
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
 DRAFT_LOCK_KEY = 0x7065726B7370
@@ -469,6 +469,13 @@ def _run_mark_paid(run: JobRun) -> None:
     actor = run.actor
     if actor is None or not actor.active:
         raise NotPermitted()  # deactivated since they asked: nothing is paid
+    if not actor.has_role(Role.FINANCE):  # as the page that asked: finance (or an administrator)
+        raise NotPermitted(
+            _(
+                "Whoever asked for this no longer holds the finance or administrator role, so "
+                "nothing was paid. Someone in finance can mark the batch paid again."
+            )
+        )
     with transaction():
         batch = _pay(
             int(run.payload["batch_id"]),

@@ -22,7 +22,7 @@ from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutIte
 from perks.i18n import company_today, format_day
 from perks.mail import MessageStatus, OutboxMessage
 from perks.money import Money
-from perks.people.models import User
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import spare_port
 from tests.racing import all_at_once
@@ -415,6 +415,36 @@ def test_a_batch_marked_paid_in_the_background_is_paid_once_with_its_emails():
     assert (_payouts_of(an.id), _payouts_of(binh.id)) == (1, 1)
     assert _told(batch.reference) == {"an@example.com": 1, "b@e.vn": 1}
     assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_a_batch_is_not_paid_by_a_job_whose_starter_lost_the_finance_role_since():
+    """The job checked only that its starter was still active: finance taken away between
+    the request and the run, the batch was still paid in their name."""
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    batch = _approved_batch(drafter, approver)
+    waiting = BackgroundJob(
+        kind=payouts.PAID_JOB_KIND,
+        subject=f"payout_batch:{batch.id}",
+        payload={"batch_id": batch.id, "reference": batch.reference, "payment_reference": "X"},
+        created_by_id=drafter.id,
+        locale="en",
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(waiting)
+    drafter.set_roles({Role.EMPLOYEE})
+    db.session.commit()
+
+    assert background.execute(waiting.id) is JobState.FAILED
+
+    db.session.expire_all()
+    assert "no longer holds the finance or administrator role" in (
+        db.session.get(BackgroundJob, waiting.id).error
+    )
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+    assert payouts.start_marking_paid(batch.id, "PR-2", actor=approver).state is (
+        JobState.SUCCEEDED
+    )
 
 
 def test_asking_again_while_the_batch_is_being_paid_gives_the_same_job():
