@@ -117,9 +117,10 @@ def register_receivers() -> None:
     """Connect every signal to its receivers, here and nowhere else.
 
     A signal is how a lower capability tells a higher one (ARCHITECTURE.md: nothing imports
-    upward): the sender knows nobody, this table knows everybody. The same goes for the one
-    policy a lower capability asks a higher one for (the shop's attribution), and for the
-    redeemer's counters, which recognise each other's codes (``perks.counters``). Receivers
+    upward): the sender knows nobody, this table knows everybody. The same goes for the
+    policies a lower capability asks a higher one for (the shop's attribution; whether a tax
+    profile may change, which finance's payout batches decide), and for the redeemer's
+    counters, which recognise each other's codes (``perks.counters``). Receivers
     run in the sender's transaction and only flush, except ``link_changed``, sent after its
     commit.
     Connecting twice (a second app in the same process) changes nothing.
@@ -128,7 +129,9 @@ def register_receivers() -> None:
     from perks.catalog.events import claim_used
     from perks.catalog.views import COUNTER as CLAIM_COUNTER
     from perks.commissions import receivers as commissions
+    from perks.commissions import tax
     from perks.feedback import ratings
+    from perks.finance import payouts
     from perks.payments import webhooks
     from perks.people.events import people_activated
     from perks.referrals import clicks
@@ -151,6 +154,7 @@ def register_receivers() -> None:
     people_activated.connect(referrals.on_people_activated)
     link_changed.connect(clicks.forget_link)
     attribution.use_policy(REFERRAL_POLICY)  # who an order earns for: the referral links
+    tax.guard_profile_changes(payouts.refuse_profile_change)  # not while a batch pays them
     webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
     counters.register(CLAIM_COUNTER)  # the redeemer's counters know each other's codes
     counters.register(ORDER_COUNTER)

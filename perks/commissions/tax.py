@@ -245,6 +245,26 @@ class ProfileFields:
     account_holder: str = ""
 
 
+#: What may refuse a change to a person's tax profile because a payment to them is under way,
+#: called in the saving transaction with the person, only when something would change: every
+#: field of a profile decides what is withheld or where the money goes (the payroll and bank
+#: files). Finance's payout batches set it (``register_receivers``): the commissions cannot
+#: import them. It raises a domain error to refuse, and may lock rows to do so.
+ProfileGuard = Callable[[User], None]
+
+
+def _no_guard(person: User) -> None:
+    return None
+
+
+_profile_guard: list[ProfileGuard] = [_no_guard]
+
+
+def guard_profile_changes(guard: ProfileGuard) -> None:
+    """Ask ``guard`` before every change to a tax profile from now on (``register_receivers``)."""
+    _profile_guard[0] = guard
+
+
 def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> TaxProfile:
     """Create or change a person's tax profile; audited with what changed.
 
@@ -254,6 +274,9 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
         NotFound: no such person.
         ValidationFailed: a tax code or bank account number of the wrong shape, or a
             commitment year out of range.
+        Conflict: something would change while an approved payout batch not yet paid pays
+            the person (the guard of :func:`guard_profile_changes`): what the approver saw
+            would no longer be what is paid.
     """
     if user_id == actor.id:
         raise NotPermitted(
@@ -281,14 +304,16 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
             raise NotFound(_("There is no such person."))
         profile = profile_of(person.id)
         created = profile is None
-        if profile is None:
-            profile = TaxProfile(user_id=person.id)
-            db.session.add(profile)
         changed = {
             name: value
             for name, value in values.items()
-            if created or getattr(profile, name) != value
+            if profile is None or getattr(profile, name) != value
         }
+        if changed:
+            _profile_guard[0](person)
+        if profile is None:
+            profile = TaxProfile(user_id=person.id)
+            db.session.add(profile)
         for name, value in values.items():
             setattr(profile, name, value)
         profile.updated_by_id = actor.id

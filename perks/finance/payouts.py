@@ -336,6 +336,49 @@ def cancel_batch(batch_id: int, reason: str, *, actor: User) -> PayoutBatch:
         return batch
 
 
+# --- the payees' tax profiles --------------------------------------------------------------------
+
+
+def refuse_profile_change(person: User) -> None:
+    """Refuse a change to ``person``'s tax profile while an approved batch not yet paid pays
+    them (``perks.commissions.tax.guard_profile_changes``): the bank file reads their account
+    when it is downloaded and the tax is worked out when the batch is paid, so the change
+    would alter what the approver approved without a second person seeing it. Before the
+    approval, the approver sees the change; after the payment, it is for the next batch.
+
+    It locks the open batches that pay ``person`` as approving, paying and cancelling do, so
+    an approval at the same moment either waits for the change (and approves what it
+    becomes) or comes first (and the change, having waited, is refused).
+
+    Raises:
+        Conflict: such a batch, named.
+    """
+    rows = db.session.execute(
+        select(PayoutBatch.id, PayoutBatch.reference, PayoutBatch.status)
+        .where(
+            PayoutBatch.status.in_((BatchStatus.DRAFT, BatchStatus.APPROVED)),
+            PayoutBatch.id.in_(
+                select(PayoutLine.batch_id).where(
+                    PayoutLine.user_id == person.id, PayoutLine.status == LineStatus.INCLUDED
+                )
+            ),
+        )
+        .order_by(PayoutBatch.id)
+        .with_for_update(of=PayoutBatch)
+    ).all()
+    approved = [row.reference for row in rows if row.status is BatchStatus.APPROVED]
+    if approved:
+        raise Conflict(
+            _(
+                "Payout batch %(reference)s is approved and pays %(name)s: their tax profile "
+                "cannot change until the batch is marked paid. To pay them with the change, "
+                "cancel the batch and draft a new one for another finance person to approve.",
+                reference=approved[0],
+                name=person.name,
+            )
+        )
+
+
 # --- paid ----------------------------------------------------------------------------------------
 
 

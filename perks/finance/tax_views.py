@@ -24,7 +24,7 @@ from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.commissions.tax_models import TaxProfile
 from perks.db import paginate
-from perks.errors import NotPermitted, PerksError, ValidationFailed
+from perks.errors import Conflict, NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
 from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
@@ -106,7 +106,7 @@ def tax_profile(user_id: int) -> Page | Response:
         )
         try:
             tax.save_tax_profile(person.id, fields, actor=current_user)
-        except (ValidationFailed, NotPermitted) as error:
+        except (ValidationFailed, NotPermitted, Conflict) as error:
             form.form_errors.append(error.message)
             status = error.status_code
         else:

@@ -411,6 +411,74 @@ def test_nobody_changes_their_own_tax_profile(app, client):
     assert saved.commitment_year == 2026
 
 
+BANK = {"bank_account_number": "11112222", "bank_name": "ACB", "account_holder": "NGUYEN AN"}
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_payees_tax_profile_waits_while_their_approved_batch_is_not_paid(finance, client):
+    """Once a batch was approved, anyone in finance (its drafter too) could send a payee's
+    transfer to another account or stop their withholding before the bank file was
+    downloaded and the batch paid: what the approver approved changed unseen."""
+    drafter, approver = finance
+    person = contractor(**BANK)
+    earn(person, 3_000_000)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    # Before the approval, the approver sees what the profile becomes.
+    tax.save_tax_profile(person.id, ProfileFields(**BANK, tax_code="0123456787"), actor=approver)
+    payouts.approve_batch(batch.id, actor=approver)
+
+    for actor in (drafter, approver, finance_person()):
+        with pytest.raises(Conflict) as refused:
+            tax.save_tax_profile(
+                person.id,
+                ProfileFields(**{**BANK, "bank_account_number": "99998888"}),
+                actor=actor,
+            )
+        assert batch.reference in refused.value.message
+    with pytest.raises(Conflict):
+        tax.save_tax_profile(
+            person.id,
+            ProfileFields(**BANK, tax_code="0123456787", commitment_year=2026),
+            actor=drafter,
+        )
+    # Saving it as it is changes nothing: nothing to refuse.
+    tax.save_tax_profile(person.id, ProfileFields(**BANK, tax_code="0123456787"), actor=drafter)
+
+    login(client, finance_person())
+    response = client.post(
+        f"/finance/tax/people/{person.id}",
+        data={**BANK, "bank_account_number": "99998888", "resident": "y"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert f"Payout batch {batch.reference} is approved" in page
+    assert 'value="99998888"' in page  # what was typed stays on the form
+    db.session.expire_all()
+    assert tax.profile_of(person.id).bank_account_number == "11112222"
+
+    payouts.mark_batch_paid(batch.id, "UNC-1", actor=drafter)
+    assert line_of(person).withheld_amount == 300_000  # 10 %: the profile approved
+    saved = tax.save_tax_profile(
+        person.id, ProfileFields(**{**BANK, "bank_account_number": "99998888"}), actor=drafter
+    )
+    assert saved.bank_account_number == "99998888"
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_cancelled_batch_lets_the_tax_profile_change(finance):
+    drafter, approver = finance
+    person = contractor(**BANK)
+    earn(person, 3_000_000)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.cancel_batch(batch.id, "Số tài khoản mới", actor=drafter)
+
+    saved = tax.save_tax_profile(
+        person.id, ProfileFields(**{**BANK, "bank_account_number": "99998888"}), actor=drafter
+    )
+    assert saved.bank_account_number == "99998888"
+
+
 def test_finance_adds_a_rate_on_the_page(app, client):
     db.session.execute(delete(tax.WithholdingRate))
     db.session.commit()
