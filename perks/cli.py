@@ -333,20 +333,35 @@ def export_command(
     """
     from flask import current_app
     from flask_babel import force_locale
+    from flask_babel import gettext as _
 
     from perks.errors import PerksError
-    from perks.finance import exports
+    from perks.finance import exports, reports
     from perks.finance.periods import custom_period, parse_day
     from perks.finance.reports import ReportFilter
 
     locale = language or current_app.config["BABEL_DEFAULT_LOCALE"]
-    try:
-        with force_locale(locale):
+    code = (currency or "").strip().upper() or None
+    with force_locale(locale):
+        try:
             period = custom_period(parse_day(start), parse_day(end))
-    except PerksError as error:
-        raise click.ClickException(error.message) from error
+        except PerksError as error:
+            raise click.ClickException(error.message) from error
+        # the currencies the exports page offers (any other is refused there too): those of
+        # commissions and adjustments, and the default one; one of them without rows in the
+        # period gives a file with only its header, as the page does
+        offered = reports.filter_choices(current_app.config["DEFAULT_CURRENCY"]).currencies
+        if code is not None and code not in offered:
+            raise click.ClickException(
+                _(
+                    "No commission or adjustment is in %(currency)s. "
+                    "Choose one of: %(currencies)s.",
+                    currency=code,
+                    currencies=", ".join(offered),
+                )
+            )
     export = exports.EXPORTS[export_name]
-    chosen = ReportFilter(period=period, currency=(currency or "").upper() or None)
+    chosen = ReportFilter(period=period, currency=code)
     try:  # before anything is read or audited
         target = open(output, "wb")  # noqa: SIM115 - closed below, after the export
     except OSError as error:

@@ -108,3 +108,31 @@ def test_demo_on_a_seeded_database_does_not_claim_the_password_it_was_given(runn
     assert result.exit_code == 0, result.output
     assert "nothing added" in result.output
     assert "not-their-password" not in result.output  # they keep the one they were made with
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "eur"])
+def test_export_refuses_a_currency_the_exports_page_does_not_offer(runner, tmp_path, currency):
+    from perks.audit import AuditEvent
+
+    output = tmp_path / "out.csv"
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(
+        args=[*args, "--currency", currency, "--output", str(output), "--language", "en"]
+    )
+
+    assert result.exit_code == 1
+    assert f"No commission or adjustment is in {currency.upper()}." in result.output
+    assert "Choose one of: VND." in result.output  # the default currency, offered by the page
+    assert not output.exists()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_export_in_an_offered_currency_without_rows_writes_only_the_header(runner, tmp_path):
+    output = tmp_path / "out.csv"
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(args=[*args, "--currency", " vnd ", "--output", str(output)])
+
+    assert result.exit_code == 0, result.output
+    assert "0 rows written" in result.output
+    assert output.read_text(encoding="utf-8-sig").startswith("entry_id,entry_date,")
+    assert len(output.read_text(encoding="utf-8-sig").splitlines()) == 1
