@@ -13,9 +13,13 @@ perks_cli = AppGroup("perks", help="Perks administration commands.")
 def demo_command(password: str | None) -> None:
     """Fill an empty database with a believable company, and print one login per role."""
     from perks.demo import DEMO_PASSWORD, seed_demo
+    from perks.errors import PerksError
 
-    password = password or DEMO_PASSWORD
-    logins, created = seed_demo(password=password)
+    password = DEMO_PASSWORD if password is None else password
+    try:
+        logins, created = seed_demo(password=password)
+    except PerksError as error:  # a password the sign-up and reset pages would refuse
+        raise click.ClickException(error.message) from error
     if created:
         click.echo("Demo data created.")
         click.echo(f"Demo logins (password: {password}):")

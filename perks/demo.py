@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from perks import audit, images
 from perks.audit import AuditEvent
-from perks.auth.services import hash_password
+from perks.auth.services import check_password_rules, hash_password
 from perks.commissions.summaries import rebuild as rebuild_summaries
 from perks.db import transaction, utcnow
 from perks.demo_activity import (
@@ -136,10 +136,14 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     Returns the demo logins and whether anything was created (False: already seeded).
 
     Raises:
+        ValidationFailed: ``password`` breaks the rules every password follows (checked
+            first, seeded or not).
         RuntimeError: the app talks to the Stripe sandbox and it does not answer (checked
             before anything is written: the demo's customers pay there).
     """
     from perks.payments.stripe_gateway import uses_sandbox
+
+    check_password_rules(password)  # the rule of the invitation, reset and change pages
 
     # the gifts' day is the company's (its birthday card shows on the company's today)
     gifts_day = today or company_today()

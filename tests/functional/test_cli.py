@@ -136,3 +136,14 @@ def test_export_in_an_offered_currency_without_rows_writes_only_the_header(runne
     assert "0 rows written" in result.output
     assert output.read_text(encoding="utf-8-sig").startswith("entry_id,entry_date,")
     assert len(output.read_text(encoding="utf-8-sig").splitlines()) == 1
+
+
+@pytest.mark.parametrize("password", ["short", "", "x" * 129])
+def test_demo_refuses_a_password_the_password_pages_would_refuse(runner, password):
+    result = runner.invoke(args=["perks", "demo", "--password", password])
+
+    assert result.exit_code == 1
+    rule = "tối đa 128 ký tự" if len(password) > 128 else "ít nhất 12 ký tự"  # in Vietnamese
+    assert f"Error: Hãy dùng {rule}." in result.output
+    assert "Demo data" not in result.output
+    assert people_count() == 0
