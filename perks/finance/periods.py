@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 
 from perks.errors import ValidationFailed
-from perks.i18n import LATEST_DAY, company_today, day_start
+from perks.i18n import EARLIEST_DAY, LATEST_DAY, company_today, day_start, format_day
 
 PERIOD_KINDS = ("month", "quarter", "custom")
 #: the longest custom period a report covers (a few years of history is plenty)
@@ -105,8 +105,18 @@ def recent_quarters(today: date, count: int = 8) -> list[str]:
 
 
 def parse_day(text: str) -> date:
-    """An ISO day (``2026-11-30``). Raises ValidationFailed."""
+    """An ISO day (``2026-11-30``) from ``EARLIEST_DAY`` to ``LATEST_DAY``, the days the pages'
+    date fields take (9999-12-31 has no next day to end a period at). Raises ValidationFailed."""
     try:
-        return date.fromisoformat((text or "").strip())
+        day = date.fromisoformat((text or "").strip())
     except ValueError as error:
         raise ValidationFailed(_("Enter a day like %(example)s.", example="2026-11-30")) from error
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationFailed(
+            _(
+                "Date must be between %(min)s and %(max)s.",
+                min=format_day(EARLIEST_DAY, "short"),
+                max=format_day(LATEST_DAY, "short"),
+            )
+        )
+    return day

@@ -147,3 +147,28 @@ def test_demo_refuses_a_password_the_password_pages_would_refuse(runner, passwor
     assert f"Error: Hãy dùng {rule}." in result.output
     assert "Demo data" not in result.output
     assert people_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "start", "end"),
+    [
+        (["export", "ledger"], "9999-12-31", "9999-12-31"),
+        (["export", "commissions"], "0001-01-01", "0001-01-02"),
+        (["reconcile", "--no-stripe"], "9999-12-31", "9999-12-31"),
+        (["reconcile", "--no-stripe"], "0001-01-01", "0001-01-02"),
+    ],
+)
+def test_a_day_outside_the_calendar_is_refused_not_a_traceback(
+    runner, tmp_path, command, start, end
+):
+    output = tmp_path / "out.csv"
+    extra = ["--output", str(output), "--language", "en"] if command[0] == "export" else []
+    args = ["perks", *command, "--from", start, "--to", end, *extra]
+    result = runner.invoke(args=args)
+
+    assert result.exit_code == 1
+    assert not isinstance(result.exception, OverflowError)
+    assert "between 01/01/1900 and 31/12/2199" in result.output or (  # as the date fields
+        "từ 01/01/1900 đến 31/12/2199" in result.output  # reconcile: the default language
+    )
+    assert not output.exists()
