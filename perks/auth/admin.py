@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
@@ -13,20 +14,34 @@ from perks.extensions import db
 from perks.people.events import announce_activated
 from perks.people.models import Role, User, normalise_email
 
+#: ``User.name``'s column, and the people page's limit
+MAX_NAME_LENGTH = 120
+
 
 def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
     """Create an active admin with ``password``, or give an existing person the admin role
     and that password. Running it twice changes nothing the second time.
 
     Raises:
-        ValidationFailed: a bad e-mail, an empty name or a password that breaks the rules.
+        ValidationFailed: a bad e-mail, an empty or too long name, or a password that breaks
+            the rules.
     """
     email = normalise_email(email)
-    if "@" not in email:
-        raise ValidationFailed(_("Enter a valid e-mail address."))
+    try:  # the people page's check (WTForms' Email uses this library); it caps the length too
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValidationFailed(_("Enter a valid e-mail address.")) from error
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed(_("Enter a name."))
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationFailed(
+            _(
+                "%(field)s is longer than %(max)d characters.",
+                field=_("Full name"),
+                max=MAX_NAME_LENGTH,
+            )
+        )
     with transaction():
         user = find_user_by_email(email)
         created = user is None

@@ -172,3 +172,21 @@ def test_a_day_outside_the_calendar_is_refused_not_a_traceback(
         "từ 01/01/1900 đến 31/12/2199" in result.output  # reconcile: the default language
     )
     assert not output.exists()
+
+
+@pytest.mark.parametrize("email", ["@example.com", "boss@", "boss@localhost", "b" * 250 + "@x.vn"])
+def test_create_admin_refuses_an_email_the_people_page_would_refuse(runner, email):
+    result = runner.invoke(args=["perks", "create-admin", email, "--password", "x" * 12])
+
+    assert result.exit_code == 1
+    assert "Hãy nhập địa chỉ email hợp lệ." in result.output
+    assert people_count() == 0
+
+
+def test_create_admin_refuses_a_name_longer_than_a_person_may_have(runner):
+    args = ["perks", "create-admin", "boss@example.com", "--password", "x" * 12, "--name"]
+    result = runner.invoke(args=[*args, "N" * 121])
+
+    assert result.exit_code == 1
+    assert "Họ và tên dài quá 120 ký tự." in result.output
+    assert people_count() == 0
