@@ -13,6 +13,7 @@ perks_cli = AppGroup("perks", help="Perks administration commands.")
 def demo_command(password: str | None) -> None:
     """Fill an empty database with a believable company, and print one login per role."""
     from perks.demo import DEMO_PASSWORD, seed_demo
+    from perks.demo_activity import SandboxNotAnswering
     from perks.errors import PerksError
 
     password = DEMO_PASSWORD if password is None else password
@@ -20,6 +21,8 @@ def demo_command(password: str | None) -> None:
         logins, created = seed_demo(password=password)
     except PerksError as error:  # a password the sign-up and reset pages would refuse
         raise click.ClickException(error.message) from error
+    except SandboxNotAnswering as error:  # the operator's to start: a message, no traceback
+        raise click.ClickException(f"{error}.") from error
     if created:
         click.echo("Demo data created.")
         click.echo(f"Demo logins (password: {password}):")

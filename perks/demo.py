@@ -138,7 +138,7 @@ def seed_demo(*, password: str = DEMO_PASSWORD, today: date | None = None) -> tu
     Raises:
         ValidationFailed: ``password`` breaks the rules every password follows (checked
             first, seeded or not).
-        RuntimeError: the app talks to the Stripe sandbox and it does not answer (checked
+        SandboxNotAnswering: the app talks to the Stripe sandbox and it does not answer (checked
             before anything is written: the demo's customers pay there).
     """
     from perks.payments.stripe_gateway import uses_sandbox

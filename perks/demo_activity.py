@@ -313,7 +313,7 @@ def serving(app: Flask) -> Iterator[str]:
     while the demo is seeded.) The sandbox's endpoint is put back afterwards.
 
     Raises:
-        RuntimeError: the sandbox did not answer within ``SANDBOX_START_SECONDS``.
+        SandboxNotAnswering: the sandbox did not answer within ``SANDBOX_START_SECONDS``.
     """
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="perks-demo-server", daemon=True)
@@ -333,11 +333,15 @@ def serving(app: Flask) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+class SandboxNotAnswering(RuntimeError):
+    """The Stripe sandbox the demo's customers pay in does not answer (not started?)."""
+
+
 def wait_for_sandbox() -> None:
     """Return once the sandbox answers (it may still be starting).
 
     Raises:
-        RuntimeError: it did not answer within ``SANDBOX_START_SECONDS``.
+        SandboxNotAnswering: it did not answer within ``SANDBOX_START_SECONDS``.
     """
     deadline = time.monotonic() + SANDBOX_START_SECONDS
     now = utcnow()
@@ -347,7 +351,7 @@ def wait_for_sandbox() -> None:
             return
         except PaymentProviderUnavailable:
             if time.monotonic() > deadline:
-                raise RuntimeError(
+                raise SandboxNotAnswering(
                     f"the Stripe sandbox does not answer at {stripe_gateway.api_base()} "
                     "(make run starts it: flask --app stripe_sandbox run --port 5002)"
                 ) from None

@@ -24,8 +24,10 @@ def test_demo_without_its_stripe_sandbox_writes_nothing_and_says_why(app_factory
 
     result = nobody.test_cli_runner().invoke(args=["perks", "demo"])
 
-    assert result.exit_code != 0
-    assert "the Stripe sandbox does not answer at http://127.0.0.1:9" in str(result.exception)
+    assert result.exit_code == 1
+    assert "Error: the Stripe sandbox does not answer at http://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a RuntimeError
     with nobody.app_context():
         assert people_count() == 0
 
