@@ -266,8 +266,13 @@ def stripe_replay_command(event_id: str) -> None:
     from perks.errors import NotFound
     from perks.payments import webhooks
 
+    event_id = event_id.strip()
+    if not event_id:
+        raise click.BadParameter(
+            "give the id of a stored event, like evt_...", param_hint="EVENT_ID"
+        )
     try:
-        stored = webhooks.replay(event_id.strip(), actor=None)
+        stored = webhooks.replay(event_id, actor=None)
     except NotFound as error:
         raise click.ClickException(f"No Stripe event {event_id} is stored.") from error
     click.echo(f"{stored.event_id} {stored.type}: {stored.outcome.value} (replay {stored.replays})")

@@ -192,3 +192,21 @@ def test_create_admin_refuses_a_name_longer_than_a_person_may_have(runner):
     assert result.exit_code == 1
     assert "Họ và tên dài quá 120 ký tự." in result.output
     assert people_count() == 0
+
+
+@pytest.mark.parametrize("event_id", ["", "   "])
+def test_stripe_replay_asks_for_an_event_id_when_given_none(runner, event_id):
+    result = runner.invoke(args=["perks", "stripe-replay", event_id])
+
+    assert result.exit_code == 2
+    assert "Invalid value for EVENT_ID: give the id of a stored event, like evt_..." in (
+        result.output
+    )
+    assert "No Stripe event" not in result.output
+
+
+def test_stripe_replay_names_an_unknown_event_without_its_blanks(runner):
+    result = runner.invoke(args=["perks", "stripe-replay", " evt_nope "])
+
+    assert result.exit_code == 1
+    assert "Error: No Stripe event evt_nope is stored." in result.output
