@@ -341,6 +341,12 @@ def refuse_changes(model: type, error: type[Exception], *, noun: str, plural: st
             raise error(f"{plural} cannot be updated or deleted")
 
 
+def page_within(page: int, total: int, per_page: int) -> int:
+    """``page`` brought within a list of ``total`` rows: 1 below the first, the last past it
+    (what ``paginate`` shows, for lists counted elsewhere). Raises nothing."""
+    return min(max(page, 1), max((total + per_page - 1) // per_page, 1))
+
+
 def paginate(query: Select[Any], page: int, per_page: int) -> Pagination:
     """The ``page`` of ``query``'s rows (1 below the first); a page past the last shows the
     last, as a link kept from a longer list would want (one statement more, then only).

@@ -27,7 +27,7 @@ from perks.commissions.models import (
     VoidReason,
 )
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
-from perks.db import paginate
+from perks.db import page_within, paginate
 from perks.extensions import db
 from perks.i18n import company_zone, day_start, format_axis_label, format_bps, format_day
 from perks.money import Money, format_money
@@ -250,10 +250,11 @@ def commissions_page(user_id: int, page: int, total: int | None = None) -> Pagin
         )
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
+    total = my_commissions(user_id).count if total is None else total
     return CountedPagination(
         select=query,
-        total=my_commissions(user_id).count if total is None else total,
-        page=max(page, 1),
+        total=total,
+        page=page_within(page, total, MY_PER_PAGE),
         per_page=MY_PER_PAGE,
         max_per_page=None,
         error_out=False,
@@ -466,7 +467,7 @@ def all_commissions(chosen: CommissionFilter, page: int) -> Pagination:
         return CountedPagination(
             select=_filtered(query, chosen),
             total=total or 0,
-            page=max(page, 1),
+            page=page_within(page, total or 0, PER_PAGE),
             per_page=PER_PAGE,
             max_per_page=None,
             error_out=False,

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Subquery, func, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 
+from perks.db import page_within
 from perks.extensions import db
 from perks.people.models import User
 from perks.recognition import services
@@ -127,7 +128,7 @@ def entries(page: int, *, department_id: int | None = None) -> WallPage:
     nothing."""
     feed = _feed(department_id)
     total = db.session.scalar(select(func.count()).select_from(feed)) or 0
-    page = min(max(page, 1), max(ceil(total / PER_PAGE), 1))
+    page = page_within(page, total, PER_PAGE)
     rows = db.session.execute(
         select(feed.c.kind, feed.c.id, feed.c.at)
         .order_by(feed.c.at.desc(), feed.c.kind, feed.c.id.desc())

@@ -64,6 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import lazyload
 
+from perks.db import page_within
 from perks.errors import NotFound
 from perks.extensions import db
 from perks.money import Money
@@ -608,7 +609,13 @@ def company_stats(window: Window, *, page: int, per_page: int) -> CompanyStats:
     )
     return CompanyStats(
         _departments(rows, {user_id: info[2] for user_id, info in people.items()}),
-        ListPagination(rows=rows, page=page, per_page=per_page, max_per_page=None, error_out=False),
+        ListPagination(
+            rows=rows,
+            page=page_within(page, len(rows), per_page),
+            per_page=per_page,
+            max_per_page=None,
+            error_out=False,
+        ),
         _sum(row.figures for row in rows),
         _daily_series(window, daily),
     )
