@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from babel.numbers import get_currency_precision, list_currencies
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     DateTime,
@@ -60,7 +61,7 @@ from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import transaction
-from perks.errors import NotFound
+from perks.errors import NotFound, NotPermitted
 from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutItem
 from perks.finance.periods import Period
@@ -80,7 +81,7 @@ from perks.finance.tabular import (
     xlsx_chunks,
 )
 from perks.i18n import company_zone
-from perks.people.models import Department, User
+from perks.people.models import Department, Role, User
 from perks.shop.models import Order, Product
 
 FORMATS = ("csv", "xlsx")
@@ -759,7 +760,20 @@ def recent_jobs(actor: User, *, limit: int = 10) -> list[BackgroundJob]:
 
 def _run_export(run: JobRun) -> None:
     """The export job: stream the rows into a file stored in the database, in one
-    transaction with the job's result (a retried job starts the file again)."""
+    transaction with the job's result (a retried job starts the file again).
+
+    Raises:
+        NotPermitted: whoever asked is deactivated since, or no longer in finance (the
+            exports page's role, or an administrator): nothing is read or written.
+    """
+    actor = run.actor
+    if actor is None or not actor.active or not actor.has_role(Role.FINANCE):
+        raise NotPermitted(
+            _(
+                "Whoever asked for this export is no longer active in finance, so nothing was "
+                "exported. Someone in finance can ask for it again."
+            )
+        )
     export = EXPORTS[run.payload["export"]]
     file_format = run.payload["format"]
     chosen = filter_from(run.payload["filter"])

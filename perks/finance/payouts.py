@@ -510,13 +510,13 @@ def _run_mark_paid(run: JobRun) -> None:
     """The job: pay the batch and record the job's outcome in the same transaction, so a
     payout and its "done" are never separated (a retried job finds the batch paid)."""
     actor = run.actor
-    if actor is None or not actor.active:
-        raise NotPermitted()  # deactivated since they asked: nothing is paid
-    if not actor.has_role(Role.FINANCE):  # as the page that asked: finance (or an administrator)
+    # deactivated since they asked, or no longer finance (the page's role, or an
+    # administrator): nothing is paid
+    if actor is None or not actor.active or not actor.has_role(Role.FINANCE):
         raise NotPermitted(
             _(
-                "Whoever asked for this no longer holds the finance or administrator role, so "
-                "nothing was paid. Someone in finance can mark the batch paid again."
+                "Whoever asked for this is no longer active in finance, so nothing was paid. "
+                "Someone in finance can mark the batch paid again."
             )
         )
     with transaction():

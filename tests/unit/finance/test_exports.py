@@ -19,6 +19,7 @@ from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
 from perks.commissions import ledger
 from perks.commissions.models import EntryKind
+from perks.db import utcnow
 from perks.extensions import db
 from perks.finance import exports
 from perks.finance.periods import Period
@@ -33,6 +34,7 @@ from perks.finance.tabular import (
 )
 from perks.i18n import company_today
 from perks.money import Money
+from perks.people.models import Role
 from tests import factories
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
@@ -345,3 +347,37 @@ def test_a_background_export_stores_the_file_in_pieces_as_the_rows_stream(
         assert [[c.value for c in row] for row in sheet.iter_rows()] == [
             [c.value for c in row] for row in direct.iter_rows()
         ]
+
+
+@pytest.mark.parametrize("since", ["deactivated", "out of finance"])
+def test_an_export_job_whose_starter_left_finance_since_exports_nothing(tricky, since):
+    """The job checked nothing about its starter when it ran: someone deactivated or taken
+    out of finance after asking still had the commissions written out in their name."""
+    asker = finance_person()
+    chosen = _today_filter()
+    waiting = BackgroundJob(
+        kind=exports.JOB_KIND,
+        subject="export",
+        payload={
+            "export": exports.COMMISSIONS.name,
+            "format": "csv",
+            "filter": chosen.audit_details(),
+            "filename": exports.file_name(exports.COMMISSIONS, chosen, "csv"),
+        },
+        created_by_id=asker.id,
+        locale="en",
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(waiting)
+    if since == "deactivated":
+        asker.active = False
+    else:
+        asker.set_roles({Role.EMPLOYEE})
+    db.session.commit()
+
+    assert background.execute(waiting.id) is JobState.FAILED
+
+    db.session.expire_all()
+    job = db.session.get(BackgroundJob, waiting.id)
+    assert "no longer active in finance" in job.error
+    assert job.file is None
