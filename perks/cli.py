@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -374,21 +377,30 @@ def export_command(
             )
     export = exports.EXPORTS[export_name]
     chosen = ReportFilter(period=period, currency=code)
+    # written beside ``output``, which it replaces only once whole: an export that fails
+    # half-way leaves the file that was there before
+    partial = f"{output}.part"
     try:  # before anything is read or audited
-        target = open(output, "wb")  # noqa: SIM115 - closed below, after the export
+        target = open(partial, "wb")  # noqa: SIM115 - closed below, after the export
     except OSError as error:
         raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from error
     total = exports.count_rows(export, chosen)
-    with target, click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
-        if file_format == "csv":
-            for chunk in exports.stream_csv(
-                export, chosen, actor=None, locale=locale, progress=bar.update
-            ):
-                target.write(chunk)
-        else:
-            exports.write_xlsx(
-                export, chosen, target, actor=None, locale=locale, progress=bar.update
-            )
+    try:
+        with target, click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
+            if file_format == "csv":
+                for chunk in exports.stream_csv(
+                    export, chosen, actor=None, locale=locale, progress=bar.update
+                ):
+                    target.write(chunk)
+            else:
+                exports.write_xlsx(
+                    export, chosen, target, actor=None, locale=locale, progress=bar.update
+                )
+        os.replace(partial, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
     click.echo(f"{_count(total, 'row')} written to {output}.")
 
 

@@ -210,3 +210,24 @@ def test_stripe_replay_names_an_unknown_event_without_its_blanks(runner):
 
     assert result.exit_code == 1
     assert "Error: No Stripe event evt_nope is stored." in result.output
+
+
+def test_an_export_failing_half_way_leaves_the_file_that_was_there(runner, tmp_path, monkeypatch):
+    """The export emptied its output file before it started: one that then failed lost the
+    file written the day before."""
+    from perks.finance import exports
+
+    output = tmp_path / "ledger.csv"
+    output.write_text("yesterday's export\n", encoding="utf-8")
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        yield b"entry_id,"
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exports, "stream_csv", failing)
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(args=[*args, "--output", str(output)])
+
+    assert result.exit_code != 0
+    assert output.read_text(encoding="utf-8") == "yesterday's export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["ledger.csv"]
