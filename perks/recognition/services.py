@@ -340,6 +340,16 @@ def _same_name_key(name: str) -> str:
     return name_key(" ".join(name.split()))
 
 
+def _active_names(*, but: int | None = None) -> set[str]:
+    """Both names of every active occasion (but the one with id ``but``), as
+    ``_same_name_key`` compares them. Occasions are few: compared in Python, which folds
+    Vietnamese letters as SQLite cannot."""
+    others = db.session.scalars(
+        select(Occasion).where(Occasion.active.is_(True), Occasion.id != (but or 0))
+    )
+    return {_same_name_key(name) for other in others for name in (other.name_vi, other.name_en)}
+
+
 def _refuse_a_second(
     name_vi: str, name_en: str, *, occasion_id: int | None = None, field_prefix: str = "name"
 ) -> None:
@@ -348,12 +358,8 @@ def _refuse_a_second(
     choices and the gift e-mails would show two of them that nobody can tell apart. An
     inactive one does not count (the calendar's message says to deactivate one of its
     occasions and add one of the company's own instead); ``set_active`` checks it when it
-    comes back. Occasions are few: compared in Python, which folds Vietnamese letters as
-    SQLite cannot."""
-    others = db.session.scalars(
-        select(Occasion).where(Occasion.active.is_(True), Occasion.id != (occasion_id or 0))
-    )
-    taken = {_same_name_key(name) for other in others for name in (other.name_vi, other.name_en)}
+    comes back."""
+    taken = _active_names(but=occasion_id)
     for name, language in ((name_vi, "vi"), (name_en, "en")):
         if _same_name_key(name) in taken:
             raise ValidationFailed(
@@ -486,9 +492,12 @@ def switch(
 def add_vietnamese_calendar(*, actor: User | None) -> list[Occasion]:
     """Add the Vietnamese calendar's occasions the company does not have yet (by key: one
     HR deactivated stays as it is), and return those added (``recognition.calendar_added``
-    when there are any). Safe to repeat. Raises nothing."""
+    when there are any). One whose name an active occasion of the company's own already
+    has is added off the calendar (inactive): the company's stays, and no two on the
+    calendar share a name. Safe to repeat. Raises nothing."""
     with transaction():
         present = set(db.session.scalars(select(Occasion.key).where(Occasion.key.is_not(None))))
+        taken = _active_names()
         added = [
             Occasion(
                 key=builtin.key,
@@ -497,7 +506,9 @@ def add_vietnamese_calendar(*, actor: User | None) -> list[Occasion]:
                 name_en=builtin.name_en,
                 month=builtin.month,
                 day=builtin.day,
-                active=True,
+                active=taken.isdisjoint(
+                    (_same_name_key(builtin.name_vi), _same_name_key(builtin.name_en))
+                ),
             )
             for builtin in VIETNAMESE_CALENDAR
             if builtin.key not in present

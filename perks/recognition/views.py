@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -150,8 +150,23 @@ def add_calendar() -> Response:
     added = services.add_vietnamese_calendar(actor=current_user)
     if added:
         flash(
-            _("%(count)d occasions of the Vietnamese calendar added.", count=len(added)), "success"
+            ngettext(
+                "%(num)s occasion of the Vietnamese calendar added.",
+                "%(num)s occasions of the Vietnamese calendar added.",
+                len(added),
+            ),
+            "success",
         )
+        if off := [occasion.localized("name") for occasion in added if not occasion.active]:
+            flash(
+                _(
+                    "%(names)s: not put on the calendar, because an occasion of the company's "
+                    "own has the same name. To use the calendar's, take the company's off the "
+                    "calendar, then put this one on.",
+                    names=", ".join(off),
+                ),
+                "info",
+            )
     else:
         flash(_("The company already has every occasion of the Vietnamese calendar."), "info")
     return redirect(url_for(".manage"), 303)

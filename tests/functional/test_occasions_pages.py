@@ -42,6 +42,19 @@ def test_hr_adds_the_calendar_and_everyone_sees_both_calendars(client, login_as)
     assert "1st day of the 1st lunar month" in page
 
 
+def test_adding_the_calendar_says_which_occasions_stay_off_it(client, login_as):
+    hr = login_as(Role.HR, locale="en")
+    services.create_occasion(
+        services.OccasionData("Quốc Khánh", "Our national day", OccasionKind.SOLAR, 9, 2),
+        actor=hr,
+    )
+    db.session.commit()
+    page = client.post("/manage/occasions/calendar", follow_redirects=True).get_data(as_text=True)
+    count = len(services.VIETNAMESE_CALENDAR)
+    assert f"{count} occasions of the Vietnamese calendar added." in page
+    assert "National Day: not put on the calendar, because an occasion of the company" in page
+
+
 def test_hr_creates_edits_and_deactivates_an_occasion(client, login_as):
     login_as(Role.HR)
     response = client.post(

@@ -47,6 +47,21 @@ def test_the_vietnamese_calendar_is_added_once(hr):
     assert actions() == ["recognition.calendar_added"]
 
 
+def test_the_calendar_added_after_an_occasion_of_the_same_name_stays_off(hr):
+    """HR's own "Tết Trung Thu" made the calendar's "Tết Trung thu" appear beside it: two
+    occasions on the calendar nobody could tell apart."""
+    own = services.create_occasion(
+        OccasionData("TẾT TRUNG THU", "Lantern night", OccasionKind.LUNAR, 8, 14), actor=hr
+    )
+    added = services.add_vietnamese_calendar(actor=hr)
+    assert [o.key for o in added] == [b.key for b in VIETNAMESE_CALENDAR]
+    assert [o.key for o in added if not o.active] == ["mid_autumn"]
+    assert db.session.get(Occasion, own.id).active
+    with pytest.raises(Conflict):  # it comes on only once the company's is off
+        services.set_active(added[[o.key for o in added].index("mid_autumn")].id, True, actor=hr)
+    assert services.add_vietnamese_calendar(actor=hr) == []
+
+
 def test_next_dates_from_new_year_2026(hr):
     services.add_vietnamese_calendar(actor=hr)
     dates = by_key(services.upcoming(date(2026, 1, 1)))
