@@ -246,7 +246,7 @@ def dues(
                 for person in everyone
                 if in_audience(programme, person, on)
             )
-    return sorted(found, key=lambda d: (d.on, d.person.name))
+    return sorted(found, key=lambda d: (d.on, d.person.name, d.person.id))
 
 
 def _granted(programme_id: int) -> set[tuple[int, int]]:

@@ -40,7 +40,8 @@ def granted() -> list[tuple[int, int]]:
 
 
 def test_a_programme_grants_its_audience_once_on_the_day_with_a_code_and_an_email(hr):
-    women = [UserFactory(gender=Gender.FEMALE, locale="vi") for _ in range(2)]
+    # named: the gifts go in the order of the names (random names sorted either way)
+    women = [UserFactory(name=name, gender=Gender.FEMALE, locale="vi") for name in ("An", "Bình")]
     UserFactory(gender=Gender.MALE)
     UserFactory()  # nothing recorded: not in an audience that asks for a gender
     perk = gift_perk(code_mode=CodeMode.POOL, codes=["HOA-1", "HOA-2", "HOA-3"])
