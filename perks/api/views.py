@@ -35,7 +35,7 @@ from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.db import MAX_ID, transaction
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, PerksError, ValidationFailed
 from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
 from perks.i18n import company_today, day_start
@@ -62,6 +62,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: every error an authenticated operation can answer, documented for each
 ERRORS = (400, 401, 403, 404, 409, 422, 429)
+#: and for an operation that reads a JSON body, a body of another type (``takes_json``)
+BODY_ERRORS = (*ERRORS, 415)
 
 
 def _token_key() -> str:
@@ -105,6 +107,34 @@ def needs(scope: Scope, *, errors: Sequence[int] = ERRORS) -> Callable[[F], F]:
         return documented
 
     return decorate
+
+
+class NotJson(PerksError):
+    """A body sent as something other than JSON (a form, plain text): it is not read."""
+
+    status_code = 415
+
+
+def takes_json(view: F) -> F:
+    """The view reads a JSON body: a body of another type answers 415 saying so, where the
+    request validation would read no body at all and name every field as missing (``curl
+    -d`` sends a form unless told ``Content-Type: application/json``)."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        # The length, not the data: a form's data were read into ``request.form`` already.
+        sent = request.content_length or request.get_data(cache=True)
+        if sent and not request.is_json:
+            raise NotJson(
+                _(
+                    "Send the body as JSON, with the header Content-Type: application/json "
+                    "(this one was %(type)s).",
+                    type=request.mimetype or _("without a type"),
+                )
+            )
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def token() -> ApiToken:
@@ -353,7 +383,8 @@ def _json_response(body: Any, schema: type[Schema], status: int = 200) -> Respon
 
 
 @bp.post("/people")
-@needs(Scope.PEOPLE_WRITE)
+@needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
+@takes_json
 @bp.arguments(schemas.PeopleBatch)
 @bp.response(200, schemas.UpsertResult)
 def upsert_batch(args: dict[str, Any]) -> Response:
@@ -373,7 +404,8 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 
 
 @bp.put("/people/<string:employee_number>")
-@needs(Scope.PEOPLE_WRITE)
+@needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
+@takes_json
 @bp.arguments(schemas.PersonIn)
 @bp.response(200, schemas.UpsertResult)
 def upsert_one(record: dict[str, Any], employee_number: str) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -602,6 +603,48 @@ def test_every_field_error_is_written_in_the_callers_language(
     assert [e["field"] for e in english] == [e["field"] for e in vietnamese]
     for in_english, in_vietnamese in zip(english, vietnamese, strict=True):
         assert in_english["message"] != in_vietnamese["message"], in_english
+
+
+@pytest.mark.parametrize(
+    ("method", "url"), [("POST", "/api/v1/people"), ("PUT", "/api/v1/people/NV001")]
+)
+def test_a_body_not_sent_as_json_is_refused_as_such_in_the_callers_language(
+    client: FlaskClient, method: str, url: str
+) -> None:
+    """``curl -d`` sends a form unless told otherwise: the body was read as no body at all,
+    and the answer named every field as missing (422), though they were all there."""
+    secret = service_token(Scope.PEOPLE_WRITE)
+    record = {"employee_number": "NV001", "email": "an@example.com", "name": "Nguyễn Văn An"}
+    body = json.dumps({"people": [record]} if method == "POST" else record)
+    details = {}
+    for language in ("en", "vi"):
+        for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+            answer = client.open(
+                url,
+                method=method,
+                data=body,
+                content_type=content_type,
+                headers=bearer(secret, **{"Accept-Language": language}),
+            )
+            assert answer.status_code == 415, answer.get_data(as_text=True)
+            assert answer.mimetype == "application/problem+json"
+            assert "errors" not in answer.get_json()
+            details[language] = answer.get_json()["detail"]
+    assert "Content-Type: application/json" in details["en"]
+    assert details["vi"] != details["en"]
+    assert db.session.scalar(select(User).where(User.email == "an@example.com")) is None
+    # The same body as JSON goes through; the document names the 415.
+    sent = client.open(
+        url,
+        method=method,
+        data=body,
+        headers=bearer(secret),
+        content_type="application/json; charset=utf-8",
+    )
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    document = client.get("/api/v1/openapi.json").get_json()
+    path = "/api/v1/people" if method == "POST" else "/api/v1/people/{employee_number}"
+    assert "415" in document["paths"][path][method.lower()]["responses"]
 
 
 def test_a_path_or_method_the_api_does_not_have_answers_problem_json(
