@@ -75,6 +75,15 @@ def _token_key() -> str:
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)
 
 
+@bp.after_request
+def _kept_out_of_caches(response: Response) -> Response:
+    """Answers hold personal data and bearer voucher codes: no cache keeps them (the pages'
+    rule, ``perks.security``, covers HTML only; the problems set their own)."""
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _documented(view: F, codes: Sequence[int]) -> F:
     for code in codes:
         view = bp.alt_response(code, schema=schemas.Problem, content_type=PROBLEM_JSON)(view)

@@ -382,6 +382,29 @@ def test_answers_older_than_a_day_are_forgotten_by_the_scheduled_task(app: Flask
     assert [k.key for k in db.session.scalars(select(IdempotencyKey))] == ["new"]
 
 
+def test_answers_with_data_are_kept_out_of_every_cache(client: FlaskClient) -> None:
+    """The problems said no-store, the data did not: a till's list of claims (bearer voucher
+    codes), a payroll's commissions, a replayed redemption could be kept by a browser or
+    a proxy that caches authorised answers."""
+    claim = a_claim(factories.UserFactory(employee_number="NV020"))
+    secret = service_token(Scope.PERKS_READ, Scope.REDEMPTIONS_WRITE, Scope.PEOPLE_READ)
+    listed = client.get("/api/v1/claims", headers=bearer(secret))
+    assert listed.get_json()["items"][0]["reference"] == claim.reference
+    key = bearer(secret, **{"Idempotency-Key": "till-1-000001"})
+    first = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=key)
+    replayed = client.post(f"/api/v1/counters/claims/{claim.reference}/redeem", headers=key)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    for answer in (
+        listed,
+        client.get("/api/v1/people/NV020", headers=bearer(secret)),
+        client.get(f"/api/v1/counters/claims/{claim.reference}", headers=bearer(secret)),
+        first,
+        replayed,
+    ):
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.headers["Cache-Control"] == "no-store", answer.request.path
+
+
 def test_a_claim_looked_up_and_redeemed_answers_as_the_counter_page(client: FlaskClient) -> None:
     claim = a_claim(factories.UserFactory())
     secret = service_token(Scope.REDEMPTIONS_WRITE)
