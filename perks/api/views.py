@@ -146,6 +146,39 @@ def takes_json(view: F) -> F:
     return checked  # type: ignore[return-value]
 
 
+#: the ``Idempotency-Key`` a write takes (``perks.api.idempotency``), as the document shows it
+IDEMPOTENCY_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": idempotency.HEADER,
+            "required": False,
+            "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+            "description": "Any text naming this write (e.g. ``till-3-000127``): sent again "
+            "with the same request within 24 hours, the first answer is replayed and nothing "
+            "is done twice; with another request, 422; while the first is still being "
+            "answered, 409.",
+        }
+    ],
+    "responses": {
+        200: {
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "``true`` when this is the answer kept for the key",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            }
+        }
+    },
+}
+
+
+def idempotent(view: F) -> F:
+    """Document the ``Idempotency-Key`` the view's ``idempotency.run_once`` reads."""
+    documented: F = bp.doc(**IDEMPOTENCY_DOC)(view)
+    return documented
+
+
 def token() -> ApiToken:
     found: ApiToken = g.api_token
     return found
@@ -392,6 +425,7 @@ def _json_response(body: Any, schema: type[Schema], status: int = 200) -> Respon
 
 
 @bp.post("/people")
+@idempotent
 @needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
 @takes_json
 @bp.arguments(schemas.PeopleBatch)
@@ -413,6 +447,7 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 
 
 @bp.put("/people/<string:employee_number>")
+@idempotent
 @needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
 @takes_json
 @bp.arguments(schemas.PersonIn)
@@ -429,6 +464,7 @@ def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
 
 
 @bp.post("/people/<string:employee_number>/deactivate")
+@idempotent
 @needs(Scope.PEOPLE_WRITE)
 @bp.response(200, schemas.PersonOut)
 def deactivate(employee_number: str) -> Response:
@@ -593,6 +629,7 @@ def look_up_claim(code: str) -> dict[str, Any]:
 
 
 @bp.post("/counters/claims/<string:code>/redeem")
+@idempotent
 @needs(Scope.REDEMPTIONS_WRITE)
 @bp.response(200, schemas.RedeemedClaim)
 def redeem_claim(code: str) -> Response:
@@ -617,6 +654,7 @@ def look_up_order(code: str) -> dict[str, Any]:
 
 
 @bp.post("/counters/orders/<string:code>/redeem")
+@idempotent
 @needs(Scope.REDEMPTIONS_WRITE)
 @bp.response(200, schemas.RedeemedOrder)
 def redeem_order(code: str) -> Response:

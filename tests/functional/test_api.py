@@ -90,6 +90,29 @@ def test_the_openapi_document_validates_and_the_docs_page_needs_no_other_site(
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
+def test_the_document_names_the_idempotency_key_of_every_write(client: FlaskClient) -> None:
+    """The README told integrators to send an Idempotency-Key on every redemption, but the
+    document, which client generators read, named neither the header nor the replay mark."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    writes = [
+        (path, method, operation)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if method in ("post", "put")
+    ]
+    assert len(writes) == 5
+    for path, method, operation in writes:
+        headers = {
+            parameter["name"]: parameter
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "header"
+        }
+        key = headers.get("Idempotency-Key")
+        assert key is not None, (method, path)
+        assert key["schema"]["maxLength"] == idempotency.MAX_KEY_LENGTH
+        assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"], (method, path)
+
+
 # --- tokens -------------------------------------------------------------------------------------
 
 
