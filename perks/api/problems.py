@@ -155,6 +155,8 @@ def http_problem(error: HTTPException) -> Response:
             errors=_field_errors(messages),
         )
     if status == 429:
+        if not request.headers.get("Authorization"):
+            return problem(429, _("Too many requests from this address. Wait a moment."))
         return problem(429, _("Too many requests with this token. Wait a moment."))
     if status == 400:
         return problem(400, _("The request could not be read (bad JSON or parameters)."))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, json, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import Select, select
@@ -67,8 +68,11 @@ BODY_ERRORS = (*ERRORS, 415)
 
 
 def _token_key() -> str:
-    """Rate-limit key: the token (its secret's hash), whoever presents it."""
+    """Rate-limit key: the token (its secret's hash), whoever presents it; without one, the
+    caller's address (else every caller of ``/health`` would share one count)."""
     header = request.headers.get("Authorization", "")
+    if not header:
+        return "api-address:" + get_remote_address()
     return "api:" + idempotency.hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
 
 
@@ -268,6 +272,7 @@ def _rows_of_subject(
 
 
 @bp.get("/health")
+@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON)
 @bp.response(200, schemas.Health)
 def health() -> dict[str, str]:
     """Liveness: the API answers (no token needed). ``/readyz`` names what is down."""
@@ -275,6 +280,7 @@ def health() -> dict[str, str]:
 
 
 @bp.get("/version")
+@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON)
 @bp.response(200, schemas.Version)
 def version() -> dict[str, str]:
     """The API's version and the application's release (no token needed)."""

@@ -912,6 +912,33 @@ def test_each_token_is_rate_limited_and_the_api_needs_no_csrf_token(
         assert client.post("/language", data={"locale": "en"}).status_code == 400
 
 
+def test_callers_without_a_token_are_counted_apart_by_address(
+    app: Flask, limited_app: Flask
+) -> None:
+    """Every call without a token shared one count: one monitor polling /health made it
+    answer 429 to everyone else, "with this token" though there was none."""
+    client = limited_app.test_client()
+    monitor = {"REMOTE_ADDR": "203.0.113.9"}
+    with limited_app.app_context():
+        for _ in range(2):
+            assert client.get("/api/v1/health", environ_base=monitor).status_code == 200
+        refused = client.get(
+            "/api/v1/health", environ_base=monitor, headers={"Accept-Language": "en"}
+        )
+        assert refused.status_code == 429
+        assert refused.mimetype == "application/problem+json"
+        assert "token" not in refused.get_json()["detail"]
+        vietnamese = client.get(
+            "/api/v1/health", environ_base=monitor, headers={"Accept-Language": "vi"}
+        )
+        assert vietnamese.get_json()["detail"] != refused.get_json()["detail"]
+        other = {"REMOTE_ADDR": "198.51.100.7"}
+        assert client.get("/api/v1/health", environ_base=other).status_code == 200
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/health", "/api/v1/version"):
+        assert "429" in document["paths"][path]["get"]["responses"]
+
+
 def test_a_database_that_does_not_answer_is_a_503_problem(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
