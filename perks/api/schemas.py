@@ -113,6 +113,16 @@ class PersonIn(Schema):
     active = fields.Boolean(allow_none=True)
 
 
+class PersonPut(PersonIn):
+    """One person sent to ``PUT /people/{employee_number}``: the path names them, so the
+    body may leave the employee number out (one given is overruled by the path's)."""
+
+    employee_number = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "may be left out: the path's employee number is used"},
+    )
+
+
 _TEXT_LIMITS: dict[str, int] = {
     name: next(int(v.max or 0) for v in field.validators if isinstance(v, validate.Length))
     for name, field in PersonIn._declared_fields.items()

@@ -456,7 +456,7 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 @idempotent
 @needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
 @takes_json
-@bp.arguments(schemas.PersonIn)
+@bp.arguments(schemas.PersonPut)
 @bp.response(200, schemas.UpsertResult)
 def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
     """Create or update one person (the employee number of the path wins)."""

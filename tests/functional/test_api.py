@@ -736,6 +736,22 @@ def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     assert client.get("/api/v1/people/NV404", headers=bearer(secret)).status_code == 404
 
 
+def test_a_put_takes_the_employee_number_from_its_path(client: FlaskClient) -> None:
+    """The path names the person and wins over the body, yet a body without the employee
+    number was refused with 422 "employee_number: This field is required"."""
+    secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
+    record = {"email": "lan.tran@example.com", "name": "Trần Thị Lan"}
+    answer = client.put("/api/v1/people/NV030", headers=bearer(secret), json=record)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["created"] == 1
+    person = client.get("/api/v1/people/NV030", headers=bearer(secret)).get_json()
+    assert (person["email"], person["name"]) == (record["email"], record["name"])
+    document = client.get("/api/v1/openapi.json").get_json()
+    body = document["paths"]["/api/v1/people/{employee_number}"]["put"]["requestBody"]
+    shown = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "employee_number" not in document["components"]["schemas"][shown]["required"]
+
+
 def test_an_upsert_cannot_take_the_role_from_the_last_administrator(client: FlaskClient) -> None:
     admin = factories.UserFactory(employee_number="QT001", roles={Role.ADMIN, Role.EMPLOYEE})
     secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
