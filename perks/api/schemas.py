@@ -272,6 +272,11 @@ class _ClaimAtCounter(Schema):
     used_by = fields.String(allow_none=True, required=True)
 
 
+class OrderLineAtCounter(Schema):
+    product = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+
+
 class _OrderAtCounter(Schema):
     number = fields.String(required=True)
     redemption_code = fields.String(allow_none=True, required=True)
@@ -279,7 +284,7 @@ class _OrderAtCounter(Schema):
     customer = fields.String(required=True)
     redeemed_at = UtcDateTime(allow_none=True, required=True)
     redeemed_by = fields.String(allow_none=True, required=True)
-    lines = fields.List(fields.Dict(), required=True)
+    lines = fields.List(fields.Nested(OrderLineAtCounter), required=True)
 
 
 class _Verdict(Schema):

@@ -113,6 +113,25 @@ def test_the_document_names_the_idempotency_key_of_every_write(client: FlaskClie
         assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"], (method, path)
 
 
+def test_the_document_shows_what_an_order_line_at_the_counter_holds(
+    client: FlaskClient,
+) -> None:
+    """The lines of an order at the counter were documented as objects of anything, so a
+    generated client could not read their product and quantity."""
+    order = paid_order()
+    secret = service_token(Scope.REDEMPTIONS_WRITE)
+    answer = client.get(f"/api/v1/counters/orders/{order.redemption_code}", headers=bearer(secret))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    sent = answer.get_json()["lines"]
+    assert sent
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for name in ("CounterOrder", "RedeemedOrder"):
+        items = schemas[name]["properties"]["lines"]["items"]
+        line = schemas[items["$ref"].rsplit("/", 1)[-1]]
+        assert line["properties"]["quantity"]["type"] == "integer"
+        assert set(line["required"]) == set(sent[0]) == {"product", "quantity"}
+
+
 # --- tokens -------------------------------------------------------------------------------------
 
 
