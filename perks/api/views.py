@@ -799,5 +799,5 @@ def get_payout(reference: str) -> dict[str, Any]:
     """One payout batch with its lines."""
     batch = db.session.scalar(select(PayoutBatch).where(PayoutBatch.reference == reference))
     if batch is None:
-        raise NotFound()
+        raise NotFound(_("There is no such payout batch."))
     return _batch_out(batch, None)

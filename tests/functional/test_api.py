@@ -771,6 +771,23 @@ def test_a_put_takes_the_employee_number_from_its_path(client: FlaskClient) -> N
     assert "employee_number" not in document["components"]["schemas"][shown]["required"]
 
 
+def test_an_unknown_payout_batch_is_named_as_such(client: FlaskClient) -> None:
+    """Every other look-up says what it did not find; this one said only "We could not find
+    what you were looking for"."""
+    secret = service_token(Scope.PAYOUTS_READ)
+    details = {}
+    for language in ("en", "vi"):
+        answer = client.get(
+            "/api/v1/payout-batches/PO-2026-11-Z",
+            headers=bearer(secret, **{"Accept-Language": language}),
+        )
+        assert answer.status_code == 404
+        assert answer.mimetype == "application/problem+json"
+        details[language] = answer.get_json()["detail"]
+    assert details["en"] == "There is no such payout batch."
+    assert details["vi"] != details["en"]
+
+
 def test_an_upsert_cannot_take_the_role_from_the_last_administrator(client: FlaskClient) -> None:
     admin = factories.UserFactory(employee_number="QT001", roles={Role.ADMIN, Role.EMPLOYEE})
     secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
