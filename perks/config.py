@@ -12,6 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import list_currencies
+
+from perks.i18n import LOCALES
 
 ENVIRONMENTS = ("development", "production", "testing")
 CLICK_WRITE_MODES = ("sync", "batched")
@@ -224,6 +229,29 @@ def _check_base_url(url: str) -> None:
         )
 
 
+def _check_company_defaults(config: Mapping[str, Any]) -> None:
+    """Raises ConfigurationError for a ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``
+    the app cannot use: each would otherwise start the app and break only the pages that
+    show a date, an amount or a visitor's language."""
+    zone = str(config.get("BABEL_DEFAULT_TIMEZONE") or "")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigurationError(
+            f"TIMEZONE must be a time zone name such as Asia/Ho_Chi_Minh, not {zone!r}"
+        ) from error
+    currency = config.get("DEFAULT_CURRENCY")
+    if currency not in list_currencies():
+        raise ConfigurationError(
+            f"DEFAULT_CURRENCY must be an ISO 4217 code in capitals, such as VND, not {currency!r}"
+        )
+    locale = config.get("BABEL_DEFAULT_LOCALE")
+    if locale not in LOCALES:
+        raise ConfigurationError(
+            f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {locale!r}"
+        )
+
+
 def validate_settings(config: Mapping[str, Any]) -> None:
     """Refuse settings that would be unsafe.
 
@@ -232,10 +260,11 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             window under a day, a friends discount outside 0–100 %, a checkout expiry Stripe
             would refuse, Stripe timeouts or retries out of range (they must stay well below
             the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
-            all), or production without a real ``SECRET_KEY``, with the development
-            outbox, without trusted hosts, without real Stripe keys (the sandbox's are refused)
-            or with an API base other than Stripe's (the sandbox's, say), or on SQLite or
-            ``memory://`` rate limits (``_check_shared_state``).
+            all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, or
+            production without a real ``SECRET_KEY``, with the development outbox, without
+            trusted hosts, without real Stripe keys (the sandbox's are refused) or with an API
+            base other than Stripe's (the sandbox's, say), or on SQLite or ``memory://`` rate
+            limits (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -258,6 +287,7 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     if not 0 <= config.get("STRIPE_MAX_RETRIES", 1) <= 3:
         raise ConfigurationError("STRIPE_MAX_RETRIES must be between 0 and 3")
     _check_base_url(str(config.get("BASE_URL") or ""))
+    _check_company_defaults(config)
     if config.get("LOG_FORMAT", "text") not in ("json", "text"):
         raise ConfigurationError("LOG_FORMAT must be json or text")
     if env != "production":

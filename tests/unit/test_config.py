@@ -105,3 +105,30 @@ def test_log_format_is_json_in_production_and_text_in_development():
     assert production()["LOG_FORMAT"] == "json"
     assert load_settings({})["LOG_FORMAT"] == "text"
     assert load_settings({"LOG_FORMAT": "json"})["LOG_FORMAT"] == "json"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
+        ("TIMEZONE", "UTC+7", "TIMEZONE"),
+        ("TIMEZONE", "", "TIMEZONE"),
+        ("DEFAULT_CURRENCY", "XYZ", "DEFAULT_CURRENCY"),
+        ("DEFAULT_CURRENCY", "vnd", "DEFAULT_CURRENCY"),
+        ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE"),
+    ],
+)
+def test_a_time_zone_currency_or_language_the_app_cannot_use_is_refused_at_start(
+    name: str, value: str, message: str
+):
+    # each started the app, then every page showing a date or an amount answered 500
+    with pytest.raises(ConfigurationError, match=message):
+        validate_settings(load_settings({name: value}))
+
+
+def test_other_time_zones_currencies_and_the_english_default_start():
+    validate_settings(
+        load_settings(
+            {"TIMEZONE": "Asia/Bangkok", "DEFAULT_CURRENCY": "USD", "DEFAULT_LOCALE": "en"}
+        )
+    )
