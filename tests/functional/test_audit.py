@@ -107,3 +107,13 @@ def test_outbox_is_hidden_in_production(app, app_factory):
     client.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
     assert client.get("/admin/audit").status_code == 200
     assert client.get("/dev/outbox").status_code == 404
+
+
+def test_an_unknown_person_in_the_who_filter_is_named_as_the_bad_value(client, login_as):
+    """A link with someone who never acted (or no number) answered "Check the filters: some
+    values are not valid." without saying which one."""
+    login_as(Role.ADMIN, locale="vi")
+    for actor in ("999999", "abc"):
+        response = client.get(f"/admin/audit?actor={actor}")
+        assert response.status_code == 400
+        assert "Người thực hiện: Lựa chọn không hợp lệ." in response.get_data(as_text=True)
