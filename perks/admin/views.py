@@ -97,11 +97,13 @@ def outbox_message(message_id: int) -> str:
 
 @bp.get("/admin/messages")
 @roles_required(Role.ADMIN)
-def messages() -> str:
-    """Every outgoing message with its delivery state (never its body: it may hold a link)."""
+def messages() -> tuple[str, int]:
+    """Every outgoing message with its delivery state (never its body: it may hold a link).
+    An unknown ``?status=`` is a 400 that says so, not the whole list as if it were "All"."""
     status = request.args.get("status", "")
     statuses = {s.value: s for s in mail.MessageStatus}
-    page = queries.outbox_messages(page=page_arg(), status=statuses.get(status))
+    known = not status or status in statuses
+    page = queries.outbox_messages(page=page_arg(), status=statuses.get(status)) if known else None
     return render_template(
         "admin/messages.html",
         page=page,
@@ -109,7 +111,7 @@ def messages() -> str:
         statuses=list(mail.MessageStatus),
         counts=queries.message_counts(),
         confirm_form=ConfirmForm(),
-    )
+    ), 200 if known else 400
 
 
 @bp.post("/admin/messages/<int:message_id>/retry")

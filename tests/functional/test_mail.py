@@ -278,3 +278,38 @@ def test_admin_reads_the_outbox(client, login_as):
     message_id = db.session.scalar(db.select(OutboxMessage.id))
     assert "Nội dung" in client.get(f"/dev/outbox/{message_id}").get_data(as_text=True)
     assert client.get("/dev/outbox/999999").status_code == 404
+
+
+def test_an_unknown_delivery_state_is_refused_saying_so(client, login_as):
+    """``?status=bogus`` showed every message under no tab, as if the filter had worked."""
+    login_as(Role.ADMIN, locale="vi")
+    response = client.get("/admin/messages?status=bogus")
+    assert response.status_code == 400
+    assert "Không có trạng thái gửi này" in response.get_data(as_text=True)
+    assert client.get("/admin/messages?status=").status_code == 200
+    assert client.get("/admin/messages?status=failed").status_code == 200
+
+
+def test_the_counts_of_each_delivery_state_are_in_the_readers_digit_grouping(client, login_as):
+    db.session.execute(
+        OutboxMessage.__table__.insert(),
+        [
+            {
+                "recipient": f"p{n}@example.com",
+                "subject": "Hi",
+                "body_text": "",
+                "body_html": "",
+                "status": MessageStatus.KEPT.value,
+                "message_id": f"<{n}@example.com>",
+                "attempts": 0,
+                "created_at": utcnow(),
+                "next_attempt_at": utcnow(),
+            }
+            for n in range(1234)
+        ],
+    )
+    db.session.commit()
+    login_as(Role.ADMIN, locale="vi")
+    assert '<span class="badge text-bg-light">1.234</span>' in client.get(
+        "/admin/messages"
+    ).get_data(as_text=True)
