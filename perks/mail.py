@@ -393,10 +393,20 @@ def retry_message(message_id: int, *, actor: User) -> None:
             raise NotFound()
         if message.status != MessageStatus.FAILED:
             raise Conflict(_l("Only a failed message can be sent again."))
+        # what the log says: which message (its subject and recipient, never its body) and
+        # why it had failed, before the attempts start again
+        audit.record(
+            "mail.retry",
+            actor=actor,
+            target=message,
+            email=message.recipient,
+            subject=message.subject,
+            attempts=message.attempts,
+            last_error=message.last_error,
+        )
         message.status = MessageStatus.QUEUED
         message.next_attempt_at = utcnow()
         message.attempts = 0
-        audit.record("mail.retry", actor=actor, target=message)
         enqueue(send_message, message.id)
 
 

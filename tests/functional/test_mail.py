@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select, update
@@ -139,6 +140,29 @@ def test_after_the_last_attempt_a_message_fails_and_an_admin_can_send_it_again(
     again = client.post(f"/admin/messages/{row.id}/retry", follow_redirects=True)
     assert "Only a failed message can be sent again." in again.get_data(as_text=True)
     assert len(smtp_server.received) == 1
+
+
+def test_the_audit_log_says_which_message_was_sent_again_and_why_it_had_failed(
+    smtp_app, smtp_server, client, login_as, monkeypatch
+):
+    """The log said only "E-mail sent again · E-mail #7": not to whom, what, or why."""
+    monkeypatch.setitem(smtp_app.config, "MAIL_MAX_ATTEMPTS", 2)
+    smtp_server.refusing = True
+    queue_invitation(smtp_app)
+    make_due_now()
+    send_due()
+    row = messages()[0]
+    assert row.status == MessageStatus.FAILED
+    smtp_server.refusing = False
+
+    login_as(Role.ADMIN, locale="vi")
+    client.post(f"/admin/messages/{row.id}/retry")
+    page = unescape(client.get("/admin/audit?action=mail.retry").get_data(as_text=True))
+    assert "Đã gửi lại e-mail" in page
+    assert "binh@example.com" in page
+    assert row.subject in page
+    assert "Số lần thử:</span> 2" in page
+    assert f"Lỗi gần nhất:</span> {row.last_error}" in page
 
 
 def test_a_message_that_cannot_be_built_fails_alone_and_the_others_go(smtp_app, smtp_server):
