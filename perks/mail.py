@@ -388,7 +388,9 @@ def retry_message(message_id: int, *, actor: User) -> None:
         Conflict: the message has not failed.
     """
     with transaction():
-        message = db.session.get(OutboxMessage, message_id)
+        # locked: of two retries at once (a double click), the second reads the first's
+        # outcome and is refused, instead of queueing a message already sent again
+        message = db.session.get(OutboxMessage, message_id, with_for_update=True)
         if message is None:
             raise NotFound()
         if message.status != MessageStatus.FAILED:

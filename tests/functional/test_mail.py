@@ -13,10 +13,11 @@ from html import unescape
 import pytest
 from sqlalchemy import select, update
 
+from perks.audit import AuditEvent
 from perks.db import transaction, utcnow
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_due, send_email
-from perks.people.models import Role
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import is_postgres
 
@@ -277,6 +278,69 @@ def test_two_sweeps_at_once_send_each_message_once(smtp_app, smtp_server):
     assert sum(results) == 20
     assert len(smtp_server.received) == 20
     assert len({m["Message-ID"] for m in smtp_server.received}) == 20
+
+
+def test_a_second_send_again_while_the_first_is_saving_is_refused(
+    smtp_app, smtp_server, monkeypatch
+):
+    """A double click (or two admins) on "Send again": the second request read "failed"
+    before the first had written, so both queued the message and both were audited; had the
+    first been sent by then, it went out again. The second now waits for the first and is
+    refused."""
+    if not is_postgres(smtp_app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to lose")
+    import threading
+
+    from perks import audit
+    from perks.errors import Conflict
+    from perks.mail import retry_message
+
+    monkeypatch.setitem(smtp_app.config, "MAIL_MAX_ATTEMPTS", 1)
+    smtp_server.refusing = True
+    queue_invitation(smtp_app)
+    row = messages()[0]
+    assert row.status == MessageStatus.FAILED
+    smtp_server.refusing = False
+    first_admin, second_admin = (factories.UserFactory(roles={Role.ADMIN}).id for _ in "ab")
+
+    # the first retry stops after reading "failed" until the second has read the row too (or,
+    # when the second waits for the first's lock, for a moment)
+    first_has_read, second_has_read = threading.Event(), threading.Event()
+    record = audit.record
+
+    def record_in_turn(action: str, **kwargs: object) -> object:
+        if not first_has_read.is_set():
+            first_has_read.set()
+            second_has_read.wait(timeout=2)
+        else:
+            second_has_read.set()
+        return record(action, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "record", record_in_turn)
+    answers: list[str] = []
+
+    def retry(admin_id: int) -> None:
+        with smtp_app.app_context():
+            try:
+                retry_message(row.id, actor=db.session.get(User, admin_id))
+                answers.append("ok")
+            except Conflict:
+                answers.append("refused")
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=retry, args=(first_admin,))
+    first.start()
+    assert first_has_read.wait(timeout=10)
+    second = threading.Thread(target=retry, args=(second_admin,))
+    second.start()
+    first.join()
+    second.join()
+    assert sorted(answers) == ["ok", "refused"]
+    assert len(smtp_server.received) == 1
+    assert messages()[0].status == MessageStatus.SENT
+    retries = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.retry"))
+    assert len(retries.all()) == 1
 
 
 def test_outbox_keeps_the_message_in_the_recipients_language(client, login_as):
