@@ -215,7 +215,13 @@ class PeoplePage(Schema):
 
 
 class ReasonOut(Schema):
-    code = fields.String(required=True)
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "not_published, gift, not_started, ended, inactive, department, "
+            "location, employment_type, tenure, limit, sold_out, ..."
+        },
+    )
     message = fields.String(required=True)
 
 

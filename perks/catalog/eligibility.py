@@ -66,8 +66,11 @@ def eligible_from(perk: Audience, user: User) -> date | None:
 
 
 def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
-    """Reasons that come from who the person is (department, place, contract, tenure)."""
+    """Reasons that come from who the person is (still with the company, department, place,
+    contract, tenure)."""
     reasons: list[Reason] = []
+    if not user.active:  # left (or deactivated): what the API says of them, claiming nothing
+        reasons.append(Reason("inactive", _("No longer with the company.")))
     if perk.departments and user.department_id not in {d.id for d in perk.departments}:
         names = ", ".join(d.name for d in perk.departments)
         reasons.append(Reason("department", _("Only for %(departments)s.", departments=names)))

@@ -273,6 +273,21 @@ def test_a_persons_token_reads_their_own_data_and_never_anothers(client: FlaskCl
         tokens.create_personal_token("x", [Scope.PEOPLE_READ.value], IN_90_DAYS, person=me)
 
 
+def test_a_leaver_can_claim_no_perk_and_the_catalog_says_why(client: FlaskClient) -> None:
+    """``GET /perks?person=`` said a deactivated person could claim what they could before."""
+    factories.PerkFactory()
+    leaver = factories.UserFactory(employee_number="NV009", active=False)
+    secret = service_token(Scope.PERKS_READ)
+    answer = client.get(
+        f"/api/v1/perks?person={leaver.employee_number}",
+        headers=bearer(secret, **{"Accept-Language": "en"}),
+    ).get_json()
+    assert answer["items"]
+    for item in answer["items"]:
+        assert item["can_claim"] is False
+        assert {"code": "inactive", "message": "No longer with the company."} in item["reasons"]
+
+
 def test_a_read_only_service_token_reads_claims_without_their_voucher_codes(
     client: FlaskClient,
 ) -> None:
