@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select, update
 
 from perks.catalog.claims import (
@@ -59,7 +60,10 @@ def test_a_claim_is_reminded_once_a_week_before_its_last_day(app):
     later = claim_ending(TODAY + timedelta(days=REMINDER_DAYS + 1))
     ended = claim_ending(TODAY - timedelta(days=1))
     used = claim_ending(TODAY + timedelta(days=3))
-    mark_claim_used(used.id, used.user)
+    # used on TODAY: on the real clock its last day passes three days later, and it would
+    # be refused then ("This claim ended on ...")
+    with time_machine.travel(day_start(TODAY) + timedelta(hours=10), tick=False):
+        mark_claim_used(used.id, used.user)
     just_made = claim_ending(TODAY + timedelta(days=3), days_ago=0)
     open_ended = claim_ending(TODAY)
     db.session.execute(update(Claim).where(Claim.id == open_ended.id).values(expires_on=None))
