@@ -15,6 +15,13 @@ HR sets a person's leaving date (the first day they no longer work here). From t
   each run applies the settlement's policy to what has matured since. Commissions already
   payable or paid are never touched.
 
+The company always keeps an active administrator (the people pages, the import and the API
+refuse to remove the last one): a leaver who is the last active administrator is not
+settled. They stay active, the audit log has ``people.last_administrator_kept``, a warning
+is logged, and they and HR are told once (per leaving date); the leaving date is applied at
+the first run after someone else became an administrator. Refusing the date instead would
+make HR's record of when someone leaves wait on a role change only an administrator can make.
+
 Safe from several hosts at once: the settlement row is inserted with "on conflict do
 nothing" (only the run that inserted it deactivates and sends the statement), and later runs
 lock it (``FOR UPDATE`` on PostgreSQL; an SQLite transaction has the database to itself)
@@ -23,6 +30,7 @@ before reading the commissions they change.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -48,10 +56,15 @@ from perks.extensions import db
 from perks.i18n import company_today
 from perks.mail import send_email
 from perks.money import Money
-from perks.people.models import User, new_session_token
+from perks.notifications import audience, link, notify
+from perks.people.models import Role, User, UserRole, new_session_token
 
 S = CommissionState
 SETTINGS_ID = 1
+#: the audit action (and notification kind) of a last administrator kept past their date
+KEPT_ACTION = "people.last_administrator_kept"
+
+log = logging.getLogger(__name__)
 
 
 # --- the policy (finance) ----------------------------------------------------------------------
@@ -147,6 +160,9 @@ def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:
         person = db.session.get(User, user_id)
         if person is None or person.leaving_date is None:
             return
+        if _is_the_last_administrator(person):
+            _keep_the_last_administrator(person)
+            return
         policy = current_policy()
         if not _claim(user_id, person.leaving_date, policy, now):
             return
@@ -172,6 +188,63 @@ def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:
             vested=[c.id for c in vested],
             forfeited=[c.id for c, _worth in forfeited],
         )
+
+
+def _is_the_last_administrator(person: User) -> bool:
+    """Whether ``person`` is the only active administrator. Locks the active administrators
+    (``FOR UPDATE`` on PostgreSQL, in id order) so two runs settling two administrators at
+    once cannot both see the other one still active: the second waits for the first and
+    counts again."""
+    admins = db.session.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update(of=User)
+    ).all()
+    return list(admins) == [person.id]
+
+
+def _keep_the_last_administrator(person: User) -> None:
+    """Leave the last administrator active; the first time for this leaving date, audit it,
+    log a warning and tell them and HR (flushes only)."""
+    assert person.leaving_date is not None
+    day = person.leaving_date.isoformat()
+    told = db.session.scalars(
+        select(audit.AuditEvent.details).where(
+            audit.AuditEvent.action == KEPT_ACTION,
+            audit.AuditEvent.target_type == "User",
+            audit.AuditEvent.target_id == str(person.id),
+        )
+    ).all()
+    if any(details.get("leaving_date") == day for details in told):
+        return
+    log.warning(
+        "leaver %s stays active past their leaving date %s: the only active administrator",
+        person.id,
+        day,
+    )
+    audit.record(KEPT_ACTION, actor=None, target=person, leaving_date=day)
+    hr = db.session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.HR, User.active.is_(True), User.id != person.id)
+        .order_by(User.id)
+    ).all()
+    for reader in [person, *hr]:
+        notify(
+            reader,
+            "last_administrator_kept",
+            {"name": person.name, "date": person.leaving_date},
+            url=link("people.detail", user_id=person.id),
+        )
+
+
+@audience("keepers_of_the_administrator_role")
+def keeps_the_administrator_role(person: User) -> bool:
+    """Who hears that the last administrator stayed past their leaving date: administrators
+    and HR."""
+    return person.has_role(Role.ADMIN) or person.has_role(Role.HR)
 
 
 def _matured_condition() -> object:

@@ -82,6 +82,7 @@ def is_for(kind: Kind, person: User) -> bool:
 
 _ANSWERERS = "feedback_answerers"
 _ESCALATED_TO = "feedback_escalated_to"
+_KEEP_THE_ADMINISTRATOR = "keepers_of_the_administrator_role"
 
 #: every kind, in the order the preferences page lists them
 KINDS: dict[str, Kind] = {
@@ -224,6 +225,18 @@ KINDS: dict[str, Kind] = {
             # "HR": the items without an owner (``perks.feedback.targets.sweep``)
             choices={"target": _TARGETS, "owner": {"HR": _l("HR")}},
             audience=_ESCALATED_TO,
+        ),
+        Kind(
+            "last_administrator_kept",
+            _l("The last administrator's leaving date has come"),
+            _l("%(name)s stays active: the last administrator"),
+            _l(
+                "%(name)s's leaving date (%(date)s) has come, but they are the company's only "
+                "active administrator, so their account stays active. Once an administrator "
+                "makes someone else an administrator, they leave at the next run of the "
+                "leavers' task."
+            ),
+            audience=_KEEP_THE_ADMINISTRATOR,
         ),
         Kind(
             "survey_reminder",

@@ -391,6 +391,20 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     user.set_roles(roles)
 
 
+def is_the_last_administrator(user: User) -> bool:
+    """Whether ``user`` is the company's only active administrator (the leavers' task keeps
+    such a person active past their leaving date). Raises nothing."""
+    if not user.active or Role.ADMIN not in user.roles:
+        return False
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(UserRole)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    return not others
+
+
 def check_birthday(month: int | None, day: int | None) -> None:
     """Raises ValidationFailed unless both are empty or they form a real day (29/02 allowed)."""
     if month is None and day is None:

@@ -115,6 +115,15 @@ def edit(user_id: int) -> Response | str | tuple[str, int]:
             form.form_errors.append(error.message)
         else:
             flash(_("Changes saved."), "success")
+            if person.leaving_date is not None and services.is_the_last_administrator(person):
+                flash(
+                    _(
+                        "%(name)s is the only active administrator: they stay active after "
+                        "their leaving date until someone else is made an administrator.",
+                        name=person.name,
+                    ),
+                    "warning",
+                )
             return redirect(url_for("people.detail", user_id=person.id))
     status = 400 if form.is_submitted() else 200
     return render_template("people/form.html", form=form, person=person), status
