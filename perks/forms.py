@@ -20,6 +20,7 @@ from wtforms import DateField, DateTimeLocalField, SubmitField, validators
 from wtforms.fields.choices import SelectChoice
 
 from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day, format_number
+from perks.text import trim
 
 
 class _AppTranslations:
@@ -45,6 +46,15 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form: FlaskForm) -> _AppTranslations:
             return _TRANSLATIONS
+
+
+def trimmed(value: Any) -> Any:
+    """A field filter (``filters=[trimmed]``): typed or pasted text without the spaces and
+    invisible characters around it (``perks.text.trim``), before it is validated. So a name
+    made only of zero-width spaces is empty, and ``DataRequired`` refuses it as it refuses an
+    empty one; an e-mail address pasted with spaces around it is checked, and kept, without
+    them. Leaves anything but a string as it is."""
+    return trim(value) if isinstance(value, str) else value
 
 
 #: the highest page number a list takes: every list is shorter, and page × rows per page

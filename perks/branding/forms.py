@@ -21,13 +21,14 @@ from wtforms.validators import (
 from perks.branding.colours import parse_colour
 from perks.branding.services import Brand, BrandData, brand_data, check_logo
 from perks.errors import ValidationFailed
-from perks.forms import Form
+from perks.forms import Form, trimmed
 
 
 class BrandForm(Form):
     company_name = StringField(
         _l("Company name"),
         validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
         description=_l("Shown to customers on the storefront, in e-mails and on the sign-in page."),
     )
     logo = FileField(
@@ -57,6 +58,7 @@ class BrandForm(Form):
     contact_email = EmailField(
         _l("Contact e-mail"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
+        filters=[trimmed],
     )
     contact_phone = StringField(
         _l("Contact phone"),

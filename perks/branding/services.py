@@ -23,6 +23,7 @@ from perks.branding.models import BRAND_ROW_ID, BrandSettings
 from perks.db import transaction
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
+from perks.text import trim
 
 if TYPE_CHECKING:
     from perks.people.models import User
@@ -217,7 +218,7 @@ def update_brand(
 
 
 def _checked(data: BrandData) -> BrandData:
-    name = " ".join(data.company_name.split())
+    name = " ".join(trim(data.company_name).split())
     if not name:
         raise ValidationFailed(_l("Give the company's name."), field="company_name")
     accent = data.accent_colour.strip()
@@ -227,7 +228,7 @@ def _checked(data: BrandData) -> BrandData:
         accent_colour=parse_colour(accent, field="accent_colour") if accent else "",
         tagline_vi=data.tagline_vi.strip(),
         tagline_en=data.tagline_en.strip(),
-        contact_email=data.contact_email.strip(),
+        contact_email=trim(data.contact_email),
         contact_phone=data.contact_phone.strip(),
         contact_address=data.contact_address.strip(),
         legal_footer_vi=data.legal_footer_vi.strip(),

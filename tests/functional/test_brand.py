@@ -136,6 +136,12 @@ def test_a_save_that_leaves_the_logo_alone_does_not_say_logo_none_in_the_log(cli
             "Hãy nhập màu dạng # và sáu chữ số hệ mười sáu",
         ),
         ({"company_name": "  "}, "This field is required.", "Trường này là bắt buộc."),
+        # zero-width space, word joiner, no-break space, byte order mark: an invisible name
+        (
+            {"company_name": "\u200b\u2060\u00a0\ufeff"},
+            "This field is required.",
+            "Trường này là bắt buộc.",
+        ),
         (
             {"contact_email": "not an address"},
             "Invalid email address.",
@@ -171,6 +177,22 @@ def test_a_contact_phone_is_any_number_as_people_write_it_or_none(client, phone)
     assert db.session.get(BrandSettings, 1).contact_phone == phone
 
 
+def test_a_contact_email_pasted_with_spaces_around_it_is_kept_without_them(client):
+    login(client, factories.UserFactory(roles={Role.HR}))
+    response = client.post(
+        "/settings/brand", data=brand_form(contact_email=" \u200bhotro@senvang.example \t")
+    )
+    assert response.status_code == 303, html_of(response)[:300]
+    assert db.session.get(BrandSettings, 1).contact_email == "hotro@senvang.example"
+
+
+def test_a_company_name_keeps_its_letters_and_loses_the_invisible_ends(client):
+    login(client, factories.UserFactory(roles={Role.HR}))
+    response = client.post("/settings/brand", data=brand_form(company_name="\u200b Sen Vàng\ufeff"))
+    assert response.status_code == 303, html_of(response)[:300]
+    assert db.session.get(BrandSettings, 1).company_name == "Sen Vàng"
+
+
 def test_a_logo_that_is_not_an_image_is_refused(client):
     login(client, factories.UserFactory(roles={Role.HR}))
     form = brand_form(logo=(io.BytesIO(b"<svg onload=alert(1)>"), "logo.png"))
@@ -188,6 +210,9 @@ def test_the_service_refuses_what_the_form_would(app):
     with pytest.raises(ValidationFailed) as refused:
         save_brand(logo=b"\x89PNG\r\n\x1a\n" + b"\x00" * (branding.MAX_LOGO_BYTES + 1))
     assert refused.value.details["field"] == "logo"
+    with pytest.raises(ValidationFailed) as refused:
+        save_brand(company_name="\u200b\u200b")
+    assert refused.value.details["field"] == "company_name"
     assert db.session.get(BrandSettings, 1) is None
 
 
