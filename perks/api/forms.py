@@ -9,7 +9,7 @@ from wtforms import SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length
 
 from perks.api.models import PERSONAL_SCOPES, Scope
-from perks.forms import DayField, Form
+from perks.forms import DayField, Form, trimmed
 from perks.i18n import company_today
 
 SCOPE_LABELS = {
@@ -28,7 +28,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 class TokenForm(Form):
-    label = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    label = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)], filters=[trimmed])
     scopes = CheckboxesField(_l("Permissions"), validators=[DataRequired()])
     #: the last day the token works, through its end (company time)
     expires_on = DayField(_l("Last day it works"), validators=[DataRequired()])

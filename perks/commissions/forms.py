@@ -34,7 +34,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
 from perks.people.services import find_person, person_label
@@ -392,7 +392,9 @@ class PersonPreviewForm(Form):
 
 
 class GroupForm(Form):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80), plain_text])
+    name = StringField(
+        _l("Name"), validators=[InputRequired(), Length(max=80), plain_text], filters=[trimmed]
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200), plain_text])
     submit = SubmitField(_l("Add the group"))
 

@@ -18,6 +18,7 @@ from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.folding import name_key
 from perks.people.models import User
+from perks.text import trim
 
 MAX_NAME_LENGTH = 80
 
@@ -65,7 +66,7 @@ def create_group(name: str, note: str, *, actor: User) -> CommissionGroup:
         ValidationFailed: an empty or too long name.
         Conflict: a group of that name exists.
     """
-    name = " ".join((name or "").split())
+    name = " ".join(trim(name or "").split())
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed(_("Enter the group's name (at most 80 characters)."))
     # the few groups' names, compared in Python (``name_key``)

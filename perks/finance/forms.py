@@ -23,7 +23,7 @@ from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
-from perks.forms import DayField, Form, NumberRange
+from perks.forms import DayField, Form, NumberRange, trimmed
 from perks.i18n import format_quarter
 from perks.people.services import find_person, person_label
 
@@ -279,7 +279,7 @@ class SummaryForm(Form):
 
 
 class MappingForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)], filters=[trimmed])
     kind = SelectField(
         _l("File"),
         choices=[

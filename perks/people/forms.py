@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import DayField, Form, NumberRange, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Gender, Role
 
@@ -41,10 +41,13 @@ def _optional_int(value: str | int | None) -> int | None:
 
 
 class PersonForm(Form):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=120)], filters=[trimmed]
+    )
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        filters=[trimmed],
     )
     employee_number = StringField(_l("Employee number"), validators=[Optional(), Length(max=32)])
     department_id = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()])
@@ -140,7 +143,7 @@ class PeopleFilterForm(Form):
 
 
 class DepartmentForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[trimmed])
     submit = SubmitField(_l("Add department"))
 
 

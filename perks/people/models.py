@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, TimestampMixin
 from perks.i18n import LabelledEnum
+from perks.text import trim
 
 
 class Role(LabelledEnum):
@@ -68,7 +69,7 @@ def new_session_tokens(count: int) -> list[str]:
 
 def normalise_email(email: str) -> str:
     """An e-mail address as it is stored and looked up (``User.email``): trimmed, lower-case."""
-    return email.strip().lower()
+    return trim(email).lower()
 
 
 class Gender(LabelledEnum):

@@ -27,6 +27,7 @@ from perks.people.models import (
     new_session_token,
     normalise_email,
 )
+from perks.text import trim
 
 #: the most children under 15 HR may record for a person (the column's check says so too)
 MAX_CHILDREN = 20
@@ -232,7 +233,7 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
 
 def create_department(name: str, *, actor: User) -> Department:
     """Raises ValidationFailed (empty name) or Conflict (the name exists)."""
-    name = " ".join(name.split())
+    name = " ".join(trim(name).split())
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")))
     with transaction():
@@ -307,6 +308,9 @@ def _column_values(user: User) -> dict[str, object]:
 def _apply(user: User, data: PersonData, *, actor: User) -> None:
     # nothing of ``user`` changes before the checks' queries: they would flush it (a taken
     # e-mail would fail there, not as a Conflict)
+    name = " ".join(trim(data.name).split())
+    if not name:
+        raise ValidationFailed(str(_l("Enter a name.")), field="name")
     email = normalise_email(data.email)
     email_owner = db.session.scalar(select(User.id).where(User.email == email))
     if email_owner is not None and email_owner != user.id:
@@ -329,7 +333,7 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
         check_manager(user, data.manager_id)
     _apply_roles(user, set(data.roles), actor=actor)
     user.email = email
-    user.name = " ".join(data.name.split())
+    user.name = name
     user.employee_number = number
     user.department_id = data.department_id
     user.location = data.location.strip()

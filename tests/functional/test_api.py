@@ -1062,3 +1062,20 @@ def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClien
         "NV-1": (240_000, "salary", 0, 240_000),
         "DT-2": (3_000_000, "withheld", 300_000, 2_700_000),
     }
+
+
+def test_a_token_named_only_with_invisible_characters_is_refused(client: FlaskClient) -> None:
+    from perks.i18n import company_today
+
+    login(client, factories.UserFactory(roles={Role.ADMIN}))
+    form = {
+        "label": "\u200b\ufeff",
+        "scopes": [Scope.PEOPLE_READ.value],
+        "expires_on": (company_today() + timedelta(days=30)).isoformat(),
+    }
+    response = client.post("/admin/api-tokens", data=form)
+    assert response.status_code == 400
+    assert db.session.scalar(select(ApiToken)) is None
+    form["label"] = " \u200bKét 3 "
+    assert client.post("/admin/api-tokens", data=form).status_code == 200
+    assert db.session.scalar(select(ApiToken.label)) == "Két 3"

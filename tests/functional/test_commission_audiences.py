@@ -176,6 +176,13 @@ def test_a_new_version_keeps_its_audience_and_its_history_says_it(app):
     ]
 
 
+def test_a_group_named_only_with_invisible_characters_is_refused(client):
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    response = client.post("/finance/commission-groups", data={"name": "\u200b\u2060", "note": ""})
+    assert response.status_code == 400
+    assert db.session.scalar(select(CommissionGroup)) is None
+
+
 def test_finance_makes_a_rule_for_a_group_on_the_page_and_everyone_reads_it(client):
     finance = factories.UserFactory(roles={Role.FINANCE})
     login(client, finance)

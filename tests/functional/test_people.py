@@ -61,7 +61,14 @@ def test_email_is_unique_whatever_its_case(client, login_as):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("birth_day", "31"), ("birth_month", "13"), ("email", "not-an-email"), ("name", "")],
+    [
+        ("birth_day", "31"),
+        ("birth_month", "13"),
+        ("email", "not-an-email"),
+        ("name", ""),
+        ("name", "\u200b\u200b"),  # zero-width spaces only: an invisible name
+        ("name", "\ufeff \u2060"),
+    ],
 )
 def test_bad_person_data_gets_a_400_and_writes_nothing(client, login_as, field, value):
     login_as(Role.HR)
@@ -71,6 +78,25 @@ def test_bad_person_data_gets_a_400_and_writes_nothing(client, login_as, field, 
     response = client.post("/people/new", data=data)
     assert response.status_code == 400
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
+
+
+def test_an_email_and_a_name_pasted_with_spaces_around_them_are_kept_without_them(client, login_as):
+    login_as(Role.HR)
+    response = client.post(
+        "/people/new",
+        data=person_form(email=" \u200bLan.Pham@Example.com \t", name="\ufeffPhạm Thị Lan\u200b "),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    person = db.session.scalar(db.select(User).where(User.email == "lan.pham@example.com"))
+    assert person is not None
+    assert person.name == "Phạm Thị Lan"
+
+
+def test_an_invisible_department_name_is_refused(client, login_as):
+    login_as(Role.HR)
+    response = client.post("/people/departments", data={"name": "\u200b\u00a0\u200b"})
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(Department)) == 0
 
 
 def test_hr_cannot_grant_finance_or_admin(client, login_as):
