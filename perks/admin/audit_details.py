@@ -103,6 +103,7 @@ ACTIONS: dict[str, Any] = {
     "people.deactivated": _l("Person deactivated"),
     "people.department_created": _l("Department created"),
     "people.import": _l("People file imported"),
+    "people.last_administrator_kept": _l("Last administrator kept past their leaving date"),
     "people.privacy_changed": _l("Privacy choices changed"),
     "people.reactivated": _l("Person reactivated"),
     "people.updated": _l("Person changed"),
