@@ -102,6 +102,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDEEM_RATE_LIMIT": env.get("REDEEM_RATE_LIMIT", "60 per minute"),
         # The JSON API (perks.api): requests per token, and the release /api/v1/version names.
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        # ... and failed authentications (401s) per address, whatever the token sent.
+        "API_AUTH_FAILURE_RATE_LIMIT": env.get("API_AUTH_FAILURE_RATE_LIMIT", "30 per minute"),
         "APP_VERSION": env.get("APP_VERSION", "dev"),
         "REDIRECT_RATE_LIMIT": env.get("REDIRECT_RATE_LIMIT", "120 per minute"),
         # Referral links: the cookie's life, and how clicks reach the database (see clicks.py).

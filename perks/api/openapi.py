@@ -33,7 +33,9 @@ def init_api(app: Flask) -> PerksApi:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A token made on /admin/api-tokens (service) or on "
-                    "/account/api-tokens (personal).",
+                    "/account/api-tokens (personal). Each token has its own rate limit; "
+                    "failed authentications (401) are also counted per address, whatever "
+                    "token was sent, and beyond their limit that address answers 429.",
                 }
             }
         },

@@ -155,6 +155,9 @@ def http_problem(error: HTTPException) -> Response:
             errors=_field_errors(messages),
         )
     if status == 429:
+        limit = getattr(error, "limit", None)  # Flask-Limiter's, which may say its own words
+        if limit is not None and limit.error_message and error.description:
+            return problem(429, error.description)
         if not request.headers.get("Authorization"):
             return problem(429, _("Too many requests from this address. Wait a moment."))
         return problem(429, _("Too many requests with this token. Wait a moment."))

@@ -76,7 +76,23 @@ def _token_key() -> str:
     return "api:" + idempotency.hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+def _address_key() -> str:
+    return get_remote_address()
+
+
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)
+# Each bad token has its own count above: failed authentications (401) are counted by address
+# too, across every operation, else anyone could try tokens without end (a look-up each).
+# Only a 401 is counted; once over, the address is refused (429) before any look-up.
+limiter.shared_limit(
+    lambda: current_app.config["API_AUTH_FAILURE_RATE_LIMIT"],
+    scope="api-auth-failures",
+    key_func=_address_key,
+    deduct_when=lambda response: response.status_code == 401,
+    error_message=lambda: _(
+        "Too many requests with a missing or invalid token from this address. Wait a moment."
+    ),
+)(bp)
 
 
 @bp.after_request

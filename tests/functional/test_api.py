@@ -1006,6 +1006,59 @@ def test_callers_without_a_token_are_counted_apart_by_address(
         assert "429" in document["paths"][path]["get"]["responses"]
 
 
+def test_failed_authentications_are_counted_by_address_whatever_the_token(
+    app: Flask, app_factory: Any
+) -> None:
+    """Each bad token had its own count: sending a different one each time got 401 (and a
+    database look-up) without end. Now the 401s of an address are counted together, and
+    beyond the limit the address is told so in its language, with no look-up."""
+    from perks.extensions import limiter
+
+    limited = app_factory(
+        RATELIMIT_ENABLED=True,
+        API_RATE_LIMIT="5 per minute",
+        API_AUTH_FAILURE_RATE_LIMIT="3/minute",
+    )
+    secret = service_token(Scope.PEOPLE_READ)
+    client = limited.test_client()
+    guesser = {"REMOTE_ADDR": "203.0.113.66"}
+    with limited.app_context():
+        limiter.reset()
+        try:
+            # Valid tokens are not counted as failures.
+            for _ in range(4):
+                assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+            for guess in range(3):
+                answer = client.get(
+                    "/api/v1/claims", headers=bearer(f"pk_guess{guess:040d}"), environ_base=guesser
+                )
+                assert answer.status_code == 401
+            with counting_statements() as sent:
+                refused = client.get(
+                    "/api/v1/people",
+                    headers=bearer("pk_guess" + "9" * 40, **{"Accept-Language": "en"}),
+                    environ_base=guesser,
+                )
+            assert refused.status_code == 429
+            assert refused.mimetype == "application/problem+json"
+            assert "invalid token from this address" in refused.get_json()["detail"]
+            assert not [statement for statement in sent if "api_token" in statement]
+            vietnamese = client.get(
+                "/api/v1/people",
+                headers=bearer("pk_guess" + "8" * 40, **{"Accept-Language": "vi"}),
+                environ_base=guesser,
+            )
+            assert vietnamese.status_code == 429
+            assert vietnamese.get_json()["detail"] != refused.get_json()["detail"]
+            # Another address is counted apart; a valid token keeps its own limit.
+            assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+            other = {"REMOTE_ADDR": "198.51.100.7"}
+            missing = client.get("/api/v1/people", environ_base=other)
+            assert missing.status_code == 401
+        finally:
+            limiter.reset()
+
+
 def test_a_database_that_does_not_answer_is_a_503_problem(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
