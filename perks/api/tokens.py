@@ -199,8 +199,16 @@ def authenticate(authorization: str | None) -> ApiToken:
     # The lookup is by an unguessable hash; the comparison is constant-time all the same.
     if token is None or not hmac.compare_digest(token.secret_sha256, digest):
         raise Unauthenticated()
-    if token.revoked_at is not None or is_expired(token, utcnow()) or not token.user.active:
+    if token.revoked_at is not None or is_expired(token, utcnow()):
         raise Unauthenticated(_("This API token has expired or was revoked."))
+    if not token.user.active:
+        if token.personal:
+            raise Unauthenticated(
+                _("This API token no longer works: its owner's account is no longer active.")
+            )
+        raise Unauthenticated(
+            _("This API token no longer works: its maker's account is no longer active.")
+        )
     if not maker_may_act(token):
         raise Unauthenticated(_("This API token no longer works: its maker is no longer an admin."))
     return token

@@ -184,6 +184,27 @@ def test_a_service_token_stops_while_its_maker_is_no_longer_an_admin(
     assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
 
 
+def test_a_token_whose_owner_left_says_so_not_expired_or_revoked(client: FlaskClient) -> None:
+    """A personal token of a deactivated person answered "expired or was revoked": the
+    person, or whoever supports them, looked for an expiry or a revocation that never was."""
+    person = factories.UserFactory(employee_number="NV510")
+    secret = tokens.create_personal_token(
+        "Điện thoại", [Scope.PERKS_READ], IN_90_DAYS, person=person
+    ).secret
+    assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 200
+    person.active = False
+    db.session.commit()
+    english = client.get("/api/v1/claims", headers=bearer(secret, **{"Accept-Language": "en"}))
+    assert english.status_code == 401
+    detail = english.get_json()["detail"]
+    assert "account is no longer active" in detail
+    assert "expired" not in detail
+    assert "revoked" not in detail
+    vietnamese = client.get("/api/v1/claims", headers=bearer(secret, **{"Accept-Language": "vi"}))
+    assert vietnamese.status_code == 401
+    assert vietnamese.get_json()["detail"] != detail
+
+
 def test_a_token_works_through_the_whole_of_its_last_day(client: FlaskClient) -> None:
     from perks.errors import ValidationFailed
     from perks.i18n import company_today, day_start
