@@ -115,11 +115,14 @@ class PersonIn(Schema):
 
 class PersonPut(PersonIn):
     """One person sent to ``PUT /people/{employee_number}``: the path names them, so the
-    body may leave the employee number out (one given is overruled by the path's)."""
+    body may leave the employee number out (one given must be the path's, else 422)."""
 
     employee_number = fields.String(
         validate=validate.Length(min=1, max=32),
-        metadata={"description": "may be left out: the path's employee number is used"},
+        metadata={
+            "description": "may be left out (the path's is used); if given, must be the "
+            "path's employee number, else 422"
+        },
     )
 
 

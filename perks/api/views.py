@@ -20,7 +20,7 @@ from flask import Response, current_app, g, json, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -475,7 +475,25 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 @bp.arguments(schemas.PersonPut)
 @bp.response(200, schemas.UpsertResult)
 def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
-    """Create or update one person (the employee number of the path wins)."""
+    """Create or update one person, named by the path: the body may leave the employee
+    number out; one that differs from the path's is refused (422), never overruled."""
+    sent = record.get("employee_number")
+    if sent is not None and sent.strip() != employee_number.strip():
+        # as the request validation names a bad field (``problems.http_problem``)
+        abort(
+            422,
+            messages={
+                "json": {
+                    "employee_number": [
+                        _(
+                            "The employee number must be the one in the path (%(number)s), "
+                            "or be left out.",
+                            number=employee_number,
+                        )
+                    ]
+                }
+            },
+        )
     record["employee_number"] = employee_number
     return idempotency.run_once(
         token(),

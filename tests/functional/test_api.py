@@ -807,6 +807,35 @@ def test_a_put_takes_the_employee_number_from_its_path(client: FlaskClient) -> N
     assert "employee_number" not in document["components"]["schemas"][shown]["required"]
 
 
+def test_a_put_whose_body_names_another_employee_number_is_refused(client: FlaskClient) -> None:
+    """The path's employee number silently overruled another one in the body: a caller that
+    mixed up two people wrote one of them with the other's details, and was told 200."""
+    secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
+    record = {"employee_number": "NV041", "email": "minh.le@example.com", "name": "Lê Văn Minh"}
+    for language in ("en", "vi"):
+        answer = client.put(
+            "/api/v1/people/NV040",
+            headers=bearer(secret, **{"Accept-Language": language}),
+            json=record,
+        )
+        assert answer.status_code == 422
+        assert answer.mimetype == "application/problem+json"
+        errors = answer.get_json()["errors"]
+        assert [error["field"] for error in errors] == ["employee_number"]
+        assert "NV040" in errors[0]["message"]
+        if language == "en":
+            english = errors[0]["message"]
+            assert "path" in english
+        else:
+            assert errors[0]["message"] != english
+    assert db.session.scalar(select(User).where(User.email == record["email"])) is None
+    # The same number as the path's is taken, as is none.
+    record["employee_number"] = "NV040"
+    answer = client.put("/api/v1/people/NV040", headers=bearer(secret), json=record)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["created"] == 1
+
+
 def test_an_unknown_payout_batch_is_named_as_such(client: FlaskClient) -> None:
     """Every other look-up says what it did not find; this one said only "We could not find
     what you were looking for"."""
