@@ -199,14 +199,16 @@ class UpsertResult(Schema):
 
 
 class PersonOut(Schema):
-    employee_number = fields.String(allow_none=True)
+    """Every field is always sent (null where the person has none), as in every answer."""
+
+    employee_number = fields.String(allow_none=True, required=True)
     email = fields.String(required=True)
     name = fields.String(required=True)
-    department = fields.String(allow_none=True)
-    location = fields.String(allow_none=True)
+    department = fields.String(allow_none=True, required=True)
+    location = fields.String(allow_none=True, required=True)
     employment_type = fields.String(required=True)
-    hire_date = fields.Date(allow_none=True)
-    leaving_date = fields.Date(allow_none=True)
+    hire_date = fields.Date(allow_none=True, required=True)
+    leaving_date = fields.Date(allow_none=True, required=True)
     language = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
     active = fields.Boolean(required=True)

@@ -132,6 +132,50 @@ def test_the_document_shows_what_an_order_line_at_the_counter_holds(
         assert set(line["required"]) == set(sent[0]) == {"product", "quantity"}
 
 
+def test_every_field_an_answer_always_sends_is_required_in_the_document(
+    client: FlaskClient,
+) -> None:
+    """A person's department, location, dates and employee number are always sent (null
+    when there are none) but were not marked required: a client generated from the document
+    made them optional, to be checked for absence as well as null. Every successful answer's
+    fields are always sent, so each is required (a problem's extensions are not)."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    def named(schema: dict[str, Any]) -> set[str]:
+        refs = [schema.get("$ref"), schema.get("items", {}).get("$ref")]
+        return {ref.rsplit("/", 1)[-1] for ref in refs if ref}
+
+    answered: set[str] = set()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):  # the path's parameters
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2"):
+                    for content in response.get("content", {}).values():
+                        answered |= named(content["schema"])
+    seen: set[str] = set()
+    while answered - seen:
+        name = (answered - seen).pop()
+        seen.add(name)
+        properties = schemas[name].get("properties", {})
+        for field in properties.values():
+            answered |= named(field)
+        assert set(schemas[name].get("required", [])) == set(properties), name
+    assert "PersonOut" in seen
+
+    # And a person with none of them gets each as null, which the document allows.
+    factories.UserFactory(employee_number="NV620", department=None, location="", hire_date=None)
+    secret = service_token(Scope.PEOPLE_READ)
+    person = client.get("/api/v1/people/NV620", headers=bearer(secret)).get_json()
+    shown = schemas["PersonOut"]
+    assert set(person) == set(shown["required"])
+    for name, value in person.items():
+        if value is None:
+            assert "null" in shown["properties"][name]["type"], name
+
+
 # --- tokens -------------------------------------------------------------------------------------
 
 
