@@ -80,7 +80,11 @@ def _address_key() -> str:
     return get_remote_address()
 
 
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(bp)
+# one count per token across every operation (a limit of the blueprint's own would count
+# each operation apart: 600 a minute on each of them)
+limiter.shared_limit(
+    lambda: current_app.config["API_RATE_LIMIT"], scope="api-token", key_func=_token_key
+)(bp)
 # Each bad token has its own count above: failed authentications (401) are counted by address
 # too, across every operation, else anyone could try tokens without end (a look-up each).
 # Only a 401 is counted; once over, the address is refused (429) before any look-up.

@@ -1073,6 +1073,20 @@ def test_each_token_is_rate_limited_and_the_api_needs_no_csrf_token(
         assert client.post("/language", data={"locale": "en"}).status_code == 400
 
 
+def test_a_tokens_limit_counts_its_calls_to_every_operation_together(
+    app: Flask, limited_app: Flask
+) -> None:
+    """The limit was counted per operation: a token had 600 a minute on each of them."""
+    factories.UserFactory(employee_number="NV100")
+    secret = service_token(Scope.PEOPLE_READ)
+    client = limited_app.test_client()
+    with limited_app.app_context():
+        assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+        assert client.get("/api/v1/people/NV100", headers=bearer(secret)).status_code == 200
+        assert client.get("/api/v1/people?limit=5", headers=bearer(secret)).status_code == 429
+        assert client.get("/api/v1/people/NV100", headers=bearer(secret)).status_code == 429
+
+
 def test_callers_without_a_token_are_counted_apart_by_address(
     app: Flask, limited_app: Flask
 ) -> None:
