@@ -34,7 +34,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import DayField, Form, MomentField, NumberRange, enum_choices
+from perks.forms import DayField, Form, MomentField, NumberRange, enum_choices, trimmed
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType
 
@@ -58,10 +58,14 @@ def plain_text(form: Form, field: Field) -> None:
 
 class PerkForm(Form):
     title_vi = StringField(
-        _l("Title (Vietnamese)"), validators=[Optional(), Length(max=160), plain_text]
+        _l("Title (Vietnamese)"),
+        validators=[Optional(), Length(max=160), plain_text],
+        filters=[trimmed],
     )
     title_en = StringField(
-        _l("Title (English)"), validators=[Optional(), Length(max=160), plain_text]
+        _l("Title (English)"),
+        validators=[Optional(), Length(max=160), plain_text],
+        filters=[trimmed],
     )
     value_vi = StringField(
         _l("Value shown to staff (Vietnamese)"),
@@ -96,6 +100,7 @@ class PerkForm(Form):
     partner_name = StringField(
         _l("Partner or vendor"),
         validators=[Optional(), Length(max=120), plain_text],
+        filters=[trimmed],
         description=_l("Leave empty for the company's own services."),
     )
     kind = SelectField(

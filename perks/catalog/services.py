@@ -30,6 +30,7 @@ from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, company_today, format_day
 from perks.people.models import Department, EmploymentType, User
+from perks.text import trim
 
 MAX_CODE_LENGTH = 64
 MAX_CODES_PER_IMPORT = 50_000
@@ -280,7 +281,7 @@ def _draw_under_way(perk_id: int) -> bool:
 
 
 def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
-    if not (data.title_vi.strip() or data.title_en.strip()):
+    if not (trim(data.title_vi) or trim(data.title_en)):
         raise ValidationFailed(_("Give the perk a title."))
     if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
         raise ValidationFailed(_("The end date is before the start date."))
@@ -323,7 +324,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
         "title_vi", "title_en", "description_vi", "description_en", "partner_name",
         "value_vi", "value_en", "terms_vi", "terms_en",
     ):  # fmt: skip
-        setattr(perk, name, getattr(data, name).strip())
+        setattr(perk, name, trim(getattr(data, name)))
     perk.kind = data.kind
     perk.category = data.category
     perk.starts_on = data.starts_on

@@ -225,6 +225,7 @@ def test_hr_edits_a_perk(client, hr):
     ("overrides", "message"),
     [
         ({"title_vi": "", "title_en": " "}, "Give the perk a title."),
+        ({"title_vi": "\u200b", "title_en": "\ufeff \u2060"}, "Give the perk a title."),
         ({"starts_on": "2026-05-01", "ends_on": "2026-04-30"}, "The end date is before the start"),
         ({"code_mode": "shared", "shared_code": ""}, "Enter the shared code."),
         ({"allocation": "draw", "code_mode": "pool"}, "cannot use a code pool"),
@@ -245,6 +246,14 @@ def test_bad_perk_data_gets_a_400_with_the_reason_and_saves_nothing(client, hr, 
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert perk_count() == 0
+
+
+def test_titles_and_a_partner_pasted_with_invisible_ends_are_kept_without_them(client, hr):
+    data = perk_form(title_vi="\u200bVé xem phim ", title_en="\ufeff", partner_name=" CGV\u2060")
+
+    assert client.post("/admin/perks/new", data=data).status_code == 302
+    perk = db.session.scalar(select(Perk))
+    assert (perk.title_vi, perk.title_en, perk.partner_name) == ("Vé xem phim", "", "CGV")
 
 
 def test_the_forms_ignore_fields_they_do_not_list(client, hr):
