@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, days_in_order, enum_choices
+from perks.forms import DayField, Form, NumberRange, days_in_order, enum_choices, trimmed
 from perks.money import Money, parse_money
 from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
@@ -82,10 +82,14 @@ CURRENCY_CHOICES = [SelectChoice(code, code) for code in product_admin.PRODUCT_C
 
 class ProductForm(Form):
     name_vi = StringField(
-        _l("Name (Vietnamese)"), validators=[Optional(), Length(max=160), plain_text]
+        _l("Name (Vietnamese)"),
+        validators=[Optional(), Length(max=160), plain_text],
+        filters=[trimmed],
     )
     name_en = StringField(
-        _l("Name (English)"), validators=[Optional(), Length(max=160), plain_text]
+        _l("Name (English)"),
+        validators=[Optional(), Length(max=160), plain_text],
+        filters=[trimmed],
     )
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
@@ -274,10 +278,14 @@ class ProductFilterForm(Form):
 
 class CategoryForm(Form):
     name_vi = StringField(
-        _l("Name (Vietnamese)"), validators=[Optional(), Length(max=120), plain_text]
+        _l("Name (Vietnamese)"),
+        validators=[Optional(), Length(max=120), plain_text],
+        filters=[trimmed],
     )
     name_en = StringField(
-        _l("Name (English)"), validators=[Optional(), Length(max=120), plain_text]
+        _l("Name (English)"),
+        validators=[Optional(), Length(max=120), plain_text],
+        filters=[trimmed],
     )
     slug = StringField(
         _l("Web address"),

@@ -28,6 +28,7 @@ from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import Product, ProductCategory, RedemptionMode
 from perks.shop.queries import name_order
+from perks.text import trim
 
 #: the currencies products may be priced in (Stripe and ``Money`` agree on their decimals)
 PRODUCT_CURRENCIES = ("VND", "USD")
@@ -130,7 +131,7 @@ def _slug_taken(model: type[Product] | type[ProductCategory], own_id: int | None
 
 
 def _require_a_name(name_vi: str, name_en: str) -> None:
-    if not name_vi.strip() and not name_en.strip():
+    if not trim(name_vi) and not trim(name_en):
         raise ValidationFailed(
             _("Give the name in Vietnamese, in English, or both."), field="name_vi"
         )
@@ -230,10 +231,10 @@ def _product_values(product: Product) -> dict[str, Any]:
 
 
 def _apply_product(product: Product, data: ProductData) -> None:
-    product.name_vi = data.name_vi.strip()
-    product.name_en = data.name_en.strip()
-    product.description_vi = data.description_vi.strip()
-    product.description_en = data.description_en.strip()
+    product.name_vi = trim(data.name_vi)
+    product.name_en = trim(data.name_en)
+    product.description_vi = trim(data.description_vi)
+    product.description_en = trim(data.description_en)
     product.category_id = data.category_id
     product.price_amount = data.price.amount
     product.currency = data.price.currency
@@ -413,8 +414,8 @@ def create_category(data: CategoryData, *, actor: User) -> ProductCategory:
                 _slug_taken(ProductCategory, None),
                 _("category"),
             ),
-            name_vi=data.name_vi.strip(),
-            name_en=data.name_en.strip(),
+            name_vi=trim(data.name_vi),
+            name_en=trim(data.name_en),
             position=(last + 1) if last is not None else 0,
         )
         db.session.add(category)
@@ -442,8 +443,8 @@ def update_category(category_id: int, data: CategoryData, *, actor: User) -> Pro
             _slug_taken(ProductCategory, category.id),
             _("category"),
         )
-        category.name_vi = data.name_vi.strip()
-        category.name_en = data.name_en.strip()
+        category.name_vi = trim(data.name_vi)
+        category.name_en = trim(data.name_en)
         _saving_slug(db.session.flush)
         after = _category_values(category)
         changes = audit.changes(before, after)

@@ -147,6 +147,7 @@ def test_a_staff_discount_is_typed_as_a_percentage_and_stored_in_basis_points(cl
         ({"staff_discount": "ten"}, "Enter a percentage such as 10 or 12.5."),
         ({"max_quantity_per_order": "0"}, "Number must be between 1 and 1,000."),
         ({"name_vi": "", "name_en": ""}, "Give the name in Vietnamese, in English, or both."),
+        ({"name_vi": "\u200b", "name_en": "\ufeff "}, "Give the name in Vietnamese, in English"),
         ({"slug": "Not A Slug!"}, "Use lower-case letters, digits and single hyphens"),
         ({"category_id": "999999"}, "Not a valid choice."),
     ],
@@ -191,6 +192,16 @@ def test_generated_slugs_stay_unique(client, hr):
         "ha-long-bay-2-days-2",
         "ha-long-bay-2-days-3",
     ]
+
+
+def test_names_pasted_with_invisible_ends_are_kept_without_them(client, hr):
+    data = product_form(name_vi="\u200bTour Hạ Long ", name_en="\ufeff\u2060")
+    assert client.post("/manage/products/new", data=data).status_code == 303
+    assert (products()[0].name_vi, products()[0].name_en) == ("Tour Hạ Long", "")
+    shelf = {"name_vi": " \u200b", "name_en": "\u2060Tours\u200b", "slug": ""}
+    assert client.post("/manage/categories/new", data=shelf).status_code == 303
+    category = db.session.scalar(select(ProductCategory))
+    assert (category.name_vi, category.name_en, category.slug) == ("", "Tours", "tours")
 
 
 def test_a_vietnamese_only_name_makes_an_ascii_slug(client, hr):
@@ -403,6 +414,11 @@ def test_a_category_needs_a_name_and_a_free_slug(client, hr):
     nameless = client.post("/manage/categories/new", data={"name_vi": "", "name_en": ""})
     assert nameless.status_code == 400
     assert "Give the name" in nameless.get_data(as_text=True)
+    invisible = client.post(
+        "/manage/categories/new", data={"name_vi": "\u200b", "name_en": "\ufeff"}
+    )
+    assert invisible.status_code == 400
+    assert "Give the name" in invisible.get_data(as_text=True)
     taken = client.post(
         "/manage/categories/new", data={"name_vi": "Tour", "name_en": "", "slug": "tours"}
     )
