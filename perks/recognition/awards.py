@@ -34,6 +34,7 @@ from perks.recognition.gifts import check_gift_perk
 from perks.recognition.models import Award, Nomination, NominationState
 from perks.recognition.points_models import PointsEntryKind
 from perks.recognition.services import both_languages
+from perks.text import trim
 from perks.urls import absolute_url
 
 N = NominationState
@@ -280,7 +281,7 @@ def update_award(award_id: int, data: AwardData, *, actor: User) -> Award:
 
 
 def _reason(text: str, field: str, message: object) -> str:
-    reason = text.strip()
+    reason = trim(text)
     if not reason:
         raise ValidationFailed(str(message), field=field)
     if len(reason) > MAX_REASON:

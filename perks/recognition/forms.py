@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, enum_choices
+from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender
@@ -36,8 +36,16 @@ if TYPE_CHECKING:
 
 
 class OccasionForm(Form):
-    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=120)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    name_vi = StringField(
+        _l("Name (Vietnamese)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
     kind = SelectField(
         _l("Calendar"),
         choices=enum_choices((OccasionKind.SOLAR, OccasionKind.LUNAR)),
@@ -147,8 +155,16 @@ def _optional_id(value: object) -> int | None:
 class ProgrammeForm(Form):
     """HR's gift programme. ``for_departments`` adds a budget field per department."""
 
-    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=120)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    name_vi = StringField(
+        _l("Name (Vietnamese)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
     occasion_id = SelectField(_l("Occasion"), coerce=int, validators=[InputRequired()])
     perk_id = SelectField(
         _l("Gift"),
@@ -174,11 +190,13 @@ class ProgrammeForm(Form):
         _l("Greeting (Vietnamese)"),
         validators=[DataRequired(), Length(max=1000)],
         render_kw={"rows": 3},
+        filters=[trimmed],
     )
     message_en = TextAreaField(
         _l("Greeting (English)"),
         validators=[DataRequired(), Length(max=1000)],
         render_kw={"rows": 3},
+        filters=[trimmed],
     )
     unit_cost = StringField(
         _l("Cost of one gift"),
@@ -316,17 +334,27 @@ NO_GIFT = 0
 
 
 class AwardForm(Form):
-    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=120)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
+    name_vi = StringField(
+        _l("Name (Vietnamese)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[trimmed],
+    )
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
         validators=[DataRequired(), Length(max=2000)],
         render_kw={"rows": 3},
+        filters=[trimmed],
     )
     description_en = TextAreaField(
         _l("Description (English)"),
         validators=[DataRequired(), Length(max=2000)],
         render_kw={"rows": 3},
+        filters=[trimmed],
     )
     perk_id = SelectField(
         _l("Gift"),
@@ -379,6 +407,7 @@ class NominationForm(Form):
         validators=[DataRequired(), Length(max=2000)],
         render_kw={"rows": 4},
         description=_l("HR reads it before deciding."),
+        filters=[trimmed],
     )
     submit = SubmitField(_l("Nominate"))
 
@@ -393,6 +422,7 @@ class DeclineForm(Form):
         validators=[DataRequired(_l("Say why the nomination is declined.")), Length(max=2000)],
         render_kw={"rows": 2},
         description=_l("The nominator reads it."),
+        filters=[trimmed],
     )
     submit = SubmitField(_l("Decline"))
 

@@ -53,6 +53,7 @@ from perks.recognition.points_models import (
     PointsEntry,
     PointsEntryKind,
 )
+from perks.text import trim
 from perks.urls import absolute_url
 
 #: the most points a setting may name (an allowance, a pair limit)
@@ -88,7 +89,7 @@ def get_value(value_id: int) -> CompanyValue:
 
 
 def _check_value(data: ValueData) -> ValueData:
-    name_vi, name_en = data.name_vi.strip(), data.name_en.strip()
+    name_vi, name_en = trim(data.name_vi), trim(data.name_en)
     if not name_vi or not name_en:
         raise ValidationFailed(
             str(_l("Give the name in both languages.")),
@@ -323,7 +324,7 @@ def give_kudos(
         LimitReached: more than the allowance left this month, or than the month's limit
             of points to this colleague.
     """
-    message = (message or "").strip()
+    message = trim(message or "")
     if not message:
         raise ValidationFailed(str(_l("Say what they did.")), field="message")
     if len(message) > MAX_KUDOS_MESSAGE:

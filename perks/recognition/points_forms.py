@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from perks.forms import Form, NumberRange
+from perks.forms import Form, NumberRange, trimmed
 from perks.people.models import Role, User
 from perks.people.services import person_label
 from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData
@@ -49,6 +49,7 @@ class KudosForm(Form):
         validators=[DataRequired(), Length(max=MAX_KUDOS_MESSAGE)],
         render_kw={"rows": 3, "maxlength": MAX_KUDOS_MESSAGE},
         description=_l("What they did, in a sentence or two."),
+        filters=[trimmed],
     )
     submit = SubmitField(_l("Give kudos"))
 
@@ -79,8 +80,16 @@ def colleague_label(person: User) -> str:
 
 
 class ValueForm(Form):
-    name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(), Length(max=80)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=80)])
+    name_vi = StringField(
+        _l("Name (Vietnamese)"),
+        validators=[DataRequired(), Length(max=80)],
+        filters=[trimmed],
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[DataRequired(), Length(max=80)],
+        filters=[trimmed],
+    )
     active = BooleanField(_l("Active: kudos may name it"), default=True)
     submit = SubmitField(_l("Save"))
 

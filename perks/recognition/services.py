@@ -42,6 +42,7 @@ from perks.recognition.models import (
     OccasionKind,
     RecognitionSettings,
 )
+from perks.text import trim
 
 #: the work anniversaries celebrated until HR says otherwise
 DEFAULT_MILESTONES = (1, 3, 5, 10)
@@ -321,7 +322,7 @@ def both_languages(
     Raises:
         ValidationFailed: one of them is empty, with ``message`` and the empty field's name.
     """
-    vi, en = vi.strip(), en.strip()
+    vi, en = trim(vi), trim(en)
     if not vi or not en:
         raise ValidationFailed(str(message), field=f"{field}_vi" if not vi else f"{field}_en")
     return vi, en
@@ -337,7 +338,7 @@ def _check(data: OccasionData) -> OccasionData:
 
 def _same_name_key(name: str) -> str:
     """What two occasion names that read the same share: any case, any spacing."""
-    return name_key(" ".join(name.split()))
+    return name_key(" ".join(trim(name).split()))
 
 
 def _active_names(*, but: int | None = None) -> set[str]:
