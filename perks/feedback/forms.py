@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from perks.feedback.models import MAX_SUBJECT, MAX_TEXT, Topic
-from perks.forms import Form, NumberRange
+from perks.forms import Form, NumberRange, trimmed
 from perks.people.models import Department, User
 
 _TEXT = {"rows": 5, "maxlength": MAX_TEXT}
@@ -33,9 +33,14 @@ class FeedbackForm(Form):
         choices=[SelectChoice(t.value, t.lazy_label) for t in Topic],
         validators=[InputRequired()],
     )
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=MAX_SUBJECT)])
+    subject = StringField(
+        _l("Subject"), validators=[DataRequired(), Length(max=MAX_SUBJECT)], filters=[trimmed]
+    )
     text = TextAreaField(
-        _l("Your feedback"), validators=[DataRequired(), Length(max=MAX_TEXT)], render_kw=_TEXT
+        _l("Your feedback"),
+        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        render_kw=_TEXT,
+        filters=[trimmed],
     )
     anonymous = BooleanField(
         _l("Send it anonymously"),
@@ -54,14 +59,20 @@ class FeedbackForm(Form):
 
 class MessageForm(Form):
     text = TextAreaField(
-        _l("Message"), validators=[DataRequired(), Length(max=MAX_TEXT)], render_kw=_TEXT
+        _l("Message"),
+        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        render_kw=_TEXT,
+        filters=[trimmed],
     )
     submit = SubmitField(_l("Send"))
 
 
 class AnswerForm(Form):
     text = TextAreaField(
-        _l("Answer"), validators=[DataRequired(), Length(max=MAX_TEXT)], render_kw=_TEXT
+        _l("Answer"),
+        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        render_kw=_TEXT,
+        filters=[trimmed],
     )
     publish = BooleanField(_l("Publish it on the answer times page (without names)"))
     submit = SubmitField(_l("Answer"))
@@ -69,7 +80,10 @@ class AnswerForm(Form):
 
 class DeclineForm(Form):
     reason = TextAreaField(
-        _l("Reason"), validators=[DataRequired(), Length(max=MAX_TEXT)], render_kw={"rows": 3}
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=MAX_TEXT)],
+        render_kw={"rows": 3},
+        filters=[trimmed],
     )
     submit = SubmitField(_l("Decline"))
 

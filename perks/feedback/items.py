@@ -48,6 +48,7 @@ from perks.feedback.models import (
 )
 from perks.notifications import audience, link, notify
 from perks.people.models import Department, Role, User, UserRole
+from perks.text import trim
 
 S = FeedbackStatus
 
@@ -99,7 +100,7 @@ def desk_of(department_id: int | None) -> FeedbackDesk | None:
 
 
 def _clean(text: str, field: str, limit: int) -> str:
-    cleaned = (text or "").strip()
+    cleaned = trim(text or "")
     if not cleaned:
         raise ValidationFailed(_("Write something here."), field=field)
     if len(cleaned) > limit:

@@ -21,16 +21,21 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import Form, NumberRange, enum_choices
+from perks.forms import Form, NumberRange, enum_choices, trimmed
 from perks.people.forms import CheckboxListField
 from perks.people.models import Department, EmploymentType
+from perks.text import trim
 
 
 class SurveyForm(Form):
     """HR's survey: titles, introductions and audience (the perk eligibility rules)."""
 
-    title_vi = StringField(_l("Title (Vietnamese)"), validators=[DataRequired(), Length(max=200)])
-    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
+    title_vi = StringField(
+        _l("Title (Vietnamese)"), validators=[DataRequired(), Length(max=200)], filters=[trimmed]
+    )
+    title_en = StringField(
+        _l("Title (English)"), validators=[DataRequired(), Length(max=200)], filters=[trimmed]
+    )
     intro_vi = TextAreaField(_l("Introduction (Vietnamese)"), validators=[Length(max=4000)])
     intro_en = TextAreaField(_l("Introduction (English)"), validators=[Length(max=4000)])
     department_ids = CheckboxListField(_l("Departments"), coerce=int, default=list)
@@ -75,8 +80,12 @@ class QuestionForm(Form):
     """One question; choices give one option a line, in both languages, in the same order."""
 
     kind = SelectField(_l("Kind"), choices=enum_choices(QuestionKind), default="nps")
-    text_vi = TextAreaField(_l("Question (Vietnamese)"), validators=[DataRequired()])
-    text_en = TextAreaField(_l("Question (English)"), validators=[DataRequired()])
+    text_vi = TextAreaField(
+        _l("Question (Vietnamese)"), validators=[DataRequired()], filters=[trimmed]
+    )
+    text_en = TextAreaField(
+        _l("Question (English)"), validators=[DataRequired()], filters=[trimmed]
+    )
     options_vi = TextAreaField(
         _l("Options (Vietnamese)"), description=_l("Choices only: one option a line.")
     )
@@ -87,7 +96,7 @@ class QuestionForm(Form):
 
     @staticmethod
     def _lines(text: str | None) -> list[str]:
-        return [line.strip() for line in (text or "").splitlines() if line.strip()]
+        return [trim(line) for line in (text or "").splitlines() if trim(line)]
 
     def validate_options_en(self, field: Field) -> None:
         """Raises ValidationError: the two lists of options are not as long as each other."""
