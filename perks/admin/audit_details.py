@@ -34,6 +34,7 @@ from perks.commissions.models import (
     TierMeasure,
 )
 from perks.extensions import db
+from perks.folding import fold
 from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
@@ -189,6 +190,50 @@ TARGETS: dict[str, Any] = {
     "TaxProfile": _l("Tax profile"),
     "WithholdingRate": _l("Withholding rate"),
 }
+
+
+#: the areas of the audit log, by the prefix of their actions' codes (``people.``), as the
+#: Action filter groups them, in the reader's language
+AREAS: dict[str, Any] = {
+    "api": lazy_pgettext("an area of the audit log", "API"),
+    "auth": lazy_pgettext("an area of the audit log", "Accounts and sign-in"),
+    "brand": lazy_pgettext("an area of the audit log", "Company brand"),
+    "catalog": lazy_pgettext("an area of the audit log", "Perks"),
+    "commissions": lazy_pgettext("an area of the audit log", "Commissions"),
+    "demo": lazy_pgettext("an area of the audit log", "Demo"),
+    "feedback": lazy_pgettext("an area of the audit log", "Feedback"),
+    "finance": lazy_pgettext("an area of the audit log", "Finance"),
+    "mail": lazy_pgettext("an area of the audit log", "E-mail"),
+    "payments": lazy_pgettext("an area of the audit log", "Payments"),
+    "people": lazy_pgettext("an area of the audit log", "People"),
+    "recognition": lazy_pgettext("an area of the audit log", "Recognition"),
+    "referrals": lazy_pgettext("an area of the audit log", "Referrals"),
+    "shop": lazy_pgettext("an area of the audit log", "Shop"),
+    "survey": lazy_pgettext("an area of the audit log", "Surveys"),
+}
+
+
+def area_of(action: str) -> str:
+    """The area an action's code belongs to: what comes before its first dot."""
+    return action.partition(".")[0]
+
+
+def action_filter_choices() -> list[tuple[str, str, str]]:
+    """The Action filter's options as (value, label, area label), in the reader's language:
+    the areas by name, each one's "every action" option first (its code prefix, ``people.``),
+    then its actions by name. An area without a name in ``AREAS`` is named by its prefix."""
+    areas: dict[str, list[str]] = {}
+    for action in ACTIONS:
+        areas.setdefault(area_of(action), []).append(action)
+    named = {area: str(AREAS.get(area, area)) for area in areas}
+    options = []
+    for area in sorted(areas, key=lambda a: (fold(named[a]), named[a])):
+        name = named[area]
+        options.append((f"{area}.", _("%(area)s: every action", area=name), name))
+        labels = {action: action_label(action) for action in areas[area]}
+        for action in sorted(labels, key=lambda a: (fold(labels[a]), labels[a])):
+            options.append((action, labels[action], name))
+    return options
 
 
 def action_label(action: str) -> str:

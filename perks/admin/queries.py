@@ -30,11 +30,15 @@ def audit_events(
     end: datetime | None,
     page: int,
 ) -> Pagination:
+    """The events, newest first; ``action`` is one action's code (``people.created``) or, ending
+    with a dot, an area's prefix (``people.``), every action of the area."""
     query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     if actor_id:
         query = query.where(AuditEvent.actor_id == actor_id)
-    if action:
+    if action.endswith("."):
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    elif action:
+        query = query.where(AuditEvent.action == action)
     if start:
         query = query.where(AuditEvent.created_at >= start)
     if end:

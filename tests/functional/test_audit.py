@@ -25,19 +25,19 @@ def test_audit_log_filters_by_actor_action_and_date(client, login_as):
     add_event("auth.roles_changed", admin.id, datetime(2026, 4, 2, 3, tzinfo=UTC))
 
     by_actor = client.get(f"/admin/audit?actor={hr.id}").get_data(as_text=True)
-    assert "people.created" in by_actor
-    assert "auth.roles_changed" not in by_actor
+    assert "<code>people.created</code>" in by_actor
+    assert "<code>auth.roles_changed</code>" not in by_actor
 
     by_action = client.get("/admin/audit?action=people.").get_data(as_text=True)
-    assert "people.deactivated" in by_action
-    assert "auth.roles_changed" not in by_action
+    assert "<code>people.deactivated</code>" in by_action
+    assert "<code>auth.roles_changed</code>" not in by_action
 
     by_date = client.get("/admin/audit?date_from=2026-04-01&date_to=2026-04-01").get_data(
         as_text=True
     )
-    assert "people.deactivated" in by_date
-    assert "people.created" not in by_date
-    assert "auth.roles_changed" not in by_date
+    assert "<code>people.deactivated</code>" in by_date
+    assert "<code>people.created</code>" not in by_date
+    assert "<code>auth.roles_changed</code>" not in by_date
 
 
 class AuditTableReader(HTMLParser):
@@ -117,3 +117,99 @@ def test_an_unknown_person_in_the_who_filter_is_named_as_the_bad_value(client, l
         response = client.get(f"/admin/audit?actor={actor}")
         assert response.status_code == 400
         assert "Người thực hiện: Lựa chọn không hợp lệ." in response.get_data(as_text=True)
+
+
+class ActionFilterReader(HTMLParser):
+    """The Action filter's options: (area or None, value, label, selected), in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[tuple[str | None, str, str, bool]] = []
+        self._in_select = False
+        self._area: str | None = None
+        self._option: tuple[str, bool] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "select" and found.get("name") == "action":
+            self._in_select = True
+        elif tag == "optgroup" and self._in_select:
+            self._area = found.get("label")
+        elif tag == "option" and self._in_select:
+            self._option = (found.get("value") or "", "selected" in found)
+
+    def handle_data(self, data: str) -> None:
+        if self._option is not None:
+            value, selected = self._option
+            self.options.append((self._area, value, data.strip(), selected))
+            self._option = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._in_select = False
+        elif tag == "optgroup":
+            self._area = None
+
+
+def action_options(page: str) -> list[tuple[str | None, str, str, bool]]:
+    reader = ActionFilterReader()
+    reader.feed(page)
+    return reader.options
+
+
+def test_the_action_filter_lists_the_actions_by_name_grouped_by_area(client, login_as):
+    """The filter was a free text for a code prefix (``people.``) an administrator could not
+    know. It is a list of the actions by name, in the reader's language, grouped by area, each
+    area opening with its every action (the prefix, so old links keep working)."""
+    admin = login_as(Role.ADMIN)
+    options = action_options(client.get("/admin/audit").get_data(as_text=True))
+    assert options[0] == (None, "", "Any action", True)
+    people = [(value, label) for area, value, label, _ in options if area == "People"]
+    assert people[0] == ("people.", "People: every action")
+    assert ("people.created", "Person added") in people
+    labels = [label for _, label in people[1:]]
+    assert labels == sorted(labels, key=str.casefold)
+    assert {area for area, *_ in options[1:]} >= {"Finance", "Commissions", "API", "Perks"}
+
+    admin.locale = "vi"
+    db.session.commit()
+    options = action_options(client.get("/admin/audit").get_data(as_text=True))
+    assert options[0] == (None, "", "Mọi thao tác", True)
+    people = [(value, label) for area, value, label, _ in options if area == "Nhân sự"]
+    assert people[0] == ("people.", "Nhân sự: mọi thao tác")
+    assert ("people.created", "Đã thêm người") in people
+    assert ("auth.roles_changed", "Đã đổi vai trò") in [
+        (value, label) for area, value, label, _ in options if area == "Tài khoản và đăng nhập"
+    ]
+
+
+def test_the_action_filter_takes_one_action_or_a_whole_area(client, login_as):
+    admin = login_as(Role.ADMIN)
+    add_event("people.created", admin.id, datetime(2026, 3, 10, 3, tzinfo=UTC))
+    add_event("people.deactivated", admin.id, datetime(2026, 4, 1, 3, tzinfo=UTC))
+    add_event("auth.roles_changed", admin.id, datetime(2026, 4, 2, 3, tzinfo=UTC))
+
+    one = client.get("/admin/audit?action=people.created").get_data(as_text=True)
+    assert "<code>people.created</code>" in one
+    assert "<code>people.deactivated</code>" not in one
+    assert "<code>auth.roles_changed</code>" not in one
+    assert ("People", "people.created", "Person added", True) in action_options(one)
+
+    area = client.get("/admin/audit?action=people.").get_data(as_text=True)
+    assert "<code>people.created</code>" in area
+    assert "<code>people.deactivated</code>" in area
+    assert "<code>auth.roles_changed</code>" not in area
+    assert ("People", "people.", "People: every action", True) in action_options(area)
+
+
+def test_an_unknown_action_in_the_filter_is_named_as_the_bad_value(client, login_as):
+    """The free text took any prefix ("people.cr", "xyz") and answered "No events match
+    these filters." as if nothing had happened."""
+    login_as(Role.ADMIN, locale="vi")
+    for action in ("people.cr", "nothing.at_all", "people", " "):
+        response = client.get("/admin/audit", query_string={"action": action})
+        assert response.status_code == 400, action
+        page = response.get_data(as_text=True)
+        assert "Thao tác: Lựa chọn không hợp lệ." in page
+        assert 'class="form-select is-invalid" id="action"' in page
+    assert client.get("/admin/audit?action=").status_code == 200

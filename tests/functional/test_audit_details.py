@@ -177,6 +177,14 @@ def test_every_action_the_code_records_has_a_name():
     assert recorded - set(ACTIONS) == set()
 
 
+def test_every_area_of_the_actions_has_a_name():
+    """The audit log's Action filter groups the actions by their code's area (``people.``),
+    each group named in the reader's language."""
+    from perks.admin.audit_details import ACTIONS, AREAS, area_of
+
+    assert {area_of(action) for action in ACTIONS} == set(AREAS)
+
+
 def test_every_detail_the_code_records_has_a_label():
     """Each keyword given to ``audit.record`` (but the actor and target) is named in
     ``LABELS``: the log showed ``file:``, ``mapping:``, ``token:`` and ``leaving_date:``."""
