@@ -16,7 +16,7 @@ from flask import abort, request
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, SubmitField, validators
+from wtforms import DateField, DateTimeLocalField, StringField, SubmitField, validators
 from wtforms.fields.choices import SelectChoice
 
 from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day, format_number
@@ -55,6 +55,23 @@ def trimmed(value: Any) -> Any:
     empty one; an e-mail address pasted with spaces around it is checked, and kept, without
     them. Leaves anything but a string as it is."""
     return trim(value) if isinstance(value, str) else value
+
+
+def name_fields(
+    *, max_length: int, required: bool = True, checks: Sequence[Any] = ()
+) -> tuple[Any, Any]:
+    """A name in Vietnamese and one in English (``name_vi, name_en = name_fields(...)``),
+    each ``trimmed``, at most ``max_length`` characters, required unless ``required`` is
+    false, and passing ``checks`` too. Raises nothing."""
+    first = validators.DataRequired() if required else validators.Optional()
+    return tuple(
+        StringField(
+            label,
+            validators=[first, validators.Length(max=max_length), *checks],
+            filters=[trimmed],
+        )
+        for label in (_l("Name (Vietnamese)"), _l("Name (English)"))
+    )
 
 
 #: the highest page number a list takes: every list is shorter, and page × rows per page

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
+from perks.forms import DayField, Form, NumberRange, enum_choices, name_fields, trimmed
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender
@@ -36,16 +36,7 @@ if TYPE_CHECKING:
 
 
 class OccasionForm(Form):
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=120)
     kind = SelectField(
         _l("Calendar"),
         choices=enum_choices((OccasionKind.SOLAR, OccasionKind.LUNAR)),
@@ -155,16 +146,7 @@ def _optional_id(value: object) -> int | None:
 class ProgrammeForm(Form):
     """HR's gift programme. ``for_departments`` adds a budget field per department."""
 
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=120)
     occasion_id = SelectField(_l("Occasion"), coerce=int, validators=[InputRequired()])
     perk_id = SelectField(
         _l("Gift"),
@@ -334,16 +316,7 @@ NO_GIFT = 0
 
 
 class AwardForm(Form):
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[DataRequired(), Length(max=120)],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=120)
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
         validators=[DataRequired(), Length(max=2000)],

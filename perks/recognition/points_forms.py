@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from perks.forms import Form, NumberRange, trimmed
+from perks.forms import Form, NumberRange, name_fields, trimmed
 from perks.people.models import Role, User
 from perks.people.services import person_label
 from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData
@@ -80,16 +80,7 @@ def colleague_label(person: User) -> str:
 
 
 class ValueForm(Form):
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[DataRequired(), Length(max=80)],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[DataRequired(), Length(max=80)],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=80)
     active = BooleanField(_l("Active: kudos may name it"), default=True)
     submit = SubmitField(_l("Save"))
 

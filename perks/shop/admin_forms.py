@@ -31,7 +31,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, days_in_order, enum_choices, trimmed
+from perks.forms import (
+    DayField,
+    Form,
+    NumberRange,
+    days_in_order,
+    enum_choices,
+    name_fields,
+)
 from perks.money import Money, parse_money
 from perks.shop import product_admin
 from perks.shop.models import OrderStatus, Product, ProductCategory, RedemptionMode
@@ -81,16 +88,7 @@ CURRENCY_CHOICES = [SelectChoice(code, code) for code in product_admin.PRODUCT_C
 
 
 class ProductForm(Form):
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[Optional(), Length(max=160), plain_text],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[Optional(), Length(max=160), plain_text],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=160, required=False, checks=[plain_text])
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
         validators=[Optional(), Length(max=MAX_TEXT), plain_text],
@@ -277,16 +275,7 @@ class ProductFilterForm(Form):
 
 
 class CategoryForm(Form):
-    name_vi = StringField(
-        _l("Name (Vietnamese)"),
-        validators=[Optional(), Length(max=120), plain_text],
-        filters=[trimmed],
-    )
-    name_en = StringField(
-        _l("Name (English)"),
-        validators=[Optional(), Length(max=120), plain_text],
-        filters=[trimmed],
-    )
+    name_vi, name_en = name_fields(max_length=120, required=False, checks=[plain_text])
     slug = StringField(
         _l("Web address"),
         validators=[Optional(), Length(max=product_admin.MAX_SLUG_LENGTH)],
