@@ -21,6 +21,7 @@ from perks.extensions import db
 from perks.i18n import company_today, day_start
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
+from perks.people.models import User
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import is_postgres, login
 from tests.racing import all_at_once
@@ -111,7 +112,9 @@ def test_the_holder_reads_it_in_their_language_and_gets_the_e_mail(app, client):
 
 
 def test_a_holder_who_left_is_not_told(app):
-    claim = claim_ending(TODAY + timedelta(days=1), active=False)
+    claim = claim_ending(TODAY + timedelta(days=1))  # claimed, then left
+    db.session.execute(update(User).where(User.id == claim.user_id).values(active=False))
+    db.session.commit()
     assert remind_expiring_claims(TODAY) == 1
     assert reminded_people() == []
     assert db.session.get(Claim, claim.id).reminded_on == TODAY

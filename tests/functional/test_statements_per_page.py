@@ -492,7 +492,10 @@ def grow(world: World, scale: int) -> None:
         # anniversary in the next days.
         for kind, month, day in ((OccasionKind.SOLAR, 11, 20), (OccasionKind.LUNAR, 7, 7)):
             occasions.create_occasion(
-                OccasionData(f"Dịp {n}", f"Occasion {n}", kind, month, day), actor=hr
+                OccasionData(
+                    f"Dịp {n} {kind.value}", f"Occasion {n} {kind.value}", kind, month, day
+                ),
+                actor=hr,
             )
         soon = company_today() + timedelta(days=3)
         factories.UserFactory(
