@@ -58,6 +58,7 @@ from perks.mail import send_email
 from perks.money import Money
 from perks.notifications import audience, link, notify
 from perks.people.models import Role, User, UserRole, new_session_token
+from perks.people.services import is_the_last_administrator
 
 S = CommissionState
 SETTINGS_ID = 1
@@ -160,7 +161,7 @@ def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:
         person = db.session.get(User, user_id)
         if person is None or person.leaving_date is None:
             return
-        if _is_the_last_administrator(person):
+        if is_the_last_administrator(person, lock=True):
             _keep_the_last_administrator(person)
             return
         policy = current_policy()
@@ -188,21 +189,6 @@ def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:
             vested=[c.id for c in vested],
             forfeited=[c.id for c, _worth in forfeited],
         )
-
-
-def _is_the_last_administrator(person: User) -> bool:
-    """Whether ``person`` is the only active administrator. Locks the active administrators
-    (``FOR UPDATE`` on PostgreSQL, in id order) so two runs settling two administrators at
-    once cannot both see the other one still active: the second waits for the first and
-    counts again."""
-    admins = db.session.scalars(
-        select(User.id)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-        .with_for_update(of=User)
-    ).all()
-    return list(admins) == [person.id]
 
 
 def _keep_the_last_administrator(person: User) -> None:

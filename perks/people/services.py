@@ -361,23 +361,16 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     current = user.roles
     if (roles ^ current) - allowed:
         raise NotPermitted(str(_l("Only an administrator can grant or remove that role.")))
-    if Role.ADMIN in current and Role.ADMIN not in roles and user.active:
-        other_admins = db.session.scalar(
-            select(func.count())
-            .select_from(UserRole)
-            .join(User, User.id == UserRole.user_id)
-            .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    if Role.ADMIN not in roles and is_the_last_administrator(user):
+        raise ValidationFailed(
+            str(
+                _l(
+                    "At least one active administrator must remain: make someone else an "
+                    "administrator first."
+                )
+            ),
+            field="roles",
         )
-        if not other_admins:
-            raise ValidationFailed(
-                str(
-                    _l(
-                        "At least one active administrator must remain: make someone else an "
-                        "administrator first."
-                    )
-                ),
-                field="roles",
-            )
     if (
         user.id == actor.id
         and not roles & {Role.HR, Role.ADMIN}
@@ -395,18 +388,23 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     user.set_roles(roles)
 
 
-def is_the_last_administrator(user: User) -> bool:
-    """Whether ``user`` is the company's only active administrator (the leavers' task keeps
-    such a person active past their leaving date). Raises nothing."""
+def is_the_last_administrator(user: User, *, lock: bool = False) -> bool:
+    """Whether ``user`` is the company's only active administrator: nobody takes the role
+    from them, and the leavers' task keeps them active past their leaving date. ``lock``
+    locks the active administrators first (``FOR UPDATE`` on PostgreSQL, in id order), so
+    two transactions deciding about two administrators at once cannot each count the other
+    still there: the second waits and counts again. Raises nothing."""
     if not user.active or Role.ADMIN not in user.roles:
         return False
-    others = db.session.scalar(
-        select(func.count())
-        .select_from(UserRole)
-        .join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    admins = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
     )
-    return not others
+    if lock:
+        admins = admins.with_for_update(of=User)
+    return list(db.session.scalars(admins)) == [user.id]
 
 
 def check_birthday(month: int | None, day: int | None) -> None:
