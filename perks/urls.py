@@ -9,12 +9,13 @@ is the same inside a request, in a Celery task and on the command line.
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from flask import current_app
+from flask import current_app, request
 from flask.globals import app_ctx
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, RequestRedirect
+from werkzeug.wrappers import Response
 
 from perks.db import MAX_ID
 
@@ -37,6 +38,23 @@ class RowIdConverter(IntegerConverter):
 def base_url() -> str:
     """The site's configured base URL, without a trailing slash (``https://perks.example``)."""
     return str(current_app.config["BASE_URL"]).rstrip("/")
+
+
+ResponseT = TypeVar("ResponseT", bound=Response)
+
+
+def redirects_on_base_url(response: ResponseT) -> ResponseT:
+    """Point the router's own redirects (``/shop`` to ``/shop/``, Werkzeug's
+    ``RequestRedirect``, built from the request's host) at ``BASE_URL`` instead; an
+    ``after_request`` hook. Other redirects are the views' own, built with ``url_for``."""
+    if isinstance(request.routing_exception, RequestRedirect) and response.location:
+        target = urlsplit(response.location)
+        base = urlsplit(base_url())
+        path = target.path.removeprefix(request.script_root)
+        response.location = urlunsplit(
+            (base.scheme, base.netloc, base.path.rstrip("/") + path, target.query, "")
+        )
+    return response
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:

@@ -258,3 +258,24 @@ def test_tokens_in_links_still_work_when_followed(site):
         link = absolute_url("auth.accept_invitation", token=token)
     assert link.startswith(f"{BASE}/invitation/")
     assert site.test_client().get(link.removeprefix(BASE)).status_code == 200
+
+
+# --- the router's own redirects -------------------------------------------------------------
+
+
+def test_a_missing_slash_redirects_on_the_base_url_not_the_forged_host(site):
+    response = site.test_client().get("/shop?page=2", base_url=FORGED)
+
+    assert response.status_code == 308
+    assert response.location == f"{BASE}/shop/?page=2"
+
+
+def test_a_missing_slash_redirect_keeps_the_base_urls_path(app_factory, app):
+    mounted = app_factory(BASE_URL="https://example.com/perks/", TRUSTED_HOSTS=None)
+    browser = mounted.test_client()
+
+    # behind a proxy that strips the prefix, and one that passes it on as the script root
+    stripped = browser.get("/shop", base_url=FORGED)
+    passed_on = browser.get("/shop", base_url=FORGED + "/perks")
+
+    assert stripped.location == passed_on.location == "https://example.com/perks/shop/"
