@@ -129,6 +129,8 @@ def import_people_command(
         )
         if plan.new_departments:
             click.echo(_("New departments: %(names)s", names=", ".join(plan.new_departments)))
+        for warning in plan.warnings:  # the file can be imported: said, not refused
+            click.echo(_("line %(line)d: %(message)s", line=warning.line, message=warning.message))
         if plan.errors:
             echo_row_errors(plan.errors)
             raise click.ClickException(

@@ -5,8 +5,10 @@ values repeat, such as departments or dates, are parsed once per distinct text);
 matches the rows to the people stored (employee number first, else e-mail), resolves their
 managers, refuses reporting loops and roles the importer may not grant, and says what each
 valid row would do (``ImportPlan``, ``PlannedRow``) or why a row cannot be imported
-(``RowError``). The directory is read only for the people the file names (a thousand at a
-time) plus who reports to whom; what a dry run would show is formatted only for the rows shown.
+(``RowError``), and warns of what a valid row does that the importer should know first
+(``RowWarning``: the only active administrator given a leaving date). The directory is read
+only for the people the file names (a thousand at a time) plus who reports to whom; what a dry
+run would show is formatted only for the rows shown.
 """
 
 from __future__ import annotations
@@ -196,6 +198,22 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class RowWarning:
+    """What one valid line of the file will do that the importer should know first: the
+    import may go ahead, as the edit page saves and then warns. ``code`` names the kind for
+    the API's callers (``LAST_ADMINISTRATOR_LEAVING``)."""
+
+    line: int
+    code: str
+    message: str
+
+
+#: a row gives the only active administrator a leaving date: the leavers' task keeps them
+#: active past it (``perks.commissions.leavers``) until someone else is made an administrator
+LAST_ADMINISTRATOR_LEAVING = "last_administrator_leaving"
+
+
+@dataclass(frozen=True)
 class FieldChange:
     """One field of one person, as shown in the dry run (``before`` is empty for new people)."""
 
@@ -276,6 +294,8 @@ class ImportPlan:
 
     rows: list[PlannedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    #: what valid rows will do that the importer should know (they do not stop the import)
+    warnings: list[RowWarning] = field(default_factory=list)
     #: departments the file names that do not exist yet, spelled as in the file
     new_departments: list[str] = field(default_factory=list)
     #: the id of each department that exists, by its name in lower case, as read when
@@ -1122,6 +1142,7 @@ class _Planner:
             else:
                 assert planned is not None  # every row without errors is planned
                 planned_rows.append(planned)
+        self._warn_of_a_leaving_last_administrator(rows)
         self.plan.new_departments = self._new_departments(rows)
         self.plan.department_ids = {
             lowered: department_id for lowered, (department_id, _name) in self.departments.items()
@@ -1346,13 +1367,7 @@ class _Planner:
                 gaining += 1
         if not losing or gaining:
             return
-        admins = db.session.scalar(
-            select(func.count())
-            .select_from(UserRole)
-            .join(User, User.id == UserRole.user_id)
-            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
-        )
-        if admins is not None and admins <= len(losing):
+        if _active_administrators() <= len(losing):
             for row in losing:
                 row.error(
                     _(
@@ -1360,6 +1375,44 @@ class _Planner:
                         "administrator first."
                     )
                 )
+
+    def _warn_of_a_leaving_last_administrator(self, rows: list[_Row]) -> None:
+        """Warns of the valid row that gives the person who will be the only active
+        administrator once the file is imported a leaving date (a new one, or the role while
+        they have one), as the edit page warns when it is saved there: the leavers' task keeps
+        them active past that day until someone else is made an administrator. Counts the
+        administrators only when some row does that."""
+        leaving: list[_Row] = []
+        change = 0  # active administrators the file adds, less those it takes away
+        for row in rows:
+            if row.errors:
+                continue
+            stored = row.target
+            was_admin = stored is not None and stored.active and Role.ADMIN in stored.roles
+            roles = row.get("roles", stored.roles if stored else DEFAULTS["roles"])
+            active = row.get("active", stored.active if stored else DEFAULTS["active"])
+            will_be_admin = bool(active) and Role.ADMIN in roles
+            change += int(will_be_admin) - int(was_admin)
+            if not will_be_admin:
+                continue
+            stored_leaving = stored.leaving_date if stored is not None else None
+            leaving_date = row.get("leaving_date", stored_leaving)
+            if leaving_date is not None and not (was_admin and leaving_date == stored_leaving):
+                leaving.append(row)
+        if not leaving or _active_administrators() + change != 1:
+            return
+        for row in leaving:  # one row: the only administrator left is theirs
+            self.plan.warnings.append(
+                RowWarning(
+                    row.line,
+                    LAST_ADMINISTRATOR_LEAVING,
+                    _(
+                        "%(name)s is the only active administrator: they stay active after "
+                        "their leaving date until someone else is made an administrator.",
+                        name=row.name,
+                    ),
+                )
+            )
 
     def _check_dates_against_stored(self, row: _Row) -> None:
         """A row that sets a stored person's hire or leaving date, but not both, is checked
@@ -1429,6 +1482,19 @@ class _Planner:
             if name and name is not ABSENT and name.lower() not in self.departments:
                 found.setdefault(name.lower(), name)
         return list(found.values())
+
+
+def _active_administrators() -> int:
+    """The active administrators stored now."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        )
+        or 0
+    )
 
 
 def _casefold(value: str) -> str:

@@ -24,8 +24,9 @@ hundred thousand people never holds a web worker: the upload is kept in the data
 (``PeopleImport``, every host sees it) and its dry run starts at once
 (``people_import_check``); confirming starts the import itself (``people_import``), which
 checks the file again against the directory as it is then, and writes it in one transaction.
-The dry run's report (counts, the first problems and changes, and every problem in a CSV file)
-is the check job's result. ``flask perks import-people`` runs the same code in its own process.
+The dry run's report (counts, the first problems, warnings and changes, and every problem in a
+CSV file) is the check job's result. ``flask perks import-people`` runs the same code in its
+own process.
 
 The import is built for files of that size: the rows are parsed once into compact records;
 the directory is read only for the people the file names (by e-mail and employee number, a
@@ -75,6 +76,7 @@ from perks.people.import_plan import (
     FieldChange,
     ImportPlan,
     RowError,
+    RowWarning,
     plan_import,
     plan_rows,
 )
@@ -304,6 +306,8 @@ class DryRun:
     bad_line_count: int
     error_count: int
     errors: tuple[RowError, ...]
+    #: what valid rows will do that the importer should know first (the import may go on)
+    warnings: tuple[RowWarning, ...]
     new_departments: tuple[str, ...]
     ignored_columns: tuple[str, ...]
     changed_count: int
@@ -324,6 +328,11 @@ class DryRun:
             bad_line_count=int(result.get("bad_lines", 0)),
             error_count=int(result.get("error_count", 0)),
             errors=tuple(RowError(int(line), str(message)) for line, message in result["errors"]),
+            # a report stored before warnings were kept has none
+            warnings=tuple(
+                RowWarning(int(line), str(code), str(message))
+                for line, code, message in result.get("warnings", ())
+            ),
             new_departments=tuple(result.get("new_departments", ())),
             ignored_columns=tuple(result.get("ignored_columns", ())),
             changed_count=int(result.get("changed_count", 0)),
@@ -352,6 +361,7 @@ def report(plan: ImportPlan) -> dict[str, Any]:
         "bad_lines": len(plan.bad_lines),
         "error_count": len(plan.errors),
         "errors": [[error.line, error.message] for error in plan.errors[:ERRORS_SHOWN]],
+        "warnings": [[w.line, w.code, w.message] for w in plan.warnings[:ERRORS_SHOWN]],
         "new_departments": plan.new_departments[:ERRORS_SHOWN],
         "ignored_columns": plan.ignored_columns,
         "changed_count": len(changed),

@@ -586,3 +586,97 @@ def test_a_file_above_the_old_limit_of_20000_people_is_accepted(app):
     plan = imports.plan_import("email,name\n" + rows, actor=None)
     assert plan.errors == []
     assert plan.to_create == 20_001
+
+
+LEAVING_ADMIN_CSV = (
+    "employee_number,email,name,roles,leaving_date\n"
+    "QT1,quantri@congty.vn,Quản Trị,employee;admin,2031-01-31\n"
+)
+LAST_ADMIN_WARNING = {
+    "en": "Line 2: Quản Trị is the only active administrator: they stay active after their "
+    "leaving date until someone else is made an administrator.",
+    "vi": "Dòng 2: Quản Trị là quản trị viên duy nhất còn hoạt động: người này vẫn hoạt động "
+    "sau ngày nghỉ việc cho đến khi có người khác được cấp quyền quản trị.",
+}
+
+
+def signed_in_administrator(login_as, **fields):  # type: ignore[no-untyped-def]
+    """Only an administrator may change one (HR may not), so the last one imports their own
+    leaving date, as they would save it on their edit page."""
+    fields.setdefault("name", "Quản Trị")
+    return login_as(
+        Role.EMPLOYEE, Role.ADMIN, employee_number="QT1", email="quantri@congty.vn", **fields
+    )
+
+
+def test_a_dry_run_warns_in_the_importers_language_that_the_last_administrator_stays(
+    client, login_as
+):
+    """The edit page warns that the only active administrator stays active past the leaving
+    date it saves; a file (or the API) setting that date said nothing. The dry run warns,
+    and the file can still be imported."""
+    admin = signed_in_administrator(login_as, locale="en")
+    for language in ("en", "vi"):
+        admin.locale = language
+        db.session.commit()
+        review = client.get(review_url(upload(client, LEAVING_ADMIN_CSV)))
+
+        html = review.get_data(as_text=True)
+        assert review.status_code == 200, html[:500]
+        assert 'data-testid="import-warnings"' in html
+        assert LAST_ADMIN_WARNING[language] in html
+        assert 'data-testid="confirm-import"' in html  # a warning, not a problem
+    stored = db.session.scalars(select(PeopleImport).order_by(PeopleImport.id.desc())).first()
+    assert client.post(f"/people/import/{stored.id}/confirm").status_code == 302
+    db.session.refresh(admin)
+    assert admin.leaving_date is not None
+    assert admin.active
+
+
+def test_a_dry_run_does_not_warn_when_another_administrator_stays(client, login_as):
+    signed_in_administrator(login_as, locale="en")
+    UserFactory(email="quantri2@congty.vn", roles={Role.ADMIN})
+
+    html = client.get(review_url(upload(client, LEAVING_ADMIN_CSV))).get_data(as_text=True)
+
+    assert 'data-testid="count-update">1<' in html
+    assert "only active administrator" not in html
+
+
+def test_a_dry_run_counts_the_administrators_the_file_adds_or_takes_away(client, login_as):
+    signed_in_administrator(login_as, locale="en")
+    UserFactory(employee_number="QT2", email="quantri2@congty.vn", roles={Role.ADMIN})
+    handing_over = LEAVING_ADMIN_CSV + "QT2,quantri2@congty.vn,Quản Trị Hai,employee,\n"
+    warned = client.get(review_url(upload(client, handing_over)))
+    assert LAST_ADMIN_WARNING["en"] in warned.get_data(as_text=True)
+
+    and_a_new_one = handing_over + "QT3,quantri3@congty.vn,Quản Trị Ba,employee;admin,\n"
+    not_warned = client.get(review_url(upload(client, and_a_new_one)))
+    assert 'data-testid="count-create">1<' in not_warned.get_data(as_text=True)
+    assert "only active administrator" not in not_warned.get_data(as_text=True)
+
+
+def test_a_dry_run_does_not_warn_again_of_a_leaving_date_already_stored(client, login_as):
+    from datetime import date
+
+    signed_in_administrator(login_as, locale="en", leaving_date=date(2031, 1, 31))
+
+    html = client.get(review_url(upload(client, LEAVING_ADMIN_CSV))).get_data(as_text=True)
+
+    assert 'data-testid="count-unchanged">1<' in html
+    assert "only active administrator" not in html
+
+
+def test_the_command_warns_that_the_last_administrator_stays_and_imports(runner, tmp_path):
+    admin = UserFactory(
+        employee_number="QT1", email="quantri@congty.vn", roles={Role.EMPLOYEE, Role.ADMIN}
+    )
+    path = Path(tmp_path) / "people.csv"
+    path.write_text(LEAVING_ADMIN_CSV, encoding="utf-8")
+
+    result = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
+
+    assert result.exit_code == 0, result.output
+    assert LAST_ADMIN_WARNING["en"].replace("Line", "line") in result.output
+    db.session.refresh(admin)
+    assert admin.leaving_date is not None
