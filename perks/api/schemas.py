@@ -189,6 +189,25 @@ class PeopleBatch(Schema):
     dry_run = fields.Boolean(load_default=False)
 
 
+class RecordWarning(Schema):
+    """What a record did (or, in a dry run, would do) that the caller should know: the
+    records were written all the same, as the people pages save and then warn."""
+
+    index = fields.Integer(
+        required=True, metadata={"description": "the record's place in the batch, from 0"}
+    )
+    employee_number = fields.String(allow_none=True, required=True)
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "``last_administrator_leaving``: the record gives the only active "
+            "administrator a leaving date; they stay active past it until someone else is "
+            "made an administrator"
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "in the caller's language"})
+
+
 class UpsertResult(Schema):
     dry_run = fields.Boolean(required=True)
     total = fields.Integer(required=True)
@@ -196,6 +215,11 @@ class UpsertResult(Schema):
     updated = fields.Integer(required=True)
     unchanged = fields.Integer(required=True)
     departments_created = fields.List(fields.String(), required=True)
+    warnings = fields.List(
+        fields.Nested(RecordWarning),
+        required=True,
+        metadata={"description": "empty unless a record calls for one; never stops the write"},
+    )
 
 
 class PersonOut(Schema):

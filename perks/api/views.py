@@ -41,7 +41,7 @@ from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
 from perks.i18n import company_today, day_start
 from perks.people import imports
-from perks.people.import_plan import COLUMNS, plan_rows
+from perks.people.import_plan import COLUMNS, RowWarning, plan_rows
 from perks.people.models import User
 from perks.people.services import deactivate_person
 from perks.shop import admin_queries, redemption
@@ -388,6 +388,16 @@ def _record_errors(
     return found
 
 
+def _record_warnings(
+    warnings: Sequence[RowWarning], records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The import's warnings by record, as ``_record_errors`` names its problems."""
+    return [
+        {**found, "code": warning.code}
+        for warning, found in zip(warnings, _record_errors(warnings, records), strict=True)
+    ]
+
+
 def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
     """Create or update people by employee number, with the CSV import's rules, all or none.
     The records go to the import's planner and writer as cells (``people_cells``), never
@@ -416,6 +426,7 @@ def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[s
             "updated": plan.to_update,
             "unchanged": plan.unchanged,
             "departments_created": list(plan.new_departments),
+            "warnings": _record_warnings(plan.warnings, records),
         }
     try:
         # Flushed only: committed by ``idempotency.run_once`` with its audit event and the
@@ -441,7 +452,8 @@ def upsert_people(records: Sequence[dict[str, Any]], *, dry_run: bool) -> dict[s
         db.session.rollback()
         raise
     return {"dry_run": False, "total": len(records), **result.as_dict()} | {
-        "departments_created": list(result.departments_created)
+        "departments_created": list(result.departments_created),
+        "warnings": _record_warnings(result.warnings, records),
     }
 
 
@@ -459,8 +471,10 @@ def _json_response(body: Any, schema: type[Schema], status: int = 200) -> Respon
 def upsert_batch(args: dict[str, Any]) -> Response:
     """Create or update up to 1,000 people by employee number, as the CSV import does
     (matched on the employee number, else the e-mail). All or nothing: every bad record is
-    named with its reason. ``dry_run`` checks without writing. Sending the same batch again
-    changes nothing; an ``Idempotency-Key`` replays the first answer for 24 hours."""
+    named with its reason. ``dry_run`` checks without writing. ``warnings`` names each record
+    that was written but calls for a word (the only active administrator given a leaving
+    date), as the people pages warn. Sending the same batch again changes nothing; an
+    ``Idempotency-Key`` replays the first answer for 24 hours."""
     records = args["people"]
     if args["dry_run"]:
         return _json_response(upsert_people(records, dry_run=True), schemas.UpsertResult)
@@ -480,7 +494,8 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 @bp.response(200, schemas.UpsertResult)
 def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
     """Create or update one person, named by the path: the body may leave the employee
-    number out; one that differs from the path's is refused (422), never overruled."""
+    number out; one that differs from the path's is refused (422), never overruled.
+    ``warnings`` is as for a batch (the record's index is 0)."""
     sent = record.get("employee_number")
     if sent is not None and sent.strip() != employee_number.strip():
         # as the request validation names a bad field (``problems.http_problem``)

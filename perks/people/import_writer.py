@@ -30,6 +30,7 @@ from perks.people.import_plan import (
     ImportPlan,
     PersonKey,
     PlannedRow,
+    RowWarning,
     in_chunks,
 )
 from perks.people.models import (
@@ -80,6 +81,8 @@ class ImportResult:
     role_changes: tuple[tuple[int, frozenset[Role], frozenset[Role]], ...] = field(
         default=(), compare=False
     )
+    #: the plan's warnings (``ImportPlan.warnings``): what the caller should be told
+    warnings: tuple[RowWarning, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -331,4 +334,5 @@ def write_plan(
         deactivated=deactivated,
         departments_created=tuple(plan.new_departments),
         role_changes=tuple(role_changes),
+        warnings=tuple(plan.warnings),
     )

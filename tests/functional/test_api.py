@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -913,6 +913,75 @@ def test_an_upsert_cannot_take_the_role_from_the_last_administrator(client: Flas
     assert "At least one active administrator must remain" in answer.get_data(as_text=True)
     db.session.refresh(admin)
     assert Role.ADMIN in admin.roles
+
+
+def _leaving_date_of_the_administrator(
+    secret: str, admin: User, client: FlaskClient, language: str, *, batch: bool = False
+) -> dict[str, Any]:
+    record = {
+        "employee_number": "QT001",
+        "email": admin.email,
+        "name": "Quản Trị",
+        "leaving_date": "2031-01-31",
+    }
+    headers = bearer(secret, **{"Accept-Language": language})
+    if batch:
+        answer = client.post(
+            "/api/v1/people", headers=headers, json={"people": [record], "dry_run": True}
+        )
+    else:
+        answer = client.put("/api/v1/people/QT001", headers=headers, json=record)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+def test_a_leaving_date_for_the_last_administrator_is_written_with_a_warning(
+    client: FlaskClient,
+) -> None:
+    """The edit page warns that the only active administrator stays active past the leaving
+    date it saves; the API wrote it and said nothing. It still writes it, and warns."""
+    admin = factories.UserFactory(employee_number="QT001", roles={Role.ADMIN, Role.EMPLOYEE})
+    secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
+
+    dry_run = _leaving_date_of_the_administrator(secret, admin, client, "en", batch=True)
+    assert dry_run["dry_run"] is True
+    assert dry_run["updated"] == 1
+    assert dry_run["warnings"] == [
+        {
+            "index": 0,
+            "employee_number": "QT001",
+            "code": "last_administrator_leaving",
+            "message": "Quản Trị is the only active administrator: they stay active after "
+            "their leaving date until someone else is made an administrator.",
+        }
+    ]
+    written = _leaving_date_of_the_administrator(secret, admin, client, "vi")
+    assert written["updated"] == 1
+    assert [w["message"] for w in written["warnings"]] == [
+        "Quản Trị là quản trị viên duy nhất còn hoạt động: người này vẫn hoạt động sau ngày "
+        "nghỉ việc cho đến khi có người khác được cấp quyền quản trị."
+    ]
+    db.session.refresh(admin)
+    assert admin.leaving_date == date(2031, 1, 31)
+    assert admin.active
+    document = client.get("/api/v1/openapi.json").get_json()
+    shown = document["components"]["schemas"]["UpsertResult"]
+    assert "warnings" in shown["required"]
+    warning = document["components"]["schemas"]["RecordWarning"]
+    assert set(warning["required"]) == {"index", "employee_number", "code", "message"}
+
+
+def test_a_leaving_date_for_an_administrator_with_a_colleague_has_no_warning(
+    client: FlaskClient,
+) -> None:
+    admin = factories.UserFactory(employee_number="QT001", roles={Role.ADMIN, Role.EMPLOYEE})
+    factories.UserFactory(roles={Role.ADMIN})
+    secret = service_token(Scope.PEOPLE_WRITE, admin=admin)
+
+    for batch in (True, False):
+        answer = _leaving_date_of_the_administrator(secret, admin, client, "en", batch=batch)
+        assert answer["warnings"] == []
 
 
 def test_every_kind_state_and_status_the_models_know_is_a_filter(client: FlaskClient) -> None:
