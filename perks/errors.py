@@ -64,6 +64,16 @@ class Conflict(PerksError):
     default_message = _l("This conflicts with the current state. Reload the page and try again.")
 
 
+class ChangedMeanwhile(Conflict):
+    """Someone else changed what the person edits after their page showed it: saving would
+    overwrite that change unseen, so nothing is saved."""
+
+    default_message = _l(
+        "Someone changed this after you opened it, so your changes were not saved. Check what "
+        "it is now and make your changes again."
+    )
+
+
 class InvalidToken(PerksError):
     """A signed link (invitation, password reset) is bad, expired or already used."""
 

@@ -40,7 +40,7 @@ from perks import audit
 from perks.commissions.models import EntryKind, LedgerEntry
 from perks.commissions.tax_models import TaxProfile, WithholdingRate
 from perks.db import transaction
-from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.i18n import LabelledEnum, day_start
 from perks.money import Money
@@ -265,8 +265,16 @@ def guard_profile_changes(guard: ProfileGuard) -> None:
     _profile_guard[0] = guard
 
 
-def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> TaxProfile:
+def save_tax_profile(
+    user_id: int, fields: ProfileFields, *, actor: User, expected_version: int | None = None
+) -> TaxProfile:
     """Create or change a person's tax profile; audited with what changed.
+
+    ``expected_version`` is the profile's ``version`` the page showed (0: it showed no
+    profile yet): a page opened before another finance person saved their change must not
+    overwrite that change unseen. ``None`` checks nothing (callers that showed no page: the
+    demo, scripts). Saves of one person's profile take turns (the person's row is locked), so
+    of two saves from the same version the second always sees the first.
 
     Raises:
         NotPermitted: ``actor`` would change their own profile (another finance person
@@ -274,6 +282,7 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
         NotFound: no such person.
         ValidationFailed: a tax code or bank account number of the wrong shape, or a
             commitment year out of range.
+        ChangedMeanwhile: the profile is no longer at ``expected_version``; nothing is saved.
         Conflict: something would change while an approved payout batch not yet paid pays
             the person (the guard of :func:`guard_profile_changes`): what the approver saw
             would no longer be what is paid.
@@ -299,10 +308,21 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
         "account_holder": (fields.account_holder or "").strip()[:120],
     }
     with transaction():
-        person = db.session.get(User, user_id)
+        # FOR NO KEY UPDATE: saves of this profile wait for each other (a profile not yet
+        # written has no row to lock), while rows that merely refer to the person do not wait
+        person = db.session.scalar(
+            select(User).where(User.id == user_id).with_for_update(of=User, key_share=True)
+        )
         if person is None:
             raise NotFound(_("There is no such person."))
-        profile = profile_of(person.id)
+        # read again under the lock, not from what this session loaded before it
+        profile = db.session.scalar(
+            select(TaxProfile)
+            .where(TaxProfile.user_id == person.id)
+            .execution_options(populate_existing=True)
+        )
+        if expected_version is not None and expected_version != (profile.version if profile else 0):
+            raise ChangedMeanwhile(_changed_meanwhile(profile))
         created = profile is None
         changed = {
             name: value
@@ -327,6 +347,23 @@ def save_tax_profile(user_id: int, fields: ProfileFields, *, actor: User) -> Tax
             changed=sorted(changed),
         )
         return profile
+
+
+def _changed_meanwhile(profile: TaxProfile | None) -> str:
+    editor = (
+        db.session.get(User, profile.updated_by_id) if profile and profile.updated_by_id else None
+    )
+    if editor is None:
+        return _(
+            "Someone changed this tax profile after you opened it, so your changes were not "
+            "saved. The form now shows the profile as it is: check it and make your changes "
+            "again."
+        )
+    return _(
+        "%(name)s changed this tax profile after you opened it, so your changes were not "
+        "saved. The form now shows the profile as it is: check it and make your changes again.",
+        name=editor.name,
+    )
 
 
 def add_withholding_rate(

@@ -65,8 +65,15 @@ class TaxProfile(TimestampMixin, Base):
     bank_name: Mapped[str] = mapped_column(String(120), default="")
     account_holder: Mapped[str] = mapped_column(String(120), default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: 1 when written, one more at each change (SQLAlchemy's ``version_id_col``): the form
+    #: sends back the version it showed, and a save from an older one is refused
+    #: (``perks.commissions.tax.save_tax_profile``), so two finance people editing the same
+    #: profile cannot overwrite each other unseen
+    version: Mapped[int] = mapped_column(Integer)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     def commitment_on_file(self, year: int) -> bool:
         return self.commitment_year == year
