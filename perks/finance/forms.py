@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from perks.commissions.models import EntryKind
 from perks.commissions.services import RULE_CURRENCIES
@@ -240,6 +241,9 @@ class TaxProfileForm(Form):
     )
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=120)])
     account_holder = StringField(_l("Account holder"), validators=[Optional(), Length(max=120)])
+    #: the profile's version the page showed (0: none yet), so a save from a page opened before
+    #: another finance person's change is refused instead of overwriting it
+    version = HiddenField(default="0", validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
 class WithholdingRateForm(Form):

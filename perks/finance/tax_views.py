@@ -24,7 +24,7 @@ from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.commissions.tax_models import TaxProfile
 from perks.db import paginate
-from perks.errors import Conflict, NotPermitted, PerksError, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
 from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
@@ -83,6 +83,40 @@ def tax_profiles() -> str:
     )
 
 
+#: the fields of the tax profile's form that are the profile (not its version or CSRF token)
+PROFILE_FIELDS = (
+    "tax_code",
+    "resident",
+    "long_contract",
+    "commitment_year",
+    "bank_account_number",
+    "bank_name",
+    "account_holder",
+)
+
+
+def _entered(refused: TaxProfileForm, current: TaxProfileForm) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from the profile as it is now: (label, what
+    was entered), so the person can enter their changes again without guessing them."""
+
+    def compared(value: object) -> object:
+        if isinstance(value, str):
+            return re.sub(r"[\s.-]", "", value) or None
+        return value if value not in (None, False) else None
+
+    entered = []
+    for name in PROFILE_FIELDS:
+        mine = refused[name].data
+        if compared(mine) == compared(current[name].data):
+            continue
+        if isinstance(mine, bool):
+            shown = _("Yes") if mine else _("No")
+        else:
+            shown = "" if mine is None else str(mine)
+        entered.append((str(refused[name].label.text), shown or "—"))
+    return entered
+
+
 @bp.route("/tax/people/<int:user_id>", methods=["GET", "POST"])
 @finance_only
 def tax_profile(user_id: int) -> Page | Response:
@@ -94,6 +128,7 @@ def tax_profile(user_id: int) -> Page | Response:
     if request.method == "GET" and profile is None:
         form.resident.data = True
         form.long_contract.data = tax.is_on_payroll(person, None)
+    entered: list[tuple[str, str]] = []
     if form.validate_on_submit():
         fields = ProfileFields(
             tax_code=form.tax_code.data or "",
@@ -105,7 +140,18 @@ def tax_profile(user_id: int) -> Page | Response:
             account_holder=form.account_holder.data or "",
         )
         try:
-            tax.save_tax_profile(person.id, fields, actor=current_user)
+            tax.save_tax_profile(
+                person.id, fields, actor=current_user, expected_version=int(form.version.data)
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the profile as it is now (and its version: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            profile = tax.profile_of(person.id)
+            current = TaxProfileForm(formdata=None, obj=profile)
+            entered = _entered(form, current)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except (ValidationFailed, NotPermitted, Conflict) as error:
             form.form_errors.append(error.message)
             status = error.status_code
@@ -113,6 +159,8 @@ def tax_profile(user_id: int) -> Page | Response:
             flash(_("The tax profile of %(name)s is saved.", name=person.name), "success")
             return redirect(url_for(".tax_profile", user_id=person.id))
     else:
+        if form.version.errors:
+            form.form_errors.append(_("This page is out of date: open the tax profile again."))
         status = 400 if request.method == "POST" else 200
     return (
         render_template(
@@ -121,6 +169,7 @@ def tax_profile(user_id: int) -> Page | Response:
             profile=profile,
             form=form,
             own=person.id == current_user.id,
+            entered=entered,
         ),
         status,
     )

@@ -1,9 +1,14 @@
-"""Two finance people editing one tax profile: a save from a version that is no longer the
-profile's is refused, with nothing of it written; a save from the current version works."""
+"""Two finance people editing one tax profile: a save from a page opened before the other's
+save is refused in the person's language, with nothing of it written, and the form shows the
+profile as it is now with what they had entered; a save from the current version works. On
+PostgreSQL, two saves from the same version racing: one is saved, the other refused."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
@@ -13,6 +18,9 @@ from perks.errors import ChangedMeanwhile
 from perks.extensions import db
 from perks.people.models import EmploymentType
 from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
 from tests.unit.finance.helpers import finance_person
 
 BANK = {"bank_account_number": "11112222", "bank_name": "ACB", "account_holder": "NGUYEN AN"}
@@ -26,6 +34,96 @@ def saves() -> int:
     return db.session.scalar(
         select(func.count()).where(AuditEvent.action == "finance.tax_profile_saved")
     )
+
+
+def shown_version(client: FlaskClient, person_id: int) -> str:
+    """Open the profile's page; the version its form will send back."""
+    page = client.get(f"/finance/tax/people/{person_id}").get_data(as_text=True)
+    found = re.search(r'<input[^>]*name="version"[^>]*value="(\d+)"', page)
+    assert found is not None, "the form carries the version it shows"
+    return found.group(1)
+
+
+def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
+    person = payee()
+    tax.save_tax_profile(person.id, ProfileFields(**BANK), actor=finance_person())
+    first_officer = finance_person(name="Phạm Thu Hà")
+    first, second = signed_in(app, first_officer), signed_in(app, finance_person(locale="vi"))
+    opened = shown_version(first, person.id)
+    assert shown_version(second, person.id) == opened
+    before = saves()
+
+    saved = first.post(
+        f"/finance/tax/people/{person.id}",
+        data={**BANK, "bank_account_number": "33334444", "resident": "y", "version": opened},
+    )
+    assert saved.status_code == 302
+    refused = second.post(
+        f"/finance/tax/people/{person.id}",
+        data={**BANK, "tax_code": "0123456787", "resident": "y", "version": opened},
+    )
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Phạm Thu Hà đã thay đổi hồ sơ thuế này sau khi bạn mở trang" in page
+    db.session.expire_all()
+    profile = tax.profile_of(person.id)
+    assert (profile.bank_account_number, profile.tax_code) == ("33334444", "")
+    assert saves() == before + 1  # the first save alone
+    # the form shows the profile as it is now, and what was entered that differs from it
+    assert 'value="33334444"' in page
+    assert 'value="0123456787"' not in page
+    entered = page[page.index('data-testid="entered-values"') :]
+    assert "0123456787" in entered
+    assert "11112222" in entered  # the account the page showed, which the first one changed
+    assert re.search(rf'name="version"[^>]*value="{profile.version}"', page)
+
+    # Saved again from the form as it is now, it is saved.
+    again = second.post(
+        f"/finance/tax/people/{person.id}",
+        data={
+            **BANK,
+            "bank_account_number": "33334444",
+            "tax_code": "0123456787",
+            "resident": "y",
+            "version": str(profile.version),
+        },
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    profile = tax.profile_of(person.id)
+    assert (profile.bank_account_number, profile.tax_code) == ("33334444", "0123456787")
+    assert saves() == before + 2
+
+
+def test_two_pages_that_found_no_profile_create_it_once(app):
+    person = payee()
+    first, second = signed_in(app, finance_person()), signed_in(app, finance_person())
+    assert shown_version(first, person.id) == shown_version(second, person.id) == "0"
+
+    data = {**BANK, "resident": "y", "version": "0"}
+    assert first.post(f"/finance/tax/people/{person.id}", data=data).status_code == 302
+    refused = second.post(f"/finance/tax/people/{person.id}", data={**data, "bank_name": "VCB"})
+
+    assert refused.status_code == 409
+    assert "changed this tax profile after you opened it" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert tax.profile_of(person.id).bank_name == "ACB"
+
+
+def test_a_save_without_the_version_its_page_showed_is_refused(app):
+    person = payee()
+    client = signed_in(app, finance_person())
+    response = client.post(f"/finance/tax/people/{person.id}", data={**BANK, "resident": "y"})
+    assert response.status_code == 400
+    assert "This page is out of date" in response.get_data(as_text=True)
+    assert tax.profile_of(person.id) is None
 
 
 def test_the_service_refuses_a_stale_version_and_takes_the_current_one(app):
@@ -53,3 +151,40 @@ def test_the_service_refuses_a_stale_version_and_takes_the_current_one(app):
     profile = tax.profile_of(person.id)
     assert (profile.version, profile.commitment_year, profile.tax_code) == (2, None, "0123456787")
     assert saves() == before
+
+
+def test_two_saves_from_the_same_version_at_once_save_one_and_refuse_the_other(app):
+    """PostgreSQL: both pages showed version 1 and are sent at the same moment, each request
+    on its own connection; without the lock both would read version 1 and the last would win."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    person = payee()
+    tax.save_tax_profile(person.id, ProfileFields(**BANK), actor=finance_person())
+    emails = [finance_person().email, finance_person().email]
+    person_id = person.id
+    db.session.commit()
+    db.session.remove()
+
+    def opened(n: int) -> tuple[FlaskClient, str, str]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        return client, shown_version(client, person_id), f"9999000{n}"
+
+    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
+        client, version, account = tab
+        response = client.post(
+            f"/finance/tax/people/{person_id}",
+            data={**BANK, "bank_account_number": account, "resident": "y", "version": version},
+        )
+        return response.status_code, account
+
+    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    assert sorted(status for status, _ in outcome.results) == [302, 409]
+    saved_account = next(account for status, account in outcome.results if status == 302)
+    with app.app_context():
+        profile = tax.profile_of(person_id)
+        assert (profile.bank_account_number, profile.version) == (saved_account, 2)
+        assert saves() == 2  # the first profile and the one save that won

@@ -336,7 +336,7 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     login(client, officer)
     response = client.post(
         f"/finance/tax/people/{person.id}",
-        data={"tax_code": "031234567", "resident": "y"},
+        data={"tax_code": "031234567", "resident": "y", "version": "0"},
     )
     assert response.status_code == 400
     assert "A tax code is 10 digits" in response.get_data(as_text=True)
@@ -345,7 +345,7 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     db.session.commit()
     response = client.post(
         f"/finance/tax/people/{person.id}",
-        data={"tax_code": "0312345674", "resident": "y"},  # a typo: the check digit is 3
+        data={"tax_code": "0312345674", "resident": "y", "version": "0"},  # check digit: 3
     )
     assert response.status_code == 400
     assert "Chữ số cuối của mã số thuế 0312345674 không khớp" in response.get_data(as_text=True)
@@ -361,6 +361,7 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
             "bank_account_number": "0071 0012 3456",
             "bank_name": "Vietcombank",
             "account_holder": "TRAN THI MAI",
+            "version": "0",
         },
     )
     assert response.status_code == 302
@@ -396,7 +397,12 @@ def test_nobody_changes_their_own_tax_profile(app, client):
     assert 'data-testid="save-tax-profile"' not in page
     response = client.post(
         f"/finance/tax/people/{officer.id}",
-        data={"resident": "y", "commitment_year": "2026", "bank_account_number": "12345678"},
+        data={
+            "resident": "y",
+            "commitment_year": "2026",
+            "bank_account_number": "12345678",
+            "version": "0",
+        },
     )
     assert response.status_code == 403
     assert "You cannot change your own tax profile" in response.get_data(as_text=True)
@@ -447,7 +453,12 @@ def test_a_payees_tax_profile_waits_while_their_approved_batch_is_not_paid(finan
     login(client, finance_person())
     response = client.post(
         f"/finance/tax/people/{person.id}",
-        data={**BANK, "bank_account_number": "99998888", "resident": "y"},
+        data={
+            **BANK,
+            "bank_account_number": "99998888",
+            "resident": "y",
+            "version": str(tax.profile_of(person.id).version),
+        },
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
