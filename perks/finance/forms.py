@@ -174,6 +174,7 @@ class ExcludeLineForm(Form):
     reason = StringField(
         _l("Why is it left out?"),
         validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
+        filters=[trimmed],
     )
 
 
@@ -185,6 +186,7 @@ class MarkPaidForm(Form):
     payment_reference = StringField(
         _l("Payment reference"),
         validators=[DataRequired(), Length(max=MAX_PAYMENT_REFERENCE_LENGTH)],
+        filters=[trimmed],
         description=_l("The payroll run or bank transfer that paid it."),
     )
 
@@ -193,6 +195,7 @@ class CancelBatchForm(Form):
     reason = TextAreaField(
         _l("Why is it cancelled?"),
         validators=[DataRequired(), Length(max=MAX_REASON_LENGTH)],
+        filters=[trimmed],
     )
 
 

@@ -61,6 +61,7 @@ from perks.finance.models import (
 from perks.finance.queries import batch_totals
 from perks.i18n import company_date, company_today, day_start, format_day
 from perks.people.models import Role, User
+from perks.text import trim
 
 #: the advisory lock drafts take on PostgreSQL (any constant; "perks payouts")
 DRAFT_LOCK_KEY = 0x7065726B7370
@@ -105,7 +106,7 @@ def _release(batch_id: int, line_id: int | None = None) -> None:
 
 
 def _reason(reason: str, what: str) -> str:
-    reason = (reason or "").strip()
+    reason = trim(reason or "")
     if not reason:
         raise ValidationFailed(what)
     if len(reason) > MAX_REASON_LENGTH:
@@ -383,7 +384,7 @@ def refuse_profile_change(person: User) -> None:
 
 
 def _payment_reference(payment_reference: str) -> str:
-    payment_reference = (payment_reference or "").strip()
+    payment_reference = trim(payment_reference or "")
     if not payment_reference:
         raise ValidationFailed(_("Enter the payment's reference (payroll run or transfer)."))
     if len(payment_reference) > MAX_PAYMENT_REFERENCE_LENGTH:
