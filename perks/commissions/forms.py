@@ -282,7 +282,8 @@ class AdjustmentForm(Form):
     )
     reason = TextAreaField(
         _l("Reason"),
-        validators=[InputRequired(), Length(max=MAX_REASON_LENGTH), plain_text],
+        validators=[DataRequired(), Length(max=MAX_REASON_LENGTH), plain_text],
+        filters=[trimmed],
         description=_l("The person sees it on their earnings page."),
         render_kw={"rows": 2},
     )

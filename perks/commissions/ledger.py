@@ -38,6 +38,7 @@ from perks.errors import NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.money import Money, money_column
 from perks.people.models import User
+from perks.text import trim
 
 #: the longest reason finance may give for an adjustment
 MAX_REASON_LENGTH = 500
@@ -99,7 +100,7 @@ def record_adjustment(
         raise NotPermitted(
             _("You cannot adjust your own balance: another finance person must record it.")
         )
-    reason = (reason or "").strip()
+    reason = trim(reason or "")
     if amount.is_zero:
         raise ValidationFailed(_("Enter an amount other than zero."))
     if not reason:

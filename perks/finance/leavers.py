@@ -37,6 +37,7 @@ from perks.finance.models import BatchStatus, PayoutBatch, PayoutItem, PayoutLin
 from perks.i18n import company_date, company_today, format_day
 from perks.money import Money
 from perks.people.models import User
+from perks.text import trim
 
 #: the most leavers the page lists (newest leaving dates first)
 LEAVERS_SHOWN = 200
@@ -142,7 +143,7 @@ def close_negative_balance(
         Conflict: the balance is not negative, or not what the page showed; or some of the
             person's entries are in a payout batch not yet paid or cancelled.
     """
-    reason = (reason or "").strip()
+    reason = trim(reason or "")
     if not reason:
         raise ValidationFailed(_("Say why."))
     if len(reason) > ledger.MAX_REASON_LENGTH:
