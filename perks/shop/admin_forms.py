@@ -38,6 +38,7 @@ from perks.forms import (
     days_in_order,
     enum_choices,
     name_fields,
+    trimmed,
 )
 from perks.money import Money, parse_money
 from perks.shop import product_admin
@@ -331,6 +332,7 @@ class RefundForm(Form):
     reason = TextAreaField(
         _l("Reason"),
         validators=[DataRequired(), Length(max=500), plain_text],
+        filters=[trimmed],
         description=_l("Kept in the audit log with your name."),
         render_kw={"rows": 2},
     )

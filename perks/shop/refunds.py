@@ -30,6 +30,7 @@ from perks.payments import stripe_gateway
 from perks.people.models import User
 from perks.shop.admin_queries import REFUND_REQUESTED, refund_requests_of
 from perks.shop.models import DisputeStatus, Order
+from perks.text import trim
 
 
 def new_request_token() -> str:
@@ -135,7 +136,7 @@ def request_refund(
         PaymentProviderError: Stripe refused or could not be reached; nothing is recorded.
     """
     token = request_token or new_request_token()
-    reason = reason.strip()
+    reason = trim(reason or "")
     if not reason:
         raise ValidationFailed(_("Say why the order is refunded."), field="reason")
 

@@ -325,6 +325,38 @@ def test_a_refund_needs_a_reason_and_a_form_token(client, finance):
     assert refund_rows(order.id) == []
 
 
+def test_an_invisible_reason_is_refused_in_the_persons_language(client, login_as):
+    """Zero-width space, byte order mark, word joiner: a reason made only of them is empty."""
+    login_as(Role.FINANCE, locale="vi")
+    order = paid_without_stripe()
+    _, token = refund_page(client, order.id)
+
+    refused = client.post(
+        f"/manage/orders/{order.id}/refund",
+        data={"amount": "1.000", "reason": "\u200b\ufeff\u2060", "request_token": token},
+    )
+
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Trường này là bắt buộc." in page
+    assert "is-invalid" in page
+    assert refund_rows(order.id) == []
+
+
+def test_a_reason_is_kept_without_its_invisible_ends(client, finance, live_sandbox):
+    order = live_paid_order(live_sandbox, price=1250, currency="USD")
+    _, token = refund_page(client, order.id)
+
+    response = client.post(
+        f"/manage/orders/{order.id}/refund",
+        data={"amount": "5.00", "reason": " \u200bTour huỷ\ufeff ", "request_token": token},
+    )
+
+    assert response.status_code == 303
+    (row,) = refund_rows(order.id)
+    assert row.details["reason"] == "Tour huỷ"
+
+
 @pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.HR, Role.REDEEMER, Role.MANAGER])
 def test_only_finance_and_admins_refund(client, login_as, role):
     order = paid_without_stripe()
@@ -342,5 +374,8 @@ def test_the_service_refuses_another_currency_and_a_missing_reason(app):
     with pytest.raises(ValidationFailed) as reason:
         refunds.request_refund(order.id, Money(100, "VND"), "  ", actor)
     assert reason.value.details["field"] == "reason"
+    with pytest.raises(ValidationFailed) as invisible:
+        refunds.request_refund(order.id, Money(100, "VND"), "\u200b\u2060", actor)
+    assert invisible.value.details["field"] == "reason"
     with pytest.raises(Conflict):
         refunds.request_refund(factories.OrderFactory().id, Money(100, "VND"), "why", actor)
