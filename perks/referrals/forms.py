@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from perks.forms import Form
+from perks.forms import Form, trimmed
 from perks.referrals.models import Destination
 from perks.referrals.services import LABEL_MAX_LENGTH
 
@@ -29,6 +29,7 @@ class LinkForm(Form):
     label = StringField(
         _l("Label"),
         validators=[DataRequired(), Length(max=LABEL_MAX_LENGTH)],
+        filters=[trimmed],
         description=_l(
             "Only you see it. Say where you will share the link, for example "
             "“Zalo group” or “Facebook post”, to tell your links apart."

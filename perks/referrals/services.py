@@ -47,6 +47,7 @@ from perks.referrals.models import (
     new_link_codes,
 )
 from perks.shop.models import Product, ProductCategory
+from perks.text import trim
 
 #: what a code may look like in a URL or typed at checkout (more than today's alphabet, so
 #: codes of another length or alphabet later still resolve); anything else is unknown
@@ -460,7 +461,7 @@ def create_link(
         Conflict: the person already has ``MAX_LINKS_PER_PERSON`` links.
         NotPermitted: the person is deactivated.
     """
-    label = " ".join(label.split())
+    label = " ".join(trim(label).split())
     if not label or len(label) > LABEL_MAX_LENGTH:
         raise ValidationFailed(
             _("Give the link a label of up to %(max)d characters.", max=LABEL_MAX_LENGTH)

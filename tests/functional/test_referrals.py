@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from perks.db import utcnow
+from perks.errors import ValidationFailed
 from perks.extensions import db, limiter
 from perks.people.models import Role, User
 from perks.referrals import clicks
@@ -23,7 +24,7 @@ from perks.referrals.attribution import (
     load_referral_cookie,
 )
 from perks.referrals.models import Click, Destination, ReferralLink
-from perks.referrals.services import ensure_default_link
+from perks.referrals.services import create_link, ensure_default_link
 from tests import factories
 from tests.helpers import clean_database, counting_statements, is_postgres, login
 from tests.racing import all_at_once
@@ -520,6 +521,43 @@ def test_a_bad_new_link_is_refused_with_a_reason(client, product, data):
     response = client.post("/links/new", data=data)
     assert response.status_code == 400
     assert "invalid-feedback" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 0
+
+
+def test_an_invisible_label_is_refused_in_the_persons_language(client, product):
+    """Zero-width space, byte order mark, word joiner: a label made only of them is empty."""
+    login(client, factories.UserFactory(locale="vi"))
+    response = client.post(
+        "/links/new", data={"label": "\u200b\ufeff\u2060", "target": "storefront"}
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Trường này là bắt buộc." in page
+    assert "is-invalid" in page
+    assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 0
+
+
+def test_a_label_is_kept_without_its_invisible_ends(client, product):
+    person = factories.UserFactory()
+    login(client, person)
+    response = client.post(
+        "/links/new", data={"label": " \u200bNhóm Zalo\ufeff ", "target": "storefront"}
+    )
+    assert response.status_code == 302
+    labels = db.session.scalars(
+        select(ReferralLink.label).where(ReferralLink.user_id == person.id)
+    ).all()
+    assert labels == ["Nhóm Zalo"]
+
+
+def test_the_service_refuses_an_invisible_label(app):
+    with pytest.raises(ValidationFailed):
+        create_link(
+            factories.UserFactory(),
+            label="\u200b\u2060",
+            destination=Destination.STOREFRONT,
+            destination_id=None,
+        )
     assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 0
 
 
