@@ -39,6 +39,7 @@ from perks.shop.attribution import (
 from perks.shop.cart import Cart
 from perks.shop.models import Order, OrderLine, OrderStatus, Product
 from perks.shop.pricing import PricingItem, Quote, choose_discount, price_order
+from perks.text import trim
 from perks.urls import absolute_url
 
 #: why an order closed when Stripe would not open its Checkout Session
@@ -126,10 +127,10 @@ def clean_customer(name: str, email: str, phone: str) -> Customer:
         ValidationFailed: an empty or too long name, an e-mail that cannot be one, or a phone
             number ``normalize_phone`` refuses (``details['field']`` names the field).
     """
-    name = " ".join((name or "").split())
+    name = " ".join(trim(name or "").split())
     if not name or len(name) > MAX_NAME:
         raise ValidationFailed(_("Enter your name."), field="name")
-    email = (email or "").strip().lower()
+    email = trim(email or "").lower()
     local, _at, domain = email.partition("@")
     if not local or "." not in domain or len(email) > MAX_EMAIL or any(c.isspace() for c in email):
         raise ValidationFailed(_("Enter a valid e-mail address."), field="email")

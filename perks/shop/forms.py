@@ -12,7 +12,7 @@ from wtforms import ValidationError as WTFormsValidationError
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from perks.errors import ValidationFailed
-from perks.forms import Form, NumberRange
+from perks.forms import Form, NumberRange, trimmed
 from perks.shop.checkout import MAX_EMAIL, MAX_NAME, normalize_phone
 
 #: no product allows more per order than this (the real limit is the product's own)
@@ -47,11 +47,13 @@ class CheckoutForm(Form):
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(), Length(max=MAX_NAME)],
+        filters=[trimmed],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=MAX_EMAIL)],
+        filters=[trimmed],
         description=_l("Your code and its QR code are sent here once you have paid."),
         render_kw={"autocomplete": "email"},
     )

@@ -13,10 +13,11 @@ import pytest
 from flask_babel import force_locale, get_domain, gettext
 from sqlalchemy import func, select
 
+from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.people.models import Role
 from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
-from perks.shop.checkout import CHECKOUT_FAILED, normalize_phone
+from perks.shop.checkout import CHECKOUT_FAILED, clean_customer, normalize_phone
 from perks.shop.models import Order, OrderStatus
 from tests import factories
 from tests.helpers import ensure_catalogs_compiled, spare_port, text_of
@@ -189,6 +190,49 @@ def test_validation_messages_are_in_the_customers_language(client, tour):
     assert '<html lang="vi"' in response.get_data(as_text=True)
     assert " ".join(required.split()) in text_of(response)
     assert order_count() == 0
+
+
+@pytest.mark.parametrize("field", ["name", "email"])
+def test_an_invisible_name_or_email_is_refused_in_the_customers_language(client, tour, field):
+    """Zero-width space, byte order mark, word joiner: a value made only of them is empty."""
+    if ensure_catalogs_compiled():
+        get_domain().cache.clear()
+    fill_cart(client, tour)
+
+    response = client.post(
+        "/shop/checkout", data={**CUSTOMER, field: "\u200b\ufeff\u2060"}, headers=VI
+    )
+
+    assert response.status_code == 400
+    assert "Trường này là bắt buộc." in text_of(response)
+    assert re.search(rf'<input[^>]*is-invalid[^>]*name="{field}"', response.get_data(as_text=True))
+    assert order_count() == 0
+
+
+def test_a_name_and_email_pasted_with_spaces_around_them_are_stored_without_them(
+    client, tour, live_sandbox
+):
+    fill_cart(client, tour)
+
+    response = client.post(
+        "/shop/checkout",
+        data={**CUSTOMER, "name": "\u200b Lê Thị Hoa\ufeff", "email": " \u200bhoa.le@gmail.com \t"},
+    )
+
+    assert response.status_code == 303, text_of(response)[:2000]
+    order = db.session.scalars(select(Order)).one()
+    assert (order.customer_name, order.customer_email) == ("Lê Thị Hoa", "hoa.le@gmail.com")
+
+
+def test_the_service_refuses_an_invisible_name_or_email_and_trims_the_rest(app):
+    with pytest.raises(ValidationFailed) as name:
+        clean_customer("\u200b\u2060", "hoa.le@gmail.com", "0912 345 678")
+    assert name.value.details["field"] == "name"
+    with pytest.raises(ValidationFailed) as email:
+        clean_customer("Hoa", "\ufeff\u200b", "0912 345 678")
+    assert email.value.details["field"] == "email"
+    customer = clean_customer("\u200bHoa ", "\u200bHoa.Le@gmail.com\ufeff", "0912 345 678")
+    assert (customer.name, customer.email) == ("Hoa", "hoa.le@gmail.com")
 
 
 def test_an_unknown_typed_referral_code_is_refused_before_anything_is_written(client, tour):
