@@ -394,7 +394,7 @@ class PersonPreviewForm(Form):
 
 class GroupForm(Form):
     name = StringField(
-        _l("Name"), validators=[InputRequired(), Length(max=80), plain_text], filters=[trimmed]
+        _l("Name"), validators=[DataRequired(), Length(max=80), plain_text], filters=[trimmed]
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200), plain_text])
     submit = SubmitField(_l("Add the group"))

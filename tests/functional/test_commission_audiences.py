@@ -180,6 +180,8 @@ def test_a_group_named_only_with_invisible_characters_is_refused(client):
     login(client, factories.UserFactory(roles={Role.FINANCE}))
     response = client.post("/finance/commission-groups", data={"name": "\u200b\u2060", "note": ""})
     assert response.status_code == 400
+    # the form's own field message, as for an empty name (the service's check came after)
+    assert "This field is required." in text_of(response)
     assert db.session.scalar(select(CommissionGroup)) is None
 
 
