@@ -1,7 +1,8 @@
 """Settings, read from the environment in this one place.
 
 Every setting here appears in the README's settings table with its default. ``load_settings``
-returns plain Flask config keys; ``create_app(config=...)`` may override any of them (tests do).
+returns plain Flask config keys; ``create_app(config=...)`` may override any of them (tests do),
+and its ``PERKS_ENV`` picks the defaults that depend on the environment's name.
 """
 
 from __future__ import annotations
@@ -63,10 +64,17 @@ def database_uri(url: str) -> str:
     return url
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Read every setting from ``environ`` (default: the process environment)."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, environment: str | None = None
+) -> dict[str, Any]:
+    """Read every setting from ``environ`` (default: the process environment).
+
+    Some defaults depend on the environment's name (``production``, ``testing``): it is
+    ``environment`` when the caller names it (``create_app``'s ``PERKS_ENV``), else
+    ``environ``'s ``PERKS_ENV``, else ``development``. A setting ``environ`` holds wins.
+    """
     env = os.environ if environ is None else environ
-    perks_env = env.get("PERKS_ENV", "development")
+    perks_env = environment if environment is not None else env.get("PERKS_ENV", "development")
     production = perks_env == "production"
     redis_url = env.get("REDIS_URL", "")
     return {
@@ -156,7 +164,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_MAX_ATTEMPTS": _int(env.get("MAIL_MAX_ATTEMPTS"), 8),
         "MAIL_RETRY_SECONDS": _int(env.get("MAIL_RETRY_SECONDS"), 60),
         # Background work: Redis when there is one, else kombu's SQLAlchemy transport on a
-        # SQLite file (development without Redis). Tests run tasks in-process (eager).
+        # SQLite file (development without Redis). Testing runs tasks in-process (eager).
         "CELERY_BROKER_URL": env.get(
             "CELERY_BROKER_URL",
             redis_url or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.sqlite3'}",
@@ -189,7 +197,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PEOPLE_PER_PAGE": _int(env.get("PEOPLE_PER_PAGE"), 25),
         # Company stats and fraud signals are read from snapshots the scheduled job refreshes
         # every 5 minutes (perks.referrals.snapshots); a page whose snapshot is older than this
-        # many minutes computes it again. Tests: 0 (always computed).
+        # many minutes computes it again. Testing: 0 (always computed).
         "OVERVIEW_SNAPSHOT_MAX_AGE": _int(
             env.get("OVERVIEW_SNAPSHOT_MAX_AGE"), 0 if perks_env == "testing" else 15
         ),

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from perks.config import ConfigurationError, load_settings, validate_settings
+from perks.config import ENVIRONMENTS, ConfigurationError, load_settings, validate_settings
+from tests.helpers import PRODUCTION_SETTINGS, TEST_SETTINGS
 
 #: what a real deployment sets, apart from the database, the broker and rate limits
 PRODUCTION_ENV = {
@@ -132,3 +133,116 @@ def test_other_time_zones_currencies_and_the_english_default_start():
             {"TIMEZONE": "Asia/Bangkok", "DEFAULT_CURRENCY": "USD", "DEFAULT_LOCALE": "en"}
         )
     )
+
+
+# The environment's name decides some defaults ----------------------------------------------
+
+
+def environment_dependent() -> set[str]:
+    """The settings whose default differs between the environments."""
+    each = [load_settings({"PERKS_ENV": name}) for name in ENVIRONMENTS]
+    return {
+        key
+        for key in each[0]
+        if key != "PERKS_ENV" and len({repr(settings[key]) for settings in each}) > 1
+    }
+
+
+def test_these_defaults_depend_on_the_environment():
+    assert environment_dependent() == {
+        "SECRET_KEY",
+        "BASE_URL",
+        "SESSION_COOKIE_SECURE",
+        "REMEMBER_COOKIE_SECURE",
+        "MAIL_BACKEND",
+        "CLICK_WRITE_MODE",
+        "REDIRECT_CACHE_SECONDS",
+        "CELERY_ALWAYS_EAGER",
+        "OVERVIEW_SNAPSHOT_MAX_AGE",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "LOG_FORMAT",
+    }
+
+
+def app_named(monkeypatch, tmp_path, process: str, named: str, **explicit: Any):  # type: ignore[no-untyped-def]
+    """An app made with ``PERKS_ENV=process`` in the process environment and ``named`` given
+    to ``create_app``, leaving every environment-dependent setting to its default unless
+    ``explicit``."""
+    from perks import create_app
+
+    dependent = environment_dependent()
+    for key in dependent:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PERKS_ENV", process)
+    given = {key: value for key, value in TEST_SETTINGS.items() if key not in dependent}
+    if named == "production":
+        given.update(PRODUCTION_SETTINGS)
+    given.update(PERKS_ENV=named, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'perks.sqlite3'}")
+    return create_app({**given, **explicit}), given
+
+
+@pytest.mark.parametrize(
+    ("process", "named"),
+    [
+        ("development", "testing"),
+        ("development", "production"),
+        ("production", "testing"),
+        ("testing", "development"),
+    ],
+)
+def test_the_environment_named_to_create_app_decides_the_defaults(
+    monkeypatch, tmp_path, process, named
+):
+    # the test suite names "testing" to create_app: it got the process's development
+    # defaults (snapshots 15 minutes old shown, tasks on a broker) unless it named each one
+    app, given = app_named(monkeypatch, tmp_path, process, named)
+    defaults = load_settings({"PERKS_ENV": named})
+    assert app.config["PERKS_ENV"] == named
+    left_to_default = environment_dependent() - set(given)
+    assert left_to_default >= {"CELERY_ALWAYS_EAGER", "OVERVIEW_SNAPSHOT_MAX_AGE", "LOG_FORMAT"}
+    assert {key: app.config[key] for key in left_to_default} == {
+        key: defaults[key] for key in left_to_default
+    }
+
+
+def test_the_testing_environment_named_to_create_app_computes_snapshots_and_runs_tasks_eagerly(
+    monkeypatch, tmp_path
+):
+    app, _ = app_named(monkeypatch, tmp_path, "development", "testing")
+    assert app.config["OVERVIEW_SNAPSHOT_MAX_AGE"] == 0
+    assert app.config["CELERY_ALWAYS_EAGER"] is True
+    assert app.extensions["celery"].conf.task_always_eager is True
+
+
+def test_an_explicit_setting_wins_over_the_named_environments_default(monkeypatch, tmp_path):
+    app, _ = app_named(
+        monkeypatch,
+        tmp_path,
+        "development",
+        "testing",
+        OVERVIEW_SNAPSHOT_MAX_AGE=15,
+        CELERY_ALWAYS_EAGER=False,
+    )
+    assert app.config["OVERVIEW_SNAPSHOT_MAX_AGE"] == 15
+    assert app.config["CELERY_ALWAYS_EAGER"] is False
+
+
+def test_a_setting_in_the_process_environment_wins_over_the_named_environments_default(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("OVERVIEW_SNAPSHOT_MAX_AGE", "7")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    for key in environment_dependent() - {"OVERVIEW_SNAPSHOT_MAX_AGE", "LOG_FORMAT"}:
+        monkeypatch.delenv(key, raising=False)
+    from perks import create_app
+
+    app = create_app(
+        {
+            **{k: v for k, v in TEST_SETTINGS.items() if k != "OVERVIEW_SNAPSHOT_MAX_AGE"},
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'perks.sqlite3'}",
+        }
+    )
+    assert app.config["OVERVIEW_SNAPSHOT_MAX_AGE"] == 7
+    assert app.config["LOG_FORMAT"] == "json"
