@@ -44,6 +44,7 @@ from werkzeug.security import generate_password_hash
 
 from bench import export as export_bench
 from bench.claims_contention import libpq, scratch_database
+from perks.config import load_settings
 from perks.i18n import company_today
 
 NAME = "dashboard"
@@ -176,7 +177,10 @@ BARE = "/bench/bare"
 
 def make_app(url: str) -> Flask:
     """The export benchmark's app (migrated), with the bare page to compare with."""
-    app = export_bench.migrated_app(url, WTF_CSRF_ENABLED=False)
+    # Company stats and fraud signals are read from the snapshots seeded below, as deployed:
+    # the export benchmark's app is named "testing", whose default (0) computes them each time.
+    deployed = load_settings(environment="production")["OVERVIEW_SNAPSHOT_MAX_AGE"]
+    app = export_bench.migrated_app(url, WTF_CSRF_ENABLED=False, OVERVIEW_SNAPSHOT_MAX_AGE=deployed)
 
     def bare() -> str:
         """The baseline: the layout, the signed-in person, no data of the page's own."""
