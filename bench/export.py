@@ -63,6 +63,8 @@ def make_app(url: str, **overrides: object) -> Flask:
     return create_app(
         {
             "PERKS_ENV": "testing",
+            # tasks go to the broker, as deployed ("testing" would run them in the request)
+            "CELERY_ALWAYS_EAGER": False,
             "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_ENABLED": False,

@@ -300,6 +300,8 @@ def seed(url: str) -> tuple[int, str]:
     app = create_app(
         {
             "PERKS_ENV": "testing",
+            # tasks go to the broker, as deployed ("testing" would run them in the request)
+            "CELERY_ALWAYS_EAGER": False,
             "SECRET_KEY": SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_ENABLED": False,

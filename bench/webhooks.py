@@ -203,6 +203,8 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
     return create_app(
         {
             "PERKS_ENV": "testing",
+            # tasks go to the broker, as deployed ("testing" would run them in the request)
+            "CELERY_ALWAYS_EAGER": False,
             "SECRET_KEY": SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_ENABLED": False,
