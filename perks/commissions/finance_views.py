@@ -35,6 +35,7 @@ from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
 from perks.referrals import returning
+from perks.shop.attribution import reason_label as attribution_reason_label
 
 bp = Blueprint("commissions_finance", __name__, url_prefix="/finance")
 
@@ -79,7 +80,12 @@ def index() -> Page:
 @finance_only
 def flagged() -> str:
     page = queries.flagged_orders(page_arg())
-    return render_template("commissions/flagged.html", page=page, orders=page.items)
+    return render_template(
+        "commissions/flagged.html",
+        page=page,
+        orders=page.items,
+        attribution_reason_label=attribution_reason_label,
+    )
 
 
 def _adjustment_form() -> AdjustmentForm:

@@ -34,7 +34,7 @@ from perks.shop.admin_forms import (
     ProductForm,
     RefundForm,
 )
-from perks.shop.attribution import AttributionReason
+from perks.shop.attribution import reason_label as attribution_reason_label
 from perks.shop.models import Order, OrderStatus, Product
 
 bp = Blueprint("shop_admin", __name__, url_prefix="/manage")
@@ -231,13 +231,6 @@ def orders() -> Page:
     return render_template("shop/admin/orders.html", form=form, page=page, items=items)
 
 
-def _attribution_label(order: Order) -> str:
-    try:
-        return AttributionReason(order.attribution_reason).label
-    except ValueError:
-        return order.attribution_reason
-
-
 def _refund_form(order: Order, data: dict[str, str] | None = None) -> RefundForm:
     if data is not None:
         return RefundForm(currency=order.currency)
@@ -268,7 +261,7 @@ def _order_page(
         refundable=left,
         requested=refunds.requested_total(order, requests),
         not_refundable=not_refundable,
-        attribution=_attribution_label(order),
+        attribution=attribution_reason_label(order.attribution_reason),
         error=error,
         money_of=Money,
     )

@@ -43,6 +43,15 @@ class AttributionReason(LabelledEnum):
     RETURNING_CUSTOMER = "returning_customer", _l("Returning customer")
 
 
+def reason_label(reason: str) -> str:
+    """An order's attribution reason (``Order.attribution_reason``, kept as its code) as
+    people read it, in their language; a code no member has, as it is. Raises nothing."""
+    try:
+        return AttributionReason(reason).label
+    except ValueError:
+        return reason
+
+
 @dataclass(frozen=True, slots=True)
 class Attribution:
     #: the link the order earns for; None when nobody earns

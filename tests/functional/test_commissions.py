@@ -288,6 +288,17 @@ def test_finance_sees_flagged_orders(client, rule):
     assert "Payment mismatch" in text
 
 
+def test_flagged_orders_say_why_in_the_readers_language_not_the_stored_code(client):
+    factories.OrderFactory(attribution_flagged=True, attribution_reason="self_referral")
+    factories.OrderFactory(attribution_flagged=True, attribution_reason="employee_buyer")
+    login(client, factories.UserFactory(roles={Role.FINANCE}, locale="vi"))
+    html = client.get("/finance/commissions/flagged").get_data(as_text=True)
+    reasons = re.findall(r'data-testid="attribution-reason">([^<]*)<', html)
+    assert sorted(reasons) == ["Nhân viên mua hàng", "Tự giới thiệu"]
+    assert "self_referral" not in html
+    assert "employee_buyer" not in html
+
+
 def test_flagged_orders_come_a_page_at_a_time_newest_first(client):
     from perks.commissions.queries import FLAGGED_PER_PAGE
 
