@@ -1,5 +1,6 @@
 """Every choice of every form and filter, on every page of every role, reads in the page's
-language: no English label on a Vietnamese page, no Vietnamese label on an English one.
+language: no English label on a Vietnamese page, no Vietnamese label on an English one. And
+no text of a Vietnamese page is an English message, a stored code or an English amount.
 
 A catalog count cannot see it (a label built once at import, or written in a template
 without ``_()``, is "translated" in the catalog and English on the page), so the pages are
@@ -13,6 +14,13 @@ every page must be reached by someone), and the choices are read from the HTML:
   department's or a person's name) and no code (VND, a number, an e-mail);
 - on an English page, it is a Vietnamese message of the catalog, or it has letters only
   Vietnamese writes (ă, đ, ơ, ư, tone marks) while it is no data.
+
+Every other text a Vietnamese reader sees (each text of the page, the titles, placeholders
+and labels of its elements; not scripts, code, nor a part marked ``lang="en"``) is read too.
+A text is wrong when it is no data and it is an English message of the catalog whose
+Vietnamese differs (a string written without ``_()``), the stored value of a choice enum
+(``pending`` where the label reads "Chờ xử lý"), or an amount written the English way
+(``₫1,250,000``, ``$12.50``: Vietnamese writes the symbol after the number).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from sqlalchemy import String, Text, select
 from perks.db import Base
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
+from perks.i18n import LabelledEnum
 from perks.people.models import User
 from tests.helpers import login
 from tests.site_pages import ANONYMOUS, PAGES, ROLES, any_product_slug, pages_for
@@ -47,6 +56,19 @@ EMAIL = re.compile(r"\s*<[^<>\s]+@[^<>\s]+>\s*")
 
 #: (page, form field, value) -> label
 Choices = dict[tuple[str, str, str], str]
+#: text -> the pages it is on
+Texts = dict[str, set[str]]
+
+#: an amount the English way: the currency's symbol before the number
+ENGLISH_AMOUNT = re.compile(r"(₫|\$|US\$)\s?\d")
+#: elements whose text is code, not words: the reader meets it as it is written
+CODE_TAGS = {"code", "pre", "kbd", "samp", "script", "style"}
+#: attributes that hold words for the reader
+WORD_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+#: elements that have no end tag
+VOID_TAGS = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr")
+)
 
 
 class ChoiceReader(HTMLParser):
@@ -101,6 +123,63 @@ class ChoiceReader(HTMLParser):
         return self.choices
 
 
+class TextReader(HTMLParser):
+    """The words of a page for its reader: each text, and the title, placeholder, label and
+    alternative text of each element; not scripts, code (``<code>``, ``<pre>``, a monospace
+    class), nor anything inside an element in another language (``lang="en"``)."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.language = language
+        self.texts: list[str] = []
+        self._open: list[bool] = []  # per open element: is its content skipped?
+
+    def _skipping(self) -> bool:
+        return bool(self._open) and self._open[-1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {key: value or "" for key, value in attrs}
+        lang = attributes.get("lang", self.language)
+        skipped = (
+            self._skipping()
+            or tag in CODE_TAGS
+            or "font-monospace" in attributes.get("class", "").split()
+            or lang.split("-")[0] != self.language
+        )
+        if not skipped:
+            for name in WORD_ATTRIBUTES:
+                if attributes.get(name):
+                    self.texts.append(" ".join(attributes[name].split()))
+        if tag not in VOID_TAGS:
+            self._open.append(skipped)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID_TAGS and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if text and not self._skipping():
+            self.texts.append(text)
+
+    def read(self, html: str) -> list[str]:
+        self.feed(html)
+        self.close()
+        return self.texts
+
+
+def _stored_values() -> set[str]:
+    """The stored value of each choice enum's member whose Vietnamese label differs from it
+    (``pending``, ``staff``, ``write_off``): a page that shows one forgot its label."""
+    values: set[str] = set()
+    kinds = list(LabelledEnum.__subclasses__())
+    while kinds:
+        kind = kinds.pop()
+        kinds.extend(kind.__subclasses__())
+        values.update(member.value for member in kind if member.label != member.value)
+    return values
+
+
 def _catalog() -> tuple[set[str], set[str]]:
     """The English messages whose Vietnamese differs, and those Vietnamese texts."""
     with VI_PO.open("rb") as file:
@@ -124,10 +203,12 @@ def _data_words() -> set[str]:
     return words
 
 
-def _read_every_page(client, locale: str) -> Choices:  # type: ignore[no-untyped-def]
-    """Every page of every demo person's role, as HTML; each page must answer someone."""
+def _read_every_page(client, locale: str) -> tuple[Choices, Texts]:  # type: ignore[no-untyped-def]
+    """Every page of every demo person's role, as HTML; each page must answer someone. Its
+    choices, and its texts with the pages each is on."""
     logins = dict(demo_logins())
     choices: Choices = {}
+    texts: Texts = defaultdict(set)
     unreached = set(PAGES)
     for role in ROLES:
         user = None
@@ -147,19 +228,23 @@ def _read_every_page(client, locale: str) -> Choices:  # type: ignore[no-untyped
             unreached.discard(page.endpoint)
             for (field, value), label in ChoiceReader().read(response.text).items():
                 choices[(f"{role} {url}", field, value)] = label
+            for text in TextReader(locale).read(response.text):
+                texts[text].add(f"{role} {url}")
         client.post("/logout")
     assert unreached == set(), "the demo shows nobody these pages"
-    return choices
+    return choices, texts
 
 
 @pytest.fixture
-def rendered(client) -> tuple[Choices, Choices]:  # type: ignore[no-untyped-def]
+def rendered(client) -> tuple[Choices, Choices, Texts]:  # type: ignore[no-untyped-def]
     seed_demo()
-    return _read_every_page(client, "vi"), _read_every_page(client, "en")
+    vietnamese, texts = _read_every_page(client, "vi")
+    english, _ = _read_every_page(client, "en")
+    return vietnamese, english, texts
 
 
-def test_every_choice_reads_in_the_language_of_its_page(rendered):
-    vietnamese_pages, english_pages = rendered
+def test_every_choice_and_text_reads_in_the_language_of_its_page(rendered):
+    vietnamese_pages, english_pages, vietnamese_texts = rendered
     english_messages, vietnamese_messages = _catalog()
     data = _data_words()
     assert len(vietnamese_pages) > 300, "the pages have far fewer choices than the demo gives"
@@ -185,6 +270,17 @@ def test_every_choice_reads_in_the_language_of_its_page(rendered):
             problems["Vietnamese on an English page"].append((*key, label))
         elif VIETNAMESE.search(label) and is_words(label):
             problems["Vietnamese letters on an English page"].append((*key, label))
+    stored_values = _stored_values()
+    for text, pages in vietnamese_texts.items():
+        where, *_ = sorted(pages)
+        if text in stored_values:  # before data: the database holds them too, as codes
+            problems["a stored value on a Vietnamese page"].append((where, "", "", text))
+        elif text in data or text in AUTONYMS:
+            continue
+        elif text in english_messages:
+            problems["English text on a Vietnamese page"].append((where, "", "", text))
+        elif ENGLISH_AMOUNT.search(text):
+            problems["an amount written the English way"].append((where, "", "", text))
     assert not problems, "\n".join(
         f"{kind}: {where} {field}={value!r}: {label!r}"
         for kind, found in problems.items()
@@ -207,3 +303,19 @@ def test_the_reader_finds_options_radio_buttons_and_check_boxes():
         ("kind", "code"): "Mã giảm giá",
         ("roles", "hr"): "HR",
     }
+
+
+def test_the_text_reader_skips_scripts_code_and_parts_in_another_language():
+    html = """
+      <h1 title="Đơn hàng">Đơn   hàng <code>order_paid</code></h1>
+      <script>var x = "Pending";</script>
+      <td class="small font-monospace">product</td>
+      <div lang="en"><p>Name (English)</p><img alt="Logo"></div>
+      <input placeholder="Tìm theo tên"><br><p>Chờ xử lý</p>
+    """
+    assert TextReader("vi").read(html) == ["Đơn hàng", "Đơn hàng", "Tìm theo tên", "Chờ xử lý"]
+
+
+def test_the_stored_values_are_those_whose_label_differs():
+    values = _stored_values()
+    assert {"pending", "staff", "write_off"} <= values
