@@ -62,6 +62,7 @@ def set_policy() -> Response | Page:
 @finance_only
 def close_balance(user_id: int) -> Response | Page:
     form = CloseBalanceForm()
+    status = 400
     if form.validate_on_submit():
         try:
             expected = Money(int(form.amount.data), form.currency.data)
@@ -77,8 +78,11 @@ def close_balance(user_id: int) -> Response | Page:
                 actor=current_user,
             )
         except (ValidationFailed, Conflict) as error:
+            # the error's own status: a person who has not left is a 400, a balance that
+            # changed since the page showed it a 409
             form.form_errors.append(error.message)
+            status = error.status_code
         else:
             flash(_("The balance is closed."), "success")
             return redirect(url_for(".index"))
-    return _page(close_form=form, close_for=user_id, status=409 if form.form_errors else 400)
+    return _page(close_form=form, close_for=user_id, status=status)
