@@ -23,11 +23,12 @@ from perks.commissions.forms import (
     GroupForm,
     MemberForm,
     ReturningCustomersForm,
+    RevisedRuleForm,
     RuleForm,
 )
 from perks.commissions.models import CommissionRule, CommissionState, RuleKind, TierMeasure
 from perks.db import utcnow
-from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, page_arg
 from perks.i18n import company_date, format_bps, format_day
 from perks.money import Money, format_money
@@ -132,16 +133,24 @@ def rules() -> str:
     )
 
 
-def _rule_form(rule: CommissionRule | None = None) -> RuleForm:
+def _rule_form(rule: CommissionRule | None = None, *, as_saved: bool = False) -> RuleForm:
+    """The form for a new rule, or for new terms of ``rule`` (a ``RevisedRuleForm``): filled
+    from the request's form, or on a GET (or ``as_saved``) with the rule as it is."""
     products, categories = services.rule_choices()
-    form = RuleForm(
-        products=products,
-        categories=categories,
-        departments=[(d.id, d.name) for d in people_services.departments()],
-        groups=groups.group_choices(),
-        fixed_target=rule is not None,
+    choices: dict[str, object] = {
+        "products": products,
+        "categories": categories,
+        "departments": [(d.id, d.name) for d in people_services.departments()],
+        "groups": groups.group_choices(),
+    }
+    if as_saved:
+        choices["formdata"] = None
+    form = (
+        RuleForm(**choices)  # type: ignore[arg-type]
+        if rule is None
+        else RevisedRuleForm(fixed_target=True, **choices)  # type: ignore[arg-type]
     )
-    if request.method == "GET":
+    if request.method == "GET" or as_saved:
         form.effective_from.data = company_date(utcnow())
         form.preview_amount.data = "2.000.000" if (form.currency.data or "VND") == "VND" else ""
         if rule is not None:
@@ -170,6 +179,8 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
         else ""
     )
     form.note.data = rule.note
+    if isinstance(form, RevisedRuleForm):
+        form.row_version.data = str(rule.row_version)
     form.audience.data = rule.audience.value
     form.employment_type.data = rule.employment_type.value if rule.employment_type else ""
     form.department_id.data = rule.department_id or 0
@@ -202,7 +213,58 @@ def _tier_line(rule: CommissionRule, tier: object) -> str:
     return f"{left} = {right}"
 
 
-def _rule_page(form: RuleForm, rule: CommissionRule | None, status: int) -> Page:
+#: the terms a rule's change form sets: (``RuleData`` attribute, form field)
+RULE_FIELDS = (
+    ("kind", "kind"),
+    ("rate_bps", "rate"),
+    ("flat_amount", "flat"),
+    ("cap_amount", "cap"),
+    ("currency", "currency"),
+    ("tier_measure", "tier_measure"),
+    ("tiers", "tiers"),
+    ("effective_from", "effective_from"),
+    ("effective_to", "effective_to"),
+    ("note", "note"),
+)
+
+
+def _entered(refused: RuleForm, current: RuleForm, rule: CommissionRule) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from the rule as it is now: (label, what was
+    entered), so the person can enter their changes again without guessing them. Terms are
+    compared as read (2,5 and 2.5 are the same rate), days with what the form now proposes."""
+    assert refused.rule_data is not None
+    saved = services.rule_data_of(rule)
+    entered = []
+    for attribute, name in RULE_FIELDS:
+        mine = getattr(refused.rule_data, attribute)
+        if name in ("effective_from", "effective_to"):
+            theirs = current[name].data
+        else:
+            theirs = getattr(saved, attribute)
+        if attribute == "tiers":
+            mine, theirs = (
+                sorted((t.threshold, t.rate_bps, t.flat_amount) for t in tiers)
+                for tiers in (mine, theirs)
+            )
+        if mine == theirs:
+            continue
+        field = refused[name]
+        if name in ("effective_from", "effective_to"):
+            shown = format_day(mine) if mine else ""
+        elif hasattr(field, "iter_choices"):
+            shown = next((str(c[1]) for c in field.iter_choices() if c[2] and c[0]), "")
+        else:
+            shown = str(field.data or "")
+        entered.append((str(field.label.text), shown or "—"))
+    return entered
+
+
+def _rule_page(
+    form: RuleForm,
+    rule: CommissionRule | None,
+    status: int,
+    entered: list[tuple[str, str]] | None = None,
+) -> Page:
     preview = None
     if form.rule_data is not None and form.preview_base is not None:
         preview = (
@@ -214,7 +276,12 @@ def _rule_page(form: RuleForm, rule: CommissionRule | None, status: int) -> Page
         )
     applied = rule is not None and services.is_applied(rule.id)
     page = render_template(
-        "commissions/rule_form.html", form=form, rule=rule, preview=preview, applied=applied
+        "commissions/rule_form.html",
+        form=form,
+        rule=rule,
+        preview=preview,
+        applied=applied,
+        entered=entered or [],
     )
     return page, status
 
@@ -255,12 +322,25 @@ def create_rule() -> Response | Page:
 def revise_rule(rule_id: int) -> Response | Page:
     rule = services.get_rule(rule_id)
     form = _rule_form(rule)
+    assert isinstance(form, RevisedRuleForm)
     if form.validate_on_submit():
         assert form.rule_data is not None
         if form.preview.data:
             return _preview(form, rule)
         try:
-            saved = services.revise_rule(rule.id, form.rule_data, actor=current_user)
+            saved = services.revise_rule(
+                rule.id,
+                form.rule_data,
+                actor=current_user,
+                expected_row_version=int(form.row_version.data),
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the rule as it is now (and its row version: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            current = _rule_form(rule, as_saved=True)
+            entered = _entered(form, current, rule)
+            current.form_errors.append(error.message)
+            return _rule_page(current, rule, error.status_code, entered)
         except (ValidationFailed, Conflict) as error:
             form.form_errors.append(error.message)
         else:
@@ -275,6 +355,8 @@ def revise_rule(rule_id: int) -> Response | Page:
                     "success",
                 )
             return redirect(url_for(".rules"))
+    elif form.row_version.errors:
+        form.form_errors.append(_("This page is out of date: open the rule again."))
     return _rule_page(form, rule, 400 if form.is_submitted() else 200)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -21,7 +22,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
@@ -261,6 +269,14 @@ class RuleForm(Form):
                 self.tiers.errors.append(f"{line.strip()}: {error.message}")
                 return ()
         return tuple(tiers)
+
+
+class RevisedRuleForm(RuleForm):
+    """New terms for a rule, from a page that showed the rule at ``row_version``."""
+
+    #: the rule's ``row_version`` the page showed, so a save from a page opened before another
+    #: finance person's change is refused instead of overwriting it
+    row_version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
 class EndRuleForm(Form):

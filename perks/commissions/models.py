@@ -202,6 +202,12 @@ class CommissionRule(TimestampMixin, Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("commission_group.id"), index=True)
     #: None: no tiers; else what the tiers' thresholds count (``CommissionTier``)
     tier_measure: Mapped[TierMeasure | None] = mapped_column(_enum(TierMeasure))
+    #: 1 when written, one more at each change of this row (SQLAlchemy's ``version_id_col``;
+    #: not the rule's ``version``, which counts the terms commissions used): the change form
+    #: sends back the one it showed, and a save from an older one is refused
+    #: (``perks.commissions.services.revise_rule``), so two finance people changing the same
+    #: rule cannot overwrite each other unseen
+    row_version: Mapped[int] = mapped_column(Integer)
 
     category: Mapped[ProductCategory | None] = relationship(lazy="joined")
     product: Mapped[Product | None] = relationship(lazy="joined")
@@ -215,6 +221,8 @@ class CommissionRule(TimestampMixin, Base):
 
     flat = optional_money_column("flat_amount")
     cap = optional_money_column("cap_amount")
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     def active_on(self, day: date) -> bool:
         return self.effective_from <= day and (

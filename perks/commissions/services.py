@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from perks import audit, rule_history
 from perks.commissions.models import (
@@ -27,7 +28,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.rules import RuleTerms, terms_of
 from perks.db import transaction, utcnow
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, format_day
 from perks.money import Money
@@ -114,6 +115,21 @@ def rule_data_of(rule: CommissionRule) -> RuleData:
 def get_rule(rule_id: int) -> CommissionRule:
     """Raises NotFound."""
     rule = db.session.get(CommissionRule, rule_id)
+    if rule is None:
+        raise NotFound()
+    return rule
+
+
+def _locked_rule(rule_id: int) -> CommissionRule:
+    """The rule, locked until the transaction ends (changes of one rule take turns) and read
+    again under the lock rather than from what the session loaded before. Raises NotFound."""
+    # FOR UPDATE of the rule alone: its joined target and audience are outer joins
+    rule = db.session.scalar(
+        select(CommissionRule)
+        .where(CommissionRule.id == rule_id)
+        .with_for_update(of=CommissionRule)
+        .execution_options(populate_existing=True)
+    )
     if rule is None:
         raise NotFound()
     return rule
@@ -328,11 +344,18 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
         return rule
 
 
-def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
+def revise_rule(
+    rule_id: int, data: RuleData, *, actor: User, expected_row_version: int | None = None
+) -> CommissionRule:
     """Change a rule. Not applied yet: changed in place. Applied: a new version with ``data``
     from ``data.effective_from`` (after the old one's first day); the old one ends the day
     before. What it applies to (scope, product, category) and whose sales (its audience) stay
     the same; its terms and tiers may change.
+
+    ``expected_row_version`` is the rule's ``row_version`` the page showed: a page opened
+    before another finance person changed or ended the rule must not overwrite that change
+    unseen. ``None`` checks nothing (callers that showed no page). Changes of one rule take
+    turns (its row is locked), so of two saves from the same page the second sees the first.
 
     Returns the rule now in force (the same row, or the new version).
 
@@ -341,9 +364,10 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
         ValidationFailed: see ``check_rule_data``; a new version starting on or before the
             old one's first day.
         Conflict: the rule has already ended, or a newer version replaced it.
+        ChangedMeanwhile: the rule is no longer at ``expected_row_version``; nothing is saved.
     """
     with transaction():
-        old = get_rule(rule_id)
+        old = _locked_rule(rule_id)
         data = check_rule_data(
             replace(
                 data,
@@ -358,10 +382,17 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
         )
         if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == old.id))):
             raise Conflict(_("A newer version replaced this rule: change that one."))
+        if expected_row_version is not None and expected_row_version != old.row_version:
+            raise ChangedMeanwhile(_changed_meanwhile(old))
         first = _first_version(old)
         before = rule_terms(old)
         if not is_applied(old.id):
+            tiers_before = _tier_terms(old)
             _apply(old, data)
+            if _tier_terms(old) != tiers_before:
+                # tiers are rows of their own: a change of them alone is a change of the rule
+                # too, which the next save from an older page must not overwrite
+                flag_modified(old, "tier_measure")
             db.session.flush()
             audit.record(
                 "commissions.rule_changed", actor=actor, target=old, **_audit_details(data)
@@ -394,6 +425,39 @@ def revise_rule(rule_id: int, data: RuleData, *, actor: User) -> CommissionRule:
         return new
 
 
+def _tier_terms(rule: CommissionRule) -> set[tuple[int, int | None, int | None]]:
+    return {(t.threshold, t.rate_bps, t.flat_amount) for t in rule.tiers}
+
+
+def _changed_meanwhile(rule: CommissionRule) -> str:
+    """Who last changed ``rule``, as the audit log keeps it, in the refusal's message."""
+    editor = db.session.scalar(
+        select(User)
+        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
+        .where(
+            audit.AuditEvent.target_type == CommissionRule.__name__,
+            audit.AuditEvent.target_id == str(rule.id),
+            audit.AuditEvent.action.startswith("commissions.rule_"),
+        )
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    )
+    if editor is None:
+        return str(
+            _(
+                "Someone changed this rule after you opened it, so your changes were not saved. "
+                "The form now shows the rule as it is: check it and make your changes again."
+            )
+        )
+    return str(
+        _(
+            "%(name)s changed this rule after you opened it, so your changes were not saved. "
+            "The form now shows the rule as it is: check it and make your changes again.",
+            name=editor.name,
+        )
+    )
+
+
 def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
     """Stop a rule after ``last_day`` (its terms do not change, so applied rules may end).
 
@@ -402,7 +466,7 @@ def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
         ValidationFailed: ``last_day`` is before the rule's first day or before today.
     """
     with transaction():
-        rule = get_rule(rule_id)
+        rule = _locked_rule(rule_id)
         if last_day < rule.effective_from:
             raise ValidationFailed(_("The last day cannot be before the first day."))
         if last_day < company_date(utcnow()):

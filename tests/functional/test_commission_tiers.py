@@ -231,7 +231,11 @@ def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):
     # Changed before anyone earned by it, it is edited in place: tiers that keep their
     # threshold are changed, not replaced (a new row beside the old one broke the
     # (rule, threshold) key: a 500).
-    kept = form | {"rate": "3,5", "tiers": "50.000.000 = 6\n20.000.000 = 4\n90.000.000 = 7"}
+    kept = form | {
+        "rate": "3,5",
+        "tiers": "50.000.000 = 6\n20.000.000 = 4\n90.000.000 = 7",
+        "row_version": "1",
+    }
     assert client.post(f"/finance/commission-rules/{rule.id}/revise", data=kept).status_code == 302
     db.session.expire_all()
     rule = db.session.get(CommissionRule, rule.id)
@@ -241,7 +245,7 @@ def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):
         (50_000_000, 600),
         (90_000_000, 700),
     ]
-    fewer = form | {"tiers": "20.000.000 = 4"}
+    fewer = form | {"tiers": "20.000.000 = 4", "row_version": "2"}
     assert client.post(f"/finance/commission-rules/{rule.id}/revise", data=fewer).status_code == 302
     db.session.expire_all()
     rule = db.session.get(CommissionRule, rule.id)

@@ -450,7 +450,7 @@ def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client,
     tomorrow = company_date(utcnow()) + timedelta(days=1)
     response = client.post(
         f"/finance/commission-rules/{rule.id}/revise",
-        data=rule_form(rate="12", effective_from=tomorrow.isoformat()),
+        data=rule_form(rate="12", effective_from=tomorrow.isoformat(), row_version=1),
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -462,7 +462,9 @@ def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client,
     assert rules[1].supersedes_id == rule.id
     again = client.post(
         f"/finance/commission-rules/{rule.id}/revise",
-        data=rule_form(rate="13", effective_from=(tomorrow + timedelta(days=1)).isoformat()),
+        data=rule_form(
+            rate="13", effective_from=(tomorrow + timedelta(days=1)).isoformat(), row_version=2
+        ),
     )
     assert again.status_code == 400
     assert "A newer version replaced this rule" in text_of(again)
@@ -470,7 +472,9 @@ def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client,
 
 def test_changing_a_rule_nobody_used_edits_it_in_place(client, rule):
     login(client, factories.UserFactory(roles={Role.FINANCE}))
-    response = client.post(f"/finance/commission-rules/{rule.id}/revise", data=rule_form(rate="7"))
+    response = client.post(
+        f"/finance/commission-rules/{rule.id}/revise", data=rule_form(rate="7", row_version=1)
+    )
     assert response.status_code == 302
     db.session.expire_all()
     (only,) = db.session.scalars(select(CommissionRule)).all()

@@ -147,7 +147,7 @@ def test_a_rule_revision_with_a_bad_currency_is_refused(client, currency):
     db.session.commit()
     response = client.post(
         f"/finance/commission-rules/{rule.id}/revise",
-        data=rule_form(kind="flat", flat="50.000", currency=currency),
+        data=rule_form(kind="flat", flat="50.000", currency=currency, row_version=rule.row_version),
     )
     assert_refused(response)
     assert count(CommissionRule) == 1

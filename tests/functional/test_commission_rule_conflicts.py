@@ -1,0 +1,230 @@
+"""Two finance people changing one commission rule: a save from a page opened before the
+other's change (its terms, its tiers, or its last day) is refused in the person's language,
+with nothing of it written, and the form shows the rule as it is now with what they had
+entered; a save from the rule as it is works. On PostgreSQL, two saves from the same page
+racing: one is saved, the other refused, and an applied rule gets one new version, not two."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.commissions.models import CommissionRule, CommissionTier, TierMeasure
+from perks.db import utcnow
+from perks.extensions import db
+from perks.i18n import company_date
+from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login, text_of
+from tests.racing import all_at_once
+from tests.unit.commissions.helpers import pay, referred_order
+from tests.unit.finance.helpers import finance_person
+
+
+def shown_form(client: FlaskClient, rule_id: int) -> dict[str, str]:
+    """Open the rule's change page; what its form will send back, as it shows it."""
+    page = client.get(f"/finance/commission-rules/{rule_id}/revise").get_data(as_text=True)
+    found = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
+    assert found is not None, "the form carries the row version it shows"
+    rate = re.search(r'<input[^>]*name="rate"[^>]*value="([^"]*)"', page)
+    first = re.search(r'<input[^>]*name="effective_from"[^>]*value="([^"]*)"', page)
+    assert rate is not None
+    assert first is not None
+    return {
+        "scope": "default",
+        "product_id": "0",
+        "category_id": "0",
+        "audience": "everyone",
+        "employment_type": "",
+        "department_id": "0",
+        "group_id": "0",
+        "kind": "percent",
+        "rate": rate.group(1),
+        "flat": "",
+        "cap": "",
+        "currency": "",
+        "tier_measure": "",
+        "tiers": "",
+        "effective_from": first.group(1),
+        "effective_to": "",
+        "note": "",
+        "preview_amount": "",
+        "preview_quantity": "1",
+        "submit": "Save",
+        "row_version": found.group(1),
+    }
+
+
+def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def rule_changes() -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action.in_(["commissions.rule_changed", "commissions.rule_versioned"])
+            )
+        )
+        or 0
+    )
+
+
+def revise(client: FlaskClient, rule_id: int, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    return client.post(f"/finance/commission-rules/{rule_id}/revise", data=form)
+
+
+def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_writes_nothing(app):
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    first = signed_in(app, finance_person(name="Phạm Thu Hà"))
+    second = signed_in(app, finance_person(locale="vi"))
+    opened, stale = shown_form(first, rule.id), shown_form(second, rule.id)
+    assert opened["row_version"] == stale["row_version"] == "1"
+
+    assert revise(first, rule.id, opened | {"rate": "7"}).status_code == 302
+    refused = revise(second, rule.id, stale | {"note": "Chiến dịch hè"})
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Phạm Thu Hà đã thay đổi quy tắc này sau khi bạn mở trang" in text_of(refused)
+    db.session.expire_all()
+    saved = db.session.get(CommissionRule, rule.id)
+    assert (saved.rate_bps, saved.note, saved.row_version) == (700, "", 2)
+    assert rule_changes() == 1  # the first save alone
+    # the form shows the rule as it is now, and what was entered that differs from it
+    assert re.search(r'name="rate"[^>]*value="7"', page)
+    assert 'value="Chiến dịch hè"' not in page
+    entered = page[page.index('data-testid="entered-values"') :]
+    assert "Chiến dịch hè" in entered
+    assert re.search(r"<dd[^>]*>10</dd>", entered)  # the rate the page showed, changed since
+    assert re.search(r'name="row_version"[^>]*value="2"', page)
+
+    # Saved again from the form as it is now, it is saved.
+    again = revise(second, rule.id, shown_form(second, rule.id) | {"note": "Chiến dịch hè"})
+    assert again.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(CommissionRule, rule.id)
+    assert (saved.rate_bps, saved.note) == (700, "Chiến dịch hè")
+    assert rule_changes() == 2
+
+
+def test_a_change_of_the_tiers_alone_refuses_a_save_from_an_older_page(app):
+    """Tiers are rows of their own: changing one leaves the rule's row as it was."""
+    rule = factories.CommissionRuleFactory(rate_bps=300, tier_measure=TierMeasure.COUNT)
+    rule.tiers = [CommissionTier(threshold=10, rate_bps=500)]
+    db.session.commit()
+    first, second = signed_in(app, finance_person()), signed_in(app, finance_person())
+    tiered = {"tier_measure": "count", "tiers": "10 = 5"}
+    opened, stale = shown_form(first, rule.id) | tiered, shown_form(second, rule.id) | tiered
+
+    assert revise(first, rule.id, opened | {"tiers": "10 = 6"}).status_code == 302
+    refused = revise(second, rule.id, stale | {"rate": "4"})
+
+    assert refused.status_code == 409
+    db.session.expire_all()
+    saved = db.session.get(CommissionRule, rule.id)
+    assert saved.rate_bps == 300
+    assert [(t.threshold, t.rate_bps) for t in saved.tiers] == [(10, 600)]
+
+
+def test_a_rule_ended_after_the_page_opened_is_not_given_new_terms_unseen(app):
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    pay(referred_order())  # applied: a change is a new version from a later day
+    first, second = signed_in(app, finance_person()), signed_in(app, finance_person())
+    stale = shown_form(second, rule.id)
+    last_day = company_date(utcnow()) + timedelta(days=2)
+
+    ended = first.post(
+        f"/finance/commission-rules/{rule.id}/end", data={"last_day": last_day.isoformat()}
+    )
+    assert ended.status_code == 302
+    refused = revise(second, rule.id, stale | {"rate": "12"})
+
+    assert refused.status_code == 409
+    assert "changed this rule after you opened it" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.scalars(select(CommissionRule.id)).all() == [rule.id]
+    assert db.session.get(CommissionRule, rule.id).effective_to == last_day
+
+
+def test_a_save_without_the_row_version_its_page_showed_is_refused(app):
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    client = signed_in(app, finance_person())
+    form = shown_form(client, rule.id)
+    del form["row_version"]
+
+    response = revise(client, rule.id, form | {"rate": "7"})
+
+    assert response.status_code == 400
+    assert "This page is out of date" in text_of(response)
+    db.session.expire_all()
+    assert db.session.get(CommissionRule, rule.id).rate_bps == 1000
+
+
+def _racing_saves(app, applied: bool):  # type: ignore[no-untyped-def]
+    """Two finance people's pages, opened on the same row version, saved at the same moment,
+    each request on its own connection."""
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    if applied:
+        pay(referred_order())
+    emails = [finance_person().email, finance_person().email]
+    rule_id = rule.id
+    db.session.commit()
+    db.session.remove()
+
+    def opened(n: int) -> tuple[FlaskClient, dict[str, str]]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        return client, shown_form(client, rule_id) | {"rate": str(20 + n)}
+
+    def save(tab: tuple[FlaskClient, dict[str, str]]) -> tuple[int, str]:
+        client, form = tab
+        return revise(client, rule_id, form).status_code, form["rate"]
+
+    return rule_id, all_at_once(app, range(2), save, prepare=opened, requests=True)
+
+
+def test_two_saves_of_a_rule_nobody_used_at_once_save_one_and_refuse_the_other(app):
+    """PostgreSQL: without the lock both would read row version 1 and the last would win."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    rule_id, outcome = _racing_saves(app, applied=False)
+
+    assert outcome.errors == []
+    assert sorted(status for status, _ in outcome.results) == [302, 409]
+    saved_rate = next(rate for status, rate in outcome.results if status == 302)
+    with app.app_context():
+        rule = db.session.get(CommissionRule, rule_id)
+        assert (rule.rate_bps, rule.row_version) == (int(saved_rate) * 100, 2)
+        assert rule_changes() == 1
+
+
+def test_two_saves_of_an_applied_rule_at_once_add_one_version(app):
+    """PostgreSQL: without the lock both saw no newer version and each added one, two
+    versions superseding the same rule."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    rule_id, outcome = _racing_saves(app, applied=True)
+
+    assert outcome.errors == []
+    statuses = sorted(status for status, _ in outcome.results)
+    assert statuses[0] == 302
+    # the second waited for the first, then found the version it added ("A newer version
+    # replaced this rule")
+    assert statuses[1] == 400
+    with app.app_context():
+        newer = db.session.scalars(
+            select(CommissionRule).where(CommissionRule.supersedes_id == rule_id)
+        ).all()
+        assert len(newer) == 1
+        assert rule_changes() == 1
