@@ -438,9 +438,24 @@ SYSTEM_REASONS = {
 
 
 def reason_label(reason: str) -> str:
-    """A ledger entry's reason in the reader's language. Raises nothing."""
+    """A ledger entry's reason in the reader's language: a system reason's label, a leaver's
+    closed balance as its outcome's label and finance's words (:func:`closed_balance_reason`),
+    any other reason as written. Raises nothing."""
     label = SYSTEM_REASONS.get(reason)
-    return str(label) if label is not None else reason
+    if label is not None:
+        return str(label)
+    head, separator, words = reason.partition(CLOSED_BALANCE_SEPARATOR)
+    outcome = _CLOSED_BALANCE_HEADS.get(head) if separator else None
+    if outcome is None:
+        return reason
+    return f"{outcome.label}{CLOSED_BALANCE_SEPARATOR}{words}"
+
+
+def closed_balance_reason(outcome: BalanceOutcome, reason: str) -> str:
+    """The reason of the ``adjustment`` that closes a leaver's balance: the outcome's code,
+    then finance's words (``write_off: too small to chase``), the same in every language;
+    :func:`reason_label` shows the outcome in the reader's language. Raises nothing."""
+    return f"{outcome.value}{CLOSED_BALANCE_SEPARATOR}{reason}"
 
 
 class LedgerEntry(Base):
@@ -541,6 +556,20 @@ class BalanceOutcome(LabelledEnum):
 
     DEDUCT = "deduct", _l("Deduct from the final salary")
     WRITE_OFF = "write_off", _l("Write off")
+
+
+#: between a closed balance's outcome and finance's words in the entry's reason
+CLOSED_BALANCE_SEPARATOR = ": "
+#: what a closed balance's reason starts with: the outcome's code, or, on entries written
+#: before the code was, its label in the language of the finance person who closed it, as
+#: the catalogs then said it (kept here as written: a later wording must not lose them)
+_CLOSED_BALANCE_HEADS = {
+    **{outcome.value: outcome for outcome in BalanceOutcome},
+    "Deduct from the final salary": BalanceOutcome.DEDUCT,
+    "Khấu trừ vào lương kỳ cuối": BalanceOutcome.DEDUCT,
+    "Write off": BalanceOutcome.WRITE_OFF,
+    "Xóa nợ": BalanceOutcome.WRITE_OFF,
+}
 
 
 class LeaverBalanceDecision(Base):

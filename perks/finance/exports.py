@@ -373,7 +373,13 @@ _CURRENCY = Column("currency", Cell.CODE, _l("ISO 4217 code of every amount on t
 _ORDER_NUMBER = Column("order_number", Cell.CODE, _l("The order the commission is for."), 14)
 _BATCH = Column("payout_batch", Cell.CODE, _l("The payout batch that holds or paid the entry."), 18)
 _REASON = Column(
-    "reason", Cell.TEXT, _l("Why: redeemed, refund, dispute_lost, payout, or finance's words."), 30
+    "reason",
+    Cell.TEXT,
+    _l(
+        "Why: redeemed, refund, dispute_lost, payout, or finance's words; a leaver's closed"
+        " balance: deduct (from the final salary) or write_off, a colon, then finance's words."
+    ),
+    30,
 )
 _COMMISSION_ID = Column("commission_id", Cell.INT, _l("The commission the entry belongs to."), 12)
 

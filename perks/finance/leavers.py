@@ -29,6 +29,7 @@ from perks.commissions.models import (
     LeaverBalanceDecision,
     LeaverSettlement,
     LedgerEntry,
+    closed_balance_reason,
 )
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
@@ -175,7 +176,7 @@ def close_negative_balance(
             user_id=person.id,
             kind=EntryKind.ADJUSTMENT,
             amount=-balance,
-            reason=f"{outcome.label}: {reason}",
+            reason=closed_balance_reason(outcome, reason),
             actor=actor,
         )
         decision = LeaverBalanceDecision(
