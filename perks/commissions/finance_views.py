@@ -128,6 +128,7 @@ def rules() -> str:
         rules=rules,
         examples=services.rule_examples(rules, current_app.config["DEFAULT_CURRENCY"]),
         applied=queries.applied_rule_ids([r.id for r in rules]),
+        replaced={r.supersedes_id for r in rules if r.supersedes_id is not None},
         end_form=EndRuleForm(),
         today=company_date(utcnow()),
     )
@@ -369,7 +370,7 @@ def end_rule(rule_id: int) -> Response:
         abort(400)
     try:
         services.end_rule(rule_id, form.last_day.data, actor=current_user)
-    except ValidationFailed as error:
+    except (ValidationFailed, Conflict) as error:
         flash(error.message, "danger")
     else:
         flash(_("The rule ends after %(date)s.", date=format_day(form.last_day.data)), "success")

@@ -464,9 +464,13 @@ def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
     Raises:
         NotFound: no such rule.
         ValidationFailed: ``last_day`` is before the rule's first day or before today.
+        Conflict: a newer version replaced the rule (it ends the day before that one starts;
+            ending it later would make two versions apply on the same days).
     """
     with transaction():
         rule = _locked_rule(rule_id)
+        if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == rule.id))):
+            raise Conflict(_("A newer version replaced this rule: end that one."))
         if last_day < rule.effective_from:
             raise ValidationFailed(_("The last day cannot be before the first day."))
         if last_day < company_date(utcnow()):

@@ -228,3 +228,29 @@ def test_two_saves_of_an_applied_rule_at_once_add_one_version(app):
         ).all()
         assert len(newer) == 1
         assert rule_changes() == 1
+
+
+def test_a_rule_a_newer_version_replaced_cannot_be_ended_later_over_that_version(app):
+    """An applied rule given new terms from a later day ends the day before them; pushing its
+    end later would make both versions apply on the same days."""
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    pay(referred_order())  # applied: new terms make a new version
+    client = signed_in(app, finance_person(locale="vi"))
+    starts = company_date(utcnow()) + timedelta(days=10)
+    form = shown_form(client, rule.id) | {"rate": "12", "effective_from": starts.isoformat()}
+    assert revise(client, rule.id, form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CommissionRule, rule.id).effective_to == starts - timedelta(days=1)
+
+    page = client.get("/finance/commission-rules").get_data(as_text=True)
+    assert f'/finance/commission-rules/{rule.id}/end"' not in page  # no End for it
+    assert "Đã được thay bằng phiên bản mới hơn" in page
+    ended = client.post(
+        f"/finance/commission-rules/{rule.id}/end",
+        data={"last_day": (starts + timedelta(days=30)).isoformat()},
+        follow_redirects=True,
+    )
+
+    assert "hãy kết thúc phiên bản đó" in text_of(ended)
+    db.session.expire_all()
+    assert db.session.get(CommissionRule, rule.id).effective_to == starts - timedelta(days=1)
