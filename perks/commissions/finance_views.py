@@ -344,6 +344,7 @@ def revise_rule(rule_id: int) -> Response | Page:
             return _rule_page(current, rule, error.status_code, entered)
         except (ValidationFailed, Conflict) as error:
             form.form_errors.append(error.message)
+            return _rule_page(form, rule, error.status_code)  # 409 for a replaced rule
         else:
             if saved.id == rule.id:
                 flash(_("The rule is changed."), "success")

@@ -221,7 +221,7 @@ def test_two_saves_of_an_applied_rule_at_once_add_one_version(app):
     assert statuses[0] == 302
     # the second waited for the first, then found the version it added ("A newer version
     # replaced this rule")
-    assert statuses[1] == 400
+    assert statuses[1] == 409
     with app.app_context():
         newer = db.session.scalars(
             select(CommissionRule).where(CommissionRule.supersedes_id == rule_id)

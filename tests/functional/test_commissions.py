@@ -466,7 +466,7 @@ def test_changing_an_applied_rule_adds_a_version_and_keeps_the_old_terms(client,
             rate="13", effective_from=(tomorrow + timedelta(days=1)).isoformat(), row_version=2
         ),
     )
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert "A newer version replaced this rule" in text_of(again)
 
 
