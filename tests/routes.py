@@ -238,6 +238,11 @@ ROUTES: dict[str, Route] = {
         lambda s: f"/manage/surveys/{s['survey']}/questions/{s['survey_question']}/remove",
         only(Role.HR, ok=409),
     ),
+    "surveys.move_question": Route(
+        "POST",
+        lambda s: f"/manage/surveys/{s['survey']}/questions/{s['survey_question']}/move/up",
+        only(Role.HR, ok=409),
+    ),
     "surveys.open_survey": Route(
         "POST", lambda s: f"/manage/surveys/{s['survey']}/open", only(Role.HR, ok=409)
     ),

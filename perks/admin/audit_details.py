@@ -120,6 +120,7 @@ ACTIONS: dict[str, Any] = {
     "survey.created": _l("Survey created"),
     "survey.opened": _l("Survey opened"),
     "survey.question_added": _l("Survey question added"),
+    "survey.question_moved": _l("Survey question moved"),
     "survey.question_removed": _l("Survey question removed"),
     "survey.reminded": _l("Survey reminders sent"),
     "recognition.award_created": _l("Award created"),

@@ -272,6 +272,50 @@ def remove_question(survey_id: int, question_id: int, *, actor: User) -> None:
         )
 
 
+def move_question(survey_id: int, question_id: int, offset: int, *, actor: User) -> bool:
+    """Move a question of a draft survey ``offset`` places (−1: one up, +1: one down)
+    (``survey.question_moved``, with the questions' new order). Positions are numbered
+    1, 2, 3... in the order shown again, as ``remove_question`` does. Moving the first
+    question up or the last down changes nothing and records nothing. Returns whether it
+    moved.
+
+    Raises:
+        NotFound: no such survey or question.  Conflict: not a draft.
+    """
+    with transaction():
+        # the survey's row locked: two moves at once each see the other's order
+        survey = db.session.scalars(
+            select(Survey)
+            .where(Survey.id == survey_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if survey is None:
+            raise NotFound()
+        if survey.state is not SurveyState.DRAFT:
+            raise Conflict(str(_l("Only a draft survey can be changed.")))
+        ordered = list(survey.questions)
+        index = next((i for i, q in enumerate(ordered) if q.id == question_id), None)
+        if index is None:
+            raise NotFound()
+        target = max(0, min(len(ordered) - 1, index + offset))
+        if target == index:
+            return False
+        question = ordered.pop(index)
+        ordered.insert(target, question)
+        for position, other in enumerate(ordered, start=1):
+            other.position = position
+        survey.questions.sort(key=lambda q: q.position)
+        audit.record(
+            "survey.question_moved",
+            actor=actor,
+            target=survey,
+            question=question.text_en,
+            position=target + 1,
+        )
+    return True
+
+
 def open_survey(survey_id: int, *, actor: User) -> Survey:
     """Open a draft survey for answers (``survey.opened``).
 

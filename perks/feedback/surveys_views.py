@@ -15,7 +15,7 @@ from perks.errors import Conflict, ValidationFailed
 from perks.feedback import surveys
 from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
 from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion
-from perks.forms import ConfirmForm, Form
+from perks.forms import ConfirmForm, Form, require_confirmation
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
@@ -127,6 +127,19 @@ def remove_question(survey_id: int, question_id: int) -> Response:
         surveys.remove_question(survey_id, question_id, actor=current_user)
         flash(_("The question is removed."), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
+
+
+@bp.post(
+    "/manage/surveys/<int:survey_id>/questions/<int:question_id>/move/<any(up, down):direction>"
+)
+@hr_only
+def move_question(survey_id: int, question_id: int, direction: str) -> Response:
+    """One place up or down. Raises NotFound (404); Conflict (409): not a draft."""
+    require_confirmation()
+    offset = -1 if direction == "up" else 1
+    if surveys.move_question(survey_id, question_id, offset, actor=current_user):
+        flash(_("The question is moved."), "success")
+    return redirect(url_for(".detail", survey_id=survey_id, _anchor=f"question-{question_id}"), 303)
 
 
 @bp.post("/manage/surveys/<int:survey_id>/open")

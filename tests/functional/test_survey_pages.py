@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from perks.extensions import db
-from perks.feedback.surveys_models import Survey, SurveyState
+from perks.feedback import surveys
+from perks.feedback.surveys import QuestionData, SurveyData
+from perks.feedback.surveys_models import QuestionKind, Survey, SurveyState
 from perks.people.models import Role
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.helpers import login
 
 
@@ -170,3 +172,80 @@ def test_a_drafts_questions_show_their_options_in_both_languages(client):  # typ
     options = page.split('data-testid="question-options">')[1].split("</div>")[0]
     assert "Văn phòng / Ở nhà" in options
     assert "Office / Home" in options
+
+
+def _draft_survey(client):  # type: ignore[no-untyped-def]
+    client.post(
+        "/manage/surveys/new",
+        data={"title_vi": "Khảo sát", "title_en": "Pulse", "min_tenure_days": "0"},
+    )
+    survey = db.session.scalars(select(Survey)).one()
+    for vi, en in (("Một", "First question"), ("Hai", "Second question")):
+        added = client.post(
+            f"/manage/surveys/{survey.id}/questions",
+            data={"kind": "scale", "text_vi": vi, "text_en": en},
+        )
+        assert added.status_code == 303
+    db.session.refresh(survey)
+    return survey
+
+
+def test_hr_moves_a_drafts_question_and_the_page_shows_the_new_order(client):  # type: ignore[no-untyped-def]
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+    survey = _draft_survey(client)
+    first, second = (q.id for q in survey.questions)
+    page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    # the first cannot go up, the last cannot go down; each button is its own POST form
+    assert f'data-testid="move-up-{first}" disabled' in page
+    assert f'data-testid="move-down-{second}" disabled' in page
+    up = page.split(f'data-testid="move-up-{second}"')[0].rsplit("<form", 1)[1]
+    assert 'method="post"' in up
+
+    moved = client.post(f"/manage/surveys/{survey.id}/questions/{second}/move/up")
+
+    assert moved.status_code == 303
+    assert moved.headers["Location"].endswith(f"/manage/surveys/{survey.id}#question-{second}")
+    page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    assert page.index("Second question") < page.index("First question")
+    assert "The question is moved." in page
+    client.post("/language", data={"locale": "vi"})
+    in_vietnamese = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    assert "Chuyển lên" in in_vietnamese
+    assert "Chuyển xuống" in in_vietnamese
+
+
+def test_a_question_moves_only_by_hr_and_only_by_post(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+    survey = _draft_survey(client)
+    second = survey.questions[1].id
+    url = f"/manage/surveys/{survey.id}/questions/{second}/move/up"
+    assert client.get(url).status_code == 405
+    sideways = f"/manage/surveys/{survey.id}/questions/{second}/move/sideways"
+    assert client.post(sideways).status_code == 404
+    client.post("/logout")
+    login(client, UserFactory(roles={Role.MANAGER}, locale="en"))
+    assert client.post(url).status_code == 403
+    db.session.expire_all()
+    assert [q.id for q in db.session.get(Survey, survey.id).questions][1] == second
+
+
+def test_moving_a_question_needs_the_pages_csrf_token(app, app_factory):  # type: ignore[no-untyped-def]
+    client = app_factory(WTF_CSRF_ENABLED=True).test_client()
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    token = client.get("/login").get_data(as_text=True)
+    token = token.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"email": hr.email, "password": PASSWORD, "csrf_token": token})
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    for text in ("First question", "Second question"):
+        surveys.add_question(survey.id, QuestionData(QuestionKind.SCALE, text, text), actor=hr)
+    second = survey.questions[1].id
+    url = f"/manage/surveys/{survey.id}/questions/{second}/move/up"
+
+    assert client.post(url).status_code == 400
+    page = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    form = page.split(f'data-testid="move-up-{second}"')[0].rsplit("<form", 1)[1]
+    token = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post(url, data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).questions[0].id == second

@@ -20,6 +20,7 @@ from perks.feedback.surveys import NotEnoughAnswers, QuestionData, SurveyData
 from perks.feedback.surveys_models import (
     QuestionKind,
     SurveyParticipation,
+    SurveyQuestion,
     SurveyResponse,
 )
 from perks.notifications.models import Notification
@@ -328,6 +329,66 @@ def test_only_drafts_change_and_only_open_surveys_close(hr) -> None:  # type: ig
         surveys.add_question(
             draft.id, QuestionData(QuestionKind.SINGLE, "a", "b", (("x", "y"),)), actor=hr
         )
+
+
+def _draft_with_three_questions(hr):  # type: ignore[no-untyped-def]
+    draft = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    for vi, en in (("Một", "One"), ("Hai", "Two"), ("Ba", "Three")):
+        surveys.add_question(draft.id, QuestionData(QuestionKind.SCALE, vi, en), actor=hr)
+    return draft
+
+
+def _order(survey_id: int) -> list[str]:
+    db.session.expire_all()
+    return [q.text_en for q in surveys.get_survey(survey_id).questions]
+
+
+def test_a_drafts_question_moves_up_and_down_and_the_order_is_kept(hr) -> None:  # type: ignore[no-untyped-def]
+    draft = _draft_with_three_questions(hr)
+    one, _two, three = (q.id for q in draft.questions)
+
+    assert surveys.move_question(draft.id, three, -1, actor=hr) is True
+    assert _order(draft.id) == ["One", "Three", "Two"]
+    assert surveys.move_question(draft.id, one, +1, actor=hr) is True
+    assert _order(draft.id) == ["Three", "One", "Two"]
+    positions = db.session.scalars(
+        select(SurveyQuestion.position)
+        .where(SurveyQuestion.survey_id == draft.id)
+        .order_by(SurveyQuestion.position)
+    )
+    assert list(positions) == [1, 2, 3]
+    moved = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "survey.question_moved")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.details["question"], e.details["position"]) for e in moved] == [
+        ("Three", 2),
+        ("One", 2),
+    ]
+    assert all(e.target_id == str(draft.id) and e.actor_id == hr.id for e in moved)
+
+
+def test_the_first_question_up_or_the_last_down_changes_nothing(hr) -> None:  # type: ignore[no-untyped-def]
+    draft = _draft_with_three_questions(hr)
+    one, _two, three = (q.id for q in draft.questions)
+    assert surveys.move_question(draft.id, one, -1, actor=hr) is False
+    assert surveys.move_question(draft.id, three, +1, actor=hr) is False
+    assert _order(draft.id) == ["One", "Two", "Three"]
+    assert not db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "survey.question_moved")
+    ).all()
+
+
+def test_only_a_drafts_questions_move(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    with pytest.raises(Conflict):
+        surveys.move_question(survey.id, survey.questions[1].id, -1, actor=hr)
+    draft = _draft_with_three_questions(hr)
+    with pytest.raises(NotFound):  # another survey's question
+        surveys.move_question(draft.id, survey.questions[1].id, -1, actor=hr)
+    with pytest.raises(NotFound):
+        surveys.move_question(draft.id + 1000, draft.questions[1].id, -1, actor=hr)
 
 
 def test_a_survey_nobody_is_in_the_audience_of_does_not_open(hr) -> None:  # type: ignore[no-untyped-def]
