@@ -11,7 +11,7 @@ Amounts are numbers in the currency's major unit with its decimals (VND whole đ
 cents), signed as in the ledger; the currency has its own column. Dates are in the company's
 time zone: in CSV ISO 8601 text with their offset, in XLSX date-time cells (serial numbers
 with a date format, so a spreadsheet sorts and filters them by year, month and day). Text
-cells are neutralised against formula injection (see ``perks.finance.tabular``).
+cells are neutralised against formula injection (see ``perks.tabular``).
 
 An XLSX download is streamed like a CSV one: its first bytes leave before the first row is
 read, and the zip is written front to back as the rows arrive (``tabular.xlsx_chunks``).
@@ -66,7 +66,10 @@ from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutItem
 from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter, entries_query
-from perks.finance.tabular import (
+from perks.i18n import company_zone
+from perks.people.models import Department, Role, User
+from perks.shop.models import Order, Product
+from perks.tabular import (
     FORMULA_TRIGGERS,
     SERIAL_DECIMALS,
     STYLE_DATETIME,
@@ -80,9 +83,6 @@ from perks.finance.tabular import (
     excel_serial,
     xlsx_chunks,
 )
-from perks.i18n import company_zone
-from perks.people.models import Department, Role, User
-from perks.shop.models import Order, Product
 
 FORMATS = ("csv", "xlsx")
 #: Werkzeug adds ``; charset=utf-8`` to a text type itself (given here, it came twice)

@@ -10,7 +10,7 @@ gross add up to the batch's total, their withheld to its ``withholding`` ledger 
 
 Figures are those recorded when the batch was paid, or, for an approved batch, those of a
 payment today (``perks.finance.withholding.figures_of``). Both formats are formula-safe
-(``perks.finance.tabular``): every text cell is neutralised, amounts are numbers. Each file
+(``perks.tabular``): every text cell is neutralised, amounts are numbers. Each file
 written is audited.
 """
 
@@ -34,11 +34,11 @@ from perks.extensions import db
 from perks.finance.mapping_models import ExportMapping
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from perks.finance.queries import get_batch
-from perks.finance.tabular import FORMULA_TRIGGERS, StreamingXlsx, amount_text, csv_chunks
 from perks.finance.withholding import LineFigures, figures_of
 from perks.folding import name_key
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
+from perks.tabular import FORMULA_TRIGGERS, StreamingXlsx, amount_text, csv_chunks
 
 KINDS = ("payroll", "bank")
 MAX_COLUMNS = 30

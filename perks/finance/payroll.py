@@ -6,7 +6,7 @@ transfer, the tax withheld and the net), as CSV or XLSX, for a batch that is app
 The amount is the gross; the tax withheld and the net are those recorded when the batch was
 paid, or those of a payment today (``perks.finance.payfiles``, whose two files split the same
 lines by who pays them). Columns are only ever added at the end. Text cells are neutralised
-against formula injection (``perks.finance.tabular``). Each file written is audited.
+against formula injection (``perks.tabular``). Each file written is audited.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from perks.errors import Conflict
 from perks.finance.models import BatchStatus, PayoutBatch
 from perks.finance.payfiles import KINDS, batch_rows
 from perks.finance.queries import get_batch
-from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
 from perks.money import minor_unit_exponent
 from perks.people.models import User
+from perks.tabular import StreamingXlsx, amount_text, csv_chunks
 
 PAYROLL_HEADER = (
     "batch_reference",

@@ -27,10 +27,10 @@ from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
-from perks.finance.tabular import StreamingXlsx, amount_text, csv_chunks
 from perks.i18n import company_today, day_start
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
+from perks.tabular import StreamingXlsx, amount_text, csv_chunks
 
 
 def assess_lines(lines: Sequence[PayoutLine], day: date) -> dict[int, Assessment]:

@@ -20,10 +20,10 @@ from perks.extensions import db
 from perks.finance import payfiles, payouts
 from perks.finance.mapping_models import ExportMapping
 from perks.finance.models import PayoutBatch, PayoutLine
-from perks.finance.tabular import FORMULA_TRIGGERS
 from perks.i18n import company_today
 from perks.money import Money
 from perks.people.models import EmploymentType
+from perks.tabular import FORMULA_TRIGGERS
 from tests import factories
 from tests.helpers import login
 from tests.unit.finance.helpers import finance_person, payable_order

@@ -24,7 +24,10 @@ from perks.extensions import db
 from perks.finance import exports
 from perks.finance.periods import Period
 from perks.finance.reports import ReportFilter
-from perks.finance.tabular import (
+from perks.i18n import company_today
+from perks.money import Money
+from perks.people.models import Role
+from perks.tabular import (
     BOM,
     DATETIME_FORMAT,
     StreamingXlsx,
@@ -32,9 +35,6 @@ from perks.finance.tabular import (
     excel_serial,
     neutralise,
 )
-from perks.i18n import company_today
-from perks.money import Money
-from perks.people.models import Role
 from tests import factories
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
