@@ -252,6 +252,10 @@ ROUTES: dict[str, Route] = {
     "surveys.remind": Route(
         "POST", lambda s: f"/manage/surveys/{s['survey']}/remind", only(Role.HR, ok=303)
     ),
+    # the sample survey is open: its results, as a file too, wait until it closes (409)
+    "surveys.results_file": Route(
+        "GET", lambda s: f"/manage/surveys/{s['survey']}/results.csv", only(Role.HR, ok=409)
+    ),
     "surveys.mine": Route("GET", lambda s: "/surveys", SIGNED_IN),
     "surveys.answer": Route("GET", lambda s: f"/surveys/{s['survey']}", SIGNED_IN),
     "recognition.award_list": Route("GET", lambda s: "/awards", SIGNED_IN),

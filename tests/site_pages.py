@@ -549,6 +549,7 @@ NOT_PAGES: dict[str, str] = {
     "finance.export_file": "a ledger export (CSV or XLSX)",
     "finance.export_job_file": "a background export's file",
     "recognition.fairness_csv": "the fairness report's groups as a CSV file",
+    "surveys.results_file": "a closed survey's results as a CSV or XLSX file",
     "finance.payroll_file": "a payout batch's payroll file (CSV or XLSX)",
     "finance_tax.pay_file": "a payout batch's payroll or bank transfer file (CSV or XLSX)",
     "finance_tax.withholding_summary": "the yearly withholding summary (CSV or XLSX)",

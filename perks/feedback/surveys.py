@@ -674,6 +674,21 @@ def _segment(survey: Survey, segment: str) -> Callable[[Mapping[str, object]], b
     raise NotFound()
 
 
+def segment_choices(question: SurveyQuestion, locale: str) -> list[tuple[str, str]]:
+    """The ways ``question`` splits those who answered it (the ``<value>`` of a segment
+    ``"<question id>:<value>"``), each with its label in ``locale``: a 0–10 question's
+    bands, a choice's options; none for the others."""
+    if question.kind is QuestionKind.NPS:
+        return [
+            ("promoters", str(_l("promoters (9–10)"))),
+            ("passives", str(_l("passives (7–8)"))),
+            ("detractors", str(_l("detractors (0–6)"))),
+        ]
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        return [(str(i), text) for i, text in enumerate(question.option_labels(locale))]
+    return []
+
+
 def results(survey_id: int, *, department_id: int | None = None, segment: str = "") -> Results:
     """The results of a survey, of one department, of those who answered a question a way
     (``segment``), or both.

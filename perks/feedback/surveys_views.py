@@ -3,7 +3,15 @@ everyone answers the open surveys they are in the audience of (``/surveys``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,9 +20,9 @@ from werkzeug.wrappers import Response
 from perks.catalog import admin_queries
 from perks.catalog.claims import company_today
 from perks.errors import Conflict, ValidationFailed
-from perks.feedback import surveys
+from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
-from perks.feedback.surveys_models import QuestionKind, Survey, SurveyQuestion
+from perks.feedback.surveys_models import QuestionKind, Survey
 from perks.forms import ConfirmForm, Form, require_confirmation
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -190,7 +198,7 @@ def results(survey_id: int) -> Page:
     segments = [
         (f"{q.id}:{value}", f"{q.text} — {label}")
         for q in survey.questions
-        for value, label in _segment_choices(q, locale)
+        for value, label in surveys.segment_choices(q, locale)
     ]
     return render_template(
         "feedback/surveys/results.html",
@@ -200,6 +208,12 @@ def results(survey_id: int) -> Page:
         threshold=surveys.threshold(),
         department_id=department_id,
         segment=segment,
+        # the file of the group shown
+        group_args={
+            name: value
+            for name, value in (("department", department_id), ("segment", segment))
+            if value
+        },
         segments=segments,
         departments=surveys.shown_departments_of(survey.id),
         rounded=surveys.rounded,
@@ -207,16 +221,28 @@ def results(survey_id: int) -> Page:
     )
 
 
-def _segment_choices(question: SurveyQuestion, locale: str) -> list[tuple[str, str]]:
-    if question.kind is QuestionKind.NPS:
-        return [
-            ("promoters", _("promoters (9–10)")),
-            ("passives", _("passives (7–8)")),
-            ("detractors", _("detractors (0–6)")),
-        ]
-    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-        return [(str(i), text) for i, text in enumerate(question.option_labels(locale))]
-    return []
+@bp.get("/manage/surveys/<int:survey_id>/results.<any(csv, xlsx):file_format>")
+@hr_only
+def results_file(survey_id: int, file_format: str) -> Response:
+    """The results page's figures as a file, for the same ``?department=`` and
+    ``?segment=``. Raises NotFound (404): no such survey or segment; NotEnoughAnswers
+    (409): still open, or too few answers in the group."""
+    body, name = surveys_export.results_file(
+        survey_id,
+        file_format,
+        department_id=request.args.get("department", type=int),
+        segment=request.args.get("segment", ""),
+        actor=current_user,
+        locale=str(get_locale() or "vi"),
+    )
+    return Response(
+        stream_with_context(body),
+        mimetype=surveys_export.MIMETYPES[file_format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/surveys")

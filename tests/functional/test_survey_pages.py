@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from perks.extensions import db
-from perks.feedback import surveys
+from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys import QuestionData, SurveyData
 from perks.feedback.surveys_models import QuestionKind, Survey, SurveyState
 from perks.people.models import Role
@@ -249,3 +249,77 @@ def test_moving_a_question_needs_the_pages_csrf_token(app, app_factory):  # type
     assert client.post(url, data={"csrf_token": token}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Survey, survey.id).questions[0].id == second
+
+
+def _closed_survey_with_five_answers(hr):  # type: ignore[no-untyped-def]
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
+    )
+    surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
+    surveys.open_survey(survey.id, actor=hr)
+    nps, comments = (q.id for q in survey.questions)
+    people = [UserFactory(name=f"Respondent {n}") for n in range(5)]
+    for n, person in enumerate(people):
+        surveys.answer(survey.id, {nps: 6 + n, comments: f"note {4 - n}"}, person)
+    surveys.close_survey(survey.id, actor=hr)
+    return survey, people
+
+
+def test_hr_downloads_a_closed_surveys_results_from_its_page(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey, people = _closed_survey_with_five_answers(hr)
+    login(client, hr)
+    page = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+    link = page.split('data-testid="download-csv"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert link == f"/manage/surveys/{survey.id}/results.csv"
+    assert f'href="/manage/surveys/{survey.id}/results.xlsx"' in page
+
+    download = client.get(link)
+
+    assert download.status_code == 200
+    assert download.mimetype == "text/csv"
+    assert download.headers["Content-Disposition"] == (
+        f'attachment; filename="survey-{survey.id}-results.csv"'
+    )
+    assert download.headers["Cache-Control"] == "no-store"
+    text = download.get_data().decode("utf-8-sig")
+    assert text.startswith("Group,Question number,Question,Figure,Answer,Value\r\n")
+    assert "Everyone,1,Recommend?,eNPS,,20\r\n" in text
+    notes = [line.split(",")[4] for line in text.splitlines() if ",Free text," in line]
+    assert notes == [f"note {n}" for n in range(5)]
+    assert not any(person.name in text for person in people)
+    xlsx = client.get(f"/manage/surveys/{survey.id}/results.xlsx")
+    assert xlsx.status_code == 200
+    assert xlsx.mimetype == surveys_export.MIMETYPES["xlsx"]
+    assert xlsx.get_data().startswith(b"PK")
+    client.post("/language", data={"locale": "vi"})
+    in_vietnamese = client.get(link).get_data().decode("utf-8-sig")
+    assert in_vietnamese.startswith("Nhóm,Số thứ tự câu hỏi,Câu hỏi,Chỉ số,Trả lời,Giá trị\r\n")
+
+
+def test_only_hr_downloads_survey_results(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey, people = _closed_survey_with_five_answers(hr)
+    for role in (Role.MANAGER, Role.FINANCE, Role.EMPLOYEE):
+        login(client, UserFactory(roles={role}))
+        assert client.get(f"/manage/surveys/{survey.id}/results.csv").status_code == 403
+        client.post("/logout")
+    login(client, people[0])
+    assert client.get(f"/manage/surveys/{survey.id}/results.xlsx").status_code == 403
+
+
+def test_a_results_file_is_refused_where_the_page_shows_nothing(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
+    )
+    surveys.open_survey(survey.id, actor=hr)
+    for score in range(5):
+        surveys.answer(survey.id, {survey.questions[0].id: score}, UserFactory())
+    login(client, hr)
+    page = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+    assert 'data-testid="download-csv"' not in page
+    assert client.get(f"/manage/surveys/{survey.id}/results.csv").status_code == 409
+    assert client.get(f"/manage/surveys/{survey.id}/results.pdf").status_code == 404
