@@ -35,6 +35,7 @@ from perks.people.models import EmploymentType, User
 from perks.recognition.gifts import programmes
 from perks.recognition.models import Gift, GiftProgramme, Nomination, NominationState
 from perks.recognition.points_models import PointsEntry, PointsEntryKind
+from perks.tabular import neutralise
 
 #: the ledger's entries that bring a person points
 RECEIVED_GAINS = (PointsEntryKind.RECEIVED, PointsEntryKind.GIFT, PointsEntryKind.AWARD)
@@ -307,14 +308,6 @@ def report(year: int, filters: Filters | None = None) -> Report:
     )
 
 
-#: the first characters that make a spreadsheet read a cell as a formula (as finance's files)
-_FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\0")
-
-
-def _formula_safe(text: str) -> str:
-    return "'" + text if text and text[0] in _FORMULA_TRIGGERS else text
-
-
 def to_csv(report: Report) -> str:
     """The report's groups as CSV (a header row, then a row per line of each dimension, the
     "Everyone" line last; costs in their currency's major unit, as finance's exports write
@@ -344,7 +337,7 @@ def to_csv(report: Report) -> str:
                 writer.writerow(
                     [
                         str(dimension.title),
-                        _formula_safe(line.label),
+                        neutralise(line.label),
                         line.tally.headcount,
                         line.tally.gifts,
                         cost.to_decimal() if cost else 0,
