@@ -16,7 +16,14 @@ from flask import abort, request
 from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, StringField, SubmitField, validators
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    StringField,
+    SubmitField,
+    validators,
+)
 from wtforms.fields.choices import SelectChoice
 
 from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day, format_number
@@ -121,6 +128,36 @@ class MomentField(DateTimeLocalField):
         super().process_formdata(valuelist)
         moment: datetime | None = self.data
         _refuse_outside_calendar(self, moment.date() if moment is not None else None)
+
+
+def shown_field() -> HiddenField:
+    """A hidden field carrying the fingerprint (``perks.fingerprints``) of what an edit page
+    showed, so a save from a page opened before someone else's change is refused instead of
+    overwriting it. Required: a post without it comes from a page older than the check."""
+    return HiddenField(
+        validators=[validators.InputRequired(), validators.Regexp(r"^[0-9a-f]{64}$")]
+    )
+
+
+def entered_values(refused: FlaskForm, names: Iterable[str]) -> list[tuple[str, str]]:
+    """What a refused form said in the fields ``names``, as the person typed or chose it:
+    (label, text) pairs shown beside the form filled with what is saved, so they can enter
+    their changes again without guessing them. A choice reads as its label, several as a
+    list, a day in the page's language, an empty field as "—". Raises nothing."""
+    entered = []
+    for name in names:
+        field = refused[name]
+        if hasattr(field, "iter_choices"):
+            chosen = [str(choice[1]) for choice in field.iter_choices() if choice[2] and choice[0]]
+            shown = ", ".join(chosen)
+        elif isinstance(field.data, date):
+            shown = format_day(field.data)
+        elif isinstance(field.data, bool):
+            shown = str(_l("Yes") if field.data else _l("No"))
+        else:
+            shown = "" if field.data is None else str(field.data)
+        entered.append((str(field.label.text), shown or "—"))
+    return entered
 
 
 def enum_choices(members: Iterable[LabelledEnum]) -> list[SelectChoice]:

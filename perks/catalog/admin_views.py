@@ -25,7 +25,14 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from perks.catalog import admin_queries, draws, services
-from perks.catalog.forms import CodesForm, OpenDrawForm, PerkFilterForm, PerkForm, PublicValueForm
+from perks.catalog.forms import (
+    CodesForm,
+    EditedPerkForm,
+    OpenDrawForm,
+    PerkFilterForm,
+    PerkForm,
+    PublicValueForm,
+)
 from perks.catalog.models import (
     Allocation,
     CodeMode,
@@ -39,8 +46,8 @@ from perks.catalog.models import (
     PerkStatus,
 )
 from perks.db import utcnow
-from perks.errors import Conflict, ValidationFailed
-from perks.forms import ConfirmForm, require_confirmation
+from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
+from perks.forms import ConfirmForm, entered_values, require_confirmation
 from perks.i18n import company_zone
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -76,17 +83,24 @@ def index() -> str | tuple[str, int]:
 # --- creating and editing -------------------------------------------------------------------
 
 
-def _perk_form(perk: Perk | None = None) -> PerkForm:
+def _perk_form(perk: Perk | None = None, *, as_saved: bool = False) -> PerkForm:
+    """The form for a new perk, or for ``perk``'s details (an ``EditedPerkForm``): filled
+    from the request's form, or on a GET (or ``as_saved``) with the perk as it is."""
     # A place nobody works in any more stays selectable while the perk names it.
     locations = set(admin_queries.staff_locations()) | set(perk.locations if perk else ())
-    form = PerkForm(
-        obj=perk if request.method == "GET" else None,
-        departments=people_services.departments(),
-        locations=sorted(locations),
-    )
-    if perk is not None and request.method == "GET":
+    as_saved = as_saved or request.method == "GET"
+    choices: dict[str, Any] = {
+        "departments": people_services.departments(),
+        "locations": sorted(locations),
+    }
+    if perk is None:
+        return PerkForm(**choices)
+    if as_saved:
+        form = EditedPerkForm(formdata=None, obj=perk, **choices)
         form.department_ids.data = [d.id for d in perk.departments]
-    return form
+        form.shown.data = services.shown_fingerprint(perk)
+        return form
+    return EditedPerkForm(**choices)
 
 
 def _perk_data(form: PerkForm) -> services.PerkData:
@@ -154,15 +168,47 @@ def create() -> Response | str | tuple[str, int]:
     return render_template("catalog/admin_form.html", form=form, perk=None), status
 
 
+def _entered(refused: PerkForm, perk: Perk) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from ``perk`` as it is now."""
+    mine, theirs = _perk_data(refused), services.perk_data_of(perk)
+    differing = [
+        name
+        for name in (*services.SHOWN_COLUMNS, "department_ids")
+        if _compared(getattr(mine, name)) != _compared(getattr(theirs, name))
+    ]
+    return entered_values(refused, differing)
+
+
+def _compared(value: object) -> object:
+    """A value as a save would store it: texts without the spaces around them and with the
+    browser's line ends, lists in any order."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").strip()
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(v) for v in value)
+    return value
+
+
 @bp.route("/<int:perk_id>/edit", methods=["GET", "POST"])
 @hr_only
 def edit(perk_id: int) -> Response | str | tuple[str, int]:
     perk = services.get_perk(perk_id)
     form = _perk_form(perk)
+    assert isinstance(form, EditedPerkForm)
     status = 400 if form.is_submitted() else 200
+    entered: list[tuple[str, str]] = []
     if form.validate_on_submit():
         try:
-            services.update_perk(perk.id, _perk_data(form), actor=current_user)
+            services.update_perk(
+                perk.id, _perk_data(form), actor=current_user, shown=form.shown.data
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the perk as it is now (and its fingerprint: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            entered = _entered(form, perk)
+            form = _perk_form(perk, as_saved=True)
+            form.form_errors.append(error.message)
+            status = error.status_code
         except (ValidationFailed, Conflict) as error:  # Conflict: a draw under way (409)
             form.form_errors.append(error.message)
             status = error.status_code
@@ -173,7 +219,11 @@ def edit(perk_id: int) -> Response | str | tuple[str, int]:
             else:
                 flash(_("Changes saved."), "success")
                 return redirect(url_for(".edit", perk_id=perk.id))
-    return render_template("catalog/admin_form.html", **_perk_page(perk), form=form), status
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the perk again."))
+    return render_template(
+        "catalog/admin_form.html", **_perk_page(perk), form=form, entered=entered
+    ), status
 
 
 # --- publishing -----------------------------------------------------------------------------

@@ -34,7 +34,15 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.forms import DayField, Form, MomentField, NumberRange, enum_choices, trimmed
+from perks.forms import (
+    DayField,
+    Form,
+    MomentField,
+    NumberRange,
+    enum_choices,
+    shown_field,
+    trimmed,
+)
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType
 
@@ -189,6 +197,13 @@ class PerkForm(Form):
             raise ValidationError(_l("The image is larger than 2 MB."))
         if not data.startswith(tuple(services.IMAGE_SIGNATURES)):
             raise ValidationError(_l("Upload a PNG or JPEG image."))
+
+
+class EditedPerkForm(PerkForm):
+    """A perk's details, from a page that showed the perk as ``shown`` fingerprints it."""
+
+    #: ``services.shown_fingerprint`` of the perk as the page showed it
+    shown = shown_field()
 
 
 class PerkFilterForm(Form):

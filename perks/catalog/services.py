@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask_babel import gettext as _
@@ -26,8 +26,9 @@ from perks.catalog.models import (
     PerkStatus,
 )
 from perks.db import transaction, utcnow
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.i18n import company_date, company_today, format_day
 from perks.people.models import Department, EmploymentType, User
 from perks.text import trim
@@ -158,12 +159,44 @@ def create_perk(data: PerkData, *, actor: User) -> Perk:
         return perk
 
 
-def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
+#: what the edit page shows of a perk: ``PerkData``'s fields, stored under the same names
+#: (but the departments, a relationship)
+SHOWN_COLUMNS = tuple(f.name for f in fields(PerkData) if f.name != "department_ids")
+
+
+def perk_data_of(perk: Perk) -> PerkData:
+    """What HR's form would send back for ``perk`` unchanged. Raises nothing."""
+    values: dict[str, object] = {name: getattr(perk, name) for name in SHOWN_COLUMNS}
+    values["locations"] = tuple(perk.locations)
+    values["employment_types"] = frozenset(EmploymentType(t) for t in perk.employment_types)
+    return PerkData(
+        **values,  # type: ignore[arg-type]
+        department_ids=frozenset(d.id for d in perk.departments),
+    )
+
+
+def shown_fingerprint(perk: Perk) -> str:
+    """The fingerprint (``perks.fingerprints``) of what HR's edit page shows of ``perk``: its
+    form sends it back, and ``update_perk`` refuses a save when it no longer matches. Stock
+    taken by claims, the status and the image are not in it: they change without making
+    what the page shows out of date. Raises nothing."""
+    shown: dict[str, object] = {name: getattr(perk, name) for name in SHOWN_COLUMNS}
+    shown["department_ids"] = {d.id for d in perk.departments}
+    return fingerprint(shown)
+
+
+def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None = None) -> Perk:
     """Change a perk; stock already claimed stays claimed, and unused claims follow a later
     last day.
 
+    ``shown`` is the ``shown_fingerprint`` of the perk as the page showed it: a page opened
+    before another HR person saved the perk must not overwrite their change unseen. ``None``
+    checks nothing (callers that showed no page: the demo, scripts). Changes of one perk take
+    turns (its row is locked), so of two saves from the same page the second sees the first.
+
     Raises:
         NotFound: no such perk.
+        ChangedMeanwhile: what the page showed is no longer what is saved; nothing is saved.
         ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
         Conflict: a draw of the perk is under way (open, or its entries frozen) and the change
             would move its allocation or its stock, or end the perk before the draw can be
@@ -172,9 +205,18 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
     with transaction():
         # Lock the row first: a claim taking stock meanwhile would otherwise be counted in
         # neither ``claimed`` nor the new remaining stock, and the perk could be oversold.
-        perk = db.session.scalar(select(Perk).where(Perk.id == perk_id).with_for_update())
+        # Read it again under the lock, not from what the session loaded before (the view's
+        # ``get_perk``): what ``shown`` is compared with is what is saved now.
+        perk = db.session.scalar(
+            select(Perk)
+            .where(Perk.id == perk_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if perk is None:
             raise NotFound()
+        if shown is not None and shown != shown_fingerprint(perk):
+            raise ChangedMeanwhile(_changed_meanwhile(perk))
         if (data.allocation, data.total_stock) != (perk.allocation, perk.total_stock) and (
             _draw_under_way(perk.id)
         ):
@@ -207,6 +249,36 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User) -> Perk:
         )
         _record_version(perk, before)
         return perk
+
+
+def _changed_meanwhile(perk: Perk) -> str:
+    """Who last changed ``perk``'s details, as the audit log keeps it, in the refusal's
+    message (only ``update_perk`` changes what its page shows)."""
+    editor = db.session.scalar(
+        select(User)
+        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
+        .where(
+            audit.AuditEvent.target_type == Perk.__name__,
+            audit.AuditEvent.target_id == str(perk.id),
+            audit.AuditEvent.action == "catalog.perk_updated",
+        )
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    )
+    if editor is None:
+        return str(
+            _(
+                "Someone changed this perk after you opened it, so your changes were not saved. "
+                "The form now shows the perk as it is: check it and make your changes again."
+            )
+        )
+    return str(
+        _(
+            "%(name)s changed this perk after you opened it, so your changes were not saved. "
+            "The form now shows the perk as it is: check it and make your changes again.",
+            name=editor.name,
+        )
+    )
 
 
 def _extend_unused_claims(perk: Perk) -> None:

@@ -55,6 +55,11 @@ def audit_actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
+def edit_form(perk: Perk, **overrides: object) -> dict[str, object]:
+    """``perk_form`` as sent from the edit page of ``perk`` opened just now."""
+    return {**perk_form(**overrides), "shown": services.shown_fingerprint(reload(perk.id))}
+
+
 def draft(**fields: object) -> Perk:
     return factories.PerkFactory(status=PerkStatus.DRAFT, **fields)
 
@@ -191,7 +196,8 @@ def test_hr_creates_a_perk_and_every_field_round_trips(client, hr):
 
 def test_hr_edits_a_perk(client, hr):
     perk = draft(total_stock=10, remaining_stock=10, code_mode=CodeMode.VOUCHER)
-    data = perk_form(
+    data = edit_form(
+        perk,
         title_vi="Vé xem phim",
         title_en="",
         code_mode="voucher",
@@ -276,7 +282,7 @@ def test_the_forms_ignore_fields_they_do_not_list(client, hr):
     assert perk.image_filename is None
 
     edited = client.post(
-        f"/admin/perks/{perk.id}/edit", data=perk_form(**{**sneaky, "status": "archived"})
+        f"/admin/perks/{perk.id}/edit", data=edit_form(perk, **{**sneaky, "status": "archived"})
     )
 
     assert edited.status_code == 302
@@ -295,7 +301,7 @@ def test_lowering_the_stock_below_what_is_claimed_is_refused(client, hr):
 
     response = client.post(
         f"/admin/perks/{perk.id}/edit",
-        data=perk_form(code_mode="voucher", total_stock="2", per_person_limit="1"),
+        data=edit_form(perk, code_mode="voucher", total_stock="2", per_person_limit="1"),
     )
 
     assert response.status_code == 400
@@ -305,7 +311,7 @@ def test_lowering_the_stock_below_what_is_claimed_is_refused(client, hr):
 
     raised = client.post(
         f"/admin/perks/{perk.id}/edit",
-        data=perk_form(code_mode="voucher", total_stock="3", per_person_limit="1"),
+        data=edit_form(perk, code_mode="voucher", total_stock="3", per_person_limit="1"),
     )
 
     assert raised.status_code == 302
@@ -332,7 +338,7 @@ def test_hr_uploads_a_png_image(client, hr):
 
     # A new image replaces the old one, file and all.
     old = perk.image_filename
-    replace = perk_form()
+    replace = edit_form(perk)
     replace["image"] = (io.BytesIO(b"\xff\xd8\xff\xe0" + b"\x00" * 64), "photo.jpg")
     edited = client.post(
         f"/admin/perks/{perk.id}/edit", data=replace, content_type="multipart/form-data"
@@ -365,7 +371,7 @@ def test_a_bad_image_gets_a_400_and_nothing_is_saved(client, hr, filename, conte
     assert stored_image_names() == set()
 
     perk = draft()
-    again = perk_form()
+    again = edit_form(perk)
     again["image"] = (io.BytesIO(content), filename)
     edited = client.post(
         f"/admin/perks/{perk.id}/edit", data=again, content_type="multipart/form-data"
@@ -743,7 +749,9 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
     assert 'data-testid="open-draw-form"' not in result
     client.post(
         f"/admin/perks/{perk.id}/edit",
-        data=perk_form(allocation="draw", kind="experience", code_mode="voucher", total_stock="4"),
+        data=edit_form(
+            perk, allocation="draw", kind="experience", code_mode="voucher", total_stock="4"
+        ),
     )
     assert 'data-testid="open-draw-form"' in client.get(f"/admin/perks/{perk.id}/draw").get_data(
         as_text=True

@@ -1,0 +1,198 @@
+"""Two HR people editing one perk: a save from a page opened before the other's save is
+refused in the person's language, with nothing of it written, and the form shows the perk as
+it is now with what they had entered; a save from the perk as it is works. What the page did
+not show (stock taken by claims, the status, the image) does not make it out of date. On
+PostgreSQL, two saves from the same page racing: one is saved, the other refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.catalog import claims, services
+from perks.catalog.models import CodeMode, Perk, PerkStatus
+from perks.errors import ChangedMeanwhile
+from perks.extensions import db
+from perks.people.models import Role
+from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login, png_bytes
+from tests.racing import all_at_once
+from tests.submissions import perk_form
+
+
+def hr_person(**fields: object):  # type: ignore[no-untyped-def]
+    return factories.UserFactory(roles={Role.HR}, **fields)
+
+
+def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def shown(client: FlaskClient, perk_id: int) -> str:
+    """Open the perk's edit page; the fingerprint its form will send back."""
+    page = client.get(f"/admin/perks/{perk_id}/edit").get_data(as_text=True)
+    found = re.search(r'<input[^>]*name="shown"[^>]*value="([0-9a-f]{64})"', page)
+    assert found is not None, "the form carries the fingerprint of what it shows"
+    return found.group(1)
+
+
+def edits() -> int:
+    return db.session.scalar(
+        select(func.count()).where(AuditEvent.action == "catalog.perk_updated")
+    )
+
+
+def stored(perk_id: int) -> Perk:
+    db.session.expire_all()
+    return db.session.get(Perk, perk_id)  # type: ignore[return-value]
+
+
+def shared_perk(**fields: object) -> Perk:
+    return factories.PerkFactory(
+        code_mode=CodeMode.SHARED,
+        shared_code="STAFF20",
+        total_stock=100,
+        remaining_stock=100,
+        **fields,
+    )
+
+
+def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
+    perk = shared_perk(title_vi="Giảm 20%", partner_name="Highlands Coffee")
+    first = signed_in(app, hr_person(name="Phạm Thu Hà"))
+    second = signed_in(app, hr_person(locale="vi"))
+    opened = shown(first, perk.id)
+    assert shown(second, perk.id) == opened
+    before = edits()
+
+    saved = first.post(
+        f"/admin/perks/{perk.id}/edit",
+        data=perk_form(title_vi="Giảm 30%", shown=opened),
+    )
+    assert saved.status_code == 302
+    refused = second.post(
+        f"/admin/perks/{perk.id}/edit",
+        data=perk_form(title_vi="Giảm 20%", partner_name="Phúc Long", shown=opened),
+    )
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Phạm Thu Hà đã thay đổi ưu đãi này sau khi bạn mở trang" in page
+    perk = stored(perk.id)
+    assert (perk.title_vi, perk.partner_name) == ("Giảm 30%", "Highlands Coffee")
+    assert edits() == before + 1  # the first save alone
+    # the form shows the perk as it is now, and beside it what was entered that differs
+    assert 'value="Giảm 30%"' in page
+    assert 'value="Phúc Long"' not in page
+    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
+    assert "Phúc Long" in entered
+    assert "Giảm 20%" in entered  # the title the page showed, which the first one changed
+    assert "STAFF20" not in entered  # the same as saved
+    now = services.shown_fingerprint(perk)
+    assert re.search(rf'name="shown"[^>]*value="{now}"', page)
+
+    # Saved again from the form as it is now, it is saved.
+    again = second.post(
+        f"/admin/perks/{perk.id}/edit",
+        data=perk_form(title_vi="Giảm 30%", partner_name="Phúc Long", shown=now),
+    )
+    assert again.status_code == 302
+    perk = stored(perk.id)
+    assert (perk.title_vi, perk.partner_name) == ("Giảm 30%", "Phúc Long")
+    assert edits() == before + 2
+
+
+def test_claims_publishing_and_an_image_do_not_make_the_page_out_of_date(app):
+    perk = shared_perk(status=PerkStatus.DRAFT, per_person_limit=5)
+    hr = hr_person()
+    client = signed_in(app, hr)
+    opened = shown(client, perk.id)
+
+    services.publish_perk(perk.id, actor=hr)
+    claims.claim_perk(perk.id, factories.UserFactory())
+    services.set_perk_image(perk.id, png_bytes(), actor=hr)
+
+    saved = client.post(
+        f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Mới", shown=opened)
+    )
+    assert saved.status_code == 302
+    perk = stored(perk.id)
+    assert (perk.title_vi, perk.status, perk.remaining_stock) == ("Mới", PerkStatus.PUBLISHED, 99)
+
+
+def test_a_save_without_the_fingerprint_of_its_page_is_refused(app):
+    perk = shared_perk(title_vi="Giảm 20%")
+    client = signed_in(app, hr_person())
+    response = client.post(f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Khác"))
+    assert response.status_code == 400
+    assert "This page is out of date" in response.get_data(as_text=True)
+    assert stored(perk.id).title_vi == "Giảm 20%"
+
+
+def test_the_service_refuses_a_page_that_showed_other_departments(app):
+    sales, support = factories.DepartmentFactory(), factories.DepartmentFactory()
+    perk = shared_perk()
+    hr = hr_person()
+    data = services.perk_data_of(perk)
+    opened = services.shown_fingerprint(perk)
+
+    # only the departments change: the page that showed none is out of date
+    services.update_perk(
+        perk.id, services.PerkData(**{**vars(data), "department_ids": frozenset({sales.id})}),
+        actor=hr, shown=opened,
+    )  # fmt: skip
+    before = edits()
+    with pytest.raises(ChangedMeanwhile):
+        services.update_perk(
+            perk.id,
+            services.PerkData(**{**vars(data), "department_ids": frozenset({support.id})}),
+            actor=hr,
+            shown=opened,
+        )
+    assert {d.id for d in stored(perk.id).departments} == {sales.id}
+    assert edits() == before
+    # None checks nothing (the demo, scripts)
+    services.update_perk(perk.id, data, actor=hr)
+    assert stored(perk.id).departments == []
+
+
+def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app):
+    """PostgreSQL: both pages showed the same perk and are sent at the same moment, each
+    request on its own connection; without the check under the lock both would be saved and
+    the last would win."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    perk_id = shared_perk().id
+    emails = [hr_person().email, hr_person().email]
+    db.session.commit()
+    db.session.remove()
+
+    def opened(n: int) -> tuple[FlaskClient, str, str]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        return client, shown(client, perk_id), f"Đối tác {n}"
+
+    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
+        client, fingerprint, partner = tab
+        response = client.post(
+            f"/admin/perks/{perk_id}/edit",
+            data=perk_form(partner_name=partner, shown=fingerprint),
+        )
+        return response.status_code, partner
+
+    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    assert sorted(status for status, _ in outcome.results) == [302, 409]
+    saved_partner = next(partner for status, partner in outcome.results if status == 302)
+    with app.app_context():
+        assert db.session.get(Perk, perk_id).partner_name == saved_partner  # type: ignore[union-attr]
+        assert edits() == 1
