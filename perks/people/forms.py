@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
+from perks.forms import DayField, Form, NumberRange, enum_choices, shown_field, trimmed
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Gender, Role
 
@@ -112,6 +112,13 @@ class PersonForm(Form):
 
     def validate_locale(self, field: Field) -> bool:
         return field.data in LOCALES
+
+
+class EditedPersonForm(PersonForm):
+    """A person's details, from a page that showed them as ``shown`` fingerprints them."""
+
+    #: ``services.shown_fingerprint`` of the person as the page showed them
+    shown = shown_field()
 
 
 class PeopleFilterForm(Form):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask_babel import gettext as _
@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, func, or_, select
 
 from perks import audit
 from perks.db import paginate, transaction
-from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.folding import contains_folded, folded, name_key
 from perks.people.events import announce_activated
 from perks.people.models import (
@@ -268,15 +269,64 @@ def create_person(data: PersonData, *, actor: User) -> User:
         return user
 
 
-def update_person(user: User, data: PersonData, *, actor: User) -> User:
+#: what HR's edit page shows of a person: ``PersonData``'s fields, stored under the same
+#: names (but the roles, rows of their own)
+SHOWN_COLUMNS = tuple(f.name for f in fields(PersonData) if f.name != "roles")
+
+
+def person_data_of(user: User) -> PersonData:
+    """What HR's form would send back for ``user`` unchanged. Raises nothing."""
+    shown: dict[str, object] = {name: getattr(user, name) for name in SHOWN_COLUMNS}
+    return PersonData(**shown, roles=frozenset(user.roles))  # type: ignore[arg-type]
+
+
+def shown_fingerprint(user: User) -> str:
+    """The fingerprint (``perks.fingerprints``) of what HR's edit page shows of ``user``: its
+    form sends it back, and ``update_person`` refuses a save when it no longer matches.
+
+    Only what the page shows counts, whoever changed it (another HR person, an import or the
+    API, the person choosing their language): a sign-in, a new session, a password, their
+    own privacy choices or a deactivation leave it as it was. Raises nothing."""
+    shown: dict[str, object] = {name: getattr(user, name) for name in SHOWN_COLUMNS}
+    shown["roles"] = user.roles
+    return fingerprint(shown)
+
+
+def update_person(user: User, data: PersonData, *, actor: User, shown: str | None = None) -> User:
     """Change a person's details and roles.
+
+    ``shown`` is the ``shown_fingerprint`` of the person as the page showed them: a page
+    opened before someone else changed what it shows must not overwrite that change unseen.
+    ``None`` checks nothing (callers that showed no page). Changes of one person take turns
+    (their row is locked), so of two saves from the same page the second sees the first.
 
     Raises:
         Conflict, NotPermitted, ValidationFailed: as ``create_person``; also NotPermitted when
             HR would change someone holding finance or admin rights.
+        ChangedMeanwhile: what the page showed is no longer what is saved; nothing is saved.
     """
-    ensure_may_manage(actor, user)
     with transaction():
+        # FOR NO KEY UPDATE: saves of this person wait for each other, while rows that merely
+        # refer to them (sessions, claims...) do not wait; read again under the lock, not
+        # from what the session loaded before (the view's ``get_person``)
+        locked = db.session.scalar(
+            select(User)
+            .where(User.id == user.id)
+            .with_for_update(of=User, key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        if locked is None:
+            raise NotFound()
+        ensure_may_manage(actor, user)
+        if shown is not None and shown != shown_fingerprint(user):
+            raise ChangedMeanwhile(
+                _(
+                    "Someone changed %(name)s's details after you opened the page, so your "
+                    "changes were not saved. The form now shows them as they are: check it "
+                    "and make your changes again.",
+                    name=user.name,
+                )
+            )
         before = user.roles
         was = _column_values(user)
         _apply(user, data, actor=actor)

@@ -8,11 +8,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from perks.errors import Conflict, NotPermitted, ValidationFailed
-from perks.forms import ConfirmForm, page_arg
+from perks.errors import ChangedMeanwhile, Conflict, NotPermitted, ValidationFailed
+from perks.forms import ConfirmForm, entered_values, page_arg
 from perks.people import services
 from perks.people.access import roles_required
-from perks.people.forms import DepartmentForm, PeopleFilterForm, PersonForm
+from perks.people.forms import DepartmentForm, EditedPersonForm, PeopleFilterForm, PersonForm
 from perks.people.models import EmploymentType, Gender, Role, User
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -44,17 +44,27 @@ def directory() -> str | tuple[str, int]:
     return render_template("people/directory.html", form=form, page=page)
 
 
-def _person_form(person: User | None = None) -> PersonForm:
-    return PersonForm(
-        obj=person if request.method == "GET" else None,
-        departments=services.departments(),
-        managers=[
+def _person_form(person: User | None = None, *, as_saved: bool = False) -> PersonForm:
+    """The form for a new person, or for ``person``'s details (an ``EditedPersonForm``):
+    filled from the request's form, or on a GET (or ``as_saved``) with them as they are."""
+    choices = {
+        "departments": services.departments(),
+        "managers": [
             m
             for m in services.manager_choices(keeping=person.manager_id if person else None)
             if person is None or m.id != person.id
         ],
-        roles=services.assignable_roles(current_user) | (person.roles if person else set()),
-    )
+        "roles": services.assignable_roles(current_user) | (person.roles if person else set()),
+    }
+    if person is None:
+        return PersonForm(**choices)  # type: ignore[arg-type]
+    if not (as_saved or request.method == "GET"):
+        return EditedPersonForm(**choices)  # type: ignore[arg-type]
+    form = EditedPersonForm(formdata=None, obj=person, **choices)  # type: ignore[arg-type]
+    form.roles.data = [r.value for r in person.roles]
+    form.employment_type.data = person.employment_type.value
+    form.shown.data = services.shown_fingerprint(person)
+    return form
 
 
 def _person_data(form: PersonForm) -> services.PersonData:
@@ -100,17 +110,45 @@ def detail(user_id: int) -> str:
     return render_template("people/detail.html", person=person, confirm_form=ConfirmForm())
 
 
+def _entered(refused: PersonForm, person: User) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from ``person`` as they are now."""
+    mine, theirs = _person_data(refused), services.person_data_of(person)
+
+    def compared(name: str, value: object) -> object:
+        if name == "email" and isinstance(value, str):
+            return value.strip().casefold()
+        if isinstance(value, str):
+            return " ".join(value.split()) or None
+        return value
+
+    differing = [
+        name
+        for name in (*services.SHOWN_COLUMNS, "roles")
+        if compared(name, getattr(mine, name)) != compared(name, getattr(theirs, name))
+    ]
+    return entered_values(refused, differing)
+
+
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
 @hr_only
 def edit(user_id: int) -> Response | str | tuple[str, int]:
     person = services.get_person(user_id)
     form = _person_form(person)
-    if request.method == "GET":
-        form.roles.data = [r.value for r in person.roles]
-        form.employment_type.data = person.employment_type.value
+    assert isinstance(form, EditedPersonForm)
+    status = 400 if form.is_submitted() else 200
+    entered: list[tuple[str, str]] = []
     if form.validate_on_submit():
         try:
-            services.update_person(person, _person_data(form), actor=current_user)
+            services.update_person(
+                person, _person_data(form), actor=current_user, shown=form.shown.data
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the person as they are now (and its fingerprint: saving it again
+            # is a decision made on what is saved), with what was entered beside it
+            entered = _entered(form, person)
+            form = _person_form(person, as_saved=True)
+            form.form_errors.append(error.message)
+            status = error.status_code
         except (Conflict, ValidationFailed, NotPermitted) as error:
             form.form_errors.append(error.message)
         else:
@@ -125,8 +163,9 @@ def edit(user_id: int) -> Response | str | tuple[str, int]:
                     "warning",
                 )
             return redirect(url_for("people.detail", user_id=person.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("people/form.html", form=form, person=person), status
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the person's page again."))
+    return render_template("people/form.html", form=form, person=person, entered=entered), status
 
 
 @bp.post("/<int:user_id>/deactivate")

@@ -12,6 +12,7 @@ from perks.audit import AuditEvent
 from perks.catalog.models import PerkKind
 from perks.extensions import db
 from perks.i18n import company_today
+from perks.people import services as people_services
 from perks.people.models import Gender, Role, User
 from perks.recognition import gifts, services
 from perks.recognition.models import GiftProgramme, Occasion
@@ -327,6 +328,7 @@ def test_hr_records_gender_and_children_on_the_person_form(client, login_as):
     response = client.post(
         f"/people/{person.id}/edit",
         data={
+            "shown": people_services.shown_fingerprint(person),
             "name": "Vũ Thị Mẹ",
             "email": "me@example.com",
             "employment_type": "staff",

@@ -15,6 +15,7 @@ from perks.extensions import db
 from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
+from perks.people import services as people_services
 from perks.people.models import Role, User, UserRole
 from tests import factories
 from tests.helpers import is_postgres, login
@@ -183,6 +184,7 @@ def _save_own_leaving_date(client, admin: User, day) -> str:  # type: ignore[no-
     response = client.post(
         f"/people/{admin.id}/edit",
         data={
+            "shown": people_services.shown_fingerprint(admin),
             "name": admin.name,
             "email": admin.email,
             "employment_type": "staff",

@@ -37,6 +37,7 @@ from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.money import Money
 from perks.people import imports
+from perks.people import services as people_services
 from perks.people.models import PeopleImport, Role, User
 from perks.referrals.models import ReferralLink
 from perks.shop.models import Order
@@ -119,6 +120,7 @@ def set_leaving_date_through_the_form(client, person: User, day) -> None:  # typ
     response = client.post(
         f"/people/{person.id}/edit",
         data={
+            "shown": people_services.shown_fingerprint(person),
             "name": person.name,
             "email": person.email,
             "employment_type": "staff",
@@ -355,6 +357,7 @@ def test_a_leaving_date_before_the_hire_date_is_refused(client, login_as):
     response = client.post(
         f"/people/{person.id}/edit",
         data={
+            "shown": people_services.shown_fingerprint(person),
             "name": person.name,
             "email": person.email,
             "employment_type": "staff",

@@ -9,6 +9,7 @@ import pytest
 
 from perks.audit import AuditEvent
 from perks.extensions import db
+from perks.people import services
 from perks.people.models import Department, EmploymentType, Role, User
 from tests import factories
 from tests.helpers import login
@@ -31,6 +32,12 @@ def person_form(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
+
+
+def as_shown(person: User, data: dict[str, object]) -> dict[str, object]:
+    """``data`` as sent from the edit page of ``person`` opened just now."""
+    db.session.expire(person)
+    return {**data, "shown": services.shown_fingerprint(person)}
 
 
 def audit_actions() -> list[str]:
@@ -131,7 +138,7 @@ def test_role_change_is_audited_with_before_and_after(client, login_as):
     data = person_form(
         email=person.email, name=person.name, employee_number="", roles=["employee", "redeemer"]
     )
-    assert client.post(f"/people/{person.id}/edit", data=data).status_code == 302
+    assert client.post(f"/people/{person.id}/edit", data=as_shown(person, data)).status_code == 302
     event = db.session.scalar(
         db.select(AuditEvent).where(AuditEvent.action == "auth.roles_changed")
     )
@@ -145,7 +152,7 @@ def test_a_person_cannot_report_to_someone_who_reports_to_them(client, login_as)
     data = person_form(
         email=boss.email, name=boss.name, employee_number="", manager_id=str(report.id)
     )
-    response = client.post(f"/people/{boss.id}/edit", data=data)
+    response = client.post(f"/people/{boss.id}/edit", data=as_shown(boss, data))
     assert response.status_code == 400
     assert "cannot report to themselves" in response.get_data(as_text=True)
 
@@ -242,7 +249,7 @@ def test_the_only_admin_cannot_untick_their_own_admin_role(client, login_as):
     reach the admin pages, grant finance or admin, or make service tokens any more."""
     admin = login_as(Role.ADMIN, Role.EMPLOYEE, locale="vi")
     data = person_form(email=admin.email, name=admin.name, employee_number="", roles=["employee"])
-    response = client.post(f"/people/{admin.id}/edit", data=data)
+    response = client.post(f"/people/{admin.id}/edit", data=as_shown(admin, data))
     assert response.status_code == 400
     assert "Phải còn ít nhất một quản trị viên đang hoạt động" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -250,16 +257,16 @@ def test_the_only_admin_cannot_untick_their_own_admin_role(client, login_as):
     # With another active administrator, they may step down, keeping HR's pages.
     other = factories.UserFactory(roles={Role.ADMIN})
     to_hr = {**data, "roles": ["employee", "hr"]}
-    assert client.post(f"/people/{admin.id}/edit", data=to_hr).status_code == 302
+    assert client.post(f"/people/{admin.id}/edit", data=as_shown(admin, to_hr)).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, admin.id).roles == {Role.EMPLOYEE, Role.HR}
     # Leaving themselves no page to edit people on is refused; the other admin can do it.
-    refused = client.post(f"/people/{admin.id}/edit", data=data)
+    refused = client.post(f"/people/{admin.id}/edit", data=as_shown(admin, data))
     assert refused.status_code == 400
     assert "Bạn sẽ mất quyền vào các trang nhân sự" in refused.get_data(as_text=True)
     client.post("/logout")
     login(client, other)
-    assert client.post(f"/people/{admin.id}/edit", data=data).status_code == 302
+    assert client.post(f"/people/{admin.id}/edit", data=as_shown(admin, data)).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, admin.id).roles == {Role.EMPLOYEE}
 
@@ -269,7 +276,7 @@ def test_hr_cannot_take_their_own_hr_role_by_accident(client, login_as):
     answered 403: only an administrator could give the role back."""
     hr = login_as(Role.HR, Role.EMPLOYEE, locale="en")
     data = person_form(email=hr.email, name=hr.name, employee_number="", roles=["employee"])
-    response = client.post(f"/people/{hr.id}/edit", data=data)
+    response = client.post(f"/people/{hr.id}/edit", data=as_shown(hr, data))
     assert response.status_code == 400
     assert "ask another HR person or an administrator" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -313,7 +320,7 @@ def test_hr_cannot_change_someone_with_finance_rights(client, login_as):
     data = person_form(
         email="hr-owned@example.com", name=accountant.name, employee_number="", roles=["finance"]
     )
-    response = client.post(f"/people/{accountant.id}/edit", data=data)
+    response = client.post(f"/people/{accountant.id}/edit", data=as_shown(accountant, data))
     assert response.status_code == 400
     assert db.session.get(User, accountant.id).email == "ketoan@example.com"
     assert client.post(f"/people/{accountant.id}/deactivate").status_code == 403
@@ -326,7 +333,10 @@ def test_admin_can_change_someone_with_finance_rights(client, login_as):
     data = person_form(
         email="new@example.com", name=accountant.name, employee_number="", roles=["finance"]
     )
-    assert client.post(f"/people/{accountant.id}/edit", data=data).status_code == 302
+    assert (
+        client.post(f"/people/{accountant.id}/edit", data=as_shown(accountant, data)).status_code
+        == 302
+    )
     db.session.expire_all()
     assert db.session.get(User, accountant.id).email == "new@example.com"
 
@@ -348,7 +358,7 @@ def test_an_edit_keeps_a_deactivated_manager_and_the_audit_says_what_changed(cli
         birth_day="",
         birth_month="",
     )
-    assert client.post(f"/people/{person.id}/edit", data=data).status_code == 302
+    assert client.post(f"/people/{person.id}/edit", data=as_shown(person, data)).status_code == 302
     db.session.expire_all()
     changed = db.session.get(User, person.id)
     assert (changed.manager_id, changed.location) == (boss.id, "Đà Nẵng")
@@ -362,7 +372,7 @@ def test_an_edit_to_someone_elses_email_is_refused_and_keeps_what_was_typed(clie
     login_as(Role.HR, locale="en")
     person = factories.UserFactory(email="other@example.com", name="Trần Văn Khác")
     data = person_form(email="LAN.Pham@example.com", name="Trần Văn Mới", employee_number="")
-    response = client.post(f"/people/{person.id}/edit", data=data)
+    response = client.post(f"/people/{person.id}/edit", data=as_shown(person, data))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "already has this e-mail" in page

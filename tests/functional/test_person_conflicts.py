@@ -1,0 +1,214 @@
+"""Two HR people editing one person: a save from a page opened before a change of what it
+shows (by another HR person, an import, the person choosing their language) is refused in
+the reader's language, with nothing of it written, and the form shows the person as they are
+with what was entered; a save from the person as they are works. What the page does not show
+(sign-ins, sessions, a password, the person's privacy choices) does not make it out of date.
+On PostgreSQL, two saves from the same page racing: one is saved, the other refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+
+from perks.audit import AuditEvent
+from perks.auth import services as auth_services
+from perks.errors import ChangedMeanwhile
+from perks.extensions import db
+from perks.people import services
+from perks.people.models import Role, User
+from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login
+from tests.racing import all_at_once
+
+
+def hr_person(**fields: object) -> User:
+    return factories.UserFactory(roles={Role.HR}, **fields)
+
+
+def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def shown(client: FlaskClient, person_id: int) -> str:
+    """Open the person's edit page; the fingerprint its form will send back."""
+    page = client.get(f"/people/{person_id}/edit").get_data(as_text=True)
+    found = re.search(r'<input[^>]*name="shown"[^>]*value="([0-9a-f]{64})"', page)
+    assert found is not None, "the form carries the fingerprint of what it shows"
+    return found.group(1)
+
+
+def form(person: User, **overrides: object) -> dict[str, object]:
+    """The edit form as the page shows ``person``, with ``overrides``."""
+    data: dict[str, object] = {
+        "name": person.name,
+        "email": person.email,
+        "employee_number": person.employee_number or "",
+        "location": person.location,
+        "employment_type": person.employment_type.value,
+        "locale": person.locale,
+        "roles": sorted(r.value for r in person.roles),
+        "department_id": "",
+        "manager_id": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def updates() -> int:
+    return db.session.scalar(select(func.count()).where(AuditEvent.action == "people.updated"))
+
+
+def stored(person_id: int) -> User:
+    db.session.expire_all()
+    return db.session.get(User, person_id)  # type: ignore[return-value]
+
+
+def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
+    person = factories.UserFactory(name="Lê Văn An", location="Hà Nội", employee_number="SV1")
+    first = signed_in(app, hr_person())
+    second = signed_in(app, hr_person(locale="vi"))
+    opened = shown(first, person.id)
+    assert shown(second, person.id) == opened
+    before = updates()
+
+    saved = first.post(
+        f"/people/{person.id}/edit", data=form(person, location="Đà Nẵng", shown=opened)
+    )
+    assert saved.status_code == 302
+    refused = second.post(
+        f"/people/{person.id}/edit", data=form(person, employee_number="SV9", shown=opened)
+    )
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Có người đã thay đổi thông tin của Lê Văn An sau khi bạn mở trang" in page
+    person = stored(person.id)
+    assert (person.location, person.employee_number) == ("Đà Nẵng", "SV1")
+    assert updates() == before + 1  # the first save alone
+    # the form shows the person as they are now, and beside it what was entered that differs
+    assert 'value="Đà Nẵng"' in page
+    assert 'value="SV9"' not in page
+    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
+    assert "SV9" in entered
+    assert "Hà Nội" in entered  # the location the page showed, which the first one changed
+    assert "Lê Văn An" not in entered  # the same as saved
+    now = services.shown_fingerprint(person)
+    assert re.search(rf'name="shown"[^>]*value="{now}"', page)
+
+    # Saved again from the form as it is now, it is saved.
+    again = second.post(
+        f"/people/{person.id}/edit", data=form(person, employee_number="SV9", shown=now)
+    )
+    assert again.status_code == 302
+    person = stored(person.id)
+    assert (person.location, person.employee_number) == ("Đà Nẵng", "SV9")
+    assert updates() == before + 2
+
+
+def test_what_the_page_does_not_show_leaves_it_current(app):
+    person = factories.UserFactory(name="Lê Văn An")
+    client = signed_in(app, hr_person())
+    opened = shown(client, person.id)
+
+    # the person signs in, signs out everywhere, changes their password and privacy choices
+    signed_in(app, person)
+    auth_services.log_out_everywhere(person)
+    auth_services.set_password(person, "a new long passphrase 2026")
+    services.set_privacy(person, hide_personal_dates=True, public_celebration=False)
+
+    saved = client.post(
+        f"/people/{person.id}/edit", data=form(person, location="Huế", shown=opened)
+    )
+    assert saved.status_code == 302
+    assert stored(person.id).location == "Huế"
+
+
+@pytest.mark.parametrize("change", ["own language", "bulk update"])
+def test_a_change_of_what_the_page_shows_by_anyone_makes_it_out_of_date(app, change):
+    person = factories.UserFactory(name="Lê Văn An", locale="vi", location="Hà Nội")
+    client = signed_in(app, hr_person())
+    opened = shown(client, person.id)
+
+    if change == "own language":
+        auth_services.set_preferred_locale(person, "en")
+    else:  # as an import or the API write: one UPDATE, not through the ORM's objects
+        db.session.execute(update(User).where(User.id == person.id).values(name="Lê Văn Anh"))
+        db.session.commit()
+
+    refused = client.post(
+        f"/people/{person.id}/edit", data=form(person, location="Huế", shown=opened)
+    )
+    assert refused.status_code == 409
+    assert stored(person.id).location == "Hà Nội"
+
+
+def test_a_save_without_the_fingerprint_of_its_page_is_refused(app):
+    person = factories.UserFactory(location="Hà Nội")
+    client = signed_in(app, hr_person())
+    response = client.post(f"/people/{person.id}/edit", data=form(person, location="Huế"))
+    assert response.status_code == 400
+    assert "This page is out of date" in response.get_data(as_text=True)
+    assert stored(person.id).location == "Hà Nội"
+
+
+def test_the_service_refuses_a_page_that_showed_other_roles(app):
+    person = factories.UserFactory(roles={Role.EMPLOYEE})
+    hr = hr_person()
+    data = services.person_data_of(person)
+    opened = services.shown_fingerprint(person)
+
+    managing = services.PersonData(
+        **{**vars(data), "roles": frozenset({Role.EMPLOYEE, Role.MANAGER})}
+    )
+    services.update_person(person, managing, actor=hr, shown=opened)
+    before = updates()
+    with pytest.raises(ChangedMeanwhile):
+        services.update_person(
+            person,
+            services.PersonData(**{**vars(data), "roles": frozenset({Role.EMPLOYEE, Role.HR})}),
+            actor=hr,
+            shown=opened,
+        )
+    assert stored(person.id).roles == {Role.EMPLOYEE, Role.MANAGER}
+    assert updates() == before
+
+
+def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app):
+    """PostgreSQL: both pages showed the same person and are sent at the same moment, each
+    request on its own connection; without the check under the lock both would be saved and
+    the last would win."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    person = factories.UserFactory(name="Lê Văn An")
+    person_id, data = person.id, form(person)
+    emails = [hr_person().email, hr_person().email]
+    db.session.commit()
+    db.session.remove()
+
+    def opened(n: int) -> tuple[FlaskClient, str, str]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        return client, shown(client, person_id), f"Nơi {n}"
+
+    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
+        client, fingerprint, place = tab
+        response = client.post(
+            f"/people/{person_id}/edit", data={**data, "location": place, "shown": fingerprint}
+        )
+        return response.status_code, place
+
+    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    assert sorted(status for status, _ in outcome.results) == [302, 409]
+    saved_place = next(place for status, place in outcome.results if status == 302)
+    with app.app_context():
+        assert db.session.get(User, person_id).location == saved_place  # type: ignore[union-attr]
+        assert updates() == 1
