@@ -458,6 +458,7 @@ ROUTES: dict[str, Route] = {
         "POST",
         lambda s: f"/finance/payouts/{s['payout_batch']}/approve",
         only(Role.FINANCE, ok=302),
+        {"row_version": "1"},
     ),
     "finance.mark_paid": Route(
         "POST",

@@ -179,7 +179,9 @@ class ExcludeLineForm(Form):
 
 
 class ApproveForm(Form):
-    pass
+    #: the batch's ``row_version`` the page showed, so an approval of a batch that changed
+    #: after the page opened (a line left out) is refused instead of approving it unseen
+    row_version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
 class MarkPaidForm(Form):

@@ -115,6 +115,12 @@ class PayoutBatch(TimestampMixin, Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    #: 1 when drafted, one more at each change of the batch (SQLAlchemy's ``version_id_col``),
+    #: a line left out included (``perks.finance.payouts.exclude_line`` touches the batch):
+    #: the approve form sends back the one its page showed, and an approval from an older one
+    #: is refused (``perks.finance.payouts.approve_batch``), so the batch approved is the one
+    #: the approver saw
+    row_version: Mapped[int] = mapped_column(Integer)
 
     drafted_by: Mapped[User] = relationship(foreign_keys=[drafted_by_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
@@ -123,6 +129,8 @@ class PayoutBatch(TimestampMixin, Base):
     lines: Mapped[list[PayoutLine]] = relationship(
         back_populates="batch", order_by="PayoutLine.id", cascade="all, delete-orphan"
     )
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     @property
     def is_open(self) -> bool:

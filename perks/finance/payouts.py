@@ -13,7 +13,9 @@ people paid in ``perks.finance.notifications``.
 * :func:`approve_batch`: a second finance person approves the draft: never the one who
   drafted it (the database refuses it too), is paid by one of its lines, or recorded an
   adjustment it pays. Nobody records an adjustment to their own
-  balance either (``perks.commissions.ledger.record_adjustment``).
+  balance either (``perks.commissions.ledger.record_adjustment``). The approval is of the
+  batch the approver's page showed: its ``row_version`` moves on at each change of the batch
+  (a line left out included), and an approval from an older one is refused.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
   commissions to ``paid`` through their lifecycle), with the personal income tax withheld
@@ -47,7 +49,7 @@ from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
 from perks.commissions.models import EntryKind, LedgerEntry
 from perks.db import transaction, utcnow
-from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import notifications, withholding
 from perks.finance.models import (
@@ -60,6 +62,7 @@ from perks.finance.models import (
 )
 from perks.finance.queries import batch_totals
 from perks.i18n import company_date, company_today, day_start, format_day
+from perks.money import Money, format_money
 from perks.people.models import Role, User
 from perks.text import trim
 
@@ -87,8 +90,13 @@ def _lock_drafts() -> None:
 
 
 def _locked_batch(batch_id: int) -> PayoutBatch:
+    """The batch, locked until the transaction ends and read again under the lock rather
+    than from what the session loaded before (its ``row_version`` as it now is)."""
     batch = db.session.scalar(
-        select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update(of=PayoutBatch)
+        select(PayoutBatch)
+        .where(PayoutBatch.id == batch_id)
+        .with_for_update(of=PayoutBatch)
+        .execution_options(populate_existing=True)
     )
     if batch is None:
         raise NotFound(_("There is no such payout batch."))
@@ -228,7 +236,9 @@ def exclude_line(batch_id: int, line_id: int, reason: str, *, actor: User) -> Pa
         line.status = LineStatus.EXCLUDED
         line.exclusion_reason = reason
         line.excluded_by_id = actor.id
-        line.excluded_at = utcnow()
+        # the line is a row of its own: the batch changes with it (its row version moves on,
+        # so an approval from a page that still showed the line is refused)
+        line.excluded_at = batch.updated_at = utcnow()
         _release(batch.id, line.id)
         db.session.flush()
         audit.record(
@@ -240,19 +250,30 @@ def exclude_line(batch_id: int, line_id: int, reason: str, *, actor: User) -> Pa
             amount=line.amount,
             currency=line.currency,
             reason=reason,
+            row_version=batch.row_version,
         )
         return line
 
 
-def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
+def approve_batch(
+    batch_id: int, *, actor: User, expected_row_version: int | None = None
+) -> PayoutBatch:
     """A second finance person approves a draft: nobody approves what they drafted, a
     payment to themselves, or money they entered.
+
+    ``expected_row_version`` is the batch's ``row_version`` the approver's page showed: a
+    line left out after the page opened would otherwise be approved unseen (the four eyes
+    are on the batch as it is paid). ``None`` checks nothing (callers that showed no page).
+    An exclusion at the same moment takes turns with the approval (the batch's row is
+    locked), so it either comes first and refuses the approval, or waits and is refused.
 
     Raises:
         NotFound: no such batch.
         NotPermitted: ``actor`` drafted it, is paid by one of its lines, or recorded an
             adjustment it pays (four eyes).
         Conflict: it is not a draft, or it has nothing to pay (every line excluded).
+        ChangedMeanwhile: the batch is no longer at ``expected_row_version`` (its message
+            names the lines left out since); nothing is approved.
     """
     with transaction():
         batch = _locked_batch(batch_id)
@@ -265,6 +286,8 @@ def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
             )
         if batch.drafted_by_id == actor.id:
             raise NotPermitted(_("You drafted this batch: another finance person must approve it."))
+        if expected_row_version is not None and expected_row_version != batch.row_version:
+            raise ChangedMeanwhile(_changed_meanwhile(batch, expected_row_version))
         included = _included_lines(batch.id)
         if not included:
             raise Conflict(_("Every line is excluded: there is nothing to approve."))
@@ -277,6 +300,53 @@ def approve_batch(batch_id: int, *, actor: User) -> PayoutBatch:
             "finance.payout_approved", actor=actor, target=batch, reference=batch.reference
         )
         return batch
+
+
+def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
+    """The refusal of an approval from a page that showed ``batch`` at row version ``seen``:
+    the lines left out since, and by whom, as the audit log keeps them."""
+    events = db.session.scalars(
+        select(audit.AuditEvent)
+        .where(
+            audit.AuditEvent.target_type == PayoutBatch.__name__,
+            audit.AuditEvent.target_id == str(batch.id),
+            audit.AuditEvent.action == "finance.payout_line_excluded",
+        )
+        .order_by(audit.AuditEvent.id)
+    ).all()
+    since = [e for e in events if int(e.details.get("row_version") or 0) > seen]
+    people = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(
+                User.id.in_({e.actor_id for e in since} | {e.details["user_id"] for e in since})
+            )
+        )
+    }
+    changes = [
+        _(
+            "%(name)s left out the line of %(person)s (%(amount)s)",
+            name=people[e.actor_id].name,
+            person=people[e.details["user_id"]].name,
+            amount=format_money(Money(e.details["amount"], e.details["currency"])),
+        )
+        for e in since
+        if e.actor_id in people and e.details["user_id"] in people
+    ]
+    if not changes or len(changes) < len(since):
+        return str(
+            _(
+                "This batch changed after you opened it, so it was not approved. Check the "
+                "batch as it is now and approve it again."
+            )
+        )
+    return str(
+        _(
+            "This batch changed after you opened it, so it was not approved: %(changes)s. "
+            "Check the batch as it is now and approve it again.",
+            changes="; ".join(changes),
+        )
+    )
 
 
 def _refuse_own_work(batch_id: int, included: Sequence[PayoutLine], actor: User) -> None:

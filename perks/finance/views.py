@@ -27,7 +27,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from perks.commissions.charts import earnings_chart
-from perks.errors import PerksError, ValidationFailed
+from perks.errors import ChangedMeanwhile, PerksError, ValidationFailed
 from perks.finance import (
     exports,
     leavers,
@@ -287,6 +287,12 @@ def draft_batch() -> Response:
 @bp.get("/payouts/<int:batch_id>")
 @finance_only
 def batch_page(batch_id: int) -> str:
+    return _batch_page(batch_id)
+
+
+def _batch_page(batch_id: int) -> str:
+    """The batch as it is now; its approve form carries the row version it shows (never the
+    one a refused request sent)."""
     batch = queries.get_batch(batch_id)
     lines = queries.lines_of(batch.id)
     return render_template(
@@ -301,7 +307,7 @@ def batch_page(batch_id: int) -> str:
         line_statuses=LineStatus,
         may_approve=batch.status is BatchStatus.DRAFT and batch.drafted_by_id != current_user.id,
         exclude_form=ExcludeLineForm(),
-        approve_form=ApproveForm(),
+        approve_form=ApproveForm(formdata=None, row_version=str(batch.row_version)),
         paid_form=MarkPaidForm(),
         cancel_form=CancelBatchForm(),
         pay_mappings=(
@@ -335,17 +341,27 @@ def exclude_line(batch_id: int, line_id: int) -> Response:
 
 @bp.post("/payouts/<int:batch_id>/approve")
 @finance_only
-def approve_batch(batch_id: int) -> Response:
+def approve_batch(batch_id: int) -> Response | Page:
     form = ApproveForm()
     if form.validate_on_submit():
         try:
-            payouts.approve_batch(batch_id, actor=current_user)
+            payouts.approve_batch(
+                batch_id, actor=current_user, expected_row_version=int(form.row_version.data)
+            )
+        except ChangedMeanwhile as error:
+            # the batch as it is now, with what changed since the page was opened: approving
+            # it again is a decision made on what is there
+            flash(error.message, "danger")
+            return _batch_page(batch_id), error.status_code
         except PerksError as error:
             if error.status_code == 404:
                 raise
             flash(error.message, "danger")
         else:
             flash(_("The batch is approved. Export it for payroll, then mark it paid."), "success")
+    elif form.row_version.errors:
+        flash(_("This page is out of date: open the batch again."), "danger")
+        return _batch_page(batch_id), 400
     return _back_to(batch_id)
 
 

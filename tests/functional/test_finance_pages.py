@@ -196,12 +196,14 @@ def test_four_eyes_through_the_pages_then_the_employee_sees_paid(client, app):
     assert "· Earned · ₫240,000 · " in page
     assert " · order used</li>" in page
     assert "· earn ·" not in page
-    client.post(f"/finance/payouts/{batch.id}/approve")
+    client.post(
+        f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)}
+    )
     assert _batch().status is BatchStatus.DRAFT  # the drafter cannot approve
 
     other = app.test_client()
     login(other, approver)
-    other.post(f"/finance/payouts/{batch.id}/approve")
+    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
     assert _batch().status is BatchStatus.APPROVED
 
     payroll = client.get(f"/finance/payouts/{batch.id}/payroll.csv")
@@ -434,7 +436,7 @@ def test_marking_a_batch_paid_twice_pays_once(client, app):
     batch = _batch()
     other = app.test_client()
     login(other, approver)
-    other.post(f"/finance/payouts/{batch.id}/approve")
+    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
 
     first = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-1"})
     second = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-2"})

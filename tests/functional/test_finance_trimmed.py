@@ -77,7 +77,9 @@ def test_an_invisible_payment_reference_is_refused_and_invisible_ends_are_not_ke
     batch, _drafter = _drafted(client)
     approver = app.test_client()
     login(approver, finance_person())
-    approver.post(f"/finance/payouts/{batch.id}/approve")
+    approver.post(
+        f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)}
+    )
     assert _batch().status is BatchStatus.APPROVED
     url = f"/finance/payouts/{batch.id}/paid"
 

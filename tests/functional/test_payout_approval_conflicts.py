@@ -1,0 +1,185 @@
+"""Four eyes on the batch that is paid: an approval from a page opened before a line was left
+out of the batch is refused in the approver's language, naming what changed, with nothing
+approved; the page shows the batch as it is now, and approving from it works. On
+PostgreSQL, a line left out at the moment of the approval: one of them wins, never both."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.extensions import db
+from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
+from perks.i18n import company_today
+from perks.people.models import User
+from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login, text_of
+from tests.racing import all_at_once
+from tests.unit.finance.helpers import finance_person, payable_order
+
+
+@pytest.fixture(autouse=True)
+def _rule(app) -> None:  # type: ignore[no-untyped-def]
+    factories.CommissionRuleFactory()  # 10 % of every line
+
+
+def signed_in(app, person: User) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def drafted(drafter: FlaskClient) -> PayoutBatch:
+    response = drafter.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    assert response.status_code == 302
+    return db.session.scalars(select(PayoutBatch)).one()
+
+
+def shown_row_version(client: FlaskClient, batch_id: int) -> str:
+    """Open the batch's page; the row version its approve form will send back."""
+    page = client.get(f"/finance/payouts/{batch_id}").get_data(as_text=True)
+    found = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
+    assert found is not None, "the approve form carries the row version it shows"
+    return found.group(1)
+
+
+def leave_out(client: FlaskClient, batch: PayoutBatch, person: User, reason: str):  # type: ignore[no-untyped-def]
+    line = next(line for line in batch.lines if line.user_id == person.id)
+    return client.post(
+        f"/finance/payouts/{batch.id}/lines/{line.id}/exclude", data={"reason": reason}
+    )
+
+
+def approvals() -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "finance.payout_approved")
+        )
+        or 0
+    )
+
+
+def test_an_approval_from_a_page_opened_before_a_line_was_left_out_is_refused(app):
+    cuc, dung = factories.UserFactory(name="Lê Cúc"), factories.UserFactory(name="Trần Dũng")
+    payable_order(cuc)
+    payable_order(dung)
+    drafter = signed_in(app, finance_person(name="Phạm Thu Hà"))
+    approver = signed_in(app, finance_person(locale="vi"))
+    batch = drafted(drafter)
+    seen = shown_row_version(approver, batch.id)
+
+    assert leave_out(drafter, batch, cuc, "Chờ xác minh").status_code == 302
+    refused = approver.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": seen})
+
+    assert refused.status_code == 409
+    assert (
+        "Đợt chi trả này đã thay đổi sau khi bạn mở trang, nên chưa được duyệt: "
+        "Phạm Thu Hà đã loại dòng của Lê Cúc (240.000 ₫)."
+    ) in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
+    assert approvals() == 0
+    # the page shows the batch as it is now, and its form the row version it shows
+    page = refused.get_data(as_text=True)
+    assert 'data-line-status="excluded"' in page
+    again = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
+    assert again is not None
+    assert int(again.group(1)) > int(seen)
+
+    approved = approver.post(
+        f"/finance/payouts/{batch.id}/approve", data={"row_version": again.group(1)}
+    )
+    assert approved.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(PayoutBatch, batch.id)
+    assert saved.status is BatchStatus.APPROVED
+    assert [(line.user_id, line.status) for line in saved.lines if line.user_id == cuc.id] == [
+        (cuc.id, LineStatus.EXCLUDED)
+    ]
+    assert approvals() == 1
+
+
+def test_an_approval_from_the_page_as_it_is_goes_through(app):
+    payable_order(factories.UserFactory())
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person())
+    batch = drafted(drafter)
+
+    response = approver.post(
+        f"/finance/payouts/{batch.id}/approve",
+        data={"row_version": shown_row_version(approver, batch.id)},
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+
+
+def test_an_approval_without_the_row_version_its_page_showed_is_refused(app):
+    payable_order(factories.UserFactory())
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person())
+    batch = drafted(drafter)
+
+    response = approver.post(f"/finance/payouts/{batch.id}/approve")
+
+    assert response.status_code == 400
+    assert "This page is out of date: open the batch again." in text_of(response)
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
+    assert approvals() == 0
+
+
+def test_a_line_left_out_at_the_moment_of_the_approval_is_never_approved_unseen(app):
+    """PostgreSQL: the exclusion and the approval take turns on the batch's row; whichever
+    comes second is refused (an approval of the batch without the line it showed, or an
+    exclusion from an approved batch). Without the row version, an exclusion first let the
+    approval through."""
+    if not is_postgres(app):
+        pytest.skip("racing requests need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    cuc = factories.UserFactory()
+    payable_order(cuc)
+    payable_order(factories.UserFactory())
+    drafter, approver = finance_person(), finance_person()
+    emails = {"drafter": drafter.email, "approver": approver.email}
+    batch = drafted(signed_in(app, drafter))
+    batch_id = batch.id
+    line_id = next(line.id for line in batch.lines if line.user_id == cuc.id)
+    db.session.commit()
+    db.session.remove()
+
+    def opened(who: str) -> tuple[str, FlaskClient, str]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[who], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        # the drafter's page has no approve form
+        return who, client, shown_row_version(client, batch_id) if who == "approver" else ""
+
+    def act(tab: tuple[str, FlaskClient, str]) -> tuple[str, int]:
+        who, client, seen = tab
+        if who == "drafter":
+            url, data = f"/finance/payouts/{batch_id}/lines/{line_id}/exclude", {"reason": "Hold"}
+        else:
+            url, data = f"/finance/payouts/{batch_id}/approve", {"row_version": seen}
+        return who, client.post(url, data=data).status_code
+
+    outcome = all_at_once(app, ["drafter", "approver"], act, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    answers = dict(outcome.results)
+    with app.app_context():
+        saved = db.session.get(PayoutBatch, batch_id)
+        excluded = [line.id for line in saved.lines if line.status is LineStatus.EXCLUDED]
+        if saved.status is BatchStatus.APPROVED:
+            assert excluded == []  # the exclusion waited, then found the batch approved
+        else:
+            assert saved.status is BatchStatus.DRAFT
+            assert excluded == [line_id]
+            assert answers["approver"] == 409
