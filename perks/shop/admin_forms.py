@@ -241,6 +241,14 @@ class ProductForm(Form):
         )
 
 
+class EditedProductForm(ProductForm):
+    """A product's changes, from a page that showed the product at ``row_version``."""
+
+    #: the product's ``row_version`` the page showed, so a save from a page opened before
+    #: someone else's change is refused instead of overwriting it
+    row_version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
+
+
 class ProductFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter changes nothing

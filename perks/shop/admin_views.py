@@ -15,12 +15,14 @@ or messages; the services audit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
 from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
@@ -29,6 +31,7 @@ from perks.people.models import Role
 from perks.shop import admin_queries, product_admin, refunds
 from perks.shop.admin_forms import (
     CategoryForm,
+    EditedProductForm,
     OrderFilterForm,
     ProductFilterForm,
     ProductForm,
@@ -82,11 +85,57 @@ def products() -> Page:
     )
 
 
-def _product_form(product: Product | None = None) -> ProductForm:
+def _product_form(product: Product | None = None, *, as_saved: bool = False) -> ProductForm:
+    """The form for a new product, or for changes of ``product`` (an ``EditedProductForm``,
+    carrying its row version): filled from the request's form, or on a GET (or
+    ``as_saved``) with the product as it is."""
     categories = product_admin.categories_for_admin()
-    if product is not None and request.method == "GET":
-        return ProductForm.for_product(product, categories=categories)
-    return ProductForm(categories=categories)
+    if product is None:
+        return ProductForm(categories=categories)
+    if request.method == "GET" or as_saved:
+        return EditedProductForm.for_product(product, categories=categories, formdata=None)
+    return EditedProductForm(categories=categories)
+
+
+#: what a product's form sets: (form field, what the service would set, as compared)
+PRODUCT_FIELDS: tuple[tuple[str, Callable[[product_admin.ProductData], object]], ...] = (
+    ("name_vi", lambda d: d.name_vi.strip()),
+    ("name_en", lambda d: d.name_en.strip()),
+    ("description_vi", lambda d: d.description_vi.strip()),
+    ("description_en", lambda d: d.description_en.strip()),
+    ("category_id", lambda d: d.category_id),
+    ("currency", lambda d: d.price.currency),
+    ("price", lambda d: d.price),
+    ("staff_price", lambda d: d.staff_price),
+    ("staff_discount", lambda d: d.staff_discount_bps),
+    ("redemption_mode", lambda d: d.redemption_mode),
+    ("max_quantity_per_order", lambda d: d.max_quantity_per_order),
+    ("active", lambda d: d.active),
+)
+
+
+def _entered(refused: ProductForm, product: Product) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from the product as it is now: (label,
+    what was entered), so the person can enter their changes again without guessing them.
+    Amounts are compared as read (2.000.000 and 2000000 are one price)."""
+    mine, saved = refused.data_for_service(), product_admin.product_data_of(product)
+    entered = []
+    for name, value in PRODUCT_FIELDS:
+        if value(mine) == value(saved):
+            continue
+        field = refused[name]
+        if isinstance(field.data, bool):
+            shown = _("Yes") if field.data else _("No")
+        elif hasattr(field, "iter_choices"):
+            shown = next((str(c[1]) for c in field.iter_choices() if c[2]), "")
+        else:
+            shown = str(field.data or "")
+        entered.append((str(field.label.text), shown or "—"))
+    if mine.slug and mine.slug != saved.slug:
+        entered.append((str(refused.slug.label.text), mine.slug))
+    if refused.image.data:
+        entered.append((str(refused.image.label.text), _("A new image: choose it again.")))
+    return entered
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -112,19 +161,39 @@ def create_product() -> Response | Page:
 def edit_product(product_id: int) -> Response | Page:
     product = product_admin.get_product(product_id)
     form = _product_form(product)
+    assert isinstance(form, EditedProductForm)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             product_admin.update_product(
-                product.id, form.data_for_service(), actor=current_user, image=form.image_bytes()
+                product.id,
+                form.data_for_service(),
+                actor=current_user,
+                image=form.image_bytes(),
+                expected_row_version=int(form.row_version.data),
             )
+        except ChangedMeanwhile as error:
+            # the form shows the product as it is now (and its row version: saving it again
+            # is a decision made on what is saved), with what was entered beside it
+            product = product_admin.get_product(product.id)
+            entered = _entered(form, product)
+            form = _product_form(product, as_saved=True)
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             _field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".edit_product", product_id=product.id), 303)
-    status = 400 if form.is_submitted() else 200
+    elif form.row_version.errors:
+        form.form_errors.append(_("This page is out of date: open the product again."))
     page = render_template(
-        "shop/admin/product_form.html", form=form, product=product, confirm_form=ConfirmForm()
+        "shop/admin/product_form.html",
+        form=form,
+        product=product,
+        confirm_form=ConfirmForm(),
+        entered=entered,
     )
     return page, status
 

@@ -101,11 +101,18 @@ class Product(_Named, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: the name of its image in ``perks.images`` (the database); served by the app
     image_filename: Mapped[str | None] = mapped_column(String(80))
+    #: 1 when written, one more at each change of this row (SQLAlchemy's ``version_id_col``):
+    #: the edit form sends back the one it showed, and a save from an older one is refused
+    #: (``perks.shop.product_admin.update_product``), so two people changing the same product
+    #: (its prices) cannot overwrite each other unseen
+    row_version: Mapped[int] = mapped_column(Integer)
 
     category: Mapped[ProductCategory | None] = relationship(lazy="joined")
 
     price = money_column("price_amount")
     _fixed_staff_price = optional_money_column("staff_price_amount")
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     @property
     def staff_price(self) -> Money | None:

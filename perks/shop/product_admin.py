@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from perks import audit, images
 from perks.db import transaction
-from perks.errors import NotFound, ValidationFailed
+from perks.errors import ChangedMeanwhile, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.money import Money
 from perks.people.models import User
@@ -149,6 +149,56 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+def _locked_product(product_id: int) -> Product:
+    """The product, locked until the transaction ends (changes of one product take turns)
+    and read again under the lock rather than from what the session loaded before.
+
+    Raises:
+        NotFound: no such product.
+    """
+    # FOR UPDATE of the product alone: its joined category is an outer join
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.id == product_id)
+        .with_for_update(of=Product)
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def _changed_meanwhile(product: Product) -> str:
+    """Who last changed ``product``, as the audit log keeps it, in the refusal's message."""
+    editor = db.session.scalar(
+        select(User)
+        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
+        .where(
+            audit.AuditEvent.target_type == Product.__name__,
+            audit.AuditEvent.target_id == str(product.id),
+            audit.AuditEvent.action.startswith("shop.product_"),
+        )
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    )
+    if editor is None:
+        return str(
+            _(
+                "Someone changed this product after you opened it, so your changes were not "
+                "saved. The form now shows the product as it is: check it and make your "
+                "changes again."
+            )
+        )
+    return str(
+        _(
+            "%(name)s changed this product after you opened it, so your changes were not "
+            "saved. The form now shows the product as it is: check it and make your changes "
+            "again.",
+            name=editor.name,
+        )
+    )
+
+
 def products_for_admin(
     *,
     category_id: int | None = None,
@@ -230,6 +280,28 @@ def _product_values(product: Product) -> dict[str, Any]:
     }
 
 
+def product_data_of(product: Product) -> ProductData:
+    """``product`` as it is, as the data a save would set (to compare a refused save with)."""
+    return ProductData(
+        name_vi=product.name_vi,
+        name_en=product.name_en,
+        price=product.price,
+        description_vi=product.description_vi,
+        description_en=product.description_en,
+        category_id=product.category_id,
+        slug=product.slug,
+        staff_price=(
+            Money(product.staff_price_amount, product.currency)
+            if product.staff_price_amount is not None
+            else None
+        ),
+        staff_discount_bps=product.staff_discount_bps,
+        redemption_mode=product.redemption_mode,
+        max_quantity_per_order=product.max_quantity_per_order,
+        active=product.active,
+    )
+
+
 def _apply_product(product: Product, data: ProductData) -> None:
     product.name_vi = trim(data.name_vi)
     product.name_en = trim(data.name_en)
@@ -301,20 +373,37 @@ def create_product(data: ProductData, *, actor: User, image: bytes | None = None
 
 
 def update_product(
-    product_id: int, data: ProductData, *, actor: User, image: bytes | None = None
+    product_id: int,
+    data: ProductData,
+    *,
+    actor: User,
+    image: bytes | None = None,
+    expected_row_version: int | None = None,
 ) -> Product:
     """Change a product; orders already placed keep the prices they were bought at.
+
+    ``expected_row_version`` is the product's ``row_version`` the page showed: a page opened
+    before someone else changed the product (its prices, or took it off sale) must not
+    overwrite that change unseen. ``None`` checks nothing (callers that showed no page).
+    Changes of one product take turns (its row is locked), so of two saves from the same
+    page the second sees the first.
 
     Raises:
         NotFound: no such product.
         ValidationFailed: as for ``create_product``; nothing is written.
+        ChangedMeanwhile: the product is no longer at ``expected_row_version``; nothing is
+            saved.
     """
     if image is not None:
         image_extension(image)
     with transaction():
-        product = get_product(product_id)
+        product = _locked_product(product_id)
         _check_product(data)
+        if expected_row_version is not None and expected_row_version != product.row_version:
+            raise ChangedMeanwhile(_changed_meanwhile(product))
         before = _product_values(product)
+        # stored first: storing it flushes, and the product's row is to change once a save
+        new_image = images.save_image(image) if image is not None else None
         product.slug = _unique_slug(
             data.slug or product.slug,
             (data.name_vi, data.name_en),
@@ -322,8 +411,8 @@ def update_product(
             _("product"),
         )
         _apply_product(product, data)
-        if image is not None:
-            old_image, product.image_filename = product.image_filename, images.save_image(image)
+        if new_image is not None:
+            old_image, product.image_filename = product.image_filename, new_image
             images.delete_image(old_image)
         _saving_slug(db.session.flush)
         after = _product_values(product)
@@ -348,7 +437,7 @@ def set_product_active(product_id: int, active: bool, *, actor: User) -> Product
         NotFound: no such product.
     """
     with transaction():
-        product = get_product(product_id)
+        product = _locked_product(product_id)
         if product.active != active:
             product.active = active
             audit.record(

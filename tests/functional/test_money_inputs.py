@@ -226,7 +226,9 @@ def test_a_bad_product_edit_is_refused(client, fields):
     signed_in(client, Role.FINANCE)
     product = factories.ProductFactory(price_amount=1_000_000)
     db.session.commit()
-    response = client.post(f"/manage/products/{product.id}/edit", data=product_form(**fields))
+    response = client.post(
+        f"/manage/products/{product.id}/edit", data=product_form(row_version="1", **fields)
+    )
     assert_refused(response)
     db.session.expire_all()
     assert db.session.get(Product, product.id).price_amount == 1_000_000

@@ -214,7 +214,9 @@ def test_editing_changes_the_product_and_audits_old_and_new_values(client, finan
 
     response = client.post(
         f"/manage/products/{product.id}/edit",
-        data=product_form(slug="tour", price="2.200.000", redemption_mode="on_payment"),
+        data=product_form(
+            slug="tour", price="2.200.000", redemption_mode="on_payment", row_version="1"
+        ),
     )
 
     assert response.status_code == 303
@@ -231,7 +233,7 @@ def test_a_refused_edit_changes_nothing(client, hr):
 
     response = client.post(
         f"/manage/products/{product.id}/edit",
-        data=product_form(price="1.000.000", staff_price="2.000.000"),
+        data=product_form(price="1.000.000", staff_price="2.000.000", row_version="1"),
     )
 
     assert response.status_code == 400
@@ -322,7 +324,7 @@ def test_an_image_checked_by_content_is_served_on_the_storefront(client, hr):
 
 def test_a_new_image_replaces_the_old_file(client, hr):
     product = factories.ProductFactory(slug="tour")
-    first = product_form(slug="tour")
+    first = product_form(slug="tour", row_version="1")
     first["image"] = (io.BytesIO(png_bytes()), "a.png")
     client.post(
         f"/manage/products/{product.id}/edit", data=first, content_type="multipart/form-data"
@@ -330,7 +332,7 @@ def test_a_new_image_replaces_the_old_file(client, hr):
     old = reload(product.id).image_filename
     assert old is not None
 
-    second = product_form(slug="tour")
+    second = product_form(slug="tour", row_version="2")  # one more at each save
     second["image"] = (io.BytesIO(b"\xff\xd8\xff\xe0" + b"\x00" * 64), "b.jpg")
     client.post(
         f"/manage/products/{product.id}/edit", data=second, content_type="multipart/form-data"
