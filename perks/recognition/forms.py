@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     Field,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -17,7 +18,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from perks.errors import ValidationFailed
 from perks.forms import DayField, Form, NumberRange, enum_choices, name_fields, trimmed
@@ -263,6 +271,8 @@ class ProgrammeForm(Form):
             field = getattr(self, f"{DEPARTMENT_BUDGET}{budget.department_id}", None)
             if field is not None:
                 field.data = format_money(Money(budget.amount, programme.currency))
+        if isinstance(self, EditedProgrammeForm):
+            self.row_version.data = str(programme.row_version)
 
     def validate_unit_cost(self, field: Field) -> None:
         _money(field.data)
@@ -307,6 +317,14 @@ class ProgrammeForm(Form):
             requires_children=bool(self.requires_children.data),
             department_budgets=budgets,
         )
+
+
+class EditedProgrammeForm(ProgrammeForm):
+    """A programme's changes, from a page that showed the programme at ``row_version``."""
+
+    #: the programme's ``row_version`` the page showed, so a save from a page opened before
+    #: someone else's change is refused instead of overwriting it
+    row_version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
 # --- awards and nominations -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
@@ -48,7 +49,7 @@ from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import paginate, transaction, utcnow
-from perks.errors import NotEligible, NotFound, SoldOut, ValidationFailed
+from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
 from perks.money import Money, format_money
@@ -152,6 +153,22 @@ def programmes() -> list[GiftProgramme]:
 def get_programme(programme_id: int) -> GiftProgramme:
     """Raises NotFound: no such programme."""
     programme = db.session.get(GiftProgramme, programme_id)
+    if programme is None:
+        raise NotFound()
+    return programme
+
+
+def _locked_programme(programme_id: int) -> GiftProgramme:
+    """The programme, locked until the transaction ends (changes of one programme take turns,
+    and with the gifts it grants) and read again under the lock rather than from what the
+    session loaded before. Raises NotFound: no such programme."""
+    # FOR UPDATE of the programme alone: its joined occasion and perk are not changed here
+    programme = db.session.scalar(
+        select(GiftProgramme)
+        .where(GiftProgramme.id == programme_id)
+        .with_for_update(of=GiftProgramme)
+        .execution_options(populate_existing=True)
+    )
     if programme is None:
         raise NotFound()
     return programme
@@ -692,20 +709,42 @@ def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
     return programme
 
 
-def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> GiftProgramme:
+def update_programme(
+    programme_id: int,
+    data: ProgrammeData,
+    *,
+    actor: User,
+    expected_row_version: int | None = None,
+) -> GiftProgramme:
     """Change a programme (``recognition.programme_changed``, with the old and new values).
     Gifts granted stay as they are; a lower budget only stops the next ones.
+
+    ``expected_row_version`` is the programme's ``row_version`` the page showed: a page
+    opened before someone else changed the programme (its budgets, its audience) must not
+    overwrite that change unseen. ``None`` checks nothing (callers that showed no page).
+    Changes of one programme take turns (its row is locked), so of two saves from the same
+    page the second sees the first.
 
     Raises:
         NotFound: no such programme.
         ValidationFailed: as ``create_programme``.
+        ChangedMeanwhile: the programme is no longer at ``expected_row_version``; nothing is
+            saved.
     """
     data = _check(data)
     with transaction():
-        programme = get_programme(programme_id)
+        programme = _locked_programme(programme_id)
+        if expected_row_version is not None and expected_row_version != programme.row_version:
+            raise ChangedMeanwhile(_changed_meanwhile(programme))
         before = _described(programme)
         terms_before = rule_terms(programme)
+        rows_before = _own_rows(programme)
         _apply(programme, data)
+        if _own_rows(programme) != rows_before:
+            # departments and department budgets are rows of their own: a change of them
+            # alone is a change of the programme too, which a save from an older page must
+            # not overwrite (the programme's row changes, and its row version moves on)
+            programme.updated_at = utcnow()
         db.session.flush()
         after = _described(programme)
         changes = audit.changes(before, after)
@@ -715,6 +754,45 @@ def update_programme(programme_id: int, data: ProgrammeData, *, actor: User) -> 
             )
             _record_version(programme, terms_before)
     return programme
+
+
+def _own_rows(programme: GiftProgramme) -> tuple[list[int], list[tuple[int, int]]]:
+    """The programme's departments and department budgets, as compared."""
+    return (
+        sorted(d.id for d in programme.departments),
+        sorted((b.department_id, b.amount) for b in programme.department_budgets),
+    )
+
+
+def _changed_meanwhile(programme: GiftProgramme) -> str:
+    """Who last changed ``programme``, as the audit log keeps it, in the refusal's message."""
+    editor = db.session.scalar(
+        select(User)
+        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
+        .where(
+            audit.AuditEvent.target_type == GiftProgramme.__name__,
+            audit.AuditEvent.target_id == str(programme.id),
+            audit.AuditEvent.action.startswith("recognition.programme_"),
+        )
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    )
+    if editor is None:
+        return str(
+            _(
+                "Someone changed this gift programme after you opened it, so your changes were "
+                "not saved. The form now shows the programme as it is: check it and make your "
+                "changes again."
+            )
+        )
+    return str(
+        _(
+            "%(name)s changed this gift programme after you opened it, so your changes were "
+            "not saved. The form now shows the programme as it is: check it and make your "
+            "changes again.",
+            name=editor.name,
+        )
+    )
 
 
 def set_programme_active(programme_id: int, active: bool, *, actor: User) -> GiftProgramme:
@@ -727,7 +805,7 @@ def set_programme_active(programme_id: int, active: bool, *, actor: User) -> Gif
         Conflict: it already is.
     """
     with transaction():
-        programme = get_programme(programme_id)
+        programme = _locked_programme(programme_id)
         before = rule_terms(programme)
         services.switch(
             programme,

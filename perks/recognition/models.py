@@ -193,6 +193,12 @@ class GiftProgramme(BilingualMixin, TimestampMixin, Base):
     #: paused programmes grant nothing
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    #: 1 when written, one more at each change of the programme, its departments and
+    #: department budgets included (SQLAlchemy's ``version_id_col``): the edit form sends back
+    #: the one it showed, and a save from an older one is refused
+    #: (``perks.recognition.gifts.update_programme``), so two people changing the same
+    #: programme (its budgets) cannot overwrite each other unseen
+    row_version: Mapped[int] = mapped_column(Integer)
 
     occasion: Mapped[Occasion] = relationship(lazy="joined")
     perk: Mapped[Perk | None] = relationship(lazy="joined")
@@ -205,6 +211,8 @@ class GiftProgramme(BilingualMixin, TimestampMixin, Base):
 
     unit_cost = money_column("unit_cost_amount")
     budget = optional_money_column("budget_amount")
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     @property
     def name(self) -> str:

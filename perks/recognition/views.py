@@ -18,9 +18,10 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from perks.catalog import admin_queries
-from perks.errors import Conflict, NotEligible, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotEligible, NotPermitted, ValidationFailed
 from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
 from perks.i18n import company_today
 from perks.people import services as people_services
@@ -29,8 +30,10 @@ from perks.people.models import Role
 from perks.recognition import awards, fairness, gifts, services, wall
 from perks.recognition.calendar import VIETNAMESE_CALENDAR
 from perks.recognition.forms import (
+    DEPARTMENT_BUDGET,
     AwardForm,
     DeclineForm,
+    EditedProgrammeForm,
     FairnessForm,
     NominationForm,
     OccasionForm,
@@ -263,10 +266,15 @@ def settings() -> Response | Page:
 # --- gift programmes ------------------------------------------------------------------------
 
 
-def _programme_form(programme: GiftProgramme | None) -> ProgrammeForm:
+def _programme_form(programme: GiftProgramme | None, *, as_saved: bool = False) -> ProgrammeForm:
     """The programme form with its choices: active occasions (and the programme's own), gift
-    perks (and the programme's own), departments, the places people work in."""
-    form = ProgrammeForm.for_departments(people_services.departments())
+    perks (and the programme's own), departments, the places people work in. For changes of
+    ``programme``, an ``EditedProgrammeForm`` (carrying its row version); ``as_saved``: not
+    filled from the request's form (the caller fills it with the programme as it is)."""
+    kind = ProgrammeForm if programme is None else EditedProgrammeForm
+    form = kind.for_departments(
+        people_services.departments(), **({"formdata": None} if as_saved else {})
+    )
     occasions = services.occasions(active_only=True)
     perks = gifts.gift_perks()
     if programme is not None:
@@ -327,25 +335,97 @@ def granted(programme_id: int) -> str:
     )
 
 
+def _entered(refused: ProgrammeForm, current: ProgrammeForm) -> list[tuple[str, str]]:
+    """What a refused form said where it differs from the programme as it is now (``current``,
+    filled with it): (label, what was entered), so the person can enter their changes again
+    without guessing them. Amounts are compared as read (200.000 and 200000 are one cost)."""
+    mine, saved = refused.data_for_service(), current.data_for_service()
+    compared = {
+        "department_ids": sorted,
+        "locations": sorted,
+        "employment_types": sorted,
+    }
+    entered = []
+    for name in (
+        "name_vi",
+        "name_en",
+        "occasion_id",
+        "perk_id",
+        "points",
+        "days_ahead",
+        "message_vi",
+        "message_en",
+        "unit_cost",
+        "budget",
+        "department_ids",
+        "locations",
+        "employment_types",
+        "min_tenure_days",
+        "gender",
+        "requires_children",
+    ):
+        as_read = compared.get(name, lambda value: value)
+        if as_read(getattr(mine, name)) != as_read(getattr(saved, name)):
+            entered.append(_shown(refused[name]))
+    for field in refused.budget_fields():
+        department_id = int(field.name.removeprefix(DEPARTMENT_BUDGET))
+        if mine.department_budgets.get(department_id) != saved.department_budgets.get(
+            department_id
+        ):
+            entered.append(_shown(field))
+    return entered
+
+
+def _shown(field: Field) -> tuple[str, str]:
+    """A field's label and what it says, as the person reads it."""
+    if isinstance(field.data, bool):
+        shown = _("Yes") if field.data else _("No")
+    elif hasattr(field, "iter_choices"):
+        shown = ", ".join(str(c[1]) for c in field.iter_choices() if c[2])
+    else:
+        shown = "" if field.data is None else str(field.data)
+    return str(field.label.text), shown or "—"
+
+
 def _save_programme(programme: GiftProgramme | None) -> Response | Page:
     form = _programme_form(programme)
     if programme is not None and request.method == "GET":
         form.fill(programme)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             if programme is None:
                 saved = gifts.create_programme(form.data_for_service(), actor=current_user)
             else:
+                assert isinstance(form, EditedProgrammeForm)
                 saved = gifts.update_programme(
-                    programme.id, form.data_for_service(), actor=current_user
+                    programme.id,
+                    form.data_for_service(),
+                    actor=current_user,
+                    expected_row_version=int(form.row_version.data),
                 )
+        except ChangedMeanwhile as error:
+            # the form shows the programme as it is now (and its row version: saving it again
+            # is a decision made on what is saved), with what was entered beside it
+            assert programme is not None
+            programme = gifts.get_programme(programme.id)
+            current = _programme_form(programme, as_saved=True)
+            current.fill(programme)
+            entered = _entered(form, current)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
         else:
             flash(_("The gift programme “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".programmes"), 303)
-    status = 400 if form.is_submitted() else 200
-    page = render_template("recognition/programme_form.html", form=form, programme=programme)
+    elif isinstance(form, EditedProgrammeForm) and form.row_version.errors:
+        form.form_errors.append(_("This page is out of date: open the gift programme again."))
+    page = render_template(
+        "recognition/programme_form.html", form=form, programme=programme, entered=entered
+    )
     return page, status
 
 

@@ -69,7 +69,13 @@ def test_hr_creates_edits_pauses_and_previews_a_programme(client, login_as):
     assert 'value="Happy birthday!"' in edit or "Happy birthday!" in edit
     response = client.post(
         f"/manage/gifts/{programme.id}/edit",
-        data=_form(birthday.id, perk.id, days_ahead="2", gender="female"),
+        data=_form(
+            birthday.id,
+            perk.id,
+            days_ahead="2",
+            gender="female",
+            row_version=str(programme.row_version),
+        ),
     )
     assert response.status_code == 303
     db.session.refresh(programme)
@@ -219,13 +225,15 @@ def test_a_budget_smaller_than_one_gift_is_refused_in_both_languages(client, log
     assert exact.status_code == 303
     programme = db.session.scalars(select(GiftProgramme)).one()
     edit = client.post(
-        f"/manage/gifts/{programme.id}/edit", data=_form(birthday.id, perk.id, budget="")
+        f"/manage/gifts/{programme.id}/edit",
+        data=_form(birthday.id, perk.id, budget="", row_version=str(programme.row_version)),
     )
     assert edit.status_code == 303
     db.session.refresh(programme)
     assert programme.budget_amount is None
     smaller = client.post(
-        f"/manage/gifts/{programme.id}/edit", data=_form(birthday.id, perk.id, budget="1")
+        f"/manage/gifts/{programme.id}/edit",
+        data=_form(birthday.id, perk.id, budget="1", row_version=str(programme.row_version)),
     )
     assert smaller.status_code == 400
     db.session.refresh(programme)

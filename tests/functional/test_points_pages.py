@@ -331,7 +331,8 @@ def test_hr_makes_a_programme_of_points(client, login_as):
     )
     db.session.refresh(programme)
     assert programme.unit_cost_amount == 150_000
-    assert client.post(f"/manage/gifts/{programme.id}/edit", data=form).status_code == 303
+    saved_again = {**form, "row_version": str(programme.row_version)}
+    assert client.post(f"/manage/gifts/{programme.id}/edit", data=saved_again).status_code == 303
     db.session.refresh(programme)
     assert programme.unit_cost_amount == 300_000
 

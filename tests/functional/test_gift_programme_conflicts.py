@@ -1,0 +1,210 @@
+"""Two people in HR changing one gift programme: a save from a page opened before the other's
+change (a budget, a department's budget alone) is refused in the person's language, with
+nothing of it written, and the form shows the programme as it is now with what they had
+entered; a save from the programme as it is works. On PostgreSQL, two saves from the same
+page racing: one is saved, the other refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from perks.audit import AuditEvent
+from perks.catalog.models import Perk, PerkKind
+from perks.extensions import db
+from perks.people.models import Department, Role, User
+from perks.recognition import services
+from perks.recognition.models import GiftProgramme, Occasion
+from tests import factories
+from tests.factories import PASSWORD
+from tests.helpers import is_postgres, login, text_of
+from tests.racing import all_at_once
+
+ROW_VERSION = re.compile(r'<input[^>]*name="row_version"[^>]*value="(\d+)"')
+
+
+def hr_person(**fields: object) -> User:
+    return factories.UserFactory(roles={Role.HR}, **fields)
+
+
+def signed_in(app, person: User) -> FlaskClient:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    login(client, person)
+    return client
+
+
+def programme_form(sales: Department, **changes: object) -> dict[str, object]:
+    """The programme as HR first saved it (``started``), with ``changes``."""
+    services.add_vietnamese_calendar(actor=None)
+    birthday = db.session.scalars(select(Occasion).where(Occasion.key == "birthday")).one()
+    perk = db.session.scalars(select(Perk)).first()
+    if perk is None:
+        perk = factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
+    return {
+        "name_vi": "Quà sinh nhật",
+        "name_en": "Birthday gift",
+        "occasion_id": str(birthday.id),
+        "perk_id": str(perk.id),
+        "days_ahead": "0",
+        "message_vi": "Chúc mừng sinh nhật!",
+        "message_en": "Happy birthday!",
+        "unit_cost": "200.000",
+        "budget": "10.000.000",
+        "min_tenure_days": "0",
+        "gender": "",
+        f"department_budget_{sales.id}": "400.000",
+        **changes,
+    }
+
+
+def started(client: FlaskClient, sales: Department) -> GiftProgramme:
+    response = client.post("/manage/gifts/new", data=programme_form(sales))
+    assert response.status_code == 303
+    return db.session.scalars(select(GiftProgramme)).one()
+
+
+def shown_row_version(client: FlaskClient, programme_id: int) -> str:
+    """Open the programme's edit page; the row version its form will send back."""
+    page = client.get(f"/manage/gifts/{programme_id}/edit").get_data(as_text=True)
+    found = ROW_VERSION.search(page)
+    assert found is not None, "the form carries the row version it shows"
+    return found.group(1)
+
+
+def save(client: FlaskClient, programme: GiftProgramme, sales: Department, seen: str, **changes):  # type: ignore[no-untyped-def]
+    form = programme_form(sales, row_version=seen, **changes)
+    return client.post(f"/manage/gifts/{programme.id}/edit", data=form)
+
+
+def programme_changes() -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "recognition.programme_changed")
+        )
+        or 0
+    )
+
+
+def reload(programme_id: int) -> GiftProgramme:
+    db.session.expire_all()
+    programme = db.session.get(GiftProgramme, programme_id)
+    assert programme is not None
+    return programme
+
+
+def budgets(programme: GiftProgramme) -> list[int]:
+    return [b.amount for b in programme.department_budgets]
+
+
+def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_writes_nothing(app):
+    sales = factories.DepartmentFactory(name="Sales")
+    first = signed_in(app, hr_person(name="Phạm Thu Hà"))
+    second = signed_in(app, hr_person(locale="vi"))
+    programme = started(first, sales)
+    opened, stale = shown_row_version(first, programme.id), shown_row_version(second, programme.id)
+    assert opened == stale == "1"
+
+    assert save(first, programme, sales, opened, budget="5.000.000").status_code == 303
+    refused = save(second, programme, sales, stale, **{f"department_budget_{sales.id}": "600.000"})
+
+    assert refused.status_code == 409
+    assert "Phạm Thu Hà đã thay đổi chương trình quà tặng này sau khi bạn mở trang" in (
+        text_of(refused)
+    )
+    saved = reload(programme.id)
+    assert (saved.budget_amount, budgets(saved), saved.row_version) == (5_000_000, [400_000], 2)
+    assert programme_changes() == 1  # the first save alone
+    # the form shows the programme as it is now, and what was entered that differs from it
+    page = refused.get_data(as_text=True)
+    assert re.search(r'name="budget"[^>]*value="5.000.000', page)
+    entered = page[page.index('data-testid="entered-values"') :]
+    assert re.search(r"<dd[^>]*>10.000.000</dd>", entered)  # the budget the page showed
+    assert re.search(r"<dt[^>]*>Sales</dt><dd[^>]*>600.000</dd>", entered)
+    assert ROW_VERSION.search(page).group(1) == "2"  # type: ignore[union-attr]
+
+    # Saved again from the form as it is now, it is saved.
+    again = save(
+        second,
+        programme,
+        sales,
+        shown_row_version(second, programme.id),
+        budget="5.000.000",
+        **{f"department_budget_{sales.id}": "600.000"},
+    )
+    assert again.status_code == 303
+    saved = reload(programme.id)
+    assert (saved.budget_amount, budgets(saved)) == (5_000_000, [600_000])
+    assert programme_changes() == 2
+
+
+def test_a_change_of_a_departments_budget_alone_refuses_a_save_from_an_older_page(app):
+    """Department budgets are rows of their own: changing one leaves the programme's row as
+    it was."""
+    sales = factories.DepartmentFactory(name="Sales")
+    first, second = signed_in(app, hr_person()), signed_in(app, hr_person())
+    programme = started(first, sales)
+    opened, stale = shown_row_version(first, programme.id), shown_row_version(second, programme.id)
+
+    budget = {f"department_budget_{sales.id}": "800.000"}
+    assert save(first, programme, sales, opened, **budget).status_code == 303
+    refused = save(second, programme, sales, stale, days_ahead="3")
+
+    assert refused.status_code == 409
+    saved = reload(programme.id)
+    assert (saved.days_ahead, budgets(saved)) == (0, [800_000])
+
+
+def test_a_save_without_the_row_version_its_page_showed_is_refused(app):
+    sales = factories.DepartmentFactory(name="Sales")
+    client = signed_in(app, hr_person())
+    programme = started(client, sales)
+
+    response = client.post(
+        f"/manage/gifts/{programme.id}/edit", data=programme_form(sales, budget="1.000.000")
+    )
+
+    assert response.status_code == 400
+    assert "This page is out of date: open the gift programme again." in text_of(response)
+    assert reload(programme.id).budget_amount == 10_000_000
+
+
+def test_two_saves_of_a_programme_at_once_save_one_and_refuse_the_other(app):
+    """PostgreSQL: without the lock both would read row version 1 and the last would win."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    sales = factories.DepartmentFactory(name="Sales")
+    emails = [hr_person().email, hr_person().email]
+    programme = started(signed_in(app, hr_person()), sales)
+    forms = [programme_form(sales, budget=f"{n + 2}.000.000") for n in range(2)]
+    programme_id = programme.id
+    db.session.commit()
+    db.session.remove()
+
+    def opened(n: int) -> tuple[FlaskClient, dict[str, object]]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        return client, forms[n] | {"row_version": shown_row_version(client, programme_id)}
+
+    def act(tab: tuple[FlaskClient, dict[str, object]]) -> tuple[int, object]:
+        client, form = tab
+        answer = client.post(f"/manage/gifts/{programme_id}/edit", data=form)
+        return answer.status_code, form["budget"]
+
+    outcome = all_at_once(app, range(2), act, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    assert sorted(status for status, _ in outcome.results) == [303, 409]
+    saved_budget = next(budget for status, budget in outcome.results if status == 303)
+    with app.app_context():
+        saved = db.session.get(GiftProgramme, programme_id)
+        assert (saved.budget_amount, saved.row_version) == (
+            int(str(saved_budget).replace(".", "")),
+            2,
+        )
+        assert programme_changes() == 1
