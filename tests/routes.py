@@ -512,7 +512,7 @@ ROUTES: dict[str, Route] = {
     "leavers.close_balance": Route(
         "POST",
         lambda s: f"/finance/leavers/{s['person']}/close",
-        only(Role.FINANCE, ok=409),
+        only(Role.FINANCE, ok=400),
         {"currency": "VND", "amount": "-1000", "outcome": "write_off", "reason": "route table"},
     ),
     # The public redirect: the link's page for everyone, signed in or not
