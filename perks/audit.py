@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, insert
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, utcnow
@@ -60,6 +60,24 @@ def record(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def last_actor(target: Any, action_prefix: str) -> User | None:
+    """Who recorded the latest event about ``target`` whose action starts with
+    ``action_prefix`` (``"shop.product_"``; a whole action name matches itself), for a
+    "someone changed this after you opened it" message; None when nobody did, or the system.
+    Raises nothing."""
+    event = db.session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.target_type == type(target).__name__,
+            AuditEvent.target_id == str(target.id),
+            AuditEvent.action.startswith(action_prefix),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return event.actor if event is not None else None
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

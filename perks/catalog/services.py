@@ -254,17 +254,7 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
 def _changed_meanwhile(perk: Perk) -> str:
     """Who last changed ``perk``'s details, as the audit log keeps it, in the refusal's
     message (only ``update_perk`` changes what its page shows)."""
-    editor = db.session.scalar(
-        select(User)
-        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
-        .where(
-            audit.AuditEvent.target_type == Perk.__name__,
-            audit.AuditEvent.target_id == str(perk.id),
-            audit.AuditEvent.action == "catalog.perk_updated",
-        )
-        .order_by(audit.AuditEvent.id.desc())
-        .limit(1)
-    )
+    editor = audit.last_actor(perk, "catalog.perk_updated")
     if editor is None:
         return str(
             _(

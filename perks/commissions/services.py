@@ -431,17 +431,7 @@ def _tier_terms(rule: CommissionRule) -> set[tuple[int, int | None, int | None]]
 
 def _changed_meanwhile(rule: CommissionRule) -> str:
     """Who last changed ``rule``, as the audit log keeps it, in the refusal's message."""
-    editor = db.session.scalar(
-        select(User)
-        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
-        .where(
-            audit.AuditEvent.target_type == CommissionRule.__name__,
-            audit.AuditEvent.target_id == str(rule.id),
-            audit.AuditEvent.action.startswith("commissions.rule_"),
-        )
-        .order_by(audit.AuditEvent.id.desc())
-        .limit(1)
-    )
+    editor = audit.last_actor(rule, "commissions.rule_")
     if editor is None:
         return str(
             _(

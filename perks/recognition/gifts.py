@@ -766,17 +766,7 @@ def _own_rows(programme: GiftProgramme) -> tuple[list[int], list[tuple[int, int]
 
 def _changed_meanwhile(programme: GiftProgramme) -> str:
     """Who last changed ``programme``, as the audit log keeps it, in the refusal's message."""
-    editor = db.session.scalar(
-        select(User)
-        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
-        .where(
-            audit.AuditEvent.target_type == GiftProgramme.__name__,
-            audit.AuditEvent.target_id == str(programme.id),
-            audit.AuditEvent.action.startswith("recognition.programme_"),
-        )
-        .order_by(audit.AuditEvent.id.desc())
-        .limit(1)
-    )
+    editor = audit.last_actor(programme, "recognition.programme_")
     if editor is None:
         return str(
             _(

@@ -170,17 +170,7 @@ def _locked_product(product_id: int) -> Product:
 
 def _changed_meanwhile(product: Product) -> str:
     """Who last changed ``product``, as the audit log keeps it, in the refusal's message."""
-    editor = db.session.scalar(
-        select(User)
-        .join(audit.AuditEvent, audit.AuditEvent.actor_id == User.id)
-        .where(
-            audit.AuditEvent.target_type == Product.__name__,
-            audit.AuditEvent.target_id == str(product.id),
-            audit.AuditEvent.action.startswith("shop.product_"),
-        )
-        .order_by(audit.AuditEvent.id.desc())
-        .limit(1)
-    )
+    editor = audit.last_actor(product, "shop.product_")
     if editor is None:
         return str(
             _(
