@@ -135,9 +135,10 @@ def import_people_command(
             echo_row_errors(plan.errors)
             raise click.ClickException(
                 ngettext(
-                    "%(num)d row cannot be imported; nothing was written.",
-                    "%(num)d rows cannot be imported; nothing was written.",
+                    "%(count)s row cannot be imported; nothing was written.",
+                    "%(count)s rows cannot be imported; nothing was written.",
                     len(plan.bad_lines),
+                    count=format_number(len(plan.bad_lines)),
                 )
             )
         if dry_run:
@@ -145,7 +146,13 @@ def import_people_command(
             return
 
         def progress(done: int) -> None:
-            click.echo(_("%(done)d / %(total)d rows", done=done, total=plan.total_rows))
+            click.echo(
+                _(
+                    "%(done)s / %(total)s rows",
+                    done=format_number(done),
+                    total=format_number(plan.total_rows),
+                )
+            )
 
         try:
             result = imports.apply_import(
@@ -158,12 +165,12 @@ def import_people_command(
             raise click.ClickException(error.message) from error
         click.echo(
             _(
-                "Imported: %(created)d added, %(updated)d updated, %(unchanged)d unchanged, "
-                "%(deactivated)d deactivated.",
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                deactivated=result.deactivated,
+                "Imported: %(created)s added, %(updated)s updated, %(unchanged)s unchanged, "
+                "%(deactivated)s deactivated.",
+                created=format_number(result.created),
+                updated=format_number(result.updated),
+                unchanged=format_number(result.unchanged),
+                deactivated=format_number(result.deactivated),
             )
         )
 

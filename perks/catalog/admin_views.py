@@ -48,7 +48,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
 from perks.forms import ConfirmForm, entered_values, require_confirmation
-from perks.i18n import company_zone
+from perks.i18n import company_zone, format_number
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import EmploymentType, Role
@@ -277,7 +277,15 @@ def codes(perk_id: int) -> Response | str | tuple[str, int]:
                 form.form_errors.append(error.message)
                 bad_lines = error.detail_items("errors", services.CodeError)
             else:
-                flash(ngettext("%(num)d code added.", "%(num)d codes added.", count), "success")
+                flash(
+                    ngettext(
+                        "%(count)s code added.",
+                        "%(count)s codes added.",
+                        count,
+                        count=format_number(count),
+                    ),
+                    "success",
+                )
                 return redirect(url_for(".codes", perk_id=perk.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
@@ -415,9 +423,10 @@ def run_draw(perk_id: int) -> Response:
     else:
         flash(
             ngettext(
-                "The draw is made: %(num)d entry in draw order.",
-                "The draw is made: %(num)d entries in draw order.",
+                "The draw is made: %(count)s entry in draw order.",
+                "The draw is made: %(count)s entries in draw order.",
                 len(made.result),
+                count=format_number(len(made.result)),
             ),
             "success",
         )

@@ -14,7 +14,7 @@ from typing import Protocol
 from flask_babel import gettext as _
 
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
-from perks.i18n import format_day
+from perks.i18n import format_day, format_number
 from perks.people.models import Department, EmploymentType, User
 
 
@@ -86,7 +86,10 @@ def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
             reasons.append(
                 Reason(
                     "tenure",
-                    _("After %(days)d days with the company.", days=perk.min_tenure_days),
+                    _(
+                        "After %(days)s days with the company.",
+                        days=format_number(perk.min_tenure_days),
+                    ),
                 )
             )
         elif today < start:
@@ -94,8 +97,8 @@ def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
                 Reason(
                     "tenure",
                     _(
-                        "After %(days)d days with the company: from %(date)s.",
-                        days=perk.min_tenure_days,
+                        "After %(days)s days with the company: from %(date)s.",
+                        days=format_number(perk.min_tenure_days),
                         date=format_day(start),
                     ),
                 )

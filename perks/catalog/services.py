@@ -29,7 +29,7 @@ from perks.db import transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
-from perks.i18n import company_date, company_today, format_day
+from perks.i18n import company_date, company_today, format_day, format_number
 from perks.people.models import Department, EmploymentType, User
 from perks.text import trim
 
@@ -378,7 +378,10 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     else:
         if data.total_stock is not None and data.total_stock < claimed:
             raise ValidationFailed(
-                _("%(count)d are already claimed: the stock cannot be lower.", count=claimed)
+                _(
+                    "%(count)s are already claimed: the stock cannot be lower.",
+                    count=format_number(claimed),
+                )
             )
         perk.total_stock = data.total_stock
         perk.remaining_stock = None if data.total_stock is None else data.total_stock - claimed
@@ -452,7 +455,8 @@ def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
     seen: dict[str, int] = {}
     lines = text.splitlines()
     if len(lines) > MAX_CODES_PER_IMPORT:
-        return [], [CodeError(1, _("At most %(n)d codes at a time.", n=MAX_CODES_PER_IMPORT))]
+        most = format_number(MAX_CODES_PER_IMPORT)
+        return [], [CodeError(1, _("At most %(n)s codes at a time.", n=most))]
     # Counters type codes in any case, and lookups ignore it: "abc" and "ABC" are one code.
     existing = {
         code.upper()

@@ -29,7 +29,14 @@ from perks.commissions.models import (
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.db import page_within, paginate
 from perks.extensions import db
-from perks.i18n import company_zone, day_start, format_axis_label, format_bps, format_day
+from perks.i18n import (
+    company_zone,
+    day_start,
+    format_axis_label,
+    format_bps,
+    format_day,
+    format_number,
+)
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
@@ -81,9 +88,9 @@ def rate_text(commission: Commission) -> str:
             )
         else:
             text = _(
-                "%(rate)s (tier from %(count)d lines sold this month)",
+                "%(rate)s (tier from %(count)s lines sold this month)",
                 rate=text,
-                count=commission.tier_threshold,
+                count=format_number(commission.tier_threshold),
             )
     if commission.returning_customer:
         text = _("%(rate)s, returning customer", rate=text)

@@ -27,6 +27,7 @@ from perks.extensions import db
 from perks.feedback import items
 from perks.feedback.models import Topic
 from perks.feedback.ratings_models import RATING_IDS, STARS, Rating
+from perks.i18n import format_number
 from perks.notifications.rendering import both
 from perks.notifications.services import link, notify
 from perks.people.models import Role, User
@@ -186,7 +187,9 @@ def _save(
         raise ValidationFailed(_("Choose from 1 to 5 stars."))
     comment = comment.strip()
     if len(comment) > COMMENT_LENGTH:
-        raise ValidationFailed(_("A comment has at most %(num)d characters.", num=COMMENT_LENGTH))
+        raise ValidationFailed(
+            _("A comment has at most %(num)s characters.", num=format_number(COMMENT_LENGTH))
+        )
     rating.id = _unused_rating_id()
     rating.user_id = user.id
     rating.stars = stars

@@ -65,7 +65,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
-from perks.i18n import day_start
+from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
 from perks.recognition.services import both_languages
@@ -429,7 +429,7 @@ def _clean_answer(question: SurveyQuestion, value: object) -> object | None:
             text = str(value).strip()
             if len(text) > MAX_TEXT:
                 raise ValidationFailed(
-                    str(_l("At most %(count)d characters.", count=MAX_TEXT)),
+                    str(_l("At most %(count)s characters.", count=format_number(MAX_TEXT))),
                     field=f"q{question.id}",
                 )
             return text or None

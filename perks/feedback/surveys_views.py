@@ -24,6 +24,7 @@ from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
 from perks.feedback.surveys_models import QuestionKind, Survey
 from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.i18n import format_number
 from perks.people import services as people_services
 from perks.people.access import roles_required
 from perks.people.models import Role
@@ -176,7 +177,7 @@ def remind(survey_id: int) -> Response:
     """Raises NotFound (404); Conflict (409): not open."""
     if ConfirmForm().validate_on_submit():
         count = surveys.remind(survey_id, actor=current_user)
-        flash(_("Reminders sent: %(count)d.", count=count), "success")
+        flash(_("Reminders sent: %(count)s.", count=format_number(count)), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 

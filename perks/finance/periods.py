@@ -14,7 +14,14 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 
 from perks.errors import ValidationFailed
-from perks.i18n import EARLIEST_DAY, LATEST_DAY, company_today, day_start, format_day
+from perks.i18n import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    company_today,
+    day_start,
+    format_day,
+    format_number,
+)
 
 PERIOD_KINDS = ("month", "quarter", "custom")
 #: the longest custom period a report covers (a few years of history is plenty)
@@ -65,7 +72,12 @@ def custom_period(start: date, end: date) -> Period:
     if end < start:
         raise ValidationFailed(_("The last day cannot be before the first day."))
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationFailed(_("Choose a period of at most %(days)d days.", days=MAX_PERIOD_DAYS))
+        raise ValidationFailed(
+            _(
+                "Choose a period of at most %(days)s days.",
+                days=format_number(MAX_PERIOD_DAYS),
+            )
+        )
     return Period(start, end)
 
 

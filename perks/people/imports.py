@@ -64,6 +64,7 @@ from perks.background import BackgroundJob, JobRun, JobState
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.people.import_files import (
     content_sha256,
     decode_csv,
@@ -629,9 +630,10 @@ def _write(
     if plan.errors:
         raise ValidationFailed(
             ngettext(
-                "%(num)d row cannot be imported; nothing was written.",
-                "%(num)d rows cannot be imported; nothing was written.",
+                "%(count)s row cannot be imported; nothing was written.",
+                "%(count)s rows cannot be imported; nothing was written.",
                 len(plan.bad_lines),
+                count=format_number(len(plan.bad_lines)),
             ),
             errors=plan.errors,
         )

@@ -26,7 +26,7 @@ from perks.catalog.claims import grant_gift
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_today
+from perks.i18n import company_today, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.recognition import points
@@ -286,7 +286,8 @@ def _reason(text: str, field: str, message: object) -> str:
         raise ValidationFailed(str(message), field=field)
     if len(reason) > MAX_REASON:
         raise ValidationFailed(
-            str(_l("At most %(count)d characters.", count=MAX_REASON)), field=field
+            str(_l("At most %(count)s characters.", count=format_number(MAX_REASON))),
+            field=field,
         )
     return reason
 

@@ -29,6 +29,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.people.models import User, normalise_email
 from perks.referrals.models import (
     MAX_RETURNING_DAYS,
@@ -72,7 +73,10 @@ def save_policy(window_days: int, rate_bps: int | None, *, actor: User) -> Retur
     """
     if not 0 <= window_days <= MAX_RETURNING_DAYS:
         raise ValidationFailed(
-            _("Enter a number of days between 0 and %(most)d.", most=MAX_RETURNING_DAYS)
+            _(
+                "Enter a number of days between 0 and %(most)s.",
+                most=format_number(MAX_RETURNING_DAYS),
+            )
         )
     if rate_bps is not None and not 0 <= rate_bps <= 10_000:
         raise ValidationFailed(_("Enter a rate between 0 and 100%."))

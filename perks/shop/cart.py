@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.money import Money, format_money
 from perks.shop.models import Product
 from perks.shop.queries import product_by_slug
@@ -161,9 +162,9 @@ def load_cart(session: Session) -> tuple[Cart, list[str]]:
             quantity = product.max_quantity_per_order
             notices.append(
                 _(
-                    "At most %(max)d of %(product)s can be ordered at once: "
-                    "your cart now has %(max)d.",
-                    max=quantity,
+                    "At most %(max)s of %(product)s can be ordered at once: "
+                    "your cart now has %(max)s.",
+                    max=format_number(quantity),
                     product=product.name,
                 )
             )
@@ -180,8 +181,8 @@ def load_cart(session: Session) -> tuple[Cart, list[str]]:
 def quantity_refusal(product: Product) -> str:
     """What a customer reads when a quantity of ``product`` cannot be ordered: its own limit."""
     return _(
-        "Choose a quantity from 1 to %(max)d for %(product)s.",
-        max=product.max_quantity_per_order,
+        "Choose a quantity from 1 to %(max)s for %(product)s.",
+        max=format_number(product.max_quantity_per_order),
         product=product.name,
     )
 
@@ -213,11 +214,11 @@ def add_to_cart(session: Session, product_slug: str, quantity: int) -> CartLine:
         if total > product.max_quantity_per_order:
             raise ValidationFailed(
                 _(
-                    "At most %(max)d of %(product)s can be ordered at once, and your cart "
-                    "already has %(count)d.",
-                    max=product.max_quantity_per_order,
+                    "At most %(max)s of %(product)s can be ordered at once, and your cart "
+                    "already has %(count)s.",
+                    max=format_number(product.max_quantity_per_order),
                     product=product.name,
-                    count=already,
+                    count=format_number(already),
                 ),
                 field="quantity",
             )
@@ -284,8 +285,8 @@ def clear_cart(session: Session) -> None:
 def describe(line: CartLine) -> str:
     """ "2 × Ha Long Bay cruise (₫4,800,000)": what was added, for a confirmation message."""
     return _(
-        "%(count)d × %(product)s (%(total)s)",
-        count=line.quantity,
+        "%(count)s × %(product)s (%(total)s)",
+        count=format_number(line.quantity),
         product=line.product.name,
         total=format_money(line.list_total),
     )

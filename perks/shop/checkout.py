@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.money import format_money
 from perks.payments import stripe_gateway
 from perks.people.models import User
@@ -246,8 +247,8 @@ def _ordered_products(items: Sequence[tuple[int, int]]) -> list[tuple[Product, i
         if not 1 <= quantity <= product.max_quantity_per_order:
             raise ValidationFailed(
                 _(
-                    "Choose a quantity from 1 to %(max)d for %(product)s.",
-                    max=product.max_quantity_per_order,
+                    "Choose a quantity from 1 to %(max)s for %(product)s.",
+                    max=format_number(product.max_quantity_per_order),
                     product=product.name,
                 )
             )

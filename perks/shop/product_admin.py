@@ -24,6 +24,7 @@ from perks import audit, images
 from perks.db import transaction
 from perks.errors import ChangedMeanwhile, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import Product, ProductCategory, RedemptionMode
@@ -244,7 +245,10 @@ def _check_product(data: ProductData) -> None:
         raise ValidationFailed(_("A discount is from 0 to 100%."), field="staff_discount")
     if not 1 <= data.max_quantity_per_order <= MAX_QUANTITY_PER_ORDER:
         raise ValidationFailed(
-            _("Allow between 1 and %(max)d per order.", max=MAX_QUANTITY_PER_ORDER),
+            _(
+                "Allow between 1 and %(max)s per order.",
+                max=format_number(MAX_QUANTITY_PER_ORDER),
+            ),
             field="max_quantity_per_order",
         )
     if data.category_id is not None and db.session.get(ProductCategory, data.category_id) is None:

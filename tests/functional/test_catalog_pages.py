@@ -81,7 +81,7 @@ def test_catalog_shows_each_reason_a_person_cannot_claim(client, login_as):
     with force_locale("en"):
         assert f"Limit reached: next claim from {format_date(next_year, 'long')}." in page
     assert "1 January" in page
-    assert "After 100000 days with the company" in page
+    assert "After 100,000 days with the company" in page
     assert "Only for: Contractor." in page
     assert "You can claim this" in page
 

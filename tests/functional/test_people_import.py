@@ -215,15 +215,15 @@ def test_command_imports_5000_people_in_one_transaction_showing_progress(app, ru
     assert result.exit_code == 0, result.output
     assert len(commits) == 1
     assert people_count() == 5000
-    assert "500 / 5000 rows" in result.output
-    assert "5000 / 5000 rows" in result.output
-    assert "Imported: 5000 added, 0 updated, 0 unchanged" in result.output
+    assert "500 / 5,000 rows" in result.output
+    assert "5,000 / 5,000 rows" in result.output
+    assert "Imported: 5,000 added, 0 updated, 0 unchanged" in result.output
     boss = db.session.scalar(select(User).where(User.email == "nguoi0@congty.vn"))
     team = db.session.scalar(select(func.count()).where(User.manager_id == boss.id))
     assert team == 4999
 
     again = runner.invoke(args=["perks", "import-people", str(path), "--language", "en"])
-    assert "Imported: 0 added, 0 updated, 5000 unchanged" in again.output
+    assert "Imported: 0 added, 0 updated, 5,000 unchanged" in again.output
 
 
 def test_command_prints_every_bad_row_exits_non_zero_and_writes_nothing(runner, tmp_path):

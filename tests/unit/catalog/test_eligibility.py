@@ -175,7 +175,7 @@ def test_minimum_tenure_counts_from_the_hire_date_and_is_met_exactly_on_the_day(
         app,
         audience_message(perk, person, day_before, "tenure"),
         "After 90 days with the company: from 14 Apr 2024.",
-        "After %(days)d days with the company: from %(date)s.",
+        "After %(days)s days with the company: from %(date)s.",
         days=90,
         date=lambda: format_date(first_day),
     )
@@ -190,7 +190,7 @@ def test_a_person_without_a_hire_date_cannot_meet_a_tenure_rule(app):
         app,
         audience_message(perk, newcomer, date(2030, 1, 1), "tenure"),
         "After 30 days with the company.",
-        "After %(days)d days with the company.",
+        "After %(days)s days with the company.",
         days=30,
     )
 
