@@ -891,3 +891,26 @@ def test_every_page_renders_in_vietnamese(client, sample_perks, login_as):
         assert '<html lang="vi">' in response.get_data(as_text=True), url
     bad = client.post(f"/admin/perks/{pool.id}/codes", data={"codes": "P1\n\nX\nX"})
     assert bad.status_code == 400
+
+
+def test_code_counts_are_grouped_in_the_readers_language(client, hr):
+    """1,200 codes added read "1200 codes added." and "1200" in either language."""
+    perk = draft(code_mode=CodeMode.POOL)
+    content = "\n".join(f"MA-{i:05d}" for i in range(1200)).encode()
+
+    response = client.post(
+        f"/admin/perks/{perk.id}/codes",
+        data={"file": (io.BytesIO(content), "codes.csv")},
+        content_type="multipart/form-data",
+    )
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1,200 codes added." in page
+    assert 'data-testid="codes-total">1,200<' in page
+    assert 'data-testid="codes-left">1,200<' in page
+    assert "1,200 codes left" in client.get("/admin/perks/").get_data(as_text=True)
+    client.post("/language", data={"locale": "vi"})
+    assert 'data-testid="codes-left">1.200<' in client.get(
+        f"/admin/perks/{perk.id}/codes"
+    ).get_data(as_text=True)
+    assert "Còn 1.200 mã" in client.get("/admin/perks/").get_data(as_text=True)

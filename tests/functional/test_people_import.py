@@ -379,7 +379,7 @@ def test_a_file_of_3000_people_is_checked_then_imported_by_background_jobs(clien
     html = review.get_data(as_text=True)
     assert 'data-testid="count-rows">3,000<' in html
     assert 'data-testid="count-create">3,000<' in html
-    assert "Showing the first 200 of 3000 changed people." in html
+    assert "Showing the first 200 of 3,000 changed people." in html
     assert people_count() == 1  # the dry run writes nothing
 
     confirmed = client.post(f"/people/import/{stored.id}/confirm")

@@ -276,11 +276,11 @@ def test_the_app_speaks_vietnamese() -> None:
     with force_locale("vi"):
         assert gettext("Sign in") == "Đăng nhập"
         assert str(lazy_gettext("Audit log")) == "Nhật ký kiểm toán"
-        assert ngettext("%(num)d person", "%(num)d people", 3) == "3 người"
+        assert ngettext("%(num)s person", "%(num)s people", 3) == "3 người"
         assert render_template_string("{{ _('Hello %(name)s,', name='Lan') }}") == "Chào Lan,"
     with force_locale("en"):
         assert gettext("Sign in") == "Sign in"
-        assert ngettext("%(num)d person", "%(num)d people", 1) == "1 person"
+        assert ngettext("%(num)s person", "%(num)s people", 1) == "1 person"
 
 
 def test_the_sandbox_speaks_vietnamese_from_its_own_catalog(stripe_sandbox_server) -> None:
