@@ -155,6 +155,88 @@ def test_the_extraction_covers_macros_python_and_e_mail_templates() -> None:
     assert not any(loc.startswith((".venv/", "tests/", "stripe_sandbox/")) for loc in locations)
 
 
+#: a count written with %(num)d or %(count)d shows no digit grouping ("12345", not "12,345"
+#: or "12.345"); these stay so because they cannot reach 1,000: limits set in the code, days
+#: of a window, stars, a person's own claims, the groups' minimum size...
+UNGROUPED_COUNTS = frozenset(
+    {
+        "%(count)d commission(s), but the order is not paid.",
+        "%(num)d day",
+        "%(num)d day ahead",
+        "%(num)d draw waits for its public value.",
+        "%(num)d occasion of the Vietnamese calendar is missing.",
+        (
+            "%(num)d or more clicks on one link in one day from the same IP address (stored "
+            "only as a hash)."
+        ),
+        "%(num)d per person per calendar month.",
+        "%(num)d per person per calendar year.",
+        "%(num)d per person, ever.",
+        "%(num)d perk",
+        "%(num)d star",
+        "%(num)d star for %(title)s",
+        "%(num)d star out of 5",
+        "%(num)d year",
+        "At most %(count)d columns.",
+        "At most %(count)d milestones.",
+        "Birthdays and work anniversaries in the next %(num)d day",
+        "Colleagues to celebrate in the next %(num)d day",
+        "Fewer than %(count)d people match: no figures are shown, so nobody is singled out.",
+        (
+            "Gifts of the occasion year and awards approved in the year, for the active people; "
+            "groups of fewer than %(count)d people are merged into “Other groups” so nobody is "
+            "singled out."
+        ),
+        "Give between 2 and %(count)d options.",
+        "Keep the message under %(count)d characters.",
+        "Keep the name under %(count)d characters.",
+        "Keep the reason under %(count)d characters.",
+        "Keep the reference under %(count)d characters.",
+        "Last %(num)d days",
+        (
+            "Line %(number)d: a header is 1 to %(count)d characters and does not start with "
+            "=, +, - or @."
+        ),
+        (
+            "Only groups with at least %(count)d answers show, and only when no other group shown "
+            "could be subtracted to reveal fewer. Departments with fewer answers are counted under "
+            "everyone."
+        ),
+        "Only the first %(count)d are listed: type more of the name to find the others.",
+        (
+            "Pause “%(name)s”? It gives no gift while paused; once resumed, it gives the gifts it "
+            "missed only for the last %(num)d day."
+        ),
+        "People who won this perk in the last draw go after everyone else.",
+        "Results show for groups of at least %(count)d answers.",
+        "Results show once the survey is closed, for groups of at least %(count)d answers.",
+        "To celebrate today",
+        "Winners of the previous draw",
+        "You have %(count)d links, the most anyone can have.",
+        "You have claimed this %(num)d time in the current period.",
+        "You have claimed this %(num)d time.",
+        "and %(num)d more colleague to celebrate this day",
+        "and %(num)d more person this day",
+    }
+)
+
+
+def test_a_count_that_can_reach_a_thousand_is_grouped_in_the_readers_language() -> None:
+    """A new message with %(num)d or %(count)d fails here: write %(num)s with
+    ``num=n|decimalformat`` in a template, or ``format_number(n)`` in Python (where
+    ``ngettext``'s own third argument is named num, so name the placeholder %(count)s); if
+    the count can never reach 1,000, add the message to UNGROUPED_COUNTS."""
+    found = set()
+    for (msgid, _context), (message, _locations) in extract_messages(ROOT).items():
+        texts = [message] if isinstance(message, str) else [m for m in message if m]
+        if any(re.search(r"%\((num|count)\)d", text) for text in texts):
+            found.add(msgid)
+    assert not found - UNGROUPED_COUNTS, sorted(found - UNGROUPED_COUNTS)
+    assert not UNGROUPED_COUNTS - found, "no longer in the sources: " + str(
+        sorted(UNGROUPED_COUNTS - found)
+    )
+
+
 def test_every_sandbox_string_has_a_vietnamese_translation_in_its_own_catalog() -> None:
     extracted = extract_messages(SANDBOX_ROOT, SANDBOX_MAPPING)
     locations = {loc.split(":")[0] for _, locs in extracted.values() for loc in locs}
