@@ -358,6 +358,9 @@ LABELS: dict[str, Any] = {
     "user_id": _l("Person"),
     "values": _l("Values"),
     "version": _l("Version"),
+    #: a payout batch's row version after a line was left out (an approval from a page that
+    #: showed an older one is refused)
+    "row_version": _l("Batch version"),
     # the rules' terms (``perks.rule_history``): a perk's, a commission rule's, a programme's
     "allocation": _l("Allocated"),
     "budget": _l("Budget per occasion year"),
