@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
@@ -33,10 +33,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import column as sql_column
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session
+
+#: a mapped class, for helpers that return its rows
+Entity = TypeVar("Entity")
 
 # Named constraints let Alembic alter them later, on SQLite (batch mode) as on PostgreSQL.
 NAMING_CONVENTION = {
@@ -108,6 +112,28 @@ def transaction() -> Iterator[scoped_session[Session]]:
     except BaseException:
         session.rollback()
         raise
+
+
+def locked(model: type[Entity], key: Any) -> Entity | None:
+    """The ``model`` row whose primary key is ``key``, or None: locked until the transaction
+    ends (changes of one row take turns) and read again under the lock, not taken from what
+    the session loaded before. Raises nothing.
+
+    ``FOR UPDATE OF`` the row's own table: PostgreSQL refuses to lock the nullable side of an
+    outer join, which a joined eager load (a rule's target, a product's category, a draw's
+    perk) adds. ``populate_existing``: an object the session already holds, read before the
+    lock was taken, must show what the lock protects, or a second host would act on it again.
+    """
+    # Not ``Session.get(..., with_for_update=...)``: on a model with a version counter it
+    # checks the version the session held against the locked row's and raises
+    # StaleDataError, where the callers want the row as it now is, to compare themselves.
+    (primary_key,) = sa_inspect(model).primary_key
+    return db.session.scalar(
+        select(model)
+        .where(primary_key == key)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
 
 
 #: up to this many keys, ``probing`` looks each up in its index (PostgreSQL); more are matched

@@ -52,7 +52,7 @@ from perks.catalog.models import (
     Perk,
     PerkStatus,
 )
-from perks.db import transaction, utcnow
+from perks.db import locked, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, company_today, format_day
@@ -299,12 +299,7 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
 def _numbered_entry(draw_id: int, user_id: int, now: datetime) -> DrawEntry:
     """Method 2: the next entry of the draw, numbered under the draw's lock (no gaps, no
     two alike), its key made from the commitment and that number."""
-    draw = db.session.scalar(
-        select(Draw)
-        .where(Draw.id == draw_id)
-        .with_for_update(of=Draw)
-        .execution_options(populate_existing=True)
-    )
+    draw = locked(Draw, draw_id)
     assert draw is not None  # read a moment ago in the same transaction
     if draw.status is not DrawStatus.OPEN or now >= _aware(draw.entries_close_at):
         raise Conflict(_("Entries for this draw have closed."))
@@ -345,17 +340,9 @@ def recent_winners(draw: Draw) -> set[int]:
 
 
 def _locked_draw(draw_id: int) -> Draw:
-    """The draw, locked for this transaction. Raises NotFound."""
-    # OF draw: the joined perk is on the nullable side of an outer join, which
-    # PostgreSQL refuses to lock ("FOR UPDATE cannot be applied to the nullable side").
-    # populate_existing: a Draw already in the session (read before the lock was taken)
-    # must show the state the lock protects, or a second host would act on it again.
-    draw = db.session.scalar(
-        select(Draw)
-        .where(Draw.id == draw_id)
-        .with_for_update(of=Draw)
-        .execution_options(populate_existing=True)
-    )
+    """The draw, locked for this transaction and read again under the lock. Raises
+    NotFound."""
+    draw = locked(Draw, draw_id)
     if draw is None:
         raise NotFound()
     return draw

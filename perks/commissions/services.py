@@ -27,7 +27,7 @@ from perks.commissions.models import (
     TierMeasure,
 )
 from perks.commissions.rules import RuleTerms, terms_of
-from perks.db import transaction, utcnow
+from perks.db import locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, format_day
@@ -123,13 +123,7 @@ def get_rule(rule_id: int) -> CommissionRule:
 def _locked_rule(rule_id: int) -> CommissionRule:
     """The rule, locked until the transaction ends (changes of one rule take turns) and read
     again under the lock rather than from what the session loaded before. Raises NotFound."""
-    # FOR UPDATE of the rule alone: its joined target and audience are outer joins
-    rule = db.session.scalar(
-        select(CommissionRule)
-        .where(CommissionRule.id == rule_id)
-        .with_for_update(of=CommissionRule)
-        .execution_options(populate_existing=True)
-    )
+    rule = locked(CommissionRule, rule_id)
     if rule is None:
         raise NotFound()
     return rule

@@ -54,7 +54,7 @@ from sqlalchemy import delete, func, insert, select
 from perks import audit
 from perks.catalog import eligibility
 from perks.catalog.claims import company_today
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.feedback.surveys_models import (
@@ -284,12 +284,7 @@ def move_question(survey_id: int, question_id: int, offset: int, *, actor: User)
     """
     with transaction():
         # the survey's row locked: two moves at once each see the other's order
-        survey = db.session.scalars(
-            select(Survey)
-            .where(Survey.id == survey_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).first()
+        survey = locked(Survey, survey_id)
         if survey is None:
             raise NotFound()
         if survey.state is not SurveyState.DRAFT:
@@ -465,9 +460,7 @@ def answer(survey_id: int, answers: Mapping[int, object], person: User) -> None:
         ValidationFailed: an answer out of range (``field="q<question id>"``), or no answer.
     """
     with transaction():
-        survey = db.session.scalars(
-            select(Survey).where(Survey.id == survey_id).with_for_update()
-        ).first()
+        survey = locked(Survey, survey_id)
         if survey is None:
             raise NotFound()
         survey_to_answer(survey.id, person)
@@ -537,9 +530,7 @@ def remind(survey_id: int, *, actor: User) -> int:
             second press, or a double click, told everyone twice).
     """
     with transaction():
-        survey = db.session.scalars(
-            select(Survey).where(Survey.id == survey_id).with_for_update()
-        ).first()
+        survey = locked(Survey, survey_id)
         if survey is None:
             raise NotFound()
         if survey.state is not SurveyState.OPEN:

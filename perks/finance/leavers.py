@@ -31,7 +31,7 @@ from perks.commissions.models import (
     LedgerEntry,
     closed_balance_reason,
 )
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutItem, PayoutLine
@@ -152,7 +152,7 @@ def close_negative_balance(
             _("Keep the reason under %(count)d characters.", count=ledger.MAX_REASON_LENGTH)
         )
     with transaction():
-        person = db.session.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
+        person = locked(User, user_id)
         if person is None:
             raise NotFound(_("There is no such person."))
         if person.leaving_date is None or person.leaving_date > company_today():

@@ -48,7 +48,7 @@ from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
 from perks.commissions.models import EntryKind, LedgerEntry
-from perks.db import transaction, utcnow
+from perks.db import locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import notifications, withholding
@@ -92,12 +92,7 @@ def _lock_drafts() -> None:
 def _locked_batch(batch_id: int) -> PayoutBatch:
     """The batch, locked until the transaction ends and read again under the lock rather
     than from what the session loaded before (its ``row_version`` as it now is)."""
-    batch = db.session.scalar(
-        select(PayoutBatch)
-        .where(PayoutBatch.id == batch_id)
-        .with_for_update(of=PayoutBatch)
-        .execution_options(populate_existing=True)
-    )
+    batch = locked(PayoutBatch, batch_id)
     if batch is None:
         raise NotFound(_("There is no such payout batch."))
     return batch

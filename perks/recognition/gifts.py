@@ -48,7 +48,7 @@ from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Perk, PerkKind, PerkStatus
-from perks.db import paginate, transaction, utcnow
+from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
@@ -162,13 +162,7 @@ def _locked_programme(programme_id: int) -> GiftProgramme:
     """The programme, locked until the transaction ends (changes of one programme take turns,
     and with the gifts it grants) and read again under the lock rather than from what the
     session loaded before. Raises NotFound: no such programme."""
-    # FOR UPDATE of the programme alone: its joined occasion and perk are not changed here
-    programme = db.session.scalar(
-        select(GiftProgramme)
-        .where(GiftProgramme.id == programme_id)
-        .with_for_update(of=GiftProgramme)
-        .execution_options(populate_existing=True)
-    )
+    programme = locked(GiftProgramme, programme_id)
     if programme is None:
         raise NotFound()
     return programme

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit, images
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import ChangedMeanwhile, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
@@ -157,13 +157,7 @@ def _locked_product(product_id: int) -> Product:
     Raises:
         NotFound: no such product.
     """
-    # FOR UPDATE of the product alone: its joined category is an outer join
-    product = db.session.scalar(
-        select(Product)
-        .where(Product.id == product_id)
-        .with_for_update(of=Product)
-        .execution_options(populate_existing=True)
-    )
+    product = locked(Product, product_id)
     if product is None:
         raise NotFound()
     return product
