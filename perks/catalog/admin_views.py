@@ -176,7 +176,11 @@ def _entered(refused: PerkForm, perk: Perk) -> list[tuple[str, str]]:
         for name in (*services.SHOWN_COLUMNS, "department_ids")
         if _compared(getattr(mine, name)) != _compared(getattr(theirs, name))
     ]
-    return entered_values(refused, differing)
+    entered = entered_values(refused, differing)
+    if refused.image.data:
+        # a file input cannot be filled again: the chosen image was not stored either
+        entered.append((str(refused.image.label.text), _("A new image: choose it again.")))
+    return entered
 
 
 def _compared(value: object) -> object:

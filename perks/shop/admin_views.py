@@ -23,7 +23,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
-from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
+from perks.forms import ConfirmForm, Form, entered_values, page_arg, require_confirmation
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.people.access import roles_required
@@ -119,20 +119,10 @@ def _entered(refused: ProductForm, product: Product) -> list[tuple[str, str]]:
     what was entered), so the person can enter their changes again without guessing them.
     Amounts are compared as read (2.000.000 and 2000000 are one price)."""
     mine, saved = refused.data_for_service(), product_admin.product_data_of(product)
-    entered = []
-    for name, value in PRODUCT_FIELDS:
-        if value(mine) == value(saved):
-            continue
-        field = refused[name]
-        if isinstance(field.data, bool):
-            shown = _("Yes") if field.data else _("No")
-        elif hasattr(field, "iter_choices"):
-            shown = next((str(c[1]) for c in field.iter_choices() if c[2]), "")
-        else:
-            shown = str(field.data or "")
-        entered.append((str(field.label.text), shown or "—"))
+    differing = [name for name, value in PRODUCT_FIELDS if value(mine) != value(saved)]
     if mine.slug and mine.slug != saved.slug:
-        entered.append((str(refused.slug.label.text), mine.slug))
+        differing.append("slug")
+    entered = entered_values(refused, differing)
     if refused.image.data:
         entered.append((str(refused.image.label.text), _("A new image: choose it again.")))
     return entered

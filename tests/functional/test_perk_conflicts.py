@@ -6,6 +6,7 @@ PostgreSQL, two saves from the same page racing: one is saved, the other refused
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -196,3 +197,29 @@ def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app)
     with app.app_context():
         assert db.session.get(Perk, perk_id).partner_name == saved_partner  # type: ignore[union-attr]
         assert edits() == 1
+
+
+def test_a_refused_save_with_a_new_image_says_to_choose_it_again(app):
+    """A file input cannot be filled again and the refused save stored nothing, the image
+    included: the page says so beside what was entered, or the change would be lost unseen."""
+    perk = shared_perk()
+    first, second = signed_in(app, hr_person()), signed_in(app, hr_person(locale="vi"))
+    opened = shown(first, perk.id)
+    assert (
+        first.post(
+            f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Mới", shown=opened)
+        ).status_code
+        == 302
+    )
+
+    data = perk_form(title_vi="Cũ", shown=opened)
+    data["image"] = (io.BytesIO(png_bytes()), "logo.png")
+    refused = second.post(
+        f"/admin/perks/{perk.id}/edit", data=data, content_type="multipart/form-data"
+    )
+
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
+    assert "Một hình ảnh mới: hãy chọn lại." in entered
+    assert stored(perk.id).image_filename is None

@@ -6,6 +6,7 @@ saved, the other refused."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -18,7 +19,7 @@ from perks.people.models import Role, User
 from perks.shop.models import Product
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login, text_of
+from tests.helpers import is_postgres, login, png_bytes, text_of
 from tests.racing import all_at_once
 from tests.submissions import product_form
 
@@ -168,3 +169,24 @@ def test_two_saves_of_a_product_at_once_save_one_and_refuse_the_other(app):
             2,
         )
         assert product_changes() == 1
+
+
+def test_a_refused_save_with_a_new_image_says_to_choose_it_again(app):
+    """The refused save stored nothing, the image included, and a file input cannot be
+    filled again: the page says so beside what was entered."""
+    first, second = signed_in(app, staff()), signed_in(app, staff(Role.HR, locale="vi"))
+    product = listed(first)
+    opened = shown_row_version(second, product.id)
+    assert save(first, product.id, opened, price="2.200.000").status_code == 303
+
+    form = product_form(slug="tour", row_version=opened)
+    form["image"] = (io.BytesIO(png_bytes()), "tour.png")
+    refused = second.post(
+        f"/manage/products/{product.id}/edit", data=form, content_type="multipart/form-data"
+    )
+
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    entered = page[page.index('data-testid="entered-values"') :]
+    assert "Một hình ảnh mới: hãy chọn lại." in entered
+    assert reload(product.id).image_filename is None
