@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from perks.api.models import PERSONAL_SCOPES, Scope
-from perks.forms import DayField, Form, trimmed
+from perks.forms import DayField, Form, Length, trimmed
 from perks.i18n import company_today
 
 SCOPE_LABELS = {

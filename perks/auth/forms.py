@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo
 
 from perks.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from perks.forms import Form
+from perks.forms import Form, Length
 
 
 class LoginForm(Form):

@@ -9,19 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
 from wtforms.fields import ColorField
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from perks.branding.colours import parse_colour
 from perks.branding.services import Brand, BrandData, brand_data, check_logo
 from perks.errors import ValidationFailed
-from perks.forms import Form, trimmed
+from perks.forms import Form, Length, trimmed
 
 
 class BrandForm(Form):

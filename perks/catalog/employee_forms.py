@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from perks.catalog.models import PerkCategory
 from perks.catalog.services import MAX_CODE_LENGTH
-from perks.forms import Form, enum_choices
+from perks.forms import Form, Length, enum_choices
 
 
 class CatalogFilterForm(Form):

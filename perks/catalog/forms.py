@@ -23,7 +23,7 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Optional
 
 from perks.catalog import services
 from perks.catalog.models import (
@@ -37,6 +37,7 @@ from perks.catalog.models import (
 from perks.forms import (
     DayField,
     Form,
+    Length,
     MomentField,
     NumberRange,
     enum_choices,

@@ -22,14 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
@@ -42,7 +35,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, enum_choices, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, enum_choices, trimmed
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
 from perks.people.services import find_person, person_label

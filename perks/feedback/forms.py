@@ -17,10 +17,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired
 
 from perks.feedback.models import MAX_SUBJECT, MAX_TEXT, Topic
-from perks.forms import Form, NumberRange, trimmed
+from perks.forms import Form, Length, NumberRange, trimmed
 from perks.people.models import Department, User
 
 _TEXT = {"rows": 5, "maxlength": MAX_TEXT}

@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from wtforms import BooleanField, RadioField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from perks.feedback.ratings import COMMENT_LENGTH
 from perks.feedback.ratings_models import STARS
-from perks.forms import Form
+from perks.forms import Form, Length
 
 
 class RatingForm(Form):

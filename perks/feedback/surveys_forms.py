@@ -17,11 +17,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import Form, NumberRange, enum_choices, trimmed
+from perks.forms import Form, Length, NumberRange, enum_choices, trimmed
 from perks.people.forms import CheckboxListField
 from perks.people.models import Department, EmploymentType
 from perks.text import trim

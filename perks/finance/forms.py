@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp
 
 from perks.commissions.models import EntryKind
 from perks.commissions.services import RULE_CURRENCIES
@@ -24,7 +24,7 @@ from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
-from perks.forms import DayField, Form, NumberRange, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, trimmed
 from perks.i18n import format_quarter
 from perks.people.services import find_person, person_label
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Regexp
 
 from perks.catalog.forms import plain_text
 from perks.commissions.ledger import MAX_REASON_LENGTH
 from perks.commissions.models import BalanceOutcome, LeaverPolicy
-from perks.forms import Form, enum_choices, trimmed
+from perks.forms import Form, Length, enum_choices, trimmed
 
 
 class LeaverPolicyForm(Form):

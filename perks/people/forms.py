@@ -17,10 +17,10 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from perks.forms import DayField, Form, NumberRange, enum_choices, shown_field, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, enum_choices, shown_field, trimmed
 from perks.i18n import LOCALES
 from perks.people.models import EmploymentType, Gender, Role
 

@@ -18,17 +18,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, NumberRange, enum_choices, name_fields, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, enum_choices, name_fields, trimmed
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender

@@ -16,9 +16,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from perks.forms import Form, NumberRange, name_fields, trimmed
+from perks.forms import Form, Length, NumberRange, name_fields, trimmed
 from perks.people.models import Role, User
 from perks.people.services import person_label
 from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData

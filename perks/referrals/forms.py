@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
-from perks.forms import Form, trimmed
+from perks.forms import Form, Length, trimmed
 from perks.referrals.models import Destination
 from perks.referrals.services import LABEL_MAX_LENGTH
 

@@ -27,13 +27,14 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp
 
 from perks.catalog.forms import plain_text
 from perks.errors import ValidationFailed
 from perks.forms import (
     DayField,
     Form,
+    Length,
     NumberRange,
     days_in_order,
     enum_choices,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, Field, HiddenField, IntegerField, StringField, SubmitField
 from wtforms import ValidationError as WTFormsValidationError
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Optional
 
 from perks.errors import ValidationFailed
-from perks.forms import Form, NumberRange, trimmed
+from perks.forms import Form, Length, NumberRange, trimmed
 from perks.shop.checkout import MAX_EMAIL, MAX_NAME, normalize_phone
 
 #: no product allows more per order than this (the real limit is the product's own)

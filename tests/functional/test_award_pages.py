@@ -121,7 +121,7 @@ def test_a_decline_reason_too_long_comes_back_saying_so_with_the_text_kept(clien
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
     form = page.split(f'data-testid="decline-{chosen.id}"')[1].split("</form>")[0]
-    assert "Trường này không được dài quá 2000 ký tự." in form
+    assert "Trường này không được dài quá 2.000 ký tự." in form
     assert reason.strip() in form
     assert "Trường này" not in page.split(f'data-testid="decline-{other.id}"')[1]
     refused = client.post(f"/manage/nominations/{chosen.id}/decline", data={"reason": "  "})
