@@ -162,6 +162,13 @@ def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
+def signed_in(app: Flask, user: User) -> FlaskClient:
+    """A new client of ``app``, signed in as ``user``."""
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
 def redis_database_url() -> str:
     """A database of the machine's Redis (127.0.0.1:6379) for this test process alone: 9 to
     14, one per pytest-xdist worker (``gw0`` is 9), so parallel workers never empty each

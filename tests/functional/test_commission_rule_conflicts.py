@@ -11,26 +11,34 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from perks.audit import AuditEvent
 from perks.commissions.models import CommissionRule, CommissionTier, TierMeasure
 from perks.db import utcnow
 from perks.extensions import db
 from perks.i18n import company_date
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login, text_of
+from tests.helpers import is_postgres, signed_in, text_of
 from tests.racing import all_at_once
+from tests.stale_saves import GuardedForm, audit_events
 from tests.unit.commissions.helpers import pay, referred_order
 from tests.unit.finance.helpers import finance_person
+
+
+def change_page(rule_id: int) -> GuardedForm:
+    return GuardedForm(
+        f"/finance/commission-rules/{rule_id}/revise",
+        field="row_version",
+        audited=("commissions.rule_changed", "commissions.rule_versioned"),
+    )
 
 
 def shown_form(client: FlaskClient, rule_id: int) -> dict[str, str]:
     """Open the rule's change page; what its form will send back, as it shows it."""
     page = client.get(f"/finance/commission-rules/{rule_id}/revise").get_data(as_text=True)
-    found = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
-    assert found is not None, "the form carries the row version it shows"
+    version = change_page(rule_id).version_in(page)
+    assert version is not None, "the form carries the row version it shows"
     rate = re.search(r'<input[^>]*name="rate"[^>]*value="([^"]*)"', page)
     first = re.search(r'<input[^>]*name="effective_from"[^>]*value="([^"]*)"', page)
     assert rate is not None
@@ -56,27 +64,12 @@ def shown_form(client: FlaskClient, rule_id: int) -> dict[str, str]:
         "preview_amount": "",
         "preview_quantity": "1",
         "submit": "Save",
-        "row_version": found.group(1),
+        "row_version": version,
     }
 
 
-def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
-
-
 def rule_changes() -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action.in_(["commissions.rule_changed", "commissions.rule_versioned"])
-            )
-        )
-        or 0
-    )
+    return audit_events("commissions.rule_changed", "commissions.rule_versioned")
 
 
 def revise(client: FlaskClient, rule_id: int, form: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -85,32 +78,30 @@ def revise(client: FlaskClient, rule_id: int, form: dict[str, str]):  # type: ig
 
 def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_writes_nothing(app):
     rule = factories.CommissionRuleFactory(rate_bps=1000)
+    page = change_page(rule.id)
     first = signed_in(app, finance_person(name="Phạm Thu Hà"))
     second = signed_in(app, finance_person(locale="vi"))
     opened, stale = shown_form(first, rule.id), shown_form(second, rule.id)
     assert opened["row_version"] == stale["row_version"] == "1"
 
-    assert revise(first, rule.id, opened | {"rate": "7"}).status_code == 302
-    refused = revise(second, rule.id, stale | {"note": "Chiến dịch hè"})
+    page.saves(first, opened | {"rate": "7"})
+    refused = page.refuses(second, stale | {"note": "Chiến dịch hè"})
 
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    assert "Phạm Thu Hà đã thay đổi quy tắc này sau khi bạn mở trang" in text_of(refused)
+    assert "Phạm Thu Hà đã thay đổi quy tắc này sau khi bạn mở trang" in refused.text
     db.session.expire_all()
     saved = db.session.get(CommissionRule, rule.id)
     assert (saved.rate_bps, saved.note, saved.row_version) == (700, "", 2)
-    assert rule_changes() == 1  # the first save alone
     # the form shows the rule as it is now, and what was entered that differs from it
-    assert re.search(r'name="rate"[^>]*value="7"', page)
-    assert 'value="Chiến dịch hè"' not in page
-    entered = page[page.index('data-testid="entered-values"') :]
-    assert "Chiến dịch hè" in entered
-    assert re.search(r"<dd[^>]*>10</dd>", entered)  # the rate the page showed, changed since
-    assert re.search(r'name="row_version"[^>]*value="2"', page)
+    assert re.search(r'name="rate"[^>]*value="7"', refused.html)
+    assert 'value="Chiến dịch hè"' not in refused.html
+    assert "Chiến dịch hè" in refused.entered
+    assert re.search(
+        r"<dd[^>]*>10</dd>", refused.entered
+    )  # the rate the page showed, changed since
+    assert refused.version == "2"
 
     # Saved again from the form as it is now, it is saved.
-    again = revise(second, rule.id, shown_form(second, rule.id) | {"note": "Chiến dịch hè"})
-    assert again.status_code == 302
+    page.saves(second, shown_form(second, rule.id) | {"note": "Chiến dịch hè"})
     db.session.expire_all()
     saved = db.session.get(CommissionRule, rule.id)
     assert (saved.rate_bps, saved.note) == (700, "Chiến dịch hè")
@@ -126,10 +117,10 @@ def test_a_change_of_the_tiers_alone_refuses_a_save_from_an_older_page(app):
     tiered = {"tier_measure": "count", "tiers": "10 = 5"}
     opened, stale = shown_form(first, rule.id) | tiered, shown_form(second, rule.id) | tiered
 
-    assert revise(first, rule.id, opened | {"tiers": "10 = 6"}).status_code == 302
-    refused = revise(second, rule.id, stale | {"rate": "4"})
+    page = change_page(rule.id)
+    page.saves(first, opened | {"tiers": "10 = 6"})
+    page.refuses(second, stale | {"rate": "4"})
 
-    assert refused.status_code == 409
     db.session.expire_all()
     saved = db.session.get(CommissionRule, rule.id)
     assert saved.rate_bps == 300
@@ -147,10 +138,9 @@ def test_a_rule_ended_after_the_page_opened_is_not_given_new_terms_unseen(app):
         f"/finance/commission-rules/{rule.id}/end", data={"last_day": last_day.isoformat()}
     )
     assert ended.status_code == 302
-    refused = revise(second, rule.id, stale | {"rate": "12"})
+    refused = change_page(rule.id).refuses(second, stale | {"rate": "12"})
 
-    assert refused.status_code == 409
-    assert "changed this rule after you opened it" in text_of(refused)
+    assert "changed this rule after you opened it" in refused.text
     db.session.expire_all()
     assert db.session.scalars(select(CommissionRule.id)).all() == [rule.id]
     assert db.session.get(CommissionRule, rule.id).effective_to == last_day
@@ -162,10 +152,8 @@ def test_a_save_without_the_row_version_its_page_showed_is_refused(app):
     form = shown_form(client, rule.id)
     del form["row_version"]
 
-    response = revise(client, rule.id, form | {"rate": "7"})
+    change_page(rule.id).refuses_without_version(client, form | {"rate": "7"})
 
-    assert response.status_code == 400
-    assert "This page is out of date" in text_of(response)
     db.session.expire_all()
     assert db.session.get(CommissionRule, rule.id).rate_bps == 1000
 

@@ -10,9 +10,8 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from perks.audit import AuditEvent
 from perks.catalog.models import Perk, PerkKind
 from perks.extensions import db
 from perks.people.models import Department, Role, User
@@ -20,20 +19,13 @@ from perks.recognition import services
 from perks.recognition.models import GiftProgramme, Occasion
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login, text_of
+from tests.helpers import is_postgres, signed_in
 from tests.racing import all_at_once
-
-ROW_VERSION = re.compile(r'<input[^>]*name="row_version"[^>]*value="(\d+)"')
+from tests.stale_saves import GuardedForm, audit_events
 
 
 def hr_person(**fields: object) -> User:
     return factories.UserFactory(roles={Role.HR}, **fields)
-
-
-def signed_in(app, person: User) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
 
 
 def programme_form(sales: Department, **changes: object) -> dict[str, object]:
@@ -66,28 +58,17 @@ def started(client: FlaskClient, sales: Department) -> GiftProgramme:
     return db.session.scalars(select(GiftProgramme)).one()
 
 
-def shown_row_version(client: FlaskClient, programme_id: int) -> str:
-    """Open the programme's edit page; the row version its form will send back."""
-    page = client.get(f"/manage/gifts/{programme_id}/edit").get_data(as_text=True)
-    found = ROW_VERSION.search(page)
-    assert found is not None, "the form carries the row version it shows"
-    return found.group(1)
-
-
-def save(client: FlaskClient, programme: GiftProgramme, sales: Department, seen: str, **changes):  # type: ignore[no-untyped-def]
-    form = programme_form(sales, row_version=seen, **changes)
-    return client.post(f"/manage/gifts/{programme.id}/edit", data=form)
+def edit_page(programme_id: int) -> GuardedForm:
+    return GuardedForm(
+        f"/manage/gifts/{programme_id}/edit",
+        field="row_version",
+        audited=("recognition.programme_changed",),
+        saved_status=303,
+    )
 
 
 def programme_changes() -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "recognition.programme_changed")
-        )
-        or 0
-    )
+    return audit_events("recognition.programme_changed")
 
 
 def reload(programme_id: int) -> GiftProgramme:
@@ -106,37 +87,35 @@ def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_writes_
     first = signed_in(app, hr_person(name="Phạm Thu Hà"))
     second = signed_in(app, hr_person(locale="vi"))
     programme = started(first, sales)
-    opened, stale = shown_row_version(first, programme.id), shown_row_version(second, programme.id)
-    assert opened == stale == "1"
+    edit = edit_page(programme.id)
+    opened = edit.opened(first, second)
+    assert opened == "1"
 
-    assert save(first, programme, sales, opened, budget="5.000.000").status_code == 303
-    refused = save(second, programme, sales, stale, **{f"department_budget_{sales.id}": "600.000"})
+    edit.saves(first, programme_form(sales, row_version=opened, budget="5.000.000"))
+    department_budget = {f"department_budget_{sales.id}": "600.000"}
+    refused = edit.refuses(second, programme_form(sales, row_version=opened, **department_budget))
 
-    assert refused.status_code == 409
     assert "Phạm Thu Hà đã thay đổi chương trình quà tặng này sau khi bạn mở trang" in (
-        text_of(refused)
+        refused.text
     )
     saved = reload(programme.id)
     assert (saved.budget_amount, budgets(saved), saved.row_version) == (5_000_000, [400_000], 2)
-    assert programme_changes() == 1  # the first save alone
     # the form shows the programme as it is now, and what was entered that differs from it
-    page = refused.get_data(as_text=True)
-    assert re.search(r'name="budget"[^>]*value="5.000.000', page)
-    entered = page[page.index('data-testid="entered-values"') :]
-    assert re.search(r"<dd[^>]*>10.000.000</dd>", entered)  # the budget the page showed
-    assert re.search(r"<dt[^>]*>Sales</dt><dd[^>]*>600.000</dd>", entered)
-    assert ROW_VERSION.search(page).group(1) == "2"  # type: ignore[union-attr]
+    assert re.search(r'name="budget"[^>]*value="5.000.000', refused.html)
+    assert re.search(r"<dd[^>]*>10.000.000</dd>", refused.entered)  # the budget the page showed
+    assert re.search(r"<dt[^>]*>Sales</dt><dd[^>]*>600.000</dd>", refused.entered)
+    assert refused.version == "2"
 
     # Saved again from the form as it is now, it is saved.
-    again = save(
+    edit.saves(
         second,
-        programme,
-        sales,
-        shown_row_version(second, programme.id),
-        budget="5.000.000",
-        **{f"department_budget_{sales.id}": "600.000"},
+        programme_form(
+            sales,
+            row_version=edit.version_shown(second),
+            budget="5.000.000",
+            **department_budget,
+        ),
     )
-    assert again.status_code == 303
     saved = reload(programme.id)
     assert (saved.budget_amount, budgets(saved)) == (5_000_000, [600_000])
     assert programme_changes() == 2
@@ -148,13 +127,13 @@ def test_a_change_of_a_departments_budget_alone_refuses_a_save_from_an_older_pag
     sales = factories.DepartmentFactory(name="Sales")
     first, second = signed_in(app, hr_person()), signed_in(app, hr_person())
     programme = started(first, sales)
-    opened, stale = shown_row_version(first, programme.id), shown_row_version(second, programme.id)
+    edit = edit_page(programme.id)
+    opened = edit.opened(first, second)
 
     budget = {f"department_budget_{sales.id}": "800.000"}
-    assert save(first, programme, sales, opened, **budget).status_code == 303
-    refused = save(second, programme, sales, stale, days_ahead="3")
+    edit.saves(first, programme_form(sales, row_version=opened, **budget))
+    edit.refuses(second, programme_form(sales, row_version=opened, days_ahead="3"))
 
-    assert refused.status_code == 409
     saved = reload(programme.id)
     assert (saved.days_ahead, budgets(saved)) == (0, [800_000])
 
@@ -164,12 +143,11 @@ def test_a_save_without_the_row_version_its_page_showed_is_refused(app):
     client = signed_in(app, hr_person())
     programme = started(client, sales)
 
-    response = client.post(
-        f"/manage/gifts/{programme.id}/edit", data=programme_form(sales, budget="1.000.000")
+    response = edit_page(programme.id).refuses_without_version(
+        client, programme_form(sales, budget="1.000.000")
     )
 
-    assert response.status_code == 400
-    assert "This page is out of date: open the gift programme again." in text_of(response)
+    assert "This page is out of date: open the gift programme again." in response.text
     assert reload(programme.id).budget_amount == 10_000_000
 
 
@@ -189,7 +167,7 @@ def test_two_saves_of_a_programme_at_once_save_one_and_refuse_the_other(app):
         client = app.test_client()
         signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
         assert signing_in.status_code == 302
-        return client, forms[n] | {"row_version": shown_row_version(client, programme_id)}
+        return client, forms[n] | {"row_version": edit_page(programme_id).version_shown(client)}
 
     def act(tab: tuple[FlaskClient, dict[str, object]]) -> tuple[int, object]:
         client, form = tab

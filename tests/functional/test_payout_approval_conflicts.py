@@ -5,21 +5,19 @@ PostgreSQL, a line left out at the moment of the approval: one of them wins, nev
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from perks.audit import AuditEvent
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
 from perks.i18n import company_today
 from perks.people.models import User
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login, text_of
+from tests.helpers import is_postgres, signed_in
 from tests.racing import all_at_once
+from tests.stale_saves import GuardedForm, audit_events
 from tests.unit.finance.helpers import finance_person, payable_order
 
 
@@ -28,24 +26,21 @@ def _rule(app) -> None:  # type: ignore[no-untyped-def]
     factories.CommissionRuleFactory()  # 10 % of every line
 
 
-def signed_in(app, person: User) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
-
-
 def drafted(drafter: FlaskClient) -> PayoutBatch:
     response = drafter.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
     assert response.status_code == 302
     return db.session.scalars(select(PayoutBatch)).one()
 
 
-def shown_row_version(client: FlaskClient, batch_id: int) -> str:
-    """Open the batch's page; the row version its approve form will send back."""
-    page = client.get(f"/finance/payouts/{batch_id}").get_data(as_text=True)
-    found = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
-    assert found is not None, "the approve form carries the row version it shows"
-    return found.group(1)
+def approval(batch_id: int) -> GuardedForm:
+    """The batch's page and its approve form."""
+    return GuardedForm(
+        f"/finance/payouts/{batch_id}",
+        field="row_version",
+        audited=("finance.payout_approved",),
+        action=f"/finance/payouts/{batch_id}/approve",
+        lists_entered=False,
+    )
 
 
 def leave_out(client: FlaskClient, batch: PayoutBatch, person: User, reason: str):  # type: ignore[no-untyped-def]
@@ -56,14 +51,7 @@ def leave_out(client: FlaskClient, batch: PayoutBatch, person: User, reason: str
 
 
 def approvals() -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "finance.payout_approved")
-        )
-        or 0
-    )
+    return audit_events("finance.payout_approved")
 
 
 def test_an_approval_from_a_page_opened_before_a_line_was_left_out_is_refused(app):
@@ -73,30 +61,24 @@ def test_an_approval_from_a_page_opened_before_a_line_was_left_out_is_refused(ap
     drafter = signed_in(app, finance_person(name="Phạm Thu Hà"))
     approver = signed_in(app, finance_person(locale="vi"))
     batch = drafted(drafter)
-    seen = shown_row_version(approver, batch.id)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
 
     assert leave_out(drafter, batch, cuc, "Chờ xác minh").status_code == 302
-    refused = approver.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": seen})
+    refused = page.refuses(approver, {"row_version": seen})
 
-    assert refused.status_code == 409
     assert (
         "Đợt chi trả này đã thay đổi sau khi bạn mở trang, nên chưa được duyệt: "
         "Phạm Thu Hà đã loại dòng của Lê Cúc (240.000 ₫)."
-    ) in text_of(refused)
+    ) in refused.text
     db.session.expire_all()
     assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
     assert approvals() == 0
     # the page shows the batch as it is now, and its form the row version it shows
-    page = refused.get_data(as_text=True)
-    assert 'data-line-status="excluded"' in page
-    again = re.search(r'<input[^>]*name="row_version"[^>]*value="(\d+)"', page)
-    assert again is not None
-    assert int(again.group(1)) > int(seen)
+    assert 'data-line-status="excluded"' in refused.html
+    assert int(refused.version) > int(seen)
 
-    approved = approver.post(
-        f"/finance/payouts/{batch.id}/approve", data={"row_version": again.group(1)}
-    )
-    assert approved.status_code == 302
+    page.saves(approver, {"row_version": refused.version})
     db.session.expire_all()
     saved = db.session.get(PayoutBatch, batch.id)
     assert saved.status is BatchStatus.APPROVED
@@ -112,12 +94,9 @@ def test_an_approval_from_the_page_as_it_is_goes_through(app):
     approver = signed_in(app, finance_person())
     batch = drafted(drafter)
 
-    response = approver.post(
-        f"/finance/payouts/{batch.id}/approve",
-        data={"row_version": shown_row_version(approver, batch.id)},
-    )
+    page = approval(batch.id)
+    page.saves(approver, {"row_version": page.version_shown(approver)})
 
-    assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
 
@@ -128,10 +107,9 @@ def test_an_approval_without_the_row_version_its_page_showed_is_refused(app):
     approver = signed_in(app, finance_person())
     batch = drafted(drafter)
 
-    response = approver.post(f"/finance/payouts/{batch.id}/approve")
+    response = approval(batch.id).refuses_without_version(approver, {})
 
-    assert response.status_code == 400
-    assert "This page is out of date: open the batch again." in text_of(response)
+    assert "This page is out of date: open the batch again." in response.text
     db.session.expire_all()
     assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
     assert approvals() == 0
@@ -160,7 +138,7 @@ def test_a_line_left_out_at_the_moment_of_the_approval_is_never_approved_unseen(
         signing_in = client.post("/login", data={"email": emails[who], "password": PASSWORD})
         assert signing_in.status_code == 302
         # the drafter's page has no approve form
-        return who, client, shown_row_version(client, batch_id) if who == "approver" else ""
+        return who, client, approval(batch_id).version_shown(client) if who == "approver" else ""
 
     def act(tab: tuple[str, FlaskClient, str]) -> tuple[str, int]:
         who, client, seen = tab

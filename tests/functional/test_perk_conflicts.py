@@ -7,7 +7,6 @@ PostgreSQL, two saves from the same page racing: one is saved, the other refused
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -21,8 +20,9 @@ from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login, png_bytes
+from tests.helpers import is_postgres, png_bytes, signed_in
 from tests.racing import all_at_once
+from tests.stale_saves import GuardedForm
 from tests.submissions import perk_form
 
 
@@ -30,18 +30,18 @@ def hr_person(**fields: object):  # type: ignore[no-untyped-def]
     return factories.UserFactory(roles={Role.HR}, **fields)
 
 
-def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
+def edit_page(perk_id: int) -> GuardedForm:
+    return GuardedForm(
+        f"/admin/perks/{perk_id}/edit",
+        field="shown",
+        audited=("catalog.perk_updated",),
+        version_pattern="[0-9a-f]{64}",
+    )
 
 
 def shown(client: FlaskClient, perk_id: int) -> str:
     """Open the perk's edit page; the fingerprint its form will send back."""
-    page = client.get(f"/admin/perks/{perk_id}/edit").get_data(as_text=True)
-    found = re.search(r'<input[^>]*name="shown"[^>]*value="([0-9a-f]{64})"', page)
-    assert found is not None, "the form carries the fingerprint of what it shows"
-    return found.group(1)
+    return edit_page(perk_id).version_shown(client)
 
 
 def edits() -> int:
@@ -67,47 +67,33 @@ def shared_perk(**fields: object) -> Perk:
 
 def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
     perk = shared_perk(title_vi="Giảm 20%", partner_name="Highlands Coffee")
+    edit = edit_page(perk.id)
     first = signed_in(app, hr_person(name="Phạm Thu Hà"))
     second = signed_in(app, hr_person(locale="vi"))
-    opened = shown(first, perk.id)
-    assert shown(second, perk.id) == opened
-    before = edits()
+    opened = edit.opened(first, second)
 
-    saved = first.post(
-        f"/admin/perks/{perk.id}/edit",
-        data=perk_form(title_vi="Giảm 30%", shown=opened),
-    )
-    assert saved.status_code == 302
-    refused = second.post(
-        f"/admin/perks/{perk.id}/edit",
-        data=perk_form(title_vi="Giảm 20%", partner_name="Phúc Long", shown=opened),
+    edit.saves(first, perk_form(title_vi="Giảm 30%", shown=opened))
+    refused = edit.refuses(
+        second, perk_form(title_vi="Giảm 20%", partner_name="Phúc Long", shown=opened)
     )
 
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    assert "Phạm Thu Hà đã thay đổi ưu đãi này sau khi bạn mở trang" in page
+    assert "Phạm Thu Hà đã thay đổi ưu đãi này sau khi bạn mở trang" in refused.html
     perk = stored(perk.id)
     assert (perk.title_vi, perk.partner_name) == ("Giảm 30%", "Highlands Coffee")
-    assert edits() == before + 1  # the first save alone
     # the form shows the perk as it is now, and beside it what was entered that differs
-    assert 'value="Giảm 30%"' in page
-    assert 'value="Phúc Long"' not in page
-    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
-    assert "Phúc Long" in entered
-    assert "Giảm 20%" in entered  # the title the page showed, which the first one changed
-    assert "STAFF20" not in entered  # the same as saved
-    now = services.shown_fingerprint(perk)
-    assert re.search(rf'name="shown"[^>]*value="{now}"', page)
+    assert 'value="Giảm 30%"' in refused.html
+    assert 'value="Phúc Long"' not in refused.html
+    assert "Phúc Long" in refused.entered
+    assert "Giảm 20%" in refused.entered  # the title the page showed, which the first one changed
+    assert "STAFF20" not in refused.entered  # the same as saved
+    assert refused.version == services.shown_fingerprint(perk)
 
     # Saved again from the form as it is now, it is saved.
-    again = second.post(
-        f"/admin/perks/{perk.id}/edit",
-        data=perk_form(title_vi="Giảm 30%", partner_name="Phúc Long", shown=now),
+    edit.saves(
+        second, perk_form(title_vi="Giảm 30%", partner_name="Phúc Long", shown=refused.version)
     )
-    assert again.status_code == 302
     perk = stored(perk.id)
     assert (perk.title_vi, perk.partner_name) == ("Giảm 30%", "Phúc Long")
-    assert edits() == before + 2
 
 
 def test_claims_publishing_and_an_image_do_not_make_the_page_out_of_date(app):
@@ -120,10 +106,7 @@ def test_claims_publishing_and_an_image_do_not_make_the_page_out_of_date(app):
     claims.claim_perk(perk.id, factories.UserFactory())
     services.set_perk_image(perk.id, png_bytes(), actor=hr)
 
-    saved = client.post(
-        f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Mới", shown=opened)
-    )
-    assert saved.status_code == 302
+    edit_page(perk.id).saves(client, perk_form(title_vi="Mới", shown=opened))
     perk = stored(perk.id)
     assert (perk.title_vi, perk.status, perk.remaining_stock) == ("Mới", PerkStatus.PUBLISHED, 99)
 
@@ -131,9 +114,7 @@ def test_claims_publishing_and_an_image_do_not_make_the_page_out_of_date(app):
 def test_a_save_without_the_fingerprint_of_its_page_is_refused(app):
     perk = shared_perk(title_vi="Giảm 20%")
     client = signed_in(app, hr_person())
-    response = client.post(f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Khác"))
-    assert response.status_code == 400
-    assert "This page is out of date" in response.get_data(as_text=True)
+    edit_page(perk.id).refuses_without_version(client, perk_form(title_vi="Khác"))
     assert stored(perk.id).title_vi == "Giảm 20%"
 
 
@@ -204,22 +185,13 @@ def test_a_refused_save_with_a_new_image_says_to_choose_it_again(app):
     included: the page says so beside what was entered, or the change would be lost unseen."""
     perk = shared_perk()
     first, second = signed_in(app, hr_person()), signed_in(app, hr_person(locale="vi"))
-    opened = shown(first, perk.id)
-    assert (
-        first.post(
-            f"/admin/perks/{perk.id}/edit", data=perk_form(title_vi="Mới", shown=opened)
-        ).status_code
-        == 302
-    )
+    edit = edit_page(perk.id)
+    opened = edit.opened(first, second)
+    edit.saves(first, perk_form(title_vi="Mới", shown=opened))
 
     data = perk_form(title_vi="Cũ", shown=opened)
     data["image"] = (io.BytesIO(png_bytes()), "logo.png")
-    refused = second.post(
-        f"/admin/perks/{perk.id}/edit", data=data, content_type="multipart/form-data"
-    )
+    refused = edit.refuses(second, data)
 
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
-    assert "Một hình ảnh mới: hãy chọn lại." in entered
+    assert "Một hình ảnh mới: hãy chọn lại." in refused.entered
     assert stored(perk.id).image_filename is None

@@ -7,8 +7,6 @@ On PostgreSQL, two saves from the same page racing: one is saved, the other refu
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
@@ -21,26 +19,27 @@ from perks.people import services
 from perks.people.models import Role, User
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login
+from tests.helpers import is_postgres, signed_in
 from tests.racing import all_at_once
+from tests.stale_saves import GuardedForm
 
 
 def hr_person(**fields: object) -> User:
     return factories.UserFactory(roles={Role.HR}, **fields)
 
 
-def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
+def edit_page(person_id: int) -> GuardedForm:
+    return GuardedForm(
+        f"/people/{person_id}/edit",
+        field="shown",
+        audited=("people.updated",),
+        version_pattern="[0-9a-f]{64}",
+    )
 
 
 def shown(client: FlaskClient, person_id: int) -> str:
     """Open the person's edit page; the fingerprint its form will send back."""
-    page = client.get(f"/people/{person_id}/edit").get_data(as_text=True)
-    found = re.search(r'<input[^>]*name="shown"[^>]*value="([0-9a-f]{64})"', page)
-    assert found is not None, "the form carries the fingerprint of what it shows"
-    return found.group(1)
+    return edit_page(person_id).version_shown(client)
 
 
 def form(person: User, **overrides: object) -> dict[str, object]:
@@ -71,44 +70,29 @@ def stored(person_id: int) -> User:
 
 def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
     person = factories.UserFactory(name="Lê Văn An", location="Hà Nội", employee_number="SV1")
+    edit = edit_page(person.id)
     first = signed_in(app, hr_person())
     second = signed_in(app, hr_person(locale="vi"))
-    opened = shown(first, person.id)
-    assert shown(second, person.id) == opened
-    before = updates()
+    opened = edit.opened(first, second)
 
-    saved = first.post(
-        f"/people/{person.id}/edit", data=form(person, location="Đà Nẵng", shown=opened)
-    )
-    assert saved.status_code == 302
-    refused = second.post(
-        f"/people/{person.id}/edit", data=form(person, employee_number="SV9", shown=opened)
-    )
+    edit.saves(first, form(person, location="Đà Nẵng", shown=opened))
+    refused = edit.refuses(second, form(person, employee_number="SV9", shown=opened))
 
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    assert "Có người đã thay đổi thông tin của Lê Văn An sau khi bạn mở trang" in page
+    assert "Có người đã thay đổi thông tin của Lê Văn An sau khi bạn mở trang" in refused.html
     person = stored(person.id)
     assert (person.location, person.employee_number) == ("Đà Nẵng", "SV1")
-    assert updates() == before + 1  # the first save alone
     # the form shows the person as they are now, and beside it what was entered that differs
-    assert 'value="Đà Nẵng"' in page
-    assert 'value="SV9"' not in page
-    entered = page[page.index('data-testid="entered-values"') : page.index("</dl>")]
-    assert "SV9" in entered
-    assert "Hà Nội" in entered  # the location the page showed, which the first one changed
-    assert "Lê Văn An" not in entered  # the same as saved
-    now = services.shown_fingerprint(person)
-    assert re.search(rf'name="shown"[^>]*value="{now}"', page)
+    assert 'value="Đà Nẵng"' in refused.html
+    assert 'value="SV9"' not in refused.html
+    assert "SV9" in refused.entered
+    assert "Hà Nội" in refused.entered  # the location the page showed, which the first one changed
+    assert "Lê Văn An" not in refused.entered  # the same as saved
+    assert refused.version == services.shown_fingerprint(person)
 
     # Saved again from the form as it is now, it is saved.
-    again = second.post(
-        f"/people/{person.id}/edit", data=form(person, employee_number="SV9", shown=now)
-    )
-    assert again.status_code == 302
+    edit.saves(second, form(person, employee_number="SV9", shown=refused.version))
     person = stored(person.id)
     assert (person.location, person.employee_number) == ("Đà Nẵng", "SV9")
-    assert updates() == before + 2
 
 
 def test_what_the_page_does_not_show_leaves_it_current(app):
@@ -122,10 +106,7 @@ def test_what_the_page_does_not_show_leaves_it_current(app):
     auth_services.set_password(person, "a new long passphrase 2026")
     services.set_privacy(person, hide_personal_dates=True, public_celebration=False)
 
-    saved = client.post(
-        f"/people/{person.id}/edit", data=form(person, location="Huế", shown=opened)
-    )
-    assert saved.status_code == 302
+    edit_page(person.id).saves(client, form(person, location="Huế", shown=opened))
     assert stored(person.id).location == "Huế"
 
 
@@ -141,19 +122,14 @@ def test_a_change_of_what_the_page_shows_by_anyone_makes_it_out_of_date(app, cha
         db.session.execute(update(User).where(User.id == person.id).values(name="Lê Văn Anh"))
         db.session.commit()
 
-    refused = client.post(
-        f"/people/{person.id}/edit", data=form(person, location="Huế", shown=opened)
-    )
-    assert refused.status_code == 409
+    edit_page(person.id).refuses(client, form(person, location="Huế", shown=opened))
     assert stored(person.id).location == "Hà Nội"
 
 
 def test_a_save_without_the_fingerprint_of_its_page_is_refused(app):
     person = factories.UserFactory(location="Hà Nội")
     client = signed_in(app, hr_person())
-    response = client.post(f"/people/{person.id}/edit", data=form(person, location="Huế"))
-    assert response.status_code == 400
-    assert "This page is out of date" in response.get_data(as_text=True)
+    edit_page(person.id).refuses_without_version(client, form(person, location="Huế"))
     assert stored(person.id).location == "Hà Nội"
 
 

@@ -5,13 +5,9 @@ PostgreSQL, two saves from the same version racing: one is saved, the other refu
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
-from perks.audit import AuditEvent
 from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.errors import ChangedMeanwhile
@@ -19,8 +15,9 @@ from perks.extensions import db
 from perks.people.models import EmploymentType
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, login
+from tests.helpers import is_postgres, signed_in
 from tests.racing import all_at_once
+from tests.stale_saves import GuardedForm, audit_events
 from tests.unit.finance.helpers import finance_person
 
 BANK = {"bank_account_number": "11112222", "bank_name": "ACB", "account_holder": "NGUYEN AN"}
@@ -31,88 +28,77 @@ def payee():  # type: ignore[no-untyped-def]
 
 
 def saves() -> int:
-    return db.session.scalar(
-        select(func.count()).where(AuditEvent.action == "finance.tax_profile_saved")
+    return audit_events("finance.tax_profile_saved")
+
+
+def profile_page(person_id: int) -> GuardedForm:
+    return GuardedForm(
+        f"/finance/tax/people/{person_id}",
+        field="version",
+        audited=("finance.tax_profile_saved",),
     )
 
 
 def shown_version(client: FlaskClient, person_id: int) -> str:
     """Open the profile's page; the version its form will send back."""
-    page = client.get(f"/finance/tax/people/{person_id}").get_data(as_text=True)
-    found = re.search(r'<input[^>]*name="version"[^>]*value="(\d+)"', page)
-    assert found is not None, "the form carries the version it shows"
-    return found.group(1)
-
-
-def signed_in(app, person) -> FlaskClient:  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    login(client, person)
-    return client
+    return profile_page(person_id).version_shown(client)
 
 
 def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
     person = payee()
     tax.save_tax_profile(person.id, ProfileFields(**BANK), actor=finance_person())
+    page = profile_page(person.id)
     first_officer = finance_person(name="Phạm Thu Hà")
     first, second = signed_in(app, first_officer), signed_in(app, finance_person(locale="vi"))
-    opened = shown_version(first, person.id)
-    assert shown_version(second, person.id) == opened
-    before = saves()
+    opened = page.opened(first, second)
 
-    saved = first.post(
-        f"/finance/tax/people/{person.id}",
-        data={**BANK, "bank_account_number": "33334444", "resident": "y", "version": opened},
+    page.saves(
+        first,
+        {**BANK, "bank_account_number": "33334444", "resident": "y", "version": opened},
     )
-    assert saved.status_code == 302
-    refused = second.post(
-        f"/finance/tax/people/{person.id}",
-        data={**BANK, "tax_code": "0123456787", "resident": "y", "version": opened},
+    refused = page.refuses(
+        second,
+        {**BANK, "tax_code": "0123456787", "resident": "y", "version": opened},
     )
 
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    assert "Phạm Thu Hà đã thay đổi hồ sơ thuế này sau khi bạn mở trang" in page
+    assert "Phạm Thu Hà đã thay đổi hồ sơ thuế này sau khi bạn mở trang" in refused.html
     db.session.expire_all()
     profile = tax.profile_of(person.id)
     assert (profile.bank_account_number, profile.tax_code) == ("33334444", "")
-    assert saves() == before + 1  # the first save alone
     # the form shows the profile as it is now, and what was entered that differs from it
-    assert 'value="33334444"' in page
-    assert 'value="0123456787"' not in page
-    entered = page[page.index('data-testid="entered-values"') :]
-    assert "0123456787" in entered
-    assert "11112222" in entered  # the account the page showed, which the first one changed
-    assert re.search(rf'name="version"[^>]*value="{profile.version}"', page)
+    assert 'value="33334444"' in refused.html
+    assert 'value="0123456787"' not in refused.html
+    assert "0123456787" in refused.entered
+    assert "11112222" in refused.entered  # the account the page showed, which the first one changed
+    assert refused.version == str(profile.version)
 
     # Saved again from the form as it is now, it is saved.
-    again = second.post(
-        f"/finance/tax/people/{person.id}",
-        data={
+    page.saves(
+        second,
+        {
             **BANK,
             "bank_account_number": "33334444",
             "tax_code": "0123456787",
             "resident": "y",
-            "version": str(profile.version),
+            "version": refused.version,
         },
     )
-    assert again.status_code == 302
     db.session.expire_all()
     profile = tax.profile_of(person.id)
     assert (profile.bank_account_number, profile.tax_code) == ("33334444", "0123456787")
-    assert saves() == before + 2
 
 
 def test_two_pages_that_found_no_profile_create_it_once(app):
     person = payee()
     first, second = signed_in(app, finance_person()), signed_in(app, finance_person())
-    assert shown_version(first, person.id) == shown_version(second, person.id) == "0"
+    page = profile_page(person.id)
+    assert page.opened(first, second) == "0"
 
     data = {**BANK, "resident": "y", "version": "0"}
-    assert first.post(f"/finance/tax/people/{person.id}", data=data).status_code == 302
-    refused = second.post(f"/finance/tax/people/{person.id}", data={**data, "bank_name": "VCB"})
+    page.saves(first, data)
+    refused = page.refuses(second, {**data, "bank_name": "VCB"})
 
-    assert refused.status_code == 409
-    assert "changed this tax profile after you opened it" in refused.get_data(as_text=True)
+    assert "changed this tax profile after you opened it" in refused.html
     db.session.expire_all()
     assert tax.profile_of(person.id).bank_name == "ACB"
 
@@ -120,9 +106,7 @@ def test_two_pages_that_found_no_profile_create_it_once(app):
 def test_a_save_without_the_version_its_page_showed_is_refused(app):
     person = payee()
     client = signed_in(app, finance_person())
-    response = client.post(f"/finance/tax/people/{person.id}", data={**BANK, "resident": "y"})
-    assert response.status_code == 400
-    assert "This page is out of date" in response.get_data(as_text=True)
+    profile_page(person.id).refuses_without_version(client, {**BANK, "resident": "y"})
     assert tax.profile_of(person.id) is None
 
 
