@@ -4,24 +4,31 @@ A save from a page opened before someone else's change answers 409: the form aga
 the record as it is now, with what was entered beside it where it differs, and nothing
 written or audited. A post without the field answers 400 ("This page is out of date").
 
-``GuardedForm`` checks that shared part; each test says what is particular to its record
-(the message, the values written or not, what the refused page shows).
+``GuardedForm`` checks that shared part, and the race of saves from pages opened on the same
+version (PostgreSQL: one is saved, the others refused); each test says what is particular to
+its record (the message, the values written or not, what the refused page shows).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.extensions import db
+from tests.factories import PASSWORD
 from tests.helpers import text_of
+from tests.racing import all_at_once
 
 ENTERED = 'data-testid="entered-values"'
+#: a fingerprint of the values a page shows (``version_pattern`` of such a form)
+FINGERPRINT = "[0-9a-f]{64}"
 
 
 def audit_events(*actions: str) -> int:
@@ -36,7 +43,8 @@ def audit_events(*actions: str) -> int:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A 409 answer to a save from an out-of-date page."""
+    """A save refused: 409 from an out-of-date page, or 400 without the version (then
+    ``entered`` and ``version`` are "")."""
 
     #: the page's HTML
     html: str
@@ -130,3 +138,35 @@ class GuardedForm:
         assert "This page is out of date" in text_of(response)
         assert self.audits() == before
         return Refusal(html=html, text=text_of(response), entered="", version="")
+
+    def raced(
+        self,
+        app: Flask,
+        emails: list[str],
+        form_of: Callable[[int, FlaskClient], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Saves from pages opened on the same version, sent at the same moment (a race only
+        PostgreSQL runs). What the test made is committed and its session let go first (take
+        the ids before). The person with ``emails[n]`` signs in on a client of their own and
+        fills in ``form_of(n, client)``, opening the page for its version (no database
+        session there); then all are posted at once, each request on its own connection.
+        Exactly one is saved, the others refused (409). Returns the form that was saved."""
+        db.session.commit()
+        db.session.remove()
+
+        def opened(n: int) -> tuple[FlaskClient, dict[str, Any]]:
+            client = app.test_client()
+            signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
+            assert signing_in.status_code == 302
+            return client, form_of(n, client)
+
+        def save(tab: tuple[FlaskClient, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+            client, data = tab
+            return self.post(client, data).status_code, data
+
+        outcome = all_at_once(app, range(len(emails)), save, prepare=opened, requests=True)
+
+        assert outcome.errors == []
+        statuses = sorted(status for status, _ in outcome.results)
+        assert statuses == sorted([self.saved_status] + [409] * (len(emails) - 1))
+        return next(data for status, data in outcome.results if status == self.saved_status)

@@ -18,9 +18,7 @@ from perks.db import utcnow
 from perks.extensions import db
 from perks.i18n import company_date
 from tests import factories
-from tests.factories import PASSWORD
 from tests.helpers import is_postgres, signed_in, text_of
-from tests.racing import all_at_once
 from tests.stale_saves import GuardedForm, audit_events
 from tests.unit.commissions.helpers import pay, referred_order
 from tests.unit.finance.helpers import finance_person
@@ -158,58 +156,42 @@ def test_a_save_without_the_row_version_its_page_showed_is_refused(app):
     assert db.session.get(CommissionRule, rule.id).rate_bps == 1000
 
 
-def _racing_saves(app, applied: bool):  # type: ignore[no-untyped-def]
+def _racing_saves(app, applied: bool) -> tuple[int, dict[str, object]]:  # type: ignore[no-untyped-def]
     """Two finance people's pages, opened on the same row version, saved at the same moment,
-    each request on its own connection."""
+    each request on its own connection: one is saved (returned, with the rule's id), the
+    other refused."""
     rule = factories.CommissionRuleFactory(rate_bps=1000)
     if applied:
         pay(referred_order())
     emails = [finance_person().email, finance_person().email]
     rule_id = rule.id
-    db.session.commit()
-    db.session.remove()
 
-    def opened(n: int) -> tuple[FlaskClient, dict[str, str]]:
-        client = app.test_client()
-        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
-        assert signing_in.status_code == 302
-        return client, shown_form(client, rule_id) | {"rate": str(20 + n)}
-
-    def save(tab: tuple[FlaskClient, dict[str, str]]) -> tuple[int, str]:
-        client, form = tab
-        return revise(client, rule_id, form).status_code, form["rate"]
-
-    return rule_id, all_at_once(app, range(2), save, prepare=opened, requests=True)
+    saved = change_page(rule_id).raced(
+        app, emails, lambda n, client: shown_form(client, rule_id) | {"rate": str(20 + n)}
+    )
+    return rule_id, saved
 
 
 def test_two_saves_of_a_rule_nobody_used_at_once_save_one_and_refuse_the_other(app):
     """PostgreSQL: without the lock both would read row version 1 and the last would win."""
     if not is_postgres(app):
         pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
-    rule_id, outcome = _racing_saves(app, applied=False)
+    rule_id, saved = _racing_saves(app, applied=False)
 
-    assert outcome.errors == []
-    assert sorted(status for status, _ in outcome.results) == [302, 409]
-    saved_rate = next(rate for status, rate in outcome.results if status == 302)
     with app.app_context():
         rule = db.session.get(CommissionRule, rule_id)
-        assert (rule.rate_bps, rule.row_version) == (int(saved_rate) * 100, 2)
+        assert (rule.rate_bps, rule.row_version) == (int(str(saved["rate"])) * 100, 2)
         assert rule_changes() == 1
 
 
 def test_two_saves_of_an_applied_rule_at_once_add_one_version(app):
     """PostgreSQL: without the lock both saw no newer version and each added one, two
-    versions superseding the same rule."""
+    versions superseding the same rule. With it, the second waits for the first, then finds
+    the version it added ("A newer version replaced this rule"): 409."""
     if not is_postgres(app):
         pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
-    rule_id, outcome = _racing_saves(app, applied=True)
+    rule_id, _ = _racing_saves(app, applied=True)
 
-    assert outcome.errors == []
-    statuses = sorted(status for status, _ in outcome.results)
-    assert statuses[0] == 302
-    # the second waited for the first, then found the version it added ("A newer version
-    # replaced this rule")
-    assert statuses[1] == 409
     with app.app_context():
         newer = db.session.scalars(
             select(CommissionRule).where(CommissionRule.supersedes_id == rule_id)

@@ -9,21 +9,18 @@ from __future__ import annotations
 import io
 
 import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
-from perks.audit import AuditEvent
 from perks.catalog import claims, services
 from perks.catalog.models import CodeMode, Perk, PerkStatus
 from perks.errors import ChangedMeanwhile
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.factories import PASSWORD
 from tests.helpers import is_postgres, png_bytes, signed_in
-from tests.racing import all_at_once
-from tests.stale_saves import GuardedForm
+from tests.stale_saves import FINGERPRINT, GuardedForm, audit_events
 from tests.submissions import perk_form
+
+UPDATED = "catalog.perk_updated"
 
 
 def hr_person(**fields: object):  # type: ignore[no-untyped-def]
@@ -34,19 +31,8 @@ def edit_page(perk_id: int) -> GuardedForm:
     return GuardedForm(
         f"/admin/perks/{perk_id}/edit",
         field="shown",
-        audited=("catalog.perk_updated",),
-        version_pattern="[0-9a-f]{64}",
-    )
-
-
-def shown(client: FlaskClient, perk_id: int) -> str:
-    """Open the perk's edit page; the fingerprint its form will send back."""
-    return edit_page(perk_id).version_shown(client)
-
-
-def edits() -> int:
-    return db.session.scalar(
-        select(func.count()).where(AuditEvent.action == "catalog.perk_updated")
+        audited=(UPDATED,),
+        version_pattern=FINGERPRINT,
     )
 
 
@@ -100,7 +86,7 @@ def test_claims_publishing_and_an_image_do_not_make_the_page_out_of_date(app):
     perk = shared_perk(status=PerkStatus.DRAFT, per_person_limit=5)
     hr = hr_person()
     client = signed_in(app, hr)
-    opened = shown(client, perk.id)
+    opened = edit_page(perk.id).version_shown(client)
 
     services.publish_perk(perk.id, actor=hr)
     claims.claim_perk(perk.id, factories.UserFactory())
@@ -130,7 +116,7 @@ def test_the_service_refuses_a_page_that_showed_other_departments(app):
         perk.id, services.PerkData(**{**vars(data), "department_ids": frozenset({sales.id})}),
         actor=hr, shown=opened,
     )  # fmt: skip
-    before = edits()
+    before = audit_events(UPDATED)
     with pytest.raises(ChangedMeanwhile):
         services.update_perk(
             perk.id,
@@ -139,7 +125,7 @@ def test_the_service_refuses_a_page_that_showed_other_departments(app):
             shown=opened,
         )
     assert {d.id for d in stored(perk.id).departments} == {sales.id}
-    assert edits() == before
+    assert audit_events(UPDATED) == before
     # None checks nothing (the demo, scripts)
     services.update_perk(perk.id, data, actor=hr)
     assert stored(perk.id).departments == []
@@ -153,31 +139,18 @@ def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app)
         pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
     perk_id = shared_perk().id
     emails = [hr_person().email, hr_person().email]
-    db.session.commit()
-    db.session.remove()
 
-    def opened(n: int) -> tuple[FlaskClient, str, str]:
-        client = app.test_client()
-        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
-        assert signing_in.status_code == 302
-        return client, shown(client, perk_id), f"Đối tác {n}"
+    edit = edit_page(perk_id)
 
-    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
-        client, fingerprint, partner = tab
-        response = client.post(
-            f"/admin/perks/{perk_id}/edit",
-            data=perk_form(partner_name=partner, shown=fingerprint),
-        )
-        return response.status_code, partner
+    saved = edit.raced(
+        app,
+        emails,
+        lambda n, client: perk_form(partner_name=f"Đối tác {n}", shown=edit.version_shown(client)),
+    )
 
-    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
-
-    assert outcome.errors == []
-    assert sorted(status for status, _ in outcome.results) == [302, 409]
-    saved_partner = next(partner for status, partner in outcome.results if status == 302)
     with app.app_context():
-        assert db.session.get(Perk, perk_id).partner_name == saved_partner  # type: ignore[union-attr]
-        assert edits() == 1
+        assert db.session.get(Perk, perk_id).partner_name == saved["partner_name"]  # type: ignore[union-attr]
+        assert audit_events(UPDATED) == 1
 
 
 def test_a_refused_save_with_a_new_image_says_to_choose_it_again(app):

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from perks.audit import AuditEvent
 from perks.auth import services as auth_services
 from perks.errors import ChangedMeanwhile
 from perks.extensions import db
 from perks.people import services
 from perks.people.models import Role, User
 from tests import factories
-from tests.factories import PASSWORD
 from tests.helpers import is_postgres, signed_in
-from tests.racing import all_at_once
-from tests.stale_saves import GuardedForm
+from tests.stale_saves import FINGERPRINT, GuardedForm, audit_events
+
+UPDATED = "people.updated"
 
 
 def hr_person(**fields: object) -> User:
@@ -32,14 +31,9 @@ def edit_page(person_id: int) -> GuardedForm:
     return GuardedForm(
         f"/people/{person_id}/edit",
         field="shown",
-        audited=("people.updated",),
-        version_pattern="[0-9a-f]{64}",
+        audited=(UPDATED,),
+        version_pattern=FINGERPRINT,
     )
-
-
-def shown(client: FlaskClient, person_id: int) -> str:
-    """Open the person's edit page; the fingerprint its form will send back."""
-    return edit_page(person_id).version_shown(client)
 
 
 def form(person: User, **overrides: object) -> dict[str, object]:
@@ -57,10 +51,6 @@ def form(person: User, **overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
-
-
-def updates() -> int:
-    return db.session.scalar(select(func.count()).where(AuditEvent.action == "people.updated"))
 
 
 def stored(person_id: int) -> User:
@@ -98,7 +88,7 @@ def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_no
 def test_what_the_page_does_not_show_leaves_it_current(app):
     person = factories.UserFactory(name="Lê Văn An")
     client = signed_in(app, hr_person())
-    opened = shown(client, person.id)
+    opened = edit_page(person.id).version_shown(client)
 
     # the person signs in, signs out everywhere, changes their password and privacy choices
     signed_in(app, person)
@@ -114,7 +104,7 @@ def test_what_the_page_does_not_show_leaves_it_current(app):
 def test_a_change_of_what_the_page_shows_by_anyone_makes_it_out_of_date(app, change):
     person = factories.UserFactory(name="Lê Văn An", locale="vi", location="Hà Nội")
     client = signed_in(app, hr_person())
-    opened = shown(client, person.id)
+    opened = edit_page(person.id).version_shown(client)
 
     if change == "own language":
         auth_services.set_preferred_locale(person, "en")
@@ -143,7 +133,7 @@ def test_the_service_refuses_a_page_that_showed_other_roles(app):
         **{**vars(data), "roles": frozenset({Role.EMPLOYEE, Role.MANAGER})}
     )
     services.update_person(person, managing, actor=hr, shown=opened)
-    before = updates()
+    before = audit_events(UPDATED)
     with pytest.raises(ChangedMeanwhile):
         services.update_person(
             person,
@@ -152,7 +142,7 @@ def test_the_service_refuses_a_page_that_showed_other_roles(app):
             shown=opened,
         )
     assert stored(person.id).roles == {Role.EMPLOYEE, Role.MANAGER}
-    assert updates() == before
+    assert audit_events(UPDATED) == before
 
 
 def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app):
@@ -164,27 +154,14 @@ def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app)
     person = factories.UserFactory(name="Lê Văn An")
     person_id, data = person.id, form(person)
     emails = [hr_person().email, hr_person().email]
-    db.session.commit()
-    db.session.remove()
 
-    def opened(n: int) -> tuple[FlaskClient, str, str]:
-        client = app.test_client()
-        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
-        assert signing_in.status_code == 302
-        return client, shown(client, person_id), f"Nơi {n}"
+    edit = edit_page(person_id)
 
-    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
-        client, fingerprint, place = tab
-        response = client.post(
-            f"/people/{person_id}/edit", data={**data, "location": place, "shown": fingerprint}
-        )
-        return response.status_code, place
+    def placed(n: int, client: FlaskClient) -> dict[str, object]:
+        return {**data, "location": f"Nơi {n}", "shown": edit.version_shown(client)}
 
-    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
+    saved = edit.raced(app, emails, placed)
 
-    assert outcome.errors == []
-    assert sorted(status for status, _ in outcome.results) == [302, 409]
-    saved_place = next(place for status, place in outcome.results if status == 302)
     with app.app_context():
-        assert db.session.get(User, person_id).location == saved_place  # type: ignore[union-attr]
-        assert updates() == 1
+        assert db.session.get(User, person_id).location == saved["location"]  # type: ignore[union-attr]
+        assert audit_events(UPDATED) == 1

@@ -14,34 +14,26 @@ from perks.errors import ChangedMeanwhile
 from perks.extensions import db
 from perks.people.models import EmploymentType
 from tests import factories
-from tests.factories import PASSWORD
 from tests.helpers import is_postgres, signed_in
-from tests.racing import all_at_once
 from tests.stale_saves import GuardedForm, audit_events
 from tests.unit.finance.helpers import finance_person
 
 BANK = {"bank_account_number": "11112222", "bank_name": "ACB", "account_holder": "NGUYEN AN"}
 
 
+SAVED = "finance.tax_profile_saved"
+
+
 def payee():  # type: ignore[no-untyped-def]
     return factories.UserFactory(name="Lê Văn An", employment_type=EmploymentType.CONTRACTOR)
-
-
-def saves() -> int:
-    return audit_events("finance.tax_profile_saved")
 
 
 def profile_page(person_id: int) -> GuardedForm:
     return GuardedForm(
         f"/finance/tax/people/{person_id}",
         field="version",
-        audited=("finance.tax_profile_saved",),
+        audited=(SAVED,),
     )
-
-
-def shown_version(client: FlaskClient, person_id: int) -> str:
-    """Open the profile's page; the version its form will send back."""
-    return profile_page(person_id).version_shown(client)
 
 
 def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_nothing(app):
@@ -121,7 +113,7 @@ def test_the_service_refuses_a_stale_version_and_takes_the_current_one(app):
         person.id, ProfileFields(**BANK, tax_code="0123456787"), actor=officer, expected_version=1
     )
     assert changed.version == 2
-    before = saves()
+    before = audit_events(SAVED)
 
     for stale in (0, 1, 3):
         with pytest.raises(ChangedMeanwhile):
@@ -134,7 +126,7 @@ def test_the_service_refuses_a_stale_version_and_takes_the_current_one(app):
     db.session.expire_all()
     profile = tax.profile_of(person.id)
     assert (profile.version, profile.commitment_year, profile.tax_code) == (2, None, "0123456787")
-    assert saves() == before
+    assert audit_events(SAVED) == before
 
 
 def test_two_saves_from_the_same_version_at_once_save_one_and_refuse_the_other(app):
@@ -146,29 +138,15 @@ def test_two_saves_from_the_same_version_at_once_save_one_and_refuse_the_other(a
     tax.save_tax_profile(person.id, ProfileFields(**BANK), actor=finance_person())
     emails = [finance_person().email, finance_person().email]
     person_id = person.id
-    db.session.commit()
-    db.session.remove()
+    page = profile_page(person_id)
 
-    def opened(n: int) -> tuple[FlaskClient, str, str]:
-        client = app.test_client()
-        signing_in = client.post("/login", data={"email": emails[n], "password": PASSWORD})
-        assert signing_in.status_code == 302
-        return client, shown_version(client, person_id), f"9999000{n}"
+    def with_account(n: int, client: FlaskClient) -> dict[str, object]:
+        account = {"bank_account_number": f"9999000{n}", "resident": "y"}
+        return {**BANK, **account, "version": page.version_shown(client)}
 
-    def save(tab: tuple[FlaskClient, str, str]) -> tuple[int, str]:
-        client, version, account = tab
-        response = client.post(
-            f"/finance/tax/people/{person_id}",
-            data={**BANK, "bank_account_number": account, "resident": "y", "version": version},
-        )
-        return response.status_code, account
+    saved = page.raced(app, emails, with_account)
 
-    outcome = all_at_once(app, range(2), save, prepare=opened, requests=True)
-
-    assert outcome.errors == []
-    assert sorted(status for status, _ in outcome.results) == [302, 409]
-    saved_account = next(account for status, account in outcome.results if status == 302)
     with app.app_context():
         profile = tax.profile_of(person_id)
-        assert (profile.bank_account_number, profile.version) == (saved_account, 2)
-        assert saves() == 2  # the first profile and the one save that won
+        assert (profile.bank_account_number, profile.version) == (saved["bank_account_number"], 2)
+        assert audit_events(SAVED) == 2  # the first profile and the one save that won
