@@ -20,7 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with ``config`` overriding any setting.
 
     ``config``'s ``PERKS_ENV``, when given, also decides the defaults that depend on the
-    environment's name (``perks.config.load_settings``), as the process's would.
+    environment's name, and its ``REDIS_URL`` or ``SESSION_COOKIE_SECURE`` the settings
+    that follow them (``perks.config.load_settings``), as the process's would.
 
     Raises:
         perks.config.ConfigurationError: the settings are unsafe (see ``validate_settings``).
@@ -32,9 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
-    app.config.update(load_settings(environment=(config or {}).get("PERKS_ENV")))
-    if config:
-        app.config.update(config)
+    app.config.update(load_settings(given=config))
     validate_settings(app.config)
     if app.config["PERKS_ENV"] == "testing":
         app.config["TESTING"] = True

@@ -2,7 +2,9 @@
 
 Every setting here appears in the README's settings table with its default. ``load_settings``
 returns plain Flask config keys; ``create_app(config=...)`` may override any of them (tests do),
-and its ``PERKS_ENV`` picks the defaults that depend on the environment's name.
+its ``PERKS_ENV`` picks the defaults that depend on the environment's name, and the settings
+that follow another (the rate limits' storage and the Celery broker follow ``REDIS_URL``, the
+remember-me cookie ``SESSION_COOKIE_SECURE``) follow its final value.
 """
 
 from __future__ import annotations
@@ -65,19 +67,24 @@ def database_uri(url: str) -> str:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, *, environment: str | None = None
+    environ: Mapping[str, str] | None = None, *, given: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Read every setting from ``environ`` (default: the process environment).
+    """Every setting: read from ``environ`` (default: the process environment), with
+    ``given`` (``create_app``'s ``config``) over it.
 
     Some defaults depend on the environment's name (``production``, ``testing``): it is
-    ``environment`` when the caller names it (``create_app``'s ``PERKS_ENV``), else
-    ``environ``'s ``PERKS_ENV``, else ``development``. A setting ``environ`` holds wins.
+    ``given``'s ``PERKS_ENV`` when it names one, else ``environ``'s, else ``development``.
+    Others follow another setting's final value, wherever that came from
+    (``_follow_settings``): a ``REDIS_URL`` given to ``create_app`` moves the rate limits
+    and the Celery broker as one in the environment does. A setting ``environ`` or
+    ``given`` holds always wins over a default (``given`` over ``environ``).
     """
     env = os.environ if environ is None else environ
-    perks_env = environment if environment is not None else env.get("PERKS_ENV", "development")
+    given = given or {}
+    named = given.get("PERKS_ENV")
+    perks_env = named if named is not None else env.get("PERKS_ENV", "development")
     production = perks_env == "production"
-    redis_url = env.get("REDIS_URL", "")
-    return {
+    settings: dict[str, Any] = {
         "PERKS_ENV": perks_env,
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": database_uri(
@@ -97,9 +104,9 @@ def load_settings(
         # Server-side prepared statements: off, so PgBouncer's transaction pooling works; on
         # only with a direct connection to PostgreSQL (or a pooler that supports them).
         "DATABASE_PREPARED_STATEMENTS": _bool(env.get("DATABASE_PREPARED_STATEMENTS"), False),
-        "REDIS_URL": redis_url,
-        # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        # None: follows REDIS_URL (_follow_settings)
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         # Redis down: limits are counted in each process's memory, and Redis is asked again
         # this often (perks.extensions.FallbackStorage).
@@ -135,7 +142,7 @@ def load_settings(
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_SECURE": None,  # follows SESSION_COOKIE_SECURE (_follow_settings)
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_DURATION": timedelta(days=_int(env.get("REMEMBER_DAYS"), 14)),
@@ -163,12 +170,8 @@ def load_settings(
         "MAIL_TIMEOUT_SECONDS": _float(env.get("MAIL_TIMEOUT_SECONDS"), 10.0),
         "MAIL_MAX_ATTEMPTS": _int(env.get("MAIL_MAX_ATTEMPTS"), 8),
         "MAIL_RETRY_SECONDS": _int(env.get("MAIL_RETRY_SECONDS"), 60),
-        # Background work: Redis when there is one, else kombu's SQLAlchemy transport on a
-        # SQLite file (development without Redis). Testing runs tasks in-process (eager).
-        "CELERY_BROKER_URL": env.get(
-            "CELERY_BROKER_URL",
-            redis_url or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.sqlite3'}",
-        ),
+        # None: follows REDIS_URL (_follow_settings). Testing runs tasks in-process (eager).
+        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL"),
         "CELERY_ALWAYS_EAGER": _bool(env.get("CELERY_ALWAYS_EAGER"), perks_env == "testing"),
         "CELERY_BEAT_SCALE": _float(env.get("CELERY_BEAT_SCALE"), 1.0),
         "CELERY_BEAT_SCHEDULE_FILE": env.get(
@@ -216,6 +219,29 @@ def load_settings(
         "SENTRY_DSN": env.get("SENTRY_DSN", ""),
         "SENTRY_TRACES_SAMPLE_RATE": _float(env.get("SENTRY_TRACES_SAMPLE_RATE"), 0.0),
     }
+    settings.update(given)
+    _follow_settings(settings)
+    return settings
+
+
+def _follow_settings(settings: dict[str, Any]) -> None:
+    """Give each setting that follows another, and was not set (None), its default from the
+    other's final value: a value from the environment and one given to ``create_app`` alike,
+    so the production checks (``_check_shared_state``) see what the app will use."""
+    redis_url = str(settings.get("REDIS_URL") or "")
+    following = {
+        # Rate limits live in Redis when there is one, so every gunicorn worker shares them.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Background work: Redis when there is one, else kombu's SQLAlchemy transport on a
+        # SQLite file (development without Redis).
+        "CELERY_BROKER_URL": redis_url
+        or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.sqlite3'}",
+        # One switch for both cookies that sign someone in.
+        "REMEMBER_COOKIE_SECURE": bool(settings.get("SESSION_COOKIE_SECURE")),
+    }
+    for key, default in following.items():
+        if settings.get(key) is None:
+            settings[key] = default
 
 
 def _check_base_url(url: str) -> None:

@@ -246,3 +246,105 @@ def test_a_setting_in_the_process_environment_wins_over_the_named_environments_d
     )
     assert app.config["OVERVIEW_SNAPSHOT_MAX_AGE"] == 7
     assert app.config["LOG_FORMAT"] == "json"
+
+
+# Settings that follow another follow its final value --------------------------------------
+
+
+def test_a_redis_url_given_to_create_app_carries_the_rate_limits_and_the_broker():
+    # they followed the environment's REDIS_URL only: memory:// and the SQLite broker
+    settings = load_settings({}, given={"REDIS_URL": REDIS})
+    assert settings["RATELIMIT_STORAGE_URI"] == REDIS
+    assert settings["CELERY_BROKER_URL"] == REDIS
+
+
+def test_no_redis_given_to_create_app_leaves_the_environments_redis_alone():
+    settings = load_settings({"REDIS_URL": REDIS}, given={"REDIS_URL": ""})
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["CELERY_BROKER_URL"].startswith("sqla+sqlite:///")
+
+
+def test_an_explicit_rate_limit_storage_or_broker_wins_over_redis_url():
+    other = "redis://other.internal:6379/1"
+    from_env = load_settings(
+        {"RATELIMIT_STORAGE_URI": "memory://", "CELERY_BROKER_URL": other},
+        given={"REDIS_URL": REDIS},
+    )
+    assert from_env["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert from_env["CELERY_BROKER_URL"] == other
+    given = load_settings(
+        {"REDIS_URL": REDIS, "RATELIMIT_STORAGE_URI": "memory://"},
+        given={"RATELIMIT_STORAGE_URI": other, "CELERY_BROKER_URL": other},
+    )
+    assert given["RATELIMIT_STORAGE_URI"] == other
+    assert given["CELERY_BROKER_URL"] == other
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_the_remember_me_cookie_follows_a_session_cookie_setting_given_to_create_app(secure):
+    # it followed the environment's SESSION_COOKIE_SECURE only (secure in production)
+    for environ in ({}, {"PERKS_ENV": "production"}, {"SESSION_COOKIE_SECURE": str(not secure)}):
+        settings = load_settings(environ, given={"SESSION_COOKIE_SECURE": secure})
+        assert settings["REMEMBER_COOKIE_SECURE"] is secure
+
+
+def test_an_explicit_remember_me_cookie_setting_wins():
+    settings = load_settings(
+        {"SESSION_COOKIE_SECURE": "true"}, given={"REMEMBER_COOKIE_SECURE": False}
+    )
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_production_checks_see_a_redis_url_given_to_create_app():
+    validate_settings(
+        load_settings({**PRODUCTION_ENV, "DATABASE_URL": POSTGRES}, given={"REDIS_URL": REDIS})
+    )
+    with pytest.raises(ConfigurationError, match="CELERY_BROKER_URL"):
+        validate_settings(
+            load_settings(
+                {**PRODUCTION_ENV, "DATABASE_URL": POSTGRES, "REDIS_URL": REDIS},
+                given={"REDIS_URL": ""},
+            )
+        )
+
+
+def test_the_app_factory_follows_the_settings_given_to_it(monkeypatch, tmp_path):
+    from perks import create_app
+
+    for key in ("REDIS_URL", "RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL", "SESSION_COOKIE_SECURE"):
+        monkeypatch.delenv(key, raising=False)
+    given = {
+        **{k: v for k, v in TEST_SETTINGS.items() if k != "RATELIMIT_STORAGE_URI"},
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'perks.sqlite3'}",
+        "REDIS_URL": REDIS,
+        "SESSION_COOKIE_SECURE": True,
+    }
+    app = create_app(given)
+    assert app.config["RATELIMIT_STORAGE_URI"] == REDIS
+    assert app.config["CELERY_BROKER_URL"] == REDIS
+    assert app.extensions["celery"].conf.broker_url == REDIS
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_the_app_factory_refuses_memory_rate_limits_when_told_there_is_no_redis(
+    monkeypatch, tmp_path
+):
+    # the environment's Redis carried the rate limits past the check, the app being told
+    # there is none
+    from perks import create_app
+
+    monkeypatch.setenv("REDIS_URL", REDIS)
+    for key in ("RATELIMIT_STORAGE_URI", "CELERY_BROKER_URL"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigurationError, match="memory://"):
+        create_app(
+            {
+                **{k: v for k, v in TEST_SETTINGS.items() if k != "RATELIMIT_STORAGE_URI"},
+                **PRODUCTION_SETTINGS,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'perks.sqlite3'}",
+                "REDIS_URL": "",
+                "RATELIMIT_ENABLED": True,
+                "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": False,
+            }
+        )
