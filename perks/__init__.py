@@ -156,7 +156,7 @@ def register_receivers() -> None:
     people_activated.connect(referrals.on_people_activated)
     link_changed.connect(clicks.forget_link)
     attribution.use_policy(REFERRAL_POLICY)  # who an order earns for: the referral links
-    tax.guard_profile_changes(payouts.refuse_profile_change)  # not while a batch pays them
+    tax.guard_profile_changes(payouts.payee_profile_changing)  # a batch that pays them
     webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
     counters.register(CLAIM_COUNTER)  # the redeemer's counters know each other's codes
     counters.register(ORDER_COUNTER)

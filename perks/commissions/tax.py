@@ -25,9 +25,10 @@ rest, and withheld + paid is exactly the gross.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -245,15 +246,19 @@ class ProfileFields:
     account_holder: str = ""
 
 
-#: What may refuse a change to a person's tax profile because a payment to them is under way,
-#: called in the saving transaction with the person, only when something would change: every
-#: field of a profile decides what is withheld or where the money goes (the payroll and bank
-#: files). Finance's payout batches set it (``register_receivers``): the commissions cannot
-#: import them. It raises a domain error to refuse, and may lock rows to do so.
-ProfileGuard = Callable[[User], None]
+class ProfileGuard(Protocol):
+    """What is asked before a change to a person's tax profile because a payment to them is
+    under way: called in the saving transaction, only when something would change, with the
+    person, the names of the fields that change and who changes them. Every field of a
+    profile decides what is withheld or where the money goes (the payroll and bank files).
+    Finance's payout batches set it (``register_receivers``): the commissions cannot import
+    them. It raises a domain error to refuse; otherwise it may write what the change means to
+    those payments (a draft batch's row version moves on), and may lock rows to do either."""
+
+    def __call__(self, person: User, *, changed: Sequence[str], actor: User) -> None: ...
 
 
-def _no_guard(person: User) -> None:
+def _no_guard(person: User, *, changed: Sequence[str], actor: User) -> None:
     return None
 
 
@@ -285,7 +290,9 @@ def save_tax_profile(
         ChangedMeanwhile: the profile is no longer at ``expected_version``; nothing is saved.
         Conflict: something would change while an approved payout batch not yet paid pays
             the person (the guard of :func:`guard_profile_changes`): what the approver saw
-            would no longer be what is paid.
+            would no longer be what is paid. A change while a draft batch pays them is
+            saved, and that batch's row version moves on with it (an approval from a page
+            opened before is refused).
     """
     if user_id == actor.id:
         raise NotPermitted(
@@ -330,7 +337,7 @@ def save_tax_profile(
             if profile is None or getattr(profile, name) != value
         }
         if changed:
-            _profile_guard[0](person)
+            _profile_guard[0](person, changed=sorted(changed), actor=actor)
         if profile is None:
             profile = TaxProfile(user_id=person.id)
             db.session.add(profile)

@@ -116,7 +116,8 @@ class PayoutBatch(TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     #: 1 when drafted, one more at each change of the batch (SQLAlchemy's ``version_id_col``),
-    #: a line left out included (``perks.finance.payouts.exclude_line`` touches the batch):
+    #: a line left out included (``perks.finance.payouts.exclude_line`` touches the batch), and
+    #: a change to the tax profile of someone a draft pays (``payouts.payee_profile_changing``):
     #: the approve form sends back the one its page showed, and an approval from an older one
     #: is refused (``perks.finance.payouts.approve_batch``), so the batch approved is the one
     #: the approver saw

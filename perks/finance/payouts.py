@@ -15,7 +15,8 @@ people paid in ``perks.finance.notifications``.
   adjustment it pays. Nobody records an adjustment to their own
   balance either (``perks.commissions.ledger.record_adjustment``). The approval is of the
   batch the approver's page showed: its ``row_version`` moves on at each change of the batch
-  (a line left out included), and an approval from an older one is refused.
+  (a line left out included, and a change to the tax profile of someone it pays:
+  :func:`payee_profile_changing`), and an approval from an older one is refused.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
   commissions to ``paid`` through their lifecycle), with the personal income tax withheld
@@ -257,10 +258,12 @@ def approve_batch(
     payment to themselves, or money they entered.
 
     ``expected_row_version`` is the batch's ``row_version`` the approver's page showed: a
-    line left out after the page opened would otherwise be approved unseen (the four eyes
-    are on the batch as it is paid). ``None`` checks nothing (callers that showed no page).
-    An exclusion at the same moment takes turns with the approval (the batch's row is
-    locked), so it either comes first and refuses the approval, or waits and is refused.
+    line left out, or a payee's tax profile changed (what they are withheld, the account
+    they are paid to; :func:`payee_profile_changing`), after the page opened would otherwise
+    be approved unseen (the four eyes are on the batch as it is paid). ``None`` checks
+    nothing (callers that showed no page). An exclusion or a tax profile change at the same
+    moment takes turns with the approval (the batch's row is locked), so it either comes
+    first and refuses the approval, or waits and is refused.
 
     Raises:
         NotFound: no such batch.
@@ -268,7 +271,8 @@ def approve_batch(
             adjustment it pays (four eyes).
         Conflict: it is not a draft, or it has nothing to pay (every line excluded).
         ChangedMeanwhile: the batch is no longer at ``expected_row_version`` (its message
-            names the lines left out since); nothing is approved.
+            names the lines left out since and the payees whose tax profile changed since);
+            nothing is approved.
     """
     with transaction():
         batch = _locked_batch(batch_id)
@@ -297,15 +301,21 @@ def approve_batch(
         return batch
 
 
+#: what changes a draft after its page was opened, as its audit log keeps it (each event with
+#: the ``row_version`` it made)
+_CHANGES_OF_A_DRAFT = ("finance.payout_line_excluded", "finance.payout_payee_profile_changed")
+
+
 def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
     """The refusal of an approval from a page that showed ``batch`` at row version ``seen``:
-    the lines left out since, and by whom, as the audit log keeps them."""
+    the lines left out since and the payees' tax profiles changed since, and by whom, as the
+    audit log keeps them."""
     events = db.session.scalars(
         select(audit.AuditEvent)
         .where(
             audit.AuditEvent.target_type == PayoutBatch.__name__,
             audit.AuditEvent.target_id == str(batch.id),
-            audit.AuditEvent.action == "finance.payout_line_excluded",
+            audit.AuditEvent.action.in_(_CHANGES_OF_A_DRAFT),
         )
         .order_by(audit.AuditEvent.id)
     ).all()
@@ -319,14 +329,9 @@ def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
         )
     }
     changes = [
-        _(
-            "%(name)s left out the line of %(person)s (%(amount)s)",
-            name=people[e.actor_id].name,
-            person=people[e.details["user_id"]].name,
-            amount=format_money(Money(e.details["amount"], e.details["currency"])),
-        )
+        _change_of(e, people[e.actor_id].name, people[e.details["user_id"]].name)
         for e in since
-        if e.actor_id in people and e.details["user_id"] in people
+        if e.actor_id is not None and e.actor_id in people and e.details["user_id"] in people
     ]
     if not changes or len(changes) < len(since):
         return str(
@@ -340,6 +345,21 @@ def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
             "This batch changed after you opened it, so it was not approved: %(changes)s. "
             "Check the batch as it is now and approve it again.",
             changes="; ".join(changes),
+        )
+    )
+
+
+def _change_of(event: audit.AuditEvent, name: str, person: str) -> str:
+    """One change of :func:`_changed_meanwhile` (``name`` made it, to ``person``'s line or
+    tax profile), in the reader's language."""
+    if event.action == "finance.payout_payee_profile_changed":
+        return str(_("%(name)s changed the tax profile of %(person)s", name=name, person=person))
+    return str(
+        _(
+            "%(name)s left out the line of %(person)s (%(amount)s)",
+            name=name,
+            person=person,
+            amount=format_money(Money(event.details["amount"], event.details["currency"])),
         )
     )
 
@@ -405,22 +425,30 @@ def cancel_batch(batch_id: int, reason: str, *, actor: User) -> PayoutBatch:
 # --- the payees' tax profiles --------------------------------------------------------------------
 
 
-def refuse_profile_change(person: User) -> None:
-    """Refuse a change to ``person``'s tax profile while an approved batch not yet paid pays
-    them (``perks.commissions.tax.guard_profile_changes``): the bank file reads their account
-    when it is downloaded and the tax is worked out when the batch is paid, so the change
-    would alter what the approver approved without a second person seeing it. Before the
-    approval, the approver sees the change; after the payment, it is for the next batch.
+def payee_profile_changing(person: User, *, changed: Sequence[str], actor: User) -> None:
+    """Before ``actor`` changes the ``changed`` fields of ``person``'s tax profile
+    (``perks.commissions.tax.guard_profile_changes``): every field of it decides what is
+    withheld from them or where their money goes (the payroll and bank files read it when
+    they are downloaded, the tax is worked out when the batch is paid).
+
+    * While an approved batch not yet paid pays them, the change is refused: it would alter
+      what the approver approved without a second person seeing it. After the payment, it is
+      for the next batch.
+    * A draft that pays them changes with it: its ``row_version`` moves on and its audit log
+      says whose profile changed and who changed it (``finance.payout_payee_profile_changed``,
+      with the row version it made), so an approval from a page opened before the change is
+      refused naming it (:func:`approve_batch`), and the approver sees the batch as it is.
 
     It locks the open batches that pay ``person`` as approving, paying and cancelling do, so
-    an approval at the same moment either waits for the change (and approves what it
-    becomes) or comes first (and the change, having waited, is refused).
+    an approval at the same moment either waits for the change (and is refused: the batch is
+    no longer the one its page showed) or comes first (and the change, having waited, is
+    refused).
 
     Raises:
-        Conflict: such a batch, named.
+        Conflict: an approved batch pays them, named.
     """
-    rows = db.session.execute(
-        select(PayoutBatch.id, PayoutBatch.reference, PayoutBatch.status)
+    batches = db.session.scalars(
+        select(PayoutBatch)
         .where(
             PayoutBatch.status.in_((BatchStatus.DRAFT, BatchStatus.APPROVED)),
             PayoutBatch.id.in_(
@@ -431,8 +459,9 @@ def refuse_profile_change(person: User) -> None:
         )
         .order_by(PayoutBatch.id)
         .with_for_update(of=PayoutBatch)
+        .execution_options(populate_existing=True)
     ).all()
-    approved = [row.reference for row in rows if row.status is BatchStatus.APPROVED]
+    approved = [batch.reference for batch in batches if batch.status is BatchStatus.APPROVED]
     if approved:
         raise Conflict(
             _(
@@ -442,6 +471,20 @@ def refuse_profile_change(person: User) -> None:
                 reference=approved[0],
                 name=person.name,
             )
+        )
+    for batch in batches:
+        # the profile is a row of its own: the batch changes with it (see exclude_line)
+        batch.updated_at = utcnow()
+    db.session.flush()
+    for batch in batches:
+        audit.record(
+            "finance.payout_payee_profile_changed",
+            actor=actor,
+            target=batch,
+            reference=batch.reference,
+            user_id=person.id,
+            changed=list(changed),
+            row_version=batch.row_version,
         )
 
 

@@ -1,18 +1,24 @@
 """Four eyes on the batch that is paid: an approval from a page opened before a line was left
-out of the batch is refused in the approver's language, naming what changed, with nothing
-approved; the page shows the batch as it is now, and approving from it works. On
-PostgreSQL, a line left out at the moment of the approval: one of them wins, never both."""
+out of the batch, or before the tax profile of someone it pays changed, is refused in the
+approver's language, naming what changed, with nothing approved; the page shows the batch as
+it is now, and approving from it works. On PostgreSQL, a line left out or a tax profile
+changed at the moment of the approval: one of them wins, never both."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from perks.audit import AuditEvent
+from perks.commissions import tax
+from perks.commissions.tax import ProfileFields
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
 from perks.i18n import company_today
-from perks.people.models import User
+from perks.people.models import EmploymentType, User
 from tests import factories
 from tests.factories import PASSWORD
 from tests.helpers import is_postgres, signed_in
@@ -48,6 +54,26 @@ def leave_out(client: FlaskClient, batch: PayoutBatch, person: User, reason: str
     return client.post(
         f"/finance/payouts/{batch.id}/lines/{line.id}/exclude", data={"reason": reason}
     )
+
+
+#: a payee's tax profile outside payroll, as finance keeps it
+BANK = {"bank_account_number": "11112222", "bank_name": "ACB", "account_holder": "LE CUC"}
+
+
+def contractor(name: str) -> User:
+    """Someone paid by bank transfer, with a tax profile."""
+    person = factories.UserFactory(name=name, employment_type=EmploymentType.CONTRACTOR)
+    tax.save_tax_profile(person.id, ProfileFields(**BANK), actor=finance_person())
+    return person
+
+
+def save_profile(client: FlaskClient, person: User, **changes: str):  # type: ignore[no-untyped-def]
+    """Open the person's tax profile page and save it with ``changes``."""
+    page = client.get(f"/finance/tax/people/{person.id}").get_data(as_text=True)
+    version = re.search(r'<input[^>]*name="version"[^>]*value="(\d+)"', page)
+    assert version is not None
+    data = {**BANK, "resident": "y", "version": version.group(1), **changes}
+    return client.post(f"/finance/tax/people/{person.id}", data=data)
 
 
 def approvals() -> int:
@@ -161,3 +187,135 @@ def test_a_line_left_out_at_the_moment_of_the_approval_is_never_approved_unseen(
             assert saved.status is BatchStatus.DRAFT
             assert excluded == [line_id]
             assert answers["approver"] == 409
+
+
+def test_an_approval_from_a_page_opened_before_a_payees_tax_profile_changed_is_refused(app):
+    """A draft's payee's bank account (or residence, contract, commitment form, tax code)
+    changed after the approver opened the page: the batch's row version stayed, and the
+    approval went through for a bank file and withholding the approver never saw."""
+    cuc = contractor("Lê Cúc")
+    payable_order(cuc)
+    payable_order(factories.UserFactory(name="Trần Dũng"))
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person(locale="vi"))
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    changed = save_profile(
+        signed_in(app, finance_person(name="Phạm Thu Hà")), cuc, bank_account_number="99998888"
+    )
+    assert changed.status_code == 302  # a draft lets the profile change
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert (
+        "Đợt chi trả này đã thay đổi sau khi bạn mở trang, nên chưa được duyệt: "
+        "Phạm Thu Hà đã thay đổi hồ sơ thuế của Lê Cúc."
+    ) in refused.text
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
+    assert approvals() == 0
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "finance.payout_payee_profile_changed")
+    ).one()
+    assert (event.target_id, event.details["user_id"], event.details["changed"]) == (
+        str(batch.id),
+        cuc.id,
+        ["bank_account_number"],
+    )
+    assert int(refused.version) > int(seen)
+
+    page.saves(approver, {"row_version": refused.version})
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+    assert tax.profile_of(cuc.id).bank_account_number == "99998888"  # what was approved
+
+
+def test_the_refusal_names_every_change_since_the_page_opened_in_english(app):
+    cuc, dung = contractor("Lê Cúc"), factories.UserFactory(name="Trần Dũng")
+    payable_order(cuc)
+    payable_order(dung)
+    drafter = signed_in(app, finance_person(name="Phạm Thu Hà"))
+    approver = signed_in(app, finance_person(locale="en"))
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    assert save_profile(drafter, cuc, resident="").status_code == 302  # now a non-resident
+    assert leave_out(drafter, batch, dung, "On hold").status_code == 302
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert (
+        "This batch changed after you opened it, so it was not approved: Phạm Thu Hà changed "
+        "the tax profile of Lê Cúc; Phạm Thu Hà left out the line of Trần Dũng (₫240,000). "
+        "Check the batch as it is now and approve it again."
+    ) in refused.text
+
+
+def test_a_tax_profile_that_does_not_change_the_batch_leaves_the_approval_alone(app):
+    """Saving a payee's profile as it is, or changing the profile of someone the draft does
+    not pay (left out, or not in it), is no change of the batch."""
+    cuc, dung, outside = contractor("Lê Cúc"), contractor("Trần Dũng"), contractor("Vũ Em")
+    payable_order(cuc)
+    payable_order(dung)
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person())
+    batch = drafted(drafter)
+    assert leave_out(drafter, batch, dung, "On hold").status_code == 302
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    officer = signed_in(app, finance_person())
+    assert save_profile(officer, cuc).status_code == 302
+    assert save_profile(officer, dung, bank_name="VCB").status_code == 302
+    assert save_profile(officer, outside, bank_name="VCB").status_code == 302
+    page.saves(approver, {"row_version": seen})
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+
+
+def test_a_tax_profile_changed_at_the_moment_of_the_approval_is_never_approved_unseen(app):
+    """PostgreSQL: the save and the approval take turns on the batch's row; whichever comes
+    second is refused (an approval of a batch whose payee's profile changed since its page
+    showed it, or a change to the profile of a payee of an approved batch)."""
+    if not is_postgres(app):
+        pytest.skip("racing requests need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    cuc = contractor("Lê Cúc")
+    payable_order(cuc)
+    drafter, approver, officer = finance_person(), finance_person(), finance_person()
+    emails = {"approver": approver.email, "officer": officer.email}
+    batch_id = drafted(signed_in(app, drafter)).id
+    cuc_id, version = cuc.id, tax.profile_of(cuc.id).version
+    db.session.commit()
+    db.session.remove()
+
+    def opened(who: str) -> tuple[str, FlaskClient, str]:
+        client = app.test_client()
+        signing_in = client.post("/login", data={"email": emails[who], "password": PASSWORD})
+        assert signing_in.status_code == 302
+        seen = approval(batch_id).version_shown(client) if who == "approver" else ""
+        return who, client, seen
+
+    def act(tab: tuple[str, FlaskClient, str]) -> tuple[str, int]:
+        who, client, seen = tab
+        if who == "officer":
+            url = f"/finance/tax/people/{cuc_id}"
+            data = {**BANK, "bank_account_number": "99998888", "resident": "y"}
+            data["version"] = str(version)
+        else:
+            url, data = f"/finance/payouts/{batch_id}/approve", {"row_version": seen}
+        return who, client.post(url, data=data).status_code
+
+    outcome = all_at_once(app, ["approver", "officer"], act, prepare=opened, requests=True)
+
+    assert outcome.errors == []
+    answers = dict(outcome.results)
+    with app.app_context():
+        status = db.session.get(PayoutBatch, batch_id).status
+        account = tax.profile_of(cuc_id).bank_account_number
+        if status is BatchStatus.APPROVED:
+            # the save waited, then found the batch approved
+            assert (account, answers["officer"]) == ("11112222", 409)
+        else:
+            assert status is BatchStatus.DRAFT
+            assert (account, answers["approver"]) == ("99998888", 409)
