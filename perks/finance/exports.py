@@ -361,7 +361,13 @@ _ENTRY_DATE = Column(
     26,
 )
 _ENTRY_KIND = Column(
-    "entry_kind", Cell.CODE, _l("earn (+), reversal (−), adjustment (±) or payout (−)."), 11
+    "entry_kind",
+    Cell.CODE,
+    _l(
+        "earn (+), reversal (−), adjustment (±), payout (−) or withholding (−, the personal"
+        " income tax withheld from a payout)."
+    ),
+    11,
 )
 _EMPLOYEE_ID = Column("employee_id", Cell.TEXT, _l("The person's employee number (HR)."), 12)
 _EMPLOYEE_NAME = Column("employee_name", Cell.TEXT, _l("The person's name."), 26)
@@ -376,8 +382,9 @@ _REASON = Column(
     "reason",
     Cell.TEXT,
     _l(
-        "Why: redeemed, refund, dispute_lost, payout, or finance's words; a leaver's closed"
-        " balance: deduct (from the final salary) or write_off, a colon, then finance's words."
+        "Why: redeemed, refund, dispute_lost, left_company, payout, withholding, or finance's"
+        " words; a leaver's closed balance: deduct (from the final salary) or write_off, a"
+        " colon, then finance's words."
     ),
     30,
 )

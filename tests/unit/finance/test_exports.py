@@ -18,7 +18,7 @@ from perks import background
 from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
 from perks.commissions import ledger
-from perks.commissions.models import EntryKind
+from perks.commissions.models import SYSTEM_REASONS, BalanceOutcome, EntryKind
 from perks.db import utcnow
 from perks.extensions import db
 from perks.finance import exports
@@ -381,3 +381,16 @@ def test_an_export_job_whose_starter_left_finance_since_exports_nothing(tricky, 
     job = db.session.get(BackgroundJob, waiting.id)
     assert "no longer active in finance" in job.error
     assert job.file is None
+
+
+@pytest.mark.parametrize("export", exports.EXPORTS.values(), ids=lambda export: export.name)
+def test_the_columns_describe_every_entry_kind_and_reason_the_app_writes(export):
+    """The exports page said the reason was redeemed, refund, dispute_lost, payout or
+    finance's words, and the kind earn, reversal, adjustment or payout: a payout's
+    ``withholding`` entry (and a leaver's ``left_company`` reversal) were in the file
+    without a word about them."""
+    described = {column.name: str(column.description) for column in export.columns}
+
+    assert [kind.value for kind in EntryKind if kind.value not in described["entry_kind"]] == []
+    codes = [*SYSTEM_REASONS, *(outcome.value for outcome in BalanceOutcome)]
+    assert [code for code in codes if code not in described["reason"]] == []
