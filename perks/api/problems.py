@@ -3,19 +3,18 @@
 Every error an API view raises (a domain error, a bad token, an HTTP error, the request
 validation's 422) becomes ``{"type", "title", "status", "detail"}``, plus ``errors`` where
 there are several (the bad fields, the bad records of a batch). The language follows the
-``Accept-Language`` header (``perks.i18n.select_locale``).
+``Accept-Language`` header (``perks.i18n.select_locale``); the request validation's
+messages come written in it (``perks.api.validation``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, json, request
+from flask_babel import LazyString
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
@@ -63,64 +62,9 @@ def problem(status: int, detail: str, **extensions: Any) -> Response:
     )
 
 
-#: the request validation's messages (marshmallow's own and ``schemas.PeopleList``'s, which
-#: repeats them), each as the caller reads it; a message not listed here passes as it is
-_FIELD_MESSAGES = {
-    "Missing data for required field.": _l("This field is required."),
-    "Field may not be null.": _l("This field may not be empty (null)."),
-    "Invalid value.": _l("This value is not valid."),
-    "Unknown field.": _l("Unknown field."),
-    "Invalid type.": _l("Not a valid object."),
-    "Invalid input type.": _l("Not a valid object."),
-    "Not a valid string.": _l("Not a valid text."),
-    "Not a valid utf-8 string.": _l("Not a valid text."),
-    "Not a valid integer.": _l("Not a valid whole number."),
-    "Not a valid number.": _l("Not a valid number."),
-    "Number too large.": _l("The number is too large."),
-    "Not a valid boolean.": _l("Not a valid true/false value."),
-    "Not a valid date.": _l("Not a valid date (use YYYY-MM-DD)."),
-    "Not a valid datetime.": _l("Not a valid date and time (use ISO 8601)."),
-    "Not a valid mapping type.": _l("Not a valid object."),
-    "Not a valid list.": _l("Not a valid list."),
-    "Not a valid list of roles.": _l("Not a valid list of roles."),
-}
-
-_LENGTH_BETWEEN = re.compile(r"Length must be between (\d+) and (\d+)\.")
-_RANGE_BETWEEN = re.compile(
-    r"Must be greater than or equal to (.+) and less than or equal to (.+)\."
-)
-_ONE_OF = re.compile(r"Must be one of: (.*)\.")
-_FORMATTED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (
-        _LENGTH_BETWEEN,
-        lambda m: _("Length must be between %(min)s and %(max)s.", min=m[1], max=m[2]),
-    ),
-    (
-        re.compile(r"Longer than maximum length (\d+)\."),
-        lambda m: _("At most %(max)s characters.", max=m[1]),
-    ),
-    (
-        re.compile(r"Shorter than minimum length (\d+)\."),
-        lambda m: _("At least %(min)s characters.", min=m[1]),
-    ),
-    (
-        _RANGE_BETWEEN,
-        lambda m: _("Must be between %(min)s and %(max)s.", min=m[1], max=m[2]),
-    ),
-    (_ONE_OF, lambda m: _("Must be one of: %(choices)s.", choices=m[1])),
-)
-
-
-def field_message(message: str) -> str:
-    """A validation message in the caller's language (``Accept-Language``)."""
-    known = _FIELD_MESSAGES.get(message)
-    if known is not None:
-        return str(known)
-    for pattern, translate in _FORMATTED:
-        match = pattern.fullmatch(message)
-        if match:
-            return translate(match)
-    return message
+def _is_message(item: Any) -> bool:
+    """A message: a text, or a lazy one (``perks.api.validation``) written on demand."""
+    return isinstance(item, str | LazyString)
 
 
 def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -132,13 +76,13 @@ def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
                 found += _field_errors(value, "")
             else:
                 found += _field_errors(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
-        found += [{"field": prefix, "message": field_message(item)} for item in messages]
+    elif isinstance(messages, list) and all(_is_message(item) for item in messages):
+        found += [{"field": prefix, "message": str(item)} for item in messages]
     elif isinstance(messages, list):
         for index, item in enumerate(messages):
             found += _field_errors(item, f"{prefix}.{index}")
     else:
-        found.append({"field": prefix, "message": field_message(str(messages))})
+        found.append({"field": prefix, "message": str(messages)})
     return found
 
 

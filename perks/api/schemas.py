@@ -6,9 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validates_schema
 
 from perks.api.models import Scope
+from perks.api.validation import (
+    NOT_A_BOOLEAN,
+    NOT_A_TEXT,
+    NOT_AN_OBJECT,
+    REQUIRED,
+    UNKNOWN_FIELD,
+    ApiSchema,
+    Length,
+    OneOf,
+    Range,
+)
 from perks.commissions.models import CommissionState, EntryKind
 from perks.commissions.tax import Treatment
 from perks.finance.models import BatchStatus
@@ -20,7 +31,7 @@ def day_filter(key: str, description: str) -> fields.Date:
     (``perks.i18n``: another would overflow a day's end)."""
     return fields.Date(
         data_key=key,
-        validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY),
+        validate=Range(min=EARLIEST_DAY, max=LATEST_DAY),
         metadata={"description": description},
     )
 
@@ -34,7 +45,7 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-class Problem(Schema):
+class Problem(ApiSchema):
     """An error (RFC 9457)."""
 
     type = fields.String(required=True)
@@ -46,31 +57,31 @@ class Problem(Schema):
     elsewhere = fields.Dict(metadata={"description": "the counter that knows this code"})
 
 
-class Health(Schema):
+class Health(ApiSchema):
     status = fields.String(required=True)
 
 
-class Version(Schema):
+class Version(ApiSchema):
     api = fields.String(required=True)
     app = fields.String(required=True)
 
 
-class PageArgs(Schema):
+class PageArgs(ApiSchema):
     cursor = fields.String(
-        validate=validate.Length(max=64),
+        validate=Length(max=64),
         metadata={"description": "``next_cursor`` of the previous page"},
     )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = fields.Integer(load_default=50, validate=Range(min=1, max=200))
 
 
 class PersonFilter(PageArgs):
     person = fields.String(
-        validate=validate.Length(min=1, max=32),
+        validate=Length(min=1, max=32),
         metadata={"description": "employee number; a personal token reads its owner only"},
     )
 
 
-class DaysInOrder(Schema):
+class DaysInOrder(ApiSchema):
     """``?from=`` and ``?to=`` (``day_filter``): a last day before the first is refused, not
     answered with an empty list a caller would take for "nothing happened"."""
 
@@ -86,30 +97,30 @@ class PeriodFilter(PersonFilter, DaysInOrder):
     to_date = day_filter("to", "last day, inclusive")
 
 
-class PersonIn(Schema):
+class PersonIn(ApiSchema):
     """One person as the HR system knows them: the CSV import's columns. A field left out of
     every record of a batch keeps what is stored; left out of some records, it reads as an
     empty cell (which clears the department, location, dates and manager)."""
 
-    employee_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    email = fields.String(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=validate.Length(max=120))
-    department = fields.String(allow_none=True, validate=validate.Length(max=120))
-    location = fields.String(allow_none=True, validate=validate.Length(max=80))
-    employment_type = fields.String(allow_none=True, validate=validate.Length(max=32))
+    employee_number = fields.String(required=True, validate=Length(min=1, max=32))
+    email = fields.String(required=True, validate=Length(max=254))
+    name = fields.String(required=True, validate=Length(max=120))
+    department = fields.String(allow_none=True, validate=Length(max=120))
+    location = fields.String(allow_none=True, validate=Length(max=80))
+    employment_type = fields.String(allow_none=True, validate=Length(max=32))
     hire_date = fields.String(
-        allow_none=True, validate=validate.Length(max=10), metadata={"example": "2024-06-03"}
+        allow_none=True, validate=Length(max=10), metadata={"example": "2024-06-03"}
     )
     birthday = fields.String(
-        allow_none=True, validate=validate.Length(max=10), metadata={"example": "23/08"}
+        allow_none=True, validate=Length(max=10), metadata={"example": "23/08"}
     )
-    manager_email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    manager_email = fields.String(allow_none=True, validate=Length(max=254))
     #: the first day the person no longer works here (see the leavers' policy)
     leaving_date = fields.String(
-        allow_none=True, validate=validate.Length(max=10), metadata={"example": "2027-01-31"}
+        allow_none=True, validate=Length(max=10), metadata={"example": "2027-01-31"}
     )
-    language = fields.String(allow_none=True, validate=validate.Length(max=16))
-    roles = fields.List(fields.String(validate=validate.Length(max=16)), allow_none=True)
+    language = fields.String(allow_none=True, validate=Length(max=16))
+    roles = fields.List(fields.String(validate=Length(max=16)), allow_none=True)
     active = fields.Boolean(allow_none=True)
 
 
@@ -118,7 +129,7 @@ class PersonPut(PersonIn):
     body may leave the employee number out (one given must be the path's, else 422)."""
 
     employee_number = fields.String(
-        validate=validate.Length(min=1, max=32),
+        validate=Length(min=1, max=32),
         metadata={
             "description": "may be left out (the path's is used); if given, must be the "
             "path's employee number, else 422"
@@ -126,8 +137,9 @@ class PersonPut(PersonIn):
     )
 
 
-_TEXT_LIMITS: dict[str, int] = {
-    name: next(int(v.max or 0) for v in field.validators if isinstance(v, validate.Length))
+#: each text field's length check, as ``PersonIn`` has it
+_LENGTHS: dict[str, Length] = {
+    name: next(v for v in field.validators if isinstance(v, Length))
     for name, field in PersonIn._declared_fields.items()
     if isinstance(field, fields.String)
 }
@@ -144,8 +156,8 @@ class PeopleList(fields.List):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, list):
-            raise ValidationError(str(self.error_messages["invalid"]))
-        errors: dict[int, dict[str, list[str]]] = {}
+            raise self.make_error("invalid")
+        errors: dict[int, dict[str, list[Any]]] = {}
         for index, record in enumerate(value):
             problems = _record_problems(record)
             if problems:
@@ -155,41 +167,44 @@ class PeopleList(fields.List):
         return value
 
 
-def _record_problems(record: Any) -> dict[str, list[str]]:
+def _record_problems(record: Any) -> dict[str, list[Any]]:
     if not isinstance(record, dict):
-        return {"_schema": ["Invalid input type."]}
-    problems: dict[str, list[str]] = {}
+        return {"_schema": [NOT_AN_OBJECT]}
+    problems: dict[str, list[Any]] = {}
     for name in _REQUIRED:
         if record.get(name) is None:
-            problems[name] = ["Missing data for required field."]
+            problems[name] = [REQUIRED]
     for name, item in record.items():
-        if name in _TEXT_LIMITS:
+        if name in _LENGTHS:
             if item is None:
                 continue
             if not isinstance(item, str):
-                problems[name] = ["Not a valid string."]
-            elif len(item) > _TEXT_LIMITS[name] or (name == "employee_number" and not item):
-                problems[name] = [f"Length must be between 1 and {_TEXT_LIMITS[name]}."]
+                problems[name] = [NOT_A_TEXT]
+                continue
+            try:
+                _LENGTHS[name](item)
+            except ValidationError as refused:
+                problems[name] = list(refused.messages)
         elif name == "roles":
             if item is not None and (
                 not isinstance(item, list)
                 or not all(isinstance(role, str) and len(role) <= 16 for role in item)
             ):
-                problems[name] = ["Not a valid list of roles."]
+                problems[name] = [_l("Not a valid list of roles.")]
         elif name == "active":
             if item is not None and not isinstance(item, bool):
-                problems[name] = ["Not a valid boolean."]
+                problems[name] = [NOT_A_BOOLEAN]
         else:
-            problems[name] = ["Unknown field."]
+            problems[name] = [UNKNOWN_FIELD]
     return problems
 
 
-class PeopleBatch(Schema):
-    people = PeopleList(required=True, validate=validate.Length(min=1, max=1000))
+class PeopleBatch(ApiSchema):
+    people = PeopleList(required=True, validate=Length(min=1, max=1000))
     dry_run = fields.Boolean(load_default=False)
 
 
-class RecordWarning(Schema):
+class RecordWarning(ApiSchema):
     """What a record did (or, in a dry run, would do) that the caller should know: the
     records were written all the same, as the people pages save and then warn."""
 
@@ -208,7 +223,7 @@ class RecordWarning(Schema):
     message = fields.String(required=True, metadata={"description": "in the caller's language"})
 
 
-class UpsertResult(Schema):
+class UpsertResult(ApiSchema):
     dry_run = fields.Boolean(required=True)
     total = fields.Integer(required=True)
     created = fields.Integer(required=True)
@@ -222,7 +237,7 @@ class UpsertResult(Schema):
     )
 
 
-class PersonOut(Schema):
+class PersonOut(ApiSchema):
     """Every field is always sent (null where the person has none), as in every answer."""
 
     employee_number = fields.String(allow_none=True, required=True)
@@ -238,12 +253,12 @@ class PersonOut(Schema):
     active = fields.Boolean(required=True)
 
 
-class PeoplePage(Schema):
+class PeoplePage(ApiSchema):
     items = fields.List(fields.Nested(PersonOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class ReasonOut(Schema):
+class ReasonOut(ApiSchema):
     code = fields.String(
         required=True,
         metadata={
@@ -254,7 +269,7 @@ class ReasonOut(Schema):
     message = fields.String(required=True)
 
 
-class PerkOut(Schema):
+class PerkOut(ApiSchema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     partner = fields.String(required=True)
@@ -264,16 +279,16 @@ class PerkOut(Schema):
     reasons = fields.List(fields.Nested(ReasonOut), required=True)
 
 
-class PerkList(Schema):
+class PerkList(ApiSchema):
     person = fields.String(allow_none=True, required=True)
     items = fields.List(fields.Nested(PerkOut), required=True)
 
 
-class CatalogArgs(Schema):
-    person = fields.String(validate=validate.Length(min=1, max=32))
+class CatalogArgs(ApiSchema):
+    person = fields.String(validate=Length(min=1, max=32))
 
 
-class ClaimOut(Schema):
+class ClaimOut(ApiSchema):
     id = fields.Integer(required=True)
     reference = fields.String(
         allow_none=True,
@@ -293,12 +308,12 @@ class ClaimOut(Schema):
     expires_on = fields.Date(allow_none=True, required=True)
 
 
-class ClaimPage(Schema):
+class ClaimPage(ApiSchema):
     items = fields.List(fields.Nested(ClaimOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class _ClaimAtCounter(Schema):
+class _ClaimAtCounter(ApiSchema):
     reference = fields.String(required=True)
     perk = fields.String(required=True)
     person = fields.String(required=True)
@@ -307,12 +322,12 @@ class _ClaimAtCounter(Schema):
     used_by = fields.String(allow_none=True, required=True)
 
 
-class OrderLineAtCounter(Schema):
+class OrderLineAtCounter(ApiSchema):
     product = fields.String(required=True)
     quantity = fields.Integer(required=True)
 
 
-class _OrderAtCounter(Schema):
+class _OrderAtCounter(ApiSchema):
     number = fields.String(required=True)
     redemption_code = fields.String(allow_none=True, required=True)
     status = fields.String(required=True)
@@ -322,7 +337,7 @@ class _OrderAtCounter(Schema):
     lines = fields.List(fields.Nested(OrderLineAtCounter), required=True)
 
 
-class _Verdict(Schema):
+class _Verdict(ApiSchema):
     redeemable = fields.Boolean(
         required=True, metadata={"description": "the code can be redeemed now"}
     )
@@ -333,7 +348,7 @@ class _Verdict(Schema):
     )
 
 
-class _Redeemed(Schema):
+class _Redeemed(ApiSchema):
     redeemed = fields.Boolean(
         required=True,
         metadata={"description": "always true: this request redeemed the code (else 4xx)"},
@@ -357,10 +372,10 @@ class RedeemedOrder(_OrderAtCounter, _Redeemed):
 
 
 class CommissionArgs(PeriodFilter):
-    state = fields.String(validate=validate.OneOf([state.value for state in CommissionState]))
+    state = fields.String(validate=OneOf([state.value for state in CommissionState]))
 
 
-class CommissionOut(Schema):
+class CommissionOut(ApiSchema):
     id = fields.Integer(required=True)
     person = fields.String(allow_none=True, required=True)
     order_id = fields.Integer(required=True)
@@ -374,16 +389,16 @@ class CommissionOut(Schema):
     paid_at = UtcDateTime(allow_none=True, required=True)
 
 
-class CommissionPage(Schema):
+class CommissionPage(ApiSchema):
     items = fields.List(fields.Nested(CommissionOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
 class LedgerArgs(PeriodFilter):
-    kind = fields.String(validate=validate.OneOf([kind.value for kind in EntryKind]))
+    kind = fields.String(validate=OneOf([kind.value for kind in EntryKind]))
 
 
-class LedgerEntryOut(Schema):
+class LedgerEntryOut(ApiSchema):
     id = fields.Integer(required=True)
     person = fields.String(allow_none=True, required=True)
     commission_id = fields.Integer(allow_none=True, required=True)
@@ -394,22 +409,22 @@ class LedgerEntryOut(Schema):
     payout_batch_id = fields.Integer(allow_none=True, required=True)
 
 
-class LedgerPage(Schema):
+class LedgerPage(ApiSchema):
     items = fields.List(fields.Nested(LedgerEntryOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
 class PayoutArgs(PageArgs, DaysInOrder):
-    status = fields.String(validate=validate.OneOf([status.value for status in BatchStatus]))
+    status = fields.String(validate=OneOf([status.value for status in BatchStatus]))
     from_date = day_filter("from", "cut-off from, inclusive")
     to_date = day_filter("to", "cut-off to, inclusive")
     person = fields.String(
-        validate=validate.Length(min=1, max=32),
+        validate=Length(min=1, max=32),
         metadata={"description": "only the lines of this employee number"},
     )
 
 
-class PayoutLineOut(Schema):
+class PayoutLineOut(ApiSchema):
     person = fields.String(allow_none=True, required=True)
     email = fields.String(required=True)
     amount = fields.Integer(required=True, metadata={"description": "gross, minor units"})
@@ -419,7 +434,7 @@ class PayoutLineOut(Schema):
     tax_treatment = fields.String(
         allow_none=True,
         required=True,
-        validate=validate.OneOf([treatment.value for treatment in Treatment]),
+        validate=OneOf([treatment.value for treatment in Treatment]),
         metadata={
             "description": "how the payment was taxed (``salary``: with the wages by payroll; "
             "the others: by bank transfer); null until the batch is paid, as tax is assessed "
@@ -440,7 +455,7 @@ class PayoutLineOut(Schema):
     )
 
 
-class PayoutBatchOut(Schema):
+class PayoutBatchOut(ApiSchema):
     reference = fields.String(required=True)
     status = fields.String(required=True)
     cutoff_date = fields.Date(required=True)
@@ -450,7 +465,7 @@ class PayoutBatchOut(Schema):
     lines = fields.List(fields.Nested(PayoutLineOut), required=True)
 
 
-class PayoutPage(Schema):
+class PayoutPage(ApiSchema):
     items = fields.List(fields.Nested(PayoutBatchOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 

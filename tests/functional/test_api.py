@@ -751,6 +751,29 @@ def test_every_field_error_is_written_in_the_callers_language(
 
 
 @pytest.mark.parametrize(
+    ("language", "limit"), [("en", "1,000"), ("vi", "1.000")], ids=["en", "vi"]
+)
+def test_a_fields_limit_is_written_as_the_caller_writes_numbers(
+    client: FlaskClient, language: str, limit: str
+) -> None:
+    """Marshmallow printed its limits as Python does: "1000" in Vietnamese too."""
+    secret = service_token(Scope.PEOPLE_WRITE)
+    answer = client.post(
+        "/api/v1/people",
+        headers=bearer(secret, **{"Accept-Language": language}),
+        json={"people": []},
+    )
+    assert answer.status_code == 422
+    assert answer.mimetype == "application/problem+json"
+    body = answer.get_json()
+    assert set(body) == {"type", "title", "status", "detail", "errors"}
+    assert body["status"] == 422
+    [error] = body["errors"]
+    assert error["field"] == "people"
+    assert error["message"].endswith(f" 1 {'đến' if language == 'vi' else 'and'} {limit}.")
+
+
+@pytest.mark.parametrize(
     ("method", "url"), [("POST", "/api/v1/people"), ("PUT", "/api/v1/people/NV001")]
 )
 def test_a_body_not_sent_as_json_is_refused_as_such_in_the_callers_language(
