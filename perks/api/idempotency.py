@@ -29,6 +29,7 @@ from perks.api.models import ApiToken, IdempotencyKey
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 
 WINDOW = timedelta(hours=24)
 #: a key claimed this long ago and still without an answer was left by a process that died
@@ -88,7 +89,10 @@ def run_once(
     key = (request.headers.get(HEADER) or "").strip()
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
-            _("The Idempotency-Key is longer than %(n)d characters.", n=MAX_KEY_LENGTH)
+            _(
+                "The Idempotency-Key is longer than %(n)s characters.",
+                n=format_number(MAX_KEY_LENGTH),
+            )
         )
     digest = request_hash()
     if key and not _claimed(token, key, digest):

@@ -11,6 +11,7 @@ from perks.auth.services import find_user_by_email, set_password
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.i18n import format_number
 from perks.people.events import announce_activated
 from perks.people.models import Role, User, normalise_email
 
@@ -37,9 +38,9 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed(
             _(
-                "%(field)s is longer than %(max)d characters.",
+                "%(field)s is longer than %(max)s characters.",
                 field=_("Full name"),
-                max=MAX_NAME_LENGTH,
+                max=format_number(MAX_NAME_LENGTH),
             )
         )
     with transaction():

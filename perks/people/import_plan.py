@@ -710,9 +710,9 @@ class _RowParser:
         ):
             row.error(
                 _(
-                    "This row has %(found)d values but the header has %(expected)d columns.",
-                    found=count,
-                    expected=self.width,
+                    "This row has %(found)s values but the header has %(expected)s columns.",
+                    found=format_number(count),
+                    expected=format_number(self.width),
                 )
             )
             return row
@@ -781,9 +781,9 @@ def _clean(cell: str) -> str:
 
 def _too_long(name: str) -> str:
     return _(
-        "%(field)s is longer than %(max)d characters.",
+        "%(field)s is longer than %(max)s characters.",
         field=FIELD_LABELS[name],
-        max=_MAX_LENGTHS[name],
+        max=format_number(_MAX_LENGTHS[name]),
     )
 
 

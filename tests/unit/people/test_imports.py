@@ -192,6 +192,17 @@ def test_the_most_people_of_a_file_is_written_as_the_reader_writes_numbers(app, 
     assert "hơn 1.000 người" in plan.errors[0].message
 
 
+def test_a_rows_count_of_values_is_written_as_the_reader_writes_numbers(app):
+    """A row pasted with its cells run together can hold thousands of values: "1500"."""
+    row = "a@congty.vn,An," + ",".join("x" * 1_498)
+    assert errors_on(plan_import(csv_text(row, header="email,name"), actor=None)) == {
+        2: "This row has 1,500 values but the header has 2 columns."
+    }
+    with force_locale("vi"):
+        plan = plan_import(csv_text(row, header="email,name"), actor=None)
+    assert errors_on(plan) == {2: "Dòng này có 1.500 giá trị nhưng dòng tiêu đề có 2 cột."}
+
+
 def test_row_with_a_different_number_of_values_is_refused(app):
     plan = plan_import(
         csv_text("a@congty.vn,An,extra", "b@congty.vn", "c@congty.vn,Chi,", header="email,name"),
