@@ -155,19 +155,27 @@ def test_the_extraction_covers_macros_python_and_e_mail_templates() -> None:
     assert not any(loc.startswith((".venv/", "tests/", "stripe_sandbox/")) for loc in locations)
 
 
-#: a count written with %(num)d or %(count)d shows no digit grouping ("12345", not "12,345"
-#: or "12.345"); these stay so because they cannot reach 1,000: limits set in the code, days
-#: of a window, stars, a person's own claims, the groups' minimum size...
+#: placeholders written %(name)d under these names hold no count, so are never grouped: a
+#: year ("2026", not "2.026"), a date's day and month, an id or a version, a line or a
+#: record's number (a position, written as the caller's file or batch counts it)
+NOT_COUNTS = frozenset({"year", "day", "month", "id", "version", "line", "index"})
+
+#: a number written %(name)d shows no digit grouping ("12345", not "12,345" or "12.345");
+#: these messages keep theirs so because their counts cannot reach 1,000 (limits set in the
+#: code or bounded settings, days of a window, stars, a person's own claims, the groups'
+#: minimum size...) or, under a name that could be a count's, are no count (a year, a line's
+#: or a version's number, an eNPS score)
 UNGROUPED_COUNTS = frozenset(
     {
         "%(count)d commission(s), but the order is not paid.",
+        "%(days)d days later it becomes payable, and it is paid with the next payout after that.",
         "%(num)d day",
         "%(num)d day ahead",
         "%(num)d draw waits for its public value.",
         "%(num)d occasion of the Vietnamese calendar is missing.",
         (
-            "%(num)d or more clicks on one link in one day from the same IP address (stored "
-            "only as a hash)."
+            "%(num)d or more clicks on one link in one day from the same IP address (stored only "
+            "as a hash)."
         ),
         "%(num)d per person per calendar month.",
         "%(num)d per person per calendar year.",
@@ -177,26 +185,63 @@ UNGROUPED_COUNTS = frozenset(
         "%(num)d star for %(title)s",
         "%(num)d star out of 5",
         "%(num)d year",
+        (
+            "%(vi)d options in Vietnamese but %(en)d in English: give each option in both "
+            "languages, one a line, in the same order."
+        ),
+        "A rule has at most %(most)d tiers.",
+        "At least %(n)d characters.",
         "At most %(count)d columns.",
         "At most %(count)d milestones.",
         "Birthdays and work anniversaries in the next %(num)d day",
+        "Children under 15: from 0 to %(most)d.",
         "Colleagues to celebrate in the next %(num)d day",
+        (
+            "Commissions used version %(version)d of this rule, so it is not edited: saving adds "
+            "version %(next)d from the first day you choose, and version %(version)d ends the day "
+            "before."
+        ),
         "Fewer than %(count)d people match: no figures are shown, so nobody is singled out.",
+        "From 0 to %(days)d days ahead.",
         (
             "Gifts of the occasion year and awards approved in the year, for the active people; "
             "groups of fewer than %(count)d people are merged into “Other groups” so nobody is "
             "singled out."
         ),
         "Give between 2 and %(count)d options.",
+        "Give the link a label of up to %(max)d characters.",
+        (
+            "Imports, large exports and payouts run in the background. Their results are kept "
+            "here; files for %(days)d days."
+        ),
         "Keep the message under %(count)d characters.",
         "Keep the name under %(count)d characters.",
         "Keep the reason under %(count)d characters.",
         "Keep the reference under %(count)d characters.",
         "Last %(num)d days",
         (
-            "Line %(number)d: a header is 1 to %(count)d characters and does not start with "
-            "=, +, - or @."
+            "Line %(number)d: a header is 1 to %(count)d characters and does not start with =, +, "
+            "- or @."
         ),
+        (
+            "Line %(number)d: another column is headed “%(header)s” already; give each column its "
+            "own header."
+        ),
+        "Line %(number)d: write a field, “=”, then its header; the fields are %(fields)s.",
+        (
+            "Links with %(clicks)d or more clicks in the period and %(ratio)d or more clicks per "
+            "unique visitor."
+        ),
+        (
+            "Links with %(clicks)d or more clicks in the period from one source (a website, or "
+            "none: an app or a typed address) and not one paid order in the period."
+        ),
+        (
+            "Links with %(visits)d or more visits in the period, at least %(share)s of them by "
+            "bots and crawlers (redirected, never counted)."
+        ),
+        "Longer than %(n)d characters.",
+        "Look ahead from 1 to %(days)d days.",
         (
             "Only groups with at least %(count)d answers show, and only when no other group shown "
             "could be subtracted to reveal fewer. Departments with fewer answers are counted under "
@@ -210,26 +255,45 @@ UNGROUPED_COUNTS = frozenset(
         "People who won this perk in the last draw go after everyone else.",
         "Results show for groups of at least %(count)d answers.",
         "Results show once the survey is closed, for groups of at least %(count)d answers.",
+        "The expiry date must be after today and within %(days)d days.",
+        "The lunar calendar is known from %(first)d to %(last)d.",
         "To celebrate today",
+        "Use at least %(n)d characters.",
+        "Use at most %(n)d characters.",
+        "Version %(number)d",
         "Winners of the previous draw",
+        (
+            "You earn a commission on each order a customer pays through one of your links, once "
+            "the customer uses it. It becomes payable %(days)d days later and is paid with your "
+            "wages."
+        ),
         "You have %(count)d links, the most anyone can have.",
         "You have claimed this %(num)d time in the current period.",
         "You have claimed this %(num)d time.",
+        "Your cart is full (%(max)d different products).",
+        (
+            "Your direct reports, over the last %(days)d days: perks used and what their referral "
+            "links brought."
+        ),
         "and %(num)d more colleague to celebrate this day",
         "and %(num)d more person this day",
+        "eNPS: %(value)d",
+        "“%(part)s” is not a number of years from 1 to %(most)d.",
     }
 )
 
 
 def test_a_count_that_can_reach_a_thousand_is_grouped_in_the_readers_language() -> None:
-    """A new message with %(num)d or %(count)d fails here: write %(num)s with
-    ``num=n|decimalformat`` in a template, or ``format_number(n)`` in Python (where
-    ``ngettext``'s own third argument is named num, so name the placeholder %(count)s); if
-    the count can never reach 1,000, add the message to UNGROUPED_COUNTS."""
+    """A new message with a count written %(name)d (%(num)d, %(count)d, %(max)d, %(days)d...)
+    fails here: write %(name)s with ``name=n|decimalformat`` in a template, or
+    ``format_number(n)`` in Python (where ``ngettext``'s own third argument is named num, so
+    name the placeholder %(count)s); if the count can never reach 1,000, add the message to
+    UNGROUPED_COUNTS; a name that never holds a count goes in NOT_COUNTS."""
     found = set()
     for (msgid, _context), (message, _locations) in extract_messages(ROOT).items():
         texts = [message] if isinstance(message, str) else [m for m in message if m]
-        if any(re.search(r"%\((num|count)\)d", text) for text in texts):
+        names = {name for text in texts for name in re.findall(r"%\((\w+)\)d", text)}
+        if names - NOT_COUNTS:
             found.add(msgid)
     assert not found - UNGROUPED_COUNTS, sorted(found - UNGROUPED_COUNTS)
     assert not UNGROUPED_COUNTS - found, "no longer in the sources: " + str(
