@@ -90,7 +90,7 @@ VIETNAMESE_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("Họ và tên", "Họ tên", "Tên đầy đủ"),
     "department": ("Phòng ban", "Bộ phận"),
     "location": ("Nơi làm việc", "Địa điểm làm việc"),
-    "employment_type": ("Hình thức làm việc", "Loại nhân sự"),
+    "employment_type": ("Loại hình làm việc", "Hình thức làm việc", "Loại nhân sự"),
     "hire_date": ("Ngày vào làm", "Ngày bắt đầu làm việc"),
     "birthday": ("Sinh nhật", "Ngày sinh"),
     "manager_email": ("Email người quản lý", "Email quản lý"),
