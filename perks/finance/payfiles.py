@@ -259,14 +259,88 @@ def batch_rows(batch: PayoutBatch) -> dict[str, list[Row]]:
             .order_by(User.name, PayoutLine.currency, PayoutLine.id)
         ).unique()
     )
+    split: dict[str, list[Row]] = {"payroll": [], "bank": []}
+    for kind, row in _rows(batch, lines):
+        split[kind].append(row)
+    return split
+
+
+def _rows(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> list[tuple[str, Row]]:
+    """Each of ``lines`` (included ones) with who pays it, in their order: a few statements
+    whatever their count (the profiles, and :func:`figures_of`'s)."""
     profiles = tax.profiles_of(sorted({line.user_id for line in lines}))
     figures = figures_of(batch, lines)
-    split: dict[str, list[Row]] = {"payroll": [], "bank": []}
+    rows = []
     for line in lines:
         profile = profiles.get(line.user_id)
         kind = "payroll" if tax.is_on_payroll(line.user, profile) else "bank"
-        split[kind].append(Row(batch, line, line.user, profile, figures[line.id]))
-    return split
+        rows.append((kind, Row(batch, line, line.user, profile, figures[line.id])))
+    return rows
+
+
+def bank_details_missing(profile: TaxProfile | None) -> bool:
+    """The bank file would have no account to pay into: no account number or no bank (the
+    account holder defaults to the person's name)."""
+    return profile is None or not profile.bank_account_number or not profile.bank_name
+
+
+@dataclass(frozen=True)
+class LineEstimate:
+    """What paying one line today would be: its figures, who pays it (``KINDS``) and, for a
+    bank transfer, whether the payee's bank details are missing."""
+
+    figures: LineFigures
+    paid_by: str
+    bank_details_missing: bool
+
+
+@dataclass(frozen=True)
+class EstimateTotal:
+    """The included lines of one currency added up."""
+
+    gross: Money
+    withheld: Money
+    net: Money
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A batch not yet paid, as if it were paid today (the payment works it out again on its
+    day, by the same code: ``figures_of``, as the payroll and bank files)."""
+
+    lines: dict[int, LineEstimate]
+    #: per currency, in code order
+    totals: dict[str, EstimateTotal]
+
+    @property
+    def missing_bank_details(self) -> int:
+        """How many lines would be paid by bank transfer to no account."""
+        return sum(1 for line in self.lines.values() if line.bank_details_missing)
+
+
+def estimate(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> Estimate:
+    """What paying ``batch`` today would withhold from and pay each of its included
+    ``lines`` (the batch page's, already loaded), and their totals: a few statements
+    whatever the count of lines. Raises nothing; for a paid batch, the figures are those
+    recorded (``figures_of``)."""
+    included = [line for line in lines if line.status is LineStatus.INCLUDED]
+    by_line: dict[int, LineEstimate] = {}
+    sums: dict[str, tuple[Money, Money]] = {}
+    for kind, row in _rows(batch, included):
+        figures = row.figures
+        by_line[row.line.id] = LineEstimate(
+            figures, kind, kind == "bank" and bank_details_missing(row.profile)
+        )
+        gross, withheld = sums.get(
+            figures.gross.currency,
+            (Money.zero(figures.gross.currency), Money.zero(figures.gross.currency)),
+        )
+        sums[figures.gross.currency] = (gross + figures.gross, withheld + figures.withheld)
+    totals = {
+        currency: EstimateTotal(gross, withheld, gross - withheld)
+        for currency, (gross, withheld) in sorted(sums.items())
+    }
+    return Estimate(by_line, totals)
 
 
 def pay_file(

@@ -303,6 +303,12 @@ def _batch_page(batch_id: int) -> str:
         leaver_marks=leavers.settlement_marks(lines, batch),
         entries=queries.entries_by_line(batch.id),
         totals=queries.batch_totals(lines),
+        # before the payment: what it would withhold and pay today, for the approver to see
+        estimate=(
+            payfiles.estimate(batch, lines)
+            if batch.status in (BatchStatus.DRAFT, BatchStatus.APPROVED)
+            else None
+        ),
         statuses=BatchStatus,
         line_statuses=LineStatus,
         may_approve=batch.status is BatchStatus.DRAFT and batch.drafted_by_id != current_user.id,

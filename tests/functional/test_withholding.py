@@ -27,7 +27,7 @@ from perks.money import Money
 from perks.notifications.models import Notification
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting_statements, login
 from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
@@ -595,3 +595,134 @@ def test_the_earnings_page_lists_each_payout_before_tax_the_tax_and_what_was_rec
         [today, "₫1,234,567", "₫0", "₫1,234,567"],
         [today, "₫2,000,000", "₫200,000", "₫1,800,000"],
     ]
+
+
+def _estimates(page: str) -> dict[str, tuple[str, str, str, bool]]:
+    """Per person on a batch page: the estimated tax withheld, net, who pays it and whether
+    their bank details are flagged missing."""
+    found = {}
+    for row in page.split('data-testid="batch-line"')[1:]:
+        row = row[: row.index("</tr>")]
+        name = re.sub(r"<[^>]+>", "|", row[row.index("<td>") :]).strip("|").split("|")[0]
+
+        def cell(testid: str, row: str = row) -> str:
+            match = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</td>', row, re.S)
+            return re.sub(r"<[^>]+>", " ", match.group(1)).split("  ")[0].strip() if match else ""
+
+        found[name] = (
+            cell("estimate-withheld"),
+            cell("estimate-net"),
+            cell("estimate-paid-by"),
+            'data-testid="bank-details-missing"' in row,
+        )
+    return found
+
+
+def _total(page: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', page)
+    assert match is not None, testid
+    return match.group(1)
+
+
+def _mixed_payees(suffix: str = "") -> dict[str, object]:
+    """Staff on payroll (no profile), a resident contractor with bank details withheld 10 %,
+    one without a profile below the threshold, a non-resident partner without a bank
+    withheld 20 %: the figures are exact to the đồng (rounded down)."""
+    staff = factories.UserFactory(name=f"An Staff{suffix}")
+    paid_to_bank = contractor(
+        tax_code="0312345673", bank_account_number="19031234567890", bank_name="Techcombank"
+    )
+    no_profile = contractor()
+    partner = factories.UserFactory(
+        name=f"Dung Partner{suffix}", employment_type=EmploymentType.PARTNER
+    )
+    tax.save_tax_profile(
+        partner.id,
+        ProfileFields(resident=False, bank_account_number="123456789"),  # no bank
+        actor=finance_person(),
+    )
+    earn(staff, 3_000_000)
+    earn(paid_to_bank, 2_345_679)  # 234,567.9 → 234,567
+    earn(no_profile, 1_999_999)  # below the threshold
+    earn(partner, 700_001)  # 140,000.2 → 140,000
+    return {"staff": staff, "bank": paid_to_bank, "no_profile": no_profile, "partner": partner}
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_draft_batch_shows_what_paying_it_today_would_withhold_and_how_each_is_paid(
+    finance, client
+):
+    """The approver sees, before approving, each line's tax and net as the payment would
+    work them out today, who pays it and whose bank details are missing, with totals; the
+    payment then withholds exactly that, and the paid batch shows what was stored."""
+    drafter, approver = finance
+    approver.locale = "vi"
+    db.session.commit()
+    people = _mixed_payees()
+    names = {key: person.name for key, person in people.items()}  # type: ignore[attr-defined]
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    url = f"/finance/payouts/{batch.id}"
+
+    login(client, drafter)
+    page = client.get(url).text
+    assert 'data-testid="estimate-note"' in page
+    assert _estimates(page) == {
+        names["staff"]: ("₫0", "₫3,000,000", "Payroll", False),
+        names["bank"]: ("₫234,567", "₫2,111,112", "Bank transfer", False),
+        names["no_profile"]: ("₫0", "₫1,999,999", "Bank transfer", True),
+        names["partner"]: ("₫140,000", "₫560,001", "Bank transfer", True),
+    }
+    assert _total(page, "total-gross") == "₫8,045,679"
+    assert _total(page, "total-withheld") == "₫374,567"
+    assert _total(page, "total-net") == "₫7,671,112"
+    assert "2 lines are paid by bank transfer to people whose bank details are missing" in page
+    assert "Tax withheld ₫374,567 · Paid ₫7,671,112" in page
+
+    # The approver reads it in Vietnamese, amounts as Vietnamese write them.
+    client.post("/logout")
+    login(client, approver)
+    page = client.get(url).text
+    assert _estimates(page)[names["bank"]] == (
+        "234.567\xa0₫",
+        "2.111.112\xa0₫",
+        "Chuyển khoản ngân hàng",
+        False,
+    )
+    assert _estimates(page)[names["staff"]][2] == "Bảng lương"
+    assert "Thiếu thông tin ngân hàng" in page
+    assert "Thuế khấu trừ (tạm tính)" in page
+    assert _total(page, "total-net") == "7.671.112\xa0₫"
+
+    # Approved, still an estimate; paid, the stored figures are what the page said.
+    payouts.approve_batch(batch.id, actor=approver)
+    assert 'data-testid="estimate-note"' in client.get(url).text
+    payouts.mark_batch_paid(batch.id, "UNC-9", actor=drafter)
+    assert [
+        (line_of(people[key]).withheld_amount, line_of(people[key]).paid_amount)
+        for key in ("staff", "bank", "no_profile", "partner")
+    ] == [(0, 3_000_000), (234_567, 2_111_112), (0, 1_999_999), (140_000, 560_001)]
+    page = client.get(url).text
+    assert 'data-testid="estimate-note"' not in page
+    assert 'data-testid="estimate-withheld"' not in page
+    assert page.count('data-testid="line-withheld"') == 2
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_draft_batch_page_runs_as_many_statements_with_more_lines(finance, client):
+    drafter, _approver = finance
+    login(client, drafter)
+
+    def statements_of_a_new_draft() -> int:
+        batch = payouts.draft_batch(company_today(), actor=drafter)
+        client.get(f"/finance/payouts/{batch.id}")  # what a session loads once
+        with counting_statements() as statements:
+            page = client.get(f"/finance/payouts/{batch.id}").text
+        assert 'data-testid="estimate-withheld"' in page
+        payouts.cancel_batch(batch.id, "again", actor=drafter)
+        return len(statements)
+
+    _mixed_payees()
+    few = statements_of_a_new_draft()
+    for n in range(3):
+        _mixed_payees(f" {n}")
+    assert statements_of_a_new_draft() == few
