@@ -676,7 +676,7 @@ def test_a_draft_batch_shows_what_paying_it_today_would_withhold_and_how_each_is
     assert _total(page, "total-withheld") == "₫374,567"
     assert _total(page, "total-net") == "₫7,671,112"
     assert "2 lines are paid by bank transfer to people whose bank details are missing" in page
-    assert "Tax withheld ₫374,567 · Paid ₫7,671,112" in page
+    assert "Withheld ₫374,567 · Net ₫7,671,112" in page
 
     # The approver reads it in Vietnamese, amounts as Vietnamese write them.
     client.post("/logout")
@@ -692,6 +692,7 @@ def test_a_draft_batch_shows_what_paying_it_today_would_withhold_and_how_each_is
     assert "Thiếu thông tin ngân hàng" in page
     assert "Thuế khấu trừ (tạm tính)" in page
     assert _total(page, "total-net") == "7.671.112\xa0₫"
+    assert "Khấu trừ 374.567\xa0₫ · Thực nhận 7.671.112\xa0₫" in page
 
     # Approved, still an estimate; paid, the stored figures are what the page said.
     payouts.approve_batch(batch.id, actor=approver)
