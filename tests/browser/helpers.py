@@ -38,6 +38,21 @@ PHONE = (
 )
 
 
+#: axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``): a
+#: context's init script (``add_init_script(path=...)``), which the pages' CSP lets run
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+#: the impacts of axe-core's violations that fail a test
+BLOCKING_IMPACTS = ["serious", "critical"]
+#: ``page.evaluate(AXE_RUN, BLOCKING_IMPACTS)``: the page's violations of those impacts
+AXE_RUN = """async (impacts) => {
+  const results = await axe.run(document, {resultTypes: ['violations']});
+  return results.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                  targets: v.nodes.map((n) => n.target.join(' '))}));
+}"""
+
+
 class PageProblems:
     """What went wrong in the browser behind the test's back: script errors, CSP refusals,
     assets that failed to load. A page answering 4xx on purpose is the test's business."""

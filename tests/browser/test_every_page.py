@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,15 +27,13 @@ from sqlalchemy import select, update
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from perks.people.models import User
-from tests.browser.helpers import TIMEOUT_MS, sign_in
+from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, TIMEOUT_MS, sign_in
 from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
-BLOCKING_IMPACTS = ["serious", "critical"]
 
 #: the outermost elements wider than the window or beyond its right edge, outside any
 #: element that scrolls or clips horizontally (a table in a scrolling wrapper is fine)
@@ -77,14 +74,6 @@ MENU_LINES = """() => {
     .filter((e) => e.clientHeight > 1.8 * parseFloat(getComputedStyle(e).lineHeight))
     .map((e) => e.textContent.trim());
   return {rows, wrapped};
-}"""
-
-AXE_RUN = """async (impacts) => {
-  const results = await axe.run(document, {resultTypes: ['violations']});
-  return results.violations
-    .filter((v) => impacts.includes(v.impact))
-    .map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                  targets: v.nodes.map((n) => n.target.join(' '))}));
 }"""
 
 

@@ -14,9 +14,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from perks import glossary
+from perks.commissions import tax
+from perks.commissions.tax import ProfileFields
+from perks.finance import payouts
 from perks.finance.payroll import PAYROLL_HEADER
+from perks.i18n import company_today
+from perks.people.models import EmploymentType
 from tests import factories
-from tests.browser.helpers import new_context, sign_in
+from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, new_context, sign_in
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 pytestmark = pytest.mark.browser
@@ -173,3 +178,63 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     row = mine.get_by_test_id("commission").filter(has_text=number)
     expect(row).to_have_attribute("data-state", "paid")
     expect(row.get_by_test_id("state")).to_have_text(glossary.PAID.vietnamese)  # đã chi trả
+
+
+def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
+    browser: Browser, live_server: str
+):
+    """Before approving, on a 390 px phone: each line's estimated tax, net and who pays it,
+    a missing bank account flagged, the totals; nothing sideways, nothing axe-core calls
+    serious."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make node-packages`", pytrace=False)
+    drafter = finance_person(name="Phạm Minh Tuấn")
+    approver = finance_person(name="Vũ Thu Hà", locale="vi")
+    tax.add_circular_111_rates(drafter)
+    factories.CommissionRuleFactory(rate_bps=1000)  # 10 % of every line
+    staff = factories.UserFactory(name="Phạm Thu Trang", employee_number="NV-0042")
+    helper = factories.UserFactory(
+        name="Nguyễn Hoàng Bảo Ngọc Trâm",
+        employee_number="CTV-0007",
+        employment_type=EmploymentType.CONTRACTOR,
+    )
+    tax.save_tax_profile(helper.id, ProfileFields(tax_code="0312345673"), actor=drafter)
+    payable_order(staff, factories.ProductFactory(price_amount=5_400_000))  # 540.000 ₫
+    payable_order(helper, factories.ProductFactory(price_amount=23_456_790))  # 2.345.679 ₫
+    batch_id = payouts.draft_batch(company_today(), actor=drafter).id
+    approver_email = approver.email
+
+    context = new_context(browser, live_server, locale="vi")
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        sign_in(page, approver_email)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"/finance/payouts/{batch_id}")
+        line = page.get_by_test_id("batch-line").filter(has_text="Nguyễn Hoàng Bảo Ngọc Trâm")
+        expect(line.get_by_test_id("estimate-withheld")).to_have_text("234.567\xa0₫")
+        expect(line.get_by_test_id("estimate-net")).to_have_text("2.111.112\xa0₫")
+        expect(line.get_by_test_id("estimate-paid-by")).to_contain_text("Chuyển khoản ngân hàng")
+        expect(line.get_by_test_id("bank-details-missing")).to_have_text(
+            "Thiếu thông tin ngân hàng"
+        )
+        staff_line = page.get_by_test_id("batch-line").filter(has_text="Phạm Thu Trang")
+        expect(staff_line.get_by_test_id("estimate-paid-by")).to_have_text("Bảng lương")
+        expect(page.get_by_test_id("total-net")).to_have_text("2.651.112\xa0₫")
+        expect(page.get_by_test_id("bank-details-missing-note")).to_be_visible()
+        for shown in (
+            line.get_by_test_id("estimate-net"),
+            line.get_by_test_id("bank-details-missing"),
+            page.get_by_test_id("total-withheld"),
+            line.get_by_role("button", name="Loại ra"),
+        ):
+            box = shown.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0, box
+            assert box["x"] + box["width"] <= 390, box
+        lines = page.get_by_test_id("batch-lines")
+        assert lines.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate(AXE_RUN, BLOCKING_IMPACTS) == []
+    finally:
+        context.close()
