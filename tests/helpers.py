@@ -11,6 +11,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -139,6 +140,58 @@ def clean_database() -> None:
     else:
         for table in tables:
             db.session.execute(table.delete())
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class DatabaseSnapshot:
+    """Every row of every table, and on PostgreSQL where each sequence stood (``snapshot``)."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    sequences: dict[str, int]
+
+
+def snapshot_database() -> DatabaseSnapshot:
+    """What the database holds now, to be written back by ``restore_database`` after
+    ``clean_database``: a set-up many tests share is built once, not once per test (the route
+    table's samples: about 80 ms to build on SQLite, a few to restore)."""
+    db.session.commit()
+    rows = {
+        table.name: [
+            dict(row)
+            for row in db.session.execute(
+                table.select().order_by(*table.primary_key.columns)
+            ).mappings()
+        ]
+        for table in db.metadata.sorted_tables
+    }
+    sequences: dict[str, int] = {}
+    if db.engine.dialect.name == "postgresql":
+        found = db.session.execute(
+            text(
+                "SELECT sequencename, last_value FROM pg_sequences "
+                "WHERE schemaname = 'public' AND last_value IS NOT NULL"
+            )
+        )
+        sequences = dict(found.all())
+    return DatabaseSnapshot({name: found for name, found in rows.items() if found}, sequences)
+
+
+def restore_database(snapshot: DatabaseSnapshot) -> None:
+    """Write ``snapshot``'s rows back into an empty database, with the same ids, and set
+    PostgreSQL's sequences where they stood, so rows made afterwards get new ids."""
+    for table in db.metadata.sorted_tables:
+        if table.name in snapshot.rows:
+            db.session.execute(table.insert(), snapshot.rows[table.name])
+    if snapshot.sequences:
+        db.session.execute(
+            text(
+                "; ".join(
+                    f"SELECT setval('\"{name}\"', {value:d})"
+                    for name, value in snapshot.sequences.items()
+                )
+            )
+        )
     db.session.commit()
 
 

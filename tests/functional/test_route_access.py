@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from flask import Flask
 
 from perks.catalog import claims, draws
 from perks.catalog.models import CodeMode, PerkKind, PerkStatus
@@ -25,12 +27,37 @@ from perks.people import imports
 from perks.people.models import Role
 from perks.recognition.models import Award, GiftProgramme, Nomination, Occasion, OccasionKind
 from tests import factories
-from tests.helpers import login
+from tests.helpers import (
+    DatabaseSnapshot,
+    clean_database,
+    login,
+    restore_database,
+    snapshot_database,
+)
 from tests.routes import ANONYMOUS, IGNORED_ENDPOINTS, PUBLIC_REDIRECTS, ROLES, ROUTES
 
 
+@pytest.fixture(scope="module")
+def _samples_built(app: Flask) -> tuple[DatabaseSnapshot, dict[str, Any]]:
+    """The samples built once for the module, kept as a snapshot of the database."""
+    with app.app_context():
+        built = _build_samples()
+        snapshot = snapshot_database()
+        db.session.remove()
+        clean_database()
+    return snapshot, built
+
+
 @pytest.fixture
-def samples() -> dict[str, int]:
+def samples(_samples_built: tuple[DatabaseSnapshot, dict[str, Any]]) -> dict[str, Any]:
+    """One of each record a route's URL names (ids, slugs, tokens): the module's snapshot
+    written back into this test's empty database, the same ids every time."""
+    snapshot, built = _samples_built
+    restore_database(snapshot)
+    return built
+
+
+def _build_samples() -> dict[str, Any]:
     person = factories.UserFactory(name="Trần Thị Mục Tiêu")
     message = OutboxMessage(recipient="a@example.com", subject="Hi", body_text="x", body_html="x")
     db.session.add(message)
