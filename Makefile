@@ -15,8 +15,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
-# The suite (not the browser tests) runs on this many pytest-xdist workers: one per core by
-# default, at most six (each worker has its own database and Redis database, 9 to 14).
+# The tests run on this many pytest-xdist workers: one per core by default, at most six (each
+# worker has its own database, Redis database (9 to 14), live server and Chromium).
 TEST_WORKERS ?= auto
 PARALLEL := -n $(TEST_WORKERS) --maxprocesses 6
 TRANSLATIONS := perks/translations
@@ -187,7 +187,7 @@ _pytest-postgres:
 	$(call run_pytest,not browser,PostgreSQL,,$(PARALLEL))
 
 test-browser: $(STAMP) translations chromium node-packages ## The browser tests (headless Chromium) on SQLite
-	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL)
+	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL,$(PARALLEL))
 
 chromium: ## Install Debian's chromium and its colour emoji font when missing
 	@if [ -x $(CHROMIUM) ] && [ -f $(EMOJI_FONT) ]; then exit 0; fi; \
@@ -225,7 +225,7 @@ node-packages: $(NODE_STAMP) ## Install the browser tests' npm packages (axe-cor
 screenshots: $(STAMP) translations chromium node-packages ## Run the browser tests, saving their screenshots in docs/screenshots/
 	@mkdir -p $(SCREENSHOTS)
 	PERKS_SCREENSHOTS_DIR=$(SCREENSHOTS) env -u TEST_DATABASE_URL \
-		$(PYTEST) -m browser tests/browser
+		$(PYTEST) $(PARALLEL) -m browser tests/browser
 
 DEMO_IMAGES := perks/demo_images
 

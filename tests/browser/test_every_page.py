@@ -1,8 +1,8 @@
 """Every page of every role, on a phone and on a laptop: nothing wider than the screen, and
 no serious or critical accessibility violation found by axe-core.
 
-The demo company is seeded (once per tour of screens: phone, laptop); then each of its
-logins (and an anonymous visitor, for the public pages) opens every page of their role
+The demo company is seeded (once per test worker, then written back for each test); each of
+its logins (and an anonymous visitor, for the public pages) opens every page of their role
 (tests/site_pages.py) at 390 × 844 in Vietnamese and at 1280 × 800 in English, and their
 home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one line. At each visit:
 
@@ -11,7 +11,7 @@ home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one
 - axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``) reports
   no violation of impact "serious" or "critical".
 
-Every problem of every visit is collected and the test fails once, listing them all.
+Every problem of a role's visits is collected and its test fails once, listing them all.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
 from perks.extensions import db
 from perks.people.models import User
 from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, TIMEOUT_MS, sign_in
+from tests.helpers import DatabaseSnapshot, clean_database, restore_database, snapshot_database
 from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
 
 pytestmark = pytest.mark.browser
@@ -99,37 +101,43 @@ class Tour:
     seconds: float = 0.0
 
 
-#: the screens in two tours, one test each, so that the browser tests' workers (pytest-xdist)
-#: take one each; each tour seeds its own demo company
+#: the screens in two tours (phone, laptop); each role's visits of a tour are a test of their
+#: own, so that the browser tests' workers (pytest-xdist) share the visits
 TOURS = {"phone": SCREENS[:1], "laptop": SCREENS[1:]}
 
 
+@pytest.fixture(scope="module")
+def demo_company(app: Flask) -> DatabaseSnapshot:
+    """The demo company, seeded once per worker and written back at the start of each test
+    (seeding takes seconds, writing its rows back a fraction of one)."""
+    with app.app_context():
+        clean_database()
+        seed_demo()
+        snapshot = snapshot_database()
+        db.session.remove()
+        clean_database()
+    return snapshot
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("tour_name", sorted(TOURS))
 def test_every_page_fits_the_screen_and_passes_axe(
-    browser: Browser, live_server: str, tour_name: str
+    browser: Browser, live_server: str, demo_company: DatabaseSnapshot, tour_name: str, role: str
 ):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make node-packages`", pytrace=False)
-    started = time.monotonic()
-    seed_demo()
-    seeded = time.monotonic() - started
+    restore_database(demo_company)
     logins = dict(demo_logins())
     tour = Tour(problems=[])
     for screen in TOURS[tour_name]:
-        db.session.execute(
-            update(User).where(User.email.in_(logins.values())).values(locale=screen.locale)
-        )
-        db.session.commit()
-        for role in ROLES:
-            user = None
-            if role != ANONYMOUS:
-                user = db.session.scalar(select(User).where(User.email == logins[role]))
-            _visit_pages(browser, live_server, screen, role, user, tour)
-    total = time.monotonic() - started
-    summary = (
-        f"{tour.visits} visits (role, page, screen) in {tour.seconds:.0f} s "
-        f"(seeding the demo: {seeded:.0f} s; in all {total:.0f} s)"
-    )
+        user = None
+        if role != ANONYMOUS:
+            user = db.session.scalar(select(User).where(User.email == logins[role]))
+            assert user is not None
+            user.locale = screen.locale
+            db.session.commit()
+        _visit_pages(browser, live_server, screen, role, user, tour)
+    summary = f"{tour.visits} visits (page, screen) in {tour.seconds:.0f} s"
     print(summary)
     assert not tour.problems, f"{len(tour.problems)} problems; {summary}:\n" + "\n".join(
         tour.problems
