@@ -28,11 +28,14 @@ from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import (
     TEST_SETTINGS,
+    DatabaseSnapshot,
     IsolatedClient,
     clean_database,
     ensure_catalogs_compiled,
     is_postgres,
     login,
+    restore_database,
+    snapshot_database,
 )
 from tests.stripe_sandbox import SANDBOX_TEST_SETTINGS, LiveSandbox
 
@@ -171,6 +174,29 @@ def _schema(app_factory) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def app(app_factory, _schema) -> Flask:  # type: ignore[no-untyped-def]
     return app_factory()
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(app: Flask) -> DatabaseSnapshot:
+    """The demo company as ``flask perks demo`` seeds it, seeded once per worker."""
+    from perks.demo import seed_demo
+
+    with app.app_context():
+        clean_database()
+        seed_demo()
+        snapshot = snapshot_database()
+        db.session.remove()
+        clean_database()
+    return snapshot
+
+
+@pytest.fixture
+def demo_company(demo_snapshot: DatabaseSnapshot, app: Flask) -> None:
+    """The demo company in this test's database: seeded once per worker (seconds, with its
+    six months of payments through the Stripe sandbox) and written back for each test that
+    asks (a fraction of a second). Its sandbox objects are not written back: the test's
+    sandbox is empty."""
+    restore_database(demo_snapshot)
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Table, bindparam, event, make_url, text
 
 from perks.catalog import draws
 from perks.catalog.models import Draw
@@ -179,10 +179,40 @@ def snapshot_database() -> DatabaseSnapshot:
 
 def restore_database(snapshot: DatabaseSnapshot) -> None:
     """Write ``snapshot``'s rows back into an empty database, with the same ids, and set
-    PostgreSQL's sequences where they stood, so rows made afterwards get new ids."""
-    for table in db.metadata.sorted_tables:
-        if table.name in snapshot.rows:
-            db.session.execute(table.insert(), snapshot.rows[table.name])
+    PostgreSQL's sequences where they stood, so rows made afterwards get new ids. A row's
+    reference to a row written after it (a person's manager) is set once both are in."""
+    tables = db.metadata.sorted_tables
+    position = {table.name: index for index, table in enumerate(tables)}
+    references_later: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
+    for table in tables:
+        rows = snapshot.rows.get(table.name)
+        if not rows:
+            continue
+        later = sorted(
+            {
+                key.parent.name
+                for key in table.foreign_keys
+                if position[key.column.table.name] >= position[table.name]
+            }
+        )
+        db.session.execute(table.insert(), [dict(row, **dict.fromkeys(later)) for row in rows])
+        if later:
+            references_later.append((table, later, rows))
+    for table, later, rows in references_later:
+        (key,) = table.primary_key.columns
+        # and the columns an update would change by itself (updated_at), as they were
+        columns = [*later, *(c.name for c in table.columns if c.onupdate is not None)]
+        referring = [row for row in rows if any(row[column] is not None for column in later)]
+        if referring:
+            db.session.execute(
+                table.update()
+                .where(key == bindparam("_key"))
+                .values({column: bindparam(f"_{column}") for column in columns}),
+                [
+                    {"_key": row[key.name], **{f"_{column}": row[column] for column in columns}}
+                    for row in referring
+                ],
+            )
     if snapshot.sequences:
         db.session.execute(
             text(

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 
-from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
+from perks.demo import DEMO_PASSWORD, demo_logins
 from perks.extensions import db
 from perks.people.models import User
 from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, TIMEOUT_MS, sign_in
-from tests.helpers import DatabaseSnapshot, clean_database, restore_database, snapshot_database
 from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
 
 pytestmark = pytest.mark.browser
@@ -106,27 +104,13 @@ class Tour:
 TOURS = {"phone": SCREENS[:1], "laptop": SCREENS[1:]}
 
 
-@pytest.fixture(scope="module")
-def demo_company(app: Flask) -> DatabaseSnapshot:
-    """The demo company, seeded once per worker and written back at the start of each test
-    (seeding takes seconds, writing its rows back a fraction of one)."""
-    with app.app_context():
-        clean_database()
-        seed_demo()
-        snapshot = snapshot_database()
-        db.session.remove()
-        clean_database()
-    return snapshot
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("tour_name", sorted(TOURS))
 def test_every_page_fits_the_screen_and_passes_axe(
-    browser: Browser, live_server: str, demo_company: DatabaseSnapshot, tour_name: str, role: str
+    browser: Browser, live_server: str, demo_company: None, tour_name: str, role: str
 ):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make node-packages`", pytrace=False)
-    restore_database(demo_company)
     logins = dict(demo_logins())
     tour = Tour(problems=[])
     for screen in TOURS[tour_name]:

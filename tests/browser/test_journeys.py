@@ -11,7 +11,7 @@ from babel.support import Translations
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 
-from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
+from perks.demo import DEMO_PASSWORD, demo_logins
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests import factories
@@ -159,7 +159,9 @@ def test_hr_searches_the_directory_and_opens_a_person(page: Page):
     expect(page.locator("main dl")).to_contain_text("Kinh doanh")
 
 
-def test_screenshots_of_the_main_pages(browser: Browser, live_server: str, tmp_path: Path):
+def test_screenshots_of_the_main_pages(
+    browser: Browser, live_server: str, demo_company: None, tmp_path: Path
+):
     """The main pages with the demo company, at 1280x800.
 
     They go to a temporary folder, unless PERKS_SCREENSHOTS_DIR names one (``make
@@ -168,7 +170,6 @@ def test_screenshots_of_the_main_pages(browser: Browser, live_server: str, tmp_p
     folder = Path(os.environ.get("PERKS_SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     locale = os.environ.get("PERKS_SCREENSHOTS_LOCALE", "en")
-    seed_demo()
     logins = dict(demo_logins())
     db.session.execute(update(User).where(User.email.in_(logins.values())).values(locale=locale))
     db.session.commit()

@@ -35,7 +35,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import String, Text, select
 
 from perks.db import Base
-from perks.demo import DEMO_PASSWORD, demo_logins, seed_demo
+from perks.demo import DEMO_PASSWORD, demo_logins
 from perks.extensions import db
 from perks.i18n import LabelledEnum
 from perks.people.models import User
@@ -236,8 +236,7 @@ def _read_every_page(client, locale: str) -> tuple[Choices, Texts]:  # type: ign
 
 
 @pytest.fixture
-def rendered(client) -> tuple[Choices, Choices, Texts]:  # type: ignore[no-untyped-def]
-    seed_demo()
+def rendered(client, demo_company) -> tuple[Choices, Choices, Texts]:  # type: ignore[no-untyped-def]
     vietnamese, texts = _read_every_page(client, "vi")
     english, _ = _read_every_page(client, "en")
     return vietnamese, english, texts
