@@ -8,7 +8,7 @@ string. ``Length`` and ``NumberRange`` write their limits as the reader writes n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -248,6 +248,15 @@ def _check_whole_number(bound: Any) -> None:
         )
 
 
+def _passes(check: Callable[[Any, Any], None], form: Any, field: Any) -> bool:
+    """Whether WTForms' own ``check`` passes ``field`` (the limits' messages are ours)."""
+    try:
+        check(form, field)
+    except validators.ValidationError:
+        return False
+    return True
+
+
 class Length(validators.Length):
     """WTForms' length check, with its limits in the reader's digit grouping ("cannot be
     longer than 2,000 characters", "2.000 ký tự", not "2000"); the same in a custom
@@ -255,11 +264,7 @@ class Length(validators.Length):
     ``minlength`` attributes as WTForms' does. Raises ValidationError, as WTForms' does."""
 
     def __call__(self, form: Any, field: Any) -> None:
-        try:
-            super().__call__(form, field)
-        except validators.ValidationError:
-            pass
-        else:
+        if _passes(super().__call__, form, field):
             return
         if self.message is not None:
             message = self.message
@@ -309,11 +314,7 @@ class NumberRange(validators.NumberRange):
         super().__init__(min, max, message)
 
     def __call__(self, form: Any, field: Any) -> None:
-        try:
-            super().__call__(form, field)
-        except validators.ValidationError:
-            pass
-        else:
+        if _passes(super().__call__, form, field):
             return
         low, high = self._resolve(self.min), self._resolve(self.max)
         _check_whole_number(low)
