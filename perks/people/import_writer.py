@@ -64,6 +64,8 @@ NEW_PERSON_COLUMNS = (
     "active",
     "leaving_date",
 )
+#: what an update writes besides the columns the file changes
+_NOT_CHANGES = frozenset({"id", "updated_at", "session_token"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class ImportResult:
     )
     #: the plan's warnings (``ImportPlan.warnings``): what the caller should be told
     warnings: tuple[RowWarning, ...] = field(default=(), compare=False)
+    #: (person, the ``User`` columns the import changed) of each stored person it changed
+    #: (the roles aside): what ``perks.people.events.people_changed`` is told
+    changed_columns: tuple[tuple[int, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -279,6 +284,7 @@ def write_plan(
     # Grouped by the columns each row sets: one update per shape.
     shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
     new_roles: list[tuple[int, frozenset[Role]]] = []
+    changed_columns: list[tuple[int, tuple[str, ...]]] = []
     for row in updates:
         user_id = row.user_id
         assert user_id is not None  # an update has its stored person
@@ -296,6 +302,9 @@ def write_plan(
                     deactivated += 1
                     values["session_token"] = new_session_token()  # signs them out everywhere
         shapes[tuple(values)].append(tuple(values.values()))
+        columns = tuple(name for name in values if name not in _NOT_CHANGES)
+        if columns:
+            changed_columns.append((user_id, columns))
     for shape, rows in shapes.items():
         update_rows(user_table, shape, in_chunks(rows, WRITE_CHUNK), written)
     if new_roles:
@@ -335,4 +344,5 @@ def write_plan(
         departments_created=tuple(plan.new_departments),
         role_changes=tuple(role_changes),
         warnings=tuple(plan.warnings),
+        changed_columns=tuple(changed_columns),
     )

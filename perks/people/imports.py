@@ -65,6 +65,7 @@ from perks.db import affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
+from perks.people.events import people_changed
 from perks.people.import_files import (
     content_sha256,
     decode_csv,
@@ -651,6 +652,9 @@ def _write(
         raise Conflict(
             _("Another import changed the same people at the same moment. Try it again.")
         ) from error
+    # a draft payout batch that pays someone changed moves on (``events.guard_changes``);
+    # never refused: a nightly sync does not fail because finance approved a batch
+    people_changed(dict(result.changed_columns), actor=actor)
     audit.record(
         "people.import",
         actor=actor,

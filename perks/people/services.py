@@ -17,7 +17,7 @@ from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, Val
 from perks.extensions import db
 from perks.fingerprints import fingerprint
 from perks.folding import contains_folded, folded, name_key
-from perks.people.events import announce_activated
+from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
     Department,
     EmploymentType,
@@ -304,6 +304,9 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
         Conflict, NotPermitted, ValidationFailed: as ``create_person``; also NotPermitted when
             HR would change someone holding finance or admin rights.
         ChangedMeanwhile: what the page showed is no longer what is saved; nothing is saved.
+
+    The columns that changed are told to the guard of ``perks.people.events.guard_changes``
+    in the same transaction (a draft payout batch that pays the person moves on).
     """
     with transaction():
         # FOR NO KEY UPDATE: saves of this person wait for each other, while rows that merely
@@ -334,6 +337,8 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
         now = _column_values(user)
         changed = sorted(key for key, value in now.items() if value != was[key])
         audit.record("people.updated", actor=actor, target=user, fields=changed)
+        # a draft payout batch that pays them moves on (``events.guard_changes``)
+        people_changed({user.id: changed}, actor=actor)
         if before != user.roles:
             audit.record(
                 "auth.roles_changed",
