@@ -135,6 +135,7 @@ def register_receivers() -> None:
     from perks.feedback import ratings
     from perks.finance import payouts
     from perks.payments import webhooks
+    from perks.people import events as people_events
     from perks.people.events import people_activated
     from perks.referrals import clicks
     from perks.referrals import services as referrals
@@ -157,6 +158,7 @@ def register_receivers() -> None:
     link_changed.connect(clicks.forget_link)
     attribution.use_policy(REFERRAL_POLICY)  # who an order earns for: the referral links
     tax.guard_profile_changes(payouts.payee_profile_changing)  # a batch that pays them
+    people_events.guard_changes(payouts.payee_details_changed)  # HR's: a draft that pays them
     webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
     counters.register(CLAIM_COUNTER)  # the redeemer's counters know each other's codes
     counters.register(ORDER_COUNTER)

@@ -96,6 +96,7 @@ ACTIONS: dict[str, Any] = {
     "finance.payout_line_excluded": _l("Payout line excluded"),
     "finance.payout_paid": _l("Payout batch paid"),
     "finance.payout_payee_profile_changed": _l("Tax profile of a payee of a draft batch changed"),
+    "finance.payout_payee_details_changed": _l("HR details of a payee of a draft batch changed"),
     "finance.tax_profile_saved": _l("Tax profile saved"),
     "finance.withholding_rate_added": _l("Withholding rate added"),
     "finance.withholding_summary_exported": _l("Yearly withholding summary downloaded"),

@@ -117,7 +117,8 @@ class PayoutBatch(TimestampMixin, Base):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     #: 1 when drafted, one more at each change of the batch (SQLAlchemy's ``version_id_col``),
     #: a line left out included (``perks.finance.payouts.exclude_line`` touches the batch), and
-    #: a change to the tax profile of someone a draft pays (``payouts.payee_profile_changing``):
+    #: a change to the tax profile of someone a draft pays (``payouts.payee_profile_changing``)
+    #: or to what it shows of them (``payouts.payee_details_changed``):
     #: the approve form sends back the one its page showed, and an approval from an older one
     #: is refused (``perks.finance.payouts.approve_batch``), so the batch approved is the one
     #: the approver saw

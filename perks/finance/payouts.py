@@ -15,8 +15,9 @@ people paid in ``perks.finance.notifications``.
   adjustment it pays. Nobody records an adjustment to their own
   balance either (``perks.commissions.ledger.record_adjustment``). The approval is of the
   batch the approver's page showed: its ``row_version`` moves on at each change of the batch
-  (a line left out included, and a change to the tax profile of someone it pays:
-  :func:`payee_profile_changing`), and an approval from an older one is refused.
+  (a line left out included, a change to the tax profile of someone it pays:
+  :func:`payee_profile_changing`, and HR's change to what it shows of them:
+  :func:`payee_details_changed`), and an approval from an older one is refused.
 * :func:`mark_batch_paid`: with the payment's reference: one ``payout`` ledger entry per
   included line (``perks.commissions.lifecycle.record_payout``, which also moves the paid
   commissions to ``paid`` through their lifecycle), with the personal income tax withheld
@@ -36,7 +37,7 @@ entry held twice whatever happens. Approving, paying and cancelling lock the bat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,7 @@ from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
 from perks.commissions.models import EntryKind, LedgerEntry
-from perks.db import locked, transaction, utcnow
+from perks.db import among, locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance import notifications, withholding
@@ -259,7 +260,8 @@ def approve_batch(
 
     ``expected_row_version`` is the batch's ``row_version`` the approver's page showed: a
     line left out, or a payee's tax profile changed (what they are withheld, the account
-    they are paid to; :func:`payee_profile_changing`), after the page opened would otherwise
+    they are paid to; :func:`payee_profile_changing`), or HR changed what the batch shows of
+    a payee (:func:`payee_details_changed`), after the page opened would otherwise
     be approved unseen (the four eyes are on the batch as it is paid). ``None`` checks
     nothing (callers that showed no page). An exclusion or a tax profile change at the same
     moment takes turns with the approval (the batch's row is locked), so it either comes
@@ -271,7 +273,8 @@ def approve_batch(
             adjustment it pays (four eyes).
         Conflict: it is not a draft, or it has nothing to pay (every line excluded).
         ChangedMeanwhile: the batch is no longer at ``expected_row_version`` (its message
-            names the lines left out since and the payees whose tax profile changed since);
+            names the lines left out since and the payees whose tax profile or HR details
+            changed since);
             nothing is approved.
     """
     with transaction():
@@ -303,13 +306,17 @@ def approve_batch(
 
 #: what changes a draft after its page was opened, as its audit log keeps it (each event with
 #: the ``row_version`` it made)
-_CHANGES_OF_A_DRAFT = ("finance.payout_line_excluded", "finance.payout_payee_profile_changed")
+_CHANGES_OF_A_DRAFT = (
+    "finance.payout_line_excluded",
+    "finance.payout_payee_profile_changed",
+    "finance.payout_payee_details_changed",
+)
 
 
 def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
     """The refusal of an approval from a page that showed ``batch`` at row version ``seen``:
-    the lines left out since and the payees' tax profiles changed since, and by whom, as the
-    audit log keeps them."""
+    the lines left out since and the payees' tax profiles and HR details changed since, and
+    by whom, as the audit log keeps them."""
     events = db.session.scalars(
         select(audit.AuditEvent)
         .where(
@@ -328,10 +335,13 @@ def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
             )
         )
     }
+    # an import from the command line changes people as nobody (``actor_id`` is None)
+    names: dict[int | None, str] = {None: str(_("System"))}
+    names.update((user_id, user.name) for user_id, user in people.items())
     changes = [
-        _change_of(e, people[e.actor_id].name, people[e.details["user_id"]].name)
+        _change_of(e, names[e.actor_id], names[e.details["user_id"]])
         for e in since
-        if e.actor_id is not None and e.actor_id in people and e.details["user_id"] in people
+        if e.actor_id in names and e.details["user_id"] in names
     ]
     if not changes or len(changes) < len(since):
         return str(
@@ -350,10 +360,21 @@ def _changed_meanwhile(batch: PayoutBatch, seen: int) -> str:
 
 
 def _change_of(event: audit.AuditEvent, name: str, person: str) -> str:
-    """One change of :func:`_changed_meanwhile` (``name`` made it, to ``person``'s line or
-    tax profile), in the reader's language."""
+    """One change of :func:`_changed_meanwhile` (``name`` made it, to ``person``'s line, tax
+    profile or HR details), in the reader's language."""
     if event.action == "finance.payout_payee_profile_changed":
         return str(_("%(name)s changed the tax profile of %(person)s", name=name, person=person))
+    if event.action == "finance.payout_payee_details_changed":
+        return str(
+            _(
+                "%(name)s changed the HR details of %(person)s (%(fields)s)",
+                name=name,
+                person=person,
+                fields=", ".join(
+                    str(PAYEE_DETAIL_NAMES.get(field, field)) for field in event.details["changed"]
+                ),
+            )
+        )
     return str(
         _(
             "%(name)s left out the line of %(person)s (%(amount)s)",
@@ -447,20 +468,7 @@ def payee_profile_changing(person: User, *, changed: Sequence[str], actor: User)
     Raises:
         Conflict: an approved batch pays them, named.
     """
-    batches = db.session.scalars(
-        select(PayoutBatch)
-        .where(
-            PayoutBatch.status.in_((BatchStatus.DRAFT, BatchStatus.APPROVED)),
-            PayoutBatch.id.in_(
-                select(PayoutLine.batch_id).where(
-                    PayoutLine.user_id == person.id, PayoutLine.status == LineStatus.INCLUDED
-                )
-            ),
-        )
-        .order_by(PayoutBatch.id)
-        .with_for_update(of=PayoutBatch)
-        .execution_options(populate_existing=True)
-    ).all()
+    batches = _batches_paying([person.id], (BatchStatus.DRAFT, BatchStatus.APPROVED))
     approved = [batch.reference for batch in batches if batch.status is BatchStatus.APPROVED]
     if approved:
         raise Conflict(
@@ -472,20 +480,112 @@ def payee_profile_changing(person: User, *, changed: Sequence[str], actor: User)
                 name=person.name,
             )
         )
-    for batch in batches:
-        # the profile is a row of its own: the batch changes with it (see exclude_line)
+    _drafts_changed(
+        batches, {person.id: changed}, action="finance.payout_payee_profile_changed", actor=actor
+    )
+
+
+#: what of a person a payout batch shows (its page: name, employee number, department, a
+#: leaver's leaving date) and its files read (the payroll and bank files: those and the
+#: e-mail; the employment type decides, without a tax profile, whether they are on the payroll
+#: and what is withheld), as ``User`` names the columns
+PAYEE_DETAIL_NAMES = {
+    "name": _l("Name"),
+    "email": _l("E-mail"),
+    "employee_number": _l("Employee number"),
+    "employment_type": _l("Employment type"),
+    "department_id": _l("Department"),
+    "leaving_date": _l("Leaving date"),
+}
+PAYEE_DETAILS = frozenset(PAYEE_DETAIL_NAMES)
+
+
+def payee_details_changed(changed: Mapping[int, Sequence[str]], *, actor: User | None) -> None:
+    """After HR changed people (``perks.people.events.guard_changes``: the person page, the
+    people import, the API; ``changed``: the columns that changed, by person id): a draft that
+    pays one of them (an included line) whose :data:`PAYEE_DETAILS` changed changes with it,
+    as with a tax profile (:func:`payee_profile_changing`): its ``row_version`` moves on and
+    its audit log says whose details changed, which, and who changed them
+    (``finance.payout_payee_details_changed``), so an approval from a page opened before is
+    refused naming it (:func:`approve_batch`). It locks those drafts as approving does.
+
+    An approved batch not yet paid that pays them is left as it is, and the change is never
+    refused: an import is one transaction, and a nightly HR sync must not fail because
+    finance approved a batch. What that batch's files show is then the person as they are
+    when the files are downloaded. Raises nothing.
+    """
+    details = {
+        user_id: sorted(PAYEE_DETAILS.intersection(columns)) for user_id, columns in changed.items()
+    }
+    details = {user_id: columns for user_id, columns in details.items() if columns}
+    if not details:
+        return
+    drafts = _batches_paying(sorted(details), (BatchStatus.DRAFT,))
+    _drafts_changed(drafts, details, action="finance.payout_payee_details_changed", actor=actor)
+
+
+def _batches_paying(user_ids: Sequence[int], statuses: Sequence[BatchStatus]) -> list[PayoutBatch]:
+    """The batches in one of ``statuses`` with an included line paying one of ``user_ids``,
+    locked as approving, paying and cancelling lock them (in id order) and read again under
+    the lock (their ``row_version`` as it now is)."""
+    paying = select(PayoutLine.batch_id).where(PayoutLine.status == LineStatus.INCLUDED)
+    found: dict[int, PayoutBatch] = {}
+    for among_them in among(PayoutLine.user_id, user_ids):
+        batches = db.session.scalars(
+            select(PayoutBatch)
+            .where(
+                PayoutBatch.status.in_(statuses),
+                PayoutBatch.id.in_(paying.where(among_them)),
+            )
+            .order_by(PayoutBatch.id)
+            .with_for_update(of=PayoutBatch)
+            .execution_options(populate_existing=True)
+        )
+        found.update((batch.id, batch) for batch in batches)
+    return [found[batch_id] for batch_id in sorted(found)]
+
+
+def _drafts_changed(
+    batches: Sequence[PayoutBatch],
+    changed: Mapping[int, Sequence[str]],
+    *,
+    action: str,
+    actor: User | None,
+) -> None:
+    """The drafts among ``batches`` (locked: :func:`_batches_paying`) move on, as their
+    payees of ``changed`` (the fields that changed, by person id) changed: the row version
+    of each once, and an ``action`` audit event for each payee of each draft, with the
+    fields and the row version it made."""
+    drafts = [batch for batch in batches if batch.status is BatchStatus.DRAFT]
+    if not drafts:
+        return
+    paid = db.session.execute(
+        select(PayoutLine.batch_id, PayoutLine.user_id)
+        .where(
+            PayoutLine.batch_id.in_([batch.id for batch in drafts]),
+            PayoutLine.status == LineStatus.INCLUDED,
+        )
+        .distinct()
+        .order_by(PayoutLine.batch_id, PayoutLine.user_id)
+    ).all()
+    for batch in drafts:
+        # the person's rows are rows of their own: the batch changes with them (see
+        # exclude_line)
         batch.updated_at = utcnow()
     db.session.flush()
-    for batch in batches:
-        audit.record(
-            "finance.payout_payee_profile_changed",
-            actor=actor,
-            target=batch,
-            reference=batch.reference,
-            user_id=person.id,
-            changed=list(changed),
-            row_version=batch.row_version,
-        )
+    by_id = {batch.id: batch for batch in drafts}
+    for batch_id, user_id in paid:
+        if user_id in changed:
+            batch = by_id[batch_id]
+            audit.record(
+                action,
+                actor=actor,
+                target=batch,
+                reference=batch.reference,
+                user_id=user_id,
+                changed=list(changed[user_id]),
+                row_version=batch.row_version,
+            )
 
 
 # --- paid ----------------------------------------------------------------------------------------
