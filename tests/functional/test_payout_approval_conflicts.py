@@ -6,24 +6,30 @@ changed at the moment of the approval: one of them wins, never both."""
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from perks.api import tokens
+from perks.api.models import Scope
 from perks.audit import AuditEvent
+from perks.background import JobState
 from perks.commissions import tax
 from perks.commissions.tax import ProfileFields
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch
 from perks.i18n import company_today
-from perks.people.models import EmploymentType, User
+from perks.people import imports
+from perks.people.models import EmploymentType, PeopleImport, Role, User
 from tests import factories
 from tests.factories import PASSWORD
 from tests.helpers import is_postgres, signed_in
 from tests.racing import all_at_once
-from tests.stale_saves import GuardedForm, audit_events
+from tests.stale_saves import FINGERPRINT, GuardedForm, audit_events
 from tests.unit.finance.helpers import finance_person, payable_order
 
 
@@ -319,3 +325,217 @@ def test_a_tax_profile_changed_at_the_moment_of_the_approval_is_never_approved_u
         else:
             assert status is BatchStatus.DRAFT
             assert (account, answers["approver"]) == ("99998888", 409)
+
+
+# --- HR's changes to what a batch shows of a payee ----------------------------------------------
+
+DETAILS_CHANGED = "finance.payout_payee_details_changed"
+
+
+def hr_person(**fields: object) -> User:
+    return factories.UserFactory(roles={Role.HR}, **fields)
+
+
+def payee(name: str, number: str, email: str) -> User:
+    """Someone a draft pays, as HR keeps them."""
+    person = factories.UserFactory(name=name, employee_number=number, email=email)
+    payable_order(person)
+    return person
+
+
+def edit_person(client: FlaskClient, person: User, **changes: object):  # type: ignore[no-untyped-def]
+    """Open the person's page in HR and save it with ``changes``."""
+    page = client.get(f"/people/{person.id}/edit").get_data(as_text=True)
+    shown = re.search(rf'<input[^>]*name="shown"[^>]*value="({FINGERPRINT})"', page)
+    assert shown is not None
+    data: dict[str, object] = {
+        "name": person.name,
+        "email": person.email,
+        "employee_number": person.employee_number or "",
+        "location": person.location,
+        "employment_type": person.employment_type.value,
+        "hire_date": person.hire_date.isoformat() if person.hire_date else "",
+        "locale": person.locale,
+        "roles": sorted(r.value for r in person.roles),
+        "department_id": "",
+        "manager_id": "",
+        "shown": shown.group(1),
+        **changes,
+    }
+    return client.post(f"/people/{person.id}/edit", data=data)
+
+
+def people_token() -> str:
+    admin = factories.UserFactory(roles={Role.ADMIN}, name="Quản trị")
+    return tokens.create_service_token(
+        "Hệ thống HR", (Scope.PEOPLE_WRITE,), company_today() + timedelta(days=90), actor=admin
+    ).secret
+
+
+def import_file(client: FlaskClient, text: str) -> None:
+    """Upload ``text`` as HR's people file and confirm it (the import job runs)."""
+    uploaded = client.post(
+        "/people/import/",
+        data={"file": (io.BytesIO(text.encode()), "nhansu.csv")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302, uploaded.get_data(as_text=True)[:500]
+    upload = db.session.scalars(select(PeopleImport).order_by(PeopleImport.id.desc())).first()
+    assert client.post(f"/people/import/{upload.id}/confirm").status_code == 302
+    job = imports.import_job(upload)
+    db.session.expire_all()
+    assert job is not None
+    assert job.state is JobState.SUCCEEDED, job.result
+
+
+def details_events() -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == DETAILS_CHANGED).order_by(AuditEvent.id)
+        )
+    )
+
+
+def test_an_approval_from_a_page_opened_before_hr_renamed_a_payee_is_refused(app):
+    """HR corrected a payee's name (what the payroll file and the bank's beneficiary read)
+    after the approver opened the batch: its row version stayed, and the approval went
+    through for files the approver never saw."""
+    cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
+    payable_order(factories.UserFactory(name="Trần Dũng"))
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person(locale="vi"))
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    hr = hr_person(name="Vũ Thị Hoa")
+    saved = edit_person(signed_in(app, hr), cuc, name="Lê Thị Cúc", employee_number="NV9")
+    assert saved.status_code == 302  # a draft never stops HR
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert (
+        "Đợt chi trả này đã thay đổi sau khi bạn mở trang, nên chưa được duyệt: "
+        "Vũ Thị Hoa đã thay đổi thông tin nhân sự của Lê Thị Cúc (Mã nhân viên, Tên)."
+    ) in refused.text
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.DRAFT
+    assert approvals() == 0
+    [event] = details_events()
+    assert (event.target_id, event.actor_id, event.details["user_id"]) == (
+        str(batch.id),
+        hr.id,
+        cuc.id,
+    )
+    assert event.details["changed"] == ["employee_number", "name"]
+    assert event.details["row_version"] == int(refused.version) > int(seen)
+
+    page.saves(approver, {"row_version": refused.version})
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+
+
+def test_a_people_import_changing_a_payee_moves_the_draft_on(app):
+    cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person(locale="en"))
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    hr = hr_person(name="Vũ Thị Hoa")
+    import_file(
+        signed_in(app, hr),
+        "employee_number,email,name,employment_type\nNV1,cuc@congty.vn,Lê Cúc,contractor\n",
+    )
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert (
+        "This batch changed after you opened it, so it was not approved: Vũ Thị Hoa changed "
+        "the HR details of Lê Cúc (Employment type)."
+    ) in refused.text
+    [event] = details_events()
+    assert (event.actor_id, event.details["user_id"], event.details["changed"]) == (
+        hr.id,
+        cuc.id,
+        ["employment_type"],
+    )
+    assert db.session.get(User, cuc.id).employment_type is EmploymentType.CONTRACTOR
+
+
+@pytest.mark.parametrize("how", ["put", "batch"])
+def test_the_api_changing_a_payee_moves_the_draft_on(app, how):
+    cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person(locale="en"))
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    headers = {"Authorization": f"Bearer {people_token()}"}
+    record = {"email": "cuc.le@congty.vn", "name": "Lê Cúc"}
+    api = app.test_client()
+    if how == "put":
+        answer = api.put("/api/v1/people/NV1", headers=headers, json=record)
+    else:
+        batch_of_one = {"people": [{**record, "employee_number": "NV1"}]}
+        answer = api.post("/api/v1/people", headers=headers, json=batch_of_one)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["updated"] == 1
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert "Quản trị changed the HR details of Lê Cúc (E-mail)" in refused.text
+    [event] = details_events()
+    assert (event.details["user_id"], event.details["changed"]) == (cuc.id, ["email"])
+
+
+def test_hr_changes_that_do_not_change_the_batch_leave_the_approval_alone(app):
+    """Saving a payee as they are, changing what no batch file shows of them (their
+    location), or renaming someone the draft does not pay (left out, or not in it), is no
+    change of the batch."""
+    cuc, dung = payee("Lê Cúc", "NV1", "cuc@congty.vn"), payee("Trần Dũng", "NV2", "d@congty.vn")
+    outside = factories.UserFactory(name="Vũ Em", employee_number="NV3", email="em@congty.vn")
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person())
+    batch = drafted(drafter)
+    assert leave_out(drafter, batch, dung, "On hold").status_code == 302
+    page = approval(batch.id)
+    seen = page.version_shown(approver)
+
+    hr = signed_in(app, hr_person())
+    assert edit_person(hr, cuc).status_code == 302
+    assert edit_person(hr, cuc, location="Đà Nẵng").status_code == 302
+    assert edit_person(hr, dung, name="Trần Văn Dũng").status_code == 302
+    assert edit_person(hr, outside, name="Vũ Thị Em").status_code == 302
+    import_file(hr, "employee_number,email,name\nNV1,cuc@congty.vn,Lê Cúc\nNV3,em@congty.vn,Em\n")
+    assert details_events() == []
+    page.saves(approver, {"row_version": seen})
+    db.session.expire_all()
+    assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
+
+
+def test_hr_changes_a_payee_of_an_approved_batch_which_stays_as_it_was(app):
+    """Unlike a tax profile's change, HR's is never refused (a nightly sync must not fail
+    because finance approved a batch), and the approved batch is left as it is."""
+    cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person())
+    batch = drafted(drafter)
+    page = approval(batch.id)
+    page.saves(approver, {"row_version": page.version_shown(approver)})
+    db.session.expire_all()
+    approved = db.session.get(PayoutBatch, batch.id)
+    version, updated_at = approved.row_version, approved.updated_at
+
+    hr = signed_in(app, hr_person())
+    assert edit_person(hr, cuc, name="Lê Thị Cúc").status_code == 302
+    import_file(hr, "employee_number,email,name\nNV1,cuc@congty.vn,Lê Cúc Mới\n")
+
+    db.session.expire_all()
+    assert db.session.get(User, cuc.id).name == "Lê Cúc Mới"
+    kept = db.session.get(PayoutBatch, batch.id)
+    assert (kept.status, kept.row_version, kept.updated_at) == (
+        BatchStatus.APPROVED,
+        version,
+        updated_at,
+    )
+    assert details_events() == []
