@@ -539,3 +539,19 @@ def test_hr_changes_a_payee_of_an_approved_batch_which_stays_as_it_was(app):
         updated_at,
     )
     assert details_events() == []
+
+
+def test_an_import_by_nobody_is_named_as_the_system(app):
+    """``flask perks import-people`` imports as nobody: the refusal still names the change."""
+    payee("Lê Cúc", "NV1", "cuc@congty.vn")
+    drafter = signed_in(app, finance_person())
+    approver = signed_in(app, finance_person(locale="en"))
+    page = approval(drafted(drafter).id)
+    seen = page.version_shown(approver)
+
+    imports.apply_import(
+        "employee_number,email,name\nNV1,cuc@congty.vn,Lê Thị Cúc\n", actor=None, filename="f.csv"
+    )
+    refused = page.refuses(approver, {"row_version": seen})
+
+    assert "System changed the HR details of Lê Thị Cúc (Name)" in refused.text
