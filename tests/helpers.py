@@ -245,6 +245,24 @@ def login(client: FlaskClient, user: User, password: str = factories.PASSWORD) -
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
+def person_form(person: User, **overrides: object) -> dict[str, object]:
+    """HR's edit form of ``person`` (``/people/<id>/edit``) as its page shows them, without a
+    department or a manager, with ``overrides``."""
+    return {
+        "name": person.name,
+        "email": person.email,
+        "employee_number": person.employee_number or "",
+        "location": person.location,
+        "employment_type": person.employment_type.value,
+        "hire_date": person.hire_date.isoformat() if person.hire_date else "",
+        "locale": person.locale,
+        "roles": sorted(r.value for r in person.roles),
+        "department_id": "",
+        "manager_id": "",
+        **overrides,
+    }
+
+
 def signed_in(app: Flask, user: User) -> FlaskClient:
     """A new client of ``app``, signed in as ``user``."""
     client = app.test_client()

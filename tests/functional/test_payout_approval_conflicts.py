@@ -27,7 +27,7 @@ from perks.people import imports
 from perks.people.models import EmploymentType, PeopleImport, Role, User
 from tests import factories
 from tests.factories import PASSWORD
-from tests.helpers import is_postgres, signed_in
+from tests.helpers import is_postgres, person_form, signed_in
 from tests.racing import all_at_once
 from tests.stale_saves import FINGERPRINT, GuardedForm, audit_events
 from tests.unit.finance.helpers import finance_person, payable_order
@@ -348,20 +348,7 @@ def edit_person(client: FlaskClient, person: User, **changes: object):  # type: 
     page = client.get(f"/people/{person.id}/edit").get_data(as_text=True)
     shown = re.search(rf'<input[^>]*name="shown"[^>]*value="({FINGERPRINT})"', page)
     assert shown is not None
-    data: dict[str, object] = {
-        "name": person.name,
-        "email": person.email,
-        "employee_number": person.employee_number or "",
-        "location": person.location,
-        "employment_type": person.employment_type.value,
-        "hire_date": person.hire_date.isoformat() if person.hire_date else "",
-        "locale": person.locale,
-        "roles": sorted(r.value for r in person.roles),
-        "department_id": "",
-        "manager_id": "",
-        "shown": shown.group(1),
-        **changes,
-    }
+    data = person_form(person, shown=shown.group(1), **changes)
     return client.post(f"/people/{person.id}/edit", data=data)
 
 

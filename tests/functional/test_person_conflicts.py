@@ -17,7 +17,7 @@ from perks.extensions import db
 from perks.people import services
 from perks.people.models import Role, User
 from tests import factories
-from tests.helpers import is_postgres, signed_in
+from tests.helpers import is_postgres, person_form, signed_in
 from tests.stale_saves import FINGERPRINT, GuardedForm, audit_events
 
 UPDATED = "people.updated"
@@ -36,23 +36,6 @@ def edit_page(person_id: int) -> GuardedForm:
     )
 
 
-def form(person: User, **overrides: object) -> dict[str, object]:
-    """The edit form as the page shows ``person``, with ``overrides``."""
-    data: dict[str, object] = {
-        "name": person.name,
-        "email": person.email,
-        "employee_number": person.employee_number or "",
-        "location": person.location,
-        "employment_type": person.employment_type.value,
-        "locale": person.locale,
-        "roles": sorted(r.value for r in person.roles),
-        "department_id": "",
-        "manager_id": "",
-    }
-    data.update(overrides)
-    return data
-
-
 def stored(person_id: int) -> User:
     db.session.expire_all()
     return db.session.get(User, person_id)  # type: ignore[return-value]
@@ -65,8 +48,8 @@ def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_no
     second = signed_in(app, hr_person(locale="vi"))
     opened = edit.opened(first, second)
 
-    edit.saves(first, form(person, location="Đà Nẵng", shown=opened))
-    refused = edit.refuses(second, form(person, employee_number="SV9", shown=opened))
+    edit.saves(first, person_form(person, location="Đà Nẵng", shown=opened))
+    refused = edit.refuses(second, person_form(person, employee_number="SV9", shown=opened))
 
     assert "Có người đã thay đổi thông tin của Lê Văn An sau khi bạn mở trang" in refused.html
     person = stored(person.id)
@@ -80,7 +63,7 @@ def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_no
     assert refused.version == services.shown_fingerprint(person)
 
     # Saved again from the form as it is now, it is saved.
-    edit.saves(second, form(person, employee_number="SV9", shown=refused.version))
+    edit.saves(second, person_form(person, employee_number="SV9", shown=refused.version))
     person = stored(person.id)
     assert (person.location, person.employee_number) == ("Đà Nẵng", "SV9")
 
@@ -96,7 +79,7 @@ def test_what_the_page_does_not_show_leaves_it_current(app):
     auth_services.set_password(person, "a new long passphrase 2026")
     services.set_privacy(person, hide_personal_dates=True, public_celebration=False)
 
-    edit_page(person.id).saves(client, form(person, location="Huế", shown=opened))
+    edit_page(person.id).saves(client, person_form(person, location="Huế", shown=opened))
     assert stored(person.id).location == "Huế"
 
 
@@ -112,14 +95,14 @@ def test_a_change_of_what_the_page_shows_by_anyone_makes_it_out_of_date(app, cha
         db.session.execute(update(User).where(User.id == person.id).values(name="Lê Văn Anh"))
         db.session.commit()
 
-    edit_page(person.id).refuses(client, form(person, location="Huế", shown=opened))
+    edit_page(person.id).refuses(client, person_form(person, location="Huế", shown=opened))
     assert stored(person.id).location == "Hà Nội"
 
 
 def test_a_save_without_the_fingerprint_of_its_page_is_refused(app):
     person = factories.UserFactory(location="Hà Nội")
     client = signed_in(app, hr_person())
-    edit_page(person.id).refuses_without_version(client, form(person, location="Huế"))
+    edit_page(person.id).refuses_without_version(client, person_form(person, location="Huế"))
     assert stored(person.id).location == "Hà Nội"
 
 
@@ -152,7 +135,7 @@ def test_two_saves_from_the_same_page_at_once_save_one_and_refuse_the_other(app)
     if not is_postgres(app):
         pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
     person = factories.UserFactory(name="Lê Văn An")
-    person_id, data = person.id, form(person)
+    person_id, data = person.id, person_form(person)
     emails = [hr_person().email, hr_person().email]
 
     edit = edit_page(person_id)
