@@ -7,8 +7,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Response,
+    expect,
+)
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
 from perks.extensions import db
@@ -29,6 +38,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 #: how long an action or an expectation may wait before the test fails (milliseconds)
 TIMEOUT_MS = 10_000
+#: an element no wider than its parent
+FITS_ITS_PARENT = "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
 
 #: the customer's phone; headless Chromium's own user agent is rightly counted as a bot by the
 #: referral redirect, which would then set no attribution cookie
@@ -80,6 +91,25 @@ def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> Brows
     context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     return context
+
+
+def assert_fits_its_parent(locator: Locator) -> None:
+    """``locator``'s element is no wider than its parent (nothing scrolled away sideways),
+    once the page has laid itself out (a viewport just made smaller applies on the page's next
+    frame, a busy machine's later).
+
+    Raises:
+        AssertionError: still wider after ``TIMEOUT_MS``, with both widths.
+    """
+    try:
+        locator.page.wait_for_function(
+            FITS_ITS_PARENT, arg=locator.element_handle(), timeout=TIMEOUT_MS
+        )
+    except PlaywrightTimeoutError:
+        wide, window = locator.evaluate(
+            "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]"
+        )
+        raise AssertionError(f"{wide} px wide in a {window} px parent") from None
 
 
 def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:

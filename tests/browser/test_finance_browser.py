@@ -21,7 +21,14 @@ from perks.finance.payroll import PAYROLL_HEADER
 from perks.i18n import company_today
 from perks.people.models import EmploymentType
 from tests import factories
-from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, new_context, sign_in
+from tests.browser.helpers import (
+    AXE,
+    AXE_RUN,
+    BLOCKING_IMPACTS,
+    assert_fits_its_parent,
+    new_context,
+    sign_in,
+)
 from tests.unit.finance.helpers import finance_person, payable_order, refund_to
 
 pytestmark = pytest.mark.browser
@@ -89,7 +96,7 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     # away inside the table.
     page.set_viewport_size({"width": 390, "height": 844})
     lines = page.get_by_test_id("batch-lines")
-    assert lines.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    assert_fits_its_parent(lines)
     box = trangs_line.get_by_role("button", name="Leave out").bounding_box()
     assert box is not None
     assert box["x"] >= 0
@@ -233,7 +240,7 @@ def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
             assert box["x"] >= 0, box
             assert box["x"] + box["width"] <= 390, box
         lines = page.get_by_test_id("batch-lines")
-        assert lines.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+        assert_fits_its_parent(lines)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.evaluate(AXE_RUN, BLOCKING_IMPACTS) == []
     finally:

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from perks.extensions import db
 from perks.referrals.attribution import REFERRAL_COOKIE
 from tests import factories
-from tests.browser.helpers import TIMEOUT_MS, VIEWPORT, sign_in
+from tests.browser.helpers import TIMEOUT_MS, VIEWPORT, assert_fits_its_parent, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -79,6 +79,9 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
     expect(page.get_by_test_id("landing")).to_contain_text("Ha Long Bay 2-day cruise")
     expect(page.get_by_test_id("share-qr").locator("svg")).to_be_visible()
 
+    # the button copies once share.js listens: after the page's load event (on a busy
+    # machine a click before it did nothing)
+    page.wait_for_load_state("load")
     copy = page.get_by_test_id("copy-link")
     copy.click()
     expect(copy).to_have_text("Copied")
@@ -118,7 +121,7 @@ def test_employee_shares_a_product_link_and_a_customer_follows_it(
     # On a phone each link is a card: Share and Pause in sight, not scrolled off the table.
     page.set_viewport_size({"width": 390, "height": 844})
     links = page.get_by_test_id("links")
-    assert links.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    assert_fits_its_parent(links)
     share = row.get_by_test_id("share-link").bounding_box()
     assert share is not None
     assert share["x"] + share["width"] <= 390
