@@ -242,11 +242,13 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from perks.security import refuse_nul_bytes, set_security_headers
+    from perks.static_files import init_static_files
     from perks.urls import redirects_on_base_url
 
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
     app.after_request(redirects_on_base_url)
+    init_static_files(app)
 
 
 def register_template_helpers(app: Flask) -> None:
