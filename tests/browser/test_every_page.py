@@ -6,6 +6,8 @@ its logins (and an anonymous visitor, for the public pages) opens every page of 
 (tests/site_pages.py) at 390 × 844 in Vietnamese and at 1280 × 800 in English, and their
 home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one line. At each visit:
 
+- the page answers 200 in the reader's language (``<html lang>``), and its title (the tab's
+  words) is words: not empty, no markup;
 - the document is no wider than the window (``scrollWidth > clientWidth`` is horizontal
   scrolling), and the elements that stick out are named;
 - axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``) reports
@@ -27,42 +29,20 @@ from sqlalchemy import select
 from perks.demo import DEMO_PASSWORD, demo_logins
 from perks.extensions import db
 from perks.people.models import User
-from tests.browser.helpers import AXE, AXE_RUN, BLOCKING_IMPACTS, TIMEOUT_MS, sign_in
+from tests.browser.helpers import (
+    AXE,
+    AXE_RUN,
+    BLOCKING_IMPACTS,
+    STICKING_OUT,
+    TIMEOUT_MS,
+    sign_in,
+)
 from tests.site_pages import ANONYMOUS, ROLES, any_product_slug, pages_for
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
-
-#: the outermost elements wider than the window or beyond its right edge, outside any
-#: element that scrolls or clips horizontally (a table in a scrolling wrapper is fine)
-STICKING_OUT = """() => {
-  const width = document.documentElement.clientWidth;
-  const clips = (element) => {
-    for (let e = element.parentElement; e && e !== document.body; e = e.parentElement) {
-      const overflow = getComputedStyle(e).overflowX;
-      if (overflow !== 'visible') return true;
-    }
-    return false;
-  };
-  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-    + [...e.classList].slice(0, 3).map((c) => '.' + c).join('');
-  const out = [];
-  for (const element of document.body.querySelectorAll('*')) {
-    const box = element.getBoundingClientRect();
-    if (box.width === 0 || (box.right <= width + 1 && box.left >= -1)) continue;
-    if (clips(element)) continue;
-    const parent = element.parentElement.getBoundingClientRect();
-    if (parent.right > width + 1 && element.parentElement !== document.body) continue;
-    const path = [];
-    for (let e = element; e && e !== document.body && path.length < 4; e = e.parentElement) {
-      path.unshift(name(e));
-    }
-    out.push(`${path.join(' > ')} (${Math.round(box.left)}..${Math.round(box.right)} px)`);
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, out};
-}"""
 
 #: the main menu's links, when it is a bar (not folded): on how many lines they lie, and
 #: which of them break onto two lines of text
@@ -168,15 +148,17 @@ def _put_in_cart(page: Page) -> None:
 
 
 def _check(page: Page, url: str, screen: Screen) -> list[str]:
-    """What is wrong with the page at ``url``: its status, its language, what sticks out
-    of the screen, axe-core's serious and critical violations."""
+    """What is wrong with the page at ``url``: its status, its language, its title, what
+    sticks out of the screen, axe-core's serious and critical violations."""
     response = page.goto(url)
     problems: list[str] = []
     if response is None or response.status != 200:
         return [f"answered {response and response.status} at {page.url}"]
-    lang = page.locator("html").get_attribute("lang")
+    lang, title = page.evaluate("() => [document.documentElement.lang, document.title]")
     if lang != screen.locale:
         problems.append(f'<html lang="{lang}">, not {screen.locale}')
+    if not title.strip() or "<" in title or ">" in title:
+        problems.append(f"its title reads {title!r}")
     width: dict[str, Any] = page.evaluate(STICKING_OUT)
     if width["scrollWidth"] > width["clientWidth"]:
         sticking = "; ".join(width["out"][:8]) or "no single element found"
