@@ -40,6 +40,39 @@ VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
 #: an element no wider than its parent
 FITS_ITS_PARENT = "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
+#: the document no wider than the window: no sideways scrolling
+FITS_THE_SCREEN = (
+    "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+)
+
+#: the outermost elements wider than the window or beyond its right edge, outside any
+#: element that scrolls or clips horizontally (a table in a scrolling wrapper is fine)
+STICKING_OUT = """() => {
+  const width = document.documentElement.clientWidth;
+  const clips = (element) => {
+    for (let e = element.parentElement; e && e !== document.body; e = e.parentElement) {
+      const overflow = getComputedStyle(e).overflowX;
+      if (overflow !== 'visible') return true;
+    }
+    return false;
+  };
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + [...e.classList].slice(0, 3).map((c) => '.' + c).join('');
+  const out = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || (box.right <= width + 1 && box.left >= -1)) continue;
+    if (clips(element)) continue;
+    const parent = element.parentElement.getBoundingClientRect();
+    if (parent.right > width + 1 && element.parentElement !== document.body) continue;
+    const path = [];
+    for (let e = element; e && e !== document.body && path.length < 4; e = e.parentElement) {
+      path.unshift(name(e));
+    }
+    out.push(`${path.join(' > ')} (${Math.round(box.left)}..${Math.round(box.right)} px)`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, out};
+}"""
 
 #: the customer's phone; headless Chromium's own user agent is rightly counted as a bot by the
 #: referral redirect, which would then set no attribution cookie
@@ -110,6 +143,26 @@ def assert_fits_its_parent(locator: Locator) -> None:
             "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]"
         )
         raise AssertionError(f"{wide} px wide in a {window} px parent") from None
+
+
+def assert_fits_the_screen(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """The page is no wider than the window (nothing to scroll sideways to), once it has laid
+    itself out (a page just loaded or a viewport just made smaller settles on a later frame,
+    a busy machine's later still).
+
+    Raises:
+        AssertionError: still wider after ``timeout_ms``, with both widths and the elements
+            that stick out.
+    """
+    try:
+        page.wait_for_function(FITS_THE_SCREEN, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        width = page.evaluate(STICKING_OUT)
+        sticking = "; ".join(width["out"][:8]) or "no single element found"
+        raise AssertionError(
+            f"{page.url} is {width['scrollWidth']} px wide in a {width['clientWidth']} px "
+            f"window: {sticking}"
+        ) from None
 
 
 def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:

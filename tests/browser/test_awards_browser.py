@@ -11,16 +11,11 @@ from perks.extensions import db
 from perks.people.models import Role
 from perks.recognition.models import Award
 from tests import factories
-from tests.browser.helpers import sign_in, sign_out
+from tests.browser.helpers import assert_fits_the_screen, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow} px wider than the screen"
 
 
 def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Page):
@@ -46,26 +41,26 @@ def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Pa
 
     sign_in(page, manager.email)
     page.get_by_test_id("team-nominate").first.click()
-    _fits(page)
+    assert_fits_the_screen(page)
     form = page.get_by_test_id("nomination-form")
     form.locator("textarea[name=reason]").fill("Hoàn thành hợp đồng lớn nhất năm.")
     form.locator("[type=submit]").click()
     expect(page.get_by_test_id("nominations")).to_contain_text(winner.name)
-    _fits(page)
+    assert_fits_the_screen(page)
     sign_out(page)
 
     sign_in(page, hr.email)
     page.goto("/manage/nominations")
-    _fits(page)
+    assert_fits_the_screen(page)
     # Approving grants the award at once: HR confirms first, the person and points named
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("[data-testid^=approve-]").first.click()
     expect(page.get_by_test_id("decided")).to_contain_text(winner.name)
     page.goto("/manage/fairness")
-    _fits(page)
+    assert_fits_the_screen(page)
     expect(page.get_by_test_id("dimension-department")).to_be_visible()
     sign_out(page)
 
     sign_in(page, winner.email)
     expect(page.get_by_test_id("my-award")).to_contain_text("Nhân viên xuất sắc tháng")
-    _fits(page)
+    assert_fits_the_screen(page)

@@ -13,7 +13,7 @@ from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import new_context, sign_in
+from tests.browser.helpers import assert_fits_the_screen, new_context, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,11 +36,6 @@ def phone(browser: Browser, live_server: str):  # type: ignore[no-untyped-def]
     assert errors == []
 
 
-def fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_WIDTH, f"the page is {width} px wide"
-
-
 def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: Page):
     hr = factories.UserFactory(roles={Role.HR})
     sign_in(phone, hr.email)
@@ -58,7 +53,7 @@ def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: 
     phone.goto(f"/jobs/{token}")
     expect(phone.get_by_test_id("job-state")).to_have_text("Running")
     expect(phone.locator("[data-job-bar]")).to_have_attribute("value", "25")
-    fits(phone)
+    assert_fits_the_screen(phone)
 
     # The worker moves on: the bar follows without a reload.
     db.session.expire_all()
@@ -72,13 +67,13 @@ def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: 
     db.session.commit()
     expect(phone.get_by_test_id("job-state")).to_have_text("Done", timeout=15_000)
     expect(phone.get_by_test_id("check-summary")).to_contain_text("1 row: 1 to add")
-    fits(phone)
+    assert_fits_the_screen(phone)
     phone.get_by_test_id("review-link").click()
     expect(phone.get_by_test_id("count-create")).to_have_text("1")
     expect(phone.get_by_test_id("confirm-import")).to_be_visible()
-    fits(phone)
+    assert_fits_the_screen(phone)
 
     # Where the person comes back to it.
     phone.goto("/jobs/")
     expect(phone.get_by_test_id("job-row")).to_have_count(1)
-    fits(phone)
+    assert_fits_the_screen(phone)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import assert_fits_the_screen, sign_in
 from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.browser
@@ -48,8 +48,7 @@ def test_hr_brands_the_storefront(page: Page, tmp_path):
     expect(footer).to_contain_text("Tax code 0301234567")
     expect(footer.get_by_role("link", name="hotro@senvang.example")).to_be_visible()
     expect(page.get_by_text("Perks for the people who make the company")).to_have_count(0)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
+    assert_fits_the_screen(page)
 
     page.goto("/")
     page.get_by_test_id("home-storefront-link").click()

@@ -12,17 +12,12 @@ from perks.catalog import claims
 from perks.extensions import db
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import sign_in, sign_out
+from tests.browser.helpers import assert_fits_the_screen, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 ANSWER = "Chúng tôi đã đổi rạp đối tác từ tháng sau. Cảm ơn bạn đã góp ý!"
-
-
-def _fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow} px wider than the screen"
 
 
 def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, screenshots):  # type: ignore[no-untyped-def]
@@ -40,12 +35,12 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     form = page.get_by_test_id("rating-form")
     form.locator("input[name=stars][value='2']").check()
     form.locator("textarea[name=comment]").fill("Rạp xa, phòng chiếu lạnh.")
-    _fits(page)
+    assert_fits_the_screen(page)
     form.locator("[type=submit]").click()
     page.goto("/feedback")
     item = page.get_by_test_id("feedback-item")
     expect(item).to_contain_text("2 sao cho Vé xem phim")
-    _fits(page)
+    assert_fits_the_screen(page)
     sign_out(page)
 
     # HR, the owner: acknowledges, then answers and publishes the answer.
@@ -57,7 +52,7 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     answer = page.get_by_test_id("answer-form")
     answer.locator("textarea[name=text]").fill(ANSWER)
     answer.locator("input[name=publish]").check()
-    _fits(page)
+    assert_fits_the_screen(page)
     screenshots(page, "phone-feedback-answer")
     answer.locator("[type=submit]").click()
     expect(page.get_by_test_id("feedback-messages")).to_contain_text(ANSWER)
@@ -72,7 +67,7 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     rating = page.get_by_test_id("rating-form")
     expect(rating.locator("input[name=rating]:checked")).to_have_count(0)  # none preselected
     rating.get_by_label("4 sao", exact=True).check()
-    _fits(page)
+    assert_fits_the_screen(page)
     rating.locator("[type=submit]").click()
     expect(page.get_by_test_id("feedback-rating")).to_contain_text("4 sao")
 
@@ -83,5 +78,5 @@ def test_a_low_rating_is_answered_and_the_answer_times_are_public(page: Page, sc
     expect(times).to_contain_text("100")
     expect(page.get_by_test_id("published-answer")).to_contain_text(ANSWER)
     expect(page.locator("main")).not_to_contain_text(employee.name)
-    _fits(page)
+    assert_fits_the_screen(page)
     screenshots(page, "phone-answer-times")

@@ -26,6 +26,7 @@ from tests.browser.helpers import (
     AXE_RUN,
     BLOCKING_IMPACTS,
     assert_fits_its_parent,
+    assert_fits_the_screen,
     new_context,
     sign_in,
 )
@@ -101,7 +102,7 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
     assert box is not None
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 390
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_the_screen(page)
     for url, table in (
         ("/finance/commissions", "finance-commissions"),
         ("/finance/reports", "report-rows"),
@@ -241,7 +242,7 @@ def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
             assert box["x"] + box["width"] <= 390, box
         lines = page.get_by_test_id("batch-lines")
         assert_fits_its_parent(lines)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert_fits_the_screen(page)
         assert page.evaluate(AXE_RUN, BLOCKING_IMPACTS) == []
     finally:
         context.close()

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import assert_fits_the_screen, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,7 @@ def test_the_team_cards_stack_at_390_px(page: Page):
     assert second["y"] >= first["y"] + first["height"]  # stacked, not side by side
     assert first["x"] >= 0
     assert first["x"] + first["width"] <= 390
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the home page is {overflow} px wider than the screen"
+    assert_fits_the_screen(page)
 
 
 def test_the_team_stats_show_each_person_as_a_card_of_labelled_figures_at_390_px(page: Page):
@@ -45,8 +44,7 @@ def test_the_team_stats_show_each_person_as_a_card_of_labelled_figures_at_390_px
     # the figures table scrolled sideways on a phone: each row is now a card
     width = table.evaluate("t => t.scrollWidth - t.clientWidth")
     assert width <= 0, f"the team table is {width} px wider than itself"
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the team stats are {overflow} px wider than the screen"
+    assert_fits_the_screen(page)
     rows = table.locator("tbody tr")
     first, second = rows.nth(0).bounding_box(), rows.nth(1).bounding_box()
     assert first is not None

@@ -21,7 +21,7 @@ from perks.people.models import Role
 from perks.recognition import gifts, services
 from perks.recognition.models import Occasion
 from tests import factories
-from tests.browser.helpers import sign_in, sign_out
+from tests.browser.helpers import assert_fits_the_screen, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -30,11 +30,6 @@ PHONE = {"width": 390, "height": 844}
 CAKE_CODE = "SENVANG-HPBD"
 #: what the kudos gives, and what the reward costs
 KUDOS_POINTS = 40
-
-
-def _fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow} px wider than the screen"
 
 
 def _birthday_programme(hr: factories.User) -> None:
@@ -90,12 +85,12 @@ def test_a_birthday_kudos_and_a_reward_on_a_phone(page: Page, screenshots):  # t
     sign_in(page, employee.email)
     card = page.get_by_test_id("greeting-card")
     expect(card).to_contain_text("Chúc mừng sinh nhật!")
-    _fits(page)
+    assert_fits_the_screen(page)
     screenshots(page, "phone-birthday-card")
     card.get_by_test_id("greeting-gift").click()
     expect(page.get_by_test_id("claim-code")).to_have_text(CAKE_CODE)
     expect(page.get_by_test_id("claim-qr")).to_be_visible()
-    _fits(page)
+    assert_fits_the_screen(page)
 
     # Kudos to a colleague, from the allowance of the month.
     page.goto("/kudos/new")
@@ -104,12 +99,12 @@ def test_a_birthday_kudos_and_a_reward_on_a_phone(page: Page, screenshots):  # t
     form.locator("input[name=points]").fill(str(KUDOS_POINTS))
     form.locator("select[name=value]").select_option(str(value.id))
     form.locator("textarea[name=message]").fill("Cảm ơn chị đã trực thay ca cuối tuần!")
-    _fits(page)
+    assert_fits_the_screen(page)
     screenshots(page, "phone-kudos")
     form.locator("[type=submit]").click()
     expect(page.get_by_test_id("allowance-left")).to_have_text("60")
     expect(page.get_by_test_id("points-entry").first).to_contain_text(colleague.name)
-    _fits(page)
+    assert_fits_the_screen(page)
     sign_out(page)
 
     # The colleague: the news in the bell, the points, a reward bought with them.
@@ -117,26 +112,26 @@ def test_a_birthday_kudos_and_a_reward_on_a_phone(page: Page, screenshots):  # t
     expect(page.get_by_test_id("unread-count")).to_have_text("1")
     page.get_by_test_id("notification-bell").click()
     expect(page.locator("main")).to_contain_text(employee.name)
-    _fits(page)
+    assert_fits_the_screen(page)
     page.goto("/points")
     expect(page.get_by_test_id("received-balance")).to_have_text(str(KUDOS_POINTS))
-    _fits(page)
+    assert_fits_the_screen(page)
     page.goto("/rewards")
     offer = page.locator(f"[data-testid=reward][data-perk-id='{reward.id}']")
     expect(offer).to_contain_text("Cà phê cho cả nhóm")
-    _fits(page)
+    assert_fits_the_screen(page)
     screenshots(page, "phone-rewards")
     page.once("dialog", lambda dialog: dialog.accept())
     offer.get_by_test_id("spend").click()
     expect(page).to_have_url(re.compile(r"/my-perks/\d+$"))
     code = page.get_by_test_id("claim-code").inner_text()
     assert code
-    _fits(page)
+    assert_fits_the_screen(page)
 
     # Among their perks, with its code; nothing left to spend.
     page.goto("/my-perks")
     row = page.get_by_test_id("claims").locator("tr", has_text="Cà phê cho cả nhóm")
     expect(row).to_contain_text(code)
-    _fits(page)
+    assert_fits_the_screen(page)
     page.goto("/rewards")
     expect(page.get_by_test_id("received-balance")).to_contain_text("0")
