@@ -124,9 +124,12 @@ def is_postgres(app: Flask) -> bool:
 def clean_database() -> None:
     """Remove every row, keeping the schema (and Alembic's version); ids start again at 1.
 
-    PostgreSQL: ``DELETE`` in one round trip, and the sequences set back. ``TRUNCATE``
-    would do both, but it costs about 200 ms for the schema's 31 tables, ``DELETE`` of a
-    test's few rows about 10 ms (thousands of tests).
+    PostgreSQL: ``DELETE`` in one round trip, and the sequences set back (about 3 ms for the
+    schema's 72 tables, empty). ``TRUNCATE`` would do both, but it costs about 200 ms;
+    asking first which tables hold rows costs more than it saves.
+
+    SQLite: ``DELETE`` only from the tables that hold rows, found in one statement (0.6 ms
+    with none, against 6.8 ms for a ``DELETE`` from each of the 72; thousands of tests).
     """
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
@@ -138,8 +141,14 @@ def clean_database() -> None:
             )
         )
     else:
+        holding = " UNION ALL ".join(
+            f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"
+            for table in tables
+        )
+        filled = set(db.session.scalars(text(holding)))
         for table in tables:
-            db.session.execute(table.delete())
+            if table.name in filled:
+                db.session.execute(table.delete())
     db.session.commit()
 
 
