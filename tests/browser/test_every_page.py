@@ -6,8 +6,8 @@ its logins (and an anonymous visitor, for the public pages) opens every page of 
 (tests/site_pages.py) at 390 × 844 in Vietnamese and at 1280 × 800 in English, and their
 home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one line. At each visit:
 
-- the page answers 200 in the reader's language (``<html lang>``), and its title (the tab's
-  words) is words: not empty, no markup;
+- the page answers 200 in the reader's language (``<html lang>``), its title (the tab's
+  words) is words (not empty, no markup), and no two of its elements share an id;
 - the document is no wider than the window (``scrollWidth > clientWidth`` is horizontal
   scrolling), and the elements that stick out are named;
 - axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``) reports
@@ -43,6 +43,18 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
+
+#: the page's language, its title, and the ids more than one of its elements has (a label,
+#: a description or a script then finds the first). Not hidden inputs: each form's CSRF token
+#: is one (Flask-WTF's ``csrf_token``), and nothing finds them by id.
+DOCUMENT = """() => {
+  const seen = new Map();
+  for (const e of document.querySelectorAll('[id]:not(input[type=hidden])')) {
+    seen.set(e.id, (seen.get(e.id) || 0) + 1);
+  }
+  const repeated = [...seen].filter(([, count]) => count > 1).map(([id]) => id);
+  return [document.documentElement.lang, document.title, repeated];
+}"""
 
 #: the main menu's links, when it is a bar (not folded): on how many lines they lie, and
 #: which of them break onto two lines of text
@@ -148,17 +160,19 @@ def _put_in_cart(page: Page) -> None:
 
 
 def _check(page: Page, url: str, screen: Screen) -> list[str]:
-    """What is wrong with the page at ``url``: its status, its language, its title, what
-    sticks out of the screen, axe-core's serious and critical violations."""
+    """What is wrong with the page at ``url``: its status, its language, its title, repeated
+    ids, what sticks out of the screen, axe-core's serious and critical violations."""
     response = page.goto(url)
     problems: list[str] = []
     if response is None or response.status != 200:
         return [f"answered {response and response.status} at {page.url}"]
-    lang, title = page.evaluate("() => [document.documentElement.lang, document.title]")
+    lang, title, repeated = page.evaluate(DOCUMENT)
     if lang != screen.locale:
         problems.append(f'<html lang="{lang}">, not {screen.locale}')
     if not title.strip() or "<" in title or ">" in title:
         problems.append(f"its title reads {title!r}")
+    if repeated:
+        problems.append(f"ids on more than one element: {', '.join(repeated)}")
     width: dict[str, Any] = page.evaluate(STICKING_OUT)
     if width["scrollWidth"] > width["clientWidth"]:
         sticking = "; ".join(width["out"][:8]) or "no single element found"
