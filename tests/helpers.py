@@ -117,6 +117,12 @@ class _ReadIn:
         self.close()
 
 
+def deferred_script(path: str) -> re.Pattern[str]:
+    """A page's ``<script defer>`` of the static file at ``path``, named by its content
+    (``?v=<digest>``: perks.static_files)."""
+    return re.compile(rf'<script src="{re.escape(path)}\?v=[0-9a-f]{{12}}" defer></script>')
+
+
 def is_postgres(app: Flask) -> bool:
     return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
 

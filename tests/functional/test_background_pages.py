@@ -11,7 +11,7 @@ from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Role
 from tests import factories
-from tests.helpers import login
+from tests.helpers import deferred_script, login
 
 
 def a_job(creator_id: int | None, **fields: object) -> BackgroundJob:
@@ -48,7 +48,7 @@ def test_the_creator_sees_the_progress_of_a_running_job(client, login_as):
     assert "2,500 of 10,000" in html
     assert "Checking the file" in html
     assert f'data-job-status-url="/jobs/{job.token}/status"' in html
-    assert '<script src="/static/js/job-progress.js" defer></script>' in html
+    assert deferred_script("/static/js/job-progress.js").search(html)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline script"
     assert "You can leave this page" in html
 
