@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from typing import NamedTuple
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -86,15 +88,42 @@ def approvals() -> int:
     return audit_events("finance.payout_approved")
 
 
+class Opened(NamedTuple):
+    """A draft as the approver's page shows it: the drafter and the approver signed in, the
+    batch, its page with the approve form, and the row version the page shows."""
+
+    drafter: FlaskClient
+    approver: FlaskClient
+    batch: PayoutBatch
+    page: GuardedForm
+    seen: str
+
+
+def opened_for_approval(
+    app: Flask,
+    drafter: User | None = None,
+    approver: User | None = None,
+    leaving_out: User | None = None,
+) -> Opened:
+    """A draft of what is payable, drafted by ``drafter`` (a finance person by default), with
+    ``leaving_out``'s line left out ("On hold") before ``approver`` (another one) opens its
+    page."""
+    drafting = signed_in(app, drafter or finance_person())
+    approving = signed_in(app, approver or finance_person())
+    batch = drafted(drafting)
+    if leaving_out is not None:
+        assert leave_out(drafting, batch, leaving_out, "On hold").status_code == 302
+    page = approval(batch.id)
+    return Opened(drafting, approving, batch, page, page.version_shown(approving))
+
+
 def test_an_approval_from_a_page_opened_before_a_line_was_left_out_is_refused(app):
     cuc, dung = factories.UserFactory(name="Lê Cúc"), factories.UserFactory(name="Trần Dũng")
     payable_order(cuc)
     payable_order(dung)
-    drafter = signed_in(app, finance_person(name="Phạm Thu Hà"))
-    approver = signed_in(app, finance_person(locale="vi"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    drafter, approver, batch, page, seen = opened_for_approval(
+        app, drafter=finance_person(name="Phạm Thu Hà"), approver=finance_person(locale="vi")
+    )
 
     assert leave_out(drafter, batch, cuc, "Chờ xác minh").status_code == 302
     refused = page.refuses(approver, {"row_version": seen})
@@ -122,12 +151,8 @@ def test_an_approval_from_a_page_opened_before_a_line_was_left_out_is_refused(ap
 
 def test_an_approval_from_the_page_as_it_is_goes_through(app):
     payable_order(factories.UserFactory())
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person())
-    batch = drafted(drafter)
-
-    page = approval(batch.id)
-    page.saves(approver, {"row_version": page.version_shown(approver)})
+    _, approver, batch, page, seen = opened_for_approval(app)
+    page.saves(approver, {"row_version": seen})
 
     db.session.expire_all()
     assert db.session.get(PayoutBatch, batch.id).status is BatchStatus.APPROVED
@@ -202,11 +227,7 @@ def test_an_approval_from_a_page_opened_before_a_payees_tax_profile_changed_is_r
     cuc = contractor("Lê Cúc")
     payable_order(cuc)
     payable_order(factories.UserFactory(name="Trần Dũng"))
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person(locale="vi"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, batch, page, seen = opened_for_approval(app, approver=finance_person(locale="vi"))
 
     changed = save_profile(
         signed_in(app, finance_person(name="Phạm Thu Hà")), cuc, bank_account_number="99998888"
@@ -241,11 +262,9 @@ def test_the_refusal_names_every_change_since_the_page_opened_in_english(app):
     cuc, dung = contractor("Lê Cúc"), factories.UserFactory(name="Trần Dũng")
     payable_order(cuc)
     payable_order(dung)
-    drafter = signed_in(app, finance_person(name="Phạm Thu Hà"))
-    approver = signed_in(app, finance_person(locale="en"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    drafter, approver, batch, page, seen = opened_for_approval(
+        app, drafter=finance_person(name="Phạm Thu Hà"), approver=finance_person(locale="en")
+    )
 
     assert save_profile(drafter, cuc, resident="").status_code == 302  # now a non-resident
     assert leave_out(drafter, batch, dung, "On hold").status_code == 302
@@ -264,12 +283,7 @@ def test_a_tax_profile_that_does_not_change_the_batch_leaves_the_approval_alone(
     cuc, dung, outside = contractor("Lê Cúc"), contractor("Trần Dũng"), contractor("Vũ Em")
     payable_order(cuc)
     payable_order(dung)
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person())
-    batch = drafted(drafter)
-    assert leave_out(drafter, batch, dung, "On hold").status_code == 302
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, batch, page, seen = opened_for_approval(app, leaving_out=dung)
 
     officer = signed_in(app, finance_person())
     assert save_profile(officer, cuc).status_code == 302
@@ -389,11 +403,7 @@ def test_an_approval_from_a_page_opened_before_hr_renamed_a_payee_is_refused(app
     through for files the approver never saw."""
     cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
     payable_order(factories.UserFactory(name="Trần Dũng"))
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person(locale="vi"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, batch, page, seen = opened_for_approval(app, approver=finance_person(locale="vi"))
 
     hr = hr_person(name="Vũ Thị Hoa")
     saved = edit_person(signed_in(app, hr), cuc, name="Lê Thị Cúc", employee_number="NV9")
@@ -423,11 +433,7 @@ def test_an_approval_from_a_page_opened_before_hr_renamed_a_payee_is_refused(app
 
 def test_a_people_import_changing_a_payee_moves_the_draft_on(app):
     cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person(locale="en"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, _, page, seen = opened_for_approval(app, approver=finance_person(locale="en"))
 
     hr = hr_person(name="Vũ Thị Hoa")
     import_file(
@@ -452,11 +458,7 @@ def test_a_people_import_changing_a_payee_moves_the_draft_on(app):
 @pytest.mark.parametrize("how", ["put", "batch"])
 def test_the_api_changing_a_payee_moves_the_draft_on(app, how):
     cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person(locale="en"))
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, _, page, seen = opened_for_approval(app, approver=finance_person(locale="en"))
 
     headers = {"Authorization": f"Bearer {people_token()}"}
     record = {"email": "cuc.le@congty.vn", "name": "Lê Cúc"}
@@ -481,12 +483,7 @@ def test_hr_changes_that_do_not_change_the_batch_leave_the_approval_alone(app):
     change of the batch."""
     cuc, dung = payee("Lê Cúc", "NV1", "cuc@congty.vn"), payee("Trần Dũng", "NV2", "d@congty.vn")
     outside = factories.UserFactory(name="Vũ Em", employee_number="NV3", email="em@congty.vn")
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person())
-    batch = drafted(drafter)
-    assert leave_out(drafter, batch, dung, "On hold").status_code == 302
-    page = approval(batch.id)
-    seen = page.version_shown(approver)
+    _, approver, batch, page, seen = opened_for_approval(app, leaving_out=dung)
 
     hr = signed_in(app, hr_person())
     assert edit_person(hr, cuc).status_code == 302
@@ -504,11 +501,8 @@ def test_hr_changes_a_payee_of_an_approved_batch_which_stays_as_it_was(app):
     """Unlike a tax profile's change, HR's is never refused (a nightly sync must not fail
     because finance approved a batch), and the approved batch is left as it is."""
     cuc = payee("Lê Cúc", "NV1", "cuc@congty.vn")
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person())
-    batch = drafted(drafter)
-    page = approval(batch.id)
-    page.saves(approver, {"row_version": page.version_shown(approver)})
+    _, approver, batch, page, seen = opened_for_approval(app)
+    page.saves(approver, {"row_version": seen})
     db.session.expire_all()
     approved = db.session.get(PayoutBatch, batch.id)
     version, updated_at = approved.row_version, approved.updated_at
@@ -531,10 +525,7 @@ def test_hr_changes_a_payee_of_an_approved_batch_which_stays_as_it_was(app):
 def test_an_import_by_nobody_is_named_as_the_system(app):
     """``flask perks import-people`` imports as nobody: the refusal still names the change."""
     payee("Lê Cúc", "NV1", "cuc@congty.vn")
-    drafter = signed_in(app, finance_person())
-    approver = signed_in(app, finance_person(locale="en"))
-    page = approval(drafted(drafter).id)
-    seen = page.version_shown(approver)
+    _, approver, _, page, seen = opened_for_approval(app, approver=finance_person(locale="en"))
 
     imports.apply_import(
         "employee_number,email,name\nNV1,cuc@congty.vn,Lê Thị Cúc\n", actor=None, filename="f.csv"
