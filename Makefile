@@ -184,7 +184,7 @@ test-postgres: $(STAMP) translations ## The suite (without browser tests) on Pos
 	TEST_DATABASE_URL="$$url" $(MAKE) --no-print-directory _pytest-postgres
 
 _pytest-postgres:
-	$(call run_pytest,not browser,PostgreSQL,,$(PARALLEL))
+	$(call run_pytest,not browser,PostgreSQL,,$(PARALLEL) --database-tests-only)
 
 test-browser: $(STAMP) translations chromium node-packages ## The browser tests (headless Chromium) on SQLite
 	$(call run_pytest,browser,SQLite,env -u TEST_DATABASE_URL,$(PARALLEL))
