@@ -61,7 +61,10 @@ def html_of(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def audit_events() -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "brand.updated")))
+    """The brand's audit events, oldest first (PostgreSQL returns rows without an ``ORDER BY``
+    where the table had room: after the clean-up between tests, in any order)."""
+    query = select(AuditEvent).where(AuditEvent.action == "brand.updated").order_by(AuditEvent.id)
+    return list(db.session.scalars(query))
 
 
 # --- who may edit it -------------------------------------------------------------------------
