@@ -11,6 +11,7 @@ from perks.audit import AuditEvent
 from perks.db import paginate
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.folding import alphabetical
 from perks.mail import MessageStatus, OutboxMessage
 from perks.people.models import User
 
@@ -19,7 +20,11 @@ PER_PAGE = 50
 
 def audit_actors() -> list[User]:
     actor_ids = select(AuditEvent.actor_id).where(AuditEvent.actor_id.is_not(None)).distinct()
-    return list(db.session.scalars(select(User).where(User.id.in_(actor_ids)).order_by(User.name)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.id.in_(actor_ids)).order_by(*alphabetical(User.name), User.id)
+        )
+    )
 
 
 def audit_events(

@@ -13,6 +13,7 @@ from perks import rule_history
 from perks.admin.audit_details import Detail, readable_changes, readable_terms
 from perks.catalog.models import PerkStatus
 from perks.commissions.models import RuleScope
+from perks.folding import name_order
 
 #: what each version's heading already says, left out of its terms
 HEADING_FIELDS = ("name", "scope", "target")
@@ -81,6 +82,6 @@ def rules_history() -> list[Section]:
             for subject_id, versions in found.items()
             if key != rule_history.PERK or _published(versions)
         ]
-        rules.sort(key=lambda rule: rule.title.casefold())
+        rules.sort(key=lambda rule: name_order(rule.title))
         sections.append(Section(key, title, rules))
     return sections

@@ -36,7 +36,7 @@ from perks.catalog.models import (
 from perks.db import utcnow
 from perks.errors import NotFound
 from perks.extensions import db
-from perks.folding import contains_folded
+from perks.folding import alphabetical, contains_folded
 from perks.i18n import format_moment
 from perks.people.models import Role, User
 
@@ -127,7 +127,7 @@ def catalog_cards(
         )
     if category is not None:
         statement = statement.where(Perk.category == category)
-    statement = statement.order_by(localized_column("title", locale), Perk.id)
+    statement = statement.order_by(*alphabetical(localized_column("title", locale)), Perk.id)
     cards = _cards(list(db.session.scalars(statement)), user, today, now or utcnow())
     if claimable_only:
         cards = [card for card in cards if card.can_claim]
@@ -315,7 +315,9 @@ class PerkRule:
 def published_rules() -> list[PerkRule]:
     """Every published perk with what its rules need: perks, departments, codes, draws."""
     perks = list(
-        db.session.scalars(_published_perks().order_by(Perk.category, Perk.title_vi, Perk.id))
+        db.session.scalars(
+            _published_perks().order_by(Perk.category, *alphabetical(Perk.title_vi), Perk.id)
+        )
     )
     if not perks:
         return []

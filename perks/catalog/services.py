@@ -29,6 +29,7 @@ from perks.db import transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
+from perks.folding import alphabetical
 from perks.i18n import company_date, company_today, format_day, format_number
 from perks.people.models import Department, EmploymentType, User
 from perks.text import trim
@@ -88,7 +89,7 @@ def get_perk(perk_id: int) -> Perk:
 
 
 def list_perks_for_admin(status: PerkStatus | None = None) -> list[Perk]:
-    query = select(Perk).order_by(Perk.status, Perk.title_vi)
+    query = select(Perk).order_by(Perk.status, *alphabetical(Perk.title_vi), Perk.id)
     if status is not None:
         query = query.where(Perk.status == status)
     return list(db.session.scalars(query))

@@ -16,16 +16,23 @@ from perks.commissions.models import CommissionGroup, CommissionRule, commission
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.folding import name_key
+from perks.folding import alphabetical, name_key
 from perks.people.models import User
 from perks.text import trim
 
 MAX_NAME_LENGTH = 80
 
 
+def _groups_by_name() -> list[CommissionGroup]:
+    query = select(CommissionGroup).order_by(
+        *alphabetical(CommissionGroup.name), CommissionGroup.id
+    )
+    return list(db.session.scalars(query))
+
+
 def all_groups() -> list[tuple[CommissionGroup, int, int]]:
     """Every group by name, with how many members and rules it has. Three queries."""
-    groups = list(db.session.scalars(select(CommissionGroup).order_by(CommissionGroup.name)))
+    groups = _groups_by_name()
     members: dict[int, int] = dict(
         db.session.execute(
             select(commission_group_member.c.group_id, func.count()).group_by(
@@ -45,10 +52,7 @@ def all_groups() -> list[tuple[CommissionGroup, int, int]]:
 
 
 def group_choices() -> list[tuple[int, str]]:
-    return [
-        (g.id, g.name)
-        for g in db.session.scalars(select(CommissionGroup).order_by(CommissionGroup.name))
-    ]
+    return [(g.id, g.name) for g in _groups_by_name()]
 
 
 def get_group(group_id: int) -> CommissionGroup:

@@ -29,6 +29,7 @@ from perks.commissions.models import (
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
 from perks.db import page_within, paginate
 from perks.extensions import db
+from perks.folding import alphabetical
 from perks.i18n import (
     company_zone,
     day_start,
@@ -579,7 +580,7 @@ def people_choices() -> list[tuple[int, str]]:
     return [
         (user_id, f"{name} <{email}>")
         for user_id, name, email in db.session.execute(
-            select(User.id, User.name, User.email).order_by(User.name, User.id)
+            select(User.id, User.name, User.email).order_by(*alphabetical(User.name), User.id)
         )
     ]
 
@@ -591,6 +592,6 @@ def sellers_choices() -> list[tuple[int, str]]:
         for user_id, name, email in db.session.execute(
             select(User.id, User.name, User.email)
             .where(User.id.in_(select(ReferralLink.user_id)))
-            .order_by(User.name, User.id)
+            .order_by(*alphabetical(User.name), User.id)
         )
     ]

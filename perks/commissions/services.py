@@ -30,6 +30,7 @@ from perks.commissions.rules import RuleTerms, terms_of
 from perks.db import locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.folding import alphabetical
 from perks.i18n import company_date, format_day
 from perks.money import Money
 from perks.people.models import Department, EmploymentType, User
@@ -503,12 +504,16 @@ def rule_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """(products, categories) to pick a rule's target from, by name."""
     products = [
         (p.id, p.name)
-        for p in db.session.scalars(select(Product).order_by(Product.name_vi, Product.id))
+        for p in db.session.scalars(
+            select(Product).order_by(*alphabetical(Product.name_vi), Product.id)
+        )
     ]
     categories = [
         (c.id, c.name)
         for c in db.session.scalars(
-            select(ProductCategory).order_by(ProductCategory.position, ProductCategory.name_vi)
+            select(ProductCategory).order_by(
+                ProductCategory.position, *alphabetical(ProductCategory.name_vi), ProductCategory.id
+            )
         )
     ]
     return products, categories

@@ -46,6 +46,7 @@ from perks.feedback.models import (
     FeedbackStatus,
     Topic,
 )
+from perks.folding import alphabetical
 from perks.notifications import audience, link, notify
 from perks.people.models import Department, Role, User, UserRole
 from perks.text import trim
@@ -519,7 +520,7 @@ def desks() -> list[tuple[Department, FeedbackDesk | None]]:
     rows = db.session.execute(
         select(Department, FeedbackDesk)
         .outerjoin(FeedbackDesk, FeedbackDesk.department_id == Department.id)
-        .order_by(Department.name)
+        .order_by(*alphabetical(Department.name), Department.id)
     )
     return [(department, desk) for department, desk in rows]
 
@@ -584,12 +585,16 @@ def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
 
 def possible_owners() -> list[User]:
     """Active people, by name: who may own a department's feedback. Raises nothing."""
-    query = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
+    query = select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
     return list(db.session.scalars(query))
 
 
 def departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
+    return list(
+        db.session.scalars(
+            select(Department).order_by(*alphabetical(Department.name), Department.id)
+        )
+    )
 
 
 def received_on_or_after(day: date) -> list[FeedbackItem]:

@@ -65,6 +65,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
+from perks.folding import name_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
@@ -741,7 +742,7 @@ def _department_enps(
         return []
     key = str(question.id)
     found = []
-    for department in sorted(departments, key=lambda d: d.name):
+    for department in sorted(departments, key=lambda d: (name_order(d.name), d.id)):
         scores = [int(str(a[key])) for d, a in responses if d == department.id and key in a]
         value = enps(scores)
         if value is not None and len(scores) >= threshold():
@@ -825,4 +826,6 @@ def shown_departments_of(survey_id: int) -> list[tuple[Department, int]]:
         return []
     shown = shown_departments(responses)
     names = db.session.scalars(select(Department).where(Department.id.in_(shown)))
-    return sorted(((d, shown[d.id]) for d in names), key=lambda pair: pair[0].name)
+    return sorted(
+        ((d, shown[d.id]) for d in names), key=lambda pair: (name_order(pair[0].name), pair[0].id)
+    )

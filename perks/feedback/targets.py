@@ -23,6 +23,7 @@ from perks.extensions import db
 from perks.feedback.items import LIST_ORDER, hr_people, people_with_role
 from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
 from perks.feedback.working_days import add_working_days, working_days_between
+from perks.folding import name_order
 from perks.notifications import link, notify
 from perks.people.models import Department, Role, User
 
@@ -196,4 +197,4 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
     for times in by_department.values():
         # the cards say when each was answered: newest answer first, then by subject
         times.published.sort(key=lambda i: (-(i.answered_on or since).toordinal(), i.subject))
-    return sorted(by_department.values(), key=lambda t: (t.name == "", t.name))
+    return sorted(by_department.values(), key=lambda t: (t.name == "", name_order(t.name)))

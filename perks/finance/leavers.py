@@ -35,6 +35,7 @@ from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutItem, PayoutLine
+from perks.folding import alphabetical
 from perks.i18n import company_date, company_today, format_day
 from perks.money import Money
 from perks.people.models import User
@@ -65,7 +66,7 @@ def leavers(today: date | None = None) -> list[LeaverRow]:
         db.session.scalars(
             select(User)
             .where(User.leaving_date.is_not(None), User.leaving_date <= today)
-            .order_by(User.leaving_date.desc(), User.name, User.id)
+            .order_by(User.leaving_date.desc(), *alphabetical(User.name), User.id)
             .limit(LEAVERS_SHOWN)
         )
     )

@@ -35,7 +35,7 @@ from perks.finance.mapping_models import ExportMapping
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from perks.finance.queries import get_batch
 from perks.finance.withholding import LineFigures, figures_of
-from perks.folding import name_key
+from perks.folding import alphabetical, name_key
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
 from perks.tabular import FORMULA_TRIGGERS, StreamingXlsx, amount_text, csv_chunks
@@ -131,7 +131,9 @@ DEFAULT_COLUMNS: dict[str, list[dict[str, str]]] = {
 
 
 def mappings(kind: str | None = None) -> list[ExportMapping]:
-    query = select(ExportMapping).order_by(ExportMapping.kind, ExportMapping.name)
+    query = select(ExportMapping).order_by(
+        ExportMapping.kind, *alphabetical(ExportMapping.name), ExportMapping.id
+    )
     if kind is not None:
         query = query.where(ExportMapping.kind == kind)
     return list(db.session.scalars(query))
@@ -256,7 +258,7 @@ def batch_rows(batch: PayoutBatch) -> dict[str, list[Row]]:
             select(PayoutLine)
             .join(User, User.id == PayoutLine.user_id)
             .where(PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.INCLUDED)
-            .order_by(User.name, PayoutLine.currency, PayoutLine.id)
+            .order_by(*alphabetical(User.name), PayoutLine.currency, PayoutLine.id)
         ).unique()
     )
     split: dict[str, list[Row]] = {"payroll": [], "bank": []}

@@ -25,6 +25,7 @@ from perks.extensions import db
 from perks.finance.exports import COMMISSIONS, Cell, count_rows
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutItem, PayoutLine
 from perks.finance.reports import ReportFilter
+from perks.folding import alphabetical
 from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import Order
@@ -119,7 +120,9 @@ def lines_of(batch_id: int) -> list[PayoutLine]:
             .join(User, User.id == PayoutLine.user_id)
             .where(PayoutLine.batch_id == batch_id)
             .options(joinedload(PayoutLine.excluded_by))
-            .order_by(PayoutLine.status, User.name, PayoutLine.currency, PayoutLine.id)
+            .order_by(
+                PayoutLine.status, *alphabetical(User.name), PayoutLine.currency, PayoutLine.id
+            )
         ).unique()
     )
 

@@ -24,6 +24,7 @@ from perks.commissions.summaries import CommissionTotal, LedgerDay
 from perks.db import PageOf
 from perks.extensions import db
 from perks.finance.periods import Period
+from perks.folding import alphabetical, name_order
 from perks.i18n import company_zone, format_axis_label
 from perks.people.models import Department, User
 from perks.shop.models import Product
@@ -433,7 +434,7 @@ def commission_report(
             row.add(kind, amount, count)
             total.add(kind, amount, count)
         report.rows.append(row)
-    report.rows.sort(key=lambda r: (r.currency, r.label.casefold(), r.key))
+    report.rows.sort(key=lambda r: (r.currency, name_order(r.label), r.key))
     report.ledger_sums = ledger_sums(chosen)
     return report
 
@@ -567,7 +568,9 @@ def filter_choices(default_currency: str) -> FilterChoices:
     departments = [
         (d_id, name)
         for d_id, name in db.session.execute(
-            select(Department.id, Department.name).order_by(Department.name)
+            select(Department.id, Department.name).order_by(
+                *alphabetical(Department.name), Department.id
+            )
         )
     ]
     products = sorted(

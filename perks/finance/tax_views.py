@@ -28,6 +28,7 @@ from perks.errors import ChangedMeanwhile, Conflict, NotPermitted, PerksError, V
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
 from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
+from perks.folding import alphabetical
 from perks.forms import page_arg
 from perks.i18n import company_today
 from perks.money import parse_money
@@ -67,7 +68,7 @@ def tax_profiles() -> str:
     """Everyone with their tax profile (or none yet), searchable by name, e-mail or number."""
     q = (request.args.get("q") or "").strip()[:100]
     page_number = page_arg()
-    query = select(User).order_by(User.name, User.id)
+    query = select(User).order_by(*alphabetical(User.name), User.id)
     if q:  # a name, e-mail or employee number; or a tax code, exactly
         by_tax_code = select(TaxProfile.user_id).where(TaxProfile.tax_code == "".join(q.split()))
         query = query.where(or_(person_matches(q), User.id.in_(by_tax_code)))

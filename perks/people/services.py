@@ -16,7 +16,7 @@ from perks.db import paginate, transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
-from perks.folding import contains_folded, folded, name_key
+from perks.folding import alphabetical, contains_folded, name_key
 from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
     Department,
@@ -109,7 +109,7 @@ def search_people(
     per_page: int = 25,
 ) -> Pagination:
     """One page of people matching every given filter, by name."""
-    statement = select(User).order_by(folded(User.name), User.name, User.id)
+    statement = select(User).order_by(*alphabetical(User.name), User.id)
     if query.strip():
         statement = statement.where(person_matches(query.strip()))
     if department_id:
@@ -169,7 +169,7 @@ def find_person(text: str) -> User:
         or db.session.scalars(
             select(User)
             .where(contains_folded(User.name, text))
-            .order_by(folded(User.name), User.name, User.id)
+            .order_by(*alphabetical(User.name), User.id)
             .limit(FIND_SHOWN + 1)
         ).all()
     )
@@ -196,7 +196,11 @@ def person_label(user: User) -> str:
 
 
 def departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
+    return list(
+        db.session.scalars(
+            select(Department).order_by(*alphabetical(Department.name), Department.id)
+        )
+    )
 
 
 def department_headcounts() -> dict[int, int]:
@@ -227,7 +231,7 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
         may_report_to = or_(may_report_to, User.id == keeping)
     return list(
         db.session.scalars(
-            select(User).where(may_report_to).order_by(folded(User.name), User.name, User.id)
+            select(User).where(may_report_to).order_by(*alphabetical(User.name), User.id)
         )
     )
 

@@ -26,6 +26,7 @@ from perks.catalog.claims import grant_gift
 from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.folding import alphabetical
 from perks.i18n import company_today, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
@@ -120,7 +121,7 @@ def team(manager: User) -> list[User]:
         db.session.scalars(
             select(User)
             .where(User.manager_id == manager.id, User.active.is_(True))
-            .order_by(User.name, User.id)
+            .order_by(*alphabetical(User.name), User.id)
         )
     )
 

@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from perks.extensions import db
+from perks.folding import alphabetical, name_order
 from perks.i18n import day_start
 from perks.money import Money
 from perks.people.models import EmploymentType, User
@@ -199,14 +200,16 @@ def merge_small(groups: dict[str, Tally], minimum: int = MIN_GROUP) -> list[Line
     while merged_any and other.headcount < minimum and big:
         smallest = min(big, key=lambda label: (big[label].headcount, label))
         other.add(big.pop(smallest))
-    lines = [Line(label, big[label]) for label in sorted(big)]
+    lines = [Line(label, big[label]) for label in sorted(big, key=name_order)]
     if merged_any:
         lines.append(Line(str(_l("Other groups")), other, merged=True))
     return lines
 
 
 def _population(filters: Filters) -> list[User]:
-    statement = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
+    statement = (
+        select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
+    )
     if filters.department_id is not None:
         statement = statement.where(User.department_id == filters.department_id)
     if filters.location:

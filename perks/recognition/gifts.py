@@ -51,6 +51,7 @@ from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
+from perks.folding import alphabetical, name_order
 from perks.i18n import format_number
 from perks.money import Money, format_money
 from perks.notifications import both, link, notify
@@ -147,7 +148,7 @@ class Preview:
 def programmes() -> list[GiftProgramme]:
     """Every programme, active ones first, by name. Raises nothing."""
     found = db.session.scalars(select(GiftProgramme)).all()
-    return sorted(found, key=lambda p: (not p.active, p.name_vi))
+    return sorted(found, key=lambda p: (not p.active, name_order(p.name_vi)))
 
 
 def get_programme(programme_id: int) -> GiftProgramme:
@@ -174,7 +175,7 @@ def gift_perks() -> list[Perk]:
         db.session.scalars(
             select(Perk)
             .where(Perk.kind == PerkKind.GIFT, Perk.status == PerkStatus.PUBLISHED)
-            .order_by(Perk.title_vi)
+            .order_by(*alphabetical(Perk.title_vi), Perk.id)
         )
     )
 
@@ -322,7 +323,7 @@ def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
                 previous = totals.get(programme.currency, Money.zero(programme.currency))
                 totals[programme.currency] = previous + programme.unit_cost
             lines.append(PreviewLine(due, over_budget=not fits))
-    lines.sort(key=lambda line: (line.due.grant_on, line.due.on, line.due.person.name))
+    lines.sort(key=lambda line: (line.due.grant_on, line.due.on, name_order(line.due.person.name)))
     return Preview(lines, totals)
 
 
@@ -835,7 +836,7 @@ def granted_gifts(programme_id: int, year: int, page: int, *, per_page: int = 50
             selectinload(Gift.user).joinedload(User.department),
             selectinload(Gift.claim),
         )
-        .order_by(Gift.occasion_on.desc(), User.name, Gift.id),
+        .order_by(Gift.occasion_on.desc(), *alphabetical(User.name), Gift.id),
         page,
         per_page,
     )

@@ -32,7 +32,7 @@ from perks.catalog.queries import PerkCard, perk_cards
 from perks.db import transaction, utcnow
 from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.folding import folded
+from perks.folding import alphabetical, name_order
 from perks.i18n import format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
@@ -77,7 +77,9 @@ def values(*, active_only: bool = False) -> list[CompanyValue]:
     query = select(CompanyValue)
     if active_only:
         query = query.where(CompanyValue.active.is_(True))
-    return sorted(db.session.scalars(query).all(), key=lambda v: (not v.active, v.name_vi))
+    return sorted(
+        db.session.scalars(query).all(), key=lambda v: (not v.active, name_order(v.name_vi))
+    )
 
 
 def get_value(value_id: int) -> CompanyValue:
@@ -269,7 +271,7 @@ def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User
     matches = db.session.scalars(
         select(User)
         .where(*colleague, person_matches(text))
-        .order_by(folded(User.name), User.name, User.id)  # "Đặng" among the Ds
+        .order_by(*alphabetical(User.name), User.id)  # "Đặng" among the Ds
         .limit(COLLEAGUES_SHOWN + 1)
     ).all()
     for match in matches:
@@ -488,7 +490,7 @@ def rewards() -> list[Perk]:
                 Perk.points_price.is_not(None),
                 Perk.allocation == Allocation.FIRST_COME,
             )
-            .order_by(Perk.points_price, Perk.title_vi)
+            .order_by(Perk.points_price, *alphabetical(Perk.title_vi), Perk.id)
             .options(selectinload(Perk.departments))
         )
     )

@@ -29,7 +29,7 @@ from perks import audit
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.folding import name_key
+from perks.folding import name_key, name_order
 from perks.i18n import LATEST_DAY
 from perks.people.models import User
 from perks.recognition import lunar
@@ -146,7 +146,7 @@ def occasions(*, active_only: bool = False) -> list[Occasion]:
         query = query.where(Occasion.active.is_(True))
     found = db.session.scalars(query).all()
     order = {builtin.key: index for index, builtin in enumerate(VIETNAMESE_CALENDAR)}
-    return sorted(found, key=lambda o: (order.get(o.key or "", len(order)), o.name_vi))
+    return sorted(found, key=lambda o: (order.get(o.key or "", len(order)), name_order(o.name_vi)))
 
 
 def get_occasion(occasion_id: int) -> Occasion:
@@ -264,7 +264,9 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
             on, years = anniversary_on
             if on <= last and (not milestones or years in milestones):
                 found.append(PersonalDate(person, anniversary, on, years))
-    return sorted(found, key=lambda item: (item.on, item.person.name, item.occasion.kind))
+    return sorted(
+        found, key=lambda item: (item.on, name_order(item.person.name), item.occasion.kind)
+    )
 
 
 def celebrations(today: date, days: int) -> list[PersonalDate]:

@@ -67,6 +67,7 @@ from sqlalchemy.orm import lazyload
 from perks.db import page_within
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.folding import alphabetical
 from perks.money import Money
 from perks.people.models import Department, User
 from perks.referrals import rollup
@@ -515,7 +516,7 @@ def _team_rows(manager: User, figures: dict[Any, Figures]) -> list[PersonRow]:
         select(User.id, User.name, User.active, Department.name)
         .outerjoin(Department, Department.id == User.department_id)
         .where(User.manager_id == manager.id)
-        .order_by(User.name, User.id)
+        .order_by(*alphabetical(User.name), User.id)
     )
     return [
         PersonRow(user_id, name, active, department, figures.get(user_id, NO_FIGURES))

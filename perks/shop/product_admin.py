@@ -24,11 +24,11 @@ from perks import audit, images
 from perks.db import locked, transaction
 from perks.errors import ChangedMeanwhile, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.folding import name_order
 from perks.i18n import format_number
 from perks.money import Money
 from perks.people.models import User
 from perks.shop.models import Product, ProductCategory, RedemptionMode
-from perks.shop.queries import name_order
 from perks.text import trim
 
 #: the currencies products may be priced in (Stripe and ``Money`` agree on their decimals)

@@ -8,7 +8,6 @@ PostgreSQL, and neither puts "Đêm" next to "Du thuyền" unless told how.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 from flask_babel import get_locale
@@ -17,19 +16,10 @@ from sqlalchemy.orm import contains_eager
 
 from perks.errors import NotFound
 from perks.extensions import db
+from perks.folding import name_order
 from perks.shop.models import Product, ProductCategory
 
 Choices = list[tuple[int, str]]
-
-
-def name_order(text: str) -> tuple[str, str]:
-    """A sort key that reads Vietnamese as people alphabetise it: "Đà Nẵng" among the Ds.
-
-    Accents and case are compared only to break ties, so "Ăn tối" sorts with "An".
-    """
-    folded = text.casefold().replace("đ", "d")
-    base = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
-    return base, text
 
 
 def _locale(locale: str | None) -> str:

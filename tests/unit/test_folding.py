@@ -1,15 +1,18 @@
 """Accent- and case-blind matching: the SQL fold agrees with the Python fold on both
-databases, whatever form the text was stored in."""
+databases, whatever form the text was stored in; and names are sorted as people alphabetise
+them, in Python and in SQL alike."""
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
 from sqlalchemy import literal, select
 
 from perks.extensions import db
-from perks.folding import contains_folded, fold, folded
+from perks.folding import alphabetical, contains_folded, fold, folded, name_order
+from perks.people.models import Department
 
 VIETNAMESE = (
     "aàáảãạăằắẳẵặâầấẩẫậ bcdđ eèéẻẽẹêềếểễệ ghiìíỉĩị klmnoòóỏõọôồốổỗộơờớởỡợ pqrst"
@@ -53,3 +56,35 @@ def test_the_database_folds_every_vietnamese_letter_as_python_does(app, form):
 )
 def test_contains_folded(app, stored, typed, matches):
     assert db.session.scalar(select(contains_folded(literal(stored), typed))) is matches
+
+
+#: names as people alphabetise them: accents and case only break ties ("An" before "Ăn"),
+#: "Đ" among the Ds; by code point "Ánh", "Ăn", "Đặng" and "Đỗ" would follow "Zoe"
+ALPHABETICAL = [
+    "An",
+    "Ăn tối",
+    "Ánh",
+    "Bảo",
+    "Đặng Thu Hà",
+    "Đỗ Minh",
+    "dũng",
+    "Ý Nhi",
+    "Zoe",
+]
+
+
+def test_name_order_alphabetises_vietnamese():
+    shuffled = random.Random(7).sample(ALPHABETICAL, len(ALPHABETICAL))
+    assert sorted(shuffled, key=name_order) == ALPHABETICAL
+    assert sorted(shuffled) != ALPHABETICAL  # what code points alone would do
+
+
+def test_the_database_sorts_names_as_python_does(app):
+    for name in random.Random(7).sample(ALPHABETICAL, len(ALPHABETICAL)):
+        db.session.add(Department(name=name))
+    db.session.commit()
+    by_name = select(Department.name).order_by(*alphabetical(Department.name), Department.id)
+    assert db.session.scalars(by_name).all() == ALPHABETICAL
+    assert db.session.scalars(select(Department.name).order_by(Department.name)).all() != (
+        ALPHABETICAL
+    )

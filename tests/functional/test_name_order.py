@@ -1,0 +1,74 @@
+"""Lists of people are in the order people alphabetise Vietnamese names ("Đặng" among the
+Ds, "Ánh" among the As), on both databases: by code point, the databases' own order, "Ánh",
+"Đặng" and "Ý" came after "Zoe" in finance's, HR's and managers' lists."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from perks.catalog import queries as catalog_queries
+from perks.commissions import queries as commission_queries
+from perks.feedback import items as feedback_items
+from perks.i18n import company_today
+from perks.people.models import Role, User
+from perks.recognition import awards
+from perks.referrals import stats
+from tests import factories
+
+NAMES = ["An Phạm", "Ánh Lê", "Bảo Trần", "Đặng Thu Hà", "Đỗ Minh", "dũng Võ", "Ý Nhi", "Zoe Hồ"]
+
+
+def _team(manager: User) -> None:
+    for name in random.Random(3).sample(NAMES, len(NAMES)):
+        factories.UserFactory(name=name, manager=manager)
+
+
+def _ours(names: list[str]) -> list[str]:
+    return [name for name in names if name in NAMES]
+
+
+LISTS = {
+    "finance's adjustment choices": lambda manager: [
+        label.split(" <")[0] for _id, label in commission_queries.people_choices()
+    ],
+    "feedback owners to choose from": lambda manager: [
+        p.name for p in feedback_items.possible_owners()
+    ],
+    "a manager's team to nominate": lambda manager: [p.name for p in awards.team(manager)],
+    "a manager's team's referral figures": lambda manager: [
+        row.name for row in stats.team_people(manager, stats.window_from_args(None, None))
+    ],
+}
+
+
+@pytest.mark.parametrize("listed", LISTS.values(), ids=LISTS.keys())
+def test_people_are_listed_alphabetically(app, listed):
+    manager = factories.UserFactory(name="Quản Lý", roles={Role.EMPLOYEE, Role.MANAGER})
+    _team(manager)
+    assert _ours(listed(manager)) == NAMES
+
+
+def test_the_tax_profiles_page_lists_people_alphabetically(client, login_as):
+    login_as(Role.FINANCE, name="Kế Toán")
+    _team(factories.UserFactory(name="Quản Lý"))
+    page = client.get("/finance/tax").get_data(as_text=True)
+    rows = re.findall(r'data-testid="tax-profile-row">\s*<td>([^<]+)<', page)
+    assert _ours(rows) == NAMES
+
+
+#: perk titles (Vietnamese, English), in alphabetical order in both languages
+TITLES = [("Ăn trưa", "Lunch"), ("Đêm Hội An", "Night in Hoi An"), ("Zumba", "Zumba")]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_catalog_lists_perks_alphabetically_in_the_readers_language(app, locale):
+    for title_vi, title_en in random.Random(5).sample(TITLES, len(TITLES)):
+        factories.PerkFactory(title_vi=title_vi, title_en=title_en)
+    person = factories.UserFactory()
+    cards = catalog_queries.catalog_cards(person, "", None, False, company_today(), locale=locale)
+    assert [card.perk.localized("title", locale) for card in cards] == [
+        pair[locale == "en"] for pair in TITLES
+    ]
