@@ -34,7 +34,7 @@ from perks.commissions.models import (
     TierMeasure,
 )
 from perks.extensions import db
-from perks.folding import fold
+from perks.folding import name_order
 from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
@@ -231,11 +231,11 @@ def action_filter_choices() -> list[tuple[str, str, str]]:
         areas.setdefault(area_of(action), []).append(action)
     named = {area: str(AREAS.get(area, area)) for area in areas}
     options = []
-    for area in sorted(areas, key=lambda a: (fold(named[a]), named[a])):
+    for area in sorted(areas, key=lambda a: name_order(named[a])):
         name = named[area]
         options.append((f"{area}.", _("%(area)s: every action", area=name), name))
         labels = {action: action_label(action) for action in areas[area]}
-        for action in sorted(labels, key=lambda a: (fold(labels[a]), labels[a])):
+        for action in sorted(labels, key=lambda a: name_order(labels[a])):
             options.append((action, labels[action], name))
     return options
 
