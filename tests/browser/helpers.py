@@ -85,8 +85,9 @@ PHONE = (
 #: axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``): a
 #: context's init script (``add_init_script(path=...)``), which the pages' CSP lets run
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-#: the impacts of axe-core's violations that fail a test
-BLOCKING_IMPACTS = ["serious", "critical"]
+#: the impacts of axe-core's violations that fail a test: all of them, minor ones too (an empty
+#: table header, a heading level skipped)
+BLOCKING_IMPACTS = ["minor", "moderate", "serious", "critical"]
 #: ``page.evaluate(AXE_RUN, BLOCKING_IMPACTS)``: the page's violations of those impacts
 AXE_RUN = """async (impacts) => {
   const results = await axe.run(document, {resultTypes: ['violations']});

@@ -1,5 +1,5 @@
 """Every page of every role, on a phone and on a laptop: nothing wider than the screen, and
-no serious or critical accessibility violation found by axe-core.
+no accessibility violation found by axe-core.
 
 The demo company is seeded (once per test worker, then written back for each test); each of
 its logins (and an anonymous visitor, for the public pages) opens every page of their role
@@ -11,7 +11,8 @@ home page at 1280 × 800 in Vietnamese, where the main menu must also fit on one
 - the document is no wider than the window (``scrollWidth > clientWidth`` is horizontal
   scrolling), and the elements that stick out are named;
 - axe-core (``node_modules/axe-core``, from the npm registry: ``make node-packages``) reports
-  no violation of impact "serious" or "critical".
+  no violation at all, of any impact; on the API docs, whose markup Swagger UI writes in the
+  browser, none that is serious or critical.
 
 Every problem of a role's visits is collected and its test fails once, listing them all.
 """
@@ -67,6 +68,12 @@ MENU_LINES = """() => {
     .map((e) => e.textContent.trim());
   return {rows, wrapped};
 }"""
+
+
+#: pages whose markup another project writes in the browser, and the impacts that fail them:
+#: Swagger UI (the API docs) leaves its information block outside any landmark and puts its
+#: operation groups at h3 under its own h2
+RENDERED_BY_OTHERS = {"api_tokens.docs": ["serious", "critical"]}
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,8 @@ def _visit_pages(
             if site_page.needs_cart:
                 _put_in_cart(page)
             where = f"{site_page.endpoint} ({url}) as {role} at {screen.name}"
-            tour.problems.extend(f"{where}: {p}" for p in _check(page, url, screen))
+            problems = _check(page, url, screen, site_page.endpoint)
+            tour.problems.extend(f"{where}: {p}" for p in problems)
             tour.visits += 1
     finally:
         tour.seconds += time.monotonic() - started
@@ -159,9 +167,9 @@ def _put_in_cart(page: Page) -> None:
     page.wait_for_url("**/shop/cart")
 
 
-def _check(page: Page, url: str, screen: Screen) -> list[str]:
+def _check(page: Page, url: str, screen: Screen, endpoint: str) -> list[str]:
     """What is wrong with the page at ``url``: its status, its language, its title, repeated
-    ids, what sticks out of the screen, axe-core's serious and critical violations."""
+    ids, what sticks out of the screen, axe-core's violations."""
     response = page.goto(url)
     problems: list[str] = []
     if response is None or response.status != 200:
@@ -186,7 +194,8 @@ def _check(page: Page, url: str, screen: Screen) -> list[str]:
                 f"the main menu takes {menu['rows']} lines, these links two or more: "
                 + ", ".join(menu["wrapped"])
             )
-    for violation in page.evaluate(AXE_RUN, BLOCKING_IMPACTS):
+    impacts = RENDERED_BY_OTHERS.get(endpoint, BLOCKING_IMPACTS)
+    for violation in page.evaluate(AXE_RUN, impacts):
         targets = ", ".join(violation["targets"][:6])
         more = len(violation["targets"]) - 6
         problems.append(

@@ -192,8 +192,7 @@ def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
     browser: Browser, live_server: str
 ):
     """Before approving, on a 390 px phone: each line's estimated tax, net and who pays it,
-    a missing bank account flagged, the totals; nothing sideways, nothing axe-core calls
-    serious."""
+    a missing bank account flagged, the totals; nothing sideways, no axe-core violation."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make node-packages`", pytrace=False)
     drafter = finance_person(name="Phạm Minh Tuấn")
