@@ -63,7 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With ``--database-tests-only`` (``make test-postgres``), leave out the tests that touch
     no database: money arithmetic, parsers, the sandbox's settings. They ran in the SQLite
-    stage already and would run the same again (783 of 5,308 tests, about 30 s of the stage)."""
+    stage already and would run the same again (783 of 5,308 tests on 2026-12-06; the stage took
+    321 s without them, 337 s with)."""
     if not config.getoption("database_tests_only"):
         return
     kept, left_out = [], []
