@@ -312,13 +312,11 @@ class PerkRule:
     draw: Draw | None
 
 
-def published_rules() -> list[PerkRule]:
-    """Every published perk with what its rules need: perks, departments, codes, draws."""
-    perks = list(
-        db.session.scalars(
-            _published_perks().order_by(Perk.category, *alphabetical(Perk.title_vi), Perk.id)
-        )
-    )
+def published_rules(locale: str = "vi") -> list[PerkRule]:
+    """Every published perk with what its rules need: perks, departments, codes, draws; by
+    category, then alphabetically by title in ``locale``."""
+    by_title = alphabetical(localized_column("title", locale))
+    perks = list(db.session.scalars(_published_perks().order_by(Perk.category, *by_title, Perk.id)))
     if not perks:
         return []
     ids = [perk.id for perk in perks]

@@ -305,4 +305,5 @@ def draw(draw_id: int) -> str:
 @bp.get("/rules")
 @login_required
 def rules() -> str:
-    return render_template("catalog/rules.html", rules=queries.published_rules())
+    locale = str(get_locale() or "vi")
+    return render_template("catalog/rules.html", rules=queries.published_rules(locale))

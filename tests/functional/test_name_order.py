@@ -59,8 +59,12 @@ def test_the_tax_profiles_page_lists_people_alphabetically(client, login_as):
     assert _ours(rows) == NAMES
 
 
-#: perk titles (Vietnamese, English), in alphabetical order in both languages
-TITLES = [("Ăn trưa", "Lunch"), ("Đêm Hội An", "Night in Hoi An"), ("Zumba", "Zumba")]
+#: perk titles (Vietnamese, English), and their alphabetical order in each language
+TITLES = [("Ăn trưa", "Lunch"), ("Đêm Hội An", "Hoi An by night"), ("Zumba", "Zumba class")]
+IN_ORDER = {
+    "vi": ["Ăn trưa", "Đêm Hội An", "Zumba"],
+    "en": ["Hoi An by night", "Lunch", "Zumba class"],
+}
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
@@ -69,6 +73,12 @@ def test_the_catalog_lists_perks_alphabetically_in_the_readers_language(app, loc
         factories.PerkFactory(title_vi=title_vi, title_en=title_en)
     person = factories.UserFactory()
     cards = catalog_queries.catalog_cards(person, "", None, False, company_today(), locale=locale)
-    assert [card.perk.localized("title", locale) for card in cards] == [
-        pair[locale == "en"] for pair in TITLES
-    ]
+    assert [card.perk.localized("title", locale) for card in cards] == IN_ORDER[locale]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_rules_page_lists_perks_alphabetically_in_the_readers_language(app, locale):
+    for title_vi, title_en in random.Random(5).sample(TITLES, len(TITLES)):
+        factories.PerkFactory(title_vi=title_vi, title_en=title_en)
+    rules = catalog_queries.published_rules(locale)
+    assert [rule.perk.localized("title", locale) for rule in rules] == IN_ORDER[locale]
