@@ -91,6 +91,11 @@ def localized_column(perk_field: str, locale: str) -> ColumnElement[str]:
     )
 
 
+def _by_title(locale: str) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """``ORDER BY`` terms: alphabetically by the title in ``locale`` (``perks.folding``)."""
+    return alphabetical(localized_column("title", locale))
+
+
 def _published_perks() -> Select[Perk]:
     return (
         select(Perk)
@@ -127,7 +132,7 @@ def catalog_cards(
         )
     if category is not None:
         statement = statement.where(Perk.category == category)
-    statement = statement.order_by(*alphabetical(localized_column("title", locale)), Perk.id)
+    statement = statement.order_by(*_by_title(locale), Perk.id)
     cards = _cards(list(db.session.scalars(statement)), user, today, now or utcnow())
     if claimable_only:
         cards = [card for card in cards if card.can_claim]
@@ -315,8 +320,9 @@ class PerkRule:
 def published_rules(locale: str = "vi") -> list[PerkRule]:
     """Every published perk with what its rules need: perks, departments, codes, draws; by
     category, then alphabetically by title in ``locale``."""
-    by_title = alphabetical(localized_column("title", locale))
-    perks = list(db.session.scalars(_published_perks().order_by(Perk.category, *by_title, Perk.id)))
+    perks = list(
+        db.session.scalars(_published_perks().order_by(Perk.category, *_by_title(locale), Perk.id))
+    )
     if not perks:
         return []
     ids = [perk.id for perk in perks]

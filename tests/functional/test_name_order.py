@@ -67,10 +67,14 @@ IN_ORDER = {
 }
 
 
-@pytest.mark.parametrize("locale", ["vi", "en"])
-def test_the_catalog_lists_perks_alphabetically_in_the_readers_language(app, locale):
+def _perks() -> None:
     for title_vi, title_en in random.Random(5).sample(TITLES, len(TITLES)):
         factories.PerkFactory(title_vi=title_vi, title_en=title_en)
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_catalog_lists_perks_alphabetically_in_the_readers_language(app, locale):
+    _perks()
     person = factories.UserFactory()
     cards = catalog_queries.catalog_cards(person, "", None, False, company_today(), locale=locale)
     assert [card.perk.localized("title", locale) for card in cards] == IN_ORDER[locale]
@@ -78,7 +82,6 @@ def test_the_catalog_lists_perks_alphabetically_in_the_readers_language(app, loc
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_the_rules_page_lists_perks_alphabetically_in_the_readers_language(app, locale):
-    for title_vi, title_en in random.Random(5).sample(TITLES, len(TITLES)):
-        factories.PerkFactory(title_vi=title_vi, title_en=title_en)
+    _perks()
     rules = catalog_queries.published_rules(locale)
     assert [rule.perk.localized("title", locale) for rule in rules] == IN_ORDER[locale]
