@@ -74,6 +74,19 @@ STICKING_OUT = """() => {
   return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, out};
 }"""
 
+#: the tables shown that scroll sideways in their wrapper (``.table-responsive``), by their
+#: ``data-testid`` or else their place: on a phone a table's rows should be cards
+#: (``.table-stack``) or its columns fit, so that nothing is out of sight to the right
+TABLES_SCROLLING = """() => [...document.querySelectorAll('.table-responsive')]
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => {
+    const table = e.querySelector('table');
+    const name = (table && table.dataset.testid)
+      || [...e.parentElement.children].indexOf(e) + ' of ' + e.parentElement.tagName.toLowerCase()
+        + (e.parentElement.id ? '#' + e.parentElement.id : '');
+    return `${name} (${e.scrollWidth} px in ${e.clientWidth})`;
+  })"""
+
 #: the customer's phone; headless Chromium's own user agent is rightly counted as a bot by the
 #: referral redirect, which would then set no attribution cookie
 PHONE = (

@@ -3,6 +3,7 @@ constant number of SQL statements however many clicks there are (PERFORMANCE.md,
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -130,6 +131,28 @@ def test_a_manager_sees_their_direct_reports_only(client, login_as):
     # the company page with everyone's figures is for finance and admins
     page(client, "/stats/company", 403)
     page(client, "/finance/fraud", 403)
+
+
+@pytest.mark.parametrize(
+    ("roles", "tabs"),
+    [
+        ((Role.EMPLOYEE,), []),
+        ((Role.EMPLOYEE, Role.MANAGER), ["/stats/links", "/stats/team"]),
+        ((Role.FINANCE,), ["/stats/links", "/stats/company", "/finance/fraud"]),
+    ],
+)
+def test_the_stats_tabs_are_the_pages_the_person_may_open_and_none_for_one(
+    client, login_as, roles, tabs
+):
+    """Someone who sees only their own stats gets no row of tabs holding that one page."""
+    login_as(*roles)
+
+    html = page(client, "/stats/links")
+
+    nav = re.search(r'<nav [^>]*aria-label="Referral stats"[^>]*>(.*?)</nav>', html, re.S)
+    assert (nav is not None) == bool(tabs)
+    if nav:
+        assert re.findall(r'href="([^"]+)"', nav.group(1)) == tabs
 
 
 def test_a_manager_without_reports_is_told_so(client, login_as):
