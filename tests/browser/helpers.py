@@ -75,8 +75,8 @@ STICKING_OUT = """() => {
 }"""
 
 #: the tables shown that scroll sideways in their wrapper (``.table-responsive``), by their
-#: ``data-testid`` or else their place: on a phone a table's rows should be cards
-#: (``.table-stack``) or its columns fit, so that nothing is out of sight to the right
+#: ``data-testid`` or else their place: a table's columns should fit, or on a phone its rows
+#: be cards (``.table-stack``), so that nothing is out of sight to the right
 TABLES_SCROLLING = """() => [...document.querySelectorAll('.table-responsive')]
   .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
   .map((e) => {
