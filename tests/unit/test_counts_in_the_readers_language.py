@@ -13,6 +13,7 @@ from flask import Flask, get_template_attribute, render_template
 from flask_babel import force_locale
 
 from perks.catalog.models import Allocation, CodeMode, Perk
+from perks.people.forms import DepartmentForm
 from perks.shop import cart
 from perks.shop.models import Product
 
@@ -81,3 +82,16 @@ def test_a_services_message_groups_its_limit(said_in) -> None:  # type: ignore[n
         said_in("vi", lambda: cart.quantity_refusal(product))
         == "Hãy chọn số lượng từ 1 đến 1.000 cho Áo thun."
     )
+
+
+def test_the_departments_page_groups_each_headcount(said_in) -> None:  # type: ignore[no-untyped-def]
+    def departments() -> str:
+        return render_template(
+            "people/departments.html",
+            form=DepartmentForm(meta={"csrf": False}),
+            departments=[SimpleNamespace(id=7, name="Bán hàng")],
+            headcounts={7: 12345},
+        )
+
+    assert ">12,345<" in said_in("en", departments).replace(" ", "")
+    assert ">12.345<" in said_in("vi", departments).replace(" ", "")
