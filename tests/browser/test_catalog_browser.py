@@ -11,8 +11,9 @@ from playwright.sync_api import Page, expect
 
 from perks.catalog import draws
 from perks.catalog.models import CodeMode, PerkCategory
+from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import TABLES_SCROLLING, sign_in
 from tests.helpers import make_draw
 
 pytestmark = pytest.mark.browser
@@ -133,3 +134,21 @@ def test_a_tampered_result_fails_the_browser_check(page: Page):
     for check in range(4):
         expect(result.nth(check)).to_contain_text("✓")
     expect(result.nth(4)).to_contain_text("✗ The recomputed order differs")
+
+
+def test_hr_reads_a_made_draw_on_a_phone_without_scrolling_sideways(page: Page):
+    """The result table of the admin draw page (position, person, key, outcome, decide-by) is
+    cards on a phone, as the demo's tour cannot show: its draw for the perk is not made yet."""
+    draw = factories.DrawFactory(seats=2, recent_winner_draws=1, show_names=True, decline_days=3)
+    names = ["Nguyễn Thị Phương Thảo", "Trần Thị Bích Ngọc", "Lê Hoàng Cường"]
+    for name in names:
+        draws.enter_draw(draw.perk.id, factories.UserFactory(name=name))
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    hr = factories.UserFactory(roles={Role.HR}, locale="vi")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, hr.email)
+
+    page.goto(f"/admin/perks/{draw.perk.id}/draw")
+
+    expect(page.get_by_test_id("draw-result").locator("tbody tr")).to_have_count(3)
+    assert page.evaluate(TABLES_SCROLLING) == []
