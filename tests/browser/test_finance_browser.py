@@ -189,7 +189,7 @@ def test_a_payout_is_drafted_approved_by_someone_else_exported_and_paid(
 
 
 def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
-    browser: Browser, live_server: str
+    browser: Browser, live_server: str, screenshots
 ):
     """Before approving, on a 390 px phone: each line's estimated tax, net and who pays it,
     a missing bank account flagged, the totals; nothing sideways, no axe-core violation."""
@@ -243,5 +243,7 @@ def test_the_approver_reads_a_drafts_tax_and_net_on_a_phone_in_vietnamese(
         assert_fits_its_parent(lines)
         assert_fits_the_screen(page)
         assert page.evaluate(AXE_RUN, BLOCKING_IMPACTS) == []
+        line.scroll_into_view_if_needed()
+        screenshots(page, "phone-payout-batch")
     finally:
         context.close()
