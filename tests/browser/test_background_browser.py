@@ -13,11 +13,15 @@ from perks.extensions import db
 from perks.people import imports
 from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import assert_fits_the_screen, new_context, sign_in
+from tests.browser.helpers import TABLES_SCROLLING, assert_fits_the_screen, new_context, sign_in
 
 pytestmark = pytest.mark.browser
 
 PHONE_WIDTH = 390
+#: what makes a review's rows wide: a long address, name and place, before and after
+LONG_EMAIL = "nguyen.hoang.bao.ngoc.tram@congty-du-lich-sen-vang.example"
+LONG_NAME = "Nguyễn Hoàng Bảo Ngọc Trâm"
+PLACE = "Văn phòng đại diện Thành phố Hồ Chí Minh"
 
 
 @pytest.fixture
@@ -39,8 +43,12 @@ def phone(browser: Browser, live_server: str):  # type: ignore[no-untyped-def]
 def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: Page):
     hr = factories.UserFactory(roles={Role.HR})
     sign_in(phone, hr.email)
+    factories.UserFactory(email=LONG_EMAIL, name="Trâm Nguyễn")
     upload = imports.store_upload(
-        "email,name\nan@congty.vn,Nguyễn Văn An\n".encode(), filename="nhansu.csv", actor=hr
+        "email,name,location\nan@congty.vn,Nguyễn Văn An,\n"
+        f"{LONG_EMAIL},{LONG_NAME},{PLACE}\n".encode(),
+        filename="nhansu.csv",
+        actor=hr,
     )
     job = imports.check_job(upload)
     assert job is not None
@@ -66,12 +74,14 @@ def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: 
     stored.state, stored.result, stored.finished_at = JobState.SUCCEEDED, result, utcnow()
     db.session.commit()
     expect(phone.get_by_test_id("job-state")).to_have_text("Done", timeout=15_000)
-    expect(phone.get_by_test_id("check-summary")).to_contain_text("1 row: 1 to add")
+    expect(phone.get_by_test_id("check-summary")).to_contain_text("2 rows: 1 to add, 1 to update")
     assert_fits_the_screen(phone)
     phone.get_by_test_id("review-link").click()
     expect(phone.get_by_test_id("count-create")).to_have_text("1")
+    expect(phone.get_by_test_id("import-preview").locator("tbody tr")).to_have_count(2)
     expect(phone.get_by_test_id("confirm-import")).to_be_visible()
     assert_fits_the_screen(phone)
+    assert phone.evaluate(TABLES_SCROLLING) == []
 
     # Where the person comes back to it.
     phone.goto("/jobs/")
