@@ -138,7 +138,8 @@ def test_a_tampered_result_fails_the_browser_check(page: Page):
 
 def test_hr_reads_a_made_draw_on_a_phone_without_scrolling_sideways(page: Page):
     """The result table of the admin draw page (position, person, key, outcome, decide-by) is
-    cards on a phone, as the demo's tour cannot show: its draw for the perk is not made yet."""
+    cards on a phone, as the demo's tour cannot show: its draw for the perk is not made yet.
+    The draw's public page, with the names, fits too."""
     draw = factories.DrawFactory(seats=2, recent_winner_draws=1, show_names=True, decline_days=3)
     names = ["Nguyễn Thị Phương Thảo", "Trần Thị Bích Ngọc", "Lê Hoàng Cường"]
     for name in names:
@@ -151,4 +152,8 @@ def test_hr_reads_a_made_draw_on_a_phone_without_scrolling_sideways(page: Page):
     page.goto(f"/admin/perks/{draw.perk.id}/draw")
 
     expect(page.get_by_test_id("draw-result").locator("tbody tr")).to_have_count(3)
+    assert page.evaluate(TABLES_SCROLLING) == []
+    # and the public page of the same draw, names shown
+    page.goto(f"/draws/{draw.id}")
+    expect(page.get_by_test_id("draw-entries").locator("tbody tr")).to_have_count(3)
     assert page.evaluate(TABLES_SCROLLING) == []
