@@ -79,7 +79,7 @@ def test_upload_review_and_confirm_imports_the_file(client, login_as):
     html = review.get_data(as_text=True)
     assert 'data-testid="count-create">2<' in html
     assert "Kinh doanh" in html
-    assert "an@congty.vn" in html
+    assert "an@congty.vn" in html.replace("<wbr>", "")  # a phone may break it after the @
     assert people_count() == before  # the dry run writes nothing
 
     stored = db.session.scalar(select(PeopleImport))
