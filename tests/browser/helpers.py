@@ -40,10 +40,12 @@ VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
 #: an element no wider than its parent
 FITS_ITS_PARENT = "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"
-#: the document no wider than the window: no sideways scrolling
-FITS_THE_SCREEN = (
-    "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-)
+#: the document no wider than the window: no sideways scrolling (false, to be polled again,
+#: in the instant of a navigation when the new document has no root element yet)
+FITS_THE_SCREEN = """() => {
+  const root = document.documentElement;
+  return root !== null && root.scrollWidth <= root.clientWidth;
+}"""
 
 #: the outermost elements wider than the window or beyond its right edge, outside any
 #: element that scrolls or clips horizontally (a table in a scrolling wrapper is fine)

@@ -41,6 +41,8 @@ def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Pa
 
     sign_in(page, manager.email)
     page.get_by_test_id("team-nominate").first.click()
+    # the nomination page, not the home page the click leaves
+    expect(page.get_by_test_id("nomination-form")).to_be_visible()
     assert_fits_the_screen(page)
     form = page.get_by_test_id("nomination-form")
     form.locator("textarea[name=reason]").fill("Hoàn thành hợp đồng lớn nhất năm.")

@@ -32,3 +32,18 @@ def test_a_page_that_fits_once_laid_out_passes(page: Page):
         "<script>setTimeout(() => { wide.style.width = '200px'; }, 200);</script>"
     )
     assert_fits_the_screen(page, timeout_ms=5_000)
+
+
+def test_a_page_between_two_documents_is_measured_once_it_has_a_root(page: Page):
+    # The instant of a navigation when the new document has no root element yet: the check
+    # waits for one instead of failing on ``null`` (a clean-clone run once failed so, right
+    # after a click on a link)
+    page.set_viewport_size(PHONE)
+    page.set_content("<p>Một dòng</p>")
+    page.evaluate(
+        """() => {
+          document.documentElement.remove();
+          setTimeout(() => document.appendChild(document.createElement('html')), 200);
+        }"""
+    )
+    assert_fits_the_screen(page, timeout_ms=5_000)
