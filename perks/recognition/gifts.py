@@ -17,6 +17,10 @@ Granting:
 * each grant is one transaction that locks the programme's row (PostgreSQL), counts what the
   programme and the person's department have spent in the occasion year, and grants only
   when the gift fits both budgets: two hosts granting at once never exceed one;
+* when a budget cannot cover everyone, the gifts go in the order of ``dues``: by the
+  occasion's date, then by name as people alphabetise Vietnamese (``name_order``: "Đức" among
+  the Ds, not after "Yến"), then by who joined Perks first; the programmes page says so and
+  the preview marks who a budget would stop;
 * the grant is a claim of the gift perk (``perks.catalog.claims.grant_gift``: a code from
   the pool, the shared code or a voucher number), and an e-mail in the outbox, sent after
   the commit.
@@ -239,7 +243,9 @@ def dues(
 ) -> list[Due]:
     """The gifts ``programme`` owes for its occasion's dates from ``start`` to ``end``, to
     the people in its audience (``people``: every active person), granted or not. Nothing
-    for a paused programme or an inactive occasion. Raises nothing."""
+    for a paused programme or an inactive occasion. In the order a budget that cannot cover
+    everyone grants them: by date, then by name alphabetically, then by person. Raises
+    nothing."""
     if not programme.active or not programme.occasion.active:
         return []
     settings = services.current_settings()
@@ -258,7 +264,7 @@ def dues(
                 for person in everyone
                 if in_audience(programme, person, on)
             )
-    return sorted(found, key=lambda d: (d.on, d.person.name, d.person.id))
+    return sorted(found, key=lambda d: (d.on, name_order(d.person.name), d.person.id))
 
 
 def _granted(programme_id: int) -> set[tuple[int, int]]:
@@ -323,7 +329,14 @@ def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
                 previous = totals.get(programme.currency, Money.zero(programme.currency))
                 totals[programme.currency] = previous + programme.unit_cost
             lines.append(PreviewLine(due, over_budget=not fits))
-    lines.sort(key=lambda line: (line.due.grant_on, line.due.on, name_order(line.due.person.name)))
+    lines.sort(
+        key=lambda line: (
+            line.due.grant_on,
+            line.due.on,
+            name_order(line.due.person.name),
+            line.due.person.id,
+        )
+    )
     return Preview(lines, totals)
 
 

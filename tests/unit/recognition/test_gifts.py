@@ -185,6 +185,34 @@ def test_the_programme_budget_is_never_exceeded(hr):
     assert gifts.grant_due_gifts(date(2026, 3, 10)) == 1
 
 
+def test_a_budget_short_of_everyone_grants_by_name_as_people_alphabetise_vietnamese(hr):
+    # One day for everyone and a budget for three of four: the rule the programmes page states
+    # (by date, then by name alphabetically) decides, not code points ("Ánh" and "Đức" would
+    # follow "Yến" there)
+    hr.name = "Xuân"
+    people = {name: UserFactory(name=name) for name in ("Yến", "Đức", "Ánh")}
+    people["Xuân"] = hr
+    db.session.commit()
+    gifts.create_programme(
+        programme_data(
+            occasion("womens_day").id,
+            gift_perk().id,
+            unit_cost=Money(300_000, "VND"),
+            budget=Money(900_000, "VND"),
+        ),
+        actor=hr,
+    )
+    preview = gifts.preview(date(2026, 3, 1))
+    assert [(line.due.person.name, line.over_budget) for line in preview.lines] == [
+        ("Ánh", False),
+        ("Đức", False),
+        ("Xuân", False),
+        ("Yến", True),
+    ]
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 3
+    assert sorted(granted()) == sorted((people[name].id, 2026) for name in ("Ánh", "Đức", "Xuân"))
+
+
 def test_a_department_budget_is_never_exceeded_and_others_are_not_held_back(hr):
     sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
     for _ in range(3):
