@@ -726,7 +726,8 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
         responses=len(group),
         questions=[_question_result(q, [a for _, a in group]) for q in survey.questions],
         departments=sorted(
-            ((names[d], n) for d, n in shown.items()), key=lambda pair: pair[0].name
+            ((names[d], n) for d, n in shown.items()),
+            key=lambda pair: (name_order(pair[0].name), pair[0].id),
         ),
         department=department,
         segment=segment,

@@ -22,6 +22,7 @@ from perks.errors import Conflict
 from perks.finance.models import BatchStatus, PayoutBatch
 from perks.finance.payfiles import KINDS, batch_rows
 from perks.finance.queries import get_batch
+from perks.folding import name_order
 from perks.money import minor_unit_exponent
 from perks.people.models import User
 from perks.tabular import StreamingXlsx, amount_text, csv_chunks
@@ -45,7 +46,7 @@ def _payroll_rows(batch: PayoutBatch) -> Iterator[list[Any]]:
     split = batch_rows(batch)
     rows = sorted(
         ((kind, row) for kind in KINDS for row in split[kind]),
-        key=lambda pair: (pair[1].person.name, pair[1].line.currency, pair[1].line.id),
+        key=lambda pair: (name_order(pair[1].person.name), pair[1].line.currency, pair[1].line.id),
     )
     for kind, row in rows:
         person, line, figures = row.person, row.line, row.figures

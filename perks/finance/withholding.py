@@ -27,6 +27,7 @@ from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
+from perks.folding import name_order
 from perks.i18n import company_today, day_start
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
@@ -166,7 +167,7 @@ def summary_rows(year: int) -> list[list[Any]]:
     profiles = tax.profiles_of(user_ids)
     result = []
     for user_id, currency, gross, taxable, withheld, count in sorted(
-        rows, key=lambda r: (people[r[0]].name, r[1])
+        rows, key=lambda r: (name_order(people[r[0]].name), r[1])
     ):
         person, profile = people[user_id], profiles.get(user_id)
         exponent = minor_unit_exponent(currency)

@@ -100,7 +100,7 @@ class AwardData:
 
 def awards(*, active_only: bool = False) -> list[Award]:
     """Awards, active ones first, by Vietnamese name. Raises nothing."""
-    statement = select(Award).order_by(Award.active.desc(), Award.name_vi)
+    statement = select(Award).order_by(Award.active.desc(), *alphabetical(Award.name_vi), Award.id)
     if active_only:
         statement = statement.where(Award.active.is_(True))
     return list(db.session.scalars(statement))

@@ -67,7 +67,7 @@ from sqlalchemy.orm import lazyload
 from perks.db import page_within
 from perks.errors import NotFound
 from perks.extensions import db
-from perks.folding import alphabetical
+from perks.folding import alphabetical, name_order
 from perks.money import Money
 from perks.people.models import Department, User
 from perks.referrals import rollup
@@ -606,7 +606,12 @@ def company_stats(window: Window, *, page: int, per_page: int) -> CompanyStats:
             )
             for user_id, (name, active, _department_id, department) in people.items()
         ),
-        key=lambda row: (-row.figures.clicks, -row.figures.orders, row.name, row.user_id),
+        key=lambda row: (
+            -row.figures.clicks,
+            -row.figures.orders,
+            name_order(row.name),
+            row.user_id,
+        ),
     )
     return CompanyStats(
         _departments(rows, {user_id: info[2] for user_id, info in people.items()}),
@@ -650,7 +655,8 @@ def _departments(
         for department_id, members in grouped.items()
     ]
     return sorted(
-        departments, key=lambda row: (-row.figures.clicks, -row.figures.orders, row.name or "")
+        departments,
+        key=lambda row: (-row.figures.clicks, -row.figures.orders, name_order(row.name or "")),
     )
 
 

@@ -244,6 +244,18 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
         surveys.results(survey.id, segment=f"{nps_id(survey)}:promoters")
 
 
+def test_departments_are_listed_as_vietnamese_is_alphabetised(hr) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    for name in ("Ý tưởng", "Đào tạo", "Ánh sáng"):  # by code point: Ánh, Ý, Đào
+        department = DepartmentFactory(name=name)
+        for _ in range(9):  # the first 4 answers of a department are kept without it
+            surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=department))
+    close(survey, hr)
+    results = surveys.results(survey.id)
+    assert [d.name for d, _ in results.departments] == ["Ánh sáng", "Đào tạo", "Ý tưởng"]
+    assert [d.name for d, _ in results.department_enps] == ["Ánh sáng", "Đào tạo", "Ý tưởng"]
+
+
 def test_a_small_rest_hides_the_smallest_department_too(hr) -> None:  # type: ignore[no-untyped-def]
     """With Sales shown, "everyone but Sales" = total - Sales: it too must have 0 or >= 5."""
     alone, with_rest = open_survey(hr), open_survey(hr)

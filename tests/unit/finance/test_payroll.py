@@ -12,7 +12,7 @@ from perks.audit import AuditEvent
 from perks.commissions import tax
 from perks.errors import Conflict
 from perks.extensions import db
-from perks.finance import payouts, payroll
+from perks.finance import payouts, payroll, withholding
 from perks.i18n import company_today
 from perks.people.models import EmploymentType
 from tests import factories
@@ -88,3 +88,23 @@ def test_the_payroll_file_lists_each_person_once_per_currency(tmp_path):
         select(AuditEvent).where(AuditEvent.action == "finance.payout_exported")
     ).one()
     assert event.details == {"reference": batch.reference, "format": "csv", "rows": 3}
+
+
+def test_the_payroll_file_and_the_tax_summary_list_people_as_vietnamese_is_alphabetised(
+    tmp_path,
+):
+    # As the batch's pay files do: "Ánh" and "Đức" among the As and Ds, not after "Yến"
+    for name in ("Yến", "Đức", "Ánh"):
+        payable_order(factories.UserFactory(name=name))
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    path = tmp_path / "payroll.csv"
+    with path.open("wb") as target:
+        payroll.payroll_file(batch.id, "csv", target, actor=drafter)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        names = [row[2] for row in list(csv.reader(f))[1:]]
+    assert names == ["Ánh", "Đức", "Yến"]
+    payouts.mark_batch_paid(batch.id, "UNC-1", actor=drafter)
+    summary = withholding.summary_rows(company_today().year)
+    assert [row[3] for row in summary] == ["Ánh", "Đức", "Yến"]

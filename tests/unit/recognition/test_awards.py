@@ -93,6 +93,15 @@ def test_hr_creates_and_changes_an_award_audited_with_old_and_new_values(hr):
     assert actions() == ["recognition.award_created", "recognition.award_changed"]
 
 
+def test_awards_are_listed_active_first_as_vietnamese_is_alphabetised(hr):
+    for name in ("Ý tưởng hay", "Đồng đội", "Ánh sao"):
+        awards.create_award(award_data(name_vi=name), actor=hr)
+    retired = awards.create_award(award_data(name_vi="Bền bỉ"), actor=hr)
+    retired.active = False
+    db.session.commit()
+    assert [a.name_vi for a in awards.awards()] == ["Ánh sao", "Đồng đội", "Ý tưởng hay", "Bền bỉ"]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -209,6 +209,19 @@ def test_the_company_page_totals_per_department_and_pages_people_by_clicks(app):
     assert [p.name for p in second.people.items] == ["Sales 1", "Sales 0"]
 
 
+def test_the_company_page_breaks_ties_as_vietnamese_is_alphabetised(app):
+    # The same clicks: "Ánh" and "Đức" among the As and Ds, not after "Yến" (nor "Đào tạo"
+    # after "Ý tưởng")
+    for name, department in (("Yến", "Ý tưởng"), ("Đức", "Đào tạo"), ("Ánh", "Ánh sáng")):
+        person = UserFactory(name=name, department=DepartmentFactory(name=department))
+        add_clicks(ReferralLinkFactory(user=person), 2)
+
+    company = stats.company_stats(window(), page=1, per_page=10)
+
+    assert [p.name for p in company.people.items] == ["Ánh", "Đức", "Yến"]
+    assert [d.name for d in company.departments] == ["Ánh sáng", "Đào tạo", "Ý tưởng"]
+
+
 def test_no_clicks_anywhere_gives_empty_figures(app):
     assert db.session.query(Click).count() == 0
     user = UserFactory()
