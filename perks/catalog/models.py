@@ -26,10 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin, utcnow
+from perks.folding import alphabetical
 from perks.i18n import LabelledEnum
+from perks.people.models import Department
 
 if TYPE_CHECKING:
-    from perks.people.models import Department, User
+    from perks.people.models import User
 
 
 def _enum(cls: type[enum.Enum], length: int = 24) -> Enum:
@@ -179,7 +181,9 @@ class Perk(BilingualMixin, TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     departments: Mapped[list[Department]] = relationship(
-        secondary=perk_department, lazy="selectin", order_by="Department.name"
+        secondary=perk_department,
+        lazy="selectin",
+        order_by=lambda: (*alphabetical(Department.name), Department.id),
     )
 
     @property

@@ -37,12 +37,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks import glossary
 from perks.db import Base, TimestampMixin, refuse_changes, utcnow
+from perks.folding import alphabetical
 from perks.i18n import LabelledEnum
 from perks.money import Money, money_column, optional_money_column
-from perks.people.models import EmploymentType
+from perks.people.models import EmploymentType, User
 
 if TYPE_CHECKING:
-    from perks.people.models import Department, User
+    from perks.people.models import Department
     from perks.shop.models import Order, OrderLine, Product, ProductCategory
 
 
@@ -118,7 +119,8 @@ class CommissionGroup(TimestampMixin, Base):
     note: Mapped[str] = mapped_column(String(200), default="")
 
     members: Mapped[list[User]] = relationship(
-        secondary=commission_group_member, order_by="User.name"
+        secondary=commission_group_member,
+        order_by=lambda: (*alphabetical(User.name), User.id),
     )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
+from perks.folding import alphabetical
 from perks.i18n import LabelledEnum
 from perks.people.models import Department
 
@@ -92,7 +93,9 @@ class Survey(BilingualMixin, TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     departments: Mapped[list[Department]] = relationship(
-        secondary=survey_department, lazy="selectin", order_by="Department.name"
+        secondary=survey_department,
+        lazy="selectin",
+        order_by=lambda: (*alphabetical(Department.name), Department.id),
     )
     questions: Mapped[list[SurveyQuestion]] = relationship(
         lazy="selectin", order_by="SurveyQuestion.position", cascade="all, delete-orphan"

@@ -26,13 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
+from perks.folding import alphabetical
 from perks.i18n import LabelledEnum
 from perks.money import money_column, optional_money_column
-from perks.people.models import Gender
+from perks.people.models import Department, Gender
 
 if TYPE_CHECKING:
     from perks.catalog.models import Claim, Perk
-    from perks.people.models import Department, User
+    from perks.people.models import User
 
 #: the id of the settings' one row
 SETTINGS_ROW_ID = 1
@@ -203,7 +204,9 @@ class GiftProgramme(BilingualMixin, TimestampMixin, Base):
     occasion: Mapped[Occasion] = relationship(lazy="joined")
     perk: Mapped[Perk | None] = relationship(lazy="joined")
     departments: Mapped[list[Department]] = relationship(
-        secondary=gift_programme_department, lazy="selectin", order_by="Department.name"
+        secondary=gift_programme_department,
+        lazy="selectin",
+        order_by=lambda: (*alphabetical(Department.name), Department.id),
     )
     department_budgets: Mapped[list[GiftDepartmentBudget]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="GiftDepartmentBudget.id"

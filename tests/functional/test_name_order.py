@@ -10,7 +10,10 @@ import re
 import pytest
 
 from perks.catalog import queries as catalog_queries
+from perks.catalog.models import Perk
 from perks.commissions import queries as commission_queries
+from perks.commissions.models import CommissionGroup
+from perks.extensions import db
 from perks.feedback import items as feedback_items
 from perks.i18n import company_today
 from perks.people.models import Role, User
@@ -85,3 +88,20 @@ def test_the_rules_page_lists_perks_alphabetically_in_the_readers_language(app, 
     _perks()
     rules = catalog_queries.published_rules(locale)
     assert [rule.perk.localized("title", locale) for rule in rules] == IN_ORDER[locale]
+
+
+def test_a_commission_groups_members_and_a_perks_departments_are_listed_alphabetically(app):
+    # loaded fresh, in the order the relationships give
+    shuffled = random.Random(7).sample(NAMES, len(NAMES))
+    group = CommissionGroup(
+        name="Đại lý", members=[factories.UserFactory(name=n) for n in shuffled]
+    )
+    perk = factories.PerkFactory(
+        departments=[factories.DepartmentFactory(name=n) for n in shuffled]
+    )
+    db.session.add(group)
+    db.session.commit()
+    group_id, perk_id = group.id, perk.id
+    db.session.expunge_all()
+    assert [p.name for p in db.session.get_one(CommissionGroup, group_id).members] == NAMES
+    assert [d.name for d in db.session.get_one(Perk, perk_id).departments] == NAMES
