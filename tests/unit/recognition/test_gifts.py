@@ -156,32 +156,25 @@ def test_birthdays_and_work_anniversaries_are_per_person(hr):
     assert sorted(granted()) == sorted([(born.id, 2026), (hired.id, 2026)])
 
 
+def at_300_000(perk_id: int | None, budget: int) -> gifts.ProgrammeData:
+    """The 8/3 programme at 300,000 đồng a gift, with a ``budget`` in đồng."""
+    return programme_data(
+        occasion("womens_day").id,
+        perk_id,
+        unit_cost=Money(300_000, "VND"),
+        budget=Money(budget, "VND"),
+    )
+
+
 def test_the_programme_budget_is_never_exceeded(hr):
     for _ in range(4):
         UserFactory()  # and HR: five people
-    programme = gifts.create_programme(
-        programme_data(
-            occasion("womens_day").id,
-            gift_perk().id,
-            unit_cost=Money(300_000, "VND"),
-            budget=Money(1_000_000, "VND"),
-        ),
-        actor=hr,
-    )
+    programme = gifts.create_programme(at_300_000(gift_perk().id, 1_000_000), actor=hr)
     assert gifts.grant_due_gifts(date(2026, 3, 8)) == 3
     assert gifts.grant_due_gifts(date(2026, 3, 9)) == 0
     assert gifts.spent_this_year(programme, 2026) == Money(900_000, "VND")
     # HR raises the budget: the next run catches up one more
-    gifts.update_programme(
-        programme.id,
-        programme_data(
-            occasion("womens_day").id,
-            programme.perk_id,
-            unit_cost=Money(300_000, "VND"),
-            budget=Money(1_200_000, "VND"),
-        ),
-        actor=hr,
-    )
+    gifts.update_programme(programme.id, at_300_000(programme.perk_id, 1_200_000), actor=hr)
     assert gifts.grant_due_gifts(date(2026, 3, 10)) == 1
 
 
@@ -193,15 +186,7 @@ def test_a_budget_short_of_everyone_grants_by_name_as_people_alphabetise_vietnam
     people = {name: UserFactory(name=name) for name in ("Yến", "Đức", "Ánh")}
     people["Xuân"] = hr
     db.session.commit()
-    gifts.create_programme(
-        programme_data(
-            occasion("womens_day").id,
-            gift_perk().id,
-            unit_cost=Money(300_000, "VND"),
-            budget=Money(900_000, "VND"),
-        ),
-        actor=hr,
-    )
+    gifts.create_programme(at_300_000(gift_perk().id, 900_000), actor=hr)
     preview = gifts.preview(date(2026, 3, 1))
     assert [(line.due.person.name, line.over_budget) for line in preview.lines] == [
         ("Ánh", False),
