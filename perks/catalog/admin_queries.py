@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from perks.catalog.models import PerkCode
 from perks.extensions import db
+from perks.folding import name_order
 from perks.people.models import User
 
 
@@ -29,13 +31,11 @@ def code_pool_counts(perk_id: int) -> CodePoolCounts:
     return CodePoolCounts(total=total or 0, used=used or 0)
 
 
-def staff_locations() -> list[str]:
-    """The places active people work in, as the directory spells them (eligibility choices)."""
-    return list(
-        db.session.scalars(
-            select(User.location)
-            .where(User.active.is_(True), User.location != "")
-            .distinct()
-            .order_by(User.location)
-        )
+def staff_locations(kept: Iterable[str] = ()) -> list[str]:
+    """The places active people work in, as the directory spells them (eligibility choices),
+    and the places in ``kept`` (those a rule names stay selectable when nobody works there any
+    more), alphabetised as Vietnamese is ("Đà Nẵng" among the Ds). Raises nothing."""
+    places = db.session.scalars(
+        select(User.location).where(User.active.is_(True), User.location != "").distinct()
     )
+    return sorted({*places, *kept}, key=name_order)

@@ -86,12 +86,11 @@ def index() -> str | tuple[str, int]:
 def _perk_form(perk: Perk | None = None, *, as_saved: bool = False) -> PerkForm:
     """The form for a new perk, or for ``perk``'s details (an ``EditedPerkForm``): filled
     from the request's form, or on a GET (or ``as_saved``) with the perk as it is."""
-    # A place nobody works in any more stays selectable while the perk names it.
-    locations = set(admin_queries.staff_locations()) | set(perk.locations if perk else ())
     as_saved = as_saved or request.method == "GET"
     choices: dict[str, Any] = {
         "departments": people_services.departments(),
-        "locations": sorted(locations),
+        # a place nobody works in any more stays selectable while the perk names it
+        "locations": admin_queries.staff_locations(perk.locations if perk else ()),
     }
     if perk is None:
         return PerkForm(**choices)

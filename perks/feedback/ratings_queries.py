@@ -17,6 +17,7 @@ from perks.catalog.models import Claim, ClaimStatus
 from perks.db import paginate
 from perks.extensions import db
 from perks.feedback.ratings_models import STARS, Rating
+from perks.folding import name_order
 from perks.i18n import company_date
 from perks.people.models import User
 from perks.shop.models import Order, OrderLine, OrderStatus
@@ -165,10 +166,10 @@ def moderation_page(products: bool, page: int) -> Pagination:
     return found
 
 
-def _by_day_and_subject(rating: Rating) -> tuple[int, str, int]:
+def _by_day_and_subject(rating: Rating) -> tuple[int, tuple[str, str], int]:
     """Newest day first, then the perk's title or the product's name as the reader reads it,
     then the id (drawn at random): nothing of the moment within the day."""
     subject = rating.perk.title if rating.perk is not None else ""
     if rating.product is not None:
         subject = rating.product.name
-    return (-company_date(rating.created_at).toordinal(), subject, rating.id)
+    return (-company_date(rating.created_at).toordinal(), name_order(subject), rating.id)

@@ -57,8 +57,10 @@ def manage() -> str:
 
 def _save(survey: Survey | None) -> Response | Page:
     form = SurveyForm()
-    locations = set(admin_queries.staff_locations()) | set(survey.locations if survey else ())
-    form.set_choices(people_services.departments(), sorted(locations))
+    form.set_choices(
+        people_services.departments(),
+        admin_queries.staff_locations(survey.locations if survey else ()),
+    )
     if survey is not None and request.method == "GET":
         form.fill(survey)
     if form.validate_on_submit():

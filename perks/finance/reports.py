@@ -575,6 +575,6 @@ def filter_choices(default_currency: str) -> FilterChoices:
     ]
     products = sorted(
         ((p.id, p.name) for p in db.session.scalars(select(Product))),
-        key=lambda item: (item[1].casefold(), item[0]),
+        key=lambda item: (name_order(item[1]), item[0]),
     )
     return FilterChoices(sorted(currencies), departments, products)

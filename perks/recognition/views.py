@@ -282,8 +282,9 @@ def _programme_form(programme: GiftProgramme | None, *, as_saved: bool = False) 
             occasions.append(programme.occasion)
         if programme.perk is not None and programme.perk not in perks:
             perks.append(programme.perk)
-    locations = set(admin_queries.staff_locations()) | set(programme.locations if programme else ())
-    form.set_choices(occasions, perks, sorted(locations))
+    form.set_choices(
+        occasions, perks, admin_queries.staff_locations(programme.locations if programme else ())
+    )
     return form
 
 

@@ -8,18 +8,24 @@ import random
 import re
 
 import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
 
+from perks.catalog import admin_queries
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Perk
 from perks.commissions import queries as commission_queries
 from perks.commissions.models import CommissionGroup
 from perks.extensions import db
 from perks.feedback import items as feedback_items
+from perks.feedback import ratings, ratings_queries
+from perks.finance import reports
 from perks.i18n import company_today
 from perks.people.models import Role, User
 from perks.recognition import awards
 from perks.referrals import stats
 from tests import factories
+from tests.unit.feedback.helpers import used_claim
 
 NAMES = ["An Phạm", "Ánh Lê", "Bảo Trần", "Đặng Thu Hà", "Đỗ Minh", "dũng Võ", "Ý Nhi", "Zoe Hồ"]
 
@@ -105,3 +111,30 @@ def test_a_commission_groups_members_and_a_perks_departments_are_listed_alphabet
     db.session.expunge_all()
     assert [p.name for p in db.session.get_one(CommissionGroup, group_id).members] == NAMES
     assert [d.name for d in db.session.get_one(Perk, perk_id).departments] == NAMES
+
+
+def test_the_places_to_choose_from_are_alphabetised_with_those_a_rule_keeps(app):
+    for place in ("Vũng Tàu", "Đà Nẵng", "Hà Nội", "Hà Nội"):
+        factories.UserFactory(location=place)
+    factories.UserFactory(location="Ấp Bắc", active=False)  # nobody works there any more
+    assert admin_queries.staff_locations() == ["Đà Nẵng", "Hà Nội", "Vũng Tàu"]
+    assert admin_queries.staff_locations(["Ấp Bắc", "Hà Nội"]) == [
+        "Ấp Bắc",
+        "Đà Nẵng",
+        "Hà Nội",
+        "Vũng Tàu",
+    ]
+
+
+def test_the_reports_products_and_the_ratings_of_a_day_are_alphabetised(app):
+    _perks()
+    rater = factories.UserFactory()
+    for perk in db.session.scalars(select(Perk)):
+        ratings.rate_claim(used_claim(rater, perk).id, rater, 4, "Tốt", show_name=True)
+    for title_vi, _title_en in TITLES:
+        factories.ProductFactory(name_vi=title_vi, name_en=title_vi)
+    with force_locale("vi"):
+        listed = ratings_queries.moderation_page(False, 1).items
+        assert [rating.perk.title for rating in listed] == IN_ORDER["vi"]
+    products = [name for _id, name in reports.filter_choices("VND").products]
+    assert products == IN_ORDER["vi"]
