@@ -718,32 +718,37 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
         group = [r for r in group if matches(r[1])]
     if len(group) < threshold():
         raise NotEnoughAnswers()
-    names = {
-        d.id: d for d in db.session.scalars(select(Department).where(Department.id.in_(shown)))
-    }
+    departments = _alphabetised(shown)
     return Results(
         survey=survey,
         responses=len(group),
         questions=[_question_result(q, [a for _, a in group]) for q in survey.questions],
-        departments=sorted(
-            ((names[d], n) for d, n in shown.items()),
-            key=lambda pair: (name_order(pair[0].name), pair[0].id),
-        ),
+        departments=departments,
         department=department,
         segment=segment,
-        department_enps=_department_enps(survey, responses, [names[d] for d in shown]),
+        department_enps=_department_enps(survey, responses, [d for d, _n in departments]),
+    )
+
+
+def _alphabetised(shown: Mapping[int, int]) -> list[tuple[Department, int]]:
+    """The departments of ``shown`` (department id -> answers), with their answers, in
+    alphabetical order. One statement."""
+    found = db.session.scalars(select(Department).where(Department.id.in_(shown)))
+    return sorted(
+        ((d, shown[d.id]) for d in found), key=lambda pair: (name_order(pair[0].name), pair[0].id)
     )
 
 
 def _department_enps(
     survey: Survey, responses: Sequence[Response], departments: Sequence[Department]
 ) -> list[tuple[Department, Fraction]]:
+    """The eNPS of each of ``departments`` with enough scores, in their order."""
     question = nps_question(survey)
     if question is None:
         return []
     key = str(question.id)
     found = []
-    for department in sorted(departments, key=lambda d: (name_order(d.name), d.id)):
+    for department in departments:
         scores = [int(str(a[key])) for d, a in responses if d == department.id and key in a]
         value = enps(scores)
         if value is not None and len(scores) >= threshold():
@@ -825,8 +830,4 @@ def shown_departments_of(survey_id: int) -> list[tuple[Department, int]]:
     responses = _responses(survey_id)
     if len(responses) < threshold():
         return []
-    shown = shown_departments(responses)
-    names = db.session.scalars(select(Department).where(Department.id.in_(shown)))
-    return sorted(
-        ((d, shown[d.id]) for d in names), key=lambda pair: (name_order(pair[0].name), pair[0].id)
-    )
+    return _alphabetised(shown_departments(responses))
