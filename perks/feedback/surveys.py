@@ -31,7 +31,8 @@ answer, answered so / not) in which every cell has 0 or at least ``threshold`` a
 department with too few answers is folded into "other departments", and so is the smallest
 shown one while "other departments" would have between 1 and ``threshold - 1``; a filter is
 refused when any cell would be small. So no difference of two figures shown describes fewer
-than ``threshold`` people.
+than ``threshold`` people. Under a filter, a question's figures cross two answers of the
+same people; they show only as ``_withhold_what_crosses_too_few`` allows.
 
 eNPS: of a survey's first 0–10 question, promoters (9–10) minus detractors (0–6) as a
 percentage of its answers (an exact fraction; shown rounded half away from zero).
@@ -588,13 +589,17 @@ def nps_question(survey: Survey) -> SurveyQuestion | None:
 @dataclass
 class QuestionResult:
     question: SurveyQuestion
-    answered: int = 0
+    #: how many answered it (None: withheld, see ``withheld``)
+    answered: int | None = 0
     #: (label, count) in the question's order
     counts: list[tuple[str, int]] = field(default_factory=list)
     average: Fraction | None = None
     enps: Fraction | None = None
     #: free texts, shuffled
     texts: list[str] = field(default_factory=list)
+    #: under a filter, the counts (and, with too few answers, every figure) are not shown:
+    #: they would describe between 1 and ``threshold - 1`` people, in the group or the rest
+    withheld: bool = False
 
 
 @dataclass
@@ -710,24 +715,53 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
         department = db.session.get(Department, department_id)
         group = [r for r in group if r[0] == department_id]
     matches = _segment(survey, segment)
+    rest: list[Response] = []
     if matches is not None:
         # every cell of (departments shown + the rest) x (matches / does not) is 0 or enough
         cells = Counter((bucket(d), matches(a)) for d, a in responses)
         if any(_small(n) for n in cells.values()):
             raise NotEnoughAnswers()
+        rest = [r for r in group if not matches(r[1])]
         group = [r for r in group if matches(r[1])]
     if len(group) < threshold():
         raise NotEnoughAnswers()
     departments = _alphabetised(shown)
+    questions = [_question_result(q, [a for _, a in group]) for q in survey.questions]
+    if matches is not None:
+        filtered_by = segment.partition(":")[0]
+        for item in questions:
+            own = str(item.question.id) == filtered_by
+            if not own or item.question.kind is QuestionKind.MULTIPLE:
+                _withhold_what_crosses_too_few(item, [a for _, a in rest])
     return Results(
         survey=survey,
         responses=len(group),
-        questions=[_question_result(q, [a for _, a in group]) for q in survey.questions],
+        questions=questions,
         departments=departments,
         department=department,
         segment=segment,
         department_enps=_department_enps(survey, responses, [d for d, _n in departments]),
     )
+
+
+def _withhold_what_crosses_too_few(
+    item: QuestionResult, rest: Sequence[Mapping[str, object]]
+) -> None:
+    """Under a filter, a question's figures cross two answers of the same people: with one
+    person who answered "remote: yes", "of the detractors, 1 works remotely" tells that
+    person's score. So ``item``'s counts show only when every count, in the group and in
+    the rest it is told apart from (``rest``, the same scope's other answers), is 0 or at
+    least ``threshold``; how many answered it, its average, eNPS and texts only when it has
+    0 or enough answers in both. The filter's own question crosses nothing (its counts are
+    those of the whole scope), unless several of its options may be chosen at once.
+    """
+    other = _question_result(item.question, rest)
+    if any(_small(n or 0) for n in (item.answered, other.answered)):
+        item.answered, item.counts, item.average, item.enps, item.texts = None, [], None, None, []
+        item.withheld = True
+    elif any(_small(n) for _label, n in [*item.counts, *other.counts]):
+        item.counts = []
+        item.withheld = True
 
 
 def _alphabetised(shown: Mapping[int, int]) -> list[tuple[Department, int]]:

@@ -80,7 +80,10 @@ def _rows(results: Results, locale: str) -> list[Row]:
         )
     for item in results.questions:
         number, text = item.question.position, item.question.text
-        rows.append((group, number, text, _("Answers"), "", item.answered))
+        if item.withheld:
+            rows.append((group, number, text, _("Not shown for this group"), "", None))
+        if item.answered is not None:
+            rows.append((group, number, text, _("Answers"), "", item.answered))
         rows.extend((group, number, text, _("Chose"), label, n) for label, n in item.counts)
         if item.average is not None:
             rows.append((group, number, text, _("Average"), "", _decimal(item.average)))

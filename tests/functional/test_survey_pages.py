@@ -323,3 +323,35 @@ def test_a_results_file_is_refused_where_the_page_shows_nothing(client):  # type
     assert 'data-testid="download-csv"' not in page
     assert client.get(f"/manage/surveys/{survey.id}/results.csv").status_code == 409
     assert client.get(f"/manage/surveys/{survey.id}/results.pdf").status_code == 404
+
+
+def test_a_filtered_page_says_what_it_does_not_show_and_why(client):  # type: ignore[no-untyped-def]
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
+    )
+    surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
+    surveys.open_survey(survey.id, actor=hr)
+    nps, comments = (q.id for q in survey.questions)
+    for n in range(10):  # two of the five detractors comment
+        answers: dict[int, object] = {nps: 2 if n < 5 else 10}
+        if n < 2:
+            answers[comments] = f"note {n}"
+        surveys.answer(survey.id, answers, UserFactory())
+    surveys.close_survey(survey.id, actor=hr)
+    login(client, hr)
+    url = f"/manage/surveys/{survey.id}/results?segment={nps}:detractors"
+
+    page = client.get(url).get_data(as_text=True)
+
+    assert "5 answers" in page
+    assert page.count('data-testid="withheld"') == 1
+    assert "would describe fewer than 5 people" in page
+    assert "note 0" not in page
+    assert "note 1" not in page
+    assert "2 answers" not in page
+    client.post("/language", data={"locale": "vi"})
+    hr.locale = "vi"
+    db.session.commit()
+    assert "Không hiện cho nhóm này" in client.get(url).get_data(as_text=True)

@@ -15,7 +15,7 @@ from perks.audit import AuditEvent
 from perks.db import utcnow
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.feedback import surveys
+from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys import NotEnoughAnswers, QuestionData, SurveyData
 from perks.feedback.surveys_models import (
     QuestionKind,
@@ -242,6 +242,42 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
     # promoters are 12 of 25, but they split Sales' 6 into 3 and 3: refused
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, segment=f"{nps_id(survey)}:promoters")
+
+
+def test_a_filter_never_shows_one_persons_answer_crossed_with_another(hr) -> None:  # type: ignore[no-untyped-def]
+    """10 answers, one of them "remote: yes". "Detractors" (5 of 10) is a big enough group,
+    but its "remote" counts (yes 1, no 4) told HR the one remote worker's score, and the
+    rest's (yes 0, no 5) would tell it by subtraction; nor may "remote" show who commented."""
+    survey = open_survey(hr)
+    remote, comments = survey.questions[1].id, survey.questions[2].id
+    for n in range(10):
+        answers = {nps_id(survey): 3 if n < 5 else 9, remote: 0 if n == 0 else 1}
+        if n in (0, 1, 7):
+            answers[comments] = f"comment {n}"
+        surveys.answer(survey.id, answers, UserFactory())
+    close(survey, hr)
+    everyone = surveys.results(survey.id)
+    assert everyone.questions[1].counts == [("Yes", 1), ("No", 9)]  # the survey's own figure
+
+    detractors = surveys.results(survey.id, segment=f"{nps_id(survey)}:detractors")
+    assert detractors.responses == 5
+    score, crossed, texts = detractors.questions
+    assert crossed.counts == []
+    assert crossed.answered == 5
+    assert crossed.withheld
+    assert texts.texts == []
+    assert texts.answered is None
+    assert texts.withheld
+    assert score.counts[3] == ("3", 5)  # the filter's own question: its counts are everyone's
+    assert not score.withheld
+
+    chunks, _name = surveys_export.results_file(
+        survey.id, "csv", segment=f"{nps_id(survey)}:detractors", actor=hr, locale="en"
+    )
+    rendered = b"".join(chunks).decode()
+    assert "Not shown for this group" in rendered
+    assert "comment" not in rendered
+    assert ",Yes," not in rendered
 
 
 def test_departments_are_listed_as_vietnamese_is_alphabetised(hr) -> None:  # type: ignore[no-untyped-def]
