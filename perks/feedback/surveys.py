@@ -15,11 +15,14 @@ Anonymity, in the database (``perks.feedback.surveys_models``):
   ``threshold`` people of that department have answered the survey. The first
   ``threshold - 1`` answers of a department (and all answers of people without a department)
   are kept without one. So any department that appears on a response has at least
-  ``threshold`` people who answered, none of whom the database can single out; the price is
-  that a department's results count its answers from the ``threshold``-th on.
+  ``threshold`` people who answered; the price is that a department's results count its
+  answers from the ``threshold``-th on.
 * Residual risk, stated: someone who copies the database between two answers sees which
   response is new (as they would see which participation is new), and so may a superuser
-  reading old row versions page by page before vacuum, or the WAL. A free text may name its
+  reading old row versions page by page before vacuum, or the WAL. Someone who reads the
+  database and knows the order in which a department's people answered (the reminders'
+  notifications say who had not answered when) knows that its tagged responses are its last
+  answerers' (with exactly ``threshold`` answers, the last person's). A free text may name its
   author; HR reads texts in random order and without names, nothing more.
 
 Results (``results``) are computed only once the survey is closed (while it is open, the
