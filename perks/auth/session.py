@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 TOUCH_EVERY = timedelta(minutes=5)
 
 _TOUCH = "perks_session_touch"
+_UNSEEN = "perks_session_unseen"
 
 
 def load_user(key: str) -> User | None:
@@ -77,11 +78,21 @@ def session_expiry(config: Mapping[str, Any], *, remember: bool, now: datetime) 
     return now + idle + TOUCH_EVERY
 
 
+def leave_unseen() -> None:
+    """Write nothing about this request's session: for a request whose writes must not be
+    told apart by a moment or a neighbour (an anonymous feedback, a survey answer). A
+    session due for its ``last_seen_at`` would be written in the very next transaction,
+    beside the anonymous rows (PostgreSQL's ``xmin``), at the moment they were sent; it is
+    written at the person's next request instead."""
+    g.setdefault(_UNSEEN, True)
+
+
 def _touch_session(response: Response) -> Response:
     """Write the session's ``last_seen_at`` and push its expiry, on a connection of its own
-    so it never commits (or waits for) the request's work. Best effort: a failure is logged."""
+    so it never commits (or waits for) the request's work, unless the request asked to be
+    left unseen (``leave_unseen``). Best effort: a failure is logged."""
     due = g.pop(_TOUCH, None)
-    if due is None:
+    if due is None or g.get(_UNSEEN):
         return response
     session_id, remember = due
     now = utcnow()

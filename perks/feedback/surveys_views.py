@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks.auth.session import leave_unseen
 from perks.catalog import admin_queries
 from perks.catalog.claims import company_today
 from perks.errors import Conflict, ValidationFailed
@@ -270,6 +271,7 @@ def answer(survey_id: int) -> Response | Page:
     answered = surveys.has_answered(survey.id, current_user)
     form = answer_form(survey, str(get_locale() or "vi"))
     if not answered and form.validate_on_submit():
+        leave_unseen()
         try:
             surveys.answer(survey.id, answers_of(form, survey), current_user)
         except ValidationFailed as error:

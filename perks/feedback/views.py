@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks.auth.session import leave_unseen
 from perks.catalog.claims import company_today
 from perks.errors import Conflict, ValidationFailed
 from perks.feedback import items, targets
@@ -68,6 +69,8 @@ def mine() -> str:
 def send() -> Response | Page:
     form = FeedbackForm()
     form.set_choices(items.departments())
+    if form.is_submitted() and form.anonymous.data:
+        leave_unseen()
     if form.validate_on_submit():
         try:
             opened = items.send_feedback(
@@ -182,6 +185,7 @@ def _mine_action(action: str, item_id: int) -> Response | tuple[str, int]:
 
 
 def _follow_up_action(action: str, secret: str) -> Response | tuple[str, int]:
+    leave_unseen()  # the anonymous sender's reply, rating or close
     return _sender_action(
         action,
         url_for("feedback.follow_up", secret=secret),

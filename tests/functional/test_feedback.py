@@ -645,3 +645,41 @@ def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     db.session.expire_all()
     item = db.session.get(FeedbackItem, item_id)
     assert (item.status, item.rating, item.published) == (S.CLOSED, 2, True)
+
+
+def test_an_anonymous_sending_leaves_the_senders_session_unwritten(app, client):
+    """A session not seen for five minutes is written after the request's own work, in the
+    next transaction: beside an anonymous item, at the moment it came. Not for these."""
+    sender = factories.UserFactory()
+    signed_in = at(date(2026, 12, 3), 8)
+    with time_machine.travel(signed_in, tick=False):
+        login(client, sender)
+    before = _every_row()
+    with time_machine.travel(signed_in + timedelta(minutes=20), tick=False):
+        answer = client.post(
+            "/feedback/new",
+            data={
+                "department": "0",
+                "topic": "policy",
+                "subject": "Overtime",
+                "text": "Overtime is not paid on time.",
+                "anonymous": "y",
+            },
+        )
+    assert answer.status_code == 200
+    assert set(_written(before)) == {"feedback_item"}
+    follow_up = answer.get_data(as_text=True).split('data-testid="follow-up-link">')[1]
+    follow_up = follow_up.split("<")[0]
+    before = _every_row()
+    with time_machine.travel(signed_in + timedelta(minutes=40), tick=False):
+        assert client.post(f"{follow_up}/reply", data={"text": "More: since May."}).status_code
+    assert "user_session" not in _written(before)
+    # a named sending is a request like any other: the session is seen
+    before = _every_row()
+    with time_machine.travel(signed_in + timedelta(minutes=60), tick=False):
+        named = client.post(
+            "/feedback/new",
+            data={"department": "0", "topic": "tool", "subject": "Wi-Fi", "text": "Slow."},
+        )
+    assert named.status_code == 302
+    assert "user_session" in _written(before)

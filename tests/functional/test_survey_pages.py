@@ -3,8 +3,12 @@ HR reads results only once enough have answered, and the answering person is now
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import time_machine
 from sqlalchemy import select
 
+from perks.auth.models import UserSession
 from perks.extensions import db
 from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys import QuestionData, SurveyData
@@ -355,3 +359,25 @@ def test_a_filtered_page_says_what_it_does_not_show_and_why(client):  # type: ig
     hr.locale = "vi"
     db.session.commit()
     assert "Không hiện cho nhóm này" in client.get(url).get_data(as_text=True)
+
+
+def test_answering_leaves_the_persons_session_unwritten(client):  # type: ignore[no-untyped-def]
+    """Answering rewrites the survey's rows; a session due for its ``last_seen_at`` would be
+    written in the next transaction, telling who answered last."""
+    hr = UserFactory(roles={Role.HR})
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
+    )
+    surveys.open_survey(survey.id, actor=hr)
+    person = UserFactory()
+    started = datetime(2026, 12, 3, 2, tzinfo=UTC)
+    with time_machine.travel(started, tick=False):
+        login(client, person)
+    seen = db.session.scalar(select(UserSession.last_seen_at))
+    with time_machine.travel(started + timedelta(minutes=20), tick=False):
+        answered = client.post(f"/surveys/{survey.id}", data={f"q{survey.questions[0].id}": "8"})
+    assert answered.status_code == 303
+    assert surveys.answered_count(survey.id) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(UserSession.last_seen_at)) == seen
