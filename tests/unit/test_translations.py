@@ -243,6 +243,10 @@ UNGROUPED_COUNTS = frozenset(
         "Longer than %(n)d characters.",
         "Look ahead from 1 to %(days)d days.",
         (
+            "Not shown for this group: some of its figures, or the same figures for everyone "
+            "else, would describe fewer than %(count)d people."
+        ),
+        (
             "Only groups with at least %(count)d answers show, and only when no other group shown "
             "could be subtracted to reveal fewer. Departments with fewer answers are counted under "
             "everyone."
