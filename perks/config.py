@@ -87,6 +87,9 @@ def load_settings(
     settings: dict[str, Any] = {
         "PERKS_ENV": perks_env,
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
+        # Earlier keys, while a rotation settles: sessions and links signed with them, and
+        # survey departments sealed with them, still open (Flask's own setting).
+        "SECRET_KEY_FALLBACKS": _list(env.get("SECRET_KEY_FALLBACKS")),
         "SQLALCHEMY_DATABASE_URI": database_uri(
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'perks.sqlite3'}")
         ),

@@ -21,7 +21,11 @@ PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose, not a secret
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"perks.{purpose}")
+    """Signs with ``SECRET_KEY``; also opens what ``SECRET_KEY_FALLBACKS`` signed (oldest
+    first, the current key last, as Flask orders them for its session)."""
+    config = current_app.config
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=f"perks.{purpose}")
 
 
 def _fingerprint(user: User) -> str:

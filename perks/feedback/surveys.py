@@ -11,19 +11,18 @@ Anonymity, in the database (``perks.feedback.surveys_models``):
   survey is deleted and written again in a shuffled order with new random ids. All rows of
   the survey then carry the same writing transaction (PostgreSQL ``xmin``) and their
   physical order is random; on SQLite both tables have no rowid.
-* The department is kept on a response only when, counting this person, at least
-  ``threshold`` people of that department have answered the survey. The first
-  ``threshold - 1`` answers of a department (and all answers of people without a department)
-  are kept without one. So any department that appears on a response has at least
-  ``threshold`` people who answered; the price is that a department's results count its
-  answers from the ``threshold``-th on.
+* A response's department is sealed (``sealed_department``: encrypted with a key drawn
+  from ``SECRET_KEY``, a new nonce at every rewrite) until at least ``threshold`` responses
+  of that department are in; from then on every response of it shows the department in
+  plain. A response without a department is sealed as well, so that it does not stand out.
+  At close, the seals left are dropped: those departments never show. So any department on
+  a response has at least ``threshold`` answers, which responses show one does not depend on
+  the order people answered in, and a department's results count all its answers.
 * Residual risk, stated: someone who copies the database between two answers sees which
   response is new (as they would see which participation is new), and so may a superuser
-  reading old row versions page by page before vacuum, or the WAL. Someone who reads the
-  database and knows the order in which a department's people answered (the reminders'
-  notifications say who had not answered when) knows that its tagged responses are its last
-  answerers' (with exactly ``threshold`` answers, the last person's). A free text may name its
-  author; HR reads texts in random order and without names, nothing more.
+  reading old row versions page by page before vacuum, or the WAL. Someone who also has
+  ``SECRET_KEY`` can open the seals of an open survey. A free text may name its author; HR
+  reads texts in random order and without names, nothing more.
 
 Results (``results``) are computed only once the survey is closed (while it is open, the
 results read before and after one more answer would differ by exactly that answer), and
@@ -43,6 +42,9 @@ percentage of its answers (an exact fraction; shown rounded half away from zero)
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import random
 import secrets
 from collections import Counter
@@ -50,10 +52,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
 from perks import audit
 from perks.catalog import eligibility
@@ -343,10 +348,13 @@ def close_survey(survey_id: int, *, actor: User) -> Survey:
         NotFound: no such survey.  Conflict: it is not open.
     """
     with transaction():
-        survey = get_survey(survey_id)
+        survey = locked(Survey, survey_id)  # answers to it wait, then find it closed
+        if survey is None:
+            raise NotFound()
         if survey.state is not SurveyState.OPEN:
             raise Conflict(str(_l("Only an open survey can be closed.")))
         survey.state, survey.closed_on = SurveyState.CLOSED, company_today()
+        _reshuffle(survey.id, _answered_ids(survey.id), closing=True)
         audit.record("survey.closed", actor=actor, target=survey)
     return survey
 
@@ -480,35 +488,103 @@ def answer(survey_id: int, answers: Mapping[int, object], person: User) -> None:
         if person.id in participants:
             raise Conflict(str(_l("You have answered this survey already.")))
         participants.add(person.id)
-        department_id = _department_to_keep(participants, person)
-        _reshuffle(survey.id, participants, {"department_id": department_id, "answers": stored})
+        waiting = _Waiting(person.department_id, stored)
+        _reshuffle(survey.id, participants, new=waiting)
 
 
-def _department_to_keep(participants: set[int], person: User) -> int | None:
-    """The person's department, when at least ``threshold`` people of it (them included)
-    have answered; else None."""
-    if person.department_id is None:
-        return None
-    same = db.session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.id.in_(participants), User.department_id == person.department_id)
+# --- a department kept only once enough of it answered ---------------------------------------
+#
+# A response's department is sealed (AES-GCM, a key drawn from ``SECRET_KEY``, a new random
+# nonce at every rewrite, the survey's id bound in, the text padded to one length) until at
+# least ``threshold`` responses of that department are in; then every response of it shows
+# the department in plain. A response without a department is sealed too, so that no response
+# stands out by having no seal. At close, the seals left (departments that never had enough)
+# are dropped. Which responses show a department therefore does not depend on the order
+# people answered in, and a department's results count all its answers.
+
+_SEAL_INFO = b"perks.feedback.surveys: a response's department"
+_SEAL_WIDTH = 16
+_NONCE = 12
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A response whose department is still sealed: the department (None: none)."""
+
+    department_id: int | None
+    answers: Mapping[str, object]
+
+
+def _sealing_keys() -> tuple[AESGCM, ...]:
+    """The key to seal with first, then those of ``SECRET_KEY_FALLBACKS`` (seals made
+    before the secret was rotated still open)."""
+    config = current_app.config
+    return _keys_for(
+        (str(config["SECRET_KEY"]), *map(str, config.get("SECRET_KEY_FALLBACKS") or ()))
     )
-    return person.department_id if (same or 0) >= threshold() else None
 
 
-def _reshuffle(survey_id: int, participants: set[int], new: dict[str, object]) -> None:
+@lru_cache(maxsize=4)
+def _keys_for(secrets_in_use: tuple[str, ...]) -> tuple[AESGCM, ...]:
+    # Made once per set of secrets: an answer opens and seals again every waiting response.
+    return tuple(
+        AESGCM(hmac.new(secret.encode(), _SEAL_INFO, hashlib.sha256).digest())
+        for secret in secrets_in_use
+        if secret
+    )
+
+
+def _seal(department_id: int | None, survey_id: int) -> str:
+    text = ("" if department_id is None else str(department_id)).rjust(_SEAL_WIDTH).encode()
+    nonce = secrets.token_bytes(_NONCE)
+    sealed = _sealing_keys()[0].encrypt(nonce, text, str(survey_id).encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unseal(sealed: str, survey_id: int) -> int | None:
+    """The department sealed in ``sealed``; None for none, or for a seal no key in use
+    opens (a ``SECRET_KEY`` changed without keeping the old one as a fallback)."""
+    raw = base64.urlsafe_b64decode(sealed.encode())
+    for key in _sealing_keys():
+        try:
+            text = key.decrypt(raw[:_NONCE], raw[_NONCE:], str(survey_id).encode()).decode()
+        except InvalidTag:
+            continue
+        return int(text) if text.strip() else None
+    return None
+
+
+def _reshuffle(
+    survey_id: int, participants: set[int], *, new: _Waiting | None = None, closing: bool = False
+) -> None:
     """Write the survey's responses (with ``new``) and participations again, shuffled, with
-    new random ids: no row's place, id or writing transaction tells when it came."""
-    rows: list[dict[str, object]] = [
-        {"department_id": department_id, "answers": answers}
-        for department_id, answers in db.session.execute(
-            select(SurveyResponse.department_id, SurveyResponse.answers).where(
-                SurveyResponse.survey_id == survey_id
-            )
-        )
-    ]
-    rows.append(new)
+    new random ids and new seals: no row's place, id, seal or writing transaction tells when
+    it came. A department with at least ``threshold`` responses shows on all of them; the
+    others stay sealed, or, ``closing``, lose their seal for good."""
+    kept: list[dict[str, object]] = []
+    waiting: list[_Waiting] = []
+    for department_id, sealed, answers in db.session.execute(
+        select(
+            SurveyResponse.department_id, SurveyResponse.sealed_department, SurveyResponse.answers
+        ).where(SurveyResponse.survey_id == survey_id)
+    ):
+        if sealed is None:
+            kept.append({"department_id": department_id, "answers": answers})
+        else:
+            waiting.append(_Waiting(_unseal(sealed, survey_id), answers))
+    if new is not None:
+        waiting.append(new)
+    responses = Counter(row["department_id"] for row in kept if row["department_id"])
+    responses.update(w.department_id for w in waiting if w.department_id is not None)
+    enough = {d for d, n in responses.items() if n >= threshold()}
+    rows = list(kept)
+    for response in waiting:
+        row: dict[str, object] = {"department_id": None, "answers": response.answers}
+        if response.department_id in enough:
+            row["department_id"] = response.department_id
+        elif not closing:
+            row["sealed_department"] = _seal(response.department_id, survey_id)
+        rows.append(row)
     _shuffle(rows)
     people = list(participants)
     _shuffle(people)
@@ -516,13 +592,19 @@ def _reshuffle(survey_id: int, participants: set[int], new: dict[str, object]) -
     db.session.execute(
         delete(SurveyParticipation).where(SurveyParticipation.survey_id == survey_id)
     )
-    db.session.execute(
-        insert(SurveyResponse),
-        [{"id": secrets.token_hex(16), "survey_id": survey_id, **row} for row in rows],
-    )
-    db.session.execute(
-        insert(SurveyParticipation), [{"survey_id": survey_id, "user_id": p} for p in people]
-    )
+    if rows:  # none: a survey closed without an answer
+        db.session.execute(
+            insert(SurveyResponse),
+            [
+                {"id": secrets.token_hex(16), "survey_id": survey_id, "sealed_department": None}
+                | row
+                for row in rows
+            ],
+        )
+    if people:
+        db.session.execute(
+            insert(SurveyParticipation), [{"survey_id": survey_id, "user_id": p} for p in people]
+        )
 
 
 def remind(survey_id: int, *, actor: User) -> int:

@@ -6,11 +6,12 @@ The answers are kept apart from who gave them, with nothing that joins the two:
   else, not even a time. It makes "one answer per person" and "remind those who have not
   answered" possible.
 * ``SurveyResponse`` holds one person's answers: the survey, a random id, the answers and, at
-  most, a department (see ``perks.feedback.surveys`` for when it is kept). No person, no time,
-  no counter. Its SQLite table has no rowid (the random id is the key, so the order of the
-  rows on disk is the order of the ids, not of the answers); on PostgreSQL every answer
-  rewrites the survey's responses and participations in a shuffled order, so neither the
-  position of a row nor the transaction that wrote it (``xmin``) tells who came when.
+  most, a department, sealed until enough of it have answered (``perks.feedback.surveys``).
+  No person, no time, no counter. Its SQLite table has no rowid (the random id is the key,
+  so the order of the rows on disk is the order of the ids, not of the answers); on
+  PostgreSQL every answer rewrites the survey's responses and participations in a shuffled
+  order, so neither the position of a row nor the transaction that wrote it (``xmin``) tells
+  who came when.
 """
 
 from __future__ import annotations
@@ -150,8 +151,8 @@ class SurveyParticipation(Base):
 class SurveyResponse(Base):
     """One person's answers, with no person and no time. ``answers``: question id (as text)
     -> a number (0–10, 1–5, an option's index), a list of option indexes, or a text.
-    ``department_id``: the respondent's department, only when the survey's rules allowed
-    keeping it (``perks.feedback.surveys``); None otherwise."""
+    ``department_id``: the respondent's department, once enough responses of it are in
+    (``perks.feedback.surveys``); None otherwise, and until then it is sealed."""
 
     __tablename__ = "survey_response"
     __table_args__ = ({"sqlite_with_rowid": False},)
@@ -163,3 +164,6 @@ class SurveyResponse(Base):
         ForeignKey("department.id", ondelete="SET NULL")
     )
     answers: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    #: the department (or none) sealed, while too few of it have answered: random text to
+    #: anyone without the app's ``SECRET_KEY`` (``perks.feedback.surveys._seal``)
+    sealed_department: Mapped[str | None] = mapped_column(Text)

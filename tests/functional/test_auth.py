@@ -566,3 +566,20 @@ def test_login_limits_are_shared_through_redis(app, app_factory):
     assert worker_a.test_client().post("/login", data=data).status_code == 429
     keys = redis.Redis.from_url(url).keys("*" + settings["RATELIMIT_KEY_PREFIX"] + "*")
     assert keys, "the counters were not kept in Redis"
+
+
+def test_a_link_signed_before_the_secret_was_rotated_opens_while_it_is_a_fallback(app):
+    from perks.errors import InvalidToken
+
+    person = factories.UserFactory()
+    secret = app.config["SECRET_KEY"]
+    reset = tokens.make_token(person, tokens.PASSWORD_RESET)
+    try:
+        app.config["SECRET_KEY"] = "a-rotated-secret-of-thirty-two-characters"
+        app.config["SECRET_KEY_FALLBACKS"] = [secret]
+        assert tokens.user_for_token(reset, tokens.PASSWORD_RESET) == person
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        with pytest.raises(InvalidToken):
+            tokens.user_for_token(reset, tokens.PASSWORD_RESET)
+    finally:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = secret, []

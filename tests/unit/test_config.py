@@ -348,3 +348,11 @@ def test_the_app_factory_refuses_memory_rate_limits_when_told_there_is_no_redis(
                 "ALLOW_MEMORY_RATE_LIMITS_IN_PRODUCTION": False,
             }
         )
+
+
+def test_earlier_secret_keys_are_a_comma_separated_list():
+    """``SECRET_KEY_FALLBACKS``: Flask's own setting (sessions, cookies, links signed before a
+    rotation) and the survey departments sealed before it (``perks.feedback.surveys``)."""
+    assert load_settings({})["SECRET_KEY_FALLBACKS"] == []
+    earlier = load_settings({"SECRET_KEY_FALLBACKS": " old-key-one , old-key-two,"})
+    assert earlier["SECRET_KEY_FALLBACKS"] == ["old-key-one", "old-key-two"]

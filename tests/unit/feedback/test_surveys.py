@@ -4,6 +4,7 @@ filters; eNPS exact; one answer per person; reminders only to those who have not
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from fractions import Fraction
 
@@ -132,13 +133,17 @@ def test_a_response_cannot_be_traced_to_its_sender_from_the_database(hr) -> None
     assert [set(r) for r in changed["survey_participation"]] == [{"survey_id", "user_id"}] * 6
     responses = changed["survey_response"]
     assert {frozenset(r) for r in responses} == {
-        frozenset({"id", "survey_id", "department_id", "answers"})
+        frozenset({"id", "survey_id", "department_id", "sealed_department", "answers"})
     }
     ids = {p.id for p in people}
     for row in responses:
         assert row["department_id"] is None  # 6 people without a department
         assert len(str(row["id"])) == 32
         assert str(row["id"]) not in {str(i) for i in ids}
+    # sealed like everyone's (no seal would set them apart), each seal different
+    seals = [str(row["sealed_department"]) for row in after["survey_response"]]
+    assert len(set(seals)) == 6
+    assert len({len(seal) for seal in seals}) == 1
     # the text answers are nowhere else in the database
     for name, rows in after.items():
         if name != "survey_response":
@@ -173,18 +178,38 @@ def test_insert_order_is_not_kept(hr, app) -> None:  # type: ignore[no-untyped-d
     assert db.session.scalars(select(SurveyParticipation.user_id)).all()
 
 
-def test_department_is_kept_only_from_the_thresholdth_person_of_it(hr) -> None:  # type: ignore[no-untyped-def]
+def test_a_department_shows_on_all_its_responses_once_enough_of_it_answered(hr) -> None:  # type: ignore[no-untyped-def]
+    """Until 5 people of Sales have answered, no response names Sales, and nothing tells the
+    Sales ones from the others; from the 5th on, all of them do. Tagging only the 5th answer
+    onwards (as before) made the tagged responses the last answerers', and with exactly 5
+    answers, the last person's, whom the reminders name."""
     survey = open_survey(hr)
-    sales = DepartmentFactory(name="Sales")
+    sales, tiny = DepartmentFactory(name="Sales"), DepartmentFactory(name="Tiny")
+    for _ in range(2):
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=tiny))
+    surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
+
+    def stored() -> list[tuple[int | None, str | None]]:
+        return [
+            (row.department_id, row.sealed_department)
+            for row in db.session.execute(
+                select(SurveyResponse.department_id, SurveyResponse.sealed_department)
+            )
+        ]
+
     for n in range(7):
         surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
-        tagged = db.session.scalar(
-            select(db.func.count())
-            .select_from(SurveyResponse)
-            .where(SurveyResponse.department_id == sales.id)
-        )
-        # any response naming Sales is one of at least 5 people of Sales who answered
-        assert tagged == max(0, n + 1 - 4)
+        rows = stored()
+        tagged = [department for department, _seal in rows if department is not None]
+        assert tagged == ([] if n < 4 else [sales.id] * (n + 1))
+        seals = [seal for department, seal in rows if department is None]
+        # Tiny's, the one without a department's, and Sales' until the 5th: all alike
+        assert all(seals)
+        assert len(set(seals)) == len(seals)
+        assert len({len(str(seal)) for seal in seals}) == 1
+    surveys.close_survey(survey.id, actor=hr)
+    assert Counter(stored()) == {(None, None): 3, (sales.id, None): 7}  # seals dropped
+    assert {d.name: n for d, n in surveys.results(survey.id).departments} == {}  # rest: 3
 
 
 def test_results_below_the_threshold_never_show(hr) -> None:  # type: ignore[no-untyped-def]
@@ -214,8 +239,8 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
     survey = open_survey(hr)
     sales, ops, tiny = (DepartmentFactory(name=n) for n in ("Sales", "Ops", "Tiny"))
     remote = survey.questions[1].id
-    # Sales: 10 answer (6 tagged), Ops: 13 (9 tagged), Tiny: 2 (never tagged)
-    for department, count in ((sales, 10), (ops, 13), (tiny, 2)):
+    # Sales: 6 answer, Ops: 13, Tiny: 2 (never tagged), and 3 without a department
+    for department, count in ((sales, 6), (ops, 13), (tiny, 2), (None, 3)):
         for n in range(count):
             surveys.answer(
                 survey.id,
@@ -224,22 +249,22 @@ def test_filters_never_narrow_a_group_below_the_threshold(hr) -> None:  # type: 
             )
     close(survey, hr)
     total = surveys.results(survey.id)
-    assert total.responses == 25
+    assert total.responses == 24
     shown = {d.name: n for d, n in total.departments}
-    # untagged: 4 + 4 + 2 = 10 >= 5, so both tagged departments show
-    assert shown == {"Sales": 6, "Ops": 9}
+    # untagged: 2 + 3 = 5 >= 5, so both tagged departments show, with all their answers
+    assert shown == {"Sales": 6, "Ops": 13}
     assert surveys.results(survey.id, department_id=sales.id).responses == 6
-    # Sales' tagged answers are n = 4..9: promoters 5, 7, 9; detractors 4, 6, 8
+    # Sales: promoters n = 1, 3, 5, detractors 0, 2, 4; Ops: 6 promoters, 7 detractors
     by_department = {d.name: e for d, e in total.department_enps}
-    assert by_department == {"Sales": Fraction(0), "Ops": Fraction(100 * (4 - 5), 9)}
+    assert by_department == {"Sales": Fraction(0), "Ops": Fraction(100 * (6 - 7), 13)}
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, department_id=tiny.id)
-    # "remote: no" has 3 answers: it, and any cell it would split, is refused
+    # "remote: no" has 4 answers: it, and any cell it would split, is refused
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, segment=f"{remote}:1")
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, department_id=ops.id, segment=f"{remote}:0")
-    # promoters are 12 of 25, but they split Sales' 6 into 3 and 3: refused
+    # promoters are 11 of 24, but they split Sales' 6 into 3 and 3: refused
     with pytest.raises(NotEnoughAnswers):
         surveys.results(survey.id, segment=f"{nps_id(survey)}:promoters")
 
@@ -296,17 +321,20 @@ def test_a_small_rest_hides_the_smallest_department_too(hr) -> None:  # type: ig
     """With Sales shown, "everyone but Sales" = total - Sales: it too must have 0 or >= 5."""
     alone, with_rest = open_survey(hr), open_survey(hr)
     sales = DepartmentFactory(name="Sales")
-    for _ in range(9):  # 5 tagged, 4 untagged
+    for _ in range(9):  # all tagged
         person = UserFactory(department=sales)
         surveys.answer(alone.id, {nps_id(alone): 9}, person)
         surveys.answer(with_rest.id, {nps_id(with_rest): 9}, person)
-    surveys.answer(with_rest.id, {nps_id(with_rest): 9}, UserFactory())
+    for _ in range(4):  # the rest of "alone": 4 without a department
+        surveys.answer(alone.id, {nps_id(alone): 9}, UserFactory())
+    for _ in range(5):
+        surveys.answer(with_rest.id, {nps_id(with_rest): 9}, UserFactory())
     close(alone, hr)
     close(with_rest, hr)
     assert surveys.results(alone.id).departments == []
     with pytest.raises(NotEnoughAnswers):
         surveys.results(alone.id, department_id=sales.id)
-    assert [(d.name, n) for d, n in surveys.results(with_rest.id).departments] == [("Sales", 5)]
+    assert [(d.name, n) for d, n in surveys.results(with_rest.id).departments] == [("Sales", 9)]
 
 
 def test_free_texts_show_without_names_in_random_order(hr) -> None:  # type: ignore[no-untyped-def]
@@ -490,3 +518,22 @@ def test_an_open_surveys_results_do_not_show_so_no_answer_is_told_by_the_next(hr
     close(survey, hr)
     assert surveys.results(survey.id).responses == 6
     assert [p.survey.id for p in surveys.enps_trend()] == [survey.id]
+
+
+def test_a_seal_opens_with_the_secret_it_was_made_with_or_a_fallback_of_it(app) -> None:  # type: ignore[no-untyped-def]
+    """Rotating ``SECRET_KEY`` with the old one in ``SECRET_KEY_FALLBACKS`` keeps an open
+    survey's seals; without it, a seal opens to no department (never to a wrong one), and a
+    seal is bound to its survey."""
+    secret = app.config["SECRET_KEY"]
+    sealed = surveys._seal(42, survey_id=7)
+    assert surveys._unseal(sealed, 7) == 42
+    assert surveys._unseal(surveys._seal(None, 7), 7) is None
+    assert surveys._unseal(sealed, 8) is None  # another survey's
+    try:
+        app.config["SECRET_KEY"] = "a-new-secret-of-thirty-two-characters!"
+        app.config["SECRET_KEY_FALLBACKS"] = [secret]
+        assert surveys._unseal(sealed, 7) == 42
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        assert surveys._unseal(sealed, 7) is None
+    finally:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = secret, []

@@ -143,13 +143,15 @@ def test_a_department_or_segment_file_is_refused_below_the_threshold(hr) -> None
     survey = _survey(hr)
     nps, remote, _comments = (q.id for q in survey.questions)
     sales, tiny = DepartmentFactory(name="Sales"), DepartmentFactory(name="Tiny")
-    # Sales: 14 answer, the first 4 kept without their department (all 3), then 10 tagged
-    # (5 promoters); Tiny: 3 answer, never tagged (all 3): no cell below 5
+    # Sales: 14 answer, all tagged (7 promoters); Tiny: 3 answer, never tagged, and 2 people
+    # without a department: the rest has 5 (all 3): no cell below 5
     for n in range(14):
-        score = 9 if n >= 4 and n % 2 else 3
+        score = 9 if n % 2 else 3
         surveys.answer(survey.id, {nps: score, remote: 0}, UserFactory(department=sales))
     for _n in range(3):
         surveys.answer(survey.id, {nps: 3, remote: 1}, UserFactory(department=tiny))
+    for _n in range(2):
+        surveys.answer(survey.id, {nps: 3, remote: 0}, UserFactory())
     surveys.close_survey(survey.id, actor=hr)
     with pytest.raises(NotEnoughAnswers):
         surveys_export.results_file(survey.id, "csv", department_id=tiny.id, actor=hr, locale="en")
@@ -157,7 +159,7 @@ def test_a_department_or_segment_file_is_refused_below_the_threshold(hr) -> None
         surveys_export.results_file(survey.id, "csv", segment=f"{remote}:1", actor=hr, locale="en")
     rows, name, _data = _csv(survey.id, hr, department_id=sales.id, segment=f"{nps}:promoters")
     assert name == f"survey-{survey.id}-results-department-{sales.id}-{nps}-promoters.csv"
-    assert rows[1] == ["Sales · Recommend us? — promoters (9–10)", "", "", "Answers", "", "5"]
+    assert rows[1] == ["Sales · Recommend us? — promoters (9–10)", "", "", "Answers", "", "7"]
     whole, _name, _data = _csv(survey.id, hr)
     assert ["Sales", "1", "Recommend us?", "eNPS", "", "0"] in whole
 
