@@ -90,6 +90,14 @@ def sweep(today: date) -> SweepResult:
             )
             .order_by(*LIST_ORDER)  # the notifications' order tells nothing either
         ).all()
+        # locked in id order, as a sending locks its day's items (``items.open_item``): in
+        # the list's order, a sweep and a sending at once could each hold what the other needs
+        db.session.execute(
+            select(FeedbackItem.id)
+            .where(FeedbackItem.id.in_([item.id for item in waiting]))
+            .order_by(FeedbackItem.id)
+            .with_for_update()
+        ).all()
         new_for: dict[int | None, int] = defaultdict(int)
         for item in waiting:
             due = not item.anonymous or item.received_on < today

@@ -4,6 +4,7 @@ weekends and Tết, the public answer times, and anonymous items nobody can trac
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,18 +13,20 @@ import pytest
 import time_machine
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
-from perks.feedback import items
+from perks.feedback import items, targets
 from perks.feedback.models import FeedbackItem, FeedbackMessage, FeedbackStatus, Topic
+from perks.i18n import company_today
 from perks.jobs import BEAT_SCHEDULE
 from perks.notifications.models import Notification
 from perks.notifications.rendering import render
-from perks.people.models import Role
+from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import login
+from tests.racing import all_at_once
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 S = FeedbackStatus
@@ -683,3 +686,58 @@ def test_an_anonymous_sending_leaves_the_senders_session_unwritten(app, client):
         )
     assert named.status_code == 302
     assert "user_session" in _written(before)
+
+
+def test_on_postgresql_the_rows_of_a_day_lie_in_no_order_and_share_one_writer(app):
+    """A table's rows lie in the order they were written (``ctid``: a ``SELECT`` without
+    ``ORDER BY``, a dump) with the transaction that wrote them (``xmin``): an anonymous item
+    lay between the named items sent before and after it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("ctid and xmin are PostgreSQL's; on SQLite the random id is the row's place")
+    sender = factories.UserFactory(name="Nguyễn Văn An")
+    sent = [send(sender, None, subject=f"Idea {n}", anonymous=n == 4).item.id for n in range(10)]
+    rows = db.session.execute(text("SELECT id, xmin::text FROM feedback_item ORDER BY ctid")).all()
+    assert len({writer for _id, writer in rows}) == 1
+    # in the order they came, 1 chance in 10! that a random order is it
+    assert [item_id for item_id, _writer in rows] != sent
+
+
+def test_items_sent_at_once_on_postgresql_queue_and_all_arrive(app):
+    """Each sending writes the day's items again in a random order: two at once would
+    deadlock, each holding a row the other wants, unless they lock in one order first."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("writers at the same moment need PostgreSQL (row locks); SQLite serialises")
+    senders = [factories.UserFactory().id for _ in range(6)]
+    for n in range(4):  # items already in of the day
+        send(db.session.get(User, senders[0]), subject=f"Earlier {n}")
+    db.session.remove()
+
+    def send_one(n: int) -> None:
+        send(db.session.get(User, senders[n]), subject=f"At once {n}", anonymous=n % 2 == 0)
+
+    outcome = all_at_once(app, range(6), send_one)
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=6)
+    assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 10
+
+
+def test_a_sweep_and_sendings_at_once_on_postgresql_do_not_deadlock(app):
+    """The hourly sweep claims items in the list's order (day, subject), a sending locks its
+    day's items in id order: the sweep locks in id order first, or each could wait for the
+    other."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("writers at the same moment need PostgreSQL (row locks); SQLite serialises")
+    senders = [factories.UserFactory().id for _ in range(6)]
+    for n in range(12):  # named items of today, waiting for their owner to be told
+        send(db.session.get(User, senders[0]), subject=f"{chr(ord('Z') - n)} item")
+    db.session.remove()
+
+    def act(n: int) -> None:
+        if n == 0:
+            targets.sweep(company_today())
+        else:
+            send(db.session.get(User, senders[n]), subject=f"At once {n}")
+
+    for _ in range(3):
+        outcome = all_at_once(app, range(6), act)
+        assert outcome.errors == []
