@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 
 from perks import audit
 from perks.catalog.claims import company_today
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback.models import (
@@ -40,6 +40,7 @@ from perks.feedback.models import (
     ITEM_IDS,
     MAX_SUBJECT,
     MAX_TEXT,
+    MESSAGE_IDS,
     OPEN_STATES,
     Author,
     FeedbackDesk,
@@ -84,13 +85,32 @@ class OpenedItem:
     follow_up_secret: str | None = None
 
 
-def _unused_item_id() -> int:
-    """A random id no item has: an item's id (in its URL, the audit log) tells nothing of the
-    items sent before or after it."""
+def _unused_id(model: type[FeedbackItem] | type[FeedbackMessage], ids: range) -> int:
+    """A random id of ``ids`` no row of ``model`` has: an item's id (in its URL, the audit
+    log) or a message's tells nothing of those written before or after it."""
     while True:
-        candidate = ITEM_IDS[secrets.randbelow(len(ITEM_IDS))]
-        if db.session.get(FeedbackItem, candidate) is None:
+        candidate = ids[secrets.randbelow(len(ids))]
+        if db.session.get(model, candidate) is None:
             return candidate
+
+
+def _add_message(item: FeedbackItem, author: Author, text: str, day: date) -> FeedbackMessage:
+    """Add a message at the end of ``item``'s conversation, with a random id. The item is
+    locked first (a reply and an answer at once take turns for the next number)."""
+    locked(FeedbackItem, item.id)
+    last = db.session.scalar(
+        select(func.max(FeedbackMessage.number)).where(FeedbackMessage.item_id == item.id)
+    )
+    message = FeedbackMessage(
+        id=_unused_id(FeedbackMessage, MESSAGE_IDS),
+        item=item,
+        number=(last or 0) + 1,
+        author=author,
+        text=text,
+        written_on=day,
+    )
+    db.session.add(message)
+    return message
 
 
 def hash_secret(secret: str) -> str:
@@ -140,7 +160,7 @@ def open_item(
     desk = desk_of(department_id)
     secret = secrets.token_urlsafe(24) if anonymous else None
     item = FeedbackItem(
-        id=_unused_item_id(),
+        id=_unused_id(FeedbackItem, ITEM_IDS),
         department_id=department_id,
         topic=topic,
         about_perk_id=about_perk_id,
@@ -348,9 +368,7 @@ def _owner_step(
             # the target is met (or missed) by the first answer; a later one answers a reply
             item.answered_on = item.answered_on or today
             item.published = publish or (item.published and before is S.ANSWERED)
-            db.session.add(
-                FeedbackMessage(item=item, author=Author.OWNER, text=text, written_on=today)
-            )
+            _add_message(item, Author.OWNER, text, today)
             details["published"] = publish
         elif step == "decline":
             item.decline_reason = text
@@ -484,11 +502,7 @@ def reply(
         item = _sender_item(item_id, sender, secret)
         if item.status in (S.CLOSED, S.DECLINED):
             raise Conflict(_("This feedback is closed: send a new one instead."))
-        db.session.add(
-            FeedbackMessage(
-                item=item, author=Author.SENDER, text=cleaned, written_on=company_today()
-            )
-        )
+        _add_message(item, Author.SENDER, cleaned, company_today())
         _tell_owner_of_reply(item)
         return item
 

@@ -7,6 +7,8 @@ SHA-256 of the follow-up secret its sender was shown once. An item's id is drawn
 (``ITEM_IDS``), never taken from a sequence, and lists order items by day, then subject: so
 neither an id (in a URL, the audit log) nor a place in a list says whether an item came just
 before or after another, which would point from an anonymous item to the named ones around it.
+A message's id is drawn likewise (``MESSAGE_IDS``); a conversation is read by its messages'
+``number``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,6 +43,8 @@ MAX_TEXT = 4000
 #: the ids an item may be given (``perks.feedback.items.open_item`` draws one at random):
 #: above those a sequence gave the items sent before ids were drawn, within a 32-bit integer
 ITEM_IDS = range(1_000_000, 2**31)
+#: the ids a message may be given, drawn at random likewise (``perks.feedback.items``)
+MESSAGE_IDS = ITEM_IDS
 #: the default service targets, in Vietnamese working days
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_ANSWER_DAYS = 10
@@ -166,7 +171,7 @@ class FeedbackItem(Base):
     #: who sent a named item (the owner sees their name); None for an anonymous one
     sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])
     messages: Mapped[list[FeedbackMessage]] = relationship(
-        back_populates="item", order_by="FeedbackMessage.id", lazy="selectin"
+        back_populates="item", order_by="FeedbackMessage.number", lazy="selectin"
     )
 
     def __repr__(self) -> str:
@@ -178,11 +183,15 @@ class FeedbackMessage(Base):
     side (sender or owner), never a person: the item says who the owner is."""
 
     __tablename__ = "feedback_message"
+    __table_args__ = (UniqueConstraint("item_id", "number"),)
 
+    #: drawn at random from ``MESSAGE_IDS`` when it is written: carries no order
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(
         ForeignKey("feedback_item.id", ondelete="CASCADE"), index=True
     )
+    #: its place in the item's conversation: 1, 2, ...
+    number: Mapped[int] = mapped_column(Integer)
     author: Mapped[Author] = mapped_column(_enum(Author, 8))
     text: Mapped[str] = mapped_column(Text)
     written_on: Mapped[date] = mapped_column(Date)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -440,7 +441,9 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     assert client.post(f"{follow_up}/rate", data={"rating": "5"}).status_code == 302
     written = _written(before)
     assert set(written) <= {"feedback_item", "feedback_message"}
-    last = db.session.scalars(select(FeedbackMessage.author).order_by(FeedbackMessage.id)).all()[-1]
+    last = db.session.scalars(
+        select(FeedbackMessage.author).order_by(FeedbackMessage.number)
+    ).all()[-1]
     assert last.value == "sender"
     db.session.expire_all()
     assert db.session.get(FeedbackItem, item.id).rating == 5
@@ -741,3 +744,29 @@ def test_a_sweep_and_sendings_at_once_on_postgresql_do_not_deadlock(app):
     for _ in range(3):
         outcome = all_at_once(app, range(6), act)
         assert outcome.errors == []
+
+
+def test_a_conversation_is_read_in_order_though_its_messages_ids_carry_none(app):
+    """Replies took their ids from one counter: an anonymous sender's reply lay between the
+    owners' answers on other items written just before and after it."""
+    hr = factories.UserFactory(roles={Role.HR})
+    named = send(factories.UserFactory(), subject="Named").item.id
+    opened = send(factories.UserFactory(), subject="Anonymous", anonymous=True)
+    for item_id in (named, opened.item.id):
+        items.acknowledge(item_id, hr)
+    items.answer(named, hr, "First answer")
+    items.answer(opened.item.id, hr, "Answer to the anonymous one")
+    items.reply("A reply, anonymously", secret=opened.follow_up_secret)
+    items.answer(named, hr, "Second answer")
+    items.answer(opened.item.id, hr, "Second answer to the anonymous one")
+
+    db.session.expire_all()
+    conversation = db.session.get(FeedbackItem, opened.item.id).messages
+    assert [(m.number, m.text) for m in conversation] == [
+        (1, "Answer to the anonymous one"),
+        (2, "A reply, anonymously"),
+        (3, "Second answer to the anonymous one"),
+    ]
+    ids = sorted(m.id for m in db.session.scalars(select(FeedbackMessage)))
+    assert ids[0] >= 1_000_000  # drawn, not counted: none follows another
+    assert all(later - earlier > 1 for earlier, later in pairwise(ids))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text
 
 from perks.extensions import db
 
@@ -30,3 +31,38 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(app):
     assert tables == set()
     upgrade()
     assert pending_changes() == []
+
+
+def test_messages_kept_before_they_were_numbered_are_numbered_in_the_order_of_their_ids(app):
+    """Revision 0040: a conversation read by its messages' ids is read by their numbers."""
+    from perks.feedback import items
+    from perks.feedback.models import FeedbackMessage, Topic
+    from tests.factories import UserFactory
+
+    first = items.send_feedback(UserFactory(), None, Topic.TOOL, "Wi-Fi", "Slow.").item.id
+    second = items.send_feedback(UserFactory(), None, Topic.TOOL, "Printer", "Jams.").item.id
+    db.session.remove()
+    downgrade(revision="0039")
+    with db.engine.begin() as connection:
+        for message_id, item_id in ((7, first), (8, second), (9, first), (12, first)):
+            connection.execute(
+                text(
+                    "INSERT INTO feedback_message (id, item_id, author, text, written_on) "
+                    "VALUES (:id, :item, 'sender', :text, '2026-12-01')"
+                ),
+                {"id": message_id, "item": item_id, "text": f"message {message_id}"},
+            )
+    upgrade()
+    numbered = db.session.execute(
+        select(FeedbackMessage.item_id, FeedbackMessage.number, FeedbackMessage.text).order_by(
+            FeedbackMessage.item_id, FeedbackMessage.number
+        )
+    ).all()
+    assert sorted(numbered) == sorted(
+        [
+            (first, 1, "message 7"),
+            (first, 2, "message 9"),
+            (first, 3, "message 12"),
+            (second, 1, "message 8"),
+        ]
+    )
