@@ -577,6 +577,8 @@ def _reshuffle(
     responses = Counter(row["department_id"] for row in kept if row["department_id"])
     responses.update(w.department_id for w in waiting if w.department_id is not None)
     enough = {d for d, n in responses.items() if n >= threshold()}
+    if enough:  # a department removed since it was sealed names nothing
+        enough &= set(db.session.scalars(select(Department.id).where(Department.id.in_(enough))))
     rows = list(kept)
     for response in waiting:
         row: dict[str, object] = {"department_id": None, "answers": response.answers}
