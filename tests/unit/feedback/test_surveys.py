@@ -25,7 +25,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
 )
 from perks.notifications.models import Notification
-from perks.people.models import Role
+from perks.people.models import Role, User
 from tests.factories import DepartmentFactory, UserFactory
 
 
@@ -537,3 +537,20 @@ def test_a_seal_opens_with_the_secret_it_was_made_with_or_a_fallback_of_it(app) 
         assert surveys._unseal(sealed, 7) is None
     finally:
         app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = secret, []
+
+
+def test_a_department_removed_while_its_answers_were_sealed_names_nothing(hr, app) -> None:  # type: ignore[no-untyped-def]
+    survey = open_survey(hr)
+    sales = DepartmentFactory(name="Sales")
+    app.config["SURVEY_MIN_RESPONSES"] = 8
+    try:
+        for _ in range(6):  # sealed: fewer than 8
+            surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory(department=sales))
+        db.session.execute(update(User).values(department_id=None))
+        db.session.delete(sales)
+        db.session.commit()
+        app.config["SURVEY_MIN_RESPONSES"] = 5  # the six sealed ones would now be enough
+        surveys.answer(survey.id, {nps_id(survey): 9}, UserFactory())
+    finally:
+        app.config["SURVEY_MIN_RESPONSES"] = 5
+    assert db.session.scalars(select(SurveyResponse.department_id)).all() == [None] * 7
