@@ -30,6 +30,22 @@ from tests.helpers import login
 from tests.racing import all_at_once
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+#: the form of an anonymous item to HR
+ANONYMOUS_OVERTIME = {
+    "department": "0",
+    "topic": "policy",
+    "subject": "Overtime",
+    "text": "Overtime is not paid on time.",
+    "anonymous": "y",
+}
+
+
+def follow_up_link(page: str) -> str:
+    """The private link an anonymous sender is shown once."""
+    return page.split('data-testid="follow-up-link">')[1].split("<")[0]
+
+
 S = FeedbackStatus
 
 #: every step from every state, written out: the state it leads to, or None (refused)
@@ -379,19 +395,9 @@ def test_an_anonymous_item_cannot_be_traced_to_its_sender(app, client):
     assert 'data-testid="publish-note"' in form.get_data(as_text=True)
     before = _every_row()
     with time_machine.travel(submitted, tick=False):
-        answer = client.post(
-            "/feedback/new",
-            data={
-                "department": "0",
-                "topic": "policy",
-                "subject": "Overtime",
-                "text": "Overtime is not paid on time.",
-                "anonymous": "y",
-            },
-        )
+        answer = client.post("/feedback/new", data=ANONYMOUS_OVERTIME)
     assert answer.status_code == 200
-    follow_up = answer.get_data(as_text=True).split('data-testid="follow-up-link">')[1]
-    follow_up = follow_up.split("<")[0]
+    follow_up = follow_up_link(answer.get_data(as_text=True))
     written = _written(before)
     # the submission wrote the item and nothing else: no audit, notification, mail or session
     assert set(written) == {"feedback_item"}
@@ -662,20 +668,10 @@ def test_an_anonymous_sending_leaves_the_senders_session_unwritten(app, client):
         login(client, sender)
     before = _every_row()
     with time_machine.travel(signed_in + timedelta(minutes=20), tick=False):
-        answer = client.post(
-            "/feedback/new",
-            data={
-                "department": "0",
-                "topic": "policy",
-                "subject": "Overtime",
-                "text": "Overtime is not paid on time.",
-                "anonymous": "y",
-            },
-        )
+        answer = client.post("/feedback/new", data=ANONYMOUS_OVERTIME)
     assert answer.status_code == 200
     assert set(_written(before)) == {"feedback_item"}
-    follow_up = answer.get_data(as_text=True).split('data-testid="follow-up-link">')[1]
-    follow_up = follow_up.split("<")[0]
+    follow_up = follow_up_link(answer.get_data(as_text=True))
     before = _every_row()
     with time_machine.travel(signed_in + timedelta(minutes=40), tick=False):
         assert client.post(f"{follow_up}/reply", data={"text": "More: since May."}).status_code

@@ -255,13 +255,17 @@ def test_moving_a_question_needs_the_pages_csrf_token(app, app_factory):  # type
     assert db.session.get(Survey, survey.id).questions[0].id == second
 
 
-def _closed_survey_with_five_answers(hr):  # type: ignore[no-untyped-def]
+def _open_survey_with_a_score_and_comments(hr):  # type: ignore[no-untyped-def]
     survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
     surveys.add_question(
         survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
     )
     surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
-    surveys.open_survey(survey.id, actor=hr)
+    return surveys.open_survey(survey.id, actor=hr)
+
+
+def _closed_survey_with_five_answers(hr):  # type: ignore[no-untyped-def]
+    survey = _open_survey_with_a_score_and_comments(hr)
     nps, comments = (q.id for q in survey.questions)
     people = [UserFactory(name=f"Respondent {n}") for n in range(5)]
     for n, person in enumerate(people):
@@ -331,12 +335,7 @@ def test_a_results_file_is_refused_where_the_page_shows_nothing(client):  # type
 
 def test_a_filtered_page_says_what_it_does_not_show_and_why(client):  # type: ignore[no-untyped-def]
     hr = UserFactory(roles={Role.HR}, locale="en")
-    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
-    surveys.add_question(
-        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
-    )
-    surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
-    surveys.open_survey(survey.id, actor=hr)
+    survey = _open_survey_with_a_score_and_comments(hr)
     nps, comments = (q.id for q in survey.questions)
     for n in range(10):  # two of the five detractors comment
         answers: dict[int, object] = {nps: 2 if n < 5 else 10}
