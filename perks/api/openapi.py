@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask
@@ -9,8 +10,48 @@ from flask_smorest import Api
 
 
 class PerksApi(Api):
-    """flask-smorest's ``Api`` without its app-wide error handler: the pages keep their own
-    error pages, and the API blueprint answers problem+json (``perks.api.problems``)."""
+    """flask-smorest's ``Api`` without its app-wide error handler (the pages keep their own
+    error pages, and the API blueprint answers problem+json: ``perks.api.problems``), and
+    with its document written when it is first read rather than when the app is made.
+
+    flask-smorest writes every operation into the OpenAPI document as the blueprint is
+    registered: about half of what ``create_app`` costs, paid by every web and Celery worker
+    as it starts, every ``flask`` command (``flask perks tick`` from cron) and every app a
+    test makes, though few ever serve the document. Here the blueprint is registered at once
+    and documented on the first read of ``spec`` (the ``openapi.json`` page, ``flask openapi
+    print``), once, under a lock.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._documenting = threading.RLock()
+        super().__init__(app, **options)
+
+    @property
+    def spec(self) -> Any:
+        if self._undocumented:
+            self._document_blueprints()
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """``Api.register_blueprint``, with the documenting left for the first read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def _document_blueprints(self) -> None:
+        with self._documenting:
+            while self._undocumented:
+                blp, name, parameters = self._undocumented.pop(0)
+                blp.register_views_in_doc(
+                    self, self._app, self._spec, name=name, parameters=parameters
+                )
+                self._spec.tag({"name": name, "description": blp.description})
 
     def _register_error_handlers(self) -> None:
         return None

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from perks.api import idempotency, tokens
 from perks.api.models import ApiToken, IdempotencyKey, Scope
+from perks.api.views import bp
 from perks.audit import AuditEvent
 from perks.catalog.models import Claim, ClaimStatus
 from perks.commissions.models import Commission
@@ -88,6 +89,19 @@ def test_the_openapi_document_validates_and_the_docs_page_needs_no_other_site(
     assert "https://" not in html
     assert "<script>" not in html
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_the_document_is_written_when_first_read_not_when_the_app_is_made(app_factory) -> None:
+    """Writing it cost about half of ``create_app``: every worker, every ``flask`` command
+    and every app a test makes paid it, though few serve the document."""
+    made = app_factory()
+    api = made.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    assert api._undocumented  # nothing written yet
+    document = made.test_client().get("/api/v1/openapi.json").get_json()
+    assert not api._undocumented
+    assert "/api/v1/people/{employee_number}" in document["paths"]
+    assert document["tags"] == [{"name": "api", "description": bp.description}]
+    assert made.test_client().get("/api/v1/openapi.json").get_json() == document  # once
 
 
 def test_the_document_names_the_idempotency_key_of_every_write(client: FlaskClient) -> None:
