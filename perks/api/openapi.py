@@ -15,7 +15,7 @@ class PerksApi(Api):
     with its document written when it is first read rather than when the app is made.
 
     flask-smorest writes every operation into the OpenAPI document as the blueprint is
-    registered: about half of what ``create_app`` costs, paid by every web and Celery worker
+    registered: about a third of what ``create_app`` costs, paid by every web and Celery worker
     as it starts, every ``flask`` command (``flask perks tick`` from cron) and every app a
     test makes, though few ever serve the document. Here the blueprint is registered at once
     and documented on the first read of ``spec`` (the ``openapi.json`` page, ``flask openapi

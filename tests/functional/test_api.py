@@ -92,7 +92,7 @@ def test_the_openapi_document_validates_and_the_docs_page_needs_no_other_site(
 
 
 def test_the_document_is_written_when_first_read_not_when_the_app_is_made(app_factory) -> None:
-    """Writing it cost about half of ``create_app``: every worker, every ``flask`` command
+    """Writing it cost a third of ``create_app``: every worker, every ``flask`` command
     and every app a test makes paid it, though few serve the document."""
     made = app_factory()
     api = made.extensions["flask-smorest"]["apis"][""]["ext_obj"]
