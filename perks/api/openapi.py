@@ -24,12 +24,14 @@ class PerksApi(Api):
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self._undocumented: list[tuple[Any, str, Any]] = []
-        self._documenting = threading.RLock()
+        self._documenting = threading.Lock()
+        #: the thread writing the document, which reads ``spec`` as it writes
+        self._documenter: int | None = None
         super().__init__(app, **options)
 
     @property
     def spec(self) -> Any:
-        if self._undocumented:
+        if self._undocumented and self._documenter != threading.get_ident():
             self._document_blueprints()
         return self._spec
 
@@ -45,13 +47,21 @@ class PerksApi(Api):
         self._undocumented.append((blp, name, parameters))
 
     def _document_blueprints(self) -> None:
+        """Write what is left into the document. A blueprint leaves the list only once it is
+        written, so a second thread reading ``spec`` meanwhile waits for the whole document
+        rather than taking a half-written one."""
         with self._documenting:
-            while self._undocumented:
-                blp, name, parameters = self._undocumented.pop(0)
-                blp.register_views_in_doc(
-                    self, self._app, self._spec, name=name, parameters=parameters
-                )
-                self._spec.tag({"name": name, "description": blp.description})
+            self._documenter = threading.get_ident()
+            try:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented[0]
+                    blp.register_views_in_doc(
+                        self, self._app, self._spec, name=name, parameters=parameters
+                    )
+                    self._spec.tag({"name": name, "description": blp.description})
+                    self._undocumented.pop(0)
+            finally:
+                self._documenter = None
 
     def _register_error_handlers(self) -> None:
         return None

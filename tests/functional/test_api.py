@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -102,6 +104,22 @@ def test_the_document_is_written_when_first_read_not_when_the_app_is_made(app_fa
     assert "/api/v1/people/{employee_number}" in document["paths"]
     assert document["tags"] == [{"name": "api", "description": bp.description}]
     assert made.test_client().get("/api/v1/openapi.json").get_json() == document  # once
+
+
+def test_threads_reading_the_document_first_at_once_all_read_it_whole(app_factory) -> None:
+    """A worker's threads may serve the first reads together: one writes the document, the
+    others wait for it rather than serialising a half-written one."""
+    made = app_factory()
+    api = made.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    whole = len(app_factory().test_client().get("/api/v1/openapi.json").get_json()["paths"])
+    start = threading.Barrier(8)
+
+    def read(_n: int) -> int:
+        start.wait(timeout=30)
+        return len(api.spec.to_dict()["paths"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(read, range(8))) == [whole] * 8
 
 
 def test_the_document_names_the_idempotency_key_of_every_write(client: FlaskClient) -> None:
