@@ -730,9 +730,17 @@ def shown_departments(responses: Sequence[Response]) -> dict[int, int]:
     return shown
 
 
-def _segment(survey: Survey, segment: str) -> Callable[[Mapping[str, object]], bool] | None:
+@dataclass(frozen=True)
+class _Segment:
+    """Those who answered ``question`` a way: ``matches`` tells whether answers are theirs."""
+
+    question: SurveyQuestion
+    matches: Callable[[Mapping[str, object]], bool]
+
+
+def _segment(survey: Survey, segment: str) -> _Segment | None:
     """``"<question id>:<option index>"`` for a choice, ``"<id>:promoters|passives|
-    detractors"`` for a 0–10 question."""
+    detractors"`` for a 0–10 question. Raises NotFound: no such question or value."""
     if not segment:
         return None
     try:
@@ -746,14 +754,20 @@ def _segment(survey: Survey, segment: str) -> Callable[[Mapping[str, object]], b
         if value not in bands:
             raise NotFound()
         low, high = bands[value]
-        return lambda a: isinstance(a.get(key), int) and low <= a[key] <= high  # type: ignore[operator]
+        return _Segment(
+            question,
+            lambda a: isinstance(a.get(key), int) and low <= a[key] <= high,  # type: ignore[operator]
+        )
     if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) and value.isdigit():
         option = int(value)
-        return lambda a: (
-            a.get(key) == option
-            or (
-                isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
-            )
+        return _Segment(
+            question,
+            lambda a: (
+                a.get(key) == option
+                or (
+                    isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
+                )
+            ),
         )
     raise NotFound()
 
@@ -801,23 +815,22 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
             raise NotEnoughAnswers()
         department = db.session.get(Department, department_id)
         group = [r for r in group if r[0] == department_id]
-    matches = _segment(survey, segment)
+    filtered = _segment(survey, segment)
     rest: list[Response] = []
-    if matches is not None:
+    if filtered is not None:
         # every cell of (departments shown + the rest) x (matches / does not) is 0 or enough
-        cells = Counter((bucket(d), matches(a)) for d, a in responses)
+        cells = Counter((bucket(d), filtered.matches(a)) for d, a in responses)
         if any(_small(n) for n in cells.values()):
             raise NotEnoughAnswers()
-        rest = [r for r in group if not matches(r[1])]
-        group = [r for r in group if matches(r[1])]
+        rest = [r for r in group if not filtered.matches(r[1])]
+        group = [r for r in group if filtered.matches(r[1])]
     if len(group) < threshold():
         raise NotEnoughAnswers()
     departments = _alphabetised(shown)
     questions = [_question_result(q, [a for _, a in group]) for q in survey.questions]
-    if matches is not None:
-        filtered_by = segment.partition(":")[0]
+    if filtered is not None:
         for item in questions:
-            own = str(item.question.id) == filtered_by
+            own = item.question.id == filtered.question.id
             if not own or item.question.kind is QuestionKind.MULTIPLE:
                 _withhold_what_crosses_too_few(item, [a for _, a in rest])
     return Results(
