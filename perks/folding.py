@@ -19,6 +19,7 @@ Searches stay a scan of the column, as the accented ``LIKE '%...%'`` was: no ind
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, String, event, literal
@@ -45,6 +46,12 @@ def name_order(text: str) -> tuple[str, str]:
     order as :func:`alphabetical` gives in SQL.
     """
     return fold(text), text
+
+
+def names_in_order(names: Iterable[str]) -> list[str]:
+    """The names a form or file gave (places, for instance), each once, trimmed, blanks left
+    out, in :func:`name_order`: how a rule keeps them and shows them."""
+    return sorted({name.strip() for name in names if name.strip()}, key=name_order)
 
 
 def name_key(text: str) -> str:

@@ -29,7 +29,7 @@ from perks.db import transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
-from perks.folding import alphabetical
+from perks.folding import alphabetical, names_in_order
 from perks.i18n import company_date, company_today, format_day, format_number
 from perks.people.models import Department, EmploymentType, User
 from perks.text import trim
@@ -401,7 +401,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     perk.limit_period = data.limit_period
     perk.allocation = data.allocation
     perk.departments = departments
-    perk.locations = sorted({place.strip() for place in data.locations if place.strip()})
+    perk.locations = names_in_order(data.locations)
     perk.employment_types = sorted(t.value for t in data.employment_types)
     perk.min_tenure_days = data.min_tenure_days
     perk.points_price = data.points_price

@@ -74,7 +74,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
-from perks.folding import name_order
+from perks.folding import name_order, names_in_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
@@ -165,7 +165,7 @@ def _apply(survey: Survey, data: SurveyData) -> None:
     if len(departments) != len(set(data.department_ids)):
         raise ValidationFailed(str(_l("No such department.")), field="department_ids")
     survey.departments = departments
-    survey.locations = [loc.strip() for loc in data.locations if loc.strip()]
+    survey.locations = names_in_order(data.locations)
     survey.employment_types = list(data.employment_types)
     survey.min_tenure_days = data.min_tenure_days
 

@@ -55,7 +55,7 @@ from perks.catalog.models import Perk, PerkKind, PerkStatus
 from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
-from perks.folding import alphabetical, name_order
+from perks.folding import alphabetical, name_order, names_in_order
 from perks.i18n import format_number
 from perks.money import Money, format_money
 from perks.notifications import both, link, notify
@@ -590,7 +590,7 @@ def _check(data: ProgrammeData) -> ProgrammeData:
         unit_cost=unit_cost,
         budget=data.budget,
         department_ids=tuple(sorted(set(data.department_ids))),
-        locations=tuple(loc.strip() for loc in data.locations if loc.strip()),
+        locations=tuple(names_in_order(data.locations)),
         employment_types=tuple(data.employment_types),
         min_tenure_days=data.min_tenure_days,
         gender=data.gender,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import literal, select
 
 from perks.extensions import db
-from perks.folding import alphabetical, contains_folded, fold, folded, name_order
+from perks.folding import alphabetical, contains_folded, fold, folded, name_order, names_in_order
 from perks.people.models import Department
 
 VIETNAMESE = (
@@ -88,3 +88,8 @@ def test_the_database_sorts_names_as_python_does(app):
     assert db.session.scalars(select(Department.name).order_by(Department.name)).all() != (
         ALPHABETICAL
     )
+
+
+def test_names_from_a_form_are_kept_once_each_trimmed_in_vietnamese_order():
+    given = ["Hà Nội", " Đà Nẵng ", "", "  ", "Cần Thơ", "Đà Nẵng", "An Giang"]
+    assert names_in_order(given) == ["An Giang", "Cần Thơ", "Đà Nẵng", "Hà Nội"]

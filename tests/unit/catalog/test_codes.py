@@ -303,3 +303,10 @@ def test_a_later_last_day_gives_back_claims_that_expired_at_the_old_one(hr):
     db.session.refresh(claim)
     assert (claim.status, claim.expires_on) == (ClaimStatus.CLAIMED, next_week)
     redeem_claim(claim.reference, UserFactory(roles={Role.REDEEMER}))
+
+
+def test_a_perks_places_are_kept_in_vietnamese_alphabetical_order(hr):
+    places = ["Hà Nội", " Đà Nẵng ", "Cần Thơ", "Đà Nẵng", "An Giang"]
+    perk = create_perk(perk_data(locations=places), actor=hr)
+    db.session.expire_all()
+    assert db.session.get(Perk, perk.id).locations == ["An Giang", "Cần Thơ", "Đà Nẵng", "Hà Nội"]

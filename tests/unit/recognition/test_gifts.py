@@ -328,3 +328,12 @@ def test_privacy_choices_do_not_stop_the_gift(hr):
     assert db.session.get(User, person.id) is not None
     assert gifts.greetings(person, date(2026, 5, 2))[0].user_id == person.id
     assert gifts.greetings(person, date(2026, 5, 3)) == []
+
+
+def test_a_programmes_places_are_kept_once_each_in_vietnamese_alphabetical_order(hr):
+    places = ("Hà Nội", " Đà Nẵng ", "Đà Nẵng", "An Giang")
+    programme = gifts.create_programme(
+        programme_data(occasion("childrens_day").id, gift_perk().id, locations=places), actor=hr
+    )
+    db.session.expire_all()
+    assert programme.locations == ["An Giang", "Đà Nẵng", "Hà Nội"]
