@@ -59,6 +59,7 @@ from perks.money import Money
 from perks.notifications import audience, link, notify
 from perks.people.models import Role, User, UserRole, new_session_token
 from perks.people.services import is_the_last_administrator
+from perks.shop.models import Order
 
 S = CommissionState
 SETTINGS_ID = 1
@@ -284,11 +285,29 @@ def _apply_policy(
     earned. Returns the vested commissions and the forfeited ones with what each was worth.
     """
     states = [S.EARNED] if policy is LeaverPolicy.VEST else [S.PENDING, S.EARNED]
+    # Their orders locked first, then they, in id order, and read again under the lock, as
+    # a webhook or a redemption locks an order and then its commissions
+    # (``lifecycle.commissions_of``): one of these orders refunded or used at the same moment
+    # waits for this settlement and finds what it did, instead of this writing over it.
+    db.session.execute(
+        select(Order.id)
+        .where(
+            Order.id.in_(
+                select(Commission.order_id).where(
+                    Commission.user_id == user_id, Commission.state.in_(states)
+                )
+            )
+        )
+        .order_by(Order.id)
+        .with_for_update()
+    ).all()
     commissions = list(
         db.session.scalars(
             select(Commission)
             .where(Commission.user_id == user_id, Commission.state.in_(states))
             .order_by(Commission.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
     vested: list[Commission] = []

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from perks import audit
 from perks.commissions.models import (
@@ -42,9 +42,6 @@ from perks.text import trim
 
 #: the longest reason finance may give for an adjustment
 MAX_REASON_LENGTH = 500
-
-#: commissions whose entries may be paid out
-RELEASED_STATES = (CommissionState.PAYABLE, CommissionState.PAID, CommissionState.VOIDED)
 
 
 def append_entry(
@@ -150,9 +147,11 @@ def payable_entries(cutoff: datetime, *, not_in: Select | None = None) -> Select
     """A query of every ledger entry released for payment, written at or before ``cutoff``.
 
     Released: adjustments, and entries of commissions that are ``payable``, ``paid`` or
-    ``voided``. ``payout`` and ``withholding`` entries are never in it. ``not_in``: a query of
-    entry ids to leave out (the entries already in a payout batch). Ordered by person,
-    currency and id.
+    ``voided``; those of a voided commission together, once it was voided by ``cutoff`` (its
+    earning alone, written before the cut-off and taken back after it, would pay what was
+    never payable). ``payout`` and ``withholding`` entries are never in it. ``not_in``: a
+    query of entry ids to leave out (the entries already in a payout batch). Ordered by
+    person, currency and id.
     """
     query = (
         select(LedgerEntry)
@@ -162,7 +161,8 @@ def payable_entries(cutoff: datetime, *, not_in: Select | None = None) -> Select
             LedgerEntry.created_at <= cutoff,
             or_(
                 LedgerEntry.kind == EntryKind.ADJUSTMENT,
-                Commission.state.in_(RELEASED_STATES),
+                Commission.state.in_([CommissionState.PAYABLE, CommissionState.PAID]),
+                and_(Commission.state == CommissionState.VOIDED, Commission.voided_at <= cutoff),
             ),
         )
         .order_by(LedgerEntry.user_id, LedgerEntry.currency, LedgerEntry.id)

@@ -253,13 +253,18 @@ def _void_unless_paid(commission: Commission, reason: VoidReason, at: datetime) 
 
 
 def commissions_of(order: Order) -> list[Commission]:
-    return list(
-        db.session.scalars(
-            select(Commission)
-            .where(Commission.order_id == order.id)
-            .order_by(Commission.order_line_id)
-        )
-    )
+    """``order``'s commissions, line by line, locked until the transaction ends and read
+    again under the lock (every caller changes them). Locked in id order, as the tick and
+    the leaver settlement lock theirs: a webhook, a redemption, the tick and a settlement at
+    once take turns on a commission instead of one writing over what another just wrote."""
+    locked = db.session.scalars(
+        select(Commission)
+        .where(Commission.order_id == order.id)
+        .order_by(Commission.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return sorted(locked, key=lambda commission: commission.order_line_id)
 
 
 def earns_commission(order: Order) -> bool:
@@ -534,9 +539,21 @@ def release_due_commissions(now: datetime | None = None) -> int:
     assert S.EARNED in TRANSITIONS[S.PAYABLE]
     now = now or utcnow()
     with transaction():
+        due = (
+            select(Commission.id)
+            .where(Commission.state == S.EARNED, Commission.payable_at <= now)
+            .order_by(Commission.id)
+            .with_for_update()
+        )
+        # Locked in id order first (see ``commissions_of``); the UPDATE then moves those
+        # still earned once their other writers have committed.
         moved = db.session.execute(
             update(Commission)
-            .where(Commission.state == S.EARNED, Commission.payable_at <= now)
+            .where(
+                Commission.id.in_(due.scalar_subquery()),
+                Commission.state == S.EARNED,
+                Commission.payable_at <= now,
+            )
             .values(state=S.PAYABLE, updated_at=now)
             .returning(Commission.user_id, Commission.currency, Commission.amount)
             .execution_options(synchronize_session=False)

@@ -101,6 +101,9 @@ def mark_redeemed(order: Order, redeemer: User | None) -> None:
         Conflict: the order cannot be redeemed (already, unpaid, refunded, disputed), or
             another redeemer was a moment faster.
     """
+    # Read again under the order's lock: a refund or a dispute recorded since it was looked
+    # up (its webhook holds the same lock) stops the redemption.
+    db.session.refresh(order, with_for_update=True)
     problem = why_not_redeemable(order)
     if problem is not None:
         raise Conflict(problem)

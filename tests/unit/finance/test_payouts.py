@@ -4,6 +4,8 @@ cancelled batches giving their entries back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -555,3 +557,30 @@ def test_two_clicks_on_mark_paid_at_once_pay_the_batch_once(app):
 
 def _events(action: str) -> int:
     return len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all())
+
+
+def test_a_batch_up_to_yesterday_pays_nothing_of_a_commission_refunded_today(monkeypatch):
+    """Paid and used yesterday (earned, in its holding period), refunded in full today (voided,
+    its earning taken back today): a batch drafted up to yesterday, as at a month's end, must
+    not pay the earning alone."""
+    from perks.shop import orders as shop_orders
+    from perks.shop import redemption
+
+    employee = factories.UserFactory()
+    order = referred_order(employee)
+    yesterday = utcnow() - timedelta(days=1)
+    monkeypatch.setattr(shop_orders, "utcnow", lambda: yesterday)
+    monkeypatch.setattr(redemption, "utcnow", lambda: yesterday)
+    pay(order)
+    redeem(order)
+    monkeypatch.undo()
+    refund_to(order, order.total_amount)
+    assert db.session.scalars(select(Commission.state)).one() is CommissionState.VOIDED
+
+    with pytest.raises(ValidationFailed, match="không có khoản nào cần chi trả"):
+        payouts.draft_batch(company_today() - timedelta(days=1), actor=finance_person())
+    # up to today, the earning and its reversal are released together, and net to nothing
+    released = ledger.net_per_person(list(db.session.scalars(ledger.payable_entries(utcnow()))))
+    assert [(line.user_id, line.amount, len(line.entry_ids)) for line in released] == [
+        (employee.id, 0, 2)
+    ]
