@@ -99,8 +99,6 @@ def claim_perk(perk_id: int, user: User, *, today: date | None = None) -> Claim:
 def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
     """Check the rules, take stock and a code, and add the claim (flush only).
 
-    Draw winners come through here too (``source="draw"``): their seat is the stock.
-
     Raises:
         NotEligible, LimitReached, SoldOut: as ``claim_perk``.
     """
@@ -109,6 +107,24 @@ def grant_claim(perk: Perk, user: User, *, today: date, source: str) -> Claim:
     )
     if reasons:
         raise NotEligible(reasons[0].message, reasons=[r.code for r in reasons])
+    return _grant_within_limit(perk, user, today=today, source=source)
+
+
+def grant_seat(perk: Perk, user: User, *, today: date) -> Claim:
+    """Give a draw's winner their seat (``source="draw"``): the stock and the per-person limit
+    apply; the perk's window and audience do not, since who may win was settled when they
+    entered (and neither changes while a draw is under way). Flushes only.
+
+    Raises:
+        LimitReached: the person has as many of the perk as its limit allows.
+        SoldOut: no stock (or code) left.
+    """
+    return _grant_within_limit(perk, user, today=today, source="draw")
+
+
+def _grant_within_limit(perk: Perk, user: User, *, today: date, source: str) -> Claim:
+    """The claim, if the person's limit allows: stock, slot and code. Raises LimitReached,
+    SoldOut."""
     key = eligibility.period_key(perk.limit_period, today)
     limit = eligibility.limit_reason(perk, len(_live_slots(perk.id, user.id, key)), today)
     if limit is not None:

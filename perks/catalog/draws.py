@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from perks import audit
 from perks.catalog import eligibility
-from perks.catalog.claims import claims_in_period, grant_claim
+from perks.catalog.claims import claims_in_period, grant_seat
 from perks.catalog.models import (
     REFERENCE_ALPHABET,
     Allocation,
@@ -49,6 +50,7 @@ from perks.catalog.models import (
     DrawEntry,
     DrawStatus,
     EntryOutcome,
+    PassedOver,
     Perk,
     PerkStatus,
 )
@@ -320,7 +322,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def recent_winners(draw: Draw) -> set[int]:
-    """People who won this perk in its last ``recent_winner_draws`` draws."""
+    """People who won this perk in its last ``recent_winner_draws`` draws (and kept the seat:
+    one who declined it gave it to the next in line and had nothing)."""
     if not draw.recent_winner_draws:
         return set()
     previous = (
@@ -333,7 +336,7 @@ def recent_winners(draw: Draw) -> set[int]:
         db.session.scalars(
             select(DrawEntry.user_id).where(
                 DrawEntry.draw_id.in_(previous.scalar_subquery()),
-                DrawEntry.outcome.in_([EntryOutcome.WON, EntryOutcome.DECLINED]),
+                DrawEntry.outcome == EntryOutcome.WON,
             )
         )
     )
@@ -400,12 +403,23 @@ def enter_public_value(
     Raises:
         NotFound: no such draw.
         Conflict: entries not frozen yet, or the draw already made.
-        ValidationFailed: empty or too long, or its date has not come yet.
+        ValidationFailed: empty or too long, with a character other than Latin letters,
+            digits and signs, or its date has not come yet.
     """
-    value = "".join(value.split())
+    value = public_value_as_typed(value)
     if not value or len(value) > 64:
         raise ValidationFailed(
             _("Type the public value exactly as published (at most 64 characters).")
+        )
+    if not (value.isascii() and value.isprintable()):
+        # Invisible characters, or letters of other scripts that look like Latin ones, would
+        # show the published value on the page while the draw hashed another: tried by the
+        # thousand, one of them could put a chosen entry first.
+        raise ValidationFailed(
+            _(
+                "Type the public value with Latin letters, digits and signs only, as "
+                "published: other characters can look the same and hash differently."
+            )
         )
     with transaction():
         draw = _locked_draw(draw_id)
@@ -438,6 +452,12 @@ def enter_public_value(
         return draw
 
 
+def public_value_as_typed(value: str) -> str:
+    """The public value as the draw takes it: in its compatibility form (full-width digits
+    as ASCII ones, as a phone's keyboard may type them), without spaces. Raises nothing."""
+    return "".join(unicodedata.normalize("NFKC", value).split())
+
+
 def _frozen_hash(entries: list[DrawEntry]) -> str:
     return entries_hash_of([e.key for e in entries], [e.key for e in entries if e.deprioritised])
 
@@ -457,8 +477,8 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
     """Reveal the seed, order the entries, give winners their claims.
 
     A method 2 draw is made only once its entries are frozen and the public value entered.
-    A winner who can no longer take the seat (deactivated, no longer eligible, over the
-    limit) is passed over and the next entry gets it.
+    A winner who can no longer take the seat (left the company, over the limit) is passed
+    over, with the reason, and the next entry gets it (``_award``).
 
     Raises:
         NotFound: no such draw.
@@ -496,12 +516,10 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
         for position, key in enumerate(order, start=1):
             entry = by_key[key]
             entry.position = position
-            if seats_left > 0 and _award(draw, entry, now):
-                seats_left -= 1
-            elif seats_left > 0:
-                entry.outcome = EntryOutcome.LAPSED
-            else:
+            if seats_left == 0:
                 entry.outcome = EntryOutcome.WAITING
+            elif _award(draw, entry, now):
+                seats_left -= 1
         audit.record(
             "catalog.draw_made", actor=actor, target=draw, entries=len(order), seats=draw.seats
         )
@@ -509,14 +527,26 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
 
 
 def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
-    """Give ``entry`` a seat (a claim) and tell its person. False when they cannot take it."""
+    """Give ``entry`` a seat (a claim) and tell its person; True if they took it.
+
+    Who may win was settled when they entered (and the perk's audience and window stay as
+    they are while the draw is under way, ``services.update_perk``): the entry is passed
+    over (``lapsed``, with its reason, which the draw page shows) only when its person has
+    left the company, has reached the perk's limit, or no stock is left.
+    """
     user = db.session.get(User, entry.user_id)
-    if user is None or not user.active:
-        return False
     try:
+        if user is None or not user.active:
+            raise NotEligible(_("No longer with the company."))
         with db.session.begin_nested():
-            claim = grant_claim(draw.perk, user, today=company_today(now), source="draw")
-    except (NotEligible, LimitReached, SoldOut):
+            claim = grant_seat(draw.perk, user, today=company_today(now))
+    except (NotEligible, LimitReached, SoldOut) as refused:
+        entry.outcome = EntryOutcome.LAPSED
+        entry.passed_over = {
+            NotEligible: PassedOver.LEFT,
+            LimitReached: PassedOver.LIMIT,
+            SoldOut: PassedOver.NO_STOCK,
+        }[type(refused)]
         return False
     entry.outcome = EntryOutcome.WON
     entry.claim_id = claim.id
@@ -561,10 +591,8 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
         entry.outcome = EntryOutcome.DECLINED
         _release(claim)
         for candidate in draw_entries(draw.id):
-            if candidate.outcome is EntryOutcome.WAITING:
-                if _award(draw, candidate, now):
-                    break
-                candidate.outcome = EntryOutcome.LAPSED
+            if candidate.outcome is EntryOutcome.WAITING and _award(draw, candidate, now):
+                break
         audit.record("catalog.draw_seat_declined", actor=user, target=draw, entry=entry.key)
         return entry
 

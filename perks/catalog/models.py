@@ -105,7 +105,19 @@ class EntryOutcome(LabelledEnum):
     WON = "won", _l("Won")
     WAITING = "waiting", _l("Waiting list")
     DECLINED = "declined", _l("Declined")
-    LAPSED = "lapsed", _l("Not reached")  # the waiting list ended before this entry's turn came
+    #: offered a seat, which its person could not take (``DrawEntry.passed_over`` says why):
+    #: the seat went to the next entry in the order
+    LAPSED = "lapsed", _l("Passed over")
+
+
+class PassedOver(LabelledEnum):
+    """Why an entry offered a seat did not take it (its outcome is ``lapsed``): the only
+    reasons there are. Who may enter is settled when they enter, and a perk's audience and
+    window stay as they are while a draw of it is under way."""
+
+    LEFT = "left", _l("No longer with the company.")
+    LIMIT = "limit", _l("Has as many of this perk as its limit allows.")
+    NO_STOCK = "no_stock", _l("Sold out.")
 
 
 # Claim references and voucher numbers: no 0/O/1/I/L, easy to read out at a counter.
@@ -320,14 +332,16 @@ class DrawEntry(Base):
     __table_args__ = (
         UniqueConstraint("draw_id", "user_id"),
         UniqueConstraint("draw_id", "number"),
+        UniqueConstraint("draw_id", "key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     #: public. Method 2: made from the draw's commitment and the entry's number, so the
-    #: server cannot choose it; method 1: random
-    key: Mapped[str] = mapped_column(String(16), unique=True)
+    #: server cannot choose it; method 1: random. Unique within its draw (an older draw's
+    #: entry with the same ten characters would otherwise stop every later entry of this one)
+    key: Mapped[str] = mapped_column(String(16))
     #: method 2: 1 for the first entry, 2 for the next... (no gaps); None on method 1 draws
     number: Mapped[int | None] = mapped_column(Integer)
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -338,5 +352,7 @@ class DrawEntry(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     decide_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
+    #: why a ``lapsed`` entry was passed over (None on entries passed over before it was kept)
+    passed_over: Mapped[PassedOver | None] = mapped_column(_enum(PassedOver, 16))
 
     user: Mapped[User] = relationship(lazy="joined")

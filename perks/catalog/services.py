@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import cast
 
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select, update
@@ -200,8 +201,9 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
         ChangedMeanwhile: what the page showed is no longer what is saved; nothing is saved.
         ValidationFailed: as ``create_perk``, or a total stock below what is already claimed.
         Conflict: a draw of the perk is under way (open, or its entries frozen) and the change
-            would move its allocation or its stock, or end the perk before the draw can be
-            made: what people entered for stays as it was until it is drawn.
+            would move its allocation, its stock, its first day, its limit or who may have it,
+            or end the perk before the draw can be made: what people entered for stays as it
+            was until it is drawn.
     """
     with transaction():
         # Lock the row first: a claim taking stock meanwhile would otherwise be counted in
@@ -218,15 +220,6 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
             raise NotFound()
         if shown is not None and shown != shown_fingerprint(perk):
             raise ChangedMeanwhile(_changed_meanwhile(perk))
-        if (data.allocation, data.total_stock) != (perk.allocation, perk.total_stock) and (
-            _draw_under_way(perk.id)
-        ):
-            raise Conflict(
-                _(
-                    "A draw of this perk is under way: its allocation and stock stay as they "
-                    "are until it is drawn."
-                )
-            )
         drawn_on = _pending_draw_day(perk.id)
         if drawn_on is not None and data.ends_on is not None and data.ends_on < drawn_on:
             raise Conflict(
@@ -240,6 +233,15 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
         before = rule_terms(perk)
         period_before = perk.limit_period
         _apply(perk, data, claimed=claimed)
+        if _terms_a_draw_keeps(rule_terms(perk)) != _terms_a_draw_keeps(before) and (
+            _draw_under_way(perk.id)
+        ):
+            raise Conflict(
+                _(
+                    "A draw of this perk is under way: who may have it, from when, how many "
+                    "each, its allocation and its stock stay as they are until it is drawn."
+                )
+            )
         _extend_unused_claims(perk)
         if perk.limit_period is not period_before:
             _count_claims_in_new_periods(perk)
@@ -321,6 +323,28 @@ def _count_claims_in_new_periods(perk: Perk) -> None:
         taken[(claim.user_id, key)] = slot
         claim.period_key, claim.slot = key, slot
     db.session.flush()
+
+
+#: what a draw under way keeps as it was when people entered (``rule_terms``' names): its
+#: seats, and who may win them (a winner is passed over only for the reasons
+#: ``PassedOver`` names)
+_KEPT_BY_A_DRAW = (
+    "allocation",
+    "total_stock",
+    "starts_on",
+    "per_person_limit",
+    "limit_period",
+    "departments",
+    "locations",
+    "employment_types",
+    "min_tenure_days",
+)
+
+
+def _terms_a_draw_keeps(terms: dict[str, object]) -> dict[str, object]:
+    kept = {name: terms[name] for name in _KEPT_BY_A_DRAW}
+    kept["locations"] = sorted(cast(list[str], terms["locations"]))
+    return kept
 
 
 def _pending_draw_day(perk_id: int) -> date | None:

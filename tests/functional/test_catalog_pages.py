@@ -806,3 +806,40 @@ def test_the_perk_page_of_an_old_method_draw_says_entries_closed_and_the_draw_is
     assert "You are in the draw" in page
     assert "the draw is coming." in page
     assert "Entries close " not in page
+
+
+def test_a_draw_page_says_who_was_passed_over_and_why_in_both_languages(client, login_as):
+    """An entry offered a seat that its person could not take reads "Passed over", with the
+    reason (before, "Not reached": as if the waiting list had ended before its turn)."""
+    login_as(Role.EMPLOYEE, locale="en")
+    draw = draw_perk(seats=1)
+    draw_id = draw.id
+    for _ in range(2):
+        draws.enter_draw(draw.perk.id, factories.UserFactory())
+    close = datetime.now(UTC) + timedelta(days=8)
+    frozen = draws.close_entries(draw_id, actor=None, now=close)
+    keys = [e.key for e in draws.draw_entries(draw_id)]
+    order = draws.final_order(frozen.seed, frozen.entries_hash, PUBLIC_VALUE, keys)
+    first = next(e for e in draws.draw_entries(draw_id) if e.key == order[0])
+    first.user.active = False  # whoever the draw puts first has left by the time it is made
+    db.session.commit()
+    first_key = first.key
+    later = close + timedelta(days=1)
+    draws.enter_public_value(
+        draw_id, PUBLIC_VALUE, actor=factories.UserFactory(roles={Role.HR}), now=later
+    )
+    draws.run_draw(draw_id, actor=None, now=later)
+
+    html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    row = re.search(rf'<tr data-key="{first_key}">(.*?)</tr>', html, re.S)[1]
+    assert "Passed over" in row
+    assert "No longer with the company." in row
+    assert "is passed over only when its person has left the company" in text_of(
+        client.get(f"/draws/{draw_id}")
+    )
+    client.post("/language", data={"locale": "vi"})
+    html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    row = re.search(rf'<tr data-key="{first_key}">(.*?)</tr>', html, re.S)[1]
+    assert "Bị bỏ qua" in row
+    assert "Không còn làm việc tại công ty." in row
+    assert "chỉ bị bỏ qua khi người đó đã nghỉ việc" in text_of(client.get(f"/draws/{draw_id}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -41,6 +42,7 @@ from perks.catalog.models import (
     DrawEntry,
     DrawStatus,
     EntryOutcome,
+    PassedOver,
     Perk,
     PerkKind,
 )
@@ -48,7 +50,7 @@ from perks.catalog.tasks import run_due_draws
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.people.models import Role
+from perks.people.models import EmploymentType, Role
 from tests.factories import DepartmentFactory, DrawFactory, PerkFactory, UserFactory
 from tests.helpers import PUBLIC_VALUE, make_draw
 
@@ -283,9 +285,121 @@ def test_a_winner_who_can_no_longer_take_the_seat_is_passed_over():
     hr = UserFactory(roles={Role.HR})
     enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=drawn_on(close))
     run_draw(draw.id, actor=None, now=drawn_on(close))
-    outcomes = [e.outcome for e in draw_entries(draw.id)]
-    assert outcomes == [EntryOutcome.LAPSED, EntryOutcome.WON, EntryOutcome.WAITING]
+    entries = draw_entries(draw.id)
+    assert [(e.outcome, e.passed_over) for e in entries] == [
+        (EntryOutcome.LAPSED, PassedOver.LEFT),
+        (EntryOutcome.WON, None),
+        (EntryOutcome.WAITING, None),
+    ]
     assert verify_draw(draw.id).ok
+
+
+def test_who_may_win_is_settled_at_entry_not_by_changes_to_the_person_before_the_draw():
+    """HR moving the person the draw puts first to another department (or place, or
+    contract) between the close and the draw passed them over: only leaving the company
+    (or the limit, or no stock) does."""
+    sales, support = DepartmentFactory(name="Sales"), DepartmentFactory(name="Support")
+    perk = draw_perk(seats=1, departments=[sales])
+    draw, close = opened(perk)
+    for _ in range(3):
+        enter_draw(perk.id, UserFactory(department=sales))
+    frozen = close_entries(draw.id, actor=None, now=close)
+    keys = [e.key for e in draw_entries(draw.id)]
+    first_key = final_order(draw.seed, frozen.entries_hash, PUBLIC_VALUE, keys)[0]
+    first = next(e for e in draw_entries(draw.id) if e.key == first_key)
+    first.user.department = support
+    first.user.location = "Huế"
+    db.session.commit()
+
+    make_draw_from_frozen(frozen, close)
+    placed_first = draw_entries(draw.id)[0]
+    assert (placed_first.user_id, placed_first.outcome) == (first.user_id, EntryOutcome.WON)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"starts_on": "in a year"},
+        {"departments": "another"},
+        {"locations": ("Huế",)},
+        {"employment_types": frozenset({EmploymentType.CONTRACTOR})},
+        {"min_tenure_days": 365},
+        {"per_person_limit": 2},
+    ],
+)
+def test_who_may_have_a_perk_and_from_when_stay_as_they_are_while_its_draw_is_under_way(
+    change,
+):
+    from perks.catalog.services import perk_data_of, update_perk
+
+    perk = draw_perk(seats=2)
+    draw, close = opened(perk)
+    enter_draw(perk.id, UserFactory())
+    hr = UserFactory(roles={Role.HR})
+    before = perk_data_of(perk)
+    if change.get("starts_on"):
+        change = {"starts_on": company_date(close) + timedelta(days=365)}
+    if change.get("departments"):
+        change = {"department_ids": frozenset({DepartmentFactory(name="Another").id})}
+    with pytest.raises(Conflict, match="who may have it, from when"):
+        update_perk(perk.id, replace(before, **change), actor=hr)
+    db.session.expire_all()
+    assert perk_data_of(db.session.get(Perk, perk.id)) == before
+    # a change of its description is fine
+    update_perk(perk.id, replace(before, description_en="Three days by the sea."), actor=hr)
+    # and once drawn, anything is
+    make_draw(draw.id, close)
+    update_perk(perk.id, replace(before, **change), actor=hr)
+
+
+def test_a_public_value_with_characters_that_look_like_others_is_refused():
+    """An invisible character, or a digit of another script, shows as the published value
+    while the draw hashes another: tried by the thousand, one puts a chosen entry first."""
+    draw, close = frozen_draw()
+    hr = UserFactory(roles={Role.HR})
+    for lookalike in ("582\u200b14", "\ufeff58214", "58214\u2060", "58\u0662\u0661\u0664"):
+        with pytest.raises(ValidationFailed, match="Latin letters, digits and signs only"):
+            enter_public_value(draw.id, lookalike, actor=hr, now=drawn_on(close))
+    assert db.session.get(Draw, draw.id).public_value is None
+    # full-width digits, as some phone keyboards type them, are the digits they show
+    enter_public_value(draw.id, "５８２１４", actor=hr, now=drawn_on(close))
+    assert db.session.get(Draw, draw.id).public_value == "58214"
+
+
+def test_someone_who_declined_their_seat_is_not_set_back_as_a_recent_winner():
+    perk = draw_perk(seats=1, per_person_limit=None)
+    draw, close = opened(perk)
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        enter_draw(perk.id, person)
+    made = make_draw(draw.id, close)
+    winner = next(e for e in draw_entries(made.id) if e.outcome is EntryOutcome.WON)
+    decline_seat(winner.id, winner.user, now=drawn_on(close))
+    took_it = next(e for e in draw_entries(made.id) if e.outcome is EntryOutcome.WON)
+
+    db.session.get(Perk, perk.id).remaining_stock = 1  # one more seat, for the next draw
+    db.session.commit()
+    again, close_again = opened(perk, recent_winner_draws=1)
+    for person in people:
+        enter_draw(perk.id, person)
+    close_entries(again.id, actor=None, now=close_again)
+    set_back = {e.user_id for e in draw_entries(again.id) if e.deprioritised}
+    assert set_back == {took_it.user_id}
+
+
+def test_an_older_draws_entry_with_the_same_key_stops_no_entry_of_a_new_one():
+    old = made_draw(entrants=1, seats=1)
+    perk = draw_perk(seats=1)
+    new, _close = opened(perk)
+    old_entry = draw_entries(old.id)[0]
+    db.session.execute(
+        update(DrawEntry)
+        .where(DrawEntry.id == old_entry.id)
+        .values(key=entry_key(new.commitment, 1))
+    )
+    db.session.commit()
+    entered = enter_draw(perk.id, UserFactory())
+    assert entered.key == entry_key(new.commitment, 1)
 
 
 # --- verification ---------------------------------------------------------------------------
