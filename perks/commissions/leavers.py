@@ -345,13 +345,16 @@ class CurrencyStatement:
     earned: int = 0
     taken_back: int = 0
     adjusted: int = 0
+    #: paid out to them (net of the tax withheld)
     paid: int = 0
+    #: personal income tax withheld from their payouts
+    withheld: int = 0
     forfeited: int = 0
     waiting: int = 0
 
     @property
     def still_to_pay(self) -> int:
-        return self.earned - self.taken_back + self.adjusted - self.paid
+        return self.earned - self.taken_back + self.adjusted - self.paid - self.withheld
 
     def money(self, name: str) -> Money:
         value = self.still_to_pay if name == "still_to_pay" else getattr(self, name)
@@ -386,6 +389,8 @@ def statement_of(user_id: int, forfeited: list[tuple[Commission, int]] | None = 
             line.taken_back -= total
         elif kind is EntryKind.PAYOUT:
             line.paid -= total
+        elif kind is EntryKind.WITHHOLDING:
+            line.withheld -= total
         else:
             line.adjusted += total
     for currency, total in db.session.execute(

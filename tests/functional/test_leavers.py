@@ -48,6 +48,7 @@ from tests.unit.finance.helpers import (
     finance_person,
     make_payable,
     pay,
+    payable_order,
     redeem,
     referred_order,
     refund_to,
@@ -519,3 +520,31 @@ def test_settling_on_several_hosts_at_once_settles_each_leaver_once(app):
     ).all()
     assert len(reversals) == 6
     assert verify_ledger().problems == []
+
+
+def test_a_leavers_statement_shows_the_tax_withheld_as_tax_not_as_an_adjustment(app):
+    """A contractor paid 3.000.000 ₫ gross, 300.000 withheld: the statement said "Adjustments:
+    −300.000 ₫" (no adjustment was recorded) beside "Already paid: 2.700.000 ₫"."""
+    from sqlalchemy import delete
+
+    from perks.commissions import tax
+    from perks.people.models import EmploymentType
+
+    db.session.execute(delete(tax.WithholdingRate))
+    db.session.commit()
+    drafter, approver = finance_person(), finance_person()
+    tax.add_circular_111_rates(drafter)  # residents: 10 % from 2.000.000 ₫
+    partner = factories.UserFactory(employment_type=EmploymentType.CONTRACTOR)
+    payable_order(partner, factories.ProductFactory(price_amount=30_000_000))  # earns 3.000.000
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "UNC-1", actor=drafter)
+
+    [line] = commission_leavers.statement_of(partner.id).currencies
+    assert (line.earned, line.adjusted, line.paid, line.withheld) == (
+        3_000_000,
+        0,
+        2_700_000,
+        300_000,
+    )
+    assert line.still_to_pay == 0
