@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 
 from perks.commissions.lifecycle import removed_share
-from perks.commissions.models import Commission, EntryKind, LedgerEntry
+from perks.commissions.models import Commission, EntryKind, LedgerEntry, VoidReason
 from perks.db import utcnow
 from perks.extensions import db
 from perks.finance.periods import Period
@@ -203,6 +203,8 @@ def _refunds_without_reversals(period: Period) -> list[Finding]:
             Commission.amount,
             Commission.earned_at,
             func.coalesce(reversal_sums.c.reversed, 0),
+            Commission.earned_amount,
+            Commission.void_reason,
         )
         .join(Commission, Commission.order_id == Order.id)
         .outerjoin(reversal_sums, reversal_sums.c.commission_id == Commission.id)
@@ -230,7 +232,10 @@ def _refunds_without_reversals(period: Period) -> list[Finding]:
                 )
             )
         for c in commissions:
-            commission_id, base, refunded_base, original, amount, earned_at, reversed_ = c[6:]
+            commission_id, base, refunded_base, original, amount, earned_at, reversed_ = c[6:13]
+            earned, void_reason = c[13:]
+            if void_reason is VoidReason.LEFT_COMPANY:
+                continue  # worth nothing since its person left: no refund takes anything back
             share = removed_share(Money(original, currency), base, refunded_base, full=full)
             if amount != original - share:
                 problems.append(
@@ -241,13 +246,15 @@ def _refunds_without_reversals(period: Period) -> list[Finding]:
                         expected=_show(original - share, currency),
                     )
                 )
-            elif earned_at is not None and -int(reversed_) != original - amount:
+            elif earned_at is not None and -int(reversed_) != earned - amount:
+                # Taken back after it was earned: a part refunded before the order was used
+                # lowered what it earned instead, with no reversal.
                 problems.append(
                     _(
                         "commission %(id)d: reversals of %(reversed)s for %(taken)s taken back",
                         id=commission_id,
                         reversed=_show(-int(reversed_), currency),
-                        taken=_show(original - amount, currency),
+                        taken=_show(earned - amount, currency),
                     )
                 )
         if problems:

@@ -46,3 +46,33 @@ def test_a_charge_in_a_currency_unknown_here_is_shown_as_stripe_wrote_it(app):
             Period(today, today), stripe_sessions=[paid_session(order, 12.5, "xyz")]
         ).findings
         assert finding.detail.startswith("Stripe charged 12.5 XYZ; the order's total is ₫")
+
+
+def test_refunds_taken_back_as_they_should_be_are_no_findings(app):
+    """Reconciliation reported two correct refunds as "not taken back": half of an order paid
+    after its referrer left (worth nothing, never earned), and half of an order refunded
+    before it was used, then used (it earned the half left, with no reversal)."""
+    from datetime import timedelta
+
+    from tests.unit.commissions.helpers import (
+        commissions_of,
+        pay,
+        redeem,
+        referred_order,
+        refund_to,
+    )
+
+    factories.CommissionRuleFactory()  # 10 %: 240.000 ₫ of a 2.400.000 ₫ order
+    leaver = factories.UserFactory(leaving_date=company_today() - timedelta(days=1))
+    of_a_leaver = referred_order(employee=leaver)
+    pay(of_a_leaver)
+    refund_to(of_a_leaver, of_a_leaver.total_amount // 2)
+    used_after = referred_order()
+    pay(used_after)
+    refund_to(used_after, used_after.total_amount // 2)
+    redeem(used_after)
+    [commission] = commissions_of(used_after)
+    assert (commission.original_amount, commission.earned_amount) == (240_000, 120_000)
+
+    today = company_today()
+    assert [f.detail for f in reconcile(Period(today, today)).findings] == []
