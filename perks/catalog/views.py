@@ -288,6 +288,13 @@ def draw(draw_id: int) -> str:
             "keys": sorted(entry.key for entry in entries),
             "deprioritised": sorted(entry.key for entry in entries if entry.deprioritised),
             "order": list(shown.result),
+            # what the page shows of each entry, checked against the order as
+            # ``draws.verify_draw`` does (``_outcomes_follow``)
+            "seats": shown.seats,
+            "outcomes": [
+                {"key": entry.key, "place": entry.position, "outcome": entry.outcome.value}
+                for entry in sorted(entries, key=lambda entry: entry.key)
+            ],
         }
         if shown.method >= 2:
             verification |= draws.public_value_facts(shown)

@@ -7,7 +7,10 @@
 // n), upper case); SHA-256 of the frozen list ("KEY 0|1\n" per key, alphabetical) must equal
 // the published entries hash; the public value must be of a day after entries closed; and
 // the entries sorted by (won recently?, hex of SHA-256(seed:entries hash:public value:key))
-// must give the published order. The data comes from a JSON block
+// must give the published order. Both: the places and outcomes shown must follow the order
+// (each entry's place is its place in the order; seats went down the order: every entry
+// before the last one offered a seat was offered one, the rest wait; no entry still pending;
+// no more winners than seats), as draws._outcomes_follow checks. The data comes from a JSON block
 // on the page (not executed, so the CSP allows it); the messages come translated from the
 // button's data- attributes.
 (() => {
@@ -78,6 +81,20 @@
     };
   }
 
+  function outcomesFollow(data) {
+    const place = new Map(data.order.map((key, i) => [key, i + 1]));
+    if (data.outcomes.some((entry) => entry.place !== place.get(entry.key))) {
+      return false;
+    }
+    const ranked = [...data.outcomes].sort((a, b) => (a.place || 0) - (b.place || 0));
+    const waiting = ranked.map((entry) => entry.outcome === "waiting");
+    const offered = waiting.filter((wait) => !wait).length;
+    if (waiting.slice(0, offered).some(Boolean) || ranked.some((e) => e.outcome === "pending")) {
+      return false;
+    }
+    return ranked.filter((entry) => entry.outcome === "won").length <= data.seats;
+  }
+
   function say(ok, okText, badText) {
     const line = document.createElement("li");
     line.textContent = ok ? okText : badText;
@@ -107,6 +124,7 @@
       }
       const order = await drawOrder(prefix, data.keys, data.deprioritised);
       say(sameList(order, data.order), button.dataset.orderOk, button.dataset.orderBad);
+      say(outcomesFollow(data), button.dataset.outcomesOk, button.dataset.outcomesBad);
     } finally {
       button.disabled = false;
     }

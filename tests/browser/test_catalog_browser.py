@@ -102,12 +102,13 @@ def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
     page.get_by_test_id("verify-draw").click()
 
     result = page.get_by_test_id("verify-result").locator("li")
-    expect(result).to_have_count(5)
+    expect(result).to_have_count(6)
     expect(result.nth(0)).to_contain_text("✓ SHA-256 of the seed equals the commitment")
     expect(result.nth(1)).to_contain_text("✓ The entry keys are those of entries 1 to 5")
     expect(result.nth(2)).to_contain_text("✓ SHA-256 of the entries list equals the entries hash")
     expect(result.nth(3)).to_contain_text("✓ The public value is of a day after entries closed")
     expect(result.nth(4)).to_contain_text("✓ Recomputing the order")
+    expect(result.nth(5)).to_contain_text("✓ Places and outcomes follow the order")
     expect(page.locator("#draw-verify-result li[data-ok=false]")).to_have_count(0)
     screenshots(page, "draw")
 
@@ -130,10 +131,41 @@ def test_a_tampered_result_fails_the_browser_check(page: Page):
     page.get_by_test_id("verify-draw").click()
 
     result = page.get_by_test_id("verify-result").locator("li")
-    expect(result).to_have_count(5)
+    expect(result).to_have_count(6)
     for check in range(4):
         expect(result.nth(check)).to_contain_text("✓")
     expect(result.nth(4)).to_contain_text("✗ The recomputed order differs")
+
+
+def test_a_winner_changed_after_the_draw_fails_the_browser_check(page: Page):
+    """The order still recomputes, but the page says the last entry won and the first waits:
+    the browser checked only the order, so it said everything was right."""
+    from sqlalchemy import update
+
+    from perks.catalog.models import DrawEntry, EntryOutcome
+    from perks.extensions import db
+
+    draw = factories.DrawFactory(seats=1)
+    people = [factories.UserFactory() for _ in range(3)]
+    for person in people:
+        draws.enter_draw(draw.perk.id, person)
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    first, *_between, last = draws.draw_entries(draw.id)
+    for entry, outcome in ((first, EntryOutcome.WAITING), (last, EntryOutcome.WON)):
+        db.session.execute(
+            update(DrawEntry).where(DrawEntry.id == entry.id).values(outcome=outcome)
+        )
+    db.session.commit()
+    sign_in(page, people[0].email)
+
+    page.goto(f"/draws/{draw.id}")
+    page.get_by_test_id("verify-draw").click()
+
+    result = page.get_by_test_id("verify-result").locator("li")
+    expect(result).to_have_count(6)
+    for check in range(5):
+        expect(result.nth(check)).to_contain_text("✓")
+    expect(result.nth(5)).to_contain_text("✗ Places or outcomes do not follow the order")
 
 
 def test_hr_reads_a_made_draw_on_a_phone_without_scrolling_sideways(page: Page):

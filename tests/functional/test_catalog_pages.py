@@ -518,6 +518,8 @@ def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
         "keys": [entry.key],
         "deprioritised": [],
         "order": [entry.key],
+        "seats": made.seats,
+        "outcomes": [{"key": entry.key, "place": 1, "outcome": "won"}],
         "entries_hash": made.entries_hash,
         "public_value": PUBLIC_VALUE,
         "public_value_date": made.public_value_date.isoformat(),
