@@ -400,6 +400,7 @@ LABELS: dict[str, Any] = {
     "public_value": _l("Public value"),
     "public_value_source": _l("Source of the public value"),
     "public_value_date": _l("Day of the public value"),
+    "public_value_time": _l("Time the public value is published"),
     "entries_hash": _l("Hash of the entries"),
     # a payroll file's and a payout's
     "file": _l("File"),

@@ -348,6 +348,7 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
                 public_value_source=form.public_value_source.data
                 or draws.DEFAULT_PUBLIC_VALUE_SOURCE,
                 public_value_date=form.public_value_date.data,
+                public_value_time=form.public_value_time.data,
                 actor=current_user,
             )
         except (Conflict, ValidationFailed) as error:
@@ -359,6 +360,7 @@ def draw(perk_id: int) -> Response | str | tuple[str, int]:
         form.entries_close_at.data = _default_close()
         form.public_value_source.data = draws.DEFAULT_PUBLIC_VALUE_SOURCE
         form.public_value_date.data = form.entries_close_at.data.date() + timedelta(days=1)
+        form.public_value_time.data = draws.DEFAULT_PUBLIC_VALUE_TIME
     status = 400 if form.is_submitted() else 200
     return _draw_page(perk, form, PublicValueForm(formdata=None)), status
 

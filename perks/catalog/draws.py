@@ -31,7 +31,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -57,7 +57,7 @@ from perks.catalog.models import (
 from perks.db import locked, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
-from perks.i18n import company_date, company_today, format_day
+from perks.i18n import company_date, company_today, format_day, format_moment
 from perks.notifications import both, link, notify
 from perks.people.models import User
 
@@ -80,6 +80,9 @@ METHOD_2 = _l(
 
 #: what the open-draw form proposes as the public value's source
 DEFAULT_PUBLIC_VALUE_SOURCE = "Giải đặc biệt XSMB (Xổ số Miền Bắc), xosomienbac.vn"
+#: and the time it is published, company time: XSMB is drawn from 18:15, its results are
+#: complete by about 18:35
+DEFAULT_PUBLIC_VALUE_TIME = time(18, 40)
 
 
 def method_text(method: int) -> str:
@@ -177,11 +180,13 @@ def open_draw(
     show_names: bool = False,
     public_value_source: str = DEFAULT_PUBLIC_VALUE_SOURCE,
     public_value_date: date | None = None,
+    public_value_time: time | None = None,
     actor: User,
     now: datetime | None = None,
 ) -> Draw:
-    """Open entries for a draw perk, committing to a fresh secret seed and to the source and
-    date of the public value (by default the company day after entries close).
+    """Open entries for a draw perk, committing to a fresh secret seed and to the source,
+    date (by default the company day after entries close) and, if given, time of day
+    (company time) of the public value: it cannot be typed in before.
 
     Raises:
         NotFound: no such perk.
@@ -242,6 +247,7 @@ def open_draw(
             method=CURRENT_METHOD,
             public_value_source=public_value_source,
             public_value_date=public_value_date,
+            public_value_time=public_value_time,
         )
         db.session.add(draw)
         db.session.flush()
@@ -252,6 +258,7 @@ def open_draw(
             commitment=draw.commitment,
             public_value_source=public_value_source,
             public_value_date=public_value_date.isoformat(),
+            public_value_time=public_value_time.isoformat("minutes") if public_value_time else None,
         )
         return draw
 
@@ -436,6 +443,17 @@ def enter_public_value(
                 _(
                     "The public value of %(day)s is not published yet.",
                     day=format_day(draw.public_value_date),
+                )
+            )
+        published = draw.public_value_published_at
+        assert published is not None  # a method 2 draw
+        if now < published:
+            # Typed in before its time, it could only be another day's value (yesterday's,
+            # still on the source's page in the morning), known when entries closed.
+            raise ValidationFailed(
+                _(
+                    "The public value is published %(when)s: it cannot be typed in before.",
+                    when=format_moment(published, "short"),
                 )
             )
         before = {"public_value": draw.public_value}

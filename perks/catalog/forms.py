@@ -20,6 +20,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
@@ -281,6 +282,14 @@ class OpenDrawForm(Form):
         description=_l(
             "A day after the day entries close (empty: the next day). "
             "The draw waits for that value."
+        ),
+    )
+    public_value_time = TimeField(
+        _l("Public value: the time it is published (company time)"),
+        validators=[Optional()],
+        description=_l(
+            "It cannot be typed in before then, so nobody types in another day's value by "
+            "mistake. Empty: from the start of its day."
         ),
     )
     submit = SubmitField(_l("Open entries"))

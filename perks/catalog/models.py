@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
@@ -21,13 +21,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin, utcnow
 from perks.folding import alphabetical
-from perks.i18n import LabelledEnum
+from perks.i18n import LabelledEnum, company_zone
 from perks.people.models import Department
 
 if TYPE_CHECKING:
@@ -299,6 +300,9 @@ class Draw(TimestampMixin, Base):
     #: both published when entries open; the date is after the day entries close
     public_value_source: Mapped[str | None] = mapped_column(String(120))
     public_value_date: Mapped[date | None] = mapped_column(Date)
+    #: method 2: the time of day (company time) the source publishes it, if the draw names
+    #: one: the value cannot be typed in before (None: from the start of its day)
+    public_value_time: Mapped[time | None] = mapped_column(Time)
     #: method 2: the value itself, typed in by HR once published, before the draw
     public_value: Mapped[str | None] = mapped_column(String(64))
     public_value_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -307,6 +311,16 @@ class Draw(TimestampMixin, Base):
     entries_hash: Mapped[str | None] = mapped_column(String(64))
 
     perk: Mapped[Perk] = relationship(lazy="joined")
+
+    @property
+    def public_value_published_at(self) -> datetime | None:
+        """Method 2: when the public value is published, as the draw names it (the start of
+        its day when it names no time); None on method 1 draws."""
+        if self.public_value_date is None:
+            return None
+        return datetime.combine(
+            self.public_value_date, self.public_value_time or time.min, tzinfo=company_zone()
+        )
 
     @property
     def waits_for_public_value(self) -> bool:

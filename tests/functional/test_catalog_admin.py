@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -629,6 +629,10 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
     page = client.get(f"/admin/perks/{perk.id}/draw")
     assert page.status_code == 200
     assert 'data-testid="open-draw-form"' in page.get_data(as_text=True)
+    # the form proposes XSMB and the time its results are complete
+    assert 'id="public_value_time" name="public_value_time" type="time" value="18:40"' in (
+        page.get_data(as_text=True)
+    )
 
     opened = client.post(
         f"/admin/perks/{perk.id}/draw",
@@ -637,6 +641,7 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
             "decline_days": "5",
             "recent_winner_draws": "1",
             "show_names": "y",
+            "public_value_time": "18:40",
         },
     )
 
@@ -672,6 +677,7 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
 
     assert draw.public_value_source == draws.DEFAULT_PUBLIC_VALUE_SOURCE
     assert draw.public_value_date == date(2030, 1, 11)  # the day after the close
+    assert draw.public_value_time == time(18, 40)
     # Time passes: entries closed two days ago.
     db.session.execute(
         update(Draw)
@@ -713,6 +719,7 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
         .values(
             entries_frozen_at=datetime.now(UTC) - timedelta(days=1),
             public_value_date=today,
+            public_value_time=time(0, 0),  # published already, whatever the time of day
         )
     )
     db.session.commit()

@@ -528,6 +528,7 @@ def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
     }
     page = text_of(client.get(f"/draws/{draw_id}"))
     assert "Hoàng Minh Thư" in page  # the draw shows names
+    assert "Typed in by HR " in page  # when, for anyone to compare with the source
     assert "Won" in page
     assert "Verify in my browser" in page
     mine = text_of(client.get("/my-perks"))

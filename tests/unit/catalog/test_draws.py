@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select, update
 
+from perks.catalog import draws as draws_module
 from perks.catalog.claims import mark_claim_used
 from perks.catalog.draws import (
     METHOD,
@@ -1162,3 +1163,35 @@ def test_someone_over_the_limit_cannot_enter_the_next_draw():
     with pytest.raises(LimitReached):
         enter_draw(perk.id, winner)
     enter_draw(perk.id, UserFactory())
+
+
+def test_a_public_value_cannot_be_typed_in_before_the_time_its_source_publishes_it():
+    """In the morning, XSMB's page still shows yesterday's prize, known when entries closed:
+    typed in then, the draw would be made at once with it."""
+    from datetime import time
+
+    from perks.i18n import company_zone
+
+    perk = draw_perk()
+    close = utcnow() + timedelta(hours=1)
+    hr = UserFactory(roles={Role.HR})
+    draw = open_draw(
+        perk.id,
+        entries_close_at=close,
+        public_value_time=draws_module.DEFAULT_PUBLIC_VALUE_TIME,
+        actor=hr,
+    )
+    assert draw.public_value_time == time(18, 40)
+    close_entries(draw.id, actor=None, now=close)
+    day = draw.public_value_date
+    published = datetime.combine(day, time(18, 40), tzinfo=company_zone())
+    assert draw.public_value_published_at == published
+    for early in (
+        datetime.combine(day, time(0, 5), tzinfo=company_zone()),
+        published - timedelta(minutes=1),
+    ):
+        with pytest.raises(ValidationFailed, match="cannot be typed in before"):
+            enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=early)
+    assert db.session.get(Draw, draw.id).public_value is None
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=published)
+    assert db.session.get(Draw, draw.id).public_value == PUBLIC_VALUE
