@@ -302,6 +302,15 @@ def enter_draw(perk_id: int, user: User, *, now: datetime | None = None) -> Draw
                 db.session.flush()
         except IntegrityError as error:
             raise Conflict(_("You have already entered this draw.")) from error
+        if draw.method >= 2:
+            # A receipt outside the server (by e-mail, unless they turned it off): the
+            # commitment and the key, which its page must still show when the draw is made.
+            notify(
+                user,
+                "draw_entered",
+                {"perk": both(perk, "title"), "key": entry.key, "commitment": draw.commitment},
+                url=link("catalog.draw", draw_id=draw.id),
+            )
         return entry
 
 
@@ -388,6 +397,18 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
             # Frozen late (the scheduled run was down): the stated value may be known by now,
             # so, by rule and chosen by nobody, the value of the day after the freeze is used.
             draw.public_value_date = company_date(now) + timedelta(days=1)
+        for entry in entries:
+            # The entries hash outside the server too, before anyone knows the public value.
+            notify(
+                entry.user,
+                "draw_entries_frozen",
+                {
+                    "perk": both(draw.perk, "title"),
+                    "entries_hash": draw.entries_hash,
+                    "day": draw.public_value_date,
+                },
+                url=link("catalog.draw", draw_id=draw.id),
+            )
         audit.record(
             "catalog.draw_entries_closed",
             actor=actor,

@@ -112,6 +112,28 @@ KINDS: dict[str, Kind] = {
             ),
         ),
         Kind(
+            "draw_entered",
+            _l("A draw I entered: my receipt"),
+            _l("You are in the draw: %(perk)s"),
+            _l(
+                "Your entry key is %(key)s. The draw committed to its secret seed before you "
+                "entered: commitment %(commitment)s. Keep this message: when the draw is made, "
+                "its page must show the same commitment and your key, and anyone can check "
+                "the result from them."
+            ),
+        ),
+        Kind(
+            "draw_entries_frozen",
+            _l("A draw I entered: entries frozen"),
+            _l("Entries are frozen: %(perk)s"),
+            _l(
+                "The entries of the draw are frozen, and their hash is %(entries_hash)s: no "
+                "entry can be added, removed or changed after. The draw is made once the "
+                "public value of %(day)s is known. Keep this message: the draw page must show "
+                "the same hash."
+            ),
+        ),
+        Kind(
             "draw_won",
             _l("A draw I won"),
             _l("You won a seat: %(perk)s"),

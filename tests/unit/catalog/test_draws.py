@@ -1195,3 +1195,32 @@ def test_a_public_value_cannot_be_typed_in_before_the_time_its_source_publishes_
     assert db.session.get(Draw, draw.id).public_value is None
     enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=published)
     assert db.session.get(Draw, draw.id).public_value == PUBLIC_VALUE
+
+
+def test_entrants_get_the_commitment_and_the_entries_hash_by_e_mail_as_they_are_fixed():
+    """Without a copy outside the server, whoever runs it could, once the public value is
+    known, rewrite the seed, the commitment, the keys and the entries hash consistently."""
+    from perks.mail import OutboxMessage
+    from perks.notifications.models import Notification
+
+    perk = draw_perk(seats=1, title_en="Resort weekend")
+    draw, close = opened(perk)
+    person = UserFactory()
+    entry = enter_draw(perk.id, person)
+    receipt = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == person.email)
+    ).one()
+    assert draw.commitment in receipt.body_text
+    assert entry.key in receipt.body_text
+
+    frozen = close_entries(draw.id, actor=None, now=close)
+    kinds = db.session.scalars(
+        select(Notification.kind).where(Notification.user_id == person.id).order_by(Notification.id)
+    ).all()
+    assert kinds == ["draw_entered", "draw_entries_frozen"]
+    mails = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient == person.email)
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert frozen.entries_hash in mails[-1].body_text
