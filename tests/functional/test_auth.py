@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -395,6 +396,18 @@ def test_invitation_link_expires(app, client, monkeypatch):
     assert client.get(f"/invitation/{token}").status_code == 400
 
 
+def test_password_reset_link_expires(app, client, monkeypatch):
+    """Only the invitation's expiry was tested: a reset link living as long as an
+    invitation (72 hours, not 30 minutes) passed every test."""
+    user = factories.UserFactory()
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, user.id), tokens.PASSWORD_RESET)
+    assert client.get(f"/password/reset/{token}").status_code == 200
+    later = time.time() + app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60 + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get(f"/password/reset/{token}").status_code == 400
+
+
 def test_a_reset_token_is_not_an_invitation_token(app, client):
     invitee = factories.UserFactory(password_hash=None)
     with app.test_request_context():
@@ -583,3 +596,77 @@ def test_a_link_signed_before_the_secret_was_rotated_opens_while_it_is_a_fallbac
             tokens.user_for_token(reset, tokens.PASSWORD_RESET)
     finally:
         app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = secret, []
+
+
+class _EveryRecord(logging.Handler):
+    """Keeps every log record, whatever its logger's level or propagation."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(f"{record.getMessage()} {record.args!r} {record.__dict__!r}")
+
+
+def test_no_password_reaches_any_log(app, client):
+    """SECURITY.md: passwords are never logged. Signing in, a wrong attempt, changing, resetting
+    and a first password from an invitation, with every logger at DEBUG."""
+    handler = _EveryRecord()
+    loggers = [logging.getLogger(), app.logger]
+    loggers += [
+        logging.getLogger(name)
+        for name in list(logging.root.manager.loggerDict)
+        if isinstance(logging.root.manager.loggerDict[name], logging.Logger)
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        user = factories.UserFactory(email="mat.khau@example.com")
+        client.post("/login", data={"email": user.email, "password": "Wrong-Secret-481516"})
+        login(client, user)
+        changed = "Changed-Secret-2342"
+        client.post(
+            "/account",
+            data={"current_password": factories.PASSWORD, "password": changed, "confirm": changed},
+        )
+        client.post("/logout")
+        client.post("/password/forgot", data={"email": user.email})
+        reset = "Reset-Secret-108"
+        client.post(outbox_link(user.email), data={"password": reset, "confirm": reset})
+        invitee = factories.UserFactory(password_hash=None)
+        with app.test_request_context():
+            token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+        first = "First-Secret-9999"
+        client.post(f"/invitation/{token}", data={"password": first, "confirm": first})
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    assert handler.texts  # the flows did log something
+    for secret in (factories.PASSWORD, "Wrong-Secret-481516", changed, reset, first):
+        assert not [text for text in handler.texts if secret in text]
+
+
+def test_an_unknown_address_costs_a_password_check_as_a_known_one_does(client, monkeypatch):
+    """SECURITY.md: a wrong address and a wrong password get the same answer, in the same
+    time. The answer was tested; removing the check against a stand-in hash (which makes the
+    time the same) passed every test."""
+    from werkzeug.security import check_password_hash
+
+    from perks.auth import services
+
+    checked: list[str] = []
+
+    def counted(pwhash: str, password: str) -> bool:
+        checked.append(pwhash.split("$", 1)[0])
+        return check_password_hash(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", counted)
+    user = factories.UserFactory()
+    client.post("/login", data={"email": user.email, "password": "not the password"})
+    client.post("/login", data={"email": "nobody@example.com", "password": "not the password"})
+    assert len(checked) == 2
+    assert checked[0] == checked[1]  # the same method, so the same cost

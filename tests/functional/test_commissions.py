@@ -586,3 +586,34 @@ def test_the_forms_examples_are_written_as_the_reader_writes_numbers(
     login_as(Role.FINANCE, locale=locale)
     assert example in text_of(client.get("/finance/commissions/adjustments"))
     assert rate in text_of(client.get("/finance/commission-rules/new"))
+
+
+def test_an_employee_sees_neither_a_colleagues_payouts_nor_their_adjustments(client, rule):
+    """SECURITY.md: every lookup is scoped to the acting user. Only the commission list was
+    checked: the payouts and adjustments on /earnings could show everyone's unnoticed."""
+    from perks.commissions.ledger import record_adjustment
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person, payable_order
+
+    me, colleague = factories.UserFactory(), factories.UserFactory()
+    drafter, approver = finance_person(), finance_person()
+    payable_order(colleague)
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "UNC-42", actor=drafter)
+    record_adjustment(
+        colleague.id, Money(50_000, "VND"), "Thưởng riêng của đồng nghiệp", actor=drafter
+    )
+    db.session.commit()
+
+    theirs_client = client.application.test_client()
+    login(theirs_client, colleague)
+    theirs = theirs_client.get("/earnings").get_data(as_text=True)
+    assert 'data-testid="payouts"' in theirs  # what the next assertions look for is there
+    assert "Thưởng riêng của đồng nghiệp" in theirs
+    login(client, me)
+    mine = client.get("/earnings").get_data(as_text=True)
+    assert 'data-testid="payouts"' not in mine
+    assert 'data-testid="adjustments"' not in mine
+    assert "Thưởng riêng của đồng nghiệp" not in mine

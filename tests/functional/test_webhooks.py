@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -554,6 +555,24 @@ def test_a_currency_mismatch_is_recorded_and_never_paid(client, heard):
     assert order.paid_at is None
     assert "USD" in order.mismatch
     assert heard == []
+
+
+def test_a_mismatch_raises_an_alert_naming_the_order(client):
+    """SECURITY.md: a payment that does not match its order raises an alert (a warning in
+    the log, which the JSON logs and Sentry carry); dropping it passed every test."""
+    order = factories.OrderFactory()
+    number = order.number
+    heard: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = heard.append  # type: ignore[method-assign]
+    client.application.logger.addHandler(handler)
+    try:
+        sf.deliver(client, paid_event(order, amount_total=order.total_amount - 1))
+    finally:
+        client.application.logger.removeHandler(handler)
+    assert reloaded(order).mismatch
+    assert [r.levelno for r in heard if "payment mismatch" in r.getMessage()] == [logging.WARNING]
+    assert number in heard[0].getMessage()
 
 
 def test_an_unreadable_amount_is_a_mismatch(client):

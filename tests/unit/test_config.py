@@ -356,3 +356,16 @@ def test_earlier_secret_keys_are_a_comma_separated_list():
     assert load_settings({})["SECRET_KEY_FALLBACKS"] == []
     earlier = load_settings({"SECRET_KEY_FALLBACKS": " old-key-one , old-key-two,"})
     assert earlier["SECRET_KEY_FALLBACKS"] == ["old-key-one", "old-key-two"]
+
+
+def test_production_refuses_to_start_without_trusted_hosts():
+    """SECURITY.md: TRUSTED_HOSTS is set in production (Host headers nobody configured are
+    refused before any view runs)."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "TRUSTED_HOSTS"}
+    with pytest.raises(ConfigurationError, match="TRUSTED_HOSTS"):
+        validate_settings(load_settings({**env, "DATABASE_URL": POSTGRES, "REDIS_URL": REDIS}))
+
+
+def test_uploads_are_limited_to_32_mib_unless_max_upload_bytes_says_otherwise():
+    assert load_settings({})["MAX_CONTENT_LENGTH"] == 32 * 1024 * 1024
+    assert load_settings({"MAX_UPLOAD_BYTES": "1048576"})["MAX_CONTENT_LENGTH"] == 1024 * 1024

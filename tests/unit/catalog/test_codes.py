@@ -310,3 +310,18 @@ def test_a_perks_places_are_kept_in_vietnamese_alphabetical_order(hr):
     perk = create_perk(perk_data(locations=places), actor=hr)
     db.session.expire_all()
     assert db.session.get(Perk, perk.id).locations == ["An Giang", "Cần Thơ", "Đà Nẵng", "Hà Nội"]
+
+
+def test_a_paste_of_more_codes_than_an_import_takes_is_refused_whole(hr, monkeypatch):
+    """SECURITY.md: uploads are size-limited. Removing the limit on pasted codes passed every
+    test."""
+    from perks.catalog import services
+
+    monkeypatch.setattr(services, "MAX_CODES_PER_IMPORT", 3)
+    perk = PerkFactory(code_mode=CodeMode.POOL, total_stock=None)
+    with pytest.raises(ValidationFailed) as refused:
+        import_codes(perk.id, "A-1\nA-2\nA-3\nA-4", actor=hr)
+    [error] = refused.value.details["errors"]
+    assert "3" in str(error)
+    assert db.session.scalar(select(func.count()).select_from(PerkCode)) == 0
+    assert import_codes(perk.id, "A-1\nA-2\nA-3", actor=hr) == 3
