@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from perks.catalog import draws
 from perks.catalog.models import CodeMode, PerkCategory
@@ -113,25 +113,36 @@ def test_anyone_verifies_a_made_draw_in_the_browser(page: Page, screenshots):
     screenshots(page, "draw")
 
 
-def test_a_tampered_result_fails_the_browser_check(page: Page):
-    """The check really recomputes: a published order that was changed is caught."""
-    from perks.extensions import db
-
+def _a_made_draw_of_three() -> tuple[int, str]:
+    """A one-seat draw three people entered, made: its id, and the first entrant's e-mail."""
     draw = factories.DrawFactory(seats=1)
     people = [factories.UserFactory() for _ in range(3)]
     for person in people:
         draws.enter_draw(draw.perk.id, person)
     make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
-    made = draws.get_draw(draw.id)
-    made.result = list(reversed(made.result))
-    db.session.commit()
-    sign_in(page, people[0].email)
+    return draw.id, people[0].email
 
-    page.goto(f"/draws/{draw.id}")
+
+def _checked_in_the_browser(page: Page, draw_id: int, email: str) -> Locator:
+    """The lines "Verify in my browser" writes on the draw's page, signed in as ``email``."""
+    sign_in(page, email)
+    page.goto(f"/draws/{draw_id}")
     page.get_by_test_id("verify-draw").click()
-
     result = page.get_by_test_id("verify-result").locator("li")
     expect(result).to_have_count(6)
+    return result
+
+
+def test_a_tampered_result_fails_the_browser_check(page: Page):
+    """The check really recomputes: a published order that was changed is caught."""
+    from perks.extensions import db
+
+    draw_id, email = _a_made_draw_of_three()
+    made = draws.get_draw(draw_id)
+    made.result = list(reversed(made.result))
+    db.session.commit()
+
+    result = _checked_in_the_browser(page, draw_id, email)
     for check in range(4):
         expect(result.nth(check)).to_contain_text("✓")
     expect(result.nth(4)).to_contain_text("✗ The recomputed order differs")
@@ -145,24 +156,15 @@ def test_a_winner_changed_after_the_draw_fails_the_browser_check(page: Page):
     from perks.catalog.models import DrawEntry, EntryOutcome
     from perks.extensions import db
 
-    draw = factories.DrawFactory(seats=1)
-    people = [factories.UserFactory() for _ in range(3)]
-    for person in people:
-        draws.enter_draw(draw.perk.id, person)
-    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
-    first, *_between, last = draws.draw_entries(draw.id)
+    draw_id, email = _a_made_draw_of_three()
+    first, *_between, last = draws.draw_entries(draw_id)
     for entry, outcome in ((first, EntryOutcome.WAITING), (last, EntryOutcome.WON)):
         db.session.execute(
             update(DrawEntry).where(DrawEntry.id == entry.id).values(outcome=outcome)
         )
     db.session.commit()
-    sign_in(page, people[0].email)
 
-    page.goto(f"/draws/{draw.id}")
-    page.get_by_test_id("verify-draw").click()
-
-    result = page.get_by_test_id("verify-result").locator("li")
-    expect(result).to_have_count(6)
+    result = _checked_in_the_browser(page, draw_id, email)
     for check in range(5):
         expect(result.nth(check)).to_contain_text("✓")
     expect(result.nth(5)).to_contain_text("✗ Places or outcomes do not follow the order")
