@@ -349,12 +349,22 @@ class CurrencyStatement:
     paid: int = 0
     #: personal income tax withheld from their payouts
     withheld: int = 0
+    #: what the forfeit policy took back of what they had earned (not a refund's: shown as
+    #: forfeited, never under "taken back after refunds or disputes")
+    forfeited_earned: int = 0
     forfeited: int = 0
     waiting: int = 0
 
     @property
     def still_to_pay(self) -> int:
-        return self.earned - self.taken_back + self.adjusted - self.paid - self.withheld
+        return (
+            self.earned
+            - self.taken_back
+            - self.forfeited_earned
+            + self.adjusted
+            - self.paid
+            - self.withheld
+        )
 
     def money(self, name: str) -> Money:
         value = self.still_to_pay if name == "still_to_pay" else getattr(self, name)
@@ -376,15 +386,18 @@ def statement_of(user_id: int, forfeited: list[tuple[Commission, int]] | None = 
     def of(currency: str) -> CurrencyStatement:
         return per.setdefault(currency, CurrencyStatement(currency))
 
-    for currency, kind, total in db.session.execute(
-        select(LedgerEntry.currency, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+    forfeit = LedgerEntry.reason == VoidReason.LEFT_COMPANY.value
+    for currency, kind, by_forfeit, total in db.session.execute(
+        select(LedgerEntry.currency, LedgerEntry.kind, forfeit, func.sum(LedgerEntry.amount))
         .where(LedgerEntry.user_id == user_id)
-        .group_by(LedgerEntry.currency, LedgerEntry.kind)
+        .group_by(LedgerEntry.currency, LedgerEntry.kind, forfeit)
     ):
         line = of(currency)
         total = int(total or 0)
         if kind is EntryKind.EARN:
             line.earned += total
+        elif kind is EntryKind.REVERSAL and by_forfeit:
+            line.forfeited_earned -= total
         elif kind is EntryKind.REVERSAL:
             line.taken_back -= total
         elif kind is EntryKind.PAYOUT:

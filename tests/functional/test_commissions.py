@@ -617,3 +617,20 @@ def test_an_employee_sees_neither_a_colleagues_payouts_nor_their_adjustments(cli
     assert 'data-testid="payouts"' not in mine
     assert 'data-testid="adjustments"' not in mine
     assert "Thưởng riêng của đồng nghiệp" not in mine
+
+
+def test_a_contractors_earnings_page_says_they_are_paid_by_bank_transfer_throughout(client):
+    """The page's first lines said "paid with your wages" to everyone, and its tax section
+    "paid by bank transfer" to people not on the payroll."""
+    from perks.people.models import EmploymentType
+
+    contractor = factories.UserFactory(employment_type=EmploymentType.CONTRACTOR, locale="en")
+    login(client, contractor)
+    page = text_of(client.get("/earnings"))
+    assert "is paid by bank transfer" in page
+    assert "paid with your wages" not in page
+    staff = client.application.test_client()
+    login(staff, factories.UserFactory(locale="en"))
+    page = text_of(staff.get("/earnings"))
+    assert "is paid with your wages" in page
+    assert "bank transfer" not in page

@@ -548,3 +548,23 @@ def test_a_leavers_statement_shows_the_tax_withheld_as_tax_not_as_an_adjustment(
         300_000,
     )
     assert line.still_to_pay == 0
+
+
+def test_a_final_statement_does_not_call_a_forfeit_a_refund(app):
+    """A commission earned, never refunded, forfeited at leaving: the statement said "Taken
+    back after refunds or disputes: 240.000 ₫" besides "Forfeited: 240.000 ₫"."""
+    commission_leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance_person())
+    leaver = factories.UserFactory()
+    order = referred_order(leaver)
+    pay(order)
+    redeem(order)
+    db.session.get(User, leaver.id).leaving_date = company_today() - timedelta(days=1)
+    db.session.commit()
+    commission_leavers.settle_leavers()
+    [line] = commission_leavers.statement_of(leaver.id).currencies
+    assert (line.earned, line.taken_back, line.forfeited_earned, line.still_to_pay) == (
+        240_000,
+        0,
+        240_000,
+        0,
+    )
