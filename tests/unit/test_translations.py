@@ -271,6 +271,11 @@ UNGROUPED_COUNTS = frozenset(
             "the customer uses it. It becomes payable %(days)d days later and is paid with your "
             "wages."
         ),
+        (
+            "You earn a commission on each order a customer pays through one of your links, once "
+            "the customer uses it. It becomes payable %(days)d days later and is paid by bank "
+            "transfer."
+        ),
         "You have %(count)d links, the most anyone can have.",
         "You have claimed this %(num)d time in the current period.",
         "You have claimed this %(num)d time.",
