@@ -81,6 +81,10 @@ def record_change(
     first version, dated ``since`` (when it was made). Raises nothing.
     """
     latest = _latest(subject, subject_id)
+    kept = dict(latest.terms) if latest is not None else {}
+    if before is not None:
+        # terms kept only since the latest version was recorded: they were as ``before`` says
+        kept = {**{k: v for k, v in before.items() if k not in kept}, **kept}
     if latest is None and before is not None:
         latest = RuleVersion(
             subject=subject,
@@ -90,7 +94,7 @@ def record_change(
             terms=dict(before),
         )
         db.session.add(latest)
-    if latest is not None and latest.terms == dict(after):
+    if latest is not None and kept == dict(after):
         db.session.flush()
         return None
     version = RuleVersion(
@@ -132,10 +136,12 @@ def histories(subject: str) -> dict[int, list[Version]]:
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """What changed from ``before`` to ``after``; a term ``before`` did not keep yet (kept
+    since) is no change."""
     return {
         key: (before.get(key), after.get(key))
         for key in sorted({*before, *after})
-        if before.get(key) != after.get(key)
+        if key in before and before.get(key) != after.get(key)
     }
 
 

@@ -327,6 +327,9 @@ LABELS: dict[str, Any] = {
     "people": _l("People"),
     "perk_id": _l("Perk"),
     "points": _l("Points"),
+    "points_price": _l("Price in points"),
+    "value": _l("Value"),
+    "terms": _l("Terms"),
     "position": _l("Position"),
     "published": _l("Shown on the page"),
     "price_amount": _l("Price"),
@@ -549,11 +552,16 @@ EMPTY_TERMS = {
     "starts_on": _l("from publication"),
     "ends_on": _l("no end"),
     "effective_to": _l("no end"),
+    "points_price": _l("not for points"),
+    "value": _l("not stated"),
+    "terms": _l("not stated"),
 }
 
 
 def _term(key: str, value: Any, currency: Any) -> str:
-    if key in EMPTY_TERMS and (value is None or value == []):
+    if key in EMPTY_TERMS and (
+        value is None or value == [] or (isinstance(value, Mapping) and not any(value.values()))
+    ):
         return str(EMPTY_TERMS[key])
     return _value(key, value, currency, {})
 

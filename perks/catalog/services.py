@@ -136,6 +136,10 @@ def rule_terms(perk: Perk) -> dict[str, object]:
         "locations": list(perk.locations),
         "employment_types": list(perk.employment_types),
         "min_tenure_days": perk.min_tenure_days,
+        # what it gives, on what terms, at what price in points
+        "value": {"vi": perk.value_vi, "en": perk.value_en},
+        "terms": {"vi": perk.terms_vi, "en": perk.terms_en},
+        "points_price": perk.points_price,
     }
 
 

@@ -194,7 +194,9 @@ def test_a_gift_programme_change_and_pause_are_versions(client):
 
 def test_saving_an_older_perk_unchanged_keeps_one_version_dated_when_it_was_made(app):
     hr = factories.UserFactory(roles={Role.HR})
-    perk = factories.PerkFactory(title_vi="Vé xem phim", title_en="Cinema ticket")  # no version
+    perk = factories.PerkFactory(  # no version
+        title_vi="Vé xem phim", title_en="Cinema ticket", value_vi="", value_en=""
+    )
     catalog.update_perk(perk.id, perk_data(per_person_limit=1), actor=hr)
     kept = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == perk.id)).all()
     assert [(v.number, v.recorded_at.date()) for v in kept] == [(1, perk.created_at.date())]
@@ -244,3 +246,58 @@ def test_a_commission_rules_version_is_dated_by_its_terms_not_by_when_it_was_wri
     assert written in page
     assert "Effective from 23 May 2026" in page
     assert f"since {company_date(utcnow()):%d/%m/%Y}, in force" not in page
+
+
+def test_a_perks_price_in_points_value_and_terms_are_part_of_its_history(client):
+    """A reward going from 500 to 2,000 points, or a perk from "30% off, every day" to "10%
+    off, weekends only", left no version: its terms did not keep them."""
+    hr = factories.UserFactory(roles={Role.HR})
+    data = perk_data(points_price=500, value_vi="Giảm 30%", value_en="30% off", terms_en="Daily")
+    perk = catalog.create_perk(data, actor=hr)
+    catalog.publish_perk(perk.id, actor=hr)
+    count = len(versions(rule_history.PERK, perk.id))
+    catalog.update_perk(
+        perk.id,
+        perk_data(points_price=2000, value_vi="Giảm 30%", value_en="30% off", terms_en="Daily"),
+        actor=hr,
+    )
+    catalog.update_perk(
+        perk.id,
+        perk_data(
+            points_price=2000, value_vi="Giảm 10%", value_en="10% off", terms_en="Weekends only"
+        ),
+        actor=hr,
+    )
+    assert len(versions(rule_history.PERK, perk.id)) == count + 2
+    login(client, factories.UserFactory())
+    shown = text_of_history(client, "en")
+    assert "Price in points: 500 → 2,000" in shown
+    assert "Value: 30% off → 10% off" in shown
+    assert "Terms: Daily → Weekends only" in shown
+    assert "Giảm 30% → Giảm 10%" in text_of_history(client, "vi")
+
+
+def test_terms_kept_only_since_the_latest_version_make_no_version_of_their_own(app):
+    """A version recorded before a perk's value was kept: saving the perk unchanged adds no
+    version, and the history shows no change from nothing to its value."""
+    hr = factories.UserFactory(roles={Role.HR})
+    perk = catalog.create_perk(perk_data(value_en="30% off"), actor=hr)
+    catalog.publish_perk(perk.id, actor=hr)
+    [*_, latest] = db.session.scalars(
+        select(RuleVersion).where(RuleVersion.subject_id == perk.id).order_by(RuleVersion.number)
+    ).all()
+    latest.terms = {
+        k: v for k, v in latest.terms.items() if k not in {"value", "terms", "points_price"}
+    }
+    db.session.commit()
+    count = len(versions(rule_history.PERK, perk.id))
+    catalog.update_perk(perk.id, perk_data(value_en="30% off"), actor=hr)
+    assert len(versions(rule_history.PERK, perk.id)) == count
+    catalog.update_perk(perk.id, perk_data(value_en="30% off", per_person_limit=3), actor=hr)
+    [*_, newest] = rule_history.histories(rule_history.PERK)[perk.id]
+    assert set(newest.changes) == {"per_person_limit"}
+
+
+def text_of_history(client, locale: str) -> str:  # type: ignore[no-untyped-def]
+    client.post("/language", data={"locale": locale})
+    return text_of(client.get("/rules/history"))
