@@ -146,6 +146,8 @@ class DepartmentTimes:
     within_target: int = 0
     #: items still waiting for an answer past their answer-by day: targets already missed
     overdue: int = 0
+    #: items declined (with a reason), which decides them too: in time or not
+    declined: int = 0
     published: list[FeedbackItem] = field(default_factory=list)
 
     @property
@@ -162,10 +164,11 @@ class DepartmentTimes:
 
     @property
     def share_within_target(self) -> float | None:
-        """Of the items whose answer target is decided (answered, or still waiting past
-        their answer-by day), the share answered in time: an item left unanswered counts
-        against its department, never for it. None while none is decided."""
-        decided = self.answered + self.overdue
+        """Of the items whose answer target is decided (answered or declined, or still
+        waiting past their answer-by day), the share answered or declined in time: an item
+        left unanswered counts against its department, never for it, and declining it late
+        does not make it count for it. None while none is decided."""
+        decided = self.answered + self.declined + self.overdue
         return self.within_target / decided if decided else None
 
 
@@ -200,6 +203,10 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
             times.within_target += taken <= item.answer_days
             if item.published:
                 times.published.append(item)
+        elif item.status is FeedbackStatus.DECLINED and item.closed_on is not None:
+            times.declined += 1
+            taken = working_days_between(item.received_on, item.closed_on)
+            times.within_target += taken <= item.answer_days
         elif item.status in OPEN_STATES and today > answer_by(item):
             times.overdue += 1
     for times in by_department.values():

@@ -324,6 +324,29 @@ def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_tim
     assert "100%" not in row
 
 
+def test_declining_an_overdue_item_does_not_turn_a_missed_target_into_a_kept_one(app, client):
+    """A month late, the owner declined the item left unanswered: it was then counted neither
+    as answered nor as overdue, and the share went from 50% to 100%."""
+    hr = factories.UserFactory(roles={Role.HR})
+    department = factories.DepartmentFactory(name="Kho vận")
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        answered = send(sender, department.id, subject="Lockers").item.id
+        forgotten = send(sender, department.id, subject="Forklift").item.id
+        declined_at_once = send(sender, department.id, subject="Parking").item.id
+        items.acknowledge(answered, hr)
+        items.answer(answered, hr, "New lockers on Friday.")
+        items.decline(declined_at_once, hr, "The building's landlord decides it.")
+    with time_machine.travel(at(date(2026, 4, 15)), tick=False):
+        items.decline(forgotten, hr, "Not ours to change.")
+        login(client, factories.UserFactory())
+        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
+    row = page.get_data(as_text=True)
+    row = row[row.index("Kho vận") :]
+    row = row[: row.index("</tr>")]
+    assert "67%" in row  # answered and declined in time; declined a month late: missed
+
+
 def test_published_answers_are_listed_newest_answer_first(app, client):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
