@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from perks import audit, rule_history
@@ -34,7 +34,7 @@ from perks.folding import alphabetical
 from perks.i18n import company_date, format_day
 from perks.money import Money
 from perks.people.models import Department, EmploymentType, User
-from perks.shop.models import Product, ProductCategory
+from perks.shop.models import Order, Product, ProductCategory
 
 #: most tiers a rule may have
 MAX_TIERS = 10
@@ -357,7 +357,7 @@ def revise_rule(
     Raises:
         NotFound: no such rule.
         ValidationFailed: see ``check_rule_data``; a new version starting on or before the
-            old one's first day.
+            old one's first day, or on or before a past day an order was paid under it.
         Conflict: the rule has already ended, or a newer version replaced it.
         ChangedMeanwhile: the rule is no longer at ``expected_row_version``; nothing is saved.
     """
@@ -401,6 +401,25 @@ def revise_rule(
                 _(
                     "The new version must start after %(date)s, the first day of this one.",
                     date=format_day(old.effective_from),
+                )
+            )
+        last_paid = db.session.scalar(
+            select(func.max(Order.paid_at))
+            .join(Commission, Commission.order_id == Order.id)
+            .where(Commission.rule_id == old.id)
+        )
+        today = company_date(utcnow())
+        last_day = company_date(last_paid) if last_paid is not None else None
+        if last_day is not None and data.effective_from <= last_day < today:
+            # Backdated over past days it was applied, the history would say the new version
+            # applied to orders that earned by this one. (From today, it applies to the orders
+            # paid from now on; each commission names its version.)
+            raise ValidationFailed(
+                _(
+                    "Orders paid on %(date)s earned by this version: the new one can start on "
+                    "%(next)s at the earliest.",
+                    date=format_day(last_day),
+                    next=format_day(last_day + timedelta(days=1)),
                 )
             )
         new = CommissionRule(version=old.version + 1, supersedes_id=old.id, created_by_id=actor.id)

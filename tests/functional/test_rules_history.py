@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from perks import rule_history
@@ -15,6 +16,7 @@ from perks.catalog.services import PerkData
 from perks.commissions import services as commissions
 from perks.commissions.models import RuleKind, RuleScope
 from perks.db import utcnow
+from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date
 from perks.money import Money
@@ -301,3 +303,34 @@ def test_terms_kept_only_since_the_latest_version_make_no_version_of_their_own(a
 def text_of_history(client, locale: str) -> str:  # type: ignore[no-untyped-def]
     client.post("/language", data={"locale": locale})
     return text_of(client.get("/rules/history"))
+
+
+def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(app, monkeypatch):
+    """Backdated ten days, a version at 20% showed in the history as applying to an order paid
+    three days ago, whose commission was 10% by version 1."""
+    from perks.shop import orders as shop_orders
+
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    product = factories.ProductFactory(price_amount=2_000_000)
+
+    def at(rate: int, start: date) -> commissions.RuleData:
+        return commissions.RuleData(
+            scope=RuleScope.PRODUCT,
+            product_id=product.id,
+            kind=RuleKind.PERCENT,
+            rate_bps=rate,
+            effective_from=start,
+        )
+
+    rule = commissions.create_rule(at(1000, date(2020, 1, 1)), actor=finance)
+    order = referred_order(product)
+    three_days_ago = utcnow() - timedelta(days=3)
+    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
+    pay(order)
+    monkeypatch.undo()
+    paid_on = company_date(three_days_ago)
+    for start in (paid_on - timedelta(days=10), paid_on):
+        with pytest.raises(ValidationFailed, match="tính hoa hồng theo phiên bản này"):
+            commissions.revise_rule(rule.id, at(2000, start), actor=finance)
+    new = commissions.revise_rule(rule.id, at(2000, paid_on + timedelta(days=1)), actor=finance)
+    assert (new.version, new.effective_from) == (2, paid_on + timedelta(days=1))
