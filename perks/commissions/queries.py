@@ -16,6 +16,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from perks.commissions.lifecycle import removed_share
 from perks.commissions.models import (
     Commission,
     CommissionRule,
@@ -98,6 +99,20 @@ def rate_text(commission: Commission) -> str:
     return text
 
 
+def _taken_back_since(commission: Commission, moment: datetime | None) -> int:
+    """What the commission's reversals written after ``moment`` took back (minor units)."""
+    if moment is None:
+        return 0
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.commission_id == commission.id,
+            LedgerEntry.kind == EntryKind.REVERSAL,
+            LedgerEntry.created_at > moment,
+        )
+    )
+    return -int(total or 0)
+
+
 def _day(moment: datetime | None) -> str:
     return format_day(_local(moment), "medium") if moment else ""
 
@@ -124,7 +139,18 @@ def explanation(commission: Commission) -> str:
                 "and (under finance's forfeit policy) commissions not yet payable on it, earn "
                 "nothing; it would have earned %(amount)s.",
                 date=when,
-                amount=format_money(commission.original),
+                # what it was worth then: less a part of the order refunded before
+                amount=format_money(
+                    commission.original
+                    - commission.money(
+                        removed_share(
+                            commission.original,
+                            commission.base_amount,
+                            commission.refunded_base_amount,
+                            full=False,
+                        )
+                    )
+                ),
             )
         else:
             text = _("Voided: order cancelled on %(date)s.", date=when)
@@ -143,11 +169,21 @@ def explanation(commission: Commission) -> str:
     if state is not S.VOIDED and commission.is_reduced:
         taken = commission.money(commission.original_amount - commission.amount)
         if state is S.PAID or held is S.PAID:
-            text += " " + _(
-                "%(amount)s was taken back after the order was refunded or disputed; it is "
-                "deducted from your next payout.",
-                amount=format_money(taken),
-            )
+            # only what was taken back once it was paid comes off a later payout; a part
+            # refunded before it was paid had lowered what was paid
+            after = commission.money(_taken_back_since(commission, commission.paid_at))
+            before = taken - after
+            if before.amount:
+                text += " " + _(
+                    "Reduced by %(amount)s before it was paid: the order was partly refunded.",
+                    amount=format_money(before),
+                )
+            if after.amount:
+                text += " " + _(
+                    "%(amount)s was taken back after the order was refunded or disputed; it is "
+                    "deducted from your next payout.",
+                    amount=format_money(after),
+                )
         else:
             text += " " + _(
                 "Reduced by %(amount)s: the order was partly refunded.",

@@ -568,3 +568,43 @@ def test_a_final_statement_does_not_call_a_forfeit_a_refund(app):
         240_000,
         0,
     )
+
+
+def test_a_commission_paid_after_a_partial_refund_promises_no_deduction(app):
+    """Reduced from 240.000 to 120.000 ₫ by a refund while earned, then paid 120.000 ₫: its
+    explanation said the 120.000 "is deducted from your next payout", though nothing was."""
+    seller = factories.UserFactory()
+    order = referred_order(seller)
+    pay(order)
+    redeem(order)
+    refund_to(_order(order.id), order.total_amount // 2)
+    make_payable()
+    pay_batch(finance_person(), finance_person())
+    commission = commission_of(order.id)
+    assert commission.state is S.PAID
+    with app.test_request_context(), force_locale("en"):
+        text = explanation(commission)
+    assert "Reduced by ₫120,000 before it was paid: the order was partly refunded." in text
+    assert "deducted from your next payout" not in text
+    refund_to(_order(order.id), order.total_amount)  # the rest, after it was paid
+    with app.test_request_context(), force_locale("en"):
+        text = explanation(commission_of(order.id))
+    assert "Reduced by ₫120,000 before it was paid" in text
+    assert (
+        "₫120,000 was taken back after the order was refunded or disputed; it is deducted" in text
+    )
+
+
+def test_a_forfeited_commission_says_what_it_was_worth_when_forfeited(app):
+    commission_leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance_person())
+    leaver = factories.UserFactory()
+    order = referred_order(leaver)
+    pay(order)
+    redeem(order)
+    refund_to(_order(order.id), order.total_amount // 2)  # worth 120.000 ₫ of 240.000 now
+    db.session.get(User, leaver.id).leaving_date = company_today() - timedelta(days=1)
+    db.session.commit()
+    commission_leavers.settle_leavers()
+    with app.test_request_context(), force_locale("en"):
+        text = explanation(commission_of(order.id))
+    assert "it would have earned ₫120,000." in text
