@@ -410,7 +410,7 @@ def revise_rule(
         )
         today = company_date(utcnow())
         last_day = company_date(last_paid) if last_paid is not None else None
-        if last_day is not None and data.effective_from <= last_day < today:
+        if last_day is not None and data.effective_from < today and data.effective_from <= last_day:
             # Backdated over past days it was applied, the history would say the new version
             # applied to orders that earned by this one. (From today, it applies to the orders
             # paid from now on; each commission names its version.)
@@ -419,7 +419,7 @@ def revise_rule(
                     "Orders paid on %(date)s earned by this version: the new one can start on "
                     "%(next)s at the earliest.",
                     date=format_day(last_day),
-                    next=format_day(last_day + timedelta(days=1)),
+                    next=format_day(min(last_day + timedelta(days=1), today)),
                 )
             )
         new = CommissionRule(version=old.version + 1, supersedes_id=old.id, created_by_id=actor.id)

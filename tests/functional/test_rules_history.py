@@ -332,5 +332,11 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
     for start in (paid_on - timedelta(days=10), paid_on):
         with pytest.raises(ValidationFailed, match="tính hoa hồng theo phiên bản này"):
             commissions.revise_rule(rule.id, at(2000, start), actor=finance)
-    new = commissions.revise_rule(rule.id, at(2000, paid_on + timedelta(days=1)), actor=finance)
-    assert (new.version, new.effective_from) == (2, paid_on + timedelta(days=1))
+    # an order paid today too: backdating over it is refused as well, from today is not
+    today_order = referred_order(product)
+    pay(today_order)
+    with pytest.raises(ValidationFailed, match="tính hoa hồng theo phiên bản này"):
+        commissions.revise_rule(rule.id, at(2000, paid_on + timedelta(days=1)), actor=finance)
+    today = company_date(utcnow())
+    new = commissions.revise_rule(rule.id, at(2000, today), actor=finance)
+    assert (new.version, new.effective_from) == (2, today)
