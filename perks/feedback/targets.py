@@ -148,7 +148,18 @@ class DepartmentTimes:
     overdue: int = 0
     #: items declined (with a reason), which decides them too: in time or not
     declined: int = 0
+    #: the answer targets (working days) its items arrived with, which the share is measured
+    #: against (HR may change a department's target; an item keeps the one it came with)
+    answer_targets: set[int] = field(default_factory=set)
     published: list[FeedbackItem] = field(default_factory=list)
+
+    @property
+    def answer_target_range(self) -> tuple[int, int] | None:
+        """The fewest and most working days its items had to be answered in; None without
+        items."""
+        if not self.answer_targets:
+            return None
+        return min(self.answer_targets), max(self.answer_targets)
 
     @property
     def answered(self) -> int:
@@ -190,6 +201,7 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
             name = names.get(item.department_id, "") if item.department_id else ""
             times = by_department[item.department_id] = DepartmentTimes(name)
         times.received += 1
+        times.answer_targets.add(item.answer_days)
         if item.acknowledged_on is not None:
             times.acknowledge_days.append(
                 working_days_between(item.received_on, item.acknowledged_on)

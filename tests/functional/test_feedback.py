@@ -347,6 +347,27 @@ def test_declining_an_overdue_item_does_not_turn_a_missed_target_into_a_kept_one
     assert "67%" in row  # answered and declined in time; declined a month late: missed
 
 
+def test_the_answer_times_say_which_targets_the_share_is_measured_against(app, client):
+    """HR may set a department's answer target up to 120 working days: an answer after 57
+    working days showed as 100% within target, and the page never said against what."""
+    hr = factories.UserFactory(roles={Role.HR})
+    department = factories.DepartmentFactory(name="Kho vận")
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        send(sender, department.id, subject="Lockers")  # the default target: 10 working days
+        items.set_desk(department.id, items.DeskData(None, 60, 120), hr)
+        slow = send(sender, department.id, subject="Forklift").item.id
+    with time_machine.travel(at(date(2026, 5, 25)), tick=False):
+        items.acknowledge(slow, hr)
+        items.answer(slow, hr, "A new forklift.")
+        login(client, factories.UserFactory())
+        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
+    row = page.get_data(as_text=True)
+    row = row[row.index("Kho vận") :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r'data-testid="answer-target">10–120<', row)
+
+
 def test_published_answers_are_listed_newest_answer_first(app, client):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
