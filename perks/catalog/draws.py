@@ -574,19 +574,15 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
     left the company, has reached the perk's limit, or no stock is left.
     """
     user = db.session.get(User, entry.user_id)
+    if user is None or not user.active:
+        return _pass_over(entry, PassedOver.LEFT)
     try:
-        if user is None or not user.active:
-            raise NotEligible(_("No longer with the company."))
         with db.session.begin_nested():
             claim = grant_seat(draw.perk, user, today=company_today(now))
-    except (NotEligible, LimitReached, SoldOut) as refused:
-        entry.outcome = EntryOutcome.LAPSED
-        entry.passed_over = {
-            NotEligible: PassedOver.LEFT,
-            LimitReached: PassedOver.LIMIT,
-            SoldOut: PassedOver.NO_STOCK,
-        }[type(refused)]
-        return False
+    except LimitReached:
+        return _pass_over(entry, PassedOver.LIMIT)
+    except SoldOut:
+        return _pass_over(entry, PassedOver.NO_STOCK)
     entry.outcome = EntryOutcome.WON
     entry.claim_id = claim.id
     entry.decide_by = now + timedelta(days=draw.decline_days)
@@ -597,6 +593,13 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
         url=link("catalog.my_claim", claim_id=claim.id),
     )
     return True
+
+
+def _pass_over(entry: DrawEntry, reason: PassedOver) -> bool:
+    """``entry`` could not take the seat offered, for ``reason``: False, as ``_award``."""
+    entry.outcome = EntryOutcome.LAPSED
+    entry.passed_over = reason
+    return False
 
 
 def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> DrawEntry:

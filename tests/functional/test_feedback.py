@@ -304,6 +304,16 @@ def test_the_answer_times_page_counts_working_days_and_shows_no_names(app, clien
     assert "Lê Thị Chủ Trì" not in text
 
 
+def answer_times_row(client, department: str) -> str:  # type: ignore[no-untyped-def]
+    """The HTML of ``department``'s row on the answer times page, as an employee reads it in
+    English."""
+    login(client, factories.UserFactory())
+    page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    row = html[html.index(department) :]
+    return row[: row.index("</tr>")]
+
+
 def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_time(app, client):
     hr = factories.UserFactory(roles={Role.HR})
     department = factories.DepartmentFactory(name="Kho vận")
@@ -315,11 +325,7 @@ def test_an_item_left_unanswered_past_its_target_counts_against_the_share_in_tim
         items.answer(answered, hr, "New lockers on Friday.")
     # 10 working days from Monday 2 March: answer by Monday 16 March; on the 17th it is late
     with time_machine.travel(at(date(2026, 3, 17)), tick=False):
-        login(client, factories.UserFactory())
-        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
-    row = page.get_data(as_text=True)
-    row = row[row.index("Kho vận") :]
-    row = row[: row.index("</tr>")]
+        row = answer_times_row(client, "Kho vận")
     assert "50%" in row  # one in time, one missed: not 100%
     assert "100%" not in row
 
@@ -339,11 +345,7 @@ def test_declining_an_overdue_item_does_not_turn_a_missed_target_into_a_kept_one
         items.decline(declined_at_once, hr, "The building's landlord decides it.")
     with time_machine.travel(at(date(2026, 4, 15)), tick=False):
         items.decline(forgotten, hr, "Not ours to change.")
-        login(client, factories.UserFactory())
-        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
-    row = page.get_data(as_text=True)
-    row = row[row.index("Kho vận") :]
-    row = row[: row.index("</tr>")]
+        row = answer_times_row(client, "Kho vận")
     assert "67%" in row  # answered and declined in time; declined a month late: missed
 
 
@@ -360,11 +362,7 @@ def test_the_answer_times_say_which_targets_the_share_is_measured_against(app, c
     with time_machine.travel(at(date(2026, 5, 25)), tick=False):
         items.acknowledge(slow, hr)
         items.answer(slow, hr, "A new forklift.")
-        login(client, factories.UserFactory())
-        page = client.get("/feedback/answer-times", headers={"Accept-Language": "en"})
-    row = page.get_data(as_text=True)
-    row = row[row.index("Kho vận") :]
-    row = row[: row.index("</tr>")]
+        row = answer_times_row(client, "Kho vận")
     assert re.search(r'data-testid="answer-target">10–120<', row)
 
 
