@@ -137,6 +137,8 @@ def register_receivers() -> None:
     from perks.payments import webhooks
     from perks.people import events as people_events
     from perks.people.events import people_activated
+    from perks.recognition import gifts
+    from perks.recognition import services as occasions
     from perks.referrals import clicks
     from perks.referrals import services as referrals
     from perks.referrals.attribution import POLICY as REFERRAL_POLICY
@@ -162,6 +164,7 @@ def register_receivers() -> None:
     webhooks.handle_events(payment_events.APPLIERS)  # what Stripe's events do to orders
     counters.register(CLAIM_COUNTER)  # the redeemer's counters know each other's codes
     counters.register(ORDER_COUNTER)
+    occasions.follow_occasion_changes(gifts.versions_follow)  # programmes' rules history
 
 
 def register_tasks() -> None:

@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
@@ -56,7 +58,7 @@ from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.folding import alphabetical, name_order, names_in_order
-from perks.i18n import format_number
+from perks.i18n import LOCALES, format_day, format_number
 from perks.money import Money, format_money
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, Gender, User
@@ -626,14 +628,49 @@ def _described(programme: GiftProgramme) -> dict[str, object]:
     }
 
 
-def rule_terms(programme: GiftProgramme) -> dict[str, object]:
+def _falls_on(occasion: Occasion, settings: services.Settings) -> str:
+    """When ``occasion`` falls, in the current language."""
+    if occasion.kind is OccasionKind.SOLAR:
+        return _("%(day)d/%(month)d every year", day=occasion.day, month=occasion.month)
+    if occasion.kind is OccasionKind.LUNAR:
+        return _("%(day)d/%(month)d lunar calendar", day=occasion.day, month=occasion.month)
+    if occasion.kind is OccasionKind.FOUNDING_DAY:
+        if settings.founded_on is None:
+            return _("The company's founding day, not set yet")
+        return _("The company's founding day, %(day)s", day=format_day(settings.founded_on))
+    if occasion.kind is OccasionKind.BIRTHDAY:
+        return _("Each person's birthday")
+    if not settings.anniversary_milestones:
+        return _("Each person's hire date, every year")
+    return _(
+        "Each person's hire date, after %(years)s years",
+        years=", ".join(str(years) for years in settings.anniversary_milestones),
+    )
+
+
+def _when(occasion: Occasion, settings: services.Settings) -> dict[str, str]:
+    """When ``occasion`` falls, in both languages, as a version of the rules keeps it."""
+    said = {}
+    for language in LOCALES:
+        with force_locale(language):
+            said[language] = _falls_on(occasion, settings)
+    return said
+
+
+def rule_terms(
+    programme: GiftProgramme, settings: services.Settings | None = None
+) -> dict[str, object]:
     """The programme's rules as the rules history keeps them, with names rather than ids
-    (a version reads the same after a rename)."""
+    (a version reads the same after a rename), and when its occasion falls (the company's
+    ``settings``: the founding day, the milestones)."""
     names = {d.id: d.name for d in programme.departments}
     budgets = sorted(programme.department_budgets, key=lambda b: b.department.name)
+    occasion = programme.occasion
     return {
         "name": {"vi": programme.name_vi, "en": programme.name_en},
-        "occasion": {"vi": programme.occasion.name_vi, "en": programme.occasion.name_en},
+        "occasion": {"vi": occasion.name_vi, "en": occasion.name_en},
+        "when": _when(occasion, settings or services.current_settings()),
+        "occasion_active": occasion.active,
         "gift": (
             {"vi": programme.perk.title_vi, "en": programme.perk.title_en}
             if programme.perk is not None
@@ -665,6 +702,23 @@ def _record_version(programme: GiftProgramme, before: dict[str, object] | None) 
         rule_terms(programme),
         since=programme.created_at,
     )
+
+
+@contextmanager
+def versions_follow(occasion_ids: Sequence[int] | None) -> Iterator[None]:
+    """Around a change of occasions (``occasion_ids``) or of the founding day and milestones
+    (None): each gift programme for them keeps a version of its rules when they read
+    differently after it (``services.follow_occasion_changes``). Flushes only; raises
+    nothing."""
+    query = select(GiftProgramme).order_by(GiftProgramme.id)
+    if occasion_ids is not None:
+        query = query.where(GiftProgramme.occasion_id.in_(occasion_ids))
+    programmes = list(db.session.scalars(query))
+    settings = services.current_settings()
+    before = {programme.id: rule_terms(programme, settings) for programme in programmes}
+    yield
+    for programme in programmes:
+        _record_version(programme, before[programme.id])
 
 
 def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:

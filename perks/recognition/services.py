@@ -16,7 +16,8 @@ Dates:
 from __future__ import annotations
 
 import calendar as solar_calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from dataclasses import field as default_field
 from datetime import date, timedelta
@@ -61,6 +62,18 @@ DEFAULT_PAIR_MONTHLY_LIMIT = 50
 DEFAULT_POINT_VALUE = 1_000
 #: the longest window ``personal_dates`` looks ahead
 MAX_WINDOW_DAYS = 366
+
+#: what wraps a change of occasions (their ids) or of the founding day and milestones (None:
+#: every occasion), in its transaction: the gift programmes keep a version of their rules
+#: when the day they fall on changes (``perks.recognition.gifts.versions_follow``, which this
+#: module cannot import). It may flush, and raises nothing of its own.
+OccasionChange = Callable[[Sequence[int] | None], AbstractContextManager[object]]
+_follower: list[OccasionChange] = [lambda occasion_ids: nullcontext()]
+
+
+def follow_occasion_changes(follower: OccasionChange) -> None:
+    """Wrap every change of occasions in ``follower`` from now on (``register_receivers``)."""
+    _follower[0] = follower
 
 
 @dataclass(frozen=True)
@@ -409,7 +422,8 @@ def create_occasion(data: OccasionData, *, actor: User) -> Occasion:
 
 def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occasion:
     """Rename or move one of HR's own occasions (``recognition.occasion_changed``, with the
-    old and new values).
+    old and new values); its gift programmes keep a version of their rules when their day
+    moves (``follow_occasion_changes``).
 
     Raises:
         NotFound: no such occasion.
@@ -424,8 +438,10 @@ def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occ
         if occasion.active:
             _refuse_a_second(data.name_vi, data.name_en, occasion_id=occasion.id)
         before = _described(occasion)
-        occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
-        occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
+        with _follower[0]([occasion.id]):
+            occasion.name_vi, occasion.name_en = data.name_vi, data.name_en
+            occasion.kind, occasion.month, occasion.day = data.kind, data.month, data.day
+            db.session.flush()
         after = _described(occasion)
         changes = audit.changes(before, after)
         if changes:
@@ -437,7 +453,8 @@ def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occ
 
 def set_active(occasion_id: int, active: bool, *, actor: User) -> Occasion:
     """Deactivate an occasion (it leaves the calendar; nothing is deleted) or activate it
-    again (``recognition.occasion_deactivated`` / ``_activated``).
+    again (``recognition.occasion_deactivated`` / ``_activated``); its gift programmes keep
+    a version of their rules (``follow_occasion_changes``).
 
     Raises:
         NotFound: no such occasion.
@@ -459,16 +476,18 @@ def set_active(occasion_id: int, active: bool, *, actor: User) -> Occasion:
                         )
                     )
                 ) from error
-        switch(
-            occasion,
-            active,
-            actor=actor,
-            actions=("recognition.occasion_activated", "recognition.occasion_deactivated"),
-            already=(
-                _l("This occasion is already active."),
-                _l("This occasion is already inactive."),
-            ),
-        )
+        with _follower[0]([occasion.id]):
+            switch(
+                occasion,
+                active,
+                actor=actor,
+                actions=("recognition.occasion_activated", "recognition.occasion_deactivated"),
+                already=(
+                    _l("This occasion is already active."),
+                    _l("This occasion is already inactive."),
+                ),
+            )
+            db.session.flush()
     return occasion
 
 
@@ -563,7 +582,9 @@ def update_settings(
     founded_on: date | None, milestones: Sequence[int], *, today: date, actor: User
 ) -> Settings:
     """Save the founding day and the anniversary milestones
-    (``recognition.settings_changed``, with the old and new values).
+    (``recognition.settings_changed``, with the old and new values); the gift programmes for
+    the founding day or work anniversaries keep a version of their rules
+    (``follow_occasion_changes``).
 
     Raises:
         ValidationFailed: the founding day is after ``today``, or a milestone is out of
@@ -577,12 +598,14 @@ def update_settings(
     with transaction():
         row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
         before = current_settings()
-        if row is None:
-            row = RecognitionSettings(id=SETTINGS_ROW_ID)
-            db.session.add(row)
-        row.founded_on = founded_on
-        row.anniversary_milestones = list(chosen)
-        row.updated_by_id = actor.id
+        with _follower[0](None):
+            if row is None:
+                row = RecognitionSettings(id=SETTINGS_ROW_ID)
+                db.session.add(row)
+            row.founded_on = founded_on
+            row.anniversary_milestones = list(chosen)
+            row.updated_by_id = actor.id
+            db.session.flush()
         changes = audit.changes(
             {
                 "founded_on": before.founded_on.isoformat() if before.founded_on else None,

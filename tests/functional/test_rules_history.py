@@ -24,7 +24,7 @@ from perks.people.models import Role
 from perks.recognition import gifts
 from perks.recognition import services as occasions
 from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import Occasion
+from perks.recognition.models import Occasion, OccasionKind
 from perks.rule_history import RuleVersion
 from tests import factories
 from tests.helpers import login, text_of
@@ -340,3 +340,82 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
     today = company_date(utcnow())
     new = commissions.revise_rule(rule.id, at(2000, today), actor=finance)
     assert (new.version, new.effective_from) == (2, today)
+
+
+def programme_for(occasion: Occasion, hr) -> int:  # type: ignore[no-untyped-def]
+    data = ProgrammeData(
+        name_vi=f"Quà {occasion.name_vi}",
+        name_en=f"{occasion.name_en} gift",
+        occasion_id=occasion.id,
+        perk_id=None,
+        points=100,
+        days_ahead=0,
+        message_vi="Chúc mừng!",
+        message_en="Congratulations!",
+        unit_cost=Money(0, "VND"),
+        budget=None,
+    )
+    return gifts.create_programme(data, actor=hr).id
+
+
+def test_an_occasion_moved_or_taken_off_the_calendar_is_a_version_of_its_programmes(client):
+    """Moving the company picnic from 15/6 to 20/6, or taking it off the calendar, changed
+    who gets its gift and when, and left no version: the programme's terms named only the
+    occasion."""
+    hr = factories.UserFactory(roles={Role.HR})
+    picnic = occasions.create_occasion(
+        occasions.OccasionData("Dã ngoại", "Company picnic", OccasionKind.SOLAR, 6, 15), actor=hr
+    )
+    programme_id = programme_for(picnic, hr)
+    occasions.add_vietnamese_calendar(actor=hr)
+    tet = db.session.scalars(select(Occasion).where(Occasion.key == "tet")).one()
+    other_id = programme_for(tet, hr)
+
+    occasions.update_occasion(
+        picnic.id,
+        occasions.OccasionData("Dã ngoại", "Company picnic", OccasionKind.SOLAR, 6, 20),
+        actor=hr,
+    )
+    occasions.set_active(picnic.id, False, actor=hr)
+
+    kept = versions(rule_history.GIFT_PROGRAMME, programme_id)
+    assert [(v["when"]["en"], v["occasion_active"]) for v in kept] == [  # type: ignore[index]
+        ("15/6 every year", True),
+        ("20/6 every year", True),
+        ("20/6 every year", False),
+    ]
+    assert len(versions(rule_history.GIFT_PROGRAMME, other_id)) == 1  # Tết did not move
+    login(client, factories.UserFactory())
+    shown = text_of_history(client, "en")
+    assert "When: 15/6 every year → 20/6 every year" in shown
+    assert "Occasion on the calendar: yes → no" in shown
+    assert "Dịp có trên lịch: có → không" in text_of_history(client, "vi")
+
+
+def test_the_milestones_and_the_founding_day_are_versions_of_the_programmes_they_time(client):
+    """New anniversary milestones change who gets a work-anniversary gift; the founding day,
+    when the founding-day gift comes. Neither left a version."""
+    hr = factories.UserFactory(roles={Role.HR})
+    occasions.add_vietnamese_calendar(actor=hr)
+    by_key = {o.key: o for o in db.session.scalars(select(Occasion))}
+    anniversary = programme_for(by_key["work_anniversary"], hr)
+    founding = programme_for(by_key["founding_day"], hr)
+    birthday = programme_for(by_key["birthday"], hr)
+    today = company_date(utcnow())
+
+    occasions.update_settings(None, (5, 10), today=today, actor=hr)
+    occasions.update_settings(date(2015, 6, 1), (5, 10), today=today, actor=hr)
+
+    assert [v["when"]["en"] for v in versions(rule_history.GIFT_PROGRAMME, anniversary)] == [  # type: ignore[index]
+        "Each person's hire date, after 1, 3, 5, 10 years",
+        "Each person's hire date, after 5, 10 years",
+    ]
+    assert [v["when"]["vi"] for v in versions(rule_history.GIFT_PROGRAMME, founding)] == [  # type: ignore[index]
+        "Ngày thành lập công ty, chưa đặt",
+        "Ngày thành lập công ty, 1 tháng 6, 2015",
+    ]
+    assert len(versions(rule_history.GIFT_PROGRAMME, birthday)) == 1
+    login(client, factories.UserFactory())
+    assert "after 1, 3, 5, 10 years → Each person's hire date, after 5, 10 years" in (
+        text_of_history(client, "en")
+    )
