@@ -1,5 +1,6 @@
 """The rules' history: every version of each perk's rules, commission rule and gift
-programme, as staff read it on the public rules history page.
+programme, and of finance's commission policies (returning customers, leavers), as staff read
+it on the public rules history page.
 
 A service that creates or changes such a rule calls ``record_change`` in its own transaction
 with the rule's terms before and after (plain JSON values: names, not ids, so a version reads
@@ -11,7 +12,7 @@ keeps the names for those who may read it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,10 @@ from perks.extensions import db
 PERK = "perk"
 COMMISSION_RULE = "commission_rule"
 GIFT_PROGRAMME = "gift_programme"
+#: finance's policies, one each (``subject_id`` ``POLICY_ID``)
+RETURNING_CUSTOMERS = "returning_customers"
+LEAVERS = "leavers"
+POLICY_ID = 1
 
 
 class RuleVersion(Base):
@@ -35,7 +40,7 @@ class RuleVersion(Base):
     __table_args__ = (UniqueConstraint("subject", "subject_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: ``PERK``, ``COMMISSION_RULE`` or ``GIFT_PROGRAMME``
+    #: ``PERK``, ``COMMISSION_RULE``, ``GIFT_PROGRAMME``, ``RETURNING_CUSTOMERS``, ``LEAVERS``
     subject: Mapped[str] = mapped_column(String(32))
     #: the perk's or programme's id; a commission rule's first version's id (its later
     #: versions are rows of their own that supersede it)
@@ -120,19 +125,25 @@ def histories(subject: str) -> dict[int, list[Version]]:
     grouped: dict[int, list[RuleVersion]] = defaultdict(list)
     for row in rows:
         grouped[row.subject_id].append(row)
-    found: dict[int, list[Version]] = {}
-    for subject_id, versions in grouped.items():
-        found[subject_id] = [
-            Version(
-                number=row.number,
-                since=row.recorded_at,
-                until=versions[n + 1].recorded_at if n + 1 < len(versions) else None,
-                terms=row.terms,
-                changes=_changes(versions[n - 1].terms, row.terms) if n else {},
-            )
-            for n, row in enumerate(versions)
-        ]
-    return found
+    return {
+        subject_id: as_versions([(row.recorded_at, row.terms) for row in versions])
+        for subject_id, versions in grouped.items()
+    }
+
+
+def as_versions(kept: Sequence[tuple[datetime, dict[str, Any]]]) -> list[Version]:
+    """Terms as versions 1, 2, ... of one rule, each with what changed from the one before:
+    ``kept`` is (since, terms), oldest first. Raises nothing."""
+    return [
+        Version(
+            number=n + 1,
+            since=since,
+            until=kept[n + 1][0] if n + 1 < len(kept) else None,
+            terms=terms,
+            changes=_changes(kept[n - 1][1], terms) if n else {},
+        )
+        for n, (since, terms) in enumerate(kept)
+    ]
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -272,6 +272,9 @@ LABELS: dict[str, Any] = {
     "threshold": _l("From"),
     "window_days": _l("Returning-customer window (days)"),
     "when": _l("When"),
+    "returning_rate_bps": _l("Returning customers' rate"),
+    "note": _l("Note"),
+    "payments_from": _l("On payments of at least"),
     "carried": _l("Carried over"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),
@@ -491,6 +494,7 @@ AMOUNTS = frozenset(
         "budget",
         "cap_amount",
         "flat_amount",
+        "payments_from",
         "price_amount",
         "staff_price_amount",
         "unit_cost",
@@ -507,7 +511,7 @@ FILE_KINDS = {"payroll": _l("Payroll"), "bank": _l("Bank transfer")}
 #: what a brand save did to the logo (``logo``), as ``perks.branding.services`` records it
 LOGO_CHANGES = {"replaced": _l("replaced"), "removed": _l("removed")}
 #: details that are basis points
-PERCENTAGES = frozenset({"rate_bps", "staff_discount_bps"})
+PERCENTAGES = frozenset({"rate_bps", "returning_rate_bps", "staff_discount_bps"})
 #: details that are a person's id
 PEOPLE = frozenset({"user_id", "manager_id", "nominee_id", "owner_id"})
 #: details that name other details (``people.updated``'s ``fields``)
@@ -557,6 +561,9 @@ EMPTY_TERMS = {
     "points_price": _l("not for points"),
     "value": _l("not stated"),
     "terms": _l("not stated"),
+    "window_days": _l("off"),
+    "returning_rate_bps": _l("the commission rule's own terms"),
+    "note": _l("not stated"),
 }
 
 

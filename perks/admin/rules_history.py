@@ -1,10 +1,12 @@
 """The public rules history: every version of each perk's rules, commission rule and gift
-programme (``perks.rule_history``), written for the reader, without who changed them."""
+programme, and of finance's commission policies (``perks.rule_history``) and withholding
+rates, written for the reader, without who changed them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -12,7 +14,9 @@ from flask_babel import lazy_gettext as _l
 from perks import rule_history
 from perks.admin.audit_details import Detail, readable_changes, readable_terms
 from perks.catalog.models import PerkStatus
+from perks.commissions import tax
 from perks.commissions.models import RuleScope
+from perks.commissions.tax_models import WithholdingRate
 from perks.folding import name_order
 
 #: what each version's heading already says, left out of its terms
@@ -41,6 +45,8 @@ class Section:
     key: str
     title: Any
     rules: list[ShownRule]
+    #: what the section is about, when its title does not say it all
+    note: Any = None
 
 
 def _title(subject: str, terms: Mapping[str, Any]) -> str:
@@ -50,7 +56,7 @@ def _title(subject: str, terms: Mapping[str, Any]) -> str:
     return readable_terms({"name": terms.get("name")})[0].value
 
 
-def _shown(subject: str, subject_id: int, versions: list[rule_history.Version]) -> ShownRule:
+def _shown(subject_id: int, title: str, versions: list[rule_history.Version]) -> ShownRule:
     shown = [
         ShownVersion(
             version=version,
@@ -59,7 +65,7 @@ def _shown(subject: str, subject_id: int, versions: list[rule_history.Version]) 
         )
         for n, version in enumerate(versions)
     ]
-    return ShownRule(subject_id, _title(subject, versions[-1].terms), shown[::-1])
+    return ShownRule(subject_id, title, shown[::-1])
 
 
 def _published(versions: list[rule_history.Version]) -> bool:
@@ -67,9 +73,50 @@ def _published(versions: list[rule_history.Version]) -> bool:
     return any(v.terms.get("status") != PerkStatus.DRAFT.value for v in versions)
 
 
+def _rate_terms(rate: WithholdingRate) -> dict[str, Any]:
+    return {
+        "effective_from": rate.effective_from.isoformat(),
+        "rate_bps": rate.rate_bps,
+        "payments_from": rate.threshold_amount,
+        "currency": rate.currency,
+        "note": rate.note,
+    }
+
+
+def _rates() -> list[ShownRule]:
+    """The withholding rates, one rule per residence and currency, a version per rate row in
+    the order they were written (each says the day it takes effect)."""
+    rows = sorted(tax.rates(), key=lambda rate: (not rate.resident, rate.currency, rate.id))
+    shown = []
+    for n, ((resident, currency), group) in enumerate(
+        groupby(rows, key=lambda rate: (rate.resident, rate.currency)), start=1
+    ):
+        title = (
+            _l("Tax withheld from payouts: residents (%(currency)s)", currency=currency)
+            if resident
+            else _l("Tax withheld from payouts: non-residents (%(currency)s)", currency=currency)
+        )
+        versions = rule_history.as_versions([(r.created_at, _rate_terms(r)) for r in group])
+        shown.append(_shown(n, str(title), versions))
+    return shown
+
+
+def _policies() -> list[ShownRule]:
+    """Finance's policies, as they were set, and the withholding rates (three queries)."""
+    shown = []
+    for subject, title in (
+        (rule_history.RETURNING_CUSTOMERS, _l("Returning customers")),
+        (rule_history.LEAVERS, _l("Commissions of people who leave")),
+    ):
+        versions = rule_history.histories(subject).get(rule_history.POLICY_ID)
+        if versions:
+            shown.append(_shown(rule_history.POLICY_ID, str(title), versions))
+    return shown + _rates()
+
+
 def rules_history() -> list[Section]:
-    """The three kinds of rules, each rule with its versions, newest first (three queries).
-    Raises nothing."""
+    """The three kinds of rules, each rule with its versions, newest first, and finance's
+    policies (six queries). Raises nothing."""
     sections = []
     for key, title in (
         (rule_history.PERK, _l("Perks: who may claim them, when and how many")),
@@ -78,10 +125,22 @@ def rules_history() -> list[Section]:
     ):
         found = rule_history.histories(key)
         rules = [
-            _shown(key, subject_id, versions)
+            _shown(subject_id, _title(key, versions[-1].terms), versions)
             for subject_id, versions in found.items()
             if key != rule_history.PERK or _published(versions)
         ]
         rules.sort(key=lambda rule: name_order(rule.title))
         sections.append(Section(key, title, rules))
+    sections.append(
+        Section(
+            "policies",
+            _l("Finance's policies: returning customers, leavers and tax"),
+            _policies(),
+            note=_l(
+                "Until finance first sets them, a customer belongs to the link they last "
+                "clicked, and a leaver's commissions not yet payable are paid in their final "
+                "settlement."
+            ),
+        )
+    )
     return sections

@@ -39,7 +39,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from perks import audit
+from perks import audit, rule_history
 from perks.commissions import lifecycle
 from perks.commissions.models import (
     Commission,
@@ -82,11 +82,12 @@ def current_policy() -> LeaverPolicy:
 
 def set_policy(policy: LeaverPolicy, *, actor: User) -> LeaverPolicy:
     """Finance chooses the leaver policy for people whose leaving date is applied from now on
-    (leavers already settled keep theirs). Audited (``commissions.leaver_policy_changed``)
-    when it changes. Raises nothing."""
+    (leavers already settled keep theirs). Audited (``commissions.leaver_policy_changed``),
+    and a version of it in the rules history, when it changes. Raises nothing."""
     with transaction():
         settings = db.session.get(LeaverSettings, SETTINGS_ID)
         before = settings.policy if settings is not None else LeaverPolicy.VEST
+        since = settings.updated_at if settings is not None else None
         if settings is None:
             settings = LeaverSettings(id=SETTINGS_ID, policy=policy)
             db.session.add(settings)
@@ -102,6 +103,13 @@ def set_policy(policy: LeaverPolicy, *, actor: User) -> LeaverPolicy:
                 before=before.value,
                 after=policy.value,
             )
+        rule_history.record_change(
+            rule_history.LEAVERS,
+            rule_history.POLICY_ID,
+            {"policy": before.value} if since is not None else None,
+            {"policy": policy.value},
+            since=since,
+        )
         return policy
 
 

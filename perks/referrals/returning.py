@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from perks import audit
+from perks import audit, rule_history
 from perks.db import transaction
 from perks.errors import ValidationFailed
 from perks.extensions import db
@@ -56,6 +56,12 @@ class ReturningPolicy:
 OFF = ReturningPolicy()
 
 
+def rule_terms(policy: ReturningPolicy) -> dict[str, int | None]:
+    """The policy as the rules history keeps it (``perks.rule_history``): no window when it
+    is off, no rate when the rule's own terms apply."""
+    return {"window_days": policy.window_days or None, "returning_rate_bps": policy.rate_bps}
+
+
 def current_policy() -> ReturningPolicy:
     """The setting as finance last saved it (OFF before anyone did). One query."""
     row = db.session.get(ReturningCustomerSettings, RETURNING_ROW_ID)
@@ -66,7 +72,8 @@ def current_policy() -> ReturningPolicy:
 
 def save_policy(window_days: int, rate_bps: int | None, *, actor: User) -> ReturningPolicy:
     """Save finance's setting, audited with the old and new values
-    (``referrals.returning_customers_changed``).
+    (``referrals.returning_customers_changed``), and a version of it in the rules history
+    when it changes.
 
     Raises:
         ValidationFailed: a window outside 0–3650 days or a rate outside 0–100 %.
@@ -83,6 +90,7 @@ def save_policy(window_days: int, rate_bps: int | None, *, actor: User) -> Retur
     with transaction():
         row = db.session.get(ReturningCustomerSettings, RETURNING_ROW_ID, with_for_update=True)
         before = ReturningPolicy(row.window_days, row.rate_bps) if row is not None else OFF
+        since = row.updated_at if row is not None else None
         if row is None:
             row = ReturningCustomerSettings(id=RETURNING_ROW_ID)
             db.session.add(row)
@@ -97,7 +105,15 @@ def save_policy(window_days: int, rate_bps: int | None, *, actor: User) -> Retur
             before={"window_days": before.window_days, "rate_bps": before.rate_bps},
             after={"window_days": window_days, "rate_bps": rate_bps},
         )
-        return ReturningPolicy(window_days, rate_bps)
+        saved = ReturningPolicy(window_days, rate_bps)
+        rule_history.record_change(
+            rule_history.RETURNING_CUSTOMERS,
+            rule_history.POLICY_ID,
+            rule_terms(before) if since is not None else None,
+            rule_terms(saved),
+            since=since,
+        )
+        return saved
 
 
 def returning_link(buyer_email: str, now: datetime) -> ReferralLink | None:

@@ -68,6 +68,40 @@ def test_messages_kept_before_they_were_numbered_are_numbered_in_the_order_of_th
     )
 
 
+def test_policies_set_before_their_versions_were_kept_become_their_first_versions(app):
+    """Revision 0042: finance's returning-customer and leaver policies as they are become
+    version 1 of each, dated when they were saved; no row, no version."""
+    from perks import rule_history
+
+    db.session.remove()
+    downgrade(revision="0041")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO returning_customer_settings (id, window_days, rate_bps, created_at,"
+                " updated_at) VALUES (1, 0, 1200, '2026-03-01 08:00:00', '2026-05-02 09:30:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO leaver_settings (id, policy, updated_at)"
+                " VALUES (1, 'forfeit', '2026-06-03 10:00:00')"
+            )
+        )
+    upgrade()
+    kept = {
+        subject: [(v.number, v.since.date().isoformat(), v.terms) for v in found[1]]
+        for subject in (rule_history.RETURNING_CUSTOMERS, rule_history.LEAVERS)
+        for found in [rule_history.histories(subject)]
+    }
+    assert kept == {
+        "returning_customers": [
+            (1, "2026-05-02", {"window_days": None, "returning_rate_bps": 1200})
+        ],
+        "leavers": [(1, "2026-06-03", {"policy": "forfeit"})],
+    }
+
+
 #: the "at most one" rules that hold under concurrent writers only because the database
 #: enforces them (SECURITY.md: integrity under concurrency), by table: the columns of each
 AT_MOST_ONE = {

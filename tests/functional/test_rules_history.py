@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from perks import rule_history
 from perks.catalog import services as catalog
 from perks.catalog.models import LimitPeriod, PerkKind
 from perks.catalog.services import PerkData
+from perks.commissions import leavers, tax
 from perks.commissions import services as commissions
-from perks.commissions.models import RuleKind, RuleScope
+from perks.commissions.models import LeaverPolicy, RuleKind, RuleScope
 from perks.db import utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
@@ -25,6 +26,8 @@ from perks.recognition import gifts
 from perks.recognition import services as occasions
 from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Occasion, OccasionKind
+from perks.referrals import returning
+from perks.referrals.models import ReturningCustomerSettings
 from perks.rule_history import RuleVersion
 from tests import factories
 from tests.helpers import login, text_of
@@ -73,7 +76,8 @@ def test_a_perk_change_is_a_new_version_showing_what_changed_and_not_who(client)
     ]
     login(client, factories.UserFactory())
     html = page(client)
-    assert html.count('data-testid="rule-version"') == 3
+    perks_section = html.split('data-subject="perk"')[1].split('data-testid="rules-section"')[0]
+    assert perks_section.count('data-testid="rule-version"') == 3
     assert "Cinema ticket" in html
     assert "Status: Draft → Published" in html
     assert "Departments: all → Kinh doanh" in html  # narrowed, not widened
@@ -419,3 +423,63 @@ def test_the_milestones_and_the_founding_day_are_versions_of_the_programmes_they
     assert "after 1, 3, 5, 10 years → Each person's hire date, after 5, 10 years" in (
         text_of_history(client, "en")
     )
+
+
+def test_finances_policies_and_the_withholding_rates_have_a_public_history(client):
+    """The returning-customer window and rate, the leaver policy and the withholding rates
+    decide what people earn and are paid; changing them left no public version."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    returning.save_policy(30, None, actor=finance)
+    returning.save_policy(60, 1500, actor=finance)
+    leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance)
+    leavers.set_policy(LeaverPolicy.VEST, actor=finance)
+    tax.add_circular_111_rates(finance)
+    tax.add_withholding_rate(
+        date(2027, 1, 1),
+        resident=True,
+        rate_bps=1500,
+        threshold=Money(3_000_000, "VND"),
+        note="",
+        actor=finance,
+    )
+    login(client, factories.UserFactory())
+
+    shown = text_of_history(client, "en")
+
+    assert "Returning-customer window (days): 30 → 60" in shown
+    assert "Returning customers' rate: the commission rule's own terms → 15%" in shown
+    assert "Leaver policy: Forfeit: voided, with the reason “left the company” → Vest:" in shown
+    residents = shown.split("Tax withheld from payouts: residents (VND)")[1]
+    assert "Rate: 10% → 15%" in residents
+    assert "On payments of at least: ₫2,000,000 → ₫3,000,000" in residents
+    assert "Effective from: 1 Oct 2013 → 1 Jan 2027" in residents
+    assert "Tax withheld from payouts: non-residents (VND)" in shown
+    vietnamese = text_of_history(client, "vi")
+    assert "Tỷ lệ cho khách quay lại: theo điều khoản của quy tắc hoa hồng → 15%" in vietnamese
+    assert "Thuế khấu trừ khi chi trả: cá nhân cư trú (VND)" in vietnamese
+
+
+def test_a_policy_set_before_versions_were_kept_is_its_first_version(app):
+    """A window finance set before the rules history kept policies: its next change shows
+    what it was, dated when it was saved."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    returning.save_policy(30, None, actor=finance)
+    leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance)
+    db.session.execute(delete(RuleVersion))
+    saved = db.session.get(ReturningCustomerSettings, 1)
+    saved.updated_at = utcnow() - timedelta(days=40)  # type: ignore[union-attr]
+    db.session.commit()
+
+    returning.save_policy(45, None, actor=finance)
+    leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance)  # unchanged: its first version only
+
+    kept = rule_history.histories(rule_history.RETURNING_CUSTOMERS)[rule_history.POLICY_ID]
+    now = utcnow().replace(tzinfo=None)
+    assert [(v.terms["window_days"], (now - v.since.replace(tzinfo=None)).days) for v in kept] == [
+        (30, 40),
+        (45, 0),
+    ]
+    assert kept[1].changes == {"window_days": (30, 45)}
+    assert [v.terms for v in rule_history.histories(rule_history.LEAVERS)[1]] == [
+        {"policy": "forfeit"}
+    ]
