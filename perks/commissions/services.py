@@ -326,10 +326,12 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
     """Add a rule (version 1).
 
     Raises:
-        ValidationFailed: see ``check_rule_data``.
+        ValidationFailed: see ``check_rule_data``; a first day in the past on or before a day
+            an order earned a commission (``_refuse_taking_over_past_days``).
     """
     data = check_rule_data(data)
     with transaction():
+        _refuse_taking_over_past_days(data.effective_from)
         rule = CommissionRule(version=1, created_by_id=actor.id)
         _apply(rule, data)
         db.session.add(rule)
@@ -337,6 +339,34 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
         audit.record("commissions.rule_created", actor=actor, target=rule, **_audit_details(data))
         _record_version(rule, None, first=rule)
         return rule
+
+
+def _refuse_taking_over_past_days(first_day: date) -> None:
+    """A new rule starting before today must not take over days orders were paid on: they
+    earned by the rules then in force, and the history would say this one applied to them.
+    (From today it applies to the orders paid from now on; each commission names its rule.)
+
+    Raises:
+        ValidationFailed: an order that earned a commission was paid on ``first_day`` or
+            later, before today.
+    """
+    today = company_date(utcnow())
+    if first_day >= today:
+        return
+    last_paid = db.session.scalar(
+        select(func.max(Order.paid_at)).join(Commission, Commission.order_id == Order.id)
+    )
+    last_day = company_date(last_paid) if last_paid is not None else None
+    if last_day is not None and first_day <= last_day:
+        raise ValidationFailed(
+            _(
+                "Orders paid on %(date)s earned by the rules then in force: a new rule can "
+                "start on %(next)s at the earliest.",
+                date=format_day(last_day),
+                next=format_day(min(last_day + timedelta(days=1), today)),
+            ),
+            field="effective_from",
+        )
 
 
 def revise_rule(

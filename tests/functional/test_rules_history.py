@@ -346,6 +346,70 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
     assert (new.version, new.effective_from) == (2, today)
 
 
+def test_a_new_rule_cannot_take_over_past_days_orders_were_paid_on(client, monkeypatch):
+    """A product rule at 20% created to start ten days back showed in the history as in force
+    on the day an order of that product was paid, whose commission was 10% by the default."""
+    from perks.shop import orders as shop_orders
+
+    finance = factories.UserFactory(roles={Role.FINANCE}, locale="en")
+    product = factories.ProductFactory(price_amount=2_000_000)
+    commissions.create_rule(
+        commissions.RuleData(
+            scope=RuleScope.DEFAULT,
+            kind=RuleKind.PERCENT,
+            rate_bps=1000,
+            effective_from=date(2020, 1, 1),
+        ),
+        actor=finance,
+    )
+    order = referred_order(product)
+    three_days_ago = utcnow() - timedelta(days=3)
+    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
+    pay(order)
+    monkeypatch.undo()
+    paid_on = company_date(three_days_ago)
+    today = company_date(utcnow())
+
+    def product_rule(start: date) -> commissions.RuleData:
+        return commissions.RuleData(
+            scope=RuleScope.PRODUCT,
+            product_id=product.id,
+            kind=RuleKind.PERCENT,
+            rate_bps=2000,
+            effective_from=start,
+        )
+
+    for start in (paid_on - timedelta(days=7), paid_on):
+        with pytest.raises(ValidationFailed, match="quy tắc mới sớm nhất"):
+            commissions.create_rule(product_rule(start), actor=finance)
+    login(client, finance)
+    refused = client.post(
+        "/finance/commission-rules/new",
+        data={
+            "scope": "product",
+            "audience": "everyone",
+            "employment_type": "",
+            "department_id": 0,
+            "group_id": 0,
+            "product_id": product.id,
+            "category_id": 0,
+            "kind": "percent",
+            "rate": "20",
+            "currency": "VND",
+            "effective_from": paid_on.isoformat(),
+            "submit": "1",
+        },
+    )
+    assert refused.status_code == 400
+    assert "earned by the rules then in force" in text_of(refused)
+    rule = commissions.create_rule(product_rule(paid_on + timedelta(days=1)), actor=finance)
+    assert rule.effective_from == paid_on + timedelta(days=1)
+    pay(referred_order(product))  # paid today: only from today on now
+    with pytest.raises(ValidationFailed):
+        commissions.create_rule(product_rule(today - timedelta(days=1)), actor=finance)
+    assert commissions.create_rule(product_rule(today), actor=finance).effective_from == today
+
+
 def programme_for(occasion: Occasion, hr) -> int:  # type: ignore[no-untyped-def]
     data = ProgrammeData(
         name_vi=f"Quà {occasion.name_vi}",
