@@ -99,7 +99,7 @@ def record_change(
             terms=dict(before),
         )
         db.session.add(latest)
-    if latest is not None and kept == dict(after):
+    if latest is not None and _same_terms(kept, after):
         db.session.flush()
         return None
     version = RuleVersion(
@@ -146,13 +146,25 @@ def as_versions(kept: Sequence[tuple[datetime, dict[str, Any]]]) -> list[Version
     ]
 
 
+def _same(before: Any, after: Any) -> bool:
+    """Whether a term reads the same: a name kept in one language (as it read to whoever
+    saved it, before names were kept in both) is the same as either language of it."""
+    if isinstance(before, str) and isinstance(after, Mapping) and set(after) == {"vi", "en"}:
+        return before in after.values()
+    return bool(before == after)
+
+
+def _same_terms(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    return before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
+
+
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """What changed from ``before`` to ``after``; a term ``before`` did not keep yet (kept
-    since) is no change."""
+    since) is no change, nor is a name kept in both languages that was kept in one."""
     return {
         key: (before.get(key), after.get(key))
         for key in sorted({*before, *after})
-        if key in before and before.get(key) != after.get(key)
+        if key in before and not _same(before.get(key), after.get(key))
     }
 
 

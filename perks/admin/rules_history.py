@@ -52,7 +52,9 @@ class Section:
 def _title(subject: str, terms: Mapping[str, Any]) -> str:
     if subject == rule_history.COMMISSION_RULE:
         scope = RuleScope(terms["scope"]).label
-        return f"{scope}: {terms['target']}" if terms.get("target") else str(scope)
+        if not terms.get("target"):
+            return str(scope)
+        return f"{scope}: {readable_terms({'target': terms['target']})[0].value}"
     return readable_terms({"name": terms.get("name")})[0].value
 
 

@@ -272,12 +272,13 @@ def _audit_details(data: RuleData) -> dict[str, object]:
 
 
 def rule_terms(rule: CommissionRule) -> dict[str, object]:
-    """A rule's terms as the rules history keeps them (the version in force, its days)."""
+    """A rule's terms as the rules history keeps them (the version in force, its days; its
+    product or category in both languages)."""
     target = None
     if rule.scope is RuleScope.PRODUCT and rule.product is not None:
-        target = rule.product.name
+        target = {"vi": rule.product.name_vi, "en": rule.product.name_en}
     elif rule.scope is RuleScope.CATEGORY and rule.category is not None:
-        target = rule.category.name
+        target = {"vi": rule.category.name_vi, "en": rule.category.name_en}
     return {
         "scope": rule.scope.value,
         "target": target,

@@ -160,7 +160,7 @@ def test_a_new_version_of_an_applied_commission_rule_joins_its_history(app):
         (2, "flat", None),
         (2, "flat", (today + timedelta(days=30)).isoformat()),
     ]
-    assert kept[0]["target"] == product.name
+    assert kept[0]["target"] == {"vi": product.name_vi, "en": product.name_en}
     assert versions(rule_history.COMMISSION_RULE, newer.id) == []
 
 
@@ -547,3 +547,36 @@ def test_a_policy_set_before_versions_were_kept_is_its_first_version(app):
     assert [v.terms for v in rule_history.histories(rule_history.LEAVERS)[1]] == [
         {"policy": "forfeit"}
     ]
+
+
+def test_a_rules_product_reads_in_the_readers_language_and_is_no_change_across_languages(client):
+    """The product was kept as it read to whoever saved the rule: saved once in each language,
+    the history showed a change of product that never happened."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    product = factories.ProductFactory(name_vi="Tour Hạ Long", name_en="Ha Long tour")
+    data = commissions.RuleData(
+        scope=RuleScope.PRODUCT,
+        product_id=product.id,
+        kind=RuleKind.PERCENT,
+        rate_bps=500,
+        effective_from=company_date(utcnow()),
+    )
+    rule = commissions.create_rule(data, actor=finance)
+    # its first version as it was kept before: the product's name in the saver's language
+    [first] = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == rule.id))
+    first.terms = first.terms | {"target": "Tour Hạ Long"}
+    db.session.commit()
+
+    commissions.revise_rule(rule.id, data, actor=finance)  # unchanged: no version
+    assert len(versions(rule_history.COMMISSION_RULE, rule.id)) == 1
+    commissions.revise_rule(
+        rule.id, commissions.RuleData(**(vars(data) | {"rate_bps": 700})), actor=finance
+    )
+    [*_, newest] = rule_history.histories(rule_history.COMMISSION_RULE)[rule.id]
+    assert set(newest.changes) == {"rate_bps"}
+    assert newest.terms["target"] == {"vi": "Tour Hạ Long", "en": "Ha Long tour"}
+    login(client, factories.UserFactory())
+    assert "A product: Ha Long tour" in text_of_history(client, "en")
+    vietnamese = text_of_history(client, "vi")
+    assert "Tour Hạ Long" in vietnamese
+    assert "Ha Long tour" not in vietnamese
