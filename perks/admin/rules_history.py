@@ -20,7 +20,16 @@ from perks.commissions.tax_models import WithholdingRate
 from perks.folding import name_order
 
 #: what each version's heading already says, left out of its terms
-HEADING_FIELDS = ("name", "scope", "target")
+HEADING_FIELDS = ("name", "scope", "target", "version")
+
+
+#: what a section's reader should know first, by its key
+NOTES = {
+    rule_history.COMMISSION_RULE: _l(
+        "A commission names the version of the rule it earned by (v2). A version changed "
+        "before any order earned by it, or given a last day, reads “amended”."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,12 @@ class ShownVersion:
     terms: list[Detail]
     #: a later version's changes: (name, before, after)
     changes: list[tuple[str, str, str]]
+    #: the number its heading gives: a commission rule's own version, as each commission
+    #: names it ("v2"), otherwise the history's
+    number: int
+    #: a commission rule changed without a new version of its own (before any order earned
+    #: by it, or its last day set)
+    amended: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,14 +74,19 @@ def _title(subject: str, terms: Mapping[str, Any]) -> str:
 
 
 def _shown(subject_id: int, title: str, versions: list[rule_history.Version]) -> ShownRule:
-    shown = [
-        ShownVersion(
-            version=version,
-            terms=readable_terms(version.terms, leave_out=HEADING_FIELDS) if n == 0 else [],
-            changes=readable_changes(version.changes, version.terms.get("currency")),
+    shown = []
+    for n, version in enumerate(versions):
+        own = version.terms.get("version")
+        changes = {k: v for k, v in version.changes.items() if k != "version"}
+        shown.append(
+            ShownVersion(
+                version=version,
+                terms=readable_terms(version.terms, leave_out=HEADING_FIELDS) if n == 0 else [],
+                changes=readable_changes(changes, version.terms.get("currency")),
+                number=own if isinstance(own, int) else version.number,
+                amended=n > 0 and own is not None and versions[n - 1].terms.get("version") == own,
+            )
         )
-        for n, version in enumerate(versions)
-    ]
     return ShownRule(subject_id, title, shown[::-1])
 
 
@@ -132,7 +152,7 @@ def rules_history() -> list[Section]:
             if key != rule_history.PERK or _published(versions)
         ]
         rules.sort(key=lambda rule: name_order(rule.title))
-        sections.append(Section(key, title, rules))
+        sections.append(Section(key, title, rules, note=NOTES.get(key)))
     sections.append(
         Section(
             "policies",

@@ -4,6 +4,7 @@ the reader's language, without who changed it."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -580,3 +581,43 @@ def test_a_rules_product_reads_in_the_readers_language_and_is_no_change_across_l
     vietnamese = text_of_history(client, "vi")
     assert "Tour Hạ Long" in vietnamese
     assert "Ha Long tour" not in vietnamese
+
+
+def test_a_commission_rules_history_numbers_its_versions_as_its_commissions_do(client):
+    """A commission's "v1" named the history's "Version 2" when the rule had been edited
+    before its first order: the history numbered every change."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    product = factories.ProductFactory()
+    today = company_date(utcnow())
+
+    def at(rate: int) -> commissions.RuleData:
+        return commissions.RuleData(
+            scope=RuleScope.PRODUCT,
+            product_id=product.id,
+            kind=RuleKind.PERCENT,
+            rate_bps=rate,
+            effective_from=today,
+        )
+
+    rule = commissions.create_rule(at(500), actor=finance)
+    commissions.revise_rule(rule.id, at(600), actor=finance)  # before any order: in place
+    order = referred_order(product)
+    pay(order)
+    second = commissions.revise_rule(
+        rule.id,
+        commissions.RuleData(**(vars(at(700)) | {"effective_from": today + timedelta(days=1)})),
+        actor=finance,
+    )
+    commissions.end_rule(second.id, today + timedelta(days=30), actor=finance)
+    login(client, factories.UserFactory())
+
+    html = page(client)
+    section = html.split('data-subject="commission_rule"')[1].split('data-testid="rules-section"')[
+        0
+    ]
+    headings = re.findall(
+        r'data-testid="rule-version"[^>]*>\s*<div class="fw-semibold">\s*(.*?)\s*<span', section
+    )
+    assert headings == ["Version 2, amended", "Version 2", "Version 1, amended", "Version 1"]
+    assert "A commission names the version of the rule it earned by" in html
+    assert "Phiên bản 1, đã điều chỉnh" in page(client, "vi")
