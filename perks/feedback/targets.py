@@ -135,6 +135,27 @@ def sweep(today: date) -> SweepResult:
 # --- the public answer times ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Median:
+    """A median of working days; ``at_least`` when items still waiting may raise it."""
+
+    days: float
+    at_least: bool
+
+
+def waiting_median(done: list[int], waiting: list[int]) -> Median | None:
+    """The median of the days items took (``done``) and the days items still waiting have
+    waited so far (``waiting``): leaving the waiting ones out would make a department that
+    never acknowledges most of its items look fast. It is exact unless a waiting item sits at
+    or below the middle, where its wait, still growing, could raise it: then it is a lower
+    bound (``at_least``). None without items. Raises nothing."""
+    every = sorted(done + waiting)
+    if not every:
+        return None
+    middle = every[len(every) // 2]  # the upper of the two middles of an even count
+    return Median(median(every), at_least=any(days <= middle for days in waiting))
+
+
 @dataclass
 class DepartmentTimes:
     """One department's answer times (working days), without names."""
@@ -143,6 +164,10 @@ class DepartmentTimes:
     received: int = 0
     acknowledge_days: list[int] = field(default_factory=list)
     answer_days: list[int] = field(default_factory=list)
+    #: the working days items still open have waited so far, for an acknowledgement and for
+    #: an answer
+    acknowledge_waiting: list[int] = field(default_factory=list)
+    answer_waiting: list[int] = field(default_factory=list)
     within_target: int = 0
     #: items still waiting for an answer past their answer-by day: targets already missed
     overdue: int = 0
@@ -166,12 +191,13 @@ class DepartmentTimes:
         return len(self.answer_days)
 
     @property
-    def median_acknowledge(self) -> float | None:
-        return median(self.acknowledge_days) if self.acknowledge_days else None
+    def median_acknowledge(self) -> Median | None:
+        return waiting_median(self.acknowledge_days, self.acknowledge_waiting)
 
     @property
-    def median_answer(self) -> float | None:
-        return median(self.answer_days) if self.answer_days else None
+    def median_answer(self) -> Median | None:
+        """Of the items answered and those still open (a declined one is not answered)."""
+        return waiting_median(self.answer_days, self.answer_waiting)
 
     @property
     def share_within_target(self) -> float | None:
@@ -185,7 +211,8 @@ class DepartmentTimes:
 
 def answer_times(since: date, today: date) -> list[DepartmentTimes]:
     """Per department (and HR's, for items without one), the items received since ``since``:
-    how many, median working days to acknowledge and to answer, the share answered within
+    how many, median working days to acknowledge and to answer (items still open count with
+    the days they have waited by ``today``), the share answered within
     target (items still open past their answer-by day on ``today`` count as missed), and the
     answered items their owners published. Two statements. Raises nothing."""
     names: dict[int, str] = {
@@ -202,10 +229,13 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
             times = by_department[item.department_id] = DepartmentTimes(name)
         times.received += 1
         times.answer_targets.add(item.answer_days)
+        waited = working_days_between(item.received_on, today) if item.status in OPEN_STATES else 0
         if item.acknowledged_on is not None:
             times.acknowledge_days.append(
                 working_days_between(item.received_on, item.acknowledged_on)
             )
+        elif item.status in OPEN_STATES:
+            times.acknowledge_waiting.append(waited)
         if item.answered_on is not None and item.status in (
             FeedbackStatus.ANSWERED,
             FeedbackStatus.CLOSED,
@@ -219,8 +249,9 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
             times.declined += 1
             taken = working_days_between(item.received_on, item.closed_on)
             times.within_target += taken <= item.answer_days
-        elif item.status in OPEN_STATES and today > answer_by(item):
-            times.overdue += 1
+        elif item.status in OPEN_STATES:
+            times.answer_waiting.append(waited)
+            times.overdue += today > answer_by(item)
     for times in by_department.values():
         # the cards say when each was answered: newest answer first, then by subject
         times.published.sort(key=lambda i: (-(i.answered_on or since).toordinal(), i.subject))

@@ -809,3 +809,35 @@ def test_a_conversation_is_read_in_order_though_its_messages_ids_carry_none(app)
     ids = sorted(m.id for m in db.session.scalars(select(FeedbackMessage)))
     assert ids[0] >= 1_000_000  # drawn, not counted: none follows another
     assert all(later - earlier > 1 for earlier, later in pairwise(ids))
+
+
+def test_items_never_acknowledged_count_in_the_median_with_the_days_they_have_waited(app, client):
+    """A department that acknowledged one item of three the next day, and never the other
+    two, showed a median of 1 day to acknowledge."""
+    hr = factories.UserFactory(roles={Role.HR})
+    department = factories.DepartmentFactory(name="Kho vận")
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):
+        quick = send(sender, department.id, subject="Lockers").item.id
+        send(sender, department.id, subject="Forklift")
+        send(sender, department.id, subject="Loading bay")
+    with time_machine.travel(at(date(2026, 3, 3)), tick=False):
+        items.acknowledge(quick, hr)
+        items.answer(quick, hr, "New lockers on Friday.")
+    # Monday 2 March to Monday 16 March: 10 working days waited
+    with time_machine.travel(at(date(2026, 3, 16)), tick=False):
+        row = answer_times_row(client, "Kho vận")
+    assert text_of_html(row, "median-acknowledge") == "at least 10"
+    assert text_of_html(row, "median-answer") == "at least 10"
+    # once the two are acknowledged on the 4th, the median is exact: 1, 2, 2
+    with time_machine.travel(at(date(2026, 3, 4)), tick=False):
+        for item in db.session.scalars(select(FeedbackItem).where(FeedbackItem.id != quick)):
+            items.acknowledge(item.id, hr)
+    with time_machine.travel(at(date(2026, 3, 16)), tick=False):
+        row = answer_times_row(client, "Kho vận")
+    assert text_of_html(row, "median-acknowledge") == "2"
+
+
+def text_of_html(row: str, testid: str) -> str:
+    cell = row[row.index(f'data-testid="{testid}"') :]
+    return cell[cell.index(">") + 1 : cell.index("</td>")].strip()
