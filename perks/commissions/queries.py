@@ -223,12 +223,14 @@ def _totals(query: Select) -> Totals:
 
 @dataclass(frozen=True)
 class MyCommissions:
-    """A person's commissions in figures (``commission_total``): worth per state and currency,
-    how many in all, and how many per currency."""
+    """A person's commissions in figures (``commission_total``): worth per state and currency
+    (paid: what was paid), how many in all, and how many per currency, and what was taken
+    back from paid commissions since they were paid, per currency."""
 
     totals: Totals
     count: int
     counts: dict[str, int]
+    taken_back_since_paid: dict[str, Money] = field(default_factory=dict)
 
     def main_currency(self, default: str) -> str:
         """The currency most of them are in (the chart's); ties go to the first from A to Z."""
@@ -238,8 +240,10 @@ class MyCommissions:
 
 
 def my_commissions(user_id: int) -> MyCommissions:
-    """A person's :class:`MyCommissions`, in one statement (paid: what was paid, before
-    anything taken back since)."""
+    """A person's :class:`MyCommissions`, in two statements. Paid is what was paid, before
+    anything taken back since: a commission paid and then refunded in full is worth nothing
+    now, but it was paid (what was taken back comes off the next payout, as the balance
+    says). Raises nothing."""
     totals = Totals()
     counts: dict[str, int] = {}
     for state, currency, commissions, amount in db.session.execute(
@@ -252,7 +256,22 @@ def my_commissions(user_id: int) -> MyCommissions:
     ):
         totals.by_state.setdefault(state, {})[currency] = Money(int(amount or 0), currency)
         counts[currency] = counts.get(currency, 0) + int(commissions)
-    return MyCommissions(totals, sum(counts.values()), counts)
+    taken_back: dict[str, Money] = {}
+    for currency, amount in db.session.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+        .join(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.kind == EntryKind.REVERSAL,
+            Commission.state == S.PAID,
+            LedgerEntry.created_at > Commission.paid_at,
+        )
+        .group_by(LedgerEntry.currency)
+    ):
+        taken_back[currency] = Money(-int(amount or 0), currency)
+        paid = totals.by_state.setdefault(S.PAID, {})
+        paid[currency] = paid.get(currency, Money.zero(currency)) + taken_back[currency]
+    return MyCommissions(totals, sum(counts.values()), counts, taken_back)
 
 
 #: the states of a commission its referrer has earned (used, not refunded or disputed)

@@ -74,6 +74,7 @@ def my_earnings() -> str:
         "commissions/my_earnings.html",
         totals=mine.totals,
         total_states=mine.totals.headed_states(),
+        taken_back_since_paid=mine.taken_back_since_paid,
         balances=queries.balances_of(user_id),
         commissions=queries.commissions_page(user_id, page, mine.count),
         adjustments=queries.adjustments_of(user_id),

@@ -98,6 +98,35 @@ def test_earnings_show_totals_by_state_and_why(client, rule):
     assert "Earned: ₫240,000</title>" in html
 
 
+def test_the_paid_card_says_what_was_paid_and_what_was_taken_back_since(client, rule):
+    """Paid 240,000 ₫ and then refunded in full, a commission made the "Paid" card read ₫0
+    beside a balance of -₫240,000: it summed what commissions are worth now."""
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person, make_payable
+
+    me = factories.UserFactory()
+    order = referred_order(employee=me)
+    pay(order)
+    redeem(order)
+    make_payable()
+    finance = finance_person()
+    batch = payouts.draft_batch(company_today(), actor=finance)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    payouts.mark_batch_paid(batch.id, "PAYROLL-1", actor=finance)
+    db.session.expire_all()
+    refund_to(db.session.get(type(order), order.id), order.total_amount)
+    login(client, me)
+
+    html = client.get("/earnings").get_data(as_text=True)
+
+    paid = re.search(r'data-testid="total-paid">(.*?)</div>\s*</div>', html, re.S)
+    assert paid is not None
+    assert "₫240,000" in paid.group(1)
+    assert "₫240,000 taken back since" in re.sub(r"<[^>]+>", " ", paid.group(1))
+    assert "-₫240,000" in html  # the balance: what comes off the next payout
+
+
 def test_earnings_name_the_product_in_the_readers_language(client, rule):
     me = factories.UserFactory(locale="en")
     product = factories.ProductFactory(name_vi="Tour Hạ Long 2 ngày", name_en="Ha Long 2-day tour")
