@@ -419,8 +419,8 @@ def export_command(
 @click.option(
     "--stripe/--no-stripe",
     default=True,
-    help="Also compare with Stripe's (or the sandbox's) list of Checkout Sessions (default: "
-    "yes; --no-stripe when it cannot be reached).",
+    help="Also compare with Stripe's (or the sandbox's) lists of Checkout Sessions and refunds "
+    "(default: yes; --no-stripe when it cannot be reached).",
 )
 def reconcile_command(start: str, end: str, stripe: bool) -> None:
     """Compare the period's orders with the Stripe events stored (and Stripe's own list);
@@ -434,15 +434,18 @@ def reconcile_command(start: str, end: str, stripe: bool) -> None:
         period = custom_period(parse_day(start), parse_day(end))
     except PerksError as error:
         raise click.ClickException(error.message) from error
-    sessions = None
+    sessions = refunds = None
     if stripe:
         try:
             sessions = list(stripe_gateway.list_checkout_sessions(period.start_at, period.end_at))
+            refunds = list(stripe_gateway.list_refunds(period.start_at))
         except PerksError as error:
             raise click.ClickException(f"Stripe could not be asked: {error.message}") from error
-    result = reconciliation.reconcile(period, stripe_sessions=sessions)
+    result = reconciliation.reconcile(period, stripe_sessions=sessions, stripe_refunds=refunds)
     asked = (
-        "" if result.sessions_checked is None else f", {result.sessions_checked} Stripe sessions"
+        ""
+        if result.sessions_checked is None
+        else f", {result.sessions_checked} Stripe sessions, {result.refunds_checked} refunds"
     )
     click.echo(f"Checked {result.orders_checked} orders{asked}.")
     for finding in result.findings:

@@ -1,5 +1,5 @@
 """Reconciliation: orders against the Stripe events stored for them, and against Stripe's own
-list of Checkout Sessions when it is asked, for the orders created in a period.
+lists of Checkout Sessions and refunds when it is asked, for the orders created in a period.
 
 Findings (each names its order, so the page can link to it):
 
@@ -12,7 +12,11 @@ Findings (each names its order, so the page can link to it):
 * ``refund_without_reversal``: the order was refunded but its commissions do not show the
   prorated share taken back (their refunded parts, their worth, or their reversal entries);
 * ``commission_without_payment``: a commission whose order is not paid (or is a mismatch);
-* ``unknown_session``: a session of this app at Stripe with no order here.
+* ``unknown_session``: a session of this app at Stripe with no order here;
+* ``refund_not_recorded``: Stripe's refunds of an order's payment (when its list of refunds
+  is asked) add up to another amount than the order says was refunded: a ``charge.refunded``
+  webhook that never arrived, so the customer has their money back and the commission has
+  not been taken back.
 
 Read-only: nothing is changed, so running it is always safe.
 """
@@ -51,7 +55,10 @@ KINDS = {
     "refund_without_reversal": _l("Refund not taken back from commissions"),
     "commission_without_payment": _l("Commission without a paid order"),
     "unknown_session": _l("Stripe session without an order"),
+    "refund_not_recorded": _l("Refund not recorded"),
 }
+#: a refund Stripe counts in what a charge refunded (``charge.amount_refunded``)
+COUNTED_REFUND_STATUSES = ("succeeded", "pending")
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Reconciliation:
     period: Period
     orders_checked: int = 0
     sessions_checked: int | None = None  # None: Stripe was not asked
+    refunds_checked: int | None = None  # None: Stripe's refunds were not asked
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -367,12 +375,54 @@ def _session_findings(sessions: Iterable[Any]) -> tuple[int, list[Finding]]:
     return len(sessions), findings
 
 
+def _refund_findings(period: Period, refunds: Iterable[Any]) -> tuple[int, list[Finding]]:
+    """Compare what Stripe refunded of each payment with what the period's orders say was
+    refunded (one query for the orders refunded here or at Stripe)."""
+    refunds = list(refunds)
+    at_stripe: dict[str, int] = defaultdict(int)
+    for refund in refunds:
+        intent = _field(refund, "payment_intent")
+        if intent and _field(refund, "status") in COUNTED_REFUND_STATUSES:
+            at_stripe[str(intent)] += int(_field(refund, "amount") or 0)
+    orders = db.session.scalars(
+        select(Order)
+        .where(
+            *_period_orders(period),
+            or_(Order.refunded_amount > 0, Order.payment_intent_id.in_(list(at_stripe))),
+        )
+        .order_by(Order.id)
+    )
+    findings = []
+    for order in orders:
+        refunded = at_stripe.get(order.payment_intent_id or "", 0)
+        if refunded != order.refunded_amount:
+            findings.append(
+                Finding(
+                    "refund_not_recorded",
+                    _(
+                        "Stripe refunded %(stripe)s of this payment; the order says %(here)s.",
+                        stripe=_show(refunded, order.currency),
+                        here=format_money(order.refunded),
+                    ),
+                    order.id,
+                    order.number,
+                    order.checkout_session_id,
+                )
+            )
+    return len(refunds), findings
+
+
 def reconcile(
-    period: Period, *, stripe_sessions: Iterable[Any] | None = None, now: datetime | None = None
+    period: Period,
+    *,
+    stripe_sessions: Iterable[Any] | None = None,
+    stripe_refunds: Iterable[Any] | None = None,
+    now: datetime | None = None,
 ) -> Reconciliation:
     """Every finding for the orders created in ``period``; ``stripe_sessions`` (Stripe's
-    Checkout Sessions of the period, e.g. from ``stripe_gateway.list_checkout_sessions``) adds
-    what only Stripe knows."""
+    Checkout Sessions of the period, e.g. from ``stripe_gateway.list_checkout_sessions``) and
+    ``stripe_refunds`` (Stripe's refunds since the period began:
+    ``stripe_gateway.list_refunds``) add what only Stripe knows."""
     now = now or utcnow()
     result = Reconciliation(period)
     result.orders_checked = int(
@@ -387,6 +437,9 @@ def reconcile(
     )
     if stripe_sessions is not None:
         result.sessions_checked, from_stripe = _session_findings(stripe_sessions)
+        findings += from_stripe
+    if stripe_refunds is not None:
+        result.refunds_checked, from_stripe = _refund_findings(period, stripe_refunds)
         findings += from_stripe
     seen: set[tuple[str, int | None, str | None]] = set()
     for finding in findings:

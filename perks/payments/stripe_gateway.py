@@ -330,18 +330,36 @@ def list_checkout_sessions(
             be read within the bound.
         PaymentProviderError: Stripe refused.
     """
+    created = {"gte": int(created_from.timestamp()), "lt": int(created_to.timestamp())}
+    return _every("checkout.sessions", created, within)
+
+
+def list_refunds(created_from: datetime, *, within: float | None = None) -> Iterator[Any]:
+    """Every refund created from ``created_from`` on, 100 a page, as
+    :func:`list_checkout_sessions` lists sessions (the same bound).
+
+    Raises:
+        PaymentProviderUnavailable: Stripe did not answer in time, or the pages left cannot
+            be read within the bound.
+        PaymentProviderError: Stripe refused.
+    """
+    return _every("refunds", {"gte": int(created_from.timestamp())}, within)
+
+
+def _every(collection: str, created: dict[str, int], within: float | None) -> Iterator[Any]:
+    """Every object of ``collection`` ("checkout.sessions", "refunds") created in
+    ``created``, a page at a time, all pages within ``within`` seconds (see
+    :func:`list_checkout_sessions`). Raises as it does."""
     if within is None and has_request_context():
         within = call_time_bound()
     deadline = None if within is None else time.monotonic() + within
-    params: dict[str, Any] = {
-        "created": {"gte": int(created_from.timestamp()), "lt": int(created_to.timestamp())},
-        "limit": 100,
-    }
+    params: dict[str, Any] = {"created": created, "limit": 100}
     while True:
         stripe_client = client() if deadline is None else _client_before(deadline)
-        page = _call(
-            "checkout.sessions.list", stripe_client.v1.checkout.sessions.list, params=params
-        )
+        service: Any = stripe_client.v1
+        for name in collection.split("."):
+            service = getattr(service, name)
+        page = _call(f"{collection}.list", service.list, params=params)
         yield from page.data
         if not page.has_more or not page.data:
             return

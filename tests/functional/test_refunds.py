@@ -17,6 +17,7 @@ from sqlalchemy import select
 from perks.audit import AuditEvent
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.money import Money
 from perks.payments import stripe_gateway
 from perks.people.models import Role, User
@@ -379,3 +380,34 @@ def test_the_service_refuses_another_currency_and_a_missing_reason(app):
     assert invisible.value.details["field"] == "reason"
     with pytest.raises(Conflict):
         refunds.request_refund(factories.OrderFactory().id, Money(100, "VND"), "why", actor)
+
+
+def test_a_refund_whose_webhook_never_arrived_is_found_by_reconciliation(
+    client, finance, live_sandbox
+):
+    """A ``charge.refunded`` webhook lost on its way: the customer had their money back, the
+    order still said paid in full and its commission was never taken back, and the
+    reconciliation, which compared only Checkout Sessions, said everything agreed."""
+    order = live_paid_order(live_sandbox, price=1_000_000, currency="VND")
+    live_sandbox.pause_deliveries()  # the refund's webhook does not arrive
+    stripe_gateway.create_refund(order, Money(400_000, "VND"), idempotency_key="lost-webhook")
+    today = company_date(order.created_at).isoformat()
+
+    def findings() -> list[str]:
+        page = client.get(
+            f"/finance/reconciliation?start={today}&end={today}&stripe=1",
+            headers={"Accept-Language": "en"},
+        )
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "1 Stripe refund" in html
+        return re.findall(r'data-kind="refund_not_recorded".*?</tr>', html, re.S)
+
+    [found] = findings()
+    assert order.number in found
+    assert "Stripe refunded ₫400,000 of this payment; the order says ₫0." in found
+
+    live_sandbox.pause_deliveries(False)
+    live_sandbox.deliver_pending()
+    wait_for_order(order.id, lambda o: o.refunded_amount == 400_000)
+    assert findings() == []

@@ -76,3 +76,39 @@ def test_refunds_taken_back_as_they_should_be_are_no_findings(app):
 
     today = company_today()
     assert [f.detail for f in reconcile(Period(today, today)).findings] == []
+
+
+def test_stripes_refunds_are_compared_with_what_each_order_says_was_refunded(app):
+    """Stripe's refunds that succeeded or are pending count, as in a charge's refunded
+    amount; a failed one does not. An order refunded here with nothing refunded at Stripe is
+    a finding too, and so is one with less refunded here than at Stripe."""
+    agrees = factories.OrderFactory(payment_intent_id="pi_agrees", refunded_amount=300_000)
+    lost = factories.OrderFactory(payment_intent_id="pi_lost")
+    only_here = factories.OrderFactory(payment_intent_id="pi_only_here", refunded_amount=100_000)
+    factories.OrderFactory(payment_intent_id="pi_untouched")
+    refunds = [
+        {"payment_intent": "pi_agrees", "amount": 200_000, "status": "succeeded"},
+        {"payment_intent": "pi_agrees", "amount": 100_000, "status": "pending"},
+        {"payment_intent": "pi_lost", "amount": 500_000, "status": "succeeded"},
+        {"payment_intent": "pi_untouched", "amount": 900_000, "status": "failed"},
+        {"payment_intent": "pi_of_another_app", "amount": 50_000, "status": "succeeded"},
+    ]
+    today = company_today()
+    with app.test_request_context(), force_locale("en"):
+        result = reconcile(Period(today, today), stripe_sessions=[], stripe_refunds=refunds)
+    assert result.refunds_checked == 5
+    assert sorted((f.kind, f.order_id, f.detail) for f in result.findings) == sorted(
+        [
+            (
+                "refund_not_recorded",
+                lost.id,
+                "Stripe refunded ₫500,000 of this payment; the order says ₫0.",
+            ),
+            (
+                "refund_not_recorded",
+                only_here.id,
+                "Stripe refunded ₫0 of this payment; the order says ₫100,000.",
+            ),
+        ]
+    )
+    assert agrees.id not in {f.order_id for f in result.findings}
