@@ -3,9 +3,14 @@
 Finance (or an administrator) keeps them on their own page: create a group, add and remove
 members. Each change is audited in its own transaction. A group's rules apply to its
 members' sales from the moment they are members (rules are matched when an order is paid).
+A person reads their own groups, now and before, on the commission rules page
+(``memberships_of``, from the audit log's additions and removals).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -16,11 +21,56 @@ from perks.commissions.models import CommissionGroup, CommissionRule, commission
 from perks.db import transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
-from perks.folding import alphabetical, name_key
+from perks.folding import alphabetical, name_key, name_order
 from perks.people.models import User
 from perks.text import trim
 
 MAX_NAME_LENGTH = 80
+#: the audit actions of a membership's start and end
+ADDED, REMOVED = "commissions.group_member_added", "commissions.group_member_removed"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A time a person was in a group: ``since`` None when it began before it was recorded,
+    ``until`` None while it lasts."""
+
+    group: str
+    since: datetime | None
+    until: datetime | None
+
+
+def memberships_of(user_id: int) -> list[Membership]:
+    """The person's groups, now and before, the current ones first, then the latest ended
+    first: what decides which group rules their sales earn by. Read from the audit log's
+    additions and removals (two queries; groups' membership changes are few). Raises
+    nothing."""
+    current = {
+        group.id: group.name
+        for group in db.session.scalars(
+            select(CommissionGroup)
+            .join(commission_group_member)
+            .where(commission_group_member.c.user_id == user_id)
+        )
+    }
+    events = db.session.scalars(
+        select(audit.AuditEvent)
+        .where(audit.AuditEvent.action.in_((ADDED, REMOVED)))
+        .order_by(audit.AuditEvent.id)
+    )
+    open_since: dict[int, datetime] = {}
+    found: list[Membership] = []
+    for event in events:
+        if event.details.get("user_id") != user_id or not event.target_id.isdigit():
+            continue
+        group_id = int(event.target_id)
+        name = current.get(group_id) or str(event.details.get("name", ""))
+        if event.action == ADDED:
+            open_since.setdefault(group_id, event.created_at)
+        else:
+            found.append(Membership(name, open_since.pop(group_id, None), event.created_at))
+    now = [Membership(name, open_since.get(group_id), None) for group_id, name in current.items()]
+    return sorted(now, key=lambda m: name_order(m.group)) + found[::-1]
 
 
 def _groups_by_name() -> list[CommissionGroup]:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from perks.commissions import personal, queries, services, tax
+from perks.commissions import groups, personal, queries, services, tax
 from perks.commissions.charts import earnings_chart
 from perks.commissions.forms import PersonPreviewForm
 from perks.commissions.models import Commission, reason_label
@@ -122,5 +122,6 @@ def rules() -> str | tuple[str, int]:
         form=form,
         preview=preview,
         returning=returning.current_policy(),
+        memberships=groups.memberships_of(current_user.id),
     )
     return page, status

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, timedelta
 
@@ -291,3 +292,35 @@ def test_a_group_name_in_another_case_is_the_same_name_with_vietnamese_letters_t
         "Đối tác tour miền Tây",  # in the alphabet's order: "Tây" before "Trung"
         "Đối tác tour miền Trung",
     ]
+
+
+def test_a_person_reads_their_own_groups_now_and_before_and_nobody_elses(client):
+    """Rules for a named group decide what a member's sales earn, but nobody could tell
+    whether, or since when, they were in one."""
+    from perks.commissions import groups
+    from perks.extensions import db as database
+
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    me, colleague = factories.UserFactory(locale="en"), factories.UserFactory()
+    partners = groups.create_group("Tour partners in Đà Nẵng", "", actor=finance)
+    hanoi = groups.create_group("Hà Nội sellers", "", actor=finance)
+    groups.add_member(hanoi.id, me.id, actor=finance)
+    groups.remove_member(hanoi.id, me.id, actor=finance)
+    groups.add_member(partners.id, me.id, actor=finance)
+    groups.add_member(hanoi.id, colleague.id, actor=finance)
+    database.session.commit()
+
+    found = groups.memberships_of(me.id)
+
+    assert [(m.group, m.since is not None, m.until is not None) for m in found] == [
+        ("Tour partners in Đà Nẵng", True, False),
+        ("Hà Nội sellers", True, True),
+    ]
+    login(client, me)
+    page = text_of(client.get("/earnings/rules"))
+    assert "Your groups" in page
+    assert re.search(r"Tour partners in Đà Nẵng ?: since \d+ \w+ \d{4}", page)
+    assert re.search(r"Hà Nội sellers ?: from \d+ \w+ \d{4} to \d+ \w+ \d{4}", page)
+    other = client.application.test_client()
+    login(other, colleague)
+    assert "Tour partners" not in text_of(other.get("/earnings/rules"))
