@@ -561,6 +561,7 @@ EMPTY_TERMS = {
     "points_price": _l("not for points"),
     "value": _l("not stated"),
     "terms": _l("not stated"),
+    "cap_amount": _l("no cap"),
     "window_days": _l("off"),
     "returning_rate_bps": _l("the commission rule's own terms"),
     "note": _l("not stated"),

@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from perks import rule_history
-from perks.admin.audit_details import Detail, readable_changes, readable_terms
+from perks.admin.audit_details import EMPTY_TERMS, Detail, readable_changes, readable_terms
 from perks.catalog.models import PerkStatus
 from perks.commissions import tax
 from perks.commissions.models import RuleScope
@@ -73,6 +73,19 @@ def _title(subject: str, terms: Mapping[str, Any]) -> str:
     return readable_terms({"name": terms.get("name")})[0].value
 
 
+def _first_terms(terms: Mapping[str, Any]) -> list[Detail]:
+    """A rule's first version in full, without the terms it does not use (a percentage
+    rule's flat amount, the tiers of a rule without any): those with nothing in them, unless
+    nothing means something ("no end", "all")."""
+    unused = tuple(
+        key
+        for key, value in terms.items()
+        if value is None or value == [] or value == {}
+        if key not in EMPTY_TERMS
+    )
+    return readable_terms(terms, leave_out=HEADING_FIELDS + unused)
+
+
 def _shown(subject_id: int, title: str, versions: list[rule_history.Version]) -> ShownRule:
     shown = []
     for n, version in enumerate(versions):
@@ -81,7 +94,7 @@ def _shown(subject_id: int, title: str, versions: list[rule_history.Version]) ->
         shown.append(
             ShownVersion(
                 version=version,
-                terms=readable_terms(version.terms, leave_out=HEADING_FIELDS) if n == 0 else [],
+                terms=_first_terms(version.terms) if n == 0 else [],
                 changes=readable_changes(changes, version.terms.get("currency")),
                 number=own if isinstance(own, int) else version.number,
                 amended=n > 0 and own is not None and versions[n - 1].terms.get("version") == own,

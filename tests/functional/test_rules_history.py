@@ -619,5 +619,14 @@ def test_a_commission_rules_history_numbers_its_versions_as_its_commissions_do(c
         r'data-testid="rule-version"[^>]*>\s*<div class="fw-semibold">\s*(.*?)\s*<span', section
     )
     assert headings == ["Version 2, amended", "Version 2", "Version 1, amended", "Version 1"]
+    # version 1 in full, without the terms a percentage rule without tiers does not use
+    first = text_of_html(section.split('data-number="1"')[-1])
+    assert "Cap no cap" in first
+    assert "Flat amount" not in first
+    assert "Tiers" not in first
     assert "A commission names the version of the rule it earned by" in html
     assert "Phiên bản 1, đã điều chỉnh" in page(client, "vi")
+
+
+def text_of_html(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
