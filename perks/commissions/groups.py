@@ -43,8 +43,7 @@ class Membership:
 def memberships_of(user_id: int) -> list[Membership]:
     """The person's groups, now and before, the current ones first, then the latest ended
     first: what decides which group rules their sales earn by. Read from the audit log's
-    additions and removals (two queries; groups' membership changes are few). Raises
-    nothing."""
+    additions and removals of them (two queries). Raises nothing."""
     current = {
         group.id: group.name
         for group in db.session.scalars(
@@ -53,22 +52,26 @@ def memberships_of(user_id: int) -> list[Membership]:
             .where(commission_group_member.c.user_id == user_id)
         )
     }
-    events = db.session.scalars(
-        select(audit.AuditEvent)
-        .where(audit.AuditEvent.action.in_((ADDED, REMOVED)))
-        .order_by(audit.AuditEvent.id)
+    event = audit.AuditEvent
+    events = db.session.execute(
+        select(event.action, event.target_id, event.details, event.created_at)
+        .where(
+            event.action.in_((ADDED, REMOVED)),
+            event.details["user_id"].as_integer() == user_id,
+        )
+        .order_by(event.id)
     )
     open_since: dict[int, datetime] = {}
     found: list[Membership] = []
-    for event in events:
-        if event.details.get("user_id") != user_id or not event.target_id.isdigit():
+    for action, target_id, details, at in events:
+        if not target_id.isdigit():
             continue
-        group_id = int(event.target_id)
-        name = current.get(group_id) or str(event.details.get("name", ""))
-        if event.action == ADDED:
-            open_since.setdefault(group_id, event.created_at)
+        group_id = int(target_id)
+        name = current.get(group_id) or str(details.get("name", ""))
+        if action == ADDED:
+            open_since.setdefault(group_id, at)
         else:
-            found.append(Membership(name, open_since.pop(group_id, None), event.created_at))
+            found.append(Membership(name, open_since.pop(group_id, None), at))
     now = [Membership(name, open_since.get(group_id), None) for group_id, name in current.items()]
     return sorted(now, key=lambda m: name_order(m.group)) + found[::-1]
 
