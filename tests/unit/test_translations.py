@@ -265,6 +265,7 @@ UNGROUPED_COUNTS = frozenset(
         "Use at least %(n)d characters.",
         "Use at most %(n)d characters.",
         "Version %(number)d",
+        "Version %(number)d, amended",
         "Winners of the previous draw",
         (
             "You earn a commission on each order a customer pays through one of your links, once "
