@@ -179,7 +179,7 @@ def make_app(url: str) -> Flask:
     """The export benchmark's app (migrated), with the bare page to compare with."""
     # Company stats and fraud signals are read from the snapshots seeded below, as deployed:
     # the export benchmark's app is named "testing", whose default (0) computes them each time.
-    deployed = load_settings(environment="production")["OVERVIEW_SNAPSHOT_MAX_AGE"]
+    deployed = load_settings(given={"PERKS_ENV": "production"})["OVERVIEW_SNAPSHOT_MAX_AGE"]
     app = export_bench.migrated_app(url, WTF_CSRF_ENABLED=False, OVERVIEW_SNAPSHOT_MAX_AGE=deployed)
 
     def bare() -> str:
