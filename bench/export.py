@@ -113,9 +113,9 @@ SEED = [
         VALUES ('tours', 'Tour', 'Tours', 0, now(), now())""",
     """INSERT INTO product (slug, category_id, name_vi, name_en, description_vi,
             description_en, price_amount, currency, staff_discount_bps, redemption_mode,
-            max_quantity_per_order, active, created_at, updated_at)
+            max_quantity_per_order, active, row_version, created_at, updated_at)
         SELECT 'p-' || n, 1, 'Sản phẩm ' || n, 'Product ' || n, '', '', 2400000, 'VND', 0,
-            'counter', 10, true, now(), now()
+            'counter', 10, true, 1, now(), now()
         FROM generate_series(1, 200) AS n""",
     """INSERT INTO referral_link (user_id, code, label, destination, is_default, paused,
             created_at, updated_at)
