@@ -124,9 +124,11 @@ def service_token(url: str) -> str:
     app = migrated_app(url)
     admin_id = admin_of(app)
     with app.app_context():
+        admin = db.session.get(User, admin_id)
+        assert admin is not None
         expires = datetime.now(UTC).date() + timedelta(days=30)
         secret = tokens.create_service_token(
-            "bench", [Scope.PEOPLE_WRITE], expires, actor=db.session.get(User, admin_id)
+            "bench", [Scope.PEOPLE_WRITE], expires, actor=admin
         ).secret
         db.session.remove()
         db.engine.dispose()

@@ -98,8 +98,11 @@ def scratch_database(server_url: str) -> Iterator[str]:
 def pool_size(url: str) -> int:
     """As many connections as the server can spare, at most 60: the rest of the threads queue."""
     with psycopg.connect(libpq(url)) as conn:
-        limit = int(conn.execute("SHOW max_connections").fetchone()[0])
-        in_use = conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0]
+        limit_row = conn.execute("SHOW max_connections").fetchone()
+        in_use_row = conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()
+    assert limit_row is not None
+    assert in_use_row is not None
+    limit, in_use = int(limit_row[0]), int(in_use_row[0])
     return max(10, min(60, limit - in_use - SPARE_CONNECTIONS))
 
 
@@ -178,6 +181,7 @@ def claim_together(app: Flask, perk_id: int, user_ids: list[int]) -> Run:
         with app.app_context():
             try:
                 person = db.session.get(User, user_id)
+                assert person is not None
                 db.session.close()  # keep the loaded person; give the connection back
                 barrier.wait(timeout=120)
                 try:

@@ -303,7 +303,7 @@ def main() -> int:
         f"{NAME}: load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} cores; "
         f"BENCH_SCALE={SCALE:g}"
     )
-    failures = []
+    failures: list[str] = []
     timings: list[Timing] = []
     with scratch_database(server) as small_url, scratch_database(server) as large_url:
         small_app, large_app = prepare(small_url, 1), prepare(large_url, GROWTH)

@@ -35,12 +35,16 @@ import subprocess
 import sys
 import time
 from datetime import date
+from typing import TYPE_CHECKING
 
 import psycopg
 from flask import Flask
 
 from bench.claims_contention import libpq, scratch_database
 from perks import create_app
+
+if TYPE_CHECKING:
+    from perks.finance.reports import ReportFilter
 
 NAME = "export"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -176,7 +180,7 @@ def seed(url: str, rows: int) -> None:
             conn.execute(statement)
 
 
-def export_filter():  # type: ignore[no-untyped-def]
+def export_filter() -> ReportFilter:
     from perks.finance.periods import Period
     from perks.finance.reports import ReportFilter
 

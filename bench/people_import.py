@@ -47,12 +47,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import redis
 
 from bench.claims_contention import libpq, scratch_database
 from bench.export import migrated_app
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from perks.background import BackgroundJob
 
 NAME = "people_import"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -107,10 +113,11 @@ def time_copy(url: str, data: bytes) -> tuple[float, float | None]:
         conn.commit()
         elapsed = time.perf_counter() - started
         cpu_after = process_cpu_seconds(backend)
-        count = conn.execute("SELECT count(*) FROM bare_people").fetchone()[0]
+        counted = conn.execute("SELECT count(*) FROM bare_people").fetchone()
         conn.execute("DROP TABLE bare_people")
         conn.commit()
-    assert count == ROWS, count
+    assert counted is not None
+    assert counted[0] == ROWS, counted[0]
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return elapsed, cpu
 
@@ -196,7 +203,7 @@ def celery_worker(url: str, broker: str) -> Iterator[subprocess.Popen[bytes]]:
                 print(f"worker log (exit {process.returncode}):\n{tail}")
 
 
-def wait_until_ready(app, worker: subprocess.Popen[bytes]) -> float:  # type: ignore[no-untyped-def]
+def wait_until_ready(app: Flask, worker: subprocess.Popen[bytes]) -> float:
     """Ask the worker until it answers (it loads the app first): seconds waited."""
     started = time.perf_counter()
     control = app.extensions["celery"].control
@@ -247,7 +254,9 @@ def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
-def wait_for(app, job_id: int, worker: subprocess.Popen[bytes]) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+def wait_for(
+    app: Flask, job_id: int, worker: subprocess.Popen[bytes]
+) -> tuple[float, BackgroundJob]:
     """Poll the job's row until it has finished: (seconds waited, the job). Prints its
     progress as it changes, then how long each stage took (as first seen by the poll)."""
     from perks.background import BackgroundJob
@@ -339,8 +348,8 @@ def main() -> int:
 
 
 def run_import(
-    app, url: str, data: bytes, worker: subprocess.Popen[bytes]
-) -> tuple[float, float, bool, float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
+    app: Flask, url: str, data: bytes, worker: subprocess.Popen[bytes]
+) -> tuple[float, float, bool, float, tuple[float, float] | None]:
     """Upload, dry run, import, each job run by the worker; check the outcome. Returns the
     dry run's and the import's seconds, whether the outcome is right, the worker's peak RSS
     and the import job's CPU seconds (worker, database; None where not readable)."""
@@ -364,13 +373,15 @@ def run_import(
     print(f"worker ready: {peak_rss_mb(worker.pid, 'VmRSS'):.0f} MB resident")
     print("dry run:")
     check_time, check = wait_for(app, check_id, worker)
-    if check.state is not JobState.SUCCEEDED or check.result.get("error_count"):  # type: ignore[attr-defined]
-        print(f"the dry run failed: {check.error} {check.result.get('errors', [])[:3]}")  # type: ignore[attr-defined]
+    if check.state is not JobState.SUCCEEDED or check.result.get("error_count"):
+        print(f"the dry run failed: {check.error} {check.result.get('errors', [])[:3]}")
         return check_time, float("inf"), False, peak_rss_mb(worker.pid), None
     print(f"worker peak RSS after the dry run: {peak_rss_mb(worker.pid):.0f} MB")
     worker_before, server_before = process_cpu_seconds(worker.pid), database_cpu(url)
     with app.app_context():
-        job = imports.start_import(upload_id, actor=db.session.get(User, hr_id))
+        actor = db.session.get(User, hr_id)
+        assert actor is not None
+        job = imports.start_import(upload_id, actor=actor)
         job_id = job.id
     print("import:")
     import_time, job = wait_for(app, job_id, worker)
@@ -382,14 +393,15 @@ def run_import(
         else None
     )
     with app.app_context():
-        people = db.session.scalar(select(func.count()).select_from(User)) - 1
-        links = db.session.scalar(
+        # everyone but HR, who uploaded the file
+        people = db.session.execute(select(func.count()).select_from(User)).scalar_one() - 1
+        links = db.session.execute(
             select(func.count()).select_from(ReferralLink).where(ReferralLink.is_default)
-        )
-    ok = job.state is JobState.SUCCEEDED and people == ROWS and links == ROWS  # type: ignore[attr-defined]
+        ).scalar_one()
+    ok = job.state is JobState.SUCCEEDED and people == ROWS and links == ROWS
     print(
-        f"import job {job.state.value}: {people:,} people, {links:,} default links"  # type: ignore[attr-defined]
-        + ("" if ok else f" (expected {ROWS:,}; {job.error})")  # type: ignore[attr-defined]
+        f"import job {job.state.value}: {people:,} people, {links:,} default links"
+        + ("" if ok else f" (expected {ROWS:,}; {job.error})")
     )
     return check_time, import_time, ok, rss, cpu
 

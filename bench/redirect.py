@@ -332,9 +332,11 @@ def seed(url: str) -> tuple[int, str]:
 def count_clicks(url: str) -> tuple[int, int]:
     """All clicks stored, and those stored as human clicks."""
     with psycopg.connect(libpq(url)) as conn:
-        total, human = conn.execute(
+        row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE NOT is_bot) FROM click"
         ).fetchone()
+    assert row is not None
+    total, human = row
     return int(total), int(human)
 
 

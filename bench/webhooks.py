@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import func, make_url, select
 
 from bench.claims_contention import scratch_database
@@ -199,7 +200,7 @@ _PROBE = SeededOrder(0, "PK-PROBE", "cs_probe", 100, 100, "VND", "probe@example.
 # --- the database ---------------------------------------------------------------------------
 
 
-def make_app(url: str):  # type: ignore[no-untyped-def]
+def make_app(url: str) -> Flask:
     return create_app(
         {
             "PERKS_ENV": "testing",

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -31,6 +31,26 @@ FIXTURES = Path(__file__).resolve().parent / "data" / "stripe_fixtures.json"
 WEBHOOK_PATH = "/stripe/webhook"
 
 _numbers = itertools.count(1)
+
+
+class OrderLike(Protocol):
+    """What the builders read of an order: a :class:`~perks.shop.models.Order`, or anything
+    with the same fields (``bench.webhooks`` builds its events before any order is loaded)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def checkout_session_id(self) -> str | None: ...
+    @property
+    def subtotal_amount(self) -> int: ...
+    @property
+    def total_amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def customer_email(self) -> str: ...
 
 
 @cache
@@ -49,22 +69,22 @@ def _unique(prefix: str) -> str:
     return f"{prefix}_test_{next(_numbers):08d}{int(time.time() * 1000) % 10**9:09d}"
 
 
-def payment_intent_id(order: Order) -> str:
+def payment_intent_id(order: OrderLike) -> str:
     """The payment intent these helpers use for ``order`` (one per order, stable)."""
     return f"pi_test_perks_order_{order.id}"
 
 
-def charge_id(order: Order) -> str:
+def charge_id(order: OrderLike) -> str:
     """The charge these helpers use for ``order``."""
     return f"ch_test_perks_order_{order.id}"
 
 
-def _metadata(order: Order) -> dict[str, str]:
+def _metadata(order: OrderLike) -> dict[str, str]:
     return {"order_id": str(order.id), "order_number": order.number}
 
 
 def checkout_session(
-    order: Order,
+    order: OrderLike,
     *,
     payment_status: str = "paid",
     status: str = "complete",
@@ -88,7 +108,7 @@ def checkout_session(
     return stripe_object("checkout.session", **{**defaults, **fields})
 
 
-def charge(order: Order, *, amount_refunded: int = 0, **fields: Any) -> dict[str, Any]:
+def charge(order: OrderLike, *, amount_refunded: int = 0, **fields: Any) -> dict[str, Any]:
     """``order``'s charge, with Stripe's running total of refunds ``amount_refunded``."""
     defaults: dict[str, Any] = {
         "id": charge_id(order),
@@ -104,7 +124,7 @@ def charge(order: Order, *, amount_refunded: int = 0, **fields: Any) -> dict[str
     return stripe_object("charge", **{**defaults, **fields})
 
 
-def dispute(order: Order, *, status: str = "needs_response", **fields: Any) -> dict[str, Any]:
+def dispute(order: OrderLike, *, status: str = "needs_response", **fields: Any) -> dict[str, Any]:
     """A dispute of ``order``'s whole charge, in ``status`` (Stripe's words)."""
     defaults: dict[str, Any] = {
         "id": f"dp_test_perks_order_{order.id}",
@@ -117,7 +137,7 @@ def dispute(order: Order, *, status: str = "needs_response", **fields: Any) -> d
     return stripe_object("dispute", **{**defaults, **fields})
 
 
-def refund(order: Order, amount: int, **fields: Any) -> dict[str, Any]:
+def refund(order: OrderLike, amount: int, **fields: Any) -> dict[str, Any]:
     """One refund of ``amount`` on ``order``'s charge."""
     defaults: dict[str, Any] = {
         "id": _unique("re"),
@@ -130,7 +150,7 @@ def refund(order: Order, amount: int, **fields: Any) -> dict[str, Any]:
     return stripe_object("refund", **{**defaults, **fields})
 
 
-def payment_intent(order: Order, **fields: Any) -> dict[str, Any]:
+def payment_intent(order: OrderLike, **fields: Any) -> dict[str, Any]:
     defaults: dict[str, Any] = {
         "id": payment_intent_id(order),
         "amount": order.total_amount,
