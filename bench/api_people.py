@@ -10,11 +10,12 @@ PostgreSQL as user ``postgres``), migrates them, and writes the rows of
 1. the CSV import: ``perks.people.imports.apply_import`` of the whole file in one
    transaction, in this process (what the import job runs, without the queue);
 2. the API as it is deployed: gunicorn with the shipped ``gunicorn.conf.py`` and its two
-   workers, production settings (rate limits in Redis, database ``REDIS_DB`` of the local
-   Redis; placeholder Stripe keys, never used), ``POST /api/v1/people`` over loopback HTTP in
-   batches of 1,000 with a service token holding ``people:write`` and an ``Idempotency-Key``
-   each. The request bodies are encoded before the clock starts, as the HR system would
-   encode them on its own machine. Twice, each in a fresh database:
+   workers, production settings (rate limits in Redis: ``BENCH_REDIS_URL``, default database
+   12 of the local Redis, emptied before each run; placeholder Stripe keys, never used),
+   ``POST /api/v1/people`` over loopback HTTP in batches of 1,000 with a service token
+   holding ``people:write`` and an ``Idempotency-Key`` each. The request bodies are encoded
+   before the clock starts, as the HR system would encode them on its own machine. Twice,
+   each in a fresh database:
 
    - one batch at a time (printed, not judged);
    - as the README tells an HR system to send them: the first batch alone (it adds the
@@ -57,7 +58,7 @@ BATCH = 1000
 RATIO_TARGET = 1.5
 #: batches sent at once: one per gunicorn worker
 AT_ONCE = WORKERS
-REDIS_DB = 12
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 SECRET_KEY = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a scratch app
 
 
@@ -136,8 +137,8 @@ def service_token(url: str) -> str:
 
 
 def production_env(url: str) -> dict[str, str]:
-    """gunicorn's environment: production settings on ``url`` and the local Redis."""
-    redis_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    """gunicorn's environment: production settings on ``url`` and the bench's Redis."""
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     base = {
         key: value
         for key, value in os.environ.items()
@@ -164,7 +165,7 @@ def time_api(url: str, bodies: list[bytes], at_once: int, logs: Path) -> tuple[f
     time. Returns the seconds from the first request to the last answer, and the people
     created."""
     secret = service_token(url)
-    redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
+    redis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)).flushdb()
     with gunicorn("wsgi:app", production_env(url), logs / f"gunicorn-{at_once}.log") as served:
         base = f"http://127.0.0.1:{served[0]}"
         sessions = threading.local()
