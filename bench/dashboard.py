@@ -4,6 +4,7 @@ same app, on PostgreSQL.
 
     python -m bench.dashboard
     BENCH_SCALE=0.05 python -m bench.dashboard   # 500 people, 10,000 orders, 100,000 clicks
+    BENCH_WARM_UP_ROUNDS=1 BENCH_ROUNDS=3 python -m bench.dashboard   # fewer rounds
 
 Creates two databases on the server at ``BENCH_DATABASE_URL`` (default: the local PostgreSQL
 as user ``postgres``), migrates them, and seeds them with ``INSERT ... SELECT
@@ -19,8 +20,9 @@ company-stats and fraud snapshots as beat does every 5 minutes
 
 Each page is requested in-process through the app's test client (server time, no network),
 in rounds of four requests: the bare page and the page at 1x, the bare page and the page at
-4x; 5 warm-up rounds, then 25 timed ones; medians count. The bare page is the site's layout
-with the same signed-in person and no data of its own.
+4x; 5 warm-up rounds, then 25 timed ones (``BENCH_WARM_UP_ROUNDS``, ``BENCH_ROUNDS``); medians
+count. The bare page is the site's layout with the same signed-in person and no data of its
+own.
 
 Targets (PERFORMANCE.md, P7): each daily page ≤ 3x its bare page, each finance overview
 ≤ 10x, at both sizes; each page's ratio to its bare page at 4x ≤ 1.3x its ratio at 1x. Ends
@@ -64,7 +66,10 @@ GROWTH = 4
 PRODUCTS = 50
 TEAM = 12  # people 2..13 report to person 1 (the manager)
 FINANCE = PEOPLE  # the last person is also in finance
-WARM_UP, TIMED = 5, 25
+#: rounds of requests before the clock (BENCH_WARM_UP_ROUNDS) and timed (BENCH_ROUNDS); fewer
+#: for development only
+WARM_UP = int(os.environ.get("BENCH_WARM_UP_ROUNDS", "5"))
+TIMED = int(os.environ.get("BENCH_ROUNDS", "25"))
 #: PERFORMANCE.md, P7: daily pages and finance overviews against the bare page, and each
 #: page's time at 4x the data against its time at 1x
 DAILY_TARGET = 3.0
