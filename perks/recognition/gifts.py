@@ -187,12 +187,16 @@ def gift_perks() -> list[Perk]:
 
 
 def in_audience(programme: GiftProgramme, person: User, on: date) -> bool:
-    """Whether ``person`` is in the programme's audience for its occasion on ``on``: the
-    perk eligibility rules (departments, locations, employment types, tenure on ``on``),
-    and the gender or children HR recorded when the programme asks for them. Raises
-    nothing."""
+    """Whether ``person`` is in the programme's audience for its occasion on ``on``: with
+    the company that day (hired on or before it, not left by it), the perk eligibility rules
+    (departments, locations, employment types, tenure on ``on``), and the gender or children
+    HR recorded when the programme asks for them. Raises nothing."""
     if not person.active:
         return False
+    if person.hire_date is not None and person.hire_date > on:
+        return False  # not yet with the company (a catch-up run, someone imported ahead)
+    if person.leaving_date is not None and person.leaving_date <= on:
+        return False  # gone by then (a gift granted days ahead)
     if eligibility.audience_reasons(programme, person, on):
         return False
     if programme.gender is not None and person.gender is not programme.gender:
@@ -412,6 +416,10 @@ def _grant(due: Due, today: date) -> bool:
                 .execution_options(populate_existing=True)
             )
             if programme is None or not programme.active:
+                return False
+            # the person as they are now: HR may have changed them since the run began
+            person = db.session.get(User, due.person.id, populate_existing=True)
+            if person is None or not in_audience(programme, person, due.on):
                 return False
             exists = db.session.scalar(
                 select(Gift.id).where(

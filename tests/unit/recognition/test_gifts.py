@@ -337,3 +337,35 @@ def test_a_programmes_places_are_kept_once_each_in_vietnamese_alphabetical_order
     )
     db.session.expire_all()
     assert programme.locations == ["An Giang", "Đà Nẵng", "Hà Nội"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "run_on", "days_ahead"),
+    [
+        # hired on 10/3: the catch-up run of 10/3 gave them the 8/3 gift
+        ({"hire_date": date(2027, 3, 10)}, date(2027, 3, 10), 0),
+        # imported ahead of a start on 1/4
+        ({"hire_date": date(2027, 4, 1)}, date(2027, 3, 8), 0),
+        # leaving on 7/3, set ahead by HR: the gift granted 3 days ahead, on 5/3
+        ({"leaving_date": date(2027, 3, 7)}, date(2027, 3, 5), 3),
+    ],
+    ids=["hired-after", "starts-next-month", "gone-by-then"],
+)
+def test_no_gift_for_an_occasion_the_person_is_not_with_the_company_on(
+    hr, fields, run_on, days_ahead
+):
+    away = UserFactory(gender=Gender.FEMALE, **fields)
+    here = UserFactory(gender=Gender.FEMALE, hire_date=date(2020, 1, 6))
+    gifts.create_programme(
+        programme_data(
+            occasion("womens_day").id,
+            gift_perk().id,
+            gender=Gender.FEMALE,
+            days_ahead=days_ahead,
+        ),
+        actor=hr,
+    )
+    gifts.grant_due_gifts(run_on)
+    receivers = set(db.session.scalars(select(Gift.user_id)))
+    assert here.id in receivers
+    assert away.id not in receivers
