@@ -30,7 +30,7 @@ from perks.catalog.claims import grant_claim
 from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
 from perks.catalog.queries import PerkCard, perk_cards
 from perks.db import transaction, utcnow
-from perks.errors import LimitReached, NotEligible, NotFound, ValidationFailed
+from perks.errors import Conflict, LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.folding import alphabetical, name_order
 from perks.i18n import format_number
@@ -502,12 +502,17 @@ def reward_cards(person: User, today: date) -> list[PerkCard]:
     return perk_cards(rewards(), person, today)
 
 
-def spend_points(perk_id: int, person: User, *, today: date) -> Claim:
+def spend_points(
+    perk_id: int, person: User, *, today: date, offered_price: int | None = None
+) -> Claim:
     """``person`` buys the reward ``perk_id`` with the points they received: the catalog's
-    claim and the ledger's debit in one transaction.
+    claim and the ledger's debit in one transaction. ``offered_price`` is the price the page
+    showed them: a reward whose price HR changed since costs nothing until they saw the new
+    one (None checks nothing: callers that showed no price).
 
     Raises:
         NotFound: no such published perk priced in points.
+        Conflict: its price is no longer ``offered_price`` (nothing is paid).
         LimitReached: not enough points, or the perk's per-person limit is used up.
         NotEligible, SoldOut: the catalog's refusals (nothing is paid).
     """
@@ -521,6 +526,17 @@ def spend_points(perk_id: int, person: User, *, today: date) -> Claim:
         ):
             raise NotFound()
         price = perk.points_price
+        if offered_price is not None and offered_price != price:
+            raise Conflict(
+                str(
+                    _l(
+                        "This reward now costs %(price)s points, not %(offered)s: nothing was "
+                        "spent. Check it and spend again.",
+                        price=format_number(price),
+                        offered=format_number(offered_price),
+                    )
+                )
+            )
         me = points.lock_person(person.id)
         if me is None or not me.active:
             raise NotEligible()

@@ -121,7 +121,12 @@ def spend(perk_id: int) -> Response:
     """Raises NotFound (404): no such reward."""
     require_confirmation()
     try:
-        claim = kudos.spend_points(perk_id, current_user, today=company_today())
+        claim = kudos.spend_points(
+            perk_id,
+            current_user,
+            today=company_today(),
+            offered_price=request.form.get("price", type=int),
+        )
     except (Conflict, NotEligible) as error:
         flash(error.message, "warning")
         return redirect(url_for(".rewards"), 303)

@@ -511,3 +511,27 @@ def test_points_are_written_with_the_readers_digit_grouping(client, login_as):
     history = client.get("/points").get_data(as_text=True).split('data-testid="points-history"')[1]
     assert ">-1.200<" in history
     assert ">+1.500<" in history
+
+
+def test_a_reward_never_costs_more_than_the_page_offered(client, login_as):
+    """The page offered "Spend 40 points"; HR raised the price to 90 before the click, and
+    the click charged 90: nothing the page sent said what the person agreed to pay."""
+    me = login_as(Role.EMPLOYEE, locale="en")
+    today = company_today()
+    for _ in range(2):
+        kudos.give_kudos(UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=today)
+    reward = PerkFactory(points_price=40, per_person_limit=None)
+    page = client.get("/rewards").get_data(as_text=True)
+    assert "Spend 40 points" in page
+    assert 'name="price" value="40"' in page
+
+    reward.points_price = 90  # HR's change in the catalog, in between
+    db.session.commit()
+    refused = client.post(f"/rewards/{reward.id}/spend", data={"price": "40"})
+
+    assert refused.status_code == 303
+    assert points.received_balance(me.id) == 100
+    shown = client.get("/rewards").get_data(as_text=True)
+    assert "This reward now costs 90 points, not 40: nothing was spent." in shown
+    assert client.post(f"/rewards/{reward.id}/spend", data={"price": "90"}).status_code == 303
+    assert points.received_balance(me.id) == 10
