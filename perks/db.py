@@ -63,9 +63,11 @@ class Base(DeclarativeBase):
         __table__: ClassVar[Table]
 
 
-#: the largest id a row can have (PostgreSQL's BIGINT, SQLite's INTEGER): a larger one in a
-#: URL or a cursor names nothing, and would overflow the driver
-MAX_ID = 2**63 - 1
+#: the largest id a URL, a cursor or a form can name: PostgreSQL's INTEGER, the ids of every
+#: table they name (only the ledgers' and clicks' rows have BIGINT ids, and nothing names
+#: one). A larger one names nothing; asked of PostgreSQL, it fails the statement ("integer
+#: out of range": a 500 for /people/3000000000)
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:

@@ -29,7 +29,7 @@ from perks import audit
 from perks.catalog.claims import grant_claim
 from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
 from perks.catalog.queries import PerkCard, perk_cards
-from perks.db import transaction, utcnow
+from perks.db import MAX_ID, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.folding import alphabetical, name_order
@@ -257,7 +257,8 @@ def find_colleague(giver: User, text: str, chosen_id: int | None = None) -> User
     """
     text = " ".join(text.split())
     if not text:
-        chosen = db.session.get(User, chosen_id) if chosen_id is not None else None
+        known = chosen_id is not None and 0 < chosen_id <= MAX_ID
+        chosen = db.session.get(User, chosen_id) if known else None
         if chosen is not None:
             return chosen  # ``give_kudos`` refuses oneself and leavers with its reasons
         raise ValidationFailed(

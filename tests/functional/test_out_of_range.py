@@ -14,7 +14,9 @@ from perks.api import tokens
 from perks.api.models import Scope
 from perks.people.import_plan import plan_rows
 from perks.people.models import Role
+from perks.urls import RowIdConverter
 from tests.factories import UserFactory
+from tests.helpers import login
 
 BEYOND_ANY_ID = 2**63  # one more than the largest BIGINT
 HUGE = "99999999999999999999"
@@ -33,6 +35,26 @@ HUGE = "99999999999999999999"
 def test_an_id_beyond_any_row_is_not_found(client, login_as, path):
     login_as(Role.EMPLOYEE, locale="en")
     assert client.get(path).status_code == 404
+
+
+def test_an_id_beyond_postgresqls_integer_is_not_found_on_any_page(app, client):
+    """Ids up to BIGINT's were let through, and every table a URL names has INTEGER ids: on
+    PostgreSQL, /people/3000000000 failed its statement ("integer out of range", a 500)."""
+    login(client, UserFactory(roles={Role.HR, Role.FINANCE, Role.ADMIN}, locale="en"))
+    beyond = str(2**31)
+    answered = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or not rule.arguments:
+            continue
+        converters = [rule._converters.get(name) for name in rule.arguments]
+        if not all(isinstance(converter, RowIdConverter) for converter in converters):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", beyond)
+        answered[path] = client.get(path).status_code
+    assert len(answered) > 20
+    assert {path: status for path, status in answered.items() if status != 404} == {}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +117,12 @@ def test_the_audit_log_refuses_a_day_at_the_calendars_edge(client, login_as):
 
 @pytest.mark.parametrize(
     "query",
-    ["to=9999-12-31", "from=0001-01-01", "cursor=OTIyMzM3MjAzNjg1NDc3NTgwOA"],
+    [
+        "to=9999-12-31",
+        "from=0001-01-01",
+        "cursor=OTIyMzM3MjAzNjg1NDc3NTgwOA",  # 2**63
+        "cursor=MjE0NzQ4MzY0OA",  # 2**31: beyond PostgreSQL's INTEGER ids
+    ],
 )
 @pytest.mark.parametrize("resource", ["claims", "commissions", "ledger-entries"])
 def test_the_api_refuses_a_day_or_cursor_out_of_range(client, resource, query):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
@@ -86,6 +87,17 @@ def test_namesakes_are_told_apart_by_department_and_nobody_is_chosen_for_the_giv
     assert chosen.status_code == 303
     assert points.received_balance(second.id) == 5
     assert points.received_balance(first.id) == 0
+
+
+@pytest.mark.parametrize("recipient", ["abc", "-1", "0", str(2**31), str(2**63)])
+def test_a_kudos_recipient_no_person_can_have_is_refused_not_an_error(client, login_as, recipient):
+    """The recipient's number went to the database as it came: on PostgreSQL, any from
+    2**31 up failed the statement ("integer out of range", a 500)."""
+    login_as(Role.EMPLOYEE, locale="en")
+    form = {"colleague": "", "points": "5", "value": CompanyValueFactory().id, "message": "Hi"}
+    refused = client.post("/kudos/new", data={**form, "recipient": recipient})
+    assert refused.status_code == 400
+    assert "Choose a colleague" in refused.get_data(as_text=True)
 
 
 def test_the_kudos_form_says_in_the_readers_language_when_nobody_matches(client, login_as):
