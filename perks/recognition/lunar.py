@@ -236,8 +236,9 @@ def to_lunar(day: date) -> LunarDate:
     number = _julian_day(day)
     k = math.floor((number - _NEW_MOON_EPOCH) / _SYNODIC_MONTH)
     month_start = _new_moon_day(k + 1)
-    if month_start > number:
-        month_start = _new_moon_day(k)
+    while month_start > number:  # the mean moon's guess can be one new moon or two ahead
+        k -= 1
+        month_start = _new_moon_day(k + 1)
     month_11 = _month_11_start(day.year)
     next_month_11 = month_11
     if month_11 >= month_start:

@@ -558,7 +558,7 @@ def parse_milestones(text: str) -> tuple[int, ...]:
     parts = [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
     years: set[int] = set()
     for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= MAX_MILESTONE_YEARS:
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= MAX_MILESTONE_YEARS:
             raise ValidationFailed(
                 str(
                     _l(
