@@ -429,6 +429,7 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
         NotFound: no such nomination.
         NotPermitted: not HR, or HR is the nominator or the nominee.
         NominationRefused: it is no longer pending.
+        Conflict: the nominee has left the company (decline it instead; nothing is approved).
         SoldOut: the gift perk has no code or stock left (nothing is approved).
         NotEligible: the gift perk is no longer a published gift (nothing is approved).
     """
@@ -436,6 +437,16 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
     with transaction():
         nomination = _locked(nomination_id)
         _may_decide(nomination, actor)
+        if not nomination.nominee.active:
+            raise Conflict(
+                str(
+                    _l(
+                        "%(name)s has left the company: an award cannot be given to them. "
+                        "Decline the nomination, with the reason.",
+                        name=nomination.nominee.name,
+                    )
+                )
+            )
         _settle(nomination, N.APPROVED, actor, "")
         award = nomination.award
         code = ""

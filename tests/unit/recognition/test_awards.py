@@ -321,3 +321,22 @@ def test_only_the_nominator_withdraws_and_only_while_pending(hr, manager):
 def test_a_missing_nomination_is_not_found(hr):
     with pytest.raises(NotFound):
         awards.approve(999_999, actor=hr)
+
+
+def test_a_nomination_of_someone_who_left_is_not_approved(hr, manager):
+    """The nominee was deactivated while the nomination waited; approving it gave them the
+    award's code and points all the same."""
+    from perks.errors import Conflict
+    from perks.people.services import deactivate_person
+
+    nomination = nominated(hr, manager, perk_id=gift_perk().id, points=500)
+    deactivate_person(nomination.nominee, actor=hr)
+
+    with pytest.raises(Conflict, match="has left the company"):
+        awards.approve(nomination.id, actor=hr)
+
+    db.session.rollback()
+    assert db.session.get(Nomination, nomination.id).state is NominationState.PENDING
+    assert points.received_balance(nomination.nominee_id) == 0
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
+    awards.decline(nomination.id, "Đã nghỉ việc.", actor=hr)  # what is left to do
