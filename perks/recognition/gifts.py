@@ -546,6 +546,13 @@ def _check(data: ProgrammeData) -> ProgrammeData:
         )
     if unit_cost.amount < 0:
         raise ValidationFailed(str(_l("A cost cannot be negative.")), field="unit_cost")
+    budgets = [data.budget, *data.department_budgets.values()]
+    if not unit_cost.amount and any(budget is not None and budget.amount for budget in budgets):
+        # a budget counts gifts at their cost: at nothing each, it would never stop one
+        raise ValidationFailed(
+            str(_l("Give the cost of one gift: a budget counts what the gifts cost.")),
+            field="unit_cost",
+        )
     currency = unit_cost.currency
     if data.budget is not None and (data.budget.currency != currency or data.budget.amount < 0):
         raise ValidationFailed(

@@ -369,3 +369,27 @@ def test_no_gift_for_an_occasion_the_person_is_not_with_the_company_on(
     receivers = set(db.session.scalars(select(Gift.user_id)))
     assert here.id in receivers
     assert away.id not in receivers
+
+
+@pytest.mark.parametrize(
+    "budgets",
+    [
+        {"budget": Money(400_000, "VND")},
+        {"department_budgets": "one"},
+    ],
+    ids=["programme", "department"],
+)
+def test_a_budget_needs_the_cost_of_one_gift(hr, budgets):
+    """The cost is optional (empty: 0 for a perk), and a budget of 400.000 ₫ with it never
+    stopped a gift (0 + 0 ≤ 400.000): every woman of the company got one."""
+    if budgets.get("department_budgets") == "one":
+        budgets = {"department_budgets": {DepartmentFactory().id: Money(400_000, "VND")}}
+    data = programme_data(
+        occasion("womens_day").id, gift_perk().id, unit_cost=Money(0, "VND"), **budgets
+    )
+    with pytest.raises(ValidationFailed, match="cost of one gift") as refused:
+        gifts.create_programme(data, actor=hr)
+    assert refused.value.details["field"] == "unit_cost"
+    # without a budget, a gift of no stated cost is still allowed
+    no_budget = programme_data(occasion("womens_day").id, gift_perk().id, unit_cost=Money(0, "VND"))
+    assert gifts.create_programme(no_budget, actor=hr).unit_cost_amount == 0
