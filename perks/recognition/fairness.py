@@ -6,10 +6,13 @@ and who received nothing.
 * The population is the active people (optionally narrowed by a department, a location or
   an employment type); a group's head count is its active people, and its gifts and awards
   are theirs: gifts of the occasion year, awards approved in the year.
-* Nobody is singled out: a group of fewer than ``MIN_GROUP`` people is merged into one
-  "other groups" line; when that line itself has fewer, the smallest named groups join it
-  until it has enough; a population under ``MIN_GROUP`` shows no group at all. So a filter
-  that narrows a group below ``MIN_GROUP`` merges it like any other small group.
+* Nobody is singled out (``_few``): a group of fewer than ``MIN_GROUP`` people, or with
+  fewer than ``MIN_GROUP`` who received anything (the page names those who received nothing,
+  so the group's figures would be those few's), is merged into one "other groups" line; when
+  that line itself is too few, the smallest named groups join it until it is not. A
+  population too few shows no figures at all, and so does a filter that leaves out too few of
+  a broader report's people (its figures, taken from that report's, would be theirs: 5 of a
+  department in Hà Nội and 1 in Đà Nẵng, "the department" less "the department in Hà Nội").
 * Per head: gifts and awards per person to two decimals, cost per person rounded down to
   the currency's unit (a residue of less than one đồng per person is not shown).
 * A fixed number of statements, whatever the number of people, gifts or groups.
@@ -24,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -56,6 +60,8 @@ class Tally:
     """What a set of people received in the year."""
 
     headcount: int = 0
+    #: people who received anything (a gift, an award or points)
+    receivers: int = 0
     gifts: int = 0
     #: currency -> minor units
     cost: dict[str, int] = field(default_factory=dict)
@@ -65,6 +71,7 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         self.headcount += other.headcount
+        self.receivers += other.receivers
         self.gifts += other.gifts
         self.awards += other.awards
         for currency, amount in other.cost.items():
@@ -145,10 +152,17 @@ class Report:
     programmes: list[ProgrammeBudget]
     #: active people of the population who received nothing in the year, by name (HR only)
     nothing: list[User]
+    #: the filters leave out too few of a broader report's people (``_few``)
+    narrows_too_little: bool = False
 
     @property
     def too_few(self) -> bool:
         return self.total.tally.headcount < MIN_GROUP
+
+    @property
+    def withheld(self) -> bool:
+        """No figures are shown: they would be a few people's."""
+        return _few(self.total.tally) or self.narrows_too_little
 
 
 def points_received(year: int, person_ids: Sequence[int]) -> dict[int, int]:
@@ -186,18 +200,25 @@ DIMENSIONS: tuple[tuple[str, object, Callable[[User], str]], ...] = (
 )
 
 
+def _few(tally: Tally, minimum: int = MIN_GROUP) -> bool:
+    """Whether figures of these people would single someone out: fewer than ``minimum`` of
+    them, or fewer than ``minimum`` who received anything (the others are named as having
+    received nothing)."""
+    return tally.headcount < minimum or 0 < tally.receivers < minimum
+
+
 def merge_small(groups: dict[str, Tally], minimum: int = MIN_GROUP) -> list[Line]:
-    """The groups as lines, by label, every group under ``minimum`` people merged into one
-    "other groups" line at the end; when that line counts fewer than ``minimum``, the
-    smallest named groups join it until it does (or none is left). Raises nothing."""
-    big = {label: t for label, t in groups.items() if t.headcount >= minimum}
+    """The groups as lines, by label, every group too few (``_few``) merged into one "other
+    groups" line at the end; when that line is too few, the smallest named groups join it
+    until it is not (or none is left). Raises nothing."""
+    big = {label: t for label, t in groups.items() if not _few(t, minimum)}
     other = Tally()
     merged_any = False
     for tally in groups.values():
-        if 0 < tally.headcount < minimum:
+        if tally.headcount and _few(tally, minimum):
             other.add(tally)
             merged_any = True
-    while merged_any and other.headcount < minimum and big:
+    while merged_any and _few(other, minimum) and big:
         smallest = min(big, key=lambda label: (big[label].headcount, label))
         other.add(big.pop(smallest))
     lines = [Line(label, big[label]) for label in sorted(big, key=name_order)]
@@ -206,17 +227,40 @@ def merge_small(groups: dict[str, Tally], minimum: int = MIN_GROUP) -> list[Line
     return lines
 
 
-def _population(filters: Filters) -> list[User]:
-    statement = (
-        select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
+FILTER_NAMES = ("department_id", "location", "employment_type")
+
+
+def _keeps(filters: Filters, person: User) -> bool:
+    return (
+        (filters.department_id is None or person.department_id == filters.department_id)
+        and (not filters.location or person.location == filters.location)
+        and (filters.employment_type is None or person.employment_type is filters.employment_type)
     )
-    if filters.department_id is not None:
-        statement = statement.where(User.department_id == filters.department_id)
-    if filters.location:
-        statement = statement.where(User.location == filters.location)
-    if filters.employment_type is not None:
-        statement = statement.where(User.employment_type == filters.employment_type)
-    return list(db.session.scalars(statement))
+
+
+def _everyone() -> list[User]:
+    """The active people, by name."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
+        )
+    )
+
+
+def _narrows_too_little(filters: Filters, everyone: list[User], tallies: dict[int, Tally]) -> bool:
+    """Whether dropping some of the filters (a broader report HR may ask for) adds people too
+    few (``_few``) to be shown apart: the two reports' difference would be theirs."""
+    chosen = [name for name in FILTER_NAMES if getattr(filters, name) not in (None, "")]
+    for size in range(len(chosen)):
+        for kept in combinations(chosen, size):
+            broader = Filters(**{name: getattr(filters, name) for name in kept})
+            left_out = Tally()
+            for person in everyone:
+                if _keeps(broader, person) and not _keeps(filters, person):
+                    left_out.add(tallies[person.id])
+            if left_out.headcount and _few(left_out):
+                return True
+    return False
 
 
 def _tallies(year: int, people: Iterable[User]) -> dict[int, Tally]:
@@ -245,6 +289,7 @@ def _tallies(year: int, people: Iterable[User]) -> dict[int, Tally]:
     points = points_received(year, list(tallies))
     for user_id, tally in tallies.items():
         tally.points = points.get(user_id, 0)
+        tally.receivers = int(bool(tally.gifts or tally.awards or tally.points))
     return tallies
 
 
@@ -284,13 +329,16 @@ def report(year: int, filters: Filters | None = None) -> Report:
     """The fairness report of ``year`` for the active people ``filters`` keep. Raises
     nothing."""
     filters = filters or Filters()
-    people = _population(filters)
-    tallies = _tallies(year, people)
+    everyone = _everyone()
+    all_tallies = _tallies(year, everyone)
+    people = [person for person in everyone if _keeps(filters, person)]
+    tallies = {person.id: all_tallies[person.id] for person in people}
     total = Tally()
     for tally in tallies.values():
         total.add(tally)
+    narrows_too_little = _narrows_too_little(filters, everyone, all_tallies)
     dimensions: list[Dimension] = []
-    if total.headcount >= MIN_GROUP:
+    if not _few(total) and not narrows_too_little:
         for key, title, group_of in DIMENSIONS:
             groups: dict[str, Tally] = defaultdict(Tally)
             for person in people:
@@ -308,6 +356,7 @@ def report(year: int, filters: Filters | None = None) -> Report:
         dimensions=dimensions,
         programmes=_programme_budgets(year),
         nothing=nothing,
+        narrows_too_little=narrows_too_little,
     )
 
 

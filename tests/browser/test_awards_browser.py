@@ -8,7 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Role
+from perks.recognition import kudos
 from perks.recognition.models import Award
 from tests import factories
 from tests.browser.helpers import assert_fits_the_screen, sign_in, sign_out
@@ -25,8 +27,10 @@ def test_a_nomination_from_the_team_card_to_the_winners_home_on_a_phone(page: Pa
     winner = factories.UserFactory(
         name="Nguyễn Thị Phương Thảo Dài Tên", manager=manager, department=department, locale="vi"
     )
-    for _ in range(5):
-        factories.UserFactory(department=department)
+    value = factories.CompanyValueFactory()
+    for _ in range(5):  # five who received something: the report shows their groups
+        colleague = factories.UserFactory(department=department)
+        kudos.give_kudos(hr, colleague.id, 5, value.id, "Cảm ơn!", today=company_today())
     db.session.add(
         Award(
             name_vi="Nhân viên xuất sắc tháng",

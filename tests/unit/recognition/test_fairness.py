@@ -155,20 +155,41 @@ def test_the_report_counts_gifts_and_awards_of_the_year_per_group(company):
     assert report.total.tally.headcount == 15
     assert (report.total.tally.gifts, report.total.tally.awards) == (5, 1)
     assert report.total.gift_cost == [Money(500_000, "VND")]
-    # Legal (2) is too small alone; "Other groups" would be too, so the smallest group joins
-    assert _dimension(report, "department") == [("Support", 7, 0, 1), ("Other groups", 8, 5, 0)]
-    assert _dimension(report, "location") == [("Hà Nội", 10, 4, 1), ("Other groups", 5, 1, 0)]
-    assert _dimension(report, "employment_type") == [("Other groups", 15, 5, 1)]
-    assert _dimension(report, "gender") == [("Female", 6, 4, 0), ("Not recorded", 9, 1, 1)]
-    women = next(
-        ln for d in report.dimensions if d.key == "gender" for ln in d.lines if ln.label == "Female"
-    )
-    assert women.cost_per_head == [Money(66_666, "VND")]  # 400.000 / 6, rounded down
-    assert str(women.gifts_per_head) == "0.67"
-    assert women.tally.points == 0  # no kudos, gifts of points or awards' points in 2027
+    # Legal (2) is too small alone; Sales (4 of 6 received something) and Support (1 of 7)
+    # are too, since the page names who received nothing: their lines would be those few's
+    assert _dimension(report, "department") == [("Other groups", 15, 5, 1)]
+    # Hà Nội: 5 of 10 received something; Đà Nẵng and Huế (1 of 5) join the smallest group
+    assert _dimension(report, "location") == [("Other groups", 15, 5, 1)]
+    assert _dimension(report, "gender") == [("Other groups", 15, 5, 1)]
+    assert report.total.tally.points == 0  # no kudos, gifts of points or awards' points in 2027
     budget = report.programmes[0]
     assert (budget.gifts, budget.spent) == (5, Money(500_000, "VND"))
     assert budget.departments == [("Sales", Money(900_000, "VND"), Money(400_000, "VND"))]
+
+
+def test_a_groups_figures_per_head():
+    women = fairness.Line("Female", Tally(headcount=6, receivers=4, gifts=4, cost={"VND": 400_000}))
+    assert women.cost_per_head == [Money(66_666, "VND")]  # 400.000 / 6, rounded down
+    assert str(women.gifts_per_head) == "0.67"
+
+
+def test_a_group_with_fewer_than_five_who_received_anything_is_merged():
+    """The page names who received nothing: a group of 7 where one received an award showed
+    "1 award", and the one person not on the list was its receiver."""
+    groups = {
+        "Sales": Tally(headcount=9, receivers=6, gifts=6),
+        "Support": Tally(headcount=7, receivers=1, awards=1),
+        "Legal": Tally(headcount=6, receivers=0),
+        "Design": Tally(headcount=5, receivers=5, gifts=5),
+    }
+    # Support alone would still be its one receiver's: the smallest group joins it
+    assert lines(merge_small(groups)) == [("Legal", 6), ("Sales", 9), ("Other groups", 12)]
+    assert lines(merge_small({**groups, "Support": Tally(headcount=7, receivers=5)})) == [
+        ("Design", 5),
+        ("Legal", 6),
+        ("Sales", 9),
+        ("Support", 7),
+    ]
 
 
 def test_points_received_this_year_count_per_group_and_a_person_with_points_got_something():
@@ -176,11 +197,13 @@ def test_points_received_this_year_count_per_group_and_a_person_with_points_got_
     person gave are not theirs."""
     hr = UserFactory(roles={Role.HR}, active=False)
     sales = DepartmentFactory(name="Sales")
-    team = [UserFactory(department=sales) for _ in range(5)]
+    team = [UserFactory(department=sales) for _ in range(10)]
     value = CompanyValueFactory()
     today = company_today()
     kudos.give_kudos(team[0], team[1].id, 30, value.id, "Cảm ơn", today=today)
     kudos.give_kudos(team[2], team[1].id, 20, value.id, "Giỏi lắm", today=today)
+    for colleague in team[5:8]:
+        kudos.give_kudos(team[0], colleague.id, 5, value.id, "Cảm ơn", today=today)
     award = awards.create_award(
         awards.AwardData("Xuất sắc", "Star", "Mô tả", "Description", None, 40), actor=hr
     )
@@ -190,8 +213,8 @@ def test_points_received_this_year_count_per_group_and_a_person_with_points_got_
     awards.approve(awards.nominate(award.id, team[3].id, "Great", actor=manager).id, actor=hr)
     report = fairness.report(today.year)
     (line,) = next(d for d in report.dimensions if d.key == "department").lines
-    assert (line.label, line.tally.points) == ("Sales", 90)
-    assert {p.id for p in report.nothing} == {team[0].id, team[2].id, team[4].id}
+    assert (line.label, line.tally.points) == ("Sales", 105)
+    assert {p.id for p in report.nothing} == {team[n].id for n in (0, 2, 4, 8, 9)}
     assert fairness.points_received(today.year - 1, [p.id for p in team]) == {}
 
 
@@ -203,11 +226,34 @@ def test_people_who_received_nothing_this_year_are_listed(company):
     assert nothing == expected
 
 
-def test_a_filter_that_narrows_a_group_below_five_merges_it(company):
+def test_a_filter_that_leaves_out_too_few_of_a_broader_report_shows_no_figures(company):
+    """Hà Nội leaves out 5 people, of whom one received a gift: the whole company's figures
+    less Hà Nội's were that one person's."""
     report = fairness.report(YEAR, Filters(location="Hà Nội"))
     assert report.total.tally.headcount == 10
-    # Support has 4 people in Hà Nội: never shown alone
-    assert _dimension(report, "department") == [("Other groups", 10, 4, 1)]
+    assert report.narrows_too_little
+    assert report.withheld
+    assert report.dimensions == []
+
+
+def test_two_reports_cannot_single_out_one_person():
+    """A department of 5 people in Hà Nội and 1 in Đà Nẵng: the department's report and the
+    department in Hà Nội's both had 5 or more people; their difference was the one person in
+    Đà Nẵng's points."""
+    department = DepartmentFactory(name="D")
+    here = [UserFactory(department=department, location="Hà Nội") for _ in range(5)]
+    alone = UserFactory(department=department, location="Đà Nẵng")
+    today = company_today()
+    value = CompanyValueFactory()
+    for person in [*here, alone]:
+        kudos.give_kudos(UserFactory(), person.id, 37, value.id, "Giỏi!", today=today)
+
+    whole = fairness.report(today.year, Filters(department_id=department.id))
+    but_one = fairness.report(today.year, Filters(department_id=department.id, location="Hà Nội"))
+
+    assert not whole.withheld  # everyone but the department: many more than five
+    assert but_one.withheld
+    assert but_one.dimensions == []
 
 
 def test_a_population_under_five_shows_no_group(company):
