@@ -205,8 +205,13 @@ UNGROUPED_COUNTS = frozenset(
         "From 0 to %(days)d days ahead.",
         (
             "Gifts of the occasion year and awards approved in the year, for the active people; "
-            "groups of fewer than %(count)d people are merged into “Other groups” so nobody is "
-            "singled out."
+            "groups of fewer than %(count)d people, or with fewer than %(count)d who received "
+            "anything, are merged into “Other groups” so nobody is singled out."
+        ),
+        (
+            "No figures are shown, so nobody is singled out: fewer than %(count)d of these "
+            "people received anything, or the filters leave out fewer than %(count)d people of a "
+            "broader report, whose figures set against these would be theirs."
         ),
         "Give between 2 and %(count)d options.",
         "Give the link a label of up to %(max)d characters.",
