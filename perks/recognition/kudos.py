@@ -508,8 +508,8 @@ def spend_points(
 ) -> Claim:
     """``person`` buys the reward ``perk_id`` with the points they received: the catalog's
     claim and the ledger's debit in one transaction. ``offered_price`` is the price the page
-    showed them: a reward whose price HR changed since costs nothing until they saw the new
-    one (None checks nothing: callers that showed no price).
+    showed them: a reward whose price HR changed since is not bought until they have seen
+    the new one (None checks nothing: callers that showed no price).
 
     Raises:
         NotFound: no such published perk priced in points.
