@@ -34,6 +34,7 @@ from tests.helpers import (
     ensure_catalogs_compiled,
     is_postgres,
     login,
+    redis_database_url,
     restore_database,
     snapshot_database,
 )
@@ -366,3 +367,20 @@ def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def redis_database() -> Iterator[str]:
+    """This test worker's database of the machine's Redis (``redis_database_url``), empty
+    before and after the test; skipped, saying why, when no Redis answers."""
+    import redis
+
+    url = redis_database_url()
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis answers on 127.0.0.1:6379 (the machine's service)")
+    client.flushdb()
+    yield url
+    client.flushdb()

@@ -25,14 +25,12 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 
 from perks.config import database_uri
-from tests.helpers import ROOT, redis_database_url
+from tests.helpers import ROOT
 
 #: the server the test run creates its databases on (a maintenance database's URL), if any
 SERVER = database_uri(os.environ.get("TEST_DATABASE_URL", ""))
@@ -144,22 +142,8 @@ def bench_server(database_url: str) -> str:
     return SERVER
 
 
-@pytest.fixture
-def bench_redis() -> Iterator[str]:
-    """This test worker's database of the machine's Redis, empty before and after."""
-    url = redis_database_url()
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379 (the machine's service)")
-    client.flushdb()
-    yield url
-    client.flushdb()
-
-
 @pytest.mark.parametrize("bench", BENCHES, ids=[bench.name for bench in BENCHES])
-def test_the_benchmark_runs_to_its_verdict(bench: Bench, bench_server: str, bench_redis: str):
+def test_the_benchmark_runs_to_its_verdict(bench: Bench, bench_server: str, redis_database: str):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -167,7 +151,7 @@ def test_the_benchmark_runs_to_its_verdict(bench: Bench, bench_server: str, benc
     }
     env.update(
         BENCH_DATABASE_URL=bench_server,
-        BENCH_REDIS_URL=bench_redis,
+        BENCH_REDIS_URL=redis_database,
         PYTHONUNBUFFERED="1",
         **bench.env,
     )

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 import requests
 from flask import Flask
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from perks.extensions import db
 from perks.people.models import Role, User
 from perks.shop.models import Product
 from tests import factories
-from tests.helpers import is_postgres, png_bytes, redis_database_url, spare_port
+from tests.helpers import is_postgres, png_bytes, spare_port
 from tests.processes import (
     ROOT,
     Process,
@@ -43,27 +42,19 @@ class Host:
 
 
 @pytest.fixture
-def shared(app: Flask, database_url: str) -> Iterator[dict[str, str]]:
+def shared(app: Flask, database_url: str, redis_database: str) -> dict[str, str]:
     """The environment every host shares: the PostgreSQL test database and a Redis database."""
     if not is_postgres(app):
         pytest.skip(
             "several hosts share PostgreSQL; on SQLite the database is one host's file "
             "(set TEST_DATABASE_URL to run this)"
         )
-    redis_url = redis_database_url()
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379 (the machine's service)")
-    client.flushdb()
-    yield process_env(
+    return process_env(
         database_url,
-        REDIS_URL=redis_url,
-        CELERY_BROKER_URL=redis_url,
+        REDIS_URL=redis_database,
+        CELERY_BROKER_URL=redis_database,
         RATELIMIT_ENABLED="false",
     )
-    client.flushdb()
 
 
 def start_host(name: str, env: dict[str, str]) -> Host:

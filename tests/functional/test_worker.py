@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from perks.commissions import lifecycle
@@ -20,7 +18,6 @@ from perks.db import transaction
 from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_email
 from tests import factories
-from tests.helpers import redis_database_url
 from tests.processes import (
     RedisServer,
     celery_beat,
@@ -34,17 +31,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def broker_url() -> Iterator[str]:
+def broker_url(redis_database: str) -> str:
     """A Redis database of the machine's Redis for this test alone, emptied afterwards."""
-    url = redis_database_url()
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379 (the machine's service)")
-    client.flushdb()
-    yield url
-    client.flushdb()
+    return redis_database
 
 
 def the_messages() -> list[OutboxMessage]:
