@@ -64,9 +64,9 @@ class Base(DeclarativeBase):
 
 
 #: the largest id a URL, a cursor or a form can name: PostgreSQL's INTEGER, the ids of every
-#: table they name (only the ledgers' and clicks' rows have BIGINT ids, and nothing names
-#: one). A larger one names nothing; asked of PostgreSQL, it fails the statement ("integer
-#: out of range": a 500 for /people/3000000000)
+#: table they name (only ledger entries, clicks, payout items and points entries have BIGINT
+#: ids, and nothing names one). A larger one names nothing; asked of PostgreSQL, it fails the
+#: statement ("integer out of range": a 500 for /people/3000000000)
 MAX_ID = 2**31 - 1
 
 

@@ -342,32 +342,42 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
         return rule
 
 
-def _refuse_taking_over_past_days(first_day: date) -> None:
-    """A new rule starting before today must not take over days orders were paid on: they
-    earned by the rules then in force, and the history would say this one applied to them.
-    (From today it applies to the orders paid from now on; each commission names its rule.)
+def _refuse_taking_over_past_days(first_day: date, rule_id: int | None = None) -> None:
+    """A rule (or, for ``rule_id``, a new version of it) starting before today must not take
+    over days orders were paid on: they earned by the rules (that version) then in force,
+    and the history would say the new one applied to them. (From today it applies to the
+    orders paid from now on; each commission names its rule and version.)
 
     Raises:
-        ValidationFailed: an order that earned a commission was paid on ``first_day`` or
-            later, before today.
+        ValidationFailed: an order that earned a commission (by ``rule_id``, when given) was
+            paid on ``first_day`` or later, before today.
     """
     today = company_date(utcnow())
     if first_day >= today:
         return
-    last_paid = db.session.scalar(
-        select(func.max(Order.paid_at)).join(Commission, Commission.order_id == Order.id)
-    )
-    last_day = company_date(last_paid) if last_paid is not None else None
-    if last_day is not None and first_day <= last_day:
-        raise ValidationFailed(
-            _(
-                "Orders paid on %(date)s earned by the rules then in force: a new rule can "
-                "start on %(next)s at the earliest.",
-                date=format_day(last_day),
-                next=format_day(min(last_day + timedelta(days=1), today)),
-            ),
-            field="effective_from",
+    last_paid = select(func.max(Order.paid_at)).join(Commission, Commission.order_id == Order.id)
+    if rule_id is not None:
+        last_paid = last_paid.where(Commission.rule_id == rule_id)
+    paid_at = db.session.scalar(last_paid)
+    if paid_at is None or first_day > (last_day := company_date(paid_at)):
+        return
+    days = {
+        "date": format_day(last_day),
+        "next": format_day(min(last_day + timedelta(days=1), today)),
+    }
+    if rule_id is None:
+        message = _(
+            "Orders paid on %(date)s earned by the rules then in force: a new rule can "
+            "start on %(next)s at the earliest.",
+            **days,
         )
+    else:
+        message = _(
+            "Orders paid on %(date)s earned by this version: the new one can start on "
+            "%(next)s at the earliest.",
+            **days,
+        )
+    raise ValidationFailed(message, field="effective_from")
 
 
 def revise_rule(
@@ -434,25 +444,7 @@ def revise_rule(
                     date=format_day(old.effective_from),
                 )
             )
-        last_paid = db.session.scalar(
-            select(func.max(Order.paid_at))
-            .join(Commission, Commission.order_id == Order.id)
-            .where(Commission.rule_id == old.id)
-        )
-        today = company_date(utcnow())
-        last_day = company_date(last_paid) if last_paid is not None else None
-        if last_day is not None and data.effective_from < today and data.effective_from <= last_day:
-            # Backdated over past days it was applied, the history would say the new version
-            # applied to orders that earned by this one. (From today, it applies to the orders
-            # paid from now on; each commission names its version.)
-            raise ValidationFailed(
-                _(
-                    "Orders paid on %(date)s earned by this version: the new one can start on "
-                    "%(next)s at the earliest.",
-                    date=format_day(last_day),
-                    next=format_day(min(last_day + timedelta(days=1), today)),
-                )
-            )
+        _refuse_taking_over_past_days(data.effective_from, old.id)
         new = CommissionRule(version=old.version + 1, supersedes_id=old.id, created_by_id=actor.id)
         _apply(new, data)
         db.session.add(new)

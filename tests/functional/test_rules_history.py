@@ -47,6 +47,17 @@ def page(client, locale: str = "en") -> str:  # type: ignore[no-untyped-def]
     return response.get_data(as_text=True)
 
 
+def percent_rule(rate_bps: int, start: date, product_id: int | None = None) -> commissions.RuleData:
+    """A percentage commission rule from ``start``: for ``product_id``, or the default."""
+    return commissions.RuleData(
+        scope=RuleScope.PRODUCT if product_id is not None else RuleScope.DEFAULT,
+        product_id=product_id,
+        kind=RuleKind.PERCENT,
+        rate_bps=rate_bps,
+        effective_from=start,
+    )
+
+
 def versions(subject: str, subject_id: int) -> list[dict[str, object]]:
     return list(
         db.session.scalars(
@@ -108,12 +119,7 @@ def test_a_rule_made_before_versions_were_kept_gets_its_old_terms_as_the_first_v
     rule = factories.CommissionRuleFactory(rate_bps=1000)  # no version kept
     commissions.revise_rule(
         rule.id,
-        commissions.RuleData(
-            scope=RuleScope.DEFAULT,
-            kind=RuleKind.PERCENT,
-            rate_bps=1200,
-            effective_from=date(2020, 1, 1),
-        ),
+        percent_rule(1200, date(2020, 1, 1)),
         actor=finance,
     )
     kept = versions(rule_history.COMMISSION_RULE, rule.id)
@@ -130,16 +136,7 @@ def test_a_rule_made_before_versions_were_kept_gets_its_old_terms_as_the_first_v
 def test_a_new_version_of_an_applied_commission_rule_joins_its_history(app):
     finance = factories.UserFactory(roles={Role.FINANCE})
     product = factories.ProductFactory(price_amount=2_000_000)
-    rule = commissions.create_rule(
-        commissions.RuleData(
-            scope=RuleScope.PRODUCT,
-            product_id=product.id,
-            kind=RuleKind.PERCENT,
-            rate_bps=500,
-            effective_from=date(2020, 1, 1),
-        ),
-        actor=finance,
-    )
+    rule = commissions.create_rule(percent_rule(500, date(2020, 1, 1), product.id), actor=finance)
     pay(referred_order(product))
     today = company_date(utcnow())
     newer = commissions.revise_rule(
@@ -236,15 +233,7 @@ def test_a_commission_rules_version_is_dated_by_its_terms_not_by_when_it_was_wri
     """A rule written today to take effect from 23 May read "since today, in force" above
     "Effective from 23 May"."""
     finance = factories.UserFactory(roles={Role.FINANCE})
-    commissions.create_rule(
-        commissions.RuleData(
-            scope=RuleScope.DEFAULT,
-            kind=RuleKind.PERCENT,
-            rate_bps=500,
-            effective_from=date(2026, 5, 23),
-        ),
-        actor=finance,
-    )
+    commissions.create_rule(percent_rule(500, date(2026, 5, 23)), actor=finance)
     login(client, factories.UserFactory(locale="en"))
 
     page = text_of(client.get("/rules/history"))
@@ -319,13 +308,7 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
     product = factories.ProductFactory(price_amount=2_000_000)
 
     def at(rate: int, start: date) -> commissions.RuleData:
-        return commissions.RuleData(
-            scope=RuleScope.PRODUCT,
-            product_id=product.id,
-            kind=RuleKind.PERCENT,
-            rate_bps=rate,
-            effective_from=start,
-        )
+        return percent_rule(rate, start, product.id)
 
     rule = commissions.create_rule(at(1000, date(2020, 1, 1)), actor=finance)
     order = referred_order(product)
@@ -354,15 +337,7 @@ def test_a_new_rule_cannot_take_over_past_days_orders_were_paid_on(client, monke
 
     finance = factories.UserFactory(roles={Role.FINANCE}, locale="en")
     product = factories.ProductFactory(price_amount=2_000_000)
-    commissions.create_rule(
-        commissions.RuleData(
-            scope=RuleScope.DEFAULT,
-            kind=RuleKind.PERCENT,
-            rate_bps=1000,
-            effective_from=date(2020, 1, 1),
-        ),
-        actor=finance,
-    )
+    commissions.create_rule(percent_rule(1000, date(2020, 1, 1)), actor=finance)
     order = referred_order(product)
     three_days_ago = utcnow() - timedelta(days=3)
     monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
@@ -372,13 +347,7 @@ def test_a_new_rule_cannot_take_over_past_days_orders_were_paid_on(client, monke
     today = company_date(utcnow())
 
     def product_rule(start: date) -> commissions.RuleData:
-        return commissions.RuleData(
-            scope=RuleScope.PRODUCT,
-            product_id=product.id,
-            kind=RuleKind.PERCENT,
-            rate_bps=2000,
-            effective_from=start,
-        )
+        return percent_rule(2000, start, product.id)
 
     for start in (paid_on - timedelta(days=7), paid_on):
         with pytest.raises(ValidationFailed, match="quy tắc mới sớm nhất"):
@@ -555,13 +524,7 @@ def test_a_rules_product_reads_in_the_readers_language_and_is_no_change_across_l
     the history showed a change of product that never happened."""
     finance = factories.UserFactory(roles={Role.FINANCE})
     product = factories.ProductFactory(name_vi="Tour Hạ Long", name_en="Ha Long tour")
-    data = commissions.RuleData(
-        scope=RuleScope.PRODUCT,
-        product_id=product.id,
-        kind=RuleKind.PERCENT,
-        rate_bps=500,
-        effective_from=company_date(utcnow()),
-    )
+    data = percent_rule(500, company_date(utcnow()), product.id)
     rule = commissions.create_rule(data, actor=finance)
     # its first version as it was kept before: the product's name in the saver's language
     [first] = db.session.scalars(select(RuleVersion).where(RuleVersion.subject_id == rule.id))
@@ -591,13 +554,7 @@ def test_a_commission_rules_history_numbers_its_versions_as_its_commissions_do(c
     today = company_date(utcnow())
 
     def at(rate: int) -> commissions.RuleData:
-        return commissions.RuleData(
-            scope=RuleScope.PRODUCT,
-            product_id=product.id,
-            kind=RuleKind.PERCENT,
-            rate_bps=rate,
-            effective_from=today,
-        )
+        return percent_rule(rate, today, product.id)
 
     rule = commissions.create_rule(at(500), actor=finance)
     commissions.revise_rule(rule.id, at(600), actor=finance)  # before any order: in place
