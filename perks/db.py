@@ -14,6 +14,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import (
     ColumnDefault,
     ColumnElement,
+    CompoundSelect,
     CursorResult,
     DateTime,
     MetaData,
@@ -27,9 +28,11 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     select,
     text,
     true,
+    union_all,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -383,6 +386,39 @@ def paginate(query: Select[Any], page: int, per_page: int) -> Pagination:
     if not found.items and found.page > 1 and found.pages:
         found = db.paginate(query, page=found.pages, per_page=per_page, error_out=False)
     return found
+
+
+@dataclass(frozen=True)
+class ReadTogether:
+    """Several small reads of a page as one statement, one round trip to the database instead
+    of one each: the parts' selects, whose columns agree in number and kind (what the first
+    part's columns are, the others' are read as), joined with ``UNION ALL``, each kept whole
+    as a subquery with its own order and limit.
+
+    Build it once (a module's ``functools.cache``) with ``bindparam`` for what changes from
+    one read to the next: a statement this size costs more to build than to run."""
+
+    names: tuple[str, ...]
+    statement: CompoundSelect[Any]
+
+    @classmethod
+    def of(cls, parts: dict[str, Select[Any]]) -> ReadTogether:
+        statement = union_all(
+            *(
+                select(literal(number).label("part"), *part.subquery().c)
+                for number, part in enumerate(parts.values())
+            )
+        )
+        return cls(tuple(parts), statement)
+
+    def read(self, **parameters: Any) -> dict[str, list[tuple[Any, ...]]]:
+        """Each part's rows, in no particular order (sort them where order matters), given
+        the values of its bound parameters. Raises nothing of its own (the database's
+        errors)."""
+        rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in self.names}
+        for row in db.session.execute(self.statement, parameters):
+            rows[self.names[row[0]]].append(tuple(row[1:]))
+        return rows
 
 
 @dataclass(frozen=True)

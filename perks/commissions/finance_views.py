@@ -68,10 +68,12 @@ def index() -> Page:
         user_id=person_id,
         product_id=form.product.data or None,
     )
+    page = queries.all_commissions(chosen, form.page.data or 1)
     return render_template(
         "commissions/finance_index.html",
         form=form,
-        page=queries.all_commissions(chosen, form.page.data or 1),
+        page=page,
+        taken_back_after_paid=queries.taken_back_after_paid(page.items),
         totals=queries.filtered_totals(chosen),
         states=list(CommissionState),
     )

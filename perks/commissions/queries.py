@@ -6,14 +6,29 @@ number of rows (the pages have query-count tests).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import contains_eager, joinedload
 
 from perks.commissions.lifecycle import removed_share
@@ -28,7 +43,7 @@ from perks.commissions.models import (
     VoidReason,
 )
 from perks.commissions.summaries import CommissionTotal, LedgerBalance
-from perks.db import page_within, paginate
+from perks.db import ReadTogether, page_within, paginate
 from perks.extensions import db
 from perks.folding import alphabetical
 from perks.i18n import (
@@ -42,7 +57,7 @@ from perks.i18n import (
 from perks.money import Money, format_money
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
-from perks.shop.models import Order, OrderLine
+from perks.shop.models import Order, OrderLine, Product
 
 S = CommissionState
 #: the states whose totals head the earnings pages, in the order they happen
@@ -51,6 +66,11 @@ PER_PAGE = 50
 #: a person's own commissions a page (the earnings page, opened daily and on phones: its
 #: cost stays that of a page, not of a person's whole history)
 MY_PER_PAGE = 20
+#: a person's newest payouts and adjustments on their earnings page
+MY_PAYOUTS = 12
+MY_ADJUSTMENTS = 50
+#: a row of one of the earnings page's reads (``_shape``)
+Fields = tuple[Any, ...]
 #: months in the earnings chart
 CHART_MONTHS = 12
 
@@ -113,14 +133,46 @@ def _taken_back_since(commission: Commission, moment: datetime | None) -> int:
     return -int(total or 0)
 
 
+def _says_taken_back_after_paid(commission: Commission) -> bool:
+    """Whether ``explanation`` tells what was taken back since the commission was paid."""
+    return (
+        commission.state is not S.VOIDED
+        and commission.is_reduced
+        and S.PAID in (commission.state, commission.held_from_state)
+    )
+
+
+def taken_back_after_paid(commissions: Sequence[Commission]) -> dict[int, int]:
+    """For a list of ``commissions`` and their explanations: what the reversals written after
+    each was paid took back (minor units, positive), for those whose explanation tells it
+    (paid, or on hold since it was paid, and reduced). One statement, or none when no
+    commission of the list needs it. Raises nothing."""
+    ids = [c.id for c in commissions if _says_taken_back_after_paid(c)]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Commission.id, func.sum(LedgerEntry.amount))
+        .join(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(
+            Commission.id.in_(ids),
+            LedgerEntry.kind == EntryKind.REVERSAL,
+            LedgerEntry.created_at > Commission.paid_at,
+        )
+        .group_by(Commission.id)
+    )
+    return {commission_id: -int(total or 0) for commission_id, total in rows}
+
+
 def _day(moment: datetime | None) -> str:
     return format_day(_local(moment), "medium") if moment else ""
 
 
-def explanation(commission: Commission) -> str:
-    """Why a commission is where it is, in the page's language."""
+def explanation(commission: Commission, taken_back: Mapping[int, int] | None = None) -> str:
+    """Why a commission is where it is, in the page's language. ``taken_back``: what
+    ``taken_back_after_paid`` read for the list the commission is in; without it, what was
+    taken back since it was paid is asked for when the explanation tells it (a statement).
+    Raises nothing."""
     state = commission.state
-    held = commission.held_from_state
     if state is S.ON_HOLD:
         text = _(
             "On hold: the customer disputed the payment on %(date)s.",
@@ -168,10 +220,14 @@ def explanation(commission: Commission) -> str:
         text = _("Paid on %(date)s.", date=_day(commission.paid_at))
     if state is not S.VOIDED and commission.is_reduced:
         taken = commission.money(commission.original_amount - commission.amount)
-        if state is S.PAID or held is S.PAID:
+        if _says_taken_back_after_paid(commission):
             # only what was taken back once it was paid comes off a later payout; a part
             # refunded before it was paid had lowered what was paid
-            after = commission.money(_taken_back_since(commission, commission.paid_at))
+            after = commission.money(
+                taken_back.get(commission.id, 0)
+                if taken_back is not None
+                else _taken_back_since(commission, commission.paid_at)
+            )
             before = taken - after
             if before.amount:
                 text += " " + _(
@@ -239,39 +295,28 @@ class MyCommissions:
         return min(self.counts, key=lambda currency: (-self.counts[currency], currency))
 
 
-def my_commissions(user_id: int) -> MyCommissions:
-    """A person's :class:`MyCommissions`, in two statements. Paid is what was paid, before
-    anything taken back since: a commission paid and then refunded in full is worth nothing
-    now, but it was paid (what was taken back comes off the next payout, as the balance
-    says). Raises nothing."""
+def _my_commissions(totals_rows: list[Fields], taken_back_rows: list[Fields]) -> MyCommissions:
+    """:class:`MyCommissions` from the rows of ``_earnings_parts``' ``totals`` and
+    ``taken_back``. Paid is what was paid, before anything taken back since: a commission
+    paid and then refunded in full is worth nothing now, but it was paid (what was taken back
+    comes off the next payout, as the balance says)."""
     totals = Totals()
     counts: dict[str, int] = {}
-    for state, currency, commissions, amount in db.session.execute(
-        select(
-            CommissionTotal.state,
-            CommissionTotal.currency,
-            CommissionTotal.commissions,
-            CommissionTotal.amount,
-        ).where(CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0)
-    ):
-        totals.by_state.setdefault(state, {})[currency] = Money(int(amount or 0), currency)
+    for _at, state, amount, currency, commissions, _reason in totals_rows:
+        totals.by_state.setdefault(S(state), {})[currency] = Money(int(amount or 0), currency)
         counts[currency] = counts.get(currency, 0) + int(commissions)
     taken_back: dict[str, Money] = {}
-    for currency, amount in db.session.execute(
-        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-        .join(Commission, Commission.id == LedgerEntry.commission_id)
-        .where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.kind == EntryKind.REVERSAL,
-            Commission.state == S.PAID,
-            LedgerEntry.created_at > Commission.paid_at,
-        )
-        .group_by(LedgerEntry.currency)
-    ):
+    for _at, _kind, amount, currency, _ref, _reason in sorted(taken_back_rows, key=_currency):
         taken_back[currency] = Money(-int(amount or 0), currency)
         paid = totals.by_state.setdefault(S.PAID, {})
         paid[currency] = paid.get(currency, Money.zero(currency)) + taken_back[currency]
     return MyCommissions(totals, sum(counts.values()), counts, taken_back)
+
+
+def my_commissions(user_id: int) -> MyCommissions:
+    """A person's :class:`MyCommissions`, in one statement. Raises nothing."""
+    rows = _commissions_read().read(user_id=user_id)
+    return _my_commissions(rows["totals"], rows["taken_back"])
 
 
 #: the states of a commission its referrer has earned (used, not refunded or disputed)
@@ -308,8 +353,14 @@ def commissions_page(user_id: int, page: int, total: int | None = None) -> Pagin
         select(Commission)
         .where(Commission.user_id == user_id)
         .options(
-            joinedload(Commission.order),
-            joinedload(Commission.order_line).joinedload(OrderLine.product),
+            # what the page shows of them: the order's number and the customer's first
+            # name, the product's name (an order's row is wide: its customer, its payment)
+            joinedload(Commission.order).load_only(Order.number, Order.customer_name, Order.locale),
+            joinedload(Commission.order_line)
+            .load_only(OrderLine.product_id)
+            .joinedload(OrderLine.product)
+            .load_only(Product.name_vi, Product.name_en)
+            .lazyload(Product.category),
         )
         .order_by(Commission.created_at.desc(), Commission.id.desc())
     )
@@ -324,15 +375,13 @@ def commissions_page(user_id: int, page: int, total: int | None = None) -> Pagin
     )
 
 
-def adjustments_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
-    return list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == EntryKind.ADJUSTMENT)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-            .limit(limit)
-        )
-    )
+@dataclass(frozen=True)
+class Adjustment:
+    """An adjustment finance made to a person's balance, as the earnings page lists it."""
+
+    created_at: datetime
+    money: Money
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -349,29 +398,202 @@ class PayoutReceived:
         return self.before_tax - self.withheld
 
 
-def payouts_of(user_id: int, limit: int = 12) -> list[PayoutReceived]:
-    """The person's last ``limit`` payouts, newest first, read from their ledger's payout and
-    withholding entries (one statement). Raises nothing."""
-    rows = db.session.execute(
-        select(
-            LedgerEntry.payout_batch_id,
-            LedgerEntry.created_at,
-            LedgerEntry.currency,
-            LedgerEntry.kind,
-            LedgerEntry.amount,
+@dataclass
+class MonthlyEarnings:
+    currency: str
+    months: list[date]
+    labels: list[str]
+    earned: list[int]
+    taken_back: list[int]
+    paid: list[int]
+
+
+@dataclass(frozen=True)
+class MyEarnings:
+    """What a person's earnings page shows of their figures: their commissions in figures,
+    what they are owed per currency, their months in the main currency, their last payouts
+    and adjustments, and the tax withheld from them this year."""
+
+    mine: MyCommissions
+    currency: str
+    balances: list[Money]
+    monthly: MonthlyEarnings
+    payouts: list[PayoutReceived]
+    adjustments: list[Adjustment]
+    withheld_this_year: list[Money]
+
+
+def _shape(
+    *,
+    amount: Any,
+    currency: Any,
+    at: Any = None,
+    kind: Any = None,
+    ref: Any = None,
+    reason: Any = None,
+) -> tuple[Any, ...]:
+    """The columns every part of the earnings page's one read has (``ReadTogether``): a
+    moment, a kind or state (read as its text), an amount, a currency, a number (a batch, an
+    entry or a count) and a reason; what a part has not is NULL."""
+    return (
+        (cast(null(), DateTime(timezone=True)) if at is None else at).label("at"),
+        (cast(null(), String) if kind is None else type_coerce(kind, String)).label("kind"),
+        amount.label("amount"),
+        currency.label("currency"),
+        (cast(null(), BigInteger) if ref is None else ref).label("ref"),
+        (cast(null(), Text) if reason is None else reason).label("reason"),
+    )
+
+
+def _earnings_parts() -> dict[str, Select]:
+    """The reads of a person's earnings page, each in ``_shape``, for the person
+    ``user_id``: their totals per state and currency (``commission_total``), what was taken
+    back from paid commissions since they were paid, their balance (``ledger_balance``), their
+    ledger since ``chart_from`` (adjustments aside), their newest payout and withholding
+    entries and adjustments, and the tax withheld from ``year_from`` to ``year_to``. Each
+    reads an index, whatever the length of their history."""
+    entry = LedgerEntry
+    user_id = bindparam("user_id", type_=Integer)
+    newest_first = (entry.created_at.desc(), entry.id.desc())
+    return {
+        "totals": select(
+            *_shape(
+                kind=CommissionTotal.state,
+                amount=CommissionTotal.amount,
+                currency=CommissionTotal.currency,
+                ref=CommissionTotal.commissions,
+            )
+        ).where(CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0),
+        "taken_back": select(
+            *_shape(amount=cast(func.sum(entry.amount), BigInteger), currency=entry.currency)
+        )
+        .join(Commission, Commission.id == entry.commission_id)
+        .where(
+            entry.user_id == user_id,
+            entry.kind == EntryKind.REVERSAL,
+            Commission.state == S.PAID,
+            entry.created_at > Commission.paid_at,
+        )
+        .group_by(entry.currency),
+        "balances": select(
+            *_shape(amount=LedgerBalance.amount, currency=LedgerBalance.currency)
+        ).where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0),
+        "months": select(
+            *_shape(
+                at=entry.created_at, kind=entry.kind, amount=entry.amount, currency=entry.currency
+            )
+        ).where(
+            entry.user_id == user_id,
+            entry.kind != EntryKind.ADJUSTMENT,
+            entry.created_at >= bindparam("chart_from"),
+        ),
+        # a payout is its payout entry and, when tax was withheld, a withholding entry of the
+        # same batch, moment and currency (``lifecycle.record_payout`` writes both at once)
+        "payouts": select(
+            *_shape(
+                at=entry.created_at,
+                kind=entry.kind,
+                amount=entry.amount,
+                currency=entry.currency,
+                ref=entry.payout_batch_id,
+            )
+        )
+        .where(entry.user_id == user_id, entry.kind.in_([EntryKind.PAYOUT, EntryKind.WITHHOLDING]))
+        .order_by(*newest_first)
+        .limit(2 * MY_PAYOUTS + 1),
+        "adjustments": select(
+            *_shape(
+                at=entry.created_at,
+                amount=entry.amount,
+                currency=entry.currency,
+                ref=entry.id,
+                reason=entry.reason,
+            )
+        )
+        .where(entry.user_id == user_id, entry.kind == EntryKind.ADJUSTMENT)
+        .order_by(*newest_first)
+        .limit(MY_ADJUSTMENTS),
+        "withheld": select(
+            *_shape(amount=cast(func.sum(entry.amount), BigInteger), currency=entry.currency)
         )
         .where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.kind.in_([EntryKind.PAYOUT, EntryKind.WITHHOLDING]),
+            entry.user_id == user_id,
+            entry.kind == EntryKind.WITHHOLDING,
+            entry.created_at >= bindparam("year_from"),
+            entry.created_at < bindparam("year_to"),
         )
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(2 * limit + 1)
-    ).all()
-    # A payout is its payout entry and, when tax was withheld, a withholding entry of the
-    # same batch, moment and currency (``lifecycle.record_payout`` writes both at once).
+        .group_by(entry.currency),
+    }
+
+
+@cache
+def _earnings_read() -> ReadTogether:
+    return ReadTogether.of(_earnings_parts())
+
+
+@cache
+def _commissions_read() -> ReadTogether:
+    parts = _earnings_parts()
+    return ReadTogether.of({"totals": parts["totals"], "taken_back": parts["taken_back"]})
+
+
+def _currency(row: Fields) -> str:
+    return str(row[3])
+
+
+def _newest_first(row: Fields) -> tuple[datetime, int]:
+    return (_utc(row[0]), int(row[4] or 0))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def my_earnings(user_id: int, today: date, default_currency: str) -> MyEarnings:
+    """A person's :class:`MyEarnings` (``today`` in the company's time zone), in one statement
+    (``perks.db.ReadTogether``): the earnings page is opened daily. Their main currency is
+    the one most of their commissions are in, else ``default_currency``. Raises nothing."""
+    rows = _earnings_read().read(
+        user_id=user_id,
+        chart_from=day_start(_month_starts(today, CHART_MONTHS)[0]),
+        year_from=day_start(date(today.year, 1, 1)),
+        year_to=day_start(date(today.year + 1, 1, 1)),
+    )
+    mine = _my_commissions(rows["totals"], rows["taken_back"])
+    currency = mine.main_currency(default_currency)
+    return MyEarnings(
+        mine=mine,
+        currency=currency,
+        balances=[
+            Money(int(amount or 0), currency)
+            for _at, _kind, amount, currency, _ref, _reason in sorted(
+                rows["balances"], key=_currency
+            )
+        ],
+        monthly=_monthly(rows["months"], today, currency),
+        payouts=_payouts(rows["payouts"]),
+        adjustments=[
+            Adjustment(at, Money(int(amount), currency), reason)
+            for at, _kind, amount, currency, _ref, reason in sorted(
+                rows["adjustments"], key=_newest_first, reverse=True
+            )
+        ],
+        withheld_this_year=[
+            Money(-int(amount or 0), currency)
+            for _at, _kind, amount, currency, _ref, _reason in sorted(
+                rows["withheld"], key=_currency
+            )
+        ],
+    )
+
+
+def _payouts(rows: list[Fields]) -> list[PayoutReceived]:
+    """The last ``MY_PAYOUTS`` payouts, newest first, from ``_earnings_parts``' ``payouts``."""
     paid: dict[tuple[int | None, datetime, str], dict[EntryKind, int]] = {}
-    for batch_id, at, currency, kind, amount in rows:
-        paid.setdefault((batch_id, at, currency), {})[kind] = -amount
+    for at, kind, amount, currency, batch_id, _reason in sorted(
+        rows, key=_newest_first, reverse=True
+    ):
+        paid.setdefault((batch_id, at, currency), {})[EntryKind(kind)] = -int(amount)
     payouts = [
         PayoutReceived(
             paid_at=at,
@@ -382,30 +604,9 @@ def payouts_of(user_id: int, limit: int = 12) -> list[PayoutReceived]:
         )
         for (_batch, at, currency), amounts in paid.items()
     ]
-    if len(rows) > 2 * limit:
+    if len(rows) > 2 * MY_PAYOUTS:
         payouts = payouts[:-1]  # the oldest may have lost an entry to the limit
-    return payouts[:limit]
-
-
-def balances_of(user_id: int) -> list[Money]:
-    """What the person is owed (or owes, when negative) per currency: their ledger's sum
-    (kept in ``ledger_balance``)."""
-    rows = db.session.execute(
-        select(LedgerBalance.currency, LedgerBalance.amount)
-        .where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0)
-        .order_by(LedgerBalance.currency)
-    )
-    return [Money(int(total or 0), currency) for currency, total in rows]
-
-
-@dataclass
-class MonthlyEarnings:
-    currency: str
-    months: list[date]
-    labels: list[str]
-    earned: list[int]
-    taken_back: list[int]
-    paid: list[int]
+    return payouts[:MY_PAYOUTS]
 
 
 def _month_starts(today: date, count: int) -> list[date]:
@@ -417,27 +618,20 @@ def _month_starts(today: date, count: int) -> list[date]:
     return list(reversed(months))
 
 
-def monthly_earnings(user_id: int, today: date, currency: str) -> MonthlyEarnings:
-    """Earned, taken back and paid per month (company time zone) for the last 12 months."""
+def _monthly(rows: list[Fields], today: date, currency: str) -> MonthlyEarnings:
+    """Earned, taken back and paid in ``currency`` per month (company time zone) for the last
+    12 months, from ``_earnings_parts``' ``months``."""
     months = _month_starts(today, CHART_MONTHS)
     index = {(m.year, m.month): i for i, m in enumerate(months)}
     earned, taken, paid = [0] * len(months), [0] * len(months), [0] * len(months)
-    rows = db.session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount).where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.currency == currency,
-            LedgerEntry.kind != EntryKind.ADJUSTMENT,
-            LedgerEntry.created_at >= day_start(months[0]),
-        )
-    )
-    for created_at, kind, amount in rows:
+    for created_at, kind, amount, in_currency, _ref, _reason in rows:
         local = _local(created_at)
         i = index.get((local.year, local.month))
-        if i is None:
+        if i is None or in_currency != currency:
             continue
-        if kind is EntryKind.EARN:
+        if kind == EntryKind.EARN.value:
             earned[i] += amount
-        elif kind is EntryKind.REVERSAL:
+        elif kind == EntryKind.REVERSAL.value:
             taken[i] -= amount
         else:
             paid[i] -= amount

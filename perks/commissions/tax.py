@@ -32,18 +32,17 @@ from typing import Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.vn import mst
 
 from perks import audit
-from perks.commissions.models import EntryKind, LedgerEntry
 from perks.commissions.tax_models import TaxProfile, WithholdingRate
 from perks.db import transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
-from perks.i18n import LabelledEnum, day_start
+from perks.i18n import LabelledEnum
 from perks.money import Money
 from perks.people.models import EmploymentType, User
 
@@ -162,23 +161,6 @@ def rate_in_force(day: date, *, resident: bool, currency: str) -> WithholdingRat
         .order_by(WithholdingRate.effective_from.desc())
         .limit(1)
     )
-
-
-def withheld_in_year(user_id: int, year: int) -> list[Money]:
-    """The tax withheld from a person's payouts in ``year`` (company time zone), per
-    currency, from their ``withholding`` ledger entries (positive amounts)."""
-    rows = db.session.execute(
-        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-        .where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.kind == EntryKind.WITHHOLDING,
-            LedgerEntry.created_at >= day_start(date(year, 1, 1)),
-            LedgerEntry.created_at < day_start(date(year + 1, 1, 1)),
-        )
-        .group_by(LedgerEntry.currency)
-        .order_by(LedgerEntry.currency)
-    )
-    return [Money(-int(total or 0), currency) for currency, total in rows]
 
 
 def _has_long_contract(person: User, profile: TaxProfile | None) -> bool:

@@ -27,8 +27,10 @@ bp = Blueprint("commissions", __name__)
 
 
 @bp.app_template_global()
-def commission_explanation(commission: Commission) -> str:
-    return queries.explanation(commission)
+def commission_explanation(commission: Commission, taken_back: dict[int, int]) -> str:
+    """``queries.explanation``; ``taken_back``: ``queries.taken_back_after_paid`` of the
+    list the commission is in."""
+    return queries.explanation(commission, taken_back)
 
 
 @bp.app_template_global()
@@ -65,29 +67,29 @@ def my_earnings_chart(monthly: queries.MonthlyEarnings) -> Markup:
 def my_earnings() -> str:
     page = page_arg()
     user_id = current_user.id
-    mine = queries.my_commissions(user_id)
-    currency = mine.main_currency(current_app.config["DEFAULT_CURRENCY"])
     today = company_date(utcnow())
-    monthly = queries.monthly_earnings(user_id, today, currency)
+    mine = queries.my_earnings(user_id, today, current_app.config["DEFAULT_CURRENCY"])
     profile = tax.profile_of(user_id)
+    commissions = queries.commissions_page(user_id, page, mine.mine.count)
     return render_template(
         "commissions/my_earnings.html",
-        totals=mine.totals,
-        total_states=mine.totals.headed_states(),
-        taken_back_since_paid=mine.taken_back_since_paid,
-        balances=queries.balances_of(user_id),
-        commissions=queries.commissions_page(user_id, page, mine.count),
-        adjustments=queries.adjustments_of(user_id),
-        payouts=queries.payouts_of(user_id),
-        monthly=monthly,
-        chart=my_earnings_chart(monthly),
-        currency=currency,
+        totals=mine.mine.totals,
+        total_states=mine.mine.totals.headed_states(),
+        taken_back_since_paid=mine.mine.taken_back_since_paid,
+        balances=mine.balances,
+        commissions=commissions,
+        taken_back_after_paid=queries.taken_back_after_paid(commissions.items),
+        adjustments=mine.adjustments,
+        payouts=mine.payouts,
+        monthly=mine.monthly,
+        chart=my_earnings_chart(mine.monthly),
+        currency=mine.currency,
         holding_days=current_app.config["COMMISSION_HOLDING_DAYS"],
-        tiers=personal.tier_progress(current_user, utcnow(), currency),
+        tiers=personal.tier_progress(current_user, utcnow(), mine.currency),
         tax_profile=profile,
         on_payroll=tax.is_on_payroll(current_user, profile),
         tax_year=today.year,
-        withheld_this_year=tax.withheld_in_year(user_id, today.year),
+        withheld_this_year=mine.withheld_this_year,
     )
 
 

@@ -192,6 +192,72 @@ def test_the_earnings_page_costs_the_same_number_of_queries_for_3_or_30_commissi
     assert few == many
 
 
+def test_a_persons_figures_on_the_earnings_page_are_read_in_one_statement(client, rule):
+    """The earnings page is opened daily (PERFORMANCE.md P7): its totals, balance, chart,
+    payouts, adjustments and the tax withheld cost one round trip, not seven."""
+    from perks.commissions import ledger, queries
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person
+
+    me = factories.UserFactory()
+    for _ in range(3):
+        order = referred_order(employee=me)
+        pay(order)
+        redeem(order)
+    ledger.record_adjustment(me.id, Money(-5_000, "VND"), "Double count", actor=finance_person())
+    db.session.commit()
+    me_id, today = me.id, company_today()
+
+    with counting_statements() as statements:
+        mine = queries.my_earnings(me_id, today, "VND")
+
+    assert len(statements) == 1
+    assert mine.mine.count == 3
+    assert [a.reason for a in mine.adjustments] == ["Double count"]
+    assert sum(mine.monthly.earned) == sum(b.amount for b in mine.balances) + 5_000
+
+
+def test_the_commission_lists_cost_the_same_for_3_or_30_paid_commissions_partly_refunded(
+    client, rule
+):
+    """Each paid commission partly refunded since its payout asked the database, in its
+    explanation, what was taken back after it was paid: one statement a row, on the
+    earnings page and on finance's list."""
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person, make_payable
+
+    me = factories.UserFactory()
+    finance = finance_person()
+    reader = client.application.test_client()
+    login(client, me)
+    login(reader, finance)
+
+    def counts_for(orders: int) -> list[int]:
+        sold = []
+        for _ in range(orders):
+            order = referred_order(employee=me)
+            pay(order)
+            redeem(order)
+            sold.append(order)
+        make_payable()
+        batch = payouts.draft_batch(company_today(), actor=finance)
+        payouts.approve_batch(batch.id, actor=finance_person())
+        payouts.mark_batch_paid(batch.id, f"PAYROLL-{orders}", actor=finance)
+        db.session.expire_all()
+        for order in sold:
+            refund_to(db.session.get(type(order), order.id), order.total_amount // 2)
+        counts = []
+        for browser, url in ((client, "/earnings"), (reader, "/finance/commissions")):
+            with counting_statements() as statements:
+                html = browser.get(url).get_data(as_text=True)
+            assert "taken back after the order was refunded" in html
+            counts.append(len(statements))
+        return counts
+
+    assert counts_for(3) == counts_for(27)
+
+
 # --- finance -----------------------------------------------------------------------------------
 
 

@@ -72,7 +72,9 @@ def _assert_overviews_are_the_facts() -> None:
     entries = list(db.session.scalars(select(LedgerEntry)))
     for user_id in {c.user_id for c in commissions} | {e.user_id for e in entries}:
         mine = [c for c in commissions if c.user_id == user_id]
-        mine_shown = queries.my_commissions(user_id)
+        earnings = queries.my_earnings(user_id, company_today(), "VND")
+        mine_shown = earnings.mine
+        assert queries.my_commissions(user_id) == mine_shown
         totals = mine_shown.totals
         shown = {
             (st_, cur): totals.of(st_, cur).amount
@@ -99,7 +101,7 @@ def _assert_overviews_are_the_facts() -> None:
         for e in entries:
             if e.user_id == user_id:
                 balance[e.currency] += e.amount
-        assert {m.currency: m.amount for m in queries.balances_of(user_id)} == dict(balance)
+        assert {m.currency: m.amount for m in earnings.balances} == dict(balance)
         if mine:
             counts: dict[str, int] = defaultdict(int)
             for c in mine:
