@@ -1,8 +1,9 @@
 """Signed, time-limited, single-use tokens for invitations and password resets.
 
-A token carries the user id and a fingerprint of the current password hash and session
-token. Setting a password changes both, so a used token no longer matches: single use
-without storing tokens.
+A token carries the user id and a fingerprint of the current password hash, session token
+and e-mail address. Setting a password changes both the first, so a used token no longer
+matches: single use without storing tokens. A changed address ends the links sent to the old
+one (an invitation HR sent to a mistyped address, corrected since).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    material = f"{user.password_hash or ''}|{user.session_token}|{user.active}"
+    # the address the link was sent to: a link that went to an address since corrected
+    # must not set the password of whoever the account now belongs to
+    material = f"{user.password_hash or ''}|{user.session_token}|{user.active}|{user.email}"
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
@@ -47,8 +50,8 @@ def user_for_token(token: str, purpose: str) -> User:
     """The person a valid token was made for.
 
     Raises:
-        InvalidToken: bad signature, expired, made for another purpose, already used, or
-            the person is deactivated.
+        InvalidToken: bad signature, expired, made for another purpose, already used, the
+            person is deactivated, or their e-mail address changed since it was sent.
     """
     try:
         data = _serializer(purpose).loads(token, max_age=max_age(purpose))

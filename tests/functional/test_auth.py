@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -14,6 +15,7 @@ from perks.auth.models import UserSession, hash_session_key
 from perks.config import ConfigurationError, load_settings
 from perks.extensions import db
 from perks.mail import OutboxMessage
+from perks.people import services as people_services
 from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import PRODUCTION_SETTINGS, login
@@ -385,6 +387,43 @@ def test_accepting_an_invitation_signs_out_whoever_was_signed_in_on_that_browser
     assert (open_sessions(invitee), open_sessions(colleague)) == (1, 0)
     assert client.get("/account").status_code == 200  # signed in, as the invitee
     assert invitee.email in client.get("/account").get_data(as_text=True)
+
+
+def test_an_invitation_sent_to_a_mistyped_address_stops_working_once_hr_corrects_it(app, client):
+    """HR typed a colleague's address wrong, invited, then corrected it: whoever got the
+    first e-mail must not be able to set the password of the corrected account."""
+    hr = factories.UserFactory(roles={Role.HR})
+    invitee = factories.UserFactory(password_hash=None, email="an.nguyen@gmail.example")
+    login(client, hr)
+    assert client.post(f"/people/{invitee.id}/invite").status_code == 302
+    link = outbox_link("an.nguyen@gmail.example")
+    person = db.session.get(User, invitee.id)
+    data = people_services.person_data_of(person)
+    people_services.update_person(
+        person, dataclasses.replace(data, email="an.nguyen@congty.example"), actor=hr
+    )
+
+    stranger = app.test_client()
+    password = "taking over this account"
+    assert stranger.get(link).status_code == 400
+    refused = stranger.post(link, data={"password": password, "confirm": password})
+    assert refused.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, invitee.id).password_hash is None
+
+
+def test_a_reset_link_stops_working_once_the_address_it_went_to_is_changed(app, client):
+    user = factories.UserFactory(email="cu@example.com")
+    hr = factories.UserFactory(roles={Role.HR})
+    client.post("/password/forgot", data={"email": "cu@example.com"})
+    link = outbox_link("cu@example.com")
+    person = db.session.get(User, user.id)
+    people_services.update_person(
+        person,
+        dataclasses.replace(people_services.person_data_of(person), email="moi@example.com"),
+        actor=hr,
+    )
+    assert client.get(link).status_code == 400
 
 
 def test_invitation_link_expires(app, client, monkeypatch):
