@@ -90,6 +90,7 @@ from perks.people.import_plan import (
 )
 from perks.people.import_writer import ImportResult, write_plan
 from perks.people.models import PeopleImport, Role, User
+from perks.tabular import neutralise
 
 #: changed people listed by the dry run's report; the counts cover them all
 PREVIEW_ROWS = 200
@@ -381,13 +382,15 @@ def report(plan: ImportPlan) -> dict[str, Any]:
 
 
 def error_report_csv(errors: Iterable[RowError]) -> Iterator[bytes]:
-    """Every problem as a CSV file (line, problem), a few thousand rows per piece."""
+    """Every problem as a CSV file (line, problem), a few thousand rows per piece. A problem
+    may quote the file or the directory from its first character ("=1+2@congty.vn belongs
+    to..."): it is neutralised as every export's text is (``perks.tabular.neutralise``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     out.write("\ufeff")
     writer.writerow([_("Line"), _("Problem")])
     for count, error in enumerate(errors, start=1):
-        writer.writerow([error.line, error.message])
+        writer.writerow([error.line, neutralise(error.message)])
         if count % 5000 == 0:
             yield out.getvalue().encode("utf-8")
             out.seek(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -756,3 +758,16 @@ def test_the_problems_file_is_named_after_the_upload_without_its_accents():
         "Danh-sach-nhan-vien-Da-Nang-problems.csv"
     )
     assert imports.error_file_name(".csv") == "people-problems.csv"
+
+
+def test_a_problem_starting_with_a_formula_character_is_neutralised_in_the_problems_file(app):
+    """A message may start with an address as stored ("=1+2@..." is a valid one): the
+    problems file is an export like any other, and a spreadsheet must not evaluate it."""
+    UserFactory(email="=1+2@congty.vn", employee_number="NV1")
+    plan = plan_import(csv_text("NV9,=1+2@congty.vn,Nguyễn Văn An,,,"), actor=None)
+    assert plan.errors[0].message.startswith("=1+2@congty.vn")
+
+    written = b"".join(imports.error_report_csv(plan.errors)).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(written)))
+
+    assert rows[1] == ["2", "'" + plan.errors[0].message]
