@@ -40,7 +40,7 @@ from sqlalchemy import (
 
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
-from perks.folding import fold
+from perks.folding import fold, name_key
 from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, format_number, language_name
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
@@ -298,8 +298,9 @@ class ImportPlan:
     warnings: list[RowWarning] = field(default_factory=list)
     #: departments the file names that do not exist yet, spelled as in the file
     new_departments: list[str] = field(default_factory=list)
-    #: the id of each department that exists, by its name in lower case, as read when
-    #: planning (the writer, in the same transaction, does not read them again)
+    #: the id of each department that exists, by the ``name_key`` of its name (any case,
+    #: composed or not, as the departments page compares them), as read when planning (the
+    #: writer, in the same transaction, does not read them again)
     department_ids: dict[str, int] = field(default_factory=dict)
     #: header names the import does not know (their cells are not read)
     ignored_columns: list[str] = field(default_factory=list)
@@ -1109,7 +1110,7 @@ class _Planner:
         self.by_email = {p.email: p for p in self.people.values()}
         self.by_number = {p.employee_number: p for p in self.people.values() if p.employee_number}
         self.departments = {
-            name.lower(): (department_id, name)
+            name_key(name): (department_id, name)
             for department_id, name in db.session.execute(select(Department.id, Department.name))
         }
         self.department_names = dict(self.departments.values())
@@ -1145,7 +1146,7 @@ class _Planner:
         self._warn_of_a_leaving_last_administrator(rows)
         self.plan.new_departments = self._new_departments(rows)
         self.plan.department_ids = {
-            lowered: department_id for lowered, (department_id, _name) in self.departments.items()
+            key: department_id for key, (department_id, _name) in self.departments.items()
         }
 
     # Rows against each other and the directory -----------------------------------------------
@@ -1450,7 +1451,7 @@ class _Planner:
                 if stored.department_id is not None
                 else None
             )
-            if (department or "").lower() != (row.department or "").lower():
+            if name_key(department or "") != name_key(row.department or ""):
                 yield "department", department, row.department
         if row.location is not ABSENT and row.location != stored.location:
             yield "location", stored.location, row.location
@@ -1479,8 +1480,8 @@ class _Planner:
         found: dict[str, str] = {}
         for row in rows:
             name = row.department
-            if name and name is not ABSENT and name.lower() not in self.departments:
-                found.setdefault(name.lower(), name)
+            if name and name is not ABSENT and name_key(name) not in self.departments:
+                found.setdefault(name_key(name), name)
         return list(found.values())
 
 

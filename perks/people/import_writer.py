@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, text
 
 from perks.db import among, insert_rows, update_rows, utcnow
 from perks.extensions import db
+from perks.folding import name_key
 from perks.people.events import announce_activated_ids
 from perks.people.import_plan import (
     ABSENT,
@@ -121,7 +122,7 @@ class _Writer:
         ]
         db.session.add_all(created)
         db.session.flush()
-        self.department_ids.update({d.name.lower(): d.id for d in created})
+        self.department_ids.update({name_key(d.name): d.id for d in created})
 
     def take_ids(self, count: int) -> list[int]:
         """Ids for ``count`` new people, before they are written."""
@@ -151,7 +152,7 @@ class _Writer:
 
     def column_values(self, name: str, value: Any) -> dict[str, Any]:
         if name == "department":
-            return {"department_id": self.department_ids[value.lower()] if value else None}
+            return {"department_id": self.department_ids[name_key(value)] if value else None}
         if name == "birthday":
             month, day = value if value else (None, None)
             return {"birth_month": month, "birth_day": day}
@@ -168,7 +169,7 @@ class _Writer:
         parsed = row.parsed
         department = parsed.department
         department_id = (
-            self.department_ids[department.lower()]
+            self.department_ids[name_key(department)]
             if department and department is not ABSENT
             else None
         )

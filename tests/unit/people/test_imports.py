@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date
 
 import pytest
@@ -771,3 +772,29 @@ def test_a_problem_starting_with_a_formula_character_is_neutralised_in_the_probl
     rows = list(csv.reader(io.StringIO(written)))
 
     assert rows[1] == ["2", "'" + plan.errors[0].message]
+
+
+def test_a_department_typed_decomposed_is_the_department_a_file_names_composed(app):
+    """Unikey's "Unicode tổ hợp" types Vietnamese decomposed (NFD); a file is read composed
+    (NFC). They are one department, as the departments page holds them to be: the import
+    neither adds a second "Kế toán" nor moves anyone into it."""
+    from perks.people.services import create_department
+
+    hr = UserFactory(roles={Role.HR})
+    typed = create_department(unicodedata.normalize("NFD", "Kế toán"), actor=hr)
+    UserFactory(email="an@congty.vn", name="An", employee_number="NV1", department=typed)
+
+    plan = plan_import(
+        csv_text("NV1,an@congty.vn,An,Kế toán,,", "NV2,binh@congty.vn,Bình,kế toán,,"),
+        actor=None,
+    )
+    assert plan.new_departments == []
+    assert plan.to_update == 0
+    apply_import(
+        csv_text("NV1,an@congty.vn,An,Kế toán,,", "NV2,binh@congty.vn,Bình,kế toán,,"),
+        actor=None,
+        filename="people.csv",
+    )
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Department)) == 1
+    assert person("binh@congty.vn").department_id == typed.id
