@@ -1091,6 +1091,10 @@ class _Display:
         return str(value)
 
 
+#: the roles that open the people pages (and this import): nobody takes them from themselves
+PEOPLE_ROLES = frozenset({Role.HR, Role.ADMIN})
+
+
 class _Planner:
     """Checks the rows of one file against each other and against the directory.
 
@@ -1126,6 +1130,7 @@ class _Planner:
             self._check_permissions(row)
             self._check_dates_against_stored(row)
         self._keep_an_administrator(rows)
+        self._keep_the_importers_people_pages(rows)
         errors = self.plan.errors
         planned_rows = self.plan.rows
         for row in rows:
@@ -1347,6 +1352,24 @@ class _Planner:
             and row.active is False
         ):
             row.error(_("You cannot deactivate yourself."))
+
+    def _keep_the_importers_people_pages(self, rows: list[_Row]) -> None:
+        """Refuses the row that takes from the importer the last role that opens the people
+        pages (HR or admin), as the edit page does (``services._apply_roles``). After
+        ``_keep_an_administrator``: the last administrator hears that reason first."""
+        if self.actor is None:
+            return
+        for row in rows:
+            stored = row.target
+            if row.errors or stored is None or stored.id != self.actor.id:
+                continue
+            if stored.roles & PEOPLE_ROLES and not row.get("roles", stored.roles) & PEOPLE_ROLES:
+                row.error(
+                    _(
+                        "You would lose the people pages: ask another HR person or an "
+                        "administrator to change your roles."
+                    )
+                )
 
     def _keep_an_administrator(self, rows: list[_Row]) -> None:
         """Refuses the rows that would leave the company without an active administrator

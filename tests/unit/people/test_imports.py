@@ -457,6 +457,31 @@ def test_nobody_can_deactivate_themselves_through_an_import(app):
     assert errors_on(plan) == {2: "You cannot deactivate yourself."}
 
 
+def test_nobody_takes_their_own_hr_role_away_through_an_import(app):
+    """As the edit page refuses it: a file read back from an HR system that knows no app
+    roles ("employee" for everyone) would otherwise lock its importer out of the people
+    pages halfway through their work."""
+    hr = UserFactory(email="hr@congty.vn", name="Nhân sự", roles={Role.HR})
+    plan = plan_import(
+        csv_text("hr@congty.vn,Nhân sự,employee", header="email,name,roles"), actor=hr
+    )
+    assert errors_on(plan) == {
+        2: "You would lose the people pages: ask another HR person or an administrator to "
+        "change your roles."
+    }
+    admin = UserFactory(email="admin@congty.vn", name="Quản trị", roles={Role.ADMIN})
+    UserFactory(roles={Role.ADMIN})  # not the last administrator
+    plan = plan_import(
+        csv_text("admin@congty.vn,Quản trị,employee", header="email,name,roles"), actor=admin
+    )
+    assert list(errors_on(plan)) == [2]
+    kept = plan_import(
+        csv_text("hr@congty.vn,Nhân sự,employee;hr;manager", header="email,name,roles"),
+        actor=hr,
+    )
+    assert kept.errors == []
+
+
 # Writing ------------------------------------------------------------------------------------
 
 
