@@ -9,7 +9,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from perks import audit
 from perks.db import paginate, transaction
@@ -39,6 +39,9 @@ HR_ASSIGNABLE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.REDEEMER, Rol
 PRIVILEGED_ROLES = frozenset({Role.FINANCE, Role.ADMIN})
 PRIVILEGED_PERSON_MESSAGE = _l(
     "Only an administrator can change people with finance or admin rights."
+)
+LAST_ADMINISTRATOR_MESSAGE = _l(
+    "At least one active administrator must remain: make someone else an administrator first."
 )
 
 
@@ -313,6 +316,10 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
     in the same transaction (a draft payout batch that pays the person moves on).
     """
     with transaction():
+        if Role.ADMIN in user.roles:
+            # before the person's own row: two administrators taking the role from each
+            # other at once would each count the other still there
+            lock_administrators()
         # FOR NO KEY UPDATE: saves of this person wait for each other, while rows that merely
         # refer to them (sessions, claims...) do not wait; read again under the lock, not
         # from what the session loaded before (the view's ``get_person``)
@@ -421,15 +428,7 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     if (roles ^ current) - allowed:
         raise NotPermitted(str(_l("Only an administrator can grant or remove that role.")))
     if Role.ADMIN not in roles and is_the_last_administrator(user):
-        raise ValidationFailed(
-            str(
-                _l(
-                    "At least one active administrator must remain: make someone else an "
-                    "administrator first."
-                )
-            ),
-            field="roles",
-        )
+        raise ValidationFailed(str(LAST_ADMINISTRATOR_MESSAGE), field="roles")
     if (
         user.id == actor.id
         and not roles & {Role.HR, Role.ADMIN}
@@ -447,23 +446,35 @@ def _apply_roles(user: User, roles: set[Role], *, actor: User) -> None:
     user.set_roles(roles)
 
 
-def is_the_last_administrator(user: User, *, lock: bool = False) -> bool:
-    """Whether ``user`` is the company's only active administrator: nobody takes the role
-    from them, and the leavers' task keeps them active past their leaving date. ``lock``
-    locks the active administrators first (``FOR UPDATE`` on PostgreSQL, in id order), so
-    two transactions deciding about two administrators at once cannot each count the other
-    still there: the second waits and counts again. Raises nothing."""
-    if not user.active or Role.ADMIN not in user.roles:
-        return False
-    admins = (
+def _active_administrators() -> Select[int]:
+    return (
         select(User.id)
         .join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.ADMIN, User.active.is_(True))
         .order_by(User.id)
     )
+
+
+def lock_administrators() -> None:
+    """Lock the active administrators' rows (``FOR UPDATE`` on PostgreSQL, in id order) until
+    the transaction ends: what may take an administrator away does it first, before any other
+    lock, so two such transactions take turns instead of each counting the other's
+    administrator still there (or deadlocking). Raises nothing."""
+    db.session.execute(_active_administrators().with_for_update(of=User)).all()
+
+
+def is_the_last_administrator(user: User, *, lock: bool = False) -> bool:
+    """Whether ``user`` is the company's only active administrator: nobody takes the role
+    from them, and the leavers' task keeps them active past their leaving date. ``lock``
+    locks the active administrators first (``lock_administrators``), so two transactions
+    deciding about two administrators at once cannot each count the other still there: the
+    second waits, then counts again in a statement of its own (a locking statement that
+    waited sees the role rows as they were when it started). Raises nothing."""
+    if not user.active or Role.ADMIN not in user.roles:
+        return False
     if lock:
-        admins = admins.with_for_update(of=User)
-    return list(db.session.scalars(admins)) == [user.id]
+        lock_administrators()
+    return list(db.session.scalars(_active_administrators())) == [user.id]
 
 
 def check_birthday(month: int | None, day: int | None) -> None:
@@ -503,12 +514,16 @@ def deactivate_person(user: User, *, actor: User) -> None:
     """Offboard: the person can no longer sign in, and every session ends.
 
     Raises:
-        ValidationFailed: an actor deactivating themselves.
+        ValidationFailed: an actor deactivating themselves, or the last active administrator
+            (two administrators deactivating each other at once: the second is refused).
+        NotPermitted: HR deactivating someone with finance or admin rights.
     """
     if user.id == actor.id:
         raise ValidationFailed(str(_l("You cannot deactivate yourself.")))
     ensure_may_manage(actor, user)
     with transaction():
+        if is_the_last_administrator(user, lock=True):
+            raise ValidationFailed(str(LAST_ADMINISTRATOR_MESSAGE))
         user.active = False
         user.session_token = new_session_token()
         audit.record("people.deactivated", actor=actor, target=user)

@@ -4,6 +4,7 @@ once to them and to HR, and applies the leaving date once another administrator 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -220,3 +221,54 @@ def test_an_administrator_with_a_colleague_saving_a_leaving_date_is_not_warned(
 
     assert "Changes saved." in page
     assert "is the only active administrator" not in page
+
+
+def _two_administrators() -> tuple[int, int]:
+    first = factories.UserFactory(email="admin0@example.com", roles={Role.ADMIN, Role.EMPLOYEE})
+    second = factories.UserFactory(email="admin1@example.com", roles={Role.ADMIN, Role.EMPLOYEE})
+    db.session.commit()
+    ids = (first.id, second.id)
+    db.session.remove()
+    return ids
+
+
+def test_two_administrators_taking_the_role_from_each_other_at_once_keep_one(app, no_other_admin):
+    """PostgreSQL: each save locks the administrators before counting them, so two saves at
+    once cannot each count the other one still there and leave the company without one."""
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    first, second = _two_administrators()
+
+    def take_the_role(pair: tuple[int, int]) -> None:
+        actor, person = (db.session.get(User, user_id) for user_id in pair)
+        assert actor is not None
+        assert person is not None
+        data = people_services.person_data_of(person)
+        people_services.update_person(
+            person, dataclasses.replace(data, roles=frozenset({Role.EMPLOYEE})), actor=actor
+        )
+
+    outcome = all_at_once(app, [(first, second), (second, first)], take_the_role)
+
+    assert outcome.errors == []
+    assert outcome.answers == {"ok": 1, "ValidationFailed": 1}
+    assert active_admins() == 1
+
+
+def test_two_administrators_deactivating_each_other_at_once_keep_one(app, no_other_admin):
+    if not is_postgres(app):
+        pytest.skip("racing saves need PostgreSQL's concurrent writers; set TEST_DATABASE_URL")
+    first, second = _two_administrators()
+
+    def deactivate(pair: tuple[int, int]) -> None:
+        actor, person = (db.session.get(User, user_id) for user_id in pair)
+        assert actor is not None
+        assert person is not None
+        people_services.deactivate_person(person, actor=actor)
+
+    outcome = all_at_once(app, [(first, second), (second, first)], deactivate)
+
+    assert outcome.errors == []
+    assert sum(outcome.answers.values()) == 2
+    assert outcome.answers["ok"] == 1
+    assert active_admins() == 1
