@@ -45,6 +45,7 @@ from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, format_number, lang
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
+from perks.text import trim
 
 #: more rows than this is refused as a whole: split the file
 MAX_IMPORT_ROWS = 100_000
@@ -776,8 +777,10 @@ class _RowParser:
 
 
 def _clean(cell: str) -> str:
-    """A cell's text in NFC, without surrounding blanks."""
-    return cell.strip() if cell.isascii() else unicodedata.normalize("NFC", cell).strip()
+    """A cell's text in NFC, without the spaces and invisible format characters around it
+    (``perks.text.trim``, as the person form reads what is typed): a name made only of
+    zero-width spaces is missing, a department pasted with one is the department."""
+    return cell.strip() if cell.isascii() else trim(unicodedata.normalize("NFC", cell))
 
 
 def _too_long(name: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from perks.audit import AuditEvent
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.folding import name_key
 from perks.people import import_files, import_plan, import_writer, imports
 from perks.people.import_files import decode_csv
 from perks.people.import_plan import Action, plan_import
@@ -823,3 +824,22 @@ def test_a_department_typed_decomposed_is_the_department_a_file_names_composed(a
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Department)) == 1
     assert person("binh@congty.vn").department_id == typed.id
+
+
+def test_invisible_characters_around_a_cell_are_not_part_of_it_as_on_the_person_form(app):
+    """A cell pasted from a web page or a chat brings zero-width spaces and the like: a name
+    made only of them is missing (not a blank name shown as nothing), and an address with one
+    at its end is the address (``perks.text.trim``, as the person form reads them)."""
+    plan = plan_import(
+        csv_text(
+            "NV1,an@congty.vn\u200b,\u2060Nguyễn Văn An\u200b,,,",
+            "NV2,binh@congty.vn,\u200b\u200b,,,",
+        ),
+        actor=None,
+    )
+    assert errors_on(plan) == {3: "The name is missing."}
+    assert (plan.rows[0].email, plan.rows[0].name) == ("an@congty.vn", "Nguyễn Văn An")
+    kinh_doanh = DepartmentFactory(name="Kinh doanh")
+    pasted = plan_import(csv_text("NV1,an@congty.vn,An,\u200bKinh doanh\u200b,,"), actor=None)
+    assert pasted.new_departments == []
+    assert pasted.department_ids[name_key("Kinh doanh")] == kinh_doanh.id
