@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -374,7 +375,10 @@ def _column_values(user: User) -> dict[str, object]:
 def _apply(user: User, data: PersonData, *, actor: User) -> None:
     # nothing of ``user`` changes before the checks' queries: they would flush it (a taken
     # e-mail would fail there, not as a Conflict)
-    name = " ".join(trim(data.name).split())
+    # composed (NFC), as the import reads a file: Unikey's "Unicode tổ hợp" types Vietnamese
+    # decomposed, and the same name must not read as a change when the HR system's file
+    # gives it back
+    name = " ".join(unicodedata.normalize("NFC", trim(data.name)).split())
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")), field="name")
     email = normalise_email(data.email)
@@ -402,7 +406,7 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     user.name = name
     user.employee_number = number
     user.department_id = data.department_id
-    user.location = data.location.strip()
+    user.location = unicodedata.normalize("NFC", data.location.strip())
     user.employment_type = data.employment_type
     user.hire_date = data.hire_date
     user.leaving_date = data.leaving_date

@@ -843,3 +843,29 @@ def test_invisible_characters_around_a_cell_are_not_part_of_it_as_on_the_person_
     pasted = plan_import(csv_text("NV1,an@congty.vn,An,\u200bKinh doanh\u200b,,"), actor=None)
     assert pasted.new_departments == []
     assert pasted.department_ids[name_key("Kinh doanh")] == kinh_doanh.id
+
+
+def test_a_person_typed_decomposed_on_the_form_is_unchanged_by_the_same_name_in_a_file(app):
+    """Unikey's "Unicode tổ hợp" types "Nguyễn" decomposed (NFD); the file is read composed.
+    The same name is not a change: the dry run must not list "Nguyễn Văn An → Nguyễn Văn An"
+    for everyone HR typed so, nor the audit log record a change of name that is none."""
+    from perks.people.services import PersonData, create_person
+
+    hr = UserFactory(roles={Role.HR})
+    typed = unicodedata.normalize("NFD", "Nguyễn Văn An")
+    create_person(
+        PersonData(
+            email="an@congty.vn",
+            name=typed,
+            employee_number="NV1",
+            location=unicodedata.normalize("NFD", "Hà Nội"),
+        ),
+        actor=hr,
+    )
+    plan = plan_import(
+        csv_text(
+            "NV1,an@congty.vn,Nguyễn Văn An,Hà Nội", header="employee_number,email,name,location"
+        ),
+        actor=None,
+    )
+    assert plan.rows[0].action is Action.UNCHANGED, plan.rows[0].changes
