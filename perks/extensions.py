@@ -20,6 +20,7 @@ from limits.strategies import STRATEGIES
 
 # ``db`` is made in perks.db (the models' module needs it); it is bound with the others.
 from perks.db import db as db
+from perks.text import trim
 
 log = logging.getLogger(__name__)
 
@@ -197,5 +198,7 @@ limiter = PerksLimiter(key_func=get_remote_address)
 
 
 def login_email_key() -> str:
-    """Rate-limit key for one account: the e-mail typed into the login form."""
-    return "login:" + (request.form.get("email") or "").strip().lower()
+    """Rate-limit key for one account: the e-mail typed into the login form, as sign-in looks
+    it up (``perks.people.models.normalise_email``: trimmed of spaces and invisible format
+    characters, lower-case), so every spelling that reaches the account counts against it."""
+    return "login:" + trim(request.form.get("email") or "").lower()

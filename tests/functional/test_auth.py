@@ -570,6 +570,31 @@ def test_login_is_rate_limited_per_account(limited_app):
     assert "Too many attempts" in blocked.get_data(as_text=True)
 
 
+def test_the_account_limit_counts_every_spelling_that_signs_in_to_the_account(limited_app):
+    """Sign-in finds the account whatever invisible characters surround the address
+    (``normalise_email``): a limit keyed on the address as typed let each new spelling
+    (a zero-width space, a word joiner, a byte-order mark...) start a fresh count."""
+    user = factories.UserFactory(email="hoa@example.com")
+    client = limited_app.test_client()
+    spellings = [
+        "hoa@example.com",
+        "HOA@example.com\u200b",
+        "\u2060hoa@example.com",
+        "hoa@example.com\ufeff",
+        "\u200bHoa@Example.com\u200b",
+    ]
+    statuses = [
+        client.post(
+            "/login",
+            data={"email": email, "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.1.{i}"},
+        ).status_code
+        for i, email in enumerate(spellings)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+    assert user.email == "hoa@example.com"
+
+
 def test_login_is_rate_limited_per_ip(limited_app):
     client = limited_app.test_client()
     statuses = [
