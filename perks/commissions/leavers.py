@@ -13,7 +13,9 @@ HR sets a person's leaving date (the first day they no longer work here). From t
   voided ("left the company") with a reversal of what they had earned. Commissions still
   waiting for the customer (pending) or on hold follow the same policy when they come back:
   each run applies the settlement's policy to what has matured since. Commissions already
-  payable or paid are never touched.
+  payable or paid are never touched. Whatever the policy, a commission not yet payable from
+  an order paid on or after the leaving date is voided ("left the company"), as if the date
+  had been known when the order was paid: HR often enters a leaving date after the day.
 
 The company always keeps an active administrator (the people pages, the import and the API
 refuse to remove the last one): a leaver who is the last active administrator is not
@@ -53,7 +55,7 @@ from perks.commissions.models import (
 )
 from perks.db import transaction, utcnow
 from perks.extensions import db
-from perks.i18n import company_today
+from perks.i18n import company_today, day_start
 from perks.mail import send_email
 from perks.money import Money
 from perks.notifications import audience, link, notify
@@ -176,7 +178,7 @@ def _settle(user_id: int, run: LeaverRun, now: datetime) -> None:
         policy = current_policy()
         if not _claim(user_id, person.leaving_date, policy, now):
             return
-        vested, forfeited = _apply_policy(user_id, policy, now)
+        vested, forfeited = _apply_policy(user_id, policy, person.leaving_date, now)
         run.settled += 1
         run.vested += len(vested)
         run.forfeited += len(forfeited)
@@ -269,9 +271,10 @@ def _apply_later(user_id: int, run: LeaverRun, now: datetime) -> None:
         settlement = db.session.scalar(
             select(LeaverSettlement).where(LeaverSettlement.user_id == user_id).with_for_update()
         )
-        if settlement is None:
+        leaving_date = settlement.user.leaving_date if settlement is not None else None
+        if settlement is None or leaving_date is None:
             return
-        vested, forfeited = _apply_policy(user_id, settlement.policy, now)
+        vested, forfeited = _apply_policy(user_id, settlement.policy, leaving_date, now)
         run.vested += len(vested)
         run.forfeited += len(forfeited)
         if vested or forfeited:
@@ -286,13 +289,24 @@ def _apply_later(user_id: int, run: LeaverRun, now: datetime) -> None:
 
 
 def _apply_policy(
-    user_id: int, policy: LeaverPolicy, now: datetime
+    user_id: int, policy: LeaverPolicy, leaving_date: date, now: datetime
 ) -> tuple[list[Commission], list[tuple[Commission, int]]]:
     """Vest or forfeit the person's commissions not yet payable (flushes only): vest makes
     earned ones payable now; forfeit voids pending and earned ones, reversing what they
-    earned. Returns the vested commissions and the forfeited ones with what each was worth.
+    earned. Under either policy, pending and earned ones of orders paid on or after
+    ``leaving_date`` are voided ("left the company"): the date may have been entered after
+    those orders were paid, and from it the person earns nothing. Returns the vested
+    commissions and the voided ones with what each was worth.
     """
     states = [S.EARNED] if policy is LeaverPolicy.VEST else [S.PENDING, S.EARNED]
+    late_orders = select(Order.id).where(Order.paid_at >= day_start(leaving_date))
+    touched = or_(
+        Commission.state.in_(states),
+        and_(
+            Commission.state.in_([S.PENDING, S.EARNED]),
+            Commission.order_id.in_(late_orders),
+        ),
+    )
     # Their orders locked first, then they, in id order, and read again under the lock, as
     # a webhook or a redemption locks an order and then its commissions
     # (``lifecycle.commissions_of``): one of these orders refunded or used at the same moment
@@ -300,11 +314,7 @@ def _apply_policy(
     db.session.execute(
         select(Order.id)
         .where(
-            Order.id.in_(
-                select(Commission.order_id).where(
-                    Commission.user_id == user_id, Commission.state.in_(states)
-                )
-            )
+            Order.id.in_(select(Commission.order_id).where(Commission.user_id == user_id, touched))
         )
         .order_by(Order.id)
         .with_for_update()
@@ -312,16 +322,24 @@ def _apply_policy(
     commissions = list(
         db.session.scalars(
             select(Commission)
-            .where(Commission.user_id == user_id, Commission.state.in_(states))
+            .where(Commission.user_id == user_id, touched)
             .order_by(Commission.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     )
+    late = set(
+        db.session.scalars(
+            select(Commission.id).where(
+                Commission.id.in_([c.id for c in commissions]),
+                Commission.order_id.in_(late_orders),
+            )
+        )
+    )
     vested: list[Commission] = []
     forfeited: list[tuple[Commission, int]] = []
     for commission in commissions:
-        if policy is LeaverPolicy.VEST:
+        if policy is LeaverPolicy.VEST and commission.id not in late:
             payable_at = commission.payable_at
             if payable_at is None or _aware(payable_at) > now:
                 commission.payable_at = now

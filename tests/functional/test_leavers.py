@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from perks.audit import AuditEvent
 from perks.commissions import leavers as commission_leavers
@@ -139,6 +139,14 @@ def set_leaving_date_through_the_form(client, person: User, day) -> None:  # typ
 def test_a_leaver_under_vest_is_paid_everything_in_the_final_settlement(client, app):
     leaver = factories.UserFactory(name="Phạm Văn Rời", email="roi@example.com", locale="en")
     orders = story(leaver)
+    # the story happens before leaving: its orders were paid the day before the leaving date
+    # (an order paid on that day earns nothing, even when HR enters the date later)
+    db.session.execute(
+        update(Order)
+        .where(Order.id.in_(orders.values()))
+        .values(paid_at=utcnow() - timedelta(days=1))
+    )
+    db.session.commit()
     login(client, leaver)
     set_leaving_date_through_the_form(app.test_client(), leaver, company_today())
 
@@ -608,3 +616,39 @@ def test_a_forfeited_commission_says_what_it_was_worth_when_forfeited(app):
     with app.test_request_context(), force_locale("en"):
         text = explanation(commission_of(order.id))
     assert "it would have earned ₫120,000." in text
+
+
+def test_a_leaving_date_entered_late_still_earns_nothing_from_that_day(app):
+    """HR enters a leaving date after the day (the import runs weekly): an order paid
+    through the person's link on or after that day earned a commission before HR knew, and
+    vesting paid it in the final settlement. From the leaving date a person earns nothing,
+    whenever the date is entered: the settlement voids those commissions ("left the
+    company"), under either policy, while one from an order paid before the day vests."""
+    leaver = factories.UserFactory()
+    before = referred_order(leaver)
+    pay(before)
+    redeem(before)
+    after = referred_order(leaver)
+    pay(after)
+    redeem(after)
+    waiting = referred_order(leaver)
+    pay(waiting)
+    # the first order was paid before the leaving date, the two others on it
+    db.session.execute(
+        update(Order).where(Order.id == before.id).values(paid_at=utcnow() - timedelta(days=3))
+    )
+    db.session.get(User, leaver.id).leaving_date = company_today() - timedelta(days=1)
+    db.session.commit()
+
+    run = commission_leavers.settle_leavers()
+
+    assert commission_of(before.id).state is S.PAYABLE  # vested
+    late = commission_of(after.id)
+    assert (late.state, late.void_reason, late.amount) == (S.VOIDED, VoidReason.LEFT_COMPANY, 0)
+    assert run.vested == 1
+    # the one waiting for the customer earns nothing when it is used
+    redeem(_order(waiting.id))
+    commission_leavers.settle_leavers()
+    assert commission_of(waiting.id).state is S.VOIDED
+    assert ledger.balance(leaver.id, "VND") == Money(240_000, "VND")
+    assert verify_ledger().problems == []
