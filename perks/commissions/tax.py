@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
@@ -67,13 +67,15 @@ class Treatment(LabelledEnum):
 
 @dataclass(frozen=True)
 class Assessment:
-    """What a payment of ``gross`` is: taxable income, the tax withheld, what is paid."""
+    """What a payment of ``gross`` is: taxable income, the tax withheld, what is paid, and
+    who pays it (with the wages, ``on_payroll``, or by bank transfer: :func:`is_on_payroll`)."""
 
     treatment: Treatment
     gross: Money
     taxable: Money
     withheld: Money
     rate: WithholdingRate | None = None
+    on_payroll: bool = False
 
     @property
     def paid(self) -> Money:
@@ -183,9 +185,21 @@ def assess(
     *,
     rate_of: Callable[[date, bool, str], WithholdingRate | None] | None = None,
 ) -> Assessment:
-    """How a payment of ``gross`` to ``person`` on ``day`` is taxed (see the module).
-    ``rate_of(day, resident, currency)`` finds the rate in force (default
+    """How a payment of ``gross`` to ``person`` on ``day`` is taxed (see the module), and who
+    pays it. ``rate_of(day, resident, currency)`` finds the rate in force (default
     :func:`rate_in_force`; a batch passes a cached one)."""
+    assessment = _assess(person, profile, gross, day, rate_of=rate_of)
+    return replace(assessment, on_payroll=is_on_payroll(person, profile))
+
+
+def _assess(
+    person: User,
+    profile: TaxProfile | None,
+    gross: Money,
+    day: date,
+    *,
+    rate_of: Callable[[date, bool, str], WithholdingRate | None] | None,
+) -> Assessment:
     resident = profile.resident if profile is not None else True
     nothing = Money.zero(gross.currency)
     if resident and _has_long_contract(person, profile):

@@ -181,6 +181,11 @@ class PayoutLine(Base):
     withheld_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     #: the rate row applied (withheld or below its threshold)
     withholding_rate_id: Mapped[int | None] = mapped_column(ForeignKey("withholding_rate.id"))
+    #: set when the batch is paid: who paid the line, "payroll" (with the wages) or "bank" (by
+    #: transfer), as the payee's tax profile said then (``perks.commissions.tax.is_on_payroll``);
+    #: a paid batch's files keep each line where it was paid. "" until paid, and for lines
+    #: paid before it was kept whose payment does not tell (the payee as they are now decides)
+    paid_by: Mapped[str] = mapped_column(String(8), default="")
 
     batch: Mapped[PayoutBatch] = relationship(back_populates="lines")
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

@@ -8,10 +8,11 @@ such a contract, ``perks.commissions.tax.is_on_payroll``) is paid by **bank tran
 the tax withheld. The two files together cover every included line of the batch once: their
 gross add up to the batch's total, their withheld to its ``withholding`` ledger entries.
 
-Figures are those recorded when the batch was paid, or, for an approved batch, those of a
-payment today (``perks.finance.withholding.figures_of``). Both formats are formula-safe
-(``perks.tabular``): every text cell is neutralised, amounts are numbers. Each file
-written is audited.
+Figures, and which file a line is in, are those recorded when the batch was paid (a payee
+who signs a labour contract later stays in the paid batch's bank file), or, for an approved
+batch, those of a payment today (``perks.finance.withholding.figures_of``). Both formats
+are formula-safe (``perks.tabular``): every text cell is neutralised, amounts are numbers.
+Each file written is audited.
 """
 
 from __future__ import annotations
@@ -268,14 +269,18 @@ def batch_rows(batch: PayoutBatch) -> dict[str, list[Row]]:
 
 
 def _rows(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> list[tuple[str, Row]]:
-    """Each of ``lines`` (included ones) with who pays it, in their order: a few statements
-    whatever their count (the profiles, and :func:`figures_of`'s)."""
+    """Each of ``lines`` (included ones) with who pays it, in their order: for a paid batch,
+    who paid it (``PayoutLine.paid_by``), else the payee's profile as it is now; a few
+    statements whatever their count (the profiles, and :func:`figures_of`'s)."""
     profiles = tax.profiles_of(sorted({line.user_id for line in lines}))
     figures = figures_of(batch, lines)
     rows = []
     for line in lines:
         profile = profiles.get(line.user_id)
-        kind = "payroll" if tax.is_on_payroll(line.user, profile) else "bank"
+        if batch.status is BatchStatus.PAID and line.paid_by in KINDS:
+            kind = line.paid_by  # where it was paid, whatever the payee's profile says now
+        else:
+            kind = "payroll" if tax.is_on_payroll(line.user, profile) else "bank"
         rows.append((kind, Row(batch, line, line.user, profile, figures[line.id])))
     return rows
 

@@ -61,8 +61,10 @@ def assess_lines(lines: Sequence[PayoutLine], day: date) -> dict[int, Assessment
 
 
 def record_assessment(line: PayoutLine, assessment: Assessment) -> None:
-    """Keep on ``line`` how it was taxed (flushes nothing: the caller's transaction)."""
+    """Keep on ``line`` how it was taxed and who paid it (flushes nothing: the caller's
+    transaction)."""
     line.tax_treatment = assessment.treatment.value
+    line.paid_by = "payroll" if assessment.on_payroll else "bank"
     line.taxable_amount = assessment.taxable.amount
     line.withheld_amount = assessment.withheld.amount
     line.withholding_rate_id = assessment.rate.id if assessment.rate is not None else None

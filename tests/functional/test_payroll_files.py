@@ -319,3 +319,36 @@ def test_the_pages_offering_the_files_say_to_open_the_xlsx_in_excel(app, client,
         html = client.get(page).get_data(as_text=True)
         assert 'data-testid="csv-in-excel"' in html, page
         assert "drops their leading zeros" in html, page
+
+
+def test_a_paid_batchs_files_stay_as_paid_when_a_payee_moves_onto_payroll(app, client, story):
+    """The contractor was paid by bank transfer, net of 10 %; a month later they sign a
+    labour contract (their profile says so, and they become staff). The paid batch's bank
+    file, downloaded again for the bank's statement, lost their transfer, and its payroll
+    file gained a line payroll never ran. A paid batch's files say who paid each line as it
+    was paid."""
+    batch = story["batch"]
+    login(client, story["drafter"])
+    payouts.mark_batch_paid(batch.id, "UNC-78", actor=story["drafter"])
+    paid = _files(client, batch)
+    contractor = story["contractor"]
+    tax.save_tax_profile(
+        contractor.id,
+        ProfileFields(
+            tax_code="0312345680-001",
+            long_contract=True,
+            bank_account_number="19031234567890",
+            bank_name="@Techcombank",
+            account_holder="-NGUYEN VAN A",
+        ),
+        actor=finance_person(),
+    )
+    db.session.get(type(contractor), contractor.id).employment_type = EmploymentType.STAFF
+    staff = story["staff"]
+    tax.save_tax_profile(
+        staff.id,
+        ProfileFields(tax_code="0312345673", long_contract=False),
+        actor=finance_person(),
+    )
+    db.session.commit()
+    assert _files(client, batch) == paid
