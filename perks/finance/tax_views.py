@@ -185,6 +185,8 @@ def _rate_bps(text: str) -> int:
         value = Decimal(text.strip().replace(",", ".").rstrip("%").strip())
     except InvalidOperation as error:
         raise ValidationFailed(_("Enter the rate as a number of per cent, e.g. 10.")) from error
+    if not value.is_finite():  # "NaN", "sNaN" (which no arithmetic takes), "Infinity"
+        raise ValidationFailed(_("Enter the rate as a number of per cent, e.g. 10."))
     bps = value * 100
     if bps != bps.to_integral_value() or not 0 <= bps < 10000:
         raise ValidationFailed(

@@ -727,3 +727,20 @@ def test_the_draft_batch_page_runs_as_many_statements_with_more_lines(finance, c
     for n in range(3):
         _mixed_payees(f" {n}")
     assert statements_of_a_new_draft() == few
+
+
+def test_a_rate_that_is_not_a_number_is_refused_not_a_server_error(app, client):
+    """ "sNaN" parses as a decimal, and multiplying it raised: a 500 on finance's page."""
+    login(client, finance_person())
+    for typed in ("sNaN", "NaN", "inf", "-0,5"):
+        response = client.post(
+            "/finance/tax/rates",
+            data={
+                "effective_from": "2027-03-01",
+                "resident": "1",
+                "rate_percent": typed,
+                "threshold": "0",
+            },
+        )
+        assert response.status_code == 400, typed
+        assert "per cent" in response.get_data(as_text=True), typed
