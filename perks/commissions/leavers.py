@@ -5,17 +5,19 @@ HR sets a person's leaving date (the first day they no longer work here). From t
 * orders paid through their links earn nothing (``lifecycle.void_if_left``: the commission
   is created and voided at once, "left the company"); the links still redirect;
 * :func:`settle_leavers` (the daily task, ``flask perks tick`` and Celery beat) applies the
-  leaving date once per person: the leaver policy finance set (``LeaverSettings``, vest by
-  default) is written on the person's ``LeaverSettlement`` row, their account is deactivated
-  as HR's deactivation does it (every session ends), and their final statement is e-mailed
-  through the outbox in their language. Under **vest**, commissions not yet payable become
-  payable at once (paid in the next batch: the final settlement); under **forfeit**, they are
-  voided ("left the company") with a reversal of what they had earned. Commissions still
-  waiting for the customer (pending) or on hold follow the same policy when they come back:
-  each run applies the settlement's policy to what has matured since. Commissions already
-  payable or paid are never touched. Whatever the policy, a commission not yet payable from
-  an order paid on or after the leaving date is voided ("left the company"), as if the date
-  had been known when the order was paid: HR often enters a leaving date after the day.
+  leaving date once (once per leaving date: someone who came back and leaves again, or
+  whose date HR corrected, is settled again on the new one): the leaver policy finance set
+  (``LeaverSettings``, vest by default) is written on the person's ``LeaverSettlement`` row,
+  their account is deactivated as HR's deactivation does it (every session ends), and their
+  final statement is e-mailed through the outbox in their language. Under **vest**,
+  commissions not yet payable become payable at once (paid in the next batch: the final
+  settlement); under **forfeit**, they are voided ("left the company") with a reversal of
+  what they had earned. Commissions still waiting for the customer (pending) or on hold
+  follow the same policy when they come back: each run applies the settlement's policy to
+  what has matured since. Commissions already payable or paid are never touched. Whatever
+  the policy, a commission not yet payable from an order paid on or after the leaving date
+  is voided ("left the company"), as if the date had been known when the order was paid:
+  HR often enters a leaving date after the day.
 
 The company always keeps an active administrator (the people pages, the import and the API
 refuse to remove the last one): a leaver who is the last active administrator is not
@@ -25,7 +27,8 @@ the first run after someone else became an administrator. Refusing the date inst
 make HR's record of when someone leaves wait on a role change only an administrator can make.
 
 Safe from several hosts at once: the settlement row is inserted with "on conflict do
-nothing" (only the run that inserted it deactivates and sends the statement), and later runs
+nothing" (or, over one for another leaving date, updated only if its date still differs;
+only the run that wrote it deactivates and sends the statement), and later runs
 lock it (``FOR UPDATE`` on PostgreSQL; an SQLite transaction has the database to itself)
 before reading the commissions they change.
 """
@@ -128,8 +131,9 @@ class LeaverRun:
 
 
 def settle_leavers(today: date | None = None, now: datetime | None = None) -> LeaverRun:
-    """Apply every leaving date that has come (once per person), then each settlement's
-    policy to the commissions of leavers that matured since. One transaction per leaver.
+    """Apply every leaving date that has come (once per person and leaving date), then each
+    settlement's policy to the commissions of leavers that matured since. One transaction
+    per leaver.
 
     Idempotent, and safe when several hosts run it at once (see the module). Raises nothing
     of its own; a database error rolls back that leaver only after it is raised.
@@ -142,7 +146,12 @@ def settle_leavers(today: date | None = None, now: datetime | None = None) -> Le
         .where(
             User.leaving_date.is_not(None),
             User.leaving_date <= today,
-            LeaverSettlement.user_id.is_(None),
+            # never settled, or settled for another leaving date (they came back, or HR
+            # corrected the date)
+            or_(
+                LeaverSettlement.user_id.is_(None),
+                LeaverSettlement.leaving_date != User.leaving_date,
+            ),
         )
         .order_by(User.id)
     ).all()
@@ -154,15 +163,22 @@ def settle_leavers(today: date | None = None, now: datetime | None = None) -> Le
 
 
 def _claim(user_id: int, leaving_date: date, policy: LeaverPolicy, now: datetime) -> bool:
-    """Insert the person's settlement row; False when another run did first."""
+    """Write the person's settlement row for ``leaving_date`` (over one for another leaving
+    date: they came back and left again); False when another run did first."""
     dialect = db.session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
         LeaverSettlement
     ).values(user_id=user_id, leaving_date=leaving_date, policy=policy, settled_at=now)
     claimed = db.session.scalar(
-        statement.on_conflict_do_nothing(index_elements=["user_id"]).returning(
-            LeaverSettlement.user_id
-        )
+        statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "leaving_date": statement.excluded.leaving_date,
+                "policy": statement.excluded.policy,
+                "settled_at": statement.excluded.settled_at,
+            },
+            where=LeaverSettlement.leaving_date != statement.excluded.leaving_date,
+        ).returning(LeaverSettlement.user_id)
     )
     return claimed is not None
 
@@ -252,14 +268,17 @@ def _matured_condition() -> object:
 
 
 def _with_matured_commissions() -> list[int]:
-    """Settled leavers (still with their leaving date) with commissions their policy has
-    still to move."""
+    """Settled leavers (still with the leaving date they were settled for: not back at
+    work, nor leaving again later) with commissions their policy has still to move."""
     return list(
         db.session.scalars(
             select(LeaverSettlement.user_id)
             .join(User, User.id == LeaverSettlement.user_id)
             .join(Commission, Commission.user_id == LeaverSettlement.user_id)
-            .where(User.leaving_date.is_not(None), _matured_condition())  # type: ignore[arg-type]
+            .where(
+                User.leaving_date == LeaverSettlement.leaving_date,
+                _matured_condition(),  # type: ignore[arg-type]
+            )
             .group_by(LeaverSettlement.user_id)
             .order_by(LeaverSettlement.user_id)
         )

@@ -541,7 +541,8 @@ class LeaverSettings(Base):
 class LeaverSettlement(Base):
     """A leaver whose leaving date was applied: the policy then in force (kept for the
     commissions that mature later), when, and the final statement sent. One row per person:
-    the row is the claim that makes the daily task apply a leaving date once."""
+    the row is the claim that makes the daily task apply a leaving date once (a new leaving
+    date, after the person came back, writes over it)."""
 
     __tablename__ = "leaver_settlement"
 

@@ -652,3 +652,46 @@ def test_a_leaving_date_entered_late_still_earns_nothing_from_that_day(app):
     assert commission_of(waiting.id).state is S.VOIDED
     assert ledger.balance(leaver.id, "VND") == Money(240_000, "VND")
     assert verify_ledger().problems == []
+
+
+def test_someone_who_comes_back_is_settled_again_on_their_new_leaving_date_not_before(app):
+    """A contractor left in spring (settled, vest), came back in summer (HR cleared the date
+    and reactivated them) and gives notice in autumn: HR enters a leaving date a month
+    ahead. The daily task vested what they had just earned at once, as if they had left, and
+    on the new date it did nothing: still active, no final statement. A new leaving date is
+    applied on its day, as the first was."""
+    person = factories.UserFactory(email="quaylai@example.com")
+    first = referred_order(person)
+    pay(first)
+    db.session.execute(
+        update(Order).where(Order.id == first.id).values(paid_at=utcnow() - timedelta(days=3))
+    )
+    stored = db.session.get(User, person.id)
+    stored.leaving_date = company_today() - timedelta(days=1)
+    db.session.commit()
+    assert commission_leavers.settle_leavers().settled == 1
+    assert len(statements_to("quaylai@example.com")) == 1
+    # back at work: the date cleared, the account active again
+    stored = db.session.get(User, person.id)
+    stored.leaving_date = None
+    stored.active = True
+    db.session.commit()
+    order = referred_order(person)
+    pay(order)
+    redeem(order)
+    # notice given: the new leaving date is ahead
+    stored = db.session.get(User, person.id)
+    stored.leaving_date = company_today() + timedelta(days=30)
+    db.session.commit()
+
+    commission_leavers.settle_leavers()
+    assert commission_of(order.id).state is S.EARNED  # still in its holding period
+    assert db.session.get(User, person.id).active is True
+
+    run = commission_leavers.settle_leavers(today=company_today() + timedelta(days=30))
+    assert run.settled == 1
+    assert commission_of(order.id).state is S.PAYABLE  # vested in the final settlement
+    assert db.session.get(User, person.id).active is False
+    assert len(statements_to("quaylai@example.com")) == 2
+    settlement = db.session.get(LeaverSettlement, person.id)
+    assert settlement.leaving_date == company_today() + timedelta(days=30)
