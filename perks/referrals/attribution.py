@@ -17,7 +17,9 @@ Precedence, first that applies:
    ``perks.referrals.returning``): when finance sets a window and the buyer's e-mail
    (normalised) paid an order that earned for a person within it, the order earns for that
    person again, with the reason ``RETURNING_CUSTOMER``, whatever link was clicked or code
-   typed since, as long as that person's link can still earn (not paused, person active).
+   typed since, as long as that person's link can still earn (not paused, person active,
+   their leaving date not come: until the daily task deactivates a leaver, or for good when
+   they are the last administrator, they are still active but earn nothing).
    Outside the window, or with 0 days, the rules below decide, and the last click wins.
 3. **A typed code beats the cookie.** The customer said so explicitly at checkout, after
    any click. A typed code that is unknown, paused or of a deactivated person does not count;
@@ -48,6 +50,7 @@ from itsdangerous.encoding import want_bytes
 from sqlalchemy import select
 
 from perks.extensions import db
+from perks.i18n import company_date
 from perks.people.models import User
 from perks.referrals.models import ReferralLink
 from perks.referrals.returning import returning_link
@@ -145,6 +148,11 @@ def _problem(link: ReferralLink) -> AttributionReason | None:
     return None
 
 
+def _has_left(person: User, now: datetime) -> bool:
+    """The person's leaving date has come by ``now`` (company day): they earn nothing."""
+    return person.leaving_date is not None and person.leaving_date <= company_date(now)
+
+
 def _employee_ids(buyer_email: str, buyer_user: User | None) -> set[int]:
     """The people of the company the buyer is: by e-mail (any case), and signed in."""
     ids: set[int] = set()
@@ -208,7 +216,7 @@ def attribute_order(
         return Attribution(None, reason, flagged=True)
 
     kept = returning_link(buyer_email, now)
-    if kept is not None and _problem(kept) is None:
+    if kept is not None and _problem(kept) is None and not _has_left(kept.user, now):
         return Attribution(kept, AttributionReason.RETURNING_CUSTOMER)
     if typed_link is not None and typed_reason is None:
         return Attribution(typed_link, AttributionReason.TYPED_CODE)

@@ -158,3 +158,21 @@ def test_finance_sets_the_window_on_its_page_audited_and_everyone_reads_it(clien
     client.post("/logout")
     login(client, factories.UserFactory())
     assert client.get("/finance/returning-customers").status_code == 403
+
+
+def test_someone_who_has_left_does_not_keep_the_customer(app):
+    """Their leaving date has come, but the daily task has not deactivated them yet (or
+    cannot: the last administrator stays active). Their order would earn nothing ("left the
+    company"), and the colleague whose link the customer clicked lost the sale to them."""
+    from perks.i18n import company_today
+
+    set_window(30)
+    first, second = factories.UserFactory(), factories.UserFactory()
+    bought_through(first, days_ago=3)
+    first.leaving_date = company_today()
+    db.session.commit()
+    theirs = factories.ReferralLinkFactory(user=second)
+    result = attribute_order(click(theirs), None, EMAIL, None, utcnow())
+    assert result.link is not None
+    assert result.link.id == theirs.id
+    assert result.reason is AttributionReason.COOKIE
