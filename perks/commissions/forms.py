@@ -244,7 +244,9 @@ class RuleForm(Form):
                         str(_l("Write each tier as a threshold, “=”, then its rate or amount."))
                     )
                 if measure is TierMeasure.COUNT:
-                    if not threshold_text.strip().isdigit():
+                    # ASCII digits only ("²" is a digit to ``str.isdigit``, not to ``int``),
+                    # and few enough for the database
+                    if not re.fullmatch(r"[0-9]{1,9}", threshold_text.strip()):
                         raise ValidationFailed(
                             str(_l("Enter the number of lines as a whole number."))
                         )

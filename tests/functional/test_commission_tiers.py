@@ -274,3 +274,29 @@ def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):
     assert response.status_code == 400
     assert "Tiers on the amount sold need the rule" in text_of(response)
     assert len(list(db.session.scalars(select(CommissionRule)))) == 1
+
+
+def test_a_count_of_lines_that_is_no_whole_number_or_too_many_is_refused_not_a_500(client):
+    """ "² = 5" passed ``str.isdigit`` and ``int()`` refused it; a count of twenty digits
+    did not fit the database: both were server errors."""
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    form = {
+        "scope": "default",
+        "audience": "everyone",
+        "employment_type": "",
+        "department_id": 0,
+        "group_id": 0,
+        "product_id": 0,
+        "category_id": 0,
+        "kind": "percent",
+        "rate": "3",
+        "currency": "VND",
+        "tier_measure": "count",
+        "effective_from": START.isoformat(),
+        "submit": "1",
+    }
+    for tiers in ("² = 5", "99999999999999999999 = 5"):
+        response = client.post("/finance/commission-rules/new", data=form | {"tiers": tiers})
+        assert response.status_code == 400, tiers
+        assert "Enter the number of lines as a whole number" in text_of(response), tiers
+    assert db.session.scalar(select(CommissionRule)) is None
