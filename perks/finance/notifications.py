@@ -21,7 +21,8 @@ from perks.urls import absolute_url
 
 def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
     """Tell each person ``batch`` paid what it paid them: one notification (and e-mail) per
-    person, every currency they were paid in.
+    person, every currency they were paid in; the e-mail says whether it comes with their
+    wages or by bank transfer (``PayoutLine.paid_by``, set as the batch is paid).
 
     Flushes only, never commits; raises nothing about mail delivery.
     """
@@ -48,7 +49,12 @@ def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
                 "payment": batch.payment_reference,
             },
             url=link("commissions.my_earnings"),
-            email={"batch": batch, "amounts": amounts, "earnings_url": earnings_url},
+            email={
+                "batch": batch,
+                "amounts": amounts,
+                "earnings_url": earnings_url,
+                "by_transfer": all(line.paid_by == "bank" for line in paid),
+            },
         )
 
 

@@ -284,10 +284,9 @@ KINDS: dict[str, Kind] = {
             "payout_paid",
             _l("Payout paid"),
             _l("Your commissions were paid: %(amounts)s"),
-            _l(
-                "Paid with payout %(reference)s (payment reference %(payment)s). It comes "
-                "with your wages."
-            ),
+            # true of everyone: some are paid with their wages, others by bank transfer (the
+            # e-mail says which)
+            _l("Paid with payout %(reference)s (payment reference %(payment)s)."),
             email_template="payout_paid",
         ),
         Kind(

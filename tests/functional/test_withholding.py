@@ -744,3 +744,42 @@ def test_a_rate_that_is_not_a_number_is_refused_not_a_server_error(app, client):
         )
         assert response.status_code == 400, typed
         assert "per cent" in response.get_data(as_text=True), typed
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_payee_paid_by_transfer_is_not_told_it_comes_with_their_wages(finance, app):
+    """A partner has no wages: the payout's notification and e-mail said "It comes with
+    your wages" to everyone, as the earnings page once did. Whoever is paid by transfer is
+    told so; whoever is on payroll still hears it comes with the wages."""
+    from flask_babel import force_locale
+
+    from perks.notifications.rendering import render
+
+    partner = factories.UserFactory(employment_type=EmploymentType.PARTNER, locale="en")
+    staff = factories.UserFactory(locale="en")
+    earn(partner, 2_000_000)
+    earn(staff, 1_000_000)
+    pay_batch(finance)
+
+    def paid_mail(person) -> str:  # type: ignore[no-untyped-def]
+        [mail] = [
+            m
+            for m in db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == person.email)
+            )
+            if "withheld" not in m.subject and "were paid" in m.subject
+        ]
+        return mail.body_text + mail.body_html
+
+    assert "wages" not in paid_mail(partner)
+    assert "bank transfer" in paid_mail(partner)
+    assert "with your wages" in paid_mail(staff)
+    [notification] = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == partner.id, Notification.kind == "payout_paid"
+        )
+    )
+    with app.test_request_context(), force_locale("en"):
+        body = render(notification.kind, notification.params).body
+    assert body.startswith("Paid with payout")
+    assert "wages" not in body
