@@ -17,7 +17,7 @@ from datetime import date
 from typing import IO, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, null, select, true
 
 from perks import audit
 from perks.commissions import tax
@@ -139,26 +139,43 @@ SUMMARY_TEXT_COLUMNS = (1, 2, 3)
 
 
 def summary_rows(year: int) -> list[list[Any]]:
-    """Per person and currency, what the batches paid in ``year`` (company time zone) paid
-    them: gross, taxable and withheld; one statement plus one for the profiles."""
+    """Per person, currency and residence, what the batches paid in ``year`` (company time
+    zone) paid them: gross, taxable and withheld; one statement plus one for the profiles.
+
+    The residence is the one each payment was taxed as: a resident's or a non-resident's
+    rate, or salary income or a commitment form (residents only); a payment that does not
+    tell (no rate for its currency, or paid before withholding was kept) takes the person's
+    profile as it is now. A person whose residence changed within the year has a row for
+    each.
+    """
     start, end = day_start(date(year, 1, 1)), day_start(date(year + 1, 1, 1))
+    resident_as_paid = case(
+        (WithholdingRate.resident.is_not(None), WithholdingRate.resident),
+        (
+            PayoutLine.tax_treatment.in_([Treatment.SALARY.value, Treatment.COMMITMENT.value]),
+            true(),
+        ),
+        else_=null(),
+    )
     rows = db.session.execute(
         select(
             PayoutLine.user_id,
             PayoutLine.currency,
+            resident_as_paid,
             func.sum(PayoutLine.amount),
             func.sum(PayoutLine.taxable_amount),
             func.sum(PayoutLine.withheld_amount),
             func.count(),
         )
         .join(PayoutBatch, PayoutBatch.id == PayoutLine.batch_id)
+        .outerjoin(WithholdingRate, WithholdingRate.id == PayoutLine.withholding_rate_id)
         .where(
             PayoutBatch.status == BatchStatus.PAID,
             PayoutBatch.paid_at >= start,
             PayoutBatch.paid_at < end,
             PayoutLine.status == LineStatus.INCLUDED,
         )
-        .group_by(PayoutLine.user_id, PayoutLine.currency)
+        .group_by(PayoutLine.user_id, PayoutLine.currency, resident_as_paid)
     ).all()
     user_ids = sorted({r[0] for r in rows})
     people = (
@@ -167,9 +184,16 @@ def summary_rows(year: int) -> list[list[Any]]:
         else {}
     )
     profiles = tax.profiles_of(user_ids)
+    merged: dict[tuple[int, str, bool], list[int]] = {}
+    for user_id, currency, paid_as, gross, taxable, withheld, count in rows:
+        profile = profiles.get(user_id)
+        resident = bool(paid_as) if paid_as is not None else profile is None or profile.resident
+        sums = merged.setdefault((user_id, currency, resident), [0, 0, 0, 0])
+        for index, value in enumerate((gross, taxable, withheld, count)):
+            sums[index] += int(value or 0)
     result = []
-    for user_id, currency, gross, taxable, withheld, count in sorted(
-        rows, key=lambda r: (name_order(people[r[0]].name), r[1])
+    for (user_id, currency, resident), (gross, taxable, withheld, count) in sorted(
+        merged.items(), key=lambda item: (name_order(people[item[0][0]].name), item[0][1:])
     ):
         person, profile = people[user_id], profiles.get(user_id)
         exponent = minor_unit_exponent(currency)
@@ -179,12 +203,12 @@ def summary_rows(year: int) -> list[list[Any]]:
                 person.employee_number or "",
                 profile.tax_code if profile is not None else "",
                 person.name,
-                _("Yes") if profile is None or profile.resident else _("No"),
+                _("Yes") if resident else _("No"),
                 currency,
-                amount_text(int(gross), exponent),
-                amount_text(int(taxable), exponent),
-                amount_text(int(withheld), exponent),
-                int(count),
+                amount_text(gross, exponent),
+                amount_text(taxable, exponent),
+                amount_text(withheld, exponent),
+                count,
             ]
         )
     return result

@@ -352,3 +352,21 @@ def test_a_paid_batchs_files_stay_as_paid_when_a_payee_moves_onto_payroll(app, c
     )
     db.session.commit()
     assert _files(client, batch) == paid
+
+
+def test_the_yearly_summary_says_the_residence_the_tax_was_withheld_for(app, client, story):
+    """The partner was withheld 20 % as a non-resident; the next year finance marks them
+    resident. The summary of the year they were paid in, downloaded again for their
+    withholding certificate, called them a resident beside a 20 % withholding."""
+    payouts.mark_batch_paid(story["batch"].id, "UNC-2", actor=story["drafter"])
+    tax.save_tax_profile(
+        story["partner"].id,
+        ProfileFields(resident=True, bank_account_number="123456789", bank_name="HSBC"),
+        actor=finance_person(),
+    )
+    login(client, story["drafter"])
+    year = company_today().year
+    rows = _xlsx_rows(_download(client, f"/finance/tax/withholding-{year}.xlsx"))
+    by_name = {row[3]: row for row in rows[1:]}
+    assert by_name["Acme Partner"][4:9] == ("No", "VND", 700_001, 700_001, 140_000)
+    assert by_name["Lê Văn Lương"][4] == "Yes"
