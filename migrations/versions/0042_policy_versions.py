@@ -8,7 +8,7 @@ version 2. No row, no version: the defaults (off; vest) are in force, as the pag
 
 Revision ID: 0042
 Revises: 0041
-Create Date: 2026-12-17 09:00:00
+Create Date: 2026-12-07 09:00:00
 """
 
 from alembic import op

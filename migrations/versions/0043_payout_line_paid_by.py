@@ -10,7 +10,7 @@ is now decides, as before.
 
 Revision ID: 0043
 Revises: 0042
-Create Date: 2026-12-18 09:00:00
+Create Date: 2026-12-07 10:15:00
 """
 
 from alembic import op
