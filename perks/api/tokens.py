@@ -183,6 +183,17 @@ def is_live(token: ApiToken, now: datetime) -> bool:
     return token.revoked_at is None and not is_expired(token, now) and maker_may_act(token)
 
 
+def presented_secret(authorization: str | None) -> str | None:
+    """The secret an ``Authorization: Bearer <secret>`` header presents (the scheme in any
+    case, spaces around the secret ignored), or None when the header is no bearer token.
+    Raises nothing."""
+    scheme, _sep, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    return secret
+
+
 def authenticate(authorization: str | None) -> ApiToken:
     """The live token an ``Authorization: Bearer <secret>`` header names.
 
@@ -190,9 +201,8 @@ def authenticate(authorization: str | None) -> ApiToken:
         Unauthenticated: no header, an unknown secret, or a token expired, revoked, or whose
             owner was deactivated (or, for a service token, is no longer an admin).
     """
-    scheme, _sep, secret = (authorization or "").partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+    secret = presented_secret(authorization)
+    if secret is None or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         raise Unauthenticated()
     digest = secret_hash(secret)
     token = db.session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == digest))

@@ -30,7 +30,7 @@ from perks import counters
 from perks.api import idempotency, schemas
 from perks.api.models import ApiToken, Scope
 from perks.api.problems import PROBLEM_JSON, register_problem_handlers
-from perks.api.tokens import authenticate, remembered_last_use
+from perks.api.tokens import authenticate, presented_secret, remembered_last_use
 from perks.catalog import claims as claim_service
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
@@ -68,12 +68,15 @@ BODY_ERRORS = (*ERRORS, 415)
 
 
 def _token_key() -> str:
-    """Rate-limit key: the token (its secret's hash), whoever presents it; without one, the
-    caller's address (else every caller of ``/health`` would share one count)."""
+    """Rate-limit key: the token (its secret's hash), whoever presents it and however the
+    header spells it (``presented_secret``: else each spelling would have a count of its
+    own); without a header, the caller's address (else every caller of ``/health`` would
+    share one count)."""
     header = request.headers.get("Authorization", "")
     if not header:
         return "api-address:" + get_remote_address()
-    return "api:" + idempotency.hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
+    presented = (presented_secret(header) or header).encode("utf-8", "replace")
+    return "api:" + idempotency.hashlib.sha256(presented).hexdigest()[:32]
 
 
 def _address_key() -> str:

@@ -1364,3 +1364,19 @@ def test_a_token_named_only_with_invisible_characters_is_refused(client: FlaskCl
     form["label"] = " \u200bKét 3 "
     assert client.post("/admin/api-tokens", data=form).status_code == 200
     assert db.session.scalar(select(ApiToken.label)) == "Két 3"
+
+
+def test_a_tokens_limit_is_its_own_however_the_header_is_spelled(
+    app: Flask, limited_app: Flask
+) -> None:
+    """The limit was counted per header text, and the token is read from the header
+    whatever the scheme's case and the spaces around the secret: spelled anew, the same
+    token had a fresh count each time, without end."""
+    secret = service_token(Scope.PEOPLE_READ)
+    client = limited_app.test_client()
+    with limited_app.app_context():
+        for _ in range(2):
+            assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 200
+        for spelled in (f"bearer {secret}", f"Bearer  {secret}", f"BEARER {secret} "):
+            answer = client.get("/api/v1/people", headers={"Authorization": spelled})
+            assert answer.status_code == 429, spelled
