@@ -12,12 +12,15 @@ error is answered (``perks.api.problems``), in that request's language.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
+import flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
+from webargs.flaskparser import FlaskParser
 
 from perks.i18n import format_number
 
@@ -173,3 +176,45 @@ class OneOf(validate.OneOf):
         if self.error != self.default_message:
             return super()._format_error(value)
         return _("Must be one of: %(choices)s.", choices=self.choices_text)
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether some text in ``value`` (parsed JSON) holds a lone surrogate (``"\\ud800"``):
+    JSON can write one, UTF-8 cannot encode it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(k) or _holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' parser, with every body Python's JSON parser cannot take read as bad JSON
+    (400, ``perks.api.problems``) where it was a 500: nested too deep (RecursionError), a
+    number of more than 4,300 digits (ValueError), or text holding a lone surrogate, which
+    the database's driver cannot encode."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        """The JSON body, or webargs' ``missing`` if the request is not JSON.
+
+        Raises:
+            json.JSONDecodeError: the body is not JSON the API can take (webargs answers
+                400 for it).
+        """
+        try:
+            parsed = super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as error:
+            raise json.JSONDecodeError(type(error).__name__, "?", 0) from error
+        # A surrogate comes only from a ``\\u`` escape: only a body with one is searched.
+        body = req.get_data(cache=True)
+        if (b"\\ud" in body or b"\\uD" in body) and _holds_lone_surrogate(parsed):
+            raise json.JSONDecodeError("lone surrogate", "?", 0)
+        return parsed

@@ -31,6 +31,7 @@ from perks.api import idempotency, schemas
 from perks.api.models import ApiToken, Scope
 from perks.api.problems import PROBLEM_JSON, register_problem_handlers
 from perks.api.tokens import authenticate, presented_secret, remembered_last_use
+from perks.api.validation import JsonBodyParser
 from perks.catalog import claims as claim_service
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
@@ -50,7 +51,14 @@ from perks.shop.models import Order
 API_VERSION = "1"
 BATCH_LIMIT = 1000
 
-bp = Blueprint(
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's blueprint, reading JSON bodies with ``JsonBodyParser``."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+
+bp = ApiBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",

@@ -847,6 +847,47 @@ def test_a_body_not_sent_as_json_is_refused_as_such_in_the_callers_language(
     assert "415" in document["paths"][path][method.lower()]["responses"]
 
 
+#: a record whose name holds a lone surrogate: JSON can write it, no database can store it
+LONE_SURROGATE = '{"employee_number": "NV001", "email": "an@example.com", "name": "An \\uD800"}'
+#: bodies that Python's JSON parser cannot take, or takes into text no database can store
+UNREADABLE_JSON = {
+    "nested 100,000 deep": ("POST", "/api/v1/people", "[" * 100_000 + "]" * 100_000),
+    "a 5,000-digit number": (
+        "POST",
+        "/api/v1/people",
+        '{"people": [], "dry_run": ' + "9" * 5000 + "}",
+    ),
+    "a lone surrogate in a batch": ("POST", "/api/v1/people", f'{{"people": [{LONE_SURROGATE}]}}'),
+    "a lone surrogate in one record": ("PUT", "/api/v1/people/NV001", LONE_SURROGATE),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"), UNREADABLE_JSON.values(), ids=UNREADABLE_JSON.keys()
+)
+def test_json_the_parser_cannot_take_is_a_400_in_the_callers_language(
+    client: FlaskClient, method: str, url: str, body: str
+) -> None:
+    """These were a 500: Python's JSON parser raised RecursionError or ValueError (a number
+    of more than 4,300 digits), which the request validation does not catch, or let a lone
+    surrogate through to the database's driver, which cannot encode it."""
+    secret = service_token(Scope.PEOPLE_WRITE)
+    details = {}
+    for language in ("en", "vi"):
+        answer = client.open(
+            url,
+            method=method,
+            data=body,
+            content_type="application/json",
+            headers=bearer(secret, **{"Accept-Language": language}),
+        )
+        assert answer.status_code == 400, answer.get_data(as_text=True)
+        assert answer.mimetype == "application/problem+json"
+        details[language] = answer.get_json()["detail"]
+    assert details["vi"] != details["en"]
+    assert db.session.scalar(select(User).where(User.email == "an@example.com")) is None
+
+
 def test_a_path_or_method_the_api_does_not_have_answers_problem_json(
     client: FlaskClient,
 ) -> None:
