@@ -19,7 +19,7 @@ from typing import Any
 import flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 
 from perks.i18n import format_number
@@ -194,11 +194,25 @@ def _holds_lone_surrogate(value: Any) -> bool:
     return False
 
 
-class JsonBodyParser(FlaskParser):
-    """webargs' parser, with every body Python's JSON parser cannot take read as bad JSON
-    (400, ``perks.api.problems``) where it was a 500: nested too deep (RecursionError), a
-    number of more than 4,300 digits (ValueError), or text holding a lone surrogate, which
-    the database's driver cannot encode."""
+class ApiParser(FlaskParser):
+    """webargs' parser, with two changes.
+
+    A query parameter the operation does not have is refused (422, ``UNKNOWN_FIELD``), as
+    a body's unknown field is: webargs ignores it, and a filter misspelled (the payout
+    batches' ``?status=`` sent to the commissions, which filter by ``?state=``) answered
+    the whole list as if it were the one asked for.
+
+    Every body Python's JSON parser cannot take is read as bad JSON (400,
+    ``perks.api.problems``) where it was a 500: nested too deep (RecursionError), a number
+    of more than 4,300 digits (ValueError), or text holding a lone surrogate, which the
+    database's driver cannot encode.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {  # noqa: RUF012  webargs reads it, never changes it
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         """The JSON body, or webargs' ``missing`` if the request is not JSON.

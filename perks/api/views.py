@@ -31,7 +31,7 @@ from perks.api import idempotency, schemas
 from perks.api.models import ApiToken, Scope
 from perks.api.problems import PROBLEM_JSON, register_problem_handlers
 from perks.api.tokens import authenticate, presented_secret, remembered_last_use
-from perks.api.validation import JsonBodyParser
+from perks.api.validation import ApiParser
 from perks.catalog import claims as claim_service
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
@@ -53,9 +53,9 @@ BATCH_LIMIT = 1000
 
 
 class ApiBlueprint(Blueprint):
-    """flask-smorest's blueprint, reading JSON bodies with ``JsonBodyParser``."""
+    """flask-smorest's blueprint, reading queries and JSON bodies with ``ApiParser``."""
 
-    ARGUMENTS_PARSER = JsonBodyParser()
+    ARGUMENTS_PARSER = ApiParser()
 
 
 bp = ApiBlueprint(

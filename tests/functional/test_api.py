@@ -1107,6 +1107,32 @@ def test_every_kind_state_and_status_the_models_know_is_a_filter(client: FlaskCl
             assert client.get(url + value.value, headers=bearer(secret)).status_code == 200
 
 
+def test_a_filter_the_list_does_not_have_is_refused_not_ignored(client: FlaskClient) -> None:
+    """An unknown query parameter was ignored: payroll asking for the payable commissions
+    with the payout batches' ``?status=`` got every commission, pending and voided too, as
+    if it were the answer."""
+    factories.UserFactory(employee_number="NV011")
+    secret = service_token(Scope.COMMISSIONS_READ, Scope.PAYOUTS_READ, Scope.PERKS_READ)
+    for url, wrong in (
+        ("/api/v1/commissions?status=payable", "status"),
+        ("/api/v1/ledger-entries?kind=payout&employee=NV011", "employee"),
+        ("/api/v1/payout-batches?state=paid", "state"),
+        ("/api/v1/claims?from_date=2026-01-01", "from_date"),
+        ("/api/v1/perks?person=NV011&lang=en", "lang"),
+    ):
+        details = {}
+        for language in ("en", "vi"):
+            answer = client.get(url, headers=bearer(secret, **{"Accept-Language": language}))
+            assert answer.status_code == 422, (url, answer.get_data(as_text=True))
+            assert answer.mimetype == "application/problem+json"
+            assert [error["field"] for error in answer.get_json()["errors"]] == [wrong]
+            details[language] = answer.get_json()["errors"][0]["message"]
+        assert details["vi"] != details["en"]
+    assert (
+        client.get("/api/v1/ledger-entries?person=NV011", headers=bearer(secret)).status_code == 200
+    )
+
+
 def test_lists_are_paged_by_cursor(client: FlaskClient) -> None:
     for i in range(5):
         factories.UserFactory(employee_number=f"P{i}")
