@@ -68,9 +68,12 @@ class Base(DeclarativeBase):
 
 #: the largest id a URL, a cursor or a form can name: PostgreSQL's INTEGER, the ids of every
 #: table they name (only ledger entries, clicks, payout items and points entries have BIGINT
-#: ids, and nothing names one). A larger one names nothing; asked of PostgreSQL, it fails the
-#: statement ("integer out of range": a 500 for /people/3000000000)
+#: ids, and only the API's ledger cursor names one: ``MAX_BIGINT_ID``). A larger one names
+#: nothing; asked of PostgreSQL, it fails the statement ("integer out of range": a 500 for
+#: /people/3000000000)
 MAX_ID = 2**31 - 1
+#: the largest id of a table with BIGINT ids (PostgreSQL's BIGINT)
+MAX_BIGINT_ID = 2**63 - 1
 
 
 def utcnow() -> datetime:

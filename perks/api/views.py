@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -36,7 +36,7 @@ from perks.catalog import claims as claim_service
 from perks.catalog import queries as catalog_queries
 from perks.catalog.models import Claim
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
-from perks.db import MAX_ID, transaction
+from perks.db import MAX_BIGINT_ID, MAX_ID, transaction
 from perks.errors import Conflict, NotFound, PerksError, ValidationFailed
 from perks.extensions import csrf, db, limiter
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutLine
@@ -222,14 +222,19 @@ def token() -> ApiToken:
 # --- cursors and people -----------------------------------------------------------------------
 
 
-def _cursor_id(cursor: str | None) -> int:
+def _cursor_id(cursor: str | None, largest: int = MAX_ID) -> int:
+    """The id a cursor names (0 without one), at most ``largest``, the id column's.
+
+    Raises:
+        ValidationFailed: the cursor is not one ``_next_cursor`` writes.
+    """
     if not cursor:
         return 0
     try:
         value = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
     except (ValueError, UnicodeError, binascii.Error):
         value = -1
-    if not 0 <= value <= MAX_ID:
+    if not 0 <= value <= largest:
         raise ValidationFailed(_("This cursor is not valid: use next_cursor as given."))
     return value
 
@@ -241,7 +246,9 @@ def _next_cursor(last_id: int) -> str:
 def _page(
     statement: Select[Any], id_column: Any, args: dict[str, Any]
 ) -> tuple[list[Any], str | None]:
-    after = _cursor_id(args.get("cursor"))
+    # ledger entries have BIGINT ids: their cursors go past INTEGER's largest
+    largest = MAX_BIGINT_ID if isinstance(id_column.type, BigInteger) else MAX_ID
+    after = _cursor_id(args.get("cursor"), largest)
     limit = int(args.get("limit") or 50)
     rows = list(
         db.session.scalars(statement.where(id_column > after).order_by(id_column).limit(limit + 1))

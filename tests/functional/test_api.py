@@ -1172,6 +1172,38 @@ def test_lists_are_paged_by_cursor(client: FlaskClient) -> None:
     assert Commission is not None
 
 
+def test_the_ledger_is_paged_past_the_largest_integer_id(client: FlaskClient) -> None:
+    """Ledger entries have BIGINT ids, but every cursor was refused beyond PostgreSQL's
+    INTEGER (2^31 - 1): past it, the API refused its own ``next_cursor`` as not valid."""
+    from perks.commissions.models import EntryKind, LedgerEntry
+
+    person = factories.UserFactory(employee_number="NV012")
+    first_id = 2**31 + 1
+    for entry_id in (first_id, first_id + 1):
+        db.session.add(
+            LedgerEntry(
+                id=entry_id,
+                user_id=person.id,
+                kind=EntryKind.ADJUSTMENT,
+                amount=10_000,
+                currency="VND",
+                reason="thưởng",
+            )
+        )
+    db.session.commit()
+    secret = service_token(Scope.COMMISSIONS_READ)
+    seen: list[int] = []
+    url = "/api/v1/ledger-entries?limit=1"
+    while True:
+        answer = client.get(url, headers=bearer(secret))
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        seen += [entry["id"] for entry in answer.get_json()["items"]]
+        if not answer.get_json()["next_cursor"]:
+            break
+        url = f"/api/v1/ledger-entries?limit=1&cursor={answer.get_json()['next_cursor']}"
+    assert seen == [first_id, first_id + 1]
+
+
 # --- every operation, property-based --------------------------------------------------------------
 
 SCOPE_OF_PATH = (

@@ -135,6 +135,10 @@ def test_the_api_refuses_a_day_or_cursor_out_of_range(client, resource, query):
     answer = client.get(
         f"/api/v1/{resource}?{query}", headers={"Authorization": f"Bearer {secret}"}
     )
+    if resource == "ledger-entries" and query == "cursor=MjE0NzQ4MzY0OA":
+        # Ledger entries have BIGINT ids: 2**31 names one, and its page is answered.
+        assert answer.status_code == 200
+        return
     assert answer.status_code in (400, 422)
     assert answer.mimetype == "application/problem+json"
 
