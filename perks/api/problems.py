@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from perks.error_pages import render_error
 from perks.errors import PerksError
+from perks.i18n import format_number
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
 
 
 def http_problem(error: HTTPException) -> Response:
-    """An HTTP error (a bad body, a missing record, a wrong method, the rate limit) as a
-    problem document."""
+    """An HTTP error (a bad body, a missing record, a wrong method, a body over the site's
+    ``MAX_CONTENT_LENGTH``, the rate limit) as a problem document."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
@@ -111,6 +112,14 @@ def http_problem(error: HTTPException) -> Response:
         return problem(404, _("We could not find what you were looking for."))
     if status == 405:
         return problem(405, _("This method is not allowed here."))
+    if status == 413:
+        return problem(
+            413,
+            _(
+                "The request is larger than %(size)s bytes: send fewer records at a time.",
+                size=format_number(int(current_app.config["MAX_CONTENT_LENGTH"] or 0)),
+            ),
+        )
     return problem(status, _titles().get(status, _("Error")))
 
 

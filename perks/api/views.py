@@ -209,8 +209,9 @@ IDEMPOTENCY_DOC: dict[str, Any] = {
 
 
 def idempotent(view: F) -> F:
-    """Document the ``Idempotency-Key`` the view's ``idempotency.run_once`` reads."""
-    documented: F = bp.doc(**IDEMPOTENCY_DOC)(view)
+    """Document the ``Idempotency-Key`` the view's ``idempotency.run_once`` reads, and the
+    413 of a body over the site's limit (``run_once`` reads the body, whatever the view)."""
+    documented: F = bp.doc(**IDEMPOTENCY_DOC)(_documented(view, (413,)))
     return documented
 
 

@@ -908,6 +908,34 @@ def test_json_the_parser_cannot_take_is_a_400_in_the_callers_language(
     assert db.session.scalar(select(User).where(User.email == "an@example.com")) is None
 
 
+def test_a_body_over_the_sites_limit_is_a_documented_413_naming_the_limit(
+    app: Flask, app_factory: Any
+) -> None:
+    """A body over ``MAX_CONTENT_LENGTH`` answered 413 "Too large", a status no operation's
+    document names, with nothing said of the limit."""
+    secret = service_token(Scope.PEOPLE_WRITE)
+    small = app_factory(MAX_CONTENT_LENGTH=2000)
+    client = small.test_client()
+    record = {"employee_number": "NV001", "email": "an@example.com", "name": "An " * 1000}
+    details = {}
+    for language in ("en", "vi"):
+        answer = client.post(
+            "/api/v1/people",
+            json={"people": [record]},
+            headers=bearer(secret, **{"Accept-Language": language}),
+        )
+        assert answer.status_code == 413
+        assert answer.mimetype == "application/problem+json"
+        details[language] = answer.get_json()["detail"]
+    assert "2,000 bytes" in details["en"]
+    assert "2.000" in details["vi"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put"):
+                assert "413" in operation["responses"], (method, path)
+
+
 def test_a_path_or_method_the_api_does_not_have_answers_problem_json(
     client: FlaskClient,
 ) -> None:
