@@ -66,6 +66,23 @@ class PerksApi(Api):
     def _register_error_handlers(self) -> None:
         return None
 
+    def _register_responses(self) -> None:
+        """The ``default`` answer of every operation (a status it does not name: a 503
+        while the database is down, a 500) as the API answers it, a problem document
+        (``perks.api.problems``), where flask-smorest's would document its own error shape
+        (``application/json``: ``code``, ``status`` as text, ``message``), never sent."""
+        from perks.api.problems import PROBLEM_JSON
+        from perks.api.schemas import Problem
+
+        self.spec.components.response(
+            self.DEFAULT_ERROR_RESPONSE_NAME,
+            {
+                "description": "Any other error, as a problem document (RFC 9457)",
+                "content": {PROBLEM_JSON: {"schema": Problem}},
+            },
+            lazy=True,
+        )
+
 
 def init_api(app: Flask) -> PerksApi:
     """Register ``/api/v1`` and its document at ``/api/v1/openapi.json``."""

@@ -1454,6 +1454,39 @@ def test_a_database_that_does_not_answer_is_a_503_problem(
     assert answer.mimetype == "application/problem+json"
 
 
+def test_an_error_no_operation_names_is_documented_as_the_problem_it_is(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The document's ``default`` answer (every status an operation does not name: a 503
+    while the database is down, a 500) was flask-smorest's: ``application/json`` with
+    ``code``, a text ``status`` and ``message``, a shape the API never sends."""
+    from sqlalchemy import exc as sa_exc
+
+    from perks.api import views
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    default = document["components"]["responses"]["DEFAULT_ERROR"]
+    assert default["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "responses" in operation:
+                assert operation["responses"]["default"] == {
+                    "$ref": "#/components/responses/DEFAULT_ERROR"
+                }
+    shown = document["components"]["schemas"]["Problem"]
+
+    def down(header: str | None) -> ApiToken:
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(views, "authenticate", down)
+    answer = client.get("/api/v1/people")
+    assert answer.status_code == 503
+    assert str(answer.status_code) not in document["paths"]["/api/v1/people"]["get"]["responses"]
+    assert set(shown["required"]) <= set(answer.get_json()) <= set(shown["properties"])
+
+
 def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClient) -> None:
     """Payroll reading the API pays the net: a transfer's tax is withheld on the payment day
     (before it, nothing is decided and the fields are null)."""
