@@ -14,17 +14,18 @@ import io
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import Response, current_app, g, json, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import BigInteger, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import UnprocessableEntity
 
 from perks import counters
 from perks.api import idempotency, schemas
@@ -505,6 +506,19 @@ def upsert_batch(args: dict[str, Any]) -> Response:
     )
 
 
+def _refuse_employee_number(message: str) -> NoReturn:
+    """Answer 422 naming the employee number, as the request validation names a bad field
+    (``problems.http_problem``).
+
+    Raises:
+        UnprocessableEntity: always, with the field's message as flask-smorest's ``abort``
+            gives it.
+    """
+    refused = UnprocessableEntity()
+    refused.data = {"messages": {"json": {"employee_number": [message]}}}  # type: ignore[attr-defined]
+    raise refused
+
+
 @bp.put("/people/<string:employee_number>")
 @idempotent
 @needs(Scope.PEOPLE_WRITE, errors=BODY_ERRORS)
@@ -514,23 +528,17 @@ def upsert_batch(args: dict[str, Any]) -> Response:
 def upsert_one(record: dict[str, Any], employee_number: str) -> Response:
     """Create or update one person, named by the path: the body may leave the employee
     number out; one that differs from the path's is refused (422), never overruled.
-    ``warnings`` is as for a batch (the record's index is 0)."""
+    ``warnings`` is as for a batch (the record's index is 0). A path of spaces names
+    nobody (422): the import would match the record by its e-mail instead."""
     sent = record.get("employee_number")
+    if not employee_number.strip():
+        _refuse_employee_number(_("The path must name an employee number."))
     if sent is not None and sent.strip() != employee_number.strip():
-        # as the request validation names a bad field (``problems.http_problem``)
-        abort(
-            422,
-            messages={
-                "json": {
-                    "employee_number": [
-                        _(
-                            "The employee number must be the one in the path (%(number)s), "
-                            "or be left out.",
-                            number=employee_number,
-                        )
-                    ]
-                }
-            },
+        _refuse_employee_number(
+            _(
+                "The employee number must be the one in the path (%(number)s), or be left out.",
+                number=employee_number,
+            )
         )
     record["employee_number"] = employee_number
     return idempotency.run_once(

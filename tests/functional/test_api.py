@@ -1024,6 +1024,37 @@ def test_a_put_whose_body_names_another_employee_number_is_refused(client: Flask
     assert answer.get_json()["created"] == 1
 
 
+def test_a_put_whose_path_names_no_employee_number_writes_nobody(client: FlaskClient) -> None:
+    """A path of spaces (an HR record without its number: ``PUT /people/%20``) read as a
+    record without an employee number, which the import matches by e-mail: it created a
+    person no path can name (each PUT again made another), or rewrote whoever had the
+    e-mail."""
+    factories.UserFactory(employee_number="NV050", email="hoa@example.com", name="Hoa")
+    secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
+    people = db.session.query(User).count()
+    for path, record in (
+        ("%20", {"email": "moi@example.com", "name": "Người Mới"}),
+        ("%C2%A0", {"email": "moi@example.com", "name": "Người Mới"}),
+        ("%20", {"email": "hoa@example.com", "name": "Tên Khác"}),
+    ):
+        details = {}
+        for language in ("en", "vi"):
+            answer = client.put(
+                f"/api/v1/people/{path}",
+                headers=bearer(secret, **{"Accept-Language": language}),
+                json=record,
+            )
+            assert answer.status_code == 422, answer.get_data(as_text=True)
+            assert answer.mimetype == "application/problem+json"
+            [error] = answer.get_json()["errors"]
+            assert error["field"] == "employee_number"
+            details[language] = error["message"]
+        assert details["vi"] != details["en"]
+    assert db.session.query(User).count() == people
+    db.session.expire_all()
+    assert db.session.scalar(select(User.name).where(User.employee_number == "NV050")) == "Hoa"
+
+
 def test_an_unknown_payout_batch_is_named_as_such(client: FlaskClient) -> None:
     """Every other look-up says what it did not find; this one said only "We could not find
     what you were looking for"."""
