@@ -459,6 +459,9 @@ class PayoutLineOut(ApiSchema):
 
 
 class PayoutBatchOut(ApiSchema):
+    id = fields.Integer(
+        required=True, metadata={"description": "what a ledger entry's payout_batch_id names"}
+    )
     reference = fields.String(required=True)
     status = fields.String(required=True)
     cutoff_date = fields.Date(required=True)

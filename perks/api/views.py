@@ -818,6 +818,7 @@ def list_ledger(args: dict[str, Any]) -> dict[str, Any]:
 def _batch_out(batch: PayoutBatch, person: User | None) -> dict[str, Any]:
     lines = [line for line in batch.lines if person is None or line.user_id == person.id]
     return {
+        "id": batch.id,
         "reference": batch.reference,
         "status": batch.status.value,
         "cutoff_date": batch.cutoff_date,

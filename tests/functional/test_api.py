@@ -1560,6 +1560,33 @@ def test_a_paid_batchs_lines_say_the_tax_withheld_and_the_net(client: FlaskClien
     }
 
 
+def test_a_ledger_entrys_payout_batch_is_one_payroll_can_find(client: FlaskClient) -> None:
+    """A ledger entry named its payout batch by ``payout_batch_id``, but no answer gave a
+    batch's id (only its reference), and no path took one: payroll could not tell which
+    batch paid an entry."""
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person, payable_order
+
+    factories.CommissionRuleFactory()
+    payable_order(factories.UserFactory(employee_number="NV-3"))
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=approver)
+    payouts.mark_batch_paid(batch.id, "LUONG-12", actor=drafter)
+    secret = service_token(Scope.COMMISSIONS_READ, Scope.PAYOUTS_READ)
+    entries = client.get("/api/v1/ledger-entries?kind=payout", headers=bearer(secret))
+    [paid] = entries.get_json()["items"]
+    assert paid["payout_batch_id"] is not None
+    listed = client.get("/api/v1/payout-batches?person=NV-3", headers=bearer(secret)).get_json()
+    found = [item for item in listed["items"] if item.get("id") == paid["payout_batch_id"]]
+    assert [item["reference"] for item in found] == [batch.reference]
+    one = client.get(f"/api/v1/payout-batches/{batch.reference}", headers=bearer(secret))
+    assert one.get_json()["id"] == paid["payout_batch_id"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "id" in document["components"]["schemas"]["PayoutBatchOut"]["required"]
+
+
 def test_a_token_named_only_with_invisible_characters_is_refused(client: FlaskClient) -> None:
     from perks.i18n import company_today
 
