@@ -455,6 +455,12 @@ def _earnings_parts() -> dict[str, Select]:
     entry = LedgerEntry
     user_id = bindparam("user_id", type_=Integer)
     newest_first = (entry.created_at.desc(), entry.id.desc())
+
+    def entries(**more: Any) -> tuple[Any, ...]:
+        """A ledger entry's moment, kind, amount and currency, and ``more``."""
+        columns = {"at": entry.created_at, "kind": entry.kind, "amount": entry.amount}
+        return _shape(currency=entry.currency, **columns, **more)
+
     return {
         "totals": select(
             *_shape(
@@ -478,38 +484,18 @@ def _earnings_parts() -> dict[str, Select]:
         "balances": select(
             *_shape(amount=LedgerBalance.amount, currency=LedgerBalance.currency)
         ).where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0),
-        "months": select(
-            *_shape(
-                at=entry.created_at, kind=entry.kind, amount=entry.amount, currency=entry.currency
-            )
-        ).where(
+        "months": select(*entries()).where(
             entry.user_id == user_id,
             entry.kind != EntryKind.ADJUSTMENT,
             entry.created_at >= bindparam("chart_from"),
         ),
         # a payout is its payout entry and, when tax was withheld, a withholding entry of the
         # same batch, moment and currency (``lifecycle.record_payout`` writes both at once)
-        "payouts": select(
-            *_shape(
-                at=entry.created_at,
-                kind=entry.kind,
-                amount=entry.amount,
-                currency=entry.currency,
-                ref=entry.payout_batch_id,
-            )
-        )
+        "payouts": select(*entries(ref=entry.payout_batch_id))
         .where(entry.user_id == user_id, entry.kind.in_([EntryKind.PAYOUT, EntryKind.WITHHOLDING]))
         .order_by(*newest_first)
         .limit(2 * MY_PAYOUTS + 1),
-        "adjustments": select(
-            *_shape(
-                at=entry.created_at,
-                amount=entry.amount,
-                currency=entry.currency,
-                ref=entry.id,
-                reason=entry.reason,
-            )
-        )
+        "adjustments": select(*entries(ref=entry.id, reason=entry.reason))
         .where(entry.user_id == user_id, entry.kind == EntryKind.ADJUSTMENT)
         .order_by(*newest_first)
         .limit(MY_ADJUSTMENTS),

@@ -200,24 +200,29 @@ def test_tier_progress_asks_once_when_nothing_is_tiered_today_and_only_shows_my_
     assert (progress.rule.id, progress.sold, progress.left) == (mine.id, 0, 3)
 
 
+#: the new-rule form of a 3 % rule for everyone from START (each test adds its tiers)
+TIERED_RULE_FORM = {
+    "scope": "default",
+    "audience": "everyone",
+    "employment_type": "",
+    "department_id": 0,
+    "group_id": 0,
+    "product_id": 0,
+    "category_id": 0,
+    "kind": "percent",
+    "rate": "3",
+    "currency": "VND",
+    "effective_from": START.isoformat(),
+    "submit": "1",
+}
+
+
 def test_finance_writes_tiers_on_the_form_and_bad_tiers_are_refused(client):
     finance = factories.UserFactory(roles={Role.FINANCE})
     login(client, finance)
-    form = {
-        "scope": "default",
-        "audience": "everyone",
-        "employment_type": "",
-        "department_id": 0,
-        "group_id": 0,
-        "product_id": 0,
-        "category_id": 0,
-        "kind": "percent",
-        "rate": "3",
-        "currency": "VND",
+    form = TIERED_RULE_FORM | {
         "tier_measure": "amount",
         "tiers": "50.000.000 = 5\n20.000.000 = 4",
-        "effective_from": START.isoformat(),
-        "submit": "1",
     }
     assert client.post("/finance/commission-rules/new", data=form).status_code == 302
     rule = db.session.scalar(select(CommissionRule))
@@ -280,21 +285,7 @@ def test_a_count_of_lines_that_is_no_whole_number_or_too_many_is_refused_not_a_5
     """ "² = 5" passed ``str.isdigit`` and ``int()`` refused it; a count of twenty digits
     did not fit the database: both were server errors."""
     login(client, factories.UserFactory(roles={Role.FINANCE}))
-    form = {
-        "scope": "default",
-        "audience": "everyone",
-        "employment_type": "",
-        "department_id": 0,
-        "group_id": 0,
-        "product_id": 0,
-        "category_id": 0,
-        "kind": "percent",
-        "rate": "3",
-        "currency": "VND",
-        "tier_measure": "count",
-        "effective_from": START.isoformat(),
-        "submit": "1",
-    }
+    form = TIERED_RULE_FORM | {"tier_measure": "count"}
     for tiers in ("² = 5", "99999999999999999999 = 5"):
         response = client.post("/finance/commission-rules/new", data=form | {"tiers": tiers})
         assert response.status_code == 400, tiers
