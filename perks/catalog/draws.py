@@ -571,10 +571,11 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
     Who may win was settled when they entered (and the perk's audience and window stay as
     they are while the draw is under way, ``services.update_perk``): the entry is passed
     over (``lapsed``, with its reason, which the draw page shows) only when its person has
-    left the company, has reached the perk's limit, or no stock is left.
+    left the company (deactivated, or their leaving date has come), has reached the perk's
+    limit, or no stock is left.
     """
     user = db.session.get(User, entry.user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or eligibility.has_left(user, company_today(now)):
         return _pass_over(entry, PassedOver.LEFT)
     try:
         with db.session.begin_nested():

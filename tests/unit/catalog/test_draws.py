@@ -295,6 +295,31 @@ def test_a_winner_who_can_no_longer_take_the_seat_is_passed_over():
     assert verify_draw(draw.id).ok
 
 
+def test_a_winner_whose_leaving_date_has_come_is_passed_over_though_still_active():
+    """The daily task deactivates leavers some time after midnight: a draw made on the
+    leaving day before it runs gave the seat to someone no longer with the company."""
+    perk = draw_perk(seats=1)
+    draw, close = opened(perk)
+    for _ in range(3):
+        enter_draw(perk.id, UserFactory())
+    frozen = close_entries(draw.id, actor=None, now=close)
+    keys = [e.key for e in draw_entries(draw.id)]
+    order = final_order(draw.seed, frozen.entries_hash, PUBLIC_VALUE, keys)
+    first = next(e for e in draw_entries(draw.id) if e.key == order[0])
+    first.user.leaving_date = company_date(drawn_on(close))
+    db.session.commit()
+
+    hr = UserFactory(roles={Role.HR})
+    enter_public_value(draw.id, PUBLIC_VALUE, actor=hr, now=drawn_on(close))
+    run_draw(draw.id, actor=None, now=drawn_on(close))
+    assert [(e.outcome, e.passed_over) for e in draw_entries(draw.id)] == [
+        (EntryOutcome.LAPSED, PassedOver.LEFT),
+        (EntryOutcome.WON, None),
+        (EntryOutcome.WAITING, None),
+    ]
+    assert verify_draw(draw.id).ok
+
+
 def test_who_may_win_is_settled_at_entry_not_by_changes_to_the_person_before_the_draw():
     """HR moving the person the draw puts first to another department (or place, or
     contract) between the close and the draw passed them over: only leaving the company

@@ -215,6 +215,19 @@ def test_every_unmet_rule_is_given_not_only_the_first():
     assert codes(reasons) == ["department", "location", "employment_type", "tenure"]
 
 
+def test_from_their_leaving_date_a_person_claims_nothing_though_still_active():
+    """The daily task deactivates a leaver some time after midnight (and never the last
+    administrator): from their leaving day they are no longer with the company."""
+    perk = PerkFactory()
+    leaver = UserFactory(leaving_date=date(2026, 5, 4))
+    assert audience_reasons(perk, leaver, date(2026, 5, 3)) == []
+    assert codes(audience_reasons(perk, leaver, date(2026, 5, 4))) == ["inactive"]
+    with pytest.raises(NotEligible) as refused:
+        claim_perk(perk.id, leaver, today=date(2026, 5, 4))
+    assert refused.value.details["reasons"] == ["inactive"]
+    assert claims_in_period(perk, leaver.id, "ever") == 0
+
+
 # --- the perk itself ------------------------------------------------------------------------
 
 
