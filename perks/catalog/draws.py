@@ -575,7 +575,7 @@ def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
     limit, or no stock is left.
     """
     user = db.session.get(User, entry.user_id)
-    if user is None or not user.active or eligibility.has_left(user, company_today(now)):
+    if user is None or not user.active or user.has_left(company_today(now)):
         return _pass_over(entry, PassedOver.LEFT)
     try:
         with db.session.begin_nested():

@@ -65,19 +65,13 @@ def eligible_from(perk: Audience, user: User) -> date | None:
     return user.hire_date + timedelta(days=perk.min_tenure_days)
 
 
-def has_left(user: User, today: date) -> bool:
-    """Whether ``user``'s leaving date has come by ``today`` (a company day). Raises
-    nothing."""
-    return user.leaving_date is not None and user.leaving_date <= today
-
-
 def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
     """Reasons that come from who the person is (still with the company, department, place,
     contract, tenure). A person is no longer with the company once deactivated, or from
     their leaving date (the daily task deactivates them later that day, and never the last
     administrator)."""
     reasons: list[Reason] = []
-    if not user.active or has_left(user, today):  # what the API says of them: claiming nothing
+    if not user.active or user.has_left(today):  # what the API says of them: claiming nothing
         reasons.append(Reason("inactive", _("No longer with the company.")))
     if perk.departments and user.department_id not in {d.id for d in perk.departments}:
         names = ", ".join(d.name for d in perk.departments)

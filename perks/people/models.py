@@ -215,6 +215,12 @@ class User(TimestampMixin, Base):
         held = self.roles
         return Role.ADMIN in held or any(role in held for role in roles)
 
+    def has_left(self, today: date) -> bool:
+        """Whether the person's leaving date has come by ``today`` (a company day): from
+        then they are no longer with the company, though the daily task deactivates them
+        only later that day (and never the last administrator). Raises nothing."""
+        return self.leaving_date is not None and self.leaving_date <= today
+
     @property
     def first_name(self) -> str:
         # Vietnamese names put the given name last ("Nguyễn Văn An" → "An").

@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from perks.db import transaction, utcnow
 from perks.errors import NotFound, ValidationFailed
 from perks.extensions import db
-from perks.i18n import format_number
+from perks.i18n import company_date, format_number
 from perks.money import format_money
 from perks.payments import stripe_gateway
 from perks.people.models import User
@@ -141,19 +141,23 @@ def clean_customer(name: str, email: str, phone: str) -> Customer:
 # --- who pays what --------------------------------------------------------------------------
 
 
-def is_staff_buyer(buyer_email: str, buyer_user: User | None) -> bool:
-    """Whether the buyer gets staff prices: only a signed-in, active person of the company.
+def is_staff_buyer(buyer_email: str, buyer_user: User | None, now: datetime) -> bool:
+    """Whether the buyer gets staff prices at ``now``: only a signed-in, active person of
+    the company whose leaving date has not come (the daily task deactivates a leaver only
+    later that day, and never the last administrator).
 
     An e-mail alone proves nothing (anyone can type a colleague's address): a buyer who
     gives a staff e-mail without signing in pays the list price, and the attribution still
     treats the order as a staff purchase (flagged, no commission for anybody). The same goes
     for former employees. ``buyer_email`` is accepted for symmetry with the attribution.
+    Raises nothing.
     """
     del buyer_email
     return bool(
         buyer_user is not None
         and getattr(buyer_user, "is_authenticated", False)
         and getattr(buyer_user, "is_active", False)
+        and not buyer_user.has_left(company_date(now))
     )
 
 
@@ -182,7 +186,7 @@ def preview(
     if cart.is_empty:
         return None
     attribution = attribute_order(referral_cookie, typed_code, buyer_email, buyer_user, now)
-    staff = is_staff_buyer(buyer_email, buyer_user)
+    staff = is_staff_buyer(buyer_email, buyer_user, now)
     items = [PricingItem.of(line.product, line.quantity) for line in cart.lines]
     return CheckoutPreview(_quote(items, attribution, staff), attribution, staff)
 
@@ -293,7 +297,7 @@ def place_order(
     with transaction():
         ordered = _ordered_products(items)
         attribution = attribute_order(referral_cookie, typed_code, customer.email, signed_in, now)
-        staff = is_staff_buyer(customer.email, signed_in)
+        staff = is_staff_buyer(customer.email, signed_in, now)
         quote = _quote(
             [PricingItem.of(product, quantity) for product, quantity in ordered],
             attribution,

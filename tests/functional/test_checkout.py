@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people.models import Role
 from perks.referrals.attribution import REFERRAL_COOKIE, dump_referral_cookie
 from perks.shop.checkout import CHECKOUT_FAILED, clean_customer, normalize_phone
@@ -119,6 +120,18 @@ def test_signed_in_staff_find_the_form_prefilled_and_staff_prices(client, login_
     assert "Staff price −₫1,800,000" in page
     assert "Total ₫3,000,000" in page
     assert "Friends discount" not in page
+
+
+def test_from_their_leaving_date_a_signed_in_leaver_pays_the_list_price(client, login_as, tour):
+    """The daily task deactivates a leaver some time after midnight (and never the last
+    administrator): until then they were still given the staff price on their leaving day."""
+    login_as(Role.EMPLOYEE, leaving_date=company_today())
+    fill_cart(client, tour, 2)
+
+    page = text_of(client.get("/shop/checkout"))
+
+    assert "Staff price" not in page
+    assert "Total ₫4,800,000" in page
 
 
 def test_the_checkout_page_lets_its_form_go_to_stripes_own_page(client, tour):
