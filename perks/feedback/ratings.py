@@ -239,7 +239,10 @@ def _open_feedback_for_low_rating(rating: Rating) -> items.OpenedItem:
 
 
 def on_claim_used(claim: Claim, **_kwargs: Any) -> None:
-    """Invite the claim's owner to rate the perk they used. Flushes only."""
+    """Invite the claim's owner to rate the perk they used; nobody when they have left (they
+    could not sign in to rate). Flushes only."""
+    if not claim.user.active:
+        return
     notify(
         claim.user,
         "rating_invited",
@@ -249,8 +252,9 @@ def on_claim_used(claim: Claim, **_kwargs: Any) -> None:
 
 
 def on_order_redeemed(order: Order, **_kwargs: Any) -> None:
-    """Invite a staff buyer to rate what they bought, once it is used. Flushes only."""
-    if order.buyer is None or not order.lines:
+    """Invite a staff buyer to rate what they bought, once it is used; nobody when they have
+    left (they could not sign in to rate). Flushes only."""
+    if order.buyer is None or not order.buyer.active or not order.lines:
         return
     notify(
         order.buyer,

@@ -18,6 +18,7 @@ from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback import ratings, ratings_queries
 from perks.feedback.ratings_models import Rating
+from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from perks.people.models import Role
 from tests import factories
@@ -106,6 +107,19 @@ def test_using_a_claim_invites_its_owner_to_rate_it(app):
         select(Notification.kind).where(Notification.user_id == claim.user_id)
     ).all()
     assert kinds == ["rating_invited"]
+
+
+def test_a_leavers_claim_or_staff_purchase_used_at_the_counter_invites_nobody(app):
+    """Someone who has left cannot sign in: the invitation (and its e-mail) would lead them
+    to a page they cannot open."""
+    holder = factories.UserFactory()
+    claim = claims.claim_perk(factories.PerkFactory(per_person_limit=None).id, holder)
+    holder.active = False
+    db.session.commit()
+    claims.redeem_claim(claim.reference, factories.UserFactory(roles={Role.REDEEMER}))
+    redeemed_order(factories.UserFactory(active=False))  # bought before leaving, used after
+    assert db.session.scalars(select(Notification.kind)).all() == []
+    assert db.session.scalars(select(OutboxMessage.id)).all() == []
 
 
 def test_redeeming_a_staff_purchase_invites_the_buyer_and_a_customer_order_nobody(app):
