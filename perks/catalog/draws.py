@@ -371,6 +371,8 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
     """Method 2: freeze a draw's entries once they have closed and publish their hash.
 
     Who won recently is decided here, with the entries, so nothing about them changes later.
+    Each entrant still active is told the hash (``draw_entries_frozen``, by e-mail unless
+    turned off); one who has left could not sign in to the draw's page.
     Frozen on or after the public value's day, the draw uses the value of the day after the
     freeze instead (a rule, so nobody picks the day).
 
@@ -398,6 +400,8 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
             # so, by rule and chosen by nobody, the value of the day after the freeze is used.
             draw.public_value_date = company_date(now) + timedelta(days=1)
         for entry in entries:
+            if not entry.user.active:
+                continue  # left: could not sign in to see the draw (passed over at it)
             # The entries hash outside the server too, before anyone knows the public value.
             notify(
                 entry.user,

@@ -1249,3 +1249,32 @@ def test_entrants_get_the_commitment_and_the_entries_hash_by_e_mail_as_they_are_
         .order_by(OutboxMessage.id)
     ).all()
     assert frozen.entries_hash in mails[-1].body_text
+
+
+def test_an_entrant_who_has_left_is_not_told_the_entries_are_frozen():
+    """Someone deactivated since they entered cannot sign in: the notification and its
+    e-mail would lead them to a page they cannot open (their entry is passed over)."""
+    from perks.mail import OutboxMessage
+    from perks.notifications.models import Notification
+
+    perk = draw_perk(seats=1)
+    draw, close = opened(perk)
+    stays, leaves = UserFactory(), UserFactory()
+    enter_draw(perk.id, stays)
+    enter_draw(perk.id, leaves)
+    leaves.active = False
+    db.session.commit()
+
+    close_entries(draw.id, actor=None, now=close)
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == "draw_entries_frozen")
+    ).all()
+    assert told == [stays.id]
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.recipient == leaves.email)
+        )
+        == 1  # the receipt of the entry only
+    )
