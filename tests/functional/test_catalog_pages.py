@@ -488,6 +488,24 @@ def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, lo
     assert "Vì sao không ai lái được kết quả" in page
 
 
+def test_the_draw_page_of_an_archived_perk_links_to_no_page_its_reader_cannot_open(
+    client, login_as
+):
+    """Entrants reach a made draw from their perks and their notifications after HR has
+    archived its perk: its breadcrumb led them to the perk's page, a 404."""
+    login_as(Role.EMPLOYEE)
+    draw = draw_perk()
+    draw.status = draws.DrawStatus.DRAWN
+    draw.perk.status = PerkStatus.ARCHIVED
+    db.session.commit()
+    draw_id, perk_id = draw.id, draw.perk.id
+
+    html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+
+    assert client.get(f"/perks/{perk_id}").status_code == 404
+    assert f'href="/perks/{perk_id}"' not in html
+
+
 def test_entering_a_draw_once_then_seeing_the_result(client, login_as):
     person = login_as(Role.EMPLOYEE, name="Hoàng Minh Thư")
     draw = draw_perk(show_names=True)
