@@ -352,9 +352,13 @@ def order(token: str) -> Response:
 
 @bp.get("/orders/<token>/status")
 def order_status(token: str) -> Response:
-    """What the order page polls while the payment is being confirmed (no code in it)."""
+    """What the order page polls while the payment is being confirmed (no code in it): the
+    order's status, or ``checking`` once Stripe reported a payment that does not match it."""
     shown = checkout.order_by_token(token)
-    response = jsonify(status=shown.status.value, label=shown.status.label)
+    if shown.mismatch:  # Stripe's payment did not match: never "pending" again by itself
+        response = jsonify(status="checking", label=_("Payment being checked"))
+    else:
+        response = jsonify(status=shown.status.value, label=shown.status.label)
     return _private(response)
 
 
@@ -381,7 +385,7 @@ def order_qr_svg(token: str) -> Response:
 def order_cancelled(token: str) -> Response:
     """Where Stripe sends a customer who left its payment page without paying."""
     shown = checkout.order_by_token(token)
-    if shown.paid_at is not None:
+    if shown.paid_at is not None or shown.mismatch:  # money came in: the order page says how
         return _private(redirect(url_for("shop.order", token=shown.token), 303))
     resumable = checkout.can_resume_payment(shown, utcnow())
     response = current_app.make_response(

@@ -238,6 +238,31 @@ def test_a_partly_refunded_order_keeps_its_code_and_says_how_much_came_back(clie
     assert "₫1,000,000 of this order was refunded." in page
 
 
+def test_a_payment_that_did_not_match_the_order_is_said_to_be_checked(client, order):
+    # The webhook recorded a mismatch (perks.shop.orders.record_payment): Stripe took money,
+    # the order is neither paid nor will it ever be by itself. The customer must not be told
+    # that it is being confirmed (a spinner forever), nor that nothing was charged.
+    order.payment_intent_id = "pi_mismatch_1"
+    order.mismatch = "Stripe reported a payment of ₫1 (1 VND); the order's total is ₫4,800,000"
+    order.refresh_status()
+    db.session.commit()
+
+    for suffix in ("?from=checkout", "", "/cancelled"):
+        response = client.get(url(order, suffix), follow_redirects=True)
+        page = text_of(response)
+        html = response.get_data(as_text=True)
+        assert "We received your payment and are checking it." in page, suffix
+        assert "hoa.le@gmail.com" in page, suffix
+        assert "being confirmed" not in page, suffix
+        assert "Nothing was charged" not in page, suffix
+        assert "nothing was charged" not in page, suffix
+        assert "shop-order.js" not in html, suffix
+        assert order.redemption_code not in html, suffix
+
+    status = client.get(url(order, "/status")).json
+    assert status["status"] != "pending"  # a page still polling reloads and says so
+
+
 # --- Stripe's cancel button -----------------------------------------------------------------
 
 
