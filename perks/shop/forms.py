@@ -17,6 +17,10 @@ from perks.shop.checkout import MAX_EMAIL, MAX_NAME, normalize_phone
 
 #: no product allows more per order than this (the real limit is the product's own)
 MAX_QUANTITY = 1000
+#: what the referral code field takes: a code, or the whole link a friend sent, pasted as it
+#: is (``perks.referrals.services.normalize_code``: the site's address, ``/r/<code>`` and
+#: perhaps tracking parameters), which the browser would otherwise cut at ``maxlength``
+MAX_REFERRAL_CODE_TEXT = 500
 
 
 class AddToCartForm(Form):
@@ -65,7 +69,7 @@ class CheckoutForm(Form):
     )
     referral_code = StringField(
         _l("Referral code (optional)"),
-        validators=[Optional(), Length(max=32)],
+        validators=[Optional(), Length(max=MAX_REFERRAL_CODE_TEXT)],
         description=_l("If someone from our team gave you a code, type it here."),
         render_kw={"autocomplete": "off"},
     )

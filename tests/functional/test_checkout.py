@@ -267,6 +267,22 @@ def test_a_paused_links_code_is_refused_with_the_reason(client, tour):
     assert order_count() == 0
 
 
+def test_a_whole_referral_link_pasted_as_the_code_is_accepted(client, tour):
+    # What a friend sends is the link, not its code (the share page copies the full URL),
+    # and the company's address is often longer than the code field's 32 characters.
+    link = factories.ReferralLinkFactory()
+    fill_cart(client, tour)
+    pasted = f"https://uudai.dulichsenvang.com.vn/r/{link.code}?utm_source=zalo"
+
+    response = client.post("/shop/checkout", data={**CUSTOMER, "referral_code": pasted})
+
+    assert response.status_code == 303, text_of(response)
+    order = db.session.scalars(select(Order)).one()
+    assert order.referral_link_id == link.id
+    assert order.attribution_reason == "typed_code"
+    assert order.total_amount == 2_280_000  # the friends discount
+
+
 def test_an_empty_cart_cannot_be_checked_out(client):
     response = client.post("/shop/checkout", data=CUSTOMER)
     assert response.status_code == 303
