@@ -8,6 +8,7 @@ visitor sends ever becomes a redirect target.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,9 +92,14 @@ def normalize_code(text: str | None) -> str | None:
 
     Accepts the code in any case, with spaces or dashes in it as people copy it out in
     groups ("AB3K-9MQ", "ab3 k9mq": a code has neither), or a whole link pasted at checkout
-    (``https://perks.example/r/ab3k9mq``).
+    (``https://perks.example/r/ab3k9mq``). Invisible format characters that come along
+    when a code is copied out of a chat (zero-width space, byte order mark, word joiner: a
+    code has none) are left out wherever they are.
     """
-    value = (text or "").strip().lower()
+    value = text or ""
+    if not value.isascii():
+        value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    value = value.strip().lower()
     if "/r/" in value:
         value = value.rsplit("/r/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
     else:

@@ -41,6 +41,7 @@ from perks.shop import cart, checkout, queries
 from perks.shop.attribution import REFERRAL_COOKIE
 from perks.shop.forms import AddToCartForm, CheckoutForm, QuantityForm
 from perks.shop.models import Product
+from perks.text import trim
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -279,7 +280,7 @@ def place_order() -> Response:
     if shown.is_empty:
         flash(_("Your cart is empty: add something first."), "info")
         return redirect(url_for("shop.cart_page"), 303)
-    typed_code = (form.referral_code.data or "").strip() or None
+    typed_code = trim(form.referral_code.data or "") or None
     if not form.validate_on_submit():
         return _checkout_page(form, shown, status=400, typed_code=typed_code)
     if notices:  # the cart changed under the customer: let them see the new total first

@@ -283,6 +283,29 @@ def test_a_whole_referral_link_pasted_as_the_code_is_accepted(client, tour):
     assert order.total_amount == 2_280_000  # the friends discount
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u2060"])
+def test_a_code_pasted_with_invisible_characters_is_accepted(client, tour, invisible):
+    # Copied out of a chat (Zalo, Messenger): zero-width spaces, a byte order mark or a word
+    # joiner come along, invisible on the phone's screen.
+    link = factories.ReferralLinkFactory()
+    fill_cart(client, tour)
+    pasted = f"{invisible}{link.code[:3]}{invisible}{link.code[3:]}{invisible}"
+
+    response = client.post("/shop/checkout", data={**CUSTOMER, "referral_code": pasted})
+
+    assert response.status_code == 303, text_of(response)
+    order = db.session.scalars(select(Order)).one()
+    assert order.referral_link_id == link.id
+    assert order.attribution_reason == "typed_code"
+
+
+def test_a_code_field_holding_only_invisible_characters_is_no_code(client, tour):
+    fill_cart(client, tour)
+    response = client.post("/shop/checkout", data={**CUSTOMER, "referral_code": "\u200b\ufeff"})
+    assert response.status_code == 303, text_of(response)
+    assert db.session.scalars(select(Order)).one().attribution_reason == "none"
+
+
 def test_an_empty_cart_cannot_be_checked_out(client):
     response = client.post("/shop/checkout", data=CUSTOMER)
     assert response.status_code == 303
