@@ -214,7 +214,9 @@ def total_rose(quoted: str | None, estimate: CheckoutPreview) -> str | None:
     elif reason is AttributionReason.SELF_REFERRAL:
         why = _("Nobody gets the friends discount through their own referral link.")
     else:
-        why = _("The details you gave change the price.")
+        # Nothing the customer typed raises a price: the shop's prices changed, or a
+        # discount went (the referral link was paused, the click is too old by now).
+        why = _("Our prices or discounts changed since this page was shown.")
     return _(
         "The total is now %(total)s. %(why)s Check your order, then continue to payment.",
         total=format_money(total),

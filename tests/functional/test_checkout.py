@@ -352,6 +352,22 @@ def test_a_discount_the_details_take_away_stops_the_order_with_the_new_total(cli
     assert order_count() == 0
 
 
+def test_a_price_raised_while_the_customer_fills_the_form_stops_the_order_and_says_so(client, tour):
+    fill_cart(client, tour)
+    shown = client.get("/shop/checkout").get_data(as_text=True)
+    assert 'name="quoted_total" value="2400000"' in shown
+    tour.price_amount = 2_600_000  # finance changes the price meanwhile
+    db.session.commit()
+
+    response = client.post("/shop/checkout", data={**CUSTOMER, "quoted_total": "2400000"})
+
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "The total is now ₫2,600,000. Our prices or discounts changed since this page " in page
+    assert "details you gave" not in page  # the customer typed nothing that changes a price
+    assert order_count() == 0
+
+
 def test_a_lower_total_or_no_total_sent_does_not_stop_the_order(app):
     from perks.shop.attribution import NO_REFERRAL
     from perks.shop.checkout import CheckoutPreview, total_rose
