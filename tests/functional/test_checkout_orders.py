@@ -263,6 +263,19 @@ def test_a_payment_that_did_not_match_the_order_is_said_to_be_checked(client, or
     assert status["status"] != "pending"  # a page still polling reloads and says so
 
 
+def test_a_used_order_refunded_in_full_says_how_much_came_back(client, order):
+    pay(order)
+    order.redeemed_at = datetime.now(UTC)
+    order.refunded_amount = order.total_amount  # refunded after it was used
+    order.refresh_status()
+    db.session.commit()
+
+    page = text_of(client.get(url(order)))
+
+    assert "Refunded" in page  # the badge
+    assert "₫4,800,000 of this order was refunded." in page
+
+
 # --- Stripe's cancel button -----------------------------------------------------------------
 
 
