@@ -285,8 +285,9 @@ def place_order(
     Raises:
         ValidationFailed: bad customer details, a typed referral code that cannot be used
             (``details['field'] == 'referral_code'``), or a cart that cannot be ordered
-            (empty, a product no longer on sale, a bad quantity, mixed currencies); nothing
-            is written.
+            (empty, a product no longer on sale, a bad quantity, mixed currencies), or one
+            that comes to nothing to pay (a staff price of 0: Stripe charges at least 1
+            minor unit); nothing is written.
         perks.payments.stripe_gateway.PaymentProviderError: Stripe refused or could not be
             reached; the order is kept, closed as cancelled (``checkout_failed``).
     """
@@ -305,6 +306,15 @@ def place_order(
             attribution,
             staff,
         )
+        if quote.total.amount <= 0:
+            # Stripe opens no Checkout Session for nothing (its least amount is 1 minor unit).
+            raise ValidationFailed(
+                _(
+                    "This order comes to nothing to pay, and orders here are paid online: a "
+                    "free product cannot be ordered through the storefront. Ask HR how to "
+                    "receive it."
+                )
+            )
         order = Order(
             customer_name=customer.name,
             customer_email=customer.email,

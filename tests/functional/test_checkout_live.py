@@ -365,3 +365,26 @@ def test_the_checkout_post_without_its_csrf_token_creates_nothing(live_sandbox, 
     assert response.status_code == 400
     assert order_count() == 0
     assert sessions_in_sandbox() == []
+
+
+def test_an_order_with_nothing_to_pay_is_refused_with_the_reason_before_stripe_is_asked(
+    live_sandbox, customer
+):
+    # A staff price of 0 (or a 100 % staff discount) is allowed on a product, but Stripe opens
+    # no Checkout Session for a total of 0: the customer was told "We could not reach our
+    # payment provider ... try again in a moment", which never helps.
+    gift = factories.ProductFactory(slug="qua-tang", price_amount=500_000, staff_price_amount=0)
+    person = factories.UserFactory(email="trang.pham@senvang.example")
+    customer.sign_in(person.email)
+    customer.add_to_cart(gift)
+
+    response = customer.post(
+        "/shop/checkout", {"name": "Phạm Thu Trang", "email": person.email, "phone": "0912345678"}
+    )
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "This order comes to nothing to pay" in page
+    assert "could not reach" not in page
+    assert order_count() == 0
+    assert sessions_in_sandbox() == []
