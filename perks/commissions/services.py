@@ -398,7 +398,9 @@ def revise_rule(
     Raises:
         NotFound: no such rule.
         ValidationFailed: see ``check_rule_data``; a new version starting on or before the
-            old one's first day, or on or before a past day an order was paid under it.
+            old one's first day, or on or before a past day an order was paid under it; a
+            rule not applied yet moved back to a past day orders were paid on (as
+            ``create_rule``).
         Conflict: the rule has already ended, or a newer version replaced it.
         ChangedMeanwhile: the rule is no longer at ``expected_row_version``; nothing is saved.
     """
@@ -423,6 +425,9 @@ def revise_rule(
         first = _first_version(old)
         before = rule_terms(old)
         if not is_applied(old.id):
+            if data.effective_from < old.effective_from:
+                # moved back, it takes over days as a new rule would
+                _refuse_taking_over_past_days(data.effective_from)
             tiers_before = _tier_terms(old)
             _apply(old, data)
             if _tier_terms(old) != tiers_before:

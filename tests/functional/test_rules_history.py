@@ -380,6 +380,37 @@ def test_a_new_rule_cannot_take_over_past_days_orders_were_paid_on(client, monke
     assert commissions.create_rule(product_rule(today), actor=finance).effective_from == today
 
 
+def test_a_rule_not_yet_applied_cannot_be_moved_back_over_past_days(app, monkeypatch):
+    """A product rule at 20% created to start tomorrow (so applied to nothing yet) was
+    changed in place to start ten days back: the guard of a new rule was skipped, and the
+    history showed it in force on the day an order of that product earned 10% by the
+    default."""
+    from perks.shop import orders as shop_orders
+
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    product = factories.ProductFactory(price_amount=2_000_000)
+    commissions.create_rule(percent_rule(1000, date(2020, 1, 1)), actor=finance)
+    order = referred_order(product)
+    three_days_ago = utcnow() - timedelta(days=3)
+    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
+    pay(order)
+    monkeypatch.undo()
+    paid_on = company_date(three_days_ago)
+    today = company_date(utcnow())
+    rule = commissions.create_rule(
+        percent_rule(2000, today + timedelta(days=1), product.id), actor=finance
+    )
+    for start in (paid_on - timedelta(days=7), paid_on):
+        with pytest.raises(ValidationFailed, match="quy tắc mới sớm nhất"):
+            commissions.revise_rule(rule.id, percent_rule(2000, start, product.id), actor=finance)
+    db.session.refresh(rule)
+    assert rule.effective_from == today + timedelta(days=1)
+    moved = commissions.revise_rule(
+        rule.id, percent_rule(2000, paid_on + timedelta(days=1), product.id), actor=finance
+    )
+    assert (moved.id, moved.effective_from) == (rule.id, paid_on + timedelta(days=1))
+
+
 def programme_for(occasion: Occasion, hr) -> int:  # type: ignore[no-untyped-def]
     data = ProgrammeData(
         name_vi=f"Quà {occasion.name_vi}",
