@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from perks.commissions import leavers as commission_leavers
 from perks.commissions.models import BalanceOutcome, LeaverPolicy
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import Conflict, NotPermitted, ValidationFailed
 from perks.finance import leavers
 from perks.finance.leaver_forms import CloseBalanceForm, LeaverPolicyForm
 from perks.money import Money
@@ -77,9 +77,9 @@ def close_balance(user_id: int) -> Response | Page:
                 form.reason.data or "",
                 actor=current_user,
             )
-        except (ValidationFailed, Conflict) as error:
-            # the error's own status: a person who has not left is a 400, a balance that
-            # changed since the page showed it a 409
+        except (ValidationFailed, Conflict, NotPermitted) as error:
+            # the error's own status: a person who has not left is a 400, their own balance
+            # a 403, a balance that changed since the page showed it a 409
             form.form_errors.append(error.message)
             status = error.status_code
         else:

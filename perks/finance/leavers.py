@@ -32,7 +32,7 @@ from perks.commissions.models import (
     closed_balance_reason,
 )
 from perks.db import locked, transaction
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.finance.models import BatchStatus, PayoutBatch, PayoutItem, PayoutLine
 from perks.folding import alphabetical
@@ -140,11 +140,17 @@ def close_negative_balance(
     decisions at once cannot both close it.
 
     Raises:
+        NotPermitted: ``actor`` would close their own balance (another finance person
+            must, as with any adjustment: ``ledger.record_adjustment``).
         NotFound: no such person.
         ValidationFailed: no reason, or one too long; the person has not left.
         Conflict: the balance is not negative, or not what the page showed; or some of the
             person's entries are in a payout batch not yet paid or cancelled.
     """
+    if user_id == actor.id:
+        raise NotPermitted(
+            _("You cannot adjust your own balance: another finance person must record it.")
+        )
     reason = trim(reason or "")
     if not reason:
         raise ValidationFailed(_("Say why."))

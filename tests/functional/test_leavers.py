@@ -30,6 +30,7 @@ from perks.commissions.models import (
 from perks.commissions.queries import explanation
 from perks.commissions.verify import verify_ledger
 from perks.db import utcnow
+from perks.errors import NotPermitted
 from perks.extensions import db
 from perks.finance import leavers as finance_leavers
 from perks.finance import payouts
@@ -351,6 +352,32 @@ def test_only_someone_who_left_can_have_a_balance_closed(client):
     assert response.status_code == 400
     assert "has not left" in response.get_data(as_text=True)
     assert ledger.balance(staying.id, "VND") == Money(-1_000, "VND")
+
+
+def test_nobody_closes_their_own_negative_balance(client):
+    """A finance person on their leaving day (still signed in until the daily task
+    deactivates them) wrote off the 1,000,000 ₫ they owed themselves: an adjustment to their
+    own balance, which ``record_adjustment`` refuses to everyone."""
+    other = finance_person()
+    leaving = factories.UserFactory(roles={Role.FINANCE}, leaving_date=company_today(), locale="en")
+    ledger.record_adjustment(leaving.id, Money(-1_000_000, "VND"), "Advance", actor=other)
+    with pytest.raises(NotPermitted):
+        finance_leavers.close_negative_balance(
+            leaving.id, Money(-1_000_000, "VND"), BalanceOutcome.WRITE_OFF, "Mine", actor=leaving
+        )
+    login(client, leaving)
+    response = client.post(
+        f"/finance/leavers/{leaving.id}/close",
+        data={"currency": "VND", "amount": "-1000000", "outcome": "write_off", "reason": "x"},
+    )
+    assert response.status_code == 403
+    assert "another finance person" in response.get_data(as_text=True)
+    assert ledger.balance(leaving.id, "VND") == Money(-1_000_000, "VND")
+    # another finance person may
+    finance_leavers.close_negative_balance(
+        leaving.id, Money(-1_000_000, "VND"), BalanceOutcome.DEDUCT, "Final salary", actor=other
+    )
+    assert ledger.balance(leaving.id, "VND") == Money.zero("VND")
 
 
 def test_the_leavers_links_still_redirect(client):
