@@ -13,7 +13,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from perks import audit
-from perks.db import paginate, transaction
+from perks.db import MAX_ID, paginate, transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
@@ -161,7 +161,9 @@ def find_person(text: str) -> User:
         ValidationFailed: nobody matches, or several people do (the message names a few).
     """
     text = labelled_address(text.strip())
-    if text.isdigit():
+    # an id is ASCII digits the id column can hold; a longer number (a bank account, a tax
+    # code run together) is searched like any text
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
         found = db.session.get(User, int(text))
         if found is not None:
             return found

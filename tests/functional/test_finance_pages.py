@@ -107,6 +107,18 @@ def test_the_report_by_person_is_paged_most_earned_first_and_the_search_finds_on
     assert "Nobody matches" in nobody.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("person", ["99999999999999999999999", "2147483648", "²"])
+def test_a_person_searched_by_a_number_that_is_no_id_is_a_clear_400(client, login_as, person):
+    """A long number pasted in the person search (a bank account, a tax code with its branch
+    digits run together) or a superscript digit was taken for an id: 500 (SQLite cannot hold
+    it; PostgreSQL refuses it out of range; ``int("²")`` fails)."""
+    login_as(Role.FINANCE)
+    for url in ("/finance/reports", "/finance/reports/lines", "/finance/commissions"):
+        response = client.get(url, query_string={"person": person})
+        assert response.status_code == 400, url
+        assert "Nobody matches" in response.get_data(as_text=True)
+
+
 def test_a_bad_period_is_a_clear_400(client, login_as):
     login_as(Role.FINANCE)
     response = client.get("/finance/reports?period=custom&start=2026-05-01&end=2026-04-01")
