@@ -111,7 +111,7 @@ def test_the_report_by_person_is_paged_most_earned_first_and_the_search_finds_on
 def test_a_person_searched_by_a_number_that_is_no_id_is_a_clear_400(client, login_as, person):
     """A long number pasted in the person search (a bank account, a tax code with its branch
     digits run together) or a superscript digit was taken for an id: 500 (SQLite cannot hold
-    it; PostgreSQL refuses it out of range; ``int("²")`` fails)."""
+    it; ``int("²")`` fails)."""
     login_as(Role.FINANCE)
     for url in ("/finance/reports", "/finance/reports/lines", "/finance/commissions"):
         response = client.get(url, query_string={"person": person})
