@@ -220,7 +220,7 @@ def _message_domain() -> str:
 @shared_task(name="perks.mail.send_message")
 def send_message(message_id: int) -> bool:
     """Send one queued message if it is due and nobody else holds it; True if sent now."""
-    return _send_claimed(_claim([message_id])) == 1
+    return _send_each([message_id]) == 1
 
 
 @shared_task(name="perks.mail.send_due")
@@ -234,7 +234,7 @@ def send_due() -> int:
         .limit(SWEEP_BATCH)
     ).all()
     db.session.rollback()  # end the read before sending: no transaction held over SMTP
-    return _send_claimed(_claim(list(due)))
+    return _send_each(list(due))
 
 
 def _due(now: datetime) -> Any:
@@ -244,36 +244,37 @@ def _due(now: datetime) -> Any:
     )
 
 
-def _claim(ids: list[int]) -> list[int]:
-    """Take the due rows among ``ids`` for this sender, one conditional UPDATE each."""
-    claimed = []
-    for message_id in ids:
-        now = utcnow()
-        with transaction():
-            result = db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, _due(now))
-                .values(
-                    status=MessageStatus.SENDING,
-                    lease_until=now + LEASE,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
+def _claim(message_id: int) -> bool:
+    """Take the row for this sender if it is due (one conditional UPDATE); True if taken."""
+    now = utcnow()
+    with transaction():
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, _due(now))
+            .values(
+                status=MessageStatus.SENDING,
+                lease_until=now + LEASE,
+                attempts=OutboxMessage.attempts + 1,
             )
-            taken = affected_rows(result)
-        if taken:
-            claimed.append(message_id)
-    return claimed
+            .execution_options(synchronize_session=False)
+        )
+        return affected_rows(result) == 1
 
 
-def _send_claimed(ids: list[int]) -> int:
-    """Send the claimed rows over one SMTP connection; record each outcome. Returns sent."""
-    if not ids:
-        return 0
+def _send_each(ids: list[int]) -> int:
+    """Send the due rows among ``ids`` over one SMTP connection; record each outcome.
+    Returns how many were sent.
+
+    Each row is claimed just before it is sent, so its lease covers its own send only: taken
+    all at once, the last rows of a batch behind a slow server would outlive their leases
+    while waiting their turn, and another sweep would send them too.
+    """
     sent = 0
     smtp: smtplib.SMTP | None = None
     try:
         for message_id in ids:
+            if not _claim(message_id):
+                continue
             message = db.session.get(OutboxMessage, message_id)
             assert message is not None
             try:

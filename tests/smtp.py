@@ -3,6 +3,7 @@ make refuse every message with a temporary error, as a mail server under trouble
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -27,6 +28,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.server.delay:  # a slow server: each message takes this long to be accepted
+            await asyncio.sleep(self.server.delay)
         self.server.received.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -38,6 +41,8 @@ class SMTPServer:
         self.port = spare_port()
         self.received: list[EmailMessage] = []
         self.refusing = False
+        #: seconds the server takes to accept each message (0: at once)
+        self.delay = 0.0
         self._controller: Controller | None = None
 
     def start(self) -> None:

@@ -401,3 +401,38 @@ def test_the_counts_of_each_delivery_state_are_in_the_readers_digit_grouping(cli
     assert '<span class="badge text-bg-light">1.234</span>' in client.get(
         "/admin/messages"
     ).get_data(as_text=True)
+
+
+def test_a_slow_sweep_holds_each_message_only_while_it_sends_it(smtp_app, smtp_server, monkeypatch):
+    """A sweep took every due message at once (a lease each, counted from the start) and then
+    sent them one after another: behind a slow server the leases of the last ones ran out
+    before their turn, the next sweep (or another host's) took them and sent them, and the
+    first sweep sent them again. Each message is now taken just before it is sent."""
+    if not is_postgres(smtp_app):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to lose")
+    import threading
+    import time
+
+    from perks import mail
+
+    monkeypatch.setattr(mail, "LEASE", timedelta(seconds=2))
+    smtp_server.stop()
+    for n in range(3):
+        queue_invitation(smtp_app, f"p{n}@example.com")
+    smtp_server.start()
+    smtp_server.delay = 1.2  # each message takes 1.2 s, under the lease
+    make_due_now()
+
+    def sweep() -> None:
+        with smtp_app.app_context():
+            send_due()
+
+    first = threading.Thread(target=sweep)
+    first.start()
+    time.sleep(2.2)  # the first sweep is on its second message
+    sweep()
+    first.join()
+
+    recipients = sorted(m["To"] for m in smtp_server.received)
+    assert recipients == ["p0@example.com", "p1@example.com", "p2@example.com"]
+    assert all(row.status == MessageStatus.SENT for row in messages())
