@@ -225,7 +225,9 @@ def send_message(message_id: int) -> bool:
 
 @shared_task(name="perks.mail.send_due")
 def send_due() -> int:
-    """Send every queued message that is due (and those whose sender's lease ran out)."""
+    """Send every queued message that is due (and those whose sender's lease ran out), up to
+    ``SWEEP_BATCH``; stops at the first when the server cannot be reached. Returns how many
+    were sent."""
     now = utcnow()
     due = db.session.scalars(
         select(OutboxMessage.id)
@@ -267,7 +269,8 @@ def _send_each(ids: list[int]) -> int:
 
     Each row is claimed just before it is sent, so its lease covers its own send only: taken
     all at once, the last rows of a batch behind a slow server would outlive their leases
-    while waiting their turn, and another sweep would send them too.
+    while waiting their turn, and another sweep would send them too. A server that cannot be
+    connected to ends the run at the first row: one timeout, not one per row.
     """
     sent = 0
     smtp: smtplib.SMTP | None = None
@@ -285,6 +288,12 @@ def _send_each(ids: list[int]) -> int:
             db.session.rollback()  # no transaction open while we talk to the server
             try:
                 smtp = smtp or _connect()
+            except (smtplib.SMTPException, OSError) as error:
+                # the server is down or does not answer: the rest wait, unclaimed, for the
+                # next sweep, instead of each costing the worker another timeout
+                _record_failure(message_id, error)
+                break
+            try:
                 smtp.send_message(email)
             except (smtplib.SMTPException, OSError) as error:
                 _record_failure(message_id, error)

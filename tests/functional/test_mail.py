@@ -436,3 +436,31 @@ def test_a_slow_sweep_holds_each_message_only_while_it_sends_it(smtp_app, smtp_s
     recipients = sorted(m["To"] for m in smtp_server.received)
     assert recipients == ["p0@example.com", "p1@example.com", "p2@example.com"]
     assert all(row.status == MessageStatus.SENT for row in messages())
+
+
+def test_a_sweep_stops_at_a_server_that_does_not_answer(smtp_app, smtp_server, monkeypatch):
+    """A mail server that takes the connection but never answers (a firewall, a hung relay)
+    cost a whole SMTP timeout for each due message, one after another: a sweep of 200 held a
+    worker for half an hour, and the next sweeps took the other worker, so imports and
+    payouts waited behind the mail. The sweep now stops at the first message it cannot
+    connect for; the others wait, untouched, for the next sweep."""
+    import socket
+    import time
+
+    smtp_server.stop()
+    for n in range(4):
+        queue_invitation(smtp_app, f"p{n}@example.com")
+    make_due_now()
+    with socket.socket() as silent:  # listens, never accepts: no greeting ever comes
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setitem(smtp_app.config, "MAIL_PORT", silent.getsockname()[1])
+        monkeypatch.setitem(smtp_app.config, "MAIL_TIMEOUT_SECONDS", 0.5)
+        started = time.monotonic()
+        assert send_due() == 0
+        took = time.monotonic() - started
+
+    assert took < 1.5
+    rows = messages()
+    assert sorted(row.attempts for row in rows) == [1, 1, 1, 2]  # one more attempt, not four
+    assert all(row.status == MessageStatus.QUEUED for row in rows)
