@@ -239,6 +239,9 @@ class JobKind:
     result_template: str | None = None
     #: what each of its stages is called on the page
     stages: dict[str, Any] | None = None
+    #: who, besides the person who started it and administrators, sees its jobs (finance
+    #: sees every batch being paid: the batch's page links to it for all of them)
+    shared_with: Callable[[User], bool] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -251,9 +254,10 @@ def register_kind(
     title: Any,
     result_template: str | None = None,
     stages: dict[str, Any] | None = None,
+    shared_with: Callable[[User], bool] | None = None,
 ) -> None:
     """Say what jobs of kind ``name`` do (capabilities call it when they are imported)."""
-    _KINDS[name] = JobKind(name, run, title, result_template, stages)
+    _KINDS[name] = JobKind(name, run, title, result_template, stages, shared_with)
 
 
 def kinds() -> dict[str, JobKind]:
@@ -308,16 +312,24 @@ def _current_locale() -> str:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def get_job(token: str, *, viewer_id: int | None, sees_all: bool = False) -> BackgroundJob:
-    """The job with ``token``, if ``viewer_id`` started it (or ``sees_all``: admins).
+def get_job(token: str, *, viewer: User | None, sees_all: bool = False) -> BackgroundJob:
+    """The job with ``token``, if ``viewer`` started it, or its kind is shared with them
+    (``shared_with``), or ``sees_all`` (admins).
 
     Raises:
-        NotFound: no such job, or someone else's.
+        NotFound: no such job, or someone else's that the viewer may not see.
     """
     job = db.session.scalar(select(BackgroundJob).where(BackgroundJob.token == token))
-    if job is None or not (sees_all or (viewer_id and job.created_by_id == viewer_id)):
+    if job is None or not (sees_all or (viewer is not None and _may_see(job, viewer))):
         raise NotFound()
     return job
+
+
+def _may_see(job: BackgroundJob, viewer: User) -> bool:
+    if job.created_by_id is not None and job.created_by_id == viewer.id:
+        return True
+    kind = _KINDS.get(job.kind)
+    return kind is not None and kind.shared_with is not None and kind.shared_with(viewer)
 
 
 def active_job(kind: str, subject: str) -> BackgroundJob | None:

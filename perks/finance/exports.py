@@ -843,7 +843,7 @@ def export_job(token: str, *, actor: User, sees_all: bool) -> BackgroundJob:
     Raises:
         NotFound: no such job, someone else's, not an export, or its file is gone.
     """
-    job = background.get_job(token, viewer_id=actor.id, sees_all=sees_all)
+    job = background.get_job(token, viewer=actor, sees_all=sees_all)
     if job.kind != JOB_KIND or not background.has_file(job):
         raise NotFound()
     return job

@@ -750,6 +750,8 @@ background.register_kind(
     _run_mark_paid,
     title=_l("Marking a payout batch paid"),
     result_template="finance/_payout_job.html",
+    # everyone in finance sees the batch, so its payment's progress too
+    shared_with=lambda user: user.has_role(Role.FINANCE),
 )
 
 

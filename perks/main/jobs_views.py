@@ -1,6 +1,7 @@
 """The pages of background jobs: one job's progress and result, and the person's own jobs.
 
-A job is seen by the person who started it and by administrators; anyone else gets a 404
+A job is seen by the person who started it, by administrators and by those its kind is
+shared with (finance, for a batch being paid); anyone else gets a 404
 (its token is random, but it is not a secret to rely on). The page asks for the job's state
 with a small script (``static/js/job-progress.js``) and reloads once it changes.
 """
@@ -31,7 +32,7 @@ def whole_number(value: int) -> str:
 
 def _job(token: str) -> BackgroundJob:
     return background.get_job(
-        token, viewer_id=current_user.id, sees_all=current_user.has_role(Role.ADMIN)
+        token, viewer=current_user, sees_all=current_user.has_role(Role.ADMIN)
     )
 
 

@@ -91,9 +91,7 @@ def confirm(import_id: int) -> Response:
 @hr_only
 def problems(token: str) -> Response:
     """Every problem a dry run or an import found, as CSV."""
-    job = background.get_job(
-        token, viewer_id=current_user.id, sees_all=current_user.has_role(Role.ADMIN)
-    )
+    job = background.get_job(token, viewer=current_user, sees_all=current_user.has_role(Role.ADMIN))
     if job.kind not in (imports.CHECK_KIND, imports.IMPORT_KIND) or not background.has_file(job):
         raise HttpNotFound()
     name = (job.file or {}).get("name") or "problems.csv"

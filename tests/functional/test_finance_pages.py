@@ -495,3 +495,48 @@ def test_the_report_reads_its_column_names_from_the_glossary(client):
         ),
     ]
     assert "Lượt đăng ký" not in html
+
+
+def test_every_finance_person_can_follow_a_batch_being_marked_paid(client, app):
+    """The batch page tells everyone in finance "This batch is being marked paid. See the
+    progress", and "Mark paid" sent by a second person while it runs leads to that job; but
+    the job's page was the starter's alone, so both answered 404 "We could not find what you
+    were looking for". Finance now sees the page of a batch being paid; others still do not."""
+    from perks.db import utcnow
+    from perks.finance import payouts
+
+    payable_order(factories.UserFactory(email="an@example.com"))
+    drafter, approver = finance_person(), finance_person()
+    login(client, drafter)
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    other = app.test_client()
+    login(other, approver)
+    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
+    # the drafter asked for it; a worker is halfway through
+    job = BackgroundJob(
+        kind=payouts.PAID_JOB_KIND,
+        subject=f"payout_batch:{batch.id}",
+        payload={"batch_id": batch.id, "reference": batch.reference, "payment_reference": "PR-1"},
+        locale="en",
+        created_by_id=drafter.id,
+        state=JobState.RUNNING,
+        total=1,
+        heartbeat_at=utcnow(),
+    )
+    db.session.add(job)
+    db.session.commit()
+
+    page = other.get(f"/finance/payouts/{batch.id}").get_data(as_text=True)
+    assert f'href="/jobs/{job.token}"' in page
+    progress = other.get(f"/jobs/{job.token}")
+    assert progress.status_code == 200
+    assert "Marking a payout batch paid" in progress.get_data(as_text=True)
+    assert other.get(f"/jobs/{job.token}/status").get_json()["state"] == "running"
+    again = other.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-2"})
+    assert again.headers["Location"] == f"/jobs/{job.token}"
+    assert other.get(again.headers["Location"]).status_code == 200
+
+    hr = app.test_client()
+    login(hr, factories.UserFactory(roles={Role.HR}))
+    assert hr.get(f"/jobs/{job.token}").status_code == 404

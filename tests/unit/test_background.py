@@ -273,13 +273,13 @@ def test_files_older_than_the_keeping_time_are_deleted_by_the_sweep(app):
 def test_a_job_is_seen_by_its_creator_and_admins_only(app):
     creator, other = UserFactory(), UserFactory()
     job = queued(created_by_id=creator.id)
-    assert background.get_job(job.token, viewer_id=creator.id) == job
-    assert background.get_job(job.token, viewer_id=other.id, sees_all=True) == job
-    for viewer in (other.id, None):
+    assert background.get_job(job.token, viewer=creator) == job
+    assert background.get_job(job.token, viewer=other, sees_all=True) == job
+    for viewer in (other, None):
         with pytest.raises(background.NotFound):
-            background.get_job(job.token, viewer_id=viewer)
+            background.get_job(job.token, viewer=viewer)
     with pytest.raises(background.NotFound):
-        background.get_job("no-such-token", viewer_id=creator.id)
+        background.get_job("no-such-token", viewer=creator)
 
 
 def test_an_unknown_kind_is_refused_when_started(app):
