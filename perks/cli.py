@@ -186,15 +186,21 @@ def tick_command() -> None:
     due today (and those missed days left), expire what ended months left of the points
     allowances and credit this month's, roll up yesterday's referral clicks for the company
     stats page, (PostgreSQL) make the coming months' click partitions and drop the expired
-    ones already rolled up, and delete the API's answers kept for an ``Idempotency-Key``
-    longer than 24 hours.
+    ones already rolled up, delete the API's answers kept for an ``Idempotency-Key``
+    longer than 24 hours, tell feedback owners of new items and escalate overdue ones, delete
+    sessions that ended long ago, take up background jobs whose hand-over was lost or whose
+    worker died, and last send every message that is due (what this run queued, and what an
+    SMTP outage left): everything Celery beat runs, for cron.
 
     Idempotent, and safe to run from several hosts at once: each step is a conditional
     update or takes a row lock, so a second run finds nothing left to do.
     """
+    from perks import background, mail
     from perks.api import idempotency
+    from perks.auth import services as auth_services
     from perks.catalog import claims, draws
     from perks.commissions import leavers, lifecycle
+    from perks.feedback import targets
     from perks.recognition import gifts, points
     from perks.referrals.partitions import maintain_click_partitions
     from perks.referrals.rollup import roll_up_clicks
@@ -220,6 +226,11 @@ def tick_command() -> None:
     )
     click.echo(f"Overview snapshots refreshed: {refresh_all()}")
     click.echo(f"API answers forgotten: {idempotency.forget_old_keys()}")
+    feedback = targets.sweep(claims.company_today())
+    click.echo(f"Feedback owners told: {feedback.owners_told}, escalated: {feedback.escalated}")
+    click.echo(f"Ended sessions deleted: {auth_services.purge_ended_sessions()}")
+    click.echo(f"Background jobs taken up again: {background.resume_stalled_jobs()}")
+    click.echo(f"Messages sent: {mail.send_due()}")
 
 
 @perks_cli.command("verify-draw")

@@ -464,3 +464,38 @@ def test_a_sweep_stops_at_a_server_that_does_not_answer(smtp_app, smtp_server, m
     rows = messages()
     assert sorted(row.attempts for row in rows) == [1, 1, 1, 2]  # one more attempt, not four
     assert all(row.status == MessageStatus.QUEUED for row in rows)
+
+
+def test_tick_stands_in_for_beat_sending_due_mail_and_taking_up_stalled_jobs(smtp_app, smtp_server):
+    """``flask perks tick`` is what cron users run instead of beat, and the README and this
+    module promise that it runs the outbox sweep; it did not, nor the sweep of background
+    jobs: a message left by an SMTP outage was never sent, and a job whose worker died showed
+    "Running" for ever."""
+    from perks.background import BackgroundJob, JobState
+    from perks.people import imports
+
+    smtp_server.stop()
+    queue_invitation(smtp_app)
+    smtp_server.start()
+    make_due_now()
+    hr = factories.UserFactory(roles={Role.HR})
+    upload = imports.store_upload(b"email,name\nan@congty.vn,An\n", filename="nhansu.csv", actor=hr)
+    job = BackgroundJob(  # its worker died halfway, long ago
+        kind=imports.CHECK_KIND,
+        created_by_id=hr.id,
+        subject=f"people_import:{upload.id}",
+        payload={"import_id": upload.id, "filename": "nhansu.csv"},
+        state=JobState.RUNNING,
+        attempts=1,
+        heartbeat_at=utcnow() - timedelta(hours=1),
+    )
+    db.session.add(job)
+    db.session.commit()
+
+    result = smtp_app.test_cli_runner().invoke(args=["perks", "tick"])
+
+    assert result.exit_code == 0, result.output
+    assert len(smtp_server.to("binh@example.com")) == 1
+    db.session.expire_all()
+    taken_up = db.session.get(BackgroundJob, job.id)
+    assert (taken_up.state, taken_up.error, taken_up.attempts) == (JobState.SUCCEEDED, "", 2)
