@@ -13,6 +13,9 @@ The checks:
 ``redis``
     ``PING`` to ``REDIS_URL``, when it is set (rate limits, and the broker when it is the same
     server), with ``REDIS_TIMEOUT_SECONDS``.
+``rate_limits``
+    ``PING`` to ``RATELIMIT_STORAGE_URI``, when rate limits are on and kept in a Redis other
+    than ``REDIS_URL``.
 ``broker``
     A connection to ``CELERY_BROKER_URL``, when it is not ``REDIS_URL`` and tasks are not run
     in-process (``CELERY_ALWAYS_EAGER``): ``PING`` for a Redis, kombu's connect otherwise.
@@ -114,6 +117,10 @@ def checks_for(app: Flask) -> dict[str, Callable[[], None]]:
     redis_url = str(config.get("REDIS_URL") or "")
     if redis_url:
         checks["redis"] = lambda: check_redis(redis_url)
+    limits = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    limits_apart = limits.startswith(REDIS_SCHEMES) and limits != redis_url
+    if config.get("RATELIMIT_ENABLED", True) and limits_apart:
+        checks["rate_limits"] = lambda: check_redis(limits)
     broker = str(config.get("CELERY_BROKER_URL") or "")
     if broker and broker != redis_url and not config.get("CELERY_ALWAYS_EAGER"):
         celery = app.extensions.get("celery")

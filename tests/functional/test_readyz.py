@@ -177,3 +177,14 @@ def test_health_checks_need_no_login_and_are_never_rate_limited(app, app_factory
     finally:
         with limited.app_context():
             limiter.reset()
+
+
+def test_readyz_names_the_rate_limits_redis_when_it_is_another_server_and_down(app, app_factory):
+    """Rate limits may live in a Redis of their own (``RATELIMIT_STORAGE_URI``, which
+    production accepts in place of ``REDIS_URL``): with it down every worker counted limits
+    in its own memory, and ``/readyz`` still answered 200 "ready"."""
+    url = f"redis://127.0.0.1:{spare_port()}/0"
+    status, body = ready(app_factory(RATELIMIT_STORAGE_URI=url, RATELIMIT_ENABLED=True))
+    assert status == 503
+    assert body["checks"] == {"database": "ok", "rate_limits": "down"}
+    assert body["down"] == ["rate_limits"]
