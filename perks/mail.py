@@ -15,7 +15,9 @@ whatever a lost publish, a crash or an SMTP outage left behind. So:
 
 Failures are retried with exponential backoff (``MAIL_RETRY_SECONDS`` doubled per attempt,
 at most an hour apart) up to ``MAIL_MAX_ATTEMPTS``; then the row is ``failed`` and an admin
-may send it again from the messages page. With ``MAIL_BACKEND=outbox`` (development and
+may send it again from the messages page. So is a row whose every attempt ended with no
+outcome recorded (each sender died, or met an error nobody expected), instead of going round
+for ever. With ``MAIL_BACKEND=outbox`` (development and
 tests) nothing is sent: rows are ``kept`` and read at ``/dev/outbox``.
 
 Images travel inside the message, never loaded from the site (mail clients block remote
@@ -280,6 +282,11 @@ def _send_each(ids: list[int]) -> int:
                 continue
             message = db.session.get(OutboxMessage, message_id)
             assert message is not None
+            if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
+                # every attempt so far ended with no outcome recorded (its sender died, or
+                # met an error nobody expected): not sent again by itself; an admin may
+                _record_failure(message_id, SenderDied(message.attempts - 1), permanent=True)
+                continue
             try:
                 email = _email(message)
             except ValueError as error:  # a header no mail server would take: never retried
@@ -307,6 +314,13 @@ def _send_each(ids: list[int]) -> int:
         if smtp is not None:
             _quit(smtp)
     return sent
+
+
+class SenderDied(RuntimeError):
+    """Every attempt to send a message ended with no outcome recorded."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"{attempts} attempts ended with no outcome recorded (the sender died)")
 
 
 def _email(message: OutboxMessage) -> EmailMessage:

@@ -213,6 +213,35 @@ def test_a_sender_that_died_mid_send_leaves_the_row_to_another_after_its_lease(
     assert len(smtp_server.received) == 1
 
 
+def test_a_message_whose_senders_died_on_every_attempt_fails_instead_of_going_round_for_ever(
+    smtp_app, smtp_server, monkeypatch
+):
+    """A sender that dies mid-send (killed, or an error no handler expected) records no
+    outcome; after its lease another takes the row. The claims counted attempts, but only a
+    recorded failure ever compared them with ``MAIL_MAX_ATTEMPTS``: such a row went round
+    for ever, never failed, never shown to an admin."""
+    monkeypatch.setitem(smtp_app.config, "MAIL_MAX_ATTEMPTS", 3)
+    smtp_server.stop()  # the send after the commit fails: the row stays for the story below
+    queue_invitation(smtp_app)
+    smtp_server.start()
+    # three senders took the row in turn and each died before recording what happened
+    db.session.execute(
+        update(OutboxMessage).values(
+            status=MessageStatus.SENDING,
+            attempts=3,
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+    )
+    db.session.commit()
+
+    assert send_due() == 0
+
+    row = messages()[0]
+    assert row.status == MessageStatus.FAILED
+    assert row.last_error is not None and "no outcome" in row.last_error
+    assert smtp_server.received == []
+
+
 def test_a_crash_between_commit_and_send_loses_no_message(app, smtp_server, database_url):
     """A real process commits a message, then dies before it can hand it to a sender."""
     script = textwrap.dedent(
