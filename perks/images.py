@@ -7,7 +7,10 @@ per image). It is the default and, for now, the only backend: an S3-compatible s
 sit behind the same three functions later (``ImageStore``) without a change to the callers.
 
 * An image is judged by its content, never by its file name or the browser's word: PNG or
-  JPEG only, at most ``MAX_IMAGE_BYTES`` (``image_type``).
+  JPEG only, at most ``MAX_IMAGE_BYTES``, and at most ``MAX_IMAGE_SIDE`` pixels on a side and
+  ``MAX_IMAGE_PIXELS`` in all as its header announces them (``image_type``): a few kB of
+  zeros can announce 20,000 × 20,000 pixels, gigabytes in every browser and mail reader that
+  shows them.
 * Its name is random (``<32 hex>.<png|jpg>``) and never reused: replacing an image stores a new
   one under a new name and deletes the old row, so a URL holding the name can be cached
   forever (``image_response``: ``immutable``, a year, an ``ETag``).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -43,6 +47,11 @@ IMAGE_SIGNATURES: dict[bytes, tuple[str, str]] = {
 CONTENT_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
 #: the names ``save_image`` gives: random, so they can be cached forever and not guessed
 NAME_PATTERN = re.compile(r"[0-9a-f]{32}\.(?:png|jpg)")
+#: the most pixels an image may have on a side, and in all (40 megapixels: 160 MB unpacked)
+MAX_IMAGE_SIDE = 10_000
+MAX_IMAGE_PIXELS = 40_000_000
+#: the JPEG markers that start a frame and give its size (SOF0-SOF15 but DHT, JPG, DAC)
+JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 #: a year: an image's name changes whenever its content does
 MAX_AGE_SECONDS = 365 * 24 * 3600
 
@@ -123,14 +132,51 @@ def image_type(data: bytes) -> tuple[str, str]:
     """The content type and extension of an uploaded image, judged by its first bytes.
 
     Raises:
-        ValidationFailed: larger than 2 MB, or not a PNG or JPEG (``field="image"``).
+        ValidationFailed: larger than 2 MB, not a PNG or JPEG, or announcing more pixels than
+            ``MAX_IMAGE_SIDE`` on a side or ``MAX_IMAGE_PIXELS`` in all (``field="image"``).
     """
     if len(data) > MAX_IMAGE_BYTES:
         raise ValidationFailed(_("The image is larger than 2 MB."), field="image")
     for signature, kind in IMAGE_SIGNATURES.items():
         if data.startswith(signature):
+            size = _pixel_size(data)
+            if size is not None and (
+                max(size) > MAX_IMAGE_SIDE or size[0] * size[1] > MAX_IMAGE_PIXELS
+            ):
+                raise ValidationFailed(
+                    _(
+                        "The image has too many pixels: at most 10,000 on a side and "
+                        "40 megapixels in all."
+                    ),
+                    field="image",
+                )
             return kind
     raise ValidationFailed(_("Upload a PNG or JPEG image."), field="image")
+
+
+def _pixel_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height a PNG's or JPEG's header announces (None if it cannot be read)."""
+    if data.startswith(b"\x89PNG") and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    at = 2  # after a JPEG's start of image: segments of marker, length, body
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in JPEG_FRAME_MARKERS:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        if marker == 0xDA or marker == 0xD9:  # the image data, or its end, before any frame
+            return None
+        if 0xD0 <= marker <= 0xD8 or marker == 0x01:  # markers without a body
+            at += 2
+            continue
+        at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
+    return None
 
 
 def save_image(data: bytes, content_type: str | None = None) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,69 @@ def test_the_migration_copies_the_images_a_host_kept_on_disk(app, app_factory, t
     assert set(stored) == {perk_file, product_file}
     assert stored[perk_file].data == png_bytes()
     assert stored[product_file].content_type == "image/jpeg"
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A real black-and-white PNG of ``width`` by ``height`` pixels: all zeros, so a
+    20,000 × 20,000 one squeezes into a few dozen kB (a decompression bomb)."""
+    row = b"\x00" * (1 + (width + 7) // 8)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    pixels = zlib.compressobj(9)
+    data = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_of_size(width: int, height: int) -> bytes:
+    """The start of a baseline JPEG announcing ``width`` by ``height`` pixels (its SOF0)."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return b"\xff\xd8" + app0 + sof0 + b"\x00" * 64
+
+
+@pytest.mark.parametrize(
+    "data",
+    [png_of_size(20_000, 20_000), jpeg_of_size(30_000, 30_000), jpeg_of_size(65_000, 1)],
+    ids=["png-20000", "jpeg-30000", "jpeg-a-line"],
+)
+def test_an_image_of_too_many_pixels_is_refused_however_small_its_file(app, data):
+    """A few kB that unpack to gigabytes would hang every browser showing the storefront
+    and every mail reader opening an e-mail with the logo."""
+    assert len(data) < images.MAX_IMAGE_BYTES
+    with force_locale("en"), pytest.raises(ValidationFailed, match="pixels"), transaction():
+        images.save_image(data)
+
+    assert db.session.scalars(select(StoredImage)).all() == []
+
+
+def test_large_but_reasonable_images_are_stored(app):
+    with transaction():
+        images.save_image(png_of_size(4000, 3000), "image/png")
+        images.save_image(jpeg_of_size(images.MAX_IMAGE_SIDE, 4000), "image/jpeg")
+
+
+def test_a_pixel_bomb_is_refused_by_the_product_and_brand_forms(client, login_as):
+    login_as(Role.HR)
+    bomb = png_of_size(20_000, 20_000)
+    product = product_form()
+    product["image"] = (io.BytesIO(bomb), "tour.png")
+    response = client.post("/manage/products/new", data=product, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "pixels" in response.get_data(as_text=True)
+
+    brand = {"company_name": "Sen Vàng", "primary_colour": "#0b6e4f"}
+    brand["logo"] = (io.BytesIO(bomb), "logo.png")  # type: ignore[assignment]
+    response = client.post("/settings/brand", data=brand, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "pixels" in response.get_data(as_text=True)
+    assert db.session.scalars(select(StoredImage)).all() == []
