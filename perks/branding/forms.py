@@ -12,9 +12,9 @@ from wtforms.fields import ColorField
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from perks.branding.colours import parse_colour
-from perks.branding.services import Brand, BrandData, brand_data, check_logo
+from perks.branding.services import Brand, BrandData, brand_data, check_logo, shown_fingerprint
 from perks.errors import ValidationFailed
-from perks.forms import Form, Length, trimmed
+from perks.forms import Form, Length, shown_field, trimmed
 
 
 class BrandForm(Form):
@@ -77,12 +77,15 @@ class BrandForm(Form):
         validators=[Length(max=1000)],
         description=_l("Registered name, tax code, business licence..."),
     )
+    #: ``services.shown_fingerprint`` of the brand as the page showed it
+    shown = shown_field()
     submit = SubmitField(_l("Save"))
 
     @classmethod
     def for_brand(cls, brand: Brand, **kwargs: Any) -> Self:
-        """The form filled with the brand as it is (a GET)."""
-        return cls(data=asdict(brand_data(brand)), **kwargs)
+        """The form filled with the brand as it is (a GET, or a refused stale save)."""
+        values = {**asdict(brand_data(brand)), "shown": shown_fingerprint(brand)}
+        return cls(formdata=None, data=values, **kwargs)
 
     def validate_primary_colour(self, field: Any) -> None:
         _colour(field, "primary_colour")

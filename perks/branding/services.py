@@ -21,8 +21,9 @@ from perks import audit, images
 from perks.branding.colours import LIGHT_TEXT, parse_colour, text_colour_on
 from perks.branding.models import BRAND_ROW_ID, BrandSettings
 from perks.db import transaction
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.text import trim
 
 if TYPE_CHECKING:
@@ -168,18 +169,37 @@ def check_logo(data: bytes) -> None:
         raise ValidationFailed(error.message, field="logo") from error
 
 
+def shown_fingerprint(brand: Brand) -> str:
+    """The fingerprint (``perks.fingerprints``) of what the brand page shows of ``brand``:
+    every value of its form and the logo. The form sends it back, and ``update_brand``
+    refuses a save when it no longer matches. Raises nothing."""
+    return fingerprint({**asdict(brand_data(brand)), "logo_image": brand.logo_image})
+
+
 def update_brand(
-    data: BrandData, *, actor: User, logo: bytes | None = None, remove_logo: bool = False
+    data: BrandData,
+    *,
+    actor: User,
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+    shown: str | None = None,
 ) -> Brand:
     """Save the brand: every page and e-mail from now on shows it. Audited with the old and
     new values (``brand.updated``).
 
     ``logo`` replaces the logo (the old image is deleted); ``remove_logo`` drops it.
 
+    ``shown`` is the ``shown_fingerprint`` of the brand as the page showed it: a page opened
+    before another HR person saved the brand must not overwrite their change (or remove the
+    logo they uploaded) unseen. ``None`` checks nothing (callers that showed no page: the
+    demo). Saves take turns (the row is locked), so of two saves from the same page the
+    second sees the first.
+
     Raises:
         ValidationFailed: an empty company name, a colour that is not ``#rrggbb`` or on which
             text cannot be read (``perks.branding.colours.parse_colour``), a bad logo
             (``check_logo``); each with the form field it concerns. Nothing is written.
+        ChangedMeanwhile: the brand is no longer what the page showed; nothing is saved.
         Conflict: someone else saved the brand for the first time at the same moment.
     """
     cleaned = _checked(data)
@@ -187,8 +207,14 @@ def update_brand(
         check_logo(logo)
     try:
         with transaction():
-            row = db.session.get(BrandSettings, BRAND_ROW_ID, with_for_update=True)
-            before = asdict(brand_data(_brand_of(row) if row is not None else default_brand()))
+            row = db.session.get(
+                BrandSettings, BRAND_ROW_ID, with_for_update=True, populate_existing=True
+            )
+            saved = _brand_of(row) if row is not None else default_brand()
+            if shown is not None and shown != shown_fingerprint(saved):
+                g.brand = saved  # the rest of the request shows the brand as it is now
+                raise ChangedMeanwhile()
+            before = asdict(brand_data(saved))
             if row is None:
                 row = BrandSettings(id=BRAND_ROW_ID)
                 db.session.add(row)

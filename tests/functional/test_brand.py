@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
@@ -31,8 +32,15 @@ STAFF_SLOGAN = "Perks for the people who make the company"
 STAFF_SLOGAN_VI = "Phúc lợi dành cho những người làm nên công ty"
 
 
+def shown_now() -> str:
+    """What the brand page's form sends back when opened now (``shown``)."""
+    db.session.expire_all()
+    g.pop("brand", None)
+    return branding.shown_fingerprint(branding.current_brand())
+
+
 def brand_form(**changes: Any) -> dict[str, Any]:
-    """A valid brand form, as HR would post it."""
+    """A valid brand form, as HR would post it from the page opened just now."""
     form: dict[str, Any] = {
         "company_name": "Công ty Du lịch Sen Vàng",
         "primary_colour": "#0b6e4f",
@@ -44,6 +52,7 @@ def brand_form(**changes: Any) -> dict[str, Any]:
         "contact_address": "12 Lê Lợi, Quận 1, TP. Hồ Chí Minh",
         "legal_footer_vi": "Mã số thuế 0301234567",
         "legal_footer_en": "Tax code 0301234567",
+        "shown": shown_now(),
     }
     form.update(changes)
     return form
@@ -52,7 +61,7 @@ def brand_form(**changes: Any) -> dict[str, Any]:
 def save_brand(**changes: Any) -> branding.Brand:
     """Save a brand through the service, as an HR person."""
     hr = factories.UserFactory(roles={Role.HR})
-    data = {k: v for k, v in brand_form(**changes).items() if k != "logo"}
+    data = {k: v for k, v in brand_form(**changes).items() if k not in ("logo", "shown")}
     return branding.update_brand(branding.BrandData(**data), actor=hr, logo=changes.get("logo"))
 
 
