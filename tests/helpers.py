@@ -8,7 +8,9 @@ import io
 import os
 import re
 import socket
+import struct
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -338,6 +340,27 @@ def png_bytes() -> bytes:
     out = io.BytesIO()
     segno.make("perks").save(out, kind="png", scale=2)
     return out.getvalue()
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A real black-and-white PNG of ``width`` by ``height`` pixels: all zeros, so a
+    20,000 × 20,000 one squeezes into a few dozen kB (a decompression bomb)."""
+    row = b"\x00" * (1 + (width + 7) // 8)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    pixels = zlib.compressobj(9)
+    data = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 def spare_port() -> int:

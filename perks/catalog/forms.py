@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
-from perks.catalog import services
+from perks import images
 from perks.catalog.models import (
     Allocation,
     CodeMode,
@@ -35,6 +35,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
+from perks.errors import ValidationFailed
 from perks.forms import (
     DayField,
     Form,
@@ -195,10 +196,10 @@ class PerkForm(Form):
             return
         data = file.read()
         file.seek(0)
-        if len(data) > services.MAX_IMAGE_BYTES:
-            raise ValidationError(_l("The image is larger than 2 MB."))
-        if not data.startswith(tuple(services.IMAGE_SIGNATURES)):
-            raise ValidationError(_l("Upload a PNG or JPEG image."))
+        try:
+            images.image_type(data)  # every rule of uploaded images, pixels included
+        except ValidationFailed as error:
+            raise ValidationError(error.message) from error
 
 
 class EditedPerkForm(PerkForm):

@@ -30,7 +30,7 @@ from perks.extensions import db
 from perks.images import StoredImage
 from perks.people.models import EmploymentType, Role
 from tests import factories
-from tests.helpers import counting_statements, login, png_bytes
+from tests.helpers import counting_statements, login, png_bytes, png_of_size
 from tests.submissions import perk_form
 
 # --- helpers --------------------------------------------------------------------------------
@@ -357,6 +357,7 @@ def test_hr_uploads_a_png_image(client, hr):
         ("disguised.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "Upload a PNG or JPEG image."),
         ("notes.png", b"just some text, not an image\n", "Upload a PNG or JPEG image."),
         ("huge.png", png_bytes() + b"\x00" * services.MAX_IMAGE_BYTES, "larger than 2 MB"),
+        ("bomb.png", png_of_size(20_000, 20_000), "too many pixels"),
     ],
 )
 def test_a_bad_image_gets_a_400_and_nothing_is_saved(client, hr, filename, content, message):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from perks.images import StoredImage
 from perks.people.models import Role
 from perks.shop.models import Product
 from tests import factories
-from tests.helpers import login, png_bytes
+from tests.helpers import login, png_bytes, png_of_size
 from tests.submissions import perk_form, product_form
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -172,27 +171,6 @@ def test_the_migration_copies_the_images_a_host_kept_on_disk(app, app_factory, t
     assert set(stored) == {perk_file, product_file}
     assert stored[perk_file].data == png_bytes()
     assert stored[product_file].content_type == "image/jpeg"
-
-
-def png_of_size(width: int, height: int) -> bytes:
-    """A real black-and-white PNG of ``width`` by ``height`` pixels: all zeros, so a
-    20,000 × 20,000 one squeezes into a few dozen kB (a decompression bomb)."""
-    row = b"\x00" * (1 + (width + 7) // 8)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    pixels = zlib.compressobj(9)
-    data = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
 
 
 def jpeg_of_size(width: int, height: int) -> bytes:
