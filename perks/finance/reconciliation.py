@@ -35,7 +35,7 @@ from sqlalchemy import exists, func, or_, select
 
 from perks.commissions.lifecycle import removed_share
 from perks.commissions.models import Commission, EntryKind, LedgerEntry, VoidReason
-from perks.db import utcnow
+from perks.db import MAX_ID, utcnow
 from perks.extensions import db
 from perks.finance.periods import Period
 from perks.i18n import format_moment
@@ -292,13 +292,15 @@ def _commissions_without_payment(period: Period) -> list[Finding]:
 
 
 def _order_id_of(session: Any) -> int | None:
+    """The order id a session names (its reference, else its metadata's ``order_id``); None
+    when it names none an order can have: ASCII digits the id column holds (another system
+    on the same Stripe account may write a phone or a customer number there)."""
     reference = _field(session, "client_reference_id")
     metadata = _field(session, "metadata") or {}
-    candidate = reference or _field(metadata, "order_id")
-    try:
-        return int(candidate) if candidate is not None else None
-    except (TypeError, ValueError):
+    candidate = str(reference or _field(metadata, "order_id") or "")
+    if not (candidate.isascii() and candidate.isdigit()) or not 0 < int(candidate) <= MAX_ID:
         return None
+    return int(candidate)
 
 
 def _session_findings(sessions: Iterable[Any]) -> tuple[int, list[Finding]]:

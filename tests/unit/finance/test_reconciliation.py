@@ -112,3 +112,24 @@ def test_stripes_refunds_are_compared_with_what_each_order_says_was_refunded(app
         ]
     )
     assert agrees.id not in {f.order_id for f in result.findings}
+
+
+def test_a_session_naming_a_number_no_id_can_hold_is_not_looked_up_as_an_order(app):
+    """Another system on the same Stripe account writes a phone number or a customer number
+    as the session's reference: it was looked up as an order id and the page (and the
+    command) failed with a 500 (PostgreSQL's integer out of range, SQLite's overflow). It is
+    no order of this app: a paid one is a session without an order, an unpaid one nothing."""
+    sessions = [
+        {"id": "cs_other_1", "client_reference_id": "84912345678", "payment_status": "paid"},
+        {"id": "cs_other_2", "client_reference_id": "9" * 20, "payment_status": "paid"},
+        {"id": "cs_other_3", "metadata": {"order_id": "8" * 30}, "payment_status": "unpaid"},
+        {"id": "cs_other_4", "client_reference_id": "\u0661\u0662", "payment_status": "unpaid"},
+    ]
+    today = company_today()
+    with app.test_request_context(), force_locale("en"):
+        result = reconcile(Period(today, today), stripe_sessions=sessions)
+    assert result.sessions_checked == 4
+    assert [(f.kind, f.session_id) for f in result.findings] == [
+        ("unknown_session", "cs_other_1"),
+        ("unknown_session", "cs_other_2"),
+    ]
