@@ -41,6 +41,7 @@ from perks.finance.periods import Period
 from perks.i18n import format_moment
 from perks.money import Money, format_money
 from perks.payments.models import StripeEvent
+from perks.payments.webhooks import PAID_STATUSES
 from perks.shop.models import DisputeStatus, Order
 
 #: how long after a session's expiry its webhook may still be on its way
@@ -147,9 +148,19 @@ def _missing_expiries(period: Period, now: datetime) -> list[Finding]:
     ]
 
 
+def _says_paid(event_type: str, payload: Any) -> bool:
+    """Whether a stored Checkout Session event says the session was paid: an async payment
+    that succeeded, or a session completed paid (one paid by a bank transfer completes
+    ``unpaid`` and is paid, or fails, later)."""
+    if event_type != "checkout.session.completed":
+        return True
+    session = _field(_field(payload, "data") or {}, "object") or {}
+    return _field(session, "payment_status") in PAID_STATUSES
+
+
 def _paid_events_of_unpaid_orders(period: Period) -> list[Finding]:
     rows = db.session.execute(
-        select(Order.id, Order.number, StripeEvent.event_id, StripeEvent.type)
+        select(Order.id, Order.number, StripeEvent.event_id, StripeEvent.type, StripeEvent.payload)
         .join(StripeEvent, StripeEvent.order_id == Order.id)
         .where(
             *_period_orders(period),
@@ -161,8 +172,8 @@ def _paid_events_of_unpaid_orders(period: Period) -> list[Finding]:
     )
     seen: set[int] = set()
     findings = []
-    for order_id, number, event_id, event_type in rows:
-        if order_id in seen:
+    for order_id, number, event_id, event_type, payload in rows:
+        if order_id in seen or not _says_paid(event_type, payload):
             continue
         seen.add(order_id)
         findings.append(

@@ -133,3 +133,44 @@ def test_a_session_naming_a_number_no_id_can_hold_is_not_looked_up_as_an_order(a
         ("unknown_session", "cs_other_1"),
         ("unknown_session", "cs_other_2"),
     ]
+
+
+def test_a_stored_payment_of_an_unpaid_order_is_found_and_an_unpaid_completion_is_not(app):
+    """A session completed paid, or an async payment that succeeded, whose order is not paid
+    here: "Payment not received". A session completed unpaid (a bank transfer on its way)
+    is no payment yet."""
+    from datetime import UTC, datetime
+
+    from perks.extensions import db
+    from perks.payments.models import EventOutcome, StripeEvent
+
+    def stored(order, event_type, payment_status):  # type: ignore[no-untyped-def]
+        session = {"object": "checkout.session", "payment_status": payment_status}
+        db.session.add(
+            StripeEvent(
+                event_id=f"evt_{order.id}_{event_type}",
+                type=event_type,
+                stripe_created_at=datetime.now(UTC),
+                payload={"object": "event", "data": {"object": session}},
+                order_id=order.id,
+                outcome=EventOutcome.NO_CHANGE,
+            )
+        )
+
+    paid = factories.OrderFactory()
+    stored(paid, "checkout.session.completed", "paid")
+    settled = factories.OrderFactory()
+    stored(settled, "checkout.session.completed", "unpaid")
+    stored(settled, "checkout.session.async_payment_succeeded", "paid")
+    on_its_way = factories.OrderFactory()
+    stored(on_its_way, "checkout.session.completed", "unpaid")
+    db.session.commit()
+    today = company_today()
+    with app.test_request_context(), force_locale("en"):
+        result = reconcile(Period(today, today))
+    assert sorted((f.kind, f.order_id) for f in result.findings) == [
+        ("missing_payment", paid.id),
+        ("missing_payment", settled.id),
+    ]
+    [of_settled] = [f for f in result.findings if f.order_id == settled.id]
+    assert "async_payment_succeeded" in of_settled.detail
