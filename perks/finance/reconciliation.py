@@ -4,7 +4,8 @@ lists of Checkout Sessions and refunds when it is asked, for the orders created 
 Findings (each names its order, so the page can link to it):
 
 * ``missing_expiry``: an order still pending well after its Checkout Session expired, with no
-  ``checkout.session.expired`` event stored (or Stripe says the session expired);
+  ``checkout.session.expired`` event stored (nor a ``checkout.session.completed`` one: a
+  bank transfer on its way) (or Stripe says the session expired);
 * ``missing_payment``: Stripe (or a stored event) says the session was paid, but the order is
   not paid here;
 * ``amount_mismatch``: what Stripe charged differs from the order (recorded on the order as
@@ -48,6 +49,7 @@ from perks.shop.models import DisputeStatus, Order
 EXPIRY_GRACE = timedelta(minutes=10)
 PAID_EVENT_TYPES = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 EXPIRED_EVENT_TYPE = "checkout.session.expired"
+COMPLETED_EVENT_TYPE = "checkout.session.completed"
 
 KINDS = {
     "missing_expiry": _l("Expiry not received"),
@@ -119,8 +121,10 @@ def _period_orders(period: Period) -> Any:
 
 
 def _missing_expiries(period: Period, now: datetime) -> list[Finding]:
-    expired_event = exists().where(
-        StripeEvent.order_id == Order.id, StripeEvent.type == EXPIRED_EVENT_TYPE
+    # a session that completed (paid, or a bank transfer on its way) never expires
+    expired_or_completed = exists().where(
+        StripeEvent.order_id == Order.id,
+        StripeEvent.type.in_((EXPIRED_EVENT_TYPE, COMPLETED_EVENT_TYPE)),
     )
     rows = db.session.execute(
         select(Order.id, Order.number, Order.checkout_expires_at)
@@ -130,7 +134,7 @@ def _missing_expiries(period: Period, now: datetime) -> list[Finding]:
             Order.closed_at.is_(None),
             Order.checkout_expires_at.is_not(None),
             Order.checkout_expires_at < now - EXPIRY_GRACE,
-            ~expired_event,
+            ~expired_or_completed,
         )
         .order_by(Order.id)
     )
@@ -152,7 +156,7 @@ def _says_paid(event_type: str, payload: Any) -> bool:
     """Whether a stored Checkout Session event says the session was paid: an async payment
     that succeeded, or a session completed paid (one paid by a bank transfer completes
     ``unpaid`` and is paid, or fails, later)."""
-    if event_type != "checkout.session.completed":
+    if event_type != COMPLETED_EVENT_TYPE:
         return True
     session = _field(_field(payload, "data") or {}, "object") or {}
     return _field(session, "payment_status") in PAID_STATUSES

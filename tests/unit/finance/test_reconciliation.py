@@ -174,3 +174,34 @@ def test_a_stored_payment_of_an_unpaid_order_is_found_and_an_unpaid_completion_i
     ]
     [of_settled] = [f for f in result.findings if f.order_id == settled.id]
     assert "async_payment_succeeded" in of_settled.detail
+
+
+def test_an_order_awaiting_a_bank_transfer_is_no_expiry_not_received(app):
+    """A customer finished Checkout with a bank transfer, which settles days later: the
+    session completed (it can never expire), the order awaits the money. Once its checkout
+    window had passed, reconciliation said "Expiry not received" for it, every day until the
+    money came. An order whose session never completed still is a finding."""
+    from datetime import UTC, datetime, timedelta
+
+    from perks.extensions import db
+    from perks.payments.models import EventOutcome, StripeEvent
+
+    awaiting = factories.OrderFactory(payment_intent_id="pi_bank_transfer")
+    forgotten = factories.OrderFactory()
+    for order in (awaiting, forgotten):
+        order.checkout_expires_at = datetime.now(UTC) - timedelta(hours=2)
+    db.session.add(
+        StripeEvent(
+            event_id="evt_completed_unpaid",
+            type="checkout.session.completed",
+            stripe_created_at=datetime.now(UTC),
+            payload={"data": {"object": {"payment_status": "unpaid"}}},
+            order_id=awaiting.id,
+            outcome=EventOutcome.APPLIED,
+        )
+    )
+    db.session.commit()
+    today = company_today()
+    with app.test_request_context(), force_locale("en"):
+        result = reconcile(Period(today, today))
+    assert [(f.kind, f.order_id) for f in result.findings] == [("missing_expiry", forgotten.id)]
