@@ -300,3 +300,38 @@ def test_a_listing_in_a_request_stops_at_its_bound(app_factory):
             listing(app_factory, server, within=bound())
         elapsed = time.monotonic() - started
     assert elapsed < bound() + SLACK, (elapsed, bound())
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Payments are not answering right now. Please try again in a minute."),
+        ("vi", "Vui lòng thử lại sau một phút."),
+    ],
+)
+def test_reconciliation_with_stripe_failing_says_so_and_shows_the_stored_findings(
+    app, app_factory, failing_stripe, language, expected
+):
+    """Stripe answers 500: the page answers 200 within the bound, says Stripe could not be
+    asked and why, in the reader's language and in whole sentences (it said "...in a
+    minute.. Showing what the stored events tell."), and shows what the stored events
+    tell."""
+    mismatch = factories.OrderFactory(mismatch="Stripe reported 1 ₫")
+    client = app_factory(
+        STRIPE_API_BASE=failing_stripe.url, STRIPE_TIMEOUT_SECONDS=1.0, STRIPE_MAX_RETRIES=0
+    ).test_client()
+    login(client, factories.UserFactory(roles={Role.FINANCE}, locale=language))
+
+    response, elapsed = timed(lambda: client.get("/finance/reconciliation?stripe=1"))
+
+    assert response.status_code == 200
+    assert elapsed < 2 * 1.0 + SLACK
+    assert failing_stripe.requests  # asked, once
+    html = response.get_data(as_text=True)
+    [warning] = re.findall(r'<div class="alert alert-warning" role="alert">(.*?)</div>', html)
+    assert expected in warning
+    assert ".." not in warning
+    assert f">{mismatch.number}<" in html
