@@ -205,3 +205,25 @@ def test_an_order_awaiting_a_bank_transfer_is_no_expiry_not_received(app):
     with app.test_request_context(), force_locale("en"):
         result = reconcile(Period(today, today))
     assert [(f.kind, f.order_id) for f in result.findings] == [("missing_expiry", forgotten.id)]
+
+
+def test_a_session_opened_after_midnight_for_an_order_of_the_last_second_is_compared(app):
+    """Stripe's sessions are listed by their own creation time, the orders by theirs: an
+    order of 23:59:59 (company time) whose session Stripe created at 00:00:01 is not in its
+    own day's list. Its day's run says nothing of it; the next day's run lists the session
+    and compares it with the order, whatever day the order is of: every session is compared
+    once, in the run of the day it was created."""
+    from datetime import date, timedelta
+
+    from perks.extensions import db
+    from perks.i18n import day_start
+
+    last_day, next_day = date(2026, 11, 30), date(2026, 12, 1)
+    order = factories.OrderFactory()
+    order.created_at = day_start(next_day) - timedelta(seconds=1)
+    db.session.commit()
+    session = paid_session(order, order.total_amount, "vnd")
+    with app.test_request_context(), force_locale("en"):
+        assert reconcile(Period(last_day, last_day), stripe_sessions=[]).findings == []
+        [found] = reconcile(Period(next_day, next_day), stripe_sessions=[session]).findings
+    assert (found.kind, found.order_id) == ("missing_payment", order.id)
