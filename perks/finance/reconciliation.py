@@ -60,6 +60,8 @@ KINDS = {
     "unknown_session": _l("Stripe session without an order"),
     "refund_not_recorded": _l("Refund not recorded"),
 }
+#: a Checkout Session's status at Stripe, in the reader's words (another is shown as it is)
+SESSION_STATUSES = {"open": _l("Open"), "complete": _l("Complete"), "expired": _l("Expired")}
 #: a refund Stripe counts in what a charge refunded (``charge.amount_refunded``)
 COUNTED_REFUND_STATUSES = ("succeeded", "pending")
 
@@ -342,7 +344,7 @@ def _session_findings(sessions: Iterable[Any]) -> tuple[int, list[Finding]]:
                         _(
                             "Stripe has session %(id)s (%(status)s) for no order here.",
                             id=session_id,
-                            status=status,
+                            status=SESSION_STATUSES.get(str(status), status),
                         ),
                         session_id=session_id,
                     )

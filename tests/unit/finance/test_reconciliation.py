@@ -227,3 +227,23 @@ def test_a_session_opened_after_midnight_for_an_order_of_the_last_second_is_comp
         assert reconcile(Period(last_day, last_day), stripe_sessions=[]).findings == []
         [found] = reconcile(Period(next_day, next_day), stripe_sessions=[session]).findings
     assert (found.kind, found.order_id) == ("missing_payment", order.id)
+
+
+def test_a_session_without_an_order_says_its_status_in_the_readers_language(app):
+    """The finding put Stripe's own word for the session's status ("complete") in the middle
+    of the Vietnamese sentence; a status this app does not know is shown as Stripe wrote it."""
+    sessions = [
+        {"id": "cs_orphan_1", "client_reference_id": "999999", "status": "complete"},
+        {"id": "cs_orphan_2", "client_reference_id": "999998", "status": "expired"},
+        {"id": "cs_orphan_3", "client_reference_id": "999997", "status": "someday"},
+    ]
+    today = company_today()
+    with app.test_request_context(), force_locale("vi"):
+        details = [
+            f.detail for f in reconcile(Period(today, today), stripe_sessions=sessions).findings
+        ]
+    assert details == [
+        "Stripe có phiên cs_orphan_1 (Hoàn tất) nhưng không có đơn hàng tương ứng ở đây.",
+        "Stripe có phiên cs_orphan_2 (Đã hết hạn) nhưng không có đơn hàng tương ứng ở đây.",
+        "Stripe có phiên cs_orphan_3 (someday) nhưng không có đơn hàng tương ứng ở đây.",
+    ]
