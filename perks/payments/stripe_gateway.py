@@ -185,10 +185,15 @@ def client(*, read_timeout: float | None = None) -> stripe.StripeClient:
 
 #: the shortest wait for an answer worth asking Stripe with, when a deadline is near
 MIN_READ_SECONDS = 0.5
+#: what may pass between a deadline being set and Stripe being asked (a few microseconds,
+#: a slow machine's milliseconds) without cutting the wait: a deadline of one call's bound
+#: gives its first call the whole ``STRIPE_TIMEOUT_SECONDS``
+DEADLINE_SLACK = 0.05
 
 
 def _client_before(deadline: float) -> stripe.StripeClient:
-    """A client whose call (with its retries) ends before ``deadline`` (``time.monotonic``).
+    """A client whose call (with its retries) ends before ``deadline`` (``time.monotonic``),
+    give or take ``DEADLINE_SLACK``.
 
     Raises:
         PaymentProviderUnavailable: too little time is left to ask.
@@ -196,13 +201,15 @@ def _client_before(deadline: float) -> stripe.StripeClient:
     config = current_app.config
     timeout = float(config["STRIPE_TIMEOUT_SECONDS"])
     retries = int(config["STRIPE_MAX_RETRIES"])
-    left = deadline - time.monotonic() - _retry_delays(retries)
+    left = deadline - time.monotonic() - _retry_delays(retries) + DEADLINE_SLACK
     read = min(timeout, left / (retries + 1) - min(CONNECT_SECONDS, timeout))
-    if read < MIN_READ_SECONDS:
+    if read < min(MIN_READ_SECONDS, timeout):
         raise PaymentProviderUnavailable(
             _("Stripe has more to list than can be read now: choose a shorter period.")
         )
-    return client(read_timeout=min(timeout, int(read * 4) / 4))  # quarter seconds: few clients
+    if read < timeout:
+        read = int(read * 4) / 4  # quarter seconds: few clients
+    return client(read_timeout=read)
 
 
 def _unavailable(exc: stripe.StripeError) -> bool:

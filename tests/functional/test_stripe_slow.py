@@ -335,3 +335,26 @@ def test_reconciliation_with_stripe_failing_says_so_and_shows_the_stored_finding
     assert expected in warning
     assert ".." not in warning
     assert f">{mismatch.number}<" in html
+
+
+def test_reconciliation_asks_stripe_with_the_whole_wait_the_settings_give(app, app_factory):
+    """The page gives both listings the bound of one call, so the first page should wait for
+    Stripe as long as any call does. The microseconds spent before it was asked cost it a
+    quarter of a second, and with a wait of half a second (STRIPE_TIMEOUT_SECONDS=0.5, as
+    here) Stripe was never asked: "Stripe has more to list than can be read now: choose a
+    shorter period", for a day when Stripe had nothing."""
+    empty = {"object": "list", "url": "/v1/x", "has_more": False, "data": []}
+    with SlowStripe(0, answer=lambda path: (0, 200, empty)) as server:
+        client = bounded_app(app_factory, server.url).test_client()
+        login(client, factories.UserFactory(roles={Role.FINANCE}, locale="en"))
+
+        response, elapsed = timed(lambda: client.get("/finance/reconciliation?stripe=1"))
+
+    assert response.status_code == 200
+    assert "alert-warning" not in response.get_data(as_text=True)
+    assert [path.split("?")[0] for _method, path, _key in server.requests] == [
+        "/v1/checkout/sessions",
+        "/v1/refunds",
+    ]
+    assert "0 Stripe sessions · 0 Stripe refunds" in text_of(response)
+    assert elapsed < bound() + SLACK
