@@ -9,6 +9,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
@@ -34,6 +36,18 @@ def _rule() -> None:
 def _batch() -> PayoutBatch:
     db.session.expire_all()
     return db.session.scalars(select(PayoutBatch)).one()
+
+
+def _drafted_and_approved(client: FlaskClient, app: Flask) -> tuple[PayoutBatch, FlaskClient]:
+    """A batch of what is payable today, drafted through the pages by one finance person (signed
+    in on ``client``) and approved by another (on the client returned)."""
+    login(client, finance_person())
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    other = app.test_client()
+    login(other, finance_person())
+    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
+    return _batch(), other
 
 
 def test_the_report_groups_the_period_and_ties_to_the_ledger(client, login_as):
@@ -442,13 +456,7 @@ def test_a_background_export_is_only_for_its_maker_and_admins(client, app, login
 def test_marking_a_batch_paid_twice_pays_once(client, app):
     employee = factories.UserFactory(email="an@example.com")
     payable_order(employee)
-    drafter, approver = finance_person(), finance_person()
-    login(client, drafter)
-    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
-    batch = _batch()
-    other = app.test_client()
-    login(other, approver)
-    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
+    batch, _approver = _drafted_and_approved(client, app)
 
     first = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-1"})
     second = client.post(f"/finance/payouts/{batch.id}/paid", data={"payment_reference": "PR-2"})
@@ -506,20 +514,14 @@ def test_every_finance_person_can_follow_a_batch_being_marked_paid(client, app):
     from perks.finance import payouts
 
     payable_order(factories.UserFactory(email="an@example.com"))
-    drafter, approver = finance_person(), finance_person()
-    login(client, drafter)
-    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
-    batch = _batch()
-    other = app.test_client()
-    login(other, approver)
-    other.post(f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)})
+    batch, other = _drafted_and_approved(client, app)
     # the drafter asked for it; a worker is halfway through
     job = BackgroundJob(
         kind=payouts.PAID_JOB_KIND,
         subject=f"payout_batch:{batch.id}",
         payload={"batch_id": batch.id, "reference": batch.reference, "payment_reference": "PR-1"},
         locale="en",
-        created_by_id=drafter.id,
+        created_by_id=batch.drafted_by_id,
         state=JobState.RUNNING,
         total=1,
         heartbeat_at=utcnow(),

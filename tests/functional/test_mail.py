@@ -238,7 +238,8 @@ def test_a_message_whose_senders_died_on_every_attempt_fails_instead_of_going_ro
 
     row = messages()[0]
     assert row.status == MessageStatus.FAILED
-    assert row.last_error is not None and "no outcome" in row.last_error
+    assert row.last_error is not None
+    assert "no outcome" in row.last_error
     assert smtp_server.received == []
 
 

@@ -30,6 +30,7 @@ from perks.recognition.models import Occasion, OccasionKind
 from perks.referrals import returning
 from perks.referrals.models import ReturningCustomerSettings
 from perks.rule_history import RuleVersion
+from perks.shop.models import Order
 from tests import factories
 from tests.helpers import login, text_of
 from tests.unit.commissions.helpers import pay, referred_order
@@ -299,11 +300,20 @@ def text_of_history(client, locale: str) -> str:  # type: ignore[no-untyped-def]
     return text_of(client.get("/rules/history"))
 
 
+def paid_days_ago(order: Order, days: int, monkeypatch: pytest.MonkeyPatch) -> date:
+    """Pay ``order`` as if ``days`` ago; the company day it was paid on."""
+    from perks.shop import orders as shop_orders
+
+    moment = utcnow() - timedelta(days=days)
+    with monkeypatch.context() as patched:
+        patched.setattr(shop_orders, "utcnow", lambda: moment)
+        pay(order)
+    return company_date(moment)
+
+
 def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(app, monkeypatch):
     """Backdated ten days, a version at 20% showed in the history as applying to an order paid
     three days ago, whose commission was 10% by version 1."""
-    from perks.shop import orders as shop_orders
-
     finance = factories.UserFactory(roles={Role.FINANCE})
     product = factories.ProductFactory(price_amount=2_000_000)
 
@@ -311,12 +321,7 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
         return percent_rule(rate, start, product.id)
 
     rule = commissions.create_rule(at(1000, date(2020, 1, 1)), actor=finance)
-    order = referred_order(product)
-    three_days_ago = utcnow() - timedelta(days=3)
-    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
-    pay(order)
-    monkeypatch.undo()
-    paid_on = company_date(three_days_ago)
+    paid_on = paid_days_ago(referred_order(product), 3, monkeypatch)
     for start in (paid_on - timedelta(days=10), paid_on):
         with pytest.raises(ValidationFailed, match="tính hoa hồng theo phiên bản này"):
             commissions.revise_rule(rule.id, at(2000, start), actor=finance)
@@ -333,17 +338,10 @@ def test_a_new_version_cannot_start_on_a_past_day_orders_earned_by_the_old_one(a
 def test_a_new_rule_cannot_take_over_past_days_orders_were_paid_on(client, monkeypatch):
     """A product rule at 20% created to start ten days back showed in the history as in force
     on the day an order of that product was paid, whose commission was 10% by the default."""
-    from perks.shop import orders as shop_orders
-
     finance = factories.UserFactory(roles={Role.FINANCE}, locale="en")
     product = factories.ProductFactory(price_amount=2_000_000)
     commissions.create_rule(percent_rule(1000, date(2020, 1, 1)), actor=finance)
-    order = referred_order(product)
-    three_days_ago = utcnow() - timedelta(days=3)
-    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
-    pay(order)
-    monkeypatch.undo()
-    paid_on = company_date(three_days_ago)
+    paid_on = paid_days_ago(referred_order(product), 3, monkeypatch)
     today = company_date(utcnow())
 
     def product_rule(start: date) -> commissions.RuleData:
@@ -385,17 +383,10 @@ def test_a_rule_not_yet_applied_cannot_be_moved_back_over_past_days(app, monkeyp
     changed in place to start ten days back: the guard of a new rule was skipped, and the
     history showed it in force on the day an order of that product earned 10% by the
     default."""
-    from perks.shop import orders as shop_orders
-
     finance = factories.UserFactory(roles={Role.FINANCE})
     product = factories.ProductFactory(price_amount=2_000_000)
     commissions.create_rule(percent_rule(1000, date(2020, 1, 1)), actor=finance)
-    order = referred_order(product)
-    three_days_ago = utcnow() - timedelta(days=3)
-    monkeypatch.setattr(shop_orders, "utcnow", lambda: three_days_ago)
-    pay(order)
-    monkeypatch.undo()
-    paid_on = company_date(three_days_ago)
+    paid_on = paid_days_ago(referred_order(product), 3, monkeypatch)
     today = company_date(utcnow())
     rule = commissions.create_rule(
         percent_rule(2000, today + timedelta(days=1), product.id), actor=finance
