@@ -33,6 +33,7 @@ from perks.config import database_uri
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role, User
+from perks.shop.models import Order
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -411,3 +412,18 @@ def postgres_server_url() -> str | None:
             return url
     except OSError:
         return None
+
+
+def wait_for_order(order_id: int, condition: Any) -> Order:
+    """The order once ``condition`` holds of it, as a live server's webhook makes it hold
+    (polled; fails after ``tests.stripe_sandbox.wait_for``'s timeout)."""
+    from tests.stripe_sandbox import wait_for
+
+    def probe() -> Order | None:
+        db.session.expire_all()
+        order = db.session.get(Order, order_id)
+        found = order if order is not None and condition(order) else None
+        db.session.rollback()  # let the live server's webhook write between polls
+        return found
+
+    return wait_for(probe)

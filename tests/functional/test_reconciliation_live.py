@@ -11,7 +11,7 @@ from perks.i18n import company_date
 from perks.payments import stripe_gateway
 from perks.people.models import Role
 from tests import factories
-from tests.functional.test_refunds import wait_for_order
+from tests.helpers import wait_for_order
 
 
 def findings(client, day: str, stripe: str = "0") -> list[str]:  # type: ignore[no-untyped-def]

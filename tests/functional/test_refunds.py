@@ -24,9 +24,9 @@ from perks.people.models import Role, User
 from perks.shop import refunds
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
-from tests.helpers import is_postgres, login
+from tests.helpers import is_postgres, login, wait_for_order
 from tests.racing import all_at_once
-from tests.stripe_sandbox import LiveSandbox, wait_for
+from tests.stripe_sandbox import LiveSandbox
 
 REFUNDED = "shop.refund_requested"
 
@@ -45,17 +45,6 @@ def live_paid_order(sandbox: LiveSandbox, *, price: int, currency: str, quantity
     db.session.commit()
     sandbox.pay(session.id)
     return wait_for_order(order.id, lambda o: o.paid_at is not None)
-
-
-def wait_for_order(order_id: int, condition: Any) -> Order:
-    def probe() -> Order | None:
-        db.session.expire_all()
-        order = db.session.get(Order, order_id)
-        found = order if order is not None and condition(order) else None
-        db.session.rollback()  # let the live server's webhook write between polls
-        return found
-
-    return wait_for(probe)
 
 
 def refund_page(client: FlaskClient, order_id: int) -> tuple[str, str]:
