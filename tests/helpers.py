@@ -427,3 +427,19 @@ def wait_for_order(order_id: int, condition: Any) -> Order:
         return found
 
     return wait_for(probe)
+
+
+def open_checkout_session(order: Order) -> str:
+    """A Checkout Session for ``order`` at the live sandbox, through the real ``stripe``
+    library, kept on the order (committed): the session's id, for the sandbox to pay."""
+    from perks.payments import stripe_gateway
+
+    session = stripe_gateway.create_checkout_session(
+        order,
+        success_url="https://perks.example/success",
+        cancel_url="https://perks.example/cancel",
+        expires_in=timedelta(hours=1),
+    )
+    order.checkout_session_id = session.id
+    db.session.commit()
+    return str(session.id)

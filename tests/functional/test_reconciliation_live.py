@@ -4,14 +4,11 @@ real ``stripe`` library and the sandbox's signed webhooks, then the reconciliati
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from perks.extensions import db
 from perks.i18n import company_date
-from perks.payments import stripe_gateway
 from perks.people.models import Role
 from tests import factories
-from tests.helpers import wait_for_order
+from tests.helpers import open_checkout_session, wait_for_order
 
 
 def findings(client, day: str, stripe: str = "0") -> list[str]:  # type: ignore[no-untyped-def]
@@ -29,15 +26,7 @@ def test_an_async_payment_that_failed_is_no_payment_not_received(client, login_a
     reconciliation took the stored "completed" event for a payment and said "Payment not
     received" for the order, for ever, with or without Stripe's list."""
     order = factories.OrderFactory()
-    session = stripe_gateway.create_checkout_session(
-        order,
-        success_url="https://perks.example/success",
-        cancel_url="https://perks.example/cancel",
-        expires_in=timedelta(hours=1),
-    )
-    order.checkout_session_id = session.id
-    db.session.commit()
-    live_sandbox.pay(session.id, "async_failure")
+    live_sandbox.pay(open_checkout_session(order), "async_failure")
     wait_for_order(order.id, lambda o: o.closed_at is not None)
     login_as(Role.FINANCE)
     day = company_date(order.created_at).isoformat()

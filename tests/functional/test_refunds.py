@@ -6,7 +6,7 @@ Nothing is mocked."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from perks.people.models import Role, User
 from perks.shop import refunds
 from perks.shop.models import DisputeStatus, Order, OrderStatus
 from tests import factories
-from tests.helpers import is_postgres, login, wait_for_order
+from tests.helpers import is_postgres, login, open_checkout_session, wait_for_order
 from tests.racing import all_at_once
 from tests.stripe_sandbox import LiveSandbox
 
@@ -35,15 +35,7 @@ def live_paid_order(sandbox: LiveSandbox, *, price: int, currency: str, quantity
     """An order paid with the sandbox's test card, once its webhook has marked it paid."""
     product = factories.ProductFactory(price_amount=price, currency=currency)
     order = factories.OrderFactory(product=product, quantity=quantity)
-    session = stripe_gateway.create_checkout_session(
-        order,
-        success_url="https://perks.example/success",
-        cancel_url="https://perks.example/cancel",
-        expires_in=timedelta(hours=1),
-    )
-    order.checkout_session_id = session.id
-    db.session.commit()
-    sandbox.pay(session.id)
+    sandbox.pay(open_checkout_session(order))
     return wait_for_order(order.id, lambda o: o.paid_at is not None)
 
 
