@@ -14,11 +14,22 @@ perks_cli = AppGroup("perks", help="Perks administration commands.")
 @perks_cli.command("demo")
 @click.option("--password", default=None, help="Password for every demo login.")
 def demo_command(password: str | None) -> None:
-    """Fill an empty database with a believable company, and print one login per role."""
+    """Fill an empty database with a believable company, and print one login per role.
+
+    Refused in production: its people are made up and its logins share a password the README
+    prints, and a production database is empty until its first administrator.
+    """
+    from flask import current_app
+
     from perks.demo import DEMO_PASSWORD, seed_demo
     from perks.demo_activity import SandboxNotAnswering
     from perks.errors import PerksError
 
+    if current_app.config["PERKS_ENV"] == "production":
+        raise click.ClickException(
+            "the demo company is for development and demos: it never seeds a production "
+            "database (PERKS_ENV=production). Use create-admin for the first administrator."
+        )
     password = DEMO_PASSWORD if password is None else password
     try:
         logins, created = seed_demo(password=password)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from perks.extensions import db
 from perks.people.models import Role, User
-from tests.helpers import login
+from tests.helpers import PRODUCTION_SETTINGS, login
 
 
 def people_count() -> int:
@@ -29,6 +29,23 @@ def test_demo_without_its_stripe_sandbox_writes_nothing_and_says_why(app_factory
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a RuntimeError
     with nobody.app_context():
+        assert people_count() == 0
+
+
+@pytest.mark.usefixtures("_schema")
+def test_demo_refuses_a_production_app_and_writes_nothing(app_factory):
+    """A production database is empty until its first administrator: the demo filled it with
+    60 made-up people and an administrator whose password the README prints."""
+    production = app_factory(**PRODUCTION_SETTINGS)
+
+    result = production.test_cli_runner().invoke(args=["perks", "demo"])
+
+    assert result.exit_code == 1
+    assert "Error: the demo company is for development and demos" in result.output
+    assert "PERKS_ENV=production" in result.output
+    assert "Traceback" not in result.output
+    assert "perks-demo-2026" not in result.output
+    with production.app_context():
         assert people_count() == 0
 
 
