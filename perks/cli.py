@@ -444,39 +444,74 @@ def export_command(
     help="Also compare with Stripe's (or the sandbox's) lists of Checkout Sessions and refunds "
     "(default: yes; --no-stripe when it cannot be reached).",
 )
-def reconcile_command(start: str, end: str, stripe: bool) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(["vi", "en"]),
+    default=None,
+    help="Language of the messages and findings. Default: the app's default language.",
+)
+def reconcile_command(start: str, end: str, stripe: bool, language: str | None) -> None:
     """Compare the period's orders with the Stripe events stored (and Stripe's own list);
     print each finding; exit 1 if there is any."""
+    from flask import current_app
+    from flask_babel import force_locale, ngettext
+    from flask_babel import gettext as _
+
     from perks.errors import PerksError
     from perks.finance import reconciliation
     from perks.finance.periods import custom_period, parse_day
+    from perks.i18n import format_number
     from perks.payments import stripe_gateway
 
-    try:
-        period = custom_period(parse_day(start), parse_day(end))
-    except PerksError as error:
-        raise click.ClickException(error.message) from error
-    sessions = refunds = None
-    if stripe:
+    # one language for every line: the findings' details are the reconciliation page's texts
+    with force_locale(language or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
-            sessions = list(stripe_gateway.list_checkout_sessions(period.start_at, period.end_at))
-            refunds = list(stripe_gateway.list_refunds(period.start_at))
+            period = custom_period(parse_day(start), parse_day(end))
         except PerksError as error:
-            raise click.ClickException(f"Stripe could not be asked: {error.message}") from error
-    result = reconciliation.reconcile(period, stripe_sessions=sessions, stripe_refunds=refunds)
-    asked = (
-        ""
-        if result.sessions_checked is None
-        else f", {result.sessions_checked} Stripe sessions, {result.refunds_checked} refunds"
-    )
-    click.echo(f"Checked {result.orders_checked} orders{asked}.")
-    for finding in result.findings:
-        where = finding.order_number or finding.session_id or ""
-        click.echo(f"{finding.kind}\t{where}\t{finding.detail}")
-    if not result.ok:
-        click.echo(f"{_count(len(result.findings), 'finding')}.", err=True)
-        raise SystemExit(1)
-    click.echo("Everything agrees.")
+            raise click.ClickException(error.message) from error
+        sessions = refunds = None
+        if stripe:
+            try:
+                sessions = list(
+                    stripe_gateway.list_checkout_sessions(period.start_at, period.end_at)
+                )
+                refunds = list(stripe_gateway.list_refunds(period.start_at))
+            except PerksError as error:
+                raise click.ClickException(
+                    _("Stripe could not be asked: %(reason)s", reason=error.message)
+                ) from error
+        result = reconciliation.reconcile(period, stripe_sessions=sessions, stripe_refunds=refunds)
+        orders = format_number(result.orders_checked)
+        if result.sessions_checked is None:
+            checked = ngettext(
+                "Checked %(orders)s order.",
+                "Checked %(orders)s orders.",
+                result.orders_checked,
+                orders=orders,
+            )
+        else:
+            checked = ngettext(
+                "Checked %(orders)s order, %(sessions)s Stripe sessions, %(refunds)s refunds.",
+                "Checked %(orders)s orders, %(sessions)s Stripe sessions, %(refunds)s refunds.",
+                result.orders_checked,
+                orders=orders,
+                sessions=format_number(result.sessions_checked),
+                refunds=format_number(result.refunds_checked or 0),
+            )
+        click.echo(checked)
+        for finding in result.findings:
+            where = finding.order_number or finding.session_id or ""
+            click.echo(f"{finding.kind}\t{where}\t{finding.detail}")
+        if not result.ok:
+            count = len(result.findings)
+            click.echo(
+                ngettext(
+                    "%(count)s finding.", "%(count)s findings.", count, count=format_number(count)
+                ),
+                err=True,
+            )
+            raise SystemExit(1)
+        click.echo(_("Everything agrees."))
 
 
 def _count(number: int, noun: str) -> str:

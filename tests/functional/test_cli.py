@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from perks.extensions import db
 from perks.people.models import Role, User
+from tests import factories
 from tests.helpers import PRODUCTION_SETTINGS, login
 
 
@@ -248,3 +249,52 @@ def test_an_export_failing_half_way_leaves_the_file_that_was_there(runner, tmp_p
     assert result.exit_code != 0
     assert output.read_text(encoding="utf-8") == "yesterday's export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.csv"]
+
+
+@pytest.mark.usefixtures("_schema")
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        (
+            [],  # the default language, as its messages about the days
+            "Error: Không thể truy vấn Stripe: Hệ thống thanh toán đang không phản hồi. "
+            "Vui lòng thử lại sau một phút.",
+        ),
+        (
+            ["--language", "en"],
+            "Error: Stripe could not be asked: Payments are not answering right now. "
+            "Please try again in a minute.",
+        ),
+    ],
+)
+def test_reconcile_says_in_one_language_that_stripe_could_not_be_asked(app_factory, language, said):
+    """The line began in English and ended in Vietnamese ("Stripe could not be asked: Hệ
+    thống thanh toán đang không phản hồi...")."""
+    unreachable = app_factory(STRIPE_API_BASE="http://127.0.0.1:9", STRIPE_MAX_RETRIES=0)
+    args = ["perks", "reconcile", "--from", "2026-11-01", "--to", "2026-11-30", *language]
+
+    result = unreachable.test_cli_runner().invoke(args=args)
+
+    assert result.exit_code == 1
+    assert said in result.output
+    assert "Traceback" not in result.output
+
+
+def test_reconcile_reports_in_the_language_of_its_findings(runner):
+    """Its findings' details are in the default language (the page's texts); the lines around
+    them were in English ("Checked 1 orders.", "1 finding.")."""
+    from perks.catalog.claims import company_today
+
+    today = company_today().isoformat()
+    factories.OrderFactory(mismatch="Stripe báo 1 ₫")
+    args = ["perks", "reconcile", "--from", today, "--to", today, "--no-stripe"]
+
+    vietnamese = runner.invoke(args=args)
+    english = runner.invoke(args=[*args, "--language", "en"])
+
+    assert vietnamese.exit_code == english.exit_code == 1
+    assert "Đã kiểm tra 1 đơn hàng." in vietnamese.output
+    assert "1 điểm không khớp." in vietnamese.output
+    assert "Checked" not in vietnamese.output
+    assert "Checked 1 order." in english.output
+    assert "1 finding." in english.output

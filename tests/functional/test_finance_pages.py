@@ -349,7 +349,8 @@ def test_export_command_writes_the_file_with_a_progress_bar(runner, tmp_path):
 
 def test_reconcile_command_exits_1_on_findings(runner):
     today = company_today().isoformat()
-    ok = runner.invoke(args=["perks", "reconcile", "--from", today, "--to", today, "--no-stripe"])
+    args = ["perks", "reconcile", "--from", today, "--to", today, "--no-stripe"]
+    ok = runner.invoke(args=[*args, "--language", "en"])
     assert ok.exit_code == 0, ok.output
     assert "Everything agrees." in ok.output
     order = factories.OrderFactory(mismatch="Stripe reported 1 ₫")
