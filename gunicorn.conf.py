@@ -9,7 +9,8 @@ Each can be changed from the environment (README, "Running in production"):
 ``GUNICORN_TIMEOUT`` (30 s)
     a worker silent for this long is killed and replaced. Every outbound call is bounded
     well below it (Stripe: ``STRIPE_TIMEOUT_SECONDS`` and ``STRIPE_MAX_RETRIES``, 20.5 s with
-    the defaults; SMTP: ``MAIL_TIMEOUT_SECONDS``; the database's connect timeout), and
+    the defaults; SMTP: ``MAIL_TIMEOUT_SECONDS``; the database's connect and statement
+    timeouts), and
     ``on_starting`` refuses to start when one of them is not.
 ``GUNICORN_GRACEFUL_TIMEOUT`` (30 s)
     on a stop or a reload, how long a worker may finish its requests and write its queued
@@ -110,13 +111,19 @@ def outbound_bounds(settings: dict[str, Any] | None = None) -> dict[str, float]:
     from perks.payments.stripe_gateway import call_time_bound
 
     settings = load_settings() if settings is None else settings
-    return {
+    bounds = {
         "Stripe (STRIPE_TIMEOUT_SECONDS, STRIPE_MAX_RETRIES)": call_time_bound(settings),
         "SMTP (MAIL_TIMEOUT_SECONDS)": float(settings["MAIL_TIMEOUT_SECONDS"]),
         "database connect (DATABASE_CONNECT_TIMEOUT_SECONDS)": float(
             settings.get("DATABASE_CONNECT_TIMEOUT_SECONDS", 0)
         ),
     }
+    # a statement past its timeout is cancelled and the page says so; one the worker's
+    # timeout ends first gets the worker killed (a 502 from the proxy). 0: never cancelled
+    statement_ms = int(settings.get("DATABASE_STATEMENT_TIMEOUT_MS") or 0)
+    if statement_ms > 0:
+        bounds["database statement (DATABASE_STATEMENT_TIMEOUT_MS)"] = statement_ms / 1000
+    return bounds
 
 
 # --- hooks ----------------------------------------------------------------------------------

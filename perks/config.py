@@ -103,7 +103,7 @@ def load_settings(
         "DATABASE_POOL_TIMEOUT_SECONDS": _float(env.get("DATABASE_POOL_TIMEOUT_SECONDS"), 10.0),
         "DATABASE_POOL_RECYCLE_SECONDS": _int(env.get("DATABASE_POOL_RECYCLE_SECONDS"), 1800),
         # Each web request's transactions end a statement after this (0: never); not jobs.
-        "DATABASE_STATEMENT_TIMEOUT_MS": _int(env.get("DATABASE_STATEMENT_TIMEOUT_MS"), 30_000),
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int(env.get("DATABASE_STATEMENT_TIMEOUT_MS"), 20_000),
         # Server-side prepared statements: off, so PgBouncer's transaction pooling works; on
         # only with a direct connection to PostgreSQL (or a pooler that supports them).
         "DATABASE_PREPARED_STATEMENTS": _bool(env.get("DATABASE_PREPARED_STATEMENTS"), False),

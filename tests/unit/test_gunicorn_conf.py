@@ -80,6 +80,7 @@ def test_the_worker_timeout_is_above_every_outbound_call(no_gunicorn_env, enviro
         "Stripe (STRIPE_TIMEOUT_SECONDS, STRIPE_MAX_RETRIES)",
         "SMTP (MAIL_TIMEOUT_SECONDS)",
         "database connect (DATABASE_CONNECT_TIMEOUT_SECONDS)",
+        "database statement (DATABASE_STATEMENT_TIMEOUT_MS)",
     }
     assert all(0 < seconds < conf.timeout for seconds in bounds.values()), bounds
     # well below: a Stripe call that times out still leaves the request time to answer
@@ -95,6 +96,24 @@ def test_gunicorn_refuses_to_start_when_stripe_could_outlast_the_worker(
 
     with pytest.raises(SystemExit, match=r"timeout \(30 s\).*Stripe"):
         conf.on_starting(fake_server(timeout=30))
+
+
+def test_gunicorn_refuses_to_start_when_a_statement_could_outlast_the_worker(
+    no_gunicorn_env, monkeypatch
+):
+    # the worker would be killed first: a 502 from the proxy instead of the error page
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "30000")
+    conf = load_conf()
+
+    with pytest.raises(SystemExit, match=r"timeout \(30 s\).*DATABASE_STATEMENT_TIMEOUT_MS"):
+        conf.on_starting(fake_server(timeout=30))
+
+
+def test_a_statement_timeout_of_0_means_never_and_is_no_bound(no_gunicorn_env, monkeypatch):
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "0")
+    conf = load_conf()
+
+    assert "database statement (DATABASE_STATEMENT_TIMEOUT_MS)" not in conf.outbound_bounds()
 
 
 def test_on_starting_empties_the_metrics_folder_it_is_given(no_gunicorn_env, monkeypatch, tmp_path):
