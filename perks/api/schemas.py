@@ -265,8 +265,8 @@ class ReasonOut(ApiSchema):
     code = fields.String(
         required=True,
         metadata={
-            "description": "not_published, gift, not_started, ended, inactive, department, "
-            "location, employment_type, tenure, limit, sold_out, ..."
+            "description": "not_published, gift, not_started, ended, inactive, not_joined, "
+            "department, location, employment_type, tenure, limit, sold_out, ..."
         },
     )
     message = fields.String(required=True)

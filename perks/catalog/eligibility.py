@@ -66,13 +66,22 @@ def eligible_from(perk: Audience, user: User) -> date | None:
 
 
 def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
-    """Reasons that come from who the person is (still with the company, department, place,
-    contract, tenure). A person is no longer with the company once deactivated, or from
-    their leaving date (the daily task deactivates them later that day, and never the last
-    administrator)."""
+    """Reasons that come from who the person is (with the company, department, place,
+    contract, tenure). A person is with the company from their hire date (when it is
+    known), and no longer once deactivated, or from their leaving date (the daily task
+    deactivates them later that day, and never the last administrator)."""
     reasons: list[Reason] = []
     if not user.active or user.has_left(today):  # what the API says of them: claiming nothing
         reasons.append(Reason("inactive", _("No longer with the company.")))
+    if user.hire_date is not None and today < user.hire_date:
+        # imported ahead of their start: with the company from their hire date (as gift
+        # programmes and surveys count them), whatever the perk's tenure rule
+        reasons.append(
+            Reason(
+                "not_joined",
+                _("Not with the company yet: from %(date)s.", date=format_day(user.hire_date)),
+            )
+        )
     if perk.departments and user.department_id not in {d.id for d in perk.departments}:
         names = ", ".join(d.name for d in perk.departments)
         reasons.append(Reason("department", _("Only for %(departments)s.", departments=names)))

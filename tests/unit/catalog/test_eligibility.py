@@ -228,6 +228,27 @@ def test_from_their_leaving_date_a_person_claims_nothing_though_still_active():
     assert claims_in_period(perk, leaver.id, "ever") == 0
 
 
+def test_before_their_first_day_a_person_claims_nothing_even_without_a_tenure_rule(app):
+    """Someone imported ahead of their start is not with the company yet: a perk open to
+    everyone waits for their hire date, as gift programmes and surveys do."""
+    perk = PerkFactory(min_tenure_days=0)
+    first_day = date(2026, 6, 1)
+    starter = UserFactory(hire_date=first_day)
+    assert codes(audience_reasons(perk, starter, date(2026, 5, 31))) == ["not_joined"]
+    assert audience_reasons(perk, starter, first_day) == []
+    assert_says(
+        app,
+        audience_message(perk, starter, date(2026, 5, 31), "not_joined"),
+        f"Not with the company yet: from {said_in(app, 'en', lambda: format_date(first_day))}.",
+        "Not with the company yet: from %(date)s.",
+        date=lambda: format_date(first_day),
+    )
+    with pytest.raises(NotEligible) as refused:
+        claim_perk(perk.id, starter, today=date(2026, 5, 31))
+    assert refused.value.details["reasons"] == ["not_joined"]
+    assert claim_perk(perk.id, starter, today=date(2026, 6, 1)).status is ClaimStatus.CLAIMED
+
+
 # --- the perk itself ------------------------------------------------------------------------
 
 
