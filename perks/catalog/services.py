@@ -516,13 +516,25 @@ def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
 def import_codes(perk_id: int, text: str, *, actor: User) -> int:
     """Add unique codes to a pooled perk: all of them, or none.
 
+    Imports to one perk take turns (its row is locked): of two at once (a double-clicked
+    button, two HR people pasting the partner's list) the second checks its codes against
+    what the first added, and lists them as already in the pool, in any case; checked
+    against the pool as it was, it would have added "abc" beside "ABC", or failed.
+
     Raises:
         NotFound: no such perk.
         Conflict: the perk does not use a code pool.
         ValidationFailed: any bad line (``details['errors']`` lists them with line numbers).
     """
     with transaction():
-        perk = get_perk(perk_id)
+        perk = db.session.scalar(
+            select(Perk)
+            .where(Perk.id == perk_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if perk is None:
+            raise NotFound()
         if perk.code_mode is not CodeMode.POOL:
             raise Conflict(_("This perk does not use a code pool."))
         codes, errors = check_codes(perk, text)

@@ -41,6 +41,7 @@ from perks.catalog.models import (
     PerkCode,
     PerkKind,
 )
+from perks.catalog.services import import_codes
 from perks.db import utcnow
 from perks.extensions import db
 from perks.people.models import Role, User
@@ -132,6 +133,28 @@ def test_200_people_claiming_from_a_pool_of_50_codes_never_share_a_code(crowded_
     assert None not in handed.values()
     assert len(set(handed.values())) == 50
     assert {c.id: c.code for c in claims_of(perk)} == {cid: code for code, cid in handed.items()}
+
+
+def test_the_same_codes_imported_several_times_at_once_enter_the_pool_once(crowded_app):
+    """A double-clicked import, or two HR people pasting the partner's list: one import adds
+    the codes, the others list them as already in the pool (in any case), and none fails."""
+    hr_id = UserFactory(roles={Role.HR}).id
+    perk_id = PerkFactory(code_mode=CodeMode.POOL, codes=["A-001"]).id
+    lists = ["HL-001\nHL-002\nHL-003", "hl-001\nhl-002\nhl-003"] * 4
+
+    outcome = all_at_once(
+        crowded_app,
+        lists,
+        lambda prepared: import_codes(perk_id, prepared[0], actor=prepared[1]),
+        prepare=lambda text: (text, person(hr_id)),
+        locale="en",
+    )
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=1, ValidationFailed=7)
+    assert outcome.results == [3]
+    pool = db.session.scalars(select(PerkCode.code).where(PerkCode.perk_id == perk_id)).all()
+    assert sorted(code.upper() for code in pool) == ["A-001", "HL-001", "HL-002", "HL-003"]
 
 
 def test_one_person_claiming_a_once_a_month_perk_20_times_at_once_gets_one(crowded_app):
