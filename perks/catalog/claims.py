@@ -40,6 +40,7 @@ from perks.extensions import db
 from perks.i18n import company_today, day_start, format_day, format_moment
 from perks.notifications import both, link, notify
 from perks.people.models import User
+from perks.text import trim
 
 #: a holder is told this many days before a claim's last day that it ends (a claim made
 #: that same day waits for the next)
@@ -349,7 +350,8 @@ def find_claim_by_code(code: str) -> Claim:
         Conflict: the code was handed out by several perks' pools (only the reference says
             which claim is meant).
     """
-    text = code.strip().upper()
+    code = trim(code)  # a code copied from a chat may bring invisible characters around it
+    text = code.upper()
     if not text:
         raise NotFound(_("Enter or scan a code."))
     # Typed with spaces, without its dashes, in any case: "pk 7hx4 m2qd", "PK7HX4M2QD".
@@ -375,17 +377,17 @@ def find_claim_by_code(code: str) -> Claim:
                 _(
                     "%(code)s is the code everyone who claims %(perk)s gets: scan the QR "
                     "code or type the claim reference instead.",
-                    code=code.strip(),
+                    code=code,
                     perk=shared.title,
                 )
             )
-        raise NotFound(_("No claim has the code %(code)s.", code=code.strip()))
+        raise NotFound(_("No claim has the code %(code)s.", code=code))
     if len(matches) > 1:
         raise Conflict(
             _(
                 "Several claims have the code %(code)s: scan the QR code or type the "
                 "claim reference instead.",
-                code=code.strip(),
+                code=code,
             )
         )
     return matches[0]
@@ -423,7 +425,7 @@ def claim_code_of(code: str) -> str | None:
     except NotFound:
         return None
     except Conflict:
-        return code.strip().upper()
+        return trim(code).upper()
 
 
 def redeem_claim(code: str, redeemer: User) -> Claim:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import cast
@@ -42,6 +43,15 @@ MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 IMAGE_SIGNATURES = images.IMAGE_SIGNATURES
 #: characters no code contains: C0 controls (NUL, TAB...), DEL and C1 controls
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _unreadable(code: str) -> bool:
+    """Whether ``code`` holds a character nobody at a counter could type: a control
+    character, or an invisible format character (Unicode category Cf: zero-width space, word
+    joiner, byte order mark...) that text copied from a web page or a chat brings."""
+    return bool(CONTROL_CHARACTERS.search(code)) or any(
+        unicodedata.category(character) == "Cf" for character in code
+    )
 
 
 @dataclass(frozen=True)
@@ -386,7 +396,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
         raise ValidationFailed(_("A price in points is at least 1, or empty for none."))
     if data.points_price is not None and data.allocation is Allocation.DRAW:
         raise ValidationFailed(_("A reward bought with points is first come, not a draw."))
-    if data.code_mode is CodeMode.SHARED and not data.shared_code.strip():
+    if data.code_mode is CodeMode.SHARED and not trim(data.shared_code):
         raise ValidationFailed(_("Enter the shared code."))
     if data.allocation is Allocation.DRAW and (
         data.total_stock is None or data.code_mode is CodeMode.POOL
@@ -424,7 +434,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     perk.starts_on = data.starts_on
     perk.ends_on = data.ends_on
     perk.code_mode = data.code_mode
-    perk.shared_code = data.shared_code.strip() if data.code_mode is CodeMode.SHARED else ""
+    perk.shared_code = trim(data.shared_code) if data.code_mode is CodeMode.SHARED else ""
     perk.per_person_limit = data.per_person_limit
     perk.limit_period = data.limit_period
     perk.allocation = data.allocation
@@ -492,12 +502,12 @@ def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
         for code in db.session.scalars(select(PerkCode.code).where(PerkCode.perk_id == perk.id))
     }
     for number, raw in enumerate(lines, start=1):
-        code = raw.strip()
+        code = trim(raw)  # spaces and invisible characters around it are not part of it
         if not code:
             errors.append(CodeError(number, _("This line is blank.")))
         elif len(code) > MAX_CODE_LENGTH:
             errors.append(CodeError(number, _("Longer than %(n)d characters.", n=MAX_CODE_LENGTH)))
-        elif CONTROL_CHARACTERS.search(code):
+        elif _unreadable(code):
             # NUL cannot even be stored in PostgreSQL; a tab means columns were pasted.
             errors.append(CodeError(number, _("Contains a tab or an invisible control character.")))
         elif code.upper() in seen:

@@ -123,6 +123,39 @@ def test_every_bad_line_is_listed_not_only_the_first(pool_perk, hr):
     assert pool(pool_perk) == ["OLD-1"]
 
 
+def test_invisible_characters_pasted_around_codes_are_not_part_of_them(hr):
+    """A partner's list copied from a web page, a chat or a spreadsheet brings zero-width
+    spaces, word joiners and byte order marks that ``str.strip`` keeps: the pool must hold
+    the code the counter types, and refuse a line with one inside a code."""
+    perk = PerkFactory(code_mode=CodeMode.POOL, total_stock=None)
+    pasted = "HL-001\u200b\n\u2060HL-002\n\ufeffHL-003 \u200b\n\u200b"
+    assert refused_lines(perk, pasted, hr) == {4: "This line is blank."}
+    assert refused_lines(perk, "HL\u200b-004", hr) == {
+        1: "Contains a tab or an invisible control character."
+    }
+    assert import_codes(perk.id, pasted.removesuffix("\n\u200b"), actor=hr) == 3
+    assert pool(perk) == ["HL-001", "HL-002", "HL-003"]
+    claim = claim_perk(perk.id, UserFactory(), today=TODAY)
+    assert claim.code == "HL-001"
+    assert redeem_claim("hl-001", hr).id == claim.id
+
+
+def test_a_shared_code_or_a_code_at_the_counter_pasted_with_invisible_characters(hr):
+    data = PerkData(
+        title_vi="Vé xem phim",
+        title_en="Cinema",
+        code_mode=CodeMode.SHARED,
+        shared_code="\u200bCGV-STAFF\ufeff",
+    )
+    perk = create_perk(data, actor=hr)
+    assert perk.shared_code == "CGV-STAFF"
+    publish_perk(perk.id, actor=hr)
+    claim = claim_perk(perk.id, UserFactory(), today=TODAY)
+    assert claim.code == "CGV-STAFF"
+    # a reference copied from a chat message, with the zero-width space it came with
+    assert redeem_claim(f"{claim.reference}\u200b", hr).id == claim.id
+
+
 def test_the_same_code_in_another_perks_pool_is_fine(pool_perk, hr):
     other = PerkFactory(code_mode=CodeMode.POOL, codes=["SHARED-1"])
     assert import_codes(pool_perk.id, "SHARED-1", actor=hr) == 1
