@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
 from perks.i18n import format_day, format_number
@@ -97,8 +98,12 @@ def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
             reasons.append(
                 Reason(
                     "tenure",
-                    _(
-                        "After %(days)s days with the company.",
+                    ngettext(
+                        "After %(days)s day with the company; your first day is not recorded, "
+                        "ask HR.",
+                        "After %(days)s days with the company; your first day is not recorded, "
+                        "ask HR.",
+                        perk.min_tenure_days,
                         days=format_number(perk.min_tenure_days),
                     ),
                 )
@@ -107,8 +112,10 @@ def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
             reasons.append(
                 Reason(
                     "tenure",
-                    _(
+                    ngettext(
+                        "After %(days)s day with the company: from %(date)s.",
                         "After %(days)s days with the company: from %(date)s.",
+                        perk.min_tenure_days,
                         days=format_number(perk.min_tenure_days),
                         date=format_day(start),
                     ),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 
 from perks.catalog import eligibility
 from perks.catalog.claims import claim_perk, claims_in_period
@@ -61,9 +61,16 @@ def said_in(app: Flask, locale: str, produce: Callable[[], Any]) -> Any:
 
 
 def assert_says(
-    app: Flask, produce: Callable[[], str], english: str, msgid: str, **params: Any
+    app: Flask,
+    produce: Callable[[], str],
+    english: str,
+    msgid: str,
+    *,
+    plural: str | None = None,
+    **params: Any,
 ) -> None:
-    """``produce()`` says ``english`` in English and the catalog's ``msgid`` in Vietnamese.
+    """``produce()`` says ``english`` in English and the catalog's ``msgid`` in Vietnamese
+    (with ``plural``: the plural entry, for the number ``days``).
 
     A callable parameter (a date, a label) is evaluated in Vietnamese for the expected text.
     """
@@ -71,7 +78,10 @@ def assert_says(
     vietnamese = said_in(app, "vi", produce)
 
     def translated() -> str:
-        return gettext(msgid, **{k: v() if callable(v) else v for k, v in params.items()})
+        values = {k: v() if callable(v) else v for k, v in params.items()}
+        if plural is not None:
+            return ngettext(msgid, plural, values["days"], **values)
+        return gettext(msgid, **values)
 
     assert vietnamese == said_in(app, "vi", translated)
     assert vietnamese != english, "the Vietnamese catalog does not translate this message"
@@ -175,13 +185,29 @@ def test_minimum_tenure_counts_from_the_hire_date_and_is_met_exactly_on_the_day(
         app,
         audience_message(perk, person, day_before, "tenure"),
         "After 90 days with the company: from 14 Apr 2024.",
-        "After %(days)s days with the company: from %(date)s.",
+        "After %(days)s day with the company: from %(date)s.",
+        plural="After %(days)s days with the company: from %(date)s.",
         days=90,
         date=lambda: format_date(first_day),
     )
 
 
-def test_a_person_without_a_hire_date_cannot_meet_a_tenure_rule(app):
+def test_a_tenure_rule_of_one_day_says_day_not_days(app):
+    perk = PerkFactory(min_tenure_days=1)
+    person = UserFactory(hire_date=HIRED)
+    assert_says(
+        app,
+        audience_message(perk, person, HIRED, "tenure"),
+        f"After 1 day with the company: from {format_date(HIRED + timedelta(days=1))}.",
+        "After %(days)s day with the company: from %(date)s.",
+        plural="After %(days)s days with the company: from %(date)s.",
+        days=1,
+        date=lambda: format_date(HIRED + timedelta(days=1)),
+    )
+
+
+def test_a_person_without_a_hire_date_cannot_meet_a_tenure_rule_and_is_told_to_ask_hr(app):
+    # the rule alone ('After 30 days with the company.') said nothing they could act on
     perk = PerkFactory(min_tenure_days=30)
     newcomer = UserFactory(hire_date=None)
     assert eligible_from(perk, newcomer) is None
@@ -189,8 +215,9 @@ def test_a_person_without_a_hire_date_cannot_meet_a_tenure_rule(app):
     assert_says(
         app,
         audience_message(perk, newcomer, date(2030, 1, 1), "tenure"),
-        "After 30 days with the company.",
-        "After %(days)s days with the company.",
+        "After 30 days with the company; your first day is not recorded, ask HR.",
+        "After %(days)s day with the company; your first day is not recorded, ask HR.",
+        plural="After %(days)s days with the company; your first day is not recorded, ask HR.",
         days=30,
     )
 
