@@ -302,8 +302,9 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, or
             production without a real ``SECRET_KEY``, with the development outbox, without
             trusted hosts, without real Stripe keys (the sandbox's are refused) or with an API
-            base other than Stripe's (the sandbox's, say), or on SQLite or ``memory://`` rate
-            limits (``_check_shared_state``).
+            base other than Stripe's (the sandbox's, say), with an http ``BASE_URL`` while
+            cookies are for https only, or on SQLite or ``memory://`` rate limits
+            (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -353,6 +354,13 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set in production")
     if config.get("PASSWORD_HASH_METHOD", "scrypt") != "scrypt":
         raise ConfigurationError("passwords are hashed with scrypt in production")
+    if config.get("SESSION_COOKIE_SECURE") and str(config.get("BASE_URL")).startswith("http:"):
+        raise ConfigurationError(
+            "BASE_URL must be an https address in production: session cookies are sent over "
+            "https only (SESSION_COOKIE_SECURE), so every link in e-mails and QR codes would "
+            "open the site signed out. Serve it over https, or set SESSION_COOKIE_SECURE=false "
+            "for plain http on a closed network"
+        )
     _check_shared_state(config)
 
 

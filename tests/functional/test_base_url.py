@@ -108,6 +108,18 @@ def test_a_base_url_that_is_not_an_http_address_is_refused(app_factory, url):
         app_factory(BASE_URL=url)
 
 
+def test_production_refuses_an_http_base_url_while_its_cookies_are_for_https_only(app_factory):
+    # every link in e-mails and QR codes would open the site where the browser sends no
+    # session cookie: signed out at each link
+    with pytest.raises(ConfigurationError, match="BASE_URL.*https"):
+        app_factory(**{**PRODUCTION_SETTINGS, "BASE_URL": "http://perks.example"})
+    # a site served over plain http on a closed network says so with its cookies
+    app = app_factory(
+        **{**PRODUCTION_SETTINGS, "BASE_URL": "http://perks.lan", "SESSION_COOKIE_SECURE": False}
+    )
+    assert app.config["BASE_URL"] == "http://perks.lan"
+
+
 def test_production_starts_with_a_base_url(app_factory):
     app = app_factory(**{**PRODUCTION_SETTINGS, "BASE_URL": "https://perks.example/"})
     assert app.config["BASE_URL"] == "https://perks.example/"
