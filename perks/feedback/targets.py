@@ -36,15 +36,24 @@ def answer_by(item: FeedbackItem) -> date:
     return add_working_days(item.received_on, item.answer_days)
 
 
-def overdue(item: FeedbackItem, today: date) -> str | None:
-    """ "acknowledge" or "answer" when ``item`` is past that target on ``today``, else None."""
+def missed_targets(item: FeedbackItem, today: date) -> list[str]:
+    """The targets ``item`` is past on ``today``: "acknowledge" while it is not acknowledged
+    after its acknowledge-by day, "answer" while it is still open after its answer-by day
+    (acknowledged or not). Raises nothing."""
     if item.status not in OPEN_STATES:
-        return None
+        return []
+    missed = []
     if item.acknowledged_on is None and today > acknowledge_by(item):
-        return "acknowledge"
+        missed.append("acknowledge")
     if today > answer_by(item):
-        return "answer"
-    return None
+        missed.append("answer")
+    return missed
+
+
+def overdue(item: FeedbackItem, today: date) -> str | None:
+    """ "acknowledge" or "answer" when ``item`` is past that target on ``today`` (the first
+    missed), else None."""
+    return next(iter(missed_targets(item, today)), None)
 
 
 def _escalate_to(item: FeedbackItem) -> list[User]:
@@ -103,9 +112,12 @@ def sweep(today: date) -> SweepResult:
             due = not item.anonymous or item.received_on < today
             if not item.owner_told and due and _claim(item.id, "owner_told"):
                 new_for[item.owner_id] += 1
-            late = overdue(item, today)
-            flag = f"{late}_escalated" if late else None
-            if flag and not getattr(item, flag) and _claim(item.id, flag):
+            # each target once: an item never acknowledged is escalated again when its
+            # answer-by day passes too
+            for late in missed_targets(item, today):
+                flag = f"{late}_escalated"
+                if getattr(item, flag) or not _claim(item.id, flag):
+                    continue
                 for person in _escalate_to(item):
                     notify(
                         person,

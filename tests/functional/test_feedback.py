@@ -257,6 +257,29 @@ def test_an_overdue_item_escalates_once_to_the_owners_manager_after_tet(app):
     assert overdue_notes() == ["acknowledge", "answer"]
 
 
+def test_an_item_never_acknowledged_escalates_again_when_its_answer_target_passes(app):
+    """The manager heard once that the item was not acknowledged in time; left untouched
+    past its answer-by day too, it was never escalated for the answer target."""
+    hr = factories.UserFactory(roles={Role.HR})
+    manager = factories.UserFactory(roles={Role.MANAGER})
+    owner = factories.UserFactory(manager=manager)
+    department = factories.DepartmentFactory()
+    items.set_desk(department.id, items.DeskData(owner.id, 2, 10), hr)
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):  # a Monday
+        send(factories.UserFactory(), department.id)
+    # acknowledge by Wednesday 4 March, answer by Monday 16 March
+    assert run_the_scheduled_job(app, at(date(2026, 3, 5), 9)) == (1, 1)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 16), 9)) == (0, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 17), 9)) == (0, 1)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 18), 9)) == (0, 0)
+    targets_told = db.session.scalars(
+        select(Notification.params)
+        .where(Notification.user_id == manager.id, Notification.kind == "feedback_overdue")
+        .order_by(Notification.id)
+    )
+    assert [params["target"] for params in targets_told] == ["acknowledge", "answer"]
+
+
 def test_hrs_overdue_items_escalate_to_the_administrators(app):
     factories.UserFactory(roles={Role.HR})
     admin = factories.UserFactory(roles={Role.ADMIN})
