@@ -464,11 +464,18 @@ def _tell_owner_of_reply(item: FeedbackItem) -> None:
         )
 
 
+def acting_owner(item: FeedbackItem) -> User | None:
+    """Who answers ``item`` now: its owner while they are active; None: HR (an item without
+    an owner, or one whose owner has left, which HR's inbox holds). Raises nothing."""
+    if item.owner_id is None:
+        return None
+    owner = db.session.get(User, item.owner_id)
+    return owner if owner is not None and owner.active else None
+
+
 def _owners_of(item: FeedbackItem) -> Sequence[User]:
-    if item.owner_id is not None:
-        owner = db.session.get(User, item.owner_id)
-        return [owner] if owner is not None and owner.active else []
-    return hr_people()
+    owner = acting_owner(item)
+    return [owner] if owner is not None else hr_people()
 
 
 def people_with_role(role: Role) -> list[User]:

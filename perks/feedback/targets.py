@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from perks.db import affected_rows, transaction
 from perks.extensions import db
-from perks.feedback.items import LIST_ORDER, hr_people, people_with_role
+from perks.feedback.items import LIST_ORDER, acting_owner, hr_people, people_with_role
 from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
 from perks.feedback.working_days import add_working_days, working_days_between
 from perks.folding import name_order
@@ -57,7 +57,9 @@ def overdue(item: FeedbackItem, today: date) -> str | None:
 
 
 def _escalate_to(item: FeedbackItem) -> list[User]:
-    owner = item.owner
+    """The acting owner's manager (``items.acting_owner``); for HR's items, an item whose
+    owner has left, and an owner without an active manager: the administrators."""
+    owner = acting_owner(item)
     if owner is not None and owner.manager_id is not None:
         manager = db.session.get(User, owner.manager_id)
         if manager is not None and manager.active:
@@ -111,20 +113,22 @@ def sweep(today: date) -> SweepResult:
         for item in waiting:
             due = not item.anonymous or item.received_on < today
             if not item.owner_told and due and _claim(item.id, "owner_told"):
-                new_for[item.owner_id] += 1
+                answerer = acting_owner(item)  # None: HR's, or an owner who has left
+                new_for[answerer.id if answerer is not None else None] += 1
             # each target once: an item never acknowledged is escalated again when its
             # answer-by day passes too
             for late in missed_targets(item, today):
                 flag = f"{late}_escalated"
                 if getattr(item, flag) or not _claim(item.id, flag):
                     continue
+                answerer = acting_owner(item)
                 for person in _escalate_to(item):
                     notify(
                         person,
                         "feedback_overdue",
                         {
                             "subject": item.subject,
-                            "owner": item.owner.name if item.owner else "HR",
+                            "owner": answerer.name if answerer is not None else "HR",
                             "target": late,
                         },
                         url=link("feedback.answer_times"),

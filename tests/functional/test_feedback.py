@@ -202,6 +202,40 @@ def test_a_desk_whose_owner_left_answers_through_hr(app):
     items.acknowledge(before, hr)
 
 
+def test_hr_hears_of_the_items_of_an_owner_who_left(app):
+    """HR answers the items of an owner who has left, but a sender's reply to one told
+    nobody, and its escalation went to the leaver's manager, naming the leaver."""
+    hr = factories.UserFactory(roles={Role.HR})
+    admin = factories.UserFactory(roles={Role.ADMIN})
+    manager = factories.UserFactory(roles={Role.MANAGER})
+    sales = factories.DepartmentFactory()
+    owner = factories.UserFactory(manager=manager)
+    items.set_desk(sales.id, items.DeskData(owner.id, 2, 10), hr)
+    sender = factories.UserFactory()
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):  # a Monday
+        item_id = send(sender, sales.id, subject="Quota").item.id
+        items.acknowledge(item_id, owner)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 2), 23)) == (1, 0)  # the owner is told
+    owner.active = False  # left the company
+    db.session.commit()
+
+    def kinds_for(person: User) -> list[str]:
+        query = select(Notification.kind).where(Notification.user_id == person.id)
+        return list(db.session.scalars(query))
+
+    items.reply("Any news?", item_id=item_id, sender=sender)
+    assert kinds_for(hr) == ["feedback_reply"]
+    # answer by Monday 16 March
+    assert run_the_scheduled_job(app, at(date(2026, 3, 17), 9)) == (0, 1)
+    assert "feedback_overdue" not in kinds_for(manager)
+    told = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == admin.id, Notification.kind == "feedback_overdue"
+        )
+    ).one()
+    assert told.params["owner"] == "HR"
+
+
 def test_a_sender_sees_only_their_own_items(app, client):
     sender, colleague = factories.UserFactory(), factories.UserFactory()
     mine = send(sender, subject="Mine").item.id
