@@ -743,33 +743,27 @@ def _segment(survey: Survey, segment: str) -> _Segment | None:
     detractors"`` for a 0–10 question. Raises NotFound: no such question or value."""
     if not segment:
         return None
-    try:
-        question_id, _sep, value = segment.partition(":")
-        question = next(q for q in survey.questions if q.id == int(question_id))
-    except (StopIteration, ValueError):
-        raise NotFound() from None
+    # only as ``segment_choices`` writes it: "02:00" or "2:²" would pass ``int`` or
+    # ``isdigit`` here and meet a KeyError where the file names the group
+    question_id, _sep, value = segment.partition(":")
+    question = next((q for q in survey.questions if str(q.id) == question_id), None)
+    if question is None or value not in {v for v, _label in segment_choices(question, "en")}:
+        raise NotFound()
     key = str(question.id)
     if question.kind is QuestionKind.NPS:
         bands = {"promoters": (9, 10), "passives": (7, 8), "detractors": (0, 6)}
-        if value not in bands:
-            raise NotFound()
         low, high = bands[value]
         return _Segment(
             question,
             lambda a: isinstance(a.get(key), int) and low <= a[key] <= high,  # type: ignore[operator]
         )
-    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) and value.isdigit():
-        option = int(value)
-        return _Segment(
-            question,
-            lambda a: (
-                a.get(key) == option
-                or (
-                    isinstance(a.get(key), list) and option in a[key]  # type: ignore[operator]
-                )
-            ),
-        )
-    raise NotFound()
+    option = int(value)  # a choice's option (``segment_choices``)
+    return _Segment(
+        question,
+        lambda a: (
+            a.get(key) == option or (isinstance(a.get(key), list) and option in a[key])  # type: ignore[operator]
+        ),
+    )
 
 
 def segment_choices(question: SurveyQuestion, locale: str) -> list[tuple[str, str]]:

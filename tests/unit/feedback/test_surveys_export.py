@@ -164,6 +164,26 @@ def test_a_department_or_segment_file_is_refused_below_the_threshold(hr) -> None
     assert ["Sales", "1", "Recommend us?", "eNPS", "", "0"] in whole
 
 
+def test_a_segment_written_otherwise_than_the_page_writes_it_is_not_found(hr) -> None:  # type: ignore[no-untyped-def]
+    """``?segment=`` is typed into the URL too: "2:00", " 2:0", "02:0" (read as option 0 of
+    question 2) and "2:²" (a digit to ``str.isdigit``, not to ``int``) were answered by a
+    KeyError, a StopIteration or a ValueError: a server error instead of 404."""
+    from perks.errors import NotFound
+
+    survey = _survey(hr)
+    _nps, remote, _comments = (q.id for q in survey.questions)
+    for n in range(10):
+        surveys.answer(survey.id, {remote: n % 2}, UserFactory())
+    surveys.close_survey(survey.id, actor=hr)
+    rows, _name, _data = _csv(survey.id, hr, segment=f"{remote}:0")
+    assert rows[1][5] == "5"
+    for segment in (f"{remote}:00", f" {remote}:0", f"0{remote}:0", f"{remote}:²", f"{remote}:٠"):
+        with pytest.raises(NotFound):
+            surveys.results(survey.id, segment=segment)
+        with pytest.raises(NotFound):
+            surveys_export.results_file(survey.id, "csv", segment=segment, actor=hr, locale="en")
+
+
 def test_a_download_is_audited(hr) -> None:  # type: ignore[no-untyped-def]
     survey, _people = _answered(hr)
     rows, _name, _data = _csv(survey.id, hr)
