@@ -25,7 +25,7 @@ from perks.db import transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback import items
-from perks.feedback.models import Topic
+from perks.feedback.models import MAX_SUBJECT, Topic
 from perks.feedback.ratings_models import RATING_IDS, STARS, Rating
 from perks.i18n import format_number
 from perks.notifications.rendering import both
@@ -220,9 +220,21 @@ def _open_feedback_for_low_rating(rating: Rating) -> items.OpenedItem:
         assert rating.product is not None  # a rating is of a perk or of a product
         title = rating.product.localized("name", rater.locale)
     with force_locale(rater.locale):  # the whole subject in one language, the rater's
-        subject = ngettext(
-            "%(num)d star for %(title)s", "%(num)d stars for %(title)s", rating.stars, title=title
-        )
+
+        def subject_for(title: str) -> str:
+            return ngettext(
+                "%(num)d star for %(title)s",
+                "%(num)d stars for %(title)s",
+                rating.stars,
+                title=title,
+            )
+
+        subject = subject_for(title)
+        if len(subject) > MAX_SUBJECT:
+            # a title may be longer than a subject (160 characters to 120): shortened, or
+            # the item, and the rating with it, would be refused as too long
+            cut = len(title) - (len(subject) - MAX_SUBJECT) - 1
+            subject = subject_for(title[:cut].rstrip() + "…")
         no_comment = _("No comment.")
     return items.open_item(
         None,

@@ -252,3 +252,19 @@ def test_a_low_ratings_item_reads_in_the_raters_language_whatever_the_page(app):
     item = db.session.scalars(select(FeedbackItem)).one()
     assert item.subject == "2 sao cho Vé xem phim"
     assert item.text != "No comment."
+
+
+def test_a_low_rating_of_a_perk_with_a_long_title_opens_its_item_with_a_shortened_subject(app):
+    """A perk's title may have 160 characters, a feedback item's subject 120: "1 star for"
+    and such a title was refused as too long, and the rating with it ("This is too long.")."""
+    from perks.feedback.models import MAX_SUBJECT, FeedbackItem
+
+    title = "Gói khám sức khỏe tổng quát " + "nâng cao " * 14
+    perk = factories.PerkFactory(per_person_limit=None, title_vi=title[:160], title_en="Check-up")
+    claim = used_claim(factories.UserFactory(locale="vi"), perk)
+    ratings.rate_claim(claim.id, claim.user, 1, "Too long a wait", show_name=True)
+    item = db.session.scalars(select(FeedbackItem)).one()
+    assert len(item.subject) <= MAX_SUBJECT
+    assert item.subject.startswith("1 sao cho Gói khám sức khỏe tổng quát nâng cao")
+    assert item.subject.endswith("…")
+    assert db.session.scalars(select(Rating)).one().stars == 1
