@@ -79,6 +79,7 @@ from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User
 from perks.recognition.services import both_languages
+from perks.text import trim
 
 #: the smallest threshold a setting may ask for
 THRESHOLD_FLOOR = 3
@@ -434,7 +435,7 @@ def _clean_answer(question: SurveyQuestion, value: object) -> object | None:
     kind = question.kind
     try:
         if kind is QuestionKind.TEXT:
-            text = str(value).strip()
+            text = trim(str(value))  # spaces and zero-width characters alone: no answer
             if len(text) > MAX_TEXT:
                 raise ValidationFailed(
                     str(_l("At most %(count)s characters.", count=format_number(MAX_TEXT))),

@@ -554,3 +554,15 @@ def test_a_department_removed_while_its_answers_were_sealed_names_nothing(hr, ap
     finally:
         app.config["SURVEY_MIN_RESPONSES"] = 5
     assert db.session.scalars(select(SurveyResponse.department_id)).all() == [None] * 7
+
+
+def test_a_free_text_of_invisible_characters_is_no_answer(hr) -> None:  # type: ignore[no-untyped-def]
+    """A comment of zero-width spaces was kept as an answer (an empty line in HR's results,
+    counted among those who answered) and made a blank form count as answered."""
+    survey = open_survey(hr)
+    comments = survey.questions[2].id
+    with pytest.raises(ValidationFailed, match="Answer at least one question"):
+        surveys.answer(survey.id, {comments: "\u200b \u2060\ufeff"}, UserFactory())
+    surveys.answer(survey.id, {comments: "\u200bFaster laptops\u200b "}, UserFactory())
+    stored = db.session.scalars(select(SurveyResponse.answers)).one()
+    assert stored == {str(comments): "Faster laptops"}
