@@ -664,6 +664,23 @@ def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     assert (item.owner_id, item.acknowledge_days, item.answer_days) == (owner.id, 3, 15)
 
 
+def test_the_owners_page_says_hr_answers_a_department_whose_owner_left(app, client, vietnamese):
+    """New feedback to a department whose owner has left goes to HR, but HR's page of owners
+    still named the leaver as its owner."""
+    hr = factories.UserFactory(roles={Role.HR}, locale="vi")
+    owner = factories.UserFactory(name="Vũ Thị Phụ Trách")
+    department = factories.DepartmentFactory(name="Kho vận")
+    items.set_desk(department.id, items.DeskData(owner.id, 2, 10), hr)
+    owner.active = False  # left the company
+    db.session.commit()
+    login(client, hr)
+    page = client.get("/manage/feedback").get_data(as_text=True)
+    row = page[page.index("Kho vận") :]
+    row = row[: row.index("</tr>")]
+    assert vietnamese("HR (%(name)s has left)", name="Vũ Thị Phụ Trách") in row
+    assert send(factories.UserFactory(), department.id).item.owner_id is None
+
+
 def test_the_owner_is_not_told_an_anonymous_sender_is_notified(app, client):
     hr = factories.UserFactory(roles={Role.HR}, locale="en")
     named = send(factories.UserFactory(), subject="Named").item.id
