@@ -3,7 +3,9 @@ escalates overdue ones, and the public answer times.
 
 Targets are counted in Vietnamese working days (``perks.feedback.working_days``) from the day
 an item arrived. An item not acknowledged by the end of its acknowledge-by day, or not
-answered (or declined) by the end of its answer-by day, is overdue: the owner's manager is
+answered (or declined) by the end of its answer-by day, is overdue once the next working day
+begins (a weekend or holiday after the target day is not late yet: an answer given on it
+counts in time): the owner's manager is
 told, once per target (HR's items, and an owner without a manager: the administrators).
 Each run does all that is due and marks what it did with a conditional update, so a missed
 run is caught up and two hosts running it at once tell nobody twice.
@@ -43,11 +45,18 @@ def missed_targets(item: FeedbackItem, today: date) -> list[str]:
     if item.status not in OPEN_STATES:
         return []
     missed = []
-    if item.acknowledged_on is None and today > acknowledge_by(item):
+    if item.acknowledged_on is None and past(item.received_on, item.acknowledge_days, today):
         missed.append("acknowledge")
-    if today > answer_by(item):
+    if past(item.received_on, item.answer_days, today):
         missed.append("answer")
     return missed
+
+
+def past(received_on: date, days: int, today: date) -> bool:
+    """Whether a target of ``days`` working days from ``received_on`` is missed on ``today``:
+    once a working day beyond it has begun. The weekend after a Friday target is not late
+    yet, as an answer given on it counts in time (``answer_times``)."""
+    return working_days_between(received_on, today) > days
 
 
 def overdue(item: FeedbackItem, today: date) -> str | None:
@@ -267,7 +276,7 @@ def answer_times(since: date, today: date) -> list[DepartmentTimes]:
             times.within_target += taken <= item.answer_days
         elif item.status in OPEN_STATES:
             times.answer_waiting.append(waited)
-            times.overdue += today > answer_by(item)
+            times.overdue += past(item.received_on, item.answer_days, today)
     for times in by_department.values():
         # the cards say when each was answered: newest answer first, then by subject
         times.published.sort(key=lambda i: (-(i.answered_on or since).toordinal(), i.subject))

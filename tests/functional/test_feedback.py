@@ -314,6 +314,35 @@ def test_an_item_never_acknowledged_escalates_again_when_its_answer_target_passe
     assert [params["target"] for params in targets_told] == ["acknowledge", "answer"]
 
 
+def test_a_weekend_after_a_target_day_is_not_late_yet_as_an_answer_given_on_it_is_in_time(app):
+    """Targets count working days: an answer given on the Saturday after a Friday answer-by
+    day is in time on the answer-times page, but the scheduled job escalated that Saturday,
+    and the item was marked late, before anyone could have answered in working time."""
+    hr = factories.UserFactory(roles={Role.HR})
+    manager = factories.UserFactory(roles={Role.MANAGER})
+    owner = factories.UserFactory(manager=manager)
+    department = factories.DepartmentFactory()
+    items.set_desk(department.id, items.DeskData(owner.id, 4, 9), hr)
+    with time_machine.travel(at(date(2026, 3, 2)), tick=False):  # a Monday
+        item = send(factories.UserFactory(), department.id).item
+    # acknowledge by Friday 6 March, answer by Friday 13 March
+    assert run_the_scheduled_job(app, at(date(2026, 3, 2), 23)) == (1, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 7), 9)) == (0, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 8), 9)) == (0, 0)
+    assert run_the_scheduled_job(app, at(date(2026, 3, 9), 9)) == (0, 1)
+    saturday, monday = date(2026, 3, 14), date(2026, 3, 16)
+    assert run_the_scheduled_job(app, at(saturday, 9)) == (0, 0)
+    waiting = db.session.get(FeedbackItem, item.id)
+    assert targets.missed_targets(waiting, saturday) == ["acknowledge"]
+    assert targets.missed_targets(waiting, monday) == ["acknowledge", "answer"]
+
+    def past_answer_target(today: date) -> int:
+        return sum(t.overdue for t in targets.answer_times(date(2026, 3, 1), today))
+
+    assert (past_answer_target(saturday), past_answer_target(monday)) == (0, 1)
+    assert run_the_scheduled_job(app, at(monday, 9)) == (0, 1)
+
+
 def test_hrs_overdue_items_escalate_to_the_administrators(app):
     factories.UserFactory(roles={Role.HR})
     admin = factories.UserFactory(roles={Role.ADMIN})
