@@ -111,7 +111,7 @@ def test_a_base_url_that_is_not_an_http_address_is_refused(app_factory, url):
 def test_production_refuses_an_http_base_url_while_its_cookies_are_for_https_only(app_factory):
     # every link in e-mails and QR codes would open the site where the browser sends no
     # session cookie: signed out at each link
-    with pytest.raises(ConfigurationError, match="BASE_URL.*https"):
+    with pytest.raises(ConfigurationError, match=r"BASE_URL.*https"):
         app_factory(**{**PRODUCTION_SETTINGS, "BASE_URL": "http://perks.example"})
     # a site served over plain http on a closed network says so with its cookies
     app = app_factory(
