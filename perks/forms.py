@@ -22,6 +22,7 @@ from wtforms import (
     HiddenField,
     StringField,
     SubmitField,
+    TextAreaField,
     validators,
 )
 from wtforms.fields.choices import SelectChoice
@@ -48,11 +49,26 @@ _TRANSLATIONS = _AppTranslations()
 
 
 class Form(FlaskForm):
-    """A Flask-WTF form whose built-in validation messages follow the user's language."""
+    """A Flask-WTF form whose built-in validation messages follow the user's language, and
+    whose text areas take line breaks as one character (``single_line_breaks``)."""
 
-    class Meta:
+    class Meta(FlaskForm.Meta):
         def get_translations(self, form: FlaskForm) -> _AppTranslations:
             return _TRANSLATIONS
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            if issubclass(unbound_field.field_class, TextAreaField):
+                filters = unbound_field.kwargs.get("filters") or ()
+                options = {**options, "filters": (single_line_breaks, *filters)}
+            return super().bind_field(form, unbound_field, options)
+
+
+def single_line_breaks(value: Any) -> Any:
+    """A text area's text with its line breaks as one character each (``\\n``): a browser
+    counts one against the text area's ``maxlength`` but sends two (CRLF), so a text it let
+    through at the limit would be refused as too long. Leaves anything but a string as it
+    is."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 def trimmed(value: Any) -> Any:

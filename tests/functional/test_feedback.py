@@ -754,6 +754,29 @@ def test_an_anonymous_senders_reply_to_an_answer_shows_and_can_be_answered(app, 
     assert 'data-testid="replied"' not in inbox[inbox.index("Canteen") :].split("</tr>")[0]
 
 
+def test_a_text_at_its_limit_with_line_breaks_is_taken_as_the_browser_counted_it(app, client):
+    """A browser counts a line break as one character against a text area's maxlength, but
+    sends it as two (CRLF): a text the browser let through at the limit was refused as too
+    long, and what was taken kept CRLFs."""
+    factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    login(client, sender)
+    paragraphs = ["x" * 999] * 4  # 3,996 characters and three line breaks: 3,999
+    sent = client.post(
+        "/feedback/new",
+        data={
+            "department": "0",
+            "topic": "tool",
+            "subject": "Long",
+            "text": "\r\n".join(paragraphs),
+        },
+    )
+
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    item = db.session.scalar(select(FeedbackItem).where(FeedbackItem.subject == "Long"))
+    assert item.text == "\n".join(paragraphs)
+
+
 def test_a_named_sender_and_the_owner_go_through_the_pages(app, client):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
