@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -40,6 +40,7 @@ from perks.feedback.models import (
     Topic,
 )
 from perks.forms import require_confirmation
+from perks.i18n import format_share
 from perks.people.access import roles_required
 from perks.people.models import Role
 from perks.recognition.views import field_error
@@ -329,7 +330,7 @@ def answer_times() -> str:
         departments=targets.answer_times(since, today),
         since=since,
         decimal=lambda n: format_decimal(n, format="#,##0.#"),
-        percent=format_percent,
+        percent=format_share,
     )
 
 
