@@ -189,3 +189,19 @@ def test_kudos_tell_the_recipient_and_only_the_recipient():
     assert told(binh) == [("kudos_received", "An gave you 20 points: Teamwork")]
     assert kinds(an) == []
     assert len(mails_to(binh)) == 1
+
+
+def test_the_earnings_e_mail_names_the_products_in_the_employees_language():
+    # A Vietnamese customer bought through an English-reading employee's link: the order keeps
+    # the product's name as the customer read it, but the employee's e-mail is in English.
+    an = factories.UserFactory(locale="en")
+    product = factories.ProductFactory(name_vi="Tour Hạ Long 2 ngày", name_en="Ha Long 2-day tour")
+    order = referred_order(product, employee=an, locale="vi", quantity=2)
+    pay(order)
+    redeem(order)
+    mail = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == an.email)
+    ).one()
+    for body in (mail.body_text, mail.body_html):
+        assert "Ha Long 2-day tour × 2" in body
+        assert "Hạ Long" not in body
