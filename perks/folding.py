@@ -48,6 +48,72 @@ def name_order(text: str) -> tuple[str, str]:
     return fold(text), text
 
 
+#: the commonest Vietnamese family names, without their accents: a name that starts with one
+#: is written family name first whatever language its owner reads ("Lê Thị Hoa" is Ms Hoa,
+#: in an English e-mail too), and one that ends with one is written given name first
+#: ("Linh Nguyen"). Family names that are also common given names (Mai, Hà, Lan, Kim, Châu,
+#: Giang, Lâm...) are left out: they would tell nothing.
+VIETNAMESE_FAMILY_NAMES = frozenset(
+    {
+        "nguyen",
+        "tran",
+        "le",
+        "pham",
+        "hoang",
+        "huynh",
+        "phan",
+        "vu",
+        "vo",
+        "dang",
+        "bui",
+        "do",
+        "ho",
+        "ngo",
+        "duong",
+        "ly",
+        "dao",
+        "doan",
+        "vuong",
+        "trinh",
+        "truong",
+        "dinh",
+        "luong",
+        "luu",
+        "ta",
+        "cao",
+        "quach",
+        "ton",
+        "trieu",
+        "phung",
+        "kieu",
+        "thach",
+        "lai",
+        "nong",
+        "khuc",
+        "bach",
+        "tong",
+        "diep",
+        "tang",
+    }
+)
+
+
+def given_name(name: str, locale: str) -> str:
+    """The given name in ``name`` ("Nguyễn Văn An" → "An", "Lucas Martin" → "Lucas"), to greet
+    someone by: last when the name starts with a Vietnamese family name, first when it ends
+    with one; otherwise as names are written in ``locale`` (last in Vietnamese, first in
+    English). Empty for an empty name. Raises nothing."""
+    parts = name.split()
+    if not parts:
+        return ""
+    if len(parts) > 1:
+        if fold(parts[0]) in VIETNAMESE_FAMILY_NAMES:
+            return parts[-1]
+        if fold(parts[-1]) in VIETNAMESE_FAMILY_NAMES:
+            return parts[0]
+    return parts[-1] if locale == "vi" else parts[0]
+
+
 def names_in_order(names: Iterable[str]) -> list[str]:
     """The names a form or file gave (places, for instance), each once, trimmed, blanks left
     out, in :func:`name_order`: how a rule keeps them and shows them."""

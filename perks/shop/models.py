@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, BilingualMixin, TimestampMixin
+from perks.folding import given_name
 from perks.i18n import LabelledEnum
 from perks.money import Money, money_column, optional_money_column
 
@@ -311,9 +312,8 @@ class Order(TimestampMixin, Base):
     @property
     def customer_first_name(self) -> str:
         """What a redeemer or a referring employee may see of the customer."""
-        parts = self.customer_name.split()
-        # Vietnamese names put the given name last ("Nguyễn Văn An" → "An").
-        return (parts[-1] if self.locale == "vi" else parts[0]) if parts else ""
+        # "Lê Thị Hoa" is Hoa in an English order too (``folding.given_name``)
+        return given_name(self.customer_name, self.locale)
 
     @property
     def is_staff_purchase(self) -> bool:

@@ -386,7 +386,7 @@ def test_payment_sends_the_code_the_qr_and_the_order_link_by_email(app, order):
         assert order.redemption_code in body
         assert link in body
         assert "/qr.png" not in body  # the QR code travels inside the message
-    assert "Hello Lê," in message.body_text  # English order: the first word of the name
+    assert "Hello Hoa," in message.body_text  # "Lê Thị Hoa": her given name, in English too
     assert "Show this code, or its QR code, at our counter." in message.body_text
     assert "₫4,800,000" in " ".join(message.body_text.split())
     [qr] = message.attachments
