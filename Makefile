@@ -96,7 +96,7 @@ translations: $(STAMP) ## Compile the message catalogs, the product's and the sa
 extract-messages: $(STAMP) ## Extract translatable strings into the product's and the sandbox's messages.pot
 	@test -f babel.cfg || { echo "error: babel.cfg is missing" >&2; exit 1; }
 	@mkdir -p $(TRANSLATIONS) $(SANDBOX_TRANSLATIONS)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -o $(POT) \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k counted:1,2 -k lazy_pgettext:1c,2 -o $(POT) \
 		--ignore-dirs='.* __pycache__' --project=Perks --copyright-holder=Perks .
 	$(BIN)/pybabel extract -F stripe_sandbox/babel.cfg -k _l -k lazy_gettext \
 		-k lazy_ngettext:1,2 -o $(SANDBOX_POT) --ignore-dirs='.* __pycache__' \

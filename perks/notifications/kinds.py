@@ -9,7 +9,9 @@ and the body with a link) and whether e-mail is on for people who have not chose
 feedback) off everyone else's choices: it names a check that the capability knowing who they
 are registers with ``@audience(name)``.
 ``choices`` names the parameters whose stored value is a code shown as a label
-(``{"reason": {"refunded": _l("the order was refunded")}}``).
+(``{"reason": {"refunded": _l("the order was refunded")}}``). A text that says how many of
+something is ``counted(singular, plural, by=name)``: the integer parameter ``name`` picks
+"1 point" or "20 points" when it is read.
 """
 
 from __future__ import annotations
@@ -17,12 +19,36 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 
 from perks.people.models import User
 
 #: the e-mail template that says a notification's title and body, with its link
 PLAIN_EMAIL = "notification"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A kind's text that says how many of something: English's singular and plural (one form
+    in Vietnamese), chosen by the integer parameter ``by`` when the text is read."""
+
+    singular: str
+    plural: str
+    by: str
+
+    def pick(self, count: int) -> str:
+        """The text for ``count``, in the current language, its placeholders unfilled."""
+        return str(get_translations().ungettext(self.singular, self.plural, count))
+
+    def __str__(self) -> str:  # read without a count (a check that the text exists)
+        return self.pick(2)
+
+
+def counted(singular: str, plural: str, *, by: str) -> Counted:
+    """A :class:`Counted` text; ``counted`` is an extraction keyword (``-k counted:1,2``), so
+    both forms reach the catalog as ``ngettext``'s do. Raises nothing."""
+    return Counted(singular, plural, by)
 
 
 @dataclass(frozen=True)
@@ -99,7 +125,11 @@ KINDS: dict[str, Kind] = {
             "gift_points_granted",
             _l("Points as a gift for me"),
             _l("A gift for you: %(programme)s"),
-            _l("Your gift for %(date)s: %(points)s points to spend on rewards."),
+            counted(
+                "Your gift for %(date)s: %(points)s point to spend on rewards.",
+                "Your gift for %(date)s: %(points)s points to spend on rewards.",
+                by="points",
+            ),
             email_template="gift_granted",
         ),
         Kind(
@@ -175,9 +205,12 @@ KINDS: dict[str, Kind] = {
             "commission_payable",
             _l("Commissions payable"),
             _l("Commissions now payable: %(amounts)s"),
-            _l(
+            counted(
+                "The holding period of one of your commissions is over: it is paid with the "
+                "next payout batch.",
                 "The holding period of %(count)s of your commissions is over: they are paid "
-                "with the next payout batch."
+                "with the next payout batch.",
+                by="count",
             ),
         ),
         Kind(
@@ -193,7 +226,11 @@ KINDS: dict[str, Kind] = {
         Kind(
             "kudos_received",
             _l("Kudos for me"),
-            _l("%(giver)s gave you %(points)s points: %(value)s"),
+            counted(
+                "%(giver)s gave you %(points)s point: %(value)s",
+                "%(giver)s gave you %(points)s points: %(value)s",
+                by="points",
+            ),
             _l("“%(message)s”"),
             email_template="kudos_received",
         ),

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from perks.i18n import format_day, format_moment, format_number
 from perks.money import Money, format_money
-from perks.notifications.kinds import KINDS
+from perks.notifications.kinds import KINDS, Counted
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,15 @@ def _shown(value: Any, locale: str, choices: Mapping[str, object]) -> str:
     return str(value)
 
 
+def _text(text: object, params: Mapping[str, Any]) -> str:
+    """A kind's text in the current language; a :class:`Counted` one in the form its count
+    takes (the plural when the count is missing)."""
+    if isinstance(text, Counted):
+        count = params.get(text.by)
+        return text.pick(count if isinstance(count, int) and not isinstance(count, bool) else 2)
+    return str(text)
+
+
 def render(kind_name: str, params: Mapping[str, Any]) -> Rendered:
     """The title and body of a notification of ``kind_name`` in the current language.
 
@@ -106,6 +115,6 @@ def render(kind_name: str, params: Mapping[str, Any]) -> Rendered:
         name: _shown(value, locale, kind.choices.get(name, {})) for name, value in params.items()
     }
     try:
-        return Rendered(str(kind.title) % shown, str(kind.body) % shown)
+        return Rendered(_text(kind.title, params) % shown, _text(kind.body, params) % shown)
     except (KeyError, TypeError, ValueError):
         return Rendered(str(kind.label), "")

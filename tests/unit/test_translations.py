@@ -40,6 +40,7 @@ KEYWORDS = {
     "_l": None,
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
+    "counted": (1, 2),  # perks.notifications.kinds
     "lazy_pgettext": ((1, "c"), 2),
 }
 #: like --ignore-dirs: Babel's default also skips "_*" folders, which would miss templates/_macros

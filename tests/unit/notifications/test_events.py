@@ -205,3 +205,18 @@ def test_the_earnings_e_mail_names_the_products_in_the_employees_language():
     for body in (mail.body_text, mail.body_html):
         assert "Ha Long 2-day tour × 2" in body
         assert "Hạ Long" not in body
+
+
+def test_one_point_or_one_commission_is_said_in_the_singular():
+    an, binh = factories.UserFactory(locale="en", name="An"), factories.UserFactory(locale="en")
+    value = factories.CompanyValueFactory(name_en="Teamwork", name_vi="Đồng đội")
+    kudos.give_kudos(an, binh.id, 1, value.id, "Thanks", today=company_today())
+    assert told(binh) == [("kudos_received", "An gave you 1 point: Teamwork")]
+    assert mails_to(binh) == ["Kudos from An: 1 point"]
+    (row,) = _rows(binh)
+    with force_locale("vi"):
+        assert render(row.kind, row.params).title == "An đã tặng bạn 1 điểm: Đồng đội"
+    gift = {"programme": "Tết", "points": 1, "date": company_today()}
+    assert " 1 point to spend on rewards." in render("gift_points_granted", gift).body
+    payable = render("commission_payable", {"amounts": [], "count": 1}).body
+    assert payable.startswith("The holding period of one of your commissions is over: it is ")
