@@ -29,6 +29,7 @@ from perks.auth.forms import (
 from perks.errors import InvalidToken, ValidationFailed
 from perks.extensions import limiter, login_email_key
 from perks.forms import ConfirmForm
+from perks.i18n import LOCALES
 from perks.people import services as people_services
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
@@ -79,12 +80,21 @@ def _agent() -> str:
     return request.user_agent.string or ""
 
 
+def _end_session() -> None:
+    """Sign the browser out and forget its session, but not the person's language: the
+    sign-in page that follows (and its message) stays in it, not in the browser's."""
+    locale = current_user.locale
+    logout_user()
+    session.clear()
+    if locale in LOCALES:
+        session["locale"] = locale
+
+
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
     services.sign_out(current_user, current_user.get_session_key())
-    logout_user()
-    session.clear()
+    _end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -93,8 +103,7 @@ def logout() -> Response:
 @login_required
 def logout_everywhere() -> Response:
     services.log_out_everywhere(current_user._get_current_object())
-    logout_user()
-    session.clear()
+    _end_session()
     flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 

@@ -227,6 +227,20 @@ def test_logout_is_post_only(client, login_as):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.parametrize("path", ["/logout", "/logout-everywhere"])
+def test_signing_out_keeps_the_persons_language(client, path):
+    """Someone who reads English on a browser set to Vietnamese: the sign-in page after they
+    sign out, and its "signed out" message, are still in English (the session was cleared,
+    its language with it, and the browser's took over)."""
+    user = factories.UserFactory(locale="en")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "vi"
+    login(client, user)
+    html = client.post(path, follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "You are signed out" in html
+    assert "đăng xuất" not in html.split("<main", 1)[-1]
+
+
 # Cookies ----------------------------------------------------------------------------------
 
 
