@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, refresh
 from flask_login import current_user
 
 #: the languages of the product: pages, e-mails, every label (the first is the default)
@@ -39,6 +39,15 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(LOCALES) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def adopt_language(locale: str | None) -> None:
+    """Serve this browser in ``locale`` from now on (the person a link names reads it: the
+    link came in an e-mail written in it), unless the browser chose a language with the
+    switcher. For the pages of links, which know whose they are before anyone signs in."""
+    if session.get("locale") not in LOCALES and locale in LOCALES:
+        session["locale"] = locale
+        refresh()  # this request too: the language may already have been looked up
 
 
 def select_timezone() -> str:

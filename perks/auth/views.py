@@ -29,7 +29,7 @@ from perks.auth.forms import (
 from perks.errors import InvalidToken, ValidationFailed
 from perks.extensions import limiter, login_email_key
 from perks.forms import ConfirmForm
-from perks.i18n import LOCALES
+from perks.i18n import LOCALES, adopt_language
 from perks.people import services as people_services
 from perks.people.access import login_required, roles_required
 from perks.people.models import Role
@@ -142,6 +142,7 @@ def _set_password_page(
         person = tokens.user_for_token(token, purpose)
     except InvalidToken as error:
         return render_template("auth/token_invalid.html", message=error.message), 400
+    adopt_language(person.locale)  # its e-mail's, not the browser's
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -490,6 +490,31 @@ def test_password_reset_flow_and_single_use(app, client):
     login(client, user, new)
 
 
+@pytest.mark.parametrize(("locale", "browser"), [("vi", "en"), ("en", "vi")])
+def test_the_page_a_link_opens_is_in_the_language_of_its_e_mail(app, locale, browser):
+    """The invitation and the reset link are read in the person's language (HR chose it, or
+    they did); the page each opens, its form's messages and the sign-in page after a reset
+    are in it too, not in the language of the browser the link is opened in."""
+    user = factories.UserFactory(email="lan@example.com", locale=locale)
+    visitor = app.test_client()
+    visitor.environ_base["HTTP_ACCEPT_LANGUAGE"] = browser
+    for purpose in (tokens.INVITATION, tokens.PASSWORD_RESET):
+        link = f"/{'invitation' if purpose == tokens.INVITATION else 'password/reset'}/"
+        page = visitor.get(link + tokens.make_token(user, purpose))
+        assert f'<html lang="{locale}">' in page.get_data(as_text=True)
+    token = tokens.make_token(user, tokens.PASSWORD_RESET)
+    refused = visitor.post(f"/password/reset/{token}", data={"password": "x", "confirm": "x"})
+    assert f'<html lang="{locale}">' in refused.get_data(as_text=True)
+    new = "a fresh long password"
+    done = visitor.post(
+        f"/password/reset/{token}", data={"password": new, "confirm": new}, follow_redirects=True
+    )
+    html = done.get_data(as_text=True)
+    assert f'<html lang="{locale}">' in html
+    said = "Your password is set. Please sign in."
+    assert (said in html) == (locale == "en")
+
+
 def test_password_reset_answers_the_same_for_unknown_addresses(client):
     factories.UserFactory(email="known@example.com")
     known = client.post("/password/forgot", data={"email": "known@example.com"})
