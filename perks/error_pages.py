@@ -42,8 +42,11 @@ MESSAGES = {
 
 
 def render_error(status: int, message: str | None = None) -> tuple[Response | str, int]:
-    title = TITLES.get(status, TITLES[400])()
-    text = message or MESSAGES.get(status, MESSAGES[400])()
+    # a status without words of its own is said as its class is: a server's failure (a 502,
+    # a 503) never as the reader's mistake
+    said_as = status if status in TITLES else (500 if status >= 500 else 400)
+    title = TITLES[said_as]()
+    text = message or MESSAGES[said_as]()
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=title, message=text), status
     return render_template("errors/error.html", status=status, title=title, message=text), status
