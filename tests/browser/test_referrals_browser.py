@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from perks.extensions import db
 from perks.referrals.attribution import REFERRAL_COOKIE
+from perks.shop.models import OrderStatus
 from tests import factories
-from tests.browser.helpers import TIMEOUT_MS, VIEWPORT, assert_fits_its_parent, sign_in
+from tests.browser.helpers import (
+    TIMEOUT_MS,
+    VIEWPORT,
+    assert_fits_its_parent,
+    assert_fits_the_screen,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -141,3 +149,34 @@ def test_a_long_link_label_stays_on_a_phones_screen(page: Page, live_server: str
         expect(page.get_by_text(label).first).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide"
+
+
+def test_a_revenue_of_a_billion_dong_stays_in_its_card_on_a_phone(page: Page, live_server: str):
+    # The summary's figures are two cards a row on a phone; the revenue, a ten-digit figure in
+    # large type, ran past its card (and, in the right-hand column, past the screen's edge).
+    link = factories.ReferralLinkFactory(user=factories.UserFactory(locale="vi"))
+    product = factories.ProductFactory(price_amount=1_250_000_000)
+    factories.OrderFactory(
+        product=product,
+        referral_link_id=link.id,
+        attribution_reason="cookie",
+        status=OrderStatus.PAID,
+        paid_at=datetime.now(UTC) - timedelta(hours=1),
+        paid_amount=product.price_amount,
+    )
+    email, link_id = link.user.email, link.id
+    db.session.commit()
+    sign_in(page, email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/stats/links", f"/stats/links/{link_id}"):
+        page.goto(path)
+        revenue = page.get_by_test_id("total-revenue")
+        expect(revenue).to_have_text("1.250.000.000\xa0₫")
+        assert_fits_the_screen(page)
+        assert_fits_its_parent(revenue.locator("div").first)
+    # on a laptop the five figures stay side by side, in their order
+    page.set_viewport_size(VIEWPORT)
+    cards = page.get_by_test_id("summary").locator(":scope > .col")
+    boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
+    assert len({round(box["y"]) for box in boxes if box}) == 1, boxes
+    assert [box["x"] for box in boxes if box] == sorted(box["x"] for box in boxes if box)
