@@ -324,6 +324,16 @@ def addressed_item(item_id: int, owner: User) -> FeedbackItem:
 # --- the state machine ----------------------------------------------------------------------
 
 
+def _locked(item: FeedbackItem) -> FeedbackItem:
+    """``item``, its row locked until the transaction ends and read again under the lock: two
+    steps at once (an answer and a decline by two HR people, a double-tapped button, a reply
+    while the owner declines) take turns, and the second sees the state the first left, so
+    it is refused as it would be a moment later."""
+    found = locked(FeedbackItem, item.id)
+    assert found is item  # the same row, the same object of the session, now current
+    return found
+
+
 def _move(item: FeedbackItem, step: str) -> FeedbackStatus:
     sources, target = TRANSITIONS[step]
     if item.status not in sources:
@@ -358,7 +368,7 @@ def _owner_step(
     publish: bool = False,
 ) -> FeedbackItem:
     with transaction():
-        item = addressed_item(item_id, owner)
+        item = _locked(addressed_item(item_id, owner))
         today = company_today()
         before = _move(item, step)
         details: dict[str, object] = {"status": [before.value, item.status.value]}
@@ -444,11 +454,12 @@ def close_as_owner(item_id: int, owner: User) -> FeedbackItem:
 
 
 def _sender_item(item_id: int | None, sender: User | None, secret: str | None) -> FeedbackItem:
+    """The sender's item, locked (``_locked``)."""
     if secret is not None:
-        return followed_item(secret)
+        return _locked(followed_item(secret))
     if item_id is None or sender is None:
         raise NotFound()
-    return own_item(item_id, sender)
+    return _locked(own_item(item_id, sender))
 
 
 def _tell_owner_of_reply(item: FeedbackItem) -> None:
