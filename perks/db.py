@@ -144,6 +144,18 @@ def locked(model: type[Entity], key: Any) -> Entity | None:
     )
 
 
+def take_turns(name: str) -> None:
+    """Wait until no other transaction holds the lock ``name``, then hold it until this
+    transaction ends (PostgreSQL: ``pg_advisory_xact_lock``; SQLite serialises writers).
+    For a check across rows that no row lock covers (is a name taken, in any case?): every
+    writer takes the same lock before it reads, so the second reads what the first wrote.
+    Raises nothing."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
+
+
 #: up to this many keys, ``probing`` looks each up in its index (PostgreSQL); more are matched
 #: by the plan PostgreSQL picks (a scan of the table, for a whole file)
 PROBE_LIMIT = 5000

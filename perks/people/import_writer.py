@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
-from perks.db import among, insert_rows, update_rows, utcnow
+from perks.db import among, insert_rows, take_turns, update_rows, utcnow
 from perks.extensions import db
 from perks.folding import name_key
 from perks.people.events import announce_activated_ids
@@ -35,6 +35,7 @@ from perks.people.import_plan import (
     in_chunks,
 )
 from perks.people.models import (
+    DEPARTMENT_NAMES_LOCK,
     Department,
     Role,
     User,
@@ -42,6 +43,13 @@ from perks.people.models import (
     new_session_token,
     new_session_tokens,
 )
+
+
+class DepartmentAddedMeanwhile(Exception):
+    """A department the file adds was added, under its name in some case, since the plan
+    read the departments (as an ``IntegrityError``, the caller refuses the file to be sent
+    again)."""
+
 
 #: rows written per batch, and how often ``progress`` is called
 WRITE_CHUNK = 500
@@ -117,6 +125,14 @@ class _Writer:
         # order of their names, whatever the file's: two imports at once (two batches of the
         # API) adding the same departments then wait for each other instead of deadlocking.
         self.department_ids = dict(self.plan.department_ids)
+        if self.plan.new_departments:
+            # An HR person adding one of them meanwhile, in another case, passes the unique
+            # index: both take turns, and what was added since the plan read the names
+            # refuses the file as a duplicate name would.
+            take_turns(DEPARTMENT_NAMES_LOCK)
+            taken = {name_key(name) for name in db.session.scalars(select(Department.name))}
+            if any(name_key(name) in taken for name in self.plan.new_departments):
+                raise DepartmentAddedMeanwhile()
         created = [
             Department(name=name) for name in sorted(self.plan.new_departments, key=str.lower)
         ]
@@ -244,6 +260,7 @@ def write_plan(
 
     Raises:
         IntegrityError: someone changed the directory meanwhile (a duplicate e-mail, say).
+        DepartmentAddedMeanwhile: a department of the file was added meanwhile.
     """
     writer = _Writer(plan)
     writer.departments()

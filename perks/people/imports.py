@@ -88,7 +88,7 @@ from perks.people.import_plan import (
 from perks.people.import_plan import (
     VIETNAMESE_HEADERS as VIETNAMESE_HEADERS,  # the upload page lists them
 )
-from perks.people.import_writer import ImportResult, write_plan
+from perks.people.import_writer import DepartmentAddedMeanwhile, ImportResult, write_plan
 from perks.people.models import PeopleImport, Role, User
 from perks.tabular import neutralise
 
@@ -643,7 +643,7 @@ def _write(
         )
     try:
         result = write_plan(plan, progress=progress or (lambda done: None), finishing=finishing)
-    except IntegrityError as error:
+    except (IntegrityError, DepartmentAddedMeanwhile) as error:
         raise Conflict(
             _("Someone changed the directory while the file was imported. Check it again.")
         ) from error

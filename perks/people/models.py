@@ -248,6 +248,12 @@ class Department(TimestampMixin, Base):
         return f"<Department {self.name}>"
 
 
+#: the lock (``perks.db.take_turns``) every writer of a new department takes before it
+#: looks whether the name is taken: names are unique whatever their case (``name_key``), which
+#: the database's unique index on the name as written does not see
+DEPARTMENT_NAMES_LOCK = "perks.people.department_names"
+
+
 class PeopleImport(TimestampMixin, Base):
     """An uploaded people CSV, kept between its dry run and its confirmation."""
 

@@ -13,13 +13,14 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from perks import audit
-from perks.db import MAX_ID, paginate, transaction
+from perks.db import MAX_ID, paginate, take_turns, transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
 from perks.folding import alphabetical, contains_folded, name_key
 from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
+    DEPARTMENT_NAMES_LOCK,
     Department,
     EmploymentType,
     Gender,
@@ -248,6 +249,8 @@ def create_department(name: str, *, actor: User) -> Department:
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")))
     with transaction():
+        # two HR people adding it at once take turns: the second sees the first's
+        take_turns(DEPARTMENT_NAMES_LOCK)
         # compared in Python (``name_key``): "Phòng Đào tạo" and "phòng đào tạo" are one
         taken = {name_key(other) for other in db.session.scalars(select(Department.name))}
         if name_key(name) in taken:
