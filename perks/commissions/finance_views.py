@@ -92,7 +92,10 @@ def flagged() -> str:
 
 
 def _adjustment_form() -> AdjustmentForm:
-    return AdjustmentForm(people=queries.people_choices())
+    form = AdjustmentForm(people=queries.people_choices())
+    if not form.is_submitted():
+        form.request_token.data = ledger.new_request_token()
+    return form
 
 
 @bp.route("/commissions/adjustments", methods=["GET", "POST"])
@@ -104,11 +107,15 @@ def adjustments() -> Response | Page:
         assert form.money is not None
         try:
             ledger.record_adjustment(
-                form.user_id.data, form.money, form.reason.data or "", actor=current_user
+                form.user_id.data,
+                form.money,
+                form.reason.data or "",
+                actor=current_user,
+                request_token=form.request_token.data or None,
             )
-        except (ValidationFailed, NotFound, NotPermitted) as error:
+        except (ValidationFailed, NotFound, NotPermitted, Conflict) as error:
             form.form_errors.append(error.message)
-            status = 403 if isinstance(error, NotPermitted) else 400
+            status = {NotPermitted: 403, Conflict: 409}.get(type(error), 400)
         else:
             flash(_("The adjustment is recorded."), "success")
             return redirect(url_for(".adjustments"))

@@ -279,6 +279,10 @@ class EndRuleForm(Form):
     submit = SubmitField(_l("End the rule"))
 
 
+#: what an adjustment form's request token looks like (``ledger.new_request_token``)
+REQUEST_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 - a format, not a secret
+
+
 class AdjustmentForm(Form):
     """Finance adds or takes away an amount for one person, saying why."""
 
@@ -298,6 +302,9 @@ class AdjustmentForm(Form):
         description=_l("The person sees it on their earnings page."),
         render_kw={"rows": 2},
     )
+    #: made when the page is drawn: the form sent twice records one adjustment
+    #: (``ledger.record_adjustment``); a page drawn before it existed sends none
+    request_token = HiddenField(validators=[Optional(), Regexp(REQUEST_TOKEN_PATTERN)])
     submit = SubmitField(_l("Record the adjustment"))
 
     def __init__(self, *args: object, people: list[tuple[int, str]], **kwargs: object) -> None:

@@ -18,23 +18,25 @@ For payouts (the finance capability), the ledger offers:
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 
 from perks import audit
+from perks.audit import AuditEvent
 from perks.commissions.models import (
     Commission,
     CommissionState,
     EntryKind,
     LedgerEntry,
 )
-from perks.db import transaction, utcnow
-from perks.errors import NotFound, NotPermitted, ValidationFailed
+from perks.db import take_turns, transaction, utcnow
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.money import Money, money_column
 from perks.people.models import User
@@ -77,6 +79,26 @@ def append_entry(
 
 # --- adjustments (finance) -------------------------------------------------------------------
 
+#: the audit action of an adjustment
+ADJUSTMENT_RECORDED = "commissions.adjustment"
+
+
+def new_request_token() -> str:
+    """The token an adjustment form carries: one per form drawn (``AdjustmentForm``)."""
+    return secrets.token_urlsafe(18)
+
+
+def _earlier_adjustment(request_token: str) -> AuditEvent | None:
+    """The adjustment recorded from the form that carried ``request_token``, if any."""
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == ADJUSTMENT_RECORDED,
+            AuditEvent.details["request_token"].as_string() == request_token,
+        )
+        .limit(1)
+    ).first()
+
 
 def record_adjustment(
     user_id: int,
@@ -85,13 +107,20 @@ def record_adjustment(
     *,
     actor: User,
     commission_id: int | None = None,
+    request_token: str | None = None,
 ) -> LedgerEntry:
     """Finance adds ``amount`` (positive or negative) to a person's commission balance.
+
+    ``request_token`` identifies the form that asked (a random token made when its page was
+    drawn): the form sent again (a double click, a retried request, two at the same moment)
+    returns the adjustment it recorded the first time and records nothing more. Without a
+    token every call records an adjustment.
 
     Raises:
         ValidationFailed: a zero amount, no reason or a reason too long.
         NotPermitted: ``actor`` would adjust their own balance (another finance person must).
         NotFound: no such person, or the commission is not theirs.
+        Conflict: the same form was sent again with other values.
     """
     if user_id == actor.id:
         raise NotPermitted(
@@ -107,6 +136,21 @@ def record_adjustment(
             _("Keep the reason under %(count)d characters.", count=MAX_REASON_LENGTH)
         )
     with transaction():
+        if request_token:
+            # Two submissions of one form at once take turns: the second finds the first's.
+            take_turns(f"perks.commissions.adjustment:{request_token}")
+            earlier = _earlier_adjustment(request_token)
+            if earlier is not None:
+                return _adjustment_of_repeat(
+                    earlier,
+                    {
+                        "user_id": user_id,
+                        "amount": amount.amount,
+                        "currency": amount.currency,
+                        "reason": reason,
+                        "commission_id": commission_id,
+                    },
+                )
         person = db.session.get(User, user_id)
         if person is None:
             raise NotFound(_("There is no such person."))
@@ -127,17 +171,31 @@ def record_adjustment(
             reason=reason,
             actor=actor,
         )
-        audit.record(
-            "commissions.adjustment",
-            actor=actor,
-            target=entry,
-            user_id=person.id,
-            amount=amount.amount,
-            currency=amount.currency,
-            reason=reason,
-            commission_id=commission_id,
-        )
+        details: dict[str, Any] = {
+            "user_id": person.id,
+            "amount": amount.amount,
+            "currency": amount.currency,
+            "reason": reason,
+            "commission_id": commission_id,
+        }
+        if request_token:
+            details["request_token"] = request_token
+        audit.record(ADJUSTMENT_RECORDED, actor=actor, target=entry, **details)
         return entry
+
+
+def _adjustment_of_repeat(earlier: AuditEvent, asked: dict[str, Any]) -> LedgerEntry:
+    """The adjustment an earlier submission of the same form recorded, if it asked the same.
+
+    Raises:
+        Conflict: the same form was sent again with other values.
+    """
+    entry = db.session.get(LedgerEntry, int(earlier.target_id))
+    if entry is None or any(earlier.details.get(key) != value for key, value in asked.items()):
+        raise Conflict(
+            _("This adjustment form was already sent. Reload the page to record another.")
+        )
+    return entry
 
 
 # --- payouts (used by the finance capability) ------------------------------------------------
