@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -309,6 +309,32 @@ def given_to(giver_id: int, recipient_id: int, month: str) -> int:
     return int(total or 0)
 
 
+#: the same kudos (same colleague, value, points and message) given again within this time
+#: is the first sent twice (a double tap, a request retried, two tabs): it is not given again
+SAME_KUDOS_AGAIN = timedelta(minutes=2)
+
+
+def _same_kudos_just_given(
+    giver_id: int, recipient_id: int, value_id: int, points_given: int, message: str, month: str
+) -> Kudos | None:
+    """The kudos ``giver_id`` gave with these very terms, from ``month``'s allowance, in the
+    last ``SAME_KUDOS_AGAIN``."""
+    return db.session.scalars(
+        select(Kudos)
+        .where(
+            Kudos.giver_id == giver_id,
+            Kudos.recipient_id == recipient_id,
+            Kudos.value_id == value_id,
+            Kudos.points == points_given,
+            Kudos.message == message,
+            Kudos.month == month,
+            Kudos.given_at >= utcnow() - SAME_KUDOS_AGAIN,
+        )
+        .order_by(Kudos.id.desc())
+        .limit(1)
+    ).first()
+
+
 def give_kudos(
     giver: User,
     recipient_id: int,
@@ -319,7 +345,9 @@ def give_kudos(
     today: date,
 ) -> Kudos:
     """``giver`` gives ``points_given`` points of their allowance of ``today``'s month to a
-    colleague, naming a company value, with a message; the colleague is e-mailed.
+    colleague, naming a company value, with a message; the colleague is e-mailed. The same
+    kudos given again within ``SAME_KUDOS_AGAIN`` (a double tap) gives nothing more: the first
+    is returned.
 
     Raises:
         ValidationFailed: no message or one too long, fewer than one point, no such active
@@ -352,6 +380,10 @@ def give_kudos(
         me = points.lock_person(giver.id)
         if me is None or not me.active:
             raise NotFound()
+        # under the giver's lock: a double tap's second request finds the first's kudos
+        repeat = _same_kudos_just_given(me.id, recipient.id, value.id, points_given, message, month)
+        if repeat is not None:
+            return repeat
         points.credit_allowance(me, month)
         left = points.allowance_left(me.id, month)
         if points_given > left:

@@ -107,3 +107,23 @@ def test_hosts_settling_the_month_together_write_each_entry_once(postgres):
     )
     assert april == 8  # every active person once
     assert verify_points().ok
+
+
+def test_a_kudos_tapped_twice_at_once_is_given_once(postgres):
+    giver = UserFactory()
+    colleague_id, value_id, giver_id = UserFactory().id, CompanyValueFactory().id, giver.id
+    db.session.remove()
+
+    def give(_tap: int) -> int:
+        me = db.session.get(type(giver), giver_id)
+        return kudos.give_kudos(me, colleague_id, 20, value_id, "Cảm ơn!", today=DAY).id
+
+    outcome = all_at_once(postgres, range(3), give)
+
+    assert outcome.errors == []
+    assert outcome.answers == Counter(ok=3)
+    assert len(set(outcome.results)) == 1  # each tap is told of the same kudos
+    assert db.session.scalar(select(func.count()).select_from(Kudos)) == 1
+    assert points.received_balance(colleague_id) == 20
+    assert points.allowance_left(giver_id, "2027-03") == 80
+    assert verify_points().ok

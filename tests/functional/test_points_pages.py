@@ -38,6 +38,10 @@ def test_a_person_gives_kudos_from_the_form(client, login_as):
     assert response.status_code == 303
     assert points.received_balance(colleague.id) == 20
     assert "You gave Trần Thị Đồng 20 points." in client.get(response.headers["Location"]).text
+    # the same form sent again (a double tap) gives nothing more
+    again = client.post("/kudos/new", data=form, follow_redirects=True)
+    assert "You gave Trần Thị Đồng 20 points." in again.text
+    assert points.received_balance(colleague.id) == 20
     one = client.post("/kudos/new", data={**form, "points": "1"}, follow_redirects=True)
     assert "You gave Trần Thị Đồng 1 point." in one.text
 
