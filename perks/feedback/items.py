@@ -610,7 +610,15 @@ def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
             _("Acknowledging cannot take longer than answering."), field="acknowledge_days"
         )
     with transaction():
-        if db.session.get(Department, department_id) is None:
+        # the department's row locked: two HR people saving its desk at once, the first
+        # time, take turns (the second changes the desk the first made, not a 500); a key
+        # share lock, so people joining the department meanwhile do not wait for it
+        department = db.session.scalar(
+            select(Department.id)
+            .where(Department.id == department_id)
+            .with_for_update(key_share=True)
+        )
+        if department is None:
             raise NotFound()
         if data.owner_id is not None:
             owner = db.session.get(User, data.owner_id)

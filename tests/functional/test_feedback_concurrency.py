@@ -74,7 +74,7 @@ def test_an_answer_and_a_decline_at_once_leave_the_item_one_or_the_other(racing)
         select(func.count()).select_from(FeedbackMessage).where(FeedbackMessage.item_id == item_id)
     )
     if item.status is S.ANSWERED:  # the answer won: nothing of the decline
-        assert (answers, item.decline_reason, item.closed_on) == (1, None, None)
+        assert (answers, item.decline_reason, item.closed_on) == (1, "", None)
     else:  # the decline won: no answer under a declined item
         assert item.status is S.DECLINED
         assert (answers, item.answered_on) == (0, None)
@@ -141,3 +141,23 @@ def test_two_ratings_at_once_rate_the_answer_once(racing):
 
     assert outcome.errors == []
     assert outcome.answers == Counter(ok=1, Conflict=1)
+
+
+def test_two_hr_people_setting_a_new_desk_at_once_save_both_in_turn(racing):
+    hr = [factories.UserFactory(roles={Role.HR}).id for _ in range(2)]
+    department_id = factories.DepartmentFactory().id
+    db.session.commit()
+    db.session.remove()
+
+    outcome = all_at_once(
+        racing,
+        [(hr[0], 2), (hr[1], 3)],
+        lambda prepared: items.set_desk(
+            department_id, items.DeskData(None, prepared[1], 10), prepared[0]
+        ),
+        prepare=lambda pair: (db.session.get(User, pair[0]), pair[1]),
+    )
+
+    assert outcome.errors == []  # not a 500 for the second (the desk's key taken)
+    assert outcome.answers == Counter(ok=2)
+    assert events("feedback.desk_changed") == 2
