@@ -37,14 +37,22 @@ BASE_HEADERS = (
 
 
 def refuse_nul_bytes() -> None:
-    """A NUL byte is never meaningful input, and PostgreSQL refuses it in text: answer 400."""
+    """A NUL byte is never meaningful input, and PostgreSQL refuses it in text: answer 400.
+
+    Looked for in the path, in every name and value of the query string and the form, and in
+    the names of uploaded files (a people file's name is stored as sent)."""
+    if "\x00" in request.path:
+        abort(400)
     # Reading request.form costs time on every GET (the redirect hot path): only where forms go.
     sources = [request.args] if request.method in ("GET", "HEAD") else [request.args, request.form]
     for values in sources:
-        if any("\x00" in value for _, items in values.lists() for value in items):
-            abort(400)
-    if "\x00" in request.path:
-        abort(400)
+        for name, items in values.lists():
+            if "\x00" in name or any("\x00" in value for value in items):
+                abort(400)
+    if request.method not in ("GET", "HEAD"):
+        for name, upload in request.files.items(multi=True):
+            if "\x00" in name or "\x00" in (upload.filename or ""):
+                abort(400)
 
 
 HSTS = "max-age=31536000; includeSubDomains"

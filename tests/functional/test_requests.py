@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from perks.audit import AuditEvent
 from perks.extensions import csrf, db
-from perks.people.models import Role, User
+from perks.people.models import PeopleImport, Role, User
 from perks.security import CONTENT_SECURITY_POLICY, is_safe_path
 from tests import factories
 from tests.helpers import login
@@ -213,6 +214,28 @@ def test_a_nul_byte_in_any_field_is_a_400_not_a_500(client, login_as):
     login_as(Role.HR)
     assert client.post("/people/departments", data={"name": "Kho\x00vận"}).status_code == 400
     assert client.get("/people/?q=a%00b").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("field", "filename"),
+    [("file", "danh-s\x00ach.csv"), ("fi\x00le", "people.csv")],
+    ids=["file name", "field name"],
+)
+def test_a_nul_byte_in_an_uploads_name_is_a_400_and_nothing_is_stored(
+    client, login_as, field, filename
+):
+    """Only the form's values and the query string were searched: a people file sent as
+    ``danh-s\\x00ach.csv`` passed the check (its extension is .csv) and its name, stored as
+    sent, failed the INSERT on PostgreSQL (a 500)."""
+    login_as(Role.HR, locale="en")
+    upload = (io.BytesIO(b"email,name\nnul@congty.example,Nul\n"), filename)
+    answer = client.post(
+        "/people/import/", data={field: upload}, content_type="multipart/form-data"
+    )
+    assert answer.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(PeopleImport)) == 0
+    assert client.post("/people/departments", data={"na\x00me": "Kho"}).status_code == 400
+    assert client.get("/people/?q\x00=a").status_code == 400
 
 
 # What a mutation check found the tests above would miss ----------------------------------
