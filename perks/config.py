@@ -159,6 +159,10 @@ def load_settings(
         "PASSWORD_HASH_METHOD": "scrypt",
         # 100,000 people in a CSV file (the import's limit) take about 15 MB.
         "MAX_CONTENT_LENGTH": _int(env.get("MAX_UPLOAD_BYTES"), 32 * 1024 * 1024),
+        # The largest field a form may send besides a file (Flask's default, 500 kB, answered
+        # 413 "File too large" to codes pasted into a perk's pool): 50,000 codes of 64
+        # characters, one a line (perks.catalog.services.MAX_CODES_PER_IMPORT), take 3.3 MB.
+        "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
         # Background jobs (perks.background): larger exports go to a job; a running job
         # whose heartbeat is older than this is taken over by another worker.
         "EXPORT_BACKGROUND_ROWS": _int(env.get("EXPORT_BACKGROUND_ROWS"), 50_000),

@@ -452,6 +452,27 @@ def test_pasted_codes_with_a_duplicate_and_a_blank_line_are_refused_whole(client
     assert "NEW-3" in html  # the text stays in the box to be fixed
 
 
+def test_as_many_codes_as_an_import_takes_can_be_pasted(client, hr):
+    """A browser sends the codes form as multipart, and Flask keeps any field of it over
+    MAX_FORM_MEMORY_SIZE (500 kB by default) out with a 413: 40,000 codes of 16 characters
+    pasted into the box (the page takes 50,000) got the error page "File too large" though
+    no file was sent, and the pasted codes were gone."""
+    perk = draft(code_mode=CodeMode.POOL, codes=["OLD-1"])
+    width = services.MAX_CODE_LENGTH - 6
+    pasted = "\r\n".join(
+        f"CODE-{number:0{width}d}" for number in range(services.MAX_CODES_PER_IMPORT)
+    )
+
+    response = client.post(
+        f"/admin/perks/{perk.id}/codes",
+        data={"codes": pasted, "file": (io.BytesIO(b""), "")},
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 302
+    assert code_count(perk.id) == services.MAX_CODES_PER_IMPORT + 1
+
+
 def test_codes_with_control_characters_are_reported_by_line(client, hr):
     perk = draft(code_mode=CodeMode.POOL)
     content = b"GOOD-1\nBAD\x00CODE\nNAME\tCODE\nGOOD-2\n"
