@@ -61,6 +61,8 @@ class OccasionForm(Form):
         return cls(data=data, **kwargs)
 
     def validate_day(self, field: Any) -> None:
+        if field.errors:
+            return  # out of range: said already (WTForms runs this after NumberRange failed)
         if self.month.data is None or field.data is None or self.kind.data is None:
             return  # their own validators speak
         try:

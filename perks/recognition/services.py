@@ -325,7 +325,7 @@ def check_day(kind: OccasionKind, month: int, day: int) -> None:
         return
     try:
         date(2000, month, day)  # a leap year: 29 February is a real day
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # OverflowError: beyond a C long
         raise ValidationFailed(str(_l("This day is not in that month.")), field="day") from error
 
 

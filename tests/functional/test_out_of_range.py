@@ -6,17 +6,23 @@ overflow in the driver or in date arithmetic (``perks.urls.RowIdConverter``,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from perks.api import tokens
 from perks.api.models import Scope
+from perks.demo import DEMO_PASSWORD, demo_logins
+from perks.extensions import db
 from perks.people.import_plan import plan_rows
-from perks.people.models import Role
+from perks.people.models import Role, User
+from perks.recognition.models import Occasion, OccasionKind
 from perks.urls import RowIdConverter
 from tests.factories import UserFactory
 from tests.helpers import login
+from tests.site_pages import pages_for
 
 BEYOND_ANY_ID = 2**63  # one more than the largest BIGINT
 HUGE = "99999999999999999999"
@@ -74,6 +80,31 @@ def test_an_id_beyond_postgresqls_integer_is_not_found_on_any_page(app, client):
 def test_any_page_number_answers_without_an_error(client, login_as, role, path, page):
     login_as(role, locale="en")
     assert client.get(f"{path}?page={page}").status_code in (200, 404)
+
+
+@pytest.mark.parametrize("kind", ["solar", "lunar"])
+@pytest.mark.parametrize("day", [HUGE, str(2**31), "32"])
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_an_occasion_day_beyond_any_month_is_refused_with_its_reason(
+    client, login_as, kind, day, editing
+):
+    """WTForms runs a field's own check after its NumberRange has failed: the day was then
+    made into a date, and one beyond a C long raised OverflowError (a 500), not the
+    ValueError the check caught."""
+    login_as(Role.HR, locale="en")
+    path = "/manage/occasions/new"
+    if editing:
+        occasion = Occasion(
+            kind=OccasionKind.SOLAR, name_vi="Ngày hội", name_en="Family day", month=6, day=28
+        )
+        db.session.add(occasion)
+        db.session.commit()
+        path = f"/manage/occasions/{occasion.id}/edit"
+    form = {"name_vi": "Ngày hội", "name_en": "Family day", "kind": kind, "month": "6"}
+    refused = client.post(path, data={**form, "day": day})
+    assert refused.status_code == 400
+    assert "Number must be between 1 and 31." in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(Occasion.day).order_by(Occasion.id)) in (None, 28)
 
 
 def test_a_hire_date_no_calendar_can_carry_is_refused_with_its_reason(client, login_as):
@@ -154,3 +185,77 @@ def test_an_imported_hire_date_out_of_range_is_a_bad_row(app):
         plan = plan_rows(columns, rows, actor=None)
     assert [error.line for error in plan.errors] == [2, 3]
     assert all("is not a date" in error.message for error in plan.errors)
+
+
+class _NumberFields(HTMLParser):
+    """The POST forms of a page: their action, what the browser would send as it is, and the
+    names of their number inputs (``type="number"`` or a numeric ``inputmode``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str | None, dict[str, str], list[str]]] = []
+        self._form: tuple[str | None, dict[str, str], list[str]] | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form":
+            posted = (found.get("method") or "get").lower() == "post"
+            self._form = (found.get("action"), {}, []) if posted else None
+            if self._form is not None:
+                self.forms.append(self._form)
+            return
+        name = found.get("name")
+        if self._form is None or not name:
+            if tag == "option" and self._form is not None and self._select:
+                fields = self._form[1]
+                if "selected" in found or not fields.get(self._select):
+                    fields[self._select] = found.get("value") or ""
+            return
+        kind = (found.get("type") or "text").lower()
+        fields, numbers = self._form[1], self._form[2]
+        if tag == "input" and kind in ("checkbox", "radio"):
+            if "checked" in found:
+                fields[name] = found.get("value") or "y"
+        elif tag == "input" and kind not in ("submit", "button", "file"):
+            fields[name] = found.get("value") or ""
+            if kind == "number" or found.get("inputmode") in ("numeric", "decimal"):
+                numbers.append(name)
+        elif tag == "select":
+            self._select = name
+            fields[name] = ""
+        elif tag == "textarea":
+            fields[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "select":
+            self._select = None
+
+
+def test_every_number_field_of_every_form_takes_a_number_beyond_any_column(client, demo_company):
+    """A number no column holds in any number box of any form the administrator is shown is
+    refused with the form's error (or taken as it is meant, a 2xx or 3xx), never a 500: an
+    occasion's day of 2**31 raised OverflowError, and PostgreSQL refuses any such number in an
+    INTEGER column ("integer out of range")."""
+    admin = db.session.scalar(select(User).where(User.email == dict(demo_logins())["admin"]))
+    login(client, admin, DEMO_PASSWORD)
+    client.post("/language", data={"locale": "en"})
+    answered: dict[tuple[str, str, str], int] = {}
+    for page in pages_for(Role.ADMIN.value):
+        url = page.url(admin)
+        if url is None:
+            continue
+        reader = _NumberFields()
+        reader.feed(client.get(url).get_data(as_text=True))
+        for action, fields, numbers in reader.forms:
+            target = action or url
+            for name in numbers:
+                for number in (HUGE, str(2**31)):
+                    if (target, name, number) in answered:
+                        continue
+                    answer = client.post(target, data={**fields, name: number})
+                    answered[(target, name, number)] = answer.status_code
+    assert len({name for _, name, _ in answered}) > 20
+    assert {key: status for key, status in answered.items() if status >= 500} == {}
