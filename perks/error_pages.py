@@ -23,7 +23,7 @@ TITLES = {
     404: lambda: _("Page not found"),
     405: lambda: _("Method not allowed"),
     409: lambda: _("Conflict"),
-    413: lambda: _("File too large"),
+    413: lambda: _("Too large to send"),
     429: lambda: _("Too many attempts"),
     500: lambda: _("Something went wrong"),
 }
@@ -35,7 +35,7 @@ MESSAGES = {
     404: lambda: _("We could not find what you were looking for."),
     405: lambda: _("This page cannot be used that way."),
     409: lambda: _("This conflicts with the current state. Reload the page and try again."),
-    413: lambda: _("The file is too large."),
+    413: lambda: _("What you sent is too large: choose a smaller file, or send less text at once."),
     429: lambda: _("Too many attempts. Wait a minute and try again."),
     500: lambda: _("We are sorry: something went wrong on our side. Please try again."),
 }

@@ -7,6 +7,8 @@ import pytest
 from flask import Flask
 
 from perks.error_pages import render_error
+from perks.people.models import Role
+from tests.helpers import login, text_of
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,22 @@ def test_a_status_without_words_of_its_own_is_said_as_its_class(
     assert answered == status
     assert f"<title>{title}" in str(page)
     assert message in str(page)
+
+
+def test_a_text_too_large_to_send_is_not_called_a_file(app: Flask, client, login_as) -> None:
+    """A form field over the form size limit was refused as 'File too large' with 'The file
+    is too large.' when no file had been sent."""
+    login(client, login_as(Role.EMPLOYEE))
+    too_long = "x" * (app.config["MAX_FORM_MEMORY_SIZE"] + 1)
+    response = client.post(
+        "/feedback/new",
+        data={"subject": "Long", "text": too_long},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 413
+    page = text_of(response)
+    assert "Too large to send" in page
+    assert "send less text at once" in page
+    assert "The file is too large." not in page

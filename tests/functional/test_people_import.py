@@ -357,7 +357,7 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(app_factory, login_as
         content_type="multipart/form-data",
     )
     assert response.status_code == 413
-    assert "The file is too large." in response.get_data(as_text=True)
+    assert "choose a smaller file" in response.get_data(as_text=True)
 
 
 # In the background -----------------------------------------------------------------------------
