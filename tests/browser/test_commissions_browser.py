@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import assert_fits_its_parent, assert_fits_the_screen, sign_in
 from tests.unit.commissions.helpers import pay, redeem, referred_order, refund_to
 
 pytestmark = pytest.mark.browser
@@ -71,3 +71,37 @@ def test_an_employee_follows_a_commission_from_pending_to_earned_to_voided(page:
 
     page.get_by_role("link", name="How commissions work").click()
     expect(page.get_by_test_id("commission-rule")).to_contain_text("₫200,000")
+
+
+#: how many lines an element's text takes
+LINES = """e => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
+
+def test_earnings_of_a_billion_dong_stay_whole_in_their_cards_on_a_phone(page: Page):
+    # The totals are two cards a row on a phone: a ten-digit amount (a good seller's year, paid)
+    # in large type was wider than its card on a 390 px screen, and a nine-digit one on a 360
+    # px one, so the card (Bootstrap's breaks a long word anywhere) cut it in two lines, in the
+    # middle of a group of digits: "1.234.567." over "890 ₫", "123.456.7" over "89 ₫".
+    factories.CommissionRuleFactory(rate_bps=1000)
+    employee = factories.UserFactory(locale="vi")
+    email = employee.email
+    product = factories.ProductFactory(price_amount=1_234_567_890)
+    pay(referred_order(product, employee=employee))
+    used = referred_order(product, employee=employee, quantity=10)
+    pay(used)
+    redeem(used)
+    sign_in(page, email)
+    page.goto("/earnings")
+    pending = page.get_by_test_id("total-pending").get_by_text("123.456.789\xa0₫")
+    earned = page.get_by_test_id("total-earned").get_by_text("1.234.567.890\xa0₫")
+    for width in (390, 360):
+        page.set_viewport_size({"width": width, "height": 844})
+        for figure in (pending, earned):
+            expect(figure).to_be_visible()
+            assert_fits_its_parent(figure)
+            assert figure.evaluate(LINES) == 1, f"{figure.inner_text()!r} at {width} px"
+        assert_fits_the_screen(page)
