@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 from werkzeug.local import LocalProxy
+from wtforms import Field
 
 from perks import glossary
 from perks.branding.services import current_brand
@@ -26,6 +27,21 @@ def money_filter(value: object, locale: str | None = None) -> str:
     return format_money(value, locale)
 
 
+def field_aria(field: Field) -> dict[str, str]:
+    """The ARIA attributes of a form field written by hand, or of each choice of a list of
+    radios or checkboxes (``field`` is then the list): described by its help text (``<id>-help``,
+    when it has a description) and by its errors (``<id>-error-<n>``, as the ``field_errors``
+    macro writes them), and marked invalid when the form refused it, so that a screen reader
+    says why as the field takes the focus.
+    """
+    ids = [f"{field.id}-help"] if field.description else []
+    ids += [f"{field.id}-error-{number}" for number in range(1, len(field.errors) + 1)]
+    aria = {"aria-describedby": " ".join(ids)} if ids else {}
+    if field.errors:
+        aria["aria-invalid"] = "true"
+    return aria
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["money"] = money_filter
@@ -35,6 +51,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["language_name"] = language_name
     app.jinja_env.filters["decimalformat"] = format_number  # Flask-Babel's, remembered
     app.jinja_env.filters["bps_percent"] = format_bps
+    app.jinja_env.globals["field_aria"] = field_aria
 
     @app.context_processor
     def inject_layout() -> dict[str, object]:

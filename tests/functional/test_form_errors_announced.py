@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.feedback.surveys_models import Survey
 from perks.people.models import Role
 from tests.factories import UserFactory
 from tests.helpers import login
@@ -48,3 +52,70 @@ def test_a_refused_field_says_so_and_is_described_by_its_error(client):
     assert "Invalid email address" in described, described
     name = next(e for e in page.elements if e.get("name") == "name")
     assert "aria-invalid" not in name
+
+
+def _refused(page_html: str, name: str) -> tuple[list[dict[str, str]], str]:
+    """The elements named ``name`` (a field, or a list's choices) and what describes them."""
+    page = _Elements()
+    page.feed(page_html)
+    fields = [e for e in page.elements if e.get("name") == name]
+    assert fields, f"no field {name}"
+    described = {
+        " ".join(page.texts.get(i, "") for i in field.get("aria-describedby", "").split())
+        for field in fields
+    }
+    assert len(described) == 1, described
+    return fields, described.pop()
+
+
+def test_the_scan_lookup_says_a_refused_code_and_why(client, login_as):
+    # the counters' lookups (/redeem, /redeem-order) write their code field by hand
+    login_as(Role.REDEEMER, locale="en")
+    for path in ("/redeem", "/redeem-order"):
+        refused = client.get(f"{path}?code=")
+
+        assert refused.status_code == 400
+        (code,), described = _refused(refused.get_data(as_text=True), "code")
+        assert code.get("aria-invalid") == "true", path
+        assert "This field is required." in described, path
+        assert "QR" in described or "code" in described.lower(), described  # its help, still
+
+
+def test_the_finance_filters_say_a_refused_day_and_why(client, login_as):
+    # the reconciliation's, the reports' and the commissions' filters write their fields by hand
+    login_as(Role.FINANCE, locale="en")
+    for path in ("/finance/reconciliation", "/finance/reports", "/finance/commissions"):
+        refused = client.get(f"{path}?start=31/02/2026")
+
+        (start,), described = _refused(refused.get_data(as_text=True), "start")
+        assert start.get("aria-invalid") == "true", path
+        assert "Not a valid date value." in described, path
+        (end,), _ = _refused(refused.get_data(as_text=True), "end")
+        assert "aria-invalid" not in end, path
+
+
+def test_a_refused_survey_answer_says_so_on_each_choice(client):
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+    client.post(
+        "/manage/surveys/new",
+        data={"title_vi": "Khảo sát quý", "title_en": "Quarterly survey", "min_tenure_days": "0"},
+    )
+    survey = db.session.scalars(select(Survey)).one()
+    client.post(
+        f"/manage/surveys/{survey.id}/questions",
+        data={"kind": "nps", "text_vi": "Giới thiệu?", "text_en": "Recommend us?"},
+    )
+    client.post(f"/manage/surveys/{survey.id}/open")
+    db.session.refresh(survey)
+    question = survey.questions[0].id
+    person = client.application.test_client()
+    login(person, UserFactory(locale="en"))
+
+    refused = person.post(f"/surveys/{survey.id}", data={f"q{question}": "11"})
+
+    assert refused.status_code == 400
+    choices, described = _refused(refused.get_data(as_text=True), f"q{question}")
+    assert len(choices) == 11
+    assert all(choice.get("aria-invalid") == "true" for choice in choices)
+    assert "Not a valid choice" in described, described
