@@ -11,6 +11,7 @@ from sqlalchemy import select
 from perks.extensions import db
 from perks.feedback.surveys_models import Survey
 from perks.people.models import Role
+from perks.recognition.models import Award, Nomination
 from tests.factories import UserFactory
 from tests.helpers import login
 
@@ -119,3 +120,37 @@ def test_a_refused_survey_answer_says_so_on_each_choice(client):
     assert len(choices) == 11
     assert all(choice.get("aria-invalid") == "true" for choice in choices)
     assert "Not a valid choice" in described, described
+
+
+def test_the_order_search_says_a_refused_day_and_why(client, login_as):
+    login_as(Role.FINANCE, locale="en")
+
+    refused = client.get("/manage/orders?date_from=31/02/2026")
+
+    assert refused.status_code == 400
+    (day,), described = _refused(refused.get_data(as_text=True), "date_from")
+    assert day.get("aria-invalid") == "true"
+    assert "Not a valid date value." in described
+
+
+def test_a_refused_decline_reason_says_so_and_why(client):
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    manager = UserFactory(roles={Role.MANAGER})
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+
+    refused = client.post(f"/manage/nominations/{nomination.id}/decline", data={"reason": "  "})
+
+    assert refused.status_code == 400
+    (reason,), described = _refused(refused.get_data(as_text=True), "reason")
+    assert reason.get("aria-invalid") == "true"
+    assert "Say why the nomination is declined." in described, described
