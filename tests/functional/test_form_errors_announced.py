@@ -12,7 +12,7 @@ from perks.extensions import db
 from perks.feedback.surveys_models import Survey
 from perks.people.models import Role
 from perks.recognition.models import Award, Nomination
-from tests.factories import UserFactory
+from tests.factories import ProductFactory, UserFactory
 from tests.helpers import login
 
 
@@ -154,3 +154,18 @@ def test_a_refused_decline_reason_says_so_and_why(client):
     (reason,), described = _refused(refused.get_data(as_text=True), "reason")
     assert reason.get("aria-invalid") == "true"
     assert "Say why the nomination is declined." in described, described
+
+
+def test_a_refused_quantity_on_a_product_page_says_so_and_why(client):
+    product = ProductFactory(name_en="Ha Long Bay 2-day cruise", max_quantity_per_order=4)
+
+    refused = client.post(
+        "/shop/cart/add",
+        data={"product": product.slug, "quantity": 0},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert refused.status_code == 400
+    [quantity], described = _refused(refused.get_data(as_text=True), "quantity")
+    assert quantity.get("aria-invalid") == "true"
+    assert "Choose a quantity from 1 to 4" in described, described
