@@ -113,6 +113,19 @@ def _add_message(item: FeedbackItem, author: Author, text: str, day: date) -> Fe
     return message
 
 
+def _says_again(item: FeedbackItem, author: Author, text: str) -> bool:
+    """Whether ``text`` is what ``author`` said last in ``item``'s conversation, with nothing
+    said since: a double tap on 'Answer' or 'Send', or a request retried on a slow connection,
+    which adds nothing and tells nobody again. The item is locked (``_locked``)."""
+    last = db.session.scalars(
+        select(FeedbackMessage)
+        .where(FeedbackMessage.item_id == item.id)
+        .order_by(FeedbackMessage.number.desc())
+        .limit(1)
+    ).first()
+    return last is not None and last.author is author and last.text == text
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -369,6 +382,11 @@ def _owner_step(
 ) -> FeedbackItem:
     with transaction():
         item = _locked(addressed_item(item_id, owner))
+        if step == "answer" and _says_again(item, Author.OWNER, text):
+            if publish and not item.published:  # the same answer, sent again to publish it
+                item.published = True
+                audit.record(AUDIT_ACTIONS[step], actor=owner, target=item, published=True)
+            return item
         today = company_today()
         before = _move(item, step)
         details: dict[str, object] = {"status": [before.value, item.status.value]}
@@ -417,7 +435,8 @@ def answer(item_id: int, owner: User, text: str, *, publish: bool = False) -> Fe
     """The owner answers (acknowledged or in progress → answered), or answers the sender's
     reply to an answer (answered, it stays so; the first answer's day stays its answer day);
     ``publish`` lets the public answer times page show the item and its answers, without
-    names (a later answer never unpublishes).
+    names (a later answer never unpublishes). The answer the owner gave last, with nothing
+    said since, is not added again (a double tap).
 
     Raises:
         NotFound: not an item addressed to ``owner``.
@@ -508,7 +527,8 @@ def reply(
     text: str, *, item_id: int | None = None, sender: User | None = None, secret: str | None = None
 ) -> FeedbackItem:
     """The sender adds a message to an item still open or answered (by id for a named item,
-    by ``secret`` for an anonymous one).
+    by ``secret`` for an anonymous one); the message they sent last, with nothing said since,
+    is not added again (a double tap).
 
     Raises:
         NotFound: no such item for this sender or secret.
@@ -520,6 +540,8 @@ def reply(
         item = _sender_item(item_id, sender, secret)
         if item.status in (S.CLOSED, S.DECLINED):
             raise Conflict(_("This feedback is closed: send a new one instead."))
+        if _says_again(item, Author.SENDER, cleaned):
+            return item
         _add_message(item, Author.SENDER, cleaned, company_today())
         _tell_owner_of_reply(item)
         return item

@@ -147,6 +147,39 @@ def test_the_sender_is_told_at_every_step_and_rates_the_answer_once(app):
         items.rate_answer(5, item_id=item_id, sender=sender)
 
 
+def test_an_answer_or_a_reply_sent_twice_in_a_row_is_said_once(app):
+    """A double tap on 'Answer' or 'Send' (or a request retried on a slow connection) added the
+    same message twice, and told the other side twice."""
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    item_id = send(sender).item.id
+    items.acknowledge(item_id, hr)
+    for _tap in range(2):
+        items.answer(item_id, hr, "Fixed: a new access point.")
+    for _tap in range(2):
+        items.reply("Still drops at noon.", item_id=item_id, sender=sender)
+    items.answer(item_id, hr, "Fixed: a new access point.")  # after a reply: said again
+    items.answer(item_id, hr, "Fixed: a new access point.", publish=True)  # sent to publish it
+
+    item = db.session.get(FeedbackItem, item_id)
+    assert [(m.author.value, m.text) for m in item.messages] == [
+        ("owner", "Fixed: a new access point."),
+        ("sender", "Still drops at noon."),
+        ("owner", "Fixed: a new access point."),
+    ]
+    assert item.published
+    told = db.session.scalars(
+        select(Notification.params).where(Notification.user_id == sender.id)
+    ).all()
+    assert [params["status"] for params in told] == ["acknowledged", "answered", "answered"]
+    replies = db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == hr.id, Notification.kind == "feedback_reply")
+    )
+    assert replies == 1
+
+
 def test_a_declined_item_says_why_and_takes_no_reply(app):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
