@@ -97,6 +97,9 @@ class ImportResult:
     #: (person, the ``User`` columns the import changed) of each stored person it changed
     #: (the roles aside): what ``perks.people.events.people_changed`` is told
     changed_columns: tuple[tuple[int, tuple[str, ...]], ...] = field(default=(), compare=False)
+    #: (person, their address before) of each stored person whose e-mail address it changed:
+    #: the old address is told (``perks.people.notices``)
+    address_changes: tuple[tuple[int, str], ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -303,6 +306,7 @@ def write_plan(
     shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
     new_roles: list[tuple[int, frozenset[Role]]] = []
     changed_columns: list[tuple[int, tuple[str, ...]]] = []
+    address_changes: list[tuple[int, str]] = []
     for row in updates:
         user_id = row.user_id
         assert user_id is not None  # an update has its stored person
@@ -313,6 +317,8 @@ def write_plan(
                 role_changes.append((user_id, before, after))
                 continue
             values.update(writer.column_values(name, after))
+            if name == "email":
+                address_changes.append((user_id, before))
             if name == "active":
                 if after:
                     reactivated.append(user_id)
@@ -363,4 +369,5 @@ def write_plan(
         role_changes=tuple(role_changes),
         warnings=tuple(plan.warnings),
         changed_columns=tuple(changed_columns),
+        address_changes=tuple(address_changes),
     )

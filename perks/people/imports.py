@@ -90,6 +90,7 @@ from perks.people.import_plan import (
 )
 from perks.people.import_writer import DepartmentAddedMeanwhile, ImportResult, write_plan
 from perks.people.models import PeopleImport, Role, User
+from perks.people.notices import tell_addresses_changed
 from perks.tabular import neutralise
 
 #: changed people listed by the dry run's report; the counts cover them all
@@ -658,6 +659,7 @@ def _write(
     # a draft payout batch that pays someone changed moves on (``events.guard_changes``);
     # never refused: a nightly sync does not fail because finance approved a batch
     people_changed(dict(result.changed_columns), actor=actor)
+    tell_addresses_changed(list(result.address_changes), actor=actor)
     audit.record(
         "people.import",
         actor=actor,

@@ -30,6 +30,7 @@ from perks.people.models import (
     new_session_token,
     normalise_email,
 )
+from perks.people.notices import tell_address_changed
 from perks.text import trim
 
 #: the most children under 15 HR may record for a person (the column's check says so too)
@@ -354,6 +355,7 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
         now = _column_values(user)
         changed = sorted(key for key, value in now.items() if value != was[key])
         audit.record("people.updated", actor=actor, target=user, fields=changed)
+        tell_address_changed(user, str(was["email"]), actor=actor)
         # a draft payout batch that pays them moves on (``events.guard_changes``)
         people_changed({user.id: changed}, actor=actor)
         if before != user.roles:
