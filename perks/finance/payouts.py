@@ -50,6 +50,7 @@ from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions import ledger, lifecycle
 from perks.commissions.models import EntryKind, LedgerEntry
+from perks.commissions.tax_models import TaxProfile
 from perks.db import among, locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
@@ -386,9 +387,11 @@ def _change_of(event: audit.AuditEvent, name: str, person: str) -> str:
 
 
 def _refuse_own_work(batch_id: int, included: Sequence[PayoutLine], actor: User) -> None:
-    """Raises NotPermitted when ``actor`` is paid by the draft or entered an adjustment it
-    pays: then a third finance person approves it. Leaving lines out (which pays less, with
-    a reason the person sees) is an approver's to do."""
+    """Raises NotPermitted when ``actor`` is paid by the draft, entered an adjustment it
+    pays, or last saved the tax profile of someone it pays (their bank account: where the
+    money goes, and what is withheld): then a third finance person approves it, or the one
+    who saved the profile drafts. Leaving lines out (which pays less, with a reason the
+    person sees) is an approver's to do."""
     if any(line.user_id == actor.id for line in included):
         raise NotPermitted(
             _(
@@ -409,6 +412,21 @@ def _refuse_own_work(batch_id: int, included: Sequence[PayoutLine], actor: User)
     if entered:
         raise NotPermitted(
             _("This batch pays an adjustment you recorded: another finance person must approve it.")
+        )
+    profiled = db.session.scalar(
+        select(func.count())
+        .select_from(TaxProfile)
+        .where(
+            TaxProfile.user_id.in_({line.user_id for line in included}),
+            TaxProfile.updated_by_id == actor.id,
+        )
+    )
+    if profiled:
+        raise NotPermitted(
+            _(
+                "This batch pays someone whose tax profile you saved last (their bank account): "
+                "another finance person must approve it."
+            )
         )
 
 

@@ -429,8 +429,11 @@ def test_a_payees_tax_profile_waits_while_their_approved_batch_is_not_paid(finan
     person = contractor(**BANK)
     earn(person, 3_000_000)
     batch = payouts.draft_batch(company_today(), actor=drafter)
-    # Before the approval, the approver sees what the profile becomes.
-    tax.save_tax_profile(person.id, ProfileFields(**BANK, tax_code="0123456787"), actor=approver)
+    # Before the approval, the approver sees what the profile becomes (saved by someone
+    # else: who saved a payee's profile last does not approve their payment).
+    tax.save_tax_profile(
+        person.id, ProfileFields(**BANK, tax_code="0123456787"), actor=finance_person()
+    )
     payouts.approve_batch(batch.id, actor=approver)
 
     for actor in (drafter, approver, finance_person()):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from perks import background
 from perks.audit import AuditEvent
 from perks.background import BackgroundJob, JobState
-from perks.commissions import ledger
+from perks.commissions import ledger, tax
 from perks.commissions.models import Commission, CommissionState, EntryKind, LedgerEntry
 from perks.commissions.verify import verify_ledger
 from perks.db import utcnow
@@ -134,6 +134,51 @@ def test_nobody_approves_an_adjustment_they_recorded():
     batch = payouts.draft_batch(company_today(), actor=drafter)
     with pytest.raises(NotPermitted, match="do bạn ghi nhận"):
         payouts.approve_batch(batch.id, actor=approver)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
+
+
+def test_nobody_approves_a_batch_that_pays_into_a_bank_account_they_entered():
+    """Four eyes on where the money goes: a finance person who set a payee's tax profile
+    (their bank account) while the draft waited, or before it, would approve a transfer to
+    an account nobody else saw entered; a third finance person approves it, or the one who
+    entered the account drafts the next batch."""
+    cuc = factories.UserFactory(name="Lê Cúc")
+    payable_order(cuc)
+    drafter, approver = finance_person(), finance_person()
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    tax.save_tax_profile(
+        cuc.id,
+        tax.ProfileFields(bank_account_number="99998888", bank_name="ACB", account_holder="X"),
+        actor=approver,
+    )
+    with pytest.raises(NotPermitted, match="hồ sơ thuế"):
+        payouts.approve_batch(batch.id, actor=approver)
+    assert queries.get_batch(batch.id).status is BatchStatus.DRAFT
+    payouts.approve_batch(batch.id, actor=finance_person())
+    assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
+
+
+def test_a_payees_profile_entered_before_the_draft_also_needs_another_approver():
+    cuc = factories.UserFactory(name="Lê Cúc")
+    payable_order(cuc)
+    approver = finance_person()
+    tax.save_tax_profile(cuc.id, tax.ProfileFields(bank_account_number="11112222"), actor=approver)
+    batch = payouts.draft_batch(company_today(), actor=finance_person())
+    with pytest.raises(NotPermitted):
+        payouts.approve_batch(batch.id, actor=approver)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
+
+
+def test_who_entered_a_payees_bank_account_may_draft_the_batch_another_approves():
+    cuc = factories.UserFactory(name="Lê Cúc")
+    payable_order(cuc)
+    entered_it = finance_person()
+    tax.save_tax_profile(
+        cuc.id, tax.ProfileFields(bank_account_number="11112222"), actor=entered_it
+    )
+    batch = payouts.draft_batch(company_today(), actor=entered_it)
     payouts.approve_batch(batch.id, actor=finance_person())
     assert queries.get_batch(batch.id).status is BatchStatus.APPROVED
 
