@@ -413,18 +413,22 @@ def groups_index() -> Response | Page:
 def group(group_id: int) -> Response | Page:
     chosen = groups.get_group(group_id)
     form = MemberForm(people=queries.people_choices())
+    status = 400
     if form.validate_on_submit():
         try:
             groups.add_member(chosen.id, form.user_id.data, actor=current_user)
         except NotFound:
             form.user_id.errors.append(_("Choose a person from the list."))
+        except NotPermitted as error:
+            form.user_id.errors.append(error.message)
+            status = 403
         else:
             flash(_("The person is in the group."), "success")
             return redirect(url_for(".group", group_id=chosen.id))
     page = render_template(
         "commissions/group.html", group=chosen, form=form, remove_form=ConfirmForm()
     )
-    return page, 400 if form.is_submitted() else 200
+    return page, status if form.is_submitted() else 200
 
 
 @bp.post("/commission-groups/<int:group_id>/members/<int:user_id>/remove")

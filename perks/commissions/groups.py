@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from perks import audit
 from perks.commissions.models import CommissionGroup, CommissionRule, commission_group_member
 from perks.db import transaction
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.folding import alphabetical, name_key, name_order
 from perks.people.models import User
@@ -141,12 +141,27 @@ def create_group(name: str, note: str, *, actor: User) -> CommissionGroup:
         raise Conflict(_("A group of that name exists.")) from error
 
 
+def refuse_own_membership(user_id: int, actor: User) -> None:
+    """Raises NotPermitted when ``actor`` would change their own membership: a group's rule
+    decides what its members' sales earn, so joining or leaving one changes one's own
+    commissions, as an adjustment to one's own balance would (another finance person must)."""
+    if user_id == actor.id:
+        raise NotPermitted(
+            _(
+                "You cannot put yourself in a commission group or take yourself out of one: "
+                "another finance person must."
+            )
+        )
+
+
 def add_member(group_id: int, user_id: int, *, actor: User) -> CommissionGroup:
     """Make a person a member (nothing changes if they are one already).
 
     Raises:
         NotFound: no such group or person.
+        NotPermitted: ``actor`` would put themselves in it (``refuse_own_membership``).
     """
+    refuse_own_membership(user_id, actor)
     with transaction():
         group = get_group(group_id)
         person = db.session.get(User, user_id)
@@ -170,7 +185,9 @@ def remove_member(group_id: int, user_id: int, *, actor: User) -> CommissionGrou
 
     Raises:
         NotFound: no such group.
+        NotPermitted: ``actor`` would take themselves out of it (``refuse_own_membership``).
     """
+    refuse_own_membership(user_id, actor)
     with transaction():
         group = get_group(group_id)
         person = next((m for m in group.members if m.id == user_id), None)

@@ -324,3 +324,25 @@ def test_a_person_reads_their_own_groups_now_and_before_and_nobody_elses(client)
     other = client.application.test_client()
     login(other, colleague)
     assert "Tour partners" not in text_of(other.get("/earnings/rules"))
+
+
+def test_nobody_puts_themselves_in_or_out_of_a_commission_group(client):
+    """A group's rule decides what its members' sales earn: a finance person who shares
+    links could join the group whose rule pays 40 % (or leave one that pays less) and raise
+    their own commissions, as an adjustment to their own balance would. Another finance
+    person does it; the page says so, in the reader's language."""
+    finance = factories.UserFactory(roles={Role.FINANCE}, locale="vi")
+    group = groups.create_group("Đối tác Đà Nẵng", "", actor=finance)
+    login(client, finance)
+    client.post("/language", data={"locale": "vi"})
+    refused = client.post(f"/finance/commission-groups/{group.id}", data={"user_id": finance.id})
+    assert refused.status_code == 403
+    assert "Bạn không thể tự thêm mình vào" in text_of(refused)
+    db.session.expire_all()
+    assert groups.get_group(group.id).members == []
+
+    groups.add_member(group.id, finance.id, actor=factories.UserFactory(roles={Role.FINANCE}))
+    refused = client.post(f"/finance/commission-groups/{group.id}/members/{finance.id}/remove")
+    assert refused.status_code == 403
+    db.session.expire_all()
+    assert [m.id for m in groups.get_group(group.id).members] == [finance.id]
