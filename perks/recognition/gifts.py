@@ -893,6 +893,18 @@ def spent_this_year(programme: GiftProgramme, year: int) -> Money:
     return Money(_spent(programme.id, year)[0], programme.currency)
 
 
+def spent_per_programme(programmes: Sequence[GiftProgramme], year: int) -> dict[int, Money]:
+    """What each of ``programmes``' gifts of the occasion year ``year`` cost, by programme id,
+    in one query (as ``spent_this_year`` of each). Raises nothing."""
+    rows = db.session.execute(
+        select(Gift.programme_id, func.sum(Gift.cost_amount))
+        .where(Gift.occasion_year == year)
+        .group_by(Gift.programme_id)
+    )
+    totals = {programme_id: int(total or 0) for programme_id, total in rows}
+    return {p.id: Money(totals.get(p.id, 0), p.currency) for p in programmes}
+
+
 def granted_counts(year: int) -> dict[int, int]:
     """How many gifts each programme granted for the occasion year ``year``."""
     rows = db.session.execute(

@@ -292,11 +292,12 @@ def _programme_form(programme: GiftProgramme | None, *, as_saved: bool = False) 
 @hr_only
 def programmes() -> str:
     year = company_today().year
+    programmes = gifts.programmes()
     return render_template(
         "recognition/programmes.html",
-        programmes=gifts.programmes(),
+        programmes=programmes,
         counts=gifts.granted_counts(year),
-        spent={p.id: gifts.spent_this_year(p, year) for p in gifts.programmes()},
+        spent=gifts.spent_per_programme(programmes, year),
         year=year,
         catch_up_days=gifts.CATCH_UP_DAYS,
         confirm_form=ConfirmForm(),

@@ -1,0 +1,72 @@
+"""Pages whose lists the ten-fold world of ``test_statements_per_page.py`` leaves short run as
+many SQL statements with many rows as with few (PERFORMANCE.md, P4): gift programmes (the
+world has one), and the pages that list or count every person (SQLAlchemy loads the roles of
+people a statement per 500 of them, and P7 counts 10,000 people)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from perks.catalog.models import PerkKind
+from perks.extensions import db
+from perks.i18n import company_today
+from perks.money import Money
+from perks.people.models import Role, User
+from perks.recognition import gifts
+from perks.recognition import services as occasions
+from perks.recognition.gifts import ProgrammeData
+from perks.recognition.models import Occasion
+from tests import factories
+from tests.helpers import counting_statements, login
+
+
+def _statements(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    with counting_statements() as statements:
+        response = client.get(url)
+        response.get_data()
+    assert response.status_code == 200, (url, response.status_code)
+    return len(statements)
+
+
+def _add_programmes(count: int, hr: User, birthday: Occasion) -> None:
+    for _ in range(count):
+        perk = factories.PerkFactory(kind=PerkKind.GIFT, per_person_limit=None)
+        gifts.create_programme(
+            ProgrammeData(
+                name_vi=f"Quà {perk.id}",
+                name_en=f"Gift {perk.id}",
+                occasion_id=birthday.id,
+                perk_id=perk.id,
+                days_ahead=0,
+                message_vi="Chúc mừng sinh nhật!",
+                message_en="Happy birthday!",
+                unit_cost=Money(150_000, "VND"),
+                budget=None,
+            ),
+            actor=hr,
+        )
+
+
+def test_the_gift_programmes_page_runs_as_many_statements_with_ten_programmes(
+    app: Flask, client
+) -> None:
+    hr = factories.UserFactory(roles={Role.HR})
+    occasions.add_vietnamese_calendar(actor=hr)
+    birthday = db.session.scalars(select(Occasion).where(Occasion.key == "birthday")).one()
+    today = company_today()
+    factories.UserFactory(birth_month=today.month, birth_day=today.day)
+    login(client, hr)
+
+    _add_programmes(1, hr, birthday)
+    gifts.grant_due_gifts(today)
+    client.get("/manage/gifts")  # what a session loads once
+    one = _statements(client, "/manage/gifts")
+    _add_programmes(9, hr, birthday)
+    gifts.grant_due_gifts(today)
+    ten = _statements(client, "/manage/gifts")
+
+    assert ten == one
+    # and each programme still shows what its gift cost this year
+    page = client.get("/manage/gifts").get_data(as_text=True)
+    assert page.count("1 granted, ₫150,000 spent") == 10, page
