@@ -13,7 +13,7 @@ from perks.errors import NotFound
 from perks.extensions import db
 from perks.folding import alphabetical
 from perks.mail import MessageStatus, OutboxMessage
-from perks.people.models import User
+from perks.people.models import User, roles_if_asked
 
 PER_PAGE = 50
 
@@ -22,7 +22,10 @@ def audit_actors() -> list[User]:
     actor_ids = select(AuditEvent.actor_id).where(AuditEvent.actor_id.is_not(None)).distinct()
     return list(
         db.session.scalars(
-            select(User).where(User.id.in_(actor_ids)).order_by(*alphabetical(User.name), User.id)
+            select(User)
+            .where(User.id.in_(actor_ids))
+            .order_by(*alphabetical(User.name), User.id)
+            .options(roles_if_asked())
         )
     )
 

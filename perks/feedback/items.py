@@ -51,7 +51,7 @@ from perks.feedback.models import (
 )
 from perks.folding import alphabetical
 from perks.notifications import audience, link, notify
-from perks.people.models import Department, Role, User, UserRole
+from perks.people.models import Department, Role, User, UserRole, roles_if_asked
 from perks.text import trim
 
 S = FeedbackStatus
@@ -681,7 +681,7 @@ def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
 def possible_owners() -> list[User]:
     """Active people, by name: who may own a department's feedback. Raises nothing."""
     query = select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.options(roles_if_asked())))
 
 
 def departments() -> list[Department]:

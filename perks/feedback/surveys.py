@@ -77,7 +77,7 @@ from perks.feedback.surveys_models import (
 from perks.folding import name_order, names_in_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
-from perks.people.models import Department, EmploymentType, User
+from perks.people.models import Department, EmploymentType, User, roles_if_asked
 from perks.recognition.services import both_languages
 from perks.text import trim
 
@@ -370,7 +370,9 @@ def in_audience(survey: Survey, person: User, on: date) -> bool:
 
 def audience(survey: Survey, on: date) -> list[User]:
     """The active people the survey is for. One query."""
-    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    people = db.session.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.id).options(roles_if_asked())
+    )
     return [p for p in people if in_audience(survey, p, on)]
 
 

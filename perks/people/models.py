@@ -25,7 +25,8 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from perks.db import Base, TimestampMixin
 from perks.i18n import LabelledEnum
@@ -234,6 +235,13 @@ class User(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def roles_if_asked() -> _AbstractLoad:
+    """A query option for a list of many people whose roles it does not use (the choices of a
+    form, an audience counted): ``role_rows`` loads with its people, a statement per 500 of
+    them (20 for 10,000 people); with this option a person's roles load only if asked for."""
+    return lazyload(User.role_rows)
 
 
 class Department(TimestampMixin, Base):

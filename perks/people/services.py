@@ -29,6 +29,7 @@ from perks.people.models import (
     UserRole,
     new_session_token,
     normalise_email,
+    roles_if_asked,
 )
 from perks.people.notices import tell_address_changed
 from perks.text import trim
@@ -239,7 +240,10 @@ def manager_choices(*, keeping: int | None = None) -> list[User]:
         may_report_to = or_(may_report_to, User.id == keeping)
     return list(
         db.session.scalars(
-            select(User).where(may_report_to).order_by(*alphabetical(User.name), User.id)
+            select(User)
+            .where(may_report_to)
+            .order_by(*alphabetical(User.name), User.id)
+            .options(roles_if_asked())
         )
     )
 

@@ -36,7 +36,7 @@ from perks.extensions import db
 from perks.folding import alphabetical, name_order
 from perks.i18n import day_start
 from perks.money import Money
-from perks.people.models import EmploymentType, User
+from perks.people.models import EmploymentType, User, roles_if_asked
 from perks.recognition.gifts import programmes
 from perks.recognition.models import Gift, GiftProgramme, Nomination, NominationState
 from perks.recognition.points_models import PointsEntry, PointsEntryKind
@@ -242,7 +242,10 @@ def _everyone() -> list[User]:
     """The active people, by name."""
     return list(
         db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(*alphabetical(User.name), User.id)
+            select(User)
+            .where(User.active.is_(True))
+            .order_by(*alphabetical(User.name), User.id)
+            .options(roles_if_asked())
         )
     )
 

@@ -61,7 +61,7 @@ from perks.folding import alphabetical, name_order, names_in_order
 from perks.i18n import LOCALES, format_day, format_number
 from perks.money import Money, format_money
 from perks.notifications import both, link, notify
-from perks.people.models import Department, EmploymentType, Gender, User
+from perks.people.models import Department, EmploymentType, Gender, User, roles_if_asked
 from perks.recognition import lunar, points, services
 from perks.recognition.models import (
     Gift,
@@ -241,7 +241,9 @@ def _occasion_dates(
 
 
 def _people() -> Sequence[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    return db.session.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.id).options(roles_if_asked())
+    ).all()
 
 
 def dues(

@@ -6,10 +6,12 @@ people a statement per 500 of them, and P7 counts 10,000 people)."""
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from perks import audit
 from perks.catalog.models import PerkKind
 from perks.extensions import db
+from perks.feedback.surveys_models import Survey
 from perks.i18n import company_today
 from perks.money import Money
 from perks.people.models import Role, User
@@ -70,3 +72,46 @@ def test_the_gift_programmes_page_runs_as_many_statements_with_ten_programmes(
     # and each programme still shows what its gift cost this year
     page = client.get("/manage/gifts").get_data(as_text=True)
     assert page.count("1 granted, ₫150,000 spent") == 10, page
+
+
+#: the pages that list or count every person (or every one who acted): HR's and the admin's
+EVERYONE_PAGES = {
+    "people.create": lambda s: "/people/new",
+    "people.edit": lambda s: f"/people/{s['person']}/edit",
+    "feedback.edit_desk": lambda s: f"/manage/feedback/{s['department']}",
+    "surveys.detail": lambda s: f"/manage/surveys/{s['survey']}",
+    "recognition.preview": lambda s: "/manage/gifts/preview",
+    "recognition.fairness_report": lambda s: "/manage/fairness",
+    "recognition.fairness_csv": lambda s: "/manage/fairness.csv",
+    "admin.audit_log": lambda s: "/admin/audit",
+}
+
+
+def _add_people(count: int, department_id: int) -> None:
+    """``count`` people of the department, each of whom signed in (the audit log offers
+    everyone who acted as a filter)."""
+    for _ in range(count):
+        person = factories.UserFactory(department_id=department_id)
+        audit.record("auth.login", actor=person, target=person)
+    db.session.commit()
+
+
+def test_pages_of_everyone_run_as_many_statements_with_600_people(app: Flask) -> None:
+    viewer = factories.UserFactory(roles={Role.HR, Role.ADMIN})
+    department = factories.DepartmentFactory()
+    survey = Survey(title_vi="Khảo sát", title_en="Pulse")
+    db.session.add(survey)
+    db.session.commit()
+    samples = {"person": viewer.id, "department": department.id, "survey": survey.id}
+    client = app.test_client()
+    login(client, viewer)
+
+    counts: dict[str, list[int]] = {name: [] for name in EVERYONE_PAGES}
+    for people in (20, 600):
+        _add_people(people - db.session.scalar(select(func.count(User.id))), department.id)
+        for name, url in EVERYONE_PAGES.items():
+            client.get(url(samples))  # what a session loads once
+            counts[name].append(_statements(client, url(samples)))
+
+    growing = [f"{name}: {few} -> {many}" for name, (few, many) in counts.items() if few != many]
+    assert growing == [], "statements grow with the people:\n" + "\n".join(growing)
