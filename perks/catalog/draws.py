@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload
 
 from perks import audit
 from perks.catalog import eligibility
@@ -167,6 +168,8 @@ def draw_entries(draw_id: int) -> list[DrawEntry]:
             select(DrawEntry)
             .where(DrawEntry.draw_id == draw_id)
             .order_by(DrawEntry.position.is_(None), DrawEntry.position, DrawEntry.key)
+            # each entrant's name, without their roles (a statement per 500 entrants)
+            .options(defaultload(DrawEntry.user).lazyload(User.role_rows))
         )
     )
 

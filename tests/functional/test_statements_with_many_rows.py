@@ -1,7 +1,8 @@
 """Pages whose lists the ten-fold world of ``test_statements_per_page.py`` leaves short run as
 many SQL statements with many rows as with few (PERFORMANCE.md, P4): gift programmes (the
-world has one), and the pages that list or count every person (SQLAlchemy loads the roles of
-people a statement per 500 of them, and P7 counts 10,000 people)."""
+world has one), and the pages that list or count every person or every entrant of a draw
+(SQLAlchemy loads the roles of people a statement per 500 of them, and P7 counts 10,000
+people)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from perks import audit
+from perks.catalog import draws
 from perks.catalog.models import PerkKind
 from perks.extensions import db
 from perks.feedback.surveys_models import Survey
@@ -115,3 +117,24 @@ def test_pages_of_everyone_run_as_many_statements_with_600_people(app: Flask) ->
 
     growing = [f"{name}: {few} -> {many}" for name, (few, many) in counts.items() if few != many]
     assert growing == [], "statements grow with the people:\n" + "\n".join(growing)
+
+
+def test_a_draw_s_pages_run_as_many_statements_with_600_entries(app: Flask) -> None:
+    hr = factories.UserFactory(roles={Role.HR})
+    draw = factories.DrawFactory(show_names=True)
+    entrant = factories.UserFactory()
+    draws.enter_draw(draw.perk_id, entrant)
+    pages = {"public": f"/draws/{draw.id}", "HR": f"/admin/perks/{draw.perk_id}/draw"}
+    clients = {"public": app.test_client(), "HR": app.test_client()}
+    login(clients["public"], entrant)
+    login(clients["HR"], hr)
+
+    counts: dict[str, list[int]] = {name: [] for name in pages}
+    for entries in (20, 600):
+        for _ in range(entries - len(draws.draw_entries(draw.id))):
+            draws.enter_draw(draw.perk_id, factories.UserFactory())
+        for name, url in pages.items():
+            clients[name].get(url)  # what a session loads once
+            counts[name].append(_statements(clients[name], url))
+
+    assert all(few == many for few, many in counts.values()), counts
