@@ -11,10 +11,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
+from flask_babel import gettext
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, utcnow
+from perks.errors import ChangedMeanwhile
 from perks.extensions import db
 
 if TYPE_CHECKING:
@@ -78,6 +80,21 @@ def last_actor(target: Any, action_prefix: str) -> User | None:
         .limit(1)
     )
     return event.actor if event is not None else None
+
+
+def changed_meanwhile(target: Any, action_prefix: str) -> ChangedMeanwhile:
+    """The refusal of a save from a page opened before someone else changed ``target``,
+    naming who last changed it (``last_actor``) when the audit log knows. Raises nothing."""
+    editor = last_actor(target, action_prefix)
+    if editor is None:
+        return ChangedMeanwhile()
+    return ChangedMeanwhile(
+        gettext(
+            "%(name)s changed this after you opened it, so your changes were not saved. Check "
+            "what it is now and make your changes again.",
+            name=editor.name,
+        )
+    )
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -176,6 +176,26 @@ def entered_values(refused: FlaskForm, names: Iterable[str]) -> list[tuple[str, 
     return entered
 
 
+def entered_where_different(
+    refused: FlaskForm, current: FlaskForm, names: Iterable[str]
+) -> list[tuple[str, str]]:
+    """``entered_values`` of the fields ``names`` where the refused form says something other
+    than ``current`` (the form filled with what is saved now): line ends and blanks around
+    aside. Raises nothing."""
+
+    def compared(value: object) -> object:
+        if isinstance(value, str):
+            return value.replace("\r\n", "\n").strip()
+        if isinstance(value, list | tuple | set | frozenset):
+            return sorted(str(v) for v in value)
+        return value
+
+    differing = [
+        name for name in names if compared(refused[name].data) != compared(current[name].data)
+    ]
+    return entered_values(refused, differing)
+
+
 def enum_choices(members: Iterable[LabelledEnum]) -> list[SelectChoice]:
     """A select field's choices: each member's value, and its label in the language of the
     page that shows it (the choices are usually built once, at import). Raises nothing."""

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 
 from perks import audit
 from perks.catalog.claims import grant_gift
-from perks.db import transaction, utcnow
+from perks.db import locked, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.folding import alphabetical
 from perks.i18n import company_today, format_number
 from perks.notifications import both, link, notify
@@ -257,18 +258,35 @@ def create_award(data: AwardData, *, actor: User) -> Award:
     return award
 
 
-def update_award(award_id: int, data: AwardData, *, actor: User) -> Award:
+def shown_fingerprint(award: Award) -> str:
+    """The fingerprint (``perks.fingerprints``) of what the award's edit page shows of it:
+    every value of its form. The form sends it back, and ``update_award`` refuses a save
+    when it no longer matches. Raises nothing."""
+    return fingerprint(_described(award))
+
+
+def update_award(award_id: int, data: AwardData, *, actor: User, shown: str | None = None) -> Award:
     """Change an award (``recognition.award_changed``, old and new values). Nominations
     already approved keep what they brought; pending ones bring the award as it is when
     approved.
 
+    ``shown`` is the ``shown_fingerprint`` of the award as the page showed it: a page opened
+    before another HR person saved the award must not overwrite their change unseen. ``None``
+    checks nothing. Saves take turns (the row is locked), so of two saves from the same page
+    the second sees the first.
+
     Raises:
         NotFound: no such award.
         ValidationFailed: as ``create_award``.
+        ChangedMeanwhile: the award is no longer what the page showed; nothing is saved.
     """
     data = _check(data)
     with transaction():
-        award = get_award(award_id)
+        award = locked(Award, award_id)
+        if award is None:
+            raise NotFound()
+        if shown is not None and shown != shown_fingerprint(award):
+            raise audit.changed_meanwhile(award, "recognition.award_")
         before = _described(award)
         _apply(award, data)
         db.session.flush()

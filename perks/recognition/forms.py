@@ -21,10 +21,20 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, Length, NumberRange, enum_choices, name_fields, trimmed
+from perks.forms import (
+    DayField,
+    Form,
+    Length,
+    NumberRange,
+    enum_choices,
+    name_fields,
+    shown_field,
+    trimmed,
+)
 from perks.money import DEFAULT_CURRENCY, Money, format_money, parse_money
 from perks.people.forms import CheckboxListField
 from perks.people.models import EmploymentType, Gender
+from perks.recognition import awards
 from perks.recognition.awards import AwardData
 from perks.recognition.fairness import Filters
 from perks.recognition.gifts import ProgrammeData
@@ -371,6 +381,8 @@ class AwardForm(Form):
         self.perk_id.data = award.perk_id or NO_GIFT
         self.points.data = award.points
         self.active.data = award.active
+        if isinstance(self, EditedAwardForm):
+            self.shown.data = awards.shown_fingerprint(award)
 
     def data_for_service(self) -> AwardData:
         perk_id = int(self.perk_id.data or NO_GIFT)
@@ -383,6 +395,14 @@ class AwardForm(Form):
             points=int(self.points.data or 0),
             active=bool(self.active.data),
         )
+
+
+class EditedAwardForm(AwardForm):
+    """Changes to an award, from a page that showed it."""
+
+    #: ``awards.shown_fingerprint`` of the award as the page showed it, so a save from a page
+    #: opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
 
 
 class NominationForm(Form):

@@ -22,7 +22,13 @@ from wtforms import Field
 
 from perks.catalog import admin_queries
 from perks.errors import ChangedMeanwhile, Conflict, NotEligible, NotPermitted, ValidationFailed
-from perks.forms import ConfirmForm, Form, page_arg, require_confirmation
+from perks.forms import (
+    ConfirmForm,
+    Form,
+    entered_where_different,
+    page_arg,
+    require_confirmation,
+)
 from perks.i18n import company_today
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -33,6 +39,7 @@ from perks.recognition.forms import (
     DEPARTMENT_BUDGET,
     AwardForm,
     DeclineForm,
+    EditedAwardForm,
     EditedProgrammeForm,
     FairnessForm,
     NominationForm,
@@ -490,27 +497,65 @@ def manage_awards() -> str:
     return render_template("recognition/manage_awards.html", awards=awards.awards())
 
 
-def _save_award(award: Award | None) -> Response | Page:
-    form = AwardForm()
+#: the fields a refused stale save of an award lists, where what was entered differs
+AWARD_FIELDS = (
+    "name_vi",
+    "name_en",
+    "description_vi",
+    "description_en",
+    "perk_id",
+    "points",
+    "active",
+)
+
+
+def _award_form(award: Award | None, *, as_saved: bool = False) -> AwardForm:
+    """The award form with its gift choices (published gift perks, and the award's own); for
+    changes of ``award``, an ``EditedAwardForm`` (carrying what its page showed) filled with
+    the award on a GET or when ``as_saved``."""
+    kind = AwardForm if award is None else EditedAwardForm
+    form = kind(formdata=None) if as_saved else kind()
     perks = gifts.gift_perks()
     if award is not None and award.perk is not None and award.perk not in perks:
         perks.append(award.perk)
     form.set_choices(perks)
-    if award is not None and request.method == "GET":
+    if award is not None and (as_saved or request.method == "GET"):
         form.fill(award)
+    return form
+
+
+def _save_award(award: Award | None) -> Response | Page:
+    form = _award_form(award)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             if award is None:
                 saved = awards.create_award(form.data_for_service(), actor=current_user)
             else:
-                saved = awards.update_award(award.id, form.data_for_service(), actor=current_user)
+                assert isinstance(form, EditedAwardForm)
+                saved = awards.update_award(
+                    award.id, form.data_for_service(), actor=current_user, shown=form.shown.data
+                )
+        except ChangedMeanwhile as error:
+            # the form shows the award as it is now (and its fingerprint: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            assert award is not None
+            award = awards.get_award(award.id)
+            current = _award_form(award, as_saved=True)
+            entered = entered_where_different(form, current, AWARD_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
         else:
             flash(_("The award “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".manage_awards"), 303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("recognition/award_form.html", form=form, award=award), status
+    elif isinstance(form, EditedAwardForm) and form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the award again."))
+    page = render_template("recognition/award_form.html", form=form, award=award, entered=entered)
+    return page, status
 
 
 @bp.route("/manage/awards/new", methods=["GET", "POST"])
