@@ -39,7 +39,13 @@ from perks.recognition.awards import AwardData
 from perks.recognition.fairness import Filters
 from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Award, GiftProgramme, Occasion, OccasionKind
-from perks.recognition.services import OccasionData, Settings, check_day, parse_milestones
+from perks.recognition.services import (
+    OccasionData,
+    Settings,
+    check_day,
+    parse_milestones,
+    shown_fingerprint,
+)
 
 if TYPE_CHECKING:
     from perks.catalog.models import Perk
@@ -92,6 +98,20 @@ class OccasionForm(Form):
             month=int(self.month.data or 0),
             day=int(self.day.data or 0),
         )
+
+
+class EditedOccasionForm(OccasionForm):
+    """Changes to an occasion, from a page that showed it."""
+
+    #: ``services.shown_fingerprint`` of the occasion as the page showed it, so a save from a
+    #: page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
+
+    @classmethod
+    def for_occasion(cls, occasion: Occasion, **kwargs: Any) -> Self:
+        form = super().for_occasion(occasion, **kwargs)
+        form.shown.data = shown_fingerprint(occasion)
+        return form
 
 
 class SettingsForm(Form):

@@ -27,9 +27,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, select
 
 from perks import audit
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.folding import name_key, name_order
 from perks.i18n import LATEST_DAY
 from perks.people.models import User
@@ -420,21 +421,39 @@ def create_occasion(data: OccasionData, *, actor: User) -> Occasion:
     return occasion
 
 
-def update_occasion(occasion_id: int, data: OccasionData, *, actor: User) -> Occasion:
+def shown_fingerprint(occasion: Occasion) -> str:
+    """The fingerprint (``perks.fingerprints``) of what an occasion's edit page shows of it:
+    its names, calendar, day and month. The form sends it back, and ``update_occasion``
+    refuses a save when it no longer matches. Raises nothing."""
+    return fingerprint(_described(occasion))
+
+
+def update_occasion(
+    occasion_id: int, data: OccasionData, *, actor: User, shown: str | None = None
+) -> Occasion:
     """Rename or move one of HR's own occasions (``recognition.occasion_changed``, with the
     old and new values); its gift programmes keep a version of their rules when their day
     moves (``follow_occasion_changes``).
+
+    ``shown`` is the ``shown_fingerprint`` of the occasion as the page showed it: a page
+    opened before another HR person saved the occasion must not overwrite their change
+    unseen. ``None`` checks nothing. Saves take turns (the row is locked).
 
     Raises:
         NotFound: no such occasion.
         Conflict: it is one of the calendar's (they keep their names and dates).
         ValidationFailed: as ``create_occasion``.
+        ChangedMeanwhile: the occasion is no longer what the page showed; nothing is saved.
     """
     data = _check(data)
     with transaction():
-        occasion = get_occasion(occasion_id)
+        occasion = locked(Occasion, occasion_id)
+        if occasion is None:
+            raise NotFound()
         if occasion.builtin:
             raise Conflict(str(BUILTIN_FIXED))
+        if shown is not None and shown != shown_fingerprint(occasion):
+            raise audit.changed_meanwhile(occasion, "recognition.occasion_")
         if occasion.active:
             _refuse_a_second(data.name_vi, data.name_en, occasion_id=occasion.id)
         before = _described(occasion)

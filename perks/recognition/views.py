@@ -40,6 +40,7 @@ from perks.recognition.forms import (
     AwardForm,
     DeclineForm,
     EditedAwardForm,
+    EditedOccasionForm,
     EditedProgrammeForm,
     FairnessForm,
     NominationForm,
@@ -200,6 +201,10 @@ def create() -> Response | Page:
     return render_template("recognition/occasion_form.html", form=form, occasion=None), status
 
 
+#: the fields a refused stale save of an occasion lists, where what was entered differs
+OCCASION_FIELDS = ("name_vi", "name_en", "kind", "day", "month")
+
+
 @bp.route("/manage/occasions/<int:occasion_id>/edit", methods=["GET", "POST"])
 @hr_only
 def edit(occasion_id: int) -> Response | Page:
@@ -207,17 +212,37 @@ def edit(occasion_id: int) -> Response | Page:
     occasion = services.get_occasion(occasion_id)
     if occasion.builtin:
         raise Conflict(str(services.BUILTIN_FIXED))
-    form = OccasionForm() if request.method == "POST" else OccasionForm.for_occasion(occasion)
+    form = (
+        EditedOccasionForm()
+        if request.method == "POST"
+        else EditedOccasionForm.for_occasion(occasion)
+    )
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            services.update_occasion(occasion.id, form.data_for_service(), actor=current_user)
+            services.update_occasion(
+                occasion.id, form.data_for_service(), actor=current_user, shown=form.shown.data
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the occasion as it is now (and its fingerprint: saving it again
+            # is a decision made on what is saved), with what was entered beside it
+            occasion = services.get_occasion(occasion.id)
+            current = EditedOccasionForm.for_occasion(occasion, formdata=None)
+            entered = entered_where_different(form, current, OCCASION_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
-    status = 400 if form.is_submitted() else 200
-    page = render_template("recognition/occasion_form.html", form=form, occasion=occasion)
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the occasion again."))
+    page = render_template(
+        "recognition/occasion_form.html", form=form, occasion=occasion, entered=entered
+    )
     return page, status
 
 

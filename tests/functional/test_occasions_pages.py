@@ -78,6 +78,7 @@ def test_hr_creates_edits_and_deactivates_an_occasion(client, login_as):
             "kind": "lunar",
             "day": "23",
             "month": "12",
+            "shown": services.shown_fingerprint(occasion),
         },
     )
     assert response.status_code == 303
@@ -156,6 +157,7 @@ def test_a_duplicate_occasion_name_is_a_400_on_its_field_in_both_languages(clien
             "kind": "solar",
             "day": "1",
             "month": "7",
+            "shown": services.shown_fingerprint(other),
         },
     )
     assert edit.status_code == 400
