@@ -74,6 +74,7 @@ from perks.feedback.surveys_models import (
     SurveyResponse,
     SurveyState,
 )
+from perks.fingerprints import fingerprint
 from perks.folding import name_order, names_in_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
@@ -208,15 +209,36 @@ def create_survey(data: SurveyData, *, actor: User) -> Survey:
     return survey
 
 
-def update_survey(survey_id: int, data: SurveyData, *, actor: User) -> Survey:
+def shown_fingerprint(survey: Survey) -> str:
+    """The fingerprint (``perks.fingerprints``) of what a survey's edit page shows of it: its
+    titles, introductions and audience. The form sends it back, and ``update_survey`` refuses
+    a save when it no longer matches. Raises nothing."""
+    return fingerprint({**_described(survey), "departments": {d.id for d in survey.departments}})
+
+
+def update_survey(
+    survey_id: int, data: SurveyData, *, actor: User, shown: str | None = None
+) -> Survey:
     """Change a draft survey (``survey.changed``).
+
+    ``shown`` is the ``shown_fingerprint`` of the survey as the page showed it: a page opened
+    before another HR person saved the survey must not overwrite their change unseen.
+    ``None`` checks nothing. Saves take turns (the row is locked).
 
     Raises:
         NotFound: no such survey.  Conflict: it is no longer a draft.
         ValidationFailed: as ``create_survey``.
+        ChangedMeanwhile: the survey is no longer what the page showed; nothing is saved.
     """
     with transaction():
-        survey = get_draft(survey_id)
+        survey = locked(Survey, survey_id)
+        if survey is None:
+            raise NotFound()
+        db.session.expire(survey, ["departments"])  # as they are under the lock
+        if survey.state is not SurveyState.DRAFT:
+            raise Conflict(str(_l("Only a draft survey can be changed.")))
+        if shown is not None and shown != shown_fingerprint(survey):
+            raise audit.changed_meanwhile(survey, "survey.changed")
         before = _described(survey)
         _apply(survey, data)
         db.session.flush()

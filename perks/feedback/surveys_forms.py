@@ -19,9 +19,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData
+from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData, shown_fingerprint
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import Form, Length, NumberRange, enum_choices, trimmed
+from perks.forms import Form, Length, NumberRange, enum_choices, shown_field, trimmed
 from perks.people.forms import CheckboxListField
 from perks.people.models import Department, EmploymentType
 from perks.text import trim
@@ -74,6 +74,18 @@ class SurveyForm(Form):
             employment_types=tuple(self.employment_types.data or ()),
             min_tenure_days=int(self.min_tenure_days.data or 0),
         )
+
+
+class EditedSurveyForm(SurveyForm):
+    """Changes to a draft survey, from a page that showed it."""
+
+    #: ``surveys.shown_fingerprint`` of the survey as the page showed it, so a save from a
+    #: page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
+
+    def fill(self, survey: Survey) -> None:
+        super().fill(survey)
+        self.shown.data = shown_fingerprint(survey)
 
 
 class QuestionForm(Form):

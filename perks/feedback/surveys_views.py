@@ -20,11 +20,17 @@ from werkzeug.wrappers import Response
 from perks.auth.session import leave_unseen
 from perks.catalog import admin_queries
 from perks.catalog.claims import company_today
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
 from perks.feedback import surveys, surveys_export
-from perks.feedback.surveys_forms import QuestionForm, SurveyForm, answer_form, answers_of
+from perks.feedback.surveys_forms import (
+    EditedSurveyForm,
+    QuestionForm,
+    SurveyForm,
+    answer_form,
+    answers_of,
+)
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import ConfirmForm, Form, require_confirmation
+from perks.forms import ConfirmForm, Form, entered_where_different, require_confirmation
 from perks.i18n import format_number
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -56,29 +62,65 @@ def manage() -> str:
     )
 
 
-def _save(survey: Survey | None) -> Response | Page:
-    form = SurveyForm()
+#: the fields a refused stale save of a survey lists, where what was entered differs
+SURVEY_FIELDS = (
+    "title_vi",
+    "title_en",
+    "intro_vi",
+    "intro_en",
+    "department_ids",
+    "locations",
+    "employment_types",
+    "min_tenure_days",
+)
+
+
+def _survey_form(survey: Survey | None, *, as_saved: bool = False) -> SurveyForm:
+    """The survey form with its choices; for changes of ``survey``, an ``EditedSurveyForm``
+    (carrying what its page showed), filled with the survey on a GET or when ``as_saved``."""
+    kind = SurveyForm if survey is None else EditedSurveyForm
+    form = kind(formdata=None) if as_saved else kind()
     form.set_choices(
         people_services.departments(),
         admin_queries.staff_locations(survey.locations if survey else ()),
     )
-    if survey is not None and request.method == "GET":
+    if survey is not None and (as_saved or request.method == "GET"):
         form.fill(survey)
+    return form
+
+
+def _save(survey: Survey | None) -> Response | Page:
+    form = _survey_form(survey)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             if survey is None:
                 saved = surveys.create_survey(form.data_for_service(), actor=current_user)
             else:
+                assert isinstance(form, EditedSurveyForm)
                 saved = surveys.update_survey(
-                    survey.id, form.data_for_service(), actor=current_user
+                    survey.id, form.data_for_service(), actor=current_user, shown=form.shown.data
                 )
+        except ChangedMeanwhile as error:
+            # the form shows the survey as it is now (and its fingerprint: saving it again is
+            # a decision made on what is saved), with what was entered beside it
+            assert survey is not None
+            survey = surveys.get_draft(survey.id)
+            current = _survey_form(survey, as_saved=True)
+            entered = entered_where_different(form, current, SURVEY_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             _field_error(form, error)
         else:
             flash(_("The survey “%(title)s” is saved.", title=saved.title), "success")
             return redirect(url_for(".detail", survey_id=saved.id), 303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("feedback/surveys/form.html", form=form, survey=survey), status
+    elif isinstance(form, EditedSurveyForm) and form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the survey again."))
+    page = render_template("feedback/surveys/form.html", form=form, survey=survey, entered=entered)
+    return page, status
 
 
 @bp.route("/manage/surveys/new", methods=["GET", "POST"])
