@@ -23,15 +23,24 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from perks import audit
 from perks.catalog.claims import grant_claim
 from perks.catalog.models import Allocation, Claim, Perk, PerkStatus
 from perks.catalog.queries import PerkCard, perk_cards
-from perks.db import MAX_ID, transaction, utcnow
-from perks.errors import Conflict, LimitReached, NotEligible, NotFound, ValidationFailed
+from perks.db import MAX_ID, locked, transaction, utcnow
+from perks.errors import (
+    ChangedMeanwhile,
+    Conflict,
+    LimitReached,
+    NotEligible,
+    NotFound,
+    ValidationFailed,
+)
 from perks.extensions import db
+from perks.fingerprints import fingerprint
 from perks.folding import alphabetical, name_order
 from perks.i18n import format_number
 from perks.notifications import both, link, notify
@@ -139,17 +148,35 @@ def create_value(data: ValueData, *, actor: User) -> CompanyValue:
     return value
 
 
-def update_value(value_id: int, data: ValueData, *, actor: User) -> CompanyValue:
+def shown_value_fingerprint(value: CompanyValue) -> str:
+    """The fingerprint (``perks.fingerprints``) of what a value's edit page shows of it: its
+    names and whether it is active. The form sends it back, and ``update_value`` refuses a
+    save when it no longer matches. Raises nothing."""
+    return fingerprint(_described_value(value))
+
+
+def update_value(
+    value_id: int, data: ValueData, *, actor: User, shown: str | None = None
+) -> CompanyValue:
     """Rename a value or (de)activate it (``recognition.value_changed``, old and new
     values). Kudos given keep pointing at it.
+
+    ``shown`` is the ``shown_value_fingerprint`` of the value as the page showed it: a page
+    opened before another HR person saved the value must not overwrite their change unseen.
+    ``None`` checks nothing. Saves take turns (the row is locked).
 
     Raises:
         NotFound: no such value.
         ValidationFailed: as ``create_value``.
+        ChangedMeanwhile: the value is no longer what the page showed; nothing is saved.
     """
     data = _check_value(data)
     with transaction():
-        value = get_value(value_id)
+        value = locked(CompanyValue, value_id)
+        if value is None:
+            raise NotFound()
+        if shown is not None and shown != shown_value_fingerprint(value):
+            raise audit.changed_meanwhile(value, "recognition.value_")
         _refuse_a_second(data, value_id=value.id)
         before = _described_value(value)
         value.name_vi, value.name_en, value.active = data.name_vi, data.name_en, data.active
@@ -180,13 +207,29 @@ def _points_described(settings: services.Settings) -> dict[str, object]:
     }
 
 
-def update_points_settings(data: PointsSettingsData, *, actor: User) -> services.Settings:
+def shown_points_fingerprint(settings: services.Settings) -> str:
+    """The fingerprint (``perks.fingerprints``) of what the points settings page's form shows
+    of ``settings``: the allowances, the per-pair limit and a point's worth (not the
+    occasions' settings, kept in the same row). The form sends it back, and
+    ``update_points_settings`` refuses a save when it no longer matches. Raises nothing."""
+    return fingerprint(_points_described(settings))
+
+
+def update_points_settings(
+    data: PointsSettingsData, *, actor: User, shown: str | None = None
+) -> services.Settings:
     """Save the allowances, the per-pair limit and a point's worth
     (``recognition.points_settings_changed``, old and new values). An allowance already
     credited this month stays as it was; the next month's follows the new settings.
 
+    ``shown`` is the ``shown_points_fingerprint`` of the settings as the page showed them: a
+    page opened before another HR person saved them must not overwrite their change unseen.
+    ``None`` checks nothing. Saves take turns (the row is locked).
+
     Raises:
         ValidationFailed: a number out of range (naming the field), or an unknown role.
+        ChangedMeanwhile: the settings are no longer what the page showed; nothing is saved.
+        Conflict: someone else saved the settings for the first time at the same moment.
     """
     checks = [
         ("monthly_allowance", data.monthly_allowance, 0),
@@ -210,9 +253,24 @@ def update_points_settings(data: PointsSettingsData, *, actor: User) -> services
                 ),
                 field=name,
             )
+    try:
+        return _save_points_settings(data, actor=actor, shown=shown)
+    except IntegrityError as error:
+        raise Conflict(
+            _l("Someone else saved the settings just now: look at them and try again.")
+        ) from error
+
+
+def _save_points_settings(
+    data: PointsSettingsData, *, actor: User, shown: str | None
+) -> services.Settings:
     with transaction():
+        row = locked(RecognitionSettings, SETTINGS_ROW_ID)
         before = services.current_settings()
-        row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
+        if shown is not None and shown != shown_points_fingerprint(before):
+            if row is None:
+                raise ChangedMeanwhile()
+            raise audit.changed_meanwhile(row, "recognition.points_settings_")
         if row is None:
             row = RecognitionSettings(
                 id=SETTINGS_ROW_ID, anniversary_milestones=list(services.DEFAULT_MILESTONES)

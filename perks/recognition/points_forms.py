@@ -18,10 +18,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from perks.forms import Form, Length, NumberRange, name_fields, trimmed
+from perks.forms import Form, Length, NumberRange, name_fields, shown_field, trimmed
 from perks.people.models import Role, User
 from perks.people.services import person_label
-from perks.recognition.kudos import MAX_POINTS_SETTING, PointsSettingsData, ValueData
+from perks.recognition.kudos import (
+    MAX_POINTS_SETTING,
+    PointsSettingsData,
+    ValueData,
+    shown_points_fingerprint,
+    shown_value_fingerprint,
+)
 from perks.recognition.points_models import MAX_KUDOS_MESSAGE, CompanyValue
 from perks.recognition.services import Settings
 
@@ -93,6 +99,20 @@ class ValueForm(Form):
         return ValueData(self.name_vi.data or "", self.name_en.data or "", bool(self.active.data))
 
 
+class EditedValueForm(ValueForm):
+    """Changes to a company value, from a page that showed it."""
+
+    #: ``kudos.shown_value_fingerprint`` of the value as the page showed it, so a save from a
+    #: page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
+
+    @classmethod
+    def for_value(cls, value: CompanyValue, **kwargs: Any) -> Self:
+        form = super().for_value(value, **kwargs)
+        form.shown.data = shown_value_fingerprint(value)
+        return form
+
+
 def _points_field(label: object, *, least: int = 0) -> IntegerField:
     return IntegerField(label, validators=[InputRequired(), NumberRange(least, MAX_POINTS_SETTING)])
 
@@ -111,6 +131,9 @@ class PointsSettingsForm(Form):
             "keeps the worth it was saved with: save it again to apply a new one."
         ),
     )
+    #: ``kudos.shown_points_fingerprint`` of the settings as the page showed them, so a save
+    #: from a page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
     submit = SubmitField(_l("Save"))
 
     @classmethod
@@ -142,6 +165,7 @@ class PointsSettingsForm(Form):
         self.point_value.data = settings.point_value
         for role_field in self.role_fields():
             role_field.data = settings.role_allowances.get(role_field.name.removeprefix(ROLE_FIELD))
+        self.shown.data = shown_points_fingerprint(settings)
 
     def data_for_service(self) -> PointsSettingsData:
         return PointsSettingsData(

@@ -14,13 +14,18 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from perks.errors import Conflict, NotEligible, ValidationFailed
-from perks.forms import ConfirmForm, page_arg, require_confirmation
+from perks.errors import ChangedMeanwhile, Conflict, NotEligible, ValidationFailed
+from perks.forms import ConfirmForm, entered_where_different, page_arg, require_confirmation
 from perks.i18n import company_today, format_number
 from perks.people.access import roles_required
 from perks.people.models import Role, User
 from perks.recognition import kudos, points, services
-from perks.recognition.points_forms import KudosForm, PointsSettingsForm, ValueForm
+from perks.recognition.points_forms import (
+    EditedValueForm,
+    KudosForm,
+    PointsSettingsForm,
+    ValueForm,
+)
 from perks.recognition.points_models import CompanyValue
 from perks.recognition.views import field_error
 
@@ -140,41 +145,87 @@ def spend(perk_id: int) -> Response:
 @bp.route("/manage/points", methods=["GET", "POST"])
 @hr_only
 def settings() -> Response | Page:
-    current = services.current_settings()
     form = PointsSettingsForm.with_roles()
     if request.method == "GET":
-        form.fill(current)
+        form.fill(services.current_settings())
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            kudos.update_points_settings(form.data_for_service(), actor=current_user)
+            kudos.update_points_settings(
+                form.data_for_service(), actor=current_user, shown=form.shown.data
+            )
+        except ChangedMeanwhile as error:
+            # the form shows the settings as they are now (and their fingerprint: saving
+            # again is a decision made on what is saved), with what was entered beside it
+            current = PointsSettingsForm.with_roles(formdata=None)
+            current.fill(services.current_settings())
+            names = [*POINTS_FIELDS, *(f.name for f in form.role_fields())]
+            entered = entered_where_different(form, current, names)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
+        except Conflict as error:
+            form.form_errors.append(error.message)
+            status = error.status_code
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".settings"), 303)
-    status = 400 if form.is_submitted() else 200
-    page = render_template("points/settings.html", form=form, values=kudos.values())
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the points settings again."))
+    page = render_template(
+        "points/settings.html", form=form, values=kudos.values(), entered=entered
+    )
     return page, status
 
 
+#: the fields of the points settings a refused stale save lists (and each role's allowance),
+#: where what was entered differs
+POINTS_FIELDS = ("monthly_allowance", "pair_monthly_limit", "point_value")
+#: the fields of a company value a refused stale save lists, where what was entered differs
+VALUE_FIELDS = ("name_vi", "name_en", "active")
+
+
 def _save_value(value: CompanyValue | None) -> Response | Page:
-    if value is not None and request.method == "GET":
-        form = ValueForm.for_value(value)
-    else:
+    form: ValueForm
+    if value is None:
         form = ValueForm()
+    elif request.method == "GET":
+        form = EditedValueForm.for_value(value)
+    else:
+        form = EditedValueForm()
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             if value is None:
                 saved = kudos.create_value(form.data_for_service(), actor=current_user)
             else:
-                saved = kudos.update_value(value.id, form.data_for_service(), actor=current_user)
+                assert isinstance(form, EditedValueForm)
+                saved = kudos.update_value(
+                    value.id, form.data_for_service(), actor=current_user, shown=form.shown.data
+                )
+        except ChangedMeanwhile as error:
+            # the form shows the value as it is now (and its fingerprint: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            assert value is not None
+            value = kudos.get_value(value.id)
+            current = EditedValueForm.for_value(value, formdata=None)
+            entered = entered_where_different(form, current, VALUE_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
         else:
             flash(_("The value “%(name)s” is saved.", name=saved.name), "success")
             return redirect(url_for(".settings"), 303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("points/value_form.html", form=form, value=value), status
+    elif isinstance(form, EditedValueForm) and form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the value again."))
+    page = render_template("points/value_form.html", form=form, value=value, entered=entered)
+    return page, status
 
 
 @bp.route("/manage/points/values/new", methods=["GET", "POST"])

@@ -279,6 +279,7 @@ def test_hr_sets_the_allowances_and_the_values(client, login_as):
         "role_employee": "",
     }
     assert client.get("/manage/points").status_code == 200
+    form["shown"] = kudos.shown_points_fingerprint(services.current_settings())
     assert client.post("/manage/points", data=form).status_code == 303
     saved = services.current_settings()
     assert (saved.monthly_allowance, saved.pair_monthly_limit, saved.point_value) == (120, 40, 2000)
@@ -297,14 +298,23 @@ def test_hr_sets_the_allowances_and_the_values(client, login_as):
     value = db.session.scalars(select(CompanyValue)).one()
     assert (
         client.post(
-            f"/manage/points/values/{value.id}/edit", data={"name_vi": "Sáng tạo", "name_en": ""}
+            f"/manage/points/values/{value.id}/edit",
+            data={
+                "name_vi": "Sáng tạo",
+                "name_en": "",
+                "shown": kudos.shown_value_fingerprint(value),
+            },
         ).status_code
         == 400
     )
     assert (
         client.post(
             f"/manage/points/values/{value.id}/edit",
-            data={"name_vi": "Sáng tạo", "name_en": "Ideas"},
+            data={
+                "name_vi": "Sáng tạo",
+                "name_en": "Ideas",
+                "shown": kudos.shown_value_fingerprint(value),
+            },
         ).status_code
         == 303
     )
@@ -344,7 +354,12 @@ def test_hr_makes_a_programme_of_points(client, login_as):
     assert "A programme keeps the worth it was saved with: save it again" in settings_page
     client.post(
         "/manage/points",
-        data={"monthly_allowance": "100", "pair_monthly_limit": "50", "point_value": "2000"},
+        data={
+            "monthly_allowance": "100",
+            "pair_monthly_limit": "50",
+            "point_value": "2000",
+            "shown": kudos.shown_points_fingerprint(services.current_settings()),
+        },
     )
     db.session.refresh(programme)
     assert programme.unit_cost_amount == 150_000
