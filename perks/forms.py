@@ -164,7 +164,11 @@ def entered_values(refused: FlaskForm, names: Iterable[str]) -> list[tuple[str, 
     for name in names:
         field = refused[name]
         if hasattr(field, "iter_choices"):
-            chosen = [str(choice[1]) for choice in field.iter_choices() if choice[2] and choice[0]]
+            chosen = [
+                str(choice[1])
+                for choice in field.iter_choices()
+                if choice[2] and choice[0] not in (None, "")
+            ]
             shown = ", ".join(chosen)
         elif isinstance(field.data, date):
             shown = format_day(field.data)

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired
 
 from perks.feedback.models import MAX_SUBJECT, MAX_TEXT, Topic
-from perks.forms import Form, Length, NumberRange, trimmed
+from perks.forms import Form, Length, NumberRange, shown_field, trimmed
 from perks.people.models import Department, User
 
 _TEXT = {"rows": 5, "maxlength": MAX_TEXT}
@@ -111,6 +111,9 @@ class DeskForm(Form):
     answer_days = IntegerField(
         _l("Answer within (working days)"), validators=[InputRequired(), NumberRange(1, 120)]
     )
+    #: ``items.shown_desk_fingerprint`` of the desk as the page showed it, so a save from a
+    #: page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()
     submit = SubmitField(_l("Save"))
 
     def set_choices(self, people: Sequence[User]) -> None:

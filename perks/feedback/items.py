@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from perks import audit
 from perks.catalog.claims import company_today
 from perks.db import locked, transaction
-from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback.models import (
     DEFAULT_ACKNOWLEDGE_DAYS,
@@ -49,6 +49,7 @@ from perks.feedback.models import (
     FeedbackStatus,
     Topic,
 )
+from perks.fingerprints import fingerprint
 from perks.folding import alphabetical
 from perks.notifications import audience, link, notify
 from perks.people.models import Department, Role, User, UserRole, roles_if_asked
@@ -612,14 +613,34 @@ def desks() -> list[tuple[Department, FeedbackDesk | None]]:
     return [(department, desk) for department, desk in rows]
 
 
-def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
+def shown_desk_fingerprint(desk: FeedbackDesk | None) -> str:
+    """The fingerprint (``perks.fingerprints``) of what a department's desk page shows of
+    ``desk`` (None: HR with the default targets): its owner and targets. The form sends it
+    back, and ``set_desk`` refuses a save when it no longer matches. Raises nothing."""
+    return fingerprint(
+        {
+            "owner_id": desk.owner_id if desk else None,
+            "acknowledge_days": desk.acknowledge_days if desk else DEFAULT_ACKNOWLEDGE_DAYS,
+            "answer_days": desk.answer_days if desk else DEFAULT_ANSWER_DAYS,
+        }
+    )
+
+
+def set_desk(
+    department_id: int, data: DeskData, actor: User, *, shown: str | None = None
+) -> FeedbackDesk:
     """HR sets a department's feedback owner and service targets (items already sent keep
     theirs). Audited.
+
+    ``shown`` is the ``shown_desk_fingerprint`` of the desk as the page showed it: a page
+    opened before another HR person saved the desk must not overwrite their change unseen.
+    ``None`` checks nothing. Saves take turns (the department's row is locked).
 
     Raises:
         NotPermitted: ``actor`` is not HR.
         NotFound: no such department.
         ValidationFailed: targets out of range, an inactive or unknown owner.
+        ChangedMeanwhile: the desk is no longer what the page showed; nothing is saved.
     """
     if not actor.has_role(Role.HR):
         raise NotPermitted()
@@ -646,7 +667,10 @@ def set_desk(department_id: int, data: DeskData, actor: User) -> FeedbackDesk:
             owner = db.session.get(User, data.owner_id)
             if owner is None or not owner.active:
                 raise ValidationFailed(_("Choose an active person."), field="owner")
-        desk = db.session.get(FeedbackDesk, department_id)
+        # read again under the lock: what another save just wrote
+        desk = db.session.get(FeedbackDesk, department_id, populate_existing=True)
+        if shown is not None and shown != shown_desk_fingerprint(desk):
+            raise ChangedMeanwhile()
         if desk is None:
             desk = FeedbackDesk(
                 department_id=department_id,

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from perks.auth.session import leave_unseen
 from perks.catalog.claims import company_today
-from perks.errors import Conflict, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
 from perks.feedback import items, targets
 from perks.feedback.forms import (
     AnswerForm,
@@ -35,11 +35,12 @@ from perks.feedback.models import (
     DEFAULT_ACKNOWLEDGE_DAYS,
     DEFAULT_ANSWER_DAYS,
     OPEN_STATES,
+    FeedbackDesk,
     FeedbackItem,
     FeedbackStatus,
     Topic,
 )
-from perks.forms import require_confirmation
+from perks.forms import entered_where_different, require_confirmation
 from perks.i18n import format_share
 from perks.people.access import roles_required
 from perks.people.models import Role
@@ -346,22 +347,39 @@ def desks() -> str:
     return render_template("feedback/desks.html", desks=items.desks())
 
 
-@bp.route("/manage/feedback/<int:department_id>", methods=["GET", "POST"])
-@hr_only
-def edit_desk(department_id: int) -> Response | Page:
-    department, desk = next(
-        ((d, k) for d, k in items.desks() if d.id == department_id), (None, None)
-    )
-    if department is None:
-        abort(404)
+#: the fields a refused stale save of a desk lists, where what was entered differs
+DESK_FIELDS = ("owner", "acknowledge_days", "answer_days")
+
+
+def _desk_form(desk: FeedbackDesk | None, **kwargs: Any) -> DeskForm:
+    """The desk form with its owners, filled with ``desk`` as it is (on a POST, with what
+    was sent unless ``formdata=None``)."""
     form = DeskForm(
         data={
             "owner": desk.owner_id if desk and desk.owner_id else 0,
             "acknowledge_days": desk.acknowledge_days if desk else DEFAULT_ACKNOWLEDGE_DAYS,
             "answer_days": desk.answer_days if desk else DEFAULT_ANSWER_DAYS,
-        }
+            "shown": items.shown_desk_fingerprint(desk),
+        },
+        **kwargs,
     )
     form.set_choices(items.possible_owners())
+    return form
+
+
+def _desk_of(department_id: int) -> tuple[Any, FeedbackDesk | None]:
+    return next(((d, k) for d, k in items.desks() if d.id == department_id), (None, None))
+
+
+@bp.route("/manage/feedback/<int:department_id>", methods=["GET", "POST"])
+@hr_only
+def edit_desk(department_id: int) -> Response | Page:
+    department, desk = _desk_of(department_id)
+    if department is None:
+        abort(404)
+    form = _desk_form(desk)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             items.set_desk(
@@ -372,12 +390,25 @@ def edit_desk(department_id: int) -> Response | Page:
                     int(form.answer_days.data or 0),
                 ),
                 current_user,
+                shown=form.shown.data,
             )
+        except ChangedMeanwhile as error:
+            # the form shows the desk as it is now (and its fingerprint: saving it again is a
+            # decision made on what is saved), with what was entered beside it
+            department, desk = _desk_of(department_id)
+            current = _desk_form(desk, formdata=None)
+            entered = entered_where_different(form, current, DESK_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("feedback.desks"))
-    return render_template(
-        "feedback/desk_form.html", form=form, department=department
-    ), 400 if form.errors else 200
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the department's page again."))
+    page = render_template(
+        "feedback/desk_form.html", form=form, department=department, entered=entered
+    )
+    return page, status

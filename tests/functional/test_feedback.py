@@ -706,9 +706,14 @@ def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     department = factories.DepartmentFactory()
     login(client, hr)
     url = f"/manage/feedback/{department.id}"
-    refused = client.post(url, data={"owner": owner.id, "acknowledge_days": 5, "answer_days": 3})
+    shown = items.shown_desk_fingerprint(None)
+    refused = client.post(
+        url, data={"owner": owner.id, "acknowledge_days": 5, "answer_days": 3, "shown": shown}
+    )
     assert refused.status_code == 400  # acknowledging cannot take longer than answering
-    saved = client.post(url, data={"owner": owner.id, "acknowledge_days": 3, "answer_days": 15})
+    saved = client.post(
+        url, data={"owner": owner.id, "acknowledge_days": 3, "answer_days": 15, "shown": shown}
+    )
     assert saved.status_code == 302
     desk = db.session.get(FeedbackDesk, department.id)
     assert (desk.owner_id, desk.acknowledge_days, desk.answer_days) == (owner.id, 3, 15)
