@@ -24,7 +24,7 @@ from perks.errors import ValidationFailed
 from perks.finance import periods
 from perks.finance.payouts import MAX_PAYMENT_REFERENCE_LENGTH, MAX_REASON_LENGTH
 from perks.finance.reports import GROUPINGS, NONE_KEY, ReportFilter, state_choices
-from perks.forms import DayField, Form, Length, NumberRange, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, shown_field, trimmed
 from perks.i18n import format_quarter
 from perks.people.services import find_person, person_label
 
@@ -301,3 +301,11 @@ class MappingForm(Form):
         validators=[DataRequired(), Length(max=4000)],
         render_kw={"rows": 12},
     )
+
+
+class EditedMappingForm(MappingForm):
+    """Changes to a column mapping, from a page that showed it."""
+
+    #: ``payfiles.shown_fingerprint`` of the mapping as the page showed it, so a save from a
+    #: page opened before someone else's change is refused instead of overwriting it
+    shown = shown_field()

@@ -29,13 +29,14 @@ from sqlalchemy import select
 from perks import audit
 from perks.commissions import tax
 from perks.commissions.tax_models import TaxProfile
-from perks.db import transaction
+from perks.db import locked, transaction
 from perks.errors import Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.finance.mapping_models import ExportMapping
 from perks.finance.models import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from perks.finance.queries import get_batch
 from perks.finance.withholding import LineFigures, figures_of
+from perks.fingerprints import fingerprint
 from perks.folding import alphabetical, name_key
 from perks.money import Money, minor_unit_exponent
 from perks.people.models import User
@@ -202,15 +203,36 @@ def parse_columns(text: str) -> list[dict[str, str]]:
     return columns
 
 
+def shown_fingerprint(mapping: ExportMapping) -> str:
+    """The fingerprint (``perks.fingerprints``) of what a mapping's edit page shows of it: its
+    name, file and columns. The form sends it back, and ``save_mapping`` refuses a change
+    when it no longer matches. Raises nothing."""
+    return fingerprint(
+        {"name": mapping.name, "kind": mapping.kind, "columns": columns_text(mapping.columns)}
+    )
+
+
 def save_mapping(
-    mapping_id: int | None, name: str, kind: str, columns: str, *, actor: User
+    mapping_id: int | None,
+    name: str,
+    kind: str,
+    columns: str,
+    *,
+    actor: User,
+    shown: str | None = None,
 ) -> ExportMapping:
     """Create (``mapping_id`` None) or change a named column mapping; audited.
+
+    ``shown`` is the ``shown_fingerprint`` of the mapping as the page showed it: a page opened
+    before someone else saved the mapping must not overwrite their change unseen (a payroll
+    or bank file would go out with columns nobody chose). ``None`` checks nothing. Changes
+    take turns (the row is locked).
 
     Raises:
         NotFound: no such mapping.
         ValidationFailed: no name, an unknown kind, columns that do not parse.
         Conflict: another mapping has that name.
+        ChangedMeanwhile: the mapping is no longer what the page showed; nothing is saved.
     """
     name = (name or "").strip()
     if not name or len(name) > 80:
@@ -219,7 +241,15 @@ def save_mapping(
         raise ValidationFailed(_("Choose the payroll file or the bank transfer file."))
     parsed = parse_columns(columns)
     with transaction():
-        mapping = get_mapping(mapping_id) if mapping_id is not None else ExportMapping()
+        if mapping_id is None:
+            mapping = ExportMapping()
+        else:
+            found = locked(ExportMapping, mapping_id)
+            if found is None:
+                raise NotFound(_("There is no such column mapping."))
+            mapping = found
+            if shown is not None and shown != shown_fingerprint(mapping):
+                raise audit.changed_meanwhile(mapping, "finance.export_mapping_saved")
         # the few mappings' names, compared in Python (``name_key``)
         others = select(ExportMapping.name)
         if mapping.id is not None:

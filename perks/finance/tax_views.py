@@ -27,9 +27,16 @@ from perks.db import paginate
 from perks.errors import ChangedMeanwhile, Conflict, NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
 from perks.finance import exports, payfiles, withholding
-from perks.finance.forms import MappingForm, SummaryForm, TaxProfileForm, WithholdingRateForm
+from perks.finance.forms import (
+    EditedMappingForm,
+    MappingForm,
+    SummaryForm,
+    TaxProfileForm,
+    WithholdingRateForm,
+)
+from perks.finance.mapping_models import ExportMapping
 from perks.folding import alphabetical
-from perks.forms import page_arg
+from perks.forms import entered_where_different, page_arg
 from perks.i18n import company_today
 from perks.money import parse_money
 from perks.people.access import roles_required
@@ -261,16 +268,29 @@ def mappings() -> str:
     )
 
 
+#: the fields a refused stale save of a mapping lists, where what was entered differs
+MAPPING_FIELDS = ("name", "kind", "columns")
+
+
+def _filled(form: MappingForm, mapping: ExportMapping) -> MappingForm:
+    form.name.data, form.kind.data = mapping.name, mapping.kind
+    form.columns.data = payfiles.columns_text(mapping.columns)
+    if isinstance(form, EditedMappingForm):
+        form.shown.data = payfiles.shown_fingerprint(mapping)
+    return form
+
+
 @bp.route("/tax/mappings/new", methods=["GET", "POST"], defaults={"mapping_id": None})
 @bp.route("/tax/mappings/<int:mapping_id>", methods=["GET", "POST"])
 @finance_only
 def mapping(mapping_id: int | None) -> Page | Response:
     existing = payfiles.get_mapping(mapping_id) if mapping_id is not None else None
-    form = MappingForm()
+    form = MappingForm() if existing is None else EditedMappingForm()
+    entered: list[tuple[str, str]] = []
+    status = 400 if request.method == "POST" else 200
     if request.method == "GET":
         if existing is not None:
-            form.name.data, form.kind.data = existing.name, existing.kind
-            form.columns.data = payfiles.columns_text(existing.columns)
+            _filled(form, existing)
         else:
             kind = request.args.get("kind", "payroll")
             form.kind.data = kind if kind in payfiles.KINDS else "payroll"
@@ -283,7 +303,18 @@ def mapping(mapping_id: int | None) -> Page | Response:
                 form.kind.data or "",
                 form.columns.data or "",
                 actor=current_user,
+                shown=form.shown.data if isinstance(form, EditedMappingForm) else None,
             )
+        except ChangedMeanwhile as error:
+            # the form shows the mapping as it is now (and its fingerprint: saving it again
+            # is a decision made on what is saved), with what was entered beside it
+            assert mapping_id is not None
+            existing = payfiles.get_mapping(mapping_id)
+            current = _filled(EditedMappingForm(formdata=None), existing)
+            entered = entered_where_different(form, current, MAPPING_FIELDS)
+            form = current
+            form.form_errors.append(error.message)
+            status = error.status_code
         except PerksError as error:
             if error.status_code == 404:
                 raise
@@ -291,10 +322,15 @@ def mapping(mapping_id: int | None) -> Page | Response:
         else:
             flash(_("The mapping %(name)s is saved.", name=saved.name), "success")
             return redirect(url_for(".mappings"))
-    status = 400 if request.method == "POST" else 200
+    elif isinstance(form, EditedMappingForm) and form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the mapping again."))
     return (
         render_template(
-            "finance/mapping_form.html", mapping=existing, form=form, fields=payfiles.FIELDS
+            "finance/mapping_form.html",
+            mapping=existing,
+            form=form,
+            fields=payfiles.FIELDS,
+            entered=entered,
         ),
         status,
     )

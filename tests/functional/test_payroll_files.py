@@ -287,7 +287,12 @@ def test_a_mapping_has_its_own_name_and_each_column_its_own_header_in_any_case(a
     # a mapping keeps its own name, in another case too
     renamed = client.post(
         f"/finance/tax/mappings/{bank.id}",
-        data={"name": bank.name.upper(), "kind": "bank", "columns": "net = Số tiền"},
+        data={
+            "name": bank.name.upper(),
+            "kind": "bank",
+            "columns": "net = Số tiền",
+            "shown": payfiles.shown_fingerprint(bank),
+        },
     )
     assert renamed.status_code == 302
     db.session.expire_all()
