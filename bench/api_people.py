@@ -153,6 +153,9 @@ def production_env(url: str) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "TRUSTED_HOSTS": "127.0.0.1",
         "BASE_URL": "http://127.0.0.1",
+        # plain http on loopback: its cookies too (production refuses an http BASE_URL with
+        # https-only cookies)
+        "SESSION_COOKIE_SECURE": "false",
         "MAIL_BACKEND": "smtp",
         "STRIPE_SECRET_KEY": "sk_test_bench_placeholder",  # never called: no payment here
         "STRIPE_WEBHOOK_SECRET": "whsec_bench_placeholder",
