@@ -27,7 +27,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.db import transaction, utcnow
+from perks.db import locked, transaction, utcnow
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
@@ -224,12 +224,7 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
         # neither ``claimed`` nor the new remaining stock, and the perk could be oversold.
         # Read it again under the lock, not from what the session loaded before (the view's
         # ``get_perk``): what ``shown`` is compared with is what is saved now.
-        perk = db.session.scalar(
-            select(Perk)
-            .where(Perk.id == perk_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        perk = locked(Perk, perk_id)
         if perk is None:
             raise NotFound()
         if shown is not None and shown != shown_fingerprint(perk):
@@ -537,12 +532,7 @@ def import_codes(perk_id: int, text: str, *, actor: User) -> int:
         ValidationFailed: any bad line (``details['errors']`` lists them with line numbers).
     """
     with transaction():
-        perk = db.session.scalar(
-            select(Perk)
-            .where(Perk.id == perk_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        perk = locked(Perk, perk_id)
         if perk is None:
             raise NotFound()
         if perk.code_mode is not CodeMode.POOL:
