@@ -45,6 +45,7 @@ from perks.recognition.services import (
     check_day,
     parse_milestones,
     shown_fingerprint,
+    shown_settings_fingerprint,
 )
 
 if TYPE_CHECKING:
@@ -128,12 +129,20 @@ class SettingsForm(Form):
         ),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
+    #: ``services.shown_settings_fingerprint`` of the settings as the page showed them, so a
+    #: save from a page opened before someone else's change is refused instead of
+    #: overwriting it
+    shown = shown_field()
     submit = SubmitField(_l("Save"))
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs: Any) -> Self:
         milestones = ", ".join(str(year) for year in settings.anniversary_milestones)
-        data = {"founded_on": settings.founded_on, "anniversary_milestones": milestones}
+        data = {
+            "founded_on": settings.founded_on,
+            "anniversary_milestones": milestones,
+            "shown": shown_settings_fingerprint(settings),
+        }
         return cls(data=data, **kwargs)
 
     def validate_anniversary_milestones(self, field: Any) -> None:

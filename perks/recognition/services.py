@@ -25,10 +25,11 @@ from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, select
+from sqlalchemy.exc import IntegrityError
 
 from perks import audit
 from perks.db import locked, transaction
-from perks.errors import Conflict, NotFound, ValidationFailed
+from perks.errors import ChangedMeanwhile, Conflict, NotFound, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
 from perks.folding import name_key, name_order
@@ -597,26 +598,67 @@ def parse_milestones(text: str) -> tuple[int, ...]:
     return tuple(sorted(years))
 
 
+def _settings_described(settings: Settings) -> dict[str, object]:
+    return {
+        "founded_on": settings.founded_on.isoformat() if settings.founded_on else None,
+        "anniversary_milestones": list(settings.anniversary_milestones),
+    }
+
+
+def shown_settings_fingerprint(settings: Settings) -> str:
+    """The fingerprint (``perks.fingerprints``) of what the occasion settings page shows of
+    ``settings``: the founding day and the milestones (not the points settings, kept in the
+    same row). The form sends it back, and ``update_settings`` refuses a save when it no
+    longer matches. Raises nothing."""
+    return fingerprint(_settings_described(settings))
+
+
 def update_settings(
-    founded_on: date | None, milestones: Sequence[int], *, today: date, actor: User
+    founded_on: date | None,
+    milestones: Sequence[int],
+    *,
+    today: date,
+    actor: User,
+    shown: str | None = None,
 ) -> Settings:
     """Save the founding day and the anniversary milestones
     (``recognition.settings_changed``, with the old and new values); the gift programmes for
     the founding day or work anniversaries keep a version of their rules
     (``follow_occasion_changes``).
 
+    ``shown`` is the ``shown_settings_fingerprint`` of the settings as the page showed them:
+    a page opened before another HR person saved them must not overwrite their change
+    unseen. ``None`` checks nothing. Saves take turns (the row is locked).
+
     Raises:
         ValidationFailed: the founding day is after ``today``, or a milestone is out of
             range (``parse_milestones``' rules).
+        ChangedMeanwhile: the settings are no longer what the page showed; nothing is saved.
+        Conflict: someone else saved the settings for the first time at the same moment.
     """
     if founded_on is not None and founded_on > today:
         raise ValidationFailed(
             str(_l("The founding day cannot be in the future.")), field="founded_on"
         )
     chosen = parse_milestones(",".join(str(year) for year in milestones))
+    try:
+        return _save_settings(founded_on, chosen, actor=actor, shown=shown)
+    except IntegrityError as error:
+        raise Conflict(
+            _l("Someone else saved the settings just now: look at them and try again.")
+        ) from error
+
+
+def _save_settings(
+    founded_on: date | None, chosen: Sequence[int], *, actor: User, shown: str | None
+) -> Settings:
     with transaction():
-        row = db.session.get(RecognitionSettings, SETTINGS_ROW_ID)
+        row = locked(RecognitionSettings, SETTINGS_ROW_ID)
         before = current_settings()
+        if shown is not None and shown != shown_settings_fingerprint(before):
+            if row is None:
+                raise ChangedMeanwhile()
+            raise audit.changed_meanwhile(row, "recognition.settings_")
         with _follower[0](None):
             if row is None:
                 row = RecognitionSettings(id=SETTINGS_ROW_ID)
@@ -625,16 +667,8 @@ def update_settings(
             row.anniversary_milestones = list(chosen)
             row.updated_by_id = actor.id
             db.session.flush()
-        changes = audit.changes(
-            {
-                "founded_on": before.founded_on.isoformat() if before.founded_on else None,
-                "anniversary_milestones": list(before.anniversary_milestones),
-            },
-            {
-                "founded_on": founded_on.isoformat() if founded_on else None,
-                "anniversary_milestones": list(chosen),
-            },
-        )
+        after = Settings(founded_on, tuple(chosen))
+        changes = audit.changes(_settings_described(before), _settings_described(after))
         db.session.flush()
         if changes:
             audit.record("recognition.settings_changed", actor=actor, target=row, changes=changes)

@@ -203,6 +203,8 @@ def create() -> Response | Page:
 
 #: the fields a refused stale save of an occasion lists, where what was entered differs
 OCCASION_FIELDS = ("name_vi", "name_en", "kind", "day", "month")
+#: the occasion settings page's fields, as ``entered_where_different`` compares them
+SETTINGS_FIELDS = ("founded_on", "anniversary_milestones")
 
 
 @bp.route("/manage/occasions/<int:occasion_id>/edit", methods=["GET", "POST"])
@@ -278,6 +280,8 @@ def activate(occasion_id: int) -> Response:
 def settings() -> Response | Page:
     current = services.current_settings()
     form = SettingsForm() if request.method == "POST" else SettingsForm.for_settings(current)
+    entered: list[tuple[str, str]] = []
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             services.update_settings(
@@ -285,14 +289,28 @@ def settings() -> Response | Page:
                 form.milestones(),
                 today=company_today(),
                 actor=current_user,
+                shown=form.shown.data,
             )
+        except ChangedMeanwhile as error:
+            # the form shows the settings as they are now (and their fingerprint: saving
+            # again is a decision made on what is saved), with what was entered beside it
+            saved = SettingsForm.for_settings(services.current_settings(), formdata=None)
+            entered = entered_where_different(form, saved, SETTINGS_FIELDS)
+            form = saved
+            form.form_errors.append(error.message)
+            status = error.status_code
         except ValidationFailed as error:
             field_error(form, error)
+        except Conflict as error:
+            form.form_errors.append(error.message)
+            status = error.status_code
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".manage"), 303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("recognition/settings.html", form=form), status
+    elif form.shown.errors:
+        form.form_errors.append(_("This page is out of date: open the occasion settings again."))
+    page = render_template("recognition/settings.html", form=form, entered=entered)
+    return page, status
 
 
 # --- gift programmes ------------------------------------------------------------------------

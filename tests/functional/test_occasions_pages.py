@@ -178,7 +178,11 @@ def test_hr_sets_the_founding_day_and_milestones(client, login_as):
     login_as(Role.HR)
     response = client.post(
         "/manage/occasions/settings",
-        data={"founded_on": "2016-07-12", "anniversary_milestones": "10, 1, 5"},
+        data={
+            "founded_on": "2016-07-12",
+            "anniversary_milestones": "10, 1, 5",
+            "shown": services.shown_settings_fingerprint(services.current_settings()),
+        },
     )
     assert response.status_code == 303
     assert services.current_settings() == services.Settings(date(2016, 7, 12), (1, 5, 10))
