@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flask import has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks.db import Base, utcnow
@@ -55,13 +56,25 @@ def record(
         action=action,
         actor_id=actor.id if actor is not None else None,
         target_type=type(target).__name__ if target is not None else "",
-        target_id=str(getattr(target, "id", "") or "") if target is not None else "",
+        target_id=key_of(target) if target is not None else "",
         details=details,
         ip_address=(request.remote_addr or "") if has_request_context() else "",
     )
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def key_of(target: object) -> str:
+    """The ``target_id`` of an event about ``target``: its ``id``, or for a row keyed
+    otherwise (a department's feedback desk, keyed by its department) its primary key; ""
+    for an object not yet flushed, or not a row. Raises nothing."""
+    identity = getattr(target, "id", None)
+    if identity is None:
+        state = sa_inspect(target, raiseerr=False)
+        key = getattr(state, "identity", None)
+        identity = key[0] if key is not None and len(key) == 1 else None
+    return "" if identity is None else str(identity)
 
 
 def last_actor(target: Any, action_prefix: str) -> User | None:
@@ -73,7 +86,7 @@ def last_actor(target: Any, action_prefix: str) -> User | None:
         select(AuditEvent)
         .where(
             AuditEvent.target_type == type(target).__name__,
-            AuditEvent.target_id == str(target.id),
+            AuditEvent.target_id == key_of(target),
             AuditEvent.action.startswith(action_prefix),
         )
         .order_by(AuditEvent.id.desc())

@@ -670,7 +670,11 @@ def set_desk(
         # read again under the lock: what another save just wrote
         desk = db.session.get(FeedbackDesk, department_id, populate_existing=True)
         if shown is not None and shown != shown_desk_fingerprint(desk):
-            raise ChangedMeanwhile()
+            raise (
+                ChangedMeanwhile()
+                if desk is None
+                else audit.changed_meanwhile(desk, "feedback.desk_")
+            )
         if desk is None:
             desk = FeedbackDesk(
                 department_id=department_id,

@@ -723,7 +723,7 @@ def test_hr_sets_a_departments_owner_and_targets_and_it_is_audited(app, client):
     admin = app.test_client()
     login(admin, factories.UserFactory(roles={Role.ADMIN}, locale="en"))
     audit_page = " ".join(admin.get("/admin/audit").get_data(as_text=True).split())
-    assert 'data-label="Target">Feedback desk</td>' in audit_page
+    assert f'data-label="Target">Feedback desk #{department.id}</td>' in audit_page
     assert "Owner: none → Vũ Thị Phụ Trách" in audit_page
     assert "Acknowledge within (working days): 2 → 3" in audit_page
     assert "owner_id" not in audit_page

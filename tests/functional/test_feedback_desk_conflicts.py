@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from perks.audit import AuditEvent
 from perks.extensions import db
 from perks.feedback.models import FeedbackDesk
 from perks.people.models import Role
@@ -60,7 +62,7 @@ def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_no
     page.saves(first, desk_form(owner=str(owner.id), shown=opened))
     refused = page.refuses(second, desk_form(answer_days="20", shown=opened))
 
-    assert "Có người đã thay đổi mục này sau khi bạn mở trang" in refused.text
+    assert "Phạm Thu Hà đã thay đổi mục này sau khi bạn mở trang" in refused.text
     assert stored(department_id) == (owner.id, 2, 10)  # the owner the first one chose stays
     # the form shows the desk as it is now, and what was entered that differs from it
     assert f'<option selected value="{owner.id}">' in refused.html
@@ -69,6 +71,15 @@ def test_a_save_from_a_page_opened_before_anothers_save_is_refused_and_writes_no
 
     page.saves(second, desk_form(owner=str(owner.id), answer_days="20", shown=refused.version))
     assert stored(department_id) == (owner.id, 2, 20)
+
+
+def test_a_desks_audit_events_name_its_department(app):
+    """The desk's key is its department: the audit log links each change to it."""
+    department_id, page = a_desk_page()
+    client = signed_in(app, hr())
+    page.saves(client, desk_form(answer_days="20", shown=page.version_shown(client)))
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == SAVED)).one()
+    assert (event.target_type, event.target_id) == ("FeedbackDesk", str(department_id))
 
 
 def test_a_save_without_the_version_its_page_showed_is_refused(app):
