@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,6 +25,7 @@ from perks.admin.audit_details import (
 )
 from perks.errors import Conflict
 from perks.forms import ConfirmForm, DayField, Form, days_in_order, page_arg
+from perks.i18n import day_start
 from perks.people.access import roles_required
 from perks.people.models import Role
 
@@ -59,12 +60,13 @@ def audit_log() -> tuple[str, int] | str:
     ]
     if request.args and not form.validate():
         return render_template("admin/audit.html", form=form, page=None), 400
-    tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    # company days, as UTC moments: SQLite compares the stored UTC text, so a moment in the
+    # company's zone would be read 7 hours off there
     page = queries.audit_events(
         actor_id=int(form.actor.data) if form.actor.data else None,
         action=form.action.data or "",
-        start=_local_start(form.date_from.data, tz),
-        end=_local_start(form.date_to.data + timedelta(days=1), tz) if form.date_to.data else None,
+        start=day_start(form.date_from.data) if form.date_from.data else None,
+        end=day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None,
         page=page_arg(),
     )
     return render_template(
@@ -75,14 +77,6 @@ def audit_log() -> tuple[str, int] | str:
         action_label=action_label,
         target_label=target_label,
     )
-
-
-def _local_start(day: date | None, tz_name: str) -> datetime | None:
-    from zoneinfo import ZoneInfo
-
-    if day is None:
-        return None
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
 
 
 def _require_outbox() -> None:

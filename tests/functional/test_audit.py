@@ -213,3 +213,18 @@ def test_an_unknown_action_in_the_filter_is_named_as_the_bad_value(client, login
         assert "Thao tác: Lựa chọn không hợp lệ." in page
         assert 'class="form-select is-invalid" id="action"' in page
     assert client.get("/admin/audit?action=").status_code == 200
+
+
+def test_the_date_filter_reads_days_in_company_time(client, login_as):
+    # 1 April 01:00 in Hồ Chí Minh City is 31 March 18:00 UTC; 2 April 03:00 there is
+    # 1 April 20:00 UTC: the first is of 1 April, the second is not
+    admin = login_as(Role.ADMIN)
+    add_event("people.created", admin.id, datetime(2026, 3, 31, 18, tzinfo=UTC))
+    add_event("people.deactivated", admin.id, datetime(2026, 4, 1, 20, tzinfo=UTC))
+
+    by_date = client.get("/admin/audit?date_from=2026-04-01&date_to=2026-04-01").get_data(
+        as_text=True
+    )
+
+    assert "<code>people.created</code>" in by_date
+    assert "<code>people.deactivated</code>" not in by_date
