@@ -3,9 +3,10 @@ connected, points) are spread over the company's active people, per department, 
 employment type and gender (where HR recorded it), per head and against the gift budgets;
 and who received nothing.
 
-* The population is the active people (optionally narrowed by a department, a location or
-  an employment type); a group's head count is its active people, and its gifts and awards
-  are theirs: gifts of the occasion year, awards approved in the year.
+* The population is the active people who had joined by the year's end and by today (one
+  imported ahead of their hire date is not with the company yet), optionally narrowed by a
+  department, a location or an employment type; a group's head count is its people, and
+  its gifts and awards are theirs: gifts of the occasion year, awards approved in the year.
 * Nobody is singled out (``_few``): a group of fewer than ``MIN_GROUP`` people, or with
   fewer than ``MIN_GROUP`` who received anything (the page names those who received nothing,
   so the group's figures would be those few's), is merged into one "other groups" line; when
@@ -30,11 +31,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import combinations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from perks.extensions import db
 from perks.folding import alphabetical, name_order
-from perks.i18n import day_start
+from perks.i18n import company_today, day_start
 from perks.money import Money
 from perks.people.models import EmploymentType, User, roles_if_asked
 from perks.recognition.gifts import programmes
@@ -238,12 +239,16 @@ def _keeps(filters: Filters, person: User) -> bool:
     )
 
 
-def _everyone() -> list[User]:
-    """The active people, by name."""
+def _everyone(joined_by: date) -> list[User]:
+    """The active people with the company on ``joined_by`` (hired then or before, or with no
+    hire date recorded), by name."""
     return list(
         db.session.scalars(
             select(User)
-            .where(User.active.is_(True))
+            .where(
+                User.active.is_(True),
+                or_(User.hire_date.is_(None), User.hire_date <= joined_by),
+            )
             .order_by(*alphabetical(User.name), User.id)
             .options(roles_if_asked())
         )
@@ -328,11 +333,11 @@ def _programme_budgets(year: int) -> list[ProgrammeBudget]:
     return lines
 
 
-def report(year: int, filters: Filters | None = None) -> Report:
-    """The fairness report of ``year`` for the active people ``filters`` keep. Raises
-    nothing."""
+def report(year: int, filters: Filters | None = None, *, today: date | None = None) -> Report:
+    """The fairness report of ``year`` for the active people ``filters`` keep who had joined
+    by the year's end and by ``today`` (the company's today). Raises nothing."""
     filters = filters or Filters()
-    everyone = _everyone()
+    everyone = _everyone(min(date(year, 12, 31), today or company_today()))
     all_tallies = _tallies(year, everyone)
     people = [person for person in everyone if _keeps(filters, person)]
     tallies = {person.id: all_tallies[person.id] for person in people}

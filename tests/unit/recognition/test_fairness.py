@@ -4,7 +4,7 @@ group below five); a population under five shows no group; who received nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -281,3 +281,15 @@ def test_the_csv_file_opens_in_excel_with_exact_costs_and_no_formula():
     rows = text.removeprefix("\ufeff").split("\r\n")
     assert rows[1] == 'Department,"\'=HYPERLINK(""http://x"")",5,1,12.50,USD,0,'
     assert rows[2] == "Department,Chăm sóc khách hàng,6,2,700000,VND,0,"
+
+
+def test_people_not_with_the_company_in_the_year_are_not_counted_nor_listed(company):
+    # imported ahead of their start: one joins after the year, one after today; neither
+    # could have received anything in the year, nor is in its head count
+    after_the_year = UserFactory(hire_date=date(YEAR + 1, 1, 5))
+    not_yet = UserFactory(hire_date=company_today() + timedelta(days=10))
+    report = fairness.report(YEAR)
+    nothing = {p.id for p in report.nothing}
+    assert after_the_year.id not in nothing
+    assert not_yet.id not in nothing
+    assert report.total.tally.headcount == 15
