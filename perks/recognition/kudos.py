@@ -42,7 +42,7 @@ from perks.errors import (
 from perks.extensions import db
 from perks.fingerprints import fingerprint
 from perks.folding import alphabetical, name_order
-from perks.i18n import format_number
+from perks.i18n import format_day, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Role, User
 from perks.people.services import person_is, person_matches
@@ -411,7 +411,8 @@ def give_kudos(
         ValidationFailed: no message or one too long, fewer than one point, no such active
             value, to oneself, or no such active colleague (naming the field).
         LimitReached: more than the allowance left this month, or than the month's limit
-            of points to this colleague.
+            of points to this colleague, or the giver's first day (hire date) is after
+            ``today``: their allowance starts then.
     """
     message = trim(message or "")
     if not message:
@@ -438,6 +439,15 @@ def give_kudos(
         me = points.lock_person(giver.id)
         if me is None or not me.active:
             raise NotFound()
+        if me.hire_date is not None and today < me.hire_date:
+            raise LimitReached(
+                str(
+                    _l(
+                        "Your points to give start on your first day, %(date)s.",
+                        date=format_day(me.hire_date),
+                    )
+                )
+            )
         # under the giver's lock: a double tap's second request finds the first's kudos
         repeat = _same_kudos_just_given(me.id, recipient.id, value.id, points_given, message, month)
         if repeat is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from perks.db import paginate, transaction, utcnow
@@ -184,8 +184,10 @@ def history_page(user_id: int, page: int, *, per_page: int = HISTORY_LENGTH) -> 
 
 
 def credit_allowances(today: date) -> int:
-    """Credit the month of ``today`` to every active person who has none yet, one
-    transaction each. Idempotent; safe on several hosts. Returns how many were credited."""
+    """Credit the month of ``today`` to every active person who has none yet and is with the
+    company by ``today`` (one imported ahead of their hire date is credited from the month
+    they start), one transaction each. Idempotent; safe on several hosts. Returns how many
+    were credited."""
     month = month_of(today)
     done = set(
         db.session.scalars(
@@ -195,7 +197,9 @@ def credit_allowances(today: date) -> int:
         )
     )
     people = db.session.scalars(
-        select(User.id).where(User.active.is_(True)).order_by(User.id)
+        select(User.id)
+        .where(User.active.is_(True), or_(User.hire_date.is_(None), User.hire_date <= today))
+        .order_by(User.id)
     ).all()
     count = 0
     for user_id in people:

@@ -350,3 +350,17 @@ def test_verify_points_finds_an_entry_without_its_record(value):
     assert not report.ok
     assert any("received entries sum to 35" in problem for problem in report.problems)
     assert any(f"kudos {given.id}" in problem for problem in report.problems)
+
+
+def test_nobody_is_credited_or_gives_points_before_their_first_day(value):
+    # imported ahead of their start: with the company from their hire date, as gifts,
+    # perks and surveys count them; their allowance would be given away or expire unused
+    starting = UserFactory(hire_date=date(2027, 4, 1))
+    colleague = UserFactory()
+
+    assert points.credit_allowances(DAY) == 1  # the colleague only
+    with pytest.raises(LimitReached, match="first day"):
+        give(starting, colleague, 10, value)
+
+    assert entries(starting.id) == []
+    assert points.credit_allowances(NEXT_MONTH) == 2
