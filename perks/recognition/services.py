@@ -234,8 +234,9 @@ def upcoming(today: date, *, active_only: bool = True) -> list[NextDate]:
 
 def personal_dates(today: date, days: int) -> list[PersonalDate]:
     """The birthdays and work anniversaries (at the milestones) of active people from
-    ``today`` for ``days`` days (``today`` included), soonest first, then by name. Nothing
-    for an inactive personal occasion.
+    ``today`` for ``days`` days (``today`` included), soonest first, then by name; not a
+    birthday before the person's hire date (imported ahead of their start: not with the
+    company yet, and given no gift for it). Nothing for an inactive personal occasion.
 
     Raises:
         ValidationFailed: ``days`` is not from 1 to 366.
@@ -260,7 +261,8 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
         ).all()
         for person in people:
             on = next_birthday(person, today)
-            if on is not None and on <= last:
+            joined = person.hire_date is None or person.hire_date <= (on or today)
+            if on is not None and on <= last and joined:
                 found.append(PersonalDate(person, birthday, on))
     anniversary = personal.get(OccasionKind.WORK_ANNIVERSARY)
     if anniversary is not None:

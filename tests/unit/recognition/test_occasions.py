@@ -246,6 +246,16 @@ def test_birthdays_and_milestone_anniversaries_in_a_window(hr):
     ]  # Bình's second year is no milestone; Cường's birthday is after the window
 
 
+def test_a_birthday_before_the_persons_first_day_is_not_celebrated(hr):
+    # imported ahead of their start: not a colleague yet on their birthday, and no gift
+    # programme gives them one for it (perks.recognition.gifts: from their hire date)
+    services.add_vietnamese_calendar(actor=hr)
+    UserFactory(name="An", birth_month=3, birth_day=3, hire_date=date(2026, 3, 15))
+    UserFactory(name="Bình", birth_month=3, birth_day=4, hire_date=date(2026, 3, 4))
+    found = services.personal_dates(date(2026, 2, 27), 14)
+    assert [(p.person.name, p.on) for p in found] == [("Bình", date(2026, 3, 4))]
+
+
 def test_a_window_across_the_new_year(hr):
     services.add_vietnamese_calendar(actor=hr)
     UserFactory(name="An", birth_month=1, birth_day=2, hire_date=None)
