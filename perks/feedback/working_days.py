@@ -1,12 +1,12 @@
 """Vietnamese working days: Monday to Friday, less the public holidays of the Labour Code
-(article 112) and the days off that make up for a holiday falling on a weekend (article 111).
+(article 112) and the days off that make up for a holiday falling on a weekend (article 111),
+plus a Saturday the government has people work in exchange for a bridge day off.
 
-The holidays: 1/1; Tết, five days (the last day of the lunar year and the first four of the
-new one, as the government usually sets them); Giỗ Tổ Hùng Vương (10/3 lunar); 30/4; 1/5;
-Quốc khánh, 2/9 and the day before it (the Code says "a day before or after"; 1/9 is the
-government's recent choice). Lunar dates come from ``perks.recognition.lunar``, the calendar
-the occasions use. The government announces each year's exact breaks (and swaps of days);
-this is the rule it follows in most years.
+The days are the ``holidays`` library's (``holidays.Vietnam``): the holidays themselves
+(1/1; Tết; Giỗ Tổ Hùng Vương, 10/3 lunar; 30/4; 1/5; Quốc khánh 2/9 and a day beside it;
+Ngày Văn hóa Việt Nam 24/11 from 2026), and for the years the government has announced, its
+exact Tết break and its swaps of days; for later years, the library's usual rule. A new
+release of the library brings each year's decision.
 """
 
 from __future__ import annotations
@@ -14,45 +14,24 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
-from perks.recognition.lunar import to_solar
-
-_SATURDAY = 5
-
-
-def _weekend(day: date) -> bool:
-    return day.weekday() >= _SATURDAY
+import holidays
 
 
 @cache
-def public_holidays(year: int) -> frozenset[date]:
-    """The days off of ``year``: the public holidays and the days that make up for those on a
-    weekend (the next working day).
+def _calendar(year: int) -> holidays.HolidayBase:
+    return holidays.Vietnam(years=year)
 
-    Raises:
-        ValidationFailed: ``year`` is outside the lunar calendar's years (1901-2099).
-    """
-    new_year = to_solar(year, 1, 1)  # Tết: 1/1 lunar of the lunar year starting this year
-    holidays = {
-        date(year, 1, 1),
-        *(new_year + timedelta(days=offset) for offset in range(-1, 4)),
-        to_solar(year, 3, 10),
-        date(year, 4, 30),
-        date(year, 5, 1),
-        date(year, 9, 2),
-        date(year, 9, 1),
-    }
-    days_off = set(holidays)
-    for holiday in sorted(holidays):
-        if _weekend(holiday):
-            extra = holiday + timedelta(days=1)
-            while _weekend(extra) or extra in days_off:
-                extra += timedelta(days=1)
-            days_off.add(extra)
-    return frozenset(days_off)
+
+def public_holidays(year: int) -> frozenset[date]:
+    """The weekdays and weekend days off of ``year``: the public holidays and the days that
+    make up for them. Raises nothing (none outside 1901-2100)."""
+    return frozenset(_calendar(year))
 
 
 def is_working_day(day: date) -> bool:
-    return not _weekend(day) and day not in public_holidays(day.year)
+    """Whether people work on ``day``: a weekday that is not a day off, or a Saturday worked
+    in exchange for one. Raises nothing."""
+    return bool(_calendar(day.year).is_working_day(day))
 
 
 def working_days_between(start: date, end: date) -> int:

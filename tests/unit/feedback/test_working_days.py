@@ -1,5 +1,6 @@
-"""Vietnamese working days: weekends, public holidays, Tết and the days that make up for a
-holiday on a weekend."""
+"""Vietnamese working days: weekends, public holidays, Tết, the days that make up for a
+holiday on a weekend, and the government's swaps of days, as the ``holidays`` library keeps
+them."""
 
 from __future__ import annotations
 
@@ -58,11 +59,26 @@ def test_the_fixed_holidays_are_off():
     assert not is_working_day(date(2026, 9, 1))  # Quốc khánh's second day
 
 
-def test_the_2026_holidays_agree_with_the_holidays_library():
-    named = holidays.Vietnam(years=2026, language="en_US")
-    official = {
-        day
-        for day, name in named.items()
-        if "substituted" not in name and "Cultural" not in name  # decided later, or new
-    }
-    assert official == set(public_holidays(2026))
+def test_the_days_off_are_the_holidays_librarys_the_governments_decisions_included():
+    for year in (2024, 2025, 2026, 2027, 2030):
+        assert public_holidays(year) == frozenset(holidays.Vietnam(years=year)), year
+
+
+def test_a_saturday_worked_to_make_a_bridge_is_a_working_day():
+    # 2026: Monday 31/8 is off, to make a four-day National Day break; Saturday 22/8 is
+    # worked instead
+    assert not is_working_day(date(2026, 8, 31))
+    assert is_working_day(date(2026, 8, 22))
+    assert working_days_between(date(2026, 8, 21), date(2026, 8, 24)) == 2
+
+
+def test_vietnam_cultural_day_is_off_from_2026():
+    assert not is_working_day(date(2026, 11, 24))  # a Tuesday
+    assert is_working_day(date(2025, 11, 24))
+
+
+def test_the_2025_tet_break_is_the_one_the_government_decided():
+    # 27/1 to 31/1/2025 (the 28th of the last lunar month to the 3rd of the first);
+    # Monday 3/2 was a working day
+    assert not any(is_working_day(date(2025, 1, day)) for day in range(27, 32))
+    assert is_working_day(date(2025, 2, 3))
