@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g
+from flask import session as browser_session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,9 @@ TOUCH_EVERY = timedelta(minutes=5)
 
 _TOUCH = "perks_session_touch"
 _UNSEEN = "perks_session_unseen"
+#: in the browser's (signed) session: until when, a POSIX time, its requests leave the
+#: session row unwritten after an anonymous request (``leave_unseen``)
+_UNSEEN_UNTIL = "unseen_until"
 
 
 def load_user(key: str) -> User | None:
@@ -59,7 +63,9 @@ def load_user(key: str) -> User | None:
     user, user_session = found
     user.attach_session(key)
     if now - _aware(user_session.last_seen_at) >= TOUCH_EVERY:
-        g.setdefault(_TOUCH, (user_session.id, user_session.remember))
+        g.setdefault(
+            _TOUCH, (user_session.id, user_session.remember, _aware(user_session.expires_at))
+        )
     return user
 
 
@@ -79,23 +85,44 @@ def session_expiry(config: Mapping[str, Any], *, remember: bool, now: datetime) 
 
 
 def leave_unseen() -> None:
-    """Write nothing about this request's session: for a request whose writes must not be
-    told apart by a moment or a neighbour (an anonymous feedback, a survey answer). A
-    session due for its ``last_seen_at`` would be written in the very next transaction,
-    beside the anonymous rows (PostgreSQL's ``xmin``), at the moment they were sent; it is
-    written at the person's next request instead."""
+    """Write nothing about this request's session, nor about the next ones for
+    ``TOUCH_EVERY``: for a request whose writes must not be told apart by a moment or a
+    neighbour (an anonymous feedback, a survey answer). A session due for its
+    ``last_seen_at`` would be written in the very next transaction, beside the anonymous rows
+    (PostgreSQL's ``xmin``), at the moment they were sent; and so it would at the request
+    that follows at once (the redirect after a reply, the follow-up link opened after
+    sending). It is written at the person's first request once that time has passed (the
+    browser's own session cookie keeps the time, the database nothing)."""
     g.setdefault(_UNSEEN, True)
+    browser_session[_UNSEEN_UNTIL] = (utcnow() + TOUCH_EVERY).timestamp()
+
+
+def _left_unseen(now: datetime, expires_at: datetime) -> bool:
+    """Whether this request must leave its session unwritten (``leave_unseen``): it asked
+    to, or it comes within ``TOUCH_EVERY`` of one that did, and the session lives past that
+    time without being written (otherwise the person would be signed out while active)."""
+    if g.get(_UNSEEN):
+        return True
+    until = browser_session.get(_UNSEEN_UNTIL)
+    if not isinstance(until, int | float):
+        return False
+    if now.timestamp() < until and expires_at.timestamp() > until:
+        return True
+    browser_session.pop(_UNSEEN_UNTIL, None)
+    return False
 
 
 def _touch_session(response: Response) -> Response:
     """Write the session's ``last_seen_at`` and push its expiry, on a connection of its own
-    so it never commits (or waits for) the request's work, unless the request asked to be
-    left unseen (``leave_unseen``). Best effort: a failure is logged."""
+    so it never commits (or waits for) the request's work, unless the request is to be left
+    unseen (``leave_unseen``). Best effort: a failure is logged."""
     due = g.pop(_TOUCH, None)
-    if due is None or g.get(_UNSEEN):
+    if due is None:
         return response
-    session_id, remember = due
+    session_id, remember, expires_at = due
     now = utcnow()
+    if _left_unseen(now, expires_at):
+        return response
     try:
         with db.engine.begin() as connection:
             connection.execute(

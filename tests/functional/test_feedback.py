@@ -16,6 +16,7 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import func, select, text
 
+from perks.auth.models import UserSession
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
 from perks.feedback import items, targets
@@ -892,6 +893,39 @@ def test_an_anonymous_sending_leaves_the_senders_session_unwritten(app, client):
         )
     assert named.status_code == 302
     assert "user_session" in _written(before)
+
+
+def test_the_request_after_an_anonymous_one_leaves_the_session_unwritten_too(app, client):
+    """The browser follows a reply's redirect at once, and the sender opens their follow-up
+    link seconds after sending: a session due then was written at the moment the anonymous
+    row came, in the next transaction but one. It is written once five minutes have passed."""
+    sender = factories.UserFactory()
+    signed_in = at(date(2026, 12, 3), 8)
+    with time_machine.travel(signed_in, tick=False):
+        login(client, sender)
+    sent_at = signed_in + timedelta(minutes=20)
+    with time_machine.travel(sent_at, tick=False):
+        answer = client.post("/feedback/new", data=ANONYMOUS_OVERTIME)
+    follow_up = follow_up_link(answer.get_data(as_text=True))
+    before = _every_row()
+    with time_machine.travel(sent_at + timedelta(seconds=3), tick=False):
+        assert client.get(follow_up).status_code == 200  # "Open it now"
+    assert "user_session" not in _written(before)
+    replied_at = sent_at + timedelta(minutes=20)
+    with time_machine.travel(replied_at, tick=False):
+        replied = client.post(f"{follow_up}/reply", data={"text": "More: since May."})
+    assert replied.status_code == 302
+    before = _every_row()
+    with time_machine.travel(replied_at + timedelta(seconds=1), tick=False):
+        assert client.get(replied.headers["Location"]).status_code == 200
+        assert client.get("/feedback").status_code == 200
+    assert "user_session" not in _written(before)
+    # five minutes on, the person's requests are seen again
+    later = replied_at + timedelta(minutes=6)
+    with time_machine.travel(later, tick=False):
+        assert client.get("/feedback").status_code == 200
+    seen = db.session.scalars(select(UserSession.last_seen_at)).one()
+    assert _near(seen, later, timedelta(0))
 
 
 def test_on_postgresql_the_rows_of_a_day_lie_in_no_order_and_share_one_writer(app):
