@@ -29,7 +29,9 @@ results read before and after one more answer would differ by exactly that answe
 only for a group with at least ``threshold`` answers
 (``SURVEY_MIN_RESPONSES``, default 5, never below 3). Every figure shown is computed over a
 union of cells of one partition (departments shown, the rest; and, with a filter on an
-answer, answered so / not) in which every cell has 0 or at least ``threshold`` answers: a
+answer, each way its question was answered: a 0–10 question's bands, a choice's options, the
+very options ticked together, no answer) in which every cell has 0 or at least ``threshold``
+answers (two filters of one question, each big enough, less everyone were the one passive): a
 department with too few answers is folded into "other departments", and so is the smallest
 shown one while "other departments" would have between 1 and ``threshold - 1``; a filter is
 refused when any cell would be small. So no difference of two figures shown describes fewer
@@ -757,10 +759,14 @@ def shown_departments(responses: Sequence[Response]) -> dict[int, int]:
 
 @dataclass(frozen=True)
 class _Segment:
-    """Those who answered ``question`` a way: ``matches`` tells whether answers are theirs."""
+    """Those who answered ``question`` a way: ``matches`` tells whether answers are theirs;
+    ``way`` tells how answers answered ``question`` (a 0–10 question's band, a choice's
+    option, the very options of a several-choices question, None: not answered), the
+    partition every segment of ``question`` is a union of."""
 
     question: SurveyQuestion
     matches: Callable[[Mapping[str, object]], bool]
+    way: Callable[[Mapping[str, object]], object]
 
 
 def _segment(survey: Survey, segment: str) -> _Segment | None:
@@ -778,9 +784,17 @@ def _segment(survey: Survey, segment: str) -> _Segment | None:
     if question.kind is QuestionKind.NPS:
         bands = {"promoters": (9, 10), "passives": (7, 8), "detractors": (0, 6)}
         low, high = bands[value]
+
+        def band(a: Mapping[str, object]) -> str | None:
+            score = a.get(key)
+            if not isinstance(score, int):
+                return None
+            return next(name for name, (lo, hi) in bands.items() if lo <= score <= hi)
+
         return _Segment(
             question,
             lambda a: isinstance(a.get(key), int) and low <= a[key] <= high,  # type: ignore[operator]
+            band,
         )
     option = int(value)  # a choice's option (``segment_choices``)
     return _Segment(
@@ -788,6 +802,7 @@ def _segment(survey: Survey, segment: str) -> _Segment | None:
         lambda a: (
             a.get(key) == option or (isinstance(a.get(key), list) and option in a[key])  # type: ignore[operator]
         ),
+        lambda a: tuple(a[key]) if isinstance(a.get(key), list) else a.get(key),  # type: ignore[arg-type]
     )
 
 
@@ -837,8 +852,11 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
     filtered = _segment(survey, segment)
     rest: list[Response] = []
     if filtered is not None:
-        # every cell of (departments shown + the rest) x (matches / does not) is 0 or enough
-        cells = Counter((bucket(d), filtered.matches(a)) for d, a in responses)
+        # every cell of (departments shown + the rest) x (each way the question was answered)
+        # is 0 or enough: not only "matches / does not", or two filters of one question
+        # (promoters, detractors) would each be big enough while everyone less both was the
+        # one passive; and several choices ticked together are a way of their own
+        cells = Counter((bucket(d), filtered.way(a)) for d, a in responses)
         if any(_small(n) for n in cells.values()):
             raise NotEnoughAnswers()
         rest = [r for r in group if not filtered.matches(r[1])]

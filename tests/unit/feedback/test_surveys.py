@@ -305,6 +305,65 @@ def test_a_filter_never_shows_one_persons_answer_crossed_with_another(hr) -> Non
     assert ",Yes," not in rendered
 
 
+def test_two_filters_on_one_question_never_leave_a_small_band_by_subtraction(hr) -> None:  # type: ignore[no-untyped-def]
+    """10 promoters, 10 detractors and 1 passive. "Promoters" and "detractors" are each big
+    enough, and so is each one's rest, but everyone less both is the one passive: their
+    "remote" answer and their comment were everyone's figures less the two filters'."""
+    survey = open_survey(hr)
+    remote, comments = survey.questions[1].id, survey.questions[2].id
+    for n in range(21):
+        score = 10 if n < 10 else 0 if n < 20 else 7
+        surveys.answer(
+            survey.id,
+            {nps_id(survey): score, remote: 0 if n % 10 < 5 or n == 20 else 1, comments: f"c{n}"},
+            UserFactory(),
+        )
+    close(survey, hr)
+    everyone = surveys.results(survey.id)
+    shown = [everyone]
+    for band in ("promoters", "detractors"):
+        try:
+            shown.append(surveys.results(survey.id, segment=f"{nps_id(survey)}:{band}"))
+        except NotEnoughAnswers:
+            continue
+    if len(shown) == 3:
+        _all, promoters, detractors = shown
+        texts = set(everyone.questions[2].texts)
+        texts -= set(promoters.questions[2].texts) | set(detractors.questions[2].texts)
+        assert texts != {"c20"}, "the passive's comment, by subtraction"
+        yes = [dict(r.questions[1].counts).get("Yes") for r in shown]
+        assert None in yes or yes[0] - yes[1] - yes[2] != 1, "the passive is remote"
+    # a band of one is a cell of the question's own partition: neither filter shows
+    for band in ("promoters", "passives", "detractors"):
+        with pytest.raises(NotEnoughAnswers):
+            surveys.results(survey.id, segment=f"{nps_id(survey)}:{band}")
+
+
+def test_the_one_who_ticked_two_choices_is_no_filters_difference(hr) -> None:  # type: ignore[no-untyped-def]
+    """Of 21, 10 use the gym only, 10 the canteen only, 1 both: "gym" (11) and "canteen"
+    (11) are big enough, with rests of 10, but gym + canteen - everyone is the one who uses
+    both. Ticked together, two choices are a way of answering of their own."""
+    draft = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    question = surveys.add_question(
+        draft.id,
+        QuestionData(
+            QuestionKind.MULTIPLE, "Dùng gì?", "Uses?", (("Gym", "Gym"), ("Căng tin", "Canteen"))
+        ),
+        actor=hr,
+    )
+    score = surveys.add_question(
+        draft.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend us?"), actor=hr
+    )
+    surveys.open_survey(draft.id, actor=hr)
+    for n in range(21):
+        ticked = [0] if n < 10 else [1] if n < 20 else [0, 1]
+        surveys.answer(draft.id, {question.id: ticked, score.id: n % 11}, UserFactory())
+    surveys.close_survey(draft.id, actor=hr)
+    for option in (0, 1):
+        with pytest.raises(NotEnoughAnswers):
+            surveys.results(draft.id, segment=f"{question.id}:{option}")
+
+
 def test_departments_are_listed_as_vietnamese_is_alphabetised(hr) -> None:  # type: ignore[no-untyped-def]
     survey = open_survey(hr)
     for name in ("Ý tưởng", "Đào tạo", "Ánh sáng"):  # by code point: Ánh, Ý, Đào
