@@ -36,7 +36,9 @@ department with too few answers is folded into "other departments", and so is th
 shown one while "other departments" would have between 1 and ``threshold - 1``; a filter is
 refused when any cell would be small. So no difference of two figures shown describes fewer
 than ``threshold`` people. Under a filter, a question's figures cross two answers of the
-same people; they show only as ``_withhold_what_crosses_too_few`` allows.
+same people; they show only as ``_withhold_what_crosses_too_few`` allows. No free text shows
+under a filter: the texts two filters both show are those of the people in both, however
+few (texts show for everyone and for a department: departments do not overlap).
 
 eNPS: of a survey's first 0–10 question, promoters (9–10) minus detractors (0–6) as a
 percentage of its answers (an exact fraction; shown rounded half away from zero).
@@ -870,6 +872,10 @@ def results(survey_id: int, *, department_id: int | None = None, segment: str = 
             own = item.question.id == filtered.question.id
             if not own or item.question.kind is QuestionKind.MULTIPLE:
                 _withhold_what_crosses_too_few(item, [a for _, a in rest])
+            if item.question.kind is QuestionKind.TEXT:
+                # texts are read one by one: those two filters both show (remote workers',
+                # promoters') are the few remote promoters', however big each filter is
+                item.texts, item.withheld = [], True
     return Results(
         survey=survey,
         responses=len(group),

@@ -364,6 +364,31 @@ def test_the_one_who_ticked_two_choices_is_no_filters_difference(hr) -> None:  #
             surveys.results(draft.id, segment=f"{question.id}:{option}")
 
 
+def test_two_filters_comments_have_no_small_overlap_to_read(hr) -> None:  # type: ignore[no-untyped-def]
+    """16 answers: 1 remote promoter, 5 promoters in the office, 5 remote and 5 office
+    detractors. "Promoters" (6) and "remote" (6) are each big enough, with rests of 10, but
+    the comments both filters showed were the one remote promoter's."""
+    survey = open_survey(hr)
+    remote, comments = survey.questions[1].id, survey.questions[2].id
+    people = [(10, 0)] + [(10, 1)] * 5 + [(0, 0)] * 5 + [(0, 1)] * 5
+    for n, (score, where) in enumerate(people):
+        surveys.answer(
+            survey.id,
+            {nps_id(survey): score, remote: where, comments: f"comment {n}"},
+            UserFactory(),
+        )
+    close(survey, hr)
+    promoters = surveys.results(survey.id, segment=f"{nps_id(survey)}:promoters")
+    remote_workers = surveys.results(survey.id, segment=f"{remote}:0")
+    both = set(promoters.questions[2].texts) & set(remote_workers.questions[2].texts)
+    assert both != {"comment 0"}, "the one remote promoter's comment"
+    for filtered in (promoters, remote_workers):
+        assert filtered.questions[2].texts == []
+        assert filtered.questions[2].withheld
+    # unfiltered, and by department (departments never overlap), comments still show
+    assert len(surveys.results(survey.id).questions[2].texts) == 16
+
+
 def test_departments_are_listed_as_vietnamese_is_alphabetised(hr) -> None:  # type: ignore[no-untyped-def]
     survey = open_survey(hr)
     for name in ("Ý tưởng", "Đào tạo", "Ánh sáng"):  # by code point: Ánh, Ý, Đào
