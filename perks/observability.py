@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, TextIO
+from urllib.parse import unquote
 
 from flask import Flask, Response, g, has_app_context, request_finished, request_started
 from flask.globals import request_ctx
@@ -188,10 +189,37 @@ def init_sentry(app: Flask) -> bool:
     return True
 
 
+#: paths whose next part is a secret (an anonymous sender's follow-up link: the key to their
+#: conversation); gunicorn's access log leaves it out too (``gunicorn.conf.py``)
+SECRET_PATHS = ("/feedback/follow-up/",)
+_SECRET_IN_PATH = re.compile(
+    "(" + "|".join(re.escape(path) for path in SECRET_PATHS) + r")[^/?&#\s\"]+"
+)
+
+
+def without_secrets(text: str) -> str:
+    """``text`` (a URL, a path, a query string, percent-encoded or not) with the secret of
+    every secret path in it replaced by "…". Raises nothing."""
+    return _SECRET_IN_PATH.sub(r"\1…", unquote(text))
+
+
 def _tag_request_id(event: Event, hint: Hint) -> Event:
+    """Sentry's ``before_send``: the request id as a tag, and no secret of a secret path in
+    the request's URL or query string (a signed-out sender's sign-in page carries it in
+    ``next``), nor in the transaction's name."""
     request_id = current_request_id()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id
+    sent_request: dict[str, Any] = dict(event.get("request") or {})
+    for part in ("url", "query_string"):
+        value = sent_request.get(part)
+        if isinstance(value, str):
+            sent_request[part] = without_secrets(value)
+    if sent_request:
+        event["request"] = sent_request
+    transaction = event.get("transaction")
+    if isinstance(transaction, str):
+        event["transaction"] = without_secrets(transaction)
     return event
 
 

@@ -41,6 +41,10 @@ def app_with_test_routes(app_factory, **settings: Any) -> Flask:  # type: ignore
     def fail() -> str:
         raise ZeroDivisionError("a bug in a view")
 
+    @app.get("/feedback/follow-up/<secret>/_test-fail")
+    def fail_on_a_secret_path(secret: str) -> str:
+        raise ZeroDivisionError("a bug on an anonymous sender's page")
+
     return app
 
 
@@ -291,3 +295,33 @@ def test_an_error_in_a_view_reaches_sentry_without_personal_data(
     sent = json.dumps(event)
     assert "secret-cookie" not in sent  # no personal data (send_default_pii=False, and more)
     assert "198.51.100.7" not in sent
+
+
+def test_an_error_on_a_secret_path_reaches_sentry_without_the_secret(
+    app_factory, sentry_server, sentry_off_afterwards
+):
+    """An anonymous sender's follow-up link is the key to their conversation: an error on
+    its page, or on the sign-in page it sends a signed-out sender to (``next``), must not
+    hand it to whoever reads Sentry."""
+    import sentry_sdk
+
+    port = sentry_server.server_address[1]
+    app = app_with_test_routes(
+        app_factory, SENTRY_DSN=f"http://publickey@127.0.0.1:{port}/42", PROPAGATE_EXCEPTIONS=False
+    )
+    client = app.test_client()
+    on_the_page = client.get("/feedback/follow-up/s3cr3t-in-the-path/_test-fail")
+    after_sign_in = client.get("/_test/fail?next=/feedback/follow-up/s3cr3t-in-next")
+    assert (on_the_page.status_code, after_sign_in.status_code) == (500, 500)
+    sentry_sdk.flush(timeout=10)
+
+    events = [
+        item
+        for raw in sentry_server.received  # type: ignore[attr-defined]
+        for item in envelope_items(raw)
+        if "exception" in item
+    ]
+    assert len(events) == 2
+    sent = json.dumps(events)
+    assert "s3cr3t" not in sent
+    assert "/feedback/follow-up/" in sent  # the page is still named
