@@ -119,11 +119,15 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
 
 
 def _welcome(token: str, password: str) -> Response:
-    """An invitation accepted: signed in at once, on their home page."""
+    """An invitation accepted: signed in at once, on their home page, in the language the
+    page was read in (HR's choice, or the one the newcomer switched it to: now theirs)."""
+    chosen = session.get("locale")  # the invitation page's language (``adopt_language``)
     if current_user.is_authenticated:  # whoever was signed in on this browser is signed out
         services.sign_out(current_user, current_user.get_session_key())
         logout_user()
     signed_in = services.accept_invitation(token, password, user_agent=_agent())
+    if chosen in LOCALES and chosen != signed_in.user.locale:
+        services.set_preferred_locale(signed_in.user, chosen)
     _start_session(signed_in, remember=False)
     flash(_("Welcome! Your password is set and you are signed in."), "success")
     return redirect(url_for("main.home"))

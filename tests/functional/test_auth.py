@@ -382,6 +382,26 @@ def test_invitation_link_sets_the_password_once(app, client):
     login(visitor, invitee, password)
 
 
+def test_the_language_chosen_on_the_invitation_page_is_kept_once_signed_in(app):
+    """HR wrote the invitation in Vietnamese; the newcomer reads English and switches the
+    page to it before choosing a password: their home page, its welcome and every page
+    after are in English, not back in HR's choice."""
+    invitee = factories.UserFactory(password_hash=None, locale="vi")
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+    visitor = app.test_client()
+    assert '<html lang="vi">' in visitor.get(f"/invitation/{token}").get_data(as_text=True)
+    visitor.post("/language", data={"locale": "en", "next": f"/invitation/{token}"})
+    assert '<html lang="en">' in visitor.get(f"/invitation/{token}").get_data(as_text=True)
+    password = "my very own password"
+    visitor.post(f"/invitation/{token}", data={"password": password, "confirm": password})
+    home = visitor.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in home
+    assert "Welcome! Your password is set and you are signed in." in home
+    db.session.expire_all()
+    assert db.session.get(User, invitee.id).locale == "en"
+
+
 def test_accepting_an_invitation_signs_out_whoever_was_signed_in_on_that_browser(app, client):
     colleague = factories.UserFactory()
     invitee = factories.UserFactory(password_hash=None)
