@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.globals import app_ctx
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from perks.auth import services as auth_services
@@ -37,6 +41,36 @@ def home() -> Response | str:
     )
 
 
+def answers_get(target: str) -> bool:
+    """True when ``target`` (a path of this site) is a page a browser can open: a refused
+    form is answered at its own address, which may take only a POST."""
+    if not is_safe_path(target):
+        return False
+    adapter = current_app.create_url_adapter(request)
+    assert adapter is not None
+    try:
+        adapter.match(urlsplit(target).path, method="GET")
+    except RequestRedirect:  # the same page under its canonical address
+        return True
+    except HTTPException:  # no such page, or not one to open (405)
+        return False
+    return True
+
+
+@bp.app_template_global()
+def language_return_path() -> str:
+    """The page the language switcher shows again: this one; for the answer to a form (a
+    refused claim, a reply without text), the page the form was on, which a browser can
+    open again; else nothing (the home page)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path if request.query_string else request.path
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return ""
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return path if answers_get(path) else ""
+
+
 @bp.post("/language")
 def set_language() -> Response:
     locale = request.form.get("locale", "")
@@ -46,7 +80,7 @@ def set_language() -> Response:
     if current_user.is_authenticated:
         auth_services.set_preferred_locale(current_user, locale)
     target = request.form.get("next", "")
-    return redirect(target if is_safe_path(target) else url_for("main.home"))
+    return redirect(target if answers_get(target) else url_for("main.home"))
 
 
 @bp.get("/healthz")
