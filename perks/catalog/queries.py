@@ -277,6 +277,17 @@ class MyEntry:
         )
 
 
+def seat_of(claim: Claim) -> MyEntry | None:
+    """The winning draw entry that gave ``claim`` (a seat its holder may still decline), with
+    its draw; None for a claim no draw gave. Raises nothing."""
+    row = db.session.execute(
+        select(DrawEntry, Draw)
+        .join(Draw, Draw.id == DrawEntry.draw_id)
+        .where(DrawEntry.claim_id == claim.id, DrawEntry.user_id == claim.user_id)
+    ).first()
+    return MyEntry(row[0], row[1]) if row is not None else None
+
+
 def my_claims(user: User) -> list[Claim]:
     """The person's claims, newest first, with who marked each used (one statement)."""
     return list(

@@ -149,6 +149,8 @@ def _claim_page(claim_id: int, error: str | None = None, status: int = 200) -> P
         "catalog/claim.html",
         claim=claim,
         status=claims.status_now(claim),
+        seat=queries.seat_of(claim),
+        now=utcnow(),
         qr=qr_svg(claim.reference),
         form=ConfirmForm(),
         error=error,

@@ -864,3 +864,24 @@ def test_a_draw_page_says_who_was_passed_over_and_why_in_both_languages(client, 
     assert "Bị bỏ qua" in row
     assert "Không còn làm việc tại công ty." in row
     assert "chỉ bị bỏ qua khi người đó đã nghỉ việc" in text_of(client.get(f"/draws/{draw_id}"))
+
+
+def test_the_page_a_winner_is_sent_to_lets_them_decline_the_seat(client, login_as):
+    """ "You won a seat: decline it by … so the next person gets it", says the notification,
+    and it opens the claim's page: that page said nothing of the deadline and had no way to
+    decline (only "My perks" had), a dead end for someone who cannot go."""
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__total_stock=1)
+    draws.enter_draw(draw.perk.id, me)
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    entry = draws.draw_entries(draw.id)[0]
+    assert entry.outcome is EntryOutcome.WON
+
+    html = client.get(f"/my-perks/{entry.claim_id}").get_data(as_text=True)
+    assert "Decline by" in text_of(client.get(f"/my-perks/{entry.claim_id}"))
+    assert f'action="/draws/entries/{entry.id}/decline"' in html
+
+    entry.decide_by = datetime.now(UTC) - timedelta(days=1)
+    db.session.commit()
+    late = client.get(f"/my-perks/{entry.claim_id}").get_data(as_text=True)
+    assert f'action="/draws/entries/{entry.id}/decline"' not in late
