@@ -266,14 +266,19 @@ def _latest_draws(perk_ids: list[int], user: User) -> dict[int, tuple[Draw, Draw
 class MyEntry:
     entry: DrawEntry
     draw: Draw
+    #: the status of the claim a won seat gave (None: no claim)
+    claim_status: ClaimStatus | None = None
 
     def taking_entries(self, now: datetime) -> bool:
         """The draw still takes entries (it has not closed)."""
         return self.draw.status is DrawStatus.OPEN and now < _aware(self.draw.entries_close_at)
 
     def can_decline(self, now: datetime) -> bool:
-        return self.entry.outcome is EntryOutcome.WON and (
-            self.entry.decide_by is None or now <= _aware(self.entry.decide_by)
+        """A won seat, before its deadline, whose claim is not used (``draws.decline_seat``)."""
+        return (
+            self.entry.outcome is EntryOutcome.WON
+            and self.claim_status in (None, ClaimStatus.CLAIMED)
+            and (self.entry.decide_by is None or now <= _aware(self.entry.decide_by))
         )
 
 
@@ -285,7 +290,7 @@ def seat_of(claim: Claim) -> MyEntry | None:
         .join(Draw, Draw.id == DrawEntry.draw_id)
         .where(DrawEntry.claim_id == claim.id, DrawEntry.user_id == claim.user_id)
     ).first()
-    return MyEntry(row[0], row[1]) if row is not None else None
+    return MyEntry(row[0], row[1], claim.status) if row is not None else None
 
 
 def my_claims(user: User) -> list[Claim]:
@@ -306,13 +311,14 @@ def my_claims(user: User) -> list[Claim]:
 def my_entries(user: User) -> list[MyEntry]:
     """The person's draw entries with their draws, newest first (one statement)."""
     rows = db.session.execute(
-        select(DrawEntry, Draw)
+        select(DrawEntry, Draw, Claim.status)
         .join(Draw, Draw.id == DrawEntry.draw_id)
+        .outerjoin(Claim, Claim.id == DrawEntry.claim_id)
         .where(DrawEntry.user_id == user.id)
         .options(lazyload(DrawEntry.user), joinedload(Draw.perk).lazyload(Perk.departments))
         .order_by(DrawEntry.entered_at.desc(), DrawEntry.id.desc())
     )
-    return [MyEntry(entry, draw) for entry, draw in rows]
+    return [MyEntry(entry, draw, status) for entry, draw, status in rows]
 
 
 # --- the rules page -------------------------------------------------------------------------

@@ -885,3 +885,21 @@ def test_the_page_a_winner_is_sent_to_lets_them_decline_the_seat(client, login_a
     db.session.commit()
     late = client.get(f"/my-perks/{entry.claim_id}").get_data(as_text=True)
     assert f'action="/draws/entries/{entry.id}/decline"' not in late
+
+
+def test_a_winner_who_used_the_seat_is_not_asked_to_decline_it(client, login_as):
+    """Once the seat's code is used, "Decline by … if you cannot go" and its button are
+    wrong: declining is refused ("This claim is used.")."""
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__total_stock=1)
+    draws.enter_draw(draw.perk.id, me)
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    entry = draws.draw_entries(draw.id)[0]
+    assert "Decline the seat" in text_of(client.get("/my-perks"))
+
+    claims.mark_claim_used(entry.claim_id, me)
+
+    mine = text_of(client.get("/my-perks"))
+    assert "Won" in mine
+    assert "Decline by" not in mine
+    assert "Decline the seat" not in mine
