@@ -402,6 +402,26 @@ def test_the_language_chosen_on_the_invitation_page_is_kept_once_signed_in(app):
     assert db.session.get(User, invitee.id).locale == "en"
 
 
+def test_an_invitation_opened_again_once_used_leads_to_the_sign_in_page(app):
+    """People keep the invitation e-mail and open it again to come back: the used link's page
+    only said to ask HR for a new invitation or to request a reset link, with no way to
+    simply sign in with the password they chose; signed in, no way to their home page."""
+    invitee = factories.UserFactory(password_hash=None)
+    with app.test_request_context():
+        token = tokens.make_token(db.session.get(User, invitee.id), tokens.INVITATION)
+    visitor = app.test_client()
+    password = "my very own password"
+    visitor.post(f"/invitation/{token}", data={"password": password, "confirm": password})
+
+    signed_in = visitor.get(f"/invitation/{token}")
+    assert signed_in.status_code == 400
+    assert 'href="/" data-testid="token-next"' in signed_in.get_data(as_text=True)
+    visitor.post("/logout")
+    signed_out = visitor.get(f"/invitation/{token}")
+    assert 'href="/login" data-testid="token-next"' in signed_out.get_data(as_text=True)
+    assert "Already chose your password? Sign in with it." in signed_out.get_data(as_text=True)
+
+
 def test_accepting_an_invitation_signs_out_whoever_was_signed_in_on_that_browser(app, client):
     colleague = factories.UserFactory()
     invitee = factories.UserFactory(password_hash=None)
