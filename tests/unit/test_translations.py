@@ -317,6 +317,22 @@ def test_a_count_that_can_reach_a_thousand_is_grouped_in_the_readers_language() 
     )
 
 
+def test_a_counted_vietnamese_message_reads_right_for_one_as_for_many() -> None:
+    """Vietnamese has one form for every count (``nplurals=1``): the form said of one item
+    must not call it "they" ("chúng"). "Thời gian tạm giữ của 1 khoản hoa hồng … đã kết thúc:
+    chúng sẽ được chi trả" read "1 commission … they are paid"."""
+    with VI_PO.open("rb") as handle:
+        catalog = read_po(handle)
+    wrong = [
+        message.id[0]
+        for message in catalog
+        if message.pluralizable
+        and isinstance(message.string, tuple)
+        and re.search(r"\bchúng\b", message.string[0] or "", re.IGNORECASE)
+    ]
+    assert not wrong, wrong
+
+
 def test_every_sandbox_string_has_a_vietnamese_translation_in_its_own_catalog() -> None:
     extracted = extract_messages(SANDBOX_ROOT, SANDBOX_MAPPING)
     locations = {loc.split(":")[0] for _, locs in extracted.values() for loc in locs}
