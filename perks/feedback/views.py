@@ -149,17 +149,44 @@ def follow_up(secret: str) -> str:
     return _follow_up_page(secret)
 
 
+def _new_feedback_instead(item: FeedbackItem, text: str, message: str) -> tuple[str, int]:
+    """The new-feedback form, for a reply the item no longer takes (closed or declined
+    meanwhile): what was typed, the item's department, topic and subject, anonymous as the
+    item was, and why, 409."""
+    form = FeedbackForm(
+        formdata=None,
+        data={
+            "department": item.department_id or 0,
+            "topic": item.topic.value,
+            "subject": item.subject,
+            "text": text,
+            "anonymous": item.anonymous,
+        },
+    )
+    form.set_choices(items.departments())
+    form.form_errors.append(message)
+    return render_template("feedback/send.html", form=form), 409
+
+
 def _sender_action(
-    action: str, back: str, page: Callable[..., str], **who: Any
+    action: str,
+    back: str,
+    page: Callable[..., str],
+    item: Callable[[], FeedbackItem],
+    **who: Any,
 ) -> Response | tuple[str, int]:
     """Reply, rate or close as the sender; a reply or a rating the form refuses (no text,
-    too long, no stars) comes back on the item's page, 400."""
+    too long, no stars) comes back on the item's page, 400; a reply the item no longer
+    takes, on the new-feedback form (``_new_feedback_instead``)."""
     try:
         if action == "reply":
             form = MessageForm()
             if not form.validate_on_submit():
                 return page(reply_form=form), 400
-            items.reply(form.text.data or "", **who)
+            try:
+                items.reply(form.text.data or "", **who)
+            except Conflict as error:  # closed or declined since the page was shown
+                return _new_feedback_instead(item(), form.text.data or "", error.message)
             flash(_("Your message was sent."), "success")
         elif action == "rate":
             rating = RatingForm()
@@ -181,6 +208,7 @@ def _mine_action(action: str, item_id: int) -> Response | tuple[str, int]:
         action,
         url_for("feedback.mine_item", item_id=item_id),
         lambda **forms: _mine_page(item_id, **forms),
+        lambda: items.own_item(item_id, current_user),
         item_id=item_id,
         sender=current_user,
     )
@@ -192,6 +220,7 @@ def _follow_up_action(action: str, secret: str) -> Response | tuple[str, int]:
         action,
         url_for("feedback.follow_up", secret=secret),
         lambda **forms: _follow_up_page(secret, **forms),
+        lambda: items.followed_item(secret),
         secret=secret,
     )
 

@@ -1039,3 +1039,38 @@ def test_items_never_acknowledged_count_in_the_median_with_the_days_they_have_wa
 def text_of_html(row: str, testid: str) -> str:
     cell = row[row.index(f'data-testid="{testid}"') :]
     return cell[cell.index(">") + 1 : cell.index("</td>")].strip()
+
+
+def test_a_reply_refused_because_the_item_closed_meanwhile_keeps_what_was_typed(app):
+    """The owner closed (or declined) the item while the sender typed a reply: the sender
+    got "This feedback is closed: send a new one instead." over the item's page, their text
+    gone and no way to send a new one from there. Now the new-feedback form comes back with
+    the message, the item's department, topic and subject, and their text; anonymous
+    still for an anonymous item."""
+    hr = factories.UserFactory(roles={Role.HR})
+    sender = factories.UserFactory()
+    named = send(sender, subject="Printer").item.id
+    opened = send(sender, subject="Canteen", anonymous=True)
+    for item_id in (named, opened.item.id):
+        items.acknowledge(item_id, hr)
+        items.decline(item_id, hr, "Out of our hands.")
+    client = app.test_client()
+    login(client, sender)
+    typed = "Then who can fix it? It jams every morning."
+    for page, subject, anonymous in (
+        (f"/feedback/{named}", "Printer", False),
+        (f"/feedback/follow-up/{opened.follow_up_secret}", "Canteen", True),
+    ):
+        refused = client.post(f"{page}/reply", data={"text": typed})
+        assert refused.status_code == 409
+        html = refused.get_data(as_text=True)
+        assert "This feedback is closed: send a new one instead." in html
+        assert 'action="/feedback/new"' in html
+        assert typed in html
+        assert f'value="{subject}"' in html
+        checkbox = re.search(r"<input[^>]*name=\"anonymous\"[^>]*>", html)
+        assert checkbox is not None
+        assert ("checked" in checkbox.group(0)) is anonymous
+    db.session.expire_all()
+    for item_id in (named, opened.item.id):
+        assert len(db.session.get(FeedbackItem, item_id).messages) == 0
