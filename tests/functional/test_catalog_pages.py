@@ -903,3 +903,18 @@ def test_a_winner_who_used_the_seat_is_not_asked_to_decline_it(client, login_as)
     assert "Won" in mine
     assert "Decline by" not in mine
     assert "Decline the seat" not in mine
+
+
+def test_a_winner_on_the_perks_page_is_led_to_the_code(client, login_as):
+    """The perk's page said "Your entry: Won." and nothing more: the code, and the way to
+    decline, were only reachable through "My perks"."""
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(perk__total_stock=1)
+    draws.enter_draw(draw.perk.id, me)
+    make_draw(draw.id, datetime.now(UTC) + timedelta(days=8))
+    entry = draws.draw_entries(draw.id)[0]
+
+    html = client.get(f"/perks/{draw.perk.id}").get_data(as_text=True)
+
+    assert "Your entry: Won." in text_of(client.get(f"/perks/{draw.perk.id}"))
+    assert f'href="/my-perks/{entry.claim_id}"' in html
