@@ -268,16 +268,21 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_middleware(app: Flask) -> None:
     """The WSGI apps in front of Flask: the proxy's headers read first (``PROXY_COUNT``),
-    then the referral redirect (``perks.referrals.redirect_app``), then Flask."""
+    then the referral redirect (``perks.referrals.redirect_app``), then the probes' Host
+    (``perks.probes``, with ``TRUSTED_HOSTS``), then Flask."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from perks.probes import ProbeHosts
     from perks.referrals.redirect_app import with_redirect
 
-    wsgi_app: WSGIApplication = with_redirect(app, app.wsgi_app)
+    wsgi_app: WSGIApplication = app.wsgi_app
+    if trusted_hosts := app.config.get("TRUSTED_HOSTS"):
+        wsgi_app = ProbeHosts(wsgi_app, trusted_hosts)
+    wsgi_app = with_redirect(app, wsgi_app)
     if count := app.config["PROXY_COUNT"]:
         wsgi_app = ProxyFix(wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
     # Flask's documented way to add WSGI middleware; mypy refuses assigning to a method.
-    app.wsgi_app = wsgi_app  # type: ignore[method-assign,assignment]
+    app.wsgi_app = wsgi_app  # type: ignore[method-assign]
 
 
 def register_cli(app: Flask) -> None:

@@ -188,3 +188,17 @@ def test_readyz_names_the_rate_limits_redis_when_it_is_another_server_and_down(a
     assert status == 503
     assert body["checks"] == {"database": "ok", "rate_limits": "down"}
     assert body["down"] == ["rate_limits"]
+
+
+def test_the_probes_answer_a_supervisor_or_load_balancer_that_names_no_site_host(app_factory):
+    """``TRUSTED_HOSTS`` lists the site's names, but a supervisor polls
+    ``http://127.0.0.1:8000/healthz``, a load balancer the backend's address, Prometheus
+    ``127.0.0.1:8000/metrics``: each would get 400 and take every backend out. The probes
+    answer any Host; every other page still refuses one that is not trusted."""
+    guarded = app_factory(TRUSTED_HOSTS=["perks.example"])
+    client = guarded.test_client()
+    for host in ("127.0.0.1:8000", "10.0.0.5", "localhost"):
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert client.get(path, base_url=f"http://{host}").status_code == 200, (host, path)
+        assert client.get("/login", base_url=f"http://{host}").status_code == 400
+    assert client.get("/healthz", base_url="http://perks.example").status_code == 200
