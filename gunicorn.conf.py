@@ -17,7 +17,8 @@ Each can be changed from the environment (README, "Running in production"):
     clicks before it is killed.
 ``GUNICORN_ACCESS_LOG`` (empty: off)
     ``-`` for standard output, or a file: one JSON object per request, with its
-    ``X-Request-ID``. The app's own logs (``LOG_FORMAT``) carry the request id too.
+    ``X-Request-ID``. The app's own logs (``LOG_FORMAT``) carry the request id too, and
+    gunicorn's own (a worker booting, timing out or crashing) follow ``LOG_FORMAT`` as well.
 ``PROMETHEUS_MULTIPROC_DIR`` (a new temporary folder)
     where the workers keep their metrics for ``/metrics`` to add up; emptied at start.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -70,8 +72,44 @@ def logged_path(path: str | None) -> str | None:
     return path
 
 
+class _NoRequest(logging.Filter):
+    """gunicorn's own records belong to no request: ``request_id`` is ``-``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = "-"
+        return True
+
+
 class JsonAccessLogger(Logger):
-    """gunicorn's logger, writing its access log as one JSON object per request."""
+    """gunicorn's logger, writing its access log as one JSON object per request, and its
+    own log (master and workers) in the app's ``LOG_FORMAT``: with ``json`` (production's
+    default), one JSON object per line with the app's fields (``timestamp``, ``level``,
+    ``logger``, ``message``, ``request_id``) and the process's ``pid``."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        # perks.config only: perks.observability would import prometheus_client in the master
+        # before on_starting has set up the metrics folder
+        from perks.config import load_settings
+
+        if str(load_settings().get("LOG_FORMAT") or "").lower() != "json":
+            return
+        from pythonjsonlogger.json import JsonFormatter
+
+        formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d",
+            rename_fields={
+                "asctime": "timestamp",
+                "levelname": "level",
+                "name": "logger",
+                "process": "pid",
+            },
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+        )
+        for handler in self.error_log.handlers:
+            if getattr(handler, "_gunicorn", False):
+                handler.setFormatter(formatter)
+                handler.addFilter(_NoRequest())
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:

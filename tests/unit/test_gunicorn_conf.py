@@ -196,3 +196,33 @@ def test_a_worker_that_has_loaded_the_app_freezes_what_it_loaded():
     before, frozen = map(int, ran.stdout.split())
     assert before == 0
     assert frozen > 10_000  # the modules gunicorn.conf.py and the hook's process loaded
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_gunicorns_own_log_is_in_the_apps_log_format(no_gunicorn_env, monkeypatch, log_format):
+    """Its master and workers write "Booting worker", "WORKER TIMEOUT", a worker's crash: in
+    production (``LOG_FORMAT=json``) as JSON lines like the app's and the access log's, or a
+    log pipeline that reads JSON cannot parse the lines that matter most."""
+    import json
+
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    conf = load_conf()
+    cfg = Config()
+    cfg.set("errorlog", "-")
+    written = []
+    logger = conf.JsonAccessLogger(cfg)
+    handler = next(h for h in logger.error_log.handlers if getattr(h, "_gunicorn", False))
+    monkeypatch.setattr(handler, "stream", SimpleNamespace(write=written.append, flush=lambda: 0))
+    logger.critical("WORKER TIMEOUT (pid:%s)", 4242)
+
+    line = "".join(written).strip()
+    if log_format == "json":
+        entry = json.loads(line)
+        assert entry["message"] == "WORKER TIMEOUT (pid:4242)"
+        assert entry["level"] == "CRITICAL"
+        assert entry["logger"] == "gunicorn.error"
+        assert {"timestamp", "request_id", "pid"} <= set(entry)
+    else:
+        assert line.endswith("[CRITICAL] WORKER TIMEOUT (pid:4242)")
