@@ -58,3 +58,22 @@ def test_every_scheduled_task_is_in_the_readme():
 
     documented = set(re.findall(r"^  \| `(perks\.[a-z_.]+)` \|", section("Background work"), re.M))
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == documented
+
+
+def test_the_production_steps_set_everything_production_requires():
+    """Following "Running in production" word for word, the app starts: every setting
+    production refuses to start without is among its ``export`` lines."""
+    import shlex
+
+    from perks.config import load_settings, validate_settings
+
+    block = re.search(r"```sh\n(.*?)```", section("Running in production"), flags=re.S)
+    assert block
+    environ: dict[str, str] = {}
+    for line in block.group(1).splitlines():
+        if line.startswith("export "):
+            for word in shlex.split(line[len("export ") :], comments=True):
+                name, _, value = word.partition("=")
+                environ[name] = value.replace("…", "placeholder")
+    assert environ["PERKS_ENV"] == "production"
+    validate_settings(load_settings(environ))
