@@ -77,3 +77,15 @@ def test_the_production_steps_set_everything_production_requires():
                 environ[name] = value.replace("…", "placeholder")
     assert environ["PERKS_ENV"] == "production"
     validate_settings(load_settings(environ))
+
+
+def test_the_production_steps_install_only_the_production_requirements():
+    """The steps install ``requirements.txt``; a ``make`` target would install
+    ``requirements-dev.txt`` over it (the test tools, on a production host) first."""
+    block = re.search(r"```sh\n(.*?)```", section("Running in production"), flags=re.S)
+    assert block
+    assert "requirements.txt" in block.group(1)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^\$\(STAMP\):.*\n.*\n\s*-r requirements-dev\.txt", makefile, re.M)
+    run = [line for line in block.group(1).splitlines() if re.match(r"\s*make\b", line)]
+    assert run == []
