@@ -157,6 +157,7 @@ def production_env(url: str) -> dict[str, str]:
         # https-only cookies)
         "SESSION_COOKIE_SECURE": "false",
         "MAIL_BACKEND": "smtp",
+        "MAIL_SENDER": "Perks <perks@bench.example>",  # never sent: no mail here
         "STRIPE_SECRET_KEY": "sk_test_bench_placeholder",  # never called: no payment here
         "STRIPE_WEBHOOK_SECRET": "whsec_bench_placeholder",
         "API_RATE_LIMIT": "100000 per minute",  # the bench's own pace, not a client's

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -307,8 +308,8 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             production without a real ``SECRET_KEY``, with the development outbox, without
             trusted hosts, without real Stripe keys (the sandbox's are refused) or with an API
             base other than Stripe's (the sandbox's, say), with an http ``BASE_URL`` while
-            cookies are for https only, or on SQLite or ``memory://`` rate limits
-            (``_check_shared_state``).
+            cookies are for https only, with a ``MAIL_SENDER`` at localhost, or on SQLite or
+            ``memory://`` rate limits (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -365,7 +366,22 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             "open the site signed out. Serve it over https, or set SESSION_COOKIE_SECURE=false "
             "for plain http on a closed network"
         )
+    _check_mail_sender(str(config.get("MAIL_SENDER") or ""))
     _check_shared_state(config)
+
+
+def _check_mail_sender(sender: str) -> None:
+    """Raises ConfigurationError unless ``sender`` is an address of a real mail domain (one
+    with a dot, not ``localhost``): a mail server refuses, or files as spam, mail from the
+    default ``perks@localhost``, and its domain ends every ``Message-ID``."""
+    _name, address = parseaddr(sender)
+    domain = address.rpartition("@")[2].lower() if "@" in address else ""
+    if "." not in domain or domain == "localhost" or domain.endswith(".localhost"):
+        raise ConfigurationError(
+            "MAIL_SENDER must be an address of your mail domain in production, like "
+            f"Perks <perks@example.com>, not {sender!r}: mail servers refuse or bin mail "
+            "from localhost"
+        )
 
 
 def _check_shared_state(config: Mapping[str, Any]) -> None:

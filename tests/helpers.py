@@ -66,6 +66,7 @@ PRODUCTION_SETTINGS: dict[str, Any] = {
     "BASE_URL": "https://perks.example",
     "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+    "MAIL_SENDER": "Perks <perks@perks.example>",
     "STRIPE_API_BASE": "",  # Stripe itself
     "PASSWORD_HASH_METHOD": "scrypt",
     # The test database may be SQLite and TEST_SETTINGS count rate limits in memory:

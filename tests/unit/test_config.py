@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "TRUSTED_HOSTS": "perks.example",
     "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+    "MAIL_SENDER": "Perks <perks@perks.example>",
 }
 POSTGRES = "postgresql://perks@db.internal/perks"
 REDIS = "redis://cache.internal:6379/0"
@@ -369,3 +370,20 @@ def test_production_refuses_to_start_without_trusted_hosts():
 def test_uploads_are_limited_to_32_mib_unless_max_upload_bytes_says_otherwise():
     assert load_settings({})["MAX_CONTENT_LENGTH"] == 32 * 1024 * 1024
     assert load_settings({"MAX_UPLOAD_BYTES": "1048576"})["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+@pytest.mark.parametrize("sender", ["", "Perks <perks@localhost>", "perks@mailhost", "Perks"])
+def test_production_refuses_to_send_mail_from_localhost(sender):
+    """The default sender, ``perks@localhost``, is fine for the development outbox; from a
+    real SMTP relay every invitation and reset link would be refused or taken for spam."""
+    with pytest.raises(ConfigurationError, match="MAIL_SENDER"):
+        validate_settings(production(DATABASE_URL=POSTGRES, REDIS_URL=REDIS, MAIL_SENDER=sender))
+    default = {key: value for key, value in PRODUCTION_ENV.items() if key != "MAIL_SENDER"}
+    with pytest.raises(ConfigurationError, match="MAIL_SENDER"):
+        validate_settings(load_settings({**default, "DATABASE_URL": POSTGRES, "REDIS_URL": REDIS}))
+
+
+def test_production_sends_mail_from_the_companys_domain():
+    validate_settings(
+        production(DATABASE_URL=POSTGRES, REDIS_URL=REDIS, MAIL_SENDER="Perks <perks@senvang.vn>")
+    )
