@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
+from werkzeug.sansio.utils import host_is_trusted
 
 from perks.i18n import LOCALES
 
@@ -306,10 +307,11 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
             all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, or
             production without a real ``SECRET_KEY``, with the development outbox, without
-            trusted hosts, without real Stripe keys (the sandbox's are refused) or with an API
-            base other than Stripe's (the sandbox's, say), with an http ``BASE_URL`` while
-            cookies are for https only, with a ``MAIL_SENDER`` at localhost, or on SQLite or
-            ``memory://`` rate limits (``_check_shared_state``).
+            trusted hosts or with a ``BASE_URL`` host they do not list, without real Stripe
+            keys (the sandbox's are refused) or with an API base other than Stripe's (the
+            sandbox's, say), with an http ``BASE_URL`` while cookies are for https only, with
+            a ``MAIL_SENDER`` at localhost, or on SQLite or ``memory://`` rate limits
+            (``_check_shared_state``).
     """
     env = config["PERKS_ENV"]
     if env not in ENVIRONMENTS:
@@ -344,6 +346,13 @@ def validate_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("MAIL_BACKEND=outbox is for development; use smtp in production")
     if not config.get("TRUSTED_HOSTS"):
         raise ConfigurationError("TRUSTED_HOSTS must list the site's host names in production")
+    base_host = urlsplit(str(config.get("BASE_URL"))).hostname or ""
+    if not host_is_trusted(base_host, config["TRUSTED_HOSTS"]):
+        raise ConfigurationError(
+            f"BASE_URL's host {base_host!r} must be one of TRUSTED_HOSTS "
+            f"({', '.join(config['TRUSTED_HOSTS'])}): every link in e-mails and QR codes "
+            "would answer 400 Bad Request"
+        )
     if (config.get("STRIPE_API_BASE") or "") not in ("", *STRIPE_API_BASES):
         raise ConfigurationError(
             "STRIPE_API_BASE must be empty (Stripe) in production: the Stripe sandbox is for "

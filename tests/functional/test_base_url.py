@@ -115,7 +115,12 @@ def test_production_refuses_an_http_base_url_while_its_cookies_are_for_https_onl
         app_factory(**{**PRODUCTION_SETTINGS, "BASE_URL": "http://perks.example"})
     # a site served over plain http on a closed network says so with its cookies
     app = app_factory(
-        **{**PRODUCTION_SETTINGS, "BASE_URL": "http://perks.lan", "SESSION_COOKIE_SECURE": False}
+        **{
+            **PRODUCTION_SETTINGS,
+            "BASE_URL": "http://perks.lan",
+            "TRUSTED_HOSTS": ["perks.lan"],
+            "SESSION_COOKIE_SECURE": False,
+        }
     )
     assert app.config["BASE_URL"] == "http://perks.lan"
 

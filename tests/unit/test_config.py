@@ -387,3 +387,27 @@ def test_production_sends_mail_from_the_companys_domain():
     validate_settings(
         production(DATABASE_URL=POSTGRES, REDIS_URL=REDIS, MAIL_SENDER="Perks <perks@senvang.vn>")
     )
+
+
+def test_production_refuses_a_base_url_its_trusted_hosts_would_refuse():
+    """A typo in either (``perks.senvang.vn`` against ``perks.senvang.com``): the app would
+    start, and every link in e-mails and QR codes would open on 400 Bad Request."""
+    with pytest.raises(ConfigurationError, match=r"BASE_URL.*TRUSTED_HOSTS"):
+        validate_settings(
+            production(
+                DATABASE_URL=POSTGRES,
+                REDIS_URL=REDIS,
+                BASE_URL="https://perks.senvang.vn",
+                TRUSTED_HOSTS="perks.senvang.com",
+            )
+        )
+    for base_url, trusted in [
+        ("https://perks.senvang.vn/", "perks.senvang.vn"),
+        ("https://perks.senvang.vn:8443/perks", "admin.senvang.vn,perks.senvang.vn"),
+        ("https://perks.senvang.vn", ".senvang.vn"),
+    ]:
+        validate_settings(
+            production(
+                DATABASE_URL=POSTGRES, REDIS_URL=REDIS, BASE_URL=base_url, TRUSTED_HOSTS=trusted
+            )
+        )
