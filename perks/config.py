@@ -34,6 +34,8 @@ DEV_BASE_URL = "http://127.0.0.1:5000"
 DEV_STRIPE_API_BASE = "http://127.0.0.1:5002"
 SANDBOX_SECRET_KEY = "sk_test_perks_sandbox"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "whsec_perks_sandbox_0123456789abcdef"  # noqa: S105
+#: SMTP over TLS from the first byte (RFC 8314); the sender speaks plain SMTP, then STARTTLS
+SMTPS_PORT = 465
 #: Stripe's own API, the only base production talks to
 STRIPE_API_BASES = ("https://api.stripe.com", "https://api.stripe.com/")
 
@@ -305,7 +307,8 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             window under a day, a friends discount outside 0–100 %, a checkout expiry Stripe
             would refuse, Stripe timeouts or retries out of range (they must stay well below
             the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
-            all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, or
+            all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, SMTP on
+            port 465 (SMTPS, which the sender does not speak), or
             production without a real ``SECRET_KEY``, with the development outbox, without
             trusted hosts or with a ``BASE_URL`` host they do not list, without real Stripe
             keys (the sandbox's are refused) or with an API base other than Stripe's (the
@@ -337,6 +340,12 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     _check_company_defaults(config)
     if config.get("LOG_FORMAT", "text") not in ("json", "text"):
         raise ConfigurationError("LOG_FORMAT must be json or text")
+    if config.get("MAIL_BACKEND") == "smtp" and config.get("MAIL_PORT") == SMTPS_PORT:
+        raise ConfigurationError(
+            f"MAIL_PORT {SMTPS_PORT} is TLS from the first byte (SMTPS), which the sender does "
+            "not speak: every message would wait out MAIL_TIMEOUT_SECONDS and fail. Use the "
+            "server's submission port, 587, with STARTTLS (MAIL_USE_TLS=true)"
+        )
     if env != "production":
         return
     secret = config.get("SECRET_KEY") or ""

@@ -411,3 +411,20 @@ def test_production_refuses_a_base_url_its_trusted_hosts_would_refuse():
                 DATABASE_URL=POSTGRES, REDIS_URL=REDIS, BASE_URL=base_url, TRUSTED_HOSTS=trusted
             )
         )
+
+
+def test_smtp_on_the_implicit_tls_port_is_refused_at_start():
+    """Port 465 speaks TLS from the first byte (SMTPS); the sender speaks plain SMTP and then
+    STARTTLS, so it would wait out MAIL_TIMEOUT_SECONDS on every attempt and mark every
+    message failed some two hours later. The start says so instead."""
+    with pytest.raises(ConfigurationError, match=r"MAIL_PORT.*465.*587"):
+        validate_settings(
+            production(
+                DATABASE_URL=POSTGRES,
+                REDIS_URL=REDIS,
+                MAIL_PORT="465",
+                MAIL_SENDER="Perks <perks@perks.example>",
+            )
+        )
+    # the development outbox sends nothing
+    validate_settings(load_settings({"MAIL_PORT": "465"}))
