@@ -415,9 +415,11 @@ class JobRun:
         self.outcome = JobState.SUCCEEDED
 
     def fail(self, error: str, result: dict[str, Any] | None = None) -> None:
-        """Mark the job failed (its own transaction): ``error`` is shown to the person."""
-        fail_job(self.id, error, result=result, attempt=self.attempt)
-        self.outcome = JobState.FAILED
+        """Mark the job failed (its own transaction): ``error`` is shown to the person.
+        Nothing changes if this attempt no longer holds the job (another took it over, or
+        its success committed)."""
+        if fail_job(self.id, error, result=result, attempt=self.attempt):
+            self.outcome = JobState.FAILED
 
     def write_file(
         self, pieces: Iterable[bytes], *, name: str, mimetype: str, **details: Any
@@ -621,14 +623,16 @@ def execute(job_id: int) -> JobState | None:
             log.warning("background job %s was taken over by another worker", run.id)
             db.session.rollback()
             return None
+        # A success recorded in a transaction that then rolled back (its commit failed) is
+        # no success: the job fails (a success that did commit is left as it is).
         except PerksError as error:
             db.session.rollback()
-            if run.outcome is None:
+            if run.outcome is not JobState.FAILED:
                 run.fail(error.message)
         except Exception:
             log.exception("background job %s (%s) failed", run.id, run.kind)
             db.session.rollback()
-            if run.outcome is None:
+            if run.outcome is not JobState.FAILED:
                 run.fail(ERROR_INTERNAL)
     return run.outcome
 

@@ -54,7 +54,15 @@ def _store_a_file(run: JobRun) -> None:
         run.succeed({"file": described})
 
 
+def _fail_at_the_commit(run: JobRun) -> None:
+    with transaction():
+        run.succeed({"n": 1})
+        # the commit fails (the database went away, a constraint checked at the commit)
+        raise RuntimeError("server closed the connection unexpectedly")
+
+
 background.register_kind("test_count", _count, title="Counting")
+background.register_kind("test_commit_fails", _fail_at_the_commit, title="Failing at the end")
 background.register_kind("test_refuse", _refuse, title="Refusing")
 background.register_kind("test_crash", _crash, title="Crashing")
 background.register_kind("test_file", _store_a_file, title="A file")
@@ -194,6 +202,15 @@ def test_an_unexpected_error_fails_the_job_with_a_message_in_the_readers_languag
         assert job.error_message.startswith("Something went wrong while this ran.")
     with force_locale("vi"):
         assert job.error_message.startswith("Đã có lỗi")
+
+
+def test_a_job_whose_outcome_does_not_commit_fails_instead_of_running_on(app):
+    job = queued("test_commit_fails")
+    assert background.execute(job.id) is JobState.FAILED
+    job = reread(job)
+    assert job.state is JobState.FAILED
+    assert job.error == background.ERROR_INTERNAL
+    assert job.result == {}
 
 
 def test_progress_is_written_on_its_own_connection_while_the_work_holds_its_transaction(app):
