@@ -282,15 +282,18 @@ def _send_each(ids: list[int]) -> int:
                 continue
             message = db.session.get(OutboxMessage, message_id)
             assert message is not None
+            attempt = message.attempts  # this claim's: its outcome is written only while it holds
             if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
                 # every attempt so far ended with no outcome recorded (its sender died, or
                 # met an error nobody expected): not sent again by itself; an admin may
-                _record_failure(message_id, SenderDied(message.attempts - 1), permanent=True)
+                _record_failure(
+                    message_id, SenderDied(message.attempts - 1), attempt, permanent=True
+                )
                 continue
             try:
                 email = _email(message)
             except ValueError as error:  # a header no mail server would take: never retried
-                _record_failure(message_id, error, permanent=True)
+                _record_failure(message_id, error, attempt, permanent=True)
                 continue
             db.session.rollback()  # no transaction open while we talk to the server
             try:
@@ -298,12 +301,12 @@ def _send_each(ids: list[int]) -> int:
             except (smtplib.SMTPException, OSError) as error:
                 # the server is down or does not answer: the rest wait, unclaimed, for the
                 # next sweep, instead of each costing the worker another timeout
-                _record_failure(message_id, error)
+                _record_failure(message_id, error, attempt)
                 break
             try:
                 smtp.send_message(email)
             except (smtplib.SMTPException, OSError) as error:
-                _record_failure(message_id, error)
+                _record_failure(message_id, error, attempt)
                 if smtp is not None:
                     _quit(smtp)
                 smtp = None
@@ -381,11 +384,18 @@ def _record_sent(message_id: int) -> None:
         )
 
 
-def _record_failure(message_id: int, error: BaseException, *, permanent: bool = False) -> None:
+def _record_failure(
+    message_id: int, error: BaseException, attempt: int, *, permanent: bool = False
+) -> None:
+    """Write a failed attempt's outcome, unless that claim (``attempt``) no longer holds the
+    row: its lease ran out and another sender took it (and may have sent it since)."""
     config = current_app.config
     with transaction():
-        message = db.session.get(OutboxMessage, message_id)
+        message = db.session.get(OutboxMessage, message_id, with_for_update=True)
         assert message is not None
+        if message.status != MessageStatus.SENDING or message.attempts != attempt:
+            log.warning("mail %s failed after another sender took it over: %s", message_id, error)
+            return
         message.last_error = f"{type(error).__name__}: {error}"[:500]
         message.lease_until = None
         if permanent or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:

@@ -529,3 +529,47 @@ def test_tick_stands_in_for_beat_sending_due_mail_and_taking_up_stalled_jobs(smt
     db.session.expire_all()
     taken_up = db.session.get(BackgroundJob, job.id)
     assert (taken_up.state, taken_up.error, taken_up.attempts) == (JobState.SUCCEEDED, "", 2)
+
+
+def test_a_sender_whose_lease_ran_out_does_not_undo_the_send_of_the_one_that_took_over(
+    smtp_app, smtp_server, monkeypatch
+):
+    """A sender waited on a slow server past its lease; another took the row and sent it.
+    When the first one's send then failed, its failure was written over the row: "sent"
+    became "queued" again, and the message went out a third time."""
+    import smtplib
+
+    from perks import mail
+
+    class Server:
+        def __init__(self, send) -> None:  # type: ignore[no-untyped-def]
+            self.send_message = send
+
+        def quit(self) -> None:
+            pass
+
+        close = quit
+
+    received: list[str] = []
+
+    def slow_then_dropped(email) -> None:  # type: ignore[no-untyped-def]
+        # the lease ran out while this sender waited; another sender took the row and sent it
+        db.session.execute(
+            update(OutboxMessage).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        assert send_due() == 1
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    servers = iter([Server(slow_then_dropped), Server(lambda email: received.append(email["To"]))])
+    smtp_server.stop()  # the send after the commit fails: the row waits for the sweep
+    queue_invitation(smtp_app)
+    make_due_now()
+    monkeypatch.setattr(mail, "_connect", lambda: next(servers))
+
+    assert send_due() == 0
+
+    [row] = messages()
+    assert received == ["binh@example.com"]
+    assert row.status == MessageStatus.SENT
+    assert row.sent_at is not None
