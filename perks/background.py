@@ -198,6 +198,12 @@ class BackgroundJob(Base):
         return stored if isinstance(stored, dict) else None
 
     @property
+    def file_kept(self) -> bool:
+        """True while the job's file can still be downloaded (the sweep deletes it
+        ``FILE_KEEP_DAYS`` after the job finished)."""
+        return has_file(self)
+
+    @property
     def file_expires_at(self) -> datetime | None:
         if self.file is None or self.finished_at is None:
             return None

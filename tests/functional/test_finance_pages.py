@@ -415,6 +415,33 @@ def test_an_export_above_the_threshold_is_made_by_a_job_then_downloaded_and_audi
     assert f"/jobs/{job.token}" in exports_page
 
 
+def test_an_exports_page_once_its_file_is_deleted_says_so_instead_of_offering_it(
+    client, app, login_as, monkeypatch
+):
+    """After its days, the sweep deletes an export's file; the job's page went on saying
+    "kept until" a date gone by, with a Download button that answered 404."""
+    from perks import background
+    from perks.db import transaction, utcnow
+
+    for _ in range(2):
+        payable_order(factories.UserFactory())
+    login_as(Role.FINANCE, locale="en")
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 1)
+    client.post("/finance/exports/ledger.csv?period=month")
+    job = db.session.scalars(select(BackgroundJob)).one()
+    with transaction():
+        job.finished_at = utcnow() - timedelta(days=background.FILE_KEEP_DAYS, minutes=1)
+    background.resume_stalled_jobs()
+
+    page = client.get(f"/jobs/{job.token}").get_data(as_text=True)
+
+    assert client.get(f"/finance/exports/jobs/{job.token}/file").status_code == 404
+    assert 'data-testid="download-export"' not in page
+    assert "The file is kept until" not in page
+    assert 'data-testid="export-file-gone"' in page
+    assert "has been deleted" in page
+
+
 def test_a_background_xlsx_export_opens_in_openpyxl(client, app, login_as, monkeypatch):
     import openpyxl
 
