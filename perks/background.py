@@ -248,6 +248,9 @@ class JobKind:
     #: who, besides the person who started it and administrators, sees its jobs (finance
     #: sees every batch being paid: the batch's page links to it for all of them)
     shared_with: Callable[[User], bool] | None = None
+    #: who may see its jobs at all, their starter included (the role its pages need: HR
+    #: for people files, finance for exports); None: anyone allowed above
+    seen_by: Callable[[User], bool] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -261,9 +264,10 @@ def register_kind(
     result_template: str | None = None,
     stages: dict[str, Any] | None = None,
     shared_with: Callable[[User], bool] | None = None,
+    seen_by: Callable[[User], bool] | None = None,
 ) -> None:
     """Say what jobs of kind ``name`` do (capabilities call it when they are imported)."""
-    _KINDS[name] = JobKind(name, run, title, result_template, stages, shared_with)
+    _KINDS[name] = JobKind(name, run, title, result_template, stages, shared_with, seen_by)
 
 
 def kinds() -> dict[str, JobKind]:
@@ -320,21 +324,25 @@ def _current_locale() -> str:
 
 def get_job(token: str, *, viewer: User | None, sees_all: bool = False) -> BackgroundJob:
     """The job with ``token``, if ``viewer`` started it, or its kind is shared with them
-    (``shared_with``), or ``sees_all`` (admins).
+    (``shared_with``), or ``sees_all`` (admins); never to someone who no longer holds the
+    role its kind needs (``seen_by``).
 
     Raises:
         NotFound: no such job, or someone else's that the viewer may not see.
     """
     job = db.session.scalar(select(BackgroundJob).where(BackgroundJob.token == token))
-    if job is None or not (sees_all or (viewer is not None and _may_see(job, viewer))):
+    if job is None or not (sees_all or (viewer is not None and may_see(job, viewer))):
         raise NotFound()
     return job
 
 
-def _may_see(job: BackgroundJob, viewer: User) -> bool:
+def may_see(job: BackgroundJob, viewer: User) -> bool:
+    """True if ``viewer`` (not an administrator as such) may see ``job`` (see ``get_job``)."""
+    kind = _KINDS.get(job.kind)
+    if kind is not None and kind.seen_by is not None and not kind.seen_by(viewer):
+        return False
     if job.created_by_id is not None and job.created_by_id == viewer.id:
         return True
-    kind = _KINDS.get(job.kind)
     return kind is not None and kind.shared_with is not None and kind.shared_with(viewer)
 
 

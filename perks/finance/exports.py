@@ -871,6 +871,8 @@ background.register_kind(
     title=_l("Export"),
     result_template="finance/_export_job.html",
     stages={"writing": _l("Writing the file")},
+    # the exports page's role: someone out of finance since no longer sees their exports
+    seen_by=lambda user: user.has_role(Role.FINANCE),
 )
 
 

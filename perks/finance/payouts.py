@@ -770,6 +770,7 @@ background.register_kind(
     result_template="finance/_payout_job.html",
     # everyone in finance sees the batch, so its payment's progress too
     shared_with=lambda user: user.has_role(Role.FINANCE),
+    seen_by=lambda user: user.has_role(Role.FINANCE),
 )
 
 

@@ -41,7 +41,12 @@ def _job(token: str) -> BackgroundJob:
 def my_jobs() -> str:
     return render_template(
         "jobs/list.html",
-        jobs=background.recent_jobs(current_user.id, limit=LISTED),
+        # not those whose role the person has lost since (their pages answer 404)
+        jobs=[
+            job
+            for job in background.recent_jobs(current_user.id, limit=LISTED)
+            if current_user.has_role(Role.ADMIN) or background.may_see(job, current_user)
+        ],
         file_keep_days=background.FILE_KEEP_DAYS,
     )
 

@@ -520,6 +520,8 @@ background.register_kind(
     title=_l("Checking a people file"),
     result_template="people/_import_check_job.html",
     stages=STAGES,
+    # the upload pages' role: someone out of HR since no longer reads the file's report
+    seen_by=lambda user: user.has_role(Role.HR),
 )
 background.register_kind(
     IMPORT_KIND,
@@ -527,6 +529,7 @@ background.register_kind(
     title=_l("People import"),
     result_template="people/_import_job.html",
     stages=STAGES,
+    seen_by=lambda user: user.has_role(Role.HR),
 )
 
 

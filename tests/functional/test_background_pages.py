@@ -115,3 +115,19 @@ def test_my_jobs_lists_my_own_jobs_newest_first(client, login_as):
     assert html.index(f"/jobs/{newer.token}") < html.index(f"/jobs/{older.token}")
     assert f"/jobs/{theirs.token}" not in html
     assert html.count('data-testid="job-row"') == 2
+
+
+def test_a_job_is_no_longer_shown_to_its_starter_once_they_lost_the_role_it_needs(client, login_as):
+    """Someone taken out of HR still read, at /jobs/<token>, the report of every people file
+    they had checked or imported (names, e-mail addresses, what changed) and found them
+    listed under "My background jobs"; out of finance, their exports' pages."""
+    hr = login_as(Role.HR)
+    job = a_job(hr.id)
+    assert client.get(f"/jobs/{job.token}").status_code == 200
+
+    hr.set_roles({Role.EMPLOYEE})
+    db.session.commit()
+
+    assert client.get(f"/jobs/{job.token}").status_code == 404
+    assert client.get(f"/jobs/{job.token}/status").status_code == 404
+    assert f"/jobs/{job.token}" not in client.get("/jobs/").get_data(as_text=True)
