@@ -31,6 +31,8 @@ from the database and audited like a direct download.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,7 +62,7 @@ from sqlalchemy.orm import aliased
 from perks import audit, background
 from perks.background import BackgroundJob, JobRun
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
-from perks.db import transaction
+from perks.db import take_turns, transaction
 from perks.errors import NotFound, NotPermitted
 from perks.extensions import db
 from perks.finance.models import PayoutBatch, PayoutItem
@@ -731,22 +733,32 @@ def start_export(
     export: Export, chosen: ReportFilter, file_format: str, *, actor: User, locale: str
 ) -> BackgroundJob:
     """Start making the export in the background (its file is kept ``FILE_KEEP_DAYS`` days).
+    Asking again for the same file while it waits or runs (a double click, a second tab)
+    gives the same job.
 
     Raises:
         ValueError: an unknown format.
     """
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}")
+    payload = {
+        "export": export.name,
+        "format": file_format,
+        "filter": chosen.audit_details(),
+        "filename": file_name(export, chosen, file_format),
+    }
+    asked = json.dumps([payload, locale], sort_keys=True, default=str)
+    subject = f"export:{actor.id}:{hashlib.sha256(asked.encode()).hexdigest()[:32]}"
     with transaction():
+        take_turns(subject)  # of two requests at once, the second finds the first's job
+        running = background.active_job(JOB_KIND, subject)
+        if running is not None:
+            return running
         return background.start_job(
             JOB_KIND,
             actor=actor,
-            payload={
-                "export": export.name,
-                "format": file_format,
-                "filter": chosen.audit_details(),
-                "filename": file_name(export, chosen, file_format),
-            },
+            payload=payload,
+            subject=subject,
             total=count_rows(export, chosen),
             locale=locale,
         )

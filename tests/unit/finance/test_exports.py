@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perks import background
 from perks.audit import AuditEvent
@@ -347,6 +347,27 @@ def test_a_background_export_stores_the_file_in_pieces_as_the_rows_stream(
         assert [[c.value for c in row] for row in sheet.iter_rows()] == [
             [c.value for c in row] for row in direct.iter_rows()
         ]
+
+
+def test_asking_twice_for_an_export_while_it_waits_gives_the_same_job(tricky, monkeypatch):
+    """A double click (or a second tab) on "Export in the background" started two jobs that
+    each wrote the whole large file."""
+    monkeypatch.setattr(background, "enqueue", lambda *args: None)  # no worker takes it yet
+    asker = finance_person()
+    chosen = _today_filter()
+
+    first = exports.start_export(exports.COMMISSIONS, chosen, "csv", actor=asker, locale="vi")
+    again = exports.start_export(exports.COMMISSIONS, chosen, "csv", actor=asker, locale="vi")
+    other_format = exports.start_export(
+        exports.COMMISSIONS, chosen, "xlsx", actor=asker, locale="vi"
+    )
+    colleague = exports.start_export(
+        exports.COMMISSIONS, chosen, "csv", actor=finance_person(), locale="vi"
+    )
+
+    assert again.id == first.id
+    assert len({first.id, other_format.id, colleague.id}) == 3
+    assert db.session.scalar(select(func.count()).select_from(BackgroundJob)) == 3
 
 
 @pytest.mark.parametrize("since", ["deactivated", "out of finance"])
