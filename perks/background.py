@@ -414,8 +414,9 @@ class JobRun:
     def progress(
         self, done: int, total: int | None = None, *, stage: str | None = None, force: bool = False
     ) -> None:
-        """Record progress (throttled; ``force`` writes now)."""
-        report_progress(self.id, done, total, stage=stage, force=force)
+        """Record progress (throttled; ``force`` writes now), while this attempt holds the
+        job."""
+        report_progress(self.id, done, total, stage=stage, force=force, attempt=self.attempt)
 
     def succeed(self, result: dict[str, Any] | None = None) -> None:
         """Mark the job done with ``result``, in the caller's transaction (flush only), so the
@@ -546,10 +547,13 @@ def report_progress(
     *,
     stage: str | None = None,
     force: bool = False,
+    attempt: int | None = None,
 ) -> bool:
     """Write a running job's progress and heartbeat, at most once per ``PROGRESS_INTERVAL``
     (``force``: now). Its own short transaction on its own connection, so it is seen while the
-    work's transaction is open. Never raises over a busy database: progress is a hint.
+    work's transaction is open. Never raises over a busy database: progress is a hint. With
+    ``attempt``, nothing is written once another claim holds the job (a worker thought dead
+    neither moves the new attempt's progress nor keeps the job looking alive).
 
     On SQLite (development), while the work holds the write lock the update is skipped.
     Returns True if written.
@@ -569,6 +573,8 @@ def report_progress(
         .where(BackgroundJob.id == job_id, BackgroundJob.state == JobState.RUNNING)
         .values(**values)
     )
+    if attempt is not None:
+        statement = statement.where(BackgroundJob.attempts == attempt)
     engine = db.engine
     sqlite = engine.dialect.name == "sqlite"
     try:

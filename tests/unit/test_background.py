@@ -148,6 +148,32 @@ def test_a_job_whose_worker_stopped_is_taken_over_and_the_old_claim_cannot_finis
     assert reread(job).result == {"from": "the second worker"}
 
 
+def test_a_worker_whose_job_was_taken_over_no_longer_writes_its_progress(app):
+    """The worker thought dead went on reporting: its counts overwrote the new attempt's on
+    the page (the bar jumped back and forth), and its heartbeats kept the job looking alive
+    had the new worker died."""
+    stale = utcnow() - timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)
+    job = queued(state=JobState.RUNNING, attempts=1, heartbeat_at=stale)
+    assert background.claim_job(job.id) == 2
+    old, new = (
+        JobRun(
+            id=job.id,
+            token=job.token,
+            kind=job.kind,
+            payload={},
+            actor_id=None,
+            locale="en",
+            attempt=attempt,
+        )
+        for attempt in (1, 2)
+    )
+    new.progress(10, 100, force=True)
+
+    old.progress(90, 100, force=True)
+
+    assert reread(job).done == 10
+
+
 def test_a_job_that_keeps_stalling_is_failed_by_the_sweep_after_its_attempts(app):
     stale = utcnow() - timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)
     job = queued(state=JobState.RUNNING, attempts=background.MAX_ATTEMPTS, heartbeat_at=stale)
