@@ -174,8 +174,10 @@ def send_email(
 
     The brand's logo (if it has one) and ``images`` travel inside the message: the templates
     read ``inline_images[name]``, a ``cid:`` URL, for each (``logo`` for the logo).
-    The message joins the caller's unit of work (flush only) and is sent after its commit.
-    Raises nothing about mail delivery: an SMTP outage never reaches the caller.
+    The subject is one line, whatever line breaks the names in it carry (a header with one
+    is refused by every mail server). The message joins the caller's unit of work (flush
+    only) and is sent after its commit. Raises nothing about mail delivery: an SMTP outage
+    never reaches the caller.
     """
     inline = dict(images or {})
     logo = logo_for_email()
@@ -185,7 +187,7 @@ def send_email(
     content_ids = {name: make_msgid(idstring=name, domain=domain)[1:-1] for name in inline}
     urls = {name: f"cid:{content_id}" for name, content_id in content_ids.items()}
     with force_locale(locale):
-        subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+        subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", inline_images=urls, **context)
     kept = current_app.config["MAIL_BACKEND"] == "outbox"

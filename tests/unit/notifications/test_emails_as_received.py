@@ -1,0 +1,36 @@
+"""The e-mails as the person receives them: headers a mail server takes, a greeting by the
+person's given name, the HTML and the text part saying the same thing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.mail import OutboxMessage, _email
+from perks.notifications import link, notify
+from tests.factories import UserFactory
+
+
+def mails() -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_subject_with_a_line_break_goes_out_on_one_line(app, locale):
+    # a feedback subject posted with a line break in it (a crafted form, the API): the
+    # notification's title is the e-mail's subject
+    person = UserFactory(locale=locale)
+    notify(
+        person,
+        "feedback_updated",
+        {"subject": "Bãi xe\r\ntầng hầm", "status": "answered"},
+        url=link("feedback.mine"),
+    )
+    db.session.commit()
+    (mail,) = mails()
+    email = _email(mail)  # a header no server takes would fail here, never retried
+    assert "\n" not in mail.subject
+    assert "\r" not in mail.subject
+    assert "Bãi xe tầng hầm" in mail.subject
+    assert "Bãi xe tầng hầm" in str(email["Subject"])
