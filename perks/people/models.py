@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from perks.db import Base, TimestampMixin
+from perks.folding import given_name
 from perks.i18n import LabelledEnum
 from perks.text import trim
 
@@ -224,8 +225,9 @@ class User(TimestampMixin, Base):
 
     @property
     def first_name(self) -> str:
-        # Vietnamese names put the given name last ("Nguyễn Văn An" → "An").
-        return self.name.split()[-1] if self.name else ""
+        """The given name to greet the person by, as their language writes names ("Nguyễn
+        Văn An" → "An", "Lucas Martin" → "Lucas"; ``folding.given_name``)."""
+        return given_name(self.name or "", self.locale)
 
     @property
     def birthday_label(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from perks.auth.services import request_password_reset
 from perks.extensions import db
 from perks.mail import OutboxMessage, _email
 from perks.notifications import link, notify
@@ -34,3 +35,20 @@ def test_a_subject_with_a_line_break_goes_out_on_one_line(app, locale):
     assert "\r" not in mail.subject
     assert "Bãi xe tầng hầm" in mail.subject
     assert "Bãi xe tầng hầm" in str(email["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("name", "locale", "greeting"),
+    [
+        ("Lucas Martin", "en", "Hello Lucas,"),
+        ("Nguyễn Văn An", "en", "Hello An,"),
+        ("Nguyễn Văn An", "vi", "Chào An,"),
+    ],
+)
+def test_the_e_mail_greets_the_person_by_their_given_name(app, name, locale, greeting):
+    person = UserFactory(name=name, locale=locale, email="lucas@example.com")
+    request_password_reset("lucas@example.com")
+    (mail,) = mails()
+    assert mail.body_text.startswith(greeting)
+    assert f"<p>{greeting}</p>" in mail.body_html
+    assert person.first_name in greeting
