@@ -125,6 +125,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: what the last failed attempt said
     last_error: Mapped[str | None] = mapped_column(String(500))
+    #: where the person turns this kind of message off (the ``List-Unsubscribe`` header);
+    #: None for a message they cannot turn off (a password reset)
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
 
     #: the images the HTML part shows, inside the message
     attachments: Mapped[list[OutboxAttachment]] = relationship(
@@ -168,12 +171,15 @@ def send_email(
     *,
     locale: str = "vi",
     images: Mapping[str, InlineImage] | None = None,
+    unsubscribe: str | None = None,
     **context: object,
 ) -> None:
     """Render ``templates/emails/<template>.{subject,txt,html}`` in ``locale`` and queue it.
 
     The brand's logo (if it has one) and ``images`` travel inside the message: the templates
     read ``inline_images[name]``, a ``cid:`` URL, for each (``logo`` for the logo).
+    ``unsubscribe`` (absolute) is where the person turns such messages off: the
+    ``List-Unsubscribe`` header, and a link in the footer of both parts (``unsubscribe_url``).
     The subject is one line, whatever line breaks the names in it carry (a header with one
     is refused by every mail server). The message joins the caller's unit of work (flush
     only) and is sent after its commit. Raises nothing about mail delivery: an SMTP outage
@@ -188,8 +194,10 @@ def send_email(
     urls = {name: f"cid:{content_id}" for name, content_id in content_ids.items()}
     with force_locale(locale):
         subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
-        text = render_template(f"emails/{template}.txt", **context)
-        html = render_template(f"emails/{template}.html", inline_images=urls, **context)
+        text = render_template(f"emails/{template}.txt", unsubscribe_url=unsubscribe, **context)
+        html = render_template(
+            f"emails/{template}.html", inline_images=urls, unsubscribe_url=unsubscribe, **context
+        )
     kept = current_app.config["MAIL_BACKEND"] == "outbox"
     message = OutboxMessage(
         recipient=recipient,
@@ -197,6 +205,7 @@ def send_email(
         body_text=text,
         body_html=html,
         status=MessageStatus.KEPT if kept else MessageStatus.QUEUED,
+        list_unsubscribe=unsubscribe,
         attachments=[
             OutboxAttachment(
                 content_id=content_ids[name],
@@ -336,6 +345,8 @@ def _email(message: OutboxMessage) -> EmailMessage:
     email["Subject"] = message.subject
     email["Date"] = format_datetime(_aware(message.created_at))
     email["Message-ID"] = message.message_id
+    if message.list_unsubscribe:
+        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
     html = email.get_body(("html",))

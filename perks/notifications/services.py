@@ -58,7 +58,8 @@ def notify(
     ``params`` fill the kind's texts when the person reads them (money, dates, ``both(perk,
     "title")``, codes named in the kind's ``choices``, strings, integers); ``email`` is what
     the kind's own e-mail template needs beyond ``person``, ``title``, ``body`` and ``url``
-    (the link, absolute). Flushes only, never commits.
+    (the link, absolute). The e-mail says, in its ``List-Unsubscribe`` header and its footer,
+    where the person turns it off (their e-mail choices). Flushes only, never commits.
 
     Raises:
         KeyError: ``kind`` is not in ``KINDS``.
@@ -84,7 +85,12 @@ def notify(
         if spec.email_template != PLAIN_EMAIL:
             context.update(email or {})
         send_email(
-            person.email, spec.email_template, locale=person.locale, person=person, **context
+            person.email,
+            spec.email_template,
+            locale=person.locale,
+            unsubscribe=absolute_url("notifications.preferences"),
+            person=person,
+            **context,
         )
     return notification
 

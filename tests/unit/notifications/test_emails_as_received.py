@@ -52,3 +52,42 @@ def test_the_e_mail_greets_the_person_by_their_given_name(app, name, locale, gre
     assert mail.body_text.startswith(greeting)
     assert f"<p>{greeting}</p>" in mail.body_html
     assert person.first_name in greeting
+
+
+def test_a_notification_e_mail_says_how_to_stop_it_in_its_headers_and_both_parts(
+    app, client, login_as
+):
+    person = login_as(locale="en")
+    recipient = person.email
+    giver = UserFactory(name="Trần Thị Mai")
+    notify(
+        person,
+        "kudos_received",  # a kind with its own template
+        {"giver": giver.name, "points": 5, "value": "Teamwork", "message": "Thanks"},
+        url=link("points.mine"),
+        email={
+            "giver_name": giver.name,
+            "points": 5,
+            "value_name": "Teamwork",
+            "message": "Thanks",
+            "points_url": "http://localhost/points",
+        },
+    )
+    notify(person, "survey_reminder", {"survey": "Pulse"}, url=link("feedback.mine"))
+    db.session.commit()
+    choices = "http://localhost/notifications/preferences"
+    for mail in mails():
+        assert mail.recipient == recipient
+        assert _email(mail)["List-Unsubscribe"] == f"<{choices}>"
+        assert choices in mail.body_text
+        assert f'href="{choices}"' in mail.body_html
+    # the link is the person's own page of choices, open to them
+    assert client.get("/notifications/preferences").status_code == 200
+
+
+def test_an_e_mail_the_person_cannot_turn_off_offers_no_way_to(app):
+    UserFactory(email="lucas@example.com")
+    request_password_reset("lucas@example.com")
+    (mail,) = mails()
+    assert _email(mail)["List-Unsubscribe"] is None
+    assert "/notifications/preferences" not in mail.body_text
