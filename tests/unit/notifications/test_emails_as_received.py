@@ -3,13 +3,17 @@ person's given name, the HTML and the text part saying the same thing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from perks.auth.services import request_password_reset
 from perks.extensions import db
 from perks.mail import OutboxMessage, _email
 from perks.notifications import link, notify
+from perks.people.notices import tell_address_changed
 from tests.factories import UserFactory
 
 
@@ -91,3 +95,17 @@ def test_an_e_mail_the_person_cannot_turn_off_offers_no_way_to(app):
     (mail,) = mails()
     assert _email(mail)["List-Unsubscribe"] is None
     assert "/notifications/preferences" not in mail.body_text
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_address_changed_e_mail_links_the_same_page_in_both_parts(app, locale):
+    person = UserFactory(locale=locale, email="new@example.com")
+    tell_address_changed(person, "old@example.com", actor=UserFactory(name="Phạm Thu Hà"))
+    db.session.commit()
+    (mail,) = mails()
+    links = re.findall(r"https?://\S+", mail.body_text)
+    assert links == ["http://localhost/login"]
+    assert re.findall(r'href="(https?://[^"]+)"', mail.body_html) == links
+    with force_locale(locale):
+        assert f"{gettext('Sign in')}: http://localhost/login" in mail.body_text
+        assert f">{gettext('Sign in')}</a>" in mail.body_html
