@@ -4,17 +4,22 @@ person's given name, the HTML and the text part saying the same thing."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from perks.auth.services import request_password_reset
+from perks.catalog.models import CodeMode
 from perks.extensions import db
 from perks.mail import OutboxMessage, _email
 from perks.notifications import link, notify
+from perks.people.models import Gender, Role
 from perks.people.notices import tell_address_changed
+from perks.recognition import gifts
 from tests.factories import UserFactory
+from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
 
 def mails() -> list[OutboxMessage]:
@@ -109,3 +114,25 @@ def test_the_address_changed_e_mail_links_the_same_page_in_both_parts(app, local
     with force_locale(locale):
         assert f"{gettext('Sign in')}: http://localhost/login" in mail.body_text
         assert f">{gettext('Sign in')}</a>" in mail.body_html
+
+
+def test_the_gift_e_mail_keeps_the_line_breaks_of_the_programmes_message_in_html(app):
+    hr = UserFactory(roles={Role.HR})
+    UserFactory(gender=Gender.FEMALE, locale="en")
+    message = "Dear all,\nhappy Women's Day!\n\nThe HR team"
+    gifts.create_programme(
+        programme_data(
+            occasion("womens_day").id,
+            gift_perk(code_mode=CodeMode.POOL, codes=["H-1"]).id,
+            gender=Gender.FEMALE,
+            message_en=message,
+        ),
+        actor=hr,
+    )
+    assert gifts.grant_due_gifts(date(2027, 3, 8)) == 1
+    (mail,) = mails()
+    assert message in mail.body_text
+    # a browser folds line breaks into spaces unless told otherwise
+    shown = re.search(r"<p( style=\"white-space:\s*pre-line\")?>Dear all,", mail.body_html)
+    assert shown is not None
+    assert shown.group(1), "the message reads as one line in the HTML part"
