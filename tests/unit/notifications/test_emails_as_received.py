@@ -17,7 +17,8 @@ from perks.mail import OutboxMessage, _email
 from perks.notifications import link, notify
 from perks.people.models import Gender, Role
 from perks.people.notices import tell_address_changed
-from perks.recognition import gifts
+from perks.recognition import awards, gifts
+from perks.recognition.awards import AwardData
 from tests.factories import UserFactory
 from tests.unit.recognition.helpers import gift_perk, occasion, programme_data
 
@@ -136,3 +137,32 @@ def test_the_gift_e_mail_keeps_the_line_breaks_of_the_programmes_message_in_html
     shown = re.search(r"<p( style=\"white-space:\s*pre-line\")?>Dear all,", mail.body_html)
     assert shown is not None
     assert shown.group(1), "the message reads as one line in the HTML part"
+
+
+def test_hrs_reason_keeps_its_lines_in_the_html_e_mail_and_the_notifications_list(client, login_as):
+    hr = UserFactory(roles={Role.HR})
+    manager = login_as(Role.MANAGER, locale="en")
+    award = awards.create_award(
+        AwardData(
+            name_vi="Nhân viên xuất sắc",
+            name_en="Employee of the month",
+            description_vi="Cho người xuất sắc.",
+            description_en="For outstanding work.",
+            perk_id=None,
+            points=100,
+        ),
+        actor=hr,
+    )
+    member = UserFactory(manager=manager)
+    nomination = awards.nominate(award.id, member.id, "Closed the deal.", actor=manager)
+    reason = "Not this quarter:\n- the deal is not signed yet\n- nominate again in April"
+    awards.decline(nomination.id, reason, actor=hr)
+    (mail,) = [m for m in mails() if m.recipient == manager.email]
+    assert reason in mail.body_text
+    assert re.search(
+        r"white-space:\s*pre-line[^>]*>Reason: Not this quarter:\n- the", mail.body_html
+    )
+    page = client.get("/notifications").get_data(as_text=True)
+    body = re.search(r'<p class="([^"]*)">The award: Employee of the month', page)
+    assert body is not None
+    assert "text-pre-line" in body.group(1).split()
