@@ -193,7 +193,7 @@ def send_email(
     content_ids = {name: make_msgid(idstring=name, domain=domain)[1:-1] for name in inline}
     urls = {name: f"cid:{content_id}" for name, content_id in content_ids.items()}
     with force_locale(locale):
-        subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
+        subject = one_line(render_template(f"emails/{template}.subject.txt", **context))
         text = render_template(f"emails/{template}.txt", unsubscribe_url=unsubscribe, **context)
         html = render_template(
             f"emails/{template}.html", inline_images=urls, unsubscribe_url=unsubscribe, **context
@@ -220,6 +220,12 @@ def send_email(
     db.session.flush()
     if not kept:
         enqueue(send_message, message.id)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of blanks as single spaces, trimmed: a header
+    value every mail server takes. Raises nothing."""
+    return " ".join(text.split())
 
 
 def _message_domain() -> str:
@@ -342,7 +348,7 @@ def _email(message: OutboxMessage) -> EmailMessage:
     email = EmailMessage()
     email["From"] = config["MAIL_SENDER"]
     email["To"] = message.recipient
-    email["Subject"] = message.subject
+    email["Subject"] = one_line(message.subject)  # one queued before subjects were one line
     email["Date"] = format_datetime(_aware(message.created_at))
     email["Message-ID"] = message.message_id
     if message.list_unsubscribe:

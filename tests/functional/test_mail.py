@@ -174,7 +174,7 @@ def test_a_message_that_cannot_be_built_fails_alone_and_the_others_go(smtp_app, 
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == first.id)
-        .values(subject="Injected\r\nBcc: everyone@example.com")
+        .values(recipient="first@example.com\r\nBcc: everyone@example.com")
     )
     db.session.commit()
     smtp_server.start()

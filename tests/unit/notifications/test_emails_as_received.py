@@ -166,3 +166,17 @@ def test_hrs_reason_keeps_its_lines_in_the_html_e_mail_and_the_notifications_lis
     body = re.search(r'<p class="([^"]*)">The award: Employee of the month', page)
     assert body is not None
     assert "text-pre-line" in body.group(1).split()
+
+
+def test_a_message_queued_with_a_line_break_in_its_subject_can_still_be_sent(app):
+    # written before subjects were made one line: failed at its first attempt, and again at
+    # every "send again" of an admin
+    message = OutboxMessage(
+        recipient="an@example.com",
+        subject="Góp ý của bạn: Bãi xe\ntầng hầm",
+        body_text="…",
+        body_html="<p>…</p>",
+    )
+    db.session.add(message)
+    db.session.commit()
+    assert str(_email(message)["Subject"]) == "Góp ý của bạn: Bãi xe tầng hầm"
