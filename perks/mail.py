@@ -60,7 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from perks import audit
-from perks.branding.services import logo_for_email
+from perks.branding.services import current_brand, logo_for_email
 from perks.db import Base, affected_rows, transaction, utcnow
 from perks.errors import Conflict, NotFound
 from perks.extensions import db
@@ -347,6 +347,9 @@ def _email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
     email = EmailMessage()
     email["From"] = config["MAIL_SENDER"]
+    contact = current_brand().contact_email
+    if contact:  # a reply reaches the company, not the mailbox messages are sent from
+        email["Reply-To"] = contact
     email["To"] = message.recipient
     email["Subject"] = one_line(message.subject)  # one queued before subjects were one line
     email["Date"] = format_datetime(_aware(message.created_at))

@@ -7,10 +7,12 @@ import re
 from datetime import date
 
 import pytest
+from flask import g
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from perks.auth.services import request_password_reset
+from perks.branding import services as branding
 from perks.catalog.models import CodeMode
 from perks.extensions import db
 from perks.mail import OutboxMessage, _email
@@ -180,3 +182,22 @@ def test_a_message_queued_with_a_line_break_in_its_subject_can_still_be_sent(app
     db.session.add(message)
     db.session.commit()
     assert str(_email(message)["Subject"]) == "Góp ý của bạn: Bãi xe tầng hầm"
+
+
+def test_a_reply_goes_to_the_companys_contact_address_when_it_has_one(app):
+    UserFactory(email="lucas@example.com")
+    request_password_reset("lucas@example.com")
+    (mail,) = mails()
+    assert _email(mail)["Reply-To"] is None  # no contact address: the sender's
+    branding.update_brand(
+        branding.BrandData(
+            company_name="Sen Vàng", primary_colour="#0b6e4f", contact_email="hotro@senvang.example"
+        ),
+        actor=UserFactory(roles={Role.HR}),
+    )
+    g.pop("brand", None)
+    email = _email(mail)
+    # "if it was not you, tell your administrator": a reply reaches the company, not the
+    # mailbox the messages are sent from
+    assert email["Reply-To"] == "hotro@senvang.example"
+    assert email["From"] == app.config["MAIL_SENDER"]
