@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext, lazy_pgettext
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -17,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp
 
 from perks.feedback.models import MAX_SUBJECT, MAX_TEXT, Topic
 from perks.forms import Form, Length, NumberRange, shown_field, trimmed
@@ -49,6 +50,9 @@ class FeedbackForm(Form):
             "read the answer and reply: keep it, it is shown once."
         ),
     )
+    #: the token of this form (``items.new_sending``): the same form sent again is the item
+    #: it opened. Optional: a page opened before it existed opens an item each time
+    sending = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
     submit = SubmitField(_l("Send feedback"))
 
     def set_choices(self, departments: Sequence[Department]) -> None:

@@ -19,19 +19,22 @@ writes the day's items again in a random order (:func:`_write_the_days_items_aga
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 
 from perks import audit
 from perks.catalog.claims import company_today
-from perks.db import locked, transaction
+from perks.db import locked, take_turns, transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback.models import (
@@ -84,6 +87,8 @@ class OpenedItem:
 
     item: FeedbackItem
     follow_up_secret: str | None = None
+    #: the same form was sent before: ``item`` is the one it opened then
+    again: bool = False
 
 
 def _unused_id(model: type[FeedbackItem] | type[FeedbackMessage], ids: range) -> int:
@@ -155,6 +160,7 @@ def open_item(
     topic: Topic = Topic.OTHER,
     about_perk_id: int | None = None,
     anonymous: bool = False,
+    sending: str | None = None,
 ) -> OpenedItem:
     """Open a feedback item to ``department_id``'s owner (HR when the department has none,
     or when ``department_id`` is None) inside the caller's transaction (flush only).
@@ -163,6 +169,8 @@ def open_item(
     ``open_item(None, title, comment, sender=person, topic=Topic.PERK, about_perk_id=perk.id,
     anonymous=not named)``. For an anonymous item nothing of ``sender`` is kept; the
     returned ``follow_up_secret`` is the sender's only way back to it (show it once).
+    ``sending`` is the token of the form that sent it (``send_feedback``): kept hashed, and
+    an anonymous item's secret is drawn from it, so the same form sent again shows it again.
 
     Raises:
         ValidationFailed: empty or too long subject or text; no such department.
@@ -172,7 +180,12 @@ def open_item(
     if department_id is not None and db.session.get(Department, department_id) is None:
         raise ValidationFailed(_("Choose a department."), field="department")
     desk = desk_of(department_id)
-    secret = secrets.token_urlsafe(24) if anonymous else None
+    if not anonymous:
+        secret = None
+    elif sending:
+        secret = _secret_of_sending(sending)
+    else:
+        secret = secrets.token_urlsafe(24)
     item = FeedbackItem(
         id=_unused_id(FeedbackItem, ITEM_IDS),
         department_id=department_id,
@@ -183,6 +196,7 @@ def open_item(
         anonymous=anonymous,
         sender_id=None if anonymous else sender.id,
         follow_up_hash=hash_secret(secret) if secret else None,
+        sending_hash=hash_secret(sending) if sending else None,
         # a desk whose owner has left answers through HR until HR names another owner
         owner_id=desk.owner_id if desk and desk.owner is not None and desk.owner.active else None,
         status=S.NEW,
@@ -225,6 +239,36 @@ def _write_the_days_items_again(day: date) -> None:
     )
 
 
+def _keyed(purpose: str, text: str) -> bytes:
+    """A keyed hash (``SECRET_KEY``) of ``text`` for ``purpose``."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"{purpose}:{text}".encode(), hashlib.sha256).digest()
+
+
+def new_sending(sender: User) -> str:
+    """A token for a feedback form drawn now for ``sender``: 16 random hex digits, then 16
+    that only this server makes for them, so nobody else can send it (and be shown the link
+    of the anonymous item it opened). Nothing of it is stored. Raises nothing."""
+    nonce = secrets.token_hex(8)
+    return nonce + _keyed("feedback-sending", f"{sender.id}:{nonce}")[:8].hex()
+
+
+def is_sending_of(sending: str, sender: User) -> bool:
+    """Whether ``sending`` is a token ``new_sending`` made for ``sender``. Raises nothing."""
+    if len(sending) != 32:
+        return False
+    nonce, mac = sending[:16], sending[16:]
+    made = _keyed("feedback-sending", f"{sender.id}:{nonce}")[:8].hex()
+    return hmac.compare_digest(mac, made)
+
+
+def _secret_of_sending(sending: str) -> str:
+    """The follow-up secret of the anonymous item the form with token ``sending`` opens: a
+    keyed hash of it, so the same form sent again shows the same link, while the database,
+    which keeps only the token's and the secret's hashes, cannot make it."""
+    return base64.urlsafe_b64encode(_keyed("feedback-follow-up", sending)[:24]).decode()
+
+
 def send_feedback(
     sender: User,
     department_id: int | None,
@@ -233,15 +277,42 @@ def send_feedback(
     text: str,
     *,
     anonymous: bool = False,
+    sending: str | None = None,
 ) -> OpenedItem:
     """Send feedback from the box (one unit of work; see :func:`open_item`).
 
+    ``sending`` is the token of the form (``new_sending``, one per form drawn): the same form
+    sent again (a double tap, its answer reloaded, Back and send) is the item it opened,
+    returned with ``again`` (an anonymous one with the same follow-up secret), whatever it
+    says; two at once take turns. None (a page older than the token) opens an item each time.
+
     Raises:
-        ValidationFailed: empty or too long subject or text; no such department.
+        ValidationFailed: empty or too long subject or text; no such department; a token
+            not made for ``sender`` (field ``sending``).
     """
+    if sending and not is_sending_of(sending, sender):
+        raise ValidationFailed(
+            _("This page is out of date: open the feedback form again."), field="sending"
+        )
     with transaction():
+        if sending:
+            take_turns(f"perks.feedback.sending:{sending}")
+            earlier = db.session.scalar(
+                select(FeedbackItem).where(FeedbackItem.sending_hash == hash_secret(sending))
+            )
+            if earlier is not None:
+                secret = _secret_of_sending(sending) if earlier.anonymous else None
+                if secret is not None and hash_secret(secret) != earlier.follow_up_hash:
+                    secret = None  # made with another SECRET_KEY: the link was shown then
+                return OpenedItem(earlier, secret, again=True)
         return open_item(
-            department_id, subject, text, sender=sender, topic=topic, anonymous=anonymous
+            department_id,
+            subject,
+            text,
+            sender=sender,
+            topic=topic,
+            anonymous=anonymous,
+            sending=sending,
         )
 
 

@@ -140,6 +140,9 @@ class FeedbackItem(Base):
     )
     #: SHA-256 of an anonymous item's follow-up secret (the secret itself is never stored)
     follow_up_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: SHA-256 of the token of the form that sent it (one per form drawn): the same form
+    #: sent again is this item (``items.send_feedback``); None for an item sent otherwise
+    sending_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: who answers it, fixed when it arrives; None: HR
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True

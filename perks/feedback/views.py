@@ -71,6 +71,8 @@ def mine() -> str:
 def send() -> Response | Page:
     form = FeedbackForm()
     form.set_choices(items.departments())
+    if not form.is_submitted():
+        form.sending.data = items.new_sending(current_user)
     if form.is_submitted() and form.anonymous.data:
         leave_unseen()
     if form.validate_on_submit():
@@ -82,18 +84,30 @@ def send() -> Response | Page:
                 form.subject.data or "",
                 form.text.data or "",
                 anonymous=bool(form.anonymous.data),
+                sending=form.sending.data or None,
             )
         except ValidationFailed as error:
-            field_error(form, error)
+            if error.details.get("field") == "sending":
+                form.form_errors.append(error.message)
+            else:
+                field_error(form, error)
         else:
-            if opened.follow_up_secret:
-                # shown once, in this answer: the database keeps only its hash
-                return render_template(
-                    "feedback/sent_anonymously.html",
-                    link=absolute_url("feedback.follow_up", secret=opened.follow_up_secret),
+            if opened.item.anonymous:
+                # shown in this answer (and again to the same form sent again): the database
+                # keeps only its hash
+                link = opened.follow_up_secret and absolute_url(
+                    "feedback.follow_up", secret=opened.follow_up_secret
                 )
-            flash(_("Thank you: your feedback was sent."), "success")
+                return render_template(
+                    "feedback/sent_anonymously.html", link=link, again=opened.again
+                )
+            if opened.again:
+                flash(_("This feedback was already sent: here it is."), "info")
+            else:
+                flash(_("Thank you: your feedback was sent."), "success")
             return redirect(url_for("feedback.mine_item", item_id=opened.item.id))
+    if form.sending.errors:
+        form.form_errors.append(_("This page is out of date: open the feedback form again."))
     return render_template("feedback/send.html", form=form), 400 if form.errors else 200
 
 
