@@ -34,6 +34,8 @@ DEV_BASE_URL = "http://127.0.0.1:5000"
 DEV_STRIPE_API_BASE = "http://127.0.0.1:5002"
 SANDBOX_SECRET_KEY = "sk_test_perks_sandbox"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "whsec_perks_sandbox_0123456789abcdef"  # noqa: S105
+#: the schemes of a Redis address (redis-py's ``from_url``; the rate limits take them too)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 #: SMTP over TLS from the first byte (RFC 8314); the sender speaks plain SMTP, then STARTTLS
 SMTPS_PORT = 465
 #: Stripe's own API, the only base production talks to
@@ -307,7 +309,8 @@ def validate_settings(config: Mapping[str, Any]) -> None:
             window under a day, a friends discount outside 0–100 %, a checkout expiry Stripe
             would refuse, Stripe timeouts or retries out of range (they must stay well below
             the worker's timeout), a ``BASE_URL`` that is not an http(s) address (or none at
-            all), an unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, SMTP on
+            all), a ``REDIS_URL`` that is not a redis://, rediss:// or unix:// address, an
+            unknown ``TIMEZONE``, ``DEFAULT_CURRENCY`` or ``DEFAULT_LOCALE``, SMTP on
             port 465 (SMTPS, which the sender does not speak), or
             production without a real ``SECRET_KEY``, with the development outbox, without
             trusted hosts or with a ``BASE_URL`` host they do not list, without real Stripe
@@ -340,6 +343,12 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     _check_company_defaults(config)
     if config.get("LOG_FORMAT", "text") not in ("json", "text"):
         raise ConfigurationError("LOG_FORMAT must be json or text")
+    redis_url = str(config.get("REDIS_URL") or "")
+    if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        raise ConfigurationError(
+            f"REDIS_URL must be a Redis address, like redis://cache.internal:6379/0 (or "
+            f"rediss:// with TLS, unix:// for a socket), not {redis_url!r}"
+        )
     if config.get("MAIL_BACKEND") == "smtp" and config.get("MAIL_PORT") == SMTPS_PORT:
         raise ConfigurationError(
             f"MAIL_PORT {SMTPS_PORT} is TLS from the first byte (SMTPS), which the sender does "

@@ -428,3 +428,18 @@ def test_smtp_on_the_implicit_tls_port_is_refused_at_start():
         )
     # the development outbox sends nothing
     validate_settings(load_settings({"MAIL_PORT": "465"}))
+
+
+@pytest.mark.parametrize("url", ["cache.internal:6379", "127.0.0.1:6379/0", "http://cache:6379"])
+def test_a_redis_url_without_a_redis_scheme_is_refused_naming_the_setting(url):
+    """Redis's client and the rate limits would each refuse it later, in words that name
+    neither the setting nor what to write."""
+    with pytest.raises(ConfigurationError, match=r"REDIS_URL.*redis://"):
+        validate_settings(load_settings({"REDIS_URL": url}))
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://cache.example:6380/1", "unix:///run/redis.sock"]
+)
+def test_a_redis_url_with_a_redis_scheme_is_accepted(url):
+    validate_settings(load_settings({"REDIS_URL": url}))
