@@ -98,13 +98,13 @@ def _rate(
         except (ValidationFailed, Conflict) as error:
             error_message = error.message
         else:
-            flash(_("Thank you for your rating."), "success")
-            if links:  # shown once, in this answer: the database keeps only its hash
+            if links:  # shown once, in this answer (which thanks): only its hash is kept
                 return render_template(
                     "feedback/sent_anonymously.html",
                     link=absolute_url("feedback.follow_up", secret=links[0]),
                     from_rating=True,
                 )
+            flash(_("Thank you for your rating."), "success")
             return redirect(back)
     page = render_template(
         "feedback/ratings/rate.html", form=form, subject=subject, back=back, error=error_message

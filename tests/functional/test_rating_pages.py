@@ -57,6 +57,11 @@ def test_a_low_rating_with_the_name_hidden_gives_the_rater_a_way_to_hrs_answer(
     warning = page.split('data-testid="follow-up-warning">')[1].split("</div>")[0]
     assert "nothing that leads back to you" not in warning
     assert "kept with your account" in warning
+    # thanked once (the heading), not a second time by a message above it
+    assert page.split("</head>")[1].count("Thank you for your rating") == 1
+    # the language switcher warns before it leaves the link behind (it is not shown again)
+    switcher = page.split('action="/language"')[1].split(">")[0]
+    assert 'data-confirm="' in switcher
     base = app.config["BASE_URL"].rstrip("/")
     assert link.startswith(f"{base}/feedback/follow-up/")
     item = db.session.scalars(select(FeedbackItem)).one()
