@@ -169,10 +169,19 @@ def _folded_on_postgresql(element: folded, compiler: SQLCompiler, **kw: Any) -> 
     return f"lower(translate({column}, {letters}, {bases}))"
 
 
+def _typed_words(text: str) -> str:
+    """What was typed in a search box, folded, as words one space apart: two spaces, a
+    no-break space or a pasted zero-width one between or around them do not make it
+    miss. Raises nothing."""
+    visible = "".join(c for c in fold(text) if unicodedata.category(c) != "Cf")
+    return " ".join(visible.split())
+
+
 def contains_folded(expression: Any, text: str) -> ColumnElement[bool]:
-    """SQL: whether ``expression`` contains ``text``, both folded (``%`` and ``_`` in the
-    text are matched as themselves)."""
-    return folded(expression).contains(fold(text), autoescape=True)
+    """SQL: whether ``expression`` contains ``text``, both folded, the text's words one
+    space apart (:func:`_typed_words`; ``%`` and ``_`` in the text are matched as
+    themselves)."""
+    return folded(expression).contains(_typed_words(text), autoescape=True)
 
 
 def alphabetical(column: Any) -> tuple[ColumnElement[str], Any]:

@@ -52,6 +52,11 @@ def test_the_database_folds_every_vietnamese_letter_as_python_does(app, form):
         ("Giảm 200 cà phê", "20%", False),
         ("a_b", "a_b", True),
         ("axb", "a_b", False),
+        # typed on a phone or pasted: two spaces, a no-break space, an invisible character
+        ("Nguyễn Văn An", "nguyen  van an", True),
+        ("Nguyễn Văn An", "nguyen\u00a0van", True),
+        ("Nguyễn Văn An", "van an\u200b", True),
+        ("Nguyễn Văn An", "nguyen van  bo", False),
     ],
 )
 def test_contains_folded(app, stored, typed, matches):
