@@ -33,8 +33,10 @@ SQLITE_FUNCTION = "perks_fold"
 
 
 def fold(text: str) -> str:
-    """ "Đặng Thị Ánh" → "dang thi anh": no accents, lower case, "đ" as "d"."""
-    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    """ "Đặng Thị Ánh" → "dang thi anh": no accents, lower case, "đ" as "d" (and "ð", the
+    Latin-1 letter text from older Vietnamese encodings has where "đ" was meant)."""
+    lowered = text.casefold().replace("đ", "d").replace("ð", "d")
+    decomposed = unicodedata.normalize("NFD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
