@@ -68,7 +68,7 @@ def index() -> Page:
         user_id=person_id,
         product_id=form.product.data or None,
     )
-    page = queries.all_commissions(chosen, form.page.data or 1)
+    page = queries.all_commissions(chosen, page_arg())
     return render_template(
         "commissions/finance_index.html",
         form=form,

@@ -353,7 +353,6 @@ class CommissionFilterForm(Form):
         },
     )
     product = SelectField(_l("Product"), coerce=int, validators=[Optional()], default=0)
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
 
     def __init__(
         self,

@@ -90,7 +90,6 @@ class ReportForm(Form):
     product = SelectField(_l("Product"), validators=[Optional()], default="")
     state = SelectField(_l("State"), validators=[Optional()], default="")
     kind = SelectField(_l("Entry"), validators=[Optional()], default="")
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=1_000_000)], default=1)
 
     def __init__(
         self,

@@ -114,7 +114,7 @@ def reports_page() -> Page:
     if chosen is None:
         return render_template("finance/reports.html", form=form, report=None), 400
     grouping = form.group.data if form.group.data in reports.GROUPINGS else "person"
-    report = reports.commission_report(chosen, grouping, page=form.page.data or 1)
+    report = reports.commission_report(chosen, grouping, page=page_arg())
     currency = reports.chart_currency(report, current_app.config["DEFAULT_CURRENCY"])
     return render_template(
         "finance/reports.html",
@@ -136,7 +136,7 @@ def report_lines() -> Page:
     return render_template(
         "finance/report_lines.html",
         form=form,
-        page=queries.lines_page(chosen, form.page.data or 1, _locale()),
+        page=queries.lines_page(chosen, page_arg(), _locale()),
         sums=reports.ledger_sums(chosen),
         filter_args=chosen.as_args(),
         columns=exports.COMMISSIONS.header,

@@ -133,6 +133,20 @@ def test_a_person_searched_by_a_number_that_is_no_id_is_a_clear_400(client, logi
         assert "Nobody matches" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "2000000"])
+def test_a_page_number_out_of_range_shows_a_page_as_every_list_does(client, login_as, page):
+    """A page number edited in the address bar, or a link kept from an older list: the other
+    lists show the first page (or the last); these showed their filters and nothing else,
+    no figure and no message, with a 400."""
+    person = factories.UserFactory(name="Người được trả")
+    payable_order(person)
+    login_as(Role.FINANCE)
+    for url in ("/finance/reports", "/finance/reports/lines", "/finance/commissions"):
+        response = client.get(url, query_string={"page": page})
+        assert response.status_code == 200, url
+        assert "Người được trả" in response.get_data(as_text=True), url
+
+
 def test_a_bad_period_is_a_clear_400(client, login_as):
     login_as(Role.FINANCE)
     response = client.get("/finance/reports?period=custom&start=2026-05-01&end=2026-04-01")
