@@ -72,10 +72,15 @@ TRANSITIONS: dict[str, tuple[frozenset[FeedbackStatus], FeedbackStatus]] = {
 }
 
 
-#: how every list orders items: newest day first, then by subject. A day is all an item says
-#: of when it came; ordering by id or by moment would put an anonymous item between the named
-#: items sent just before and after it, which would point to its sender.
-LIST_ORDER = (FeedbackItem.received_on.desc(), FeedbackItem.subject, FeedbackItem.id)
+#: how every list orders items: newest day first, then by subject as people alphabetise it
+#: ("Ăn trưa" among the As, ``perks.folding.alphabetical``). A day is all an item says of when
+#: it came; ordering by id or by moment would put an anonymous item between the named items
+#: sent just before and after it, which would point to its sender.
+LIST_ORDER = (
+    FeedbackItem.received_on.desc(),
+    *alphabetical(FeedbackItem.subject),
+    FeedbackItem.id,
+)
 
 #: what the audit log calls each of the owner's steps
 AUDIT_ACTIONS = {step: f"feedback.{step}" for step in TRANSITIONS}

@@ -961,6 +961,25 @@ def test_items_sent_at_once_on_postgresql_queue_and_all_arrive(app):
     assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 10
 
 
+def test_the_inbox_lists_a_days_subjects_as_people_alphabetise_vietnamese(app, client):
+    """A day's items were listed by subject code point: "Ăn trưa" and "Đồng phục" came after
+    "Zalo nhóm", where a reader looks for them among the As and the Ds."""
+    hr = factories.UserFactory(roles={Role.HR})
+    sales = factories.DepartmentFactory(name="Kinh doanh")
+    owner = factories.UserFactory(roles={Role.MANAGER})
+    items.set_desk(sales.id, items.DeskData(owner.id, 2, 10), hr)
+    sender = factories.UserFactory()
+    for subject in ("Zalo nhóm", "Đồng phục", "bãi đỗ xe", "Ăn trưa"):
+        send(sender, sales.id, subject=subject)
+
+    expected = ["Ăn trưa", "bãi đỗ xe", "Đồng phục", "Zalo nhóm"]
+    assert [i.subject for i in items.inbox(owner)] == expected
+    assert [i.subject for i in items.sent_by(sender)] == expected
+    login(client, owner)
+    page = client.get("/feedback/inbox").get_data(as_text=True)
+    assert [page.index(s) for s in expected] == sorted(page.index(s) for s in expected)
+
+
 def test_a_sweep_and_sendings_at_once_on_postgresql_do_not_deadlock(app):
     """The hourly sweep claims items in the list's order (day, subject), a sending locks its
     day's items in id order: the sweep locks in id order first, or each could wait for the
