@@ -123,6 +123,7 @@ def wall_page() -> str:
         "recognition/wall.html",
         form=form,
         page=page,
+        department_id=department_id,
         celebrations=celebrations[: wall.CELEBRATIONS_SHOWN],
         more_celebrations=len(celebrations[wall.CELEBRATIONS_SHOWN :]),
         window_days=wall.CELEBRATION_DAYS,

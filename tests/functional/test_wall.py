@@ -183,6 +183,23 @@ def test_one_departments_wall(client, hr, value):
     assert "Cho hỗ trợ" in everyone.get_data(as_text=True)
 
 
+def test_a_department_with_nothing_on_the_wall_says_so_not_that_the_wall_is_empty(
+    client, hr, value
+):
+    """Choosing a department with no kudos nor award said "Nothing on the wall yet." while
+    the wall held the company's kudos: the reader took the wall for empty."""
+    today = company_today()
+    sales, legal = DepartmentFactory(name="Kinh doanh"), DepartmentFactory(name="Pháp chế")
+    seller = UserFactory(department=sales)
+    kudos.give_kudos(UserFactory(), seller.id, 3, value.id, "Cho kinh doanh", today=today)
+
+    html = _wall(client, UserFactory(), f"?department_id={legal.id}")
+    assert 'data-testid="wall-empty"' in html
+    assert "Nothing on the wall yet." not in html
+    assert "Nothing on the wall for this department yet." in html
+    assert "Nothing on the wall yet." not in client.get("/wall").get_data(as_text=True)
+
+
 def test_the_wall_pages_newest_first(client, value):
     giver, recipient = UserFactory(), UserFactory()
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
