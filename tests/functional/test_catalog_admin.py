@@ -605,6 +605,17 @@ def test_the_list_shows_each_perks_stock_and_filters_by_status(client, hr):
     assert client.get("/admin/perks/?status=deleted").status_code == 400
 
 
+def test_a_status_with_no_perk_says_so_not_that_the_catalog_is_empty(client, hr):
+    """Filtering on "Archived" with no archived perk said "No perks here yet. Add the first
+    one." over a catalog of published perks."""
+    assert "No perks here yet." in client.get("/admin/perks/").get_data(as_text=True)
+    factories.PerkFactory(title_vi="Vé xem phim")
+
+    html = client.get("/admin/perks/?status=archived").get_data(as_text=True)
+    assert "No perks here yet." not in html
+    assert "No perks have this status." in html
+
+
 def test_the_list_runs_the_same_queries_for_few_or_many_perks(client, hr):
     def statements_for_list() -> int:
         with counting_statements() as sent:
