@@ -69,6 +69,15 @@ def _send_spool(spool: IO[bytes], file_format: str, name: str) -> Response:
 # --- tax profiles ----------------------------------------------------------------------------
 
 
+def _searched_code(text: str) -> str:
+    """The tax code ``text`` is, as profiles store it ("0312.345.673 001" is
+    "0312345673-001"); ``text`` without its spaces when it is no tax code. Raises nothing."""
+    try:
+        return tax.normalised_tax_code(text) or text
+    except ValidationFailed:
+        return "".join(text.split())
+
+
 @bp.get("/tax")
 @finance_only
 def tax_profiles() -> str:
@@ -76,8 +85,8 @@ def tax_profiles() -> str:
     q = (request.args.get("q") or "").strip()[:100]
     page_number = page_arg()
     query = select(User).order_by(*alphabetical(User.name), User.id)
-    if q:  # a name, e-mail or employee number; or a tax code, exactly
-        by_tax_code = select(TaxProfile.user_id).where(TaxProfile.tax_code == "".join(q.split()))
+    if q:  # a name, e-mail or employee number; or a tax code, exactly, however written
+        by_tax_code = select(TaxProfile.user_id).where(TaxProfile.tax_code == _searched_code(q))
         query = query.where(or_(person_matches(q), User.id.in_(by_tax_code)))
     page = paginate(query, page_number, PER_PAGE)
     profiles = tax.profiles_of([p.id for p in page.items])

@@ -387,6 +387,23 @@ def test_only_finance_edits_a_profile_and_a_person_sees_their_own(app, client):
     assert hr.get(f"/finance/tax/people/{person.id}").status_code == 403
 
 
+@pytest.mark.parametrize(
+    "typed", ["0312345673-001", "0312345673001", "0312.345.673-001", "0312 345 673 001"]
+)
+def test_a_tax_code_is_found_however_it_is_written(app, client, typed):
+    """The form takes a branch's tax code with or without its dash, with dots or spaces, and
+    keeps it as "0312345673-001"; the search compared what was typed, spaces aside, with
+    that: only the stored way found the person."""
+    officer = finance_person()
+    person = factories.UserFactory(name="Người Có Chi Nhánh")
+    tax.save_tax_profile(person.id, tax.ProfileFields(tax_code=typed), actor=officer)
+    assert tax.profile_of(person.id).tax_code == "0312345673-001"
+    login(client, officer)
+    for searched in ("0312345673-001", "0312345673001", "0312.345.673-001", "0312 345 673 001"):
+        listing = client.get("/finance/tax", query_string={"q": searched})
+        assert f"/finance/tax/people/{person.id}" in listing.get_data(as_text=True), searched
+
+
 def test_nobody_changes_their_own_tax_profile(app, client):
     """A finance person who kept their own profile could stop their own withholding (a
     commitment form, residence) or send their own transfer elsewhere: another one must."""
