@@ -56,10 +56,13 @@ def _company_midnight(day: date) -> datetime:
 def _filtered(query: Select[Any], filters: OrderFilters) -> Select[Any]:
     text = filters.q.strip()
     if text:
-        compact = "".join(text.split()).upper()
+        # as the counters read them: any case, spaces and dashes aside ("568s-dwty-q8" is
+        # the code 568SDWTYQ8, "pk qrrq7q6z" the number PK-QRRQ7Q6Z)
+        compact = "".join(text.split()).replace("-", "").upper()
+        number = f"PK-{compact[2:]}" if compact.startswith("PK") else compact
         query = query.where(
             or_(
-                Order.number == compact,
+                Order.number == number,
                 Order.redemption_code == compact,
                 func.lower(Order.customer_email).contains(text.lower(), autoescape=True),
             )

@@ -706,3 +706,20 @@ def test_every_event_type_the_app_acts_on_is_described():
     from perks.shop.payment_events import APPLIERS
 
     assert set(EVENT_DESCRIPTIONS) == set(APPLIERS)
+
+
+@pytest.mark.parametrize(
+    "typed", ["pk qrrq7q6z", "PKQRRQ7Q6Z", "pk-qrrq7q6z", "568S-DWTY-Q8", "568s dwty q8"]
+)
+def test_the_order_list_finds_an_order_by_its_number_or_code_however_typed(client, finance, typed):
+    """The counter takes a code in any case, with spaces or dashes; the order list compared
+    what was typed, spaces aside, with the stored number and code: a code read out with
+    dashes, or a number typed without its dash, found nothing."""
+    order = factories.OrderFactory(
+        number="PK-QRRQ7Q6Z", redemption_code="568SDWTYQ8", customer_email="khach@example.com"
+    )
+    factories.OrderFactory(number="PK-AAAA2222", customer_email="other@example.com")
+
+    html = client.get("/manage/orders", query_string={"q": typed}).get_data(as_text=True)
+    assert f"/manage/orders/{order.id}" in html, typed
+    assert "other@example.com" not in html
