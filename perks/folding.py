@@ -186,6 +186,13 @@ def contains_folded(expression: Any, text: str) -> ColumnElement[bool]:
     return folded(expression).contains(_typed_words(text), autoescape=True)
 
 
+def equals_folded(expression: Any, text: str) -> ColumnElement[bool]:
+    """SQL: whether ``expression`` is ``text``, both folded, the text's words one space apart
+    (as :func:`contains_folded` reads it): "nguyen van an" is "Nguyễn Văn An", not "Nguyễn
+    Văn Anh"."""
+    return folded(expression) == _typed_words(text)
+
+
 def alphabetical(column: Any) -> tuple[ColumnElement[str], Any]:
     """SQL: ``ORDER BY`` terms for ``column`` in the order of :func:`name_order`, identical on
     both databases (their collations would put "Đặng" and "Ánh" after "Zoe"):

@@ -17,7 +17,7 @@ from perks.db import MAX_ID, paginate, take_turns, transaction
 from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.fingerprints import fingerprint
-from perks.folding import alphabetical, contains_folded, name_key
+from perks.folding import alphabetical, contains_folded, equals_folded, name_key
 from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
     DEPARTMENT_NAMES_LOCK,
@@ -158,7 +158,8 @@ def person_is(text: str) -> ColumnElement[bool]:
 def find_person(text: str) -> User:
     """The one person ``text`` names: an id (the filters' links), an e-mail address or an
     employee number (exactly, any case), "Name <e-mail>" (as the field shows a person back), or
-    a part of one name (when only one person's name contains it). One or two statements.
+    a part of one name (when only one person's name contains it, or one person's whole name
+    is it). One to three statements.
 
     Raises:
         ValidationFailed: nobody matches, or several people do (the message names a few).
@@ -187,6 +188,12 @@ def find_person(text: str) -> User:
             _("Nobody matches “%(text)s”: type a name, an e-mail or an employee number.", text=text)
         )
     if len(matches) > 1:
+        # a whole name that is also part of others' ("Nguyễn Văn An", "Nguyễn Văn Anh")
+        whole = db.session.scalars(
+            select(User).where(equals_folded(User.name, text)).order_by(User.id).limit(2)
+        ).all()
+        if len(whole) == 1:
+            return whole[0]
         shown = ", ".join(f"{m.name} <{m.email}>" for m in matches[:FIND_SHOWN])
         raise ValidationFailed(
             _(

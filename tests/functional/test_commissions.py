@@ -357,6 +357,24 @@ def test_finance_finds_the_person_by_name_e_mail_or_employee_number(client, rule
     assert client.get("/finance/commissions?person=%25").status_code == 400
 
 
+def test_the_person_search_takes_a_whole_name_that_is_also_part_of_another(client, rule):
+    """With "Nguyễn Văn An" and "Nguyễn Văn Anh" in the company, typing "nguyen van an" (or
+    the name in full) matched both: "type more of the name" could never pick An."""
+    an = factories.UserFactory(name="Nguyễn Văn An")
+    factories.UserFactory(name="Nguyễn Văn Anh")
+    order = referred_order(employee=an)
+    pay(order)
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+
+    for typed in ("nguyen van an", "Nguyễn Văn An", " NGUYỄN  VĂN AN "):
+        answer = client.get("/finance/commissions", query_string={"person": typed})
+        assert answer.status_code == 200, typed
+        assert order.number in text_of(answer)
+    several = client.get("/finance/commissions", query_string={"person": "nguyen van"})
+    assert several.status_code == 400
+    assert "Several people match" in text_of(several)
+
+
 def test_finance_totals_follow_the_filters(client, rule):
     a = referred_order()
     b = referred_order()
