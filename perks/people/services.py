@@ -10,7 +10,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from perks import audit
 from perks.db import MAX_ID, paginate, take_turns, transaction
@@ -95,11 +95,21 @@ def get_person(user_id: int) -> User:
     return user
 
 
+def name_has_words(text: str) -> ColumnElement[bool]:
+    """SQL: whether a person's name contains every word of ``text``, in any order, accents
+    and case aside ("nguyen an" and "an nguyen" find "Nguyễn Văn An")."""
+    words = text.split()
+    if len(words) < 2:
+        return contains_folded(User.name, text)
+    return and_(*(contains_folded(User.name, word) for word in words))
+
+
 def person_matches(text: str) -> ColumnElement[bool]:
-    """SQL: whether a person's name, e-mail or employee number contains ``text``, accents and
-    case aside ("nguyen" finds "Nguyễn", "nv-01" finds "NV-012")."""
+    """SQL: whether a person's name has every word of ``text`` (``name_has_words``), or
+    their e-mail or employee number contains it, accents and case aside ("nguyen" finds
+    "Nguyễn", "nv-01" finds "NV-012")."""
     return or_(
-        contains_folded(User.name, text),
+        name_has_words(text),
         contains_folded(User.email, text),
         contains_folded(func.coalesce(User.employee_number, ""), text),
     )
@@ -178,7 +188,7 @@ def find_person(text: str) -> User:
         exact
         or db.session.scalars(
             select(User)
-            .where(contains_folded(User.name, text))
+            .where(name_has_words(text))
             .order_by(*alphabetical(User.name), User.id)
             .limit(FIND_SHOWN + 1)
         ).all()

@@ -199,6 +199,24 @@ def test_directory_search_ignores_accents_and_case(client, login_as):
     assert "Nguyễn Văn Bình" in client.get("/people/?q=nguyen").text
 
 
+def test_directory_search_finds_a_name_by_its_words_in_any_order(client, login_as):
+    """HR types "nguyen an" for Nguyễn Văn An (the middle name left out) or "an nguyen" (as
+    the name reads in English): the whole text was looked for in one piece, and found
+    nobody."""
+    login_as(Role.HR)
+    factories.UserFactory(name="Nguyễn Văn An")
+    factories.UserFactory(name="Nguyễn Thị Bình")
+
+    def found(q: str) -> set[str]:
+        page = client.get("/people/", query_string={"q": q}).text
+        return {name for name in ("Nguyễn Văn An", "Nguyễn Thị Bình") if name in page}
+
+    assert found("nguyen an") == {"Nguyễn Văn An"}
+    assert found("An Nguyen") == {"Nguyễn Văn An"}
+    assert found("nguyen") == {"Nguyễn Văn An", "Nguyễn Thị Bình"}
+    assert found("nguyen binh van") == set()
+
+
 def test_directory_lists_names_in_alphabet_order_whatever_their_accents(client, login_as):
     """ "Đặng" and "Ánh" sit among the D's and the A's, not after "Z" (code point order)."""
     login_as(Role.HR)
