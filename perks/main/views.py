@@ -61,12 +61,11 @@ def answers_get(target: str) -> bool:
 def language_return_path() -> str:
     """The page the language switcher shows again: this one; for the answer to a form (a
     refused claim, a reply without text), the page the form was on, which a browser can
-    open again; else nothing (the home page)."""
+    open again; else nothing (the home page). Only the referrer's path is read (the form's
+    own page; and a path of this site wherever it came from), never its host."""
     if request.method in ("GET", "HEAD"):
         return request.full_path if request.query_string else request.path
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc != request.host:
-        return ""
     path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
     return path if answers_get(path) else ""
 
