@@ -9,7 +9,7 @@ from datetime import date
 from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import false, func, select, update
+from sqlalchemy import case, false, func, select, update
 
 from perks import audit, images, rule_history
 from perks.catalog import eligibility
@@ -99,8 +99,15 @@ def get_perk(perk_id: int) -> Perk:
     return perk
 
 
+#: the order of HR's perk list: what people see now, then what is being written, then the past
+ADMIN_LIST_ORDER = (PerkStatus.PUBLISHED, PerkStatus.DRAFT, PerkStatus.ARCHIVED)
+
+
 def list_perks_for_admin(status: PerkStatus | None = None) -> list[Perk]:
-    query = select(Perk).order_by(Perk.status, *alphabetical(Perk.title_vi), Perk.id)
+    """HR's perks (of ``status``): published, then drafts, then archived, each by title.
+    Raises nothing."""
+    rank = case({state: place for place, state in enumerate(ADMIN_LIST_ORDER)}, value=Perk.status)
+    query = select(Perk).order_by(rank, *alphabetical(Perk.title_vi), Perk.id)
     if status is not None:
         query = query.where(Perk.status == status)
     return list(db.session.scalars(query))

@@ -954,3 +954,15 @@ def test_code_counts_are_grouped_in_the_readers_language(client, hr):
         f"/admin/perks/{perk.id}/codes"
     ).get_data(as_text=True)
     assert "Còn 1.200 mã" in client.get("/admin/perks/").get_data(as_text=True)
+
+
+def test_the_list_shows_published_perks_first_then_drafts_then_archived(client, hr):
+    """What people see now first: it went by the stored status's spelling, so the archived
+    came first."""
+    factories.PerkFactory(title_vi="A cũ", status=PerkStatus.ARCHIVED)
+    factories.PerkFactory(title_vi="B nháp", status=PerkStatus.DRAFT)
+    factories.PerkFactory(title_vi="C đang mở")
+
+    html = client.get("/admin/perks/").get_data(as_text=True)
+
+    assert html.index("C đang mở") < html.index("B nháp") < html.index("A cũ")
