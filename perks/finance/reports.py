@@ -303,8 +303,9 @@ def _labels(grouping: str, keys: set[Any]) -> dict[Any, str]:
 
 
 def _people_page(chosen: ReportFilter, page: int, per_page: int) -> Report:
-    """The report by person from ``ledger_day``, one page of people (most earned first, then
-    by id), with every person's totals: four statements whatever the number of people."""
+    """The report by person from ``ledger_day``, one page of people (by currency, most earned
+    first, then by id), with every person's totals: four statements whatever the number of
+    people."""
     report = Report(grouping="person", chosen=chosen)
     for currency, kind, amount, count in db.session.execute(
         days_query(
@@ -356,7 +357,8 @@ def _people_page(chosen: ReportFilter, page: int, per_page: int) -> Report:
             chosen,
         )
         .group_by(LedgerDay.user_id, User.name, User.employee_number, LedgerDay.currency)
-        .order_by(earned.desc(), LedgerDay.user_id, LedgerDay.currency)
+        # by currency first: 500 USD (50,000 cents) is no less than 60,000 VND
+        .order_by(LedgerDay.currency, earned.desc(), LedgerDay.user_id)
         .limit(per_page)
         .offset((report.paged.page - 1) * per_page)
     )
