@@ -123,6 +123,10 @@ def load_settings(
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
+        # reset links e-mailed to one address, whatever the IP (a mailbox is not flooded)
+        "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": env.get(
+            "PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "3 per hour"
+        ),
         "REDEEM_RATE_LIMIT": env.get("REDEEM_RATE_LIMIT", "60 per minute"),
         # The JSON API (perks.api): requests per token, and the release /api/v1/version names.
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),

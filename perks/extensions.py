@@ -202,3 +202,10 @@ def login_email_key() -> str:
     it up (``perks.people.models.normalise_email``: trimmed of spaces and invisible format
     characters, lower-case), so every spelling that reaches the account counts against it."""
     return "login:" + trim(request.form.get("email") or "").lower()
+
+
+def reset_email_key() -> str:
+    """Rate-limit key for the reset links sent to one address (the forgot-password form's
+    e-mail, read as ``login_email_key`` reads it): each request e-mails the address, so
+    without it anyone could fill a colleague's mailbox from a few IP addresses."""
+    return "password-reset:" + trim(request.form.get("email") or "").lower()

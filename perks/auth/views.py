@@ -27,7 +27,7 @@ from perks.auth.forms import (
     SetPasswordForm,
 )
 from perks.errors import InvalidToken, ValidationFailed
-from perks.extensions import limiter, login_email_key
+from perks.extensions import limiter, login_email_key, reset_email_key
 from perks.forms import ConfirmForm
 from perks.i18n import LOCALES, adopt_language
 from perks.people import services as people_services
@@ -44,6 +44,10 @@ def _login_limit() -> str:
 
 def _account_limit() -> str:
     return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _reset_account_limit() -> str:
+    return current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -161,6 +165,7 @@ def _set_password_page(
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_reset_account_limit, key_func=reset_email_key, methods=["POST"])
 def forgot_password() -> Response | str | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from sqlalchemy import func, select
 
 from perks import create_app
 from perks.auth import tokens
@@ -672,6 +673,29 @@ def test_the_account_limit_counts_every_spelling_that_signs_in_to_the_account(li
     ]
     assert statuses == [401, 401, 401, 429, 429]
     assert user.email == "hoa@example.com"
+
+
+def test_reset_links_to_one_address_are_limited_whatever_the_ip(limited_app):
+    """Asking for a reset link e-mails the address each time: without a limit per address,
+    anyone could fill a colleague's mailbox with reset e-mails from a few addresses (10 a
+    minute from each IP). The address's limit answers the same for an unknown address."""
+    from perks.extensions import limiter
+
+    limited_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"] = "3 per hour"
+    with limited_app.app_context():
+        limiter.reset()
+    factories.UserFactory(email="hoa@example.com")
+    client = limited_app.test_client()
+
+    def ask(email: str, i: int) -> int:
+        return client.post(
+            "/password/forgot", data={"email": email}, environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}
+        ).status_code
+
+    known = [ask(email, i) for i, email in enumerate(["hoa@example.com", "HOA@Example.com"] * 3)]
+    unknown = [ask("nobody@example.com", 10 + i) for i in range(6)]
+    assert known == unknown == [302, 302, 302, 429, 429, 429]
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
 
 
 def test_login_is_rate_limited_per_ip(limited_app):
