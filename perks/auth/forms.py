@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Submit
 from wtforms.validators import DataRequired, Email, EqualTo
 
 from perks.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from perks.forms import Form, Length
+from perks.forms import Form, Length, trimmed
 
 
 class LoginForm(Form):
@@ -53,6 +53,7 @@ class ForgotPasswordForm(Form):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Email(check_deliverability=False)],
+        filters=[trimmed],  # pasted with spaces around it, as sign-in reads it
         render_kw={"autocomplete": "email"},
     )
     submit = SubmitField(_l("Send me a reset link"))

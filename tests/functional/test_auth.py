@@ -520,6 +520,15 @@ def test_tampered_token_is_refused(client, app):
     assert client.get(f"/password/reset/{payload}.{other}{signature[1:]}").status_code == 400
 
 
+def test_a_reset_asked_for_an_address_pasted_with_spaces_around_it_is_sent(app, client):
+    """Sign-in reads " hoa@example.com " as hoa@example.com; the reset form refused it as not
+    an e-mail address."""
+    factories.UserFactory(email="hoa@example.com")
+    response = client.post("/password/forgot", data={"email": "  hoa@example.com \t"})
+    assert response.status_code == 302
+    assert outbox_link("hoa@example.com")
+
+
 def test_password_reset_flow_and_single_use(app, client):
     user = factories.UserFactory(email="quen@example.com")
     response = client.post("/password/forgot", data={"email": "QUEN@example.com"})
