@@ -21,6 +21,7 @@ from perks.extensions import db
 from perks.i18n import LOCALES
 from perks.mail import send_email
 from perks.people.models import User, new_session_token, normalise_email
+from perks.people.services import ensure_may_manage
 from perks.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 12
@@ -153,12 +154,14 @@ def purge_ended_sessions(now: datetime | None = None) -> int:
 
 
 def send_invitation(user: User, *, actor: User) -> None:
-    """E-mail ``user`` a link to set their password.
+    """E-mail ``user`` a link to set their password (re-inviting sends a fresh link).
 
     Raises:
-        Conflict-free: re-inviting simply sends a fresh link.
         ValidationFailed: the person is deactivated.
+        NotPermitted: HR inviting someone with finance or admin rights (the link sets a new
+            password: only an administrator may).
     """
+    ensure_may_manage(actor, user)
     with transaction():
         _send_invitation(user, actor=actor)
 
@@ -180,7 +183,9 @@ def _send_invitation(user: User, *, actor: User | None) -> None:
 
 def accept_invitation(token: str, password: str, *, user_agent: str = "") -> SignedIn:
     """Set the first password of an invited person and open their first session (they
-    just proved they hold the invitation and chose the password: no second sign-in).
+    just proved they hold the invitation and chose the password: no second sign-in). For
+    someone who had a password (HR sent a new sign-in link), it is a reset: they are told
+    their password changed, as after a reset.
 
     Raises:
         InvalidToken: the link is bad, expired or already used, or the person has left.
@@ -188,7 +193,10 @@ def accept_invitation(token: str, password: str, *, user_agent: str = "") -> Sig
     """
     with transaction():
         user = tokens.user_for_token(token, tokens.INVITATION)
+        had_password = user.password_hash is not None
         set_password(user, password)
+        if had_password:  # a new sign-in link from HR: a reset, and told as one
+            _tell_password_changed(user)
         user.last_login_at = utcnow()
         key = _open_session(user, remember=False, user_agent=user_agent)
         audit.record("auth.invitation_accepted", actor=user, target=user)

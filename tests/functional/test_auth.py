@@ -383,6 +383,38 @@ def test_invitation_link_sets_the_password_once(app, client):
     login(visitor, invitee, password)
 
 
+def test_a_new_sign_in_link_accepted_by_someone_with_a_password_tells_them_it_changed(app, client):
+    """HR's "send a new sign-in link" to someone who has a password is a password reset: a
+    reset tells the person their password changed; this said nothing."""
+    hr = factories.UserFactory(roles={Role.HR})
+    person = factories.UserFactory(email="co-mat-khau@example.com")
+    login(client, hr)
+    assert client.post(f"/people/{person.id}/invite").status_code == 302
+    link = outbox_link("co-mat-khau@example.com")
+    visitor = app.test_client()
+    password = "a brand new password"
+    assert visitor.post(link, data={"password": password, "confirm": password}).status_code == 302
+    told = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == "co-mat-khau@example.com",
+            OutboxMessage.subject.contains("password"),
+        )
+    ).all()
+    assert any("changed" in message.subject for message in told), [m.subject for m in told]
+
+
+def test_hr_cannot_send_a_sign_in_link_to_a_finance_person(app, client):
+    """HR changes nobody with finance or admin rights: a new sign-in link resets a password."""
+    login(client, factories.UserFactory(roles={Role.HR}, locale="en"))
+    finance = factories.UserFactory(roles={Role.FINANCE}, email="tai-chinh@example.com")
+    response = client.post(f"/people/{finance.id}/invite")
+    assert response.status_code == 403
+    assert "finance or admin" in response.get_data(as_text=True)
+    assert not db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "tai-chinh@example.com")
+    ).all()
+
+
 def test_the_language_chosen_on_the_invitation_page_is_kept_once_signed_in(app):
     """HR wrote the invitation in Vietnamese; the newcomer reads English and switches the
     page to it before choosing a password: their home page, its welcome and every page
