@@ -310,6 +310,10 @@ def _batch_page(batch_id: int) -> str:
             if batch.status in (BatchStatus.DRAFT, BatchStatus.APPROVED)
             else None
         ),
+        # paid: what was withheld and paid, as stored (the files' and the ledger's figures)
+        paid_totals=(
+            payfiles.estimate(batch, lines).totals if batch.status is BatchStatus.PAID else {}
+        ),
         statuses=BatchStatus,
         line_statuses=LineStatus,
         may_approve=batch.status is BatchStatus.DRAFT and batch.drafted_by_id != current_user.id,

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from perks.audit import AuditEvent
 from perks.commissions import tax
@@ -803,3 +803,23 @@ def test_a_payee_paid_by_transfer_is_not_told_it_comes_with_their_wages(finance,
         body = render(notification.kind, notification.params).body
     assert body.startswith("Paid with payout")
     assert "wages" not in body
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_paid_batch_page_totals_what_was_withheld_and_what_was_paid(finance, client):
+    """Finance ticks a paid batch off against the bank statement and the payroll run: the
+    page's total is the gross, so it also says, per currency, the tax withheld and what was
+    paid, as stored (the files' and the ledger's figures), not only line by line."""
+    drafter, _approver = finance
+    _mixed_payees()
+    batch = pay_batch(finance)
+    login(client, drafter)
+    page = client.get(f"/finance/payouts/{batch.id}").text
+    assert "₫8,045,679" in page  # the gross, "Total to pay"
+    assert "Withheld ₫374,567 · Paid ₫7,671,112" in page
+    paid = -db.session.scalar(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.payout_batch_id == batch.id, LedgerEntry.kind == EntryKind.PAYOUT
+        )
+    )
+    assert paid == 7_671_112
