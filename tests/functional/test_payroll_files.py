@@ -375,3 +375,30 @@ def test_the_yearly_summary_says_the_residence_the_tax_was_withheld_for(app, cli
     by_name = {row[3]: row for row in rows[1:]}
     assert by_name["Acme Partner"][4:9] == ("No", "VND", 700_001, 700_001, 140_000)
     assert by_name["Lê Văn Lương"][4] == "Yes"
+
+
+def test_the_bank_file_names_the_payee_without_diacritics_as_banks_take_it(app, client, story):
+    """A Vietnamese bank's bulk transfer refuses a beneficiary's name with diacritics, as it
+    refuses them in the note: a payee whose profile names no account holder is paid under
+    their name, so "Đỗ Thị Hường" goes to the bank as "Do Thi Huong"; an account holder
+    typed with diacritics likewise."""
+    drafter = story["drafter"]
+    payee = factories.UserFactory(name="Đỗ Thị Hường", employment_type=EmploymentType.CONTRACTOR)
+    other = factories.UserFactory(name="Ngô Bảo", employment_type=EmploymentType.CONTRACTOR)
+    other_fields = {"bank_account_number": "0011223344", "bank_name": "Vietcombank"}
+    tax.save_tax_profile(payee.id, ProfileFields(**other_fields), actor=drafter)
+    tax.save_tax_profile(
+        other.id, ProfileFields(account_holder="Ngô Gia Bảo", **other_fields), actor=drafter
+    )
+    payable_order(payee, factories.ProductFactory(price_amount=15_000_000))
+    payable_order(other, factories.ProductFactory(price_amount=15_000_000))
+    batch = payouts.draft_batch(company_today(), actor=drafter)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    login(client, drafter)
+    bank = next(m for m in payfiles.mappings("bank"))
+    body = _download(client, f"/finance/payouts/{batch.id}/files/bank/{bank.id}.csv")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    holders = {row[2] for row in rows[1:]}
+    assert {"Do Thi Huong", "Ngo Gia Bao"} <= holders
+    for holder in holders:
+        assert holder.isascii(), holder
