@@ -11,7 +11,8 @@ The rule (Circular 111/2013, art. 25; rates are data, ``WithholdingRate``):
 * Any other resident: the rate in force on the payment day, for residents or non-residents, in the
   payment's currency, applies to a payment of at least its threshold (``WITHHELD``); below it
   nothing is withheld (``BELOW_THRESHOLD``). A resident whose commitment form (mẫu
-  08/CK-TNCN) is on file for the payment's year is not withheld (``COMMITMENT``). With no
+  08/CK-TNCN) is on file for the payment's year, with their tax code (whoever signs it
+  must have one), is not withheld (``COMMITMENT``). With no
   rate for the currency, nothing is withheld (``NO_RATE``).
 * Nobody without a tax profile is left out: staff (``EmploymentType.STAFF``) are taken to be
   on payroll with a labour contract of three months or more; anyone else (partners,

@@ -76,7 +76,9 @@ class TaxProfile(TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     def commitment_on_file(self, year: int) -> bool:
-        return self.commitment_year == year
+        """The commitment form of ``year`` is on file and counts: whoever signs it must have
+        a tax code (Circular 111/2013, art. 25 §1.i), so without one it does not."""
+        return self.commitment_year == year and bool(self.tax_code)
 
 
 class WithholdingRate(Base):

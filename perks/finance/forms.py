@@ -238,7 +238,10 @@ class TaxProfileForm(Form):
     commitment_year = IntegerField(
         _l("Year of the commitment form (mẫu 08/CK-TNCN) on file"),
         validators=[Optional(), NumberRange(min=2000, max=2200)],
-        description=_l("Leave empty if there is none."),
+        description=_l(
+            "Leave empty if there is none. It counts only with the tax code: whoever signs "
+            "it must have one."
+        ),
     )
     bank_account_number = StringField(
         _l("Bank account number"), validators=[Optional(), Length(max=40)]

@@ -155,8 +155,8 @@ def test_the_tax_is_rounded_down_to_the_dong_and_withheld_plus_paid_is_the_gross
 @pytest.mark.usefixtures("rates")
 def test_the_commitment_form_of_the_payment_year_stops_withholding_for_residents_only(finance):
     year = company_today().year
-    committed = contractor(commitment_year=year)
-    last_year = contractor(commitment_year=year - 1)
+    committed = contractor(commitment_year=year, tax_code="0312345673")
+    last_year = contractor(commitment_year=year - 1, tax_code="0312345680")
     non_resident = contractor(resident=False, commitment_year=year)
     for person in (committed, last_year, non_resident):
         earn(person, 3_000_000)
@@ -823,3 +823,25 @@ def test_a_paid_batch_page_totals_what_was_withheld_and_what_was_paid(finance, c
         )
     )
     assert paid == 7_671_112
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_commitment_form_without_a_tax_code_does_not_stop_withholding(finance):
+    """Circular 111/2013 art. 25 §1.i: whoever signs the commitment form must be registered
+    for tax and have a tax code when they sign it; without one, the form does not count and
+    the 10 % is withheld (the figures of a resident contractor paid 3,000,000 ₫)."""
+    year = company_today().year
+    without_code = contractor(commitment_year=year)
+    with_code = contractor(commitment_year=year, tax_code="0312345673")
+    for person in (without_code, with_code):
+        earn(person, 3_000_000)
+    pay_batch(finance)
+
+    line = line_of(without_code)
+    assert (line.tax_treatment, line.withheld_amount, line.paid_amount) == (
+        Treatment.WITHHELD.value,
+        300_000,
+        2_700_000,
+    )
+    assert line_of(with_code).tax_treatment == Treatment.COMMITMENT.value
+    assert line_of(with_code).withheld_amount == 0

@@ -158,7 +158,11 @@ def _people(officer: User, form_this_year: bool) -> list[User]:
         factories.UserFactory(),
     ]
     year = company_today().year if form_this_year else company_today().year - 1
-    tax.save_tax_profile(people[COMMITTED].id, ProfileFields(commitment_year=year), actor=officer)
+    tax.save_tax_profile(
+        people[COMMITTED].id,
+        ProfileFields(commitment_year=year, tax_code="0312345673"),
+        actor=officer,
+    )
     tax.save_tax_profile(people[FOREIGN].id, ProfileFields(resident=False), actor=officer)
     return people
 

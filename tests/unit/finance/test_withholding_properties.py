@@ -65,7 +65,9 @@ def _people() -> list:  # type: ignore[type-arg]
     committed = factories.UserFactory(employment_type=EmploymentType.SUPPLIER)
     foreign = factories.UserFactory(employment_type=EmploymentType.PARTNER)
     year = company_today().year
-    tax.save_tax_profile(committed.id, ProfileFields(commitment_year=year), actor=officer)
+    tax.save_tax_profile(
+        committed.id, ProfileFields(commitment_year=year, tax_code="0312345673"), actor=officer
+    )
     tax.save_tax_profile(foreign.id, ProfileFields(resident=False), actor=officer)
     return [staff, resident, committed, foreign]
 
