@@ -845,3 +845,26 @@ def test_a_commitment_form_without_a_tax_code_does_not_stop_withholding(finance)
     )
     assert line_of(with_code).tax_treatment == Treatment.COMMITMENT.value
     assert line_of(with_code).withheld_amount == 0
+
+
+@pytest.mark.usefixtures("rates")
+def test_a_non_resident_on_a_labour_contract_reads_they_are_paid_with_their_wages(finance, client):
+    """An expatriate employee not yet resident for tax, on a labour contract of three months
+    or more, is withheld 20 % and paid with the wages: the payroll file has their line and
+    the e-mail says "It comes with your wages", but their earnings page said twice that they
+    are paid by bank transfer."""
+    expat = factories.UserFactory(name="Anna Müller", locale="en")
+    tax.save_tax_profile(
+        expat.id, ProfileFields(resident=False, long_contract=True), actor=finance_person()
+    )
+    earn(expat, 1_000_000)
+    pay_batch(finance)
+    line = line_of(expat)
+    assert (line.paid_by, line.withheld_amount) == ("payroll", 200_000)
+
+    login(client, expat)
+    page = client.get("/earnings").text
+    assert "bank transfer" not in page
+    assert "is paid with your wages" in page
+    told = "Withheld at the non-resident rate when a payout is paid, then paid with your wages."
+    assert told in page
