@@ -22,7 +22,8 @@ from perks.urls import absolute_url
 def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
     """Tell each person ``batch`` paid what it paid them: one notification (and e-mail) per
     person, every currency they were paid in; the e-mail says whether it comes with their
-    wages or by bank transfer (``PayoutLine.paid_by``, set as the batch is paid).
+    wages or by bank transfer (``PayoutLine.paid_by``, set as the batch is paid), and, with
+    the wages, whether tax was withheld from it first.
 
     Flushes only, never commits; raises nothing about mail delivery.
     """
@@ -54,6 +55,8 @@ def payout_paid(batch: PayoutBatch, lines: Sequence[PayoutLine]) -> None:
                 "amounts": amounts,
                 "earnings_url": earnings_url,
                 "by_transfer": all(line.paid_by == "bank" for line in paid),
+                # tax comes off what is listed (the gross) before it reaches them
+                "withheld": any(line.withheld_amount > 0 for line in paid),
             },
         )
 

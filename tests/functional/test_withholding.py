@@ -868,3 +868,32 @@ def test_a_non_resident_on_a_labour_contract_reads_they_are_paid_with_their_wage
     assert "is paid with your wages" in page
     told = "Withheld at the non-resident rate when a payout is paid, then paid with your wages."
     assert told in page
+
+
+@pytest.mark.usefixtures("rates")
+def test_the_payout_mail_of_a_payee_withheld_on_the_payroll_says_tax_comes_off(finance):
+    """The payout e-mail lists the gross: to a non-resident paid with the wages (1,000,000 ₫,
+    200,000 ₫ withheld: 800,000 ₫ in the payroll file's "Thực nhận") it said only "It comes
+    with your wages", as if the whole 1,000,000 ₫ came; a transfer's e-mail says the tax
+    comes off first, and so does this one now."""
+    expat = factories.UserFactory(locale="en")
+    tax.save_tax_profile(
+        expat.id, ProfileFields(resident=False, long_contract=True), actor=finance_person()
+    )
+    staff = factories.UserFactory(locale="en")
+    earn(expat, 1_000_000)
+    earn(staff, 1_000_000)
+    pay_batch(finance)
+
+    def paid_mail(person) -> str:  # type: ignore[no-untyped-def]
+        [mail] = [
+            m
+            for m in db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == person.email)
+            )
+            if "were paid" in m.subject
+        ]
+        return mail.body_text
+
+    assert "with your wages, less the personal income tax withheld" in paid_mail(expat)
+    assert "withheld" not in paid_mail(staff)
