@@ -376,6 +376,41 @@ def _open_checkout_session(order: Order) -> None:
         order.checkout_expires_at = session.expires_at
 
 
+def close_previous_checkout(token: str | None, now: datetime) -> Order | None:
+    """Before this browser opens another Checkout Session for its cart, close the one it was
+    sent to last (``token`` names its order), so one cart can never be paid twice: from a
+    second tab, or after Stripe's cancel button and checkout again.
+
+    Returns that order when the cart is being paid there already (its session is complete,
+    or its payment is settling): the customer should be shown it rather than a second order.
+    None when there was nothing to close, or it is closed now (Stripe's
+    ``checkout.session.expired`` webhook closes the order).
+
+    Raises:
+        PaymentProviderError: Stripe could not be reached or refused to say how the session
+            stands; no new order should be made.
+    """
+    if not token:
+        return None
+    previous = db.session.scalar(select(Order).where(Order.token == token))
+    if previous is None or previous.status is not OrderStatus.PENDING:
+        return None
+    if previous.payment_intent_id:  # paid by a method that settles later
+        return previous
+    if not previous.checkout_session_id or not can_resume_payment(previous, now):
+        return None
+    try:
+        stripe_gateway.expire_checkout_session(previous.checkout_session_id)
+    except stripe_gateway.PaymentProviderUnavailable:
+        raise
+    except stripe_gateway.PaymentProviderError:
+        # Refused: the session is no longer open. Paid (the webhook is on its way), or expired.
+        session = stripe_gateway.retrieve_checkout_session(previous.checkout_session_id)
+        if session.status == "complete":
+            return previous
+    return None
+
+
 # --- the customer's pages -------------------------------------------------------------------
 
 

@@ -290,6 +290,11 @@ def place_order() -> Response:
     if higher:  # what they typed took a discount away: they see it here, not at Stripe
         return _checkout_page(form, shown, error=higher, status=409, typed_code=typed_code)
     try:
+        paying = checkout.close_previous_checkout(session.get(CHECKOUT_ORDER_KEY), utcnow())
+        if paying is not None:  # this cart is being paid already (another tab): no second order
+            flash(_("This cart is already being paid for: here is its order."), "info")
+            paying_url = url_for("shop.order", token=paying.token) + "?from=checkout"
+            return redirect(paying_url, 303)
         order = checkout.place_order(
             shown.items(),
             checkout.Customer(

@@ -101,6 +101,11 @@ def order_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Order)) or 0
 
 
+def order_by_id(order_id: int) -> Order:
+    db.session.rollback()
+    return db.session.get_one(Order, order_id)
+
+
 def sessions_in_sandbox() -> list[object]:
     now = datetime.now(UTC)
     return list(
@@ -339,6 +344,40 @@ def test_stripes_cancel_button_leads_back_to_the_kept_cart(live_sandbox, custome
     cart = customer.get("/shop/cart")
     assert "Total ₫4,800,000" in text(cart)
     assert the_order().status is OrderStatus.PENDING
+
+
+def test_checking_out_the_cart_again_closes_the_first_payment_page(live_sandbox, customer, tour):
+    """Two tabs, or Stripe's cancel and checkout again: the same cart is never payable twice."""
+    customer.add_to_cart(tour)
+    customer.check_out()
+    first = the_order()
+    second_tab = customer.check_out()
+    assert second_tab.status_code == 303
+
+    db.session.rollback()
+    first, second = db.session.scalars(select(Order).order_by(Order.id)).all()
+    assert second_tab.headers["Location"] == second.checkout_url
+    stale = customer.pay(first.checkout_url)  # the first tab, still on Stripe's page
+
+    assert stale.status_code != 303  # not paid: its session was expired
+    assert stripe_gateway.retrieve_checkout_session(first.checkout_session_id).status == "expired"
+    wait_for(lambda: order_by_id(first.id).status is OrderStatus.EXPIRED, TIMEOUT)
+    customer.pay(second.checkout_url)
+    wait_for(lambda: order_by_id(second.id).paid_at is not None, TIMEOUT)
+
+
+def test_a_cart_being_paid_in_another_tab_is_not_ordered_again(live_sandbox, customer, tour):
+    customer.add_to_cart(tour)
+    customer.check_out()
+    first = the_order()
+    live_sandbox.pause_deliveries()
+    assert customer.pay(first.checkout_url).status_code == 303  # paid, not yet confirmed
+
+    again = customer.check_out()
+
+    assert again.status_code == 303
+    assert again.headers["Location"].endswith(f"/shop/orders/{first.token}?from=checkout")
+    assert order_count() == 1
 
 
 def test_an_expired_session_closes_the_order_and_its_page_says_so(live_sandbox, customer, tour):
