@@ -8,7 +8,8 @@ and the signed-in person (if any). It reads the database and writes nothing.
 
 Precedence, first that applies:
 
-1. **Staff never earn on staff purchases.** A buyer whose e-mail (in any case) belongs to a
+1. **Staff never earn on staff purchases.** A buyer whose e-mail (in any case, with or
+   without a ``+tag`` after its local part) belongs to a
    person of the company, active or not, or a buyer who is signed in, is a staff purchase:
    no link, ``flagged``; the reason is ``SELF_REFERRAL`` when a link the buyer brought (the
    typed code's, or the cookie's within the window, paused or not) is their own, else
@@ -153,16 +154,29 @@ def _has_left(person: User, now: datetime) -> bool:
     return person.leaving_date is not None and person.leaving_date <= company_date(now)
 
 
+def _mailbox_addresses(email: str) -> list[str]:
+    """``email`` (trimmed, lower-case) and, when its local part has a ``+tag``, the address
+    without it: mail servers (Gmail, Microsoft 365, Postfix) deliver both to one mailbox, so
+    ``lan.tran+shop@`` is still Lan Tran's address."""
+    email = (email or "").strip().lower()
+    if not email:
+        return []
+    local, at, domain = email.rpartition("@")
+    base = local.split("+", 1)[0]
+    if at and base and base != local:
+        return [email, f"{base}@{domain}"]
+    return [email]
+
+
 def _employee_ids(buyer_email: str, buyer_user: User | None) -> set[int]:
-    """The people of the company the buyer is: by e-mail (any case), and signed in."""
+    """The people of the company the buyer is: by e-mail (any case, with or without a
+    ``+tag``), and signed in."""
     ids: set[int] = set()
     if buyer_user is not None and getattr(buyer_user, "is_authenticated", False):
         ids.add(buyer_user.id)
-    email = (buyer_email or "").strip().lower()
-    if email:
-        by_email = db.session.scalar(select(User.id).where(User.email == email))
-        if by_email is not None:
-            ids.add(by_email)
+    addresses = _mailbox_addresses(buyer_email)
+    if addresses:
+        ids.update(db.session.scalars(select(User.id).where(User.email.in_(addresses))))
     return ids
 
 

@@ -192,6 +192,18 @@ def test_an_employee_buying_through_their_own_link_is_a_flagged_self_referral(ap
     )
 
 
+@pytest.mark.parametrize("given", ["lan.tran+shop@example.com", "Lan.Tran+Ban.Be@EXAMPLE.com"])
+def test_an_employee_adding_a_tag_to_their_address_is_still_a_self_referral(app, given):
+    """A tag after ``+`` reaches the same mailbox: the address is still the employee's."""
+    link = ReferralLinkFactory(user=UserFactory(email="lan.tran@example.com"))
+    result = attribute(cookie(link), email=given)
+    assert (result.link, result.reason, result.flagged) == (
+        None,
+        AttributionReason.SELF_REFERRAL,
+        True,
+    )
+
+
 def test_typing_ones_own_code_is_a_self_referral_too(app):
     link = ReferralLinkFactory(user=UserFactory(email="lan.tran@example.com"))
     result = attribute(typed=link.code, email="LAN.TRAN@EXAMPLE.COM")
