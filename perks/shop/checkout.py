@@ -376,6 +376,17 @@ def _open_checkout_session(order: Order) -> None:
         order.checkout_expires_at = session.expires_at
 
 
+def checkout_outcome(token: str) -> tuple[OrderStatus, str, bool] | None:
+    """How the order this browser was last sent to pay stands: its status, its number and
+    whether it is paid (None: no such order). One statement, columns only. Raises nothing."""
+    row = db.session.execute(
+        select(Order.status, Order.number, Order.paid_at).where(Order.token == token)
+    ).one_or_none()
+    if row is None:
+        return None
+    return row.status, row.number, row.paid_at is not None
+
+
 def close_previous_checkout(token: str | None, now: datetime) -> Order | None:
     """Before this browser opens another Checkout Session for its cart, close the one it was
     sent to last (``token`` names its order), so one cart can never be paid twice: from a

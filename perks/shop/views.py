@@ -40,7 +40,7 @@ from perks.security import CONTENT_SECURITY_POLICY
 from perks.shop import cart, checkout, queries
 from perks.shop.attribution import REFERRAL_COOKIE
 from perks.shop.forms import AddToCartForm, CheckoutForm, QuantityForm
-from perks.shop.models import Product
+from perks.shop.models import OrderStatus, Product
 from perks.text import trim
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -59,6 +59,34 @@ CHECKOUT_ORDER_KEY = "checkout_order"
 def _cart_badge() -> dict[str, object]:
     """How many items the cart holds, for the storefront's cart button (no query)."""
     return {"cart_count": cart.item_count(session)}
+
+
+@bp.before_request
+def _settle_the_checkout_order() -> None:
+    """Once the order this browser was last sent to pay is paid, its cart has done its job:
+    emptied on any storefront page, not only on the order's page Stripe returns to (a tab
+    closed on the way back would leave it there to be paid twice). An order that closed
+    unpaid is forgotten and its cart kept. The order's own pages do this themselves."""
+    token = session.get(CHECKOUT_ORDER_KEY)
+    if not token or (request.endpoint or "").startswith("shop.order"):
+        return
+    outcome = checkout.checkout_outcome(token)
+    if outcome is None:
+        session.pop(CHECKOUT_ORDER_KEY, None)
+        return
+    status, number, paid = outcome
+    if paid:
+        cart.clear_cart(session)
+        session.pop(CHECKOUT_ORDER_KEY, None)
+        flash(
+            _(
+                "Your order %(number)s is paid: its code is in the e-mail we sent you.",
+                number=number,
+            ),
+            "success",
+        )
+    elif status is not OrderStatus.PENDING:
+        session.pop(CHECKOUT_ORDER_KEY, None)
 
 
 def _staff_prices() -> bool:

@@ -358,6 +358,35 @@ def test_the_cart_is_emptied_once_the_order_it_became_is_paid(client, order):
     assert "Your cart is empty." in text_of(client.get("/shop/cart"))
 
 
+def test_a_cart_paid_without_coming_back_from_stripe_is_not_offered_again(client, order):
+    """Paid, but the page Stripe returns to was never opened (the tab closed, the phone lost
+    its signal): the cart must not wait there to be paid a second time."""
+    product = factories.ProductFactory(name_en="Ha Long Bay 2-day cruise")
+    client.post("/shop/cart/add", data={"product": product.slug, "quantity": 2})
+    with client.session_transaction() as session:
+        session["checkout_order"] = order.token
+    pay(order)
+
+    cart = text_of(client.get("/shop/cart"))
+
+    assert "Your cart is empty." in cart
+    assert f"Your order {order.number} is paid" in cart
+    assert client.get("/shop/checkout").status_code == 303
+    assert 'data-testid="cart-line"' not in client.get("/shop/cart").get_data(as_text=True)
+
+
+def test_an_order_paid_is_said_in_vietnamese_on_the_cart(client, order):
+    product = factories.ProductFactory()
+    client.post("/shop/cart/add", data={"product": product.slug, "quantity": 1})
+    with client.session_transaction() as session:
+        session["checkout_order"] = order.token
+    pay(order)
+
+    cart = text_of(client.get("/shop/cart", headers=VI))
+
+    assert f"Đơn hàng {order.number} đã được thanh toán" in cart
+
+
 # --- the confirmation e-mail ----------------------------------------------------------------
 
 
