@@ -18,7 +18,7 @@ from perks.people.models import Role, User
 from perks.shop import redemption
 from perks.shop.models import DiscountKind, DisputeStatus, Order, OrderStatus
 from tests import factories
-from tests.helpers import deferred_script, is_postgres, login
+from tests.helpers import deferred_script, is_postgres, login, text_of
 from tests.racing import all_at_once
 
 
@@ -94,6 +94,24 @@ def test_the_counter_sees_that_a_staff_price_order_is_for_a_member_of_staff(clie
     assert 'data-testid="redeem-staff">Staff purchase: for a member of staff<' in page
     page = client.get(f"/redeem-order?code={customer.redemption_code}").get_data(as_text=True)
     assert "redeem-staff" not in page
+
+
+def test_the_counter_sees_how_much_of_a_partly_refunded_order_came_back(client, redeemer):
+    """Two tours bought, one refunded: the redeemer must not hand over both without knowing."""
+    product = factories.ProductFactory(price_amount=2_400_000)
+    order = paid_order(product=product, quantity=2)
+    order.refunded_amount = 2_400_000
+    order.refresh_status()
+    db.session.commit()
+
+    page = client.get(f"/redeem-order?code={order.redemption_code}").get_data(as_text=True)
+
+    assert 'data-testid="redeem-refunded"' in page
+    assert "₫2,400,000 of the ₫4,800,000 paid was refunded" in page
+    assert 'data-testid="mark-redeemed"' in page  # what was kept may still be used
+    client.post("/language", data={"locale": "vi"})
+    vi = text_of(client.get(f"/redeem-order?code={order.redemption_code}"))
+    assert "Đã hoàn 2.400.000 ₫ trong số 4.800.000 ₫ đã thanh toán" in vi
 
 
 def test_a_second_attempt_says_when_and_by_whom(client, redeemer):
