@@ -61,14 +61,21 @@ def _cart_badge() -> dict[str, object]:
     return {"cart_count": cart.item_count(session)}
 
 
+#: the order's own page (it empties the cart itself), and answers that are not pages
+_NOT_SETTLING = frozenset(
+    {"shop.order", "shop.order_status", "shop.order_qr_png", "shop.order_qr_svg"}
+)
+
+
 @bp.before_request
 def _settle_the_checkout_order() -> None:
     """Once the order this browser was last sent to pay is paid, its cart has done its job:
     emptied on any storefront page, not only on the order's page Stripe returns to (a tab
     closed on the way back would leave it there to be paid twice). An order that closed
-    unpaid is forgotten and its cart kept. The order's own pages do this themselves."""
+    unpaid is forgotten and its cart kept. The order's own page does this itself; its status
+    and QR files are not pages to say it on."""
     token = session.get(CHECKOUT_ORDER_KEY)
-    if not token or (request.endpoint or "").startswith("shop.order"):
+    if not token or request.endpoint in _NOT_SETTLING:
         return
     outcome = checkout.checkout_outcome(token)
     if outcome is None:

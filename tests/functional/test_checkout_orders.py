@@ -375,6 +375,22 @@ def test_a_cart_paid_without_coming_back_from_stripe_is_not_offered_again(client
     assert 'data-testid="cart-line"' not in client.get("/shop/cart").get_data(as_text=True)
 
 
+def test_the_cancel_page_of_a_tab_left_behind_does_not_keep_a_cart_paid_in_another(client, order):
+    """The cart paid as a second order in another tab: the first tab's way back from Stripe
+    must not offer the same cart again."""
+    product = factories.ProductFactory()
+    client.post("/shop/cart/add", data={"product": product.slug, "quantity": 1})
+    paid_elsewhere = factories.OrderFactory(product=product)
+    with client.session_transaction() as session:
+        session["checkout_order"] = paid_elsewhere.token
+    pay(paid_elsewhere)
+
+    page = text_of(client.get(url(order, "/cancelled")))
+
+    assert "Your cart is kept" not in page
+    assert f"Your order {paid_elsewhere.number} is paid" in page
+
+
 def test_an_order_paid_is_said_in_vietnamese_on_the_cart(client, order):
     product = factories.ProductFactory()
     client.post("/shop/cart/add", data={"product": product.slug, "quantity": 1})
