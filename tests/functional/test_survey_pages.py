@@ -399,3 +399,32 @@ def test_an_average_on_the_results_page_rounds_half_away_from_zero_as_its_file_d
     assert "Average: 3.3" in page
     download = client.get(f"/manage/surveys/{survey.id}/results.csv").get_data().decode()
     assert ",Average,,3.25\r\n" in download
+
+
+def test_an_introduction_and_a_free_text_keep_their_line_breaks(client):  # type: ignore[no-untyped-def]
+    """HR writes the introduction in paragraphs and people write their comments in lines:
+    the pages ran them together into one line ("Dear all, Deadline: Friday")."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = surveys.create_survey(
+        SurveyData("Khảo sát", "Pulse", intro_vi="Chào,\nHạn: thứ Sáu", intro_en="Hi,\nBy Friday"),
+        actor=hr,
+    )
+    comments = surveys.add_question(
+        survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr
+    )
+    surveys.open_survey(survey.id, actor=hr)
+    person = UserFactory(locale="en")
+    login(client, person)
+    form = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
+    assert '<p class="text-pre-line" data-testid="intro">Hi,\nBy Friday</p>' in form
+    client.post("/logout")
+    for n in range(5):
+        surveys.answer(survey.id, {comments.id: f"first {n}\nsecond {n}"}, UserFactory())
+    surveys.close_survey(survey.id, actor=hr)
+    login(client, hr)
+    detail = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
+    assert '<p class="text-pre-line" data-testid="intro">Hi,\nBy Friday</p>' in detail
+
+    results = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
+
+    assert '<li class="text-pre-line">first 0\nsecond 0</li>' in results
