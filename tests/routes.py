@@ -236,18 +236,18 @@ ROUTES: dict[str, Route] = {
     "surveys.remove_question": Route(
         "POST",
         lambda s: f"/manage/surveys/{s['survey']}/questions/{s['survey_question']}/remove",
-        only(Role.HR, ok=409),
+        only(Role.HR, ok=303),
     ),
     "surveys.move_question": Route(
         "POST",
         lambda s: f"/manage/surveys/{s['survey']}/questions/{s['survey_question']}/move/up",
-        only(Role.HR, ok=409),
+        only(Role.HR, ok=303),
     ),
     "surveys.open_survey": Route(
-        "POST", lambda s: f"/manage/surveys/{s['survey']}/open", only(Role.HR, ok=409)
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/open", only(Role.HR, ok=303)
     ),
     "surveys.close_survey": Route(
-        "POST", lambda s: f"/manage/surveys/{s['closed_survey']}/close", only(Role.HR, ok=409)
+        "POST", lambda s: f"/manage/surveys/{s['closed_survey']}/close", only(Role.HR, ok=303)
     ),
     "surveys.remind": Route(
         "POST", lambda s: f"/manage/surveys/{s['survey']}/remind", only(Role.HR, ok=303)

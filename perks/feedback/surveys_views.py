@@ -176,10 +176,14 @@ def add_question(survey_id: int) -> Response | Page:
 @bp.post("/manage/surveys/<int:survey_id>/questions/<int:question_id>/remove")
 @hr_only
 def remove_question(survey_id: int, question_id: int) -> Response:
-    """Raises NotFound (404); Conflict (409): not a draft."""
+    """Raises NotFound (404). Not a draft: back to the survey, saying so."""
     if ConfirmForm().validate_on_submit():
-        surveys.remove_question(survey_id, question_id, actor=current_user)
-        flash(_("The question is removed."), "success")
+        try:
+            surveys.remove_question(survey_id, question_id, actor=current_user)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("The question is removed."), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 
@@ -188,41 +192,59 @@ def remove_question(survey_id: int, question_id: int) -> Response:
 )
 @hr_only
 def move_question(survey_id: int, question_id: int, direction: str) -> Response:
-    """One place up or down. Raises NotFound (404); Conflict (409): not a draft."""
+    """One place up or down. Raises NotFound (404). Not a draft: back to the survey,
+    saying so."""
     require_confirmation()
     offset = -1 if direction == "up" else 1
-    if surveys.move_question(survey_id, question_id, offset, actor=current_user):
-        flash(_("The question is moved."), "success")
+    try:
+        if surveys.move_question(survey_id, question_id, offset, actor=current_user):
+            flash(_("The question is moved."), "success")
+    except Conflict as error:
+        flash(error.message, "danger")
     return redirect(url_for(".detail", survey_id=survey_id, _anchor=f"question-{question_id}"), 303)
 
 
 @bp.post("/manage/surveys/<int:survey_id>/open")
 @hr_only
 def open_survey(survey_id: int) -> Response:
-    """Raises NotFound (404); Conflict (409): not a draft, or no question."""
+    """Raises NotFound (404). Not a draft, no question or nobody in its audience: back to
+    the survey, saying so."""
     if ConfirmForm().validate_on_submit():
-        survey = surveys.open_survey(survey_id, actor=current_user)
-        flash(_("The survey “%(title)s” is open.", title=survey.title), "success")
+        try:
+            survey = surveys.open_survey(survey_id, actor=current_user)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("The survey “%(title)s” is open.", title=survey.title), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 
 @bp.post("/manage/surveys/<int:survey_id>/close")
 @hr_only
 def close_survey(survey_id: int) -> Response:
-    """Raises NotFound (404); Conflict (409): not open."""
+    """Raises NotFound (404). Not open (closed twice): back to the survey, saying so."""
     if ConfirmForm().validate_on_submit():
-        survey = surveys.close_survey(survey_id, actor=current_user)
-        flash(_("The survey “%(title)s” is closed.", title=survey.title), "success")
+        try:
+            survey = surveys.close_survey(survey_id, actor=current_user)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("The survey “%(title)s” is closed.", title=survey.title), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 
 @bp.post("/manage/surveys/<int:survey_id>/remind")
 @hr_only
 def remind(survey_id: int) -> Response:
-    """Raises NotFound (404); Conflict (409): not open."""
+    """Raises NotFound (404). Not open, or reminded today already (a double click): back
+    to the survey, saying so."""
     if ConfirmForm().validate_on_submit():
-        count = surveys.remind(survey_id, actor=current_user)
-        flash(_("Reminders sent: %(count)s.", count=format_number(count)), "success")
+        try:
+            count = surveys.remind(survey_id, actor=current_user)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Reminders sent: %(count)s.", count=format_number(count)), "success")
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 

@@ -428,3 +428,37 @@ def test_an_introduction_and_a_free_text_keep_their_line_breaks(client):  # type
     results = client.get(f"/manage/surveys/{survey.id}/results").get_data(as_text=True)
 
     assert '<li class="text-pre-line">first 0\nsecond 0</li>' in results
+
+
+def test_a_step_the_survey_refuses_sends_hr_back_to_it_saying_why(client):  # type: ignore[no-untyped-def]
+    """Opening a survey without a question, reminding twice in a day (a double click) or
+    closing it twice left HR on a bare error page, away from the survey; the survey's page
+    now says why, as the perks' publishing does."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    login(client, hr)
+    page = f"/manage/surveys/{survey.id}"
+
+    refused = client.post(f"{page}/open")
+
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == page
+    assert "Add a question first." in client.get(page).get_data(as_text=True)
+    surveys.add_question(
+        survey.id, QuestionData(QuestionKind.NPS, "Giới thiệu?", "Recommend?"), actor=hr
+    )
+    assert client.post(f"{page}/open").status_code == 303
+    assert client.post(f"{page}/remind").status_code == 303
+    client.get(page)
+    twice = client.post(f"{page}/remind")
+    assert twice.status_code == 303
+    assert "reminded today" in client.get(page).get_data(as_text=True)
+    question = db.session.get(Survey, survey.id).questions[0].id
+    for step in (f"questions/{question}/remove", f"questions/{question}/move/down"):
+        assert client.post(f"{page}/{step}").status_code == 303
+        assert "Only a draft survey can be changed." in client.get(page).get_data(as_text=True)
+    assert client.post(f"{page}/close").status_code == 303
+    client.get(page)
+    again = client.post(f"{page}/close")
+    assert again.status_code == 303
+    assert "Only an open survey can be closed." in client.get(page).get_data(as_text=True)
