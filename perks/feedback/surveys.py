@@ -369,7 +369,8 @@ def open_survey(survey_id: int, *, actor: User) -> Survey:
 
 
 def close_survey(survey_id: int, *, actor: User) -> Survey:
-    """Close an open survey for good (``survey.closed``).
+    """Close an open survey for good (``survey.closed``, with the ``people`` its audience
+    held that day: ``audience_size`` reads them back).
 
     Raises:
         NotFound: no such survey.  Conflict: it is not open.
@@ -382,7 +383,8 @@ def close_survey(survey_id: int, *, actor: User) -> Survey:
             raise Conflict(str(_l("Only an open survey can be closed.")))
         survey.state, survey.closed_on = SurveyState.CLOSED, company_today()
         _reshuffle(survey.id, _answered_ids(survey.id), closing=True)
-        audit.record("survey.closed", actor=actor, target=survey)
+        people = len(audience(survey, survey.closed_on))
+        audit.record("survey.closed", actor=actor, target=survey, people=people)
     return survey
 
 
@@ -400,6 +402,27 @@ def audience(survey: Survey, on: date) -> list[User]:
         select(User).where(User.active.is_(True)).order_by(User.id).options(roles_if_asked())
     )
     return [p for p in people if in_audience(survey, p, on)]
+
+
+def audience_size(survey: Survey, on: date) -> int:
+    """How many people the survey asks: its audience on ``on`` while it is a draft or open;
+    once closed, its audience on the day it closed (recorded in ``survey.closed``), not
+    today's people (hired or gone since). A survey closed before that was recorded: its
+    audience on ``on``. Raises nothing."""
+    if survey.state is SurveyState.CLOSED:
+        closed = db.session.scalar(
+            select(audit.AuditEvent.details)
+            .where(
+                audit.AuditEvent.action == "survey.closed",
+                audit.AuditEvent.target_type == "Survey",
+                audit.AuditEvent.target_id == str(survey.id),
+            )
+            .order_by(audit.AuditEvent.id.desc())
+            .limit(1)
+        )
+        if closed and isinstance(closed.get("people"), int):
+            return int(closed["people"])
+    return len(audience(survey, on))
 
 
 def _answered_ids(survey_id: int) -> set[int]:

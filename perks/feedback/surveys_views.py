@@ -143,7 +143,7 @@ def _detail_page(survey: Survey, question_form: QuestionForm, status: int = 200)
         survey=survey,
         question_form=question_form,
         confirm_form=ConfirmForm(),
-        audience=len(surveys.audience(survey, today)),
+        audience=surveys.audience_size(survey, today),
         answered=surveys.answered_count(survey.id),
         threshold=surveys.threshold(),
     ), status

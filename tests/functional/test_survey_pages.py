@@ -462,3 +462,23 @@ def test_a_step_the_survey_refuses_sends_hr_back_to_it_saying_why(client):  # ty
     again = client.post(f"{page}/close")
     assert again.status_code == 303
     assert "Only an open survey can be closed." in client.get(page).get_data(as_text=True)
+
+
+def test_a_closed_surveys_audience_is_the_one_it_closed_with(client):  # type: ignore[no-untyped-def]
+    """A survey's page counted its audience among the people of today: a survey closed last
+    quarter showed this quarter's new hires as people it had asked, and its answers as a
+    smaller share of them with every hire."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = _open_survey_with_a_score_and_comments(hr)
+    person = UserFactory()
+    surveys.answer(survey.id, {survey.questions[0].id: 9}, person)
+    login(client, hr)
+    page = f"/manage/surveys/{survey.id}"
+    assert "Audience: 2 people. Answered: 1." in client.get(page).get_data(as_text=True)
+    surveys.close_survey(survey.id, actor=hr)
+    for _n in range(3):
+        UserFactory()
+
+    closed = client.get(page).get_data(as_text=True)
+
+    assert "Audience: 2 people. Answered: 1." in closed
