@@ -326,13 +326,22 @@ def mine() -> str:
 @roles_required()
 def answer(survey_id: int) -> Response | Page:
     """Raises NotFound (404): no such open survey, or the person is not in its audience; a
-    closed one sends its audience back to their surveys, saying so."""
+    closed one sends its audience back to their surveys, saying so, and so do answers sent
+    by a person who has answered already (a second tab)."""
     try:
         survey = surveys.survey_to_answer(survey_id, current_user)
     except surveys.SurveyClosed as closed:
         flash(closed.message, "info")
         return redirect(url_for(".mine"), 303)
     answered = surveys.has_answered(survey.id, current_user)
+    if answered and request.method == "POST":
+        # answers sent from a second tab (or again): the first answers stand, and these
+        # must not read as taken
+        flash(
+            _("You had answered this survey already: the answers you just sent are not recorded."),
+            "warning",
+        )
+        return redirect(url_for(".mine"), 303)
     form = answer_form(survey, str(get_locale() or "vi"))
     if not answered and form.validate_on_submit():
         leave_unseen()

@@ -84,7 +84,7 @@ def test_a_survey_from_building_to_results(client, app):  # type: ignore[no-unty
         assert answered.status_code == 303
         again = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
         assert 'data-testid="answered"' in again
-        assert client.post(f"/surveys/{survey.id}", data={f"q{nps}": "0"}).status_code == 200
+        assert client.post(f"/surveys/{survey.id}", data={f"q{nps}": "0"}).status_code == 303
         if n in (3, 4):  # too few, then enough but still open: nothing shows
             client.post("/logout")
             login(client, hr)
@@ -482,3 +482,27 @@ def test_a_closed_surveys_audience_is_the_one_it_closed_with(client):  # type: i
     closed = client.get(page).get_data(as_text=True)
 
     assert "Audience: 2 people. Answered: 1." in closed
+
+
+def test_answers_sent_again_from_a_second_tab_are_said_not_recorded(client):  # type: ignore[no-untyped-def]
+    """A person who had answered in one tab and sent other answers from a second tab was
+    shown "You have answered this survey. Thank you.", as if the new answers were taken."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = _open_survey_with_a_score_and_comments(hr)
+    nps = survey.questions[0].id
+    person = UserFactory(locale="en")
+    login(client, person)
+    assert client.post(f"/surveys/{survey.id}", data={f"q{nps}": "9"}).status_code == 303
+
+    again = client.post(f"/surveys/{survey.id}", data={f"q{nps}": "2"})
+
+    assert again.status_code == 303
+    assert again.headers["Location"] == "/surveys"
+    page = client.get("/surveys").get_data(as_text=True)
+    assert "the answers you just sent are not recorded" in page
+    client.post("/language", data={"locale": "vi"})
+    assert client.post(f"/surveys/{survey.id}", data={f"q{nps}": "2"}).status_code == 303
+    assert "các câu trả lời vừa gửi không được ghi nhận" in client.get("/surveys").get_data(
+        as_text=True
+    )
+    assert client.get(f"/surveys/{survey.id}").status_code == 200
