@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from perks.auth.models import UserSession
 from perks.extensions import db
 from perks.feedback import surveys, surveys_export
 from perks.feedback.surveys import QuestionData, SurveyData
-from perks.feedback.surveys_models import QuestionKind, Survey, SurveyState
+from perks.feedback.surveys_models import QuestionKind, Survey, SurveyResponse, SurveyState
 from perks.people.models import Role
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import login
@@ -506,3 +506,27 @@ def test_answers_sent_again_from_a_second_tab_are_said_not_recorded(client):  # 
         as_text=True
     )
     assert client.get(f"/surveys/{survey.id}").status_code == 200
+
+
+def test_the_enps_trend_counts_answers_in_the_readers_digit_grouping(client):  # type: ignore[no-untyped-def]
+    """The trend wrote a survey's 1,200 answers "1200", where every other count of the
+    survey pages reads "1,200" (English) or "1.200" (Vietnamese)."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = _open_survey_with_a_score_and_comments(hr)
+    nps = str(survey.questions[0].id)
+    db.session.execute(
+        insert(SurveyResponse),
+        [
+            {"id": f"{n:032x}", "survey_id": survey.id, "answers": {nps: n % 11}}
+            for n in range(1200)
+        ],
+    )
+    db.session.commit()
+    surveys.close_survey(survey.id, actor=hr)
+    login(client, hr)
+
+    trend = client.get("/manage/surveys").get_data(as_text=True)
+
+    assert 'class="text-end">1,200</td>' in trend
+    client.post("/language", data={"locale": "vi"})
+    assert 'class="text-end">1.200</td>' in client.get("/manage/surveys").get_data(as_text=True)
