@@ -231,7 +231,7 @@ ROUTES: dict[str, Route] = {
     "surveys.detail": Route("GET", lambda s: f"/manage/surveys/{s['survey']}", HR),
     "surveys.results": Route("GET", lambda s: f"/manage/surveys/{s['survey']}/results", HR),
     "surveys.add_question": Route(
-        "POST", lambda s: f"/manage/surveys/{s['survey']}/questions", only(Role.HR, ok=409)
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/questions", only(Role.HR, ok=303)
     ),
     "surveys.remove_question": Route(
         "POST",

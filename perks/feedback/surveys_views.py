@@ -112,6 +112,9 @@ def _save(survey: Survey | None) -> Response | Page:
             form = current
             form.form_errors.append(error.message)
             status = error.status_code
+        except Conflict as error:  # opened meanwhile
+            assert survey is not None
+            return _back_to_survey(survey.id, error)
         except ValidationFailed as error:
             _field_error(form, error)
         else:
@@ -132,8 +135,19 @@ def create() -> Response | Page:
 @bp.route("/manage/surveys/<int:survey_id>/edit", methods=["GET", "POST"])
 @hr_only
 def edit(survey_id: int) -> Response | Page:
-    """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
-    return _save(surveys.get_draft(survey_id))
+    """Raises NotFound (404): no such survey. Not a draft (opened meanwhile): back to the
+    survey, saying so."""
+    try:
+        survey = surveys.get_draft(survey_id)
+    except Conflict as error:
+        return _back_to_survey(survey_id, error)
+    return _save(survey)
+
+
+def _back_to_survey(survey_id: int, error: Conflict) -> Response:
+    """The survey's page, saying why a step on it was refused."""
+    flash(error.message, "danger")
+    return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 
 def _detail_page(survey: Survey, question_form: QuestionForm, status: int = 200) -> Page:
@@ -159,12 +173,18 @@ def detail(survey_id: int) -> Page:
 @bp.post("/manage/surveys/<int:survey_id>/questions")
 @hr_only
 def add_question(survey_id: int) -> Response | Page:
-    """Raises NotFound (404): no such survey; Conflict (409): not a draft."""
-    survey = surveys.get_draft(survey_id)
+    """Raises NotFound (404): no such survey. Not a draft (opened meanwhile): back to the
+    survey, saying so."""
+    try:
+        survey = surveys.get_draft(survey_id)
+    except Conflict as error:
+        return _back_to_survey(survey_id, error)
     form = QuestionForm()
     if form.validate_on_submit():
         try:
             surveys.add_question(survey.id, form.data_for_service(), actor=current_user)
+        except Conflict as error:
+            return _back_to_survey(survey.id, error)
         except ValidationFailed as error:
             _field_error(form, error)
         else:

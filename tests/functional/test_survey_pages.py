@@ -530,3 +530,24 @@ def test_the_enps_trend_counts_answers_in_the_readers_digit_grouping(client):  #
     assert 'class="text-end">1,200</td>' in trend
     client.post("/language", data={"locale": "vi"})
     assert 'class="text-end">1.200</td>' in client.get("/manage/surveys").get_data(as_text=True)
+
+
+def test_a_question_added_or_an_edit_of_a_survey_opened_meanwhile_sends_hr_back_to_it(client):  # type: ignore[no-untyped-def]
+    """A question added, or the survey edited, from a page shown before a colleague opened
+    the survey left HR on a bare 409 error page; the survey's page now says why."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    survey = _open_survey_with_a_score_and_comments(hr)
+    login(client, hr)
+    page = f"/manage/surveys/{survey.id}"
+
+    added = client.post(
+        f"{page}/questions", data={"kind": "text", "text_vi": "Thêm", "text_en": "More"}
+    )
+    edited = client.get(f"{page}/edit")
+
+    for refused in (added, edited):
+        assert refused.status_code == 303
+        assert refused.headers["Location"] == page
+    assert "Only a draft survey can be changed." in client.get(page).get_data(as_text=True)
+    db.session.expire_all()
+    assert len(db.session.get(Survey, survey.id).questions) == 2
