@@ -79,7 +79,7 @@ from perks.feedback.surveys_models import (
     SurveyState,
 )
 from perks.fingerprints import fingerprint
-from perks.folding import name_order, names_in_order
+from perks.folding import name_key, name_order, names_in_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
 from perks.people.models import Department, EmploymentType, User, roles_if_asked
@@ -258,7 +258,8 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
     Raises:
         NotFound: no such survey.  Conflict: not a draft.
         ValidationFailed: text missing in one language; a choice question with fewer than
-            two options or an option missing in one language.
+            two options, an option missing in one language, or two options that read the
+            same in one language (any case, any spacing).
     """
     text_vi, text_en = both_languages(data.text_vi, data.text_en, "text", _BOTH)
     options: list[list[str]] = []
@@ -269,6 +270,15 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
                 str(_l("Give between 2 and %(count)d options.", count=MAX_OPTIONS)),
                 field="options_vi",
             )
+        for index, language in ((0, "vi"), (1, "en")):
+            # two options that read the same: two identical buttons, two results' rows
+            if len({_option_key(pair[index]) for pair in options}) < len(options):
+                raise ValidationFailed(
+                    str(
+                        _l("Two options read the same: make each one different, in both languages.")
+                    ),
+                    field=f"options_{language}",
+                )
     with transaction():
         survey = get_draft(survey_id)
         question = SurveyQuestion(
@@ -288,6 +298,11 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
             kind=data.kind.value,
         )
     return question
+
+
+def _option_key(label: str) -> str:
+    """What two options that read the same share: any case, any spacing."""
+    return name_key(" ".join(label.split()))
 
 
 def remove_question(survey_id: int, question_id: int, *, actor: User) -> None:

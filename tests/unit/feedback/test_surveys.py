@@ -650,3 +650,25 @@ def test_a_free_text_of_invisible_characters_is_no_answer(hr) -> None:  # type: 
     surveys.answer(survey.id, {comments: "\u200bFaster laptops\u200b "}, UserFactory())
     stored = db.session.scalars(select(SurveyResponse.answers)).one()
     assert stored == {str(comments): "Faster laptops"}
+
+
+def test_a_choice_question_with_two_options_that_read_the_same_is_refused(hr) -> None:  # type: ignore[no-untyped-def]
+    """Two options that read the same ("Có" and "có ") gave the answer form two identical
+    buttons and the results two rows nobody could tell apart."""
+    survey = surveys.create_survey(SurveyData("Khảo sát", "Pulse"), actor=hr)
+    for options in (
+        (("Có", "Yes"), ("có ", "Yes, often"), ("Không", "No")),
+        (("Có", "Yes"), ("Thường xuyên", "YES"), ("Không", "No")),
+    ):
+        with pytest.raises(ValidationFailed, match="Two options read the same"):
+            surveys.add_question(
+                survey.id,
+                QuestionData(QuestionKind.SINGLE, "Làm từ xa?", "Remote?", options),
+                actor=hr,
+            )
+    assert surveys.get_survey(survey.id).questions == []
+    surveys.add_question(
+        survey.id,
+        QuestionData(QuestionKind.MULTIPLE, "Chọn", "Pick", (("Có", "Yes"), ("Cỏ", "Grass"))),
+        actor=hr,
+    )
