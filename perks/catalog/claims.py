@@ -447,7 +447,8 @@ def redeem_claim(code: str, redeemer: User) -> Claim:
 def remind_expiring_claims(today: date | None = None) -> int:
     """Tell the holder of each unused claim whose last day is at most ``REMINDER_DAYS`` away
     that it ends then (notification ``claim_expiring``), once per claim; a claim made today
-    waits for tomorrow, and a holder who has left is not told. Returns how many claims were
+    waits for tomorrow, and a holder who has left (deactivated, or whose leaving date has
+    come) is not told. Returns how many claims were
     picked.
 
     One conditional UPDATE stamps ``reminded_on`` on the claims it picks: idempotent, and
@@ -474,7 +475,9 @@ def remind_expiring_claims(today: date | None = None) -> int:
                 select(Claim).where(condition).options(selectinload(Claim.user)).order_by(Claim.id)
             )
             for claim in reminded:
-                if claim.user.active:
+                # on their leaving day the holder is still active until the leavers' task
+                # runs (after this one in the tick), and the last administrator for good
+                if claim.user.active and not claim.user.has_left(today):
                     notify(
                         claim.user,
                         "claim_expiring",

@@ -120,6 +120,17 @@ def test_a_holder_who_left_is_not_told(app):
     assert db.session.get(Claim, claim.id).reminded_on == TODAY
 
 
+def test_a_holder_whose_leaving_date_has_come_is_not_told(app):
+    # the daily tick reminds before it applies the leaving dates: on their leaving day the
+    # holder is still active (and for good when they are the last administrator)
+    claim = claim_ending(TODAY + timedelta(days=1))
+    db.session.execute(update(User).where(User.id == claim.user_id).values(leaving_date=TODAY))
+    db.session.commit()
+    assert remind_expiring_claims(TODAY) == 1
+    assert reminded_people() == []
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
 def test_the_daily_tick_reminds_each_claim_once(app, runner):
     claim_ending(company_today() + timedelta(days=1))
     first = runner.invoke(args=["perks", "tick"])
