@@ -23,11 +23,11 @@ Precedence, first that applies:
    they are the last administrator, they are still active but earn nothing).
    Outside the window, or with 0 days, the rules below decide, and the last click wins.
 3. **A typed code beats the cookie.** The customer said so explicitly at checkout, after
-   any click. A typed code that is unknown, paused or of a deactivated person does not count;
-   the cookie is then used if it can be.
+   any click. A typed code that is unknown, paused or of a deactivated person (or one whose
+   leaving date has come, as in 2.) does not count; the cookie is then used if it can be.
 4. **The cookie**, if it is within ``ATTRIBUTION_WINDOW_DAYS`` of its click (inclusive), and
-   its link is neither paused nor its owner deactivated. Each human click overwrites the
-   cookie, so the last click wins.
+   its link is neither paused nor its owner deactivated (or with their leaving date come).
+   Each human click overwrites the cookie, so the last click wins.
 5. Otherwise no link, and the reason says why: the typed code's problem (``UNKNOWN_CODE``,
    ``PAUSED``, ``DEACTIVATED``) if a code was typed, else the cookie's (``EXPIRED``,
    ``PAUSED``, ``DEACTIVATED``), else ``NONE`` (no cookie, or one that is not ours).
@@ -50,6 +50,7 @@ from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import want_bytes
 from sqlalchemy import select
 
+from perks.db import utcnow
 from perks.extensions import db
 from perks.i18n import company_date
 from perks.people.models import User
@@ -140,11 +141,13 @@ def _is_int(value: object) -> bool:
 # --- the decision ---------------------------------------------------------------------------
 
 
-def _problem(link: ReferralLink) -> AttributionReason | None:
-    """Why ``link`` cannot earn now, or None if it can."""
+def _problem(link: ReferralLink, now: datetime) -> AttributionReason | None:
+    """Why ``link`` cannot earn ``now``, or None if it can: paused, or its person deactivated
+    or with their leaving date come (``DEACTIVATED`` too: until the daily task deactivates a
+    leaver, or for good as the last administrator, they are active but earn nothing)."""
     if link.paused:
         return AttributionReason.PAUSED
-    if not link.user.active:
+    if not link.user.active or _has_left(link.user, now):
         return AttributionReason.DEACTIVATED
     return None
 
@@ -204,7 +207,7 @@ def attribute_order(
             typed_reason = AttributionReason.UNKNOWN_CODE
         else:
             presented.append(typed_link)
-            typed_reason = _problem(typed_link)
+            typed_reason = _problem(typed_link, now)
 
     cookie_link: ReferralLink | None = None
     cookie_reason: AttributionReason | None = None
@@ -221,7 +224,7 @@ def attribute_order(
                 cookie = None
             else:
                 presented.append(cookie_link)
-                cookie_reason = _problem(cookie_link)
+                cookie_reason = _problem(cookie_link, now)
 
     buyers = _employee_ids(buyer_email, buyer_user)
     if buyers:
@@ -230,7 +233,7 @@ def attribute_order(
         return Attribution(None, reason, flagged=True)
 
     kept = returning_link(buyer_email, now)
-    if kept is not None and _problem(kept) is None and not _has_left(kept.user, now):
+    if kept is not None and _problem(kept, now) is None:
         return Attribution(kept, AttributionReason.RETURNING_CUSTOMER)
     if typed_link is not None and typed_reason is None:
         return Attribution(typed_link, AttributionReason.TYPED_CODE)
@@ -252,7 +255,7 @@ def typed_code_problem(typed_code: str | None) -> str | None:
             "We do not know the referral code %(code)s. Check it, or leave it empty.",
             code=typed_code.strip(),
         )
-    if link.paused or not link.user.active:
+    if _problem(link, utcnow()) is not None:
         return _(
             "The referral code %(code)s is no longer in use. Leave it empty to go on.",
             code=typed_code.strip(),

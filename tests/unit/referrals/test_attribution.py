@@ -179,6 +179,26 @@ def test_a_deactivated_persons_links_attribute_nothing(app):
     assert attribute(typed=link.code).reason is AttributionReason.DEACTIVATED
 
 
+def test_the_links_of_someone_whose_leaving_date_has_come_attribute_nothing(app):
+    """Still active until the daily task deactivates them (and for good when they are the
+    last administrator), they earn nothing: their typed code must not take the order from
+    the colleague whose link the customer clicked."""
+    from perks.i18n import company_date
+    from perks.referrals.attribution import typed_code_problem
+
+    leaver, colleague = ReferralLinkFactory(), ReferralLinkFactory()
+    leaver.user.leaving_date = company_date(NOW)
+    db.session.commit()
+    result = attribute(cookie(colleague), typed=leaver.code)
+    assert (result.link, result.reason) == (colleague, AttributionReason.COOKIE)
+    assert attribute(cookie(leaver)).reason is AttributionReason.DEACTIVATED
+    assert attribute(typed=leaver.code).reason is AttributionReason.DEACTIVATED
+    assert typed_code_problem(leaver.code) is not None
+    # the day before, they still earn
+    the_day_before = NOW - timedelta(days=1)
+    assert attribute(typed=leaver.code, now=the_day_before).link == leaver
+
+
 # --- staff purchases --------------------------------------------------------------------------
 
 
