@@ -409,7 +409,8 @@ def give_kudos(
 
     Raises:
         ValidationFailed: no message or one too long, fewer than one point, no such active
-            value, to oneself, or no such active colleague (naming the field).
+            value, to oneself, or no such active colleague, or one whose leaving date has
+            come by ``today`` (naming the field).
         LimitReached: more than the allowance left this month, or than the month's limit
             of points to this colleague, or the giver's first day (hire date) is after
             ``today``: their allowance starts then.
@@ -436,6 +437,18 @@ def give_kudos(
         recipient = db.session.get(User, recipient_id)
         if recipient is None or not recipient.active:
             raise ValidationFailed(str(_l("Choose a colleague.")), field="recipient")
+        if recipient.has_left(today):
+            # still active until the daily task deactivates them (for good as the last
+            # administrator): points they can no longer spend, and the e-mail
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "%(name)s has left the company: kudos go to colleagues still with it.",
+                        name=recipient.name,
+                    )
+                ),
+                field="recipient",
+            )
         me = points.lock_person(giver.id)
         if me is None or not me.active:
             raise NotFound()

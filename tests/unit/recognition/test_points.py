@@ -147,6 +147,19 @@ def test_a_kudos_names_an_active_value_and_goes_to_an_active_colleague(value):
     assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 0
 
 
+def test_no_kudos_to_a_colleague_whose_leaving_date_has_come(value):
+    """Still active until the daily task deactivates them (for good as the last
+    administrator): the points would go to someone who has left, who can spend none of them
+    (they claim nothing), and the kudos e-mail to them."""
+    giver = UserFactory()
+    with pytest.raises(ValidationFailed) as refused:
+        give(giver, UserFactory(leaving_date=DAY), 10, value)
+    assert refused.value.details["field"] == "recipient"
+    assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    give(giver, UserFactory(leaving_date=date(2027, 3, 11)), 10, value)  # leaving tomorrow
+
+
 def test_the_allowance_is_the_most_of_the_company_and_the_roles(hr):
     settings(hr, monthly_allowance=100, role_allowances={"manager": 300, "employee": 50})
     assert points.allowance_for(UserFactory(roles={Role.EMPLOYEE})) == 100
