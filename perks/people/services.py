@@ -18,6 +18,7 @@ from perks.errors import ChangedMeanwhile, Conflict, NotFound, NotPermitted, Val
 from perks.extensions import db
 from perks.fingerprints import fingerprint
 from perks.folding import alphabetical, contains_folded, equals_folded, name_key
+from perks.i18n import company_today, format_day
 from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
     DEPARTMENT_NAMES_LOCK,
@@ -562,8 +563,27 @@ def deactivate_person(user: User, *, actor: User) -> None:
 
 
 def reactivate_person(user: User, *, actor: User) -> None:
-    """Raises NotPermitted when HR would reactivate someone with finance or admin rights."""
+    """Let a deactivated person sign in again (someone coming back).
+
+    Raises:
+        NotPermitted: HR would reactivate someone with finance or admin rights.
+        ValidationFailed: their leaving date has come: active with it, they would claim
+            nothing and earn nothing on their links, and the leavers' task, done with that
+            date, would never deactivate them again; HR clears or moves it first.
+    """
     ensure_may_manage(actor, user)
+    if user.has_left(company_today()):
+        assert user.leaving_date is not None
+        raise ValidationFailed(
+            str(
+                _l(
+                    "%(name)s's leaving date, %(date)s, has come: clear it or move it to the "
+                    "day they leave again (Edit) before reactivating them.",
+                    name=user.name,
+                    date=format_day(user.leaving_date),
+                )
+            )
+        )
     with transaction():
         user.active = True
         db.session.flush()

@@ -183,8 +183,12 @@ def deactivate(user_id: int) -> Response:
 def reactivate(user_id: int) -> Response:
     person = services.get_person(user_id)
     if ConfirmForm().validate_on_submit():
-        services.reactivate_person(person, actor=current_user)
-        flash(_("%(name)s is active again.", name=person.name), "success")
+        try:
+            services.reactivate_person(person, actor=current_user)
+        except ValidationFailed as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("%(name)s is active again.", name=person.name), "success")
     return redirect(url_for("people.detail", user_id=person.id))
 
 

@@ -255,6 +255,30 @@ def test_deactivate_and_reactivate(client, login_as):
     assert audit_actions()[-2:] == ["people.deactivated", "people.reactivated"]
 
 
+def test_someone_whose_leaving_date_has_passed_is_reactivated_once_it_is_cleared(client, login_as):
+    """Coming back: reactivated with their old leaving date still on them, they could sign
+    in and read 'Active' in the directory, yet claimed nothing, earned nothing on their
+    links and the leavers' task, done with that date, never came back to them. HR is told to
+    clear or move the date first."""
+    from datetime import timedelta
+
+    from perks.i18n import company_today
+
+    login_as(Role.HR)
+    person = factories.UserFactory(active=False, leaving_date=company_today() - timedelta(days=30))
+    response = client.post(f"/people/{person.id}/reactivate", follow_redirects=True)
+    assert "clear it or move it" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert person.active is False
+    assert "people.reactivated" not in audit_actions()
+
+    person.leaving_date = None
+    db.session.commit()
+    assert client.post(f"/people/{person.id}/reactivate").status_code == 302
+    db.session.expire_all()
+    assert person.active is True
+
+
 def test_hr_cannot_deactivate_themselves(client, login_as):
     hr = login_as(Role.HR)
     response = client.post(f"/people/{hr.id}/deactivate")
