@@ -46,13 +46,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 
 from perks.commissions import ledger, notifications, rules, summaries
 from perks.commissions.models import (
     Commission,
     CommissionState,
     EntryKind,
+    LeaverPolicy,
+    LeaverSettlement,
     LedgerEntry,
     RuleKind,
     VoidReason,
@@ -531,6 +533,11 @@ def close_dispute(order: Order, won: bool, at: datetime | None = None) -> None:
 def release_due_commissions(now: datetime | None = None) -> int:
     """Make every earned commission whose holding period is over payable; return how many.
 
+    Not those of people whose leaving date has come under the forfeit policy (their
+    settlement's, or finance's current one until the leavers' task settles them): the
+    leavers' task voids them, whichever of the two runs first (forfeit never touches what
+    is payable). Under vest they are released as ever (the task would vest them anyway).
+
     One conditional UPDATE: idempotent, and safe from several hosts at once (a commission
     already moved no longer matches, so a second run finds nothing). Each person whose
     commissions moved is told once per run (``notifications.commissions_payable``), in the
@@ -539,9 +546,10 @@ def release_due_commissions(now: datetime | None = None) -> int:
     assert S.EARNED in TRANSITIONS[S.PAYABLE]
     now = now or utcnow()
     with transaction():
+        kept = _forfeiting_leavers(now)
         due = (
             select(Commission.id)
-            .where(Commission.state == S.EARNED, Commission.payable_at <= now)
+            .where(Commission.state == S.EARNED, Commission.payable_at <= now, kept)
             .order_by(Commission.id)
             .with_for_update()
         )
@@ -553,6 +561,7 @@ def release_due_commissions(now: datetime | None = None) -> int:
                 Commission.id.in_(due.scalar_subquery()),
                 Commission.state == S.EARNED,
                 Commission.payable_at <= now,
+                kept,
             )
             .values(state=S.PAYABLE, updated_at=now)
             .returning(Commission.user_id, Commission.currency, Commission.amount)
@@ -562,6 +571,29 @@ def release_due_commissions(now: datetime | None = None) -> int:
         summaries.commissions_moved(released, S.EARNED, S.PAYABLE)
         notifications.commissions_payable(released)
         return len(moved)
+
+
+def _forfeiting_leavers(now: datetime) -> ColumnElement[bool]:
+    """Commissions not of people whose leaving date has come by ``now`` (company day) and
+    whose commissions the forfeit policy is for: the policy of their settlement for that
+    date, or, before the leavers' task settles them, finance's current one."""
+    from perks.commissions.leavers import current_policy as leaver_policy
+
+    forfeit = LeaverSettlement.policy == LeaverPolicy.FORFEIT
+    if leaver_policy() is LeaverPolicy.FORFEIT:
+        forfeit = forfeit | LeaverSettlement.user_id.is_(None)
+    leavers = (
+        select(User.id)
+        .outerjoin(
+            LeaverSettlement,
+            and_(
+                LeaverSettlement.user_id == User.id,
+                LeaverSettlement.leaving_date == User.leaving_date,
+            ),
+        )
+        .where(User.leaving_date <= company_date(now), forfeit)
+    )
+    return Commission.user_id.not_in(leavers)
 
 
 def backdate_earning(order_id: int, days: int) -> int:

@@ -722,3 +722,48 @@ def test_someone_who_comes_back_is_settled_again_on_their_new_leaving_date_not_b
     assert len(statements_to("quaylai@example.com")) == 2
     settlement = db.session.get(LeaverSettlement, person.id)
     assert settlement.leaving_date == company_today() + timedelta(days=30)
+
+
+def test_under_forfeit_the_daily_release_leaves_a_leavers_earned_commissions_to_the_policy(app):
+    """Beat runs the release and the leavers' task each every quarter of an hour, in no set
+    order: on the leaving day, a commission whose holding period was over became payable
+    before the settlement could forfeit it (forfeit never touches what is payable), and one
+    released from a dispute after the settlement was paid too. Whatever runs first, the
+    policy decides."""
+    from perks.commissions import lifecycle
+
+    commission_leavers.set_policy(LeaverPolicy.FORFEIT, actor=finance_person())
+    leaver, staying = factories.UserFactory(), factories.UserFactory()
+    orders = {}
+    for key, person in (("leaver", leaver), ("disputed", leaver), ("staying", staying)):
+        order = referred_order(person)
+        pay(order)
+        redeem(order)
+        orders[key] = order.id
+    db.session.execute(
+        update(Order)
+        .where(Order.id.in_(orders.values()))
+        .values(paid_at=utcnow() - timedelta(days=40))
+    )
+    lifecycle.hold(commission_of(orders["disputed"]), utcnow())
+    stored = db.session.get(User, leaver.id)
+    stored.leaving_date = company_today()
+    db.session.commit()
+    later = utcnow() + timedelta(days=60)  # every holding period over
+
+    assert lifecycle.release_due_commissions(later) == 1  # the colleague's only
+    assert commission_of(orders["leaver"]).state is S.EARNED
+    assert commission_of(orders["staying"]).state is S.PAYABLE
+    commission_leavers.settle_leavers()
+    forfeited = commission_of(orders["leaver"])
+    assert (forfeited.state, forfeited.void_reason) == (S.VOIDED, VoidReason.LEFT_COMPANY)
+
+    # after the settlement the dispute is won: earned again, it waits for the policy too
+    assert commission_of(orders["disputed"]).state is S.ON_HOLD
+    lifecycle.release(commission_of(orders["disputed"]))
+    db.session.commit()
+    assert commission_of(orders["disputed"]).state is S.EARNED
+    assert lifecycle.release_due_commissions(later) == 0
+    assert commission_of(orders["disputed"]).state is S.EARNED
+    commission_leavers.settle_leavers()
+    assert commission_of(orders["disputed"]).state is S.VOIDED
