@@ -403,8 +403,10 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
             # so, by rule and chosen by nobody, the value of the day after the freeze is used.
             draw.public_value_date = company_date(now) + timedelta(days=1)
         for entry in entries:
-            if not entry.user.active:
-                continue  # left: could not sign in to see the draw (passed over at it)
+            if not entry.user.active or entry.user.has_left(company_date(now)):
+                # left (deactivated, or their leaving date has come: the leavers' task runs
+                # after this one in the tick): passed over at the draw
+                continue
             # The entries hash outside the server too, before anyone knows the public value.
             notify(
                 entry.user,

@@ -1278,3 +1278,25 @@ def test_an_entrant_who_has_left_is_not_told_the_entries_are_frozen():
         )
         == 1  # the receipt of the entry only
     )
+
+
+def test_an_entrant_whose_leaving_date_has_come_is_not_told_the_entries_are_frozen():
+    """Still active until the leavers' task runs (the tick freezes the entries first; for
+    good as the last administrator), they are passed over at the draw: the notification and
+    its e-mail would tell them of a draw they can no longer win."""
+    from perks.i18n import company_date
+    from perks.notifications.models import Notification
+
+    perk = draw_perk(seats=1)
+    draw, close = opened(perk)
+    stays, leaves = UserFactory(), UserFactory()
+    enter_draw(perk.id, stays)
+    enter_draw(perk.id, leaves)
+    leaves.leaving_date = company_date(close)
+    db.session.commit()
+
+    close_entries(draw.id, actor=None, now=close)
+    told = db.session.scalars(
+        select(Notification.user_id).where(Notification.kind == "draw_entries_frozen")
+    ).all()
+    assert told == [stays.id]
