@@ -424,8 +424,8 @@ class Statement:
 
 
 def statement_of(user_id: int, forfeited: list[tuple[Commission, int]] | None = None) -> Statement:
-    """The person's ledger in sums per currency, with what waits for customers (pending or on
-    hold) and what was forfeited now. Raises nothing."""
+    """The person's ledger in sums per currency, with what waits for customers (pending, or
+    on hold since before it was earned) and what was forfeited now. Raises nothing."""
     per: dict[str, CurrencyStatement] = {}
 
     def of(currency: str) -> CurrencyStatement:
@@ -451,9 +451,15 @@ def statement_of(user_id: int, forfeited: list[tuple[Commission, int]] | None = 
             line.withheld -= total
         else:
             line.adjusted += total
+    # what was never earned: pending, or held by a dispute before the order was used (one
+    # earned, payable or paid before its dispute is in the ledger's sums already)
+    never_earned = or_(
+        Commission.state == S.PENDING,
+        and_(Commission.state == S.ON_HOLD, Commission.held_from_state == S.PENDING),
+    )
     for currency, total in db.session.execute(
         select(Commission.currency, func.sum(Commission.amount))
-        .where(Commission.user_id == user_id, Commission.state.in_([S.PENDING, S.ON_HOLD]))
+        .where(Commission.user_id == user_id, never_earned)
         .group_by(Commission.currency)
     ):
         of(currency).waiting += int(total or 0)

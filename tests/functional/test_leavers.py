@@ -767,3 +767,34 @@ def test_under_forfeit_the_daily_release_leaves_a_leavers_earned_commissions_to_
     assert commission_of(orders["disputed"]).state is S.EARNED
     commission_leavers.settle_leavers()
     assert commission_of(orders["disputed"]).state is S.VOIDED
+
+
+def test_the_statement_counts_a_disputed_commission_once(app):
+    """A commission earned (or paid) and then held by a dispute is in what they earned, and
+    in what is still to pay (or already paid): the statement also listed it as 'still
+    waiting for customers to use their orders', the same money twice, for an order that was
+    used. Only what was never earned waits for customers."""
+    from perks.commissions import lifecycle
+
+    person = factories.UserFactory()
+    payable, paid, waiting = (referred_order(person) for _ in range(3))
+    for order in (payable, paid):
+        pay(order)
+        redeem(order)
+    pay(waiting)
+    make_payable()
+    pay_batch(finance_person(), finance_person())  # pays both
+    payable_again = referred_order(person)
+    pay(payable_again)
+    redeem(payable_again)
+    make_payable()
+    for order in (paid, payable_again, waiting):
+        lifecycle.hold(commission_of(order.id), utcnow())
+    db.session.commit()
+
+    [line] = commission_leavers.statement_of(person.id).currencies
+    worth = commission_of(waiting.id).amount
+    assert line.waiting == worth  # held before the customer used it: never earned
+    assert line.earned == 3 * worth
+    assert line.paid == 2 * worth
+    assert line.still_to_pay == worth
