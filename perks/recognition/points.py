@@ -185,9 +185,9 @@ def history_page(user_id: int, page: int, *, per_page: int = HISTORY_LENGTH) -> 
 
 def credit_allowances(today: date) -> int:
     """Credit the month of ``today`` to every active person who has none yet and is with the
-    company by ``today`` (one imported ahead of their hire date is credited from the month
-    they start), one transaction each. Idempotent; safe on several hosts. Returns how many
-    were credited."""
+    company on ``today`` (one imported ahead of their hire date is credited from the month
+    they start; nobody whose leaving date has come), one transaction each. Idempotent; safe
+    on several hosts. Returns how many were credited."""
     month = month_of(today)
     done = set(
         db.session.scalars(
@@ -198,7 +198,14 @@ def credit_allowances(today: date) -> int:
     )
     people = db.session.scalars(
         select(User.id)
-        .where(User.active.is_(True), or_(User.hire_date.is_(None), User.hire_date <= today))
+        .where(
+            User.active.is_(True),
+            or_(User.hire_date.is_(None), User.hire_date <= today),
+            # not someone whose leaving date has come: active until the leavers' task runs
+            # (a month's first day is a common leaving date), or for good as the last
+            # administrator
+            or_(User.leaving_date.is_(None), User.leaving_date > today),
+        )
         .order_by(User.id)
     ).all()
     count = 0

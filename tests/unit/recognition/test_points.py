@@ -179,6 +179,21 @@ def test_the_allowance_is_credited_once_per_person_and_month(value):
     assert points.credit_allowance(giver, "2027-03") is None
 
 
+def test_nobody_whose_leaving_date_has_come_is_credited_the_month(value):
+    """A month's first day is a common leaving date: the hourly credit ran before the
+    leavers' task deactivated them, and the last administrator kept past their date was
+    credited every month; someone who has left gives no points."""
+    staying = UserFactory()
+    UserFactory(leaving_date=date(2027, 3, 1))
+    leaving_later = UserFactory(leaving_date=date(2027, 3, 11))
+
+    assert points.credit_allowances(DAY) == 2
+    assert {e.user_id for e in db.session.scalars(select(PointsEntry))} == {
+        staying.id,
+        leaving_later.id,
+    }
+
+
 def test_unspent_allowance_expires_at_month_end_and_received_points_stay(value):
     giver, colleague = UserFactory(), UserFactory()
     give(giver, colleague, 30, value)
