@@ -19,7 +19,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from perks import audit
 from perks.catalog.claims import grant_gift
@@ -116,12 +116,18 @@ def get_award(award_id: int) -> Award:
 
 
 def team(manager: User) -> list[User]:
-    """The active people whose manager ``manager`` is, by name: whom they may nominate.
-    Raises nothing."""
+    """The active people whose manager ``manager`` is and whose leaving date has not come,
+    by name: whom they may nominate. Raises nothing."""
     return list(
         db.session.scalars(
             select(User)
-            .where(User.manager_id == manager.id, User.active.is_(True))
+            .where(
+                User.manager_id == manager.id,
+                User.active.is_(True),
+                # nor anyone whose leaving date has come (active until the leavers' task
+                # runs, and for good as the last administrator)
+                or_(User.leaving_date.is_(None), User.leaving_date > company_today()),
+            )
             .order_by(*alphabetical(User.name), User.id)
         )
     )
@@ -334,7 +340,12 @@ def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nom
             )
         # the nominee's row locked: two submissions at once see each other's nomination
         nominee = points.lock_person(nominee_id)
-        if nominee is None or nominee.manager_id != actor.id or not nominee.active:
+        if (
+            nominee is None
+            or nominee.manager_id != actor.id
+            or not nominee.active
+            or nominee.has_left(company_today())
+        ):
             raise NotPermitted(_("You can nominate only active people of your team."))
         pending = db.session.scalar(
             select(Nomination.id).where(
@@ -447,7 +458,8 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
         NotFound: no such nomination.
         NotPermitted: not HR, or HR is the nominator or the nominee.
         NominationRefused: it is no longer pending.
-        Conflict: the nominee has left the company (decline it instead; nothing is approved).
+        Conflict: the nominee has left the company (deactivated, or their leaving date has
+            come by ``today``; decline it instead: nothing is approved).
         SoldOut: the gift perk has no code or stock left (nothing is approved).
         NotEligible: the gift perk is no longer a published gift (nothing is approved).
     """
@@ -455,7 +467,7 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
     with transaction():
         nomination = _locked(nomination_id)
         _may_decide(nomination, actor)
-        if not nomination.nominee.active:
+        if not nomination.nominee.active or nomination.nominee.has_left(today):
             raise Conflict(
                 str(
                     _l(

@@ -318,6 +318,29 @@ def test_only_the_nominator_withdraws_and_only_while_pending(hr, manager):
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_no_award_for_someone_whose_leaving_date_has_come(hr, manager):
+    """Still active until the leavers' task deactivates them (for good as the last
+    administrator): approving gave someone who has left the award's code and points, and
+    their manager could nominate them on their last day's evening."""
+    from perks.errors import Conflict
+    from perks.i18n import company_today
+
+    nomination = nominated(hr, manager, perk_id=gift_perk().id, points=500)
+    nomination.nominee.leaving_date = company_today()
+    db.session.commit()
+
+    with pytest.raises(Conflict, match="has left the company"):
+        awards.approve(nomination.id, actor=hr)
+    db.session.rollback()
+    assert points.received_balance(nomination.nominee_id) == 0
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
+
+    another = awards.create_award(award_data(name_vi="Giải khác", name_en="Another"), actor=hr)
+    with pytest.raises(NotPermitted):
+        awards.nominate(another.id, nomination.nominee_id, "Một năm tuyệt vời.", actor=manager)
+    assert nomination.nominee not in awards.team(manager)
+
+
 def test_a_missing_nomination_is_not_found(hr):
     with pytest.raises(NotFound):
         awards.approve(999_999, actor=hr)
