@@ -191,6 +191,10 @@ def load_settings(
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL"),
         "CELERY_ALWAYS_EAGER": _bool(env.get("CELERY_ALWAYS_EAGER"), perks_env == "testing"),
         "CELERY_BEAT_SCALE": _float(env.get("CELERY_BEAT_SCALE"), 1.0),
+        # A task still running after this long is ended (its process killed and replaced),
+        # so a task stuck for good does not hold a worker for ever; under Redis's one hour
+        # before it hands an unacknowledged task to another worker. 0: no limit.
+        "CELERY_TASK_TIME_LIMIT_SECONDS": _int(env.get("CELERY_TASK_TIME_LIMIT_SECONDS"), 3000),
         "CELERY_BEAT_SCHEDULE_FILE": env.get(
             "CELERY_BEAT_SCHEDULE_FILE", str(INSTANCE_DIR / "celerybeat-schedule")
         ),
@@ -347,6 +351,11 @@ def validate_settings(config: Mapping[str, Any]) -> None:
     _check_company_defaults(config)
     if config.get("LOG_FORMAT", "text") not in ("json", "text"):
         raise ConfigurationError("LOG_FORMAT must be json or text")
+    if not 0 <= config.get("CELERY_TASK_TIME_LIMIT_SECONDS", 3000) < 3600:
+        raise ConfigurationError(
+            "CELERY_TASK_TIME_LIMIT_SECONDS must be from 0 (no limit) to 3599: Redis hands a "
+            "task still running after an hour to another worker"
+        )
     redis_url = str(config.get("REDIS_URL") or "")
     if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
         raise ConfigurationError(

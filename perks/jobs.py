@@ -131,7 +131,8 @@ def celery_init_app(app: Flask) -> Celery:
 
 
 def celery_settings(config: Any) -> dict[str, Any]:
-    """Celery's settings from the app's (``CELERY_BROKER_URL``, ``CELERY_ALWAYS_EAGER``)."""
+    """Celery's settings from the app's (``CELERY_BROKER_URL``, ``CELERY_ALWAYS_EAGER``,
+    ``CELERY_TASK_TIME_LIMIT_SECONDS``)."""
     broker = config["CELERY_BROKER_URL"]
     settings: dict[str, Any] = {
         "broker_url": broker,
@@ -152,6 +153,15 @@ def celery_settings(config: Any) -> dict[str, Any]:
         "worker_redirect_stdouts": False,
         "beat_schedule_filename": config.get("CELERY_BEAT_SCHEDULE_FILE") or "celerybeat-schedule",
     }
+    limit = int(config.get("CELERY_TASK_TIME_LIMIT_SECONDS") or 0)
+    if limit:
+        # The prefork worker kills a task's process at the limit and starts another (the
+        # task is acknowledged as failed: a background job is taken up again by the sweep,
+        # a periodic task by its next run). A tenth before, the task is told
+        # (``SoftTimeLimitExceeded``), so a job can roll back and say it failed.
+        settings["task_time_limit"] = limit
+        if limit >= 10:
+            settings["task_soft_time_limit"] = limit - max(1, limit // 10)
     if broker.startswith("redis"):
         # A dead Redis must cost a publisher milliseconds, not the request.
         settings["broker_transport_options"] = {

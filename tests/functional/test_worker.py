@@ -6,8 +6,11 @@ processes production runs (``celery -A perks.worker worker`` / ``beat``) on loop
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +22,7 @@ from perks.extensions import db
 from perks.mail import MessageStatus, OutboxMessage, send_email
 from tests import factories
 from tests.processes import (
+    Process,
     RedisServer,
     celery_beat,
     celery_worker,
@@ -128,3 +132,54 @@ def test_the_worker_entry_point_freezes_the_loaded_app_before_the_pool_forks(dat
     before, frozen = map(int, ran.stdout.split()[-2:])
     assert before == 0
     assert frozen > 100_000  # the app and every module it loaded
+
+
+def test_a_task_that_hangs_is_stopped_at_its_time_limit_and_the_worker_goes_on(
+    app_factory, app, database_url, broker_url
+):
+    """A task stuck for good (here on a mail server that takes the connection and never
+    answers, past a mail timeout set long) would hold its worker process for ever; production's
+    prefork worker ends it at ``CELERY_TASK_TIME_LIMIT_SECONDS`` and takes the next task."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections are taken by the kernel, and never answered
+    mail = {
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": silent.getsockname()[1],
+        "MAIL_USE_TLS": False,
+        "MAIL_TIMEOUT_SECONDS": 120,
+    }
+    # the limit travels with each task, from the process that queues it: every process of a
+    # host has the same settings
+    limited = {"CELERY_TASK_TIME_LIMIT_SECONDS": 3, **mail}
+    web = app_factory(CELERY_ALWAYS_EAGER=False, CELERY_BROKER_URL=broker_url, **limited)
+    env = process_env(database_url, CELERY_BROKER_URL=broker_url, **limited)
+    user = factories.UserFactory(email="treo@example.com")
+    db.session.commit()
+    worker = Process(
+        "worker",
+        [
+            sys.executable, "-m", "celery", "-A", "perks.worker", "worker",
+            "--pool", "prefork", "--concurrency", "1", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "--loglevel", "info",
+            "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        env,
+    )  # fmt: skip
+    try:
+        worker.wait_for_output("ready.")
+        started = time.monotonic()
+        with web.test_request_context(), transaction():
+            send_email(user.email, "invitation", locale="vi", user=user, link="http://x/i")
+        wait_for(lambda: "Hard time limit (3" in worker.output(), timeout=60, what="the time limit")
+        assert time.monotonic() - started < 60  # not the mail timeout's 120 s
+        # the worker took the next task: a new process in place of the one it ended
+        with web.test_request_context(), transaction():
+            send_email(user.email, "invitation", locale="vi", user=user, link="http://x/j")
+        wait_for(
+            lambda: worker.output().count("Hard time limit (3") >= 2, timeout=60, what="the next"
+        )
+    finally:
+        worker.stop()
+        silent.close()

@@ -443,3 +443,12 @@ def test_a_redis_url_without_a_redis_scheme_is_refused_naming_the_setting(url):
 )
 def test_a_redis_url_with_a_redis_scheme_is_accepted(url):
     validate_settings(load_settings({"REDIS_URL": url}))
+
+
+@pytest.mark.parametrize("limit", ["-1", "3600", "86400"])
+def test_a_task_time_limit_past_redis_handing_the_task_on_is_refused(limit):
+    """Redis gives a task still unacknowledged after an hour to another worker: a limit at or
+    past it would let the same task run twice."""
+    with pytest.raises(ConfigurationError, match="CELERY_TASK_TIME_LIMIT_SECONDS"):
+        validate_settings(load_settings({"CELERY_TASK_TIME_LIMIT_SECONDS": limit}))
+    validate_settings(load_settings({"CELERY_TASK_TIME_LIMIT_SECONDS": "0"}))
