@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from perks import glossary
 from perks.db import Base, TimestampMixin
 from perks.i18n import LabelledEnum
 from perks.money import money_column
@@ -64,7 +65,7 @@ class BatchStatus(LabelledEnum):
 
     DRAFT = "draft", _l("Draft")
     APPROVED = "approved", _l("Approved")
-    PAID = "paid", _l("Paid")
+    PAID = "paid", glossary.PAID.label  # paid out, as its commissions are (not an order)
     CANCELLED = "cancelled", _l("Cancelled")
 
 

@@ -3,6 +3,7 @@ keeps apart stay apart: finance's words carry their own message context."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,60 @@ def test_commission_states_are_named_by_the_glossary(babel_app):
 def test_a_term_is_escaped_in_templates(babel_app):
     term = glossary.Term(glossary.PAID.label, "Đã chi trả")
     assert term.__html__() == str(term)
+
+
+def test_a_paid_payout_batch_reads_as_its_commissions_do(babel_app):
+    """The company pays a batch out (đã chi trả), as it pays out the commissions in it; a
+    customer pays an order (đã thanh toán). The batch said "Đã thanh toán" while its
+    commissions said "Đã chi trả"."""
+    from perks.finance.models import BatchStatus
+
+    with force_locale("vi"):
+        assert BatchStatus.PAID.label == glossary.PAID.vietnamese
+        assert gettext("Mark paid") == "Đánh dấu đã chi trả"
+    with force_locale("en"):
+        assert BatchStatus.PAID.label == "Paid"
+
+
+def _vietnamese_of(pattern: str) -> list[tuple[str, str]]:
+    """(msgid, msgstr) of every Vietnamese translation whose English matches ``pattern``."""
+    from babel.messages.pofile import read_po
+
+    po = Path(glossary.__file__).parent / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    found = []
+    for message in catalog:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and re.search(pattern, ids[0], re.IGNORECASE):
+            found += [(ids[0], string) for string in strings]
+    return found
+
+
+def test_a_batch_being_paid_is_said_in_finance_words_everywhere():
+    """Marking a batch paid, an approved or paid batch, the batches paid in a year: the
+    company pays out (chi trả), it does not pay an order (thanh toán)."""
+    texts = _vietnamese_of(
+        r"mark(ed|ing)? (it |the batch |a payout batch )?paid|paid batch|batch(es)? (is )?paid"
+        r"|its batch is paid|approved or paid batch"
+    )
+    assert len(texts) >= 8
+    wrong = [(msgid, text) for msgid, text in texts if re.search(r"thanh toán", text)]
+    assert not wrong, wrong
+
+
+def test_a_commission_state_is_named_as_its_label_in_running_text(babel_app):
+    """A page, e-mail or export that names a commission's state names it as the state's
+    badge does: "payable" is "có thể chi trả", "paid" is "đã chi trả"."""
+    with force_locale("vi"):
+        labels = [state.label.lower() for state in CommissionState]
+        states = gettext("pending, earned, payable, paid, voided or on_hold (now).")
+    for label in labels:
+        assert f"({label})" in states, (label, states)
+    wrong = [
+        (msgid, text)
+        for msgid, text in _vietnamese_of(r"payable|pending|voided")
+        if re.search(r"(trạng thái|bút toán) chờ chi trả|đã hủy bỏ\)", text)
+    ]
+    assert not wrong, wrong
