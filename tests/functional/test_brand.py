@@ -157,7 +157,7 @@ def test_a_save_that_leaves_the_logo_alone_does_not_say_logo_none_in_the_log(cli
         (
             {"contact_email": "not an address"},
             "Invalid email address.",
-            "Địa chỉ e-mail không hợp lệ.",
+            "Địa chỉ email không hợp lệ.",
         ),
         (
             {"contact_phone": "abc"},

@@ -345,7 +345,7 @@ def test_a_discount_the_details_take_away_stops_the_order_with_the_new_total(cli
 
     assert response.status_code == 409
     page = text_of(response)
-    assert "Tổng tiền bây giờ là 2.400.000 ₫. Địa chỉ e-mail này là của một nhân viên" in page, page
+    assert "Tổng tiền bây giờ là 2.400.000 ₫. Địa chỉ email này là của một nhân viên" in page, page
     assert "Tổng cộng 2.400.000 ₫" in page
     # sent again from this page, with the total it shows, the order goes on to payment
     assert 'name="quoted_total" value="2400000"' in response.get_data(as_text=True)

@@ -159,7 +159,7 @@ def test_the_audit_log_says_which_message_was_sent_again_and_why_it_had_failed(
     login_as(Role.ADMIN, locale="vi")
     client.post(f"/admin/messages/{row.id}/retry")
     page = unescape(client.get("/admin/audit?action=mail.retry").get_data(as_text=True))
-    assert "Đã gửi lại e-mail" in page
+    assert "Đã gửi lại email" in page
     assert "binh@example.com" in page
     assert row.subject in page
     assert "Số lần thử:</span> 2" in page

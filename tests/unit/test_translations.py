@@ -422,6 +422,32 @@ def test_fuzzy_empty_and_mismatched_translations_are_reported() -> None:
     ]
 
 
+# --- the glossary's words, said one way ----------------------------------------------------
+
+#: Vietnamese that says one of the glossary's words another way (a page, an e-mail and the
+#: audit log must not name the same thing differently) -> the word the product uses
+RULED_OUT_VIETNAMESE = {
+    r"\be-mail": "email (one spelling, as in “Địa chỉ email”)",
+    r"\btệp tính lương": "tệp bảng lương (the audit log says “Đã tải tệp bảng lương”)",
+    r"\bmã truy cập api": "token API (the tokens page says “Token API”)",
+    r"\bquay số": "bốc thăm (the public draw page is “trang bốc thăm công khai”)",
+    r"\bgiải thưởng": "danh hiệu (an award)",
+}
+
+
+def test_the_vietnamese_says_each_glossary_word_one_way() -> None:
+    """The audit log said "Đã quay số" under "Đã chốt danh sách đăng ký bốc thăm", a batch's
+    "Tệp tính lương" was downloaded as "tệp bảng lương", and e-mail was spelled two ways."""
+    wrong = []
+    for message in read_catalog():
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            for pattern, instead in RULED_OUT_VIETNAMESE.items():
+                if message.id and re.search(pattern, text or "", re.IGNORECASE):
+                    wrong.append(f"{text!r}: say {instead}")
+    assert not wrong, "\n  ".join(wrong)
+
+
 # --- the compiled catalog in the app ---------------------------------------------------------
 
 
