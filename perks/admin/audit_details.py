@@ -297,7 +297,7 @@ LABELS: dict[str, Any] = {
     "effective_to": _l("Effective until"),
     "end": _l("To"),
     "entries": _l("Entries"),
-    "entry": _l("Entry"),
+    "entry": lazy_pgettext("draw", "Entry"),  # a draw entry's key, not a ledger entry
     "event_id": _l("Stripe event"),
     "export": _l("Export"),
     "fields": _l("Fields changed"),

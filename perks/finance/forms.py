@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -261,7 +262,7 @@ class WithholdingRateForm(Form):
         default="1",
     )
     rate_percent = StringField(
-        _l("Rate (%)"),
+        lazy_pgettext("tax", "Rate (%)"),
         validators=[DataRequired(), Length(max=6)],
         description=_l("Up to two decimals, e.g. 10 or 12.5."),
     )

@@ -294,3 +294,17 @@ def test_a_change_recorded_by_any_service_reads_before_and_after(client):
     login(client, admin)
     shown = " ".join(details_of(client.get("/admin/audit")))
     assert "An → Bình" in shown
+
+
+def test_a_declined_draw_seat_names_the_draw_entry_not_a_ledger_entry(client, login_as):
+    """ "Draw seat declined" stores the declined entry's key: it read "Bút toán: 7F3A…" (a
+    ledger entry) in Vietnamese. It is the person's draw entry (lượt đăng ký), as the draw's
+    pages and the "Entries" of "Draw made" say."""
+    record("catalog.draw_seat_declined", entry="7F3A9C21B0")
+    record("catalog.draw_made", entries=12, seats=2)
+    login_as(Role.ADMIN, locale="vi")
+
+    made, declined = details_of(client.get("/admin/audit"))[:2]
+
+    assert made.startswith("Lượt đăng ký: 12"), made
+    assert declined == "Lượt đăng ký: 7F3A9C21B0"
