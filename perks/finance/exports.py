@@ -59,7 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from perks import audit, background
+from perks import audit, background, glossary
 from perks.background import BackgroundJob, JobRun
 from perks.commissions.models import Commission, EntryKind, LedgerEntry
 from perks.db import take_turns, transaction
@@ -124,7 +124,8 @@ class Column:
 class Export:
     name: str
     title: Any
-    sheet_name: str
+    #: the workbook's tab, in the reader's language (a glossary term)
+    sheet_name: Any
     columns: tuple[Column, ...]
     build: Callable[[ReportFilter, str], tuple[Select, list[Any]]]
 
@@ -395,7 +396,7 @@ _COMMISSION_ID = Column("commission_id", Cell.INT, _l("The commission the entry 
 COMMISSIONS = Export(
     name="commissions",
     title=_l("Commission lines"),
-    sheet_name="Commissions",
+    sheet_name=glossary.COMMISSIONS.label,
     columns=(
         _ENTRY_ID,
         _ENTRY_DATE,
@@ -437,7 +438,7 @@ COMMISSIONS = Export(
 LEDGER = Export(
     name="ledger",
     title=_l("Ledger"),
-    sheet_name="Ledger",
+    sheet_name=glossary.LEDGER.label,
     columns=(
         _ENTRY_ID,
         _ENTRY_DATE,
@@ -681,7 +682,7 @@ def _workbook_of(
 ) -> None:
     workbook = StreamingXlsx(
         target,
-        sheet_name=export.sheet_name,
+        sheet_name=str(export.sheet_name),
         header=export.header,
         widths=[c.width for c in export.columns],
         title=str(export.title),
@@ -708,7 +709,7 @@ def stream_xlsx(
         yield from xlsx_chunks(
             export.header,
             batches,
-            sheet_name=export.sheet_name,
+            sheet_name=str(export.sheet_name),
             widths=[c.width for c in export.columns],
             title=str(export.title),
             chunk_size=SEND_CHUNK,

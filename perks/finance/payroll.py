@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from flask_babel import gettext as _
 
-from perks import audit
+from perks import audit, glossary
 from perks.db import transaction
 from perks.errors import Conflict
 from perks.finance.models import BatchStatus, PayoutBatch
@@ -91,10 +91,10 @@ def payroll_file(batch_id: int, file_format: str, target: IO[bytes], *, actor: U
     else:
         workbook = StreamingXlsx(
             target,
-            sheet_name="Payroll",
+            sheet_name=str(glossary.PAYROLL),
             header=PAYROLL_HEADER,
             widths=[20, 14, 28, 30, 16, 9, 10, 16, 16],
-            title=f"Payout {batch.reference}",
+            title=_("Payout batch %(reference)s", reference=batch.reference),
         )
         workbook.write_rows(rows)
         workbook.close()

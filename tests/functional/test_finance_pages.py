@@ -584,3 +584,32 @@ def test_every_finance_person_can_follow_a_batch_being_marked_paid(client, app):
     hr = app.test_client()
     login(hr, factories.UserFactory(roles={Role.HR}))
     assert hr.get(f"/jobs/{job.token}").status_code == 404
+
+
+def test_a_workbook_names_its_sheet_in_the_readers_language(client, app, login_as):
+    """The ledger and commission workbooks' tabs read "Ledger" and "Commissions", and a batch's
+    every-line workbook "Payroll" and "Payout PO-…", to a Vietnamese finance team, whose
+    payroll and bank files (and the page they came from) speak Vietnamese."""
+    import openpyxl
+
+    from perks import glossary
+
+    payable_order(factories.UserFactory(name="Nguyễn An"))
+    login_as(Role.FINANCE, locale="vi")
+    for name, term in (("ledger", glossary.LEDGER), ("commissions", glossary.COMMISSIONS)):
+        response = client.get(f"/finance/exports/{name}.xlsx?period=month")
+        book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+        assert book.sheetnames == [term.vietnamese], name
+
+    login(client, finance_person(locale="vi"))
+    client.post("/finance/payouts", data={"cutoff": company_today().isoformat()})
+    batch = _batch()
+    approver = app.test_client()
+    login(approver, finance_person(locale="vi"))
+    approver.post(
+        f"/finance/payouts/{batch.id}/approve", data={"row_version": str(batch.row_version)}
+    )
+    response = approver.get(f"/finance/payouts/{batch.id}/payroll.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames == [glossary.PAYROLL.vietnamese]
+    assert book.properties.title == f"Đợt chi trả {batch.reference}"
