@@ -448,6 +448,20 @@ def test_the_vietnamese_says_each_glossary_word_one_way() -> None:
     assert not wrong, "\n  ".join(wrong)
 
 
+def test_the_vietnamese_names_a_thing_instead_of_calling_it_it() -> None:
+    """ "nó" for a token, a list or a rule is English's "it" carried over word for word: a
+    Vietnamese page names the thing again or leaves it out ("Hãy sao chép token ngay: token
+    sẽ không hiển thị lại", not "nó sẽ không được hiển thị lại")."""
+    wrong = [
+        text
+        for message in read_catalog()
+        if message.id
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if re.search(r"\bnó\b", text or "", re.IGNORECASE)
+    ]
+    assert not wrong, "\n  ".join(wrong)
+
+
 # --- the compiled catalog in the app ---------------------------------------------------------
 
 
