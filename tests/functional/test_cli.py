@@ -294,7 +294,7 @@ def test_reconcile_reports_in_the_language_of_its_findings(runner):
 
     assert vietnamese.exit_code == english.exit_code == 1
     assert "Đã kiểm tra 1 đơn hàng." in vietnamese.output
-    assert "1 điểm không khớp." in vietnamese.output
+    assert "1 điểm bất thường." in vietnamese.output
     assert "Checked" not in vietnamese.output
     assert "Checked 1 order." in english.output
     assert "1 finding." in english.output

@@ -432,6 +432,10 @@ RULED_OUT_VIETNAMESE = {
     r"\bmã truy cập api": "token API (the tokens page says “Token API”)",
     r"\bquay số": "bốc thăm (the public draw page is “trang bốc thăm công khai”)",
     r"\bgiải thưởng": "danh hiệu (an award)",
+    r"\(mã thanh toán": "mã tham chiếu thanh toán (the payout e-mail's word for the reference)",
+    r"điểm không khớp": "điểm bất thường (a reconciliation finding, as on its page)",
+    r"^Cam kết$": "Mã cam kết (a draw's commitment, as on the draw page)",
+    r"^Đợt chi trả đã chi$": "a sentence a person reads (a notification kind)",
 }
 
 
