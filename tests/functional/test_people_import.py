@@ -285,7 +285,7 @@ def test_command_refuses_an_actor_who_may_not_import_people(runner, tmp_path):
 
     assert result.exit_code == 1
     assert "nv@congty.vn may not import people: only HR and administrators" in result.output
-    assert "chỉ bộ phận nhân sự và quản trị viên mới được" in in_vietnamese.output
+    assert "chỉ phòng Nhân sự và quản trị viên mới được" in in_vietnamese.output
     assert people_count() == 1  # only the employee
 
 

@@ -436,6 +436,9 @@ RULED_OUT_VIETNAMESE = {
     r"điểm không khớp": "điểm bất thường (a reconciliation finding, as on its page)",
     r"^Cam kết$": "Mã cam kết (a draw's commitment, as on the draw page)",
     r"^Đợt chi trả đã chi$": "a sentence a person reads (a notification kind)",
+    # the two departments by the names the glossary gives them
+    r"bộ phận (tài chính|kế toán)|(?-i:phòng kế toán)": "phòng Kế toán",
+    r"bộ phận nhân sự|(?-i:phòng nhân sự)": "phòng Nhân sự",
 }
 
 
