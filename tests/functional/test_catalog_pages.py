@@ -483,7 +483,9 @@ def test_draw_page_publishes_the_commitment_and_keeps_the_seed_secret(client, lo
     client.post("/language", data={"locale": "vi"})
     # the exact method in the reader's language, not English pseudo-code
     page = text_of(client.get(f"/draws/{draw_id}"))
-    exact_vi = "SHA-256(hạt giống + ':' + mã băm danh sách + ':' + giá trị công khai + ':' + khóa)"
+    exact_vi = (
+        "SHA-256(giá trị khởi tạo + ':' + mã băm danh sách + ':' + giá trị công khai + ':' + mã)"
+    )
     assert exact_vi in page
     assert "Vì sao không ai lái được kết quả" in page
 

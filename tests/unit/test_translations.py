@@ -439,6 +439,8 @@ RULED_OUT_VIETNAMESE = {
     # the two departments by the names the glossary gives them
     r"bộ phận (tài chính|kế toán)|(?-i:phòng kế toán)": "phòng Kế toán",
     r"bộ phận nhân sự|(?-i:phòng nhân sự)": "phòng Nhân sự",
+    r"\bmã lượt (tham gia|của)": "mã đăng ký (an entry's key, as on the draw page)",
+    r"\bdoanh số đã sử dụng": "doanh số từ các đơn hàng đã được sử dụng (sales are not used)",
     # one way of placing the tone mark, the catalog's (hủy, hóa, xóa, tùy: 60 words), not
     # the newer one (huỷ, hoá, xoá, tuỳ) in a word here and there
     r"(?<!q)(?:oà|oá|oả|oã|oạ|oè|oé|oẻ|oẽ|oẹ|uỳ|uý|uỷ|uỹ|uỵ)\b": "hóa (the mark first)",
