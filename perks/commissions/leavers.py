@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from perks import audit, rule_history
 from perks.commissions import lifecycle
 from perks.commissions.models import (
+    LEAVER_SETTINGS_ID,
     Commission,
     CommissionState,
     EntryKind,
@@ -67,7 +68,7 @@ from perks.people.services import is_the_last_administrator
 from perks.shop.models import Order
 
 S = CommissionState
-SETTINGS_ID = 1
+SETTINGS_ID = LEAVER_SETTINGS_ID
 #: the audit action (and notification kind) of a last administrator kept past their date
 KEPT_ACTION = "people.last_administrator_kept"
 
@@ -77,12 +78,8 @@ log = logging.getLogger(__name__)
 # --- the policy (finance) ----------------------------------------------------------------------
 
 
-def current_policy() -> LeaverPolicy:
-    """The policy for people leaving now (vest until finance chooses)."""
-    policy = db.session.scalar(
-        select(LeaverSettings.policy).where(LeaverSettings.id == SETTINGS_ID)
-    )
-    return policy or LeaverPolicy.VEST
+#: the policy for people leaving now (vest until finance chooses)
+current_policy = lifecycle.current_leaver_policy
 
 
 def set_policy(policy: LeaverPolicy, *, actor: User) -> LeaverPolicy:

@@ -50,10 +50,12 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 
 from perks.commissions import ledger, notifications, rules, summaries
 from perks.commissions.models import (
+    LEAVER_SETTINGS_ID,
     Commission,
     CommissionState,
     EntryKind,
     LeaverPolicy,
+    LeaverSettings,
     LeaverSettlement,
     LedgerEntry,
     RuleKind,
@@ -573,14 +575,20 @@ def release_due_commissions(now: datetime | None = None) -> int:
         return len(moved)
 
 
+def current_leaver_policy() -> LeaverPolicy:
+    """The policy for people leaving now (vest until finance chooses). Raises nothing."""
+    policy = db.session.scalar(
+        select(LeaverSettings.policy).where(LeaverSettings.id == LEAVER_SETTINGS_ID)
+    )
+    return policy or LeaverPolicy.VEST
+
+
 def _forfeiting_leavers(now: datetime) -> ColumnElement[bool]:
     """Commissions not of people whose leaving date has come by ``now`` (company day) and
     whose commissions the forfeit policy is for: the policy of their settlement for that
     date, or, before the leavers' task settles them, finance's current one."""
-    from perks.commissions.leavers import current_policy as leaver_policy
-
     forfeit = LeaverSettlement.policy == LeaverPolicy.FORFEIT
-    if leaver_policy() is LeaverPolicy.FORFEIT:
+    if current_leaver_policy() is LeaverPolicy.FORFEIT:
         forfeit = forfeit | LeaverSettlement.user_id.is_(None)
     leavers = (
         select(User.id)

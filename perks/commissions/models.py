@@ -527,8 +527,13 @@ class LeaverPolicy(LabelledEnum):
     FORFEIT = "forfeit", _l("Forfeit: voided, with the reason “left the company”")
 
 
+#: the ``id`` of finance's one row of leaver settings
+LEAVER_SETTINGS_ID = 1
+
+
 class LeaverSettings(Base):
-    """Finance's one row of leaver settings (``id`` 1); no row means the defaults."""
+    """Finance's one row of leaver settings (``LEAVER_SETTINGS_ID``); no row means the
+    defaults."""
 
     __tablename__ = "leaver_settings"
 
