@@ -51,7 +51,7 @@ def test_notify_writes_the_notification_and_the_plain_e_mail_by_default(person):
     assert mail.recipient == "lan@example.com"
     # in the person's language (vi), the title as subject, the link absolute on BASE_URL
     assert mail.subject == "Bạn đã trúng một suất: Chuyến đi Đà Lạt"
-    assert "Nếu không thể tham gia" in mail.body_text
+    assert "Nếu không thể nhận suất" in mail.body_text
     assert "/perks" in mail.body_text
     assert "http" in mail.body_text
 
