@@ -170,7 +170,9 @@ def test_an_answer_or_a_reply_sent_twice_in_a_row_is_said_once(app):
     ]
     assert item.published
     told = db.session.scalars(
-        select(Notification.params).where(Notification.user_id == sender.id)
+        select(Notification.params)
+        .where(Notification.user_id == sender.id)
+        .order_by(Notification.id)
     ).all()
     assert [params["status"] for params in told] == ["acknowledged", "answered", "answered"]
     replies = db.session.scalar(
