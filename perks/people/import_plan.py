@@ -41,7 +41,14 @@ from sqlalchemy import (
 from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
 from perks.extensions import db
 from perks.folding import fold, name_key
-from perks.i18n import EARLIEST_DAY, LATEST_DAY, format_day, format_number, language_name
+from perks.i18n import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    company_today,
+    format_day,
+    format_number,
+    language_name,
+)
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
 from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
@@ -1129,9 +1136,11 @@ class _Planner:
         self._match(rows)
         self._resolve_managers(rows)
         self._find_reporting_loops(rows)
+        today = company_today()
         for row in rows:
             self._check_permissions(row)
             self._check_dates_against_stored(row)
+            self._refuse_reactivating_a_leaver(row, today)
         self._keep_an_administrator(rows)
         self._keep_the_importers_people_pages(rows)
         errors = self.plan.errors
@@ -1451,6 +1460,25 @@ class _Planner:
         leaving = stored.leaving_date if row.leaving_date is ABSENT else row.leaving_date
         if isinstance(leaving, date) and isinstance(hired, date) and leaving <= hired:
             row.error(_("The leaving date must come after the hire date."))
+
+    def _refuse_reactivating_a_leaver(self, row: _Row, today: date) -> None:
+        """Refuses the row that makes a deactivated person active again while their leaving
+        date (the row's, or the stored one) has come, as the people page does
+        (``services.reactivate_person``): they would claim nothing and earn nothing, and the
+        leavers' task, done with that date, would never deactivate them again."""
+        stored = row.target
+        if row.errors or stored is None or stored.active or row.active is not True:
+            return
+        leaving = stored.leaving_date if row.leaving_date is ABSENT else row.leaving_date
+        if isinstance(leaving, date) and leaving <= today:
+            row.error(
+                _(
+                    "%(name)s's leaving date, %(date)s, has come: clear it or move it to the "
+                    "day they leave again before reactivating them.",
+                    name=stored.name,
+                    date=format_day(leaving),
+                )
+            )
 
     # What a valid row will do ----------------------------------------------------------------
 

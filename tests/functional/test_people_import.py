@@ -686,3 +686,32 @@ def test_the_command_warns_that_the_last_administrator_stays_and_imports(runner,
     assert LAST_ADMIN_WARNING["en"].replace("Line", "line") in result.output
     db.session.refresh(admin)
     assert admin.leaving_date is not None
+
+
+def test_a_row_reactivating_someone_whose_leaving_date_has_come_is_refused(app):
+    """Active again with their old leaving date on, a leaver claims nothing, earns nothing
+    on their links, and the leavers' task, done with that date, never deactivates them
+    again: the people page refuses it (clear or move the date first); so does a file."""
+    from datetime import timedelta
+
+    from perks.i18n import company_today
+
+    gone = company_today() - timedelta(days=30)
+    UserFactory(email="da-nghi@congty.vn", name="Đã Nghỉ", active=False, leaving_date=gone)
+
+    stays = imports.plan_import("email,name,active\nda-nghi@congty.vn,Đã Nghỉ,yes\n", actor=None)
+    assert [error.line for error in stays.errors] == [2]
+    assert "Ngày nghỉ việc của Đã Nghỉ" in stays.errors[0].message
+
+    cleared = imports.plan_import(
+        "email,name,active,leaving_date\nda-nghi@congty.vn,Đã Nghỉ,yes,\n", actor=None
+    )
+    assert cleared.errors == []
+    moved = (company_today() + timedelta(days=90)).isoformat()
+    later = imports.plan_import(
+        f"email,name,active,leaving_date\nda-nghi@congty.vn,Đã Nghỉ,yes,{moved}\n", actor=None
+    )
+    assert later.errors == []
+    # a row that leaves them inactive is no reactivation
+    still_gone = imports.plan_import("email,name\nda-nghi@congty.vn,Đã Nghỉ\n", actor=None)
+    assert still_gone.errors == []
