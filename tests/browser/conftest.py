@@ -21,10 +21,9 @@ from tests import factories
 from tests.browser.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    PHONE,
     TIMEOUT_MS,
-    VIEWPORT,
     PageProblems,
+    customer_page,
     new_context,
 )
 from tests.helpers import clean_database
@@ -71,7 +70,6 @@ def context(browser: Browser, live_server: str) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
     """A page in a fresh context; the test fails if the browser saw a script or asset error."""
-    from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
     problems = PageProblems()
@@ -113,18 +111,5 @@ def tour():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def shopper(browser: Browser, live_sandbox: LiveSandbox) -> Iterator[Page]:
     """A customer's fresh browser (no cookies, nobody signed in) on their phone."""
-    context: BrowserContext = browser.new_context(
-        base_url=live_sandbox.app_url, viewport=VIEWPORT, locale="en-US", user_agent=PHONE
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    problems = PageProblems()
-    page = context.new_page()
-    page.on("console", problems.console)
-    page.on("pageerror", problems.page_error)
-    page.on("response", problems.response)
-    try:
+    with customer_page(browser, live_sandbox.app_url) as page:
         yield page
-    finally:
-        context.close()
-    assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)

@@ -5,6 +5,8 @@ the steps several journeys take (signing in and out, a customer's way to Stripe 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import (
@@ -140,6 +142,38 @@ def new_context(browser: Browser, base_url: str, locale: str = "en-US") -> Brows
     context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     return context
+
+
+@contextmanager
+def customer_page(
+    browser: Browser,
+    base_url: str,
+    *,
+    locale: str = "en-US",
+    viewport: dict[str, int] | None = None,
+) -> Iterator[Page]:
+    """A customer's fresh browser on their phone (no cookies, nobody signed in), asking for
+    ``locale``, at ``viewport`` (the screenshot size unless given).
+
+    Raises:
+        AssertionError: on leaving, the browser reported problems (console errors, page
+            errors, failed responses), listed.
+    """
+    context: BrowserContext = browser.new_context(
+        base_url=base_url, viewport=viewport or VIEWPORT, locale=locale, user_agent=PHONE
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    problems = PageProblems()
+    page = context.new_page()
+    page.on("console", problems.console)
+    page.on("pageerror", problems.page_error)
+    page.on("response", problems.response)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)
 
 
 def assert_fits_its_parent(locator: Locator) -> None:

@@ -10,12 +10,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from perks.referrals.models import Destination
 from perks.shop.models import Order, OrderStatus
 from tests import factories
-from tests.browser.helpers import PHONE, TIMEOUT_MS, PageProblems, assert_fits_the_screen
+from tests.browser.helpers import TIMEOUT_MS, assert_fits_the_screen, customer_page
 from tests.stripe_sandbox import LiveSandbox, wait_for
 
 pytestmark = pytest.mark.browser
@@ -25,21 +25,10 @@ PHONE_SCREEN = {"width": 390, "height": 844}
 
 @pytest.fixture
 def vietnamese_phone(browser: Browser, live_sandbox: LiveSandbox) -> Iterator[Page]:
-    context: BrowserContext = browser.new_context(
-        base_url=live_sandbox.app_url, viewport=PHONE_SCREEN, locale="vi-VN", user_agent=PHONE
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    problems = PageProblems()
-    page = context.new_page()
-    page.on("console", problems.console)
-    page.on("pageerror", problems.page_error)
-    page.on("response", problems.response)
-    try:
+    with customer_page(
+        browser, live_sandbox.app_url, locale="vi-VN", viewport=PHONE_SCREEN
+    ) as page:
         yield page
-    finally:
-        context.close()
-    assert not problems.items, "the browser reported problems:\n" + "\n".join(problems.items)
 
 
 def _orders() -> list[Order]:
