@@ -387,6 +387,19 @@ def checkout_outcome(token: str) -> tuple[OrderStatus, str, bool] | None:
     return row.status, row.number, row.paid_at is not None
 
 
+def order_left_unpaid(token: str | None) -> Order | None:
+    """The order this browser was last sent to pay, while it waits unpaid (Stripe's cancel
+    button, or a tab left behind): its details fill the checkout form again. None otherwise.
+    Raises nothing."""
+    if not token:
+        return None
+    return db.session.scalar(
+        select(Order).where(
+            Order.token == token, Order.status == OrderStatus.PENDING, Order.paid_at.is_(None)
+        )
+    )
+
+
 def close_previous_checkout(token: str | None, now: datetime) -> Order | None:
     """Before this browser opens another Checkout Session for its cart, close the one it was
     sent to last (``token`` names its order), so one cart can never be paid twice: from a

@@ -38,7 +38,7 @@ from perks.people.models import User
 from perks.qr import qr_png_bytes, qr_svg, qr_svg_bytes
 from perks.security import CONTENT_SECURITY_POLICY
 from perks.shop import cart, checkout, queries
-from perks.shop.attribution import REFERRAL_COOKIE
+from perks.shop.attribution import REFERRAL_COOKIE, AttributionReason
 from perks.shop.forms import AddToCartForm, CheckoutForm, QuantityForm
 from perks.shop.models import OrderStatus, Product
 from perks.text import trim
@@ -301,10 +301,18 @@ def checkout_page() -> Response:
         flash(_("Your cart is empty: add something first."), "info")
         return redirect(url_for("shop.cart_page"), 303)
     form = CheckoutForm()
-    if current_user.is_authenticated and not form.is_submitted():
+    typed_code = None
+    left = checkout.order_left_unpaid(session.get(CHECKOUT_ORDER_KEY))
+    if left is not None:  # back from Stripe's cancel button: what they typed is not lost
+        form.name.data = left.customer_name
+        form.email.data = left.customer_email
+        form.phone.data = left.customer_phone
+        if left.attribution_reason == AttributionReason.TYPED_CODE and left.referral_link:
+            typed_code = form.referral_code.data = left.referral_link.code
+    elif current_user.is_authenticated:
         form.name.data = current_user.name
         form.email.data = current_user.email
-    return _checkout_page(form, shown)
+    return _checkout_page(form, shown, typed_code=typed_code)
 
 
 @bp.post("/checkout")

@@ -122,6 +122,51 @@ def test_signed_in_staff_find_the_form_prefilled_and_staff_prices(client, login_
     assert "Friends discount" not in page
 
 
+def test_back_from_stripes_cancel_the_form_holds_what_the_customer_typed_and_their_code(
+    client, tour
+):
+    """Stripe's cancel button, then checkout again: the typed referral code is not lost (the
+    cookie would have carried a clicked link; a typed code lives only in the form)."""
+    link = factories.ReferralLinkFactory()
+    left = factories.OrderFactory(
+        product=tour,
+        customer_name=CUSTOMER["name"],
+        customer_email=CUSTOMER["email"],
+        customer_phone="+84912345678",
+        referral_link=link,
+        attribution_reason="typed_code",
+    )
+    db.session.commit()
+    fill_cart(client, tour, 2)
+    with client.session_transaction() as browser:
+        browser["checkout_order"] = left.token
+
+    response = client.get("/shop/checkout")
+    html = response.get_data(as_text=True)
+
+    assert re.search(rf'name="referral_code"[^>]*value="{link.code}"', html)
+    assert re.search(r'name="name"[^>]*value="Lê Thị Hoa"', html)
+    assert re.search(r'name="email"[^>]*value="hoa.le@gmail.com"', html)
+    assert re.search(r'name="phone"[^>]*value="\+84912345678"', html)
+    assert "Friends discount (5%) −₫240,000" in text_of(response)
+
+
+def test_a_code_the_order_did_not_take_from_the_form_is_not_put_back(client, tour):
+    """A clicked link (the cookie) attributed the order: the code field stays empty."""
+    left = factories.OrderFactory(
+        product=tour, referral_link=factories.ReferralLinkFactory(), attribution_reason="cookie"
+    )
+    db.session.commit()
+    fill_cart(client, tour)
+    with client.session_transaction() as browser:
+        browser["checkout_order"] = left.token
+
+    html = client.get("/shop/checkout").get_data(as_text=True)
+
+    assert re.search(r'name="referral_code"[^>]*value=""|name="referral_code"(?![^>]*value=)', html)
+    assert re.search(r'name="name"[^>]*value="Nguyễn Thị Khách"', html)
+
+
 def test_from_their_leaving_date_a_signed_in_leaver_pays_the_list_price(client, login_as, tour):
     """The daily task deactivates a leaver some time after midnight (and never the last
     administrator): until then they were still given the staff price on their leaving day."""
