@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from perks import create_app
+from perks.auth import services as auth_services
 from perks.auth import tokens
 from perks.auth.models import UserSession, hash_session_key
 from perks.config import ConfigurationError, load_settings
@@ -199,6 +200,24 @@ def test_a_password_reset_is_told_by_email_and_a_first_password_is_not(app, clie
     accepted = client.post(f"/invitation/{token}", data={"password": new, "confirm": new})
     assert accepted.status_code == 302
     assert mail_to("moi@example.com") == []
+
+
+def test_a_link_lasting_one_hour_or_one_minute_says_so_in_the_singular(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "INVITATION_MAX_AGE_HOURS", 1)
+    monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_AGE_MINUTES", 1)
+    hr = factories.UserFactory(roles=[Role.HR])
+    invitee = factories.UserFactory(email="moi@example.com", password_hash=None, locale="en")
+    factories.UserFactory(email="quen@example.com", locale="en")
+
+    auth_services.send_invitation(db.session.get(User, invitee.id), actor=hr)
+    client.post("/password/forgot", data={"email": "quen@example.com"})
+
+    (invitation,) = mail_to("moi@example.com")
+    (reset,) = mail_to("quen@example.com")
+    for part in (invitation.body_text, invitation.body_html):
+        assert "works for 1 hour, once" in part
+    for part in (reset.body_text, reset.body_html):
+        assert "works for 1 minute, once" in part
 
 
 def test_the_same_password_again_is_refused_as_a_change_under_the_new_password(client):
