@@ -109,6 +109,18 @@ def entries_of(person, kind: EntryKind) -> list[int]:  # type: ignore[no-untyped
     )
 
 
+def paid_mail(person) -> str:  # type: ignore[no-untyped-def]
+    """The text and HTML of the "your commissions were paid" e-mail to ``person`` (one)."""
+    [mail] = [
+        m
+        for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == person.email)
+        )
+        if "withheld" not in m.subject and "were paid" in m.subject
+    ]
+    return mail.body_text + mail.body_html
+
+
 @pytest.mark.usefixtures("rates")
 def test_a_resident_is_withheld_ten_percent_from_the_threshold_and_not_below(finance):
     at_threshold = contractor(tax_code="0312345673")
@@ -781,16 +793,6 @@ def test_a_payee_paid_by_transfer_is_not_told_it_comes_with_their_wages(finance,
     earn(staff, 1_000_000)
     pay_batch(finance)
 
-    def paid_mail(person) -> str:  # type: ignore[no-untyped-def]
-        [mail] = [
-            m
-            for m in db.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.recipient == person.email)
-            )
-            if "withheld" not in m.subject and "were paid" in m.subject
-        ]
-        return mail.body_text + mail.body_html
-
     assert "wages" not in paid_mail(partner)
     assert "bank transfer" in paid_mail(partner)
     assert "with your wages" in paid_mail(staff)
@@ -884,16 +886,6 @@ def test_the_payout_mail_of_a_payee_withheld_on_the_payroll_says_tax_comes_off(f
     earn(expat, 1_000_000)
     earn(staff, 1_000_000)
     pay_batch(finance)
-
-    def paid_mail(person) -> str:  # type: ignore[no-untyped-def]
-        [mail] = [
-            m
-            for m in db.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.recipient == person.email)
-            )
-            if "were paid" in m.subject
-        ]
-        return mail.body_text
 
     assert "with your wages, less the personal income tax withheld" in paid_mail(expat)
     assert "withheld" not in paid_mail(staff)
