@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, request
 from flask_babel import get_translations, lazy_ngettext
@@ -27,6 +27,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 
+from perks.errors import ChangedMeanwhile
 from perks.i18n import EARLIEST_DAY, LATEST_DAY, LabelledEnum, format_day, format_number
 from perks.text import trim
 
@@ -198,6 +199,21 @@ def entered_where_different(
         name for name in names if compared(refused[name].data) != compared(current[name].data)
     ]
     return entered_values(refused, differing)
+
+
+#: the form a page shows (``shown_as_saved`` keeps its class)
+ShownForm = TypeVar("ShownForm", bound=FlaskForm)
+
+
+def shown_as_saved(
+    refused: FlaskForm, current: ShownForm, names: Iterable[str], error: ChangedMeanwhile
+) -> tuple[ShownForm, list[tuple[str, str]], int]:
+    """A save refused because someone changed the thing meanwhile: the page shows ``current``
+    (the form filled with what is saved now, and its fingerprint: saving it again is a decision
+    made on what is saved) with the refusal, and what was entered beside it where it differs.
+    Returns that form, the entered values and the answer's status. Raises nothing."""
+    current.form_errors.append(error.message)
+    return current, entered_where_different(refused, current, names), error.status_code
 
 
 def enum_choices(members: Iterable[LabelledEnum]) -> list[SelectChoice]:

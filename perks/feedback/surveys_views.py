@@ -30,7 +30,7 @@ from perks.feedback.surveys_forms import (
     answers_of,
 )
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import ConfirmForm, Form, entered_where_different, require_confirmation
+from perks.forms import ConfirmForm, Form, require_confirmation, shown_as_saved
 from perks.i18n import format_number
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -103,15 +103,10 @@ def _save(survey: Survey | None) -> Response | Page:
                     survey.id, form.data_for_service(), actor=current_user, shown=form.shown.data
                 )
         except ChangedMeanwhile as error:
-            # the form shows the survey as it is now (and its fingerprint: saving it again is
-            # a decision made on what is saved), with what was entered beside it
             assert survey is not None
             survey = surveys.get_draft(survey.id)
             current = _survey_form(survey, as_saved=True)
-            entered = entered_where_different(form, current, SURVEY_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, SURVEY_FIELDS, error)
         except Conflict as error:  # opened meanwhile
             assert survey is not None
             return _back_to_survey(survey.id, error)

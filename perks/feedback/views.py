@@ -40,7 +40,7 @@ from perks.feedback.models import (
     FeedbackStatus,
     Topic,
 )
-from perks.forms import entered_where_different, require_confirmation
+from perks.forms import require_confirmation, shown_as_saved
 from perks.i18n import format_share
 from perks.people.access import roles_required
 from perks.people.models import Role
@@ -436,14 +436,9 @@ def edit_desk(department_id: int) -> Response | Page:
                 shown=form.shown.data,
             )
         except ChangedMeanwhile as error:
-            # the form shows the desk as it is now (and its fingerprint: saving it again is a
-            # decision made on what is saved), with what was entered beside it
             department, desk = _desk_of(department_id)
             current = _desk_form(desk, formdata=None)
-            entered = entered_where_different(form, current, DESK_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, DESK_FIELDS, error)
         except ValidationFailed as error:
             field_error(form, error)
         else:

@@ -36,7 +36,7 @@ from perks.finance.forms import (
 )
 from perks.finance.mapping_models import ExportMapping
 from perks.folding import alphabetical
-from perks.forms import entered_where_different, page_arg
+from perks.forms import page_arg, shown_as_saved
 from perks.i18n import company_today
 from perks.money import parse_money
 from perks.people.access import roles_required
@@ -315,15 +315,10 @@ def mapping(mapping_id: int | None) -> Page | Response:
                 shown=form.shown.data if isinstance(form, EditedMappingForm) else None,
             )
         except ChangedMeanwhile as error:
-            # the form shows the mapping as it is now (and its fingerprint: saving it again
-            # is a decision made on what is saved), with what was entered beside it
             assert mapping_id is not None
             existing = payfiles.get_mapping(mapping_id)
             current = _filled(EditedMappingForm(formdata=None), existing)
-            entered = entered_where_different(form, current, MAPPING_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, MAPPING_FIELDS, error)
         except PerksError as error:
             if error.status_code == 404:
                 raise

@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import ChangedMeanwhile, Conflict, NotEligible, ValidationFailed
-from perks.forms import ConfirmForm, entered_where_different, page_arg, require_confirmation
+from perks.forms import ConfirmForm, page_arg, require_confirmation, shown_as_saved
 from perks.i18n import company_today, format_number
 from perks.people.access import roles_required
 from perks.people.models import Role, User
@@ -156,15 +156,10 @@ def settings() -> Response | Page:
                 form.data_for_service(), actor=current_user, shown=form.shown.data
             )
         except ChangedMeanwhile as error:
-            # the form shows the settings as they are now (and their fingerprint: saving
-            # again is a decision made on what is saved), with what was entered beside it
             current = PointsSettingsForm.with_roles(formdata=None)
             current.fill(services.current_settings())
             names = [*POINTS_FIELDS, *(f.name for f in form.role_fields())]
-            entered = entered_where_different(form, current, names)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, names, error)
         except ValidationFailed as error:
             field_error(form, error)
         except Conflict as error:
@@ -208,15 +203,10 @@ def _save_value(value: CompanyValue | None) -> Response | Page:
                     value.id, form.data_for_service(), actor=current_user, shown=form.shown.data
                 )
         except ChangedMeanwhile as error:
-            # the form shows the value as it is now (and its fingerprint: saving it again is a
-            # decision made on what is saved), with what was entered beside it
             assert value is not None
             value = kudos.get_value(value.id)
             current = EditedValueForm.for_value(value, formdata=None)
-            entered = entered_where_different(form, current, VALUE_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, VALUE_FIELDS, error)
         except ValidationFailed as error:
             field_error(form, error)
         else:

@@ -25,9 +25,9 @@ from perks.errors import ChangedMeanwhile, Conflict, NotEligible, NotPermitted, 
 from perks.forms import (
     ConfirmForm,
     Form,
-    entered_where_different,
     page_arg,
     require_confirmation,
+    shown_as_saved,
 )
 from perks.i18n import company_today
 from perks.people import services as people_services
@@ -204,7 +204,7 @@ def create() -> Response | Page:
 
 #: the fields a refused stale save of an occasion lists, where what was entered differs
 OCCASION_FIELDS = ("name_vi", "name_en", "kind", "day", "month")
-#: the occasion settings page's fields, as ``entered_where_different`` compares them
+#: the occasion settings page's fields, as ``shown_as_saved`` compares them
 SETTINGS_FIELDS = ("founded_on", "anniversary_milestones")
 
 
@@ -228,14 +228,9 @@ def edit(occasion_id: int) -> Response | Page:
                 occasion.id, form.data_for_service(), actor=current_user, shown=form.shown.data
             )
         except ChangedMeanwhile as error:
-            # the form shows the occasion as it is now (and its fingerprint: saving it again
-            # is a decision made on what is saved), with what was entered beside it
             occasion = services.get_occasion(occasion.id)
             current = EditedOccasionForm.for_occasion(occasion, formdata=None)
-            entered = entered_where_different(form, current, OCCASION_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, OCCASION_FIELDS, error)
         except ValidationFailed as error:
             field_error(form, error)
         else:
@@ -293,13 +288,8 @@ def settings() -> Response | Page:
                 shown=form.shown.data,
             )
         except ChangedMeanwhile as error:
-            # the form shows the settings as they are now (and their fingerprint: saving
-            # again is a decision made on what is saved), with what was entered beside it
             saved = SettingsForm.for_settings(services.current_settings(), formdata=None)
-            entered = entered_where_different(form, saved, SETTINGS_FIELDS)
-            form = saved
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, saved, SETTINGS_FIELDS, error)
         except ValidationFailed as error:
             field_error(form, error)
         except Conflict as error:
@@ -582,15 +572,10 @@ def _save_award(award: Award | None) -> Response | Page:
                     award.id, form.data_for_service(), actor=current_user, shown=form.shown.data
                 )
         except ChangedMeanwhile as error:
-            # the form shows the award as it is now (and its fingerprint: saving it again is a
-            # decision made on what is saved), with what was entered beside it
             assert award is not None
             award = awards.get_award(award.id)
             current = _award_form(award, as_saved=True)
-            entered = entered_where_different(form, current, AWARD_FIELDS)
-            form = current
-            form.form_errors.append(error.message)
-            status = error.status_code
+            form, entered, status = shown_as_saved(form, current, AWARD_FIELDS, error)
         except ValidationFailed as error:
             field_error(form, error)
         else:
