@@ -8,8 +8,11 @@ logged, never shown (the body names only the check and its state).
 The checks:
 
 ``database``
-    ``SELECT 1`` on a connection from the app's engine (on PostgreSQL its connections give up
-    after ``DATABASE_CONNECT_TIMEOUT_SECONDS``).
+    Alembic's revision, read on a connection from the app's engine (on PostgreSQL its
+    connections give up after ``DATABASE_CONNECT_TIMEOUT_SECONDS``): ``behind`` while it is
+    older than the code's migrations (a host started before ``flask db upgrade``: its queries
+    would name columns the database lacks). A revision the code does not know is newer (the
+    old hosts of a rolling deploy, once the upgrade ran): ready.
 ``redis``
     ``PING`` to ``REDIS_URL``, when it is set (rate limits, and the broker when it is the same
     server), with ``REDIS_TIMEOUT_SECONDS``.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -42,7 +46,7 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 #: the most a Redis check waits to connect, then for the answer
 REDIS_TIMEOUT_SECONDS = 0.5
-OK, DOWN, TIMEOUT = "ok", "down", "timeout"
+OK, DOWN, TIMEOUT, BEHIND = "ok", "down", "timeout", "behind"
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "unix://")
 
 
@@ -84,9 +88,42 @@ def _redis_client(url: str) -> Any:
     )
 
 
-def check_database(engine: Engine) -> None:
+class SchemaBehind(Exception):
+    """The database's migrations are older than the code's."""
+
+
+@cache
+def _known_revisions(directory: str) -> tuple[str, frozenset[str]] | None:
+    """The code's migration head and every revision before it, from ``directory`` (None,
+    logged once, when the host has no migrations to read: nothing to compare with)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    if not os.path.isdir(directory):
+        log.warning(
+            "readiness: no migrations at %s; the schema's revision is not checked", directory
+        )
+        return None
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head() or ""
+    return head, frozenset(revision.revision for revision in script.walk_revisions())
+
+
+def check_database(engine: Engine, migrations: str) -> None:
+    """Raises:
+    SchemaBehind: the database's revision is one the code's migrations go beyond.
+    """
     with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    code = _known_revisions(migrations)
+    if code is None:
+        return
+    head, known = code
+    if revision != head and (revision is None or revision in known):
+        raise SchemaBehind(f"the database is at {revision}, the code needs {head}")
 
 
 def check_redis(url: str) -> None:
@@ -113,7 +150,9 @@ def checks_for(app: Flask) -> dict[str, Callable[[], None]]:
     config = app.config
     with app.app_context():
         engine = db.engine
-    checks: dict[str, Callable[[], None]] = {"database": lambda: check_database(engine)}
+    # Flask-Migrate's directory is relative to where ``flask db`` runs: the project's root
+    migrations = os.path.join(os.path.dirname(app.root_path), app.extensions["migrate"].directory)
+    checks: dict[str, Callable[[], None]] = {"database": lambda: check_database(engine, migrations)}
     redis_url = str(config.get("REDIS_URL") or "")
     if redis_url:
         checks["redis"] = lambda: check_redis(redis_url)
@@ -138,6 +177,9 @@ def check_all(app: Flask, *, within: float = CHECK_SECONDS) -> Report:
     def run(name: str, check: Callable[[], None]) -> None:
         try:
             check()
+        except SchemaBehind as error:
+            log.warning("readiness: %s is behind (%s): run flask db upgrade", name, error)
+            states[name] = BEHIND
         except Exception as error:  # any failure is "down"; the reason goes to the log
             log.warning("readiness: %s is down (%s: %s)", name, type(error).__name__, error)
             states[name] = DOWN

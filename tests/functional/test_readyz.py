@@ -15,8 +15,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
+from perks.extensions import db
 from perks.main import readiness
 from tests.helpers import postgres_server_url, spare_port
 
@@ -102,6 +103,31 @@ def test_readyz_names_the_database_when_it_does_not_exist(app_factory):
     status, body = ready(dead)
     assert status == 503
     assert body["down"] == ["database"]
+
+
+def test_readyz_says_the_database_is_behind_until_its_migrations_are_run(app):
+    """A rolling deploy: the new code started before ``flask db upgrade`` (the checklist's
+    step 2). Its queries would name columns the database lacks, yet ``/readyz`` said "ready"
+    and the load balancer sent it people. A database ahead of the code (the old hosts, once
+    the upgrade ran) stays ready."""
+    with app.app_context():
+        head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+        try:
+            db.session.execute(text("UPDATE alembic_version SET version_num = '0044'"))
+            db.session.commit()
+            status, body = ready(app)
+            assert status == 503
+            assert body["checks"] == {"database": "behind"}
+            assert body["down"] == ["database"]
+
+            db.session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            db.session.commit()
+            assert ready(app)[0] == 200
+        finally:
+            db.session.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+            )
+            db.session.commit()
 
 
 def test_readyz_names_redis_when_it_does_not_listen(app, app_factory):
