@@ -275,6 +275,7 @@ LABELS: dict[str, Any] = {
     "returning_rate_bps": _l("Returning customers' rate"),
     "note": _l("Note"),
     "payments_from": _l("On payments of at least"),
+    "password": _l("Password"),
     "carried": _l("Carried over"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),

@@ -50,12 +50,31 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
             user = User(email=email, name=name)
             db.session.add(user)
         activated = created or not user.active
+        before = user.roles
         user.active = True
         user.set_roles(user.roles | {Role.ADMIN, Role.EMPLOYEE})
-        if not (user.password_hash and check_password_hash(user.password_hash, password)):
+        password_set = not (
+            user.password_hash and check_password_hash(user.password_hash, password)
+        )
+        if password_set:
             set_password(user, password)
         db.session.flush()
-        audit.record("auth.admin_ensured", actor=None, target=user)
+        # what it changed of someone already there: their account reactivated, their password
+        # replaced, and their roles, as the people page audits them (``auth.roles_changed``)
+        changed = [
+            field
+            for field, did in (("active", activated and not created), ("password", password_set))
+            if did
+        ]
+        audit.record("auth.admin_ensured", actor=None, target=user, created=created, fields=changed)
+        if not created and before != user.roles:
+            audit.record(
+                "auth.roles_changed",
+                actor=None,
+                target=user,
+                before=sorted(r.value for r in before),
+                after=sorted(r.value for r in user.roles),
+            )
         if activated:
             announce_activated([user])  # their default referral link, in this transaction
         return user, created

@@ -298,3 +298,23 @@ def test_reconcile_reports_in_the_language_of_its_findings(runner):
     assert "Checked" not in vietnamese.output
     assert "Checked 1 order." in english.output
     assert "1 finding." in english.output
+
+
+def test_an_existing_person_made_an_administrator_from_the_command_line_is_in_the_audit_log(
+    runner, client, login_as
+):
+    """``create-admin`` on someone already there gave them the admin role and a new password;
+    the audit log said only "Administrator account ensured": the role grant was not among the
+    roles changed, with no before and after, and nothing said their password was replaced."""
+    from html import unescape
+
+    factories.UserFactory(email="lan@example.com", roles={Role.EMPLOYEE, Role.HR})
+    args = ["perks", "create-admin", "lan@example.com", "--password", "a long admin password"]
+    assert runner.invoke(args=args).exit_code == 0
+
+    login_as(Role.ADMIN, locale="en")
+    granted = unescape(client.get("/admin/audit?action=auth.roles_changed").get_data(as_text=True))
+    assert "Before:</span> Employee, HR" in granted
+    assert "After:</span> Administrator, Employee, HR" in granted
+    ensured = unescape(client.get("/admin/audit?action=auth.admin_ensured").get_data(as_text=True))
+    assert "Fields changed:</span> Password" in ensured
