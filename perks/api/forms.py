@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import DataRequired
+from wtforms import HiddenField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.validators import DataRequired, Optional, Regexp
 
 from perks.api.models import PERSONAL_SCOPES, Scope
 from perks.forms import DayField, Form, Length, trimmed
@@ -32,6 +32,9 @@ class TokenForm(Form):
     scopes = CheckboxesField(_l("Permissions"), validators=[DataRequired()])
     #: the last day the token works, through its end (company time)
     expires_on = DayField(_l("Last day it works"), validators=[DataRequired()])
+    #: the token of this form (``tokens.new_sending``): the same form sent again is the token
+    #: it made, not a second one
+    sending = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
     submit = SubmitField(_l("Create token"))
 
     def __init__(self, *args: object, personal: bool = False, **kwargs: object) -> None:

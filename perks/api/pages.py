@@ -30,6 +30,8 @@ def _tokens_page(
     form: TokenForm, *, personal: bool, secret: str | None = None, status: int = 200
 ) -> Page:
     listed = tokens.personal_tokens(current_user) if personal else tokens.service_tokens()
+    if not form.sending.data:  # a form drawn now; one refused keeps its own
+        form.sending.data = tokens.new_sending()
     return render_template(
         "api/tokens.html",
         form=form,
@@ -56,6 +58,7 @@ def _create(personal: bool) -> Page:
                 form.scopes.data or [],
                 form.expires_on.data,
                 person=current_user,
+                sending=form.sending.data or None,
             )
         else:
             made = tokens.create_service_token(
@@ -63,6 +66,7 @@ def _create(personal: bool) -> Page:
                 form.scopes.data or [],
                 form.expires_on.data,
                 actor=current_user,
+                sending=form.sending.data or None,
             )
     except ValidationFailed as error:
         form.form_errors.append(error.message)

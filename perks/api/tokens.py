@@ -3,6 +3,7 @@ once, kept as the SHA-256 of the secret, checked in constant time, revocable."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -10,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from perks import audit
 from perks.api.models import PERSONAL_SCOPES, ApiToken, Scope
-from perks.db import transaction, utcnow
+from perks.db import take_turns, transaction, utcnow
 from perks.errors import NotFound, NotPermitted, PerksError, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, company_today, day_start
@@ -48,8 +50,46 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def new_sending() -> str:
+    """The token of a token form drawn now (random): the form sent again with it is the token
+    it made (``create_service_token``). Raises nothing."""
+    return secrets.token_hex(16)
+
+
+def _secret(owner: User, personal: bool, sending: str | None) -> str:
+    """A new token's secret: random, or for a form's ``sending`` one only this server makes
+    from it (``SECRET_KEY``), so that the same form sent again names the same token."""
+    if not sending:
+        return SECRET_PREFIX + secrets.token_urlsafe(32)
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    made = hmac.new(
+        key, f"perks.api-token:{owner.id}:{personal}:{sending}".encode(), hashlib.sha256
+    ).digest()
+    return SECRET_PREFIX + base64.urlsafe_b64encode(made).rstrip(b"=").decode()
+
+
+def _made_by_this_form(secret: str) -> ApiToken | None:
+    """The token a form sent before made (its secret is ``secret``), if any.
+
+    Raises:
+        ValidationFailed: it was revoked since: its secret is not shown again.
+    """
+    digest = secret_hash(secret)
+    take_turns(f"perks.api-token:{digest}")  # the same form sent twice at once: one token
+    earlier = db.session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == digest))
+    if earlier is not None and earlier.revoked_at is not None:
+        raise ValidationFailed(_("This form made a token, revoked since: make a new one."))
+    return earlier
+
+
 def _make(
-    label: str, scopes: Iterable[str], expires_on: date, *, owner: User, personal: bool
+    label: str,
+    scopes: Iterable[str],
+    expires_on: date,
+    *,
+    owner: User,
+    personal: bool,
+    secret: str | None = None,
 ) -> NewToken:
     """A token that works through the whole of ``expires_on`` (company time), the last day,
     at most ``MAX_DAYS`` after today."""
@@ -64,7 +104,7 @@ def _make(
         raise ValidationFailed(
             _("The expiry date must be after today and within %(days)d days.", days=MAX_DAYS)
         )
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = secret or SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         label=label,
         prefix=secret[:10],
@@ -81,19 +121,33 @@ def _make(
 
 
 def create_service_token(
-    label: str, scopes: Iterable[str], expires_on: date, *, actor: User
+    label: str,
+    scopes: Iterable[str],
+    expires_on: date,
+    *,
+    actor: User,
+    sending: str | None = None,
 ) -> NewToken:
     """An admin makes a token for another system; it acts in ``actor``'s name.
 
+    ``sending`` is the token of the form that asks (``new_sending``): the same form sent again
+    (a double tap, the answer page reloaded) is the token it made, with the same secret, not a
+    second token whose secret nobody saw.
+
     Raises:
         NotPermitted: ``actor`` is not an admin.
-        ValidationFailed: no label, no scope, or an expiry not within ``MAX_DAYS``.
+        ValidationFailed: no label, no scope, or an expiry not within ``MAX_DAYS``; or the
+            token the same form made was revoked since.
         ValueError: an unknown scope (the form offers only known ones).
     """
     if not actor.has_role(Role.ADMIN):
         raise NotPermitted()
     with transaction():
-        made = _make(label, scopes, expires_on, owner=actor, personal=False)
+        secret = _secret(actor, False, sending)
+        earlier = _made_by_this_form(secret) if sending else None
+        if earlier is not None:
+            return NewToken(earlier, secret)
+        made = _make(label, scopes, expires_on, owner=actor, personal=False, secret=secret)
         audit.record(
             "api.token_created",
             actor=actor,
@@ -106,9 +160,15 @@ def create_service_token(
 
 
 def create_personal_token(
-    label: str, scopes: Iterable[str], expires_on: date, *, person: User
+    label: str,
+    scopes: Iterable[str],
+    expires_on: date,
+    *,
+    person: User,
+    sending: str | None = None,
 ) -> NewToken:
-    """A person makes a token that reads their own claims, commissions and ledger.
+    """A person makes a token that reads their own claims, commissions and ledger
+    (``sending`` as for ``create_service_token``).
 
     Raises:
         ValidationFailed: as ``create_service_token``, or a scope a person's token cannot hold.
@@ -117,7 +177,11 @@ def create_personal_token(
     if not chosen <= {scope.value for scope in PERSONAL_SCOPES}:
         raise ValidationFailed(_("A personal token can only read your own data."))
     with transaction():
-        made = _make(label, chosen, expires_on, owner=person, personal=True)
+        secret = _secret(person, True, sending)
+        earlier = _made_by_this_form(secret) if sending else None
+        if earlier is not None:
+            return NewToken(earlier, secret)
+        made = _make(label, chosen, expires_on, owner=person, personal=True, secret=secret)
         audit.record("api.personal_token_created", actor=person, target=made.token)
         return made
 

@@ -1618,3 +1618,49 @@ def test_a_tokens_limit_is_its_own_however_the_header_is_spelled(
         for spelled in (f"bearer {secret}", f"Bearer  {secret}", f"BEARER {secret} "):
             answer = client.get("/api/v1/people", headers={"Authorization": spelled})
             assert answer.status_code == 429, spelled
+
+
+@pytest.mark.parametrize("path", ["/admin/api-tokens", "/account/api-tokens"])
+def test_the_token_form_sent_twice_makes_one_token_and_shows_its_secret_again(
+    client: FlaskClient, path: str
+) -> None:
+    """A double tap on "Create token" (or the answer page reloaded, which sends the form
+    again) made two live tokens: the first one's secret was on an answer the browser threw
+    away, so nobody ever saw it, and the list showed two tokens of the same name."""
+    import re
+    from html import unescape
+
+    from perks.i18n import company_today
+
+    login(client, factories.UserFactory(roles={Role.ADMIN, Role.EMPLOYEE}))
+    page = client.get(path).get_data(as_text=True)
+    sending = "".join(re.findall(r'name="sending"[^>]*value="([^"]+)"', page))
+    form = {
+        "label": "Két 3",
+        "scopes": [Scope.PERKS_READ.value],
+        "expires_on": (company_today() + timedelta(days=30)).isoformat(),
+        "sending": sending,
+    }
+    secret = re.compile(r'data-testid="token-secret">.*?<code[^>]*>([^<]+)</code>', re.S)
+
+    first, second = (client.post(path, data=form) for _ in "ab")
+
+    assert first.status_code == second.status_code == 200
+    [shown_first] = secret.findall(unescape(first.get_data(as_text=True)))
+    [shown_second] = secret.findall(unescape(second.get_data(as_text=True)))
+    assert len(db.session.scalars(select(ApiToken)).all()) == 1
+    assert shown_first == shown_second
+    assert client.get("/api/v1/claims", headers=bearer(shown_second)).status_code == 200
+    # the page drawn after it is a new form: it makes another token
+    [fresh] = re.findall(r'name="sending"[^>]*value="([^"]+)"', second.get_data(as_text=True))
+    assert fresh != sending
+    assert client.post(path, data={**form, "sending": fresh}).status_code == 200
+    assert len(db.session.scalars(select(ApiToken)).all()) == 2
+    # the first form sent once more after its token was revoked: no secret, and says why
+    made = db.session.scalar(select(ApiToken).order_by(ApiToken.id).limit(1))
+    client.post(f"{path}/{made.id}/revoke")
+    again = client.post(path, data=form)
+    assert again.status_code == 400
+    assert "revoked since" in again.get_data(as_text=True)
+    assert 'data-testid="token-secret"' not in again.get_data(as_text=True)
+    assert len(db.session.scalars(select(ApiToken)).all()) == 2
