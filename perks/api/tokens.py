@@ -182,7 +182,14 @@ def create_personal_token(
         if earlier is not None:
             return NewToken(earlier, secret)
         made = _make(label, chosen, expires_on, owner=person, personal=True, secret=secret)
-        audit.record("api.personal_token_created", actor=person, target=made.token)
+        audit.record(
+            "api.personal_token_created",
+            actor=person,
+            target=made.token,
+            label=made.token.label,
+            scopes=made.token.scopes,
+            expires_on=expires_on.isoformat(),
+        )
         return made
 
 

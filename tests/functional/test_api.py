@@ -348,6 +348,23 @@ def test_revoking_a_token_says_which_one_stopped(client: FlaskClient) -> None:
         assert f"Đã thu hồi token “{label}”" in html, html
 
 
+def test_the_audit_log_says_what_a_personal_token_may_do_and_until_when(app) -> None:  # type: ignore[no-untyped-def]
+    """Only the service token's event named its label, permissions and last day: a token
+    someone made for themselves was "created", with nothing to tell what it could read."""
+    me = factories.UserFactory()
+    made = tokens.create_personal_token(
+        "Bảng tính", [Scope.COMMISSIONS_READ.value], IN_90_DAYS, person=me
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.personal_token_created")
+    ).one()
+    assert event.details == {
+        "label": "Bảng tính",
+        "scopes": made.token.scopes,
+        "expires_on": IN_90_DAYS.isoformat(),
+    }
+
+
 def test_a_persons_token_reads_their_own_data_and_never_anothers(client: FlaskClient) -> None:
     me = factories.UserFactory(employee_number="NV001")
     other = factories.UserFactory(employee_number="NV002")
