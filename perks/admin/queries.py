@@ -16,6 +16,8 @@ from perks.mail import MessageStatus, OutboxMessage
 from perks.people.models import User, roles_if_asked
 
 PER_PAGE = 50
+#: the audit log's "Who" for events no person did: the scheduled tasks, the command line
+SYSTEM = "system"
 
 
 def audit_actors() -> list[User]:
@@ -32,17 +34,20 @@ def audit_actors() -> list[User]:
 
 def audit_events(
     *,
-    actor_id: int | None,
+    actor: str | None,
     action: str,
     start: datetime | None,
     end: datetime | None,
     page: int,
 ) -> Pagination:
     """The events, newest first; ``action`` is one action's code (``people.created``) or, ending
-    with a dot, an area's prefix (``people.``), every action of the area."""
+    with a dot, an area's prefix (``people.``), every action of the area; ``actor`` a person's
+    id, or ``SYSTEM`` for what no person did."""
     query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    if actor_id:
-        query = query.where(AuditEvent.actor_id == actor_id)
+    if actor == SYSTEM:
+        query = query.where(AuditEvent.actor_id.is_(None))
+    elif actor:
+        query = query.where(AuditEvent.actor_id == int(actor))
     if action.endswith("."):
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
     elif action:

@@ -52,8 +52,10 @@ class AuditFilterForm(Form):
 @roles_required(Role.ADMIN)
 def audit_log() -> tuple[str, int] | str:
     form = AuditFilterForm(request.args)
-    form.actor.choices = [SelectChoice("", _l("Anyone"))] + [
-        SelectChoice(str(u.id), u.name) for u in queries.audit_actors()
+    form.actor.choices = [
+        SelectChoice("", _l("Anyone")),
+        SelectChoice(queries.SYSTEM, _l("System")),  # tasks and the command line
+        *(SelectChoice(str(u.id), u.name) for u in queries.audit_actors()),
     ]
     form.action.choices = [SelectChoice("", _l("Any action"))] + [
         SelectChoice(value, label, optgroup=area) for value, label, area in action_filter_choices()
@@ -63,7 +65,7 @@ def audit_log() -> tuple[str, int] | str:
     # company days, as UTC moments: SQLite compares the stored UTC text, so a moment in the
     # company's zone would be read 7 hours off there
     page = queries.audit_events(
-        actor_id=int(form.actor.data) if form.actor.data else None,
+        actor=form.actor.data or None,
         action=form.action.data or "",
         start=day_start(form.date_from.data) if form.date_from.data else None,
         end=day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None,

@@ -40,6 +40,22 @@ def test_audit_log_filters_by_actor_action_and_date(client, login_as):
     assert "<code>auth.roles_changed</code>" not in by_date
 
 
+def test_the_who_filter_finds_what_the_system_did(client, login_as):
+    """The nightly tasks' and the command line's events (no person behind them) could not be
+    picked out: "Who" listed people only."""
+    admin = login_as(Role.ADMIN)
+    add_event("commissions.released", None, datetime(2026, 4, 1, 3, tzinfo=UTC))
+    add_event("auth.roles_changed", admin.id, datetime(2026, 4, 2, 3, tzinfo=UTC))
+
+    response = client.get("/admin/audit?actor=system")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "<code>commissions.released</code>" in html
+    assert "<code>auth.roles_changed</code>" not in html
+    assert '<option selected value="system">System</option>' in html
+
+
 class AuditTableReader(HTMLParser):
     """The audit table's classes and, for each cell of its body, its ``data-label``."""
 
