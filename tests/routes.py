@@ -246,6 +246,10 @@ ROUTES: dict[str, Route] = {
     "surveys.open_survey": Route(
         "POST", lambda s: f"/manage/surveys/{s['survey']}/open", only(Role.HR, ok=303)
     ),
+    # the sample survey is open: refused, back to its page (a draft's deletion: its own test)
+    "surveys.delete_draft": Route(
+        "POST", lambda s: f"/manage/surveys/{s['survey']}/delete", only(Role.HR, ok=303)
+    ),
     "surveys.close_survey": Route(
         "POST", lambda s: f"/manage/surveys/{s['closed_survey']}/close", only(Role.HR, ok=303)
     ),

@@ -363,6 +363,32 @@ def move_question(survey_id: int, question_id: int, offset: int, *, actor: User)
     return True
 
 
+def delete_draft(survey_id: int, *, actor: User) -> str:
+    """Delete a draft made by mistake, with its questions (``survey.deleted``, with what it
+    said). Nobody was asked anything yet: a survey once opened is never deleted. Returns its
+    title, in the reader's language.
+
+    Raises:
+        NotFound: no such survey.  Conflict: not a draft (opened meanwhile).
+    """
+    with transaction():
+        survey = locked(Survey, survey_id)  # opened at the same moment: one of the two waits
+        if survey is None:
+            raise NotFound()
+        if survey.state is not SurveyState.DRAFT:
+            raise Conflict(str(_l("Only a draft survey can be changed.")))
+        title = survey.title
+        audit.record(
+            "survey.deleted",
+            actor=actor,
+            target=survey,
+            **_described(survey),
+            questions=[question.text_en for question in survey.questions],
+        )
+        db.session.delete(survey)
+    return title
+
+
 def open_survey(survey_id: int, *, actor: User) -> Survey:
     """Open a draft survey for answers (``survey.opened``).
 

@@ -234,6 +234,21 @@ def open_survey(survey_id: int) -> Response:
     return redirect(url_for(".detail", survey_id=survey_id), 303)
 
 
+@bp.post("/manage/surveys/<int:survey_id>/delete")
+@hr_only
+def delete_draft(survey_id: int) -> Response:
+    """Raises NotFound (404). Not a draft: back to the survey, saying so."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".detail", survey_id=survey_id), 303)
+    try:
+        title = surveys.delete_draft(survey_id, actor=current_user)
+    except Conflict as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".detail", survey_id=survey_id), 303)
+    flash(_("The draft “%(title)s” is deleted.", title=title), "success")
+    return redirect(url_for(".manage"), 303)
+
+
 @bp.post("/manage/surveys/<int:survey_id>/close")
 @hr_only
 def close_survey(survey_id: int) -> Response:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import insert, select
 
+from perks.audit import AuditEvent
 from perks.auth.models import UserSession
 from perks.extensions import db
 from perks.feedback import surveys, surveys_export
@@ -216,6 +217,33 @@ def test_hr_moves_a_drafts_question_and_the_page_shows_the_new_order(client):  #
     in_vietnamese = client.get(f"/manage/surveys/{survey.id}").get_data(as_text=True)
     assert "Chuyển lên" in in_vietnamese
     assert "Chuyển xuống" in in_vietnamese
+
+
+def test_hr_deletes_a_draft_made_by_mistake_and_never_a_survey_once_opened(client):  # type: ignore[no-untyped-def]
+    """A draft made by mistake (a second "Pulse") stayed in the list for good."""
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+    survey_id = _draft_survey(client).id
+    page = client.get(f"/manage/surveys/{survey_id}").get_data(as_text=True)
+    assert f'action="/manage/surveys/{survey_id}/delete" data-confirm=' in page
+
+    assert client.get(f"/manage/surveys/{survey_id}/delete").status_code == 405
+    deleted = client.post(f"/manage/surveys/{survey_id}/delete")
+
+    assert deleted.status_code == 303
+    assert deleted.headers["Location"] == "/manage/surveys"
+    assert "The draft “Pulse” is deleted." in client.get("/manage/surveys").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(select(Survey)).all() == []
+    assert client.get(f"/manage/surveys/{survey_id}").status_code == 404
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "survey.deleted"))
+    assert event.one().details["title_en"] == "Pulse"
+
+    opened = _draft_survey(client)
+    assert client.post(f"/manage/surveys/{opened.id}/open").status_code == 303
+    refused = client.post(f"/manage/surveys/{opened.id}/delete")
+    assert refused.headers["Location"] == f"/manage/surveys/{opened.id}"
+    assert "Only a draft survey can be changed." in client.get(refused.headers["Location"]).text
+    assert db.session.get(Survey, opened.id) is not None
 
 
 def test_a_question_moves_only_by_hr_and_only_by_post(client):  # type: ignore[no-untyped-def]
