@@ -17,8 +17,10 @@ by the shop so that any order of delivery ends in the same order state.
 
 Orders are found by what this app gave Stripe: the session's ``client_reference_id`` and the
 ``order_id`` metadata of the session and of its payment intent (Stripe copies the latter to
-the charge), and the payment intent and charge ids remembered on the order. Amounts always
-come from Stripe's own fields, never from metadata. A dispute carries no metadata of ours:
+the charge), and the payment intent and charge ids remembered on the order; an order found by
+its id only when the metadata carries its number too (another integration on the same Stripe
+account may use the same fields). Amounts always come from Stripe's own fields, never from
+metadata. A dispute carries no metadata of ours:
 one that arrives before the payment taught the order its payment intent is kept (ignored,
 no order) and applied, after the payment, by the event that teaches it.
 

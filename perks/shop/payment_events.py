@@ -5,8 +5,10 @@ registered in ``perks.register_receivers()``), in their transaction: the order i
 is found by what this app gave Stripe (the session's ``client_reference_id`` and the
 ``order_id`` metadata of the session and of its payment intent, which Stripe copies to the
 charge; the payment intent and charge ids remembered on the order), locked, and the effect
-recorded through ``perks.shop.orders``. Amounts always come from Stripe's own fields, never
-from metadata.
+recorded through ``perks.shop.orders``. An order found by its id (the reference or the
+metadata) is ours only when the metadata also carries its number: another integration on the
+same Stripe account may use the same fields for its own ids. Amounts always come from Stripe's
+own fields, never from metadata.
 """
 
 from __future__ import annotations
@@ -170,6 +172,16 @@ def _metadata_order_id(metadata: object) -> int | None:
     return _order_id(metadata.get("order_id")) if isinstance(metadata, dict) else None
 
 
+def _ours(order_id: int | None, metadata: object) -> Order | None:
+    """The order ``order_id`` (a reference or metadata of a Stripe object), locked, when the
+    object's metadata also carries that order's number: another integration on the same Stripe
+    account may number its own carts and orders 1, 2, 3 and use the same fields."""
+    number = metadata.get("order_number") if isinstance(metadata, dict) else None
+    if order_id is None or not isinstance(number, str) or not number:
+        return None
+    return _locked(Order.id == order_id, Order.number == number)
+
+
 def _locked(*criteria: Any) -> Order | None:
     """The first order matching ``criteria``, locked until the transaction ends."""
     return db.session.scalar(
@@ -188,14 +200,14 @@ def _order_for_session(session: dict[str, Any]) -> Order | None:
         order = _locked(Order.checkout_session_id == session_id)
         if order is not None:
             return order
+    metadata = session.get("metadata")
     for order_id in (
         _order_id(session.get("client_reference_id")),
-        _metadata_order_id(session.get("metadata")),
+        _metadata_order_id(metadata),
     ):
-        if order_id is not None:
-            order = _locked(Order.id == order_id)
-            if order is not None:
-                return order
+        order = _ours(order_id, metadata)
+        if order is not None:
+            return order
     return None
 
 
@@ -211,14 +223,12 @@ def _order_for_charge(
         order = _locked(Order.payment_intent_id == payment_intent)
         if order is not None:
             return order, ""
-    order_id = _metadata_order_id(metadata)
-    if order_id is not None:
-        order = _locked(Order.id == order_id)
-        if order is not None:
-            if payment_intent and order.payment_intent_id not in (None, payment_intent):
-                return None, (
-                    f"order {order.number} was paid through {order.payment_intent_id}, "
-                    f"not {payment_intent}"
-                )
-            return order, ""
+    order = _ours(_metadata_order_id(metadata), metadata)
+    if order is not None:
+        if payment_intent and order.payment_intent_id not in (None, payment_intent):
+            return None, (
+                f"order {order.number} was paid through {order.payment_intent_id}, "
+                f"not {payment_intent}"
+            )
+        return order, ""
     return None, f"no order for charge {charge_id} (payment intent {payment_intent})"

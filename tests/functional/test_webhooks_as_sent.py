@@ -1,0 +1,90 @@
+"""Stripe's webhooks as Stripe really sends them: events about objects of another integration
+on the same Stripe account, late and repeated events, and Stripe's own shapes.
+
+Events are Stripe's own example objects (tests/data/stripe_fixtures.json) with the fields
+each test relies on, signed as Stripe signs them (tests/stripe_fixtures.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from perks.extensions import db
+from perks.payments.models import EventOutcome, StripeEvent
+from perks.shop.models import Order, OrderStatus
+from tests import factories
+from tests import stripe_fixtures as sf
+
+
+@pytest.fixture
+def heard() -> Iterator[list[sf.SignalCall]]:
+    with sf.recording_order_signals() as calls:
+        yield calls
+
+
+def reloaded(order: Order) -> Order:
+    db.session.expire_all()
+    return db.session.get(Order, order.id)
+
+
+def outcome_of(evt: dict) -> StripeEvent:
+    db.session.expire_all()
+    return db.session.scalar(select(StripeEvent).where(StripeEvent.event_id == evt["id"]))
+
+
+# --- objects of another integration on the same Stripe account ----------------------------------
+
+
+def test_another_integrations_session_with_the_same_reference_leaves_the_order_alone(client):
+    """Another shop on the account numbers its carts too: its session's client_reference_id
+    (and its own ``order_id`` metadata) may be one of our order ids."""
+    order = factories.OrderFactory()
+    theirs = sf.checkout_session(
+        order,
+        id="cs_test_another_shop",
+        amount_total=99_000,
+        payment_intent="pi_test_another_shop",
+        metadata={"order_id": str(order.id), "cart": "their cart"},
+    )
+    evt = sf.event("checkout.session.completed", theirs)
+    assert sf.deliver(client, evt).status_code == 200
+    stored = outcome_of(evt)
+    assert stored.outcome is EventOutcome.IGNORED
+    assert stored.order_id is None
+    order = reloaded(order)
+    assert order.mismatch == ""
+    assert order.payment_intent_id is None
+
+    # our own payment still pays it
+    assert sf.deliver(client, sf.event("checkout.session.completed", sf.checkout_session(order)))
+    order = reloaded(order)
+    assert order.status is OrderStatus.PAID
+    assert order.payment_intent_id == sf.payment_intent_id(order)
+
+
+def test_another_integrations_refund_with_the_same_order_id_leaves_the_order_alone(client, heard):
+    """Another integration's charge whose ``order_id`` metadata is one of our order ids: its
+    refund is not ours, and the order must not take its payment intent for its own."""
+    order = factories.OrderFactory()
+    theirs = sf.charge(
+        order,
+        id="ch_test_another_shop",
+        payment_intent="pi_test_another_shop",
+        amount=50_000,
+        amount_refunded=50_000,
+        metadata={"order_id": str(order.id)},
+    )
+    evt = sf.event("charge.refunded", theirs)
+    assert sf.deliver(client, evt).status_code == 200
+    assert outcome_of(evt).outcome is EventOutcome.IGNORED
+
+    sf.deliver(client, sf.event("checkout.session.completed", sf.checkout_session(order)))
+    order = reloaded(order)
+    assert order.status is OrderStatus.PAID
+    assert order.refunded_amount == 0
+    assert order.payment_intent_id == sf.payment_intent_id(order)
+    assert order.charge_id is None
+    assert [name for name, _, _ in heard] == ["paid"]
