@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit
@@ -296,6 +296,10 @@ def _serialize_payment(payment_intent: str | None) -> None:
         )
 
 
+#: where an event's payment intent is, in its payload
+_PAYMENT_INTENT = ("data", "object", "payment_intent")
+
+
 def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None) -> str:
     """Apply the events about ``payment_intent`` that arrived before ``order`` knew it."""
     query = (
@@ -305,7 +309,11 @@ def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None
             StripeEvent.outcome == EventOutcome.IGNORED,
             StripeEvent.type.in_(WAITING_TYPES),
             StripeEvent.received_at >= utcnow() - WAITING_FOR,
-            StripeEvent.payload[("data", "object", "payment_intent")].as_string() == payment_intent,
+            # Stripe sends the payment intent as its id, or expanded (its id inside)
+            or_(
+                StripeEvent.payload[_PAYMENT_INTENT].as_string() == payment_intent,
+                StripeEvent.payload[(*_PAYMENT_INTENT, "id")].as_string() == payment_intent,
+            ),
         )
         .order_by(StripeEvent.stripe_created_at, StripeEvent.id)
         .with_for_update()

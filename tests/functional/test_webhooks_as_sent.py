@@ -88,3 +88,43 @@ def test_another_integrations_refund_with_the_same_order_id_leaves_the_order_alo
     assert order.payment_intent_id == sf.payment_intent_id(order)
     assert order.charge_id is None
     assert [name for name, _, _ in heard] == ["paid"]
+
+
+# --- Stripe's shapes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("price", "currency"), [(123_457, "VND"), (1_999, "USD"), (1_250, "JPY"), (5_000, "KRW")]
+)
+@pytest.mark.parametrize("case", [str.upper, str.lower])
+def test_currencies_in_any_case_and_expanded_objects(client, heard, price, currency, case):
+    product = factories.ProductFactory(price_amount=price, currency=currency)
+    order = factories.OrderFactory(product=product, quantity=3)
+    intent = sf.payment_intent(order)
+    session = sf.checkout_session(order, currency=case(currency), payment_intent=intent)
+    assert sf.deliver(client, sf.event("checkout.session.completed", session)).status_code == 200
+    order = reloaded(order)
+    assert order.status is OrderStatus.PAID
+    assert order.paid_amount == price * 3
+    assert order.payment_intent_id == intent["id"]
+    charge = sf.charge(order, amount_refunded=price, currency=case(currency), payment_intent=intent)
+    sf.deliver(client, sf.event("charge.refunded", charge))
+    dispute = sf.dispute(order, status="lost", currency=case(currency), charge=charge)
+    dispute["payment_intent"] = intent
+    sf.deliver(client, sf.event("charge.dispute.closed", dispute))
+    order = reloaded(order)
+    assert order.refunded_amount == price
+    assert order.status is OrderStatus.DISPUTED
+    assert order.mismatch == ""
+    told = [name for name, _, _ in heard]
+    assert told == ["paid", "refunded", "dispute_opened", "dispute_closed"]
+
+
+def test_a_dispute_with_its_payment_intent_expanded_waits_for_the_payment(client, heard):
+    order = factories.OrderFactory()
+    dispute = sf.dispute(order, payment_intent=sf.payment_intent(order), metadata={})
+    sf.deliver(client, sf.event("charge.dispute.created", dispute))
+    sf.deliver(client, sf.event("checkout.session.completed", sf.checkout_session(order)))
+    order = reloaded(order)
+    assert order.status is OrderStatus.DISPUTED
+    assert [name for name, _, _ in heard] == ["paid", "dispute_opened"]
