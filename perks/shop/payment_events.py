@@ -164,8 +164,10 @@ APPLIERS: dict[str, Applier] = {
 
 
 def _order_id(value: object) -> int | None:
+    """An order id as this app gives it to Stripe (ASCII digits), or None: ``isdigit()``
+    alone also admits "²" or "①", which ``int()`` refuses."""
     text = str(value).strip() if isinstance(value, str | int) else ""
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def _metadata_order_id(metadata: object) -> int | None:

@@ -128,3 +128,86 @@ def test_a_dispute_with_its_payment_intent_expanded_waits_for_the_payment(client
     order = reloaded(order)
     assert order.status is OrderStatus.DISPUTED
     assert [name for name, _, _ in heard] == ["paid", "dispute_opened"]
+
+
+# --- a dispute on a redeemed order whose commission was paid out --------------------------------
+
+
+def _paid_out_commission(client) -> tuple[Order, object]:
+    """A referred order paid, redeemed, its commission released and paid out."""
+    from datetime import timedelta
+
+    from perks.commissions import ledger, lifecycle
+    from perks.db import utcnow
+    from perks.shop.redemption import redeem_order
+
+    factories.CommissionRuleFactory(rate_bps=1000)
+    employee = factories.UserFactory()
+    link = factories.ReferralLinkFactory(user=employee)
+    order = factories.OrderFactory(referral_link_id=link.id, attribution_reason="cookie")
+    sf.deliver(client, sf.event("checkout.session.completed", sf.checkout_session(order)))
+    db.session.refresh(order)
+    redeem_order(order.redemption_code, factories.UserFactory(roles={factories.Role.REDEEMER}))
+    later = utcnow() + timedelta(days=40)
+    lifecycle.release_due_commissions(later)
+    for line in ledger.net_per_person(list(db.session.scalars(ledger.payable_entries(later)))):
+        lifecycle.record_payout(
+            line.user_id,
+            line.net,
+            entry_ids=line.entry_ids,
+            payout_batch_id=None,
+            actor=None,
+            paid_at=later,
+        )
+    db.session.commit()
+    return order, employee
+
+
+@pytest.mark.parametrize(
+    ("closing", "balance"), [("won", 0), ("lost", -240_000), ("warning_closed", 0)]
+)
+@pytest.mark.parametrize("closed_first", [False, True])
+def test_a_dispute_on_a_paid_out_commission(client, closing, balance, closed_first):
+    from perks.commissions import ledger
+    from perks.commissions.models import Commission, CommissionState
+    from perks.commissions.verify import verify_ledger
+
+    order, employee = _paid_out_commission(client)
+    assert ledger.balance(employee.id, "VND").amount == 0
+    events = [
+        sf.event("charge.dispute.created", sf.dispute(order)),
+        sf.event("charge.dispute.funds_withdrawn", sf.dispute(order)),
+        sf.event("charge.dispute.closed", sf.dispute(order, status=closing)),
+    ]
+    if closed_first:
+        events.reverse()
+    for evt in events + events:
+        assert sf.deliver(client, evt).status_code == 200
+    db.session.expire_all()
+    commission = db.session.scalar(select(Commission).where(Commission.order_id == order.id))
+    assert commission.state is CommissionState.PAID
+    assert ledger.balance(employee.id, "VND").amount == balance
+    assert verify_ledger().ok
+
+
+# --- answers: 2xx unless a retry can help -------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", ["²", "12³", "①", "٣"])
+def test_another_integrations_odd_references_are_ignored_not_retried(client, reference):
+    """A reference of another integration that looks like a number to Python's isdigit()
+    (superscripts, circled digits) is still no order id: answering 500 would only make Stripe
+    send it again for three days."""
+    order = factories.OrderFactory()
+    session = sf.checkout_session(
+        order, id="cs_test_odd", client_reference_id=reference, metadata={"order_id": reference}
+    )
+    charge = sf.charge(
+        order, id="ch_test_odd", payment_intent="pi_test_odd", metadata={"order_id": reference}
+    )
+    for evt in (
+        sf.event("checkout.session.completed", session),
+        sf.event("charge.refunded", charge),
+    ):
+        assert sf.deliver(client, evt).status_code == 200
+        assert outcome_of(evt).outcome is EventOutcome.IGNORED
