@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import IntegrityError
 
 from perks import audit
@@ -296,8 +296,10 @@ def _serialize_payment(payment_intent: str | None) -> None:
         )
 
 
-#: where an event's payment intent is, in its payload
-_PAYMENT_INTENT = ("data", "object", "payment_intent")
+def _payment_intent_of(event: dict[str, Any]) -> str | None:
+    """The payment intent a stored event is about (sent as an id, or expanded)."""
+    obj = (event.get("data") or {}).get("object") or {}
+    return object_id(obj.get("payment_intent")) if isinstance(obj, dict) else None
 
 
 def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None) -> str:
@@ -309,11 +311,10 @@ def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None
             StripeEvent.outcome == EventOutcome.IGNORED,
             StripeEvent.type.in_(WAITING_TYPES),
             StripeEvent.received_at >= utcnow() - WAITING_FOR,
-            # Stripe sends the payment intent as its id, or expanded (its id inside)
-            or_(
-                StripeEvent.payload[_PAYMENT_INTENT].as_string() == payment_intent,
-                StripeEvent.payload[(*_PAYMENT_INTENT, "id")].as_string() == payment_intent,
-            ),
+            # The payload's text names the payment intent; which field is checked below.
+            # Never a JSON path: PostgreSQL refuses to extract any field of a json document
+            # holding a "\u0000" (anyone's metadata may), which would fail every payment.
+            cast(StripeEvent.payload, Text).contains(f'"{payment_intent}"', autoescape=True),
         )
         .order_by(StripeEvent.stripe_created_at, StripeEvent.id)
         .with_for_update()
@@ -322,6 +323,8 @@ def _apply_waiting(order: PaidOrder, payment_intent: str, *, exclude: int | None
         query = query.where(StripeEvent.id != exclude)
     done = []
     for waiting in db.session.scalars(query):
+        if _payment_intent_of(waiting.payload) != payment_intent:
+            continue
         effect = apply_event(waiting.payload, stored_id=waiting.id)
         if effect.order is None:
             continue

@@ -211,3 +211,26 @@ def test_another_integrations_odd_references_are_ignored_not_retried(client, ref
     ):
         assert sf.deliver(client, evt).status_code == 200
         assert outcome_of(evt).outcome is EventOutcome.IGNORED
+
+
+def test_an_event_with_a_nul_character_stored_does_not_stop_the_payments(client):
+    """JSON allows "\\u0000" in a string (another integration's metadata, a name typed at
+    Stripe). PostgreSQL's json type stores it, but refuses to extract any field of such a
+    document as text: stored as ignored, it must not make every payment after it fail."""
+    order = factories.OrderFactory()
+    theirs = sf.charge(
+        order,
+        id="ch_test_nul",
+        payment_intent="pi_test_nul",
+        amount_refunded=1_000,
+        metadata={"note": "a\u0000b"},
+    )
+    evt = sf.event("charge.refunded", theirs)
+    assert sf.deliver(client, evt).status_code == 200
+    assert outcome_of(evt).outcome is EventOutcome.IGNORED
+
+    dispute = sf.dispute(order)  # before the payment, waiting for it
+    sf.deliver(client, sf.event("charge.dispute.created", dispute))
+    paid = sf.event("checkout.session.completed", sf.checkout_session(order))
+    assert sf.deliver(client, paid).status_code == 200
+    assert reloaded(order).status is OrderStatus.DISPUTED
