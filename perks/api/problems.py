@@ -89,7 +89,8 @@ def _field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
 
 def http_problem(error: HTTPException) -> Response:
     """An HTTP error (a bad body, a missing record, a wrong method, a body over the site's
-    ``MAX_CONTENT_LENGTH``, the rate limit) as a problem document."""
+    ``MAX_CONTENT_LENGTH``, the rate limit) as a problem document; a wrong method's names
+    the methods the path takes (``Allow``)."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
@@ -111,7 +112,12 @@ def http_problem(error: HTTPException) -> Response:
     if status == 404:
         return problem(404, _("We could not find what you were looking for."))
     if status == 405:
-        return problem(405, _("This method is not allowed here."))
+        answer = problem(405, _("This method is not allowed here."))
+        # RFC 9110: a 405 names the methods the path takes, as werkzeug's own answer does
+        allowed = getattr(error, "valid_methods", None)
+        if allowed:
+            answer.headers["Allow"] = ", ".join(allowed)
+        return answer
     if status == 413:
         return problem(
             413,

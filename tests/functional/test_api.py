@@ -985,6 +985,26 @@ def test_a_path_or_method_the_api_does_not_have_answers_problem_json(
     assert page.mimetype == "text/html"
 
 
+def test_a_method_the_api_does_not_take_is_answered_with_the_methods_it_does(
+    client: FlaskClient,
+) -> None:
+    """A 405 must name the methods the path takes (RFC 9110, ``Allow``): the problem
+    document replaced werkzeug's answer and dropped its header, so a caller could not tell
+    which method to use."""
+    secret = service_token(*Scope)
+    for method, url, allowed in (
+        ("DELETE", "/api/v1/people", {"GET", "POST"}),
+        ("PATCH", "/api/v1/people/NV1", {"GET", "PUT"}),
+        ("GET", "/api/v1/people/NV1/deactivate", {"POST"}),
+    ):
+        answer = client.open(url, method=method, headers=bearer(secret))
+        assert answer.status_code == 405
+        assert answer.mimetype == "application/problem+json"
+        named = {m.strip() for m in answer.headers.get("Allow", "").split(",") if m.strip()}
+        assert allowed <= named, (method, url, named)
+        assert method not in named
+
+
 def test_deactivate_by_employee_number(client: FlaskClient) -> None:
     person = factories.UserFactory(employee_number="NV777")
     secret = service_token(Scope.PEOPLE_WRITE, Scope.PEOPLE_READ)
