@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 #: the ``type`` of every problem: ``about:blank`` means "the status says it all" (RFC 9457)
 ABOUT_BLANK = "about:blank"
+#: the ``WWW-Authenticate`` of every 401: a bearer token is wanted
+CHALLENGE = 'Bearer realm="Perks API"'
 
 
 def _titles() -> dict[int, str]:
@@ -47,7 +49,8 @@ def _titles() -> dict[int, str]:
 
 
 def problem(status: int, detail: str, **extensions: Any) -> Response:
-    """A problem document with ``status``; ``extensions`` are added as members."""
+    """A problem document with ``status``; ``extensions`` are added as members. A 401 says
+    what it wants (``WWW-Authenticate``)."""
     body = {
         "type": ABOUT_BLANK,
         "title": _titles().get(status, _("Error")),
@@ -55,12 +58,10 @@ def problem(status: int, detail: str, **extensions: Any) -> Response:
         "detail": detail,
         **extensions,
     }
-    return Response(
-        json.dumps(body),
-        status=status,
-        mimetype=PROBLEM_JSON,
-        headers={"Cache-Control": "no-store"},
-    )
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:  # RFC 9110 and 6750: a 401 names the scheme it wants
+        headers["WWW-Authenticate"] = CHALLENGE
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON, headers=headers)
 
 
 def _is_message(item: Any) -> bool:

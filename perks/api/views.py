@@ -120,9 +120,22 @@ def _kept_out_of_caches(response: Response) -> Response:
     return response
 
 
+#: the header every 401 carries (``problems.problem``), as the document shows it
+CHALLENGE_DOC = {
+    "WWW-Authenticate": {
+        "description": "the scheme wanted: ``Bearer``",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+
+
 def _documented(view: F, codes: Sequence[int]) -> F:
     for code in codes:
-        view = bp.alt_response(code, schema=schemas.Problem, content_type=PROBLEM_JSON)(view)
+        headers = CHALLENGE_DOC if code == 401 else None
+        view = bp.alt_response(
+            code, schema=schemas.Problem, content_type=PROBLEM_JSON, headers=headers
+        )(view)
     return view
 
 

@@ -236,6 +236,24 @@ def test_no_token_a_wrong_one_an_expired_or_revoked_one_get_401_as_problem_json(
     assert client.get("/api/v1/people", headers=bearer(secret)).status_code == 401
 
 
+def test_every_401_names_the_bearer_scheme_it_wants(client: FlaskClient) -> None:
+    """A 401 must carry ``WWW-Authenticate`` (RFC 9110, RFC 6750): without it some HTTP
+    clients (Java's HttpURLConnection) fail on the answer instead of reading the problem,
+    and none is told which scheme to use."""
+    secret = service_token(Scope.PEOPLE_READ)
+    token = db.session.scalars(select(ApiToken)).one()
+    tokens.revoke_token(token.id, actor=token.user)
+    for headers in ({}, bearer("pk_" + "x" * 43), bearer(secret), {"Authorization": "Basic eA=="}):
+        answer = client.get("/api/v1/people", headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers.get("WWW-Authenticate", "").startswith("Bearer"), headers
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert (
+        "WWW-Authenticate"
+        in document["paths"]["/api/v1/people"]["get"]["responses"]["401"]["headers"]
+    )
+
+
 def test_a_service_token_stops_while_its_maker_is_no_longer_an_admin(
     client: FlaskClient,
 ) -> None:
