@@ -334,6 +334,30 @@ def test_a_token_without_the_scope_gets_403_in_the_callers_language(client: Flas
     assert post.status_code == 403
 
 
+def test_the_document_names_the_permission_each_operation_needs(client: FlaskClient) -> None:
+    """The document said only "a bearer token" for every operation: an integrator could not
+    tell which permission to give a token before it was refused (403). Each operation's
+    security requirement names the one permission whose lack refuses it."""
+    admin = factories.UserFactory(roles={Role.ADMIN}, employee_number="NV1")
+    lacking = {scope: service_token(*(set(Scope) - {scope}), admin=admin) for scope in Scope}
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        url = path.replace("{employee_number}", "NV1").replace("{code}", "X")
+        url = url.replace("{reference}", "R")
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "security" not in operation:
+                continue
+            refused = [
+                scope.value
+                for scope, secret in lacking.items()
+                if client.open(
+                    url, method=method.upper(), headers=bearer(secret), json={}
+                ).status_code
+                == 403
+            ]
+            assert operation["security"] == [{"bearer": refused}], (method, path)
+
+
 def test_the_secret_is_stored_hashed_and_only_admins_make_service_tokens(app: Flask) -> None:
     admin = factories.UserFactory(roles={Role.ADMIN})
     made = tokens.create_service_token("Két", [Scope.PERKS_READ], IN_90_DAYS, actor=admin)
