@@ -69,7 +69,7 @@ class Version(ApiSchema):
 class PageArgs(ApiSchema):
     cursor = fields.String(
         validate=Length(max=64),
-        metadata={"description": "``next_cursor`` of the previous page"},
+        metadata={"description": "``next_cursor`` of this list's previous page"},
     )
     limit = fields.Integer(load_default=50, validate=Range(min=1, max=200))
 

@@ -239,16 +239,21 @@ def token() -> ApiToken:
 # --- cursors and people -----------------------------------------------------------------------
 
 
-def _cursor_id(cursor: str | None, largest: int = MAX_ID) -> int:
-    """The id a cursor names (0 without one), at most ``largest``, the id column's.
+def _cursor_id(cursor: str | None, kind: str, largest: int = MAX_ID) -> int:
+    """The id a cursor of the ``kind`` list names (0 without one), at most ``largest``, the
+    id column's. A cursor names its list: another list's would read as a place in this one,
+    skipping its rows up to that id.
 
     Raises:
-        ValidationFailed: the cursor is not one ``_next_cursor`` writes.
+        ValidationFailed: the cursor is not one ``_next_cursor`` writes for this list.
     """
     if not cursor:
         return 0
     try:
-        value = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
+        named, _sep, number = (
+            base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii").partition(":")
+        )
+        value = int(number) if named == kind else -1
     except (ValueError, UnicodeError, binascii.Error):
         value = -1
     if not 0 <= value <= largest:
@@ -256,23 +261,31 @@ def _cursor_id(cursor: str | None, largest: int = MAX_ID) -> int:
     return value
 
 
-def _next_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode("ascii")).decode("ascii").rstrip("=")
+def _next_cursor(kind: str, last_id: int) -> str:
+    written = f"{kind}:{last_id}".encode("ascii")
+    return base64.urlsafe_b64encode(written).decode("ascii").rstrip("=")
 
 
 def _page(
     statement: Select[Any], id_column: Any, args: dict[str, Any]
 ) -> tuple[list[Any], str | None]:
+    """A page of ``statement``'s rows after the cursor, by ``id_column``; its cursors name
+    the table (``_cursor_id``).
+
+    Raises:
+        ValidationFailed: the cursor is not one of this list's.
+    """
+    kind = str(id_column.table.name)
     # ledger entries have BIGINT ids: their cursors go past INTEGER's largest
     largest = MAX_BIGINT_ID if isinstance(id_column.type, BigInteger) else MAX_ID
-    after = _cursor_id(args.get("cursor"), largest)
+    after = _cursor_id(args.get("cursor"), kind, largest)
     limit = int(args.get("limit") or 50)
     rows = list(
         db.session.scalars(statement.where(id_column > after).order_by(id_column).limit(limit + 1))
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, _next_cursor(rows[-1].id) if more and rows else None
+    return rows, _next_cursor(kind, rows[-1].id) if more and rows else None
 
 
 def _person(employee_number: str) -> User:

@@ -1310,6 +1310,37 @@ def test_lists_are_paged_by_cursor(client: FlaskClient) -> None:
     assert Commission is not None
 
 
+def test_a_cursor_of_another_list_is_refused_not_read_as_a_place_in_this_one(
+    client: FlaskClient,
+) -> None:
+    """A cursor named only an id: the people list's ``next_cursor`` sent to the claims (a
+    sync reusing one variable for two lists) skipped every claim up to that id, answered
+    200 as if they were not there."""
+    people = [factories.UserFactory(employee_number=f"C{i}") for i in range(3)]
+    claims = [a_claim(person) for person in people]
+    secret = service_token(Scope.PEOPLE_READ, Scope.PERKS_READ, Scope.COMMISSIONS_READ)
+    people_page = client.get("/api/v1/people?limit=2", headers=bearer(secret)).get_json()
+    claims_page = client.get("/api/v1/claims?limit=1", headers=bearer(secret)).get_json()
+    assert people_page["next_cursor"]
+    assert claims_page["next_cursor"]
+    for url, cursor in (
+        ("/api/v1/claims", people_page["next_cursor"]),
+        ("/api/v1/commissions", people_page["next_cursor"]),
+        ("/api/v1/people", claims_page["next_cursor"]),
+    ):
+        answer = client.get(
+            f"{url}?cursor={cursor}", headers=bearer(secret, **{"Accept-Language": "en"})
+        )
+        assert answer.status_code == 400, (url, answer.get_json())
+        assert answer.mimetype == "application/problem+json"
+        assert "cursor" in answer.get_json()["detail"]
+    # its own list still takes it
+    rest = client.get(
+        f"/api/v1/claims?limit=5&cursor={claims_page['next_cursor']}", headers=bearer(secret)
+    ).get_json()
+    assert [item["id"] for item in rest["items"]] == [claim.id for claim in claims[1:]]
+
+
 def test_the_ledger_is_paged_past_the_largest_integer_id(client: FlaskClient) -> None:
     """Ledger entries have BIGINT ids, but every cursor was refused beyond PostgreSQL's
     INTEGER (2^31 - 1): past it, the API refused its own ``next_cursor`` as not valid."""
