@@ -130,9 +130,21 @@ CHALLENGE_DOC = {
 }
 
 
+#: the header every 429 carries (Flask-Limiter's, ``RATELIMIT_HEADERS_ENABLED``)
+RETRY_DOC = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer"},
+        "required": True,
+    }
+}
+#: the headers an error answer carries, by its status
+ERROR_HEADERS_DOC = {401: CHALLENGE_DOC, 429: RETRY_DOC}
+
+
 def _documented(view: F, codes: Sequence[int]) -> F:
     for code in codes:
-        headers = CHALLENGE_DOC if code == 401 else None
+        headers = ERROR_HEADERS_DOC.get(code)
         view = bp.alt_response(
             code, schema=schemas.Problem, content_type=PROBLEM_JSON, headers=headers
         )(view)
@@ -340,7 +352,7 @@ def _rows_of_subject(
 
 
 @bp.get("/health")
-@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON)
+@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON, headers=RETRY_DOC)
 @bp.response(200, schemas.Health)
 def health() -> dict[str, str]:
     """Liveness: the API answers (no token needed). ``/readyz`` names what is down."""
@@ -348,7 +360,7 @@ def health() -> dict[str, str]:
 
 
 @bp.get("/version")
-@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON)
+@bp.alt_response(429, schema=schemas.Problem, content_type=PROBLEM_JSON, headers=RETRY_DOC)
 @bp.response(200, schemas.Version)
 def version() -> dict[str, str]:
     """The API's version and the application's release (no token needed)."""

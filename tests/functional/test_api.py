@@ -1526,6 +1526,27 @@ def test_callers_without_a_token_are_counted_apart_by_address(
         assert "429" in document["paths"][path]["get"]["responses"]
 
 
+def test_every_429_says_when_to_try_again_and_the_document_says_so(
+    app: Flask, limited_app: Flask
+) -> None:
+    """A 429 carries ``Retry-After`` (Flask-Limiter's headers), but the document named no
+    header on any 429: a client generated from it had no way to read when to come back."""
+    secret = service_token(Scope.PEOPLE_READ)
+    client = limited_app.test_client()
+    with limited_app.app_context():
+        for _ in range(2):
+            client.get("/api/v1/people", headers=bearer(secret))
+        refused = client.get("/api/v1/people", headers=bearer(secret))
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and "429" in operation["responses"]:
+                headers = operation["responses"]["429"].get("headers", {})
+                assert "Retry-After" in headers, (method, path)
+
+
 def test_failed_authentications_are_counted_by_address_whatever_the_token(
     app: Flask, app_factory: Any
 ) -> None:
