@@ -4,7 +4,7 @@ the last ``TEAM_DAYS`` days.
 
 The figures come from the capabilities' own grouped queries (the team stats page's people
 and figures, ``perks.referrals.stats.team_people``; claims used; commissions earned): five
-statements whatever the size of the team.
+statements whatever the size of the team, and one for whom they may nominate.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from perks.catalog.queries import perks_used_by
 from perks.commissions.queries import earned_by
 from perks.money import Money
 from perks.people.models import User
+from perks.recognition import awards
 from perks.referrals.periods import window_from_args
 from perks.referrals.stats import PersonRow, team_people
 
@@ -29,6 +30,8 @@ class TeamMember:
     perks_used: int
     #: commissions they earned in the window, one amount per currency
     earned: list[Money]
+    #: whether the nomination form takes them (``awards.team``: active, not yet left)
+    may_nominate: bool
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,16 @@ def team_of(manager: User) -> Team:
     ids = [row.user_id for row in people]
     used = perks_used_by(ids, window.start, window.end)
     earned = earned_by(ids, window.start, window.end)
+    nominable = {person.id for person in awards.team(manager)}
     return Team(
         TEAM_DAYS,
-        [TeamMember(row, used.get(row.user_id, 0), earned.get(row.user_id, [])) for row in people],
+        [
+            TeamMember(
+                row,
+                used.get(row.user_id, 0),
+                earned.get(row.user_id, []),
+                row.user_id in nominable,
+            )
+            for row in people
+        ],
     )

@@ -105,3 +105,28 @@ def test_the_team_costs_the_same_statements_for_two_or_ten_people(client, login_
         return len(statements)
 
     assert statements_with(2) == statements_with(8)
+
+
+def test_no_nomination_is_offered_for_a_report_whose_leaving_date_has_come(client, login_as):
+    """The leavers' task deactivates them later today; the nomination form already leaves
+    them out, so the team card offers no nomination it would refuse."""
+    from perks.i18n import company_today
+    from perks.recognition.models import Award
+
+    db.session.add(Award(name_vi="Sáng kiến", name_en="Idea", points=10))
+    db.session.commit()
+    manager = login_as(Role.MANAGER, locale="en")
+    staying = report_of(manager, "An Thị Lan")
+    leaving = report_of(manager, "Bùi Văn Bình", leaving_date=company_today())
+
+    page = client.get("/").get_data(as_text=True)
+
+    offered = re.findall(r"/awards/nominate\?person=(\d+)", page)
+    assert offered == [str(staying.id)]
+    assert (
+        str(leaving.id)
+        not in client.get("/awards/nominate")
+        .get_data(as_text=True)
+        .split('name="nominee_id"')[1]
+        .split("</select>")[0]
+    )
