@@ -133,12 +133,14 @@ def team(manager: User) -> list[User]:
     )
 
 
-def pending() -> list[Nomination]:
-    """Nominations waiting for HR, oldest first. Raises nothing."""
+def pending(viewer: User) -> list[Nomination]:
+    """Nominations waiting for HR, oldest first, but for those of ``viewer`` (an HR person
+    nominated by their manager never reads their own nomination: a nominee may not know of
+    it, and is never told of a decline). Raises nothing."""
     return list(
         db.session.scalars(
             select(Nomination)
-            .where(Nomination.state == N.PENDING)
+            .where(Nomination.state == N.PENDING, Nomination.nominee_id != viewer.id)
             .order_by(Nomination.created_at, Nomination.id)
         )
     )
@@ -168,12 +170,13 @@ def already_received(nominations: Sequence[Nomination]) -> dict[int, date]:
     }
 
 
-def decided(limit: int = 20) -> list[Nomination]:
-    """The latest nominations HR or their nominator settled, newest first. Raises nothing."""
+def decided(viewer: User, limit: int = 20) -> list[Nomination]:
+    """The latest nominations HR or their nominator settled, newest first, but for those of
+    ``viewer`` (as ``pending``). Raises nothing."""
     return list(
         db.session.scalars(
             select(Nomination)
-            .where(Nomination.state != N.PENDING)
+            .where(Nomination.state != N.PENDING, Nomination.nominee_id != viewer.id)
             .order_by(Nomination.decided_at.desc(), Nomination.id.desc())
             .limit(limit)
         )

@@ -661,12 +661,12 @@ def nominations() -> str:
 def _nominations_page(declined: DeclineForm | None = None, declined_id: int | None = None) -> str:
     """The queue; ``declined`` is the decline form of nomination ``declined_id`` as sent
     back (its errors and text kept), every other nomination's is empty."""
-    pending = awards.pending()
+    pending = awards.pending(current_user)
     return render_template(
         "recognition/nominations.html",
         pending=pending,
         received=awards.already_received(pending),
-        decided=awards.decided(),
+        decided=awards.decided(current_user),
         confirm_form=ConfirmForm(),
         decline_form=DeclineForm(formdata=None),
         declined=declined,

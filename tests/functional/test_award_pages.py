@@ -229,3 +229,40 @@ def test_the_fairness_report_downloads_as_csv_without_the_people_who_received_no
     assert rows[0] == "Dimension,Group,People,Gifts,Gift cost,Currency,Awards,Points"
     assert "Department,Kinh doanh,7,0,0,,0,0" in rows
     assert "Người Chưa Nhận" not in response.get_data(as_text=True)
+
+
+def test_an_hr_person_nominated_by_their_manager_never_reads_their_own_nomination(client):
+    # the queue showed an HR nominee their manager's reason while it waited, and the reason
+    # another HR person gave for declining it: the nominee, who may not know of a nomination,
+    # is never told of a decline
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    manager = UserFactory(roles={Role.MANAGER})
+    nominee = UserFactory(roles={Role.HR}, manager=manager, locale="en")
+    colleague = UserFactory(manager=manager)
+    theirs = Nomination(
+        award_id=award.id, nominee_id=nominee.id, nominator_id=manager.id, reason="Quiet hero"
+    )
+    other = Nomination(
+        award_id=award.id, nominee_id=colleague.id, nominator_id=manager.id, reason="Big deal"
+    )
+    db.session.add_all([theirs, other])
+    db.session.commit()
+
+    login(client, nominee)
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    assert "Quiet hero" not in queue
+    assert f'data-testid="nomination-{theirs.id}"' not in queue
+    assert "Big deal" in queue  # the colleague's they decide as usual
+    client.post("/logout")
+
+    login(client, UserFactory(roles={Role.HR}))
+    declined = client.post(
+        f"/manage/nominations/{theirs.id}/decline", data={"reason": "Not this quarter"}
+    )
+    assert declined.status_code == 303
+    client.post("/logout")
+
+    login(client, nominee)
+    assert "Not this quarter" not in client.get("/manage/nominations").get_data(as_text=True)
