@@ -4,7 +4,7 @@ the last ``TEAM_DAYS`` days.
 
 The figures come from the capabilities' own grouped queries (the team stats page's people
 and figures, ``perks.referrals.stats.team_people``; claims used; commissions earned): five
-statements whatever the size of the team, and one for whom they may nominate.
+statements whatever the size of the team, and two for whom they may nominate.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ class TeamMember:
     perks_used: int
     #: commissions they earned in the window, one amount per currency
     earned: list[Money]
-    #: whether the nomination form takes them (``awards.team``: active, not yet left)
+    #: whether the nomination form takes them (``awards.team``: active, not yet left) and
+    #: an award takes nominations
     may_nominate: bool
 
 
@@ -48,7 +49,10 @@ def team_of(manager: User) -> Team:
     ids = [row.user_id for row in people]
     used = perks_used_by(ids, window.start, window.end)
     earned = earned_by(ids, window.start, window.end)
-    nominable = {person.id for person in awards.team(manager)}
+    # whom the nomination form takes, while an award takes nominations
+    nominable = (
+        {person.id for person in awards.team(manager)} if awards.awards(active_only=True) else set()
+    )
     return Team(
         TEAM_DAYS,
         [

@@ -130,3 +130,20 @@ def test_no_nomination_is_offered_for_a_report_whose_leaving_date_has_come(clien
         .split('name="nominee_id"')[1]
         .split("</select>")[0]
     )
+
+
+def test_no_nomination_is_offered_while_no_award_takes_nominations(client, login_as):
+    # each card offered "Nominate for an award", and the form said no award takes any
+    from perks.recognition.models import Award
+
+    manager = login_as(Role.MANAGER, locale="en")
+    lan = report_of(manager, "An Thị Lan")
+    db.session.add(Award(name_vi="Cũ", name_en="Old", points=10, active=False))
+    db.session.commit()
+
+    assert "/awards/nominate?person=" not in client.get("/").get_data(as_text=True)
+
+    db.session.add(Award(name_vi="Sáng kiến", name_en="Idea", points=10))
+    db.session.commit()
+
+    assert f"/awards/nominate?person={lan.id}" in client.get("/").get_data(as_text=True)
