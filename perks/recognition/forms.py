@@ -3,6 +3,7 @@ for gift programmes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
@@ -21,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
 
 from perks.errors import ValidationFailed
+from perks.folding import fold
 from perks.forms import (
     DayField,
     Form,
@@ -39,6 +41,7 @@ from perks.recognition.awards import AwardData
 from perks.recognition.fairness import Filters
 from perks.recognition.gifts import ProgrammeData
 from perks.recognition.models import Award, GiftProgramme, Occasion, OccasionKind
+from perks.recognition.points_forms import colleague_label
 from perks.recognition.services import (
     OccasionData,
     Settings,
@@ -447,8 +450,15 @@ class NominationForm(Form):
     submit = SubmitField(_l("Nominate"))
 
     def set_choices(self, awards: Sequence[Award], people: Sequence[User]) -> None:
+        """The active awards, and the team by name: namesakes ("Nguyễn Văn An" twice, or
+        once without accents) with their department and e-mail, as the kudos form lists
+        them, so that the manager nominates the one they mean."""
         self.award_id.choices = [SelectChoice(a.id, a.name) for a in awards]
-        self.nominee_id.choices = [SelectChoice(p.id, p.name) for p in people]
+        names = Counter(fold(p.name) for p in people)
+        self.nominee_id.choices = [
+            SelectChoice(p.id, colleague_label(p) if names[fold(p.name)] > 1 else p.name)
+            for p in people
+        ]
 
 
 class DeclineForm(Form):

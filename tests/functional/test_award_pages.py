@@ -266,3 +266,26 @@ def test_an_hr_person_nominated_by_their_manager_never_reads_their_own_nominatio
 
     login(client, nominee)
     assert "Not this quarter" not in client.get("/manage/nominations").get_data(as_text=True)
+
+
+def test_a_manager_tells_two_namesakes_of_their_team_apart_when_nominating(client):
+    # both read "Nguyễn Văn An" in the list: the manager could nominate the wrong one
+    import re
+
+    db.session.add(Award(name_vi="Sáng kiến", name_en="Idea", points=10))
+    db.session.commit()
+    manager = UserFactory(roles={Role.MANAGER}, locale="en")
+    sales = DepartmentFactory(name="Sales")
+    first = UserFactory(manager=manager, name="Nguyễn Văn An", department=sales)
+    second = UserFactory(manager=manager, name="Nguyễn Văn An")
+    UserFactory(manager=manager, name="Trần Thị Bình")
+
+    login(client, manager)
+    page = client.get("/awards/nominate").get_data(as_text=True)
+
+    select = page.split('name="nominee_id"')[1].split("</select>")[0]
+    labels = dict(re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)</option>', select))
+    assert labels[str(first.id)] != labels[str(second.id)]
+    assert first.email in labels[str(first.id)]
+    assert second.email in labels[str(second.id)]
+    assert "Trần Thị Bình" in labels.values()  # nobody else's label grows
