@@ -38,7 +38,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing
+from perks.db import PROBE_LIMIT, among, joined_keys, keys_parameter, probing, take_turns
 from perks.extensions import db
 from perks.folding import fold, name_key
 from perks.i18n import (
@@ -51,7 +51,12 @@ from perks.i18n import (
 )
 from perks.people.import_files import NotText, read_lines, sniff_delimiter
 from perks.people.models import Department, EmploymentType, Role, User, UserRole, normalise_email
-from perks.people.services import PRIVILEGED_PERSON_MESSAGE, assignable_roles, may_manage
+from perks.people.services import (
+    PRIVILEGED_PERSON_MESSAGE,
+    REPORTING_LINES,
+    assignable_roles,
+    may_manage,
+)
 from perks.text import trim
 
 #: more rows than this is refused as a whole: split the file
@@ -1289,6 +1294,10 @@ class _Planner:
         manager_of: dict[PersonKey, PersonKey | None] = {
             key: row.manager for key, row in by_key.items()
         }
+        if any(manager_of.values()):
+            # as a save on the people pages (``check_manager``): until this import ends, no
+            # other change of reporting lines can make a loop with its own
+            take_turns(REPORTING_LINES)
         manager_of.update(self._chains_above(manager_of))
         done: set[PersonKey] = set()
         for start in by_key:

@@ -345,6 +345,9 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
     in the same transaction (a draft payout batch that pays the person moves on).
     """
     with transaction():
+        if data.manager_id:
+            # before any row: an import holding it may be waiting for this person's row
+            take_turns(REPORTING_LINES)
         if Role.ADMIN in user.roles:
             # before the person's own row: two administrators taking the role from each
             # other at once would each count the other still there
@@ -530,10 +533,18 @@ def check_leaving_date(hire_date: date | None, leaving_date: date | None) -> Non
         )
 
 
+#: the lock every change of reporting lines takes before it looks for a loop (``take_turns``)
+REPORTING_LINES = "people.reporting_lines"
+
+
 def check_manager(user: User, manager_id: int) -> None:
-    """Raises ValidationFailed for an unknown manager or a reporting loop."""
+    """Raises ValidationFailed for an unknown manager or a reporting loop.
+
+    Saves (and imports) that set a manager take turns (``REPORTING_LINES``) until they end:
+    two at once making A report to B and B to A would each find no loop."""
     if db.session.get(User, manager_id) is None:
         raise ValidationFailed(str(_l("Unknown manager.")))
+    take_turns(REPORTING_LINES)
     seen: set[int] = set()
     current: int | None = manager_id
     while current is not None and current not in seen:
