@@ -289,3 +289,37 @@ def test_a_manager_tells_two_namesakes_of_their_team_apart_when_nominating(clien
     assert first.email in labels[str(first.id)]
     assert second.email in labels[str(second.id)]
     assert "Trần Thị Bình" in labels.values()  # nobody else's label grows
+
+
+def test_an_hr_manager_is_offered_no_decision_on_their_own_nomination(client):
+    # Approve and Decline were offered, and each answered "Another HR person decides"
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    hr_manager = UserFactory(roles={Role.HR, Role.MANAGER}, locale="en")
+    mine = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=hr_manager).id,
+        nominator_id=hr_manager.id,
+        reason="Quiet hero",
+    )
+    manager = UserFactory(roles={Role.MANAGER})
+    theirs = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Big deal",
+    )
+    db.session.add_all([mine, theirs])
+    db.session.commit()
+
+    login(client, hr_manager)
+    page = client.get("/manage/nominations").get_data(as_text=True)
+
+    own_card = page.split(f'data-testid="nomination-{mine.id}"')[1].split('class="col"')[0]
+    assert "Quiet hero" in own_card
+    assert f'data-testid="approve-{mine.id}"' not in page
+    assert f'data-testid="decline-{mine.id}"' not in page
+    assert "Another HR person decides on a nomination you are part of." in own_card
+    assert f'data-testid="approve-{theirs.id}"' in page
+    assert f'data-testid="decline-{theirs.id}"' in page
