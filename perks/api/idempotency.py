@@ -5,8 +5,9 @@ a twin request with the same key sent while the first is still being answered ge
 (as Stripe does, and the IETF draft on the header says), never a second write. The first
 answer (any status below 500) is then kept for ``WINDOW`` with the hash of the request it
 answered; the same key with the same request within that time gets the same answer (marked
-``Idempotent-Replayed: true``), with another request a 422. A write that fails (an error, or
-a 5xx answer) gives its key back, so the request can be sent again. A claim left by a
+``Idempotent-Replayed: true``), with another request a 422. A write that fails (an error
+raised: a refusal, a 4xx problem; or a 5xx answer) gives its key back, so the request can be
+sent again. A claim left by a
 process that died is taken over after ``ABANDONED_AFTER``. Keys belong to a token: two
 systems cannot collide. Kept answers older than the window are ignored, replaced when the
 key is used again, and deleted by the scheduled ``perks.api.forget_old_keys`` task.
