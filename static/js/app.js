@@ -7,6 +7,15 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// A form the server refused comes back with its refused fields marked (aria-invalid, and
+// described by their errors): the first of them takes the focus, so that a screen reader says
+// which field and why, and the keyboard starts where the mending does. A page that puts the
+// focus somewhere itself (autofocus) keeps it there.
+const refused = document.querySelector("main [aria-invalid=true]");
+if (refused && !document.querySelector("[autofocus]")) {
+  refused.focus();
+}
+
 // A box that scrolls sideways (a wide table on a phone, a long line of text) can be scrolled
 // with the keyboard: it takes the focus, as a region named after its table's caption or the
 // heading above it. A box that does not scroll stays out of the tab order.

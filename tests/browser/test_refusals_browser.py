@@ -1,0 +1,44 @@
+"""What a person meets when something is refused, on a phone (390 px), in Vietnamese and
+English, with a keyboard and a screen reader: a refused form hands the focus to its first
+refused field, which says why; what they typed is kept."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests import factories
+from tests.browser.helpers import customer_page
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize(
+    ("locale", "required", "wrong"),
+    [
+        ("vi-VN", "Trường này là bắt buộc.", "Email hoặc mật khẩu không đúng."),
+        ("en-US", "This field is required.", "The e-mail or password is not correct."),
+    ],
+)
+def test_a_refused_form_hands_the_focus_to_its_first_refused_field(
+    browser: Browser, live_server: str, locale: str, required: str, wrong: str
+):
+    person = factories.UserFactory(email="thanh.huong@example.com", locale=locale[:2])
+    with customer_page(browser, live_server, locale=locale, viewport=PHONE) as page:
+        page.goto("/login")
+        form = page.get_by_test_id("login-form")
+        form.locator("[type=submit]").click()
+        email = form.locator("input[name=email]")
+        expect(email).to_be_focused()
+        expect(email).to_have_attribute("aria-invalid", "true")
+        expect(email).to_have_accessible_description(required)
+
+        email.fill(person.email)
+        form.locator("input[name=password]").fill("not the password")
+        form.locator("[type=submit]").click()
+        password = form.locator("input[name=password]")
+        expect(password).to_be_focused()
+        expect(password).to_have_accessible_description(wrong)
+        expect(email).to_have_value(person.email)
