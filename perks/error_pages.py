@@ -3,7 +3,17 @@ that cannot be reached becomes a 503 page, never a traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import exc as sa_exc
@@ -49,7 +59,18 @@ def render_error(status: int, message: str | None = None) -> tuple[Response | st
     text = message or MESSAGES[said_as]()
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=title, message=text), status
-    return render_template("errors/error.html", status=status, title=title, message=text), status
+    page = render_template(
+        "errors/error.html", status=status, title=title, message=text, storefront=_on_storefront()
+    )
+    return page, status
+
+
+def _on_storefront() -> bool:
+    """Whether the request is a customer's, on the storefront (``/shop/``): their error page
+    is the storefront's, and its way back leads there, not to the staff's sign-in page."""
+    if request.blueprint is not None:
+        return request.blueprint == "shop"
+    return request.path.startswith(url_for("shop.index"))
 
 
 def init_error_pages(app: Flask) -> None:
