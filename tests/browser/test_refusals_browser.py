@@ -5,10 +5,18 @@ refused field, which says why; what they typed is kept."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
+from perks.people.models import Role
 from tests import factories
-from tests.browser.helpers import customer_page
+from tests.browser.helpers import (
+    AXE,
+    AXE_RUN,
+    BLOCKING_IMPACTS,
+    assert_fits_the_screen,
+    customer_page,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +50,27 @@ def test_a_refused_form_hands_the_focus_to_its_first_refused_field(
         expect(password).to_be_focused()
         expect(password).to_have_accessible_description(wrong)
         expect(email).to_have_value(person.email)
+
+
+def _axe_violations(page: Page) -> list[str]:
+    return [
+        f"{v['id']} ({v['help']}): {', '.join(v['targets'])}"
+        for v in page.evaluate(AXE_RUN, BLOCKING_IMPACTS)
+    ]
+
+
+def test_what_hr_is_refused_passes_axe_on_a_phone(browser: Browser, live_server: str):
+    """HR's forms sent empty, where a warning with a link says what is missing first (no
+    gift perk to give yet): every refusal readable, its link too."""
+    hr = factories.UserFactory(roles={Role.HR}, locale="vi")
+    problems = []
+    with customer_page(browser, live_server, locale="vi-VN", viewport=PHONE) as page:
+        page.context.add_init_script(path=str(AXE))
+        sign_in(page, hr.email)
+        for url in ["/manage/gifts/new", "/manage/occasions/new", "/people/new"]:
+            page.goto(url)
+            page.locator("main form[method=post] [type=submit]").last.click()
+            expect(page.locator("main [aria-invalid=true]").first).to_be_focused()
+            problems += [f"{url}: {p}" for p in _axe_violations(page)]
+            assert_fits_the_screen(page)
+    assert not problems, "\n".join(problems)
