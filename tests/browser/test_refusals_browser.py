@@ -74,3 +74,18 @@ def test_what_hr_is_refused_passes_axe_on_a_phone(browser: Browser, live_server:
             problems += [f"{url}: {p}" for p in _axe_violations(page)]
             assert_fits_the_screen(page)
     assert not problems, "\n".join(problems)
+
+
+def test_an_unknown_long_code_at_the_counters_stays_within_a_phone(
+    browser: Browser, live_server: str
+):
+    """A scanner that read something else (a long web address, a barcode) types a long code
+    without spaces, which the refusal repeats: it breaks, and the page does not scroll
+    sideways."""
+    redeemer = factories.UserFactory(roles={Role.REDEEMER}, locale="vi")
+    with customer_page(browser, live_server, locale="vi-VN", viewport=PHONE) as page:
+        sign_in(page, redeemer.email)
+        for counter, length in [("/redeem", 64), ("/redeem-order", 512)]:
+            page.goto(f"{counter}?code={'HTTPSEXAMPLECOMQR' * 40}"[: len(counter) + 6 + length])
+            expect(page.get_by_role("alert").first).to_contain_text("HTTPSEXAMPLECOMQR")
+            assert_fits_the_screen(page)
