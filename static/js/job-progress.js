@@ -25,33 +25,47 @@
     }
   }
 
+  // The box is a live region (role=status): a screen reader reads out what changes in it, so
+  // a text is only written when it is new, never again at each question to the server.
+  function write(element, text) {
+    if (element.textContent !== text) {
+      element.textContent = text;
+    }
+  }
+
   function show(box, data) {
     const bar = box.querySelector("[data-job-bar]");
     if (bar) {
       if (data.percent === null || data.percent === undefined) {
         bar.removeAttribute("value");
-      } else {
+      } else if (bar.value !== data.percent) {
         bar.value = data.percent;
       }
     }
     const count = box.querySelector("[data-job-count]");
     if (count && data.total) {
       const template = count.getAttribute("data-job-count-template");
-      count.textContent = template
-        ? template.replace("{done}", format(data.done)).replace("{total}", format(data.total))
-        : `${format(data.done)} / ${format(data.total)}`;
+      write(
+        count,
+        template
+          ? template.replace("{done}", format(data.done)).replace("{total}", format(data.total))
+          : `${format(data.done)} / ${format(data.total)}`,
+      );
     }
     const label = box.querySelector("[data-job-label]");
     if (label && data.label) {
-      label.textContent = data.label;
+      write(label, data.label);
     }
     const stage = box.querySelector("[data-job-stage]");
     if (stage && data.stage) {
-      stage.textContent = data.stage;
+      write(stage, data.stage);
     }
     const waiting = box.querySelector("[data-job-waiting]");
     if (waiting) {
-      waiting.hidden = data.state !== "queued";
+      const hidden = data.state !== "queued";
+      if (waiting.hidden !== hidden) {
+        waiting.hidden = hidden;
+      }
     }
   }
 

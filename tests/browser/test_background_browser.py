@@ -87,3 +87,38 @@ def test_a_running_job_fits_a_phone_moves_and_shows_its_result_when_done(phone: 
     phone.goto("/jobs/")
     expect(phone.get_by_test_id("job-row")).to_have_count(1)
     assert_fits_the_screen(phone)
+
+
+#: the changes a screen reader would hear in the page's live region (role=status)
+WATCH_THE_LIVE_REGION = """() => {
+  window.liveChanges = [];
+  const region = document.querySelector('[data-testid=job-progress]');
+  new MutationObserver((records) => {
+    for (const r of records) window.liveChanges.push(r.type + ' ' + (r.target.textContent || ''));
+  }).observe(region, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_job_that_does_not_move_is_not_announced_again_at_each_question(phone: Page):
+    """The progress box is a live region (role=status): a screen reader reads it again each
+    time its text is rewritten. It was rewritten at every question to the server, a change or
+    not, so a job waiting for a worker was read out over and over."""
+    hr = factories.UserFactory(roles={Role.HR})
+    sign_in(phone, hr.email)
+    upload = imports.store_upload(
+        b"email,name\nan@congty.vn,Nguy\xe1\xbb\x85n V\xc4\x83n An\n", filename="a.csv", actor=hr
+    )
+    job = imports.check_job(upload)
+    assert job is not None
+    job.state, job.done, job.total, job.stage = JobState.RUNNING, 1000, 4000, "checking"
+    job.result, job.finished_at, job.heartbeat_at = {}, None, utcnow()
+    db.session.commit()
+
+    phone.goto(f"/jobs/{job.token}")
+    expect(phone.locator("[data-job-count]")).to_have_text("1,000 of 4,000")
+    phone.evaluate(WATCH_THE_LIVE_REGION)
+    for _ in range(2):
+        with phone.expect_response(lambda r: r.url.endswith(f"/jobs/{job.token}/status")):
+            pass
+    phone.wait_for_load_state("networkidle")
+    assert phone.evaluate("window.liveChanges") == []
