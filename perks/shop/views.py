@@ -203,6 +203,9 @@ def add_to_cart() -> Response | Page:
     try:
         line = cart.add_to_cart(session, slug, form.quantity.data or 0)
     except PerksError as error:  # a quantity beyond the limit, another currency, a full cart
+        if error.details.get("field") == "quantity":  # said on the field, which takes the focus
+            form.quantity.errors = [error.message]
+            return _product_page(shown, form, status=error.status_code)
         return _product_page(shown, form, error.message, error.status_code)
     flash(_("Added to your cart: %(item)s.", item=cart.describe(line)), "success")
     return redirect(url_for("shop.cart_page"), 303)

@@ -169,3 +169,22 @@ def test_a_refused_quantity_on_a_product_page_says_so_and_why(client):
     [quantity], described = _refused(refused.get_data(as_text=True), "quantity")
     assert quantity.get("aria-invalid") == "true"
     assert "Choose a quantity from 1 to 4" in described, described
+
+
+def test_a_quantity_over_the_products_limit_is_refused_on_its_field(client):
+    """Over this product's limit (but a number any product could take), the refusal was an
+    alert above the form: the field, keeping the 9 typed, was not marked refused, and a
+    screen reader reaching it heard nothing of why."""
+    product = ProductFactory(name_en="Ha Long Bay 2-day cruise", max_quantity_per_order=4)
+
+    refused = client.post(
+        "/shop/cart/add",
+        data={"product": product.slug, "quantity": 9},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert refused.status_code == 400
+    [quantity], described = _refused(refused.get_data(as_text=True), "quantity")
+    assert quantity.get("aria-invalid") == "true"
+    assert quantity.get("value") == "9"
+    assert "Choose a quantity from 1 to 4 for Ha Long Bay 2-day cruise." in described, described
