@@ -162,7 +162,11 @@ def product(slug: str) -> Page:
 # --- the cart -------------------------------------------------------------------------------
 
 
-def _cart_page(error: str | None = None, status: int = 200) -> Page:
+def _cart_page(
+    error: str | None = None, status: int = 200, refused_line: int | None = None
+) -> Page:
+    """The cart, with ``error`` above it; ``refused_line``: the product whose new quantity
+    ``error`` refuses, whose field shows what was typed, marked refused and described by it."""
     shown, notices = cart.load_cart(session)
     for notice in notices:
         flash(notice, "warning")
@@ -182,6 +186,8 @@ def _cart_page(error: str | None = None, status: int = 200) -> Page:
         quantity_forms=forms,
         form=ConfirmForm(),
         error=error,
+        refused_line=refused_line,
+        typed_quantity=request.form.get("quantity", "")[:20],
     )
     return page, status
 
@@ -221,11 +227,12 @@ def update_cart_line(product_id: int) -> Response | Page:
             line = cart.line_in_cart(session, product_id)
         except NotFound as error:
             return _cart_page(error.message, error.status_code)
-        return _cart_page(cart.quantity_refusal(line.product), 400)
+        return _cart_page(cart.quantity_refusal(line.product), 400, product_id)
     try:
         cart.update_quantity(session, product_id, form.quantity.data or 0)
     except PerksError as error:  # not in the cart, or more than one order may hold
-        return _cart_page(error.message, error.status_code)
+        refused = product_id if error.details.get("field") == "quantity" else None
+        return _cart_page(error.message, error.status_code, refused)
     flash(_("Your cart was updated."), "success")
     return redirect(url_for("shop.cart_page"), 303)
 

@@ -351,3 +351,21 @@ def test_the_cart_page_runs_as_many_statements_with_many_products(client):
         return len(seen)
 
     assert statements(2) == statements(12)
+
+
+def test_a_refused_new_quantity_stays_in_its_field_marked_and_described(client, tour):
+    """The refusal was only an alert at the top of the cart: the line's field went back to the
+    old quantity, not marked refused, so the customer (a screen reader's too) could not tell
+    which line, nor what they had typed."""
+    add(client, tour, 2)
+    response = client.post(f"/shop/cart/{tour.id}/quantity", data={"quantity": 9})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    field = re.search(rf'<input[^>]*id="quantity-{tour.id}"[^>]*>', html, re.S)
+    assert field is not None
+    assert 'value="9"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', field.group(0))
+    assert described is not None
+    assert f'id="{described.group(1)}"' in html
+    assert cart_lines(client) == {str(tour.id): 2}
