@@ -188,3 +188,21 @@ def test_a_quantity_over_the_products_limit_is_refused_on_its_field(client):
     assert quantity.get("aria-invalid") == "true"
     assert quantity.get("value") == "9"
     assert "Choose a quantity from 1 to 4 for Ha Long Bay 2-day cruise." in described, described
+
+
+def test_a_refused_filter_says_which_field_and_why(client):
+    """The audit log's and the people directory's filters, refused, said "Check the filters:
+    some values are not valid." with a red border: no field was marked refused for a screen
+    reader, and the directory never said what was wrong with the search."""
+    login(client, UserFactory(roles={Role.ADMIN, Role.HR}, locale="en"))
+
+    audit = client.get("/admin/audit?date_from=2026-12-10&date_to=2026-12-01")
+    people = client.get("/people/?q=" + "Nguyễn Văn An " * 10)
+
+    assert audit.status_code == 400
+    (date_to,), described = _refused(audit.get_data(as_text=True), "date_to")
+    assert date_to.get("aria-invalid") == "true"
+    assert "The end date is before the start date." in described, described
+    (q,), described = _refused(people.get_data(as_text=True), "q")
+    assert q.get("aria-invalid") == "true"
+    assert "100" in described, described
