@@ -206,3 +206,28 @@ def test_a_refused_filter_says_which_field_and_why(client):
     (q,), described = _refused(people.get_data(as_text=True), "q")
     assert q.get("aria-invalid") == "true"
     assert "100" in described, described
+
+
+def test_a_refused_decline_opens_the_fold_its_form_is_in(client):
+    """HR declining a feedback item with a blank reason got the item's page back with the
+    decline form, its error and what they typed folded away under "Decline it": nothing on the
+    page said anything was refused, and the refused field could not take the focus."""
+    sender = UserFactory()
+    login(client, sender)
+    sent = client.post(
+        "/feedback/new",
+        data={"department": "0", "topic": "tool", "subject": "Printer", "text": "Jammed."},
+    )
+    item_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+    client.post("/logout")
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+
+    refused = client.post(f"/feedback/inbox/{item_id}/decline", data={"reason": "  "})
+
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    fold = html[html.rindex("<details", 0, html.index('data-testid="decline-form"')) :]
+    assert " open" in fold[: fold.index(">")], fold[:120]
+    (reason,), described = _refused(html, "reason")
+    assert reason.get("aria-invalid") == "true"
+    assert "This field is required." in described
