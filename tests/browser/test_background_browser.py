@@ -122,3 +122,22 @@ def test_a_job_that_does_not_move_is_not_announced_again_at_each_question(phone:
             pass
     phone.wait_for_load_state("networkidle")
     assert phone.evaluate("window.liveChanges") == []
+
+
+def test_a_job_that_moves_is_announced_by_what_changed_alone(phone: Page):
+    """A status region is read out whole at each change unless it says otherwise (ARIA's
+    role=status is atomic): each new count had a screen reader read the whole box again, the
+    title, the state and "You can leave this page: the work goes on…" included."""
+    hr = factories.UserFactory(roles={Role.HR})
+    sign_in(phone, hr.email)
+    upload = imports.store_upload(b"email,name\nan@congty.vn,An\n", filename="a.csv", actor=hr)
+    job = imports.check_job(upload)
+    assert job is not None
+    job.state, job.done, job.total, job.stage = JobState.RUNNING, 1000, 4000, "checking"
+    job.result, job.finished_at, job.heartbeat_at = {}, None, utcnow()
+    db.session.commit()
+
+    phone.goto(f"/jobs/{job.token}")
+    progress = phone.get_by_test_id("job-progress")
+    expect(progress).to_have_attribute("role", "status")
+    expect(progress).to_have_attribute("aria-atomic", "false")
