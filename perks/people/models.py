@@ -263,6 +263,11 @@ class Department(TimestampMixin, Base):
 #: the database's unique index on the name as written does not see
 DEPARTMENT_NAMES_LOCK = "perks.people.department_names"
 
+#: the lock (``perks.db.take_turns``) HR's pages take before they look whether an e-mail
+#: address or an employee number is taken: two people added (or given one address) at once
+#: take turns, and the second is told it is taken instead of breaking the unique index
+PEOPLE_ADDRESSES_LOCK = "perks.people.addresses"
+
 
 class PeopleImport(TimestampMixin, Base):
     """An uploaded people CSV, kept between its dry run and its confirmation."""

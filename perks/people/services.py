@@ -22,6 +22,7 @@ from perks.i18n import company_today, format_day
 from perks.people.events import announce_activated, people_changed
 from perks.people.models import (
     DEPARTMENT_NAMES_LOCK,
+    PEOPLE_ADDRESSES_LOCK,
     Department,
     EmploymentType,
     Gender,
@@ -414,6 +415,9 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")), field="name")
     email = normalise_email(data.email)
+    # two HR people adding one person at once (or a double tap on Save) take turns: the
+    # second sees the first's address and number, and is told they are taken
+    take_turns(PEOPLE_ADDRESSES_LOCK)
     email_owner = db.session.scalar(select(User.id).where(User.email == email))
     if email_owner is not None and email_owner != user.id:
         raise Conflict(str(_l("Someone already has this e-mail address.")))
