@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import unicodedata
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -70,8 +71,10 @@ def new_session_tokens(count: int) -> list[str]:
 
 
 def normalise_email(email: str) -> str:
-    """An e-mail address as it is stored and looked up (``User.email``): trimmed, lower-case."""
-    return trim(email).lower()
+    """An e-mail address as it is stored and looked up (``User.email``): trimmed, composed
+    (NFC: an accented address typed with Unikey's "Unicode tổ hợp" is the one typed composed,
+    as the import reads it), lower-case."""
+    return unicodedata.normalize("NFC", trim(email)).lower()
 
 
 class Gender(LabelledEnum):

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from perks.audit import AuditEvent
+from perks.auth import services as auth_services
 from perks.extensions import db
 from perks.people import services
 from perks.people.models import Department, EmploymentType, Role, User
@@ -64,6 +65,37 @@ def test_email_is_unique_whatever_its_case(client, login_as):
     response = client.post("/people/new", data=person_form(email="LAN.PHAM@example.com"))
     assert response.status_code == 400
     assert "already has this e-mail" in response.get_data(as_text=True)
+
+
+#: an address with Vietnamese accents, as Unikey's "Unicode dựng sẵn" (composed) and "Unicode
+#: tổ hợp" (decomposed) type it: the same address, which reads the same
+COMPOSED_EMAIL = unicodedata.normalize("NFC", "nguyễn.lan@congty.vn")
+DECOMPOSED_EMAIL = unicodedata.normalize("NFD", COMPOSED_EMAIL)
+
+
+def test_an_email_typed_decomposed_is_the_same_address_as_typed_composed(client, login_as):
+    factories.UserFactory(email=COMPOSED_EMAIL)
+    login_as(Role.HR)
+    response = client.post("/people/new", data=person_form(email=DECOMPOSED_EMAIL))
+    assert response.status_code == 400
+    assert "already has this e-mail" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 2
+
+
+def test_a_person_added_under_a_decomposed_email_signs_in_with_it_composed(client, login_as):
+    login_as(Role.HR)
+    response = client.post("/people/new", data=person_form(email=DECOMPOSED_EMAIL))
+    assert response.status_code == 302
+    person = db.session.scalar(db.select(User).where(User.name == "Phạm Thị Lan"))
+    assert person.email == COMPOSED_EMAIL
+    auth_services.set_password(person, "a long passphrase of 2026")
+    db.session.commit()
+    other = client.application.test_client()
+    answer = other.post(
+        "/login", data={"email": COMPOSED_EMAIL, "password": "a long passphrase of 2026"}
+    )
+    assert answer.status_code == 302
+    assert other.get("/account").status_code == 200
 
 
 @pytest.mark.parametrize(
