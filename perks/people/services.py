@@ -421,7 +421,9 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     email_owner = db.session.scalar(select(User.id).where(User.email == email))
     if email_owner is not None and email_owner != user.id:
         raise Conflict(str(_l("Someone already has this e-mail address.")))
-    number = (data.employee_number or "").strip() or None
+    # without the zero-width spaces a number copied from a spreadsheet or a chat brings
+    # along (``trim``), as the import reads it: "SV0100\u200b" is the number SV0100
+    number = unicodedata.normalize("NFC", trim(data.employee_number or "")) or None
     if number:
         number_owner = db.session.scalar(select(User.id).where(User.employee_number == number))
         if number_owner is not None and number_owner != user.id:

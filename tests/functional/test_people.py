@@ -67,6 +67,25 @@ def test_email_is_unique_whatever_its_case(client, login_as):
     assert "already has this e-mail" in response.get_data(as_text=True)
 
 
+def test_an_employee_number_pasted_with_invisible_characters_is_the_number(client, login_as):
+    """Copied from a spreadsheet or a chat, a number brings zero-width spaces along: it is the
+    number someone already has, as the people import reads it."""
+    factories.UserFactory(employee_number="SV0100")
+    login_as(Role.HR)
+    response = client.post(
+        "/people/new", data=person_form(email="lan@congty.vn", employee_number="SV0100\u200b")
+    )
+    assert response.status_code == 400
+    assert "already has this employee number" in response.get_data(as_text=True)
+
+    response = client.post(
+        "/people/new", data=person_form(email="lan@congty.vn", employee_number="\ufeffSV0101 ")
+    )
+    assert response.status_code == 302
+    person = db.session.scalar(db.select(User).where(User.email == "lan@congty.vn"))
+    assert person.employee_number == "SV0101"
+
+
 #: an address with Vietnamese accents, as Unikey's "Unicode dựng sẵn" (composed) and "Unicode
 #: tổ hợp" (decomposed) type it: the same address, which reads the same
 COMPOSED_EMAIL = unicodedata.normalize("NFC", "nguyễn.lan@congty.vn")
