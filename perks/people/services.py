@@ -544,18 +544,31 @@ REPORTING_LINES = "people.reporting_lines"
 
 
 def check_manager(user: User, manager_id: int) -> None:
-    """Raises ValidationFailed for an unknown manager or a reporting loop.
+    """Raises ValidationFailed for an unknown manager or a reporting loop (the manager is the
+    person, or reports to them directly or through others).
 
     Saves (and imports) that set a manager take turns (``REPORTING_LINES``) until they end:
     two at once making A report to B and B to A would each find no loop."""
-    if db.session.get(User, manager_id) is None:
+    manager = db.session.get(User, manager_id)
+    if manager is None:
         raise ValidationFailed(str(_l("Unknown manager.")))
+    if manager_id == user.id:
+        raise ValidationFailed(str(_l("A person cannot report to themselves.")))
     take_turns(REPORTING_LINES)
     seen: set[int] = set()
     current: int | None = manager_id
     while current is not None and current not in seen:
         if current == user.id:
-            raise ValidationFailed(str(_l("A person cannot report to themselves.")))
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "%(manager)s already reports to %(name)s, directly or through others: "
+                        "choose another manager.",
+                        manager=manager.name,
+                        name=user.name,
+                    )
+                )
+            )
         seen.add(current)
         current = db.session.scalar(select(User.manager_id).where(User.id == current))
 

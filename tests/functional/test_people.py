@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from html import unescape
 
 import pytest
 
@@ -205,7 +206,32 @@ def test_a_person_cannot_report_to_someone_who_reports_to_them(client, login_as)
     )
     response = client.post(f"/people/{boss.id}/edit", data=as_shown(boss, data))
     assert response.status_code == 400
-    assert "cannot report to themselves" in response.get_data(as_text=True)
+    assert (
+        f"{report.name} already reports to {boss.name}, directly or through others"
+        in response.get_data(as_text=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "message"),
+    [
+        ("en", "{c} already reports to {a}, directly or through others: choose another manager."),
+        ("vi", "{c} đã báo cáo cho {a}, trực tiếp hoặc qua người khác: hãy chọn quản lý khác."),
+    ],
+)
+def test_a_reporting_loop_through_others_is_named_as_one(client, login_as, locale, message):
+    """HR makes An report to Chi, who reports to Bình, who reports to An: they are told Chi
+    reports to An through others, not that An would report to themselves."""
+    login_as(Role.HR, locale=locale)
+    a = factories.UserFactory(name="Lê Văn An")
+    b = factories.UserFactory(name="Trần Thị Bình", manager_id=a.id)
+    c = factories.UserFactory(name="Phạm Minh Chi", manager_id=b.id)
+    data = person_form(email=a.email, name=a.name, employee_number="", manager_id=str(c.id))
+    response = client.post(f"/people/{a.id}/edit", data=as_shown(a, data))
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    assert message.format(a=a.name, c=c.name) in html
+    assert db.session.get(User, a.id).manager_id is None
 
 
 def test_directory_searches_filters_and_paginates(client, login_as, app):
