@@ -444,7 +444,8 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     user.name = name
     user.employee_number = number
     user.department_id = data.department_id
-    user.location = unicodedata.normalize("NFC", data.location.strip())
+    # trimmed as the import reads it: perks' and surveys' places match it exactly
+    user.location = unicodedata.normalize("NFC", trim(data.location))
     user.employment_type = data.employment_type
     user.hire_date = data.hire_date
     user.leaving_date = data.leaving_date

@@ -87,6 +87,18 @@ def test_an_employee_number_pasted_with_invisible_characters_is_the_number(clien
     assert person.employee_number == "SV0101"
 
 
+def test_a_location_pasted_with_invisible_characters_is_the_place(client, login_as):
+    """Perks and surveys for "Hà Nội" go to the people whose location is exactly that: one
+    pasted with a zero-width space must not make a second Hà Nội nobody's rules name."""
+    login_as(Role.HR)
+    response = client.post(
+        "/people/new", data=person_form(email="lan@congty.vn", location="\u200bHà Nội\ufeff ")
+    )
+    assert response.status_code == 302
+    person = db.session.scalar(db.select(User).where(User.email == "lan@congty.vn"))
+    assert person.location == "Hà Nội"
+
+
 #: an address with Vietnamese accents, as Unikey's "Unicode dựng sẵn" (composed) and "Unicode
 #: tổ hợp" (decomposed) type it: the same address, which reads the same
 COMPOSED_EMAIL = unicodedata.normalize("NFC", "nguyễn.lan@congty.vn")
