@@ -57,7 +57,7 @@ def preferences() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("notifications/preferences.html", form=form), 400
-        services.save_email_choices(current_user, form.chosen(), among=form.kinds)
+        services.save_email_choices(current_user, form.chosen(), among=form.shown())
         flash(_("Your choices are saved."), "success")
         return redirect(url_for("notifications.preferences"))
     return render_template("notifications/preferences.html", form=form)

@@ -222,6 +222,31 @@ def test_a_kind_once_had_stays_a_choice_and_hidden_choices_are_kept(client, an):
     assert ANSWERING[0] not in html
 
 
+#: a hidden field of a page: its name and value
+HIDDEN_FIELD = r'<input[^>]*name="(\w+)"[^>]*type="hidden"[^>]*value="([^"]*)"'
+
+
+def test_a_choice_offered_after_the_page_was_opened_is_not_turned_off_by_saving_it(client, an):
+    """An opens their e-mail choices; meanwhile they are made the owner of a feedback desk
+    (feedback to answer, on by default), then they save the page as it was: the choice they
+    were never shown stays on."""
+    login(client, an)
+    english(client)
+    html = client.get("/notifications/preferences").get_data(as_text=True)
+    assert ANSWERING[0] not in html
+    # the form as the page sends it: its hidden fields and the box ticked
+    hidden = dict(
+        re.findall(r'<input[^>]*name="(\w+)"[^>]*type="hidden"[^>]*value="([^"]*)"', html)
+    )
+    db.session.add(FeedbackDesk(department_id=factories.DepartmentFactory().id, owner_id=an.id))
+    db.session.commit()
+    response = client.post("/notifications/preferences", data={**hidden, "payout_paid": "y"})
+    assert response.status_code == 302
+    chosen = queries.email_choices(an.id)
+    assert (chosen["payout_paid"], chosen["draw_won"]) == (True, False)
+    assert (chosen["feedback_received"], chosen["feedback_reply"]) == (True, True)
+
+
 def test_the_account_page_leads_to_the_e_mail_choices(client, an):
     login(client, an)
     assert "/notifications/preferences" in client.get("/account").get_data(as_text=True)
