@@ -159,11 +159,12 @@ def labelled_address(text: str) -> str:
 
 def person_is(text: str) -> ColumnElement[bool]:
     """SQL: whether a person's e-mail or employee number is ``text`` exactly, in any case
-    ("Name <e-mail>" is read as its e-mail)."""
-    lowered = labelled_address(text.strip()).lower()
+    ("Name <e-mail>" is read as its e-mail; an address composed or not, as it is stored:
+    ``normalise_email``)."""
+    address = labelled_address(text.strip())
     return or_(
-        func.lower(User.email) == lowered,
-        func.lower(func.coalesce(User.employee_number, "")) == lowered,
+        func.lower(User.email) == normalise_email(address),
+        func.lower(func.coalesce(User.employee_number, "")) == address.lower(),
     )
 
 

@@ -130,6 +130,14 @@ def test_a_person_added_under_a_decomposed_email_signs_in_with_it_composed(clien
     assert other.get("/account").status_code == 200
 
 
+def test_a_person_is_found_by_their_email_typed_decomposed(app):
+    """Finance's and HR's search fields (an adjustment's person, say) find a person by the
+    address they type, composed or not."""
+    person = factories.UserFactory(email=COMPOSED_EMAIL)
+    assert services.find_person(DECOMPOSED_EMAIL) == person
+    assert services.find_person(f"Lan <{DECOMPOSED_EMAIL.upper()}>") == person
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
