@@ -296,6 +296,10 @@ def create_person(data: PersonData, *, actor: User) -> User:
         ValidationFailed: bad birthday, unknown department or manager.
     """
     with transaction():
+        # two HR people adding one person at once (or a double tap on Save) take turns: the
+        # second sees the first's address and number, and is told they are taken. First of
+        # the people pages' locks, always: the same order everywhere never deadlocks
+        take_turns(PEOPLE_ADDRESSES_LOCK)
         user = User(email=normalise_email(data.email), session_token=new_session_token())
         _apply(user, data, actor=actor)
         db.session.add(user)
@@ -347,6 +351,7 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
     in the same transaction (a draft payout batch that pays the person moves on).
     """
     with transaction():
+        take_turns(PEOPLE_ADDRESSES_LOCK)  # as ``create_person``: first, always
         if data.manager_id:
             # before any row: an import holding it may be waiting for this person's row
             take_turns(REPORTING_LINES)
@@ -416,9 +421,6 @@ def _apply(user: User, data: PersonData, *, actor: User) -> None:
     if not name:
         raise ValidationFailed(str(_l("Enter a name.")), field="name")
     email = normalise_email(data.email)
-    # two HR people adding one person at once (or a double tap on Save) take turns: the
-    # second sees the first's address and number, and is told they are taken
-    take_turns(PEOPLE_ADDRESSES_LOCK)
     email_owner = db.session.scalar(select(User.id).where(User.email == email))
     if email_owner is not None and email_owner != user.id:
         raise Conflict(str(_l("Someone already has this e-mail address.")))
