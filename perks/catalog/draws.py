@@ -632,11 +632,9 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
             raise Conflict(_("Only a winning entry can be declined."))
         if entry.decide_by is not None and now > _aware(entry.decide_by):
             raise Conflict(_("The deadline to decline has passed."))
-        claim = (
-            db.session.get(Claim, entry.claim_id, populate_existing=True)
-            if entry.claim_id is not None
-            else None
-        )
+        # Lock the seat's claim too: a counter marking it used at this moment must finish
+        # first, so that a seat already used is not cancelled and given to someone else.
+        claim = locked(Claim, entry.claim_id) if entry.claim_id is not None else None
         if claim is not None and claim.status is not ClaimStatus.CLAIMED:
             # A used seat cannot go to someone else as well.
             raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))

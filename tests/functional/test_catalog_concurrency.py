@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from perks.catalog.claims import claim_perk, redeem_claim
 from perks.catalog.draws import (
@@ -43,10 +43,12 @@ from perks.catalog.models import (
 )
 from perks.catalog.services import import_codes
 from perks.db import utcnow
+from perks.errors import Conflict
 from perks.extensions import db
 from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import PUBLIC_VALUE, make_draw
+from tests.processes import wait_for
 from tests.racing import Outcome, all_at_once
 
 pytestmark = pytest.mark.postgres_only
@@ -250,6 +252,65 @@ def test_a_seat_declined_twice_at_once_is_passed_on_once(crowded_app):
     assert perk.remaining_stock == 0
     live = select(func.count()).where(Claim.perk_id == perk.id, Claim.slot.is_not(None))
     assert db.session.scalar(live) == 1
+
+
+def test_a_seat_used_at_the_counter_while_its_winner_declines_it_stays_used(crowded_app):
+    perk = PerkFactory(
+        allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=1, per_person_limit=1
+    )
+    close = utcnow() + timedelta(hours=1)
+    draw = open_draw(perk.id, entries_close_at=close, actor=UserFactory(roles={Role.HR}))
+    for entrant in UserFactory.create_batch(3):
+        enter_draw(perk.id, entrant)
+    make_draw(draw.id, close)
+    winner = draw_entries(draw.id)[0]
+    entry_id, claim_id, winner_id = winner.id, winner.claim_id, winner.user_id
+    redeemer_id = UserFactory(roles={Role.REDEEMER}).id
+    now = utcnow()
+
+    # The counter marks the seat used (the statement ``redeem_claim`` runs) and has not
+    # committed yet when the winner presses "Decline the seat" on their phone.
+    db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim_id, Claim.status == ClaimStatus.CLAIMED)
+        .values(status=ClaimStatus.USED, used_at=now, used_by_id=redeemer_id, updated_at=now)
+    )
+    declined: dict[str, object] = {}
+
+    def decline() -> None:
+        with crowded_app.app_context():
+            try:
+                declined["entry"] = decline_seat(entry_id, person(winner_id), now=close).id
+            except Conflict as refused:
+                declined["refused"] = refused.message
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=decline)
+    thread.start()
+    wait_for(lambda: waiting_on_a_lock(crowded_app), what="the decline to wait for the counter")
+    db.session.commit()  # the counter's use goes through
+    thread.join(timeout=60)
+
+    assert "refused" in declined, "the used seat was declined and given to the next entrant"
+    db.session.expire_all()
+    assert db.session.get(Claim, claim_id).status is ClaimStatus.USED
+    outcomes = [entry.outcome for entry in draw_entries(draw.id)]
+    assert outcomes == [EntryOutcome.WON, EntryOutcome.WAITING, EntryOutcome.WAITING]
+    db.session.refresh(perk)
+    assert perk.remaining_stock == 0
+
+
+def waiting_on_a_lock(app: Flask) -> bool:
+    """Whether a connection to the test database waits for a row another one holds."""
+    with app.app_context(), db.engine.connect() as connection:
+        waiting = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
 
 
 def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
