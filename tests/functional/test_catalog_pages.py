@@ -642,6 +642,17 @@ def test_rules_page_explains_every_published_perk_in_words(client, login_as):
     assert "Hidden" not in page
 
 
+def test_the_rules_say_a_reward_costs_points_and_is_not_claimed_first_come(client, login_as):
+    login_as(Role.EMPLOYEE)
+    perk = factories.PerkFactory(title_en="Spa day", points_price=1500, total_stock=3)
+
+    for url in ("/rules", f"/perks/{perk.id}"):
+        rules = text_of(client.get(url))
+        assert "A reward: it costs 1,500 points of those colleagues gave you." in rules
+        assert "Spend them on the Rewards page, while stock lasts." in rules
+        assert "the first eligible people to claim get it" not in rules
+
+
 # --- languages ------------------------------------------------------------------------------
 
 
