@@ -653,6 +653,20 @@ def test_the_rules_say_a_reward_costs_points_and_is_not_claimed_first_come(clien
         assert "the first eligible people to claim get it" not in rules
 
 
+def test_the_rules_say_a_gift_is_given_without_a_limit_per_person_or_a_race(client, login_as):
+    """A gift is given by gift programmes and awards (``claims.grant_gift``): neither the
+    first to claim nor the perk's limit per person decides who has it, or how often."""
+    login_as(Role.EMPLOYEE)
+    factories.PerkFactory(title_en="Birthday cake", kind=PerkKind.GIFT, per_person_limit=1)
+
+    rules = text_of(client.get("/rules"))
+
+    assert "Given by the company through its gift programmes and awards." in rules
+    assert "Each gift programme or award decides how often." in rules
+    assert "1 per person, ever." not in rules
+    assert "the first eligible people to claim get it" not in rules
+
+
 # --- languages ------------------------------------------------------------------------------
 
 
