@@ -27,7 +27,7 @@ from perks.extensions import db
 from perks.feedback import items
 from perks.feedback.models import MAX_SUBJECT, Topic
 from perks.feedback.ratings_models import RATING_IDS, STARS, Rating
-from perks.i18n import format_number
+from perks.i18n import company_today, format_number
 from perks.notifications.rendering import both
 from perks.notifications.services import link, notify
 from perks.people.models import Role, User
@@ -250,10 +250,16 @@ def _open_feedback_for_low_rating(rating: Rating) -> items.OpenedItem:
 # --- the invitations (receivers of the catalog's and the shop's signals) --------------------
 
 
+def _with_the_company(person: User) -> bool:
+    """Active, and their leaving date has not come (on that day the daily task deactivates
+    them, later: an invitation would lead them to a page they could no longer open)."""
+    return person.active and not person.has_left(company_today())
+
+
 def on_claim_used(claim: Claim, **_kwargs: Any) -> None:
-    """Invite the claim's owner to rate the perk they used; nobody when they have left (they
-    could not sign in to rate). Flushes only."""
-    if not claim.user.active:
+    """Invite the claim's owner to rate the perk they used; nobody when they have left, or
+    their leaving date has come (they could not sign in to rate). Flushes only."""
+    if not _with_the_company(claim.user):
         return
     notify(
         claim.user,
@@ -265,8 +271,8 @@ def on_claim_used(claim: Claim, **_kwargs: Any) -> None:
 
 def on_order_redeemed(order: Order, **_kwargs: Any) -> None:
     """Invite a staff buyer to rate what they bought, once it is used; nobody when they have
-    left (they could not sign in to rate). Flushes only."""
-    if order.buyer is None or not order.buyer.active or not order.lines:
+    left, or their leaving date has come (they could not sign in to rate). Flushes only."""
+    if order.buyer is None or not _with_the_company(order.buyer) or not order.lines:
         return
     notify(
         order.buyer,

@@ -18,6 +18,7 @@ from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
 from perks.feedback import ratings, ratings_queries
 from perks.feedback.ratings_models import Rating
+from perks.i18n import company_today
 from perks.mail import OutboxMessage
 from perks.notifications.models import Notification
 from perks.people.models import Role
@@ -120,6 +121,21 @@ def test_a_leavers_claim_or_staff_purchase_used_at_the_counter_invites_nobody(ap
     redeemed_order(factories.UserFactory(active=False))  # bought before leaving, used after
     assert db.session.scalars(select(Notification.kind)).all() == []
     assert db.session.scalars(select(OutboxMessage.id)).all() == []
+
+
+def test_a_claim_used_on_its_holders_leaving_day_invites_nobody(app):
+    """From their leaving date a person is no longer with the company: the daily task
+    deactivates them later that day, so the invitation would lead to a page they cannot
+    open (as the claim reminders, which say nothing to them either)."""
+    holder = factories.UserFactory()
+    claim = claims.claim_perk(factories.PerkFactory(per_person_limit=None).id, holder)
+    buyer = factories.UserFactory()
+    for person in (holder, buyer):
+        person.leaving_date = company_today()
+    db.session.commit()
+    claims.redeem_claim(claim.reference, factories.UserFactory(roles={Role.REDEEMER}))
+    redeemed_order(buyer)
+    assert db.session.scalars(select(Notification.kind)).all() == []
 
 
 def test_redeeming_a_staff_purchase_invites_the_buyer_and_a_customer_order_nobody(app):
