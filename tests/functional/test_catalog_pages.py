@@ -667,6 +667,18 @@ def test_the_rules_say_a_gift_is_given_without_a_limit_per_person_or_a_race(clie
     assert "the first eligible people to claim get it" not in rules
 
 
+def test_a_rewards_page_says_why_the_person_cannot_buy_it(client, login_as):
+    """As the Rewards page does: the reason in place of leading them there to find out."""
+    sales = factories.DepartmentFactory(name="Sales")
+    login_as(Role.EMPLOYEE)
+    perk = factories.PerkFactory(title_en="Sales spa", points_price=100, departments=[sales])
+
+    html = client.get(f"/perks/{perk.id}").get_data(as_text=True)
+
+    assert 'data-reason="department"' in html
+    assert "Only for Sales." in html
+
+
 # --- languages ------------------------------------------------------------------------------
 
 
