@@ -221,6 +221,8 @@ def _redeem_page(
         "catalog/redeem.html",
         form=form,
         claim=claim,
+        # as its holder's pages show it: expired once its last day has passed
+        status=claims.status_now(claim) if claim is not None else None,
         use_form=use_form,
         unusable=unusable,
         error=error,

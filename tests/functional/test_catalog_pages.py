@@ -441,6 +441,21 @@ def test_the_counter_offers_no_button_for_a_claim_past_its_last_day(client, logi
     assert ended in text_of(page)
 
 
+def test_the_counter_shows_a_claim_past_its_last_day_as_expired_not_claimed(client, login_as):
+    """As its holder's pages do (``claims.status_now``): a blue "Claimed" badge beside
+    "This claim ended on ..." left the counter wondering which to believe."""
+    yesterday = company_today() - timedelta(days=1)
+    perk = factories.PerkFactory(title_en="Spa", ends_on=yesterday)
+    claim = claims.claim_perk(perk.id, factories.UserFactory(), today=yesterday)
+    login_as(Role.REDEEMER)
+
+    page = client.get(f"/redeem?code={claim.reference}")
+
+    badge = re.search(r'data-testid="claim-status">([^<]*)<', page.text)
+    assert badge is not None
+    assert badge.group(1) == "Expired"
+
+
 def test_redeemer_with_an_unknown_code_gets_a_404_message(client, login_as):
     login_as(Role.REDEEMER)
 
