@@ -231,3 +231,20 @@ def test_a_refused_decline_opens_the_fold_its_form_is_in(client):
     (reason,), described = _refused(html, "reason")
     assert reason.get("aria-invalid") == "true"
     assert "This field is required." in described
+
+
+def test_a_success_is_told_politely_and_a_refusal_at_once(client):  # type: ignore[no-untyped-def]
+    """Every flashed message was an alert, which a screen reader speaks over whatever it was
+    saying: "Your choices are saved." interrupted as a refusal does. A success or a piece of
+    news is a status (read when the reader is free); a refusal or a warning stays an alert."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+
+    saved = client.post("/notifications/preferences", data={}, follow_redirects=True)
+    html = saved.get_data(as_text=True)
+    assert 'role="status">\n        Your choices are saved.' in html
+
+    client.post("/manage/surveys/new", data={"title_vi": "Khảo sát", "title_en": "Pulse"})
+    survey = db.session.scalars(select(Survey)).one()
+    refused = client.post(f"/manage/surveys/{survey.id}/open", follow_redirects=True)
+    assert 'role="alert">\n        Add a question first.' in refused.get_data(as_text=True)
