@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -320,23 +321,29 @@ def _count_claims_in_new_periods(perk: Perk) -> None:
     the perk's new limit period, in numbered slots: a claim made this month counts against
     a new "once ever" limit, and the December claims against a new monthly one.
 
-    Gifts keep theirs: they are given outside the limit (``claims.grant_gift``).
+    Gifts keep theirs: they are given outside the limit (``claims.grant_gift``), and a claim
+    filed under a gift's year (a gift perk made claimable) takes the next slot beside it.
     """
-    counted = list(
+    live = list(
         db.session.scalars(
             select(Claim)
-            .where(Claim.perk_id == perk.id, Claim.slot.is_not(None), Claim.source != "gift")
+            .where(Claim.perk_id == perk.id, Claim.slot.is_not(None))
             .order_by(Claim.claimed_at, Claim.id)
         )
     )
+    counted = [claim for claim in live if claim.source != "gift"]
     for claim in counted:  # free every slot first: the unique (perk, person, period, slot)
         claim.slot = None
     db.session.flush()
-    taken: dict[tuple[int, str], int] = {}
+    taken: dict[tuple[int, str], set[int]] = {}
+    for claim in live:
+        if claim.source == "gift":
+            taken.setdefault((claim.user_id, claim.period_key), set()).add(claim.slot or 0)
     for claim in counted:
         key = eligibility.period_key(perk.limit_period, company_date(claim.claimed_at))
-        slot = taken.get((claim.user_id, key), 0) + 1
-        taken[(claim.user_id, key)] = slot
+        slots = taken.setdefault((claim.user_id, key), set())
+        slot = next(n for n in itertools.count(1) if n not in slots)
+        slots.add(slot)
         claim.period_key, claim.slot = key, slot
     db.session.flush()
 

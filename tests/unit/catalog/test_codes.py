@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.catalog.claims import claim_perk, expire_claims, redeem_claim
+from perks.catalog.claims import claim_perk, expire_claims, grant_gift, redeem_claim
 from perks.catalog.models import (
     Allocation,
     Claim,
@@ -21,6 +21,7 @@ from perks.catalog.models import (
     LimitPeriod,
     Perk,
     PerkCode,
+    PerkKind,
     PerkStatus,
 )
 from perks.catalog.services import (
@@ -358,3 +359,36 @@ def test_a_paste_of_more_codes_than_an_import_takes_is_refused_whole(hr, monkeyp
     assert "3" in str(error)
     assert db.session.scalar(select(func.count()).select_from(PerkCode)) == 0
     assert import_codes(perk.id, "A-1\nA-2\nA-3", actor=hr) == 3
+
+
+def test_a_gift_perk_made_claimable_then_limited_yearly_files_its_claims_beside_the_gifts(hr):
+    """Gifts keep their slots (the year's): a claim re-filed under the same year took slot 1
+    beside the person's gift there, and the save failed on the unique slot (a 500)."""
+    perk = PerkFactory(
+        kind=PerkKind.GIFT, total_stock=None, per_person_limit=1, limit_period=LimitPeriod.MONTH
+    )
+    person = UserFactory()
+    today = company_today()
+    gift = grant_gift(perk, person, today=today)
+    db.session.commit()
+    update_perk(
+        perk.id,
+        perk_data(
+            kind=PerkKind.INTERNAL_VOUCHER, per_person_limit=1, limit_period=LimitPeriod.MONTH
+        ),
+        actor=hr,
+    )
+    claimed = claim_perk(perk.id, person, today=today)
+
+    update_perk(
+        perk.id,
+        perk_data(
+            kind=PerkKind.INTERNAL_VOUCHER, per_person_limit=2, limit_period=LimitPeriod.YEAR
+        ),
+        actor=hr,
+    )
+
+    db.session.refresh(gift)
+    db.session.refresh(claimed)
+    assert (gift.period_key, gift.slot) == (f"{today.year:04d}", 1)
+    assert (claimed.period_key, claimed.slot) == (f"{today.year:04d}", 2)
