@@ -606,19 +606,26 @@ def reactivate_person(user: User, *, actor: User) -> None:
             date, would never deactivate them again; HR clears or moves it first.
     """
     ensure_may_manage(actor, user)
-    if user.has_left(company_today()):
-        assert user.leaving_date is not None
-        raise ValidationFailed(
-            str(
-                _l(
-                    "%(name)s's leaving date, %(date)s, has come: clear it or move it to the "
-                    "day they leave again (Edit) before reactivating them.",
-                    name=user.name,
-                    date=format_day(user.leaving_date),
+    with transaction():
+        # read again under the row's lock: a leaving date another HR person saved meanwhile
+        db.session.scalar(
+            select(User)
+            .where(User.id == user.id)
+            .with_for_update(of=User, key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        if user.has_left(company_today()):
+            assert user.leaving_date is not None
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "%(name)s's leaving date, %(date)s, has come: clear it or move it to "
+                        "the day they leave again (Edit) before reactivating them.",
+                        name=user.name,
+                        date=format_day(user.leaving_date),
+                    )
                 )
             )
-        )
-    with transaction():
         user.active = True
         db.session.flush()
         audit.record("people.reactivated", actor=actor, target=user)

@@ -4,12 +4,16 @@ moment (or one HR person's double tap on Save), or giving two people one address
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.people import services
 from perks.people.models import Role, User
 from tests import factories
@@ -90,3 +94,49 @@ def test_two_people_given_one_address_at_once_keep_it_apart(app, hr_people):
     assert outcome.errors == []
     assert outcome.answers == Counter(ok=1, Conflict=1)
     assert people_at("chung@congty.vn") == 1
+
+
+@pytest.mark.postgres_only
+def test_a_reactivation_while_another_hr_person_sets_a_leaving_date_that_has_come_is_refused(
+    app, hr_people
+):  # type: ignore[no-untyped-def]
+    """The leaving date was checked before the reactivation's transaction, without a lock:
+    saved meanwhile by another HR person, the person ended active with a leaving date that
+    had come (claiming nothing, earning nothing, never deactivated again)."""
+    person_id = factories.UserFactory(active=False).id
+    db.session.commit()
+    db.session.remove()
+    yesterday = company_today() - timedelta(days=1)
+    outcome: list[object] = []
+
+    def reactivate() -> None:
+        with app.app_context():
+            try:
+                services.reactivate_person(
+                    db.session.get(User, person_id), actor=db.session.get(User, hr_people[0])
+                )
+            except ValidationFailed as error:
+                outcome.append(error)
+            else:
+                outcome.append("reactivated")
+
+    with db.engine.connect() as other_hr:  # the other HR person's save, not yet committed
+        other_hr.execute(
+            text('UPDATE "user" SET leaving_date = :day WHERE id = :id'),
+            {"day": yesterday, "id": person_id},
+        )
+        thread = threading.Thread(target=reactivate)
+        thread.start()
+        with db.engine.connect() as watcher:
+            for _ in range(600):  # a bound, not a timing: on as soon as the reactivation waits
+                if thread.join(0) or not thread.is_alive():
+                    break
+                if watcher.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                    break
+                watcher.execute(text("SELECT pg_sleep(0.05)"))
+        other_hr.commit()
+        thread.join()
+
+    person = db.session.get(User, person_id)
+    assert isinstance(outcome[0], ValidationFailed), outcome
+    assert (person.active, person.leaving_date) == (False, yesterday)
