@@ -105,6 +105,7 @@ ACTIONS: dict[str, Any] = {
     "people.created": _l("Person added"),
     "people.deactivated": _l("Person deactivated"),
     "people.department_created": _l("Department created"),
+    "people.email_changed": _l("Sign-in address changed"),
     "people.import": _l("People file imported"),
     "people.last_administrator_kept": _l("Last administrator kept past their leaving date"),
     "people.privacy_changed": _l("Privacy choices changed"),

@@ -8,6 +8,7 @@ The old address is the only place its owner still hears of it.
 
 from __future__ import annotations
 
+from perks import audit
 from perks.db import utcnow
 from perks.extensions import db
 from perks.mail import send_email
@@ -19,8 +20,18 @@ def tell_address_changed(person: User, old_email: str, *, actor: User | None) ->
     """E-mail ``old_email`` that ``person``'s sign-in address is now their current one (a row
     in the outbox, sent after the commit), in their language, naming who changed it. Only
     for someone who has used the account (has a password): an invitation's address corrected
-    before anyone signed in tells no stranger anything. Raises nothing."""
-    if not person.password_hash or not old_email or old_email == person.email:
+    before anyone signed in tells no stranger anything. Every change is in the audit log with
+    both addresses (``people.email_changed``): the trail of an account taken over through
+    its address. Raises nothing."""
+    if not old_email or old_email == person.email:
+        return
+    audit.record(
+        "people.email_changed",
+        actor=actor,
+        target=person,
+        changes=audit.changes({"email": old_email}, {"email": person.email}),
+    )
+    if not person.password_hash:
         return
     send_email(
         old_email,

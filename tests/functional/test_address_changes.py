@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from perks.audit import AuditEvent
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.people import imports
@@ -73,3 +74,31 @@ def test_an_import_or_the_api_changing_an_address_tells_the_old_one(app):
     assert told.subject == "Your Perks sign-in address was changed"
     assert "an.new@example.com" in told.body_text
     assert person.email == "an.new@example.com"
+
+
+def test_the_audit_log_keeps_both_addresses_of_every_change(app, client):
+    """The audit said only that the "email" field changed: after an account was taken over
+    through a changed address, nobody could read which address it had been moved to, or
+    from. Every way an address changes keeps both (an invitation's typo too)."""
+    hr = factories.UserFactory(roles={Role.HR})
+    invited = factories.UserFactory(email="typo@congty.vn", password_hash=None)
+    factories.UserFactory(email="an@congty.vn", name="Nguyễn Văn An", employee_number="NV7")
+    login(client, hr)
+    client.post(f"/people/{invited.id}/edit", data=edited(invited, email="right@congty.vn"))
+    imports.import_rows(
+        ["employee_number", "email", "name"],
+        [["NV7", "an.new@example.com", "Nguyễn Văn An"]],
+        actor=hr,
+        filename="API: payroll sync",
+    )
+    db.session.commit()
+
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "people.email_changed")
+        .order_by(AuditEvent.id)
+    )
+    assert [(e.actor_id, e.details["changes"]) for e in events] == [
+        (hr.id, {"email": ["typo@congty.vn", "right@congty.vn"]}),
+        (hr.id, {"email": ["an@congty.vn", "an.new@example.com"]}),
+    ]
