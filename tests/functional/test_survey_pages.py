@@ -145,6 +145,10 @@ def test_a_scales_ends_say_what_they_mean_in_the_readers_language(client):  # ty
     assert "10 = extremely likely" in nps_part
     assert "1 = very poor" in scale_part
     assert "5 = very good" in scale_part
+    # a screen reader entering the choices hears what the ends mean (the group's description)
+    for question in (nps, scale):
+        assert f'aria-describedby="scale-ends-{question}"' in page
+        assert f'id="scale-ends-{question}"' in page
     client.post("/language", data={"locale": "vi"})
     page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
     assert "0 = hoàn toàn không" in page
