@@ -278,9 +278,10 @@ def _use(claim: Claim, by: User) -> None:
     """Mark the claim used by ``by``, once, even when two counters scan it at the same time.
 
     Raises:
-        Conflict: already used (when and by whom), expired or cancelled.
+        Conflict: already used (when and by whom), expired or cancelled, or its holder has
+            left the company (deactivated, or their leaving date has come).
     """
-    if claim.status is ClaimStatus.CLAIMED and not _past_last_day(claim):
+    if claim.status is ClaimStatus.CLAIMED and why_not_usable(claim) is None:
         now = utcnow()
         # Conditional: of two simultaneous uses, the second finds the claim used and says so.
         taken = db.session.execute(
@@ -312,11 +313,26 @@ def status_now(claim: Claim) -> ClaimStatus:
 
 def why_not_usable(claim: Claim) -> str | None:
     """Why a redeemer cannot mark ``claim`` used now (already used: when and by whom, expired
-    or past its last day, cancelled), in the user's language; None when they can."""
+    or past its last day, cancelled, its holder gone: deactivated, or their leaving date
+    has come, though the leavers' task has not ended the claim yet), in the user's language;
+    None when they can."""
     if claim.status is ClaimStatus.CLAIMED:
         if _past_last_day(claim):
             assert claim.expires_on is not None
             return _("This claim ended on %(date)s.", date=format_day(claim.expires_on))
+        holder = claim.user
+        if holder.has_left(company_today()):
+            assert holder.leaving_date is not None
+            return _(
+                "%(name)s left the company on %(date)s: this claim can no longer be used.",
+                name=holder.name,
+                date=format_day(holder.leaving_date),
+            )
+        if not holder.active:
+            return _(
+                "%(name)s is no longer with the company: this claim can no longer be used.",
+                name=holder.name,
+            )
         return None
     if claim.status is ClaimStatus.USED:
         who = claim.used_by.name if claim.used_by else "?"
