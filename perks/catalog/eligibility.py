@@ -15,8 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from perks.catalog.models import LimitPeriod, Perk, PerkKind, PerkStatus
+from perks.folding import name_key
 from perks.i18n import format_day, format_number
 from perks.people.models import Department, EmploymentType, User
+from perks.text import trim
 
 
 class Audience(Protocol):
@@ -59,6 +61,13 @@ def next_period_start(period: LimitPeriod, day: date) -> date | None:
     return None
 
 
+def place_key(place: str) -> str:
+    """What two spellings of a place that read the same share: in any case, composed or not,
+    without the spaces around it and with one between words ("Hà nội ", "Hà  Nội" and "Hà
+    Nội" are one place); accents count ("Hà Nam" is not "Hà Nội"). Raises nothing."""
+    return name_key(" ".join(trim(place or "").split()))
+
+
 def eligible_from(perk: Audience, user: User) -> date | None:
     """The first day the tenure rule lets ``user`` claim, or None without a hire date."""
     if user.hire_date is None:
@@ -86,7 +95,7 @@ def audience_reasons(perk: Audience, user: User, today: date) -> list[Reason]:
     if perk.departments and user.department_id not in {d.id for d in perk.departments}:
         names = ", ".join(d.name for d in perk.departments)
         reasons.append(Reason("department", _("Only for %(departments)s.", departments=names)))
-    if perk.locations and user.location not in perk.locations:
+    if perk.locations and place_key(user.location) not in {place_key(p) for p in perk.locations}:
         places = ", ".join(perk.locations)
         reasons.append(Reason("location", _("Only for people in %(places)s.", places=places)))
     if perk.employment_types and user.employment_type.value not in perk.employment_types:

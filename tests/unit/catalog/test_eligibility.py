@@ -7,6 +7,7 @@ English, which proves the catalog has it).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -564,3 +565,17 @@ def test_a_seat_declined_after_winning_a_later_round_frees_its_slot_for_the_next
     make_draw(third.id, close)
     assert db.session.get(DrawEntry, entry.id).outcome is EntryOutcome.WON
     assert claims_in_period(perk, person.id, key) == 2
+
+
+def test_places_are_compared_as_people_read_them(app):
+    """The directory spells a place as whoever typed it or imported it: in another case,
+    with a space around it or in between, decomposed (as some keyboards send accents). The
+    rule names the place once; everyone there is in it."""
+    perk = PerkFactory(locations=["Hà Nội"])
+    today = date(2026, 5, 4)
+    decomposed = unicodedata.normalize("NFD", "Hà Nội")
+    for spelling in ("Hà nội", "hà nội", "HÀ NỘI", "Hà Nội ", " Hà  Nội", decomposed):
+        person = UserFactory(location=spelling)
+        assert audience_reasons(perk, person, today) == [], repr(spelling)
+    # accents still count: another place is another place
+    assert codes(audience_reasons(perk, UserFactory(location="Hà Nam"), today)) == ["location"]
