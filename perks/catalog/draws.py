@@ -41,7 +41,7 @@ from sqlalchemy.orm import defaultload
 
 from perks import audit
 from perks.catalog import eligibility
-from perks.catalog.claims import claims_in_period, grant_seat
+from perks.catalog.claims import claims_in_period, grant_seat, status_now, why_not_usable
 from perks.catalog.models import (
     REFERENCE_ALPHABET,
     Allocation,
@@ -617,7 +617,8 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
 
     Raises:
         NotFound: not the person's entry.
-        Conflict: not a winning entry, or the deadline has passed.
+        Conflict: not a winning entry, the deadline has passed, or the seat is used or
+            past its last day.
     """
     now = now or utcnow()
     with transaction():
@@ -638,6 +639,10 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
         if claim is not None and claim.status is not ClaimStatus.CLAIMED:
             # A used seat cannot go to someone else as well.
             raise Conflict(_("This claim is %(status)s.", status=claim.status.label.lower()))
+        if claim is not None and status_now(claim) is not ClaimStatus.CLAIMED:
+            # Past its last day, though the expiry run has not marked it yet: the next in
+            # line would be told "You won" of a seat already over.
+            raise Conflict(why_not_usable(claim) or _("The deadline to decline has passed."))
         entry.outcome = EntryOutcome.DECLINED
         _release(claim)
         for candidate in draw_entries(draw.id):

@@ -51,6 +51,8 @@ from perks.catalog.tasks import run_due_draws
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_today
+from perks.notifications.models import Notification
 from perks.people.models import EmploymentType, Role
 from tests.factories import DepartmentFactory, DrawFactory, PerkFactory, UserFactory
 from tests.helpers import PUBLIC_VALUE, make_draw
@@ -607,6 +609,40 @@ def test_a_seat_already_used_cannot_be_declined():
     assert (winner.outcome, waiting.outcome) == (EntryOutcome.WON, EntryOutcome.WAITING)
     db.session.refresh(perk)
     assert perk.remaining_stock == 0
+
+
+def test_a_seat_past_its_last_day_cannot_be_declined_before_the_expiry_run():
+    """Between the company's midnight and the run that marks it expired, a seat whose perk
+    ended yesterday is over: declining it would hand the next in line a seat already ended,
+    with "You won"."""
+    perk = draw_perk(seats=1)
+    draw, close = opened(perk, decline_days=30)
+    for _ in range(2):
+        enter_draw(perk.id, UserFactory())
+    make_draw(draw.id, close)
+    winner, waiting = draw_entries(draw.id)
+    yesterday = company_today() - timedelta(days=1)
+    db.session.execute(update(Perk).where(Perk.id == perk.id).values(ends_on=yesterday))
+    db.session.execute(
+        update(Claim).where(Claim.id == winner.claim_id).values(expires_on=yesterday)
+    )
+    db.session.commit()
+
+    with pytest.raises(Conflict, match=r"^This claim ended on "):
+        decline_seat(winner.id, winner.user, now=drawn_on(close))
+
+    winner, waiting = draw_entries(draw.id)
+    assert (winner.outcome, waiting.outcome) == (EntryOutcome.WON, EntryOutcome.WAITING)
+    assert db.session.get(Claim, winner.claim_id).status is ClaimStatus.CLAIMED
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == "draw_won", Notification.user_id == waiting.user_id)
+        )
+        == 0
+    )
 
 
 def test_a_declined_seat_with_nobody_waiting_goes_back_to_stock():
