@@ -189,7 +189,8 @@ def import_people_command(
 @perks_cli.command("tick")
 def tick_command() -> None:
     """Daily work: remind holders of unused claims a week before their last day, expire
-    ended claims, freeze the entries of draws that have closed and make
+    ended claims, end the unused claims of people whose leaving date has come (a draw seat
+    passing to the waiting list), freeze the entries of draws that have closed and make
     the draws that can be made (a method 2 draw waits for its public value), make
     commissions payable once their holding period is over (after applying the leaving dates
     that have come: leavers are deactivated, the leaver policy applied, the final statement
@@ -210,6 +211,7 @@ def tick_command() -> None:
     from perks.api import idempotency
     from perks.auth import services as auth_services
     from perks.catalog import claims, draws
+    from perks.catalog import leavers as catalog_leavers
     from perks.commissions import leavers, lifecycle
     from perks.feedback import targets
     from perks.recognition import gifts, points
@@ -221,6 +223,7 @@ def tick_command() -> None:
     click.echo(f"Claims expired: {claims.expire_claims()}")
     click.echo(f"Draw entries frozen: {draws.close_due_entries()}")
     click.echo(f"Draws made: {draws.make_due_draws()}")
+    click.echo(f"Leavers' claims ended: {catalog_leavers.end_leavers_claims()}")
     settled = leavers.settle_leavers(claims.company_today())
     click.echo(
         f"Leavers settled: {settled.settled} (commissions vested: {settled.vested},"

@@ -46,6 +46,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "perks.commissions.release_due",
         "schedule": timedelta(minutes=15),
     },
+    # leavers' unused claims end on their leaving day, their draw seats pass on
+    "end-leavers-claims": {
+        "task": "perks.catalog.end_leavers_claims",
+        "schedule": timedelta(minutes=15),
+    },
     # leavers: each leaving date applied once on its day, then the policy to what matures
     "settle-leavers": {
         "task": "perks.commissions.settle_leavers",

@@ -361,7 +361,7 @@ def recent_winners(draw: Draw) -> set[int]:
     )
 
 
-def _locked_draw(draw_id: int) -> Draw:
+def lock_draw(draw_id: int) -> Draw:
     """The draw, locked for this transaction and read again under the lock. Raises
     NotFound."""
     draw = locked(Draw, draw_id)
@@ -385,7 +385,7 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
     """
     now = now or utcnow()
     with transaction():
-        draw = _locked_draw(draw_id)
+        draw = lock_draw(draw_id)
         if draw.method < 2 or draw.status is not DrawStatus.OPEN:
             raise Conflict(_("The entries of this draw are already frozen."))
         if now < _aware(draw.entries_close_at):
@@ -459,7 +459,7 @@ def enter_public_value(
             )
         )
     with transaction():
-        draw = _locked_draw(draw_id)
+        draw = lock_draw(draw_id)
         if draw.status is DrawStatus.DRAWN:
             raise Conflict(_("This draw has already been made."))
         if draw.method < 2 or draw.status is not DrawStatus.CLOSED:
@@ -535,7 +535,7 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
     """
     now = now or utcnow()
     with transaction():
-        draw = _locked_draw(draw_id)
+        draw = lock_draw(draw_id)
         if draw.status is DrawStatus.DRAWN:
             raise Conflict(_("This draw has already been made."))
         if now < _aware(draw.entries_close_at):
@@ -627,7 +627,7 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
             raise NotFound()
         # Lock the draw, then read the entry and its claim again: of two declines at once
         # (a double click), the second must find the seat already given up, not free another.
-        draw = _locked_draw(entry.draw_id)
+        draw = lock_draw(entry.draw_id)
         db.session.refresh(entry)
         if entry.outcome is not EntryOutcome.WON:
             raise Conflict(_("Only a winning entry can be declined."))
@@ -644,15 +644,21 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
             # line would be told "You won" of a seat already over.
             raise Conflict(why_not_usable(claim) or _("The deadline to decline has passed."))
         entry.outcome = EntryOutcome.DECLINED
-        _release(claim)
-        for candidate in draw_entries(draw.id):
-            if candidate.outcome is EntryOutcome.WAITING and _award(draw, candidate, now):
-                break
+        release_claim(claim)
+        offer_to_waiting_list(draw, now)
         audit.record("catalog.draw_seat_declined", actor=user, target=draw, entry=entry.key)
         return entry
 
 
-def _release(claim: Claim | None) -> None:
+def offer_to_waiting_list(draw: Draw, now: datetime) -> None:
+    """Offer a seat given up to the draw's waiting list, in order, until someone takes it
+    (the caller holds the draw's lock). Flushes only; raises nothing."""
+    for candidate in draw_entries(draw.id):
+        if candidate.outcome is EntryOutcome.WAITING and _award(draw, candidate, now):
+            break
+
+
+def release_claim(claim: Claim | None) -> None:
     """Cancel a claim and give its unit of stock back."""
     if claim is None:
         return

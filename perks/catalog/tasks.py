@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from perks.catalog import claims, draws
+from perks.catalog import claims, draws, leavers
 
 
 @shared_task(name="perks.catalog.expire_claims")
@@ -26,3 +26,10 @@ def run_due_draws() -> int:
     skipped). Returns how many draws were made."""
     draws.close_due_entries()
     return draws.make_due_draws()
+
+
+@shared_task(name="perks.catalog.end_leavers_claims")
+def end_leavers_claims() -> int:
+    """End the unused claims of people whose leaving date has come, passing their draw seats
+    to the waiting list, once each (safe from several hosts)."""
+    return leavers.end_leavers_claims()
