@@ -181,7 +181,12 @@ def _with_batches(query: Select) -> tuple[Select, Any]:
 
 
 def _commission_lines(chosen: ReportFilter, locale: str) -> tuple[Select, list[Any]]:
-    product_name = Product.name_en if locale == "en" else Product.name_vi
+    # as ``Product.name``: the language's name, else the other one's (a product may be
+    # named in one language only)
+    first, second = (
+        (Product.name_en, Product.name_vi) if locale == "en" else (Product.name_vi, Product.name_en)
+    )
+    product_name = func.coalesce(func.nullif(first, ""), second)
     query = entries_query(select(LedgerEntry.id), chosen)
     query = (
         query.outerjoin(Department, Department.id == User.department_id)

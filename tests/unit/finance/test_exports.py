@@ -415,3 +415,21 @@ def test_the_columns_describe_every_entry_kind_and_reason_the_app_writes(export)
     assert [kind.value for kind in EntryKind if kind.value not in described["entry_kind"]] == []
     codes = [*SYSTEM_REASONS, *(outcome.value for outcome in BalanceOutcome)]
     assert [code for code in codes if code not in described["reason"]] == []
+
+
+@pytest.mark.parametrize(("locale", "named"), [("en", "Tour Hạ Long"), ("vi", "Ha Long tour")])
+def test_a_product_named_in_one_language_keeps_its_name_in_the_other_languages_export(
+    locale, named
+):
+    """As the report by product shows it (``Product.name``): the other language's name, not
+    an empty cell."""
+    factories.CommissionRuleFactory()
+    person = factories.UserFactory()
+    names = {"name_vi": named, "name_en": ""}
+    if locale == "vi":
+        names = {"name_vi": "", "name_en": named}
+    payable_order(person, factories.ProductFactory(**names))
+    body = exports.stream_csv(exports.COMMISSIONS, _today_filter(), actor=None, locale=locale)
+    text = b"".join(body).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text[1:], newline="")))
+    assert [row["product"] for row in rows] == [named]
