@@ -420,7 +420,12 @@ def export_command(
         raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from error
     total = exports.count_rows(export, chosen)
     try:
-        with target, click.progressbar(length=total, label=f"{export_name} {file_format}") as bar:
+        # the workbook's tab and title in the chosen language, as the exports page's are
+        with (
+            force_locale(locale),
+            target,
+            click.progressbar(length=total, label=f"{export_name} {file_format}") as bar,
+        ):
             if file_format == "csv":
                 for chunk in exports.stream_csv(
                     export, chosen, actor=None, locale=locale, progress=bar.update

@@ -318,3 +318,19 @@ def test_an_existing_person_made_an_administrator_from_the_command_line_is_in_th
     assert "After:</span> Administrator, Employee, HR" in granted
     ensured = unescape(client.get("/admin/audit?action=auth.admin_ensured").get_data(as_text=True))
     assert "Fields changed:</span> Password" in ensured
+
+
+def test_an_xlsx_export_in_english_names_its_sheet_and_title_in_english(runner, tmp_path):
+    """As the exports page gives it to someone reading in English: the tab and the title."""
+    import zipfile
+
+    output = tmp_path / "out.xlsx"
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(
+        args=[*args, "--format", "xlsx", "--output", str(output), "--language", "en"]
+    )
+
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(output) as workbook:
+        assert 'sheet name="Ledger"' in workbook.read("xl/workbook.xml").decode()
+        assert "<dc:title>Ledger</dc:title>" in workbook.read("docProps/core.xml").decode()
