@@ -743,5 +743,8 @@ def fairness_csv() -> Response:
     return Response(
         fairness.to_csv(report),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=perks-fairness-{report.year}.csv"},
+        headers={
+            "Content-Disposition": f"attachment; filename=perks-fairness-{report.year}.csv",
+            "Cache-Control": "no-store",  # HR's figures, as every other download
+        },
     )

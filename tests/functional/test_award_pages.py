@@ -223,6 +223,7 @@ def test_the_fairness_report_downloads_as_csv_without_the_people_who_received_no
     response = client.get("/manage/fairness.csv?year=2027")
     assert response.mimetype == "text/csv"
     assert "perks-fairness-2027.csv" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"  # HR's figures: kept by no cache
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the Vietnamese names
     rows = body.decode("utf-8-sig").splitlines()
