@@ -31,6 +31,7 @@ from perks.db import transaction
 from perks.errors import NotFound
 from perks.feedback import surveys
 from perks.feedback.surveys import Results
+from perks.folding import name_order
 from perks.people.models import User
 from perks.tabular import Number, csv_chunks, xlsx_chunks
 
@@ -90,7 +91,8 @@ def _rows(results: Results, locale: str) -> list[Row]:
         if item.enps is not None:
             rows.append((group, number, text, _("eNPS"), "", surveys.rounded(item.enps)))
         rows.extend(
-            (group, number, text, _("Free text"), answer, None) for answer in sorted(item.texts)
+            (group, number, text, _("Free text"), answer, None)
+            for answer in sorted(item.texts, key=name_order)  # as a Vietnamese reader sorts
         )
     return rows
 

@@ -223,3 +223,19 @@ def test_the_xlsx_reads_cell_for_cell_like_the_csv(hr) -> None:  # type: ignore[
     quoted = next(r for r in sheet.iter_rows() if str(r[4].value).startswith("=HYPERLINK"))
     assert quoted[4].quotePrefix
     assert quoted[4].data_type == "s"
+
+
+def test_free_texts_are_in_the_order_a_vietnamese_reader_alphabetises(hr) -> None:  # type: ignore[no-untyped-def]
+    """ "Ăn trưa" among the As and "đồng ý" among the Ds, not after "Zalo" (code points)."""
+    survey = _survey(hr)
+    nps, remote, comments = (q.id for q in survey.questions)
+    given = ["Zalo nhanh hơn", "đồng ý", "Ăn trưa ngon", "bàn ghế", "Ổn định"]
+    for n, text in enumerate(given):
+        person = UserFactory(name=f"Respondent {n}", email=f"r{n}@example.com")
+        surveys.answer(survey.id, {nps: 9, remote: 0, comments: text}, person)
+    surveys.close_survey(survey.id, actor=hr)
+
+    rows, _name, _data = _csv(survey.id, hr, locale="vi")
+
+    texts = [r[4] for r in rows if r[2] == "Góp ý" and r[4]]  # the comments' free texts
+    assert texts == ["Ăn trưa ngon", "bàn ghế", "đồng ý", "Ổn định", "Zalo nhanh hơn"]
