@@ -281,7 +281,9 @@ class StreamingXlsx:
         )
         self._zip.writestr("[Content_Types].xml", _CONTENT_TYPES)
         self._zip.writestr("_rels/.rels", _ROOT_RELS)
-        self._zip.writestr("docProps/core.xml", _CORE.format(title=escape(title or sheet_name)))
+        # the title is people's text (a survey's): without what XML cannot hold, as cells
+        title = escape(_CONTROL.sub("", title or sheet_name))
+        self._zip.writestr("docProps/core.xml", _CORE.format(title=title))
         self._zip.writestr("docProps/app.xml", _APP)
         self._zip.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         name = escape(_CONTROL.sub("", sheet_name)[:31], {'"': "&quot;"})

@@ -239,3 +239,17 @@ def test_free_texts_are_in_the_order_a_vietnamese_reader_alphabetises(hr) -> Non
 
     texts = [r[4] for r in rows if r[2] == "Góp ý" and r[4]]  # the comments' free texts
     assert texts == ["Ăn trưa ngon", "bàn ghế", "đồng ý", "Ổn định", "Zalo nhanh hơn"]
+
+
+def test_an_xlsx_opens_when_the_surveys_title_holds_a_line_break_pasted_from_word(hr) -> None:  # type: ignore[no-untyped-def]
+    """Word's line break pastes as a vertical tab, which XML cannot hold: the workbook's
+    title drops it, as its cells do, instead of making a file no spreadsheet opens."""
+    survey, _people = _answered(hr)
+    survey.title_vi, survey.title_en = "Khảo sát\x0bquý 4", "Pulse\x0bQ4"
+    db.session.commit()
+
+    body, _name = surveys_export.results_file(survey.id, "xlsx", actor=hr, locale="en")
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(body)))
+
+    assert workbook.properties.title == "PulseQ4"
+    assert workbook.active.cell(2, 1).value == "Everyone"
