@@ -151,14 +151,14 @@ def report_lines() -> Page:
 def exports_page() -> Page:
     form = _report_form()
     chosen = _chosen(form)
-    status = 200
     if chosen is None:
-        chosen = reports.ReportFilter(period=current_month())
-        status = 400
-    return _exports_page(form, chosen.as_args()), status
+        return _exports_page(form, None), 400
+    return _exports_page(form, chosen.as_args()), 200
 
 
-def _exports_page(form: Any, filter_args: dict[str, str]) -> str:
+def _exports_page(form: Any, filter_args: dict[str, str] | None) -> str:
+    """The exports page; ``filter_args`` None: the filter is refused, so no file is offered
+    (as on the report's pages: a file of another filter would be taken for the one asked)."""
     return render_template(
         "finance/exports.html",
         form=form,
@@ -185,7 +185,7 @@ def export_file(name: str, file_format: str) -> Response | Page:
     it in the background (a GET starts nothing)."""
     export, form, chosen = _export_and_filter(name, file_format)
     if chosen is None:
-        return _exports_page(form, {}), 400
+        return _exports_page(form, None), 400
     rows = exports.runs_in_background(export, chosen)
     if rows is not None:
         return render_template(
@@ -213,7 +213,7 @@ def prepare_export(name: str, file_format: str) -> Response | Page:
     """Make the export in the background; its page offers the file when it is ready."""
     export, form, chosen = _export_and_filter(name, file_format)
     if chosen is None:
-        return _exports_page(form, {}), 400
+        return _exports_page(form, None), 400
     require_confirmation()
     job = exports.start_export(
         export, chosen, file_format, actor=current_user._get_current_object(), locale=_locale()

@@ -215,6 +215,23 @@ def test_xlsx_download_opens_in_openpyxl(client, login_as):
     assert row["amount"].data_type == "n"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/finance/exports?period=month&person=nobody-by-that-name",
+        "/finance/exports/ledger.csv?period=custom&start=2026-03-31&end=2026-03-01",
+    ],
+)
+def test_a_refused_filter_offers_no_file_of_another_filter(client, login_as, url):
+    """The page says the filter is refused; its download buttons gave the whole company's
+    month, which someone who missed the message took for the file they asked for."""
+    payable_order(factories.UserFactory())
+    login_as(Role.FINANCE)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "/finance/exports/commissions.csv" not in response.get_data(as_text=True)
+
+
 def test_an_unknown_export_is_404(client, login_as):
     login_as(Role.FINANCE)
     assert client.get("/finance/exports/people.csv").status_code == 404
