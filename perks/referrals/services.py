@@ -174,6 +174,10 @@ def _destination_name(
 ) -> str | None:
     if link.destination is Destination.PRODUCT:
         product = products.get(link.destination_id or 0)
+        if product is not None and not product.active:
+            # taken off the storefront: its visitors land on the storefront's home page
+            off_sale: str = _("%(name)s (no longer on sale)", name=product.name)
+            return off_sale
         return product.name if product else _("(no longer on sale)")
     if link.destination is Destination.CATEGORY:
         category = categories.get(link.destination_id or 0)

@@ -464,6 +464,19 @@ def test_the_links_page_lists_every_link_and_writes_nothing(client, product_link
     assert re.search(r'data-testid="link-clicks">2<', row)
 
 
+def test_a_link_to_a_product_taken_off_sale_says_so_on_its_owners_pages(
+    client, product_link, product
+):
+    product.active = False
+    db.session.commit()
+    login(client, product_link.user)
+    for page in (client.get("/links"), client.get(f"/links/{product_link.id}")):
+        text = page.get_data(as_text=True)
+        assert "Ha Long Bay 2-day cruise (no longer on sale)" in text
+    share = client.get(f"/links/{product_link.id}").get_data(as_text=True)
+    assert 'href="/shop/" data-testid="landing"' in share
+
+
 def test_someone_without_a_default_link_is_offered_to_make_it(client):
     person = factories.UserFactory()  # made outside the people services: no link yet
     login(client, person)
