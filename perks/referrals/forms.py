@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired
@@ -11,6 +14,13 @@ from perks.referrals.models import Destination
 from perks.referrals.services import LABEL_MAX_LENGTH
 
 STOREFRONT_CHOICE = "storefront"
+
+
+def composed(value: Any) -> Any:
+    """A field filter: the text composed (NFC), so that Vietnamese typed decomposed (Unikey's
+    "Unicode tổ hợp": a letter, then its marks) is measured, and kept, as it reads. Leaves
+    anything but a string as it is."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
 def target_value(destination: Destination, destination_id: int | None = None) -> str:
@@ -29,7 +39,7 @@ class LinkForm(Form):
     label = StringField(
         _l("Label"),
         validators=[DataRequired(), Length(max=LABEL_MAX_LENGTH)],
-        filters=[trimmed],
+        filters=[trimmed, composed],
         description=_l(
             "Only you see it. Say where you will share the link, for example "
             "“Zalo group” or “Facebook post”, to tell your links apart."

@@ -466,12 +466,13 @@ def create_link(
     """A new link of ``user`` to the storefront, a category or a product on sale.
 
     Raises:
-        ValidationFailed: no label, a label too long, or a product or category that does not
-            exist (or a product no longer on sale).
+        ValidationFailed: no label, a label too long (in characters as they read), or a
+            product or category that does not exist (or a product no longer on sale).
         Conflict: the person already has ``MAX_LINKS_PER_PERSON`` links.
         NotPermitted: the person is deactivated.
     """
-    label = " ".join(trim(label).split())
+    # composed (NFC): Vietnamese typed decomposed is as long as it reads
+    label = " ".join(unicodedata.normalize("NFC", trim(label)).split())
     if not label or len(label) > LABEL_MAX_LENGTH:
         raise ValidationFailed(
             _("Give the link a label of up to %(max)d characters.", max=LABEL_MAX_LENGTH)

@@ -5,6 +5,7 @@ no session, rate limits), in both click write modes."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import unquote, urlsplit
@@ -548,6 +549,27 @@ def test_an_invisible_label_is_refused_in_the_persons_language(client, product):
     assert "Trường này là bắt buộc." in page
     assert "is-invalid" in page
     assert db.session.scalar(select(func.count()).select_from(ReferralLink)) == 0
+
+
+def test_a_vietnamese_label_typed_decomposed_fits_at_the_length_limit(client, product):
+    """Unikey's "Unicode tổ hợp" types Vietnamese decomposed (a letter, then its marks): a
+    label of 80 characters on the screen is more code points than that. It is kept composed."""
+    label = ("Nhóm Zalo gia đình 🎉 " * 4)[:80]
+    assert len(label) == 80
+    decomposed = unicodedata.normalize("NFD", label)
+    assert len(decomposed) > 80
+    person = factories.UserFactory()
+    login(client, person)
+    response = client.post("/links/new", data={"label": decomposed, "target": "storefront"})
+    assert response.status_code == 302
+    stored = db.session.scalar(select(ReferralLink.label).where(ReferralLink.user_id == person.id))
+    assert stored == label.strip()
+    assert (
+        create_link(
+            person, label=decomposed, destination=Destination.STOREFRONT, destination_id=None
+        ).label
+        == label.strip()
+    )
 
 
 def test_a_label_is_kept_without_its_invisible_ends(client, product):
