@@ -11,11 +11,12 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     String,
     bindparam,
@@ -38,15 +39,19 @@ from perks.db import (
 )
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from perks.extensions import db
+from perks.i18n import company_zone
 from perks.people.models import User
 from perks.referrals.events import link_changed
 from perks.referrals.models import (
     Click,
+    ClickDay,
+    ClickRollup,
     Destination,
     ReferralLink,
     new_link_code,
     new_link_codes,
 )
+from perks.referrals.rollup import STATE_ID
 from perks.shop.models import Product, ProductCategory
 from perks.text import trim
 
@@ -190,12 +195,7 @@ def my_links(user: User) -> list[LinkRow]:
 
     A fixed number of statements however many links and clicks there are.
     """
-    clicks = (
-        select(func.count())
-        .where(Click.link_id == ReferralLink.id, Click.is_bot.is_(False))
-        .correlate(ReferralLink)
-        .scalar_subquery()
-    )
+    clicks = _all_time_clicks(ReferralLink.id)
     rows = db.session.execute(
         select(ReferralLink, clicks)
         .where(ReferralLink.user_id == user.id)
@@ -224,13 +224,27 @@ def link_details(link: ReferralLink) -> tuple[str | None, LinkTarget]:
     return _destination_name(link, products, categories), target
 
 
-def human_clicks(link_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).where(Click.link_id == link_id, Click.is_bot.is_(False))
-        )
-        or 0
+def _all_time_clicks(link_id: Any) -> ColumnElement[int]:
+    """A link's human clicks since it was made (``link_id``: a number, or the link's id
+    column to correlate with): the raw clicks kept, and the day summaries of the months whose
+    raw clicks were dropped after their retention (``perks.referrals.partitions``), so the
+    count never goes down. Reads where raw clicks begin (a statement)."""
+    raw = select(func.count()).where(Click.link_id == link_id, Click.is_bot.is_(False))
+    raw_from = db.session.scalar(select(ClickRollup.raw_from).where(ClickRollup.id == STATE_ID))
+    if raw_from is None:
+        return raw.scalar_subquery()
+    dropped = select(func.coalesce(func.sum(ClickDay.clicks), 0)).where(
+        ClickDay.link_id == link_id, ClickDay.day < raw_from
     )
+    kept = raw.where(
+        Click.clicked_at >= datetime.combine(raw_from, time.min, company_zone()).astimezone(UTC)
+    )
+    return kept.scalar_subquery() + dropped.scalar_subquery()
+
+
+def human_clicks(link_id: int) -> int:
+    """The link's human clicks since it was made (``_all_time_clicks``)."""
+    return db.session.scalar(select(_all_time_clicks(link_id))) or 0
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ stats pages and attribution read the same before and after."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -13,14 +14,14 @@ from sqlalchemy import func, select, text
 from perks.extensions import db
 from perks.i18n import company_today, company_zone
 from perks.jobs import BEAT_SCHEDULE
-from perks.referrals import partitions, rollup, stats
+from perks.referrals import partitions, rollup, services, stats
 from perks.referrals.attribution import attribute_order, dump_referral_cookie
 from perks.referrals.models import Click, ClickDay, ClickRollup
 from perks.referrals.partitions import add_months, partition_name
 from perks.referrals.periods import Window
 from perks.shop.models import Order
 from tests.factories import ClickFactory, ReferralLinkFactory, UserFactory
-from tests.helpers import is_postgres
+from tests.helpers import is_postgres, login
 from tests.unit.referrals.helpers import sell
 
 
@@ -178,3 +179,36 @@ def test_an_expired_month_is_dropped_once_rolled_up_and_stats_and_attribution_st
     assert {old_order.id, recent_order.id} == set(db.session.scalars(select(Order.id)))
     # Nothing left to drop: a second run changes nothing.
     assert partitions.maintain_click_partitions().dropped == []
+
+
+def test_a_links_all_time_clicks_stay_when_its_old_months_are_dropped(client):
+    """The links and share pages show each link's clicks since it was made: a month past the
+    retention leaves ``click`` for ``click_day``, and the count must not go down with it."""
+    today = company_today()
+    this_month = today.replace(day=1)
+    expired = add_months(this_month, -(partitions.MIN_RETENTION_MONTHS + 2))
+    owner = UserFactory()
+    link = ReferralLinkFactory(user=owner, label="Zalo group")
+    old_day = expired + timedelta(days=4)
+    for hour in (9, 10, 11):
+        ClickFactory(link_id=link.id, clicked_at=local(old_day, hour))
+    ClickFactory(link_id=link.id, clicked_at=local(old_day, 12), is_bot=True)
+    ClickFactory(link_id=link.id, clicked_at=local(today - timedelta(days=1), 9))
+    db.session.commit()
+    partitions.create_partition(expired, company_zone())
+    rollup.roll_up_clicks(today=add_months(expired, 1) + timedelta(days=1), since=expired)
+    rollup.roll_up_clicks(today=today)
+    login(client, owner)
+
+    def shown() -> tuple[int, int]:
+        db.session.expire_all()
+        [row] = services.my_links(owner)
+        return row.clicks, services.human_clicks(link.id)
+
+    assert shown() == (4, 4)
+    assert partitions.maintain_click_partitions().dropped == [partition_name(expired)]
+    assert shown() == (4, 4)
+    page = client.get("/links").get_data(as_text=True)
+    assert re.search(r'data-testid="link-clicks">4<', page)
+    share = client.get(f"/links/{link.id}").get_data(as_text=True)
+    assert re.search(r'data-testid="share-clicks">4<', share)
