@@ -165,9 +165,11 @@ def make_payable(commission: Commission) -> None:
     move(commission, S.PAYABLE)
 
 
-def mark_paid(commission: Commission, at: datetime) -> bool:
+def mark_paid(commission: Commission, at: datetime, reversed_in_payout: int = 0) -> bool:
     """Its payout was paid. A payable commission becomes paid; one on hold since it was
     payable stays on hold, remembered as paid (a won dispute gives it back as paid).
+    ``reversed_in_payout``: minus its reversal entries the payout netted (its other
+    reversals are taken back from a later payout).
 
     Returns False (and changes nothing) for a commission that was voided or is already paid:
     its entries were paid, and anything taken back since nets in the next payout.
@@ -180,11 +182,13 @@ def mark_paid(commission: Commission, at: datetime) -> bool:
     if commission.state is S.ON_HOLD and commission.held_from_state is S.PAYABLE:
         commission.held_from_state = S.PAID
         commission.paid_at = at
+        commission.paid_reversed_amount = reversed_in_payout
         return True
     if commission.state is S.ON_HOLD and commission.held_from_state is S.PAID:
         return False
     move(commission, S.PAID)
     commission.paid_at = at
+    commission.paid_reversed_amount = reversed_in_payout
     return True
 
 
@@ -706,9 +710,18 @@ def record_payout(
         LedgerEntry.commission_id.is_not(None),
         LedgerEntry.kind.in_([EntryKind.EARN, EntryKind.REVERSAL]),
     )
+    # what each one's reversals among them netted: the ones written since were not
+    netted: dict[int, int] = {}
+    for reversed_id, reversals in db.session.execute(
+        select(LedgerEntry.commission_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.id.in_(list(entry_ids)), LedgerEntry.kind == EntryKind.REVERSAL)
+        .group_by(LedgerEntry.commission_id)
+    ):
+        if reversed_id is not None:
+            netted[reversed_id] = -int(reversals or 0)
     for commission in db.session.scalars(
         select(Commission).where(Commission.id.in_(commission_ids)).order_by(Commission.id)
     ):
-        mark_paid(commission, at)
+        mark_paid(commission, at, netted.get(commission.id, 0))
     db.session.flush()
     return entry

@@ -382,6 +382,10 @@ class Commission(TimestampMixin, Base):
     earned_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     #: minus the sum of its ``reversal`` entries (a positive number)
     reversed_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the part of ``reversed_amount`` the payout that paid it netted (its batch held those
+    #: reversals); the rest was taken back after it was paid, from a later payout. A
+    #: reversal written after the batch was drafted is in the rest, whenever it was written
+    paid_reversed_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     state: Mapped[CommissionState] = mapped_column(
         _enum(CommissionState), default=CommissionState.PENDING
@@ -413,6 +417,14 @@ class Commission(TimestampMixin, Base):
     @property
     def is_reduced(self) -> bool:
         return self.amount < self.original_amount
+
+    @property
+    def taken_back_after_paid(self) -> int:
+        """What its reversals took back that the payout that paid it did not net (minor
+        units): deducted from a later payout. 0 until it is paid."""
+        if self.paid_at is None:
+            return 0
+        return self.reversed_amount - self.paid_reversed_amount
 
 
 # --- the ledger ------------------------------------------------------------------------------

@@ -119,20 +119,6 @@ def rate_text(commission: Commission) -> str:
     return text
 
 
-def _taken_back_since(commission: Commission, moment: datetime | None) -> int:
-    """What the commission's reversals written after ``moment`` took back (minor units)."""
-    if moment is None:
-        return 0
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-            LedgerEntry.commission_id == commission.id,
-            LedgerEntry.kind == EntryKind.REVERSAL,
-            LedgerEntry.created_at > moment,
-        )
-    )
-    return -int(total or 0)
-
-
 def _says_taken_back_after_paid(commission: Commission) -> bool:
     """Whether ``explanation`` tells what was taken back since the commission was paid."""
     return (
@@ -143,24 +129,11 @@ def _says_taken_back_after_paid(commission: Commission) -> bool:
 
 
 def taken_back_after_paid(commissions: Sequence[Commission]) -> dict[int, int]:
-    """For a list of ``commissions`` and their explanations: what the reversals written after
-    each was paid took back (minor units, positive), for those whose explanation tells it
-    (paid, or on hold since it was paid, and reduced). One statement, or none when no
-    commission of the list needs it. Raises nothing."""
-    ids = [c.id for c in commissions if _says_taken_back_after_paid(c)]
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Commission.id, func.sum(LedgerEntry.amount))
-        .join(Commission, Commission.id == LedgerEntry.commission_id)
-        .where(
-            Commission.id.in_(ids),
-            LedgerEntry.kind == EntryKind.REVERSAL,
-            LedgerEntry.created_at > Commission.paid_at,
-        )
-        .group_by(Commission.id)
-    )
-    return {commission_id: -int(total or 0) for commission_id, total in rows}
+    """For a list of ``commissions`` and their explanations: what was taken back from each
+    after it was paid, beyond what its payout netted (minor units, positive;
+    ``Commission.taken_back_after_paid``), for those whose explanation tells it (paid, or on
+    hold since it was paid, and reduced). Reads nothing. Raises nothing."""
+    return {c.id: c.taken_back_after_paid for c in commissions if _says_taken_back_after_paid(c)}
 
 
 def _day(moment: datetime | None) -> str:
@@ -226,7 +199,7 @@ def explanation(commission: Commission, taken_back: Mapping[int, int] | None = N
             after = commission.money(
                 taken_back.get(commission.id, 0)
                 if taken_back is not None
-                else _taken_back_since(commission, commission.paid_at)
+                else commission.taken_back_after_paid
             )
             before = taken - after
             if before.amount:
@@ -470,17 +443,19 @@ def _earnings_parts() -> dict[str, Select]:
                 ref=CommissionTotal.commissions,
             )
         ).where(CommissionTotal.user_id == user_id, CommissionTotal.commissions > 0),
+        # reversals its payout did not net (``Commission.taken_back_after_paid``), negative
+        # as the entries are
         "taken_back": select(
-            *_shape(amount=cast(func.sum(entry.amount), BigInteger), currency=entry.currency)
+            *_shape(
+                amount=cast(
+                    func.sum(Commission.paid_reversed_amount - Commission.reversed_amount),
+                    BigInteger,
+                ),
+                currency=Commission.currency,
+            )
         )
-        .join(Commission, Commission.id == entry.commission_id)
-        .where(
-            entry.user_id == user_id,
-            entry.kind == EntryKind.REVERSAL,
-            Commission.state == S.PAID,
-            entry.created_at > Commission.paid_at,
-        )
-        .group_by(entry.currency),
+        .where(Commission.user_id == user_id, Commission.state == S.PAID)
+        .group_by(Commission.currency),
         "balances": select(
             *_shape(amount=LedgerBalance.amount, currency=LedgerBalance.currency)
         ).where(LedgerBalance.user_id == user_id, LedgerBalance.entries > 0),

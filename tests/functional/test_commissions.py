@@ -258,6 +258,51 @@ def test_the_commission_lists_cost_the_same_for_3_or_30_paid_commissions_partly_
     assert counts_for(3) == counts_for(27)
 
 
+def test_a_refund_between_the_draft_and_the_payment_is_explained_as_taken_back_later(client, rule):
+    """The batch pays what it held when it was drafted: a part refunded after the draft and
+    before the payment was not netted in it, so it comes off the next payout, as the
+    explanation and the "taken back since paid" total must say (and the ledger shows)."""
+    from perks.commissions import ledger
+    from perks.finance import payouts
+    from perks.i18n import company_today
+    from tests.unit.finance.helpers import finance_person, make_payable
+
+    me = factories.UserFactory(locale="vi")
+    finance = finance_person()
+    order = referred_order(employee=me)
+    pay(order)
+    redeem(order)
+    make_payable()
+    batch = payouts.draft_batch(company_today(), actor=finance)
+    payouts.approve_batch(batch.id, actor=finance_person())
+    refund_to(order, order.total_amount // 2)  # after the draft, before the payment
+    payouts.mark_batch_paid(batch.id, "PAYROLL-1", actor=finance)
+    db.session.expire_all()
+    [commission] = commissions_of(order)
+    assert commission.state is S.PAID
+    taken = commission.original_amount - commission.amount
+    assert taken > 0
+    # the ledger: the whole commission was paid, the reversal still counts against me
+    assert ledger.balance(me.id, commission.currency) == Money(-taken, commission.currency)
+
+    login(client, me)
+    page = client.get("/earnings").get_data(as_text=True)
+    why = re.search(r'data-testid="why">([^<]*)<', page)
+    assert why is not None
+    amount = Money(taken, commission.currency)
+    from flask_babel import force_locale
+
+    from perks.money import format_money
+
+    with force_locale("vi"):
+        shown = format_money(amount)
+    assert "trước khi chi trả" not in why.group(1), why.group(1)
+    assert shown in why.group(1)
+    taken_back_total = re.search(r'data-testid="taken-back-since-paid"[^>]*>(.*?)</', page, re.S)
+    assert taken_back_total is not None
+    assert shown in taken_back_total.group(1)
+
+
 # --- finance -----------------------------------------------------------------------------------
 
 
