@@ -728,11 +728,31 @@ def stream_xlsx(
 # --- large exports in the background --------------------------------------------------------------
 
 
-def runs_in_background(export: Export, chosen: ReportFilter) -> int | None:
-    """The export's row count if it is above ``EXPORT_BACKGROUND_ROWS`` (it is then made by a
-    job), else None (it streams straight to the browser)."""
+#: the most rows of data a spreadsheet's sheet holds (Excel's 1,048,576, less the header):
+#: a longer XLSX would open without its last rows, so the CSV is offered instead
+XLSX_MAX_ROWS = 1_048_575
+
+
+@dataclass(frozen=True)
+class Size:
+    """How an export of ``rows`` rows is made: by a job (``in_background``), and whether its
+    rows fit a spreadsheet."""
+
+    rows: int
+    in_background: bool
+    fits_a_sheet: bool
+
+
+def size_of(export: Export, chosen: ReportFilter) -> Size:
+    """The export's row count, whether it is made by a job (above
+    ``EXPORT_BACKGROUND_ROWS`` rows; else it streams straight to the browser) and whether it
+    fits an XLSX sheet. Raises nothing."""
     rows = count_rows(export, chosen)
-    return rows if rows > current_app.config["EXPORT_BACKGROUND_ROWS"] else None
+    return Size(
+        rows,
+        in_background=rows > current_app.config["EXPORT_BACKGROUND_ROWS"],
+        fits_a_sheet=rows <= XLSX_MAX_ROWS,
+    )
 
 
 def start_export(

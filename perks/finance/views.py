@@ -178,6 +178,21 @@ def _export_and_filter(name: str, file_format: str) -> tuple[Any, Any, Any]:
     return export, form, _chosen(form)
 
 
+def _large_export_page(export: Any, file_format: str, size: exports.Size, chosen: Any) -> str:
+    """The page that offers to make a large export in the background, or, for a spreadsheet
+    longer than a sheet holds, the CSV instead."""
+    return render_template(
+        "finance/export_large.html",
+        export=export,
+        file_format=file_format,
+        size=size,
+        xlsx_max_rows=exports.XLSX_MAX_ROWS,
+        filter_args=chosen.as_args(),
+        confirm_form=ConfirmForm(),
+        background_rows=current_app.config["EXPORT_BACKGROUND_ROWS"],
+    )
+
+
 @bp.get("/exports/<name>.<file_format>")
 @finance_only
 def export_file(name: str, file_format: str) -> Response | Page:
@@ -186,17 +201,9 @@ def export_file(name: str, file_format: str) -> Response | Page:
     export, form, chosen = _export_and_filter(name, file_format)
     if chosen is None:
         return _exports_page(form, None), 400
-    rows = exports.runs_in_background(export, chosen)
-    if rows is not None:
-        return render_template(
-            "finance/export_large.html",
-            export=export,
-            file_format=file_format,
-            rows=rows,
-            filter_args=chosen.as_args(),
-            confirm_form=ConfirmForm(),
-            background_rows=current_app.config["EXPORT_BACKGROUND_ROWS"],
-        )
+    size = exports.size_of(export, chosen)
+    if size.in_background or (file_format == "xlsx" and not size.fits_a_sheet):
+        return _large_export_page(export, file_format, size, chosen)
     actor, locale = current_user._get_current_object(), _locale()
     if file_format == "csv":
         body: Iterator[bytes] = exports.stream_csv(export, chosen, actor=actor, locale=locale)
@@ -215,6 +222,8 @@ def prepare_export(name: str, file_format: str) -> Response | Page:
     if chosen is None:
         return _exports_page(form, None), 400
     require_confirmation()
+    if file_format == "xlsx" and not (size := exports.size_of(export, chosen)).fits_a_sheet:
+        return _large_export_page(export, file_format, size, chosen), 400
     job = exports.start_export(
         export, chosen, file_format, actor=current_user._get_current_object(), locale=_locale()
     )

@@ -494,6 +494,33 @@ def test_a_background_xlsx_export_opens_in_openpyxl(client, app, login_as, monke
     assert row["amount"].value == 240_000
 
 
+def test_an_xlsx_beyond_what_a_spreadsheet_holds_is_not_made_and_the_csv_is_offered(
+    client, app, login_as, monkeypatch
+):
+    """A sheet holds 1,048,576 rows: a longer ledger export was made whole, and Excel
+    opened it without its last rows (after a warning few read). The same file as CSV is
+    offered instead, and a POST that asks for the spreadsheet anyway is refused."""
+    from perks.finance import exports
+
+    for _ in range(3):
+        payable_order(factories.UserFactory())
+    login_as(Role.FINANCE, locale="en")
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 1)
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)  # the sheet's limit, less the header
+
+    offered = client.get("/finance/exports/ledger.xlsx?period=month")
+    html = offered.get_data(as_text=True)
+
+    assert offered.status_code == 200
+    assert 'data-testid="prepare-export"' not in html
+    assert "A spreadsheet holds at most 2 rows; this export has 3." in html
+    assert re.search(r'href="/finance/exports/ledger\.csv\?period=custom[^"]*" data-testid', html)
+    refused = client.post("/finance/exports/ledger.xlsx?period=month")
+    assert refused.status_code == 400
+    assert db.session.scalars(select(BackgroundJob)).all() == []
+    assert client.get("/finance/exports/ledger.csv?period=month").status_code == 200
+
+
 def test_a_background_export_is_only_for_its_maker_and_admins(client, app, login_as, monkeypatch):
     for _ in range(2):
         payable_order(factories.UserFactory())
