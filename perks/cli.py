@@ -388,6 +388,7 @@ def export_command(
     from perks.finance import exports, reports
     from perks.finance.periods import custom_period, parse_day
     from perks.finance.reports import ReportFilter
+    from perks.i18n import format_number
 
     locale = language or current_app.config["BABEL_DEFAULT_LOCALE"]
     code = (currency or "").strip().upper() or None
@@ -419,6 +420,18 @@ def export_command(
     except OSError as error:
         raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from error
     total = exports.count_rows(export, chosen)
+    if file_format == "xlsx" and total > exports.XLSX_MAX_ROWS:
+        target.close()
+        os.remove(partial)
+        with force_locale(locale):
+            raise click.ClickException(
+                _(
+                    "A spreadsheet holds at most %(most)s rows; this export has %(rows)s. "
+                    "Narrow the filter, or download it as CSV.",
+                    most=format_number(exports.XLSX_MAX_ROWS),
+                    rows=format_number(total),
+                )
+            )
     try:
         # the workbook's tab and title in the chosen language, as the exports page's are
         with (

@@ -334,3 +334,20 @@ def test_an_xlsx_export_in_english_names_its_sheet_and_title_in_english(runner, 
     with zipfile.ZipFile(output) as workbook:
         assert 'sheet name="Ledger"' in workbook.read("xl/workbook.xml").decode()
         assert "<dc:title>Ledger</dc:title>" in workbook.read("docProps/core.xml").decode()
+
+
+def test_an_xlsx_export_longer_than_a_sheet_is_refused_and_writes_nothing(
+    runner, tmp_path, monkeypatch
+):
+    from perks.finance import exports
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", -1)  # any export is longer than that
+    output = tmp_path / "out.xlsx"
+    args = ["perks", "export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31"]
+    result = runner.invoke(
+        args=[*args, "--format", "xlsx", "--output", str(output), "--language", "en"]
+    )
+
+    assert result.exit_code == 1
+    assert "A spreadsheet holds at most -1 rows; this export has 0." in result.output
+    assert list(tmp_path.iterdir()) == []
