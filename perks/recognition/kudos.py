@@ -413,7 +413,7 @@ def give_kudos(
             come by ``today`` (naming the field).
         LimitReached: more than the allowance left this month, or than the month's limit
             of points to this colleague, or the giver's first day (hire date) is after
-            ``today``: their allowance starts then.
+            ``today``: their allowance starts then; or the giver's leaving date has come.
     """
     message = trim(message or "")
     if not message:
@@ -460,6 +460,12 @@ def give_kudos(
                         date=format_day(me.hire_date),
                     )
                 )
+            )
+        if me.has_left(today):
+            # active until the leavers' task runs (for good as the last administrator):
+            # the monthly credit leaves them out, and their kudos must not credit it instead
+            raise LimitReached(
+                str(_l("You have left the company: you have no more points to give."))
             )
         # under the giver's lock: a double tap's second request finds the first's kudos
         repeat = _same_kudos_just_given(me.id, recipient.id, value.id, points_given, message, month)

@@ -169,7 +169,10 @@ def balances(person: User, today: date) -> Balances:
     allowance is credited, what it will be. Raises nothing."""
     month = month_of(today)
     is_credited = credited(person.id, month)
-    left = allowance_left(person.id, month) if is_credited else allowance_for(person)
+    if is_credited:
+        left = allowance_left(person.id, month)
+    else:  # nothing is credited to someone who has left (``credit_allowances``)
+        left = 0 if person.has_left(today) else allowance_for(person)
     return Balances(left, received_balance(person.id), is_credited)
 
 

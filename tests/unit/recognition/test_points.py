@@ -392,3 +392,17 @@ def test_nobody_is_credited_or_gives_points_before_their_first_day(value):
 
     assert entries(starting.id) == []
     assert points.credit_allowances(NEXT_MONTH) == 2
+
+
+def test_nobody_gives_points_once_their_leaving_date_has_come(value):
+    # still active until the leavers' task runs (for good as the last administrator): the
+    # hourly credit leaves them out, and their first kudos must not credit the month instead
+    leaver = UserFactory(leaving_date=date(2027, 3, 1))
+    colleague = UserFactory()
+
+    with pytest.raises(LimitReached, match="left the company"):
+        give(leaver, colleague, 10, value)
+
+    assert entries(leaver.id) == []
+    assert entries(colleague.id) == []
+    assert points.balances(leaver, DAY).allowance_left == 0
