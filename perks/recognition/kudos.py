@@ -628,7 +628,8 @@ def spend_points(
     """``person`` buys the reward ``perk_id`` with the points they received: the catalog's
     claim and the ledger's debit in one transaction. ``offered_price`` is the price the page
     showed them: a reward whose price HR changed since is not bought until they have seen
-    the new one (None checks nothing: callers that showed no price).
+    the new one (None checks nothing: callers that showed no price). Purchases of one reward
+    take turns with each other and with HR's saves of it (its row is locked).
 
     Raises:
         NotFound: no such published perk priced in points.
@@ -637,7 +638,9 @@ def spend_points(
         NotEligible, SoldOut: the catalog's refusals (nothing is paid).
     """
     with transaction():
-        perk = db.session.get(Perk, perk_id)
+        # locked, and read again under the lock: a price (or status) HR is saving at this
+        # moment is the one checked and paid, never the one it replaces
+        perk = locked(Perk, perk_id)
         if (
             perk is None
             or perk.status is not PerkStatus.PUBLISHED

@@ -6,12 +6,14 @@ together. SQLite serialises writers, so these prove nothing there and are skippe
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
+from perks.errors import Conflict
 from perks.extensions import db
 from perks.people.models import Role
 from perks.recognition import kudos, points
@@ -127,3 +129,54 @@ def test_a_kudos_tapped_twice_at_once_is_given_once(postgres):
     assert points.received_balance(colleague_id) == 20
     assert points.allowance_left(giver_id, "2027-03") == 80
     assert verify_points().ok
+
+
+def test_a_reward_bought_while_hr_raises_its_price_is_not_sold_at_the_old_one(postgres):
+    """HR saves a new price (the perk's row locked, not yet committed) just as a person
+    presses Spend on the page that showed the old one: their purchase waits for the save
+    and is refused, rather than going through at the old price after the new one stood."""
+    from perks.catalog.models import Claim, Perk
+    from tests.processes import wait_for
+
+    person = UserFactory()
+    kudos.give_kudos(UserFactory(), person.id, 50, CompanyValueFactory().id, "Giỏi!", today=DAY)
+    reward = PerkFactory(points_price=10, per_person_limit=None, total_stock=5)
+    reward_id, person_id = reward.id, person.id
+    db.session.commit()
+
+    # HR's save (``update_perk`` locks the perk's row and changes it), not committed yet
+    db.session.execute(update(Perk).where(Perk.id == reward_id).values(points_price=40))
+    bought: dict[str, object] = {}
+
+    def spend() -> None:
+        with postgres.app_context():
+            try:
+                me = db.session.get(type(person), person_id)
+                bought["claim"] = kudos.spend_points(reward_id, me, today=DAY, offered_price=10).id
+            except Conflict as refused:
+                bought["refused"] = refused.message
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=spend)
+    thread.start()
+    wait_for(lambda: waiting_on_a_lock(postgres), what="the purchase to wait for HR's save")
+    db.session.commit()  # the new price stands
+    thread.join(timeout=60)
+
+    assert "refused" in bought, "bought at the old price after the new one was saved"
+    assert points.received_balance(person_id) == 50
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
+    assert verify_points().ok
+
+
+def waiting_on_a_lock(app) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a connection to the test database waits for a row another one holds."""
+    with app.app_context(), db.engine.connect() as connection:
+        waiting = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
