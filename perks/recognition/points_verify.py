@@ -135,12 +135,14 @@ def verify_points() -> PointsReport:
             report.problems.append(
                 f"kudos {kudos_id}: entries {kinds}, not one given and one received"
             )
+    # the claims the reward entries name, joined rather than listed: years of rewards are
+    # more ids than one statement takes parameters
     claims = {
         claim_id: (user_id, source)
         for claim_id, user_id, source in db.session.execute(
-            select(Claim.id, Claim.user_id, Claim.source).where(
-                Claim.id.in_([c for _, _, c in rewards if c is not None])
-            )
+            select(Claim.id, Claim.user_id, Claim.source)
+            .join(PointsEntry, PointsEntry.claim_id == Claim.id)
+            .where(PointsEntry.kind == K.REWARD)
         )
     }
     for user_id, entry_id, claim_id in rewards:

@@ -406,3 +406,54 @@ def test_nobody_gives_points_once_their_leaving_date_has_come(value):
     assert entries(leaver.id) == []
     assert entries(colleague.id) == []
     assert points.balances(leaver, DAY).allowance_left == 0
+
+
+def test_verify_points_checks_more_rewards_than_one_statement_takes_parameters():
+    """Years of rewards: more claims bought with points than SQLite (32,766) or PostgreSQL
+    (65,535) take parameters in one statement; the check named each in one IN list and
+    died instead of reporting."""
+    from sqlalchemy import insert
+
+    from perks.db import utcnow
+
+    person = UserFactory()
+    reward = PerkFactory(points_price=1, per_person_limit=None)
+    db.session.commit()
+    bought, now = 66_000, utcnow()
+    db.session.execute(
+        insert(Claim),
+        [
+            {
+                "perk_id": reward.id,
+                "user_id": person.id,
+                "reference": f"R{n:015d}",
+                "code": "X",
+                "period_key": "ever",
+                "slot": n,
+                "claimed_at": now,
+                "source": "points",
+            }
+            for n in range(1, bought + 1)
+        ],
+    )
+    claim_ids = db.session.scalars(select(Claim.id).order_by(Claim.id)).all()
+    db.session.execute(
+        insert(PointsEntry),
+        [
+            {
+                "user_id": person.id,
+                "kind": PointsEntryKind.REWARD,
+                "points": -1,
+                "claim_id": claim_id,
+                "created_at": now,
+                "reason": "",
+            }
+            for claim_id in claim_ids
+        ],
+    )
+    db.session.commit()
+
+    report = verify_points()
+
+    assert report.entries == bought
+    assert not [p for p in report.problems if "claim" in p]
