@@ -566,3 +566,26 @@ def test_a_reward_never_costs_more_than_the_page_offered(client, login_as):
     assert "This reward now costs 90 points, not 40: nothing was spent." in shown
     assert client.post(f"/rewards/{reward.id}/spend", data={"price": "90"}).status_code == 303
     assert points.received_balance(me.id) == 10
+
+
+def test_one_point_is_one_point_not_one_points(client, login_as):
+    """A balance or a price of 1 read "You have 1 points to spend.", "Spend 1 points" and
+    "1 more points needed.", where every other count of points on the site agrees."""
+    me = login_as(Role.EMPLOYEE, locale="en")
+    today = company_today()
+    hr = UserFactory(roles={Role.HR})
+    kudos.update_points_settings(kudos.PointsSettingsData(1, {}, 50, 1_000), actor=hr)
+    kudos.give_kudos(UserFactory(), me.id, 1, CompanyValueFactory().id, "Giỏi!", today=today)
+    PerkFactory(points_price=1, title_en="A sticker", per_person_limit=None)
+    PerkFactory(points_price=2, title_en="Two stickers", per_person_limit=None)
+
+    rewards = client.get("/rewards").get_data(as_text=True)
+    give = client.get("/kudos/new").get_data(as_text=True)
+
+    assert "You have 1 point to spend." in rewards
+    assert "Spend 1 point<" in rewards
+    assert "Spend 1 point on “A sticker”?" in rewards
+    assert "1 more point needed." in rewards
+    assert "You have 1 point left to give this month" in give
+    assert " points" not in give.split('data-testid="allowance-left"')[1].split("</p>")[0]
+    assert not [line for line in rewards.splitlines() if " 1 points" in line]
