@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -475,11 +476,11 @@ def give_kudos(
         left = points.allowance_left(me.id, month)
         if points_given > left:
             raise LimitReached(
-                str(
-                    _l(
-                        "You have %(left)s points left to give this month.",
-                        left=format_number(left),
-                    )
+                ngettext(
+                    "You have %(left)s point left to give this month.",
+                    "You have %(left)s points left to give this month.",
+                    left,
+                    left=format_number(left),
                 )
             )
         limit = services.current_settings().pair_monthly_limit
@@ -651,13 +652,14 @@ def spend_points(
         price = perk.points_price
         if offered_price is not None and offered_price != price:
             raise Conflict(
-                str(
-                    _l(
-                        "This reward now costs %(price)s points, not %(offered)s: nothing was "
-                        "spent. Check it and spend again.",
-                        price=format_number(price),
-                        offered=format_number(offered_price),
-                    )
+                ngettext(
+                    "This reward now costs %(price)s point, not %(offered)s: nothing was "
+                    "spent. Check it and spend again.",
+                    "This reward now costs %(price)s points, not %(offered)s: nothing was "
+                    "spent. Check it and spend again.",
+                    price,
+                    price=format_number(price),
+                    offered=format_number(offered_price),
                 )
             )
         me = points.lock_person(person.id)
@@ -666,12 +668,12 @@ def spend_points(
         have = points.received_balance(me.id)
         if have < price:
             raise LimitReached(
-                str(
-                    _l(
-                        "This reward costs %(price)s points; you have %(have)s.",
-                        price=format_number(price),
-                        have=format_number(have),
-                    )
+                ngettext(
+                    "This reward costs %(price)s point; you have %(have)s.",
+                    "This reward costs %(price)s points; you have %(have)s.",
+                    price,
+                    price=format_number(price),
+                    have=format_number(have),
                 )
             )
         claim = grant_claim(perk, me, today=today, source="points")

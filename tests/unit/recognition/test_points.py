@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.catalog.models import Claim, CodeMode, PerkKind
-from perks.errors import LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
+from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.money import Money
@@ -457,3 +457,17 @@ def test_verify_points_checks_more_rewards_than_one_statement_takes_parameters()
 
     assert report.entries == bought
     assert not [p for p in report.problems if "claim" in p]
+
+
+def test_a_refusal_counts_one_point_as_one_point(value):
+    giver, colleague, other = UserFactory(), UserFactory(), UserFactory()
+    give(giver, colleague, 50, value)
+    give(giver, other, 49, value)
+    sticker = PerkFactory(points_price=1, per_person_limit=None)
+
+    with pytest.raises(LimitReached, match=r"You have 1 point left to give this month\."):
+        give(giver, other, 2, value, message="Again")
+    with pytest.raises(LimitReached, match=r"This reward costs 1 point; you have 0\."):
+        kudos.spend_points(sticker.id, giver, today=DAY)
+    with pytest.raises(Conflict, match=r"This reward now costs 1 point, not 2:"):
+        kudos.spend_points(sticker.id, giver, today=DAY, offered_price=2)
