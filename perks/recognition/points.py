@@ -166,13 +166,16 @@ def received_balance(user_id: int) -> int:
 
 def balances(person: User, today: date) -> Balances:
     """The person's balances on ``today``: both sums of the ledger; before the month's
-    allowance is credited, what it will be. Raises nothing."""
+    allowance is credited, what it will be (none before their first day or once their
+    leaving date has come). Raises nothing."""
     month = month_of(today)
     is_credited = credited(person.id, month)
     if is_credited:
         left = allowance_left(person.id, month)
-    else:  # nothing is credited to someone who has left (``credit_allowances``)
-        left = 0 if person.has_left(today) else allowance_for(person)
+    elif person.has_left(today) or (person.hire_date is not None and today < person.hire_date):
+        left = 0  # nothing is credited to them (``credit_allowances``), nor given
+    else:
+        left = allowance_for(person)
     return Balances(left, received_balance(person.id), is_credited)
 
 

@@ -471,3 +471,12 @@ def test_a_refusal_counts_one_point_as_one_point(value):
         kudos.spend_points(sticker.id, giver, today=DAY)
     with pytest.raises(Conflict, match=r"This reward now costs 1 point, not 2:"):
         kudos.spend_points(sticker.id, giver, today=DAY, offered_price=2)
+
+
+def test_before_their_first_day_nobody_is_shown_points_to_give(value):
+    # My points said "Left to give this month: 100" while every kudos was refused until the
+    # first day; from that day the month's allowance is theirs
+    starting = UserFactory(hire_date=date(2027, 3, 20))
+
+    assert points.balances(starting, DAY) == points.Balances(0, 0, False)
+    assert points.balances(starting, date(2027, 3, 20)) == points.Balances(100, 0, False)
