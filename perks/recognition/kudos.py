@@ -634,7 +634,8 @@ def spend_points(
 
     Raises:
         NotFound: no such published perk priced in points.
-        Conflict: its price is no longer ``offered_price`` (nothing is paid).
+        Conflict: its price is no longer ``offered_price``, or HR archived it (nothing is
+            paid).
         LimitReached: not enough points, or the perk's per-person limit is used up.
         NotEligible, SoldOut: the catalog's refusals (nothing is paid).
     """
@@ -648,6 +649,9 @@ def spend_points(
             or perk.points_price is None
             or perk.allocation is not Allocation.FIRST_COME
         ):
+            if perk is not None and perk.status is PerkStatus.ARCHIVED:
+                # HR archived it after the person's page showed it
+                raise Conflict(str(_l("This reward is no longer offered: nothing was spent.")))
             raise NotFound()
         price = perk.points_price
         if offered_price is not None and offered_price != price:

@@ -589,3 +589,24 @@ def test_one_point_is_one_point_not_one_points(client, login_as):
     assert "You have 1 point left to give this month" in give
     assert " points" not in give.split('data-testid="allowance-left"')[1].split("</p>")[0]
     assert not [line for line in rewards.splitlines() if " 1 points" in line]
+
+
+def test_a_reward_archived_after_the_page_opened_says_so_and_spends_nothing(client, login_as):
+    """HR archived the reward between the page and the click: the person got a bare "Not
+    found" page, not knowing whether their points were spent."""
+    from perks.catalog.services import archive_perk
+
+    me = login_as(Role.EMPLOYEE, locale="en")
+    kudos.give_kudos(
+        UserFactory(), me.id, 50, CompanyValueFactory().id, "Giỏi!", today=company_today()
+    )
+    reward = PerkFactory(points_price=40, title_en="Coffee", per_person_limit=None)
+    assert "Spend 40 points" in client.get("/rewards").get_data(as_text=True)
+    archive_perk(reward.id, actor=UserFactory(roles={Role.HR}))
+
+    response = client.post(f"/rewards/{reward.id}/spend", data={"price": "40"})
+
+    assert response.status_code == 303
+    shown = client.get("/rewards").get_data(as_text=True)
+    assert "This reward is no longer offered: nothing was spent." in shown
+    assert points.received_balance(me.id) == 50
