@@ -26,6 +26,14 @@ def unread_count(user_id: int) -> int:
     )
 
 
+def newest_id(user_id: int) -> int | None:
+    """The id of the person's newest notification (None: they have none): what a list shown
+    now has shown, so that "mark all read" leaves what comes after it unread."""
+    return db.session.scalar(
+        select(func.max(Notification.id)).where(Notification.user_id == user_id)
+    )
+
+
 def notifications_page(user_id: int, page: int) -> Pagination:
     """The person's notifications, newest first; a page past the last shows the last."""
     query = (

@@ -113,12 +113,17 @@ def open_notification(notification_id: int, person: User) -> str:
             return url_for("notifications.index")
 
 
-def mark_all_read(person: User) -> int:
-    """Mark every unread notification of the person read; return how many. One UPDATE."""
+def mark_all_read(person: User, up_to: int | None = None) -> int:
+    """Mark every unread notification of the person read, up to the id ``up_to`` when given
+    (the newest their list showed: one that came after it stays unread); return how many.
+    One UPDATE. Raises nothing of its own."""
     with transaction():
+        condition = [Notification.user_id == person.id, Notification.read_at.is_(None)]
+        if up_to is not None:
+            condition.append(Notification.id <= up_to)
         result = db.session.execute(
             update(Notification)
-            .where(Notification.user_id == person.id, Notification.read_at.is_(None))
+            .where(*condition)
             .values(read_at=utcnow())
             .execution_options(synchronize_session=False)
         )

@@ -30,7 +30,12 @@ def notification_text(kind: str, params: dict[str, object]) -> object:
 @login_required
 def index() -> str:
     page = queries.notifications_page(current_user.id, page_arg())
-    return render_template("notifications/index.html", page=page, form=ConfirmForm())
+    return render_template(
+        "notifications/index.html",
+        page=page,
+        form=ConfirmForm(),
+        newest=queries.newest_id(current_user.id),
+    )
 
 
 @bp.post("/notifications/<int:notification_id>/open")
@@ -43,7 +48,9 @@ def open_notification(notification_id: int) -> Response:
 @login_required
 def mark_all_read() -> Response:
     if ConfirmForm().validate_on_submit():
-        services.mark_all_read(current_user)
+        # the newest the list showed: what came after it stays unread (a form without it,
+        # every one)
+        services.mark_all_read(current_user, up_to=request.form.get("seen_up_to", type=int))
         flash(_("All your notifications are marked read."), "success")
     return redirect(url_for("notifications.index"))
 

@@ -263,3 +263,26 @@ def test_the_bell_costs_one_statement_whatever_the_number_of_notifications(clien
         client.get("/notifications")
     assert len(many) == len(few)
     assert any("count(" in s.lower() and "notification" in s for s in many)
+
+
+def hidden_fields(html: str, testid: str) -> dict[str, str]:
+    """The hidden inputs of the form holding the button ``testid``."""
+    form = re.search(rf'<form[^>]*>((?:(?!</form>).)*data-testid="{testid}".*?)</form>', html, re.S)
+    assert form, f"no form with {testid}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def test_mark_all_read_leaves_unread_what_arrived_after_the_list_was_shown(client, an):
+    """Marking all read from a list shown a while ago marked read a notification that came
+    after it: the person never saw it, and the bell no longer said so."""
+    seen = payout(an, "PB-1")
+    login(client, an)
+    english(client)
+    fields = hidden_fields(client.get("/notifications").get_data(as_text=True), "mark-all-read")
+    later = payout(an, "PB-2")  # a payout paid while the list was open
+    response = client.post("/notifications/read", data=fields, follow_redirects=True)
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Notification, seen.id).read_at is not None
+    assert db.session.get(Notification, later.id).read_at is None
+    assert 'data-testid="unread-count">1<' in bell(response.get_data(as_text=True))
