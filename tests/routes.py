@@ -264,7 +264,8 @@ ROUTES: dict[str, Route] = {
     "surveys.answer": Route("GET", lambda s: f"/surveys/{s['survey']}", SIGNED_IN),
     "recognition.award_list": Route("GET", lambda s: "/awards", SIGNED_IN),
     "recognition.nominate": Route("GET", lambda s: "/awards/nominate", only(Role.MANAGER)),
-    "recognition.my_nominations": Route("GET", lambda s: "/awards/nominations", only(Role.MANAGER)),
+    # anyone's own: a former manager's nominations are still decided
+    "recognition.my_nominations": Route("GET", lambda s: "/awards/nominations", SIGNED_IN),
     "recognition.withdraw_nomination": Route(
         "POST", lambda s: f"/awards/nominations/{s['nomination']}/withdraw", only(ok=404)
     ),

@@ -629,8 +629,10 @@ def nominate() -> Response | Page:
 
 
 @bp.get("/awards/nominations")
-@managers_only
+@roles_required()
 def my_nominations() -> str:
+    """The person's own nominations: a manager's, and those of someone no longer a manager
+    (HR's decision on them still reaches them, and its notification leads here)."""
     return render_template(
         "recognition/my_nominations.html",
         nominations=awards.nominations_by(current_user),

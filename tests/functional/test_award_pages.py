@@ -324,3 +324,43 @@ def test_an_hr_manager_is_offered_no_decision_on_their_own_nomination(client):
     assert "Another HR person decides on a nomination you are part of." in own_card
     assert f'data-testid="approve-{theirs.id}"' in page
     assert f'data-testid="decline-{theirs.id}"' in page
+
+
+def test_a_nominator_no_longer_a_manager_opens_the_decision_on_their_nomination(client):
+    """A manager nominated someone, then stopped being a manager; HR's decision told them in
+    their notifications, whose link answered 403 with the reason nowhere to be read."""
+    from perks.notifications.models import Notification
+    from perks.people.models import UserRole
+
+    manager = UserFactory(roles={Role.MANAGER}, locale="en")
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.execute(
+        UserRole.__table__.delete().where(
+            UserRole.user_id == manager.id, UserRole.role == Role.MANAGER
+        )
+    )
+    db.session.commit()
+    login(client, UserFactory(roles={Role.HR}))
+    declined = client.post(
+        f"/manage/nominations/{nomination.id}/decline", data={"reason": "Not this quarter"}
+    )
+    assert declined.status_code in (302, 303)
+    client.post("/logout")
+    told = db.session.scalars(select(Notification).where(Notification.user_id == manager.id)).one()
+    login(client, manager)
+    client.post("/language", data={"locale": "en"})
+    page = client.post(f"/notifications/{told.id}/open", follow_redirects=True)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'data-testid="nomination-{nomination.id}"' in html
+    assert "Not this quarter" in html
+    assert 'data-testid="new-nomination"' not in html  # no longer theirs to make
