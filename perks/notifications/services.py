@@ -13,13 +13,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from werkzeug.routing import BuildError
 
 from perks.db import affected_rows, transaction, utcnow
-from perks.errors import NotFound
+from perks.errors import NotFound, NotPermitted
 from perks.extensions import db
 from perks.mail import send_email
 from perks.notifications import queries
@@ -100,6 +101,8 @@ def open_notification(notification_id: int, person: User) -> str:
 
     Raises:
         NotFound: no such notification, or another person's.
+        NotPermitted: its page needs a role the person no longer holds (it is marked read
+            all the same; the message says why it does not open).
     """
     with transaction():
         notification = db.session.get(Notification, notification_id)
@@ -107,10 +110,18 @@ def open_notification(notification_id: int, person: User) -> str:
             raise NotFound()
         if notification.read_at is None:
             notification.read_at = utcnow()
-        try:
-            return url_for(notification.endpoint, **notification.url_values)
-        except BuildError:  # a page that no longer exists: back to the list
-            return url_for("notifications.index")
+        endpoint, values = notification.endpoint, dict(notification.url_values)
+    try:
+        path = url_for(endpoint, **values)
+    except BuildError:  # a page that no longer exists: back to the list
+        return url_for("notifications.index")
+    # the roles its view lets through (``perks.people.access.roles_required``)
+    roles = getattr(current_app.view_functions.get(endpoint), "allowed_roles", ())
+    if roles and not person.has_role(*roles):
+        raise NotPermitted(
+            _("That page is no longer open to you: it needs a role you do not hold now.")
+        )
+    return path
 
 
 def mark_all_read(person: User, up_to: int | None = None) -> int:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from perks.errors import NotPermitted
 from perks.forms import ConfirmForm, page_arg
 from perks.notifications import queries, services
 from perks.notifications.forms import email_choices_form
@@ -41,7 +42,11 @@ def index() -> str:
 @bp.post("/notifications/<int:notification_id>/open")
 @login_required
 def open_notification(notification_id: int) -> Response:
-    return redirect(services.open_notification(notification_id, current_user))
+    try:
+        return redirect(services.open_notification(notification_id, current_user))
+    except NotPermitted as error:  # a page of a role they no longer hold: say so, not 403
+        flash(error.message, "info")
+        return redirect(url_for("notifications.index"))
 
 
 @bp.post("/notifications/read")

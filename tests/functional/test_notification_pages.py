@@ -286,3 +286,36 @@ def test_mark_all_read_leaves_unread_what_arrived_after_the_list_was_shown(clien
     assert db.session.get(Notification, seen.id).read_at is not None
     assert db.session.get(Notification, later.id).read_at is None
     assert 'data-testid="unread-count">1<' in bell(response.get_data(as_text=True))
+
+
+def test_a_notification_whose_page_needs_a_role_no_longer_held_says_so(client, an):
+    """An HR person told that the last administrator stays, who is no longer HR, opened the
+    notification onto a bare 403 page."""
+    from perks.people.models import Role, UserRole
+
+    hr = factories.UserFactory(roles={Role.HR}, locale="en")
+    kept = factories.UserFactory()
+    told = factories.NotificationFactory(
+        user=hr,
+        kind="last_administrator_kept",
+        params={"name": kept.name, "date": {"date": "2026-11-30"}},
+        endpoint="people.detail",
+        url_values={"user_id": kept.id},
+    )
+    db.session.execute(
+        UserRole.__table__.delete().where(UserRole.user_id == hr.id, UserRole.role == Role.HR)
+    )
+    db.session.commit()
+    login(client, hr)
+    english(client)
+    response = client.post(f"/notifications/{told.id}/open")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/notifications"
+    html = client.get("/notifications").get_data(as_text=True)
+    assert "That page is no longer open to you: it needs a role you do not hold now." in html
+    db.session.expire_all()
+    assert db.session.get(Notification, told.id).read_at is not None
+    client.post("/language", data={"locale": "vi"})
+    client.post(f"/notifications/{told.id}/open")
+    html = client.get("/notifications").get_data(as_text=True)
+    assert "Trang đó không còn mở cho bạn: trang cần một vai trò mà bạn không còn giữ." in html
