@@ -561,7 +561,8 @@ def _sender_item(item_id: int | None, sender: User | None, secret: str | None) -
 def _tell_owner_of_reply(item: FeedbackItem) -> None:
     if item.anonymous:
         return  # the owner sees it in their inbox; a notification's moment would date it
-    owners = _owners_of(item)
+    # an HR person's own item to HR: the other HR people are told, never the sender
+    owners = [owner for owner in _owners_of(item) if owner.id != item.sender_id]
     for owner in owners:
         notify(
             owner,

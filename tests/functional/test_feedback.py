@@ -183,6 +183,21 @@ def test_an_answer_or_a_reply_sent_twice_in_a_row_is_said_once(app):
     assert replies == 1
 
 
+def test_an_hr_sender_is_not_told_of_their_own_reply_to_hr(app):
+    """An HR person who sent named feedback to HR was told "The sender replied" of their own
+    reply, with the other HR people who answer it."""
+    sender = factories.UserFactory(roles={Role.HR})
+    other_hr = factories.UserFactory(roles={Role.HR})
+    item_id = send(sender).item.id
+    items.acknowledge(item_id, other_hr)
+    items.answer(item_id, other_hr, "Fixed: a new access point.")
+    items.reply("Still drops at noon.", item_id=item_id, sender=sender)
+    told = db.session.execute(
+        select(Notification.user_id).where(Notification.kind == "feedback_reply")
+    ).scalars()
+    assert sorted(told) == [other_hr.id]
+
+
 def test_a_declined_item_says_why_and_takes_no_reply(app):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
