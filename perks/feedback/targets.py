@@ -118,12 +118,13 @@ def sweep(today: date) -> SweepResult:
             .order_by(FeedbackItem.id)
             .with_for_update()
         ).all()
-        new_for: dict[int | None, int] = defaultdict(int)
+        # per answerer (None: HR), the senders of their new items (None: anonymous)
+        new_for: dict[int | None, list[int | None]] = defaultdict(list)
         for item in waiting:
             due = not item.anonymous or item.received_on < today
             if not item.owner_told and due and _claim(item.id, "owner_told"):
                 answerer = acting_owner(item)  # None: HR's, or an owner who has left
-                new_for[answerer.id if answerer is not None else None] += 1
+                new_for[answerer.id if answerer is not None else None].append(item.sender_id)
             # each target once: an item never acknowledged is escalated again when its
             # answer-by day passes too
             for late in missed_targets(item, today):
@@ -143,17 +144,20 @@ def sweep(today: date) -> SweepResult:
                         url=link("feedback.answer_times"),
                     )
                 result.escalated += 1
-        for owner_id, count in new_for.items():
+        for owner_id, senders in new_for.items():
             owners = [db.session.get(User, owner_id)] if owner_id is not None else hr_people()
             for owner in owners:
-                if owner is not None and owner.active:
+                # never told of their own item (an HR person's to HR, an owner's to their
+                # own department)
+                count = sum(1 for sender_id in senders if sender_id != owner.id) if owner else 0
+                if owner is not None and owner.active and count:
                     notify(
                         owner,
                         "feedback_received",
                         {"count": count},
                         url=link("feedback.inbox_page"),
                     )
-            result.owners_told += count
+            result.owners_told += len(senders)
     return result
 
 

@@ -198,6 +198,24 @@ def test_an_hr_sender_is_not_told_of_their_own_reply_to_hr(app):
     assert sorted(told) == [other_hr.id]
 
 
+def test_an_hr_sender_is_not_told_of_their_own_feedback_to_answer(app):
+    """The sweep told an HR person who sent named feedback to HR "New feedback for you to
+    answer" of their own item, and counted it in the others' number."""
+    sender = factories.UserFactory(roles={Role.HR})
+    other_hr = factories.UserFactory(roles={Role.HR})
+    send(sender)
+    send(factories.UserFactory(), subject="Parking")
+    targets.sweep(company_today())
+    told = dict(
+        db.session.execute(
+            select(Notification.user_id, Notification.params).where(
+                Notification.kind == "feedback_received"
+            )
+        ).all()
+    )
+    assert told == {sender.id: {"count": 1}, other_hr.id: {"count": 2}}
+
+
 def test_a_declined_item_says_why_and_takes_no_reply(app):
     hr = factories.UserFactory(roles={Role.HR})
     sender = factories.UserFactory()
