@@ -82,6 +82,7 @@ from perks.fingerprints import fingerprint
 from perks.folding import name_key, name_order, names_in_order
 from perks.i18n import day_start, format_number
 from perks.notifications import both, link, notify
+from perks.notifications import queries as notifications
 from perks.people.models import Department, EmploymentType, User, roles_if_asked
 from perks.recognition.services import both_languages
 from perks.text import trim
@@ -119,6 +120,15 @@ class SurveyClosed(Conflict):
     """The survey asked for takes no more answers."""
 
     default_message = _l("This survey is closed: it takes no more answers.")
+
+
+class NoLongerAsked(Conflict):
+    """A survey the person was reminded of, whose audience no longer takes them in (another
+    department, place or contract since)."""
+
+    default_message = _l(
+        "This survey is no longer for you: you are not among the people it asks now."
+    )
 
 
 # --- building -------------------------------------------------------------------------------
@@ -507,13 +517,15 @@ def survey_to_answer(survey_id: int, person: User) -> Survey:
         NotFound: no such open survey, or ``person`` is not in its audience.
         SurveyClosed: it was open and is closed now (a reminder's link outlives it); said
             only to a person of its audience.
+        NoLongerAsked: the person was reminded of it, and is no longer of its audience.
     """
     survey = db.session.get(Survey, survey_id)
-    if (
-        survey is None
-        or survey.state is SurveyState.DRAFT
-        or not in_audience(survey, person, company_today())
-    ):
+    if survey is None or survey.state is SurveyState.DRAFT:
+        raise NotFound()
+    if not in_audience(survey, person, company_today()):
+        # a reminder's link says why it no longer opens; nobody else learns of the survey
+        if notifications.was_told(person.id, "survey_reminder", survey_id=survey.id):
+            raise NoLongerAsked()
         raise NotFound()
     if survey.state is not SurveyState.OPEN:
         raise SurveyClosed()

@@ -356,11 +356,12 @@ def mine() -> str:
 @roles_required()
 def answer(survey_id: int) -> Response | Page:
     """Raises NotFound (404): no such open survey, or the person is not in its audience; a
-    closed one sends its audience back to their surveys, saying so, and so do answers sent
-    by a person who has answered already (a second tab)."""
+    closed one sends its audience back to their surveys, saying so, as one no longer for a
+    person it reminded, and so do answers sent by a person who has answered already (a
+    second tab)."""
     try:
         survey = surveys.survey_to_answer(survey_id, current_user)
-    except surveys.SurveyClosed as closed:
+    except (surveys.SurveyClosed, surveys.NoLongerAsked) as closed:
         flash(closed.message, "info")
         return redirect(url_for(".mine"), 303)
     answered = surveys.has_answered(survey.id, current_user)

@@ -44,6 +44,17 @@ def notifications_page(user_id: int, page: int) -> Pagination:
     return paginate(query, page, PER_PAGE)
 
 
+def was_told(user_id: int, kind: str, **url_values: int) -> bool:
+    """Whether the person has had a notification of ``kind`` leading to a page of these
+    (integer) arguments: ``was_told(7, "survey_reminder", survey_id=3)``. One statement."""
+    query = select(Notification.id).where(
+        Notification.user_id == user_id, Notification.kind == kind
+    )
+    for name, value in url_values.items():
+        query = query.where(Notification.url_values[name].as_integer() == value)
+    return db.session.scalar(query.limit(1)) is not None
+
+
 def email_choices(user_id: int) -> dict[str, bool]:
     """Per kind, whether the person gets it by e-mail: their choice, else the kind's default."""
     rows = db.session.execute(

@@ -583,3 +583,34 @@ def test_a_question_added_or_an_edit_of_a_survey_opened_meanwhile_sends_hr_back_
     assert "Only a draft survey can be changed." in client.get(page).get_data(as_text=True)
     db.session.expire_all()
     assert len(db.session.get(Survey, survey.id).questions) == 2
+
+
+def test_a_reminder_followed_after_moving_out_of_the_audience_says_so(client):  # type: ignore[no-untyped-def]
+    """A person reminded of their department's survey, moved to another department before
+    opening the reminder, met "not found" from it."""
+    from perks.notifications.models import Notification
+    from tests.factories import DepartmentFactory
+
+    sales, support = DepartmentFactory(), DepartmentFactory()
+    hr = UserFactory(roles={Role.HR})
+    person = UserFactory(department=sales, locale="en")
+    survey = surveys.create_survey(
+        SurveyData("Khảo sát", "Pulse", department_ids=(sales.id,)), actor=hr
+    )
+    surveys.add_question(survey.id, QuestionData(QuestionKind.TEXT, "Góp ý", "Comments"), actor=hr)
+    surveys.open_survey(survey.id, actor=hr)
+    assert surveys.remind(survey.id, actor=hr) == 1
+    reminder = db.session.scalars(
+        select(Notification).where(Notification.user_id == person.id)
+    ).one()
+    person.department_id = support.id
+    db.session.commit()
+    login(client, person)
+    client.post("/language", data={"locale": "en"})
+    page = client.post(f"/notifications/{reminder.id}/open", follow_redirects=True)
+    assert page.status_code == 200
+    assert "This survey is no longer for you" in page.get_data(as_text=True)
+    # someone never asked learns nothing of it
+    client.post("/logout")
+    login(client, UserFactory(department=support))
+    assert client.get(f"/surveys/{survey.id}").status_code == 404
