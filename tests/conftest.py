@@ -77,6 +77,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``postgres_only`` is skipped on SQLite, saying why, whatever its
+    fixtures do (one whose threads wait for each other on PostgreSQL's locks would wait for
+    ever on SQLite's single writer)."""
+    if item.get_closest_marker("postgres_only") and _postgres_admin_url() is None:
+        pytest.skip(
+            "needs PostgreSQL (row locks, concurrent writers); set TEST_DATABASE_URL to run it"
+        )
+
+
 def _postgres_admin_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     return database_uri(url) if url else None
