@@ -142,21 +142,7 @@ def create_service_token(
     """
     if not actor.has_role(Role.ADMIN):
         raise NotPermitted()
-    with transaction():
-        secret = _secret(actor, False, sending)
-        earlier = _made_by_this_form(secret) if sending else None
-        if earlier is not None:
-            return NewToken(earlier, secret)
-        made = _make(label, scopes, expires_on, owner=actor, personal=False, secret=secret)
-        audit.record(
-            "api.token_created",
-            actor=actor,
-            target=made.token,
-            label=made.token.label,
-            scopes=made.token.scopes,
-            expires_on=expires_on.isoformat(),
-        )
-        return made
+    return _create(label, scopes, expires_on, owner=actor, personal=False, sending=sending)
 
 
 def create_personal_token(
@@ -176,15 +162,33 @@ def create_personal_token(
     chosen = set(scopes)
     if not chosen <= {scope.value for scope in PERSONAL_SCOPES}:
         raise ValidationFailed(_("A personal token can only read your own data."))
+    return _create(label, chosen, expires_on, owner=person, personal=True, sending=sending)
+
+
+def _create(
+    label: str,
+    scopes: Iterable[str],
+    expires_on: date,
+    *,
+    owner: User,
+    personal: bool,
+    sending: str | None,
+) -> NewToken:
+    """The token the form ``sending`` made already, or a new one, audited with what it may
+    do and until when.
+
+    Raises:
+        ValidationFailed: as ``create_service_token``.
+    """
     with transaction():
-        secret = _secret(person, True, sending)
+        secret = _secret(owner, personal, sending)
         earlier = _made_by_this_form(secret) if sending else None
         if earlier is not None:
             return NewToken(earlier, secret)
-        made = _make(label, chosen, expires_on, owner=person, personal=True, secret=secret)
+        made = _make(label, scopes, expires_on, owner=owner, personal=personal, secret=secret)
         audit.record(
-            "api.personal_token_created",
-            actor=person,
+            "api.personal_token_created" if personal else "api.token_created",
+            actor=owner,
             target=made.token,
             label=made.token.label,
             scopes=made.token.scopes,
