@@ -13,7 +13,7 @@ from perks.errors import ValidationFailed
 from perks.extensions import db
 from perks.i18n import format_number
 from perks.people.events import announce_activated
-from perks.people.models import Role, User, normalise_email
+from perks.people.models import Role, User, normalise_email, roles_changed
 
 #: ``User.name``'s column, and the people page's limit
 MAX_NAME_LENGTH = 120
@@ -69,11 +69,7 @@ def ensure_admin(email: str, *, name: str, password: str) -> tuple[User, bool]:
         audit.record("auth.admin_ensured", actor=None, target=user, created=created, fields=changed)
         if not created and before != user.roles:
             audit.record(
-                "auth.roles_changed",
-                actor=None,
-                target=user,
-                before=sorted(r.value for r in before),
-                after=sorted(r.value for r in user.roles),
+                "auth.roles_changed", actor=None, target=user, **roles_changed(before, user.roles)
             )
         if activated:
             announce_activated([user])  # their default referral link, in this transaction

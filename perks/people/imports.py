@@ -89,7 +89,7 @@ from perks.people.import_plan import (
     VIETNAMESE_HEADERS as VIETNAMESE_HEADERS,  # the upload page lists them
 )
 from perks.people.import_writer import DepartmentAddedMeanwhile, ImportResult, write_plan
-from perks.people.models import PeopleImport, Role, User
+from perks.people.models import PeopleImport, Role, User, roles_changed
 from perks.people.notices import tell_addresses_changed
 from perks.tabular import neutralise
 
@@ -685,8 +685,7 @@ def _write(
             (
                 user_id,
                 {
-                    "before": sorted(r.value for r in before),
-                    "after": sorted(r.value for r in after),
+                    **roles_changed(before, after),
                     "filename": filename,
                 },
             )

@@ -31,6 +31,7 @@ from perks.people.models import (
     UserRole,
     new_session_token,
     normalise_email,
+    roles_changed,
     roles_if_asked,
 )
 from perks.people.notices import tell_address_changed
@@ -392,11 +393,7 @@ def update_person(user: User, data: PersonData, *, actor: User, shown: str | Non
         people_changed({user.id: changed}, actor=actor)
         if before != user.roles:
             audit.record(
-                "auth.roles_changed",
-                actor=actor,
-                target=user,
-                before=sorted(r.value for r in before),
-                after=sorted(r.value for r in user.roles),
+                "auth.roles_changed", actor=actor, target=user, **roles_changed(before, user.roles)
             )
         return user
 
