@@ -66,6 +66,7 @@ ACTIONS: dict[str, Any] = {
     "catalog.draw_entries_closed": _l("Draw entries frozen"),
     "catalog.draw_made": _l("Draw made"),
     "catalog.draw_opened": _l("Draw opened"),
+    "catalog.leaver_claim_ended": _l("Leaver's unused claim ended"),
     "catalog.draw_public_value_entered": _l("Draw public value entered"),
     "catalog.draw_seat_declined": _l("Draw seat declined"),
     "catalog.image_set": _l("Perk picture changed"),
