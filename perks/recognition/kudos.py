@@ -450,6 +450,20 @@ def give_kudos(
                 ),
                 field="recipient",
             )
+        if recipient.hire_date is not None and today < recipient.hire_date:
+            # imported ahead of their start: with the company from their first day, as claims,
+            # gifts and surveys count them
+            raise ValidationFailed(
+                str(
+                    _l(
+                        "%(name)s starts on %(date)s: kudos go to colleagues already with the "
+                        "company.",
+                        name=recipient.name,
+                        date=format_day(recipient.hire_date),
+                    )
+                ),
+                field="recipient",
+            )
         me = points.lock_person(giver.id)
         if me is None or not me.active:
             raise NotFound()

@@ -160,6 +160,19 @@ def test_no_kudos_to_a_colleague_whose_leaving_date_has_come(value):
     give(giver, UserFactory(leaving_date=date(2027, 3, 11)), 10, value)  # leaving tomorrow
 
 
+def test_no_kudos_to_a_colleague_before_their_first_day(value):
+    """Imported ahead of their start (the HR system's file), they are not with the company
+    yet: claims, gifts and surveys wait for their first day, and so do kudos (points and an
+    e-mail to a mailbox they may not read yet)."""
+    giver = UserFactory()
+    with pytest.raises(ValidationFailed) as refused:
+        give(giver, UserFactory(name="Lý Thị Mới", hire_date=date(2027, 3, 11)), 10, value)
+    assert refused.value.details["field"] == "recipient"
+    assert "Lý Thị Mới starts on" in refused.value.message
+    assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 0
+    give(giver, UserFactory(hire_date=DAY), 10, value)  # their first day
+
+
 def test_the_allowance_is_the_most_of_the_company_and_the_roles(hr):
     settings(hr, monthly_allowance=100, role_allowances={"manager": 300, "employee": 50})
     assert points.allowance_for(UserFactory(roles={Role.EMPLOYEE})) == 100
