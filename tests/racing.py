@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import force_locale
+from sqlalchemy import text
 
 from perks.errors import PerksError
 from perks.extensions import db
@@ -105,3 +106,17 @@ def all_at_once(
     with ThreadPoolExecutor(max_workers=len(items)) as pool:
         list(pool.map(run, items))
     return outcome
+
+
+def waiting_on_a_lock(app: Flask) -> bool:
+    """Whether a connection to the test database waits for a row or a lock another one holds
+    (PostgreSQL): a test holds a row, starts the rival in a thread, and goes on once the
+    rival waits (``tests.processes.wait_for``), so both have read before either commits."""
+    with app.app_context(), db.engine.connect() as connection:
+        waiting = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)

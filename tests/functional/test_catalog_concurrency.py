@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from perks.catalog.claims import claim_perk, redeem_claim
 from perks.catalog.draws import (
@@ -49,7 +49,7 @@ from perks.people.models import Role, User
 from tests.factories import PerkFactory, UserFactory
 from tests.helpers import PUBLIC_VALUE, make_draw
 from tests.processes import wait_for
-from tests.racing import Outcome, all_at_once
+from tests.racing import Outcome, all_at_once, waiting_on_a_lock
 
 pytestmark = pytest.mark.postgres_only
 
@@ -299,18 +299,6 @@ def test_a_seat_used_at_the_counter_while_its_winner_declines_it_stays_used(crow
     assert outcomes == [EntryOutcome.WON, EntryOutcome.WAITING, EntryOutcome.WAITING]
     db.session.refresh(perk)
     assert perk.remaining_stock == 0
-
-
-def waiting_on_a_lock(app: Flask) -> bool:
-    """Whether a connection to the test database waits for a row another one holds."""
-    with app.app_context(), db.engine.connect() as connection:
-        waiting = connection.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return bool(waiting)
 
 
 def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):

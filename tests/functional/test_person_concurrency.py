@@ -18,7 +18,8 @@ from perks.people import services
 from perks.people.models import Role, User
 from tests import factories
 from tests.helpers import is_postgres
-from tests.racing import all_at_once
+from tests.processes import wait_for
+from tests.racing import all_at_once, waiting_on_a_lock
 
 
 @pytest.fixture
@@ -127,13 +128,11 @@ def test_a_reactivation_while_another_hr_person_sets_a_leaving_date_that_has_com
         )
         thread = threading.Thread(target=reactivate)
         thread.start()
-        with db.engine.connect() as watcher:
-            for _ in range(600):  # a bound, not a timing: on as soon as the reactivation waits
-                if thread.join(0) or not thread.is_alive():
-                    break
-                if watcher.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
-                    break
-                watcher.execute(text("SELECT pg_sleep(0.05)"))
+        # on as soon as the reactivation waits for the row (the old code did not: it wrote)
+        wait_for(
+            lambda: waiting_on_a_lock(app) or not thread.is_alive(),
+            what="the reactivation to wait for the other save",
+        )
         other_hr.commit()
         thread.join()
 

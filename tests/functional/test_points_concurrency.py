@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from perks.errors import Conflict
 from perks.extensions import db
@@ -22,7 +22,7 @@ from perks.recognition.points_models import Kudos, PointsEntry, PointsEntryKind
 from perks.recognition.points_verify import verify_points
 from tests.factories import CompanyValueFactory, PerkFactory, UserFactory
 from tests.helpers import is_postgres
-from tests.racing import all_at_once
+from tests.racing import all_at_once, waiting_on_a_lock
 
 pytestmark = pytest.mark.postgres_only
 
@@ -168,15 +168,3 @@ def test_a_reward_bought_while_hr_raises_its_price_is_not_sold_at_the_old_one(po
     assert points.received_balance(person_id) == 50
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
     assert verify_points().ok
-
-
-def waiting_on_a_lock(app) -> bool:  # type: ignore[no-untyped-def]
-    """Whether a connection to the test database waits for a row another one holds."""
-    with app.app_context(), db.engine.connect() as connection:
-        waiting = connection.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return bool(waiting)
