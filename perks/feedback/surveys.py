@@ -207,6 +207,21 @@ def get_draft(survey_id: int) -> Survey:
     return survey
 
 
+def _locked_draft(survey_id: int) -> Survey:
+    """The draft, its row locked until the transaction ends (saves, moves, deletion and
+    opening take turns), read again under the lock.
+
+    Raises:
+        NotFound: no such survey.  Conflict: it is no longer a draft.
+    """
+    survey = locked(Survey, survey_id)
+    if survey is None:
+        raise NotFound()
+    if survey.state is not SurveyState.DRAFT:
+        raise Conflict(str(_l("Only a draft survey can be changed.")))
+    return survey
+
+
 def create_survey(data: SurveyData, *, actor: User) -> Survey:
     """A new draft survey (``survey.created``).
 
@@ -245,12 +260,8 @@ def update_survey(
         ChangedMeanwhile: the survey is no longer what the page showed; nothing is saved.
     """
     with transaction():
-        survey = locked(Survey, survey_id)
-        if survey is None:
-            raise NotFound()
+        survey = _locked_draft(survey_id)
         db.session.expire(survey, ["departments"])  # as they are under the lock
-        if survey.state is not SurveyState.DRAFT:
-            raise Conflict(str(_l("Only a draft survey can be changed.")))
         if shown is not None and shown != shown_fingerprint(survey):
             raise audit.changed_meanwhile(survey, "survey.changed")
         before = _described(survey)
@@ -290,7 +301,7 @@ def add_question(survey_id: int, data: QuestionData, *, actor: User) -> SurveyQu
                     field=f"options_{language}",
                 )
     with transaction():
-        survey = get_draft(survey_id)
+        survey = _locked_draft(survey_id)
         question = SurveyQuestion(
             kind=data.kind,
             text_vi=text_vi,
@@ -322,7 +333,7 @@ def remove_question(survey_id: int, question_id: int, *, actor: User) -> None:
         NotFound: no such survey or question.  Conflict: not a draft.
     """
     with transaction():
-        survey = get_draft(survey_id)
+        survey = _locked_draft(survey_id)
         question = next((q for q in survey.questions if q.id == question_id), None)
         if question is None:
             raise NotFound()
@@ -346,11 +357,7 @@ def move_question(survey_id: int, question_id: int, offset: int, *, actor: User)
     """
     with transaction():
         # the survey's row locked: two moves at once each see the other's order
-        survey = locked(Survey, survey_id)
-        if survey is None:
-            raise NotFound()
-        if survey.state is not SurveyState.DRAFT:
-            raise Conflict(str(_l("Only a draft survey can be changed.")))
+        survey = _locked_draft(survey_id)
         ordered = list(survey.questions)
         index = next((i for i, q in enumerate(ordered) if q.id == question_id), None)
         if index is None:
@@ -382,11 +389,7 @@ def delete_draft(survey_id: int, *, actor: User) -> str:
         NotFound: no such survey.  Conflict: not a draft (opened meanwhile).
     """
     with transaction():
-        survey = locked(Survey, survey_id)  # opened at the same moment: one of the two waits
-        if survey is None:
-            raise NotFound()
-        if survey.state is not SurveyState.DRAFT:
-            raise Conflict(str(_l("Only a draft survey can be changed.")))
+        survey = _locked_draft(survey_id)  # opened at the same moment: one of the two waits
         title = survey.title
         audit.record(
             "survey.deleted",
@@ -407,7 +410,7 @@ def open_survey(survey_id: int, *, actor: User) -> Survey:
             active is in its audience today.
     """
     with transaction():
-        survey = get_draft(survey_id)
+        survey = _locked_draft(survey_id)
         if not survey.questions:
             raise Conflict(str(_l("Add a question first.")))
         if not audience(survey, company_today()):
