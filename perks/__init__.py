@@ -145,7 +145,7 @@ def register_receivers() -> None:
     from perks.referrals.events import link_changed
     from perks.shop import attribution, payment_events
     from perks.shop import events as shop
-    from perks.shop.notifications import send_order_confirmation
+    from perks.shop.notifications import send_order_confirmation, send_refund_notice
     from perks.shop.redeem_views import COUNTER as ORDER_COUNTER
 
     shop.order_paid.connect(commissions.on_order_paid)
@@ -154,6 +154,7 @@ def register_receivers() -> None:
     shop.order_redeemed.connect(ratings.on_order_redeemed)  # the invitation to rate
     claim_used.connect(ratings.on_claim_used)
     shop.order_refunded.connect(commissions.on_order_refunded)
+    shop.order_refunded.connect(send_refund_notice)
     shop.order_dispute_opened.connect(commissions.on_dispute_opened)
     shop.order_dispute_closed.connect(commissions.on_dispute_closed)
     people_activated.connect(referrals.on_people_activated)

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
 from perks.extensions import db
+from perks.mail import OutboxMessage
 from perks.payments import webhooks
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import Role
@@ -232,6 +233,48 @@ def test_partial_then_full_refunds_follow_stripes_running_total(client, heard):
         (0, 400_000),
         (400_000, 2_400_000),
     ]
+
+
+def _mail_to(address: str) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == address)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def test_the_customer_is_told_of_each_refund_in_their_language(client):
+    order = factories.OrderFactory(customer_email="hoa.le@gmail.com", locale="vi")
+    sf.deliver(client, paid_event(order))
+    sf.deliver(client, sf.event("charge.refunded", sf.charge(order, amount_refunded=400_000)))
+    sf.deliver(client, sf.event("charge.refunded", sf.charge(order, amount_refunded=400_000)))
+    sf.deliver(client, sf.event("charge.refunded", sf.charge(order, amount_refunded=2_400_000)))
+
+    confirmation, partial, full = _mail_to("hoa.le@gmail.com")
+    partial_text, full_text = (m.body_text.replace("\xa0", " ") for m in (partial, full))
+    assert "400.000" in partial.subject and order.number in partial.subject
+    assert "đã hoàn tiền" in partial.subject
+    assert "Đã hoàn tiền đến nay: 400.000 ₫ trên 2.400.000 ₫" in partial_text
+    assert f"Mã {order.redemption_code} của bạn vẫn dùng được." in partial_text
+    assert "2.000.000" in full.subject  # this refund, not the running total
+    assert "Toàn bộ số tiền bạn đã thanh toán (2.400.000 ₫)" in full_text
+    assert f"Mã {order.redemption_code} của bạn không còn dùng được nữa." in full.body_html
+
+
+def test_a_refund_of_a_redeemed_order_says_nothing_of_its_code(client):
+    order = factories.OrderFactory(customer_email="an@example.com", locale="en")
+    sf.deliver(client, paid_event(order))
+    with client.application.app_context():
+        reloaded(order).redeemed_at = reloaded(order).paid_at
+        db.session.commit()
+    sf.deliver(client, sf.event("charge.refunded", sf.charge(order, amount_refunded=400_000)))
+
+    *_, notice = _mail_to("an@example.com")
+    assert notice.subject.replace("\xa0", " ") == f"Order {order.number}: ₫400,000 refunded"
+    assert "Refunded so far" in notice.body_text
+    assert order.redemption_code not in notice.body_text
 
 
 def test_a_refund_is_found_by_the_charges_metadata(client):
