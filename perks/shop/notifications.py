@@ -1,9 +1,9 @@
 """The customer's e-mails: the confirmation when their order is paid, a notice at each refund.
 
 Connected to ``order_paid`` and ``order_refunded`` by ``perks.register_receivers``. The
-signals are sent inside the webhook's transaction, so each e-mail is written to the outbox in the same unit of work and
-sent after the commit (``perks.mail``): no e-mail for a payment that was rolled back, and a
-mail server that is down never fails the webhook.
+signals are sent inside the webhook's transaction, so each e-mail is written to the outbox in
+the same unit of work and sent after the commit (``perks.mail``): no e-mail for a payment that
+was rolled back, and a mail server that is down never fails the webhook.
 """
 
 from __future__ import annotations
