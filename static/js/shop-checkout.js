@@ -1,5 +1,6 @@
 // Checkout: one click, one order. Once the form is on its way to the server (and from there
-// to the payment page), its button is disabled so a double click cannot open two payments.
+// to the payment page), its button is disabled so a double click cannot open two payments,
+// and the form says what is happening (read out: a status region), as Stripe may take seconds.
 // No inline scripts (CSP).
 (() => {
   "use strict";
@@ -8,6 +9,7 @@
   if (!form) {
     return;
   }
+  const status = form.querySelector("[data-checkout-status]");
   form.addEventListener("submit", () => {
     const button = form.querySelector("[type=submit]");
     if (button) {
@@ -15,6 +17,7 @@
       window.setTimeout(() => {
         button.disabled = true;
         button.setAttribute("aria-busy", "true");
+        if (status) status.textContent = status.dataset.message;
       }, 0);
     }
   });
@@ -26,6 +29,7 @@
         button.disabled = false;
         button.removeAttribute("aria-busy");
       }
+      if (status) status.textContent = "";
     }
   });
 })();

@@ -120,3 +120,23 @@ def test_a_declined_card_can_be_followed_by_one_that_works(
     shopper.get_by_test_id("pay-card").click()
     expect(shopper).to_have_url(re.compile(r"/shop/orders/[\w-]+\?from=checkout$"))
     expect(shopper.get_by_test_id("redemption-code")).to_have_text(the_order().redemption_code)
+
+
+def test_while_the_payment_page_opens_the_form_says_so_and_takes_no_second_click(
+    shopper: Page, live_sandbox: LiveSandbox, tour
+):
+    shopper.goto(f"/shop/p/{tour.slug}")
+    shopper.get_by_test_id("add-to-cart-button").click()
+    shopper.get_by_test_id("checkout-link").click()
+    form = shopper.get_by_test_id("checkout-form")
+    form.get_by_label("Full name").fill("Lê Thị Hoa")
+    form.get_by_label("E-mail").fill("hoa.le@gmail.com")
+    status = form.get_by_role("status")
+    expect(status).to_have_text("")
+    # Stripe is slow: the page stays as it is once the form is sent (the browser keeps it)
+    form.evaluate("form => form.addEventListener('submit', event => event.preventDefault())")
+
+    form.get_by_test_id("pay").click()
+
+    expect(status).to_have_text("Opening the payment page…")
+    expect(form.get_by_test_id("pay")).to_be_disabled()
