@@ -40,6 +40,7 @@ from perks.commissions.models import Commission, LedgerEntry
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.feedback.models import FeedbackItem
 from perks.finance import payouts, queries
 from perks.finance.models import LineStatus, PayoutBatch
 from perks.i18n import company_today, company_zone
@@ -933,8 +934,10 @@ def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -
     hr = _someone_with(Role.HR)
     now = utcnow()
     when = random.Random(seed + 1)  # noqa: S311 - the ratings' moments, apart from their stars
+    handled = random.Random(seed + 2)  # noqa: S311 - when HR read and answered the low ones
     for used, rate in rates:
         stars = rng.choices((5, 4, 3, 2, 1), (40, 30, 15, 10, 5))[0]
+        opened_before = set(db.session.scalars(select(FeedbackItem.id)))
         rating = rate(stars, rng.choice(_RATING_COMMENTS[stars]), rng.random() < 0.8)
         if hr is not None and rating.comment and rng.random() < 0.6:
             ratings.set_published(rating.id, True, hr)
@@ -945,7 +948,54 @@ def seed_demo_ratings(app: Flask, *, logins: dict[str, str], seed: int = 2031) -
             rating.created_at = rating.updated_at = rated
             if rating.moderated_at is not None:
                 rating.moderated_at = min(rated + timedelta(days=1), now)
+        for item_id in set(db.session.scalars(select(FeedbackItem.id))) - opened_before:
+            # a low rating's feedback item: received with it, and handled since
+            _handle_feedback_of_a_rating(item_id, rated, handled, hr)
     return len(rates)
+
+
+#: what HR answers the feedback item a low rating opened: about a perk (its partner's), or
+#: about the company's own product
+_LOW_RATING_REPLIES = {
+    True: "Cảm ơn bạn đã đánh giá. Chúng tôi đã chuyển góp ý tới đối tác.",
+    False: "Cảm ơn bạn đã đánh giá. Chúng tôi đã chuyển góp ý tới bộ phận phục vụ.",
+}
+
+
+def _handle_feedback_of_a_rating(
+    item_id: int, rated: datetime, rng: random.Random, hr: User | None
+) -> None:
+    """The feedback item a low rating opened, received on the rating's day (the company's),
+    not the seed's: acknowledged by its owner (HR when it has none) within a few working
+    days and answered some working days later, as far as those days have come (one rated
+    today stays new)."""
+    from perks.feedback import items as feedback
+    from perks.feedback.models import FeedbackMessage
+    from perks.feedback.working_days import add_working_days
+
+    today = company_today()
+    received = rated.astimezone(company_zone()).date()
+    acknowledged = add_working_days(received, rng.choice((0, 1, 1, 2)))
+    answered = add_working_days(acknowledged, rng.choice((1, 2, 4, 6)))
+    item = db.session.get(FeedbackItem, item_id)
+    assert item is not None
+    owner = item.owner or hr
+    if owner is not None and received < today and acknowledged <= today:
+        feedback.acknowledge(item_id, owner)
+        if answered <= today:
+            feedback.answer(item_id, owner, _LOW_RATING_REPLIES[item.about_perk_id is not None])
+    with transaction():
+        dated = db.session.get(FeedbackItem, item_id)
+        assert dated is not None
+        dated.received_on = received
+        dated.acknowledged_on = dated.acknowledged_on and acknowledged
+        dated.answered_on = dated.answered_on and answered
+        for message in db.session.scalars(
+            select(FeedbackMessage).where(FeedbackMessage.item_id == item_id)
+        ):
+            message.written_on = answered
+        # the job has told its owner of those that came before today (a real run would have)
+        dated.owner_told = dated.owner_told or received < today
 
 
 def _staff_purchase_used(app: Flask, buyer: User) -> None:

@@ -71,6 +71,7 @@ def test_the_demo_looks_lived_in(runner, client):
     check_every_product_and_perk_has_a_picture(client)
     check_a_closed_survey_has_enps_by_department()
     check_ratings_are_dated_after_their_use(now)
+    check_low_ratings_opened_their_feedback_on_their_day()
     check_the_storefront_wears_the_company_brand(client)
     check_the_demo_employee_has_a_birthday_card_today(client)
     check_the_demo_employee_is_reminded_of_a_claim_ending_this_week(client)
@@ -470,6 +471,28 @@ def check_a_closed_survey_has_enps_by_department():
         assert (
             f"Q{(survey.opened_on.month - 1) // 3 + 1} {survey.opened_on.year}" in survey.title_en
         )
+
+
+def check_low_ratings_opened_their_feedback_on_their_day():
+    """A rating of one or two stars opens a feedback item to HR as it is given: the demo's
+    are dated with their ratings (months ago for most) and were read and answered like the
+    box's other items, not all received today and left new in HR's inbox."""
+    from perks.feedback.models import FeedbackItem, FeedbackStatus
+    from perks.feedback.ratings_models import Rating
+
+    zone = company_zone()
+    today = datetime.now(zone).date()
+    low = db.session.scalars(select(Rating).where(Rating.stars <= 2)).all()
+    assert low
+    rated = Counter((r.perk_id, aware(r.created_at).astimezone(zone).date()) for r in low)
+    assert any(day < today for _perk, day in rated), "every low rating is today's"
+    items = db.session.scalars(select(FeedbackItem)).all()
+    received = Counter((i.about_perk_id, i.received_on) for i in items)
+    assert not rated - received, "low ratings without their feedback item on their day"
+    left_new = [
+        i.subject for i in items if i.status == FeedbackStatus.NEW and i.received_on < today
+    ]
+    assert not left_new, left_new
 
 
 def check_ratings_are_dated_after_their_use(now):
