@@ -140,15 +140,24 @@ def grant_gift(perk: Perk, user: User, *, today: date) -> Claim:
     """Give ``user`` the gift perk ``perk`` (``source="gift"``) and hand out its code: a
     code from the pool, the shared code or the claim's reference as a voucher number.
 
-    Gifts are given, not claimed: the perk's window, audience and per-person limit do not
-    apply (the gift programme chose the person); its stock does. Flushes only.
+    Gifts are given, not claimed: the perk's start, audience and per-person limit do not
+    apply (the gift programme chose the person); its stock and its end do (a claim lasts
+    until the perk's ``ends_on``: given after it, the code would be no longer valid on the
+    day it comes). Flushes only.
 
     Raises:
-        NotEligible: the perk is not a published gift.
+        NotEligible: the perk is not a published gift, or it ended before ``today``.
         SoldOut: no code or stock left.
     """
     if perk.kind is not PerkKind.GIFT or perk.status is not PerkStatus.PUBLISHED:
         raise NotEligible(_("Only a published perk of kind gift can be given."))
+    if perk.ends_on is not None and perk.ends_on < today:
+        raise NotEligible(
+            _(
+                "This gift ended on %(date)s: extend it or choose another gift.",
+                date=format_day(perk.ends_on),
+            )
+        )
     key = eligibility.period_key(LimitPeriod.YEAR, today)
     code_row = _take_stock(perk)
     claim = _take_slot(perk, user, key=key, today=today, source="gift", limited=False)

@@ -464,7 +464,8 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
         Conflict: the nominee has left the company (deactivated, or their leaving date has
             come by ``today``; decline it instead: nothing is approved).
         SoldOut: the gift perk has no code or stock left (nothing is approved).
-        NotEligible: the gift perk is no longer a published gift (nothing is approved).
+        NotEligible: the gift perk is no longer a published gift, or it has ended (nothing
+            is approved).
     """
     today = today or company_today()
     with transaction():

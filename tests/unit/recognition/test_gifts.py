@@ -393,3 +393,19 @@ def test_a_budget_needs_the_cost_of_one_gift(hr, budgets):
     # without a budget, a gift of no stated cost is still allowed
     no_budget = programme_data(occasion("womens_day").id, gift_perk().id, unit_cost=Money(0, "VND"))
     assert gifts.create_programme(no_budget, actor=hr).unit_cost_amount == 0
+
+
+def test_a_gift_perk_that_has_ended_gives_no_expired_code(hr):
+    """A gift perk whose vouchers ended on 31/12 gave, in the new year, codes that were no
+    longer valid on the day they came: the e-mail said "your gift", the page "no longer
+    valid". It gives nothing and waits (HR extends the perk or chooses another)."""
+    UserFactory()  # and HR
+    perk = gift_perk(ends_on=date(2026, 12, 31))
+    gifts.create_programme(programme_data(occasion("womens_day").id, perk.id), actor=hr)
+    assert gifts.grant_due_gifts(date(2027, 3, 8)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
+    perk.ends_on = date(2027, 12, 31)
+    db.session.commit()
+    assert gifts.grant_due_gifts(date(2027, 3, 9)) == 2
+    expiries = set(db.session.scalars(select(Claim.expires_on)))
+    assert expiries == {date(2027, 12, 31)}
