@@ -53,7 +53,7 @@ from sqlalchemy.orm import selectinload
 from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
-from perks.catalog.models import Perk, PerkKind, PerkStatus
+from perks.catalog.models import CodeMode, Perk, PerkCode, PerkKind, PerkStatus
 from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
@@ -135,10 +135,13 @@ class Due:
 
 @dataclass(frozen=True)
 class PreviewLine:
-    """One gift the preview expects: granted on ``grant_on`` unless ``over_budget``."""
+    """One gift the preview expects: granted on ``grant_on`` unless ``over_budget``, or
+    ``no_gift`` says why the gift perk cannot give it (not published, ended, no codes or
+    stock left)."""
 
     due: Due
     over_budget: bool
+    no_gift: str = ""
 
 
 @dataclass(frozen=True)
@@ -310,33 +313,88 @@ def _fits(
     return True
 
 
+def _units_left(perk: Perk) -> int | None:
+    """How many more times ``perk`` can be given: its free pool codes, or its counted stock
+    (None: no end)."""
+    if perk.code_mode is CodeMode.POOL:
+        return db.session.scalar(
+            select(func.count())
+            .select_from(PerkCode)
+            .where(PerkCode.perk_id == perk.id, PerkCode.claim_id.is_(None))
+        )
+    return perk.remaining_stock
+
+
+def _cannot_give(perk: Perk | None, on: date, left: dict[int, int | None]) -> str:
+    """Why ``perk`` cannot give one more gift on ``on`` (as ``grant_gift`` would refuse it),
+    or "" when it can, taking the unit from ``left`` (units left per perk, filled as
+    needed). A gift of points always can."""
+    if perk is None:
+        return ""
+    if perk.status is not PerkStatus.PUBLISHED:
+        return _("The gift perk is not published: not granted")
+    if perk.ends_on is not None and perk.ends_on < on:
+        return _("The gift perk ended on %(date)s: not granted", date=format_day(perk.ends_on))
+    if perk.id not in left:
+        left[perk.id] = _units_left(perk)
+    units = left[perk.id]
+    if units is None:
+        return ""
+    if units <= 0:
+        return _("No codes or stock left: not granted")
+    left[perk.id] = units - 1
+    return ""
+
+
 def preview(today: date, days: int = PREVIEW_DAYS) -> Preview:
     """Who will receive what in the ``days`` days from ``today`` (and what is overdue and
     still in its catch-up window), and what it costs: gifts not granted yet, in the order
-    the job would grant them; those a budget would stop are marked. Raises nothing."""
-    lines: list[PreviewLine] = []
-    totals: dict[str, Money] = {}
+    the job would grant them; those a budget would stop, or the gift perk could not give
+    (not published, ended, its codes or stock used up by the gifts before), are marked and
+    cost nothing. Raises nothing."""
     people = _people()
+    waiting: list[Due] = []
     for programme in programmes():
         start = today - timedelta(days=CATCH_UP_DAYS)
         end = today + timedelta(days=days - 1 + programme.days_ahead)
         granted = _granted(programme.id)
-        spent: dict[int, tuple[int, dict[int | None, int]]] = {}
-        for due in dues(programme, start, end, people):
-            if (due.person.id, due.year) in granted:
-                continue
-            if due.year not in spent:
-                spent[due.year] = _spent(programme.id, due.year)
-            total, per_department = spent[due.year]
-            department_id = due.person.department_id
-            fits = _fits(programme, department_id, total, per_department)
-            if fits:
-                cost = programme.unit_cost_amount
-                per_department[department_id] = per_department.get(department_id, 0) + cost
-                spent[due.year] = (total + cost, per_department)
-                previous = totals.get(programme.currency, Money.zero(programme.currency))
-                totals[programme.currency] = previous + programme.unit_cost
-            lines.append(PreviewLine(due, over_budget=not fits))
+        waiting.extend(
+            due
+            for due in dues(programme, start, end, people)
+            if (due.person.id, due.year) not in granted
+        )
+    # the job's order: each run grants what has come due (what a run missed, at the next),
+    # programme by programme, each in the order of ``dues``; a pool of codes or a stock
+    # shared by two programmes goes to the first
+    waiting.sort(
+        key=lambda due: (
+            max(due.grant_on, today),
+            due.programme.id,
+            due.on,
+            name_order(due.person.name),
+            due.person.id,
+        )
+    )
+    lines: list[PreviewLine] = []
+    totals: dict[str, Money] = {}
+    spent: dict[tuple[int, int], tuple[int, dict[int | None, int]]] = {}
+    left: dict[int, int | None] = {}
+    for due in waiting:
+        programme = due.programme
+        key = (programme.id, due.year)
+        if key not in spent:
+            spent[key] = _spent(programme.id, due.year)
+        total, per_department = spent[key]
+        department_id = due.person.department_id
+        fits = _fits(programme, department_id, total, per_department)
+        no_gift = _cannot_give(programme.perk, max(due.grant_on, today), left) if fits else ""
+        if fits and not no_gift:
+            cost = programme.unit_cost_amount
+            per_department[department_id] = per_department.get(department_id, 0) + cost
+            spent[key] = (total + cost, per_department)
+            previous = totals.get(programme.currency, Money.zero(programme.currency))
+            totals[programme.currency] = previous + programme.unit_cost
+        lines.append(PreviewLine(due, over_budget=not fits, no_gift=no_gift))
     lines.sort(
         key=lambda line: (
             line.due.grant_on,

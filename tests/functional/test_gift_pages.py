@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.catalog.models import PerkKind
+from perks.catalog.models import CodeMode, PerkKind
 from perks.extensions import db
 from perks.i18n import company_today
 from perks.people import services as people_services
@@ -100,6 +100,18 @@ def test_hr_creates_edits_pauses_and_previews_a_programme(client, login_as):
         "recognition.programme_resumed",
     ]
     assert person.id
+
+
+def test_the_preview_says_which_gifts_the_perk_has_no_codes_for(client, login_as):
+    login_as(Role.HR, locale="vi")
+    soon = company_today() + timedelta(days=3)
+    UserFactory(name="Lê Thị Sinh", birth_month=soon.month, birth_day=soon.day)
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, code_mode=CodeMode.POOL)
+    assert client.post("/manage/gifts/new", data=_form(_occasion("birthday").id, perk.id))
+    preview = client.get("/manage/gifts/preview").get_data(as_text=True)
+    assert "Lê Thị Sinh" in preview
+    assert "Đã hết mã hoặc hết số lượng: không tặng" in preview
+    assert 'data-testid="no-gift"' in preview
 
 
 def test_hr_is_warned_before_pausing_a_programme_or_deactivating_its_occasion(client, login_as):

@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
-from perks.catalog.models import Claim, CodeMode, PerkCode
+from perks.catalog.models import Claim, CodeMode, PerkCode, PerkStatus
 from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.mail import OutboxMessage
@@ -409,3 +409,57 @@ def test_a_gift_perk_that_has_ended_gives_no_expired_code(hr):
     assert gifts.grant_due_gifts(date(2027, 3, 9)) == 2
     expiries = set(db.session.scalars(select(Claim.expires_on)))
     assert expiries == {date(2027, 12, 31)}
+
+
+def test_the_preview_marks_the_gifts_the_perk_cannot_give(hr):
+    """The preview promised every gift its budget allowed, and its cost, while the job would
+    stop at the last code of the pool, at a perk archived or ended: HR planned Tết on a
+    list the job would not grant. Those gifts are marked and cost nothing, in the order the
+    job would grant them (one pool shared by two programmes)."""
+    hr.name = "Xuân"
+    for name in ("Yến", "Ánh", "Đức"):
+        UserFactory(name=name)
+    db.session.commit()
+    pool = gift_perk(code_mode=CodeMode.POOL, codes=["A-1", "A-2", "A-3"])
+    womens_day = gifts.create_programme(
+        programme_data(occasion("womens_day").id, pool.id), actor=hr
+    )
+    gifts.create_programme(
+        programme_data(occasion("labour_day").id, pool.id, name_vi="Quà 1/5", name_en="1 May gift"),
+        actor=hr,
+    )
+    preview = gifts.preview(date(2026, 3, 1), days=70)
+    assert [
+        (line.due.programme.id == womens_day.id, line.due.person.name, bool(line.no_gift))
+        for line in preview.lines
+    ] == [
+        (True, "Ánh", False),
+        (True, "Đức", False),
+        (True, "Xuân", False),
+        (True, "Yến", True),
+        *((False, name, True) for name in ("Ánh", "Đức", "Xuân", "Yến")),
+    ]
+    assert "No codes or stock left" in preview.lines[3].no_gift
+    assert preview.totals == {"VND": Money(600_000, "VND")}
+    # what the preview said is what the job does
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 3
+
+    stock = gift_perk(total_stock=1, ends_on=date(2026, 5, 31))
+    gifts.create_programme(
+        programme_data(
+            occasion("childrens_day").id, stock.id, name_vi="Quà 1/6", name_en="1 June gift"
+        ),
+        actor=hr,
+    )
+    reasons = [line.no_gift for line in gifts.preview(date(2026, 5, 25)).lines]
+    assert len(reasons) == 4
+    assert all("ended on" in reason for reason in reasons)
+    stock.ends_on = None
+    stock.status = PerkStatus.ARCHIVED
+    db.session.commit()
+    reasons = [line.no_gift for line in gifts.preview(date(2026, 5, 25)).lines]
+    assert all("not published" in reason for reason in reasons)
+    stock.status = PerkStatus.PUBLISHED
+    db.session.commit()
+    reasons = [line.no_gift for line in gifts.preview(date(2026, 5, 25)).lines]
+    assert [bool(reason) for reason in reasons] == [False, True, True, True]
