@@ -53,7 +53,7 @@ from sqlalchemy.orm import selectinload
 from perks import audit, rule_history
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
-from perks.catalog.models import CodeMode, Perk, PerkCode, PerkKind, PerkStatus
+from perks.catalog.models import Claim, CodeMode, Perk, PerkCode, PerkKind, PerkStatus
 from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
@@ -521,7 +521,7 @@ def _grant(due: Due, today: date) -> bool:
                         points=gift.points,
                         gift_id=gift.id,
                     )
-            _tell(gift, claim.code if claim is not None else "", programme, due.person)
+            _tell(gift, claim, programme, due.person)
     except IntegrityError:
         return False  # another run granted it first
     except (SoldOut, NotEligible) as error:
@@ -530,9 +530,10 @@ def _grant(due: Due, today: date) -> bool:
     return True
 
 
-def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None:
+def _tell(gift: Gift, claim: Claim | None, programme: GiftProgramme, person: User) -> None:
     """Tell the person about their gift: a notification, and the e-mail if they want it, in
-    their language (flush only). A gift of points links to the person's points."""
+    their language, with the code and its last day (flush only). A gift of points links to
+    the person's points."""
     if gift.claim_id is None:
         kind, perk_title = "gift_points_granted", ""
         gift_shown: object = gift.points
@@ -557,7 +558,8 @@ def _tell(gift: Gift, code: str, programme: GiftProgramme, person: User) -> None
             "message": programme.localized("message", person.locale),
             "perk_title": perk_title,
             "points": gift.points,
-            "code": code,
+            "code": claim.code if claim is not None else "",
+            "expires_on": claim.expires_on if claim is not None else None,
             "occasion_on": gift.occasion_on,
             "claim_url": email_url,
         },

@@ -15,6 +15,7 @@ from perks.auth.services import request_password_reset
 from perks.branding import services as branding
 from perks.catalog.models import CodeMode
 from perks.extensions import db
+from perks.i18n import format_day
 from perks.mail import OutboxMessage, _email
 from perks.notifications import link, notify
 from perks.people.models import Gender, Role
@@ -201,3 +202,25 @@ def test_a_reply_goes_to_the_companys_contact_address_when_it_has_one(app):
     # mailbox the messages are sent from
     assert email["Reply-To"] == "hotro@senvang.example"
     assert email["From"] == app.config["MAIL_SENDER"]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_gift_e_mail_says_the_last_day_of_the_code(app, locale):
+    """The e-mail gave the code of a voucher that ends on 31/3 without saying so: the last
+    day was only on the claim's page, which the e-mail's reader had no reason to open."""
+    hr = UserFactory(roles={Role.HR})
+    UserFactory(gender=Gender.FEMALE, locale=locale)
+    gifts.create_programme(
+        programme_data(
+            occasion("womens_day").id,
+            gift_perk(code_mode=CodeMode.POOL, codes=["H-1"], ends_on=date(2027, 3, 31)).id,
+            gender=Gender.FEMALE,
+        ),
+        actor=hr,
+    )
+    assert gifts.grant_due_gifts(date(2027, 3, 8)) == 1
+    (mail,) = mails()
+    with force_locale(locale):
+        said = gettext("Use it by %(date)s.", date=format_day(date(2027, 3, 31)))
+    assert said in mail.body_text
+    assert said in mail.body_html
