@@ -227,7 +227,10 @@ def seed_demo_leaver() -> User | None:
     """One leaver with a final settlement: someone paid in the demo's payout batch (not a
     demo login) leaves today, so the batch marks their line "final settlement"; the daily
     task's run vests what was not yet payable, deactivates them and e-mails their final
-    statement. Returns the leaver, or None when the batch paid nobody else."""
+    statement, and the leavers' task ends their unused claims (run here, so the demo does not
+    change under its first visitor a minute after it starts). Returns the leaver, or None when
+    the batch paid nobody else."""
+    from perks.catalog.leavers import end_leavers_claims
     from perks.commissions.leavers import settle_leavers
     from perks.finance.models import LineStatus, PayoutLine
 
@@ -247,6 +250,7 @@ def seed_demo_leaver() -> User | None:
             "people.updated", actor=None, target=leaver, fields=["leaving_date"], demo=True
         )
     settle_leavers()
+    end_leavers_claims()
     return leaver
 
 
