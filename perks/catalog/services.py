@@ -367,6 +367,9 @@ _KEPT_BY_A_DRAW = (
 def _terms_a_draw_keeps(terms: dict[str, object]) -> dict[str, object]:
     kept = {name: terms[name] for name in _KEPT_BY_A_DRAW}
     kept["locations"] = sorted(cast(list[str], terms["locations"]))
+    # A gift is given, never entered (``eligibility.window_reasons``): made one for a while,
+    # the perk would refuse everyone else's entry, and gift programmes could give its seats.
+    kept["gift"] = terms["kind"] == PerkKind.GIFT.value
     return kept
 
 
