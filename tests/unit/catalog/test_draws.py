@@ -55,7 +55,7 @@ from perks.i18n import company_today
 from perks.notifications.models import Notification
 from perks.people.models import EmploymentType, Role
 from tests.factories import DepartmentFactory, DrawFactory, PerkFactory, UserFactory
-from tests.helpers import PUBLIC_VALUE, make_draw
+from tests.helpers import PUBLIC_VALUE, make_draw, text_of
 
 SEED = "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"
 OTHER_SEED = "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6b"
@@ -541,6 +541,17 @@ def test_the_draw_page_shows_the_commitment_but_not_the_seed_until_the_draw(app,
     make_draw(draw.id, close)
     html = client.get(url).get_data(as_text=True)
     assert draw.seed in html
+
+
+def test_the_page_of_a_draw_nobody_entered_says_so_once_entries_have_closed(client, login_as):
+    login_as(Role.EMPLOYEE)
+    draw, close = opened(draw_perk())
+    url = f"/draws/{draw.id}"
+    assert "No entries yet." in text_of(client.get(url))
+    make_draw(draw.id, close)
+    page = text_of(client.get(url))
+    assert "Nobody entered this draw." in page
+    assert "No entries yet." not in page
 
 
 # --- declining a seat -----------------------------------------------------------------------
