@@ -216,7 +216,9 @@ def open_draw(
             )
         )
     with transaction():
-        perk = db.session.get(Perk, perk_id)
+        # The perk's lock, as a save or archiving of it takes: either sees the other done, and
+        # a draw never opens on a perk just made first come, given other stock or archived.
+        perk = locked(Perk, perk_id)
         if perk is None:
             raise NotFound()
         if perk.allocation is not Allocation.DRAW or perk.status is not PerkStatus.PUBLISHED:

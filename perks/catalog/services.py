@@ -485,7 +485,10 @@ def archive_perk(perk_id: int, *, actor: User) -> Perk:
             (made after, it would give nobody a seat).
     """
     with transaction():
-        perk = get_perk(perk_id)
+        # locked, as opening a draw takes it: a draw opened meanwhile is seen below
+        perk = locked(Perk, perk_id)
+        if perk is None:
+            raise NotFound()
         if perk.status is PerkStatus.ARCHIVED:
             raise Conflict(_("This perk is already archived."))
         if _draw_under_way(perk.id):

@@ -41,8 +41,8 @@ from perks.catalog.models import (
     PerkCode,
     PerkKind,
 )
-from perks.catalog.services import import_codes
-from perks.db import utcnow
+from perks.catalog.services import archive_perk, import_codes
+from perks.db import locked, utcnow
 from perks.errors import Conflict
 from perks.extensions import db
 from perks.people.models import Role, User
@@ -343,3 +343,79 @@ def test_hosts_making_the_same_due_draw_at_once_make_it_once(crowded_app):
     assert outcomes == [EntryOutcome.WON] * 2 + [EntryOutcome.WAITING] * 3
     assert db.session.scalar(select(func.count()).where(Claim.perk_id == perk.id)) == 2
     assert verify_draw(draw.id).ok
+
+
+@pytest.mark.parametrize("change", ["first come", "archived"])
+def test_a_draw_opened_while_hr_changes_its_perk_waits_and_sees_the_change(crowded_app, change):
+    """HR saves the perk as first come (or archives it) while a colleague opens its draw: the
+    draw must not open on a perk that no longer takes one, where the check of each (no draw
+    under way; a published draw perk) was made before the other's commit."""
+    perk = PerkFactory(allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=2)
+    perk_id, hr_id = perk.id, UserFactory(roles={Role.HR}).id
+    # the save (``update_perk``, ``archive_perk``) has written the row, not committed yet
+    values = (
+        {"allocation": Allocation.FIRST_COME} if change == "first come" else {"status": "archived"}
+    )
+    db.session.execute(update(Perk).where(Perk.id == perk_id).values(**values))
+    opened: dict[str, object] = {}
+
+    def open_it() -> None:
+        with crowded_app.app_context():
+            try:
+                close = utcnow() + timedelta(hours=1)
+                opened["draw"] = open_draw(perk_id, entries_close_at=close, actor=person(hr_id)).id
+            except Conflict as refused:
+                opened["refused"] = refused.message
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=open_it)
+    thread.start()
+    wait_for(
+        lambda: waiting_on_a_lock(crowded_app) or not thread.is_alive(),
+        what="the opening to wait for the save",
+    )
+    db.session.commit()
+    thread.join(timeout=60)
+
+    assert "refused" in opened, "a draw opened on a perk that no longer takes one"
+    assert db.session.scalar(select(func.count()).where(Draw.perk_id == perk_id)) == 0
+
+
+def test_a_perk_archived_while_its_draw_opens_waits_and_is_refused(crowded_app):
+    perk = PerkFactory(allocation=Allocation.DRAW, kind=PerkKind.EXPERIENCE, total_stock=2)
+    perk_id, hr_id = perk.id, UserFactory(roles={Role.HR}).id
+    # the draw is open (``open_draw`` holds the perk), not committed yet
+    locked(Perk, perk_id)
+    db.session.add(
+        Draw(
+            perk_id=perk_id,
+            seats=2,
+            entries_close_at=utcnow() + timedelta(hours=1),
+            seed="0" * 64,
+            commitment="1" * 64,
+            public_value_source="XSMB",
+            public_value_date=utcnow().date() + timedelta(days=2),
+        )
+    )
+    db.session.flush()
+    archived: dict[str, object] = {}
+
+    def archive() -> None:
+        with crowded_app.app_context():
+            try:
+                archived["perk"] = archive_perk(perk_id, actor=person(hr_id)).id
+            except Conflict as refused:
+                archived["refused"] = refused.message
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=archive)
+    thread.start()
+    wait_for(lambda: waiting_on_a_lock(crowded_app), what="the archiving to wait for the draw")
+    db.session.commit()
+    thread.join(timeout=60)
+
+    assert "refused" in archived, "the perk was archived with its draw under way"
+    db.session.expire_all()
+    assert db.session.get(Perk, perk_id).status.value == "published"
