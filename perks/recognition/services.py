@@ -236,7 +236,9 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
     """The birthdays and work anniversaries (at the milestones) of active people from
     ``today`` for ``days`` days (``today`` included), soonest first, then by name; not a
     birthday before the person's hire date (imported ahead of their start: not with the
-    company yet, and given no gift for it). Nothing for an inactive personal occasion.
+    company yet, and given no gift for it), nor a birthday or anniversary on or after their
+    leaving date (gone by then, still active until the leavers' task runs, and given no gift
+    for it either: ``gifts.in_audience``). Nothing for an inactive personal occasion.
 
     Raises:
         ValidationFailed: ``days`` is not from 1 to 366.
@@ -262,7 +264,7 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
         for person in people:
             on = next_birthday(person, today)
             joined = person.hire_date is None or person.hire_date <= (on or today)
-            if on is not None and on <= last and joined:
+            if on is not None and on <= last and joined and not person.has_left(on):
                 found.append(PersonalDate(person, birthday, on))
     anniversary = personal.get(OccasionKind.WORK_ANNIVERSARY)
     if anniversary is not None:
@@ -279,6 +281,8 @@ def personal_dates(today: date, days: int) -> list[PersonalDate]:
             if anniversary_on is None:
                 continue
             on, years = anniversary_on
+            if person.has_left(on):
+                continue
             if on <= last and (not milestones or years in milestones):
                 found.append(PersonalDate(person, anniversary, on, years))
     return sorted(

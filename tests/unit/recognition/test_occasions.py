@@ -256,6 +256,19 @@ def test_a_birthday_before_the_persons_first_day_is_not_celebrated(hr):
     assert [(p.person.name, p.on) for p in found] == [("Bình", date(2026, 3, 4))]
 
 
+def test_a_birthday_or_anniversary_on_or_after_the_persons_leaving_date_is_not_celebrated(hr):
+    # gone by then (active until the leavers' task runs on their leaving date): colleagues are
+    # not asked to celebrate them, and no gift programme gives them anything for it
+    # (perks.recognition.gifts.in_audience: not left by the occasion's day)
+    services.add_vietnamese_calendar(actor=hr)
+    services.update_settings(None, [1], today=date(2026, 1, 1), actor=hr)
+    UserFactory(name="An", birth_month=3, birth_day=5, leaving_date=date(2026, 3, 5))
+    UserFactory(name="Bình", hire_date=date(2025, 3, 6), leaving_date=date(2026, 3, 1))
+    UserFactory(name="Cường", birth_month=3, birth_day=4, leaving_date=date(2026, 3, 5))
+    found = services.personal_dates(date(2026, 2, 27), 14)
+    assert [(p.person.name, p.on) for p in found] == [("Cường", date(2026, 3, 4))]
+
+
 def test_a_window_across_the_new_year(hr):
     services.add_vietnamese_calendar(actor=hr)
     UserFactory(name="An", birth_month=1, birth_day=2, hire_date=None)
