@@ -451,18 +451,33 @@ def credit_award_points(nomination: Nomination) -> None:
     db.session.flush()
 
 
-def approve(nomination_id: int, *, actor: User, today: date | None = None) -> Nomination:
+def offered_fingerprint(award: Award) -> str:
+    """The fingerprint (``perks.fingerprints``) of what the queue's Approve button offers of
+    ``award``: its gift and its points. The button sends it back, and ``approve`` refuses an
+    approval when it no longer matches. Raises nothing."""
+    return fingerprint({"perk_id": award.perk_id, "points": award.points})
+
+
+def approve(
+    nomination_id: int, *, actor: User, today: date | None = None, offered: str | None = None
+) -> Nomination:
     """HR approves a pending nomination (``recognition.nomination_approved``): the nominee
     receives the award's gift (a claim of its perk, with its code) and its points, and the
     nominee and nominator are told. Two approvals at once grant once: the second finds the
     nomination approved and is refused.
+
+    ``offered`` is the ``offered_fingerprint`` of the award as the queue showed it (the gift
+    and the points its confirmation named): an award another HR person changed since is not
+    granted until the approver has seen it as it is. ``None`` checks nothing. The award's row
+    is locked: an approval and a save of the award take turns.
 
     Raises:
         NotFound: no such nomination.
         NotPermitted: not HR, or HR is the nominator or the nominee.
         NominationRefused: it is no longer pending.
         Conflict: the nominee has left the company (deactivated, or their leaving date has
-            come by ``today``; decline it instead: nothing is approved).
+            come by ``today``; decline it instead: nothing is approved); or the award's gift
+            or points are no longer what ``offered`` says (nothing is approved).
         SoldOut: the gift perk has no code or stock left (nothing is approved).
         NotEligible: the gift perk is no longer a published gift, or it has ended (nothing
             is approved).
@@ -481,8 +496,20 @@ def approve(nomination_id: int, *, actor: User, today: date | None = None) -> No
                     )
                 )
             )
+        award = locked(Award, nomination.award_id)
+        assert award is not None  # a nomination's award is never deleted
+        if offered is not None and offered != offered_fingerprint(award):
+            raise Conflict(
+                str(
+                    _l(
+                        "“%(award)s” changed after this page showed it (its gift or its "
+                        "points): nothing is approved. Check what it brings now and approve "
+                        "again.",
+                        award=award.name,
+                    )
+                )
+            )
         _settle(nomination, N.APPROVED, actor, "")
-        award = nomination.award
         code = ""
         if award.perk is not None:
             claim = grant_gift(award.perk, nomination.nominee, today=today)

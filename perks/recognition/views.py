@@ -668,6 +668,7 @@ def _nominations_page(declined: DeclineForm | None = None, declined_id: int | No
         "recognition/nominations.html",
         pending=pending,
         received=awards.already_received(pending),
+        offered={n.id: awards.offered_fingerprint(n.award) for n in pending},
         decided=awards.decided(current_user),
         confirm_form=ConfirmForm(),
         decline_form=DeclineForm(formdata=None),
@@ -682,7 +683,9 @@ def approve_nomination(nomination_id: int) -> Response:
     """Raises NotFound (404): no such nomination."""
     require_confirmation()
     try:
-        nomination = awards.approve(nomination_id, actor=current_user)
+        nomination = awards.approve(
+            nomination_id, actor=current_user, offered=request.form.get("offered")
+        )
     except (Conflict, NotPermitted, NotEligible) as error:
         flash(error.message, "warning")
     else:

@@ -364,3 +364,41 @@ def test_a_nominator_no_longer_a_manager_opens_the_decision_on_their_nomination(
     assert f'data-testid="nomination-{nomination.id}"' in html
     assert "Not this quarter" in html
     assert 'data-testid="new-nomination"' not in html  # no longer theirs to make
+
+
+def test_an_approval_never_grants_more_than_the_queue_offered(client):
+    """The queue asked "Approve? … receives “Idea” and 100 points"; another HR person raised
+    the award to 5,000 points before the click, and the click granted 5,000: nothing the page
+    sent said what the approver agreed to give."""
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    manager = UserFactory(roles={Role.MANAGER})
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=100)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    login(client, hr)
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    assert "receives “Idea” and 100 points" in queue
+    offered = queue.split('name="offered" value="')[1].split('"')[0]
+
+    award.points = 5_000  # another HR person's change of the award, in between
+    db.session.commit()
+    refused = client.post(f"/manage/nominations/{nomination.id}/approve", data={"offered": offered})
+
+    assert refused.status_code == 303
+    db.session.expire_all()
+    assert nomination.state is NominationState.PENDING
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    assert "“Idea” changed after this page showed it" in queue
+    assert "receives “Idea” and 5,000 points" in queue
+    offered = queue.split('name="offered" value="')[1].split('"')[0]
+    client.post(f"/manage/nominations/{nomination.id}/approve", data={"offered": offered})
+    db.session.expire_all()
+    assert (nomination.state, nomination.points) == (NominationState.APPROVED, 5_000)
