@@ -402,3 +402,46 @@ def test_an_approval_never_grants_more_than_the_queue_offered(client):
     client.post(f"/manage/nominations/{nomination.id}/approve", data={"offered": offered})
     db.session.expire_all()
     assert (nomination.state, nomination.points) == (NominationState.APPROVED, 5_000)
+
+
+def test_the_approval_asks_with_one_point_or_none_as_it_reads(client):
+    """An award of 1 point asked "… and 1 points", one of no points "… and 0 points", and one
+    with a gift and no points "… with its gift and 0 points"."""
+    manager = UserFactory(roles={Role.MANAGER})
+    perk = PerkFactory(kind=PerkKind.GIFT, per_person_limit=None, code_mode=CodeMode.POOL)
+    cases = {
+        "One": (1, None, "Approve? {} receives “One” and 1 point, at once; it cannot be undone."),
+        "None": (0, None, "Approve? {} receives “None” at once; it cannot be undone."),
+        "Gift": (
+            0,
+            perk.id,
+            "Approve? {} receives “Gift” with its gift, at once; it cannot be undone.",
+        ),
+        "Both": (
+            1,
+            perk.id,
+            "Approve? {} receives “Both” with its gift and 1 point, at once; it cannot be undone.",
+        ),
+    }
+    expected = []
+    for name, (points, perk_id, said) in cases.items():
+        award = Award(name_vi=name, name_en=name, points=points, perk_id=perk_id)
+        nominee = UserFactory(manager=manager)
+        db.session.add(award)
+        db.session.commit()
+        db.session.add(
+            Nomination(
+                award_id=award.id, nominee_id=nominee.id, nominator_id=manager.id, reason="Yes"
+            )
+        )
+        db.session.commit()
+        expected.append(said.format(nominee.name))
+    login(client, UserFactory(roles={Role.HR}, locale="en"))
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    for said in expected:
+        assert f'data-confirm="{said}"' in queue
+    assert " 0 points" not in queue
+    assert " 1 points" not in queue
+    client.post("/language", data={"locale": "vi"})
+    queue = client.get("/manage/nominations").get_data(as_text=True)
+    assert " 0 điểm" not in queue
