@@ -445,3 +445,19 @@ def test_the_approval_asks_with_one_point_or_none_as_it_reads(client):
     client.post("/language", data={"locale": "vi"})
     queue = client.get("/manage/nominations").get_data(as_text=True)
     assert " 0 điểm" not in queue
+
+
+def test_a_past_years_fairness_report_says_its_year_not_this_year(client, login_as):
+    """The 2025 report read "no gift, no award and no points this year" above its list of
+    who received nothing in 2025: this year is another one."""
+    for _ in range(6):
+        UserFactory(hire_date=date(2020, 1, 1))
+    login_as(Role.HR, locale="en")
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/manage/fairness?year=2025").get_data(as_text=True)
+    assert "no gift, no award and no points in 2025." in page
+    assert "this year" not in page
+    client.post("/language", data={"locale": "vi"})
+    page = client.get("/manage/fairness?year=2025").get_data(as_text=True)
+    assert "năm nay" not in page
+    assert "trong năm 2025." in page
