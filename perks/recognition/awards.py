@@ -525,13 +525,14 @@ def approve(
             points=nomination.points,
             claim_id=nomination.claim_id,
         )
-        _tell(nomination, "award_approved", code=code)
+        _tell(nomination, "award_approved", today=today, code=code)
     return nomination
 
 
 def decline(nomination_id: int, reason: str, *, actor: User) -> Nomination:
     """HR declines a pending nomination with a reason (``recognition.nomination_declined``);
-    the nominator is told why (the nominee, who may not know of it, is not).
+    the nominator is told why unless they have left the company (the nominee, who may not
+    know of it, is not).
 
     Raises:
         ValidationFailed: no reason (``field="reason"``).
@@ -551,14 +552,21 @@ def decline(nomination_id: int, reason: str, *, actor: User) -> Nomination:
     return nomination
 
 
-def _tell(nomination: Nomination, template: str, *, code: str = "") -> None:
+def _tell(
+    nomination: Nomination, template: str, *, today: date | None = None, code: str = ""
+) -> None:
     """Tell of the decision through the notification centre (flush only): an approval to
     the nominee (``award_received``) and the nominator (``nomination_approved``), a decline
-    to the nominator (``nomination_declined``)."""
+    to the nominator (``nomination_declined``). Not a nominator who has left the company
+    (deactivated, or their leaving date come by ``today``): they no longer sign in, and HR's
+    reason is about someone still with it."""
+    today = today or company_today()
     people = [nomination.nominator]
     if nomination.state is N.APPROVED:
         people.insert(0, nomination.nominee)
     for person in people:
+        if not person.active or person.has_left(today):
+            continue
         is_nominee = person.id == nomination.nominee_id
         if is_nominee:
             kind = "award_received"

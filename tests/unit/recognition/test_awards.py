@@ -363,3 +363,27 @@ def test_a_nomination_of_someone_who_left_is_not_approved(hr, manager):
     assert points.received_balance(nomination.nominee_id) == 0
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
     awards.decline(nomination.id, "Đã nghỉ việc.", actor=hr)  # what is left to do
+
+
+@pytest.mark.parametrize("gone", ["deactivated", "leaving date come"])
+def test_a_nominator_who_has_left_is_not_told_of_the_decision(hr, manager, gone):
+    """The manager left while their nomination waited: HR's reason for declining it (about a
+    colleague still with the company) was e-mailed to them all the same, and so was the
+    approval, though they can no longer sign in to read either."""
+    from perks.i18n import company_today
+    from perks.people.services import deactivate_person
+
+    declined, approved = nominated(hr, manager), nominated(hr, manager)
+    if gone == "deactivated":
+        deactivate_person(manager, actor=hr)
+    else:
+        manager.leaving_date = company_today()
+        db.session.commit()
+
+    awards.decline(declined.id, "Không đủ tiêu chí về hiệu suất", actor=hr)
+    awards.approve(approved.id, actor=hr)
+
+    recipients = db.session.scalars(select(OutboxMessage.recipient)).all()
+    assert manager.email not in recipients
+    assert recipients == [approved.nominee.email]  # the winner is told, as ever
+    assert [kind for person, kind in told() if person == manager.id] == []
