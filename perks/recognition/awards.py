@@ -538,12 +538,19 @@ def decline(nomination_id: int, reason: str, *, actor: User) -> Nomination:
         ValidationFailed: no reason (``field="reason"``).
         NotFound: no such nomination.
         NotPermitted: not HR, or HR is the nominator or the nominee.
-        NominationRefused: it is no longer pending.
+        NominationRefused: it is no longer pending (but declined by ``actor`` with this
+            very reason: the same decline sent again, returned as it is, nobody told again).
     """
     reason = _reason(reason, "reason", _l("Say why the nomination is declined."))
     with transaction():
         nomination = _locked(nomination_id)
         _may_decide(nomination, actor)
+        if (
+            nomination.state is N.DECLINED
+            and nomination.decided_by_id == actor.id
+            and nomination.decision_reason == reason
+        ):
+            return nomination  # the same decline sent again (a double tap): nothing more
         _settle(nomination, N.DECLINED, actor, reason)
         audit.record(
             "recognition.nomination_declined", actor=actor, target=nomination, reason=reason

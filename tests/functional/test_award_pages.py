@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perks.catalog.models import CodeMode, PerkKind
 from perks.extensions import db
@@ -461,3 +461,35 @@ def test_a_past_years_fairness_report_says_its_year_not_this_year(client, login_
     page = client.get("/manage/fairness?year=2025").get_data(as_text=True)
     assert "năm nay" not in page
     assert "trong năm 2025." in page
+
+
+def test_a_decline_sent_twice_is_the_first_not_a_refusal(client):
+    """A double tap on Decline (the button asks nothing first) sent the reason twice: the
+    second answered "A nomination that is Declined cannot become Declined." beside the
+    first's success, as if the decline had failed."""
+    from perks.mail import OutboxMessage
+
+    manager = UserFactory(roles={Role.MANAGER})
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    hr = UserFactory(roles={Role.HR}, locale="en")
+    login(client, hr)
+    url = f"/manage/nominations/{nomination.id}/decline"
+    client.post(url, data={"reason": "Next quarter"})
+    again = client.post(url, data={"reason": "Next quarter"}, follow_redirects=True)
+    page = again.get_data(as_text=True)
+    assert "cannot become" not in page
+    assert "The nomination is declined; the nominator is told why." in page
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    # another HR person's decline, or another reason, is still refused
+    other = client.post(url, data={"reason": "Another reason"}, follow_redirects=True)
+    assert "cannot become" in other.get_data(as_text=True)

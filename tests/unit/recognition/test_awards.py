@@ -213,6 +213,8 @@ def test_a_settled_nomination_cannot_be_settled_again(hr, manager, first, then):
         "withdraw": lambda: awards.withdraw(nomination.id, actor=manager),
     }
     steps[first]()
+    # another reason: the same decline sent again is that decline (a double tap), not refused
+    steps["decline"] = lambda: awards.decline(nomination.id, "Another reason", actor=hr)
     before = actions()
     with pytest.raises(NominationRefused):
         steps[then]()
