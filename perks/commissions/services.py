@@ -497,12 +497,16 @@ def end_rule(rule_id: int, last_day: date, *, actor: User) -> CommissionRule:
         NotFound: no such rule.
         ValidationFailed: ``last_day`` is before the rule's first day or before today.
         Conflict: a newer version replaced the rule (it ends the day before that one starts;
-            ending it later would make two versions apply on the same days).
+            ending it later would make two versions apply on the same days), or the rule has
+            ended already (a later last day would bring it back over the days since, when
+            orders earned by other rules; a page opened before it ended still offers End).
     """
     with transaction():
         rule = _locked_rule(rule_id)
         if db.session.scalar(select(exists().where(CommissionRule.supersedes_id == rule.id))):
             raise Conflict(_("A newer version replaced this rule: end that one."))
+        if rule.effective_to is not None and rule.effective_to < company_date(utcnow()):
+            raise Conflict(_("This rule has ended; add a new rule instead."))
         if last_day < rule.effective_from:
             raise ValidationFailed(_("The last day cannot be before the first day."))
         if last_day < company_date(utcnow()):

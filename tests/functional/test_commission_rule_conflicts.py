@@ -224,3 +224,26 @@ def test_a_rule_a_newer_version_replaced_cannot_be_ended_later_over_that_version
     assert "hãy kết thúc phiên bản đó" in text_of(ended)
     db.session.expire_all()
     assert db.session.get(CommissionRule, rule.id).effective_to == starts - timedelta(days=1)
+
+
+def test_a_rule_that_has_ended_is_not_brought_back_by_ending_it_later(app):
+    """A page opened before the rule ended still shows End: sent, it gave the rule a later
+    last day, bringing it back over the days since it ended, when orders earned by other
+    rules (or none), and the history said it applied to them."""
+    today = company_date(utcnow())
+    rule = factories.CommissionRuleFactory(
+        rate_bps=1000,
+        effective_from=today - timedelta(days=60),
+        effective_to=today - timedelta(days=20),
+    )
+    client = signed_in(app, finance_person(locale="vi"))
+
+    ended = client.post(
+        f"/finance/commission-rules/{rule.id}/end",
+        data={"last_day": (today + timedelta(days=30)).isoformat()},
+        follow_redirects=True,
+    )
+
+    assert "Quy tắc này đã kết thúc" in text_of(ended)
+    db.session.expire_all()
+    assert db.session.get(CommissionRule, rule.id).effective_to == today - timedelta(days=20)
