@@ -311,6 +311,7 @@ def create_commissions(order: Order) -> list[Commission]:
             product_ids=[line.product_id for line in lines],
             category_ids=[line.product.category_id for line in lines if line.product.category_id],
             referrer=rules.referrer_of(order.referral_link.user),
+            for_commissions=True,
         )
         if returning_rate is None
         else []

@@ -158,10 +158,19 @@ def active_rules(
     product_ids: Iterable[int] = (),
     category_ids: Iterable[int] = (),
     referrer: Referrer | None = None,
+    for_commissions: bool = False,
 ) -> list[CommissionRule]:
     """Every rule active on ``day`` for ``currency`` that could match these products or
     categories (defaults included) and whose audience includes ``referrer`` (None: rules for
-    everyone only), in one query (tiers come with the rules)."""
+    everyone only), in one query (tiers come with the rules).
+
+    ``for_commissions``: the rules are read to compute commissions that will name them, so
+    they are held (``FOR SHARE``) until the transaction ends and read as they are once any
+    change being saved is committed: finance's change of a rule nobody used yet is made in
+    place (``perks.commissions.services.revise_rule``, which locks the rule), and a
+    commission computed with the terms it replaced would name a rule that no longer says
+    them; held, the change waits for the commission, then finds the rule used and makes a
+    new version."""
     product_ids = sorted(set(product_ids))
     category_ids = sorted({c for c in category_ids if c is not None})
     scopes = [CommissionRule.scope == RuleScope.DEFAULT]
@@ -176,6 +185,10 @@ def active_rules(
         or_(*scopes),
         or_(*audiences_of(referrer)),
     )
+    if for_commissions:
+        query = query.with_for_update(read=True, of=CommissionRule).execution_options(
+            populate_existing=True
+        )
     return list(db.session.scalars(query))
 
 

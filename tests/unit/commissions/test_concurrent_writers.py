@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -20,9 +21,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from perks.commissions import leavers as commission_leavers
-from perks.commissions import ledger, lifecycle
+from perks.commissions import ledger, lifecycle, rules, services
 from perks.commissions.models import (
     Commission,
+    CommissionRule,
     CommissionState,
     LeaverPolicy,
     LedgerEntry,
@@ -224,3 +226,104 @@ def test_a_dispute_opened_after_the_counter_looked_the_order_up_stops_its_redemp
         redemption.mark_redeemed(seen, redeemer)
     db.session.rollback()
     assert db.session.get(Order, order_id).redeemed_at is None
+
+
+# --- a rule saved while an order's commissions are computed ----------------------------------
+
+
+def a_rule_and_an_order() -> tuple[int, int, int]:
+    """A 10 % rule nobody used yet, an order about to be paid and a finance person.
+    (rule id, order id, finance person's id)"""
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    order = referred_order()
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    ids = (rule.id, order.id, finance.id)
+    db.session.commit()
+    db.session.remove()
+    return ids
+
+
+def new_terms(rule_id: int, finance_id: int, *, from_tomorrow: bool = False) -> None:
+    """Finance saves 20 % for the rule (from its first day, or from tomorrow)."""
+    rule = db.session.get(CommissionRule, rule_id)
+    data = replace(services.rule_data_of(rule), rate_bps=2000)
+    if from_tomorrow:
+        data = replace(data, effective_from=company_today() + timedelta(days=1))
+    services.revise_rule(rule_id, data, actor=db.session.get(User, finance_id))
+
+
+def the_terms_named(order_id: int) -> tuple[int | None, int | None, list[tuple[int, int]]]:
+    """The order's commission's rate, the rate of the rule version it names, and every
+    version of its rule (version, rate)."""
+    commission = commission_of(order_id)
+    named = db.session.get(CommissionRule, commission.rule_id)
+    versions = db.session.execute(
+        select(CommissionRule.version, CommissionRule.rate_bps).order_by(CommissionRule.id)
+    ).all()
+    return commission.rate_bps, named.rate_bps, [tuple(v) for v in versions]
+
+
+def test_an_order_paid_while_a_rule_is_changed_in_place_earns_by_the_terms_its_rule_says(
+    app, monkeypatch
+):
+    """The payment read the rule's old terms while finance's change was being saved, then
+    named the rule, whose terms were no longer those it had used."""
+    rule_id, order_id, finance_id = a_rule_and_an_order()
+    errors: list[BaseException] = []
+
+    def payment() -> None:
+        with app.app_context():
+            try:
+                pay(db.session.get(Order, order_id))
+            except BaseException as error:
+                errors.append(error)
+
+    thread = threading.Thread(target=payment)
+    real_apply = services._apply
+
+    def apply(rule, data):  # type: ignore[no-untyped-def]
+        if thread.ident is None:
+            thread.start()
+            thread.join(HEAD_START_SECONDS)
+        return real_apply(rule, data)
+
+    monkeypatch.setattr(services, "_apply", apply)
+    new_terms(rule_id, finance_id)
+    thread.join(60)
+    assert errors == []
+
+    rate, named_rate, versions = the_terms_named(order_id)
+    assert (rate, named_rate, versions) == (2000, 2000, [(1, 2000)])
+    assert verify_ledger().problems == []
+
+
+def test_a_rule_changed_while_an_order_is_being_paid_gets_a_new_version(app, monkeypatch):
+    """Finance's change came while the payment was computing with the rule: it saw the rule
+    unused and changed its terms in place, under the commission that had just used them."""
+    rule_id, order_id, finance_id = a_rule_and_an_order()
+    errors: list[BaseException] = []
+
+    def change() -> None:
+        with app.app_context():
+            try:
+                new_terms(rule_id, finance_id, from_tomorrow=True)
+            except BaseException as error:
+                errors.append(error)
+
+    thread = threading.Thread(target=change)
+    real_choose = rules.choose_rule
+
+    def choose(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if thread.ident is None:
+            thread.start()
+            thread.join(HEAD_START_SECONDS)
+        return real_choose(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "choose_rule", choose)
+    pay(db.session.get(Order, order_id))
+    thread.join(60)
+    assert errors == []
+
+    rate, named_rate, versions = the_terms_named(order_id)
+    assert (rate, named_rate) == (1000, 1000)
+    assert versions == [(1, 1000), (2, 2000)]
