@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import format_decimal, format_percent, get_locale, lazy_pgettext
+from flask_babel import format_decimal, format_percent, get_locale, lazy_pgettext, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -573,12 +573,53 @@ EMPTY_TERMS = {
 }
 
 
-def _term(key: str, value: Any, currency: Any) -> str:
+def _term(key: str, value: Any, currency: Any, terms: Mapping[str, Any] | None = None) -> str:
+    """One term of a rule; ``terms``: the rule's terms it is one of (what a commission rule's
+    tiers count, and in which currency)."""
     if key in EMPTY_TERMS and (
         value is None or value == [] or (isinstance(value, Mapping) and not any(value.values()))
     ):
         return str(EMPTY_TERMS[key])
+    if (
+        key == "tiers"
+        and terms is not None
+        and isinstance(value, list)
+        and value
+        and all(isinstance(tier, Mapping) for tier in value)
+    ):
+        return _tiers(value, terms)
     return _value(key, value, currency, {})
+
+
+def _tiers(tiers: Sequence[Mapping[str, Any]], terms: Mapping[str, Any]) -> str:
+    """A commission rule's tiers as its rules page writes them ("from $50,000.00 sold in the
+    month: 5%"): a threshold counts lines, or minor units of the rule's currency."""
+    currency = terms.get("currency")
+    parts = []
+    for tier in tiers:
+        threshold = tier.get("threshold")
+        if not isinstance(threshold, int):
+            start = _value("threshold", threshold, None, {})
+        elif terms.get("tier_measure") == TierMeasure.AMOUNT.value and (
+            isinstance(currency, str) and currency
+        ):
+            start = _(
+                "from %(amount)s sold in the month",
+                amount=format_money(Money(threshold, currency)),
+            )
+        else:
+            start = ngettext(
+                "from %(num)s line sold in the month",
+                "from %(num)s lines sold in the month",
+                threshold,
+            )
+        flat = tier.get("flat_amount")
+        if flat is not None:
+            earns = _("%(amount)s per unit", amount=_value("flat_amount", flat, currency, {}))
+        else:
+            earns = _value("rate_bps", tier.get("rate_bps"), currency, {})
+        parts.append(f"{start}: {earns}")
+    return "; ".join(parts)
 
 
 def readable_terms(terms: Mapping[str, Any], *, leave_out: Iterable[str] = ()) -> list[Detail]:
@@ -589,20 +630,27 @@ def readable_terms(terms: Mapping[str, Any], *, leave_out: Iterable[str] = ()) -
     if any(terms.get(key) is not None for key in AMOUNTS):
         left_out.add("currency")  # said with the amounts
     return [
-        Detail(label_of(key), _term(key, value, currency))
+        Detail(label_of(key), _term(key, value, currency, terms))
         for key, value in terms.items()
         if key not in left_out
     ]
 
 
 def readable_changes(
-    changes: Mapping[str, tuple[Any, Any]], currency: Any
+    changes: Mapping[str, tuple[Any, Any]], currency: Any, terms: Mapping[str, Any] | None = None
 ) -> list[tuple[str, str, str]]:
     """What changed between two versions of a rule: (name, before, after), written for the
-    reader. Names nobody."""
+    reader; ``terms``: the later version's terms in full (what its tiers count). Names
+    nobody."""
+    after = dict(terms or {})
+    before = after | {key: pair[0] for key, pair in changes.items()}
     return [
-        (label_of(key), _term(key, before, currency), _term(key, after, currency))
-        for key, (before, after) in changes.items()
+        (
+            label_of(key),
+            _term(key, was, currency, before if terms is not None else None),
+            _term(key, now, currency, after if terms is not None else None),
+        )
+        for key, (was, now) in changes.items()
     ]
 
 

@@ -95,7 +95,7 @@ def _shown(subject_id: int, title: str, versions: list[rule_history.Version]) ->
             ShownVersion(
                 version=version,
                 terms=_first_terms(version.terms) if n == 0 else [],
-                changes=readable_changes(changes, version.terms.get("currency")),
+                changes=readable_changes(changes, version.terms.get("currency"), version.terms),
                 number=own if isinstance(own, int) else version.number,
                 amended=n > 0 and own is not None and versions[n - 1].terms.get("version") == own,
             )

@@ -16,7 +16,7 @@ from perks.catalog.models import LimitPeriod, PerkKind
 from perks.catalog.services import PerkData
 from perks.commissions import leavers, tax
 from perks.commissions import services as commissions
-from perks.commissions.models import LeaverPolicy, RuleKind, RuleScope
+from perks.commissions.models import LeaverPolicy, RuleKind, RuleScope, TierMeasure
 from perks.db import utcnow
 from perks.errors import ValidationFailed
 from perks.extensions import db
@@ -609,3 +609,62 @@ def test_a_commission_rules_history_numbers_its_versions_as_its_commissions_do(c
 
 def text_of_html(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def tiered_rule(tiers: tuple[commissions.TierData, ...], **terms: object) -> commissions.RuleData:
+    values: dict[str, object] = {
+        "scope": RuleScope.DEFAULT,
+        "kind": RuleKind.PERCENT,
+        "rate_bps": 300,
+        "effective_from": company_date(utcnow()),
+        "tier_measure": TierMeasure.AMOUNT,
+        "currency": "USD",
+        "tiers": tiers,
+    }
+    return commissions.RuleData(**(values | terms))  # type: ignore[arg-type]
+
+
+def commission_section(client, locale: str) -> str:  # type: ignore[no-untyped-def]
+    html = page(client, locale).split('data-subject="commission_rule"')[1]
+    return text_of_html(html.split('data-testid="rules-section"')[0])
+
+
+def test_a_commission_rules_tiers_read_as_its_rules_page_writes_them(client):
+    """A tier from $50,000.00 sold read "From: 5,000,000; Rate: 5%; Flat amount: none": its
+    threshold in cents, as a number a hundred times too big, without its currency."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    from_50k = commissions.TierData(5_000_000, rate_bps=500)
+    rule = commissions.create_rule(tiered_rule((from_50k,)), actor=finance)
+    commissions.revise_rule(
+        rule.id,
+        tiered_rule((commissions.TierData(5_000_000, rate_bps=600),)),
+        actor=finance,
+    )
+    counted = commissions.create_rule(
+        tiered_rule(
+            (commissions.TierData(10, flat_amount=50_000),),
+            scope=RuleScope.PRODUCT,
+            product_id=factories.ProductFactory(name_en="Ha Long tour").id,
+            kind=RuleKind.FLAT,
+            rate_bps=None,
+            flat_amount=30_000,
+            currency="VND",
+            tier_measure=TierMeasure.COUNT,
+        ),
+        actor=finance,
+    )
+    assert counted.tiers
+    login(client, factories.UserFactory())
+
+    english = commission_section(client, "en")
+    assert (
+        "Tiers: from $50,000.00 sold in the month: 5% → from $50,000.00 sold in the month: 6%"
+        in english
+    )
+    assert "Tiers from $50,000.00 sold in the month: 5%" in english  # version 1 in full
+    assert "Tiers from 10 lines sold in the month: ₫50,000 per unit" in english
+    assert "5,000,000" not in english
+    assert "Flat amount: none" not in english
+    vietnamese = commission_section(client, "vi")
+    assert "từ 50.000,00 US$ bán được trong tháng: 6%" in vietnamese
+    assert "từ 10 dòng bán được trong tháng: 50.000 ₫ mỗi đơn vị" in vietnamese
