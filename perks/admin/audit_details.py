@@ -640,14 +640,15 @@ def readable_changes(
     changes: Mapping[str, tuple[Any, Any]], currency: Any, terms: Mapping[str, Any] | None = None
 ) -> list[tuple[str, str, str]]:
     """What changed between two versions of a rule: (name, before, after), written for the
-    reader; ``terms``: the later version's terms in full (what its tiers count). Names
-    nobody."""
+    reader; ``terms``: the later version's terms in full (what its tiers count). Amounts
+    before a change of currency are in the currency they were in. Names nobody."""
     after = dict(terms or {})
     before = after | {key: pair[0] for key, pair in changes.items()}
+    currency_before = changes["currency"][0] if "currency" in changes else currency
     return [
         (
             label_of(key),
-            _term(key, was, currency, before if terms is not None else None),
+            _term(key, was, currency_before, before if terms is not None else None),
             _term(key, now, currency, after if terms is not None else None),
         )
         for key, (was, now) in changes.items()

@@ -668,3 +668,27 @@ def test_a_commission_rules_tiers_read_as_its_rules_page_writes_them(client):
     vietnamese = commission_section(client, "vi")
     assert "từ 50.000,00 US$ bán được trong tháng: 6%" in vietnamese
     assert "từ 10 dòng bán được trong tháng: 50.000 ₫ mỗi đơn vị" in vietnamese
+
+
+def test_a_commission_rule_given_another_currency_shows_its_old_amounts_in_the_old_one(client):
+    """50.000 ₫ per unit, changed to $5.00, read "$500.00 → $5.00": the old amount in the
+    new currency."""
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    flat = commissions.RuleData(
+        scope=RuleScope.DEFAULT,
+        kind=RuleKind.FLAT,
+        flat_amount=50_000,
+        cap_amount=100_000,
+        currency="VND",
+        effective_from=company_date(utcnow()),
+    )
+    rule = commissions.create_rule(flat, actor=finance)
+    dollars = {"flat_amount": 500, "cap_amount": 1_000, "currency": "USD"}
+    commissions.revise_rule(rule.id, commissions.RuleData(**(vars(flat) | dollars)), actor=finance)
+    login(client, factories.UserFactory())
+
+    english = commission_section(client, "en")
+    assert "Flat amount: ₫50,000 → $5.00" in english
+    assert "Cap: ₫100,000 → $10.00" in english
+    assert "$500.00" not in english
+    assert "Số tiền cố định: 50.000 ₫ → 5,00 US$" in commission_section(client, "vi")
