@@ -792,3 +792,12 @@ def test_a_contractors_earnings_page_says_they_are_paid_by_bank_transfer_through
     page = text_of(staff.get("/earnings"))
     assert "is paid with your wages" in page
     assert "bank transfer" not in page
+
+
+def test_a_cap_of_nothing_is_said_where_the_rule_is_written(client):
+    """A rule of 10 % capped at 0 ₫ read "10%" on the rules pages (a zero amount is falsy),
+    beside an example earning 0 ₫."""
+    factories.CommissionRuleFactory(rate_bps=1000, cap_amount=0, currency="VND")
+    login(client, factories.UserFactory(roles={Role.FINANCE}))
+    for path in ("/earnings/rules", "/finance/commission-rules"):
+        assert "10%, at most ₫0 per order line" in text_of(client.get(path))
