@@ -201,6 +201,9 @@ def _fill(form: RuleForm, rule: CommissionRule) -> None:
         form.effective_from.data = max(company_date(utcnow()), rule.effective_from) + timedelta(
             days=1
         )
+        # the new version keeps the rule's last day (a campaign's end), when it is to come
+        if rule.effective_to is not None and rule.effective_to >= form.effective_from.data:
+            form.effective_to.data = rule.effective_to
     else:
         form.effective_from.data = rule.effective_from
         form.effective_to.data = rule.effective_to

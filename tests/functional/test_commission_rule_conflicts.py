@@ -247,3 +247,25 @@ def test_a_rule_that_has_ended_is_not_brought_back_by_ending_it_later(app):
     assert "Quy tắc này đã kết thúc" in text_of(ended)
     db.session.expire_all()
     assert db.session.get(CommissionRule, rule.id).effective_to == today - timedelta(days=20)
+
+
+def test_new_terms_for_a_used_rule_keep_its_last_day(app):
+    """A campaign's rule, used, ending in a month: its change page proposed new terms from
+    tomorrow with no last day, so the new version, saved as shown, ran on for ever."""
+    rule = factories.CommissionRuleFactory(rate_bps=1000)
+    pay(referred_order())
+    last_day = company_date(utcnow()) + timedelta(days=30)
+    rule.effective_to = last_day
+    db.session.commit()
+    client = signed_in(app, finance_person())
+
+    page = client.get(f"/finance/commission-rules/{rule.id}/revise").get_data(as_text=True)
+    assert re.search(rf'name="effective_to"[^>]*value="{last_day.isoformat()}"', page)
+    form = shown_form(client, rule.id) | {"rate": "12", "effective_to": last_day.isoformat()}
+    assert revise(client, rule.id, form).status_code == 302
+
+    db.session.expire_all()
+    newer = db.session.scalars(
+        select(CommissionRule).where(CommissionRule.supersedes_id == rule.id)
+    ).one()
+    assert (newer.rate_bps, newer.effective_to) == (1200, last_day)
