@@ -681,8 +681,24 @@ def _details(details: Mapping[str, Any], names: Mapping[int, str]) -> list[Detai
         if key == "changes" and isinstance(value, Mapping):
             shown.append(Detail(label_of(key), _changes(value, currency, names)))
             continue
+        if key == "tiers" and _is_tier_rows(value):
+            # a commission rule's tiers, kept as [threshold, rate_bps, flat_amount]
+            tiers = [
+                dict(zip(("threshold", "rate_bps", "flat_amount"), t, strict=True)) for t in value
+            ]
+            shown.append(Detail(label_of(key), _tiers(tiers, details)))
+            continue
         shown.append(Detail(label_of(key), _value(key, value, currency, names)))
     return shown
+
+
+def _is_tier_rows(value: Any) -> bool:
+    """Whether ``value`` is a commission rule's tiers as its audit events keep them."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(row, list) and len(row) == 3 for row in value)
+    )
 
 
 def _changes(changes: Mapping[str, Any], currency: Any, names: Mapping[int, str]) -> str:

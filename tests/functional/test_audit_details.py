@@ -308,3 +308,34 @@ def test_a_declined_draw_seat_names_the_draw_entry_not_a_ledger_entry(client, lo
 
     assert made.startswith("Lượt đăng ký: 12"), made
     assert declined == "Lượt đăng ký: 7F3A9C21B0"
+
+
+def test_a_commission_rules_tiers_read_in_words(client, login_as):
+    """A tier from $50,000.00 sold at 5% read "Tiers: 5,000,000, 500, none": the
+    threshold in cents and the rate in basis points, as stored."""
+    record(
+        "commissions.rule_created",
+        scope="default",
+        kind="percent",
+        rate_bps=300,
+        currency="USD",
+        tier_measure="amount",
+        tiers=[[5_000_000, 500, None], [10_000_000, 700, None]],
+    )
+    record(
+        "commissions.rule_changed",
+        kind="flat",
+        flat_amount=30_000,
+        currency="VND",
+        tier_measure="count",
+        tiers=[[10, None, 50_000]],
+    )
+    login_as(Role.ADMIN, locale="en")
+
+    counted, amounts = details_of(client.get("/admin/audit"))[:2]
+
+    assert (
+        "Tiers: from $50,000.00 sold in the month: 5%; "
+        "from $100,000.00 sold in the month: 7%" in amounts
+    )
+    assert "Tiers: from 10 lines sold in the month: ₫50,000 per unit" in counted
