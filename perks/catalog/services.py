@@ -10,6 +10,7 @@ from datetime import date
 from typing import cast
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import case, false, func, select, update
 
 from perks import audit, images, rule_history
@@ -429,8 +430,10 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     else:
         if data.total_stock is not None and data.total_stock < claimed:
             raise ValidationFailed(
-                _(
+                ngettext(
+                    "%(count)s is already claimed: the stock cannot be lower.",
                     "%(count)s are already claimed: the stock cannot be lower.",
+                    claimed,
                     count=format_number(claimed),
                 )
             )

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     BigInteger,
@@ -109,8 +110,10 @@ def rate_text(commission: Commission) -> str:
                 amount=format_money(commission.money(commission.tier_threshold)),
             )
         else:
-            text = _(
+            text = ngettext(
+                "%(rate)s (tier from %(count)s line sold this month)",
                 "%(rate)s (tier from %(count)s lines sold this month)",
+                commission.tier_threshold,
                 rate=text,
                 count=format_number(commission.tier_threshold),
             )

@@ -32,6 +32,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 
 from perks.commissions.lifecycle import removed_share
@@ -39,7 +40,7 @@ from perks.commissions.models import Commission, EntryKind, LedgerEntry, VoidRea
 from perks.db import MAX_ID, utcnow
 from perks.extensions import db
 from perks.finance.periods import Period
-from perks.i18n import format_moment
+from perks.i18n import format_moment, format_number
 from perks.money import Money, format_money
 from perks.payments.models import StripeEvent
 from perks.payments.webhooks import PAID_STATUSES
@@ -300,7 +301,12 @@ def _commissions_without_payment(period: Period) -> list[Finding]:
     return [
         Finding(
             "commission_without_payment",
-            _("%(count)d commission(s), but the order is not paid.", count=count),
+            ngettext(
+                "%(count)s commission, but the order is not paid.",
+                "%(count)s commissions, but the order is not paid.",
+                count,
+                count=format_number(count),
+            ),
             order_id,
             number,
         )

@@ -501,14 +501,15 @@ def give_kudos(
         already = given_to(me.id, recipient.id, month)
         if already + points_given > limit:
             raise LimitReached(
-                str(
-                    _l(
-                        "At most %(limit)s points a month to one colleague: you can give "
-                        "%(name)s %(left)s more this month.",
-                        limit=format_number(limit),
-                        name=recipient.name,
-                        left=format_number(max(limit - already, 0)),
-                    )
+                ngettext(
+                    "At most %(limit)s point a month to one colleague: you can give "
+                    "%(name)s %(left)s more this month.",
+                    "At most %(limit)s points a month to one colleague: you can give "
+                    "%(name)s %(left)s more this month.",
+                    limit,
+                    limit=format_number(limit),
+                    name=recipient.name,
+                    left=format_number(max(limit - already, 0)),
                 )
             )
         kudos = Kudos(

@@ -291,3 +291,47 @@ def test_a_count_of_lines_that_is_no_whole_number_or_too_many_is_refused_not_a_5
         assert response.status_code == 400, tiers
         assert "Enter the number of lines as a whole number" in text_of(response), tiers
     assert db.session.scalar(select(CommissionRule)) is None
+
+
+def test_a_tier_from_one_line_reads_one_line(app):
+    """A commission's terms read "tier from 1 lines sold this month"."""
+    from flask_babel import force_locale
+
+    from perks.commissions.queries import rate_text
+
+    def terms(threshold: int) -> str:
+        commission = Commission(
+            currency="VND",
+            rule_kind=RuleKind.PERCENT,
+            rate_bps=300,
+            tier_threshold=threshold,
+            tier_measure=TierMeasure.COUNT,
+        )
+        with app.test_request_context(), force_locale("en"):
+            return rate_text(commission)
+
+    assert terms(1) == "3% (tier from 1 line sold this month)"
+    assert terms(10) == "3% (tier from 10 lines sold this month)"
+
+
+def test_a_holding_period_of_one_day_reads_one_day(client, monkeypatch):
+    """With COMMISSION_HOLDING_DAYS=1 the earnings and rules pages read "1 days later"."""
+    monkeypatch.setitem(client.application.config, "COMMISSION_HOLDING_DAYS", 1)
+    login(client, factories.UserFactory())
+
+    earnings = text_of(client.get("/earnings"))
+    rules = text_of(client.get("/earnings/rules"))
+
+    assert "It becomes payable 1 day later" in earnings
+    assert "1 day later it becomes payable" in rules
+    assert "1 days" not in earnings + rules
+
+
+def test_a_referral_window_of_one_day_reads_one_day(client, monkeypatch):
+    """With ATTRIBUTION_WINDOW_DAYS=1 the links page read "within 1 days of clicking it"."""
+    monkeypatch.setitem(client.application.config, "ATTRIBUTION_WINDOW_DAYS", 1)
+    login(client, factories.UserFactory())
+
+    text = text_of(client.get("/links"))
+
+    assert "within 1 day of clicking it" in text

@@ -168,8 +168,6 @@ NOT_COUNTS = frozenset({"year", "day", "month", "id", "version", "line", "index"
 #: or a version's number, an eNPS score)
 UNGROUPED_COUNTS = frozenset(
     {
-        "%(count)d commission(s), but the order is not paid.",
-        "%(days)d days later it becomes payable, and it is paid with the next payout after that.",
         "%(num)d day",
         "%(num)d day ahead",
         "%(num)d draw waits for its public value.",
@@ -273,16 +271,6 @@ UNGROUPED_COUNTS = frozenset(
         "Version %(number)d",
         "Version %(number)d, amended",
         "Winners of the previous draw",
-        (
-            "You earn a commission on each order a customer pays through one of your links, once "
-            "the customer uses it. It becomes payable %(days)d days later and is paid with your "
-            "wages."
-        ),
-        (
-            "You earn a commission on each order a customer pays through one of your links, once "
-            "the customer uses it. It becomes payable %(days)d days later and is paid by bank "
-            "transfer."
-        ),
         "You have %(count)d links, the most anyone can have.",
         "You have claimed this %(num)d time in the current period.",
         "You have claimed this %(num)d time.",

@@ -220,6 +220,16 @@ def test_a_perk_can_have_no_limit_per_person(hr):
     assert db.session.get(Perk, perk.id).per_person_limit is None
 
 
+def test_one_claim_already_made_reads_as_one_when_the_stock_is_lowered_below_it(hr):
+    """The refusal read "1 are already claimed" for a single claim."""
+    perk = PerkFactory(total_stock=5, per_person_limit=None)
+    claim_perk(perk.id, UserFactory(), today=TODAY)
+
+    with pytest.raises(ValidationFailed) as refused:
+        update_perk(perk.id, perk_data(total_stock=0, per_person_limit=None), actor=hr)
+    assert refused.value.message == "1 is already claimed: the stock cannot be lower."
+
+
 def test_a_perk_limited_per_month_keeps_its_limit(hr):
     perk = create_perk(perk_data(per_person_limit=2, limit_period=LimitPeriod.MONTH), actor=hr)
     db.session.expire_all()

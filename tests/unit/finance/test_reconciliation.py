@@ -247,3 +247,33 @@ def test_a_session_without_an_order_says_its_status_in_the_readers_language(app)
         "Stripe có phiên cs_orphan_2 (Đã hết hạn) nhưng không có đơn hàng tương ứng ở đây.",
         "Stripe có phiên cs_orphan_3 (someday) nhưng không có đơn hàng tương ứng ở đây.",
     ]
+
+
+def test_a_commission_without_a_paid_order_is_counted_in_words(app):
+    """The finding read "1 commission(s), but the order is not paid.": one commission is "1
+    commission", two are "2 commissions"."""
+    from perks.extensions import db
+    from tests.unit.commissions.helpers import commissions_of, pay, referred_order
+
+    factories.CommissionRuleFactory()
+    one = referred_order()
+    two = referred_order(quantity=1)
+    factories.OrderLineFactory(order=two, product=factories.ProductFactory(), quantity=1)
+    for order in (one, two):
+        db.session.refresh(order)
+        pay(order)
+    assert (len(commissions_of(one)), len(commissions_of(two))) == (1, 2)
+    for order in (one, two):
+        order.mismatch = "paid 1 ₫ less"
+    db.session.commit()
+    today = company_today()
+    with app.test_request_context(), force_locale("en"):
+        details = {
+            f.order_id: f.detail
+            for f in reconcile(Period(today, today)).findings
+            if f.kind == "commission_without_payment"
+        }
+    assert details == {
+        one.id: "1 commission, but the order is not paid.",
+        two.id: "2 commissions, but the order is not paid.",
+    }

@@ -109,6 +109,16 @@ def test_the_allowance_never_goes_negative(value):
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
 
 
+def test_a_pair_limit_of_one_point_says_one_point(hr, value):
+    """The refusal read "At most 1 points a month to one colleague"."""
+    settings(hr, pair_monthly_limit=1)
+    alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
+
+    with pytest.raises(LimitReached) as refused:
+        give(alice, bob, 2, value)
+    assert refused.value.message.startswith("At most 1 point a month to one colleague:")
+
+
 def test_the_pair_limit_stops_trading_points_back_and_forth(hr, value):
     settings(hr, pair_monthly_limit=40)
     alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
