@@ -621,6 +621,7 @@ def _read_rows(
 ) -> _Table:
     reader = csv.reader(lines, delimiter=sniff_delimiter(first))
     parse: Callable[[int, list[str]], _Row] | None = None
+    start = 1
     try:
         while True:
             start = reader.line_num + 1
@@ -642,10 +643,20 @@ def _read_rows(
             table.row_count += 1
             if checked is not None and table.row_count % CHECK_CHUNK == 0:
                 checked(table.row_count)
-    except csv.Error as error:
+    except csv.Error:
+        # The reader (not strict, its lines split already) refuses only a cell longer than
+        # its field limit: a quote mark opened and never closed, the rest of the file read
+        # as that cell. Its own words are English; the line is where the row starts.
         table.rows.clear()
         table.errors.append(
-            RowError(reader.line_num or 1, _("This line is not valid CSV: %(error)s", error=error))
+            RowError(
+                start,
+                _(
+                    'A cell on this line never ends: it opens with a quote mark (") that is '
+                    "not closed, so the rest of the file reads as one cell. Close or remove the "
+                    "quote mark, save the file and upload it again."
+                ),
+            )
         )
         return table
     if parse is None:

@@ -869,3 +869,20 @@ def test_a_person_typed_decomposed_on_the_form_is_unchanged_by_the_same_name_in_
         actor=None,
     )
     assert plan.rows[0].action is Action.UNCHANGED, plan.rows[0].changes
+
+
+def test_a_quote_left_open_is_explained_in_the_readers_language(app):
+    """A cell opened with a quote mark and never closed swallows the rest of the file; once
+    that is more than the CSV reader takes in one cell (128 KiB), the refusal was Python's
+    own English, "field larger than field limit (131072)", on a Vietnamese page."""
+    rows = ['an@congty.vn,Nguyễn Văn An,"Tầng 3']
+    rows += [f"nguoi{n}@congty.vn,Người số {n},Hà Nội" for n in range(5_000)]
+    text = csv_text(*rows, header="email,name,location")
+
+    with force_locale("vi"):
+        plan = plan_import(text, actor=None)
+
+    [error] = plan.errors
+    assert error.line == 2
+    assert "field" not in error.message
+    assert 'dấu ngoặc kép (") không được đóng' in error.message
