@@ -713,7 +713,7 @@ def test_pages_speak_vietnamese_to_vietnamese_speakers(client, login_as, vietnam
     assert vietnamese("Everyone at the company.") in text_of(client.get("/rules"))
     assert vietnamese("Mark as used") in text_of(client.get(f"/my-perks/{claim.id}"))
     assert vietnamese("Claims") in text_of(client.get("/my-perks"))
-    assert vietnamese("Front desk: check a code") in text_of(client.get("/redeem"))
+    assert vietnamese("Perk counter: check a code") in text_of(client.get("/redeem"))
     assert vietnamese("How the winners are chosen") in text_of(client.get(f"/draws/{draw.id}"))
 
 
@@ -726,6 +726,20 @@ def test_pages_speak_english_to_english_speakers(client, login_as):
     assert "Cinema" in catalog
     assert "Vé xem phim" not in catalog
     assert "Sold out." in catalog
+
+
+def test_the_perk_counter_is_called_a_counter_as_the_menu_and_the_order_counter_call_it(
+    client, login_as
+):
+    """The menu says "Counter" and the order counter sends a perk code to "the perk counter",
+    but the home page's card and the perk counter's own page said "Front desk"."""
+    login_as(Role.EMPLOYEE, Role.REDEEMER, locale="en")
+
+    home = text_of(client.get("/"))
+    counter = text_of(client.get("/redeem"))
+
+    assert "Front desk" not in home + counter
+    assert "Perk counter: check a code" in counter
 
 
 # --- images ---------------------------------------------------------------------------------
