@@ -675,8 +675,12 @@ def _names(user_ids: set[int]) -> dict[int, str]:
 def _details(details: Mapping[str, Any], names: Mapping[int, str]) -> list[Detail]:
     currency = details.get("currency")
     shown: list[Detail] = []
+    changes = details.get("changes")
+    changed_amounts = isinstance(changes, Mapping) and not AMOUNTS.isdisjoint(changes)
     for key, value in details.items():
-        if key == "currency" and any(details.get(k) is not None for k in AMOUNTS):
+        if key == "currency" and (
+            changed_amounts or any(details.get(k) is not None for k in AMOUNTS)
+        ):
             continue  # said with the amounts
         if key == "changes" and isinstance(value, Mapping):
             shown.append(Detail(label_of(key), _changes(value, currency, names)))
@@ -702,7 +706,14 @@ def _is_tier_rows(value: Any) -> bool:
 
 
 def _changes(changes: Mapping[str, Any], currency: Any, names: Mapping[int, str]) -> str:
-    """``{"price_amount": [1000, 2000]}`` as "Price: 1.000 → 2.000"."""
+    """``{"price_amount": [1000, 2000]}`` as "Price: 1.000 → 2.000" (as "₫1.000 → ₫2.000"
+    with the event's ``currency``); when the currency itself changed, the amounts before are
+    read in the old one and those after in the new one."""
+    currencies = changes.get("currency")
+    if isinstance(currencies, list | tuple) and len(currencies) == 2:
+        currency_before, currency_after = currencies
+    else:
+        currency_before = currency_after = currency
     parts = []
     for key, pair in changes.items():
         before, after = pair if isinstance(pair, Sequence) and len(pair) == 2 else (None, pair)
@@ -710,8 +721,8 @@ def _changes(changes: Mapping[str, Any], currency: Any, names: Mapping[int, str]
             _(
                 "%(name)s: %(before)s → %(after)s",
                 name=label_of(key),
-                before=_value(key, before, currency, names),
-                after=_value(key, after, currency, names),
+                before=_value(key, before, currency_before, names),
+                after=_value(key, after, currency_after, names),
             )
         )
     return "; ".join(parts)

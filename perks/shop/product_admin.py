@@ -410,6 +410,8 @@ def update_product(
                 "shop.product_updated",
                 actor=actor,
                 target=product,
+                # the currency of the prices changed (a change of currency says both)
+                currency=product.currency,
                 changes=changes,
                 image=image is not None,
             )

@@ -25,7 +25,7 @@ from perks.shop.models import (
     RedemptionMode,
 )
 from tests import factories
-from tests.helpers import clean_database, counting_statements, login, png_bytes
+from tests.helpers import clean_database, counting_statements, login, png_bytes, text_of
 from tests.submissions import product_form
 
 # --- helpers --------------------------------------------------------------------------------
@@ -226,6 +226,25 @@ def test_editing_changes_the_product_and_audits_old_and_new_values(client, finan
     (row,) = audit_rows("shop.product_updated")
     assert row.details["changes"]["price_amount"] == [2_400_000, 2_200_000]
     assert row.details["changes"]["redemption_mode"] == ["counter", "on_payment"]
+
+
+def test_the_audit_log_reads_a_price_change_in_the_products_currency(client, login_as):
+    """A change's prices are written in their currency: 1250 cents is $12.50, not "1,250";
+    a change of currency writes the old price in the old one and the new in the new."""
+    login_as(Role.ADMIN, locale="en")
+    dollars = factories.ProductFactory(price_amount=1250, currency="USD", slug="usd")
+    dong = factories.ProductFactory(price_amount=2_400_000, currency="VND", slug="vnd")
+    for product, price in ((dollars, "15.00"), (dong, "99.50")):
+        response = client.post(
+            f"/manage/products/{product.id}/edit",
+            data=product_form(slug=product.slug, currency="USD", price=price, row_version="1"),
+        )
+        assert response.status_code == 303
+
+    page = text_of(client.get("/admin/audit?action=shop."))
+    assert "Price: $12.50 → $15.00" in page
+    assert "Price: ₫2,400,000 → $99.50; Currency: VND → USD" in page
+    assert "1,250" not in page
 
 
 def test_a_refused_edit_changes_nothing(client, hr):
