@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -290,6 +291,15 @@ def orders() -> Page:
     return render_template("shop/admin/orders.html", form=form, page=page, items=items)
 
 
+#: why a never-paid order closed (``Order.closed_reason``), as its page says it
+CLOSED_REASONS = {
+    "expired": _l("Its payment page expired unpaid"),
+    "payment_failed": _l("Its payment did not go through"),
+    "checkout_failed": _l("Its payment page could not be opened"),
+    "cancelled": _l("Cancelled"),
+}
+
+
 def _refund_form(order: Order, data: dict[str, str] | None = None) -> RefundForm:
     if data is not None:
         return RefundForm(currency=order.currency)
@@ -321,6 +331,7 @@ def _order_page(
         requested=refunds.requested_total(order, requests),
         not_refundable=not_refundable,
         attribution=attribution_reason_label(order.attribution_reason),
+        closed_reason=CLOSED_REASONS.get(order.closed_reason, order.closed_reason),
         error=error,
         money_of=Money,
     )

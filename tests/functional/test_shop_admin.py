@@ -579,6 +579,33 @@ def test_a_mismatched_order_shows_the_banner_and_cannot_be_refunded_here(client,
     assert "refund it from Stripe&#39;s dashboard" in page
 
 
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("expired", "Its payment page expired unpaid"),
+        ("payment_failed", "Its payment did not go through"),
+        ("checkout_failed", "Its payment page could not be opened"),
+        ("cancelled", "Cancelled"),
+    ],
+)
+@pytest.mark.parametrize("locale", ["en", "vi"])
+def test_a_closed_order_says_why_in_the_readers_words(
+    client, login_as, vietnamese, reason, said, locale
+):
+    """Finance answers "why was my order cancelled?" from the page: the reason is words in
+    the reader's language, never the code the app stores ("payment_failed")."""
+    order = factories.OrderFactory()
+    order.closed_at = datetime.now(UTC)
+    order.closed_reason = reason
+    order.refresh_status()
+    db.session.commit()
+
+    login_as(Role.FINANCE, locale=locale)
+    page = text_of(client.get(f"/manage/orders/{order.id}"))
+    assert f"({vietnamese(said) if locale == 'vi' else said})" in page
+    assert f"({reason})" not in page
+
+
 def test_an_unknown_order_is_a_404(client, finance):
     assert client.get("/manage/orders/999999").status_code == 404
 
