@@ -307,6 +307,19 @@ def test_the_product_list_filters_by_category_state_and_currency(client, hr):
     assert bad.status_code == 400
 
 
+def test_the_product_list_marks_each_name_with_its_own_language(client, hr):
+    """A product named only in English is listed under its English name, marked as English
+    (a screen reader reads it with English sounds, not as Vietnamese)."""
+    english = factories.ProductFactory(name_vi="", name_en="Ha Long Bay cruise")
+    both = factories.ProductFactory(name_vi="Du thuyền Hạ Long", name_en="Ha Long cruise")
+
+    page = client.get("/manage/products").get_data(as_text=True)
+
+    edit = '<a href="/manage/products/{}/edit" lang="{}">{}</a>'
+    assert edit.format(english.id, "en", "Ha Long Bay cruise") in page
+    assert edit.format(both.id, "vi", "Du thuyền Hạ Long") in page
+
+
 # --- images ---------------------------------------------------------------------------------
 
 
