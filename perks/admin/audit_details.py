@@ -280,6 +280,7 @@ LABELS: dict[str, Any] = {
     "payments_from": _l("On payments of at least"),
     "password": _l("Password"),
     "carried": _l("Carried over"),
+    "category": _l("Category"),
     "category_id": _l("Category"),
     "changes": _l("Changes"),
     "claim_id": _l("Claim"),
@@ -737,8 +738,9 @@ def _value(key: str, value: Any, currency: Any, names: Mapping[int, str]) -> str
         items = dict.fromkeys(_value(key, item, currency, names) for item in value)
         return ", ".join(items) or _("none")
     if isinstance(value, Mapping):
-        if set(value) == BILINGUAL:
-            return str(value["en" if str(get_locale()) == "en" else "vi"])
+        if set(value) == BILINGUAL:  # the reader's language, else the other one
+            mine, other = ("en", "vi") if str(get_locale()) == "en" else ("vi", "en")
+            return str(value[mine] or value[other])
         if key in AMOUNTS_BY_NAME and isinstance(currency, str) and currency:
             return "; ".join(
                 f"{name}: {format_money(Money(int(amount), currency))}"

@@ -249,6 +249,12 @@ def _check_product(data: ProductData) -> None:
         raise ValidationFailed(_("Choose a category from the list."), field="category_id")
 
 
+def _category_names(category_id: int | None) -> dict[str, str] | None:
+    """A category as the audit log names it: in both languages (the reader sees theirs)."""
+    category = db.session.get(ProductCategory, category_id) if category_id is not None else None
+    return None if category is None else {"vi": category.name_vi, "en": category.name_en}
+
+
 def _product_values(product: Product) -> dict[str, Any]:
     """What the audit log keeps of a product (plain JSON values)."""
     return {
@@ -256,7 +262,7 @@ def _product_values(product: Product) -> dict[str, Any]:
         "name_en": product.name_en,
         "description_vi": product.description_vi,
         "description_en": product.description_en,
-        "category_id": product.category_id,
+        "category": _category_names(product.category_id),
         "slug": product.slug,
         "price_amount": product.price_amount,
         "currency": product.currency,

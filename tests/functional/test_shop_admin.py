@@ -247,6 +247,27 @@ def test_the_audit_log_reads_a_price_change_in_the_products_currency(client, log
     assert "1,250" not in page
 
 
+@pytest.mark.parametrize("locale", ["en", "vi"])
+def test_the_audit_log_names_a_products_category(client, login_as, locale):
+    """A product moved to another shelf reads as the shelves' names in the reader's language
+    (the other one when a shelf has no name in theirs), not as their ids ("2 → none")."""
+    login_as(Role.ADMIN, locale=locale)
+    tours = factories.ProductCategoryFactory(name_vi="Tour trong nước", name_en="Tours")
+    hotels = factories.ProductCategoryFactory(name_vi="Khách sạn", name_en="")
+    product = factories.ProductFactory(category=tours, slug="tour")
+
+    response = client.post(
+        f"/manage/products/{product.id}/edit",
+        data=product_form(slug="tour", category_id=str(hotels.id), row_version="1"),
+    )
+
+    assert response.status_code == 303
+    page = text_of(client.get("/admin/audit?action=shop."))
+    moved = ("Tours", "Khách sạn") if locale == "en" else ("Tour trong nước", "Khách sạn")
+    assert "{} → {}".format(*moved) in page
+    assert f"{tours.id} → {hotels.id}" not in page
+
+
 def test_a_refused_edit_changes_nothing(client, hr):
     product = factories.ProductFactory(price_amount=2_400_000)
 
