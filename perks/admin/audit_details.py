@@ -23,7 +23,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from perks.audit import AuditEvent
-from perks.catalog.models import Allocation, LimitPeriod, PerkKind, PerkStatus
+from perks.catalog.models import (
+    Allocation,
+    CodeMode,
+    LimitPeriod,
+    PerkCategory,
+    PerkKind,
+    PerkStatus,
+)
 from perks.commissions.models import (
     CommissionState,
     EntryKind,
@@ -383,6 +390,11 @@ LABELS: dict[str, Any] = {
     "departments": _l("Departments"),
     "employment_types": _l("Employment types"),
     "ends_on": _l("Ends on"),
+    # a perk's other details (``catalog.perk_updated``)
+    "category": _l("Category"),
+    "code_mode": _l("How codes are given"),
+    "partner_name": _l("Partner or vendor"),
+    "shared_code": _l("Shared code"),
     "gender": _l("Gender"),
     "gift": _l("Gift"),
     "limit_period": _l("Limit period"),
@@ -477,6 +489,8 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "after": (Role,),
     "before": (Role,),
     "allocation": (Allocation,),
+    "category": (PerkCategory,),
+    "code_mode": (CodeMode,),
     "employment_types": (EmploymentType,),
     "gender": (Gender,),
     "kind": (RuleKind, EntryKind, OccasionKind, PerkKind),

@@ -162,6 +162,22 @@ def rule_terms(perk: Perk) -> dict[str, object]:
     }
 
 
+def _audited_terms(perk: Perk) -> dict[str, object]:
+    """What the audit log compares of a perk before and after a change: its rules
+    (``rule_terms``) and what else HR's page sets, which the rules history does not keep:
+    the code everyone gets, how codes are given, the partner, the category and the
+    descriptions. Raises nothing."""
+    return {
+        **rule_terms(perk),
+        "code_mode": perk.code_mode.value,
+        "shared_code": perk.shared_code,
+        "partner_name": perk.partner_name,
+        "category": perk.category.value,
+        "description_vi": perk.description_vi,
+        "description_en": perk.description_en,
+    }
+
+
 def _record_version(perk: Perk, before: dict[str, object] | None) -> None:
     rule_history.record_change(
         rule_history.PERK, perk.id, before, rule_terms(perk), since=perk.created_at
@@ -249,6 +265,7 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
             )
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         before = rule_terms(perk)
+        audited_before = _audited_terms(perk)
         period_before = perk.limit_period
         _apply(perk, data, claimed=claimed)
         if _terms_a_draw_keeps(rule_terms(perk)) != _terms_a_draw_keeps(before) and (
@@ -264,9 +281,11 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
         if perk.limit_period is not period_before:
             _count_claims_in_new_periods(perk)
         db.session.flush()
-        after = rule_terms(perk)
         audit.record(
-            "catalog.perk_updated", actor=actor, target=perk, changes=audit.changes(before, after)
+            "catalog.perk_updated",
+            actor=actor,
+            target=perk,
+            changes=audit.changes(audited_before, _audited_terms(perk)),
         )
         _record_version(perk, before)
         return perk

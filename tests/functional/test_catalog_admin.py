@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -225,6 +226,57 @@ def test_hr_edits_a_perk(client, hr):
     assert (perk.starts_on, perk.ends_on, perk.min_tenure_days) == (None, None, 0)
     assert audit_actions()[-1] == "catalog.perk_updated"
     assert "Changes saved." in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_audit_log_says_what_an_edit_changed_beyond_the_rules(client, hr, app):
+    """A new shared code, description, partner or category were
+    changes the audit log recorded as "Perk changed" with no change named (only the rules
+    history's terms were compared)."""
+    perk = factories.PerkFactory(
+        code_mode=CodeMode.SHARED,
+        shared_code="STAFF2O",
+        partner_name="Highlands",
+        category=PerkCategory.OTHER,
+        description_en="Old text.",
+    )
+    data = edit_form(
+        perk,
+        title_vi=perk.title_vi,
+        title_en=perk.title_en,
+        value_vi=perk.value_vi,
+        value_en=perk.value_en,
+        terms_vi="",
+        terms_en="",
+        description_vi="",
+        description_en="New text.",
+        partner_name="Highlands Coffee",
+        category="food_drink",
+        shared_code="STAFF20",
+        starts_on="",
+        ends_on="",
+        total_stock="",
+        per_person_limit="1",
+        limit_period="ever",
+        min_tenure_days="0",
+    )
+
+    assert client.post(f"/admin/perks/{perk.id}/edit", data=data).status_code == 302
+
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "catalog.perk_updated")
+    ).one()
+    assert event.details["changes"] == {
+        "shared_code": ["STAFF2O", "STAFF20"],
+        "partner_name": ["Highlands", "Highlands Coffee"],
+        "category": ["other", "food_drink"],
+        "description_en": ["Old text.", "New text."],
+    }
+    admin = app.test_client()
+    login(admin, factories.UserFactory(roles={Role.ADMIN}, locale="en"))
+    page = unescape(admin.get("/admin/audit").get_data(as_text=True))
+    assert "Shared code: STAFF2O → STAFF20" in page
+    assert "Category: Other → Food and drink" in page
+    assert "Partner or vendor: Highlands → Highlands Coffee" in page
 
 
 @pytest.mark.parametrize(
