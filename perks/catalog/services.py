@@ -228,7 +228,7 @@ def shown_fingerprint(perk: Perk) -> str:
 
 def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None = None) -> Perk:
     """Change a perk; stock already claimed stays claimed, and unused claims follow a later
-    last day.
+    last day and a new shared code.
 
     ``shown`` is the ``shown_fingerprint`` of the perk as the page showed it: a page opened
     before another HR person saved the perk must not overwrite their change unseen. ``None``
@@ -267,6 +267,7 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
         before = rule_terms(perk)
         audited_before = _audited_terms(perk)
         period_before = perk.limit_period
+        shared_before = perk.shared_code if perk.code_mode is CodeMode.SHARED else None
         _apply(perk, data, claimed=claimed)
         if _terms_a_draw_keeps(rule_terms(perk)) != _terms_a_draw_keeps(before) and (
             _draw_under_way(perk.id)
@@ -278,6 +279,8 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
                 )
             )
         _extend_unused_claims(perk)
+        if shared_before is not None:
+            _share_new_code(perk, shared_before)
         if perk.limit_period is not period_before:
             _count_claims_in_new_periods(perk)
         db.session.flush()
@@ -332,6 +335,24 @@ def _extend_unused_claims(perk: Perk) -> None:
             reminded_on=None,
             updated_at=utcnow(),
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _share_new_code(perk: Perk, old: str) -> None:
+    """A shared code is everyone's: unused claims that show the ``old`` one (HR corrected
+    it, or the partner changed it) show the new one, the one the partner takes now. Used
+    claims keep the code they were used with."""
+    if perk.code_mode is not CodeMode.SHARED or perk.shared_code == old:
+        return
+    db.session.execute(
+        update(Claim)
+        .where(
+            Claim.perk_id == perk.id,
+            Claim.status.in_((ClaimStatus.CLAIMED, ClaimStatus.EXPIRED)),
+            Claim.code == old,
+        )
+        .values(code=perk.shared_code, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 

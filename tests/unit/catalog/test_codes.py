@@ -349,6 +349,27 @@ def test_a_later_last_day_gives_back_claims_that_expired_at_the_old_one(hr):
     redeem_claim(claim.reference, UserFactory(roles={Role.REDEEMER}))
 
 
+def test_a_new_shared_code_reaches_the_unused_claims_that_show_the_old_one(hr):
+    """HR corrects a shared code ("STAFF2O" for "STAFF20") or the partner changes it: the
+    claims made before showed the old one at the counter, which the partner refuses. Used
+    claims keep the code they were used with."""
+    perk = PerkFactory(code_mode=CodeMode.SHARED, shared_code="STAFF2O", per_person_limit=None)
+    unused = claim_perk(perk.id, UserFactory(), today=TODAY)
+    used = claim_perk(perk.id, UserFactory(), today=TODAY)
+    redeem_claim(used.reference, UserFactory(roles={Role.REDEEMER}))
+
+    update_perk(
+        perk.id,
+        perk_data(code_mode=CodeMode.SHARED, shared_code="STAFF20", per_person_limit=None),
+        actor=hr,
+    )
+
+    db.session.expire_all()
+    assert db.session.get(Claim, unused.id).code == "STAFF20"
+    assert db.session.get(Claim, used.id).code == "STAFF2O"
+    assert claim_perk(perk.id, UserFactory(), today=TODAY).code == "STAFF20"
+
+
 def test_a_perks_places_are_kept_in_vietnamese_alphabetical_order(hr):
     places = ["Hà Nội", " Đà Nẵng ", "Cần Thơ", "Đà Nẵng", "An Giang"]
     perk = create_perk(perk_data(locations=places), actor=hr)
