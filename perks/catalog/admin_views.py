@@ -131,6 +131,17 @@ def _perk_data(form: PerkForm) -> services.PerkData:
     )
 
 
+def _refused(form: PerkForm, error: ValidationFailed | Conflict) -> None:
+    """Put a service's refusal at the field it names (which the page marks, and which takes
+    the focus: the form is long), else above the form."""
+    name = error.details.get("field")
+    field = getattr(form, str(name), None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
 def _store_image(form: PerkForm, perk: Perk) -> str | None:
     """Save the uploaded image, if there is one; the reason when it is refused."""
     if not form.image.data:
@@ -150,7 +161,7 @@ def create() -> Response | str | tuple[str, int]:
         try:
             perk = services.create_perk(_perk_data(form), actor=current_user)
         except ValidationFailed as error:
-            form.form_errors.append(error.message)
+            _refused(form, error)
         else:
             # The form checked the image already: a refusal here is rare, and the draft exists.
             problem = _store_image(form, perk)
@@ -213,7 +224,7 @@ def edit(perk_id: int) -> Response | str | tuple[str, int]:
             form.form_errors.append(error.message)
             status = error.status_code
         except (ValidationFailed, Conflict) as error:  # Conflict: a draw under way (409)
-            form.form_errors.append(error.message)
+            _refused(form, error)
             status = error.status_code
         else:
             problem = _store_image(form, perk)

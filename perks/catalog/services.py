@@ -188,7 +188,8 @@ def create_perk(data: PerkData, *, actor: User) -> Perk:
     """Add a draft perk.
 
     Raises:
-        ValidationFailed: missing titles, dates in the wrong order, bad stock or limits.
+        ValidationFailed: missing titles, dates in the wrong order, bad stock or limits
+            (``details["field"]`` names the form field it is about).
     """
     with transaction():
         perk = Perk(status=PerkStatus.DRAFT, created_by_id=actor.id)
@@ -261,7 +262,8 @@ def update_perk(perk_id: int, data: PerkData, *, actor: User, shown: str | None 
                     "A draw of this perk is made once the public value of %(day)s is known: "
                     "its last day cannot come before that.",
                     day=format_day(drawn_on),
-                )
+                ),
+                field="ends_on",
             )
         claimed = claimed_counts([perk.id]).get(perk.id, 0)
         before = rule_terms(perk)
@@ -436,26 +438,34 @@ def _draw_under_way(perk_id: int) -> bool:
 
 def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
     if not (trim(data.title_vi) or trim(data.title_en)):
-        raise ValidationFailed(_("Give the perk a title."))
+        raise ValidationFailed(_("Give the perk a title."), field="title_vi")
     if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
-        raise ValidationFailed(_("The end date is before the start date."))
+        raise ValidationFailed(_("The end date is before the start date."), field="ends_on")
     if data.total_stock is not None and data.total_stock < 0:
-        raise ValidationFailed(_("Stock cannot be negative."))
+        raise ValidationFailed(_("Stock cannot be negative."), field="total_stock")
     if data.per_person_limit is not None and data.per_person_limit < 1:
-        raise ValidationFailed(_("The limit per person must be at least 1, or empty for none."))
+        raise ValidationFailed(
+            _("The limit per person must be at least 1, or empty for none."),
+            field="per_person_limit",
+        )
     if data.min_tenure_days < 0:
-        raise ValidationFailed(_("Tenure cannot be negative."))
+        raise ValidationFailed(_("Tenure cannot be negative."), field="min_tenure_days")
     if data.points_price is not None and data.points_price < 1:
-        raise ValidationFailed(_("A price in points is at least 1, or empty for none."))
+        raise ValidationFailed(
+            _("A price in points is at least 1, or empty for none."), field="points_price"
+        )
     if data.points_price is not None and data.allocation is Allocation.DRAW:
-        raise ValidationFailed(_("A reward bought with points is first come, not a draw."))
+        raise ValidationFailed(
+            _("A reward bought with points is first come, not a draw."), field="points_price"
+        )
     if data.code_mode is CodeMode.SHARED and not trim(data.shared_code):
-        raise ValidationFailed(_("Enter the shared code."))
+        raise ValidationFailed(_("Enter the shared code."), field="shared_code")
     if data.allocation is Allocation.DRAW and (
         data.total_stock is None or data.code_mode is CodeMode.POOL
     ):
         raise ValidationFailed(
-            _("A draw needs a number of seats (the stock) and cannot use a code pool.")
+            _("A draw needs a number of seats (the stock) and cannot use a code pool."),
+            field="allocation",
         )
     departments = []
     if data.department_ids:
@@ -463,7 +473,7 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
             db.session.scalars(select(Department).where(Department.id.in_(data.department_ids)))
         )
         if len(departments) != len(data.department_ids):
-            raise ValidationFailed(_("Unknown department."))
+            raise ValidationFailed(_("Unknown department."), field="department_ids")
     if data.code_mode is CodeMode.POOL:
         perk.total_stock = None
         perk.remaining_stock = None
@@ -475,7 +485,8 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
                     "%(count)s are already claimed: the stock cannot be lower.",
                     claimed,
                     count=format_number(claimed),
-                )
+                ),
+                field="total_stock",
             )
         perk.total_stock = data.total_stock
         perk.remaining_stock = None if data.total_stock is None else data.total_stock - claimed
