@@ -106,10 +106,12 @@ ADMIN_LIST_ORDER = (PerkStatus.PUBLISHED, PerkStatus.DRAFT, PerkStatus.ARCHIVED)
 
 
 def list_perks_for_admin(status: PerkStatus | None = None) -> list[Perk]:
-    """HR's perks (of ``status``): published, then drafts, then archived, each by title.
-    Raises nothing."""
+    """HR's perks (of ``status``): published, then drafts, then archived, each by the title
+    the list shows. Raises nothing."""
     rank = case({state: place for place, state in enumerate(ADMIN_LIST_ORDER)}, value=Perk.status)
-    query = select(Perk).order_by(rank, *alphabetical(Perk.title_vi), Perk.id)
+    # the title the list shows: the Vietnamese one, or the English one when there is none
+    shown_title = func.coalesce(func.nullif(Perk.title_vi, ""), Perk.title_en)
+    query = select(Perk).order_by(rank, *alphabetical(shown_title), Perk.id)
     if status is not None:
         query = query.where(Perk.status == status)
     return list(db.session.scalars(query))

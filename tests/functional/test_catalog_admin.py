@@ -1072,3 +1072,17 @@ def test_the_list_shows_published_perks_first_then_drafts_then_archived(client, 
     html = client.get("/admin/perks/").get_data(as_text=True)
 
     assert html.index("C đang mở") < html.index("B nháp") < html.index("A cũ")
+
+
+def test_a_perk_titled_only_in_english_is_listed_by_that_title(client, hr):
+    """The list goes by the title it shows: a perk with only an English title went by its
+    empty Vietnamese one, first of all, and its title was marked as Vietnamese."""
+    factories.PerkFactory(title_vi="Ăn trưa", title_en="Lunch")
+    factories.PerkFactory(title_vi="", title_en="Zoo tickets")
+    factories.PerkFactory(title_vi="Bánh sinh nhật", title_en="Birthday cake")
+
+    html = client.get("/admin/perks/").get_data(as_text=True)
+
+    assert html.index("Ăn trưa") < html.index("Bánh sinh nhật") < html.index("Zoo tickets")
+    assert 'lang="en">Zoo tickets</a>' in html
+    assert 'lang="vi">Ăn trưa</a>' in html
