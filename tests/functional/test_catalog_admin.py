@@ -456,6 +456,30 @@ def test_hr_uploads_a_png_image(client, hr):
     assert stored_image_names() == {perk.image_filename}
 
 
+@pytest.mark.parametrize("page", ["new", "edit"])
+def test_an_image_chosen_on_a_refused_form_is_asked_for_again(client, hr, page):
+    """A browser cannot fill a file input again: the refused page showed it empty and said
+    nothing, so HR corrected the field, saved, read "Changes saved." and the perk had no
+    new image."""
+    if page == "new":
+        url, data = "/admin/perks/new", perk_form(ends_on="2025-12-31")
+    else:
+        perk = draft()
+        url, data = f"/admin/perks/{perk.id}/edit", edit_form(perk, ends_on="2025-12-31")
+    data["image"] = (io.BytesIO(png_bytes()), "photo.png")
+
+    response = client.post(url, data=data, content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "The end date is before the start date." in html
+    assert (
+        '<div class="invalid-feedback" id="image-error-1">A new image: choose it again.</div>'
+        in html
+    )
+    assert stored_image_names() == set()
+
+
 @pytest.mark.parametrize(
     ("filename", "content", "message"),
     [
