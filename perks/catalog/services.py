@@ -564,9 +564,6 @@ def check_codes(perk: Perk, text: str) -> tuple[list[str], list[CodeError]]:
     errors: list[CodeError] = []
     seen: dict[str, int] = {}
     lines = text.splitlines()
-    if len(lines) > MAX_CODES_PER_IMPORT:
-        most = format_number(MAX_CODES_PER_IMPORT)
-        return [], [CodeError(1, _("At most %(n)s codes at a time.", n=most))]
     # Counters type codes in any case, and lookups ignore it: "abc" and "ABC" are one code.
     existing = {
         code.upper()
@@ -605,7 +602,8 @@ def import_codes(perk_id: int, text: str, *, actor: User) -> int:
     Raises:
         NotFound: no such perk.
         Conflict: the perk does not use a code pool.
-        ValidationFailed: any bad line (``details['errors']`` lists them with line numbers).
+        ValidationFailed: any bad line (``details['errors']`` lists them with line numbers),
+            or more lines than an import takes (``MAX_CODES_PER_IMPORT``).
     """
     with transaction():
         perk = locked(Perk, perk_id)
@@ -613,6 +611,17 @@ def import_codes(perk_id: int, text: str, *, actor: User) -> int:
             raise NotFound()
         if perk.code_mode is not CodeMode.POOL:
             raise Conflict(_("This perk does not use a code pool."))
+        lines = len(text.splitlines())
+        if lines > MAX_CODES_PER_IMPORT:
+            # the whole list, not one of its lines: the page lists no line to fix
+            raise ValidationFailed(
+                _(
+                    "Nothing was imported: the list has %(lines)s lines, and an import takes "
+                    "at most %(most)s codes. Split it and import each part.",
+                    lines=format_number(lines),
+                    most=format_number(MAX_CODES_PER_IMPORT),
+                )
+            )
         codes, errors = check_codes(perk, text)
         if errors:
             raise ValidationFailed(

@@ -603,6 +603,32 @@ def test_as_many_codes_as_an_import_takes_can_be_pasted(client, hr):
     assert code_count(perk.id) == services.MAX_CODES_PER_IMPORT + 1
 
 
+def test_a_file_of_more_codes_than_an_import_takes_says_so_not_that_line_1_is_wrong(
+    client, hr, monkeypatch
+):
+    """A partner's file of 100,000 codes was refused as "1 line to fix", line 1: "At most
+    50,000 codes at a time.", though line 1 was a good code: HR looked for a fault there."""
+    monkeypatch.setattr(services, "MAX_CODES_PER_IMPORT", 3)
+    perk = draft(code_mode=CodeMode.POOL)
+    content = "\ufeffHL-1\r\nHL-2\r\nHL-3\r\nHL-4\r\n".encode()
+
+    response = client.post(
+        f"/admin/perks/{perk.id}/codes",
+        data={"file": (io.BytesIO(content), "codes.csv")},
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert (
+        "Nothing was imported: the list has 4 lines, and an import takes at most 3 codes. "
+        "Split it and import each part."
+    ) in html
+    assert 'data-testid="code-errors"' not in html
+    assert "line to fix" not in html
+    assert code_count(perk.id) == 0
+
+
 def test_codes_with_control_characters_are_reported_by_line(client, hr):
     perk = draft(code_mode=CodeMode.POOL)
     content = b"GOOD-1\nBAD\x00CODE\nNAME\tCODE\nGOOD-2\n"
