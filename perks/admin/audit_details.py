@@ -391,7 +391,6 @@ LABELS: dict[str, Any] = {
     "employment_types": _l("Employment types"),
     "ends_on": _l("Ends on"),
     # a perk's other details (``catalog.perk_updated``)
-    "category": _l("Category"),
     "code_mode": _l("How codes are given"),
     "partner_name": _l("Partner or vendor"),
     "shared_code": _l("Shared code"),
