@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
+    Field,
     HiddenField,
     StringField,
     SubmitField,
@@ -154,6 +155,14 @@ def shown_field() -> HiddenField:
     return HiddenField(
         validators=[validators.InputRequired(), validators.Regexp(r"^[0-9a-f]{64}$")]
     )
+
+
+def ask_for_the_file_again(field: Field) -> None:
+    """A refused form's page cannot show the file chosen in ``field`` (a file input is never
+    filled in again), and nothing stored it: say so at the field, or a save after the fix
+    would go without it, unnoticed. Raises nothing."""
+    if field.data and not field.errors:
+        field.errors = [str(_l("A new image: choose it again."))]
 
 
 def entered_values(refused: FlaskForm, names: Iterable[str]) -> list[tuple[str, str]]:

@@ -47,7 +47,12 @@ from perks.catalog.models import (
 )
 from perks.db import utcnow
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
-from perks.forms import ConfirmForm, entered_values, require_confirmation
+from perks.forms import (
+    ConfirmForm,
+    ask_for_the_file_again,
+    entered_values,
+    require_confirmation,
+)
 from perks.i18n import company_zone, format_number
 from perks.people import services as people_services
 from perks.people.access import roles_required
@@ -142,14 +147,6 @@ def _refused(form: PerkForm, error: ValidationFailed | Conflict) -> None:
         form.form_errors.append(error.message)
 
 
-def _ask_for_the_image_again(form: PerkForm) -> None:
-    """A refused form's page cannot show the image chosen in it (a file input is never
-    filled in again), and nothing stored it: say so at the field, or a save after the fix
-    would leave the perk without it, unnoticed."""
-    if form.image.data and not form.image.errors:
-        form.image.errors = [_("A new image: choose it again.")]
-
-
 def _store_image(form: PerkForm, perk: Perk) -> str | None:
     """Save the uploaded image, if there is one; the reason when it is refused."""
     if not form.image.data:
@@ -183,7 +180,7 @@ def create() -> Response | str | tuple[str, int]:
                 return redirect(url_for(".codes", perk_id=perk.id))
             return redirect(url_for(".edit", perk_id=perk.id))
     status = 400 if form.is_submitted() else 200
-    _ask_for_the_image_again(form)
+    ask_for_the_file_again(form.image)
     return render_template("catalog/admin_form.html", form=form, perk=None), status
 
 
@@ -244,7 +241,7 @@ def edit(perk_id: int) -> Response | str | tuple[str, int]:
                 return redirect(url_for(".edit", perk_id=perk.id))
     elif form.shown.errors:
         form.form_errors.append(_("This page is out of date: open the perk again."))
-    _ask_for_the_image_again(form)
+    ask_for_the_file_again(form.image)
     return render_template(
         "catalog/admin_form.html", **_perk_page(perk), form=form, entered=entered
     ), status

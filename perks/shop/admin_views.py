@@ -24,7 +24,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
-from perks.forms import ConfirmForm, Form, entered_values, page_arg, require_confirmation
+from perks.forms import (
+    ConfirmForm,
+    Form,
+    ask_for_the_file_again,
+    entered_values,
+    page_arg,
+    require_confirmation,
+)
 from perks.money import Money, format_money
 from perks.payments.stripe_gateway import PaymentProviderError, PaymentProviderUnavailable
 from perks.people.access import roles_required
@@ -144,6 +151,7 @@ def create_product() -> Response | Page:
             flash(_("“%(name)s” is saved.", name=product.name), "success")
             return redirect(url_for(".edit_product", product_id=product.id), 303)
     status = 400 if form.is_submitted() else 200
+    ask_for_the_file_again(form.image)
     return render_template("shop/admin/product_form.html", form=form, product=None), status
 
 
@@ -179,6 +187,8 @@ def edit_product(product_id: int) -> Response | Page:
             return redirect(url_for(".edit_product", product_id=product.id), 303)
     elif form.row_version.errors:
         form.form_errors.append(_("This page is out of date: open the product again."))
+    if not entered:  # a refused form (a stale one lists the image among what was entered)
+        ask_for_the_file_again(form.image)
     page = render_template(
         "shop/admin/product_form.html",
         form=form,

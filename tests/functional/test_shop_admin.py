@@ -400,6 +400,27 @@ def test_a_new_image_replaces_the_old_file(client, hr):
     assert client.get(f"/shop/images/{new}").status_code == 200
 
 
+@pytest.mark.parametrize("page", ["new", "edit"])
+def test_an_image_chosen_on_a_refused_form_is_asked_for_again(client, hr, page):
+    """A browser cannot fill a file input again: the refused page showed it empty and said
+    nothing, so the save after the fix left the product without its new image."""
+    if page == "new":
+        url, data = "/manage/products/new", product_form(price="12.50")
+    else:
+        product = factories.ProductFactory(slug="tour")
+        url = f"/manage/products/{product.id}/edit"
+        data = product_form(slug="tour", price="12.50", row_version="1")
+    data["image"] = (io.BytesIO(png_bytes()), "photo.png")
+
+    response = client.post(url, data=data, content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Amounts in VND have no decimal places." in html
+    assert "A new image: choose it again." in html
+    assert stored_image_names() == set()
+
+
 @pytest.mark.parametrize(
     ("filename", "content"),
     [
