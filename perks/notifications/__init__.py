@@ -12,14 +12,17 @@ Public API (everything else is this package's own):
 * ``notify(person, kind, params, url=link(endpoint, **values), email=...)``: called inside
   the caller's transaction (flush only); writes the notification and, if the person's choice
   for ``kind`` says so, the e-mail through the outbox (``perks.mail``). ``email`` is the
-  extra context of a kind's own e-mail template.
+  extra context of a kind's own e-mail template. Someone who has left the company
+  (deactivated, or their leaving date come) is told nothing, but of a kind declared
+  ``to_leavers`` (their payouts, the tax withheld from them).
 * ``link(endpoint, **values)``: where a notification leads.
 * ``both(obj, "title")``: a name the data keeps in both languages, as a parameter.
 * ``KINDS`` (``perks.notifications.kinds``): the registry. Adding a kind is one ``Kind(...)``
   there: its name, its label on the preferences page, a title and body with ``%(name)s``
   placeholders (``lazy_gettext``), and optionally its e-mail template (default: the plain
   ``emails/notification.*`` that says the title and body with the link) and whether e-mail
-  is on by default (yes), and its ``audience`` when it is not for everyone.
+  is on by default (yes), its ``audience`` when it is not for everyone, and ``to_leavers``
+  when people who have left the company are told it too.
 * ``@audience(name)``: registers the check saying who a kind with ``audience=name`` is for
   (the preferences page offers it to them, and to anyone who has had one).
 

@@ -8,6 +8,11 @@ and the body with a link) and whether e-mail is on for people who have not chose
 ``audience`` keeps a kind meant for some people (feedback to answer, a team's overdue
 feedback) off everyone else's choices: it names a check that the capability knowing who they
 are registers with ``@audience(name)``.
+``to_leavers`` lets a kind reach someone who has left the company (deactivated, or their
+leaving date come: the leavers' task deactivates them later that day, and never the last
+administrator); every other kind is for people still with it, whoever calls ``notify``
+(:func:`reaches`): a leaver can no longer sign in to act on it, nor should they read of
+colleagues' matters by e-mail.
 ``choices`` names the parameters whose stored value is a code shown as a label
 (``{"reason": {"refunded": _l("the order was refunded")}}``). A text that says how many of
 something is ``counted(singular, plural, by=name)``: the integer parameter ``name`` picks
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
@@ -66,6 +72,8 @@ class Kind:
     #: who the kind is for: everyone when None, else the people the check registered under
     #: this name says (see ``audience``), and anyone who has had one
     audience: str | None = None
+    #: told to someone who has left the company too (see ``reaches``)
+    to_leavers: bool = False
 
 
 _REASONS = {
@@ -104,6 +112,13 @@ def is_for(kind: Kind, person: User) -> bool:
     everyone). Raises nothing of its own."""
     check = AUDIENCES.get(kind.audience) if kind.audience else None
     return check is None or check(person)
+
+
+def reaches(kind: Kind, person: User, today: date) -> bool:
+    """Whether a notification of ``kind`` is told to ``person`` on ``today`` (a company day):
+    to everyone still with the company, and to those who have left (deactivated, or their
+    leaving date come by ``today``) only for a kind meant ``to_leavers``. Raises nothing."""
+    return kind.to_leavers or (person.active and not person.has_left(today))
 
 
 _ANSWERERS = "feedback_answerers"
@@ -296,6 +311,8 @@ KINDS: dict[str, Kind] = {
                 "leavers' task."
             ),
             audience=_KEEP_THE_ADMINISTRATOR,
+            # told to the administrator kept, whose leaving date has come
+            to_leavers=True,
         ),
         Kind(
             "survey_reminder",
@@ -325,6 +342,8 @@ KINDS: dict[str, Kind] = {
             # e-mail says which)
             _l("Paid with payout %(reference)s (payment reference %(payment)s)."),
             email_template="payout_paid",
+            # their money, paid after they left too (the final settlement)
+            to_leavers=True,
         ),
         Kind(
             "tax_withheld",
@@ -335,6 +354,7 @@ KINDS: dict[str, Kind] = {
                 "income tax and %(net)s reaches your account. It is on your yearly withholding "
                 "certificate."
             ),
+            to_leavers=True,
         ),
     )
 }

@@ -22,9 +22,10 @@ from werkzeug.routing import BuildError
 from perks.db import affected_rows, transaction, utcnow
 from perks.errors import NotFound, NotPermitted
 from perks.extensions import db
+from perks.i18n import company_today
 from perks.mail import send_email
 from perks.notifications import queries
-from perks.notifications.kinds import KINDS, PLAIN_EMAIL
+from perks.notifications.kinds import KINDS, PLAIN_EMAIL, reaches
 from perks.notifications.models import Notification, NotificationPreference
 from perks.notifications.rendering import encode, render
 from perks.urls import absolute_url
@@ -53,8 +54,10 @@ def notify(
     *,
     url: Link,
     email: Mapping[str, object] | None = None,
-) -> Notification:
+) -> Notification | None:
     """Tell ``person`` that something of ``kind`` happened; e-mail them too if they want it.
+    Nothing (None) for someone who has left the company, unless the kind is meant for
+    leavers too (``kinds.reaches``): the callers need not each remember it.
 
     ``params`` fill the kind's texts when the person reads them (money, dates, ``both(perk,
     "title")``, codes named in the kind's ``choices``, strings, integers); ``email`` is what
@@ -68,6 +71,8 @@ def notify(
         werkzeug.routing.BuildError: ``url`` names no endpoint of the site.
     """
     spec = KINDS[kind]
+    if not reaches(spec, person, company_today()):
+        return None
     stored = {name: encode(value) for name, value in (params or {}).items()}
     absolute = absolute_url(url.endpoint, **url.values)  # also proves the link can be built
     notification = Notification(

@@ -220,3 +220,19 @@ def test_one_point_or_one_commission_is_said_in_the_singular():
     assert " 1 point to spend on rewards." in render("gift_points_granted", gift).body
     payable = render("commission_payable", {"amounts": [], "count": 1}).body
     assert payable.startswith("The holding period of one of your commissions is over: it is ")
+
+
+def test_a_leaver_whose_leaving_date_has_come_is_told_nothing_of_commissions():
+    """On their leaving day the leaver is still active until the leavers' task runs (every
+    15 minutes, or once a day with cron): an order used then told them "you earned ₫240,000,
+    payable on ..." by e-mail, minutes before the task forfeits it (or vests it at once) and
+    ends their account, and its earnings link no longer opens for them."""
+    an = factories.UserFactory(locale="en")
+    order = referred_order(employee=an)
+    pay(order)  # paid while they were with the company: it earns when used
+    an.leaving_date = company_today()
+    db.session.commit()
+    redeem(order)
+    refund_to(order, order.total_amount // 4)
+    assert kinds(an) == []
+    assert mails_to(an) == []

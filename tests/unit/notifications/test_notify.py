@@ -231,3 +231,38 @@ def test_mark_all_read_marks_only_the_persons_own(person):
 
 def app_request():  # type: ignore[no-untyped-def]
     return current_app.test_request_context()
+
+
+@pytest.mark.parametrize("gone", ["deactivated", "leaving date come"])
+def test_someone_who_has_left_is_told_only_the_kinds_meant_for_leavers(person, gone):
+    """Whoever calls ``notify``: a leaver no longer signs in to act on a notification, and is
+    e-mailed only what is meant for leavers too (their payouts, the tax withheld)."""
+    from perks.i18n import company_today
+
+    if gone == "deactivated":
+        person.active = False
+    else:
+        person.leaving_date = company_today()
+    db.session.commit()
+    assert draw_won(person) is None
+    withheld = notify(
+        person,
+        "tax_withheld",
+        {
+            "gross": Money(2_400_000, "VND"),
+            "withheld": Money(240_000, "VND"),
+            "net": Money(2_160_000, "VND"),
+            "reference": "PO-1",
+        },
+        url=link("catalog.index"),
+    )
+    db.session.commit()
+    assert withheld is not None
+    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == person.id))
+    assert list(kinds) == ["tax_withheld"]
+    assert len(mails()) == 1
+    assert {name for name, kind in KINDS.items() if kind.to_leavers} == {
+        "payout_paid",
+        "tax_withheld",
+        "last_administrator_kept",
+    }
