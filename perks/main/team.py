@@ -30,7 +30,7 @@ class TeamMember:
     perks_used: int
     #: commissions they earned in the window, one amount per currency
     earned: list[Money]
-    #: whether the nomination form takes them (``awards.team``: active, not yet left) and
+    #: whether the nomination form takes them (``awards.team``: active, started, not yet left) and
     #: an award takes nominations
     may_nominate: bool
 

@@ -116,8 +116,10 @@ def get_award(award_id: int) -> Award:
 
 
 def team(manager: User) -> list[User]:
-    """The active people whose manager ``manager`` is and whose leaving date has not come,
-    by name: whom they may nominate. Raises nothing."""
+    """The active people whose manager ``manager`` is, who have started (their hire date has
+    come) and whose leaving date has not come, by name: whom they may nominate. Raises
+    nothing."""
+    today = company_today()
     return list(
         db.session.scalars(
             select(User)
@@ -126,7 +128,10 @@ def team(manager: User) -> list[User]:
                 User.active.is_(True),
                 # nor anyone whose leaving date has come (active until the leavers' task
                 # runs, and for good as the last administrator)
-                or_(User.leaving_date.is_(None), User.leaving_date > company_today()),
+                or_(User.leaving_date.is_(None), User.leaving_date > today),
+                # nor anyone imported ahead of their first day: with the company from their
+                # hire date, as kudos, gifts and surveys count them
+                or_(User.hire_date.is_(None), User.hire_date <= today),
             )
             .order_by(*alphabetical(User.name), User.id)
         )
@@ -329,7 +334,7 @@ def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nom
             (``field="award_id"``), or the person is already nominated for it and HR has
             not decided yet (``field="nominee_id"``): a second would be approved twice.
         NotPermitted: ``actor`` is not a manager, or the nominee is not an active person of
-            their team (nobody nominates themselves).
+            their team who has started and not left (nobody nominates themselves).
         NotFound: no such award.
     """
     reason = _reason(reason, "reason", _l("Say why this person deserves the award."))
@@ -343,11 +348,13 @@ def nominate(award_id: int, nominee_id: int, reason: str, *, actor: User) -> Nom
             )
         # the nominee's row locked: two submissions at once see each other's nomination
         nominee = points.lock_person(nominee_id)
+        today = company_today()
         if (
             nominee is None
             or nominee.manager_id != actor.id
             or not nominee.active
-            or nominee.has_left(company_today())
+            or nominee.has_left(today)
+            or (nominee.hire_date is not None and today < nominee.hire_date)
         ):
             raise NotPermitted(_("You can nominate only active people of your team."))
         pending = db.session.scalar(

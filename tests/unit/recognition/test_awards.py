@@ -389,3 +389,22 @@ def test_a_nominator_who_has_left_is_not_told_of_the_decision(hr, manager, gone)
     assert manager.email not in recipients
     assert recipients == [approved.nominee.email]  # the winner is told, as ever
     assert [kind for person, kind in told() if person == manager.id] == []
+
+
+def test_no_nomination_of_someone_who_has_not_started_yet(hr, manager):
+    """HR imports a new hire ahead of their first day, their manager already set: the
+    nomination form offered them, and HR's approval e-mailed them "Congratulations!" with the
+    award's points before they had worked a day (kudos, gifts and surveys all count people
+    from their hire date)."""
+    from datetime import timedelta
+
+    from perks.i18n import company_today
+
+    award = awards.create_award(award_data(), actor=hr)
+    newcomer = UserFactory(manager=manager, hire_date=company_today() + timedelta(days=10))
+    assert newcomer not in awards.team(manager)
+    with pytest.raises(NotPermitted):
+        awards.nominate(award.id, newcomer.id, "Đã hỗ trợ bàn giao rất tốt.", actor=manager)
+    assert db.session.scalar(select(func.count()).select_from(Nomination)) == 0
+    starts_today = UserFactory(manager=manager, hire_date=company_today())
+    assert starts_today in awards.team(manager)
