@@ -204,6 +204,16 @@ def login_email_key() -> str:
     return "login:" + trim(request.form.get("email") or "").lower()
 
 
+def signed_in_account_key() -> str:
+    """Rate-limit key of the signed-in person's account, the sign-in form's for their address
+    (``login_email_key``): checking the current password on the account page is one more
+    guess at it, counted with the guesses made at sign-in. Anyone else: their IP address."""
+    from flask_login import current_user
+
+    email = getattr(current_user, "email", None) if current_user.is_authenticated else None
+    return "login:" + email if email else get_remote_address()
+
+
 def reset_email_key() -> str:
     """Rate-limit key for the reset links sent to one address (the forgot-password form's
     e-mail, read as ``login_email_key`` reads it): each request e-mails the address, so

@@ -27,7 +27,7 @@ from perks.auth.forms import (
     SetPasswordForm,
 )
 from perks.errors import InvalidToken, ValidationFailed
-from perks.extensions import limiter, login_email_key, reset_email_key
+from perks.extensions import limiter, login_email_key, reset_email_key, signed_in_account_key
 from perks.forms import ConfirmForm
 from perks.i18n import LOCALES, adopt_language
 from perks.people import services as people_services
@@ -42,6 +42,11 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+#: one count of password guesses per account, at sign-in and on the account page (its check
+#: of the current password before a change)
+ACCOUNT_SCOPE = "password-guesses"
+
+
 def _account_limit() -> str:
     return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
 
@@ -52,7 +57,9 @@ def _reset_account_limit() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_account_limit, key_func=login_email_key, methods=["POST"])
+@limiter.shared_limit(
+    _account_limit, scope=ACCOUNT_SCOPE, key_func=login_email_key, methods=["POST"]
+)
 def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -179,6 +186,9 @@ def forgot_password() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.shared_limit(
+    _account_limit, scope=ACCOUNT_SCOPE, key_func=signed_in_account_key, methods=["POST"]
+)
 @login_required
 def account() -> Response | str | tuple[str, int]:
     form = ChangePasswordForm()

@@ -767,6 +767,37 @@ def test_login_is_rate_limited_per_ip(limited_app):
     assert statuses == [401] * 5 + [429, 429]
 
 
+def test_guessing_the_current_password_on_the_account_page_is_rate_limited(limited_app):
+    """The password change checks the current password: someone holding a signed-in browser
+    (a shared computer left signed in) could try password after password there, with no limit,
+    and learn the password itself. Those tries count against the account, as sign-in's do."""
+    user = factories.UserFactory()
+    client = limited_app.test_client()
+    login(client, user)
+
+    def change(current: str) -> int:
+        return client.post(
+            "/account",
+            data={
+                "current_password": current,
+                "password": "a-new-long-pass",
+                "confirm": "a-new-long-pass",
+            },
+        ).status_code
+
+    # the sign-in counted once (3 a minute here): two guesses, then refused
+    assert [change(f"guess-{i}") for i in range(4)] == [400, 400, 429, 429]
+    assert change(factories.PASSWORD) == 429
+    # sign-in attempts from elsewhere share the account's count
+    other = limited_app.test_client()
+    answer = other.post(
+        "/login",
+        data={"email": user.email, "password": factories.PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.7.7"},
+    )
+    assert answer.status_code == 429
+
+
 def test_production_refuses_a_cheap_password_hash():
     """The tests hash with one round of PBKDF2 (thousands of sign-ins); production insists
     on scrypt, the default (``test_password_is_stored_as_a_scrypt_hash`` signs in with it)."""
