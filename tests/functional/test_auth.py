@@ -798,6 +798,17 @@ def test_guessing_the_current_password_on_the_account_page_is_rate_limited(limit
     assert answer.status_code == 429
 
 
+def test_reset_links_are_limited_per_ip(limited_app):
+    """The forgot-password form sends e-mails: one address asking for links to many addresses
+    is held back by the sign-in's limit per IP (a mutation that removed it passed every test)."""
+    client = limited_app.test_client()
+    statuses = [
+        client.post("/password/forgot", data={"email": f"p{i}@example.com"}).status_code
+        for i in range(7)
+    ]
+    assert statuses == [302] * 5 + [429, 429]
+
+
 def test_production_refuses_a_cheap_password_hash():
     """The tests hash with one round of PBKDF2 (thousands of sign-ins); production insists
     on scrypt, the default (``test_password_is_stored_as_a_scrypt_hash`` signs in with it)."""

@@ -130,6 +130,27 @@ def test_log_out_everywhere_ends_the_sessions_of_other_browsers(app, client):
     assert all(s.revoked_at is not None for s in sessions_of(user))
 
 
+def test_log_out_everywhere_rotates_the_persons_stamp_so_a_session_it_missed_is_refused(
+    app, client
+):
+    """SECURITY.md: an alternative id rotated on "log out everywhere". The revoked rows alone
+    passed every test with the rotation removed; a session the revoking update did not see (a
+    sign-in committing on another host at that moment) is refused by the stamp alone."""
+    user = factories.UserFactory()
+    login(client, user)
+    laptop = app.test_client()
+    login(laptop, user)
+    stamp = db.session.get(User, user.id).session_token
+
+    assert laptop.post("/logout-everywhere").status_code == 302
+    # as if the client's session had been opened after the revoking update ran
+    db.session.execute(update(UserSession).values(revoked_at=None))
+    db.session.commit()
+
+    assert db.session.get(User, user.id).session_token != stamp
+    assert refused(client)
+
+
 def test_a_password_reset_ends_every_session(app, client):
     user = factories.UserFactory()
     login(client, user)
