@@ -49,3 +49,19 @@ def test_a_next_page_that_only_takes_posts_falls_back_to_home(client):
     back = client.post("/language", data={"locale": "en", "next": "/perks/1/claim"})
     assert back.status_code == 302
     assert back.headers["Location"] == "/"
+
+
+def test_the_switcher_never_sends_the_browser_to_another_site(client):
+    """``next`` is a field anyone can fill (a form on another site posting to /language, which
+    takes no sign-in): only a path of this site is followed. With the path check removed, a
+    page address on another host (``//evil.example/perks``) matched this site's routes and
+    was followed, and every test passed."""
+    for target in (
+        "//evil.example/perks",
+        "https://evil.example/perks",
+        "/\\evil.example/perks",
+        "http:/perks",
+    ):
+        back = client.post("/language", data={"locale": "en", "next": target})
+        assert back.status_code == 302
+        assert back.headers["Location"] == "/", target
