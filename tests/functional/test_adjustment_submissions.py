@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from perks.audit import AuditEvent
+from perks.commissions import ledger
 from perks.commissions.models import LedgerEntry
+from perks.errors import ValidationFailed
 from perks.extensions import db
+from perks.money import Money
 from perks.people.models import Role
 from tests import factories
 from tests.factories import PASSWORD
@@ -113,3 +117,18 @@ def test_simultaneous_submissions_of_one_form_record_one_adjustment(app):
     if is_postgres(app):  # SQLite serialises writers: there the test proves what the first did
         assert entries() == 1
         assert adjustments_audited() == 1
+
+
+def test_an_adjustment_without_a_reason_is_refused_by_the_page_and_the_ledger(client):
+    """SECURITY.md: finance adjustments need a reason. Removing the ledger's own check passed
+    every test: a reason of spaces alone is refused by the form, and by ``record_adjustment``
+    for any other caller; nothing is written or audited."""
+    person = factories.UserFactory()
+    finance = factories.UserFactory(roles={Role.FINANCE})
+    login(client, finance)
+    refused = client.post(URL, data={**a_form(person.id, token_of(client)), "reason": "  \t "})
+    assert refused.status_code == 400
+    with pytest.raises(ValidationFailed):
+        ledger.record_adjustment(person.id, Money(5_000, "VND"), " \u200b ", actor=finance)
+    db.session.rollback()
+    assert (entries(), adjustments_audited()) == (0, 0)
