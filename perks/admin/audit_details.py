@@ -46,7 +46,7 @@ from perks.i18n import LabelledEnum, format_day, format_moment
 from perks.money import Money, format_money
 from perks.payments.models import EventOutcome
 from perks.people.models import EmploymentType, Gender, Role, User
-from perks.recognition.models import OccasionKind
+from perks.recognition.models import GiftsStoppedBy, OccasionKind
 from perks.shop.models import RedemptionMode
 
 #: what each action did, in the reader's language (``tests/functional/test_audit_details.py``
@@ -137,6 +137,7 @@ ACTIONS: dict[str, Any] = {
     "survey.reminded": _l("Survey reminders sent"),
     "survey.results_exported": _l("Survey results downloaded"),
     "recognition.award_created": _l("Award created"),
+    "recognition.gifts_stopped": _l("Gifts not given"),
     "recognition.nomination_approved": _l("Nomination approved"),
     "recognition.nomination_declined": _l("Nomination declined"),
     "recognition.nomination_made": _l("Nomination made"),
@@ -353,6 +354,7 @@ LABELS: dict[str, Any] = {
     "rate_bps": _l("Rate"),
     "role_allowances": _l("Monthly allowance per role"),
     "reason": _l("Reason"),
+    "stopped_by": _l("Why"),
     "redemption_mode": _l("Redeemed"),
     "reference": _l("Reference"),
     "refund_id": _l("Stripe refund"),
@@ -501,6 +503,7 @@ CHOICES: dict[str, tuple[type[LabelledEnum], ...]] = {
     "roles": (Role,),
     "scope": (RuleScope,),
     "state": (CommissionState,),
+    "stopped_by": (GiftsStoppedBy,),
     "audience": (RuleAudience,),
     "tier_measure": (TierMeasure,),
     "employment_type": (EmploymentType,),

@@ -121,6 +121,13 @@ def reaches(kind: Kind, person: User, today: date) -> bool:
     return kind.to_leavers or (person.active and not person.has_left(today))
 
 
+_GIFT_KEEPERS = "gift_keepers"
+#: ``perks.recognition.models.GiftsStoppedBy``'s labels (this package imports no capability)
+_GIFTS_STOPPED_BY = {
+    "budget": _l("the programme's budget is spent"),
+    "stock": _l("its gift perk has no codes or stock left"),
+    "perk": _l("its gift perk has ended or is no longer published"),
+}
 _ANSWERERS = "feedback_answerers"
 _ESCALATED_TO = "feedback_escalated_to"
 _KEEP_THE_ADMINISTRATOR = "keepers_of_the_administrator_role"
@@ -146,6 +153,22 @@ KINDS: dict[str, Kind] = {
                 by="points",
             ),
             email_template="gift_granted",
+        ),
+        Kind(
+            "gifts_stopped",
+            _l("Gifts a programme could not give"),
+            _l("Gifts not given: %(programme)s"),
+            counted(
+                "%(count)s gift due was not given: %(stopped_by)s. A gift more than %(days)s days "
+                "late is never given: add codes, extend the gift or raise the budget before "
+                "then.",
+                "%(count)s gifts due were not given: %(stopped_by)s. A gift more than %(days)s "
+                "days late is never given: add codes, extend the gift or raise the budget "
+                "before then.",
+                by="count",
+            ),
+            audience=_GIFT_KEEPERS,
+            choices={"stopped_by": _GIFTS_STOPPED_BY},
         ),
         Kind(
             "claim_expiring",

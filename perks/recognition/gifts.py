@@ -36,7 +36,7 @@ Amounts paid with wages are not gifts yet.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,15 +58,24 @@ from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import ChangedMeanwhile, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.folding import alphabetical, name_order, names_in_order
-from perks.i18n import LOCALES, format_day, format_number
+from perks.i18n import LOCALES, day_start, format_day, format_number
 from perks.money import Money, format_money
-from perks.notifications import both, link, notify
-from perks.people.models import Department, EmploymentType, Gender, User, roles_if_asked
+from perks.notifications import audience, both, link, notify
+from perks.people.models import (
+    Department,
+    EmploymentType,
+    Gender,
+    Role,
+    User,
+    UserRole,
+    roles_if_asked,
+)
 from perks.recognition import lunar, points, services
 from perks.recognition.models import (
     Gift,
     GiftDepartmentBudget,
     GiftProgramme,
+    GiftsStoppedBy,
     Occasion,
     OccasionKind,
 )
@@ -83,6 +92,8 @@ MAX_DAYS_AHEAD = 60
 MAX_GIFT_POINTS = 100_000
 #: how far ahead HR's preview looks
 PREVIEW_DAYS = 30
+#: the audit action of HR told of gifts not given (once a day per programme and reason)
+STOPPED_ACTION = "recognition.gifts_stopped"
 
 
 @dataclass(frozen=True)
@@ -434,6 +445,7 @@ def grant_due_gifts(today: date) -> int:
     # expires everything the session holds, and reading people again after each would cost
     # a query per person.
     owed: list[Due] = []
+    stopped: Counter[tuple[int, GiftsStoppedBy]] = Counter()
     people = _people()
     for programme in db.session.scalars(
         select(GiftProgramme).where(GiftProgramme.active.is_(True)).order_by(GiftProgramme.id)
@@ -452,7 +464,10 @@ def grant_due_gifts(today: date) -> int:
                 owed.append(due)
             else:
                 _log_stopped(programme.id, due)
-    return sum(1 for due in owed if _grant(due, today))
+                stopped[(programme.id, GiftsStoppedBy.BUDGET)] += 1
+    granted = sum(1 for due in owed if _grant(due, today, stopped))
+    _tell_hr_of_stopped(stopped, today)
+    return granted
 
 
 def _log_stopped(programme_id: int, due: Due) -> None:
@@ -464,8 +479,9 @@ def _log_stopped(programme_id: int, due: Due) -> None:
     )
 
 
-def _grant(due: Due, today: date) -> bool:
-    """Grant one gift in a transaction of its own; False when it was not granted."""
+def _grant(due: Due, today: date, stopped: Counter[tuple[int, GiftsStoppedBy]]) -> bool:
+    """Grant one gift in a transaction of its own; False when it was not granted (counted in
+    ``stopped`` by why, when the budget or the perk stopped it)."""
     year = due.year
     try:
         with transaction():
@@ -493,6 +509,7 @@ def _grant(due: Due, today: date) -> bool:
             spent, per_department = _spent(programme.id, year)
             if not _fits(programme, due.person.department_id, spent, per_department):
                 _log_stopped(programme.id, due)
+                stopped[(programme.id, GiftsStoppedBy.BUDGET)] += 1
                 return False
             with db.session.begin_nested():
                 claim = (
@@ -526,8 +543,66 @@ def _grant(due: Due, today: date) -> bool:
         return False  # another run granted it first
     except (SoldOut, NotEligible) as error:
         log.warning("gift programme %s cannot give its perk: %s", due.programme.id, error)
+        why = GiftsStoppedBy.STOCK if isinstance(error, SoldOut) else GiftsStoppedBy.PERK
+        stopped[(due.programme.id, why)] += 1
         return False
     return True
+
+
+@audience("gift_keepers")
+def keeps_gifts(person: User) -> bool:
+    """Who hears that a programme's gifts were not given: HR, who run the programmes."""
+    return person.has_role(Role.HR)
+
+
+def _tell_hr_of_stopped(stopped: Counter[tuple[int, GiftsStoppedBy]], today: date) -> None:
+    """Tell HR of the gifts due that a programme could not give, and why (``stopped``: how
+    many per programme and reason), once a company day per programme and reason (audited,
+    ``STOPPED_ACTION``: the day's first run tells, later runs and other hosts do not): a gift
+    more than ``CATCH_UP_DAYS`` late is never given, so HR has those days to act. Commits
+    one transaction per programme and reason; raises nothing of its own."""
+    day = today.isoformat()
+    for (programme_id, why), count in sorted(stopped.items()):
+        with transaction():
+            programme = locked(GiftProgramme, programme_id)  # one host tells, the next sees it
+            if programme is None:
+                continue
+            told = db.session.scalars(
+                select(audit.AuditEvent.details).where(
+                    audit.AuditEvent.action == STOPPED_ACTION,
+                    audit.AuditEvent.target_type == "GiftProgramme",
+                    audit.AuditEvent.target_id == str(programme.id),
+                    audit.AuditEvent.created_at >= day_start(today),
+                )
+            ).all()
+            if any(d.get("day") == day and d.get("stopped_by") == why.value for d in told):
+                continue
+            audit.record(
+                STOPPED_ACTION,
+                actor=None,
+                target=programme,
+                day=day,
+                stopped_by=why.value,
+                count=count,
+            )
+            hr = db.session.scalars(
+                select(User)
+                .join(UserRole, UserRole.user_id == User.id)
+                .where(UserRole.role == Role.HR, User.active.is_(True))
+                .order_by(User.id)
+            ).all()
+            for reader in hr:
+                notify(
+                    reader,
+                    "gifts_stopped",
+                    {
+                        "programme": both(programme, "name"),
+                        "count": count,
+                        "stopped_by": why.value,
+                        "days": CATCH_UP_DAYS,
+                    },
+                    url=link("recognition.edit_programme", programme_id=programme.id),
+                )
 
 
 def _tell(gift: Gift, claim: Claim | None, programme: GiftProgramme, person: User) -> None:

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 SETTINGS_ROW_ID = 1
 
 
+class GiftsStoppedBy(LabelledEnum):
+    """Why a programme's gifts due were not given (``gifts._tell_hr_of_stopped``)."""
+
+    BUDGET = "budget", _l("the programme's budget is spent")
+    STOCK = "stock", _l("its gift perk has no codes or stock left")
+    PERK = "perk", _l("its gift perk has ended or is no longer published")
+
+
 class OccasionKind(LabelledEnum):
     """How an occasion's date is found each year."""
 

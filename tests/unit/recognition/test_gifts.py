@@ -17,6 +17,8 @@ from perks.errors import Conflict, ValidationFailed
 from perks.extensions import db
 from perks.mail import OutboxMessage
 from perks.money import Money
+from perks.notifications.models import Notification
+from perks.notifications.rendering import render
 from perks.people.models import EmploymentType, Gender, Role, User
 from perks.recognition import gifts, services
 from perks.recognition.models import Gift, OccasionKind
@@ -255,6 +257,62 @@ def test_a_gift_without_codes_left_is_not_granted_and_waits(hr):
     db.session.commit()
     assert gifts.grant_due_gifts(date(2026, 3, 9)) == 1
     assert db.session.scalar(select(func.count()).select_from(Gift)) == 2
+
+
+def gifts_stopped_notices() -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.kind == "gifts_stopped")
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_hr_is_told_once_a_day_of_the_gifts_not_given_and_why(hr):
+    other_hr = UserFactory(roles={Role.HR}, locale="vi")
+    UserFactory()  # three people, one code
+    perk = gift_perk(code_mode=CodeMode.POOL, codes=["ONLY-1"])
+    programme = gifts.create_programme(programme_data(occasion("womens_day").id, perk.id), actor=hr)
+
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 1
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 0  # a later run that day tells nobody
+
+    first = gifts_stopped_notices()
+    assert sorted(n.user_id for n in first) == sorted([hr.id, other_hr.id])
+    assert render(first[0].kind, first[0].params).title == "Gifts not given: 8 March gift"
+    assert render(first[0].kind, first[0].params).body == (
+        "2 gifts due were not given: its gift perk has no codes or stock left. A gift more "
+        "than 7 days late is never given: add codes, extend the gift or raise the budget "
+        "before then."
+    )
+    with force_locale("vi"):
+        assert render(first[0].kind, first[0].params).title == ("Quà tặng chưa được tặng: Quà 8/3")
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "recognition.gifts_stopped")
+    )
+    assert (event.target_id, event.details["stopped_by"], event.details["count"]) == (
+        str(programme.id),
+        "stock",
+        2,
+    )
+
+    gifts.grant_due_gifts(date(2026, 3, 9))  # still stopped the next day: told again
+    assert len(gifts_stopped_notices()) == 4
+
+
+def test_hr_is_told_of_gifts_the_budget_stops(hr):
+    for _ in range(2):
+        UserFactory()  # and HR: three people, a budget for two
+    gifts.create_programme(at_300_000(gift_perk().id, 600_000), actor=hr)
+
+    assert gifts.grant_due_gifts(date(2026, 3, 8)) == 2
+
+    [notice] = gifts_stopped_notices()
+    assert (
+        "1 gift due was not given: the programme's budget is spent."
+        in render(notice.kind, notice.params).body
+    )
 
 
 @pytest.mark.parametrize(
