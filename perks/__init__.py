@@ -112,6 +112,7 @@ def register_models() -> None:
     import perks.referrals.models
     import perks.referrals.snapshots
     import perks.rule_history
+    import perks.sent_once
     import perks.shop.models  # noqa: F401  every model module, for the metadata
 
 

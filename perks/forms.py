@@ -8,6 +8,7 @@ string. ``Length`` and ``NumberRange`` write their limits as the reader writes n
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -154,6 +155,16 @@ def shown_field() -> HiddenField:
     overwriting it. Required: a post without it comes from a page older than the check."""
     return HiddenField(
         validators=[validators.InputRequired(), validators.Regexp(r"^[0-9a-f]{64}$")]
+    )
+
+
+def sending_field() -> HiddenField:
+    """A hidden field carrying a random token drawn with a create form (``perks.sent_once``):
+    the same form sent again (a double click on Save, the answer reloaded) is the thing it
+    made, not a second one. A refused form keeps its token; a page drawn anew has a new one."""
+    return HiddenField(
+        default=lambda: secrets.token_hex(16),
+        validators=[validators.Optional(), validators.Regexp(r"^[0-9a-f]{32}$")],
     )
 
 

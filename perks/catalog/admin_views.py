@@ -164,7 +164,9 @@ def create() -> Response | str | tuple[str, int]:
     form = _perk_form()
     if form.validate_on_submit():
         try:
-            perk = services.create_perk(_perk_data(form), actor=current_user)
+            perk = services.create_perk(
+                _perk_data(form), actor=current_user, sending=form.sending.data or None
+            )
         except ValidationFailed as error:
             _refused(form, error)
         else:

@@ -43,6 +43,7 @@ from perks.forms import (
     MomentField,
     NumberRange,
     enum_choices,
+    sending_field,
     shown_field,
     trimmed,
 )
@@ -68,6 +69,8 @@ def plain_text(form: Form, field: Field) -> None:
 
 
 class PerkForm(Form):
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     title_vi = StringField(
         _l("Title (Vietnamese)"),
         validators=[Optional(), Length(max=160), plain_text],

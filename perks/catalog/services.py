@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import case, false, func, select, update
 
-from perks import audit, images, rule_history
+from perks import audit, images, rule_history, sent_once
 from perks.catalog import eligibility
 from perks.catalog.models import (
     Allocation,
@@ -186,7 +186,7 @@ def _record_version(perk: Perk, before: dict[str, object] | None) -> None:
     )
 
 
-def create_perk(data: PerkData, *, actor: User) -> Perk:
+def create_perk(data: PerkData, *, actor: User, sending: str | None = None) -> Perk:
     """Add a draft perk.
 
     Raises:
@@ -194,10 +194,13 @@ def create_perk(data: PerkData, *, actor: User) -> Perk:
             (``details["field"]`` names the form field it is about).
     """
     with transaction():
+        if (earlier := sent_once.made_before(Perk, sending, actor)) is not None:
+            return earlier
         perk = Perk(status=PerkStatus.DRAFT, created_by_id=actor.id)
         _apply(perk, data, claimed=0)
         db.session.add(perk)
         db.session.flush()
+        sent_once.remember(sending, perk, actor)
         audit.record("catalog.perk_created", actor=actor, target=perk, title=perk.title_vi)
         _record_version(perk, None)
         return perk

@@ -321,7 +321,9 @@ def create_rule() -> Response | Page:
         if form.preview.data:
             return _preview(form, None)
         try:
-            services.create_rule(form.rule_data, actor=current_user)
+            services.create_rule(
+                form.rule_data, actor=current_user, sending=form.sending.data or None
+            )
         except ValidationFailed as error:
             form.form_errors.append(error.message)
         else:

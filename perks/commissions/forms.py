@@ -35,7 +35,7 @@ from perks.commissions.models import (
 )
 from perks.commissions.services import MAX_TIERS, RULE_CURRENCIES, RuleData, TierData
 from perks.errors import ValidationFailed
-from perks.forms import DayField, Form, Length, NumberRange, enum_choices, trimmed
+from perks.forms import DayField, Form, Length, NumberRange, enum_choices, sending_field, trimmed
 from perks.money import Money, parse_money
 from perks.people.models import EmploymentType
 from perks.people.services import find_person, person_label
@@ -67,6 +67,8 @@ def _options(first: tuple[object, object], pairs: list[tuple[int, str]]) -> list
 class RuleForm(Form):
     """A new rule, or new terms for one (``fixed_target``: its scope and target stay)."""
 
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     scope = SelectField(_l("Applies to"), choices=enum_choices(RuleScope), default="default")
     product_id = SelectField(_l("Product"), coerce=int, validators=[Optional()])
     category_id = SelectField(_l("Category"), coerce=int, validators=[Optional()])

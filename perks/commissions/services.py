@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm.attributes import flag_modified
 
-from perks import audit, rule_history
+from perks import audit, rule_history, sent_once
 from perks.commissions.models import (
     Commission,
     CommissionGroup,
@@ -323,7 +323,7 @@ def _record_version(
     )
 
 
-def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
+def create_rule(data: RuleData, *, actor: User, sending: str | None = None) -> CommissionRule:
     """Add a rule (version 1).
 
     Raises:
@@ -332,11 +332,14 @@ def create_rule(data: RuleData, *, actor: User) -> CommissionRule:
     """
     data = check_rule_data(data)
     with transaction():
+        if (earlier := sent_once.made_before(CommissionRule, sending, actor)) is not None:
+            return earlier
         _refuse_taking_over_past_days(data.effective_from)
         rule = CommissionRule(version=1, created_by_id=actor.id)
         _apply(rule, data)
         db.session.add(rule)
         db.session.flush()
+        sent_once.remember(sending, rule, actor)
         audit.record("commissions.rule_created", actor=actor, target=rule, **_audit_details(data))
         _record_version(rule, None, first=rule)
         return rule

@@ -64,7 +64,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select
 
-from perks import audit
+from perks import audit, sent_once
 from perks.catalog import eligibility
 from perks.catalog.claims import company_today
 from perks.db import locked, transaction
@@ -222,7 +222,7 @@ def _locked_draft(survey_id: int) -> Survey:
     return survey
 
 
-def create_survey(data: SurveyData, *, actor: User) -> Survey:
+def create_survey(data: SurveyData, *, actor: User, sending: str | None = None) -> Survey:
     """A new draft survey (``survey.created``).
 
     Raises:
@@ -230,10 +230,13 @@ def create_survey(data: SurveyData, *, actor: User) -> Survey:
             employment type, a negative tenure.
     """
     with transaction():
+        if (earlier := sent_once.made_before(Survey, sending, actor)) is not None:
+            return earlier
         survey = Survey(created_by_id=actor.id)
         _apply(survey, data)
         db.session.add(survey)
         db.session.flush()
+        sent_once.remember(sending, survey, actor)
         audit.record("survey.created", actor=actor, target=survey, **_described(survey))
     return survey
 

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Optional, ValidationError
 
 from perks.feedback.surveys import MAX_TEXT, QuestionData, SurveyData, shown_fingerprint
 from perks.feedback.surveys_models import QuestionKind, Survey
-from perks.forms import Form, Length, NumberRange, enum_choices, shown_field, trimmed
+from perks.forms import Form, Length, NumberRange, enum_choices, sending_field, shown_field, trimmed
 from perks.people.forms import CheckboxListField
 from perks.people.models import Department, EmploymentType
 from perks.text import trim
@@ -30,6 +30,8 @@ from perks.text import trim
 class SurveyForm(Form):
     """HR's survey: titles, introductions and audience (the perk eligibility rules)."""
 
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     title_vi = StringField(
         _l("Title (Vietnamese)"), validators=[DataRequired(), Length(max=200)], filters=[trimmed]
     )

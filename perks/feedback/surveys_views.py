@@ -96,7 +96,9 @@ def _save(survey: Survey | None) -> Response | Page:
     if form.validate_on_submit():
         try:
             if survey is None:
-                saved = surveys.create_survey(form.data_for_service(), actor=current_user)
+                saved = surveys.create_survey(
+                    form.data_for_service(), actor=current_user, sending=form.sending.data or None
+                )
             else:
                 assert isinstance(form, EditedSurveyForm)
                 saved = surveys.update_survey(

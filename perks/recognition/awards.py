@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from perks import audit
+from perks import audit, sent_once
 from perks.catalog.claims import grant_gift
 from perks.db import locked, transaction, utcnow
 from perks.errors import Conflict, NotFound, NotPermitted, ValidationFailed
@@ -255,7 +255,7 @@ def _apply(award: Award, data: AwardData) -> None:
     award.perk_id, award.points, award.active = data.perk_id, data.points, data.active
 
 
-def create_award(data: AwardData, *, actor: User) -> Award:
+def create_award(data: AwardData, *, actor: User, sending: str | None = None) -> Award:
     """Add an award (``recognition.award_created``).
 
     Raises:
@@ -264,10 +264,13 @@ def create_award(data: AwardData, *, actor: User) -> Award:
     """
     data = _check(data)
     with transaction():
+        if (earlier := sent_once.made_before(Award, sending, actor)) is not None:
+            return earlier
         award = Award(created_by_id=actor.id)
         _apply(award, data)
         db.session.add(award)
         db.session.flush()
+        sent_once.remember(sending, award, actor)
         audit.record("recognition.award_created", actor=actor, target=award, **_described(award))
     return award
 

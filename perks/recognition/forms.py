@@ -30,6 +30,7 @@ from perks.forms import (
     NumberRange,
     enum_choices,
     name_fields,
+    sending_field,
     shown_field,
     trimmed,
 )
@@ -192,6 +193,8 @@ class ProgrammeForm(Form):
     """HR's gift programme. ``for_departments`` adds a budget field per department."""
 
     name_vi, name_en = name_fields(max_length=120)
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     occasion_id = SelectField(_l("Occasion"), coerce=int, validators=[InputRequired()])
     perk_id = SelectField(
         _l("Gift"),
@@ -372,6 +375,8 @@ NO_GIFT = 0
 
 class AwardForm(Form):
     name_vi, name_en = name_fields(max_length=120)
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
         validators=[DataRequired(), Length(max=2000)],

@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from perks import audit, rule_history
+from perks import audit, rule_history, sent_once
 from perks.catalog import eligibility
 from perks.catalog.claims import grant_gift
 from perks.catalog.models import Claim, CodeMode, Perk, PerkCode, PerkKind, PerkStatus
@@ -899,7 +899,9 @@ def _apply(programme: GiftProgramme, data: ProgrammeData) -> None:
     programme.department_budgets = budgets
 
 
-def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
+def create_programme(
+    data: ProgrammeData, *, actor: User, sending: str | None = None
+) -> GiftProgramme:
     """Add a gift programme, active (``recognition.programme_created``).
 
     Raises:
@@ -909,10 +911,13 @@ def create_programme(data: ProgrammeData, *, actor: User) -> GiftProgramme:
     """
     data = _check(data)
     with transaction():
+        if (earlier := sent_once.made_before(GiftProgramme, sending, actor)) is not None:
+            return earlier
         programme = GiftProgramme(active=True, created_by_id=actor.id)
         _apply(programme, data)
         db.session.add(programme)
         db.session.flush()
+        sent_once.remember(sending, programme, actor)
         audit.record(
             "recognition.programme_created",
             actor=actor,

@@ -439,7 +439,9 @@ def _save_programme(programme: GiftProgramme | None) -> Response | Page:
     if form.validate_on_submit():
         try:
             if programme is None:
-                saved = gifts.create_programme(form.data_for_service(), actor=current_user)
+                saved = gifts.create_programme(
+                    form.data_for_service(), actor=current_user, sending=form.sending.data or None
+                )
             else:
                 assert isinstance(form, EditedProgrammeForm)
                 saved = gifts.update_programme(
@@ -565,7 +567,9 @@ def _save_award(award: Award | None) -> Response | Page:
     if form.validate_on_submit():
         try:
             if award is None:
-                saved = awards.create_award(form.data_for_service(), actor=current_user)
+                saved = awards.create_award(
+                    form.data_for_service(), actor=current_user, sending=form.sending.data or None
+                )
             else:
                 assert isinstance(form, EditedAwardForm)
                 saved = awards.update_award(

@@ -39,6 +39,7 @@ from perks.forms import (
     days_in_order,
     enum_choices,
     name_fields,
+    sending_field,
     trimmed,
 )
 from perks.money import Money, parse_money
@@ -91,6 +92,8 @@ CURRENCY_CHOICES = [SelectChoice(code, code) for code in product_admin.PRODUCT_C
 
 class ProductForm(Form):
     name_vi, name_en = name_fields(max_length=160, required=False, checks=[plain_text])
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     description_vi = TextAreaField(
         _l("Description (Vietnamese)"),
         validators=[Optional(), Length(max=MAX_TEXT), plain_text],
@@ -286,6 +289,8 @@ class ProductFilterForm(Form):
 
 class CategoryForm(Form):
     name_vi, name_en = name_fields(max_length=120, required=False, checks=[plain_text])
+    #: the token of this form (``perks.sent_once``): sent twice, it makes one thing
+    sending = sending_field()
     slug = StringField(
         _l("Web address"),
         validators=[Optional(), Length(max=product_admin.MAX_SLUG_LENGTH)],

@@ -143,7 +143,10 @@ def create_product() -> Response | Page:
     if form.validate_on_submit():
         try:
             product = product_admin.create_product(
-                form.data_for_service(), actor=current_user, image=form.image_bytes()
+                form.data_for_service(),
+                actor=current_user,
+                image=form.image_bytes(),
+                sending=form.sending.data or None,
             )
         except ValidationFailed as error:
             _field_error(form, error)
@@ -240,7 +243,9 @@ def create_category() -> Response | Page:
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            category = product_admin.create_category(form.data_for_service(), actor=current_user)
+            category = product_admin.create_category(
+                form.data_for_service(), actor=current_user, sending=form.sending.data or None
+            )
         except ValidationFailed as error:
             _field_error(form, error)
         else:

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from perks import audit, images
+from perks import audit, images, sent_once
 from perks.db import locked, transaction
 from perks.errors import ChangedMeanwhile, NotFound, ValidationFailed
 from perks.extensions import db
@@ -332,7 +332,9 @@ def _saving_slug(unique: Callable[[], None]) -> None:
         ) from error
 
 
-def create_product(data: ProductData, *, actor: User, image: bytes | None = None) -> Product:
+def create_product(
+    data: ProductData, *, actor: User, image: bytes | None = None, sending: str | None = None
+) -> Product:
     """Add a product to the storefront (active unless ``data.active`` is False).
 
     Raises:
@@ -342,6 +344,8 @@ def create_product(data: ProductData, *, actor: User, image: bytes | None = None
     if image is not None:
         image_extension(image)
     with transaction():
+        if (earlier := sent_once.made_before(Product, sending, actor)) is not None:
+            return earlier
         _check_product(data)
         product = Product(
             slug=_unique_slug(
@@ -356,6 +360,7 @@ def create_product(data: ProductData, *, actor: User, image: bytes | None = None
             product.image_filename = images.save_image(image)
         db.session.add(product)
         _saving_slug(db.session.flush)
+        sent_once.remember(sending, product, actor)
         audit.record(
             "shop.product_created",
             actor=actor,
@@ -483,13 +488,17 @@ def _category_values(category: ProductCategory) -> dict[str, Any]:
     }
 
 
-def create_category(data: CategoryData, *, actor: User) -> ProductCategory:
+def create_category(
+    data: CategoryData, *, actor: User, sending: str | None = None
+) -> ProductCategory:
     """Add a shelf to the storefront, after the others. It shows once it holds a product.
 
     Raises:
         ValidationFailed: no name, or a malformed or taken slug (``details["field"]``).
     """
     with transaction():
+        if (earlier := sent_once.made_before(ProductCategory, sending, actor)) is not None:
+            return earlier
         _require_a_name(data.name_vi, data.name_en)
         last = db.session.scalar(select(func.max(ProductCategory.position)))
         category = ProductCategory(
@@ -505,6 +514,7 @@ def create_category(data: CategoryData, *, actor: User) -> ProductCategory:
         )
         db.session.add(category)
         _saving_slug(db.session.flush)
+        sent_once.remember(sending, category, actor)
         audit.record(
             "shop.category_created", actor=actor, target=category, values=_category_values(category)
         )
