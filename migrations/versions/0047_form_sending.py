@@ -4,9 +4,9 @@
 commission rule, gift programme, award, survey) carries, one per form drawn: the same form
 sent again (a double click on Save) is the thing it made, not a second one.
 
-Revision ID: 0058
+Revision ID: 0047
 Revises: 0046
-Create Date: 2026-12-08 10:00:00
+Create Date: 2026-12-07 23:00:00
 """
 
 from alembic import op
