@@ -1,7 +1,7 @@
 """A create form sent twice makes one thing.
 
 A double-clicked Save, or the answer page reloaded, sends the same form again. Each staff
-create form carries a random token drawn with the page (``forms.SentOnceForm.sending``); the
+create form carries a random token drawn with the page (``forms.sending_field``); the
 service that makes the thing asks ``made_before`` first, inside its transaction, and calls
 ``remember`` once it has made it. The same form sent again is then the thing it made, not a
 second product on sale, a second commission rule or a second gift programme. On PostgreSQL two
