@@ -53,6 +53,7 @@ from perks.catalog.models import (
     EntryOutcome,
     PassedOver,
     Perk,
+    PerkKind,
     PerkStatus,
 )
 from perks.db import locked, transaction, utcnow
@@ -201,7 +202,10 @@ def open_draw(
     now = now or utcnow()
     if entries_close_at <= now:
         raise ValidationFailed(_("Entries must close in the future."))
-    if decline_days < 0 or recent_winner_draws < 0:
+    if decline_days < 1:
+        # the winner's notice says "decline it by ...": a moment already passed at 0 days
+        raise ValidationFailed(_("A winner needs at least one day to decline the seat."))
+    if recent_winner_draws < 0:
         raise ValidationFailed(_("Use zero or more days and draws."))
     public_value_source = " ".join(public_value_source.split())
     if not public_value_source or len(public_value_source) > 120:
@@ -221,7 +225,11 @@ def open_draw(
         perk = locked(Perk, perk_id)
         if perk is None:
             raise NotFound()
-        if perk.allocation is not Allocation.DRAW or perk.status is not PerkStatus.PUBLISHED:
+        if (
+            perk.allocation is not Allocation.DRAW
+            or perk.status is not PerkStatus.PUBLISHED
+            or perk.kind is PerkKind.GIFT  # made before gifts were refused a draw
+        ):
             raise Conflict(_("Only a published perk allocated by draw can open a draw."))
         if not perk.remaining_stock:
             raise Conflict(_("No seats are left: raise the stock before opening a draw."))

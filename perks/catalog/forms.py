@@ -260,7 +260,7 @@ class OpenDrawForm(Form):
     )
     decline_days = IntegerField(
         _l("Days a winner has to decline"),
-        validators=[InputRequired(), NumberRange(0, 365)],
+        validators=[InputRequired(), NumberRange(1, 365)],
         default=7,
     )
     recent_winner_draws = IntegerField(

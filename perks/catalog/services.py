@@ -463,6 +463,11 @@ def _apply(perk: Perk, data: PerkData, *, claimed: int) -> None:
         raise ValidationFailed(
             _("A reward bought with points is first come, not a draw."), field="points_price"
         )
+    if data.kind is PerkKind.GIFT and data.allocation is Allocation.DRAW:
+        raise ValidationFailed(
+            _("A gift is given by its programme or award, never entered: not a draw."),
+            field="allocation",
+        )
     if data.code_mode is CodeMode.SHARED and not trim(data.shared_code):
         raise ValidationFailed(_("Enter the shared code."), field="shared_code")
     if data.allocation is Allocation.DRAW and (

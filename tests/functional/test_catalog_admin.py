@@ -327,6 +327,11 @@ def test_bad_perk_data_gets_a_400_with_the_reason_and_saves_nothing(client, hr, 
             "points_price",
             "A reward bought with points is first come, not a draw.",
         ),
+        (
+            {"allocation": "draw", "kind": "gift", "total_stock": "3"},
+            "allocation",
+            "A gift is given by its programme or award, never entered: not a draw.",
+        ),
     ],
 )
 def test_a_refusal_of_the_perk_is_shown_at_its_field(client, hr, overrides, field, message):
@@ -967,7 +972,10 @@ def test_hr_opens_a_draw_and_makes_it_after_entries_close(client, hr, app):
         ({"status": PerkStatus.DRAFT}, None, "Only a published perk allocated by draw"),
         ({}, {"entries_close_at": "2001-01-01T10:00"}, "Entries must close in the future."),
         ({}, {"entries_close_at": "next week"}, "Not a valid datetime value."),
-        ({}, {"decline_days": "-1"}, "Number must be between 0 and 365."),
+        ({}, {"decline_days": "-1"}, "Number must be between 1 and 365."),
+        # the winner would be told to decline by a moment already passed
+        ({}, {"decline_days": "0"}, "Number must be between 1 and 365."),
+        ({"kind": PerkKind.GIFT}, None, "Only a published perk allocated by draw"),
         ({}, {"public_value_date": "2030-01-01"}, "a day after the day entries close"),
     ],
 )
