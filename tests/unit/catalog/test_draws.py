@@ -353,8 +353,9 @@ def test_who_may_win_is_settled_at_entry_not_by_changes_to_the_person_before_the
         {"employment_types": frozenset({EmploymentType.CONTRACTOR})},
         {"min_tenure_days": 365},
         {"per_person_limit": 2},
-        # a gift is given, never entered: entries would be refused, the seats given away
-        {"kind": PerkKind.GIFT},
+        # a gift is given, never entered: entries would be refused, the seats given away (a
+        # gift is never allocated by draw: it would be first come)
+        {"kind": PerkKind.GIFT, "allocation": Allocation.FIRST_COME},
     ],
 )
 def test_who_may_have_a_perk_and_from_when_stay_as_they_are_while_its_draw_is_under_way(
