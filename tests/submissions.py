@@ -1,7 +1,11 @@
 """What people send through the pages, as the tests send it: the admin forms filled in
-(``perk_form``, ``product_form``) and a people file for the import (``big_file``)."""
+(``perk_form``, ``product_form``, finance's ``rule_form``) and a people file for the import
+(``big_file``)."""
 
 from __future__ import annotations
+
+from perks.db import utcnow
+from perks.i18n import company_date
 
 
 def perk_form(**overrides: object) -> dict[str, object]:
@@ -64,3 +68,24 @@ def big_file(count: int, *, first: int = 0) -> str:
         for i in range(first, first + count)
     ]
     return "\n".join([header, *rows]) + "\n"
+
+
+def rule_form(**fields: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "scope": "default",
+        "product_id": 0,
+        "category_id": 0,
+        "kind": "percent",
+        "rate": "5",
+        "flat": "",
+        "cap": "",
+        "currency": "",
+        "effective_from": company_date(utcnow()).isoformat(),
+        "effective_to": "",
+        "note": "",
+        "preview_amount": "2.000.000",
+        "preview_quantity": 1,
+        "submit": "Save",
+    }
+    data.update(fields)
+    return data

@@ -479,9 +479,13 @@ def _log_stopped(programme_id: int, due: Due) -> None:
     )
 
 
-def _grant(due: Due, today: date, stopped: Counter[tuple[int, GiftsStoppedBy]]) -> bool:
+def _grant(
+    due: Due, today: date, stopped: Counter[tuple[int, GiftsStoppedBy]] | None = None
+) -> bool:
     """Grant one gift in a transaction of its own; False when it was not granted (counted in
-    ``stopped`` by why, when the budget or the perk stopped it)."""
+    ``stopped``, if given, by why, when the budget or the perk stopped it)."""
+    if stopped is None:
+        stopped = Counter()
     year = due.year
     try:
         with transaction():
@@ -549,6 +553,15 @@ def _grant(due: Due, today: date, stopped: Counter[tuple[int, GiftsStoppedBy]]) 
     return True
 
 
+def _told_since(details: dict[str, object], why: GiftsStoppedBy, since: date) -> bool:
+    day = details.get("day")
+    return (
+        details.get("stopped_by") == why.value
+        and isinstance(day, str)
+        and date.fromisoformat(day) >= since
+    )
+
+
 @audience("gift_keepers")
 def keeps_gifts(person: User) -> bool:
     """Who hears that a programme's gifts were not given: HR, who run the programmes."""
@@ -557,11 +570,14 @@ def keeps_gifts(person: User) -> bool:
 
 def _tell_hr_of_stopped(stopped: Counter[tuple[int, GiftsStoppedBy]], today: date) -> None:
     """Tell HR of the gifts due that a programme could not give, and why (``stopped``: how
-    many per programme and reason), once a company day per programme and reason (audited,
-    ``STOPPED_ACTION``: the day's first run tells, later runs and other hosts do not): a gift
-    more than ``CATCH_UP_DAYS`` late is never given, so HR has those days to act. Commits
-    one transaction per programme and reason; raises nothing of its own."""
+    many per programme and reason), at most once every ``CATCH_UP_DAYS`` days per programme
+    and reason (audited, ``STOPPED_ACTION``: later runs and other hosts find it told): a gift
+    more than ``CATCH_UP_DAYS`` late is never given, so each notice comes before any gift it
+    speaks of is lost, and a budget spent for the rest of the year is said once a week, not
+    at every run (pausing the programme ends it). Commits one transaction per programme and
+    reason; raises nothing of its own."""
     day = today.isoformat()
+    since = today - timedelta(days=CATCH_UP_DAYS - 1)
     for (programme_id, why), count in sorted(stopped.items()):
         with transaction():
             programme = locked(GiftProgramme, programme_id)  # one host tells, the next sees it
@@ -572,10 +588,10 @@ def _tell_hr_of_stopped(stopped: Counter[tuple[int, GiftsStoppedBy]], today: dat
                     audit.AuditEvent.action == STOPPED_ACTION,
                     audit.AuditEvent.target_type == "GiftProgramme",
                     audit.AuditEvent.target_id == str(programme.id),
-                    audit.AuditEvent.created_at >= day_start(today),
+                    audit.AuditEvent.created_at >= day_start(since),
                 )
             ).all()
-            if any(d.get("day") == day and d.get("stopped_by") == why.value for d in told):
+            if any(_told_since(d, why, since) for d in told):
                 continue
             audit.record(
                 STOPPED_ACTION,

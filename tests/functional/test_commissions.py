@@ -29,6 +29,7 @@ from perks.shop.models import DisputeStatus
 from tests import factories
 from tests.helpers import counting_statements, is_postgres, login, text_of
 from tests.racing import all_at_once
+from tests.submissions import rule_form
 from tests.unit.commissions.helpers import (
     Payroll,
     commissions_of,
@@ -522,27 +523,6 @@ def test_an_adjustment_is_audited(client):
 
 
 # --- rules -------------------------------------------------------------------------------------
-
-
-def rule_form(**fields: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "scope": "default",
-        "product_id": 0,
-        "category_id": 0,
-        "kind": "percent",
-        "rate": "5",
-        "flat": "",
-        "cap": "",
-        "currency": "",
-        "effective_from": company_date(utcnow()).isoformat(),
-        "effective_to": "",
-        "note": "",
-        "preview_amount": "2.000.000",
-        "preview_quantity": 1,
-        "submit": "Save",
-    }
-    data.update(fields)
-    return data
 
 
 def test_finance_previews_then_creates_a_rule(client):

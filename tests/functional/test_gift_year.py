@@ -27,6 +27,7 @@ from perks.demo import DEMO_DOMAIN, seed_demo
 from perks.extensions import db
 from perks.jobs import BEAT_SCHEDULE
 from perks.mail import OutboxMessage
+from perks.notifications.models import Notification
 from perks.people.models import User
 from perks.people.services import deactivate_person
 from perks.recognition.gifts import CATCH_UP_DAYS
@@ -283,7 +284,9 @@ def test_two_years_of_daily_runs_give_each_eligible_person_each_gift_once_within
     # the leaver was owed gifts after leaving, and had none
     stayed = owed(runs, {}, set(settings.anniversary_milestones))
     assert any(o.person.id == leaver.id and o.run_day >= LEAVING_DAY for o in stayed)
-    # each gift the runs gave, its e-mail in the outbox (nothing else sends mail here)
+    # each gift the runs gave, its e-mail in the outbox, and HR's notices of the gifts the
+    # budgets stopped, at most one a week per programme (nothing else sends mail here)
     mails = db.session.scalar(select(func.count()).where(OutboxMessage.id > last_mail))
-    assert mails == granted_by_run
+    notices = db.session.scalar(select(func.count()).where(Notification.kind == "gifts_stopped"))
+    assert mails == granted_by_run + notices
     assert granted_by_run == len([g for g in gifts if company_day(g.granted_at) > FIRST_DAY])

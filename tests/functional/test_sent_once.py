@@ -21,10 +21,9 @@ from perks.recognition.models import Award, GiftProgramme
 from perks.shop.models import Product, ProductCategory
 from tests.factories import UserFactory
 from tests.functional import test_recognition_trimmed as recognition
-from tests.functional.test_commissions import rule_form
 from tests.helpers import login
 from tests.racing import all_at_once
-from tests.submissions import perk_form, product_form
+from tests.submissions import perk_form, product_form, rule_form
 
 CASES: list[tuple[str, set[Role], Callable[[], dict[str, object]], type[Any]]] = [
     ("/manage/products/new", {Role.ADMIN}, product_form, Product),

@@ -269,7 +269,7 @@ def gifts_stopped_notices() -> list[Notification]:
     )
 
 
-def test_hr_is_told_once_a_day_of_the_gifts_not_given_and_why(hr):
+def test_hr_is_told_once_a_week_of_the_gifts_not_given_and_why(hr):
     other_hr = UserFactory(roles={Role.HR}, locale="vi")
     UserFactory()  # three people, one code
     perk = gift_perk(code_mode=CodeMode.POOL, codes=["ONLY-1"])
@@ -297,7 +297,9 @@ def test_hr_is_told_once_a_day_of_the_gifts_not_given_and_why(hr):
         2,
     )
 
-    gifts.grant_due_gifts(date(2026, 3, 9))  # still stopped the next day: told again
+    gifts.grant_due_gifts(date(2026, 3, 14))  # still stopped: said already this week
+    assert len(gifts_stopped_notices()) == 2
+    gifts.grant_due_gifts(date(2026, 3, 15))  # a week on, the last day they can be given
     assert len(gifts_stopped_notices()) == 4
 
 
