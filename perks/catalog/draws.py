@@ -60,7 +60,7 @@ from perks.db import locked, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, company_today, format_day, format_moment
-from perks.notifications import both, link, notify
+from perks.notifications import both, link, notify, notify_each
 from perks.people.models import User
 
 #: the method of every draw opened now
@@ -412,22 +412,24 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
             # Frozen late (the scheduled run was down): the stated value may be known by now,
             # so, by rule and chosen by nobody, the value of the day after the freeze is used.
             draw.public_value_date = company_date(now) + timedelta(days=1)
-        for entry in entries:
-            if not entry.user.active or entry.user.has_left(company_date(now)):
-                # left (deactivated, or their leaving date has come: the leavers' task runs
-                # after this one in the tick): passed over at the draw
-                continue
-            # The entries hash outside the server too, before anyone knows the public value.
-            notify(
-                entry.user,
-                "draw_entries_frozen",
-                {
-                    "perk": both(draw.perk, "title"),
-                    "entries_hash": draw.entries_hash,
-                    "day": draw.public_value_date,
-                },
-                url=link("catalog.draw", draw_id=draw.id),
-            )
+        # The entries hash outside the server too, before anyone knows the public value: to
+        # each entrant still here (one who has left, deactivated or past their leaving date,
+        # is passed over at the draw; the leavers' task runs after this one in the tick), all
+        # at once (thousands enter a popular draw).
+        notify_each(
+            [
+                entry.user
+                for entry in entries
+                if entry.user.active and not entry.user.has_left(company_date(now))
+            ],
+            "draw_entries_frozen",
+            {
+                "perk": both(draw.perk, "title"),
+                "entries_hash": draw.entries_hash,
+                "day": draw.public_value_date,
+            },
+            url=link("catalog.draw", draw_id=draw.id),
+        )
         audit.record(
             "catalog.draw_entries_closed",
             actor=actor,

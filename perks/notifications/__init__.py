@@ -15,6 +15,8 @@ Public API (everything else is this package's own):
   extra context of a kind's own e-mail template. Someone who has left the company
   (deactivated, or their leaving date come) is told nothing, but of a kind declared
   ``to_leavers`` (their payouts, the tax withheld from them).
+* ``notify_each(people, kind, params, url=...)``: the same notice to many people at once (a
+  draw's entrants), in a few statements whatever their number.
 * ``link(endpoint, **values)``: where a notification leads.
 * ``both(obj, "title")``: a name the data keeps in both languages, as a parameter.
 * ``KINDS`` (``perks.notifications.kinds``): the registry. Adding a kind is one ``Kind(...)``
@@ -35,6 +37,6 @@ capability that tells people something imports it; it imports none of them.
 
 from perks.notifications.kinds import audience
 from perks.notifications.rendering import both
-from perks.notifications.services import link, notify
+from perks.notifications.services import link, notify, notify_each
 
-__all__ = ["audience", "both", "link", "notify"]
+__all__ = ["audience", "both", "link", "notify", "notify_each"]

@@ -573,3 +573,23 @@ def test_a_sender_whose_lease_ran_out_does_not_undo_the_send_of_the_one_that_too
     assert received == ["binh@example.com"]
     assert row.status == MessageStatus.SENT
     assert row.sent_at is not None
+
+
+def test_a_message_queued_for_many_is_sent_once_to_each_after_the_commit(smtp_app, smtp_server):
+    """``send_to_each`` (a draw's thousands of entrants) hands its messages to the senders in
+    batches after the commit: each person gets theirs once, greeted by name."""
+    from perks.mail import send_to_each
+
+    people = [factories.UserFactory(name=f"Trần Văn Bình{n}", locale="vi") for n in range(5)]
+    with smtp_app.test_request_context(), transaction():
+        queued = send_to_each(
+            people, "notification", locale="vi", title="Tiêu đề", body="Nội dung", url="http://x/"
+        )
+
+    assert queued == 5
+    for person in people:
+        [email] = smtp_server.to(person.email)
+        assert f"Chào Bình{people.index(person)}," in email.get_body(("plain",)).get_content()
+    assert {row.status for row in messages()} == {MessageStatus.SENT}
+    assert send_due() == 0
+    assert len(smtp_server.received) == 5

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from flask import current_app
 from flask_babel import force_locale
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from perks.errors import NotFound
@@ -266,3 +267,63 @@ def test_someone_who_has_left_is_told_only_the_kinds_meant_for_leavers(person, g
         "tax_withheld",
         "last_administrator_kept",
     }
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_notify_each_writes_what_notify_writes_to_each(app, monkeypatch, locale):
+    """The same notice to thousands (a draw's entrants) is rendered once per language: each
+    message must still be the one ``notify`` writes, greeting its reader by name (escaped in
+    the HTML part), with its own logo part and ids."""
+    from types import SimpleNamespace
+
+    import perks.mail
+
+    logo = SimpleNamespace(content_type="image/png", data=b"\x89PNG logo")
+    monkeypatch.setattr(perks.mail, "logo_for_email", lambda: logo)
+    perk = PerkFactory(title_vi="Chuyến đi <Đà Lạt>", title_en="Trip to <Da Lat>")
+    params = {"perk": both(perk, "title"), "entries_hash": "ab" * 32, "day": date(2026, 12, 2)}
+    # the name greeted is the first word in English, the last in Vietnamese: both alike
+    one = UserFactory(name="Yw<&>z Thị Yw<&>z", locale=locale)
+    many = [UserFactory(name=f"Xq{n}<&>z Văn Xq{n}<&>z", locale=locale) for n in range(3)]
+    opted_out = UserFactory(locale=locale)
+    services.save_email_choices(opted_out, by_email=set(KINDS) - {"draw_entries_frozen"})
+
+    notify(one, "draw_entries_frozen", params, url=link("catalog.index"))
+    assert (
+        services.notify_each(
+            [*many, many[0], opted_out], "draw_entries_frozen", params, url=link("catalog.index")
+        )
+        == 4
+    )
+    db.session.commit()
+
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [row.user_id for row in rows] == [one.id, *[p.id for p in many], opted_out.id]
+    assert {(row.kind, str(row.params), row.endpoint) for row in rows} == {
+        (rows[0].kind, str(rows[0].params), rows[0].endpoint)
+    }
+    sent = mails()
+    assert [mail.recipient for mail in sent] == [one.email, *[p.email for p in many]]
+    reference = sent[0]
+
+    def same_but_the_name(mail, person):  # type: ignore[no-untyped-def]
+        html = reference.body_html.replace(
+            reference.attachments[0].content_id, mail.attachments[0].content_id
+        )
+        expected_text = reference.body_text.replace(one.first_name, person.first_name)
+        expected_html = html.replace(str(escape(one.first_name)), str(escape(person.first_name)))
+        return (
+            mail.subject == reference.subject
+            and mail.body_text == expected_text
+            and mail.body_html == expected_html
+            and mail.list_unsubscribe == reference.list_unsubscribe
+        )
+
+    for mail, person in zip(sent[1:], many, strict=True):
+        assert same_but_the_name(mail, person)
+        assert person.first_name in mail.body_text
+        assert str(escape(person.first_name)) in mail.body_html
+        assert [(a.content_type, a.data) for a in mail.attachments] == [("image/png", logo.data)]
+        assert f"cid:{mail.attachments[0].content_id}" in mail.body_html
+    assert len({mail.message_id for mail in sent}) == len(sent)
+    assert len({mail.attachments[0].content_id for mail in sent}) == len(sent)
