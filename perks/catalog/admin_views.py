@@ -24,6 +24,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
+from perks.background import JobState
 from perks.catalog import admin_queries, draws, services
 from perks.catalog.forms import (
     CodesForm,
@@ -47,6 +48,7 @@ from perks.catalog.models import (
 )
 from perks.db import utcnow
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
+from perks.extensions import db
 from perks.forms import (
     ConfirmForm,
     ask_for_the_file_again,
@@ -398,6 +400,7 @@ def _draw_page(perk: Perk, form: OpenDrawForm, value_form: PublicValueForm) -> s
         seed=draws.public_seed(latest) if latest else None,
         method=draws.method_text(latest.method) if latest else "",
         public_url=_public_draw_url(latest),
+        step_job=draws.draw_job(latest.id) if latest else None,
         zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
         DrawStatus=DrawStatus,
         EntryOutcome=EntryOutcome,
@@ -432,26 +435,29 @@ def run_draw(perk_id: int) -> Response:
     if latest is None:
         flash(_("There is no draw to make: open entries first."), "danger")
         return redirect(url_for(".draw", perk_id=perk.id))
-    if latest.method >= 2 and latest.status is DrawStatus.OPEN:
-        # Method 2 draws go in two steps: freeze the entries, then (with the value) draw.
-        try:
-            draws.close_entries(latest.id, actor=current_user)
-        except Conflict as error:
-            flash(error.message, "danger")
-        else:
-            flash(_("Entries are frozen and their hash is published."), "success")
-        return redirect(url_for(".draw", perk_id=perk.id))
+    # Method 2 draws go in two steps: freeze the entries, then (with the value) draw. Either
+    # runs as a background job (ten thousand entries take a while): its page shows how far
+    # it is, and the draw's page links to it until it is done.
     try:
-        made = draws.run_draw(latest.id, actor=current_user)
+        job = draws.start_next_step(latest.id, actor=current_user)
     except Conflict as error:
         flash(error.message, "danger")
+        return redirect(url_for(".draw", perk_id=perk.id))
+    db.session.refresh(job)  # a worker quick enough (or run at once) may be done already
+    if not job.state.finished:
+        return redirect(url_for("background.job_page", token=job.token))
+    if job.state is JobState.FAILED:
+        flash(job.error_message, "danger")
+    elif job.kind == draws.FREEZE_JOB_KIND:
+        flash(_("Entries are frozen and their hash is published."), "success")
     else:
+        entries = int((job.result or {}).get("entries") or 0)
         flash(
             ngettext(
                 "The draw is made: %(count)s entry in draw order.",
                 "The draw is made: %(count)s entries in draw order.",
-                len(made.result),
-                count=format_number(len(made.result)),
+                entries,
+                count=format_number(entries),
             ),
             "success",
         )

@@ -39,7 +39,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload
 
-from perks import audit
+from perks import audit, background
+from perks.background import BackgroundJob, JobRun
 from perks.catalog import eligibility
 from perks.catalog.claims import claims_in_period, grant_seat, status_now, why_not_usable
 from perks.catalog.models import (
@@ -61,7 +62,10 @@ from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut,
 from perks.extensions import db
 from perks.i18n import company_date, company_today, format_day, format_moment
 from perks.notifications import both, link, notify, notify_each
-from perks.people.models import User
+from perks.people.models import Role, User
+
+#: what a background job reports as it goes: (done, total)
+Progress = Callable[[int, int], None]
 
 #: the method of every draw opened now
 CURRENT_METHOD = 2
@@ -395,50 +399,61 @@ def close_entries(draw_id: int, *, actor: User | None, now: datetime | None = No
     """
     now = now or utcnow()
     with transaction():
-        draw = lock_draw(draw_id)
-        if draw.method < 2 or draw.status is not DrawStatus.OPEN:
-            raise Conflict(_("The entries of this draw are already frozen."))
-        if now < _aware(draw.entries_close_at):
-            raise Conflict(_("Entries are still open."))
-        entries = draw_entries(draw.id)
-        later = recent_winners(draw)
-        for entry in entries:
-            entry.deprioritised = entry.user_id in later
-        draw.entries_hash = _frozen_hash(entries)
-        draw.entries_frozen_at = now
-        draw.status = DrawStatus.CLOSED
-        assert draw.public_value_date is not None  # set when a method 2 draw opens
-        if draw.public_value_date <= company_date(now):
-            # Frozen late (the scheduled run was down): the stated value may be known by now,
-            # so, by rule and chosen by nobody, the value of the day after the freeze is used.
-            draw.public_value_date = company_date(now) + timedelta(days=1)
-        # The entries hash outside the server too, before anyone knows the public value: to
-        # each entrant still here (one who has left, deactivated or past their leaving date,
-        # is passed over at the draw; the leavers' task runs after this one in the tick), all
-        # at once (thousands enter a popular draw).
-        notify_each(
-            [
-                entry.user
-                for entry in entries
-                if entry.user.active and not entry.user.has_left(company_date(now))
-            ],
-            "draw_entries_frozen",
-            {
-                "perk": both(draw.perk, "title"),
-                "entries_hash": draw.entries_hash,
-                "day": draw.public_value_date,
-            },
-            url=link("catalog.draw", draw_id=draw.id),
-        )
-        audit.record(
-            "catalog.draw_entries_closed",
-            actor=actor,
-            target=draw,
-            entries=len(entries),
-            entries_hash=draw.entries_hash,
-            public_value_date=draw.public_value_date.isoformat(),
-        )
-        return draw
+        return _freeze(draw_id, actor=actor, now=now)
+
+
+def _freeze(
+    draw_id: int, *, actor: User | None, now: datetime, progress: Progress | None = None
+) -> Draw:
+    """``close_entries``'s work, flush only (the caller's transaction holds the lock)."""
+    draw = lock_draw(draw_id)
+    if draw.method < 2 or draw.status is not DrawStatus.OPEN:
+        raise Conflict(_("The entries of this draw are already frozen."))
+    if now < _aware(draw.entries_close_at):
+        raise Conflict(_("Entries are still open."))
+    entries = draw_entries(draw.id)
+    later = recent_winners(draw)
+    for entry in entries:
+        entry.deprioritised = entry.user_id in later
+    draw.entries_hash = _frozen_hash(entries)
+    draw.entries_frozen_at = now
+    draw.status = DrawStatus.CLOSED
+    if progress is not None:
+        progress(0, len(entries))
+    assert draw.public_value_date is not None  # set when a method 2 draw opens
+    if draw.public_value_date <= company_date(now):
+        # Frozen late (the scheduled run was down): the stated value may be known by now,
+        # so, by rule and chosen by nobody, the value of the day after the freeze is used.
+        draw.public_value_date = company_date(now) + timedelta(days=1)
+    # The entries hash outside the server too, before anyone knows the public value: to
+    # each entrant still here (one who has left, deactivated or past their leaving date,
+    # is passed over at the draw; the leavers' task runs after this one in the tick), all
+    # at once (thousands enter a popular draw).
+    notify_each(
+        [
+            entry.user
+            for entry in entries
+            if entry.user.active and not entry.user.has_left(company_date(now))
+        ],
+        "draw_entries_frozen",
+        {
+            "perk": both(draw.perk, "title"),
+            "entries_hash": draw.entries_hash,
+            "day": draw.public_value_date,
+        },
+        url=link("catalog.draw", draw_id=draw.id),
+    )
+    if progress is not None:
+        progress(len(entries), len(entries))
+    audit.record(
+        "catalog.draw_entries_closed",
+        actor=actor,
+        target=draw,
+        entries=len(entries),
+        entries_hash=draw.entries_hash,
+        public_value_date=draw.public_value_date.isoformat(),
+    )
+    return draw
 
 
 def enter_public_value(
@@ -547,43 +562,50 @@ def run_draw(draw_id: int, *, actor: User | None, now: datetime | None = None) -
     """
     now = now or utcnow()
     with transaction():
-        draw = lock_draw(draw_id)
-        if draw.status is DrawStatus.DRAWN:
-            raise Conflict(_("This draw has already been made."))
-        if now < _aware(draw.entries_close_at):
-            raise Conflict(_("Entries are still open."))
-        entries = draw_entries(draw.id)
-        if draw.method < 2:
-            later = recent_winners(draw)
-            for entry in entries:
-                entry.deprioritised = entry.user_id in later
-        elif draw.status is not DrawStatus.CLOSED:
-            raise Conflict(_("Entries must be closed and frozen before the draw."))
-        elif draw.public_value is None:
-            raise Conflict(_("The draw waits for the public value."))
-        elif _frozen_hash(entries) != draw.entries_hash:
-            # Nothing in the app adds, removes or changes an entry after the freeze; a change
-            # made around it (in the database) stops the draw instead of steering it.
-            raise Conflict(
-                _("The entries changed after they were frozen: the draw cannot be made.")
-            )
-        order = _order_of(draw, entries)
-        by_key = {entry.key: entry for entry in entries}
-        draw.result = order
-        draw.status = DrawStatus.DRAWN
-        draw.drawn_at = now
-        seats_left = draw.seats
-        for position, key in enumerate(order, start=1):
-            entry = by_key[key]
-            entry.position = position
-            if seats_left == 0:
-                entry.outcome = EntryOutcome.WAITING
-            elif _award(draw, entry, now):
-                seats_left -= 1
-        audit.record(
-            "catalog.draw_made", actor=actor, target=draw, entries=len(order), seats=draw.seats
-        )
-        return draw
+        return _make(draw_id, actor=actor, now=now)
+
+
+def _make(
+    draw_id: int, *, actor: User | None, now: datetime, progress: Progress | None = None
+) -> Draw:
+    """``run_draw``'s work, flush only (the caller's transaction holds the lock)."""
+    draw = lock_draw(draw_id)
+    if draw.status is DrawStatus.DRAWN:
+        raise Conflict(_("This draw has already been made."))
+    if now < _aware(draw.entries_close_at):
+        raise Conflict(_("Entries are still open."))
+    entries = draw_entries(draw.id)
+    if draw.method < 2:
+        later = recent_winners(draw)
+        for entry in entries:
+            entry.deprioritised = entry.user_id in later
+    elif draw.status is not DrawStatus.CLOSED:
+        raise Conflict(_("Entries must be closed and frozen before the draw."))
+    elif draw.public_value is None:
+        raise Conflict(_("The draw waits for the public value."))
+    elif _frozen_hash(entries) != draw.entries_hash:
+        # Nothing in the app adds, removes or changes an entry after the freeze; a change
+        # made around it (in the database) stops the draw instead of steering it.
+        raise Conflict(_("The entries changed after they were frozen: the draw cannot be made."))
+    order = _order_of(draw, entries)
+    by_key = {entry.key: entry for entry in entries}
+    draw.result = order
+    draw.status = DrawStatus.DRAWN
+    draw.drawn_at = now
+    seats_left = draw.seats
+    for position, key in enumerate(order, start=1):
+        entry = by_key[key]
+        entry.position = position
+        if seats_left == 0:
+            entry.outcome = EntryOutcome.WAITING
+        elif _award(draw, entry, now):
+            seats_left -= 1
+        if progress is not None:
+            progress(position, len(order))
+    audit.record(
+        "catalog.draw_made", actor=actor, target=draw, entries=len(order), seats=draw.seats
+    )
+    return draw
 
 
 def _award(draw: Draw, entry: DrawEntry, now: datetime) -> bool:
@@ -841,3 +863,110 @@ def _done(draw_ids: list[int], step: Callable[[int], Draw]) -> int:
             continue
         done += 1
     return done
+
+
+# --- HR's buttons, in the background --------------------------------------------------------------
+
+#: the background jobs of HR's two buttons: freezing the entries, making the draw
+FREEZE_JOB_KIND = "draw_freeze"
+MAKE_JOB_KIND = "draw_make"
+
+
+def _job_subject(draw_id: int) -> str:
+    return f"draw:{draw_id}"
+
+
+def draw_job(draw_id: int) -> BackgroundJob | None:
+    """The job freezing the draw's entries or making it, while it waits or runs."""
+    subject = _job_subject(draw_id)
+    return background.active_job(FREEZE_JOB_KIND, subject) or background.active_job(
+        MAKE_JOB_KIND, subject
+    )
+
+
+def start_next_step(draw_id: int, *, actor: User, now: datetime | None = None) -> BackgroundJob:
+    """HR's button: start the draw's next step in the background, as a job whose page shows
+    its progress: freezing the entries of an open method 2 draw whose entries have closed
+    (``close_entries``), else making the draw (``run_draw``). Each is one transaction for
+    every entry (ten thousand take a while): a web request waits for neither. Asking again
+    while the job waits or runs gives the same job.
+
+    Raises:
+        NotFound: no such draw.
+        Conflict: what the step itself would raise now (entries still open, already drawn,
+            not frozen, no public value yet).
+    """
+    now = now or utcnow()
+    with transaction():
+        # The draw's lock makes two presses at once start one job.
+        draw = lock_draw(draw_id)
+        running = draw_job(draw.id)
+        if running is not None:
+            return running
+        if draw.status is DrawStatus.DRAWN:
+            raise Conflict(_("This draw has already been made."))
+        if now < _aware(draw.entries_close_at):
+            raise Conflict(_("Entries are still open."))
+        freeze = draw.method >= 2 and draw.status is DrawStatus.OPEN
+        if not freeze and draw.method >= 2:
+            if draw.status is not DrawStatus.CLOSED:
+                raise Conflict(_("Entries must be closed and frozen before the draw."))
+            if draw.public_value is None:
+                raise Conflict(_("The draw waits for the public value."))
+        entries = db.session.scalar(
+            select(func.count()).select_from(DrawEntry).where(DrawEntry.draw_id == draw.id)
+        )
+        return background.start_job(
+            FREEZE_JOB_KIND if freeze else MAKE_JOB_KIND,
+            actor=actor,
+            payload={"draw_id": draw.id, "perk_id": draw.perk_id},
+            subject=_job_subject(draw.id),
+            total=entries or 0,
+        )
+
+
+def _run_step(run: JobRun) -> None:
+    """The job: the step and the job's outcome in one transaction, so a freeze or a draw and
+    its "done" are never separated (a job taken up again after its worker died does it once:
+    the first attempt's work rolled back with it)."""
+    step = _freeze if run.kind == FREEZE_JOB_KIND else _make
+    with transaction():
+        draw = step(
+            int(run.payload["draw_id"]),
+            actor=run.actor,
+            now=utcnow(),
+            progress=lambda done, total: run.progress(done, total),
+        )
+        run.succeed({"draw_id": draw.id, "perk_id": draw.perk_id, "entries": _count(draw)})
+
+
+def _count(draw: Draw) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(DrawEntry).where(DrawEntry.draw_id == draw.id)
+        )
+        or 0
+    )
+
+
+def _hr(user: User) -> bool:
+    return user.has_role(Role.HR)
+
+
+background.register_kind(
+    FREEZE_JOB_KIND,
+    _run_step,
+    title=_l("Freezing a draw's entries"),
+    result_template="catalog/_draw_job.html",
+    # every HR person sees the draw's page, so the progress of its step too
+    shared_with=_hr,
+    seen_by=_hr,
+)
+background.register_kind(
+    MAKE_JOB_KIND,
+    _run_step,
+    title=_l("Making a draw"),
+    result_template="catalog/_draw_job.html",
+    shared_with=_hr,
+    seen_by=_hr,
+)

@@ -1144,3 +1144,88 @@ def test_a_perk_titled_only_in_english_is_listed_by_that_title(client, hr):
     assert html.index("Ăn trưa") < html.index("Bánh sinh nhật") < html.index("Zoo tickets")
     assert 'lang="en">Zoo tickets</a>' in html
     assert 'lang="vi">Ăn trưa</a>' in html
+
+
+def test_hrs_draw_buttons_start_a_job_and_hold_no_request_while_it_runs(client, hr, monkeypatch):
+    """Freezing 10,000 entries, or making their draw, took longer than the web worker's
+    timeout: the worker was killed, the freeze rolled back and pressing again failed the
+    same way. Each button now starts a background job, whose page shows its progress, as
+    the people import and the payouts do; the draw's page links to it meanwhile."""
+    from perks import background
+    from perks.background import BackgroundJob, JobState
+
+    held: list[tuple[object, tuple[object, ...]]] = []
+    # as deployed: the worker takes the job up later, not in the request
+    monkeypatch.setattr(background, "enqueue", lambda task, *args: held.append((task, args)))
+    draw = factories.DrawFactory(entries_close_at=datetime.now(UTC) + timedelta(hours=1))
+    perk_id, draw_id = draw.perk_id, draw.id
+    for _ in range(3):
+        draws.enter_draw(perk_id, factories.UserFactory())
+    db.session.execute(
+        update(Draw)
+        .where(Draw.id == draw_id)
+        .values(entries_close_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    db.session.commit()
+
+    pressed = client.post(f"/admin/perks/{perk_id}/draw/run")
+
+    job = db.session.scalars(select(BackgroundJob)).one()
+    assert (job.kind, job.state, job.total) == (draws.FREEZE_JOB_KIND, JobState.QUEUED, 3)
+    assert pressed.headers["Location"] == f"/jobs/{job.token}"
+    assert len(held) == 1
+    db.session.expire_all()
+    assert db.session.get(Draw, draw_id).status is DrawStatus.OPEN  # not in the request
+    page = client.get(f"/admin/perks/{perk_id}/draw").get_data(as_text=True)
+    assert 'data-testid="draw-step-running"' in page
+    assert f'href="/jobs/{job.token}"' in page
+    assert 'data-testid="freeze-entries"' not in page
+    again = client.post(f"/admin/perks/{perk_id}/draw/run")
+    assert again.headers["Location"] == f"/jobs/{job.token}"  # the same job
+    assert 'data-testid="job-progress"' in client.get(f"/jobs/{job.token}").get_data(as_text=True)
+
+    assert background.execute(job.id) is JobState.SUCCEEDED
+
+    db.session.expire_all()
+    frozen = db.session.get(Draw, draw_id)
+    assert frozen.status is DrawStatus.CLOSED
+    assert frozen.entries_hash is not None
+    done = client.get(f"/jobs/{job.token}").get_data(as_text=True)
+    assert "Entries are frozen and their hash is published." in done
+    assert f'href="/admin/perks/{perk_id}/draw"' in done
+    page = client.get(f"/admin/perks/{perk_id}/draw").get_data(as_text=True)
+    assert 'data-testid="draw-step-running"' not in page
+    assert 'data-testid="waits-for-value"' in page
+
+    db.session.execute(
+        update(Draw)
+        .where(Draw.id == draw_id)
+        .values(public_value="58214", public_value_entered_at=datetime.now(UTC))
+    )
+    db.session.commit()
+    made = client.post(f"/admin/perks/{perk_id}/draw/run")
+    job = db.session.scalars(
+        select(BackgroundJob).where(BackgroundJob.kind == draws.MAKE_JOB_KIND)
+    ).one()
+    assert made.headers["Location"] == f"/jobs/{job.token}"
+    db.session.expire_all()
+    assert db.session.get(Draw, draw_id).status is DrawStatus.CLOSED
+    assert background.execute(job.id) is JobState.SUCCEEDED
+    done = client.get(f"/jobs/{job.token}").get_data(as_text=True)
+    assert "The draw is made: 3 entries in draw order." in done
+    db.session.expire_all()
+    assert db.session.get(Draw, draw_id).status is DrawStatus.DRAWN
+    assert draws.verify_draw(draw_id).ok
+    assert "catalog.draw_made" in audit_actions()
+
+
+def test_someone_without_hr_does_not_see_a_draw_job(client, login_as, monkeypatch):
+    from perks import background
+
+    monkeypatch.setattr(background, "enqueue", lambda task, *args: None)
+    draw = factories.DrawFactory(entries_close_at=datetime.now(UTC) - timedelta(minutes=1))
+    hr_person = factories.UserFactory(roles={Role.HR})
+    job = draws.start_next_step(draw.id, actor=hr_person)
+    login_as(Role.EMPLOYEE)
+
+    assert client.get(f"/jobs/{job.token}").status_code == 404
