@@ -120,6 +120,8 @@ ROUTES: dict[str, Route] = {
         "POST", lambda s: "/redeem/use", only(Role.REDEEMER, ok=404), {"code": "PK-NONE-NONE"}
     ),
     "catalog.draw": Route("GET", lambda s: f"/draws/{s['draw']}", SIGNED_IN),
+    # before the draw its seed is secret: the data is not found
+    "catalog.draw_data": Route("GET", lambda s: f"/draws/{s['draw']}/data.json", only(ok=404)),
     "catalog.rules": Route("GET", lambda s: "/rules", SIGNED_IN),
     # Catalog: HR
     "catalog_admin.index": Route("GET", lambda s: "/admin/perks/", HR),

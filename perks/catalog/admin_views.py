@@ -53,6 +53,7 @@ from perks.forms import (
     ConfirmForm,
     ask_for_the_file_again,
     entered_values,
+    page_arg,
     require_confirmation,
 )
 from perks.i18n import company_zone, format_number
@@ -352,6 +353,10 @@ def _default_close() -> datetime:
     return later.replace(hour=17, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
+#: entries the result of a draw lists at a time
+RESULT_PAGE_SIZE = 100
+
+
 @bp.route("/<int:perk_id>/draw", methods=["GET", "POST"])
 @hr_only
 def draw(perk_id: int) -> Response | str | tuple[str, int]:
@@ -395,7 +400,11 @@ def _draw_page(perk: Perk, form: OpenDrawForm, value_form: PublicValueForm) -> s
         form=form,
         value_form=value_form,
         draw=latest,
-        entries=draws.draw_entries(latest.id) if latest else [],
+        entry_count=draws.entry_count(latest.id) if latest else 0,
+        # the result, a page at a time (a popular draw has thousands of entries)
+        page=draws.entries_page(latest.id, page_arg(), RESULT_PAGE_SIZE)
+        if latest is not None and latest.status is DrawStatus.DRAWN
+        else None,
         entries_closed=latest is not None and utcnow() >= _as_utc(latest.entries_close_at),
         seed=draws.public_seed(latest) if latest else None,
         method=draws.method_text(latest.method) if latest else "",

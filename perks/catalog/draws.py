@@ -32,10 +32,12 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload
 
@@ -57,7 +59,7 @@ from perks.catalog.models import (
     PerkKind,
     PerkStatus,
 )
-from perks.db import locked, transaction, utcnow
+from perks.db import locked, paginate, transaction, utcnow
 from perks.errors import Conflict, LimitReached, NotEligible, NotFound, SoldOut, ValidationFailed
 from perks.extensions import db
 from perks.i18n import company_date, company_today, format_day, format_moment
@@ -168,15 +170,75 @@ def current_draw(perk_id: int) -> Draw | None:
 
 
 def draw_entries(draw_id: int) -> list[DrawEntry]:
-    return list(
-        db.session.scalars(
-            select(DrawEntry)
-            .where(DrawEntry.draw_id == draw_id)
-            .order_by(DrawEntry.position.is_(None), DrawEntry.position, DrawEntry.key)
-            # each entrant's name, without their roles (a statement per 500 entrants)
-            .options(defaultload(DrawEntry.user).lazyload(User.role_rows))
-        )
+    return list(db.session.scalars(_entries_query(draw_id)))
+
+
+def _entries_query(draw_id: int) -> Select[DrawEntry]:
+    return (
+        select(DrawEntry)
+        .where(DrawEntry.draw_id == draw_id)
+        .order_by(DrawEntry.position.is_(None), DrawEntry.position, DrawEntry.key)
+        # each entrant's name, without their roles
+        .options(defaultload(DrawEntry.user).lazyload(User.role_rows))
     )
+
+
+def entry_count(draw_id: int) -> int:
+    """How many entries the draw has: one statement."""
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(DrawEntry).where(DrawEntry.draw_id == draw_id)
+        )
+        or 0
+    )
+
+
+def entries_page(draw_id: int, page: int, per_page: int) -> Pagination:
+    """A page of the draw's entries in ``draw_entries``' order (a popular draw has thousands:
+    its pages list them a page at a time)."""
+    return paginate(_entries_query(draw_id), page, per_page)
+
+
+def entry_of(draw_id: int, user_id: int) -> DrawEntry | None:
+    """The person's entry in the draw, if they entered."""
+    return db.session.scalar(
+        select(DrawEntry).where(DrawEntry.draw_id == draw_id, DrawEntry.user_id == user_id)
+    )
+
+
+def verification_data(draw: Draw) -> dict[str, Any]:
+    """Everything a made draw publishes for anyone to check it on their own (the browser's
+    check, ``static/js/draw-verify.js``, reads exactly this): the seed, the commitment, the
+    entries' keys, those who won recently, the order, the seats, each entry's place and
+    outcome as the pages show them (checked against the order as ``verify_draw`` does), and
+    for method 2 the facts of its public value. Read as columns, not entries (thousands).
+
+    Raises:
+        Conflict: the draw is not made yet (its seed is secret).
+    """
+    seed = public_seed(draw)
+    if seed is None:
+        raise Conflict(_("This draw has not been made yet."))
+    rows = db.session.execute(
+        select(DrawEntry.key, DrawEntry.position, DrawEntry.outcome, DrawEntry.deprioritised)
+        .where(DrawEntry.draw_id == draw.id)
+        .order_by(DrawEntry.key)
+    ).all()
+    data: dict[str, Any] = {
+        "method": draw.method,
+        "seed": seed,
+        "commitment": draw.commitment,
+        "keys": [row.key for row in rows],
+        "deprioritised": [row.key for row in rows if row.deprioritised],
+        "order": list(draw.result),
+        "seats": draw.seats,
+        "outcomes": [
+            {"key": row.key, "place": row.position, "outcome": row.outcome.value} for row in rows
+        ],
+    }
+    if draw.method >= 2:
+        data |= public_value_facts(draw)
+    return data
 
 
 def open_draw(

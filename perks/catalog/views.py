@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -29,7 +30,7 @@ from perks.catalog.models import Claim, Perk
 from perks.db import utcnow
 from perks.errors import Conflict, NotEligible, NotFound, PerksError
 from perks.extensions import limiter
-from perks.forms import ConfirmForm, require_confirmation
+from perks.forms import ConfirmForm, page_arg, require_confirmation
 from perks.images import image_response
 from perks.people.access import login_required, roles_required
 from perks.people.models import EmploymentType, Role
@@ -276,41 +277,46 @@ def redeem_use() -> Response | Page:
 # --- draws and rules ------------------------------------------------------------------------
 
 
+#: entries a draw's page lists at a time
+DRAW_PAGE_SIZE = 100
+#: up to this many entries, the data the browser checks a made draw with is in its page; a
+#: larger draw's page has the browser fetch it (``draw_data``), as anyone may download it
+INLINE_DRAW_DATA = 1000
+
+
 @bp.get("/draws/<int:draw_id>")
 @login_required
 def draw(draw_id: int) -> str:
     shown = queries.visible_draw(draw_id, current_user)
-    entries = draws.draw_entries(shown.id)
     seed = draws.public_seed(shown)
-    verification = None
-    if seed is not None:
-        # Everything the browser needs to check the draw on its own (static/js/draw-verify.js).
-        verification = {
-            "method": shown.method,
-            "seed": seed,
-            "commitment": shown.commitment,
-            "keys": sorted(entry.key for entry in entries),
-            "deprioritised": sorted(entry.key for entry in entries if entry.deprioritised),
-            "order": list(shown.result),
-            # what the page shows of each entry, checked against the order as
-            # ``draws.verify_draw`` does (``_outcomes_follow``)
-            "seats": shown.seats,
-            "outcomes": [
-                {"key": entry.key, "place": entry.position, "outcome": entry.outcome.value}
-                for entry in sorted(entries, key=lambda entry: entry.key)
-            ],
-        }
-        if shown.method >= 2:
-            verification |= draws.public_value_facts(shown)
+    count = draws.entry_count(shown.id)
+    # Everything the browser needs to check the draw on its own (static/js/draw-verify.js):
+    # in the page for a small draw, else fetched from ``draw_data`` when asked.
+    inline = seed is not None and count <= INLINE_DRAW_DATA
     return render_template(
         "catalog/draw.html",
         draw=shown,
-        entries=entries,
+        entry_count=count,
+        page=draws.entries_page(shown.id, page_arg(), DRAW_PAGE_SIZE),
+        mine=draws.entry_of(shown.id, current_user.id),
         seed=seed,
         method=draws.method_text(shown.method),
-        verification=verification,
+        verification=draws.verification_data(shown) if inline else None,
         now=utcnow(),
     )
+
+
+@bp.get("/draws/<int:draw_id>/data.json")
+@login_required
+def draw_data(draw_id: int) -> Response:
+    """A made draw's public data, to check it with one's own tools (and in the browser, for
+    a draw too large to carry it in its page). Not found before the draw: its seed is secret."""
+    shown = queries.visible_draw(draw_id, current_user)
+    if draws.public_seed(shown) is None:
+        raise NotFound()
+    response = jsonify(draws.verification_data(shown))
+    response.headers["Content-Disposition"] = f'attachment; filename="draw-{shown.id}.json"'
+    return response
 
 
 @bp.get("/rules")

@@ -11,15 +11,16 @@
 // (each entry's place is its place in the order; seats went down the order: every entry
 // before the last one offered a seat was offered one, the rest wait; no entry still pending;
 // no more winners than seats), as draws._outcomes_follow checks. The data comes from a JSON block
-// on the page (not executed, so the CSP allows it); the messages come translated from the
-// button's data- attributes.
+// on the page (not executed, so the CSP allows it) or, for a draw too large to carry it there,
+// from the file the button's data-source names (the same data anyone may download); the
+// messages come translated from the button's data- attributes.
 (() => {
   "use strict";
 
   const button = document.querySelector("[data-draw-verify]");
   const block = document.getElementById("draw-data");
   const output = document.getElementById("draw-verify-result");
-  if (!button || !block || !output) {
+  if (!button || !output || (!block && !button.dataset.source)) {
     return;
   }
 
@@ -103,6 +104,20 @@
     output.appendChild(line);
   }
 
+  async function load() {
+    if (block) {
+      return JSON.parse(block.textContent);
+    }
+    const answer = await fetch(button.dataset.source, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!answer.ok) {
+      throw new Error(`the draw's data answered ${answer.status}`);
+    }
+    return answer.json();
+  }
+
   button.addEventListener("click", async () => {
     output.replaceChildren();
     if (!window.crypto || !window.crypto.subtle) {
@@ -111,7 +126,13 @@
     }
     button.disabled = true;
     try {
-      const data = JSON.parse(block.textContent);
+      let data;
+      try {
+        data = await load();
+      } catch {
+        say(false, "", button.dataset.loadFailed);
+        return;
+      }
       const commitmentOk = (await sha256Hex(data.seed)) === data.commitment;
       say(commitmentOk, button.dataset.commitmentOk, button.dataset.commitmentBad);
       let prefix = data.seed;

@@ -191,3 +191,26 @@ def test_hr_reads_a_made_draw_on_a_phone_without_scrolling_sideways(page: Page):
     page.goto(f"/draws/{draw.id}")
     expect(page.get_by_test_id("draw-entries").locator("tbody tr")).to_have_count(3)
     assert page.evaluate(TABLES_SCROLLING) == []
+
+
+def test_a_draw_too_large_for_its_page_is_verified_from_its_data_file(page: Page, monkeypatch):
+    """A draw of 10,000 entries put every entry and all its data in its page (3.6 MB, seconds
+    to render); the page now lists a page of entries and the browser fetches the data it
+    checks the draw with, the file anyone may download."""
+    from perks.catalog import views
+
+    monkeypatch.setattr(views, "INLINE_DRAW_DATA", 2)
+    monkeypatch.setattr(views, "DRAW_PAGE_SIZE", 2)
+    draw_id, email = _a_made_draw_of_three()
+
+    sign_in(page, email)
+    page.goto(f"/draws/{draw_id}")
+    expect(page.get_by_test_id("draw-entries").locator("tbody tr")).to_have_count(2)
+    expect(page.locator("#draw-data")).to_have_count(0)
+    expect(page.get_by_test_id("my-entry")).to_be_visible()
+    page.get_by_test_id("verify-draw").click()
+
+    result = page.get_by_test_id("verify-result").locator("li")
+    expect(result).to_have_count(6)
+    expect(result.nth(1)).to_contain_text("✓ The entry keys are those of entries 1 to 3")
+    expect(page.locator("#draw-verify-result li[data-ok=false]")).to_have_count(0)

@@ -986,3 +986,53 @@ def test_a_winner_on_the_perks_page_is_led_to_the_code(client, login_as):
 
     assert "Your entry: Won." in text_of(client.get(f"/perks/{draw.perk.id}"))
     assert f'href="/my-perks/{entry.claim_id}"' in html
+
+
+def test_a_large_draws_pages_list_a_page_of_entries_and_its_data_is_a_file(
+    client, login_as, monkeypatch
+):
+    """With 10,000 entries the public draw page listed them all and carried all its data
+    (3.6 MB, 4-8 s), and HR's page listed them all with names (3.3 MB, 7-14 s). Each now lists
+    a page at a time; the data anyone checks the draw with is a file the page's check fetches,
+    and each entrant sees their own entry whatever the page."""
+    from perks.catalog import admin_views, views
+
+    monkeypatch.setattr(views, "INLINE_DRAW_DATA", 3)
+    monkeypatch.setattr(views, "DRAW_PAGE_SIZE", 2)
+    monkeypatch.setattr(admin_views, "RESULT_PAGE_SIZE", 2)
+    me = login_as(Role.EMPLOYEE)
+    draw = draw_perk(show_names=True)
+    draw_id, perk_id = draw.id, draw.perk.id
+    people = [factories.UserFactory(name=f"Người thứ {n}") for n in range(4)]
+    for person in [*people, me]:
+        draws.enter_draw(perk_id, person)
+    assert client.get(f"/draws/{draw_id}/data.json").status_code == 404  # the seed is secret
+    make_draw(draw_id, datetime.now(UTC) + timedelta(days=8))
+    mine = db.session.scalars(select(DrawEntry).where(DrawEntry.user_id == me.id)).one()
+
+    pages = [client.get(f"/draws/{draw_id}?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+
+    rows = [re.findall(r'<tr data-key="(\w+)"', html) for html in pages]
+    assert [len(keys) for keys in rows] == [2, 2, 1]
+    assert [key for keys in rows for key in keys] == draws.get_draw(draw_id).result
+    for html in pages:
+        assert 'data-testid="entry-count">5<' in html
+        assert mine.key in html  # their own entry, on every page
+        assert 'id="draw-data"' not in html  # too large for the page: fetched
+        assert f'data-source="/draws/{draw_id}/data.json"' in html
+    data = client.get(f"/draws/{draw_id}/data.json")
+    assert data.status_code == 200
+    assert "attachment" in data.headers["Content-Disposition"]
+    made = draws.get_draw(draw_id)
+    assert data.get_json() == draws.verification_data(made)
+    assert sorted(data.get_json()["order"]) == data.get_json()["keys"]
+    assert len(data.get_json()["outcomes"]) == 5
+
+    client.post("/logout")
+    login_as(Role.HR)
+    hr_pages = [
+        client.get(f"/admin/perks/{perk_id}/draw?page={n}").get_data(as_text=True) for n in (1, 3)
+    ]
+    assert [html.count('data-label="Position"') for html in hr_pages] == [2, 1]
+    assert 'data-testid="entry-count">5<' in hr_pages[0]
+    assert "Page 1 of 3" in hr_pages[0]
