@@ -15,7 +15,7 @@ webhook effects, the clicks stored, the people imported).
 
 About 2 minutes in all on 2 cores shared with another test run (2026-12-07, load 3.7):
 dashboard 31 s, api_people 23 s, redirect 18 s, export 18 s, people_import 14 s, webhooks 10 s,
-claims_contention 9 s; about 75 s of CPU in this process's children.
+claims_contention 9 s; about 75 s of CPU in this process's children. Since: draw about 20 s.
 """
 
 from __future__ import annotations
@@ -121,6 +121,19 @@ BENCHES = [
         env={"BENCH_EVENTS": "50"},
         lines=(r"^  150 deliveries in [\d.]+ s: [\d,]+ deliveries/s, [\d,]+ events/s",),
         must_pass=True,
+    ),
+    Bench(
+        "draw",
+        env={"BENCH_ENTRIES": "300"},
+        lines=(
+            r"^300 entries:$",
+            r"^  freeze the entries: request [\d.]+ s, job [\d.]+ s; [\d,]+ µs per entry$",
+            r"^  draw now: +request [\d.]+ s, job [\d.]+ s; [\d,]+ µs per entry$",
+            r"^  public draw page [\d,]+ ms, [\d,]+ bytes; HR's draw page [\d,]+ ms, [\d,]+ bytes$",
+            r"^  freeze button \(request\) +[\d.]+x$",
+            # what it checks besides speed: one notice each, the winners told, it verifies
+            r"\A(?![\s\S]*^  PROBLEM: )",
+        ),
     ),
     # No knob: 200 threads and a stock of 50 are what it checks, and it takes seconds.
     Bench(
