@@ -14,8 +14,9 @@ seats, entries put in with SQL as ``enter_draw`` numbers them:
    started a background job instead of doing the work (``perks.background``), the job is then
    run here, in-process, as a worker would (``background.execute``), and timed apart;
 2. the public value is entered, and HR presses "Draw now": the same two figures;
-3. an entrant opens the public draw page (``/draws/<id>``) and HR the draw's page: their time
-   (median of 3) and size.
+3. once both draws are made, an entrant opens the public draw page (``/draws/<id>``) and HR
+   the draw's page, of each draw in turn (so the machine's load moves them alike): their
+   time (median of 5 rounds, after one to warm up) and size.
 
 Mail goes to the development outbox (``MAIL_BACKEND=outbox``); the broker is kombu's
 in-memory transport, so nothing leaves the process. Wall times swing with the machine's
@@ -60,7 +61,7 @@ PASSWORD = "bench-password-0123"  # noqa: S105 (a scratch database)
 #: person 1 is HR, person 2 an entrant who opens the public page
 HR_ID, ENTRANT_ID = 1, 2
 GROWTH_TARGET = 2.0
-PAGE_ROUNDS = 3
+PAGE_ROUNDS = 5
 
 
 def seed_people(url: str) -> None:
@@ -233,27 +234,52 @@ def enter_public_value(app: Flask, draw_id: int) -> None:
         db.session.commit()
 
 
-def page(client: FlaskClient, path: str) -> tuple[float, int]:
-    """Median seconds of ``PAGE_ROUNDS`` requests, and the size in bytes."""
-    times, size = [], 0
-    for _round in range(PAGE_ROUNDS):
-        started = time.perf_counter()
-        answer = client.get(path)
-        times.append(time.perf_counter() - started)
-        if answer.status_code != 200:
-            raise RuntimeError(f"{path} answered {answer.status_code}")
-        size = len(answer.get_data())
-    return statistics.median(times), size
+def timed(client: FlaskClient, path: str) -> tuple[float, int]:
+    """One request's seconds and the page's size in bytes."""
+    started = time.perf_counter()
+    answer = client.get(path)
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise RuntimeError(f"{path} answered {answer.status_code}")
+    return elapsed, len(answer.get_data())
 
 
 @dataclass
 class Run:
     entries: int
+    perk_id: int
+    draw_id: int
     freeze: Step
     draw: Step
-    public: tuple[float, int]
-    hr_page: tuple[float, int]
     problems: list[str] = field(default_factory=list)
+    #: median seconds and size of the public draw page, and of HR's
+    public: tuple[float, int] = (0.0, 0)
+    hr_page: tuple[float, int] = (0.0, 0)
+
+
+def measure_pages(app: Flask, runs: list[Run]) -> None:
+    """Both pages of every run, in rounds (each round opens each page of each run once, so
+    the machine's load moves them alike): one warm-up round, then ``PAGE_ROUNDS``; medians."""
+    hr, entrant = signed_in(app, HR_ID), signed_in(app, ENTRANT_ID)
+    pages = [
+        (run, which, client, path)
+        for run in runs
+        for which, client, path in (
+            ("public", entrant, f"/draws/{run.draw_id}"),
+            ("hr_page", hr, f"/admin/perks/{run.perk_id}/draw"),
+        )
+    ]
+    seen: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    for round_ in range(1 + PAGE_ROUNDS):
+        for run, which, client, path in pages:
+            figures = timed(client, path)
+            if round_:
+                seen.setdefault((run.draw_id, which), []).append(figures)
+    for run in runs:
+        for which in ("public", "hr_page"):
+            figures = seen[(run.draw_id, which)]
+            median = statistics.median(seconds for seconds, _size in figures)
+            setattr(run, which, (median, figures[-1][1]))
 
 
 def check(app: Flask, draw_id: int, entries: int) -> list[str]:
@@ -301,13 +327,10 @@ def check(app: Flask, draw_id: int, entries: int) -> list[str]:
 def run(app: Flask, people: int, label: str) -> Run:
     perk_id, draw_id = open_draw_with_entries(app, people, label)
     hr = signed_in(app, HR_ID)
-    entrant = signed_in(app, ENTRANT_ID)
     freeze = press(app, hr, perk_id, draw_id)
     enter_public_value(app, draw_id)
     made = press(app, hr, perk_id, draw_id)
-    public = page(entrant, f"/draws/{draw_id}")
-    hr_page = page(hr, f"/admin/perks/{perk_id}/draw")
-    result = Run(people, freeze, made, public, hr_page)
+    result = Run(people, perk_id, draw_id, freeze, made)
     result.problems = check(app, draw_id, people)
     return result
 
@@ -331,6 +354,7 @@ def main() -> int:
         seed_people(url)
         print(f"seeded {ENTRIES:,} people in {time.perf_counter() - started:.1f} s")
         runs = [run(app, SMALL, "1x"), run(app, ENTRIES, "10x")]
+        measure_pages(app, runs)
     small, large = runs
     failed = False
     for each in runs:
