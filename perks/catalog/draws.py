@@ -751,10 +751,20 @@ def decline_seat(entry_id: int, user: User, *, now: datetime | None = None) -> D
 
 def offer_to_waiting_list(draw: Draw, now: datetime) -> None:
     """Offer a seat given up to the draw's waiting list, in order, until someone takes it
-    (the caller holds the draw's lock). Flushes only; raises nothing."""
-    for candidate in draw_entries(draw.id):
-        if candidate.outcome is EntryOutcome.WAITING and _award(draw, candidate, now):
-            break
+    (the caller holds the draw's lock). Flushes only; raises nothing.
+
+    The first still waiting is read, one at a time: each offered leaves the list (won, or
+    passed over), and thousands may wait."""
+    while True:
+        candidate = db.session.scalar(
+            select(DrawEntry)
+            .where(DrawEntry.draw_id == draw.id, DrawEntry.outcome == EntryOutcome.WAITING)
+            .order_by(DrawEntry.position, DrawEntry.key)
+            .limit(1)
+        )
+        if candidate is None or _award(draw, candidate, now):
+            return
+        db.session.flush()  # passed over: off the list before the next is read
 
 
 def release_claim(claim: Claim | None) -> None:
