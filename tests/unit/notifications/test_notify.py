@@ -269,6 +269,30 @@ def test_someone_who_has_left_is_told_only_the_kinds_meant_for_leavers(person, g
     }
 
 
+def test_notify_each_tells_those_who_have_left_nothing(app):
+    """As ``notify``: whoever calls it, someone who has left is told only what is meant for
+    leavers too."""
+    from perks.i18n import company_today
+
+    staying = UserFactory()
+    left = UserFactory(leaving_date=company_today())
+    gone = UserFactory(active=False)
+    params = {
+        "perk": both(PerkFactory(), "title"),
+        "entries_hash": "ab" * 32,
+        "day": date(2026, 12, 2),
+    }
+
+    told = services.notify_each(
+        [staying, left, gone], "draw_entries_frozen", params, url=link("catalog.index")
+    )
+    db.session.commit()
+
+    assert told == 1
+    assert list(db.session.scalars(select(Notification.user_id))) == [staying.id]
+    assert [mail.recipient for mail in mails()] == [staying.email]
+
+
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_notify_each_writes_what_notify_writes_to_each(app, monkeypatch, locale):
     """The same notice to thousands (a draw's entrants) is rendered once per language: each
