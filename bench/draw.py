@@ -277,9 +277,9 @@ def measure_pages(app: Flask, runs: list[Run]) -> None:
                 seen.setdefault((run.draw_id, which), []).append(figures)
     for run in runs:
         for which in ("public", "hr_page"):
-            figures = seen[(run.draw_id, which)]
-            median = statistics.median(seconds for seconds, _size in figures)
-            setattr(run, which, (median, figures[-1][1]))
+            rounds = seen[(run.draw_id, which)]
+            median = statistics.median(seconds for seconds, _size in rounds)
+            setattr(run, which, (median, rounds[-1][1]))
 
 
 def check(app: Flask, draw_id: int, entries: int) -> list[str]:
