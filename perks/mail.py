@@ -296,7 +296,10 @@ def send_to_each(
             }
         )
         images.append(content_ids)
-    ids = list(db.session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows))
+    # the ids in the order of the rows, which the images' Content-IDs follow (a batched
+    # INSERT's RETURNING is in no promised order otherwise)
+    made = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+    ids = list(db.session.scalars(made, rows))
     attachments = [
         {
             "message_id": message_id,
