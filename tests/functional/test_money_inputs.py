@@ -20,16 +20,14 @@ from sqlalchemy import func, select
 from perks.audit import AuditEvent
 from perks.commissions.ledger import LedgerEntry
 from perks.commissions.models import CommissionRule
-from perks.db import utcnow
 from perks.extensions import db
-from perks.i18n import company_date
 from perks.payments.models import EventOutcome, StripeEvent
 from perks.people.models import Role, User
 from perks.shop.models import Order, OrderStatus, Product
 from tests import factories
 from tests import stripe_fixtures as sf
 from tests.helpers import login, text_of
-from tests.submissions import product_form
+from tests.submissions import product_form, rule_form
 
 HUGE = str(10**30)
 
@@ -88,27 +86,6 @@ def assert_refused(response: Any) -> None:
 
 
 # --- commission rules -----------------------------------------------------------------------
-
-
-def rule_form(**fields: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "scope": "default",
-        "product_id": 0,
-        "category_id": 0,
-        "kind": "percent",
-        "rate": "5",
-        "flat": "",
-        "cap": "",
-        "currency": "",
-        "effective_from": company_date(utcnow()).isoformat(),
-        "effective_to": "",
-        "note": "",
-        "preview_amount": "",
-        "preview_quantity": 1,
-        "submit": "Save",
-    }
-    data.update(fields)
-    return data
 
 
 RULE_CASES = [
