@@ -539,6 +539,7 @@ NOT_PAGES: dict[str, str] = {
     "people_import.problems": "a dry run's problems as a CSV file",
     "background.job_status": "a job's progress as JSON, polled by its page",
     "catalog.perk_image": "a perk's picture",
+    "catalog.draw_data": "a made draw's verification data (JSON), fetched by its page's check",
     "shop_images.product_image": "a product's picture",
     "shop.order_status": "an order's payment state as JSON, polled by its page",
     "shop.order_qr_png": "an order's QR code (PNG)",
