@@ -282,11 +282,13 @@ def send_to_each(
     rows, images = [], []
     for person in people:
         content_ids = {name: make_msgid(idstring=name, domain=domain)[1:-1] for name in inline}
+        header_id = make_msgid(domain=domain)  # each row's own key, to find its id by
         body_html = html.replace(_NAME_MARK, str(escape(person.first_name)))
         for name, content_id in content_ids.items():
             body_html = body_html.replace(_CID_MARK.format(name), content_id)
         rows.append(
             {
+                "message_id": header_id,
                 "recipient": person.email,
                 "subject": subject.replace(_NAME_MARK, person.first_name),
                 "body_text": text.replace(_NAME_MARK, person.first_name),
@@ -296,10 +298,11 @@ def send_to_each(
             }
         )
         images.append(content_ids)
-    # the ids in the order of the rows, which the images' Content-IDs follow (a batched
-    # INSERT's RETURNING is in no promised order otherwise)
-    made = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
-    ids = list(db.session.scalars(made, rows))
+    # A batched INSERT's RETURNING promises no order: each row's id is found by its unique
+    # Message-ID, so each message gets the images its Content-IDs name.
+    made = insert(OutboxMessage).returning(OutboxMessage.message_id, OutboxMessage.id)
+    id_of: dict[str, int] = dict(db.session.execute(made, rows).all())
+    ids = [id_of[str(row["message_id"])] for row in rows]
     attachments = [
         {
             "message_id": message_id,

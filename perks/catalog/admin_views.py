@@ -48,7 +48,6 @@ from perks.catalog.models import (
 )
 from perks.db import utcnow
 from perks.errors import ChangedMeanwhile, Conflict, ValidationFailed
-from perks.extensions import db
 from perks.forms import (
     ConfirmForm,
     ask_for_the_file_again,
@@ -452,7 +451,6 @@ def run_draw(perk_id: int) -> Response:
     except Conflict as error:
         flash(error.message, "danger")
         return redirect(url_for(".draw", perk_id=perk.id))
-    db.session.refresh(job)  # a worker quick enough (or run at once) may be done already
     if not job.state.finished:
         return redirect(url_for("background.job_page", token=job.token))
     if job.state is JobState.FAILED:

@@ -964,14 +964,20 @@ def start_next_step(draw_id: int, *, actor: User, now: datetime | None = None) -
     its progress: freezing the entries of an open method 2 draw whose entries have closed
     (``close_entries``), else making the draw (``run_draw``). Each is one transaction for
     every entry (ten thousand take a while): a web request waits for neither. Asking again
-    while the job waits or runs gives the same job.
+    while the job waits or runs gives the same job, as it stands after the commit (a worker
+    quick enough, or one run at once, may have finished it already).
 
     Raises:
         NotFound: no such draw.
         Conflict: what the step itself would raise now (entries still open, already drawn,
             not frozen, no public value yet).
     """
-    now = now or utcnow()
+    job = _start_next_step(draw_id, actor=actor, now=now or utcnow())
+    db.session.refresh(job)
+    return job
+
+
+def _start_next_step(draw_id: int, *, actor: User, now: datetime) -> BackgroundJob:
     with transaction():
         # The draw's lock makes two presses at once start one job.
         draw = lock_draw(draw_id)
