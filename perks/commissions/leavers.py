@@ -63,8 +63,8 @@ from perks.i18n import company_today, day_start
 from perks.mail import send_email
 from perks.money import Money
 from perks.notifications import audience, link, notify
-from perks.people.models import Role, User, UserRole, new_session_token
-from perks.people.services import is_the_last_administrator
+from perks.people.models import Role, User, new_session_token
+from perks.people.services import is_the_last_administrator, people_with_role
 from perks.shop.models import Order
 
 S = CommissionState
@@ -235,12 +235,7 @@ def _keep_the_last_administrator(person: User) -> None:
         day,
     )
     audit.record(KEPT_ACTION, actor=None, target=person, leaving_date=day)
-    hr = db.session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.HR, User.active.is_(True), User.id != person.id)
-        .order_by(User.id)
-    ).all()
+    hr = [reader for reader in people_with_role(Role.HR) if reader.id != person.id]
     for reader in [person, *hr]:
         notify(
             reader,

@@ -55,7 +55,8 @@ from perks.feedback.models import (
 from perks.fingerprints import fingerprint
 from perks.folding import alphabetical
 from perks.notifications import audience, link, notify
-from perks.people.models import Department, Role, User, UserRole, roles_if_asked
+from perks.people.models import Department, Role, User, roles_if_asked
+from perks.people.services import people_with_role
 from perks.text import trim
 
 S = FeedbackStatus
@@ -584,17 +585,6 @@ def acting_owner(item: FeedbackItem) -> User | None:
 def _owners_of(item: FeedbackItem) -> Sequence[User]:
     owner = acting_owner(item)
     return [owner] if owner is not None else hr_people()
-
-
-def people_with_role(role: Role) -> list[User]:
-    """The active people holding ``role`` (exactly: admins are not everyone), by id."""
-    query = (
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == role, User.active.is_(True))
-        .order_by(User.id)
-    )
-    return list(db.session.scalars(query).unique())
 
 
 def hr_people() -> list[User]:

@@ -22,12 +22,13 @@ from sqlalchemy import select, update
 
 from perks.db import affected_rows, transaction
 from perks.extensions import db
-from perks.feedback.items import LIST_ORDER, acting_owner, hr_people, people_with_role
+from perks.feedback.items import LIST_ORDER, acting_owner, hr_people
 from perks.feedback.models import OPEN_STATES, FeedbackItem, FeedbackStatus
 from perks.feedback.working_days import add_working_days, working_days_between
 from perks.folding import name_order
 from perks.notifications import link, notify
 from perks.people.models import Department, Role, User
+from perks.people.services import people_with_role
 
 
 def acknowledge_by(item: FeedbackItem) -> date:

@@ -220,6 +220,18 @@ def find_person(text: str) -> User:
     return matches[0]
 
 
+def people_with_role(role: Role) -> list[User]:
+    """The active people holding ``role`` (exactly: admins are not everyone), by id. Raises
+    nothing."""
+    query = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query).unique())
+
+
 def person_label(user: User) -> str:
     """How a search field shows a chosen person back (``find_person`` reads it again)."""
     return f"{user.name} <{user.email}>"

@@ -67,9 +67,9 @@ from perks.people.models import (
     Gender,
     Role,
     User,
-    UserRole,
     roles_if_asked,
 )
+from perks.people.services import people_with_role
 from perks.recognition import lunar, points, services
 from perks.recognition.models import (
     Gift,
@@ -601,13 +601,7 @@ def _tell_hr_of_stopped(stopped: Counter[tuple[int, GiftsStoppedBy]], today: dat
                 stopped_by=why.value,
                 count=count,
             )
-            hr = db.session.scalars(
-                select(User)
-                .join(UserRole, UserRole.user_id == User.id)
-                .where(UserRole.role == Role.HR, User.active.is_(True))
-                .order_by(User.id)
-            ).all()
-            for reader in hr:
+            for reader in people_with_role(Role.HR):
                 notify(
                     reader,
                     "gifts_stopped",
