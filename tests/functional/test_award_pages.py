@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from perks.catalog.models import CodeMode, PerkKind
 from perks.extensions import db
-from perks.people.models import Role
+from perks.people.models import Role, User
 from perks.recognition.models import Award, Nomination, NominationState
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 from tests.helpers import login
@@ -28,6 +28,22 @@ def _award_form(perk_id: int = 0, **changes: object) -> dict[str, object]:
         "active": "y",
         **changes,
     }
+
+
+def idea_nominated_by(manager: User, points: int = 10) -> Nomination:
+    """The award "Idea" (``points``), and a pending nomination of one of ``manager``'s team."""
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=points)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    return nomination
 
 
 def test_an_award_from_definition_to_the_winners_home(client):
@@ -333,16 +349,7 @@ def test_a_nominator_no_longer_a_manager_opens_the_decision_on_their_nomination(
     from perks.people.models import UserRole
 
     manager = UserFactory(roles={Role.MANAGER}, locale="en")
-    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
-    db.session.add(award)
-    db.session.commit()
-    nomination = Nomination(
-        award_id=award.id,
-        nominee_id=UserFactory(manager=manager).id,
-        nominator_id=manager.id,
-        reason="Idea",
-    )
-    db.session.add(nomination)
+    nomination = idea_nominated_by(manager)
     db.session.execute(
         UserRole.__table__.delete().where(
             UserRole.user_id == manager.id, UserRole.role == Role.MANAGER
@@ -372,17 +379,8 @@ def test_an_approval_never_grants_more_than_the_queue_offered(client):
     sent said what the approver agreed to give."""
     hr = UserFactory(roles={Role.HR}, locale="en")
     manager = UserFactory(roles={Role.MANAGER})
-    award = Award(name_vi="Sáng kiến", name_en="Idea", points=100)
-    db.session.add(award)
-    db.session.commit()
-    nomination = Nomination(
-        award_id=award.id,
-        nominee_id=UserFactory(manager=manager).id,
-        nominator_id=manager.id,
-        reason="Idea",
-    )
-    db.session.add(nomination)
-    db.session.commit()
+    nomination = idea_nominated_by(manager, points=100)
+    award = nomination.award
     login(client, hr)
     queue = client.get("/manage/nominations").get_data(as_text=True)
     assert "receives “Idea” and 100 points" in queue
@@ -470,17 +468,7 @@ def test_a_decline_sent_twice_is_the_first_not_a_refusal(client):
     from perks.mail import OutboxMessage
 
     manager = UserFactory(roles={Role.MANAGER})
-    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
-    db.session.add(award)
-    db.session.commit()
-    nomination = Nomination(
-        award_id=award.id,
-        nominee_id=UserFactory(manager=manager).id,
-        nominator_id=manager.id,
-        reason="Idea",
-    )
-    db.session.add(nomination)
-    db.session.commit()
+    nomination = idea_nominated_by(manager)
     hr = UserFactory(roles={Role.HR}, locale="en")
     login(client, hr)
     url = f"/manage/nominations/{nomination.id}/decline"
