@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from perks.catalog.models import CodeMode, PerkKind
 from perks.extensions import db
-from perks.people.models import Role, User
+from perks.people.models import Role
 from perks.recognition.models import Award, Nomination, NominationState
 from tests.factories import DepartmentFactory, PerkFactory, UserFactory
 from tests.helpers import login
+from tests.unit.recognition.helpers import idea_nominated_by
 
 
 def _award_form(perk_id: int = 0, **changes: object) -> dict[str, object]:
@@ -28,22 +29,6 @@ def _award_form(perk_id: int = 0, **changes: object) -> dict[str, object]:
         "active": "y",
         **changes,
     }
-
-
-def idea_nominated_by(manager: User, points: int = 10) -> Nomination:
-    """The award "Idea" (``points``), and a pending nomination of one of ``manager``'s team."""
-    award = Award(name_vi="Sáng kiến", name_en="Idea", points=points)
-    db.session.add(award)
-    db.session.commit()
-    nomination = Nomination(
-        award_id=award.id,
-        nominee_id=UserFactory(manager=manager).id,
-        nominator_id=manager.id,
-        reason="Idea",
-    )
-    db.session.add(nomination)
-    db.session.commit()
-    return nomination
 
 
 def test_an_award_from_definition_to_the_winners_home(client):

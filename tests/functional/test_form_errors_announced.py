@@ -11,9 +11,9 @@ from sqlalchemy import select
 from perks.extensions import db
 from perks.feedback.surveys_models import Survey
 from perks.people.models import Role
-from perks.recognition.models import Award, Nomination
 from tests.factories import ProductFactory, UserFactory
 from tests.helpers import login
+from tests.unit.recognition.helpers import idea_nominated_by
 
 
 class _Elements(HTMLParser):
@@ -134,18 +134,7 @@ def test_the_order_search_says_a_refused_day_and_why(client, login_as):
 
 
 def test_a_refused_decline_reason_says_so_and_why(client):
-    award = Award(name_vi="Sáng kiến", name_en="Idea", points=10)
-    db.session.add(award)
-    db.session.commit()
-    manager = UserFactory(roles={Role.MANAGER})
-    nomination = Nomination(
-        award_id=award.id,
-        nominee_id=UserFactory(manager=manager).id,
-        nominator_id=manager.id,
-        reason="Idea",
-    )
-    db.session.add(nomination)
-    db.session.commit()
+    nomination = idea_nominated_by(UserFactory(roles={Role.MANAGER}))
     login(client, UserFactory(roles={Role.HR}, locale="en"))
 
     refused = client.post(f"/manage/nominations/{nomination.id}/decline", data={"reason": "  "})

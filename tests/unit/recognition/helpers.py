@@ -10,10 +10,11 @@ from sqlalchemy import select
 from perks.catalog.models import Perk, PerkKind
 from perks.extensions import db
 from perks.money import Money
+from perks.people.models import User
 from perks.recognition import services
 from perks.recognition.gifts import ProgrammeData
-from perks.recognition.models import Occasion
-from tests.factories import PerkFactory
+from perks.recognition.models import Award, Nomination, Occasion
+from tests.factories import PerkFactory, UserFactory
 
 
 def occasion(key: str) -> Occasion:
@@ -43,3 +44,19 @@ def programme_data(occasion_id: int, perk_id: int | None, **fields: Any) -> Prog
         **fields,
     }
     return ProgrammeData(**values)
+
+
+def idea_nominated_by(manager: User, points: int = 10) -> Nomination:
+    """The award "Idea" (``points``), and a pending nomination of one of ``manager``'s team."""
+    award = Award(name_vi="Sáng kiến", name_en="Idea", points=points)
+    db.session.add(award)
+    db.session.commit()
+    nomination = Nomination(
+        award_id=award.id,
+        nominee_id=UserFactory(manager=manager).id,
+        nominator_id=manager.id,
+        reason="Idea",
+    )
+    db.session.add(nomination)
+    db.session.commit()
+    return nomination
